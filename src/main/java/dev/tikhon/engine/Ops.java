@@ -1,0 +1,75 @@
+package dev.tikhon.engine;
+
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+
+/** Neural-network functions on tensors: the layers' arithmetic and the standard losses. */
+public final class Ops {
+    static {
+        Engine.init();
+    }
+
+    private Ops() {}
+
+    /** {@code x Wᵀ + b}; {@code bias} may be null. */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        return new Tensor(bias == null ? torch.linear(x.t, weight.t) : torch.linear(x.t, weight.t, bias.t));
+    }
+
+    /** 2-D convolution, NCHW; {@code bias} may be null. */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
+        TensorOptional b = bias == null ? new TensorOptional() : new TensorOptional(bias.t);
+        return new Tensor(torch.conv2d(x.t, weight.t, b, new long[]{stride, stride}, new long[]{padding, padding},
+                new long[]{1, 1}, 1));
+    }
+
+    public static Tensor maxPool2d(Tensor x, int kernel, int stride) {
+        return new Tensor(torch.max_pool2d(x.t, new long[]{kernel, kernel}, new long[]{stride, stride},
+                new long[]{0, 0}, new long[]{1, 1}, false));
+    }
+
+    public static Tensor avgPool2d(Tensor x, int kernel, int stride) {
+        return new Tensor(torch.avg_pool2d(x.t, new long[]{kernel, kernel}, new long[]{stride, stride},
+                new long[]{0, 0}, false, true, new LongOptional()));
+    }
+
+    /** Average over the spatial dimensions: [N, C, H, W] to [N, C]. */
+    public static Tensor globalAvgPool(Tensor x) {
+        return new Tensor(x.t.mean(new long[]{2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+    }
+
+    /**
+     * Batch normalization. In training it normalizes by batch statistics and updates the running
+     * buffers in place; in evaluation it uses the running buffers.
+     */
+    public static Tensor batchNorm(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                   boolean training, double momentum, double eps) {
+        return new Tensor(torch.batch_norm(x.t, opt(weight), opt(bias), opt(runningMean), opt(runningVar),
+                training, momentum, eps, false));
+    }
+
+    private static TensorOptional opt(Tensor t) {
+        return t == null ? new TensorOptional() : new TensorOptional(t.t);
+    }
+
+    /** Mean cross-entropy of logits [N, K] against INT64 labels [N]. */
+    public static Tensor crossEntropy(Tensor logits, Tensor labels) {
+        return new Tensor(torch.cross_entropy_loss(logits.t, labels.t));
+    }
+
+    /** Per-example cross-entropy [N] (reduction none). */
+    public static Tensor crossEntropyPerExample(Tensor logits, Tensor labels) {
+        return new Tensor(torch.cross_entropy_loss(logits.t, labels.t, new TensorOptional(), 0 /* none */, -100, 0.0));
+    }
+
+    /** Mean squared error over all elements. */
+    public static Tensor mse(Tensor a, Tensor b) {
+        return new Tensor(torch.mse_loss(a.t, b.t));
+    }
+
+    /** Inverted dropout; identity when not training. */
+    public static Tensor dropout(Tensor x, double p, boolean training) {
+        return new Tensor(torch.dropout(x.t, p, training));
+    }
+}

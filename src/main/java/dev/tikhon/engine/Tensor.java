@@ -1,0 +1,529 @@
+package dev.tikhon.engine;
+
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.pytorch.DeviceOptional;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarOptional;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.T_TensorTensor_T;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A libtorch tensor. The one tensor type of Tikhon: every method family works on it, and only the
+ * engine package sees the native binding underneath.
+ *
+ * <p>Memory: a tensor created inside a {@link Scope} is freed when the scope closes. Tensors that
+ * must outlive the scope (parameters, optimizer state, results) are created outside any scope or
+ * {@link #keep() kept}. Methods whose name ends in {@code _} modify the tensor in place, as in torch.
+ */
+public final class Tensor {
+    static {
+        Engine.init();
+    }
+
+    final org.bytedeco.pytorch.Tensor t;
+
+    Tensor(org.bytedeco.pytorch.Tensor t) {
+        this.t = t;
+    }
+
+    private static Scalar s(double v) { return new Scalar(v); }
+
+    private static TensorOptions options(DType dtype, Device device) {
+        return new TensorOptions(dtype.scalarType).device(new DeviceOptional(device.toNative()));
+    }
+
+    // ------------------------------------------------------------------ factories
+
+    public static Tensor zeros(long... shape) { return zeros(DType.FLOAT32, Device.CPU, shape); }
+
+    public static Tensor zeros(DType dtype, Device device, long... shape) {
+        return new Tensor(torch.zeros(shape, options(dtype, device)));
+    }
+
+    public static Tensor ones(long... shape) { return ones(DType.FLOAT32, Device.CPU, shape); }
+
+    public static Tensor ones(DType dtype, Device device, long... shape) {
+        return new Tensor(torch.ones(shape, options(dtype, device)));
+    }
+
+    public static Tensor full(double value, DType dtype, Device device, long... shape) {
+        return new Tensor(torch.full(shape, s(value), options(dtype, device)));
+    }
+
+    /** Standard normal samples from the default generator (seed it with {@link Rng#seed}). */
+    public static Tensor randn(long... shape) { return randn(DType.FLOAT32, Device.CPU, shape); }
+
+    public static Tensor randn(DType dtype, Device device, long... shape) {
+        return new Tensor(torch.randn(shape, options(dtype, device)));
+    }
+
+    /** Uniform samples on [0, 1). */
+    public static Tensor rand(long... shape) { return rand(DType.FLOAT32, Device.CPU, shape); }
+
+    public static Tensor rand(DType dtype, Device device, long... shape) {
+        return new Tensor(torch.rand(shape, options(dtype, device)));
+    }
+
+    /** Integers uniform on [0, high), as INT64. */
+    public static Tensor randint(long high, Device device, long... shape) {
+        return new Tensor(torch.randint(high, shape, options(DType.INT64, device)));
+    }
+
+    public static Tensor randperm(long n, Device device) {
+        return new Tensor(torch.randperm(n, options(DType.INT64, device)));
+    }
+
+    public static Tensor arange(long n, DType dtype, Device device) {
+        return new Tensor(torch.arange(s(n), options(dtype, device)));
+    }
+
+    public static Tensor eye(long n, DType dtype, Device device) {
+        return new Tensor(torch.eye(n, options(dtype, device)));
+    }
+
+    public static Tensor scalar(double value, DType dtype, Device device) {
+        return new Tensor(torch.scalar_tensor(s(value), options(dtype, device)));
+    }
+
+    /** Copies the array into a new FLOAT32 CPU tensor of the given shape. */
+    public static Tensor fromFloats(float[] data, long... shape) {
+        checkCount(data.length, shape);
+        FloatPointer p = new FloatPointer(data);
+        try {
+            return new Tensor(torch.from_blob(p, shape, new TensorOptions(DType.FLOAT32.scalarType)).clone());
+        } finally {
+            p.close();
+        }
+    }
+
+    /** Copies the array into a new FLOAT64 CPU tensor of the given shape. */
+    public static Tensor fromDoubles(double[] data, long... shape) {
+        checkCount(data.length, shape);
+        DoublePointer p = new DoublePointer(data);
+        try {
+            return new Tensor(torch.from_blob(p, shape, new TensorOptions(DType.FLOAT64.scalarType)).clone());
+        } finally {
+            p.close();
+        }
+    }
+
+    /** Copies the array into a new INT64 CPU tensor of the given shape. */
+    public static Tensor fromLongs(long[] data, long... shape) {
+        checkCount(data.length, shape);
+        LongPointer p = new LongPointer(data);
+        try {
+            return new Tensor(torch.from_blob(p, shape, new TensorOptions(DType.INT64.scalarType)).clone());
+        } finally {
+            p.close();
+        }
+    }
+
+    /** Copies unsigned bytes (0..255, as Java bytes) into a new UINT8 CPU tensor. */
+    public static Tensor fromUnsignedBytes(byte[] data, long... shape) {
+        checkCount(data.length, shape);
+        BytePointer p = new BytePointer(data);
+        try {
+            return new Tensor(torch.from_blob(p, shape, new TensorOptions(DType.UINT8.scalarType)).clone());
+        } finally {
+            p.close();
+        }
+    }
+
+    private static void checkCount(long n, long[] shape) {
+        long want = 1;
+        for (long d : shape) want *= d;
+        if (want != n) {
+            throw new IllegalArgumentException("array of " + n + " elements does not fill shape " + Arrays.toString(shape));
+        }
+    }
+
+    public static Tensor cat(List<Tensor> parts, int dim) {
+        return new Tensor(torch.cat(vector(parts), dim));
+    }
+
+    public static Tensor stack(List<Tensor> parts, int dim) {
+        return new Tensor(torch.stack(vector(parts), dim));
+    }
+
+    /** Elementwise {@code cond ? a : b}. */
+    public static Tensor where(Tensor cond, Tensor a, Tensor b) {
+        return new Tensor(torch.where(cond.t, a.t, b.t));
+    }
+
+    static TensorVector vector(List<Tensor> ts) {
+        TensorVector v = new TensorVector();
+        for (Tensor x : ts) v.push_back(x.t);
+        return v;
+    }
+
+    public Tensor zerosLike() { return new Tensor(torch.zeros_like(t)); }
+
+    public Tensor onesLike() { return new Tensor(torch.ones_like(t)); }
+
+    public Tensor randnLike() { return new Tensor(torch.randn_like(t)); }
+
+    public Tensor randLike() { return new Tensor(torch.rand_like(t)); }
+
+    // ------------------------------------------------------------------ facts
+
+    public long[] shape() { return t.shape(); }
+
+    public long size(int dim) { return t.size(dim < 0 ? dim + dim() : dim); }
+
+    public int dim() { return (int) t.dim(); }
+
+    public long numel() { return t.numel(); }
+
+    public DType dtype() { return DType.of(t.scalar_type()); }
+
+    public Device device() { return Device.of(t.device()); }
+
+    public boolean requiresGrad() { return t.requires_grad(); }
+
+    public boolean isLeaf() { return t.is_leaf(); }
+
+    /** Whether both wrappers refer to the same underlying tensor. */
+    public boolean isSame(Tensor other) { return t.is_same(other.t); }
+
+    // ------------------------------------------------------------------ conversions
+
+    public Tensor to(DType dtype) { return dtype() == dtype ? this : new Tensor(t.to(dtype.scalarType)); }
+
+    public Tensor to(Device device) {
+        return device().equals(device) ? this : new Tensor(t.to(device.toNative(), t.scalar_type()));
+    }
+
+    public Tensor to(Device device, DType dtype) { return to(device).to(dtype); }
+
+    public Tensor cpu() { return to(Device.CPU); }
+
+    public Tensor contiguous() { return new Tensor(t.contiguous()); }
+
+    public Tensor copy() { return new Tensor(t.clone()); }
+
+    /** A tensor sharing storage but cut from the autograd graph. */
+    public Tensor detach() { return new Tensor(t.detach()); }
+
+    // ------------------------------------------------------------------ arithmetic
+
+    public Tensor add(Tensor o) { return new Tensor(t.add(o.t)); }
+
+    public Tensor add(double v) { return new Tensor(t.add(s(v))); }
+
+    /** {@code this + alpha * o}. */
+    public Tensor add(Tensor o, double alpha) { return new Tensor(t.add(o.t, s(alpha))); }
+
+    public Tensor sub(Tensor o) { return new Tensor(t.sub(o.t)); }
+
+    public Tensor sub(double v) { return new Tensor(t.sub(s(v))); }
+
+    public Tensor mul(Tensor o) { return new Tensor(t.mul(o.t)); }
+
+    public Tensor mul(double v) { return new Tensor(t.mul(s(v))); }
+
+    public Tensor div(Tensor o) { return new Tensor(t.div(o.t)); }
+
+    public Tensor div(double v) { return new Tensor(t.div(s(v))); }
+
+    public Tensor neg() { return new Tensor(t.neg()); }
+
+    public Tensor pow(double p) { return new Tensor(t.pow(s(p))); }
+
+    public Tensor square() { return new Tensor(t.square()); }
+
+    public Tensor sqrt() { return new Tensor(t.sqrt()); }
+
+    public Tensor exp() { return new Tensor(t.exp()); }
+
+    public Tensor log() { return new Tensor(t.log()); }
+
+    public Tensor abs() { return new Tensor(t.abs()); }
+
+    public Tensor sign() { return new Tensor(t.sign()); }
+
+    public Tensor reciprocal() { return new Tensor(t.reciprocal()); }
+
+    public Tensor floor() { return new Tensor(t.floor()); }
+
+    public Tensor round() { return new Tensor(t.round()); }
+
+    public Tensor clamp(double lo, double hi) {
+        return new Tensor(t.clamp(new ScalarOptional(s(lo)), new ScalarOptional(s(hi))));
+    }
+
+    public Tensor clampMin(double lo) { return new Tensor(t.clamp_min(s(lo))); }
+
+    public Tensor clampMax(double hi) { return new Tensor(t.clamp_max(s(hi))); }
+
+    public Tensor maximum(Tensor o) { return new Tensor(t.maximum(o.t)); }
+
+    public Tensor minimum(Tensor o) { return new Tensor(t.minimum(o.t)); }
+
+    public Tensor matmul(Tensor o) { return new Tensor(t.matmul(o.t)); }
+
+    // ------------------------------------------------------------------ activations
+
+    public Tensor relu() { return new Tensor(t.relu()); }
+
+    public Tensor sigmoid() { return new Tensor(t.sigmoid()); }
+
+    public Tensor tanh() { return new Tensor(t.tanh()); }
+
+    /** softplus(x) = log(1 + e^{βx}) / β, linear above {@code threshold} for stability. */
+    public Tensor softplus(double beta, double threshold) {
+        return new Tensor(torch.softplus(t, s(beta), s(threshold)));
+    }
+
+    public Tensor softmax(int dim) { return new Tensor(t.softmax(dim)); }
+
+    public Tensor logSoftmax(int dim) { return new Tensor(t.log_softmax(dim)); }
+
+    public Tensor logsumexp(int dim, boolean keepDim) { return new Tensor(t.logsumexp(new long[]{dim}, keepDim)); }
+
+    // ------------------------------------------------------------------ comparisons
+
+    public Tensor eq(Tensor o) { return new Tensor(t.eq(o.t)); }
+
+    public Tensor eq(double v) { return new Tensor(t.eq(s(v))); }
+
+    public Tensor gt(double v) { return new Tensor(t.gt(s(v))); }
+
+    public Tensor ge(double v) { return new Tensor(t.ge(s(v))); }
+
+    public Tensor lt(double v) { return new Tensor(t.lt(s(v))); }
+
+    public Tensor le(double v) { return new Tensor(t.le(s(v))); }
+
+    public Tensor gt(Tensor o) { return new Tensor(t.gt(o.t)); }
+
+    public Tensor lt(Tensor o) { return new Tensor(t.lt(o.t)); }
+
+    public Tensor isFinite() { return new Tensor(t.isfinite()); }
+
+    public Tensor logicalNot() { return new Tensor(t.logical_not()); }
+
+    /** True when every element is finite (no NaN, no ±inf). */
+    public boolean allFinite() { return t.isfinite().all().item().toBool(); }
+
+    // ------------------------------------------------------------------ reductions
+
+    public Tensor sum() { return new Tensor(t.sum()); }
+
+    public Tensor sum(int dim, boolean keepDim) {
+        return new Tensor(t.sum(new long[]{dim}, keepDim, new ScalarTypeOptional()));
+    }
+
+    public Tensor mean() { return new Tensor(t.mean()); }
+
+    public Tensor mean(int dim, boolean keepDim) {
+        return new Tensor(t.mean(new long[]{dim}, keepDim, new ScalarTypeOptional()));
+    }
+
+    public Tensor max() { return new Tensor(t.max()); }
+
+    public Tensor min() { return new Tensor(t.min()); }
+
+    /** Maximum along a dimension (values only). */
+    public Tensor amax(int dim, boolean keepDim) { return new Tensor(t.amax(new long[]{dim}, keepDim)); }
+
+    public Tensor argmax(int dim) { return new Tensor(t.argmax(new LongOptional(dim), false)); }
+
+    /** The k largest values and their indices along {@code dim}: {@code [values, indices]}. */
+    public Tensor[] topk(int k, int dim) {
+        T_TensorTensor_T r = t.topk(k, dim, true, true);
+        return new Tensor[]{new Tensor(r.get0()), new Tensor(r.get1())};
+    }
+
+    /** Vector p-norm over all elements. */
+    public Tensor norm(double p) { return new Tensor(torch.linalg_vector_norm(t, s(p), new long[0], false, new ScalarTypeOptional())); }
+
+    /** Vector p-norm over the given dims. */
+    public Tensor norm(double p, long[] dims, boolean keepDim) {
+        return new Tensor(torch.linalg_vector_norm(t, s(p), dims, keepDim, new ScalarTypeOptional()));
+    }
+
+    /** Per-example p-norm of a batch: the norm over every dimension but the first, shape [N]. */
+    public Tensor normPerExample(double p) {
+        return new Tensor(torch.linalg_vector_norm(t.flatten(1, -1), s(p), new long[]{1}, false, new ScalarTypeOptional()));
+    }
+
+    // ------------------------------------------------------------------ shape
+
+    public Tensor reshape(long... shape) { return new Tensor(t.reshape(shape)); }
+
+    public Tensor view(long... shape) { return new Tensor(t.view(shape)); }
+
+    public Tensor flatten(int startDim, int endDim) { return new Tensor(t.flatten(startDim, endDim)); }
+
+    public Tensor unsqueeze(int dim) { return new Tensor(t.unsqueeze(dim)); }
+
+    public Tensor squeeze(int dim) { return new Tensor(t.squeeze(dim)); }
+
+    public Tensor permute(long... dims) { return new Tensor(t.permute(dims)); }
+
+    public Tensor transpose(int d0, int d1) { return new Tensor(t.transpose(d0, d1)); }
+
+    /** Matrix transpose of a 2-D tensor. */
+    public Tensor t() { return new Tensor(t.t()); }
+
+    public Tensor expand(long... shape) { return new Tensor(t.expand(shape)); }
+
+    public Tensor expandAs(Tensor o) { return new Tensor(t.expand_as(o.t)); }
+
+    public Tensor narrow(int dim, long start, long length) { return new Tensor(t.narrow(dim, start, length)); }
+
+    public Tensor select(int dim, long index) { return new Tensor(t.select(dim, index)); }
+
+    public Tensor indexSelect(int dim, Tensor index) { return new Tensor(t.index_select(dim, index.t)); }
+
+    public Tensor gather(int dim, Tensor index) { return new Tensor(t.gather(dim, index.t)); }
+
+    public Tensor repeat(long... times) { return new Tensor(t.repeat(times)); }
+
+    public Tensor maskedFill(Tensor mask, double value) { return new Tensor(t.masked_fill(mask.t, s(value))); }
+
+    /** One-hot encoding of an INT64 label vector (INT64 result; convert with {@link #to(DType)}). */
+    public Tensor oneHot(long numClasses) { return new Tensor(torch.one_hot(t, numClasses)); }
+
+    // ------------------------------------------------------------------ in place (no autograd history wanted)
+
+    public Tensor add_(Tensor o) { t.add_(o.t); return this; }
+
+    /** {@code this += alpha * o}. */
+    public Tensor add_(Tensor o, double alpha) { t.add_(o.t, s(alpha)); return this; }
+
+    public Tensor add_(double v) { t.add_(s(v)); return this; }
+
+    public Tensor sub_(Tensor o) { t.sub_(o.t); return this; }
+
+    public Tensor mul_(double v) { t.mul_(s(v)); return this; }
+
+    public Tensor mul_(Tensor o) { t.mul_(o.t); return this; }
+
+    public Tensor div_(Tensor o) { t.div_(o.t); return this; }
+
+    public Tensor div_(double v) { t.div_(s(v)); return this; }
+
+    /** {@code this += value * a * b}. */
+    public Tensor addcmul_(Tensor a, Tensor b, double value) { t.addcmul_(a.t, b.t, s(value)); return this; }
+
+    /** {@code this += value * a / b}. */
+    public Tensor addcdiv_(Tensor a, Tensor b, double value) { t.addcdiv_(a.t, b.t, s(value)); return this; }
+
+    public Tensor sqrt_() { t.sqrt_(); return this; }
+
+    public Tensor clamp_(double lo, double hi) {
+        t.clamp_(new ScalarOptional(s(lo)), new ScalarOptional(s(hi)));
+        return this;
+    }
+
+    public Tensor copy_(Tensor src) { t.copy_(src.t); return this; }
+
+    public Tensor zero_() { t.zero_(); return this; }
+
+    public Tensor fill_(double v) { t.fill_(s(v)); return this; }
+
+    public Tensor uniform_(double lo, double hi) { t.uniform_(lo, hi, new GeneratorOptional()); return this; }
+
+    public Tensor normal_(double mean, double std) { t.normal_(mean, std, new GeneratorOptional()); return this; }
+
+    // ------------------------------------------------------------------ autograd
+
+    /** Marks (or unmarks) this tensor as a leaf that autograd tracks; returns this. */
+    public Tensor requiresGrad(boolean on) { t.set_requires_grad(on); return this; }
+
+    /** The gradient accumulated by {@link #backward()}, or null when none has been. */
+    public Tensor grad() {
+        org.bytedeco.pytorch.Tensor g = t.grad();
+        return g.defined() ? new Tensor(g) : null;
+    }
+
+    /** Drops the accumulated gradient (torch's zero_grad with set_to_none). */
+    public void clearGrad() {
+        org.bytedeco.pytorch.Tensor g = t.mutable_grad();
+        if (g.defined()) g.reset();
+    }
+
+    /** Backpropagates a scalar into the {@code .grad} of every leaf that requires it. */
+    public void backward() { t.backward(); }
+
+    // ------------------------------------------------------------------ values
+
+    /** The value of a one-element tensor. Synchronizes with the device. */
+    public double item() { return t.item_double(); }
+
+    public long itemLong() { return t.item_long(); }
+
+    public float[] toFloatArray() {
+        org.bytedeco.pytorch.Tensor c = t.detach().to(torch.ScalarType.Float).cpu().contiguous();
+        float[] out = new float[(int) c.numel()];
+        c.data_ptr_float().get(out);
+        return out;
+    }
+
+    public double[] toDoubleArray() {
+        org.bytedeco.pytorch.Tensor c = t.detach().to(torch.ScalarType.Double).cpu().contiguous();
+        double[] out = new double[(int) c.numel()];
+        c.data_ptr_double().get(out);
+        return out;
+    }
+
+    public long[] toLongArray() {
+        org.bytedeco.pytorch.Tensor c = t.detach().to(torch.ScalarType.Long).cpu().contiguous();
+        long[] out = new long[(int) c.numel()];
+        c.data_ptr_long().get(out);
+        return out;
+    }
+
+    /** Raw bytes of a UINT8 tensor. */
+    public byte[] toUnsignedBytes() {
+        org.bytedeco.pytorch.Tensor c = t.detach().to(torch.ScalarType.Byte).cpu().contiguous();
+        byte[] out = new byte[(int) c.numel()];
+        c.data_ptr_byte().get(out);
+        return out;
+    }
+
+    /** Raw native-order bytes of any dense tensor, for checkpoints. */
+    byte[] rawBytes() {
+        org.bytedeco.pytorch.Tensor c = t.detach().cpu().contiguous();
+        byte[] out = new byte[(int) c.nbytes()];
+        new BytePointer(c.data_ptr()).capacity(out.length).get(out);
+        return out;
+    }
+
+    static Tensor fromRawBytes(byte[] data, DType dtype, long... shape) {
+        BytePointer p = new BytePointer(data);
+        try {
+            return new Tensor(torch.from_blob(p, shape, new TensorOptions(dtype.scalarType)).clone());
+        } finally {
+            p.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ memory
+
+    /**
+     * Lets this tensor survive the enclosing {@link Scope}s: for results computed inside a step
+     * that must be kept (optimizer state created lazily, cached values). Freed by the GC later.
+     */
+    public Tensor keep() {
+        t.retainReference();
+        return this;
+    }
+
+    @Override
+    public String toString() {
+        return "Tensor" + Arrays.toString(shape()) + "(" + dtype() + ", " + device() + ")";
+    }
+}

@@ -1,0 +1,167 @@
+package dev.tikhon.engine;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+class EngineTest {
+
+    @Test
+    void arraysRoundTripThroughTensors() {
+        float[] f = {1, 2, 3, 4, 5, 6};
+        Tensor t = Tensor.fromFloats(f, 2, 3);
+        assertThat(t.shape()).containsExactly(2, 3);
+        assertThat(t.dtype()).isEqualTo(DType.FLOAT32);
+        assertThat(t.toFloatArray()).containsExactly(f);
+        assertThat(Tensor.fromDoubles(new double[]{0.5, -1}, 2).toDoubleArray()).containsExactly(0.5, -1);
+        assertThat(Tensor.fromLongs(new long[]{7, 8, 9}, 3).toLongArray()).containsExactly(7, 8, 9);
+        byte[] b = {(byte) 255, 0, 17};
+        assertThat(Tensor.fromUnsignedBytes(b, 3).to(DType.FLOAT32).toFloatArray()).containsExactly(255f, 0f, 17f);
+        assertThatThrownBy(() -> Tensor.fromFloats(f, 4, 2)).hasMessageContaining("does not fill shape");
+    }
+
+    /** Oracle: the closed-form gradient of sum(softplus(x Wᵀ)) is sigmoid(x Wᵀ) W. */
+    @Test
+    void inputGradientMatchesClosedForm() {
+        Rng.seed(0);
+        Tensor w = Tensor.randn(DType.FLOAT64, Device.CPU, 5, 3);
+        Tensor x = Tensor.randn(DType.FLOAT64, Device.CPU, 4, 3).requiresGrad(true);
+        Tensor y = x.matmul(w.t()).softplus(1, 20).sum();
+        Tensor g = Autograd.grad(y, x, false);
+        Tensor ref = x.matmul(w.t()).sigmoid().matmul(w);
+        assertThat(g.sub(ref).abs().max().item()).isLessThan(1e-12);
+        assertThat(x.grad()).as("autograd.grad must not accumulate into .grad").isNull();
+    }
+
+    /** Oracle: d/dW ‖∇ₓ f‖² by double backprop equals central finite differences (float64). */
+    @Test
+    void doubleBackpropMatchesFiniteDifferences() {
+        Rng.seed(1);
+        Tensor w = Tensor.randn(DType.FLOAT64, Device.CPU, 3, 2).requiresGrad(true);
+        Tensor x = Tensor.randn(DType.FLOAT64, Device.CPU, 4, 2).requiresGrad(true);
+        Tensor gw = Autograd.grad(penalty(w, x), w, false);
+        double[] wv = w.toDoubleArray();
+        double[] analytic = gw.toDoubleArray();
+        double eps = 1e-6;
+        for (int i = 0; i < wv.length; i++) {
+            double[] p = wv.clone(), m = wv.clone();
+            p[i] += eps;
+            m[i] -= eps;
+            double fd = (penalty(Tensor.fromDoubles(p, 3, 2), x).item() - penalty(Tensor.fromDoubles(m, 3, 2), x).item()) / (2 * eps);
+            assertThat(analytic[i]).isCloseTo(fd, within(1e-7 * Math.max(1, Math.abs(fd))));
+        }
+    }
+
+    private static Tensor penalty(Tensor w, Tensor x) {
+        Tensor y = x.matmul(w.t()).tanh().sum();
+        return Autograd.grad(y, x, true).square().sum();
+    }
+
+    /** A vector–Jacobian product with respect to a non-leaf tensor: vᵀ J of z ↦ tanh(z) at z = 2a. */
+    @Test
+    void vjpOnNonLeafTensor() {
+        Tensor a = Tensor.fromDoubles(new double[]{0.1, -0.4, 0.7}, 3).requiresGrad(true);
+        Tensor z = a.mul(2);                      // non-leaf
+        Tensor f = z.tanh();
+        Tensor v = Tensor.fromDoubles(new double[]{1, 2, 3}, 3);
+        Tensor vj = Autograd.vjp(f, z, v, false);
+        Tensor ref = v.mul(z.tanh().square().neg().add(1));
+        assertThat(vj.sub(ref).abs().max().item()).isLessThan(1e-14);
+    }
+
+    @Test
+    void noGradSectionsRecordNothingAndRestore() {
+        Tensor x = Tensor.ones(2).requiresGrad(true);
+        assertThat(Autograd.isGradEnabled()).isTrue();
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            assertThat(x.mul(2).requiresGrad()).isFalse();
+            try (Autograd.Guard e = Autograd.enableGrad()) {
+                assertThat(x.mul(2).requiresGrad()).isTrue();
+            }
+            assertThat(Autograd.isGradEnabled()).isFalse();
+        }
+        assertThat(Autograd.isGradEnabled()).isTrue();
+    }
+
+    @Test
+    void backwardAccumulatesAndClearGradDropsIt() {
+        Tensor w = Tensor.ones(3).requiresGrad(true);
+        w.mul(3).sum().backward();
+        assertThat(w.grad().toFloatArray()).containsExactly(3f, 3f, 3f);
+        w.mul(3).sum().backward();
+        assertThat(w.grad().toFloatArray()).containsExactly(6f, 6f, 6f);
+        w.clearGrad();
+        assertThat(w.grad()).isNull();
+    }
+
+    @Test
+    void keptTensorsSurviveTheirScope() {
+        Tensor kept;
+        try (Scope s = Scope.open()) {
+            kept = Tensor.full(2.5, DType.FLOAT32, Device.CPU, 1000).keep();
+            Tensor.randn(1000);
+        }
+        System.gc();
+        assertThat(kept.sum().item()).isEqualTo(2500.0);
+    }
+
+    @Test
+    void seedsReproduce() {
+        Rng.seed(42);
+        float[] a = Tensor.randn(5).toFloatArray();
+        Rng.seed(42);
+        float[] b = Tensor.randn(5).toFloatArray();
+        assertThat(a).containsExactly(b);
+        assertThat(Rng.derive(1, 2, 3)).isEqualTo(Rng.derive(1, 2, 3)).isNotEqualTo(Rng.derive(1, 3, 2));
+    }
+
+    @Test
+    void tensorFilesRoundTripAndRejectGarbage() throws IOException {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        m.put("w", Tensor.fromDoubles(new double[]{1, 2, 3, 4}, 2, 2));
+        m.put("step", Tensor.fromLongs(new long[]{12}, 1));
+        m.put("f", Tensor.fromFloats(new float[]{0.25f}, 1, 1, 1));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        TensorIO.write(new DataOutputStream(bytes), m);
+        Map<String, Tensor> back = TensorIO.read(new DataInputStream(new ByteArrayInputStream(bytes.toByteArray())), "mem");
+        assertThat(back.keySet()).containsExactly("w", "step", "f");
+        assertThat(back.get("w").toDoubleArray()).containsExactly(1, 2, 3, 4);
+        assertThat(back.get("w").shape()).containsExactly(2, 2);
+        assertThat(back.get("step").toLongArray()).containsExactly(12);
+        assertThat(back.get("f").dtype()).isEqualTo(DType.FLOAT32);
+        byte[] cut = java.util.Arrays.copyOf(bytes.toByteArray(), bytes.size() - 3);
+        assertThatThrownBy(() -> TensorIO.read(new DataInputStream(new ByteArrayInputStream(cut)), "cut"))
+                .isInstanceOf(java.io.EOFException.class);
+        assertThatThrownBy(() -> TensorIO.read(new DataInputStream(new ByteArrayInputStream(new byte[16])), "zeros"))
+                .hasMessageContaining("bad magic");
+    }
+
+    @Test
+    void cudaRequestFailsClearlyWithoutGpu() {
+        if (Engine.cudaAvailable()) return;
+        assertThatThrownBy(() -> Device.parse("cuda")).hasMessageContaining("--device cpu");
+        assertThat(Device.parse("auto")).isEqualTo(Device.CPU);
+    }
+
+    @Test
+    void catStackAndTopk() {
+        Tensor a = Tensor.fromFloats(new float[]{1, 5, 3}, 1, 3);
+        Tensor b = Tensor.fromFloats(new float[]{4, 2, 6}, 1, 3);
+        assertThat(Tensor.cat(List.of(a, b), 0).shape()).containsExactly(2, 3);
+        assertThat(Tensor.stack(List.of(a, b), 0).shape()).containsExactly(2, 1, 3);
+        Tensor[] top = Tensor.cat(List.of(a, b), 0).topk(2, 1);
+        assertThat(top[0].toFloatArray()).containsExactly(5, 3, 6, 4);
+        assertThat(top[1].toLongArray()).containsExactly(1, 2, 2, 0);
+    }
+}
