@@ -1,0 +1,34 @@
+package dev.tikhon.nn;
+
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Ops;
+import dev.tikhon.engine.Tensor;
+
+/** Batch normalization over the channels of NCHW input, with running statistics for evaluation. */
+public final class BatchNorm2d extends Module {
+    public final int channels;
+    private final Parameter weight, bias;
+    private final Tensor[] runningMean, runningVar;
+    private final double momentum = 0.1, eps = 1e-5;
+
+    public BatchNorm2d(int channels) {
+        this.channels = channels;
+        this.weight = parameter("weight", Tensor.ones(channels), false);
+        this.bias = parameter("bias", Tensor.zeros(channels), false);
+        this.runningMean = buffer("running_mean", Tensor.zeros(channels));
+        this.runningVar = buffer("running_var", Tensor.ones(channels));
+    }
+
+    @Override public Tensor forward(Tensor x) {
+        return Ops.batchNorm(x, weight.value(), bias.value(), runningMean[0], runningVar[0], isTraining(), momentum, eps);
+    }
+
+    /** γ = 0: the normalized branch starts silent (zero-last for residual blocks with batch norm). */
+    public void zeroScale() {
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            weight.value().zero_();
+        }
+    }
+
+    @Override public String describe() { return "BatchNorm2d(" + channels + ")"; }
+}

@@ -1,0 +1,49 @@
+package dev.tikhon.nn;
+
+import dev.tikhon.engine.Tensor;
+
+/**
+ * The basic residual block of He et al.: relu(x' + F(x)), F = conv3×3 [bn] relu conv3×3 [bn],
+ * with a 1×1 projection (and bn) on the shortcut when the shape changes. Batch norm is optional so
+ * that networks without normalization (the Farkas comparison) use the same block.
+ */
+public final class ResidualBlock extends Module implements Init.ZeroLast {
+    private final Conv2d conv1, conv2;
+    private final BatchNorm2d bn1, bn2;
+    private final Sequential shortcut;
+    private final boolean batchNorm;
+
+    public ResidualBlock(int in, int out, int stride, boolean batchNorm) {
+        this.batchNorm = batchNorm;
+        conv1 = child("conv1", new Conv2d(in, out, 3, stride, 1, !batchNorm));
+        bn1 = batchNorm ? child("bn1", new BatchNorm2d(out)) : null;
+        conv2 = child("conv2", new Conv2d(out, out, 3, 1, 1, !batchNorm));
+        bn2 = batchNorm ? child("bn2", new BatchNorm2d(out)) : null;
+        if (stride != 1 || in != out) {
+            Sequential s = new Sequential(new Conv2d(in, out, 1, stride, 0, !batchNorm));
+            if (batchNorm) s.add(new BatchNorm2d(out));
+            shortcut = child("shortcut", s);
+        } else {
+            shortcut = null;
+        }
+    }
+
+    @Override public Tensor forward(Tensor x) {
+        Tensor h = conv1.forward(x);
+        if (batchNorm) h = bn1.forward(h);
+        h = conv2.forward(h.relu());
+        if (batchNorm) h = bn2.forward(h);
+        Tensor skip = shortcut == null ? x : shortcut.forward(x);
+        return h.add(skip).relu();
+    }
+
+    /** The residual branch starts at zero, so the block starts as (relu of) the identity. */
+    @Override public void zeroLast() {
+        if (batchNorm) bn2.zeroScale();
+        else conv2.zero();
+    }
+
+    @Override public String describe() {
+        return "ResidualBlock(" + conv1.in + "→" + conv1.out + ", stride " + conv1.stride + (batchNorm ? ", bn" : "") + ")";
+    }
+}

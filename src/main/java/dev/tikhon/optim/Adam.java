@@ -1,0 +1,80 @@
+package dev.tikhon.optim;
+
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Parameter;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Adam (Kingma & Ba) with bias correction; weight decay either as L2 added to the gradient
+ * (Adam) or decoupled from it (AdamW, Loshchilov & Hutter).
+ */
+public final class Adam extends Optimizer {
+    private final double beta1, beta2, eps, weightDecay;
+    private final boolean decoupled, decayAll;
+    private final Tensor[] m, v;
+    private final Tensor stepCount;
+
+    public Adam(List<Parameter> params, double lr, double beta1, double beta2, double eps,
+                double weightDecay, boolean decoupled, boolean decayAll) {
+        super(params, lr);
+        if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1) {
+            throw new IllegalArgumentException("Adam betas must be in [0, 1), got " + beta1 + ", " + beta2);
+        }
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
+        this.decoupled = decoupled;
+        this.decayAll = decayAll;
+        this.m = new Tensor[this.params.size()];
+        this.v = new Tensor[this.params.size()];
+        for (int i = 0; i < m.length; i++) {
+            m[i] = this.params.get(i).value().zerosLike().keep();
+            v[i] = this.params.get(i).value().zerosLike().keep();
+        }
+        this.stepCount = Tensor.fromDoubles(new double[]{0}, 1).keep();   // float64: exact to 2⁵³ steps
+    }
+
+    public Adam(List<Parameter> params, double lr) { this(params, lr, 0.9, 0.999, 1e-8, 0, false, false); }
+
+    /** The step being taken, 1-based; read from the state tensor so a restored checkpoint continues it. */
+    private long t;
+
+    @Override protected void beforeStep() {
+        t = (long) stepCount.item() + 1;
+    }
+
+    @Override protected void update(int i, Parameter p, Tensor grad) {
+        Tensor theta = p.value();
+        boolean decay = weightDecay > 0 && (decayAll || p.decay());
+        if (decay && decoupled) theta.mul_(1 - lr * weightDecay);
+        else if (decay) grad.add_(theta, weightDecay);
+        m[i].mul_(beta1).add_(grad, 1 - beta1);
+        v[i].mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+        double bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
+        Tensor denom = v[i].sqrt().div_(Math.sqrt(bc2)).add_(eps);
+        theta.addcdiv_(m[i], denom, -lr / bc1);
+    }
+
+    @Override protected void afterStep() {
+        stepCount.add_(1);
+    }
+
+    @Override public Map<String, Tensor> state() {
+        Map<String, Tensor> s = new LinkedHashMap<>();
+        for (int i = 0; i < m.length; i++) {
+            s.put("m." + params.get(i).name() + "#" + i, m[i]);
+            s.put("v." + params.get(i).name() + "#" + i, v[i]);
+        }
+        s.put("step", stepCount);
+        return s;
+    }
+
+    @Override public String describe() {
+        return (decoupled ? "AdamW" : "Adam") + "(lr " + lr + ", betas " + beta1 + "/" + beta2
+                + (weightDecay > 0 ? ", weight decay " + weightDecay : "") + ")";
+    }
+}

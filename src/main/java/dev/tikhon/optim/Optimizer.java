@@ -1,0 +1,71 @@
+package dev.tikhon.optim;
+
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Parameter;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Updates parameters from their accumulated gradients. State (momentum buffers, moment
+ * estimates, step counts) is exposed as named tensors so that checkpoints restore it exactly.
+ */
+public abstract class Optimizer {
+    protected final List<Parameter> params;
+    protected double lr;
+
+    protected Optimizer(List<Parameter> params, double lr) {
+        if (!(lr > 0)) throw new IllegalArgumentException("learning rate must be positive, got " + lr);
+        this.params = List.copyOf(params);
+        this.lr = lr;
+    }
+
+    public final double lr() { return lr; }
+
+    public final void setLr(double lr) { this.lr = lr; }
+
+    /** Drops every parameter's gradient (cheaper than zeroing: the next backward allocates fresh). */
+    public final void zeroGrad() {
+        for (Parameter p : params) p.value().clearGrad();
+    }
+
+    /** One update from the current gradients; parameters without a gradient are left alone. */
+    public final void step() {
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            beforeStep();
+            for (int i = 0; i < params.size(); i++) {
+                Parameter p = params.get(i);
+                Tensor grad = p.grad();
+                if (grad != null) update(i, p, grad);
+            }
+            afterStep();
+        }
+    }
+
+    /** Updates parameter i in place; {@code grad} may be modified. */
+    protected abstract void update(int i, Parameter p, Tensor grad);
+
+    protected void beforeStep() {}
+
+    protected void afterStep() {}
+
+    /** Named state tensors (live references). */
+    public abstract Map<String, Tensor> state();
+
+    /** Restores state saved by {@link #state()}. */
+    public final void loadState(Map<String, Tensor> saved) {
+        Map<String, Tensor> mine = state();
+        if (!mine.keySet().equals(saved.keySet())) {
+            throw new dev.tikhon.UserError("saved optimizer state does not fit: expected " + mine.keySet().size()
+                    + " tensors (" + getClass().getSimpleName() + "), found " + saved.keySet().size());
+        }
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            for (Map.Entry<String, Tensor> e : mine.entrySet()) {
+                e.getValue().copy_(saved.get(e.getKey()).to(e.getValue().device(), e.getValue().dtype()));
+            }
+        }
+    }
+
+    public abstract String describe();
+}

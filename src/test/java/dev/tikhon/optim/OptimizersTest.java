@@ -1,0 +1,127 @@
+package dev.tikhon.optim;
+
+import dev.tikhon.engine.DType;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Linear;
+import dev.tikhon.nn.Parameter;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+class OptimizersTest {
+
+    /** f(θ) = ½‖θ‖² has gradient θ; the updates below are worked by hand. */
+    private static Tensor quadraticStep(Linear l, Optimizer opt) {
+        opt.zeroGrad();
+        l.weight().value().square().sum().mul(0.5).backward();
+        opt.step();
+        return l.weight().value();
+    }
+
+    private static Linear unitLayer() {
+        Linear l = new Linear(1, 1, false);
+        l.to(DType.FLOAT64);
+        l.weight().value().detach().fill_(1.0);
+        return l;
+    }
+
+    @Test
+    void plainSgdIsGradientDescent() {
+        Linear l = unitLayer();
+        Sgd sgd = new Sgd(l.parameters(), 0.1);
+        assertThat(quadraticStep(l, sgd).item()).isCloseTo(0.9, within(1e-15));
+        assertThat(quadraticStep(l, sgd).item()).isCloseTo(0.81, within(1e-15));
+    }
+
+    @Test
+    void heavyBallAndNesterovMomentum() {
+        Linear l = unitLayer();
+        Sgd hb = new Sgd(l.parameters(), 0.1, 0.9, false, 0, false);
+        // b1 = 1, θ1 = 0.9; b2 = 0.9 + 0.9 = 1.8, θ2 = 0.9 − 0.18 = 0.72
+        assertThat(quadraticStep(l, hb).item()).isCloseTo(0.9, within(1e-15));
+        assertThat(quadraticStep(l, hb).item()).isCloseTo(0.72, within(1e-15));
+
+        Linear n = unitLayer();
+        Sgd nag = new Sgd(n.parameters(), 0.1, 0.9, true, 0, false);
+        // b1 = 1, step g + μb = 1.9, θ1 = 0.81; g = 0.81, b2 = 0.9 + 0.81 = 1.71, step 0.81 + 1.539 = 2.349, θ2 = 0.5751
+        assertThat(quadraticStep(n, nag).item()).isCloseTo(0.81, within(1e-15));
+        assertThat(quadraticStep(n, nag).item()).isCloseTo(0.5751, within(1e-14));
+    }
+
+    @Test
+    void weightDecaySkipsBiasesUnlessAskedTo() {
+        Linear l = new Linear(2, 1);
+        l.to(DType.FLOAT64);
+        l.weight().value().detach().fill_(1);
+        l.bias().value().detach().fill_(1);
+        Sgd sgd = new Sgd(l.parameters(), 0.5, 0, false, 0.1, false);
+        l.forward(Tensor.zeros(DType.FLOAT64, dev.tikhon.engine.Device.CPU, 1, 2)).sum().mul(0).backward();
+        sgd.step();
+        assertThat(l.weight().value().toDoubleArray()).containsExactly(0.95, 0.95);
+        assertThat(l.bias().value().item()).isEqualTo(1.0);
+
+        Sgd all = new Sgd(l.parameters(), 0.5, 0, false, 0.1, true);
+        all.zeroGrad();
+        l.forward(Tensor.zeros(DType.FLOAT64, dev.tikhon.engine.Device.CPU, 1, 2)).sum().mul(0).backward();
+        all.step();
+        assertThat(l.bias().value().item()).isCloseTo(0.95, within(1e-15));
+    }
+
+    /** Adam's first step moves each coordinate by ≈ lr·sign(g), whatever the gradient's scale. */
+    @Test
+    void adamFirstStepIsScaleFree() {
+        Linear lin = new Linear(3, 1, false);
+        lin.to(DType.FLOAT64);
+        Parameter w = lin.weight();
+        w.value().detach().copy_(Tensor.fromDoubles(new double[]{1, -2, 1000}, 1, 3));
+        Adam adam = new Adam(lin.parameters(), 0.01);
+        w.value().square().sum().mul(0.5).backward();
+        adam.step();
+        assertThat(w.value().toDoubleArray()).containsExactly(new double[]{0.99, -1.99, 999.99}, within(1e-6));
+    }
+
+    @Test
+    void optimizerStateRoundTrips() {
+        Linear a = unitLayer(), b = unitLayer();
+        Adam oa = new Adam(a.parameters(), 0.05), ob = new Adam(b.parameters(), 0.05);
+        for (int i = 0; i < 3; i++) quadraticStep(a, oa);
+        b.loadStateDict(a.stateDict());
+        ob.loadState(oa.state());
+        for (int i = 0; i < 3; i++) {
+            quadraticStep(a, oa);
+            quadraticStep(b, ob);
+        }
+        assertThat(b.weight().value().item()).isEqualTo(a.weight().value().item());
+        assertThat(oa.state().get("step").item()).isEqualTo(6.0);
+    }
+
+    @Test
+    void schedules() {
+        LrSchedule p = LrSchedule.piecewise(0.1, 100, new double[]{0.5, 0.75}, 0.1);
+        assertThat(p.at(0)).isEqualTo(0.1);
+        assertThat(p.at(49.9)).isEqualTo(0.1);
+        assertThat(p.at(50)).isCloseTo(0.01, within(1e-15));
+        assertThat(p.at(80)).isCloseTo(0.001, within(1e-15));
+        LrSchedule c = LrSchedule.cosine(1, 10, 0);
+        assertThat(c.at(0)).isEqualTo(1);
+        assertThat(c.at(5)).isCloseTo(0.5, within(1e-12));
+        assertThat(c.at(10)).isCloseTo(0, within(1e-12));
+        LrSchedule w = LrSchedule.warmup(LrSchedule.constant(0.2), 2);
+        assertThat(w.at(1)).isCloseTo(0.1, within(1e-12));
+        assertThat(w.at(2)).isEqualTo(0.2);
+        assertThat(w.at(0)).isGreaterThan(0);
+        assertThat(LrSchedule.parse("cosine", 1, 10, new double[0], 0.1, 0).at(10)).isCloseTo(0, within(1e-12));
+    }
+
+    @Test
+    void parametersWithoutGradientsAreLeftAlone() {
+        Linear l = unitLayer();
+        Sgd sgd = new Sgd(List.of(l.weight()), 0.1);
+        sgd.zeroGrad();
+        sgd.step();
+        assertThat(l.weight().value().item()).isEqualTo(1.0);
+    }
+}
