@@ -1,0 +1,98 @@
+package dev.tikhon.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Engine;
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Scope;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Module;
+import dev.tikhon.nn.models.ModelSpec;
+import dev.tikhon.nn.models.Models;
+import dev.tikhon.optim.Sgd;
+import dev.tikhon.report.RunDirectory;
+import dev.tikhon.train.Objective;
+import dev.tikhon.train.TrainStep;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code tikhon bench}: micro-benchmarks that print JSON. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmarks that print JSON (compare ratios measured in one run; machines are noisy).",
+        subcommands = {BenchCommand.TrainStepBench.class})
+final class BenchCommand implements Runnable {
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** Steps per second of one training step on a fixed random batch, as bench/train_step.py does in PyTorch. */
+    @Command(name = "train-step", mixinStandardHelpOptions = true,
+            description = "Time one training step (forward, backward, SGD momentum update) of a model at a batch size.")
+    static final class TrainStepBench implements Callable<Integer> {
+        @Option(names = "--model", defaultValue = "cnn", description = "mlp, cnn or resnet. Default: ${DEFAULT-VALUE}.")
+        String model;
+
+        @Option(names = "--batch", defaultValue = "128", description = "Default: ${DEFAULT-VALUE}.")
+        int batch;
+
+        @Option(names = "--steps", defaultValue = "50", description = "Timed steps. Default: ${DEFAULT-VALUE}.")
+        int steps;
+
+        @Option(names = "--warmup", defaultValue = "5", description = "Untimed steps first. Default: ${DEFAULT-VALUE}.")
+        int warmup;
+
+        @Option(names = "--out", paramLabel = "DIR", description = "Also write DIR/metrics.json.")
+        Path out;
+
+        @Mixin RuntimeOptions runtime = new RuntimeOptions();
+
+        @Override public Integer call() throws Exception {
+            Device device = runtime.apply();
+            ModelSpec spec = Models.spec(model, List.of(1L, 28L, 28L), 10, Map.of());
+            Rng.seed(0);
+            Module m = Models.build(spec);
+            m.to(device);
+            Tensor x = Tensor.rand(batch, 1, 28, 28).to(device).keep();
+            Tensor y = Tensor.randint(10, device, batch).keep();
+            TrainStep step = new TrainStep(m, Objective.crossEntropy(), new Sgd(m.parameters(), 0.01, 0.9, false, 0, false));
+            for (int i = 0; i < warmup; i++) {
+                try (Scope s = Scope.open()) {
+                    step.run(x, y);
+                }
+            }
+            long t0 = System.nanoTime();
+            for (int i = 0; i < steps; i++) {
+                try (Scope s = Scope.open()) {
+                    step.run(x, y);
+                }
+            }
+            double secs = (System.nanoTime() - t0) / 1e9;
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("impl", "tikhon");
+            r.put("benchmark", "train-step");
+            r.put("model", model);
+            r.put("batch", batch);
+            r.put("threads", Engine.threads());
+            r.put("device", device.toString());
+            r.put("steps", steps);
+            r.put("steps_per_second", steps / secs);
+            r.put("ms_per_step", 1000 * secs / steps);
+            System.out.println(new ObjectMapper().writeValueAsString(r));
+            if (out != null) {
+                Map<String, Object> metrics = RunReport.header("bench train-step", device);
+                metrics.putAll(r);
+                RunDirectory.create(out).writeMetrics(metrics);
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package dev.tikhon.cli;
+
+import dev.tikhon.report.Progress;
+import dev.tikhon.train.Trainer;
+
+import java.util.Locale;
+import java.util.Map;
+
+/** Shows training progress: one bar (or plain lines) per epoch, and a summary line after each. */
+final class ProgressListener implements Trainer.Listener {
+    private final String task;
+    private Progress bar;
+    private int epochs;
+
+    ProgressListener(String task) {
+        this.task = task;
+    }
+
+    @Override public void onEpochStart(int epoch, int epochs, int startBatch, int numBatches) {
+        this.epochs = epochs;
+        close();
+        bar = Progress.start(task + " epoch " + (epoch + 1) + "/" + epochs, numBatches);
+        if (startBatch > 0) bar.step(startBatch);
+    }
+
+    @Override public void onStep(int epoch, int batch, double loss, double accuracy, double lr) {
+        bar.setExtra(String.format(Locale.ROOT, "loss %.4f acc %.4f lr %.3g", loss, accuracy, lr));
+        bar.step(1);
+    }
+
+    @Override public void onEpochEnd(Map<String, Object> row) {
+        close();
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "epoch %s/%d", row.get("epoch"), epochs));
+        for (String k : new String[]{"train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"}) {
+            if (row.containsKey(k)) sb.append(String.format(Locale.ROOT, "  %s %.4f", k, ((Number) row.get(k)).doubleValue()));
+        }
+        sb.append(String.format(Locale.ROOT, "  (%.1f s, %.1f steps/s)", ((Number) row.get("seconds")).doubleValue(),
+                ((Number) row.get("steps_per_second")).doubleValue()));
+        System.out.println(sb);
+    }
+
+    void close() {
+        if (bar != null) {
+            bar.close();
+            bar = null;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package dev.tikhon.cli;
+
+import dev.tikhon.Version;
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Engine;
+import dev.tikhon.nn.models.ModelSpec;
+import dev.tikhon.train.DataInfo;
+import dev.tikhon.train.Evaluator;
+import dev.tikhon.train.Objective;
+import dev.tikhon.train.TrainConfig;
+import dev.tikhon.train.Trainer;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The metrics.json layouts the commands share. */
+final class RunReport {
+    private RunReport() {}
+
+    static Map<String, Object> header(String command, Device device) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("command", command);
+        m.put("tikhon_version", Version.VERSION);
+        m.put("finished", Instant.now().toString());
+        m.put("device", device.toString());
+        m.put("engine", Engine.describe());
+        return m;
+    }
+
+    static Map<String, Object> trainingMetrics(String command, ModelSpec spec, Trainer.Outcome o, TrainConfig config,
+                                               Objective objective, DataInfo data, Device device, double wallSeconds) {
+        Map<String, Object> m = header(command, device);
+        m.put("data", data);
+        m.put("model", spec);
+        m.put("parameters", o.model().parameterCount());
+        m.put("objective", objective.describe());
+        m.put("config", config);
+        Map<String, Object> last = o.history().isEmpty() ? Map.of() : o.history().get(o.history().size() - 1);
+        Map<String, Object> fin = new LinkedHashMap<>();
+        for (String k : List.of("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc")) {
+            if (last.containsKey(k)) fin.put(k, last.get(k));
+        }
+        m.put("final", fin);
+        m.put("epochs", o.history().size());
+        m.put("train_seconds", o.trainSeconds());
+        m.put("wall_seconds", wallSeconds);
+        double stepsTotal = 0;
+        for (Map<String, Object> row : o.history()) {
+            stepsTotal += ((Number) row.get("steps_per_second")).doubleValue() * ((Number) row.get("seconds")).doubleValue();
+        }
+        m.put("steps_per_second", stepsTotal / Math.max(o.trainSeconds(), 1e-9));
+        m.put("resumed", o.resumed());
+        if (o.test() != null) m.put("test", evaluation(o.test()));
+        return m;
+    }
+
+    static Map<String, Object> evaluation(Evaluator.Result r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("n", r.n());
+        m.put("loss", r.loss());
+        m.put("accuracy", r.accuracy());
+        m.put("per_class_accuracy", r.perClassAccuracy());
+        m.put("seconds", r.seconds());
+        m.put("ms_per_example", 1000 * r.seconds() / r.n());
+        return m;
+    }
+}

@@ -1,0 +1,188 @@
+package dev.tikhon.cli;
+
+import dev.tikhon.data.DataSets;
+import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Engine;
+import dev.tikhon.nn.models.ModelSpec;
+import dev.tikhon.nn.models.Models;
+import dev.tikhon.report.RunDirectory;
+import dev.tikhon.train.Checkpoint;
+import dev.tikhon.train.DataInfo;
+import dev.tikhon.train.Objective;
+import dev.tikhon.train.TrainConfig;
+import dev.tikhon.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code tikhon train}: trains a classifier, with checkpoints, history, plots and a report. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train a classifier. Writes checkpoint.tkn (every epoch, atomically), history.csv, metrics.json, "
+                + "loss/accuracy plots and index.html into --out; --resume continues a killed run exactly."})
+final class TrainCommand implements Callable<Integer> {
+    @Mixin DataOptions data = new DataOptions();
+
+    @Option(names = "--model", defaultValue = "cnn", description = "mlp, cnn or resnet. Default: ${DEFAULT-VALUE}.")
+    String model;
+
+    @Option(names = "--hidden", split = ",", paramLabel = "N,N", description = "MLP hidden widths. Default: 512,256.")
+    List<Integer> hidden;
+
+    @Option(names = "--depth", description = "ResNet depth, 6n+2 (8, 14, 20, 32, 44, 56, 110). Default: 20.")
+    Integer depth;
+
+    @Option(names = "--width", description = "ResNet base width (channels of the first stage). Default: 16.")
+    Integer width;
+
+    @Option(names = "--batch-norm", negatable = true, description = "ResNet with batch norm (--no-batch-norm without). Default: on.")
+    Boolean batchNorm;
+
+    @Option(names = "--activation", description = "relu, softplus, smooth-relu, tanh (MLP and CNN). Default: relu.")
+    String activation;
+
+    @Option(names = "--init", defaultValue = "standard", description = "standard, xavier or kaiming. Default: ${DEFAULT-VALUE}.")
+    String init;
+
+    @Option(names = "--zero-last", description = "Zero the last layer of each residual branch and the classifier.")
+    boolean zeroLast;
+
+    @Option(names = "--epochs", defaultValue = "3", description = "Default: ${DEFAULT-VALUE}.")
+    int epochs;
+
+    @Option(names = "--batch-size", defaultValue = "128", description = "Default: ${DEFAULT-VALUE}.")
+    int batchSize;
+
+    @Option(names = "--optimizer", defaultValue = "sgd", description = "sgd, adam or adamw. Default: ${DEFAULT-VALUE}.")
+    String optimizer;
+
+    @Option(names = "--lr", defaultValue = "0.05", description = "Learning rate. Default: ${DEFAULT-VALUE}.")
+    double lr;
+
+    @Option(names = "--momentum", defaultValue = "0.9", description = "SGD momentum. Default: ${DEFAULT-VALUE}.")
+    double momentum;
+
+    @Option(names = "--nesterov", description = "Nesterov momentum.")
+    boolean nesterov;
+
+    @Option(names = "--weight-decay", defaultValue = "0", description = "L2 weight decay (weights only). Default: ${DEFAULT-VALUE}.")
+    double weightDecay;
+
+    @Option(names = "--decay-biases", description = "Apply weight decay to biases and normalization scales too.")
+    boolean decayBiases;
+
+    @Option(names = "--schedule", defaultValue = "cosine", description = "constant, piecewise or cosine. Default: ${DEFAULT-VALUE}.")
+    String schedule;
+
+    @Option(names = "--milestones", split = ",", defaultValue = "0.5,0.75",
+            description = "Piecewise milestones, as fractions of the epochs. Default: ${DEFAULT-VALUE}.")
+    List<Double> milestones;
+
+    @Option(names = "--gamma", defaultValue = "0.1", description = "Piecewise factor. Default: ${DEFAULT-VALUE}.")
+    double gamma;
+
+    @Option(names = "--warmup", defaultValue = "0", paramLabel = "EPOCHS", description = "Linear warm-up length in epochs. Default: ${DEFAULT-VALUE}.")
+    double warmup;
+
+    @Option(names = "--val-fraction", defaultValue = "0", description = "Training data held out for validation. Default: ${DEFAULT-VALUE}.")
+    double valFraction;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed for initialization, shuffling and noise. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--checkpoint-every", defaultValue = "0", paramLabel = "STEPS",
+            description = "Also checkpoint every STEPS steps within an epoch (0: at epoch ends only). Default: ${DEFAULT-VALUE}.")
+    int checkpointEvery;
+
+    @Option(names = "--eval-batch-size", defaultValue = "1000", description = "Default: ${DEFAULT-VALUE}.")
+    int evalBatchSize;
+
+    @Option(names = "--resume", description = "Continue the run in --out from its checkpoint (its settings win; --epochs may extend it).")
+    boolean resume;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Run directory. Default: runs/train-<model>.")
+    Path out;
+
+    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+
+    @Override public Integer call() {
+        Device device = runtime.apply();
+        Path outDir = out != null ? out : Path.of("runs", "train-" + model);
+        RunDirectory run = RunDirectory.create(outDir);
+        boolean resuming = resume && Files.exists(outDir.resolve(Checkpoint.FILE_NAME));
+        Checkpoint.Meta previous = resuming ? Checkpoint.load(outDir).meta() : null;
+
+        String dataName = previous != null ? previous.data().name() : data.nameOr(DataOptions.DEFAULT);
+        Path dataDir = previous != null ? (previous.data().dir() == null ? null : Path.of(previous.data().dir())) : data.dir;
+        long runSeed = previous != null ? previous.config().seed() : seed;
+        DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), runSeed);
+        TrainConfig config = previous != null ? previous.config().withEpochs(Math.max(epochs, previous.config().epochs()))
+                : new TrainConfig(epochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayBiases, schedule,
+                milestones, gamma, warmup, seed, valFraction, checkpointEvery, evalBatchSize);
+        Dataset train = loaded.train(), val = null;
+        if (config.valFraction() > 0) {
+            Dataset.Split split = train.split(config.valFraction(), config.seed());
+            train = split.rest();
+            val = split.heldOut();
+        }
+        ModelSpec spec = previous != null ? previous.model() : Models.spec(model, boxed(train.inputShape()), train.numClasses(), modelOptions());
+        Models.build(spec); // validate the architecture against the data before any output is written
+
+        System.out.println("data:   " + loaded.description());
+        System.out.println("model:  " + spec.arch() + " " + spec.options() + " on " + device + ", " + Engine.threads() + " thread(s)");
+        if (previous != null) {
+            System.out.println("resume: " + outDir + " at epoch " + (previous.epoch() + 1) + ", batch " + previous.batch()
+                    + " (its settings are used; --epochs " + config.epochs() + ")");
+        } else if (resume) {
+            System.out.println("resume: no checkpoint in " + outDir + " yet; starting a new run");
+        }
+
+        DataInfo info = new DataInfo(dataName, dataDir == null ? null : dataDir.toString(), loaded.description());
+        Objective objective = Objective.crossEntropy();
+        ProgressListener progress = new ProgressListener("train " + spec.arch());
+        Trainer trainer = new Trainer(spec, objective, config, train, val, loaded.test(), info, device, outDir, progress);
+        long t0 = System.nanoTime();
+        Trainer.Outcome outcome;
+        try {
+            outcome = trainer.run(resume);
+        } finally {
+            progress.close();
+        }
+        double wall = (System.nanoTime() - t0) / 1e9;
+
+        Map<String, Object> metrics = RunReport.trainingMetrics("train", spec, outcome, trainer.config(), objective, info,
+                device, wall);
+        run.writeMetrics(metrics);
+        run.writeIndex("Tikhon training run: " + spec.arch(), loaded.description(), metrics);
+        if (outcome.test() != null) {
+            System.out.printf("test accuracy %.4f, test loss %.4f after %d epochs (%.1f s training, %.1f s total)%n",
+                    outcome.test().accuracy(), outcome.test().loss(), trainer.config().epochs(), outcome.trainSeconds(), wall);
+        }
+        System.out.println("outputs: " + outDir.toAbsolutePath() + " (index.html, metrics.json, history.csv, checkpoint.tkn)");
+        return 0;
+    }
+
+    private Map<String, Object> modelOptions() {
+        Map<String, Object> o = new LinkedHashMap<>();
+        if (hidden != null) o.put("hidden", hidden);
+        if (depth != null) o.put("depth", depth);
+        if (width != null) o.put("width", width);
+        if (batchNorm != null) o.put("batch_norm", batchNorm);
+        if (activation != null) o.put("activation", activation);
+        o.put("init", init);
+        o.put("zero_last", zeroLast);
+        return o;
+    }
+
+    static List<Long> boxed(long[] shape) {
+        return Arrays.stream(shape).boxed().toList();
+    }
+}

@@ -1,0 +1,110 @@
+package dev.tikhon.data;
+
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Tensor;
+
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.SplittableRandom;
+
+/**
+ * Cuts a {@link Dataset} into batches, epoch by epoch. The order of epoch {@code e} is a function
+ * of the seed and {@code e} alone (a permutation drawn from a {@link SplittableRandom} seeded with
+ * {@link Rng#derive(long, long...) Rng.derive(seed, e)}), so a run resumed at epoch e, batch k sees
+ * exactly the batches the uninterrupted run would have.
+ *
+ * <p>Each batch's tensors are made by {@link Iterator#next()}; to free them every step, call
+ * {@code next()} inside the step's scope:
+ * <pre>{@code
+ * Iterator<Batch> it = loader.iterator(epoch, startBatch);
+ * while (it.hasNext()) {
+ *     try (Scope step = Scope.open()) { Batch b = it.next(); ... }
+ * }}</pre>
+ */
+public final class DataLoader {
+    /** One batch: FLOAT32 inputs, INT64 labels, the batch's number within the epoch and its size. */
+    public record Batch(Tensor x, Tensor y, int index, int size) {}
+
+    private final Dataset data;
+    private final int batchSize;
+    private final boolean shuffle;
+    private final long seed;
+    private final Device device;
+
+    /** A loader that leaves batches on the CPU. */
+    public DataLoader(Dataset data, int batchSize, boolean shuffle, long seed) {
+        this(data, batchSize, shuffle, seed, Device.CPU);
+    }
+
+    public DataLoader(Dataset data, int batchSize, boolean shuffle, long seed, Device device) {
+        if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
+        this.data = data;
+        this.batchSize = batchSize;
+        this.shuffle = shuffle;
+        this.seed = seed;
+        this.device = device;
+    }
+
+    /** The same loader, putting its batches on {@code target}. */
+    public DataLoader onDevice(Device target) {
+        return new DataLoader(data, batchSize, shuffle, seed, target);
+    }
+
+    public Dataset data() { return data; }
+
+    public int batchSize() { return batchSize; }
+
+    public boolean shuffle() { return shuffle; }
+
+    public Device device() { return device; }
+
+    /** Batches per epoch; the last one is smaller when the batch size does not divide the data. */
+    public int numBatches() {
+        return (data.size() + batchSize - 1) / batchSize;
+    }
+
+    /** The order in which epoch {@code epoch} visits the examples. */
+    public long[] order(int epoch) {
+        return shuffle ? Permutation.of(data.size(), new SplittableRandom(Rng.derive(seed, epoch)))
+                       : Permutation.identity(data.size());
+    }
+
+    /** The batches of one epoch. */
+    public Iterable<Batch> epoch(int epoch) {
+        return () -> iterator(epoch, 0);
+    }
+
+    /** The batches of one epoch from batch {@code startBatch} on (0 ≤ startBatch ≤ numBatches()). */
+    public Iterable<Batch> epoch(int epoch, int startBatch) {
+        return () -> iterator(epoch, startBatch);
+    }
+
+    /** The batches of one epoch from batch {@code startBatch} on (0 ≤ startBatch ≤ numBatches()). */
+    public Iterator<Batch> iterator(int epoch, int startBatch) {
+        if (startBatch < 0 || startBatch > numBatches()) {
+            throw new IllegalArgumentException("start batch " + startBatch + " outside 0.." + numBatches());
+        }
+        long[] order = order(epoch);
+        return new Iterator<>() {
+            private int next = startBatch;
+
+            @Override
+            public boolean hasNext() {
+                return next < numBatches();
+            }
+
+            @Override
+            public Batch next() {
+                if (!hasNext()) throw new NoSuchElementException("epoch " + epoch + " has " + numBatches() + " batches");
+                int from = next * batchSize;
+                int size = Math.min(batchSize, order.length - from);
+                Tensor idx = Tensor.fromLongs(Arrays.copyOfRange(order, from, from + size), size);
+                Batch b = new Batch(data.batchInputs(idx).to(device), data.batchLabels(idx).to(device), next, size);
+                next++;
+                return b;
+            }
+        };
+    }
+}

@@ -1,0 +1,284 @@
+package dev.tikhon.data;
+
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Tensor;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Finds and loads a train/test pair by name — {@code fashion-mnist}, {@code mnist}, a toy set or
+ * an image {@code folder} — and says in one line which data was used and from where, so a report
+ * never silently rests on a sample or on the wrong directory.
+ *
+ * <p>The IDX sets are looked for in {@code --data-dir} if given (and nowhere else), else in
+ * {@code $TIKHON_DATA} and {@code $TIKHON_DATA/<name>}, else in {@code /usr/share/datasets/<name>}
+ * (where Debian's {@code dataset-fashion-mnist} installs). Fashion-MNIST falls back to a small
+ * sample bundled in the jar, and the description says so loudly.
+ */
+public final class DataSets {
+    public static final String ENV_VAR = "TIKHON_DATA";
+    public static final Path SYSTEM_DATASETS = Path.of("/usr/share/datasets");
+    public static final String FOLDER = "folder";
+    public static final int TOY_TRAIN = 20000;
+    public static final int TOY_TEST = 5000;
+    public static final double FOLDER_TEST_FRACTION = 0.2;
+
+    private static final IdxSet FASHION_MNIST = new IdxSet("fashion-mnist", "Fashion-MNIST", List.of(
+            "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"));
+    private static final IdxSet MNIST = new IdxSet("mnist", "MNIST",
+            List.of("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"));
+    private static final List<String> FILES = List.of(
+            "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+    private static final String SAMPLE_RESOURCE = "fashion-mnist-sample/";
+    private static final long TOY_STREAM = 0x746f79L;   // "toy"
+    private static final long SPLIT_STREAM = 0x73706cL; // "spl"
+
+    /** Every name {@link #load} accepts. */
+    public static final List<String> NAMES = names();
+
+    /** A loaded pair and one line saying which data it is and where it came from. */
+    public record Loaded(Dataset train, Dataset test, String description) {}
+
+    /**
+     * How to load: the seed (toy generation and the folder's held-out split derive theirs from it),
+     * the toy set sizes, and a target image size for folders (0 × 0: keep the images' own size).
+     */
+    public record Options(long seed, int toyTrain, int toyTest, int imageHeight, int imageWidth) {
+        public static Options seeded(long seed) {
+            return new Options(seed, TOY_TRAIN, TOY_TEST, 0, 0);
+        }
+
+        public Options withToySizes(int train, int test) {
+            return new Options(seed, train, test, imageHeight, imageWidth);
+        }
+
+        public Options withImageSize(int height, int width) {
+            return new Options(seed, toyTrain, toyTest, height, width);
+        }
+    }
+
+    private record IdxSet(String name, String title, List<String> classNames) {}
+
+    private DataSets() {}
+
+    private static List<String> names() {
+        List<String> n = new ArrayList<>(List.of(FASHION_MNIST.name, MNIST.name, FOLDER));
+        n.addAll(ToyData.NAMES);
+        return List.copyOf(n);
+    }
+
+    /** Loads {@code name} with default options; {@code dataDir} may be null; pass {@code System.getenv()}. */
+    public static Loaded load(String name, Path dataDir, Map<String, String> env, long seed) {
+        return load(name, dataDir, env, Options.seeded(seed));
+    }
+
+    /** Loads {@code name}; {@code dataDir} may be null; pass {@code System.getenv()} as {@code env}. */
+    public static Loaded load(String name, Path dataDir, Map<String, String> env, Options options) {
+        return load(name, dataDir, env, options, SYSTEM_DATASETS);
+    }
+
+    static Loaded load(String name, Path dataDir, Map<String, String> env, Options options, Path systemRoot) {
+        if (name.equals(FASHION_MNIST.name)) return loadIdx(FASHION_MNIST, dataDir, env, systemRoot);
+        if (name.equals(MNIST.name)) return loadIdx(MNIST, dataDir, env, systemRoot);
+        if (name.equals(FOLDER)) return loadFolder(dataDir, options);
+        if (ToyData.NAMES.contains(name)) return loadToy(name, options);
+        throw new DataException("unknown data set '" + name + "': use one of " + String.join(", ", NAMES));
+    }
+
+    /** One line per kind of data set saying whether and where it was found, for {@code tikhon info}. */
+    public static List<String> describeAvailable(Path dataDir, Map<String, String> env) {
+        return describeAvailable(dataDir, env, SYSTEM_DATASETS);
+    }
+
+    static List<String> describeAvailable(Path dataDir, Map<String, String> env, Path systemRoot) {
+        List<String> lines = new ArrayList<>();
+        for (IdxSet set : List.of(FASHION_MNIST, MNIST)) {
+            List<String> looked = new ArrayList<>();
+            try {
+                Path dir = find(set, dataDir, env, systemRoot, looked);
+                if (dir != null) {
+                    lines.add(set.name + ": found in " + dir);
+                } else {
+                    lines.add(set.name + ": not found (looked in " + String.join(", ", looked) + ")"
+                            + (set == FASHION_MNIST ? "; the bundled sample (6000 train / 1000 test) stands in" : ""));
+                }
+            } catch (DataException e) {
+                lines.add(set.name + ": unusable: " + e.getMessage());
+            }
+        }
+        lines.add("toy sets (generated, " + TOY_TRAIN + " train / " + TOY_TEST + " test points by default): "
+                + String.join(", ", ToyData.NAMES));
+        lines.add(describeFolder(dataDir));
+        return lines;
+    }
+
+    // ------------------------------------------------------------------ IDX sets
+
+    private static Loaded loadIdx(IdxSet set, Path dataDir, Map<String, String> env, Path systemRoot) {
+        List<String> looked = new ArrayList<>();
+        Path dir = find(set, dataDir, env, systemRoot, looked);
+        if (dir != null) {
+            Path[] f = FILES.stream().map(base -> resolve(dir, base)).toArray(Path[]::new);
+            Dataset train = pair(set, dir.toString(), f[0].toString(), IdxReader.readImages(f[0]),
+                    f[1].toString(), IdxReader.readLabels(f[1], set.classNames.size()));
+            Dataset test = pair(set, dir.toString(), f[2].toString(), IdxReader.readImages(f[2]),
+                    f[3].toString(), IdxReader.readLabels(f[3], set.classNames.size()));
+            checkSameImageSize(f[0].toString(), train, f[2].toString(), test);
+            return new Loaded(train, test, set.title + " from " + dir + " (" + train.size() + " train / "
+                    + test.size() + " test)");
+        }
+        if (set != FASHION_MNIST) {
+            throw new DataException(set.name + ": not found; looked in " + String.join(", ", looked) + "; put "
+                    + String.join(".gz, ", FILES) + ".gz in a directory and pass --data-dir DIR or set " + ENV_VAR);
+        }
+        return loadSample(set);
+    }
+
+    private static Loaded loadSample(IdxSet set) {
+        Tensor[] t = new Tensor[4];
+        String[] names = new String[4];
+        for (int i = 0; i < 4; i++) {
+            String file = SAMPLE_RESOURCE + FILES.get(i) + ".gz";
+            names[i] = "bundled " + file;
+            try (InputStream in = DataSets.class.getResourceAsStream(file)) {
+                if (in == null) throw new DataException(names[i] + ": missing from the jar; rebuild Tikhon");
+                t[i] = i % 2 == 0 ? IdxReader.readImages(in, names[i]) : IdxReader.readLabels(in, names[i], 10);
+            } catch (IOException e) {
+                throw new DataException(names[i] + ": cannot read: " + e.getMessage(), e);
+            }
+        }
+        String source = "bundled sample";
+        Dataset train = pair(set, source, names[0], t[0], names[1], t[1]);
+        Dataset test = pair(set, source, names[2], t[2], names[3], t[3]);
+        return new Loaded(train, test, set.title + " SAMPLE bundled with Tikhon (" + train.size() + " train / "
+                + test.size() + " test) — the full set was not found; install it with "
+                + "`apt-get install dataset-fashion-mnist` or pass --data-dir");
+    }
+
+    private static Dataset pair(IdxSet set, String source, String imagesName, Tensor images, String labelsName,
+                                Tensor labels) {
+        if (images.size(0) != labels.size(0)) {
+            throw new DataException(labelsName + ": holds " + labels.size(0) + " labels but " + imagesName + " holds "
+                    + images.size(0) + " images");
+        }
+        return new Dataset(set.name, source, images, labels, set.classNames.size(), set.classNames);
+    }
+
+    /**
+     * The directory holding all four files of {@code set}, or null (with the places tried added to
+     * {@code looked}). A directory holding only some of them is an error naming the missing one.
+     */
+    private static Path find(IdxSet set, Path dataDir, Map<String, String> env, Path systemRoot, List<String> looked) {
+        if (dataDir != null) {
+            if (!Files.isDirectory(dataDir)) throw new DataException(dataDir + ": no such directory");
+            for (Path dir : List.of(dataDir, dataDir.resolve(set.name))) {
+                if (holdsSet(set, dir)) return dir;
+            }
+            throw new DataException(dataDir.resolve(FILES.get(0)) + "[.gz]: no such file (" + set.title + " needs "
+                    + String.join(", ", FILES) + ", each optionally .gz, in " + dataDir + " or "
+                    + dataDir.resolve(set.name) + ")");
+        }
+        List<Path> candidates = new ArrayList<>();
+        String envDir = env.get(ENV_VAR);
+        if (envDir == null || envDir.isBlank()) {
+            looked.add("$" + ENV_VAR + " (unset)");
+        } else {
+            candidates.add(Path.of(envDir));
+            candidates.add(Path.of(envDir).resolve(set.name));
+        }
+        candidates.add(systemRoot.resolve(set.name));
+        for (Path dir : candidates) {
+            if (holdsSet(set, dir)) return dir;
+            looked.add(dir.toString());
+        }
+        return null;
+    }
+
+    /** Whether {@code dir} holds all four files; throws naming the first missing one if it holds some. */
+    private static boolean holdsSet(IdxSet set, Path dir) {
+        if (!Files.isDirectory(dir)) return false;
+        List<String> missing = FILES.stream().filter(base -> resolve(dir, base) == null).toList();
+        if (missing.isEmpty()) return true;
+        if (missing.size() == FILES.size()) return false;
+        throw new DataException(dir.resolve(missing.get(0)) + "[.gz]: no such file, though " + dir + " holds the other "
+                + set.title + " files");
+    }
+
+    /** {@code dir/base}, else {@code dir/base.gz}, else null. */
+    private static Path resolve(Path dir, String base) {
+        for (Path p : List.of(dir.resolve(base), dir.resolve(base + ".gz"))) {
+            if (Files.isRegularFile(p)) return p;
+        }
+        return null;
+    }
+
+    private static void checkSameImageSize(String trainName, Dataset train, String testName, Dataset test) {
+        if (!Arrays.equals(train.inputShape(), test.inputShape())) {
+            throw new DataException(testName + ": examples are " + Arrays.toString(test.inputShape()) + " but "
+                    + trainName + " has " + Arrays.toString(train.inputShape()));
+        }
+    }
+
+    // ------------------------------------------------------------------ toy sets and folders
+
+    private static Loaded loadToy(String name, Options o) {
+        Dataset train = ToyData.generate(name, o.toyTrain(), Rng.derive(o.seed(), TOY_STREAM, 0));
+        Dataset test = ToyData.generate(name, o.toyTest(), Rng.derive(o.seed(), TOY_STREAM, 1));
+        return new Loaded(train, test, "toy set " + name + ": " + train.size() + " train / " + test.size()
+                + " test points generated from seed " + o.seed());
+    }
+
+    private static Loaded loadFolder(Path dataDir, Options o) {
+        if (dataDir == null) {
+            throw new DataException("folder: needs --data-dir DIR, a directory with one subfolder of images per class");
+        }
+        if (!Files.isDirectory(dataDir)) throw new DataException(dataDir + ": no such directory");
+        Path trainDir = dataDir.resolve("train");
+        Path testDir = dataDir.resolve("test");
+        if (Files.isDirectory(trainDir) && Files.isDirectory(testDir)) {
+            Dataset train = readFolder(trainDir, o);
+            Dataset test = readFolder(testDir, o);
+            if (!train.classNames().equals(test.classNames())) {
+                throw new DataException(testDir + ": class subfolders " + test.classNames() + " differ from "
+                        + trainDir + "'s " + train.classNames());
+            }
+            checkSameImageSize(trainDir.toString(), train, testDir.toString(), test);
+            return new Loaded(train, test, "image folder " + dataDir + " (train/ and test/): " + train.size()
+                    + " train / " + test.size() + " test images, " + train.numClasses() + " classes, "
+                    + shape(train));
+        }
+        Dataset all = readFolder(dataDir, o);
+        Dataset.Split split = all.split(FOLDER_TEST_FRACTION, Rng.derive(o.seed(), SPLIT_STREAM));
+        return new Loaded(split.rest(), split.heldOut(), "image folder " + dataDir + ": " + split.rest().size()
+                + " train / " + split.heldOut().size() + " test images (" + Math.round(100 * FOLDER_TEST_FRACTION)
+                + "% held out, seed " + o.seed() + "), " + all.numClasses() + " classes, " + shape(all));
+    }
+
+    private static Dataset readFolder(Path dir, Options o) {
+        return o.imageHeight() > 0 ? ImageFolder.load(dir, o.imageHeight(), o.imageWidth()) : ImageFolder.load(dir);
+    }
+
+    private static String shape(Dataset d) {
+        long[] s = d.inputShape();
+        return s[0] + "x" + s[1] + "x" + s[2];
+    }
+
+    private static String describeFolder(Path dataDir) {
+        if (dataDir == null) return "folder: needs --data-dir DIR with one subfolder of PNG or JPEG images per class";
+        if (!Files.isDirectory(dataDir)) return "folder: " + dataDir + ": no such directory";
+        Path trainDir = dataDir.resolve("train");
+        boolean trainTest = Files.isDirectory(trainDir) && Files.isDirectory(dataDir.resolve("test"));
+        Path classRoot = trainTest ? trainDir : dataDir;
+        List<String> classes = ImageFolder.classFolders(classRoot).stream().map(p -> p.getFileName().toString()).toList();
+        if (classes.isEmpty()) return "folder: " + dataDir + " has no class subfolders";
+        return "folder: " + dataDir + (trainTest ? " (train/ and test/)" : "") + " has " + classes.size()
+                + " class subfolders: " + String.join(", ", classes);
+    }
+}

@@ -1,0 +1,204 @@
+package dev.tikhon.report;
+
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.internal.chartpart.Chart;
+import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.XYStyler;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+import java.awt.Color;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.DoublePredicate;
+
+/**
+ * PNG charts for run reports, drawn with XChart and written atomically.
+ *
+ * <p>Non-finite values (a diverged loss, a metric not computed that epoch) are skipped rather
+ * than fatal: a report should still come out of a run that went wrong. A chart whose every point
+ * was skipped is still written, empty, so the set of files a run produces does not depend on its
+ * numbers.
+ */
+public final class Charts {
+    static final int WIDTH = 800;
+    static final int HEIGHT = 500;
+    /** Above this many points per series, markers hide the line instead of helping read it. */
+    private static final int MAX_POINTS_WITH_MARKERS = 50;
+
+    /** One named curve; {@code x} and {@code y} have equal length. */
+    public record Series(String name, double[] x, double[] y) {
+        public Series {
+            Objects.requireNonNull(name, "name");
+            if (x.length != y.length) {
+                throw new IllegalArgumentException("Series '" + name + "' has " + x.length + " x values but " + y.length + " y values");
+            }
+        }
+    }
+
+    private Charts() {}
+
+    /** A line chart with a linear y axis. */
+    public static void line(Path png, String title, String xLabel, String yLabel, List<Series> series) {
+        line(png, title, xLabel, yLabel, series, false);
+    }
+
+    /**
+     * A line chart; with {@code logY}, points with y &le; 0 are skipped too, as a log axis cannot
+     * show them.
+     */
+    public static void line(Path png, String title, String xLabel, String yLabel, List<Series> series, boolean logY) {
+        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT)
+                .title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
+        style(chart.getStyler());
+        chart.getStyler().setYAxisLogarithmic(logY);
+        DoublePredicate plottable = logY ? y -> Double.isFinite(y) && y > 0 : Double::isFinite;
+        for (Series s : series) {
+            List<Double> xs = new ArrayList<>();
+            List<Double> ys = new ArrayList<>();
+            for (int i = 0; i < s.x().length; i++) {
+                if (Double.isFinite(s.x()[i]) && plottable.test(s.y()[i])) {
+                    xs.add(s.x()[i]);
+                    ys.add(s.y()[i]);
+                }
+            }
+            if (xs.isEmpty()) continue;
+            XYSeries added = chart.addSeries(s.name(), xs, ys);
+            added.setMarker(xs.size() > MAX_POINTS_WITH_MARKERS ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE);
+        }
+        save(png, chart);
+    }
+
+    /**
+     * Plots a training history: every column named {@code loss} or ending in {@code _loss} goes to
+     * {@code loss.png}, every column named {@code acc} or ending in {@code _acc} to
+     * {@code accuracy.png}, against the {@code epoch} column (or the row number where a row has
+     * none). Values may be numbers or numeric strings, so rows read back by {@link Csv} work too.
+     *
+     * @return the names of the files written, in {@code dir}; a chart with no matching column is
+     *     not written
+     */
+    public static List<String> trainingCurves(Path dir, List<? extends Map<String, ?>> history) {
+        Set<String> columns = new LinkedHashSet<>();
+        history.forEach(row -> columns.addAll(row.keySet()));
+        double[] epochs = new double[history.size()];
+        for (int i = 0; i < epochs.length; i++) {
+            double epoch = number(history.get(i).get("epoch"));
+            epochs[i] = Double.isNaN(epoch) ? i + 1 : epoch;
+        }
+        List<String> written = new ArrayList<>();
+        if (curves(dir.resolve("loss.png"), "Loss", "loss", "_loss", columns, epochs, history)) written.add("loss.png");
+        if (curves(dir.resolve("accuracy.png"), "Accuracy", "acc", "_acc", columns, epochs, history)) written.add("accuracy.png");
+        return written;
+    }
+
+    /**
+     * A histogram of the finite values over {@code bins} equal-width bins spanning their range;
+     * the legend gives the count plotted and the count skipped.
+     */
+    public static void histogram(Path png, String title, String xLabel, double[] values, int bins) {
+        if (bins < 1) throw new IllegalArgumentException("A histogram needs at least one bin, got " + bins);
+        double[] finite = Arrays.stream(values).filter(Double::isFinite).toArray();
+        double min = finite.length == 0 ? 0 : Arrays.stream(finite).min().orElseThrow();
+        double max = finite.length == 0 ? 1 : Arrays.stream(finite).max().orElseThrow();
+        if (min == max) { // one distinct value still gets a visible bar
+            min -= 0.5;
+            max += 0.5;
+        }
+        double width = (max - min) / bins;
+        double[] counts = new double[bins + 1]; // the extra entry closes the last step at the right edge
+        for (double v : finite) counts[Math.min(bins - 1, (int) ((v - min) / width))]++;
+        counts[bins] = counts[bins - 1];
+        double[] edges = new double[bins + 1];
+        for (int i = 0; i <= bins; i++) edges[i] = min + i * width;
+
+        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT)
+                .title(title).xAxisTitle(xLabel).yAxisTitle("count").build();
+        style(chart.getStyler());
+        chart.getStyler().setYAxisMin(0.0);
+        int skipped = values.length - finite.length;
+        String name = "n = " + finite.length + (skipped > 0 ? ", " + skipped + " non-finite skipped" : "");
+        XYSeries series = chart.addSeries(name, edges, counts);
+        series.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.StepArea);
+        series.setMarker(SeriesMarkers.NONE);
+        save(png, chart);
+    }
+
+    /** A bar chart, one bar per category; categories with a non-finite value are left out. */
+    public static void bar(Path png, String title, List<String> categories, double[] values) {
+        if (categories.size() != values.length) {
+            throw new IllegalArgumentException(categories.size() + " categories but " + values.length + " values");
+        }
+        CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(title).build();
+        style(chart.getStyler());
+        chart.getStyler().setLegendVisible(false);
+        if (categories.size() > 8) chart.getStyler().setXAxisLabelRotation(45);
+        List<String> names = new ArrayList<>();
+        List<Double> heights = new ArrayList<>();
+        for (int i = 0; i < values.length; i++) {
+            if (Double.isFinite(values[i])) {
+                names.add(categories.get(i));
+                heights.add(values[i]);
+            }
+        }
+        if (names.isEmpty()) { // XChart cannot lay out a category axis without categories
+            line(png, title, "", "", List.of());
+            return;
+        }
+        chart.addSeries(title, names, heights);
+        save(png, chart);
+    }
+
+    private static boolean curves(Path png, String title, String exact, String suffix, Set<String> columns,
+                                  double[] epochs, List<? extends Map<String, ?>> history) {
+        List<Series> series = new ArrayList<>();
+        for (String column : columns) {
+            if (!column.equals(exact) && !column.endsWith(suffix)) continue;
+            double[] y = history.stream().mapToDouble(row -> number(row.get(column))).toArray();
+            series.add(new Series(column, epochs, y));
+        }
+        if (series.isEmpty()) return false;
+        line(png, title, "epoch", title.toLowerCase(Locale.ROOT), series);
+        return true;
+    }
+
+    /** A cell's value as a double: NaN when absent, empty or not numeric. */
+    private static double number(Object value) {
+        if (value instanceof Number n) return n.doubleValue();
+        if (value instanceof String s && !s.isBlank()) {
+            try {
+                return Double.parseDouble(s.trim());
+            } catch (NumberFormatException e) {
+                return Double.NaN;
+            }
+        }
+        return Double.NaN;
+    }
+
+    private static void style(XYStyler styler) {
+        style((Styler) styler);
+        // XChart puts x ticks at data values, which for a histogram's bin edges print 16 digits.
+        styler.setxAxisTickLabelsFormattingFunction(Format::number);
+    }
+
+    private static void style(Styler styler) {
+        styler.setChartBackgroundColor(Color.WHITE);
+        styler.setLegendPosition(Styler.LegendPosition.OutsideS);
+        styler.setLegendLayout(Styler.LegendLayout.Horizontal);
+    }
+
+    private static void save(Path png, Chart<?, ?> chart) {
+        AtomicFiles.write(png, out -> BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG));
+    }
+}

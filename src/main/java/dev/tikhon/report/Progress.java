@@ -1,0 +1,138 @@
+package dev.tikhon.report;
+
+import dev.tikhon.UserError;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+
+import java.io.PrintStream;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Progress of a long loop (an epoch, an evaluation, a certification pass), on System.err.
+ *
+ * <p>In a terminal it is a live bar with rate, ETA and an extra message. Anywhere else (CI logs,
+ * {@code nohup}, a file) a redrawn bar would be thousands of carriage-return fragments, so it is
+ * a few plain lines instead (see {@link PlainProgress}). The environment variable
+ * {@code TIKHON_PROGRESS=plain|bar|off} overrides the choice; {@code off} prints nothing.
+ *
+ * <pre>{@code
+ * try (Progress p = Progress.start("epoch 3", batches)) {
+ *     for (...) { ...; p.setExtra("loss 0.31 acc 0.89"); p.step(1); }
+ * }
+ * }</pre>
+ */
+public abstract class Progress implements AutoCloseable {
+    public static final String ENV = "TIKHON_PROGRESS";
+
+    /** Output style chosen by {@link #ENV}. */
+    enum Mode {
+        PLAIN, BAR, OFF;
+
+        /** The mode named by an environment value; empty when unset, a {@link UserError} when unknown. */
+        static Optional<Mode> parse(String value) {
+            if (value == null || value.isBlank()) return Optional.empty();
+            try {
+                return Optional.of(valueOf(value.trim().toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw new UserError(ENV + " must be plain, bar or off, not '" + value + "'");
+            }
+        }
+
+        static Optional<Mode> fromEnvironment() {
+            return parse(System.getenv(ENV));
+        }
+    }
+
+    Progress() {}
+
+    /** Starts reporting, as a bar when {@link #isTerminal()} and as plain lines otherwise. */
+    public static Progress start(String task, long total) {
+        return start(task, total, isTerminal());
+    }
+
+    /**
+     * Starts reporting {@code total} steps of {@code task}; {@code total <= 0} means unknown.
+     * {@code terminal} picks a bar or plain lines unless {@link #ENV} says otherwise.
+     */
+    public static Progress start(String task, long total, boolean terminal) {
+        Mode mode = Mode.fromEnvironment().orElse(terminal ? Mode.BAR : Mode.PLAIN);
+        return switch (mode) {
+            case BAR -> new Bar(task, total);
+            case PLAIN -> plain(task, total, System.err);
+            case OFF -> new Silent();
+        };
+    }
+
+    /** Plain-line reporting to any stream, for logs and tests. */
+    public static Progress plain(String task, long total, PrintStream out) {
+        return new PlainProgress(task, total, out, System::nanoTime);
+    }
+
+    /**
+     * Whether a live bar can be drawn: {@link #ENV} if set (only {@code bar} counts as a
+     * terminal), otherwise a console is attached and {@code TERM} is not {@code dumb} (as in
+     * Emacs shells, which do not interpret carriage returns).
+     */
+    public static boolean isTerminal() {
+        return Mode.fromEnvironment()
+                .map(mode -> mode == Mode.BAR)
+                .orElseGet(() -> System.console() != null && !"dumb".equals(System.getenv("TERM")));
+    }
+
+    /** Records {@code n} more completed steps. */
+    public abstract void step(long n);
+
+    public void step() {
+        step(1);
+    }
+
+    /** A short status shown after the counts, e.g. {@code "loss 0.31 acc 0.89"}. */
+    public abstract void setExtra(String extra);
+
+    /** Prints the final state; further calls do nothing. */
+    @Override
+    public abstract void close();
+
+    private static final class Bar extends Progress {
+        private final ProgressBar bar;
+
+        Bar(String task, long total) {
+            bar = new ProgressBarBuilder()
+                    .setTaskName(task)
+                    .setInitialMax(total > 0 ? total : -1)
+                    .setConsumer(new ConsoleProgressBarConsumer(System.err))
+                    .setUpdateIntervalMillis(250)
+                    .showSpeed()
+                    .build();
+        }
+
+        @Override
+        public void step(long n) {
+            bar.stepBy(n);
+        }
+
+        /** The bar's renderer glues the message to the rate ("12/sloss 0.3") unless it starts with a space. */
+        @Override
+        public void setExtra(String extra) {
+            bar.setExtraMessage(extra == null || extra.isBlank() ? "" : " " + extra);
+        }
+
+        @Override
+        public void close() {
+            bar.close();
+        }
+    }
+
+    private static final class Silent extends Progress {
+        @Override
+        public void step(long n) {}
+
+        @Override
+        public void setExtra(String extra) {}
+
+        @Override
+        public void close() {}
+    }
+}

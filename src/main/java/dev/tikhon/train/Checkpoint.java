@@ -1,0 +1,125 @@
+package dev.tikhon.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.tikhon.UserError;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.engine.TensorIO;
+import dev.tikhon.nn.models.ModelSpec;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipInputStream;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * A training checkpoint: a zip of {@code meta.json} (model spec, configuration, position in the
+ * run, history) and {@code tensors.bin} (model and optimizer state). Written to a temporary file,
+ * flushed to disk, then renamed over the old one, so a kill at any moment leaves either the
+ * previous checkpoint or the new one, never a torn file.
+ */
+public final class Checkpoint {
+    public static final String FILE_NAME = "checkpoint.tkn";
+    private static final String FORMAT = "tikhon-checkpoint";
+    private static final int VERSION = 1;
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /**
+     * Where a run stands.
+     *
+     * @param data        which data the model was trained on
+     * @param epoch       epochs completed (the next epoch to run is this one)
+     * @param batch       batches completed within {@code epoch}
+     * @param partial     running sums of the unfinished epoch (loss_sum, correct, count, seconds)
+     * @param history     one row per completed epoch
+     */
+    public record Meta(ModelSpec model, TrainConfig config, String objective, DataInfo data, int epoch, int batch,
+                       Map<String, Double> partial, List<Map<String, Object>> history, String tikhonVersion) {}
+
+    /** A checkpoint read back: its metadata and the model's and optimizer's tensors. */
+    public record Loaded(Meta meta, Map<String, Tensor> model, Map<String, Tensor> optimizer) {}
+
+    private Checkpoint() {}
+
+    public static void save(Path file, Meta meta, Map<String, Tensor> model, Map<String, Tensor> optimizer) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (OutputStream fileOut = Files.newOutputStream(tmp);
+             ZipOutputStream zip = new ZipOutputStream(new BufferedOutputStream(fileOut))) {
+            zip.putNextEntry(new ZipEntry("meta.json"));
+            Map<String, Object> head = new LinkedHashMap<>();
+            head.put("format", FORMAT);
+            head.put("version", VERSION);
+            head.put("meta", meta);
+            zip.write(JSON.writeValueAsBytes(head));
+            zip.closeEntry();
+            zip.putNextEntry(new ZipEntry("tensors.bin"));
+            Map<String, Tensor> all = new LinkedHashMap<>();
+            model.forEach((k, v) -> all.put("model/" + k, v));
+            optimizer.forEach((k, v) -> all.put("optim/" + k, v));
+            DataOutputStream data = new DataOutputStream(zip);
+            TensorIO.write(data, all);
+            data.flush();
+            zip.closeEntry();
+        }
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** Reads a checkpoint file, or the checkpoint inside a run directory. */
+    public static Loaded load(Path fileOrRunDir) {
+        Path file = Files.isDirectory(fileOrRunDir) ? fileOrRunDir.resolve(FILE_NAME) : fileOrRunDir;
+        Meta meta = null;
+        Map<String, Tensor> tensors = null;
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file));
+             ZipInputStream zip = new ZipInputStream(in)) {
+            for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
+                if (e.getName().equals("meta.json")) meta = readMeta(zip.readAllBytes(), file);
+                else if (e.getName().equals("tensors.bin")) tensors = TensorIO.read(new DataInputStream(zip), file.toString());
+            }
+        } catch (NoSuchFileException e) {
+            throw new UserError(file + ": no such checkpoint" + (Files.isDirectory(fileOrRunDir)
+                    ? " (the run directory has no " + FILE_NAME + "; was training started with this --out?)" : ""));
+        } catch (ZipException | java.io.EOFException e) {
+            throw new UserError(file + ": corrupt or truncated checkpoint (" + e.getMessage() + ")", e);
+        } catch (IOException e) {
+            throw new UserError(file + ": cannot read checkpoint: " + e.getMessage(), e);
+        }
+        if (meta == null || tensors == null) {
+            throw new UserError(file + ": not a Tikhon checkpoint (missing " + (meta == null ? "meta.json" : "tensors.bin") + ")");
+        }
+        Map<String, Tensor> model = new LinkedHashMap<>(), optim = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> t : tensors.entrySet()) {
+            if (t.getKey().startsWith("model/")) model.put(t.getKey().substring(6), t.getValue().keep());
+            else if (t.getKey().startsWith("optim/")) optim.put(t.getKey().substring(6), t.getValue().keep());
+        }
+        return new Loaded(meta, model, optim);
+    }
+
+    private static Meta readMeta(byte[] json, Path file) throws IOException {
+        var node = JSON.readTree(json);
+        if (!FORMAT.equals(node.path("format").asText())) throw new UserError(file + ": not a Tikhon checkpoint");
+        int version = node.path("version").asInt();
+        if (version != VERSION) {
+            throw new UserError(file + ": checkpoint format version " + version + " (this Tikhon reads version " + VERSION + ")");
+        }
+        return JSON.treeToValue(node.get("meta"), Meta.class);
+    }
+}

@@ -1,0 +1,38 @@
+package dev.tikhon.train;
+
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Module;
+
+import java.util.Map;
+
+/**
+ * What training minimizes: maps (model, batch) to a scalar loss and its logged parts. Plain
+ * cross-entropy, every regularizer and adversarial training are objectives; the trainer knows
+ * nothing about any of them.
+ */
+public interface Objective {
+
+    /**
+     * @param loss   the scalar to backpropagate
+     * @param logits the model's outputs on the clean batch (for accuracy)
+     * @param parts  named scalar components worth logging (e.g. "ce", "penalty")
+     */
+    record Result(Tensor loss, Tensor logits, Map<String, Tensor> parts) {}
+
+    Result evaluate(Module model, Tensor x, Tensor y);
+
+    String describe();
+
+    /** Mean cross-entropy of the logits against the labels. */
+    static Objective crossEntropy() {
+        return new Objective() {
+            @Override public Result evaluate(Module model, Tensor x, Tensor y) {
+                Tensor logits = model.forward(x);
+                Tensor loss = dev.tikhon.engine.Ops.crossEntropy(logits, y);
+                return new Result(loss, logits, Map.of());
+            }
+
+            @Override public String describe() { return "cross-entropy"; }
+        };
+    }
+}

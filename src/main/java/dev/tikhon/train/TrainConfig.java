@@ -1,0 +1,41 @@
+package dev.tikhon.train;
+
+import java.util.List;
+
+/**
+ * Hyper-parameters of a training run. Stored in every checkpoint, so that {@code --resume}
+ * continues exactly the run that was started.
+ *
+ * @param optimizer       sgd, adam or adamw
+ * @param decayAll        apply weight decay to biases and normalization scales too
+ * @param schedule        constant, piecewise or cosine
+ * @param milestones      piecewise milestones as fractions of the epochs
+ * @param warmupEpochs    linear warm-up length (fractional epochs allowed)
+ * @param valFraction     fraction of the training set held out for validation (0 = none)
+ * @param checkpointEvery also checkpoint every this many steps within an epoch (0 = at epoch ends only)
+ * @param evalBatchSize   batch size for evaluation passes
+ */
+public record TrainConfig(int epochs, int batchSize, String optimizer, double lr, double momentum, boolean nesterov,
+                          double weightDecay, boolean decayAll, String schedule, List<Double> milestones, double gamma,
+                          double warmupEpochs, long seed, double valFraction, int checkpointEvery, int evalBatchSize) {
+
+    public TrainConfig {
+        if (epochs < 1) throw new IllegalArgumentException("--epochs must be at least 1, got " + epochs);
+        if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+        if (!(lr > 0)) throw new IllegalArgumentException("--lr must be positive, got " + lr);
+        if (valFraction < 0 || valFraction >= 1) throw new IllegalArgumentException("--val-fraction must be in [0, 1), got " + valFraction);
+        if (checkpointEvery < 0) throw new IllegalArgumentException("--checkpoint-every must be ≥ 0, got " + checkpointEvery);
+        if (evalBatchSize < 1) throw new IllegalArgumentException("--eval-batch-size must be at least 1, got " + evalBatchSize);
+        milestones = List.copyOf(milestones);
+    }
+
+    /** The same run with a different number of epochs (extending a finished run with --resume). */
+    public TrainConfig withEpochs(int newEpochs) {
+        return new TrainConfig(newEpochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayAll, schedule,
+                milestones, gamma, warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize);
+    }
+
+    public double[] milestoneArray() {
+        return milestones.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+}

@@ -1,0 +1,278 @@
+package dev.tikhon.train;
+
+import dev.tikhon.Version;
+import dev.tikhon.data.DataLoader;
+import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Scope;
+import dev.tikhon.nn.Module;
+import dev.tikhon.nn.models.ModelSpec;
+import dev.tikhon.nn.models.Models;
+import dev.tikhon.optim.Adam;
+import dev.tikhon.optim.LrSchedule;
+import dev.tikhon.optim.Optimizer;
+import dev.tikhon.optim.Sgd;
+import dev.tikhon.report.Charts;
+import dev.tikhon.report.Csv;
+import dev.tikhon.report.Json;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The training loop: epochs of seeded mini-batches, one {@link Scope} per step, evaluation after
+ * each epoch, an atomic checkpoint after each epoch (and every {@code checkpointEvery} steps), and
+ * exact resumption. Randomness is derived from (seed, epoch, batch), so a run killed at any point
+ * and resumed produces the same numbers as one that was never interrupted (on CPU, one thread).
+ */
+public final class Trainer {
+
+    /** Hooks for progress display; all optional. */
+    public interface Listener {
+        default void onEpochStart(int epoch, int epochs, int startBatch, int numBatches) {}
+
+        default void onStep(int epoch, int batch, double loss, double accuracy, double lr) {}
+
+        default void onEpochEnd(Map<String, Object> row) {}
+    }
+
+    /** A finished run. */
+    public record Outcome(Module model, List<Map<String, Object>> history, Evaluator.Result test, double trainSeconds,
+                          long steps, boolean resumed) {}
+
+    private final ModelSpec spec;
+    private final Objective objective;
+    private final Dataset train, val, test;
+    private final DataInfo data;
+    private final Device device;
+    private final Path outDir;
+    private final Listener listener;
+    private TrainConfig config;
+
+    /**
+     * @param val     validation set, or null
+     * @param test    test set evaluated after every epoch, or null
+     * @param outDir  run directory for checkpoints, history and plots, or null for none
+     */
+    public Trainer(ModelSpec spec, Objective objective, TrainConfig config, Dataset train, Dataset val, Dataset test,
+                   DataInfo data, Device device, Path outDir, Listener listener) {
+        this.spec = spec;
+        this.objective = objective;
+        this.config = config;
+        this.train = train;
+        this.val = val;
+        this.test = test;
+        this.data = data;
+        this.device = device;
+        this.outDir = outDir;
+        this.listener = listener == null ? new Listener() {} : listener;
+    }
+
+    /** The model a run with this spec and seed starts from (deterministic in the seed). */
+    public static Module initialModel(ModelSpec spec, long seed) {
+        Rng.seed(Rng.derive(seed, 0x1417));
+        return Models.build(spec);
+    }
+
+    public static Optimizer optimizer(TrainConfig c, Module model) {
+        switch (c.optimizer().toLowerCase(Locale.ROOT)) {
+            case "sgd": return new Sgd(model.parameters(), c.lr(), c.momentum(), c.nesterov(), c.weightDecay(), c.decayAll());
+            case "adam": return new Adam(model.parameters(), c.lr(), 0.9, 0.999, 1e-8, c.weightDecay(), false, c.decayAll());
+            case "adamw": return new Adam(model.parameters(), c.lr(), 0.9, 0.999, 1e-8, c.weightDecay(), true, c.decayAll());
+            default: throw new IllegalArgumentException("unknown --optimizer '" + c.optimizer() + "': use sgd, adam or adamw");
+        }
+    }
+
+    public static LrSchedule schedule(TrainConfig c) {
+        return LrSchedule.parse(c.schedule(), c.lr(), c.epochs(), c.milestoneArray(), c.gamma(), c.warmupEpochs());
+    }
+
+    public TrainConfig config() { return config; }
+
+    /**
+     * Trains to the configured number of epochs.
+     *
+     * @param resume continue from {@code outDir/checkpoint.tkn} when it exists; its model and
+     *               configuration win over this trainer's, except for a larger number of epochs
+     */
+    public Outcome run(boolean resume) {
+        Checkpoint.Loaded restored = null;
+        if (resume && outDir != null && Files.exists(outDir.resolve(Checkpoint.FILE_NAME))) {
+            restored = Checkpoint.load(outDir.resolve(Checkpoint.FILE_NAME));
+            checkCompatible(restored.meta());
+            config = restored.meta().config().withEpochs(Math.max(config.epochs(), restored.meta().config().epochs()));
+        }
+        Module model = initialModel(spec, config.seed());
+        model.to(device);
+        Optimizer opt = optimizer(config, model);
+        LrSchedule schedule = schedule(config);
+        TrainStep step = new TrainStep(model, objective, opt);
+
+        int epoch = 0, startBatch = 0;
+        List<Map<String, Object>> history = new ArrayList<>();
+        Map<String, Double> partial = new LinkedHashMap<>();
+        if (restored != null) {
+            model.loadStateDict(restored.model());
+            opt.loadState(restored.optimizer());
+            epoch = restored.meta().epoch();
+            startBatch = restored.meta().batch();
+            history.addAll(restored.meta().history());
+            partial.putAll(restored.meta().partial());
+        }
+
+        DataLoader loader = new DataLoader(train, config.batchSize(), true, config.seed(), device);
+        int numBatches = loader.numBatches();
+        long steps = 0;
+        double trainSeconds = 0;
+        for (Map<String, Object> row : history) trainSeconds += ((Number) row.get("seconds")).doubleValue();
+        for (; epoch < config.epochs(); epoch++, startBatch = 0) {
+            EpochSums sums = EpochSums.from(startBatch == 0 ? Map.of() : partial);
+            listener.onEpochStart(epoch, config.epochs(), startBatch, numBatches);
+            model.train(true);
+            Iterator<DataLoader.Batch> it = loader.iterator(epoch, startBatch);
+            for (int b = startBatch; it.hasNext(); b++) {
+                long t0 = System.nanoTime();
+                double lr = schedule.at(epoch + (double) b / numBatches);
+                opt.setLr(lr);
+                TrainStep.Result r;
+                try (Scope s = Scope.open()) {
+                    Rng.seed(Rng.derive(config.seed(), epoch, b));
+                    DataLoader.Batch batch = it.next();
+                    r = step.run(batch.x(), batch.y());
+                    if (!Double.isFinite(r.loss())) {
+                        throw new TrainingDivergedException(epoch, b, r.loss(),
+                                "the last good checkpoint is kept; lower --lr, add --warmup, or check the data");
+                    }
+                }
+                sums.add(r, (System.nanoTime() - t0) / 1e9);
+                steps++;
+                listener.onStep(epoch, b, r.loss(), sums.accuracy(), lr);
+                if (config.checkpointEvery() > 0 && (b + 1) % config.checkpointEvery() == 0 && b + 1 < numBatches) {
+                    saveCheckpoint(model, opt, epoch, b + 1, sums.toMap(), history);
+                }
+            }
+            Map<String, Object> row = epochRow(epoch, schedule, sums, model);
+            history.add(row);
+            trainSeconds += sums.seconds;
+            saveCheckpoint(model, opt, epoch + 1, 0, Map.of(), history);
+            writeHistory(history);
+            listener.onEpochEnd(row);
+        }
+        Evaluator.Result finalTest = test == null ? null : Evaluator.evaluate(model, test, config.evalBatchSize(), device);
+        return new Outcome(model, history, finalTest, trainSeconds, steps, restored != null);
+    }
+
+    private void checkCompatible(Checkpoint.Meta meta) {
+        if (!meta.model().equals(spec)) {
+            throw new dev.tikhon.UserError("--resume: the checkpoint in " + outDir + " is of model " + meta.model().arch()
+                    + " " + meta.model().options() + ", not " + spec.arch() + " " + spec.options()
+                    + "; use another --out or the checkpoint's model options");
+        }
+        if (!meta.objective().equals(objective.describe())) {
+            throw new dev.tikhon.UserError("--resume: the checkpoint was trained with objective '" + meta.objective()
+                    + "', not '" + objective.describe() + "'");
+        }
+    }
+
+    private Map<String, Object> epochRow(int epoch, LrSchedule schedule, EpochSums sums, Module model) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("epoch", epoch + 1);
+        row.put("lr", schedule.at(epoch));   // at the start of the epoch
+        row.put("train_loss", sums.loss());
+        row.put("train_acc", sums.accuracy());
+        sums.parts.forEach((k, v) -> row.put("train_" + k, v / sums.count));
+        if (val != null) {
+            Evaluator.Result v = Evaluator.evaluate(model, val, config.evalBatchSize(), device);
+            row.put("val_loss", v.loss());
+            row.put("val_acc", v.accuracy());
+        }
+        if (test != null) {
+            Evaluator.Result t = Evaluator.evaluate(model, test, config.evalBatchSize(), device);
+            row.put("test_loss", t.loss());
+            row.put("test_acc", t.accuracy());
+        }
+        row.put("seconds", sums.seconds);
+        row.put("steps_per_second", sums.steps / Math.max(sums.seconds, 1e-9));
+        return row;
+    }
+
+    private void saveCheckpoint(Module model, Optimizer opt, int epoch, int batch, Map<String, Double> partial,
+                                List<Map<String, Object>> history) {
+        if (outDir == null) return;
+        Checkpoint.Meta meta = new Checkpoint.Meta(spec, config, objective.describe(), data, epoch, batch,
+                partial, history, Version.VERSION);
+        try {
+            Checkpoint.save(outDir.resolve(Checkpoint.FILE_NAME), meta, model.stateDict(), opt.state());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write checkpoint in " + outDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void writeHistory(List<Map<String, Object>> history) {
+        if (outDir == null) return;
+        Set<String> keys = new LinkedHashSet<>();
+        for (Map<String, Object> row : history) keys.addAll(row.keySet());
+        List<String> header = new ArrayList<>(keys);
+        List<List<Object>> rows = new ArrayList<>();
+        for (Map<String, Object> row : history) {
+            List<Object> r = new ArrayList<>();
+            for (String k : header) r.add(row.getOrDefault(k, ""));
+            rows.add(r);
+        }
+        Csv.write(outDir.resolve("history.csv"), header, rows);
+        Charts.trainingCurves(outDir, history);
+        Json.write(outDir.resolve("history.json"), history);
+    }
+
+    /** Running sums over the steps of one epoch; restorable from a mid-epoch checkpoint. */
+    private static final class EpochSums {
+        double lossSum, correct, count, seconds, steps;
+        final Map<String, Double> parts = new LinkedHashMap<>();
+
+        static EpochSums from(Map<String, Double> m) {
+            EpochSums s = new EpochSums();
+            s.lossSum = m.getOrDefault("loss_sum", 0.0);
+            s.correct = m.getOrDefault("correct", 0.0);
+            s.count = m.getOrDefault("count", 0.0);
+            s.seconds = m.getOrDefault("seconds", 0.0);
+            s.steps = m.getOrDefault("steps", 0.0);
+            m.forEach((k, v) -> { if (k.startsWith("part:")) s.parts.put(k.substring(5), v); });
+            return s;
+        }
+
+        void add(TrainStep.Result r, double secs) {
+            lossSum += r.loss() * r.size();
+            correct += r.correct();
+            count += r.size();
+            seconds += secs;
+            steps++;
+            r.parts().forEach((k, v) -> parts.merge(k, v * r.size(), Double::sum));
+        }
+
+        double loss() { return lossSum / Math.max(count, 1); }
+
+        double accuracy() { return correct / Math.max(count, 1); }
+
+        Map<String, Double> toMap() {
+            Map<String, Double> m = new LinkedHashMap<>();
+            m.put("loss_sum", lossSum);
+            m.put("correct", correct);
+            m.put("count", count);
+            m.put("seconds", seconds);
+            m.put("steps", steps);
+            parts.forEach((k, v) -> m.put("part:" + k, v));
+            return m;
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package dev.tikhon.report;
+
+import dev.tikhon.UserError;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+class RunDirectoryTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void createsMissingParentsAndReusesAnExistingDirectory() {
+        Path path = dir.resolve("runs/mnist/1");
+
+        RunDirectory run = RunDirectory.create(path);
+
+        assertThat(run.path()).isEqualTo(path.toAbsolutePath()).isDirectory();
+        assertThat(RunDirectory.create(path).path()).isEqualTo(run.path());
+        assertThat(run.resolve("history.csv")).isEqualTo(run.path().resolve("history.csv"));
+    }
+
+    @Test
+    void aFileInTheWayIsAUserError() throws Exception {
+        Path file = Files.writeString(dir.resolve("out"), "not a directory");
+
+        assertThatThrownBy(() -> RunDirectory.create(file))
+                .isInstanceOf(RunDirectoryError.class).isInstanceOf(UserError.class)
+                .hasMessageContaining("exists and is a file");
+        assertThatThrownBy(() -> RunDirectory.create(file.resolve("below")))
+                .isInstanceOf(RunDirectoryError.class).hasMessageContaining("Cannot create");
+    }
+
+    @Test
+    void anUnwritableDirectoryIsAUserError() throws Exception {
+        assumeFalse("root".equals(System.getProperty("user.name")), "root can write anywhere");
+        Path locked = Files.createDirectory(dir.resolve("locked"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("r-xr-xr-x")));
+
+        assertThatThrownBy(() -> RunDirectory.create(locked)).isInstanceOf(RunDirectoryError.class).hasMessageContaining("not writable");
+    }
+
+    @Test
+    void resolveStaysInsideTheDirectory() {
+        RunDirectory run = RunDirectory.create(dir.resolve("run"));
+
+        assertThatThrownBy(() -> run.resolve("../elsewhere.json")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> run.resolve(".")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void writesMetricsAndAnIndexOfWhatIsThere() throws Exception {
+        RunDirectory run = RunDirectory.create(dir.resolve("run"));
+        Map<String, Object> metrics = Map.of("test", Map.of("acc", 0.91));
+        Charts.trainingCurves(run.path(), List.of(Map.of("epoch", 1, "train_loss", 0.5, "test_acc", 0.91)));
+
+        Path json = run.writeMetrics(metrics);
+        Path index = run.writeIndex("Run", "one epoch", metrics);
+
+        assertThat(json).isEqualTo(run.resolve("metrics.json"));
+        assertThat(Json.readMap(json)).isEqualTo(metrics);
+        assertThat(Files.readString(index)).contains("test.acc", "0.91", "<img src=\"loss.png\"", "<img src=\"accuracy.png\"",
+                "<a href=\"metrics.json\">");
+        try (var files = Files.list(run.path())) {
+            assertThat(files).extracting(p -> p.getFileName().toString())
+                    .containsExactlyInAnyOrder("metrics.json", "index.html", "loss.png", "accuracy.png");
+        }
+    }
+}
