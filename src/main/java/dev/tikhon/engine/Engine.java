@@ -17,8 +17,12 @@ import java.util.Map;
  * extracted before any torch class is touched (see {@link NativeLoader}).
  */
 public final class Engine {
+    /** oneDNN's instruction-set cap; see {@link KernelCheck} for why. Overridden by the environment variable. */
+    static final String ONEDNN_ISA_CAP = "AVX";
+
     private static volatile boolean initialized;
     private static int threads;
+    private static String kernels = "not checked";
 
     private Engine() {}
 
@@ -29,6 +33,10 @@ public final class Engine {
             if (initialized) return;
             NativeLoader.extract();
             Loader.load(torch.class);
+            // Must precede the first oneDNN primitive; an ONEDNN_MAX_CPU_ISA already set by the user wins.
+            torch.set_env("ONEDNN_MAX_CPU_ISA", ONEDNN_ISA_CAP, false);
+            // NNPACK only serves some no-grad convolutions, and on CPUs it does not support it warns on every process.
+            torch.globalContext().setUserEnabledNNPACK(false);
             initialized = true;
             setThreads(Runtime.getRuntime().availableProcessors());
         }
@@ -48,6 +56,30 @@ public final class Engine {
             // OpenBLAS natives absent (a custom build): nothing to oversubscribe.
         }
         threads = n;
+        checkKernels();
+    }
+
+    /** Runs {@link KernelCheck} at the current thread count; turns oneDNN off if its gradients are wrong. */
+    private static void checkKernels() {
+        if (!torch.globalContext().userEnabledMkldnn()) return;
+        String isa = torch.get_env("ONEDNN_MAX_CPU_ISA").has_value() ? torch.get_env("ONEDNN_MAX_CPU_ISA").get().getString() : "default";
+        double err = KernelCheck.worstConvInputGradError();
+        if (err < 1e-4) {
+            kernels = "oneDNN (ISA cap " + isa + "), float32 conv gradients self-checked against float64";
+        } else {
+            torch.globalContext().setUserEnabledMkldnn(false);
+            kernels = "reference (oneDNN off: its float32 conv input gradients were wrong by " + String.format("%.1e", err)
+                    + " relative at ISA cap " + isa + ")";
+            System.err.println("tikhon: warning: oneDNN's float32 convolution gradients failed the self-check on this CPU ("
+                    + String.format("%.1e", err) + " relative error); using libtorch's reference kernels (slower, correct). "
+                    + "ONEDNN_MAX_CPU_ISA=AVX avoids it on known CPUs.");
+        }
+    }
+
+    /** Which convolution kernels are in use and why (for {@code tikhon info} and metrics). */
+    public static String kernels() {
+        init();
+        return kernels;
     }
 
     public static int threads() {
@@ -96,6 +128,7 @@ public final class Engine {
         m.put("platform", Loader.getPlatform() + (NativeLoader.gpuFlavour() ? "-gpu" : ""));
         m.put("intraop_threads", torch.get_num_threads());
         m.put("openblas_threads", openblasThreads());
+        m.put("kernels", kernels);
         m.put("cuda_available", torch.cuda_is_available());
         m.put("cuda_devices", cudaDeviceCount());
         List<File> libs = NativeLoader.extract();

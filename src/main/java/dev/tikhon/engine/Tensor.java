@@ -15,6 +15,7 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
+import java.lang.ref.Reference;
 import java.util.Arrays;
 import java.util.List;
 
@@ -250,6 +251,10 @@ public final class Tensor {
 
     public Tensor abs() { return new Tensor(t.abs()); }
 
+    public Tensor sin() { return new Tensor(t.sin()); }
+
+    public Tensor cos() { return new Tensor(t.cos()); }
+
     public Tensor sign() { return new Tensor(t.sign()); }
 
     public Tensor reciprocal() { return new Tensor(t.reciprocal()); }
@@ -469,6 +474,7 @@ public final class Tensor {
         org.bytedeco.pytorch.Tensor c = t.detach().to(torch.ScalarType.Float).cpu().contiguous();
         float[] out = new float[(int) c.numel()];
         c.data_ptr_float().get(out);
+        Reference.reachabilityFence(c);   // the pointer does not keep c alive: without this the GC may free the data mid-copy
         return out;
     }
 
@@ -476,6 +482,7 @@ public final class Tensor {
         org.bytedeco.pytorch.Tensor c = t.detach().to(torch.ScalarType.Double).cpu().contiguous();
         double[] out = new double[(int) c.numel()];
         c.data_ptr_double().get(out);
+        Reference.reachabilityFence(c);   // the pointer does not keep c alive: without this the GC may free the data mid-copy
         return out;
     }
 
@@ -483,6 +490,7 @@ public final class Tensor {
         org.bytedeco.pytorch.Tensor c = t.detach().to(torch.ScalarType.Long).cpu().contiguous();
         long[] out = new long[(int) c.numel()];
         c.data_ptr_long().get(out);
+        Reference.reachabilityFence(c);   // the pointer does not keep c alive: without this the GC may free the data mid-copy
         return out;
     }
 
@@ -491,6 +499,7 @@ public final class Tensor {
         org.bytedeco.pytorch.Tensor c = t.detach().to(torch.ScalarType.Byte).cpu().contiguous();
         byte[] out = new byte[(int) c.numel()];
         c.data_ptr_byte().get(out);
+        Reference.reachabilityFence(c);   // the pointer does not keep c alive: without this the GC may free the data mid-copy
         return out;
     }
 
@@ -499,6 +508,7 @@ public final class Tensor {
         org.bytedeco.pytorch.Tensor c = t.detach().cpu().contiguous();
         byte[] out = new byte[(int) c.nbytes()];
         new BytePointer(c.data_ptr()).capacity(out.length).get(out);
+        Reference.reachabilityFence(c);
         return out;
     }
 

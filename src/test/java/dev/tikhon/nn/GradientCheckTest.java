@@ -57,4 +57,34 @@ class GradientCheckTest {
         assertThat(r.entries()).isNotEmpty();
         assertThat(r.maxRelativeError()).as("%s worst: %s", name, r.worst()).isLessThan(1e-5);
     }
+
+    /**
+     * Oracle: float32 gradients equal float64 ones to float32 precision. Catches backend kernels
+     * that are wrong only in float32 (oneDNN's convolution input gradients were, see KernelCheck).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("modules")
+    void float32GradientsAgreeWithFloat64(String name, Supplier<Module> factory, long[] inputShape) {
+        Rng.seed(8);
+        Module m64 = factory.get().to(DType.FLOAT64);
+        Module m32 = factory.get();
+        m32.loadStateDict(m64.stateDict());
+        Tensor x = Tensor.randn(DType.FLOAT64, Device.CPU, inputShape);
+        List<Tensor> g64 = gradients(m64, x), g32 = gradients(m32, x.to(DType.FLOAT32));
+        for (int i = 0; i < g64.size(); i++) {
+            double scale = Math.max(1e-6, g64.get(i).abs().max().item());
+            double err = g32.get(i).to(DType.FLOAT64).sub(g64.get(i)).abs().max().item() / scale;
+            assertThat(err).as("%s gradient %d (0 = input)", name, i).isLessThan(1e-4);
+        }
+    }
+
+    private static List<Tensor> gradients(Module m, Tensor x) {
+        Tensor xg = x.copy().requiresGrad(true);
+        Tensor out = m.forward(xg);
+        Tensor w = out.detach().to(DType.FLOAT64).cos().to(out.dtype());
+        List<Tensor> inputs = new java.util.ArrayList<>(List.of(xg));
+        for (Parameter p : m.parameters()) inputs.add(p.value());
+        return dev.tikhon.engine.Autograd.grad(List.of(out.mul(w).sum()), inputs, null, false, false)
+                .stream().map(t -> t.to(DType.FLOAT64)).toList();
+    }
 }
