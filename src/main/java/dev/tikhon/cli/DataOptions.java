@@ -9,7 +9,7 @@ final class DataOptions {
     static final String DEFAULT = "fashion-mnist";
 
     @Option(names = "--data", paramLabel = "NAME",
-            description = "fashion-mnist, mnist, a 2-D toy set (8gaussians, checkerboard, 2spirals, pinwheel, moons, "
+            description = "fashion-mnist, fashion-mnist-sample (bundled 6000/1000 subset), mnist, a 2-D toy set (8gaussians, checkerboard, 2spirals, pinwheel, moons, "
                     + "circles, rings, swissroll) or folder (class subfolders of PNG/JPEG under --data-dir). Default: fashion-mnist "
                     + "(eval: the checkpoint's data).")
     String name;

@@ -37,6 +37,8 @@ public final class DataSets {
     private static final List<String> FILES = List.of(
             "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
     private static final String SAMPLE_RESOURCE = "fashion-mnist-sample/";
+    /** Asks for the bundled sample explicitly (quick runs and tests on machines that have the full set). */
+    public static final String SAMPLE_NAME = "fashion-mnist-sample";
     private static final long TOY_STREAM = 0x746f79L;   // "toy"
     private static final long SPLIT_STREAM = 0x73706cL; // "spl"
 
@@ -69,7 +71,7 @@ public final class DataSets {
     private DataSets() {}
 
     private static List<String> names() {
-        List<String> n = new ArrayList<>(List.of(FASHION_MNIST.name, MNIST.name, FOLDER));
+        List<String> n = new ArrayList<>(List.of(FASHION_MNIST.name, SAMPLE_NAME, MNIST.name, FOLDER));
         n.addAll(ToyData.NAMES);
         return List.copyOf(n);
     }
@@ -86,6 +88,7 @@ public final class DataSets {
 
     static Loaded load(String name, Path dataDir, Map<String, String> env, Options options, Path systemRoot) {
         if (name.equals(FASHION_MNIST.name)) return loadIdx(FASHION_MNIST, dataDir, env, systemRoot);
+        if (name.equals(SAMPLE_NAME)) return loadSample(FASHION_MNIST, false);
         if (name.equals(MNIST.name)) return loadIdx(MNIST, dataDir, env, systemRoot);
         if (name.equals(FOLDER)) return loadFolder(dataDir, options);
         if (ToyData.NAMES.contains(name)) return loadToy(name, options);
@@ -138,10 +141,11 @@ public final class DataSets {
             throw new DataException(set.name + ": not found; looked in " + String.join(", ", looked) + "; put "
                     + String.join(".gz, ", FILES) + ".gz in a directory and pass --data-dir DIR or set " + ENV_VAR);
         }
-        return loadSample(set);
+        return loadSample(set, true);
     }
 
-    private static Loaded loadSample(IdxSet set) {
+    /** The bundled sample; {@code fallback} says it stands in for a full set that was not found. */
+    private static Loaded loadSample(IdxSet set, boolean fallback) {
         Tensor[] t = new Tensor[4];
         String[] names = new String[4];
         for (int i = 0; i < 4; i++) {
@@ -157,9 +161,9 @@ public final class DataSets {
         String source = "bundled sample";
         Dataset train = pair(set, source, names[0], t[0], names[1], t[1]);
         Dataset test = pair(set, source, names[2], t[2], names[3], t[3]);
-        return new Loaded(train, test, set.title + " SAMPLE bundled with Tikhon (" + train.size() + " train / "
-                + test.size() + " test) — the full set was not found; install it with "
-                + "`apt-get install dataset-fashion-mnist` or pass --data-dir");
+        String what = set.title + " SAMPLE bundled with Tikhon (" + train.size() + " train / " + test.size() + " test)";
+        return new Loaded(train, test, fallback ? what + " — the full set was not found; install it with "
+                + "`apt-get install dataset-fashion-mnist` or pass --data-dir" : what);
     }
 
     private static Dataset pair(IdxSet set, String source, String imagesName, Tensor images, String labelsName,

@@ -1,0 +1,137 @@
+package dev.tikhon.train;
+
+import dev.tikhon.data.DataSets;
+import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Engine;
+import dev.tikhon.nn.models.ModelSpec;
+import dev.tikhon.nn.models.Models;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class TrainerTest {
+    private static final DataSets.Loaded MOONS = DataSets.load("moons", null, Map.of(),
+            DataSets.Options.seeded(3).withToySizes(2000, 500));
+    private static final ModelSpec SPEC = Models.spec("mlp", List.of(2L), 2, Map.of("hidden", List.of(32, 32)));
+    private int threads;
+
+    @BeforeEach void oneThread() {
+        threads = Engine.threads();
+        Engine.setThreads(1);
+    }
+
+    @AfterEach void restoreThreads() {
+        Engine.setThreads(threads);
+    }
+
+    private static TrainConfig config(int epochs, double lr, int checkpointEvery) {
+        return new TrainConfig(epochs, 64, "sgd", lr, 0.9, false, 1e-4, false, "cosine", List.of(0.5, 0.75), 0.1,
+                0.5, 11, 0.1, checkpointEvery, 256);
+    }
+
+    private static Trainer trainer(TrainConfig c, Path out, Trainer.Listener l) {
+        return trainer(c, Objective.crossEntropy(), out, l);
+    }
+
+    private static Trainer trainer(TrainConfig c, Objective objective, Path out, Trainer.Listener l) {
+        Dataset.Split split = MOONS.train().split(c.valFraction(), c.seed());
+        return new Trainer(SPEC, objective, c, split.rest(), split.heldOut(), MOONS.test(),
+                new DataInfo("moons", null, MOONS.description()), Device.CPU, out, l);
+    }
+
+    @Test
+    void learnsTheMoonsAndWritesItsRunDirectory(@TempDir Path out) {
+        Trainer.Outcome o = trainer(config(3, 0.1, 0), out, null).run(false);
+        assertThat(o.test().accuracy()).isGreaterThan(0.95);
+        assertThat(o.history()).hasSize(3);
+        assertThat(o.history().get(2)).containsKeys("train_loss", "val_acc", "test_acc", "lr", "seconds");
+        assertThat(out.resolve("history.csv")).exists();
+        assertThat(out.resolve("loss.png")).exists();
+        assertThat(out.resolve(Checkpoint.FILE_NAME)).exists();
+        assertThat(Checkpoint.load(out).meta().epoch()).isEqualTo(3);
+    }
+
+    /** Oracle: the same seed reproduces every number on CPU with one thread. */
+    @Test
+    void sameSeedSameNumbers() {
+        Trainer.Outcome a = trainer(config(2, 0.1, 0), null, null).run(false);
+        Trainer.Outcome b = trainer(config(2, 0.1, 0), null, null).run(false);
+        for (int e = 0; e < 2; e++) {
+            assertThat(b.history().get(e).get("train_loss")).isEqualTo(a.history().get(e).get("train_loss"));
+            assertThat(b.history().get(e).get("test_loss")).isEqualTo(a.history().get(e).get("test_loss"));
+        }
+    }
+
+    /**
+     * Oracle: an uninterrupted run. A crash mid-epoch (simulated by a listener that throws) and a
+     * resume from the mid-epoch checkpoint give exactly the same history and test result.
+     */
+    @Test
+    void resumingMidEpochReproducesTheUninterruptedRun(@TempDir Path a, @TempDir Path b) {
+        Trainer.Outcome whole = trainer(config(3, 0.1, 7), a, null).run(false);
+        Trainer.Listener crash = new Trainer.Listener() {
+            @Override public void onStep(int epoch, int batch, double loss, double acc, double lr) {
+                if (epoch == 1 && batch == 17) throw new IllegalStateException("simulated crash");
+            }
+        };
+        assertThatThrownBy(() -> trainer(config(3, 0.1, 7), b, crash).run(false)).hasMessage("simulated crash");
+        Checkpoint.Meta mid = Checkpoint.load(b).meta();
+        assertThat(mid.epoch()).isEqualTo(1);
+        assertThat(mid.batch()).isEqualTo(14);
+        Trainer.Outcome resumed = trainer(config(3, 0.1, 7), b, null).run(true);
+        assertThat(resumed.resumed()).isTrue();
+        assertThat(resumed.test().loss()).isEqualTo(whole.test().loss());
+        assertThat(resumed.test().accuracy()).isEqualTo(whole.test().accuracy());
+        for (int e = 0; e < 3; e++) {
+            assertThat(resumed.history().get(e).get("train_loss")).isEqualTo(whole.history().get(e).get("train_loss"));
+            assertThat(resumed.history().get(e).get("val_loss")).isEqualTo(whole.history().get(e).get("val_loss"));
+        }
+    }
+
+    @Test
+    void resumeExtendsAFinishedRun(@TempDir Path out) {
+        trainer(config(1, 0.1, 0), out, null).run(false);
+        Trainer.Outcome more = trainer(config(2, 0.1, 0), out, null).run(true);
+        assertThat(more.history()).hasSize(2);
+        assertThat(more.steps()).as("only the second epoch ran: ⌈1800 / 64⌉ steps").isEqualTo(29);
+    }
+
+    @Test
+    void divergenceStopsWithEpochAndBatchAndKeepsTheLastCheckpoint(@TempDir Path out) {
+        // cross-entropy that turns NaN at the 33rd step: epoch 2 (29 steps an epoch), batch 4
+        Objective poisoned = new Objective() {
+            int calls;
+
+            @Override public Result evaluate(dev.tikhon.nn.Module model, dev.tikhon.engine.Tensor x, dev.tikhon.engine.Tensor y) {
+                Result r = Objective.crossEntropy().evaluate(model, x, y);
+                return ++calls < 33 ? r : new Result(r.loss().mul(Double.NaN), r.logits(), r.parts());
+            }
+
+            @Override public String describe() { return "poisoned"; }
+        };
+        assertThatThrownBy(() -> trainer(config(3, 0.1, 0), poisoned, out, null).run(false))
+                .isInstanceOf(TrainingDivergedException.class)
+                .hasMessageContaining("NaN at epoch 2, batch 4")
+                .hasMessageContaining("lower --lr");
+        assertThat(Checkpoint.load(out).meta().epoch()).as("the checkpoint of epoch 1 survives").isEqualTo(1);
+    }
+
+    @Test
+    void resumeRefusesADifferentModel(@TempDir Path out) {
+        trainer(config(1, 0.1, 0), out, null).run(false);
+        ModelSpec other = Models.spec("mlp", List.of(2L), 2, Map.of("hidden", List.of(8)));
+        Trainer t = new Trainer(other, Objective.crossEntropy(), config(2, 0.1, 0), MOONS.train(), null, MOONS.test(),
+                new DataInfo("moons", null, ""), Device.CPU, out, null);
+        assertThatThrownBy(() -> t.run(true)).hasMessageContaining("--resume").hasMessageContaining("model");
+    }
+}
