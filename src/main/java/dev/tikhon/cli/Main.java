@@ -33,6 +33,7 @@ public final class Main implements Runnable {
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler(Main::handle);
+        cl.setParameterExceptionHandler(Main::usageError);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         return cl.execute(args);
     }
@@ -58,6 +59,18 @@ public final class Main implements Runnable {
         if (debug) e.printStackTrace(err);
         err.flush();
         return code;
+    }
+
+    /** A bad command line: the problem, any "did you mean", and where to find help, without the whole usage text. */
+    private static int usageError(CommandLine.ParameterException e, String[] args) {
+        CommandLine cl = e.getCommandLine();
+        PrintWriter err = cl.getErr();
+        err.println("tikhon: " + e.getMessage());
+        CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+        err.println("Try 'tikhon " + String.join(" ", cl.getCommandSpec().qualifiedName().replaceFirst("^tikhon ?", "")).trim()
+                + (cl.getCommandSpec().qualifiedName().equals("tikhon") ? "" : " ") + "--help' for the options.");
+        err.flush();
+        return EXIT_USER;
     }
 
     private static String oneLine(String s) {

@@ -155,12 +155,13 @@ public final class Trainer {
                                 "the last good checkpoint is kept; lower --lr, add --warmup, or check the data");
                     }
                 }
-                sums.add(r, (System.nanoTime() - t0) / 1e9);
+                sums.add(r);
                 steps++;
-                listener.onStep(epoch, b, r.loss(), sums.accuracy(), lr);
                 if (config.checkpointEvery() > 0 && (b + 1) % config.checkpointEvery() == 0 && b + 1 < numBatches) {
                     saveCheckpoint(model, opt, epoch, b + 1, sums.toMap(), history);
                 }
+                sums.seconds += (System.nanoTime() - t0) / 1e9;   // wall time: data, step and checkpoint
+                listener.onStep(epoch, b, r.loss(), sums.accuracy(), lr);
             }
             Map<String, Object> row = epochRow(epoch, schedule, sums, model);
             history.add(row);
@@ -251,11 +252,10 @@ public final class Trainer {
             return s;
         }
 
-        void add(TrainStep.Result r, double secs) {
+        void add(TrainStep.Result r) {
             lossSum += r.loss() * r.size();
             correct += r.correct();
             count += r.size();
-            seconds += secs;
             steps++;
             r.parts().forEach((k, v) -> parts.merge(k, v * r.size(), Double::sum));
         }

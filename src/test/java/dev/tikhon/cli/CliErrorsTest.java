@@ -1,0 +1,146 @@
+package dev.tikhon.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.zip.GZIPOutputStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Bad input gives one line that names the file and the fault, exit code 2, and no stack trace. */
+class CliErrorsTest {
+
+    private static void assertOneLineError(Cli.Run r, String... mentions) {
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(2);
+        String[] lines = r.err().strip().split("\n");
+        assertThat(lines).as("stderr: %s", r.err()).hasSize(1);
+        assertThat(lines[0]).startsWith("tikhon: error: ").doesNotContain("Exception");
+        for (String m : mentions) assertThat(lines[0]).contains(m);
+        assertThat(r.err()).doesNotContain("\tat ");
+    }
+
+    static byte[] idx(int magic, int[] dims, int dataBytes) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(bytes);
+        out.writeInt(magic);
+        for (int d : dims) out.writeInt(d);
+        out.write(new byte[dataBytes]);
+        return bytes.toByteArray();
+    }
+
+    static void gz(Path file, byte[] content) throws IOException {
+        try (GZIPOutputStream out = new GZIPOutputStream(Files.newOutputStream(file))) {
+            out.write(content);
+        }
+    }
+
+    /** A small but well-formed Fashion-MNIST-shaped directory: n train and n test examples. */
+    static Path idxDir(Path dir, int nTrain, int nTrainLabels) throws IOException {
+        gz(dir.resolve("train-images-idx3-ubyte.gz"), idx(0x803, new int[]{nTrain, 28, 28}, nTrain * 784));
+        gz(dir.resolve("train-labels-idx1-ubyte.gz"), idx(0x801, new int[]{nTrainLabels}, nTrainLabels));
+        gz(dir.resolve("t10k-images-idx3-ubyte.gz"), idx(0x803, new int[]{10, 28, 28}, 10 * 784));
+        gz(dir.resolve("t10k-labels-idx1-ubyte.gz"), idx(0x801, new int[]{10}, 10));
+        return dir;
+    }
+
+    @Test
+    void corruptIdxFile(@TempDir Path dir) throws IOException {
+        idxDir(dir, 20, 20);
+        gz(dir.resolve("train-images-idx3-ubyte.gz"), idx(0x801, new int[]{20, 28, 28}, 20 * 784));
+        assertOneLineError(Cli.run("train", "--data-dir", dir.toString(), "--out", dir.resolve("run").toString()),
+                "train-images-idx3-ubyte.gz", "magic");
+    }
+
+    @Test
+    void truncatedIdxFile(@TempDir Path dir) throws IOException {
+        idxDir(dir, 20, 20);
+        gz(dir.resolve("train-images-idx3-ubyte.gz"), idx(0x803, new int[]{20, 28, 28}, 1000));
+        assertOneLineError(Cli.run("train", "--data-dir", dir.toString(), "--out", dir.resolve("run").toString()),
+                "train-images-idx3-ubyte.gz", "truncated");
+    }
+
+    @Test
+    void garbledGzip(@TempDir Path dir) throws IOException {
+        idxDir(dir, 20, 20);
+        byte[] good = Files.readAllBytes(dir.resolve("t10k-labels-idx1-ubyte.gz"));
+        good[good.length / 2] ^= 0x5A;
+        good[good.length / 2 + 1] ^= 0x5A;
+        Files.write(dir.resolve("t10k-labels-idx1-ubyte.gz"), java.util.Arrays.copyOf(good, good.length - 6));
+        assertOneLineError(Cli.run("eval", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt",
+                "--data-dir", dir.toString(), "--out", dir.resolve("run").toString()), "t10k-labels-idx1-ubyte.gz");
+    }
+
+    @Test
+    void missingDirectory(@TempDir Path dir) {
+        Path nowhere = dir.resolve("no-such-dir");
+        assertOneLineError(Cli.run("train", "--data-dir", nowhere.toString(), "--out", dir.resolve("run").toString()),
+                nowhere.toString(), "no such directory");
+    }
+
+    @Test
+    void mismatchedImageAndLabelCounts(@TempDir Path dir) throws IOException {
+        idxDir(dir, 20, 19);
+        assertOneLineError(Cli.run("train", "--data-dir", dir.toString(), "--out", dir.resolve("run").toString()),
+                "train-labels-idx1-ubyte.gz", "19", "20");
+    }
+
+    @Test
+    void missingFileInAGivenDirectory(@TempDir Path dir) throws IOException {
+        idxDir(dir, 20, 20);
+        Files.delete(dir.resolve("t10k-images-idx3-ubyte.gz"));
+        assertOneLineError(Cli.run("train", "--data-dir", dir.toString(), "--out", dir.resolve("run").toString()),
+                "t10k-images-idx3-ubyte");
+    }
+
+    @Test
+    void unknownDataSetModelAndOptionValues(@TempDir Path dir) {
+        assertOneLineError(Cli.run("train", "--data", "cifar10", "--out", dir.toString()), "cifar10", "fashion-mnist");
+        assertOneLineError(Cli.run("train", "--data", "moons", "--model", "vgg", "--out", dir.toString()), "vgg");
+        assertOneLineError(Cli.run("train", "--data", "moons", "--model", "mlp", "--optimizer", "lbfgs",
+                "--epochs", "1", "--out", dir.resolve("o").toString()), "lbfgs");
+        assertOneLineError(Cli.run("train", "--data", "moons", "--model", "mlp", "--epochs", "0", "--out", dir.toString()),
+                "--epochs");
+        assertOneLineError(Cli.run("train", "--data", "moons", "--model", "cnn", "--out", dir.toString()), "[C,H,W]");
+    }
+
+    @Test
+    void unknownOptionIsAUsageError() {
+        Cli.Run r = Cli.run("train", "--learning-rate", "0.1");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("Unknown option").contains("--learning-rate").contains("tikhon train --help");
+        assertThat(r.err().lines().count()).isLessThanOrEqualTo(4);
+    }
+
+    @Test
+    void cudaWithoutAGpuSaysWhatToDo(@TempDir Path dir) {
+        if (dev.tikhon.engine.Engine.cudaAvailable()) return;
+        assertOneLineError(Cli.run("train", "--device", "cuda", "--data", "moons", "--out", dir.toString()),
+                "--device cuda", "--device cpu");
+    }
+
+    @Test
+    void corruptCheckpoint(@TempDir Path dir) throws IOException {
+        Path ck = dir.resolve("checkpoint.tkn");
+        Files.writeString(ck, "definitely not a zip");
+        assertOneLineError(Cli.run("eval", "--checkpoint", ck.toString(), "--out", dir.resolve("e").toString()),
+                ck.toString());
+        assertOneLineError(Cli.run("eval", "--checkpoint", dir.resolve("absent").toString(), "--out", dir.resolve("e").toString()),
+                "no such checkpoint");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"train", "eval", "info", "bench", "bench train-step"})
+    void everyCommandHasHelp(String command) {
+        String[] args = (command + " --help").split(" ");
+        Cli.Run r = Cli.run(args);
+        assertThat(r.exitCode()).isEqualTo(0);
+        assertThat(r.out()).contains("Usage: tikhon " + command);
+    }
+}
