@@ -134,8 +134,16 @@ class DataSetsTest {
     @Test
     void unknownNameListsTheValidOnes() {
         assertThatThrownBy(() -> DataSets.load("cifar", null, Map.of(), 0)).isInstanceOf(DataException.class)
-                .hasMessageStartingWith("unknown data set 'cifar': use one of fashion-mnist, mnist, folder, swissroll");
-        assertThat(DataSets.NAMES).contains("fashion-mnist", "mnist", "folder", "moons", "checkerboard").hasSize(11);
+                .hasMessageStartingWith("unknown data set 'cifar': use one of fashion-mnist, fashion-mnist-sample, mnist, folder, swissroll");
+        assertThat(DataSets.NAMES).contains("fashion-mnist", "fashion-mnist-sample", "mnist", "folder", "moons", "checkerboard").hasSize(12);
+    }
+
+    @Test
+    void theSampleCanBeAskedForByName() {
+        DataSets.Loaded s = DataSets.load(DataSets.SAMPLE_NAME, null, Map.of(), 0);
+        assertThat(s.train().size()).isEqualTo(6000);
+        assertThat(s.test().size()).isEqualTo(1000);
+        assertThat(s.description()).contains("SAMPLE").doesNotContain("not found");
     }
 
     @Test
