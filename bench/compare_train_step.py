@@ -14,10 +14,14 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The glibc malloc settings the ./tikhon launcher applies; given to the PyTorch peer too (unless
+# --peer-default-malloc) so that both sides run with the same allocator behaviour.
+LAUNCHER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "4294967296", "MALLOC_TRIM_THRESHOLD_": "17179869184",
+                   "MALLOC_TOP_PAD_": "536870912"}
 
 
-def run(cmd):
-    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+def run(cmd, env=None):
+    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -27,12 +31,17 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--peer-default-malloc", action="store_true",
+                    help="run PyTorch with glibc's default malloc settings instead of the launcher's")
     a = ap.parse_args()
+    peer_env = dict(os.environ)
+    if not a.peer_default_malloc:
+        peer_env.update(LAUNCHER_MALLOC)
     common = ["--threads", str(a.threads), "--steps", str(a.steps), "--batch", str(a.batch)]
     tikhon, torch = [], []
     for r in range(a.rounds):
         t = run([os.path.join(ROOT, "tikhon"), "bench", "train-step", "--model", "cnn"] + common)
-        p = run([sys.executable, os.path.join(ROOT, "bench", "train_step.py")] + common)
+        p = run([sys.executable, os.path.join(ROOT, "bench", "train_step.py")] + common, peer_env)
         tikhon.append(t["steps_per_second"])
         torch.append(p["steps_per_second"])
         print(f"round {r + 1}: tikhon {t['steps_per_second']:.2f} steps/s, pytorch {p['steps_per_second']:.2f} steps/s",
@@ -46,6 +55,7 @@ def main():
         "tikhon_steps_per_second": tikhon,
         "pytorch_steps_per_second": torch,
         "pytorch_version": p["torch_version"],
+        "pytorch_malloc": "glibc defaults" if a.peer_default_malloc else "launcher's settings",
         "tikhon_median": mt,
         "pytorch_median": mp,
         "ratio_tikhon_over_pytorch": mt / mp,

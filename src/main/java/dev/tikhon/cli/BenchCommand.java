@@ -26,7 +26,7 @@ import java.util.concurrent.Callable;
 /** {@code tikhon bench}: micro-benchmarks that print JSON. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks that print JSON (compare ratios measured in one run; machines are noisy).",
-        subcommands = {BenchCommand.TrainStepBench.class})
+        subcommands = {BenchCommand.TrainStepBench.class, BenchCommand.ConvBench.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -92,6 +92,55 @@ final class BenchCommand implements Runnable {
                 metrics.putAll(r);
                 RunDirectory.create(out).writeMetrics(metrics);
             }
+            return 0;
+        }
+    }
+
+    /** Time per batch of the small CNN's two convolutions (forward, or forward and backward): the engine's hot spot. */
+    @Command(name = "conv", mixinStandardHelpOptions = true,
+            description = "Time conv3x3(1→32) → relu → conv3x3(32→64) → relu on 28×28 inputs, per batch.")
+    static final class ConvBench implements Callable<Integer> {
+        @Option(names = "--batch", defaultValue = "128", description = "Default: ${DEFAULT-VALUE}.")
+        int batch;
+
+        @Option(names = "--steps", defaultValue = "20", description = "Timed repetitions. Default: ${DEFAULT-VALUE}.")
+        int steps;
+
+        @Option(names = "--backward", description = "Also backpropagate to the input and the weights.")
+        boolean backward;
+
+        @Mixin RuntimeOptions runtime = new RuntimeOptions();
+
+        @Override public Integer call() throws Exception {
+            Device device = runtime.apply();
+            Rng.seed(0);
+            Tensor x = Tensor.rand(batch, 1, 28, 28).to(device).keep();
+            dev.tikhon.nn.Conv2d c1 = new dev.tikhon.nn.Conv2d(1, 32, 3, 1, 0, true), c2 = new dev.tikhon.nn.Conv2d(32, 64, 3, 1, 0, true);
+            c1.to(device);
+            c2.to(device);
+            double[] ms = new double[steps];
+            for (int i = -2; i < steps; i++) {
+                long t0 = System.nanoTime();
+                try (Scope s = Scope.open()) {
+                    Tensor in = backward ? x.copy().requiresGrad(true) : x;
+                    Tensor y = c2.forward(c1.forward(in).relu()).relu().sum();
+                    if (backward) y.backward();
+                    y.item();
+                }
+                if (i >= 0) ms[i] = (System.nanoTime() - t0) / 1e6;
+            }
+            java.util.Arrays.sort(ms);
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("impl", "tikhon");
+            r.put("benchmark", backward ? "conv forward+backward" : "conv forward");
+            r.put("batch", batch);
+            r.put("threads", Engine.threads());
+            r.put("kernels", Engine.kernels());
+            r.put("malloc_mmap_threshold", String.valueOf(System.getenv("MALLOC_MMAP_THRESHOLD_")));
+            r.put("median_ms", ms[steps / 2]);
+            r.put("min_ms", ms[0]);
+            r.put("max_ms", ms[steps - 1]);
+            System.out.println(new ObjectMapper().writeValueAsString(r));
             return 0;
         }
     }

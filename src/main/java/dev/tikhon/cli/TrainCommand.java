@@ -102,7 +102,7 @@ final class TrainCommand implements Callable<Integer> {
             description = "Also checkpoint every STEPS steps within an epoch (0: at epoch ends only). Default: ${DEFAULT-VALUE}.")
     int checkpointEvery;
 
-    @Option(names = "--eval-batch-size", defaultValue = "1000", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--eval-batch-size", defaultValue = "256", description = "Default: ${DEFAULT-VALUE}.")
     int evalBatchSize;
 
     @Option(names = "--resume", description = "Continue the run in --out from its checkpoint (its settings win; --epochs may extend it).")

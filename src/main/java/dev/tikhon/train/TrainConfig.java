@@ -35,6 +35,41 @@ public record TrainConfig(int epochs, int batchSize, String optimizer, double lr
                 milestones, gamma, warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize);
     }
 
+    /** The CLI's defaults: SGD with momentum 0.9, lr 0.05, cosine schedule, batch 128, 3 epochs. */
+    public static Builder builder() { return new Builder(); }
+
+    /** Builds a {@link TrainConfig} from defaults, naming only what differs. */
+    public static final class Builder {
+        private int epochs = 3, batchSize = 128, checkpointEvery = 0, evalBatchSize = 256;
+        private String optimizer = "sgd", schedule = "cosine";
+        private double lr = 0.05, momentum = 0.9, weightDecay = 0, gamma = 0.1, warmupEpochs = 0, valFraction = 0;
+        private boolean nesterov, decayAll;
+        private List<Double> milestones = List.of(0.5, 0.75);
+        private long seed;
+
+        public Builder epochs(int v) { epochs = v; return this; }
+        public Builder batchSize(int v) { batchSize = v; return this; }
+        public Builder optimizer(String v) { optimizer = v; return this; }
+        public Builder lr(double v) { lr = v; return this; }
+        public Builder momentum(double v) { momentum = v; return this; }
+        public Builder nesterov(boolean v) { nesterov = v; return this; }
+        public Builder weightDecay(double v) { weightDecay = v; return this; }
+        public Builder decayAll(boolean v) { decayAll = v; return this; }
+        public Builder schedule(String v) { schedule = v; return this; }
+        public Builder milestones(List<Double> v) { milestones = v; return this; }
+        public Builder gamma(double v) { gamma = v; return this; }
+        public Builder warmupEpochs(double v) { warmupEpochs = v; return this; }
+        public Builder seed(long v) { seed = v; return this; }
+        public Builder valFraction(double v) { valFraction = v; return this; }
+        public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
+        public Builder evalBatchSize(int v) { evalBatchSize = v; return this; }
+
+        public TrainConfig build() {
+            return new TrainConfig(epochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayAll, schedule,
+                    milestones, gamma, warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize);
+        }
+    }
+
     public double[] milestoneArray() {
         return milestones.stream().mapToDouble(Double::doubleValue).toArray();
     }

@@ -59,6 +59,8 @@ public final class Trainer {
     private final Path outDir;
     private final Listener listener;
     private TrainConfig config;
+    /** The test evaluation after the last epoch run, reused as the final result. */
+    private Evaluator.Result lastTest;
 
     /**
      * @param val     validation set, or null
@@ -170,8 +172,8 @@ public final class Trainer {
             writeHistory(history);
             listener.onEpochEnd(row);
         }
-        Evaluator.Result finalTest = test == null ? null : Evaluator.evaluate(model, test, config.evalBatchSize(), device);
-        return new Outcome(model, history, finalTest, trainSeconds, steps, restored != null);
+        if (test != null && lastTest == null) lastTest = Evaluator.evaluate(model, test, config.evalBatchSize(), device);
+        return new Outcome(model, history, lastTest, trainSeconds, steps, restored != null);
     }
 
     private void checkCompatible(Checkpoint.Meta meta) {
@@ -199,9 +201,9 @@ public final class Trainer {
             row.put("val_acc", v.accuracy());
         }
         if (test != null) {
-            Evaluator.Result t = Evaluator.evaluate(model, test, config.evalBatchSize(), device);
-            row.put("test_loss", t.loss());
-            row.put("test_acc", t.accuracy());
+            lastTest = Evaluator.evaluate(model, test, config.evalBatchSize(), device);
+            row.put("test_loss", lastTest.loss());
+            row.put("test_acc", lastTest.accuracy());
         }
         row.put("seconds", sums.seconds);
         row.put("steps_per_second", sums.steps / Math.max(sums.seconds, 1e-9));
