@@ -100,45 +100,25 @@ public final class Tensor {
     /** Copies the array into a new FLOAT32 CPU tensor of the given shape. */
     public static Tensor fromFloats(float[] data, long... shape) {
         checkCount(data.length, shape);
-        FloatPointer p = new FloatPointer(data);
-        try {
-            return new Tensor(torch.from_blob(p, shape, new TensorOptions(DType.FLOAT32.scalarType)).clone());
-        } finally {
-            p.close();
-        }
+        return copyOf(new FloatPointer(data), DType.FLOAT32, shape);
     }
 
     /** Copies the array into a new FLOAT64 CPU tensor of the given shape. */
     public static Tensor fromDoubles(double[] data, long... shape) {
         checkCount(data.length, shape);
-        DoublePointer p = new DoublePointer(data);
-        try {
-            return new Tensor(torch.from_blob(p, shape, new TensorOptions(DType.FLOAT64.scalarType)).clone());
-        } finally {
-            p.close();
-        }
+        return copyOf(new DoublePointer(data), DType.FLOAT64, shape);
     }
 
     /** Copies the array into a new INT64 CPU tensor of the given shape. */
     public static Tensor fromLongs(long[] data, long... shape) {
         checkCount(data.length, shape);
-        LongPointer p = new LongPointer(data);
-        try {
-            return new Tensor(torch.from_blob(p, shape, new TensorOptions(DType.INT64.scalarType)).clone());
-        } finally {
-            p.close();
-        }
+        return copyOf(new LongPointer(data), DType.INT64, shape);
     }
 
     /** Copies unsigned bytes (0..255, as Java bytes) into a new UINT8 CPU tensor. */
     public static Tensor fromUnsignedBytes(byte[] data, long... shape) {
         checkCount(data.length, shape);
-        BytePointer p = new BytePointer(data);
-        try {
-            return new Tensor(torch.from_blob(p, shape, new TensorOptions(DType.UINT8.scalarType)).clone());
-        } finally {
-            p.close();
-        }
+        return copyOf(new BytePointer(data), DType.UINT8, shape);
     }
 
     private static void checkCount(long n, long[] shape) {
@@ -513,11 +493,15 @@ public final class Tensor {
     }
 
     static Tensor fromRawBytes(byte[] data, DType dtype, long... shape) {
-        BytePointer p = new BytePointer(data);
+        return copyOf(new BytePointer(data), dtype, shape);
+    }
+
+    /** A tensor owning a copy of native memory the caller filled; the memory is released here. */
+    private static Tensor copyOf(org.bytedeco.javacpp.Pointer data, DType dtype, long[] shape) {
         try {
-            return new Tensor(torch.from_blob(p, shape, new TensorOptions(dtype.scalarType)).clone());
+            return new Tensor(torch.from_blob(data, shape, new TensorOptions(dtype.scalarType)).clone());
         } finally {
-            p.close();
+            data.close();
         }
     }
 

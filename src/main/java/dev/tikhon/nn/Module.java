@@ -116,27 +116,21 @@ public abstract class Module {
         return this;
     }
 
-    /** Converts every parameter and buffer (float tensors only) to the given type, in place. */
+    /** Converts every floating-point parameter and buffer to the given type, in place. */
     public final Module to(DType dtype) {
-        for (Module m : modules()) {
-            for (Parameter p : m.params.values()) {
-                try (Autograd.Guard g = Autograd.noGrad()) {
-                    p.set(p.value().to(dtype).copy());
-                }
-            }
-            for (Tensor[] b : m.buffers.values()) if (b[0].dtype().isFloatingPoint()) b[0] = b[0].to(dtype).keep();
-        }
-        return this;
+        return convert(t -> t.dtype().isFloatingPoint() ? t.to(dtype) : t);
     }
 
     public final Module to(Device device) {
+        return convert(t -> t.to(device));
+    }
+
+    private Module convert(java.util.function.UnaryOperator<Tensor> f) {
         for (Module m : modules()) {
-            for (Parameter p : m.params.values()) {
-                try (Autograd.Guard g = Autograd.noGrad()) {
-                    p.set(p.value().to(device).copy());
-                }
+            try (Autograd.Guard g = Autograd.noGrad()) {
+                for (Parameter p : m.params.values()) p.set(f.apply(p.value()).copy());
             }
-            for (Tensor[] b : m.buffers.values()) b[0] = b[0].to(device).keep();
+            for (Tensor[] b : m.buffers.values()) b[0] = f.apply(b[0]).keep();
         }
         return this;
     }
