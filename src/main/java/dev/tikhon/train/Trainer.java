@@ -109,6 +109,13 @@ public final class Trainer {
      *               configuration win over this trainer's, except for a larger number of epochs
      */
     public Outcome run(boolean resume) {
+        if (outDir != null) {
+            try {
+                Files.createDirectories(outDir);
+            } catch (IOException e) {
+                throw new dev.tikhon.UserError("cannot create the run directory " + outDir + ": " + e.getMessage(), e);
+            }
+        }
         Checkpoint.Loaded restored = null;
         if (resume && outDir != null && Files.exists(outDir.resolve(Checkpoint.FILE_NAME))) {
             restored = Checkpoint.load(outDir.resolve(Checkpoint.FILE_NAME));
