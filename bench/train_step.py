@@ -4,15 +4,24 @@ optimizer step, timed on this machine. Prints one JSON object.
 
 Run with the interpreter that has torch (Debian: /usr/bin/python3 with python3-torch):
     /usr/bin/python3 bench/train_step.py --threads 2 --steps 50
+    /usr/bin/python3 bench/train_step.py --threads 2 --steps 50 --reg tikhonov
+
+With --reg R the plain step and the R-regularized step are both timed in this process, in
+alternating blocks after warming up both, and `ratio` = plain steps/s ÷ regularized steps/s is the
+cost of one regularized step in plain steps. Notation below: x the batch in [0,1], y the labels,
+ℓ = per-example cross-entropy, L = mean ℓ.
 """
 import argparse
 import json
+import math
 import os
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+REGS = ["none", "tikhonov", "tikhonov-exact", "tv", "lipschitz", "noise", "fgsm", "pgd"]
 
 
 class SmallCnn(nn.Module):
@@ -32,43 +41,148 @@ class SmallCnn(nn.Module):
         return self.f2(F.relu(self.f1(x)))
 
 
+def ce(model, x, y):
+    """ℓ: per-example cross-entropy."""
+    return F.cross_entropy(model(x), y, reduction="none")
+
+
+def fd_losses(model, x, y, h, norm):
+    """(ℓ(x), ℓ(x + h·d)) with d = g/‖g‖₂ per example (0 where g = 0), or sign(g)/√n for l1,
+    g = ∇ₓ Σℓ (no create_graph), d detached. ℓ(x) keeps its graph."""
+    x = x.detach().requires_grad_(True)
+    l = ce(model, x, y)
+    g, = torch.autograd.grad(l.sum(), x, retain_graph=True)
+    if norm == "l2":
+        n = g.flatten(1).norm(dim=1).view(-1, *[1] * (g.dim() - 1))
+        d = g / torch.where(n > 0, n, torch.ones_like(n))  # g is 0 wherever n is 0
+    else:
+        d = g.sign() / math.sqrt(g[0].numel())
+    return l, ce(model, x + h * d.detach(), y)
+
+
+def tikhonov(model, x, y, a):
+    """Finite-difference Tikhonov (Finlay & Oberman): R = mean ½((ℓ(x+h·d) − ℓ(x))/h)²; L + λR."""
+    l, l2 = fd_losses(model, x, y, a.h, a.norm)
+    return l.mean() + a.lam * (0.5 * ((l2 - l) / a.h) ** 2).mean()
+
+
+def tikhonov_exact(model, x, y, a):
+    """Double backprop: g = ∇ₓ Σℓ (create_graph), R = mean ½‖gᵢ‖₂²; L + λR."""
+    x = x.detach().requires_grad_(True)
+    l = ce(model, x, y)
+    g, = torch.autograd.grad(l.sum(), x, create_graph=True)
+    return l.mean() + a.lam * 0.5 * g.flatten(1).pow(2).sum(1).mean()
+
+
+def tv(model, x, y, a):
+    """Total variation: nᵢ = |ℓ(xᵢ+h·dᵢ) − ℓ(xᵢ)|/h (h = 1e-3 default); L + λ·mean n."""
+    l, l2 = fd_losses(model, x, y, a.h, a.norm)
+    return l.mean() + a.lam * ((l2 - l).abs() / a.h).mean()
+
+
+def lipschitz(model, x, y, a):
+    """Lipschitz: nᵢ as for tv; L + λ·max n."""
+    l, l2 = fd_losses(model, x, y, a.h, a.norm)
+    return l.mean() + a.lam * ((l2 - l).abs() / a.h).max()
+
+
+def noise(model, x, y, a):
+    """Gaussian noise: mean ℓ(x + σ·ε), ε ~ N(0, I)."""
+    return F.cross_entropy(model(x + a.sigma * torch.randn_like(x)), y)
+
+
+def fgsm(model, x, y, a):
+    """FGSM (Goodfellow et al.): x_adv = clamp(x + ε·sign(∇ₓ Σℓ), 0, 1) detached; mean ℓ(x_adv)."""
+    xr = x.detach().requires_grad_(True)
+    g, = torch.autograd.grad(ce(model, xr, y).sum(), xr)
+    return F.cross_entropy(model((x + a.eps * g.sign()).clamp(0, 1).detach()), y)
+
+
+def pgd(model, x, y, a):
+    """ℓ∞ PGD (Madry et al.): α = 2.5ε/K, x₀ = clamp(x + U(−ε, ε), 0, 1), K times
+    x ← clamp(min(max(x + α·sign(∇ₓ Σℓ), x − ε), x + ε), 0, 1); mean ℓ(x_K)."""
+    alpha = 2.5 * a.eps / a.pgd_steps
+    xa = (x + torch.empty_like(x).uniform_(-a.eps, a.eps)).clamp(0, 1)
+    for _ in range(a.pgd_steps):
+        xa = xa.detach().requires_grad_(True)
+        g, = torch.autograd.grad(ce(model, xa, y).sum(), xa)
+        xa = torch.min(torch.max(xa + alpha * g.sign(), x - a.eps), x + a.eps).clamp(0, 1)
+    return F.cross_entropy(model(xa.detach()), y)
+
+
+def plain(model, x, y, a):
+    return F.cross_entropy(model(x), y)
+
+
+LOSSES = {"none": plain, "tikhonov": tikhonov, "tikhonov-exact": tikhonov_exact, "tv": tv,
+          "lipschitz": lipschitz, "noise": noise, "fgsm": fgsm, "pgd": pgd}
+SETTINGS = {"tikhonov": ["lam", "h", "norm"], "tikhonov-exact": ["lam"], "tv": ["lam", "h", "norm"],
+            "lipschitz": ["lam", "h", "norm"], "noise": ["sigma"], "fgsm": ["eps"], "pgd": ["eps", "pgd_steps"]}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--steps", type=int, default=50)
-    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=50, help="timed steps (of each kind with --reg)")
+    ap.add_argument("--warmup", type=int, default=5, help="untimed steps first (of each kind with --reg)")
+    ap.add_argument("--reg", choices=REGS, default="none")
+    ap.add_argument("--lam", type=float, default=0.1)
+    ap.add_argument("--h", type=float, default=None, help="default 0.01 (tikhonov), 1e-3 (tv, lipschitz)")
+    ap.add_argument("--norm", choices=["l2", "l1"], default="l2", help="FD direction for tikhonov, tv, lipschitz")
+    ap.add_argument("--eps", type=float, default=0.1)
+    ap.add_argument("--pgd-steps", type=int, default=7)
+    ap.add_argument("--sigma", type=float, default=0.25)
+    ap.add_argument("--rounds", type=int, default=5, help="alternating plain/reg blocks with --reg")
     a = ap.parse_args()
+    if a.h is None:
+        a.h = 1e-3 if a.reg in ("tv", "lipschitz") else 0.01
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = SmallCnn()
+    model = SmallCnn().train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.rand(a.batch, 1, 28, 28)
     y = torch.randint(10, (a.batch,))
 
-    def step():
+    def step(loss_fn):
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
+        loss = loss_fn(model, x, y, a)
         loss.backward()
         opt.step()
         return loss.item()
 
+    def timed(loss_fn, n):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step(loss_fn)
+        return time.perf_counter() - t0
+
+    out = {"impl": "pytorch-python", "torch_version": torch.__version__, "model": "cnn",
+           "batch": a.batch, "threads": torch.get_num_threads()}
+    if a.reg == "none":
+        for _ in range(a.warmup):
+            step(plain)
+        secs = timed(plain, a.steps)
+        out.update(steps=a.steps, steps_per_second=a.steps / secs, ms_per_step=1000 * secs / a.steps)
+        print(json.dumps(out))
+        return
+
+    reg = LOSSES[a.reg]
     for _ in range(a.warmup):
-        step()
-    t0 = time.perf_counter()
-    for _ in range(a.steps):
-        step()
-    secs = time.perf_counter() - t0
-    print(json.dumps({
-        "impl": "pytorch-python",
-        "torch_version": torch.__version__,
-        "model": "cnn",
-        "batch": a.batch,
-        "threads": torch.get_num_threads(),
-        "steps": a.steps,
-        "steps_per_second": a.steps / secs,
-        "ms_per_step": 1000 * secs / a.steps,
-    }))
+        step(plain)
+        step(reg)
+    rounds = max(1, min(a.rounds, a.steps))
+    per = max(1, a.steps // rounds)
+    plain_secs = reg_secs = 0.0
+    for _ in range(rounds):
+        plain_secs += timed(plain, per)
+        reg_secs += timed(reg, per)
+    n = rounds * per
+    out.update(reg=a.reg, **{k: getattr(a, k) for k in SETTINGS[a.reg]}, steps=n, rounds=rounds,
+               warmup=a.warmup, plain_steps_per_second=n / plain_secs, reg_steps_per_second=n / reg_secs,
+               plain_ms_per_step=1000 * plain_secs / n, reg_ms_per_step=1000 * reg_secs / n,
+               ratio=reg_secs / plain_secs)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ import dev.tikhon.optim.Sgd;
 import dev.tikhon.report.RunDirectory;
 import dev.tikhon.train.Objective;
 import dev.tikhon.train.TrainStep;
+import dev.tikhon.train.ObjectiveSpec;
+import dev.tikhon.regularize.Regularizers;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -36,7 +38,8 @@ final class BenchCommand implements Runnable {
 
     /** Steps per second of one training step on a fixed random batch, as bench/train_step.py does in PyTorch. */
     @Command(name = "train-step", mixinStandardHelpOptions = true,
-            description = "Time one training step (forward, backward, SGD momentum update) of a model at a batch size.")
+            description = {"Time one training step (forward, backward, SGD momentum update) of a model at a batch size.",
+                    "With --reg, also the regularized step, in alternating blocks, and print their ratio."})
     static final class TrainStepBench implements Callable<Integer> {
         @Option(names = "--model", defaultValue = "cnn", description = "mlp, cnn or resnet. Default: ${DEFAULT-VALUE}.")
         String model;
@@ -55,27 +58,28 @@ final class BenchCommand implements Runnable {
 
         @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
+        @Mixin RegularizationOptions regularization = new RegularizationOptions();
+
         @Override public Integer call() throws Exception {
             Device device = runtime.apply();
             ModelSpec spec = Models.spec(model, List.of(1L, 28L, 28L), 10, Map.of());
-            Rng.seed(0);
-            Module m = Models.build(spec);
-            m.to(device);
             Tensor x = Tensor.rand(batch, 1, 28, 28).to(device).keep();
             Tensor y = Tensor.randint(10, device, batch).keep();
-            TrainStep step = new TrainStep(m, Objective.crossEntropy(), new Sgd(m.parameters(), 0.01, 0.9, false, 0, false));
-            for (int i = 0; i < warmup; i++) {
-                try (Scope s = Scope.open()) {
-                    step.run(x, y);
-                }
+            ObjectiveSpec reg = regularization.spec();
+            boolean compare = !reg.reg().equals("none");
+            // The plain and the regularized step run on models of the same initialization, in alternating blocks,
+            // so that both see the same machine conditions.
+            TrainStep plain = step(spec, Objective.crossEntropy(), device);
+            TrainStep regularized = compare ? step(spec, Regularizers.build(reg), device) : null;
+            time(plain, x, y, warmup);
+            if (compare) time(regularized, x, y, warmup);
+            int blocks = compare ? 5 : 1;
+            double plainSecs = 0, regSecs = 0;
+            for (int b = 0; b < blocks; b++) {
+                int n = steps / blocks + (b < steps % blocks ? 1 : 0);
+                plainSecs += time(plain, x, y, n);
+                if (compare) regSecs += time(regularized, x, y, n);
             }
-            long t0 = System.nanoTime();
-            for (int i = 0; i < steps; i++) {
-                try (Scope s = Scope.open()) {
-                    step.run(x, y);
-                }
-            }
-            double secs = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> r = new LinkedHashMap<>();
             r.put("impl", "tikhon");
             r.put("benchmark", "train-step");
@@ -84,8 +88,15 @@ final class BenchCommand implements Runnable {
             r.put("threads", Engine.threads());
             r.put("device", device.toString());
             r.put("steps", steps);
-            r.put("steps_per_second", steps / secs);
-            r.put("ms_per_step", 1000 * secs / steps);
+            r.put("steps_per_second", steps / plainSecs);
+            r.put("ms_per_step", 1000 * plainSecs / steps);
+            if (compare) {
+                r.put("reg", reg.reg());
+                r.put("objective", Regularizers.build(reg).describe());
+                r.put("plain_steps_per_second", steps / plainSecs);
+                r.put("reg_steps_per_second", steps / regSecs);
+                r.put("ratio", regSecs / plainSecs);
+            }
             System.out.println(new ObjectMapper().writeValueAsString(r));
             if (out != null) {
                 Map<String, Object> metrics = RunReport.header("bench train-step", device);
@@ -93,6 +104,24 @@ final class BenchCommand implements Runnable {
                 RunDirectory.create(out).writeMetrics(metrics);
             }
             return 0;
+        }
+
+        private static TrainStep step(ModelSpec spec, Objective objective, Device device) {
+            Rng.seed(0);
+            Module m = Models.build(spec);
+            m.to(device);
+            return new TrainStep(m, objective, new Sgd(m.parameters(), 0.01, 0.9, false, 0, false));
+        }
+
+        /** Seconds for n steps, each in its own scope. */
+        private static double time(TrainStep step, Tensor x, Tensor y, int n) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                try (Scope s = Scope.open()) {
+                    step.run(x, y);
+                }
+            }
+            return (System.nanoTime() - t0) / 1e9;
         }
     }
 

@@ -7,6 +7,7 @@ import dev.tikhon.engine.Device;
 import dev.tikhon.nn.Module;
 import dev.tikhon.nn.ScriptedModel;
 import dev.tikhon.nn.models.Models;
+import dev.tikhon.regularize.GradientNorms;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
 import dev.tikhon.report.RunDirectory;
@@ -49,6 +50,10 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--batch-size", defaultValue = "256", description = "Default: ${DEFAULT-VALUE} (larger batches ran 6× slower per example on 2 cores).")
     int batchSize;
+
+    @Option(names = "--grad-stats", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Also measure mean and max of ‖∇ₓℓ‖ (ℓ2 and ℓ1) over the set (one backward pass per batch). Default: on.")
+    boolean gradStats;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed for generated data sets. Default: ${DEFAULT-VALUE}.")
     long seed;
@@ -104,6 +109,11 @@ final class EvalCommand implements Callable<Integer> {
         metrics.put("split", split);
         metrics.put("evaluation", RunReport.evaluation(r));
         metrics.put("confusion", r.confusion());
+        if (gradStats) {
+            GradientNorms g = GradientNorms.measure(model, set, batchSize, device);
+            metrics.put("input_gradient_norms", g.toMap());
+            System.out.printf("‖∇ₓℓ‖₂ mean %.4g max %.4g, ‖∇ₓℓ‖₁ mean %.4g max %.4g%n", g.l2Mean(), g.l2Max(), g.l1Mean(), g.l1Max());
+        }
         writeTables(run, set, r);
         run.writeMetrics(metrics);
         run.writeIndex("Tikhon evaluation", modelName + " on " + loaded.description(), metrics);

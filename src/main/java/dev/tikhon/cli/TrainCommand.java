@@ -6,6 +6,7 @@ import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Engine;
 import dev.tikhon.nn.models.ModelSpec;
 import dev.tikhon.nn.models.Models;
+import dev.tikhon.regularize.Regularizers;
 import dev.tikhon.report.RunDirectory;
 import dev.tikhon.train.Checkpoint;
 import dev.tikhon.train.DataInfo;
@@ -30,6 +31,8 @@ import java.util.concurrent.Callable;
                 + "loss/accuracy plots and index.html into --out; --resume continues a killed run exactly."})
 final class TrainCommand implements Callable<Integer> {
     @Mixin DataOptions data = new DataOptions();
+
+    @Mixin RegularizationOptions regularization = new RegularizationOptions();
 
     @Option(names = "--model", defaultValue = "cnn", description = "mlp, cnn or resnet. Default: ${DEFAULT-VALUE}.")
     String model;
@@ -126,7 +129,7 @@ final class TrainCommand implements Callable<Integer> {
         DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), runSeed);
         TrainConfig config = previous != null ? previous.config().withEpochs(Math.max(epochs, previous.config().epochs()))
                 : new TrainConfig(epochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayBiases, schedule,
-                milestones, gamma, warmup, seed, valFraction, checkpointEvery, evalBatchSize);
+                milestones, gamma, warmup, seed, valFraction, checkpointEvery, evalBatchSize, regularization.spec());
         Dataset train = loaded.train(), val = null;
         if (config.valFraction() > 0) {
             Dataset.Split split = train.split(config.valFraction(), config.seed());
@@ -138,6 +141,7 @@ final class TrainCommand implements Callable<Integer> {
 
         System.out.println("data:   " + loaded.description());
         System.out.println("model:  " + spec.arch() + " " + spec.options() + " on " + device + ", " + Engine.threads() + " thread(s)");
+        System.out.println("loss:   " + Regularizers.build(config.objective()).describe());
         if (previous != null) {
             System.out.println("resume: " + outDir + " at epoch " + (previous.epoch() + 1) + ", batch " + previous.batch()
                     + " (its settings are used; --epochs " + config.epochs() + ")");
@@ -146,7 +150,7 @@ final class TrainCommand implements Callable<Integer> {
         }
 
         DataInfo info = new DataInfo(dataName, dataDir == null ? null : dataDir.toString(), loaded.description());
-        Objective objective = Objective.crossEntropy();
+        Objective objective = Regularizers.build(config.objective());
         ProgressListener progress = new ProgressListener("train " + spec.arch());
         Trainer trainer = new Trainer(spec, objective, config, train, val, loaded.test(), info, device, outDir, progress);
         long t0 = System.nanoTime();

@@ -14,10 +14,12 @@ import java.util.List;
  * @param valFraction     fraction of the training set held out for validation (0 = none)
  * @param checkpointEvery also checkpoint every this many steps within an epoch (0 = at epoch ends only)
  * @param evalBatchSize   batch size for evaluation passes
+ * @param objective       what is minimized (plain cross-entropy or a regularizer)
  */
 public record TrainConfig(int epochs, int batchSize, String optimizer, double lr, double momentum, boolean nesterov,
                           double weightDecay, boolean decayAll, String schedule, List<Double> milestones, double gamma,
-                          double warmupEpochs, long seed, double valFraction, int checkpointEvery, int evalBatchSize) {
+                          double warmupEpochs, long seed, double valFraction, int checkpointEvery, int evalBatchSize,
+                          ObjectiveSpec objective) {
 
     public TrainConfig {
         if (epochs < 1) throw new IllegalArgumentException("--epochs must be at least 1, got " + epochs);
@@ -27,12 +29,21 @@ public record TrainConfig(int epochs, int batchSize, String optimizer, double lr
         if (checkpointEvery < 0) throw new IllegalArgumentException("--checkpoint-every must be ≥ 0, got " + checkpointEvery);
         if (evalBatchSize < 1) throw new IllegalArgumentException("--eval-batch-size must be at least 1, got " + evalBatchSize);
         milestones = List.copyOf(milestones);
+        if (objective == null) objective = ObjectiveSpec.plain();
+    }
+
+    /** A plain cross-entropy run. */
+    public TrainConfig(int epochs, int batchSize, String optimizer, double lr, double momentum, boolean nesterov,
+                       double weightDecay, boolean decayAll, String schedule, List<Double> milestones, double gamma,
+                       double warmupEpochs, long seed, double valFraction, int checkpointEvery, int evalBatchSize) {
+        this(epochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayAll, schedule, milestones, gamma,
+                warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize, ObjectiveSpec.plain());
     }
 
     /** The same run with a different number of epochs (extending a finished run with --resume). */
     public TrainConfig withEpochs(int newEpochs) {
         return new TrainConfig(newEpochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayAll, schedule,
-                milestones, gamma, warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize);
+                milestones, gamma, warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize, objective);
     }
 
     /** The CLI's defaults: SGD with momentum 0.9, lr 0.05, cosine schedule, batch 128, 3 epochs. */
@@ -46,6 +57,7 @@ public record TrainConfig(int epochs, int batchSize, String optimizer, double lr
         private boolean nesterov, decayAll;
         private List<Double> milestones = List.of(0.5, 0.75);
         private long seed;
+        private ObjectiveSpec objective = ObjectiveSpec.plain();
 
         public Builder epochs(int v) { epochs = v; return this; }
         public Builder batchSize(int v) { batchSize = v; return this; }
@@ -63,10 +75,11 @@ public record TrainConfig(int epochs, int batchSize, String optimizer, double lr
         public Builder valFraction(double v) { valFraction = v; return this; }
         public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
         public Builder evalBatchSize(int v) { evalBatchSize = v; return this; }
+        public Builder objective(ObjectiveSpec v) { objective = v; return this; }
 
         public TrainConfig build() {
             return new TrainConfig(epochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayAll, schedule,
-                    milestones, gamma, warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize);
+                    milestones, gamma, warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize, objective);
         }
     }
 

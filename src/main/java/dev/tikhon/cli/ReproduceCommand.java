@@ -1,0 +1,89 @@
+package dev.tikhon.cli;
+
+import dev.tikhon.data.DataSets;
+import dev.tikhon.engine.Device;
+import dev.tikhon.experiments.TikhonovExperiment;
+import dev.tikhon.report.RunDirectory;
+import dev.tikhon.train.DataInfo;
+import dev.tikhon.train.TrainConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code tikhon reproduce}: the experiments that test the papers' claims. */
+@Command(name = "reproduce", mixinStandardHelpOptions = true,
+        description = "Run an experiment that tests a claim of the papers, with a report.",
+        subcommands = {ReproduceCommand.Tikhonov.class})
+final class ReproduceCommand implements Runnable {
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    @Command(name = "tikhonov", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Small CNN on Fashion-MNIST: undefended, Tikhonov by finite differences (λ 0.1, 1), by double backprop "
+                    + "(λ 0.1), PGD-7 adversarial training (ℓ∞, ε 0.1) and Gaussian noise (σ 0.25). Clean accuracy, mean and max ‖∇ₓℓ‖, "
+                    + "training time. Resumable: rerun the same command to continue."})
+    static final class Tikhonov implements Callable<Integer> {
+        @Mixin DataOptions data = new DataOptions();
+
+        @Option(names = "--epochs", defaultValue = "3", description = "Default: ${DEFAULT-VALUE}.")
+        int epochs;
+
+        @Option(names = "--variants", split = ",", description = "A subset of: undefended, tikhonov-fd-0.1, tikhonov-fd-1, "
+                + "tikhonov-exact-0.1, pgd-7, noise-0.25. Default: all.")
+        List<String> variants;
+
+        @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
+        long seed;
+
+        @Option(names = "--out", paramLabel = "DIR", description = "Default: runs/reproduce-tikhonov.")
+        Path out;
+
+        @Mixin RuntimeOptions runtime = new RuntimeOptions();
+
+        @Override public Integer call() {
+            Device device = runtime.apply();
+            Path dir = out != null ? out : Path.of("runs", "reproduce-tikhonov");
+            RunDirectory run = RunDirectory.create(dir);
+            String name = data.nameOr(DataOptions.DEFAULT);
+            DataSets.Loaded loaded = DataSets.load(name, data.dir, System.getenv(), seed);
+            System.out.println("data:   " + loaded.description());
+            List<TikhonovExperiment.Variant> chosen = TikhonovExperiment.variants().stream()
+                    .filter(v -> variants == null || variants.contains(v.name())).toList();
+            if (chosen.isEmpty()) throw new IllegalArgumentException("--variants matched none of " + TikhonovExperiment.variants());
+            TrainConfig base = TrainConfig.builder().epochs(epochs).seed(seed).evalBatchSize(256).build();
+            TikhonovExperiment e = new TikhonovExperiment(loaded, new DataInfo(name, data.dir == null ? null : data.dir.toString(),
+                    loaded.description()), base, device, dir);
+            ProgressListener progress = new ProgressListener("reproduce tikhonov");
+            List<TikhonovExperiment.Row> rows;
+            try {
+                rows = e.run(chosen, progress);
+            } finally {
+                progress.close();
+            }
+            Map<String, Object> metrics = RunReport.header("reproduce tikhonov", device);
+            metrics.put("data", loaded.description());
+            metrics.put("epochs", epochs);
+            metrics.put("claim", "finite-difference Tikhonov regularization shrinks input-gradient norms by an order of magnitude "
+                    + "at a few points of clean accuracy, at a fraction of the cost of adversarial training");
+            metrics.put("variants", e.report(rows));
+            run.writeMetrics(metrics);
+            run.writeIndex("Tikhon: reproduce tikhonov", loaded.description() + ", small CNN, " + epochs + " epochs", metrics);
+            System.out.printf("%-20s %8s %12s %12s %10s%n", "variant", "test acc", "mean ‖∇ℓ‖₂", "max ‖∇ℓ‖₂", "train s");
+            for (TikhonovExperiment.Row r : rows) {
+                System.out.printf(Locale.ROOT, "%-20s %8.4f %12.4g %12.4g %10.1f%n", r.variant(), r.testAccuracy(), r.norms().l2Mean(),
+                        r.norms().l2Max(), r.trainSeconds());
+            }
+            System.out.println("outputs: " + dir.toAbsolutePath() + " (index.html, results.csv, metrics.json, one run per variant)");
+            return 0;
+        }
+    }
+}

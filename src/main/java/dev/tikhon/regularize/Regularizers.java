@@ -1,0 +1,47 @@
+package dev.tikhon.regularize;
+
+import dev.tikhon.attack.Norm;
+import dev.tikhon.attack.Pgd;
+import dev.tikhon.regularize.InputGradients.Dual;
+import dev.tikhon.train.Objective;
+import dev.tikhon.train.ObjectiveSpec;
+
+import java.util.List;
+import java.util.Locale;
+
+/** Builds the objective an {@link ObjectiveSpec} names. */
+public final class Regularizers {
+    public static final List<String> NAMES = List.of("none", "tikhonov", "tikhonov-exact", "tv", "lipschitz",
+            "tv+lipschitz", "noise", "fgsm", "pgd");
+
+    private Regularizers() {}
+
+    public static Objective build(ObjectiveSpec s) {
+        switch (s.reg()) {
+            case "none": return Objective.crossEntropy();
+            case "tikhonov": return new Tikhonov(s.lambda(), s.h(), dual(s.norm()), s.central());
+            case "tikhonov-exact": return new TikhonovExact(s.lambda(), dual(s.norm()));
+            case "tv": return new GradientNormPenalty(s.tvWeight(), 0, s.h(), dual(s.norm()));
+            case "lipschitz": return new GradientNormPenalty(0, s.lipWeight(), s.h(), dual(s.norm()));
+            case "tv+lipschitz": case "lipschitz+tv": return new GradientNormPenalty(s.tvWeight(), s.lipWeight(), s.h(), dual(s.norm()));
+            case "noise": return new NoiseAugmentation(s.sigma());
+            case "fgsm": return new AdversarialTraining(Pgd.fgsm(s.eps()));
+            case "pgd": {
+                Norm norm = Norm.parse(s.norm());
+                double step = s.stepSize() > 0 ? s.stepSize() : 2.5 * s.eps() / s.steps();
+                return new AdversarialTraining(new Pgd(norm, s.eps(), s.steps(), step, s.randomStart()));
+            }
+            default: throw new IllegalArgumentException("unknown --reg '" + s.reg() + "': use one of " + String.join(", ", NAMES)
+                    + " (tv,lipschitz combines the two)");
+        }
+    }
+
+    /** The gradient norm a penalty controls: l2, or l1 (the dual of ℓ∞; "linf" names the threat model). */
+    static Dual dual(String norm) {
+        switch (norm.toLowerCase(Locale.ROOT)) {
+            case "l2": return Dual.L2;
+            case "l1": case "linf": return Dual.L1;
+            default: throw new IllegalArgumentException("unknown --norm '" + norm + "' for a gradient penalty: use l2 or l1");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+package dev.tikhon.train;
+
+import java.util.Locale;
+
+/**
+ * What a run minimizes, as plain data (stored in checkpoints so --resume rebuilds the same
+ * objective); {@code dev.tikhon.regularize.Regularizers} turns it into an {@link Objective}.
+ *
+ * @param reg         none, tikhonov, tikhonov-exact, tv, lipschitz, tv+lipschitz, noise, fgsm or pgd
+ * @param lambda      penalty weight (tikhonov, tikhonov-exact; lipschitz alone)
+ * @param h           finite-difference step (tikhonov 0.01; tv and lipschitz 1e-3)
+ * @param norm        tikhonov/tv/lipschitz: the gradient's dual norm l2 or l1; pgd: the attack norm linf or l2
+ * @param central     central instead of forward differences (tikhonov)
+ * @param tvWeight    weight of the TV term (tv, tv+lipschitz)
+ * @param lipWeight   weight of the Lipschitz term (lipschitz, tv+lipschitz)
+ * @param sigma       noise standard deviation (noise)
+ * @param eps         attack radius (fgsm, pgd)
+ * @param steps       PGD steps
+ * @param stepSize    PGD step size (0: Madry's 2.5 ε / steps)
+ * @param randomStart PGD from a random point of the ε-ball
+ */
+public record ObjectiveSpec(String reg, double lambda, double h, String norm, boolean central, double tvWeight,
+                            double lipWeight, double sigma, double eps, int steps, double stepSize, boolean randomStart) {
+
+    public ObjectiveSpec {
+        reg = reg.toLowerCase(Locale.ROOT).replace(',', '+');
+    }
+
+    public static ObjectiveSpec plain() {
+        return new ObjectiveSpec("none", 0, 0, "l2", false, 0, 0, 0, 0, 0, 0, false);
+    }
+}
