@@ -62,12 +62,17 @@ final class ReproduceCommand implements Runnable {
             TrainConfig base = TrainConfig.builder().epochs(epochs).seed(seed).evalBatchSize(256).build();
             TikhonovExperiment e = new TikhonovExperiment(loaded, new DataInfo(name, data.dir == null ? null : data.dir.toString(),
                     loaded.description()), base, device, dir);
-            ProgressListener progress = new ProgressListener("reproduce tikhonov");
+            List<ProgressListener> bars = new java.util.ArrayList<>();
             List<TikhonovExperiment.Row> rows;
             try {
-                rows = e.run(chosen, progress);
+                rows = e.run(chosen, variant -> {
+                    bars.forEach(ProgressListener::close);
+                    ProgressListener p = new ProgressListener(variant);
+                    bars.add(p);
+                    return p;
+                });
             } finally {
-                progress.close();
+                bars.forEach(ProgressListener::close);
             }
             Map<String, Object> metrics = RunReport.header("reproduce tikhonov", device);
             metrics.put("data", loaded.description());

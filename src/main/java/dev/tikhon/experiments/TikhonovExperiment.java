@@ -61,8 +61,8 @@ public final class TikhonovExperiment {
         this.out = out;
     }
 
-    /** Trains (or resumes) every variant and measures it. */
-    public List<Row> run(List<Variant> variants, Trainer.Listener listener) {
+    /** Trains (or resumes) every variant and measures it; {@code listeners} gives a progress listener per variant name. */
+    public List<Row> run(List<Variant> variants, java.util.function.Function<String, Trainer.Listener> listeners) {
         ModelSpec spec = Models.spec("cnn", List.of(data.train().inputShape()[0], data.train().inputShape()[1],
                 data.train().inputShape()[2]), data.train().numClasses(), Map.of());
         List<Row> rows = new ArrayList<>();
@@ -71,7 +71,7 @@ public final class TikhonovExperiment {
                     .momentum(base.momentum()).schedule(base.schedule()).seed(base.seed()).evalBatchSize(base.evalBatchSize())
                     .objective(v.objective()).build();
             Trainer t = new Trainer(spec, Regularizers.build(v.objective()), c, data.train(), null, data.test(), dataInfo,
-                    device, out.resolve(v.name()), listener);
+                    device, out.resolve(v.name()), listeners.apply(v.name()));
             Trainer.Outcome o = t.run(true);
             GradientNorms norms = GradientNorms.measure(o.model(), data.test(), base.evalBatchSize(), device);
             long steps = 0;

@@ -37,6 +37,8 @@ class CliRunTest {
         JsonNode em = JSON.readTree(eval.resolve("metrics.json").toFile());
         assertThat(em.at("/evaluation/accuracy").asDouble()).isCloseTo(trainAcc, within(1e-12));
         assertThat(em.at("/evaluation/n").asInt()).isEqualTo(1000);
+        assertThat(em.at("/input_gradient_norms/l2_mean").asDouble()).isPositive();
+        assertThat(em.at("/input_gradient_norms/l1_max").asDouble()).isGreaterThanOrEqualTo(em.at("/input_gradient_norms/l1_mean").asDouble());
         assertThat(eval.resolve("confusion.csv")).exists();
         assertThat(eval.resolve("per_class_accuracy.png")).exists();
         assertThat(eval.resolve("index.html")).content().contains("accuracy");

@@ -1,0 +1,92 @@
+package dev.tikhon.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The regularizers through the command line: training, resuming, evaluating, the experiment. */
+class CliRegularizationTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void trainWithEachRegularizerOnAToySet(@TempDir Path dir) throws IOException {
+        String[][] regs = {{"--reg", "tikhonov", "--lambda", "1"}, {"--reg", "tikhonov-exact", "--norm", "l1"},
+                {"--reg", "tv,lipschitz", "--tv-weight", "0.1", "--lip-weight", "0.01"}, {"--reg", "noise", "--sigma", "0.1"},
+                {"--reg", "fgsm", "--eps", "0.05"}, {"--reg", "pgd", "--eps", "0.05", "--pgd-steps", "3", "--norm", "l2"}};
+        for (String[] reg : regs) {
+            Path out = dir.resolve(reg[1].replace(',', '+'));
+            String[] args = concat(new String[]{"train", "--data", "moons", "--model", "mlp", "--hidden", "16", "--epochs", "1",
+                    "--threads", "1", "--out", out.toString()}, reg);
+            Cli.Run r = Cli.run(args);
+            assertThat(r.exitCode()).as(String.join(" ", reg) + "\n" + r.err()).isEqualTo(0);
+            JsonNode m = JSON.readTree(out.resolve("metrics.json").toFile());
+            assertThat(m.at("/config/objective/reg").asText()).isEqualTo(reg[1].replace(',', '+'));
+            assertThat(m.at("/final/test_acc").asDouble()).as(reg[1]).isGreaterThan(0.7);
+        }
+        assertThat(Files.readString(dir.resolve("tikhonov/history.csv"))).contains("train_penalty");
+        assertThat(Files.readString(dir.resolve("tv+lipschitz/history.csv"))).contains("train_tv").contains("train_lip");
+    }
+
+    @Test
+    void resumeRebuildsTheSameObjective(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("run");
+        assertThat(Cli.run("train", "--data", "moons", "--model", "mlp", "--hidden", "16", "--epochs", "1", "--reg", "tikhonov",
+                "--lambda", "0.5", "--out", out.toString()).exitCode()).isEqualTo(0);
+        Cli.Run r = Cli.run("train", "--resume", "--epochs", "2", "--out", out.toString());
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
+        assertThat(r.out()).contains("0.5 · tikhonov");
+        assertThat(JSON.readTree(out.resolve("metrics.json").toFile()).at("/epochs").asInt()).isEqualTo(2);
+    }
+
+    @Test
+    void badRegularizerOptionsAreOneLineErrors(@TempDir Path dir) {
+        Cli.Run r = Cli.run("train", "--data", "moons", "--model", "mlp", "--reg", "dropout", "--out", dir.toString());
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err().strip()).startsWith("tikhon: error: unknown --reg 'dropout'").doesNotContain("\n");
+        Cli.Run n = Cli.run("train", "--data", "moons", "--model", "mlp", "--reg", "tikhonov", "--norm", "l3", "--out", dir.toString());
+        assertThat(n.exitCode()).isEqualTo(2);
+        assertThat(n.err()).contains("--norm 'l3'");
+    }
+
+    @Test
+    void benchReportsTheRatioToAPlainStep() throws IOException {
+        Cli.Run b = Cli.run("bench", "train-step", "--model", "mlp", "--reg", "tikhonov", "--steps", "5", "--warmup", "1");
+        assertThat(b.exitCode()).as(b.err()).isEqualTo(0);
+        JsonNode j = JSON.readTree(b.out().strip().lines().reduce((a, c) -> c).orElseThrow());
+        assertThat(j.get("ratio").asDouble()).isGreaterThan(1.0);
+        assertThat(j.get("plain_steps_per_second").asDouble()).isPositive();
+    }
+
+    @Test
+    void reproduceTikhonovOnTheSample(@TempDir Path dir) throws IOException {
+        Cli.Run r = Cli.run("reproduce", "tikhonov", "--data", "fashion-mnist-sample", "--epochs", "1",
+                "--variants", "undefended,tikhonov-fd-1", "--out", dir.toString());
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
+        JsonNode m = JSON.readTree(dir.resolve("metrics.json").toFile());
+        double plain = m.at("/variants/undefended/input_gradient_norms/l2_mean").asDouble();
+        double tik = m.at("/variants/tikhonov-fd-1/input_gradient_norms/l2_mean").asDouble();
+        assertThat(tik).as("the penalty shrinks the gradient").isLessThan(plain);
+        assertThat(dir.resolve("results.csv")).exists();
+        assertThat(dir.resolve("gradient_norms.png")).exists();
+        assertThat(dir.resolve("undefended/checkpoint.tkn")).exists();
+        // rerunning continues (nothing left to train) and reports the same numbers
+        Cli.Run again = Cli.run("reproduce", "tikhonov", "--data", "fashion-mnist-sample", "--epochs", "1",
+                "--variants", "undefended,tikhonov-fd-1", "--out", dir.toString());
+        assertThat(again.exitCode()).isEqualTo(0);
+        assertThat(JSON.readTree(dir.resolve("metrics.json").toFile()).at("/variants/tikhonov-fd-1/test_acc").asDouble())
+                .isEqualTo(m.at("/variants/tikhonov-fd-1/test_acc").asDouble());
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+}
