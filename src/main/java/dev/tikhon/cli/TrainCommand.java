@@ -34,6 +34,11 @@ final class TrainCommand implements Callable<Integer> {
 
     @Mixin RegularizationOptions regularization = new RegularizationOptions();
 
+    @Option(names = "--steps", paramLabel = "K", description = "Same as --pgd-steps (PGD adversarial training).")
+    void pgdSteps(int k) {
+        regularization.steps = k;
+    }
+
     @Option(names = "--model", defaultValue = "cnn", description = "mlp, cnn or resnet. Default: ${DEFAULT-VALUE}.")
     String model;
 

@@ -19,7 +19,7 @@ class CliRegularizationTest {
     void trainWithEachRegularizerOnAToySet(@TempDir Path dir) throws IOException {
         String[][] regs = {{"--reg", "tikhonov", "--lambda", "1"}, {"--reg", "tikhonov-exact", "--norm", "l1"},
                 {"--reg", "tv,lipschitz", "--tv-weight", "0.1", "--lip-weight", "0.01"}, {"--reg", "noise", "--sigma", "0.1"},
-                {"--reg", "fgsm", "--eps", "0.05"}, {"--reg", "pgd", "--eps", "0.05", "--pgd-steps", "3", "--norm", "l2"}};
+                {"--reg", "fgsm", "--eps", "0.05"}, {"--reg", "pgd", "--eps", "0.05", "--steps", "3", "--norm", "l2"}};
         for (String[] reg : regs) {
             Path out = dir.resolve(reg[1].replace(',', '+'));
             String[] args = concat(new String[]{"train", "--data", "moons", "--model", "mlp", "--hidden", "16", "--epochs", "1",
