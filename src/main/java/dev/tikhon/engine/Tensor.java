@@ -16,6 +16,11 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
 import java.util.Arrays;
 import java.util.List;
 
@@ -451,44 +456,42 @@ public final class Tensor {
     public long itemLong() { return t.item_long(); }
 
     public float[] toFloatArray() {
-        org.bytedeco.pytorch.Tensor c = t.detach().to(torch.ScalarType.Float).cpu().contiguous();
-        float[] out = new float[(int) c.numel()];
-        c.data_ptr_float().get(out);
-        Reference.reachabilityFence(c);   // the pointer does not keep c alive: without this the GC may free the data mid-copy
+        FloatBuffer b = elements(DType.FLOAT32).asFloatBuffer();
+        float[] out = new float[b.remaining()];
+        b.get(out);
         return out;
     }
 
     public double[] toDoubleArray() {
-        org.bytedeco.pytorch.Tensor c = t.detach().to(torch.ScalarType.Double).cpu().contiguous();
-        double[] out = new double[(int) c.numel()];
-        c.data_ptr_double().get(out);
-        Reference.reachabilityFence(c);   // the pointer does not keep c alive: without this the GC may free the data mid-copy
+        DoubleBuffer b = elements(DType.FLOAT64).asDoubleBuffer();
+        double[] out = new double[b.remaining()];
+        b.get(out);
         return out;
     }
 
     public long[] toLongArray() {
-        org.bytedeco.pytorch.Tensor c = t.detach().to(torch.ScalarType.Long).cpu().contiguous();
-        long[] out = new long[(int) c.numel()];
-        c.data_ptr_long().get(out);
-        Reference.reachabilityFence(c);   // the pointer does not keep c alive: without this the GC may free the data mid-copy
+        LongBuffer b = elements(DType.INT64).asLongBuffer();
+        long[] out = new long[b.remaining()];
+        b.get(out);
         return out;
     }
 
     /** Raw bytes of a UINT8 tensor. */
     public byte[] toUnsignedBytes() {
-        org.bytedeco.pytorch.Tensor c = t.detach().to(torch.ScalarType.Byte).cpu().contiguous();
-        byte[] out = new byte[(int) c.numel()];
-        c.data_ptr_byte().get(out);
-        Reference.reachabilityFence(c);   // the pointer does not keep c alive: without this the GC may free the data mid-copy
-        return out;
+        return to(DType.UINT8).rawBytes();
     }
 
-    /** Raw native-order bytes of any dense tensor, for checkpoints. */
+    /** The elements converted to {@code dtype}, as a native-order buffer over a copy. */
+    private ByteBuffer elements(DType dtype) {
+        return ByteBuffer.wrap(to(dtype).rawBytes()).order(ByteOrder.nativeOrder());
+    }
+
+    /** Raw native-order bytes of any dense tensor, for checkpoints and the typed copies above. */
     byte[] rawBytes() {
         org.bytedeco.pytorch.Tensor c = t.detach().cpu().contiguous();
         byte[] out = new byte[(int) c.nbytes()];
         new BytePointer(c.data_ptr()).capacity(out.length).get(out);
-        Reference.reachabilityFence(c);
+        Reference.reachabilityFence(c);   // the pointer does not keep c alive: without this the GC may free the data mid-copy
         return out;
     }
 
