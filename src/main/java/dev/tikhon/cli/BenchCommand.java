@@ -70,7 +70,8 @@ final class BenchCommand implements Runnable {
             // The plain and the regularized step run on models of the same initialization, in alternating blocks,
             // so that both see the same machine conditions.
             TrainStep plain = step(spec, Objective.crossEntropy(), device);
-            TrainStep regularized = compare ? step(spec, Regularizers.build(reg), device) : null;
+            Objective regObjective = compare ? Regularizers.build(reg) : null;
+            TrainStep regularized = compare ? step(spec, regObjective, device) : null;
             time(plain, x, y, warmup);
             if (compare) time(regularized, x, y, warmup);
             int blocks = compare ? 5 : 1;
@@ -92,7 +93,7 @@ final class BenchCommand implements Runnable {
             r.put("ms_per_step", 1000 * plainSecs / steps);
             if (compare) {
                 r.put("reg", reg.reg());
-                r.put("objective", Regularizers.build(reg).describe());
+                r.put("objective", regObjective.describe());
                 r.put("plain_steps_per_second", steps / plainSecs);
                 r.put("reg_steps_per_second", steps / regSecs);
                 r.put("ratio", regSecs / plainSecs);

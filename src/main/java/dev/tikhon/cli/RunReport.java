@@ -46,11 +46,7 @@ final class RunReport {
         m.put("epochs", o.history().size());
         m.put("train_seconds", o.trainSeconds());
         m.put("wall_seconds", wallSeconds);
-        double stepsTotal = 0;
-        for (Map<String, Object> row : o.history()) {
-            stepsTotal += ((Number) row.get("steps_per_second")).doubleValue() * ((Number) row.get("seconds")).doubleValue();
-        }
-        m.put("steps_per_second", stepsTotal / Math.max(o.trainSeconds(), 1e-9));
+        m.put("steps_per_second", o.stepsPerSecond());
         m.put("resumed", o.resumed());
         if (o.test() != null) m.put("test", evaluation(o.test()));
         return m;

@@ -146,7 +146,8 @@ final class TrainCommand implements Callable<Integer> {
 
         System.out.println("data:   " + loaded.description());
         System.out.println("model:  " + spec.arch() + " " + spec.options() + " on " + device + ", " + Engine.threads() + " thread(s)");
-        System.out.println("loss:   " + Regularizers.build(config.objective()).describe());
+        Objective objective = Regularizers.build(config.objective());
+        System.out.println("loss:   " + objective.describe());
         if (previous != null) {
             System.out.println("resume: " + outDir + " at epoch " + (previous.epoch() + 1) + ", batch " + previous.batch()
                     + " (its settings are used; --epochs " + config.epochs() + ")");
@@ -155,7 +156,6 @@ final class TrainCommand implements Callable<Integer> {
         }
 
         DataInfo info = new DataInfo(dataName, dataDir == null ? null : dataDir.toString(), loaded.description());
-        Objective objective = Regularizers.build(config.objective());
         ProgressListener progress = new ProgressListener("train " + spec.arch());
         Trainer trainer = new Trainer(spec, objective, config, train, val, loaded.test(), info, device, outDir, progress);
         long t0 = System.nanoTime();

@@ -9,6 +9,7 @@ import dev.tikhon.regularize.Regularizers;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
 import dev.tikhon.train.DataInfo;
+import dev.tikhon.train.Objective;
 import dev.tikhon.train.ObjectiveSpec;
 import dev.tikhon.train.TrainConfig;
 import dev.tikhon.train.Trainer;
@@ -70,16 +71,13 @@ public final class TikhonovExperiment {
             TrainConfig c = TrainConfig.builder().epochs(base.epochs()).batchSize(base.batchSize()).lr(base.lr())
                     .momentum(base.momentum()).schedule(base.schedule()).seed(base.seed()).evalBatchSize(base.evalBatchSize())
                     .objective(v.objective()).build();
-            Trainer t = new Trainer(spec, Regularizers.build(v.objective()), c, data.train(), null, data.test(), dataInfo,
+            Objective objective = Regularizers.build(v.objective());
+            Trainer t = new Trainer(spec, objective, c, data.train(), null, data.test(), dataInfo,
                     device, out.resolve(v.name()), listeners.apply(v.name()));
             Trainer.Outcome o = t.run(true);
             GradientNorms norms = GradientNorms.measure(o.model(), data.test(), base.evalBatchSize(), device);
-            long steps = 0;
-            for (Map<String, Object> r : o.history()) {
-                steps += Math.round(((Number) r.get("steps_per_second")).doubleValue() * ((Number) r.get("seconds")).doubleValue());
-            }
-            rows.add(new Row(v.name(), Regularizers.build(v.objective()).describe(), o.test().accuracy(), o.test().loss(), norms,
-                    o.trainSeconds(), steps / Math.max(o.trainSeconds(), 1e-9)));
+            rows.add(new Row(v.name(), objective.describe(), o.test().accuracy(), o.test().loss(), norms,
+                    o.trainSeconds(), o.stepsPerSecond()));
         }
         return rows;
     }

@@ -47,9 +47,20 @@ public final class Trainer {
         default void onEpochEnd(Map<String, Object> row) {}
     }
 
-    /** A finished run. */
+    /**
+     * A finished run.
+     *
+     * @param steps the steps run by this call (fewer than the run's total when it resumed)
+     */
     public record Outcome(Module model, List<Map<String, Object>> history, Evaluator.Result test, double trainSeconds,
-                          long steps, boolean resumed) {}
+                          long steps, boolean resumed) {
+        /** Training throughput over the whole run, resumed parts included. */
+        public double stepsPerSecond() {
+            long total = 0;
+            for (Map<String, Object> row : history) total += ((Number) row.get("steps")).longValue();
+            return total / Math.max(trainSeconds, 1e-9);
+        }
+    }
 
     private final ModelSpec spec;
     private final Objective objective;
@@ -213,6 +224,7 @@ public final class Trainer {
             row.put("test_acc", lastTest.accuracy());
         }
         row.put("seconds", sums.seconds);
+        row.put("steps", (long) sums.steps);
         row.put("steps_per_second", sums.steps / Math.max(sums.seconds, 1e-9));
         return row;
     }
