@@ -299,9 +299,17 @@ public final class Tensor {
 
     public Tensor lt(Tensor o) { return new Tensor(t.lt(o.t)); }
 
+    public Tensor le(Tensor o) { return new Tensor(t.le(o.t)); }
+
     public Tensor isFinite() { return new Tensor(t.isfinite()); }
 
     public Tensor logicalNot() { return new Tensor(t.logical_not()); }
+
+    public Tensor logicalAnd(Tensor o) { return new Tensor(t.logical_and(o.t)); }
+
+    public Tensor logicalOr(Tensor o) { return new Tensor(t.logical_or(o.t)); }
+
+    public Tensor ne(Tensor o) { return new Tensor(t.ne(o.t)); }
 
     /** True when every element is finite (no NaN, no ±inf). */
     public boolean allFinite() { return t.isfinite().all().item().toBool(); }
@@ -385,6 +393,9 @@ public final class Tensor {
 
     /** One-hot encoding of an INT64 label vector (INT64 result; convert with {@link #to(DType)}). */
     public Tensor oneHot(long numClasses) { return new Tensor(torch.one_hot(t, numClasses)); }
+
+    /** A copy of this tensor with the slices {@code index} along {@code dim} replaced by those of {@code source}. */
+    public Tensor indexCopy(int dim, Tensor index, Tensor source) { return new Tensor(t.index_copy(dim, index.t, source.t)); }
 
     // ------------------------------------------------------------------ in place (no autograd history wanted)
 
@@ -473,6 +484,14 @@ public final class Tensor {
         LongBuffer b = elements(DType.INT64).asLongBuffer();
         long[] out = new long[b.remaining()];
         b.get(out);
+        return out;
+    }
+
+    /** A boolean (or 0/1) tensor as a Java array. */
+    public boolean[] toBooleanArray() {
+        byte[] b = to(DType.UINT8).rawBytes();
+        boolean[] out = new boolean[b.length];
+        for (int i = 0; i < b.length; i++) out[i] = b[i] != 0;
         return out;
     }
 

@@ -1,0 +1,125 @@
+package dev.tikhon.attack;
+
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Scope;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Module;
+
+import java.util.List;
+
+/**
+ * Auto-PGD (Croce &amp; Hein, "Reliable evaluation of adversarial robustness with an ensemble of diverse
+ * parameter-free attacks", 2020), the core of AutoAttack: PGD with momentum whose step size needs no
+ * tuning. Per example, the step starts at 2ε and is halved at checkpoints when the loss has stopped
+ * improving, restarting from the best point found:
+ *
+ * <pre>
+ * z      = P(xₖ + η ∇-direction)
+ * xₖ₊₁   = P(xₖ + a (z − xₖ) + (1 − a)(xₖ − xₖ₋₁)),   a = 0.75 (1 on the first step)
+ * checkpoints every pⱼ·N iterations, p₀ = 0.22, intervals shrinking by 0.03 N down to 0.06 N;
+ * halve η at a checkpoint if the loss rose in fewer than ρ = 0.75 of the interval's steps, or if
+ * neither η nor the best loss changed since the last checkpoint.
+ * </pre>
+ *
+ * @param restarts runs from fresh random starts, each only on the examples not yet fooled
+ * @param targets  0: untargeted; k: APGD-T, runs towards each of the k classes ranked highest after the true one
+ */
+public record Apgd(Norm norm, double eps, int steps, AttackLoss loss, int restarts, int targets) implements Attack {
+    private static final double RHO = 0.75, MOMENTUM = 0.75;
+
+    public Apgd {
+        if (!(eps > 0)) throw new IllegalArgumentException("APGD needs ε > 0, got " + eps);
+        if (steps < 2) throw new IllegalArgumentException("APGD needs at least 2 steps, got " + steps);
+        if (restarts < 1) throw new IllegalArgumentException("APGD needs at least one restart (run), got " + restarts);
+        if (targets < 0) throw new IllegalArgumentException("APGD target count must be ≥ 0, got " + targets);
+    }
+
+    /** Untargeted APGD. */
+    public Apgd(Norm norm, double eps, int steps, AttackLoss loss, int restarts) {
+        this(norm, eps, steps, loss, restarts, 0);
+    }
+
+    @Override public String name() { return (targets > 0 ? "apgd-t-" : "apgd-") + loss; }
+
+    public Apgd withEps(double e) { return new Apgd(norm, e, steps, loss, restarts, targets); }
+
+    @Override
+    public Result attack(Module model, Tensor x, Tensor y) {
+        return Attacks.rounds(model, x, y, targets, restarts, (xs, ys, t) -> runOnce(model, xs, ys, t));
+    }
+
+    private Result runOnce(Module model, Tensor x, Tensor y, Tensor target) {
+        Tensor x0 = x.detach();
+        long n = x0.size(0);
+        Tensor e = Geometry.epsTensor(eps, x0);
+        Tracker tracker = new Tracker(norm, x0, y);
+
+        // State, updated in place so that each iteration's temporaries die with its scope.
+        Tensor current = Geometry.randomStart(norm, x0, e).copy();
+        Tensor previous = current.copy();
+        Tensor grad = x0.zerosLike(), bestPoint = current.copy(), bestGrad = x0.zerosLike();
+        Tensor lossNow = Tensor.zeros(x0.dtype(), x0.device(), n), lossPrev = lossNow.copy();
+        Tensor bestLoss = Tensor.full(Double.NEGATIVE_INFINITY, x0.dtype(), x0.device(), n);
+        Tensor step = e.mul(2);
+        Tensor risesSinceCheckpoint = lossNow.zerosLike();
+        Tensor bestLossAtCheckpoint = bestLoss.copy();
+        Tensor reducedAtCheckpoint = lossNow.zerosLike().eq(1);   // all false
+
+        evaluate(model, current, y, target, tracker, lossNow, grad);
+        bestLoss.copy_(lossNow);
+        bestGrad.copy_(grad);
+        bestLossAtCheckpoint.copy_(bestLoss);
+
+        int interval = Math.max((int) (0.22 * steps), 1);
+        int shrink = Math.max((int) (0.03 * steps), 1), minInterval = Math.max((int) (0.06 * steps), 1);
+        int nextCheckpoint = interval;
+        for (int k = 0; k < steps - 1; k++) {
+            try (Scope it = Scope.open()) {
+                double a = k == 0 ? 1.0 : MOMENTUM;
+                Tensor z = Geometry.project(norm, x0, current.add(Geometry.direction(norm, grad).mul(Pgd.perExample(step, x0))), e);
+                Tensor next = Geometry.project(norm, x0, current.add(z.sub(current), a).add(current.sub(previous), 1 - a), e);
+                previous.copy_(current);
+                current.copy_(next);
+                lossPrev.copy_(lossNow);
+                evaluate(model, current, y, target, tracker, lossNow, grad);
+
+                risesSinceCheckpoint.add_(lossNow.gt(lossPrev).to(lossNow.dtype()));
+                Tensor improved = lossNow.gt(bestLoss);
+                Tensor improvedRows = Pgd.perExample(improved, x0);
+                bestPoint.copy_(Tensor.where(improvedRows, current, bestPoint));
+                bestGrad.copy_(Tensor.where(improvedRows, grad, bestGrad));
+                bestLoss.copy_(Tensor.where(improved, lossNow, bestLoss));
+
+                if (k + 1 == nextCheckpoint) {
+                    Tensor oscillating = risesSinceCheckpoint.lt(RHO * interval);
+                    Tensor stalled = reducedAtCheckpoint.logicalNot().logicalAnd(bestLoss.le(bestLossAtCheckpoint));
+                    Tensor reduce = oscillating.logicalOr(stalled);
+                    reducedAtCheckpoint.copy_(reduce);
+                    bestLossAtCheckpoint.copy_(bestLoss);
+                    step.copy_(Tensor.where(reduce, step.mul(0.5), step));
+                    Tensor reduceRows = Pgd.perExample(reduce, x0);
+                    current.copy_(Tensor.where(reduceRows, bestPoint, current));
+                    grad.copy_(Tensor.where(reduceRows, bestGrad, grad));
+                    previous.copy_(Tensor.where(reduceRows, bestPoint, previous));   // no momentum across a restart from the best point
+                    risesSinceCheckpoint.zero_();
+                    interval = Math.max(interval - shrink, minInterval);
+                    nextCheckpoint += interval;
+                }
+            }
+        }
+        return tracker.result();
+    }
+
+    /** Loss and input gradient at {@code point}, written into {@code lossOut} and {@code gradOut}; offers the point to the tracker. */
+    private void evaluate(Module model, Tensor point, Tensor y, Tensor target, Tracker tracker, Tensor lossOut, Tensor gradOut) {
+        try (Scope s = Scope.open()) {
+            Tensor xk = point.detach().copy().requiresGrad(true);
+            Tensor logits = model.forward(xk);
+            tracker.offer(xk, logits);
+            Tensor losses = loss.perExample(logits, y, target);
+            Tensor g = Autograd.grad(List.of(losses.sum()), List.of(xk), null, false, false).get(0);
+            lossOut.copy_(losses.detach());
+            gradOut.copy_(g);
+        }
+    }
+}

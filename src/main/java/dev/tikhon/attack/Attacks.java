@@ -1,0 +1,107 @@
+package dev.tikhon.attack;
+
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Module;
+
+import java.util.Arrays;
+
+/** Bookkeeping shared by attacks that run in rounds on the examples not yet fooled. */
+public final class Attacks {
+    private Attacks() {}
+
+    static int[] all(long n) {
+        int[] idx = new int[(int) n];
+        for (int i = 0; i < idx.length; i++) idx[i] = i;
+        return idx;
+    }
+
+    /** The indices of the examples an attack has not fooled. */
+    public static int[] failed(Attack.Result r) {
+        return Arrays.stream(all(r.success().length)).filter(i -> !r.success()[i]).toArray();
+    }
+
+    /** Rows {@code idx} of a batch. */
+    public static Tensor rows(Tensor t, int[] idx) {
+        return t.indexSelect(0, index(idx, t));
+    }
+
+    static Tensor index(int[] idx, Tensor like) {
+        return Tensor.fromLongs(Arrays.stream(idx).asLongStream().toArray(), idx.length).to(like.device());
+    }
+
+    /**
+     * Folds the result of an attack run on rows {@code idx} of a batch into the result for the whole batch,
+     * keeping per example the smaller successful perturbation.
+     */
+    public static Attack.Result merge(Attack.Result into, int[] idx, Attack.Result sub) {
+        boolean[] success = into.success().clone();
+        double[] distance = into.distance().clone();
+        int[] improved = java.util.stream.IntStream.range(0, idx.length)
+                .filter(j -> sub.success()[j] && sub.distance()[j] < distance[idx[j]]).toArray();
+        if (improved.length == 0) return into;
+        int[] target = new int[improved.length];
+        for (int j = 0; j < improved.length; j++) {
+            target[j] = idx[improved[j]];
+            success[target[j]] = true;
+            distance[target[j]] = sub.distance()[improved[j]];
+        }
+        Tensor adversarial = into.adversarial().indexCopy(0, index(target, into.adversarial()),
+                rows(sub.adversarial(), improved).to(into.adversarial().dtype()));
+        return new Attack.Result(adversarial, success, distance);
+    }
+
+    /** One run of an iterative attack on a sub-batch, towards {@code target} (null: untargeted). */
+    interface Run {
+        Attack.Result run(Tensor x, Tensor y, Tensor target);
+    }
+
+    /**
+     * Runs an attack in rounds, each only on the examples every earlier round failed on: for each target
+     * (the {@code targets} classes the model ranks highest after the true one; one untargeted round when
+     * {@code targets} is 0), {@code restarts} runs.
+     */
+    static Attack.Result rounds(Module model, Tensor x, Tensor y, int targets, int restarts, Run run) {
+        Tensor clean = null;
+        int ranks = 1;
+        if (targets > 0) {
+            try (Autograd.Guard g = Autograd.noGrad()) {
+                clean = model.forward(x.detach());
+            }
+            ranks = (int) Math.min(targets, clean.size(1) - 1);
+        }
+        Attack.Result total = null;
+        int[] todo = all(x.size(0));
+        for (int rank = 1; rank <= ranks; rank++) {
+            Tensor target = clean == null ? null : AttackLoss.rankedTarget(clean, y, rank);
+            for (int r = 0; r < restarts; r++) {
+                if (todo.length == 0) return total;
+                Attack.Result res = run.run(rows(x, todo), rows(y, todo), target == null ? null : rows(target, todo));
+                total = total == null ? res : merge(total, todo, res);
+                todo = failed(total);
+            }
+        }
+        return total;
+    }
+
+    /** An attack result that fooled nothing: the clean inputs. */
+    static Attack.Result none(Tensor x) {
+        double[] d = new double[(int) x.size(0)];
+        Arrays.fill(d, Double.POSITIVE_INFINITY);
+        return new Attack.Result(x.detach().copy(), new boolean[d.length], d);
+    }
+
+    /** Marks the examples the model already misclassifies at x as fooled at distance 0. */
+    static Attack.Result alreadyWrong(Tensor logits, Tensor x, Tensor y) {
+        boolean[] wrong = logits.argmax(1).ne(y).toBooleanArray();
+        Attack.Result r = none(x);
+        for (int i = 0; i < wrong.length; i++) {
+            if (wrong[i]) {
+                r.success()[i] = true;
+                r.distance()[i] = 0;
+            }
+        }
+        return r;
+    }
+
+}

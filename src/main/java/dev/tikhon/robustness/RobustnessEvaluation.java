@@ -1,0 +1,281 @@
+package dev.tikhon.robustness;
+
+import dev.tikhon.attack.Apgd;
+import dev.tikhon.attack.Attack;
+import dev.tikhon.attack.AttackLoss;
+import dev.tikhon.attack.Attacks;
+import dev.tikhon.attack.Ddn;
+import dev.tikhon.attack.Ensemble;
+import dev.tikhon.attack.Norm;
+import dev.tikhon.attack.Pgd;
+import dev.tikhon.attack.SquareAttack;
+import dev.tikhon.bounds.Bounds;
+import dev.tikhon.data.DataLoader;
+import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Scope;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Module;
+import dev.tikhon.report.Progress;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A robustness evaluation of a classifier on a data set: for each image, the clean prediction, the
+ * smallest adversarial perturbation any attack found, whether it survives attacks at each radius
+ * ε, and lower bounds on its adversarial distance (L-bound, C-bound). Radii are attacked in
+ * increasing order and only points still robust are attacked again, since a point broken at ε is
+ * broken at every larger ε. Every bound is checked against every attack on every run.
+ */
+public final class RobustnessEvaluation {
+
+    /**
+     * @param attack       ensemble (AutoAttack-style), pgd, fgsm, apgd-ce, apgd-dlr, apgd-t, square, or ddn
+     * @param targets      target classes of the targeted members (APGD-T)
+     * @param steps        iterations of the gradient attacks (PGD, APGD)
+     * @param minDistance  also run DDN for each correct point's minimum ℓ2 adversarial distance
+     * @param bounds       compute L-bounds (and C-bounds when {@code lanczosSteps > 0})
+     */
+    public record Config(Norm norm, double[] eps, String attack, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
+                         boolean minDistance, boolean bounds, int lanczosSteps, int batchSize, long seed) {
+        public Config {
+            eps = eps.clone();
+            Arrays.sort(eps);
+            for (double e : eps) if (!(e > 0)) throw new IllegalArgumentException("every --eps must be positive, got " + e);
+            if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be ≥ 1, got " + batchSize);
+            attack = attack.toLowerCase(Locale.ROOT);
+            if (!ATTACKS.contains(attack)) {
+                throw new IllegalArgumentException("unknown attack '" + attack + "': use one of " + String.join(", ", ATTACKS));
+            }
+            if (norm == Norm.L2 && (attack.equals("fgsm") || attack.equals("square"))) {
+                throw new IllegalArgumentException(attack + " is an ℓ∞ attack: use --norm linf, or an ℓ2 attack (ensemble, pgd, apgd-ce, apgd-dlr, ddn)");
+            }
+        }
+
+        public static Config defaults(Norm norm, double... eps) {
+            return new Config(norm, eps, "ensemble", 100, 1, 9, 1000, 100, true, true, 0, 256, 0);
+        }
+    }
+
+    public static final List<String> ATTACKS = List.of("ensemble", "pgd", "fgsm", "apgd-ce", "apgd-dlr", "apgd-t", "square", "ddn");
+
+    /** One evaluated image. Distances are in the threat norm; {@code l2Distance} is DDN's (ℓ2) when it ran. */
+    public record Row(int index, int label, int prediction, boolean correct, double margin, double gradNorm,
+                      double lBound, double cBound, double minDistance, String foundBy, double l2Distance, boolean[] robust) {}
+
+    public record Result(Config config, List<Row> rows, double lipschitz, double curvature, int[] brokenByAttack,
+                         List<String> attackNames, double seconds, Map<String, Double> phaseSeconds, List<String> warnings) {
+        public int n() { return rows.size(); }
+
+        public double cleanAccuracy() { return rows.stream().filter(Row::correct).count() / (double) n(); }
+
+        public double robustAccuracy(int epsIndex) { return rows.stream().filter(r -> r.robust()[epsIndex]).count() / (double) n(); }
+
+        /** Points whose (estimated) bound exceeds the smallest adversarial distance found: a broken bound. */
+        public long violations(boolean cBound) {
+            return rows.stream().filter(r -> r.correct() && (cBound ? r.cBound() : r.lBound()) > r.minDistance() * (1 + 1e-6)).count();
+        }
+    }
+
+    private RobustnessEvaluation() {}
+
+    /** The attack run at radius ε, as an ensemble of one or more members. */
+    public static Ensemble attackAt(Config c, double eps, int numClasses) {
+        switch (c.attack()) {
+            case "ensemble": return Ensemble.standard(c.norm(), eps, numClasses, c.steps(), c.restarts(), c.targets(), c.squareQueries(), c.ddnSteps());
+            case "pgd": return single(c, eps, Pgd.madry(c.norm(), eps, c.steps()).withRestarts(c.restarts()));
+            case "fgsm": return single(c, eps, Pgd.fgsm(eps));
+            case "apgd-ce": return single(c, eps, new Apgd(c.norm(), eps, c.steps(), AttackLoss.CE, c.restarts()));
+            case "apgd-dlr": return single(c, eps, new Apgd(c.norm(), eps, c.steps(), AttackLoss.DLR, c.restarts()));
+            case "apgd-t": return single(c, eps, new Apgd(c.norm(), eps, c.steps(), numClasses >= 4 ? AttackLoss.DLR : AttackLoss.MARGIN, 1, Math.max(1, c.targets())));
+            case "square": return single(c, eps, new SquareAttack(eps, c.squareQueries(), 0.8));
+            case "ddn": return single(c, eps, Ddn.standard(c.ddnSteps()));
+            default: throw new AssertionError(c.attack());
+        }
+    }
+
+    private static Ensemble single(Config c, double eps, Attack a) {
+        return new Ensemble(c.norm(), eps, List.of(a));
+    }
+
+    public static Result run(Module model, Dataset data, Config c, Device device) {
+        boolean wasTraining = model.isTraining();
+        model.train(false);
+        try {
+            return evaluate(model, data, c, device);
+        } finally {
+            model.train(wasTraining);
+        }
+    }
+
+    private static Result evaluate(Module model, Dataset data, Config c, Device device) {
+        int n = data.size();
+        int[] label = new int[n], prediction = new int[n];
+        double[] margin = new double[n], gradDual = new double[n], grad2 = new double[n], curvature = new double[n];
+        double[] minDistance = new double[n], l2 = new double[n];
+        String[] foundBy = new String[n];
+        boolean[][] robust = new boolean[n][c.eps().length];
+        Arrays.fill(minDistance, Double.POSITIVE_INFINITY);
+        Arrays.fill(l2, Double.NaN);
+        Arrays.fill(curvature, Double.NaN);
+        List<String> attackNames = attackAt(c, c.eps().length > 0 ? c.eps()[0] : 1, data.numClasses()).members().stream().map(Attack::name).toList();
+        int[] brokenBy = new int[attackNames.size()];
+        Map<String, Double> phase = new LinkedHashMap<>();
+        for (String p : List.of("clean", "bounds", "min_distance", "attacks")) phase.put(p, 0.0);
+        long start = System.nanoTime();
+
+        DataLoader loader = new DataLoader(data, c.batchSize(), false, 0, device);
+        try (Progress bar = Progress.start("attack", n)) {
+            for (DataLoader.Batch b : loader.epoch(0)) {
+                try (Scope step = Scope.open()) {
+                    int offset = b.index() * c.batchSize();
+                    Tensor x = b.x(), y = b.y();
+                    long t0 = System.nanoTime();
+                    long[] pred;
+                    try (Autograd.Guard g = Autograd.noGrad()) {
+                        pred = model.forward(x).argmax(1).toLongArray();
+                    }
+                    long[] lab = y.toLongArray();
+                    boolean[] correct = new boolean[b.size()];
+                    for (int i = 0; i < b.size(); i++) {
+                        label[offset + i] = (int) lab[i];
+                        prediction[offset + i] = (int) pred[i];
+                        correct[i] = pred[i] == lab[i];
+                        if (!correct[i]) {
+                            minDistance[offset + i] = 0;
+                            foundBy[offset + i] = "clean";
+                        }
+                    }
+                    phase.merge("clean", seconds(t0), Double::sum);
+
+                    if (c.bounds()) {
+                        t0 = System.nanoTime();
+                        Rng.seed(Rng.derive(c.seed(), b.index(), 1));
+                        Bounds.Local local = Bounds.local(model, x, y, c.norm(), c.lanczosSteps());
+                        for (int i = 0; i < b.size(); i++) {
+                            margin[offset + i] = local.margin()[i];
+                            gradDual[offset + i] = local.gradDual()[i];
+                            grad2[offset + i] = local.grad2()[i];
+                            if (local.curvature() != null) curvature[offset + i] = local.curvature()[i];
+                        }
+                        phase.merge("bounds", seconds(t0), Double::sum);
+                    }
+
+                    int[] todo = indices(correct, null);
+                    if (c.minDistance() && todo.length > 0) {
+                        t0 = System.nanoTime();
+                        Rng.seed(Rng.derive(c.seed(), b.index(), 2));
+                        Tensor xs = Attacks.rows(x, todo);
+                        Attack.Result r = Ddn.standard(c.ddnSteps()).attack(model, xs, Attacks.rows(y, todo));
+                        double[] inNorm = r.adversarial().sub(xs).normPerExample(c.norm() == Norm.LINF ? Double.POSITIVE_INFINITY : 2).toDoubleArray();
+                        for (int j = 0; j < todo.length; j++) {
+                            int i = offset + todo[j];
+                            if (!r.success()[j]) continue;
+                            l2[i] = r.distance()[j];
+                            if (inNorm[j] < minDistance[i]) {
+                                minDistance[i] = inNorm[j];
+                                foundBy[i] = "ddn";
+                            }
+                        }
+                        phase.merge("min_distance", seconds(t0), Double::sum);
+                    }
+
+                    t0 = System.nanoTime();
+                    boolean[] alive = correct.clone();
+                    for (int e = 0; e < c.eps().length; e++) {
+                        double eps = c.eps()[e];
+                        for (int i = 0; i < b.size(); i++) if (alive[i] && minDistance[offset + i] <= eps) alive[i] = false;
+                        int[] targets = indices(alive, null);
+                        if (targets.length > 0) {
+                            Rng.seed(Rng.derive(c.seed(), b.index(), 3, e));
+                            Ensemble ensemble = attackAt(c, eps, data.numClasses());
+                            Ensemble.Outcome o = ensemble.run(model, Attacks.rows(x, targets), Attacks.rows(y, targets));
+                            for (int j = 0; j < targets.length; j++) {
+                                if (!o.result().success()[j]) continue;
+                                int i = offset + targets[j];
+                                alive[targets[j]] = false;
+                                if (o.result().distance()[j] < minDistance[i]) {
+                                    minDistance[i] = o.result().distance()[j];
+                                    foundBy[i] = o.foundBy()[j];
+                                }
+                            }
+                            for (int m = 0; m < brokenBy.length; m++) brokenBy[m] += o.brokenByMember()[m];
+                        }
+                        for (int i = 0; i < b.size(); i++) robust[offset + i][e] = alive[i];
+                    }
+                    phase.merge("attacks", seconds(t0), Double::sum);
+                    bar.step(b.size());
+                }
+            }
+        }
+
+        double lipschitz = 0, curv = 0;
+        for (int i = 0; i < n; i++) {
+            lipschitz = Math.max(lipschitz, gradDual[i]);
+            if (!Double.isNaN(curvature[i])) curv = Math.max(curv, curvature[i]);
+        }
+        boolean haveCurvature = c.bounds() && c.lanczosSteps() > 0;
+        long dim = Arrays.stream(data.inputShape()).reduce(1, (a, bb) -> a * bb);
+        List<Row> rows = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            double lb = c.bounds() ? Bounds.lBound(margin[i], lipschitz) : Double.NaN;
+            double cb = Double.NaN;
+            if (haveCurvature) {
+                cb = Bounds.cBound(margin[i], grad2[i], curv);
+                if (c.norm() == Norm.LINF) cb /= Math.sqrt(dim);   // ‖δ‖∞ ≥ ‖δ‖₂/√n turns the ℓ2 bound into an ℓ∞ one
+            }
+            rows.add(new Row(i, label[i], prediction[i], label[i] == prediction[i], margin[i], gradDual[i], lb, cb,
+                    minDistance[i], foundBy[i], l2[i], robust[i]));
+        }
+        double total = seconds(start);
+        Result partial = new Result(c, rows, lipschitz, haveCurvature ? curv : Double.NaN, brokenBy, attackNames, total, phase, List.of());
+        return new Result(c, rows, partial.lipschitz(), partial.curvature(), brokenBy, attackNames, total, phase, warnings(partial, gradDual));
+    }
+
+    /**
+     * AutoAttack-style sanity checks: an evaluation that a gradient-masked model passes is a bug, so say so
+     * when the signs of masking show.
+     */
+    static List<String> warnings(Result r, double[] gradDual) {
+        List<String> w = new ArrayList<>();
+        Config c = r.config();
+        if (c.bounds()) {
+            long correct = r.rows().stream().filter(Row::correct).count();
+            long zero = r.rows().stream().filter(row -> row.correct() && gradDual[row.index()] == 0).count();
+            if (correct > 0 && zero > 0.05 * correct) {
+                w.add(String.format(Locale.ROOT, "possible gradient masking: the input gradient is exactly zero at %d of %d correctly "
+                        + "classified points, so gradient attacks cannot move them; their robust accuracy is not trustworthy. "
+                        + "Use --attack ensemble with --norm linf (it includes the gradient-free Square attack).", zero, correct));
+            }
+        }
+        int square = r.attackNames().indexOf("square");
+        if (square > 0 && r.brokenByAttack()[square] > 0) {
+            w.add("possible gradient masking: the gradient-free Square attack broke " + r.brokenByAttack()[square]
+                    + " point(s) that every gradient attack missed. Trust the ensemble's numbers, not any single gradient attack's.");
+        }
+        for (boolean cb : new boolean[]{false, true}) {
+            long v = r.violations(cb);
+            if (v > 0) {
+                w.add(String.format(Locale.ROOT, "%s-bound exceeds the smallest adversarial distance found at %d point(s): its %s "
+                        + "constant, estimated on the evaluated points, is too small for this model — the bound is an estimate, not a proof.",
+                        cb ? "C" : "L", v, cb ? "curvature" : "Lipschitz"));
+            }
+        }
+        return w;
+    }
+
+    private static int[] indices(boolean[] mask, int[] unused) {
+        return java.util.stream.IntStream.range(0, mask.length).filter(i -> mask[i]).toArray();
+    }
+
+    private static double seconds(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+}
