@@ -30,18 +30,8 @@ import java.util.concurrent.Callable;
         description = "Evaluate a Tikhon checkpoint or a TorchScript model saved from PyTorch on a data set.")
 final class EvalCommand implements Callable<Integer> {
 
-    static final class Source {
-        @Option(names = "--checkpoint", paramLabel = "PATH", required = true,
-                description = "A checkpoint.tkn, or the run directory that holds it.")
-        Path checkpoint;
-
-        @Option(names = "--torchscript", paramLabel = "FILE", required = true,
-                description = "A TorchScript model (torch.jit.script(model).save(FILE)) taking [N,C,H,W] inputs in [0,1] and returning logits.")
-        Path torchscript;
-    }
-
     @ArgGroup(exclusive = true, multiplicity = "1")
-    Source source;
+    ModelSource source;
 
     @Mixin DataOptions data = new DataOptions();
 
@@ -66,46 +56,21 @@ final class EvalCommand implements Callable<Integer> {
     @Override public Integer call() {
         Device device = runtime.apply();
         RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "eval"));
-        Module model;
-        String dataName;
-        Path dataDir = data.dir;
-        String modelName;
-        if (source.checkpoint != null) {
-            Checkpoint.Loaded ck = Checkpoint.load(source.checkpoint);
-            model = Models.build(ck.meta().model());
-            model.loadStateDict(ck.model());
-            dataName = data.nameOr(ck.meta().data().name());
-            if (dataDir == null && data.name == null && ck.meta().data().dir() != null) dataDir = Path.of(ck.meta().data().dir());
-            modelName = ck.meta().model().arch() + " " + ck.meta().model().options();
-        } else {
-            model = ScriptedModel.load(source.torchscript);
-            dataName = data.nameOr(DataOptions.DEFAULT);
-            modelName = "TorchScript " + source.torchscript;
-        }
-        model.to(device);
-        DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), seed);
-        Dataset set;
-        switch (split) {
-            case "test": set = loaded.test(); break;
-            case "train": set = loaded.train(); break;
-            default: throw new UserError("unknown --split '" + split + "': use test or train");
-        }
-        System.out.println("data:  " + loaded.description() + " [" + split + ", " + set.size() + " examples]");
-        System.out.println("model: " + modelName);
+        ModelSource.Loaded loaded = source.load(data, device);
+        Module model = loaded.model();
+        String modelName = loaded.description();
+        ModelSource.Loaded.Data selected = loaded.split(split, seed);
+        Dataset set = selected.set();
         Evaluator.Result r;
         try {
             r = Evaluator.evaluate(model, set, batchSize, device);
         } catch (RuntimeException e) {
-            if (source.torchscript != null) {
-                throw new UserError(source.torchscript + ": forward failed on inputs of shape "
-                        + Arrays.toString(set.inputShape()) + " (batched, float32 in [0,1]): " + firstLine(e.getMessage()), e);
-            }
-            throw e;
+            throw loaded.explain(e, set);
         }
 
         Map<String, Object> metrics = RunReport.header("eval", device);
         metrics.put("model", modelName);
-        metrics.put("data", loaded.description());
+        metrics.put("data", selected.description());
         metrics.put("split", split);
         metrics.put("evaluation", RunReport.evaluation(r));
         metrics.put("confusion", r.confusion());
@@ -116,7 +81,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         writeTables(run, set, r);
         run.writeMetrics(metrics);
-        run.writeIndex("Tikhon evaluation", modelName + " on " + loaded.description(), metrics);
+        run.writeIndex("Tikhon evaluation", modelName + " on " + selected.description(), metrics);
         System.out.printf("%s accuracy %.4f, loss %.4f on %d examples (%.3f ms per example)%n", split, r.accuracy(), r.loss(),
                 r.n(), 1000 * r.seconds() / r.n());
         System.out.println("outputs: " + run.path().toAbsolutePath());
@@ -142,9 +107,5 @@ final class EvalCommand implements Callable<Integer> {
         }
         Csv.write(run.resolve("confusion.csv"), header, conf);
         Charts.bar(run.resolve("per_class_accuracy.png"), "Accuracy per class", names, acc);
-    }
-
-    private static String firstLine(String s) {
-        return s == null ? "" : s.lines().findFirst().orElse("");
     }
 }

@@ -37,7 +37,8 @@ import java.util.Map;
 public final class RobustnessEvaluation {
 
     /**
-     * @param attack       ensemble (AutoAttack-style), pgd, fgsm, apgd-ce, apgd-dlr, apgd-t, square, or ddn
+     * @param attack       ensemble (AutoAttack-style), pgd, fgsm, apgd-ce, apgd-dlr, apgd-t, square, ddn, or none (bounds and
+     *                     the minimum-distance attack only)
      * @param targets      target classes of the targeted members (APGD-T)
      * @param steps        iterations of the gradient attacks (PGD, APGD)
      * @param minDistance  also run DDN for each correct point's minimum ℓ2 adversarial distance
@@ -64,7 +65,7 @@ public final class RobustnessEvaluation {
         }
     }
 
-    public static final List<String> ATTACKS = List.of("ensemble", "pgd", "fgsm", "apgd-ce", "apgd-dlr", "apgd-t", "square", "ddn");
+    public static final List<String> ATTACKS = List.of("ensemble", "pgd", "fgsm", "apgd-ce", "apgd-dlr", "apgd-t", "square", "ddn", "none");
 
     /** One evaluated image. Distances are in the threat norm; {@code l2Distance} is DDN's (ℓ2) when it ran. */
     public record Row(int index, int label, int prediction, boolean correct, double margin, double gradNorm,
@@ -125,7 +126,9 @@ public final class RobustnessEvaluation {
         Arrays.fill(minDistance, Double.POSITIVE_INFINITY);
         Arrays.fill(l2, Double.NaN);
         Arrays.fill(curvature, Double.NaN);
-        List<String> attackNames = attackAt(c, c.eps().length > 0 ? c.eps()[0] : 1, data.numClasses()).members().stream().map(Attack::name).toList();
+        boolean attacks = !c.attack().equals("none");
+        List<String> attackNames = attacks ? attackAt(c, c.eps().length > 0 ? c.eps()[0] : 1, data.numClasses()).members().stream().map(Attack::name).toList()
+                : List.of();
         int[] brokenBy = new int[attackNames.size()];
         Map<String, Double> phase = new LinkedHashMap<>();
         for (String p : List.of("clean", "bounds", "min_distance", "attacks")) phase.put(p, 0.0);
@@ -193,7 +196,7 @@ public final class RobustnessEvaluation {
                         double eps = c.eps()[e];
                         for (int i = 0; i < b.size(); i++) if (alive[i] && minDistance[offset + i] <= eps) alive[i] = false;
                         int[] targets = indices(alive, null);
-                        if (targets.length > 0) {
+                        if (attacks && targets.length > 0) {
                             Rng.seed(Rng.derive(c.seed(), b.index(), 3, e));
                             Ensemble ensemble = attackAt(c, eps, data.numClasses());
                             Ensemble.Outcome o = ensemble.run(model, Attacks.rows(x, targets), Attacks.rows(y, targets));

@@ -1,0 +1,67 @@
+package dev.tikhon.cli;
+
+import dev.tikhon.attack.Norm;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+/** What and how the attack and bounds commands evaluate: the images, the threat model, the attack budget. */
+final class RobustnessOptions {
+    @Option(names = "--split", defaultValue = "test", description = "test or train. Default: ${DEFAULT-VALUE}.")
+    String split;
+
+    @Option(names = "--limit", paramLabel = "N", defaultValue = "1000",
+            description = "Evaluate the first N images of the split (0: all). Default: ${DEFAULT-VALUE}.")
+    int limit;
+
+    @Option(names = "--norm", paramLabel = "linf|l2", defaultValue = "linf", converter = NormConverter.class,
+            description = "Threat model. Default: ${DEFAULT-VALUE}.")
+    Norm norm;
+
+    @Option(names = "--steps", defaultValue = "100", description = "Iterations of PGD/APGD. Default: ${DEFAULT-VALUE}.")
+    int steps;
+
+    @Option(names = "--restarts", defaultValue = "1", description = "Random restarts of PGD/APGD. Default: ${DEFAULT-VALUE}.")
+    int restarts;
+
+    @Option(names = "--targets", defaultValue = "9", description = "Target classes of APGD-T (capped at classes − 1). Default: ${DEFAULT-VALUE}.")
+    int targets;
+
+    @Option(names = "--queries", defaultValue = "1000", description = "Queries of the Square attack. Default: ${DEFAULT-VALUE}.")
+    int queries;
+
+    @Option(names = "--ddn-steps", defaultValue = "100", description = "Steps of the DDN minimum-distance attack. Default: ${DEFAULT-VALUE}.")
+    int ddnSteps;
+
+    @Option(names = "--batch-size", defaultValue = "256", description = "Default: ${DEFAULT-VALUE}.")
+    int batchSize;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the attacks' random starts and of generated data. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Output directory.")
+    Path out;
+
+    /** Parses "0.1,8/255" into radii. */
+    static double[] parseEps(List<String> values) {
+        return values.stream().flatMap(v -> Arrays.stream(v.split(","))).map(String::trim).filter(s -> !s.isEmpty())
+                .mapToDouble(RobustnessOptions::parseRadius).toArray();
+    }
+
+    static double parseRadius(String s) {
+        try {
+            int slash = s.indexOf('/');
+            double v = slash < 0 ? Double.parseDouble(s) : Double.parseDouble(s.substring(0, slash)) / Double.parseDouble(s.substring(slash + 1));
+            if (!(v > 0) || !Double.isFinite(v)) throw new NumberFormatException();
+            return v;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--eps takes positive radii such as 0.1 or 8/255, separated by commas; got '" + s + "'");
+        }
+    }
+
+    static final class NormConverter implements picocli.CommandLine.ITypeConverter<Norm> {
+        @Override public Norm convert(String value) { return Norm.parse(value); }
+    }
+}

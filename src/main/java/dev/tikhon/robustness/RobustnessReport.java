@@ -1,0 +1,148 @@
+package dev.tikhon.robustness;
+
+import dev.tikhon.report.Charts;
+import dev.tikhon.report.Csv;
+import dev.tikhon.report.HtmlReport;
+import dev.tikhon.report.RunDirectory;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** Writes a robustness evaluation as per_image.csv, metrics.json, two PNGs and index.html. */
+public final class RobustnessReport {
+    private RobustnessReport() {}
+
+    /** The evaluation's summary, as it goes into metrics.json. */
+    public static Map<String, Object> metrics(RobustnessEvaluation.Result r) {
+        RobustnessEvaluation.Config c = r.config();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("n", r.n());
+        m.put("norm", c.norm().toString());
+        m.put("clean_accuracy", r.cleanAccuracy());
+        Map<String, Object> robust = new LinkedHashMap<>();
+        for (int e = 0; e < c.eps().length; e++) robust.put(epsKey(c.eps()[e]), r.robustAccuracy(e));
+        m.put("robust_accuracy", robust);
+        double[] found = correctRows(r).stream().mapToDouble(RobustnessEvaluation.Row::minDistance).sorted().toArray();
+        Map<String, Object> dist = new LinkedHashMap<>();
+        dist.put("over", "correctly classified points; +∞ (null) where no attack found an adversarial example");
+        dist.put("median", finiteOrNull(median(found)));
+        dist.put("mean_of_found", Arrays.stream(found).filter(Double::isFinite).average().orElse(Double.NaN));
+        dist.put("not_found", Arrays.stream(found).filter(d -> !Double.isFinite(d)).count());
+        if (c.minDistance()) {
+            double[] l2 = correctRows(r).stream().mapToDouble(row -> Double.isNaN(row.l2Distance()) ? Double.POSITIVE_INFINITY : row.l2Distance()).sorted().toArray();
+            dist.put("median_l2_ddn", finiteOrNull(median(l2)));
+        }
+        m.put("min_adversarial_distance", dist);
+        if (c.bounds()) {
+            Map<String, Object> b = new LinkedHashMap<>();
+            b.put("kind", "estimate: Lipschitz and curvature constants measured on the evaluated points, not proven");
+            b.put("lipschitz_estimate", r.lipschitz());
+            b.put("l_bound_median", median(correctRows(r).stream().mapToDouble(RobustnessEvaluation.Row::lBound).sorted().toArray()));
+            b.put("l_bound_mean", correctRows(r).stream().mapToDouble(RobustnessEvaluation.Row::lBound).average().orElse(Double.NaN));
+            if (!Double.isNaN(r.curvature())) {
+                b.put("curvature_estimate", r.curvature());
+                b.put("lanczos_steps", c.lanczosSteps());
+                b.put("c_bound_median", median(correctRows(r).stream().mapToDouble(RobustnessEvaluation.Row::cBound).sorted().toArray()));
+                b.put("c_bound_mean", correctRows(r).stream().mapToDouble(RobustnessEvaluation.Row::cBound).average().orElse(Double.NaN));
+            }
+            b.put("l_bound_violations", r.violations(false));
+            b.put("c_bound_violations", Double.isNaN(r.curvature()) ? 0 : r.violations(true));
+            m.put("bounds", b);
+        }
+        Map<String, Object> attacks = new LinkedHashMap<>();
+        attacks.put("attack", c.attack());
+        attacks.put("members", r.attackNames());
+        Map<String, Integer> broken = new LinkedHashMap<>();
+        for (int i = 0; i < r.attackNames().size(); i++) broken.put(r.attackNames().get(i), r.brokenByAttack()[i]);
+        attacks.put("points_broken_by_member", broken);
+        attacks.put("steps", c.steps());
+        attacks.put("restarts", c.restarts());
+        attacks.put("targets", c.targets());
+        attacks.put("square_queries", c.squareQueries());
+        attacks.put("ddn_steps", c.ddnSteps());
+        attacks.put("seed", c.seed());
+        m.put("attacks", attacks);
+        Map<String, Object> time = new LinkedHashMap<>();
+        time.put("seconds", r.seconds());
+        time.put("ms_per_image", 1000 * r.seconds() / Math.max(1, r.n()));
+        for (Map.Entry<String, Double> e : r.phaseSeconds().entrySet()) time.put(e.getKey() + "_ms_per_image", 1000 * e.getValue() / Math.max(1, r.n()));
+        m.put("time", time);
+        m.put("warnings", r.warnings());
+        return m;
+    }
+
+    /** Writes every output into {@code run}; {@code header} (command, model, data, …) leads metrics.json. */
+    public static void write(RunDirectory run, RobustnessEvaluation.Result r, Map<String, Object> header, String title) {
+        RobustnessEvaluation.Config c = r.config();
+        List<String> columns = new ArrayList<>(List.of("index", "label", "prediction", "correct", "margin", "grad_norm_dual",
+                "l_bound", "c_bound", "min_distance", "found_by", "l2_distance_ddn"));
+        for (double e : c.eps()) columns.add("robust_at_" + epsKey(e));
+        List<List<Object>> rows = new ArrayList<>();
+        for (RobustnessEvaluation.Row row : r.rows()) {
+            List<Object> v = new ArrayList<>(List.of(row.index(), row.label(), row.prediction(), row.correct() ? 1 : 0,
+                    num(row.margin()), num(row.gradNorm()), num(row.lBound()), num(row.cBound()), num(row.minDistance()),
+                    row.foundBy() == null ? "" : row.foundBy(), num(row.l2Distance())));
+            for (boolean b : row.robust()) v.add(b ? 1 : 0);
+            rows.add(v);
+        }
+        Csv.write(run.resolve("per_image.csv"), columns, rows);
+
+        List<String> images = new ArrayList<>();
+        if (c.eps().length > 0) {
+            double[] xs = new double[c.eps().length + 1], acc = new double[xs.length], lb = new double[xs.length], cb = new double[xs.length];
+            acc[0] = r.cleanAccuracy();
+            for (int e = 0; e <= c.eps().length; e++) {
+                double eps = e == 0 ? 0 : c.eps()[e - 1];
+                xs[e] = eps;
+                if (e > 0) acc[e] = r.robustAccuracy(e - 1);
+                lb[e] = fraction(r, row -> row.correct() && (eps == 0 || row.lBound() >= eps));
+                cb[e] = fraction(r, row -> row.correct() && (eps == 0 || row.cBound() >= eps));
+            }
+            List<Charts.Series> series = new ArrayList<>(List.of(new Charts.Series("robust accuracy (" + c.attack() + ")", xs, acc)));
+            if (c.bounds()) series.add(new Charts.Series("L-bound ≥ ε (estimate)", xs, lb));
+            if (c.bounds() && !Double.isNaN(r.curvature())) series.add(new Charts.Series("C-bound ≥ ε (estimate)", xs, cb));
+            Charts.line(run.resolve("robust_accuracy.png"), "Accuracy under attack (" + c.norm() + ")", "ε", "fraction of images", series);
+            images.add("robust_accuracy.png");
+        }
+        double[] found = correctRows(r).stream().mapToDouble(RobustnessEvaluation.Row::minDistance).filter(d -> Double.isFinite(d) && d > 0).toArray();
+        if (found.length > 1) {
+            Charts.histogram(run.resolve("distances.png"), "Smallest adversarial distance found (" + c.norm() + ")", "distance", found, 30);
+            images.add("distances.png");
+        }
+        Map<String, Object> metrics = new LinkedHashMap<>(header);
+        metrics.putAll(metrics(r));
+        run.writeMetrics(metrics);
+        HtmlReport.write(run.path(), title, "Per-image results in per_image.csv. Bounds are estimates (constants measured on "
+                + "these points), checked against every attack; any violation is listed under warnings.", metrics, images);
+    }
+
+    static String epsKey(double eps) {
+        return String.format(Locale.ROOT, "%.6g", eps).replaceAll("\\.?0+$", "");
+    }
+
+    private static List<RobustnessEvaluation.Row> correctRows(RobustnessEvaluation.Result r) {
+        return r.rows().stream().filter(RobustnessEvaluation.Row::correct).toList();
+    }
+
+    private static double fraction(RobustnessEvaluation.Result r, java.util.function.Predicate<RobustnessEvaluation.Row> p) {
+        return r.rows().stream().filter(p).count() / (double) Math.max(1, r.n());
+    }
+
+    private static double median(double[] sorted) {
+        if (sorted.length == 0) return Double.NaN;
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+    }
+
+    private static Object finiteOrNull(double v) {
+        return Double.isFinite(v) ? v : null;
+    }
+
+    private static Object num(double v) {
+        return Double.isNaN(v) ? "" : Double.isInfinite(v) ? "inf" : v;
+    }
+}
