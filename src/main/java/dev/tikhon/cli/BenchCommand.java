@@ -28,7 +28,7 @@ import java.util.concurrent.Callable;
 /** {@code tikhon bench}: micro-benchmarks that print JSON. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks that print JSON (compare ratios measured in one run; machines are noisy).",
-        subcommands = {BenchCommand.TrainStepBench.class, BenchCommand.ConvBench.class})
+        subcommands = {BenchCommand.TrainStepBench.class, BenchCommand.AttackBench.class, BenchCommand.ConvBench.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -123,6 +123,71 @@ final class BenchCommand implements Runnable {
                 }
             }
             return (System.nanoTime() - t0) / 1e9;
+        }
+    }
+
+    /**
+     * Milliseconds per image of PGD-K (ℓ∞, random start, step 2.5ε/K, success tracked at every iterate) on the first N
+     * Fashion-MNIST test images, as bench/pgd_attack.py does in PyTorch. The model is the small CNN, seeded; its weights
+     * do not change the work of a fixed-step attack.
+     */
+    @Command(name = "attack", mixinStandardHelpOptions = true,
+            description = "Time per image of PGD on Fashion-MNIST test images with the small CNN (peer: bench/pgd_attack.py).")
+    static final class AttackBench implements Callable<Integer> {
+        @Option(names = "--images", defaultValue = "1000", description = "Default: ${DEFAULT-VALUE}.")
+        int images;
+
+        @Option(names = "--steps", defaultValue = "20", description = "PGD steps. Default: ${DEFAULT-VALUE}.")
+        int steps;
+
+        @Option(names = "--eps", defaultValue = "0.1", description = "ℓ∞ radius. Default: ${DEFAULT-VALUE}.")
+        double eps;
+
+        @Option(names = "--batch", defaultValue = "250", description = "Default: ${DEFAULT-VALUE}.")
+        int batch;
+
+        @Mixin DataOptions data = new DataOptions();
+
+        @Mixin RuntimeOptions runtime = new RuntimeOptions();
+
+        @Override public Integer call() throws Exception {
+            Device device = runtime.apply();
+            dev.tikhon.data.Dataset test = dev.tikhon.data.DataSets.load(data.nameOr(DataOptions.DEFAULT), data.dir, System.getenv(), 0).test();
+            test = test.head(Math.min(images, test.size()));
+            Rng.seed(0);
+            Module m = Models.build(Models.spec("cnn", List.of(1L, 28L, 28L), 10, Map.of()));
+            m.to(device);
+            m.train(false);
+            dev.tikhon.attack.Pgd pgd = dev.tikhon.attack.Pgd.madry(dev.tikhon.attack.Norm.LINF, eps, steps);
+            dev.tikhon.data.DataLoader loader = new dev.tikhon.data.DataLoader(test, batch, false, 0, device);
+            // One untimed batch warms up the allocator and the kernels.
+            for (dev.tikhon.data.DataLoader.Batch b : loader.epoch(0)) {
+                try (Scope s = Scope.open()) {
+                    pgd.attack(m, b.x(), b.y());
+                }
+                break;
+            }
+            long broken = 0;
+            long t0 = System.nanoTime();
+            for (dev.tikhon.data.DataLoader.Batch b : loader.epoch(0)) {
+                try (Scope s = Scope.open()) {
+                    broken += pgd.attack(m, b.x(), b.y()).successes();
+                }
+            }
+            double secs = (System.nanoTime() - t0) / 1e9;
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("impl", "tikhon");
+            r.put("benchmark", "attack pgd-linf");
+            r.put("images", test.size());
+            r.put("steps", steps);
+            r.put("eps", eps);
+            r.put("batch", batch);
+            r.put("threads", Engine.threads());
+            r.put("device", device.toString());
+            r.put("ms_per_image", 1000 * secs / test.size());
+            r.put("fooled", broken);
+            System.out.println(new ObjectMapper().writeValueAsString(r));
+            return 0;
         }
     }
 
