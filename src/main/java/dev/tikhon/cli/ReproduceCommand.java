@@ -44,6 +44,11 @@ final class ReproduceCommand implements Runnable {
         @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
         long seed;
 
+        @Option(names = "--robust-images", paramLabel = "N", defaultValue = "500",
+                description = "Attack the first N test images of each variant for the robustness columns (ℓ∞ ensemble at 2/255 and 8/255, "
+                        + "DDN median ℓ2 distance, L-bound); 0 skips them. Default: ${DEFAULT-VALUE}.")
+        int robustImages;
+
         @Option(names = "--out", paramLabel = "DIR", description = "Default: runs/reproduce-tikhonov.")
         Path out;
 
@@ -61,7 +66,8 @@ final class ReproduceCommand implements Runnable {
             if (chosen.isEmpty()) throw new IllegalArgumentException("--variants matched none of " + TikhonovExperiment.variants());
             TrainConfig base = TrainConfig.builder().epochs(epochs).seed(seed).evalBatchSize(256).build();
             TikhonovExperiment e = new TikhonovExperiment(loaded, new DataInfo(name, data.dir == null ? null : data.dir.toString(),
-                    loaded.description()), base, device, dir);
+                    loaded.description()), base, device, dir,
+                    robustImages > 0 ? TikhonovExperiment.RobustnessSettings.standard(robustImages, seed) : null);
             List<ProgressListener> bars = new java.util.ArrayList<>();
             List<TikhonovExperiment.Row> rows;
             try {
@@ -82,10 +88,17 @@ final class ReproduceCommand implements Runnable {
             metrics.put("variants", e.report(rows));
             run.writeMetrics(metrics);
             run.writeIndex("Tikhon: reproduce tikhonov", loaded.description() + ", small CNN, " + epochs + " epochs", metrics);
-            System.out.printf("%-20s %8s %12s %12s %10s%n", "variant", "test acc", "mean ‖∇ℓ‖₂", "max ‖∇ℓ‖₂", "train s");
+            System.out.printf("%-20s %8s %12s %12s %10s%s%n", "variant", "test acc", "mean ‖∇ℓ‖₂", "max ‖∇ℓ‖₂", "train s",
+                    robustImages > 0 ? String.format("%10s %10s %10s %10s", "rob 2/255", "rob 8/255", "med ℓ2 d", "med L-bd") : "");
             for (TikhonovExperiment.Row r : rows) {
-                System.out.printf(Locale.ROOT, "%-20s %8.4f %12.4g %12.4g %10.1f%n", r.variant(), r.testAccuracy(), r.norms().l2Mean(),
-                        r.norms().l2Max(), r.trainSeconds());
+                String robust = "";
+                if (r.robustness() != null) {
+                    double[] a = r.robustness().linfRobustAccuracy();
+                    robust = String.format(Locale.ROOT, "%10.4f %10.4f %10.4g %10.4g", a[0], a[1], r.robustness().medianL2Distance(),
+                            r.robustness().medianL2LBound());
+                }
+                System.out.printf(Locale.ROOT, "%-20s %8.4f %12.4g %12.4g %10.1f%s%n", r.variant(), r.testAccuracy(), r.norms().l2Mean(),
+                        r.norms().l2Max(), r.trainSeconds(), robust);
             }
             System.out.println("outputs: " + dir.toAbsolutePath() + " (index.html, results.csv, metrics.json, one run per variant)");
             return 0;

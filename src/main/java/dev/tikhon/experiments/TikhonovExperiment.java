@@ -4,7 +4,12 @@ import dev.tikhon.data.DataSets;
 import dev.tikhon.engine.Device;
 import dev.tikhon.nn.models.ModelSpec;
 import dev.tikhon.nn.models.Models;
+import dev.tikhon.attack.Norm;
+import dev.tikhon.data.Dataset;
 import dev.tikhon.regularize.GradientNorms;
+import dev.tikhon.report.RunDirectory;
+import dev.tikhon.robustness.RobustnessEvaluation;
+import dev.tikhon.robustness.RobustnessReport;
 import dev.tikhon.regularize.Regularizers;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
@@ -33,9 +38,30 @@ public final class TikhonovExperiment {
     /** One trained configuration of the comparison. */
     public record Variant(String name, ObjectiveSpec objective) {}
 
-    /** One row of the result table. */
+    /**
+     * One row of the result table. {@code robustness} is null when robustness was not evaluated.
+     */
     public record Row(String variant, String objective, double testAccuracy, double testLoss, GradientNorms norms,
-                      double trainSeconds, double stepsPerSecond) {}
+                      double trainSeconds, double stepsPerSecond, Robustness robustness) {}
+
+    /**
+     * The robustness columns of the scaleable-input-gradient paper's tables, on the first {@code images} test images:
+     * robust accuracy under the ℓ∞ attack at each radius, median smallest ℓ2 adversarial distance (DDN) and median L-bound
+     * (ℓ2, estimate).
+     */
+    public record Robustness(int images, double[] linfEps, double[] linfRobustAccuracy, double medianL2Distance,
+                             double medianL2LBound, long boundViolations, List<String> warnings) {}
+
+    /** How the robustness columns are measured: an ℓ∞ evaluation at the radii, and an ℓ2 one (DDN and bounds only). */
+    public record RobustnessSettings(int images, RobustnessEvaluation.Config linf, RobustnessEvaluation.Config l2) {
+        /** ℓ∞ at 2/255 and 8/255 by the ensemble with a reduced budget (APGD 20 steps, 3 targets, Square 300 queries); DDN 100 steps. */
+        public static RobustnessSettings standard(int images, long seed) {
+            return new RobustnessSettings(images,
+                    new RobustnessEvaluation.Config(Norm.LINF, new double[]{2.0 / 255, 8.0 / 255}, "ensemble", 20, 1, 3, 300, 100,
+                            false, false, 0, 250, seed),
+                    new RobustnessEvaluation.Config(Norm.L2, new double[0], "none", 20, 1, 3, 300, 100, true, true, 0, 250, seed));
+        }
+    }
 
     public static List<Variant> variants() {
         ObjectiveSpec p = ObjectiveSpec.plain();
@@ -54,7 +80,11 @@ public final class TikhonovExperiment {
     private final Device device;
     private final Path out;
 
-    public TikhonovExperiment(DataSets.Loaded data, DataInfo dataInfo, TrainConfig base, Device device, Path out) {
+    private final RobustnessSettings robustness;
+
+    public TikhonovExperiment(DataSets.Loaded data, DataInfo dataInfo, TrainConfig base, Device device, Path out,
+                              RobustnessSettings robustness) {
+        this.robustness = robustness;
         this.data = data;
         this.dataInfo = dataInfo;
         this.base = base;
@@ -77,21 +107,90 @@ public final class TikhonovExperiment {
             Trainer.Outcome o = t.run(true);
             GradientNorms norms = GradientNorms.measure(o.model(), data.test(), base.evalBatchSize(), device);
             rows.add(new Row(v.name(), objective.describe(), o.test().accuracy(), o.test().loss(), norms,
-                    o.trainSeconds(), o.stepsPerSecond()));
+                    o.trainSeconds(), o.stepsPerSecond(), robustness == null ? null : robustness(o.model(), out.resolve(v.name()))));
         }
         return rows;
+    }
+
+    /**
+     * Attacks and bounds for one trained variant, written to its robust-linf/ and robust-l2/ run directories; a variant whose
+     * evaluations are already there (a resumed experiment) is read back instead of re-attacked.
+     */
+    private Robustness robustness(dev.tikhon.nn.Module model, Path variantDir) {
+        Dataset images = data.test().head(Math.min(robustness.images(), data.test().size()));
+        RobustnessEvaluation.Result linf = evaluateOnce(model, images, robustness.linf(), variantDir.resolve("robust-linf"));
+        RobustnessEvaluation.Result l2 = evaluateOnce(model, images, robustness.l2(), variantDir.resolve("robust-l2"));
+        double[] acc = new double[robustness.linf().eps().length];
+        for (int e = 0; e < acc.length; e++) acc[e] = linf.robustAccuracy(e);
+        double[] dist = l2.rows().stream().filter(RobustnessEvaluation.Row::correct).mapToDouble(RobustnessEvaluation.Row::minDistance).sorted().toArray();
+        double[] lb = l2.rows().stream().filter(RobustnessEvaluation.Row::correct).mapToDouble(RobustnessEvaluation.Row::lBound).sorted().toArray();
+        List<String> warnings = new ArrayList<>(linf.warnings());
+        warnings.addAll(l2.warnings());
+        return new Robustness(images.size(), robustness.linf().eps(), acc, median(dist), median(lb), l2.violations(false), warnings);
+    }
+
+    private RobustnessEvaluation.Result evaluateOnce(dev.tikhon.nn.Module model, Dataset images, RobustnessEvaluation.Config config, Path dir) {
+        Path saved = dir.resolve("evaluation.bin");
+        if (java.nio.file.Files.exists(saved)) {
+            try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(java.nio.file.Files.newInputStream(saved))) {
+                Object o = in.readObject();
+                if (o instanceof RobustnessEvaluation.Result r && describe(r.config()).equals(describe(config)) && r.n() == images.size()) return r;
+            } catch (java.io.IOException | ClassNotFoundException | RuntimeException e) {
+                // unreadable or from another version: evaluate again
+            }
+        }
+        RobustnessEvaluation.Result r = RobustnessEvaluation.run(model, images, config, device);
+        RunDirectory run = RunDirectory.create(dir);
+        RobustnessReport.write(run, r, new LinkedHashMap<>(Map.of("command", "reproduce tikhonov", "data", data.description())),
+                "Robustness of " + dir.getParent().getFileName());
+        try {   // temporary file, then rename: a killed run never leaves a half-written cache
+            Path tmp = saved.resolveSibling(saved.getFileName() + ".tmp");
+            try (java.io.ObjectOutputStream o = new java.io.ObjectOutputStream(java.nio.file.Files.newOutputStream(tmp))) {
+                o.writeObject(r);
+            }
+            java.nio.file.Files.move(tmp, saved, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write " + saved, e);
+        }
+        return r;
+    }
+
+    private static String describe(RobustnessEvaluation.Config c) {
+        return c.norm() + " " + java.util.Arrays.toString(c.eps()) + " " + c.attack() + " " + c.steps() + " " + c.restarts() + " " + c.targets()
+                + " " + c.squareQueries() + " " + c.ddnSteps() + " " + c.minDistance() + " " + c.bounds() + " " + c.lanczosSteps() + " " + c.seed();
+    }
+
+    private static double median(double[] sorted) {
+        if (sorted.length == 0) return Double.NaN;
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
     }
 
     /** results.csv and the plots; returns the metrics for metrics.json. */
     public Map<String, Object> report(List<Row> rows) {
         List<List<Object>> table = new ArrayList<>();
         double baseSeconds = rows.get(0).trainSeconds(), baseGrad = rows.get(0).norms().l2Mean();
+        boolean robust = rows.stream().allMatch(r -> r.robustness() != null);
         for (Row r : rows) {
-            table.add(List.of(r.variant(), r.testAccuracy(), r.testLoss(), r.norms().l2Mean(), r.norms().l2Max(), r.norms().l1Mean(),
-                    r.norms().l1Max(), r.norms().l2Mean() / baseGrad, r.trainSeconds(), r.trainSeconds() / baseSeconds, r.objective()));
+            List<Object> row = new ArrayList<>(List.of(r.variant(), r.testAccuracy(), r.testLoss(), r.norms().l2Mean(), r.norms().l2Max(),
+                    r.norms().l1Mean(), r.norms().l1Max(), r.norms().l2Mean() / baseGrad, r.trainSeconds(), r.trainSeconds() / baseSeconds));
+            if (robust) {
+                for (double a : r.robustness().linfRobustAccuracy()) row.add(a);
+                row.add(r.robustness().medianL2Distance());
+                row.add(r.robustness().medianL2LBound());
+            }
+            row.add(r.objective());
+            table.add(row);
         }
-        Csv.write(out.resolve("results.csv"), List.of("variant", "test_acc", "test_loss", "grad_l2_mean", "grad_l2_max",
-                "grad_l1_mean", "grad_l1_max", "grad_l2_mean_vs_undefended", "train_seconds", "time_vs_undefended", "objective"), table);
+        List<String> header = new ArrayList<>(List.of("variant", "test_acc", "test_loss", "grad_l2_mean", "grad_l2_max",
+                "grad_l1_mean", "grad_l1_max", "grad_l2_mean_vs_undefended", "train_seconds", "time_vs_undefended"));
+        if (robust) {
+            for (double e : rows.get(0).robustness().linfEps()) header.add("robust_acc_linf_" + epsName(e));
+            header.add("median_l2_distance");
+            header.add("median_l2_lbound");
+        }
+        header.add("objective");
+        Csv.write(out.resolve("results.csv"), header, table);
         List<String> names = rows.stream().map(Row::variant).toList();
         Charts.bar(out.resolve("gradient_norms.png"), "Mean ‖∇ₓℓ‖₂ on the test set", names,
                 rows.stream().mapToDouble(r -> r.norms().l2Mean()).toArray());
@@ -106,8 +205,29 @@ public final class TikhonovExperiment {
             v.put("input_gradient_norms", r.norms().toMap());
             v.put("train_seconds", r.trainSeconds());
             v.put("steps_per_second", r.stepsPerSecond());
+            if (r.robustness() != null) {
+                Robustness rb = r.robustness();
+                Map<String, Object> rm = new LinkedHashMap<>();
+                rm.put("images", rb.images());
+                Map<String, Object> acc = new LinkedHashMap<>();
+                for (int e = 0; e < rb.linfEps().length; e++) acc.put(epsName(rb.linfEps()[e]), rb.linfRobustAccuracy()[e]);
+                rm.put("linf_robust_accuracy", acc);
+                rm.put("median_l2_distance", rb.medianL2Distance());
+                rm.put("median_l2_lbound_estimate", rb.medianL2LBound());
+                rm.put("l_bound_violations", rb.boundViolations());
+                rm.put("warnings", rb.warnings());
+                v.put("robustness", rm);
+            }
             m.put(r.variant(), v);
         }
+        if (robust) m.put("robustness_settings", Map.of("linf", describe(robustness.linf()), "l2", describe(robustness.l2()),
+                "images", robustness.images()));
         return m;
+    }
+
+    /** 2/255 → "2/255" when ε is a whole number of 255ths, else the number. */
+    static String epsName(double eps) {
+        double k = eps * 255;
+        return Math.abs(k - Math.rint(k)) < 1e-9 ? (long) Math.rint(k) + "/255" : String.valueOf(eps);
     }
 }

@@ -45,7 +45,7 @@ public final class RobustnessEvaluation {
      * @param bounds       compute L-bounds (and C-bounds when {@code lanczosSteps > 0})
      */
     public record Config(Norm norm, double[] eps, String attack, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
-                         boolean minDistance, boolean bounds, int lanczosSteps, int batchSize, long seed) {
+                         boolean minDistance, boolean bounds, int lanczosSteps, int batchSize, long seed) implements java.io.Serializable {
         public Config {
             eps = eps.clone();
             Arrays.sort(eps);
@@ -69,10 +69,12 @@ public final class RobustnessEvaluation {
 
     /** One evaluated image. Distances are in the threat norm; {@code l2Distance} is DDN's (ℓ2) when it ran. */
     public record Row(int index, int label, int prediction, boolean correct, double margin, double gradNorm,
-                      double lBound, double cBound, double minDistance, String foundBy, double l2Distance, boolean[] robust) {}
+                      double lBound, double cBound, double minDistance, String foundBy, double l2Distance, boolean[] robust)
+            implements java.io.Serializable {}
 
     public record Result(Config config, List<Row> rows, double lipschitz, double curvature, int[] brokenByAttack,
-                         List<String> attackNames, double seconds, Map<String, Double> phaseSeconds, List<String> warnings) {
+                         List<String> attackNames, double seconds, Map<String, Double> phaseSeconds, List<String> warnings)
+            implements java.io.Serializable {
         public int n() { return rows.size(); }
 
         public double cleanAccuracy() { return rows.stream().filter(Row::correct).count() / (double) n(); }

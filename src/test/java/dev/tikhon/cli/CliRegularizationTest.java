@@ -67,7 +67,7 @@ class CliRegularizationTest {
     @Test
     void reproduceTikhonovOnTheSample(@TempDir Path dir) throws IOException {
         Cli.Run r = Cli.run("reproduce", "tikhonov", "--data", "fashion-mnist-sample", "--epochs", "1",
-                "--variants", "undefended,tikhonov-fd-1", "--out", dir.toString());
+                "--variants", "undefended,tikhonov-fd-1", "--robust-images", "6", "--out", dir.toString());
         assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
         JsonNode m = JSON.readTree(dir.resolve("metrics.json").toFile());
         double plain = m.at("/variants/undefended/input_gradient_norms/l2_mean").asDouble();
@@ -76,10 +76,21 @@ class CliRegularizationTest {
         assertThat(dir.resolve("results.csv")).exists();
         assertThat(dir.resolve("gradient_norms.png")).exists();
         assertThat(dir.resolve("undefended/checkpoint.tkn")).exists();
+        // the robustness columns of the paper's tables
+        JsonNode rob = m.at("/variants/undefended/robustness");
+        assertThat(rob.at("/images").asInt()).isEqualTo(6);
+        double r2 = rob.at("/linf_robust_accuracy/2~1255").asDouble(), r8 = rob.at("/linf_robust_accuracy/8~1255").asDouble();
+        assertThat(r8).isLessThanOrEqualTo(r2);
+        assertThat(rob.at("/median_l2_distance").asDouble()).isGreaterThanOrEqualTo(rob.at("/median_l2_lbound_estimate").asDouble());
+        assertThat(rob.at("/l_bound_violations").isNumber()).as("reported (a ReLU net can exceed the estimated L)").isTrue();
+        assertThat(dir.resolve("undefended/robust-linf/per_image.csv")).exists();
+        assertThat(java.nio.file.Files.readString(dir.resolve("results.csv"))).contains("robust_acc_linf_8/255", "median_l2_distance");
         // rerunning continues (nothing left to train) and reports the same numbers
         Cli.Run again = Cli.run("reproduce", "tikhonov", "--data", "fashion-mnist-sample", "--epochs", "1",
-                "--variants", "undefended,tikhonov-fd-1", "--out", dir.toString());
+                "--variants", "undefended,tikhonov-fd-1", "--robust-images", "6", "--out", dir.toString());
         assertThat(again.exitCode()).isEqualTo(0);
+        assertThat(JSON.readTree(dir.resolve("metrics.json").toFile()).at("/variants/undefended/robustness/median_l2_distance").asDouble())
+                .as("read back, not re-attacked").isEqualTo(rob.at("/median_l2_distance").asDouble());
         assertThat(JSON.readTree(dir.resolve("metrics.json").toFile()).at("/variants/tikhonov-fd-1/test_acc").asDouble())
                 .isEqualTo(m.at("/variants/tikhonov-fd-1/test_acc").asDouble());
     }
