@@ -1,0 +1,65 @@
+package dev.tikhon.attack;
+
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Scope;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Module;
+import dev.tikhon.nn.models.Models;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Oracle: an attack's memory does not grow with its number of iterations. Each iteration runs in its own
+ * scope and updates the attack's state in place; a tensor that escaped would pile up until the call returns,
+ * ~200 KB per iteration here, i.e. hundreds of MB over the long runs below.
+ */
+class AttackMemoryTest {
+
+    @Test
+    void longAttacksUseNoMoreMemoryThanShortOnes() {
+        Rng.seed(0);
+        Module model = Models.build(Models.spec("mlp", List.of(1L, 28L, 28L), 10, Map.of("hidden", List.of(64))));
+        model.train(false);
+        Tensor x = Tensor.rand(64, 1, 28, 28), y = Tensor.randint(10, Device.CPU, 64);
+        check("APGD", () -> new Apgd(Norm.LINF, 0.01, 100, AttackLoss.CE, 1), () -> new Apgd(Norm.LINF, 0.01, 1000, AttackLoss.CE, 1), model, x, y);
+        check("Square", () -> new SquareAttack(0.01, 100, 0.8), () -> new SquareAttack(0.01, 1500, 0.8), model, x, y);
+        check("DDN", () -> Ddn.standard(50), () -> Ddn.standard(800), model, x, y);
+    }
+
+    private static void check(String name, Supplier<Attack> shortRun, Supplier<Attack> longRun, Module model, Tensor x, Tensor y) {
+        long shortKb = peakDuring(shortRun.get(), model, x, y);
+        shortKb = Math.max(shortKb, peakDuring(shortRun.get(), model, x, y));   // twice: allocator warm-up
+        long longKb = peakDuring(longRun.get(), model, x, y);
+        System.out.printf("%s: RSS after a short run %d KB, after a 10-16× longer one %d KB%n", name, shortKb, longKb);
+        assertThat(longKb - shortKb).as("%s resident-memory growth (KB)", name).isLessThan(60_000);
+    }
+
+    /** Resident memory right after the attack returns, before its caller's scope frees what it returned. */
+    private static long peakDuring(Attack attack, Module model, Tensor x, Tensor y) {
+        try (Scope s = Scope.open()) {
+            attack.attack(model, x, y);
+            System.gc();
+            return residentKb();
+        }
+    }
+
+    static long residentKb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        throw new IllegalStateException("no VmRSS in /proc/self/status");
+    }
+}
