@@ -48,6 +48,10 @@ final class AttackCommand implements Callable<Integer> {
             description = "Lanczos steps for the C-bound's Hessian eigenvalue (0: no C-bound; meaningful for smooth models). Default: ${DEFAULT-VALUE}.")
     int lanczos;
 
+    @Option(names = "--schedule", defaultValue = "constant", paramLabel = "constant|cosine|step",
+            description = "PGD's step-size schedule (step 2.5ε/steps, then decayed). Default: ${DEFAULT-VALUE}.")
+    String schedule;
+
     @Mixin RobustnessOptions options = new RobustnessOptions();
 
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
@@ -57,7 +61,8 @@ final class AttackCommand implements Callable<Integer> {
                 ? (options.norm == Norm.LINF ? new double[]{2.0 / 255, 8.0 / 255} : new double[]{0.5, 1.0, 1.5})
                 : RobustnessOptions.parseEps(eps);
         RobustnessEvaluation.Config config = new RobustnessEvaluation.Config(options.norm, radii, attack, options.steps, options.restarts,
-                options.targets, options.queries, options.ddnSteps, minDistance, bounds, lanczos, options.batchSize, options.seed);
+                options.targets, options.queries, options.ddnSteps, minDistance, bounds, lanczos, options.batchSize, options.seed,
+                dev.tikhon.attack.Pgd.StepSchedule.parse(schedule));
         return evaluate("attack", "Tikhon robustness evaluation", source, data, options, runtime, config, Path.of("runs", "attack"));
     }
 

@@ -157,7 +157,8 @@ public final class TikhonovExperiment {
 
     private static String describe(RobustnessEvaluation.Config c) {
         return c.norm() + " " + java.util.Arrays.toString(c.eps()) + " " + c.attack() + " " + c.steps() + " " + c.restarts() + " " + c.targets()
-                + " " + c.squareQueries() + " " + c.ddnSteps() + " " + c.minDistance() + " " + c.bounds() + " " + c.lanczosSteps() + " " + c.seed();
+                + " " + c.squareQueries() + " " + c.ddnSteps() + " " + c.minDistance() + " " + c.bounds() + " " + c.lanczosSteps() + " " + c.seed()
+                + " " + c.schedule();
     }
 
     private static double median(double[] sorted) {

@@ -40,12 +40,21 @@ public final class RobustnessEvaluation {
      * @param attack       ensemble (AutoAttack-style), pgd, fgsm, apgd-ce, apgd-dlr, apgd-t, square, ddn, or none (bounds and
      *                     the minimum-distance attack only)
      * @param targets      target classes of the targeted members (APGD-T)
+     * @param schedule     PGD's step-size schedule (APGD adapts its own)
      * @param steps        iterations of the gradient attacks (PGD, APGD)
      * @param minDistance  also run DDN for each correct point's minimum ℓ2 adversarial distance
      * @param bounds       compute L-bounds (and C-bounds when {@code lanczosSteps > 0})
      */
     public record Config(Norm norm, double[] eps, String attack, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
-                         boolean minDistance, boolean bounds, int lanczosSteps, int batchSize, long seed) implements java.io.Serializable {
+                         boolean minDistance, boolean bounds, int lanczosSteps, int batchSize, long seed, Pgd.StepSchedule schedule)
+            implements java.io.Serializable {
+        /** With PGD's constant step size. */
+        public Config(Norm norm, double[] eps, String attack, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
+                      boolean minDistance, boolean bounds, int lanczosSteps, int batchSize, long seed) {
+            this(norm, eps, attack, steps, restarts, targets, squareQueries, ddnSteps, minDistance, bounds, lanczosSteps, batchSize, seed,
+                    Pgd.StepSchedule.CONSTANT);
+        }
+
         public Config {
             eps = eps.clone();
             Arrays.sort(eps);
@@ -93,7 +102,7 @@ public final class RobustnessEvaluation {
     public static Ensemble attackAt(Config c, double eps, int numClasses) {
         switch (c.attack()) {
             case "ensemble": return Ensemble.standard(c.norm(), eps, numClasses, c.steps(), c.restarts(), c.targets(), c.squareQueries(), c.ddnSteps());
-            case "pgd": return single(c, eps, Pgd.madry(c.norm(), eps, c.steps()).withRestarts(c.restarts()));
+            case "pgd": return single(c, eps, Pgd.madry(c.norm(), eps, c.steps()).withRestarts(c.restarts()).withSchedule(c.schedule()));
             case "fgsm": return single(c, eps, Pgd.fgsm(eps));
             case "apgd-ce": return single(c, eps, new Apgd(c.norm(), eps, c.steps(), AttackLoss.CE, c.restarts()));
             case "apgd-dlr": return single(c, eps, new Apgd(c.norm(), eps, c.steps(), AttackLoss.DLR, c.restarts()));

@@ -61,6 +61,7 @@ public final class RobustnessReport {
         attacks.put("points_broken_by_member", broken);
         attacks.put("steps", c.steps());
         attacks.put("restarts", c.restarts());
+        if (c.attack().equals("pgd")) attacks.put("schedule", c.schedule().name().toLowerCase(Locale.ROOT));
         attacks.put("targets", c.targets());
         attacks.put("square_queries", c.squareQueries());
         attacks.put("ddn_steps", c.ddnSteps());
