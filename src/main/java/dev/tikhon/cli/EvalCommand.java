@@ -4,6 +4,8 @@ import dev.tikhon.UserError;
 import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
+import dev.tikhon.loss.Loss;
+import dev.tikhon.loss.Losses;
 import dev.tikhon.nn.Module;
 import dev.tikhon.nn.ScriptedModel;
 import dev.tikhon.nn.models.Models;
@@ -70,6 +72,7 @@ final class EvalCommand implements Callable<Integer> {
         String dataName;
         Path dataDir = data.dir;
         String modelName;
+        Loss trainedLoss = Loss.CROSS_ENTROPY;
         if (source.checkpoint != null) {
             Checkpoint.Loaded ck = Checkpoint.load(source.checkpoint);
             model = Models.build(ck.meta().model());
@@ -77,6 +80,7 @@ final class EvalCommand implements Callable<Integer> {
             dataName = data.nameOr(ck.meta().data().name());
             if (dataDir == null && data.name == null && ck.meta().data().dir() != null) dataDir = Path.of(ck.meta().data().dir());
             modelName = ck.meta().model().arch() + " " + ck.meta().model().options();
+            trainedLoss = Losses.parse(ck.meta().config().objective().loss());
         } else {
             model = ScriptedModel.load(source.torchscript);
             dataName = data.nameOr(DataOptions.DEFAULT);
@@ -108,11 +112,14 @@ final class EvalCommand implements Callable<Integer> {
         metrics.put("data", loaded.description());
         metrics.put("split", split);
         metrics.put("evaluation", RunReport.evaluation(r));
+        metrics.put("training_loss", trainedLoss.describe());
         metrics.put("confusion", r.confusion());
         if (gradStats) {
-            GradientNorms g = GradientNorms.measure(model, set, batchSize, device);
-            metrics.put("input_gradient_norms", g.toMap());
-            System.out.printf("‖∇ₓℓ‖₂ mean %.4g max %.4g, ‖∇ₓℓ‖₁ mean %.4g max %.4g%n", g.l2Mean(), g.l2Max(), g.l1Mean(), g.l1Max());
+            GradientNorms g = GradientNorms.measure(model, set, batchSize, device, trainedLoss);
+            Map<String, Object> gm = new java.util.LinkedHashMap<>(g.toMap());
+            gm.put("loss", trainedLoss.describe());
+            metrics.put("input_gradient_norms", gm);
+            System.out.printf((trainedLoss == Loss.CROSS_ENTROPY ? "" : "ℓ = " + trainedLoss.describe() + ": ") + "‖∇ₓℓ‖₂ mean %.4g max %.4g, ‖∇ₓℓ‖₁ mean %.4g max %.4g%n", g.l2Mean(), g.l2Max(), g.l1Mean(), g.l1Max());
         }
         writeTables(run, set, r);
         run.writeMetrics(metrics);
