@@ -1,17 +1,13 @@
 package dev.tikhon.cli;
 
-import dev.tikhon.UserError;
-import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
+import dev.tikhon.loss.Loss;
 import dev.tikhon.nn.Module;
-import dev.tikhon.nn.ScriptedModel;
-import dev.tikhon.nn.models.Models;
 import dev.tikhon.regularize.GradientNorms;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
 import dev.tikhon.report.RunDirectory;
-import dev.tikhon.train.Checkpoint;
 import dev.tikhon.train.Evaluator;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -61,6 +57,7 @@ final class EvalCommand implements Callable<Integer> {
         String modelName = loaded.description();
         ModelSource.Loaded.Data selected = loaded.split(split, seed);
         Dataset set = selected.set();
+        Loss trainedLoss = loaded.trainedLoss();
         Evaluator.Result r;
         try {
             r = Evaluator.evaluate(model, set, batchSize, device);
@@ -73,11 +70,14 @@ final class EvalCommand implements Callable<Integer> {
         metrics.put("data", selected.description());
         metrics.put("split", split);
         metrics.put("evaluation", RunReport.evaluation(r));
+        metrics.put("training_loss", trainedLoss.describe());
         metrics.put("confusion", r.confusion());
         if (gradStats) {
-            GradientNorms g = GradientNorms.measure(model, set, batchSize, device);
-            metrics.put("input_gradient_norms", g.toMap());
-            System.out.printf("‖∇ₓℓ‖₂ mean %.4g max %.4g, ‖∇ₓℓ‖₁ mean %.4g max %.4g%n", g.l2Mean(), g.l2Max(), g.l1Mean(), g.l1Max());
+            GradientNorms g = GradientNorms.measure(model, set, batchSize, device, trainedLoss);
+            Map<String, Object> gm = new java.util.LinkedHashMap<>(g.toMap());
+            gm.put("loss", trainedLoss.describe());
+            metrics.put("input_gradient_norms", gm);
+            System.out.printf((trainedLoss == Loss.CROSS_ENTROPY ? "" : "ℓ = " + trainedLoss.describe() + ": ") + "‖∇ₓℓ‖₂ mean %.4g max %.4g, ‖∇ₓℓ‖₁ mean %.4g max %.4g%n", g.l2Mean(), g.l2Max(), g.l1Mean(), g.l1Max());
         }
         writeTables(run, set, r);
         run.writeMetrics(metrics);

@@ -4,6 +4,8 @@ import dev.tikhon.UserError;
 import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
+import dev.tikhon.loss.Loss;
+import dev.tikhon.loss.Losses;
 import dev.tikhon.nn.Module;
 import dev.tikhon.nn.ScriptedModel;
 import dev.tikhon.nn.models.Models;
@@ -23,8 +25,11 @@ final class ModelSource {
             description = "A TorchScript model (torch.jit.script(model).save(FILE)) taking [N,C,H,W] inputs in [0,1] and returning logits.")
     Path torchscript;
 
-    /** The model (on {@code device}, eval mode), a description, and the data it was trained on unless overridden. */
-    record Loaded(Module model, String description, String dataName, Path dataDir, boolean scripted) {
+    /**
+     * The model (on {@code device}, eval mode), a description, the data it was trained on unless overridden, and the loss it
+     * was trained with (cross-entropy for TorchScript models).
+     */
+    record Loaded(Module model, String description, String dataName, Path dataDir, boolean scripted, Loss trainedLoss) {
         /** A split of the data and the data's description (name, source). */
         record Data(Dataset set, String description) {}
 
@@ -55,6 +60,7 @@ final class ModelSource {
         Module model;
         String dataName, description;
         Path dataDir = data.dir;
+        Loss trainedLoss = Loss.CROSS_ENTROPY;
         if (checkpoint != null) {
             Checkpoint.Loaded ck = Checkpoint.load(checkpoint);
             model = Models.build(ck.meta().model());
@@ -62,6 +68,7 @@ final class ModelSource {
             dataName = data.nameOr(ck.meta().data().name());
             if (dataDir == null && data.name == null && ck.meta().data().dir() != null) dataDir = Path.of(ck.meta().data().dir());
             description = ck.meta().model().arch() + " " + ck.meta().model().options();
+            trainedLoss = Losses.parse(ck.meta().config().objective().loss());
         } else {
             model = ScriptedModel.load(torchscript);
             dataName = data.nameOr(DataOptions.DEFAULT);
@@ -69,6 +76,6 @@ final class ModelSource {
         }
         model.to(device);
         model.train(false);
-        return new Loaded(model, description, dataName, dataDir, checkpoint == null);
+        return new Loaded(model, description, dataName, dataDir, checkpoint == null, trainedLoss);
     }
 }

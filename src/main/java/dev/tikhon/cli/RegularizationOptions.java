@@ -1,5 +1,6 @@
 package dev.tikhon.cli;
 
+import dev.tikhon.loss.Losses;
 import dev.tikhon.regularize.GradientNormPenalty;
 import dev.tikhon.train.ObjectiveSpec;
 import picocli.CommandLine.Option;
@@ -10,6 +11,11 @@ final class RegularizationOptions {
             description = "none, tikhonov (finite differences), tikhonov-exact (double backprop), tv, lipschitz, tv,lipschitz, "
                     + "noise, fgsm or pgd. Default: ${DEFAULT-VALUE}.")
     String reg;
+
+    @Option(names = "--loss", defaultValue = "cross-entropy", paramLabel = "LOSS",
+            description = "Per-example loss: cross-entropy, hinge, logistic, squared (on one-hot), cw[:κ] (Carlini–Wagner margin), "
+                    + "smoothed-kl[:ε] (KL to label-smoothed targets). Default: ${DEFAULT-VALUE}.")
+    String loss;
 
     @Option(names = "--lambda", defaultValue = "0.1", description = "Penalty weight (tikhonov, tikhonov-exact, lipschitz). Default: ${DEFAULT-VALUE}.")
     double lambda;
@@ -52,6 +58,7 @@ final class RegularizationOptions {
         double step = h != null ? h : (r.equals("tikhonov") ? 0.01 : GradientNormPenalty.DEFAULT_H);
         String n = norm != null ? norm : (attack ? "linf" : "l2");
         double lip = lipWeight != null ? lipWeight : lambda;
-        return new ObjectiveSpec(r, lambda, step, n, central, tvWeight, lip, sigma, eps, steps, stepSize, randomStart);
+        return new ObjectiveSpec(r, lambda, step, n, central, tvWeight, lip, sigma, eps, steps, stepSize, randomStart,
+                Losses.canonical(loss));
     }
 }

@@ -356,6 +356,28 @@ public final class Tensor {
         return new Tensor(torch.linalg_vector_norm(t.flatten(1, -1), s(p), new long[]{1}, false, new ScalarTypeOptional()));
     }
 
+    /** Minimum along a dimension with its position: {@code [values, indices]}. */
+    public Tensor[] minWithIndex(int dim) {
+        T_TensorTensor_T r = t.min(dim, false);
+        return new Tensor[]{new Tensor(r.get0()), new Tensor(r.get1())};
+    }
+
+    /** Spectral norm (largest singular value) of each matrix in the last two dimensions. */
+    public Tensor spectralNorm() {
+        return new Tensor(torch.linalg_matrix_norm(t, s(2), new long[]{-2, -1}, false, new ScalarTypeOptional()));
+    }
+
+    // ------------------------------------------------------------------ linear algebra
+
+    /** The lower Cholesky factor L of a symmetric positive-definite matrix, A = L Lᵀ (torch.linalg.cholesky). */
+    public Tensor cholesky() { return new Tensor(torch.linalg_cholesky(t)); }
+
+    /** Solves A X = this for X, given the lower Cholesky factor L of A (torch.cholesky_solve). */
+    public Tensor choleskySolve(Tensor lower) { return new Tensor(torch.cholesky_solve(t, lower.t, false)); }
+
+    /** The main diagonal of a matrix, as a vector. */
+    public Tensor diagonal() { return new Tensor(torch.diagonal(t)); }
+
     // ------------------------------------------------------------------ shape
 
     public Tensor reshape(long... shape) { return new Tensor(t.reshape(shape)); }

@@ -3,6 +3,7 @@ package dev.tikhon.regularize;
 import dev.tikhon.attack.Pgd;
 import dev.tikhon.engine.Ops;
 import dev.tikhon.engine.Tensor;
+import dev.tikhon.loss.Loss;
 import dev.tikhon.nn.Module;
 import dev.tikhon.train.Objective;
 
@@ -15,16 +16,26 @@ import java.util.Map;
  */
 public final class AdversarialTraining implements Objective {
     private final Pgd attack;
+    private final Loss loss;
 
     public AdversarialTraining(Pgd attack) {
+        this(attack, Loss.CROSS_ENTROPY);
+    }
+
+    /** Trains on {@code loss} at the attack's points (the attack itself ascends the cross-entropy). */
+    public AdversarialTraining(Pgd attack, Loss loss) {
         this.attack = attack;
+        this.loss = loss;
     }
 
     @Override public Result evaluate(Module model, Tensor x, Tensor y) {
         Tensor adv = attack.perturb(model, x, y);
         Tensor logits = model.forward(adv);
-        return new Result(Ops.crossEntropy(logits, y), logits, Map.of());
+        Tensor value = loss == Loss.CROSS_ENTROPY ? Ops.crossEntropy(logits, y) : loss.perExample(logits, y).mean();
+        return new Result(value, logits, Map.of());
     }
 
-    @Override public String describe() { return "adversarial training, " + attack.describe(); }
+    @Override public String describe() {
+        return "adversarial training, " + attack.describe() + (loss == Loss.CROSS_ENTROPY ? "" : ", loss " + loss.describe());
+    }
 }

@@ -12,13 +12,18 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Statistics of ‖∇ₓℓ‖ over a data set for a trained model (evaluation mode, cross-entropy):
+ * Statistics of ‖∇ₓℓ‖ over a data set for a trained model (evaluation mode, cross-entropy unless told):
  * mean and max of the ℓ2 and ℓ1 norms. The smaller they are, the less a small perturbation can
  * change the loss — the quantity the regularizers here act on.
  */
 public record GradientNorms(int n, double l2Mean, double l2Max, double l1Mean, double l1Max, double seconds) {
 
     public static GradientNorms measure(Module model, Dataset data, int batchSize, Device device) {
+        return measure(model, data, batchSize, device, Loss.CROSS_ENTROPY);
+    }
+
+    /** The same statistics of ‖∇ₓℓ‖ for another per-example loss. */
+    public static GradientNorms measure(Module model, Dataset data, int batchSize, Device device, Loss loss) {
         boolean wasTraining = model.isTraining();
         model.train(false);
         double l2Sum = 0, l2Max = 0, l1Sum = 0, l1Max = 0;
@@ -28,7 +33,7 @@ public record GradientNorms(int n, double l2Mean, double l2Max, double l1Mean, d
             while (it.hasNext()) {
                 try (Scope s = Scope.open()) {
                     DataLoader.Batch b = it.next();
-                    InputGradients.Evaluated at = InputGradients.evaluate(model, Loss.CROSS_ENTROPY, b.x(), b.y());
+                    InputGradients.Evaluated at = InputGradients.evaluate(model, loss, b.x(), b.y());
                     var g = at.gradient();
                     var l2 = InputGradients.norm(g, InputGradients.Dual.L2);
                     var l1 = InputGradients.norm(g, InputGradients.Dual.L1);

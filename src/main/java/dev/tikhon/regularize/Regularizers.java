@@ -2,6 +2,8 @@ package dev.tikhon.regularize;
 
 import dev.tikhon.attack.Norm;
 import dev.tikhon.attack.Pgd;
+import dev.tikhon.loss.Loss;
+import dev.tikhon.loss.Losses;
 import dev.tikhon.regularize.InputGradients.Dual;
 import dev.tikhon.train.Objective;
 import dev.tikhon.train.ObjectiveSpec;
@@ -17,19 +19,20 @@ public final class Regularizers {
     private Regularizers() {}
 
     public static Objective build(ObjectiveSpec s) {
+        Loss loss = Losses.parse(s.loss());
         switch (s.reg()) {
-            case "none": return Objective.crossEntropy();
-            case "tikhonov": return new Tikhonov(s.lambda(), s.h(), dual(s.norm()), s.central());
-            case "tikhonov-exact": return new TikhonovExact(s.lambda(), dual(s.norm()));
-            case "tv": return new GradientNormPenalty(s.tvWeight(), 0, s.h(), dual(s.norm()));
-            case "lipschitz": return new GradientNormPenalty(0, s.lipWeight(), s.h(), dual(s.norm()));
-            case "tv+lipschitz": case "lipschitz+tv": return new GradientNormPenalty(s.tvWeight(), s.lipWeight(), s.h(), dual(s.norm()));
-            case "noise": return new NoiseAugmentation(s.sigma());
-            case "fgsm": return new AdversarialTraining(Pgd.fgsm(s.eps()));
+            case "none": return Objective.of(loss);
+            case "tikhonov": return new Tikhonov(loss, s.lambda(), s.h(), dual(s.norm()), s.central());
+            case "tikhonov-exact": return new TikhonovExact(loss, s.lambda(), dual(s.norm()));
+            case "tv": return new GradientNormPenalty(loss, s.tvWeight(), 0, s.h(), dual(s.norm()));
+            case "lipschitz": return new GradientNormPenalty(loss, 0, s.lipWeight(), s.h(), dual(s.norm()));
+            case "tv+lipschitz": case "lipschitz+tv": return new GradientNormPenalty(loss, s.tvWeight(), s.lipWeight(), s.h(), dual(s.norm()));
+            case "noise": return new NoiseAugmentation(loss, s.sigma());
+            case "fgsm": return new AdversarialTraining(Pgd.fgsm(s.eps()), loss);
             case "pgd": {
                 Norm norm = Norm.parse(s.norm());
                 double step = s.stepSize() > 0 ? s.stepSize() : 2.5 * s.eps() / s.steps();
-                return new AdversarialTraining(new Pgd(norm, s.eps(), s.steps(), step, s.randomStart()));
+                return new AdversarialTraining(new Pgd(norm, s.eps(), s.steps(), step, s.randomStart()), loss);
             }
             default: throw new IllegalArgumentException("unknown --reg '" + s.reg() + "': use one of " + String.join(", ", NAMES)
                     + " (tv,lipschitz combines the two)");

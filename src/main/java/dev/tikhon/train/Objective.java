@@ -35,4 +35,17 @@ public interface Objective {
             @Override public String describe() { return "cross-entropy"; }
         };
     }
+
+    /** Mean of a per-example loss of the logits (cross-entropy gives {@link #crossEntropy()}). */
+    static Objective of(dev.tikhon.loss.Loss loss) {
+        if (loss == dev.tikhon.loss.Loss.CROSS_ENTROPY) return crossEntropy();
+        return new Objective() {
+            @Override public Result evaluate(Module model, Tensor x, Tensor y) {
+                Tensor logits = model.forward(x);
+                return new Result(loss.perExample(logits, y).mean(), logits, Map.of());
+            }
+
+            @Override public String describe() { return loss.describe(); }
+        };
+    }
 }

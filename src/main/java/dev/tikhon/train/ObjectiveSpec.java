@@ -18,12 +18,28 @@ import java.util.Locale;
  * @param steps       PGD steps
  * @param stepSize    PGD step size (0: Madry's 2.5 ε / steps)
  * @param randomStart PGD from a random point of the ε-ball
+ * @param loss        the per-example classification loss, a {@code dev.tikhon.loss.Losses} name
+ *                    (cross-entropy when absent, as in checkpoints written before losses were selectable)
  */
 public record ObjectiveSpec(String reg, double lambda, double h, String norm, boolean central, double tvWeight,
-                            double lipWeight, double sigma, double eps, int steps, double stepSize, boolean randomStart) {
+                            double lipWeight, double sigma, double eps, int steps, double stepSize, boolean randomStart,
+                            String loss) {
+    public static final String DEFAULT_LOSS = "cross-entropy";
 
     public ObjectiveSpec {
         reg = reg.toLowerCase(Locale.ROOT).replace(',', '+');
+        if (loss == null || loss.isBlank()) loss = DEFAULT_LOSS;
+    }
+
+    /** An objective with the cross-entropy loss. */
+    public ObjectiveSpec(String reg, double lambda, double h, String norm, boolean central, double tvWeight,
+                         double lipWeight, double sigma, double eps, int steps, double stepSize, boolean randomStart) {
+        this(reg, lambda, h, norm, central, tvWeight, lipWeight, sigma, eps, steps, stepSize, randomStart, DEFAULT_LOSS);
+    }
+
+    /** The same objective with another loss. */
+    public ObjectiveSpec withLoss(String newLoss) {
+        return new ObjectiveSpec(reg, lambda, h, norm, central, tvWeight, lipWeight, sigma, eps, steps, stepSize, randomStart, newLoss);
     }
 
     public static ObjectiveSpec plain() {

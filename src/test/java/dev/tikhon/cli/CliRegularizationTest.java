@@ -95,7 +95,7 @@ class CliRegularizationTest {
                 .isEqualTo(m.at("/variants/tikhonov-fd-1/test_acc").asDouble());
     }
 
-    private static String[] concat(String[] a, String[] b) {
+    static String[] concat(String[] a, String[] b) {
         String[] c = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);
         return c;

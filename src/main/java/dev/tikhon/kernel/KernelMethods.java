@@ -1,0 +1,109 @@
+package dev.tikhon.kernel;
+
+import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.DType;
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Tensor;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/** Kernel methods on a {@link Dataset}: subsets, targets, the bandwidth heuristic, and fitting by name. */
+public final class KernelMethods {
+    public static final String KRR = "krr", RFF = "rff", SGD = "sgd";
+
+    private KernelMethods() {}
+
+    /** {@code count} distinct indices of 0..n−1, seeded, in increasing order (all of them when count ≥ n). */
+    public static long[] sample(int n, int count, long seed) {
+        long[] perm = new long[n];
+        for (int i = 0; i < n; i++) perm[i] = i;
+        if (count >= n) return perm;
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (int i = 0; i < count; i++) {   // partial Fisher–Yates
+            int k = i + rng.nextInt(n - i);
+            long t = perm[i]; perm[i] = perm[k]; perm[k] = t;
+        }
+        long[] out = Arrays.copyOf(perm, count);
+        Arrays.sort(out);
+        return out;
+    }
+
+    /** Flattened float64 inputs of the examples at {@code idx}. */
+    public static Tensor inputs(Dataset d, long[] idx) {
+        return d.batchInputs(Tensor.fromLongs(idx, idx.length)).flatten(1, -1).to(DType.FLOAT64);
+    }
+
+    /** One-hot float64 targets of the examples at {@code idx}. */
+    public static Tensor oneHotTargets(Dataset d, long[] idx) {
+        return d.batchLabels(Tensor.fromLongs(idx, idx.length)).oneHot(d.numClasses()).to(DType.FLOAT64);
+    }
+
+    /** The median heuristic for σ: the median distance between pairs of up to 1,000 random training points. */
+    public static double medianDistance(Dataset d, long seed) {
+        long[] idx = sample(d.size(), Math.min(1000, d.size()), seed);
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            Tensor x = inputs(d, idx);
+            double[] d2 = Kernel.squaredDistances(x, x).toDoubleArray();
+            int n = idx.length;
+            double[] off = new double[n * (n - 1) / 2];
+            int k = 0;
+            for (int i = 0; i < n; i++) for (int j = i + 1; j < n; j++) off[k++] = d2[i * n + j];
+            Arrays.sort(off);
+            return off.length == 0 ? 1 : Math.sqrt(off[off.length / 2]);
+        }
+    }
+
+    /**
+     * Settings of a fit.
+     *
+     * @param trainSize points used (krr: the n of the n × n solve; rff/sgd: 0 for all)
+     * @param features  random features (rff; sgd when &gt; 0)
+     * @param centres   centres of the SGD classifier (when features = 0)
+     * @param lambda    ridge λ in (K + nλI)α = Y (krr, rff)
+     * @param sgd       SGD settings (sgd)
+     */
+    public record FitOptions(String method, int trainSize, int features, int centres, double lambda, long seed,
+                             KernelSgd.Options sgd) {}
+
+    /** A fitted model with its training history (SGD) and timing. */
+    public record Fit(KernelModel model, java.util.List<Map<String, Object>> history, int trainPoints, double seconds) {}
+
+    public static Fit fit(Kernel kernel, Dataset train, FitOptions o, Device device,
+                          java.util.function.Consumer<Map<String, Object>> onEpoch) {
+        long t0 = System.nanoTime();
+        int n = o.trainSize() > 0 ? Math.min(o.trainSize(), train.size()) : train.size();
+        long[] idx = sample(train.size(), n, Rng.derive(o.seed(), 0x7A));
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("train_points", n);
+        details.put("seed", o.seed());
+        details.put("data", train.name());
+        KernelModel model;
+        java.util.List<Map<String, Object>> history = java.util.List.of();
+        switch (o.method()) {
+            case KRR:
+                model = KernelRidge.fit(kernel, inputs(train, idx), oneHotTargets(train, idx), o.lambda(), details);
+                break;
+            case RFF:
+                model = KernelRidge.fitRandomFeatures(kernel, o.features(), o.seed(), inputs(train, idx), oneHotTargets(train, idx),
+                        o.lambda(), 2048, details);
+                break;
+            case SGD: {
+                Dataset set = n == train.size() ? train : train.subset(idx);
+                details.put("loss", o.sgd().loss().describe());
+                details.put("epochs", o.sgd().epochs());
+                details.put("lr", o.sgd().lr());
+                details.put("weight_decay", o.sgd().weightDecay());
+                model = KernelSgd.model(kernel, set, o.centres(), o.features(), o.seed(), details);
+                history = KernelSgd.train(model, set, o.sgd(), device, onEpoch);
+                break;
+            }
+            default: throw new IllegalArgumentException("unknown --method '" + o.method() + "': use krr, rff or sgd");
+        }
+        return new Fit(model, history, n, (System.nanoTime() - t0) / 1e9);
+    }
+}

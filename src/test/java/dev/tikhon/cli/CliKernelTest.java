@@ -1,0 +1,61 @@
+package dev.tikhon.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** kernel fit|eval and data-lipschitz through the command line, on a toy set. */
+class CliKernelTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void fitThenEvalEachMethod(@TempDir Path dir) throws IOException {
+        String[][] methods = {{"--method", "krr", "--train-size", "600"}, {"--method", "rff", "--features", "256", "--train-size", "3000"},
+                {"--method", "sgd", "--centres", "200", "--epochs", "2", "--train-size", "3000", "--loss", "hinge", "--sigma", "0.5"},
+                {"--method", "sgd", "--features", "128", "--kernel", "laplace", "--epochs", "2", "--train-size", "3000", "--sigma", "0.5"}};
+        for (String[] m : methods) {
+            Path out = dir.resolve(m[1] + m.length);
+            String[] args = CliRegularizationTest.concat(new String[]{"kernel", "fit", "--data", "moons", "--threads", "1",
+                    "--out", out.toString()}, m);
+            Cli.Run r = Cli.run(args);
+            assertThat(r.exitCode()).as(String.join(" ", m) + "\n" + r.err()).isEqualTo(0);
+            double fitAcc = JSON.readTree(out.resolve("metrics.json").toFile()).at("/test_acc").asDouble();
+            assertThat(fitAcc).as(String.join(" ", m)).isGreaterThan(0.95);
+            Cli.Run e = Cli.run("kernel", "eval", "--model", out.toString(), "--threads", "1", "--out", dir.resolve("eval").toString());
+            assertThat(e.exitCode()).as(e.err()).isEqualTo(0);
+            JsonNode em = JSON.readTree(dir.resolve("eval/metrics.json").toFile());
+            assertThat(em.at("/evaluation/accuracy").asDouble()).as("eval reproduces the fit's test accuracy").isEqualTo(fitAcc);
+        }
+    }
+
+    @Test
+    void badKernelInputsAreOneLineErrors(@TempDir Path dir) {
+        Cli.Run r = Cli.run("kernel", "fit", "--data", "moons", "--kernel", "sigmoid", "--out", dir.toString());
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err().strip()).startsWith("tikhon: error: unknown --kernel 'sigmoid'");
+        Cli.Run rff = Cli.run("kernel", "fit", "--data", "moons", "--method", "rff", "--kernel", "polynomial", "--out", dir.toString());
+        assertThat(rff.exitCode()).isEqualTo(2);
+        assertThat(rff.err()).contains("shift-invariant");
+        Cli.Run missing = Cli.run("kernel", "eval", "--model", dir.resolve("nothing").toString());
+        assertThat(missing.exitCode()).isEqualTo(2);
+        assertThat(missing.err()).contains("kernel-model.json");
+    }
+
+    @Test
+    void dataLipschitzOfAToySet(@TempDir Path dir) throws IOException {
+        Cli.Run r = Cli.run("data-lipschitz", "--data", "moons", "--max-points", "2000", "--threads", "1", "--out", dir.toString());
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
+        JsonNode m = JSON.readTree(dir.resolve("metrics.json").toFile());
+        double l01 = m.at("/result/lipschitz_01_labels").asDouble();
+        assertThat(l01).isPositive();
+        assertThat(m.at("/result/lipschitz_one_hot_labels").asDouble()).isCloseTo(Math.sqrt(2) * l01, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(m.at("/result/subsampled").asBoolean()).isTrue();
+        assertThat(r.out()).contains("lower bounds");
+    }
+}
