@@ -23,6 +23,15 @@ public final class Farkas {
         return Tensor.cat(List.of(y, y.mean(1, true).neg()), 1);
     }
 
+    /**
+     * The out − 1 learned kernels (or rows) W with a last one appended, −mean(W) over the first
+     * dimension: by linearity a convolution (or product) with it yields [y, mean(−y)] in one pass,
+     * y = W ∗ x, without the activation-sized mean and concatenation.
+     */
+    public static Tensor kernels(Tensor w) {
+        return Tensor.cat(List.of(w, w.mean(0, true).neg()), 0);
+    }
+
     /** The bias {@code b} (length out) with its last entry replaced by max(−mean(b₁…b_{out−1}), b_out). */
     public static Tensor bias(Tensor b) {
         long n = b.size(0);

@@ -28,8 +28,9 @@ public final class FarkasBlock extends Module implements Init.Initializable, Ini
     }
 
     @Override public Tensor forward(Tensor x) {
-        Tensor y = Ops.conv2d(conv0.forward(x), weight.value(), null, 1, 1);
-        return Farkas.output(x.add(y), bias.value());
+        // [s, mean(−s)] + b̃ with s = x + W∗y, as [x, mean(−x)] + [W; −mean W]∗y + b̃ (linearity: one convolution)
+        Tensor y = Ops.conv2d(conv0.forward(x), Farkas.kernels(weight.value()), Farkas.bias(bias.value()), 1, 1);
+        return y.add(Farkas.appendNegativeMean(x)).relu();
     }
 
     @Override public void reset(Init scheme) {

@@ -29,8 +29,8 @@ public final class FarkasBottleneck extends Module implements Init.Initializable
     }
 
     @Override public Tensor forward(Tensor x) {
-        Tensor y = Ops.conv2d(conv1.forward(conv0.forward(x)), weight.value(), null, 1, 0);
-        return Farkas.output(x.add(y), bias.value());
+        Tensor y = Ops.conv2d(conv1.forward(conv0.forward(x)), Farkas.kernels(weight.value()), Farkas.bias(bias.value()), 1, 0);
+        return y.add(Farkas.appendNegativeMean(x)).relu();
     }
 
     @Override public void reset(Init scheme) {

@@ -28,7 +28,7 @@ public final class FarkasConv2d extends Module implements Init.Initializable {
     }
 
     @Override public Tensor forward(Tensor x) {
-        return Farkas.output(Ops.conv2d(x, weight.value(), null, stride, padding), bias.value());
+        return Ops.conv2d(x, Farkas.kernels(weight.value()), Farkas.bias(bias.value()), stride, padding).relu();
     }
 
     @Override public void reset(Init scheme) {

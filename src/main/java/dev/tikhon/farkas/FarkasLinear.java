@@ -26,7 +26,7 @@ public final class FarkasLinear extends Module implements Init.Initializable {
     }
 
     @Override public Tensor forward(Tensor x) {
-        return Farkas.output(Ops.linear(x, weight.value(), null), bias.value());
+        return Ops.linear(x, Farkas.kernels(weight.value()), Farkas.bias(bias.value())).relu();
     }
 
     @Override public void reset(Init scheme) {
