@@ -84,6 +84,22 @@ class FarkasNetTest {
         assertThat(((FarkasConv2d) zeroLast.layers().get(0)).weight().value().abs().max().item()).isPositive();
     }
 
+    /** The layers compute [y, mean(−y)] + b̃ by one pass with an appended kernel; the literal SPEC §8 formula must agree. */
+    @Test
+    void foldedKernelsEqualTheLiteralFormula() {
+        Rng.seed(7);
+        FarkasConv2d c = new FarkasConv2d(3, 5, 3, 1, 1);
+        c.to(DType.FLOAT64);
+        Tensor x = Tensor.randn(DType.FLOAT64, Device.CPU, 2, 3, 6, 6);
+        Tensor literal = Farkas.output(dev.tikhon.engine.Ops.conv2d(x, c.weight().value(), null, 1, 1), c.bias().value());
+        assertThat(c.forward(x).sub(literal).abs().max().item()).isLessThan(1e-12);
+        FarkasLinear l = new FarkasLinear(4, 3);
+        l.to(DType.FLOAT64);
+        Tensor v = Tensor.randn(DType.FLOAT64, Device.CPU, 5, 4);
+        Tensor lit = Farkas.output(dev.tikhon.engine.Ops.linear(v, l.weight().value(), null), l.bias().value());
+        assertThat(l.forward(v).sub(lit).abs().max().item()).isLessThan(1e-12);
+    }
+
     @Test
     void zeroLastBlockStartsAsTheIdentityPlusAZeroChannel() {
         Rng.seed(4);
