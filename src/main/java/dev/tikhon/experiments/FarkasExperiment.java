@@ -280,8 +280,9 @@ public final class FarkasExperiment {
             return new double[][]{xs.stream().mapToDouble(Double::doubleValue).toArray(), ys.stream().mapToDouble(Double::doubleValue).toArray()};
         }
 
-        /** A listener that records each step and forwards everything to {@code inner}. */
-        Trainer.Listener wrapping(Trainer.Listener inner, int trainSize, int batchSize) {
+        /** A listener that records each step and forwards everything to {@code progress} (which may be null). */
+        Trainer.Listener wrapping(Trainer.Listener progress, int trainSize, int batchSize) {
+            Trainer.Listener inner = progress != null ? progress : new Trainer.Listener() {};
             int perEpoch = (trainSize + batchSize - 1) / batchSize;
             return new Trainer.Listener() {
                 @Override public void onEpochStart(int epoch, int epochs, int startBatch, int numBatches) {
