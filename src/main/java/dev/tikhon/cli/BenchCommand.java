@@ -39,10 +39,26 @@ final class BenchCommand implements Runnable {
     /** Steps per second of one training step on a fixed random batch, as bench/train_step.py does in PyTorch. */
     @Command(name = "train-step", mixinStandardHelpOptions = true,
             description = {"Time one training step (forward, backward, SGD momentum update) of a model at a batch size.",
-                    "With --reg, also the regularized step, in alternating blocks, and print their ratio."})
+                    "With --reg, also the regularized step, in alternating blocks, and print their ratio.",
+                    "With --versus MODEL, also MODEL's plain step (same --depth, --width), in alternating blocks, and the ratio."})
     static final class TrainStepBench implements Callable<Integer> {
-        @Option(names = "--model", defaultValue = "cnn", description = "mlp, cnn or resnet. Default: ${DEFAULT-VALUE}.")
+        @Option(names = "--model", defaultValue = "cnn", description = "mlp, cnn, resnet or farkas-resnet. Default: ${DEFAULT-VALUE}.")
         String model;
+
+        @Option(names = "--versus", paramLabel = "MODEL", description = "A second model to time against --model (e.g. resnet against farkas-resnet).")
+        String versus;
+
+        @Option(names = "--depth", description = "ResNet depth (resnet, farkas-resnet). Default: 20.")
+        Integer depth;
+
+        @Option(names = "--width", description = "ResNet base width. Default: 16.")
+        Integer width;
+
+        @Option(names = "--batch-norm", negatable = true, description = "resnet with batch norm (--no-batch-norm without). Default: on.")
+        Boolean batchNorm;
+
+        @Option(names = "--block", description = "farkas-resnet blocks: basic or bottleneck. Default: basic.")
+        String block;
 
         @Option(names = "--batch", defaultValue = "128", description = "Default: ${DEFAULT-VALUE}.")
         int batch;
@@ -62,16 +78,20 @@ final class BenchCommand implements Runnable {
 
         @Override public Integer call() throws Exception {
             Device device = runtime.apply();
-            ModelSpec spec = Models.spec(model, List.of(1L, 28L, 28L), 10, Map.of());
+            ModelSpec spec = Models.spec(model, List.of(1L, 28L, 28L), 10, options(model));
             Tensor x = Tensor.rand(batch, 1, 28, 28).to(device).keep();
             Tensor y = Tensor.randint(10, device, batch).keep();
             ObjectiveSpec reg = regularization.spec();
-            boolean compare = !reg.reg().equals("none");
-            // The plain and the regularized step run on models of the same initialization, in alternating blocks,
-            // so that both see the same machine conditions.
+            boolean regularize = !reg.reg().equals("none");
+            if (regularize && versus != null) throw new dev.tikhon.UserError("bench train-step: use --reg or --versus, not both");
+            boolean compare = regularize || versus != null;
+            // The plain and the regularized (or the other model's) step run in alternating blocks, so that both see the
+            // same machine conditions.
             TrainStep plain = step(spec, Objective.crossEntropy(), device);
-            Objective regObjective = compare ? Regularizers.build(reg) : null;
-            TrainStep regularized = compare ? step(spec, regObjective, device) : null;
+            Objective regObjective = regularize ? Regularizers.build(reg) : null;
+            ModelSpec versusSpec = versus == null ? null : Models.spec(versus, List.of(1L, 28L, 28L), 10, options(versus));
+            TrainStep regularized = regularize ? step(spec, regObjective, device)
+                    : versus != null ? step(versusSpec, Objective.crossEntropy(), device) : null;
             time(plain, x, y, warmup);
             if (compare) time(regularized, x, y, warmup);
             int blocks = compare ? 5 : 1;
@@ -91,7 +111,14 @@ final class BenchCommand implements Runnable {
             r.put("steps", steps);
             r.put("steps_per_second", steps / plainSecs);
             r.put("ms_per_step", 1000 * plainSecs / steps);
-            if (compare) {
+            r.put("options", spec.options());
+            if (versus != null) {
+                r.put("versus", versus);
+                r.put("versus_options", versusSpec.options());
+                r.put("versus_steps_per_second", steps / regSecs);
+                r.put("versus_ms_per_step", 1000 * regSecs / steps);
+                r.put("ratio", plainSecs / regSecs);
+            } else if (compare) {
                 r.put("reg", reg.reg());
                 r.put("objective", regObjective.describe());
                 r.put("plain_steps_per_second", steps / plainSecs);
@@ -105,6 +132,16 @@ final class BenchCommand implements Runnable {
                 RunDirectory.create(out).writeMetrics(metrics);
             }
             return 0;
+        }
+
+        /** Architecture options for {@code arch}: depth and width where given; batch norm only for the plain resnet. */
+        private Map<String, Object> options(String arch) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            if (depth != null) o.put("depth", depth);
+            if (width != null) o.put("width", width);
+            if (batchNorm != null && arch.equals("resnet")) o.put("batch_norm", batchNorm);
+            if (block != null && arch.equals("farkas-resnet")) o.put("block", block);
+            return o;
         }
 
         private static TrainStep step(ModelSpec spec, Objective objective, Device device) {

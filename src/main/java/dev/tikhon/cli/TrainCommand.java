@@ -39,19 +39,23 @@ final class TrainCommand implements Callable<Integer> {
         regularization.steps = k;
     }
 
-    @Option(names = "--model", defaultValue = "cnn", description = "mlp, cnn or resnet. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--model", defaultValue = "cnn", description = "mlp, cnn, resnet or farkas-resnet. Default: ${DEFAULT-VALUE}.")
     String model;
 
     @Option(names = "--hidden", split = ",", paramLabel = "N,N", description = "MLP hidden widths. Default: 512,256.")
     List<Integer> hidden;
 
-    @Option(names = "--depth", description = "ResNet depth, 6n+2 (8, 14, 20, 32, 44, 56, 110). Default: 20.")
+    @Option(names = "--depth", description = "ResNet depth, 6n+2 (8, 14, 20, 32, 44, 56, 110; farkas-resnet with "
+            + "--block bottleneck: 9n+2). Default: 20.")
     Integer depth;
 
     @Option(names = "--width", description = "ResNet base width (channels of the first stage). Default: 16.")
     Integer width;
 
-    @Option(names = "--batch-norm", negatable = true, description = "ResNet with batch norm (--no-batch-norm without). Default: on.")
+    @Option(names = "--block", description = "farkas-resnet blocks: basic or bottleneck. Default: basic.")
+    String block;
+
+    @Option(names = "--batch-norm", negatable = true, description = "ResNet with batch norm (--no-batch-norm without). Default: on (farkas-resnet: none).")
     Boolean batchNorm;
 
     @Option(names = "--activation", description = "relu, softplus, smooth-relu, tanh (MLP and CNN). Default: relu.")
@@ -184,6 +188,7 @@ final class TrainCommand implements Callable<Integer> {
         if (hidden != null) o.put("hidden", hidden);
         if (depth != null) o.put("depth", depth);
         if (width != null) o.put("width", width);
+        if (block != null) o.put("block", block);
         if (batchNorm != null) o.put("batch_norm", batchNorm);
         if (activation != null) o.put("activation", activation);
         o.put("init", init);

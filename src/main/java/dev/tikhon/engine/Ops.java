@@ -17,8 +17,19 @@ public final class Ops {
         return new Tensor(bias == null ? torch.linear(x.t, weight.t) : torch.linear(x.t, weight.t, bias.t));
     }
 
-    /** 2-D convolution, NCHW; {@code bias} may be null. */
+    /**
+     * 2-D convolution, NCHW; {@code bias} may be null. Where {@link KernelCheck} found oneDNN's
+     * float32 results wrong for input-channel counts above 8 that are not multiples of 8, the input
+     * and the kernels get zero channels up to the next multiple (the same function, computed right).
+     */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
+        long c = x.size(1);
+        if (Engine.padConvChannels && c > 8 && c % 8 != 0 && x.dtype() == DType.FLOAT32 && !x.device().isCuda()) {
+            long extra = 8 - c % 8;
+            x = Tensor.cat(java.util.List.of(x, Tensor.zeros(x.dtype(), x.device(), x.size(0), extra, x.size(2), x.size(3))), 1);
+            weight = Tensor.cat(java.util.List.of(weight, Tensor.zeros(weight.dtype(), weight.device(), weight.size(0), extra,
+                    weight.size(2), weight.size(3))), 1);
+        }
         TensorOptional b = bias == null ? new TensorOptional() : new TensorOptional(bias.t);
         return new Tensor(torch.conv2d(x.t, weight.t, b, new long[]{stride, stride}, new long[]{padding, padding},
                 new long[]{1, 1}, 1));

@@ -17,7 +17,8 @@ public enum Init {
     /** He et al. for ReLU: weights N(0, 2/fan_in), biases zero. */
     KAIMING;
 
-    void initialize(Tensor weight, Tensor bias, long fanIn, long fanOut) {
+    /** Draws {@code weight} (and {@code bias}, which may be null) in place; for layers outside this package too. */
+    public void initialize(Tensor weight, Tensor bias, long fanIn, long fanOut) {
         try (Autograd.Guard g = Autograd.noGrad()) {
             switch (this) {
                 case STANDARD: {

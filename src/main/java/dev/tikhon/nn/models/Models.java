@@ -1,6 +1,7 @@
 package dev.tikhon.nn.models;
 
 import dev.tikhon.UserError;
+import dev.tikhon.farkas.FarkasNet;
 import dev.tikhon.nn.Activation;
 import dev.tikhon.nn.Conv2d;
 import dev.tikhon.nn.Init;
@@ -18,7 +19,7 @@ import java.util.Map;
 
 /** The model zoo: builds a {@link Module} from a {@link ModelSpec}. */
 public final class Models {
-    public static final List<String> ARCHITECTURES = List.of("mlp", "cnn", "resnet");
+    public static final List<String> ARCHITECTURES = List.of("mlp", "cnn", "resnet", "farkas-resnet");
 
     private Models() {}
 
@@ -29,6 +30,7 @@ public final class Models {
             case "mlp": m = mlp(spec); break;
             case "cnn": m = smallCnn(spec); break;
             case "resnet": m = resnet(spec); break;
+            case "farkas-resnet": m = farkasResnet(spec); break;
             default: throw new UserError("unknown model '" + spec.arch() + "': use one of " + ARCHITECTURES);
         }
         Init.apply(m, Init.parse(spec.string("init", "standard")), spec.bool("zero_last", false));
@@ -42,6 +44,7 @@ public final class Models {
             case "mlp": o.put("hidden", List.of(512, 256)); o.put("activation", "relu"); break;
             case "cnn": o.put("activation", "relu"); break;
             case "resnet": o.put("depth", 20); o.put("width", 16); o.put("batch_norm", true); break;
+            case "farkas-resnet": o.put("depth", 20); o.put("width", 16); o.put("block", "basic"); break;
             default: throw new UserError("unknown model '" + arch + "': use one of " + ARCHITECTURES);
         }
         o.put("init", "standard");
@@ -114,6 +117,21 @@ public final class Models {
         s.add(Pool.globalAvg());
         s.add(new Linear(in, spec.numClasses()));
         return s;
+    }
+
+    /**
+     * The Farkas residual network (SPEC §8, {@link FarkasNet}): no normalization, depth 6n + 2 with
+     * basic blocks or 9n + 2 with bottleneck blocks, first-stage width {@code width}.
+     */
+    static Module farkasResnet(ModelSpec spec) {
+        List<Long> shape = spec.inputShape();
+        if (shape.size() != 3) throw new UserError("model farkas-resnet needs image inputs [C,H,W], got " + shape);
+        if (shape.get(1) < 4 || shape.get(2) < 4) throw new UserError("model farkas-resnet needs images of at least 4×4, got " + shape);
+        if (spec.bool("batch_norm", false)) {
+            throw new UserError("model farkas-resnet has no batch norm (that is its point): drop --batch-norm, or use --model resnet");
+        }
+        return new FarkasNet(shape.get(0).intValue(), spec.numClasses(), spec.integer("depth", 20), spec.integer("width", 16),
+                FarkasNet.parseBlock(spec.string("block", "basic")));
     }
 
     /** A sequential model whose zero-last initialization zeroes its final linear layer. */

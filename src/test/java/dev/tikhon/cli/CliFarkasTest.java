@@ -1,0 +1,49 @@
+package dev.tikhon.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/** train --model farkas-resnet records the architecture in the checkpoint, so eval rebuilds it from the path alone. */
+class CliFarkasTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void trainFarkasResnetThenEvalRebuildsIt(@TempDir Path dir) throws IOException {
+        Path run = dir.resolve("run");
+        Cli.Run t = Cli.run("train", "--data", "fashion-mnist-sample", "--model", "farkas-resnet", "--depth", "8", "--width", "3",
+                "--epochs", "1", "--lr", "0.1", "--schedule", "constant", "--threads", "1", "--out", run.toString());
+        assertThat(t.exitCode()).as(t.err()).isEqualTo(0);
+        JsonNode m = JSON.readTree(run.resolve("metrics.json").toFile());
+        double acc = m.at("/final/test_acc").asDouble();
+        Path eval = dir.resolve("eval");
+        Cli.Run e = Cli.run("eval", "--checkpoint", run.toString(), "--threads", "1", "--out", eval.toString());
+        assertThat(e.exitCode()).as(e.err()).isEqualTo(0);
+        assertThat(JSON.readTree(eval.resolve("metrics.json").toFile()).at("/evaluation/accuracy").asDouble()).isCloseTo(acc, within(1e-12));
+    }
+
+    @Test
+    void farkasResnetWithBatchNormIsAUsageError(@TempDir Path dir) {
+        Cli.Run t = Cli.run("train", "--data", "fashion-mnist-sample", "--model", "farkas-resnet", "--batch-norm", "--out", dir.toString());
+        assertThat(t.exitCode()).isEqualTo(2);
+        assertThat(t.err()).contains("farkas-resnet has no batch norm");
+    }
+
+    @Test
+    void benchVersusPrintsARatio(@TempDir Path dir) throws IOException {
+        Cli.Run b = Cli.run("bench", "train-step", "--model", "farkas-resnet", "--versus", "resnet", "--no-batch-norm", "--depth", "8",
+                "--width", "3", "--batch", "8", "--steps", "2", "--warmup", "1", "--threads", "1");
+        assertThat(b.exitCode()).as(b.err()).isEqualTo(0);
+        JsonNode j = JSON.readTree(b.out().strip().lines().reduce((a, c) -> c).orElseThrow());
+        assertThat(j.get("versus").asText()).isEqualTo("resnet");
+        assertThat(j.at("/versus_options/batch_norm").asBoolean()).isFalse();
+        assertThat(j.get("ratio").asDouble()).isPositive();
+    }
+}

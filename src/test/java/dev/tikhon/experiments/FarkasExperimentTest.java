@@ -1,0 +1,51 @@
+package dev.tikhon.experiments;
+
+import dev.tikhon.data.DataSets;
+import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.Device;
+import dev.tikhon.train.DataInfo;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** A diverged variant is a result: recorded with its step, reported, and read back on a rerun without training again. */
+class FarkasExperimentTest {
+
+    @Test
+    void divergedRunIsRecordedAndTheExperimentGoesOnAndResumes(@TempDir Path dir) {
+        DataSets.Loaded data = DataSets.load("fashion-mnist-sample", null, Map.of(), 0);
+        Dataset train = data.train().head(64), test = data.test().head(32);
+        FarkasExperiment.Budget budget = new FarkasExperiment.Budget(64, 32, 1, 2, 16);
+        FarkasExperiment e = new FarkasExperiment(train, test, new DataInfo("fashion-mnist-sample", null, "sample"), budget, 0, Device.CPU, dir);
+        List<FarkasExperiment.Variant> variants = List.of(
+                new FarkasExperiment.Variant("plain-8-huge-lr", "resnet", 8, false, false, 1e6, 0),
+                new FarkasExperiment.Variant("farkas-8", "farkas-resnet", 8, false, false, 0.1, 0));
+        List<FarkasExperiment.Row> rows = e.run(variants, name -> null);
+        assertThat(rows).hasSize(2);
+        FarkasExperiment.Row diverged = rows.get(0);
+        assertThat(diverged.status()).isEqualTo("diverged");
+        assertThat(diverged.divergedAtStep()).isBetween(1L, 4L);
+        assertThat(diverged.testAccuracy()).isNaN();
+        assertThat(dir.resolve("plain-8-huge-lr/diverged.json")).exists();
+        assertThat(dir.resolve("plain-8-huge-lr/steps.csv")).content().contains("NaN");
+        assertThat(rows.get(1).status()).isIn("trains", "stalled");
+        assertThat(rows.get(1).steps()).isEqualTo(4);
+        assertThat(dir.resolve("farkas-8/steps.csv")).exists();
+
+        Map<String, Object> metrics = e.report(rows);
+        assertThat(metrics).containsKeys("plain-8-huge-lr", "farkas-8");
+        assertThat(dir.resolve("training_loss.png")).exists();
+        assertThat(dir.resolve("results.csv")).content().contains("diverged");
+
+        // rerun: both read back (the finished one from its checkpoint, the diverged one from its record), same numbers
+        List<FarkasExperiment.Row> again = e.run(variants, name -> null);
+        assertThat(again.get(0).divergedAtStep()).isEqualTo(diverged.divergedAtStep());
+        assertThat(again.get(1).testAccuracy()).isEqualTo(rows.get(1).testAccuracy());
+        assertThat(FarkasExperiment.StepLog.read(dir.resolve("farkas-8/steps.csv")).smoothed(10)[0]).containsExactly(1, 2, 3, 4);
+    }
+}
