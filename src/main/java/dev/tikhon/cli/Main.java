@@ -12,7 +12,7 @@ import java.io.PrintWriter;
 /** {@code tikhon <command>}: the command-line entry point. */
 @Command(name = "tikhon", mixinStandardHelpOptions = true, versionProvider = Main.VersionInfo.class,
         description = "Robust, certifiable and well-regularized deep learning on libtorch.",
-        subcommands = {TrainCommand.class, EvalCommand.class, InfoCommand.class, BenchCommand.class, ReproduceCommand.class,
+        subcommands = {TrainCommand.class, EvalCommand.class, SmoothCommand.class, CertifyCommand.class, InfoCommand.class, BenchCommand.class, ReproduceCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit codes: 0 success, 1 internal error, 2 bad input or usage, 3 training diverged. */
