@@ -156,6 +156,7 @@ public final class CertificationRun {
         double predict = Double.NaN;
         int timed = Math.min(predictImages, n);
         if (timed > 0) {
+            rs.counts(model, image(data, 0, device), 0, RandomizedSmoothing.PHASE_PREDICT, rs.config().batchSize());   // warm-up, untimed
             long t0 = System.nanoTime();
             for (int i = 0; i < timed; i++) rs.predict(model, image(data, i, device), i);
             predict = (System.nanoTime() - t0) / 1e9 / timed;
@@ -178,6 +179,7 @@ public final class CertificationRun {
         int n = Math.min(limit, data.size());
         List<Image> images = new ArrayList<>();
         int agree = 0;
+        if (n > 0) GaussianAverageCertificate.probabilities(model, image(data, 0, device).unsqueeze(0));   // warm-up, untimed (JIT, allocator)
         for (int i = 0; i < n; i++) {
             Tensor x = image(data, i, device);
             long label = data.labels().select(0, i).itemLong();

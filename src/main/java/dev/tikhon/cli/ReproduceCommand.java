@@ -118,6 +118,9 @@ final class ReproduceCommand implements Runnable {
         @Option(names = "--smooth-subset", defaultValue = "0", description = "Training images used by the revision schedule (0: all). Default: ${DEFAULT-VALUE}.")
         int smoothSubset;
 
+        @Option(names = "--v1-subset", defaultValue = "0", description = "Training images used by each v1 step (0: all). Default: ${DEFAULT-VALUE}.")
+        int v1Subset;
+
         @Option(names = "--kappa", defaultValue = "3", description = "κ of both schedules. Default: ${DEFAULT-VALUE}.")
         int kappa;
 
@@ -148,7 +151,7 @@ final class ReproduceCommand implements Runnable {
             dev.tikhon.certify.HeatConfig revision = new dev.tikhon.certify.HeatConfig("revision", 0.25, 1, kappa, 0.01, 1, 1);
             dev.tikhon.certify.HeatConfig v1 = new dev.tikhon.certify.HeatConfig("v1", 0.25, v1Lambda, kappa, 0.1, v1Steps, 1);
             dev.tikhon.experiments.CertifyExperiment.Budget budget = new dev.tikhon.experiments.CertifyExperiment.Budget(epochs,
-                    smoothSubset, revision, v1, smoothLr, images, n, predictN, predictImages, seed);
+                    smoothSubset, v1Subset, revision, v1, smoothLr, images, n, predictN, predictImages, seed);
             dev.tikhon.experiments.CertifyExperiment e = new dev.tikhon.experiments.CertifyExperiment(loaded,
                     new DataInfo(name, data.dir == null ? null : data.dir.toString(), loaded.description()), budget, device, dir);
             List<ProgressListener> bars = new java.util.ArrayList<>();

@@ -51,7 +51,8 @@ public final class CertifyExperiment {
      * The experiment's budget.
      *
      * @param epochs          training epochs of the base models
-     * @param smoothSubset    training images used for smoothing (0: all)
+     * @param smoothSubset    training images used by the revision schedule (0: all)
+     * @param v1Subset        training images used by each v1 step (0: all)
      * @param revision        heat settings of the revision schedule
      * @param v1              heat settings of the v1 schedule
      * @param images          test images certified per variant
@@ -59,7 +60,7 @@ public final class CertifyExperiment {
      * @param predictN        N of the PREDICT timing
      * @param predictImages   images PREDICT is timed on
      */
-    public record Budget(int epochs, int smoothSubset, HeatConfig revision, HeatConfig v1, double smoothLr, int images,
+    public record Budget(int epochs, int smoothSubset, int v1Subset, HeatConfig revision, HeatConfig v1, double smoothLr, int images,
                          int n, int predictN, int predictImages, long seed) {}
 
     /** One row of the result table. */
@@ -95,7 +96,8 @@ public final class CertifyExperiment {
     private Module smooth(String name, Module undefended, HeatConfig heat, Function<String, Trainer.Listener> listeners) {
         Module start = Models.build(spec());
         start.loadStateDict(undefended.stateDict());
-        Dataset train = budget.smoothSubset() > 0 ? data.train().head(budget.smoothSubset()) : data.train();
+        int subset = heat.schedule().equals(HeatConfig.V1) ? budget.v1Subset() : budget.smoothSubset();
+        Dataset train = subset > 0 ? data.train().head(subset) : data.train();
         TrainConfig c = TrainConfig.builder().optimizer("adam").lr(budget.smoothLr()).schedule("constant").seed(budget.seed()).build();
         return HeatSmoother.run(start, () -> Models.build(spec()), spec(), heat, c, train, data.test(), info, device,
                 out.resolve(name), step -> listeners.apply(name + " " + step), true).model();
@@ -119,6 +121,7 @@ public final class CertifyExperiment {
         // classification speed-up: single pass (heat revision) against PREDICT with predictN samples (noise σ 0.25)
         RandomizedSmoothing predictor = new RandomizedSmoothing(new RandomizedSmoothing.Config(0.25, 100, budget.predictN(),
                 0.001, 1000, budget.seed()));
+        predictor.counts(noise25, imageOf(0), 0, RandomizedSmoothing.PHASE_PREDICT, 1000);   // warm-up, untimed
         long t0 = System.nanoTime();
         for (int i = 0; i < budget.predictImages(); i++) {
             predictor.predict(noise25, imageOf(i), i);
