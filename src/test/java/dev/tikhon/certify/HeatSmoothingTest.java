@@ -2,6 +2,7 @@ package dev.tikhon.certify;
 
 import dev.tikhon.engine.Autograd;
 import dev.tikhon.engine.DType;
+import dev.tikhon.engine.Engine;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Scope;
@@ -10,6 +11,8 @@ import dev.tikhon.nn.Linear;
 import dev.tikhon.nn.Module;
 import dev.tikhon.optim.Adam;
 import dev.tikhon.train.Objective;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -24,6 +27,19 @@ import static org.assertj.core.api.Assertions.within;
  * (1 + hk²σ²/2)^{−n_T}; on a grid the implicit step is a tridiagonal solve.
  */
 class HeatSmoothingTest {
+    private static int threadsBefore;
+
+    @BeforeAll
+    static void oneThread() {
+        threadsBefore = Engine.threads();
+        Engine.setThreads(1);   // small ops: one thread is faster, and steady on a busy machine
+    }
+
+    @AfterAll
+    static void restoreThreads() {
+        Engine.setThreads(threadsBefore);
+    }
+
 
     /** f(x) = sin(kx) on [N, 1] inputs. */
     static final class Sine extends Module {

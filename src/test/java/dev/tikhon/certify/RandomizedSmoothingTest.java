@@ -1,9 +1,12 @@
 package dev.tikhon.certify;
 
 import dev.tikhon.engine.DType;
+import dev.tikhon.engine.Engine;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -18,6 +21,19 @@ import static org.assertj.core.api.Assertions.within;
  * linear binary classifier, whose smoothed classifier is itself with exact radius |wᵀx + b| / ‖w‖.
  */
 class RandomizedSmoothingTest {
+    private static int threadsBefore;
+
+    @BeforeAll
+    static void oneThread() {
+        threadsBefore = Engine.threads();
+        Engine.setThreads(1);   // small ops: one thread is faster, and steady on a busy machine
+    }
+
+    @AfterAll
+    static void restoreThreads() {
+        Engine.setThreads(threadsBefore);
+    }
+
 
     /**
      * {k, n, α, Beta(α; k, n − k + 1)} from
