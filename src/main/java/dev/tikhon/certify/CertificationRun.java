@@ -208,6 +208,52 @@ public final class CertificationRun {
         return new Result("heat", images, names, Double.NaN, 0, rs != null ? agree / (double) n : Double.NaN);
     }
 
+    /**
+     * Attacks each image's single-pass radii (b) and (c) with ℓ2 PGD ({@code steps} steps, step
+     * 2.5ε/steps, from x and then {@code restarts − 1} random starts) at ε = {@code fraction} × radius,
+     * against the deterministic model; counts the images where the attack changes the class.
+     *
+     * @return certificate name → {tested, broken}
+     */
+    public static Map<String, long[]> attackSinglePass(Module model, Dataset data, Result result, double fraction, int steps,
+                                                       int restarts, Device device, Progress progress) {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        boolean was = model.isTraining();
+        model.train(false);
+        try {
+            for (String name : List.of("b", "c")) {
+                long tested = 0, broken = 0;
+                for (Image im : result.images()) {
+                    Certificate c = im.certificates().get(name);
+                    if (c == null || c.radius() <= 1e-6) continue;
+                    tested++;
+                    try (Scope s = Scope.open()) {
+                        Tensor x = image(data, (int) im.index(), device).unsqueeze(0);
+                        Tensor y = Tensor.fromLongs(new long[]{c.prediction()}, 1).to(device);
+                        double eps = fraction * c.radius();
+                        for (int r = 0; r < restarts; r++) {
+                            Tensor adv = new dev.tikhon.attack.Pgd(dev.tikhon.attack.Norm.L2, eps, steps, 2.5 * eps / steps, r > 0)
+                                    .perturb(model, x, y);
+                            long pred;
+                            try (dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {
+                                pred = model.forward(adv).argmax(1).itemLong();
+                            }
+                            if (pred != c.prediction()) {
+                                broken++;
+                                break;
+                            }
+                        }
+                    }
+                    if (progress != null) progress.step();
+                }
+                out.put(name, new long[]{tested, broken});
+            }
+        } finally {
+            model.train(was);
+        }
+        return out;
+    }
+
     /** Image i of the data set as one FLOAT32 input in [0, 1], without a batch dimension. */
     static Tensor image(Dataset data, int i, Device device) {
         try (Scope s = Scope.open()) {

@@ -68,6 +68,13 @@ final class CertifyCommand implements Callable<Integer> {
             description = "heat: also compute certificate (a) with N samples (--no-monte-carlo: single pass only). Default: on.")
     boolean monteCarlo;
 
+    @Option(names = "--attack-steps", defaultValue = "0", paramLabel = "K",
+            description = "heat: attack the single-pass radii (b), (c) with ℓ2 PGD-K at 0.999 × radius and count violations (0: no attack). Default: ${DEFAULT-VALUE}.")
+    int attackSteps;
+
+    @Option(names = "--attack-restarts", defaultValue = "2", description = "PGD runs per radius (the first from x, then random starts). Default: ${DEFAULT-VALUE}.")
+    int attackRestarts;
+
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the noise (per image: derived from seed and index). Default: ${DEFAULT-VALUE}.")
     long seed;
 
@@ -106,6 +113,19 @@ final class CertifyCommand implements Callable<Integer> {
         }
         write(run, r, s, rs);
         Map<String, Object> metrics = RunReport.header("certify", device);
+        if (m.equals("heat") && attackSteps > 0) {
+            Map<String, long[]> attacked;
+            try (Progress bar = Progress.start("attack (b), (c) with PGD-" + attackSteps, 2L * count)) {
+                attacked = CertificationRun.attackSinglePass(model.model(), set, r, 0.999, attackSteps, attackRestarts, device, bar);
+            }
+            Map<String, Object> a = new java.util.LinkedHashMap<>();
+            a.put("attack", "l2 PGD-" + attackSteps + ", " + attackRestarts + " runs, at 0.999 x radius");
+            attacked.forEach((k, v) -> {
+                a.put(k, Map.of("tested", v[0], "broken", v[1]));
+                System.out.printf(Locale.ROOT, "PGD-%d inside radius (%s): broke %d of %d single-pass certificates%n", attackSteps, k, v[1], v[0]);
+            });
+            metrics.put("single_pass_attack", a);
+        }
         metrics.put("model", model.name());
         metrics.put("data", loaded.description());
         metrics.put("split", split);
