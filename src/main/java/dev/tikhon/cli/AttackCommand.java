@@ -71,8 +71,8 @@ final class AttackCommand implements Callable<Integer> {
                         RuntimeOptions runtime, RobustnessEvaluation.Config config, Path defaultOut) {
         Device device = runtime.apply();
         RunDirectory run = RunDirectory.create(options.out != null ? options.out : defaultOut);
-        ModelSource.Loaded loaded = source.load(data, device);
-        ModelSource.Loaded.Data selected = loaded.split(options.split, options.seed);
+        ModelSource.Loaded loaded = source.load(device);
+        ModelSource.Loaded.Data selected = loaded.split(data, options.split, options.seed);
         Dataset set = options.limit > 0 && options.limit < selected.set().size() ? selected.set().head(options.limit) : selected.set();
         if (set.size() < selected.set().size()) System.out.println("evaluating the first " + set.size() + " images (--limit)");
         RobustnessEvaluation.Result r;

@@ -52,10 +52,10 @@ final class EvalCommand implements Callable<Integer> {
     @Override public Integer call() {
         Device device = runtime.apply();
         RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "eval"));
-        ModelSource.Loaded loaded = source.load(data, device);
+        ModelSource.Loaded loaded = source.load(device);
         Module model = loaded.model();
         String modelName = loaded.description();
-        ModelSource.Loaded.Data selected = loaded.split(split, seed);
+        ModelSource.Loaded.Data selected = loaded.split(data, split, seed);
         Dataset set = selected.set();
         Loss trainedLoss = loaded.trainedLoss();
         Evaluator.Result r;

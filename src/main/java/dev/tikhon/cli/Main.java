@@ -12,8 +12,9 @@ import java.io.PrintWriter;
 /** {@code tikhon <command>}: the command-line entry point. */
 @Command(name = "tikhon", mixinStandardHelpOptions = true, versionProvider = Main.VersionInfo.class,
         description = "Robust, certifiable and well-regularized deep learning on libtorch.",
-        subcommands = {TrainCommand.class, EvalCommand.class, AttackCommand.class, BoundsCommand.class, InfoCommand.class, BenchCommand.class,
-                ReproduceCommand.class, DataLipschitzCommand.class, KernelCommand.class, GeneralizationCommand.class,
+        subcommands = {TrainCommand.class, EvalCommand.class, AttackCommand.class, BoundsCommand.class, SmoothCommand.class, CertifyCommand.class,
+                InfoCommand.class, BenchCommand.class, ReproduceCommand.class, DataLipschitzCommand.class, KernelCommand.class,
+                GeneralizationCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit codes: 0 success, 1 internal error, 2 bad input or usage, 3 training diverged. */

@@ -262,6 +262,9 @@ public final class Tensor {
 
     public Tensor matmul(Tensor o) { return new Tensor(t.matmul(o.t)); }
 
+    /** The error function, elementwise (Φ(z) = ½(1 + erf(z/√2))). */
+    public Tensor erf() { return new Tensor(t.erf()); }
+
     // ------------------------------------------------------------------ activations
 
     public Tensor relu() { return new Tensor(t.relu()); }

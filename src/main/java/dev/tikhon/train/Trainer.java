@@ -70,6 +70,8 @@ public final class Trainer {
     private final Path outDir;
     private final Listener listener;
     private TrainConfig config;
+    /** Where training starts when not from a fresh initialization (warm starts, TorchScript models). */
+    private java.util.function.Supplier<Module> start;
     /** The test evaluation after the last epoch run, reused as the final result. */
     private Evaluator.Result lastTest;
 
@@ -114,6 +116,16 @@ public final class Trainer {
     public TrainConfig config() { return config; }
 
     /**
+     * Starts training from the supplied model (trained in place) instead of a fresh
+     * {@link #initialModel}: fine-tuning, heat smoothing's warm start, a TorchScript model. The
+     * spec still names the model in the checkpoint; a resumed run loads its saved state into it.
+     */
+    public Trainer startFrom(java.util.function.Supplier<Module> model) {
+        this.start = model;
+        return this;
+    }
+
+    /**
      * Trains to the configured number of epochs.
      *
      * @param resume continue from {@code outDir/checkpoint.tkn} when it exists; its model and
@@ -133,7 +145,7 @@ public final class Trainer {
             checkCompatible(restored.meta());
             config = restored.meta().config().withEpochs(Math.max(config.epochs(), restored.meta().config().epochs()));
         }
-        Module model = initialModel(spec, config.seed());
+        Module model = start != null ? start.get() : initialModel(spec, config.seed());
         model.to(device);
         Optimizer opt = optimizer(config, model);
         LrSchedule schedule = schedule(config);

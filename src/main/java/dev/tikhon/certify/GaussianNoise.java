@@ -1,0 +1,46 @@
+package dev.tikhon.certify;
+
+import dev.tikhon.engine.DType;
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reproducible standard normal samples for one input. Sample number s of the stream
+ * (seed, index, phase) lives in block ⌊s / {@value #BLOCK}⌋, which is drawn from a generator
+ * seeded with {@code Rng.derive(seed, index, phase, block)}; a batch is cut from whole blocks. So
+ * the noise an input sees depends only on (seed, index, phase, sample number): not on the batch
+ * size, on which other inputs were processed, or on how a data set was partitioned across workers.
+ * Reseeds libtorch's default generator.
+ */
+public final class GaussianNoise {
+    /** Samples per seeded block. */
+    public static final int BLOCK = 50;
+
+    private GaussianNoise() {}
+
+    /**
+     * Samples {@code start … start + count − 1} of the stream, shape [count, ...shape].
+     *
+     * @param shape the shape of one sample (the input's, without a batch dimension)
+     */
+    public static Tensor samples(long seed, long index, int phase, long start, int count, long[] shape, DType dtype,
+                                 Device device) {
+        if (count < 1) throw new IllegalArgumentException("count must be positive, got " + count);
+        long[] blockShape = new long[shape.length + 1];
+        blockShape[0] = BLOCK;
+        System.arraycopy(shape, 0, blockShape, 1, shape.length);
+        List<Tensor> parts = new ArrayList<>();
+        long end = start + count;
+        for (long b = start / BLOCK; b * BLOCK < end; b++) {
+            Rng.seed(Rng.derive(seed, index, phase, b));
+            Tensor block = Tensor.randn(dtype, device, blockShape);
+            long from = Math.max(start, b * BLOCK), to = Math.min(end, (b + 1) * BLOCK);
+            parts.add(from == b * BLOCK && to == (b + 1) * BLOCK ? block : block.narrow(0, from - b * BLOCK, to - from));
+        }
+        return parts.size() == 1 ? parts.get(0) : Tensor.cat(parts, 0);
+    }
+}

@@ -1,0 +1,163 @@
+package dev.tikhon.cli;
+
+import dev.tikhon.certify.HeatConfig;
+import dev.tikhon.certify.HeatSmoother;
+import dev.tikhon.data.DataSets;
+import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.Device;
+import dev.tikhon.nn.ScriptedModel;
+import dev.tikhon.nn.models.ModelSpec;
+import dev.tikhon.report.RunDirectory;
+import dev.tikhon.train.DataInfo;
+import dev.tikhon.train.Evaluator;
+import dev.tikhon.train.TrainConfig;
+import dev.tikhon.train.Trainer;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code tikhon smooth}: heat-smooths a trained model into its own Gaussian average, without labels. */
+@Command(name = "smooth", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Heat smoothing (Campbell, Finlay & Oberman): retrain a trained model, without labels, into an approximation "
+                + "of its Gaussian average v = E f(x + η), η ~ N(0, σ²I), so that `certify --method heat` classifies and certifies "
+                + "in one pass. Schedules: revision (one warm-started epoch, softmax distance, noise on half the batch) and v1 "
+                + "(n_T implicit Euler steps, logits). Checkpoints, --resume and progress as for train."})
+final class SmoothCommand implements Callable<Integer> {
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    ModelSource source;
+
+    @Mixin DataOptions data = new DataOptions();
+
+    @Option(names = "--schedule", defaultValue = "revision", description = "revision or v1. Default: ${DEFAULT-VALUE}.")
+    String schedule;
+
+    @Option(names = "--sigma", description = "σ of the Gaussian average. Default: 0.25 (revision), 0.1 (v1).")
+    Double sigma;
+
+    @Option(names = "--lambda", description = "Weight λ of the gradient penalty (½ is the exact heat step). Default: 1 (revision), 5 (v1).")
+    Double lambda;
+
+    @Option(names = "--kappa", description = "Random projections κ for the Frobenius estimate. Default: 6 (revision), 10 (v1).")
+    Integer kappa;
+
+    @Option(names = "--delta", description = "Finite-difference step δ. Default: 0.01 (revision), 0.1 (v1).")
+    Double delta;
+
+    @Option(names = "--steps", description = "Implicit Euler steps n_T (v1). Default: 5 (v1), 1 (revision).")
+    Integer steps;
+
+    @Option(names = "--epochs", defaultValue = "1", description = "Epochs per implicit step. Default: ${DEFAULT-VALUE}.")
+    int epochs;
+
+    @Option(names = "--subset", defaultValue = "0", paramLabel = "N",
+            description = "Smooth on the first N training images only (0: all). Default: ${DEFAULT-VALUE}.")
+    int subset;
+
+    @Option(names = "--batch-size", defaultValue = "128", description = "Default: ${DEFAULT-VALUE}.")
+    int batchSize;
+
+    @Option(names = "--optimizer", defaultValue = "adam", description = "sgd, adam or adamw. Default: ${DEFAULT-VALUE}.")
+    String optimizer;
+
+    @Option(names = "--lr", defaultValue = "1e-4", description = "Learning rate. Default: ${DEFAULT-VALUE}.")
+    double lr;
+
+    @Option(names = "--momentum", defaultValue = "0.9", description = "SGD momentum. Default: ${DEFAULT-VALUE}.")
+    double momentum;
+
+    @Option(names = "--lr-schedule", defaultValue = "constant", description = "constant, piecewise or cosine (per step). Default: ${DEFAULT-VALUE}.")
+    String lrSchedule;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed for shuffling, noise and projections. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--checkpoint-every", defaultValue = "0", paramLabel = "STEPS",
+            description = "Also checkpoint every STEPS steps within an epoch (0: at epoch ends only). Default: ${DEFAULT-VALUE}.")
+    int checkpointEvery;
+
+    @Option(names = "--resume", description = "Continue the smoothing run in --out from its checkpoints.")
+    boolean resume;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Run directory. Default: runs/smooth.")
+    Path out;
+
+    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+
+    @Override public Integer call() {
+        Device device = runtime.apply();
+        HeatConfig d = HeatConfig.defaults(schedule);
+        HeatConfig heat = new HeatConfig(schedule, sigma != null ? sigma : d.sigma(), lambda != null ? lambda : d.lambda(),
+                kappa != null ? kappa : d.kappa(), delta != null ? delta : d.delta(), steps != null ? steps : d.steps(), epochs);
+        Path outDir = out != null ? out : Path.of("runs", "smooth");
+        RunDirectory run = RunDirectory.create(outDir);
+        ModelSource.Loaded base = source.load();
+        String dataName = data.name != null ? data.name : base.meta() != null ? base.meta().data().name() : DataOptions.DEFAULT;
+        Path dataDir = data.dir != null ? data.dir
+                : (data.name == null && base.meta() != null && base.meta().data().dir() != null ? Path.of(base.meta().data().dir()) : null);
+        DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), seed);
+        Dataset train = subset > 0 ? loaded.train().head(subset) : loaded.train();
+        ModelSpec spec = base.meta() != null ? base.meta().model()
+                : ModelSource.torchscriptSpec(source.torchscript, TrainCommand.boxed(train.inputShape()), train.numClasses());
+        base.model().to(device);
+        Evaluator.Result before = Evaluator.evaluate(base.model(), loaded.test(), 256, device);
+        System.out.println("data:   " + loaded.description() + (subset > 0 ? " (smoothing on the first " + train.size() + " training images)" : ""));
+        System.out.println("model:  " + base.name() + String.format(" (test accuracy %.4f before smoothing)", before.accuracy()));
+        System.out.println("heat:   " + heat + " — labels are not used");
+
+        TrainConfig config = TrainConfig.builder().batchSize(batchSize).optimizer(optimizer).lr(lr).momentum(momentum)
+                .schedule(lrSchedule).seed(seed).checkpointEvery(checkpointEvery).objective(heat.toSpec()).build();
+        DataInfo info = new DataInfo(dataName, dataDir == null ? null : dataDir.toString(), loaded.description());
+        List<ProgressListener> bars = new java.util.ArrayList<>();
+        long t0 = System.nanoTime();
+        HeatSmoother.Outcome o;
+        try {
+            o = HeatSmoother.run(base.model(), base.fresh(), spec, heat, config, train, loaded.test(), info, device, outDir,
+                    name -> {
+                        bars.forEach(ProgressListener::close);
+                        ProgressListener p = new ProgressListener(name);
+                        bars.add(p);
+                        return p;
+                    }, resume);
+        } finally {
+            bars.forEach(ProgressListener::close);
+        }
+        double wall = (System.nanoTime() - t0) / 1e9;
+        if (base.model() instanceof ScriptedModel s) {
+            s.save(run.resolve("smoothed.pt"));
+            System.out.println("saved:  " + run.resolve("smoothed.pt") + " (TorchScript, for certify --torchscript)");
+        }
+
+        Map<String, Object> metrics = RunReport.header("smooth", device);
+        metrics.put("data", loaded.description());
+        metrics.put("training_images", train.size());
+        metrics.put("model", base.name());
+        metrics.put("heat", heat);
+        metrics.put("objective", o.steps().isEmpty() ? "" : heat.toSpec());
+        metrics.put("optimizer", Map.of("name", optimizer, "lr", lr, "batch_size", batchSize, "lr_schedule", lrSchedule));
+        metrics.put("test_accuracy_before", before.accuracy());
+        metrics.put("test_accuracy_after", o.test() != null ? o.test().accuracy() : Double.NaN);
+        List<Map<String, Object>> perStep = new java.util.ArrayList<>();
+        for (Trainer.Outcome s : o.steps()) {
+            Map<String, Object> m = new LinkedHashMap<>(s.history().isEmpty() ? Map.of() : s.history().get(s.history().size() - 1));
+            perStep.add(m);
+        }
+        metrics.put("steps", perStep);
+        metrics.put("train_seconds", o.trainSeconds());
+        metrics.put("wall_seconds", wall);
+        run.writeMetrics(metrics);
+        run.writeIndex("Tikhon heat smoothing", base.name() + " on " + loaded.description(), metrics);
+        System.out.printf("test accuracy %.4f before, %.4f after smoothing (%.1f s training)%n", before.accuracy(),
+                o.test() != null ? o.test().accuracy() : Double.NaN, o.trainSeconds());
+        System.out.println("outputs: " + run.path() + " (checkpoint.tkn" + (heat.steps() > 1 ? " in step-N/" : "")
+                + ", metrics.json, index.html); next: tikhon certify --method heat --checkpoint "
+                + (heat.steps() > 1 ? outDir.resolve("step-" + heat.steps()) : outDir));
+        return 0;
+    }
+}

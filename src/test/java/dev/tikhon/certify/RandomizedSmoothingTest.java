@@ -1,0 +1,195 @@
+package dev.tikhon.certify;
+
+import dev.tikhon.engine.DType;
+import dev.tikhon.engine.Engine;
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Module;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/**
+ * Oracles: Clopper–Pearson bounds and binomial p-values tabulated with SciPy 1.17 (scipy.stats.beta.ppf,
+ * scipy.stats.binomtest), computed independently of Commons Math; and the closed form of SPEC §4 for a
+ * linear binary classifier, whose smoothed classifier is itself with exact radius |wᵀx + b| / ‖w‖.
+ */
+class RandomizedSmoothingTest {
+    private static int threadsBefore;
+
+    @BeforeAll
+    static void oneThread() {
+        threadsBefore = Engine.threads();
+        Engine.setThreads(1);   // small ops: one thread is faster, and steady on a busy machine
+    }
+
+    @AfterAll
+    static void restoreThreads() {
+        Engine.setThreads(threadsBefore);
+    }
+
+
+    /**
+     * {k, n, α, Beta(α; k, n − k + 1)} from
+     * {@code python3 -c "from scipy.stats import beta; print(repr(beta.ppf(a, k, n-k+1)))"}.
+     */
+    private static final double[][] CLOPPER_PEARSON = {
+            {1, 10, 0.05, 0.005116196891823701},
+            {5, 10, 0.05, 0.2224411010081294},
+            {9, 10, 0.001, 0.37627691091117454},
+            {50, 100, 0.001, 0.34479800642531777},
+            {99, 100, 0.001, 0.9113731112960424},
+            {990, 1000, 0.001, 0.9760361871553114},
+            {8413, 10000, 0.001, 0.8297301426476399},
+            {84134, 100000, 0.001, 0.8377417924016124},
+            {99990, 100000, 0.001, 0.9997586773435911},
+            {3, 7, 0.2, 0.2283264643498392},
+            {60000, 100000, 1e-5, 0.5933756984509084},
+    };
+
+    @Test
+    void clopperPearsonMatchesScipyTo1e9() {
+        for (double[] c : CLOPPER_PEARSON) {
+            assertThat(ClopperPearson.lowerBound((long) c[0], (long) c[1], c[2]))
+                    .as("k %d, n %d, α %g", (long) c[0], (long) c[1], c[2]).isCloseTo(c[3], within(1e-9));
+        }
+        assertThat(ClopperPearson.lowerBound(0, 100, 0.001)).isZero();
+        assertThat(ClopperPearson.lowerBound(100, 100, 0.001)).isCloseTo(Math.pow(0.001, 0.01), within(1e-15));
+    }
+
+    @Test
+    void binomialTestAndNormalQuantileMatchScipy() {
+        // scipy.stats.binomtest(k, n, 0.5).pvalue
+        assertThat(ClopperPearson.binomialTestHalf(60, 100)).isCloseTo(0.05688793364098089, within(1e-12));
+        assertThat(ClopperPearson.binomialTestHalf(55, 100)).isCloseTo(0.36820161732669615, within(1e-12));
+        assertThat(ClopperPearson.binomialTestHalf(70, 100)).isCloseTo(7.85013964559367e-05, within(1e-15));
+        assertThat(ClopperPearson.binomialTestHalf(7, 10)).isCloseTo(0.34375, within(1e-14));
+        assertThat(ClopperPearson.normalQuantile(0.975)).isCloseTo(1.959963984540054, within(1e-12));
+        assertThat(ClopperPearson.normalQuantile(0.999)).isCloseTo(3.090232306167813, within(1e-12));
+    }
+
+    /** f(x) = sign(wᵀx + b) as two logits [0, wᵀx + b]. */
+    static final class LinearBinary extends Module {
+        final Tensor w;
+        final double b;
+
+        LinearBinary(double[] w, double b) {
+            this.w = Tensor.fromDoubles(w, w.length, 1).to(DType.FLOAT32);
+            this.b = b;
+        }
+
+        @Override public Tensor forward(Tensor x) {
+            Tensor z = x.flatten(1, -1).matmul(w).add(b);
+            return Tensor.cat(List.of(z.zerosLike(), z), 1);
+        }
+
+        double margin(double[] x) {
+            float[] wf = w.toFloatArray();
+            double s = b, n = 0;
+            for (int i = 0; i < x.length; i++) {
+                s += wf[i] * x[i];
+                n += (double) wf[i] * wf[i];
+            }
+            return s / Math.sqrt(n);
+        }
+    }
+
+    private static final int D = 10;
+
+    private static LinearBinary model() {
+        SplittableRandom r = new SplittableRandom(7);
+        double[] w = new double[D];
+        for (int i = 0; i < D; i++) w[i] = r.nextGaussian();
+        return new LinearBinary(w, 0.3);
+    }
+
+    /** A point at signed distance {@code dist} from the hyperplane (positive: class 1). */
+    private static double[] pointAt(LinearBinary m, double dist) {
+        float[] wf = m.w.toFloatArray();
+        double n = 0;
+        for (float v : wf) n += (double) v * v;
+        n = Math.sqrt(n);
+        double[] x = new double[D];
+        // x = (dist − b/‖w‖) · w/‖w‖ gives wᵀx + b = dist·‖w‖
+        for (int i = 0; i < D; i++) x[i] = (dist - m.b / n) * wf[i] / n;
+        return x;
+    }
+
+    private static Tensor tensor(double[] x) {
+        return Tensor.fromDoubles(x, x.length).to(DType.FLOAT32);
+    }
+
+    @Test
+    void linearClassifierRadiusApproachesExactFromBelowAndNeverExceedsItOrTheCap() {
+        LinearBinary m = model();
+        double sigma = 0.5;
+        for (double exact : new double[]{0.25, 0.5, 0.9}) {
+            double[] x = pointAt(m, exact);
+            assertThat(m.margin(x)).isCloseTo(exact, within(1e-5));
+            double firstGap = Double.NaN, previousGap = Double.NaN;
+            for (int n : new int[]{100, 1_000, 10_000, 100_000}) {
+                RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(sigma, 100, n, 0.001, 1000, 11));
+                Certificate c = rs.certify(m, tensor(x), 0);
+                double r = c.abstained() ? 0 : c.radius();
+                if (!c.abstained()) assertThat(c.prediction()).isEqualTo(1);
+                assertThat(r).as("exact %.2f, N %d", exact, n).isLessThanOrEqualTo(exact + 1e-6).isLessThanOrEqualTo(rs.maxRadius() + 1e-12);
+                double gap = exact - r;
+                if (n == 100_000 && previousGap < exact) assertThat(gap).as("gap shrinks from N 10⁴ to 10⁵").isLessThan(previousGap);
+                if (Double.isNaN(firstGap)) firstGap = gap;
+                previousGap = gap;
+            }
+            assertThat(previousGap).isLessThan(firstGap);
+            assertThat(previousGap).as("at N = 100 000 the bound is within 0.02 of the exact radius %.2f", exact).isLessThan(0.02);
+        }
+    }
+
+    @Test
+    void farFromTheBoundaryTheRadiusIsTheCap() {
+        LinearBinary m = model();
+        RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(0.25, 100, 1000, 0.001, 500, 1));
+        Certificate c = rs.certify(m, tensor(pointAt(m, -5.0)), 0);
+        assertThat(c.prediction()).isEqualTo(0);
+        assertThat(c.radius()).isCloseTo(0.25 * ClopperPearson.normalQuantile(Math.pow(0.001, 1.0 / 1000)), within(1e-12));
+        assertThat(c.radius()).isEqualTo(rs.maxRadius());
+        assertThat(c.kind()).isEqualTo(Certificate.Kind.PROBABILISTIC);
+    }
+
+    @Test
+    void countsDependOnlyOnSeedIndexAndSampleNumberNotOnBatching() {
+        LinearBinary m = model();
+        Tensor x = tensor(pointAt(m, 0.05));
+        RandomizedSmoothing.Config base = new RandomizedSmoothing.Config(0.5, 100, 2000, 0.001, 1000, 3);
+        long[] a = new RandomizedSmoothing(base).counts(m, x, 17, RandomizedSmoothing.PHASE_ESTIMATE, 2000);
+        long[] b = new RandomizedSmoothing(base.withBatchSize(64)).counts(m, x, 17, RandomizedSmoothing.PHASE_ESTIMATE, 2000);
+        long[] c = new RandomizedSmoothing(base.withBatchSize(7)).counts(m, x, 17, RandomizedSmoothing.PHASE_ESTIMATE, 2000);
+        assertThat(b).isEqualTo(a);
+        assertThat(c).isEqualTo(a);
+        // another image index or seed draws other noise
+        long[] other = new RandomizedSmoothing(base).counts(m, x, 18, RandomizedSmoothing.PHASE_ESTIMATE, 2000);
+        long[] reseeded = new RandomizedSmoothing(base.withSeed(4)).counts(m, x, 17, RandomizedSmoothing.PHASE_ESTIMATE, 2000);
+        assertThat(other).isNotEqualTo(a);
+        assertThat(reseeded).isNotEqualTo(a);
+        // the noise itself: samples 30..129 are the same whether drawn alone or inside a larger batch
+        Tensor whole = GaussianNoise.samples(5, 2, 1, 0, 200, new long[]{3}, DType.FLOAT32, Device.CPU);
+        Tensor part = GaussianNoise.samples(5, 2, 1, 30, 100, new long[]{3}, DType.FLOAT32, Device.CPU);
+        assertThat(part.toFloatArray()).isEqualTo(whole.narrow(0, 30, 100).toFloatArray());
+    }
+
+    @Test
+    void predictAbstainsOnTheBoundaryAndAnswersFarFromIt() {
+        LinearBinary m = model();
+        RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(0.5, 100, 10_000, 0.001, 1000, 5));
+        RandomizedSmoothing.Prediction onBoundary = rs.predict(m, tensor(pointAt(m, 0.0)), 0);
+        assertThat(onBoundary.abstained()).isTrue();
+        assertThat(onBoundary.pValue()).isGreaterThan(0.001);
+        RandomizedSmoothing.Prediction far = rs.predict(m, tensor(pointAt(m, 0.3)), 1);
+        assertThat(far.prediction()).isEqualTo(1);
+        assertThat(far.pValue()).isLessThan(1e-10);
+    }
+}

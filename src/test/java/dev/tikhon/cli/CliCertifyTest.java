@@ -1,0 +1,107 @@
+package dev.tikhon.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** train → smooth → certify through the command line, on the bundled Fashion-MNIST sample, tiny budgets. */
+class CliCertifyTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void trainSmoothCertify(@TempDir Path dir) throws IOException {
+        Path base = dir.resolve("base"), smooth = dir.resolve("smooth"), heat = dir.resolve("heat"), cohen = dir.resolve("cohen");
+        Cli.Run t = Cli.run("train", "--data", "fashion-mnist-sample", "--model", "mlp", "--hidden", "32", "--epochs", "1",
+                "--reg", "noise", "--sigma", "0.25", "--threads", "1", "--out", base.toString());
+        assertThat(t.exitCode()).as(t.err()).isEqualTo(0);
+
+        Cli.Run s = Cli.run("smooth", "--checkpoint", base.toString(), "--subset", "256", "--kappa", "2", "--batch-size", "64",
+                "--threads", "1", "--out", smooth.toString());
+        assertThat(s.exitCode()).as(s.err()).isEqualTo(0);
+        assertThat(s.out()).contains("labels are not used");
+        JsonNode sm = JSON.readTree(smooth.resolve("metrics.json").toFile());
+        assertThat(sm.at("/heat/schedule").asText()).isEqualTo("revision");
+        assertThat(sm.at("/training_images").asInt()).isEqualTo(256);
+        assertThat(smooth.resolve("checkpoint.tkn")).exists();
+
+        Cli.Run c = Cli.run("certify", "--checkpoint", smooth.toString(), "--method", "heat", "--images", "4", "--n", "200",
+                "--noise-batch", "100", "--attack-steps", "3", "--threads", "1", "--out", heat.toString());
+        assertThat(c.exitCode()).as(c.err()).isEqualTo(0);
+        JsonNode hm = JSON.readTree(heat.resolve("metrics.json").toFile());
+        assertThat(hm.at("/sigma").asDouble()).isEqualTo(0.25);   // from the smoothing run
+        assertThat(hm.at("/result/certificates/a/kind").asText()).isEqualTo("probabilistic");
+        assertThat(hm.at("/result/certificates/b/kind").asText()).isEqualTo("heuristic");
+        assertThat(hm.at("/result/certificates/c/certified_accuracy/0.0").isNumber()).isTrue();
+        assertThat(hm.at("/result/single_pass_vs_smoothed_agreement").isNumber()).isTrue();
+        assertThat(hm.at("/single_pass_attack/b/tested").isNumber()).isTrue();
+        assertThat(Files.readAllLines(heat.resolve("certify.csv"))).hasSize(5);
+        assertThat(Files.readString(heat.resolve("certify.csv"))).startsWith("index,label,prediction,correct,prediction_a,radius_a");
+        assertThat(heat.resolve("certified_accuracy.png")).exists();
+        assertThat(heat.resolve("index.html")).exists();
+
+        Cli.Run k = Cli.run("certify", "--checkpoint", base.toString(), "--method", "cohen", "--images", "3", "--n", "300",
+                "--predict-images", "1", "--threads", "1", "--out", cohen.toString());
+        assertThat(k.exitCode()).as(k.err()).isEqualTo(0);
+        JsonNode cm = JSON.readTree(cohen.resolve("metrics.json").toFile());
+        assertThat(cm.at("/result/certificates/cohen/alpha").asDouble()).isEqualTo(0.001);
+        assertThat(cm.at("/result/predict_ms_per_image").asDouble()).isPositive();
+        assertThat(cm.at("/max_certifiable_radius").asDouble()).isLessThan(0.25 * 2.7);
+    }
+
+    @Test
+    void v1ScheduleRunsItsStepsAndResumes(@TempDir Path dir) throws IOException {
+        Path base = dir.resolve("base"), smooth = dir.resolve("v1");
+        assertThat(Cli.run("train", "--data", "fashion-mnist-sample", "--model", "mlp", "--hidden", "16", "--epochs", "1",
+                "--threads", "1", "--out", base.toString()).exitCode()).isEqualTo(0);
+        String[] args = {"smooth", "--checkpoint", base.toString(), "--schedule", "v1", "--steps", "2", "--subset", "128",
+                "--kappa", "2", "--batch-size", "64", "--threads", "1", "--out", smooth.toString()};
+        Cli.Run s = Cli.run(args);
+        assertThat(s.exitCode()).as(s.err()).isEqualTo(0);
+        assertThat(smooth.resolve("step-1/checkpoint.tkn")).exists();
+        assertThat(smooth.resolve("step-2/checkpoint.tkn")).exists();
+        JsonNode m = JSON.readTree(smooth.resolve("metrics.json").toFile());
+        assertThat(m.at("/steps").size()).isEqualTo(2);
+        String[] again = java.util.Arrays.copyOf(args, args.length + 1);
+        again[args.length] = "--resume";
+        Cli.Run r = Cli.run(again);
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
+        assertThat(JSON.readTree(smooth.resolve("metrics.json").toFile()).at("/train_seconds").asDouble())
+                .isEqualTo(m.at("/train_seconds").asDouble());   // nothing retrained
+    }
+
+    @Test
+    void aTorchScriptModelIsSmoothedInPlaceAndCertified(@TempDir Path dir) throws IOException {
+        Path smooth = dir.resolve("ts"), cert = dir.resolve("cert");
+        Cli.Run s = Cli.run("smooth", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
+                "--subset", "128", "--kappa", "2", "--batch-size", "64", "--threads", "1", "--out", smooth.toString());
+        assertThat(s.exitCode()).as(s.err()).isEqualTo(0);
+        assertThat(smooth.resolve("smoothed.pt")).exists();
+        Cli.Run c = Cli.run("certify", "--torchscript", smooth.resolve("smoothed.pt").toString(), "--data", "fashion-mnist-sample",
+                "--method", "heat", "--sigma", "0.25", "--no-monte-carlo", "--images", "3", "--threads", "1", "--out", cert.toString());
+        assertThat(c.exitCode()).as(c.err()).isEqualTo(0);
+        assertThat(JSON.readTree(cert.resolve("metrics.json").toFile()).at("/result/certificates").has("a")).isFalse();
+        // the checkpoint names the original file, so it loads too
+        Cli.Run k = Cli.run("certify", "--checkpoint", smooth.toString(), "--data", "fashion-mnist-sample", "--method", "heat",
+                "--no-monte-carlo", "--images", "2", "--threads", "1", "--out", dir.resolve("cert2").toString());
+        assertThat(k.exitCode()).as(k.err()).isEqualTo(0);
+    }
+
+    @Test
+    void badCertifyInputIsAOneLineError(@TempDir Path dir) {
+        Cli.Run r = Cli.run("certify", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--method", "heat",
+                "--out", dir.toString());
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("--sigma is needed");
+        Cli.Run m = Cli.run("certify", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--method", "monte",
+                "--sigma", "0.25", "--out", dir.toString());
+        assertThat(m.exitCode()).isEqualTo(2);
+        assertThat(m.err()).contains("unknown --method 'monte'");
+    }
+}
