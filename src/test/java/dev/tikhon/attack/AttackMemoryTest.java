@@ -6,11 +6,9 @@ import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
 import dev.tikhon.nn.models.Models;
+import dev.tikhon.train.MemoryTest;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -48,18 +46,7 @@ class AttackMemoryTest {
         try (Scope s = Scope.open()) {
             attack.attack(model, x, y);
             System.gc();
-            return residentKb();
+            return MemoryTest.residentKb();
         }
-    }
-
-    static long residentKb() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        throw new IllegalStateException("no VmRSS in /proc/self/status");
     }
 }

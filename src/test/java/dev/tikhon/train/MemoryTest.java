@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * scope anywhere on the training path shows up as steady growth of the process's resident set.
  * Runs the real trainer (checkpoints, history and plots included) for 5,000 steps after a warm-up.
  */
-class MemoryTest {
+public class MemoryTest {
 
     @Test
     void residentMemoryIsFlatOver5000TrainingSteps(@TempDir Path out) {
@@ -65,7 +65,8 @@ class MemoryTest {
         assertThat((double) late / early).isLessThanOrEqualTo(1.05);
     }
 
-    static long residentKb() {
+    /** The process's resident set size (VmRSS), in KB. */
+    public static long residentKb() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
