@@ -378,9 +378,6 @@ public final class Tensor {
     /** Solves A X = this for X, given the lower Cholesky factor L of A (torch.cholesky_solve). */
     public Tensor choleskySolve(Tensor lower) { return new Tensor(torch.cholesky_solve(t, lower.t, false)); }
 
-    /** The main diagonal of a matrix, as a vector. */
-    public Tensor diagonal() { return new Tensor(torch.diagonal(t)); }
-
     // ------------------------------------------------------------------ shape
 
     public Tensor reshape(long... shape) { return new Tensor(t.reshape(shape)); }
