@@ -268,7 +268,7 @@ final class ReproduceCommand implements Runnable {
                 System.out.printf(Locale.ROOT, "%-22s %-9s %9.4f %11.4g %9s %9.1f%n", r.variant().name(), r.status(), r.testAccuracy(),
                         r.lastTrainLoss(), r.divergedAtStep() < 0 ? "-" : "step " + r.divergedAtStep(), r.trainSeconds());
             }
-            System.out.println("outputs: " + dir.toAbsolutePath() + " (index.html, results.csv, training_loss.png, metrics.json, one run per variant)");
+            System.out.println("outputs: " + dir.toAbsolutePath() + " (index.html, results.csv, training_loss*.png, test_accuracy.png, metrics.json, one run per variant)");
             return 0;
         }
     }

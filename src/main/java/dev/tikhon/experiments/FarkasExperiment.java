@@ -53,6 +53,11 @@ public final class FarkasExperiment {
             return Models.spec(arch, inputShape, numClasses, o);
         }
 
+        /** lr 0.1, no warm-up, standard init without zero-last: the claim's recipe. */
+        public boolean isDefaultRecipe() {
+            return lr == 0.1 && warmup == 0 && !zeroLast;
+        }
+
         public String describe() {
             return (arch.equals("farkas-resnet") ? "Farkas" : batchNorm ? "plain + BN" : "plain") + "-" + depth
                     + (zeroLast ? ", zero-last" : "") + (warmup > 0 ? ", warm-up " + warmup + " ep" : "") + ", lr " + lr;
@@ -163,11 +168,20 @@ public final class FarkasExperiment {
         return rows;
     }
 
+    private void lossChart(String file, String title, List<Row> rows) {
+        List<Charts.Series> curves = new ArrayList<>();
+        for (Row r : rows) {
+            double[][] c = StepLog.read(out.resolve(r.variant().name()).resolve("steps.csv")).smoothed(10);
+            curves.add(new Charts.Series(r.variant().name() + " (" + r.status() + ")", c[0], c[1]));
+        }
+        Charts.line(out.resolve(file), title, "step", "cross-entropy", curves, true);
+    }
+
     private int stepsPerEpoch() {
         return (train.size() + budget.batchSize() - 1) / budget.batchSize();
     }
 
-    /** results.csv, training_loss.png (per-step loss, running mean of 10 steps), test_accuracy.png; returns metrics. */
+    /** results.csv, training_loss.png and training_loss_search.png (per-step loss, running mean of 10 steps), test_accuracy.png; returns metrics. */
     public Map<String, Object> report(List<Row> rows) {
         List<List<Object>> table = new ArrayList<>();
         for (Row r : rows) {
@@ -177,13 +191,16 @@ public final class FarkasExperiment {
         }
         Csv.write(out.resolve("results.csv"), List.of("variant", "arch", "depth", "batch_norm", "zero_last", "lr", "warmup_epochs",
                 "status", "test_acc", "test_loss", "last_epoch_train_loss", "diverged_at_step", "steps", "train_seconds", "parameters"), table);
-        List<Charts.Series> curves = new ArrayList<>();
-        for (Row r : rows) {
-            double[][] c = StepLog.read(out.resolve(r.variant().name()).resolve("steps.csv")).smoothed(10);
-            curves.add(new Charts.Series(r.variant().name() + " (" + r.status() + ")", c[0], c[1]));
+        // one chart for the comparison at the default recipe, one for the recipe search (with its depth's defaults beside it)
+        List<Row> base = rows.stream().filter(r -> r.variant().isDefaultRecipe()).toList();
+        lossChart("training_loss.png", "Training loss per step, lr 0.1, standard init (running mean of 10; log scale)", base);
+        List<Row> searched = rows.stream().filter(r -> !r.variant().isDefaultRecipe()).toList();
+        if (!searched.isEmpty()) {
+            int depth = searched.get(0).variant().depth();
+            List<Row> withBase = new ArrayList<>(base.stream().filter(r -> r.variant().depth() == depth).toList());
+            withBase.addAll(searched);
+            lossChart("training_loss_search.png", "Recipe search at depth " + depth + " (running mean of 10; log scale)", withBase);
         }
-        Charts.line(out.resolve("training_loss.png"), "Training loss per step (running mean of 10; log scale)", "step",
-                "cross-entropy", curves, true);
         Charts.bar(out.resolve("test_accuracy.png"), "Test accuracy (diverged: 0)", rows.stream().map(r -> r.variant().name()).toList(),
                 rows.stream().mapToDouble(r -> Double.isNaN(r.testAccuracy()) ? 0 : r.testAccuracy()).toArray());
         Map<String, Object> m = new LinkedHashMap<>();
