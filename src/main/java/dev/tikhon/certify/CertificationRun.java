@@ -46,6 +46,7 @@ public final class CertificationRun {
     public record Result(String method, List<Image> images, List<String> certificateNames, double predictSeconds,
                          int predictImages, double agreement) {
 
+        /** Accuracy of the prediction used for accuracy: CERTIFY's class (abstaining counts as wrong) or the single pass. */
         public double cleanAccuracy() {
             return images.stream().filter(Image::correct).count() / (double) images.size();
         }

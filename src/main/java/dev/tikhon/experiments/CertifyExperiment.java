@@ -112,11 +112,18 @@ public final class CertifyExperiment {
         Module heatV1 = smooth("heat-v1", undefended, budget.v1(), listeners);
 
         Map<String, CertificationRun.Result> results = new LinkedHashMap<>();
+        Map<String, Double> sigmas = new LinkedHashMap<>();
+        String revisionName = "heat revision σ " + budget.revision().sigma();
         results.put("undefended (cohen σ 0.25)", cohen("undefended", undefended, 0.25));
+        sigmas.put("undefended (cohen σ 0.25)", 0.25);
         results.put("noise σ 0.25 (cohen)", cohen("noise-0.25", noise25, 0.25));
+        sigmas.put("noise σ 0.25 (cohen)", 0.25);
         results.put("noise σ 0.5 (cohen)", cohen("noise-0.5", noise50, 0.5));
-        results.put("heat revision σ " + budget.revision().sigma(), heat("heat-revision", heatRevision, budget.revision().sigma()));
+        sigmas.put("noise σ 0.5 (cohen)", 0.5);
+        results.put(revisionName, heat("heat-revision", heatRevision, budget.revision().sigma()));
+        sigmas.put(revisionName, budget.revision().sigma());
         results.put("heat v1 σ " + budget.v1().sigma(), heat("heat-v1", heatV1, budget.v1().sigma()));
+        sigmas.put("heat v1 σ " + budget.v1().sigma(), budget.v1().sigma());
 
         // classification speed-up: single pass (heat revision) against PREDICT with predictN samples (noise σ 0.25)
         RandomizedSmoothing predictor = new RandomizedSmoothing(new RandomizedSmoothing.Config(0.25, 100, budget.predictN(),
@@ -127,13 +134,12 @@ public final class CertifyExperiment {
             predictor.predict(noise25, imageOf(i), i);
         }
         double predictSeconds = (System.nanoTime() - t0) / 1e9 / budget.predictImages();
-        double singlePassSeconds = results.get("heat revision σ " + budget.revision().sigma()).meanClassifySeconds();
+        double singlePassSeconds = results.get(revisionName).meanClassifySeconds();
 
         List<Row> rows = new ArrayList<>();
         for (Map.Entry<String, CertificationRun.Result> e : results.entrySet()) {
             CertificationRun.Result r = e.getValue();
-            double sigma = e.getKey().contains("0.5") && !e.getKey().startsWith("heat") ? 0.5
-                    : e.getKey().startsWith("heat revision") ? budget.revision().sigma() : e.getKey().startsWith("heat v1") ? budget.v1().sigma() : 0.25;
+            double sigma = sigmas.get(e.getKey());
             for (String c : r.certificateNames()) {
                 double[] acc = new double[CertificationRun.RADII.length];
                 for (int k = 0; k < acc.length; k++) acc[k] = r.certifiedAccuracy(c, CertificationRun.RADII[k]);
