@@ -43,7 +43,7 @@ final class Geometry {
 
     /** Per-example ‖a − b‖ in the norm, shape [N]. */
     static Tensor distance(Norm norm, Tensor a, Tensor b) {
-        return a.sub(b).normPerExample(norm == Norm.LINF ? Double.POSITIVE_INFINITY : 2);
+        return a.sub(b).normPerExample(norm.p());
     }
 
     /** ε as a per-example tensor of x's dtype. */

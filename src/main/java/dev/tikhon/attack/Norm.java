@@ -17,5 +17,11 @@ public enum Norm {
         }
     }
 
+    /** The p of this ℓp norm (∞ or 2), as {@code Tensor.normPerExample} takes it. */
+    public double p() { return this == LINF ? Double.POSITIVE_INFINITY : 2; }
+
+    /** The p of the dual norm (1 for ℓ∞, 2 for ℓ2): the norm a gradient is measured in against this threat model. */
+    public double dualP() { return this == LINF ? 1 : 2; }
+
     @Override public String toString() { return this == LINF ? "linf" : "l2"; }
 }

@@ -41,7 +41,7 @@ public final class Bounds {
         boolean curvature = lanczosSteps > 0;
         Tensor g = Autograd.grad(List.of(margin.sum()), List.of(input), null, curvature, curvature).get(0);
         double[] m = margin.detach().toDoubleArray();
-        double[] dual = g.detach().normPerExample(norm == Norm.LINF ? 1 : 2).toDoubleArray();
+        double[] dual = g.detach().normPerExample(norm.dualP()).toDoubleArray();
         double[] two = g.detach().normPerExample(2).toDoubleArray();
         double[] lambda = null;
         if (curvature) {

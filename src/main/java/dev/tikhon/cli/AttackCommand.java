@@ -84,15 +84,13 @@ final class AttackCommand implements Callable<Integer> {
         Map<String, Object> header = RunReport.header(command, device);
         header.put("model", loaded.description());
         header.put("data", selected.description() + (set.size() < selected.set().size() ? ", first " + set.size() : ""));
-        RobustnessReport.write(run, r, header, title);
-        print(r);
+        print(r, RobustnessReport.write(run, r, header, title));
         System.out.println("outputs: " + run.path().toAbsolutePath());
         return 0;
     }
 
-    static void print(RobustnessEvaluation.Result r) {
+    static void print(RobustnessEvaluation.Result r, Map<String, Object> m) {
         RobustnessEvaluation.Config c = r.config();
-        Map<String, Object> m = RobustnessReport.metrics(r);
         System.out.printf("clean accuracy %.4f on %d images%n", r.cleanAccuracy(), r.n());
         for (int e = 0; e < c.eps().length; e++) {
             System.out.printf("robust accuracy %.4f at %s ε = %.5g (%s)%n", r.robustAccuracy(e), c.norm(), c.eps()[e], c.attack());

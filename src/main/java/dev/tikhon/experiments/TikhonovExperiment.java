@@ -126,7 +126,7 @@ public final class TikhonovExperiment {
         double[] lb = l2.rows().stream().filter(RobustnessEvaluation.Row::correct).mapToDouble(RobustnessEvaluation.Row::lBound).sorted().toArray();
         List<String> warnings = new ArrayList<>(linf.warnings());
         warnings.addAll(l2.warnings());
-        return new Robustness(images.size(), robustness.linf().eps(), acc, median(dist), median(lb), l2.violations(false), warnings);
+        return new Robustness(images.size(), robustness.linf().eps(), acc, RobustnessReport.median(dist), RobustnessReport.median(lb), l2.violations(false), warnings);
     }
 
     private RobustnessEvaluation.Result evaluateOnce(dev.tikhon.nn.Module model, Dataset images, RobustnessEvaluation.Config config, Path dir) {
@@ -159,12 +159,6 @@ public final class TikhonovExperiment {
         return c.norm() + " " + java.util.Arrays.toString(c.eps()) + " " + c.attack() + " " + c.steps() + " " + c.restarts() + " " + c.targets()
                 + " " + c.squareQueries() + " " + c.ddnSteps() + " " + c.minDistance() + " " + c.bounds() + " " + c.lanczosSteps() + " " + c.seed()
                 + " " + c.schedule();
-    }
-
-    private static double median(double[] sorted) {
-        if (sorted.length == 0) return Double.NaN;
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
     }
 
     /** results.csv and the plots; returns the metrics for metrics.json. */

@@ -86,6 +86,10 @@ public final class RobustnessEvaluation {
             implements java.io.Serializable {
         public int n() { return rows.size(); }
 
+        Result withWarnings(List<String> w) {
+            return new Result(config, rows, lipschitz, curvature, brokenByAttack, attackNames, seconds, phaseSeconds, List.copyOf(w));
+        }
+
         public double cleanAccuracy() { return rows.stream().filter(Row::correct).count() / (double) n(); }
 
         public double robustAccuracy(int epsIndex) { return rows.stream().filter(r -> r.robust()[epsIndex]).count() / (double) n(); }
@@ -182,13 +186,13 @@ public final class RobustnessEvaluation {
                         phase.merge("bounds", seconds(t0), Double::sum);
                     }
 
-                    int[] todo = indices(correct, null);
+                    int[] todo = indices(correct);
                     if (c.minDistance() && todo.length > 0) {
                         t0 = System.nanoTime();
                         Rng.seed(Rng.derive(c.seed(), b.index(), 2));
                         Tensor xs = Attacks.rows(x, todo);
                         Attack.Result r = Ddn.standard(c.ddnSteps()).attack(model, xs, Attacks.rows(y, todo));
-                        double[] inNorm = r.adversarial().sub(xs).normPerExample(c.norm() == Norm.LINF ? Double.POSITIVE_INFINITY : 2).toDoubleArray();
+                        double[] inNorm = r.adversarial().sub(xs).normPerExample(c.norm().p()).toDoubleArray();
                         for (int j = 0; j < todo.length; j++) {
                             int i = offset + todo[j];
                             if (!r.success()[j]) continue;
@@ -206,7 +210,7 @@ public final class RobustnessEvaluation {
                     for (int e = 0; e < c.eps().length; e++) {
                         double eps = c.eps()[e];
                         for (int i = 0; i < b.size(); i++) if (alive[i] && minDistance[offset + i] <= eps) alive[i] = false;
-                        int[] targets = indices(alive, null);
+                        int[] targets = indices(alive);
                         if (attacks && targets.length > 0) {
                             Rng.seed(Rng.derive(c.seed(), b.index(), 3, e));
                             Ensemble ensemble = attackAt(c, eps, data.numClasses());
@@ -248,21 +252,20 @@ public final class RobustnessEvaluation {
             rows.add(new Row(i, label[i], prediction[i], label[i] == prediction[i], margin[i], gradDual[i], lb, cb,
                     minDistance[i], foundBy[i], l2[i], robust[i]));
         }
-        double total = seconds(start);
-        Result partial = new Result(c, rows, lipschitz, haveCurvature ? curv : Double.NaN, brokenBy, attackNames, total, phase, List.of());
-        return new Result(c, rows, partial.lipschitz(), partial.curvature(), brokenBy, attackNames, total, phase, warnings(partial, gradDual));
+        Result r = new Result(c, rows, lipschitz, haveCurvature ? curv : Double.NaN, brokenBy, attackNames, seconds(start), phase, List.of());
+        return r.withWarnings(warnings(r));
     }
 
     /**
      * AutoAttack-style sanity checks: an evaluation that a gradient-masked model passes is a bug, so say so
      * when the signs of masking show.
      */
-    static List<String> warnings(Result r, double[] gradDual) {
+    static List<String> warnings(Result r) {
         List<String> w = new ArrayList<>();
         Config c = r.config();
         if (c.bounds()) {
             long correct = r.rows().stream().filter(Row::correct).count();
-            long zero = r.rows().stream().filter(row -> row.correct() && gradDual[row.index()] == 0).count();
+            long zero = r.rows().stream().filter(row -> row.correct() && row.gradNorm() == 0).count();
             if (correct > 0 && zero > 0.05 * correct) {
                 w.add(String.format(Locale.ROOT, "possible gradient masking: the input gradient is exactly zero at %d of %d correctly "
                         + "classified points, so gradient attacks cannot move them; their robust accuracy is not trustworthy. "
@@ -285,7 +288,7 @@ public final class RobustnessEvaluation {
         return w;
     }
 
-    private static int[] indices(boolean[] mask, int[] unused) {
+    private static int[] indices(boolean[] mask) {
         return java.util.stream.IntStream.range(0, mask.length).filter(i -> mask[i]).toArray();
     }
 

@@ -76,8 +76,8 @@ public final class RobustnessReport {
         return m;
     }
 
-    /** Writes every output into {@code run}; {@code header} (command, model, data, …) leads metrics.json. */
-    public static void write(RunDirectory run, RobustnessEvaluation.Result r, Map<String, Object> header, String title) {
+    /** Writes every output into {@code run}; {@code header} (command, model, data, …) leads metrics.json, which is returned. */
+    public static Map<String, Object> write(RunDirectory run, RobustnessEvaluation.Result r, Map<String, Object> header, String title) {
         RobustnessEvaluation.Config c = r.config();
         List<String> columns = new ArrayList<>(List.of("index", "label", "prediction", "correct", "margin", "grad_norm_dual",
                 "l_bound", "c_bound", "min_distance", "found_by", "l2_distance_ddn"));
@@ -119,6 +119,7 @@ public final class RobustnessReport {
         run.writeMetrics(metrics);
         HtmlReport.write(run.path(), title, "Per-image results in per_image.csv. Bounds are estimates (constants measured on "
                 + "these points), checked against every attack; any violation is listed under warnings.", metrics, images);
+        return metrics;
     }
 
     static String epsKey(double eps) {
@@ -133,7 +134,8 @@ public final class RobustnessReport {
         return r.rows().stream().filter(p).count() / (double) Math.max(1, r.n());
     }
 
-    private static double median(double[] sorted) {
+    /** The median of an ascending array (NaN when empty). */
+    public static double median(double[] sorted) {
         if (sorted.length == 0) return Double.NaN;
         int n = sorted.length;
         return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
