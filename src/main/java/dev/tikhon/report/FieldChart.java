@@ -35,6 +35,19 @@ public final class FieldChart {
      */
     public static void write(Path png, String title, double xMin, double xMax, double yMin, double yMax, int cols, int rows,
                              double[] values, List<Points> points) {
+        write(png, title, xMin, xMax, yMin, yMax, cols, rows, values, points, Style.DECISION);
+    }
+
+    /** How values in [0, 1] are coloured and explained. */
+    public enum Style {
+        /** Blue (0) – white (½) – red (1), with the ½ level set drawn as a decision boundary. */
+        DECISION,
+        /** White (0) to dark blue (1), no level set: a density divided by its maximum. */
+        DENSITY
+    }
+
+    public static void write(Path png, String title, double xMin, double xMax, double yMin, double yMax, int cols, int rows,
+                             double[] values, List<Points> points, Style style) {
         if (values.length != cols * rows) throw new IllegalArgumentException(values.length + " values for a " + cols + "×" + rows + " grid");
         int w = LEFT + PLOT + RIGHT, h = TOP + PLOT + BOTTOM;
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
@@ -47,12 +60,13 @@ public final class FieldChart {
             int r = Math.min(rows - 1, (int) ((PLOT - 1 - py) / (double) PLOT * rows));
             for (int px = 0; px < PLOT; px++) {
                 int c = Math.min(cols - 1, (int) (px / (double) PLOT * cols));
-                img.setRGB(LEFT + px, TOP + py, colour(values[r * cols + c]).getRGB());
+                double v = values[r * cols + c];
+                img.setRGB(LEFT + px, TOP + py, (style == Style.DENSITY ? densityColour(v) : colour(v)).getRGB());
             }
         }
         // the ½ level set: cells whose value is on the other side of ½ from a neighbour's
         g.setColor(Color.BLACK);
-        for (int r = 0; r < rows; r++) {
+        for (int r = 0; r < rows && style == Style.DECISION; r++) {
             for (int c = 0; c < cols; c++) {
                 double v = values[r * cols + c];
                 boolean edge = (c + 1 < cols && (v - 0.5) * (values[r * cols + c + 1] - 0.5) < 0)
@@ -98,9 +112,17 @@ public final class FieldChart {
             g.drawString(p.name(), lx + 11, TOP + PLOT + 42);
             lx += 20 + g.getFontMetrics().stringWidth(p.name());
         }
-        g.drawString("colour: probability of class 1 (blue 0 – white ½ – red 1); black: decision boundary", LEFT, TOP + PLOT + 60);
+        g.drawString(style == Style.DECISION ? "colour: probability of class 1 (blue 0 – white ½ – red 1); black: decision boundary"
+                : "colour: density / its maximum (white 0 – dark blue 1)", LEFT, TOP + PLOT + 60);
         g.dispose();
         AtomicFiles.write(png, out -> ImageIO.write(img, "png", out));
+    }
+
+    /** White (0) – dark blue (1). */
+    static Color densityColour(double v) {
+        if (!Double.isFinite(v)) return Color.LIGHT_GRAY;
+        double t = Math.max(0, Math.min(1, v));
+        return new Color((int) (255 - 225 * t), (int) (255 - 200 * t), (int) (255 - 120 * t));
     }
 
     /** Blue (0) – white (½) – red (1). */

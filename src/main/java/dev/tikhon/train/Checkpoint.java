@@ -58,13 +58,23 @@ public final class Checkpoint {
     private Checkpoint() {}
 
     public static void save(Path file, Meta meta, Map<String, Tensor> model, Map<String, Tensor> optimizer) throws IOException {
+        saveArchive(file, FORMAT, VERSION, meta, model, optimizer);
+    }
+
+    /**
+     * The checkpoint file layout, shared by every kind of run (classifier, flow): a zip of
+     * {@code meta.json} ({"format", "version", "meta"}) and {@code tensors.bin} (model/… and optim/…
+     * tensors), written to a temporary file, forced to disk, then renamed over the old one.
+     */
+    public static void saveArchive(Path file, String format, int version, Object meta, Map<String, Tensor> model,
+                                   Map<String, Tensor> optimizer) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try (OutputStream fileOut = Files.newOutputStream(tmp);
              ZipOutputStream zip = new ZipOutputStream(new BufferedOutputStream(fileOut))) {
             zip.putNextEntry(new ZipEntry("meta.json"));
             Map<String, Object> head = new LinkedHashMap<>();
-            head.put("format", FORMAT);
-            head.put("version", VERSION);
+            head.put("format", format);
+            head.put("version", version);
             head.put("meta", meta);
             zip.write(JSON.writeValueAsBytes(head));
             zip.closeEntry();
@@ -85,18 +95,32 @@ public final class Checkpoint {
 
     /** Reads a checkpoint file, or the checkpoint inside a run directory. */
     public static Loaded load(Path fileOrRunDir) {
-        Path file = Files.isDirectory(fileOrRunDir) ? fileOrRunDir.resolve(FILE_NAME) : fileOrRunDir;
-        Meta meta = null;
+        Archive a = loadArchive(fileOrRunDir, FILE_NAME, FORMAT, VERSION);
+        try {
+            return new Loaded(JSON.treeToValue(a.meta(), Meta.class), a.model(), a.optimizer());
+        } catch (IOException e) {
+            throw new UserError(a.file() + ": cannot read checkpoint metadata: " + e.getMessage(), e);
+        }
+    }
+
+    /** An archive read back: its metadata (as JSON) and the model's and optimizer's tensors. */
+    public record Archive(Path file, com.fasterxml.jackson.databind.JsonNode meta, Map<String, Tensor> model,
+                          Map<String, Tensor> optimizer) {}
+
+    /** Reads an archive written by {@link #saveArchive}, checking its format name and version. */
+    public static Archive loadArchive(Path fileOrRunDir, String fileName, String format, int version) {
+        Path file = Files.isDirectory(fileOrRunDir) ? fileOrRunDir.resolve(fileName) : fileOrRunDir;
+        com.fasterxml.jackson.databind.JsonNode meta = null;
         Map<String, Tensor> tensors = null;
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file));
              ZipInputStream zip = new ZipInputStream(in)) {
             for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
-                if (e.getName().equals("meta.json")) meta = readMeta(zip.readAllBytes(), file);
+                if (e.getName().equals("meta.json")) meta = readMeta(zip.readAllBytes(), file, format, version);
                 else if (e.getName().equals("tensors.bin")) tensors = TensorIO.read(new DataInputStream(zip), file.toString());
             }
         } catch (NoSuchFileException e) {
             throw new UserError(file + ": no such checkpoint" + (Files.isDirectory(fileOrRunDir)
-                    ? " (the run directory has no " + FILE_NAME + "; was training started with this --out?)" : ""));
+                    ? " (the run directory has no " + fileName + "; was training started with this --out?)" : ""));
         } catch (ZipException | java.io.EOFException e) {
             throw new UserError(file + ": corrupt or truncated checkpoint (" + e.getMessage() + ")", e);
         } catch (IOException e) {
@@ -110,16 +134,21 @@ public final class Checkpoint {
             if (t.getKey().startsWith("model/")) model.put(t.getKey().substring(6), t.getValue().keep());
             else if (t.getKey().startsWith("optim/")) optim.put(t.getKey().substring(6), t.getValue().keep());
         }
-        return new Loaded(meta, model, optim);
+        return new Archive(file, meta, model, optim);
     }
 
-    private static Meta readMeta(byte[] json, Path file) throws IOException {
+    private static com.fasterxml.jackson.databind.JsonNode readMeta(byte[] json, Path file, String format, int version)
+            throws IOException {
         var node = JSON.readTree(json);
-        if (!FORMAT.equals(node.path("format").asText())) throw new UserError(file + ": not a Tikhon checkpoint");
-        int version = node.path("version").asInt();
-        if (version != VERSION) {
-            throw new UserError(file + ": checkpoint format version " + version + " (this Tikhon reads version " + VERSION + ")");
+        String found = node.path("format").asText();
+        if (!format.equals(found)) {
+            throw new UserError(file + ": not a " + format + " file" + (found.isEmpty() ? "" : " (it is a " + found
+                    + "; use the command that reads those)"));
         }
-        return JSON.treeToValue(node.get("meta"), Meta.class);
+        int v = node.path("version").asInt();
+        if (v != version) {
+            throw new UserError(file + ": checkpoint format version " + v + " (this Tikhon reads version " + version + ")");
+        }
+        return node.get("meta");
     }
 }

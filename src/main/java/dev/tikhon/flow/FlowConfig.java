@@ -1,0 +1,62 @@
+package dev.tikhon.flow;
+
+import dev.tikhon.UserError;
+import dev.tikhon.ode.Method;
+import dev.tikhon.ode.SolverOptions;
+
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * Everything that defines a flow training run; stored in its checkpoint so that eval, sample and
+ * resume rebuild the same model.
+ *
+ * @param model       mlp (2-D data) or multiscale (images)
+ * @param hidden      hidden widths of the MLP field
+ * @param channels    conv width of the multiscale field
+ * @param scales      number of scales of the multiscale model
+ * @param solver      training solver: euler, midpoint, rk4 (fixed step {@code step}) or dopri5 (atol, rtol)
+ * @param gradient    backprop (through the solver steps) or adjoint
+ */
+public record FlowConfig(String method, String data, String model, int[] hidden, String activation, int channels, int scales,
+                         double endTime, String divergence, String solver, double step, double atol, double rtol,
+                         String gradient, double regKinetic, double regJacobian, int iterations, int batchSize,
+                         double lr, double weightDecay, long seed, int checkpointEvery) {
+    public FlowConfig {
+        if (!"cnf".equals(method)) throw new UserError("flow method '" + method + "' is not a CNF method here: use --method cnf");
+        if (iterations < 1) throw new UserError("--iterations must be at least 1, got " + iterations);
+        if (batchSize < 1) throw new UserError("--batch-size must be at least 1, got " + batchSize);
+        if (!(lr > 0)) throw new UserError("--lr must be positive, got " + lr);
+        if (regKinetic < 0 || regJacobian < 0) {
+            throw new UserError("--reg-kinetic and --reg-jacobian must be ≥ 0, got " + regKinetic + ", " + regJacobian);
+        }
+        if (!(endTime > 0)) throw new UserError("--end-time must be positive, got " + endTime);
+        Divergence.parse(divergence);
+        parseGradient(gradient);
+        solverOptions(solver, step, atol, rtol);
+    }
+
+    public SolverOptions trainingSolver() { return solverOptions(solver, step, atol, rtol); }
+
+    public ContinuousFlow.Gradient gradientMode() { return parseGradient(gradient); }
+
+    static SolverOptions solverOptions(String solver, double step, double atol, double rtol) {
+        Method m = Method.parse(solver);
+        return m.adaptive() ? SolverOptions.dopri5(atol, rtol) : SolverOptions.fixed(m, step);
+    }
+
+    static ContinuousFlow.Gradient parseGradient(String gradient) {
+        switch (gradient.toLowerCase(Locale.ROOT)) {
+            case "backprop": return ContinuousFlow.Gradient.BACKPROP;
+            case "adjoint": return ContinuousFlow.Gradient.ADJOINT;
+            default: throw new UserError("unknown --gradient '" + gradient + "': use backprop or adjoint");
+        }
+    }
+
+    public String describe() {
+        return String.format(Locale.ROOT, "%s on %s: %s field %s, T %s, divergence %s, solver %s, gradient %s, "
+                        + "λ_K %s, λ_J %s, %d iterations of batch %d, Adam lr %s, seed %d",
+                method, data, model, model.equals("mlp") ? Arrays.toString(hidden) + " " + activation : channels + " channels × " + scales + " scales",
+                endTime, divergence, trainingSolver().describe(), gradient, regKinetic, regJacobian, iterations, batchSize, lr, seed);
+    }
+}

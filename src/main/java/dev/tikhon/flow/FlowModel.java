@@ -1,0 +1,40 @@
+package dev.tikhon.flow;
+
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Module;
+import dev.tikhon.ode.SolverOptions;
+
+/**
+ * A density model trained by maximum likelihood through ODE solves: the 2-D {@link ToyFlow} and
+ * the multiscale image flow. {@link FlowTraining} and the {@code flow} commands see only this.
+ */
+public interface FlowModel {
+    /** What the training and evaluation objective is measured in. */
+    enum Unit {
+        NATS("NLL (nats)"), BITS_PER_DIM("bits/dim");
+        public final String label;
+        Unit(String label) { this.label = label; }
+    }
+
+    /** Per-example negative log-likelihood in {@link #unit()}, the regularizer integrals, and the evaluations spent. */
+    record Stats(Tensor nll, Tensor kinetic, Tensor jacobian, int nfe, int backwardNfe) {}
+
+    /** The result of a training step: the batch's statistics and its loss (both detached). */
+    record Step(Stats stats, Tensor loss) {}
+
+    Module module();
+
+    Unit unit();
+
+    /**
+     * Computes the loss mean(nll) + λ_K·mean(E) + λ_J·mean(n) on a batch and accumulates its
+     * parameter gradients, by backprop through the solver or by the adjoint method.
+     */
+    Step trainStep(Tensor x, SolverOptions options, ContinuousFlow.Gradient gradient, double lambdaKinetic, double lambdaJacobian);
+
+    /** Per-example statistics without gradients, with the given solver (evaluation uses Dopri5 at 1e-5). */
+    Stats evaluate(Tensor x, SolverOptions options);
+
+    /** n samples in data space, carried from the latent Gaussian by the given solver. */
+    Tensor sample(int n, SolverOptions options);
+}

@@ -1,0 +1,130 @@
+package dev.tikhon.flow;
+
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Scope;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.ode.SolverOptions;
+import dev.tikhon.report.RunDirectory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A flow run from start to report: train (or resume), evaluate on held-out data with the evaluation
+ * solver, draw the pictures, write metrics.json and index.html. Used by {@code flow train} and by
+ * {@code reproduce rnode}.
+ */
+public final class FlowRuns {
+    /** Evaluation follows FFJORD/RNODE: Dopri5 at atol = rtol = 1e-5, whatever solver trained the model. */
+    public static final SolverOptions EVALUATION_SOLVER = SolverOptions.dopri5(1e-5, 1e-5);
+
+    private FlowRuns() {}
+
+    /** Mean NLL (in the model's unit) with its standard error, and the mean NFE per batch. */
+    public record Evaluation(String unit, double nll, double standardError, double nfePerBatch, int examples, int batchSize,
+                             double seconds, String solver) {}
+
+    public static Evaluation evaluate(FlowModel model, Tensor data, SolverOptions solver, int batchSize) {
+        long t0 = System.nanoTime();
+        int n = (int) data.size(0);
+        double sum = 0, sumSq = 0, nfe = 0;
+        int batches = 0;
+        for (int start = 0; start < n; start += batchSize) {
+            int m = Math.min(batchSize, n - start);
+            try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
+                Tensor x = data.narrow(0, start, m).to(model.module().device());
+                FlowModel.Stats st = model.evaluate(x, solver);
+                for (double v : st.nll().toDoubleArray()) {
+                    sum += v;
+                    sumSq += v * v;
+                }
+                nfe += st.nfe();
+                batches++;
+            }
+        }
+        double mean = sum / n, var = Math.max(0, sumSq / n - mean * mean);
+        return new Evaluation(model.unit().label, mean, Math.sqrt(var / Math.max(1, n - 1)), nfe / batches, n, batchSize,
+                (System.nanoTime() - t0) / 1e9, solver.describe());
+    }
+
+    /** What a finished run reports. */
+    public record Trained(FlowModel model, FlowTraining.Outcome outcome, Evaluation heldOut, Map<String, Object> metrics) {}
+
+    /**
+     * Trains the flow {@code config} describes into {@code outDir} (continuing its checkpoint when
+     * {@code resume}: the stored settings win, except that more iterations extend the run), then
+     * evaluates it on {@code heldOut} held-out examples and writes the report.
+     */
+    public static Trained train(FlowConfig config, Device device, Path outDir, boolean resume, int heldOut,
+                                FlowTraining.Listener listener) {
+        RunDirectory run = RunDirectory.create(outDir);
+        Path ckpt = run.path().resolve(FlowTraining.CHECKPOINT);
+        if (resume && Files.exists(ckpt)) {
+            FlowConfig stored = FlowTraining.load(ckpt).meta().config();
+            config = withIterations(stored, Math.max(stored.iterations(), config.iterations()));
+        }
+        FlowModel model = Flows.build(config, Flows.exampleShape(config.data()));
+        model.module().to(device);
+        FlowTraining.Batches batches = Flows.toyBatches(config.data(), config.batchSize(), config.seed());
+        FlowTraining.Batches onDevice = it -> batches.batch(it).to(device);
+        FlowTraining.Outcome outcome = FlowTraining.run(model, config, onDevice, run.path(), resume, listener);
+        Tensor test = Flows.toyHeldOut(config.data(), heldOut, config.seed()).keep();
+        Evaluation eval = evaluate(model, test, EVALUATION_SOLVER, 1000);
+        List<String> images = new ArrayList<>(FlowPlots.toy(run.path(), config.data(), model, test.to(device), EVALUATION_SOLVER, 100));
+        images.addAll(FlowPlots.history(run.path(), outcome.history(), model.unit().label));
+        Map<String, Object> metrics = metrics(config, model, outcome, eval, device);
+        run.writeMetrics(metrics);
+        dev.tikhon.report.HtmlReport.write(run.path(), "Tikhon flow: " + config.data(), config.describe(), metrics, images);
+        return new Trained(model, outcome, eval, metrics);
+    }
+
+    static FlowConfig withIterations(FlowConfig c, int iterations) {
+        return new FlowConfig(c.method(), c.data(), c.model(), c.hidden(), c.activation(), c.channels(), c.scales(), c.endTime(),
+                c.divergence(), c.solver(), c.step(), c.atol(), c.rtol(), c.gradient(), c.regKinetic(), c.regJacobian(),
+                iterations, c.batchSize(), c.lr(), c.weightDecay(), c.seed(), c.checkpointEvery());
+    }
+
+    static Map<String, Object> metrics(FlowConfig config, FlowModel model, FlowTraining.Outcome o, Evaluation eval, Device device) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("command", "flow train");
+        m.put("tikhon_version", dev.tikhon.Version.VERSION);
+        m.put("device", device.toString());
+        m.put("config", config);
+        m.put("model", model.module().describe());
+        m.put("parameters", model.module().parameterCount());
+        m.put("held_out", eval);
+        List<Map<String, Object>> h = o.history();
+        m.put("iterations", h.size());
+        m.put("train_seconds", o.seconds());
+        m.put("seconds_per_iteration", h.isEmpty() ? Double.NaN : o.seconds() / h.size());
+        m.put("nfe_forward_total", sum(h, "nfe_forward"));
+        m.put("nfe_backward_total", sum(h, "nfe_backward"));
+        int tail = Math.max(1, h.size() / 10);
+        m.put("nfe_forward_last_10pct", h.isEmpty() ? Double.NaN : sum(h.subList(h.size() - tail, h.size()), "nfe_forward") / tail);
+        m.put("final_train_nll", h.isEmpty() ? Double.NaN : ((Number) h.get(h.size() - 1).get("nll")).doubleValue());
+        return m;
+    }
+
+    static double sum(List<Map<String, Object>> rows, String key) {
+        double s = 0;
+        for (Map<String, Object> r : rows) s += ((Number) r.get(key)).doubleValue();
+        return s;
+    }
+
+    /** The model of a finished or interrupted flow run, with its configuration. */
+    public record Restored(FlowModel model, FlowConfig config, FlowTraining.Meta meta) {}
+
+    public static Restored load(Path runDirOrFile, Device device) {
+        FlowTraining.Loaded l = FlowTraining.load(runDirOrFile);
+        FlowConfig c = l.meta().config();
+        FlowModel model = Flows.build(c, Flows.exampleShape(c.data()));
+        model.module().loadStateDict(l.model());
+        model.module().to(device);
+        return new Restored(model, c, l.meta());
+    }
+}

@@ -1,0 +1,155 @@
+package dev.tikhon.flow;
+
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Scope;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.optim.Adam;
+import dev.tikhon.optim.Optimizer;
+import dev.tikhon.report.CsvWriter;
+import dev.tikhon.train.Checkpoint;
+import dev.tikhon.train.TrainingDivergedException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Maximum-likelihood training of a {@link FlowModel} by Adam, one batch per iteration. Every
+ * iteration runs in its own {@link Scope}, reseeds libtorch from (seed, iteration) and asks the
+ * {@link Batches} for its batch by index, so a run resumed from its checkpoint draws exactly what
+ * an uninterrupted one would. The history records, per iteration, the loss, the NLL, both
+ * regularizers, forward and backward function evaluations and the wall time.
+ */
+public final class FlowTraining {
+    public static final String CHECKPOINT = "flow-checkpoint.tkn";
+    static final String FORMAT = "tikhon-flow-checkpoint";
+    static final int VERSION = 1;
+
+    /** The training batch of an iteration: a pure function of the index. */
+    @FunctionalInterface
+    public interface Batches {
+        Tensor batch(int iteration);
+    }
+
+    /** Hears about progress; the CLI shows a bar with the NFE. */
+    public interface Listener {
+        default void onStart(int fromIteration, int iterations) {}
+
+        default void onIteration(Map<String, Object> row) {}
+
+        default void onEnd() {}
+    }
+
+    /** What a checkpoint holds besides the tensors. */
+    public record Meta(FlowConfig config, String unit, int iteration, double seconds, List<Map<String, Object>> history,
+                       String tikhonVersion) {}
+
+    /** A finished (or stopped) run. */
+    public record Outcome(FlowConfig config, List<Map<String, Object>> history, double seconds) {}
+
+    private FlowTraining() {}
+
+    public static Outcome run(FlowModel model, FlowConfig config, Batches batches, Path outDir, boolean resume, Listener listener) {
+        Optimizer opt = new Adam(model.module().parameters(), config.lr(), 0.9, 0.999, 1e-8, config.weightDecay(), false, false);
+        Path checkpoint = outDir.resolve(CHECKPOINT);
+        int start = 0;
+        double seconds = 0;
+        List<Map<String, Object>> history = new ArrayList<>();
+        if (resume && Files.exists(checkpoint)) {
+            Loaded l = load(checkpoint);
+            model.module().loadStateDict(l.model());
+            opt.loadState(l.optimizer());
+            start = l.meta().iteration();
+            seconds = l.meta().seconds();
+            history.addAll(l.meta().history());
+        }
+        try {
+            Files.createDirectories(outDir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + outDir, e);
+        }
+        var solver = config.trainingSolver();
+        var gradient = config.gradientMode();
+        listener.onStart(start, config.iterations());
+        long startNanos = System.nanoTime();
+        double secondsBefore = seconds;
+        // The checkpoint's history is the truth: rows written after it (a killed run) are dropped.
+        Path historyCsv = outDir.resolve("history.csv");
+        try {
+            Files.deleteIfExists(historyCsv);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot replace " + historyCsv, e);
+        }
+        try (CsvWriter csv = CsvWriter.open(historyCsv, HEADER)) {
+            for (Map<String, Object> row : history) csv.writeRow(row);
+            for (int it = start; it < config.iterations(); it++) {
+                long t0 = System.nanoTime();
+                Map<String, Object> row;
+                try (Scope step = Scope.open()) {
+                    Rng.seed(Rng.derive(config.seed(), 1, it));
+                    Tensor x = batches.batch(it);
+                    opt.zeroGrad();
+                    FlowModel.Step s = model.trainStep(x, solver, gradient, config.regKinetic(), config.regJacobian());
+                    double loss = s.loss().item();
+                    if (!Double.isFinite(loss)) {
+                        throw new TrainingDivergedException(0, it, loss, "lower --lr, use the regularizers (--reg-kinetic, "
+                                + "--reg-jacobian) or a smaller --step; resume from the last checkpoint with --resume");
+                    }
+                    opt.step();
+                    double iterSeconds = (System.nanoTime() - t0) / 1e9;
+                    seconds = secondsBefore + (System.nanoTime() - startNanos) / 1e9;
+                    row = new LinkedHashMap<>();
+                    row.put("iteration", it + 1);
+                    row.put("loss", loss);
+                    row.put("nll", s.stats().nll().mean().item());
+                    row.put("kinetic", s.stats().kinetic().mean().item());
+                    row.put("jacobian", s.stats().jacobian().mean().item());
+                    row.put("nfe_forward", s.stats().nfe());
+                    row.put("nfe_backward", s.stats().backwardNfe());
+                    row.put("iteration_seconds", iterSeconds);
+                    row.put("seconds", seconds);
+                }
+                history.add(row);
+                csv.writeRow(row);
+                listener.onIteration(row);
+                boolean last = it + 1 == config.iterations();
+                if (last || (config.checkpointEvery() > 0 && (it + 1) % config.checkpointEvery() == 0)) {
+                    save(checkpoint, new Meta(config, model.unit().name(), it + 1, seconds, history, dev.tikhon.Version.VERSION),
+                            model, opt);
+                }
+            }
+        } finally {
+            listener.onEnd();
+        }
+        return new Outcome(config, history, seconds);
+    }
+
+    static final List<String> HEADER = List.of("iteration", "loss", "nll", "kinetic", "jacobian", "nfe_forward", "nfe_backward",
+            "iteration_seconds", "seconds");
+
+    private static void save(Path file, Meta meta, FlowModel model, Optimizer opt) {
+        try {
+            Checkpoint.saveArchive(file, FORMAT, VERSION, meta, model.module().stateDict(), opt.state());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write checkpoint " + file, e);
+        }
+    }
+
+    /** A flow checkpoint read back. */
+    public record Loaded(Meta meta, Map<String, Tensor> model, Map<String, Tensor> optimizer) {}
+
+    /** Reads {@code flow-checkpoint.tkn} (or the file given). */
+    public static Loaded load(Path fileOrRunDir) {
+        Checkpoint.Archive a = Checkpoint.loadArchive(fileOrRunDir, CHECKPOINT, FORMAT, VERSION);
+        try {
+            return new Loaded(dev.tikhon.report.Json.mapper().treeToValue(a.meta(), Meta.class), a.model(), a.optimizer());
+        } catch (IOException e) {
+            throw new dev.tikhon.UserError(a.file() + ": cannot read the flow checkpoint's metadata: " + e.getMessage(), e);
+        }
+    }
+}
