@@ -28,7 +28,8 @@ import java.util.concurrent.Callable;
 /** {@code tikhon bench}: micro-benchmarks that print JSON. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks that print JSON (compare ratios measured in one run; machines are noisy).",
-        subcommands = {BenchCommand.TrainStepBench.class, BenchCommand.AttackBench.class, BenchCommand.ConvBench.class})
+        subcommands = {BenchCommand.TrainStepBench.class, BenchCommand.AttackBench.class, BenchCommand.ConvBench.class,
+                BenchCommand.FlowStepBench.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -272,6 +273,63 @@ final class BenchCommand implements Runnable {
             r.put("median_ms", ms[steps / 2]);
             r.put("min_ms", ms[0]);
             r.put("max_ms", ms[steps - 1]);
+            System.out.println(new ObjectMapper().writeValueAsString(r));
+            return 0;
+        }
+    }
+
+    /**
+     * One CNF training iteration on 2-D data (peer: bench/flow_step.py): MLP field 2→64→64→64→2 with
+     * t at every layer, softplus, exact divergence, RK4 with 4 steps, backprop through the solver,
+     * kinetic and Jacobian terms in the loss, Adam step.
+     */
+    @Command(name = "flow-step", mixinStandardHelpOptions = true,
+            description = "Iterations per second of a continuous normalizing flow's training step on 2-D data (peer: bench/flow_step.py).")
+    static final class FlowStepBench implements Callable<Integer> {
+        @Option(names = "--batch", defaultValue = "512", description = "Default: ${DEFAULT-VALUE}.")
+        int batch;
+
+        @Option(names = "--steps", defaultValue = "30", description = "Timed iterations. Default: ${DEFAULT-VALUE}.")
+        int steps;
+
+        @Option(names = "--warmup", defaultValue = "5", description = "Untimed iterations first. Default: ${DEFAULT-VALUE}.")
+        int warmup;
+
+        @Mixin RuntimeOptions runtime = new RuntimeOptions();
+
+        @Override public Integer call() throws Exception {
+            Device device = runtime.apply();
+            Rng.seed(0);
+            dev.tikhon.flow.ToyFlow flow = new dev.tikhon.flow.ToyFlow(new dev.tikhon.flow.ConcatMlpField(2, new int[]{64, 64, 64},
+                    dev.tikhon.nn.Activation.parse("softplus")), 2, dev.tikhon.flow.Divergence.EXACT, 1.0);
+            flow.module().to(device);
+            dev.tikhon.optim.Adam adam = new dev.tikhon.optim.Adam(flow.module().parameters(), 1e-3);
+            Tensor x = dev.tikhon.data.ToyData.generate("checkerboard", batch, 0).inputs().to(device).keep();
+            dev.tikhon.ode.SolverOptions rk4 = dev.tikhon.ode.SolverOptions.fixed(dev.tikhon.ode.Method.RK4, 0.25);
+            double[] ms = new double[steps];
+            int nfe = 0;
+            for (int i = -warmup; i < steps; i++) {
+                long t0 = System.nanoTime();
+                try (Scope s = Scope.open()) {
+                    adam.zeroGrad();
+                    var step = flow.trainStep(x, rk4, dev.tikhon.flow.ContinuousFlow.Gradient.BACKPROP, 0.01, 0.01);
+                    adam.step();
+                    step.loss().item();
+                    nfe = step.stats().nfe();
+                }
+                if (i >= 0) ms[i] = (System.nanoTime() - t0) / 1e6;
+            }
+            double total = java.util.Arrays.stream(ms).sum();
+            java.util.Arrays.sort(ms);
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("impl", "tikhon");
+            r.put("benchmark", "cnf train step 2-D (mlp 64x3, exact divergence, rk4 x4, backprop)");
+            r.put("batch", batch);
+            r.put("threads", Engine.threads());
+            r.put("device", device.toString());
+            r.put("nfe", nfe);
+            r.put("median_ms", ms[steps / 2]);
+            r.put("steps_per_second", 1000.0 * steps / total);
             System.out.println(new ObjectMapper().writeValueAsString(r));
             return 0;
         }

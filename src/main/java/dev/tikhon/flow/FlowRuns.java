@@ -68,6 +68,7 @@ public final class FlowRuns {
             FlowConfig stored = FlowTraining.load(ckpt).meta().config();
             config = withIterations(stored, Math.max(stored.iterations(), config.iterations()));
         }
+        dev.tikhon.engine.Rng.seed(dev.tikhon.engine.Rng.derive(config.seed(), 0));   // the same initial model for the same seed
         FlowModel model = Flows.build(config, Flows.exampleShape(config.data()));
         model.module().to(device);
         FlowTraining.Batches batches = Flows.toyBatches(config.data(), config.batchSize(), config.seed());
