@@ -46,10 +46,16 @@ final class FlowCommand implements Runnable {
         String method;
 
         @Option(names = "--data", defaultValue = "checkerboard",
-                description = "A 2-D toy set: 8gaussians, checkerboard, 2spirals, pinwheel, moons, circles, rings, swissroll. Default: ${DEFAULT-VALUE}.")
+                description = "A 2-D toy set (8gaussians, checkerboard, 2spirals, pinwheel, moons, circles, rings, swissroll; --model mlp) "
+                        + "or 28×28 images (fashion-mnist, fashion-mnist-sample, mnist; --model multiscale, bits/dim). Default: ${DEFAULT-VALUE}.")
         String data;
 
-        @Option(names = "--model", defaultValue = "mlp", description = "mlp. Default: ${DEFAULT-VALUE}.")
+        @Option(names = "--data-dir", paramLabel = "DIR",
+                description = "Folder with the IDX files of an image set. Default: $TIKHON_DATA, then /usr/share/datasets/<name>.")
+        Path dataDir;
+
+        @Option(names = "--model", defaultValue = "mlp",
+                description = "mlp (2-D data) or multiscale (images: squeeze, conv CNF, factor-out per scale). Default: ${DEFAULT-VALUE}.")
         String model;
 
         @Option(names = "--hidden", split = ",", defaultValue = "64,64,64", description = "Hidden widths of the MLP field. Default: ${DEFAULT-VALUE}.")
@@ -67,8 +73,8 @@ final class FlowCommand implements Runnable {
         @Option(names = "--end-time", defaultValue = "1", description = "Integration time T. Default: ${DEFAULT-VALUE}.")
         double endTime;
 
-        @Option(names = "--divergence", defaultValue = "exact",
-                description = "exact, gaussian or rademacher (Hutchinson, noise drawn once per solve). Default: ${DEFAULT-VALUE}.")
+        @Option(names = "--divergence",
+                description = "exact, gaussian or rademacher (Hutchinson, noise drawn once per solve). Default: exact (mlp), rademacher (multiscale).")
         String divergence;
 
         @Option(names = "--solver", defaultValue = "rk4", description = "euler, midpoint, rk4 (fixed --step) or dopri5 (--atol, --rtol). Default: ${DEFAULT-VALUE}.")
@@ -125,12 +131,14 @@ final class FlowCommand implements Runnable {
 
         @Override public Integer call() {
             Device device = runtime.apply();
+            String divergence = this.divergence != null ? this.divergence : "multiscale".equals(model) ? "rademacher" : "exact";
             FlowConfig config = new FlowConfig(method, data, model, hidden, activation, channels, scales, endTime, divergence,
                     solver, step, atol, rtol, gradient, regKinetic, regJacobian, iterations, batchSize, lr, weightDecay, seed,
                     checkpointEvery);
             Path outDir = out != null ? out : Path.of("runs", "flow-" + data);
             System.out.println("flow:   " + config.describe());
-            FlowRuns.Trained t = FlowRuns.train(config, device, outDir, resume, heldOut, new BarListener("flow " + data));
+            FlowRuns.Trained t = FlowRuns.train(config, device, outDir, resume, heldOut, dataDir, new BarListener("flow " + data));
+            if (t.metrics().get("data") != null) System.out.println("data:   " + t.metrics().get("data"));
             FlowRuns.Evaluation e = t.heldOut();
             System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f (%d points, %s, %.1f NFE per batch); %.1f s training, %.0f forward NFE in the last 10%%%n",
                     e.unit(), e.nll(), e.standardError(), e.examples(), e.solver(), e.nfePerBatch(), t.outcome().seconds(),
@@ -184,6 +192,9 @@ final class FlowCommand implements Runnable {
         @Option(names = "--batch-size", defaultValue = "1000", description = "Default: ${DEFAULT-VALUE}.")
         int batchSize;
 
+        @Option(names = "--data-dir", paramLabel = "DIR", description = "Folder with the IDX files of an image set (as in flow train).")
+        Path dataDir;
+
         @Option(names = "--out", paramLabel = "DIR", description = "Default: CHECKPOINT-DIR/eval.")
         Path out;
 
@@ -193,7 +204,13 @@ final class FlowCommand implements Runnable {
             Device device = runtime.apply();
             FlowRuns.Restored r = FlowRuns.load(checkpoint, device);
             SolverOptions solver = SolverOptions.dopri5(atol, rtol);
-            Tensor test = Flows.toyHeldOut(r.config().data(), heldOut, r.config().seed());
+            Tensor test;
+            if (Flows.isToy(r.config().data())) {
+                test = Flows.toyHeldOut(r.config().data(), heldOut, r.config().seed());
+            } else {
+                test = Flows.imageHeldOut(Flows.loadImages(r.config().data(), dataDir).test(), heldOut);
+                dev.tikhon.engine.Rng.seed(dev.tikhon.engine.Rng.derive(r.config().seed(), 4));   // as flow train's evaluation
+            }
             FlowRuns.Evaluation e = FlowRuns.evaluate(r.model(), test, solver, batchSize);
             RunDirectory run = RunDirectory.create(out != null ? out : runDir(checkpoint).resolve("eval"));
             Map<String, Object> metrics = new LinkedHashMap<>(RunReport.header("flow eval", device));
@@ -211,14 +228,18 @@ final class FlowCommand implements Runnable {
     }
 
     @Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
-            description = "Samples of a trained flow (ODE from the Gaussian back to the data, Dopri5): samples.csv, and for 2-D "
-                    + "data density.png (model density on a grid), samples.png and data.png (histograms).")
+            description = "Samples of a trained flow (ODE from the Gaussian back to the data, Dopri5). For 2-D data: samples.csv, "
+                    + "density.png (model density on a grid), samples.png and data.png (histograms); for images: samples.png "
+                    + "and data.png (grids of sampled and of real test images).")
     static final class Sample implements Callable<Integer> {
         @Option(names = "--checkpoint", required = true, paramLabel = "PATH", description = "A flow run directory or its flow-checkpoint.tkn.")
         Path checkpoint;
 
-        @Option(names = "--samples", defaultValue = "5000", description = "Default: ${DEFAULT-VALUE}.")
-        int samples;
+        @Option(names = "--samples", description = "Default: 5000 (2-D data), 50 (images).")
+        Integer samples;
+
+        @Option(names = "--data-dir", paramLabel = "DIR", description = "Folder with the IDX files of an image set (as in flow train).")
+        Path dataDir;
 
         @Option(names = "--grid", defaultValue = "100", description = "Grid cells per side of the density picture. Default: ${DEFAULT-VALUE}.")
         int grid;
@@ -241,6 +262,21 @@ final class FlowCommand implements Runnable {
             RunDirectory run = RunDirectory.create(out != null ? out : runDir(checkpoint).resolve("samples"));
             dev.tikhon.engine.Rng.seed(r.config().seed());
             FlowModel model = r.model();
+            if (!Flows.isToy(r.config().data())) {
+                int n = samples != null ? samples : FlowRuns.IMAGE_SAMPLES;
+                if (n < 1) throw new dev.tikhon.UserError("--samples must be at least 1, got " + n);
+                Tensor real = Flows.imageHeldOut(Flows.loadImages(r.config().data(), dataDir).test(), n);
+                List<String> images = FlowPlots.images(run.path(), model, real, solver, n);
+                Map<String, Object> metrics = new LinkedHashMap<>(RunReport.header("flow sample", device));
+                metrics.put("checkpoint", checkpoint.toString());
+                metrics.put("samples", n);
+                metrics.put("solver", solver.describe());
+                run.writeMetrics(metrics);
+                HtmlReport.write(run.path(), "Tikhon flow samples", r.config().describe(), metrics, images);
+                System.out.println("outputs: " + run.path() + " (" + String.join(", ", images) + ", index.html)");
+                return 0;
+            }
+            int samples = this.samples != null ? this.samples : 5000;
             Tensor data = Flows.toyHeldOut(r.config().data(), samples, r.config().seed()).to(device);
             List<String> images = FlowPlots.toy(run.path(), r.config().data(), model, data, solver, grid);
             Tensor x = model.sample(samples, solver).cpu();

@@ -3,11 +3,11 @@ package dev.tikhon.data;
 import java.util.SplittableRandom;
 
 /** Seeded Fisher–Yates permutations, the one source of random order in this package. */
-final class Permutation {
+public final class Permutation {
     private Permutation() {}
 
     /** A uniformly random permutation of 0..n-1 drawn from {@code rng}. */
-    static long[] of(int n, SplittableRandom rng) {
+    public static long[] of(int n, SplittableRandom rng) {
         long[] p = identity(n);
         for (int i = n - 1; i > 0; i--) {
             int j = rng.nextInt(i + 1);

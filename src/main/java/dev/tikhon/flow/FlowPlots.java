@@ -41,6 +41,26 @@ public final class FlowPlots {
         return List.of("density.png", "samples.png", "data.png");
     }
 
+    /**
+     * samples.png (a grid of n images sampled with the given solver) and data.png (a grid of the first n
+     * images of {@code data}), 10 to a row, each pixel 3×3. Multi-channel images are drawn as their channel mean.
+     */
+    public static List<String> images(Path dir, FlowModel model, Tensor data, SolverOptions solver, int n) {
+        Tensor samples;
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            samples = model.sample(n, solver);
+        }
+        imageGrid(dir.resolve("samples.png"), samples);
+        imageGrid(dir.resolve("data.png"), data.narrow(0, 0, Math.min(n, data.size(0))));
+        return List.of("samples.png", "data.png");
+    }
+
+    static void imageGrid(Path png, Tensor images) {
+        Tensor grey = images.mean(1, false).cpu();
+        int n = (int) grey.size(0), h = (int) grey.size(1), w = (int) grey.size(2);
+        dev.tikhon.report.ImageGrid.write(png, grey.toDoubleArray(), n, h, w, Math.min(10, Math.max(1, n)), 3);
+    }
+
     /** p(x) at the cell centres of a grid × grid raster of [−r, r]², row-major from the bottom row. */
     static double[] gridDensity(FlowModel model, double r, int grid, SolverOptions solver) {
         double h = 2 * r / grid;

@@ -1,7 +1,9 @@
 package dev.tikhon.flow;
 
 import dev.tikhon.engine.Autograd;
+import dev.tikhon.data.DataSets;
 import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.ode.SolverOptions;
@@ -62,6 +64,21 @@ public final class FlowRuns {
      */
     public static Trained train(FlowConfig config, Device device, Path outDir, boolean resume, int heldOut,
                                 FlowTraining.Listener listener) {
+        return train(config, device, outDir, resume, heldOut, null, listener);
+    }
+
+    /** Images per evaluation batch, and sampled for samples.png, for image flows. */
+    public static final int IMAGE_EVAL_BATCH = 200, IMAGE_SAMPLES = 50;
+
+    /**
+     * As {@link #train(FlowConfig, Device, Path, boolean, int, FlowTraining.Listener)}; image sets are
+     * looked for in {@code dataDir} (null: the usual places, see {@link dev.tikhon.data.DataSets}).
+     * Images train on epochs of seeded permutations of the training set and are evaluated on the
+     * first {@code heldOut} test images, with the evaluation noise (dequantization, Hutchinson) seeded
+     * from the run's seed.
+     */
+    public static Trained train(FlowConfig config, Device device, Path outDir, boolean resume, int heldOut, Path dataDir,
+                                FlowTraining.Listener listener) {
         RunDirectory run = RunDirectory.create(outDir);
         Path ckpt = run.path().resolve(FlowTraining.CHECKPOINT);
         if (resume && Files.exists(ckpt)) {
@@ -71,14 +88,35 @@ public final class FlowRuns {
         dev.tikhon.engine.Rng.seed(dev.tikhon.engine.Rng.derive(config.seed(), 0));   // the same initial model for the same seed
         FlowModel model = Flows.build(config, Flows.exampleShape(config.data()));
         model.module().to(device);
-        FlowTraining.Batches batches = Flows.toyBatches(config.data(), config.batchSize(), config.seed());
+        boolean toy = Flows.isToy(config.data());
+        FlowTraining.Batches batches;
+        Tensor test;
+        String dataDescription = null;
+        if (toy) {
+            batches = Flows.toyBatches(config.data(), config.batchSize(), config.seed());
+            test = null;
+        } else {
+            DataSets.Loaded data = Flows.loadImages(config.data(), dataDir);
+            batches = Flows.imageBatches(data.train(), config.batchSize(), config.seed());
+            test = Flows.imageHeldOut(data.test(), heldOut).keep();
+            dataDescription = data.description();
+        }
         FlowTraining.Batches onDevice = it -> batches.batch(it).to(device);
         FlowTraining.Outcome outcome = FlowTraining.run(model, config, onDevice, run.path(), resume, listener);
-        Tensor test = Flows.toyHeldOut(config.data(), heldOut, config.seed()).keep();
-        Evaluation eval = evaluate(model, test, EVALUATION_SOLVER, 1000);
-        List<String> images = new ArrayList<>(FlowPlots.toy(run.path(), config.data(), model, test.to(device), EVALUATION_SOLVER, 100));
+        Evaluation eval;
+        List<String> images;
+        if (toy) {
+            test = Flows.toyHeldOut(config.data(), heldOut, config.seed()).keep();
+            eval = evaluate(model, test, EVALUATION_SOLVER, 1000);
+            images = new ArrayList<>(FlowPlots.toy(run.path(), config.data(), model, test.to(device), EVALUATION_SOLVER, 100));
+        } else {
+            Rng.seed(Rng.derive(config.seed(), 4));
+            eval = evaluate(model, test, EVALUATION_SOLVER, IMAGE_EVAL_BATCH);
+            images = new ArrayList<>(FlowPlots.images(run.path(), model, test, EVALUATION_SOLVER, IMAGE_SAMPLES));
+        }
         images.addAll(FlowPlots.history(run.path(), outcome.history(), model.unit().label));
         Map<String, Object> metrics = metrics(config, model, outcome, eval, device);
+        if (dataDescription != null) metrics.put("data", dataDescription);
         run.writeMetrics(metrics);
         dev.tikhon.report.HtmlReport.write(run.path(), "Tikhon flow: " + config.data(), config.describe(), metrics, images);
         return new Trained(model, outcome, eval, metrics);
