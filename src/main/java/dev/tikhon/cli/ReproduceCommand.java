@@ -374,13 +374,28 @@ final class ReproduceCommand implements Runnable {
     }
 
     @Command(name = "rnode", mixinStandardHelpOptions = true, sortOptions = false,
-            description = {"Continuous normalizing flows on 2-D toy sets, unregularized against RNODE (kinetic + Jacobian, λ 0.01), same "
+            description = {"Continuous normalizing flows on 2-D toy sets (and, with --datasets fashion-mnist, the multiscale image flow), unregularized against RNODE (kinetic + Jacobian, λ 0.01), same "
                     + "seed, batches, solver and iterations: NFE per iteration over training, wall time, held-out NLL with Dopri5 at "
                     + "1e-5 (exact divergence) and its NFE, density and sample plots. Resumable: rerun to continue."})
     static final class Rnode implements Callable<Integer> {
         @Option(names = "--datasets", split = ",", defaultValue = "8gaussians,checkerboard,rings",
-                description = "Default: ${DEFAULT-VALUE}.")
+                description = "2-D toy sets and/or fashion-mnist or mnist (the multiscale image flow). Default: ${DEFAULT-VALUE}.")
         List<String> datasets;
+
+        @Option(names = "--data-dir", paramLabel = "DIR", description = "Where the image sets are (default: the usual places).")
+        Path dataDir;
+
+        @Option(names = "--image-iterations", defaultValue = "150", description = "Iterations of the image runs. Default: ${DEFAULT-VALUE}.")
+        int imageIterations;
+
+        @Option(names = "--image-batch-size", defaultValue = "32", description = "Default: ${DEFAULT-VALUE}.")
+        int imageBatchSize;
+
+        @Option(names = "--image-channels", defaultValue = "32", description = "Conv width of the image model (SPEC: 64). Default: ${DEFAULT-VALUE}.")
+        int imageChannels;
+
+        @Option(names = "--image-held-out", defaultValue = "200", description = "Test images for the held-out bits/dim. Default: ${DEFAULT-VALUE}.")
+        int imageHeldOut;
 
         @Option(names = "--iterations", defaultValue = "1000", description = "Default: ${DEFAULT-VALUE}.")
         int iterations;
@@ -418,9 +433,10 @@ final class ReproduceCommand implements Runnable {
             RunDirectory run = RunDirectory.create(dir);
             for (String d : datasets) dev.tikhon.flow.Flows.exampleShape(d);   // fail early on a bad name
             dev.tikhon.experiments.RnodeExperiment.Budget budget = new dev.tikhon.experiments.RnodeExperiment.Budget(datasets,
-                    iterations, batchSize, solver, step, tolerance, lambda, heldOut, seed);
+                    iterations, batchSize, solver, step, tolerance, lambda, heldOut, seed, imageIterations, imageBatchSize, imageChannels,
+                    imageHeldOut);
             List<FlowCommand.BarListener> bars = new java.util.ArrayList<>();
-            Map<String, Object> result = new dev.tikhon.experiments.RnodeExperiment(budget, device, run.path()).run(name -> {
+            Map<String, Object> result = new dev.tikhon.experiments.RnodeExperiment(budget, device, run.path(), dataDir).run(name -> {
                 FlowCommand.BarListener b = new FlowCommand.BarListener(name);
                 bars.add(b);
                 return b;

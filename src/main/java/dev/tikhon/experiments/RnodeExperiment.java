@@ -25,21 +25,34 @@ import java.util.function.Function;
  * evaluation NFE. Each run is its own resumable directory.
  */
 public final class RnodeExperiment {
-    /** The experiment's budget and training settings, shared by every run. */
+    /**
+     * The experiment's budget and training settings, shared by every run. Image sets (fashion-mnist,
+     * mnist) use the multiscale model with {@code imageChannels}, Rademacher divergence, their own
+     * iteration count, batch size and number of held-out test images.
+     */
     public record Budget(List<String> datasets, int iterations, int batchSize, String solver, double step, double tolerance,
-                         double lambda, int heldOut, long seed) {}
+                         double lambda, int heldOut, long seed, int imageIterations, int imageBatchSize, int imageChannels,
+                         int imageHeldOut) {}
 
     private final Budget budget;
     private final Device device;
     private final Path dir;
+    private final Path dataDir;
 
-    public RnodeExperiment(Budget budget, Device device, Path dir) {
+    /** @param dataDir where image sets are looked for (null: the usual places) */
+    public RnodeExperiment(Budget budget, Device device, Path dir, Path dataDir) {
         this.budget = budget;
         this.device = device;
         this.dir = dir;
+        this.dataDir = dataDir;
     }
 
     FlowConfig config(String data, double lambda) {
+        if (dev.tikhon.flow.Flows.isImages(data)) {
+            return new FlowConfig("cnf", data, "multiscale", new int[]{64, 64, 64}, "softplus", budget.imageChannels(), 2, 1.0,
+                    "rademacher", budget.solver(), budget.step(), budget.tolerance(), budget.tolerance(), "backprop", lambda, lambda,
+                    budget.imageIterations(), budget.imageBatchSize(), 1e-3, 0, budget.seed(), 10);
+        }
         return new FlowConfig("cnf", data, "mlp", new int[]{64, 64, 64}, "softplus", 64, 2, 1.0, "exact", budget.solver(),
                 budget.step(), budget.tolerance(), budget.tolerance(), "backprop", lambda, lambda, budget.iterations(),
                 budget.batchSize(), 1e-3, 0, budget.seed(), 100);
@@ -53,8 +66,9 @@ public final class RnodeExperiment {
             for (String variant : List.of("unregularized", "rnode")) {
                 double lambda = variant.equals("rnode") ? budget.lambda() : 0;
                 Path runDir = dir.resolve(data + "-" + variant);
-                FlowRuns.Trained t = FlowRuns.train(config(data, lambda), device, runDir, true, budget.heldOut(),
-                        listeners.apply(data + " " + variant));
+                boolean images = dev.tikhon.flow.Flows.isImages(data);
+                FlowRuns.Trained t = FlowRuns.train(config(data, lambda), device, runDir, true,
+                        images ? budget.imageHeldOut() : budget.heldOut(), dataDir, listeners.apply(data + " " + variant));
                 histories.put(variant, t.outcome().history());
                 rows.add(row(data, variant, lambda, t));
             }
@@ -76,6 +90,7 @@ public final class RnodeExperiment {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("data", data);
         r.put("variant", variant);
+        r.put("unit", t.heldOut().unit());
         r.put("lambda", lambda);
         r.put("iterations", n);
         r.put("nfe_first_10pct", mean(h.subList(0, tail), "nfe_forward"));

@@ -85,12 +85,14 @@ class CliFlowTest {
 
     @Test
     void reproduceRnodeWritesTheComparison(@TempDir Path dir) throws IOException {
-        Cli.Run r = Cli.run("reproduce", "rnode", "--datasets", "8gaussians", "--iterations", "3", "--batch-size", "64",
-                "--held-out", "200", "--solver", "rk4", "--threads", "1", "--out", dir.toString());
+        Cli.Run r = Cli.run("reproduce", "rnode", "--datasets", "8gaussians,fashion-mnist-sample", "--iterations", "3", "--batch-size", "64",
+                "--held-out", "200", "--solver", "rk4", "--image-iterations", "2", "--image-batch-size", "4", "--image-channels", "4",
+                "--image-held-out", "8", "--threads", "1", "--out", dir.toString());
         assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
         assertThat(r.out()).contains("RNODE/unregularized");
         Csv.Table results = Csv.read(dir.resolve("results.csv"));
-        assertThat(results.rows()).hasSize(2);
+        assertThat(results.rows()).hasSize(4);
+        assertThat(results.records().get(2).get("unit")).isEqualTo("bits/dim");
         assertThat(dir.resolve("nfe-8gaussians.png")).exists();
         assertThat(dir.resolve("8gaussians-rnode/density.png")).exists();
     }
