@@ -23,9 +23,9 @@ if ((${#need[@]})); then
 fi
 
 # Each step resumes or reuses its output when rerun (train and smooth keep checkpoints).
-./tikhon train --model cnn --epochs 3 --out runs/quickstart
+./tikhon train --model cnn --epochs 3 --resume --out runs/quickstart
 ./tikhon eval --checkpoint runs/quickstart --out runs/quickstart/eval
-./tikhon smooth --checkpoint runs/quickstart --sigma 0.25 --kappa 3 --subset 20000 --out runs/quickstart/heat
+./tikhon smooth --checkpoint runs/quickstart --sigma 0.25 --kappa 3 --subset 20000 --resume --out runs/quickstart/heat
 ./tikhon certify --method heat --checkpoint runs/quickstart/heat --images 100 --n 10000 \
   --out runs/quickstart/certify
 echo "quickstart: open runs/quickstart/certify/index.html (certified accuracy per radius),"
