@@ -279,15 +279,22 @@ final class BenchCommand implements Runnable {
     }
 
     /**
-     * One CNF training iteration on 2-D data (peer: bench/flow_step.py): MLP field 2→64→64→64→2 with
-     * t at every layer, softplus, exact divergence, RK4 with 4 steps, backprop through the solver,
-     * kinetic and Jacobian terms in the loss, Adam step.
+     * One CNF training iteration (peer: bench/flow_step.py), backprop through RK4 (4 steps per block),
+     * kinetic and Jacobian terms in the loss, Adam step. 2-D: MLP field 2→64→64→64→2 with t at every
+     * layer, softplus, exact divergence. Image: the multiscale flow on 1×28×28 (two blocks of four
+     * 3×3 convolutions, --channels wide), dequantization, logit, Rademacher divergence.
      */
     @Command(name = "flow-step", mixinStandardHelpOptions = true,
-            description = "Iterations per second of a continuous normalizing flow's training step on 2-D data (peer: bench/flow_step.py).")
+            description = "Iterations per second of a continuous normalizing flow's training step (peer: bench/flow_step.py).")
     static final class FlowStepBench implements Callable<Integer> {
-        @Option(names = "--batch", defaultValue = "512", description = "Default: ${DEFAULT-VALUE}.")
-        int batch;
+        @Option(names = "--data", defaultValue = "2d", description = "2d or image. Default: ${DEFAULT-VALUE}.")
+        String data;
+
+        @Option(names = "--batch", description = "Default: 512 (2d), 16 (image).")
+        Integer batch;
+
+        @Option(names = "--channels", defaultValue = "64", description = "Conv width of the image model. Default: ${DEFAULT-VALUE}.")
+        int channels;
 
         @Option(names = "--steps", defaultValue = "30", description = "Timed iterations. Default: ${DEFAULT-VALUE}.")
         int steps;
@@ -300,11 +307,22 @@ final class BenchCommand implements Runnable {
         @Override public Integer call() throws Exception {
             Device device = runtime.apply();
             Rng.seed(0);
-            dev.tikhon.flow.ToyFlow flow = new dev.tikhon.flow.ToyFlow(new dev.tikhon.flow.ConcatMlpField(2, new int[]{64, 64, 64},
-                    dev.tikhon.nn.Activation.parse("softplus")), 2, dev.tikhon.flow.Divergence.EXACT, 1.0);
+            boolean image = data.equals("image");
+            if (!image && !data.equals("2d")) throw new dev.tikhon.UserError("--data must be 2d or image, got '" + data + "'");
+            int b = batch != null ? batch : image ? 16 : 512;
+            dev.tikhon.flow.FlowModel flow;
+            Tensor x;
+            if (image) {
+                flow = new dev.tikhon.flow.ImageFlow(new long[]{1, 28, 28}, channels, 2, dev.tikhon.flow.Divergence.RADEMACHER, 1.0);
+                x = Tensor.randint(256, Device.CPU, b, 1, 28, 28).to(dev.tikhon.engine.DType.FLOAT32).div(255);
+            } else {
+                flow = new dev.tikhon.flow.ToyFlow(new dev.tikhon.flow.ConcatMlpField(2, new int[]{64, 64, 64},
+                        dev.tikhon.nn.Activation.parse("softplus")), 2, dev.tikhon.flow.Divergence.EXACT, 1.0);
+                x = dev.tikhon.data.ToyData.generate("checkerboard", b, 0).inputs();
+            }
+            x = x.to(device).keep();
             flow.module().to(device);
             dev.tikhon.optim.Adam adam = new dev.tikhon.optim.Adam(flow.module().parameters(), 1e-3);
-            Tensor x = dev.tikhon.data.ToyData.generate("checkerboard", batch, 0).inputs().to(device).keep();
             dev.tikhon.ode.SolverOptions rk4 = dev.tikhon.ode.SolverOptions.fixed(dev.tikhon.ode.Method.RK4, 0.25);
             double[] ms = new double[steps];
             int nfe = 0;
@@ -323,8 +341,9 @@ final class BenchCommand implements Runnable {
             java.util.Arrays.sort(ms);
             Map<String, Object> r = new LinkedHashMap<>();
             r.put("impl", "tikhon");
-            r.put("benchmark", "cnf train step 2-D (mlp 64x3, exact divergence, rk4 x4, backprop)");
-            r.put("batch", batch);
+            r.put("benchmark", image ? "cnf train step image (multiscale, " + channels + " channels, rademacher, rk4 x4 per block, backprop)"
+                    : "cnf train step 2-D (mlp 64x3, exact divergence, rk4 x4, backprop)");
+            r.put("batch", b);
             r.put("threads", Engine.threads());
             r.put("device", device.toString());
             r.put("nfe", nfe);

@@ -38,6 +38,9 @@ public final class Conv2d extends Module implements Init.Initializable {
 
     public Parameter weight() { return weight; }
 
+    /** The bias, or null for a layer without one. */
+    public Parameter bias() { return bias; }
+
     @Override public String describe() {
         return "Conv2d(" + in + "→" + out + ", " + kernel + "×" + kernel + ", stride " + stride + ", pad " + padding + ")";
     }
