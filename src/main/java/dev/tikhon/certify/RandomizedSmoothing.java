@@ -27,6 +27,14 @@ import dev.tikhon.nn.Module;
 public final class RandomizedSmoothing implements Certifier {
     public static final int PHASE_SELECT = 0, PHASE_ESTIMATE = 1, PHASE_PREDICT = 2;
 
+    /**
+     * Noisy copies per forward pass by default. Larger is not faster: on the development CPU the small
+     * CNN's forward pass ran at ~1,300 images/s in batches of 200 but ~60 images/s in batches of 1,000
+     * (its activations leave the cache; `./tikhon bench conv --batch B --threads 1`). Results do not
+     * depend on it (noise comes in seeded blocks of {@link GaussianNoise#BLOCK}).
+     */
+    public static final int DEFAULT_NOISE_BATCH = 200;
+
     /** @param batchSize noisy copies per forward pass */
     public record Config(double sigma, int n0, int n, double alpha, int batchSize, long seed) {
         public Config {

@@ -57,7 +57,7 @@ final class CertifyCommand implements Callable<Integer> {
     @Option(names = "--alpha", defaultValue = "0.001", description = "Failure probability α. Default: ${DEFAULT-VALUE}.")
     double alpha;
 
-    @Option(names = "--noise-batch", defaultValue = "1000", description = "Noisy copies per forward pass. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--noise-batch", defaultValue = "" + dev.tikhon.certify.RandomizedSmoothing.DEFAULT_NOISE_BATCH, description = "Noisy copies per forward pass. Default: ${DEFAULT-VALUE}.")
     int noiseBatch;
 
     @Option(names = "--predict-images", defaultValue = "0", paramLabel = "K",

@@ -127,7 +127,7 @@ public final class CertifyExperiment {
 
         // classification speed-up: single pass (heat revision) against PREDICT with predictN samples (noise σ 0.25)
         RandomizedSmoothing predictor = new RandomizedSmoothing(new RandomizedSmoothing.Config(0.25, 100, budget.predictN(),
-                0.001, 1000, budget.seed()));
+                0.001, RandomizedSmoothing.DEFAULT_NOISE_BATCH, budget.seed()));
         predictor.counts(noise25, imageOf(0), 0, RandomizedSmoothing.PHASE_PREDICT, 1000);   // warm-up, untimed
         long t0 = System.nanoTime();
         for (int i = 0; i < budget.predictImages(); i++) {
@@ -194,7 +194,7 @@ public final class CertifyExperiment {
     }
 
     private CertificationRun.Result cohen(String name, Module model, double sigma) {
-        RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(sigma, 100, budget.n(), 0.001, 1000, budget.seed()));
+        RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(sigma, 100, budget.n(), 0.001, RandomizedSmoothing.DEFAULT_NOISE_BATCH, budget.seed()));
         try (Progress p = Progress.start("certify " + name + " (cohen σ " + sigma + ")", budget.images())) {
             CertificationRun.Result r = CertificationRun.cohen(model, data.test(), budget.images(), rs, 0, device, p);
             save(name, r, sigma);
@@ -203,7 +203,7 @@ public final class CertifyExperiment {
     }
 
     private CertificationRun.Result heat(String name, Module model, double sigma) {
-        RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(sigma, 100, budget.n(), 0.001, 1000, budget.seed()));
+        RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(sigma, 100, budget.n(), 0.001, RandomizedSmoothing.DEFAULT_NOISE_BATCH, budget.seed()));
         try (Progress p = Progress.start("certify " + name + " (heat σ " + sigma + ")", budget.images())) {
             CertificationRun.Result r = CertificationRun.heat(model, data.test(), budget.images(), sigma, rs, device, p);
             save(name, r, sigma);
