@@ -180,11 +180,7 @@ final class FlowCommand implements Runnable {
         @Option(names = "--checkpoint", required = true, paramLabel = "PATH", description = "A flow run directory or its flow-checkpoint.tkn.")
         Path checkpoint;
 
-        @Option(names = "--atol", defaultValue = "1e-5", description = "Default: ${DEFAULT-VALUE}.")
-        double atol;
-
-        @Option(names = "--rtol", defaultValue = "1e-5", description = "Default: ${DEFAULT-VALUE}.")
-        double rtol;
+        @Mixin EvalSolver solverOptions = new EvalSolver();
 
         @Option(names = "--held-out", defaultValue = "5000", paramLabel = "N", description = "Held-out examples. Default: ${DEFAULT-VALUE}.")
         int heldOut;
@@ -203,7 +199,7 @@ final class FlowCommand implements Runnable {
         @Override public Integer call() {
             Device device = runtime.apply();
             FlowRuns.Restored r = FlowRuns.load(checkpoint, device);
-            SolverOptions solver = SolverOptions.dopri5(atol, rtol);
+            SolverOptions solver = solverOptions.solver();
             Tensor test;
             if (Flows.isToy(r.config().data())) {
                 test = Flows.toyHeldOut(r.config().data(), heldOut, r.config().seed());
@@ -244,11 +240,7 @@ final class FlowCommand implements Runnable {
         @Option(names = "--grid", defaultValue = "100", description = "Grid cells per side of the density picture. Default: ${DEFAULT-VALUE}.")
         int grid;
 
-        @Option(names = "--atol", defaultValue = "1e-5", description = "Default: ${DEFAULT-VALUE}.")
-        double atol;
-
-        @Option(names = "--rtol", defaultValue = "1e-5", description = "Default: ${DEFAULT-VALUE}.")
-        double rtol;
+        @Mixin EvalSolver solverOptions = new EvalSolver();
 
         @Option(names = "--out", paramLabel = "DIR", description = "Default: CHECKPOINT-DIR/samples.")
         Path out;
@@ -258,7 +250,7 @@ final class FlowCommand implements Runnable {
         @Override public Integer call() {
             Device device = runtime.apply();
             FlowRuns.Restored r = FlowRuns.load(checkpoint, device);
-            SolverOptions solver = SolverOptions.dopri5(atol, rtol);
+            SolverOptions solver = solverOptions.solver();
             RunDirectory run = RunDirectory.create(out != null ? out : runDir(checkpoint).resolve("samples"));
             dev.tikhon.engine.Rng.seed(r.config().seed());
             FlowModel model = r.model();
@@ -293,6 +285,17 @@ final class FlowCommand implements Runnable {
             System.out.println("outputs: " + run.path() + " (" + String.join(", ", images) + ", samples.csv, index.html)");
             return 0;
         }
+    }
+
+    /** The evaluation solver of eval and sample: Dopri5 with its tolerances. */
+    static final class EvalSolver {
+        @Option(names = "--atol", defaultValue = "1e-5", description = "Dopri5 absolute tolerance. Default: ${DEFAULT-VALUE}.")
+        double atol;
+
+        @Option(names = "--rtol", defaultValue = "1e-5", description = "Dopri5 relative tolerance. Default: ${DEFAULT-VALUE}.")
+        double rtol;
+
+        SolverOptions solver() { return SolverOptions.dopri5(atol, rtol); }
     }
 
     static Path runDir(Path checkpoint) {

@@ -56,22 +56,15 @@ class AdjointTest {
         inputs.add(z0Leaf);
         List<Tensor> expected = Autograd.grad(List.of(loss(direct.state())), inputs, null, false, false);
 
-        // Adjoint: forward without a graph, ∂L/∂y(1) on the end state, then the backward solve.
-        OdeSolution forward;
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            forward = OdeSolver.solve(net.dynamics(), List.of(z0, u0), 0, 1, o);
-        }
-        List<Tensor> end = new ArrayList<>();
-        for (Tensor y : forward.state()) end.add(y.detach().requiresGrad(true));
-        List<Tensor> grad1 = Autograd.grad(List.of(loss(end)), end, null, false, false);
-        Adjoint.Gradients adj = Adjoint.backward(net.dynamics(), net.params(), forward.state(), grad1, 0, 1, o);
+        OdeSolution[] forward = new OdeSolution[1];
+        Adjoint.Gradients adj = adjoint(net, z0, u0, o, forward);
 
         for (int i = 0; i < net.params().size(); i++) {
             assertThat(relativeError(adj.parameters().get(i), expected.get(i))).as("parameter %d", i).isLessThan(1e-5);
         }
         assertThat(relativeError(adj.initialState().get(0), expected.get(4))).as("∂L/∂z(0)").isLessThan(1e-5);
         assertThat(adj.nfe()).isGreaterThan(0);
-        assertThat(forward.nfe()).isGreaterThan(0);
+        assertThat(forward[0].nfe()).isGreaterThan(0);
     }
 
     @Test
@@ -94,19 +87,23 @@ class AdjointTest {
         double previous = Double.POSITIVE_INFINITY;
         for (double h : new double[]{0.25, 0.125, 0.0625}) {
             SolverOptions o = SolverOptions.fixed(Method.RK4, h);
-            OdeSolution forward;
-            try (Autograd.Guard g = Autograd.noGrad()) {
-                forward = OdeSolver.solve(net.dynamics(), List.of(z0, u0), 0, 1, o);
-            }
-            List<Tensor> end = new ArrayList<>();
-            for (Tensor y : forward.state()) end.add(y.detach().requiresGrad(true));
-            List<Tensor> grad1 = Autograd.grad(List.of(loss(end)), end, null, false, false);
-            Adjoint.Gradients adj = Adjoint.backward(net.dynamics(), net.params(), forward.state(), grad1, 0, 1, o);
+            Adjoint.Gradients adj = adjoint(net, z0, u0, o, new OdeSolution[1]);
             double e = relativeError(adj.parameters().get(0), expected);
             assertThat(e).isLessThan(previous / 8);   // RK4: at least 3rd order in h
             previous = e;
             assertThat(adj.nfe()).isEqualTo(4 * (int) Math.round(1 / h));
         }
+    }
+
+    /** Adjoint: forward without a graph (its solution into {@code forward[0]}), ∂L/∂y(1) on the end state, then the backward solve. */
+    static Adjoint.Gradients adjoint(Net net, Tensor z0, Tensor u0, SolverOptions o, OdeSolution[] forward) {
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            forward[0] = OdeSolver.solve(net.dynamics(), List.of(z0, u0), 0, 1, o);
+        }
+        List<Tensor> end = new ArrayList<>();
+        for (Tensor y : forward[0].state()) end.add(y.detach().requiresGrad(true));
+        List<Tensor> grad1 = Autograd.grad(List.of(loss(end)), end, null, false, false);
+        return Adjoint.backward(net.dynamics(), net.params(), forward[0].state(), grad1, 0, 1, o);
     }
 
     static double relativeError(Tensor a, Tensor b) {
