@@ -72,12 +72,12 @@ class SinkhornTest {
         Tensor x = Tensor.randn(DType.FLOAT64, Device.CPU, n, 2), y = Tensor.randn(DType.FLOAT64, Device.CPU, n, 2).add(2);
         double[] c = Sinkhorn.cost(x, y).toDoubleArray();
         double best = bestAssignment(c, n, new int[n], new boolean[n], 0);
-        double eps = 1e-3;
-        Sinkhorn.Result r = Sinkhorn.solve(x, y, eps, 1e-12, 100_000);
+        double eps = 2e-3;
+        Sinkhorn.Result r = Sinkhorn.solve(x, y, eps, 1e-9, 20_000);
         assertThat(Double.isFinite(r.primal())).isTrue();
         // the plan concentrates on the optimal permutation (mass 1/n each): KL(π | a⊗b) = log n
-        assertThat(r.primal()).isCloseTo(best + eps * Math.log(n), within(1e-6));
-        assertThat(r.dual()).isCloseTo(r.primal(), within(1e-6));
+        assertThat(r.primal()).isCloseTo(best + eps * Math.log(n), within(1e-5));
+        assertThat(r.dual()).isCloseTo(r.primal(), within(1e-5));
     }
 
     /** Minimum over permutations σ of (1/n) Σ C_{iσ(i)}, by brute force. */
