@@ -155,7 +155,7 @@ final class FlowCommand implements Runnable {
             FlowRuns.Trained t = FlowRuns.train(config, device, outDir, resume, heldOut, dataDir, new BarListener("flow " + data));
             if (t.metrics().get("data") != null) System.out.println("data:   " + t.metrics().get("data"));
             FlowRuns.Evaluation e = t.heldOut();
-            if (config.isEk()) {
+            if (config.methodIsEk()) {
                 System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f (%d points, %s, %.1f NFE per batch); %.1f s training, final dual %.4f%n",
                         e.unit(), e.nll(), e.standardError(), e.examples(), e.solver(), e.nfePerBatch(), t.outcome().seconds(),
                         ((Number) t.metrics().get("final_dual")).doubleValue());

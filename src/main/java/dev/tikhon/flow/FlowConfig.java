@@ -49,7 +49,7 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
                 regKinetic, regJacobian, iterations, batchSize, lr, weightDecay, seed, checkpointEvery, null);
     }
 
-    public boolean isEk() { return "ek".equals(method); }
+    public boolean methodIsEk() { return "ek".equals(method); }
 
     public FlowConfig {
         if (!"cnf".equals(method) && !"ek".equals(method)) {
@@ -94,7 +94,7 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
     }
 
     public String describe() {
-        if (isEk()) {
+        if (methodIsEk()) {
             return String.format(Locale.ROOT, "ek on %s: potentials φ, ψ MLP %s %s, ε %s, %d Monte Carlo samples (flow: %d), α %s, "
                             + "%d iterations of batch %d, Adam lr %s, seed %d", data, Arrays.toString(hidden), activation, ek.epsilon(),
                     ek.mcSamples(), ek.flowSamples(), ek.alpha(), iterations, batchSize, lr, seed);

@@ -102,7 +102,7 @@ public final class FlowRuns {
             dataDescription = data.description();
         }
         FlowTraining.Batches onDevice = it -> batches.batch(it).to(device);
-        FlowTraining.Outcome outcome = config.isEk()
+        FlowTraining.Outcome outcome = config.methodIsEk()
                 ? dev.tikhon.transport.EkTraining.run((dev.tikhon.transport.EkFlow) model, config, onDevice, run.path(), resume, listener)
                 : FlowTraining.run(model, config, onDevice, run.path(), resume, listener);
         Evaluation eval;
@@ -116,7 +116,7 @@ public final class FlowRuns {
             eval = evaluate(model, test, EVALUATION_SOLVER, IMAGE_EVAL_BATCH);
             images = new ArrayList<>(FlowPlots.images(run.path(), model, test, EVALUATION_SOLVER, IMAGE_SAMPLES));
         }
-        images.addAll(config.isEk() ? dev.tikhon.transport.EkTraining.historyPlot(run.path(), outcome.history())
+        images.addAll(config.methodIsEk() ? dev.tikhon.transport.EkTraining.historyPlot(run.path(), outcome.history())
                 : FlowPlots.history(run.path(), outcome.history(), model.unit().label));
         Map<String, Object> metrics = metrics(config, model, outcome, eval, device);
         if (dataDescription != null) metrics.put("data", dataDescription);
@@ -144,7 +144,7 @@ public final class FlowRuns {
         m.put("iterations", h.size());
         m.put("train_seconds", o.seconds());
         m.put("seconds_per_iteration", h.isEmpty() ? Double.NaN : o.seconds() / h.size());
-        if (config.isEk()) {
+        if (config.methodIsEk()) {
             m.put("final_dual", h.isEmpty() ? Double.NaN : ((Number) h.get(h.size() - 1).get("dual")).doubleValue());
             m.put("final_penalty", h.isEmpty() ? Double.NaN : ((Number) h.get(h.size() - 1).get("penalty")).doubleValue());
             m.put("final_mass", h.isEmpty() ? Double.NaN : ((Number) h.get(h.size() - 1).get("mass")).doubleValue());
