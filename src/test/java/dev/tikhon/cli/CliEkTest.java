@@ -59,6 +59,17 @@ class CliEkTest {
         assertThat(s.exitCode()).as(s.err()).isEqualTo(0);
         assertThat(Files.readAllLines(whole.resolve("samples/samples.csv"))).hasSize(31);
 
+        Path rep = dir.resolve("reproduce");
+        Cli.Run r = Cli.run("reproduce", "ek", "--datasets", "moons", "--iterations", "2", "--batch-size", "32", "--mc-samples", "4",
+                "--flow-samples", "4", "--held-out", "20", "--threads", "1", "--out", rep.toString());
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
+        assertThat(r.out()).contains("moons").contains("ek").contains("cnf");
+        assertThat(Csv.read(rep.resolve("results.csv")).rows()).hasSize(2);
+        for (String f : List.of("index.html", "metrics.json", "moons-ek/density.png", "moons-ek/samples.png", "moons-ek/data.png",
+                "moons-cnf/density.png")) {
+            assertThat(rep.resolve(f)).exists();
+        }
+
         Cli.Run bad = Cli.run("flow", "train", "--method", "ek", "--data", "fashion-mnist", "--model", "multiscale", "--out",
                 dir.resolve("bad").toString());
         assertThat(bad.exitCode()).isEqualTo(2);
