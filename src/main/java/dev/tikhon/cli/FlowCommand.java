@@ -42,8 +42,23 @@ final class FlowCommand implements Runnable {
                     + "--checkpoint-every iterations; --resume continues), history.csv, metrics.json (held-out NLL with Dopri5 "
                     + "at 1e-5), density.png, samples.png, data.png, nfe.png, loss.png and index.html."})
     static final class Train implements Callable<Integer> {
-        @Option(names = "--method", defaultValue = "cnf", description = "cnf. Default: ${DEFAULT-VALUE}.")
+        @Option(names = "--method", defaultValue = "cnf",
+                description = "cnf (maximum likelihood through the ODE) or ek (entropy–Kantorovich potentials φ, ψ trained on the entropic "
+                        + "dual, the flow recovered from them; 2-D toy sets; --hidden/--activation shape φ and ψ). Default: ${DEFAULT-VALUE}.")
         String method;
+
+        @Option(names = "--epsilon", defaultValue = "1", description = "ek: entropic regularization ε. Default: ${DEFAULT-VALUE}.")
+        double epsilon;
+
+        @Option(names = "--mc-samples", defaultValue = "100", description = "ek: Monte Carlo samples per heat average in training. Default: ${DEFAULT-VALUE}.")
+        int mcSamples;
+
+        @Option(names = "--alpha", defaultValue = "1e-5", description = "ek: weight of the twin penalty α‖φ^(c,ε) − ψ‖². Default: ${DEFAULT-VALUE}.")
+        double alpha;
+
+        @Option(names = "--flow-samples", defaultValue = "100",
+                description = "ek: Monte Carlo samples (drawn once, fixed) per heat average of the recovered flow. Default: ${DEFAULT-VALUE}.")
+        int flowSamples;
 
         @Option(names = "--data", defaultValue = "checkerboard",
                 description = "A 2-D toy set (8gaussians, checkerboard, 2spirals, pinwheel, moons, circles, rings, swissroll; --model mlp) "
@@ -134,13 +149,17 @@ final class FlowCommand implements Runnable {
             String divergence = this.divergence != null ? this.divergence : "multiscale".equals(model) ? "rademacher" : "exact";
             FlowConfig config = new FlowConfig(method, data, model, hidden, activation, channels, scales, endTime, divergence,
                     solver, step, atol, rtol, gradient, regKinetic, regJacobian, iterations, batchSize, lr, weightDecay, seed,
-                    checkpointEvery);
+                    checkpointEvery, "ek".equals(method) ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples) : null);
             Path outDir = out != null ? out : Path.of("runs", "flow-" + data);
             System.out.println("flow:   " + config.describe());
             FlowRuns.Trained t = FlowRuns.train(config, device, outDir, resume, heldOut, dataDir, new BarListener("flow " + data));
             if (t.metrics().get("data") != null) System.out.println("data:   " + t.metrics().get("data"));
             FlowRuns.Evaluation e = t.heldOut();
-            System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f (%d points, %s, %.1f NFE per batch); %.1f s training, %.0f forward NFE in the last 10%%%n",
+            if (config.methodIsEk()) {
+                System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f (%d points, %s, %.1f NFE per batch); %.1f s training, final dual %.4f%n",
+                        e.unit(), e.nll(), e.standardError(), e.examples(), e.solver(), e.nfePerBatch(), t.outcome().seconds(),
+                        ((Number) t.metrics().get("final_dual")).doubleValue());
+            } else System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f (%d points, %s, %.1f NFE per batch); %.1f s training, %.0f forward NFE in the last 10%%%n",
                     e.unit(), e.nll(), e.standardError(), e.examples(), e.solver(), e.nfePerBatch(), t.outcome().seconds(),
                     ((Number) t.metrics().get("nfe_forward_last_10pct")).doubleValue());
             System.out.println("outputs: " + outDir + " (flow-checkpoint.tkn, history.csv, metrics.json, index.html); next: tikhon flow "
@@ -162,8 +181,13 @@ final class FlowCommand implements Runnable {
         }
 
         @Override public void onIteration(Map<String, Object> row) {
-            bar.setExtra(String.format(Locale.ROOT, "loss %.4f nll %.4f NFE %s/%s", num(row, "loss"), num(row, "nll"),
-                    row.get("nfe_forward"), row.get("nfe_backward")));
+            if (row.containsKey("dual")) {
+                bar.setExtra(String.format(Locale.ROOT, "dual %.4f penalty %.3g mass %.3f", num(row, "dual"), num(row, "penalty"),
+                        num(row, "mass")));
+            } else {
+                bar.setExtra(String.format(Locale.ROOT, "loss %.4f nll %.4f NFE %s/%s", num(row, "loss"), num(row, "nll"),
+                        row.get("nfe_forward"), row.get("nfe_backward")));
+            }
             bar.step(1);
         }
 

@@ -17,13 +17,53 @@ import java.util.Locale;
  * @param scales      number of scales of the multiscale model
  * @param solver      training solver: euler, midpoint, rk4 (fixed step {@code step}) or dopri5 (atol, rtol)
  * @param gradient    backprop (through the solver steps) or adjoint
+ * @param ek          settings of {@code --method ek} (entropy–Kantorovich potentials, SPEC §7); null for cnf. The
+ *                    potentials φ, ψ are MLPs with {@code hidden} widths and {@code activation}.
  */
 public record FlowConfig(String method, String data, String model, int[] hidden, String activation, int channels, int scales,
                          double endTime, String divergence, String solver, double step, double atol, double rtol,
                          String gradient, double regKinetic, double regJacobian, int iterations, int batchSize,
-                         double lr, double weightDecay, long seed, int checkpointEvery) {
+                         double lr, double weightDecay, long seed, int checkpointEvery, Ek ek) {
+    /**
+     * The entropy–Kantorovich method: ε, Monte Carlo samples per heat average in training, the twin-penalty
+     * weight α, and Monte Carlo samples per heat average of the recovered flow (drawn once, fixed).
+     */
+    public record Ek(double epsilon, int mcSamples, double alpha, int flowSamples) {
+        public static final Ek DEFAULTS = new Ek(1.0, 100, 1e-5, 100);
+
+        public Ek {
+            if (!(epsilon > 0)) throw new UserError("--epsilon must be positive, got " + epsilon);
+            if (mcSamples < 1 || flowSamples < 1) {
+                throw new UserError("--mc-samples and --flow-samples must be at least 1, got " + mcSamples + ", " + flowSamples);
+            }
+            if (!(alpha >= 0)) throw new UserError("--alpha must be ≥ 0, got " + alpha);
+        }
+    }
+
+    /** A CNF configuration (no ek settings). */
+    public FlowConfig(String method, String data, String model, int[] hidden, String activation, int channels, int scales,
+                      double endTime, String divergence, String solver, double step, double atol, double rtol,
+                      String gradient, double regKinetic, double regJacobian, int iterations, int batchSize,
+                      double lr, double weightDecay, long seed, int checkpointEvery) {
+        this(method, data, model, hidden, activation, channels, scales, endTime, divergence, solver, step, atol, rtol, gradient,
+                regKinetic, regJacobian, iterations, batchSize, lr, weightDecay, seed, checkpointEvery, null);
+    }
+
+    public boolean methodIsEk() { return "ek".equals(method); }
+
     public FlowConfig {
-        if (!"cnf".equals(method)) throw new UserError("flow method '" + method + "' is not a CNF method here: use --method cnf");
+        if (!"cnf".equals(method) && !"ek".equals(method)) {
+            throw new UserError("unknown flow method '" + method + "': use cnf (maximum likelihood) or ek (entropy–Kantorovich potentials)");
+        }
+        if ("ek".equals(method)) {
+            if (ek == null) ek = Ek.DEFAULTS;
+            if (!"mlp".equals(model) || !Flows.isToy(data)) {
+                throw new UserError("--method ek takes the 2-D toy sets with --model mlp, not " + data + " with " + model);
+            }
+            if (!"exact".equals(divergence)) throw new UserError("--method ek evaluates with the exact divergence: drop --divergence");
+        } else {
+            ek = null;
+        }
         if (iterations < 1) throw new UserError("--iterations must be at least 1, got " + iterations);
         if (batchSize < 1) throw new UserError("--batch-size must be at least 1, got " + batchSize);
         if (!(lr > 0)) throw new UserError("--lr must be positive, got " + lr);
@@ -54,6 +94,11 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
     }
 
     public String describe() {
+        if (methodIsEk()) {
+            return String.format(Locale.ROOT, "ek on %s: potentials φ, ψ MLP %s %s, ε %s, %d Monte Carlo samples (flow: %d), α %s, "
+                            + "%d iterations of batch %d, Adam lr %s, seed %d", data, Arrays.toString(hidden), activation, ek.epsilon(),
+                    ek.mcSamples(), ek.flowSamples(), ek.alpha(), iterations, batchSize, lr, seed);
+        }
         return String.format(Locale.ROOT, "%s on %s: %s field %s, T %s, divergence %s, solver %s, gradient %s, "
                         + "λ_K %s, λ_J %s, %d iterations of batch %d, Adam lr %s, seed %d",
                 method, data, model, model.equals("mlp") ? Arrays.toString(hidden) + " " + activation : channels + " channels × " + scales + " scales",

@@ -102,7 +102,9 @@ public final class FlowRuns {
             dataDescription = data.description();
         }
         FlowTraining.Batches onDevice = it -> batches.batch(it).to(device);
-        FlowTraining.Outcome outcome = FlowTraining.run(model, config, onDevice, run.path(), resume, listener);
+        FlowTraining.Outcome outcome = config.methodIsEk()
+                ? dev.tikhon.transport.EkTraining.run((dev.tikhon.transport.EkFlow) model, config, onDevice, run.path(), resume, listener)
+                : FlowTraining.run(model, config, onDevice, run.path(), resume, listener);
         Evaluation eval;
         List<String> images;
         if (toy) {
@@ -114,7 +116,8 @@ public final class FlowRuns {
             eval = evaluate(model, test, EVALUATION_SOLVER, IMAGE_EVAL_BATCH);
             images = new ArrayList<>(FlowPlots.images(run.path(), model, test, EVALUATION_SOLVER, IMAGE_SAMPLES));
         }
-        images.addAll(FlowPlots.history(run.path(), outcome.history(), model.unit().label));
+        images.addAll(config.methodIsEk() ? dev.tikhon.transport.EkTraining.historyPlot(run.path(), outcome.history())
+                : FlowPlots.history(run.path(), outcome.history(), model.unit().label));
         Map<String, Object> metrics = metrics(config, model, outcome, eval, device);
         if (dataDescription != null) metrics.put("data", dataDescription);
         run.writeMetrics(metrics);
@@ -125,7 +128,7 @@ public final class FlowRuns {
     static FlowConfig withIterations(FlowConfig c, int iterations) {
         return new FlowConfig(c.method(), c.data(), c.model(), c.hidden(), c.activation(), c.channels(), c.scales(), c.endTime(),
                 c.divergence(), c.solver(), c.step(), c.atol(), c.rtol(), c.gradient(), c.regKinetic(), c.regJacobian(),
-                iterations, c.batchSize(), c.lr(), c.weightDecay(), c.seed(), c.checkpointEvery());
+                iterations, c.batchSize(), c.lr(), c.weightDecay(), c.seed(), c.checkpointEvery(), c.ek());
     }
 
     static Map<String, Object> metrics(FlowConfig config, FlowModel model, FlowTraining.Outcome o, Evaluation eval, Device device) {
@@ -141,6 +144,12 @@ public final class FlowRuns {
         m.put("iterations", h.size());
         m.put("train_seconds", o.seconds());
         m.put("seconds_per_iteration", h.isEmpty() ? Double.NaN : o.seconds() / h.size());
+        if (config.methodIsEk()) {
+            m.put("final_dual", h.isEmpty() ? Double.NaN : ((Number) h.get(h.size() - 1).get("dual")).doubleValue());
+            m.put("final_penalty", h.isEmpty() ? Double.NaN : ((Number) h.get(h.size() - 1).get("penalty")).doubleValue());
+            m.put("final_mass", h.isEmpty() ? Double.NaN : ((Number) h.get(h.size() - 1).get("mass")).doubleValue());
+            return m;
+        }
         m.put("nfe_forward_total", sum(h, "nfe_forward"));
         m.put("nfe_backward_total", sum(h, "nfe_backward"));
         int tail = Math.max(1, h.size() / 10);

@@ -27,8 +27,8 @@ import java.util.Map;
  */
 public final class FlowTraining {
     public static final String CHECKPOINT = "flow-checkpoint.tkn";
-    static final String FORMAT = "tikhon-flow-checkpoint";
-    static final int VERSION = 1;
+    public static final String FORMAT = "tikhon-flow-checkpoint";
+    public static final int VERSION = 1;
 
     /** The training batch of an iteration: a pure function of the index. */
     @FunctionalInterface

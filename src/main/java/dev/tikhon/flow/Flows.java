@@ -35,6 +35,7 @@ public final class Flows {
     /** The model for examples of the given shape (without the batch dimension). */
     public static FlowModel build(FlowConfig c, long[] exampleShape) {
         Divergence divergence = Divergence.parse(c.divergence());
+        if (c.methodIsEk()) return dev.tikhon.transport.EkFlow.build(c, (int) exampleShape[0]);
         switch (c.model()) {
             case "mlp": {
                 if (exampleShape.length != 1) {
