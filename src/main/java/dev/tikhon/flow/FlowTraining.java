@@ -68,25 +68,12 @@ public final class FlowTraining {
             seconds = l.meta().seconds();
             history.addAll(l.meta().history());
         }
-        try {
-            Files.createDirectories(outDir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create " + outDir, e);
-        }
         var solver = config.trainingSolver();
         var gradient = config.gradientMode();
         listener.onStart(start, config.iterations());
         long startNanos = System.nanoTime();
         double secondsBefore = seconds;
-        // The checkpoint's history is the truth: rows written after it (a killed run) are dropped.
-        Path historyCsv = outDir.resolve("history.csv");
-        try {
-            Files.deleteIfExists(historyCsv);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot replace " + historyCsv, e);
-        }
-        try (CsvWriter csv = CsvWriter.open(historyCsv, HEADER)) {
-            for (Map<String, Object> row : history) csv.writeRow(row);
+        try (CsvWriter csv = openHistory(outDir, HEADER, history)) {
             for (int it = start; it < config.iterations(); it++) {
                 long t0 = System.nanoTime();
                 Map<String, Object> row;
@@ -127,6 +114,24 @@ public final class FlowTraining {
             listener.onEnd();
         }
         return new Outcome(config, history, seconds);
+    }
+
+    /**
+     * Creates the run directory and starts {@code history.csv} afresh from the checkpoint's history:
+     * rows written after the last checkpoint (by a killed run) are dropped, since the checkpoint is
+     * the truth a resumed run continues from.
+     */
+    public static CsvWriter openHistory(Path outDir, List<String> header, List<Map<String, Object>> history) {
+        Path historyCsv = outDir.resolve("history.csv");
+        try {
+            Files.createDirectories(outDir);
+            Files.deleteIfExists(historyCsv);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare " + historyCsv, e);
+        }
+        CsvWriter csv = CsvWriter.open(historyCsv, header);
+        for (Map<String, Object> row : history) csv.writeRow(row);
+        return csv;
     }
 
     static final List<String> HEADER = List.of("iteration", "loss", "nll", "kinetic", "jacobian", "nfe_forward", "nfe_backward",

@@ -62,23 +62,11 @@ public final class EkTraining {
             seconds = l.meta().seconds();
             history.addAll(l.meta().history());
         }
-        try {
-            Files.createDirectories(outDir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create " + outDir, e);
-        }
         listener.onStart(start, config.iterations());
         long startNanos = System.nanoTime();
         double secondsBefore = seconds;
-        Path historyCsv = outDir.resolve("history.csv");
-        try {
-            Files.deleteIfExists(historyCsv);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot replace " + historyCsv, e);
-        }
         int dim = (int) field.noise().size(1);
-        try (CsvWriter csv = CsvWriter.open(historyCsv, HEADER)) {
-            for (Map<String, Object> row : history) csv.writeRow(row);
+        try (CsvWriter csv = FlowTraining.openHistory(outDir, HEADER, history)) {
             for (int it = start; it < config.iterations(); it++) {
                 long t0 = System.nanoTime();
                 Map<String, Object> row;
