@@ -56,30 +56,10 @@ public final class FlowTraining {
 
     public static Outcome run(FlowModel model, FlowConfig config, Batches batches, Path outDir, boolean resume, Listener listener) {
         Optimizer opt = new Adam(model.module().parameters(), config.lr(), 0.9, 0.999, 1e-8, config.weightDecay(), false, false);
-        Path checkpoint = outDir.resolve(CHECKPOINT);
-        int start = 0;
-        double seconds = 0;
-        List<Map<String, Object>> history = new ArrayList<>();
-        if (resume && Files.exists(checkpoint)) {
-            Loaded l = load(checkpoint);
-            model.module().loadStateDict(l.model());
-            opt.loadState(l.optimizer());
-            start = l.meta().iteration();
-            seconds = l.meta().seconds();
-            history.addAll(l.meta().history());
-        }
         var solver = config.trainingSolver();
         var gradient = config.gradientMode();
-        listener.onStart(start, config.iterations());
-        long startNanos = System.nanoTime();
-        double secondsBefore = seconds;
-        try (CsvWriter csv = openHistory(outDir, HEADER, history)) {
-            for (int it = start; it < config.iterations(); it++) {
-                long t0 = System.nanoTime();
-                Map<String, Object> row;
-                try (Scope step = Scope.open()) {
-                    Rng.seed(Rng.derive(config.seed(), 1, it));
-                    Tensor x = batches.batch(it);
+        return loop(model.module(), model.unit().name(), OptimizerState.of(opt), config, batches, outDir, resume, listener, HEADER,
+                (it, x) -> {
                     opt.zeroGrad();
                     FlowModel.Step s = model.trainStep(x, solver, gradient, config.regKinetic(), config.regJacobian());
                     double loss = s.loss().item();
@@ -88,26 +68,85 @@ public final class FlowTraining {
                                 + "--reg-jacobian) or a smaller --step; resume from the last checkpoint with --resume");
                     }
                     opt.step();
-                    double iterSeconds = (System.nanoTime() - t0) / 1e9;
-                    seconds = secondsBefore + (System.nanoTime() - startNanos) / 1e9;
-                    row = new LinkedHashMap<>();
-                    row.put("iteration", it + 1);
+                    Map<String, Object> row = new LinkedHashMap<>();
                     row.put("loss", loss);
                     row.put("nll", s.stats().nll().mean().item());
                     row.put("kinetic", s.stats().kinetic().mean().item());
                     row.put("jacobian", s.stats().jacobian().mean().item());
                     row.put("nfe_forward", s.stats().nfe());
                     row.put("nfe_backward", s.stats().backwardNfe());
-                    row.put("iteration_seconds", iterSeconds);
-                    row.put("seconds", seconds);
+                    return row;
+                });
+    }
+
+    /** The work of one iteration on its batch: the optimizer step(s), and the history columns it reports. */
+    @FunctionalInterface
+    public interface IterationStep {
+        Map<String, Object> run(int iteration, Tensor batch);
+    }
+
+    /** The optimizer state a checkpoint saves and a resumed run restores, as named tensors. */
+    public interface OptimizerState {
+        Map<String, Tensor> state();
+
+        void load(Map<String, Tensor> saved);
+
+        static OptimizerState of(Optimizer opt) {
+            return new OptimizerState() {
+                @Override public Map<String, Tensor> state() { return opt.state(); }
+
+                @Override public void load(Map<String, Tensor> saved) { opt.loadState(saved); }
+            };
+        }
+    }
+
+    /**
+     * The training loop every flow shares: resume from the checkpoint (model, optimizer state,
+     * iteration, time, history), then for each iteration reseed from (seed, iteration), fetch the batch
+     * by index, run {@code step} in its own {@link Scope}, record the row (iteration, the step's
+     * columns, iteration time, total time) in history.csv and to the listener, and checkpoint
+     * atomically every {@code checkpointEvery} iterations and at the end.
+     */
+    public static Outcome loop(dev.tikhon.nn.Module module, String unit, OptimizerState opt, FlowConfig config, Batches batches,
+                               Path outDir, boolean resume, Listener listener, List<String> header, IterationStep step) {
+        Path checkpoint = outDir.resolve(CHECKPOINT);
+        int start = 0;
+        double seconds = 0;
+        List<Map<String, Object>> history = new ArrayList<>();
+        if (resume && Files.exists(checkpoint)) {
+            Loaded l = load(checkpoint);
+            module.loadStateDict(l.model());
+            opt.load(l.optimizer());
+            start = l.meta().iteration();
+            seconds = l.meta().seconds();
+            history.addAll(l.meta().history());
+        }
+        listener.onStart(start, config.iterations());
+        long startNanos = System.nanoTime();
+        double secondsBefore = seconds;
+        try (CsvWriter csv = openHistory(outDir, header, history)) {
+            for (int it = start; it < config.iterations(); it++) {
+                long t0 = System.nanoTime();
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("iteration", it + 1);
+                try (Scope scope = Scope.open()) {
+                    Rng.seed(Rng.derive(config.seed(), 1, it));
+                    row.putAll(step.run(it, batches.batch(it)));
                 }
+                seconds = secondsBefore + (System.nanoTime() - startNanos) / 1e9;
+                row.put("iteration_seconds", (System.nanoTime() - t0) / 1e9);
+                row.put("seconds", seconds);
                 history.add(row);
                 csv.writeRow(row);
                 listener.onIteration(row);
                 boolean last = it + 1 == config.iterations();
                 if (last || (config.checkpointEvery() > 0 && (it + 1) % config.checkpointEvery() == 0)) {
-                    save(checkpoint, new Meta(config, model.unit().name(), it + 1, seconds, history, dev.tikhon.Version.VERSION),
-                            model, opt);
+                    try {
+                        Checkpoint.saveArchive(checkpoint, FORMAT, VERSION,
+                                new Meta(config, unit, it + 1, seconds, history, dev.tikhon.Version.VERSION), module.stateDict(), opt.state());
+                    } catch (IOException e) {
+                        throw new UncheckedIOException("cannot write checkpoint " + checkpoint, e);
+                    }
                 }
             }
         } finally {
@@ -136,14 +175,6 @@ public final class FlowTraining {
 
     static final List<String> HEADER = List.of("iteration", "loss", "nll", "kinetic", "jacobian", "nfe_forward", "nfe_backward",
             "iteration_seconds", "seconds");
-
-    private static void save(Path file, Meta meta, FlowModel model, Optimizer opt) {
-        try {
-            Checkpoint.saveArchive(file, FORMAT, VERSION, meta, model.module().stateDict(), opt.state());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write checkpoint " + file, e);
-        }
-    }
 
     /** A flow checkpoint read back. */
     public record Loaded(Meta meta, Map<String, Tensor> model, Map<String, Tensor> optimizer) {}

@@ -1,6 +1,5 @@
 package dev.tikhon.transport;
 
-import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.flow.FlowConfig;
@@ -8,15 +7,9 @@ import dev.tikhon.flow.FlowTraining;
 import dev.tikhon.optim.Adam;
 import dev.tikhon.optim.Optimizer;
 import dev.tikhon.report.Charts;
-import dev.tikhon.report.CsvWriter;
-import dev.tikhon.train.Checkpoint;
 import dev.tikhon.train.TrainingDivergedException;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,68 +42,34 @@ public final class EkTraining {
         double eps = ek.epsilon(), alpha = ek.alpha();
         Optimizer optPhi = new Adam(field.phi().parameters(), config.lr(), 0.9, 0.999, 1e-8, config.weightDecay(), false, false);
         Optimizer optPsi = new Adam(field.psi().parameters(), config.lr(), 0.9, 0.999, 1e-8, config.weightDecay(), false, false);
-        Path checkpoint = outDir.resolve(FlowTraining.CHECKPOINT);
-        int start = 0;
-        double seconds = 0;
-        List<Map<String, Object>> history = new ArrayList<>();
-        if (resume && Files.exists(checkpoint)) {
-            FlowTraining.Loaded l = FlowTraining.load(checkpoint);
-            field.loadStateDict(l.model());
-            optPhi.loadState(prefixed(l.optimizer(), "phi/"));
-            optPsi.loadState(prefixed(l.optimizer(), "psi/"));
-            start = l.meta().iteration();
-            seconds = l.meta().seconds();
-            history.addAll(l.meta().history());
-        }
-        listener.onStart(start, config.iterations());
-        long startNanos = System.nanoTime();
-        double secondsBefore = seconds;
         int dim = (int) field.noise().size(1);
-        try (CsvWriter csv = FlowTraining.openHistory(outDir, HEADER, history)) {
-            for (int it = start; it < config.iterations(); it++) {
-                long t0 = System.nanoTime();
-                Map<String, Object> row;
-                try (Scope step = Scope.open()) {
-                    Rng.seed(Rng.derive(config.seed(), 1, it));
-                    Tensor x = batches.batch(it);
-                    Tensor[] d = draws(config.batchSize(), dim, ek.mcSamples(), x);
-                    Ascent r = ascend(field.phi(), field.psi(), optPhi, optPsi, x, d[0], d[1], eps, alpha);
-                    if (!Double.isFinite(r.loss()) || !Double.isFinite(r.dual())) {
-                        throw new TrainingDivergedException(0, it, Double.isFinite(r.loss()) ? r.dual() : r.loss(),
-                                "lower --lr or raise --epsilon; resume from the last checkpoint with --resume");
-                    }
-                    double iterSeconds = (System.nanoTime() - t0) / 1e9;
-                    seconds = secondsBefore + (System.nanoTime() - startNanos) / 1e9;
-                    row = new LinkedHashMap<>();
-                    row.put("iteration", it + 1);
-                    row.put("loss", r.loss());
-                    row.put("dual", r.dual());
-                    row.put("penalty", r.penalty());
-                    row.put("mass", r.mass());
-                    row.put("iteration_seconds", iterSeconds);
-                    row.put("seconds", seconds);
-                }
-                history.add(row);
-                csv.writeRow(row);
-                listener.onIteration(row);
-                boolean last = it + 1 == config.iterations();
-                if (last || (config.checkpointEvery() > 0 && (it + 1) % config.checkpointEvery() == 0)) {
-                    Map<String, Tensor> opt = new LinkedHashMap<>();
-                    optPhi.state().forEach((k, v) -> opt.put("phi/" + k, v));
-                    optPsi.state().forEach((k, v) -> opt.put("psi/" + k, v));
-                    FlowTraining.Meta meta = new FlowTraining.Meta(config, model.unit().name(), it + 1, seconds, history,
-                            dev.tikhon.Version.VERSION);
-                    try {
-                        Checkpoint.saveArchive(checkpoint, FlowTraining.FORMAT, FlowTraining.VERSION, meta, field.stateDict(), opt);
-                    } catch (IOException e) {
-                        throw new UncheckedIOException("cannot write checkpoint " + checkpoint, e);
-                    }
-                }
+        FlowTraining.OptimizerState both = new FlowTraining.OptimizerState() {
+            @Override public Map<String, Tensor> state() {
+                Map<String, Tensor> opt = new LinkedHashMap<>();
+                optPhi.state().forEach((k, v) -> opt.put("phi/" + k, v));
+                optPsi.state().forEach((k, v) -> opt.put("psi/" + k, v));
+                return opt;
             }
-        } finally {
-            listener.onEnd();
-        }
-        return new FlowTraining.Outcome(config, history, seconds);
+
+            @Override public void load(Map<String, Tensor> saved) {
+                optPhi.loadState(prefixed(saved, "phi/"));
+                optPsi.loadState(prefixed(saved, "psi/"));
+            }
+        };
+        return FlowTraining.loop(field, model.unit().name(), both, config, batches, outDir, resume, listener, HEADER, (it, x) -> {
+            Tensor[] d = draws(config.batchSize(), dim, ek.mcSamples(), x);
+            Ascent r = ascend(field.phi(), field.psi(), optPhi, optPsi, x, d[0], d[1], eps, alpha);
+            if (!Double.isFinite(r.loss()) || !Double.isFinite(r.dual())) {
+                throw new TrainingDivergedException(0, it, Double.isFinite(r.loss()) ? r.dual() : r.loss(),
+                        "lower --lr or raise --epsilon; resume from the last checkpoint with --resume");
+            }
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("loss", r.loss());
+            row.put("dual", r.dual());
+            row.put("penalty", r.penalty());
+            row.put("mass", r.mass());
+            return row;
+        });
     }
 
     /** One alternating step: the φ step's loss, then the dual, penalty and coupling mass after the ψ step's evaluation. */
