@@ -4,9 +4,8 @@ import dev.tikhon.engine.Device;
 import dev.tikhon.flow.FlowConfig;
 import dev.tikhon.flow.FlowRuns;
 import dev.tikhon.flow.FlowTraining;
-import dev.tikhon.report.CsvWriter;
+import dev.tikhon.report.Csv;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -71,15 +70,7 @@ public final class EkExperiment {
                 images.add(data + "-" + method + "/samples.png");
             }
         }
-        Path csvFile = dir.resolve("results.csv");
-        try {
-            Files.deleteIfExists(csvFile);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        try (CsvWriter csv = CsvWriter.open(csvFile, new ArrayList<>(rows.get(0).keySet()))) {
-            for (Map<String, Object> r : rows) csv.writeRow(r);
-        }
+        Csv.writeRecords(dir.resolve("results.csv"), rows);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("budget", budget);
         out.put("results", rows);

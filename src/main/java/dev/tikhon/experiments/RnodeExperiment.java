@@ -5,9 +5,8 @@ import dev.tikhon.flow.FlowConfig;
 import dev.tikhon.flow.FlowRuns;
 import dev.tikhon.flow.FlowTraining;
 import dev.tikhon.report.Charts;
-import dev.tikhon.report.CsvWriter;
+import dev.tikhon.report.Csv;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -74,9 +73,7 @@ public final class RnodeExperiment {
             }
             nfePlot(data, histories);
         }
-        try (CsvWriter csv = CsvWriter.open(fresh(dir.resolve("results.csv")), new ArrayList<>(rows.get(0).keySet()))) {
-            for (Map<String, Object> r : rows) csv.writeRow(r);
-        }
+        Csv.writeRecords(dir.resolve("results.csv"), rows);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("budget", budget);
         out.put("results", rows);
@@ -95,7 +92,7 @@ public final class RnodeExperiment {
         r.put("iterations", n);
         r.put("nfe_first_10pct", mean(h.subList(0, tail), "nfe_forward"));
         r.put("nfe_last_10pct", mean(h.subList(n - tail, n), "nfe_forward"));
-        r.put("nfe_total", sum(h, "nfe_forward") + sum(h, "nfe_backward"));
+        r.put("nfe_total", FlowRuns.sum(h, "nfe_forward") + FlowRuns.sum(h, "nfe_backward"));
         r.put("train_seconds", t.outcome().seconds());
         r.put("heldout_nll", t.heldOut().nll());
         r.put("heldout_nll_stderr", t.heldOut().standardError());
@@ -135,22 +132,7 @@ public final class RnodeExperiment {
         Charts.line(dir.resolve("nfe-" + data + ".png"), data + ": function evaluations per training iteration", "iteration", "NFE", series);
     }
 
-    private static Path fresh(Path file) {
-        try {
-            Files.deleteIfExists(file);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        return file;
-    }
-
     static double num(Map<String, Object> row, String k) { return ((Number) row.get(k)).doubleValue(); }
 
-    static double sum(List<Map<String, Object>> rows, String k) {
-        double s = 0;
-        for (Map<String, Object> r : rows) s += num(r, k);
-        return s;
-    }
-
-    static double mean(List<Map<String, Object>> rows, String k) { return sum(rows, k) / rows.size(); }
+    static double mean(List<Map<String, Object>> rows, String k) { return FlowRuns.sum(rows, k) / rows.size(); }
 }

@@ -158,7 +158,8 @@ public final class FlowRuns {
         return m;
     }
 
-    static double sum(List<Map<String, Object>> rows, String key) {
+    /** The sum of a numeric column over history rows. */
+    public static double sum(List<Map<String, Object>> rows, String key) {
         double s = 0;
         for (Map<String, Object> r : rows) s += ((Number) r.get(key)).doubleValue();
         return s;

@@ -57,6 +57,25 @@ public final class Csv {
         AtomicFiles.write(file, out -> out.write(text.toString().getBytes(StandardCharsets.UTF_8)));
     }
 
+    /**
+     * Writes a whole table of records atomically, the first record's keys as the header, as
+     * {@link CsvWriter#writeRow(Map)} does row by row: a missing column is empty, an unknown one an error.
+     */
+    public static void writeRecords(Path file, List<? extends Map<String, ?>> records) {
+        if (records.isEmpty()) throw new IllegalArgumentException("no records to write to " + file);
+        List<String> header = new ArrayList<>(records.get(0).keySet());
+        List<List<Object>> rows = new ArrayList<>(records.size());
+        for (Map<String, ?> r : records) {
+            if (!header.containsAll(r.keySet())) {
+                throw new IllegalArgumentException("Columns " + r.keySet() + " are not all in the header " + header + " of " + file);
+            }
+            List<Object> values = new ArrayList<>(header.size());
+            for (String column : header) values.add(r.get(column));
+            rows.add(values);
+        }
+        write(file, header, rows);
+    }
+
     /** Reads a file written by this class or by common tools; blank lines are skipped. */
     public static Table read(Path file) {
         String text;
