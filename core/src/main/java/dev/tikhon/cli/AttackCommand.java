@@ -1,0 +1,115 @@
+package dev.tikhon.cli;
+
+import dev.tikhon.attack.Norm;
+import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.Device;
+import dev.tikhon.report.RunDirectory;
+import dev.tikhon.robustness.RobustnessEvaluation;
+import dev.tikhon.robustness.RobustnessReport;
+import dev.tikhon.scaleout.Cluster;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code tikhon attack}: robust accuracy at a list of radii, minimum adversarial distances and bounds, per image. */
+@Command(name = "attack", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Attack a trained model: robust accuracy at each --eps, the smallest adversarial perturbation found per image, "
+                + "and estimated lower bounds (L-bound, and C-bound with --lanczos), in per_image.csv, metrics.json, PNGs and index.html.",
+                "The default attack is an AutoAttack-style ensemble: APGD-CE, APGD-T (targeted DLR), then Square (linf) or DDN (l2), "
+                        + "each on the points still robust."})
+final class AttackCommand implements Callable<Integer> {
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    ModelSource source;
+
+    @Mixin DataOptions data = new DataOptions();
+
+    @Option(names = "--attack", defaultValue = "ensemble",
+            description = "ensemble, pgd, fgsm, apgd-ce, apgd-dlr, apgd-t, square (linf), ddn (l2) or none. Default: ${DEFAULT-VALUE}.")
+    String attack;
+
+    @Option(names = "--eps", paramLabel = "R[,R…]", split = ",",
+            description = "Radii to attack at, e.g. 2/255,8/255 (default for linf) or 0.5,1,1.5 (default for l2).")
+    List<String> eps;
+
+    @Option(names = "--min-distance", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Run DDN for each image's smallest l2 adversarial perturbation. Default: on.")
+    boolean minDistance;
+
+    @Option(names = "--bounds", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Compute L-bounds (one backward per image). Default: on.")
+    boolean bounds;
+
+    @Option(names = "--lanczos", paramLabel = "K", defaultValue = "0",
+            description = "Lanczos steps for the C-bound's Hessian eigenvalue (0: no C-bound; meaningful for smooth models). Default: ${DEFAULT-VALUE}.")
+    int lanczos;
+
+    @Option(names = "--schedule", defaultValue = "constant", paramLabel = "constant|cosine|step",
+            description = "PGD's step-size schedule (step 2.5ε/steps, then decayed). Default: ${DEFAULT-VALUE}.")
+    String schedule;
+
+    @Mixin RobustnessOptions options = new RobustnessOptions();
+
+    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+
+    @Mixin ClusterOptions cluster = new ClusterOptions();
+
+    @Override public Integer call() {
+        double[] radii = eps == null || eps.isEmpty()
+                ? (options.norm == Norm.LINF ? new double[]{2.0 / 255, 8.0 / 255} : new double[]{0.5, 1.0, 1.5})
+                : RobustnessOptions.parseEps(eps);
+        RobustnessEvaluation.Config config = new RobustnessEvaluation.Config(options.norm, radii, attack, options.steps, options.restarts,
+                options.targets, options.queries, options.ddnSteps, minDistance, bounds, lanczos, options.batchSize, options.seed,
+                dev.tikhon.attack.Pgd.StepSchedule.parse(schedule));
+        return evaluate("attack", "Tikhon robustness evaluation", source, data, options, runtime, cluster, config, Path.of("runs", "attack"));
+    }
+
+    /** Loads model and data, runs the evaluation, writes the report and prints the summary (shared with {@code bounds}). */
+    static int evaluate(String command, String title, ModelSource source, DataOptions data, RobustnessOptions options,
+                        RuntimeOptions runtime, ClusterOptions cluster, RobustnessEvaluation.Config config, Path defaultOut) {
+        Device device = runtime.apply();
+        RunDirectory run = RunDirectory.create(options.out != null ? options.out : defaultOut);
+        ModelSource.Loaded loaded = source.load(device);
+        ModelSource.Loaded.Data selected = loaded.split(data, options.split, options.seed);
+        Dataset set = options.limit > 0 && options.limit < selected.set().size() ? selected.set().head(options.limit) : selected.set();
+        if (set.size() < selected.set().size()) System.out.println("evaluating the first " + set.size() + " images (--limit)");
+        RobustnessEvaluation.Result r;
+        Map<String, Object> header = RunReport.header(command, device);
+        try (Cluster c = cluster.connect()) {
+            if (c != null) System.out.println("spark: " + c.describe().get("master") + " (" + c.describe().get("default_parallelism") + " task slots)");
+            r = RobustnessEvaluation.run(ClusterOptions.runner(c, source.ref(), loaded.model(), set, device, runtime.threads), set, config);
+            if (c != null) header.put("spark", c.describe());
+        } catch (RuntimeException e) {
+            throw loaded.explain(e, set);
+        }
+        header.put("model", loaded.description());
+        header.put("data", selected.description() + (set.size() < selected.set().size() ? ", first " + set.size() : ""));
+        print(r, RobustnessReport.write(run, r, header, title));
+        System.out.println("outputs: " + run.path().toAbsolutePath());
+        return 0;
+    }
+
+    static void print(RobustnessEvaluation.Result r, Map<String, Object> m) {
+        RobustnessEvaluation.Config c = r.config();
+        System.out.printf("clean accuracy %.4f on %d images%n", r.cleanAccuracy(), r.n());
+        for (int e = 0; e < c.eps().length; e++) {
+            System.out.printf("robust accuracy %.4f at %s ε = %.5g (%s)%n", r.robustAccuracy(e), c.norm(), c.eps()[e], c.attack());
+        }
+        Object dist = m.get("min_adversarial_distance");
+        if (dist instanceof Map<?, ?> d) System.out.println("smallest adversarial distance (" + c.norm() + "): median " + d.get("median")
+                + ", not found for " + d.get("not_found") + " correct image(s)");
+        if (c.bounds()) {
+            System.out.printf("L-bound (estimate, L = %.4g): median %s%n", r.lipschitz(), ((Map<?, ?>) m.get("bounds")).get("l_bound_median"));
+            if (!Double.isNaN(r.curvature())) {
+                System.out.printf("C-bound (estimate, C = %.4g): median %s%n", r.curvature(), ((Map<?, ?>) m.get("bounds")).get("c_bound_median"));
+            }
+        }
+        System.out.printf("%.2f ms per image%n", 1000 * r.seconds() / Math.max(1, r.n()));
+        for (String w : r.warnings()) System.out.println("WARNING: " + w);
+    }
+}

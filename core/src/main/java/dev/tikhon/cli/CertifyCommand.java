@@ -1,0 +1,195 @@
+package dev.tikhon.cli;
+
+import dev.tikhon.UserError;
+import dev.tikhon.certify.CertificationRun;
+import dev.tikhon.certify.RandomizedSmoothing;
+import dev.tikhon.data.DataSets;
+import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.Device;
+import dev.tikhon.report.Charts;
+import dev.tikhon.report.Csv;
+import dev.tikhon.report.Progress;
+import dev.tikhon.report.RunDirectory;
+import dev.tikhon.scaleout.Cluster;
+import dev.tikhon.scaleout.Runner;
+import dev.tikhon.train.ObjectiveSpec;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code tikhon certify}: certified ℓ2 radii per image, certified accuracy, timings. */
+@Command(name = "certify", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Certify a model's predictions against ℓ2 perturbations. --method cohen: randomized smoothing (Cohen et al.'s "
+                + "CERTIFY; radius holds with probability 1 − α for the smoothed classifier). --method heat: a heat-smoothed model "
+                + "(tikhon smooth) classified in one pass, with (a) CERTIFY on it with that class fixed, and the single-pass radii "
+                + "(b) σ√(π/2)(v₁ − v₂) and (c) (σ/2)(Φ⁻¹(v₁) − Φ⁻¹(v₂)), which are heuristic: they hold only insofar as the model "
+                + "is a Gaussian average. Writes certify.csv, certified_accuracy.csv/.png, metrics.json, index.html."})
+final class CertifyCommand implements Callable<Integer> {
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    ModelSource source;
+
+    @Mixin DataOptions data = new DataOptions();
+
+    @Option(names = "--method", required = true, description = "cohen or heat.")
+    String method;
+
+    @Option(names = "--sigma", description = "Noise σ. Default: the σ the checkpoint was trained or smoothed with.")
+    Double sigma;
+
+    @Option(names = "--images", defaultValue = "100", paramLabel = "M", description = "Certify the first M images of the split. Default: ${DEFAULT-VALUE}.")
+    int images;
+
+    @Option(names = "--split", defaultValue = "test", description = "test or train. Default: ${DEFAULT-VALUE}.")
+    String split;
+
+    @Option(names = "--n0", defaultValue = "100", description = "Selection samples N0 (cohen). Default: ${DEFAULT-VALUE}.")
+    int n0;
+
+    @Option(names = "--n", defaultValue = "100000", description = "Estimation samples N. Default: ${DEFAULT-VALUE}.")
+    int n;
+
+    @Option(names = "--alpha", defaultValue = "0.001", description = "Failure probability α. Default: ${DEFAULT-VALUE}.")
+    double alpha;
+
+    @Option(names = "--noise-batch", defaultValue = "" + dev.tikhon.certify.RandomizedSmoothing.DEFAULT_NOISE_BATCH, description = "Noisy copies per forward pass. Default: ${DEFAULT-VALUE}.")
+    int noiseBatch;
+
+    @Option(names = "--predict-images", defaultValue = "0", paramLabel = "K",
+            description = "cohen: also time PREDICT (N samples) on the first K images, as the classification cost. Default: ${DEFAULT-VALUE}.")
+    int predictImages;
+
+    @Option(names = "--monte-carlo", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "heat: also compute certificate (a) with N samples (--no-monte-carlo: single pass only). Default: on.")
+    boolean monteCarlo;
+
+    @Option(names = "--attack-steps", defaultValue = "0", paramLabel = "K",
+            description = "heat: attack the single-pass radii (b), (c) with ℓ2 PGD-K at 0.999 × radius and count violations (0: no attack). Default: ${DEFAULT-VALUE}.")
+    int attackSteps;
+
+    @Option(names = "--attack-restarts", defaultValue = "2", description = "PGD runs per radius (the first from x, then random starts). Default: ${DEFAULT-VALUE}.")
+    int attackRestarts;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the noise (per image: derived from seed and index). Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Output directory. Default: runs/certify-<method>.")
+    Path out;
+
+    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+
+    @Mixin ClusterOptions cluster = new ClusterOptions();
+
+    @Override public Integer call() {
+        Device device = runtime.apply();
+        String m = method.toLowerCase(Locale.ROOT);
+        if (!m.equals("cohen") && !m.equals("heat")) throw new UserError("unknown --method '" + method + "': use cohen or heat");
+        if (images < 1) throw new UserError("--images must be at least 1, got " + images);
+        RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "certify-" + m));
+        ModelSource.Loaded model = source.load();
+        double s = sigma != null ? sigma : sigmaOf(model);
+        String dataName = data.name != null ? data.name : model.meta() != null ? model.meta().data().name() : DataOptions.DEFAULT;
+        Path dataDir = data.dir != null ? data.dir
+                : (data.name == null && model.meta() != null && model.meta().data().dir() != null ? Path.of(model.meta().data().dir()) : null);
+        DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), seed);
+        Dataset set = switch (split) {
+            case "test" -> loaded.test();
+            case "train" -> loaded.train();
+            default -> throw new UserError("unknown --split '" + split + "': use test or train");
+        };
+        model.model().to(device);
+        RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(s, n0, n, alpha, noiseBatch, seed));
+        int count = Math.min(images, set.size());
+        System.out.println("data:   " + loaded.description() + " [" + split + ", first " + count + " images]");
+        System.out.println("model:  " + model.name());
+        System.out.println("method: " + (m.equals("cohen") ? rs.describe() : "heat, single pass + " + (monteCarlo ? rs.describe() : "no Monte Carlo")));
+        CertificationRun.Result r;
+        Map<String, Object> metrics = RunReport.header("certify", device);
+        long wall0 = System.nanoTime();
+        try (Cluster c = cluster.connect()) {
+            Runner runner = ClusterOptions.runner(c, source.ref(), model.model(), set, device, runtime.threads);
+            if (c != null) System.out.println("spark:  " + c.describe().get("master") + " (" + c.describe().get("default_parallelism") + " task slots)");
+            try (Progress bar = Progress.start("certify " + m, count)) {
+                r = m.equals("cohen") ? CertificationRun.cohen(runner, model.model(), set, count, rs, predictImages, device, bar)
+                        : CertificationRun.heat(runner, model.model(), set, count, s, monteCarlo ? rs : null, device, bar);
+            }
+            double wall = (System.nanoTime() - wall0) / 1e9;
+            metrics.put("wall_seconds", wall);
+            metrics.put("images_per_second", count / wall);
+            if (m.equals("heat") && attackSteps > 0) {
+                Map<String, long[]> attacked;
+                long tested = r.images().stream().filter(i -> i.certificates().get("b").radius() > 1e-6 || i.certificates().get("c").radius() > 1e-6).count();
+                try (Progress bar = Progress.start("attack (b), (c) with PGD-" + attackSteps, tested)) {
+                    attacked = CertificationRun.attackSinglePass(runner, r, 0.999, attackSteps, attackRestarts, seed, bar);
+                }
+                Map<String, Object> a = new java.util.LinkedHashMap<>();
+                a.put("attack", "l2 PGD-" + attackSteps + ", " + attackRestarts + " runs, at 0.999 x radius");
+                attacked.forEach((k, v) -> {
+                    a.put(k, Map.of("tested", v[0], "broken", v[1]));
+                    System.out.printf(Locale.ROOT, "PGD-%d inside radius (%s): broke %d of %d single-pass certificates%n", attackSteps, k, v[1], v[0]);
+                });
+                metrics.put("single_pass_attack", a);
+            }
+            if (c != null) metrics.put("spark", c.describe());
+        }
+        write(run, r, s, rs);
+        metrics.put("model", model.name());
+        metrics.put("data", loaded.description());
+        metrics.put("split", split);
+        metrics.put("sigma", s);
+        metrics.put("smoothing", rs.config());
+        metrics.put("max_certifiable_radius", rs.maxRadius());
+        metrics.put("result", r.summary());
+        run.writeMetrics(metrics);
+        run.writeIndex("Tikhon certification: " + m, model.name() + " on " + loaded.description() + ", σ " + s, metrics);
+        print(r);
+        System.out.println("outputs: " + run.path() + " (certify.csv, certified_accuracy.csv/.png, metrics.json, index.html)");
+        return 0;
+    }
+
+    /** The σ a checkpoint was noise-trained or heat-smoothed with. */
+    static double sigmaOf(ModelSource.Loaded model) {
+        if (model.meta() != null) {
+            ObjectiveSpec o = model.meta().config().objective();
+            if (o.reg().equals("noise") || o.reg().startsWith("heat")) return o.sigma();
+        }
+        throw new UserError("--sigma is needed: the model was not noise-trained or heat-smoothed by Tikhon");
+    }
+
+    static void write(RunDirectory run, CertificationRun.Result r, double sigma, RandomizedSmoothing rs) {
+        r.writeCsv(run.resolve("certify.csv"));
+        List<String> header = new ArrayList<>(List.of("certificate", "kind"));
+        for (double radius : CertificationRun.RADII) header.add("r=" + radius);
+        List<List<Object>> rows = new ArrayList<>();
+        for (String c : r.certificateNames()) {
+            List<Object> row = new ArrayList<>(List.of(c, r.images().get(0).certificates().get(c).kind().name().toLowerCase(Locale.ROOT)));
+            for (double radius : CertificationRun.RADII) row.add(r.certifiedAccuracy(c, radius));
+            rows.add(row);
+        }
+        Csv.write(run.resolve("certified_accuracy.csv"), header, rows);
+        double max = Math.max(1.0, Math.min(rs.maxRadius(), 4 * sigma));
+        Charts.line(run.resolve("certified_accuracy.png"), "Certified accuracy (" + r.method() + ", σ " + sigma + ")",
+                "ℓ2 radius", "certified accuracy", r.curves(r.method() + " ", max));
+    }
+
+    static void print(CertificationRun.Result r) {
+        StringBuilder h = new StringBuilder(String.format(Locale.ROOT, "%-12s", "certificate"));
+        for (double radius : CertificationRun.RADII) h.append(String.format(Locale.ROOT, "  r=%-5s", radius));
+        System.out.println(h);
+        for (String c : r.certificateNames()) {
+            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-12s", c));
+            for (double radius : CertificationRun.RADII) line.append(String.format(Locale.ROOT, "  %7.3f", r.certifiedAccuracy(c, radius)));
+            System.out.println(line);
+        }
+        System.out.printf(Locale.ROOT, "clean accuracy %.4f on %d images; classification %.3f ms/image, certification %.1f ms/image%n",
+                r.cleanAccuracy(), r.images().size(), 1000 * r.meanClassifySeconds(), 1000 * r.meanCertifySeconds());
+        if (!Double.isNaN(r.agreement())) System.out.printf(Locale.ROOT, "single pass agrees with the smoothed classifier on %.1f%% of images%n", 100 * r.agreement());
+    }
+}

@@ -1,0 +1,111 @@
+package dev.tikhon.cli;
+
+import dev.tikhon.UserError;
+import dev.tikhon.data.DataSets;
+import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.Device;
+import dev.tikhon.loss.Loss;
+import dev.tikhon.loss.Losses;
+import dev.tikhon.nn.Module;
+import dev.tikhon.nn.ScriptedModel;
+import dev.tikhon.nn.models.ModelSpec;
+import dev.tikhon.train.Checkpoint;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The model a command works on: a Tikhon checkpoint or a TorchScript model from PyTorch (exactly one). A
+ * heat-smoothed TorchScript model's checkpoint names the original file (arch "torchscript", option "file"),
+ * so it loads too.
+ */
+final class ModelSource {
+    static final String TORCHSCRIPT = dev.tikhon.scaleout.ModelRef.TORCHSCRIPT_ARCH;
+
+    @Option(names = "--checkpoint", paramLabel = "PATH", required = true,
+            description = "A checkpoint.tkn, or the run directory that holds it.")
+    Path checkpoint;
+
+    @Option(names = "--torchscript", paramLabel = "FILE", required = true,
+            description = "A TorchScript model (torch.jit.script(model).save(FILE)) taking [N,C,H,W] inputs in [0,1] and returning logits.")
+    Path torchscript;
+
+    /**
+     * The loaded model, how to build another instance of it, what is known of its training (null for a TorchScript file),
+     * a description, and the loss it was trained with (cross-entropy for TorchScript models).
+     */
+    record Loaded(Module model, Supplier<Module> fresh, Checkpoint.Meta meta, String name, Loss trainedLoss) {
+        String description() { return name; }
+
+        boolean scripted() { return meta == null || meta.model().arch().equals(TORCHSCRIPT); }
+
+        /** A split of the data and the data's description (name, source). */
+        record Data(Dataset set, String description) {}
+
+        /** The requested split of the data given by the options, or else of the data the model was trained on; named on stdout. */
+        Data split(DataOptions data, String split, long seed) {
+            String dataName = data.nameOr(meta != null ? meta.data().name() : DataOptions.DEFAULT);
+            Path dataDir = data.dir;
+            if (dataDir == null && data.name == null && meta != null && meta.data().dir() != null) dataDir = Path.of(meta.data().dir());
+            DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), seed);
+            Dataset set;
+            switch (split) {
+                case "test": set = loaded.test(); break;
+                case "train": set = loaded.train(); break;
+                default: throw new UserError("unknown --split '" + split + "': use test or train");
+            }
+            System.out.println("data:  " + loaded.description() + " [" + split + ", " + set.size() + " examples]");
+            System.out.println("model: " + name);
+            return new Data(set, loaded.description() + " [" + split + "]");
+        }
+
+        /** Turns a forward failure of a TorchScript model into an error that says which shapes it was given. */
+        RuntimeException explain(RuntimeException e, Dataset set) {
+            if (!scripted()) return e;
+            String first = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
+            return new UserError(name + ": forward failed on inputs of shape " + Arrays.toString(set.inputShape())
+                    + " (batched, float32 in [0,1]): " + first, e);
+        }
+    }
+
+    Loaded load() {
+        if (checkpoint != null) {
+            Checkpoint.Loaded ck = Checkpoint.load(checkpoint);
+            ModelSpec spec = ck.meta().model();
+            Supplier<Module> fresh = builder(spec);
+            Module m = fresh.get();
+            m.loadStateDict(ck.model());
+            return new Loaded(m, fresh, ck.meta(), spec.arch() + " " + spec.options(), Losses.parse(ck.meta().config().objective().loss()));
+        }
+        Path file = torchscript.toAbsolutePath();
+        return new Loaded(ScriptedModel.load(file), () -> ScriptedModel.load(file), null, "TorchScript " + torchscript, Loss.CROSS_ENTROPY);
+    }
+
+    /** Loads the model onto {@code device}, in evaluation mode. */
+    Loaded load(Device device) {
+        Loaded l = load();
+        l.model().to(device);
+        l.model().train(false);
+        return l;
+    }
+
+    static Supplier<Module> builder(ModelSpec spec) {
+        return dev.tikhon.scaleout.ModelRef.builder(spec, p -> p);
+    }
+
+    /** The spec recorded for a TorchScript model trained in place. */
+    static ModelSpec torchscriptSpec(Path file, List<Long> inputShape, int numClasses) {
+        return new ModelSpec(TORCHSCRIPT, inputShape, numClasses, Map.of("file", file.toAbsolutePath().toString()));
+    }
+
+    boolean isTorchscript() { return torchscript != null; }
+
+    /** The model by its files, to load again elsewhere (a cluster's executors). */
+    dev.tikhon.scaleout.ModelRef ref() {
+        return checkpoint != null ? dev.tikhon.scaleout.ModelRef.checkpoint(checkpoint) : dev.tikhon.scaleout.ModelRef.torchscript(torchscript);
+    }
+}
