@@ -51,6 +51,16 @@ class CliErrorsTest {
     }
 
     @Test
+    void sparkWithoutTheSparkModuleSaysHowToAddIt(@TempDir Path dir) {
+        // the core's test class path has no tikhon-spark, as a user's core-only class path
+        assertOneLineError(Cli.run("certify", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
+                "--method", "cohen", "--sigma", "0.25", "--images", "1", "--n", "10", "--spark", "local[1]", "--out", dir.toString()),
+                "--spark local[1]", "not on the class path", "docs/spark.md");
+        assertOneLineError(Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
+                "--limit", "2", "--partitions", "3", "--out", dir.toString()), "--partitions", "--spark");
+    }
+
+    @Test
     void corruptIdxFile(@TempDir Path dir) throws IOException {
         idxDir(dir, 20, 20);
         gz(dir.resolve("train-images-idx3-ubyte.gz"), idx(0x801, new int[]{20, 28, 28}, 20 * 784));
