@@ -43,8 +43,28 @@ final class NativeLoader {
                         + e.getMessage() + "); set -Dorg.bytedeco.javacpp.cachedir=<writable dir>", e);
             }
         }
+        if (gpu) checkCudaLibraries(files);
         extracted = List.copyOf(files);
         return extracted;
+    }
+
+    /**
+     * Loads libtorch_cuda.so by its path before JavaCPP does. Why: when a CUDA library it needs is missing,
+     * JavaCPP falls back to loading "libtorch.so" by name, which can find another libtorch installed
+     * system-wide (Debian's 1.13) and crash the process. Failing here says what is missing instead.
+     */
+    private static void checkCudaLibraries(List<File> files) {
+        for (File f : files) {
+            if (!f.getName().equals("libtorch_cuda.so")) continue;
+            try {
+                System.load(f.getAbsolutePath());
+            } catch (UnsatisfiedLinkError e) {
+                throw new EngineException("the CUDA build of Tikhon cannot load libtorch_cuda.so: " + e.getMessage()
+                        + ". It needs CUDA 13 (cudart, cuBLAS, cuSPARSE, cuFFT, cuRAND, cuSOLVER, NVRTC, nvJitLink) and cuDNN 9 "
+                        + "on the library path: install them, or point LD_LIBRARY_PATH at a CUDA 13 toolkit's lib64 (or the "
+                        + "nvidia-*-cu13 Python wheels' lib folders); or build the CPU flavour (without -Pcuda)", e);
+            }
+        }
     }
 
     static boolean gpuFlavour() {

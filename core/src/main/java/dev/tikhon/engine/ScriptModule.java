@@ -54,7 +54,7 @@ public final class ScriptModule {
         if (!out.isTensor()) {
             throw new EngineException(path + ": forward() must return a single tensor of logits, got " + out.tagKind().getString());
         }
-        return new Tensor(out.toTensor());
+        return new Tensor(new org.bytedeco.pytorch.Tensor(out.toTensor()));   // toTensor() is a reference into out, freed with it
     }
 
     /** Named parameters, in the module's order; training them changes the model in place. */

@@ -347,8 +347,7 @@ public final class Tensor {
 
     /** The k largest values and their indices along {@code dim}: {@code [values, indices]}. */
     public Tensor[] topk(int k, int dim) {
-        T_TensorTensor_T r = t.topk(k, dim, true, true);
-        return new Tensor[]{new Tensor(r.get0()), new Tensor(r.get1())};
+        return owned(t.topk(k, dim, true, true));
     }
 
     /** Vector p-norm over all elements. */
@@ -366,8 +365,15 @@ public final class Tensor {
 
     /** Minimum along a dimension with its position: {@code [values, indices]}. */
     public Tensor[] minWithIndex(int dim) {
-        T_TensorTensor_T r = t.min(dim, false);
-        return new Tensor[]{new Tensor(r.get0()), new Tensor(r.get1())};
+        return owned(t.min(dim, false));
+    }
+
+    /**
+     * Owning copies of a tuple's two tensors: get0()/get1() are references into the tuple, which dangle once the
+     * tuple is freed (by its Scope or the GC) while the results live on.
+     */
+    private static Tensor[] owned(T_TensorTensor_T r) {
+        return new Tensor[]{new Tensor(new org.bytedeco.pytorch.Tensor(r.get0())), new Tensor(new org.bytedeco.pytorch.Tensor(r.get1()))};
     }
 
     /** Spectral norm (largest singular value) of each matrix in the last two dimensions. */
@@ -473,8 +479,8 @@ public final class Tensor {
 
     /** The gradient accumulated by {@link #backward()}, or null when none has been. */
     public Tensor grad() {
-        org.bytedeco.pytorch.Tensor g = t.grad();
-        return g.defined() ? new Tensor(g) : null;
+        org.bytedeco.pytorch.Tensor g = t.grad();   // a reference into this tensor's autograd data: copy it
+        return g.defined() ? new Tensor(new org.bytedeco.pytorch.Tensor(g)) : null;
     }
 
     /** Drops the accumulated gradient (torch's zero_grad with set_to_none). */

@@ -164,4 +164,34 @@ class EngineTest {
         assertThat(top[0].toFloatArray()).containsExactly(5, 3, 6, 4);
         assertThat(top[1].toLongArray()).containsExactly(1, 2, 2, 0);
     }
+
+    @Test
+    void tupleResultsOwnTheirTensorsAndOutliveTheirScope() {
+        // topk/min return a C++ tuple whose elements are references: the results must be owning copies,
+        // or they dangle once the tuple is freed with its Scope
+        double[] x = {3, 1, 4, 1, 5, 9, 2, 6};
+        Tensor[] top, min;
+        try (Scope s = Scope.open()) {
+            Tensor t = Tensor.fromDoubles(x, 2, 4);
+            top = t.topk(2, 1);
+            min = t.minWithIndex(1);
+            for (Tensor r : new Tensor[]{top[0], top[1], min[0], min[1]}) r.keep();
+        }
+        try (Scope s = Scope.open()) {
+            for (int i = 0; i < 50; i++) {   // take the freed memory back, with other values in it
+                Tensor.full(-7, DType.FLOAT64, Device.CPU, 2, 2);
+                Tensor.full(-7, DType.INT64, Device.CPU, 2, 2);
+                Tensor.full(-7, DType.FLOAT64, Device.CPU, 2);
+                Tensor.full(-7, DType.INT64, Device.CPU, 2);
+            }
+            assertTuples(top, min);
+        }
+    }
+
+    private static void assertTuples(Tensor[] top, Tensor[] min) {
+        org.assertj.core.api.Assertions.assertThat(top[0].toDoubleArray()).containsExactly(4, 3, 9, 6);
+        org.assertj.core.api.Assertions.assertThat(top[1].toLongArray()).containsExactly(2, 0, 1, 3);
+        org.assertj.core.api.Assertions.assertThat(min[0].toDoubleArray()).containsExactly(1, 2);
+        org.assertj.core.api.Assertions.assertThat(min[1].toLongArray()).containsExactly(1, 2);
+    }
 }
