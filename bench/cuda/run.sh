@@ -1,0 +1,63 @@
+#!/bin/bash
+# Tikhon CUDA check (env: P payload root, OUT results dir, GDEV device for the GPU runs, QUICK=1 tiny dry run)
+set -u
+P=${P:-/tmp/p}; GDEV=${GDEV:-cuda}; QUICK=${QUICK:-0}
+mkdir -p "$OUT"; LOG=$OUT/log.txt
+exec > >(tee -a "$LOG") 2>&1
+T0=$(date +%s)
+el() { echo $(( $(date +%s) - T0 )); }
+echo "### start $(date -u +%T) host=$(hostname)"
+if [ ! -d "$P/pl" ]; then
+  ( cd "$P/parts" && sha256sum -c --quiet "$P/parts.sha256" ) || { echo "### PART CHECKSUM FAILED / PARTS MISSING"; ls "$P/parts" | tr '\n' ' '; exit 3; }
+  cat "$P"/parts/r[0-9][0-9][0-9] | tar -x -C "$P" || { echo "### UNTAR FAILED"; exit 3; }
+  rm -f "$P"/parts/r[0-9][0-9][0-9]
+fi
+echo "### payload ready t=$(el)s"
+SP=$(ls -d /opt/torch/.venv/lib/python3*/site-packages 2>/dev/null | head -1)
+NV=""
+[ -n "$SP" ] && [ -d "$SP/nvidia" ] && NV=$(find "$SP/nvidia" -name 'lib*.so*' -printf '%h\n' 2>/dev/null | sort -u | tr '\n' ':')
+export LD_LIBRARY_PATH="${NV}${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$P/pl/syslib"
+export FONTCONFIG_FILE=$P/pl/fonts/fonts.conf TIKHON_DATA=$P/pl/data/fashion-mnist
+export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=17179869184 MALLOC_TOP_PAD_=536870912
+echo "### LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+echo "### cores $(nproc)"
+export JAVA=$P/pl/jre/bin/java P
+"$JAVA" -version 2>&1 | head -1
+D=$P/pl/data/fashion-mnist
+R=$P/runs; mkdir -p "$R"
+step() { # step NAME TIMEOUT args...
+  local name=$1 to=$2; shift 2
+  echo; echo "=== [$name] tikhon $* (timeout ${to}s, t=$(el)s)"
+  local s=$(date +%s.%N)
+  timeout -k 5 "$to" bash -c '"$JAVA" -Djava.awt.headless=true ${JOPTS:-} -cp "$P/pl/app/tikhon.jar:$P/pl/app/lib/*" dev.tikhon.cli.Main "$@"' _ "$@"
+  local rc=$?
+  echo "=== [$name] rc=$rc wall=$(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $s}")s"
+  tar -czf "$OUT/runs.tgz" -C "$P" --exclude='*.tkn' runs 2>/dev/null
+  return $rc
+}
+if [ "$QUICK" = 1 ]; then DATA="--data fashion-mnist-sample"; CI="--images 2 --n 1000"; AL="--limit 10 --steps 10"; FS="--steps 3 --warmup 1"; BS="--steps 5 --warmup 1";
+else DATA="--data-dir $D"; CI="--images 20 --n 10000"; AL="--limit 100"; FS="--steps 10 --warmup 3"; BS=""; fi
+step info 90 info --data-dir "$D" --out "$R/info"
+if [ "$GDEV" != cpu ] && ! grep -q '"cuda_available" *: *true' "$R/info/metrics.json" 2>/dev/null; then
+  echo "### CUDA NOT AVAILABLE: diagnostics"
+  JOPTS="-Dorg.bytedeco.javacpp.logger.debug=true" step info-debug 90 info
+  C=$(ls -d ~/.javacpp/cache/*gpu*/org/bytedeco/pytorch/linux-x86_64-gpu 2>/dev/null | head -1); echo "cache: $C"; ls -la "$C"
+  for f in libtorch_cuda.so libjnitorch_cuda.so libtorch_cpu.so libc10_cuda.so libtorch_cuda_linalg.so; do echo "--- ldd -r $f"; ldd -r "$C/$f" 2>&1 | grep -vE 'linux-vdso|libc.so|libm.so|ld-linux|libgcc_s|libstdc' | head -60; done
+  step train-cuda-try 120 train --device cuda --epochs 1 $DATA --out "$R/train-cuda"
+  echo "### end (no CUDA) t=$(el)s"; exit 4
+fi
+step train-cuda 150 train --device $GDEV --epochs 1 $DATA --out "$R/train-cuda"
+step bench-step-cuda 60 bench train-step --device $GDEV $BS --out "$R/bench-step-cuda"
+step bench-step-cpu 90 bench train-step --device cpu --threads 16 $BS --out "$R/bench-step-cpu"
+step certify-cuda 120 certify --method cohen --checkpoint "$R/train-cuda" --sigma 0.25 $CI $DATA --device $GDEV --out "$R/certify-cuda"
+step attack-cuda 120 attack --checkpoint "$R/train-cuda" --attack pgd $AL $DATA --device $GDEV --out "$R/attack-cuda"
+step train-cpu 120 train --device cpu --threads 16 --epochs 1 $DATA --out "$R/train-cpu"
+step certify-cpu 120 certify --method cohen --checkpoint "$R/train-cuda" --sigma 0.25 $CI $DATA --device cpu --threads 16 --out "$R/certify-cpu"
+step flow2d-cuda 45 bench flow-step --device $GDEV $FS
+step flow2d-cpu 45 bench flow-step --device cpu --threads 16 $FS
+step flowimg-cuda 45 bench flow-step --data image --device $GDEV $FS
+step flowimg-cpu 60 bench flow-step --data image --device cpu --threads 16 $FS
+step attack-cpu 120 attack --checkpoint "$R/train-cuda" --attack pgd $AL $DATA --device cpu --threads 16 --out "$R/attack-cpu"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.used --format=csv,noheader
+echo "### end t=$(el)s $(date -u +%T)"
