@@ -49,10 +49,12 @@ public final class EntropicDual {
     }
 
     /**
-     * The dual's estimate on a batch, its twin penalty mean (ψ + φ^H)², and log of the coupling's
-     * mass ∫π (1 at the optimum).
+     * The dual's estimate on a batch, its twin penalty mean (ψ + φ^H)², log of the coupling's
+     * mass ∫π (1 at the optimum), the profiled dual {@code profiled} = max over constants c of
+     * D(φ, ψ + c) = E φ + E ψ − ε log ∫π (attained at c = −ε log ∫π, where it equals D), and the
+     * (c,ε)-transform term φ^H on the Gaussian points.
      */
-    public record Terms(Tensor dual, Tensor penalty, Tensor logMass) {}
+    public record Terms(Tensor dual, Tensor penalty, Tensor logMass, Tensor profiled, Tensor phiH) {}
 
     /**
      * D and the penalty on data x [B, d] and Gaussian points y [B', d], with heat noise [B', M, d] or [M, d].
@@ -72,8 +74,9 @@ public final class EntropicDual {
         Tensor psiY = psi.value(y);
         Tensor s = psiY.add(phiH);
         Tensor logMass = s.div(eps).logsumexp(0, false).sub(Math.log(y.size(0)));
-        Tensor dual = phiX.mean().add(psiY.mean()).sub(logMass.exp().mul(eps)).add(eps);
-        return new Terms(dual, s.square().mean(), logMass);
+        Tensor linear = phiX.mean().add(psiY.mean());
+        Tensor dual = linear.sub(logMass.exp().mul(eps)).add(eps);
+        return new Terms(dual, s.square().mean(), logMass, linear.sub(logMass.mul(eps)), phiH);
     }
 
     /** Differential entropy of N(m, Σ) in d dimensions: ½ log((2πe)^d det Σ). */
