@@ -28,19 +28,30 @@ public final class EntropicDual {
     }
 
     /**
-     * ε log mean_i exp(u(z + σ wᵢ)/ε) per row of z [B, d], with u = p, or u = p + ε log N when
-     * {@code timesGaussian} (a potential relative to N). {@code noise} is [M, d] (the same draws for every
-     * row: a deterministic function of z) or [B, M, d]. Log-sum-exp over i.
+     * ε log H_{σ²}[e^{u/ε}](z) per row of z [B, d] by Monte Carlo over the draws wᵢ: for u = p,
+     * ε log mean_i exp(p(z + σ wᵢ)/ε); with {@code timesGaussian}, u = p + ε log N (a potential relative to N),
+     * and the Gaussian factor is integrated exactly rather than sampled: N(z'; z, s) N(z') = N(z; 0, (1 + s))
+     * N(z'; z/(1 + s), s/(1 + s)), s = σ², so
+     * <pre>  H_s[e^{p/ε} N](z) = N(z; 0, (1 + s) I) · mean_i exp(p(z/(1 + s) + √(s/(1 + s)) wᵢ)/ε). </pre>
+     * Sampling N as well (z + σ wᵢ with the weight N(z + σ wᵢ)) is the same expectation, but far from the origin it
+     * is dominated by the one draw nearest to −z/σ, so a fixed set of draws gives a ridged, direction-dependent
+     * field (docs/ek.md); the exact factor leaves only p to sample (exact for constant p).
+     * {@code noise} is [M, d] (the same draws for every row: a deterministic function of z) or [B, M, d].
+     * Log-sum-exp over i.
      */
     public static Tensor logHeat(Potential p, Tensor z, double sigma, Tensor noise, double eps, boolean timesGaussian) {
         long b = z.size(0), d = z.size(1);
         Tensor w = noise.dim() == 2 ? noise.unsqueeze(0) : noise;
         long m = w.size(1);
-        Tensor points = sigma == 0 ? z.unsqueeze(1).expand(b, m, d) : z.unsqueeze(1).add(w.mul(sigma));
+        double s = sigma * sigma;
+        Tensor centre = timesGaussian ? z.div(1 + s) : z;
+        double spread = timesGaussian ? Math.sqrt(s / (1 + s)) : sigma;
+        Tensor points = spread == 0 ? centre.unsqueeze(1).expand(b, m, d) : centre.unsqueeze(1).add(w.mul(spread));
         Tensor flat = points.reshape(b * m, d);
         Tensor u = p.value(flat).div(eps);
-        if (timesGaussian) u = u.add(logStandardNormal(flat));
-        return u.reshape(b, m).logsumexp(1, false).sub(Math.log(m)).mul(eps);
+        Tensor out = u.reshape(b, m).logsumexp(1, false).sub(Math.log(m));
+        if (timesGaussian) out = out.add(z.square().sum(1, false).mul(-0.5 / (1 + s)).sub(0.5 * d * Math.log(2 * Math.PI * (1 + s))));
+        return out.mul(eps);
     }
 
     /** φ^H(y) = ε log H_ε[e^{φ/ε}](y) by Monte Carlo; the (c,ε)-transform of φ is −φ^H. */
