@@ -491,6 +491,10 @@ final class ReproduceCommand implements Runnable {
         @Option(names = "--held-out", defaultValue = "2000", description = "Default: ${DEFAULT-VALUE}.")
         int heldOut;
 
+        @Option(names = "--grid", defaultValue = "100",
+                description = "Cells per side of each density.png (each cell costs one held-out point's evaluation). Default: ${DEFAULT-VALUE}.")
+        int grid;
+
         @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
         long seed;
 
@@ -510,7 +514,7 @@ final class ReproduceCommand implements Runnable {
             Path dir = out != null ? out : Path.of("runs", "reproduce-ek");
             RunDirectory run = RunDirectory.create(dir);
             dev.tikhon.experiments.EkExperiment.Budget budget = new dev.tikhon.experiments.EkExperiment.Budget(datasets, iterations,
-                    batchSize, epsilon, mcSamples, flowSamples, alpha, heldOut, seed);
+                    batchSize, epsilon, mcSamples, flowSamples, alpha, heldOut, seed, grid);
             Map<String, Object> result = new dev.tikhon.experiments.EkExperiment(budget, device, run.path())
                     .run(name -> new FlowCommand.BarListener(name));
             Map<String, Object> metrics = RunReport.header("reproduce ek", device);

@@ -23,7 +23,13 @@ import java.util.function.Function;
 public final class EkExperiment {
     /** The budget shared by the runs of every data set. */
     public record Budget(List<String> datasets, int iterations, int batchSize, double epsilon, int mcSamples, int flowSamples,
-                         double alpha, int heldOut, long seed) {}
+                         double alpha, int heldOut, long seed, int grid) {
+        /** With the full 100 × 100 density grid. */
+        public Budget(List<String> datasets, int iterations, int batchSize, double epsilon, int mcSamples, int flowSamples,
+                      double alpha, int heldOut, long seed) {
+            this(datasets, iterations, batchSize, epsilon, mcSamples, flowSamples, alpha, heldOut, seed, FlowRuns.DENSITY_GRID);
+        }
+    }
 
     private final Budget budget;
     private final Device device;
@@ -53,8 +59,9 @@ public final class EkExperiment {
         for (String data : budget.datasets()) {
             for (String method : List.of("ek", "cnf")) {
                 Path runDir = dir.resolve(data + "-" + method);
+                long t0 = System.nanoTime();
                 FlowRuns.Trained t = FlowRuns.train(method.equals("ek") ? ek(data) : cnf(data), device, runDir, true, budget.heldOut(),
-                        listeners.apply(data + " " + method));
+                        null, budget.grid(), listeners.apply(data + " " + method));
                 Map<String, Object> r = new LinkedHashMap<>();
                 r.put("data", data);
                 r.put("method", method);
@@ -64,6 +71,7 @@ public final class EkExperiment {
                 r.put("heldout_nll_stderr", t.heldOut().standardError());
                 r.put("eval_nfe", t.heldOut().nfePerBatch());
                 r.put("eval_seconds", t.heldOut().seconds());
+                r.put("run_seconds", (System.nanoTime() - t0) / 1e9);   // this call: training (or what a resume added), evaluation, pictures
                 rows.add(r);
                 if (method.equals("ek")) images.add(data + "-ek/data.png");
                 images.add(data + "-" + method + "/density.png");

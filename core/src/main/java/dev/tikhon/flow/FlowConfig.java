@@ -26,12 +26,26 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
                          double lr, double weightDecay, long seed, int checkpointEvery, Ek ek) {
     /**
      * The entropy–Kantorovich method: ε, Monte Carlo samples per heat average in training, the twin-penalty
-     * weight α, and Monte Carlo samples per heat average of the recovered flow (drawn once, fixed).
+     * weight α, Monte Carlo samples per heat average of the recovered flow (drawn once, fixed), and the form of
+     * the dual the ascent differentiates: {@code profiled} (default; E φ + E ψ − ε log ∫π, the dual maximised over
+     * the free constant, which is then set exactly after each step) or {@code spec} (E φ + E ψ − ε ∫π + ε as
+     * written in SPEC §7, which collapses on the toy sets: docs/ek.md).
      */
-    public record Ek(double epsilon, int mcSamples, double alpha, int flowSamples) {
-        public static final Ek DEFAULTS = new Ek(1.0, 100, 1e-5, 100);
+    public record Ek(double epsilon, int mcSamples, double alpha, int flowSamples, String dual) {
+        public static final String PROFILED = "profiled", SPEC = "spec";
+        public static final Ek DEFAULTS = new Ek(1.0, 100, 1e-5, 100, PROFILED);
+
+        public Ek(double epsilon, int mcSamples, double alpha, int flowSamples) {
+            this(epsilon, mcSamples, alpha, flowSamples, PROFILED);
+        }
+
+        public boolean profiled() { return PROFILED.equals(dual); }
 
         public Ek {
+            if (dual == null) dual = PROFILED;
+            if (!PROFILED.equals(dual) && !SPEC.equals(dual)) {
+                throw new UserError("unknown --dual-form '" + dual + "': use profiled (default) or spec");
+            }
             if (!(epsilon > 0)) throw new UserError("--epsilon must be positive, got " + epsilon);
             if (mcSamples < 1 || flowSamples < 1) {
                 throw new UserError("--mc-samples and --flow-samples must be at least 1, got " + mcSamples + ", " + flowSamples);
@@ -96,8 +110,8 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
     public String describe() {
         if (methodIsEk()) {
             return String.format(Locale.ROOT, "ek on %s: potentials φ, ψ MLP %s %s, ε %s, %d Monte Carlo samples (flow: %d), α %s, "
-                            + "%d iterations of batch %d, Adam lr %s, seed %d", data, Arrays.toString(hidden), activation, ek.epsilon(),
-                    ek.mcSamples(), ek.flowSamples(), ek.alpha(), iterations, batchSize, lr, seed);
+                            + "%s dual, %d iterations of batch %d, Adam lr %s, seed %d", data, Arrays.toString(hidden), activation, ek.epsilon(),
+                    ek.mcSamples(), ek.flowSamples(), ek.alpha(), ek.dual(), iterations, batchSize, lr, seed);
         }
         return String.format(Locale.ROOT, "%s on %s: %s field %s, T %s, divergence %s, solver %s, gradient %s, "
                         + "λ_K %s, λ_J %s, %d iterations of batch %d, Adam lr %s, seed %d",

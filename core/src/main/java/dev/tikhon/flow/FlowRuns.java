@@ -79,6 +79,19 @@ public final class FlowRuns {
      */
     public static Trained train(FlowConfig config, Device device, Path outDir, boolean resume, int heldOut, Path dataDir,
                                 FlowTraining.Listener listener) {
+        return train(config, device, outDir, resume, heldOut, dataDir, DENSITY_GRID, listener);
+    }
+
+    /** Cells per side of a toy run's density.png (each cell one model evaluation). */
+    public static final int DENSITY_GRID = 100;
+
+    /**
+     * As {@link #train(FlowConfig, Device, Path, boolean, int, Path, FlowTraining.Listener)} with a density.png of
+     * {@code grid} × {@code grid} cells for toy sets (each cell costs one held-out point's evaluation).
+     */
+    public static Trained train(FlowConfig config, Device device, Path outDir, boolean resume, int heldOut, Path dataDir, int grid,
+                                FlowTraining.Listener listener) {
+        if (grid < 2) throw new dev.tikhon.UserError("the density grid needs at least 2 cells per side, got " + grid);
         RunDirectory run = RunDirectory.create(outDir);
         Path ckpt = run.path().resolve(FlowTraining.CHECKPOINT);
         if (resume && Files.exists(ckpt)) {
@@ -110,7 +123,7 @@ public final class FlowRuns {
         if (toy) {
             test = Flows.toyHeldOut(config.data(), heldOut, config.seed()).keep();
             eval = evaluate(model, test, EVALUATION_SOLVER, 1000);
-            images = new ArrayList<>(FlowPlots.toy(run.path(), config.data(), model, test.to(device), EVALUATION_SOLVER, 100));
+            images = new ArrayList<>(FlowPlots.toy(run.path(), config.data(), model, test.to(device), EVALUATION_SOLVER, grid));
         } else {
             Rng.seed(Rng.derive(config.seed(), 4));
             eval = evaluate(model, test, EVALUATION_SOLVER, IMAGE_EVAL_BATCH);

@@ -1,5 +1,6 @@
 package dev.tikhon.transport;
 
+import dev.tikhon.engine.Autograd;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.flow.FlowConfig;
@@ -58,7 +59,7 @@ public final class EkTraining {
         };
         return FlowTraining.loop(field, model.unit().name(), both, config, batches, outDir, resume, listener, HEADER, (it, x) -> {
             Tensor[] d = draws(config.batchSize(), dim, ek.mcSamples(), x);
-            Ascent r = ascend(field.phi(), field.psi(), optPhi, optPsi, x, d[0], d[1], eps, alpha);
+            Ascent r = ascend(field.phi(), field.psi(), optPhi, optPsi, x, d[0], d[1], eps, alpha, ek.profiled());
             if (!Double.isFinite(r.loss()) || !Double.isFinite(r.dual())) {
                 throw new TrainingDivergedException(0, it, Double.isFinite(r.loss()) ? r.dual() : r.loss(),
                         "lower --lr or raise --epsilon; resume from the last checkpoint with --resume");
@@ -72,29 +73,50 @@ public final class EkTraining {
         });
     }
 
-    /** One alternating step: the φ step's loss, then the dual, penalty and coupling mass after the ψ step's evaluation. */
+    /**
+     * One alternating step: the φ step's loss, then the dual, the twin penalty and the coupling mass ∫π on the
+     * iteration's batch (for the profiled form: after the ψ step and before the constant is set, so the mass
+     * shows how far one step moved it from 1, while dual and penalty are those of the normalised pair).
+     */
     public record Ascent(double loss, double dual, double penalty, double mass) {}
 
     /**
      * One iteration of alternating ascent: an Adam step on φ (ψ fixed) and then on ψ (φ fixed, updated),
      * each on −D + α·E_N(ψ + φ^H)², with data x, Gaussian points y and heat noise ([B, M, d] or [M, d]).
+     *
+     * <p>{@code profiled}: the steps differentiate the profiled dual E φ + E ψ − ε log ∫π, i.e. D maximised
+     * over the constant c of ψ + c (D is concave in c with maximum at c = −ε log ∫π, where both are equal), and
+     * after the ψ step that maximising constant is added to ψ exactly, computed on the same batch. The
+     * potentials' maximiser is the same as D's (up to the constant, which this sets); the gradient of the mass
+     * term becomes a self-normalised weighted mean, which neither vanishes when the mass estimate is tiny nor
+     * explodes when one heat draw dominates it (docs/ek.md: the SPEC form, {@code profiled = false},
+     * collapses on the toy sets).
      */
     public static Ascent ascend(Potential phi, Potential psi, Optimizer optPhi, Optimizer optPsi, Tensor x, Tensor y, Tensor noise,
-                                double eps, double alpha) {
+                                double eps, double alpha, boolean profiled) {
         optPhi.zeroGrad();
         optPsi.zeroGrad();
         EntropicDual.Terms a = EntropicDual.evaluate(phi, psi, x, y, noise, eps, false);
-        Tensor lossPhi = a.dual().neg().add(a.penalty().mul(alpha));
+        Tensor lossPhi = (profiled ? a.profiled() : a.dual()).neg().add(a.penalty().mul(alpha));
         lossPhi.backward();
         optPhi.step();
         optPhi.zeroGrad();
         optPsi.zeroGrad();
         EntropicDual.Terms b = EntropicDual.evaluate(phi, psi, x, y, noise, eps, true);
-        Tensor lossPsi = b.dual().neg().add(b.penalty().mul(alpha));
+        Tensor lossPsi = (profiled ? b.profiled() : b.dual()).neg().add(b.penalty().mul(alpha));
         lossPsi.backward();
         optPsi.step();
         optPsi.zeroGrad();
-        return new Ascent(lossPhi.item(), b.dual().item(), b.penalty().item(), Math.exp(b.logMass().item()));
+        if (!profiled) return new Ascent(lossPhi.item(), b.dual().item(), b.penalty().item(), Math.exp(b.logMass().item()));
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            Tensor phiX = phi.value(x), psiY = psi.value(y), phiH = b.phiH().detach();
+            double logMass = psiY.add(phiH).div(eps).logsumexp(0, false).sub(Math.log(y.size(0))).item();
+            double c = -eps * logMass;
+            psi.shift(c);
+            double dual = phiX.mean().item() + psiY.mean().item() + c;   // = D(φ, ψ + c) = the profiled dual
+            double penalty = psiY.add(c).add(phiH).square().mean().item();
+            return new Ascent(lossPhi.item(), dual, penalty, Math.exp(logMass));
+        }
     }
 
     static Map<String, Tensor> prefixed(Map<String, Tensor> all, String prefix) {

@@ -28,19 +28,30 @@ public final class EntropicDual {
     }
 
     /**
-     * ε log mean_i exp(u(z + σ wᵢ)/ε) per row of z [B, d], with u = p, or u = p + ε log N when
-     * {@code timesGaussian} (a potential relative to N). {@code noise} is [M, d] (the same draws for every
-     * row: a deterministic function of z) or [B, M, d]. Log-sum-exp over i.
+     * ε log H_{σ²}[e^{u/ε}](z) per row of z [B, d] by Monte Carlo over the draws wᵢ: for u = p,
+     * ε log mean_i exp(p(z + σ wᵢ)/ε); with {@code timesGaussian}, u = p + ε log N (a potential relative to N),
+     * and the Gaussian factor is integrated exactly rather than sampled: N(z'; z, s) N(z') = N(z; 0, (1 + s))
+     * N(z'; z/(1 + s), s/(1 + s)), s = σ², so
+     * <pre>  H_s[e^{p/ε} N](z) = N(z; 0, (1 + s) I) · mean_i exp(p(z/(1 + s) + √(s/(1 + s)) wᵢ)/ε). </pre>
+     * Sampling N as well (z + σ wᵢ with the weight N(z + σ wᵢ)) is the same expectation, but far from the origin it
+     * is dominated by the one draw nearest to −z/σ, so a fixed set of draws gives a ridged, direction-dependent
+     * field (docs/ek.md); the exact factor leaves only p to sample (exact for constant p).
+     * {@code noise} is [M, d] (the same draws for every row: a deterministic function of z) or [B, M, d].
+     * Log-sum-exp over i.
      */
     public static Tensor logHeat(Potential p, Tensor z, double sigma, Tensor noise, double eps, boolean timesGaussian) {
         long b = z.size(0), d = z.size(1);
         Tensor w = noise.dim() == 2 ? noise.unsqueeze(0) : noise;
         long m = w.size(1);
-        Tensor points = sigma == 0 ? z.unsqueeze(1).expand(b, m, d) : z.unsqueeze(1).add(w.mul(sigma));
+        double s = sigma * sigma;
+        Tensor centre = timesGaussian ? z.div(1 + s) : z;
+        double spread = timesGaussian ? Math.sqrt(s / (1 + s)) : sigma;
+        Tensor points = spread == 0 ? centre.unsqueeze(1).expand(b, m, d) : centre.unsqueeze(1).add(w.mul(spread));
         Tensor flat = points.reshape(b * m, d);
         Tensor u = p.value(flat).div(eps);
-        if (timesGaussian) u = u.add(logStandardNormal(flat));
-        return u.reshape(b, m).logsumexp(1, false).sub(Math.log(m)).mul(eps);
+        Tensor out = u.reshape(b, m).logsumexp(1, false).sub(Math.log(m));
+        if (timesGaussian) out = out.add(z.square().sum(1, false).mul(-0.5 / (1 + s)).sub(0.5 * d * Math.log(2 * Math.PI * (1 + s))));
+        return out.mul(eps);
     }
 
     /** φ^H(y) = ε log H_ε[e^{φ/ε}](y) by Monte Carlo; the (c,ε)-transform of φ is −φ^H. */
@@ -49,10 +60,12 @@ public final class EntropicDual {
     }
 
     /**
-     * The dual's estimate on a batch, its twin penalty mean (ψ + φ^H)², and log of the coupling's
-     * mass ∫π (1 at the optimum).
+     * The dual's estimate on a batch, its twin penalty mean (ψ + φ^H)², log of the coupling's
+     * mass ∫π (1 at the optimum), the profiled dual {@code profiled} = max over constants c of
+     * D(φ, ψ + c) = E φ + E ψ − ε log ∫π (attained at c = −ε log ∫π, where it equals D), and the
+     * (c,ε)-transform term φ^H on the Gaussian points.
      */
-    public record Terms(Tensor dual, Tensor penalty, Tensor logMass) {}
+    public record Terms(Tensor dual, Tensor penalty, Tensor logMass, Tensor profiled, Tensor phiH) {}
 
     /**
      * D and the penalty on data x [B, d] and Gaussian points y [B', d], with heat noise [B', M, d] or [M, d].
@@ -72,8 +85,9 @@ public final class EntropicDual {
         Tensor psiY = psi.value(y);
         Tensor s = psiY.add(phiH);
         Tensor logMass = s.div(eps).logsumexp(0, false).sub(Math.log(y.size(0)));
-        Tensor dual = phiX.mean().add(psiY.mean()).sub(logMass.exp().mul(eps)).add(eps);
-        return new Terms(dual, s.square().mean(), logMass);
+        Tensor linear = phiX.mean().add(psiY.mean());
+        Tensor dual = linear.sub(logMass.exp().mul(eps)).add(eps);
+        return new Terms(dual, s.square().mean(), logMass, linear.sub(logMass.mul(eps)), phiH);
     }
 
     /** Differential entropy of N(m, Σ) in d dimensions: ½ log((2πe)^d det Σ). */

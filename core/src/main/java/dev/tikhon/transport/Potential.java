@@ -16,6 +16,9 @@ public abstract class Potential extends Module {
 
     @Override public final Tensor forward(Tensor x) { return value(x); }
 
+    /** Adds the constant c to the potential (in place, outside autograd): its output bias. */
+    public abstract void shift(double c);
+
     /**
      * An MLP d → hidden… → 1. SPEC §7 asks for ReLU; a flow needs a smooth one (softplus): the
      * velocity is ∇φₜ and its divergence enters the likelihood, and with ReLU ∇φ jumps across every
@@ -51,6 +54,12 @@ public abstract class Potential extends Module {
             return h.squeeze(1);
         }
 
+        @Override public void shift(double c) {
+            try (Autograd.Guard g = Autograd.noGrad()) {
+                layers.get(layers.size() - 1).bias().value().add_(c);
+            }
+        }
+
         @Override public String describe() {
             StringBuilder s = new StringBuilder("MLP potential(" + dim);
             for (int i = 0; i < layers.size(); i++) s.append("→").append(layers.get(i).out);
@@ -70,6 +79,12 @@ public abstract class Potential extends Module {
         @Override public Tensor value(Tensor x) {
             Tensor sym = a.value().add(a.value().t()).mul(0.5);
             return x.matmul(sym).mul(x).sum(1, false).mul(-0.5).add(x.matmul(b.value().unsqueeze(1)).squeeze(1)).add(c.value());
+        }
+
+        @Override public void shift(double shift) {
+            try (Autograd.Guard g = Autograd.noGrad()) {
+                c.value().add_(shift);
+            }
         }
 
         /** The symmetric A, as a d × d array. */

@@ -61,7 +61,7 @@ class CliEkTest {
 
         Path rep = dir.resolve("reproduce");
         Cli.Run r = Cli.run("reproduce", "ek", "--datasets", "moons", "--iterations", "2", "--batch-size", "32", "--mc-samples", "4",
-                "--flow-samples", "4", "--held-out", "20", "--threads", "1", "--out", rep.toString());
+                "--flow-samples", "4", "--held-out", "20", "--grid", "20", "--threads", "1", "--out", rep.toString());
         assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
         assertThat(r.out()).contains("moons").contains("ek").contains("cnf");
         assertThat(Csv.read(rep.resolve("results.csv")).rows()).hasSize(2);
@@ -74,5 +74,9 @@ class CliEkTest {
                 dir.resolve("bad").toString());
         assertThat(bad.exitCode()).isEqualTo(2);
         assertThat(bad.err()).contains("--method ek takes the 2-D toy sets");
+        Cli.Run form = Cli.run("flow", "train", "--method", "ek", "--data", "moons", "--dual-form", "exp", "--out",
+                dir.resolve("bad-form").toString());
+        assertThat(form.exitCode()).isEqualTo(2);
+        assertThat(form.err()).contains("--dual-form 'exp'").contains("profiled");
     }
 }

@@ -46,7 +46,7 @@ class EkGaussianTest {
             try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open()) {
                 Tensor x = data(500);
                 Tensor[] d = EkTraining.draws(500, 2, 32, x);
-                EkTraining.ascend(phi, psi, a, b, x, d[0], d[1], EPS, 1e-5);
+                EkTraining.ascend(phi, psi, a, b, x, d[0], d[1], EPS, 1e-5, true);
             }
         }
         EkField f = new EkField(phi, psi, 2, EPS, 1024);
