@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Throughput of Cohen CERTIFY (images/s) on one machine and on Spark local[1] / local[2], interleaved over rounds.
 #   bench/spark_certify.sh CHECKPOINT [IMAGES] [N] [ROUNDS]
+#   CONFIGS="single-1thread spark-local1" bench/spark_certify.sh …   runs only those configurations
 # Prints one JSON line per run: {"config":…, "round":…, "images_per_second":…, "wall_seconds":…}.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -9,7 +10,7 @@ out="$(mktemp -d)"
 common=(certify --checkpoint "$ckpt" --method cohen --images "$images" --n "$n" --seed 0)
 "$root/tikhon" --help >/dev/null; "$root/tikhon" certify --help --spark local >/dev/null   # build both modules first, untimed
 for r in $(seq 1 "$rounds"); do
-  for cfg in "single-1thread" "spark-local1" "spark-local2" "single-2threads"; do
+  for cfg in ${CONFIGS:-single-1thread spark-local1 spark-local2 single-2threads}; do
     case "$cfg" in
       single-1thread)  extra=(--threads 1) ;;
       spark-local1)    extra=(--threads 1 --spark "local[1]" --spark-conf spark.ui.enabled=false) ;;
