@@ -2,8 +2,8 @@ package dev.tikhon.certify;
 
 import dev.tikhon.engine.Autograd;
 import dev.tikhon.engine.DType;
-import dev.tikhon.engine.Engine;
 import dev.tikhon.engine.Device;
+import dev.tikhon.engine.OneThread;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
@@ -11,9 +11,8 @@ import dev.tikhon.nn.Linear;
 import dev.tikhon.nn.Module;
 import dev.tikhon.optim.Adam;
 import dev.tikhon.train.Objective;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -26,19 +25,8 @@ import static org.assertj.core.api.Assertions.within;
  * e^{−k²σ²/2} sin(kx); n_T implicit Euler steps of size h = 1/n_T multiply that Fourier mode by
  * (1 + hk²σ²/2)^{−n_T}; on a grid the implicit step is a tridiagonal solve.
  */
+@ExtendWith(OneThread.class)
 class HeatSmoothingTest {
-    private static int threadsBefore;
-
-    @BeforeAll
-    static void oneThread() {
-        threadsBefore = Engine.threads();
-        Engine.setThreads(1);   // small ops: one thread is faster, and steady on a busy machine
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        Engine.setThreads(threadsBefore);
-    }
 
 
     /** f(x) = sin(kx) on [N, 1] inputs. */

@@ -1,13 +1,12 @@
 package dev.tikhon.certify;
 
 import dev.tikhon.engine.DType;
-import dev.tikhon.engine.Engine;
 import dev.tikhon.engine.Device;
+import dev.tikhon.engine.OneThread;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.List;
 import java.util.SplittableRandom;
@@ -20,19 +19,8 @@ import static org.assertj.core.api.Assertions.within;
  * scipy.stats.binomtest), computed independently of Commons Math; and the closed form of SPEC §4 for a
  * linear binary classifier, whose smoothed classifier is itself with exact radius |wᵀx + b| / ‖w‖.
  */
+@ExtendWith(OneThread.class)
 class RandomizedSmoothingTest {
-    private static int threadsBefore;
-
-    @BeforeAll
-    static void oneThread() {
-        threadsBefore = Engine.threads();
-        Engine.setThreads(1);   // small ops: one thread is faster, and steady on a busy machine
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        Engine.setThreads(threadsBefore);
-    }
 
 
     /**

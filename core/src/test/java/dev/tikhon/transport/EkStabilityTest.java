@@ -1,6 +1,6 @@
 package dev.tikhon.transport;
 
-import dev.tikhon.engine.Engine;
+import dev.tikhon.engine.OneThread;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
@@ -8,9 +8,8 @@ import dev.tikhon.flow.FlowTraining;
 import dev.tikhon.flow.Flows;
 import dev.tikhon.nn.Activation;
 import dev.tikhon.optim.Adam;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -24,20 +23,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * and the dual far below its starting value (the second test pins that, so the first is known to discriminate);
  * the profiled form keeps the mass near 1 and the dual rises on a fixed evaluation sample.
  */
+@ExtendWith(OneThread.class)
 class EkStabilityTest {
     static final int BATCH = 256, MC = 16;
-    private static int threadsBefore;
-
-    @BeforeAll
-    static void oneThread() {
-        threadsBefore = Engine.threads();
-        Engine.setThreads(1);   // small ops: one thread is faster, and steady on a busy machine
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        Engine.setThreads(threadsBefore);
-    }
 
     /** The run's per-iteration results and the profiled dual on one fixed evaluation sample before and after training. */
     record Run(List<EkTraining.Ascent> steps, double before, double after) {}
