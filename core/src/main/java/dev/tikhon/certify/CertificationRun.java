@@ -230,17 +230,16 @@ public final class CertificationRun {
         }
     }
 
-    /** The single-pass certificates attacked, on this machine. */
-    public static Map<String, long[]> attackSinglePass(Module model, Dataset data, Result result, double fraction, int steps,
-                                                       int restarts, long seed, Device device, Progress progress) {
-        return attackSinglePass(Runner.local(model, data, device), result, fraction, steps, restarts, seed, progress);
+    /** Whether an image has a single-pass radius worth attacking: (b) or (c) above 1e-6. */
+    public static boolean attackable(Image im) {
+        return im.certificates().get("b").radius() > 1e-6 || im.certificates().get("c").radius() > 1e-6;
     }
 
     /**
      * Attacks each image's single-pass radii (b) and (c) with ℓ2 PGD ({@code steps} steps, step
      * 2.5ε/steps, from x and then {@code restarts − 1} random starts, seeded from (seed, image, certificate))
      * at ε = {@code fraction} × radius, against the deterministic model; counts the images where the attack
-     * changes the class. One unit per image with a positive radius; progress steps once per image.
+     * changes the class. One unit per {@link #attackable} image; progress steps once per image.
      *
      * @return certificate name → {tested, broken}
      */
@@ -249,8 +248,8 @@ public final class CertificationRun {
         Map<Integer, double[]> radii = new java.util.TreeMap<>();   // image → {class, radius b, radius c}
         List<Unit> units = new ArrayList<>();
         for (Image im : result.images()) {
+            if (!attackable(im)) continue;
             Certificate b = im.certificates().get("b"), c = im.certificates().get("c");
-            if (b.radius() <= 1e-6 && c.radius() <= 1e-6) continue;
             radii.put((int) im.index(), new double[]{b.prediction(), b.radius(), c.radius()});
             units.add(new Unit(units.size(), (int) im.index(), (int) im.index() + 1));
         }

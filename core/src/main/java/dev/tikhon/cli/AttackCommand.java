@@ -81,7 +81,6 @@ final class AttackCommand implements Callable<Integer> {
         RobustnessEvaluation.Result r;
         Map<String, Object> header = RunReport.header(command, device);
         try (Cluster c = cluster.connect()) {
-            if (c != null) System.out.println("spark: " + c.describe().get("master") + " (" + c.describe().get("default_parallelism") + " task slots)");
             r = RobustnessEvaluation.run(ClusterOptions.runner(c, source.ref(), loaded.model(), set, device, runtime.threads), set, config);
             if (c != null) header.put("spark", c.describe());
         } catch (RuntimeException e) {

@@ -115,7 +115,6 @@ final class CertifyCommand implements Callable<Integer> {
         long wall0 = System.nanoTime();
         try (Cluster c = cluster.connect()) {
             Runner runner = ClusterOptions.runner(c, source.ref(), model.model(), set, device, runtime.threads);
-            if (c != null) System.out.println("spark:  " + c.describe().get("master") + " (" + c.describe().get("default_parallelism") + " task slots)");
             try (Progress bar = Progress.start("certify " + m, count)) {
                 r = m.equals("cohen") ? CertificationRun.cohen(runner, model.model(), set, count, rs, predictImages, device, bar)
                         : CertificationRun.heat(runner, model.model(), set, count, s, monteCarlo ? rs : null, device, bar);
@@ -125,7 +124,7 @@ final class CertifyCommand implements Callable<Integer> {
             metrics.put("images_per_second", count / wall);
             if (m.equals("heat") && attackSteps > 0) {
                 Map<String, long[]> attacked;
-                long tested = r.images().stream().filter(i -> i.certificates().get("b").radius() > 1e-6 || i.certificates().get("c").radius() > 1e-6).count();
+                long tested = r.images().stream().filter(CertificationRun::attackable).count();
                 try (Progress bar = Progress.start("attack (b), (c) with PGD-" + attackSteps, tested)) {
                     attacked = CertificationRun.attackSinglePass(runner, r, 0.999, attackSteps, attackRestarts, seed, bar);
                 }

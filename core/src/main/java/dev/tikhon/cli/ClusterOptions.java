@@ -46,7 +46,10 @@ final class ClusterOptions {
                 settings.put(kv.substring(0, eq), kv.substring(eq + 1));
             }
         }
-        return Clusters.connect(master, partitions, settings);
+        Cluster cluster = Clusters.connect(master, partitions, settings);
+        Map<String, Object> about = cluster.describe();
+        System.out.println("spark:  " + about.get("master") + " (" + about.get("default_parallelism") + " task slots)");
+        return cluster;
     }
 
     /** Where to run: the cluster (with libtorch threads per task: --threads, else 1) or this process. */

@@ -20,9 +20,9 @@ final class ExecutorModels {
 
     private ExecutorModels() {}
 
-    /** An idle instance of the model, or a newly loaded one; {@code loaded} is told when it was loaded. */
-    static Module borrow(ModelRef ref, Function<String, Path> resolve, Device device, Runnable loaded) {
-        Module m = IDLE.computeIfAbsent(key(ref, resolve, device), k -> new ConcurrentLinkedDeque<>()).pollFirst();
+    /** An idle instance of the model under {@code key}, or a newly loaded one; {@code loaded} is told when it was loaded. */
+    static Module borrow(String key, ModelRef ref, Function<String, Path> resolve, Device device, Runnable loaded) {
+        Module m = IDLE.computeIfAbsent(key, k -> new ConcurrentLinkedDeque<>()).pollFirst();
         if (m != null) return m;
         m = ref.load(resolve);
         m.to(device);
@@ -30,8 +30,8 @@ final class ExecutorModels {
         return m;
     }
 
-    static void giveBack(ModelRef ref, Function<String, Path> resolve, Device device, Module m) {
-        IDLE.computeIfAbsent(key(ref, resolve, device), k -> new ConcurrentLinkedDeque<>()).addFirst(m);
+    static void giveBack(String key, Module m) {
+        IDLE.computeIfAbsent(key, k -> new ConcurrentLinkedDeque<>()).addFirst(m);
     }
 
     /** Forgets every model (the driver's JVM in local mode, when its cluster closes). */
@@ -40,7 +40,7 @@ final class ExecutorModels {
     }
 
     /** The shipped file's place, size and time: two runs with different models under one name do not mix. */
-    private static String key(ModelRef ref, Function<String, Path> resolve, Device device) {
+    static String key(ModelRef ref, Function<String, Path> resolve, Device device) {
         Path p = resolve.apply(ModelRef.name(ref.checkpoint() != null ? ref.checkpoint() : ref.torchscript()));
         java.io.File f = p.toFile();
         return ref + "|" + p.toAbsolutePath() + "|" + f.length() + "|" + f.lastModified() + "|" + device;

@@ -39,7 +39,8 @@ record PartitionTask<R extends Serializable>(ModelRef model, UnitTask<R> task, S
         if (threads > 0) Engine.setThreads(threads);
         Device dev = Device.parse(device);
         java.util.function.Function<String, Path> resolve = name -> Path.of(SparkFiles.get(name));
-        Module m = ExecutorModels.borrow(model, resolve, dev, () -> loads.add(1));
+        String key = ExecutorModels.key(model, resolve, dev);
+        Module m = ExecutorModels.borrow(key, model, resolve, dev, () -> loads.add(1));
         List<Tuple2<Integer, R>> out = new ArrayList<>();
         try {
             TaskContext ctx = TaskContext.get();
@@ -59,7 +60,7 @@ record PartitionTask<R extends Serializable>(ModelRef model, UnitTask<R> task, S
                 }
             }
         } finally {
-            ExecutorModels.giveBack(model, resolve, dev, m);
+            ExecutorModels.giveBack(key, m);
         }
         return out.iterator();
     }
