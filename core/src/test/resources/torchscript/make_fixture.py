@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the TorchScript fixture the Java tests load: a tiny CNN scripted by PyTorch for Python,
 plus its outputs and input gradients on a fixed input, so Tikhon's loader is checked against
-PyTorch's own numbers. Regenerate with Debian's python3-torch:
+PyTorch's own numbers; and tiny_bn_cnn.pt, the same with batch norm (parameters and buffers). Regenerate with Debian's python3-torch:
 
     /usr/bin/python3 src/test/resources/torchscript/make_fixture.py
 """
@@ -26,6 +26,24 @@ class TinyCnn(nn.Module):
         return self.fc(x.flatten(1))
 
 
+class TinyBnCnn(nn.Module):
+    """With batch norm: buffers (running statistics, an integer counter) besides parameters."""
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4 * 13 * 13, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn(self.conv(x))), 2)
+        return self.fc(x.flatten(1))
+
+
+def bn_fixture():
+    torch.manual_seed(4321)
+    torch.jit.script(TinyBnCnn().eval()).save(os.path.join(HERE, "tiny_bn_cnn.pt"))
+
+
 def fixed_input():
     # Deterministic, no RNG: a smooth pattern in [0, 1] for two images.
     i = torch.arange(2 * 28 * 28, dtype=torch.float32).reshape(2, 1, 28, 28)
@@ -47,6 +65,7 @@ def main():
         "grad_abs_sum": grad.abs().sum().item(),
         "parameters": [n for n, _ in scripted.named_parameters()],
     }, open(os.path.join(HERE, "tiny_cnn_expected.json"), "w"), indent=1)
+    bn_fixture()
 
 
 if __name__ == "__main__":

@@ -44,7 +44,12 @@ public final class Main implements Runnable {
         PrintWriter err = cl.getErr();
         boolean debug = System.getenv("TIKHON_DEBUG") != null;
         int code;
-        if (e instanceof UserError || e instanceof IllegalArgumentException || e instanceof EngineException) {
+        if (dev.tikhon.engine.Engine.isDeviceMismatch(e)) {
+            String first = String.valueOf(e.getMessage()).lines().filter(l -> !l.isBlank()).findFirst().orElse("");
+            err.println("tikhon: error: model and data are on different devices (" + first.trim()
+                    + "); rerun with --device cpu, and report it if --device was given");
+            code = EXIT_USER;
+        } else if (e instanceof UserError || e instanceof IllegalArgumentException || e instanceof EngineException) {
             err.println("tikhon: error: " + oneLine(e.getMessage()));
             code = EXIT_USER;
         } else if (e instanceof TrainingDivergedException) {

@@ -114,6 +114,21 @@ public final class Engine {
         return torch.cuda_is_available();
     }
 
+    /**
+     * Whether a failure is libtorch refusing tensors on different devices (a model's weights on one device and its
+     * input on another), anywhere in the cause chain: bad placement, reported as an input error rather than a crash.
+     */
+    public static boolean isDeviceMismatch(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            String m = String.valueOf(c.getMessage());
+            if (m.contains("Expected all tensors to be on the same device")
+                    || (m.contains("should be the same") && (m.contains("CUDA") || m.contains("CPU")) && m.contains("Type"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public static int cudaDeviceCount() {
         init();
         return torch.cuda_is_available() ? torch.cuda_device_count() : 0;

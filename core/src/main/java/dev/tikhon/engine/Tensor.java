@@ -199,6 +199,16 @@ public final class Tensor {
 
     public Tensor cpu() { return to(Device.CPU); }
 
+    /**
+     * In place: this tensor takes {@code src}'s data (its values, device and element type), as
+     * {@code param.data = src} does in PyTorch. Every holder of this tensor (a module, an optimizer,
+     * a TorchScript model) sees the change; requires-grad is kept, autograd history is not carried over.
+     */
+    public Tensor setData_(Tensor src) {
+        t.set_data(src.t);
+        return this;
+    }
+
     public Tensor contiguous() { return new Tensor(t.contiguous()); }
 
     public Tensor copy() { return new Tensor(t.clone()); }

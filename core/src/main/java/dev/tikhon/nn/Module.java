@@ -116,23 +116,32 @@ public abstract class Module {
         return this;
     }
 
-    /** Converts every floating-point parameter and buffer to the given type, in place. */
+    /**
+     * Converts every floating-point parameter and buffer to the given type, in place: the tensors keep their
+     * identity, so optimizers built before the call and a TorchScript model's own forward pass use the converted ones.
+     */
     public final Module to(DType dtype) {
         return convert(t -> t.dtype().isFloatingPoint() ? t.to(dtype) : t);
     }
 
+    /** Moves every parameter and buffer to the device, in place (as {@link #to(DType)}). */
     public final Module to(Device device) {
         return convert(t -> t.to(device));
     }
 
     private Module convert(java.util.function.UnaryOperator<Tensor> f) {
-        for (Module m : modules()) {
-            try (Autograd.Guard g = Autograd.noGrad()) {
-                for (Parameter p : m.params.values()) p.set(f.apply(p.value()).copy());
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            for (Module m : modules()) {
+                for (Parameter p : m.params.values()) moveInPlace(p.value(), f);
+                for (Tensor[] b : m.buffers.values()) moveInPlace(b[0], f);
             }
-            for (Tensor[] b : m.buffers.values()) b[0] = f.apply(b[0]).keep();
         }
         return this;
+    }
+
+    private static void moveInPlace(Tensor t, java.util.function.UnaryOperator<Tensor> f) {
+        Tensor moved = f.apply(t);
+        if (moved != t) t.setData_(moved);
     }
 
     /** The device of the first parameter (CPU for a parameterless module). */

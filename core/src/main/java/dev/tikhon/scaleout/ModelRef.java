@@ -49,7 +49,8 @@ public record ModelRef(String checkpoint, String torchscript) implements Seriali
 
     /** The model in evaluation mode on the CPU, here: its files where this record says they are. */
     public Module load() {
-        return load(Path::of);
+        List<Path> files = files();
+        return load(name -> files.stream().filter(f -> f.getFileName().toString().equals(name)).findFirst().orElse(Path.of(name)));
     }
 
     /**

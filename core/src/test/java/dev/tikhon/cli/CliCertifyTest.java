@@ -2,12 +2,16 @@ package dev.tikhon.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.ScriptedModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -78,12 +82,27 @@ class CliCertifyTest {
 
     @Test
     void aTorchScriptModelIsSmoothedInPlaceAndCertified(@TempDir Path dir) throws IOException {
-        Path smooth = dir.resolve("ts"), cert = dir.resolve("cert");
-        Cli.Run s = Cli.run("smooth", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
-                "--subset", "128", "--kappa", "2", "--batch-size", "64", "--threads", "1", "--out", smooth.toString());
+        // with batch norm, as the model of the bug report: only the running statistics changed, the weights never did
+        Path input = Path.of("src/test/resources/torchscript/tiny_bn_cnn.pt");
+        Path smooth = dir.resolve("ts"), cert = dir.resolve("cert"), eval = dir.resolve("eval");
+        Cli.Run s = Cli.run("smooth", "--torchscript", input.toString(), "--data", "fashion-mnist-sample",
+                "--subset", "128", "--kappa", "2", "--batch-size", "64", "--lr", "1e-3", "--threads", "1", "--out", smooth.toString());
         assertThat(s.exitCode()).as(s.err()).isEqualTo(0);
-        assertThat(smooth.resolve("smoothed.pt")).exists();
-        Cli.Run c = Cli.run("certify", "--torchscript", smooth.resolve("smoothed.pt").toString(), "--data", "fashion-mnist-sample",
+        Path smoothed = smooth.resolve("smoothed.pt");
+        assertThat(smoothed).exists();
+        Map<String, Tensor> before = ScriptedModel.load(input).stateDict(), after = ScriptedModel.load(smoothed).stateDict();
+        for (String weight : List.of("conv/weight", "bn/weight", "fc/weight", "fc/bias")) {
+            assertThat(after.get(weight).toFloatArray()).as(weight + " smoothed").isNotEqualTo(before.get(weight).toFloatArray());
+        }
+        // the saved model is the smoothed one: it evaluates to the accuracy smooth printed
+        double printed = JSON.readTree(smooth.resolve("metrics.json").toFile()).at("/test_accuracy_after").asDouble();
+        assertThat(s.out()).contains(String.format("%.4f after smoothing", printed));
+        Cli.Run e = Cli.run("eval", "--torchscript", smoothed.toString(), "--data", "fashion-mnist-sample", "--threads", "1",
+                "--out", eval.toString());
+        assertThat(e.exitCode()).as(e.err()).isEqualTo(0);
+        assertThat(JSON.readTree(eval.resolve("metrics.json").toFile()).at("/evaluation/accuracy").asDouble()).isEqualTo(printed);
+
+        Cli.Run c = Cli.run("certify", "--torchscript", smoothed.toString(), "--data", "fashion-mnist-sample",
                 "--method", "heat", "--sigma", "0.25", "--no-monte-carlo", "--images", "3", "--threads", "1", "--out", cert.toString());
         assertThat(c.exitCode()).as(c.err()).isEqualTo(0);
         assertThat(JSON.readTree(cert.resolve("metrics.json").toFile()).at("/result/certificates").has("a")).isFalse();

@@ -133,6 +133,23 @@ class CliErrorsTest {
         if (dev.tikhon.engine.Engine.cudaAvailable()) return;
         assertOneLineError(Cli.run("train", "--device", "cuda", "--data", "moons", "--out", dir.toString()),
                 "--device cuda", "--device cpu");
+        String ts = "src/test/resources/torchscript/tiny_cnn.pt";
+        assertOneLineError(Cli.run("certify", "--torchscript", ts, "--data", "fashion-mnist-sample", "--method", "cohen",
+                "--sigma", "0.25", "--images", "1", "--device", "cuda", "--out", dir.resolve("c").toString()), "--device cuda", "--device cpu");
+        assertOneLineError(Cli.run("attack", "--torchscript", ts, "--data", "fashion-mnist-sample", "--limit", "2",
+                "--device", "cuda", "--out", dir.resolve("a").toString()), "--device cuda", "--device cpu");
+        assertOneLineError(Cli.run("smooth", "--torchscript", ts, "--data", "fashion-mnist-sample", "--subset", "64",
+                "--device", "cuda:0", "--out", dir.resolve("s").toString()), "--device cuda", "--device cpu");
+    }
+
+    @Test
+    void libtorchDeviceMismatchesAreRecognisedAsPlacementErrors() {
+        // the messages libtorch 2.x gives for a convolution and for any other op with operands on two devices
+        assertThat(dev.tikhon.engine.Engine.isDeviceMismatch(new RuntimeException(
+                "Input type (CUDAFloatType) and weight type (CPUFloatType) should be the same\nException raised from ..."))).isTrue();
+        assertThat(dev.tikhon.engine.Engine.isDeviceMismatch(new IllegalStateException("forward", new RuntimeException(
+                "Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!")))).isTrue();
+        assertThat(dev.tikhon.engine.Engine.isDeviceMismatch(new RuntimeException("mat1 and mat2 shapes cannot be multiplied"))).isFalse();
     }
 
     @Test
