@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Finds and loads a train/test pair by name — {@code fashion-mnist}, {@code mnist}, a toy set or
@@ -45,8 +46,38 @@ public final class DataSets {
     /** Every name {@link #load} accepts. */
     public static final List<String> NAMES = names();
 
-    /** A loaded pair and one line saying which data it is and where it came from. */
-    public record Loaded(Dataset train, Dataset test, String description) {}
+    /**
+     * A train/test pair and one line saying which data it is and where it came from. A split is read when first
+     * asked for, so a command that evaluates reads only the test split (and a directory holding only the
+     * {@code t10k-*} files serves it); asking for a split the directory lacks is an error naming the missing file.
+     */
+    public static final class Loaded {
+        private final Supplier<Dataset> trainSource, testSource;
+        private final String description;
+        private Dataset train, test;
+
+        public Loaded(Dataset train, Dataset test, String description) {
+            this(() -> train, () -> test, description);
+        }
+
+        Loaded(Supplier<Dataset> train, Supplier<Dataset> test, String description) {
+            this.trainSource = train;
+            this.testSource = test;
+            this.description = description;
+        }
+
+        public synchronized Dataset train() {
+            if (train == null) train = trainSource.get();
+            return train;
+        }
+
+        public synchronized Dataset test() {
+            if (test == null) test = testSource.get();
+            return test;
+        }
+
+        public String description() { return description; }
+    }
 
     /**
      * How to load: the seed (toy generation and the folder's held-out split derive theirs from it),
@@ -129,19 +160,37 @@ public final class DataSets {
         Path dir = find(set, dataDir, env, systemRoot, looked);
         if (dir != null) {
             Path[] f = FILES.stream().map(base -> resolve(dir, base)).toArray(Path[]::new);
-            Dataset train = pair(set, dir.toString(), f[0].toString(), IdxReader.readImages(f[0]),
-                    f[1].toString(), IdxReader.readLabels(f[1], set.classNames.size()));
-            Dataset test = pair(set, dir.toString(), f[2].toString(), IdxReader.readImages(f[2]),
-                    f[3].toString(), IdxReader.readLabels(f[3], set.classNames.size()));
-            checkSameImageSize(f[0].toString(), train, f[2].toString(), test);
-            return new Loaded(train, test, set.title + " from " + dir + " (" + train.size() + " train / "
-                    + test.size() + " test)");
+            int[] trainDims = f[0] == null ? null : IdxReader.dims(f[0], IdxReader.IMAGES_MAGIC);
+            int[] testDims = f[2] == null ? null : IdxReader.dims(f[2], IdxReader.IMAGES_MAGIC);
+            if (trainDims != null && testDims != null && (trainDims[1] != testDims[1] || trainDims[2] != testDims[2])) {
+                throw new DataException(f[2] + ": examples are [1, " + testDims[1] + ", " + testDims[2] + "] but " + f[0]
+                        + " has [1, " + trainDims[1] + ", " + trainDims[2] + "]");
+            }
+            Supplier<Dataset> train = split(set, dir, "training", f[0], f[1]), test = split(set, dir, "test", f[2], f[3]);
+            String sizes = trainDims == null ? "test split only: " + testDims[0] + " test"
+                    : testDims == null ? "training split only: " + trainDims[0] + " train"
+                    : trainDims[0] + " train / " + testDims[0] + " test";
+            return new Loaded(train, test, set.title + " from " + dir + " (" + sizes + ")");
         }
         if (set != FASHION_MNIST) {
             throw new DataException(set.name + ": not found; looked in " + String.join(", ", looked) + "; put "
                     + String.join(".gz, ", FILES) + ".gz in a directory and pass --data-dir DIR or set " + ENV_VAR);
         }
         return loadSample(set, true);
+    }
+
+    /** Reads one split when asked; a split the directory lacks is an error naming its missing file. */
+    private static Supplier<Dataset> split(IdxSet set, Path dir, String which, Path images, Path labels) {
+        if (images == null) {
+            String base = which.equals("test") ? FILES.get(2) : FILES.get(0);
+            return () -> {
+                throw new DataException(dir.resolve(base) + "[.gz]: no such file (" + dir + " holds only the "
+                        + (which.equals("test") ? "training" : "test") + " split of " + set.title + "; this command reads the "
+                        + which + " split)");
+            };
+        }
+        return () -> pair(set, dir.toString(), images.toString(), IdxReader.readImages(images),
+                labels.toString(), IdxReader.readLabels(labels, set.classNames.size()));
     }
 
     /** The bundled sample; {@code fallback} says it stands in for a full set that was not found. */
@@ -176,8 +225,8 @@ public final class DataSets {
     }
 
     /**
-     * The directory holding all four files of {@code set}, or null (with the places tried added to
-     * {@code looked}). A directory holding only some of them is an error naming the missing one.
+     * The directory holding {@code set} (both files of at least one split), or null (with the places tried added to
+     * {@code looked}). A split with only one of its two files is an error naming the missing one.
      */
     private static Path find(IdxSet set, Path dataDir, Map<String, String> env, Path systemRoot, List<String> looked) {
         if (dataDir != null) {
@@ -185,9 +234,9 @@ public final class DataSets {
             for (Path dir : List.of(dataDir, dataDir.resolve(set.name))) {
                 if (holdsSet(set, dir)) return dir;
             }
-            throw new DataException(dataDir.resolve(FILES.get(0)) + "[.gz]: no such file (" + set.title + " needs "
-                    + String.join(", ", FILES) + ", each optionally .gz, in " + dataDir + " or "
-                    + dataDir.resolve(set.name) + ")");
+            throw new DataException(dataDir.resolve(FILES.get(2)) + "[.gz]: no such file (" + set.title + " needs "
+                    + FILES.get(2) + " and " + FILES.get(3) + " for evaluation, also " + FILES.get(0) + " and " + FILES.get(1)
+                    + " for training, each optionally .gz, in " + dataDir + " or " + dataDir.resolve(set.name) + ")");
         }
         List<Path> candidates = new ArrayList<>();
         String envDir = env.get(ENV_VAR);
@@ -205,14 +254,23 @@ public final class DataSets {
         return null;
     }
 
-    /** Whether {@code dir} holds all four files; throws naming the first missing one if it holds some. */
+    /**
+     * Whether {@code dir} holds at least one whole split (images and labels); throws naming the missing file of a
+     * split that has only one of its two.
+     */
     private static boolean holdsSet(IdxSet set, Path dir) {
         if (!Files.isDirectory(dir)) return false;
-        List<String> missing = FILES.stream().filter(base -> resolve(dir, base) == null).toList();
-        if (missing.isEmpty()) return true;
-        if (missing.size() == FILES.size()) return false;
-        throw new DataException(dir.resolve(missing.get(0)) + "[.gz]: no such file, though " + dir + " holds the other "
-                + set.title + " files");
+        boolean any = false;
+        for (int split = 0; split < FILES.size(); split += 2) {
+            boolean images = resolve(dir, FILES.get(split)) != null, labels = resolve(dir, FILES.get(split + 1)) != null;
+            if (images != labels) {
+                String missing = images ? FILES.get(split + 1) : FILES.get(split);
+                throw new DataException(dir.resolve(missing) + "[.gz]: no such file, though " + dir + " holds "
+                        + (images ? FILES.get(split) : FILES.get(split + 1)));
+            }
+            any |= images;
+        }
+        return any;
     }
 
     /** {@code dir/base}, else {@code dir/base.gz}, else null. */

@@ -102,6 +102,42 @@ public final class IdxReader {
     }
 
     private static Idx parse(InputStream in, String name, int expectedMagic) throws IOException {
+        int[] dims = header(in, name, expectedMagic);
+        long total = 1;
+        for (int d : dims) total *= d;
+        String what = expectedMagic == IMAGES_MAGIC ? "pixel data" : expectedMagic == LABELS_MAGIC ? "label data" : "data";
+        byte[] data = in.readNBytes((int) total);
+        if (data.length < total) {
+            throw new DataException(name + ": truncated: header promises " + total + " bytes of " + what
+                    + ", the file holds " + data.length);
+        }
+        if (in.read() != -1) {
+            long extra = 1 + in.transferTo(OutputStream.nullOutputStream());
+            throw new DataException(name + ": trailing bytes: header promises " + total + " bytes of " + what
+                    + ", the file holds " + (total + extra) + " (" + extra + " too many)");
+        }
+        return new Idx(name, dims, data);
+    }
+
+    /**
+     * The dimensions an IDX file declares, from its header alone (the data is not read): what a split holds
+     * before it is loaded. Errors as {@link #read(Path, int)}.
+     */
+    public static int[] dims(Path file, int expectedMagic) {
+        String name = file.toString();
+        try (InputStream raw = Files.newInputStream(file)) {
+            BufferedInputStream buffered = new BufferedInputStream(raw, BUFFER);
+            return header(startsWithGzipMagic(buffered) ? new GZIPInputStream(buffered, BUFFER) : buffered, name, expectedMagic);
+        } catch (NoSuchFileException e) {
+            throw new DataException(name + ": no such file");
+        } catch (ZipException | EOFException e) {
+            throw new DataException(name + ": corrupt gzip stream (" + e.getMessage() + ")", e);
+        } catch (IOException e) {
+            throw new DataException(name + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static int[] header(InputStream in, String name, int expectedMagic) throws IOException {
         byte[] magicBytes = in.readNBytes(4);
         if (magicBytes.length == 0) throw new DataException(name + ": empty file, expected an IDX file");
         if (magicBytes.length < 4) {
@@ -136,18 +172,7 @@ public final class IdxReader {
         if (magic == IMAGES_MAGIC && (dims[1] == 0 || dims[2] == 0)) {
             throw new DataException(name + ": corrupt header: images of " + dims[1] + "x" + dims[2] + " pixels");
         }
-        String what = magic == IMAGES_MAGIC ? "pixel data" : magic == LABELS_MAGIC ? "label data" : "data";
-        byte[] data = in.readNBytes((int) total);
-        if (data.length < total) {
-            throw new DataException(name + ": truncated: header promises " + total + " bytes of " + what
-                    + ", the file holds " + data.length);
-        }
-        if (in.read() != -1) {
-            long extra = 1 + in.transferTo(OutputStream.nullOutputStream());
-            throw new DataException(name + ": trailing bytes: header promises " + total + " bytes of " + what
-                    + ", the file holds " + (total + extra) + " (" + extra + " too many)");
-        }
-        return new Idx(name, dims, data);
+        return dims;
     }
 
     private static String sizes(byte[] dimBytes, int rank) {

@@ -116,7 +116,7 @@ class DataSetsTest {
 
         Path empty = Files.createDirectories(tmp.resolve("empty"));
         assertFault(() -> DataSets.load("fashion-mnist", empty, Map.of(), 0),
-                empty.resolve("train-images-idx3-ubyte") + "[.gz]", "no such file");
+                empty.resolve("t10k-images-idx3-ubyte") + "[.gz]", "no such file");
 
         Path partial = tinySet(tmp.resolve("partial"), 6);
         Files.delete(partial.resolve("t10k-labels-idx1-ubyte.gz"));
@@ -125,9 +125,28 @@ class DataSetsTest {
     }
 
     @Test
+    void aDirectoryWithOnlyTheTestSplitServesEvaluation() throws IOException {
+        Path dir = tinySet(tmp.resolve("testonly"), 6);
+        Files.delete(dir.resolve("train-images-idx3-ubyte.gz"));
+        Files.delete(dir.resolve("train-labels-idx1-ubyte"));
+        DataSets.Loaded l = DataSets.load("mnist", dir, Map.of(), 0);
+        assertThat(l.description()).isEqualTo("MNIST from " + dir + " (test split only: 3 test)");
+        assertThat(l.test().labels().toLongArray()).containsExactly(9, 8, 7);
+        assertFault(l::train, dir.resolve("train-images-idx3-ubyte") + "[.gz]",
+                "no such file (" + dir + " holds only the test split of MNIST; this command reads the training split)");
+        // and a split is read only when asked for: a corrupt training file does not stop evaluation
+        Path both = tinySet(tmp.resolve("corrupttrain"), 6);
+        Files.delete(both.resolve("train-labels-idx1-ubyte"));
+        Files.write(both.resolve("train-labels-idx1-ubyte.gz"), new byte[]{0x1f, (byte) 0x8b, 1, 2});
+        DataSets.Loaded b = DataSets.load("mnist", both, Map.of(), 0);
+        assertThat(b.test().size()).isEqualTo(3);
+        assertFault(b::train, both.resolve("train-labels-idx1-ubyte.gz").toString(), "corrupt gzip");
+    }
+
+    @Test
     void countMismatchNamesBothFilesAndBothCounts() throws IOException {
         Path dir = tinySet(tmp.resolve("mismatch"), 5);
-        assertFault(() -> DataSets.load("mnist", dir, Map.of(), 0), dir.resolve("train-labels-idx1-ubyte").toString(),
+        assertFault(() -> DataSets.load("mnist", dir, Map.of(), 0).train(), dir.resolve("train-labels-idx1-ubyte").toString(),
                 "holds 5 labels but " + dir.resolve("train-images-idx3-ubyte.gz") + " holds 6 images");
     }
 
