@@ -34,6 +34,9 @@ public final class RandomizedSmoothing implements Certifier {
      * depend on it (noise comes in seeded blocks of {@link GaussianNoise#BLOCK}).
      */
     public static final int DEFAULT_NOISE_BATCH = 200;
+    /** Cohen et al.'s selection and estimation sample counts and failure probability: the CLI's and {@link Config#defaults}'. */
+    public static final int DEFAULT_N0 = 100, DEFAULT_N = 100_000;
+    public static final double DEFAULT_ALPHA = 0.001;
 
     /** @param batchSize noisy copies per forward pass */
     public record Config(double sigma, int n0, int n, double alpha, int batchSize, long seed) implements java.io.Serializable {
@@ -44,8 +47,9 @@ public final class RandomizedSmoothing implements Certifier {
             if (batchSize < 1) throw new IllegalArgumentException("--noise-batch must be at least 1, got " + batchSize);
         }
 
+        /** The documented defaults (those of {@code certify}): N0 100, N 100,000, α 0.001, noise batch 200, seed 0. */
         public static Config defaults(double sigma) {
-            return new Config(sigma, 100, 100_000, 0.001, 1000, 0);
+            return new Config(sigma, DEFAULT_N0, DEFAULT_N, DEFAULT_ALPHA, DEFAULT_NOISE_BATCH, 0);
         }
 
         public Config withN(int newN) { return new Config(sigma, n0, newN, alpha, batchSize, seed); }

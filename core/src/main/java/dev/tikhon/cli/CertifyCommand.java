@@ -50,13 +50,13 @@ final class CertifyCommand implements Callable<Integer> {
     @Option(names = "--split", defaultValue = "test", description = "test or train. Default: ${DEFAULT-VALUE}.")
     String split;
 
-    @Option(names = "--n0", defaultValue = "100", description = "Selection samples N0 (cohen). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--n0", defaultValue = "" + dev.tikhon.certify.RandomizedSmoothing.DEFAULT_N0, description = "Selection samples N0 (cohen). Default: ${DEFAULT-VALUE}.")
     int n0;
 
-    @Option(names = "--n", defaultValue = "100000", description = "Estimation samples N. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--n", defaultValue = "" + dev.tikhon.certify.RandomizedSmoothing.DEFAULT_N, description = "Estimation samples N. Default: ${DEFAULT-VALUE}.")
     int n;
 
-    @Option(names = "--alpha", defaultValue = "0.001", description = "Failure probability α. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--alpha", defaultValue = "" + dev.tikhon.certify.RandomizedSmoothing.DEFAULT_ALPHA, description = "Failure probability α. Default: ${DEFAULT-VALUE}.")
     double alpha;
 
     @Option(names = "--noise-batch", defaultValue = "" + dev.tikhon.certify.RandomizedSmoothing.DEFAULT_NOISE_BATCH, description = "Noisy copies per forward pass. Default: ${DEFAULT-VALUE}.")

@@ -76,14 +76,20 @@ public final class Trainer {
     private Evaluator.Result lastTest;
 
     /**
-     * @param val     validation set, or null
-     * @param test    test set evaluated after every epoch, or null
-     * @param outDir  run directory for checkpoints, history and plots, or null for none
+     * Prefer {@link #builder}, which names each argument.
+     *
+     * @param objective what is minimized, or null to build it from {@code config.objective()}; when given, it must be the
+     *                  objective the config names (checkpoints record the config's, and {@code certify} reads it)
+     * @param val       validation set, or null
+     * @param test      test set evaluated after every epoch, or null
+     * @param outDir    run directory for checkpoints, history and plots, or null for none
+     * @throws IllegalArgumentException when the objective and {@code config.objective()} disagree
      */
     public Trainer(ModelSpec spec, Objective objective, TrainConfig config, Dataset train, Dataset val, Dataset test,
                    DataInfo data, Device device, Path outDir, Listener listener) {
         this.spec = spec;
-        this.objective = objective;
+        this.objective = objective != null ? objective : dev.tikhon.regularize.Regularizers.build(config.objective());
+        checkAgrees(this.objective, config.objective());
         this.config = config;
         this.train = train;
         this.val = val;
@@ -92,6 +98,73 @@ public final class Trainer {
         this.device = device;
         this.outDir = outDir;
         this.listener = listener == null ? new Listener() {} : listener;
+    }
+
+    /**
+     * One source for what was trained: one of Tikhon's objectives (cross-entropy, a loss, a regularizer) must be the
+     * one {@code spec} builds. A spec Tikhon cannot build (heat smoothing's, which needs the frozen model) and an
+     * objective of the caller's own are the caller's to keep in step; the checkpoint records the latter's description.
+     */
+    private static void checkAgrees(Objective objective, ObjectiveSpec spec) {
+        String type = objective.getClass().getName();
+        if (!type.startsWith("dev.tikhon.regularize.") && !type.startsWith(Objective.class.getName() + "$")) return;
+        String named;
+        try {
+            named = dev.tikhon.regularize.Regularizers.build(spec).describe();
+        } catch (IllegalArgumentException e) {
+            return;
+        }
+        if (!named.equals(objective.describe())) {
+            throw new IllegalArgumentException("the objective given to the Trainer (" + objective.describe()
+                    + ") is not the one its TrainConfig names (" + named + "), which is what the checkpoint records and "
+                    + "certify reads: set TrainConfig.builder().objective(...) to it, or give no objective and let the config build it");
+        }
+    }
+
+    /** Names each part of a run; {@link #build} checks that the objective agrees with the config's. */
+    public static Builder builder(ModelSpec spec, TrainConfig config) { return new Builder(spec, config); }
+
+    public static final class Builder {
+        private final ModelSpec spec;
+        private final TrainConfig config;
+        private Objective objective;
+        private Dataset train, validation, test;
+        private DataInfo data;
+        private Device device = Device.CPU;
+        private Path out;
+        private Listener listener;
+
+        private Builder(ModelSpec spec, TrainConfig config) {
+            this.spec = spec;
+            this.config = config;
+        }
+
+        /** What is minimized; by default the objective {@code config.objective()} names. */
+        public Builder objective(Objective o) { this.objective = o; return this; }
+
+        public Builder train(Dataset d) { this.train = d; return this; }
+
+        /** Evaluated after every epoch (none by default). */
+        public Builder validation(Dataset d) { this.validation = d; return this; }
+
+        /** Evaluated after every epoch (none by default). */
+        public Builder test(Dataset d) { this.test = d; return this; }
+
+        /** What the checkpoint says about the data; by default the training set's name. */
+        public Builder data(DataInfo d) { this.data = d; return this; }
+
+        public Builder device(Device d) { this.device = d; return this; }
+
+        /** The run directory (checkpoints, history, plots); none by default. */
+        public Builder out(Path dir) { this.out = dir; return this; }
+
+        public Builder listener(Listener l) { this.listener = l; return this; }
+
+        public Trainer build() {
+            if (train == null) throw new IllegalArgumentException("Trainer.builder(...).train(data) is needed");
+            DataInfo info = data != null ? data : new DataInfo(train.name(), null, train.name());
+            return new Trainer(spec, objective, config, train, validation, test, info, device, out, listener);
+        }
     }
 
     /** The model a run with this spec and seed starts from (deterministic in the seed). */
