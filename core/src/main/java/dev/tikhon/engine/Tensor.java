@@ -42,6 +42,7 @@ public final class Tensor {
 
     Tensor(org.bytedeco.pytorch.Tensor t) {
         this.t = t;
+        Scope.created(this);
     }
 
     private static Scalar s(double v) { return new Scalar(v); }
@@ -358,6 +359,15 @@ public final class Tensor {
     /** The k largest values and their indices along {@code dim}: {@code [values, indices]}. */
     public Tensor[] topk(int k, int dim) {
         return owned(t.topk(k, dim, true, true));
+    }
+
+    /**
+     * Euclidean distances ‖a_i − b_j‖₂ between the rows of this [n, d] and {@code other} [m, d], [n, m], computed
+     * from the differences directly (libtorch's cdist without the matrix-product shortcut): no cancellation, so
+     * the distance of a row to itself is exactly 0. Differentiable.
+     */
+    public Tensor pairwiseDistances(Tensor other) {
+        return new Tensor(torch.cdist(t, other.t, 2.0, new LongOptional(2)));   // 2: donot_use_mm_for_euclid_dist
     }
 
     /** Vector p-norm over all elements. */

@@ -1,6 +1,7 @@
 package dev.tikhon.optim;
 
 import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Parameter;
 
@@ -30,9 +31,14 @@ public abstract class Optimizer {
         for (Parameter p : params) p.value().clearGrad();
     }
 
-    /** One update from the current gradients; parameters without a gradient are left alone. */
+    /**
+     * One update from the current gradients; parameters without a gradient are left alone. The update's own
+     * temporaries are freed here; a step taken outside any {@link Scope} after tensors were made outside one is
+     * reported ({@link Scope#checkStep}).
+     */
     public final void step() {
-        try (Autograd.Guard g = Autograd.noGrad()) {
+        Scope.checkStep(getClass().getSimpleName() + ".step()");
+        try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
             beforeStep();
             for (int i = 0; i < params.size(); i++) {
                 Parameter p = params.get(i);
