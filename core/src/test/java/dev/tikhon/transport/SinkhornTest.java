@@ -57,6 +57,21 @@ class SinkhornTest {
         }
     }
 
+    /**
+     * The convention against POT's: POT's entropic objective is ⟨γ, M⟩ + reg·Σ γ log γ (ot.sinkhorn's docstring);
+     * Tikhon's is ⟨C, π⟩ + ε KL(π | a⊗b), which for uniform weights on n and m points is POT's + ε·log(nm).
+     */
+    @Test void primalIsPotsEntropicObjectivePlusEpsLogNm() {
+        Rng.seed(5);
+        Tensor x = Tensor.randn(DType.FLOAT64, Device.CPU, 30, 3), y = Tensor.randn(DType.FLOAT64, Device.CPU, 20, 3).add(0.5);
+        for (double eps : new double[]{1.0, 0.1}) {
+            Sinkhorn.Result r = Sinkhorn.solve(x, y, eps, 1e-12, 200_000);
+            Tensor plan = r.plan();
+            double pot = plan.mul(Sinkhorn.cost(x, y)).sum().item() + eps * plan.mul(plan.log()).sum().item();
+            assertThat(r.primal()).as("ε %s", eps).isCloseTo(pot + eps * Math.log(30 * 20), within(1e-9));
+        }
+    }
+
     static double primal(double[] plan, double[] cost, int n, int m, double eps) {
         double v = 0, mass = 0, prod = 1.0 / (n * m);
         for (int i = 0; i < plan.length; i++) {
