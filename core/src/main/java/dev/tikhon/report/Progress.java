@@ -47,6 +47,18 @@ public abstract class Progress implements AutoCloseable {
 
     Progress() {}
 
+    /** Whether the progress-bar library is on the class path (an optional dependency of the library). */
+    private static final boolean BARS_AVAILABLE = classPresent("me.tongfei.progressbar.ProgressBar");
+
+    private static boolean classPresent(String name) {
+        try {
+            Class.forName(name, false, Progress.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
+    }
+
     /** Starts reporting, as a bar when {@link #isTerminal()} and as plain lines otherwise. */
     public static Progress start(String task, long total) {
         return start(task, total, isTerminal());
@@ -58,6 +70,7 @@ public abstract class Progress implements AutoCloseable {
      */
     public static Progress start(String task, long total, boolean terminal) {
         Mode mode = Mode.fromEnvironment().orElse(terminal ? Mode.BAR : Mode.PLAIN);
+        if (mode == Mode.BAR && !BARS_AVAILABLE) mode = Mode.PLAIN;
         return switch (mode) {
             case BAR -> new Bar(task, total);
             case PLAIN -> plain(task, total, System.err);

@@ -1,0 +1,38 @@
+package example;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The consumer's view of dev.tikhon:tikhon. */
+class FromJavaTest {
+
+    @Test
+    void theReadmeProgramTrainsAndWritesACheckpoint(@TempDir Path runs) {
+        double accuracy = FromJava.run("fashion-mnist-sample", 1, runs.resolve("cnn"));
+        assertTrue(accuracy > 0.6, "test accuracy " + accuracy);
+        assertTrue(Files.exists(runs.resolve("cnn/checkpoint.tkn")));
+    }
+
+    /** Tikhon's test libraries, its command line's and its progress bar's stay off a consumer's compile class path. */
+    @Test
+    void compileClasspathHoldsNoTestOrCliLibrary() throws IOException {
+        String cp = Files.readString(Path.of("target/compile-classpath.txt"));
+        List<String> entries = List.of(cp.strip().split(java.io.File.pathSeparator));
+        assertTrue(entries.stream().anyMatch(e -> e.contains("pytorch")), "libtorch is there: " + entries);
+        for (String e : entries) {
+            String name = Path.of(e).getFileName().toString().toLowerCase(Locale.ROOT);
+            for (String banned : List.of("junit", "opentest4j", "assertj", "jqwik", "apiguardian", "picocli", "progressbar",
+                    "jline", "pdfbox", "vectorgraphics2d")) {
+                assertTrue(!name.contains(banned), banned + " on the consumer's compile class path: " + e);
+            }
+        }
+    }
+}
