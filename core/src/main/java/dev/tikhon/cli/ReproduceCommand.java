@@ -159,7 +159,7 @@ final class ReproduceCommand implements Runnable {
             for (double w : lipWeights) {
                 if (!(w > 0)) throw new IllegalArgumentException("--lip-weights must be positive, got " + w);
                 variants.add(new LipschitzNoiseExperiment.Variant("lipschitz-" + w,
-                        new dev.tikhon.train.ObjectiveSpec("lipschitz", 0, 1e-3, "l2", false, 0, w, 0, 0, 0, 0, false)));
+                        dev.tikhon.experiments.LipschitzNoiseExperiment.lipschitz(w)));
             }
             if (!(flip >= 0 && flip < 0.5)) throw new IllegalArgumentException("--flip must be in [0, 0.5), got " + flip);
             LipschitzNoiseExperiment.Settings settings = new LipschitzNoiseExperiment.Settings(sizes, flip, hidden, steps, batchSize, lr,
