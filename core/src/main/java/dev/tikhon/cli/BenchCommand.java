@@ -7,8 +7,8 @@ import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
-import dev.tikhon.nn.models.ModelSpec;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.ModelSpec;
+import dev.tikhon.models.Models;
 import dev.tikhon.optim.Sgd;
 import dev.tikhon.report.RunDirectory;
 import dev.tikhon.train.Objective;
@@ -330,7 +330,7 @@ final class BenchCommand implements Runnable {
                 long t0 = System.nanoTime();
                 try (Scope s = Scope.open()) {
                     adam.zeroGrad();
-                    var step = flow.trainStep(x, rk4, dev.tikhon.flow.ContinuousFlow.Gradient.BACKPROP, 0.01, 0.01);
+                    var step = flow.trainStep(x, rk4, dev.tikhon.flow.ContinuousFlow.Gradient.BACKPROP, dev.tikhon.flow.FlowConfig.rnode(0.01, 0.01));
                     adam.step();
                     step.loss().item();
                     nfe = step.stats().nfe();

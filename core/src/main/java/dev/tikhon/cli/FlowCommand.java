@@ -5,7 +5,7 @@ import dev.tikhon.engine.Tensor;
 import dev.tikhon.flow.FlowConfig;
 import dev.tikhon.flow.FlowModel;
 import dev.tikhon.flow.FlowPlots;
-import dev.tikhon.flow.FlowRuns;
+import dev.tikhon.runs.FlowRuns;
 import dev.tikhon.flow.FlowTraining;
 import dev.tikhon.flow.Flows;
 import dev.tikhon.ode.SolverOptions;
@@ -120,6 +120,10 @@ final class FlowCommand implements Runnable {
         @Option(names = "--reg-jacobian", defaultValue = "0", paramLabel = "J", description = "λ_J of the Jacobian Frobenius norm (RNODE: 0.01). Default: ${DEFAULT-VALUE}.")
         double regJacobian;
 
+        @Option(names = "--flow-reg", paramLabel = "NAME=WEIGHT",
+                description = "The weight of any flow regularizer by name (repeatable; kinetic and jacobian also have the options above).")
+        Map<String, Double> flowRegs = new java.util.LinkedHashMap<>();
+
         @Option(names = "--iterations", defaultValue = "1000", description = "Default: ${DEFAULT-VALUE}.")
         int iterations;
 
@@ -150,11 +154,18 @@ final class FlowCommand implements Runnable {
 
         @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
+        /** The flow regularizers' weights: --reg-kinetic, --reg-jacobian, then any --flow-reg. */
+        Map<String, Double> regularizers() {
+            Map<String, Double> m = new java.util.LinkedHashMap<>(FlowConfig.rnode(regKinetic, regJacobian));
+            m.putAll(flowRegs);
+            return m;
+        }
+
         @Override public Integer call() {
             Device device = runtime.apply();
             String divergence = this.divergence != null ? this.divergence : "multiscale".equals(model) ? "rademacher" : "exact";
             FlowConfig config = new FlowConfig(method, data, model, hidden, activation, channels, scales, endTime, divergence,
-                    solver, step, atol, rtol, gradient, regKinetic, regJacobian, iterations, batchSize, lr, weightDecay, seed,
+                    solver, step, atol, rtol, gradient, regularizers(), iterations, batchSize, lr, weightDecay, seed,
                     checkpointEvery, "ek".equals(method) ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples, dualForm) : null);
             Path outDir = out != null ? out : Path.of("runs", "flow-" + data);
             System.out.println("flow:   " + config.describe());
