@@ -5,7 +5,7 @@ import dev.tikhon.engine.Tensor;
 import dev.tikhon.flow.FlowConfig;
 import dev.tikhon.flow.FlowModel;
 import dev.tikhon.flow.FlowPlots;
-import dev.tikhon.runs.FlowRuns;
+import dev.tikhon.pipeline.FlowRuns;
 import dev.tikhon.flow.FlowTraining;
 import dev.tikhon.flow.Flows;
 import dev.tikhon.ode.SolverOptions;

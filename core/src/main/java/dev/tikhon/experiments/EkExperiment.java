@@ -2,7 +2,7 @@ package dev.tikhon.experiments;
 
 import dev.tikhon.engine.Device;
 import dev.tikhon.flow.FlowConfig;
-import dev.tikhon.runs.FlowRuns;
+import dev.tikhon.pipeline.FlowRuns;
 import dev.tikhon.flow.FlowTraining;
 import dev.tikhon.report.Csv;
 

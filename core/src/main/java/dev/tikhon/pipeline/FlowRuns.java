@@ -1,0 +1,206 @@
+package dev.tikhon.pipeline;
+
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.flow.Divergence;
+import dev.tikhon.flow.FlowConfig;
+import dev.tikhon.flow.FlowModel;
+import dev.tikhon.flow.FlowPlots;
+import dev.tikhon.flow.FlowTraining;
+import dev.tikhon.flow.Flows;
+import dev.tikhon.transport.EkFlow;
+import dev.tikhon.transport.EkTraining;
+import dev.tikhon.data.DataSets;
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Scope;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.ode.SolverOptions;
+import dev.tikhon.report.RunDirectory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A flow run from start to report: train (or resume), evaluate on held-out data with the evaluation
+ * solver, draw the pictures, write metrics.json and index.html. Used by {@code flow train} and by
+ * {@code reproduce rnode}.
+ */
+public final class FlowRuns {
+    /** Evaluation follows FFJORD/RNODE: Dopri5 at atol = rtol = 1e-5, whatever solver trained the model. */
+    public static final SolverOptions EVALUATION_SOLVER = SolverOptions.dopri5(1e-5, 1e-5);
+
+    private FlowRuns() {}
+
+    /** Mean NLL (in the model's unit) with its standard error, and the mean NFE per batch. */
+    public record Evaluation(String unit, double nll, double standardError, double nfePerBatch, int examples, int batchSize,
+                             double seconds, String solver) {}
+
+    public static Evaluation evaluate(FlowModel model, Tensor data, SolverOptions solver, int batchSize) {
+        long t0 = System.nanoTime();
+        int n = (int) data.size(0);
+        double sum = 0, sumSq = 0, nfe = 0;
+        int batches = 0;
+        for (int start = 0; start < n; start += batchSize) {
+            int m = Math.min(batchSize, n - start);
+            try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
+                Tensor x = data.narrow(0, start, m).to(model.module().device());
+                FlowModel.Stats st = model.evaluate(x, solver);
+                for (double v : st.nll().toDoubleArray()) {
+                    sum += v;
+                    sumSq += v * v;
+                }
+                nfe += st.nfe();
+                batches++;
+            }
+        }
+        double mean = sum / n, var = Math.max(0, sumSq / n - mean * mean);
+        return new Evaluation(model.unit().label, mean, Math.sqrt(var / Math.max(1, n - 1)), nfe / batches, n, batchSize,
+                (System.nanoTime() - t0) / 1e9, solver.describe());
+    }
+
+    /** What a finished run reports. */
+    public record Trained(FlowModel model, FlowTraining.Outcome outcome, Evaluation heldOut, Map<String, Object> metrics) {}
+
+    /**
+     * Trains the flow {@code config} describes into {@code outDir} (continuing its checkpoint when
+     * {@code resume}: the stored settings win, except that more iterations extend the run), then
+     * evaluates it on {@code heldOut} held-out examples and writes the report.
+     */
+    public static Trained train(FlowConfig config, Device device, Path outDir, boolean resume, int heldOut,
+                                FlowTraining.Listener listener) {
+        return train(config, device, outDir, resume, heldOut, null, listener);
+    }
+
+    /** Images per evaluation batch, and sampled for samples.png, for image flows. */
+    public static final int IMAGE_EVAL_BATCH = 200, IMAGE_SAMPLES = 50;
+
+    /**
+     * As {@link #train(FlowConfig, Device, Path, boolean, int, FlowTraining.Listener)}; image sets are
+     * looked for in {@code dataDir} (null: the usual places, see {@link dev.tikhon.data.DataSets}).
+     * Images train on epochs of seeded permutations of the training set and are evaluated on the
+     * first {@code heldOut} test images, with the evaluation noise (dequantization, Hutchinson) seeded
+     * from the run's seed.
+     */
+    public static Trained train(FlowConfig config, Device device, Path outDir, boolean resume, int heldOut, Path dataDir,
+                                FlowTraining.Listener listener) {
+        return train(config, device, outDir, resume, heldOut, dataDir, DENSITY_GRID, listener);
+    }
+
+    /** Cells per side of a toy run's density.png (each cell one model evaluation). */
+    public static final int DENSITY_GRID = 100;
+
+    /**
+     * As {@link #train(FlowConfig, Device, Path, boolean, int, Path, FlowTraining.Listener)} with a density.png of
+     * {@code grid} × {@code grid} cells for toy sets (each cell costs one held-out point's evaluation).
+     */
+    public static Trained train(FlowConfig config, Device device, Path outDir, boolean resume, int heldOut, Path dataDir, int grid,
+                                FlowTraining.Listener listener) {
+        if (grid < 2) throw new dev.tikhon.UserError("the density grid needs at least 2 cells per side, got " + grid);
+        RunDirectory run = RunDirectory.create(outDir);
+        Path ckpt = run.path().resolve(FlowTraining.CHECKPOINT);
+        if (resume && Files.exists(ckpt)) {
+            FlowConfig stored = FlowTraining.load(ckpt).meta().config();
+            config = withIterations(stored, Math.max(stored.iterations(), config.iterations()));
+        }
+        dev.tikhon.engine.Rng.seed(dev.tikhon.engine.Rng.derive(config.seed(), 0));   // the same initial model for the same seed
+        FlowModel model = build(config, Flows.exampleShape(config.data()));
+        model.module().to(device);
+        boolean toy = Flows.isToy(config.data());
+        FlowTraining.Batches batches;
+        Tensor test;
+        String dataDescription = null;
+        if (toy) {
+            batches = Flows.toyBatches(config.data(), config.batchSize(), config.seed());
+            test = null;
+        } else {
+            DataSets.Loaded data = Flows.loadImages(config.data(), dataDir);
+            batches = Flows.imageBatches(data.train(), config.batchSize(), config.seed());
+            test = Flows.imageHeldOut(data.test(), heldOut).keep();
+            dataDescription = data.description();
+        }
+        FlowTraining.Batches onDevice = it -> batches.batch(it).to(device);
+        FlowTraining.Outcome outcome = config.methodIsEk()
+                ? EkTraining.run((EkFlow) model, config, onDevice, run.path(), resume, listener)
+                : FlowTraining.run(model, config, onDevice, run.path(), resume, listener);
+        Evaluation eval;
+        List<String> images;
+        if (toy) {
+            test = Flows.toyHeldOut(config.data(), heldOut, config.seed()).keep();
+            eval = evaluate(model, test, EVALUATION_SOLVER, 1000);
+            images = new ArrayList<>(FlowPlots.toy(run.path(), config.data(), model, test.to(device), EVALUATION_SOLVER, grid));
+        } else {
+            Rng.seed(Rng.derive(config.seed(), 4));
+            eval = evaluate(model, test, EVALUATION_SOLVER, IMAGE_EVAL_BATCH);
+            images = new ArrayList<>(FlowPlots.images(run.path(), model, test, EVALUATION_SOLVER, IMAGE_SAMPLES));
+        }
+        images.addAll(config.methodIsEk() ? EkTraining.historyPlot(run.path(), outcome.history())
+                : FlowPlots.history(run.path(), outcome.history(), model.unit().label));
+        Map<String, Object> metrics = metrics(config, model, outcome, eval, device);
+        if (dataDescription != null) metrics.put("data", dataDescription);
+        run.writeMetrics(metrics);
+        dev.tikhon.report.HtmlReport.write(run.path(), "Tikhon flow: " + config.data(), config.describe(), metrics, images);
+        return new Trained(model, outcome, eval, metrics);
+    }
+
+    static FlowConfig withIterations(FlowConfig c, int iterations) {
+        return c.withIterations(iterations);
+    }
+
+    /**
+     * The model a configuration describes: an EK flow ({@code --method ek}, package transport) or a CNF
+     * (package flow). Assembly sits here, above both packages, so that neither imports the other's runs.
+     */
+    public static FlowModel build(FlowConfig c, long[] exampleShape) {
+        return c.methodIsEk() ? EkFlow.build(c, (int) exampleShape[0]) : Flows.build(c, exampleShape);
+    }
+
+    static Map<String, Object> metrics(FlowConfig config, FlowModel model, FlowTraining.Outcome o, Evaluation eval, Device device) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("command", "flow train");
+        m.put("tikhon_version", dev.tikhon.Version.VERSION);
+        m.put("device", device.toString());
+        m.put("config", config);
+        m.put("model", model.module().describe());
+        m.put("parameters", model.module().parameterCount());
+        m.put("held_out", eval);
+        List<Map<String, Object>> h = o.history();
+        m.put("iterations", h.size());
+        m.put("train_seconds", o.seconds());
+        m.put("seconds_per_iteration", h.isEmpty() ? Double.NaN : o.seconds() / h.size());
+        if (config.methodIsEk()) {
+            m.put("final_dual", h.isEmpty() ? Double.NaN : ((Number) h.get(h.size() - 1).get("dual")).doubleValue());
+            m.put("final_penalty", h.isEmpty() ? Double.NaN : ((Number) h.get(h.size() - 1).get("penalty")).doubleValue());
+            m.put("final_mass", h.isEmpty() ? Double.NaN : ((Number) h.get(h.size() - 1).get("mass")).doubleValue());
+            return m;
+        }
+        m.put("nfe_forward_total", sum(h, "nfe_forward"));
+        m.put("nfe_backward_total", sum(h, "nfe_backward"));
+        int tail = Math.max(1, h.size() / 10);
+        m.put("nfe_forward_last_10pct", h.isEmpty() ? Double.NaN : sum(h.subList(h.size() - tail, h.size()), "nfe_forward") / tail);
+        m.put("final_train_nll", h.isEmpty() ? Double.NaN : ((Number) h.get(h.size() - 1).get("nll")).doubleValue());
+        return m;
+    }
+
+    /** The sum of a numeric column over history rows. */
+    public static double sum(List<Map<String, Object>> rows, String key) {
+        double s = 0;
+        for (Map<String, Object> r : rows) s += ((Number) r.get(key)).doubleValue();
+        return s;
+    }
+
+    /** The model of a finished or interrupted flow run, with its configuration. */
+    public record Restored(FlowModel model, FlowConfig config, FlowTraining.Meta meta) {}
+
+    public static Restored load(Path runDirOrFile, Device device) {
+        FlowTraining.Loaded l = FlowTraining.load(runDirOrFile);
+        FlowConfig c = l.meta().config();
+        FlowModel model = build(c, Flows.exampleShape(c.data()));
+        model.module().loadStateDict(l.model());
+        model.module().to(device);
+        return new Restored(model, c, l.meta());
+    }
+}
