@@ -7,7 +7,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Settings of heat smoothing (SPEC §5; Campbell, Finlay &amp; Oberman).
+ * Settings of heat smoothing (docs/methods.md §5; Campbell, Finlay &amp; Oberman).
  *
  * @param schedule      {@code v1}: n_T implicit Euler steps of size 1/n_T, each trained for
  *                      {@code epochsPerStep} epochs, ℓ2 distance on logits, clean inputs;

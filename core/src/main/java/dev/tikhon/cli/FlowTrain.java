@@ -40,7 +40,7 @@ final class FlowTrain implements Callable<Integer> {
 
     @Option(names = "--dual-form", defaultValue = "profiled",
             description = "ek: the objective the ascent differentiates: profiled (E φ + E ψ − ε log ∫π, the dual maximised over the free "
-                    + "constant, which is set exactly after each step) or spec (E φ + E ψ − ε ∫π + ε, SPEC §7 as written; it collapses on "
+                    + "constant, which is set exactly after each step) or spec (E φ + E ψ − ε ∫π + ε, the paper's form, docs/methods.md §7; it collapses on "
                     + "the toy sets, docs/ek.md). Same maximiser. Default: ${DEFAULT-VALUE}.")
     String dualForm;
 

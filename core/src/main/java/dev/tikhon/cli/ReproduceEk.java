@@ -14,7 +14,7 @@ import java.util.concurrent.Callable;
 
 /** {@code tikhon reproduce ek}: its options and console report; the experiment itself is in {@code experiments/}. */
 @Command(name = "ek", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Normalizing flows from entropy–Kantorovich potentials (SPEC §7) on the 2-D toy sets against the CNF trained "
+        description = {"Normalizing flows from entropy–Kantorovich potentials (docs/methods.md §7) on the 2-D toy sets against the CNF trained "
                 + "by maximum likelihood with the same iterations, batch, learning rate and seed: held-out NLL (Dopri5 at 1e-5, exact "
                 + "divergence), density heatmaps and samples beside the data. Resumable: rerun to continue."})
 final class ReproduceEk implements Callable<Integer> {
@@ -22,7 +22,7 @@ final class ReproduceEk implements Callable<Integer> {
             description = "2-D toy sets. Default: ${DEFAULT-VALUE}.")
     List<String> datasets;
 
-    @Option(names = "--iterations", defaultValue = "1000", description = "Iterations of both methods (SPEC: 20000 for EK). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--iterations", defaultValue = "1000", description = "Iterations of both methods (the paper: 20000 for EK). Default: ${DEFAULT-VALUE}.")
     int iterations;
 
     @Option(names = "--batch-size", defaultValue = "1000", description = "Default: ${DEFAULT-VALUE}.")

@@ -17,7 +17,7 @@ import java.util.concurrent.Callable;
 
 /** {@code tikhon reproduce farkas}: its options and console report; the experiment itself is in {@code experiments/}. */
 @Command(name = "farkas", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Deep residual networks without batch norm on Fashion-MNIST (SPEC §8): FarkasNet vs the plain ResNet vs the "
+        description = {"Deep residual networks without batch norm on Fashion-MNIST (docs/methods.md §8): FarkasNet vs the plain ResNet vs the "
                 + "plain ResNet with batch norm at each --depths, SGD momentum 0.9, constant lr 0.1, weight decay 5e-4, standard "
                 + "init; with --search also zero-last, warm-up and lr 0.01 at the first depth. Per-step training-loss curves, test "
                 + "accuracy, trains/stalled/diverged. Resumable: rerun the same command to continue."})

@@ -31,7 +31,7 @@ final class ReproduceRnode implements Callable<Integer> {
     @Option(names = "--image-batch-size", defaultValue = "32", description = "Default: ${DEFAULT-VALUE}.")
     int imageBatchSize;
 
-    @Option(names = "--image-channels", defaultValue = "32", description = "Conv width of the image model (SPEC: 64). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--image-channels", defaultValue = "32", description = "Conv width of the image model (the paper: 64). Default: ${DEFAULT-VALUE}.")
     int imageChannels;
 
     @Option(names = "--image-held-out", defaultValue = "200", description = "Test images for the held-out bits/dim. Default: ${DEFAULT-VALUE}.")

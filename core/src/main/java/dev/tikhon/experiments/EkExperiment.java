@@ -14,9 +14,9 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * Finlay, Gerolin, Oberman &amp; Pooladian (SPEC §7): a normalizing flow learned from entropy–Kantorovich
+ * Finlay, Gerolin, Oberman &amp; Pooladian (docs/methods.md §7): a normalizing flow learned from entropy–Kantorovich
  * potentials. On each 2-D toy set it trains the EK potentials (alternating dual ascent) and, with the
- * same number of iterations, batch size, learning rate and seed, the CNF of SPEC §6 by maximum likelihood
+ * same number of iterations, batch size, learning rate and seed, the CNF of docs/methods.md §6 by maximum likelihood
  * (no regularizer, RK4); both are evaluated on the same held-out points with Dopri5 at 1e-5 and the exact
  * divergence, and each run directory has density.png, samples.png and data.png. Each run is resumable.
  */

@@ -33,7 +33,7 @@ import java.util.function.Consumer;
 
 /**
  * The label-noise claim of Oberman &amp; Calder ("Lipschitz regularized deep neural networks converge
- * and generalize") and Finlay, Calder, Abbasi &amp; Oberman (SPEC §2): with corrupted labels, the
+ * and generalize") and Finlay, Calder, Abbasi &amp; Oberman (docs/methods.md §2): with corrupted labels, the
  * Lipschitz-regularized minimizer converges, as the number of training points grows, to a
  * regularized label function rather than to the noise.
  *

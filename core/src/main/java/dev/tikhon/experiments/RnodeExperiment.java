@@ -15,7 +15,7 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * The claim of Finlay, Jacobsen, Nurbekyan &amp; Oberman, "How to train your neural ODE" (SPEC §6):
+ * The claim of Finlay, Jacobsen, Nurbekyan &amp; Oberman, "How to train your neural ODE" (docs/methods.md §6):
  * with the kinetic-energy and Jacobian-Frobenius penalties (λ_K = λ_J = 0.01) a continuous
  * normalizing flow needs far fewer function evaluations, and so less wall time, at the same or
  * better likelihood. For each data set it trains the same flow twice, unregularized and RNODE, with

@@ -26,7 +26,7 @@ import java.util.Map;
  * @param solver      training solver: euler, midpoint, rk4 (fixed step {@code step}) or dopri5 (atol, rtol)
  * @param gradient    backprop (through the solver steps) or adjoint
  * @param regularizers the weight of each {@link FlowRegularizer} by name (absent: 0)
- * @param ek          settings of {@code --method ek} (entropy–Kantorovich potentials, SPEC §7); null for cnf. The
+ * @param ek          settings of {@code --method ek} (entropy–Kantorovich potentials, docs/methods.md §7); null for cnf. The
  *                    potentials φ, ψ are MLPs with {@code hidden} widths and {@code activation}.
  */
 public record FlowConfig(String method, String data, String model, int[] hidden, String activation, int channels, int scales,
@@ -38,10 +38,11 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
      * weight α, Monte Carlo samples per heat average of the recovered flow (drawn once, fixed), and the form of
      * the dual the ascent differentiates: {@code profiled} (default; E φ + E ψ − ε log ∫π, the dual maximised over
      * the free constant, which is then set exactly after each step) or {@code spec} (E φ + E ψ − ε ∫π + ε as
-     * written in SPEC §7, which collapses on the toy sets: docs/ek.md).
+     * written in docs/methods.md §7, which collapses on the toy sets: docs/ek.md).
      */
     public record Ek(double epsilon, int mcSamples, double alpha, int flowSamples, String dual) {
-        public static final String PROFILED = "profiled", SPEC = "spec";
+        /** The CLI names of the two forms; "spec" is the paper's form as written. */
+        public static final String PROFILED = "profiled", PAPER = "spec";
         public static final Ek DEFAULTS = new Ek(1.0, 100, 1e-5, 100, PROFILED);
 
         public Ek(double epsilon, int mcSamples, double alpha, int flowSamples) {
@@ -52,7 +53,7 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
 
         public Ek {
             if (dual == null) dual = PROFILED;
-            if (!PROFILED.equals(dual) && !SPEC.equals(dual)) {
+            if (!PROFILED.equals(dual) && !PAPER.equals(dual)) {
                 throw new UserError("unknown --dual-form '" + dual + "': use profiled (default) or spec");
             }
             if (!(epsilon > 0)) throw new UserError("--epsilon must be positive, got " + epsilon);

@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The multiscale continuous normalizing flow for images (FFJORD/RNODE, SPEC §6), in bits/dim.
+ * The multiscale continuous normalizing flow for images (FFJORD/RNODE, docs/methods.md §6), in bits/dim.
  *
  * <p><b>Data to latents.</b> An image batch x ∈ [0,1]^{N×C×H×W} (pixel values k/255):
  * <ol>
@@ -62,7 +62,7 @@ public final class ImageFlow implements FlowModel {
 
     /**
      * @param shape   one example, [C, H, W]
-     * @param width   conv channels of every field (SPEC: 64)
+     * @param width   conv channels of every field (the paper: 64)
      * @param scales  number of squeeze–CNF(–factor-out) stages; H and W must stay even for every squeeze
      */
     public ImageFlow(long[] shape, int width, int scales, Divergence divergence, double endTime) {

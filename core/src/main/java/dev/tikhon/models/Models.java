@@ -120,7 +120,7 @@ public final class Models {
     }
 
     /**
-     * The Farkas residual network (SPEC §8, {@link FarkasNet}): no normalization, depth 6n + 2 with
+     * The Farkas residual network (docs/methods.md §8, {@link FarkasNet}): no normalization, depth 6n + 2 with
      * basic blocks or 9n + 2 with bottleneck blocks, first-stage width {@code width}.
      */
     static Module farkasResnet(ModelSpec spec) {
