@@ -2,8 +2,8 @@ package example;
 
 import dev.tikhon.data.DataSets;
 import dev.tikhon.engine.Device;
-import dev.tikhon.nn.models.ModelSpec;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.ModelSpec;
+import dev.tikhon.models.Models;
 import dev.tikhon.train.DataInfo;
 import dev.tikhon.train.TrainConfig;
 import dev.tikhon.train.Trainer;

@@ -4,6 +4,7 @@ import dev.tikhon.engine.Tensor;
 import dev.tikhon.loss.Loss;
 import dev.tikhon.nn.Module;
 import dev.tikhon.train.Objective;
+import dev.tikhon.train.ObjectiveSpec;
 
 import java.util.Map;
 
@@ -13,6 +14,13 @@ import java.util.Map;
  * training of randomized smoothing (Cohen et al.). Training accuracy is measured on the noisy inputs.
  */
 public final class NoiseAugmentation implements Objective {
+    /** Its settings: the noise standard deviation σ (default 0.25). */
+    public record Settings(double sigma) {
+        public static Settings parse(RegularizerOptions o) {
+            return new Settings(o.number("sigma", 0.25));
+        }
+    }
+
     private final Loss loss;
     private final double sigma;
 
@@ -32,4 +40,6 @@ public final class NoiseAugmentation implements Objective {
     }
 
     @Override public String describe() { return loss.describe() + " under Gaussian noise (σ " + sigma + ")"; }
+
+    @Override public ObjectiveSpec spec() { return ObjectiveSpec.of("noise", new Settings(sigma), loss.name()); }
 }

@@ -5,6 +5,7 @@ import dev.tikhon.loss.Loss;
 import dev.tikhon.nn.Module;
 import dev.tikhon.regularize.InputGradients.Dual;
 import dev.tikhon.train.Objective;
+import dev.tikhon.train.ObjectiveSpec;
 
 import java.util.Map;
 
@@ -22,16 +23,38 @@ import java.util.Map;
  * ‖∇ₓℓ‖₂ (ℓ1: ‖∇ₓℓ‖₁/√n) as h → 0, so the penalty tends to ½‖∇ₓℓ‖² — see {@link TikhonovExact}.
  */
 public final class Tikhonov implements Objective {
+    /**
+     * Its settings: weight λ, finite-difference step h, the gradient's dual norm (l2 or l1), central differences.
+     * Defaults: λ 0.1, h 0.01, l2, forward differences.
+     */
+    public record Settings(double lambda, double h, String norm, boolean central) {
+        public static Settings parse(RegularizerOptions o) {
+            return new Settings(o.number("lambda", 0.1), o.number("h", 0.01), o.text("norm", "l2"), o.flag("central", false));
+        }
+    }
+
     private final Loss loss;
     private final double lambda, h;
     private final Dual dual;
     private final boolean central;
+    /** As given (the norm's spelling included), for {@link #spec()}. */
+    private final Settings settings;
+
+    /** From its settings record (how the registry builds it). */
+    public Tikhonov(Loss loss, Settings s) {
+        this(loss, s.lambda(), s.h(), Regularizers.dual(s.norm()), s.central(), s);
+    }
 
     public Tikhonov(double lambda, double h, Dual dual, boolean central) {
         this(Loss.CROSS_ENTROPY, lambda, h, dual, central);
     }
 
     public Tikhonov(Loss loss, double lambda, double h, Dual dual, boolean central) {
+        this(loss, lambda, h, dual, central, new Settings(lambda, h, dual == Dual.L2 ? "l2" : "l1", central));
+    }
+
+    private Tikhonov(Loss loss, double lambda, double h, Dual dual, boolean central, Settings settings) {
+        this.settings = settings;
         this.loss = loss;
         if (!(lambda >= 0)) throw new IllegalArgumentException("--lambda must be ≥ 0, got " + lambda);
         if (!(h > 0)) throw new IllegalArgumentException("--h must be positive, got " + h);
@@ -64,6 +87,10 @@ public final class Tikhonov implements Objective {
             quotient = InputGradients.losses(model, loss, x.add(d, h), y).sub(lossAtX).div(h);
         }
         return quotient.square().mean().mul(0.5);
+    }
+
+    @Override public ObjectiveSpec spec() {
+        return ObjectiveSpec.of("tikhonov", settings, loss.name());
     }
 
     @Override public String describe() {

@@ -23,6 +23,12 @@ public interface Objective {
 
     String describe();
 
+    /**
+     * The spec that rebuilds this objective: what checkpoints record, and what {@code certify} and {@code --resume}
+     * read. Null for an objective of the caller's own, which the checkpoint knows by {@link #describe()} alone.
+     */
+    default ObjectiveSpec spec() { return null; }
+
     /** Mean cross-entropy of the logits against the labels. */
     static Objective crossEntropy() {
         return new Objective() {
@@ -33,6 +39,8 @@ public interface Objective {
             }
 
             @Override public String describe() { return "cross-entropy"; }
+
+            @Override public ObjectiveSpec spec() { return ObjectiveSpec.plain(); }
         };
     }
 
@@ -46,6 +54,8 @@ public interface Objective {
             }
 
             @Override public String describe() { return loss.describe(); }
+
+            @Override public ObjectiveSpec spec() { return ObjectiveSpec.plain().withLoss(loss.name()); }
         };
     }
 }

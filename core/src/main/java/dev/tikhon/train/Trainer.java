@@ -7,8 +7,8 @@ import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.nn.Module;
-import dev.tikhon.nn.models.ModelSpec;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.ModelSpec;
+import dev.tikhon.models.Models;
 import dev.tikhon.optim.Adam;
 import dev.tikhon.optim.LrSchedule;
 import dev.tikhon.optim.Optimizer;
@@ -78,8 +78,9 @@ public final class Trainer {
     /**
      * Prefer {@link #builder}, which names each argument.
      *
-     * @param objective what is minimized, or null to build it from {@code config.objective()}; when given, it must be the
-     *                  objective the config names (checkpoints record the config's, and {@code certify} reads it)
+     * @param objective what is minimized; it is the one source of what the checkpoint records: a Tikhon objective
+     *                  ({@link Objective#spec()} not null) replaces a config left at the plain default, and must
+     *                  agree with a config that names another
      * @param val       validation set, or null
      * @param test      test set evaluated after every epoch, or null
      * @param outDir    run directory for checkpoints, history and plots, or null for none
@@ -88,9 +89,8 @@ public final class Trainer {
     public Trainer(ModelSpec spec, Objective objective, TrainConfig config, Dataset train, Dataset val, Dataset test,
                    DataInfo data, Device device, Path outDir, Listener listener) {
         this.spec = spec;
-        this.objective = objective != null ? objective : dev.tikhon.regularize.Regularizers.build(config.objective());
-        checkAgrees(this.objective, config.objective());
-        this.config = config;
+        this.objective = java.util.Objects.requireNonNull(objective, "objective");
+        this.config = recorded(objective, config);
         this.train = train;
         this.val = val;
         this.test = test;
@@ -101,24 +101,18 @@ public final class Trainer {
     }
 
     /**
-     * One source for what was trained: one of Tikhon's objectives (cross-entropy, a loss, a regularizer) must be the
-     * one {@code spec} builds. A spec Tikhon cannot build (heat smoothing's, which needs the frozen model) and an
-     * objective of the caller's own are the caller's to keep in step; the checkpoint records the latter's description.
+     * One source for what was trained: the config the checkpoint records names the objective that trains. A
+     * Tikhon objective's own spec fills a config left at the plain default (a noise-trained run from Java was
+     * recorded as plain, and certify refused it) and must agree with a config that names something else. An
+     * objective of the caller's own (no spec) is the caller's to keep in step; the checkpoint has its description.
      */
-    private static void checkAgrees(Objective objective, ObjectiveSpec spec) {
-        String type = objective.getClass().getName();
-        if (!type.startsWith("dev.tikhon.regularize.") && !type.startsWith(Objective.class.getName() + "$")) return;
-        String named;
-        try {
-            named = dev.tikhon.regularize.Regularizers.build(spec).describe();
-        } catch (IllegalArgumentException e) {
-            return;
-        }
-        if (!named.equals(objective.describe())) {
-            throw new IllegalArgumentException("the objective given to the Trainer (" + objective.describe()
-                    + ") is not the one its TrainConfig names (" + named + "), which is what the checkpoint records and "
-                    + "certify reads: set TrainConfig.builder().objective(...) to it, or give no objective and let the config build it");
-        }
+    private static TrainConfig recorded(Objective objective, TrainConfig config) {
+        ObjectiveSpec own = objective.spec();
+        if (own == null || own.sameAs(config.objective())) return config;
+        if (config.objective().sameAs(ObjectiveSpec.plain())) return config.withObjective(own);
+        throw new IllegalArgumentException("the objective given to the Trainer (" + objective.describe() + ", " + own
+                + ") is not the one its TrainConfig names (" + config.objective() + "), which is what the checkpoint records and "
+                + "certify reads: give one of the two, or make them agree");
     }
 
     /** Names each part of a run; {@link #build} checks that the objective agrees with the config's. */
@@ -139,7 +133,10 @@ public final class Trainer {
             this.config = config;
         }
 
-        /** What is minimized; by default the objective {@code config.objective()} names. */
+        /**
+         * What is minimized. By default plain {@code config.objective()}'s loss; a regularizer the config names is
+         * given here ({@code Regularizers.build(config.objective())}) or as its objective (then the config may stay plain).
+         */
         public Builder objective(Objective o) { this.objective = o; return this; }
 
         public Builder train(Dataset d) { this.train = d; return this; }
@@ -163,7 +160,15 @@ public final class Trainer {
         public Trainer build() {
             if (train == null) throw new IllegalArgumentException("Trainer.builder(...).train(data) is needed");
             DataInfo info = data != null ? data : new DataInfo(train.name(), null, train.name());
-            return new Trainer(spec, objective, config, train, validation, test, info, device, out, listener);
+            Objective o = objective;
+            if (o == null) {
+                if (!config.objective().reg().equals("none")) {
+                    throw new IllegalArgumentException("TrainConfig names the regularizer '" + config.objective().reg()
+                            + "': give Trainer.builder(...).objective(Regularizers.build(config.objective()))");
+                }
+                o = Objective.of(dev.tikhon.loss.Losses.parse(config.objective().loss()));
+            }
+            return new Trainer(spec, o, config, train, validation, test, info, device, out, listener);
         }
     }
 

@@ -11,7 +11,7 @@ import dev.tikhon.engine.Engine;
 import dev.tikhon.engine.EngineException;
 import dev.tikhon.engine.Ops;
 import dev.tikhon.engine.Tensor;
-import dev.tikhon.nn.models.ModelSpec;
+import dev.tikhon.models.ModelSpec;
 import dev.tikhon.optim.Sgd;
 import dev.tikhon.scaleout.ModelRef;
 import dev.tikhon.train.DataInfo;
