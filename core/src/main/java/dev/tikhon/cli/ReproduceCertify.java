@@ -9,7 +9,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -59,14 +58,11 @@ final class ReproduceCertify implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Default: runs/reproduce-certify.")
-    Path out;
-
-    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+    @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = runtime.apply();
-        Path dir = out != null ? out : Path.of("runs", "reproduce-certify");
+        Device device = reproduce.runtime.apply();
+        Path dir = reproduce.dir("certify");
         RunDirectory run = RunDirectory.create(dir);
         String name = data.nameOr(DataOptions.DEFAULT);
         DataSets.Loaded loaded = DataSets.load(name, data.dir, System.getenv(), seed);
@@ -77,17 +73,9 @@ final class ReproduceCertify implements Callable<Integer> {
                 smoothSubset, v1Subset, revision, v1, smoothLr, images, n, predictN, predictImages, seed);
         dev.tikhon.experiments.CertifyExperiment e = new dev.tikhon.experiments.CertifyExperiment(loaded,
                 new DataInfo(name, data.dir == null ? null : data.dir.toString(), loaded.description()), budget, device, dir);
-        List<ProgressListener> bars = new java.util.ArrayList<>();
         Map<String, Object> result;
-        try {
-            result = e.run(variant -> {
-                bars.forEach(ProgressListener::close);
-                ProgressListener p = new ProgressListener(variant);
-                bars.add(p);
-                return p;
-            });
-        } finally {
-            bars.forEach(ProgressListener::close);
+        try (ProgressListener.PerTask bars = new ProgressListener.PerTask()) {
+            result = e.run(bars);
         }
         Map<String, Object> metrics = RunReport.header("reproduce certify", device);
         metrics.put("data", loaded.description());

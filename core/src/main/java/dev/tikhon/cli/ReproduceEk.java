@@ -50,20 +50,17 @@ final class ReproduceEk implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Default: runs/reproduce-ek.")
-    Path out;
-
-    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+    @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = runtime.apply();
+        Device device = reproduce.runtime.apply();
         for (String d : datasets) {
             if (!dev.tikhon.flow.Flows.isToy(d)) {
                 throw new dev.tikhon.UserError("reproduce ek takes the 2-D toy sets (" + String.join(", ", dev.tikhon.data.ToyData.NAMES)
                         + "), not '" + d + "'");
             }
         }
-        Path dir = out != null ? out : Path.of("runs", "reproduce-ek");
+        Path dir = reproduce.dir("ek");
         RunDirectory run = RunDirectory.create(dir);
         dev.tikhon.experiments.EkExperiment.Budget budget = new dev.tikhon.experiments.EkExperiment.Budget(datasets, iterations,
                 batchSize, epsilon, mcSamples, flowSamples, alpha, heldOut, seed, grid);

@@ -62,14 +62,11 @@ final class ReproduceRnode implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Default: runs/reproduce-rnode.")
-    Path out;
-
-    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+    @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = runtime.apply();
-        Path dir = out != null ? out : Path.of("runs", "reproduce-rnode");
+        Device device = reproduce.runtime.apply();
+        Path dir = reproduce.dir("rnode");
         RunDirectory run = RunDirectory.create(dir);
         for (String d : datasets) dev.tikhon.flow.Flows.exampleShape(d);   // fail early on a bad name
         dev.tikhon.experiments.RnodeExperiment.Budget budget = new dev.tikhon.experiments.RnodeExperiment.Budget(datasets,
