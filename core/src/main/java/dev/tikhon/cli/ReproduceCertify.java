@@ -73,7 +73,7 @@ final class ReproduceCertify implements Callable<Integer> {
                 smoothSubset, v1Subset, revision, v1, smoothLr, images, n, predictN, predictImages, seed);
         dev.tikhon.experiments.CertifyExperiment e = new dev.tikhon.experiments.CertifyExperiment(loaded,
                 new DataInfo(name, data.dir == null ? null : data.dir.toString(), loaded.description()), budget, device, dir);
-        Map<String, Object> result;
+        dev.tikhon.experiments.CertifyExperiment.Result result;
         try (ProgressListener.PerTask bars = new ProgressListener.PerTask()) {
             result = e.run(bars);
         }
@@ -81,15 +81,16 @@ final class ReproduceCertify implements Callable<Integer> {
         metrics.put("data", loaded.description());
         metrics.put("claim", "heat smoothing certifies comparably to randomized smoothing while classifying in one pass "
                 + "(goal: ≥ 10,000× faster classification than PREDICT with N = 100,000)");
-        metrics.putAll(result);
+        metrics.put("budget", result.budget());
+        metrics.put("variants", result.variants());
+        metrics.put("classification_speedup", dev.tikhon.report.Json.toMap(result.classificationSpeedup()));
+        metrics.put("rows", result.rows());
         run.writeMetrics(metrics);
         run.writeIndex("Tikhon: reproduce certify", loaded.description() + ", small CNN, " + images + " test images, N " + n, metrics);
         System.out.println(java.nio.file.Files.exists(run.resolve("results.csv")) ? readTable(run.resolve("results.csv")) : "");
-        @SuppressWarnings("unchecked")
-        Map<String, Object> speed = (Map<String, Object>) result.get("classification_speedup");
+        dev.tikhon.experiments.CertifyExperiment.Speedup speed = result.classificationSpeedup();
         System.out.printf(Locale.ROOT, "classification: single pass %.3f ms/image, PREDICT (N %d) %.1f ms/image: %.0f× faster%n",
-                ((Number) speed.get("single_pass_ms_per_image")).doubleValue(), predictN,
-                ((Number) speed.get("predict_ms_per_image")).doubleValue(), ((Number) speed.get("speedup")).doubleValue());
+                speed.singlePassMsPerImage(), predictN, speed.predictMsPerImage(), speed.speedup());
         System.out.println("outputs: " + dir.toAbsolutePath() + " (index.html, results.csv, certified_accuracy.png, metrics.json)");
         return 0;
     }
