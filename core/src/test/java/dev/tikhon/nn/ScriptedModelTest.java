@@ -13,6 +13,8 @@ import dev.tikhon.engine.Ops;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.models.ModelSpec;
 import dev.tikhon.optim.Sgd;
+import dev.tikhon.regularize.InputGradients;
+import dev.tikhon.regularize.Tikhonov;
 import dev.tikhon.scaleout.ModelRef;
 import dev.tikhon.train.DataInfo;
 import dev.tikhon.train.Evaluator;
@@ -137,10 +139,13 @@ class ScriptedModelTest {
                 Map.of("file", BN_FIXTURE.toAbsolutePath().toString()));
         TrainConfig config = TrainConfig.builder().epochs(1).batchSize(64).optimizer("sgd").lr(0.05).seed(3).build();
         Path run = dir.resolve("run");
-        Trainer.Outcome o = new Trainer(spec, Objective.crossEntropy(), config, train, null, test,
+        // a regularized objective (input gradients through the script, finite differences), as fine-tuning would use
+        Objective tikhonov = new Tikhonov(0.1, 0.01, InputGradients.Dual.L2, false);
+        Trainer.Outcome o = new Trainer(spec, tikhonov, config, train, null, test,
                 new DataInfo(DataSets.SAMPLE_NAME, null, data.description()), Device.CPU, run, null)
                 .startFrom(() -> m).run(false);
         assertThat(o.model()).isSameAs(m);
+        assertThat(dev.tikhon.train.Checkpoint.load(run).meta().config().objective().reg()).isEqualTo("tikhonov");
         Path saved = dir.resolve("trained.pt");
         m.save(saved);
         ScriptedModel back = ScriptedModel.load(saved);
