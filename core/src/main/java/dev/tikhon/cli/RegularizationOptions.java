@@ -9,7 +9,8 @@ import picocli.CommandLine.Option;
 final class RegularizationOptions {
     @Option(names = "--reg", defaultValue = "none", paramLabel = "REG",
             description = "none, tikhonov (finite differences), tikhonov-exact (double backprop), tv, lipschitz, tv,lipschitz, "
-                    + "noise, fgsm or pgd. Default: ${DEFAULT-VALUE}.")
+                    + "noise, fgsm, pgd, lipschitz-margin (Tsuzuku et al.: each competitor logit raised by eps·L_yj, the sound "
+                    + "certificate's pairwise bound estimated by power iteration) or gloro (Leino et al.: an extra ⊥ logit). Default: ${DEFAULT-VALUE}.")
     String reg;
 
     @Option(names = "--loss", defaultValue = "cross-entropy", paramLabel = "LOSS",
@@ -39,7 +40,7 @@ final class RegularizationOptions {
     @Option(names = "--sigma", defaultValue = "0.25", description = "Noise standard deviation (noise). Default: ${DEFAULT-VALUE}.")
     double sigma;
 
-    @Option(names = "--eps", defaultValue = "0.1", description = "Attack radius (fgsm, pgd). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--eps", defaultValue = "0.1", description = "Attack radius (fgsm, pgd); certified ℓ2 radius trained for (lipschitz-margin, gloro). Default: ${DEFAULT-VALUE}.")
     double eps;
 
     @Option(names = "--pgd-steps", defaultValue = "7", description = "PGD steps. Default: ${DEFAULT-VALUE}.")

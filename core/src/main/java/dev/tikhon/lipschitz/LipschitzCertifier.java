@@ -25,7 +25,7 @@ public final class LipschitzCertifier implements Certifier {
     public enum Norm { L2, LINF }
 
     /** One certified input. */
-    public record Result(int prediction, int runnerUp, double margin, double radius) {}
+    public record Result(int prediction, int runnerUp, double margin, double radius, double runnerUpBound) {}
 
     private final Norm norm;
     private Module boundModel;
@@ -58,7 +58,7 @@ public final class LipschitzCertifier implements Certifier {
         for (double[] row : z) {
             NetworkBound.Radius r = b.radius(row);
             double radius = norm == Norm.L2 ? r.l2() : r.linf(b.inputSize());
-            out.add(new Result(r.prediction(), r.runnerUp(), r.margin(), radius));
+            out.add(new Result(r.prediction(), r.runnerUp(), r.margin(), radius, r.runnerUpBound()));
         }
         return out;
     }

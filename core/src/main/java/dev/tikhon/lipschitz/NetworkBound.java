@@ -113,6 +113,13 @@ public final class NetworkBound {
         return out;
     }
 
+    /** max over pairs c ≠ j of L_cj among {@code classes} outputs: a bound on every margin's Lipschitz constant. */
+    public double maxPairwise(int classes) {
+        double m = 0;
+        for (int c = 0; c < classes; c++) for (double l : pairwise(c, classes)) m = Math.max(m, l);
+        return m;
+    }
+
     /** The certified ℓ2 radius of logits z (float64) with predicted class c = argmax z, and the runner-up's index. */
     public Radius radius(double[] z) {
         int c = 0;
@@ -131,7 +138,7 @@ public final class NetworkBound {
             r = Math.min(r, rj);
         }
         if (z.length == 1) r = Double.POSITIVE_INFINITY;
-        return new Radius(c, runnerUp, margin, r);
+        return new Radius(c, runnerUp, margin, r, runnerUp < 0 ? Double.NaN : l[runnerUp]);
     }
 
     /**
@@ -139,8 +146,9 @@ public final class NetworkBound {
      * @param runnerUp   the class with the next-largest logit
      * @param margin     z_c − z_runnerUp
      * @param l2         the certified ℓ2 radius min_j (z_c − z_j)/L_cj
+     * @param runnerUpBound L_c,runnerUp
      */
-    public record Radius(int prediction, int runnerUp, double margin, double l2) {
+    public record Radius(int prediction, int runnerUp, double margin, double l2, double runnerUpBound) {
         /** The certified ℓ∞ radius r₂/√d. */
         public double linf(long inputSize) { return l2 / Math.sqrt(inputSize); }
     }

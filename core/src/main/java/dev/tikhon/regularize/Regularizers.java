@@ -2,6 +2,7 @@ package dev.tikhon.regularize;
 
 import dev.tikhon.attack.Norm;
 import dev.tikhon.attack.Pgd;
+import dev.tikhon.lipschitz.LipschitzMargin;
 import dev.tikhon.loss.Loss;
 import dev.tikhon.loss.Losses;
 import dev.tikhon.regularize.InputGradients.Dual;
@@ -14,7 +15,7 @@ import java.util.Locale;
 /** Builds the objective an {@link ObjectiveSpec} names. */
 public final class Regularizers {
     public static final List<String> NAMES = List.of("none", "tikhonov", "tikhonov-exact", "tv", "lipschitz",
-            "tv+lipschitz", "noise", "fgsm", "pgd");
+            "tv+lipschitz", "noise", "fgsm", "pgd", "lipschitz-margin", "gloro");
 
     private Regularizers() {}
 
@@ -34,6 +35,8 @@ public final class Regularizers {
                 double step = s.stepSize() > 0 ? s.stepSize() : 2.5 * s.eps() / s.steps();
                 return new AdversarialTraining(new Pgd(norm, s.eps(), s.steps(), step, s.randomStart()), loss);
             }
+            case "lipschitz-margin": case "gloro":
+                return new LipschitzMargin(LipschitzMargin.parseForm(s.reg()), s.eps(), 1, 0);
             default: throw new IllegalArgumentException("unknown --reg '" + s.reg() + "': use one of " + String.join(", ", NAMES)
                     + " (tv,lipschitz combines the two)");
         }
