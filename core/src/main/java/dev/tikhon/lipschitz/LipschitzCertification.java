@@ -115,6 +115,9 @@ public final class LipschitzCertification {
         double boundSeconds = (System.nanoTime() - t0) / 1e9;
         List<Image> images = new ArrayList<>(n);
         double maxGrad = 0, maxRatio = 0;
+        DType was = model.dtype();
+        model.to(DType.FLOAT64);   // once for all batches (exact, and undone below)
+        try {
         for (int start = 0; start < n; start += batchSize) {
             int len = Math.min(batchSize, n - start);
             try (Scope s = Scope.open()) {
@@ -137,15 +140,18 @@ public final class LipschitzCertification {
             }
             if (progress != null) progress.step(len);
         }
+        } finally {
+            model.to(was);
+        }
         return new Result(norm, bound, images, boundSeconds, bound.maxPairwise(data.numClasses()), maxGrad, maxRatio);
     }
 
-    /** ‖∇ₓ(z_c − z_runnerUp)‖₂ per input, in float32 (a measurement, not part of the certificate). */
+    /** ‖∇ₓ(z_c − z_runnerUp)‖₂ per input, in the model's dtype (a measurement, not part of the certificate). */
     static double[] marginGradients(Module model, Tensor x, List<LipschitzCertifier.Result> rs) {
         boolean training = model.isTraining();
         model.train(false);
         try (Scope s = Scope.open(); Autograd.Guard g = Autograd.enableGrad()) {
-            Tensor xi = x.detach().to(DType.FLOAT32).requiresGrad(true);
+            Tensor xi = x.detach().to(model.dtype()).requiresGrad(true);
             Tensor z = model.forward(xi);
             int n = rs.size();
             long[] c = new long[n], j = new long[n];

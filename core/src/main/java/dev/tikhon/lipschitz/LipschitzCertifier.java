@@ -63,12 +63,15 @@ public final class LipschitzCertifier implements Certifier {
         return out;
     }
 
-    /** The model's logits in float64, in evaluation mode; the model is restored to its dtype and mode. */
+    /**
+     * The model's logits in float64, in evaluation mode; the model is restored to its dtype and mode (a model already
+     * in float64 is not converted: certify many batches with {@code model.to(DType.FLOAT64)} once around them).
+     */
     static double[][] logits64(Module model, Tensor xs) {
         DType was = model.dtype();
         boolean training = model.isTraining();
         model.train(false);
-        model.to(DType.FLOAT64);
+        if (was != DType.FLOAT64) model.to(DType.FLOAT64);
         try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
             Tensor z = model.forward(xs.to(DType.FLOAT64)).cpu();
             int n = (int) z.size(0), k = (int) z.size(1);
@@ -77,7 +80,7 @@ public final class LipschitzCertifier implements Certifier {
             for (int i = 0; i < n; i++) System.arraycopy(flat, i * k, out[i], 0, k);
             return out;
         } finally {
-            model.to(was);
+            if (was != DType.FLOAT64) model.to(was);
             model.train(training);
         }
     }
