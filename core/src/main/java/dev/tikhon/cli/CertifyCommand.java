@@ -1,11 +1,13 @@
 package dev.tikhon.cli;
 
 import dev.tikhon.UserError;
+import dev.tikhon.certify.CertificationMethods;
 import dev.tikhon.certify.CertificationRun;
 import dev.tikhon.certify.RandomizedSmoothing;
 import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
+import dev.tikhon.lipschitz.LipschitzCertifier;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
 import dev.tikhon.report.Progress;
@@ -34,12 +36,16 @@ import java.util.concurrent.Callable;
                 + "is a Gaussian average. --method lipschitz: the sound one-pass certificate r = min_j (z_c − z_j)/L_cj from a provable "
                 + "upper bound on the Lipschitz constant of each margin (docs/lipschitz.md), ℓ2 or ℓ∞ (--norm). Writes certify.csv, certified_accuracy.csv/.png, metrics.json, index.html."})
 final class CertifyCommand implements Callable<Integer> {
+    static {   // the sound Lipschitz certificate (dev.tikhon.lipschitz sits above certify, so it registers here)
+        CertificationMethods.register("lipschitz", false, (model, s) -> LipschitzCertifier.plan(LipschitzCertifier.Norm.L2, 100));
+    }
+
     @ArgGroup(exclusive = true, multiplicity = "1")
     ModelSource source;
 
     @Mixin DataOptions data = new DataOptions();
 
-    @Option(names = "--method", required = true, description = "cohen, heat or lipschitz.")
+    @Option(names = "--method", required = true, description = "A certification method: cohen, heat or lipschitz.")
     String method;
 
     @Option(names = "--norm", defaultValue = "l2", description = "lipschitz: the threat model of the radius, l2 or linf (r₂/√d). Default: ${DEFAULT-VALUE}.")
@@ -96,15 +102,18 @@ final class CertifyCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         Device device = runtime.apply();
-        String m = method.toLowerCase(Locale.ROOT);
-        if (!m.equals("cohen") && !m.equals("heat") && !m.equals("lipschitz")) {
-            throw new UserError("unknown --method '" + method + "': use cohen, heat or lipschitz");
+        CertificationMethods.Method method;
+        try {
+            method = CertificationMethods.get(this.method);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
         }
+        String m = method.name();
         if (images < 1) throw new UserError("--images must be at least 1, got " + images);
         if (m.equals("lipschitz")) return LipschitzCertify.run(this, device);
         RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "certify-" + m));
         ModelSource.Loaded model = source.load();
-        double s = sigma != null ? sigma : sigmaOf(model);
+        double s = sigma != null ? sigma : method.needsSigma() ? sigmaOf(model) : Double.NaN;
         String dataName = data.name != null ? data.name : model.meta() != null ? model.meta().data().name() : DataOptions.DEFAULT;
         Path dataDir = data.dir != null ? data.dir
                 : (data.name == null && model.meta() != null && model.meta().data().dir() != null ? Path.of(model.meta().data().dir()) : null);
@@ -115,19 +124,21 @@ final class CertifyCommand implements Callable<Integer> {
             default -> throw new UserError("unknown --split '" + split + "': use test or train");
         };
         model.model().to(device);
-        RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(s, n0, n, alpha, noiseBatch, seed));
+        RandomizedSmoothing rs = Double.isNaN(s) ? null
+                : new RandomizedSmoothing(new RandomizedSmoothing.Config(s, n0, n, alpha, noiseBatch, seed));
+        CertificationRun.Plan plan = method.factory().plan(model.model(),
+                new CertificationMethods.Settings(s, rs != null ? rs.config() : null, monteCarlo, predictImages));
         int count = Math.min(images, set.size());
         System.out.println("data:   " + loaded.description() + " [" + split + ", first " + count + " images]");
         System.out.println("model:  " + model.name());
-        System.out.println("method: " + (m.equals("cohen") ? rs.describe() : "heat, single pass + " + (monteCarlo ? rs.describe() : "no Monte Carlo")));
+        System.out.println("method: " + plan.description());
         CertificationRun.Result r;
         Map<String, Object> metrics = RunReport.header("certify", device);
         long wall0 = System.nanoTime();
         try (Cluster c = cluster.connect()) {
             Runner runner = ClusterOptions.runner(c, source.ref(), model.model(), set, device, runtime.threads);
             try (Progress bar = Progress.start("certify " + m, count)) {
-                r = m.equals("cohen") ? CertificationRun.cohen(runner, model.model(), set, count, rs, predictImages, device, bar)
-                        : CertificationRun.heat(runner, model.model(), set, count, s, monteCarlo ? rs : null, device, bar);
+                r = CertificationRun.run(runner, model.model(), set, count, plan, device, bar);
             }
             double wall = (System.nanoTime() - wall0) / 1e9;
             metrics.put("wall_seconds", wall);
@@ -152,12 +163,14 @@ final class CertifyCommand implements Callable<Integer> {
         metrics.put("model", model.name());
         metrics.put("data", loaded.description());
         metrics.put("split", split);
-        metrics.put("sigma", s);
-        metrics.put("smoothing", rs.config());
-        metrics.put("max_certifiable_radius", rs.maxRadius());
+        if (rs != null) {
+            metrics.put("sigma", s);
+            metrics.put("smoothing", rs.config());
+            metrics.put("max_certifiable_radius", rs.maxRadius());
+        }
         metrics.put("result", r.summary());
         run.writeMetrics(metrics);
-        run.writeIndex("Tikhon certification: " + m, model.name() + " on " + loaded.description() + ", σ " + s, metrics);
+        run.writeIndex("Tikhon certification: " + m, model.name() + " on " + loaded.description() + (rs != null ? ", σ " + s : ""), metrics);
         print(r);
         System.out.println("outputs: " + run.path() + " (certify.csv, certified_accuracy.csv/.png, metrics.json, index.html)");
         return 0;
@@ -183,8 +196,10 @@ final class CertifyCommand implements Callable<Integer> {
             rows.add(row);
         }
         Csv.write(run.resolve("certified_accuracy.csv"), header, rows);
-        double max = Math.max(1.0, Math.min(rs.maxRadius(), 4 * sigma));
-        Charts.line(run.resolve("certified_accuracy.png"), "Certified accuracy (" + r.method() + ", σ " + sigma + ")",
+        double largest = r.images().stream().flatMap(i -> i.certificates().values().stream())
+                .mapToDouble(c -> c.abstained() ? 0 : c.radius()).filter(Double::isFinite).max().orElse(0);
+        double max = rs != null ? Math.max(1.0, Math.min(rs.maxRadius(), 4 * sigma)) : Math.max(1.0, largest);
+        Charts.line(run.resolve("certified_accuracy.png"), "Certified accuracy (" + r.method() + (rs != null ? ", σ " + sigma : "") + ")",
                 "ℓ2 radius", "certified accuracy", r.curves(r.method() + " ", max));
     }
 

@@ -1,6 +1,8 @@
 package dev.tikhon.experiments;
 
 import dev.tikhon.certify.CertificationRun;
+import dev.tikhon.certify.CohenCertification;
+import dev.tikhon.certify.HeatCertification;
 import dev.tikhon.certify.HeatConfig;
 import dev.tikhon.certify.HeatSmoother;
 import dev.tikhon.certify.RandomizedSmoothing;
@@ -140,11 +142,11 @@ public final class LipschitzCertifyExperiment {
                 RandomizedSmoothing.DEFAULT_NOISE_BATCH, budget.seed()));
         CertificationRun.Result cohen;
         try (Progress p = Progress.start("certify noise-0.25 (cohen, N " + budget.n() + ")", budget.mcImages())) {
-            cohen = CertificationRun.cohen(noise25, data.test(), budget.mcImages(), rs, budget.predictImages(), device, p);
+            cohen = CertificationRun.run(noise25, data.test(), budget.mcImages(), CohenCertification.plan(rs, budget.predictImages()), device, p);
         }
         CertificationRun.Result heatRun;
         try (Progress p = Progress.start("certify heat-revision (a, N " + budget.n() + ")", budget.mcImages())) {
-            heatRun = CertificationRun.heat(heat, data.test(), budget.mcImages(), budget.heat().sigma(), rs, device, p);
+            heatRun = CertificationRun.run(heat, data.test(), budget.mcImages(), HeatCertification.plan(budget.heat().sigma(), rs), device, p);
         }
         String cohenLabel = "noise σ 0.25 CNN (cohen, N " + budget.n() + ")";
         String heatLabel = "heat-smoothed CNN σ " + budget.heat().sigma() + " (a, N " + budget.n() + ")";

@@ -57,7 +57,7 @@ public final class LipschitzCertification {
             List<CertificationRun.Image> out = new ArrayList<>();
             String method = "lipschitz-" + (norm == LipschitzCertifier.Norm.L2 ? "l2" : "linf");
             for (Image i : images) {
-                Certificate c = new Certificate(i.prediction(), i.radius(), Certificate.Kind.DETERMINISTIC, 0, method);
+                Certificate c = new Certificate(i.prediction(), i.radius(), Certificate.Kind.SOUND, 0, method);
                 out.add(new CertificationRun.Image(i.index(), i.label(), i.prediction(), Map.of("lipschitz", c), i.seconds(), i.seconds(), -1));
             }
             return new CertificationRun.Result("lipschitz", out, List.of("lipschitz"), Double.NaN, 0, Double.NaN);

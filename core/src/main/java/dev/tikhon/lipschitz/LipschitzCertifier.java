@@ -1,6 +1,8 @@
 package dev.tikhon.lipschitz;
 
 import dev.tikhon.certify.Certificate;
+import dev.tikhon.certify.CertificationRun;
+import dev.tikhon.certify.CertificationStep;
 import dev.tikhon.certify.Certifier;
 import dev.tikhon.engine.Autograd;
 import dev.tikhon.engine.DType;
@@ -14,13 +16,13 @@ import java.util.List;
 /**
  * The sound one-pass certificate: one forward pass gives the logits z, and {@link NetworkBound} turns the margin
  * into the radius r = min_{j≠c} (z_c − z_j)/L_cj (ℓ2), or r/√d (ℓ∞). The bound is computed once per model (its
- * cost is reported apart) and reused for every input; the certificate is {@link Certificate.Kind#DETERMINISTIC}:
+ * cost is reported apart) and reused for every input; the certificate is {@link Certificate.Kind#SOUND}:
  * a proof, with no probability of failure.
  *
  * <p>The logits are computed in float64 (the model is converted for the pass and converted back, exactly), so the
  * margins are those of the real-arithmetic network the bound is about.
  */
-public final class LipschitzCertifier implements Certifier {
+public final class LipschitzCertifier implements Certifier, java.io.Serializable {
     /** The threat model of the radius. */
     public enum Norm { L2, LINF }
 
@@ -28,8 +30,8 @@ public final class LipschitzCertifier implements Certifier {
     public record Result(int prediction, int runnerUp, double margin, double radius, double runnerUpBound) {}
 
     private final Norm norm;
-    private Module boundModel;
-    private NetworkBound bound;
+    private transient Module boundModel;
+    private transient NetworkBound bound;
 
     public LipschitzCertifier(Norm norm) { this.norm = norm; }
 
@@ -45,8 +47,34 @@ public final class LipschitzCertifier implements Certifier {
     public Norm norm() { return norm; }
 
     @Override public Certificate certify(Module model, Tensor x, long index) {
-        Result r = certifyBatch(model, x.unsqueeze(0)).get(0);
-        return new Certificate(r.prediction(), r.radius(), Certificate.Kind.DETERMINISTIC, 0, describe());
+        return certifyBatch(model, x.unsqueeze(0), new long[]{index}).get(0);
+    }
+
+    /** One forward pass for the whole batch. */
+    @Override public List<Certificate> certifyBatch(Module model, Tensor xs, long[] indices) {
+        List<Certificate> out = new ArrayList<>();
+        for (Result r : certifyBatch(model, xs)) out.add(new Certificate(r.prediction(), r.radius(), Certificate.Kind.SOUND, 0, "lipschitz"));
+        return out;
+    }
+
+    /**
+     * The plan of {@code certify --method lipschitz} for {@link dev.tikhon.certify.CertificationRun}: this certifier as one
+     * step, column "lipschitz" of kind sound, batches of {@code batchSize}; its pass is the classification.
+     */
+    public static CertificationRun.Plan plan(Norm norm, int batchSize) {
+        LipschitzCertifier c = new LipschitzCertifier(norm);
+        CertificationStep step = new CertificationStep() {
+            @Override public List<Column> columns() { return List.of(new Column("lipschitz", Certificate.Kind.SOUND, 0)); }
+
+            @Override public boolean classifies() { return true; }
+
+            @Override public List<Outcome> certify(Module model, Tensor xs, long[] indices, List<java.util.Map<String, Certificate>> earlier) {
+                List<Outcome> out = new ArrayList<>();
+                for (Certificate cert : c.certifyBatch(model, xs, indices)) out.add(new Outcome(java.util.Map.of("lipschitz", cert), -1));
+                return out;
+            }
+        };
+        return new CertificationRun.Plan("lipschitz", c.describe(), List.of(step), null, batchSize, null);
     }
 
     /** Certifies a batch [N, ...] in one float64 forward pass. */

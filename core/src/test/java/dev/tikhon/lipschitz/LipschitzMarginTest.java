@@ -1,5 +1,7 @@
 package dev.tikhon.lipschitz;
 
+import dev.tikhon.certify.Certificate;
+import dev.tikhon.certify.CertificationRun;
 import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
@@ -11,6 +13,7 @@ import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
 import dev.tikhon.nn.models.Models;
 import dev.tikhon.optim.Adam;
+import dev.tikhon.report.Progress;
 import dev.tikhon.train.Objective;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -104,5 +107,14 @@ class LipschitzMarginTest {
         assertThat(check.ensembleTested()).isEqualTo(20);
         assertThat(check.violations()).isZero();
         assertThat(check.minDdnOverRadius()).isGreaterThanOrEqualTo(1);
+        // the same certificate through the certification seam (one step, batches of 16): same classes and radii, kind sound
+        CertificationRun.Result seam = CertificationRun.run(gloro, test, 100, LipschitzCertifier.plan(LipschitzCertifier.Norm.L2, 16),
+                Device.CPU, Progress.start("seam", 100, false));
+        for (int i = 0; i < 100; i++) {
+            Certificate c = seam.images().get(i).certificates().get("lipschitz");
+            assertThat(c.kind()).isEqualTo(Certificate.Kind.SOUND);
+            assertThat(c.prediction()).isEqualTo(rg.images().get(i).prediction());
+            assertThat(c.radius()).isCloseTo(rg.images().get(i).radius(), within(1e-9));
+        }
     }
 }
