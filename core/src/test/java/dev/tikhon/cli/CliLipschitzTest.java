@@ -48,6 +48,16 @@ class CliLipschitzTest {
             double r2 = Double.parseDouble(csv.get(k).split(",")[4]), rinf = Double.parseDouble(rows.get(k).split(",")[4]);
             assertThat(rinf).isCloseTo(r2 / 28, org.assertj.core.api.Assertions.within(1e-12));
         }
+
+        Path bounds = dir.resolve("bounds");
+        Cli.Run b = Cli.run("bounds", "--checkpoint", base.toString(), "--limit", "8", "--lanczos", "0", "--no-check", "--threads", "1",
+                "--out", bounds.toString());
+        assertThat(b.exitCode()).as(b.err()).isEqualTo(0);
+        assertThat(b.out()).contains("sound Lipschitz bound");
+        JsonNode bm = JSON.readTree(bounds.resolve("metrics.json").toFile());
+        assertThat(bm.at("/sound_lipschitz/kind").asText()).isEqualTo("sound");
+        assertThat(bm.at("/sound_lipschitz/logits").asDouble()).isCloseTo(m.at("/result/lipschitz_bound_logits").asDouble(),
+                org.assertj.core.api.Assertions.within(1e-9));
     }
 
     @Test
