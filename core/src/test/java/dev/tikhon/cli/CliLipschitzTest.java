@@ -23,6 +23,10 @@ class CliLipschitzTest {
                 "--reg", "gloro", "--eps", "0.3", "--optimizer", "adam", "--lr", "0.003", "--threads", "1", "--out", base.toString());
         assertThat(t.exitCode()).as(t.err()).isEqualTo(0);
         assertThat(t.out()).contains("GloRo");
+        // the objective is recorded in the checkpoint: --resume rebuilds it (power-iteration vectors re-warmed) and extends the run
+        Cli.Run more = Cli.run("train", "--resume", "--epochs", "2", "--threads", "1", "--out", base.toString());
+        assertThat(more.exitCode()).as(more.err()).isEqualTo(0);
+        assertThat(JSON.readTree(base.resolve("history.json").toFile()).size()).isEqualTo(2);
 
         Cli.Run c = Cli.run("certify", "--checkpoint", base.toString(), "--method", "lipschitz", "--images", "40", "--batch-size", "16",
                 "--threads", "1", "--out", l2.toString());
