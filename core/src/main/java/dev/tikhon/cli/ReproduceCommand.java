@@ -26,6 +26,22 @@ import java.util.concurrent.Callable;
                 ReproduceCommand.Certify.class, ReproduceCommand.LipschitzCertify.class, ReproduceCommand.Rnode.class,
                 ReproduceCommand.Ek.class})
 final class ReproduceCommand implements Runnable {
+    /** Runs an experiment with one progress bar per variant, each closed when the next starts (and all at the end). */
+    static Map<String, Object> withProgress(
+            java.util.function.Function<java.util.function.Function<String, dev.tikhon.train.Trainer.Listener>, Map<String, Object>> experiment) {
+        List<ProgressListener> bars = new java.util.ArrayList<>();
+        try {
+            return experiment.apply(variant -> {
+                bars.forEach(ProgressListener::close);
+                ProgressListener p = new ProgressListener(variant);
+                bars.add(p);
+                return p;
+            });
+        } finally {
+            bars.forEach(ProgressListener::close);
+        }
+    }
+
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
     @Override public void run() {
@@ -359,19 +375,8 @@ final class ReproduceCommand implements Runnable {
                     ddnSteps, ensembleImages, attackSteps, seed);
             dev.tikhon.experiments.LipschitzCertifyExperiment e = new dev.tikhon.experiments.LipschitzCertifyExperiment(loaded,
                     new DataInfo(name, data.dir == null ? null : data.dir.toString(), loaded.description()), budget, device, dir);
-            List<ProgressListener> bars = new java.util.ArrayList<>();
-            Map<String, Object> result;
             long t0 = System.nanoTime();
-            try {
-                result = e.run(variant -> {
-                    bars.forEach(ProgressListener::close);
-                    ProgressListener p = new ProgressListener(variant);
-                    bars.add(p);
-                    return p;
-                });
-            } finally {
-                bars.forEach(ProgressListener::close);
-            }
+            Map<String, Object> result = withProgress(e::run);
             Map<String, Object> metrics = RunReport.header("reproduce lipschitz-certify", device);
             metrics.put("data", loaded.description());
             metrics.put("claim", "a sound one-pass Lipschitz certificate of a Lipschitz-margin trained model reaches certified accuracy ≥ 0.55 "
@@ -451,18 +456,7 @@ final class ReproduceCommand implements Runnable {
                     smoothSubset, v1Subset, revision, v1, smoothLr, images, n, predictN, predictImages, seed);
             dev.tikhon.experiments.CertifyExperiment e = new dev.tikhon.experiments.CertifyExperiment(loaded,
                     new DataInfo(name, data.dir == null ? null : data.dir.toString(), loaded.description()), budget, device, dir);
-            List<ProgressListener> bars = new java.util.ArrayList<>();
-            Map<String, Object> result;
-            try {
-                result = e.run(variant -> {
-                    bars.forEach(ProgressListener::close);
-                    ProgressListener p = new ProgressListener(variant);
-                    bars.add(p);
-                    return p;
-                });
-            } finally {
-                bars.forEach(ProgressListener::close);
-            }
+            Map<String, Object> result = withProgress(e::run);
             Map<String, Object> metrics = RunReport.header("reproduce certify", device);
             metrics.put("data", loaded.description());
             metrics.put("claim", "heat smoothing certifies comparably to randomized smoothing while classifying in one pass "
