@@ -340,6 +340,9 @@ final class ReproduceCommand implements Runnable {
         @Option(names = "--predict-images", defaultValue = "3", description = "Images PREDICT (N samples) is timed on. Default: ${DEFAULT-VALUE}.")
         int predictImages;
 
+        @Option(names = "--ddn-images", defaultValue = "500", description = "Certified images per sound model attacked by DDN. Default: ${DEFAULT-VALUE}.")
+        int ddnImages;
+
         @Option(names = "--ddn-steps", defaultValue = "100", description = "DDN steps of the soundness check. Default: ${DEFAULT-VALUE}.")
         int ddnSteps;
 
@@ -372,7 +375,7 @@ final class ReproduceCommand implements Runnable {
             dev.tikhon.certify.HeatConfig heat = new dev.tikhon.certify.HeatConfig("revision", 0.25, 1, kappa, 0.01, 1, 1);
             dev.tikhon.experiments.LipschitzCertifyExperiment.Budget budget = new dev.tikhon.experiments.LipschitzCertifyExperiment.Budget(
                     epochs, lipArch, lipReg, lipEps, lipEpochs, lipLr, smoothSubset, heat, smoothLr, images, mcImages, n, predictImages,
-                    ddnSteps, ensembleImages, attackSteps, seed);
+                    ddnImages, ddnSteps, ensembleImages, attackSteps, seed);
             dev.tikhon.experiments.LipschitzCertifyExperiment e = new dev.tikhon.experiments.LipschitzCertifyExperiment(loaded,
                     new DataInfo(name, data.dir == null ? null : data.dir.toString(), loaded.description()), budget, device, dir);
             long t0 = System.nanoTime();

@@ -63,12 +63,13 @@ public final class LipschitzCertifyExperiment {
      * @param mcImages        test images of the Monte Carlo certificates (iii), (iv)
      * @param n               CERTIFY's N
      * @param predictImages   images PREDICT (N samples) is timed on, for (iii)'s classification time
+     * @param ddnImages       certified images per sound model attacked by DDN (the first ones)
      * @param ddnSteps        DDN steps of the soundness check
      * @param ensembleImages  certified images per sound model attacked by the ensemble at their radius
      * @param attackSteps     APGD steps of the ensemble
      */
     public record Budget(int baseEpochs, String lipArch, String lipReg, double lipEps, int lipEpochs, double lipLr, int smoothSubset,
-                         HeatConfig heat, double smoothLr, int images, int mcImages, int n, int predictImages, int ddnSteps,
+                         HeatConfig heat, double smoothLr, int images, int mcImages, int n, int predictImages, int ddnImages, int ddnSteps,
                          int ensembleImages, int attackSteps, long seed) {}
 
     /** One row of the table. */
@@ -119,7 +120,7 @@ public final class LipschitzCertifyExperiment {
             try (Progress p = Progress.start("certify " + v[1] + " (lipschitz)", budget.images())) {
                 r = LipschitzCertification.run(m, data.test(), budget.images(), LipschitzCertifier.Norm.L2, 100, device, p);
             }
-            SoundnessCheck.Result check = SoundnessCheck.run(m, data.test(), r.images(), budget.ddnSteps(), budget.ensembleImages(),
+            SoundnessCheck.Result check = SoundnessCheck.run(m, data.test(), r.images(), budget.ddnImages(), budget.ddnSteps(), budget.ensembleImages(),
                     budget.attackSteps(), 100, budget.seed(), device);
             Map<String, Object> summary = new LinkedHashMap<>(r.summary());
             summary.put("soundness_check", check);

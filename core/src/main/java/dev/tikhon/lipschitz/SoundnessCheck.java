@@ -18,8 +18,8 @@ import java.util.List;
  * Attacks every certified image inside its certified radius: a sound certificate must survive all of them.
  * For each correctly classified image with radius r &gt; 0 (these are what certified accuracy counts):
  * <ul>
- *   <li>DDN (Rony et al. 2019), a minimum-distance ℓ2 attack, on all of them in batches: a violation is an
- *       adversarial example it finds at distance &lt; r;</li>
+ *   <li>DDN (Rony et al. 2019), a minimum-distance ℓ2 attack, on the first {@code ddnImages} of them in batches: a
+ *       violation is an adversarial example it finds at distance &lt; r;</li>
  *   <li>Tikhon's ℓ2 ensemble ({@link Ensemble#standard}: APGD-CE, APGD-T, DDN) at ε = r, one image at a time
  *       (each has its own radius), on the first {@code ensembleImages} of them: a violation is any success.</li>
  * </ul>
@@ -31,7 +31,7 @@ public final class SoundnessCheck {
     private SoundnessCheck() {}
 
     /**
-     * @param tested          certified images attacked by DDN
+     * @param tested          certified images attacked by DDN (the first {@code ddnImages} correct ones with r &gt; 0)
      * @param ddnViolations   of those, DDN found an adversarial example inside the radius
      * @param ensembleTested  certified images attacked by the ensemble
      * @param ensembleViolations of those, the ensemble broke the prediction inside the radius
@@ -44,10 +44,10 @@ public final class SoundnessCheck {
         public int violations() { return ddnViolations + ensembleViolations; }
     }
 
-    public static Result run(Module model, Dataset data, List<LipschitzCertification.Image> images, int ddnSteps, int ensembleImages,
-                             int attackSteps, int batchSize, long seed, Device device) {
+    public static Result run(Module model, Dataset data, List<LipschitzCertification.Image> images, int ddnImages, int ddnSteps,
+                             int ensembleImages, int attackSteps, int batchSize, long seed, Device device) {
         List<LipschitzCertification.Image> certified = new ArrayList<>();
-        for (LipschitzCertification.Image i : images) if (i.correct() && i.radius() > 0) certified.add(i);
+        for (LipschitzCertification.Image i : images) if (i.correct() && i.radius() > 0 && certified.size() < ddnImages) certified.add(i);
         boolean training = model.isTraining();
         model.train(false);
         int ddnViolations = 0, ensembleViolations = 0, ensembleTested = 0;

@@ -102,7 +102,7 @@ class LipschitzMarginTest {
         LipschitzCertification.Result rg = LipschitzCertification.run(gloro, test, 100, LipschitzCertifier.Norm.L2, 50, Device.CPU, null);
         assertThat(rg.certifiedAccuracy(0.3)).isGreaterThan(rp.certifiedAccuracy(0.3)).isGreaterThanOrEqualTo(0.2);
         assertThat(rg.maxGradientRatio()).isLessThanOrEqualTo(1);
-        SoundnessCheck.Result check = SoundnessCheck.run(gloro, test, rg.images(), 100, 20, 20, 50, 0, Device.CPU);
+        SoundnessCheck.Result check = SoundnessCheck.run(gloro, test, rg.images(), 100, 100, 20, 20, 50, 0, Device.CPU);
         assertThat(check.tested()).isGreaterThanOrEqualTo(20);
         assertThat(check.ensembleTested()).isEqualTo(20);
         assertThat(check.violations()).isZero();
