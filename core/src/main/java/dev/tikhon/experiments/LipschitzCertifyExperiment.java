@@ -112,8 +112,8 @@ public final class LipschitzCertifyExperiment {
         Map<String, Object> variants = new LinkedHashMap<>();
         List<Row> rows = new ArrayList<>();
         List<Charts.Series> curves = new ArrayList<>();
-        for (Object[] v : new Object[][]{{"undefended CNN (lipschitz)", "undefended", undefended},
-                {"lipschitz-margin " + budget.lipArch() + " (lipschitz)", "lipschitz-margin", lipschitz}}) {
+        for (Object[] v : new Object[][]{{"undefended CNN, sound", "undefended", undefended},
+                {budget.lipReg() + " " + budget.lipArch() + " ε " + budget.lipEps() + ", sound", "lipschitz-margin", lipschitz}}) {
             String label = (String) v[0];
             Module m = (Module) v[2];
             LipschitzCertification.Result r;
@@ -131,7 +131,7 @@ public final class LipschitzCertifyExperiment {
             rows.add(new Row(label, "sound", r.images().size(), r.cleanAccuracy(), acc, 1000 * r.meanSeconds(), 1000 * r.meanSeconds(),
                     check.violations() + " of " + check.tested() + " (DDN), " + check.ensembleViolations() + " of " + check.ensembleTested()
                             + " (ensemble)"));
-            curves.addAll(r.asCertificationRun().curves(label + " ", 1.25));
+            for (Charts.Series c : r.asCertificationRun().curves("", 1.25)) curves.add(new Charts.Series(label, c.x(), c.y()));
         }
 
         // the Monte Carlo side: its models are trained after the sound certificates are written
@@ -149,8 +149,8 @@ public final class LipschitzCertifyExperiment {
         try (Progress p = Progress.start("certify heat-revision (a, N " + budget.n() + ")", budget.mcImages())) {
             heatRun = CertificationRun.run(heat, data.test(), budget.mcImages(), HeatCertification.plan(budget.heat().sigma(), rs), device, p);
         }
-        String cohenLabel = "noise σ 0.25 CNN (cohen, N " + budget.n() + ")";
-        String heatLabel = "heat-smoothed CNN σ " + budget.heat().sigma() + " (a, N " + budget.n() + ")";
+        String cohenLabel = "Cohen, noise σ 0.25 CNN, N " + budget.n();
+        String heatLabel = "heat CNN σ " + budget.heat().sigma() + " (a), N " + budget.n();
         for (Object[] v : new Object[][]{{cohenLabel, "noise-0.25", cohen, "cohen"}, {heatLabel, "heat-revision", heatRun, "a"}}) {
             CertificationRun.Result r = (CertificationRun.Result) v[2];
             String cert = (String) v[3];
