@@ -13,8 +13,8 @@ import dev.tikhon.lipschitz.LipschitzCertification;
 import dev.tikhon.lipschitz.LipschitzCertifier;
 import dev.tikhon.lipschitz.SoundnessCheck;
 import dev.tikhon.nn.Module;
-import dev.tikhon.nn.models.ModelSpec;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.ModelSpec;
+import dev.tikhon.models.Models;
 import dev.tikhon.regularize.Regularizers;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
@@ -105,7 +105,7 @@ public final class LipschitzCertifyExperiment {
     public Map<String, Object> run(Function<String, Trainer.Listener> listeners) {
         TrainConfig base = TrainConfig.builder().epochs(budget.baseEpochs()).seed(budget.seed()).build();
         Module undefended = train("undefended", "cnn", ObjectiveSpec.plain(), base, listeners);
-        ObjectiveSpec lip = new ObjectiveSpec(budget.lipReg(), 0, 0, "l2", false, 0, 0, 0, budget.lipEps(), 0, 0, false);
+        ObjectiveSpec lip = Regularizers.spec(budget.lipReg(), Map.of("eps", budget.lipEps()));
         TrainConfig lipConfig = TrainConfig.builder().epochs(budget.lipEpochs()).optimizer("adam").lr(budget.lipLr()).seed(budget.seed())
                 .objective(lip).build();
         Module lipschitz = train("lipschitz-margin", budget.lipArch(), lip, lipConfig, listeners);
@@ -135,7 +135,7 @@ public final class LipschitzCertifyExperiment {
         }
 
         // the Monte Carlo side: its models are trained after the sound certificates are written
-        ObjectiveSpec noise = new ObjectiveSpec("noise", 0, 0, "l2", false, 0, 0, 0.25, 0, 0, 0, false);
+        ObjectiveSpec noise = Regularizers.spec("noise", Map.of("sigma", 0.25));
         Module noise25 = train("noise-0.25", "cnn", noise, TrainConfig.builder().epochs(budget.baseEpochs()).seed(budget.seed())
                 .objective(noise).build(), listeners);
         Module heat = smooth(undefended, listeners);

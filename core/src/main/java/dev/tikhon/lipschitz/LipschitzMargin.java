@@ -37,6 +37,24 @@ import java.util.Map;
 public final class LipschitzMargin implements Objective {
     public enum Form { TSUZUKU, GLORO }
 
+    /**
+     * What a checkpoint records of the objective ({@code train --reg gloro|lipschitz-margin}).
+     *
+     * @param eps             the ℓ2 radius trained for
+     * @param powerIterations power-iteration steps per training step (a checkpoint without it reads 0: one)
+     * @param rampSteps       ε grows linearly from 0 over this many steps of a process (0: no ramp)
+     */
+    public record Settings(double eps, int powerIterations, long rampSteps) {}
+
+    /** The objective of these settings; it is cross-entropy based, so another --loss is a user error. */
+    public static LipschitzMargin of(Form form, Settings s, dev.tikhon.loss.Loss loss) {
+        if (loss != dev.tikhon.loss.Loss.CROSS_ENTROPY) {
+            throw new UserError("--reg " + (form == Form.GLORO ? "gloro" : "lipschitz-margin") + " is a cross-entropy objective: drop --loss "
+                    + loss.describe());
+        }
+        return new LipschitzMargin(form, s.eps(), Math.max(1, s.powerIterations()), s.rampSteps());
+    }
+
     private final Form form;
     private final double eps;
     private final int iterations, warmup;
