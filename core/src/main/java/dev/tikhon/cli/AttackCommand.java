@@ -72,6 +72,16 @@ final class AttackCommand implements Callable<Integer> {
     /** Loads model and data, runs the evaluation, writes the report and prints the summary (shared with {@code bounds}). */
     static int evaluate(String command, String title, ModelSource source, DataOptions data, RobustnessOptions options,
                         RuntimeOptions runtime, ClusterOptions cluster, RobustnessEvaluation.Config config, Path defaultOut) {
+        return evaluate(command, title, source, data, options, runtime, cluster, config, defaultOut, null);
+    }
+
+    /** A report section a command adds beside the evaluation (bounds: the sound Lipschitz bound); prints its own lines. */
+    interface Extra {
+        void add(ModelSource.Loaded model, Dataset set, Device device, Map<String, Object> header);
+    }
+
+    static int evaluate(String command, String title, ModelSource source, DataOptions data, RobustnessOptions options,
+                        RuntimeOptions runtime, ClusterOptions cluster, RobustnessEvaluation.Config config, Path defaultOut, Extra extra) {
         Device device = runtime.apply();
         RunDirectory run = RunDirectory.create(options.out != null ? options.out : defaultOut);
         ModelSource.Loaded loaded = source.load(device);
@@ -88,6 +98,7 @@ final class AttackCommand implements Callable<Integer> {
         }
         header.put("model", loaded.description());
         header.put("data", selected.description() + (set.size() < selected.set().size() ? ", first " + set.size() : ""));
+        if (extra != null) extra.add(loaded, set, device, header);
         print(r, RobustnessReport.write(run, r, header, title));
         System.out.println("outputs: " + run.path().toAbsolutePath());
         return 0;

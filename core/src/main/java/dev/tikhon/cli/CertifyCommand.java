@@ -7,6 +7,7 @@ import dev.tikhon.certify.RandomizedSmoothing;
 import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
+import dev.tikhon.lipschitz.LipschitzCertifier;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
 import dev.tikhon.report.Progress;
@@ -32,15 +33,26 @@ import java.util.concurrent.Callable;
                 + "CERTIFY; radius holds with probability 1 − α for the smoothed classifier). --method heat: a heat-smoothed model "
                 + "(tikhon smooth) classified in one pass, with (a) CERTIFY on it with that class fixed, and the single-pass radii "
                 + "(b) σ√(π/2)(v₁ − v₂) and (c) (σ/2)(Φ⁻¹(v₁) − Φ⁻¹(v₂)), which are heuristic: they hold only insofar as the model "
-                + "is a Gaussian average. Writes certify.csv, certified_accuracy.csv/.png, metrics.json, index.html."})
+                + "is a Gaussian average. --method lipschitz: the sound one-pass certificate r = min_j (z_c − z_j)/L_cj from a provable "
+                + "upper bound on the Lipschitz constant of each margin (docs/lipschitz.md), ℓ2 or ℓ∞ (--norm). Writes certify.csv, certified_accuracy.csv/.png, metrics.json, index.html."})
 final class CertifyCommand implements Callable<Integer> {
+    static {   // the sound Lipschitz certificate (dev.tikhon.lipschitz sits above certify, so it registers here)
+        CertificationMethods.register("lipschitz", false, (model, s) -> LipschitzCertifier.plan(LipschitzCertifier.Norm.L2, 100));
+    }
+
     @ArgGroup(exclusive = true, multiplicity = "1")
     ModelSource source;
 
     @Mixin DataOptions data = new DataOptions();
 
-    @Option(names = "--method", required = true, description = "A certification method: cohen or heat.")
+    @Option(names = "--method", required = true, description = "A certification method: cohen, heat or lipschitz.")
     String method;
+
+    @Option(names = "--norm", defaultValue = "l2", description = "lipschitz: the threat model of the radius, l2 or linf (r₂/√d). Default: ${DEFAULT-VALUE}.")
+    String norm;
+
+    @Option(names = "--batch-size", defaultValue = "100", description = "lipschitz: images per forward pass. Default: ${DEFAULT-VALUE}.")
+    int batchSize;
 
     @Option(names = "--sigma", description = "Noise σ. Default: the σ the checkpoint was trained or smoothed with.")
     Double sigma;
@@ -98,6 +110,7 @@ final class CertifyCommand implements Callable<Integer> {
         }
         String m = method.name();
         if (images < 1) throw new UserError("--images must be at least 1, got " + images);
+        if (m.equals("lipschitz")) return LipschitzCertify.run(this, device);
         RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "certify-" + m));
         ModelSource.Loaded model = source.load();
         double s = sigma != null ? sigma : method.needsSigma() ? sigmaOf(model) : Double.NaN;

@@ -16,7 +16,9 @@ import java.util.Map;
 final class RegularizationOptions {
     @Option(names = "--reg", defaultValue = "none", paramLabel = "REG",
             description = "none, tikhonov (finite differences), tikhonov-exact (double backprop), tv, lipschitz, tv,lipschitz, "
-                    + "noise, fgsm or pgd. Default: ${DEFAULT-VALUE}.")
+                    + "noise, fgsm, pgd, lipschitz-margin (Tsuzuku et al.: each competitor logit raised by eps·L_yj, the sound "
+                    + "certificate's pairwise bound estimated by power iteration) or gloro (Leino et al.: an extra ⊥ logit; --reg-param "
+                    + "power-iterations=K, ramp-steps=S). Default: ${DEFAULT-VALUE}.")
     String reg;
 
     @Option(names = "--loss", defaultValue = "cross-entropy", paramLabel = "LOSS",
@@ -46,7 +48,7 @@ final class RegularizationOptions {
     @Option(names = "--sigma", description = "Noise standard deviation (noise). Default: 0.25.")
     Double sigma;
 
-    @Option(names = "--eps", description = "Attack radius (fgsm, pgd). Default: 0.1.")
+    @Option(names = "--eps", description = "Attack radius (fgsm, pgd); certified ℓ2 radius trained for (gloro, lipschitz-margin). Default: 0.1 (gloro, lipschitz-margin: 0.5).")
     Double eps;
 
     @Option(names = "--pgd-steps", description = "PGD steps. Default: 7.")

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 @Command(name = "reproduce", mixinStandardHelpOptions = true,
         description = "Run an experiment that tests a claim of the papers, with a report.",
         subcommands = {ReproduceTikhonov.class, ReproduceLipschitz.class, ReproduceFarkas.class,
-                ReproduceCertify.class, ReproduceRnode.class,
+                ReproduceCertify.class, ReproduceLipschitzCertify.class, ReproduceRnode.class,
                 ReproduceEk.class})
 final class ReproduceCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;

@@ -33,6 +33,12 @@ public final class FarkasBlock extends Module implements Init.Initializable, Ini
         return y.add(Farkas.appendNegativeMean(x)).relu();
     }
 
+    /** The first Farkas convolution of the residual branch. */
+    public FarkasConv2d conv0() { return conv0; }
+
+    /** The learned kernels of the second convolution (before {@link Farkas#kernels} appends the negated mean). */
+    public Parameter weight() { return weight; }
+
     @Override public void reset(Init scheme) {
         scheme.initialize(weight.value(), bias.value(), channels * 9L, channels * 9L);
     }

@@ -33,6 +33,13 @@ public final class FarkasBottleneck extends Module implements Init.Initializable
         return y.add(Farkas.appendNegativeMean(x)).relu();
     }
 
+    public FarkasConv2d conv0() { return conv0; }
+
+    public FarkasConv2d conv1() { return conv1; }
+
+    /** The learned 1×1 kernels of the last convolution (before {@link Farkas#kernels} appends the negated mean). */
+    public Parameter weight() { return weight; }
+
     @Override public void reset(Init scheme) {
         scheme.initialize(weight.value(), bias.value(), inner, channels);
     }

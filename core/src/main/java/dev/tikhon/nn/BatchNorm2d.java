@@ -23,6 +23,14 @@ public final class BatchNorm2d extends Module {
         return Ops.batchNorm(x, weight.value(), bias.value(), runningMean[0], runningVar[0], isTraining(), momentum, eps);
     }
 
+    /** γ, the per-channel scale. */
+    public Parameter weight() { return weight; }
+
+    /** The running variance used in evaluation mode. */
+    public Tensor runningVar() { return runningVar[0]; }
+
+    public double eps() { return eps; }
+
     /** γ = 0: the normalized branch starts silent (zero-last for residual blocks with batch norm). */
     public void zeroScale() {
         try (Autograd.Guard g = Autograd.noGrad()) {

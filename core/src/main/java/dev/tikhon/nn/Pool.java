@@ -26,6 +26,12 @@ public final class Pool extends Module {
     /** [N, ...] → [N, prod(...)]. */
     public static Pool flatten() { return new Pool(Kind.FLATTEN, 0, 0); }
 
+    public Kind kind() { return kind; }
+
+    public int kernel() { return kernel; }
+
+    public int stride() { return stride; }
+
     @Override public Tensor forward(Tensor x) {
         switch (kind) {
             case MAX: return Ops.maxPool2d(x, kernel, stride);

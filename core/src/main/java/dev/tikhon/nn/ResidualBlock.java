@@ -37,6 +37,19 @@ public final class ResidualBlock extends Module implements Init.ZeroLast {
         return h.add(skip).relu();
     }
 
+    public Conv2d conv1() { return conv1; }
+
+    public Conv2d conv2() { return conv2; }
+
+    /** The batch norm after conv1, or null without batch norm. */
+    public BatchNorm2d bn1() { return bn1; }
+
+    /** The batch norm after conv2, or null without batch norm. */
+    public BatchNorm2d bn2() { return bn2; }
+
+    /** The 1×1 projection (and batch norm) on the shortcut, or null when the shortcut is the identity. */
+    public Sequential shortcut() { return shortcut; }
+
     /** The residual branch starts at zero, so the block starts as (relu of) the identity. */
     @Override public void zeroLast() {
         if (batchNorm) bn2.zeroScale();

@@ -2,6 +2,7 @@ package dev.tikhon.regularize;
 
 import dev.tikhon.attack.AttackRegistry;
 import dev.tikhon.attack.Norm;
+import dev.tikhon.lipschitz.LipschitzMargin;
 import dev.tikhon.loss.Loss;
 import dev.tikhon.loss.Losses;
 import dev.tikhon.regularize.InputGradients.Dual;
@@ -65,6 +66,9 @@ public final class Regularizers {
         register("pgd", AdversarialTraining.Settings.class, AdversarialTraining.Settings::parse,
                 (s, loss) -> new AdversarialTraining(AttackRegistry.training("pgd",
                         AttackRegistry.Settings.training(Norm.parse(s.norm()), s.eps(), s.steps(), s.stepSize(), s.randomStart())), loss));
+        register("gloro", LipschitzMargin.Settings.class, Regularizers::lipschitzMargin, (s, loss) -> LipschitzMargin.of(LipschitzMargin.Form.GLORO, s, loss));
+        register("lipschitz-margin", LipschitzMargin.Settings.class, Regularizers::lipschitzMargin,
+                (s, loss) -> LipschitzMargin.of(LipschitzMargin.Form.TSUZUKU, s, loss));
     }
 
     private Regularizers() {}
@@ -110,6 +114,11 @@ public final class Regularizers {
     /** The objective a spec names. */
     public static Objective build(ObjectiveSpec s) {
         return entry(s.reg()).objective(s);
+    }
+
+    /** gloro / lipschitz-margin: --eps (0.5), --reg-param power-iterations=K (1 per step), ramp-steps=S (0: ε from the start). */
+    static LipschitzMargin.Settings lipschitzMargin(RegularizerOptions o) {
+        return new LipschitzMargin.Settings(o.number("eps", 0.5), o.integer("power-iterations", 1), o.integer("ramp-steps", 0));
     }
 
     /** The gradient norm a penalty controls: l2, or l1 (the dual of ℓ∞; "linf" names the threat model). */

@@ -1,0 +1,214 @@
+package dev.tikhon.experiments;
+
+import dev.tikhon.certify.CertificationRun;
+import dev.tikhon.certify.CohenCertification;
+import dev.tikhon.certify.HeatCertification;
+import dev.tikhon.certify.HeatConfig;
+import dev.tikhon.certify.HeatSmoother;
+import dev.tikhon.certify.RandomizedSmoothing;
+import dev.tikhon.data.DataSets;
+import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.Device;
+import dev.tikhon.lipschitz.LipschitzCertification;
+import dev.tikhon.lipschitz.LipschitzCertifier;
+import dev.tikhon.lipschitz.SoundnessCheck;
+import dev.tikhon.nn.Module;
+import dev.tikhon.models.ModelSpec;
+import dev.tikhon.models.Models;
+import dev.tikhon.regularize.Regularizers;
+import dev.tikhon.report.Charts;
+import dev.tikhon.report.Csv;
+import dev.tikhon.report.Json;
+import dev.tikhon.report.Progress;
+import dev.tikhon.train.DataInfo;
+import dev.tikhon.train.ObjectiveSpec;
+import dev.tikhon.train.TrainConfig;
+import dev.tikhon.train.Trainer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Sound one-pass certificates against randomized smoothing on Fashion-MNIST, side by side on the same first test
+ * images:
+ * <ol>
+ *   <li>the undefended small CNN, with the sound Lipschitz certificate;</li>
+ *   <li>a Lipschitz-margin (GloRo) trained model, with the sound Lipschitz certificate;</li>
+ *   <li>Cohen et al.'s CERTIFY on a noise-trained (σ 0.25) CNN: probabilistic;</li>
+ *   <li>the undefended CNN heat-smoothed (revision schedule, σ 0.25), certificate (a): CERTIFY on it with the
+ *       single-pass class fixed, probabilistic.</li>
+ * </ol>
+ * Every sound certificate is attacked inside its radius ({@link SoundnessCheck}); violations must be 0. Models are
+ * resumable run directories under the output directory (rerunning continues them; a finished one is loaded).
+ * Monte Carlo certification is the expensive part: its image count and N are budget options, reported as used.
+ */
+public final class LipschitzCertifyExperiment {
+
+    /**
+     * @param baseEpochs      epochs of the undefended and the noise-trained CNN (SGD, Tikhon's defaults)
+     * @param lipArch         architecture of the Lipschitz-margin model (mlp or cnn)
+     * @param lipReg          gloro or lipschitz-margin
+     * @param lipEps          the ε it is trained for
+     * @param lipEpochs       its epochs (Adam)
+     * @param lipLr           its Adam learning rate
+     * @param smoothSubset    training images of the heat-smoothing epoch (0: all)
+     * @param heat            the heat-smoothing settings
+     * @param smoothLr        Adam learning rate of heat smoothing
+     * @param images          test images of the sound certificates
+     * @param mcImages        test images of the Monte Carlo certificates (iii), (iv)
+     * @param n               CERTIFY's N
+     * @param predictImages   images PREDICT (N samples) is timed on, for (iii)'s classification time
+     * @param ddnImages       certified images per sound model attacked by DDN (the first ones)
+     * @param ddnSteps        DDN steps of the soundness check
+     * @param ensembleImages  certified images per sound model attacked by the ensemble at their radius
+     * @param attackSteps     APGD steps of the ensemble
+     */
+    public record Budget(int baseEpochs, String lipArch, String lipReg, double lipEps, int lipEpochs, double lipLr, int smoothSubset,
+                         HeatConfig heat, double smoothLr, int images, int mcImages, int n, int predictImages, int ddnImages, int ddnSteps,
+                         int ensembleImages, int attackSteps, long seed) {}
+
+    /** One row of the table. */
+    public record Row(String variant, String kind, int images, double cleanAccuracy, double[] certified, double classifyMs,
+                      double certifyMs, String violations) {}
+
+    private final DataSets.Loaded data;
+    private final DataInfo info;
+    private final Budget budget;
+    private final Device device;
+    private final Path out;
+
+    public LipschitzCertifyExperiment(DataSets.Loaded data, DataInfo info, Budget budget, Device device, Path out) {
+        this.data = data;
+        this.info = info;
+        this.budget = budget;
+        this.device = device;
+        this.out = out;
+    }
+
+    private ModelSpec spec(String arch) {
+        long[] s = data.train().inputShape();
+        return Models.spec(arch, List.of(s[0], s[1], s[2]), data.train().numClasses(), Map.of());
+    }
+
+    private Module train(String name, String arch, ObjectiveSpec objective, TrainConfig c, Function<String, Trainer.Listener> listeners) {
+        Trainer t = new Trainer(spec(arch), Regularizers.build(objective), c, data.train(), null, data.test(), info, device,
+                out.resolve(name), listeners.apply(name));
+        return t.run(true).model();
+    }
+
+    /** Trains (or loads) every model, certifies, attacks the sound certificates; writes results.csv and the plot. */
+    public Map<String, Object> run(Function<String, Trainer.Listener> listeners) {
+        TrainConfig base = TrainConfig.builder().epochs(budget.baseEpochs()).seed(budget.seed()).build();
+        Module undefended = train("undefended", "cnn", ObjectiveSpec.plain(), base, listeners);
+        ObjectiveSpec lip = Regularizers.spec(budget.lipReg(), Map.of("eps", budget.lipEps()));
+        TrainConfig lipConfig = TrainConfig.builder().epochs(budget.lipEpochs()).optimizer("adam").lr(budget.lipLr()).seed(budget.seed())
+                .objective(lip).build();
+        Module lipschitz = train("lipschitz-margin", budget.lipArch(), lip, lipConfig, listeners);
+        Map<String, Object> variants = new LinkedHashMap<>();
+        List<Row> rows = new ArrayList<>();
+        List<Charts.Series> curves = new ArrayList<>();
+        for (Object[] v : new Object[][]{{"undefended CNN, sound", "undefended", undefended},
+                {budget.lipReg() + " " + budget.lipArch() + " ε " + budget.lipEps() + ", sound", "lipschitz-margin", lipschitz}}) {
+            String label = (String) v[0];
+            Module m = (Module) v[2];
+            LipschitzCertification.Result r;
+            try (Progress p = Progress.start("certify " + v[1] + " (lipschitz)", budget.images())) {
+                r = LipschitzCertification.run(m, data.test(), budget.images(), LipschitzCertifier.Norm.L2, 100, device, p);
+            }
+            SoundnessCheck.Result check = SoundnessCheck.run(m, data.test(), r.images(), budget.ddnImages(), budget.ddnSteps(), budget.ensembleImages(),
+                    budget.attackSteps(), 100, budget.seed(), device);
+            Map<String, Object> summary = new LinkedHashMap<>(r.summary());
+            summary.put("soundness_check", check);
+            variants.put(label, summary);
+            save((String) v[1], summary, r);
+            double[] acc = new double[CertificationRun.RADII.length];
+            for (int k = 0; k < acc.length; k++) acc[k] = r.certifiedAccuracy(CertificationRun.RADII[k]);
+            rows.add(new Row(label, "sound", r.images().size(), r.cleanAccuracy(), acc, 1000 * r.meanSeconds(), 1000 * r.meanSeconds(),
+                    check.violations() + " of " + check.tested() + " (DDN), " + check.ensembleViolations() + " of " + check.ensembleTested()
+                            + " (ensemble)"));
+            for (Charts.Series c : r.asCertificationRun().curves("", 1.25)) curves.add(new Charts.Series(label, c.x(), c.y()));
+        }
+
+        // the Monte Carlo side: its models are trained after the sound certificates are written
+        ObjectiveSpec noise = Regularizers.spec("noise", Map.of("sigma", 0.25));
+        Module noise25 = train("noise-0.25", "cnn", noise, TrainConfig.builder().epochs(budget.baseEpochs()).seed(budget.seed())
+                .objective(noise).build(), listeners);
+        Module heat = smooth(undefended, listeners);
+        RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(0.25, 100, budget.n(), 0.001,
+                RandomizedSmoothing.DEFAULT_NOISE_BATCH, budget.seed()));
+        CertificationRun.Result cohen;
+        try (Progress p = Progress.start("certify noise-0.25 (cohen, N " + budget.n() + ")", budget.mcImages())) {
+            cohen = CertificationRun.run(noise25, data.test(), budget.mcImages(), CohenCertification.plan(rs, budget.predictImages()), device, p);
+        }
+        CertificationRun.Result heatRun;
+        try (Progress p = Progress.start("certify heat-revision (a, N " + budget.n() + ")", budget.mcImages())) {
+            heatRun = CertificationRun.run(heat, data.test(), budget.mcImages(), HeatCertification.plan(budget.heat().sigma(), rs), device, p);
+        }
+        String cohenLabel = "Cohen, noise σ 0.25 CNN, N " + budget.n();
+        String heatLabel = "heat CNN σ " + budget.heat().sigma() + " (a), N " + budget.n();
+        for (Object[] v : new Object[][]{{cohenLabel, "noise-0.25", cohen, "cohen"}, {heatLabel, "heat-revision", heatRun, "a"}}) {
+            CertificationRun.Result r = (CertificationRun.Result) v[2];
+            String cert = (String) v[3];
+            Map<String, Object> summary = new LinkedHashMap<>(r.summary());
+            variants.put((String) v[0], summary);
+            save((String) v[1], summary, null);
+            r.writeCsv(out.resolve((String) v[1]).resolve("certify.csv"));
+            double[] acc = new double[CertificationRun.RADII.length];
+            for (int k = 0; k < acc.length; k++) acc[k] = r.certifiedAccuracy(cert, CertificationRun.RADII[k]);
+            double classify = cert.equals("cohen") ? 1000 * r.predictSeconds() : 1000 * r.meanClassifySeconds();
+            rows.add(new Row((String) v[0], "probabilistic (α 0.001)", r.images().size(), r.cleanAccuracy(), acc, classify,
+                    1000 * r.meanCertifySeconds(), "n/a (holds for the smoothed classifier with probability 1 − α)"));
+            for (Charts.Series s : r.curves("", 1.25)) {
+                if (s.name().equals(cert)) curves.add(new Charts.Series((String) v[0], s.x(), s.y()));
+            }
+        }
+
+        List<String> header = new ArrayList<>(List.of("variant", "kind", "images", "clean_acc"));
+        for (double radius : CertificationRun.RADII) header.add("r=" + radius);
+        header.addAll(List.of("classify_ms_per_image", "certify_ms_per_image", "violations"));
+        List<List<Object>> table = new ArrayList<>();
+        for (Row r : rows) {
+            List<Object> line = new ArrayList<>(List.of(r.variant(), r.kind(), r.images(), r.cleanAccuracy()));
+            for (double a : r.certified()) line.add(a);
+            line.add(Double.isNaN(r.classifyMs()) ? "" : r.classifyMs());
+            line.add(r.certifyMs());
+            line.add(r.violations());
+            table.add(line);
+        }
+        Csv.write(out.resolve("results.csv"), header, table);
+        Charts.line(out.resolve("certified_accuracy.png"), "Certified accuracy, Fashion-MNIST (sound vs probabilistic)", "ℓ2 radius",
+                "certified accuracy", curves);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("budget", budget);
+        m.put("variants", variants);
+        m.put("rows", rows);
+        double lipMs = rows.get(1).certifyMs(), cohenMs = rows.get(2).certifyMs();
+        m.put("certification_speedup_over_cohen", cohenMs / lipMs);
+        return m;
+    }
+
+    private Module smooth(Module undefended, Function<String, Trainer.Listener> listeners) {
+        Module start = Models.build(spec("cnn"));
+        start.loadStateDict(undefended.stateDict());
+        Dataset train = budget.smoothSubset() > 0 ? data.train().head(budget.smoothSubset()) : data.train();
+        TrainConfig c = TrainConfig.builder().optimizer("adam").lr(budget.smoothLr()).schedule("constant").seed(budget.seed()).build();
+        return HeatSmoother.run(start, () -> Models.build(spec("cnn")), spec("cnn"), budget.heat(), c, train, data.test(), info, device,
+                out.resolve("heat-revision"), step -> listeners.apply("heat-revision " + step), true).model();
+    }
+
+    private void save(String name, Map<String, Object> summary, LipschitzCertification.Result r) {
+        Path dir = out.resolve(name);
+        try {
+            Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        if (r != null) r.writeCsv(dir.resolve("certify.csv"));
+        Json.write(dir.resolve("certify.json"), summary);
+    }
+}

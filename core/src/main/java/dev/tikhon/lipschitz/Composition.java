@@ -1,0 +1,197 @@
+package dev.tikhon.lipschitz;
+
+import dev.tikhon.UserError;
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.farkas.Farkas;
+import dev.tikhon.farkas.FarkasBlock;
+import dev.tikhon.farkas.FarkasBottleneck;
+import dev.tikhon.farkas.FarkasConv2d;
+import dev.tikhon.nn.Activation;
+import dev.tikhon.nn.BatchNorm2d;
+import dev.tikhon.nn.Conv2d;
+import dev.tikhon.nn.Linear;
+import dev.tikhon.nn.Module;
+import dev.tikhon.nn.Pool;
+import dev.tikhon.nn.ResidualBlock;
+import dev.tikhon.nn.Sequential;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The composition rules: a network's ℓ2 Lipschitz constant is bounded by combining its layers' constants, walking
+ * the module tree with the input shape. Products along a chain (Lip(g ∘ f) ≤ Lip(g)·Lip(f)), sums across parallel
+ * paths that are added (Lip(f + g) ≤ Lip(f) + Lip(g)), and per layer:
+ * <ul>
+ *   <li>linear and convolution: the operator norm of the linear part (the bias shifts, it does not stretch);
+ *       a batch norm right after a convolution is folded into it (eval mode: y = γ(x − μ)/√(var + ε) + β scales
+ *       output channel o by γ_o/√(var_o + ε)), which is tighter than multiplying the two constants;</li>
+ *   <li>ReLU, softplus, smooth ReLU, tanh, identity: 1 (slopes in [0, 1] or [−1, 1] act coordinatewise);
+ *       sigmoid: ¼;</li>
+ *   <li>a batch norm on its own (eval): max_o |γ_o|/√(var_o + ε);</li>
+ *   <li>max pooling with kernel k and stride s: each output is 1-Lipschitz in ℓ∞ of its window, so
+ *       ‖Δy‖² ≤ Σ_windows ‖Δx_window‖² ≤ m·‖Δx‖², m = ⌈k/s⌉² the most windows a pixel belongs to: constant √m
+ *       (1 when k = s);</li>
+ *   <li>average pooling k × k, stride s: each window average has norm 1/k, a pixel lies in at most ⌈k/s⌉² windows,
+ *       so the constant is ⌈k/s⌉/k (1/k when k = s); global average over H × W: 1/√(HW); flatten: 1;</li>
+ *   <li>residual block relu(F(x) + S(x)): Lip(F) + Lip(S), S the identity (1) or the 1×1 projection (with its batch
+ *       norm folded);</li>
+ *   <li>Farkas layers: the convolution with the augmented kernels [W; −mean W]; a Farkas block adds the shortcut
+ *       x ↦ [x, −mean_c x], whose norm per pixel is √(1 + 1/C).</li>
+ * </ul>
+ * A module without a rule (a TorchScript model, a custom layer) is a user error naming it.
+ *
+ * @param <T> the type of a constant: {@code Double} for the sound bound, a scalar {@code Tensor} for the
+ *            differentiable training estimate
+ */
+public abstract class Composition<T> {
+
+    /** σ_max of a dense matrix [out, in]. */
+    protected abstract T dense(String name, Tensor weight);
+
+    /**
+     * The operator norm of the convolution on [C_in, h, w] inputs, output channel o scaled by {@code scale[o]}
+     * (null: no scaling).
+     */
+    protected abstract T conv(String name, Tensor kernel, Tensor scale, int stride, int padding, long h, long w);
+
+    protected abstract T constant(double c);
+
+    protected abstract T times(T a, T b);
+
+    protected abstract T plus(T a, T b);
+
+    /** A constant and the shape it leaves: [C, H, W] or [D], without the batch dimension. */
+    public record Step<T>(T lipschitz, long[] shape) {}
+
+    /** Bounds the whole module on inputs of the given shape. */
+    public final Step<T> bound(Module m, long[] inputShape) {
+        return walk("", m, inputShape.clone());
+    }
+
+    /** Bounds the layers {@code from} (inclusive) to {@code to} (exclusive) of a sequential model. */
+    public final Step<T> bound(Sequential s, int from, int to, long[] inputShape) {
+        return chain("", s.layers().subList(from, to), inputShape.clone());
+    }
+
+    private Step<T> chain(String prefix, List<Module> layers, long[] shape) {
+        T l = constant(1);
+        for (int i = 0; i < layers.size(); i++) {
+            Module m = layers.get(i);
+            String name = prefix + i;
+            Step<T> st;
+            if (m instanceof Conv2d && i + 1 < layers.size() && layers.get(i + 1) instanceof BatchNorm2d) {
+                st = convStep(name, (Conv2d) m, (BatchNorm2d) layers.get(i + 1), shape);
+                i++;
+            } else {
+                st = walk(name, m, shape);
+            }
+            l = times(st.lipschitz(), l);
+            shape = st.shape();
+        }
+        return new Step<>(l, shape);
+    }
+
+    private Step<T> walk(String name, Module m, long[] shape) {
+        if (m instanceof Sequential) return chain(name.isEmpty() ? "" : name + ".", ((Sequential) m).layers(), shape);
+        if (m instanceof Linear) {
+            Linear lin = (Linear) m;
+            need(shape.length == 1 && shape[0] == lin.in, name, m, shape);
+            return new Step<>(dense(name, lin.weight().value()), new long[]{lin.out});
+        }
+        if (m instanceof Conv2d) return convStep(name, (Conv2d) m, null, shape);
+        if (m instanceof Activation) {
+            double c = ((Activation) m).kind() == Activation.Kind.SIGMOID ? 0.25 : 1;
+            return new Step<>(constant(c), shape);
+        }
+        if (m instanceof BatchNorm2d) return new Step<>(constant(maxOf(bnScale((BatchNorm2d) m))), shape);
+        if (m instanceof Pool) return pool(name, (Pool) m, shape);
+        if (m instanceof ResidualBlock) return residual(name, (ResidualBlock) m, shape);
+        if (m instanceof FarkasConv2d) return farkasConv(name, (FarkasConv2d) m, shape);
+        if (m instanceof FarkasBlock) {
+            FarkasBlock b = (FarkasBlock) m;
+            Step<T> first = farkasConv(name + ".conv0", b.conv0(), shape);
+            long[] s = first.shape();
+            T second = conv(name + ".conv", Farkas.kernels(b.weight().value()), null, 1, 1, s[1], s[2]);
+            T shortcut = constant(Math.sqrt(1 + 1.0 / shape[0]));
+            return new Step<>(plus(times(second, first.lipschitz()), shortcut), new long[]{shape[0] + 1, shape[1], shape[2]});
+        }
+        if (m instanceof FarkasBottleneck) {
+            FarkasBottleneck b = (FarkasBottleneck) m;
+            Step<T> first = farkasConv(name + ".conv0", b.conv0(), shape);
+            Step<T> second = farkasConv(name + ".conv1", b.conv1(), first.shape());
+            long[] s = second.shape();
+            T third = conv(name + ".conv", Farkas.kernels(b.weight().value()), null, 1, 0, s[1], s[2]);
+            T branch = times(third, times(second.lipschitz(), first.lipschitz()));
+            return new Step<>(plus(branch, constant(Math.sqrt(1 + 1.0 / shape[0]))), new long[]{shape[0] + 1, shape[1], shape[2]});
+        }
+        throw new UserError("cannot bound the Lipschitz constant of layer " + (name.isEmpty() ? "" : name + " ") + "(" + m.describe()
+                + "): no composition rule for it; sound Lipschitz certificates need a Tikhon mlp, cnn, resnet or farkas-resnet checkpoint");
+    }
+
+    private Step<T> convStep(String name, Conv2d c, BatchNorm2d bn, long[] shape) {
+        need(shape.length == 3 && shape[0] == c.in, name, c, shape);
+        T l = conv(name, c.weight().value(), bn == null ? null : bnScale(bn), c.stride, c.padding, shape[1], shape[2]);
+        return new Step<>(l, convShape(c.out, c.kernel, c.stride, c.padding, shape));
+    }
+
+    private Step<T> farkasConv(String name, FarkasConv2d c, long[] shape) {
+        need(shape.length == 3 && shape[0] == c.in, name, c, shape);
+        T l = conv(name, Farkas.kernels(c.weight().value()), null, c.stride, c.padding, shape[1], shape[2]);
+        return new Step<>(l, convShape(c.out, c.kernel, c.stride, c.padding, shape));
+    }
+
+    private Step<T> residual(String name, ResidualBlock b, long[] shape) {
+        Step<T> h1 = convStep(name + ".conv1", b.conv1(), b.bn1(), shape);
+        Step<T> h2 = convStep(name + ".conv2", b.conv2(), b.bn2(), h1.shape());
+        T branch = times(h2.lipschitz(), h1.lipschitz());
+        T skip = b.shortcut() == null ? constant(1) : chain(name + ".shortcut.", b.shortcut().layers(), shape).lipschitz();
+        return new Step<>(plus(branch, skip), h2.shape());
+    }
+
+    private Step<T> pool(String name, Pool p, long[] shape) {
+        switch (p.kind()) {
+            case FLATTEN: {
+                long d = 1;
+                for (long s : shape) d *= s;
+                return new Step<>(constant(1), new long[]{d});
+            }
+            case GLOBAL_AVG:
+                need(shape.length == 3, name, p, shape);
+                return new Step<>(constant(1 / Math.sqrt((double) shape[1] * shape[2])), new long[]{shape[0]});
+            case MAX: case AVG: {
+                need(shape.length == 3, name, p, shape);
+                int k = p.kernel(), s = p.stride();
+                long overlap = (k + s - 1) / s;
+                double c = p.kind() == Pool.Kind.MAX ? overlap : overlap / (double) k;
+                long[] out = {shape[0], (shape[1] - k) / s + 1, (shape[2] - k) / s + 1};
+                return new Step<>(constant(c), out);
+            }
+            default: throw new AssertionError(p.kind());
+        }
+    }
+
+    static long[] convShape(long out, int k, int stride, int padding, long[] in) {
+        return new long[]{out, (in[1] + 2L * padding - k) / stride + 1, (in[2] + 2L * padding - k) / stride + 1};
+    }
+
+    /** γ_o/√(var_o + ε) per channel (the eval-mode batch norm's scaling), not differentiated through the variance. */
+    static Tensor bnScale(BatchNorm2d bn) {
+        Tensor var;
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            var = bn.runningVar().add(bn.eps()).sqrt();
+        }
+        return bn.weight().value().div(var);
+    }
+
+    private static double maxOf(Tensor t) {
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            return t.abs().max().item();
+        }
+    }
+
+    private static void need(boolean ok, String name, Module m, long[] shape) {
+        if (!ok) throw new UserError("cannot bound layer " + name + " (" + m.describe() + ") on inputs of shape " + Arrays.toString(shape));
+    }
+}

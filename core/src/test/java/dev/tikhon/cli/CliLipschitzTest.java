@@ -1,0 +1,75 @@
+package dev.tikhon.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** train --reg gloro → certify --method lipschitz (ℓ2, ℓ∞) → bounds, on the bundled Fashion-MNIST sample, tiny budgets. */
+class CliLipschitzTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void trainGloroAndCertifySoundly(@TempDir Path dir) throws IOException {
+        Path base = dir.resolve("base"), l2 = dir.resolve("l2"), linf = dir.resolve("linf");
+        Cli.Run t = Cli.run("train", "--data", "fashion-mnist-sample", "--model", "mlp", "--hidden", "32", "--epochs", "1",
+                "--reg", "gloro", "--eps", "0.3", "--optimizer", "adam", "--lr", "0.003", "--threads", "1", "--out", base.toString());
+        assertThat(t.exitCode()).as(t.err()).isEqualTo(0);
+        assertThat(t.out()).contains("GloRo");
+        // the objective is recorded in the checkpoint: --resume rebuilds it (power-iteration vectors re-warmed) and extends the run
+        Cli.Run more = Cli.run("train", "--resume", "--epochs", "2", "--threads", "1", "--out", base.toString());
+        assertThat(more.exitCode()).as(more.err()).isEqualTo(0);
+        assertThat(JSON.readTree(base.resolve("history.json").toFile()).size()).isEqualTo(2);
+
+        Cli.Run c = Cli.run("certify", "--checkpoint", base.toString(), "--method", "lipschitz", "--images", "40", "--batch-size", "16",
+                "--threads", "1", "--out", l2.toString());
+        assertThat(c.exitCode()).as(c.err()).isEqualTo(0);
+        List<String> csv = Files.readAllLines(l2.resolve("certify.csv"));
+        assertThat(csv).hasSize(41);
+        assertThat(csv.get(0)).isEqualTo("index,label,prediction,margin,radius,correct,time_ms");
+        JsonNode m = JSON.readTree(l2.resolve("metrics.json").toFile());
+        assertThat(m.at("/result/kind").asText()).isEqualTo("sound");
+        assertThat(m.at("/result/certified_accuracy/0.25").asDouble()).isPositive();
+        // a gradient of a margin can never exceed the margin's bound
+        assertThat(m.at("/result/max_gradient_over_bound").asDouble()).isBetween(0.0, 1.0);
+        assertThat(m.at("/result/layers").size()).isEqualTo(2);
+        assertThat(l2.resolve("certified_accuracy.png")).exists();
+        assertThat(l2.resolve("index.html")).exists();
+        assertThat(l2.resolve("layers.csv")).exists();
+
+        Cli.Run i = Cli.run("certify", "--checkpoint", base.toString(), "--method", "lipschitz", "--norm", "linf", "--images", "40",
+                "--threads", "1", "--out", linf.toString());
+        assertThat(i.exitCode()).as(i.err()).isEqualTo(0);
+        List<String> rows = Files.readAllLines(linf.resolve("certify.csv"));
+        for (int k = 1; k < rows.size(); k++) {
+            double r2 = Double.parseDouble(csv.get(k).split(",")[4]), rinf = Double.parseDouble(rows.get(k).split(",")[4]);
+            assertThat(rinf).isCloseTo(r2 / 28, org.assertj.core.api.Assertions.within(1e-12));
+        }
+
+        Path bounds = dir.resolve("bounds");
+        Cli.Run b = Cli.run("bounds", "--checkpoint", base.toString(), "--limit", "8", "--lanczos", "0", "--no-check", "--threads", "1",
+                "--out", bounds.toString());
+        assertThat(b.exitCode()).as(b.err()).isEqualTo(0);
+        assertThat(b.out()).contains("sound Lipschitz bound");
+        JsonNode bm = JSON.readTree(bounds.resolve("metrics.json").toFile());
+        assertThat(bm.at("/sound_lipschitz/kind").asText()).isEqualTo("sound");
+        assertThat(bm.at("/sound_lipschitz/logits").asDouble()).isCloseTo(m.at("/result/lipschitz_bound_logits").asDouble(),
+                org.assertj.core.api.Assertions.within(1e-9));
+    }
+
+    @Test
+    void torchScriptModelCannotBeBounded(@TempDir Path dir) {
+        Cli.Run r = Cli.run("certify", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
+                "--method", "lipschitz", "--images", "2", "--out", dir.toString());
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(2);
+        assertThat(r.err().strip().split("\n")).hasSize(1);
+        assertThat(r.err()).startsWith("tikhon: error: ").contains("TorchScript").contains("Lipschitz");
+    }
+}
