@@ -3,6 +3,7 @@ package dev.tikhon.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Engine;
+import dev.tikhon.engine.FlopCount;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
@@ -29,7 +30,7 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks that print JSON (compare ratios measured in one run; machines are noisy).",
         subcommands = {BenchCommand.TrainStepBench.class, BenchCommand.AttackBench.class, BenchCommand.ConvBench.class,
-                BenchCommand.FlowStepBench.class})
+                BenchCommand.FlowStepBench.class, ConvCheckBench.class, MatmulBench.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -73,6 +74,13 @@ final class BenchCommand implements Runnable {
         @Option(names = "--out", paramLabel = "DIR", description = "Also write DIR/metrics.json.")
         Path out;
 
+        @Option(names = "--ceiling", negatable = true, defaultValue = "true",
+                description = "Also time a float32 matmul (--ceiling-size²) between blocks and report the step's fraction of its GFLOP/s (--no-ceiling: skip). Default: on.")
+        boolean ceiling;
+
+        @Option(names = "--ceiling-size", defaultValue = "2048", description = "Matmul side for --ceiling. Default: ${DEFAULT-VALUE}.")
+        int ceilingSize;
+
         @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
         @Mixin RegularizationOptions regularization = new RegularizationOptions();
@@ -95,12 +103,18 @@ final class BenchCommand implements Runnable {
                     : versus != null ? step(versusSpec, Objective.crossEntropy(), device) : null;
             time(plain, x, y, warmup);
             if (compare) time(regularized, x, y, warmup);
-            int blocks = compare ? 5 : 1;
+            FlopCount.start();
+            time(plain, x, y, 1);
+            long[] flops = FlopCount.stop();
+            // Blocks alternate the step(s) with the matmul ceiling, so that all see the same machine conditions.
+            int blocks = compare || ceiling ? 5 : 1;
             double plainSecs = 0, regSecs = 0;
+            double[] ceilings = new double[ceiling ? blocks : 0];
             for (int b = 0; b < blocks; b++) {
                 int n = steps / blocks + (b < steps % blocks ? 1 : 0);
                 plainSecs += time(plain, x, y, n);
                 if (compare) regSecs += time(regularized, x, y, n);
+                if (ceiling) ceilings[b] = MatmulBench.gflops(ceilingSize, device, 3);
             }
             Map<String, Object> r = new LinkedHashMap<>();
             r.put("impl", "tikhon");
@@ -113,6 +127,17 @@ final class BenchCommand implements Runnable {
             r.put("steps_per_second", steps / plainSecs);
             r.put("ms_per_step", 1000 * plainSecs / steps);
             r.put("options", spec.options());
+            r.put("kernels", Engine.kernels());
+            double gflopPerStep = (flops[0] + flops[1]) / 1e9;
+            r.put("gflop_per_step", gflopPerStep);
+            r.put("gflop_per_step_note", "conv2d and linear, forward and backward (2 per multiply-add); not element-wise ops or the update");
+            r.put("gflops", gflopPerStep * steps / plainSecs);
+            if (ceiling) {
+                double median = MatmulBench.median(ceilings);
+                r.put("matmul_ceiling_gflops", median);
+                r.put("matmul_ceiling_size", ceilingSize);
+                r.put("fraction_of_ceiling", gflopPerStep * steps / plainSecs / median);
+            }
             if (versus != null) {
                 r.put("versus", versus);
                 r.put("versus_options", versusSpec.options());
