@@ -2,7 +2,7 @@ package dev.tikhon.experiments;
 
 import dev.tikhon.engine.Device;
 import dev.tikhon.flow.FlowConfig;
-import dev.tikhon.flow.FlowRuns;
+import dev.tikhon.pipeline.FlowRuns;
 import dev.tikhon.flow.FlowTraining;
 import dev.tikhon.report.Csv;
 
@@ -43,13 +43,13 @@ public final class EkExperiment {
 
     FlowConfig ek(String data) {
         return new FlowConfig("ek", data, "mlp", new int[]{64, 64, 64}, "softplus", 64, 2, 1.0, "exact", "dopri5", 0.25, 1e-5, 1e-5,
-                "backprop", 0, 0, budget.iterations(), budget.batchSize(), 1e-3, 0, budget.seed(), 100,
+                "backprop", Map.of(), budget.iterations(), budget.batchSize(), 1e-3, 0, budget.seed(), 100,
                 new FlowConfig.Ek(budget.epsilon(), budget.mcSamples(), budget.alpha(), budget.flowSamples()));
     }
 
     FlowConfig cnf(String data) {
         return new FlowConfig("cnf", data, "mlp", new int[]{64, 64, 64}, "softplus", 64, 2, 1.0, "exact", "rk4", 0.25, 1e-5, 1e-5,
-                "backprop", 0, 0, budget.iterations(), budget.batchSize(), 1e-3, 0, budget.seed(), 100);
+                "backprop", Map.of(), budget.iterations(), budget.batchSize(), 1e-3, 0, budget.seed(), 100);
     }
 
     /** Runs (or resumes) every training; writes results.csv and returns the summary. */

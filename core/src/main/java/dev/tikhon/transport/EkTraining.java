@@ -22,7 +22,7 @@ import java.util.Map;
  * its own {@link Scope} and reseeds from (seed, iteration), so a resumed run continues exactly. The
  * checkpoint is a {@link FlowTraining} checkpoint (same file, format and metadata; the optimizer state of
  * both Adams under "phi/" and "psi/"), so {@code flow eval}, {@code flow sample} and
- * {@link dev.tikhon.flow.FlowRuns#load} read it unchanged.
+ * {@code pipeline.FlowRuns.load} read it unchanged.
  */
 public final class EkTraining {
     private EkTraining() {}

@@ -9,7 +9,7 @@ import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
 import dev.tikhon.nn.ResidualBlock;
 import dev.tikhon.nn.Sequential;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.Models;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

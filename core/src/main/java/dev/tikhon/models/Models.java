@@ -1,4 +1,4 @@
-package dev.tikhon.nn.models;
+package dev.tikhon.models;
 
 import dev.tikhon.UserError;
 import dev.tikhon.farkas.FarkasNet;
