@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks that print JSON (compare ratios measured in one run; machines are noisy).",
         subcommands = {BenchCommand.TrainStepBench.class, BenchCommand.AttackBench.class, BenchCommand.ConvBench.class,
-                BenchCommand.FlowStepBench.class, ConvCheckBench.class, MatmulBench.class})
+                BenchCommand.FlowStepBench.class, ConvCheckBench.class, MatmulBench.class, CertifyBench.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
