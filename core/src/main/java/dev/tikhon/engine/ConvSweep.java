@@ -53,8 +53,8 @@ public final class ConvSweep {
         SplittableRandom rng = new SplittableRandom(seed);
         for (Shape s : shapes) {
             try (Scope scope = Scope.open()) {
-                Tensor x = Tensor.fromDoubles(gaussian(rng, (long) s.batch * s.in * s.side * s.side), s.batch, s.in, s.side, s.side);
-                Tensor w = Tensor.fromDoubles(gaussian(rng, (long) s.out * s.in * s.kernel * s.kernel), s.out, s.in, s.kernel, s.kernel);
+                Tensor x = Tensor.fromDoubles(KernelCheck.gaussian(rng, Math.toIntExact((long) s.batch * s.in * s.side * s.side)), s.batch, s.in, s.side, s.side);
+                Tensor w = Tensor.fromDoubles(KernelCheck.gaussian(rng, s.out * s.in * s.kernel * s.kernel), s.out, s.in, s.kernel, s.kernel);
                 torch.set_num_threads(threadCounts[0]);
                 Tensor[] ref = grads(x, w, s, false, null);
                 for (int t : threadCounts) {
@@ -90,11 +90,5 @@ public final class ConvSweep {
     private static double rel(Tensor a, Tensor ref) {
         double scale = ref.abs().max().item();
         return a.sub(ref).abs().max().item() / (scale == 0 ? 1 : scale);
-    }
-
-    private static double[] gaussian(SplittableRandom rng, long n) {
-        double[] v = new double[Math.toIntExact(n)];
-        for (int i = 0; i < v.length; i++) v[i] = rng.nextGaussian();
-        return v;
     }
 }

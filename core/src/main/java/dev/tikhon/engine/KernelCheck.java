@@ -61,7 +61,7 @@ final class KernelCheck {
         return new Tensor[]{out.detach(), g.get(0), g.get(1), weights};
     }
 
-    private static double[] gaussian(SplittableRandom rng, int n) {
+    static double[] gaussian(SplittableRandom rng, int n) {
         double[] v = new double[n];
         for (int i = 0; i < n; i++) v[i] = rng.nextGaussian();
         return v;
