@@ -2,12 +2,14 @@ package dev.tikhon.bench;
 
 import dev.tikhon.attack.Norm;
 import dev.tikhon.attack.Pgd;
+import dev.tikhon.certify.RandomizedSmoothing;
 import dev.tikhon.data.DataLoader;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.data.ToyData;
 import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Engine;
+import dev.tikhon.engine.FlopCount;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
@@ -52,7 +54,8 @@ public final class Workloads {
      * @param versus      another model to compare (null: none); not with {@code regularized}
      */
     public static Map<String, Object> trainStep(ModelSpec spec, String model, Objective regularized, String reg,
-                                                ModelSpec versus, String versusName, int batch, int steps, int warmup, Device device) {
+                                                ModelSpec versus, String versusName, int batch, int steps, int warmup, int ceilingSize,
+                                                Device device) {
         Tensor x = Tensor.rand(batch, 1, 28, 28).to(device).keep();
         Tensor y = Tensor.randint(10, device, batch).keep();
         boolean compare = regularized != null || versus != null;
@@ -61,12 +64,19 @@ public final class Workloads {
                 : versus != null ? step(versus, Objective.crossEntropy(), device) : null;
         time(plain, x, y, warmup);
         if (compare) time(other, x, y, warmup);
-        int blocks = compare ? 5 : 1;
+        FlopCount.start();
+        time(plain, x, y, 1);
+        long[] flops = FlopCount.stop();
+        // Blocks alternate the step(s) and the matmul ceiling, so that all see the same machine conditions.
+        boolean ceiling = ceilingSize > 0;
+        int blocks = compare || ceiling ? 5 : 1;
         double plainSecs = 0, otherSecs = 0;
+        double[] ceilings = new double[ceiling ? blocks : 0];
         for (int b = 0; b < blocks; b++) {
             int n = steps / blocks + (b < steps % blocks ? 1 : 0);
             plainSecs += time(plain, x, y, n);
             if (compare) otherSecs += time(other, x, y, n);
+            if (ceiling) ceilings[b] = matmulGflops(ceilingSize, device, 3);
         }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("impl", "tikhon");
@@ -79,6 +89,17 @@ public final class Workloads {
         r.put("steps_per_second", steps / plainSecs);
         r.put("ms_per_step", 1000 * plainSecs / steps);
         r.put("options", spec.options());
+        r.put("kernels", Engine.kernels());
+        double gflopPerStep = (flops[0] + flops[1]) / 1e9;
+        r.put("gflop_per_step", gflopPerStep);
+        r.put("gflop_per_step_counts", "conv2d and linear, forward and backward, 2 per multiply-add; not element-wise ops or the update");
+        r.put("gflops", gflopPerStep * steps / plainSecs);
+        if (ceiling) {
+            double median = median(ceilings);
+            r.put("matmul_ceiling_gflops", median);
+            r.put("matmul_ceiling_size", ceilingSize);
+            r.put("fraction_of_ceiling", gflopPerStep * steps / plainSecs / median);
+        }
         if (versus != null) {
             r.put("versus", versusName);
             r.put("versus_options", versus.options());
@@ -93,6 +114,25 @@ public final class Workloads {
             r.put("ratio", otherSecs / plainSecs);
         }
         return r;
+    }
+
+    /**
+     * GFLOP/s of {@code reps} float32 products of two n×n random matrices (2n³ operations each), over their total time,
+     * as a step's rate is: the machine's ceiling for dense layers and convolutions.
+     */
+    public static double matmulGflops(int n, Device device, int reps) {
+        try (Scope s = Scope.open()) {
+            Tensor a = Tensor.randn(DType.FLOAT32, device, n, n), b = Tensor.randn(DType.FLOAT32, device, n, n);
+            long t0 = System.nanoTime();
+            for (int i = 0; i < reps; i++) a.matmul(b).sum().item();
+            return 2.0 * n * n * n * reps / ((System.nanoTime() - t0) / 1e9) / 1e9;
+        }
+    }
+
+    public static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
     private static TrainStep step(ModelSpec spec, Objective objective, Device device) {
@@ -111,6 +151,46 @@ public final class Workloads {
             }
         }
         return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /**
+     * Images per second of Cohen et al.'s CERTIFY (N0 = 100 selection samples, then N estimation samples, in noise
+     * batches of {@code noiseBatch}) on the first images of {@code test}, with the small CNN, seeded. Its weights do
+     * not change the work: CERTIFY always classifies N0 + N noisy copies. One untimed image first.
+     */
+    public static Map<String, Object> cohenCertify(Dataset test, int n, double sigma, int noiseBatch, Device device) {
+        Rng.seed(0);
+        Module m = Models.build(Models.spec("cnn", List.of(1L, 28L, 28L), 10, Map.of()));
+        m.to(device);
+        m.train(false);
+        RandomizedSmoothing rs = new RandomizedSmoothing(RandomizedSmoothing.Config.defaults(sigma).withN(n).withBatchSize(noiseBatch));
+        Tensor xs = test.batchInputs(Tensor.arange(test.size(), DType.INT64, Device.CPU)).to(device).keep();
+        try (Scope s = Scope.open()) {
+            rs.certify(m, xs.select(0, 0), 0);
+        }
+        int certified = 0;
+        long t0 = System.nanoTime();
+        for (int i = 0; i < test.size(); i++) {
+            try (Scope s = Scope.open()) {
+                if (!rs.certify(m, xs.select(0, i), i).abstained()) certified++;
+            }
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("impl", "tikhon");
+        r.put("benchmark", "certify cohen");
+        r.put("images", test.size());
+        r.put("n0", rs.config().n0());
+        r.put("n", n);
+        r.put("sigma", sigma);
+        r.put("noise_batch", noiseBatch);
+        r.put("threads", Engine.threads());
+        r.put("device", device.toString());
+        r.put("kernels", Engine.kernels());
+        r.put("images_per_second", test.size() / secs);
+        r.put("ms_per_image", 1000 * secs / test.size());
+        r.put("certified_untrained", certified);
+        return r;
     }
 
     /**

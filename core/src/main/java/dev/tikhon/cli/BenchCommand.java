@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks that print JSON (compare ratios measured in one run; machines are noisy).",
         subcommands = {BenchCommand.TrainStepBench.class, BenchCommand.AttackBench.class, BenchCommand.ConvBench.class,
-                BenchCommand.FlowStepBench.class})
+                BenchCommand.FlowStepBench.class, ConvCheckBench.class, MatmulBench.class, CertifyBench.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -66,6 +66,13 @@ final class BenchCommand implements Runnable {
         @Option(names = "--out", paramLabel = "DIR", description = "Also write DIR/metrics.json.")
         Path out;
 
+        @Option(names = "--ceiling", negatable = true, defaultValue = "true",
+                description = "Also time float32 matmuls (--ceiling-size²) between blocks; report the step's fraction of their GFLOP/s (--no-ceiling: skip). Default: on.")
+        boolean ceiling;
+
+        @Option(names = "--ceiling-size", defaultValue = "2048", description = "Matmul side for --ceiling. Default: ${DEFAULT-VALUE}.")
+        int ceilingSize;
+
         @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
         @Mixin RegularizationOptions regularization = new RegularizationOptions();
@@ -78,7 +85,7 @@ final class BenchCommand implements Runnable {
             if (regularize && versus != null) throw new dev.tikhon.UserError("bench train-step: use --reg or --versus, not both");
             ModelSpec versusSpec = versus == null ? null : Models.spec(versus, List.of(1L, 28L, 28L), 10, options(versus));
             Map<String, Object> r = Workloads.trainStep(spec, model, regularize ? Regularizers.build(reg) : null, reg.reg(), versusSpec,
-                    versus, batch, steps, warmup, device);
+                    versus, batch, steps, warmup, ceiling ? ceilingSize : 0, device);
             System.out.println(new ObjectMapper().writeValueAsString(r));
             if (out != null) {
                 Map<String, Object> metrics = RunReport.header("bench train-step", device);

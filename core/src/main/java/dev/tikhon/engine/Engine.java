@@ -17,8 +17,14 @@ import java.util.Map;
  * extracted before any torch class is touched (see {@link NativeLoader}).
  */
 public final class Engine {
-    /** oneDNN's instruction-set cap; see {@link KernelCheck} for why. Overridden by the environment variable. */
-    static final String ONEDNN_ISA_CAP = "AVX";
+    /**
+     * oneDNN's instruction-set cap on hosts where its native-ISA kernels failed {@link KernelCheck} (see
+     * {@link IsaVerdict}); elsewhere oneDNN runs at the CPU's own ISA. {@code ONEDNN_MAX_CPU_ISA} in the environment wins.
+     */
+    static final String ONEDNN_FALLBACK_ISA_CAP = "AVX";
+
+    /** Where the ISA cap came from: "native" (none set), "environment" or "fallback". */
+    private static String isaSource = "native";
 
     private static volatile boolean initialized;
     private static int threads;
@@ -38,8 +44,13 @@ public final class Engine {
             if (initialized) return;
             NativeLoader.extract();
             Loader.load(torch.class);
-            // Must precede the first oneDNN primitive; an ONEDNN_MAX_CPU_ISA already set by the user wins.
-            torch.set_env("ONEDNN_MAX_CPU_ISA", ONEDNN_ISA_CAP, false);
+            // Must precede the first oneDNN primitive (oneDNN reads the cap once); an ONEDNN_MAX_CPU_ISA set by the user wins.
+            if (torch.get_env("ONEDNN_MAX_CPU_ISA").has_value()) {
+                isaSource = "environment";
+            } else if (IsaVerdict.nativeFailed()) {
+                torch.set_env("ONEDNN_MAX_CPU_ISA", ONEDNN_FALLBACK_ISA_CAP, false);
+                isaSource = "fallback";
+            }
             // NNPACK only serves some no-grad convolutions, and on CPUs it does not support it warns on every process.
             torch.globalContext().setUserEnabledNNPACK(false);
             initialized = true;
@@ -64,18 +75,21 @@ public final class Engine {
         checkKernels();
     }
 
-    /** Runs {@link KernelCheck} at the current thread count; turns oneDNN off if its gradients are wrong. */
+    /**
+     * Runs {@link KernelCheck} at the current thread count; turns oneDNN off if its float32 results are wrong, and
+     * when they were wrong at the CPU's own ISA, records it so that later processes on this host cap oneDNN at AVX.
+     */
     private static void checkKernels() {
         if (!torch.globalContext().userEnabledMkldnn()) return;
-        String isa = torch.get_env("ONEDNN_MAX_CPU_ISA").has_value() ? torch.get_env("ONEDNN_MAX_CPU_ISA").get().getString() : "default";
+        String isa = isaCap();
         padConvChannels = false;
-        double err = KernelCheck.worstConvInputGradError();
+        double err = KernelCheck.worstConvError();
         String padded = "";
         if (err < 1e-4) {
-            // oneDNN's float32 convolutions return wrong values (NaN at times) for input-channel counts above 8 that
-            // are not multiples of 8, in the forward pass and both gradients, at the AVX cap too, but not for every
-            // shape and thread count, so a probe that passes proves little: always pad such inputs with zero channels
-            // to the next multiple of 8, and check that the padded convolutions are right.
+            // oneDNN's float32 convolutions were found wrong (NaN at times) for input-channel counts above 8 that are
+            // not multiples of 8, in the forward pass and both gradients, at the AVX cap too, but not for every shape
+            // and thread count, so a probe that passes proves little: always pad such inputs with zero channels to the
+            // next multiple of 8, and check that the padded convolutions are right.
             double unpadded = KernelCheck.worstOddChannelError();
             padConvChannels = true;
             double paddedErr = KernelCheck.worstOddChannelError();
@@ -87,15 +101,30 @@ public final class Engine {
             }
         }
         if (err < 1e-4) {
-            kernels = "oneDNN (ISA cap " + isa + "), float32 conv gradients self-checked against float64" + padded;
+            kernels = "oneDNN (ISA cap " + isa + "), float32 conv outputs and gradients self-checked against float64" + padded;
         } else {
             torch.globalContext().setUserEnabledMkldnn(false);
-            kernels = "reference (oneDNN off: its float32 conv input gradients were wrong by " + String.format("%.1e", err)
+            String fallback = "";
+            if (isaSource.equals("native")) {
+                java.nio.file.Path f = IsaVerdict.recordNativeFailed(String.format("self-check error %.1e at %d threads", err, threads));
+                fallback = f == null ? " Set ONEDNN_MAX_CPU_ISA=AVX for later runs (the kernels were right there on hosts seen so far)."
+                        : " Later runs on this host will cap oneDNN at AVX (recorded in " + f + "; delete it to retry).";
+            }
+            kernels = "reference (oneDNN off: its float32 convolutions were wrong by " + String.format("%.1e", err)
                     + " relative at ISA cap " + isa + ")";
-            System.err.println("tikhon: warning: oneDNN's float32 convolution gradients failed the self-check on this CPU ("
-                    + String.format("%.1e", err) + " relative error); using libtorch's reference kernels (slower, correct). "
-                    + "ONEDNN_MAX_CPU_ISA=AVX avoids it on known CPUs.");
+            System.err.println("tikhon: warning: oneDNN's float32 convolutions failed the self-check on this CPU ("
+                    + String.format("%.1e", err) + " relative error at ISA cap " + isa + "); using libtorch's reference kernels "
+                    + "in this process (slower, correct)." + fallback);
         }
+    }
+
+    /** oneDNN's ISA cap as this process set it: the environment's value, or "native (CPU's own)". */
+    private static String isaCap() {
+        return switch (isaSource) {
+            case "environment" -> torch.get_env("ONEDNN_MAX_CPU_ISA").get().getString() + " from the environment";
+            case "fallback" -> ONEDNN_FALLBACK_ISA_CAP + ", the native kernels having failed on this host (" + IsaVerdict.file() + ")";
+            default -> "none, the CPU's own (ATen dispatch " + torch.get_cpu_capability().getString() + ")";
+        };
     }
 
     /** Which convolution kernels are in use and why (for {@code tikhon info} and metrics). */

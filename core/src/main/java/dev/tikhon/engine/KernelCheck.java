@@ -6,45 +6,62 @@ import java.util.SplittableRandom;
 /**
  * A start-up self-check of the float32 convolution kernels against float64.
  *
- * <p>Why: on AVX2/AVX-512 CPUs the oneDNN kernels bundled with libtorch 2.10 (bytedeco
- * 1.5.13) compute wrong float32 convolution <em>input</em> gradients for many layer shapes
- * (relative errors of 10–100%, varying with the thread count; forward passes and weight gradients
- * are right). Every method in Tikhon differentiates with respect to the input, so Tikhon caps
- * oneDNN at AVX ({@code ONEDNN_MAX_CPU_ISA=AVX}, where the kernels are right) and checks here,
- * at each thread count it runs with, that float32 input gradients agree with float64. If they do
- * not (another CPU, or the cap overridden), it turns oneDNN off: slower, but right.
+ * <p>Why: on some AVX2/AVX-512 hosts the oneDNN kernels bundled with libtorch 2.10 (bytedeco 1.5.13)
+ * computed wrong float32 convolution <em>input</em> gradients for many layer shapes (relative errors of
+ * 10–100% and NaN, varying from run to run and with the thread count), while on others (this repository's
+ * AMD EPYC VM since 2026-12-04) the same kernels are right everywhere ({@code tikhon bench conv-check},
+ * docs/engine.md). Every method in Tikhon differentiates with respect to the input, so at each thread count
+ * it runs with, Tikhon checks that float32 outputs, input gradients and weight gradients agree with float64,
+ * on small probes and on the built-in models' own layer shapes; if they do not, it turns oneDNN off (slower,
+ * but right) and {@link Engine} caps later processes on the host at AVX.
  */
 final class KernelCheck {
     private static final double TOLERANCE = 1e-4;
-    private static final int[][] SHAPES = {  // in channels, out channels, stride, padding
-            {1, 4, 1, 0}, {3, 5, 1, 1}, {16, 8, 1, 1}, {1, 8, 2, 1}, {8, 17, 1, 0}};
+    /** in channels, out channels, kernel, stride, padding, batch, input side. */
+    private static final int[][] SHAPES = {
+            // small random probes (the shapes that failed on AVX2/AVX-512 hosts: docs/engine.md)
+            {1, 4, 3, 1, 0, 2, 10}, {3, 5, 3, 1, 1, 2, 10}, {16, 8, 3, 1, 1, 2, 10}, {1, 8, 3, 2, 1, 2, 10}, {8, 17, 3, 1, 0, 2, 10},
+            // the built-in models' convolutions on 28×28 inputs, at a small batch: the small CNN's two layers and
+            // ResNet-20's stem, stride-1 and stride-2 3×3 layers and 1×1 shortcuts
+            {1, 32, 3, 1, 0, 4, 28}, {32, 64, 3, 1, 0, 4, 26}, {1, 16, 3, 1, 1, 4, 28}, {16, 16, 3, 1, 1, 4, 28},
+            {16, 32, 3, 2, 1, 4, 28}, {32, 32, 3, 1, 1, 4, 14}, {32, 64, 3, 2, 1, 4, 14}, {64, 64, 3, 1, 1, 4, 7},
+            {16, 32, 1, 2, 0, 4, 28}, {32, 64, 1, 2, 0, 4, 14}};
 
     private KernelCheck() {}
 
-    /** The largest relative error of float32 conv input gradients over the probe shapes. */
-    static double worstConvInputGradError() {
+    /**
+     * The largest relative error of float32 convolution outputs, input gradients and weight gradients
+     * (through {@link Ops#conv2d}, so with the kernels and padding Tikhon uses) against float64 over the probe shapes.
+     */
+    static double worstConvError() {
         double worst = 0;
         SplittableRandom rng = new SplittableRandom(20261125);
         try (Scope s = Scope.open()) {
             for (int[] c : SHAPES) {
-                double[] x = gaussian(rng, 2 * c[0] * 10 * 10), w = gaussian(rng, c[1] * c[0] * 9);
-                Tensor x64 = Tensor.fromDoubles(x, 2, c[0], 10, 10), w64 = Tensor.fromDoubles(w, c[1], c[0], 3, 3);
-                Tensor g64 = inputGrad(x64, w64, c[2], c[3]);
-                Tensor g32 = inputGrad(x64.to(DType.FLOAT32), w64.to(DType.FLOAT32), c[2], c[3]).to(DType.FLOAT64);
-                worst = Math.max(worst, g32.sub(g64).abs().max().item() / g64.abs().max().item());
+                int in = c[0], out = c[1], k = c[2], batch = c[5], side = c[6];
+                double[] x = gaussian(rng, batch * in * side * side), w = gaussian(rng, out * in * k * k);
+                Tensor x64 = Tensor.fromDoubles(x, batch, in, side, side), w64 = Tensor.fromDoubles(w, out, in, k, k);
+                Tensor[] g64 = grads(x64, w64, c[3], c[4], null);
+                Tensor[] g32 = grads(x64.to(DType.FLOAT32), w64.to(DType.FLOAT32), c[3], c[4], g64[3]);
+                for (int i = 0; i < 3; i++) {
+                    double e = g32[i].to(DType.FLOAT64).sub(g64[i]).abs().max().item() / g64[i].abs().max().item();
+                    worst = Double.isNaN(e) ? Double.NaN : Double.isNaN(worst) ? worst : Math.max(worst, e);
+                }
             }
         }
         return worst;
     }
 
-    private static Tensor inputGrad(Tensor x, Tensor w, int stride, int padding) {
-        Tensor xg = x.copy().requiresGrad(true);
-        Tensor out = Ops.conv2d(xg, w, null, stride, padding);
-        Tensor weights = out.detach().sin();   // a fixed, non-uniform output weighting
-        return Autograd.grad(List.of(out.mul(weights).sum()), List.of(xg), null, false, false).get(0);
+    /** Output, input gradient, weight gradient and the output weighting used (float64's, reused for float32). */
+    private static Tensor[] grads(Tensor x, Tensor w, int stride, int padding, Tensor weighting) {
+        Tensor xg = x.copy().requiresGrad(true), wg = w.copy().requiresGrad(true);
+        Tensor out = Ops.conv2d(xg, wg, null, stride, padding);
+        Tensor weights = weighting != null ? weighting.to(out.dtype()) : out.detach().sin();   // fixed, non-uniform
+        List<Tensor> g = Autograd.grad(List.of(out.mul(weights).sum()), List.of(xg, wg), null, false, false);
+        return new Tensor[]{out.detach(), g.get(0), g.get(1), weights};
     }
 
-    private static double[] gaussian(SplittableRandom rng, int n) {
+    static double[] gaussian(SplittableRandom rng, int n) {
         double[] v = new double[n];
         for (int i = 0; i < n; i++) v[i] = rng.nextGaussian();
         return v;
@@ -84,6 +101,6 @@ final class KernelCheck {
     }
 
     static boolean passes() {
-        return worstConvInputGradError() < TOLERANCE;
+        return worstConvError() < TOLERANCE;
     }
 }

@@ -14,6 +14,7 @@ public final class Ops {
 
     /** {@code x Wᵀ + b}; {@code bias} may be null. */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        if (FlopCount.active()) FlopCount.linear(x, weight);
         return new Tensor(bias == null ? torch.linear(x.t, weight.t) : torch.linear(x.t, weight.t, bias.t));
     }
 
@@ -23,6 +24,7 @@ public final class Ops {
      * and the kernels get zero channels up to the next multiple (the same function, computed right).
      */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
+        if (FlopCount.active()) FlopCount.conv2d(x, weight, stride, padding);
         long c = x.size(1);
         if (Engine.padConvChannels && c > 8 && c % 8 != 0 && x.dtype() == DType.FLOAT32 && !x.device().isCuda()) {
             long extra = 8 - c % 8;

@@ -1,0 +1,42 @@
+package dev.tikhon.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tikhon.bench.Workloads;
+import dev.tikhon.data.DataSets;
+import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.Device;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+
+/** {@code tikhon bench certify}: Cohen CERTIFY images/s with the small CNN. */
+@Command(name = "certify", mixinStandardHelpOptions = true,
+        description = "Images per second of Cohen et al.'s CERTIFY (N0 100, N noisy copies) on Fashion-MNIST test images with the small CNN.")
+final class CertifyBench implements Callable<Integer> {
+    @Option(names = "--images", defaultValue = "20", description = "Default: ${DEFAULT-VALUE}.")
+    int images;
+
+    @Option(names = "--n", defaultValue = "10000", description = "Estimation samples N. Default: ${DEFAULT-VALUE}.")
+    int n;
+
+    @Option(names = "--sigma", defaultValue = "0.25", description = "Default: ${DEFAULT-VALUE}.")
+    double sigma;
+
+    @Option(names = "--noise-batch", defaultValue = "200", description = "Noisy copies per forward pass. Default: ${DEFAULT-VALUE}.")
+    int noiseBatch;
+
+    @Mixin DataOptions data = new DataOptions();
+
+    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+
+    @Override public Integer call() throws Exception {
+        if (images < 1 || n < 1 || noiseBatch < 1) throw new dev.tikhon.UserError("bench certify: --images, --n and --noise-batch must be at least 1");
+        Device device = runtime.apply();
+        Dataset test = DataSets.load(data.nameOr(DataOptions.DEFAULT), data.dir, System.getenv(), 0).test();
+        test = test.head(Math.min(images, test.size()));
+        System.out.println(new ObjectMapper().writeValueAsString(Workloads.cohenCertify(test, n, sigma, noiseBatch, device)));
+        return 0;
+    }
+}
