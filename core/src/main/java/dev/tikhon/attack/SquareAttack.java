@@ -50,7 +50,7 @@ public record SquareAttack(double eps, int queries, double pInit) implements Att
             java.util.Random windows = new java.util.Random(Double.doubleToLongBits(Tensor.rand(1).item()));
             for (int q = 1; q < queries; q++) {
                 try (Scope it = Scope.open()) {
-                    double p = fraction(q);
+                    double p = fraction(pInit, q, queries);
                     int side = (int) Math.max(1, Math.min(Math.round(Math.sqrt(p * h * w)), Math.min(h, w)));
                     int sideH = (int) Math.min(side, h), sideW = (int) Math.min(side, w);
                     int top = windows.nextInt((int) (h - sideH + 1)), left = windows.nextInt((int) (w - sideW + 1));
@@ -71,7 +71,7 @@ public record SquareAttack(double eps, int queries, double pInit) implements Att
     }
 
     /** The authors' schedule for p, rescaled to the query budget (their breakpoints are for 10,000 queries). */
-    private double fraction(int q) {
+    static double fraction(double pInit, int q, int queries) {
         int it = (int) ((long) q * 10000 / queries);
         double p = pInit;
         int[] halvings = {10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000};
@@ -86,7 +86,7 @@ public record SquareAttack(double eps, int queries, double pInit) implements Att
         return Tensor.fromFloats(m, 1, 1, h, w).to(like.device()).eq(1);
     }
 
-    private static Module reshaping(Module model, long[] shape) {
+    static Module reshaping(Module model, long[] shape) {
         if (shape.length == 4) return model;
         return new Module() {
             @Override public Tensor forward(Tensor x) {
