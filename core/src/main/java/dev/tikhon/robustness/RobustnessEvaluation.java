@@ -6,6 +6,7 @@ import dev.tikhon.attack.AttackLoss;
 import dev.tikhon.attack.Attacks;
 import dev.tikhon.attack.Ddn;
 import dev.tikhon.attack.Ensemble;
+import dev.tikhon.attack.MinimumDistance;
 import dev.tikhon.attack.Norm;
 import dev.tikhon.attack.Pgd;
 import dev.tikhon.attack.SquareAttack;
@@ -43,7 +44,7 @@ public final class RobustnessEvaluation {
      * @param targets      target classes of the targeted members (APGD-T)
      * @param schedule     PGD's step-size schedule (APGD adapts its own)
      * @param steps        iterations of the gradient attacks (PGD, APGD)
-     * @param minDistance  also run DDN for each correct point's minimum ℓ2 adversarial distance
+     * @param minDistance  also search each correct point's minimum adversarial distance (best of DDN and FAB-T, refined by bisection)
      * @param bounds       compute L-bounds (and C-bounds when {@code lanczosSteps > 0})
      */
     public record Config(Norm norm, double[] eps, String attack, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
@@ -77,7 +78,7 @@ public final class RobustnessEvaluation {
 
     public static final List<String> ATTACKS = List.of("ensemble", "pgd", "fgsm", "apgd-ce", "apgd-dlr", "apgd-t", "square", "ddn", "none");
 
-    /** One evaluated image. Distances are in the threat norm; {@code l2Distance} is DDN's (ℓ2) when it ran. */
+    /** One evaluated image. Distances are in the threat norm; {@code l2Distance} is DDN's own ℓ2 distance when it ran and succeeded. */
     public record Row(int index, int label, int prediction, boolean correct, double margin, double gradNorm,
                       double lBound, double cBound, double minDistance, String foundBy, double l2Distance, boolean[] robust)
             implements java.io.Serializable {}
@@ -118,6 +119,14 @@ public final class RobustnessEvaluation {
         }
     }
 
+    /**
+     * The per-image minimum-distance search: the better of DDN and FAB-T (towards the {@code --targets} classes ranked
+     * highest, {@code --steps} steps each), refined by bisection, in the threat norm.
+     */
+    static MinimumDistance minimumDistance(Config c, int numClasses) {
+        return MinimumDistance.standard(c.norm(), c.ddnSteps(), c.steps(), Math.max(1, Math.min(c.targets(), numClasses - 1)));
+    }
+
     private static Ensemble single(Config c, double eps, Attack a) {
         return new Ensemble(c.norm(), eps, List.of(a));
     }
@@ -153,7 +162,7 @@ public final class RobustnessEvaluation {
                         double[] minDistance, String[] foundBy, double[] l2, boolean[][] robust, int[] brokenBy,
                         Map<String, Double> phaseSeconds) implements java.io.Serializable {}
 
-    /** One batch: clean pass, local bound quantities, DDN, then the attacks at increasing radii on the points still robust. */
+    /** One batch: clean pass, local bound quantities, the minimum-distance search, then the attacks at increasing radii on the points still robust. */
     record BatchTask(Config c, int numClasses) implements UnitTask<BatchOutcome> {
         @Override public BatchOutcome run(Module model, Tensor x, Tensor y, Unit unit) {
             boolean wasTraining = model.isTraining();
@@ -215,16 +224,13 @@ public final class RobustnessEvaluation {
             if (c.minDistance() && todo.length > 0) {
                 t0 = System.nanoTime();
                 Rng.seed(Rng.derive(c.seed(), unit.index(), 2));
-                Tensor xs = Attacks.rows(x, todo);
-                Attack.Result r = Ddn.standard(c.ddnSteps()).attack(model, xs, Attacks.rows(y, todo));
-                double[] inNorm = r.adversarial().sub(xs).normPerExample(c.norm().p()).toDoubleArray();
+                MinimumDistance.Outcome r = minimumDistance(c, numClasses).find(model, Attacks.rows(x, todo), Attacks.rows(y, todo));
                 for (int j = 0; j < todo.length; j++) {
                     int i = todo[j];
-                    if (!r.success()[j]) continue;
-                    l2[i] = r.distance()[j];
-                    if (inNorm[j] < minDistance[i]) {
-                        minDistance[i] = inNorm[j];
-                        foundBy[i] = "ddn";
+                    l2[i] = r.ddnL2()[j];
+                    if (r.result().success()[j] && r.result().distance()[j] < minDistance[i]) {
+                        minDistance[i] = r.result().distance()[j];
+                        foundBy[i] = r.foundBy()[j];
                     }
                 }
                 phase.merge("min_distance", seconds(t0), Double::sum);
