@@ -73,7 +73,7 @@ public record Apgd(Norm norm, double eps, int steps, AttackLoss loss, int restar
         int interval = Math.max((int) (0.22 * steps), 1);
         int shrink = Math.max((int) (0.03 * steps), 1), minInterval = Math.max((int) (0.06 * steps), 1);
         int nextCheckpoint = interval;
-        for (int k = 0; k < steps - 1; k++) {
+        for (int k = 0; k < steps - 1 && !Budget.exhausted(); k++) {
             try (Scope it = Scope.open()) {
                 double a = k == 0 ? 1.0 : MOMENTUM;
                 Tensor z = Geometry.project(norm, x0, current.add(Geometry.direction(norm, grad).mul(Pgd.perExample(step, x0))), e);

@@ -68,7 +68,7 @@ public final class AttackRegistry {
 
     static {
         register("ensemble", BOTH, s -> Ensemble.standard(s.norm(), s.eps(), s.numClasses(), s.steps(), s.restarts(), s.targets(),
-                s.squareQueries(), s.ddnSteps()), null);
+                s.squareQueries()), null);
         register("pgd", BOTH, s -> single(s, Pgd.madry(s.norm(), s.eps(), s.steps()).withRestarts(s.restarts()).withSchedule(s.schedule())),
                 s -> new Pgd(s.norm(), s.eps(), s.steps(), s.stepSize() > 0 ? s.stepSize() : 2.5 * s.eps() / s.steps(), s.randomStart()));
         register("fgsm", List.of(Norm.LINF), s -> single(s, Pgd.fgsm(s.eps())), s -> Pgd.fgsm(s.eps()));
@@ -76,8 +76,10 @@ public final class AttackRegistry {
         register("apgd-dlr", BOTH, s -> single(s, new Apgd(s.norm(), s.eps(), s.steps(), AttackLoss.DLR, s.restarts())), null);
         register("apgd-t", BOTH, s -> single(s, new Apgd(s.norm(), s.eps(), s.steps(),
                 s.numClasses() >= 4 ? AttackLoss.DLR : AttackLoss.MARGIN, 1, Math.max(1, s.targets()))), null);
-        register("square", List.of(Norm.LINF), s -> single(s, new SquareAttack(s.eps(), s.squareQueries(), 0.8)), null);
+        register("square", BOTH, s -> single(s, Ensemble.square(s.norm(), s.eps(), s.squareQueries())), null);
         register("ddn", BOTH, s -> single(s, Ddn.standard(s.ddnSteps())), null);
+        register("fab-t", BOTH, s -> single(s, new Fab(s.norm(), s.eps(), s.steps(), s.restarts(), Math.max(1, Math.min(s.targets(), s.numClasses() - 1)),
+                0.1, 1.05, 0.9)), null);
     }
 
     private AttackRegistry() {}

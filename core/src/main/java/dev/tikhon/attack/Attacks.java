@@ -75,7 +75,7 @@ public final class Attacks {
         for (int rank = 1; rank <= ranks; rank++) {
             Tensor target = clean == null ? null : AttackLoss.rankedTarget(clean, y, rank);
             for (int r = 0; r < restarts; r++) {
-                if (todo.length == 0) return total;
+                if (todo.length == 0 || (total != null && Budget.exhausted())) return total;
                 Attack.Result res = run.run(rows(x, todo), rows(y, todo), target == null ? null : rows(target, todo));
                 total = total == null ? res : merge(total, todo, res);
                 todo = failed(total);

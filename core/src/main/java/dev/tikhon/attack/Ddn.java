@@ -55,7 +55,7 @@ public record Ddn(int steps, double initNorm, double gamma, double stepSize, int
                 Tensor xk = x0.add(delta).requiresGrad(k < steps);
                 Tensor logits = model.forward(xk);
                 tracker.offer(xk, logits);
-                if (k == steps) break;
+                if (k == steps || Budget.exhausted()) break;
                 Tensor adversarial = logits.detach().argmax(1).ne(y);
                 Tensor g = Autograd.grad(List.of(Ops.crossEntropyPerExample(logits, y).sum()), List.of(xk), null, false, false).get(0);
                 double alpha = stepSize * (0.01 + 0.99 * 0.5 * (1 + Math.cos(Math.PI * k / steps)));

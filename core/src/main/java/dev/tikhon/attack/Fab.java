@@ -73,7 +73,7 @@ public record Fab(Norm norm, double eps, int steps, int restarts, int targets, d
             Tensor target = AttackLoss.rankedTarget(clean, y, rank);
             for (int r = 0; r < restarts; r++) {
                 int[] todo = open(total);
-                if (todo.length == 0) return inBall(total, x0);
+                if (todo.length == 0 || Budget.exhausted()) return inBall(total, x0);
                 double[] radius = new double[todo.length];
                 for (int j = 0; j < todo.length; j++) radius[j] = Math.min(total.distance()[todo[j]], eps);
                 Result res = runOnce(model, Attacks.rows(x0, todo), Attacks.rows(y, todo), Attacks.rows(target, todo), r > 0 ? radius : null);
@@ -114,7 +114,7 @@ public record Fab(Norm norm, double eps, int steps, int restarts, int targets, d
         double[] origin = x0.reshape(n, dim).to(dev.tikhon.engine.DType.FLOAT64).toDoubleArray();
         BoxProjection projection = new BoxProjection(norm, dim);
         double[] d1 = new double[dim], d0 = new double[dim], next = new double[n * dim];
-        for (int k = 0; k < steps; k++) {
+        for (int k = 0; k < steps && !Budget.exhausted(); k++) {
             try (Scope it = Scope.open()) {
                 Tensor xk = current.detach().copy().requiresGrad(true);
                 Tensor logits = model.forward(xk);

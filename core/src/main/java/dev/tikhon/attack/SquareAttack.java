@@ -48,7 +48,7 @@ public record SquareAttack(double eps, int queries, double pInit) implements Att
             }
             // Window positions come from a Java stream seeded by the (seeded) libtorch stream: reproducible, one draw.
             java.util.Random windows = new java.util.Random(Double.doubleToLongBits(Tensor.rand(1).item()));
-            for (int q = 1; q < queries; q++) {
+            for (int q = 1; q < queries && !Budget.exhausted(); q++) {
                 try (Scope it = Scope.open()) {
                     double p = fraction(pInit, q, queries);
                     int side = (int) Math.max(1, Math.min(Math.round(Math.sqrt(p * h * w)), Math.min(h, w)));

@@ -48,7 +48,7 @@ public record SquareL2(double eps, int queries, double pInit) implements Attack 
         try (Autograd.Guard noGrad = Autograd.noGrad()) {
             Tensor best = onSphere(x0, initialDelta(x0, random)).copy();
             Tensor margin = margin(image.forward(best), y).copy();
-            for (int q = 1; q < queries; q++) {
+            for (int q = 1; q < queries && !Budget.exhausted(); q++) {
                 boolean[] open = margin.gt(0).toBooleanArray();
                 int[] idx = java.util.stream.IntStream.range(0, n).filter(i -> open[i]).toArray();
                 if (idx.length == 0) break;
