@@ -28,18 +28,24 @@ public final class AttackRegistry {
      * @param numClasses    classes of the model under attack
      * @param stepSize      training-time PGD step size (0: Madry's 2.5 ε / steps)
      * @param randomStart   training-time PGD starts from a random point of the ε-ball
+     * @param eot           forward–backward passes APGD averages per step, for randomized models (1: none)
      */
     public record Settings(Norm norm, double eps, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
-                           Pgd.StepSchedule schedule, int numClasses, double stepSize, boolean randomStart) {
+                           Pgd.StepSchedule schedule, int numClasses, double stepSize, boolean randomStart, int eot) {
+        /** The same budget with {@code k} passes per APGD step. */
+        public Settings withEot(int k) {
+            return new Settings(norm, eps, steps, restarts, targets, squareQueries, ddnSteps, schedule, numClasses, stepSize, randomStart, k);
+        }
+
         /** An evaluation budget (the training-only fields at their defaults). */
         public static Settings evaluation(Norm norm, double eps, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
                                           Pgd.StepSchedule schedule, int numClasses) {
-            return new Settings(norm, eps, steps, restarts, targets, squareQueries, ddnSteps, schedule, numClasses, 0, true);
+            return new Settings(norm, eps, steps, restarts, targets, squareQueries, ddnSteps, schedule, numClasses, 0, true, 1);
         }
 
         /** A training budget: PGD's radius, steps, step size and start (the evaluation-only fields at their defaults). */
         public static Settings training(Norm norm, double eps, int steps, double stepSize, boolean randomStart) {
-            return new Settings(norm, eps, steps, 1, 0, 0, 0, Pgd.StepSchedule.CONSTANT, 0, stepSize, randomStart);
+            return new Settings(norm, eps, steps, 1, 0, 0, 0, Pgd.StepSchedule.CONSTANT, 0, stepSize, randomStart, 1);
         }
     }
 
@@ -124,7 +130,7 @@ public final class AttackRegistry {
 
     /** The attack {@code name} with budget {@code s}. */
     public static Ensemble create(String name, Settings s) {
-        return entry(name).factory().create(s);
+        return entry(name).factory().create(s).withEot(s.eot());
     }
 
     /** The adversarial-training perturbation {@code name} with budget {@code s}. */

@@ -109,6 +109,12 @@ public record Ensemble(Norm norm, double eps, List<Attack> members) implements A
         return new Ensemble(norm, eps, m);
     }
 
+    /** The same ensemble with every APGD member averaging {@code k} forward–backward passes per step (expectation over transformation). */
+    public Ensemble withEot(int k) {
+        if (k == 1) return this;
+        return new Ensemble(norm, eps, members.stream().map(a -> a instanceof Apgd apgd ? (Attack) apgd.withEot(k) : a).toList());
+    }
+
     /** The Square attack of the norm: {@link SquareAttack} (ℓ∞) or {@link SquareL2}, p_init 0.8. */
     public static Attack square(Norm norm, double eps, int queries) {
         return norm == Norm.LINF ? new SquareAttack(eps, queries, 0.8) : new SquareL2(eps, queries, 0.8);

@@ -43,6 +43,11 @@ final class AttackCommand implements Callable<Integer> {
                     + "when it runs out get verdict timeout in per_image.csv (0: no budget). Default: ${DEFAULT-VALUE}.")
     double timeBudget;
 
+    @Option(names = "--eot", paramLabel = "K", defaultValue = "1",
+            description = "APGD averages K forward-backward passes per step (expectation over transformation), for models with "
+                    + "randomness in the forward pass. Default: ${DEFAULT-VALUE}.")
+    int eot;
+
     @Option(names = "--eps", paramLabel = "R[,R…]", split = ",",
             description = "Radii to attack at, e.g. 2/255,8/255 (default for linf) or 0.5,1,1.5 (default for l2).")
     List<String> eps;
@@ -76,7 +81,7 @@ final class AttackCommand implements Callable<Integer> {
                 : RobustnessOptions.parseEps(eps);
         RobustnessEvaluation.Config config = new RobustnessEvaluation.Config(options.norm, radii, attack, options.steps, options.restarts,
                 options.targets, options.queries, options.ddnSteps, minDistance, bounds, lanczos, options.batchSize, options.seed,
-                dev.tikhon.attack.Pgd.StepSchedule.parse(schedule), contributions, timeBudget);
+                dev.tikhon.attack.Pgd.StepSchedule.parse(schedule), contributions, timeBudget, eot);
         return evaluate("attack", "Tikhon robustness evaluation", source, data, options, runtime, cluster, config, Path.of("runs", "attack"));
     }
 

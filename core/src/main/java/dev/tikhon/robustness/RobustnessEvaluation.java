@@ -48,16 +48,17 @@ public final class RobustnessEvaluation {
      *                      missed), to count the points each member breaks and the points only it breaks
      * @param timeBudget   seconds per image for the minimum-distance search and the attacks, pooled over each batch
      *                     (0: none); points the attacks had not broken when it ran out are marked timed out
+     * @param eot          forward–backward passes each APGD step averages, for models with randomness in the forward pass
      */
     public record Config(Norm norm, double[] eps, String attack, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
                          boolean minDistance, boolean bounds, int lanczosSteps, int batchSize, long seed, Pgd.StepSchedule schedule,
-                         boolean contributions, double timeBudget)
+                         boolean contributions, double timeBudget, int eot)
             implements java.io.Serializable {
         /** AutoAttack's order, no time budget. */
         public Config(Norm norm, double[] eps, String attack, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
                       boolean minDistance, boolean bounds, int lanczosSteps, int batchSize, long seed, Pgd.StepSchedule schedule) {
             this(norm, eps, attack, steps, restarts, targets, squareQueries, ddnSteps, minDistance, bounds, lanczosSteps, batchSize, seed,
-                    schedule, false, 0);
+                    schedule, false, 0, 1);
         }
 
         /** With PGD's constant step size. */
@@ -72,6 +73,7 @@ public final class RobustnessEvaluation {
             Arrays.sort(eps);
             for (double e : eps) if (!(e > 0)) throw new IllegalArgumentException("every --eps must be positive, got " + e);
             if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be ≥ 1, got " + batchSize);
+            if (eot < 1) throw new IllegalArgumentException("--eot must be ≥ 1, got " + eot);
             if (!(timeBudget >= 0)) throw new IllegalArgumentException("--time-budget must be ≥ 0 seconds per image, got " + timeBudget);
             attack = attack.toLowerCase(Locale.ROOT).replace('+', ',').replace(" ", "");
             List<String> names = members(attack);
@@ -162,7 +164,7 @@ public final class RobustnessEvaluation {
      */
     public static Ensemble attackAt(Config c, double eps, int numClasses) {
         AttackRegistry.Settings s = AttackRegistry.Settings.evaluation(c.norm(), eps, c.steps(), c.restarts(), c.targets(),
-                c.squareQueries(), c.ddnSteps(), c.schedule(), numClasses);
+                c.squareQueries(), c.ddnSteps(), c.schedule(), numClasses).withEot(c.eot());
         List<String> names = members(c.attack());
         if (names.size() == 1) return AttackRegistry.create(names.get(0), s);
         List<Attack> all = new ArrayList<>();

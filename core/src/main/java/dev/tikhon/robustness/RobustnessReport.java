@@ -69,6 +69,7 @@ public final class RobustnessReport {
         attacks.put("square_queries", c.squareQueries());
         attacks.put("ddn_steps", c.ddnSteps());
         attacks.put("seed", c.seed());
+        if (c.eot() > 1) attacks.put("eot", c.eot());
         if (c.timeBudget() > 0) {
             attacks.put("time_budget_seconds_per_image", c.timeBudget());
             Map<String, Long> t = new LinkedHashMap<>();
