@@ -19,9 +19,19 @@ import dev.tikhon.nn.Module;
 public record SquareAttack(double eps, int queries, double pInit) implements Attack {
 
     public SquareAttack {
+        check(eps, queries, pInit);
+    }
+
+    /** The budget checks both Square attacks share. */
+    static void check(double eps, int queries, double pInit) {
         if (!(eps > 0)) throw new IllegalArgumentException("Square attack needs ε > 0, got " + eps);
         if (queries < 1) throw new IllegalArgumentException("Square attack needs at least one query, got " + queries);
         if (!(pInit > 0 && pInit <= 1)) throw new IllegalArgumentException("Square attack p_init must be in (0, 1], got " + pInit);
+    }
+
+    /** Inputs as images: [N, C, H, W] unchanged, anything else [N, D] as [N, 1, 1, D]. */
+    static Tensor asImages(Tensor x) {
+        return (x.dim() == 4 ? x : x.reshape(x.size(0), 1, 1, x.numel() / x.size(0))).detach();
     }
 
     @Override public String name() { return "square"; }
@@ -33,7 +43,7 @@ public record SquareAttack(double eps, int queries, double pInit) implements Att
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
         long[] shape = x.shape();
-        Tensor x0 = (x.dim() == 4 ? x : x.reshape(x.size(0), 1, 1, x.numel() / x.size(0))).detach();
+        Tensor x0 = asImages(x);
         long c = x0.size(1), h = x0.size(2), w = x0.size(3);
         Module image = reshaping(model, shape);
         Tracker tracker = new Tracker(Norm.LINF, x0, y);

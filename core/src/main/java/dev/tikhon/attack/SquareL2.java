@@ -25,9 +25,7 @@ import java.util.Random;
 public record SquareL2(double eps, int queries, double pInit) implements Attack {
 
     public SquareL2 {
-        if (!(eps > 0)) throw new IllegalArgumentException("Square attack needs ε > 0, got " + eps);
-        if (queries < 1) throw new IllegalArgumentException("Square attack needs at least one query, got " + queries);
-        if (!(pInit > 0 && pInit <= 1)) throw new IllegalArgumentException("Square attack p_init must be in (0, 1], got " + pInit);
+        SquareAttack.check(eps, queries, pInit);
     }
 
     @Override public String name() { return "square"; }
@@ -39,7 +37,7 @@ public record SquareL2(double eps, int queries, double pInit) implements Attack 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
         long[] shape = x.shape();
-        Tensor x0 = (x.dim() == 4 ? x : x.reshape(x.size(0), 1, 1, x.numel() / x.size(0))).detach();
+        Tensor x0 = SquareAttack.asImages(x);
         int n = (int) x0.size(0), c = (int) x0.size(1), h = (int) x0.size(2), w = (int) x0.size(3);
         Module image = SquareAttack.reshaping(model, shape);
         Tracker tracker = new Tracker(Norm.L2, x0, y);
