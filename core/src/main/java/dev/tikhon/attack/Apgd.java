@@ -21,10 +21,15 @@ import java.util.List;
  * neither η nor the best loss changed since the last checkpoint.
  * </pre>
  *
+ * For models with randomness in the forward pass (noise layers, Monte Carlo smoothed classifiers) each step can
+ * average over {@code eot} forward–backward passes (expectation over transformation, Athalye et al. 2018): the loss,
+ * its gradient and the logits that judge success are the means over the passes.
+ *
  * @param restarts runs from fresh random starts, each only on the examples not yet fooled
  * @param targets  0: untargeted; k: APGD-T, runs towards each of the k classes ranked highest after the true one
+ * @param eot      forward–backward passes averaged per step (1: a deterministic model)
  */
-public record Apgd(Norm norm, double eps, int steps, AttackLoss loss, int restarts, int targets) implements Attack {
+public record Apgd(Norm norm, double eps, int steps, AttackLoss loss, int restarts, int targets, int eot) implements Attack {
     private static final double RHO = 0.75, MOMENTUM = 0.75;
 
     public Apgd {
@@ -32,16 +37,25 @@ public record Apgd(Norm norm, double eps, int steps, AttackLoss loss, int restar
         if (steps < 2) throw new IllegalArgumentException("APGD needs at least 2 steps, got " + steps);
         if (restarts < 1) throw new IllegalArgumentException("APGD needs at least one restart (run), got " + restarts);
         if (targets < 0) throw new IllegalArgumentException("APGD target count must be ≥ 0, got " + targets);
+        if (eot < 1) throw new IllegalArgumentException("--eot must be ≥ 1 (passes averaged per step), got " + eot);
+    }
+
+    /** One pass per step. */
+    public Apgd(Norm norm, double eps, int steps, AttackLoss loss, int restarts, int targets) {
+        this(norm, eps, steps, loss, restarts, targets, 1);
     }
 
     /** Untargeted APGD. */
     public Apgd(Norm norm, double eps, int steps, AttackLoss loss, int restarts) {
-        this(norm, eps, steps, loss, restarts, 0);
+        this(norm, eps, steps, loss, restarts, 0, 1);
     }
 
     @Override public String name() { return (targets > 0 ? "apgd-t-" : "apgd-") + loss; }
 
-    public Apgd withEps(double e) { return new Apgd(norm, e, steps, loss, restarts, targets); }
+    public Apgd withEps(double e) { return new Apgd(norm, e, steps, loss, restarts, targets, eot); }
+
+    /** Averaging {@code k} forward–backward passes per step (expectation over transformation). */
+    public Apgd withEot(int k) { return new Apgd(norm, eps, steps, loss, restarts, targets, k); }
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
@@ -73,7 +87,7 @@ public record Apgd(Norm norm, double eps, int steps, AttackLoss loss, int restar
         int interval = Math.max((int) (0.22 * steps), 1);
         int shrink = Math.max((int) (0.03 * steps), 1), minInterval = Math.max((int) (0.06 * steps), 1);
         int nextCheckpoint = interval;
-        for (int k = 0; k < steps - 1; k++) {
+        for (int k = 0; k < steps - 1 && !Budget.exhausted(); k++) {
             try (Scope it = Scope.open()) {
                 double a = k == 0 ? 1.0 : MOMENTUM;
                 Tensor z = Geometry.project(norm, x0, current.add(Geometry.direction(norm, grad).mul(Pgd.perExample(step, x0))), e);
@@ -114,12 +128,18 @@ public record Apgd(Norm norm, double eps, int steps, AttackLoss loss, int restar
     private void evaluate(Module model, Tensor point, Tensor y, Tensor target, Tracker tracker, Tensor lossOut, Tensor gradOut) {
         try (Scope s = Scope.open()) {
             Tensor xk = point.detach().copy().requiresGrad(true);
-            Tensor logits = model.forward(xk);
-            tracker.offer(xk, logits);
-            Tensor losses = loss.perExample(logits, y, target);
-            Tensor g = Autograd.grad(List.of(losses.sum()), List.of(xk), null, false, false).get(0);
-            lossOut.copy_(losses.detach());
-            gradOut.copy_(g);
+            Tensor meanLogits = null;
+            lossOut.zero_();
+            gradOut.zero_();
+            for (int k = 0; k < eot; k++) {
+                Tensor logits = model.forward(xk);
+                Tensor losses = loss.perExample(logits, y, target);
+                Tensor g = Autograd.grad(List.of(losses.sum()), List.of(xk), null, false, false).get(0);
+                lossOut.add_(losses.detach(), 1.0 / eot);
+                gradOut.add_(g, 1.0 / eot);
+                meanLogits = meanLogits == null ? logits.detach().div(eot) : meanLogits.add(logits.detach(), 1.0 / eot);
+            }
+            tracker.offer(xk, meanLogits);
         }
     }
 }

@@ -28,18 +28,24 @@ public final class AttackRegistry {
      * @param numClasses    classes of the model under attack
      * @param stepSize      training-time PGD step size (0: Madry's 2.5 ε / steps)
      * @param randomStart   training-time PGD starts from a random point of the ε-ball
+     * @param eot           forward–backward passes APGD averages per step, for randomized models (1: none)
      */
     public record Settings(Norm norm, double eps, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
-                           Pgd.StepSchedule schedule, int numClasses, double stepSize, boolean randomStart) {
+                           Pgd.StepSchedule schedule, int numClasses, double stepSize, boolean randomStart, int eot) {
+        /** The same budget with {@code k} passes per APGD step. */
+        public Settings withEot(int k) {
+            return new Settings(norm, eps, steps, restarts, targets, squareQueries, ddnSteps, schedule, numClasses, stepSize, randomStart, k);
+        }
+
         /** An evaluation budget (the training-only fields at their defaults). */
         public static Settings evaluation(Norm norm, double eps, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
                                           Pgd.StepSchedule schedule, int numClasses) {
-            return new Settings(norm, eps, steps, restarts, targets, squareQueries, ddnSteps, schedule, numClasses, 0, true);
+            return new Settings(norm, eps, steps, restarts, targets, squareQueries, ddnSteps, schedule, numClasses, 0, true, 1);
         }
 
         /** A training budget: PGD's radius, steps, step size and start (the evaluation-only fields at their defaults). */
         public static Settings training(Norm norm, double eps, int steps, double stepSize, boolean randomStart) {
-            return new Settings(norm, eps, steps, 1, 0, 0, 0, Pgd.StepSchedule.CONSTANT, 0, stepSize, randomStart);
+            return new Settings(norm, eps, steps, 1, 0, 0, 0, Pgd.StepSchedule.CONSTANT, 0, stepSize, randomStart, 1);
         }
     }
 
@@ -68,7 +74,7 @@ public final class AttackRegistry {
 
     static {
         register("ensemble", BOTH, s -> Ensemble.standard(s.norm(), s.eps(), s.numClasses(), s.steps(), s.restarts(), s.targets(),
-                s.squareQueries(), s.ddnSteps()), null);
+                s.squareQueries()), null);
         register("pgd", BOTH, s -> single(s, Pgd.madry(s.norm(), s.eps(), s.steps()).withRestarts(s.restarts()).withSchedule(s.schedule())),
                 s -> new Pgd(s.norm(), s.eps(), s.steps(), s.stepSize() > 0 ? s.stepSize() : 2.5 * s.eps() / s.steps(), s.randomStart()));
         register("fgsm", List.of(Norm.LINF), s -> single(s, Pgd.fgsm(s.eps())), s -> Pgd.fgsm(s.eps()));
@@ -76,8 +82,10 @@ public final class AttackRegistry {
         register("apgd-dlr", BOTH, s -> single(s, new Apgd(s.norm(), s.eps(), s.steps(), AttackLoss.DLR, s.restarts())), null);
         register("apgd-t", BOTH, s -> single(s, new Apgd(s.norm(), s.eps(), s.steps(),
                 s.numClasses() >= 4 ? AttackLoss.DLR : AttackLoss.MARGIN, 1, Math.max(1, s.targets()))), null);
-        register("square", List.of(Norm.LINF), s -> single(s, new SquareAttack(s.eps(), s.squareQueries(), 0.8)), null);
+        register("square", BOTH, s -> single(s, Ensemble.square(s.norm(), s.eps(), s.squareQueries())), null);
         register("ddn", BOTH, s -> single(s, Ddn.standard(s.ddnSteps())), null);
+        register("fab-t", BOTH, s -> single(s, new Fab(s.norm(), s.eps(), s.steps(), s.restarts(), Math.max(1, Math.min(s.targets(), s.numClasses() - 1)),
+                0.1, 1.05, 0.9)), null);
     }
 
     private AttackRegistry() {}
@@ -122,7 +130,7 @@ public final class AttackRegistry {
 
     /** The attack {@code name} with budget {@code s}. */
     public static Ensemble create(String name, Settings s) {
-        return entry(name).factory().create(s);
+        return entry(name).factory().create(s).withEot(s.eot());
     }
 
     /** The adversarial-training perturbation {@code name} with budget {@code s}. */

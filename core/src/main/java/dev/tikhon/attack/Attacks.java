@@ -75,7 +75,7 @@ public final class Attacks {
         for (int rank = 1; rank <= ranks; rank++) {
             Tensor target = clean == null ? null : AttackLoss.rankedTarget(clean, y, rank);
             for (int r = 0; r < restarts; r++) {
-                if (todo.length == 0) return total;
+                if (todo.length == 0 || (total != null && Budget.exhausted())) return total;
                 Attack.Result res = run.run(rows(x, todo), rows(y, todo), target == null ? null : rows(target, todo));
                 total = total == null ? res : merge(total, todo, res);
                 todo = failed(total);
@@ -104,4 +104,32 @@ public final class Attacks {
         return r;
     }
 
+    /**
+     * Bisection on t ∈ [0, 1] for the smallest adversarial x + t δ along each successful δ = adversarial − x (the
+     * segment stays in the box); every norm of t δ shrinks with t, so this refines a distance in any norm.
+     * {@code steps} = 0 returns {@code found} unchanged.
+     */
+    public static Attack.Result refine(Module model, Norm norm, Tensor x0, Tensor y, Attack.Result found, int steps) {
+        int[] hit = java.util.stream.IntStream.range(0, found.success().length).filter(i -> found.success()[i] && found.distance()[i] > 0).toArray();
+        if (steps == 0 || hit.length == 0) return found;
+        Tensor xs = rows(x0, hit), ys = rows(y, hit);
+        Tensor delta = rows(found.adversarial(), hit).sub(xs);
+        Tensor lo = Tensor.zeros(x0.dtype(), x0.device(), hit.length), hi = Tensor.ones(x0.dtype(), x0.device(), hit.length);
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            for (int k = 0; k < steps; k++) {
+                try (dev.tikhon.engine.Scope it = dev.tikhon.engine.Scope.open()) {
+                    Tensor mid = lo.add(hi).mul(0.5);
+                    Tensor adversarial = model.forward(xs.add(delta.mul(Pgd.perExample(mid, delta)))).argmax(1).ne(ys);
+                    hi.copy_(Tensor.where(adversarial, mid, hi));
+                    lo.copy_(Tensor.where(adversarial, lo, mid));
+                }
+            }
+        }
+        Tensor refined = xs.add(delta.mul(Pgd.perExample(hi, delta)));
+        Tracker t = new Tracker(norm, xs, ys);
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            t.offer(refined, model.forward(refined));   // hi is adversarial by construction; checked, not assumed
+        }
+        return merge(found, hit, t.result());
+    }
 }

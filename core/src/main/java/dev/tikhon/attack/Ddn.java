@@ -55,7 +55,7 @@ public record Ddn(int steps, double initNorm, double gamma, double stepSize, int
                 Tensor xk = x0.add(delta).requiresGrad(k < steps);
                 Tensor logits = model.forward(xk);
                 tracker.offer(xk, logits);
-                if (k == steps) break;
+                if (k == steps || Budget.exhausted()) break;
                 Tensor adversarial = logits.detach().argmax(1).ne(y);
                 Tensor g = Autograd.grad(List.of(Ops.crossEntropyPerExample(logits, y).sum()), List.of(xk), null, false, false).get(0);
                 double alpha = stepSize * (0.01 + 0.99 * 0.5 * (1 + Math.cos(Math.PI * k / steps)));
@@ -67,31 +67,6 @@ public record Ddn(int steps, double initNorm, double gamma, double stepSize, int
             }
         }
         Result found = tracker.result();
-        return bisection > 0 ? refine(model, x0, y, found) : found;
-    }
-
-    /** Bisection on t ∈ [0, 1] for the smallest adversarial x + t δ along each successful δ. */
-    private Result refine(Module model, Tensor x0, Tensor y, Result found) {
-        int[] hit = java.util.stream.IntStream.range(0, found.success().length).filter(i -> found.success()[i] && found.distance()[i] > 0).toArray();
-        if (hit.length == 0) return found;
-        Tensor xs = Attacks.rows(x0, hit), ys = Attacks.rows(y, hit);
-        Tensor delta = Attacks.rows(found.adversarial(), hit).sub(xs);
-        Tensor lo = Tensor.zeros(x0.dtype(), x0.device(), hit.length), hi = Tensor.ones(x0.dtype(), x0.device(), hit.length);
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            for (int k = 0; k < bisection; k++) {
-                try (Scope it = Scope.open()) {
-                    Tensor mid = lo.add(hi).mul(0.5);
-                    Tensor adversarial = model.forward(xs.add(delta.mul(Pgd.perExample(mid, delta)))).argmax(1).ne(ys);
-                    hi.copy_(Tensor.where(adversarial, mid, hi));
-                    lo.copy_(Tensor.where(adversarial, lo, mid));
-                }
-            }
-        }
-        Tensor refined = xs.add(delta.mul(Pgd.perExample(hi, delta)));
-        Tracker t = new Tracker(Norm.L2, xs, ys);
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            t.offer(refined, model.forward(refined));   // hi is adversarial by construction; checked, not assumed
-        }
-        return Attacks.merge(found, hit, t.result());
+        return Attacks.refine(model, Norm.L2, x0, y, found, bisection);
     }
 }

@@ -27,38 +27,57 @@ public record Ensemble(Norm norm, double eps, List<Attack> members) implements A
         return s.append(')').toString();
     }
 
-    /** The per-point outcome and, per point, the name of the member that broke it ("clean" if already misclassified, null if none). */
-    public record Outcome(Result result, String[] foundBy, int[] brokenByMember) {}
+    /**
+     * The per-point outcome. {@code foundBy}: per point, the member whose adversarial example is kept (the smallest
+     * distance; "clean" if already misclassified, null if none). {@code firstBrokenBy}: per member, the points it was the
+     * first in order to break. {@code broke}: with {@link #run(Module, Tensor, Tensor, boolean) every member on every
+     * point}, broke[m][i] says whether member m broke point i within ε on its own; null otherwise.
+     */
+    public record Outcome(Result result, String[] foundBy, int[] firstBrokenBy, boolean[][] broke) {}
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
         return run(model, x, y).result();
     }
 
+    /** AutoAttack's order: each member only on the points every earlier member failed on. */
     public Outcome run(Module model, Tensor x, Tensor y) {
+        return run(model, x, y, false);
+    }
+
+    /**
+     * @param everyMember run every member on every correctly classified point, not only on those still robust, so that
+     *                    each member's own successes (and the points only it breaks) are known; costs more, finds the same
+     *                    set of broken points
+     */
+    public Outcome run(Module model, Tensor x, Tensor y, boolean everyMember) {
         Tensor logits;
         try (Autograd.Guard g = Autograd.noGrad()) {
             logits = model.forward(x.detach());
         }
         Result total = Attacks.alreadyWrong(logits, x, y);
-        String[] foundBy = new String[total.success().length];
-        for (int i = 0; i < foundBy.length; i++) if (total.success()[i]) foundBy[i] = "clean";
-        int[] broken = new int[members.size()];
+        int n = total.success().length;
+        String[] foundBy = new String[n];
+        for (int i = 0; i < n; i++) if (total.success()[i]) foundBy[i] = "clean";
+        int[] first = new int[members.size()];
+        int[] correct = Attacks.failed(total);
+        boolean[][] broke = everyMember ? new boolean[members.size()][n] : null;
         for (int m = 0; m < members.size(); m++) {
-            int[] todo = Attacks.failed(total);
-            if (todo.length == 0) break;
+            int[] todo = everyMember ? correct : Attacks.failed(total);
+            if (todo.length == 0 || Budget.exhausted()) break;
             Attack member = members.get(m);
             Result r = withinRadius(member.attack(model, Attacks.rows(x, todo), Attacks.rows(y, todo)), x, todo);
             Result merged = Attacks.merge(total, todo, r);
-            for (int i : todo) {
-                if (merged.success()[i]) {
-                    foundBy[i] = member.name();
-                    broken[m]++;
-                }
+            for (int j = 0; j < todo.length; j++) {
+                int i = todo[j];
+                if (!r.success()[j]) continue;
+                if (everyMember) broke[m][i] = true;
+                if (!total.success()[i]) first[m]++;
+                if (merged.distance()[i] < total.distance()[i]) foundBy[i] = member.name();
             }
             total = merged;
         }
-        return new Outcome(total, foundBy, broken);
+        return new Outcome(total, foundBy, first, broke);
     }
 
     /** Drops successes outside the ε-ball (in this ensemble's norm) and re-measures distances in that norm. */
@@ -75,17 +94,29 @@ public record Ensemble(Norm norm, double eps, List<Attack> members) implements A
     }
 
     /**
-     * AutoAttack's standard members for a norm: APGD-CE, then APGD-T with the targeted DLR loss towards the
-     * {@code targets} classes ranked highest (the margin loss below four classes), then the gradient-free
-     * Square attack (ℓ∞) or DDN (ℓ2). FAB-T is not implemented; DDN takes its place as the minimum-norm member.
+     * AutoAttack's {@code standard} ensemble for a norm (Croce &amp; Hein 2020), the same members in ℓ∞ and ℓ2: APGD-CE,
+     * then APGD-T with the targeted DLR loss towards the {@code targets} classes ranked highest (the margin loss below
+     * four classes), then FAB-T towards as many, then the gradient-free Square attack. AutoAttack's budgets are
+     * steps = 100, restarts = 1, targets = 9, squareQueries = 5,000 (the CLI's defaults).
      */
-    public static Ensemble standard(Norm norm, double eps, int numClasses, int steps, int restarts, int targets, int squareQueries, int ddnSteps) {
+    public static Ensemble standard(Norm norm, double eps, int numClasses, int steps, int restarts, int targets, int squareQueries) {
         List<Attack> m = new ArrayList<>();
         m.add(new Apgd(norm, eps, steps, AttackLoss.CE, restarts));
         if (numClasses > 2 && targets > 0) m.add(new Apgd(norm, eps, steps, numClasses >= 4 ? AttackLoss.DLR : AttackLoss.MARGIN, 1, targets));
         else m.add(new Apgd(norm, eps, steps, AttackLoss.MARGIN, restarts));
-        if (norm == Norm.LINF) m.add(new SquareAttack(eps, squareQueries, 0.8));
-        else m.add(Ddn.standard(ddnSteps));
+        m.add(new Fab(norm, eps, steps, restarts, Math.max(1, Math.min(targets, numClasses - 1)), 0.1, 1.05, 0.9));
+        m.add(square(norm, eps, squareQueries));
         return new Ensemble(norm, eps, m);
+    }
+
+    /** The same ensemble with every APGD member averaging {@code k} forward–backward passes per step (expectation over transformation). */
+    public Ensemble withEot(int k) {
+        if (k == 1) return this;
+        return new Ensemble(norm, eps, members.stream().map(a -> a instanceof Apgd apgd ? (Attack) apgd.withEot(k) : a).toList());
+    }
+
+    /** The Square attack of the norm: {@link SquareAttack} (ℓ∞) or {@link SquareL2}, p_init 0.8. */
+    public static Attack square(Norm norm, double eps, int queries) {
+        return norm == Norm.LINF ? new SquareAttack(eps, queries, 0.8) : new SquareL2(eps, queries, 0.8);
     }
 }

@@ -118,7 +118,7 @@ public record Pgd(Norm norm, double eps, int steps, double stepSize, boolean ran
                 Tensor xk = current.detach().requiresGrad(k < steps);
                 Tensor logits = model.forward(xk);
                 tracker.offer(xk, logits);
-                if (k == steps) break;
+                if (k == steps || Budget.exhausted()) break;
                 Tensor g = Autograd.grad(List.of(loss.perExample(logits, y, target).sum()), List.of(xk), null, false, false).get(0);
                 current.copy_(Geometry.project(norm, x0, xk.detach().add(Geometry.direction(norm, g), stepSize * schedule.factor(k, steps)), e));
             }

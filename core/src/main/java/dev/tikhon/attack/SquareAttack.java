@@ -19,9 +19,19 @@ import dev.tikhon.nn.Module;
 public record SquareAttack(double eps, int queries, double pInit) implements Attack {
 
     public SquareAttack {
+        check(eps, queries, pInit);
+    }
+
+    /** The budget checks both Square attacks share. */
+    static void check(double eps, int queries, double pInit) {
         if (!(eps > 0)) throw new IllegalArgumentException("Square attack needs ε > 0, got " + eps);
         if (queries < 1) throw new IllegalArgumentException("Square attack needs at least one query, got " + queries);
         if (!(pInit > 0 && pInit <= 1)) throw new IllegalArgumentException("Square attack p_init must be in (0, 1], got " + pInit);
+    }
+
+    /** Inputs as images: [N, C, H, W] unchanged, anything else [N, D] as [N, 1, 1, D]. */
+    static Tensor asImages(Tensor x) {
+        return (x.dim() == 4 ? x : x.reshape(x.size(0), 1, 1, x.numel() / x.size(0))).detach();
     }
 
     @Override public String name() { return "square"; }
@@ -33,7 +43,7 @@ public record SquareAttack(double eps, int queries, double pInit) implements Att
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
         long[] shape = x.shape();
-        Tensor x0 = (x.dim() == 4 ? x : x.reshape(x.size(0), 1, 1, x.numel() / x.size(0))).detach();
+        Tensor x0 = asImages(x);
         long c = x0.size(1), h = x0.size(2), w = x0.size(3);
         Module image = reshaping(model, shape);
         Tracker tracker = new Tracker(Norm.LINF, x0, y);
@@ -48,9 +58,9 @@ public record SquareAttack(double eps, int queries, double pInit) implements Att
             }
             // Window positions come from a Java stream seeded by the (seeded) libtorch stream: reproducible, one draw.
             java.util.Random windows = new java.util.Random(Double.doubleToLongBits(Tensor.rand(1).item()));
-            for (int q = 1; q < queries; q++) {
+            for (int q = 1; q < queries && !Budget.exhausted(); q++) {
                 try (Scope it = Scope.open()) {
-                    double p = fraction(q);
+                    double p = fraction(pInit, q, queries);
                     int side = (int) Math.max(1, Math.min(Math.round(Math.sqrt(p * h * w)), Math.min(h, w)));
                     int sideH = (int) Math.min(side, h), sideW = (int) Math.min(side, w);
                     int top = windows.nextInt((int) (h - sideH + 1)), left = windows.nextInt((int) (w - sideW + 1));
@@ -71,7 +81,7 @@ public record SquareAttack(double eps, int queries, double pInit) implements Att
     }
 
     /** The authors' schedule for p, rescaled to the query budget (their breakpoints are for 10,000 queries). */
-    private double fraction(int q) {
+    static double fraction(double pInit, int q, int queries) {
         int it = (int) ((long) q * 10000 / queries);
         double p = pInit;
         int[] halvings = {10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000};
@@ -86,7 +96,7 @@ public record SquareAttack(double eps, int queries, double pInit) implements Att
         return Tensor.fromFloats(m, 1, 1, h, w).to(like.device()).eq(1);
     }
 
-    private static Module reshaping(Module model, long[] shape) {
+    static Module reshaping(Module model, long[] shape) {
         if (shape.length == 4) return model;
         return new Module() {
             @Override public Tensor forward(Tensor x) {

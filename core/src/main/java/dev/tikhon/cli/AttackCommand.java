@@ -21,8 +21,8 @@ import java.util.concurrent.Callable;
 @Command(name = "attack", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Attack a trained model: robust accuracy at each --eps, the smallest adversarial perturbation found per image, "
                 + "and estimated lower bounds (L-bound, and C-bound with --lanczos), in per_image.csv, metrics.json, PNGs and index.html.",
-                "The default attack is an AutoAttack-style ensemble: APGD-CE, APGD-T (targeted DLR), then Square (linf) or DDN (l2), "
-                        + "each on the points still robust."})
+                "The default attack is AutoAttack's standard ensemble: APGD-CE, APGD-T (targeted DLR), FAB-T, then Square (linf or l2), "
+                        + "each on the points still robust, with AutoAttack's budgets (--steps 100, --targets 9, --queries 5000)."})
 final class AttackCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     ModelSource source;
@@ -30,15 +30,31 @@ final class AttackCommand implements Callable<Integer> {
     @Mixin DataOptions data = new DataOptions();
 
     @Option(names = "--attack", defaultValue = "ensemble",
-            description = "ensemble, pgd, fgsm, apgd-ce, apgd-dlr, apgd-t, square (linf), ddn (l2) or none. Default: ${DEFAULT-VALUE}.")
+            description = "ensemble, pgd, fgsm (linf), apgd-ce, apgd-dlr, apgd-t, fab-t, square, ddn or none; or members run in turn, "
+                    + "separated by commas (e.g. apgd-ce,apgd-t,square). Default: ${DEFAULT-VALUE}.")
     String attack;
+
+    @Option(names = "--member-contributions", description = "Run every ensemble member on every point still correct, not only on the "
+            + "points the earlier members missed, to report the points each member breaks and the points only it breaks (costs more).")
+    boolean contributions;
+
+    @Option(names = "--time-budget", paramLabel = "SECONDS", defaultValue = "0",
+            description = "Seconds per image (pooled over a batch) for the minimum-distance search and the attacks; images not broken "
+                    + "when it runs out get verdict timeout in per_image.csv (0: no budget). Default: ${DEFAULT-VALUE}.")
+    double timeBudget;
+
+    @Option(names = "--eot", paramLabel = "K", defaultValue = "1",
+            description = "APGD averages K forward-backward passes per step (expectation over transformation), for models with "
+                    + "randomness in the forward pass. Default: ${DEFAULT-VALUE}.")
+    int eot;
 
     @Option(names = "--eps", paramLabel = "R[,R…]", split = ",",
             description = "Radii to attack at, e.g. 2/255,8/255 (default for linf) or 0.5,1,1.5 (default for l2).")
     List<String> eps;
 
     @Option(names = "--min-distance", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Run DDN for each image's smallest l2 adversarial perturbation. Default: on.")
+            description = "Search each image's smallest adversarial perturbation in the threat norm (best of DDN and FAB-T, refined by "
+                    + "bisection). Default: on.")
     boolean minDistance;
 
     @Option(names = "--bounds", negatable = true, defaultValue = "true", fallbackValue = "true",
@@ -65,7 +81,7 @@ final class AttackCommand implements Callable<Integer> {
                 : RobustnessOptions.parseEps(eps);
         RobustnessEvaluation.Config config = new RobustnessEvaluation.Config(options.norm, radii, attack, options.steps, options.restarts,
                 options.targets, options.queries, options.ddnSteps, minDistance, bounds, lanczos, options.batchSize, options.seed,
-                dev.tikhon.attack.Pgd.StepSchedule.parse(schedule));
+                dev.tikhon.attack.Pgd.StepSchedule.parse(schedule), contributions, timeBudget, eot);
         return evaluate("attack", "Tikhon robustness evaluation", source, data, options, runtime, cluster, config, Path.of("runs", "attack"));
     }
 

@@ -20,16 +20,16 @@ final class RobustnessOptions {
             description = "Threat model. Default: ${DEFAULT-VALUE}.")
     Norm norm;
 
-    @Option(names = "--steps", defaultValue = "100", description = "Iterations of PGD/APGD. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--steps", defaultValue = "100", description = "Iterations of PGD, APGD and FAB-T (also of FAB-T in the minimum-distance search). Default: ${DEFAULT-VALUE}.")
     int steps;
 
     @Option(names = "--restarts", defaultValue = "1", description = "Random restarts of PGD/APGD. Default: ${DEFAULT-VALUE}.")
     int restarts;
 
-    @Option(names = "--targets", defaultValue = "9", description = "Target classes of APGD-T (capped at classes − 1). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--targets", defaultValue = "9", description = "Target classes of APGD-T and FAB-T (capped at classes − 1). Default: ${DEFAULT-VALUE}.")
     int targets;
 
-    @Option(names = "--queries", defaultValue = "1000", description = "Queries of the Square attack. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--queries", defaultValue = "5000", description = "Queries of the Square attack (AutoAttack standard: 5000). Default: ${DEFAULT-VALUE}.")
     int queries;
 
     @Option(names = "--ddn-steps", defaultValue = "100", description = "Steps of the DDN minimum-distance attack. Default: ${DEFAULT-VALUE}.")

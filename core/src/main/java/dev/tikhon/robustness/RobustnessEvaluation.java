@@ -3,8 +3,9 @@ package dev.tikhon.robustness;
 import dev.tikhon.attack.Attack;
 import dev.tikhon.attack.AttackRegistry;
 import dev.tikhon.attack.Attacks;
-import dev.tikhon.attack.Ddn;
+import dev.tikhon.attack.Budget;
 import dev.tikhon.attack.Ensemble;
+import dev.tikhon.attack.MinimumDistance;
 import dev.tikhon.attack.Norm;
 import dev.tikhon.attack.Pgd;
 import dev.tikhon.bounds.Bounds;
@@ -41,12 +42,25 @@ public final class RobustnessEvaluation {
      * @param targets      target classes of the targeted members (APGD-T)
      * @param schedule     PGD's step-size schedule (APGD adapts its own)
      * @param steps        iterations of the gradient attacks (PGD, APGD)
-     * @param minDistance  also run DDN for each correct point's minimum ℓ2 adversarial distance
+     * @param minDistance  also search each correct point's minimum adversarial distance (best of DDN and FAB-T, refined by bisection)
      * @param bounds       compute L-bounds (and C-bounds when {@code lanczosSteps > 0})
+     * @param contributions run every ensemble member on every point still correct (not only on those the earlier members
+     *                      missed), to count the points each member breaks and the points only it breaks
+     * @param timeBudget   seconds per image for the minimum-distance search and the attacks, pooled over each batch
+     *                     (0: none); points the attacks had not broken when it ran out are marked timed out
+     * @param eot          forward–backward passes each APGD step averages, for models with randomness in the forward pass
      */
     public record Config(Norm norm, double[] eps, String attack, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
-                         boolean minDistance, boolean bounds, int lanczosSteps, int batchSize, long seed, Pgd.StepSchedule schedule)
+                         boolean minDistance, boolean bounds, int lanczosSteps, int batchSize, long seed, Pgd.StepSchedule schedule,
+                         boolean contributions, double timeBudget, int eot)
             implements java.io.Serializable {
+        /** AutoAttack's order, no time budget. */
+        public Config(Norm norm, double[] eps, String attack, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
+                      boolean minDistance, boolean bounds, int lanczosSteps, int batchSize, long seed, Pgd.StepSchedule schedule) {
+            this(norm, eps, attack, steps, restarts, targets, squareQueries, ddnSteps, minDistance, bounds, lanczosSteps, batchSize, seed,
+                    schedule, false, 0, 1);
+        }
+
         /** With PGD's constant step size. */
         public Config(Norm norm, double[] eps, String attack, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
                       boolean minDistance, boolean bounds, int lanczosSteps, int batchSize, long seed) {
@@ -59,15 +73,22 @@ public final class RobustnessEvaluation {
             Arrays.sort(eps);
             for (double e : eps) if (!(e > 0)) throw new IllegalArgumentException("every --eps must be positive, got " + e);
             if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be ≥ 1, got " + batchSize);
-            attack = attack.toLowerCase(Locale.ROOT);
-            if (!attacks().contains(attack)) {
-                throw new IllegalArgumentException("unknown attack '" + attack + "': use one of " + String.join(", ", attacks()));
+            if (eot < 1) throw new IllegalArgumentException("--eot must be ≥ 1, got " + eot);
+            if (!(timeBudget >= 0)) throw new IllegalArgumentException("--time-budget must be ≥ 0 seconds per image, got " + timeBudget);
+            attack = attack.toLowerCase(Locale.ROOT).replace('+', ',').replace(" ", "");
+            List<String> names = members(attack);
+            for (String a : names) {
+                if (!attacks().contains(a)) {
+                    throw new IllegalArgumentException("unknown attack '" + a + "': use one of " + String.join(", ", attacks())
+                            + ", or several members separated by commas");
+                }
+                if (a.equals(NONE) && names.size() > 1) throw new IllegalArgumentException("--attack none runs no attack: do not list it with others");
+                if (!a.equals(NONE)) AttackRegistry.check(a, norm);
             }
-            if (!attack.equals(NONE)) AttackRegistry.check(attack, norm);
         }
 
         public static Config defaults(Norm norm, double... eps) {
-            return new Config(norm, eps, "ensemble", 100, 1, 9, 1000, 100, true, true, 0, 256, 0);
+            return new Config(norm, eps, "ensemble", 100, 1, 9, 5000, 100, true, true, 0, 256, 0);
         }
     }
 
@@ -81,18 +102,48 @@ public final class RobustnessEvaluation {
         return all;
     }
 
-    /** One evaluated image. Distances are in the threat norm; {@code l2Distance} is DDN's (ℓ2) when it ran. */
+    /**
+     * One evaluated image. Distances are in the threat norm; {@code l2Distance} is DDN's own ℓ2 distance when it ran and
+     * succeeded. {@code timedOut[e]}: the time budget ran out before the attacks at radius e were done with this image,
+     * which was not broken (it counts as robust there: robust accuracy stays an upper bound, a looser one).
+     */
     public record Row(int index, int label, int prediction, boolean correct, double margin, double gradNorm,
-                      double lBound, double cBound, double minDistance, String foundBy, double l2Distance, boolean[] robust)
-            implements java.io.Serializable {}
+                      double lBound, double cBound, double minDistance, String foundBy, double l2Distance, boolean[] robust,
+                      boolean[] timedOut)
+            implements java.io.Serializable {
+        /** Status at the largest radius: misclassified, broken, timeout or robust. */
+        public String verdict() {
+            if (!correct) return "misclassified";
+            int last = robust.length - 1;
+            if (last < 0) return "correct";
+            return !robust[last] ? "broken" : timedOut[last] ? "timeout" : "robust";
+        }
+    }
 
-    public record Result(Config config, List<Row> rows, double lipschitz, double curvature, int[] brokenByAttack,
-                         List<String> attackNames, double seconds, Map<String, Double> phaseSeconds, List<String> warnings)
+    /**
+     * @param firstBrokenBy per ensemble member, the points it was the first in order to break (at the smallest radius at
+     *                      which they fell)
+     * @param brokenBy      with {@link Config#contributions}, per member, the points it broke on its own; else null
+     * @param brokenOnlyBy  with {@link Config#contributions}, per member, the points no other member broke; else null
+     */
+    public record Result(Config config, List<Row> rows, double lipschitz, double curvature, int[] firstBrokenBy, int[] brokenBy,
+                         int[] brokenOnlyBy, List<String> attackNames, double seconds, Map<String, Double> phaseSeconds, List<String> warnings)
             implements java.io.Serializable {
         public int n() { return rows.size(); }
 
         Result withWarnings(List<String> w) {
-            return new Result(config, rows, lipschitz, curvature, brokenByAttack, attackNames, seconds, phaseSeconds, List.copyOf(w));
+            return new Result(config, rows, lipschitz, curvature, firstBrokenBy, brokenBy, brokenOnlyBy, attackNames, seconds, phaseSeconds,
+                    List.copyOf(w));
+        }
+
+        /** Images the time budget cut short at radius index e (not broken, counted robust). */
+        public long timeouts(int epsIndex) { return rows.stream().filter(r -> r.timedOut()[epsIndex]).count(); }
+
+        /** Per member name, the correctly classified images whose smallest adversarial example it found. */
+        public Map<String, Long> smallestDistanceFoundBy() {
+            Map<String, Long> m = new LinkedHashMap<>();
+            for (Row r : rows) if (r.correct() && r.foundBy() != null) m.merge(r.foundBy(), 1L, Long::sum);
+            return m;
         }
 
         public double cleanAccuracy() { return rows.stream().filter(Row::correct).count() / (double) n(); }
@@ -107,10 +158,31 @@ public final class RobustnessEvaluation {
 
     private RobustnessEvaluation() {}
 
-    /** The attack run at radius ε, as an ensemble of one or more members. */
+    /**
+     * The attack run at radius ε, as an ensemble of one or more members: a registered name, or several separated by commas
+     * (e.g. "apgd-ce,apgd-t,square"), whose members run in that order, each on the points every earlier one failed on.
+     */
     public static Ensemble attackAt(Config c, double eps, int numClasses) {
-        return AttackRegistry.create(c.attack(), AttackRegistry.Settings.evaluation(c.norm(), eps, c.steps(), c.restarts(), c.targets(),
-                c.squareQueries(), c.ddnSteps(), c.schedule(), numClasses));
+        AttackRegistry.Settings s = AttackRegistry.Settings.evaluation(c.norm(), eps, c.steps(), c.restarts(), c.targets(),
+                c.squareQueries(), c.ddnSteps(), c.schedule(), numClasses).withEot(c.eot());
+        List<String> names = members(c.attack());
+        if (names.size() == 1) return AttackRegistry.create(names.get(0), s);
+        List<Attack> all = new ArrayList<>();
+        for (String name : names) all.addAll(AttackRegistry.create(name, s).members());
+        return new Ensemble(c.norm(), eps, all);
+    }
+
+    /** The attack names of an {@code --attack} value. */
+    static List<String> members(String attack) {
+        return Arrays.stream(attack.split(",")).filter(a -> !a.isEmpty()).toList();
+    }
+
+    /**
+     * The per-image minimum-distance search: the better of DDN and FAB-T (towards the {@code --targets} classes ranked
+     * highest, {@code --steps} steps each), refined by bisection, in the threat norm.
+     */
+    static MinimumDistance minimumDistance(Config c, int numClasses) {
+        return MinimumDistance.standard(c.norm(), c.ddnSteps(), c.steps(), Math.max(1, Math.min(c.targets(), numClasses - 1)));
     }
 
     /** The evaluation on this machine. */
@@ -141,10 +213,10 @@ public final class RobustnessEvaluation {
 
     /** What one batch found, per image (arrays of the batch's size), before the data-set-wide constants are known. */
     record BatchOutcome(int offset, int[] label, int[] prediction, double[] margin, double[] gradDual, double[] grad2, double[] curvature,
-                        double[] minDistance, String[] foundBy, double[] l2, boolean[][] robust, int[] brokenBy,
-                        Map<String, Double> phaseSeconds) implements java.io.Serializable {}
+                        double[] minDistance, String[] foundBy, double[] l2, boolean[][] robust, boolean[][] timedOut, int[] firstBrokenBy,
+                        int[] brokenBy, int[] brokenOnlyBy, Map<String, Double> phaseSeconds) implements java.io.Serializable {}
 
-    /** One batch: clean pass, local bound quantities, DDN, then the attacks at increasing radii on the points still robust. */
+    /** One batch: clean pass, local bound quantities, the minimum-distance search, then the attacks at increasing radii on the points still robust. */
     record BatchTask(Config c, int numClasses) implements UnitTask<BatchOutcome> {
         @Override public BatchOutcome run(Module model, Tensor x, Tensor y, Unit unit) {
             boolean wasTraining = model.isTraining();
@@ -162,12 +234,13 @@ public final class RobustnessEvaluation {
             double[] margin = new double[size], gradDual = new double[size], grad2 = new double[size], curvature = new double[size];
             double[] minDistance = new double[size], l2 = new double[size];
             String[] foundBy = new String[size];
-            boolean[][] robust = new boolean[size][c.eps().length];
+            boolean[][] robust = new boolean[size][c.eps().length], timedOut = new boolean[size][c.eps().length];
             Arrays.fill(minDistance, Double.POSITIVE_INFINITY);
             Arrays.fill(l2, Double.NaN);
             Arrays.fill(curvature, Double.NaN);
             boolean attacks = !c.attack().equals(NONE);
-            int[] brokenBy = new int[attackNames(c, numClasses).size()];
+            int members = attackNames(c, numClasses).size();
+            int[] firstBrokenBy = new int[members], brokenBy = new int[members], brokenOnlyBy = new int[members];
             Map<String, Double> phase = new LinkedHashMap<>();
             for (String p : List.of("clean", "bounds", "min_distance", "attacks")) phase.put(p, 0.0);
 
@@ -202,63 +275,89 @@ public final class RobustnessEvaluation {
                 phase.merge("bounds", seconds(t0), Double::sum);
             }
 
-            int[] todo = indices(correct);
-            if (c.minDistance() && todo.length > 0) {
-                t0 = System.nanoTime();
-                Rng.seed(Rng.derive(c.seed(), unit.index(), 2));
-                Tensor xs = Attacks.rows(x, todo);
-                Attack.Result r = Ddn.standard(c.ddnSteps()).attack(model, xs, Attacks.rows(y, todo));
-                double[] inNorm = r.adversarial().sub(xs).normPerExample(c.norm().p()).toDoubleArray();
-                for (int j = 0; j < todo.length; j++) {
-                    int i = todo[j];
-                    if (!r.success()[j]) continue;
-                    l2[i] = r.distance()[j];
-                    if (inNorm[j] < minDistance[i]) {
-                        minDistance[i] = inNorm[j];
-                        foundBy[i] = "ddn";
-                    }
-                }
-                phase.merge("min_distance", seconds(t0), Double::sum);
-            }
-
-            t0 = System.nanoTime();
-            boolean[] alive = correct.clone();
-            for (int e = 0; e < c.eps().length; e++) {
-                double eps = c.eps()[e];
-                for (int i = 0; i < size; i++) if (alive[i] && minDistance[i] <= eps) alive[i] = false;
-                int[] targets = indices(alive);
-                if (attacks && targets.length > 0) {
-                    Rng.seed(Rng.derive(c.seed(), unit.index(), 3, e));
-                    Ensemble ensemble = attackAt(c, eps, numClasses);
-                    Ensemble.Outcome o = ensemble.run(model, Attacks.rows(x, targets), Attacks.rows(y, targets));
-                    for (int j = 0; j < targets.length; j++) {
-                        if (!o.result().success()[j]) continue;
-                        int i = targets[j];
-                        alive[i] = false;
-                        if (o.result().distance()[j] < minDistance[i]) {
-                            minDistance[i] = o.result().distance()[j];
-                            foundBy[i] = o.foundBy()[j];
+            // The time budget covers the minimum-distance search and the attacks, pooled over the batch.
+            Budget.within(c.timeBudget() * size, () -> {
+                int[] todo = indices(correct);
+                if (c.minDistance() && todo.length > 0) {
+                    long t1 = System.nanoTime();
+                    Rng.seed(Rng.derive(c.seed(), unit.index(), 2));
+                    MinimumDistance.Outcome r = minimumDistance(c, numClasses).find(model, Attacks.rows(x, todo), Attacks.rows(y, todo));
+                    for (int j = 0; j < todo.length; j++) {
+                        int i = todo[j];
+                        l2[i] = r.ddnL2()[j];
+                        if (r.result().success()[j] && r.result().distance()[j] < minDistance[i]) {
+                            minDistance[i] = r.result().distance()[j];
+                            foundBy[i] = r.foundBy()[j];
                         }
                     }
-                    for (int m = 0; m < brokenBy.length; m++) brokenBy[m] += o.brokenByMember()[m];
+                    phase.merge("min_distance", seconds(t1), Double::sum);
                 }
-                for (int i = 0; i < size; i++) robust[i][e] = alive[i];
-            }
-            phase.merge("attacks", seconds(t0), Double::sum);
+
+                long t2 = System.nanoTime();
+                boolean[] alive = correct.clone();
+                for (int e = 0; e < c.eps().length; e++) {
+                    double eps = c.eps()[e];
+                    for (int i = 0; i < size; i++) if (alive[i] && minDistance[i] <= eps) alive[i] = false;
+                    int[] targets = indices(alive);
+                    if (attacks && targets.length > 0) {
+                        Rng.seed(Rng.derive(c.seed(), unit.index(), 3, e));
+                        Ensemble ensemble = attackAt(c, eps, numClasses);
+                        Ensemble.Outcome o = ensemble.run(model, Attacks.rows(x, targets), Attacks.rows(y, targets), c.contributions());
+                        for (int j = 0; j < targets.length; j++) {
+                            if (!o.result().success()[j]) continue;
+                            int i = targets[j];
+                            alive[i] = false;
+                            if (o.result().distance()[j] < minDistance[i]) {
+                                minDistance[i] = o.result().distance()[j];
+                                foundBy[i] = o.foundBy()[j];
+                            }
+                        }
+                        for (int m = 0; m < members; m++) firstBrokenBy[m] += o.firstBrokenBy()[m];
+                        if (o.broke() != null) count(o.broke(), targets.length, brokenBy, brokenOnlyBy);
+                    }
+                    boolean out = attacks && Budget.exhausted();
+                    for (int i = 0; i < size; i++) {
+                        robust[i][e] = alive[i];
+                        timedOut[i][e] = alive[i] && out;
+                    }
+                }
+                phase.merge("attacks", seconds(t2), Double::sum);
+                return null;
+            });
             return new BatchOutcome(unit.start(), label, prediction, margin, gradDual, grad2, curvature, minDistance, foundBy, l2, robust,
-                    brokenBy, phase);
+                    timedOut, firstBrokenBy, brokenBy, brokenOnlyBy, phase);
+        }
+
+        /** Adds, per member, the points it broke and those only it broke. */
+        private static void count(boolean[][] broke, int points, int[] brokenBy, int[] brokenOnlyBy) {
+            for (int j = 0; j < points; j++) {
+                int hits = 0, last = -1;
+                for (int m = 0; m < broke.length; m++) {
+                    if (broke[m][j]) {
+                        hits++;
+                        last = m;
+                        brokenBy[m]++;
+                    }
+                }
+                if (hits == 1) brokenOnlyBy[last]++;
+            }
         }
     }
 
     /** The rows of all batches with the bounds, whose constants are maxima over every image. */
     private static Result assemble(Config c, List<BatchOutcome> batches, int n, long dim, List<String> attackNames, double seconds) {
         double lipschitz = 0, curv = 0;
-        int[] brokenBy = new int[attackNames.size()];
+        int members = attackNames.size();
+        int[] firstBrokenBy = new int[members], brokenBy = new int[members], brokenOnlyBy = new int[members];
         Map<String, Double> phase = new LinkedHashMap<>();
         for (BatchOutcome b : batches) {
             for (double g : b.gradDual()) lipschitz = Math.max(lipschitz, g);
             for (double k : b.curvature()) if (!Double.isNaN(k)) curv = Math.max(curv, k);
-            for (int m = 0; m < brokenBy.length; m++) brokenBy[m] += b.brokenBy()[m];
+            for (int m = 0; m < members; m++) {
+                firstBrokenBy[m] += b.firstBrokenBy()[m];
+                brokenBy[m] += b.brokenBy()[m];
+                brokenOnlyBy[m] += b.brokenOnlyBy()[m];
+            }
             b.phaseSeconds().forEach((k, v) -> phase.merge(k, v, Double::sum));
         }
         boolean haveCurvature = c.bounds() && c.lanczosSteps() > 0;
@@ -272,11 +371,12 @@ public final class RobustnessEvaluation {
                     if (c.norm() == Norm.LINF) cb /= Math.sqrt(dim);   // ‖δ‖∞ ≥ ‖δ‖₂/√n turns the ℓ2 bound into an ℓ∞ one
                 }
                 rows.add(new Row(b.offset() + j, b.label()[j], b.prediction()[j], b.label()[j] == b.prediction()[j], b.margin()[j],
-                        b.gradDual()[j], lb, cb, b.minDistance()[j], b.foundBy()[j], b.l2()[j], b.robust()[j]));
+                        b.gradDual()[j], lb, cb, b.minDistance()[j], b.foundBy()[j], b.l2()[j], b.robust()[j], b.timedOut()[j]));
             }
         }
         if (rows.size() != n) throw new IllegalStateException("evaluated " + rows.size() + " images, expected " + n);
-        Result r = new Result(c, rows, lipschitz, haveCurvature ? curv : Double.NaN, brokenBy, attackNames, seconds, phase, List.of());
+        Result r = new Result(c, rows, lipschitz, haveCurvature ? curv : Double.NaN, firstBrokenBy, c.contributions() ? brokenBy : null,
+                c.contributions() ? brokenOnlyBy : null, attackNames, seconds, phase, List.of());
         return r.withWarnings(warnings(r));
     }
 
@@ -293,13 +393,21 @@ public final class RobustnessEvaluation {
             if (correct > 0 && zero > 0.05 * correct) {
                 w.add(String.format(Locale.ROOT, "possible gradient masking: the input gradient is exactly zero at %d of %d correctly "
                         + "classified points, so gradient attacks cannot move them; their robust accuracy is not trustworthy. "
-                        + "Use --attack ensemble with --norm linf (it includes the gradient-free Square attack).", zero, correct));
+                        + "Use --attack ensemble (it includes the gradient-free Square attack).", zero, correct));
             }
         }
         int square = r.attackNames().indexOf("square");
-        if (square > 0 && r.brokenByAttack()[square] > 0) {
-            w.add("possible gradient masking: the gradient-free Square attack broke " + r.brokenByAttack()[square]
+        if (square > 0 && r.firstBrokenBy()[square] > 0) {
+            w.add("possible gradient masking: the gradient-free Square attack broke " + r.firstBrokenBy()[square]
                     + " point(s) that every gradient attack missed. Trust the ensemble's numbers, not any single gradient attack's.");
+        }
+        for (int e = 0; e < c.eps().length; e++) {
+            long t = r.timeouts(e);
+            if (t > 0) {
+                w.add(String.format(Locale.ROOT, "the time budget (%.3g s per image) ran out before the attacks at ε = %.5g were done with "
+                        + "%d unbroken image(s): they count as robust, so that robust accuracy is a looser upper bound (verdict timeout in per_image.csv)",
+                        c.timeBudget(), c.eps()[e], t));
+            }
         }
         for (boolean cb : new boolean[]{false, true}) {
             long v = r.violations(cb);

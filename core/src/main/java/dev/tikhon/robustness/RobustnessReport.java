@@ -56,9 +56,12 @@ public final class RobustnessReport {
         Map<String, Object> attacks = new LinkedHashMap<>();
         attacks.put("attack", c.attack());
         attacks.put("members", r.attackNames());
-        Map<String, Integer> broken = new LinkedHashMap<>();
-        for (int i = 0; i < r.attackNames().size(); i++) broken.put(r.attackNames().get(i), r.brokenByAttack()[i]);
-        attacks.put("points_broken_by_member", broken);
+        attacks.put("points_first_broken_by_member", perMember(r, r.firstBrokenBy()));
+        if (r.brokenBy() != null) {
+            attacks.put("points_broken_by_member", perMember(r, r.brokenBy()));
+            attacks.put("points_broken_only_by_member", perMember(r, r.brokenOnlyBy()));
+        }
+        attacks.put("points_whose_smallest_distance_was_found_by", r.smallestDistanceFoundBy());
         attacks.put("steps", c.steps());
         attacks.put("restarts", c.restarts());
         if (c.attack().equals("pgd")) attacks.put("schedule", c.schedule().name().toLowerCase(Locale.ROOT));
@@ -66,6 +69,13 @@ public final class RobustnessReport {
         attacks.put("square_queries", c.squareQueries());
         attacks.put("ddn_steps", c.ddnSteps());
         attacks.put("seed", c.seed());
+        if (c.eot() > 1) attacks.put("eot", c.eot());
+        if (c.timeBudget() > 0) {
+            attacks.put("time_budget_seconds_per_image", c.timeBudget());
+            Map<String, Long> t = new LinkedHashMap<>();
+            for (int e = 0; e < c.eps().length; e++) t.put(epsKey(c.eps()[e]), r.timeouts(e));
+            attacks.put("timeouts", t);
+        }
         m.put("attacks", attacks);
         Map<String, Object> time = new LinkedHashMap<>();
         time.put("seconds", r.seconds());
@@ -82,12 +92,14 @@ public final class RobustnessReport {
         List<String> columns = new ArrayList<>(List.of("index", "label", "prediction", "correct", "margin", "grad_norm_dual",
                 "l_bound", "c_bound", "min_distance", "found_by", "l2_distance_ddn"));
         for (double e : c.eps()) columns.add("robust_at_" + epsKey(e));
+        columns.add("verdict");
         List<List<Object>> rows = new ArrayList<>();
         for (RobustnessEvaluation.Row row : r.rows()) {
             List<Object> v = new ArrayList<>(List.of(row.index(), row.label(), row.prediction(), row.correct() ? 1 : 0,
                     num(row.margin()), num(row.gradNorm()), num(row.lBound()), num(row.cBound()), num(row.minDistance()),
                     row.foundBy() == null ? "" : row.foundBy(), num(row.l2Distance())));
-            for (boolean b : row.robust()) v.add(b ? 1 : 0);
+            for (int e = 0; e < row.robust().length; e++) v.add(row.timedOut()[e] ? "timeout" : row.robust()[e] ? 1 : 0);
+            v.add(row.verdict());
             rows.add(v);
         }
         Csv.write(run.resolve("per_image.csv"), columns, rows);
@@ -120,6 +132,13 @@ public final class RobustnessReport {
         HtmlReport.write(run.path(), title, "Per-image results in per_image.csv. Bounds are estimates (constants measured on "
                 + "these points), checked against every attack; any violation is listed under warnings.", metrics, images);
         return metrics;
+    }
+
+    /** Member name → count (members of the same name, e.g. two APGD runs, add up). */
+    private static Map<String, Integer> perMember(RobustnessEvaluation.Result r, int[] counts) {
+        Map<String, Integer> m = new LinkedHashMap<>();
+        for (int i = 0; i < r.attackNames().size(); i++) m.merge(r.attackNames().get(i), counts[i], Integer::sum);
+        return m;
     }
 
     static String epsKey(double eps) {

@@ -31,6 +31,7 @@ class AttackMemoryTest {
         check("APGD", () -> new Apgd(Norm.LINF, 0.01, 100, AttackLoss.CE, 1), () -> new Apgd(Norm.LINF, 0.01, 1000, AttackLoss.CE, 1), model, x, y);
         check("Square", () -> new SquareAttack(0.01, 100, 0.8), () -> new SquareAttack(0.01, 1500, 0.8), model, x, y);
         check("DDN", () -> Ddn.standard(50), () -> Ddn.standard(800), model, x, y);
+        check("Square-l2", () -> new SquareL2(0.01, 100, 0.8), () -> new SquareL2(0.01, 1500, 0.8), model, x, y);
     }
 
     private static void check(String name, Supplier<Attack> shortRun, Supplier<Attack> longRun, Module model, Tensor x, Tensor y) {

@@ -49,7 +49,7 @@ class SoundnessTest {
         try (Autograd.Guard g = Autograd.noGrad()) {
             if (model.forward(pgd).argmax(1).itemLong() != y.itemLong()) return pgd;
         }
-        Attack.Result r = Ensemble.standard(Norm.L2, eps, 2, 20, 1, 0, 100, 100).attack(model, x, y);
+        Attack.Result r = Ensemble.standard(Norm.L2, eps, 2, 20, 1, 0, 100).attack(model, x, y);
         return r.success()[0] && r.distance()[0] > 0 ? r.adversarial() : pgd;
     };
 

@@ -28,12 +28,44 @@ class CliAttackTest {
         double small = m.at("/robust_accuracy/0.00392157").asDouble(), large = m.at("/robust_accuracy/0.1").asDouble();
         assertThat(small).isLessThanOrEqualTo(clean);
         assertThat(large).isLessThanOrEqualTo(small);
-        assertThat(m.at("/attacks/members").size()).isEqualTo(3);
+        assertThat(m.at("/attacks/members").toString()).isEqualTo("[\"apgd-ce\",\"apgd-t-dlr\",\"fab-t\",\"square\"]");
+        assertThat(m.at("/attacks/points_first_broken_by_member").size()).isEqualTo(4);
+        assertThat(m.at("/attacks/points_whose_smallest_distance_was_found_by").isObject()).isTrue();
         assertThat(m.at("/bounds/l_bound_violations").asInt()).isZero();
         Csv.Table t = Csv.read(dir.resolve("per_image.csv"));
         assertThat(t.rows()).hasSize(24);
-        assertThat(t.header()).contains("label", "prediction", "margin", "grad_norm_dual", "l_bound", "min_distance", "found_by", "robust_at_0.1");
+        assertThat(t.header()).contains("label", "prediction", "margin", "grad_norm_dual", "l_bound", "min_distance", "found_by", "robust_at_0.1",
+                "verdict");
         for (String f : new String[]{"robust_accuracy.png", "index.html"}) assertThat(dir.resolve(f)).exists();
+    }
+
+    @Test
+    void memberListsContributionsAndTimeBudget(@TempDir Path dir) throws IOException {
+        Cli.Run a = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
+                "--limit", "16", "--norm", "l2", "--eps", "0.3,1", "--attack", "apgd-ce,fab-t,square", "--member-contributions",
+                "--steps", "10", "--targets", "2", "--queries", "50", "--ddn-steps", "20", "--threads", "1", "--out", dir.resolve("all").toString());
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        JsonNode m = JSON.readTree(dir.resolve("all/metrics.json").toFile());
+        assertThat(m.at("/attacks/members").toString()).isEqualTo("[\"apgd-ce\",\"fab-t\",\"square\"]");
+        int first = 0, any = 0, only = 0;
+        for (String member : new String[]{"apgd-ce", "fab-t", "square"}) {
+            first += m.at("/attacks/points_first_broken_by_member/" + member).asInt();
+            any += m.at("/attacks/points_broken_by_member/" + member).asInt();
+            only += m.at("/attacks/points_broken_only_by_member/" + member).asInt();
+        }
+        assertThat(only).isLessThanOrEqualTo(first).isLessThanOrEqualTo(any);
+
+        // A budget far too small to finish: every image still standing is marked, none is called robust.
+        Cli.Run b = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
+                "--limit", "40", "--eps", "0.0001", "--no-min-distance", "--time-budget", "0.000001", "--threads", "1",
+                "--out", dir.resolve("budget").toString());
+        assertThat(b.exitCode()).as(b.err()).isZero();
+        Csv.Table t = Csv.read(dir.resolve("budget/per_image.csv"));
+        int verdict = t.header().indexOf("verdict"), robust = t.header().indexOf("robust_at_0.0001");
+        assertThat(t.rows()).allSatisfy(r -> assertThat(r.get(verdict)).isIn("misclassified", "broken", "timeout"));
+        assertThat(t.rows()).anySatisfy(r -> assertThat(r.get(verdict)).isEqualTo("timeout"));
+        assertThat(t.rows()).allSatisfy(r -> assertThat(r.get(robust).equals("timeout")).isEqualTo(r.get(verdict).equals("timeout")));
+        assertThat(b.out()).contains("time budget");
     }
 
     @Test
@@ -60,8 +92,11 @@ class CliAttackTest {
         r = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--norm", "l3", "--out", dir.toString());
         assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
         assertThat(r.err()).contains("unknown attack norm 'l3'");
-        r = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--norm", "l2", "--attack", "square", "--out", dir.toString());
+        r = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--norm", "l2", "--attack", "apgd-ce,fgsm", "--out", dir.toString());
         assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
-        assertThat(r.err()).contains("square is an ℓ∞ attack");
+        assertThat(r.err()).contains("fgsm is an ℓ∞ attack");
+        r = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--time-budget", "-1", "--out", dir.toString());
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("--time-budget must be ≥ 0");
     }
 }

@@ -1,0 +1,95 @@
+package dev.tikhon.attack;
+
+/**
+ * The smallest step from a point p of the [0, 1] box onto a hyperplane {z : w·z = b} within the box,
+ * in ℓ∞ or ℓ2: min ‖δ‖ subject to w·(p + δ) = b, p + δ ∈ [0, 1]ᴰ. The minimizer moves every coordinate
+ * towards the hyperplane, sign(vᵢ)·min(t·sᵢ, roomᵢ) with v = ±w pointing towards it, roomᵢ the distance
+ * to the box face in that direction, and sᵢ = 1 (ℓ∞) or |vᵢ| (ℓ2; t is then the Lagrange multiplier of
+ * the hyperplane constraint). v·δ(t) is piecewise linear and increasing in t, with a breakpoint where
+ * each coordinate reaches its face: sorting the breakpoints and walking them gives t exactly, in
+ * O(D log D). When no point of the box lies on the hyperplane, the step goes to the box corner closest
+ * to it (every coordinate at its face). This is the projection FAB (Croce &amp; Hein 2020) takes at every
+ * step; it runs on the host, in double precision.
+ */
+final class BoxProjection {
+    private final Norm norm;
+    private final double[] room, slope, breakpoint;
+    private final long[] order;
+
+    /** Scratch space for projecting points of dimension {@code dim}, reused across calls (one instance per thread). */
+    BoxProjection(Norm norm, int dim) {
+        this.norm = norm;
+        room = new double[dim];
+        slope = new double[dim];
+        breakpoint = new double[dim];
+        order = new long[dim];
+    }
+
+    /**
+     * @param p one point, in [0, 1]ᴰ
+     * @return δ with p + δ the projection of p onto {w·z = b} ∩ [0, 1]ᴰ in {@code norm}
+     */
+    static double[] project(Norm norm, double[] p, double[] w, double b) {
+        double[] delta = new double[p.length];
+        new BoxProjection(norm, p.length).project(p, 0, w, 0, b, delta, 0);
+        return delta;
+    }
+
+    /**
+     * Projects the point p[po … po+D) onto {z : w[wo … wo+D)·z = b} ∩ [0, 1]ᴰ, writing δ into out[oo … oo+D).
+     *
+     * @return ‖δ‖ in the norm
+     */
+    double project(double[] p, int po, double[] w, int wo, double b, double[] out, int oo) {
+        int d = room.length;
+        double gap = b;
+        for (int i = 0; i < d; i++) gap -= w[wo + i] * p[po + i];
+        double sign = gap >= 0 ? 1 : -1;
+        double c = Math.abs(gap);   // v·δ must reach c, v = sign·w
+        java.util.Arrays.fill(out, oo, oo + d, 0);
+        if (c == 0) return 0;
+        int m = 0;
+        for (int i = 0; i < d; i++) {
+            double v = sign * w[wo + i];
+            if (v == 0) continue;
+            room[i] = v > 0 ? 1 - p[po + i] : p[po + i];
+            double a = Math.abs(v);
+            slope[i] = norm == Norm.LINF ? a : a * a;                    // d(v·δ)/dt while coordinate i is free
+            breakpoint[i] = norm == Norm.LINF ? room[i] : room[i] / a;   // t at which coordinate i reaches its face
+            // Sort key: the breakpoint's float bits (monotone for non-negative floats) above the index.
+            order[m++] = ((long) Float.floatToIntBits((float) Math.max(breakpoint[i], 0)) << 32) | i;
+        }
+        java.util.Arrays.sort(order, 0, m);
+        double saturated = 0, freeSlope = 0;
+        for (int k = 0; k < m; k++) freeSlope += slope[(int) order[k]];
+        double t = Double.POSITIVE_INFINITY;
+        for (int k = 0; k < m; k++) {
+            int i = (int) order[k];
+            double at = saturated + freeSlope * breakpoint[i];
+            if (at >= c) {
+                t = freeSlope > 0 ? (c - saturated) / freeSlope : breakpoint[i];
+                break;
+            }
+            saturated += Math.abs(w[wo + i]) * room[i];
+            freeSlope -= slope[i];
+            if (freeSlope < 0) freeSlope = 0;
+        }
+        double size = 0;
+        for (int i = 0; i < d; i++) {
+            double v = sign * w[wo + i];
+            if (v == 0) continue;
+            double step = norm == Norm.LINF ? t : t * Math.abs(v);
+            double delta = Math.signum(v) * Math.min(step, room[i]);
+            out[oo + i] = delta;
+            size = norm == Norm.LINF ? Math.max(size, Math.abs(delta)) : size + delta * delta;
+        }
+        return norm == Norm.LINF ? size : Math.sqrt(size);
+    }
+
+    /** ‖δ‖ in the norm. */
+    static double size(Norm norm, double[] delta) {
+        double s = 0;
+        for (double v : delta) s = norm == Norm.LINF ? Math.max(s, Math.abs(v)) : s + v * v;
+        return norm == Norm.LINF ? s : Math.sqrt(s);
+    }
+}
