@@ -78,7 +78,7 @@ public final class SoundnessCheck {
                     Tensor ids = Tensor.fromLongs(new long[]{im.index()}, 1);
                     Tensor x = data.batchInputs(ids).to(device), y = data.batchLabels(ids).to(device);
                     Rng.seed(Rng.derive(seed, im.index(), 1, 0));
-                    Ensemble e = Ensemble.standard(Norm.L2, im.radius(), data.numClasses(), attackSteps, 1, 3, 0, ddnSteps);
+                    Ensemble e = Ensemble.standard(Norm.L2, im.radius(), data.numClasses(), attackSteps, 1, 3, 500);
                     if (e.attack(model, x, y).success()[0]) ensembleViolations++;
                     ensembleTested++;
                 }
