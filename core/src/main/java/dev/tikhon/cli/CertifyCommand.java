@@ -94,7 +94,7 @@ final class CertifyCommand implements Callable<Integer> {
         if (images < 1) throw new UserError("--images must be at least 1, got " + images);
         RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "certify-" + m));
         ModelSource.Loaded model = source.load();
-        double s = sigma != null ? sigma : sigmaOf(model);
+        double s = m.equals("heat") ? heatSigma(model, sigma) : sigma != null ? sigma : sigmaOf(model);
         String dataName = data.name != null ? data.name : model.meta() != null ? model.meta().data().name() : DataOptions.DEFAULT;
         Path dataDir = data.dir != null ? data.dir
                 : (data.name == null && model.meta() != null && model.meta().data().dir() != null ? Path.of(model.meta().data().dir()) : null);
@@ -104,6 +104,7 @@ final class CertifyCommand implements Callable<Integer> {
             case "train" -> loaded.train();
             default -> throw new UserError("unknown --split '" + split + "': use test or train");
         };
+        model.checkFits(set, loaded.description());
         model.model().to(device);
         RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(s, n0, n, alpha, noiseBatch, seed));
         int count = Math.min(images, set.size());
@@ -160,6 +161,33 @@ final class CertifyCommand implements Callable<Integer> {
             if (o.reg().equals("noise") || o.reg().startsWith("heat")) return o.sigma();
         }
         throw new UserError("--sigma is needed: the model was not noise-trained or heat-smoothed by Tikhon");
+    }
+
+    /**
+     * The σ of a heat certification. Radii (b) and (c) read σ off a model that is assumed to be its own Gaussian average
+     * at that σ, so they mean nothing on a model that was never heat-smoothed, or at another σ than it was smoothed
+     * with. For a checkpoint Tikhon knows which: either is an error (exit 2) rather than a warning, because the run
+     * would print and save certified-accuracy tables that look like results; certificate (a) alone is what
+     * {@code --method cohen} gives. A TorchScript file records nothing, so its σ is taken on trust from --sigma, and a
+     * note on stdout says so.
+     */
+    static double heatSigma(ModelSource.Loaded model, Double sigma) {
+        if (model.meta() == null) {
+            if (sigma == null) throw new UserError("--sigma is needed: the model was not noise-trained or heat-smoothed by Tikhon");
+            System.out.println("note:   " + model.name() + " is taken to be heat-smoothed at σ " + sigma + " (a TorchScript file does not "
+                    + "record it); radii (b), (c) are heuristic and mean nothing if it was not");
+            return sigma;
+        }
+        ObjectiveSpec o = model.meta().config().objective();
+        if (!o.reg().startsWith("heat")) {
+            throw new UserError("--method heat: " + model.file() + " was never heat-smoothed (trained with " + model.meta().objective()
+                    + "), so its single-pass radii (b), (c) would mean nothing; run 'tikhon smooth' on it first, or use --method cohen");
+        }
+        if (sigma != null && Math.abs(sigma - o.sigma()) > 1e-12 * Math.max(1, o.sigma())) {
+            throw new UserError("--sigma " + sigma + " differs from the σ " + o.sigma() + " that " + model.file() + " was heat-smoothed "
+                    + "with; radii (b), (c) hold only at that σ: drop --sigma");
+        }
+        return o.sigma();
     }
 
     static void write(RunDirectory run, CertificationRun.Result r, double sigma, RandomizedSmoothing rs) {

@@ -46,6 +46,12 @@ class CliCertifyTest {
         assertThat(heat.resolve("certified_accuracy.png")).exists();
         assertThat(heat.resolve("index.html")).exists();
 
+        Cli.Run wrongSigma = Cli.run("certify", "--checkpoint", smooth.toString(), "--method", "heat", "--sigma", "0.5", "--images", "2",
+                "--threads", "1", "--out", dir.resolve("wrong").toString());
+        assertThat(wrongSigma.exitCode()).isEqualTo(2);
+        assertThat(wrongSigma.err().strip()).doesNotContain("\n").startsWith("tikhon: error: --sigma 0.5 differs from the σ 0.25")
+                .contains(smooth.toString());
+
         Cli.Run k = Cli.run("certify", "--checkpoint", base.toString(), "--method", "cohen", "--images", "3", "--n", "300",
                 "--predict-images", "1", "--threads", "1", "--out", cohen.toString());
         assertThat(k.exitCode()).as(k.err()).isEqualTo(0);
@@ -86,6 +92,7 @@ class CliCertifyTest {
         Cli.Run c = Cli.run("certify", "--torchscript", smooth.resolve("smoothed.pt").toString(), "--data", "fashion-mnist-sample",
                 "--method", "heat", "--sigma", "0.25", "--no-monte-carlo", "--images", "3", "--threads", "1", "--out", cert.toString());
         assertThat(c.exitCode()).as(c.err()).isEqualTo(0);
+        assertThat(c.out()).contains("is taken to be heat-smoothed at σ 0.25").contains("mean nothing if it was not");
         assertThat(JSON.readTree(cert.resolve("metrics.json").toFile()).at("/result/certificates").has("a")).isFalse();
         // the checkpoint names the original file, so it loads too
         Cli.Run k = Cli.run("certify", "--checkpoint", smooth.toString(), "--data", "fashion-mnist-sample", "--method", "heat",
