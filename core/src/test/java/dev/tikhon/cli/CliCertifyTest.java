@@ -40,7 +40,15 @@ class CliCertifyTest {
         assertThat(hm.at("/result/certificates/b/kind").asText()).isEqualTo("heuristic");
         assertThat(hm.at("/result/certificates/c/certified_accuracy/0.0").isNumber()).isTrue();
         assertThat(hm.at("/result/single_pass_vs_smoothed_agreement").isNumber()).isTrue();
-        assertThat(hm.at("/single_pass_attack/b/tested").isNumber()).isTrue();
+        // the violation counts: none inside the probabilistic radius (a); (b), (c) counted and printed as counted
+        assertThat(hm.at("/attack/a/tested").asLong()).isPositive();
+        assertThat(hm.at("/attack/a/broken").asLong()).as("violations of certificate (a)").isZero();
+        for (String k : new String[]{"b", "c"}) {
+            long tested = hm.at("/attack/" + k + "/tested").asLong(), broken = hm.at("/attack/" + k + "/broken").asLong();
+            assertThat(tested).isPositive();
+            assertThat(broken).isBetween(0L, tested);
+            assertThat(c.out()).contains("PGD-3 inside radius (" + k + "): broke " + broken + " of " + tested + " single-pass certificates");
+        }
         assertThat(Files.readAllLines(heat.resolve("certify.csv"))).hasSize(5);
         assertThat(Files.readString(heat.resolve("certify.csv"))).startsWith("index,label,prediction,correct,prediction_a,radius_a");
         assertThat(heat.resolve("certified_accuracy.png")).exists();
@@ -53,9 +61,13 @@ class CliCertifyTest {
                 .contains(smooth.toString());
 
         Cli.Run k = Cli.run("certify", "--checkpoint", base.toString(), "--method", "cohen", "--images", "3", "--n", "300",
-                "--predict-images", "1", "--threads", "1", "--out", cohen.toString());
+                "--predict-images", "1", "--attack-steps", "3", "--threads", "1", "--out", cohen.toString());
         assertThat(k.exitCode()).as(k.err()).isEqualTo(0);
         JsonNode cm = JSON.readTree(cohen.resolve("metrics.json").toFile());
+        long certified = Files.readAllLines(cohen.resolve("certify.csv")).stream().skip(1).filter(l -> !l.contains("abstain")).count();
+        assertThat(cm.at("/attack/cohen/tested").asLong()).isPositive().isLessThanOrEqualTo(certified);
+        assertThat(cm.at("/attack/cohen/broken").asLong()).as("violations of Cohen certificates").isZero();
+        assertThat(k.out()).contains("inside radius (cohen): broke 0 of " + cm.at("/attack/cohen/tested").asLong());
         assertThat(cm.at("/result/certificates/cohen/alpha").asDouble()).isEqualTo(0.001);
         assertThat(cm.at("/result/predict_ms_per_image").asDouble()).isPositive();
         assertThat(cm.at("/max_certifiable_radius").asDouble()).isLessThan(0.25 * 2.7);
