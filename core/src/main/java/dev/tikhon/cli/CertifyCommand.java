@@ -94,7 +94,6 @@ final class CertifyCommand implements Callable<Integer> {
         Device device = runtime.apply();
         String m = method.toLowerCase(Locale.ROOT);
         if (!m.equals("cohen") && !m.equals("heat")) throw new UserError("unknown --method '" + method + "': use cohen or heat");
-        if (images < 1) throw new UserError("--images must be at least 1, got " + images);
         RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "certify-" + m));
         ModelSource.Loaded model = source.load();
         double s = m.equals("heat") ? heatSigma(model, sigma) : sigma != null ? sigma : sigmaOf(model);

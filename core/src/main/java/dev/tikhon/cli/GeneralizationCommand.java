@@ -58,7 +58,6 @@ final class GeneralizationCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         Device device = runtime.apply();
-        if (maxPoints < 0) throw new UserError("--max-points must be ≥ 0, got " + maxPoints);
         RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "generalization"));
         Checkpoint.Loaded ck = Checkpoint.load(checkpoint);
         Module model = Models.build(ck.meta().model());

@@ -17,7 +17,8 @@ import java.util.function.DoublePredicate;
  * finite (NaN or Infinity is refused while the command line is parsed), and an option that names a count, a
  * step size, a probability or a weight must lie in its range. An option means the same thing in every command
  * that has it (--sigma is a noise level, --batch-size a count), so one table keyed by the option's name covers
- * them all; a new option with one of these names is checked without another line of code.
+ * them all, with an entry "command --option" where a command gives 0 a meaning of its own; a new option with
+ * one of these names is checked without another line of code.
  */
 final class OptionChecks {
 
@@ -37,13 +38,13 @@ final class OptionChecks {
     private static Map<String, Range> rules() {
         Map<String, Range> r = new java.util.HashMap<>();
         for (String name : List.of("--sigma", "--lr", "--smooth-lr", "--delta", "--h", "--atol", "--rtol", "--end-time", "--step",
-                "--step-size", "--tolerance", "--epsilon", "--lip-weights")) {
+                "--tolerance", "--epsilon", "--lip-weights")) {
             r.put(name, Range.POSITIVE);
         }
         for (String name : List.of("--lambda", "--v1-lambda", "--weight-decay", "--lip-weight", "--tv-weight", "--reg-kinetic",
                 "--reg-jacobian", "--eps", "--warmup", "--gamma", "--milestones", "--limit", "--lanczos", "--attack-steps",
                 "--predict-images", "--subset", "--smooth-subset", "--v1-subset", "--checkpoint-every", "--max-points", "--ddn-steps",
-                "--queries", "--targets", "--held-out", "--image-held-out", "--partitions", "--features", "--pgd-steps")) {
+                "--queries", "--targets", "--held-out", "--image-held-out", "--partitions", "--features", "--pgd-steps", "--step-size")) {
             r.put(name, Range.NON_NEGATIVE);
         }
         for (String name : List.of("--batch-size", "--eval-batch-size", "--image-batch-size", "--batch", "--epochs", "--images",
@@ -56,12 +57,16 @@ final class OptionChecks {
         r.put("--alpha", Range.PROBABILITY);
         r.put("--momentum", Range.FRACTION);
         r.put("--val-fraction", Range.FRACTION);
+        // where a command gives an option's 0 a meaning of its own ("0: the median distance", "0: all")
+        r.put("kernel fit --sigma", Range.NON_NEGATIVE);
+        r.put("kernel fit --train-size", Range.NON_NEGATIVE);
         return Map.copyOf(r);
     }
 
-    /** The range of an option, by its long name; null when it has none. */
-    static Range rangeOf(String option) {
-        return RULES.get(option);
+    /** The range of {@code option} in {@code command} ("kernel fit"), or else of the option in every command; null when it has none. */
+    static Range rangeOf(String command, String option) {
+        Range specific = RULES.get(command + " " + option);
+        return specific != null ? specific : RULES.get(option);
     }
 
     /** Refuses non-finite real numbers at parse time and checks every range before the command runs. */
@@ -91,8 +96,9 @@ final class OptionChecks {
     /** Checks the options given on the command line (defaults are in range by construction) of the command and its subcommands. */
     static void check(ParseResult parsed) {
         for (ParseResult p = parsed; p != null; p = p.hasSubcommand() ? p.subcommand() : null) {
+            String command = p.commandSpec().qualifiedName(" ").replaceFirst("^tikhon ?", "");
             for (OptionSpec o : p.matchedOptions()) {
-                Range range = RULES.get(o.longestName());
+                Range range = rangeOf(command, o.longestName());
                 if (range == null) continue;
                 for (Object v : values(o.getValue())) {
                     if (!(v instanceof Number n)) continue;
