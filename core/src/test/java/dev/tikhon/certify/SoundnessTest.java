@@ -115,29 +115,11 @@ class SoundnessTest {
         Engine.setThreads(threadsBefore);
     }
 
-    /** log of the Monte Carlo mean softmax of the base model under N(0, σ²) noise, fresh noise per call. */
-    static final class SmoothedLogProbabilities extends Module {
-        final Module inner;
-        final int samples;
-
-        SmoothedLogProbabilities(Module inner, int samples) {
-            this.inner = inner;
-            this.samples = samples;
-        }
-
-        @Override public Tensor forward(Tensor x) {
-            long n = x.size(0);
-            Tensor rep = x.repeat(samples, 1);
-            Tensor p = inner.forward(rep.add(rep.randnLike(), SIGMA)).softmax(1);
-            return p.view(samples, n, p.size(1)).mean(0, false).clampMin(1e-12).log();
-        }
-    }
-
     @Test
     void noAttackBreaksACohenCertificate() {
         RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(SIGMA, 100, 2000, 0.001, 1000, 1));
         RandomizedSmoothing judge = new RandomizedSmoothing(new RandomizedSmoothing.Config(SIGMA, 100, 2000, 0.001, 1000, 77));
-        Module attacked = new SmoothedLogProbabilities(base, 32);
+        Module attacked = new SmoothedAttack.NoiseAveraged(base, SIGMA, 32);
         int certified = 0, inflatedBroken = 0;
         List<String> violations = new ArrayList<>();
         for (int i = 0; i < points.size(0); i++) {
@@ -164,7 +146,7 @@ class SoundnessTest {
         // certificate (a): CERTIFY's estimation on v with the class fixed by the single pass
         RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(SIGMA, 100, 2000, 0.001, 1000, 5));
         RandomizedSmoothing judge = new RandomizedSmoothing(new RandomizedSmoothing.Config(SIGMA, 100, 2000, 0.001, 1000, 78));
-        Module attacked = new SmoothedLogProbabilities(smoothed, 32);
+        Module attacked = new SmoothedAttack.NoiseAveraged(smoothed, SIGMA, 32);
         List<String> violations = new ArrayList<>();
         int certified = 0;
         for (int i = 0; i < points.size(0); i++) {
