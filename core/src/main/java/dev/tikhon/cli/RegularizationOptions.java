@@ -1,11 +1,18 @@
 package dev.tikhon.cli;
 
 import dev.tikhon.loss.Losses;
-import dev.tikhon.regularize.GradientNormPenalty;
+import dev.tikhon.regularize.RegularizerOptions;
+import dev.tikhon.regularize.Regularizers;
 import dev.tikhon.train.ObjectiveSpec;
 import picocli.CommandLine.Option;
 
-/** What training minimizes: plain cross-entropy, an input-gradient penalty, or an implicit counterpart. */
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What training minimizes: plain cross-entropy, an input-gradient penalty, or an implicit counterpart. The
+ * options are handed to the regularizer's registered parser ({@link Regularizers}), which owns the defaults.
+ */
 final class RegularizationOptions {
     @Option(names = "--reg", defaultValue = "none", paramLabel = "REG",
             description = "none, tikhonov (finite differences), tikhonov-exact (double backprop), tv, lipschitz, tv,lipschitz, "
@@ -17,8 +24,8 @@ final class RegularizationOptions {
                     + "smoothed-kl[:ε] (KL to label-smoothed targets). Default: ${DEFAULT-VALUE}.")
     String loss;
 
-    @Option(names = "--lambda", defaultValue = "0.1", description = "Penalty weight (tikhonov, tikhonov-exact, lipschitz). Default: ${DEFAULT-VALUE}.")
-    double lambda;
+    @Option(names = "--lambda", description = "Penalty weight (tikhonov, tikhonov-exact, lipschitz). Default: 0.1.")
+    Double lambda;
 
     @Option(names = "--h", description = "Finite-difference step. Default: 0.01 (tikhonov), 0.001 (tv, lipschitz).")
     Double h;
@@ -28,37 +35,46 @@ final class RegularizationOptions {
     String norm;
 
     @Option(names = "--central", description = "Central instead of forward differences (tikhonov).")
-    boolean central;
+    Boolean central;
 
-    @Option(names = "--tv-weight", defaultValue = "0.1", description = "Weight ε of the TV term (tv, tv,lipschitz). Default: ${DEFAULT-VALUE}.")
-    double tvWeight;
+    @Option(names = "--tv-weight", description = "Weight ε of the TV term (tv, tv,lipschitz). Default: 0.1.")
+    Double tvWeight;
 
     @Option(names = "--lip-weight", description = "Weight of the Lipschitz term (tv,lipschitz; lipschitz alone uses --lambda unless given).")
     Double lipWeight;
 
-    @Option(names = "--sigma", defaultValue = "0.25", description = "Noise standard deviation (noise). Default: ${DEFAULT-VALUE}.")
-    double sigma;
+    @Option(names = "--sigma", description = "Noise standard deviation (noise). Default: 0.25.")
+    Double sigma;
 
-    @Option(names = "--eps", defaultValue = "0.1", description = "Attack radius (fgsm, pgd). Default: ${DEFAULT-VALUE}.")
-    double eps;
+    @Option(names = "--eps", description = "Attack radius (fgsm, pgd). Default: 0.1.")
+    Double eps;
 
-    @Option(names = "--pgd-steps", defaultValue = "7", description = "PGD steps. Default: ${DEFAULT-VALUE}.")
-    int steps;
+    @Option(names = "--pgd-steps", description = "PGD steps. Default: 7.")
+    Integer steps;
 
-    @Option(names = "--step-size", defaultValue = "0", description = "PGD step size (0: 2.5·eps/steps). Default: ${DEFAULT-VALUE}.")
-    double stepSize;
+    @Option(names = "--step-size", description = "PGD step size (0: 2.5·eps/steps). Default: 0.")
+    Double stepSize;
 
-    @Option(names = "--random-start", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "PGD from a random point of the eps-ball. Default: on.")
-    boolean randomStart;
+    @Option(names = "--random-start", negatable = true, description = "PGD from a random point of the eps-ball. Default: on.")
+    Boolean randomStart;
+
+    @Option(names = "--reg-param", paramLabel = "KEY=VALUE",
+            description = "A setting of the regularizer by name, for settings without an option of their own (repeatable).")
+    Map<String, String> params = new LinkedHashMap<>();
 
     ObjectiveSpec spec() {
-        String r = reg.toLowerCase(java.util.Locale.ROOT).replace(',', '+');
-        boolean attack = r.equals("pgd") || r.equals("fgsm");
-        double step = h != null ? h : (r.equals("tikhonov") ? 0.01 : GradientNormPenalty.DEFAULT_H);
-        String n = norm != null ? norm : (attack ? "linf" : "l2");
-        double lip = lipWeight != null ? lipWeight : lambda;
-        return new ObjectiveSpec(r, lambda, step, n, central, tvWeight, lip, sigma, eps, steps, stepSize, randomStart,
-                Losses.canonical(loss));
+        Map<String, Object> given = new LinkedHashMap<>(params);
+        given.put("lambda", lambda);
+        given.put("h", h);
+        given.put("norm", norm);
+        given.put("central", central);
+        given.put("tv-weight", tvWeight);
+        given.put("lip-weight", lipWeight);
+        given.put("sigma", sigma);
+        given.put("eps", eps);
+        given.put("pgd-steps", steps);
+        given.put("step-size", stepSize);
+        given.put("random-start", randomStart);
+        return Regularizers.parse(reg, RegularizerOptions.of(given), Losses.canonical(loss));
     }
 }

@@ -1,6 +1,8 @@
 package dev.tikhon.experiments;
 
 import dev.tikhon.certify.CertificationRun;
+import dev.tikhon.certify.CohenCertification;
+import dev.tikhon.certify.HeatCertification;
 import dev.tikhon.certify.HeatConfig;
 import dev.tikhon.certify.HeatSmoother;
 import dev.tikhon.certify.RandomizedSmoothing;
@@ -8,8 +10,9 @@ import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.nn.Module;
-import dev.tikhon.nn.models.ModelSpec;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.ModelSpec;
+import dev.tikhon.models.Models;
+import dev.tikhon.regularize.NoiseAugmentation;
 import dev.tikhon.regularize.Regularizers;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
@@ -186,7 +189,7 @@ public final class CertifyExperiment {
     }
 
     private static ObjectiveSpec noise(double sigma) {
-        return new ObjectiveSpec("noise", 0, 0, "l2", false, 0, 0, sigma, 0, 0, 0, false);
+        return ObjectiveSpec.of("noise", new NoiseAugmentation.Settings(sigma));
     }
 
     private dev.tikhon.engine.Tensor imageOf(int i) {
@@ -196,7 +199,7 @@ public final class CertifyExperiment {
     private CertificationRun.Result cohen(String name, Module model, double sigma) {
         RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(sigma, 100, budget.n(), 0.001, RandomizedSmoothing.DEFAULT_NOISE_BATCH, budget.seed()));
         try (Progress p = Progress.start("certify " + name + " (cohen σ " + sigma + ")", budget.images())) {
-            CertificationRun.Result r = CertificationRun.cohen(model, data.test(), budget.images(), rs, 0, device, p);
+            CertificationRun.Result r = CertificationRun.run(model, data.test(), budget.images(), CohenCertification.plan(rs, 0), device, p);
             save(name, r, sigma);
             return r;
         }
@@ -205,7 +208,7 @@ public final class CertifyExperiment {
     private CertificationRun.Result heat(String name, Module model, double sigma) {
         RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(sigma, 100, budget.n(), 0.001, RandomizedSmoothing.DEFAULT_NOISE_BATCH, budget.seed()));
         try (Progress p = Progress.start("certify " + name + " (heat σ " + sigma + ")", budget.images())) {
-            CertificationRun.Result r = CertificationRun.heat(model, data.test(), budget.images(), sigma, rs, device, p);
+            CertificationRun.Result r = CertificationRun.run(model, data.test(), budget.images(), HeatCertification.plan(sigma, rs), device, p);
             save(name, r, sigma);
             return r;
         }

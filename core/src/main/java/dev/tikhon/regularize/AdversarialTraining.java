@@ -1,6 +1,6 @@
 package dev.tikhon.regularize;
 
-import dev.tikhon.attack.Pgd;
+import dev.tikhon.attack.Perturbation;
 import dev.tikhon.engine.Ops;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.loss.Loss;
@@ -15,15 +15,26 @@ import java.util.Map;
  * variation) to the loss. Training accuracy is measured on the adversarial inputs.
  */
 public final class AdversarialTraining implements Objective {
-    private final Pgd attack;
+    /**
+     * Its settings: the attack norm (linf or l2), radius ε, PGD steps, step size (0: Madry's 2.5 ε / steps) and
+     * random start. Defaults: linf, ε 0.1, 7 steps, step 0, random start. FGSM reads ε only.
+     */
+    public record Settings(String norm, double eps, int steps, double stepSize, boolean randomStart) {
+        public static Settings parse(RegularizerOptions o) {
+            return new Settings(o.text("norm", "linf"), o.number("eps", 0.1), o.integer("pgd-steps", 7), o.number("step-size", 0),
+                    o.flag("random-start", true));
+        }
+    }
+
+    private final Perturbation attack;
     private final Loss loss;
 
-    public AdversarialTraining(Pgd attack) {
+    public AdversarialTraining(Perturbation attack) {
         this(attack, Loss.CROSS_ENTROPY);
     }
 
     /** Trains on {@code loss} at the attack's points (the attack itself ascends the cross-entropy). */
-    public AdversarialTraining(Pgd attack, Loss loss) {
+    public AdversarialTraining(Perturbation attack, Loss loss) {
         this.attack = attack;
         this.loss = loss;
     }

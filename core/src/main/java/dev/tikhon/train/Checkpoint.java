@@ -6,7 +6,7 @@ import dev.tikhon.UserError;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.engine.TensorIO;
 import dev.tikhon.io.AtomicFiles;
-import dev.tikhon.nn.models.ModelSpec;
+import dev.tikhon.models.ModelSpec;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;

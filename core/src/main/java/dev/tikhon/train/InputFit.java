@@ -7,7 +7,7 @@ import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
-import dev.tikhon.nn.models.ModelSpec;
+import dev.tikhon.models.ModelSpec;
 
 import java.util.Arrays;
 

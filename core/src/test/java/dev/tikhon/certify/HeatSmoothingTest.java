@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 /**
- * Oracles: closed forms of the heat equation (Campbell, Finlay &amp; Oberman). The Gaussian average of sin(kx) is
+ * Oracles: closed forms of the heat equation (docs/methods.md §5). The Gaussian average of sin(kx) is
  * e^{−k²σ²/2} sin(kx); n_T implicit Euler steps of size h = 1/n_T multiply that Fourier mode by
  * (1 + hk²σ²/2)^{−n_T}. Both cases train with the library's objective ({@link HeatSmoothing}) and one with its run
  * loop ({@link HeatSmoother}); each tolerance is smaller than the gap between the implicit step and the exact
@@ -149,7 +149,7 @@ class HeatSmoothingTest {
         HeatConfig heat = new HeatConfig(HeatConfig.V1, sigma, 0.5, 2, 0.01, 1, 12);
         dev.tikhon.train.TrainConfig train = dev.tikhon.train.TrainConfig.builder().batchSize(128).optimizer("adam").lr(3e-2)
                 .schedule("cosine").seed(5).objective(heat.toSpec()).build();
-        dev.tikhon.nn.models.ModelSpec spec = new dev.tikhon.nn.models.ModelSpec("fourier", List.of(1L), 1, java.util.Map.of());
+        dev.tikhon.models.ModelSpec spec = new dev.tikhon.models.ModelSpec("fourier", List.of(1L), 1, java.util.Map.of());
         HeatSmoother.Outcome o = HeatSmoother.run(start, Fourier::new, spec, heat, train, data, data,
                 new dev.tikhon.train.DataInfo("sine", null, "sine"), Device.CPU, null, null, false);
         float[] w = ((Fourier) o.model()).head.parameters().get(0).value().toFloatArray();
