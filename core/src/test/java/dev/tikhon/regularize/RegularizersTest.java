@@ -24,6 +24,15 @@ import static org.assertj.core.api.Assertions.within;
  * for a linear classifier z = Wx + b, ∇ₓ CE = Wᵀ(softmax(z) − e_y).
  */
 class RegularizersTest {
+    static final Tensor LABELS = Tensor.fromLongs(new long[]{0, 1, 2, 0, 1, 2, 0, 1}, 8);
+
+    /** A seeded float64 linear classifier of 6 inputs and 3 classes. */
+    static Linear linear(long seed) {
+        Rng.seed(seed);
+        Linear model = new Linear(6, 3, true);
+        model.to(DType.FLOAT64);
+        return model;
+    }
 
     @Test
     void weightsAndStepsAreCheckedAtTheirBoundaries() {
@@ -71,10 +80,8 @@ class RegularizersTest {
 
     @Test
     void noneIsThePlainLossAndNoiseIsTheLossAtNoisyInputs() {
-        Rng.seed(4);
-        Linear model = new Linear(6, 3, true);
-        model.to(DType.FLOAT64);
-        Tensor x = Tensor.rand(DType.FLOAT64, Device.CPU, 8, 6), y = Tensor.fromLongs(new long[]{0, 1, 2, 0, 1, 2, 0, 1}, 8);
+        Linear model = linear(4);
+        Tensor x = Tensor.rand(DType.FLOAT64, Device.CPU, 8, 6), y = LABELS;
         double plain = Loss.CROSS_ENTROPY.perExample(model.forward(x), y).mean().item();
         assertThat(Regularizers.build(Regularizers.spec("none", Map.of())).evaluate(model, x, y).loss().item()).isCloseTo(plain, within(1e-12));
         assertThat(new NoiseAugmentation(0).evaluate(model, x, y).loss().item()).isCloseTo(plain, within(1e-12));
@@ -83,10 +90,8 @@ class RegularizersTest {
 
     @Test
     void adversarialTrainingTrainsAtTheAttacksPoints() {
-        Rng.seed(5);
-        Linear model = new Linear(6, 3, true);
-        model.to(DType.FLOAT64);
-        Tensor x = Tensor.rand(DType.FLOAT64, Device.CPU, 8, 6).mul(0.5).add(0.25), y = Tensor.fromLongs(new long[]{0, 1, 2, 0, 1, 2, 0, 1}, 8);
+        Linear model = linear(5);
+        Tensor x = Tensor.rand(DType.FLOAT64, Device.CPU, 8, 6).mul(0.5).add(0.25), y = LABELS;
         Tensor shifted = x.add(0.1);
         Objective.Result r = new AdversarialTraining(fixed(shifted), Loss.CROSS_ENTROPY).evaluate(model, x, y);
         assertThat(r.loss().item()).isCloseTo(Loss.CROSS_ENTROPY.perExample(model.forward(shifted), y).mean().item(), within(1e-12));
@@ -106,10 +111,8 @@ class RegularizersTest {
 
     @Test
     void centralDifferencesAreSecondOrder() {
-        Rng.seed(6);
-        Linear model = new Linear(6, 3, true);
-        model.to(DType.FLOAT64);
-        Tensor x = Tensor.rand(DType.FLOAT64, Device.CPU, 8, 6), y = Tensor.fromLongs(new long[]{0, 1, 2, 0, 1, 2, 0, 1}, 8);
+        Linear model = linear(6);
+        Tensor x = Tensor.rand(DType.FLOAT64, Device.CPU, 8, 6), y = LABELS;
         double exact = new TikhonovExact(1, Dual.L2).evaluate(model, x, y).parts().get("penalty").item();
         double forward = new Tikhonov(1, 0.3, Dual.L2, false).evaluate(model, x, y).parts().get("penalty").item();
         double central = new Tikhonov(1, 0.3, Dual.L2, true).evaluate(model, x, y).parts().get("penalty").item();
