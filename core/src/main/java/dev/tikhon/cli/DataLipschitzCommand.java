@@ -61,7 +61,7 @@ final class DataLipschitzCommand implements Callable<Integer> {
         metrics.put("data", loaded.description());
         metrics.put("split", split);
         metrics.put("input_scale", images ? "pixels in [0,1] (value/255)" : "as stored");
-        metrics.put("result", r.toMap());
+        metrics.put("result", dev.tikhon.report.Json.toMap(r));
         if (images) {
             metrics.put("lipschitz_01_labels_pixels_0_255", r.lipschitz01() / 255);
             metrics.put("lipschitz_one_hot_labels_pixels_0_255", r.lipschitzOneHot() / 255);

@@ -74,7 +74,7 @@ final class EvalCommand implements Callable<Integer> {
         metrics.put("confusion", r.confusion());
         if (gradStats) {
             GradientNorms g = GradientNorms.measure(model, set, batchSize, device, trainedLoss);
-            Map<String, Object> gm = new java.util.LinkedHashMap<>(g.toMap());
+            Map<String, Object> gm = dev.tikhon.report.Json.toMap(g);
             gm.put("loss", trainedLoss.describe());
             metrics.put("input_gradient_norms", gm);
             System.out.printf((trainedLoss == Loss.CROSS_ENTROPY ? "" : "ℓ = " + trainedLoss.describe() + ": ") + "‖∇ₓℓ‖₂ mean %.4g max %.4g, ‖∇ₓℓ‖₁ mean %.4g max %.4g%n", g.l2Mean(), g.l2Max(), g.l1Mean(), g.l1Max());

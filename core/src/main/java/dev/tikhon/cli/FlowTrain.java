@@ -141,7 +141,7 @@ final class FlowTrain implements Callable<Integer> {
 
     @Override public Integer call() {
         Device device = runtime.apply();
-        String divergence = this.divergence != null ? this.divergence : "multiscale".equals(model) ? "rademacher" : "exact";
+        String divergence = this.divergence != null ? this.divergence : dev.tikhon.flow.Divergence.defaultFor(model);
         FlowConfig config = new FlowConfig(method, data, model, hidden, activation, channels, scales, endTime, divergence,
                 solver, step, atol, rtol, gradient, regularizers(), iterations, batchSize, lr, weightDecay, seed,
                 checkpointEvery, "ek".equals(method) ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples, dualForm) : null);

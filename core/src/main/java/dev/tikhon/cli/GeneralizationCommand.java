@@ -90,7 +90,7 @@ final class GeneralizationCommand implements Callable<Integer> {
         metrics.put("objective", ck.meta().objective());
         metrics.put("data", loaded.description());
         metrics.put("data_lipschitz_source", dlSource);
-        metrics.put("report", r.toMap());
+        metrics.put("report", dev.tikhon.report.Json.toMap(r));
         run.writeMetrics(metrics);
         run.writeIndex("Tikhon generalization report", ck.meta().objective() + " on " + loaded.description(), metrics);
         System.out.printf(Locale.ROOT, "accuracy  train %.4f  test %.4f  gap %+.4f%n", r.train().accuracy(), r.test().accuracy(), r.accuracyGap());

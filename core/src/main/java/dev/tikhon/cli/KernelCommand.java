@@ -111,12 +111,11 @@ final class KernelCommand implements Runnable {
             Dataset train = loaded.train();
             System.out.println("data:   " + loaded.description());
             int inputDim = (int) (train.inputs().numel() / train.size());
-            double s = sigma > 0 ? sigma : (kernel.startsWith("rbf") || kernel.startsWith("gauss") || kernel.startsWith("lap")
-                    ? KernelMethods.medianDistance(train, seed) : 1);
+            double s = sigma > 0 ? sigma : KernelMethods.defaultBandwidth(kernel, train, seed);
             Kernel k = Kernel.parse(kernel, s, degree, gamma > 0 ? gamma : 1.0 / inputDim, coef0);
-            int n = trainSize != null ? trainSize : method.equals(KernelMethods.KRR) ? 5000 : 0;
+            int n = trainSize != null ? trainSize : KernelMethods.defaultTrainSize(method);
             if (n < 0) throw new UserError("--train-size must be ≥ 0, got " + n);
-            int d = method.equals(KernelMethods.RFF) && features == 0 ? 2048 : features;
+            int d = KernelMethods.defaultFeatures(method, features);
             KernelSgd.Options sgd = new KernelSgd.Options(epochs, batchSize, lr, momentum, weightDecay, seed, Losses.parse(loss));
             KernelMethods.FitOptions o = new KernelMethods.FitOptions(method, n, d, centres, lambda, seed, sgd);
             System.out.println("kernel: " + k.describe() + ", method " + method + (sigma > 0 || !(k instanceof Kernel.Rbf

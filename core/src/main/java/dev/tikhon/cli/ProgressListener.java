@@ -45,4 +45,19 @@ final class ProgressListener implements Trainer.Listener {
             bar = null;
         }
     }
+
+    /** One progress listener per named task (a variant of an experiment), each closing the previous one; close() closes the last. */
+    static final class PerTask implements java.util.function.Function<String, Trainer.Listener>, AutoCloseable {
+        private ProgressListener current;
+
+        @Override public Trainer.Listener apply(String task) {
+            close();
+            current = new ProgressListener(task);
+            return current;
+        }
+
+        @Override public void close() {
+            if (current != null) current.close();
+        }
+    }
 }

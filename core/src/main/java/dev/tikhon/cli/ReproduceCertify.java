@@ -9,7 +9,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -59,14 +58,11 @@ final class ReproduceCertify implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Default: runs/reproduce-certify.")
-    Path out;
-
-    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+    @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = runtime.apply();
-        Path dir = out != null ? out : Path.of("runs", "reproduce-certify");
+        Device device = reproduce.runtime.apply();
+        Path dir = reproduce.dir("certify");
         RunDirectory run = RunDirectory.create(dir);
         String name = data.nameOr(DataOptions.DEFAULT);
         DataSets.Loaded loaded = DataSets.load(name, data.dir, System.getenv(), seed);
@@ -77,31 +73,24 @@ final class ReproduceCertify implements Callable<Integer> {
                 smoothSubset, v1Subset, revision, v1, smoothLr, images, n, predictN, predictImages, seed);
         dev.tikhon.experiments.CertifyExperiment e = new dev.tikhon.experiments.CertifyExperiment(loaded,
                 new DataInfo(name, data.dir == null ? null : data.dir.toString(), loaded.description()), budget, device, dir);
-        List<ProgressListener> bars = new java.util.ArrayList<>();
-        Map<String, Object> result;
-        try {
-            result = e.run(variant -> {
-                bars.forEach(ProgressListener::close);
-                ProgressListener p = new ProgressListener(variant);
-                bars.add(p);
-                return p;
-            });
-        } finally {
-            bars.forEach(ProgressListener::close);
+        dev.tikhon.experiments.CertifyExperiment.Result result;
+        try (ProgressListener.PerTask bars = new ProgressListener.PerTask()) {
+            result = e.run(bars);
         }
         Map<String, Object> metrics = RunReport.header("reproduce certify", device);
         metrics.put("data", loaded.description());
         metrics.put("claim", "heat smoothing certifies comparably to randomized smoothing while classifying in one pass "
                 + "(goal: ≥ 10,000× faster classification than PREDICT with N = 100,000)");
-        metrics.putAll(result);
+        metrics.put("budget", result.budget());
+        metrics.put("variants", result.variants());
+        metrics.put("classification_speedup", dev.tikhon.report.Json.toMap(result.classificationSpeedup()));
+        metrics.put("rows", result.rows());
         run.writeMetrics(metrics);
         run.writeIndex("Tikhon: reproduce certify", loaded.description() + ", small CNN, " + images + " test images, N " + n, metrics);
         System.out.println(java.nio.file.Files.exists(run.resolve("results.csv")) ? readTable(run.resolve("results.csv")) : "");
-        @SuppressWarnings("unchecked")
-        Map<String, Object> speed = (Map<String, Object>) result.get("classification_speedup");
+        dev.tikhon.experiments.CertifyExperiment.Speedup speed = result.classificationSpeedup();
         System.out.printf(Locale.ROOT, "classification: single pass %.3f ms/image, PREDICT (N %d) %.1f ms/image: %.0f× faster%n",
-                ((Number) speed.get("single_pass_ms_per_image")).doubleValue(), predictN,
-                ((Number) speed.get("predict_ms_per_image")).doubleValue(), ((Number) speed.get("speedup")).doubleValue());
+                speed.singlePassMsPerImage(), predictN, speed.predictMsPerImage(), speed.speedup());
         System.out.println("outputs: " + dir.toAbsolutePath() + " (index.html, results.csv, certified_accuracy.png, metrics.json)");
         return 0;
     }

@@ -50,39 +50,33 @@ final class ReproduceEk implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Default: runs/reproduce-ek.")
-    Path out;
-
-    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+    @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = runtime.apply();
+        Device device = reproduce.runtime.apply();
         for (String d : datasets) {
             if (!dev.tikhon.flow.Flows.isToy(d)) {
                 throw new dev.tikhon.UserError("reproduce ek takes the 2-D toy sets (" + String.join(", ", dev.tikhon.data.ToyData.NAMES)
                         + "), not '" + d + "'");
             }
         }
-        Path dir = out != null ? out : Path.of("runs", "reproduce-ek");
+        Path dir = reproduce.dir("ek");
         RunDirectory run = RunDirectory.create(dir);
         dev.tikhon.experiments.EkExperiment.Budget budget = new dev.tikhon.experiments.EkExperiment.Budget(datasets, iterations,
                 batchSize, epsilon, mcSamples, flowSamples, alpha, heldOut, seed, grid);
-        Map<String, Object> result = new dev.tikhon.experiments.EkExperiment(budget, device, run.path())
+        dev.tikhon.experiments.EkExperiment.Result result = new dev.tikhon.experiments.EkExperiment(budget, device, run.path())
                 .run(name -> new FlowCommand.BarListener(name));
         Map<String, Object> metrics = RunReport.header("reproduce ek", device);
         metrics.put("claim", "a normalizing flow recovered from entropy–Kantorovich potentials models the 2-D toy densities; "
                 + "held-out NLL beside the CNF trained with the same budget");
-        @SuppressWarnings("unchecked")
-        List<String> images = (List<String>) result.remove("images");
-        metrics.putAll(result);
+        metrics.put("budget", result.budget());
+        metrics.put("results", dev.tikhon.report.Json.toMap(result).get("results"));
         run.writeMetrics(metrics);
         dev.tikhon.report.HtmlReport.write(run.path(), "Tikhon: reproduce ek", "EK flow vs CNF on " + String.join(", ", datasets) + ", "
-                + iterations + " iterations of batch " + batchSize, metrics, images);
-        @SuppressWarnings("unchecked")
-        List<Map<String, Object>> rows = (List<Map<String, Object>>) result.get("results");
-        for (Map<String, Object> r : rows) {
-            System.out.printf(Locale.ROOT, "%-13s %-4s held-out NLL %.4f ± %.4f, %.1f s training%n", r.get("data"), r.get("method"),
-                    r.get("heldout_nll"), r.get("heldout_nll_stderr"), r.get("train_seconds"));
+                + iterations + " iterations of batch " + batchSize, metrics, result.images());
+        for (dev.tikhon.experiments.EkExperiment.Row r : result.results()) {
+            System.out.printf(Locale.ROOT, "%-13s %-4s held-out NLL %.4f ± %.4f, %.1f s training%n", r.data(), r.method(),
+                    r.heldoutNll(), r.heldoutNllStderr(), r.trainSeconds());
         }
         System.out.println("outputs: " + run.path() + " (index.html, results.csv, one run directory per data set and method)");
         return 0;

@@ -52,14 +52,11 @@ final class ReproduceFarkas implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Default: runs/reproduce-farkas.")
-    Path out;
-
-    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+    @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = runtime.apply();
-        Path dir = out != null ? out : Path.of("runs", "reproduce-farkas");
+        Device device = reproduce.runtime.apply();
+        Path dir = reproduce.dir("farkas");
         RunDirectory run = RunDirectory.create(dir);
         String name = data.nameOr(DataOptions.DEFAULT);
         DataSets.Loaded loaded = DataSets.load(name, data.dir, System.getenv(), seed);
@@ -76,17 +73,9 @@ final class ReproduceFarkas implements Callable<Integer> {
         FarkasExperiment.Budget budget = new FarkasExperiment.Budget(train.size(), test.size(), epochs, width, batchSize);
         FarkasExperiment e = new FarkasExperiment(train, test, new DataInfo(name, data.dir == null ? null : data.dir.toString(),
                 described), budget, seed, device, dir);
-        List<ProgressListener> bars = new java.util.ArrayList<>();
         List<FarkasExperiment.Row> rows;
-        try {
-            rows = e.run(chosen, variant -> {
-                bars.forEach(ProgressListener::close);
-                ProgressListener p = new ProgressListener(variant);
-                bars.add(p);
-                return p;
-            });
-        } finally {
-            bars.forEach(ProgressListener::close);
+        try (ProgressListener.PerTask bars = new ProgressListener.PerTask()) {
+            rows = e.run(chosen, bars);
         }
         Map<String, Object> metrics = RunReport.header("reproduce farkas", device);
         metrics.put("data", described);

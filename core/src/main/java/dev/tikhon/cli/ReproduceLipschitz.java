@@ -49,14 +49,11 @@ final class ReproduceLipschitz implements Callable<Integer> {
     @Option(names = "--plot-sizes", split = ",", defaultValue = "300,10000", description = "Sizes whose decision maps are drawn. Default: ${DEFAULT-VALUE}.")
     List<Integer> plotSizes;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Default: runs/reproduce-lipschitz.")
-    Path out;
-
-    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+    @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = runtime.apply();
-        Path dir = out != null ? out : Path.of("runs", "reproduce-lipschitz");
+        Device device = reproduce.runtime.apply();
+        Path dir = reproduce.dir("lipschitz");
         RunDirectory run = RunDirectory.create(dir);
         List<LipschitzNoiseExperiment.Variant> variants = new java.util.ArrayList<>();
         variants.add(new LipschitzNoiseExperiment.Variant("unregularized", dev.tikhon.train.ObjectiveSpec.plain()));

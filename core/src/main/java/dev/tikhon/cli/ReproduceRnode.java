@@ -62,21 +62,18 @@ final class ReproduceRnode implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Default: runs/reproduce-rnode.")
-    Path out;
-
-    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+    @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = runtime.apply();
-        Path dir = out != null ? out : Path.of("runs", "reproduce-rnode");
+        Device device = reproduce.runtime.apply();
+        Path dir = reproduce.dir("rnode");
         RunDirectory run = RunDirectory.create(dir);
         for (String d : datasets) dev.tikhon.flow.Flows.exampleShape(d);   // fail early on a bad name
         dev.tikhon.experiments.RnodeExperiment.Budget budget = new dev.tikhon.experiments.RnodeExperiment.Budget(datasets,
                 iterations, batchSize, solver, step, tolerance, lambda, heldOut, seed, imageIterations, imageBatchSize, imageChannels,
                 imageHeldOut);
         List<FlowCommand.BarListener> bars = new java.util.ArrayList<>();
-        Map<String, Object> result = new dev.tikhon.experiments.RnodeExperiment(budget, device, run.path(), dataDir).run(name -> {
+        dev.tikhon.experiments.RnodeExperiment.Result result = new dev.tikhon.experiments.RnodeExperiment(budget, device, run.path(), dataDir).run(name -> {
             FlowCommand.BarListener b = new FlowCommand.BarListener(name);
             bars.add(b);
             return b;
@@ -84,16 +81,16 @@ final class ReproduceRnode implements Callable<Integer> {
         Map<String, Object> metrics = RunReport.header("reproduce rnode", device);
         metrics.put("claim", "RNODE (λ_K = λ_J = " + lambda + ") needs at least 2× fewer function evaluations and less wall time "
                 + "at equal or better NLL");
-        metrics.putAll(result);
+        metrics.put("budget", result.budget());
+        Map<String, Object> typed = dev.tikhon.report.Json.toMap(result);
+        metrics.put("results", typed.get("results"));
+        metrics.put("ratios", typed.get("ratios"));
         run.writeMetrics(metrics);
         run.writeIndex("Tikhon: reproduce rnode", "CNF on " + String.join(", ", datasets) + ", " + iterations + " iterations, "
                 + solver + " training", metrics);
-        @SuppressWarnings("unchecked")
-        List<Map<String, Object>> ratios = (List<Map<String, Object>>) result.get("ratios");
-        for (Map<String, Object> r : ratios) {
+        for (dev.tikhon.experiments.RnodeExperiment.Ratio r : result.ratios()) {
             System.out.printf(Locale.ROOT, "%-13s RNODE/unregularized: NFE %.2f (last 10%%: %.2f), wall time %.2f, eval NFE %.2f; NLL %+.4f%n",
-                    r.get("data"), r.get("nfe_total_ratio"), r.get("nfe_last_10pct_ratio"), r.get("wall_time_ratio"),
-                    r.get("eval_nfe_ratio"), r.get("nll_difference"));
+                    r.data(), r.nfeTotalRatio(), r.nfeLast10pctRatio(), r.wallTimeRatio(), r.evalNfeRatio(), r.nllDifference());
         }
         System.out.println("outputs: " + run.path() + " (index.html, results.csv, nfe-DATA.png, one run directory per data set and variant)");
         return 0;

@@ -39,14 +39,11 @@ final class ReproduceTikhonov implements Callable<Integer> {
                     + "DDN median ℓ2 distance, L-bound); 0 skips them. Default: ${DEFAULT-VALUE}.")
     int robustImages;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Default: runs/reproduce-tikhonov.")
-    Path out;
-
-    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+    @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = runtime.apply();
-        Path dir = out != null ? out : Path.of("runs", "reproduce-tikhonov");
+        Device device = reproduce.runtime.apply();
+        Path dir = reproduce.dir("tikhonov");
         RunDirectory run = RunDirectory.create(dir);
         String name = data.nameOr(DataOptions.DEFAULT);
         DataSets.Loaded loaded = DataSets.load(name, data.dir, System.getenv(), seed);
@@ -58,17 +55,9 @@ final class ReproduceTikhonov implements Callable<Integer> {
         TikhonovExperiment e = new TikhonovExperiment(loaded, new DataInfo(name, data.dir == null ? null : data.dir.toString(),
                 loaded.description()), base, device, dir,
                 robustImages > 0 ? TikhonovExperiment.RobustnessSettings.standard(robustImages, seed) : null);
-        List<ProgressListener> bars = new java.util.ArrayList<>();
         List<TikhonovExperiment.Row> rows;
-        try {
-            rows = e.run(chosen, variant -> {
-                bars.forEach(ProgressListener::close);
-                ProgressListener p = new ProgressListener(variant);
-                bars.add(p);
-                return p;
-            });
-        } finally {
-            bars.forEach(ProgressListener::close);
+        try (ProgressListener.PerTask bars = new ProgressListener.PerTask()) {
+            rows = e.run(chosen, bars);
         }
         Map<String, Object> metrics = RunReport.header("reproduce tikhonov", device);
         metrics.put("data", loaded.description());

@@ -4,11 +4,13 @@ import dev.tikhon.engine.Device;
 import dev.tikhon.flow.FlowConfig;
 import dev.tikhon.pipeline.FlowRuns;
 import dev.tikhon.flow.FlowTraining;
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.tikhon.report.Csv;
+import dev.tikhon.report.Json;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -52,9 +54,18 @@ public final class EkExperiment {
                 "backprop", Map.of(), budget.iterations(), budget.batchSize(), 1e-3, 0, budget.seed(), 100);
     }
 
-    /** Runs (or resumes) every training; writes results.csv and returns the summary. */
-    public Map<String, Object> run(Function<String, FlowTraining.Listener> listeners) {
-        List<Map<String, Object>> rows = new ArrayList<>();
+    /** One trained flow: its data set, method (ek or cnf), training and held-out evaluation (seconds, NLL, NFE per batch). */
+    public record Row(String data, String method, int iterations, @JsonProperty("train_seconds") double trainSeconds,
+                      @JsonProperty("heldout_nll") double heldoutNll, @JsonProperty("heldout_nll_stderr") double heldoutNllStderr,
+                      @JsonProperty("eval_nfe") double evalNfe, @JsonProperty("eval_seconds") double evalSeconds,
+                      @JsonProperty("run_seconds") double runSeconds) {}
+
+    /** The experiment's result: its budget, one row per (data set, method), and the pictures of the report (not in metrics). */
+    public record Result(Budget budget, List<Row> results, @JsonIgnore List<String> images) {}
+
+    /** Runs (or resumes) every training; writes results.csv and returns the result. */
+    public Result run(Function<String, FlowTraining.Listener> listeners) {
+        List<Row> rows = new ArrayList<>();
         List<String> images = new ArrayList<>();
         for (String data : budget.datasets()) {
             for (String method : List.of("ek", "cnf")) {
@@ -62,27 +73,15 @@ public final class EkExperiment {
                 long t0 = System.nanoTime();
                 FlowRuns.Trained t = FlowRuns.train(method.equals("ek") ? ek(data) : cnf(data), device, runDir, true, budget.heldOut(),
                         null, budget.grid(), listeners.apply(data + " " + method));
-                Map<String, Object> r = new LinkedHashMap<>();
-                r.put("data", data);
-                r.put("method", method);
-                r.put("iterations", t.outcome().history().size());
-                r.put("train_seconds", t.outcome().seconds());
-                r.put("heldout_nll", t.heldOut().nll());
-                r.put("heldout_nll_stderr", t.heldOut().standardError());
-                r.put("eval_nfe", t.heldOut().nfePerBatch());
-                r.put("eval_seconds", t.heldOut().seconds());
-                r.put("run_seconds", (System.nanoTime() - t0) / 1e9);   // this call: training (or what a resume added), evaluation, pictures
-                rows.add(r);
+                rows.add(new Row(data, method, t.outcome().history().size(), t.outcome().seconds(), t.heldOut().nll(),
+                        t.heldOut().standardError(), t.heldOut().nfePerBatch(), t.heldOut().seconds(),
+                        (System.nanoTime() - t0) / 1e9));   // run_seconds: this call: training (or what a resume added), evaluation, pictures
                 if (method.equals("ek")) images.add(data + "-ek/data.png");
                 images.add(data + "-" + method + "/density.png");
                 images.add(data + "-" + method + "/samples.png");
             }
         }
-        Csv.writeRecords(dir.resolve("results.csv"), rows);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("budget", budget);
-        out.put("results", rows);
-        out.put("images", images);
-        return out;
+        Csv.writeRecords(dir.resolve("results.csv"), rows.stream().map(Json::toMap).toList());
+        return new Result(budget, rows, images);
     }
 }

@@ -5,7 +5,9 @@ import dev.tikhon.flow.FlowConfig;
 import dev.tikhon.pipeline.FlowRuns;
 import dev.tikhon.flow.FlowTraining;
 import dev.tikhon.report.Charts;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.tikhon.report.Csv;
+import dev.tikhon.report.Json;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -57,9 +59,29 @@ public final class RnodeExperiment {
                 budget.batchSize(), 1e-3, 0, budget.seed(), 100);
     }
 
-    /** Runs (or resumes) every training and returns the summary; results.csv, nfe-DATA.png are written into the directory. */
-    public Map<String, Object> run(Function<String, FlowTraining.Listener> listeners) {
-        List<Map<String, Object>> rows = new ArrayList<>();
+    /**
+     * One trained flow: NFE at the start and end of training (means over the first and last 10% of iterations), in
+     * total (forward + backward), wall time, held-out NLL, evaluation NFE per batch, and the regularizer integrals at
+     * the end of training.
+     */
+    public record Row(String data, String variant, String unit, double lambda, int iterations,
+                      @JsonProperty("nfe_first_10pct") double nfeFirst10pct, @JsonProperty("nfe_last_10pct") double nfeLast10pct,
+                      @JsonProperty("nfe_total") double nfeTotal, @JsonProperty("train_seconds") double trainSeconds,
+                      @JsonProperty("heldout_nll") double heldoutNll, @JsonProperty("heldout_nll_stderr") double heldoutNllStderr,
+                      @JsonProperty("eval_nfe") double evalNfe, @JsonProperty("final_kinetic") double finalKinetic,
+                      @JsonProperty("final_jacobian") double finalJacobian) {}
+
+    /** Per data set: RNODE ÷ unregularized for total NFE, last-10% NFE, wall time, evaluation NFE; and the NLL difference. */
+    public record Ratio(String data, @JsonProperty("nfe_total_ratio") double nfeTotalRatio,
+                        @JsonProperty("nfe_last_10pct_ratio") double nfeLast10pctRatio, @JsonProperty("wall_time_ratio") double wallTimeRatio,
+                        @JsonProperty("eval_nfe_ratio") double evalNfeRatio, @JsonProperty("nll_difference") double nllDifference) {}
+
+    /** The experiment's result. */
+    public record Result(Budget budget, List<Row> results, List<Ratio> ratios) {}
+
+    /** Runs (or resumes) every training and returns the result; results.csv, nfe-DATA.png are written into the directory. */
+    public Result run(Function<String, FlowTraining.Listener> listeners) {
+        List<Row> rows = new ArrayList<>();
         for (String data : budget.datasets()) {
             Map<String, List<Map<String, Object>>> histories = new LinkedHashMap<>();
             for (String variant : List.of("unregularized", "rnode")) {
@@ -73,48 +95,26 @@ public final class RnodeExperiment {
             }
             nfePlot(data, histories);
         }
-        Csv.writeRecords(dir.resolve("results.csv"), rows);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("budget", budget);
-        out.put("results", rows);
-        out.put("ratios", ratios(rows));
-        return out;
+        Csv.writeRecords(dir.resolve("results.csv"), rows.stream().map(Json::toMap).toList());
+        return new Result(budget, rows, ratios(rows));
     }
 
-    private static Map<String, Object> row(String data, String variant, double lambda, FlowRuns.Trained t) {
+    private static Row row(String data, String variant, double lambda, FlowRuns.Trained t) {
         List<Map<String, Object>> h = t.outcome().history();
         int n = h.size(), tail = Math.max(1, n / 10);
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("data", data);
-        r.put("variant", variant);
-        r.put("unit", t.heldOut().unit());
-        r.put("lambda", lambda);
-        r.put("iterations", n);
-        r.put("nfe_first_10pct", mean(h.subList(0, tail), "nfe_forward"));
-        r.put("nfe_last_10pct", mean(h.subList(n - tail, n), "nfe_forward"));
-        r.put("nfe_total", FlowRuns.sum(h, "nfe_forward") + FlowRuns.sum(h, "nfe_backward"));
-        r.put("train_seconds", t.outcome().seconds());
-        r.put("heldout_nll", t.heldOut().nll());
-        r.put("heldout_nll_stderr", t.heldOut().standardError());
-        r.put("eval_nfe", t.heldOut().nfePerBatch());
-        r.put("final_kinetic", mean(h.subList(n - tail, n), "kinetic"));
-        r.put("final_jacobian", mean(h.subList(n - tail, n), "jacobian"));
-        return r;
+        return new Row(data, variant, t.heldOut().unit(), lambda, n, mean(h.subList(0, tail), "nfe_forward"),
+                mean(h.subList(n - tail, n), "nfe_forward"), FlowRuns.sum(h, "nfe_forward") + FlowRuns.sum(h, "nfe_backward"),
+                t.outcome().seconds(), t.heldOut().nll(), t.heldOut().standardError(), t.heldOut().nfePerBatch(),
+                mean(h.subList(n - tail, n), "kinetic"), mean(h.subList(n - tail, n), "jacobian"));
     }
 
-    /** Per data set: RNODE ÷ unregularized, for total NFE, wall time, evaluation NFE; and the NLL difference. */
-    static List<Map<String, Object>> ratios(List<Map<String, Object>> rows) {
-        List<Map<String, Object>> out = new ArrayList<>();
+    /** Per data set (rows in pairs: unregularized, then rnode): RNODE ÷ unregularized, and the NLL difference. */
+    static List<Ratio> ratios(List<Row> rows) {
+        List<Ratio> out = new ArrayList<>();
         for (int i = 0; i + 1 < rows.size(); i += 2) {
-            Map<String, Object> u = rows.get(i), r = rows.get(i + 1);
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("data", u.get("data"));
-            m.put("nfe_total_ratio", num(r, "nfe_total") / num(u, "nfe_total"));
-            m.put("nfe_last_10pct_ratio", num(r, "nfe_last_10pct") / num(u, "nfe_last_10pct"));
-            m.put("wall_time_ratio", num(r, "train_seconds") / num(u, "train_seconds"));
-            m.put("eval_nfe_ratio", num(r, "eval_nfe") / num(u, "eval_nfe"));
-            m.put("nll_difference", num(r, "heldout_nll") - num(u, "heldout_nll"));
-            out.add(m);
+            Row u = rows.get(i), r = rows.get(i + 1);
+            out.add(new Ratio(u.data(), r.nfeTotal() / u.nfeTotal(), r.nfeLast10pct() / u.nfeLast10pct(),
+                    r.trainSeconds() / u.trainSeconds(), r.evalNfe() / u.evalNfe(), r.heldoutNll() - u.heldoutNll()));
         }
         return out;
     }

@@ -198,7 +198,7 @@ public final class TikhonovExperiment {
             v.put("objective", r.objective());
             v.put("test_acc", r.testAccuracy());
             v.put("test_loss", r.testLoss());
-            v.put("input_gradient_norms", r.norms().toMap());
+            v.put("input_gradient_norms", dev.tikhon.report.Json.toMap(r.norms()));
             v.put("train_seconds", r.trainSeconds());
             v.put("steps_per_second", r.stepsPerSecond());
             if (r.robustness() != null) {

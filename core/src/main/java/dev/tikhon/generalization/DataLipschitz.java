@@ -1,5 +1,8 @@
 package dev.tikhon.generalization;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Autograd;
@@ -10,9 +13,7 @@ import dev.tikhon.report.Progress;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -51,21 +52,17 @@ public final class DataLipschitz {
      * @param labelI, labelJ their labels
      * @param seconds        wall time
      */
-    public record Result(int n, boolean subsampled, double minDistance, double lipschitz01, double lipschitzOneHot,
-                         long conflicts, int i, int j, long labelI, long labelJ, double seconds) {
-        public Map<String, Object> toMap() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("n", n);
-            m.put("subsampled", subsampled);
-            m.put("min_distance", minDistance);
-            m.put("lipschitz_01_labels", lipschitz01);
-            m.put("lipschitz_one_hot_labels", lipschitzOneHot);
-            m.put("conflicting_identical_pairs", conflicts);
-            m.put("nearest_pair", List.of(i, j));
-            m.put("nearest_pair_labels", List.of(labelI, labelJ));
-            m.put("seconds", seconds);
-            return m;
-        }
+    @JsonPropertyOrder({"n", "subsampled", "min_distance", "lipschitz_01_labels", "lipschitz_one_hot_labels",
+            "conflicting_identical_pairs", "nearest_pair", "nearest_pair_labels", "seconds"})
+    public record Result(int n, boolean subsampled, @JsonProperty("min_distance") double minDistance,
+                         @JsonProperty("lipschitz_01_labels") double lipschitz01,
+                         @JsonProperty("lipschitz_one_hot_labels") double lipschitzOneHot,
+                         @JsonProperty("conflicting_identical_pairs") long conflicts, @JsonIgnore int i, @JsonIgnore int j,
+                         @JsonIgnore long labelI, @JsonIgnore long labelJ, double seconds) {
+        /** The closest differently labelled pair, in reports. */
+        @JsonProperty("nearest_pair") public List<Integer> nearestPair() { return List.of(i, j); }
+
+        @JsonProperty("nearest_pair_labels") public List<Long> nearestPairLabels() { return List.of(labelI, labelJ); }
     }
 
     private DataLipschitz() {}

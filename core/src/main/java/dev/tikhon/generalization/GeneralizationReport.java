@@ -1,14 +1,14 @@
 package dev.tikhon.generalization;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.loss.Loss;
 import dev.tikhon.nn.Module;
 import dev.tikhon.regularize.GradientNorms;
 import dev.tikhon.train.Evaluator;
-
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * The generalization gap of a trained classifier beside its measured Lipschitz constants and the
@@ -18,9 +18,15 @@ import java.util.Map;
  * max over each split of ‖∇ₓ softmax f‖₂ (comparable with the data's one-hot constant) and of
  * ‖∇ₓℓ‖₂ for the loss it was trained with; the data's constant from {@link DataLipschitz}.
  */
-public record GeneralizationReport(Evaluator.Result train, Evaluator.Result test, ModelLipschitz modelTrain,
-                                   ModelLipschitz modelTest, GradientNorms lossTrain, GradientNorms lossTest,
-                                   DataLipschitz.Result data) {
+@JsonPropertyOrder({"train_acc", "test_acc", "accuracy_gap", "train_loss", "test_loss", "loss_gap", "model_lipschitz_softmax_train",
+        "model_lipschitz_softmax_test", "loss_gradient_norms_train", "loss_gradient_norms_test", "data_lipschitz",
+        "model_over_data_lipschitz_one_hot"})
+public record GeneralizationReport(@JsonIgnore Evaluator.Result train, @JsonIgnore Evaluator.Result test,
+                                   @JsonProperty("model_lipschitz_softmax_train") ModelLipschitz modelTrain,
+                                   @JsonProperty("model_lipschitz_softmax_test") ModelLipschitz modelTest,
+                                   @JsonProperty("loss_gradient_norms_train") GradientNorms lossTrain,
+                                   @JsonProperty("loss_gradient_norms_test") GradientNorms lossTest,
+                                   @JsonProperty("data_lipschitz") DataLipschitz.Result data) {
 
     /**
      * @param trainSet  the training set (or the subset to measure on)
@@ -45,24 +51,20 @@ public record GeneralizationReport(Evaluator.Result train, Evaluator.Result test
         return result;
     }
 
-    public double accuracyGap() { return train.accuracy() - test.accuracy(); }
+    @JsonProperty("accuracy_gap") public double accuracyGap() { return train.accuracy() - test.accuracy(); }
 
-    public double lossGap() { return test.loss() - train.loss(); }
+    @JsonProperty("loss_gap") public double lossGap() { return test.loss() - train.loss(); }
 
-    public Map<String, Object> toMap() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("train_acc", train.accuracy());
-        m.put("test_acc", test.accuracy());
-        m.put("accuracy_gap", accuracyGap());
-        m.put("train_loss", train.loss());
-        m.put("test_loss", test.loss());
-        m.put("loss_gap", lossGap());
-        m.put("model_lipschitz_softmax_train", modelTrain.toMap());
-        m.put("model_lipschitz_softmax_test", modelTest.toMap());
-        m.put("loss_gradient_norms_train", lossTrain.toMap());
-        m.put("loss_gradient_norms_test", lossTest.toMap());
-        m.put("data_lipschitz", data.toMap());
-        m.put("model_over_data_lipschitz_one_hot", Math.max(modelTrain.max(), modelTest.max()) / data.lipschitzOneHot());
-        return m;
+    @JsonProperty("train_acc") double trainAccuracy() { return train.accuracy(); }
+
+    @JsonProperty("test_acc") double testAccuracy() { return test.accuracy(); }
+
+    @JsonProperty("train_loss") double trainLoss() { return train.loss(); }
+
+    @JsonProperty("test_loss") double testLoss() { return test.loss(); }
+
+    /** The model's Lipschitz constant over the data's (one-hot labels). */
+    @JsonProperty("model_over_data_lipschitz_one_hot") double modelOverData() {
+        return Math.max(modelTrain.max(), modelTest.max()) / data.lipschitzOneHot();
     }
 }

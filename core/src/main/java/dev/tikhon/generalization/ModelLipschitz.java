@@ -10,9 +10,7 @@ import dev.tikhon.nn.Module;
 
 import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A trained classifier's Lipschitz constant measured on data: the maximum over the points of the
@@ -57,14 +55,5 @@ public record ModelLipschitz(int n, double max, double mean, double seconds) {
             rows.add(g.flatten(1, -1));
         }
         return Tensor.stack(rows, 1).spectralNorm().detach();
-    }
-
-    public Map<String, Object> toMap() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("n", n);
-        m.put("max", max);
-        m.put("mean", mean);
-        m.put("seconds", seconds);
-        return m;
     }
 }

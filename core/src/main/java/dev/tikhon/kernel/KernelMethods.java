@@ -43,6 +43,24 @@ public final class KernelMethods {
         return d.batchLabels(Tensor.fromLongs(idx, idx.length)).oneHot(d.numClasses()).to(DType.FLOAT64);
     }
 
+    /**
+     * The bandwidth σ of a kernel when none is given: the median heuristic ({@link #medianDistance}) for the
+     * distance kernels (rbf/gaussian, laplace), 1 for the others (which ignore it).
+     */
+    public static double defaultBandwidth(String kernel, Dataset train, long seed) {
+        return kernel.startsWith("rbf") || kernel.startsWith("gauss") || kernel.startsWith("lap") ? medianDistance(train, seed) : 1;
+    }
+
+    /** Training examples when none is given: 5000 for kernel ridge regression (an n × n solve), all otherwise (0). */
+    public static int defaultTrainSize(String method) {
+        return KRR.equals(method) ? 5000 : 0;
+    }
+
+    /** Random features when none is given: 2048 for rff. */
+    public static int defaultFeatures(String method, int features) {
+        return RFF.equals(method) && features == 0 ? 2048 : features;
+    }
+
     /** The median heuristic for σ: the median distance between pairs of up to 1,000 random training points. */
     public static double medianDistance(Dataset d, long seed) {
         long[] idx = sample(d.size(), Math.min(1000, d.size()), seed);

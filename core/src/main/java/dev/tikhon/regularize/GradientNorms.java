@@ -1,5 +1,6 @@
 package dev.tikhon.regularize;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.tikhon.data.DataLoader;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
@@ -8,15 +9,14 @@ import dev.tikhon.loss.Loss;
 import dev.tikhon.nn.Module;
 
 import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Statistics of ‖∇ₓℓ‖ over a data set for a trained model (evaluation mode, cross-entropy unless told):
  * mean and max of the ℓ2 and ℓ1 norms. The smaller they are, the less a small perturbation can
  * change the loss — the quantity the regularizers here act on.
  */
-public record GradientNorms(int n, double l2Mean, double l2Max, double l1Mean, double l1Max, double seconds) {
+public record GradientNorms(int n, @JsonProperty("l2_mean") double l2Mean, @JsonProperty("l2_max") double l2Max,
+                            @JsonProperty("l1_mean") double l1Mean, @JsonProperty("l1_max") double l1Max, double seconds) {
 
     public static GradientNorms measure(Module model, Dataset data, int batchSize, Device device) {
         return measure(model, data, batchSize, device, Loss.CROSS_ENTROPY);
@@ -48,16 +48,5 @@ public record GradientNorms(int n, double l2Mean, double l2Max, double l1Mean, d
         }
         int n = data.size();
         return new GradientNorms(n, l2Sum / n, l2Max, l1Sum / n, l1Max, (System.nanoTime() - start) / 1e9);
-    }
-
-    public Map<String, Object> toMap() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("n", n);
-        m.put("l2_mean", l2Mean);
-        m.put("l2_max", l2Max);
-        m.put("l1_mean", l1Mean);
-        m.put("l1_max", l1Max);
-        m.put("seconds", seconds);
-        return m;
     }
 }

@@ -57,6 +57,14 @@ public final class Json {
         return parse(file, in -> MAPPER.readValue(in, type));
     }
 
+    /**
+     * A value (a record with its Jackson annotations) as the insertion-ordered map metrics.json would hold, so that
+     * reports nest and flatten it like any other map; results are typed records, never hand-written maps.
+     */
+    public static Map<String, Object> toMap(Object value) {
+        return MAPPER.convertValue(value, MAP);
+    }
+
     /** Reads a JSON object into insertion-ordered maps, lists, strings, numbers and booleans. */
     public static Map<String, Object> readMap(Path file) {
         JsonNode tree = readTree(file);
