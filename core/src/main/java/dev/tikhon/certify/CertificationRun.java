@@ -288,6 +288,39 @@ public final class CertificationRun {
         return out;
     }
 
+    /**
+     * Attacks every image's randomized-smoothing certificate {@code certificate} ("cohen", or "a" of a heat run) through
+     * the smoothed classifier, judged by PREDICT with {@code judge} (same σ, N, α as the certification, its own seed):
+     * see {@link SmoothedAttack}. One unit per image with a positive radius; progress steps once per image.
+     */
+    public static SmoothedAttack.Tally attackSmoothed(Runner runner, Result result, String certificate, RandomizedSmoothing.Config judge,
+                                                      SmoothedAttack.Settings settings, Progress progress) {
+        Map<Integer, Certificate> certs = new java.util.TreeMap<>();
+        List<Unit> units = new ArrayList<>();
+        for (Image im : result.images()) {
+            Certificate c = im.certificates().get(certificate);
+            if (c == null || c.abstained() || !(c.radius() > 1e-6)) continue;
+            certs.put((int) im.index(), c);
+            units.add(new Unit(units.size(), (int) im.index(), (int) im.index() + 1));
+        }
+        SmoothedAttack.Tally total = new SmoothedAttack.Tally(0, 0, 0);
+        for (SmoothedAttack.Tally t : runner.run(units, new SmoothedAttackTask(certs, judge, settings), progress)) total = total.plus(t);
+        return total;
+    }
+
+    /** How many images {@link #attackSmoothed} attacks for {@code certificate}: those certified with a positive radius. */
+    public static long attackableSmoothed(Result result, String certificate) {
+        return result.images().stream().map(im -> im.certificates().get(certificate))
+                .filter(c -> c != null && !c.abstained() && c.radius() > 1e-6).count();
+    }
+
+    record SmoothedAttackTask(Map<Integer, Certificate> certs, RandomizedSmoothing.Config judge, SmoothedAttack.Settings settings)
+            implements UnitTask<SmoothedAttack.Tally> {
+        @Override public SmoothedAttack.Tally run(Module model, Tensor x, Tensor y, Unit unit) {
+            return SmoothedAttack.attack(model, x.squeeze(0), unit.start(), certs.get(unit.start()), new RandomizedSmoothing(judge), settings);
+        }
+    }
+
     /** PGD at 0.999 × each single-pass radius of one image: {tested b, broken b, tested c, broken c}. */
     record SinglePassAttackTask(Map<Integer, double[]> radii, double fraction, int steps, int restarts, long seed)
             implements UnitTask<boolean[]> {

@@ -4,6 +4,7 @@ import dev.tikhon.UserError;
 import dev.tikhon.certify.CertificationMethods;
 import dev.tikhon.certify.CertificationRun;
 import dev.tikhon.certify.RandomizedSmoothing;
+import dev.tikhon.certify.SmoothedAttack;
 import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
@@ -84,7 +85,9 @@ final class CertifyCommand implements Callable<Integer> {
     boolean monteCarlo;
 
     @Option(names = "--attack-steps", defaultValue = "0", paramLabel = "K",
-            description = "heat: attack the single-pass radii (b), (c) with ℓ2 PGD-K at 0.999 × radius and count violations (0: no attack). Default: ${DEFAULT-VALUE}.")
+            description = "Attack every certificate at 0.999 × its radius with ℓ2 PGD-K and count violations (0: no attack): the smoothed "
+                    + "classifier of cohen and heat (a) (PGD on the noise-averaged softmax, judged by PREDICT with fresh noise), "
+                    + "the model itself for heat (b), (c). Default: ${DEFAULT-VALUE}.")
     int attackSteps;
 
     @Option(names = "--attack-restarts", defaultValue = "2", description = "PGD runs per radius (the first from x, then random starts). Default: ${DEFAULT-VALUE}.")
@@ -109,11 +112,10 @@ final class CertifyCommand implements Callable<Integer> {
             throw new UserError(e.getMessage());
         }
         String m = method.name();
-        if (images < 1) throw new UserError("--images must be at least 1, got " + images);
         if (m.equals("lipschitz")) return LipschitzCertify.run(this, device);
         RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "certify-" + m));
         ModelSource.Loaded model = source.load();
-        double s = sigma != null ? sigma : method.needsSigma() ? sigmaOf(model) : Double.NaN;
+        double s = m.equals("heat") ? heatSigma(model, sigma) : sigma != null ? sigma : method.needsSigma() ? sigmaOf(model) : Double.NaN;
         String dataName = data.name != null ? data.name : model.meta() != null ? model.meta().data().name() : DataOptions.DEFAULT;
         Path dataDir = data.dir != null ? data.dir
                 : (data.name == null && model.meta() != null && model.meta().data().dir() != null ? Path.of(model.meta().data().dir()) : null);
@@ -123,6 +125,7 @@ final class CertifyCommand implements Callable<Integer> {
             case "train" -> loaded.train();
             default -> throw new UserError("unknown --split '" + split + "': use test or train");
         };
+        model.checkFits(set, loaded.description());
         model.model().to(device);
         RandomizedSmoothing rs = Double.isNaN(s) ? null
                 : new RandomizedSmoothing(new RandomizedSmoothing.Config(s, n0, n, alpha, noiseBatch, seed));
@@ -143,20 +146,7 @@ final class CertifyCommand implements Callable<Integer> {
             double wall = (System.nanoTime() - wall0) / 1e9;
             metrics.put("wall_seconds", wall);
             metrics.put("images_per_second", count / wall);
-            if (m.equals("heat") && attackSteps > 0) {
-                Map<String, long[]> attacked;
-                long tested = r.images().stream().filter(CertificationRun::attackable).count();
-                try (Progress bar = Progress.start("attack (b), (c) with PGD-" + attackSteps, tested)) {
-                    attacked = CertificationRun.attackSinglePass(runner, r, 0.999, attackSteps, attackRestarts, seed, bar);
-                }
-                Map<String, Object> a = new java.util.LinkedHashMap<>();
-                a.put("attack", "l2 PGD-" + attackSteps + ", " + attackRestarts + " runs, at 0.999 x radius");
-                attacked.forEach((k, v) -> {
-                    a.put(k, Map.of("tested", v[0], "broken", v[1]));
-                    System.out.printf(Locale.ROOT, "PGD-%d inside radius (%s): broke %d of %d single-pass certificates%n", attackSteps, k, v[1], v[0]);
-                });
-                metrics.put("single_pass_attack", a);
-            }
+            if (attackSteps > 0) metrics.put("attack", attack(runner, r, m, rs));
             if (c != null) metrics.put("spark", c.describe());
         }
         write(run, r, s, rs);
@@ -176,6 +166,42 @@ final class CertifyCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * The soundness check of {@code --attack-steps}: each randomized-smoothing certificate (cohen, heat (a)) attacked
+     * through the smoothed classifier, and heat's single-pass radii (b), (c) attacked on the model; prints one line per
+     * certificate and returns the counts for metrics.json.
+     */
+    private Map<String, Object> attack(Runner runner, CertificationRun.Result r, String m, RandomizedSmoothing rs) {
+        Map<String, Object> a = new java.util.LinkedHashMap<>();
+        a.put("attack", "l2 PGD-" + attackSteps + ", " + attackRestarts + " runs, at 0.999 x radius");
+        String smoothed = m.equals("cohen") ? "cohen" : r.certificateNames().contains("a") ? "a" : null;
+        if (smoothed != null) {
+            RandomizedSmoothing.Config c = rs.config();
+            RandomizedSmoothing.Config judge = new RandomizedSmoothing.Config(c.sigma(), c.n0(), c.n(), c.alpha(), c.batchSize(),
+                    dev.tikhon.engine.Rng.derive(seed, 0x6a756467L));
+            SmoothedAttack.Tally t;
+            try (Progress bar = Progress.start("attack (" + smoothed + ") through the smoothed classifier", CertificationRun.attackableSmoothed(r, smoothed))) {
+                t = CertificationRun.attackSmoothed(runner, r, smoothed, judge,
+                        new SmoothedAttack.Settings(0.999, attackSteps, attackRestarts, 16, false, seed), bar);
+            }
+            a.put(smoothed, Map.of("tested", t.tested(), "broken", t.broken(), "judge_abstained", t.abstained()));
+            System.out.printf(Locale.ROOT, "PGD-%d inside radius (%s): broke %d of %d certificates (PREDICT abstained on %d)%n", attackSteps,
+                    smoothed, t.broken(), t.tested(), t.abstained());
+        }
+        if (m.equals("heat")) {
+            Map<String, long[]> attacked;
+            long tested = r.images().stream().filter(CertificationRun::attackable).count();
+            try (Progress bar = Progress.start("attack (b), (c) with PGD-" + attackSteps, tested)) {
+                attacked = CertificationRun.attackSinglePass(runner, r, 0.999, attackSteps, attackRestarts, seed, bar);
+            }
+            attacked.forEach((k, v) -> {
+                a.put(k, Map.of("tested", v[0], "broken", v[1]));
+                System.out.printf(Locale.ROOT, "PGD-%d inside radius (%s): broke %d of %d single-pass certificates%n", attackSteps, k, v[1], v[0]);
+            });
+        }
+        return a;
+    }
+
     /** The σ a checkpoint was noise-trained or heat-smoothed with. */
     static double sigmaOf(ModelSource.Loaded model) {
         if (model.meta() != null) {
@@ -183,6 +209,34 @@ final class CertifyCommand implements Callable<Integer> {
             if ((o.reg().equals("noise") || o.reg().startsWith("heat")) && !Double.isNaN(o.number("sigma"))) return o.number("sigma");
         }
         throw new UserError("--sigma is needed: the model was not noise-trained or heat-smoothed by Tikhon");
+    }
+
+    /**
+     * The σ of a heat certification. Radii (b) and (c) read σ off a model that is assumed to be its own Gaussian average
+     * at that σ, so they mean nothing on a model that was never heat-smoothed, or at another σ than it was smoothed
+     * with. For a checkpoint Tikhon knows which: either is an error (exit 2) rather than a warning, because the run
+     * would print and save certified-accuracy tables that look like results; certificate (a) alone is what
+     * {@code --method cohen} gives. A TorchScript file records nothing, so its σ is taken on trust from --sigma, and a
+     * note on stdout says so.
+     */
+    static double heatSigma(ModelSource.Loaded model, Double sigma) {
+        if (model.meta() == null) {
+            if (sigma == null) throw new UserError("--sigma is needed: the model was not noise-trained or heat-smoothed by Tikhon");
+            System.out.println("note:   " + model.name() + " is taken to be heat-smoothed at σ " + sigma + " (a TorchScript file does not "
+                    + "record it); radii (b), (c) are heuristic and mean nothing if it was not");
+            return sigma;
+        }
+        ObjectiveSpec o = model.meta().config().objective();
+        if (!o.reg().startsWith("heat")) {
+            throw new UserError("--method heat: " + model.file() + " was never heat-smoothed (trained with " + model.meta().objective()
+                    + "), so its single-pass radii (b), (c) would mean nothing; run 'tikhon smooth' on it first, or use --method cohen");
+        }
+        double smoothedWith = o.number("sigma");
+        if (sigma != null && Math.abs(sigma - smoothedWith) > 1e-12 * Math.max(1, smoothedWith)) {
+            throw new UserError("--sigma " + sigma + " differs from the σ " + smoothedWith + " that " + model.file() + " was heat-smoothed "
+                    + "with; radii (b), (c) hold only at that σ: drop --sigma");
+        }
+        return smoothedWith;
     }
 
     static void write(RunDirectory run, CertificationRun.Result r, double sigma, RandomizedSmoothing rs) {

@@ -44,8 +44,6 @@ final class DataLipschitzCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         Device device = runtime.apply();
-        if (blockSize < 1) throw new UserError("--block-size must be at least 1, got " + blockSize);
-        if (maxPoints < 0) throw new UserError("--max-points must be ≥ 0, got " + maxPoints);
         RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "data-lipschitz"));
         String name = data.nameOr(DataOptions.DEFAULT);
         DataSets.Loaded loaded = DataSets.load(name, data.dir, System.getenv(), seed);

@@ -58,7 +58,6 @@ final class GeneralizationCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         Device device = runtime.apply();
-        if (maxPoints < 0) throw new UserError("--max-points must be ≥ 0, got " + maxPoints);
         RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "generalization"));
         Checkpoint.Loaded ck = Checkpoint.load(checkpoint);
         Module model = Models.build(ck.meta().model());
@@ -70,6 +69,7 @@ final class GeneralizationCommand implements Callable<Integer> {
         if (dataDir == null && data.name == null && ck.meta().data().dir() != null) dataDir = Path.of(ck.meta().data().dir());
         DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), ck.meta().config().seed());
         Dataset train = subset(loaded.train(), seed), test = subset(loaded.test(), seed + 1);
+        dev.tikhon.train.InputFit.check(model, ck.meta().model(), train, ck.meta().model().arch() + " " + checkpoint, loaded.description(), device);
         System.out.println("data:  " + loaded.description() + "; measuring " + train.size() + " train and " + test.size() + " test points");
         System.out.println("model: " + ck.meta().model().arch() + " " + ck.meta().model().options() + ", trained on " + ck.meta().objective());
 

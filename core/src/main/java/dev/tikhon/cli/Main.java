@@ -3,6 +3,7 @@ package dev.tikhon.cli;
 import dev.tikhon.UserError;
 import dev.tikhon.Version;
 import dev.tikhon.engine.EngineException;
+import dev.tikhon.report.RunDirectory;
 import dev.tikhon.train.TrainingDivergedException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -37,7 +38,12 @@ public final class Main implements Runnable {
         cl.setExecutionExceptionHandler(Main::handle);
         cl.setParameterExceptionHandler(Main::usageError);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
-        return cl.execute(args);
+        OptionChecks.install(cl);
+        RunDirectory.forgetCreated();
+        int code = cl.execute(args);
+        if (code != 0) RunDirectory.removeEmptyCreated();   // a failed run leaves no empty --out behind
+        else RunDirectory.forgetCreated();
+        return code;
     }
 
     private static int handle(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
@@ -68,16 +74,26 @@ public final class Main implements Runnable {
         return code;
     }
 
-    /** A bad command line: the problem, any "did you mean", and where to find help, without the whole usage text. */
+    /**
+     * A bad command line, on one line like every other error: the problem, any "did you mean", and where to find
+     * help, without the whole usage text.
+     */
     private static int usageError(CommandLine.ParameterException e, String[] args) {
         CommandLine cl = e.getCommandLine();
         PrintWriter err = cl.getErr();
-        err.println("tikhon: " + e.getMessage());
-        CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
-        err.println("Try 'tikhon " + String.join(" ", cl.getCommandSpec().qualifiedName().replaceFirst("^tikhon ?", "")).trim()
-                + (cl.getCommandSpec().qualifiedName().equals("tikhon") ? "" : " ") + "--help' for the options.");
+        err.println(usageLine(e));
         err.flush();
         return EXIT_USER;
+    }
+
+    static String usageLine(CommandLine.ParameterException e) {
+        StringBuilder line = new StringBuilder("tikhon: error: ").append(oneLine(e.getMessage()).replaceAll("[.:;]$", ""));
+        if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+            line.append("; did you mean ").append(String.join(" or ", u.getSuggestions().stream().limit(3).toList())).append('?');
+        }
+        String command = e.getCommandLine().getCommandSpec().qualifiedName();
+        line.append(" (try '").append(command).append(" --help')");
+        return line.toString();
     }
 
     private static String oneLine(String s) {

@@ -10,6 +10,7 @@ import dev.tikhon.nn.Module;
 import dev.tikhon.nn.ScriptedModel;
 import dev.tikhon.models.ModelSpec;
 import dev.tikhon.train.Checkpoint;
+import dev.tikhon.train.InputFit;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -36,9 +37,9 @@ final class ModelSource {
 
     /**
      * The loaded model, how to build another instance of it, what is known of its training (null for a TorchScript file),
-     * a description, and the loss it was trained with (cross-entropy for TorchScript models).
+     * a description, the loss it was trained with (cross-entropy for TorchScript models) and the file it came from.
      */
-    record Loaded(Module model, Supplier<Module> fresh, Checkpoint.Meta meta, String name, Loss trainedLoss) {
+    record Loaded(Module model, Supplier<Module> fresh, Checkpoint.Meta meta, String name, Loss trainedLoss, Path file) {
         String description() { return name; }
 
         boolean scripted() { return meta == null || meta.model().arch().equals(TORCHSCRIPT); }
@@ -58,9 +59,16 @@ final class ModelSource {
                 case "train": set = loaded.train(); break;
                 default: throw new UserError("unknown --split '" + split + "': use test or train");
             }
+            checkFits(set, loaded.description());
             System.out.println("data:  " + loaded.description() + " [" + split + ", " + set.size() + " examples]");
             System.out.println("model: " + name);
             return new Data(set, loaded.description() + " [" + split + "]");
+        }
+
+        /** A one-line error before any forward pass when the model cannot take {@code set}'s examples (see {@link InputFit}). */
+        void checkFits(Dataset set, String dataName) {
+            InputFit.check(model, scripted() ? null : meta.model(), set, meta == null ? name : name + " (" + file + ")", dataName,
+                    model.device());
         }
 
         /** Turns a forward failure of a TorchScript model into an error that says which shapes it was given. */
@@ -79,10 +87,12 @@ final class ModelSource {
             Supplier<Module> fresh = builder(spec);
             Module m = fresh.get();
             m.loadStateDict(ck.model());
-            return new Loaded(m, fresh, ck.meta(), spec.arch() + " " + spec.options(), Losses.parse(ck.meta().config().objective().loss()));
+            return new Loaded(m, fresh, ck.meta(), spec.arch() + " " + spec.options(), Losses.parse(ck.meta().config().objective().loss()),
+                    checkpoint);
         }
         Path file = torchscript.toAbsolutePath();
-        return new Loaded(ScriptedModel.load(file), () -> ScriptedModel.load(file), null, "TorchScript " + torchscript, Loss.CROSS_ENTROPY);
+        return new Loaded(ScriptedModel.load(file), () -> ScriptedModel.load(file), null, "TorchScript " + torchscript, Loss.CROSS_ENTROPY,
+                torchscript);
     }
 
     /** Loads the model onto {@code device}, in evaluation mode. */

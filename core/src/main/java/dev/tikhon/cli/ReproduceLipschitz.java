@@ -14,7 +14,7 @@ import java.util.concurrent.Callable;
 
 /** {@code tikhon reproduce lipschitz}: its options and console report; the experiment itself is in {@code experiments/}. */
 @Command(name = "lipschitz", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Label noise: a 2-D problem (clean label 1 above x₂ = ½ sin πx₁) with 10% of training labels flipped; "
+        description = {"Label noise: a 2-D problem (clean label 1 above x₂ = ½ sin πx₁) with 10%% of training labels flipped; "
                 + "an MLP trained unregularized and with the Lipschitz penalty (cross-entropy + λ · max ‖∇ₓℓ‖) at growing training-set "
                 + "sizes. Error against the clean labels, memorized flips, model and data Lipschitz constants, decision maps. "
                 + "Resumable: rerun the same command to continue."})

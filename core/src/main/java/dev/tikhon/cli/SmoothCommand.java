@@ -103,6 +103,7 @@ final class SmoothCommand implements Callable<Integer> {
                 : (data.name == null && base.meta() != null && base.meta().data().dir() != null ? Path.of(base.meta().data().dir()) : null);
         DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), seed);
         Dataset train = subset > 0 ? loaded.train().head(subset) : loaded.train();
+        base.checkFits(train, loaded.description());
         ModelSpec spec = base.meta() != null ? base.meta().model()
                 : ModelSource.torchscriptSpec(source.torchscript, TrainCommand.boxed(train.inputShape()), train.numClasses());
         base.model().to(device);
@@ -130,7 +131,7 @@ final class SmoothCommand implements Callable<Integer> {
         }
         double wall = (System.nanoTime() - t0) / 1e9;
         if (base.model() instanceof ScriptedModel s) {
-            s.save(run.resolve("smoothed.pt"));
+            dev.tikhon.io.AtomicFiles.writeVia(run.resolve("smoothed.pt"), s::save);
             System.out.println("saved:  " + run.resolve("smoothed.pt") + " (TorchScript, for certify --torchscript)");
         }
 

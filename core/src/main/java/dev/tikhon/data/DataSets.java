@@ -312,15 +312,25 @@ public final class DataSets {
                         + trainDir + "'s " + train.classNames());
             }
             checkSameImageSize(trainDir.toString(), train, testDir.toString(), test);
+            requireTwoClasses(trainDir, train);
             return new Loaded(train, test, "image folder " + dataDir + " (train/ and test/): " + train.size()
                     + " train / " + test.size() + " test images, " + train.numClasses() + " classes, "
                     + shape(train));
         }
         Dataset all = readFolder(dataDir, o);
+        requireTwoClasses(dataDir, all);
         Dataset.Split split = all.split(FOLDER_TEST_FRACTION, Rng.derive(o.seed(), SPLIT_STREAM));
         return new Loaded(split.rest(), split.heldOut(), "image folder " + dataDir + ": " + split.rest().size()
                 + " train / " + split.heldOut().size() + " test images (" + Math.round(100 * FOLDER_TEST_FRACTION)
                 + "% held out, seed " + o.seed() + "), " + all.numClasses() + " classes, " + shape(all));
+    }
+
+    /** A classifier of one class is always right: its accuracy would mean nothing. */
+    private static void requireTwoClasses(Path dir, Dataset set) {
+        if (set.numClasses() < 2) {
+            throw new DataException(dir + ": only one class subfolder (" + set.classNames() + "); a classifier needs at least two "
+                    + "(one subfolder of images per class)");
+        }
     }
 
     private static Dataset readFolder(Path dir, Options o) {

@@ -147,15 +147,12 @@ public final class TikhonovExperiment {
         RunDirectory run = RunDirectory.create(dir);
         RobustnessReport.write(run, r, new LinkedHashMap<>(Map.of("command", "reproduce tikhonov", "data", data.description())),
                 "Robustness of " + dir.getParent().getFileName());
-        try {   // temporary file, then rename: a killed run never leaves a half-written cache
-            Path tmp = saved.resolveSibling(saved.getFileName() + ".tmp");
-            try (java.io.ObjectOutputStream o = new java.io.ObjectOutputStream(java.nio.file.Files.newOutputStream(tmp))) {
-                o.writeObject(r);
-            }
-            java.nio.file.Files.move(tmp, saved, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot write " + saved, e);
-        }
+        // atomic and durable: a killed run never leaves a half-written cache
+        dev.tikhon.io.AtomicFiles.write(saved, out -> {
+            java.io.ObjectOutputStream o = new java.io.ObjectOutputStream(out);
+            o.writeObject(r);
+            o.flush();
+        });
         return r;
     }
 

@@ -112,6 +112,7 @@ public final class FlowTraining {
         int start = 0;
         double seconds = 0;
         List<Map<String, Object>> history = new ArrayList<>();
+        dev.tikhon.io.AtomicFiles.cleanStale(outDir);   // e.g. a checkpoint's .tmp from a killed run
         if (resume && Files.exists(checkpoint)) {
             Loaded l = load(checkpoint);
             module.loadStateDict(l.model());

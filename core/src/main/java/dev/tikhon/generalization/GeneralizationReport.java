@@ -34,13 +34,21 @@ public record GeneralizationReport(@JsonIgnore Evaluator.Result train, @JsonIgno
      */
     public static GeneralizationReport measure(Module model, Loss loss, Dataset trainSet, Dataset testSet,
                                                DataLipschitz.Result data, int batchSize, Device device) {
-        Evaluator.Result tr = Evaluator.evaluate(model, trainSet, batchSize, device);
-        Evaluator.Result te = Evaluator.evaluate(model, testSet, batchSize, device);
-        ModelLipschitz mtr = ModelLipschitz.measure(model, trainSet, batchSize, device);
-        ModelLipschitz mte = ModelLipschitz.measure(model, testSet, batchSize, device);
-        GradientNorms gtr = GradientNorms.measure(model, trainSet, batchSize, device, loss);
-        GradientNorms gte = GradientNorms.measure(model, testSet, batchSize, device, loss);
-        return new GeneralizationReport(tr, te, mtr, mte, gtr, gte, data);
+        try (dev.tikhon.report.Progress p = dev.tikhon.report.Progress.start("generalization (6 passes)", 6)) {
+            Evaluator.Result tr = step(p, "evaluated train", Evaluator.evaluate(model, trainSet, batchSize, device));
+            Evaluator.Result te = step(p, "evaluated test", Evaluator.evaluate(model, testSet, batchSize, device));
+            ModelLipschitz mtr = step(p, "model Lipschitz, train", ModelLipschitz.measure(model, trainSet, batchSize, device));
+            ModelLipschitz mte = step(p, "model Lipschitz, test", ModelLipschitz.measure(model, testSet, batchSize, device));
+            GradientNorms gtr = step(p, "loss gradients, train", GradientNorms.measure(model, trainSet, batchSize, device, loss));
+            GradientNorms gte = step(p, "loss gradients, test", GradientNorms.measure(model, testSet, batchSize, device, loss));
+            return new GeneralizationReport(tr, te, mtr, mte, gtr, gte, data);
+        }
+    }
+
+    private static <T> T step(dev.tikhon.report.Progress p, String done, T result) {
+        p.setExtra(done);
+        p.step();
+        return result;
     }
 
     @JsonProperty("accuracy_gap") public double accuracyGap() { return train.accuracy() - test.accuracy(); }

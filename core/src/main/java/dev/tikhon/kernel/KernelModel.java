@@ -5,6 +5,7 @@ import dev.tikhon.engine.Autograd;
 import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.engine.TensorIO;
+import dev.tikhon.io.AtomicFiles;
 import dev.tikhon.nn.Linear;
 import dev.tikhon.nn.Module;
 import dev.tikhon.report.Json;
@@ -15,14 +16,10 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
@@ -98,24 +95,25 @@ public final class KernelModel extends Module {
                 spec.count(), spec.numClasses());
     }
 
-    /** Writes {@code kernel-model.json} and {@code kernel-model.bin} into {@code dir}, each atomically. */
+    /** The key in {@link Spec#details()} of the SHA-256 of {@code kernel-model.bin} that the JSON was written with. */
+    static final String TENSORS_SHA256 = "tensors_sha256";
+
+    /**
+     * Writes {@code kernel-model.bin}, then {@code kernel-model.json}, each atomically and durably. The JSON, written
+     * last, records the SHA-256 of the tensors, so a kill between the two writes (new tensors beside the old JSON)
+     * is caught by {@link #load} instead of pairing one fit's tensors with another's description.
+     */
     public void save(Path dir) {
-        try {
-            Files.createDirectories(dir);
-            Json.write(dir.resolve(META_FILE), spec);
-            Path file = dir.resolve(TENSOR_FILE), tmp = dir.resolve(TENSOR_FILE + ".tmp");
-            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp))) {
-                DataOutputStream data = new DataOutputStream(out);
-                TensorIO.write(data, stateDict());
-                data.flush();
-            }
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the kernel model in " + dir + ": " + e.getMessage(), e);
-        }
+        Path tensors = dir.resolve(TENSOR_FILE);
+        AtomicFiles.write(tensors, out -> {
+            DataOutputStream data = new DataOutputStream(new BufferedOutputStream(out));
+            TensorIO.write(data, stateDict());
+            data.flush();
+        });
+        Map<String, Object> details = new LinkedHashMap<>(spec.details());
+        details.put(TENSORS_SHA256, AtomicFiles.sha256(tensors));
+        Json.write(dir.resolve(META_FILE), new Spec(spec.method(), spec.kernel(), spec.features(), spec.count(), spec.inputDim(),
+                spec.numClasses(), spec.bias(), spec.dtype(), details));
     }
 
     /** Reads a model written by {@link #save} from its directory. */
@@ -125,6 +123,11 @@ public final class KernelModel extends Module {
             throw new UserError(dir + ": no " + META_FILE + " (pass the --out directory of 'tikhon kernel fit')");
         }
         Spec spec = Json.read(meta, Spec.class);
+        Object sha = spec.details().get(TENSORS_SHA256);
+        if (sha != null && Files.exists(tensors) && !sha.equals(AtomicFiles.sha256(tensors))) {
+            throw new UserError(tensors + " does not match " + META_FILE + " (a save of the kernel model in " + dir
+                    + " was interrupted); fit it again");
+        }
         KernelModel m = empty(spec);
         try (InputStream in = new BufferedInputStream(Files.newInputStream(tensors))) {
             Map<String, Tensor> state = TensorIO.read(new DataInputStream(in), tensors.toString());

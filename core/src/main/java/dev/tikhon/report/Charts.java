@@ -1,5 +1,7 @@
 package dev.tikhon.report;
 
+import dev.tikhon.io.AtomicFiles;
+
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;

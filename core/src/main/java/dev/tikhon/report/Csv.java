@@ -1,5 +1,7 @@
 package dev.tikhon.report;
 
+import dev.tikhon.io.AtomicFiles;
+
 import dev.tikhon.UserError;
 
 import java.io.IOException;

@@ -1,5 +1,7 @@
 package dev.tikhon.report;
 
+import dev.tikhon.io.AtomicFiles;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URLEncoder;

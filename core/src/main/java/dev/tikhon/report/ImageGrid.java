@@ -1,5 +1,7 @@
 package dev.tikhon.report;
 
+import dev.tikhon.io.AtomicFiles;
+
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;

@@ -1,5 +1,7 @@
 package dev.tikhon.report;
 
+import dev.tikhon.io.AtomicFiles;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;

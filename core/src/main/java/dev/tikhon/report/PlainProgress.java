@@ -26,6 +26,7 @@ final class PlainProgress extends Progress {
     private long printedNanos;
     private String extra = "";
     private boolean closed;
+    private Runnable onClose;
 
     /** @param clock nanosecond time source; tests pass a fake one */
     PlainProgress(String task, long total, PrintStream out, LongSupplier clock) {
@@ -47,6 +48,23 @@ final class PlainProgress extends Progress {
         if (count >= nextMark || now - printedNanos >= HEARTBEAT_NANOS) print(now);
     }
 
+    /**
+     * A heartbeat without a step: prints the current line when 30 s have passed since the last one. A timer calls it
+     * (see {@link Progress#plain}), so a loop whose steps are long (one batch of an attack, one image of a
+     * certification) still shows it is alive.
+     */
+    synchronized void tick() {
+        if (closed) return;
+        long now = clock.getAsLong();
+        if (now - printedNanos >= HEARTBEAT_NANOS) print(now);
+    }
+
+    /** Prints the starting line (count 0), so that a log shows at once what runs and how much there is to do. */
+    synchronized void announce() {
+        out.println(task + ": started" + (total > 0 ? ", " + total + " to do" : ""));
+        out.flush();
+    }
+
     @Override
     public synchronized void setExtra(String extra) {
         this.extra = extra == null ? "" : extra;
@@ -56,7 +74,13 @@ final class PlainProgress extends Progress {
     public synchronized void close() {
         if (closed) return;
         closed = true;
+        if (onClose != null) onClose.run();
         if (count != printedCount) print(clock.getAsLong());
+    }
+
+    /** Runs {@code action} once, on close (the timer's cancellation). */
+    synchronized void onClose(Runnable action) {
+        this.onClose = action;
     }
 
     private void print(long now) {

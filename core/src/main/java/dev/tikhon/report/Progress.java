@@ -72,15 +72,38 @@ public abstract class Progress implements AutoCloseable {
         Mode mode = Mode.fromEnvironment().orElse(terminal ? Mode.BAR : Mode.PLAIN);
         if (mode == Mode.BAR && !BARS_AVAILABLE) mode = Mode.PLAIN;
         return switch (mode) {
-            case BAR -> new Bar(task, total);
+            case BAR -> new Bar(task, total, System.err);
             case PLAIN -> plain(task, total, System.err);
             case OFF -> new Silent();
         };
     }
 
-    /** Plain-line reporting to any stream, for logs and tests. */
+    /** Seconds between checks for a due heartbeat line. */
+    static final long TICK_SECONDS = 5;
+
+    private static final java.util.concurrent.ScheduledExecutorService TIMER =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "tikhon-progress-heartbeat");
+                t.setDaemon(true);
+                return t;
+            });
+
+    /**
+     * Plain-line reporting to any stream, for logs and tests: a starting line, then lines as {@link PlainProgress}
+     * prints them, and a heartbeat line every 30 s even while no step completes.
+     */
     public static Progress plain(String task, long total, PrintStream out) {
-        return new PlainProgress(task, total, out, System::nanoTime);
+        PlainProgress p = new PlainProgress(task, total, out, System::nanoTime);
+        p.announce();
+        java.util.concurrent.ScheduledFuture<?> beat = TIMER.scheduleWithFixedDelay(p::tick, TICK_SECONDS, TICK_SECONDS,
+                java.util.concurrent.TimeUnit.SECONDS);
+        p.onClose(() -> beat.cancel(false));
+        return p;
+    }
+
+    /** A live bar drawn on {@code out} (for tests; {@link #start} draws on System.err). */
+    static Progress bar(String task, long total, PrintStream out) {
+        return new Bar(task, total, out);
     }
 
     /**
@@ -111,11 +134,11 @@ public abstract class Progress implements AutoCloseable {
     private static final class Bar extends Progress {
         private final ProgressBar bar;
 
-        Bar(String task, long total) {
+        Bar(String task, long total, PrintStream out) {
             bar = new ProgressBarBuilder()
                     .setTaskName(task)
                     .setInitialMax(total > 0 ? total : -1)
-                    .setConsumer(new ConsoleProgressBarConsumer(System.err))
+                    .setConsumer(new ConsoleProgressBarConsumer(out))
                     .setUpdateIntervalMillis(250)
                     .showSpeed()
                     .build();

@@ -1,8 +1,12 @@
 package dev.tikhon.report;
 
+import dev.tikhon.io.AtomicFiles;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -19,22 +23,76 @@ public final class RunDirectory {
         this.path = path;
     }
 
-    /** Creates the directory and any missing parents; an existing directory is reused. */
+    /** Directories this process created for runs (the directory, the topmost parent it had to create). */
+    private static final List<Path[]> CREATED = new ArrayList<>();
+
+    /**
+     * Creates the directory and any missing parents; an existing directory is reused, and the temporary files a
+     * killed writer left there are removed. A file is written and deleted to prove the directory writable
+     * (permission bits do not tell for root, a read-only mount or an immutable directory).
+     */
     public static RunDirectory create(Path path) {
         Path dir = path.toAbsolutePath().normalize();
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new RunDirectoryError("Output directory " + path + " exists and is a file; choose another path");
         }
+        Path top = dir;
+        while (top.getParent() != null && !Files.exists(top.getParent())) top = top.getParent();
+        boolean existed = Files.exists(dir);
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
             throw new RunDirectoryError("Cannot create output directory " + path + ": "
                     + e.getClass().getSimpleName() + " " + e.getMessage() + "; check the path and its permissions", e);
         }
-        if (!Files.isWritable(dir)) {
-            throw new RunDirectoryError("Output directory " + path + " is not writable; fix its permissions or choose another path");
+        if (!existed) {
+            synchronized (CREATED) {
+                CREATED.add(new Path[]{dir, top});
+            }
         }
+        try {
+            Files.delete(Files.createTempFile(dir, ".tikhon-probe-", AtomicFiles.TMP_SUFFIX));
+        } catch (IOException e) {
+            removeIfEmpty(dir, top);
+            throw new RunDirectoryError("Output directory " + path + " is not writable (" + e.getClass().getSimpleName()
+                    + "); fix its permissions or choose another path", e);
+        }
+        AtomicFiles.cleanStale(dir);
         return new RunDirectory(dir);
+    }
+
+    /**
+     * Removes the run directories this process created that are still empty (with the parents created for them),
+     * so that a run which failed before writing anything leaves no empty {@code --out} behind. The CLI calls it
+     * when a command fails; returns how many directories were removed.
+     */
+    public static int removeEmptyCreated() {
+        int removed = 0;
+        synchronized (CREATED) {
+            for (Path[] c : CREATED) removed += removeIfEmpty(c[0], c[1]);
+            CREATED.clear();
+        }
+        return removed;
+    }
+
+    /** Forgets the directories created so far (a command that succeeded keeps them). */
+    public static void forgetCreated() {
+        synchronized (CREATED) {
+            CREATED.clear();
+        }
+    }
+
+    private static int removeIfEmpty(Path dir, Path top) {
+        int removed = 0;
+        for (Path d = dir; d != null && d.startsWith(top); d = d.getParent()) {
+            try {
+                Files.delete(d);   // fails, and stops the walk, when the directory is not empty
+                removed++;
+            } catch (IOException e) {
+                break;
+            }
+        }
+        return removed;
     }
 
     /** The absolute path of the directory. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.tikhon.UserError;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.engine.TensorIO;
+import dev.tikhon.io.AtomicFiles;
 import dev.tikhon.models.ModelSpec;
 
 import java.io.BufferedInputStream;
@@ -13,13 +14,9 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,13 +61,13 @@ public final class Checkpoint {
     /**
      * The checkpoint file layout, shared by every kind of run (classifier, flow): a zip of
      * {@code meta.json} ({"format", "version", "meta"}) and {@code tensors.bin} (model/… and optim/…
-     * tensors), written to a temporary file, forced to disk, then renamed over the old one.
+     * tensors), written atomically and durably ({@link AtomicFiles}). An {@link java.io.UncheckedIOException} when it
+     * cannot be written.
      */
     public static void saveArchive(Path file, String format, int version, Object meta, Map<String, Tensor> model,
                                    Map<String, Tensor> optimizer) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (OutputStream fileOut = Files.newOutputStream(tmp);
-             ZipOutputStream zip = new ZipOutputStream(new BufferedOutputStream(fileOut))) {
+        AtomicFiles.write(file, fileOut -> {
+            ZipOutputStream zip = new ZipOutputStream(new BufferedOutputStream(fileOut));
             zip.putNextEntry(new ZipEntry("meta.json"));
             Map<String, Object> head = new LinkedHashMap<>();
             head.put("format", format);
@@ -86,11 +83,9 @@ public final class Checkpoint {
             TensorIO.write(data, all);
             data.flush();
             zip.closeEntry();
-        }
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-            ch.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            zip.finish();
+            zip.flush();
+        });
     }
 
     /** Reads a checkpoint file, or the checkpoint inside a run directory. */

@@ -15,9 +15,15 @@ public interface Objective {
     /**
      * @param loss   the scalar to backpropagate
      * @param logits the model's outputs on the clean batch (for accuracy)
-     * @param parts  named scalar components worth logging (e.g. "ce", "penalty")
+     * @param parts  named scalar components worth logging (e.g. "ce", "penalty"), kept in name order: an objective may
+     *               build them with {@code Map.of}, whose order changes from one JVM to the next, and they become
+     *               history columns, which a resumed run (another JVM) must write in the same order
      */
-    record Result(Tensor loss, Tensor logits, Map<String, Tensor> parts) {}
+    record Result(Tensor loss, Tensor logits, Map<String, Tensor> parts) {
+        public Result {
+            parts = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(parts));
+        }
+    }
 
     Result evaluate(Module model, Tensor x, Tensor y);
 

@@ -216,6 +216,7 @@ public final class Trainer {
             } catch (IOException e) {
                 throw new dev.tikhon.UserError("cannot create the run directory " + outDir + ": " + e.getMessage(), e);
             }
+            dev.tikhon.io.AtomicFiles.cleanStale(outDir);   // e.g. a checkpoint.tkn.tmp from a killed run
         }
         Checkpoint.Loaded restored = null;
         if (resume && outDir != null && Files.exists(outDir.resolve(Checkpoint.FILE_NAME))) {

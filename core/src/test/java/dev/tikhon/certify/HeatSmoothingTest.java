@@ -23,7 +23,9 @@ import static org.assertj.core.api.Assertions.within;
 /**
  * Oracles: closed forms of the heat equation (docs/methods.md §5). The Gaussian average of sin(kx) is
  * e^{−k²σ²/2} sin(kx); n_T implicit Euler steps of size h = 1/n_T multiply that Fourier mode by
- * (1 + hk²σ²/2)^{−n_T}; on a grid the implicit step is a tridiagonal solve.
+ * (1 + hk²σ²/2)^{−n_T}. Both cases train with the library's objective ({@link HeatSmoothing}) and one with its run
+ * loop ({@link HeatSmoother}); each tolerance is smaller than the gap between the implicit step and the exact
+ * average, so the test tells them apart.
  */
 @ExtendWith(OneThread.class)
 class HeatSmoothingTest {
@@ -66,8 +68,9 @@ class HeatSmoothingTest {
     @Test
     void trainingOnSinRecoversTheGaussianAverageStepByStep() {
         double k = 2, sigma = 0.5, half = 3 * Math.PI / (2 * k);
-        int steps = 5;
+        int steps = 2;
         HeatConfig heat = new HeatConfig(HeatConfig.V1, sigma, 0.5, 2, 0.01, steps, 1);
+        double tolerance = 0.01;
         Rng.seed(1);
         Module v = new Fourier();
         Module frozen = new Sine(k);
@@ -94,7 +97,10 @@ class HeatSmoothingTest {
             double stepGain = Math.pow(1 + heat.timeStep() * k * k * sigma * sigma / 2, -(step + 1));
             // the sin(2x) coefficient is the Fourier mode the closed form predicts
             float sinCoefficient = ((Fourier) v).head.parameters().get(0).value().toFloatArray()[2];
-            assertThat((double) sinCoefficient).as("sin(2x) coefficient after step %d", step + 1).isCloseTo(stepGain, within(0.015));
+            double exactAtStep = Math.exp(-k * k * sigma * sigma / 2 * heat.timeStep() * (step + 1));
+            assertThat(Math.abs(stepGain - exactAtStep)).as("step %d: implicit Euler and exact differ by more than the tolerance", step + 1)
+                    .isGreaterThan(1.5 * tolerance);
+            assertThat((double) sinCoefficient).as("sin(2x) coefficient after step %d", step + 1).isCloseTo(stepGain, within(tolerance));
             assertThat(maxError(v, xs, stepGain, k)).as("v after step %d vs the implicit-Euler closed form", step + 1)
                     .isLessThan(0.04);
             errors.add(maxError(v, xs, exactGain, k));
@@ -107,7 +113,7 @@ class HeatSmoothingTest {
                     .isLessThan(errors.get(i - 1));
         }
         assertThat(errors.get(0)).isCloseTo(1 - exactGain, within(1e-3));
-        assertThat(errors.get(steps)).isLessThan(0.05);
+        assertThat(errors.get(steps)).isLessThan(0.06);
     }
 
     private static double maxError(Module m, double[] xs, double gain, double k) {
@@ -119,78 +125,42 @@ class HeatSmoothingTest {
         }
     }
 
-    /** One implicit Euler step u ← (I − (hσ²/2)Δ)⁻¹u on a uniform grid with Neumann ends (Thomas algorithm). */
-    static double[] implicitStep(double[] u, double dx, double h, double sigma) {
-        int n = u.length;
-        double a = h * sigma * sigma / 2 / (dx * dx);
-        double[] lower = new double[n], diag = new double[n], upper = new double[n];
-        for (int i = 0; i < n; i++) {
-            lower[i] = i > 0 ? -a : 0;
-            upper[i] = i < n - 1 ? -a : 0;
-            diag[i] = 1 + (i == 0 || i == n - 1 ? a : 2 * a);
-        }
-        double[] c = new double[n], d = new double[n], out = new double[n];
-        c[0] = upper[0] / diag[0];
-        d[0] = u[0] / diag[0];
-        for (int i = 1; i < n; i++) {
-            double m = diag[i] - lower[i] * c[i - 1];
-            c[i] = upper[i] / m;
-            d[i] = (u[i] - lower[i] * d[i - 1]) / m;
-        }
-        out[n - 1] = d[n - 1];
-        for (int i = n - 2; i >= 0; i--) out[i] = d[i] - c[i] * out[i + 1];
-        return out;
-    }
-
-    @Test
-    void gridImplicitStepMatchesTheDiscreteClosedFormOnACosineMode() {
-        int n = 401;
-        double dx = 2.0 / (n - 1), h = 0.2, sigma = 0.3;
-        int mode = 3;
-        double[] u = new double[n];
-        // cell-centred cosine modes are eigenvectors of the Neumann Laplacian used above
-        for (int i = 0; i < n; i++) u[i] = Math.cos(Math.PI * mode * (i + 0.5) / n);
-        double eig = 4 * Math.pow(Math.sin(Math.PI * mode / (2.0 * n)), 2) / (dx * dx);
-        double gain = 1 / (1 + h * sigma * sigma / 2 * eig);
-        double[] v = implicitStep(u, dx, h, sigma);
-        for (int i = 0; i < n; i++) assertThat(v[i]).isCloseTo(gain * u[i], within(1e-12));
-    }
-
     /**
-     * The 1-D example of docs/methods.md §5: a two-class classifier on [−1, 1], u = p_A − p_B, class A left of
-     * −0.15 except a mislabelled island [−0.40, −0.30]; five implicit heat steps (σ 0.1, h 0.2).
-     * The adversarial distance at x = −0.5 (distance to the nearest sign change of u) grows from
-     * 0.10 to about 0.33–0.35 as the island is smoothed away. The method notes do not give the paper's f:
-     * this f is our construction, so the start (0.10) and the clean boundary (0.35) are set by it;
-     * what the test checks is the growth under the implicit steps.
+     * The real run loop ({@link HeatSmoother}: frozen copy, {@link dev.tikhon.train.Trainer} with its shuffling,
+     * batches and checkpoint-free run) for one implicit step of size h = 1 on sin(kx) samples, λ = ½. The sin(2x)
+     * coefficient must land on the implicit-Euler gain 1/(1 + k²σ²/2) = 2/3, which the tolerance separates from the
+     * exact Gaussian average e^{−k²σ²/2} ≈ 0.607 and from the λ = 1 step 1/(1 + k²σ²) = ½: a smoother that did the
+     * wrong step, the wrong λ or no training at all fails.
      */
     @Test
-    void oneDimensionalGridExampleAdversarialDistanceGrows() {
-        int n = 4001;
-        double dx = 2.0 / (n - 1);
-        double[] u = new double[n];
-        for (int i = 0; i < n; i++) {
-            double x = -1 + i * dx;
-            u[i] = x < -0.15 && !(x >= -0.40 && x <= -0.30) ? 1 : -1;
+    void theSmootherRunsOneImplicitStepOfTheHeatEquation() {
+        double k = 2, sigma = 0.5, half = 3 * Math.PI / (2 * k), tolerance = 0.015;
+        double implicit = 1 / (1 + k * k * sigma * sigma / 2), exact = Math.exp(-k * k * sigma * sigma / 2), lambdaOne = 1 / (1 + k * k * sigma * sigma);
+        assertThat(Math.min(Math.abs(implicit - exact), Math.abs(implicit - lambdaOne))).as("the test can tell the steps apart")
+                .isGreaterThan(3 * tolerance);
+        Rng.seed(3);
+        int n = 2048;
+        Tensor x = Tensor.rand(n, 1).mul(2 * half).sub(half);
+        dev.tikhon.data.Dataset data = new dev.tikhon.data.Dataset("sine", "test", x, Tensor.zeros(DType.INT64, Device.CPU, n), 1, List.of("v"));
+        Module start = new Fourier();
+        try (Autograd.Guard g = Autograd.noGrad()) {   // f⁰ = sin(2x) exactly: coefficient 1 on feature sin(2x)
+            ((Fourier) start).head.parameters().get(0).value().copy_(Tensor.fromDoubles(new double[]{0, 0, 1, 0, 0, 0, 0, 0}, 1, 8));
         }
-        List<Double> distances = new ArrayList<>();
-        distances.add(adversarialDistance(u, dx, -0.5));
-        for (int step = 0; step < 5; step++) {
-            u = implicitStep(u, dx, 0.2, 0.1);
-            distances.add(adversarialDistance(u, dx, -0.5));
-        }
-        assertThat(distances.get(0)).isCloseTo(0.10, within(1e-3));
-        for (int i = 1; i <= 4; i++) assertThat(distances.get(i)).as("%s", distances).isGreaterThanOrEqualTo(distances.get(i - 1));
-        assertThat(distances.get(5)).as("%s", distances).isBetween(0.30, 0.36);
-        assertThat(distances.get(4)).as("island gone by step 4: %s", distances).isGreaterThan(0.30);
+        HeatConfig heat = new HeatConfig(HeatConfig.V1, sigma, 0.5, 2, 0.01, 1, 12);
+        dev.tikhon.train.TrainConfig train = dev.tikhon.train.TrainConfig.builder().batchSize(128).optimizer("adam").lr(3e-2)
+                .schedule("cosine").seed(5).objective(heat.toSpec()).build();
+        dev.tikhon.models.ModelSpec spec = new dev.tikhon.models.ModelSpec("fourier", List.of(1L), 1, java.util.Map.of());
+        HeatSmoother.Outcome o = HeatSmoother.run(start, Fourier::new, spec, heat, train, data, data,
+                new dev.tikhon.train.DataInfo("sine", null, "sine"), Device.CPU, null, null, false);
+        float[] w = ((Fourier) o.model()).head.parameters().get(0).value().toFloatArray();
+        assertThat((double) w[2]).as("sin(2x) coefficient, weights %s", java.util.Arrays.toString(w)).isCloseTo(implicit, within(tolerance));
+        assertThat(maxError(o.model(), grid(half), implicit, k)).isLessThan(0.04);
+        assertThat(o.steps()).hasSize(1);
     }
 
-    private static double adversarialDistance(double[] u, double dx, double at) {
-        int i0 = (int) Math.round((at + 1) / dx);
-        double best = Double.POSITIVE_INFINITY;
-        for (int i = 0; i < u.length; i++) {
-            if (Math.signum(u[i]) != Math.signum(u[i0])) best = Math.min(best, Math.abs(i - i0) * dx);
-        }
-        return best;
+    private static double[] grid(double half) {
+        double[] xs = new double[201];
+        for (int i = 0; i < xs.length; i++) xs[i] = -half + 2 * half * i / 200.0;
+        return xs;
     }
 }

@@ -44,16 +44,34 @@ class CliCertifyTest {
         assertThat(hm.at("/result/certificates/b/kind").asText()).isEqualTo("heuristic");
         assertThat(hm.at("/result/certificates/c/certified_accuracy/0.0").isNumber()).isTrue();
         assertThat(hm.at("/result/single_pass_vs_smoothed_agreement").isNumber()).isTrue();
-        assertThat(hm.at("/single_pass_attack/b/tested").isNumber()).isTrue();
+        // the violation counts: none inside the probabilistic radius (a); (b), (c) counted and printed as counted
+        assertThat(hm.at("/attack/a/tested").asLong()).isPositive();
+        assertThat(hm.at("/attack/a/broken").asLong()).as("violations of certificate (a)").isZero();
+        for (String k : new String[]{"b", "c"}) {
+            long tested = hm.at("/attack/" + k + "/tested").asLong(), broken = hm.at("/attack/" + k + "/broken").asLong();
+            assertThat(tested).isPositive();
+            assertThat(broken).isBetween(0L, tested);
+            assertThat(c.out()).contains("PGD-3 inside radius (" + k + "): broke " + broken + " of " + tested + " single-pass certificates");
+        }
         assertThat(Files.readAllLines(heat.resolve("certify.csv"))).hasSize(5);
         assertThat(Files.readString(heat.resolve("certify.csv"))).startsWith("index,label,prediction,correct,prediction_a,radius_a");
         assertThat(heat.resolve("certified_accuracy.png")).exists();
         assertThat(heat.resolve("index.html")).exists();
 
+        Cli.Run wrongSigma = Cli.run("certify", "--checkpoint", smooth.toString(), "--method", "heat", "--sigma", "0.5", "--images", "2",
+                "--threads", "1", "--out", dir.resolve("wrong").toString());
+        assertThat(wrongSigma.exitCode()).isEqualTo(2);
+        assertThat(wrongSigma.err().strip()).doesNotContain("\n").startsWith("tikhon: error: --sigma 0.5 differs from the σ 0.25")
+                .contains(smooth.toString());
+
         Cli.Run k = Cli.run("certify", "--checkpoint", base.toString(), "--method", "cohen", "--images", "3", "--n", "300",
-                "--predict-images", "1", "--threads", "1", "--out", cohen.toString());
+                "--predict-images", "1", "--attack-steps", "3", "--threads", "1", "--out", cohen.toString());
         assertThat(k.exitCode()).as(k.err()).isEqualTo(0);
         JsonNode cm = JSON.readTree(cohen.resolve("metrics.json").toFile());
+        long certified = Files.readAllLines(cohen.resolve("certify.csv")).stream().skip(1).filter(l -> !l.contains("abstain")).count();
+        assertThat(cm.at("/attack/cohen/tested").asLong()).isPositive().isLessThanOrEqualTo(certified);
+        assertThat(cm.at("/attack/cohen/broken").asLong()).as("violations of Cohen certificates").isZero();
+        assertThat(k.out()).contains("inside radius (cohen): broke 0 of " + cm.at("/attack/cohen/tested").asLong());
         assertThat(cm.at("/result/certificates/cohen/alpha").asDouble()).isEqualTo(0.001);
         assertThat(cm.at("/result/predict_ms_per_image").asDouble()).isPositive();
         assertThat(cm.at("/max_certifiable_radius").asDouble()).isLessThan(0.25 * 2.7);
@@ -105,6 +123,7 @@ class CliCertifyTest {
         Cli.Run c = Cli.run("certify", "--torchscript", smoothed.toString(), "--data", "fashion-mnist-sample",
                 "--method", "heat", "--sigma", "0.25", "--no-monte-carlo", "--images", "3", "--threads", "1", "--out", cert.toString());
         assertThat(c.exitCode()).as(c.err()).isEqualTo(0);
+        assertThat(c.out()).contains("is taken to be heat-smoothed at σ 0.25").contains("mean nothing if it was not");
         assertThat(JSON.readTree(cert.resolve("metrics.json").toFile()).at("/result/certificates").has("a")).isFalse();
         // the checkpoint names the original file, so it loads too
         Cli.Run k = Cli.run("certify", "--checkpoint", smooth.toString(), "--data", "fashion-mnist-sample", "--method", "heat",

@@ -60,8 +60,13 @@ class CliRegularizationTest {
         Cli.Run b = Cli.run("bench", "train-step", "--model", "mlp", "--reg", "tikhonov", "--steps", "5", "--warmup", "1");
         assertThat(b.exitCode()).as(b.err()).isEqualTo(0);
         JsonNode j = JSON.readTree(b.out().strip().lines().reduce((a, c) -> c).orElseThrow());
-        assertThat(j.get("ratio").asDouble()).isGreaterThan(1.0);
-        assertThat(j.get("plain_steps_per_second").asDouble()).isPositive();
+        // what is reported, and that it is consistent; how fast each step is belongs to bench runs, not to a test
+        assertThat(j.get("reg").asText()).isEqualTo("tikhonov");
+        assertThat(j.get("objective").asText()).containsIgnoringCase("tikhonov");
+        double plain = j.get("plain_steps_per_second").asDouble(), reg = j.get("reg_steps_per_second").asDouble();
+        assertThat(plain).isPositive();
+        assertThat(reg).isPositive();
+        assertThat(j.get("ratio").asDouble()).isCloseTo(plain / reg, org.assertj.core.data.Offset.offset(1e-9 * plain / reg));
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.tikhon.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,25 +14,56 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import java.util.zip.ZipFile;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Oracle: an uninterrupted run. A training process killed with SIGKILL in the middle of an epoch
- * and continued with --resume ends with exactly the same test accuracy and loss, same seed, one thread.
+ * Oracle: an uninterrupted run. Each long command (train, smooth, flow train) is killed with SIGKILL at a random
+ * point of its progress, continued with --resume, and must end with exactly the same state (the checkpoint's tensors,
+ * model and optimizer, byte for byte) and the same losses as a run that was never interrupted; same seed, one thread.
+ * While the victim runs, a reader opens every checkpoint and JSON file in its folder again and again, as a later
+ * command would: none may ever be torn. The kill points are drawn from a seed printed with every failure
+ * ({@code -Dtikhon.killSeed=S} repeats one).
  */
 class KillAndResumeTest {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long SEED = Long.getLong("tikhon.killSeed", System.nanoTime());
+    private static final Random RANDOM = new Random(SEED);
 
-    private static List<String> command(Path out, boolean resume) {
-        List<String> c = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Djava.awt.headless=true", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "train", "--data", "fashion-mnist-sample", "--model", "mlp", "--hidden", "512,512", "--epochs", "3",
-                "--batch-size", "32", "--checkpoint-every", "20", "--seed", "17", "--threads", "1", "--out", out.toString()));
-        if (resume) c.add("--resume");
+    @TempDir
+    static Path shared;
+    static Path moons;
+
+    @BeforeAll
+    static void trainABaseModel() throws Exception {
+        moons = shared.resolve("moons");
+        finish(start(command("train", "--data", "moons", "--model", "mlp", "--hidden", "16", "--epochs", "1", "--seed", "2",
+                "--out", moons.toString())));
+    }
+
+    private static List<String> command(String... args) {
+        List<String> c = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+                "-Djava.awt.headless=true", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        c.addAll(List.of(args));
+        c.addAll(List.of("--threads", "1"));
+        return c;
+    }
+
+    private static List<String> resumed(List<String> command) {
+        List<String> c = new ArrayList<>(command);
+        c.add("--resume");
         return c;
     }
 
@@ -41,68 +73,173 @@ class KillAndResumeTest {
         return pb.start();
     }
 
-    private static int finish(Process p) throws Exception {
+    private static String finish(Process p) throws Exception {
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(output).isEqualTo(0);
-        return p.exitValue();
+        return output;
     }
 
-    /** "train mlp epoch 2/3: 95/188 (51%), …" → 0.505 */
-    private static double progress(String line) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile(": (\\d+)/(\\d+) \\(").matcher(line);
-        return m.find() ? Double.parseDouble(m.group(1)) / Double.parseDouble(m.group(2)) : 0;
+    /** "train mlp epoch 2/3: 95/188 (51%), …" → 2 + 0.505 − 1 = 1.505 epochs done; lines without a count → −1. */
+    static double progress(String line) {
+        Matcher epoch = Pattern.compile("epoch (\\d+)/\\d+: (\\d+)/(\\d+) \\(").matcher(line);
+        if (epoch.find()) return Integer.parseInt(epoch.group(1)) - 1 + Double.parseDouble(epoch.group(2)) / Double.parseDouble(epoch.group(3));
+        Matcher plain = Pattern.compile(": (\\d+)/(\\d+) \\(").matcher(line);
+        return plain.find() ? Double.parseDouble(plain.group(1)) / Double.parseDouble(plain.group(2)) : -1;
+    }
+
+    /**
+     * Starts {@code command}, kills it with SIGKILL once its progress passes {@code at} (plus a random delay of up to
+     * 50 ms, so the kill can land inside a write), while a reader checks that no file in {@code dir} is ever torn.
+     */
+    private static void killAt(List<String> command, double at, Path dir) throws Exception {
+        AtomicBoolean running = new AtomicBoolean(true);
+        List<String> torn = Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger reads = new AtomicInteger();
+        Thread reader = new Thread(() -> {
+            while (running.get()) reads.addAndGet(readEverything(dir, torn));
+        });
+        Process victim = start(command);
+        reader.start();
+        String line, seen = "";
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(victim.getInputStream(), StandardCharsets.UTF_8))) {
+            while ((line = r.readLine()) != null) {
+                if (progress(line) >= 0) seen = line;
+                if (progress(line) >= at) break;
+            }
+            Thread.sleep(RANDOM.nextInt(50));
+            victim.destroyForcibly();   // SIGKILL: no shutdown hooks, no flushing
+            assertThat(victim.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        } finally {
+            running.set(false);
+            reader.join();
+        }
+        assertThat(progress(seen)).as("seed %d: the victim reached %.2f before it was killed (last line: %s)", SEED, at, seen)
+                .isGreaterThanOrEqualTo(at);
+        reads.addAndGet(readEverything(dir, torn));
+        assertThat(reads.get()).as("files read while and after the victim ran").isPositive();
+        assertThat(torn).as("seed %d: torn files read while %s ran (%d reads)", SEED, command, reads.get()).isEmpty();
+    }
+
+    /** Reads every checkpoint (every zip entry, CRC-checked) and JSON file in {@code dir} and below; returns how many. */
+    static int readEverything(Path dir, List<String> torn) {
+        if (!Files.isDirectory(dir)) return 0;
+        int n = 0;
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
+                String name = f.getFileName().toString();
+                try {
+                    if (name.endsWith(".tkn")) {
+                        try (ZipFile zip = new ZipFile(f.toFile())) {
+                            for (var e : Collections.list(zip.entries())) zip.getInputStream(e).readAllBytes();
+                            if (zip.getEntry("meta.json") == null || zip.getEntry("tensors.bin") == null) torn.add(f + ": incomplete");
+                        }
+                        n++;
+                    } else if (name.endsWith(".json")) {
+                        JSON.readTree(f.toFile());
+                        n++;
+                    }
+                } catch (java.nio.file.NoSuchFileException | java.io.FileNotFoundException e) {
+                    // replaced or removed between the listing and the read: not a torn file
+                } catch (IOException e) {
+                    torn.add(f + ": " + e);
+                }
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // the directory changed while it was listed: try again
+        }
+        return n;
+    }
+
+    /** The tensors (model and optimizer state) of a checkpoint, as bytes. */
+    static byte[] tensors(Path checkpoint) throws IOException {
+        try (ZipFile zip = new ZipFile(checkpoint.toFile())) {
+            return zip.getInputStream(zip.getEntry("tensors.bin")).readAllBytes();
+        }
     }
 
     /** Every history column but the timings, which differ from run to run. */
-    private static List<List<String>> lossAndAccuracyColumns(Path csv) throws IOException {
+    private static List<List<String>> withoutTimings(Path csv) throws IOException {
         List<List<String>> out = new ArrayList<>();
         List<String> header = null;
         for (String l : Files.readAllLines(csv)) {
             List<String> cells = List.of(l.split(","));
             if (header == null) header = cells;
             List<String> kept = new ArrayList<>();
-            for (int i = 0; i < cells.size(); i++) {
-                if (!header.get(i).equals("seconds") && !header.get(i).equals("steps_per_second")) kept.add(cells.get(i));
-            }
+            for (int i = 0; i < cells.size(); i++) if (!header.get(i).contains("second")) kept.add(cells.get(i));   // seconds, steps_per_second
             out.add(kept);
         }
         return out;
     }
 
+    private static void assertSameEnd(Path whole, Path killed, String checkpoint) throws IOException {
+        assertThat(tensors(killed.resolve(checkpoint))).as("seed %d: the resumed run's model and optimizer state", SEED)
+                .isEqualTo(tensors(whole.resolve(checkpoint)));
+        assertThat(withoutTimings(killed.resolve("history.csv"))).as("seed %d: history", SEED).isEqualTo(withoutTimings(whole.resolve("history.csv")));
+        assertThat(killed).isDirectoryNotContaining("glob:**.tmp");
+    }
+
     @Test
     @Timeout(600)
-    void killedMidEpochThenResumedMatchesUninterrupted(@TempDir Path dir) throws Exception {
+    void trainKilledAtARandomPointThenResumedMatchesUninterrupted(@TempDir Path dir) throws Exception {
         Path whole = dir.resolve("whole"), killed = dir.resolve("killed");
-        finish(start(command(whole, false)));
-
-        Process victim = start(command(killed, false));
-        String line, seen = "";
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(victim.getInputStream(), StandardCharsets.UTF_8))) {
-            while ((line = r.readLine()) != null) {
-                seen = line;
-                if (line.contains("epoch 2/3:") && progress(line) >= 0.5) break;   // half way through the second epoch
-            }
-            victim.destroyForcibly();   // SIGKILL: no shutdown hooks, no flushing
-            assertThat(victim.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        }
-        assertThat(seen).as("the victim reached the middle of epoch 2").contains("epoch 2/3:");
+        String[] args = {"train", "--data", "fashion-mnist-sample", "--model", "mlp", "--hidden", "64", "--epochs", "3",
+                "--batch-size", "32", "--checkpoint-every", "20", "--seed", "17"};
+        List<String> w = command(concat(args, "--out", whole.toString())), k = command(concat(args, "--out", killed.toString()));
+        finish(start(w));
+        killAt(k, 0.3 + 2.2 * RANDOM.nextDouble(), killed);   // anywhere from the first epoch's end to late in the third
         assertThat(killed.resolve("checkpoint.tkn")).exists();
-        assertThat(Files.list(killed).map(Path::getFileName).map(Path::toString)).noneMatch(n -> n.endsWith(".tmp") && n.startsWith("checkpoint"));
+        String output = finish(start(resumed(k)));
+        assertThat(output).contains("resume: ");
 
-        Process resumed = start(command(killed, true));
-        String output = new String(resumed.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(resumed.waitFor(300, TimeUnit.SECONDS)).isTrue();
-        assertThat(resumed.exitValue()).as(output).isEqualTo(0);
-        assertThat(output).contains("resume: ").contains("epoch 2, batch");
-
-        JsonNode a = JSON.readTree(whole.resolve("metrics.json").toFile());
-        JsonNode b = JSON.readTree(killed.resolve("metrics.json").toFile());
-        assertThat(b.at("/final/test_acc").asDouble()).isEqualTo(a.at("/final/test_acc").asDouble());
-        assertThat(b.at("/final/test_loss").asDouble()).isEqualTo(a.at("/final/test_loss").asDouble());
-        assertThat(b.at("/final/train_loss").asDouble()).isEqualTo(a.at("/final/train_loss").asDouble());
+        JsonNode a = JSON.readTree(whole.resolve("metrics.json").toFile()), b = JSON.readTree(killed.resolve("metrics.json").toFile());
+        for (String m : List.of("/final/test_acc", "/final/test_loss", "/final/train_loss")) {
+            assertThat(b.at(m).asDouble()).as("seed %d: %s", SEED, m).isEqualTo(a.at(m).asDouble());
+        }
         assertThat(b.at("/resumed").asBoolean()).isTrue();
-        List<List<String>> ha = lossAndAccuracyColumns(whole.resolve("history.csv")), hb = lossAndAccuracyColumns(killed.resolve("history.csv"));
-        assertThat(hb).hasSize(4).isEqualTo(ha);
+        assertSameEnd(whole, killed, "checkpoint.tkn");
+    }
+
+    @Test
+    @Timeout(600)
+    void smoothKilledAtARandomPointThenResumedMatchesUninterrupted(@TempDir Path dir) throws Exception {
+        Path whole = dir.resolve("whole"), killed = dir.resolve("killed");
+        String[] args = {"smooth", "--checkpoint", moons.toString(), "--subset", "640", "--kappa", "2", "--batch-size", "32",
+                "--epochs", "3", "--checkpoint-every", "3", "--seed", "5"};
+        List<String> w = command(concat(args, "--out", whole.toString())), k = command(concat(args, "--out", killed.toString()));
+        finish(start(w));
+        killAt(k, 0.3 + 2.2 * RANDOM.nextDouble(), killed);
+        finish(start(resumed(k)));
+        JsonNode a = JSON.readTree(whole.resolve("metrics.json").toFile()), b = JSON.readTree(killed.resolve("metrics.json").toFile());
+        assertThat(b.at("/test_accuracy_after").asDouble()).as("seed %d", SEED).isEqualTo(a.at("/test_accuracy_after").asDouble());
+        assertSameEnd(whole, killed, "checkpoint.tkn");
+    }
+
+    @Test
+    @Timeout(600)
+    void flowTrainKilledAtARandomPointThenResumedMatchesUninterrupted(@TempDir Path dir) throws Exception {
+        Path whole = dir.resolve("whole"), killed = dir.resolve("killed");
+        String[] args = {"flow", "train", "--data", "8gaussians", "--hidden", "16,16", "--iterations", "40", "--batch-size", "64",
+                "--held-out", "200", "--checkpoint-every", "3", "--seed", "4"};
+        List<String> w = command(concat(args, "--out", whole.toString())), k = command(concat(args, "--out", killed.toString()));
+        finish(start(w));
+        killAt(k, 0.15 + 0.7 * RANDOM.nextDouble(), killed);
+        finish(start(resumed(k)));
+        JsonNode a = JSON.readTree(whole.resolve("metrics.json").toFile()), b = JSON.readTree(killed.resolve("metrics.json").toFile());
+        assertThat(b.at("/held_out/nll").asDouble()).as("seed %d", SEED).isEqualTo(a.at("/held_out/nll").asDouble());
+        assertSameEnd(whole, killed, "flow-checkpoint.tkn");
+    }
+
+    private static String[] concat(String[] a, String... more) {
+        String[] out = Arrays.copyOf(a, a.length + more.length);
+        System.arraycopy(more, 0, out, a.length, more.length);
+        return out;
+    }
+
+    @Test
+    void progressReadsEpochsAndPlainCounts() {
+        assertThat(progress("train mlp epoch 2/3: 95/190 (50%), 3/s")).isEqualTo(1.5);
+        assertThat(progress("flow 8gaussians: 10/40 (25%), 3/s")).isEqualTo(0.25);
+        assertThat(progress("smooth epoch 1/3: started, 20 to do")).isEqualTo(-1);
     }
 }

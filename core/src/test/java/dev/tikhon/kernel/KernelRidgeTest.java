@@ -186,4 +186,20 @@ class KernelRidgeTest {
             assertThat(back.forward(tensor(xt)).toDoubleArray()).containsExactly(m.forward(tensor(xt)).toDoubleArray());
         }
     }
+
+    /** A kill between the two writes of a save leaves one fit's tensors beside another's JSON: caught on load, not mixed. */
+    @Test
+    void tensorsFromAnotherSaveAreDetected(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws java.io.IOException {
+        double[][] x = randomMatrix(N, D, 13), y = randomMatrix(N, K, 14);
+        KernelModel first = KernelRidge.fit(new Kernel.Rbf(1), tensor(x), tensor(y), 1e-3, Map.of());
+        KernelModel second = KernelRidge.fit(new Kernel.Rbf(1), tensor(x), tensor(y), 1e-1, Map.of());
+        java.nio.file.Path a = dir.resolve("a"), b = dir.resolve("b");
+        first.save(a);
+        second.save(b);
+        java.nio.file.Files.copy(b.resolve(KernelModel.TENSOR_FILE), a.resolve(KernelModel.TENSOR_FILE),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);   // as if killed after the tensors, before the JSON
+        assertThatThrownBy(() -> KernelModel.load(a)).isInstanceOf(dev.tikhon.UserError.class)
+                .hasMessageContaining(KernelModel.TENSOR_FILE).hasMessageContaining("interrupted");
+        assertThat(KernelModel.load(b).spec().details()).containsKey("tensors_sha256");
+    }
 }

@@ -96,10 +96,35 @@ class ProgressTest {
     }
 
     @Test
-    void terminalBarStartsStepsAndCloses() {
-        try (Progress progress = Progress.start("bar", 10, true)) {
+    void terminalBarRedrawsOneLineWithCountAndExtra() {
+        try (Progress progress = Progress.bar("bar", 10, out)) {
             progress.setExtra("acc 0.5");
             progress.step(10);
         }
+        String text = bytes.toString(StandardCharsets.UTF_8);
+        assertThat(text).contains("\r").contains("bar").contains("10/10").contains("acc 0.5");   // redrawn in place
+    }
+
+    @Test
+    void aHeartbeatPrintsWhileNoStepCompletes() {
+        PlainProgress progress = new PlainProgress("attack", 200, out, now::get);
+        progress.announce();
+        now.addAndGet(TimeUnit.SECONDS.toNanos(29));
+        progress.tick();                        // not due yet
+        now.addAndGet(TimeUnit.SECONDS.toNanos(2));
+        progress.tick();                        // 31 s without a line: one heartbeat
+        progress.tick();                        // and not again at once
+        progress.close();
+        progress.tick();                        // nothing after close
+        assertThat(lines()).containsExactly("attack: started, 200 to do", "attack: 0/200 (0%), 0/s, elapsed 0:31, ETA ?");
+    }
+
+    @Test
+    void theSystemPrinterAnnouncesItselfAtOnce() {
+        try (Progress progress = Progress.plain("certify", 3, out)) {
+            assertThat(lines()).containsExactly("certify: started, 3 to do");
+            progress.step(3);
+        }
+        assertThat(lines()).hasSize(2).last().asString().startsWith("certify: 3/3 (100%)");
     }
 }

@@ -12,7 +12,7 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class RunDirectoryTest {
     @TempDir
@@ -40,12 +40,48 @@ class RunDirectoryTest {
                 .isInstanceOf(RunDirectoryError.class).hasMessageContaining("Cannot create");
     }
 
+    /**
+     * A directory that exists but takes no files. Permission bits alone do not stop root (as CI runs), so the case
+     * every user hits is /proc/self: a directory nobody, root included, can create a file in; the check writes a
+     * probe file rather than reading the bits. A chmod-ed directory is tried too where the bits mean something.
+     */
     @Test
     void anUnwritableDirectoryIsAUserError() throws Exception {
-        assumeFalse("root".equals(System.getProperty("user.name")), "root can write anywhere");
-        Path locked = Files.createDirectory(dir.resolve("locked"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("r-xr-xr-x")));
+        Path proc = Path.of("/proc/self");
+        assumeTrue(Files.isDirectory(proc), "Linux /proc");
+        assertThatThrownBy(() -> RunDirectory.create(proc)).isInstanceOf(RunDirectoryError.class)
+                .hasMessageContaining("/proc/self").hasMessageContaining("not writable");
+        assertThatThrownBy(() -> RunDirectory.create(proc.resolve("run"))).isInstanceOf(RunDirectoryError.class)
+                .hasMessageContaining("Cannot create");
 
-        assertThatThrownBy(() -> RunDirectory.create(locked)).isInstanceOf(RunDirectoryError.class).hasMessageContaining("not writable");
+        Path locked = Files.createDirectory(dir.resolve("locked"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("r-xr-xr-x")));
+        if (!Files.isWritable(locked)) {   // not root
+            assertThatThrownBy(() -> RunDirectory.create(locked)).isInstanceOf(RunDirectoryError.class).hasMessageContaining("not writable");
+        }
+    }
+
+    @Test
+    void staleTemporaryFilesOfAKilledWriterAreCleanedAndNothingElse() throws Exception {
+        Path run = Files.createDirectories(dir.resolve("run"));
+        Files.writeString(run.resolve("checkpoint.tkn.tmp"), "half a checkpoint");
+        Files.writeString(run.resolve("metrics.json"), "{}");
+        RunDirectory.create(run);
+        try (var files = Files.list(run)) {
+            assertThat(files).extracting(p -> p.getFileName().toString()).containsExactly("metrics.json");   // the probe file is gone too
+        }
+    }
+
+    @Test
+    void onlyTheEmptyDirectoriesThisProcessCreatedAreRemoved() throws Exception {
+        RunDirectory.forgetCreated();
+        Path mine = dir.resolve("a/b"), used = dir.resolve("used"), theirs = Files.createDirectories(dir.resolve("theirs"));
+        RunDirectory.create(mine);
+        RunDirectory.create(used).writeMetrics(Map.of("x", 1));
+        RunDirectory.create(theirs);
+        assertThat(RunDirectory.removeEmptyCreated()).isEqualTo(2);
+        assertThat(dir.resolve("a")).doesNotExist();
+        assertThat(used.resolve("metrics.json")).exists();
+        assertThat(theirs).isDirectory();
     }
 
     @Test

@@ -79,8 +79,8 @@ class SparkLocalTest {
         tikhon(with(heat, "--out", spark.toString(), "--spark", "local[2]", "--partitions", "3", "--spark-conf", "spark.ui.enabled=false"));
         assertThat(certifyRows(spark)).containsExactlyElementsOf(certifyRows(single));
         JsonNode a = JSON.readTree(single.resolve("metrics.json").toFile()), b = JSON.readTree(spark.resolve("metrics.json").toFile());
-        assertThat(b.at("/single_pass_attack")).isEqualTo(a.at("/single_pass_attack"));
-        assertThat(a.at("/single_pass_attack/b/tested").asLong()).isPositive();
+        assertThat(b.at("/attack")).isEqualTo(a.at("/attack"));
+        assertThat(a.at("/attack/b/tested").asLong()).isPositive();
     }
 
     @Test

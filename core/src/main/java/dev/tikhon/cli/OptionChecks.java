@@ -1,0 +1,127 @@
+package dev.tikhon.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParseResult;
+
+import java.lang.reflect.Array;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.DoublePredicate;
+
+/**
+ * Every numeric option of every command checked in one place, before any command runs: a real number must be
+ * finite (NaN or Infinity is refused while the command line is parsed), and an option that names a count, a
+ * step size, a probability or a weight must lie in its range. An option means the same thing in every command
+ * that has it (--sigma is a noise level, --batch-size a count), so one table keyed by the option's name covers
+ * them all, with an entry "command --option" where a command gives 0 a meaning of its own; a new option with
+ * one of these names is checked without another line of code.
+ */
+final class OptionChecks {
+
+    /** A range and how it reads in a message. */
+    record Range(String words, DoublePredicate ok) {
+        static final Range POSITIVE = new Range("> 0", v -> v > 0);
+        static final Range NON_NEGATIVE = new Range("≥ 0", v -> v >= 0);
+        static final Range AT_LEAST_ONE = new Range("≥ 1", v -> v >= 1);
+        static final Range PROBABILITY = new Range("in (0, 1)", v -> v > 0 && v < 1);
+        static final Range FRACTION = new Range("in [0, 1)", v -> v >= 0 && v < 1);
+    }
+
+    private static final Map<String, Range> RULES = rules();
+
+    private OptionChecks() {}
+
+    private static Map<String, Range> rules() {
+        Map<String, Range> r = new java.util.HashMap<>();
+        for (String name : List.of("--sigma", "--lr", "--smooth-lr", "--delta", "--h", "--atol", "--rtol", "--end-time", "--step",
+                "--tolerance", "--epsilon", "--lip-weights")) {
+            r.put(name, Range.POSITIVE);
+        }
+        for (String name : List.of("--lambda", "--v1-lambda", "--weight-decay", "--lip-weight", "--tv-weight", "--reg-kinetic",
+                "--reg-jacobian", "--eps", "--warmup", "--gamma", "--milestones", "--limit", "--lanczos", "--attack-steps",
+                "--predict-images", "--subset", "--smooth-subset", "--v1-subset", "--checkpoint-every", "--max-points", "--ddn-steps",
+                "--queries", "--targets", "--held-out", "--image-held-out", "--partitions", "--features", "--pgd-steps", "--step-size")) {
+            r.put(name, Range.NON_NEGATIVE);
+        }
+        for (String name : List.of("--batch-size", "--eval-batch-size", "--image-batch-size", "--batch", "--epochs", "--images",
+                "--n", "--n0", "--predict-n", "--noise-batch", "--threads", "--attack-restarts", "--restarts", "--seeds", "--iterations",
+                "--image-iterations", "--kappa", "--centres", "--block-size", "--samples", "--mc-samples", "--flow-samples", "--grid",
+                "--test-points", "--test-size", "--train-size", "--channels", "--image-channels", "--scales", "--degree", "--depth",
+                "--width", "--steps", "--v1-steps", "--hidden", "--sizes", "--depths", "--plot-sizes")) {
+            r.put(name, Range.AT_LEAST_ONE);
+        }
+        r.put("--alpha", Range.PROBABILITY);
+        r.put("--momentum", Range.FRACTION);
+        r.put("--val-fraction", Range.FRACTION);
+        // where a command gives an option's 0 a meaning of its own ("0: the median distance", "0: all")
+        r.put("kernel fit --sigma", Range.NON_NEGATIVE);
+        r.put("kernel fit --train-size", Range.NON_NEGATIVE);
+        return Map.copyOf(r);
+    }
+
+    /** The range of {@code option} in {@code command} ("kernel fit"), or else of the option in every command; null when it has none. */
+    static Range rangeOf(String command, String option) {
+        Range specific = RULES.get(command + " " + option);
+        return specific != null ? specific : RULES.get(option);
+    }
+
+    /** Refuses non-finite real numbers at parse time and checks every range before the command runs. */
+    static void install(CommandLine cl) {
+        cl.registerConverter(Double.class, OptionChecks::finiteDouble);
+        cl.registerConverter(double.class, OptionChecks::finiteDouble);
+        cl.registerConverter(Float.class, s -> (float) finiteDouble(s));
+        cl.registerConverter(float.class, s -> (float) finiteDouble(s));
+        CommandLine.IExecutionStrategy run = cl.getExecutionStrategy();
+        cl.setExecutionStrategy(parsed -> {
+            check(parsed);
+            return run.execute(parsed);
+        });
+    }
+
+    static double finiteDouble(String s) {
+        double v;
+        try {
+            v = Double.parseDouble(s.trim());
+        } catch (NumberFormatException e) {
+            throw new CommandLine.TypeConversionException("'" + s + "' is not a number");
+        }
+        if (!Double.isFinite(v)) throw new CommandLine.TypeConversionException("'" + s + "' is not a finite number");
+        return v;
+    }
+
+    /** Checks the options given on the command line (defaults are in range by construction) of the command and its subcommands. */
+    static void check(ParseResult parsed) {
+        for (ParseResult p = parsed; p != null; p = p.hasSubcommand() ? p.subcommand() : null) {
+            String command = p.commandSpec().qualifiedName(" ").replaceFirst("^tikhon ?", "");
+            for (OptionSpec o : p.matchedOptions()) {
+                Range range = rangeOf(command, o.longestName());
+                if (range == null) continue;
+                for (Object v : values(o.getValue())) {
+                    if (!(v instanceof Number n)) continue;
+                    double d = n.doubleValue();
+                    if (!Double.isFinite(d) || !range.ok().test(d)) {
+                        throw new CommandLine.ParameterException(p.commandSpec().commandLine(),
+                                o.longestName() + " must be " + range.words() + ", got " + format(n));
+                    }
+                }
+            }
+        }
+    }
+
+    private static List<Object> values(Object value) {
+        List<Object> out = new ArrayList<>();
+        if (value == null) return out;
+        if (value instanceof Collection<?> c) out.addAll(c);
+        else if (value.getClass().isArray()) for (int i = 0; i < Array.getLength(value); i++) out.add(Array.get(value, i));
+        else out.add(value);
+        return out;
+    }
+
+    private static String format(Number n) {
+        return n instanceof Double || n instanceof Float ? String.format(Locale.ROOT, "%s", n) : n.toString();
+    }
+}

@@ -1,0 +1,76 @@
+package dev.tikhon.train;
+
+import dev.tikhon.UserError;
+import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Scope;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Module;
+import dev.tikhon.models.ModelSpec;
+
+import java.util.Arrays;
+
+/**
+ * Whether a model can take a data set, checked before the first forward pass, so that a model evaluated on data of
+ * another shape (a CNN checkpoint on a 2-D toy set, an MLP on images of another size) is a one-line error naming
+ * both shapes, not a libtorch message and a stack trace from deep inside an evaluation.
+ *
+ * <p>A Tikhon checkpoint records its input shape and class count, so the check is a comparison. A TorchScript
+ * file records neither; it is probed with one example of the data (a forward pass without gradients), which
+ * also finds its number of outputs.
+ */
+public final class InputFit {
+    private InputFit() {}
+
+    /**
+     * Checks that {@code model}, described by {@code spec} (null when unknown, as for a TorchScript file), takes the
+     * examples of {@code data} and scores at least its classes; a {@link UserError} naming {@code modelName},
+     * {@code dataName} and the two shapes otherwise.
+     */
+    public static void check(Module model, ModelSpec spec, Dataset data, String modelName, String dataName, Device device) {
+        long[] dataShape = data.inputShape();
+        if (spec != null && spec.inputShape() != null && !spec.inputShape().isEmpty()) {
+            long[] modelShape = spec.inputShape().stream().mapToLong(Long::longValue).toArray();
+            if (!Arrays.equals(modelShape, dataShape)) {
+                throw new UserError(modelName + " takes inputs of shape " + Arrays.toString(modelShape) + " but " + dataName
+                        + " has examples of shape " + Arrays.toString(dataShape) + "; pass the data the model was trained on (--data)");
+            }
+            requireClasses(spec.numClasses(), data, modelName, dataName);
+            return;
+        }
+        long outputs = probe(model, data, modelName, dataName, device);
+        requireClasses(outputs, data, modelName, dataName);
+    }
+
+    /** The number of outputs of one forward pass on the first example of {@code data}; a {@link UserError} when it fails. */
+    static long probe(Module model, Dataset data, String modelName, String dataName, Device device) {
+        if (data.size() == 0) throw new UserError(dataName + " has no examples");
+        boolean wasTraining = model.isTraining();
+        model.train(false);
+        try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
+            Tensor x = data.batchInputs(Tensor.fromLongs(new long[]{0}, 1)).to(device);
+            Tensor out = model.forward(x);
+            if (out.dim() != 2 || out.size(0) != 1) {
+                throw new UserError(modelName + " returned outputs of shape " + Arrays.toString(out.shape()) + " for one example of "
+                        + dataName + " (shape " + Arrays.toString(data.inputShape()) + "); it must return logits [N, classes]");
+            }
+            return out.size(1);
+        } catch (UserError e) {
+            throw e;
+        } catch (RuntimeException e) {
+            String first = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
+            throw new UserError(modelName + " cannot take the examples of " + dataName + " (shape " + Arrays.toString(data.inputShape())
+                    + ", batched, float32 in [0,1]): " + first + "; pass the data the model was made for (--data)", e);
+        } finally {
+            model.train(wasTraining);
+        }
+    }
+
+    private static void requireClasses(long outputs, Dataset data, String modelName, String dataName) {
+        if (outputs < data.numClasses()) {
+            throw new UserError(modelName + " scores " + outputs + " classes but " + dataName + " has " + data.numClasses()
+                    + "; pass the data the model was trained on (--data)");
+        }
+    }
+}

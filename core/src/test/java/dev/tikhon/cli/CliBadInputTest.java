@@ -1,0 +1,161 @@
+package dev.tikhon.cli;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Bad input as a new user gives it, one case per test: exit 2 and a single line {@code tikhon: error: ...} that names
+ * the input and the fault, no stack trace, and no empty {@code --out} left behind.
+ */
+class CliBadInputTest {
+    private static final String TINY_CNN = "src/test/resources/torchscript/tiny_cnn.pt";
+
+    @TempDir
+    static Path shared;
+    /** An MLP trained one epoch on the 2-D moons: inputs of shape [2]. */
+    static Path moonsMlp;
+
+    @BeforeAll
+    static void trainAToyModel() {
+        moonsMlp = shared.resolve("moons-mlp");
+        Cli.Run t = Cli.run("train", "--data", "moons", "--model", "mlp", "--hidden", "8", "--epochs", "1", "--threads", "1",
+                "--out", moonsMlp.toString());
+        assertThat(t.exitCode()).as(t.err()).isZero();
+    }
+
+    static String oneErrorLine(Cli.Run r, String... mentions) {
+        assertThat(r.exitCode()).as("exit code; stderr: %s", r.err()).isEqualTo(Main.EXIT_USER);
+        List<String> lines = r.err().strip().lines().toList();
+        assertThat(lines).as("stderr: %s", r.err()).hasSize(1);
+        assertThat(lines.get(0)).startsWith("tikhon: error: ").doesNotContain("Exception").doesNotContain("\tat ");
+        for (String m : mentions) assertThat(lines.get(0)).contains(m);
+        return lines.get(0);
+    }
+
+    private static String[] args(String command, String model, String data, Path out, String... more) {
+        List<String> a = new ArrayList<>(List.of(command.split(" ")));
+        a.addAll(List.of(model.split(" ")));
+        a.addAll(List.of("--data", data, "--threads", "1", "--out", out.toString()));
+        a.addAll(List.of(more));
+        return a.toArray(String[]::new);
+    }
+
+    @ParameterizedTest(name = "{0} of a [2]-input checkpoint on images")
+    @CsvSource({"eval,", "attack,--limit 2", "bounds,--limit 2", "smooth,--subset 8", "certify,--method cohen --sigma 0.25 --images 1 --n 10"})
+    void aCheckpointOnDataOfAnotherShape(String command, String extra, @TempDir Path dir) {
+        Path out = dir.resolve("out");
+        String[] more = extra == null ? new String[0] : extra.split(" ");
+        String line = oneErrorLine(Cli.run(args(command, "--checkpoint " + moonsMlp, "fashion-mnist-sample", out, more)),
+                moonsMlp.toString(), "[2]", "[1, 28, 28]", "--data");
+        assertThat(line).contains("takes inputs of shape");
+        assertThat(out).as("a failed run leaves no empty --out").doesNotExist();
+    }
+
+    @Test
+    void generalizationOfACheckpointOnDataOfAnotherShape(@TempDir Path dir) {
+        oneErrorLine(Cli.run("generalization", "--checkpoint", moonsMlp.toString(), "--data", "fashion-mnist-sample", "--max-points", "10",
+                "--threads", "1", "--out", dir.resolve("g").toString()), moonsMlp.toString(), "[2]", "[1, 28, 28]");
+        assertThat(dir.resolve("g")).doesNotExist();
+    }
+
+    @ParameterizedTest(name = "{0} of a TorchScript CNN on 2-D points")
+    @CsvSource({"eval,", "attack,--limit 2", "smooth,--subset 8", "certify,--method cohen --sigma 0.25 --images 1 --n 10"})
+    void aTorchScriptModelOnDataOfAnotherShapeIsProbed(String command, String extra, @TempDir Path dir) {
+        String[] more = extra == null ? new String[0] : extra.split(" ");
+        oneErrorLine(Cli.run(args(command, "--torchscript " + TINY_CNN, "moons", dir.resolve("out"), more)),
+                "TorchScript " + TINY_CNN, "cannot take the examples", "[2]");
+        assertThat(dir.resolve("out")).doesNotExist();
+    }
+
+    @Test
+    void aFolderWithASingleClass(@TempDir Path dir) throws IOException {
+        Path only = Files.createDirectories(dir.resolve("images/shirts"));
+        for (int i = 0; i < 4; i++) ImageIO.write(new BufferedImage(8, 8, BufferedImage.TYPE_BYTE_GRAY), "png", only.resolve(i + ".png").toFile());
+        oneErrorLine(Cli.run("train", "--data", "folder", "--data-dir", dir.resolve("images").toString(), "--model", "mlp", "--epochs", "1",
+                "--threads", "1", "--out", dir.resolve("run").toString()), dir.resolve("images").toString(), "only one class", "[shirts]");
+        assertThat(dir.resolve("run")).doesNotExist();
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"--sigma,Infinity,not a finite number", "--sigma,NaN,not a finite number", "--sigma,-0.5,--sigma must be > 0",
+            "--alpha,1.5,'--alpha must be in (0, 1)'", "--images,0,--images must be ≥ 1", "--n,-3,--n must be ≥ 1",
+            "--noise-batch,0,--noise-batch must be ≥ 1", "--threads,0,--threads must be ≥ 1"})
+    void numericOptionsAreCheckedForFinitenessAndRange(String option, String value, String message, @TempDir Path dir) {
+        List<String> a = new ArrayList<>(List.of("certify", "--torchscript", TINY_CNN, "--data", "fashion-mnist-sample", "--method", "cohen",
+                option, value, "--out", dir.resolve("c").toString()));
+        if (!option.equals("--sigma")) a.addAll(List.of("--sigma", "0.25"));
+        String line = oneErrorLine(Cli.run(a.toArray(String[]::new)), option, message);
+        assertThat(line).contains("tikhon certify --help");
+        assertThat(dir.resolve("c")).doesNotExist();
+    }
+
+    @Test
+    void theSameRuleHoldsInEveryCommand(@TempDir Path dir) {
+        oneErrorLine(Cli.run("train", "--data", "moons", "--lr", "-0.1", "--out", dir.toString()), "--lr must be > 0, got -0.1");
+        oneErrorLine(Cli.run("train", "--data", "moons", "--momentum", "1", "--out", dir.toString()), "--momentum must be in [0, 1)");
+        oneErrorLine(Cli.run("smooth", "--torchscript", TINY_CNN, "--sigma", "Infinity", "--out", dir.toString()), "--sigma", "not a finite number");
+        oneErrorLine(Cli.run("attack", "--torchscript", TINY_CNN, "--batch-size", "0", "--out", dir.toString()), "--batch-size must be ≥ 1");
+        oneErrorLine(Cli.run("flow", "train", "--data", "moons", "--rtol", "0", "--out", dir.toString()), "--rtol must be > 0");
+        oneErrorLine(Cli.run("data-lipschitz", "--data", "moons", "--max-points", "-1", "--out", dir.toString()), "--max-points must be ≥ 0");
+        oneErrorLine(Cli.run("data-lipschitz", "--data", "moons", "--block-size", "0", "--out", dir.toString()), "--block-size must be ≥ 1");
+        // where a command gives 0 a meaning ("0: the median distance"), only negative values are refused
+        oneErrorLine(Cli.run("kernel", "fit", "--data", "moons", "--sigma", "-1", "--out", dir.toString()), "--sigma must be ≥ 0");
+        assertThat(OptionChecks.rangeOf("kernel fit", "--sigma").ok().test(0)).isTrue();
+        assertThat(OptionChecks.rangeOf("certify", "--sigma").ok().test(0)).isFalse();
+    }
+
+    @Test
+    void heatCertificationOfAModelThatWasNeverHeatSmoothed(@TempDir Path dir) {
+        String line = oneErrorLine(Cli.run("certify", "--checkpoint", moonsMlp.toString(), "--method", "heat", "--sigma", "0.25",
+                "--images", "2", "--threads", "1", "--out", dir.resolve("h").toString()), moonsMlp.toString(), "never heat-smoothed");
+        assertThat(line).contains("--method cohen").contains("tikhon smooth");
+        assertThat(dir.resolve("h")).doesNotExist();
+    }
+
+    @Test
+    void usageErrorsAreOneLineWithThePrefix() {
+        String line = oneErrorLine(Cli.run("train", "--learning-rate", "0.1"), "--learning-rate", "tikhon train --help");
+        assertThat(line).contains("Unknown option");
+        oneErrorLine(Cli.run("certify", "--method", "cohen"), "--checkpoint", "--torchscript");
+        oneErrorLine(Cli.run("trian"), "trian", "did you mean train");
+    }
+
+    @Test
+    void aFailedRunRemovesOnlyTheDirectoriesItCreated(@TempDir Path dir) throws IOException {
+        Path kept = Files.createDirectories(dir.resolve("existing"));
+        oneErrorLine(Cli.run("eval", "--checkpoint", dir.resolve("absent").toString(), "--out", kept.toString()), "no such checkpoint");
+        assertThat(kept).as("a directory the user made stays").isDirectory();
+        oneErrorLine(Cli.run("eval", "--checkpoint", dir.resolve("absent").toString(), "--out", dir.resolve("a/b/c").toString()),
+                "no such checkpoint");
+        assertThat(dir.resolve("a")).as("the parents it created go too").doesNotExist();
+    }
+
+    @Test
+    void reproduceLipschitzHelpHasNoFormatWarning() {
+        Cli.Run r = Cli.run("reproduce", "lipschitz", "--help");
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.err()).isEmpty();
+        assertThat(r.out()).contains("10% of").doesNotContain("10%%");
+    }
+
+    @Test
+    void attackReportsProgressWhenNotATerminal(@TempDir Path dir) {
+        Cli.Run a = Cli.run("attack", "--torchscript", TINY_CNN, "--data", "fashion-mnist-sample", "--limit", "4", "--steps", "2",
+                "--queries", "4", "--ddn-steps", "2", "--threads", "1", "--out", dir.toString());
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        assertThat(a.err()).contains("attack: started, 4 to do").contains("attack: 4/4 (100%)").doesNotContain("\r");
+    }
+}
