@@ -26,6 +26,11 @@ public final class Pool extends Module {
     /** [N, ...] → [N, prod(...)]. */
     public static Pool flatten() { return new Pool(Kind.FLATTEN, 0, 0); }
 
+    public Kind kind() { return kind; }
+
+    /** Window size (and stride) of max and average pooling; 0 for the others. */
+    public int kernel() { return kernel; }
+
     @Override public Tensor forward(Tensor x) {
         switch (kind) {
             case MAX: return Ops.maxPool2d(x, kernel, stride);
