@@ -28,7 +28,7 @@ import java.util.Locale;
  * @param targets     0: untargeted; k: targeted runs towards each of the k classes the model ranks highest after the true one
  */
 public record Pgd(Norm norm, double eps, int steps, double stepSize, boolean randomStart, int restarts,
-                  StepSchedule schedule, AttackLoss loss, int targets) implements Attack {
+                  StepSchedule schedule, AttackLoss loss, int targets) implements Attack, Perturbation {
 
     /** αₖ = α · factor(k, K). */
     public enum StepSchedule {
@@ -86,7 +86,7 @@ public record Pgd(Norm norm, double eps, int steps, double stepSize, boolean ran
     public Pgd withEps(double e) { return new Pgd(norm, e, steps, stepSize * (eps > 0 ? e / eps : 1), randomStart, restarts, schedule, loss, targets); }
 
     /** The last iterate of one run, detached: the adversarial batch adversarial training trains on. */
-    public Tensor perturb(Module model, Tensor x, Tensor y) {
+    @Override public Tensor perturb(Module model, Tensor x, Tensor y) {
         Tensor x0 = x.detach();
         Tensor e = Geometry.epsTensor(eps, x0);
         Tensor adv = randomStart ? Geometry.randomStart(norm, x0, e) : x0;

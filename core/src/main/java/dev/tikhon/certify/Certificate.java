@@ -17,8 +17,8 @@ public record Certificate(int prediction, double radius, Kind kind, double alpha
     public enum Kind {
         /** Holds with probability at least 1 − α over the Monte Carlo noise (Cohen et al.'s CERTIFY). */
         PROBABILISTIC,
-        /** Holds always, by proof. */
-        DETERMINISTIC,
+        /** Holds always, by proof (up to floating-point rounding). */
+        SOUND,
         /**
          * A single-pass radius from the Lipschitz constant of Gaussian averages: it holds only insofar
          * as the model really is the Gaussian average of a [0, 1]-valued function, which a trained

@@ -14,22 +14,19 @@ import dev.tikhon.scaleout.UnitTask;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Certifies the first images of a data set, one at a time, and summarizes: per-image results,
- * certified accuracy at given radii (the fraction of images whose certificate proves the true
- * label at that radius; abstentions count as failures), timings, and for heat-smoothed models the
- * agreement between the single pass and the Monte Carlo smoothed classifier.
+ * Certifies the first images of a data set and summarizes: per-image results, certified accuracy at given radii
+ * (the fraction of images whose certificate proves the true label at that radius; abstentions count as failures),
+ * timings, and, where a run has both a single pass and a Monte Carlo estimate, how often they agree.
  *
- * <ul>
- *   <li>{@link #cohen}: CERTIFY on the base model; classification time is PREDICT's with the same N,
- *       measured on the first {@code predictImages} images.</li>
- *   <li>{@link #heat}: one deterministic pass gives ĉ and the single-pass radii (b) and (c); then
- *       (a), CERTIFY's estimation on v with ĉ fixed.</li>
- * </ul>
+ * <p>A run executes a {@link Plan}: a list of {@link CertificationStep}s (certifiers, each certificate with its
+ * kind), run in order on each batch of images. {@link CertificationMethods} names the plans ({@code cohen},
+ * {@code heat}, …); this class knows none of them.
  */
 public final class CertificationRun {
     /** The radii of the certified-accuracy table. */
@@ -142,91 +139,115 @@ public final class CertificationRun {
 
     private CertificationRun() {}
 
-    /** Cohen et al.'s CERTIFY on the first {@code limit} images, on this machine; PREDICT timed on the first {@code predictImages}. */
-    public static Result cohen(Module model, Dataset data, int limit, RandomizedSmoothing rs, int predictImages,
-                               Device device, Progress progress) {
-        return cohen(Runner.local(model, data, device), model, data, limit, rs, predictImages, device, progress);
+    /**
+     * What a run certifies with.
+     *
+     * @param method      the method's name (reports, file names)
+     * @param description one line for the console
+     * @param steps       the certifiers, run in order on each batch
+     * @param columns     the certificate columns in report order (null: the steps' columns in step order)
+     * @param batchSize   images per unit of work (1 for per-image certifiers, whose times are then per image)
+     * @param timing      an extra classification timing on the driver after the run (Cohen's PREDICT), or null
+     */
+    public record Plan(String method, String description, List<CertificationStep> steps, List<String> columns, int batchSize,
+                       ClassificationTiming timing) {
+        public Plan {
+            steps = List.copyOf(steps);
+            if (steps.isEmpty()) throw new IllegalArgumentException("a certification plan needs at least one certifier");
+            List<String> all = new ArrayList<>();
+            for (CertificationStep st : steps) for (CertificationStep.Column c : st.columns()) all.add(c.name());
+            if (columns == null) columns = all;
+            else if (columns.size() != all.size() || !new java.util.HashSet<>(columns).equals(new java.util.HashSet<>(all))) {
+                throw new IllegalArgumentException("plan '" + method + "': columns " + columns + " are not the steps' " + all);
+            }
+            columns = List.copyOf(columns);
+            if (batchSize < 1) throw new IllegalArgumentException("plan '" + method + "': batch size must be ≥ 1, got " + batchSize);
+        }
+
+        /** A plan of steps, their columns in step order, one image per unit, no extra timing. */
+        public Plan(String method, String description, List<CertificationStep> steps) {
+            this(method, description, steps, null, 1, null);
+        }
+    }
+
+    /** Seconds per image of a classification timed on the driver, over {@code images} images (0 and NaN: not timed). */
+    public record Timing(double secondsPerImage, int images) {}
+
+    /** Times classification on the driver after a run on the first {@code n} images. */
+    @FunctionalInterface
+    public interface ClassificationTiming {
+        Timing time(Module model, Dataset data, int n, Device device);
+    }
+
+    /** {@code plan} on the first {@code limit} images, on this machine. */
+    public static Result run(Module model, Dataset data, int limit, Plan plan, Device device, Progress progress) {
+        return run(Runner.local(model, data, device), model, data, limit, plan, device, progress);
     }
 
     /**
-     * CERTIFY on the first {@code limit} images, one unit per image, wherever {@code runner} runs them; PREDICT
-     * (a timing, not a result) on the first {@code predictImages} here, with {@code model}.
+     * {@code plan} on the first {@code limit} images, one unit per {@code plan.batchSize()} images, wherever
+     * {@code runner} runs them; the plan's classification timing (if any) here, with {@code model}.
      */
-    public static Result cohen(Runner runner, Module model, Dataset data, int limit, RandomizedSmoothing rs, int predictImages,
-                               Device device, Progress progress) {
+    public static Result run(Runner runner, Module model, Dataset data, int limit, Plan plan, Device device, Progress progress) {
         int n = Math.min(limit, data.size());
-        List<Image> images = runner.run(Unit.split(n, 1), new CohenTask(rs.config()), progress);
-        double predict = Double.NaN;
-        int timed = Math.min(predictImages, n);
-        if (timed > 0) {
-            rs.counts(model, image(data, 0, device), 0, RandomizedSmoothing.PHASE_PREDICT, rs.config().batchSize());   // warm-up, untimed
-            long t0 = System.nanoTime();
-            for (int i = 0; i < timed; i++) rs.predict(model, image(data, i, device), i);
-            predict = (System.nanoTime() - t0) / 1e9 / timed;
+        // warm-up, untimed (JIT, allocator), so that the first image's time is not inflated; executors warm up on their own
+        if (n > 0 && !runner.distributed()) {
+            for (CertificationStep st : plan.steps()) st.warmUp(model, image(data, 0, device).unsqueeze(0));
+        }
+        List<Image> images = new ArrayList<>();
+        for (ArrayList<Image> batch : runner.run(Unit.split(n, plan.batchSize()), new StepsTask(plan.steps()), progress)) {
+            images.addAll(batch);
+        }
+        Timing timing = plan.timing() != null ? plan.timing().time(model, data, n, device) : new Timing(Double.NaN, 0);
+        if (!Double.isNaN(timing.secondsPerImage())) {
             List<Image> withTime = new ArrayList<>();
             for (Image im : images) {
-                withTime.add(new Image(im.index(), im.label(), im.prediction(), im.certificates(), predict, im.certifySeconds(),
-                        im.monteCarloPrediction()));
+                withTime.add(new Image(im.index(), im.label(), im.prediction(), im.certificates(), timing.secondsPerImage(),
+                        im.certifySeconds(), im.monteCarloPrediction()));
             }
             images = withTime;
         }
-        return new Result("cohen", images, List.of("cohen"), predict, timed, Double.NaN);
-    }
-
-    /** CERTIFY on one image (a unit of one). */
-    record CohenTask(RandomizedSmoothing.Config config) implements UnitTask<Image> {
-        @Override public Image run(Module model, Tensor x, Tensor y, Unit unit) {
-            long t0 = System.nanoTime();
-            RandomizedSmoothing.Estimate e = new RandomizedSmoothing(config).certifyWithCounts(model, x.squeeze(0), unit.start());
-            double certify = (System.nanoTime() - t0) / 1e9;
-            Certificate c = e.certificate();
-            return new Image(unit.start(), y.itemLong(), c.prediction(), Map.of("cohen", c), Double.NaN, certify, e.mostFrequent());
+        boolean singlePass = plan.steps().stream().anyMatch(CertificationStep::classifies);
+        boolean sampled = images.stream().anyMatch(im -> im.monteCarloPrediction() >= 0);
+        double agreement = Double.NaN;
+        if (singlePass && sampled) {
+            int agree = 0;
+            for (Image im : images) if (im.monteCarloPrediction() == im.prediction()) agree++;
+            agreement = agree / (double) n;
         }
+        return new Result(plan.method(), images, plan.columns(), timing.secondsPerImage(), timing.images(), agreement);
     }
 
-    /**
-     * Heat-smoothed model v, on this machine: a single pass per image (timed) gives ĉ and radii (b), (c); with
-     * {@code rs} non-null, certificate (a) = CERTIFY's estimation on v with ĉ fixed.
-     */
-    public static Result heat(Module model, Dataset data, int limit, double sigma, RandomizedSmoothing rs, Device device,
-                              Progress progress) {
-        return heat(Runner.local(model, data, device), model, data, limit, sigma, rs, device, progress);
-    }
-
-    /** As {@link #heat(Module, Dataset, int, double, RandomizedSmoothing, Device, Progress)}, one unit per image on {@code runner}. */
-    public static Result heat(Runner runner, Module model, Dataset data, int limit, double sigma, RandomizedSmoothing rs, Device device,
-                              Progress progress) {
-        int n = Math.min(limit, data.size());
-        // warm-up, untimed (JIT, allocator), so that the first image's single-pass time is not inflated; executors warm up on their own
-        if (n > 0 && !runner.distributed()) GaussianAverageCertificate.probabilities(model, image(data, 0, device).unsqueeze(0));
-        List<Image> images = runner.run(Unit.split(n, 1), new HeatTask(sigma, rs != null ? rs.config() : null), progress);
-        int agree = 0;
-        for (Image im : images) if (im.monteCarloPrediction() == im.prediction()) agree++;
-        List<String> names = rs != null ? List.of("a", "b", "c") : List.of("b", "c");
-        return new Result("heat", images, names, Double.NaN, 0, rs != null ? agree / (double) n : Double.NaN);
-    }
-
-    /** The single pass and, with a smoothing config, certificate (a), on one image. */
-    record HeatTask(double sigma, RandomizedSmoothing.Config config) implements UnitTask<Image> {
-        @Override public Image run(Module model, Tensor x, Tensor y, Unit unit) {
-            long t0 = System.nanoTime();
-            double[] p = GaussianAverageCertificate.probabilities(model, x)[0];
-            GaussianAverageCertificate.Radii r = GaussianAverageCertificate.radii(sigma, p);
-            double classify = (System.nanoTime() - t0) / 1e9;
-            Map<String, Certificate> certs = new LinkedHashMap<>();
-            int mc = -1;
-            double certify = 0;
-            if (config != null) {
-                long t1 = System.nanoTime();
-                RandomizedSmoothing.Estimate e = new RandomizedSmoothing(config).certifyClass(model, x.squeeze(0), unit.start(), r.prediction());
-                certify = (System.nanoTime() - t1) / 1e9;
-                certs.put("a", new Certificate(e.certificate().prediction(), e.certificate().radius(),
-                        Certificate.Kind.PROBABILISTIC, config.alpha(), "heat-a"));
-                mc = e.mostFrequent();
+    /** Every step of a plan on one unit: per image, the certificates, the prediction and the step times. */
+    record StepsTask(List<CertificationStep> steps) implements UnitTask<ArrayList<Image>> {
+        @Override public ArrayList<Image> run(Module model, Tensor x, Tensor y, Unit unit) {
+            int b = unit.size();
+            long[] indices = new long[b];
+            for (int i = 0; i < b; i++) indices[i] = unit.start() + i;
+            List<Map<String, Certificate>> certs = new ArrayList<>();
+            for (int i = 0; i < b; i++) certs.add(new LinkedHashMap<>());
+            int[] prediction = new int[b], mc = new int[b];
+            Arrays.fill(mc, -1);
+            boolean first = true;
+            double classify = Double.NaN, certify = 0;
+            for (CertificationStep st : steps) {
+                long t0 = System.nanoTime();
+                List<CertificationStep.Outcome> out = st.certify(model, x, indices, certs);
+                double seconds = (System.nanoTime() - t0) / 1e9 / b;
+                if (st.classifies()) classify = Double.isNaN(classify) ? seconds : classify + seconds;
+                else certify += seconds;
+                for (int i = 0; i < b; i++) {
+                    CertificationStep.Outcome o = out.get(i);
+                    certs.get(i).putAll(o.certificates());
+                    if (o.monteCarloPrediction() >= 0) mc[i] = o.monteCarloPrediction();
+                    if (first || st.classifies()) prediction[i] = o.certificates().get(st.columns().get(0).name()).prediction();
+                }
+                first = false;
             }
-            certs.put("b", new Certificate(r.prediction(), r.lipschitz(), Certificate.Kind.HEURISTIC, 0, "heat-b"));
-            certs.put("c", new Certificate(r.prediction(), r.phiInverse(), Certificate.Kind.HEURISTIC, 0, "heat-c"));
-            return new Image(unit.start(), y.itemLong(), r.prediction(), certs, classify, certify, mc);
+            long[] labels = y.toLongArray();
+            ArrayList<Image> images = new ArrayList<>();
+            for (int i = 0; i < b; i++) images.add(new Image(indices[i], labels[i], prediction[i], certs.get(i), classify, certify, mc[i]));
+            return images;
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.tikhon.cli;
 
 import dev.tikhon.UserError;
+import dev.tikhon.certify.CertificationMethods;
 import dev.tikhon.certify.CertificationRun;
 import dev.tikhon.certify.RandomizedSmoothing;
 import dev.tikhon.data.DataSets;
@@ -38,7 +39,7 @@ final class CertifyCommand implements Callable<Integer> {
 
     @Mixin DataOptions data = new DataOptions();
 
-    @Option(names = "--method", required = true, description = "cohen or heat.")
+    @Option(names = "--method", required = true, description = "A certification method: cohen or heat.")
     String method;
 
     @Option(names = "--sigma", description = "Noise σ. Default: the σ the checkpoint was trained or smoothed with.")
@@ -89,12 +90,17 @@ final class CertifyCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         Device device = runtime.apply();
-        String m = method.toLowerCase(Locale.ROOT);
-        if (!m.equals("cohen") && !m.equals("heat")) throw new UserError("unknown --method '" + method + "': use cohen or heat");
+        CertificationMethods.Method method;
+        try {
+            method = CertificationMethods.get(this.method);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
+        String m = method.name();
         if (images < 1) throw new UserError("--images must be at least 1, got " + images);
         RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "certify-" + m));
         ModelSource.Loaded model = source.load();
-        double s = sigma != null ? sigma : sigmaOf(model);
+        double s = sigma != null ? sigma : method.needsSigma() ? sigmaOf(model) : Double.NaN;
         String dataName = data.name != null ? data.name : model.meta() != null ? model.meta().data().name() : DataOptions.DEFAULT;
         Path dataDir = data.dir != null ? data.dir
                 : (data.name == null && model.meta() != null && model.meta().data().dir() != null ? Path.of(model.meta().data().dir()) : null);
@@ -105,19 +111,21 @@ final class CertifyCommand implements Callable<Integer> {
             default -> throw new UserError("unknown --split '" + split + "': use test or train");
         };
         model.model().to(device);
-        RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(s, n0, n, alpha, noiseBatch, seed));
+        RandomizedSmoothing rs = Double.isNaN(s) ? null
+                : new RandomizedSmoothing(new RandomizedSmoothing.Config(s, n0, n, alpha, noiseBatch, seed));
+        CertificationRun.Plan plan = method.factory().plan(model.model(),
+                new CertificationMethods.Settings(s, rs != null ? rs.config() : null, monteCarlo, predictImages));
         int count = Math.min(images, set.size());
         System.out.println("data:   " + loaded.description() + " [" + split + ", first " + count + " images]");
         System.out.println("model:  " + model.name());
-        System.out.println("method: " + (m.equals("cohen") ? rs.describe() : "heat, single pass + " + (monteCarlo ? rs.describe() : "no Monte Carlo")));
+        System.out.println("method: " + plan.description());
         CertificationRun.Result r;
         Map<String, Object> metrics = RunReport.header("certify", device);
         long wall0 = System.nanoTime();
         try (Cluster c = cluster.connect()) {
             Runner runner = ClusterOptions.runner(c, source.ref(), model.model(), set, device, runtime.threads);
             try (Progress bar = Progress.start("certify " + m, count)) {
-                r = m.equals("cohen") ? CertificationRun.cohen(runner, model.model(), set, count, rs, predictImages, device, bar)
-                        : CertificationRun.heat(runner, model.model(), set, count, s, monteCarlo ? rs : null, device, bar);
+                r = CertificationRun.run(runner, model.model(), set, count, plan, device, bar);
             }
             double wall = (System.nanoTime() - wall0) / 1e9;
             metrics.put("wall_seconds", wall);
@@ -142,12 +150,14 @@ final class CertifyCommand implements Callable<Integer> {
         metrics.put("model", model.name());
         metrics.put("data", loaded.description());
         metrics.put("split", split);
-        metrics.put("sigma", s);
-        metrics.put("smoothing", rs.config());
-        metrics.put("max_certifiable_radius", rs.maxRadius());
+        if (rs != null) {
+            metrics.put("sigma", s);
+            metrics.put("smoothing", rs.config());
+            metrics.put("max_certifiable_radius", rs.maxRadius());
+        }
         metrics.put("result", r.summary());
         run.writeMetrics(metrics);
-        run.writeIndex("Tikhon certification: " + m, model.name() + " on " + loaded.description() + ", σ " + s, metrics);
+        run.writeIndex("Tikhon certification: " + m, model.name() + " on " + loaded.description() + (rs != null ? ", σ " + s : ""), metrics);
         print(r);
         System.out.println("outputs: " + run.path() + " (certify.csv, certified_accuracy.csv/.png, metrics.json, index.html)");
         return 0;
@@ -173,8 +183,10 @@ final class CertifyCommand implements Callable<Integer> {
             rows.add(row);
         }
         Csv.write(run.resolve("certified_accuracy.csv"), header, rows);
-        double max = Math.max(1.0, Math.min(rs.maxRadius(), 4 * sigma));
-        Charts.line(run.resolve("certified_accuracy.png"), "Certified accuracy (" + r.method() + ", σ " + sigma + ")",
+        double largest = r.images().stream().flatMap(i -> i.certificates().values().stream())
+                .mapToDouble(c -> c.abstained() ? 0 : c.radius()).filter(Double::isFinite).max().orElse(0);
+        double max = rs != null ? Math.max(1.0, Math.min(rs.maxRadius(), 4 * sigma)) : Math.max(1.0, largest);
+        Charts.line(run.resolve("certified_accuracy.png"), "Certified accuracy (" + r.method() + (rs != null ? ", σ " + sigma : "") + ")",
                 "ℓ2 radius", "certified accuracy", r.curves(r.method() + " ", max));
     }
 

@@ -1,6 +1,8 @@
 package dev.tikhon.experiments;
 
 import dev.tikhon.certify.CertificationRun;
+import dev.tikhon.certify.CohenCertification;
+import dev.tikhon.certify.HeatCertification;
 import dev.tikhon.certify.HeatConfig;
 import dev.tikhon.certify.HeatSmoother;
 import dev.tikhon.certify.RandomizedSmoothing;
@@ -196,7 +198,7 @@ public final class CertifyExperiment {
     private CertificationRun.Result cohen(String name, Module model, double sigma) {
         RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(sigma, 100, budget.n(), 0.001, RandomizedSmoothing.DEFAULT_NOISE_BATCH, budget.seed()));
         try (Progress p = Progress.start("certify " + name + " (cohen σ " + sigma + ")", budget.images())) {
-            CertificationRun.Result r = CertificationRun.cohen(model, data.test(), budget.images(), rs, 0, device, p);
+            CertificationRun.Result r = CertificationRun.run(model, data.test(), budget.images(), CohenCertification.plan(rs, 0), device, p);
             save(name, r, sigma);
             return r;
         }
@@ -205,7 +207,7 @@ public final class CertifyExperiment {
     private CertificationRun.Result heat(String name, Module model, double sigma) {
         RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(sigma, 100, budget.n(), 0.001, RandomizedSmoothing.DEFAULT_NOISE_BATCH, budget.seed()));
         try (Progress p = Progress.start("certify " + name + " (heat σ " + sigma + ")", budget.images())) {
-            CertificationRun.Result r = CertificationRun.heat(model, data.test(), budget.images(), sigma, rs, device, p);
+            CertificationRun.Result r = CertificationRun.run(model, data.test(), budget.images(), HeatCertification.plan(sigma, rs), device, p);
             save(name, r, sigma);
             return r;
         }

@@ -1,6 +1,6 @@
 package dev.tikhon.regularize;
 
-import dev.tikhon.attack.Pgd;
+import dev.tikhon.attack.Perturbation;
 import dev.tikhon.engine.Ops;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.loss.Loss;
@@ -15,15 +15,15 @@ import java.util.Map;
  * variation) to the loss. Training accuracy is measured on the adversarial inputs.
  */
 public final class AdversarialTraining implements Objective {
-    private final Pgd attack;
+    private final Perturbation attack;
     private final Loss loss;
 
-    public AdversarialTraining(Pgd attack) {
+    public AdversarialTraining(Perturbation attack) {
         this(attack, Loss.CROSS_ENTROPY);
     }
 
     /** Trains on {@code loss} at the attack's points (the attack itself ascends the cross-entropy). */
-    public AdversarialTraining(Pgd attack, Loss loss) {
+    public AdversarialTraining(Perturbation attack, Loss loss) {
         this.attack = attack;
         this.loss = loss;
     }

@@ -1,7 +1,7 @@
 package dev.tikhon.regularize;
 
 import dev.tikhon.attack.Norm;
-import dev.tikhon.attack.Pgd;
+import dev.tikhon.attack.AttackRegistry;
 import dev.tikhon.loss.Loss;
 import dev.tikhon.loss.Losses;
 import dev.tikhon.regularize.InputGradients.Dual;
@@ -28,12 +28,8 @@ public final class Regularizers {
             case "lipschitz": return new GradientNormPenalty(loss, 0, s.lipWeight(), s.h(), dual(s.norm()));
             case "tv+lipschitz": case "lipschitz+tv": return new GradientNormPenalty(loss, s.tvWeight(), s.lipWeight(), s.h(), dual(s.norm()));
             case "noise": return new NoiseAugmentation(loss, s.sigma());
-            case "fgsm": return new AdversarialTraining(Pgd.fgsm(s.eps()), loss);
-            case "pgd": {
-                Norm norm = Norm.parse(s.norm());
-                double step = s.stepSize() > 0 ? s.stepSize() : 2.5 * s.eps() / s.steps();
-                return new AdversarialTraining(new Pgd(norm, s.eps(), s.steps(), step, s.randomStart()), loss);
-            }
+            case "fgsm": case "pgd": return new AdversarialTraining(AttackRegistry.training(s.reg(),
+                    AttackRegistry.Settings.training(s.reg().equals("fgsm") ? Norm.LINF : Norm.parse(s.norm()), s.eps(), s.steps(), s.stepSize(), s.randomStart())), loss);
             default: throw new IllegalArgumentException("unknown --reg '" + s.reg() + "': use one of " + String.join(", ", NAMES)
                     + " (tv,lipschitz combines the two)");
         }

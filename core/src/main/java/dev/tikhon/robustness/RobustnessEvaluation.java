@@ -1,14 +1,12 @@
 package dev.tikhon.robustness;
 
-import dev.tikhon.attack.Apgd;
 import dev.tikhon.attack.Attack;
-import dev.tikhon.attack.AttackLoss;
+import dev.tikhon.attack.AttackRegistry;
 import dev.tikhon.attack.Attacks;
 import dev.tikhon.attack.Ddn;
 import dev.tikhon.attack.Ensemble;
 import dev.tikhon.attack.Norm;
 import dev.tikhon.attack.Pgd;
-import dev.tikhon.attack.SquareAttack;
 import dev.tikhon.bounds.Bounds;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Autograd;
@@ -62,12 +60,10 @@ public final class RobustnessEvaluation {
             for (double e : eps) if (!(e > 0)) throw new IllegalArgumentException("every --eps must be positive, got " + e);
             if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be ≥ 1, got " + batchSize);
             attack = attack.toLowerCase(Locale.ROOT);
-            if (!ATTACKS.contains(attack)) {
-                throw new IllegalArgumentException("unknown attack '" + attack + "': use one of " + String.join(", ", ATTACKS));
+            if (!attacks().contains(attack)) {
+                throw new IllegalArgumentException("unknown attack '" + attack + "': use one of " + String.join(", ", attacks()));
             }
-            if (norm == Norm.L2 && (attack.equals("fgsm") || attack.equals("square"))) {
-                throw new IllegalArgumentException(attack + " is an ℓ∞ attack: use --norm linf, or an ℓ2 attack (ensemble, pgd, apgd-ce, apgd-dlr, ddn)");
-            }
+            if (!attack.equals(NONE)) AttackRegistry.check(attack, norm);
         }
 
         public static Config defaults(Norm norm, double... eps) {
@@ -75,7 +71,15 @@ public final class RobustnessEvaluation {
         }
     }
 
-    public static final List<String> ATTACKS = List.of("ensemble", "pgd", "fgsm", "apgd-ce", "apgd-dlr", "apgd-t", "square", "ddn", "none");
+    /** The attack name that runs no attack (bounds and the minimum-distance attack only). */
+    public static final String NONE = "none";
+
+    /** Every attack name a {@link Config} takes: the {@link AttackRegistry}'s, then {@link #NONE}. */
+    public static List<String> attacks() {
+        List<String> all = new ArrayList<>(AttackRegistry.names());
+        all.add(NONE);
+        return all;
+    }
 
     /** One evaluated image. Distances are in the threat norm; {@code l2Distance} is DDN's (ℓ2) when it ran. */
     public record Row(int index, int label, int prediction, boolean correct, double margin, double gradNorm,
@@ -105,21 +109,8 @@ public final class RobustnessEvaluation {
 
     /** The attack run at radius ε, as an ensemble of one or more members. */
     public static Ensemble attackAt(Config c, double eps, int numClasses) {
-        switch (c.attack()) {
-            case "ensemble": return Ensemble.standard(c.norm(), eps, numClasses, c.steps(), c.restarts(), c.targets(), c.squareQueries(), c.ddnSteps());
-            case "pgd": return single(c, eps, Pgd.madry(c.norm(), eps, c.steps()).withRestarts(c.restarts()).withSchedule(c.schedule()));
-            case "fgsm": return single(c, eps, Pgd.fgsm(eps));
-            case "apgd-ce": return single(c, eps, new Apgd(c.norm(), eps, c.steps(), AttackLoss.CE, c.restarts()));
-            case "apgd-dlr": return single(c, eps, new Apgd(c.norm(), eps, c.steps(), AttackLoss.DLR, c.restarts()));
-            case "apgd-t": return single(c, eps, new Apgd(c.norm(), eps, c.steps(), numClasses >= 4 ? AttackLoss.DLR : AttackLoss.MARGIN, 1, Math.max(1, c.targets())));
-            case "square": return single(c, eps, new SquareAttack(eps, c.squareQueries(), 0.8));
-            case "ddn": return single(c, eps, Ddn.standard(c.ddnSteps()));
-            default: throw new AssertionError(c.attack());
-        }
-    }
-
-    private static Ensemble single(Config c, double eps, Attack a) {
-        return new Ensemble(c.norm(), eps, List.of(a));
+        return AttackRegistry.create(c.attack(), AttackRegistry.Settings.evaluation(c.norm(), eps, c.steps(), c.restarts(), c.targets(),
+                c.squareQueries(), c.ddnSteps(), c.schedule(), numClasses));
     }
 
     /** The evaluation on this machine. */
@@ -144,7 +135,7 @@ public final class RobustnessEvaluation {
     }
 
     private static List<String> attackNames(Config c, int numClasses) {
-        return c.attack().equals("none") ? List.of()
+        return c.attack().equals(NONE) ? List.of()
                 : attackAt(c, c.eps().length > 0 ? c.eps()[0] : 1, numClasses).members().stream().map(Attack::name).toList();
     }
 
@@ -175,7 +166,7 @@ public final class RobustnessEvaluation {
             Arrays.fill(minDistance, Double.POSITIVE_INFINITY);
             Arrays.fill(l2, Double.NaN);
             Arrays.fill(curvature, Double.NaN);
-            boolean attacks = !c.attack().equals("none");
+            boolean attacks = !c.attack().equals(NONE);
             int[] brokenBy = new int[attackNames(c, numClasses).size()];
             Map<String, Double> phase = new LinkedHashMap<>();
             for (String p : List.of("clean", "bounds", "min_distance", "attacks")) phase.put(p, 0.0);

@@ -1,0 +1,89 @@
+package dev.tikhon.certify;
+
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Module;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One certifier of a {@link CertificationRun}: it certifies a batch of images and gives each one or more named
+ * certificates (the columns of {@code certify.csv}), each of a declared {@link Column kind}. A run executes its
+ * steps in order on every batch; a step may read the certificates the earlier steps gave the same images (the
+ * heat method's Monte Carlo certificate fixes the class its single pass chose).
+ *
+ * <p>Steps travel to a cluster's executors, so they are {@link java.io.Serializable} and hold no tensors.
+ * A one-pass certificate (a Lipschitz margin, a bound propagation) certifies the whole batch in one forward pass;
+ * a Monte Carlo certificate goes image by image, deriving its noise from (seed, index) so that results do not
+ * depend on the batching.
+ */
+public interface CertificationStep extends java.io.Serializable {
+
+    /**
+     * A certificate column: its name in reports and the guarantee behind its radii.
+     *
+     * @param alpha the failure probability of a {@link Certificate.Kind#PROBABILISTIC} certificate, 0 otherwise
+     */
+    record Column(String name, Certificate.Kind kind, double alpha) implements java.io.Serializable {
+        public Column {
+            if (kind == Certificate.Kind.PROBABILISTIC ? !(alpha > 0 && alpha < 1) : alpha != 0) {
+                throw new IllegalArgumentException("certificate '" + name + "': a probabilistic certificate needs 0 < alpha < 1, "
+                        + "any other kind alpha 0; got " + kind + " with alpha " + alpha);
+            }
+        }
+    }
+
+    /**
+     * What a step says about one image.
+     *
+     * @param certificates        column name → certificate, for each of the step's {@link #columns()}
+     * @param monteCarloPrediction the Monte Carlo majority class where the step sampled one, −1 otherwise
+     */
+    record Outcome(Map<String, Certificate> certificates, int monteCarloPrediction) implements java.io.Serializable {}
+
+    /** The certificates it gives each image, in report order. */
+    List<Column> columns();
+
+    /**
+     * Whether its time is classification time: a deterministic pass whose class is the image's prediction.
+     * Otherwise its time is certification time, and the image's prediction is the first step's first certificate's.
+     */
+    default boolean classifies() { return false; }
+
+    /** Runs once on the driver, untimed, before a local run (JIT, allocator): {@code x} is one image [1, ...]. */
+    default void warmUp(Module model, Tensor x) {}
+
+    /**
+     * Certifies the images {@code xs} [B, ...] (inputs in [0, 1], on the run's device, inside a Scope).
+     *
+     * @param indices their positions in the data set (random certifiers derive their noise from these)
+     * @param earlier per image, the certificates the earlier steps gave it, by column name
+     * @return one outcome per image, in order
+     */
+    List<Outcome> certify(Module model, Tensor xs, long[] indices, List<Map<String, Certificate>> earlier);
+
+    /**
+     * The step of one {@link Certifier} under one column name: the certifier's batch method on each batch.
+     * {@code certifier} must be serializable to run in a cluster.
+     */
+    static CertificationStep of(Column column, Certifier certifier) {
+        return new Single(column, certifier);
+    }
+
+    /** {@link #of}. */
+    record Single(Column column, Certifier certifier) implements CertificationStep {
+        @Override public List<Column> columns() { return List.of(column); }
+
+        @Override public List<Outcome> certify(Module model, Tensor xs, long[] indices, List<Map<String, Certificate>> earlier) {
+            List<Outcome> out = new ArrayList<>();
+            for (Certificate c : certifier.certifyBatch(model, xs, indices)) {
+                Map<String, Certificate> m = new LinkedHashMap<>();
+                m.put(column.name(), c);
+                out.add(new Outcome(m, -1));
+            }
+            return out;
+        }
+    }
+}
