@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 final class RegularizationOptions {
     @Option(names = "--reg", defaultValue = "none", paramLabel = "REG",
             description = "none, tikhonov (finite differences), tikhonov-exact (double backprop), tv, lipschitz, tv,lipschitz, "
-                    + "noise, fgsm or pgd. Default: ${DEFAULT-VALUE}.")
+                    + "noise, fgsm, pgd, ibp or crown-ibp (certified training). Default: ${DEFAULT-VALUE}.")
     String reg;
 
     @Option(names = "--loss", defaultValue = "cross-entropy", paramLabel = "LOSS",
@@ -52,13 +52,31 @@ final class RegularizationOptions {
             description = "PGD from a random point of the eps-ball. Default: on.")
     boolean randomStart;
 
-    ObjectiveSpec spec() {
+    @Option(names = "--eps-warmup", defaultValue = "1", description = "ibp, crown-ibp: epochs of clean training (ε = 0) first. Default: ${DEFAULT-VALUE}.")
+    double epsWarmup;
+
+    @Option(names = "--eps-ramp", description = "ibp, crown-ibp: epochs over which ε rises to --eps and κ falls to --kappa-end. "
+            + "Default: half the epochs after the warm-up.")
+    Double epsRamp;
+
+    @Option(names = "--kappa-end", defaultValue = "0.5", description = "ibp, crown-ibp: final weight κ of the clean loss. Default: ${DEFAULT-VALUE}.")
+    double kappaEnd;
+
+    ObjectiveSpec spec() { return spec(0); }
+
+    /** The objective of a run of {@code epochs} epochs (certified training's default ramp depends on it). */
+    ObjectiveSpec spec(int epochs) {
         String r = reg.toLowerCase(java.util.Locale.ROOT).replace(',', '+');
-        boolean attack = r.equals("pgd") || r.equals("fgsm");
+        boolean attack = r.equals("pgd") || r.equals("fgsm") || r.equals("ibp") || r.equals("crown-ibp");
         double step = h != null ? h : (r.equals("tikhonov") ? 0.01 : GradientNormPenalty.DEFAULT_H);
         String n = norm != null ? norm : (attack ? "linf" : "l2");
         double lip = lipWeight != null ? lipWeight : lambda;
+        java.util.Map<String, Double> schedule = java.util.Map.of();
+        if (r.equals("ibp") || r.equals("crown-ibp")) {
+            double ramp = epsRamp != null ? epsRamp : Math.max(0, (epochs - epsWarmup) / 2);
+            schedule = java.util.Map.of("warmup_epochs", epsWarmup, "ramp_epochs", ramp, "kappa_end", kappaEnd);
+        }
         return new ObjectiveSpec(r, lambda, step, n, central, tvWeight, lip, sigma, eps, steps, stepSize, randomStart,
-                Losses.canonical(loss));
+                Losses.canonical(loss), schedule);
     }
 }

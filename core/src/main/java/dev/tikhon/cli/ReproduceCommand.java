@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
 /** {@code tikhon reproduce}: the experiments that test the papers' claims. */
 @Command(name = "reproduce", mixinStandardHelpOptions = true,
         description = "Run an experiment that tests a claim of the papers, with a report.",
-        subcommands = {ReproduceCommand.Tikhonov.class, ReproduceCommand.Lipschitz.class, ReproduceCommand.Farkas.class,
+        subcommands = {ReproduceCommand.Tikhonov.class, ReproduceVerifyCommand.class, ReproduceCommand.Lipschitz.class, ReproduceCommand.Farkas.class,
                 ReproduceCommand.Certify.class, ReproduceCommand.Rnode.class,
                 ReproduceCommand.Ek.class})
 final class ReproduceCommand implements Runnable {

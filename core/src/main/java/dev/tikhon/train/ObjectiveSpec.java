@@ -20,15 +20,25 @@ import java.util.Locale;
  * @param randomStart PGD from a random point of the ε-ball
  * @param loss        the per-example classification loss, a {@code dev.tikhon.loss.Losses} name
  *                    (cross-entropy when absent, as in checkpoints written before losses were selectable)
+ * @param schedule    certified training (ibp, crown-ibp): warmup_epochs (ε = 0), ramp_epochs (ε from 0 to
+ *                    {@code eps}, κ from 1 to kappa_end, CROWN-IBP's β from 1 to 0), kappa_end; empty for the others
  */
 public record ObjectiveSpec(String reg, double lambda, double h, String norm, boolean central, double tvWeight,
                             double lipWeight, double sigma, double eps, int steps, double stepSize, boolean randomStart,
-                            String loss) {
+                            String loss, java.util.Map<String, Double> schedule) {
     public static final String DEFAULT_LOSS = "cross-entropy";
 
     public ObjectiveSpec {
         reg = reg.toLowerCase(Locale.ROOT).replace(',', '+');
         if (loss == null || loss.isBlank()) loss = DEFAULT_LOSS;
+        schedule = schedule == null ? java.util.Map.of() : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(schedule));
+    }
+
+    /** An objective without a schedule. */
+    public ObjectiveSpec(String reg, double lambda, double h, String norm, boolean central, double tvWeight,
+                         double lipWeight, double sigma, double eps, int steps, double stepSize, boolean randomStart,
+                         String loss) {
+        this(reg, lambda, h, norm, central, tvWeight, lipWeight, sigma, eps, steps, stepSize, randomStart, loss, java.util.Map.of());
     }
 
     /** An objective with the cross-entropy loss. */
@@ -39,7 +49,7 @@ public record ObjectiveSpec(String reg, double lambda, double h, String norm, bo
 
     /** The same objective with another loss. */
     public ObjectiveSpec withLoss(String newLoss) {
-        return new ObjectiveSpec(reg, lambda, h, norm, central, tvWeight, lipWeight, sigma, eps, steps, stepSize, randomStart, newLoss);
+        return new ObjectiveSpec(reg, lambda, h, norm, central, tvWeight, lipWeight, sigma, eps, steps, stepSize, randomStart, newLoss, schedule);
     }
 
     public static ObjectiveSpec plain() {

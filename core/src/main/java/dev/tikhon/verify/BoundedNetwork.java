@@ -115,7 +115,20 @@ public final class BoundedNetwork {
     /** Interval bounds of C·z over the region, [N, S] each. */
     public Interval ibp(InputRegion region, Tensor spec) {
         Trace trace = new Trace(LowerSlope.ADAPTIVE);
-        Interval h = forward(region, nodes.size() - 1, 0, trace);
+        return lastIbp(forward(region, nodes.size() - 1, 0, trace), region, spec, trace);
+    }
+
+    /**
+     * IBP's lower bounds of C·z and CROWN-IBP's (CROWN on the last layer over IBP's intermediate bounds), from one
+     * forward pass: what CROWN-IBP training mixes.
+     */
+    public Tensor[] ibpAndCrownIbpLower(InputRegion region, Tensor spec) {
+        Trace trace = new Trace(LowerSlope.ADAPTIVE);
+        Interval ibp = lastIbp(forward(region, nodes.size() - 1, 0, trace), region, spec, trace);
+        return new Tensor[]{ibp.lo(), backwardFrom(nodes.size(), spec, region, trace)};
+    }
+
+    private Interval lastIbp(Interval h, InputRegion region, Tensor spec, Trace trace) {
         Node last = nodes.get(nodes.size() - 1);
         if (last instanceof Layers.Dense d) {
             Interval out = d.ibpFolded(h, spec, trace);
