@@ -64,6 +64,9 @@ final class ReproduceVerifyCommand implements Callable<Integer> {
     @Option(names = "--bound-batch", defaultValue = "25", description = "Images per bound computation. Default: ${DEFAULT-VALUE}.")
     int boundBatch;
 
+    @Option(names = "--train-images", defaultValue = "0", description = "Train on the first N training images (0: all 60,000). Default: ${DEFAULT-VALUE}.")
+    int trainImages;
+
     @Option(names = "--variants", split = ",", description = "A subset of: undefended, pgd-7, ibp, crown-ibp. Default: all.")
     List<String> variants;
 
@@ -84,7 +87,7 @@ final class ReproduceVerifyCommand implements Callable<Integer> {
         System.out.println("data:   " + loaded.description());
         double r = ramp != null ? ramp : Math.max(0, (certifiedEpochs - warmup) / 2);
         VerifyExperiment.Config c = new VerifyExperiment.Config(eps, epochs, certifiedEpochs, warmup, r, kappaEnd, batchSize, optimizer, lr,
-                seed, images, attackSteps, targets, queries, boundBatch);
+                seed, images, attackSteps, targets, queries, boundBatch, trainImages);
         List<VerifyExperiment.Variant> chosen = VerifyExperiment.variants(c).stream()
                 .filter(v -> variants == null || variants.contains(v.name())).toList();
         if (chosen.isEmpty()) throw new IllegalArgumentException("--variants matched none of undefended, pgd-7, ibp, crown-ibp");

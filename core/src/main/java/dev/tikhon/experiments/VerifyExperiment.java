@@ -9,6 +9,7 @@ import dev.tikhon.nn.models.Models;
 import dev.tikhon.regularize.Regularizers;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
+import dev.tikhon.report.Json;
 import dev.tikhon.train.DataInfo;
 import dev.tikhon.train.Objective;
 import dev.tikhon.train.ObjectiveSpec;
@@ -41,9 +42,11 @@ public final class VerifyExperiment {
      * @param certifiedEpochs epochs of the IBP and CROWN-IBP runs
      * @param warmup          certified runs: clean epochs before ε grows
      * @param ramp            certified runs: epochs of the ε/κ ramp
+     * @param trainImages     train on the first this many training images (0: all)
      */
     public record Config(double eps, int epochs, int certifiedEpochs, double warmup, double ramp, double kappaEnd, int batchSize,
-                         String optimizer, double lr, long seed, int images, int attackSteps, int targets, int queries, int boundBatch) {}
+                         String optimizer, double lr, long seed, int images, int attackSteps, int targets, int queries, int boundBatch,
+                         int trainImages) {}
 
     public record Row(String variant, String objective, int epochs, double trainSeconds, double clean, double robust,
                       double verifiedIbp, double verifiedCrown, long violations, long orderViolations,
@@ -76,12 +79,25 @@ public final class VerifyExperiment {
         long[] shape = data.train().inputShape();
         ModelSpec spec = Models.spec("cnn", List.of(shape[0], shape[1], shape[2]), data.train().numClasses(), Map.of());
         Dataset images = data.test().head(Math.min(config.images(), data.test().size()));
+        Dataset train = config.trainImages() > 0 ? data.train().head(config.trainImages()) : data.train();
         List<Row> rows = new ArrayList<>();
         for (Variant v : variants) {
             TrainConfig c = TrainConfig.builder().epochs(v.epochs()).batchSize(config.batchSize()).optimizer(config.optimizer())
                     .lr(config.lr()).momentum(0.9).schedule("cosine").seed(config.seed()).evalBatchSize(256).objective(v.objective()).build();
             Objective objective = Regularizers.build(v.objective());
-            Trainer.Outcome o = new Trainer(spec, objective, c, data.train(), null, data.test(), info, device, out.resolve(v.name()),
+            Path dir = out.resolve(v.name());
+            // A variant already trained and evaluated with these settings (a resumed or combined experiment) is read back.
+            String key = v + " " + c + " on " + train.size() + " images; evaluated at ε " + config.eps() + " on " + images.size()
+                    + " images, attacks " + config.attackSteps() + "/" + config.targets() + "/" + config.queries();
+            Path saved = dir.resolve("verify-row.json");
+            if (java.nio.file.Files.exists(saved) && java.nio.file.Files.exists(dir.resolve("verify.csv"))) {
+                Saved prior = Json.read(saved, Saved.class);
+                if (prior.key().equals(key)) {
+                    rows.add(prior.row());
+                    continue;
+                }
+            }
+            Trainer.Outcome o = new Trainer(spec, objective, c, train, null, data.test(), info, device, out.resolve(v.name()),
                     listeners.apply(v.name())).run(true);
             VerificationRun.Settings s = new VerificationRun.Settings(List.of(Verification.Method.IBP, Verification.Method.CROWN),
                     Norm.LINF, new double[]{config.eps()}, config.boundBatch(), true, true, config.attackSteps(), 1, config.targets(),
@@ -93,9 +109,13 @@ public final class VerifyExperiment {
             rows.add(new Row(v.name(), objective.describe(), v.epochs(), o.trainSeconds(), r.cleanAccuracy(), r.robustAccuracy(0),
                     r.verifiedAccuracy(0, 0), r.verifiedAccuracy(1, 0), r.violations(0), order, r.boundSecondsPerImage()[0],
                     r.boundSecondsPerImage()[1], r.attackSeconds()));
+            Json.write(saved, new Saved(key, rows.get(rows.size() - 1)));
         }
         return rows;
     }
+
+    /** A variant's row with the settings it was measured under. */
+    public record Saved(String key, Row row) {}
 
     static void writeImages(Path file, VerificationRun.Result r) {
         List<List<Object>> table = new ArrayList<>();

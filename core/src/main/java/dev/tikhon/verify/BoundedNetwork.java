@@ -159,7 +159,7 @@ public final class BoundedNetwork {
         for (int i = 0; i < upto; i++) {
             Node node = nodes.get(i);
             if (crownUnits > 0 && i > 0 && !node.affine() && h.width() <= crownUnits) {
-                h = h.intersect(crownInterval(region, i, h.exampleShape(), trace));
+                h = h.intersect(crownInterval(region, i, h, trace));
             }
             Interval out = node.ibp(h, trace);
             if (region.norm() == Norm.L2 && firstWeighted(i)) {
@@ -171,17 +171,57 @@ public final class BoundedNetwork {
         return h;
     }
 
-    /** CROWN bounds on the values entering layer {@code index} (shape {@code shape} per example); earlier layers' bounds are in the trace. */
-    private Interval crownInterval(InputRegion region, int index, long[] shape, Trace trace) {
-        // The specification ±I on those values: rows 0..M−1 bound them from below, rows M..2M−1 bound their negatives.
+    /** Elements of the coefficient tensor A one chunk of an intermediate CROWN pass may hold (64 MiB of float32). */
+    static final long CHUNK_ELEMENTS = 16L << 20;
+
+    /**
+     * CROWN bounds on the values entering layer {@code index} (shape {@code shape} per example); earlier layers' bounds are
+     * in the trace. The specification is ±I on those values: 2M rows for M units, walked back in chunks of rows, each in a
+     * scope of its own, so that memory is bounded by {@link #CHUNK_ELEMENTS} whatever the layer width.
+     */
+    private Interval crownInterval(InputRegion region, int index, Interval ibp, Trace trace) {
         Tensor x = region.centre();
-        long n = x.size(0), m = 1;
-        for (long d : shape) m *= d;
-        Tensor eye = Tensor.eye(m, x.dtype(), x.device());
-        Tensor a = Tensor.cat(List.of(eye, eye.neg()), 0).reshape(withHead(2 * m, shape)).unsqueeze(0)
-                .expand(withHead(n, withHead(2 * m, shape)));
-        Tensor lower = backwardFrom(index, a, region, trace);
-        return new Interval(lower.narrow(1, 0, m).reshape(withHead(n, shape)), lower.narrow(1, m, m).neg().reshape(withHead(n, shape)));
+        long[] shape = ibp.exampleShape();
+        long n = x.size(0), m = ibp.width(), widest = 1;
+        // Which units to tighten: for a ReLU only those IBP leaves unstable in some example (a stable unit's relaxation is
+        // exact already, and tighter bounds cannot make it unstable); for any other layer all of them.
+        long[] units;
+        if (nodes.get(index) instanceof Layers.Act act && act.kind() == dev.tikhon.nn.Activation.Kind.RELU) {
+            Tensor unstable = ibp.lo().flatten(1, -1).lt(0).logicalAnd(ibp.hi().flatten(1, -1).gt(0)).to(x.dtype()).sum(0, false).gt(0);
+            boolean[] u = unstable.toBooleanArray();
+            units = java.util.stream.IntStream.range(0, u.length).filter(i -> u[i]).asLongStream().toArray();
+        } else {
+            units = java.util.stream.LongStream.range(0, m).toArray();
+        }
+        if (units.length == 0) return ibp;
+        for (int i = 0; i < index; i++) {
+            nodes.get(i).prepare(trace);
+            widest = Math.max(widest, trace.input(nodes.get(i)).width());
+        }
+        int k = units.length;
+        long chunk = Math.max(1, Math.min(2L * k, CHUNK_ELEMENTS / Math.max(1, n * widest)));
+        boolean grad = dev.tikhon.engine.Autograd.isGradEnabled();
+        Tensor pick = Tensor.fromLongs(units, k).to(x.device());
+        Tensor eye = Tensor.eye(m, x.dtype(), x.device()).indexSelect(0, pick);   // [k, M]: the chosen units
+        Tensor signed = Tensor.cat(List.of(eye, eye.neg()), 0);                    // [2k, M]: lower bounds of h, of −h
+        Tensor lower = Tensor.zeros(x.dtype(), x.device(), n, 2L * k);
+        List<Tensor> parts = new ArrayList<>();
+        for (long start = 0; start < 2L * k; start += chunk) {
+            long rows = Math.min(chunk, 2L * k - start);
+            Tensor a = signed.narrow(0, start, rows).reshape(withHead(rows, shape)).unsqueeze(0).expand(withHead(n, withHead(rows, shape)));
+            if (grad) {   // differentiable (training): no nested scope, the graph must live on
+                parts.add(backwardFrom(index, a, region, trace));
+            } else {
+                try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open()) {
+                    lower.narrow(1, start, rows).copy_(backwardFrom(index, a, region, trace));
+                }
+            }
+        }
+        if (grad) lower = Tensor.cat(parts, 1);
+        Tensor lo = ibp.lo().flatten(1, -1), hi = ibp.hi().flatten(1, -1);
+        lo = lo.indexCopy(1, pick, lower.narrow(1, 0, k)).reshape(withHead(n, shape));
+        hi = hi.indexCopy(1, pick, lower.narrow(1, k, k).neg()).reshape(withHead(n, shape));
+        return new Interval(lo, hi);
     }
 
     private static long[] withHead(long head, long[] shape) {

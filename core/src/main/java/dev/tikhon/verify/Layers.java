@@ -151,6 +151,8 @@ final class Layers {
 
         @Override public boolean affine() { return false; }
 
+        @Override public void prepare(Trace trace) { relaxation(trace); }
+
         /** [choice one-hot over each window, decided (0/1), window max of upper bounds]. */
         private Tensor[] relaxation(Trace trace) {
             return trace.cached(this, () -> {
@@ -207,9 +209,15 @@ final class Layers {
 
         @Override public boolean affine() { return kind == Activation.Kind.IDENTITY; }
 
+        private Relaxation relaxation(Trace trace) {
+            return trace.cached(this, () -> Relaxation.of(kind, trace.input(this), trace.alpha));
+        }
+
+        @Override public void prepare(Trace trace) { if (!affine()) relaxation(trace); }
+
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
             if (kind == Activation.Kind.IDENTITY) return a;
-            Relaxation r = trace.cached(this, () -> Relaxation.of(kind, trace.input(this), trace.alpha));
+            Relaxation r = relaxation(trace);
             Tensor pos = a.clampMin(0), neg = a.clampMax(0);
             sum.add(Trace.sumTail(pos.mul(rows(r.lowerIntercept())).add(neg.mul(rows(r.upperIntercept())))));
             return pos.mul(rows(r.lowerSlope())).add(neg.mul(rows(r.upperSlope())));
@@ -232,6 +240,11 @@ final class Layers {
         }
 
         @Override public boolean affine() { return false; }
+
+        @Override public void prepare(Trace trace) {
+            for (Node n : branch) n.prepare(trace);
+            for (Node n : shortcut) n.prepare(trace);
+        }
 
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
             Tensor b = a, s = a;

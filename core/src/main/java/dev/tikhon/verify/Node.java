@@ -17,6 +17,12 @@ interface Node {
     /** The lower-bound back-substitution through this layer. */
     Tensor backward(Tensor a, Trace trace, Trace.Sum bias);
 
+    /**
+     * Computes, into the trace, what the backward pass derives from the recorded input bounds (relaxations), so that
+     * later backward passes inside nested scopes only read it.
+     */
+    default void prepare(Trace trace) {}
+
     /** Whether the layer is affine (exact under back-substitution, no bounds needed). */
     default boolean affine() { return true; }
 }

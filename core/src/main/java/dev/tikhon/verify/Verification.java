@@ -2,6 +2,7 @@ package dev.tikhon.verify;
 
 import dev.tikhon.attack.Norm;
 import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
 
@@ -37,15 +38,17 @@ public final class Verification {
      * @return [N]
      */
     public static Tensor worstMargin(Module model, Method method, Tensor x, Tensor y, Tensor eps, Norm norm, int numClasses) {
-        try (Autograd.Guard g = Autograd.noGrad()) {
+        Tensor out = Tensor.zeros(x.dtype(), x.device(), x.size(0));   // outside the scope: it outlives the bound computation
+        try (Autograd.Guard g = Autograd.noGrad(); Scope s = Scope.open()) {
             BoundedNetwork net = BoundedNetwork.of(model);
             Tensor spec = BoundedNetwork.margins(y, numClasses, x);
             InputRegion region = InputRegion.images(x, eps, norm);
             Tensor lower = method == Method.IBP ? net.ibp(region, spec).lo()
                     : net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE);
             Tensor own = y.oneHot(numClasses).eq(1);
-            return lower.maskedFill(own, Double.POSITIVE_INFINITY).minWithIndex(1)[0];
+            out.copy_(lower.maskedFill(own, Double.POSITIVE_INFINITY).minWithIndex(1)[0]);
         }
+        return out;
     }
 
     /** Whether each example is verified at its radius. */
