@@ -9,7 +9,7 @@ import java.util.List;
 
 /**
  * Lower bounds on the distance to the nearest adversarial example from first- and second-order
- * information of the margin loss ℓ (SPEC §3; Finlay &amp; Oberman):
+ * information of the margin loss ℓ (docs/methods.md §3; Finlay &amp; Oberman):
  *
  * <pre>
  * L-bound:  d ≥ max(−ℓ(x), 0) / L                              L = Lipschitz constant of ℓ in the dual norm

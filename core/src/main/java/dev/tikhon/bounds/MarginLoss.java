@@ -3,7 +3,7 @@ package dev.tikhon.bounds;
 import dev.tikhon.engine.Tensor;
 
 /**
- * The margin loss on softmax probabilities of SPEC §3: ℓ(x) = max_{i≠c} pᵢ − p_c, c the label. The
+ * The margin loss on softmax probabilities of docs/methods.md §3: ℓ(x) = max_{i≠c} pᵢ − p_c, c the label. The
  * model misclassifies x (or ties) exactly when ℓ(x) ≥ 0, so any bound on how fast ℓ can grow is a
  * bound on the distance to misclassification.
  */

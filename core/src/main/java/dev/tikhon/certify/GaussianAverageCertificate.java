@@ -6,7 +6,7 @@ import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
 
 /**
- * The single-pass radii of a heat-smoothed model v (SPEC §5 (b) and (c)): one deterministic
+ * The single-pass radii of a heat-smoothed model v (docs/methods.md §5 (b) and (c)): one deterministic
  * forward pass gives ĉ = argmax v(x) and, with v₍₁₎ ≥ v₍₂₎ the two largest softmax outputs,
  *
  * <pre>

@@ -2,10 +2,12 @@ package dev.tikhon.certify;
 
 import dev.tikhon.train.ObjectiveSpec;
 
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 
 /**
- * Settings of heat smoothing (SPEC §5; Campbell, Finlay &amp; Oberman).
+ * Settings of heat smoothing (docs/methods.md §5; Campbell, Finlay &amp; Oberman).
  *
  * @param schedule      {@code v1}: n_T implicit Euler steps of size 1/n_T, each trained for
  *                      {@code epochsPerStep} epochs, ℓ2 distance on logits, clean inputs;
@@ -59,7 +61,13 @@ public record HeatConfig(String schedule, double sigma, double lambda, int kappa
 
     /** As plain data for checkpoints: reg heat-v1 or heat-revision, h ← δ, eps ← time step, steps ← κ. */
     public ObjectiveSpec toSpec() {
-        return new ObjectiveSpec("heat-" + schedule, lambda, delta, softmax() ? "softmax" : "logits", false, 0, 0, sigma,
-                timeStep(), kappa, 0, false);
+        Map<String, Object> settings = new LinkedHashMap<>();
+        settings.put("lambda", lambda);
+        settings.put("h", delta);
+        settings.put("norm", softmax() ? "softmax" : "logits");
+        settings.put("sigma", sigma);
+        settings.put("eps", timeStep());
+        settings.put("steps", kappa);
+        return new ObjectiveSpec("heat-" + schedule, settings, null);
     }
 }

@@ -3,7 +3,7 @@ package dev.tikhon.certify;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.nn.Module;
-import dev.tikhon.nn.models.ModelSpec;
+import dev.tikhon.models.ModelSpec;
 import dev.tikhon.train.DataInfo;
 import dev.tikhon.train.Evaluator;
 import dev.tikhon.train.TrainConfig;

@@ -12,7 +12,7 @@ import java.util.Map;
 /**
  * One implicit Euler step of the heat equation ∂ₜv = (σ²/2)Δv, as a label-free training
  * objective (Campbell, Finlay &amp; Oberman, "Deterministic Gaussian Averaged Neural Networks", and
- * the revision "Adversarial Boot Camp"; SPEC §5):
+ * the revision "Adversarial Boot Camp"; docs/methods.md §5):
  *
  * <pre>
  * f^{k+1} = argmin_v E_x [ ½‖u(v(x̃)) − u(f^k(x))‖² + λ (hσ²/2) ‖∇ₓ u(v(x̃))‖_F² ]

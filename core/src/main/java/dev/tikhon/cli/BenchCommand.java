@@ -1,18 +1,11 @@
 package dev.tikhon.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tikhon.bench.Workloads;
 import dev.tikhon.engine.Device;
-import dev.tikhon.engine.Engine;
-import dev.tikhon.engine.Rng;
-import dev.tikhon.engine.Scope;
-import dev.tikhon.engine.Tensor;
-import dev.tikhon.nn.Module;
-import dev.tikhon.nn.models.ModelSpec;
-import dev.tikhon.nn.models.Models;
-import dev.tikhon.optim.Sgd;
+import dev.tikhon.models.ModelSpec;
+import dev.tikhon.models.Models;
 import dev.tikhon.report.RunDirectory;
-import dev.tikhon.train.Objective;
-import dev.tikhon.train.TrainStep;
 import dev.tikhon.train.ObjectiveSpec;
 import dev.tikhon.regularize.Regularizers;
 import picocli.CommandLine.Command;
@@ -80,52 +73,12 @@ final class BenchCommand implements Runnable {
         @Override public Integer call() throws Exception {
             Device device = runtime.apply();
             ModelSpec spec = Models.spec(model, List.of(1L, 28L, 28L), 10, options(model));
-            Tensor x = Tensor.rand(batch, 1, 28, 28).to(device).keep();
-            Tensor y = Tensor.randint(10, device, batch).keep();
             ObjectiveSpec reg = regularization.spec();
             boolean regularize = !reg.reg().equals("none");
             if (regularize && versus != null) throw new dev.tikhon.UserError("bench train-step: use --reg or --versus, not both");
-            boolean compare = regularize || versus != null;
-            // The plain and the regularized (or the other model's) step run in alternating blocks, so that both see the
-            // same machine conditions.
-            TrainStep plain = step(spec, Objective.crossEntropy(), device);
-            Objective regObjective = regularize ? Regularizers.build(reg) : null;
             ModelSpec versusSpec = versus == null ? null : Models.spec(versus, List.of(1L, 28L, 28L), 10, options(versus));
-            TrainStep regularized = regularize ? step(spec, regObjective, device)
-                    : versus != null ? step(versusSpec, Objective.crossEntropy(), device) : null;
-            time(plain, x, y, warmup);
-            if (compare) time(regularized, x, y, warmup);
-            int blocks = compare ? 5 : 1;
-            double plainSecs = 0, regSecs = 0;
-            for (int b = 0; b < blocks; b++) {
-                int n = steps / blocks + (b < steps % blocks ? 1 : 0);
-                plainSecs += time(plain, x, y, n);
-                if (compare) regSecs += time(regularized, x, y, n);
-            }
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("impl", "tikhon");
-            r.put("benchmark", "train-step");
-            r.put("model", model);
-            r.put("batch", batch);
-            r.put("threads", Engine.threads());
-            r.put("device", device.toString());
-            r.put("steps", steps);
-            r.put("steps_per_second", steps / plainSecs);
-            r.put("ms_per_step", 1000 * plainSecs / steps);
-            r.put("options", spec.options());
-            if (versus != null) {
-                r.put("versus", versus);
-                r.put("versus_options", versusSpec.options());
-                r.put("versus_steps_per_second", steps / regSecs);
-                r.put("versus_ms_per_step", 1000 * regSecs / steps);
-                r.put("ratio", plainSecs / regSecs);
-            } else if (compare) {
-                r.put("reg", reg.reg());
-                r.put("objective", regObjective.describe());
-                r.put("plain_steps_per_second", steps / plainSecs);
-                r.put("reg_steps_per_second", steps / regSecs);
-                r.put("ratio", regSecs / plainSecs);
-            }
+            Map<String, Object> r = Workloads.trainStep(spec, model, regularize ? Regularizers.build(reg) : null, reg.reg(), versusSpec,
+                    versus, batch, steps, warmup, device);
             System.out.println(new ObjectMapper().writeValueAsString(r));
             if (out != null) {
                 Map<String, Object> metrics = RunReport.header("bench train-step", device);
@@ -143,24 +96,6 @@ final class BenchCommand implements Runnable {
             if (batchNorm != null && arch.equals("resnet")) o.put("batch_norm", batchNorm);
             if (block != null && arch.equals("farkas-resnet")) o.put("block", block);
             return o;
-        }
-
-        private static TrainStep step(ModelSpec spec, Objective objective, Device device) {
-            Rng.seed(0);
-            Module m = Models.build(spec);
-            m.to(device);
-            return new TrainStep(m, objective, new Sgd(m.parameters(), 0.01, 0.9, false, 0, false));
-        }
-
-        /** Seconds for n steps, each in its own scope. */
-        private static double time(TrainStep step, Tensor x, Tensor y, int n) {
-            long t0 = System.nanoTime();
-            for (int i = 0; i < n; i++) {
-                try (Scope s = Scope.open()) {
-                    step.run(x, y);
-                }
-            }
-            return (System.nanoTime() - t0) / 1e9;
         }
     }
 
@@ -192,39 +127,7 @@ final class BenchCommand implements Runnable {
             Device device = runtime.apply();
             dev.tikhon.data.Dataset test = dev.tikhon.data.DataSets.load(data.nameOr(DataOptions.DEFAULT), data.dir, System.getenv(), 0).test();
             test = test.head(Math.min(images, test.size()));
-            Rng.seed(0);
-            Module m = Models.build(Models.spec("cnn", List.of(1L, 28L, 28L), 10, Map.of()));
-            m.to(device);
-            m.train(false);
-            dev.tikhon.attack.Pgd pgd = dev.tikhon.attack.Pgd.madry(dev.tikhon.attack.Norm.LINF, eps, steps);
-            dev.tikhon.data.DataLoader loader = new dev.tikhon.data.DataLoader(test, batch, false, 0, device);
-            // One untimed batch warms up the allocator and the kernels.
-            for (dev.tikhon.data.DataLoader.Batch b : loader.epoch(0)) {
-                try (Scope s = Scope.open()) {
-                    pgd.attack(m, b.x(), b.y());
-                }
-                break;
-            }
-            long broken = 0;
-            long t0 = System.nanoTime();
-            for (dev.tikhon.data.DataLoader.Batch b : loader.epoch(0)) {
-                try (Scope s = Scope.open()) {
-                    broken += pgd.attack(m, b.x(), b.y()).successes();
-                }
-            }
-            double secs = (System.nanoTime() - t0) / 1e9;
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("impl", "tikhon");
-            r.put("benchmark", "attack pgd-linf");
-            r.put("images", test.size());
-            r.put("steps", steps);
-            r.put("eps", eps);
-            r.put("batch", batch);
-            r.put("threads", Engine.threads());
-            r.put("device", device.toString());
-            r.put("ms_per_image", 1000 * secs / test.size());
-            r.put("fooled", broken);
-            System.out.println(new ObjectMapper().writeValueAsString(r));
+            System.out.println(new ObjectMapper().writeValueAsString(Workloads.pgdAttack(test, steps, eps, batch, device)));
             return 0;
         }
     }
@@ -246,34 +149,7 @@ final class BenchCommand implements Runnable {
 
         @Override public Integer call() throws Exception {
             Device device = runtime.apply();
-            Rng.seed(0);
-            Tensor x = Tensor.rand(batch, 1, 28, 28).to(device).keep();
-            dev.tikhon.nn.Conv2d c1 = new dev.tikhon.nn.Conv2d(1, 32, 3, 1, 0, true), c2 = new dev.tikhon.nn.Conv2d(32, 64, 3, 1, 0, true);
-            c1.to(device);
-            c2.to(device);
-            double[] ms = new double[steps];
-            for (int i = -2; i < steps; i++) {
-                long t0 = System.nanoTime();
-                try (Scope s = Scope.open()) {
-                    Tensor in = backward ? x.copy().requiresGrad(true) : x;
-                    Tensor y = c2.forward(c1.forward(in).relu()).relu().sum();
-                    if (backward) y.backward();
-                    y.item();
-                }
-                if (i >= 0) ms[i] = (System.nanoTime() - t0) / 1e6;
-            }
-            java.util.Arrays.sort(ms);
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("impl", "tikhon");
-            r.put("benchmark", backward ? "conv forward+backward" : "conv forward");
-            r.put("batch", batch);
-            r.put("threads", Engine.threads());
-            r.put("kernels", Engine.kernels());
-            r.put("malloc_mmap_threshold", String.valueOf(System.getenv("MALLOC_MMAP_THRESHOLD_")));
-            r.put("median_ms", ms[steps / 2]);
-            r.put("min_ms", ms[0]);
-            r.put("max_ms", ms[steps - 1]);
-            System.out.println(new ObjectMapper().writeValueAsString(r));
+            System.out.println(new ObjectMapper().writeValueAsString(Workloads.conv(batch, steps, backward, device)));
             return 0;
         }
     }
@@ -306,50 +182,10 @@ final class BenchCommand implements Runnable {
 
         @Override public Integer call() throws Exception {
             Device device = runtime.apply();
-            Rng.seed(0);
             boolean image = data.equals("image");
             if (!image && !data.equals("2d")) throw new dev.tikhon.UserError("--data must be 2d or image, got '" + data + "'");
             int b = batch != null ? batch : image ? 16 : 512;
-            dev.tikhon.flow.FlowModel flow;
-            Tensor x;
-            if (image) {
-                flow = new dev.tikhon.flow.ImageFlow(new long[]{1, 28, 28}, channels, 2, dev.tikhon.flow.Divergence.RADEMACHER, 1.0);
-                x = Tensor.randint(256, Device.CPU, b, 1, 28, 28).to(dev.tikhon.engine.DType.FLOAT32).div(255);
-            } else {
-                flow = new dev.tikhon.flow.ToyFlow(new dev.tikhon.flow.ConcatMlpField(2, new int[]{64, 64, 64},
-                        dev.tikhon.nn.Activation.parse("softplus")), 2, dev.tikhon.flow.Divergence.EXACT, 1.0);
-                x = dev.tikhon.data.ToyData.generate("checkerboard", b, 0).inputs();
-            }
-            x = x.to(device).keep();
-            flow.module().to(device);
-            dev.tikhon.optim.Adam adam = new dev.tikhon.optim.Adam(flow.module().parameters(), 1e-3);
-            dev.tikhon.ode.SolverOptions rk4 = dev.tikhon.ode.SolverOptions.fixed(dev.tikhon.ode.Method.RK4, 0.25);
-            double[] ms = new double[steps];
-            int nfe = 0;
-            for (int i = -warmup; i < steps; i++) {
-                long t0 = System.nanoTime();
-                try (Scope s = Scope.open()) {
-                    adam.zeroGrad();
-                    var step = flow.trainStep(x, rk4, dev.tikhon.flow.ContinuousFlow.Gradient.BACKPROP, 0.01, 0.01);
-                    adam.step();
-                    step.loss().item();
-                    nfe = step.stats().nfe();
-                }
-                if (i >= 0) ms[i] = (System.nanoTime() - t0) / 1e6;
-            }
-            double total = java.util.Arrays.stream(ms).sum();
-            java.util.Arrays.sort(ms);
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("impl", "tikhon");
-            r.put("benchmark", image ? "cnf train step image (multiscale, " + channels + " channels, rademacher, rk4 x4 per block, backprop)"
-                    : "cnf train step 2-D (mlp 64x3, exact divergence, rk4 x4, backprop)");
-            r.put("batch", b);
-            r.put("threads", Engine.threads());
-            r.put("device", device.toString());
-            r.put("nfe", nfe);
-            r.put("median_ms", ms[steps / 2]);
-            r.put("steps_per_second", 1000.0 * steps / total);
-            System.out.println(new ObjectMapper().writeValueAsString(r));
+            System.out.println(new ObjectMapper().writeValueAsString(Workloads.flowStep(image, b, channels, steps, warmup, device)));
             return 0;
         }
     }

@@ -167,7 +167,7 @@ final class CertifyCommand implements Callable<Integer> {
     static double sigmaOf(ModelSource.Loaded model) {
         if (model.meta() != null) {
             ObjectiveSpec o = model.meta().config().objective();
-            if (o.reg().equals("noise") || o.reg().startsWith("heat")) return o.sigma();
+            if ((o.reg().equals("noise") || o.reg().startsWith("heat")) && !Double.isNaN(o.number("sigma"))) return o.number("sigma");
         }
         throw new UserError("--sigma is needed: the model was not noise-trained or heat-smoothed by Tikhon");
     }

@@ -11,7 +11,7 @@ import dev.tikhon.kernel.KernelMethods;
 import dev.tikhon.loss.Loss;
 import dev.tikhon.loss.Losses;
 import dev.tikhon.nn.Module;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.Models;
 import dev.tikhon.report.Json;
 import dev.tikhon.report.RunDirectory;
 import dev.tikhon.train.Checkpoint;

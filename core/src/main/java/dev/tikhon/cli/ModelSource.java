@@ -8,7 +8,7 @@ import dev.tikhon.loss.Loss;
 import dev.tikhon.loss.Losses;
 import dev.tikhon.nn.Module;
 import dev.tikhon.nn.ScriptedModel;
-import dev.tikhon.nn.models.ModelSpec;
+import dev.tikhon.models.ModelSpec;
 import dev.tikhon.train.Checkpoint;
 import picocli.CommandLine.Option;
 

@@ -3,7 +3,7 @@ package dev.tikhon.cli;
 import dev.tikhon.Version;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Engine;
-import dev.tikhon.nn.models.ModelSpec;
+import dev.tikhon.models.ModelSpec;
 import dev.tikhon.train.DataInfo;
 import dev.tikhon.train.Evaluator;
 import dev.tikhon.train.Objective;

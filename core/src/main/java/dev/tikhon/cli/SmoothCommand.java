@@ -6,7 +6,7 @@ import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.nn.ScriptedModel;
-import dev.tikhon.nn.models.ModelSpec;
+import dev.tikhon.models.ModelSpec;
 import dev.tikhon.report.RunDirectory;
 import dev.tikhon.train.DataInfo;
 import dev.tikhon.train.Evaluator;

@@ -10,8 +10,9 @@ import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.nn.Module;
-import dev.tikhon.nn.models.ModelSpec;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.ModelSpec;
+import dev.tikhon.models.Models;
+import dev.tikhon.regularize.NoiseAugmentation;
 import dev.tikhon.regularize.Regularizers;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
@@ -188,7 +189,7 @@ public final class CertifyExperiment {
     }
 
     private static ObjectiveSpec noise(double sigma) {
-        return new ObjectiveSpec("noise", 0, 0, "l2", false, 0, 0, sigma, 0, 0, 0, false);
+        return ObjectiveSpec.of("noise", new NoiseAugmentation.Settings(sigma));
     }
 
     private dev.tikhon.engine.Tensor imageOf(int i) {

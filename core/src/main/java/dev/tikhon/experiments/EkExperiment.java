@@ -2,7 +2,7 @@ package dev.tikhon.experiments;
 
 import dev.tikhon.engine.Device;
 import dev.tikhon.flow.FlowConfig;
-import dev.tikhon.flow.FlowRuns;
+import dev.tikhon.pipeline.FlowRuns;
 import dev.tikhon.flow.FlowTraining;
 import dev.tikhon.report.Csv;
 
@@ -14,9 +14,9 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * Finlay, Gerolin, Oberman &amp; Pooladian (SPEC §7): a normalizing flow learned from entropy–Kantorovich
+ * Finlay, Gerolin, Oberman &amp; Pooladian (docs/methods.md §7): a normalizing flow learned from entropy–Kantorovich
  * potentials. On each 2-D toy set it trains the EK potentials (alternating dual ascent) and, with the
- * same number of iterations, batch size, learning rate and seed, the CNF of SPEC §6 by maximum likelihood
+ * same number of iterations, batch size, learning rate and seed, the CNF of docs/methods.md §6 by maximum likelihood
  * (no regularizer, RK4); both are evaluated on the same held-out points with Dopri5 at 1e-5 and the exact
  * divergence, and each run directory has density.png, samples.png and data.png. Each run is resumable.
  */
@@ -43,13 +43,13 @@ public final class EkExperiment {
 
     FlowConfig ek(String data) {
         return new FlowConfig("ek", data, "mlp", new int[]{64, 64, 64}, "softplus", 64, 2, 1.0, "exact", "dopri5", 0.25, 1e-5, 1e-5,
-                "backprop", 0, 0, budget.iterations(), budget.batchSize(), 1e-3, 0, budget.seed(), 100,
+                "backprop", Map.of(), budget.iterations(), budget.batchSize(), 1e-3, 0, budget.seed(), 100,
                 new FlowConfig.Ek(budget.epsilon(), budget.mcSamples(), budget.alpha(), budget.flowSamples()));
     }
 
     FlowConfig cnf(String data) {
         return new FlowConfig("cnf", data, "mlp", new int[]{64, 64, 64}, "softplus", 64, 2, 1.0, "exact", "rk4", 0.25, 1e-5, 1e-5,
-                "backprop", 0, 0, budget.iterations(), budget.batchSize(), 1e-3, 0, budget.seed(), 100);
+                "backprop", Map.of(), budget.iterations(), budget.batchSize(), 1e-3, 0, budget.seed(), 100);
     }
 
     /** Runs (or resumes) every training; writes results.csv and returns the summary. */

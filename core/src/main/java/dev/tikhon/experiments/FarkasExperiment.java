@@ -2,8 +2,8 @@ package dev.tikhon.experiments;
 
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
-import dev.tikhon.nn.models.ModelSpec;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.ModelSpec;
+import dev.tikhon.models.Models;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
 import dev.tikhon.report.Json;
@@ -22,7 +22,7 @@ import java.util.Map;
 
 /**
  * The claim of Pooladian, Finlay, Hoheisel &amp; Oberman, "Farkas layers: don't shift the data, fix
- * the geometry" (SPEC §8): deep residual networks with no batch normalization and standard
+ * the geometry" (docs/methods.md §8): deep residual networks with no batch normalization and standard
  * initialization train at learning rate 0.1 with Farkas layers, and stall or diverge without them.
  * For each depth it trains a FarkasNet, the plain ResNet of the same depth without batch norm, and
  * the plain ResNet with batch norm, all with SGD (momentum 0.9, weight decay 5e-4 on weights,

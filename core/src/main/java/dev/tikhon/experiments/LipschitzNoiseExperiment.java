@@ -8,8 +8,9 @@ import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.generalization.DataLipschitz;
 import dev.tikhon.nn.Module;
-import dev.tikhon.nn.models.ModelSpec;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.ModelSpec;
+import dev.tikhon.models.Models;
+import dev.tikhon.regularize.GradientNormPenalty;
 import dev.tikhon.regularize.Regularizers;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
@@ -32,7 +33,7 @@ import java.util.function.Consumer;
 
 /**
  * The label-noise claim of Oberman &amp; Calder ("Lipschitz regularized deep neural networks converge
- * and generalize") and Finlay, Calder, Abbasi &amp; Oberman (SPEC §2): with corrupted labels, the
+ * and generalize") and Finlay, Calder, Abbasi &amp; Oberman (docs/methods.md §2): with corrupted labels, the
  * Lipschitz-regularized minimizer converges, as the number of training points grows, to a
  * regularized label function rather than to the noise.
  *
@@ -76,11 +77,16 @@ public final class LipschitzNoiseExperiment {
         }
     }
 
+    /** The Lipschitz penalty alone with weight {@code weight} (h 1e-3, ℓ2). */
+    public static ObjectiveSpec lipschitz(double weight) {
+        return ObjectiveSpec.of("lipschitz", new GradientNormPenalty.Settings(0, weight, 1e-3, "l2"));
+    }
+
     public static List<Variant> defaultVariants() {
         ObjectiveSpec plain = ObjectiveSpec.plain();
         return List.of(new Variant("unregularized", plain),
-                new Variant("lipschitz-0.01", new ObjectiveSpec("lipschitz", 0, 1e-3, "l2", false, 0, 0.01, 0, 0, 0, 0, false)),
-                new Variant("lipschitz-0.03", new ObjectiveSpec("lipschitz", 0, 1e-3, "l2", false, 0, 0.03, 0, 0, 0, 0, false)));
+                new Variant("lipschitz-0.01", lipschitz(0.01)),
+                new Variant("lipschitz-0.03", lipschitz(0.03)));
     }
 
     /** The clean label function: 1 above x₂ = ½ sin(πx₁). */

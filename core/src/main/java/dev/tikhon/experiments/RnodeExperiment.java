@@ -2,7 +2,7 @@ package dev.tikhon.experiments;
 
 import dev.tikhon.engine.Device;
 import dev.tikhon.flow.FlowConfig;
-import dev.tikhon.flow.FlowRuns;
+import dev.tikhon.pipeline.FlowRuns;
 import dev.tikhon.flow.FlowTraining;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
@@ -15,7 +15,7 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * The claim of Finlay, Jacobsen, Nurbekyan &amp; Oberman, "How to train your neural ODE" (SPEC §6):
+ * The claim of Finlay, Jacobsen, Nurbekyan &amp; Oberman, "How to train your neural ODE" (docs/methods.md §6):
  * with the kinetic-energy and Jacobian-Frobenius penalties (λ_K = λ_J = 0.01) a continuous
  * normalizing flow needs far fewer function evaluations, and so less wall time, at the same or
  * better likelihood. For each data set it trains the same flow twice, unregularized and RNODE, with
@@ -49,11 +49,11 @@ public final class RnodeExperiment {
     FlowConfig config(String data, double lambda) {
         if (dev.tikhon.flow.Flows.isImages(data)) {
             return new FlowConfig("cnf", data, "multiscale", new int[]{64, 64, 64}, "softplus", budget.imageChannels(), 2, 1.0,
-                    "rademacher", budget.solver(), budget.step(), budget.tolerance(), budget.tolerance(), "backprop", lambda, lambda,
+                    "rademacher", budget.solver(), budget.step(), budget.tolerance(), budget.tolerance(), "backprop", FlowConfig.rnode(lambda, lambda),
                     budget.imageIterations(), budget.imageBatchSize(), 1e-3, 0, budget.seed(), 10);
         }
         return new FlowConfig("cnf", data, "mlp", new int[]{64, 64, 64}, "softplus", 64, 2, 1.0, "exact", budget.solver(),
-                budget.step(), budget.tolerance(), budget.tolerance(), "backprop", lambda, lambda, budget.iterations(),
+                budget.step(), budget.tolerance(), budget.tolerance(), "backprop", FlowConfig.rnode(lambda, lambda), budget.iterations(),
                 budget.batchSize(), 1e-3, 0, budget.seed(), 100);
     }
 

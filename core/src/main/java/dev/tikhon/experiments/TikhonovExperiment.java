@@ -2,15 +2,19 @@ package dev.tikhon.experiments;
 
 import dev.tikhon.data.DataSets;
 import dev.tikhon.engine.Device;
-import dev.tikhon.nn.models.ModelSpec;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.ModelSpec;
+import dev.tikhon.models.Models;
 import dev.tikhon.attack.Norm;
 import dev.tikhon.data.Dataset;
+import dev.tikhon.regularize.AdversarialTraining;
 import dev.tikhon.regularize.GradientNorms;
 import dev.tikhon.report.RunDirectory;
 import dev.tikhon.robustness.RobustnessEvaluation;
 import dev.tikhon.robustness.RobustnessReport;
+import dev.tikhon.regularize.NoiseAugmentation;
 import dev.tikhon.regularize.Regularizers;
+import dev.tikhon.regularize.Tikhonov;
+import dev.tikhon.regularize.TikhonovExact;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
 import dev.tikhon.train.DataInfo;
@@ -67,11 +71,11 @@ public final class TikhonovExperiment {
         ObjectiveSpec p = ObjectiveSpec.plain();
         return List.of(
                 new Variant("undefended", p),
-                new Variant("tikhonov-fd-0.1", new ObjectiveSpec("tikhonov", 0.1, 0.01, "l2", false, 0, 0, 0, 0, 0, 0, false)),
-                new Variant("tikhonov-fd-1", new ObjectiveSpec("tikhonov", 1, 0.01, "l2", false, 0, 0, 0, 0, 0, 0, false)),
-                new Variant("tikhonov-exact-0.1", new ObjectiveSpec("tikhonov-exact", 0.1, 0, "l2", false, 0, 0, 0, 0, 0, 0, false)),
-                new Variant("pgd-7", new ObjectiveSpec("pgd", 0, 0, "linf", false, 0, 0, 0, 0.1, 7, 0, true)),
-                new Variant("noise-0.25", new ObjectiveSpec("noise", 0, 0, "l2", false, 0, 0, 0.25, 0, 0, 0, false)));
+                new Variant("tikhonov-fd-0.1", ObjectiveSpec.of("tikhonov", new Tikhonov.Settings(0.1, 0.01, "l2", false))),
+                new Variant("tikhonov-fd-1", ObjectiveSpec.of("tikhonov", new Tikhonov.Settings(1, 0.01, "l2", false))),
+                new Variant("tikhonov-exact-0.1", ObjectiveSpec.of("tikhonov-exact", new TikhonovExact.Settings(0.1, "l2"))),
+                new Variant("pgd-7", ObjectiveSpec.of("pgd", new AdversarialTraining.Settings("linf", 0.1, 7, 0, true))),
+                new Variant("noise-0.25", ObjectiveSpec.of("noise", new NoiseAugmentation.Settings(0.25))));
     }
 
     private final DataSets.Loaded data;

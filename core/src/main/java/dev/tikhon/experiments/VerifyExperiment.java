@@ -4,8 +4,8 @@ import dev.tikhon.attack.Norm;
 import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
-import dev.tikhon.nn.models.ModelSpec;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.ModelSpec;
+import dev.tikhon.models.Models;
 import dev.tikhon.regularize.Regularizers;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
@@ -15,6 +15,7 @@ import dev.tikhon.train.Objective;
 import dev.tikhon.train.ObjectiveSpec;
 import dev.tikhon.train.TrainConfig;
 import dev.tikhon.train.Trainer;
+import dev.tikhon.verify.CertifiedTraining;
 import dev.tikhon.verify.Verification;
 import dev.tikhon.verify.VerificationRun;
 
@@ -53,10 +54,9 @@ public final class VerifyExperiment {
                       double ibpSecondsPerImage, double crownSecondsPerImage, double attackSeconds) {}
 
     public static List<Variant> variants(Config c) {
-        ObjectiveSpec pgd = new ObjectiveSpec("pgd", 0, 0, "linf", false, 0, 0, 0, c.eps(), 7, 0, true);
-        Map<String, Double> schedule = Map.of("warmup_epochs", c.warmup(), "ramp_epochs", c.ramp(), "kappa_end", c.kappaEnd());
-        ObjectiveSpec ibp = new ObjectiveSpec("ibp", 0, 0, "linf", false, 0, 0, 0, c.eps(), 0, 0, false, "cross-entropy", schedule);
-        ObjectiveSpec crownIbp = new ObjectiveSpec("crown-ibp", 0, 0, "linf", false, 0, 0, 0, c.eps(), 0, 0, false, "cross-entropy", schedule);
+        ObjectiveSpec pgd = Regularizers.spec("pgd", Map.of("norm", "linf", "eps", c.eps(), "pgd-steps", 7));
+        CertifiedTraining.Settings schedule = new CertifiedTraining.Settings("linf", c.eps(), c.warmup(), c.ramp(), c.kappaEnd());
+        ObjectiveSpec ibp = ObjectiveSpec.of("ibp", schedule), crownIbp = ObjectiveSpec.of("crown-ibp", schedule);
         return List.of(new Variant("undefended", ObjectiveSpec.plain(), c.epochs()), new Variant("pgd-7", pgd, c.epochs()),
                 new Variant("ibp", ibp, c.certifiedEpochs()), new Variant("crown-ibp", crownIbp, c.certifiedEpochs()));
     }

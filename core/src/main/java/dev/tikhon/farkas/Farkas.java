@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * The two operations every Farkas layer shares (Pooladian, Finlay, Hoheisel &amp; Oberman, "Farkas
- * layers: don't shift the data, fix the geometry"; SPEC §8), and the count that shows what they
+ * layers: don't shift the data, fix the geometry"; docs/methods.md §8), and the count that shows what they
  * guarantee.
  *
  * <p>Given the out − 1 learned responses y of a layer, the layer outputs

@@ -8,7 +8,7 @@ import dev.tikhon.nn.Module;
 import dev.tikhon.nn.Parameter;
 
 /**
- * The Farkas residual block (SPEC §8), C channels in and C + 1 out:
+ * The Farkas residual block (docs/methods.md §8), C channels in and C + 1 out:
  * y = FarkasConv3×3(x) (C → C, with ReLU); y = conv3×3(y) (C → C, no bias); s = x + y;
  * output = ReLU([s, mean(−s)] + b̃) with the last-entry bias rule of {@link Farkas}. No
  * normalization anywhere; every position of the output has an active channel.

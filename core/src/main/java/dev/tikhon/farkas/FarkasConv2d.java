@@ -7,7 +7,7 @@ import dev.tikhon.nn.Module;
 import dev.tikhon.nn.Parameter;
 
 /**
- * A Farkas convolution with ReLU (SPEC §8): learns out − 1 square kernels and out biases; the last
+ * A Farkas convolution with ReLU (docs/methods.md §8): learns out − 1 square kernels and out biases; the last
  * output channel is the negated mean of the others, and the bias rule of {@link Farkas} makes at
  * least one channel active at every position of every input.
  */

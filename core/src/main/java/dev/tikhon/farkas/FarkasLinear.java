@@ -8,7 +8,7 @@ import dev.tikhon.nn.Module;
 import dev.tikhon.nn.Parameter;
 
 /**
- * A Farkas linear layer with ReLU (SPEC §8): learns out − 1 rows W and out biases b, and computes
+ * A Farkas linear layer with ReLU (docs/methods.md §8): learns out − 1 rows W and out biases b, and computes
  * ReLU([Wx, mean(−Wx)] + b̃), b̃ = b with its last entry max(−mean(b₁…b_{out−1}), b_out). For every
  * input at least one of its out units is active ({@link Farkas}).
  */

@@ -8,7 +8,7 @@ import dev.tikhon.nn.Pool;
 import dev.tikhon.nn.Sequential;
 
 /**
- * A residual network of Farkas layers with no normalization (SPEC §8), laid out like the
+ * A residual network of Farkas layers with no normalization (docs/methods.md §8), laid out like the
  * ResNet-(6n+2) of He et al. for small images: a 3×3 Farkas convolution stem of {@code width}
  * channels; three stages of n Farkas blocks, each block widening by one channel; between stages a
  * 1×1 Farkas convolution to 2× (then 4×) {@code width} channels and 2×2 average pooling; global

@@ -9,9 +9,9 @@ import java.util.List;
 
 /**
  * The augmented dynamics of a continuous normalizing flow (FFJORD; RNODE's regularizers), state
- * (z, Δlog p, E, n):
+ * (z, Δlog p, then one term per {@link FlowRegularizer}, in the order of {@link FlowRegularizer#ALL}):
  * <pre>
- *   ż = f(z, t),  d(Δlog p)/dt = −div f,  Ė = ½·mean_d f²,  ṅ = mean_d (εᵀ∂f/∂z)²
+ *   ż = f(z, t),  d(Δlog p)/dt = −div f,  and each term's rate (kinetic Ė = ½·mean_d f², Jacobian ṅ = mean_d (εᵀ∂f/∂z)²)
  * </pre>
  * With Hutchinson's estimator the single vector–Jacobian product εᵀ∂f/∂z gives both the divergence
  * (εᵀ∂f/∂z)·ε and the Jacobian Frobenius term, so the regularizer is free. The exact mode takes one
@@ -39,10 +39,16 @@ public final class CnfDynamics implements Dynamics {
 
     public TimeField field() { return field; }
 
-    /** The initial augmented state for data x: (x, 0, 0, 0). */
+    /** Components of the augmented state: z, Δlog p and the regularizer terms. */
+    public static final int WIDTH = 2 + FlowRegularizer.ALL.size();
+
+    /** The initial augmented state for data x: (x, 0, 0, …). */
     public static List<Tensor> initialState(Tensor x) {
         Tensor zero = Tensor.zeros(x.dtype(), x.device(), x.size(0));
-        return List.of(x, zero, zero, zero);
+        List<Tensor> state = new ArrayList<>(WIDTH);
+        state.add(x);
+        for (int i = 1; i < WIDTH; i++) state.add(zero);
+        return List.copyOf(state);
     }
 
     @Override public List<Tensor> rate(double t, List<Tensor> state) {
@@ -62,12 +68,12 @@ public final class CnfDynamics implements Dynamics {
                 div = perExampleSum(eJ.mul(noise));
                 frobenius = perExampleMean(eJ.square());
             }
-            Tensor kinetic = perExampleMean(f.square()).mul(0.5);
-            List<Tensor> rates = List.of(f, div.neg(), kinetic, frobenius);
-            if (createGraph) return rates;
-            List<Tensor> detached = new ArrayList<>(4);
-            for (Tensor r : rates) detached.add(r.detach());
-            return detached;
+            FlowRegularizer.Inputs in = new FlowRegularizer.Inputs(z, f, frobenius);
+            List<Tensor> rates = new ArrayList<>(WIDTH);
+            rates.add(f);
+            rates.add(div.neg());
+            for (FlowRegularizer r : FlowRegularizer.ALL) rates.add(r.rate().perExample(in));
+            return createGraph ? rates : FlowRegularizer.detached(rates);
         }
     }
 

@@ -16,8 +16,8 @@ import java.util.List;
  * A continuous normalizing flow: data x at t = 0 flows along ż = f(z, t) to z(T), which should be
  * standard normal. By the instantaneous change of variables,
  * <pre>  log p(x) = log N(z(T); 0, I) + ∫₀ᵀ div f dt = log N(z(T)) − Δlog p(T). </pre>
- * Sampling runs the same ODE backwards from z ~ N(0, I) at T. The regularizer states (kinetic
- * energy, Jacobian norm) never enter the step-size control.
+ * Sampling runs the same ODE backwards from z ~ N(0, I) at T. The regularizer states
+ * ({@link FlowRegularizer}s) never enter the step-size control.
  */
 public final class ContinuousFlow {
     /** How the parameter gradients of a training loss are obtained. */
@@ -43,7 +43,14 @@ public final class ContinuousFlow {
      * Per-example log-likelihood and regularizers of a batch, with the function evaluations spent.
      * {@code backwardNfe} is filled in by {@link #trainStep} for the adjoint method.
      */
-    public record Pass(Tensor logLikelihood, Tensor kinetic, Tensor jacobian, Tensor endState, int nfe, int backwardNfe) {}
+    public record Pass(Tensor logLikelihood, List<Tensor> terms, Tensor endState, int nfe, int backwardNfe) {
+        /** The integral of regularizer {@code r}, per example. */
+        public Tensor term(FlowRegularizer r) { return terms.get(FlowRegularizer.ALL.indexOf(r)); }
+
+        public Tensor kinetic() { return term(FlowRegularizer.KINETIC); }
+
+        public Tensor jacobian() { return term(FlowRegularizer.JACOBIAN); }
+    }
 
     /** Log-likelihood of x; differentiable (backprop through the solver) when autograd records. */
     public Pass logLikelihood(Tensor x, SolverOptions options) {
@@ -60,12 +67,14 @@ public final class ContinuousFlow {
 
     private static Pass pass(List<Tensor> end, int nfe, int backwardNfe) {
         Tensor z = end.get(0);
-        return new Pass(standardNormalLogDensity(z).sub(end.get(1)), end.get(2), end.get(3), z, nfe, backwardNfe);
+        return new Pass(standardNormalLogDensity(z).sub(end.get(1)), List.copyOf(end.subList(2, end.size())), z, nfe, backwardNfe);
     }
 
     /** Only z and Δlog p decide the step size. */
     static SolverOptions controlled(SolverOptions options) {
-        return options.controlling(true, true, false, false);
+        boolean[] which = new boolean[CnfDynamics.WIDTH];
+        which[0] = which[1] = true;
+        return options.controlling(which);
     }
 
     /** The batch's pass and its loss (detached). */
@@ -91,7 +100,7 @@ public final class ContinuousFlow {
         try (Autograd.Guard g = Autograd.noGrad()) {
             forward = OdeSolver.solve(dynamics, CnfDynamics.initialState(x), 0, endTime, o);
         }
-        List<Tensor> end = new ArrayList<>(4);
+        List<Tensor> end = new ArrayList<>(CnfDynamics.WIDTH);
         for (Tensor y : forward.state()) end.add(y.detach().requiresGrad(true));
         Pass p = pass(end, forward.nfe(), 0);
         Tensor l = loss.apply(p);
@@ -99,7 +108,7 @@ public final class ContinuousFlow {
         List<Tensor> params = parameterTensors();
         Adjoint.Gradients g = Adjoint.backward(dynamics, params, forward.state(), grad1, 0, endTime, o);
         Adjoint.accumulate(params, g.parameters());
-        return new Step(new Pass(p.logLikelihood().detach(), p.kinetic().detach(), p.jacobian().detach(),
+        return new Step(new Pass(p.logLikelihood().detach(), FlowRegularizer.detached(p.terms()),
                 p.endState().detach(), forward.nfe(), g.nfe()), l.detach());
     }
 

@@ -12,7 +12,7 @@ import java.util.List;
  * four 3×3 convolutions (padding 1) C → width → width → width → C with softplus between them, and
  * t appended as one constant channel to the input of every layer (FFJORD's "concatsquash"-free
  * "concat" conv layers). The last layer starts at zero, weights and bias, so an untrained flow is
- * the identity map and its log-likelihood is that of the base Gaussian (SPEC §6).
+ * the identity map and its log-likelihood is that of the base Gaussian (docs/methods.md §6).
  */
 public final class ConvTimeField extends TimeField {
     public static final int LAYERS = 4;

@@ -4,8 +4,16 @@ import dev.tikhon.UserError;
 import dev.tikhon.ode.Method;
 import dev.tikhon.ode.SolverOptions;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Everything that defines a flow training run; stored in its checkpoint so that eval, sample and
@@ -17,22 +25,24 @@ import java.util.Locale;
  * @param scales      number of scales of the multiscale model
  * @param solver      training solver: euler, midpoint, rk4 (fixed step {@code step}) or dopri5 (atol, rtol)
  * @param gradient    backprop (through the solver steps) or adjoint
- * @param ek          settings of {@code --method ek} (entropy–Kantorovich potentials, SPEC §7); null for cnf. The
+ * @param regularizers the weight of each {@link FlowRegularizer} by name (absent: 0)
+ * @param ek          settings of {@code --method ek} (entropy–Kantorovich potentials, docs/methods.md §7); null for cnf. The
  *                    potentials φ, ψ are MLPs with {@code hidden} widths and {@code activation}.
  */
 public record FlowConfig(String method, String data, String model, int[] hidden, String activation, int channels, int scales,
                          double endTime, String divergence, String solver, double step, double atol, double rtol,
-                         String gradient, double regKinetic, double regJacobian, int iterations, int batchSize,
+                         String gradient, Map<String, Double> regularizers, int iterations, int batchSize,
                          double lr, double weightDecay, long seed, int checkpointEvery, Ek ek) {
     /**
      * The entropy–Kantorovich method: ε, Monte Carlo samples per heat average in training, the twin-penalty
      * weight α, Monte Carlo samples per heat average of the recovered flow (drawn once, fixed), and the form of
      * the dual the ascent differentiates: {@code profiled} (default; E φ + E ψ − ε log ∫π, the dual maximised over
      * the free constant, which is then set exactly after each step) or {@code spec} (E φ + E ψ − ε ∫π + ε as
-     * written in SPEC §7, which collapses on the toy sets: docs/ek.md).
+     * written in docs/methods.md §7, which collapses on the toy sets: docs/ek.md).
      */
     public record Ek(double epsilon, int mcSamples, double alpha, int flowSamples, String dual) {
-        public static final String PROFILED = "profiled", SPEC = "spec";
+        /** The CLI names of the two forms; "spec" is the paper's form as written. */
+        public static final String PROFILED = "profiled", PAPER = "spec";
         public static final Ek DEFAULTS = new Ek(1.0, 100, 1e-5, 100, PROFILED);
 
         public Ek(double epsilon, int mcSamples, double alpha, int flowSamples) {
@@ -43,7 +53,7 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
 
         public Ek {
             if (dual == null) dual = PROFILED;
-            if (!PROFILED.equals(dual) && !SPEC.equals(dual)) {
+            if (!PROFILED.equals(dual) && !PAPER.equals(dual)) {
                 throw new UserError("unknown --dual-form '" + dual + "': use profiled (default) or spec");
             }
             if (!(epsilon > 0)) throw new UserError("--epsilon must be positive, got " + epsilon);
@@ -57,10 +67,47 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
     /** A CNF configuration (no ek settings). */
     public FlowConfig(String method, String data, String model, int[] hidden, String activation, int channels, int scales,
                       double endTime, String divergence, String solver, double step, double atol, double rtol,
-                      String gradient, double regKinetic, double regJacobian, int iterations, int batchSize,
+                      String gradient, Map<String, Double> regularizers, int iterations, int batchSize,
                       double lr, double weightDecay, long seed, int checkpointEvery) {
         this(method, data, model, hidden, activation, channels, scales, endTime, divergence, solver, step, atol, rtol, gradient,
-                regKinetic, regJacobian, iterations, batchSize, lr, weightDecay, seed, checkpointEvery, null);
+                regularizers, iterations, batchSize, lr, weightDecay, seed, checkpointEvery, null);
+    }
+
+    /** The weights of RNODE's kinetic (λ_K) and Jacobian (λ_J) terms, by {@link FlowRegularizer} name. */
+    public static Map<String, Double> rnode(double kinetic, double jacobian) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put(FlowRegularizer.KINETIC.name(), kinetic);
+        m.put(FlowRegularizer.JACOBIAN.name(), jacobian);
+        return m;
+    }
+
+    /** The same configuration with another number of iterations. */
+    public FlowConfig withIterations(int n) {
+        return new FlowConfig(method, data, model, hidden, activation, channels, scales, endTime, divergence, solver, step, atol, rtol,
+                gradient, regularizers, n, batchSize, lr, weightDecay, seed, checkpointEvery, ek);
+    }
+
+    /** Checkpoints and metrics written before flow regularizers were named stored λ_K, λ_J as regKinetic, regJacobian. */
+    @JsonCreator(mode = JsonCreator.Mode.PROPERTIES)
+    static FlowConfig fromJson(@JsonProperty("method") String method, @JsonProperty("data") String data, @JsonProperty("model") String model,
+                               @JsonProperty("hidden") int[] hidden, @JsonProperty("activation") String activation,
+                               @JsonProperty("channels") int channels, @JsonProperty("scales") int scales, @JsonProperty("endTime") double endTime,
+                               @JsonProperty("divergence") String divergence, @JsonProperty("solver") String solver, @JsonProperty("step") double step,
+                               @JsonProperty("atol") double atol, @JsonProperty("rtol") double rtol, @JsonProperty("gradient") String gradient,
+                               @JsonProperty("regularizers") Map<String, Double> regularizers,
+                               @JsonProperty("regKinetic") Double regKinetic, @JsonProperty("regJacobian") Double regJacobian,
+                               @JsonProperty("iterations") int iterations, @JsonProperty("batchSize") int batchSize, @JsonProperty("lr") double lr,
+                               @JsonProperty("weightDecay") double weightDecay, @JsonProperty("seed") long seed,
+                               @JsonProperty("checkpointEvery") int checkpointEvery, @JsonProperty("ek") Ek ek) {
+        Map<String, Double> regs = regularizers != null ? regularizers
+                : rnode(regKinetic == null ? 0 : regKinetic, regJacobian == null ? 0 : regJacobian);
+        return new FlowConfig(method, data, model, hidden, activation, channels, scales, endTime, divergence, solver, step, atol, rtol,
+                gradient, regs, iterations, batchSize, lr, weightDecay, seed, checkpointEvery, ek);
+    }
+
+    /** The weight of a flow regularizer (0 when absent). */
+    public double weight(FlowRegularizer r) {
+        return r.weight(regularizers);
     }
 
     public boolean methodIsEk() { return "ek".equals(method); }
@@ -81,9 +128,19 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
         if (iterations < 1) throw new UserError("--iterations must be at least 1, got " + iterations);
         if (batchSize < 1) throw new UserError("--batch-size must be at least 1, got " + batchSize);
         if (!(lr > 0)) throw new UserError("--lr must be positive, got " + lr);
-        if (regKinetic < 0 || regJacobian < 0) {
-            throw new UserError("--reg-kinetic and --reg-jacobian must be ≥ 0, got " + regKinetic + ", " + regJacobian);
+        Map<String, Double> regs = new LinkedHashMap<>();
+        for (FlowRegularizer r : FlowRegularizer.ALL) regs.put(r.name(), regularizers == null ? 0.0 : r.weight(regularizers));
+        if (regularizers != null) {
+            for (Map.Entry<String, Double> e : regularizers.entrySet()) {
+                if (!regs.containsKey(e.getKey())) {
+                    throw new UserError("unknown flow regularizer '" + e.getKey() + "': use " + String.join(", ", FlowRegularizer.names()));
+                }
+                if (e.getValue() == null || !(e.getValue() >= 0)) {
+                    throw new UserError("the weight of the " + e.getKey() + " regularizer (--reg-" + e.getKey() + ") must be ≥ 0, got " + e.getValue());
+                }
+            }
         }
+        regularizers = Collections.unmodifiableMap(regs);
         if (!(endTime > 0)) throw new UserError("--end-time must be positive, got " + endTime);
         Divergence.parse(divergence);
         parseGradient(gradient);
@@ -107,6 +164,12 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
         }
     }
 
+    private String weights() {
+        List<String> w = new ArrayList<>();
+        for (FlowRegularizer r : FlowRegularizer.ALL) w.add(r.symbol() + " " + weight(r));
+        return String.join(", ", w);
+    }
+
     public String describe() {
         if (methodIsEk()) {
             return String.format(Locale.ROOT, "ek on %s: potentials φ, ψ MLP %s %s, ε %s, %d Monte Carlo samples (flow: %d), α %s, "
@@ -114,8 +177,8 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
                     ek.mcSamples(), ek.flowSamples(), ek.alpha(), ek.dual(), iterations, batchSize, lr, seed);
         }
         return String.format(Locale.ROOT, "%s on %s: %s field %s, T %s, divergence %s, solver %s, gradient %s, "
-                        + "λ_K %s, λ_J %s, %d iterations of batch %d, Adam lr %s, seed %d",
+                        + "%s, %d iterations of batch %d, Adam lr %s, seed %d",
                 method, data, model, model.equals("mlp") ? Arrays.toString(hidden) + " " + activation : channels + " channels × " + scales + " scales",
-                endTime, divergence, trainingSolver().describe(), gradient, regKinetic, regJacobian, iterations, batchSize, lr, seed);
+                endTime, divergence, trainingSolver().describe(), gradient, weights(), iterations, batchSize, lr, seed);
     }
 }

@@ -61,7 +61,7 @@ public final class FlowTraining {
         return loop(model.module(), model.unit().name(), OptimizerState.of(opt), config, batches, outDir, resume, listener, HEADER,
                 (it, x) -> {
                     opt.zeroGrad();
-                    FlowModel.Step s = model.trainStep(x, solver, gradient, config.regKinetic(), config.regJacobian());
+                    FlowModel.Step s = model.trainStep(x, solver, gradient, config.regularizers());
                     double loss = s.loss().item();
                     if (!Double.isFinite(loss)) {
                         throw new TrainingDivergedException(0, it, loss, "lower --lr, use the regularizers (--reg-kinetic, "
@@ -71,8 +71,7 @@ public final class FlowTraining {
                     Map<String, Object> row = new LinkedHashMap<>();
                     row.put("loss", loss);
                     row.put("nll", s.stats().nll().mean().item());
-                    row.put("kinetic", s.stats().kinetic().mean().item());
-                    row.put("jacobian", s.stats().jacobian().mean().item());
+                    for (FlowRegularizer r : FlowRegularizer.ALL) row.put(r.name(), s.stats().term(r).mean().item());
                     row.put("nfe_forward", s.stats().nfe());
                     row.put("nfe_backward", s.stats().backwardNfe());
                     return row;
@@ -173,8 +172,8 @@ public final class FlowTraining {
         return csv;
     }
 
-    static final List<String> HEADER = List.of("iteration", "loss", "nll", "kinetic", "jacobian", "nfe_forward", "nfe_backward",
-            "iteration_seconds", "seconds");
+    static final List<String> HEADER = java.util.stream.Stream.of(List.of("iteration", "loss", "nll"), FlowRegularizer.names(),
+            List.of("nfe_forward", "nfe_backward", "iteration_seconds", "seconds")).flatMap(List::stream).toList();
 
     /** A flow checkpoint read back. */
     public record Loaded(Meta meta, Map<String, Tensor> model, Map<String, Tensor> optimizer) {}

@@ -13,7 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
-/** Builds the flow model a {@link FlowConfig} describes, and the batches of the 2-D toy sets. */
+/** Builds the CNF model a {@link FlowConfig} describes, and the batches of the toy and image sets. */
 public final class Flows {
     private Flows() {}
 
@@ -32,10 +32,10 @@ public final class Flows {
                 + ") or images (" + String.join(", ", IMAGE_SETS) + ")");
     }
 
-    /** The model for examples of the given shape (without the batch dimension). */
+    /** The CNF model for examples of the given shape (without the batch dimension); EK flows are built by their package. */
     public static FlowModel build(FlowConfig c, long[] exampleShape) {
         Divergence divergence = Divergence.parse(c.divergence());
-        if (c.methodIsEk()) return dev.tikhon.transport.EkFlow.build(c, (int) exampleShape[0]);
+        if (c.methodIsEk()) throw new IllegalArgumentException("an EK flow is built by the transport package (EkFlow.build), not Flows");
         switch (c.model()) {
             case "mlp": {
                 if (exampleShape.length != 1) {

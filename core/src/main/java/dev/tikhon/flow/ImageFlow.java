@@ -13,9 +13,10 @@ import dev.tikhon.ode.SolverOptions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The multiscale continuous normalizing flow for images (FFJORD/RNODE, SPEC §6), in bits/dim.
+ * The multiscale continuous normalizing flow for images (FFJORD/RNODE, docs/methods.md §6), in bits/dim.
  *
  * <p><b>Data to latents.</b> An image batch x ∈ [0,1]^{N×C×H×W} (pixel values k/255):
  * <ol>
@@ -39,7 +40,7 @@ import java.util.List;
  * <p>Divergences: each block uses the configured estimator (Hutchinson with Rademacher noise for images),
  * noise drawn once per solve. Evaluation uses the same estimator: it is unbiased for log p (and for the
  * bits/dim, which is affine in log p), with the standard error over examples absorbing its variance.
- * The regularizers (kinetic E, Jacobian n) are summed over the blocks; the training loss is
+ * The regularizer terms ({@link FlowRegularizer}s) are summed over the blocks; the training loss is
  * mean(bpd) + λ_K·mean(ΣE) + λ_J·mean(Σn).
  *
  * <p>Gradients: backprop builds one graph through all blocks. The adjoint runs the blocks forward
@@ -61,7 +62,7 @@ public final class ImageFlow implements FlowModel {
 
     /**
      * @param shape   one example, [C, H, W]
-     * @param width   conv channels of every field (SPEC: 64)
+     * @param width   conv channels of every field (the paper: 64)
      * @param scales  number of squeeze–CNF(–factor-out) stages; H and W must stay even for every squeeze
      */
     public ImageFlow(long[] shape, int width, int scales, Divergence divergence, double endTime) {
@@ -198,23 +199,23 @@ public final class ImageFlow implements FlowModel {
     }
 
     /** Per-example bits/dim and the regularizers summed over blocks, from the blocks' end states. */
-    private record Head(Tensor bitsPerDim, Tensor kinetic, Tensor jacobian) {
-        Tensor loss(double lambdaKinetic, double lambdaJacobian) {
-            return bitsPerDim.mean().add(kinetic.mean().mul(lambdaKinetic)).add(jacobian.mean().mul(lambdaJacobian));
+    private record Head(Tensor bitsPerDim, List<Tensor> terms) {
+        Tensor loss(Map<String, Double> regularizers) {
+            return FlowRegularizer.penalized(bitsPerDim.mean(), terms, regularizers);
         }
     }
 
     private Head head(List<List<Tensor>> ends, Tensor logDet) {
-        Tensor logp = logDet, kinetic = null, jacobian = null;
+        Tensor logp = logDet;
+        Tensor[] terms = new Tensor[CnfDynamics.WIDTH - 2];
         for (int i = 0; i < ends.size(); i++) {
             List<Tensor> e = ends.get(i);
             Tensor z = e.get(0);
             Tensor latent = i < ends.size() - 1 ? z.narrow(1, 0, z.size(1) / 2) : z;
             logp = logp.add(ContinuousFlow.standardNormalLogDensity(latent)).sub(e.get(1));
-            kinetic = kinetic == null ? e.get(2) : kinetic.add(e.get(2));
-            jacobian = jacobian == null ? e.get(3) : jacobian.add(e.get(3));
+            for (int k = 0; k < terms.length; k++) terms[k] = terms[k] == null ? e.get(2 + k) : terms[k].add(e.get(2 + k));
         }
-        return new Head(bitsPerDim(logp, dims), kinetic, jacobian);
+        return new Head(bitsPerDim(logp, dims), List.of(terms));
     }
 
     /** bpd = −(log p / d − log 256) / log 2, per example. */
@@ -223,13 +224,13 @@ public final class ImageFlow implements FlowModel {
     }
 
     @Override public Step trainStep(Tensor x, SolverOptions options, ContinuousFlow.Gradient gradient,
-                                    double lambdaKinetic, double lambdaJacobian) {
+                                    Map<String, Double> regularizers) {
         if (gradient == ContinuousFlow.Gradient.BACKPROP) {
             Forward f = forward(x, options);
             Head h = head(f.ends(), f.logDet());
-            Tensor loss = h.loss(lambdaKinetic, lambdaJacobian);
+            Tensor loss = h.loss(regularizers);
             loss.backward();
-            return new Step(new Stats(h.bitsPerDim().detach(), h.kinetic().detach(), h.jacobian().detach(), f.nfe(), 0),
+            return new Step(new Stats(h.bitsPerDim().detach(), FlowRegularizer.detached(h.terms()), f.nfe(), 0),
                     loss.detach());
         }
         Forward f;
@@ -237,22 +238,23 @@ public final class ImageFlow implements FlowModel {
             f = forward(x, options);
         }
         int n = blocks.size();
-        List<Tensor> leaves = new ArrayList<>(4 * n);
+        int width = CnfDynamics.WIDTH;
+        List<Tensor> leaves = new ArrayList<>(width * n);
         List<List<Tensor>> ends = new ArrayList<>(n);
         for (List<Tensor> e : f.ends()) {
-            List<Tensor> l = new ArrayList<>(4);
+            List<Tensor> l = new ArrayList<>(width);
             for (Tensor y : e) l.add(y.detach().requiresGrad(true));
             ends.add(l);
             leaves.addAll(l);
         }
         Head h = head(ends, f.logDet());
-        Tensor loss = h.loss(lambdaKinetic, lambdaJacobian);
+        Tensor loss = h.loss(regularizers);
         List<Tensor> direct = Autograd.grad(List.of(loss), leaves, null, false, false);
         SolverOptions o = ContinuousFlow.controlled(options);
         Tensor carried = null;   // ∂L/∂(initial z) of block i + 1
         int backwardNfe = 0;
         for (int i = n - 1; i >= 0; i--) {
-            List<Tensor> grad1 = new ArrayList<>(direct.subList(4 * i, 4 * i + 4));
+            List<Tensor> grad1 = new ArrayList<>(direct.subList(width * i, width * i + width));
             if (carried != null) {
                 Tensor gz = grad1.get(0);
                 long c = gz.size(1);
@@ -267,7 +269,7 @@ public final class ImageFlow implements FlowModel {
             carried = g.initialState().get(0);
             backwardNfe += g.nfe();
         }
-        return new Step(new Stats(h.bitsPerDim().detach(), h.kinetic().detach(), h.jacobian().detach(), f.nfe(), backwardNfe),
+        return new Step(new Stats(h.bitsPerDim().detach(), FlowRegularizer.detached(h.terms()), f.nfe(), backwardNfe),
                 loss.detach());
     }
 
@@ -275,7 +277,7 @@ public final class ImageFlow implements FlowModel {
         try (Autograd.Guard g = Autograd.noGrad()) {
             Forward f = forward(x, options);
             Head h = head(f.ends(), f.logDet());
-            return new Stats(h.bitsPerDim(), h.kinetic(), h.jacobian(), f.nfe(), 0);
+            return new Stats(h.bitsPerDim(), h.terms(), f.nfe(), 0);
         }
     }
 

@@ -5,6 +5,8 @@ import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
 import dev.tikhon.ode.SolverOptions;
 
+import java.util.Map;
+
 /**
  * A continuous normalizing flow on low-dimensional data (the 2-D toy sets): one {@link ContinuousFlow}
  * of an MLP field, NLL in nats. Evaluation uses the exact divergence whatever the training used.
@@ -25,18 +27,18 @@ public final class ToyFlow implements FlowModel {
     @Override public Unit unit() { return Unit.NATS; }
 
     @Override public Step trainStep(Tensor x, SolverOptions options, ContinuousFlow.Gradient gradient,
-                                    double lambdaKinetic, double lambdaJacobian) {
-        ContinuousFlow.Step s = flow.trainStep(x, options, gradient, p -> p.logLikelihood().mean().neg()
-                .add(p.kinetic().mean().mul(lambdaKinetic)).add(p.jacobian().mean().mul(lambdaJacobian)));
+                                    Map<String, Double> regularizers) {
+        ContinuousFlow.Step s = flow.trainStep(x, options, gradient,
+                p -> FlowRegularizer.penalized(p.logLikelihood().mean().neg(), p.terms(), regularizers));
         ContinuousFlow.Pass p = s.pass();
-        return new Step(new Stats(p.logLikelihood().detach().neg(), p.kinetic().detach(), p.jacobian().detach(),
+        return new Step(new Stats(p.logLikelihood().detach().neg(), FlowRegularizer.detached(p.terms()),
                 p.nfe(), p.backwardNfe()), s.loss());
     }
 
     @Override public Stats evaluate(Tensor x, SolverOptions options) {
         try (Autograd.Guard g = Autograd.noGrad()) {
             ContinuousFlow.Pass p = flow.logLikelihood(x, options, Divergence.EXACT);
-            return new Stats(p.logLikelihood().neg(), p.kinetic(), p.jacobian(), p.nfe(), 0);
+            return new Stats(p.logLikelihood().neg(), p.terms(), p.nfe(), 0);
         }
     }
 

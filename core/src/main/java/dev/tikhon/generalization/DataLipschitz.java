@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * The Lipschitz constant of a labelled data set (SPEC §2; Oberman &amp; Calder, "Lipschitz regularized
+ * The Lipschitz constant of a labelled data set (docs/methods.md §2; Oberman &amp; Calder, "Lipschitz regularized
  * deep neural networks converge and generalize"):
  *
  * <pre>

@@ -12,7 +12,7 @@ import java.util.Map;
 
 /**
  * The generalization gap of a trained classifier beside its measured Lipschitz constants and the
- * data set's (SPEC §9, "Generalization: compare train/test gap against measured Lipschitz
+ * data set's (docs/methods.md §9, "Generalization: compare train/test gap against measured Lipschitz
  * constants"; the theory of Oberman &amp; Calder bounds the gap of a Lipschitz-regularized model by
  * its Lipschitz constant). Train and test: accuracy and cross-entropy; the model's constant as the
  * max over each split of ‖∇ₓ softmax f‖₂ (comparable with the data's one-hot constant) and of

@@ -8,7 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * A positive-definite kernel k(x, y) on flattened inputs (SPEC §9; Oberman, "Partial differential
+ * A positive-definite kernel k(x, y) on flattened inputs (docs/methods.md §9; Oberman, "Partial differential
  * equation regularization for supervised machine learning", §kernel methods):
  *
  * <pre>

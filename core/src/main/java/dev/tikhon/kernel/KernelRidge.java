@@ -9,7 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Kernel ridge regression (SPEC §9): minimize (1/n) Σ ‖f(xᵢ) − yᵢ‖² + λ‖f‖²_H over the RKHS. By the
+ * Kernel ridge regression (docs/methods.md §9): minimize (1/n) Σ ‖f(xᵢ) − yᵢ‖² + λ‖f‖²_H over the RKHS. By the
  * representer theorem f(x) = Σ αᵢ k(x, xᵢ) with
  *
  * <pre>

@@ -20,7 +20,7 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * A kernel classifier trained by SGD (SPEC §9): f(x) = Σⱼ aⱼ k(x, cⱼ) + b over m centres drawn from
+ * A kernel classifier trained by SGD (docs/methods.md §9): f(x) = Σⱼ aⱼ k(x, cⱼ) + b over m centres drawn from
  * the training set (or f(x) = Wᵀφ(x) + b over random Fourier features), minimizing the mean of a
  * classification loss from {@link dev.tikhon.loss.Losses} plus weight decay on the coefficients,
  * by mini-batch SGD with momentum and a cosine learning-rate schedule. Convex in (a, b) for the

@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The classification losses of SPEC §9 (Oberman, "PDE regularization for supervised machine
+ * The classification losses of docs/methods.md §9 (Oberman, "PDE regularization for supervised machine
  * learning"), each a per-example ℓ(z, y) of logits z [N, K] and INT64 labels y [N], differentiable
  * in z (autograd; tested against finite differences in float64), with its Lipschitz constant in z
  * (ℓ2 norm) where one exists:

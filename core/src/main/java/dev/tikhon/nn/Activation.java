@@ -41,7 +41,7 @@ public final class Activation extends Module {
     }
 
     /**
-     * The C²-smooth ReLU of SPEC §3 (Finlay & Oberman's C-bound needs a bounded Hessian):
+     * The C²-smooth ReLU of docs/methods.md §3 (Finlay & Oberman's C-bound needs a bounded Hessian):
      * relu(x) for |x| ≥ ½, and −½(x+½)⁴ + (x+½)³ on |x| &lt; ½. Value, slope and curvature match at ±½.
      */
     public static Tensor smoothRelu(Tensor x) {

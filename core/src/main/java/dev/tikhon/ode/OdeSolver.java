@@ -102,7 +102,7 @@ public final class OdeSolver {
         int s = m.stages();
         List<List<Tensor>> k = new ArrayList<>(s);
         k.add(firstRate != null ? firstRate : f.rate(t, y));
-        boolean fsal = m.adaptive();
+        boolean fsal = m.fsal();
         int explicitStages = fsal ? s - 1 : s;
         for (int i = 1; i < explicitStages; i++) {
             k.add(f.rate(t + m.c[i] * h, combine(y, h, k, m.a[i])));

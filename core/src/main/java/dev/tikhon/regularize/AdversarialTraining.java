@@ -15,6 +15,17 @@ import java.util.Map;
  * variation) to the loss. Training accuracy is measured on the adversarial inputs.
  */
 public final class AdversarialTraining implements Objective {
+    /**
+     * Its settings: the attack norm (linf or l2), radius ε, PGD steps, step size (0: Madry's 2.5 ε / steps) and
+     * random start. Defaults: linf, ε 0.1, 7 steps, step 0, random start. FGSM reads ε only.
+     */
+    public record Settings(String norm, double eps, int steps, double stepSize, boolean randomStart) {
+        public static Settings parse(RegularizerOptions o) {
+            return new Settings(o.text("norm", "linf"), o.number("eps", 0.1), o.integer("pgd-steps", 7), o.number("step-size", 0),
+                    o.flag("random-start", true));
+        }
+    }
+
     private final Perturbation attack;
     private final Loss loss;
 

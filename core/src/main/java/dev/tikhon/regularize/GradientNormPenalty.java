@@ -22,6 +22,18 @@ import java.util.Map;
  * tends to ‖g‖₁ itself).
  */
 public final class GradientNormPenalty implements Objective {
+    /**
+     * Its settings: the TV and Lipschitz weights, the finite-difference step h and the gradient's dual norm.
+     * Defaults: TV weight 0.1, Lipschitz weight --lambda (0.1), h {@link #DEFAULT_H}, l2.
+     */
+    public record Settings(double tvWeight, double lipWeight, double h, String norm) {
+        /** The settings of the TV term, the Lipschitz term, or both (the weight of a term left out is 0). */
+        public static Settings parse(RegularizerOptions o, boolean tv, boolean lipschitz) {
+            return new Settings(tv ? o.number("tv-weight", 0.1) : 0, lipschitz ? o.number("lip-weight", o.number("lambda", 0.1)) : 0,
+                    o.number("h", DEFAULT_H), o.text("norm", "l2"));
+        }
+    }
+
     public static final double DEFAULT_H = 1e-3;
     private final Loss loss;
     private final double tvWeight, lipWeight, h;

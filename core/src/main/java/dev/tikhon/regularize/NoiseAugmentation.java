@@ -13,6 +13,13 @@ import java.util.Map;
  * training of randomized smoothing (Cohen et al.). Training accuracy is measured on the noisy inputs.
  */
 public final class NoiseAugmentation implements Objective {
+    /** Its settings: the noise standard deviation σ (default 0.25). */
+    public record Settings(double sigma) {
+        public static Settings parse(RegularizerOptions o) {
+            return new Settings(o.number("sigma", 0.25));
+        }
+    }
+
     private final Loss loss;
     private final double sigma;
 

@@ -1,50 +1,137 @@
 package dev.tikhon.regularize;
 
-import dev.tikhon.attack.Norm;
 import dev.tikhon.attack.AttackRegistry;
+import dev.tikhon.attack.Norm;
 import dev.tikhon.loss.Loss;
 import dev.tikhon.loss.Losses;
 import dev.tikhon.regularize.InputGradients.Dual;
 import dev.tikhon.train.Objective;
 import dev.tikhon.train.ObjectiveSpec;
-
 import dev.tikhon.verify.CertifiedTraining;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
+import java.util.Map;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 
-/** Builds the objective an {@link ObjectiveSpec} names. */
+/**
+ * The regularizers {@code train --reg} offers, by name: the one place a regularizer is registered. Each entry has
+ * its own settings record, a parser from the user's options (with the regularizer's defaults) and a factory of
+ * the {@link Objective}; an {@link ObjectiveSpec} stores the name and the record's fields, so checkpoints record
+ * and restore the regularizer. Adding a regularizer is one class with its settings record and one
+ * {@link #register} line below.
+ */
 public final class Regularizers {
-    public static final List<String> NAMES = List.of("none", "tikhonov", "tikhonov-exact", "tv", "lipschitz",
-            "tv+lipschitz", "noise", "fgsm", "pgd", "ibp", "crown-ibp");
 
-    private Regularizers() {}
+    /** The settings of "none": nothing. */
+    public record None() {}
 
-    public static Objective build(ObjectiveSpec s) {
-        Loss loss = Losses.parse(s.loss());
-        switch (s.reg()) {
-            case "none": return Objective.of(loss);
-            case "tikhonov": return new Tikhonov(loss, s.lambda(), s.h(), dual(s.norm()), s.central());
-            case "tikhonov-exact": return new TikhonovExact(loss, s.lambda(), dual(s.norm()));
-            case "tv": return new GradientNormPenalty(loss, s.tvWeight(), 0, s.h(), dual(s.norm()));
-            case "lipschitz": return new GradientNormPenalty(loss, 0, s.lipWeight(), s.h(), dual(s.norm()));
-            case "tv+lipschitz": case "lipschitz+tv": return new GradientNormPenalty(loss, s.tvWeight(), s.lipWeight(), s.h(), dual(s.norm()));
-            case "noise": return new NoiseAugmentation(loss, s.sigma());
-            case "fgsm": case "pgd": return new AdversarialTraining(AttackRegistry.training(s.reg(),
-                    AttackRegistry.Settings.training(s.reg().equals("fgsm") ? Norm.LINF : Norm.parse(s.norm()), s.eps(), s.steps(), s.stepSize(), s.randomStart())), loss);
-            case "ibp": case "crown-ibp": return certified(s);
-            default: throw new IllegalArgumentException("unknown --reg '" + s.reg() + "': use one of " + String.join(", ", NAMES)
-                    + " (tv,lipschitz combines the two)");
+    /**
+     * One registered regularizer.
+     *
+     * @param type  its settings record
+     * @param parse the user's options → settings, with the regularizer's defaults
+     * @param build settings and the per-example loss → the objective
+     */
+    public record Entry<S>(String name, Class<S> type, Function<RegularizerOptions, S> parse, BiFunction<S, Loss, Objective> build) {
+        Objective objective(ObjectiveSpec spec) {
+            return build.apply(spec.settings(type), Losses.parse(spec.loss()));
         }
     }
 
-    /** Certified training (IBP, CROWN-IBP) with the schedule the spec records. */
-    static Objective certified(ObjectiveSpec s) {
-        Map<String, Double> sch = s.schedule();
-        return new CertifiedTraining(s.reg().equals("ibp") ? CertifiedTraining.Bound.IBP : CertifiedTraining.Bound.CROWN_IBP,
-                Norm.parse(s.norm()), s.eps(), sch.getOrDefault("warmup_epochs", 0.0), sch.getOrDefault("ramp_epochs", 0.0),
-                sch.getOrDefault("kappa_end", 0.5));
+    private static final Map<String, Entry<?>> ENTRIES = new LinkedHashMap<>();
+    private static final Map<String, String> ALIASES = new LinkedHashMap<>();
+
+    static {
+        register("none", None.class, o -> new None(), (s, loss) -> Objective.of(loss));
+        register("tikhonov", Tikhonov.Settings.class, Tikhonov.Settings::parse,
+                (s, loss) -> new Tikhonov(loss, s.lambda(), s.h(), dual(s.norm()), s.central()));
+        register("tikhonov-exact", TikhonovExact.Settings.class, TikhonovExact.Settings::parse,
+                (s, loss) -> new TikhonovExact(loss, s.lambda(), dual(s.norm())));
+        register("tv", GradientNormPenalty.Settings.class, o -> GradientNormPenalty.Settings.parse(o, true, false),
+                (s, loss) -> new GradientNormPenalty(loss, s.tvWeight(), 0, s.h(), dual(s.norm())));
+        register("lipschitz", GradientNormPenalty.Settings.class, o -> GradientNormPenalty.Settings.parse(o, false, true),
+                (s, loss) -> new GradientNormPenalty(loss, 0, s.lipWeight(), s.h(), dual(s.norm())));
+        register("tv+lipschitz", GradientNormPenalty.Settings.class, o -> GradientNormPenalty.Settings.parse(o, true, true),
+                (s, loss) -> new GradientNormPenalty(loss, s.tvWeight(), s.lipWeight(), s.h(), dual(s.norm())));
+        alias("lipschitz+tv", "tv+lipschitz");
+        register("noise", NoiseAugmentation.Settings.class, NoiseAugmentation.Settings::parse,
+                (s, loss) -> new NoiseAugmentation(loss, s.sigma()));
+        register("fgsm", AdversarialTraining.Settings.class, AdversarialTraining.Settings::parse,
+                (s, loss) -> new AdversarialTraining(AttackRegistry.training("fgsm",
+                        AttackRegistry.Settings.training(Norm.LINF, s.eps(), s.steps(), s.stepSize(), s.randomStart())), loss));
+        register("pgd", AdversarialTraining.Settings.class, AdversarialTraining.Settings::parse,
+                (s, loss) -> new AdversarialTraining(AttackRegistry.training("pgd",
+                        AttackRegistry.Settings.training(Norm.parse(s.norm()), s.eps(), s.steps(), s.stepSize(), s.randomStart())), loss));
+        register("ibp", CertifiedTraining.Settings.class, Regularizers::certified, (s, loss) -> certified(CertifiedTraining.Bound.IBP, s, loss));
+        register("crown-ibp", CertifiedTraining.Settings.class, Regularizers::certified,
+                (s, loss) -> certified(CertifiedTraining.Bound.CROWN_IBP, s, loss));
+    }
+
+    /**
+     * Certified training's settings: --norm (linf), --eps (0.1), --eps-warmup epochs (1), --eps-ramp epochs (default: half
+     * the run's epochs after the warm-up, when the options carry "epochs"), --kappa-end (0.5).
+     */
+    static CertifiedTraining.Settings certified(RegularizerOptions o) {
+        double warmup = o.number("eps-warmup", 1);
+        double ramp = o.number("eps-ramp", Math.max(0, (o.number("epochs", 2 * warmup + 2) - warmup) / 2));
+        return new CertifiedTraining.Settings(o.text("norm", "linf"), o.number("eps", 0.1), warmup, ramp, o.number("kappa-end", 0.5));
+    }
+
+    static Objective certified(CertifiedTraining.Bound bound, CertifiedTraining.Settings s, Loss loss) {
+        if (loss != Loss.CROSS_ENTROPY) {
+            throw new IllegalArgumentException("--reg " + (bound == CertifiedTraining.Bound.IBP ? "ibp" : "crown-ibp")
+                    + " trains on the cross-entropy of the worst-case margins: drop --loss " + loss.describe());
+        }
+        return new CertifiedTraining(bound, Norm.parse(s.norm()), s.eps(), s.warmupEpochs(), s.rampEpochs(), s.kappaEnd());
+    }
+
+    private Regularizers() {}
+
+    /** Registers a regularizer: its name, settings record, options parser and objective factory. */
+    public static synchronized <S> void register(String name, Class<S> type, Function<RegularizerOptions, S> parse,
+                                                 BiFunction<S, Loss, Objective> build) {
+        if (ENTRIES.containsKey(name)) throw new IllegalStateException("regularizer '" + name + "' is already registered");
+        ENTRIES.put(name, new Entry<>(name, type, parse, build));
+    }
+
+    /** Another name for a registered regularizer. */
+    public static synchronized void alias(String alias, String name) {
+        ALIASES.put(alias, name);
+    }
+
+    /** The registered names, in registration order. */
+    public static List<String> names() {
+        return new ArrayList<>(ENTRIES.keySet());
+    }
+
+    /** The entry {@code reg} names (case-insensitive; "a,b" is "a+b"; aliases resolved). */
+    public static Entry<?> entry(String reg) {
+        String r = reg.toLowerCase(Locale.ROOT).replace(',', '+');
+        Entry<?> e = ENTRIES.get(ALIASES.getOrDefault(r, r));
+        if (e == null) {
+            throw new IllegalArgumentException("unknown --reg '" + reg + "': use one of " + String.join(", ", names())
+                    + " (tv,lipschitz combines the two)");
+        }
+        return e;
+    }
+
+    /** The spec of regularizer {@code reg} with the user's options and the per-example loss. */
+    public static ObjectiveSpec parse(String reg, RegularizerOptions options, String loss) {
+        return ObjectiveSpec.of(reg, entry(reg).parse().apply(options), loss);
+    }
+
+    /** The spec of regularizer {@code reg} with its defaults except for {@code options}. */
+    public static ObjectiveSpec spec(String reg, Map<String, ?> options) {
+        return parse(reg, RegularizerOptions.of(options), ObjectiveSpec.DEFAULT_LOSS);
+    }
+
+    /** The objective a spec names. */
+    public static Objective build(ObjectiveSpec s) {
+        return entry(s.reg()).objective(s);
     }
 
     /** The gradient norm a penalty controls: l2, or l1 (the dual of ℓ∞; "linf" names the threat model). */

@@ -22,6 +22,16 @@ import java.util.Map;
  * ‖∇ₓℓ‖₂ (ℓ1: ‖∇ₓℓ‖₁/√n) as h → 0, so the penalty tends to ½‖∇ₓℓ‖² — see {@link TikhonovExact}.
  */
 public final class Tikhonov implements Objective {
+    /**
+     * Its settings: weight λ, finite-difference step h, the gradient's dual norm (l2 or l1), central differences.
+     * Defaults: λ 0.1, h 0.01, l2, forward differences.
+     */
+    public record Settings(double lambda, double h, String norm, boolean central) {
+        public static Settings parse(RegularizerOptions o) {
+            return new Settings(o.number("lambda", 0.1), o.number("h", 0.01), o.text("norm", "l2"), o.flag("central", false));
+        }
+    }
+
     private final Loss loss;
     private final double lambda, h;
     private final Dual dual;

@@ -14,6 +14,13 @@ import java.util.Map;
  * the limit of the finite-difference form with the sign direction).
  */
 public final class TikhonovExact implements Objective {
+    /** Its settings: weight λ and the gradient's dual norm (l2 or l1). Defaults: λ 0.1, l2. */
+    public record Settings(double lambda, String norm) {
+        public static Settings parse(RegularizerOptions o) {
+            return new Settings(o.number("lambda", 0.1), o.text("norm", "l2"));
+        }
+    }
+
     private final Loss loss;
     private final double lambda;
     private final Dual dual;

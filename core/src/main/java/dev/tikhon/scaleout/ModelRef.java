@@ -3,8 +3,8 @@ package dev.tikhon.scaleout;
 import dev.tikhon.UserError;
 import dev.tikhon.nn.Module;
 import dev.tikhon.nn.ScriptedModel;
-import dev.tikhon.nn.models.ModelSpec;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.ModelSpec;
+import dev.tikhon.models.Models;
 import dev.tikhon.train.Checkpoint;
 
 import java.io.Serializable;

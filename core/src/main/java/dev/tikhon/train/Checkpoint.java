@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.tikhon.UserError;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.engine.TensorIO;
-import dev.tikhon.nn.models.ModelSpec;
+import dev.tikhon.models.ModelSpec;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;

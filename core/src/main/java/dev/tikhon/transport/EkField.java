@@ -5,7 +5,7 @@ import dev.tikhon.engine.Tensor;
 import dev.tikhon.flow.TimeField;
 
 /**
- * The normalizing flow recovered from entropy–Kantorovich potentials (SPEC §7). With φ relative to
+ * The normalizing flow recovered from entropy–Kantorovich potentials (docs/methods.md §7). With φ relative to
  * Lebesgue measure and ψ relative to N (see {@link EntropicDual}),
  * <pre>
  *   φₜ = ε log H_{tε}[e^{φ/ε}],   ψₜ = ε log H_{(1−t)ε}[e^{ψ/ε} N],   ρₜ = exp((φₜ + ψₜ)/ε),

@@ -44,15 +44,15 @@ public final class EkFlow implements FlowModel {
     @Override public Unit unit() { return Unit.NATS; }
 
     /** Not a maximum-likelihood model: EK flows are trained by {@link EkTraining}. */
-    @Override public Step trainStep(Tensor x, SolverOptions options, ContinuousFlow.Gradient gradient, double lambdaKinetic,
-                                    double lambdaJacobian) {
+    @Override public Step trainStep(Tensor x, SolverOptions options, ContinuousFlow.Gradient gradient,
+                                    java.util.Map<String, Double> regularizers) {
         throw new UnsupportedOperationException("an EK flow is trained by dual ascent (EkTraining), not by maximum likelihood");
     }
 
     @Override public Stats evaluate(Tensor x, SolverOptions options) {
         try (Autograd.Guard g = Autograd.noGrad()) {
             ContinuousFlow.Pass p = flow.logLikelihood(x, options, Divergence.EXACT);
-            return new Stats(p.logLikelihood().neg(), p.kinetic(), p.jacobian(), p.nfe(), 0);
+            return new Stats(p.logLikelihood().neg(), p.terms(), p.nfe(), 0);
         }
     }
 

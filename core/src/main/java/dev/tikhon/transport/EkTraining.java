@@ -16,13 +16,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Alternating stochastic ascent on the entropic dual (SPEC §7): each iteration draws a data batch x
+ * Alternating stochastic ascent on the entropic dual (docs/methods.md §7): each iteration draws a data batch x
  * (by index, as {@link FlowTraining}), Gaussian points y and heat noise, takes one Adam step on φ
  * (ψ fixed) and then one on ψ (φ fixed, updated), each on −D + α·E_N(ψ + φ^H)². Every iteration runs in
  * its own {@link Scope} and reseeds from (seed, iteration), so a resumed run continues exactly. The
  * checkpoint is a {@link FlowTraining} checkpoint (same file, format and metadata; the optimizer state of
  * both Adams under "phi/" and "psi/"), so {@code flow eval}, {@code flow sample} and
- * {@link dev.tikhon.flow.FlowRuns#load} read it unchanged.
+ * {@code pipeline.FlowRuns.load} read it unchanged.
  */
 public final class EkTraining {
     private EkTraining() {}
@@ -89,7 +89,7 @@ public final class EkTraining {
      * after the ψ step that maximising constant is added to ψ exactly, computed on the same batch. The
      * potentials' maximiser is the same as D's (up to the constant, which this sets); the gradient of the mass
      * term becomes a self-normalised weighted mean, which neither vanishes when the mass estimate is tiny nor
-     * explodes when one heat draw dominates it (docs/ek.md: the SPEC form, {@code profiled = false},
+     * explodes when one heat draw dominates it (docs/ek.md: the paper's form, {@code profiled = false},
      * collapses on the toy sets).
      */
     public static Ascent ascend(Potential phi, Potential psi, Optimizer optPhi, Optimizer optPsi, Tensor x, Tensor y, Tensor noise,

@@ -10,9 +10,9 @@ import dev.tikhon.engine.Tensor;
  * so that e^{φ/ε} and the data density are both functions on R^d that the heat semigroup can average.
  * The dual is
  * <pre>  D(φ, ψ) = E_{p_D} φ + E_N ψ − ε E_{y~N} exp((ψ(y) + φ^H(y))/ε) + ε,   φ^H = ε log H_ε[e^{φ/ε}], </pre>
- * φ^H(y) estimated by Monte Carlo as ε log mean_i exp(φ(y + √ε wᵢ)/ε), wᵢ ~ N(0, I) (SPEC's Monte Carlo
+ * φ^H(y) estimated by Monte Carlo as ε log mean_i exp(φ(y + √ε wᵢ)/ε), wᵢ ~ N(0, I) (the paper's Monte Carlo
  * transform), always through log-sum-exp. Given φ, the best ψ is the (c,ε)-transform ψ = −φ^H: that is
- * what the twin penalty α E_N (ψ + φ^H)² ties ψ to. The SPEC form with the product reference measure,
+ * what the twin penalty α E_N (ψ + φ^H)² ties ψ to. The paper's form (docs/methods.md §7) with the product reference measure,
  * D_P(f, g) = E f + E g − ε E_{p_D⊗N} e^{(f + g − c)/ε} + ε, is the same functional under
  * f = φ − ε log p_D − (d/2) ε log(2πε), g = ψ, so at the optimum
  * <pre>  OT_ε(p_D, N) = D(φ, ψ) + ε H(p_D) − (d/2) ε log(2πε),   H the differential entropy. </pre>

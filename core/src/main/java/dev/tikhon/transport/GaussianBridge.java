@@ -2,7 +2,7 @@ package dev.tikhon.transport;
 
 /**
  * Closed forms for the entropic interpolation between two centred Gaussians N(0, Σ₀) and N(0, Σ₁)
- * (SPEC §7), with small dense symmetric-matrix helpers (Jacobi eigen-decomposition).
+ * (docs/methods.md §7), with small dense symmetric-matrix helpers (Jacobi eigen-decomposition).
  *
  * <p>The Gaussian Schrödinger bridge with reference Brownian variance s (Bunne et al. 2023):
  * Σₜ = (1−t)²Σ₀ + t²Σ₁ + t(1−t)(C + Cᵀ + sI), C = ½(Σ₀^{1/2} D Σ₀^{−1/2} − sI),

@@ -20,7 +20,7 @@ public abstract class Potential extends Module {
     public abstract void shift(double c);
 
     /**
-     * An MLP d → hidden… → 1. SPEC §7 asks for ReLU; a flow needs a smooth one (softplus): the
+     * An MLP d → hidden… → 1. The paper uses ReLU (docs/methods.md §7); a flow needs a smooth one (softplus): the
      * velocity is ∇φₜ and its divergence enters the likelihood, and with ReLU ∇φ jumps across every
      * kink (at t = 0 and t = 1 no heat average smooths it).
      */

@@ -11,7 +11,7 @@ import dev.tikhon.engine.Tensor;
  *   OT_ε = min_π ⟨C, π⟩ + ε KL(π | a⊗b),   KL(π|μ) = Σ π log(π/μ) − Σ π + Σ μ,
  * </pre>
  * with dual max_{f,g} ⟨f, a⟩ + ⟨g, b⟩ − ε Σ_ij a_i b_j (e^{(f_i + g_j − C_ij)/ε} − 1) and optimal plan
- * π_ij = a_i b_j e^{(f_i + g_j − C_ij)/ε}. The dual of SPEC §7 (without the "+ε") is OT_ε − ε at the optimum.
+ * π_ij = a_i b_j e^{(f_i + g_j − C_ij)/ε}. The dual of docs/methods.md §7 (without the "+ε") is OT_ε − ε at the optimum.
  * Updates: f_i = −ε LSE_j((g_j − C_ij)/ε + log b_j), g_j = −ε LSE_i((f_i − C_ij)/ε + log a_i).
  */
 public final class Sinkhorn {
@@ -85,7 +85,7 @@ public final class Sinkhorn {
     }
 
     /**
-     * The dual objective of SPEC §7 with the constant that makes it equal OT_ε at the optimum, for
+     * The dual objective of docs/methods.md §7 with the constant that makes it equal OT_ε at the optimum, for
      * potential values f on x (uniform weights) and g on y:
      * mean f + mean g − ε mean_ij exp((f_i + g_j − C_ij)/ε) + ε, the mean of exponentials by log-sum-exp.
      */

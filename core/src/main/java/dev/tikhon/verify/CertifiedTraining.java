@@ -29,6 +29,17 @@ import java.util.Map;
 public final class CertifiedTraining implements Objective {
     public enum Bound { IBP, CROWN_IBP }
 
+    /**
+     * The settings a checkpoint records (registered as "ibp" and "crown-ibp" in {@code regularize.Regularizers}).
+     *
+     * @param norm         linf or l2
+     * @param eps          the target radius
+     * @param warmupEpochs epochs at ε = 0, κ = 1
+     * @param rampEpochs   epochs of the linear ramps
+     * @param kappaEnd     the final κ
+     */
+    public record Settings(String norm, double eps, double warmupEpochs, double rampEpochs, double kappaEnd) {}
+
     private final Bound bound;
     private final Norm norm;
     private final double eps, warmup, ramp, kappaEnd;

@@ -5,7 +5,7 @@ import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.Models;
 import dev.tikhon.train.MemoryTest;
 import org.junit.jupiter.api.Test;
 

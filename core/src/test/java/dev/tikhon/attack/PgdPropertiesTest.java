@@ -3,7 +3,7 @@ package dev.tikhon.attack;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.Models;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.DoubleRange;

@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 /**
- * Oracles: closed forms of the heat equation (SPEC §5). The Gaussian average of sin(kx) is
+ * Oracles: closed forms of the heat equation (docs/methods.md §5). The Gaussian average of sin(kx) is
  * e^{−k²σ²/2} sin(kx); n_T implicit Euler steps of size h = 1/n_T multiply that Fourier mode by
  * (1 + hk²σ²/2)^{−n_T}; on a grid the implicit step is a tridiagonal solve.
  */
@@ -157,10 +157,10 @@ class HeatSmoothingTest {
     }
 
     /**
-     * The 1-D example of SPEC §5: a two-class classifier on [−1, 1], u = p_A − p_B, class A left of
+     * The 1-D example of docs/methods.md §5: a two-class classifier on [−1, 1], u = p_A − p_B, class A left of
      * −0.15 except a mislabelled island [−0.40, −0.30]; five implicit heat steps (σ 0.1, h 0.2).
      * The adversarial distance at x = −0.5 (distance to the nearest sign change of u) grows from
-     * 0.10 to about 0.33–0.35 as the island is smoothed away. The SPEC does not give the paper's f:
+     * 0.10 to about 0.33–0.35 as the island is smoothed away. The method notes do not give the paper's f:
      * this f is our construction, so the start (0.10) and the clean boundary (0.35) are set by it;
      * what the test checks is the growth under the implicit steps.
      */

@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.within;
 
 /**
  * Oracles: Clopper–Pearson bounds and binomial p-values tabulated with SciPy 1.17 (scipy.stats.beta.ppf,
- * scipy.stats.binomtest), computed independently of Commons Math; and the closed form of SPEC §4 for a
+ * scipy.stats.binomtest), computed independently of Commons Math; and the closed form of docs/methods.md §4 for a
  * linear binary classifier, whose smoothed classifier is itself with exact radius |wᵀx + b| / ‖w‖.
  */
 @ExtendWith(OneThread.class)

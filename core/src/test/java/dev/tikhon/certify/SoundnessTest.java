@@ -12,7 +12,7 @@ import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.Models;
 import dev.tikhon.optim.Adam;
 import dev.tikhon.train.Objective;
 import org.junit.jupiter.api.AfterAll;
@@ -26,7 +26,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Soundness oracle (SPEC §3): no attack may find an adversarial example inside a certified radius.
+ * Soundness oracle (docs/methods.md §3): no attack may find an adversarial example inside a certified radius.
  * A small MLP on a 2-D problem in the unit square (curved boundary x₁ + 0.15 sin(8x₂) = ½), its
  * Cohen certificates (attacked through the smoothed classifier: PGD on the log of the Monte Carlo
  * mean softmax, adversarial points judged by PREDICT with fresh noise), and a heat-smoothed copy's

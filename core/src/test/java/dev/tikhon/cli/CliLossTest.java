@@ -48,6 +48,13 @@ class CliLossTest {
                 + "\"lipWeight\":0,\"sigma\":0,\"eps\":0,\"steps\":0,\"stepSize\":0,\"randomStart\":false}";
         ObjectiveSpec s = dev.tikhon.report.Json.mapper().readValue(old, ObjectiveSpec.class);
         assertThat(s.loss()).isEqualTo("cross-entropy");
-        assertThat(s.lambda()).isEqualTo(0.5);
+        assertThat(s.settings(dev.tikhon.regularize.Tikhonov.Settings.class))
+                .isEqualTo(new dev.tikhon.regularize.Tikhonov.Settings(0.5, 0.01, "l2", false));
+        assertThat(dev.tikhon.regularize.Regularizers.build(s).describe())
+                .isEqualTo(dev.tikhon.regularize.Regularizers.build(dev.tikhon.train.ObjectiveSpec.of("tikhonov",
+                        new dev.tikhon.regularize.Tikhonov.Settings(0.5, 0.01, "l2", false))).describe());
+        // the new layout round-trips through JSON
+        ObjectiveSpec back = dev.tikhon.report.Json.mapper().readValue(dev.tikhon.report.Json.mapper().writeValueAsString(s), ObjectiveSpec.class);
+        assertThat(back).isEqualTo(s);
     }
 }

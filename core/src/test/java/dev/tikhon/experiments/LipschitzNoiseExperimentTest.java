@@ -32,7 +32,7 @@ class LipschitzNoiseExperimentTest {
         LipschitzNoiseExperiment.Settings s = new LipschitzNoiseExperiment.Settings(List.of(60, 120), 0.1, List.of(16, 16), 30, 64,
                 0.01, 1, 500, List.of(120), List.of(new LipschitzNoiseExperiment.Variant("unregularized", ObjectiveSpec.plain()),
                 new LipschitzNoiseExperiment.Variant("lipschitz-0.01",
-                        new ObjectiveSpec("lipschitz", 0, 1e-3, "l2", false, 0, 0.01, 0, 0, 0, 0, false))));
+                        LipschitzNoiseExperiment.lipschitz(0.01))));
         LipschitzNoiseExperiment e = new LipschitzNoiseExperiment(s, Device.CPU, dir);
         List<LipschitzNoiseExperiment.Row> rows = e.run(line -> {});
         assertThat(rows).hasSize(4);

@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Known answer of SPEC §8: for random inputs and weights, a Farkas layer has at least one active
+ * Known answer of docs/methods.md §8: for random inputs and weights, a Farkas layer has at least one active
  * unit (output &gt; 0) at every position of every input, while a plain layer of the same shape with a
  * negative bias shift has positions where every unit is inactive. Both counts are taken on the same
  * inputs with the same shift applied to every bias of both layers. The shift is either the midpoint

@@ -9,7 +9,7 @@ import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
 import dev.tikhon.nn.ResidualBlock;
 import dev.tikhon.nn.Sequential;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.Models;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -84,7 +84,7 @@ class FarkasNetTest {
         assertThat(((FarkasConv2d) zeroLast.layers().get(0)).weight().value().abs().max().item()).isPositive();
     }
 
-    /** The layers compute [y, mean(−y)] + b̃ by one pass with an appended kernel; the literal SPEC §8 formula must agree. */
+    /** The layers compute [y, mean(−y)] + b̃ by one pass with an appended kernel; the literal formula of docs/methods.md §8 must agree. */
     @Test
     void foldedKernelsEqualTheLiteralFormula() {
         Rng.seed(7);
@@ -113,7 +113,7 @@ class FarkasNetTest {
     }
 
     /**
-     * SPEC §8 known answer across whole networks: with every bias shifted down by 3 (far beyond the
+     * Known answer of docs/methods.md §8 across whole networks: with every bias shifted down by 3 (far beyond the
      * standard initialization's ±1/√fan_in), no Farkas layer of a FarkasNet-14 has a position with no
      * active unit, while the plain ResNet-14 without batch norm, shifted alike, has layers that are
      * inactive everywhere. Counts layers (outputs of each ReLU and residual block) and positions.

@@ -43,7 +43,7 @@ class FlowMemoryTest {
     void trainingMemoryIsFlat(@TempDir Path out) {
         Rng.seed(0);
         FlowConfig config = new FlowConfig("cnf", "8gaussians", "mlp", new int[]{16, 16}, "softplus", 64, 2, 1.0, "exact", "rk4",
-                0.25, 1e-5, 1e-5, "backprop", 0.01, 0.01, 1200, 32, 1e-3, 0, 0, 400);
+                0.25, 1e-5, 1e-5, "backprop", FlowConfig.rnode(0.01, 0.01), 1200, 32, 1e-3, 0, 0, 400);
         FlowModel model = Flows.build(config, new long[]{2});
         List<double[]> rss = new ArrayList<>();
         FlowTraining.Listener sampler = new FlowTraining.Listener() {

@@ -145,7 +145,7 @@ class ImageFlowTest {
             ImageFlow f = tiny(Divergence.RADEMACHER, true);
             Tensor x = pixels(3, 1, 4, 4);
             Rng.seed(16);   // the same dequantization and Hutchinson noise in both runs
-            FlowModel.Step s = f.trainStep(x, TIGHT, mode, 0.1, 0.1);
+            FlowModel.Step s = f.trainStep(x, TIGHT, mode, FlowConfig.rnode(0.1, 0.1));
             losses.add(s.loss().item());
             if (mode == ContinuousFlow.Gradient.ADJOINT) assertThat(s.stats().backwardNfe()).isPositive();
             List<Double> flat = new ArrayList<>();

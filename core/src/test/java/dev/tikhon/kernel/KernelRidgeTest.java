@@ -67,7 +67,7 @@ class KernelRidgeTest {
         return s;
     }
 
-    /** The kernels in plain Java, as the formulas in SPEC §9 / Kernel's documentation read. */
+    /** The kernels in plain Java, as the formulas in docs/methods.md §9 / Kernel's documentation read. */
     private static BiFunction<double[], double[], Double> reference(String name) {
         switch (name) {
             case "rbf": return (a, b) -> Math.exp(-dist2(a, b) / (2 * 0.7 * 0.7));

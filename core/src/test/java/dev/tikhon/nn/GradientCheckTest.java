@@ -4,7 +4,7 @@ import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Tensor;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.Models;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;

@@ -6,8 +6,8 @@ import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Tensor;
-import dev.tikhon.nn.models.ModelSpec;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.ModelSpec;
+import dev.tikhon.models.Models;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.within;
 
 class ModulesTest {
 
-    /** Known values of SPEC §3's smooth ReLU: relu outside (−½, ½), the quartic inside, C² at the joins. */
+    /** Known values of the smooth ReLU (docs/methods.md §3): relu outside (−½, ½), the quartic inside, C² at the joins. */
     @Test
     void smoothReluKnownValues() {
         Tensor x = Tensor.fromDoubles(new double[]{-1, -0.5, 0, 0.25, 0.5, 2}, 6).requiresGrad(true);

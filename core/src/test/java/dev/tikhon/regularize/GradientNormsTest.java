@@ -8,7 +8,7 @@ import dev.tikhon.engine.Ops;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.Models;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

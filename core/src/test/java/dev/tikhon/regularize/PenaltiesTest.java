@@ -8,7 +8,7 @@ import dev.tikhon.engine.Tensor;
 import dev.tikhon.loss.Loss;
 import dev.tikhon.nn.Module;
 import dev.tikhon.nn.Parameter;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.Models;
 import dev.tikhon.regularize.InputGradients.Dual;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;

@@ -2,8 +2,8 @@ package dev.tikhon.train;
 
 import dev.tikhon.data.DataSets;
 import dev.tikhon.engine.Device;
-import dev.tikhon.nn.models.ModelSpec;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.ModelSpec;
+import dev.tikhon.models.Models;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -17,7 +17,7 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Known answer (SPEC §7): between N(0, Σ₀) data and N(0, I), the interpolation the trained potentials
+ * Known answer (docs/methods.md §7): between N(0, Σ₀) data and N(0, I), the interpolation the trained potentials
  * produce — samples of N(0, I) carried back along the recovered flow to time t — has the covariance
  * of the Gaussian Schrödinger bridge with reference variance s = ε (the convention of this
  * implementation: coupling ∝ exp(−‖x − y‖²/(2ε)), heat kernels H_{tε}), within Monte Carlo error, and

@@ -18,8 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Regression for the collapse of the alternating dual ascent on real toy data (docs/ek.md, "Stability"):
- * a seeded short run on rings with the SPEC potentials (MLP 64-64-64, ε = 1, lr 1e-3, α = 1e-5) at small
- * batch. The SPEC form of the dual (mass term ε∫π) drives the coupling's mass estimate out of any sane band
+ * a seeded short run on rings with the paper's potentials (MLP 64-64-64, ε = 1, lr 1e-3, α = 1e-5) at small
+ * batch. The paper's form of the dual (docs/methods.md §7) (mass term ε∫π) drives the coupling's mass estimate out of any sane band
  * and the dual far below its starting value (the second test pins that, so the first is known to discriminate);
  * the profiled form keeps the mass near 1 and the dual rises on a fixed evaluation sample.
  */

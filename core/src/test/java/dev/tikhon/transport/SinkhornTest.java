@@ -42,7 +42,7 @@ class SinkhornTest {
             Tensor plan = r.plan();
             assertThat(plan.sum(0, false).sub(1.0 / 40).abs().max().item()).isLessThan(1e-12);
             assertThat(r.dual()).as("ε %s", eps).isCloseTo(r.primal(), within(1e-8 * Math.max(1, Math.abs(r.primal()))));
-            // the SPEC-form dual evaluated on the potentials is the same number
+            // the paper-form dual evaluated on the potentials is the same number
             assertThat(Sinkhorn.dual(r.f(), r.g(), Sinkhorn.cost(x, y), eps)).isCloseTo(r.dual(), within(1e-9));
             if (eps < 1) continue;   // at ε = 1 every plan entry is large enough for a visible perturbation
             // a marginal-preserving perturbation of the plan raises the (strictly convex) primal

@@ -16,7 +16,7 @@ import dev.tikhon.nn.Linear;
 import dev.tikhon.nn.Module;
 import dev.tikhon.nn.Pool;
 import dev.tikhon.nn.Sequential;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.Models;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 

@@ -8,7 +8,7 @@ import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
-import dev.tikhon.nn.models.Models;
+import dev.tikhon.models.Models;
 import dev.tikhon.optim.Adam;
 import dev.tikhon.regularize.Regularizers;
 import dev.tikhon.train.Objective;
@@ -42,8 +42,8 @@ class CertifiedTrainingTest {
 
     @Test
     void theSpecRecordsTheScheduleAndBuildsTheObjective() {
-        ObjectiveSpec s = new ObjectiveSpec("crown-ibp", 0, 0, "linf", false, 0, 0, 0, 0.2, 0, 0, false, "cross-entropy",
-                Map.of("warmup_epochs", 1.0, "ramp_epochs", 3.0, "kappa_end", 0.25));
+        ObjectiveSpec s = Regularizers.spec("crown-ibp", Map.of("eps", 0.2, "eps-warmup", 1, "eps-ramp", 3, "kappa-end", 0.25));
+        assertThat(s.settings(CertifiedTraining.Settings.class)).isEqualTo(new CertifiedTraining.Settings("linf", 0.2, 1, 3, 0.25));
         Objective o = Regularizers.build(s);
         assertThat(o).isInstanceOf(CertifiedTraining.class);
         assertThat(o.describe()).contains("crown-ibp").contains("0.2").contains("ramp 3.0").contains("0.25");

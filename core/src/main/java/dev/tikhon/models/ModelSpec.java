@@ -1,4 +1,4 @@
-package dev.tikhon.nn.models;
+package dev.tikhon.models;
 
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,6 +1,14 @@
-package dev.tikhon.flow;
+package dev.tikhon.pipeline;
 
 import dev.tikhon.engine.Autograd;
+import dev.tikhon.flow.Divergence;
+import dev.tikhon.flow.FlowConfig;
+import dev.tikhon.flow.FlowModel;
+import dev.tikhon.flow.FlowPlots;
+import dev.tikhon.flow.FlowTraining;
+import dev.tikhon.flow.Flows;
+import dev.tikhon.transport.EkFlow;
+import dev.tikhon.transport.EkTraining;
 import dev.tikhon.data.DataSets;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Rng;
@@ -99,7 +107,7 @@ public final class FlowRuns {
             config = withIterations(stored, Math.max(stored.iterations(), config.iterations()));
         }
         dev.tikhon.engine.Rng.seed(dev.tikhon.engine.Rng.derive(config.seed(), 0));   // the same initial model for the same seed
-        FlowModel model = Flows.build(config, Flows.exampleShape(config.data()));
+        FlowModel model = build(config, Flows.exampleShape(config.data()));
         model.module().to(device);
         boolean toy = Flows.isToy(config.data());
         FlowTraining.Batches batches;
@@ -116,7 +124,7 @@ public final class FlowRuns {
         }
         FlowTraining.Batches onDevice = it -> batches.batch(it).to(device);
         FlowTraining.Outcome outcome = config.methodIsEk()
-                ? dev.tikhon.transport.EkTraining.run((dev.tikhon.transport.EkFlow) model, config, onDevice, run.path(), resume, listener)
+                ? EkTraining.run((EkFlow) model, config, onDevice, run.path(), resume, listener)
                 : FlowTraining.run(model, config, onDevice, run.path(), resume, listener);
         Evaluation eval;
         List<String> images;
@@ -129,7 +137,7 @@ public final class FlowRuns {
             eval = evaluate(model, test, EVALUATION_SOLVER, IMAGE_EVAL_BATCH);
             images = new ArrayList<>(FlowPlots.images(run.path(), model, test, EVALUATION_SOLVER, IMAGE_SAMPLES));
         }
-        images.addAll(config.methodIsEk() ? dev.tikhon.transport.EkTraining.historyPlot(run.path(), outcome.history())
+        images.addAll(config.methodIsEk() ? EkTraining.historyPlot(run.path(), outcome.history())
                 : FlowPlots.history(run.path(), outcome.history(), model.unit().label));
         Map<String, Object> metrics = metrics(config, model, outcome, eval, device);
         if (dataDescription != null) metrics.put("data", dataDescription);
@@ -139,9 +147,15 @@ public final class FlowRuns {
     }
 
     static FlowConfig withIterations(FlowConfig c, int iterations) {
-        return new FlowConfig(c.method(), c.data(), c.model(), c.hidden(), c.activation(), c.channels(), c.scales(), c.endTime(),
-                c.divergence(), c.solver(), c.step(), c.atol(), c.rtol(), c.gradient(), c.regKinetic(), c.regJacobian(),
-                iterations, c.batchSize(), c.lr(), c.weightDecay(), c.seed(), c.checkpointEvery(), c.ek());
+        return c.withIterations(iterations);
+    }
+
+    /**
+     * The model a configuration describes: an EK flow ({@code --method ek}, package transport) or a CNF
+     * (package flow). Assembly sits here, above both packages, so that neither imports the other's runs.
+     */
+    public static FlowModel build(FlowConfig c, long[] exampleShape) {
+        return c.methodIsEk() ? EkFlow.build(c, (int) exampleShape[0]) : Flows.build(c, exampleShape);
     }
 
     static Map<String, Object> metrics(FlowConfig config, FlowModel model, FlowTraining.Outcome o, Evaluation eval, Device device) {
@@ -184,7 +198,7 @@ public final class FlowRuns {
     public static Restored load(Path runDirOrFile, Device device) {
         FlowTraining.Loaded l = FlowTraining.load(runDirOrFile);
         FlowConfig c = l.meta().config();
-        FlowModel model = Flows.build(c, Flows.exampleShape(c.data()));
+        FlowModel model = build(c, Flows.exampleShape(c.data()));
         model.module().loadStateDict(l.model());
         model.module().to(device);
         return new Restored(model, c, l.meta());

@@ -1,4 +1,4 @@
-package dev.tikhon.nn.models;
+package dev.tikhon.models;
 
 import dev.tikhon.UserError;
 import dev.tikhon.farkas.FarkasNet;
@@ -120,7 +120,7 @@ public final class Models {
     }
 
     /**
-     * The Farkas residual network (SPEC §8, {@link FarkasNet}): no normalization, depth 6n + 2 with
+     * The Farkas residual network (docs/methods.md §8, {@link FarkasNet}): no normalization, depth 6n + 2 with
      * basic blocks or 9n + 2 with bottleneck blocks, first-stage width {@code width}.
      */
     static Module farkasResnet(ModelSpec spec) {

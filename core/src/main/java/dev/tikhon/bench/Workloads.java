@@ -1,0 +1,237 @@
+package dev.tikhon.bench;
+
+import dev.tikhon.attack.Norm;
+import dev.tikhon.attack.Pgd;
+import dev.tikhon.data.DataLoader;
+import dev.tikhon.data.Dataset;
+import dev.tikhon.data.ToyData;
+import dev.tikhon.engine.DType;
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Engine;
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Scope;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.flow.ConcatMlpField;
+import dev.tikhon.flow.ContinuousFlow;
+import dev.tikhon.flow.Divergence;
+import dev.tikhon.flow.FlowConfig;
+import dev.tikhon.flow.FlowModel;
+import dev.tikhon.flow.ImageFlow;
+import dev.tikhon.flow.ToyFlow;
+import dev.tikhon.models.ModelSpec;
+import dev.tikhon.models.Models;
+import dev.tikhon.nn.Activation;
+import dev.tikhon.nn.Conv2d;
+import dev.tikhon.nn.Module;
+import dev.tikhon.ode.Method;
+import dev.tikhon.ode.SolverOptions;
+import dev.tikhon.optim.Adam;
+import dev.tikhon.optim.Sgd;
+import dev.tikhon.train.Objective;
+import dev.tikhon.train.TrainStep;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The workloads of {@code tikhon bench}: each times one piece of work on this process and returns the figures as
+ * an ordered map (printed as JSON by the command). Speed is measured here, never in unit tests.
+ */
+public final class Workloads {
+    private Workloads() {}
+
+    /**
+     * Steps per second of one training step (forward, backward, SGD momentum update) on a fixed random batch of
+     * 1×28×28 inputs, as bench/train_step.py does in PyTorch. With {@code other} (a regularized objective on the
+     * same model, or another model's plain step) both run in alternating blocks, so that both see the same machine
+     * conditions, and the ratio is reported.
+     *
+     * @param regularized the regularized objective to compare (null: none)
+     * @param versus      another model to compare (null: none); not with {@code regularized}
+     */
+    public static Map<String, Object> trainStep(ModelSpec spec, String model, Objective regularized, String reg,
+                                                ModelSpec versus, String versusName, int batch, int steps, int warmup, Device device) {
+        Tensor x = Tensor.rand(batch, 1, 28, 28).to(device).keep();
+        Tensor y = Tensor.randint(10, device, batch).keep();
+        boolean compare = regularized != null || versus != null;
+        TrainStep plain = step(spec, Objective.crossEntropy(), device);
+        TrainStep other = regularized != null ? step(spec, regularized, device)
+                : versus != null ? step(versus, Objective.crossEntropy(), device) : null;
+        time(plain, x, y, warmup);
+        if (compare) time(other, x, y, warmup);
+        int blocks = compare ? 5 : 1;
+        double plainSecs = 0, otherSecs = 0;
+        for (int b = 0; b < blocks; b++) {
+            int n = steps / blocks + (b < steps % blocks ? 1 : 0);
+            plainSecs += time(plain, x, y, n);
+            if (compare) otherSecs += time(other, x, y, n);
+        }
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("impl", "tikhon");
+        r.put("benchmark", "train-step");
+        r.put("model", model);
+        r.put("batch", batch);
+        r.put("threads", Engine.threads());
+        r.put("device", device.toString());
+        r.put("steps", steps);
+        r.put("steps_per_second", steps / plainSecs);
+        r.put("ms_per_step", 1000 * plainSecs / steps);
+        r.put("options", spec.options());
+        if (versus != null) {
+            r.put("versus", versusName);
+            r.put("versus_options", versus.options());
+            r.put("versus_steps_per_second", steps / otherSecs);
+            r.put("versus_ms_per_step", 1000 * otherSecs / steps);
+            r.put("ratio", plainSecs / otherSecs);
+        } else if (compare) {
+            r.put("reg", reg);
+            r.put("objective", regularized.describe());
+            r.put("plain_steps_per_second", steps / plainSecs);
+            r.put("reg_steps_per_second", steps / otherSecs);
+            r.put("ratio", otherSecs / plainSecs);
+        }
+        return r;
+    }
+
+    private static TrainStep step(ModelSpec spec, Objective objective, Device device) {
+        Rng.seed(0);
+        Module m = Models.build(spec);
+        m.to(device);
+        return new TrainStep(m, objective, new Sgd(m.parameters(), 0.01, 0.9, false, 0, false));
+    }
+
+    /** Seconds for n steps, each in its own scope. */
+    private static double time(TrainStep step, Tensor x, Tensor y, int n) {
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            try (Scope s = Scope.open()) {
+                step.run(x, y);
+            }
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /**
+     * Milliseconds per image of PGD-K (ℓ∞, random start, step 2.5ε/K, success tracked at every iterate) on
+     * {@code test}, as bench/pgd_attack.py does in PyTorch. The model is the small CNN, seeded; its weights do not
+     * change the work of a fixed-step attack.
+     */
+    public static Map<String, Object> pgdAttack(Dataset test, int steps, double eps, int batch, Device device) {
+        Rng.seed(0);
+        Module m = Models.build(Models.spec("cnn", List.of(1L, 28L, 28L), 10, Map.of()));
+        m.to(device);
+        m.train(false);
+        Pgd pgd = Pgd.madry(Norm.LINF, eps, steps);
+        DataLoader loader = new DataLoader(test, batch, false, 0, device);
+        // One untimed batch warms up the allocator and the kernels.
+        for (DataLoader.Batch b : loader.epoch(0)) {
+            try (Scope s = Scope.open()) {
+                pgd.attack(m, b.x(), b.y());
+            }
+            break;
+        }
+        long broken = 0;
+        long t0 = System.nanoTime();
+        for (DataLoader.Batch b : loader.epoch(0)) {
+            try (Scope s = Scope.open()) {
+                broken += pgd.attack(m, b.x(), b.y()).successes();
+            }
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("impl", "tikhon");
+        r.put("benchmark", "attack pgd-linf");
+        r.put("images", test.size());
+        r.put("steps", steps);
+        r.put("eps", eps);
+        r.put("batch", batch);
+        r.put("threads", Engine.threads());
+        r.put("device", device.toString());
+        r.put("ms_per_image", 1000 * secs / test.size());
+        r.put("fooled", broken);
+        return r;
+    }
+
+    /** Time per batch of conv3x3(1→32) → relu → conv3x3(32→64) → relu on 28×28 inputs (forward, or with backward). */
+    public static Map<String, Object> conv(int batch, int steps, boolean backward, Device device) {
+        Rng.seed(0);
+        Tensor x = Tensor.rand(batch, 1, 28, 28).to(device).keep();
+        Conv2d c1 = new Conv2d(1, 32, 3, 1, 0, true), c2 = new Conv2d(32, 64, 3, 1, 0, true);
+        c1.to(device);
+        c2.to(device);
+        double[] ms = new double[steps];
+        for (int i = -2; i < steps; i++) {
+            long t0 = System.nanoTime();
+            try (Scope s = Scope.open()) {
+                Tensor in = backward ? x.copy().requiresGrad(true) : x;
+                Tensor y = c2.forward(c1.forward(in).relu()).relu().sum();
+                if (backward) y.backward();
+                y.item();
+            }
+            if (i >= 0) ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        Arrays.sort(ms);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("impl", "tikhon");
+        r.put("benchmark", backward ? "conv forward+backward" : "conv forward");
+        r.put("batch", batch);
+        r.put("threads", Engine.threads());
+        r.put("kernels", Engine.kernels());
+        r.put("malloc_mmap_threshold", String.valueOf(System.getenv("MALLOC_MMAP_THRESHOLD_")));
+        r.put("median_ms", ms[steps / 2]);
+        r.put("min_ms", ms[0]);
+        r.put("max_ms", ms[steps - 1]);
+        return r;
+    }
+
+    /**
+     * One CNF training iteration (peer: bench/flow_step.py), backprop through RK4 (4 steps per block), kinetic and
+     * Jacobian terms in the loss (0.01 each), Adam step. 2-D: MLP field 2→64→64→64→2 with t at every layer,
+     * softplus, exact divergence. Image: the multiscale flow on 1×28×28 (two blocks of four 3×3 convolutions,
+     * {@code channels} wide), dequantization, logit, Rademacher divergence.
+     */
+    public static Map<String, Object> flowStep(boolean image, int batch, int channels, int steps, int warmup, Device device) {
+        Rng.seed(0);
+        FlowModel flow;
+        Tensor x;
+        if (image) {
+            flow = new ImageFlow(new long[]{1, 28, 28}, channels, 2, Divergence.RADEMACHER, 1.0);
+            x = Tensor.randint(256, Device.CPU, batch, 1, 28, 28).to(DType.FLOAT32).div(255);
+        } else {
+            flow = new ToyFlow(new ConcatMlpField(2, new int[]{64, 64, 64}, Activation.parse("softplus")), 2, Divergence.EXACT, 1.0);
+            x = ToyData.generate("checkerboard", batch, 0).inputs();
+        }
+        x = x.to(device).keep();
+        flow.module().to(device);
+        Adam adam = new Adam(flow.module().parameters(), 1e-3);
+        SolverOptions rk4 = SolverOptions.fixed(Method.RK4, 0.25);
+        double[] ms = new double[steps];
+        int nfe = 0;
+        for (int i = -warmup; i < steps; i++) {
+            long t0 = System.nanoTime();
+            try (Scope s = Scope.open()) {
+                adam.zeroGrad();
+                FlowModel.Step step = flow.trainStep(x, rk4, ContinuousFlow.Gradient.BACKPROP, FlowConfig.rnode(0.01, 0.01));
+                adam.step();
+                step.loss().item();
+                nfe = step.stats().nfe();
+            }
+            if (i >= 0) ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        double total = Arrays.stream(ms).sum();
+        Arrays.sort(ms);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("impl", "tikhon");
+        r.put("benchmark", image ? "cnf train step image (multiscale, " + channels + " channels, rademacher, rk4 x4 per block, backprop)"
+                : "cnf train step 2-D (mlp 64x3, exact divergence, rk4 x4, backprop)");
+        r.put("batch", batch);
+        r.put("threads", Engine.threads());
+        r.put("device", device.toString());
+        r.put("nfe", nfe);
+        r.put("median_ms", ms[steps / 2]);
+        r.put("steps_per_second", 1000.0 * steps / total);
+        return r;
+    }
+}
