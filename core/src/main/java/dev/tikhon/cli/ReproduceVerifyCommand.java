@@ -10,7 +10,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -93,18 +92,7 @@ final class ReproduceVerifyCommand implements Callable<Integer> {
         if (chosen.isEmpty()) throw new IllegalArgumentException("--variants matched none of undefended, pgd-7, ibp, crown-ibp");
         VerifyExperiment e = new VerifyExperiment(loaded, new DataInfo(name, data.dir == null ? null : data.dir.toString(), loaded.description()),
                 c, device, dir);
-        List<ProgressListener> bars = new ArrayList<>();
-        List<VerifyExperiment.Row> rows;
-        try {
-            rows = e.run(chosen, variant -> {
-                bars.forEach(ProgressListener::close);
-                ProgressListener p = new ProgressListener(variant);
-                bars.add(p);
-                return p;
-            });
-        } finally {
-            bars.forEach(ProgressListener::close);
-        }
+        List<VerifyExperiment.Row> rows = ProgressListener.perVariant(listeners -> e.run(chosen, listeners));
         Map<String, Object> metrics = RunReport.header("reproduce verify", device);
         metrics.put("data", loaded.description());
         metrics.put("config", c);
