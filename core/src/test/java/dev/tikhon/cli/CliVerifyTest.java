@@ -29,7 +29,7 @@ class CliVerifyTest {
         assertThat(t.exitCode()).as(t.err()).isEqualTo(0);
         assertThat(t.out()).contains("ibp(linf ε=0.02, warm-up 0.2, ramp 0.4 epochs");
         JsonNode tm = JSON.readTree(base.resolve("metrics.json").toFile());
-        assertThat(tm.toString()).contains("ramp_epochs");
+        assertThat(tm.toString()).contains("rampEpochs");
 
         Cli.Run v = Cli.run("verify", "--checkpoint", base.toString(), "--method", "ibp,crown", "--eps", "0.005,0.02", "--images", "12",
                 "--attack-all", "--steps", "5", "--targets", "1", "--queries", "20", "--radius", "0.1", "--radius-steps", "5",
