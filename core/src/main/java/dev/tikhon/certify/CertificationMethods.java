@@ -43,6 +43,8 @@ public final class CertificationMethods {
         register("cohen", true, (model, s) -> CohenCertification.plan(new RandomizedSmoothing(s.smoothing()), s.predictImages()));
         register("heat", true, (model, s) -> HeatCertification.plan(s.sigma(),
                 s.monteCarlo() ? new RandomizedSmoothing(s.smoothing()) : null));
+        register("ibp", false, (model, s) -> BoundCertification.plan(dev.tikhon.verify.Verification.Method.IBP, 2.0, 12));
+        register("crown", false, (model, s) -> BoundCertification.plan(dev.tikhon.verify.Verification.Method.CROWN, 2.0, 12));
     }
 
     private CertificationMethods() {}

@@ -8,6 +8,24 @@ import java.util.Map;
 
 /** Shows training progress: one bar (or plain lines) per epoch, and a summary line after each. */
 final class ProgressListener implements Trainer.Listener {
+    /**
+     * Runs {@code body} with a listener factory that opens one progress bar per variant (closing the previous one), and
+     * closes the last bar however {@code body} ends: what an experiment over several training runs needs.
+     */
+    static <T> T perVariant(java.util.function.Function<java.util.function.Function<String, Trainer.Listener>, T> body) {
+        java.util.List<ProgressListener> bars = new java.util.ArrayList<>();
+        try {
+            return body.apply(variant -> {
+                bars.forEach(ProgressListener::close);
+                ProgressListener p = new ProgressListener(variant);
+                bars.add(p);
+                return p;
+            });
+        } finally {
+            bars.forEach(ProgressListener::close);
+        }
+    }
+
     private final String task;
     private Progress bar;
     private int epochs;

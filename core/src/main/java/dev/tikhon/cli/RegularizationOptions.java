@@ -18,7 +18,7 @@ final class RegularizationOptions {
             description = "none, tikhonov (finite differences), tikhonov-exact (double backprop), tv, lipschitz, tv,lipschitz, "
                     + "noise, fgsm, pgd, lipschitz-margin (Tsuzuku et al.: each competitor logit raised by eps·L_yj, the sound "
                     + "certificate's pairwise bound estimated by power iteration) or gloro (Leino et al.: an extra ⊥ logit; --reg-param "
-                    + "power-iterations=K, ramp-steps=S). Default: ${DEFAULT-VALUE}.")
+                    + "power-iterations=K, ramp-steps=S), or certified training ibp, crown-ibp. Default: ${DEFAULT-VALUE}.")
     String reg;
 
     @Option(names = "--loss", defaultValue = "cross-entropy", paramLabel = "LOSS",
@@ -48,7 +48,7 @@ final class RegularizationOptions {
     @Option(names = "--sigma", description = "Noise standard deviation (noise). Default: 0.25.")
     Double sigma;
 
-    @Option(names = "--eps", description = "Attack radius (fgsm, pgd); certified ℓ2 radius trained for (gloro, lipschitz-margin). Default: 0.1 (gloro, lipschitz-margin: 0.5).")
+    @Option(names = "--eps", description = "Attack radius (fgsm, pgd); certified ℓ2 radius trained for (gloro, lipschitz-margin); certified radius (ibp, crown-ibp). Default: 0.1 (gloro, lipschitz-margin: 0.5).")
     Double eps;
 
     @Option(names = "--pgd-steps", description = "PGD steps. Default: 7.")
@@ -60,12 +60,29 @@ final class RegularizationOptions {
     @Option(names = "--random-start", negatable = true, description = "PGD from a random point of the eps-ball. Default: on.")
     Boolean randomStart;
 
+    @Option(names = "--eps-warmup", description = "ibp, crown-ibp: epochs of clean training (ε = 0) first. Default: 1.")
+    Double epsWarmup;
+
+    @Option(names = "--eps-ramp", description = "ibp, crown-ibp: epochs over which ε rises to --eps and κ falls to --kappa-end. "
+            + "Default: half the epochs after the warm-up.")
+    Double epsRamp;
+
+    @Option(names = "--kappa-end", description = "ibp, crown-ibp: final weight κ of the clean loss. Default: 0.5.")
+    Double kappaEnd;
+
     @Option(names = "--reg-param", paramLabel = "KEY=VALUE",
             description = "A setting of the regularizer by name, for settings without an option of their own (repeatable).")
     Map<String, String> params = new LinkedHashMap<>();
 
-    ObjectiveSpec spec() {
+    ObjectiveSpec spec() { return spec(null); }
+
+    /** The objective of a run of {@code epochs} epochs (null: unknown; certified training's default ramp depends on it). */
+    ObjectiveSpec spec(Integer epochs) {
         Map<String, Object> given = new LinkedHashMap<>(params);
+        given.put("epochs", epochs);
+        given.put("eps-warmup", epsWarmup);
+        given.put("eps-ramp", epsRamp);
+        given.put("kappa-end", kappaEnd);
         given.put("lambda", lambda);
         given.put("h", h);
         given.put("norm", norm);

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
         description = "Run an experiment that tests a claim of the papers, with a report.",
         subcommands = {ReproduceTikhonov.class, ReproduceLipschitz.class, ReproduceFarkas.class,
                 ReproduceCertify.class, ReproduceLipschitzCertify.class, ReproduceRnode.class,
-                ReproduceEk.class})
+                ReproduceEk.class, ReproduceVerifyCommand.class})
 final class ReproduceCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 

@@ -37,6 +37,16 @@ public final class Ops {
                 new long[]{1, 1}, 1));
     }
 
+    /**
+     * The transpose of {@link #conv2d} with the same kernels (no bias): maps a tensor shaped like the convolution's
+     * output back to its input's shape, {@code x ↦ Jᵀx}. {@code outputPadding} (&lt; stride) picks among the input
+     * sizes a strided convolution maps to the same output size.
+     */
+    public static Tensor convTranspose2d(Tensor x, Tensor weight, int stride, int padding, int outputPadding) {
+        return new Tensor(torch.conv_transpose2d(x.t, weight.t, new TensorOptional(), new long[]{stride, stride},
+                new long[]{padding, padding}, new long[]{outputPadding, outputPadding}, 1, 1, 1));
+    }
+
     public static Tensor maxPool2d(Tensor x, int kernel, int stride) {
         return new Tensor(torch.max_pool2d(x.t, new long[]{kernel, kernel}, new long[]{stride, stride},
                 new long[]{0, 0}, new long[]{1, 1}, false));

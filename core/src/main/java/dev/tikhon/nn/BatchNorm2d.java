@@ -38,5 +38,14 @@ public final class BatchNorm2d extends Module {
         }
     }
 
+    /**
+     * The evaluation-mode map as a per-channel affine function y = scale·x + shift, scale = γ/√(var + eps),
+     * shift = β − mean·scale: {@code [scale, shift]}, differentiable in γ and β.
+     */
+    public Tensor[] evalAffine() {
+        Tensor scale = weight.value().div(runningVar[0].add(eps).sqrt());
+        return new Tensor[]{scale, bias.value().sub(runningMean[0].mul(scale))};
+    }
+
     @Override public String describe() { return "BatchNorm2d(" + channels + ")"; }
 }

@@ -28,6 +28,7 @@ public final class Pool extends Module {
 
     public Kind kind() { return kind; }
 
+    /** Window size of max and average pooling; 0 for the others. */
     public int kernel() { return kernel; }
 
     public int stride() { return stride; }

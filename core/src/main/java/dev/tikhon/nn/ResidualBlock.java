@@ -50,6 +50,22 @@ public final class ResidualBlock extends Module implements Init.ZeroLast {
     /** The 1×1 projection (and batch norm) on the shortcut, or null when the shortcut is the identity. */
     public Sequential shortcut() { return shortcut; }
 
+    /** The residual branch F in order: conv1, [bn1], relu, conv2, [bn2] (the block adds the shortcut, then applies relu). */
+    public java.util.List<Module> branch() {
+        java.util.List<Module> b = new java.util.ArrayList<>();
+        b.add(conv1);
+        if (batchNorm) b.add(bn1);
+        b.add(Activation.relu());
+        b.add(conv2);
+        if (batchNorm) b.add(bn2);
+        return b;
+    }
+
+    /** The shortcut's layers: empty for the identity. */
+    public java.util.List<Module> shortcutLayers() {
+        return shortcut == null ? java.util.List.of() : shortcut.layers();
+    }
+
     /** The residual branch starts at zero, so the block starts as (relu of) the identity. */
     @Override public void zeroLast() {
         if (batchNorm) bn2.zeroScale();

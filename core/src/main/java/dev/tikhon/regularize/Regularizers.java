@@ -8,6 +8,7 @@ import dev.tikhon.loss.Losses;
 import dev.tikhon.regularize.InputGradients.Dual;
 import dev.tikhon.train.Objective;
 import dev.tikhon.train.ObjectiveSpec;
+import dev.tikhon.verify.CertifiedTraining;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -69,6 +70,27 @@ public final class Regularizers {
         register("gloro", LipschitzMargin.Settings.class, Regularizers::lipschitzMargin, (s, loss) -> LipschitzMargin.of(LipschitzMargin.Form.GLORO, s, loss));
         register("lipschitz-margin", LipschitzMargin.Settings.class, Regularizers::lipschitzMargin,
                 (s, loss) -> LipschitzMargin.of(LipschitzMargin.Form.TSUZUKU, s, loss));
+        register("ibp", CertifiedTraining.Settings.class, Regularizers::certified, (s, loss) -> certified(CertifiedTraining.Bound.IBP, s, loss));
+        register("crown-ibp", CertifiedTraining.Settings.class, Regularizers::certified,
+                (s, loss) -> certified(CertifiedTraining.Bound.CROWN_IBP, s, loss));
+    }
+
+    /**
+     * Certified training's settings: --norm (linf), --eps (0.1), --eps-warmup epochs (1), --eps-ramp epochs (default: half
+     * the run's epochs after the warm-up, when the options carry "epochs"), --kappa-end (0.5).
+     */
+    static CertifiedTraining.Settings certified(RegularizerOptions o) {
+        double warmup = o.number("eps-warmup", 1);
+        double ramp = o.number("eps-ramp", Math.max(0, (o.number("epochs", 2 * warmup + 2) - warmup) / 2));
+        return new CertifiedTraining.Settings(o.text("norm", "linf"), o.number("eps", 0.1), warmup, ramp, o.number("kappa-end", 0.5));
+    }
+
+    static Objective certified(CertifiedTraining.Bound bound, CertifiedTraining.Settings s, Loss loss) {
+        if (loss != Loss.CROSS_ENTROPY) {
+            throw new IllegalArgumentException("--reg " + (bound == CertifiedTraining.Bound.IBP ? "ibp" : "crown-ibp")
+                    + " trains on the cross-entropy of the worst-case margins: drop --loss " + loss.describe());
+        }
+        return new CertifiedTraining(bound, Norm.parse(s.norm()), s.eps(), s.warmupEpochs(), s.rampEpochs(), s.kappaEnd());
     }
 
     private Regularizers() {}

@@ -35,6 +35,13 @@ public interface Objective {
      */
     default ObjectiveSpec spec() { return null; }
 
+    /**
+     * Where training stands, in epochs (fractional within an epoch), told by the trainer before each step. Objectives
+     * with a schedule (certified training's ε and κ ramps) follow it; since it is a function of (epoch, batch) alone,
+     * a resumed run sees the same schedule as one never interrupted.
+     */
+    default void progress(double epochs) {}
+
     /** Mean cross-entropy of the logits against the labels. */
     static Objective crossEntropy() {
         return new Objective() {

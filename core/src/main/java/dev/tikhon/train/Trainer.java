@@ -256,6 +256,7 @@ public final class Trainer {
                 long t0 = System.nanoTime();
                 double lr = schedule.at(epoch + (double) b / numBatches);
                 opt.setLr(lr);
+                objective.progress(epoch + (double) b / numBatches);
                 TrainStep.Result r;
                 try (Scope s = Scope.open()) {
                     Rng.seed(Rng.derive(config.seed(), epoch, b));

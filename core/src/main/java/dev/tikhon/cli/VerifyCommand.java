@@ -1,0 +1,218 @@
+package dev.tikhon.cli;
+
+import dev.tikhon.UserError;
+import dev.tikhon.attack.Norm;
+import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.Device;
+import dev.tikhon.report.Charts;
+import dev.tikhon.report.Csv;
+import dev.tikhon.report.Progress;
+import dev.tikhon.report.RunDirectory;
+import dev.tikhon.verify.BoundedNetwork;
+import dev.tikhon.verify.Verification;
+import dev.tikhon.verify.VerificationRun;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code tikhon verify}: sound robustness verification by bound propagation, with a verdict per image. */
+@Command(name = "verify", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Prove robustness: an image is verified at ε when bound propagation (IBP or CROWN) shows every margin "
+                + "z_y − z_j positive over the whole ℓ∞ or ℓ2 ball ∩ [0, 1] (a sound certificate); falsified when it is misclassified "
+                + "or the attack ensemble finds a counterexample (run on what is not verified); unknown otherwise. Writes verify.csv, "
+                + "verified_accuracy.csv/.png, metrics.json, index.html."})
+final class VerifyCommand implements Callable<Integer> {
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    ModelSource source;
+
+    @Mixin DataOptions data = new DataOptions();
+
+    @Option(names = "--method", split = ",", defaultValue = "crown", description = "ibp, crown, or both (ibp,crown). Default: ${DEFAULT-VALUE}.")
+    List<String> methods;
+
+    @Option(names = "--norm", paramLabel = "linf|l2", defaultValue = "linf", converter = RobustnessOptions.NormConverter.class,
+            description = "Threat model. Default: ${DEFAULT-VALUE}.")
+    Norm norm;
+
+    @Option(names = "--eps", split = ",", defaultValue = "0.1", description = "Radii, e.g. 0.05,0.1 or 8/255. Default: ${DEFAULT-VALUE}.")
+    List<String> eps;
+
+    @Option(names = "--images", defaultValue = "100", paramLabel = "M", description = "Verify the first M images of the split. Default: ${DEFAULT-VALUE}.")
+    int images;
+
+    @Option(names = "--split", defaultValue = "test", description = "test or train. Default: ${DEFAULT-VALUE}.")
+    String split;
+
+    @Option(names = "--radius", paramLabel = "MAX", description = "Also find each image's largest verified radius in [0, MAX] by bisection.")
+    Double radius;
+
+    @Option(names = "--radius-steps", defaultValue = "12", description = "Bisection steps of --radius. Default: ${DEFAULT-VALUE}.")
+    int radiusSteps;
+
+    @Option(names = "--attack", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Attack what is not verified with the ensemble (APGD-CE, APGD-T, Square or DDN). Default: on.")
+    boolean attack;
+
+    @Option(names = "--attack-all", description = "Attack verified images too, and count violations (verified yet broken): a soundness check.")
+    boolean attackAll;
+
+    @Option(names = "--steps", defaultValue = "100", description = "APGD iterations. Default: ${DEFAULT-VALUE}.")
+    int steps;
+
+    @Option(names = "--targets", defaultValue = "9", description = "APGD-T target classes. Default: ${DEFAULT-VALUE}.")
+    int targets;
+
+    @Option(names = "--queries", defaultValue = "1000", description = "Square attack queries (ℓ∞). Default: ${DEFAULT-VALUE}.")
+    int queries;
+
+    @Option(names = "--batch-size", defaultValue = "25", description = "Images per bound computation. Default: ${DEFAULT-VALUE}.")
+    int batchSize;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the attacks. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Output directory. Default: runs/verify.")
+    Path out;
+
+    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+
+    @Override public Integer call() {
+        Device device = runtime.apply();
+        List<Verification.Method> ms = new ArrayList<>();
+        for (String m : methods) {
+            try {
+                ms.add(Verification.Method.parse(m));
+            } catch (IllegalArgumentException e) {
+                throw new UserError(e.getMessage());
+            }
+        }
+        double[] radii;
+        try {
+            radii = RobustnessOptions.parseEps(eps);
+        } catch (RuntimeException e) {
+            throw new UserError("--eps: " + e.getMessage() + " (give radii like 0.1,8/255)");
+        }
+        for (double e : radii) if (!(e >= 0) || !Double.isFinite(e)) throw new UserError("--eps must be finite and ≥ 0, got " + e);
+        if (images < 1) throw new UserError("--images must be at least 1, got " + images);
+        if (batchSize < 1) throw new UserError("--batch-size must be at least 1, got " + batchSize);
+        if (radius != null && !(radius > 0)) throw new UserError("--radius must be positive, got " + radius);
+        RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "verify"));
+        ModelSource.Loaded model = source.load(device);
+        BoundedNetwork.of(model.model());   // a layer the verifier cannot bound is a usage error, before any work
+        ModelSource.Loaded.Data d = model.split(data, split, seed);
+        Dataset set = d.set().head(Math.min(images, d.set().size()));
+        VerificationRun.Settings s = new VerificationRun.Settings(ms, norm, radii, batchSize, attack, attackAll, steps, 1, targets, queries,
+                seed, radius == null ? 0 : radius, radius == null ? 0 : radiusSteps);
+        long t0 = System.nanoTime();
+        VerificationRun.Result r;
+        try (Progress bar = Progress.start("verify " + String.join(",", methods), set.size())) {
+            r = VerificationRun.run(model.model(), set, s, device, bar::step);
+        }
+        double wall = (System.nanoTime() - t0) / 1e9;
+        Map<String, Object> metrics = RunReport.header("verify", device);
+        metrics.put("model", model.name());
+        metrics.put("data", d.description());
+        metrics.put("images", set.size());
+        metrics.put("norm", norm.toString());
+        metrics.put("certificate_kind", "sound");
+        metrics.put("clean_accuracy", r.cleanAccuracy());
+        metrics.put("wall_seconds", wall);
+        metrics.put("attack_seconds", r.attackSeconds());
+        metrics.put("results", summary(r));
+        write(run, r);
+        run.writeMetrics(metrics);
+        run.writeIndex("Tikhon verification", model.name() + " on " + d.description() + ", " + norm, metrics);
+        print(r);
+        System.out.println("outputs: " + run.path() + " (verify.csv, verified_accuracy.csv/.png, metrics.json, index.html)");
+        return 0;
+    }
+
+    static List<Map<String, Object>> summary(VerificationRun.Result r) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        VerificationRun.Settings s = r.settings();
+        for (int m = 0; m < s.methods().size(); m++) {
+            for (int e = 0; e < s.eps().length; e++) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("method", s.methods().get(m).toString());
+                row.put("eps", s.eps()[e]);
+                row.put("verified_accuracy", r.verifiedAccuracy(m, e));
+                final int mm = m, ee = e;
+                for (String v : List.of("verified", "falsified", "unknown")) {
+                    row.put(v, r.rows().stream().filter(x -> x.verdict(mm, ee).equals(v)).count());
+                }
+                if (s.attack() && s.attackAll()) row.put("violations_verified_but_broken", r.violations(e));
+                row.put("bound_seconds_per_image", r.boundSecondsPerImage()[m]);
+                out.add(row);
+            }
+            if (s.radiusSteps() > 0) {
+                final int mm = m;
+                double[] radii = r.rows().stream().mapToDouble(x -> x.radius()[mm]).sorted().toArray();
+                out.get(out.size() - 1).put("median_verified_radius", radii[radii.length / 2]);
+            }
+        }
+        return out;
+    }
+
+    static void write(RunDirectory run, VerificationRun.Result r) {
+        VerificationRun.Settings s = r.settings();
+        List<String> header = new ArrayList<>(List.of("image", "label", "prediction", "correct"));
+        for (double e : s.eps()) {
+            for (Verification.Method m : s.methods()) {
+                header.add(m + "_margin_lower@" + e);
+                header.add(m + "_verdict@" + e);
+            }
+            header.add("broken_by@" + e);
+        }
+        if (s.radiusSteps() > 0) for (Verification.Method m : s.methods()) header.add(m + "_verified_radius");
+        List<List<Object>> rows = new ArrayList<>();
+        for (VerificationRun.Row x : r.rows()) {
+            List<Object> row = new ArrayList<>(List.of(x.index(), x.label(), x.prediction(), x.correct()));
+            for (int e = 0; e < s.eps().length; e++) {
+                for (int m = 0; m < s.methods().size(); m++) {
+                    row.add(x.margin()[m][e]);
+                    row.add(x.verdict(m, e));
+                }
+                row.add(x.brokenBy()[e] == null ? "" : x.brokenBy()[e]);
+            }
+            if (s.radiusSteps() > 0) for (int m = 0; m < s.methods().size(); m++) row.add(x.radius()[m]);
+            rows.add(row);
+        }
+        Csv.write(run.resolve("verify.csv"), header, rows);
+        List<List<Object>> acc = new ArrayList<>();
+        List<Charts.Series> series = new ArrayList<>();
+        for (int m = 0; m < s.methods().size(); m++) {
+            double[] ys = new double[s.eps().length];
+            for (int e = 0; e < s.eps().length; e++) {
+                ys[e] = r.verifiedAccuracy(m, e);
+                acc.add(List.of(s.methods().get(m).toString(), s.eps()[e], ys[e], r.robustAccuracy(e)));
+            }
+            series.add(new Charts.Series(s.methods().get(m).toString(), s.eps(), ys));
+        }
+        Csv.write(run.resolve("verified_accuracy.csv"), List.of("method", "eps", "verified_accuracy", "not_falsified"), acc);
+        Charts.line(run.resolve("verified_accuracy.png"), "Verified accuracy (" + s.norm() + ")", "ε", "verified accuracy", series);
+        if (s.radiusSteps() > 0) {
+            Charts.histogram(run.resolve("verified_radius.png"), "Largest verified radius (" + s.methods().get(0) + ", " + s.norm() + ")",
+                    "radius", r.rows().stream().mapToDouble(x -> x.radius()[0]).toArray(), 20);
+        }
+    }
+
+    static void print(VerificationRun.Result r) {
+        VerificationRun.Settings s = r.settings();
+        System.out.printf(Locale.ROOT, "clean accuracy %.4f on %d images%n", r.cleanAccuracy(), r.rows().size());
+        System.out.printf("%-6s %8s %9s %9s %9s %8s %12s%n", "method", "eps", "verified", "falsified", "unknown", "ver acc", "s / image");
+        for (Map<String, Object> row : summary(r)) {
+            System.out.printf(Locale.ROOT, "%-6s %8.4g %9d %9d %9d %8.4f %12.4g%n", row.get("method"), (double) row.get("eps"),
+                    (long) row.get("verified"), (long) row.get("falsified"), (long) row.get("unknown"), (double) row.get("verified_accuracy"),
+                    (double) row.get("bound_seconds_per_image"));
+        }
+    }
+}

@@ -1,0 +1,262 @@
+package dev.tikhon.verify;
+
+import dev.tikhon.UserError;
+import dev.tikhon.attack.Norm;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Activation;
+import dev.tikhon.nn.BatchNorm2d;
+import dev.tikhon.nn.Conv2d;
+import dev.tikhon.nn.Linear;
+import dev.tikhon.nn.Module;
+import dev.tikhon.nn.Pool;
+import dev.tikhon.nn.ResidualBlock;
+import dev.tikhon.nn.Sequential;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Sound bounds on a network's outputs over an {@link InputRegion}, by interval bound propagation (IBP; Gowal et
+ * al. 2018) or by CROWN's backward linear bounds (Zhang et al. 2018), for a batch of examples at once.
+ *
+ * <p>Both bound a specification C·z(x) of the logits z, C [N, S, K] (for robustness the margins
+ * z_y − z_j, {@link #margins}), over every x of the region.
+ *
+ * <p><b>IBP</b> pushes a box forward layer by layer (affine layers: centre W μ + b, radius |W| r; monotone
+ * activations and max pooling: the endpoints) and folds C into the last linear layer, bounding
+ * (C W) h + C b directly. Where the first weighted layer sees the input itself, the ℓ2 ball's exact bounds on it
+ * (centre W x₀ + b, radius ε‖Wᵢ‖₂) are intersected with the box's.
+ *
+ * <p><b>CROWN</b> starts from A = C at the logits and walks back to the input: through an affine layer
+ * A ← A W, collecting A b; through an activation each unit of A·σ(z) is bounded below by the unit's lower line
+ * where its coefficient is ≥ 0 and by its upper line where it is &lt; 0 ({@link Relaxation}). At the input,
+ * A·x + a is minimized over the region ({@link InputRegion#minimize}). The relaxation of a unit needs bounds
+ * on its input (the intermediate bounds): here they come from IBP, tightened by a CROWN pass of their own
+ * (the same walk from that layer down, both signs) wherever the layer has at most {@code crownUnits} units,
+ * and the two intersected. The default 2,048 covers every unit of an MLP and the fully connected layers of the
+ * small CNN; its convolution layers (21,632 and 36,864 units) keep their IBP bounds, where a CROWN pass would
+ * cost a backward walk per unit. {@code crownUnits = 0} gives CROWN-IBP's bounds (Zhang et al. 2020): IBP for
+ * every intermediate layer, CROWN for the last. Units inside residual branches always take IBP bounds.
+ *
+ * <p>Batch norm is taken in evaluation mode (its running statistics): the function the model computes when it is
+ * evaluated. Arithmetic is the model's floating-point type, rounded to nearest as in auto_LiRPA; no outward
+ * rounding is added.
+ */
+public final class BoundedNetwork {
+    /** Default bound on the units of a layer whose intermediate bounds CROWN tightens. */
+    public static final int DEFAULT_CROWN_UNITS = 2048;
+
+    private final List<Node> nodes;
+
+    private BoundedNetwork(List<Node> nodes) {
+        this.nodes = List.copyOf(nodes);
+    }
+
+    /**
+     * The verifier's view of a model: its current weights (reading them again on every call of this method, so
+     * that training can rebuild the view per step).
+     *
+     * @throws UserError for a layer it cannot bound (FarkasNet blocks, scripted models, dropout)
+     */
+    public static BoundedNetwork of(Module model) {
+        List<Node> out = new ArrayList<>();
+        add(model, out);
+        if (out.isEmpty()) throw new UserError("the model has no layers to verify");
+        return new BoundedNetwork(out);
+    }
+
+    private static void add(Module m, List<Node> out) {
+        if (m instanceof Sequential s) {
+            for (Module c : s.layers()) add(c, out);
+        } else if (m instanceof Linear l) {
+            out.add(new Layers.Dense(l.weight().value(), l.bias() == null ? null : l.bias().value()));
+        } else if (m instanceof Conv2d c) {
+            out.add(new Layers.Conv(c.weight().value(), c.bias() == null ? null : c.bias().value(), c.stride, c.padding));
+        } else if (m instanceof BatchNorm2d b) {
+            Tensor[] affine = b.evalAffine();
+            out.add(new Layers.ChannelAffine(affine[0], affine[1]));
+        } else if (m instanceof Activation a) {
+            out.add(new Layers.Act(a.kind()));
+        } else if (m instanceof Pool p) {
+            switch (p.kind()) {
+                case FLATTEN: out.add(new Layers.Flatten()); break;
+                case MAX: out.add(new Layers.MaxPool(p.kernel())); break;
+                case AVG: out.add(new Layers.AvgPool(p.kernel())); break;
+                case GLOBAL_AVG: out.add(new Layers.AvgPool(0)); break;
+                default: throw new AssertionError(p.kind());
+            }
+        } else if (m instanceof ResidualBlock r) {
+            List<Node> branch = new ArrayList<>(), shortcut = new ArrayList<>();
+            for (Module c : r.branch()) add(c, branch);
+            for (Module c : r.shortcutLayers()) add(c, shortcut);
+            out.add(new Layers.Add(branch, shortcut));
+            out.add(new Layers.Act(Activation.Kind.RELU));
+        } else {
+            throw new UserError("the verifier cannot bound the layer " + m.describe() + " (" + m.getClass().getSimpleName()
+                    + "): it handles linear, conv, batch norm, relu/smooth-relu/softplus/tanh/sigmoid, pooling, flatten "
+                    + "and residual blocks; use a model built from those (--model mlp, cnn or resnet)");
+        }
+    }
+
+    /**
+     * The robustness specification: row j of C for example n is e_{yₙ} − e_j, so (C z)_j = z_y − z_j is the margin
+     * of the true class over class j. Row yₙ is zero (its bound is exactly 0).
+     *
+     * @return C, [N, K, K]
+     */
+    public static Tensor margins(Tensor labels, int numClasses, Tensor like) {
+        Tensor y = labels.oneHot(numClasses).to(like.dtype()).to(like.device()).unsqueeze(1);    // [N, 1, K]
+        Tensor eye = Tensor.eye(numClasses, like.dtype(), like.device()).unsqueeze(0);          // [1, K, K]
+        return y.sub(eye);
+    }
+
+    // ------------------------------------------------------------------ IBP
+
+    /** Interval bounds of C·z over the region, [N, S] each. */
+    public Interval ibp(InputRegion region, Tensor spec) {
+        Trace trace = new Trace(LowerSlope.ADAPTIVE);
+        return lastIbp(forward(region, nodes.size() - 1, 0, trace), region, spec, trace);
+    }
+
+    /**
+     * IBP's lower bounds of C·z and CROWN-IBP's (CROWN on the last layer over IBP's intermediate bounds), from one
+     * forward pass: what CROWN-IBP training mixes.
+     */
+    public Tensor[] ibpAndCrownIbpLower(InputRegion region, Tensor spec) {
+        Trace trace = new Trace(LowerSlope.ADAPTIVE);
+        Interval ibp = lastIbp(forward(region, nodes.size() - 1, 0, trace), region, spec, trace);
+        return new Tensor[]{ibp.lo(), backwardFrom(nodes.size(), spec, region, trace)};
+    }
+
+    private Interval lastIbp(Interval h, InputRegion region, Tensor spec, Trace trace) {
+        Node last = nodes.get(nodes.size() - 1);
+        if (last instanceof Layers.Dense d) {
+            Interval out = d.ibpFolded(h, spec, trace);
+            return firstWeighted(nodes.size() - 1) && region.norm() == Norm.L2 ? out.intersect(d.overBall(region, spec)) : out;
+        }
+        Interval z = last.ibp(h, trace);   // the logits' box, then C as one more linear layer
+        Tensor mu = spec.matmul(z.centre().unsqueeze(2)).squeeze(2), r = spec.abs().matmul(z.radius().unsqueeze(2)).squeeze(2);
+        return Interval.ofCentre(mu, r);
+    }
+
+    /** Interval bounds on the logits themselves, [N, K]. */
+    public Interval ibpLogits(InputRegion region) {
+        return forward(region, nodes.size(), 0, new Trace(LowerSlope.ADAPTIVE));
+    }
+
+    /** Whether every layer before {@code index} is a flatten, so that layer {@code index} sees the input itself. */
+    private boolean firstWeighted(int index) {
+        for (int i = 0; i < index; i++) if (!(nodes.get(i) instanceof Layers.Flatten)) return false;
+        return true;
+    }
+
+    /**
+     * Bounds on the input of layer {@code upto} by IBP, each nonlinear layer's input tightened by CROWN where it has
+     * at most {@code crownUnits} units.
+     */
+    private Interval forward(InputRegion region, int upto, int crownUnits, Trace trace) {
+        Interval h = region.box();
+        for (int i = 0; i < upto; i++) {
+            Node node = nodes.get(i);
+            if (crownUnits > 0 && i > 0 && !node.affine() && h.width() <= crownUnits) {
+                h = h.intersect(crownInterval(region, i, h, trace));
+            }
+            Interval out = node.ibp(h, trace);
+            if (region.norm() == Norm.L2 && firstWeighted(i)) {
+                if (node instanceof Layers.Dense d) out = out.intersect(d.overBall(region, null));
+                if (node instanceof Layers.Conv c) out = out.intersect(c.overBall(region));
+            }
+            h = out;
+        }
+        return h;
+    }
+
+    /** Elements of the coefficient tensor A one chunk of an intermediate CROWN pass may hold (64 MiB of float32). */
+    static final long CHUNK_ELEMENTS = 16L << 20;
+
+    /**
+     * CROWN bounds on the values entering layer {@code index} (shape {@code shape} per example); earlier layers' bounds are
+     * in the trace. The specification is ±I on those values: 2M rows for M units, walked back in chunks of rows, each in a
+     * scope of its own, so that memory is bounded by {@link #CHUNK_ELEMENTS} whatever the layer width.
+     */
+    private Interval crownInterval(InputRegion region, int index, Interval ibp, Trace trace) {
+        Tensor x = region.centre();
+        long[] shape = ibp.exampleShape();
+        long n = x.size(0), m = ibp.width(), widest = 1;
+        // Which units to tighten: for a ReLU only those IBP leaves unstable in some example (a stable unit's relaxation is
+        // exact already, and tighter bounds cannot make it unstable); for any other layer all of them.
+        long[] units;
+        if (nodes.get(index) instanceof Layers.Act act && act.kind() == dev.tikhon.nn.Activation.Kind.RELU) {
+            Tensor unstable = ibp.lo().flatten(1, -1).lt(0).logicalAnd(ibp.hi().flatten(1, -1).gt(0)).to(x.dtype()).sum(0, false).gt(0);
+            boolean[] u = unstable.toBooleanArray();
+            units = java.util.stream.IntStream.range(0, u.length).filter(i -> u[i]).asLongStream().toArray();
+        } else {
+            units = java.util.stream.LongStream.range(0, m).toArray();
+        }
+        if (units.length == 0) return ibp;
+        for (int i = 0; i < index; i++) {
+            nodes.get(i).prepare(trace);
+            widest = Math.max(widest, trace.input(nodes.get(i)).width());
+        }
+        int k = units.length;
+        long chunk = Math.max(1, Math.min(2L * k, CHUNK_ELEMENTS / Math.max(1, n * widest)));
+        boolean grad = dev.tikhon.engine.Autograd.isGradEnabled();
+        Tensor pick = Tensor.fromLongs(units, k).to(x.device());
+        Tensor eye = Tensor.eye(m, x.dtype(), x.device()).indexSelect(0, pick);   // [k, M]: the chosen units
+        Tensor signed = Tensor.cat(List.of(eye, eye.neg()), 0);                    // [2k, M]: lower bounds of h, of −h
+        Tensor lower = Tensor.zeros(x.dtype(), x.device(), n, 2L * k);
+        List<Tensor> parts = new ArrayList<>();
+        for (long start = 0; start < 2L * k; start += chunk) {
+            long rows = Math.min(chunk, 2L * k - start);
+            Tensor a = signed.narrow(0, start, rows).reshape(withHead(rows, shape)).unsqueeze(0).expand(withHead(n, withHead(rows, shape)));
+            if (grad) {   // differentiable (training): no nested scope, the graph must live on
+                parts.add(backwardFrom(index, a, region, trace));
+            } else {
+                try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open()) {
+                    lower.narrow(1, start, rows).copy_(backwardFrom(index, a, region, trace));
+                }
+            }
+        }
+        if (grad) lower = Tensor.cat(parts, 1);
+        Tensor lo = ibp.lo().flatten(1, -1), hi = ibp.hi().flatten(1, -1);
+        lo = lo.indexCopy(1, pick, lower.narrow(1, 0, k)).reshape(withHead(n, shape));
+        hi = hi.indexCopy(1, pick, lower.narrow(1, k, k).neg()).reshape(withHead(n, shape));
+        return new Interval(lo, hi);
+    }
+
+    private static long[] withHead(long head, long[] shape) {
+        long[] out = new long[shape.length + 1];
+        out[0] = head;
+        System.arraycopy(shape, 0, out, 1, shape.length);
+        return out;
+    }
+
+    /** Minimum over the region of A·(nodes[0..index)(x)): the walk back from layer {@code index} to the input. */
+    private Tensor backwardFrom(int index, Tensor a, InputRegion region, Trace trace) {
+        Trace.Sum sum = new Trace.Sum();
+        for (int i = index - 1; i >= 0; i--) a = nodes.get(i).backward(a, trace, sum);
+        Tensor zero = Tensor.zeros(a.dtype(), a.device(), a.size(0), a.size(1));
+        return region.minimize(a, sum.value(zero));
+    }
+
+    // ------------------------------------------------------------------ CROWN
+
+    /** CROWN lower bounds of C·z over the region, [N, S]. */
+    public Tensor crownLower(InputRegion region, Tensor spec, int crownUnits, LowerSlope alpha) {
+        Trace trace = new Trace(alpha);
+        forward(region, nodes.size(), crownUnits, trace);
+        return backwardFrom(nodes.size(), spec, region, trace);
+    }
+
+    /** CROWN lower and upper bounds of C·z over the region, [N, S] each. */
+    public Interval crown(InputRegion region, Tensor spec, int crownUnits, LowerSlope alpha) {
+        long s = spec.size(1);
+        Tensor both = crownLower(region, Tensor.cat(List.of(spec, spec.neg()), 1), crownUnits, alpha);
+        return new Interval(both.narrow(1, 0, s), both.narrow(1, s, s).neg());
+    }
+
+    /** CROWN with the defaults: CROWN-tightened intermediate bounds up to 2,048 units, adaptive lower slopes. */
+    public Interval crown(InputRegion region, Tensor spec) {
+        return crown(region, spec, DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE);
+    }
+}

@@ -1,0 +1,107 @@
+package dev.tikhon.verify;
+
+import dev.tikhon.attack.Norm;
+import dev.tikhon.engine.DType;
+import dev.tikhon.engine.Ops;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Module;
+import dev.tikhon.train.Objective;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Certified training: the loss of IBP training (Gowal et al. 2018) and of CROWN-IBP (Zhang et al. 2020),
+ *
+ * <pre>  κ · CE(z(x), y) + (1 − κ) · CE(−m̲(x, ε), y)</pre>
+ *
+ * where m̲ⱼ is a sound lower bound of the margin z_y − z_j over the ε-ball (m̲_y = 0): the cross-entropy of the
+ * worst-case logits, which is small only when every margin is provably positive. IBP takes m̲ from interval bound
+ * propagation; CROWN-IBP takes β·m̲_CROWN-IBP + (1 − β)·m̲_IBP, where m̲_CROWN-IBP is CROWN's bound on the last
+ * layer over IBP's intermediate bounds.
+ *
+ * <p>Schedule (in epochs, fractional within an epoch, from {@link #progress}): ε = 0 and κ = 1 for {@code warmup}
+ * epochs, then over {@code ramp} epochs ε rises linearly to its target, κ falls linearly from 1 to {@code kappaEnd}
+ * and β falls from 1 to 0; after that they stay. Clean training first, then a slowly growing ball, is what makes
+ * these bounds trainable (Gowal et al. §4; Zhang et al. §4).
+ */
+public final class CertifiedTraining implements Objective {
+    public enum Bound { IBP, CROWN_IBP }
+
+    /**
+     * The settings a checkpoint records (registered as "ibp" and "crown-ibp" in {@code regularize.Regularizers}).
+     *
+     * @param norm         linf or l2
+     * @param eps          the target radius
+     * @param warmupEpochs epochs at ε = 0, κ = 1
+     * @param rampEpochs   epochs of the linear ramps
+     * @param kappaEnd     the final κ
+     */
+    public record Settings(String norm, double eps, double warmupEpochs, double rampEpochs, double kappaEnd) {}
+
+    private final Bound bound;
+    private final Norm norm;
+    private final double eps, warmup, ramp, kappaEnd;
+    private double epochs;
+
+    public CertifiedTraining(Bound bound, Norm norm, double eps, double warmup, double ramp, double kappaEnd) {
+        if (!(eps > 0)) throw new IllegalArgumentException("--eps must be positive for certified training, got " + eps);
+        if (warmup < 0 || ramp < 0) throw new IllegalArgumentException("--eps-warmup and --eps-ramp must be ≥ 0");
+        if (kappaEnd < 0 || kappaEnd > 1) throw new IllegalArgumentException("--kappa-end must be in [0, 1], got " + kappaEnd);
+        this.bound = bound;
+        this.norm = norm;
+        this.eps = eps;
+        this.warmup = warmup;
+        this.ramp = ramp;
+        this.kappaEnd = kappaEnd;
+    }
+
+    @Override public void progress(double epochs) { this.epochs = epochs; }
+
+    /** The fraction of the ramp done at {@code t} epochs: 0 during warm-up, 1 after the ramp. */
+    double rampFraction(double t) {
+        if (t < warmup) return 0;
+        if (ramp == 0) return 1;
+        return Math.min(1, (t - warmup) / ramp);
+    }
+
+    public double epsAt(double t) { return eps * rampFraction(t); }
+
+    public double kappaAt(double t) { return 1 - (1 - kappaEnd) * rampFraction(t); }
+
+    public double betaAt(double t) { return 1 - rampFraction(t); }
+
+    @Override
+    public Result evaluate(Module model, Tensor x, Tensor y) {
+        Tensor logits = model.forward(x);
+        Tensor clean = Ops.crossEntropy(logits, y);
+        double e = epsAt(epochs), kappa = kappaAt(epochs), beta = betaAt(epochs);
+        Map<String, Tensor> parts = new LinkedHashMap<>();
+        parts.put("ce", clean);
+        parts.put("eps", Tensor.scalar(e, DType.FLOAT64, x.device()));
+        parts.put("kappa", Tensor.scalar(kappa, DType.FLOAT64, x.device()));
+        if (e == 0) return new Result(clean, logits, parts);
+        BoundedNetwork net = BoundedNetwork.of(model);
+        Tensor spec = BoundedNetwork.margins(y, (int) logits.size(1), x);
+        InputRegion region = InputRegion.images(x, e, norm);
+        Tensor lower;
+        if (bound == Bound.CROWN_IBP && beta > 0) {
+            Tensor[] both = net.ibpAndCrownIbpLower(region, spec);
+            lower = both[0].mul(1 - beta).add(both[1].mul(beta));
+        } else {
+            lower = net.ibp(region, spec).lo();
+        }
+        Tensor robust = Ops.crossEntropy(lower.neg(), y);
+        parts.put("robust_ce", robust);
+        parts.put("verified_train", lower.gt(0).to(x.dtype()).sum(1, false).eq(logits.size(1) - 1)
+                .to(x.dtype()).mean());
+        return new Result(clean.mul(kappa).add(robust.mul(1 - kappa)), logits, parts);
+    }
+
+    @Override
+    public String describe() {
+        return (bound == Bound.IBP ? "ibp" : "crown-ibp") + String.format(Locale.ROOT,
+                "(%s ε=%s, warm-up %s, ramp %s epochs, κ 1→%s%s)", norm, eps, warmup, ramp, kappaEnd, bound == Bound.IBP ? "" : ", β 1→0");
+    }
+}

@@ -1,0 +1,95 @@
+package dev.tikhon.verify;
+
+import dev.tikhon.attack.Norm;
+import dev.tikhon.engine.Tensor;
+
+/**
+ * The set a verifier proves a property over: for each example n, the ℓp ball of radius ε_n around x₀ₙ
+ * intersected with the data domain (the box [0, 1] of images; unbounded for the textbook examples).
+ *
+ * <p>Concretizing a linear bound. CROWN ends with, for each specification row s, a linear function
+ * g(x) = Aₛ·x + aₛ that is ≤ the quantity bounded for every x of the region; its minimum over the region is
+ * a sound lower bound. Over the ℓp ball alone it is Aₛ·x₀ + aₛ − ε‖Aₛ‖_q with q the dual exponent
+ * (1/p + 1/q = 1; Hölder's inequality is tight). Over the box [lo, hi] it is Aₛ·c + aₛ − |Aₛ|·r with centre c
+ * and radius r. For ℓ∞ the ball ∩ domain <em>is</em> a box (x₀ ± ε clipped to the domain), so the second
+ * formula is the exact minimum. For ℓ2 the ball ∩ box is not a box: both minima are sound lower bounds over
+ * the intersection (it lies inside each set), and we take the larger; the exact minimum over ball ∩ box
+ * could be larger still (looser here, never unsound).
+ */
+public final class InputRegion {
+    private final Tensor x0, eps;
+    private final Norm norm;
+    private final double domainLo, domainHi;
+    private final Interval box;
+
+    /**
+     * @param x0  centres, [N, …]
+     * @param eps radii, [N] (one per example, so that bisection can try a different radius for each)
+     */
+    public InputRegion(Tensor x0, Tensor eps, Norm norm, double domainLo, double domainHi) {
+        if (eps.dim() != 1 || eps.size(0) != x0.size(0)) {
+            throw new IllegalArgumentException("eps must hold one radius per example: " + eps + " for " + x0);
+        }
+        this.x0 = x0;
+        this.eps = eps.to(x0.dtype());
+        this.norm = norm;
+        this.domainLo = domainLo;
+        this.domainHi = domainHi;
+        Tensor e = perExample(this.eps, x0.dim());
+        Tensor lo = x0.sub(e), hi = x0.add(e);
+        if (Double.isFinite(domainLo)) lo = lo.clampMin(domainLo);
+        if (Double.isFinite(domainHi)) hi = hi.clampMax(domainHi);
+        // An ℓ2 ball of radius ε lies inside the ℓ∞ ball of the same radius: the box holds the region either way.
+        this.box = new Interval(lo, hi);
+    }
+
+    /** Images: the ball intersected with [0, 1]. */
+    public static InputRegion images(Tensor x0, Tensor eps, Norm norm) {
+        return new InputRegion(x0, eps, norm, 0, 1);
+    }
+
+    /** Images, one radius for all. */
+    public static InputRegion images(Tensor x0, double eps, Norm norm) {
+        return images(x0, Tensor.full(eps, x0.dtype(), x0.device(), x0.size(0)), norm);
+    }
+
+    /** The ball alone, no domain constraint. */
+    public static InputRegion ball(Tensor x0, double eps, Norm norm) {
+        return new InputRegion(x0, Tensor.full(eps, x0.dtype(), x0.device(), x0.size(0)), norm,
+                Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
+    }
+
+    public Tensor centre() { return x0; }
+
+    public Tensor eps() { return eps; }
+
+    public Norm norm() { return norm; }
+
+    /** The smallest box holding the region: x₀ ± ε clipped to the domain. */
+    public Interval box() { return box; }
+
+    /** ε reshaped to broadcast against a tensor of {@code dims} dimensions whose first is the batch. */
+    static Tensor perExample(Tensor eps, int dims) {
+        long[] shape = new long[dims];
+        java.util.Arrays.fill(shape, 1);
+        shape[0] = eps.size(0);
+        return eps.reshape(shape);
+    }
+
+    /**
+     * The minimum over the region of A·x + a, per example and row.
+     *
+     * @param a    coefficients [N, S, …input shape]
+     * @param bias constants [N, S]
+     * @return [N, S]
+     */
+    public Tensor minimize(Tensor a, Tensor bias) {
+        Tensor af = a.flatten(2, -1);   // [N, S, D]
+        Tensor c = box.centre().flatten(1, -1).unsqueeze(2), r = box.radius().flatten(1, -1).unsqueeze(2);
+        Tensor overBox = af.matmul(c).squeeze(2).sub(af.abs().matmul(r).squeeze(2)).add(bias);
+        if (norm == Norm.LINF) return overBox;
+        Tensor overBall = af.matmul(x0.flatten(1, -1).unsqueeze(2)).squeeze(2)
+                .sub(af.norm(norm.dualP(), new long[]{2}, false).mul(eps.unsqueeze(1))).add(bias);
+        return overBox.maximum(overBall);
+    }
+}

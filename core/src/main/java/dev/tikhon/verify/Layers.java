@@ -1,0 +1,258 @@
+package dev.tikhon.verify;
+
+import dev.tikhon.engine.Ops;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Activation;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The verifier's layers. Affine layers (linear, convolution, evaluation-mode batch norm, flatten, average
+ * pooling) pass intervals in centre/radius form and linear bounds backward exactly, by their transposes.
+ * Activations and max pooling pass intervals through their endpoints (they are monotone) and linear bounds
+ * through a {@link Relaxation} of each unit over its recorded input bounds. A residual addition sums its two
+ * branches both ways.
+ */
+final class Layers {
+    private Layers() {}
+
+    /** Lifts a per-example tensor [N, …] to broadcast over the specification rows: [N, 1, …]. */
+    static Tensor rows(Tensor t) { return t.unsqueeze(1); }
+
+    /** y = x Wᵀ + b on [N, in]. */
+    record Dense(Tensor weight, Tensor bias) implements Node {
+        @Override public Interval ibp(Interval in, Trace trace) {
+            trace.input(this, in);
+            return Interval.ofCentre(Ops.linear(in.centre(), weight, bias), Ops.linear(in.radius(), weight.abs(), null));
+        }
+
+        @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
+            if (bias != null) sum.add(a.matmul(bias));
+            return a.matmul(weight);
+        }
+
+        /**
+         * The last layer with the specification folded in: the rows of C·W and C·b, per example, so that interval
+         * propagation bounds each margin directly instead of subtracting two independently bounded logits.
+         */
+        Interval ibpFolded(Interval in, Tensor spec, Trace trace) {
+            trace.input(this, in);
+            Tensor w = spec.matmul(weight);   // [N, S, in]
+            Tensor mu = w.matmul(in.centre().unsqueeze(2)).squeeze(2), r = w.abs().matmul(in.radius().unsqueeze(2)).squeeze(2);
+            if (bias != null) mu = mu.add(spec.matmul(bias));
+            return Interval.ofCentre(mu, r);
+        }
+
+        /** Exact ℓp-ball bounds for this layer applied right to the input region (optionally folded with a spec). */
+        Interval overBall(InputRegion region, Tensor spec) {
+            Tensor x = region.centre().flatten(1, -1);
+            Tensor w = spec == null ? weight.unsqueeze(0) : spec.matmul(weight);   // [N or 1, S, in]
+            Tensor mu = w.matmul(x.unsqueeze(2)).squeeze(2);
+            if (bias != null) mu = mu.add(spec == null ? bias : spec.matmul(bias));
+            Tensor r = w.norm(region.norm().dualP(), new long[]{2}, false).mul(region.eps().unsqueeze(1));
+            return Interval.ofCentre(mu, r);
+        }
+    }
+
+    /** 2-D convolution, NCHW. */
+    record Conv(Tensor weight, Tensor bias, int stride, int padding) implements Node {
+        @Override public Interval ibp(Interval in, Trace trace) {
+            trace.input(this, in);
+            return Interval.ofCentre(Ops.conv2d(in.centre(), weight, bias, stride, padding),
+                    Ops.conv2d(in.radius(), weight.abs(), null, stride, padding));
+        }
+
+        @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
+            long[] in = trace.input(this).exampleShape(), s = a.shape();
+            long n = s[0], rows = s[1], h = s[3];
+            if (bias != null) sum.add(a.sum(-1, false).sum(-1, false).matmul(bias));
+            int k = (int) weight.size(2);
+            int outputPadding = (int) (in[1] - ((h - 1) * stride - 2L * padding + k));
+            Tensor back = Ops.convTranspose2d(a.reshape(n * rows, s[2], s[3], s[4]), weight, stride, padding, outputPadding);
+            return back.reshape(n, rows, in[0], in[1], in[2]);
+        }
+
+        /** Exact ℓp-ball bounds of this convolution applied right to the input region: centre conv(x₀), radius ε‖row‖_q. */
+        Interval overBall(InputRegion region) {
+            Tensor x = region.centre();
+            Tensor mu = Ops.conv2d(x, weight, bias, stride, padding);
+            double q = region.norm().dualP();
+            // ‖row‖_q^q of every output unit, borders included: the convolution of a ones image with |W|^q.
+            Tensor ones = Tensor.ones(x.dtype(), x.device(), 1, x.size(1), x.size(2), x.size(3));
+            Tensor rowNorm = Ops.conv2d(ones, weight.abs().pow(q), null, stride, padding).pow(1 / q);
+            return Interval.ofCentre(mu, rowNorm.mul(InputRegion.perExample(region.eps(), mu.dim())));
+        }
+    }
+
+    /** A per-channel affine map y = scale·x + shift on [N, C, H, W] (evaluation-mode batch norm). */
+    record ChannelAffine(Tensor scale, Tensor shift) implements Node {
+        private Tensor bc(Tensor t, int dims) {
+            long[] shape = new long[dims];
+            java.util.Arrays.fill(shape, 1);
+            shape[dims - 3] = t.size(0);
+            return t.reshape(shape);
+        }
+
+        @Override public Interval ibp(Interval in, Trace trace) {
+            trace.input(this, in);
+            return Interval.ofCentre(in.centre().mul(bc(scale, 4)).add(bc(shift, 4)), in.radius().mul(bc(scale.abs(), 4)));
+        }
+
+        @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
+            sum.add(Trace.sumTail(a.mul(bc(shift, 5))));
+            return a.mul(bc(scale, 5));
+        }
+    }
+
+    /** [N, …] → [N, D]. */
+    record Flatten() implements Node {
+        @Override public Interval ibp(Interval in, Trace trace) {
+            trace.input(this, in);
+            return new Interval(in.lo().flatten(1, -1), in.hi().flatten(1, -1));
+        }
+
+        @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
+            long[] in = trace.input(this).exampleShape();
+            long[] shape = new long[in.length + 2];
+            shape[0] = a.size(0);
+            shape[1] = a.size(1);
+            System.arraycopy(in, 0, shape, 2, in.length);
+            return a.reshape(shape);
+        }
+    }
+
+    /** Average pooling over k×k windows with stride k, or over the whole image (k = 0). Positive weights: monotone. */
+    record AvgPool(int kernel) implements Node {
+        @Override public Interval ibp(Interval in, Trace trace) {
+            trace.input(this, in);
+            return in.map(t -> kernel == 0 ? Ops.globalAvgPool(t) : Ops.avgPool2d(t, kernel, kernel));
+        }
+
+        @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
+            long[] in = trace.input(this).exampleShape();
+            if (kernel == 0) {
+                return a.unsqueeze(3).unsqueeze(4).expand(a.size(0), a.size(1), in[0], in[1], in[2]).div((double) in[1] * in[2]);
+            }
+            return spread(a.unsqueeze(5).expand(withTail(a.shape(), (long) kernel * kernel)), kernel, in).div((double) kernel * kernel);
+        }
+    }
+
+    /**
+     * Max pooling over k×k windows with stride k. Over a window with input bounds [lⱼ, uⱼ], let k* be the unit of
+     * largest lower bound: y = max x ≥ x_k* always; y ≤ x_k* when l_k* ≥ uⱼ for every other j (the window's maximum
+     * is decided), and y ≤ maxⱼ uⱼ otherwise.
+     */
+    record MaxPool(int kernel) implements Node {
+        @Override public Interval ibp(Interval in, Trace trace) {
+            trace.input(this, in);
+            return in.map(t -> Ops.maxPool2d(t, kernel, kernel));
+        }
+
+        @Override public boolean affine() { return false; }
+
+        @Override public void prepare(Trace trace) { relaxation(trace); }
+
+        /** [choice one-hot over each window, decided (0/1), window max of upper bounds]. */
+        private Tensor[] relaxation(Trace trace) {
+            return trace.cached(this, () -> {
+                Interval in = trace.input(this);
+                Tensor l = windows(in.lo(), kernel), u = windows(in.hi(), kernel);
+                Tensor choice = l.argmax(4).oneHot((long) kernel * kernel).to(l.dtype());
+                Tensor chosen = choice.gt(0.5);
+                Tensor lChosen = l.mul(choice).sum(4, false);
+                Tensor uOthers = u.maskedFill(chosen, Double.NEGATIVE_INFINITY).amax(4, false);
+                Tensor decided = uOthers.le(lChosen).to(l.dtype());
+                return new Tensor[]{choice, decided, u.amax(4, false)};
+            });
+        }
+
+        @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
+            Tensor[] r = relaxation(trace);
+            Tensor decided = rows(r[1]);
+            Tensor pos = a.clampMin(0), neg = a.clampMax(0);
+            sum.add(Trace.sumTail(neg.mul(decided.neg().add(1)).mul(rows(r[2]))));
+            Tensor coefficient = pos.add(neg.mul(decided));
+            return spread(coefficient.unsqueeze(5).mul(rows(r[0])), kernel, trace.input(this).exampleShape());
+        }
+    }
+
+    /** [N, C, H, W] → [N, C, H/k, W/k, k²]: the k×k windows of stride k (trailing rows and columns dropped, as pooling does). */
+    static Tensor windows(Tensor x, int k) {
+        long n = x.size(0), c = x.size(1), h = x.size(2) / k, w = x.size(3) / k;
+        return x.narrow(2, 0, h * k).narrow(3, 0, w * k).reshape(n, c, h, k, w, k).permute(0, 1, 2, 4, 3, 5)
+                .reshape(n, c, h, w, (long) k * k);
+    }
+
+    /** The inverse of {@link #windows} with the specification rows: [N, S, C, H', W', k²] → [N, S, C, H, W], zeros where pooling dropped. */
+    static Tensor spread(Tensor a, int k, long[] in) {
+        long n = a.size(0), s = a.size(1), c = a.size(2), h = a.size(3), w = a.size(4);
+        Tensor x = a.reshape(n, s, c, h, w, k, k).permute(0, 1, 2, 3, 5, 4, 6).reshape(n, s, c, h * k, w * k);
+        if (h * k < in[1]) x = Tensor.cat(List.of(x, Tensor.zeros(x.dtype(), x.device(), n, s, c, in[1] - h * k, w * k)), 3);
+        if (w * k < in[2]) x = Tensor.cat(List.of(x, Tensor.zeros(x.dtype(), x.device(), n, s, c, in[1], in[2] - w * k)), 4);
+        return x;
+    }
+
+    static long[] withTail(long[] shape, long last) {
+        long[] out = java.util.Arrays.copyOf(shape, shape.length + 1);
+        out[shape.length] = last;
+        return out;
+    }
+
+    /** An elementwise non-decreasing activation. */
+    record Act(Activation.Kind kind) implements Node {
+        @Override public Interval ibp(Interval in, Trace trace) {
+            trace.input(this, in);
+            Activation f = new Activation(kind);
+            return in.map(f::forward);
+        }
+
+        @Override public boolean affine() { return kind == Activation.Kind.IDENTITY; }
+
+        private Relaxation relaxation(Trace trace) {
+            return trace.cached(this, () -> Relaxation.of(kind, trace.input(this), trace.alpha));
+        }
+
+        @Override public void prepare(Trace trace) { if (!affine()) relaxation(trace); }
+
+        @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
+            if (kind == Activation.Kind.IDENTITY) return a;
+            Relaxation r = relaxation(trace);
+            Tensor pos = a.clampMin(0), neg = a.clampMax(0);
+            sum.add(Trace.sumTail(pos.mul(rows(r.lowerIntercept())).add(neg.mul(rows(r.upperIntercept())))));
+            return pos.mul(rows(r.lowerSlope())).add(neg.mul(rows(r.upperSlope())));
+        }
+    }
+
+    /** y = branch(x) + shortcut(x), each a chain of layers (an empty shortcut is the identity). */
+    record Add(List<Node> branch, List<Node> shortcut) implements Node {
+        Add {
+            branch = List.copyOf(branch);
+            shortcut = List.copyOf(shortcut);
+        }
+
+        @Override public Interval ibp(Interval in, Trace trace) {
+            trace.input(this, in);
+            Interval b = in, s = in;
+            for (Node node : branch) b = node.ibp(b, trace);
+            for (Node node : shortcut) s = node.ibp(s, trace);
+            return new Interval(b.lo().add(s.lo()), b.hi().add(s.hi()));
+        }
+
+        @Override public boolean affine() { return false; }
+
+        @Override public void prepare(Trace trace) {
+            for (Node n : branch) n.prepare(trace);
+            for (Node n : shortcut) n.prepare(trace);
+        }
+
+        @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
+            Tensor b = a, s = a;
+            for (int i = branch.size() - 1; i >= 0; i--) b = branch.get(i).backward(b, trace, sum);
+            for (int i = shortcut.size() - 1; i >= 0; i--) s = shortcut.get(i).backward(s, trace, sum);
+            return b.add(s);
+        }
+    }
+
+    static List<Node> chain(List<Node> nodes) { return new ArrayList<>(nodes); }
+}

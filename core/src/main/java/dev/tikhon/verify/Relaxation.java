@@ -1,0 +1,76 @@
+package dev.tikhon.verify;
+
+import dev.tikhon.UserError;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Activation;
+
+/**
+ * Linear bounds on a scalar activation σ over its input interval [l, u], elementwise:
+ * {@code lowerSlope·z + lowerIntercept ≤ σ(z) ≤ upperSlope·z + upperIntercept} for every z in [l, u].
+ *
+ * <p>ReLU (Zhang et al. 2018, CROWN): where l ≥ 0 the neuron is the identity and where u ≤ 0 it is zero, both
+ * exact. Where l &lt; 0 &lt; u the upper line is the chord through (l, 0) and (u, u): slope u/(u − l), intercept
+ * −lu/(u − l). The lower line is αz for any α in [0, 1]; the adaptive choice takes α = 1 when u ≥ −l and 0
+ * otherwise, the one of the two with the smaller area between line and function.
+ *
+ * <p>Convex activations (the smooth ReLU of {@link Activation#smoothRelu}, softplus): the chord from (l, σ(l)) to (u, σ(u)) lies
+ * above σ on [l, u] and every tangent lies below it; we take the tangent at the midpoint. For intervals
+ * narrower than 1e-6 the constants σ(l) and σ(u) bound σ (it is non-decreasing) without the cancellation a
+ * chord of a tiny interval would suffer. The identity is exact. tanh and sigmoid are neither convex nor concave
+ * and are not relaxed here (interval propagation handles them).
+ */
+record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, Tensor upperIntercept) {
+
+    private static final double NARROW = 1e-6;
+
+    static Relaxation of(Activation.Kind kind, Interval pre, LowerSlope alpha) {
+        switch (kind) {
+            case RELU: return relu(pre.lo(), pre.hi(), alpha);
+            case SMOOTH_RELU: return convex(pre.lo(), pre.hi(), Activation::smoothRelu, Relaxation::smoothReluSlope);
+            case SOFTPLUS: return convex(pre.lo(), pre.hi(), z -> z.softplus(1, 20), Tensor::sigmoid);
+            default: throw new UserError("CROWN has no linear relaxation of the " + kind.name().toLowerCase() + " activation: "
+                    + "use --method ibp, or a model with relu, smooth-relu or softplus activations");
+        }
+    }
+
+    static Relaxation relu(Tensor l, Tensor u, LowerSlope alpha) {
+        Tensor unstable = l.lt(0).logicalAnd(u.gt(0));
+        Tensor active = l.ge(0);
+        Tensor one = l.onesLike(), zero = l.zerosLike();
+        Tensor width = Tensor.where(unstable, u.sub(l), one);   // a safe denominator: no 0/0 even in gradients
+        Tensor chord = u.div(width);
+        Tensor upperSlope = Tensor.where(unstable, chord, Tensor.where(active, one, zero));
+        Tensor upperIntercept = Tensor.where(unstable, chord.mul(l).neg(), zero);
+        Tensor a;
+        switch (alpha) {
+            case ZERO: a = zero; break;
+            case ONE: a = one; break;
+            default: a = l.neg().le(u).to(l.dtype());
+        }
+        Tensor lowerSlope = Tensor.where(unstable, a, Tensor.where(active, one, zero));
+        return new Relaxation(lowerSlope, zero, upperSlope, upperIntercept);
+    }
+
+    static Relaxation convex(Tensor l, Tensor u, java.util.function.UnaryOperator<Tensor> f,
+                             java.util.function.UnaryOperator<Tensor> slope) {
+        Tensor fl = f.apply(l), fu = f.apply(u);
+        Tensor wide = u.sub(l).gt(NARROW);
+        Tensor zero = l.zerosLike();
+        Tensor width = Tensor.where(wide, u.sub(l), l.onesLike());
+        Tensor chord = fu.sub(fl).div(width);
+        Tensor upperSlope = Tensor.where(wide, chord, zero);
+        Tensor upperIntercept = Tensor.where(wide, fl.sub(chord.mul(l)), fu);
+        Tensor mid = l.add(u).mul(0.5);
+        Tensor tangent = slope.apply(mid);
+        Tensor lowerSlope = Tensor.where(wide, tangent, zero);
+        Tensor lowerIntercept = Tensor.where(wide, f.apply(mid).sub(tangent.mul(mid)), fl);
+        return new Relaxation(lowerSlope, lowerIntercept, upperSlope, upperIntercept);
+    }
+
+    /** The derivative of the smooth ReLU: 0 below −½, 1 above ½, and v²(3 − 2v) with v = z + ½ between. */
+    static Tensor smoothReluSlope(Tensor z) {
+        Tensor v = z.add(0.5);
+        Tensor inner = v.square().mul(v.mul(-2).add(3));
+        return Tensor.where(z.abs().lt(0.5), inner, z.gt(0).to(z.dtype()));
+    }
+}

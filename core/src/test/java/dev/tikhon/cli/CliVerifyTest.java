@@ -1,0 +1,61 @@
+package dev.tikhon.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * train --reg ibp → verify (both methods, attack on every image, radius bisection) → certify --method crown, through the
+ * command line on the bundled Fashion-MNIST sample with tiny budgets. Oracle for the verdicts: no image is both verified
+ * and broken by the attack ensemble.
+ */
+class CliVerifyTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void certifiedTrainingThenVerifyAndCertify(@TempDir Path dir) throws IOException {
+        Path base = dir.resolve("ibp"), ver = dir.resolve("verify"), cert = dir.resolve("certify");
+        Cli.Run t = Cli.run("train", "--data", "fashion-mnist-sample", "--model", "mlp", "--hidden", "32", "--epochs", "1",
+                "--reg", "ibp", "--eps", "0.02", "--eps-warmup", "0.2", "--optimizer", "adam", "--lr", "0.001", "--threads", "1",
+                "--out", base.toString());
+        assertThat(t.exitCode()).as(t.err()).isEqualTo(0);
+        assertThat(t.out()).contains("ibp(linf ε=0.02, warm-up 0.2, ramp 0.4 epochs");
+        JsonNode tm = JSON.readTree(base.resolve("metrics.json").toFile());
+        assertThat(tm.toString()).contains("rampEpochs");
+
+        Cli.Run v = Cli.run("verify", "--checkpoint", base.toString(), "--method", "ibp,crown", "--eps", "0.005,0.02", "--images", "12",
+                "--attack-all", "--steps", "5", "--targets", "1", "--queries", "20", "--radius", "0.1", "--radius-steps", "5",
+                "--threads", "1", "--out", ver.toString());
+        assertThat(v.exitCode()).as(v.err()).isEqualTo(0);
+        JsonNode vm = JSON.readTree(ver.resolve("metrics.json").toFile());
+        assertThat(vm.at("/certificate_kind").asText()).isEqualTo("sound");
+        assertThat(vm.at("/results")).hasSize(4);
+        for (JsonNode r : vm.at("/results")) {
+            assertThat(r.at("/violations_verified_but_broken").asLong()).isZero();
+            assertThat(r.at("/verified").asLong() + r.at("/falsified").asLong() + r.at("/unknown").asLong()).isEqualTo(12);
+        }
+        List<String> lines = Files.readAllLines(ver.resolve("verify.csv"));
+        assertThat(lines).hasSize(13);
+        assertThat(lines.get(0)).contains("crown_verdict@0.02").contains("ibp_verified_radius");
+        assertThat(ver.resolve("verified_accuracy.png")).exists();
+        assertThat(ver.resolve("index.html")).exists();
+
+        Cli.Run c = Cli.run("certify", "--checkpoint", base.toString(), "--method", "crown", "--images", "6", "--threads", "1",
+                "--out", cert.toString());
+        assertThat(c.exitCode()).as(c.err()).isEqualTo(0);
+        JsonNode cm = JSON.readTree(cert.resolve("metrics.json").toFile());
+        assertThat(cm.at("/result/certificates/crown/kind").asText()).isEqualTo("sound");
+
+        Cli.Run bad = Cli.run("verify", "--checkpoint", base.toString(), "--method", "zonotope", "--out", dir.resolve("x").toString());
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).contains("tikhon: error:").contains("ibp or crown");
+    }
+}
