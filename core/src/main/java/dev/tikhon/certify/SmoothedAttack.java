@@ -7,6 +7,7 @@ import dev.tikhon.attack.AttackLoss;
 import dev.tikhon.attack.Apgd;
 import dev.tikhon.attack.Norm;
 import dev.tikhon.attack.Pgd;
+import dev.tikhon.attack.SmoothedClassifier;
 import dev.tikhon.engine.Autograd;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Tensor;
@@ -22,7 +23,7 @@ import java.util.List;
  * attack looks for x' with ‖x' − x‖₂ ≤ 0.999 r and g(x') ≠ g(x):
  *
  * <ol>
- *   <li>the attack runs on the noise-averaged soft classifier log E_η softmax f(x + η) ({@link NoiseAveraged}, a
+ *   <li>the attack runs on the noise-averaged soft classifier log E_η softmax f(x + η) ({@link SmoothedClassifier}, a
  *       fresh Monte Carlo estimate with {@code samples} draws at each forward pass, differentiable), which is how
  *       smoothed classifiers are attacked (Salman et al., SmoothAdv): ℓ2 PGD from x and random starts, then, with
  *       {@code ensemble}, the AutoAttack-style ensemble (APGD-CE, APGD-T, DDN; see docs/robustness.md);</li>
@@ -49,34 +50,6 @@ public final class SmoothedAttack {
 
     private SmoothedAttack() {}
 
-    /** log of the Monte Carlo mean softmax of {@code inner} under N(0, σ²) noise: a fresh estimate per call, differentiable. */
-    public static final class NoiseAveraged extends Module {
-        private final Module inner;
-        private final double sigma;
-        private final int samples;
-
-        public NoiseAveraged(Module inner, double sigma, int samples) {
-            this.inner = inner;
-            this.sigma = sigma;
-            this.samples = samples;
-        }
-
-        @Override public Tensor forward(Tensor x) {
-            long n = x.size(0);
-            long[] times = new long[x.dim()];
-            java.util.Arrays.fill(times, 1);
-            times[0] = samples;
-            Tensor rep = x.repeat(times);
-            Tensor p = inner.forward(rep.add(rep.randnLike(), sigma)).softmax(1);
-            return p.view(samples, n, p.size(1)).mean(0, false).clampMin(1e-12).log();
-        }
-
-        @Override public Module train(boolean on) {
-            inner.train(on);
-            return super.train(on);
-        }
-    }
-
     /**
      * Attacks one certificate of input {@code x} (one example, [C, H, W] or [D]) of {@code model}; the judge is
      * PREDICT with {@code judge}'s settings. Returns the tally of this one certificate (tested 0 when it abstained or
@@ -88,7 +61,7 @@ public final class SmoothedAttack {
         model.train(false);
         try {
             double eps = s.fraction() * c.radius();
-            Module soft = new NoiseAveraged(model, judge.config().sigma(), s.samples());
+            Module soft = new SmoothedClassifier(model, judge.config().sigma(), s.samples());
             Tensor x1 = x.unsqueeze(0), target = Tensor.fromLongs(new long[]{c.prediction()}, 1).to(x.device());
             List<Tensor> candidates = new ArrayList<>();
             for (int run = 0; run < s.restarts(); run++) {

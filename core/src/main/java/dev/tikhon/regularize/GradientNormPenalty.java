@@ -55,6 +55,12 @@ public final class GradientNormPenalty implements Objective {
         this.dual = dual;
     }
 
+    /** The registry entry and settings that rebuild this penalty (what a checkpoint records). */
+    @Override public dev.tikhon.train.ObjectiveSpec spec() {
+        String name = tvWeight > 0 && lipWeight > 0 ? "tv+lipschitz" : tvWeight > 0 ? "tv" : "lipschitz";
+        return dev.tikhon.train.ObjectiveSpec.of(name, new Settings(tvWeight, lipWeight, h, dual == Dual.L2 ? "l2" : "linf"), loss.name());
+    }
+
     /** Per-example finite-difference estimate of ‖∇ₓℓ‖ (dual norm), differentiable in the parameters. */
     Tensor norms(Module model, Tensor x, Tensor y, InputGradients.Evaluated at) {
         Tensor d = InputGradients.direction(at.gradient(), dual, 1);

@@ -119,7 +119,7 @@ class SoundnessTest {
     void noAttackBreaksACohenCertificate() {
         RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(SIGMA, 100, 2000, 0.001, 1000, 1));
         RandomizedSmoothing judge = new RandomizedSmoothing(new RandomizedSmoothing.Config(SIGMA, 100, 2000, 0.001, 1000, 77));
-        Module attacked = new SmoothedAttack.NoiseAveraged(base, SIGMA, 32);
+        Module attacked = new dev.tikhon.attack.SmoothedClassifier(base, SIGMA, 32);
         int certified = 0, inflatedBroken = 0;
         List<String> violations = new ArrayList<>();
         for (int i = 0; i < points.size(0); i++) {
@@ -146,7 +146,7 @@ class SoundnessTest {
         // certificate (a): CERTIFY's estimation on v with the class fixed by the single pass
         RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(SIGMA, 100, 2000, 0.001, 1000, 5));
         RandomizedSmoothing judge = new RandomizedSmoothing(new RandomizedSmoothing.Config(SIGMA, 100, 2000, 0.001, 1000, 78));
-        Module attacked = new SmoothedAttack.NoiseAveraged(smoothed, SIGMA, 32);
+        Module attacked = new dev.tikhon.attack.SmoothedClassifier(smoothed, SIGMA, 32);
         List<String> violations = new ArrayList<>();
         int certified = 0;
         for (int i = 0; i < points.size(0); i++) {

@@ -53,7 +53,7 @@ class RegularizersTest {
     @Test
     void everyRegisteredNameBuildsItsObjectiveWithItsSettings() {
         assertThat(Regularizers.names()).containsExactly("none", "tikhonov", "tikhonov-exact", "tv", "lipschitz", "tv+lipschitz", "noise",
-                "fgsm", "pgd");
+                "fgsm", "pgd", "gloro", "lipschitz-margin", "ibp", "crown-ibp");
         Map<String, Class<?>> expected = Map.of("tikhonov", Tikhonov.class, "tikhonov-exact", TikhonovExact.class, "tv",
                 GradientNormPenalty.class, "lipschitz", GradientNormPenalty.class, "tv+lipschitz", GradientNormPenalty.class, "noise",
                 NoiseAugmentation.class, "fgsm", AdversarialTraining.class, "pgd", AdversarialTraining.class);
@@ -156,5 +156,18 @@ class RegularizersTest {
         assertThat(g.l2Max()).isCloseTo(l2Max, within(1e-5));
         assertThat(g.l1Max()).isCloseTo(l1Max, within(1e-5));
         assertThat(InputGradients.dimension(Tensor.zeros(DType.FLOAT32, Device.CPU, 2, 3, 4))).isEqualTo(12);
+    }
+
+    /** A gradient-norm penalty built in Java records the registry entry that rebuilds it, so a checkpoint cannot disagree. */
+    @Test
+    void gradientNormPenaltiesRecordTheSpecThatRebuildsThem() {
+        for (String name : List.of("tv", "lipschitz", "tv+lipschitz")) {
+            dev.tikhon.train.ObjectiveSpec spec = Regularizers.spec(name, Map.of("tv-weight", 0.3, "lip-weight", 0.7, "h", 0.002, "norm", "linf"));
+            Objective built = Regularizers.build(spec);
+            assertThat(built.spec()).as(name).isEqualTo(spec);
+            assertThat(Regularizers.build(built.spec()).describe()).as(name).isEqualTo(built.describe());
+        }
+        assertThat(new GradientNormPenalty(Loss.CROSS_ENTROPY, 0.1, 0, 0.01, Dual.L2).spec().reg()).isEqualTo("tv");
+        assertThat(new GradientNormPenalty(Loss.CROSS_ENTROPY, 0, 0.1, 0.01, Dual.L1).spec().settings()).containsEntry("norm", "linf");
     }
 }
