@@ -25,13 +25,17 @@ class SparkLocalTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir static Path dir;
-    private static Path model;
+    private static Path model, smoothed;
 
     @BeforeAll
     static void trainTinyModel() {
         model = dir.resolve("model");
         tikhon("train", "--data", "fashion-mnist-sample", "--model", "mlp", "--hidden", "16", "--epochs", "1", "--reg", "noise",
                 "--sigma", "0.25", "--threads", "1", "--out", model.toString());
+        // the heat method certifies only heat-smoothed models (σ 0.25 is recorded in the checkpoint)
+        smoothed = dir.resolve("smoothed");
+        tikhon("smooth", "--checkpoint", model.toString(), "--subset", "128", "--batch-size", "64", "--threads", "1",
+                "--out", smoothed.toString());
     }
 
     private static final String[] COHEN = {"certify", "--method", "cohen", "--images", "9", "--n", "400", "--n0", "50",
@@ -72,7 +76,7 @@ class SparkLocalTest {
 
     @Test
     void heatCertificatesAndTheirAttackAreTheSameOnSpark() throws IOException {
-        String[] heat = {"certify", "--checkpoint", model.toString(), "--method", "heat", "--sigma", "0.25", "--images", "6", "--n", "200",
+        String[] heat = {"certify", "--checkpoint", smoothed.toString(), "--method", "heat", "--images", "6", "--n", "200",
                 "--noise-batch", "50", "--attack-steps", "3", "--threads", "1"};
         Path single = dir.resolve("heat-single"), spark = dir.resolve("heat-spark");
         tikhon(with(heat, "--out", single.toString()));
