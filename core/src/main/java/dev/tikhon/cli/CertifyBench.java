@@ -32,7 +32,6 @@ final class CertifyBench implements Callable<Integer> {
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
     @Override public Integer call() throws Exception {
-        if (images < 1 || n < 1 || noiseBatch < 1) throw new dev.tikhon.UserError("bench certify: --images, --n and --noise-batch must be at least 1");
         Device device = runtime.apply();
         Dataset test = DataSets.load(data.nameOr(DataOptions.DEFAULT), data.dir, System.getenv(), 0).test();
         test = test.head(Math.min(images, test.size()));

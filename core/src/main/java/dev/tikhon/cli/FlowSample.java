@@ -54,7 +54,6 @@ final class FlowSample implements Callable<Integer> {
         FlowModel model = r.model();
         if (!Flows.isToy(r.config().data())) {
             int n = samples != null ? samples : FlowRuns.IMAGE_SAMPLES;
-            if (n < 1) throw new dev.tikhon.UserError("--samples must be at least 1, got " + n);
             Tensor real = Flows.imageHeldOut(Flows.loadImages(r.config().data(), dataDir).test(), n);
             List<String> images = FlowPlots.images(run.path(), model, real, solver, n);
             Map<String, Object> metrics = new LinkedHashMap<>(RunReport.header("flow sample", device));

@@ -31,7 +31,6 @@ final class LipschitzCertify {
 
     static int run(CertifyCommand c, Device device) {
         LipschitzCertifier.Norm norm = parseNorm(c.norm);
-        if (c.batchSize < 1) throw new UserError("--batch-size must be at least 1, got " + c.batchSize);
         if (c.cluster.enabled()) {
             throw new UserError("--spark is not used by --method lipschitz: its certificate is one batched forward pass (milliseconds "
                     + "per image); drop --spark");

@@ -102,8 +102,6 @@ final class VerifyCommand implements Callable<Integer> {
             throw new UserError("--eps: " + e.getMessage() + " (give radii like 0.1,8/255)");
         }
         for (double e : radii) if (!(e >= 0) || !Double.isFinite(e)) throw new UserError("--eps must be finite and ≥ 0, got " + e);
-        if (images < 1) throw new UserError("--images must be at least 1, got " + images);
-        if (batchSize < 1) throw new UserError("--batch-size must be at least 1, got " + batchSize);
         if (radius != null && !(radius > 0)) throw new UserError("--radius must be positive, got " + radius);
         RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "verify"));
         ModelSource.Loaded model = source.load(device);

@@ -111,6 +111,13 @@ class CliBadInputTest {
         oneErrorLine(Cli.run("flow", "train", "--data", "moons", "--rtol", "0", "--out", dir.toString()), "--rtol must be > 0");
         oneErrorLine(Cli.run("data-lipschitz", "--data", "moons", "--max-points", "-1", "--out", dir.toString()), "--max-points must be ≥ 0");
         oneErrorLine(Cli.run("data-lipschitz", "--data", "moons", "--block-size", "0", "--out", dir.toString()), "--block-size must be ≥ 1");
+        // commands that used to check these themselves: the table is the one check
+        oneErrorLine(Cli.run("verify", "--torchscript", TINY_CNN, "--images", "0", "--out", dir.toString()), "--images must be ≥ 1");
+        oneErrorLine(Cli.run("verify", "--torchscript", TINY_CNN, "--batch-size", "0", "--out", dir.toString()), "--batch-size must be ≥ 1");
+        oneErrorLine(Cli.run("certify", "--method", "lipschitz", "--torchscript", TINY_CNN, "--batch-size", "0", "--out", dir.toString()),
+                "--batch-size must be ≥ 1");
+        oneErrorLine(Cli.run("bench", "certify", "--noise-batch", "0"), "--noise-batch must be ≥ 1");
+        oneErrorLine(Cli.run("flow", "sample", "--checkpoint", dir.toString(), "--samples", "0"), "--samples must be ≥ 1");
         // where a command gives 0 a meaning ("0: the median distance"), only negative values are refused
         oneErrorLine(Cli.run("kernel", "fit", "--data", "moons", "--sigma", "-1", "--out", dir.toString()), "--sigma must be ≥ 0");
         assertThat(OptionChecks.rangeOf("kernel fit", "--sigma").ok().test(0)).isTrue();
