@@ -32,9 +32,22 @@ public final class CertificationRun {
     /** The radii of the certified-accuracy table. */
     public static final double[] RADII = {0, 0.25, 0.5, 0.75, 1.0};
 
-    /** One image: the prediction used for accuracy, each certificate, and times in seconds. */
+    /**
+     * One image: the prediction used for accuracy, each certificate, times in seconds, and the steps' extra columns
+     * ({@link CertificationStep#extraColumns()}).
+     */
     public record Image(long index, long label, int prediction, Map<String, Certificate> certificates,
-                        double classifySeconds, double certifySeconds, int monteCarloPrediction) implements java.io.Serializable {
+                        double classifySeconds, double certifySeconds, int monteCarloPrediction, Map<String, Double> extras)
+            implements java.io.Serializable {
+        public Image {
+            extras = extras == null ? Map.of() : new LinkedHashMap<>(extras);
+        }
+
+        public Image(long index, long label, int prediction, Map<String, Certificate> certificates,
+                     double classifySeconds, double certifySeconds, int monteCarloPrediction) {
+            this(index, label, prediction, certificates, classifySeconds, certifySeconds, monteCarloPrediction, Map.of());
+        }
+
         public boolean correct() { return prediction == label; }
     }
 
@@ -42,9 +55,20 @@ public final class CertificationRun {
      * @param predictSeconds PREDICT's time per image (cohen), NaN when not measured
      * @param agreement      fraction of images where the smoothed classifier's Monte Carlo majority
      *                       equals the single-pass class (heat), NaN otherwise
+     * @param extraColumns   the steps' extra per-image columns, in order
+     * @param details        what the steps add to the summary ({@link CertificationStep#summary})
      */
     public record Result(String method, List<Image> images, List<String> certificateNames, double predictSeconds,
-                         int predictImages, double agreement) {
+                         int predictImages, double agreement, List<String> extraColumns, Map<String, Object> details) {
+        public Result {
+            extraColumns = extraColumns == null ? List.of() : List.copyOf(extraColumns);
+            details = details == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(details));
+        }
+
+        public Result(String method, List<Image> images, List<String> certificateNames, double predictSeconds, int predictImages,
+                      double agreement) {
+            this(method, images, certificateNames, predictSeconds, predictImages, agreement, List.of(), Map.of());
+        }
 
         /** Accuracy of the prediction used for accuracy: CERTIFY's class (abstaining counts as wrong) or the single pass. */
         public double cleanAccuracy() {
@@ -94,6 +118,7 @@ public final class CertificationRun {
                 m.put("predict_images_timed", predictImages);
             }
             if (!Double.isNaN(agreement)) m.put("single_pass_vs_smoothed_agreement", agreement);
+            m.putAll(details);
             return m;
         }
 
@@ -104,6 +129,7 @@ public final class CertificationRun {
                 header.add("prediction_" + c);
                 header.add("radius_" + c);
             }
+            header.addAll(extraColumns);
             header.addAll(List.of("monte_carlo_prediction", "classify_ms", "certify_ms"));
             List<List<Object>> rows = new ArrayList<>();
             for (Image i : images) {
@@ -113,6 +139,7 @@ public final class CertificationRun {
                     r.add(cert.abstained() ? "abstain" : cert.prediction());
                     r.add(cert.radius());
                 }
+                for (String e : extraColumns) r.add(i.extras().getOrDefault(e, Double.NaN));
                 r.add(i.monteCarloPrediction() < 0 ? "" : i.monteCarloPrediction());
                 r.add(1000 * i.classifySeconds());
                 r.add(1000 * i.certifySeconds());
@@ -189,21 +216,49 @@ public final class CertificationRun {
      * {@code runner} runs them; the plan's classification timing (if any) here, with {@code model}.
      */
     public static Result run(Runner runner, Module model, Dataset data, int limit, Plan plan, Device device, Progress progress) {
+        return run(runner, model, data, limit, plan, device, progress, List.of(), null);
+    }
+
+    /**
+     * {@code plan} on the first {@code limit} images, continuing a run that was stopped: the units whose images are all
+     * in {@code done} are not run again (a unit only partly there is run again whole), and {@code sink} receives each
+     * unit's images as soon as they are certified, to be kept durably. Random certifiers derive their noise from each
+     * image's index, so the result equals a run that was never stopped (times aside).
+     *
+     * @param done the images an earlier, stopped run of the same plan certified (any order)
+     * @param sink receives each newly certified unit's images, in unit order (null: none)
+     */
+    public static Result run(Runner runner, Module model, Dataset data, int limit, Plan plan, Device device, Progress progress,
+                             List<Image> done, java.util.function.Consumer<List<Image>> sink) {
         int n = Math.min(limit, data.size());
+        Map<Long, Image> kept = new java.util.TreeMap<>();
+        for (Image im : done) if (im.index() < n) kept.put(im.index(), im);
+        List<Unit> todo = new ArrayList<>();
+        for (Unit u : Unit.split(n, plan.batchSize())) {
+            boolean all = true;
+            for (long i = u.start(); i < u.end() && all; i++) all = kept.containsKey(i);
+            if (all) {
+                if (progress != null) progress.step(u.size());
+            } else {
+                todo.add(u);
+                for (long i = u.start(); i < u.end(); i++) kept.remove(i);   // a unit partly kept is certified again whole
+            }
+        }
         // warm-up, untimed (JIT, allocator), so that the first image's time is not inflated; executors warm up on their own
-        if (n > 0 && !runner.distributed()) {
-            for (CertificationStep st : plan.steps()) st.warmUp(model, image(data, 0, device).unsqueeze(0));
+        if (!todo.isEmpty() && !runner.distributed()) {
+            for (CertificationStep st : plan.steps()) st.warmUp(model, image(data, todo.get(0).start(), device).unsqueeze(0));
         }
-        List<Image> images = new ArrayList<>();
-        for (ArrayList<Image> batch : runner.run(Unit.split(n, plan.batchSize()), new StepsTask(plan.steps()), progress)) {
-            images.addAll(batch);
-        }
+        runner.runEach(todo, new StepsTask(plan.steps()), progress, (unit, batch) -> {
+            for (Image im : batch) kept.put(im.index(), im);
+            if (sink != null) sink.accept(batch);
+        });
+        List<Image> images = new ArrayList<>(kept.values());
         Timing timing = plan.timing() != null ? plan.timing().time(model, data, n, device) : new Timing(Double.NaN, 0);
         if (!Double.isNaN(timing.secondsPerImage())) {
             List<Image> withTime = new ArrayList<>();
             for (Image im : images) {
                 withTime.add(new Image(im.index(), im.label(), im.prediction(), im.certificates(), timing.secondsPerImage(),
-                        im.certifySeconds(), im.monteCarloPrediction()));
+                        im.certifySeconds(), im.monteCarloPrediction(), im.extras()));
             }
             images = withTime;
         }
@@ -215,7 +270,13 @@ public final class CertificationRun {
             for (Image im : images) if (im.monteCarloPrediction() == im.prediction()) agree++;
             agreement = agree / (double) n;
         }
-        return new Result(plan.method(), images, plan.columns(), timing.secondsPerImage(), timing.images(), agreement);
+        List<String> extraColumns = new ArrayList<>();
+        Map<String, Object> details = new LinkedHashMap<>();
+        for (CertificationStep st : plan.steps()) {
+            extraColumns.addAll(st.extraColumns());
+            if (!images.isEmpty()) details.putAll(st.summary(model, data.inputShape(), images));
+        }
+        return new Result(plan.method(), images, plan.columns(), timing.secondsPerImage(), timing.images(), agreement, extraColumns, details);
     }
 
     /** Every step of a plan on one unit: per image, the certificates, the prediction and the step times. */
@@ -228,6 +289,8 @@ public final class CertificationRun {
             for (int i = 0; i < b; i++) certs.add(new LinkedHashMap<>());
             int[] prediction = new int[b], mc = new int[b];
             Arrays.fill(mc, -1);
+            List<Map<String, Double>> extras = new ArrayList<>();
+            for (int i = 0; i < b; i++) extras.add(new LinkedHashMap<>());
             boolean first = true;
             double classify = Double.NaN, certify = 0;
             for (CertificationStep st : steps) {
@@ -240,13 +303,14 @@ public final class CertificationRun {
                     CertificationStep.Outcome o = out.get(i);
                     certs.get(i).putAll(o.certificates());
                     if (o.monteCarloPrediction() >= 0) mc[i] = o.monteCarloPrediction();
+                    extras.get(i).putAll(o.extras());
                     if (first || st.classifies()) prediction[i] = o.certificates().get(st.columns().get(0).name()).prediction();
                 }
                 first = false;
             }
             long[] labels = y.toLongArray();
             ArrayList<Image> images = new ArrayList<>();
-            for (int i = 0; i < b; i++) images.add(new Image(indices[i], labels[i], prediction[i], certs.get(i), classify, certify, mc[i]));
+            for (int i = 0; i < b; i++) images.add(new Image(indices[i], labels[i], prediction[i], certs.get(i), classify, certify, mc[i], extras.get(i)));
             return images;
         }
     }

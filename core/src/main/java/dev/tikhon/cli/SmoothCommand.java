@@ -29,7 +29,7 @@ import java.util.concurrent.Callable;
                 + "of its Gaussian average v = E f(x + η), η ~ N(0, σ²I), so that `certify --method heat` classifies and certifies "
                 + "in one pass. Schedules: revision (one warm-started epoch, softmax distance, noise on half the batch) and v1 "
                 + "(n_T implicit Euler steps, logits). Checkpoints, --resume and progress as for train."})
-final class SmoothCommand implements Callable<Integer> {
+final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
     @ArgGroup(exclusive = true, multiplicity = "1")
     ModelSource source;
 
@@ -82,20 +82,23 @@ final class SmoothCommand implements Callable<Integer> {
             description = "Also checkpoint every STEPS steps within an epoch (0: at epoch ends only). Default: ${DEFAULT-VALUE}.")
     int checkpointEvery;
 
-    @Option(names = "--resume", description = "Continue the smoothing run in --out from its checkpoints.")
-    boolean resume;
+    @Mixin RunOptions runOptions = new RunOptions();
 
     @Option(names = "--out", paramLabel = "DIR", description = "Run directory. Default: runs/smooth.")
     Path out;
 
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
+    @Override public Path outDir() {
+        return out != null ? out : Path.of("runs", "smooth");
+    }
+
     @Override public Integer call() {
         Device device = runtime.apply();
         HeatConfig d = HeatConfig.defaults(schedule);
         HeatConfig heat = new HeatConfig(schedule, sigma != null ? sigma : d.sigma(), lambda != null ? lambda : d.lambda(),
                 kappa != null ? kappa : d.kappa(), delta != null ? delta : d.delta(), steps != null ? steps : d.steps(), epochs);
-        Path outDir = out != null ? out : Path.of("runs", "smooth");
+        Path outDir = outDir();
         RunDirectory run = RunDirectory.create(outDir);
         ModelSource.Loaded base = source.load();
         String dataName = data.name != null ? data.name : base.meta() != null ? base.meta().data().name() : DataOptions.DEFAULT;
@@ -125,7 +128,7 @@ final class SmoothCommand implements Callable<Integer> {
                         ProgressListener p = new ProgressListener(name);
                         bars.add(p);
                         return p;
-                    }, resume);
+                    }, runOptions.resume);
         } finally {
             bars.forEach(ProgressListener::close);
         }

@@ -29,7 +29,7 @@ import java.util.concurrent.Callable;
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Train a classifier. Writes checkpoint.tkn (every epoch, atomically), history.csv, metrics.json, "
                 + "loss/accuracy plots and index.html into --out; --resume continues a killed run exactly."})
-final class TrainCommand implements Callable<Integer> {
+final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
     @Mixin DataOptions data = new DataOptions();
 
     @Mixin RegularizationOptions regularization = new RegularizationOptions();
@@ -117,19 +117,22 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval-batch-size", defaultValue = "256", description = "Default: ${DEFAULT-VALUE}.")
     int evalBatchSize;
 
-    @Option(names = "--resume", description = "Continue the run in --out from its checkpoint (its settings win; --epochs may extend it).")
-    boolean resume;
+    @Mixin RunOptions runOptions = new RunOptions();
 
     @Option(names = "--out", paramLabel = "DIR", description = "Run directory. Default: runs/train-<model>.")
     Path out;
 
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
+    @Override public Path outDir() {
+        return out != null ? out : Path.of("runs", "train-" + model);
+    }
+
     @Override public Integer call() {
         Device device = runtime.apply();
-        Path outDir = out != null ? out : Path.of("runs", "train-" + model);
+        Path outDir = outDir();
         RunDirectory run = RunDirectory.create(outDir);
-        boolean resuming = resume && Files.exists(outDir.resolve(Checkpoint.FILE_NAME));
+        boolean resuming = runOptions.resume && Files.exists(outDir.resolve(Checkpoint.FILE_NAME));
         Checkpoint.Meta previous = resuming ? Checkpoint.load(outDir).meta() : null;
 
         String dataName = previous != null ? previous.data().name() : data.nameOr(DataOptions.DEFAULT);
@@ -155,7 +158,7 @@ final class TrainCommand implements Callable<Integer> {
         if (previous != null) {
             System.out.println("resume: " + outDir + " at epoch " + (previous.epoch() + 1) + ", batch " + previous.batch()
                     + " (its settings are used; --epochs " + config.epochs() + ")");
-        } else if (resume) {
+        } else if (runOptions.resume) {
             System.out.println("resume: no checkpoint in " + outDir + " yet; starting a new run");
         }
 
@@ -165,7 +168,7 @@ final class TrainCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Trainer.Outcome outcome;
         try {
-            outcome = trainer.run(resume);
+            outcome = trainer.run(runOptions.resume);
         } finally {
             progress.close();
         }
