@@ -170,9 +170,10 @@ final class RunFolder {
                 if (!resume && !force) refuseExisting(dir, recorded, command);
                 run = rest;
             }
-            Settings settings = resume && recorded != null ? recorded
-                    : new Settings(command, List.copyOf(rest), Instant.now().toString(), null, Version.VERSION);
-            if (recorded == null || !resume) write(dir, settings);
+            // unfinished until it ends; a resumed run keeps its start and records what it now runs with (an extension)
+            Settings settings = new Settings(command, List.copyOf(run), resume && recorded != null ? recorded.started() : Instant.now().toString(),
+                    null, Version.VERSION);
+            write(dir, settings);
             List<String> full = new ArrayList<>(path);
             full.addAll(run);
             if (resume) full.add("--resume");
@@ -197,10 +198,12 @@ final class RunFolder {
             throw new UserError(dir + " holds an unfinished run (" + what + ", started " + recorded.started() + "); --resume continues it, "
                     + "--force starts over");
         }
-        for (String f : List.of("metrics.json", "checkpoint.tkn", "smoothed.tkn", "flow.tkn")) {
-            if (Files.exists(dir.resolve(f))) {
-                throw new UserError(dir + " holds an earlier run (" + f + "); pass --force to overwrite it, or choose another --out");
-            }
+        try (Stream<Path> files = Files.list(dir)) {   // a run from before run.json: its metrics or checkpoints
+            String f = files.map(p -> p.getFileName().toString()).filter(n -> n.equals("metrics.json") || n.endsWith(".tkn")).sorted()
+                    .findFirst().orElse(null);
+            if (f != null) throw new UserError(dir + " holds an earlier run (" + f + "); pass --force to overwrite it, or choose another --out");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("Cannot list " + dir + ": " + e.getMessage(), e);
         }
     }
 

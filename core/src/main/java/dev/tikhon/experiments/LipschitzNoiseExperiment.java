@@ -139,17 +139,16 @@ public final class LipschitzNoiseExperiment {
                 double lipNoisy = Double.NaN, lipClean = Double.NaN;
                 for (Variant v : settings.variants()) {
                     Path saved = out.resolve("runs").resolve(v.name() + "-n" + n + "-seed" + seed + ".json");
-                    Row row;
-                    if (Files.exists(saved)) {
-                        row = Json.read(saved, Row.class);
-                    } else {
+                    String key = key(v, n, seed);
+                    Row row = cached(saved, key);
+                    if (row == null) {
                         if (Double.isNaN(lipNoisy)) {
                             Tensor yNoisy = Tensor.fromLongs(train.noisy(), n), yClean = Tensor.fromLongs(train.clean(), n);
                             lipNoisy = DataLipschitz.compute(train.x(), yNoisy, 1024, false).lipschitz01();
                             lipClean = DataLipschitz.compute(train.x(), yClean, 1024, false).lipschitz01();
                         }
                         row = runOne(v, n, seed, train, test, lipNoisy, lipClean);
-                        Json.write(saved, row);
+                        Json.write(saved, new Saved(key, row));
                     }
                     rows.add(row);
                     done++;
@@ -161,6 +160,26 @@ public final class LipschitzNoiseExperiment {
             }
         }
         return rows;
+    }
+
+    /** A run's row with the settings it was measured with: reused only by a run with the same settings. */
+    record Saved(String settings, Row row) {}
+
+    /** Everything a row depends on (a folder reused with other --steps, --lr, … must not reuse its rows). */
+    private String key(Variant v, int n, int seed) {
+        return String.format(java.util.Locale.ROOT, "%s n %d seed %d flip %s hidden %s steps %d batch %d lr %s test points %d", v, n, seed,
+                settings.flip(), settings.hidden(), settings.steps(), settings.batchSize(), settings.lr(), settings.testPoints());
+    }
+
+    /** The row saved in {@code file} if it was measured with settings {@code key}; null if none, or other settings. */
+    static Row cached(Path file, String key) {
+        if (!Files.exists(file)) return null;
+        try {
+            Saved s = Json.read(file, Saved.class);
+            return key.equals(s.settings()) ? s.row() : null;
+        } catch (RuntimeException e) {
+            return null;   // unreadable, or from a version that saved no settings: measured again
+        }
     }
 
     private Row runOne(Variant v, int n, int seed, Sample train, Sample test, double lipNoisy, double lipClean) {
