@@ -86,10 +86,19 @@ final class RunFolder {
         String[] args() { return args; }
 
         private void interrupted() {
-            String what = kept != null ? kept.get() : checkpoints();
-            AtomicFiles.cleanStale(dir);
+            String what;
+            try {
+                what = kept != null ? kept.get() : checkpoints();
+            } catch (RuntimeException e) {
+                what = "what it wrote";
+            }
             System.err.println("tikhon: stopped; kept " + what + " in " + dir + "; resume with: tikhon " + command + " --resume --out " + dir);
             System.err.flush();
+            try {
+                AtomicFiles.cleanStale(dir);
+            } catch (RuntimeException ignored) {
+                // a temporary file left behind is removed by the next run
+            }
             lock.close();
         }
 

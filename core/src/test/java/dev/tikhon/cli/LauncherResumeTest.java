@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -37,7 +36,7 @@ class LauncherResumeTest {
         assertThat(Cli.run("train", "--data", "moons", "--model", "mlp", "--hidden", "8", "--epochs", "1", "--seed", "2", "--threads", "1",
                 "--out", base.toString()).exitCode()).isEqualTo(0);
         List<String> args = List.of("certify", "--checkpoint", base.toString(), "--method", "cohen", "--sigma", "0.25", "--images", "30",
-                "--n0", "32", "--n", "4000", "--noise-batch", "1000", "--threads", "1");
+                "--n0", "32", "--n", "20000", "--noise-batch", "2000", "--threads", "1");
         List<String> w = new ArrayList<>(args);
         w.addAll(List.of("--out", whole.toString()));
         assertThat(Cli.run(w.toArray(String[]::new)).exitCode()).isEqualTo(0);
@@ -45,26 +44,24 @@ class LauncherResumeTest {
         List<String> first = new ArrayList<>(args);
         first.addAll(List.of("--out", run.toString()));
         double stopAt = 0.1 + 0.4 * RANDOM.nextDouble();
-        Process p = launch(root, first);
-        CompletableFuture<String> err = drain(p);
+        Launched p = launch(root, first);
         waitFor(p, stopAt);
-        LauncherTest.Run second = LauncherTest.launchIn(root, first.toArray(String[]::new));   // while the first holds the folder
-        assertThat(second.exit()).isEqualTo(2);
+        Cli.Run second = Cli.run(first.toArray(String[]::new));   // while the first holds the folder
+        assertThat(second.exitCode()).isEqualTo(2);
         assertThat(second.err().strip().lines()).singleElement().asString().startsWith("tikhon: error: ")
-                .contains("is in use by another run", "pid " + p.pid(), "tikhon certify");
-        p.destroy();   // SIGTERM
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+                .contains("is in use by another run", "pid " + p.process().pid(), "tikhon certify");
+        // SIGTERM by kill(1): Process.destroy would also close this end of the pipes, and the run's last line would be lost
+        assertThat(new ProcessBuilder("kill", "-TERM", Long.toString(p.process().pid())).start().waitFor()).isZero();
         String resume = "tikhon certify --resume --out " + run.toAbsolutePath();
-        assertThat(err.get()).as("seed %d", SEED).containsPattern("tikhon: stopped; kept \\d+ of 30 images \\(certify.jsonl, certify.tsv\\) in ")
+        assertThat(p.finish()).as("seed %d", SEED).containsPattern("tikhon: stopped; kept \\d+ of 30 images \\(certify.jsonl, certify.tsv\\) in ")
                 .contains("resume with: " + resume);
         assertThat(run.resolve("run.lock")).doesNotExist();
 
         List<String> again = List.of("certify", "--resume", "--out", run.toAbsolutePath().toString());
-        Process q = launch(root, again);
-        drain(q);
+        Launched q = launch(root, again);
         waitFor(q, stopAt + (1 - stopAt) * RANDOM.nextDouble());
-        q.destroyForcibly();   // SIGKILL: no hook, a stale lock
-        assertThat(q.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        q.process().destroyForcibly();   // SIGKILL: no hook, a stale lock
+        q.finish();
 
         LauncherTest.Run last = LauncherTest.launchIn(root, again.toArray(String[]::new));
         assertThat(last.exit()).as(last.err()).isZero();
@@ -76,41 +73,47 @@ class LauncherResumeTest {
         assertThat(run).isDirectoryNotContaining("glob:**.tmp");
     }
 
-    private static Process launch(Path root, List<String> args) throws IOException {
+    /** A launched process with its output (stdout and stderr together, as a person would see it) read as it comes. */
+    record Launched(Process process, StringBuffer output, java.util.concurrent.atomic.AtomicReference<Double> progress, Thread reader) {
+        String finish() throws Exception {
+            assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            reader.join(60_000);   // to the end of the output
+            return output.toString();
+        }
+    }
+
+    private static Launched launch(Path root, List<String> args) throws IOException {
         List<String> command = new ArrayList<>(List.of(root.resolve("tikhon").toString()));
         command.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(command).directory(root.toFile());
+        ProcessBuilder pb = new ProcessBuilder(command).directory(root.toFile()).redirectErrorStream(true);
         pb.environment().put("TIKHON_PROGRESS", "plain");
         Process p = pb.start();
         p.getOutputStream().close();
-        return p;
-    }
-
-    private static CompletableFuture<String> drain(Process p) {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
-    }
-
-    /** Reads the process's progress lines until it has done {@code at} of its images. */
-    private static void waitFor(Process p, double at) throws IOException {
-        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        String line;
-        while ((line = r.readLine()) != null && KillAndResumeTest.progress(line) < at) {
-            // the lines before the point
-        }
-        assertThat(line).as("seed %d: the run reached %.2f", SEED, at).isNotNull();
-        CompletableFuture.runAsync(() -> {   // keep the pipe drained
-            try {
-                r.transferTo(java.io.Writer.nullWriter());
+        StringBuffer output = new StringBuffer();
+        java.util.concurrent.atomic.AtomicReference<Double> progress = new java.util.concurrent.atomic.AtomicReference<>(-1.0);
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    output.append(line).append('\n');
+                    progress.accumulateAndGet(KillAndResumeTest.progress(line), Math::max);
+                }
             } catch (IOException ignored) {
                 // the process ended
             }
         });
+        reader.setDaemon(true);
+        reader.start();
+        return new Launched(p, output, progress, reader);
+    }
+
+    /** Waits until the process has done {@code at} of its images. */
+    private static void waitFor(Launched l, double at) throws Exception {
+        while (l.progress().get() < at) {
+            if (!l.process().isAlive()) {
+                throw new AssertionError("seed " + SEED + ": the run ended (exit " + l.process().exitValue() + ") before " + at + ": " + l.output());
+            }
+            Thread.sleep(20);
+        }
     }
 
     /** The first {@code n} columns of each line (the rest hold times). */
