@@ -42,6 +42,7 @@ public final class Engine {
         if (initialized) return;
         synchronized (Engine.class) {
             if (initialized) return;
+            relaxPointerAccounting();
             NativeLoader.extract();
             Loader.load(torch.class);
             // Must precede the first oneDNN primitive (oneDNN reads the cap once); an ONEDNN_MAX_CPU_ISA set by the user wins.
@@ -57,6 +58,23 @@ public final class Engine {
             setThreads(Runtime.getRuntime().availableProcessors());
         }
     }
+
+    /**
+     * JavaCPP reads /proc/self/statm under a process-wide lock for every native object it registers, to decide
+     * whether to call the GC, unless {@code maxPhysicalBytes} is 0. Tikhon frees native memory by {@link Scope}s, not
+     * by the GC, so the check buys nothing and costs 2–4 µs per object, and a training step makes about 40 of them
+     * (measured in the overhead audit of issue 25; docs/benchmarks.md). A value the user sets wins. Must run before
+     * {@link Pointer}'s class is initialized, which reads the property once.
+     */
+    private static void relaxPointerAccounting() {
+        if (System.getProperty("org.bytedeco.javacpp.maxPhysicalBytes") == null
+                && System.getProperty("org.bytedeco.javacpp.maxphysicalbytes") == null) {
+            System.setProperty("org.bytedeco.javacpp.maxPhysicalBytes", "0");
+        }
+    }
+
+    /** JavaCPP's physical-memory limit in bytes (0: not checked), for {@code tikhon info}. */
+    static long pointerPhysicalLimit() { return Pointer.maxPhysicalBytes(); }
 
     /**
      * Sets ATen's intra-op thread count and holds OpenBLAS to one thread: the two pools otherwise
@@ -195,6 +213,7 @@ public final class Engine {
         m.put("intraop_threads", torch.get_num_threads());
         m.put("openblas_threads", openblasThreads());
         m.put("kernels", kernels);
+        m.put("javacpp_max_physical_bytes", Pointer.maxPhysicalBytes());
         m.put("cuda_available", torch.cuda_is_available());
         m.put("cuda_devices", cudaDeviceCount());
         List<File> libs = NativeLoader.extract();
