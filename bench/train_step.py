@@ -134,15 +134,17 @@ def main():
     ap.add_argument("--pgd-steps", type=int, default=7)
     ap.add_argument("--sigma", type=float, default=0.25)
     ap.add_argument("--rounds", type=int, default=5, help="alternating plain/reg blocks with --reg")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the loss read each step synchronises, as in a loop)")
     a = ap.parse_args()
     if a.h is None:
         a.h = 1e-3 if a.reg in ("tv", "lipschitz") else 0.01
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = SmallCnn().train()
+    device = torch.device(a.device)
+    model = SmallCnn().to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.rand(a.batch, 1, 28, 28)
-    y = torch.randint(10, (a.batch,))
+    x = torch.rand(a.batch, 1, 28, 28).to(device)
+    y = torch.randint(10, (a.batch,)).to(device)
 
     def step(loss_fn):
         opt.zero_grad(set_to_none=True)
@@ -158,7 +160,7 @@ def main():
         return time.perf_counter() - t0
 
     out = {"impl": "pytorch-python", "torch_version": torch.__version__, "model": "cnn",
-           "batch": a.batch, "threads": torch.get_num_threads()}
+           "batch": a.batch, "threads": torch.get_num_threads(), "device": a.device}
     if a.reg == "none":
         for _ in range(a.warmup):
             step(plain)
