@@ -23,10 +23,11 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--batch", type=int, default=250)
     ap.add_argument("--device", default="cpu", help="cpu or cuda, given to both sides")
+    ap.add_argument("--tf32", action="store_true", help="allow TF32 on a GPU, on both sides")
     a = ap.parse_args()
     env = dict(os.environ)
     env.update(LAUNCHER_MALLOC)
-    common = ["--threads", str(a.threads), "--images", str(a.images), "--steps", str(a.steps), "--batch", str(a.batch), "--device", a.device]
+    common = ["--threads", str(a.threads), "--images", str(a.images), "--steps", str(a.steps), "--batch", str(a.batch), "--device", a.device] + (["--tf32"] if a.tf32 else [])
     tikhon, torch, p = [], [], None
     for r in range(a.rounds):
         t = run(tikhon_cmd() + ["bench", "attack"] + common)

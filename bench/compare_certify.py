@@ -25,11 +25,12 @@ def main():
     ap.add_argument("--noise-batch", type=int, default=200)
     ap.add_argument("--sigma", type=float, default=0.25)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--tf32", action="store_true", help="allow TF32 on a GPU, on both sides")
     a = ap.parse_args()
     env = dict(os.environ)
     env.update(LAUNCHER_MALLOC)
     common = ["--threads", str(a.threads), "--images", str(a.images), "--n", str(a.n),
-              "--noise-batch", str(a.noise_batch), "--sigma", str(a.sigma), "--device", a.device]
+              "--noise-batch", str(a.noise_batch), "--sigma", str(a.sigma), "--device", a.device] + (["--tf32"] if a.tf32 else [])
     tikhon, torch, p = [], [], None
     for r in range(a.rounds):
         t = run(tikhon_cmd() + ["bench", "certify"] + common)

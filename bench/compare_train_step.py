@@ -104,11 +104,12 @@ def main():
     ap.add_argument("--peer-default-malloc", action="store_true",
                     help="run PyTorch with glibc's default malloc settings instead of the launcher's")
     ap.add_argument("--device", default="cpu", help="cpu or cuda, given to both sides")
+    ap.add_argument("--tf32", action="store_true", help="allow TF32 on a GPU, on both sides")
     a = ap.parse_args()
     peer_env = dict(os.environ)
     if not a.peer_default_malloc:
         peer_env.update(LAUNCHER_MALLOC)
-    common = ["--threads", str(a.threads), "--steps", str(a.steps), "--batch", str(a.batch), "--device", a.device]
+    common = ["--threads", str(a.threads), "--steps", str(a.steps), "--batch", str(a.batch), "--device", a.device] + (["--tf32"] if a.tf32 else [])
     if a.reg != "none":
         return compare_reg(a, common, peer_env)
     tikhon, torch = [], []

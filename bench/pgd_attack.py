@@ -53,10 +53,15 @@ def main():
     ap.add_argument("--batch", type=int, default=250)
     ap.add_argument("--data-dir", default=os.environ.get("TIKHON_DATA", "/usr/share/datasets/fashion-mnist"))
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--tf32", action="store_true", help="allow TF32 on a GPU (as Tikhon\'s --tf32)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     device = torch.device(a.device)
+    if device.type == "cuda":   # the settings Tikhon uses on a GPU (Engine.configureCuda), so both sides do the same math
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = a.tf32
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
     model = SmallCnn().to(device).eval()   # parameters keep requires_grad, as in Tikhon; only ∂/∂x is computed
     x, y = load_images(a.data_dir, a.images)
     x, y = x.to(device), y.to(device)

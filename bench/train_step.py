@@ -135,12 +135,17 @@ def main():
     ap.add_argument("--sigma", type=float, default=0.25)
     ap.add_argument("--rounds", type=int, default=5, help="alternating plain/reg blocks with --reg")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (the loss read each step synchronises, as in a loop)")
+    ap.add_argument("--tf32", action="store_true", help="allow TF32 on a GPU (as Tikhon\'s --tf32)")
     a = ap.parse_args()
     if a.h is None:
         a.h = 1e-3 if a.reg in ("tv", "lipschitz") else 0.01
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     device = torch.device(a.device)
+    if device.type == "cuda":   # the settings Tikhon uses on a GPU (Engine.configureCuda), so both sides do the same math
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = a.tf32
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
     model = SmallCnn().to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.rand(a.batch, 1, 28, 28).to(device)

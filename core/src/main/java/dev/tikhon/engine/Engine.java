@@ -199,6 +199,24 @@ public final class Engine {
         }
     }
 
+    private static String cudaMath;   // null until a run on CUDA configures it
+
+    /**
+     * GPU kernel policy for a run on CUDA. cuDNN's benchmark mode is on: Tikhon's loops run fixed shapes, so timing
+     * the candidate convolution algorithms once per shape pays for itself within a few steps (results may then vary
+     * in the last bits between runs on a GPU; CPU runs stay bit-reproducible). TensorFloat-32 (10-bit mantissa
+     * products in convolutions and matrix products) only with {@code tf32}: by default float32 stays float32, so
+     * gradients and certificates mean what they say; PyTorch's own default allows TF32 in cuDNN convolutions, so
+     * compare speeds with the same setting on both sides.
+     */
+    public static void configureCuda(boolean tf32) {
+        init();
+        torch.globalContext().setBenchmarkCuDNN(true);
+        torch.globalContext().setAllowTF32CuDNN(tf32);
+        torch.globalContext().setAllowTF32CuBLAS(tf32);
+        cudaMath = "cuDNN benchmark mode on; TF32 " + (tf32 ? "allowed (--tf32)" : "off (float32 kept exact)");
+    }
+
     /** libtorch's version, e.g. "2.10.0" (the binding's version is libtorch's, then JavaCPP's). */
     public static String libtorchVersion() {
         return bindingVersion().split("-")[0];
@@ -215,6 +233,7 @@ public final class Engine {
         m.put("kernels", kernels);
         m.put("javacpp_max_physical_bytes", Pointer.maxPhysicalBytes());
         m.put("cuda_available", torch.cuda_is_available());
+        if (cudaMath != null) m.put("cuda_math", cudaMath);
         m.put("cuda_devices", cudaDeviceCount());
         List<File> libs = NativeLoader.extract();
         m.put("native_cache", libs.isEmpty() ? "(none)" : libs.get(0).getParent());
