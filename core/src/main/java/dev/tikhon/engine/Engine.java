@@ -246,6 +246,24 @@ public final class Engine {
         return torch.get_parallel_info().getString();
     }
 
+    /**
+     * Runs {@code work} with OpenBLAS at {@code n} threads, then holds it to one again: for measuring the machine's
+     * matrix-product ceiling at a step's thread count, when ATen's own pool is idle and the two cannot fight.
+     */
+    public static <T> T withBlasThreads(int n, java.util.function.Supplier<T> work) {
+        init();
+        try {
+            openblas.blas_set_num_threads(n);
+        } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
+            return work.get();
+        }
+        try {
+            return work.get();
+        } finally {
+            openblas.blas_set_num_threads(1);
+        }
+    }
+
     private static int openblasThreads() {
         try {
             return openblas.blas_get_num_threads();

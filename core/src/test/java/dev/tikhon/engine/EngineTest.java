@@ -27,6 +27,16 @@ class EngineTest {
     }
 
     @Test
+    void blasThreadsFollowOnlyForTheWorkAndAreHeldToOneAgain() {
+        Object inside = Engine.withBlasThreads(2, () -> Engine.describe().get("openblas_threads"));
+        assertThat(inside).isEqualTo(2);
+        assertThat(Engine.describe().get("openblas_threads")).isEqualTo(1);
+        assertThatThrownBy(() -> Engine.withBlasThreads(2, () -> { throw new IllegalStateException("boom"); }))
+                .hasMessage("boom");
+        assertThat(Engine.describe().get("openblas_threads")).isEqualTo(1);
+    }
+
+    @Test
     void arraysRoundTripThroughTensors() {
         float[] f = {1, 2, 3, 4, 5, 6};
         Tensor t = Tensor.fromFloats(f, 2, 3);
