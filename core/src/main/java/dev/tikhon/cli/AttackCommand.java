@@ -79,7 +79,7 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
 
     @Mixin ClusterOptions cluster = new ClusterOptions();
 
-    @Mixin RunOptions runOptions = new RunOptions();
+    @Mixin ResumeOptions resumeOptions = new ResumeOptions();
 
     @Override public Path outDir() {
         return options.out != null ? options.out : Path.of("runs", "attack");

@@ -103,7 +103,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
     @Option(names = "--out", paramLabel = "DIR", description = "Output directory. Default: runs/certify-<method>.")
     Path out;
 
-    @Mixin RunOptions runOptions = new RunOptions();
+    @Mixin ResumeOptions resumeOptions = new ResumeOptions();
 
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
@@ -137,7 +137,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         CertificationRun.Result r;
         Map<String, Object> metrics = RunReport.header("certify", device);
         long wall0 = System.nanoTime();
-        try (Cluster c = cluster.connect(); CertificationLog log = CertificationLog.open(run.path(), plan.columns().get(0), runOptions.resume)) {
+        try (Cluster c = cluster.connect(); CertificationLog log = CertificationLog.open(run.path(), plan.columns().get(0), resumeOptions.resume)) {
             if (!log.done().isEmpty()) System.out.println("resume: " + log.done().size() + " image(s) already certified in " + run.path());
             RunFolder.kept(() -> log.count() + " of " + count + " images (" + CertificationLog.ROWS + ", " + CertificationLog.COHEN + ")");
             Runner runner = ClusterOptions.runner(c, source.ref(), model.model(), set, device, runtime.threads);

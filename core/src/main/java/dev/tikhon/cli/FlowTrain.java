@@ -124,7 +124,7 @@ final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
             description = "Held-out examples for the final NLL. Default: ${DEFAULT-VALUE}.")
     int heldOut;
 
-    @picocli.CommandLine.Mixin RunOptions runOptions = new RunOptions();
+    @picocli.CommandLine.Mixin ResumeOptions resumeOptions = new ResumeOptions();
 
     @Option(names = "--out", paramLabel = "DIR", description = "Run directory. Default: runs/flow-<data>.")
     Path out;
@@ -145,12 +145,13 @@ final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
     @Override public Integer call() {
         Device device = runtime.apply();
         String divergence = this.divergence != null ? this.divergence : dev.tikhon.flow.Divergence.defaultFor(model);
-        FlowConfig config = new FlowConfig(method, data, model, hidden, activation, channels, scales, endTime, divergence,
-                solver, step, atol, rtol, gradient, regularizers(), iterations, batchSize, lr, weightDecay, seed,
-                checkpointEvery, "ek".equals(method) ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples, dualForm) : null);
+        FlowConfig config = new FlowConfig(method, data, new FlowConfig.Field(model, hidden, activation, channels, scales),
+                new FlowConfig.Ode(endTime, divergence, new FlowConfig.Solver(solver, step, atol, rtol), gradient), regularizers(),
+                new FlowConfig.Training(iterations, batchSize, lr, weightDecay, seed, checkpointEvery),
+                "ek".equals(method) ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples, dualForm) : null);
         Path outDir = outDir();
         System.out.println("flow:   " + config.describe());
-        FlowRuns.Trained t = FlowRuns.train(config, device, outDir, runOptions.resume, heldOut, dataDir, new FlowCommand.BarListener("flow " + data));
+        FlowRuns.Trained t = FlowRuns.train(config, device, outDir, resumeOptions.resume, heldOut, dataDir, new FlowCommand.BarListener("flow " + data));
         if (t.metrics().get("data") != null) System.out.println("data:   " + t.metrics().get("data"));
         FlowRuns.Evaluation e = t.heldOut();
         if (config.methodIsEk()) {

@@ -1,14 +1,30 @@
 package dev.tikhon.cli;
 
+import dev.tikhon.engine.Device;
+import dev.tikhon.report.RunDirectory;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code --resume} and {@code --force} of the commands whose runs live in a folder (docs/runs.md, {@link RunFolder}). */
-final class RunOptions {
-    @Option(names = "--resume", description = "Continue the run in --out where it stopped, with the settings it was started with "
-            + "(recorded in its run.json); an option given again with another value is an error. train --epochs and flow train "
-            + "--iterations above the recorded count extend a run.")
-    boolean resume;
+import java.nio.file.Path;
 
-    @Option(names = "--force", description = "Overwrite the run already in --out (finished or not) instead of refusing.")
-    boolean force;
+/**
+ * The options a command with a fixed output directory ends with: where it writes and what it runs on. The command
+ * gives the default directory when it creates the mixin; help shows it.
+ */
+final class RunOptions {
+    @Option(names = "--out", paramLabel = "DIR", description = "Output directory. Default: ${DEFAULT-VALUE}.")
+    Path out;
+
+    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+
+    /** {@code first/more...} under the working directory is the default output directory. */
+    RunOptions(String first, String... more) {
+        out = Path.of(first, more);
+    }
+
+    /** Applies the thread count and resolves the device. */
+    Device apply() { return runtime.apply(); }
+
+    /** Creates (or reuses) the output directory. */
+    RunDirectory create() { return RunDirectory.create(out); }
 }

@@ -82,24 +82,21 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
             description = "Also checkpoint every STEPS steps within an epoch (0: at epoch ends only). Default: ${DEFAULT-VALUE}.")
     int checkpointEvery;
 
-    @Mixin RunOptions runOptions = new RunOptions();
+    @Mixin ResumeOptions resumeOptions = new ResumeOptions();
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Run directory. Default: runs/smooth.")
-    Path out;
-
-    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+    @Mixin RunOptions output = new RunOptions("runs", "smooth");
 
     @Override public Path outDir() {
-        return out != null ? out : Path.of("runs", "smooth");
+        return output.out;
     }
 
     @Override public Integer call() {
-        Device device = runtime.apply();
+        Device device = output.apply();
         HeatConfig d = HeatConfig.defaults(schedule);
         HeatConfig heat = new HeatConfig(schedule, sigma != null ? sigma : d.sigma(), lambda != null ? lambda : d.lambda(),
                 kappa != null ? kappa : d.kappa(), delta != null ? delta : d.delta(), steps != null ? steps : d.steps(), epochs);
         Path outDir = outDir();
-        RunDirectory run = RunDirectory.create(outDir);
+        RunDirectory run = output.create();
         ModelSource.Loaded base = source.load();
         String dataName = data.name != null ? data.name : base.meta() != null ? base.meta().data().name() : DataOptions.DEFAULT;
         Path dataDir = data.dir != null ? data.dir
@@ -128,7 +125,7 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
                         ProgressListener p = new ProgressListener(name);
                         bars.add(p);
                         return p;
-                    }, runOptions.resume);
+                    }, resumeOptions.resume);
         } finally {
             bars.forEach(ProgressListener::close);
         }

@@ -117,7 +117,7 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
     @Option(names = "--eval-batch-size", defaultValue = "256", description = "Default: ${DEFAULT-VALUE}.")
     int evalBatchSize;
 
-    @Mixin RunOptions runOptions = new RunOptions();
+    @Mixin ResumeOptions resumeOptions = new ResumeOptions();
 
     @Option(names = "--out", paramLabel = "DIR", description = "Run directory. Default: runs/train-<model>.")
     Path out;
@@ -132,7 +132,7 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         Device device = runtime.apply();
         Path outDir = outDir();
         RunDirectory run = RunDirectory.create(outDir);
-        boolean resuming = runOptions.resume && Files.exists(outDir.resolve(Checkpoint.FILE_NAME));
+        boolean resuming = resumeOptions.resume && Files.exists(outDir.resolve(Checkpoint.FILE_NAME));
         Checkpoint.Meta previous = resuming ? Checkpoint.load(outDir).meta() : null;
 
         String dataName = previous != null ? previous.data().name() : data.nameOr(DataOptions.DEFAULT);
@@ -158,7 +158,7 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         if (previous != null) {
             System.out.println("resume: " + outDir + " at epoch " + (previous.epoch() + 1) + ", batch " + previous.batch()
                     + " (its settings are used; --epochs " + config.epochs() + ")");
-        } else if (runOptions.resume) {
+        } else if (resumeOptions.resume) {
             System.out.println("resume: no checkpoint in " + outDir + " yet; starting a new run");
         }
 
@@ -168,7 +168,7 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         long t0 = System.nanoTime();
         Trainer.Outcome outcome;
         try {
-            outcome = trainer.run(runOptions.resume);
+            outcome = trainer.run(resumeOptions.resume);
         } finally {
             progress.close();
         }
