@@ -52,22 +52,13 @@ public final class CertificationLog implements AutoCloseable {
      * @param column the certificate written to {@value #COHEN}
      */
     public static CertificationLog open(Path dir, String column, boolean resume) {
-        List<CertificationRun.Image> done = new ArrayList<>();
-        List<String> kept = new ArrayList<>();
-        if (resume) {
-            for (String line : AppendLog.readComplete(dir.resolve(ROWS))) {
-                try {
-                    done.add(READER.readValue(line));
-                    kept.add(line);
-                } catch (JsonProcessingException e) {
-                    break;   // a damaged line: it and what follows are certified again
-                }
-            }
-        }
+        AppendLog.Kept<CertificationRun.Image> kept = resume ? AppendLog.readRows(dir.resolve(ROWS), READER::readValue)
+                : new AppendLog.Kept<>(List.of(), List.of());
         List<String> tsv = new ArrayList<>();
         tsv.add("idx\tlabel\tpredict\tradius\tcorrect\ttime");
-        for (CertificationRun.Image im : done) tsv.add(cohenLine(im, column));
-        return new CertificationLog(column, List.copyOf(done), AppendLog.start(dir.resolve(ROWS), kept), AppendLog.start(dir.resolve(COHEN), tsv));
+        for (CertificationRun.Image im : kept.rows()) tsv.add(cohenLine(im, column));
+        return new CertificationLog(column, List.copyOf(kept.rows()), AppendLog.start(dir.resolve(ROWS), kept.lines()),
+                AppendLog.start(dir.resolve(COHEN), tsv));
     }
 
     /** The images a stopped run certified (empty for a new run). */

@@ -176,12 +176,12 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
 
         Map<String, Object> metrics = RunReport.trainingMetrics("train", spec, outcome, trainer.config(), objective, info,
                 device, wall);
-        run.writeMetrics(metrics);
-        run.writeIndex("Tikhon training run: " + spec.arch(), loaded.description(), metrics);
-        if (outcome.test() != null) {
+        if (outcome.test() != null) {   // before the report files: a full disk still shows the result
             System.out.printf("test accuracy %.4f, test loss %.4f after %d epochs (%.1f s training, %.1f s total)%n",
                     outcome.test().accuracy(), outcome.test().loss(), trainer.config().epochs(), outcome.trainSeconds(), wall);
         }
+        run.writeMetrics(metrics);
+        run.writeIndex("Tikhon training run: " + spec.arch(), loaded.description(), metrics);
         System.out.println("outputs: " + outDir.toAbsolutePath() + " (index.html, metrics.json, history.csv, checkpoint.tkn)");
         return 0;
     }

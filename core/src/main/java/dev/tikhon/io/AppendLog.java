@@ -45,6 +45,33 @@ public final class AppendLog implements AutoCloseable {
         }
     }
 
+    /** Parses one line of a log. */
+    @FunctionalInterface
+    public interface Parser<T> {
+        T parse(String line) throws IOException;
+    }
+
+    /** What a stopped run's log holds: its rows, and the lines they were read from. */
+    public record Kept<T>(List<T> rows, List<String> lines) {}
+
+    /**
+     * The rows of {@code file}'s complete lines, in order, up to the first line that does not parse (that line and those
+     * after it are dropped: their work is done again); none if the file is missing.
+     */
+    public static <T> Kept<T> readRows(Path file, Parser<T> parser) {
+        List<T> rows = new ArrayList<>();
+        List<String> lines = new ArrayList<>();
+        for (String line : readComplete(file)) {
+            try {
+                rows.add(parser.parse(line));
+                lines.add(line);
+            } catch (IOException | RuntimeException e) {
+                break;
+            }
+        }
+        return new Kept<>(rows, lines);
+    }
+
     /** Writes {@code lines} as the whole of {@code file} (atomically), then opens it for appending. */
     public static AppendLog start(Path file, List<String> lines) {
         StringBuilder text = new StringBuilder();

@@ -130,16 +130,7 @@ public final class LipschitzCertifier implements Certifier, java.io.Serializable
             m.put("max_margin_gradient_norm", maxGrad);
             m.put("max_gradient_over_bound", maxRatio);
             m.put("bound_seconds", certifier.boundSeconds);
-            List<java.util.Map<String, Object>> layers = new ArrayList<>();
-            for (NetworkBound.Layer l : bound.layers()) {
-                java.util.Map<String, Object> one = new java.util.LinkedHashMap<>();
-                one.put("layer", l.name());
-                one.put("kind", l.kind());
-                one.put("upper", l.upper());
-                one.put("power_iteration_lower", l.lower());
-                layers.add(one);
-            }
-            m.put("layers", layers);
+            m.put("layers", LipschitzCertification.layerTable(bound));
             m.put("note", String.format(java.util.Locale.ROOT, "bound: body %.4g, logits %.4g, largest pairwise L_cj %.4g (%.2f s once); "
                     + "largest margin gradient on the data %.4g (%.1f%% of its L_cj at most)", bound.body(), bound.total(),
                     bound.maxPairwise(classes), certifier.boundSeconds, maxGrad, 100 * maxRatio));

@@ -8,7 +8,6 @@ import dev.tikhon.io.AppendLog;
 import dev.tikhon.report.Json;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -34,19 +33,9 @@ public final class AttackLog implements AutoCloseable {
 
     /** Opens the record in {@code dir}: with {@code resume}, keeping the batches already there; otherwise empty. */
     public static AttackLog open(Path dir, boolean resume) {
-        List<RobustnessEvaluation.BatchOutcome> done = new ArrayList<>();
-        List<String> kept = new ArrayList<>();
-        if (resume) {
-            for (String line : AppendLog.readComplete(dir.resolve(FILE))) {
-                try {
-                    done.add(READER.readValue(line));
-                    kept.add(line);
-                } catch (JsonProcessingException e) {
-                    break;   // a damaged line: it and what follows are attacked again
-                }
-            }
-        }
-        return new AttackLog(done, AppendLog.start(dir.resolve(FILE), kept));
+        AppendLog.Kept<RobustnessEvaluation.BatchOutcome> kept = resume ? AppendLog.readRows(dir.resolve(FILE), READER::readValue)
+                : new AppendLog.Kept<>(List.of(), List.of());
+        return new AttackLog(kept.rows(), AppendLog.start(dir.resolve(FILE), kept.lines()));
     }
 
     /** The batches a stopped run finished (empty for a new run). */
