@@ -88,6 +88,36 @@ final class ResumeArgs {
         return leaf(cl, path).getCommandSpec();
     }
 
+    /**
+     * {@code args} with the value of every path option (--checkpoint, --data-dir, --out, …) made absolute, so that the
+     * settings a run records mean the same files when it is resumed from another working directory.
+     */
+    static List<String> absolutePaths(CommandLine.Model.CommandSpec spec, List<String> args) {
+        List<String> out = new ArrayList<>();
+        for (Given g : tokenize(spec, args)) {
+            OptionSpec o = g.name().isEmpty() ? null : spec.findOption(g.name());
+            boolean path = o != null && (o.type() == java.nio.file.Path.class || o.type() == java.io.File.class);
+            List<String> t = g.tokens();
+            if (path && t.size() == 2) {
+                out.addAll(List.of(t.get(0), absolute(t.get(1))));
+            } else if (path && t.size() == 1 && t.get(0).contains("=")) {
+                String a = t.get(0);
+                out.add(a.substring(0, a.indexOf('=') + 1) + absolute(a.substring(a.indexOf('=') + 1)));
+            } else {
+                out.addAll(t);
+            }
+        }
+        return out;
+    }
+
+    private static String absolute(String path) {
+        try {
+            return java.nio.file.Path.of(path).toAbsolutePath().normalize().toString();
+        } catch (java.nio.file.InvalidPathException e) {
+            return path;   // the parser reports it
+        }
+    }
+
     /** An option's value as text, for comparing and for messages. */
     private static String display(OptionSpec o) {
         if (o == null) return "";

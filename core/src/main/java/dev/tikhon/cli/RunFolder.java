@@ -30,8 +30,8 @@ import java.util.stream.Stream;
 final class RunFolder {
     static final String SETTINGS = "run.json";
     private static final Set<String> MANAGED = Set.of("train", "smooth", "certify", "attack", "flow train");
-    /** Options a resumed run may give anew: where and how fast it runs, not what it computes. */
-    private static final Set<String> FREE = Set.of("--threads", "--device");
+    /** Options a resumed run may give anew: where and how fast it runs, not what it computes (--out: the folder, wherever it now is). */
+    private static final Set<String> FREE = Set.of("--threads", "--device", "--out");
 
     /** A command whose run lives in a folder: the folder it writes, its default included. */
     interface Owner {
@@ -161,6 +161,7 @@ final class RunFolder {
         List<String> rest = new ArrayList<>(List.of(args).subList(i, args.length));
         if (!MANAGED.contains(command) || rest.stream().anyMatch(a -> Set.of("-h", "--help", "-V", "--version").contains(a))) return null;
         boolean resume = rest.remove("--resume"), force = rest.remove("--force");
+        rest = new ArrayList<>(ResumeArgs.absolutePaths(cl.getCommandSpec(), rest));   // the same files from any working directory
         List<String> path = List.of(args).subList(0, i);
         Path dir = outDir(fresh, path, rest, resume);
         if (dir == null) return null;   // not a valid command line: the parser says why

@@ -243,8 +243,8 @@ class KillAndResumeTest {
     @Timeout(600)
     void certifyHeatKilledAtARandomImageThenResumedMatchesUninterrupted(@TempDir Path dir) throws Exception {
         Path heat = dir.resolve("heat");
-        finish(start(command("smooth", "--checkpoint", moons.toString(), "--subset", "256", "--kappa", "2", "--batch-size", "64",
-                "--seed", "1", "--out", heat.toString())));
+        assertThat(Cli.run("smooth", "--checkpoint", moons.toString(), "--subset", "256", "--kappa", "2", "--batch-size", "64",
+                "--seed", "1", "--threads", "1", "--out", heat.toString()).exitCode()).isZero();
         killAndResumeRows(dir, new String[]{"certify", "--checkpoint", heat.toString(), "--method", "heat", "--images", "40",
                 "--n0", "32", "--n", "4000", "--noise-batch", "1000", "--seed", "4"}, "certify.tsv", "certify.csv");
     }
@@ -258,18 +258,22 @@ class KillAndResumeTest {
     }
 
     /**
-     * Runs {@code args} whole, then again killed (SIGKILL) once its progress passes a random point and resumed with
-     * {@code --resume --out} alone (the settings come from the run's folder); the files {@code compared} must be equal
-     * but for their time columns.
+     * Runs {@code args} whole (in this JVM), then again in a child JVM killed (SIGKILL) once its progress passes a random
+     * point, and resumes it (in this JVM) with {@code --resume --out} alone (the settings come from the run's folder); the
+     * files {@code compared} must be equal but for their time columns. The same code runs in and out of this JVM, at one
+     * thread, so the numbers are the same; only the killed run needs a process of its own.
      */
     private static void killAndResumeRows(Path dir, String[] args, String... compared) throws Exception {
         Path whole = dir.resolve("whole"), killed = dir.resolve("killed");
-        finish(start(command(concat(args, "--out", whole.toString()))));
+        Cli.Run w = Cli.run(concat(args, "--out", whole.toString(), "--threads", "1"));
+        assertThat(w.exitCode()).as(w.err()).isZero();
         double at = 0.1 + 0.8 * RANDOM.nextDouble();
         killAt(command(concat(args, "--out", killed.toString())), at, killed);
         assertThat(killed.resolve("run.json")).exists();
         JsonNode settings = JSON.readTree(killed.resolve("run.json").toFile());
-        String output = finish(start(command(args[0], "--resume", "--out", killed.toString())));
+        Cli.Run resumed = Cli.run(args[0], "--resume", "--out", killed.toString());
+        assertThat(resumed.exitCode()).as(resumed.err()).isZero();
+        String output = resumed.out();
         if (settings.at("/finished").isNull() && Files.exists(killed.resolve("certify.jsonl"))
                 && Files.readAllLines(killed.resolve("certify.jsonl")).size() > 0) {
             assertThat(output).contains("resume: ");
