@@ -161,7 +161,7 @@ final class RunFolder {
         List<String> rest = new ArrayList<>(List.of(args).subList(i, args.length));
         if (!MANAGED.contains(command) || rest.stream().anyMatch(a -> Set.of("-h", "--help", "-V", "--version").contains(a))) return null;
         boolean resume = rest.remove("--resume"), force = rest.remove("--force");
-        rest = new ArrayList<>(ResumeArgs.absolutePaths(cl.getCommandSpec(), rest));   // the same files from any working directory
+        List<String> absolute = ResumeArgs.absolutePaths(cl.getCommandSpec(), rest);   // recorded: the same files from any directory
         List<String> path = List.of(args).subList(0, i);
         Path dir = outDir(fresh, path, rest, resume);
         if (dir == null) return null;   // not a valid command line: the parser says why
@@ -175,14 +175,15 @@ final class RunFolder {
                     throw new UserError(dir + " holds a 'tikhon " + recorded.command() + "' run, not '" + command + "': --resume it with "
                             + "'tikhon " + recorded.command() + " --resume --out " + dir + "', or choose another --out");
                 }
-                run = ResumeArgs.merge(fresh, path, recorded.args(), rest, FREE, dir.resolve(SETTINGS).toString());
+                run = ResumeArgs.merge(fresh, path, recorded.args(), absolute, FREE, dir.resolve(SETTINGS).toString());
             } else {
                 if (!resume && !force) refuseExisting(dir, recorded, command);
                 run = rest;
             }
             // unfinished until it ends; a resumed run keeps its start and records what it now runs with (an extension)
-            Settings settings = new Settings(command, List.copyOf(run), resume && recorded != null ? recorded.started() : Instant.now().toString(),
-                    null, Version.VERSION);
+            boolean continued = resume && recorded != null;
+            Settings settings = new Settings(command, List.copyOf(continued ? run : absolute),
+                    continued ? recorded.started() : Instant.now().toString(), null, Version.VERSION);
             write(dir, settings);
             List<String> full = new ArrayList<>(path);
             full.addAll(run);

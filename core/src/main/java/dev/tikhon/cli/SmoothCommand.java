@@ -136,6 +136,7 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
         }
 
         Map<String, Object> metrics = RunReport.header("smooth", device);
+        metrics.put("started", java.time.Instant.now().minusNanos((long) (wall * 1e9)).toString());
         metrics.put("data", loaded.description());
         metrics.put("training_images", train.size());
         metrics.put("model", base.name());
