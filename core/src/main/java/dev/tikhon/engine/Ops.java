@@ -38,6 +38,25 @@ public final class Ops {
     }
 
     /**
+     * 2-D convolution with per-axis stride, padding and dilation and {@code groups} groups (ONNX Conv); {@code bias} may be
+     * null. Used for layers {@link #conv2d}'s square, ungrouped form does not cover.
+     */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, long[] stride, long[] padding, long[] dilation, long groups) {
+        TensorOptional b = bias == null ? new TensorOptional() : new TensorOptional(bias.t);
+        return new Tensor(torch.conv2d(x.t, weight.t, b, stride, padding, dilation, groups));
+    }
+
+    /** Max pooling with per-axis kernel, stride, padding and dilation; {@code ceilMode} rounds the output size up. */
+    public static Tensor maxPool2d(Tensor x, long[] kernel, long[] stride, long[] padding, long[] dilation, boolean ceilMode) {
+        return new Tensor(torch.max_pool2d(x.t, kernel, stride, padding, dilation, ceilMode));
+    }
+
+    /** Average pooling with per-axis kernel, stride and padding; {@code countIncludePad} divides by the whole window. */
+    public static Tensor avgPool2d(Tensor x, long[] kernel, long[] stride, long[] padding, boolean ceilMode, boolean countIncludePad) {
+        return new Tensor(torch.avg_pool2d(x.t, kernel, stride, padding, ceilMode, countIncludePad, new LongOptional()));
+    }
+
+    /**
      * The transpose of {@link #conv2d} with the same kernels (no bias): maps a tensor shaped like the convolution's
      * output back to its input's shape, {@code x ↦ Jᵀx}. {@code outputPadding} (&lt; stride) picks among the input
      * sizes a strided convolution maps to the same output size.
