@@ -55,7 +55,7 @@ final class BoundsCommand implements Callable<Integer> {
      */
     static void soundBound(ModelSource.Loaded model, dev.tikhon.data.Dataset set, dev.tikhon.engine.Device device, Map<String, Object> header) {
         Map<String, Object> s = new LinkedHashMap<>();
-        if (model.scripted()) {
+        if (model.opaque()) {
             s.put("available", false);
             s.put("reason", "TorchScript model: its architecture is opaque, no composition rule applies");
             System.out.println("sound Lipschitz bound: not available for a TorchScript model");

@@ -8,6 +8,7 @@ import dev.tikhon.loss.Loss;
 import dev.tikhon.loss.Losses;
 import dev.tikhon.nn.Module;
 import dev.tikhon.nn.ScriptedModel;
+import dev.tikhon.onnx.OnnxImport;
 import dev.tikhon.models.ModelSpec;
 import dev.tikhon.train.Checkpoint;
 import dev.tikhon.train.InputFit;
@@ -20,12 +21,13 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * The model a command works on: a Tikhon checkpoint or a TorchScript model from PyTorch (exactly one). A
- * heat-smoothed TorchScript model's checkpoint names the original file (arch "torchscript", option "file"),
- * so it loads too.
+ * The model a command works on: a Tikhon checkpoint, a TorchScript model from PyTorch or an ONNX model (exactly one).
+ * A heat-smoothed TorchScript or ONNX model's checkpoint names the original file (arch "torchscript" or "onnx", option
+ * "file"), so it loads too.
  */
 final class ModelSource {
     static final String TORCHSCRIPT = dev.tikhon.scaleout.ModelRef.TORCHSCRIPT_ARCH;
+    static final String ONNX = dev.tikhon.scaleout.ModelRef.ONNX_ARCH;
 
     @Option(names = "--checkpoint", paramLabel = "PATH", required = true,
             description = "A checkpoint.tkn, or the run directory that holds it.")
@@ -35,6 +37,11 @@ final class ModelSource {
             description = "A TorchScript model (torch.jit.script(model).save(FILE)) taking [N,C,H,W] inputs in [0,1] and returning logits.")
     Path torchscript;
 
+    @Option(names = "--onnx", paramLabel = "FILE", required = true,
+            description = "An ONNX model (torch.onnx.export, tf2onnx, tikhon export) taking [N,C,H,W] float inputs in [0,1] and returning "
+                    + "logits (a final Softmax is dropped); its layers become Tikhon's, see docs/interop.md.")
+    Path onnx;
+
     /**
      * The loaded model, how to build another instance of it, what is known of its training (null for a TorchScript file),
      * a description, the loss it was trained with (cross-entropy for TorchScript models) and the file it came from.
@@ -42,7 +49,11 @@ final class ModelSource {
     record Loaded(Module model, Supplier<Module> fresh, Checkpoint.Meta meta, String name, Loss trainedLoss, Path file) {
         String description() { return name; }
 
-        boolean scripted() { return meta == null || meta.model().arch().equals(TORCHSCRIPT); }
+        /** Whether nothing is known of the model but its file (TorchScript or ONNX): the input shape and classes are probed. */
+        boolean scripted() { return meta == null || meta.model().arch().equals(TORCHSCRIPT) || meta.model().arch().equals(ONNX); }
+
+        /** Whether its layers are hidden from Tikhon (TorchScript): no Lipschitz composition or verifier applies. */
+        boolean opaque() { return model instanceof ScriptedModel; }
 
         /** A split of the data and the data's description (name, source). */
         record Data(Dataset set, String description) {}
@@ -90,6 +101,12 @@ final class ModelSource {
             return new Loaded(m, fresh, ck.meta(), spec.arch() + " " + spec.options(), Losses.parse(ck.meta().config().objective().loss()),
                     checkpoint);
         }
+        if (onnx != null) {
+            Path file = onnx.toAbsolutePath();
+            OnnxImport.Result r = OnnxImport.load(onnx);
+            r.notes().forEach(n -> System.out.println("note:  " + onnx + ": " + n));
+            return new Loaded(r.model(), () -> OnnxImport.load(file).model(), null, "ONNX " + onnx, Loss.CROSS_ENTROPY, onnx);
+        }
         Path file = torchscript.toAbsolutePath();
         return new Loaded(ScriptedModel.load(file), () -> ScriptedModel.load(file), null, "TorchScript " + torchscript, Loss.CROSS_ENTROPY,
                 torchscript);
@@ -107,15 +124,19 @@ final class ModelSource {
         return dev.tikhon.scaleout.ModelRef.builder(spec, p -> p);
     }
 
-    /** The spec recorded for a TorchScript model trained in place. */
-    static ModelSpec torchscriptSpec(Path file, List<Long> inputShape, int numClasses) {
-        return new ModelSpec(TORCHSCRIPT, inputShape, numClasses, Map.of("file", file.toAbsolutePath().toString()));
+    /** The spec recorded for a TorchScript or ONNX model trained in place (heat smoothing). */
+    ModelSpec fileSpec(List<Long> inputShape, int numClasses) {
+        Path file = onnx != null ? onnx : torchscript;
+        return new ModelSpec(onnx != null ? ONNX : TORCHSCRIPT, inputShape, numClasses, Map.of("file", file.toAbsolutePath().toString()));
     }
 
     boolean isTorchscript() { return torchscript != null; }
 
+    boolean isOnnx() { return onnx != null; }
+
     /** The model by its files, to load again elsewhere (a cluster's executors). */
     dev.tikhon.scaleout.ModelRef ref() {
-        return checkpoint != null ? dev.tikhon.scaleout.ModelRef.checkpoint(checkpoint) : dev.tikhon.scaleout.ModelRef.torchscript(torchscript);
+        if (checkpoint != null) return dev.tikhon.scaleout.ModelRef.checkpoint(checkpoint);
+        return onnx != null ? dev.tikhon.scaleout.ModelRef.onnx(onnx) : dev.tikhon.scaleout.ModelRef.torchscript(torchscript);
     }
 }

@@ -105,7 +105,7 @@ final class SmoothCommand implements Callable<Integer> {
         Dataset train = subset > 0 ? loaded.train().head(subset) : loaded.train();
         base.checkFits(train, loaded.description());
         ModelSpec spec = base.meta() != null ? base.meta().model()
-                : ModelSource.torchscriptSpec(source.torchscript, TrainCommand.boxed(train.inputShape()), train.numClasses());
+                : source.fileSpec(TrainCommand.boxed(train.inputShape()), train.numClasses());
         base.model().to(device);
         Evaluator.Result before = Evaluator.evaluate(base.model(), loaded.test(), 256, device);
         System.out.println("data:   " + loaded.description() + (subset > 0 ? " (smoothing on the first " + train.size() + " training images)" : ""));
