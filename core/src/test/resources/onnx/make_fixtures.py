@@ -82,3 +82,51 @@ export("mlp", mlp(), (1, 8, 8), softmax=True)
 export("cnn", cnn(), (3, 8, 8))
 export("cnn_plain", cnn_plain(), (1, 8, 8))
 export("residual", Residual(), (1, 8, 8))
+
+
+def fashion_mnist(split="train"):
+    """The IDX files of Debian's data set package (the same Tikhon finds under /usr/share/datasets)."""
+    import gzip
+    import os
+    root = "/usr/share/datasets/fashion-mnist"
+    with gzip.open(os.path.join(root, split + "-images-idx3-ubyte.gz")) as f:
+        images = torch.frombuffer(bytearray(f.read()[16:]), dtype=torch.uint8).reshape(-1, 1, 28, 28).float() / 255
+    with gzip.open(os.path.join(root, split + "-labels-idx1-ubyte.gz")) as f:
+        labels = torch.frombuffer(bytearray(f.read()[8:]), dtype=torch.uint8).long()
+    return images, labels
+
+
+def fmnist_cnn():
+    """A small CNN trained for 2 epochs on Fashion-MNIST, exported with a final Softmax: the CLI tests certify and attack it."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 5, stride=2), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(16 * 5 * 5, 10))
+    images, labels = fashion_mnist()
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    for epoch in range(2):
+        perm = torch.randperm(len(labels))
+        for i in range(0, len(labels), 128):
+            idx = perm[i:i + 128]
+            loss = nn.functional.cross_entropy(model(images[idx]), labels[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+    test_images, test_labels = fashion_mnist("t10k")
+    with torch.no_grad():
+        accuracy = (model(test_images).argmax(1) == test_labels).float().mean().item()
+    print("fmnist_cnn test accuracy %.4f" % accuracy)
+    torch.onnx.export(nn.Sequential(model, nn.Softmax(dim=1)).eval(), images[:1], "fmnist_cnn.onnx", opset_version=13,
+                      input_names=["input"], output_names=["probabilities"],
+                      dynamic_axes={"input": {0: "N"}, "probabilities": {0: "N"}})
+
+
+def gelu():
+    """GELU exports as Erf, which Tikhon does not import: the one-line error's fixture."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.GELU()).eval()
+    torch.onnx.export(model, torch.rand(1, 1, 2, 2), "gelu.onnx", opset_version=13, input_names=["input"], output_names=["output"])
+
+
+fmnist_cnn()
+gelu()

@@ -134,6 +134,10 @@ final class SmoothCommand implements Callable<Integer> {
             dev.tikhon.io.AtomicFiles.writeVia(run.resolve("smoothed.pt"), s::save);
             System.out.println("saved:  " + run.resolve("smoothed.pt") + " (TorchScript, for certify --torchscript)");
         }
+        if (source.isOnnx()) {
+            dev.tikhon.onnx.OnnxExport.write(base.model(), spec.inputShape(), run.resolve("smoothed.onnx"));
+            System.out.println("saved:  " + run.resolve("smoothed.onnx") + " (ONNX, for certify --onnx or any ONNX runtime)");
+        }
 
         Map<String, Object> metrics = RunReport.header("smooth", device);
         metrics.put("data", loaded.description());

@@ -1,9 +1,5 @@
 package dev.tikhon.onnx;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 import dev.tikhon.engine.Autograd;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Tensor;
@@ -16,7 +12,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -63,20 +58,8 @@ class OnnxExportTest {
         return kind.equals("resnet") ? new long[]{3, 3, 8, 8} : new long[]{3, 1, 8, 8};
     }
 
-    /** The logits ONNX Runtime computes for {@code x} with the model in {@code onnx}. */
-    static float[] onnxRuntime(byte[] onnx, Tensor x) throws OrtException {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-            o.setIntraOpNumThreads(1);
-            try (OrtSession s = env.createSession(onnx, o);
-                 OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x.toFloatArray()), x.shape());
-                 OrtSession.Result r = s.run(Map.of("input", in))) {
-                float[][] out = (float[][]) r.get(0).getValue();
-                float[] flat = new float[out.length * out[0].length];
-                for (int i = 0; i < out.length; i++) System.arraycopy(out[i], 0, flat, i * out[0].length, out[0].length);
-                return flat;
-            }
-        }
+    static float[] onnxRuntime(byte[] onnx, Tensor x) throws Exception {
+        return OnnxRuntimeOracle.logits(onnx, x);
     }
 
     @ParameterizedTest
