@@ -40,17 +40,18 @@ public final class OnnxProto {
             in.setSizeLimit(Integer.MAX_VALUE);
             in.setRecursionLimit(64);
             Model m = new Model();
-            for (int tag; (tag = in.readTag()) != 0; ) {
-                switch (WireFormat.getTagFieldNumber(tag)) {
-                    case 1: m.irVersion = in.readInt64(); break;
-                    case 2: m.producerName = in.readString(); break;
-                    case 3: m.producerVersion = in.readString(); break;
-                    case 6: m.docString = in.readString(); break;
-                    case 7: m.graph = Graph.parse(in.readBytes()); break;
-                    case 8: m.opsets.add(OpsetId.parse(in.readBytes())); break;
-                    default: in.skipField(tag);
+            fields(in, (field, wire, f) -> {
+                switch (field) {
+                    case 1 -> m.irVersion = f.readInt64();
+                    case 2 -> m.producerName = f.readString();
+                    case 3 -> m.producerVersion = f.readString();
+                    case 6 -> m.docString = f.readString();
+                    case 7 -> m.graph = Graph.parse(f.readBytes());
+                    case 8 -> m.opsets.add(OpsetId.parse(f.readBytes()));
+                    default -> { return false; }
                 }
-            }
+                return true;
+            });
             return m;
         }
 
@@ -85,15 +86,15 @@ public final class OnnxProto {
         }
 
         static OpsetId parse(ByteString bytes) throws IOException {
-            CodedInputStream in = bytes.newCodedInput();
             OpsetId o = new OpsetId();
-            for (int tag; (tag = in.readTag()) != 0; ) {
-                switch (WireFormat.getTagFieldNumber(tag)) {
-                    case 1: o.domain = in.readString(); break;
-                    case 2: o.version = in.readInt64(); break;
-                    default: in.skipField(tag);
+            fields(bytes.newCodedInput(), (field, wire, f) -> {
+                switch (field) {
+                    case 1 -> o.domain = f.readString();
+                    case 2 -> o.version = f.readInt64();
+                    default -> { return false; }
                 }
-            }
+                return true;
+            });
             return o;
         }
 
@@ -113,18 +114,18 @@ public final class OnnxProto {
         public final List<ValueInfo> inputs = new ArrayList<>(), outputs = new ArrayList<>();
 
         static Graph parse(ByteString bytes) throws IOException {
-            CodedInputStream in = bytes.newCodedInput();
             Graph g = new Graph();
-            for (int tag; (tag = in.readTag()) != 0; ) {
-                switch (WireFormat.getTagFieldNumber(tag)) {
-                    case 1: g.nodes.add(Node.parse(in.readBytes())); break;
-                    case 2: g.name = in.readString(); break;
-                    case 5: g.initializers.add(TensorData.parse(in.readBytes())); break;
-                    case 11: g.inputs.add(ValueInfo.parse(in.readBytes())); break;
-                    case 12: g.outputs.add(ValueInfo.parse(in.readBytes())); break;
-                    default: in.skipField(tag);
+            fields(bytes.newCodedInput(), (field, wire, f) -> {
+                switch (field) {
+                    case 1 -> g.nodes.add(Node.parse(f.readBytes()));
+                    case 2 -> g.name = f.readString();
+                    case 5 -> g.initializers.add(TensorData.parse(f.readBytes()));
+                    case 11 -> g.inputs.add(ValueInfo.parse(f.readBytes()));
+                    case 12 -> g.outputs.add(ValueInfo.parse(f.readBytes()));
+                    default -> { return false; }
                 }
-            }
+                return true;
+            });
             return g;
         }
 
@@ -155,19 +156,19 @@ public final class OnnxProto {
         }
 
         static Node parse(ByteString bytes) throws IOException {
-            CodedInputStream in = bytes.newCodedInput();
             Node n = new Node();
-            for (int tag; (tag = in.readTag()) != 0; ) {
-                switch (WireFormat.getTagFieldNumber(tag)) {
-                    case 1: n.inputs.add(in.readString()); break;
-                    case 2: n.outputs.add(in.readString()); break;
-                    case 3: n.name = in.readString(); break;
-                    case 4: n.opType = in.readString(); break;
-                    case 5: n.attributes.add(Attribute.parse(in.readBytes())); break;
-                    case 7: n.domain = in.readString(); break;
-                    default: in.skipField(tag);
+            fields(bytes.newCodedInput(), (field, wire, f) -> {
+                switch (field) {
+                    case 1 -> n.inputs.add(f.readString());
+                    case 2 -> n.outputs.add(f.readString());
+                    case 3 -> n.name = f.readString();
+                    case 4 -> n.opType = f.readString();
+                    case 5 -> n.attributes.add(Attribute.parse(f.readBytes()));
+                    case 7 -> n.domain = f.readString();
+                    default -> { return false; }
                 }
-            }
+                return true;
+            });
             return n;
         }
 
@@ -237,38 +238,21 @@ public final class OnnxProto {
         }
 
         static Attribute parse(ByteString bytes) throws IOException {
-            CodedInputStream in = bytes.newCodedInput();
             Attribute a = new Attribute();
-            for (int tag; (tag = in.readTag()) != 0; ) {
-                int wire = WireFormat.getTagWireType(tag);
-                switch (WireFormat.getTagFieldNumber(tag)) {
-                    case 1: a.name = in.readString(); break;
-                    case 2: a.f = in.readFloat(); break;
-                    case 3: a.i = in.readInt64(); break;
-                    case 4: a.s = in.readBytes(); break;
-                    case 5: a.t = TensorData.parse(in.readBytes()); break;
-                    case 7:
-                        if (wire == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-                            int limit = in.pushLimit(in.readRawVarint32());
-                            while (in.getBytesUntilLimit() > 0) a.floats.add(in.readFloat());
-                            in.popLimit(limit);
-                        } else {
-                            a.floats.add(in.readFloat());
-                        }
-                        break;
-                    case 8:
-                        if (wire == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-                            int limit = in.pushLimit(in.readRawVarint32());
-                            while (in.getBytesUntilLimit() > 0) a.ints.add(in.readInt64());
-                            in.popLimit(limit);
-                        } else {
-                            a.ints.add(in.readInt64());
-                        }
-                        break;
-                    case 20: a.type = in.readEnum(); break;
-                    default: in.skipField(tag);
+            fields(bytes.newCodedInput(), (field, wire, f) -> {
+                switch (field) {
+                    case 1 -> a.name = f.readString();
+                    case 2 -> a.f = f.readFloat();
+                    case 3 -> a.i = f.readInt64();
+                    case 4 -> a.s = f.readBytes();
+                    case 5 -> a.t = TensorData.parse(f.readBytes());
+                    case 7 -> repeated(f, wire, a.floats, CodedInputStream::readFloat);
+                    case 8 -> repeated(f, wire, a.ints, CodedInputStream::readInt64);
+                    case 20 -> a.type = f.readEnum();
+                    default -> { return false; }
                 }
-            }
+                return true;
+            });
             return a;
         }
 
@@ -333,49 +317,22 @@ public final class OnnxProto {
         }
 
         static TensorData parse(ByteString bytes) throws IOException {
-            CodedInputStream in = bytes.newCodedInput();
             TensorData t = new TensorData();
-            for (int tag; (tag = in.readTag()) != 0; ) {
-                boolean packed = WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED;
-                int limit;
-                switch (WireFormat.getTagFieldNumber(tag)) {
-                    case 1:
-                        if (!packed) { t.dims.add(in.readInt64()); break; }
-                        limit = in.pushLimit(in.readRawVarint32());
-                        while (in.getBytesUntilLimit() > 0) t.dims.add(in.readInt64());
-                        in.popLimit(limit);
-                        break;
-                    case 2: t.dataType = in.readInt32(); break;
-                    case 4:
-                        if (!packed) { t.floatData.add(in.readFloat()); break; }
-                        limit = in.pushLimit(in.readRawVarint32());
-                        while (in.getBytesUntilLimit() > 0) t.floatData.add(in.readFloat());
-                        in.popLimit(limit);
-                        break;
-                    case 5:
-                        if (!packed) { t.int32Data.add(in.readInt32()); break; }
-                        limit = in.pushLimit(in.readRawVarint32());
-                        while (in.getBytesUntilLimit() > 0) t.int32Data.add(in.readInt32());
-                        in.popLimit(limit);
-                        break;
-                    case 7:
-                        if (!packed) { t.int64Data.add(in.readInt64()); break; }
-                        limit = in.pushLimit(in.readRawVarint32());
-                        while (in.getBytesUntilLimit() > 0) t.int64Data.add(in.readInt64());
-                        in.popLimit(limit);
-                        break;
-                    case 8: t.name = in.readString(); break;
-                    case 9: t.raw = in.readBytes(); break;
-                    case 10:
-                        if (!packed) { t.doubleData.add(in.readDouble()); break; }
-                        limit = in.pushLimit(in.readRawVarint32());
-                        while (in.getBytesUntilLimit() > 0) t.doubleData.add(in.readDouble());
-                        in.popLimit(limit);
-                        break;
-                    case 14: t.external = in.readEnum() == 1; break;
-                    default: in.skipField(tag);
+            fields(bytes.newCodedInput(), (field, wire, f) -> {
+                switch (field) {
+                    case 1 -> repeated(f, wire, t.dims, CodedInputStream::readInt64);
+                    case 2 -> t.dataType = f.readInt32();
+                    case 4 -> repeated(f, wire, t.floatData, CodedInputStream::readFloat);
+                    case 5 -> repeated(f, wire, t.int32Data, CodedInputStream::readInt32);
+                    case 7 -> repeated(f, wire, t.int64Data, CodedInputStream::readInt64);
+                    case 8 -> t.name = f.readString();
+                    case 9 -> t.raw = f.readBytes();
+                    case 10 -> repeated(f, wire, t.doubleData, CodedInputStream::readDouble);
+                    case 14 -> t.external = f.readEnum() == 1;
+                    default -> { return false; }
                 }
-            }
+                return true;
+            });
             return t;
         }
 
@@ -441,52 +398,44 @@ public final class OnnxProto {
         }
 
         static ValueInfo parse(ByteString bytes) throws IOException {
-            CodedInputStream in = bytes.newCodedInput();
             ValueInfo v = new ValueInfo();
-            for (int tag; (tag = in.readTag()) != 0; ) {
-                switch (WireFormat.getTagFieldNumber(tag)) {
-                    case 1: v.name = in.readString(); break;
-                    case 2: v.parseType(in.readBytes()); break;
-                    default: in.skipField(tag);
+            fields(bytes.newCodedInput(), (field, wire, f) -> {
+                switch (field) {
+                    case 1 -> v.name = f.readString();
+                    case 2 -> v.parseType(f.readBytes());
+                    default -> { return false; }
                 }
-            }
+                return true;
+            });
             return v;
         }
 
+        /** TypeProto → tensor_type (1) → elem_type (1), shape (2). */
         private void parseType(ByteString bytes) throws IOException {
-            CodedInputStream in = bytes.newCodedInput();
-            for (int tag; (tag = in.readTag()) != 0; ) {
-                if (WireFormat.getTagFieldNumber(tag) != 1) {
-                    in.skipField(tag);
-                    continue;
+            fields(bytes.newCodedInput(), (field, wire, f) -> field == 1 && fields(f.readBytes().newCodedInput(), (tf, tw, t) -> {
+                switch (tf) {
+                    case 1 -> elemType = t.readInt32();
+                    case 2 -> dims = parseShape(t.readBytes());
+                    default -> { return false; }
                 }
-                CodedInputStream tensor = in.readBytes().newCodedInput();
-                for (int t; (t = tensor.readTag()) != 0; ) {
-                    switch (WireFormat.getTagFieldNumber(t)) {
-                        case 1: elemType = tensor.readInt32(); break;
-                        case 2: dims = parseShape(tensor.readBytes()); break;
-                        default: tensor.skipField(t);
-                    }
-                }
-            }
+                return true;
+            }));
         }
 
+        /** TensorShapeProto: dim (1) → dim_value (1); −1 for a dim_param or an unknown dimension. */
         private static List<Long> parseShape(ByteString bytes) throws IOException {
-            CodedInputStream in = bytes.newCodedInput();
             List<Long> dims = new ArrayList<>();
-            for (int tag; (tag = in.readTag()) != 0; ) {
-                if (WireFormat.getTagFieldNumber(tag) != 1) {
-                    in.skipField(tag);
-                    continue;
-                }
-                CodedInputStream dim = in.readBytes().newCodedInput();
-                long value = -1;
-                for (int t; (t = dim.readTag()) != 0; ) {
-                    if (WireFormat.getTagFieldNumber(t) == 1) value = dim.readInt64();
-                    else dim.skipField(t);
-                }
-                dims.add(value);
-            }
+            fields(bytes.newCodedInput(), (field, wire, f) -> {
+                if (field != 1) return false;
+                long[] value = {-1};
+                fields(f.readBytes().newCodedInput(), (df, dw, d) -> {
+                    if (df != 1) return false;
+                    value[0] = d.readInt64();
+                    return true;
+                });
+                dims.add(value[0]);
+                return true;
+            });
             return dims;
         }
 
@@ -510,6 +459,36 @@ public final class OnnxProto {
                 out.writeByteArray(2, type);
             });
         }
+    }
+
+    /** Reads one field (its number and wire type given) from the stream; false to have it skipped. */
+    @FunctionalInterface
+    private interface Field {
+        boolean read(int number, int wireType, CodedInputStream in) throws IOException;
+    }
+
+    /** Reads a message's fields to its end, skipping those {@code field} does not read; true (for nesting in a Field). */
+    private static boolean fields(CodedInputStream in, Field field) throws IOException {
+        for (int tag; (tag = in.readTag()) != 0; ) {
+            if (!field.read(WireFormat.getTagFieldNumber(tag), WireFormat.getTagWireType(tag), in)) in.skipField(tag);
+        }
+        return true;
+    }
+
+    @FunctionalInterface
+    private interface Reader<T> {
+        T read(CodedInputStream in) throws IOException;
+    }
+
+    /** One element of a repeated scalar field, or all of a packed one (protobuf writers may use either). */
+    private static <T> void repeated(CodedInputStream in, int wireType, List<T> out, Reader<T> reader) throws IOException {
+        if (wireType != WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+            out.add(reader.read(in));
+            return;
+        }
+        int limit = in.pushLimit(in.readRawVarint32());
+        while (in.getBytesUntilLimit() > 0) out.add(reader.read(in));
+        in.popLimit(limit);
     }
 
     @FunctionalInterface
