@@ -78,6 +78,10 @@ class OnnxCliTest {
         assertThat(so.exitCode()).as(so.err()).isZero();
         assertThat(Checkpoint.load(smoothOnnx).meta().model().arch()).isEqualTo("onnx");
         assertThat(smoothOnnx.resolve("smoothed.onnx")).exists();
+        // what a cluster ships for it: the checkpoint and the ONNX file it names
+        assertThat(ModelRef.checkpoint(smoothOnnx).files()).extracting(p -> p.getFileName().toString())
+                .containsExactly("checkpoint.tkn", "fmnist_cnn.onnx");
+        assertThat(ModelRef.onnx(Path.of(FMNIST)).files()).containsExactly(Path.of(FMNIST).toAbsolutePath());
         checkExport(smoothOnnx, dir.resolve("fmnist-smoothed.onnx"));
         Tensor x = images();
         assertClose(OnnxRuntimeOracle.logits(Files.readAllBytes(smoothOnnx.resolve("smoothed.onnx")), x), logits(smoothOnnx, x), 1e-5);
