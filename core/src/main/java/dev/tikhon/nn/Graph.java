@@ -10,25 +10,28 @@ import java.util.stream.Collectors;
 /**
  * A network that is not a chain: a directed acyclic graph of nodes over numbered values. Value 0 is the input; node k
  * computes value k + 1 from earlier values, either by a module (a layer applied to one value) or by combining values
- * elementwise (add, sub, mul, div, broadcasting as libtorch does) or by concatenating them along an axis. Used for
+ * elementwise (add, sub, mul, div, broadcasting as libtorch does; where: a choice by a boolean condition) or by
+ * concatenating them along an axis. Used for
  * imported models with skip connections or branches; the modules are children "n0", "n1", … (by node index).
  */
 public final class Graph extends Module {
-    public enum Op { APPLY, ADD, SUB, MUL, DIV, CONCAT }
+    public enum Op { APPLY, ADD, SUB, MUL, DIV, CONCAT, WHERE }
 
     /**
      * One node.
      *
      * @param op     what it computes
      * @param module the layer of an APPLY node, else null
-     * @param inputs the values it reads (one for APPLY, two for the elementwise ops, any number for CONCAT)
+     * @param inputs the values it reads (one for APPLY, two for the elementwise ops, any number for CONCAT, and for
+     *               WHERE a boolean condition, the values where it holds and the values where it does not)
      * @param axis   the axis of a CONCAT (may be negative), else 0
      */
     public record Node(Op op, Module module, int[] inputs, int axis) {
         public Node {
             if ((op == Op.APPLY) != (module != null)) throw new IllegalArgumentException("an APPLY node, and only one, has a module");
             if (op == Op.APPLY && inputs.length != 1) throw new IllegalArgumentException("APPLY reads one value");
-            if (op != Op.APPLY && op != Op.CONCAT && inputs.length != 2) throw new IllegalArgumentException(op + " reads two values");
+            if (op == Op.WHERE && inputs.length != 3) throw new IllegalArgumentException("WHERE reads three values");
+            if (op != Op.APPLY && op != Op.CONCAT && op != Op.WHERE && inputs.length != 2) throw new IllegalArgumentException(op + " reads two values");
             inputs = inputs.clone();
         }
 
@@ -69,6 +72,7 @@ public final class Graph extends Module {
                 case SUB: v[k + 1] = v[in[0]].sub(v[in[1]]); break;
                 case MUL: v[k + 1] = v[in[0]].mul(v[in[1]]); break;
                 case DIV: v[k + 1] = v[in[0]].div(v[in[1]]); break;
+                case WHERE: v[k + 1] = Tensor.where(v[in[0]], v[in[1]], v[in[2]]); break;
                 case CONCAT: {
                     List<Tensor> parts = new ArrayList<>();
                     for (int i : in) parts.add(v[i]);

@@ -141,9 +141,10 @@ public final class OnnxExport {
             return node(p.max ? "MaxPool" : "AveragePool", List.of(x), a.toArray(Attribute[]::new));
         }
         if (m instanceof OnnxLayers.GlobalAvgKeepDims) return node("GlobalAveragePool", List.of(x));
+        if (m instanceof OnnxLayers.Abs) return node("Abs", List.of(x));
         if (m instanceof OnnxLayers.ConstantOp c) {
             String k = initializer("const", c.constant());
-            String op = c.kind.name().charAt(0) + c.kind.name().substring(1).toLowerCase();
+            String op = c.kind.name().charAt(0) + c.kind.name().substring(1).toLowerCase();   // Add, Sub, Mul, Div, Pow, Less
             return node(op, c.constantFirst ? List.of(k, x) : List.of(x, k));
         }
         if (m instanceof OnnxLayers.Reshape r) return node("Reshape", List.of(x, longs("shape", r.target)));
@@ -211,10 +212,27 @@ public final class OnnxExport {
             case TANH: return node("Tanh", List.of(x));
             case SOFTPLUS: return node("Softplus", List.of(x));
             case IDENTITY: return node("Identity", List.of(x));
-            default:
-                throw new UserError("cannot export the activation " + kind.name().toLowerCase().replace('_', '-')
-                        + " to ONNX: it has no standard operator; use relu, softplus, tanh or sigmoid");
+            case SMOOTH_RELU: return smoothRelu(x);
+            default: throw new AssertionError(kind);
         }
+    }
+
+    /**
+     * {@link Activation#smoothRelu}, op for op (no standard operator has it): u = x + ½, poly = u³ − ½u⁴,
+     * Where(|x| &lt; ½, poly, Relu(x)).
+     */
+    private String smoothRelu(String x) {
+        String half = scalar(0.5f);
+        String u = node("Add", List.of(x, half));
+        String poly = node("Sub", List.of(node("Pow", List.of(u, scalar(3))), node("Mul", List.of(node("Pow", List.of(u, scalar(4))), half))));
+        String inner = node("Less", List.of(node("Abs", List.of(x)), half));
+        return node("Where", List.of(inner, poly, node("Relu", List.of(x))));
+    }
+
+    private String scalar(float v) {
+        String name = fresh("scalar");
+        graph.initializers.add(TensorData.ofFloats(name, new long[0], new float[]{v}));
+        return name;
     }
 
     private String pool(Pool p, String x) {
@@ -242,6 +260,7 @@ public final class OnnxExport {
                 case MUL: v[k + 1] = node("Mul", names); break;
                 case DIV: v[k + 1] = node("Div", names); break;
                 case CONCAT: v[k + 1] = node("Concat", names, Attribute.ofInt("axis", n.axis())); break;
+                case WHERE: v[k + 1] = node("Where", names); break;
                 default: throw new AssertionError(n.op());
             }
         }

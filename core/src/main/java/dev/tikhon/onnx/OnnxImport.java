@@ -40,7 +40,7 @@ public final class OnnxImport {
     /** The operators imported (Dropout as the identity, Softmax only as the last node). */
     public static final List<String> OPERATORS = List.of("Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu",
             "Sigmoid", "Tanh", "Softplus", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape",
-            "Concat", "Identity", "Dropout", "Constant", "Softmax");
+            "Concat", "Identity", "Dropout", "Constant", "Softmax", "Abs", "Pow", "Less", "Where");
 
     /**
      * An imported model.
@@ -189,6 +189,15 @@ public final class OnnxImport {
             case "BatchNormalization": batchNorm(n); return;
             case "Add": case "Sub": case "Mul": case "Div": arithmetic(n); return;
             case "Concat": concat(n); return;
+            case "Abs": apply(n, new OnnxLayers.Abs()); return;
+            case "Pow": {
+                TensorData e = constantInput(n, 1, "exponent");
+                if (e.numel() != 1) throw unsupported(n, "Pow with a non-scalar exponent");
+                apply(n, new OnnxLayers.ConstantOp(OnnxLayers.ConstantOp.Kind.POW, tensor(e), false));
+                return;
+            }
+            case "Less": arithmetic(n); return;
+            case "Where": combine(n, Graph.Op.WHERE, new int[]{dynamic(n, 0), dynamic(n, 1), dynamic(n, 2)}, 0); return;
             default: throw unsupported(n, "operator " + op);
         }
     }
@@ -447,6 +456,7 @@ public final class OnnxImport {
         String a = n.inputs.get(0), b = n.inputs.get(1);
         boolean ca = constants.containsKey(a) && !values.containsKey(a), cb = constants.containsKey(b) && !values.containsKey(b);
         if (ca && cb) throw unsupported(n, n.opType + " of two constants");
+        if (kind == OnnxLayers.ConstantOp.Kind.LESS && !ca && !cb) throw unsupported(n, "Less of two computed values");
         if (ca || cb) {
             Tensor c = tensor(constants.get(ca ? a : b));
             apply(ca ? reorder(n) : n, new OnnxLayers.ConstantOp(kind, c, ca));

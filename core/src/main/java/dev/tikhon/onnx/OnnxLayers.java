@@ -80,6 +80,13 @@ public final class OnnxLayers {
         @Override public String describe() { return "global-avg (keep dims)"; }
     }
 
+    /** |x|. */
+    public static final class Abs extends Module {
+        @Override public Tensor forward(Tensor x) { return x.abs(); }
+
+        @Override public String describe() { return "abs"; }
+    }
+
     /** max(x, 0) + α·min(x, 0). */
     public static final class LeakyRelu extends Module {
         final double alpha;
@@ -93,7 +100,7 @@ public final class OnnxLayers {
 
     /** Elementwise arithmetic with a constant tensor (a buffer), broadcasting: x ∘ c, or c ∘ x when {@code constantFirst}. */
     public static final class ConstantOp extends Module {
-        public enum Kind { ADD, SUB, MUL, DIV }
+        public enum Kind { ADD, SUB, MUL, DIV, POW, LESS }
 
         final Kind kind;
         final boolean constantFirst;
@@ -114,6 +121,8 @@ public final class OnnxLayers {
                 case SUB: return a.sub(b);
                 case MUL: return a.mul(b);
                 case DIV: return a.div(b);
+                case POW: return x.pow(constant[0].item());   // the importer takes a constant scalar exponent only
+                case LESS: return a.lt(b);
                 default: throw new AssertionError(kind);
             }
         }

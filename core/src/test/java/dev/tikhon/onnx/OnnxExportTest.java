@@ -32,6 +32,7 @@ class OnnxExportTest {
             case "mlp": spec = Models.spec("mlp", img, 5, Map.of("hidden", List.of(16, 12))); break;
             case "mlp-softplus": spec = Models.spec("mlp", img, 5, Map.of("hidden", List.of(16), "activation", "softplus")); break;
             case "mlp-tanh": spec = Models.spec("mlp", img, 5, Map.of("hidden", List.of(16), "activation", "tanh")); break;
+            case "cnn-smooth-relu": spec = Models.spec("cnn", img, 5, Map.of("activation", "smooth-relu")); break;
             case "cnn": spec = Models.spec("cnn", img, 5, Map.of()); break;
             case "resnet": spec = Models.spec("resnet", List.of(3L, 8L, 8L), 5, Map.of("depth", 8, "width", 4)); break;
             case "resnet-nobn": spec = Models.spec("resnet", img, 5, Map.of("depth", 8, "width", 4, "batch_norm", false)); break;
@@ -63,7 +64,7 @@ class OnnxExportTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mlp", "mlp-softplus", "mlp-tanh", "cnn", "resnet", "resnet-nobn", "farkas-resnet", "farkas-bottleneck"})
+    @ValueSource(strings = {"mlp", "mlp-softplus", "mlp-tanh", "cnn-smooth-relu", "cnn", "resnet", "resnet-nobn", "farkas-resnet", "farkas-bottleneck"})
     void onnxRuntimeComputesTikhonsLogitsAndTheRoundTripIsExact(String kind) throws Exception {
         Module m = model(kind);
         Tensor x = Tensor.rand(inputShape(m, kind));
