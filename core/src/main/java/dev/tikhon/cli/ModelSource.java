@@ -53,7 +53,7 @@ final class ModelSource {
         boolean scripted() { return meta == null || meta.model().arch().equals(TORCHSCRIPT) || meta.model().arch().equals(ONNX); }
 
         /** Whether its layers are hidden from Tikhon (TorchScript): no Lipschitz composition or verifier applies. */
-        boolean opaque() { return model instanceof ScriptedModel; }
+        boolean opaque() { return model.modules().stream().anyMatch(m -> m instanceof ScriptedModel); }
 
         /** A split of the data and the data's description (name, source). */
         record Data(Dataset set, String description) {}

@@ -50,6 +50,22 @@ class OnnxCliTest {
         assertThat(JSON.readTree(dir.resolve("lipschitz/metrics.json").toFile()).toString()).contains("sound");
     }
 
+    /** A model with a layer the Lipschitz composition does not know: `bounds` gives its estimates and says why the sound bound is missing. */
+    @Test
+    void boundsWithoutACompositionRuleSayWhy(@TempDir Path dir) throws Exception {
+        java.util.List<Module> layers = ((dev.tikhon.nn.Sequential) dev.tikhon.onnx.OnnxImport.load(Path.of(FMNIST)).model()).layers();
+        dev.tikhon.nn.Sequential leaky = new dev.tikhon.nn.Sequential(layers.get(0), new dev.tikhon.onnx.OnnxLayers.LeakyRelu(0.1));
+        for (Module m : layers.subList(2, layers.size())) leaky.add(m);
+        Path file = dir.resolve("leaky.onnx");
+        dev.tikhon.onnx.OnnxExport.write(leaky, java.util.List.of(1L, 28L, 28L), file);
+        Cli.Run b = Cli.run("bounds", "--onnx", file.toString(), "--data", "fashion-mnist-sample", "--limit", "2", "--lanczos", "0",
+                "--no-check", "--threads", "1", "--out", dir.resolve("bounds").toString());
+        assertThat(b.exitCode()).as(b.err()).isZero();
+        JsonNode m = JSON.readTree(dir.resolve("bounds/metrics.json").toFile());
+        assertThat(m.at("/sound_lipschitz/available").asBoolean(true)).isFalse();
+        assertThat(m.at("/sound_lipschitz/reason").asText()).contains("leaky-relu");
+    }
+
     @Test
     void anUnsupportedOperatorIsOneLineNamingItAndItsNode(@TempDir Path dir) {
         Cli.Run r = Cli.run("eval", "--onnx", "src/test/resources/onnx/gelu.onnx", "--data", "fashion-mnist-sample", "--out", dir.toString());
