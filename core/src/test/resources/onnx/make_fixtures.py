@@ -60,6 +60,13 @@ def cnn_plain():
                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 3 * 3, 10))
 
 
+def padded():
+    """ZeroPad2d and average pooling that counts the padding: both export as Pad (then Conv, AveragePool); ZeroPad2d's
+    pads are computed by a constant subgraph (ConstantOfShape, Concat, Reshape, Slice, Transpose, Cast)."""
+    return nn.Sequential(nn.ZeroPad2d((1, 2, 0, 1)), nn.Conv2d(1, 3, 3), nn.ReLU(), nn.AvgPool2d(3, stride=2, padding=1),
+                         nn.Flatten(), nn.Linear(3 * 4 * 5, 4))
+
+
 def export(name, model, shape, softmax=False):
     model.eval()
     x = torch.rand(2, *shape)
@@ -82,6 +89,7 @@ export("mlp", mlp(), (1, 8, 8), softmax=True)
 export("cnn", cnn(), (3, 8, 8))
 export("cnn_plain", cnn_plain(), (1, 8, 8))
 export("residual", Residual(), (1, 8, 8))
+export("padded", padded(), (1, 8, 8))
 
 
 def fashion_mnist(split="train"):

@@ -46,6 +46,14 @@ public final class Ops {
         return new Tensor(torch.conv2d(x.t, weight.t, b, stride, padding, dilation, groups));
     }
 
+    /**
+     * Pads with a constant: {@code pads} lists (before, after) pairs from the last dimension backwards, as libtorch's
+     * constant_pad_nd takes them; negative entries crop.
+     */
+    public static Tensor constantPad(Tensor x, long[] pads, double value) {
+        return new Tensor(torch.constant_pad_nd(x.t, pads, new org.bytedeco.pytorch.Scalar(value)));
+    }
+
     /** Max pooling with per-axis kernel, stride, padding and dilation; {@code ceilMode} rounds the output size up. */
     public static Tensor maxPool2d(Tensor x, long[] kernel, long[] stride, long[] padding, long[] dilation, boolean ceilMode) {
         return new Tensor(torch.max_pool2d(x.t, kernel, stride, padding, dilation, ceilMode));

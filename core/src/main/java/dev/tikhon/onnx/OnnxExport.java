@@ -142,6 +142,10 @@ public final class OnnxExport {
         }
         if (m instanceof OnnxLayers.GlobalAvgKeepDims) return node("GlobalAveragePool", List.of(x));
         if (m instanceof OnnxLayers.Abs) return node("Abs", List.of(x));
+        if (m instanceof OnnxLayers.Pad p) {
+            String pads = longs("pads", new long[]{0, 0, p.pads[0], p.pads[1], 0, 0, p.pads[2], p.pads[3]});
+            return node("Pad", List.of(x, pads, scalar((float) p.value)));
+        }
         if (m instanceof OnnxLayers.ConstantOp c) {
             String k = initializer("const", c.constant());
             String op = c.kind.name().charAt(0) + c.kind.name().substring(1).toLowerCase();   // Add, Sub, Mul, Div, Pow, Less

@@ -40,7 +40,7 @@ public final class OnnxImport {
     /** The operators imported (Dropout as the identity, Softmax only as the last node). */
     public static final List<String> OPERATORS = List.of("Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu",
             "Sigmoid", "Tanh", "Softplus", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape",
-            "Concat", "Identity", "Dropout", "Constant", "Softmax", "Abs", "Pow", "Less", "Where");
+            "Concat", "Identity", "Dropout", "Constant", "Softmax", "Abs", "Pow", "Less", "Where", "Pad");
 
     /**
      * An imported model.
@@ -51,6 +51,9 @@ public final class OnnxImport {
      * @param notes      what was changed on import (a dropped Softmax), to tell the user
      */
     public record Result(Module model, List<Long> inputShape, long outputs, List<String> notes) {}
+
+    /** Operators computed here when all their inputs are constants (shape arithmetic, as PyTorch writes a Pad's pads). */
+    static final Set<String> FOLDED = Set.of("ConstantOfShape", "Concat", "Reshape", "Slice", "Transpose", "Cast", "Unsqueeze", "Squeeze");
 
     private final String source;
     private final Map<String, TensorData> constants = new HashMap<>();
@@ -155,6 +158,10 @@ public final class OnnxImport {
 
     private void node(Node n, String graphOutput) {
         String op = n.opType;
+        if (FOLDED.contains(op) && !n.inputs.isEmpty() && n.inputs.stream().allMatch(i -> i.isEmpty() || constants.containsKey(i))) {
+            constants.put(n.outputs.get(0), ConstantFolding.fold(n, constants, source));
+            return;
+        }
         if (!n.domain.isEmpty() && !n.domain.equals("ai.onnx")) {
             throw unsupported(n, "operator domain '" + n.domain + "'");
         }
@@ -190,6 +197,7 @@ public final class OnnxImport {
             case "Add": case "Sub": case "Mul": case "Div": arithmetic(n); return;
             case "Concat": concat(n); return;
             case "Abs": apply(n, new OnnxLayers.Abs()); return;
+            case "Pad": pad(n); return;
             case "Pow": {
                 TensorData e = constantInput(n, 1, "exponent");
                 if (e.numel() != 1) throw unsupported(n, "Pow with a non-scalar exponent");
@@ -479,6 +487,22 @@ public final class OnnxImport {
         int[] in = new int[n.inputs.size()];
         for (int i = 0; i < in.length; i++) in[i] = dynamic(n, i);
         combine(n, Graph.Op.CONCAT, in, (int) axis.i);
+    }
+
+    /** Pad (operator set 11 on: pads and the value are inputs) in constant mode, of the two spatial axes of NCHW. */
+    private void pad(Node n) {
+        Attribute mode = n.attribute("mode");
+        String m = mode == null ? "constant" : mode.s.toStringUtf8();
+        if (!m.equals("constant")) throw unsupported(n, "Pad mode " + m);
+        TensorData p = constantInput(n, 1, "pads");
+        long[] pads = Arrays.stream(p.toDoubles()).mapToLong(d -> (long) d).toArray();
+        if (pads.length != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0) {
+            throw new UserError(source + ": node '" + n.name + "' (Pad) has pads " + Arrays.toString(pads)
+                    + "; Tikhon imports padding of the two spatial axes of [N, C, H, W] inputs");
+        }
+        TensorData v = constantInput(n, 2, "constant value");
+        double value = v == null ? 0 : v.toDoubles()[0];
+        apply(n, new OnnxLayers.Pad(new long[]{pads[2], pads[3], pads[6], pads[7]}, value));
     }
 
     private void reshape(Node n) {

@@ -80,6 +80,23 @@ public final class OnnxLayers {
         @Override public String describe() { return "global-avg (keep dims)"; }
     }
 
+    /** Constant padding of the spatial dimensions (ONNX Pad, mode constant): [top, left, bottom, right], negative crops. */
+    public static final class Pad extends Module {
+        final long[] pads;
+        final double value;
+
+        public Pad(long[] pads, double value) {
+            this.pads = pads.clone();
+            this.value = value;
+        }
+
+        @Override public Tensor forward(Tensor x) {
+            return Ops.constantPad(x, new long[]{pads[1], pads[3], pads[0], pads[2]}, value);
+        }
+
+        @Override public String describe() { return "pad" + Arrays.toString(pads) + (value == 0 ? "" : " with " + value); }
+    }
+
     /** |x|. */
     public static final class Abs extends Module {
         @Override public Tensor forward(Tensor x) { return x.abs(); }

@@ -305,6 +305,18 @@ public final class OnnxProto {
             return t;
         }
 
+        /** A double tensor with its data as little-endian raw bytes (the importer's folded constants). */
+        public static TensorData ofDoubles(String name, long[] shape, double[] values) {
+            TensorData t = new TensorData();
+            t.name = name;
+            t.dataType = DOUBLE;
+            for (long d : shape) t.dims.add(d);
+            ByteBuffer b = ByteBuffer.allocate(8 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+            for (double v : values) b.putDouble(v);
+            t.raw = ByteString.copyFrom(b.array());
+            return t;
+        }
+
         public static TensorData ofLongs(String name, long[] shape, long[] values) {
             TensorData t = new TensorData();
             t.name = name;

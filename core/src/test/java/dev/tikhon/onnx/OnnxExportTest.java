@@ -88,7 +88,7 @@ class OnnxExportTest {
 
     @Test
     void importedModelsExportAgainAndOnnxRuntimeAgrees() throws Exception {
-        for (String name : List.of("mlp", "cnn", "residual")) {
+        for (String name : List.of("mlp", "cnn", "residual", "padded")) {
             OnnxImportTest.Fixture f = OnnxImportTest.Fixture.of(name);
             Module m = OnnxImport.load(OnnxImportTest.DIR.resolve(name + ".onnx")).model();
             long[] s = f.input().shape();

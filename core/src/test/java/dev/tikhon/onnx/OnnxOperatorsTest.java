@@ -161,7 +161,7 @@ class OnnxOperatorsTest {
     @Test
     void theFixturesAndTheseGraphsCoverEveryListedOperator() throws Exception {
         Set<String> seen = new HashSet<>(List.of("Identity", "Dropout", "Constant"));   // identityDropoutConstant… above
-        for (String f : List.of("mlp", "cnn", "cnn_plain", "residual", "fmnist_cnn")) {
+        for (String f : List.of("mlp", "cnn", "cnn_plain", "residual", "padded", "fmnist_cnn")) {
             OnnxProto.Model m = OnnxProto.Model.parse(Files.readAllBytes(OnnxImportTest.DIR.resolve(f + ".onnx")));
             for (Node n : m.graph.nodes) seen.add(n.opType);
         }
