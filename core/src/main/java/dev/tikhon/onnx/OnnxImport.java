@@ -40,7 +40,7 @@ public final class OnnxImport {
     /** The operators imported (Dropout as the identity, Softmax only as the last node). */
     public static final List<String> OPERATORS = List.of("Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu",
             "Sigmoid", "Tanh", "Softplus", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape",
-            "Concat", "Identity", "Dropout", "Constant", "Softmax", "Abs", "Pow", "Less", "Where", "Pad");
+            "Concat", "Identity", "Dropout", "Constant", "Softmax", "LogSoftmax", "Abs", "Pow", "Less", "Where", "Pad");
 
     /**
      * An imported model.
@@ -168,12 +168,12 @@ public final class OnnxImport {
         switch (op) {
             case "Constant": constant(n); return;
             case "Identity": case "Dropout": alias(n, n.inputs.get(0)); return;
-            case "Softmax":
+            case "Softmax": case "LogSoftmax":
                 if (!n.outputs.get(0).equals(graphOutput)) {
-                    throw new UserError(source + ": node '" + n.name + "' (Softmax) is not the last node; Tikhon drops a final Softmax "
-                            + "(its methods work on logits) but cannot import one inside the network");
+                    throw new UserError(source + ": node '" + n.name + "' (" + op + ") is not the last node; Tikhon drops a final " + op
+                            + " (its methods work on logits) but cannot import one inside the network");
                 }
-                notes.add("dropped the final Softmax (node '" + n.name + "'): Tikhon works on logits, which give the same predictions");
+                notes.add("dropped the final " + op + " (node '" + n.name + "'): Tikhon works on logits, which give the same predictions");
                 alias(n, n.inputs.get(0));
                 return;
             case "Relu": apply(n, Activation.relu()); return;

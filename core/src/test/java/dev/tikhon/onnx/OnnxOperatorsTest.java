@@ -159,8 +159,25 @@ class OnnxOperatorsTest {
     }
 
     @Test
+    void aFinalLogSoftmaxIsDroppedWithANote() throws Exception {
+        Rng.seed(5);
+        G g = new G(6);
+        String logits = g.op("Gemm", List.of("x", g.init(new long[]{6, 4})));
+        byte[] onnx = g.bytes(g.op("LogSoftmax", List.of(logits), Attribute.ofInt("axis", 1)));
+        OnnxImport.Result r = OnnxImport.read(onnx, "m.onnx");
+        assertThat(r.notes()).singleElement().asString().contains("dropped the final LogSoftmax (node 'node_logsoftmax2')");
+        Tensor x = Tensor.rand(3, 6);
+        float[] ort = OnnxRuntimeOracle.logits(onnx, x);
+        Tensor log;
+        try (Autograd.Guard ng = Autograd.noGrad()) {
+            log = r.model().forward(x).logSoftmax(1);
+        }
+        OnnxImportTest.assertClose(log.toFloatArray(), ort, 1e-5);   // the logits, up to the per-example constant it removes
+    }
+
+    @Test
     void theFixturesAndTheseGraphsCoverEveryListedOperator() throws Exception {
-        Set<String> seen = new HashSet<>(List.of("Identity", "Dropout", "Constant"));   // identityDropoutConstant… above
+        Set<String> seen = new HashSet<>(List.of("Identity", "Dropout", "Constant", "LogSoftmax"));   // tests above
         for (String f : List.of("mlp", "cnn", "cnn_plain", "residual", "padded", "fmnist_cnn")) {
             OnnxProto.Model m = OnnxProto.Model.parse(Files.readAllBytes(OnnxImportTest.DIR.resolve(f + ".onnx")));
             for (Node n : m.graph.nodes) seen.add(n.opType);
