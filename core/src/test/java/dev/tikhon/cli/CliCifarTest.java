@@ -5,6 +5,9 @@ import dev.tikhon.data.CifarWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +24,45 @@ class CliCifarTest {
         String[] all = Arrays.copyOf(base, base.length + more.length);
         System.arraycopy(more, 0, all, base.length, more.length);
         return Cli.run(all);
+    }
+
+    /**
+     * A ResNet-20 trains end to end on a CIFAR-format sample with augmentation and normalization (one short epoch,
+     * one thread); the checkpoint records both, and evaluation, attack and verification read it from a directory that
+     * holds only test_batch.bin, the attack and verifier working in [0, 1] pixels through the normalization layer.
+     */
+    @Test
+    void resnet20TrainsWithAugmentationAndNormalizationThenEvaluatesOnTheTestSplitOnly(@TempDir Path tmp) throws IOException {
+        Path dir = CifarWriter.set(tmp.resolve("cifar"), 2, 4);
+        Path run = tmp.resolve("resnet");
+        Cli.Run t = Cli.run("train", "--data", "cifar10", "--data-dir", dir.toString(), "--model", "resnet", "--depth", "20",
+                "--augment", "crop,flip", "--normalize", "0.4914,0.4822,0.4465/0.2470,0.2435,0.2616", "--epochs", "1",
+                "--batch-size", "5", "--threads", "1", "--out", run.toString());
+        assertThat(t.exitCode()).as(t.err()).isZero();
+        assertThat(t.out()).contains("CIFAR-10 from " + dir + " (10 train / 4 test)").contains("augment: crop:4,flip")
+                .contains("depth=20").contains("normalize={mean=[0.4914, 0.4822, 0.4465], std=[0.247, 0.2435, 0.2616]}");
+        JsonNode metrics = new ObjectMapper().readTree(run.resolve("metrics.json").toFile());
+        assertThat(metrics.at("/config/augment").asText()).isEqualTo("crop:4,flip");
+        assertThat(metrics.at("/model/options/normalize/std/2").asDouble()).isEqualTo(0.2616);
+        assertThat(metrics.at("/final/train_loss").asDouble()).isFinite().isPositive();
+
+        Path testOnly = Files.createDirectories(tmp.resolve("test-only"));
+        Files.copy(dir.resolve("test_batch.bin"), testOnly.resolve("test_batch.bin"));
+        Cli.Run e = Cli.run("eval", "--checkpoint", run.toString(), "--data-dir", testOnly.toString(), "--threads", "1",
+                "--out", tmp.resolve("eval").toString());
+        assertThat(e.exitCode()).as(e.err()).isZero();
+        assertThat(e.out()).contains("test split only: 4 test").contains("on 4 examples");
+        Cli.Run a = Cli.run("attack", "--checkpoint", run.toString(), "--data-dir", testOnly.toString(), "--attack", "pgd",
+                "--eps", "2/255", "--steps", "2", "--limit", "2", "--no-min-distance", "--no-bounds", "--threads", "1",
+                "--out", tmp.resolve("attack").toString());
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        Cli.Run v = Cli.run("verify", "--checkpoint", run.toString(), "--data-dir", testOnly.toString(), "--method", "ibp",
+                "--eps", "0.001", "--images", "2", "--no-attack", "--threads", "1", "--out", tmp.resolve("verify").toString());
+        assertThat(v.exitCode()).as(v.err()).isZero();
+
+        // a checkpoint records its normalization: --normalize is for imported models
+        oneErrorLine(Cli.run("eval", "--checkpoint", run.toString(), "--normalize", "cifar10", "--data-dir", testOnly.toString(),
+                "--out", tmp.resolve("e2").toString()), "--normalize applies to an imported model");
     }
 
     @Test
