@@ -48,15 +48,11 @@ public final class CifarReader {
      */
     public static int count(Path file) {
         if (isGzip(file)) return read(List.of(file)).size();
-        long size;
         try {
-            size = Files.size(file);
-        } catch (NoSuchFileException e) {
-            throw new DataException(file + ": no such file");
+            return checkSize(file.toString(), Files.size(file));
         } catch (IOException e) {
-            throw new DataException(file + ": cannot read: " + e.getMessage(), e);
+            throw fault(file, e);
         }
-        return checkSize(file.toString(), size);
     }
 
     /** Reads and checks the files in order, concatenating their records. */
@@ -107,24 +103,25 @@ public final class CifarReader {
         try (InputStream raw = Files.newInputStream(file)) {
             BufferedInputStream in = new BufferedInputStream(raw, 1 << 16);
             return startsWithGzipMagic(in) ? new GZIPInputStream(in, 1 << 16).readAllBytes() : in.readAllBytes();
-        } catch (NoSuchFileException e) {
-            throw new DataException(file + ": no such file");
-        } catch (AccessDeniedException e) {
-            throw new DataException(file + ": cannot read: permission denied");
-        } catch (ZipException | EOFException e) {
-            throw new DataException(file + ": corrupt gzip stream (" + e.getMessage() + ")", e);
         } catch (IOException e) {
-            throw new DataException(file + ": cannot read: " + e.getMessage(), e);
+            throw fault(file, e);
         }
+    }
+
+    /** The one-line error for a failed read of {@code file}. */
+    private static DataException fault(Path file, IOException e) {
+        if (e instanceof NoSuchFileException) return new DataException(file + ": no such file");
+        if (e instanceof AccessDeniedException) return new DataException(file + ": cannot read: permission denied");
+        // only the gzip layer throws these: a plain file is read whole
+        if (e instanceof ZipException || e instanceof EOFException) return new DataException(file + ": corrupt gzip stream (" + e.getMessage() + ")", e);
+        return new DataException(file + ": cannot read: " + e.getMessage(), e);
     }
 
     private static boolean isGzip(Path file) {
         try (InputStream raw = Files.newInputStream(file)) {
             return raw.read() == 0x1f && raw.read() == 0x8b;
-        } catch (NoSuchFileException e) {
-            throw new DataException(file + ": no such file");
         } catch (IOException e) {
-            throw new DataException(file + ": cannot read: " + e.getMessage(), e);
+            throw fault(file, e);
         }
     }
 

@@ -1,12 +1,9 @@
 package dev.tikhon.verify;
 
 import dev.tikhon.attack.Norm;
-import dev.tikhon.attack.Pgd;
-import dev.tikhon.engine.Autograd;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.OneThread;
 import dev.tikhon.engine.Rng;
-import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.models.Models;
 import dev.tikhon.nn.Linear;
@@ -23,7 +20,6 @@ import static dev.tikhon.verify.BoundPropagationTest.F64;
 import static dev.tikhon.verify.BoundPropagationTest.identitySpec;
 import static dev.tikhon.verify.BoundPropagationTest.model;
 import static dev.tikhon.verify.BoundPropagationTest.row;
-import static dev.tikhon.verify.BoundPropagationTest.sample;
 import static dev.tikhon.verify.BoundPropagationTest.set;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -63,38 +59,11 @@ class NormalizedBoundsTest {
     void sampledPointsAndPgdWorstPointLieInsideTheBounds() {
         Rng.seed(13);
         Normalize.Stats stats = new Normalize.Stats(new double[]{0.29}, new double[]{0.35});
-        int n = 3, samples = 1000;
         for (Module f : List.of(model("mlp", Map.of("hidden", List.of(16), Models.NORMALIZE, stats), 1),
                 model("cnn", Map.of(Models.NORMALIZE, stats), 2),
                 model("resnet", Map.of("depth", 8, "width", 4, Models.NORMALIZE, stats), 3))) {
             assertThat(((Sequential) f).layers().get(0)).isInstanceOf(Normalize.class);
-            for (Norm norm : Norm.values()) {
-                double eps = norm == Norm.LINF ? 0.03 : 0.3;
-                try (Scope s = Scope.open()) {
-                    Tensor x = Tensor.rand(F64, Device.CPU, n, 1, 8, 8);
-                    Tensor y;
-                    try (Autograd.Guard g = Autograd.noGrad()) {
-                        y = f.forward(x).argmax(1);
-                    }
-                    Tensor spec = BoundedNetwork.margins(y, 5, x);
-                    InputRegion region = InputRegion.images(x, eps, norm);
-                    BoundedNetwork net = BoundedNetwork.of(f);
-                    Interval ibp = net.ibp(region, spec);
-                    Interval crown = net.crown(region, spec);
-                    Tensor pgd = new Pgd(norm, eps, 20, 2.5 * eps / 20, true).attack(f, x, y).adversarial();
-                    for (int i = 0; i < n; i++) {
-                        Tensor points = Tensor.cat(List.of(sample(x.narrow(0, i, 1), eps, norm, samples), pgd.narrow(0, i, 1)), 0);
-                        Tensor m;
-                        try (Autograd.Guard g = Autograd.noGrad()) {
-                            m = f.forward(points).matmul(spec.select(0, i).t());
-                        }
-                        for (Interval b : List.of(ibp, crown)) {
-                            assertThat(m.sub(b.lo().narrow(0, i, 1)).min().item()).as(f.describe() + " " + norm).isGreaterThan(-1e-9);
-                            assertThat(m.sub(b.hi().narrow(0, i, 1)).max().item()).as(f.describe() + " " + norm).isLessThan(1e-9);
-                        }
-                    }
-                }
-            }
+            BoundPropagationTest.assertSampledPointsInside(f, 3, 1000);
         }
     }
 }
