@@ -157,6 +157,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         ModelSpec spec = previous != null ? previous.model() : Models.spec(model, boxed(train.inputShape()), train.numClasses(), modelOptions());
         Models.build(spec); // validate the architecture against the data before any output is written
+        config.augmentation().check(train.inputShape(), dataName);
 
         System.out.println("data:   " + loaded.description());
         System.out.println("model:  " + spec.arch() + " " + spec.options() + " on " + device + ", " + Engine.threads() + " thread(s)");
