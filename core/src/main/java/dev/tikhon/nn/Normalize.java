@@ -64,6 +64,7 @@ public final class Normalize extends Module {
         @SuppressWarnings("unchecked")
         public static Stats fromOption(Object option) {
             if (option == null) return null;
+            if (option instanceof Stats s) return s;
             if (!(option instanceof Map<?, ?> m) || !(m.get("mean") instanceof List) || !(m.get("std") instanceof List)) {
                 throw new UserError("model option normalize must be {\"mean\": [...], \"std\": [...]}, got " + option);
             }

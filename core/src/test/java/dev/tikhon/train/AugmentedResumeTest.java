@@ -75,4 +75,18 @@ class AugmentedResumeTest {
         assertThat(tensors(plain)).isNotEqualTo(tensors(whole));
         assertThat(Files.readString(whole.resolve("history.csv"))).isNotEqualTo(Files.readString(plain.resolve("history.csv")));
     }
+
+    /** A checkpoint written before augmentation existed has no "augment": it reads as none. */
+    @Test
+    void configsWithoutAugmentReadAsNone() throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        TrainConfig c = TrainConfig.builder().augment(Augmentation.parse("flip,crop:2")).build();
+        com.fasterxml.jackson.databind.node.ObjectNode tree = json.valueToTree(c);
+        assertThat(tree.get("augment").asText()).isEqualTo("crop:2,flip");
+        assertThat(json.treeToValue(tree, TrainConfig.class)).isEqualTo(c);
+        tree.remove("augment");
+        TrainConfig old = json.treeToValue(tree, TrainConfig.class);
+        assertThat(old.augment()).isEqualTo("none");
+        assertThat(old.augmentation().isNone()).isTrue();
+    }
 }
