@@ -33,6 +33,20 @@ class Residual(nn.Module):
         return z @ self.w + self.b
 
 
+class Normalized(nn.Module):
+    """A per-channel input normalization inside the model, as PyTorch users write it: Sub and Div by [1, C, 1, 1]
+    constants in front of a chain, which Tikhon imports as its Normalize layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.49, 0.48, 0.45]).reshape(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.25, 0.24, 0.26]).reshape(1, 3, 1, 1))
+        self.body = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 3 * 3, 5))
+
+    def forward(self, x):
+        return self.body((x - self.mean) / self.std)
+
+
 def mlp():
     return nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 16), nn.LeakyReLU(0.1),
                          nn.Linear(16, 12), nn.Sigmoid(), nn.Linear(12, 12), nn.Tanh(), nn.Linear(12, 8), nn.Softplus(),
@@ -90,6 +104,7 @@ export("cnn", cnn(), (3, 8, 8))
 export("cnn_plain", cnn_plain(), (1, 8, 8))
 export("residual", Residual(), (1, 8, 8))
 export("padded", padded(), (1, 8, 8))
+export("normalized", Normalized(), (3, 8, 8))
 
 
 def fashion_mnist(split="train"):

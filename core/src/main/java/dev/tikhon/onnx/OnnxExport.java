@@ -18,6 +18,7 @@ import dev.tikhon.nn.Conv2d;
 import dev.tikhon.nn.Graph;
 import dev.tikhon.nn.Linear;
 import dev.tikhon.nn.Module;
+import dev.tikhon.nn.Normalize;
 import dev.tikhon.nn.Pool;
 import dev.tikhon.nn.ResidualBlock;
 import dev.tikhon.nn.Sequential;
@@ -45,6 +46,8 @@ public final class OnnxExport {
 
     private final OnnxProto.Graph graph = new OnnxProto.Graph();
     private int counter;
+    /** The rank of the input, [N, ...]: where an input normalization's channel axis is. */
+    private int rank;
 
     private OnnxExport() {}
 
@@ -52,6 +55,7 @@ public final class OnnxExport {
     public static byte[] toBytes(Module model, List<Long> inputShape) {
         OnnxExport e = new OnnxExport();
         e.graph.name = "tikhon";
+        e.rank = inputShape.size() + 1;
         List<Long> in = new ArrayList<>();
         in.add(-1L);
         in.addAll(inputShape);
@@ -114,6 +118,14 @@ public final class OnnxExport {
         if (m instanceof Sequential s) {
             for (Module layer : s.layers()) x = emit(layer, x);
             return x;
+        }
+        if (m instanceof Normalize nz) {
+            // (x − mean) / std per channel (dimension 1): constants [C, 1, …, 1], broadcast from the right
+            long[] shape = new long[Math.max(1, rank - 1)];
+            java.util.Arrays.fill(shape, 1);
+            shape[0] = nz.channels();
+            return node("Div", List.of(node("Sub", List.of(x, initializer("mean", nz.mean().reshape(shape)))),
+                    initializer("std", nz.std().reshape(shape))));
         }
         if (m instanceof Linear l) return gemm(x, l.weight().value(), l.bias() == null ? null : l.bias().value());
         if (m instanceof Conv2d c) {

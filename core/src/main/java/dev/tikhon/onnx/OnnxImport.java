@@ -9,6 +9,7 @@ import dev.tikhon.nn.Conv2d;
 import dev.tikhon.nn.Graph;
 import dev.tikhon.nn.Linear;
 import dev.tikhon.nn.Module;
+import dev.tikhon.nn.Normalize;
 import dev.tikhon.nn.Pool;
 import dev.tikhon.nn.Sequential;
 import dev.tikhon.onnx.OnnxProto.Attribute;
@@ -63,6 +64,7 @@ public final class OnnxImport {
     private final Set<Node> consumed = new HashSet<>();
     private List<Node> graphNodes;
     private long declaredBatch = -1;
+    private int declaredRank = -1;
 
     private OnnxImport(String source) { this.source = source; }
 
@@ -108,7 +110,10 @@ public final class OnnxImport {
             throw new UserError(source + ": input '" + in.name + "' has ONNX element type " + in.elemType + "; Tikhon feeds float32 (type 1)");
         }
         List<Long> inputShape = in.dims == null || in.dims.isEmpty() ? List.of() : List.copyOf(in.dims.subList(1, in.dims.size()));
-        if (in.dims != null && !in.dims.isEmpty()) declaredBatch = in.dims.get(0);
+        if (in.dims != null && !in.dims.isEmpty()) {
+            declaredBatch = in.dims.get(0);
+            declaredRank = in.dims.size();
+        }
         values.put(in.name, 0);
         graphNodes = g.nodes;
         for (Node n : g.nodes) {
@@ -135,9 +140,52 @@ public final class OnnxImport {
             chain = n.op() == Graph.Op.APPLY && n.inputs()[0] == k;
         }
         if (!chain) return new Graph(nodes, result);
+        List<Module> layers = new ArrayList<>();
+        for (Graph.Node n : nodes) layers.add(n.module());
+        Normalize norm = layers.size() >= 2 ? normalization(layers.get(0), layers.get(1)) : null;
         Sequential s = new Sequential();
-        for (Graph.Node n : nodes) s.add(n.module());
+        if (norm != null) {
+            s.add(norm);
+            layers = layers.subList(2, layers.size());
+        }
+        for (Module m : layers) s.add(m);
         return s;
+    }
+
+    /**
+     * (x − mean) / std per channel as the first two layers (how PyTorch exports a normalization in the model, and how
+     * Tikhon exports {@link Normalize}) becomes a {@link Normalize}: the same arithmetic, which the Lipschitz bounds and
+     * verifiers know. Null when the two layers are not of that form.
+     */
+    private Normalize normalization(Module first, Module second) {
+        if (!(first instanceof OnnxLayers.ConstantOp sub) || sub.kind != OnnxLayers.ConstantOp.Kind.SUB || sub.constantFirst
+                || !(second instanceof OnnxLayers.ConstantOp div) || div.kind != OnnxLayers.ConstantOp.Kind.DIV || div.constantFirst) {
+            return null;
+        }
+        double[] mean = perChannel(sub.constant()), std = perChannel(div.constant());
+        if (mean == null || std == null || (mean.length != std.length && mean.length != 1 && std.length != 1)) return null;
+        int c = Math.max(mean.length, std.length);
+        double[] m = new double[c], sd = new double[c];
+        for (int i = 0; i < c; i++) {
+            m[i] = mean[mean.length == 1 ? 0 : i];
+            sd[i] = std[std.length == 1 ? 0 : i];
+            if (!(sd[i] > 0) || !Double.isFinite(sd[i]) || !Double.isFinite(m[i])) return null;
+        }
+        return new Normalize(new Normalize.Stats(m, sd));
+    }
+
+    /** The values of a constant that broadcasts along the channel axis (dimension 1) of the declared input only, or null. */
+    private double[] perChannel(Tensor t) {
+        long[] s = t.shape();
+        double[] v = t.to(dev.tikhon.engine.DType.FLOAT64).contiguous().toDoubleArray();
+        if (v.length == 1) return v;
+        int axis = -1;   // the axis of t holding the values, right-aligned against the input's rank
+        for (int i = 0; i < s.length; i++) {
+            if (s[i] == 1) continue;
+            if (axis >= 0) return null;
+            axis = i;
+        }
+        return declaredRank >= 2 && declaredRank - s.length + axis == 1 ? v : null;
     }
 
     /** GlobalAveragePool then Flatten is Tikhon's global average pooling ([N, C]); the Flatten then leaves it as it is. */

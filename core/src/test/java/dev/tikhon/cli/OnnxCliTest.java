@@ -66,6 +66,30 @@ class OnnxCliTest {
         assertThat(m.at("/sound_lipschitz/reason").asText()).contains("leaky-relu");
     }
 
+    /**
+     * --normalize in front of an imported model: smooth records it in the checkpoint, the normalization stays a layer of
+     * the chain (the sound Lipschitz certificate composes it), and both exports carry it (ONNX Runtime on raw pixels).
+     */
+    @Test
+    void aNormalizedImportIsSmoothedCertifiedAndExportedWithItsNormalization(@TempDir Path dir) throws Exception {
+        Path smooth = dir.resolve("s");
+        Cli.Run s = Cli.run("smooth", "--onnx", FMNIST, "--normalize", "fashion-mnist", "--data", "fashion-mnist-sample", "--subset", "32",
+                "--batch-size", "32", "--lr", "1e-3", "--threads", "1", "--out", smooth.toString());
+        assertThat(s.exitCode()).as(s.err()).isZero();
+        assertThat(s.out()).contains("behind Normalize(mean [0.286], std [0.353])");
+        assertThat(dev.tikhon.models.Models.normalization(Checkpoint.load(smooth).meta().model()))
+                .isEqualTo(dev.tikhon.nn.Normalize.parse("fashion-mnist"));
+        Module m = ModelRef.checkpoint(smooth).load();
+        assertThat(((dev.tikhon.nn.Sequential) m).layers().get(0)).isInstanceOf(dev.tikhon.nn.Normalize.class);
+        Tensor x = images();
+        assertClose(OnnxRuntimeOracle.logits(Files.readAllBytes(smooth.resolve("smoothed.onnx")), x), logits(smooth, x), 1e-5);
+        checkExport(smooth, dir.resolve("normalized.onnx"));
+
+        Cli.Run l = Cli.run("certify", "--method", "lipschitz", "--onnx", FMNIST, "--normalize", "fashion-mnist", "--data",
+                "fashion-mnist-sample", "--images", "4", "--threads", "1", "--out", dir.resolve("lipschitz").toString());
+        assertThat(l.exitCode()).as(l.err()).isZero();
+    }
+
     @Test
     void anUnsupportedOperatorIsOneLineNamingItAndItsNode(@TempDir Path dir) {
         Cli.Run r = Cli.run("eval", "--onnx", "src/test/resources/onnx/gelu.onnx", "--data", "fashion-mnist-sample", "--out", dir.toString());

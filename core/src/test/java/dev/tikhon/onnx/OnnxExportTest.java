@@ -34,6 +34,8 @@ class OnnxExportTest {
             case "mlp-tanh": spec = Models.spec("mlp", img, 5, Map.of("hidden", List.of(16), "activation", "tanh")); break;
             case "cnn-smooth-relu": spec = Models.spec("cnn", img, 5, Map.of("activation", "smooth-relu")); break;
             case "cnn": spec = Models.spec("cnn", img, 5, Map.of()); break;
+            case "cnn-normalized": spec = Models.spec("cnn", List.of(3L, 8L, 8L), 5, Map.of(Models.NORMALIZE, dev.tikhon.nn.Normalize.PRESETS.get("cifar10"))); break;
+            case "mlp-normalized": spec = Models.spec("mlp", img, 5, Map.of("hidden", List.of(16), Models.NORMALIZE, dev.tikhon.nn.Normalize.PRESETS.get("fashion-mnist"))); break;
             case "resnet": spec = Models.spec("resnet", List.of(3L, 8L, 8L), 5, Map.of("depth", 8, "width", 4)); break;
             case "resnet-nobn": spec = Models.spec("resnet", img, 5, Map.of("depth", 8, "width", 4, "batch_norm", false)); break;
             case "farkas-resnet": spec = Models.spec("farkas-resnet", img, 5, Map.of("depth", 8, "width", 4)); break;
@@ -56,7 +58,7 @@ class OnnxExportTest {
     }
 
     static long[] inputShape(Module m, String kind) {
-        return kind.equals("resnet") ? new long[]{3, 3, 8, 8} : new long[]{3, 1, 8, 8};
+        return kind.equals("resnet") || kind.equals("cnn-normalized") ? new long[]{3, 3, 8, 8} : new long[]{3, 1, 8, 8};
     }
 
     static float[] onnxRuntime(byte[] onnx, Tensor x) throws Exception {
@@ -64,7 +66,7 @@ class OnnxExportTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mlp", "mlp-softplus", "mlp-tanh", "cnn-smooth-relu", "cnn", "resnet", "resnet-nobn", "farkas-resnet", "farkas-bottleneck"})
+    @ValueSource(strings = {"mlp", "mlp-softplus", "mlp-tanh", "cnn-smooth-relu", "cnn", "cnn-normalized", "mlp-normalized", "resnet", "resnet-nobn", "farkas-resnet", "farkas-bottleneck"})
     void onnxRuntimeComputesTikhonsLogitsAndTheRoundTripIsExact(String kind) throws Exception {
         Module m = model(kind);
         Tensor x = Tensor.rand(inputShape(m, kind));
@@ -77,6 +79,9 @@ class OnnxExportTest {
         OnnxImportTest.assertClose(onnxRuntime(onnx, x), tikhon, 1e-5);
 
         Module back = OnnxImport.read(onnx, kind + ".onnx").model();
+        if (kind.endsWith("-normalized")) {   // the normalization comes back as a Normalize layer, not two arithmetic ones
+            assertThat(((dev.tikhon.nn.Sequential) back).layers().get(0)).isInstanceOf(dev.tikhon.nn.Normalize.class);
+        }
         float[] again;
         try (Autograd.Guard g = Autograd.noGrad()) {
             again = back.forward(x).toFloatArray();

@@ -52,7 +52,7 @@ class OnnxImportTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mlp", "cnn", "cnn_plain", "residual", "padded"})
+    @ValueSource(strings = {"mlp", "cnn", "cnn_plain", "residual", "padded", "normalized"})
     void logitsAndInputGradientsMatchPyTorch(String name) throws IOException {
         Fixture f = Fixture.of(name);
         OnnxImport.Result r = OnnxImport.load(DIR.resolve(name + ".onnx"));
@@ -103,6 +103,18 @@ class OnnxImportTest {
             }
         }
         assertThat(checked).isGreaterThan(6);
+    }
+
+    /** PyTorch's (x − mean) / std in front of a chain is Tikhon's Normalize, which the Lipschitz bound composes (max 1/std). */
+    @org.junit.jupiter.api.Test
+    void aNormalizationInFrontOfAChainIsANormalizeLayer() throws IOException {
+        Module m = OnnxImport.load(DIR.resolve("normalized.onnx")).model();
+        assertThat(((dev.tikhon.nn.Sequential) m).layers().get(0)).isInstanceOf(dev.tikhon.nn.Normalize.class);
+        dev.tikhon.nn.Normalize n = (dev.tikhon.nn.Normalize) ((dev.tikhon.nn.Sequential) m).layers().get(0);
+        assertThat(n.stats().mean()).containsExactly(new double[]{0.49, 0.48, 0.45}, within(1e-7));
+        assertThat(n.stats().std()).containsExactly(new double[]{0.25, 0.24, 0.26}, within(1e-7));
+        NetworkBound b = NetworkBound.of(m, new long[]{3, 8, 8}, 0);
+        assertThat(b.layers().get(0).upper()).isCloseTo(1 / 0.24, within(1e-5));
     }
 
     /** An imported chain of Tikhon's own layers gets a sound Lipschitz bound and verified bounds that contain its outputs. */
