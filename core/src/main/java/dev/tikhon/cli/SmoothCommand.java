@@ -137,7 +137,8 @@ final class SmoothCommand implements Callable<Integer> {
         }
         if (source.isOnnx()) {
             dev.tikhon.onnx.OnnxExport.write(base.model(), spec.inputShape(), run.resolve("smoothed.onnx"));
-            System.out.println("saved:  " + run.resolve("smoothed.onnx") + " (ONNX, for certify --onnx or any ONNX runtime)");
+            System.out.println("saved:  " + run.resolve("smoothed.onnx") + " (ONNX, for certify --onnx or any ONNX runtime"
+                    + (source.normalization() == null ? ")" : "; the normalization is inside it: no --normalize)"));
         }
 
         Map<String, Object> metrics = RunReport.header("smooth", device);

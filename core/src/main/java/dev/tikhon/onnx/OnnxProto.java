@@ -295,36 +295,30 @@ public final class OnnxProto {
 
         /** A float tensor with its data as little-endian raw bytes. */
         public static TensorData ofFloats(String name, long[] shape, float[] values) {
-            TensorData t = new TensorData();
-            t.name = name;
-            t.dataType = FLOAT;
-            for (long d : shape) t.dims.add(d);
             ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
             for (float v : values) b.putFloat(v);
-            t.raw = ByteString.copyFrom(b.array());
-            return t;
+            return of(name, FLOAT, shape, b);
         }
 
         /** A double tensor with its data as little-endian raw bytes (the importer's folded constants). */
         public static TensorData ofDoubles(String name, long[] shape, double[] values) {
-            TensorData t = new TensorData();
-            t.name = name;
-            t.dataType = DOUBLE;
-            for (long d : shape) t.dims.add(d);
             ByteBuffer b = ByteBuffer.allocate(8 * values.length).order(ByteOrder.LITTLE_ENDIAN);
             for (double v : values) b.putDouble(v);
-            t.raw = ByteString.copyFrom(b.array());
-            return t;
+            return of(name, DOUBLE, shape, b);
         }
 
         public static TensorData ofLongs(String name, long[] shape, long[] values) {
-            TensorData t = new TensorData();
-            t.name = name;
-            t.dataType = INT64;
-            for (long d : shape) t.dims.add(d);
             ByteBuffer b = ByteBuffer.allocate(8 * values.length).order(ByteOrder.LITTLE_ENDIAN);
             for (long v : values) b.putLong(v);
-            t.raw = ByteString.copyFrom(b.array());
+            return of(name, INT64, shape, b);
+        }
+
+        private static TensorData of(String name, int dataType, long[] shape, ByteBuffer raw) {
+            TensorData t = new TensorData();
+            t.name = name;
+            t.dataType = dataType;
+            for (long d : shape) t.dims.add(d);
+            t.raw = ByteString.copyFrom(raw.array());
             return t;
         }
 
