@@ -272,8 +272,13 @@ public final class Charts {
         styler.setyAxisTickLabelsFormattingFunction(Format::number);
     }
 
+    /** Ten colours told apart easily (Tableau 10); XChart's own cycle repeats near-identical yellows. */
+    private static final Color[] PALETTE = {new Color(0x4e79a7), new Color(0xf28e2b), new Color(0xe15759), new Color(0x76b7b2),
+            new Color(0x59a14f), new Color(0xedc948), new Color(0xb07aa1), new Color(0xff9da7), new Color(0x9c755f), new Color(0xbab0ac)};
+
     private static void style(Styler styler) {
         styler.setChartBackgroundColor(Color.WHITE);
+        styler.setSeriesColors(PALETTE);
         styler.setLegendPosition(Styler.LegendPosition.OutsideS);
         styler.setLegendLayout(Styler.LegendLayout.Horizontal);
     }

@@ -39,6 +39,7 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
         else if (command.equals("smooth")) h = smooth(m);
         else if (command.equals("eval") || command.equals("kernel eval")) h = eval(m);
         else if (command.startsWith("flow")) h = flow(m);
+        else if (command.equals("compare")) h = compare(m);
         else h = null;
         if (h == null) h = experiment(m, dir);
         return h != null ? h : generic(m);
@@ -296,6 +297,39 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
                 List.of("standard error", Format.cell(number(h.path("standardError")))),
                 List.of("NFE per batch (evaluation)", Format.cell(number(h.path("nfePerBatch")))));
         return new Headline(sentences, List.of("held out", "value"), rows, List.of("loss.png", "nfe.png"), Set.of(), Set.of("held_out"));
+    }
+
+    // ---------------------------------------------------------------- compare
+
+    private static Headline compare(JsonNode m) {
+        JsonNode runs = m.path("runs");
+        if (!runs.isArray() || runs.isEmpty()) return null;
+        List<String> header = new ArrayList<>();
+        runs.get(0).fieldNames().forEachRemaining(f -> { if (!f.equals("settings")) header.add(f); });
+        List<List<String>> rows = new ArrayList<>();
+        Set<String> kinds = new LinkedHashSet<>();
+        List<String> sentences = new ArrayList<>();
+        String compared = m.path("compared").asText("");
+        sentences.add(switch (compared) {
+            case "certify" -> "Certified accuracy (" + m.path("unit").asText("") + ") of each run and certificate at five radii; "
+                    + "the chart has the whole curves, compare.csv their points.";
+            case "attack" -> "Robust accuracy of each run by ε (" + m.path("unit").asText("") + "); compare.csv has the points.";
+            default -> "Training " + m.path("unit").asText("NLL") + " of each run by iteration, and its held-out value; compare.csv "
+                    + "has the points.";
+        });
+        Set<String> described = new LinkedHashSet<>();
+        for (JsonNode r : runs) {
+            List<String> cells = new ArrayList<>();
+            for (String h : header) {
+                JsonNode v = r.path(h);
+                cells.add(v.isNumber() ? Format.cell(v.asDouble()) : v.isMissingNode() || v.isNull() ? Format.DASH : v.asText());
+            }
+            rows.add(cells);
+            if (r.has("kind")) kinds.add(kindWord(r.path("kind").asText()));
+            if (described.add(r.path("run").asText())) sentences.add(r.path("run").asText() + " — " + r.path("settings").asText());
+        }
+        return new Headline(sentences, header.stream().map(h -> h.replace("r=", "r = ").replace("ε=", "ε = ")).toList(), rows,
+                List.of("compare.png"), kinds, Set.of("runs"));
     }
 
     // ---------------------------------------------------------------- experiments, anything else

@@ -38,7 +38,7 @@ public final class HtmlReport {
     private static final int MAX_LIST_ITEMS = 20;
     /** Top-level metrics that say where and how the run was made rather than what it found. */
     private static final Set<String> PROVENANCE = Set.of("command", "tikhon_version", "finished", "started", "device", "engine",
-            "spark", "checkpoint", "native_cache", "resumed");
+            "spark", "checkpoint", "native_cache", "resumed", "folders");
     /** Top-level metrics that are the run's settings. */
     private static final Set<String> SETTINGS = Set.of("model", "data", "split", "parameters", "objective", "config", "sigma",
             "smoothing", "heat", "optimizer", "budget", "settings", "norm", "training_images", "images", "n");
