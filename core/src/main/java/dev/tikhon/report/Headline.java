@@ -98,7 +98,7 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
             if (kindColumn >= 0 && kindColumn < row.size()) kinds.add(kindWord(row.get(kindColumn)));
             StringBuilder name = new StringBuilder();
             for (int i = 0; i < first && i < row.size(); i++) {
-                if (i == kindColumn || !isText(row.get(i))) continue;
+                if (i == kindColumn || !isText(row.get(i)) || name.toString().contains(row.get(i))) continue;
                 if (name.length() > 0) name.append(' ');
                 name.append(row.get(i));
             }
