@@ -40,6 +40,8 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
         else if (command.equals("eval") || command.equals("kernel eval")) h = eval(m);
         else if (command.startsWith("flow")) h = flow(m);
         else if (command.equals("compare")) h = compare(m);
+        else if (command.equals("data-lipschitz")) h = dataLipschitz(m);
+        else if (command.equals("generalization")) h = generalization(m);
         else h = null;
         if (h == null) h = experiment(m, dir);
         return h != null ? h : generic(m);
@@ -297,6 +299,34 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
                 List.of("standard error", Format.cell(number(h.path("standardError")))),
                 List.of("NFE per batch (evaluation)", Format.cell(number(h.path("nfePerBatch")))));
         return new Headline(sentences, List.of("held out", "value"), rows, List.of("loss.png", "nfe.png"), Set.of(), Set.of("held_out"));
+    }
+
+    // ---------------------------------------------------------------- data-lipschitz, generalization
+
+    private static Headline dataLipschitz(JsonNode m) {
+        JsonNode r = m.path("result");
+        if (!r.isObject()) return null;
+        return new Headline(List.of("The data set's Lipschitz constant, max |Δlabel| / ‖Δx‖ over pairs of " + r.path("n").asInt() + " points"
+                        + (r.path("subsampled").asBoolean() ? " (a subset: a lower bound of the full set's)" : "") + ": "
+                        + Format.cell(number(r.path("lipschitz_one_hot_labels"))) + " with one-hot labels, "
+                        + Format.cell(number(r.path("lipschitz_01_labels"))) + " with 0/1 labels; the nearest pair of different labels is "
+                        + Format.cell(number(r.path("min_distance"))) + " apart."),
+                List.of(), List.of(), List.of(), Set.of(), Set.of());
+    }
+
+    private static Headline generalization(JsonNode m) {
+        JsonNode r = m.path("report");
+        if (!r.isObject()) return null;
+        return new Headline(List.of("Training accuracy " + Format.cell(number(r.path("train_acc"))) + ", test accuracy "
+                        + Format.cell(number(r.path("test_acc"))) + " (gap " + Format.cell(number(r.path("accuracy_gap"))) + "); the model's "
+                        + "measured Lipschitz constant is " + Format.cell(number(r.path("model_over_data_lipschitz_one_hot")))
+                        + " times the data set's."),
+                List.of("", "train", "test", "gap"), List.of(
+                        List.of("accuracy", Format.cell(number(r.path("train_acc"))), Format.cell(number(r.path("test_acc"))),
+                                Format.cell(number(r.path("accuracy_gap")))),
+                        List.of("loss", Format.cell(number(r.path("train_loss"))), Format.cell(number(r.path("test_loss"))),
+                                Format.cell(number(r.path("loss_gap"))))),
+                List.of(), Set.of(), Set.of());
     }
 
     // ---------------------------------------------------------------- compare
