@@ -145,6 +145,32 @@ class ReportContentTest {
     }
 
     @Test
+    void compareOverlaysAttackRunsByEpsAndFlowRunsByIteration() throws IOException {
+        Path fgsm = dir.resolve("attack-fgsm"), flow2 = dir.resolve("flow-2"), out = dir.resolve("compare-attack");
+        run("attack", "--checkpoint", dir.resolve("train").toString(), "--attack", "fgsm", "--limit", "8", "--no-min-distance",
+                "--no-bounds", "--threads", "1", "--out", fgsm.toString());
+        Cli.Run c = Cli.run("compare", dir.resolve("attack").toString(), fgsm.toString(), "--out", out.toString());
+        assertThat(c.exitCode()).as(c.err()).isEqualTo(0);
+        Csv.Table t = Csv.read(out.resolve("compare.csv"));
+        assertThat(t.header()).containsExactly("run", "method", "kind", "eps", "value");
+        assertThat(t.records().stream().map(r -> r.get("run") + "/" + r.get("method") + "/" + r.get("eps")))
+                .containsExactly("attack/pgd/0.0", "attack/pgd/0.00784314", "attack/pgd/0.0313725",
+                        "attack-fgsm/fgsm/0.0", "attack-fgsm/fgsm/0.00784314", "attack-fgsm/fgsm/0.0313725");
+        checkPage(out, "Robust accuracy of each run");
+
+        run("flow", "train", "--data", "8gaussians", "--hidden", "16,16", "--iterations", "3", "--batch-size", "64", "--held-out", "100",
+                "--seed", "1", "--threads", "1", "--out", flow2.toString());
+        Path flows = dir.resolve("compare-flow");
+        Cli.Run f = Cli.run("compare", dir.resolve("flow").toString(), flow2.toString(), "--out", flows.toString());
+        assertThat(f.exitCode()).as(f.err()).isEqualTo(0);
+        Csv.Table ft = Csv.read(flows.resolve("compare.csv"));
+        assertThat(ft.header()).containsExactly("run", "method", "kind", "iteration", "value");
+        assertThat(ft.rows()).hasSize(4 + 3);
+        checkPage(flows, "held-out");
+        assertThat(Files.readString(flows.resolve("index.html"))).contains("<th>held-out NLL (nats)</th>");
+    }
+
+    @Test
     void compareRefusesWhatItCannotOverlay() {
         String cohen = dir.resolve("cohen").toString();
         for (String[] args : new String[][]{
