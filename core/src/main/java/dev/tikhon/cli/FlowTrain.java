@@ -142,9 +142,10 @@ final class FlowTrain implements Callable<Integer> {
     @Override public Integer call() {
         Device device = runtime.apply();
         String divergence = this.divergence != null ? this.divergence : dev.tikhon.flow.Divergence.defaultFor(model);
-        FlowConfig config = new FlowConfig(method, data, model, hidden, activation, channels, scales, endTime, divergence,
-                solver, step, atol, rtol, gradient, regularizers(), iterations, batchSize, lr, weightDecay, seed,
-                checkpointEvery, "ek".equals(method) ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples, dualForm) : null);
+        FlowConfig config = new FlowConfig(method, data, new FlowConfig.Field(model, hidden, activation, channels, scales),
+                new FlowConfig.Ode(endTime, divergence, new FlowConfig.Solver(solver, step, atol, rtol), gradient), regularizers(),
+                new FlowConfig.Training(iterations, batchSize, lr, weightDecay, seed, checkpointEvery),
+                "ek".equals(method) ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples, dualForm) : null);
         Path outDir = out != null ? out : Path.of("runs", "flow-" + data);
         System.out.println("flow:   " + config.describe());
         FlowRuns.Trained t = FlowRuns.train(config, device, outDir, resume, heldOut, dataDir, new FlowCommand.BarListener("flow " + data));

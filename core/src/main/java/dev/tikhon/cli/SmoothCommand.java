@@ -85,18 +85,15 @@ final class SmoothCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue the smoothing run in --out from its checkpoints.")
     boolean resume;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Run directory. Default: runs/smooth.")
-    Path out;
-
-    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+    @Mixin RunOptions output = new RunOptions("runs", "smooth");
 
     @Override public Integer call() {
-        Device device = runtime.apply();
+        Device device = output.apply();
         HeatConfig d = HeatConfig.defaults(schedule);
         HeatConfig heat = new HeatConfig(schedule, sigma != null ? sigma : d.sigma(), lambda != null ? lambda : d.lambda(),
                 kappa != null ? kappa : d.kappa(), delta != null ? delta : d.delta(), steps != null ? steps : d.steps(), epochs);
-        Path outDir = out != null ? out : Path.of("runs", "smooth");
-        RunDirectory run = RunDirectory.create(outDir);
+        Path outDir = output.out;
+        RunDirectory run = output.create();
         ModelSource.Loaded base = source.load();
         String dataName = data.name != null ? data.name : base.meta() != null ? base.meta().data().name() : DataOptions.DEFAULT;
         Path dataDir = data.dir != null ? data.dir
