@@ -119,7 +119,7 @@ final class ModelSource {
             Supplier<Module> fresh = builder(spec);
             Module m = fresh.get();
             m.loadStateDict(ck.model());
-            return new Loaded(m, fresh, ck.meta(), spec.arch() + " " + spec.options(), Losses.parse(ck.meta().config().objective().loss()),
+            return new Loaded(m, fresh, ck.meta(), spec.describe(), Losses.parse(ck.meta().config().objective().loss()),
                     checkpoint);
         }
         Normalize.Stats stats = normalization();
