@@ -30,13 +30,13 @@ final class ExportCommand implements Callable<Integer> {
     Path onnx;
 
     @Override public Integer call() {
+        if (Files.isDirectory(onnx)) throw new UserError("--onnx " + onnx + " is a directory: name the .onnx file to write");
         Checkpoint.Loaded ck = Checkpoint.load(checkpoint);
         ModelSpec spec = ck.meta().model();
         if (spec.arch().equals(ModelSource.TORCHSCRIPT)) {
             throw new UserError(checkpoint + " holds a TorchScript model, which Tikhon cannot see into: export it from PyTorch "
                     + "(torch.onnx.export) instead");
         }
-        if (Files.isDirectory(onnx)) throw new UserError("--onnx " + onnx + " is a directory: name the .onnx file to write");
         Module m = ModelSource.builder(spec).get();
         m.loadStateDict(ck.model());
         m.train(false);

@@ -91,6 +91,17 @@ class OnnxCliTest {
     }
 
     @Test
+    void exportOfAMissingCheckpointOrIntoADirectoryIsOneLine(@TempDir Path dir) {
+        for (Cli.Run r : new Cli.Run[]{Cli.run("export", "--checkpoint", dir.resolve("none").toString(), "--onnx", dir.resolve("m.onnx").toString()),
+                Cli.run("export", "--checkpoint", "src/test/resources/checkpoints/none", "--onnx", dir.toString())}) {
+            assertThat(r.exitCode()).as(r.err()).isEqualTo(2);
+            assertThat(r.err().strip().split("\n")).hasSize(1);
+            assertThat(r.err()).startsWith("tikhon: error: ");
+        }
+        assertThat(dir.resolve("m.onnx")).doesNotExist();
+    }
+
+    @Test
     void anUnsupportedOperatorIsOneLineNamingItAndItsNode(@TempDir Path dir) {
         Cli.Run r = Cli.run("eval", "--onnx", "src/test/resources/onnx/gelu.onnx", "--data", "fashion-mnist-sample", "--out", dir.toString());
         assertThat(r.exitCode()).as(r.err()).isEqualTo(2);
