@@ -25,6 +25,14 @@ public final class Ops {
      */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
         if (FlopCount.active()) FlopCount.conv2d(x, weight, stride, padding);
+        Tensor[] xw = padChannels(x, weight);
+        TensorOptional b = bias == null ? new TensorOptional() : new TensorOptional(bias.t);
+        return new Tensor(torch.conv2d(xw[0].t, xw[1].t, b, new long[]{stride, stride}, new long[]{padding, padding},
+                new long[]{1, 1}, 1));
+    }
+
+    /** {@link #conv2d}'s zero channels for the oneDNN fault {@link KernelCheck} finds: {@code [x, weight]}, padded where needed. */
+    private static Tensor[] padChannels(Tensor x, Tensor weight) {
         long c = x.size(1);
         if (Engine.padConvChannels && c > 8 && c % 8 != 0 && x.dtype() == DType.FLOAT32 && !x.device().isCuda()) {
             long extra = 8 - c % 8;
@@ -32,9 +40,7 @@ public final class Ops {
             weight = Tensor.cat(java.util.List.of(weight, Tensor.zeros(weight.dtype(), weight.device(), weight.size(0), extra,
                     weight.size(2), weight.size(3))), 1);
         }
-        TensorOptional b = bias == null ? new TensorOptional() : new TensorOptional(bias.t);
-        return new Tensor(torch.conv2d(x.t, weight.t, b, new long[]{stride, stride}, new long[]{padding, padding},
-                new long[]{1, 1}, 1));
+        return new Tensor[]{x, weight};
     }
 
     /**
@@ -42,8 +48,9 @@ public final class Ops {
      * null. Used for layers {@link #conv2d}'s square, ungrouped form does not cover.
      */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, long[] stride, long[] padding, long[] dilation, long groups) {
+        Tensor[] xw = groups == 1 ? padChannels(x, weight) : new Tensor[]{x, weight};   // grouped: as libtorch computes it
         TensorOptional b = bias == null ? new TensorOptional() : new TensorOptional(bias.t);
-        return new Tensor(torch.conv2d(x.t, weight.t, b, stride, padding, dilation, groups));
+        return new Tensor(torch.conv2d(xw[0].t, xw[1].t, b, stride, padding, dilation, groups));
     }
 
     /**

@@ -373,10 +373,6 @@ public final class OnnxImport {
         return Tensor.fromFloats(f, t.shape());
     }
 
-    private static void load(Module m, Map<String, Tensor> state) {
-        m.loadStateDict(state);
-    }
-
     private static Map<String, Tensor> state(Object... kv) {
         Map<String, Tensor> m = new LinkedHashMap<>();
         for (int i = 0; i < kv.length; i += 2) if (kv[i + 1] != null) m.put((String) kv[i], (Tensor) kv[i + 1]);
@@ -401,7 +397,7 @@ public final class OnnxImport {
         Module m;
         if (groups == 1 && ws[2] == ws[3] && stride[0] == stride[1] && pad[0] == pad[1] && dilation[0] == 1 && dilation[1] == 1) {
             Conv2d c = new Conv2d((int) ws[1], (int) ws[0], (int) ws[2], (int) stride[0], (int) pad[0], b != null);
-            load(c, state("weight", w, "bias", b));
+            c.loadStateDict(state("weight", w, "bias", b));
             m = c;
         } else {
             m = new OnnxLayers.Conv(w, b, stride, pad, dilation, groups);
@@ -451,7 +447,7 @@ public final class OnnxImport {
 
     private void linear(Node n, Tensor w, Tensor b, String output) {
         Linear l = new Linear((int) w.size(1), (int) w.size(0), b != null);
-        load(l, state("weight", w, "bias", b));
+        l.loadStateDict(state("weight", w, "bias", b));
         int in = dynamic(n, 0);
         nodes.add(Graph.Node.apply(l, in));
         values.put(output, nodes.size());
@@ -503,7 +499,7 @@ public final class OnnxImport {
                 var = var.add(eps - bn.eps());
             }
         }
-        load(bn, state("weight", scale, "bias", bias, "running_mean", mean, "running_var", var));
+        bn.loadStateDict(state("weight", scale, "bias", bias, "running_mean", mean, "running_var", var));
         apply(n, bn);
     }
 
