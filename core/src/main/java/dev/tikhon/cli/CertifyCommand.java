@@ -45,7 +45,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         });
     }
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = false, multiplicity = "1")
     ModelSource source;
 
     @Mixin DataOptions data = new DataOptions();
