@@ -162,7 +162,7 @@ public final class LipschitzCertifyExperiment {
         }
         String cohenLabel = "Cohen, noise σ 0.25 CNN, N " + budget.n();
         String heatLabel = "heat CNN σ " + budget.heat().sigma() + " (a), N " + budget.n();
-        for (Object[] v : new Object[][]{{cohenLabel, "noise-0.25", cohen, "cohen"}, {heatLabel, "heat-revision", heatRun, "a"}}) {
+        for (Object[] v : new Object[][]{{cohenLabel, "noise-0.25", cohen, "cohen"}, {heatLabel, "heat-revision", heatRun, HeatCertification.MONTE_CARLO}}) {
             CertificationRun.Result r = (CertificationRun.Result) v[2];
             String cert = (String) v[3];
             Map<String, Object> summary = new LinkedHashMap<>(r.summary());
