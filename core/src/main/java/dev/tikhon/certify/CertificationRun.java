@@ -121,7 +121,11 @@ public final class CertificationRun {
             Csv.write(file, header, rows);
         }
 
-        /** The certified-accuracy curves, one series per certificate, over r ∈ [0, max]. */
+        /**
+         * The certified-accuracy curves, one series per certificate, over r ∈ [0, max], each drawn by its kind (sound
+         * solid, probabilistic dashed, heuristic dotted) and named with it. {@code prefix} names the run ("heat ",
+         * "cohen σ0.25 "); a certificate named like the method (cohen's "cohen") is not named twice.
+         */
         public List<Charts.Series> curves(String prefix, double max) {
             List<Charts.Series> out = new ArrayList<>();
             int points = 101;
@@ -131,7 +135,14 @@ public final class CertificationRun {
                     x[p] = max * p / (points - 1);
                     y[p] = certifiedAccuracy(c, x[p]);
                 }
-                out.add(new Charts.Series(prefix + c, x, y));
+                Certificate first = images.get(0).certificates().get(c);
+                String kind = first.kind().name().toLowerCase(java.util.Locale.ROOT);
+                String run = prefix.strip();
+                String name = c.equals(method) || run.endsWith(" " + c) || run.equals(c) ? (run.isEmpty() ? c : run)
+                        : (run.isEmpty() ? c : run + " (" + c + ")");
+                String label = name + ", " + kind + (first.kind() == Certificate.Kind.PROBABILISTIC
+                        ? " (α " + dev.tikhon.report.Format.number(first.alpha()) + ")" : "");
+                out.add(new Charts.Series(label, x, y, Charts.Stroke.forKind(kind)));
             }
             return out;
         }

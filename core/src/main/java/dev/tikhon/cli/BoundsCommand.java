@@ -23,7 +23,7 @@ import java.util.concurrent.Callable;
                 "Beside them, for Tikhon checkpoints: the sound ℓ2 Lipschitz upper bound of the logit margins (layer operator norms, "
                         + "docs/lipschitz.md) and the sound radii it certifies."})
 final class BoundsCommand implements Callable<Integer> {
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = false, multiplicity = "1")
     ModelSource source;
 
     @Mixin DataOptions data = new DataOptions();

@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
         description = "Evaluate a Tikhon checkpoint or a TorchScript model saved from PyTorch on a data set.")
 final class EvalCommand implements Callable<Integer> {
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = false, multiplicity = "1")
     ModelSource source;
 
     @Mixin DataOptions data = new DataOptions();

@@ -6,11 +6,15 @@ import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.loss.Loss;
 import dev.tikhon.loss.Losses;
+import dev.tikhon.models.Models;
 import dev.tikhon.nn.Module;
+import dev.tikhon.nn.Normalize;
+import dev.tikhon.nn.Sequential;
 import dev.tikhon.nn.ScriptedModel;
 import dev.tikhon.models.ModelSpec;
 import dev.tikhon.train.Checkpoint;
 import dev.tikhon.train.InputFit;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -22,18 +26,29 @@ import java.util.function.Supplier;
 /**
  * The model a command works on: a Tikhon checkpoint or a TorchScript model from PyTorch (exactly one). A
  * heat-smoothed TorchScript model's checkpoint names the original file (arch "torchscript", option "file"),
- * so it loads too.
+ * so it loads too. An imported model that expects normalized inputs takes {@code --normalize} (a checkpoint records its own).
  */
 final class ModelSource {
     static final String TORCHSCRIPT = dev.tikhon.scaleout.ModelRef.TORCHSCRIPT_ARCH;
 
-    @Option(names = "--checkpoint", paramLabel = "PATH", required = true,
-            description = "A checkpoint.tkn, or the run directory that holds it.")
-    Path checkpoint;
+    /** Where the model comes from: exactly one of these. */
+    static final class Which {
+        @Option(names = "--checkpoint", paramLabel = "PATH", required = true,
+                description = "A checkpoint.tkn, or the run directory that holds it.")
+        Path checkpoint;
 
-    @Option(names = "--torchscript", paramLabel = "FILE", required = true,
-            description = "A TorchScript model (torch.jit.script(model).save(FILE)) taking [N,C,H,W] inputs in [0,1] and returning logits.")
-    Path torchscript;
+        @Option(names = "--torchscript", paramLabel = "FILE", required = true,
+                description = "A TorchScript model (torch.jit.script(model).save(FILE)) taking [N,C,H,W] inputs in [0,1] and returning logits.")
+        Path torchscript;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Which which = new Which();
+
+    @Option(names = "--normalize", paramLabel = "MEAN/STD",
+            description = "An imported model expects normalized inputs: put (x - mean)/std per channel in front of it, so that attacks "
+                    + "and certificates stay in [0,1] pixel space. " + Normalize.SYNTAX + ". A Tikhon checkpoint records its own.")
+    String normalize;
 
     /**
      * The loaded model, how to build another instance of it, what is known of its training (null for a TorchScript file),
@@ -81,18 +96,25 @@ final class ModelSource {
     }
 
     Loaded load() {
+        Path checkpoint = which.checkpoint, torchscript = which.torchscript;
         if (checkpoint != null) {
+            if (normalize != null) {
+                throw new UserError("--normalize applies to an imported model (--torchscript); the checkpoint " + checkpoint
+                        + " records its own normalization (train --normalize)");
+            }
             Checkpoint.Loaded ck = Checkpoint.load(checkpoint);
             ModelSpec spec = ck.meta().model();
             Supplier<Module> fresh = builder(spec);
             Module m = fresh.get();
             m.loadStateDict(ck.model());
-            return new Loaded(m, fresh, ck.meta(), spec.arch() + " " + spec.options(), Losses.parse(ck.meta().config().objective().loss()),
+            return new Loaded(m, fresh, ck.meta(), spec.describe(), Losses.parse(ck.meta().config().objective().loss()),
                     checkpoint);
         }
         Path file = torchscript.toAbsolutePath();
-        return new Loaded(ScriptedModel.load(file), () -> ScriptedModel.load(file), null, "TorchScript " + torchscript, Loss.CROSS_ENTROPY,
-                torchscript);
+        Normalize.Stats stats = normalization();
+        Supplier<Module> fresh = () -> stats == null ? ScriptedModel.load(file) : new Sequential(new Normalize(stats), ScriptedModel.load(file));
+        return new Loaded(fresh.get(), fresh, null, "TorchScript " + torchscript + (stats == null ? "" : " behind Normalize(" + stats + ")"),
+                Loss.CROSS_ENTROPY, torchscript);
     }
 
     /** Loads the model onto {@code device}, in evaluation mode. */
@@ -107,15 +129,23 @@ final class ModelSource {
         return dev.tikhon.scaleout.ModelRef.builder(spec, p -> p);
     }
 
-    /** The spec recorded for a TorchScript model trained in place. */
-    static ModelSpec torchscriptSpec(Path file, List<Long> inputShape, int numClasses) {
-        return new ModelSpec(TORCHSCRIPT, inputShape, numClasses, Map.of("file", file.toAbsolutePath().toString()));
+    /** The normalization given with {@code --normalize}, or null. */
+    Normalize.Stats normalization() {
+        return normalize == null ? null : Normalize.parse(normalize);
     }
 
-    boolean isTorchscript() { return torchscript != null; }
+    /** The spec recorded for a TorchScript model trained in place, with its {@code --normalize} if any. */
+    ModelSpec torchscriptSpec(List<Long> inputShape, int numClasses) {
+        ModelSpec spec = new ModelSpec(TORCHSCRIPT, inputShape, numClasses, Map.of("file", which.torchscript.toAbsolutePath().toString()));
+        Normalize.Stats stats = normalization();
+        return stats == null ? spec : Models.withNormalization(spec, stats.forChannels(inputShape.get(0).intValue(), "the data"));
+    }
+
+    boolean isTorchscript() { return which.torchscript != null; }
 
     /** The model by its files, to load again elsewhere (a cluster's executors). */
     dev.tikhon.scaleout.ModelRef ref() {
-        return checkpoint != null ? dev.tikhon.scaleout.ModelRef.checkpoint(checkpoint) : dev.tikhon.scaleout.ModelRef.torchscript(torchscript);
+        return which.checkpoint != null ? dev.tikhon.scaleout.ModelRef.checkpoint(which.checkpoint)
+                : dev.tikhon.scaleout.ModelRef.torchscript(which.torchscript, normalization());
     }
 }

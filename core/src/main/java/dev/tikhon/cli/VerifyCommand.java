@@ -30,7 +30,7 @@ import java.util.concurrent.Callable;
                 + "or the attack ensemble finds a counterexample (run on what is not verified); unknown otherwise. Writes verify.csv, "
                 + "verified_accuracy.csv/.png, metrics.json, index.html."})
 final class VerifyCommand implements Callable<Integer> {
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = false, multiplicity = "1")
     ModelSource source;
 
     @Mixin DataOptions data = new DataOptions();

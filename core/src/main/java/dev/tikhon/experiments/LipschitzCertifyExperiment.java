@@ -142,7 +142,7 @@ public final class LipschitzCertifyExperiment {
             rows.add(new Row(label, "sound", r.images().size(), r.cleanAccuracy(), acc, 1000 * r.meanSeconds(), 1000 * r.meanSeconds(),
                     check.violations() + " of " + check.tested() + " (DDN), " + check.ensembleViolations() + " of " + check.ensembleTested()
                             + " (ensemble)"));
-            for (Charts.Series c : r.asCertificationRun().curves("", 1.25)) curves.add(new Charts.Series(label, c.x(), c.y()));
+            for (Charts.Series c : r.asCertificationRun().curves("", 1.25)) curves.add(new Charts.Series(label + ", sound", c.x(), c.y(), c.stroke()));
         }
 
         // the Monte Carlo side: its models are trained after the sound certificates are written
@@ -174,9 +174,8 @@ public final class LipschitzCertifyExperiment {
             double classify = cert.equals("cohen") ? 1000 * r.predictSeconds() : 1000 * r.meanClassifySeconds();
             rows.add(new Row((String) v[0], "probabilistic (α 0.001)", r.images().size(), r.cleanAccuracy(), acc, classify,
                     1000 * r.meanCertifySeconds(), "n/a (holds for the smoothed classifier with probability 1 − α)"));
-            for (Charts.Series s : r.curves("", 1.25)) {
-                if (s.name().equals(cert)) curves.add(new Charts.Series((String) v[0], s.x(), s.y()));
-            }
+            Charts.Series s = r.curves("", 1.25).get(r.certificateNames().indexOf(cert));   // curves come in certificate order
+            curves.add(new Charts.Series(v[0] + ", probabilistic", s.x(), s.y(), s.stroke()));
         }
 
         List<String> header = new ArrayList<>(List.of("variant", "kind", "images", "clean_acc"));

@@ -2,6 +2,7 @@ package dev.tikhon.scaleout;
 
 import dev.tikhon.UserError;
 import dev.tikhon.nn.Module;
+import dev.tikhon.nn.Normalize;
 import dev.tikhon.nn.ScriptedModel;
 import dev.tikhon.models.ModelSpec;
 import dev.tikhon.models.Models;
@@ -21,11 +22,20 @@ import java.util.function.Supplier;
  * TorchScript file) is set. A checkpoint of a TorchScript model (heat-smoothed, say) names its script, which is
  * then one of the files too.
  */
-public record ModelRef(String checkpoint, String torchscript) implements Serializable {
+public record ModelRef(String checkpoint, String torchscript, Normalize.Stats normalize) implements Serializable {
     public static final String TORCHSCRIPT_ARCH = "torchscript";
 
+    /**
+     * @param normalize an input normalization put in front of a TorchScript file's model (null: none; a checkpoint
+     *                  records its own)
+     */
     public ModelRef {
         if ((checkpoint == null) == (torchscript == null)) throw new IllegalArgumentException("exactly one of checkpoint, torchscript");
+        if (normalize != null && checkpoint != null) throw new IllegalArgumentException("a checkpoint records its own normalization");
+    }
+
+    public ModelRef(String checkpoint, String torchscript) {
+        this(checkpoint, torchscript, null);
     }
 
     /** A checkpoint file, or the run directory that holds one. */
@@ -35,7 +45,12 @@ public record ModelRef(String checkpoint, String torchscript) implements Seriali
     }
 
     public static ModelRef torchscript(Path file) {
-        return new ModelRef(null, file.toAbsolutePath().toString());
+        return torchscript(file, null);
+    }
+
+    /** A TorchScript file behind an input normalization (null: none). */
+    public static ModelRef torchscript(Path file, Normalize.Stats normalize) {
+        return new ModelRef(null, file.toAbsolutePath().toString(), normalize);
     }
 
     /** Every file the model needs, to ship. */
@@ -61,6 +76,7 @@ public record ModelRef(String checkpoint, String torchscript) implements Seriali
         Module m;
         if (torchscript != null) {
             m = ScriptedModel.load(resolve.apply(name(torchscript)));
+            if (normalize != null) m = new dev.tikhon.nn.Sequential(new Normalize(normalize), m);
         } else {
             Checkpoint.Loaded ck = Checkpoint.load(resolve.apply(name(checkpoint)));
             m = builder(ck.meta().model(), p -> resolve.apply(p.getFileName().toString())).get();
@@ -74,7 +90,7 @@ public record ModelRef(String checkpoint, String torchscript) implements Seriali
     public static Supplier<Module> builder(ModelSpec spec, Function<Path, Path> resolve) {
         if (spec.arch().equals(TORCHSCRIPT_ARCH)) {
             Path p = resolve.apply(scriptOf(spec));
-            return () -> ScriptedModel.load(p);
+            return () -> Models.withNormalization(spec, ScriptedModel.load(p));
         }
         return () -> Models.build(spec);
     }
