@@ -328,7 +328,8 @@ public final class CertificationRun {
 
     /** Whether an image has a single-pass radius worth attacking: (b) or (c) above 1e-6. */
     public static boolean attackable(Image im) {
-        return im.certificates().get("b").radius() > 1e-6 || im.certificates().get("c").radius() > 1e-6;
+        return im.certificates().get(HeatCertification.LIPSCHITZ).radius() > 1e-6
+                || im.certificates().get(HeatCertification.PHI_INVERSE).radius() > 1e-6;
     }
 
     /**
@@ -345,17 +346,17 @@ public final class CertificationRun {
         List<Unit> units = new ArrayList<>();
         for (Image im : result.images()) {
             if (!attackable(im)) continue;
-            Certificate b = im.certificates().get("b"), c = im.certificates().get("c");
+            Certificate b = im.certificates().get(HeatCertification.LIPSCHITZ), c = im.certificates().get(HeatCertification.PHI_INVERSE);
             radii.put((int) im.index(), new double[]{b.prediction(), b.radius(), c.radius()});
             units.add(new Unit(units.size(), (int) im.index(), (int) im.index() + 1));
         }
         List<boolean[]> outcomes = runner.run(units, new SinglePassAttackTask(radii, fraction, steps, restarts, seed), progress);
         Map<String, long[]> out = new LinkedHashMap<>();
-        out.put("b", new long[2]);
-        out.put("c", new long[2]);
+        out.put(HeatCertification.LIPSCHITZ, new long[2]);
+        out.put(HeatCertification.PHI_INVERSE, new long[2]);
         for (boolean[] o : outcomes) {
             for (int k = 0; k < 2; k++) {
-                long[] tally = out.get(k == 0 ? "b" : "c");
+                long[] tally = out.get(k == 0 ? HeatCertification.LIPSCHITZ : HeatCertification.PHI_INVERSE);
                 if (o[2 * k]) tally[0]++;
                 if (o[2 * k + 1]) tally[1]++;
             }
@@ -364,7 +365,7 @@ public final class CertificationRun {
     }
 
     /**
-     * Attacks every image's randomized-smoothing certificate {@code certificate} ("cohen", or "a" of a heat run) through
+     * Attacks every image's randomized-smoothing certificate {@code certificate} ("cohen", or {@link HeatCertification#MONTE_CARLO} of a heat run) through
      * the smoothed classifier, judged by PREDICT with {@code judge} (same σ, N, α as the certification, its own seed):
      * see {@link SmoothedAttack}. One unit per image with a positive radius; progress steps once per image.
      */

@@ -36,7 +36,7 @@ final class DataLipschitzCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed for the subset and generated data sets. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Mixin RunOptions output = new RunOptions("runs", "data-lipschitz");
+    @Mixin OutputOptions output = new OutputOptions("runs", "data-lipschitz");
 
     @Override public Integer call() {
         Device device = output.apply();

@@ -43,7 +43,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed for generated data sets. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Mixin RunOptions output = new RunOptions("runs", "eval");
+    @Mixin OutputOptions output = new OutputOptions("runs", "eval");
 
     @Override public Integer call() {
         Device device = output.apply();

@@ -157,10 +157,10 @@ final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
         if (config.methodIsEk()) {
             System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f (%d points, %s, %.1f NFE per batch); %.1f s training, final dual %.4f%n",
                     e.unit(), e.nll(), e.standardError(), e.examples(), e.solver(), e.nfePerBatch(), t.outcome().seconds(),
-                    ((Number) t.metrics().get("final_dual")).doubleValue());
+                    t.metric("final_dual"));
         } else System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f (%d points, %s, %.1f NFE per batch); %.1f s training, %.0f forward NFE in the last 10%%%n",
                 e.unit(), e.nll(), e.standardError(), e.examples(), e.solver(), e.nfePerBatch(), t.outcome().seconds(),
-                ((Number) t.metrics().get("nfe_forward_last_10pct")).doubleValue());
+                t.metric("nfe_forward_last_10pct"));
         System.out.println("outputs: " + outDir + " (flow-checkpoint.tkn, history.csv, metrics.json, index.html); next: tikhon flow "
                 + "eval --checkpoint " + outDir);
         return 0;

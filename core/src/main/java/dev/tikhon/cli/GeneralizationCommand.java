@@ -51,7 +51,7 @@ final class GeneralizationCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed for the subsets and generated data sets. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Mixin RunOptions output = new RunOptions("runs", "generalization");
+    @Mixin OutputOptions output = new OutputOptions("runs", "generalization");
 
     @Override public Integer call() {
         Device device = output.apply();

@@ -166,7 +166,7 @@ final class KernelCommand implements Runnable {
         @Option(names = "--seed", defaultValue = "0", description = "Seed for generated data sets. Default: ${DEFAULT-VALUE}.")
         long seed;
 
-        @Mixin RunOptions output = new RunOptions("runs", "kernel-eval");
+        @Mixin OutputOptions output = new OutputOptions("runs", "kernel-eval");
 
         @Override public Integer call() {
             Device device = output.apply();

@@ -1,6 +1,7 @@
 package dev.tikhon.cli;
 
 import dev.tikhon.experiments.FarkasExperiment;
+import dev.tikhon.report.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -75,7 +76,7 @@ final class ReproduceFarkas implements Callable<Integer> {
         metrics.put("recipe", "SGD momentum 0.9, constant learning rate (0.1 unless the variant says), weight decay 5e-4 on weights, "
                 + "standard initialization, no augmentation");
         metrics.put("claim", "without normalization, Farkas residual networks train at learning rate 0.1 where plain ones stall or diverge");
-        metrics.put("variants", e.report(rows));
+        metrics.put("variants", Json.toMap(e.report(rows)));
         r.write(metrics, described + ", width " + width + ", batch " + batchSize + ", " + epochs + " epoch(s)");
         System.out.printf("%-22s %-9s %9s %11s %9s %9s%n", "variant", "status", "test acc", "last loss", "diverged", "train s");
         for (FarkasExperiment.Row x : rows) {

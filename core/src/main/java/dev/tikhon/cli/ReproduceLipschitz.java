@@ -68,7 +68,7 @@ final class ReproduceLipschitz implements Callable<Integer> {
                 + "rather than to the noise (Oberman & Calder); error against the clean labels should fall with n for the "
                 + "regularized model while the unregularized one fits the flipped labels");
         metrics.put("settings", settings.toString());
-        metrics.put("summary", e.report(rows));
+        metrics.put("summary", dev.tikhon.report.Json.toMap(e.report(rows)));
         metrics.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
         r.run().writeMetrics(metrics);
         r.run().writeIndex("Tikhon: reproduce lipschitz (label noise)", "2-D sine boundary, " + flip + " of training labels flipped", metrics);

@@ -1,6 +1,7 @@
 package dev.tikhon.cli;
 
 import dev.tikhon.experiments.TikhonovExperiment;
+import dev.tikhon.report.Json;
 import dev.tikhon.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -54,7 +55,9 @@ final class ReproduceTikhonov implements Callable<Integer> {
         metrics.put("epochs", epochs);
         metrics.put("claim", "finite-difference Tikhonov regularization shrinks input-gradient norms by an order of magnitude "
                 + "at a few points of clean accuracy, at a fraction of the cost of adversarial training");
-        metrics.put("variants", e.report(rows));
+        TikhonovExperiment.Report report = e.report(rows);
+        metrics.put("variants", Json.toMap(report.variants()));
+        if (report.robustnessSettings() != null) metrics.put("robustness_settings", Json.toMap(report.robustnessSettings()));
         r.write(metrics, loaded.description() + ", small CNN, " + epochs + " epochs");
         System.out.printf("%-20s %8s %12s %12s %10s%s%n", "variant", "test acc", "mean ‖∇ℓ‖₂", "max ‖∇ℓ‖₂", "train s",
                 robustImages > 0 ? String.format("%10s %10s %10s %10s", "rob 2/255", "rob 8/255", "med ℓ2 d", "med L-bd") : "");

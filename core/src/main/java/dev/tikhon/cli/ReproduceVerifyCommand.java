@@ -1,6 +1,7 @@
 package dev.tikhon.cli;
 
 import dev.tikhon.experiments.VerifyExperiment;
+import dev.tikhon.report.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -85,7 +86,7 @@ final class ReproduceVerifyCommand implements Callable<Integer> {
         metrics.put("config", c);
         metrics.put("claim", "certified training (CROWN-IBP) reaches about 0.78 verified accuracy at ℓ∞ ε = 0.1 on Fashion-MNIST; "
                 + "verified ≤ robust ≤ clean image by image");
-        metrics.put("variants", e.report(rows));
+        metrics.put("variants", Json.toMap(e.report(rows)));
         run.write(metrics, loaded.description() + ", small CNN, ℓ∞ ε = " + eps);
         System.out.printf("%-12s %7s %7s %7s %9s %9s %6s %9s%n", "variant", "epochs", "clean", "robust", "ver IBP", "ver CROWN", "viol", "train s");
         for (VerifyExperiment.Row x : rows) {

@@ -84,19 +84,22 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
 
     @Mixin ResumeOptions resumeOptions = new ResumeOptions();
 
-    @Mixin RunOptions output = new RunOptions("runs", "smooth");
+    @Option(names = "--out", paramLabel = "DIR", description = "Run directory. Default: runs/smooth.")
+    Path out;
+
+    @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
     @Override public Path outDir() {
-        return output.out;
+        return out != null ? out : Path.of("runs", "smooth");
     }
 
     @Override public Integer call() {
-        Device device = output.apply();
+        Device device = runtime.apply();
         HeatConfig d = HeatConfig.defaults(schedule);
         HeatConfig heat = new HeatConfig(schedule, sigma != null ? sigma : d.sigma(), lambda != null ? lambda : d.lambda(),
                 kappa != null ? kappa : d.kappa(), delta != null ? delta : d.delta(), steps != null ? steps : d.steps(), epochs);
         Path outDir = outDir();
-        RunDirectory run = output.create();
+        RunDirectory run = RunDirectory.create(outDir);
         ModelSource.Loaded base = source.load();
         String dataName = data.name != null ? data.name : base.meta() != null ? base.meta().data().name() : DataOptions.DEFAULT;
         Path dataDir = data.dir != null ? data.dir

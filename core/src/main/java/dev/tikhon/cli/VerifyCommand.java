@@ -79,7 +79,7 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the attacks. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Mixin RunOptions output = new RunOptions("runs", "verify");
+    @Mixin OutputOptions output = new OutputOptions("runs", "verify");
 
     @Override public Integer call() {
         Device device = output.apply();

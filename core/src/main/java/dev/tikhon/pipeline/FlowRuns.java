@@ -63,7 +63,12 @@ public final class FlowRuns {
     }
 
     /** What a finished run reports. */
-    public record Trained(FlowModel model, FlowTraining.Outcome outcome, Evaluation heldOut, Map<String, Object> metrics) {}
+    public record Trained(FlowModel model, FlowTraining.Outcome outcome, Evaluation heldOut, Map<String, Object> metrics) {
+        /** A number of metrics.json (e.g. {@code final_dual}, {@code nfe_forward_last_10pct}); NaN when it has none. */
+        public double metric(String key) {
+            return metrics.get(key) instanceof Number n ? n.doubleValue() : Double.NaN;
+        }
+    }
 
     /**
      * Trains the flow {@code config} describes into {@code outDir} (continuing its checkpoint when

@@ -11,14 +11,14 @@ import java.nio.file.Path;
  * The options a command with a fixed output directory ends with: where it writes and what it runs on. The command
  * gives the default directory when it creates the mixin; help shows it.
  */
-final class RunOptions {
+final class OutputOptions {
     @Option(names = "--out", paramLabel = "DIR", description = "Output directory. Default: ${DEFAULT-VALUE}.")
     Path out;
 
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
     /** {@code first/more...} under the working directory is the default output directory. */
-    RunOptions(String first, String... more) {
+    OutputOptions(String first, String... more) {
         out = Path.of(first, more);
     }
 
