@@ -37,7 +37,7 @@ import java.util.concurrent.Callable;
 final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
     static {   // the sound Lipschitz certificate (dev.tikhon.lipschitz sits above certify, so it registers here)
         CertificationMethods.register("lipschitz", false, (model, s) -> {
-            if (model instanceof ScriptedModel) {
+            if (model.modules().stream().anyMatch(m -> m instanceof ScriptedModel)) {   // TorchScript, also behind a Normalize
                 throw new UserError("a TorchScript model's architecture is opaque to Tikhon, so no sound Lipschitz bound can be computed; "
                         + "use a Tikhon checkpoint (mlp, cnn, resnet, farkas-resnet) or --method cohen");
             }
