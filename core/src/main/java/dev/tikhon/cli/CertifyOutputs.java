@@ -23,7 +23,10 @@ final class CertifyOutputs {
                                       int attackRestarts, long seed) {
         Map<String, Object> a = new LinkedHashMap<>();
         a.put("attack", "l2 PGD-" + attackSteps + ", " + attackRestarts + " runs, at 0.999 x radius");
-        String smoothed = m.equals("cohen") ? "cohen" : r.certificateNames().contains("a") ? "a" : null;
+        // the certificate of the Monte Carlo smoothed classifier, which the attack's judge is
+        String smoothed = m.equals("cohen") ? "cohen"
+                : r.certificateNames().contains(dev.tikhon.certify.HeatCertification.MONTE_CARLO) ? dev.tikhon.certify.HeatCertification.MONTE_CARLO
+                : null;
         if (smoothed != null) {
             RandomizedSmoothing.Config c = rs.config();
             RandomizedSmoothing.Config judge = new RandomizedSmoothing.Config(c.sigma(), c.n0(), c.n(), c.alpha(), c.batchSize(),
