@@ -22,7 +22,7 @@ public final class CertificationMethods {
      * @param monteCarlo    heat: also run the Monte Carlo certificate (a)
      * @param predictImages cohen: time PREDICT on this many images
      * @param norm          the threat model of a one-pass radius ("l2" or "linf"; lipschitz)
-     * @param batchSize     images per unit of a batched one-pass certificate (lipschitz)
+     * @param batchSize     images per unit of a batched one-pass certificate (lipschitz; heat without Monte Carlo)
      */
     public record Settings(double sigma, RandomizedSmoothing.Config smoothing, boolean monteCarlo, int predictImages, String norm,
                            int batchSize) {
@@ -50,7 +50,7 @@ public final class CertificationMethods {
     static {
         register("cohen", true, (model, s) -> CohenCertification.plan(new RandomizedSmoothing(s.smoothing()), s.predictImages()));
         register("heat", true, (model, s) -> HeatCertification.plan(s.sigma(),
-                s.monteCarlo() ? new RandomizedSmoothing(s.smoothing()) : null));
+                s.monteCarlo() ? new RandomizedSmoothing(s.smoothing()) : null, s.batchSize()));
         register("ibp", false, (model, s) -> BoundCertification.plan(dev.tikhon.verify.Verification.Method.IBP, 2.0, 12));
         register("crown", false, (model, s) -> BoundCertification.plan(dev.tikhon.verify.Verification.Method.CROWN, 2.0, 12));
     }

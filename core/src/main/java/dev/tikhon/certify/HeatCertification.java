@@ -27,13 +27,23 @@ public final class HeatCertification {
     public static final String MONTE_CARLO_METHOD = "heat-monte-carlo", LIPSCHITZ_METHOD = "heat-lipschitz",
             PHI_INVERSE_METHOD = "heat-phi-inverse";
 
-    /** The plan; {@code rs} null runs the single pass only. Columns a (with {@code rs}), b, c. */
+    /** The plan; {@code rs} null runs the single pass only. Columns a (with {@code rs}), b, c. One image per unit. */
     public static CertificationRun.Plan plan(double sigma, RandomizedSmoothing rs) {
+        return plan(sigma, rs, 1);
+    }
+
+    /**
+     * The plan, with the single pass alone ({@code rs} null) classifying {@code batchSize} images per forward pass, as
+     * {@code eval} does; its classification time is then the batched cost per image, and the step's summary adds the
+     * latency of one image alone. With the Monte Carlo certificate, whose cost is per image, units stay one image (a
+     * killed run then loses at most one image's work).
+     */
+    public static CertificationRun.Plan plan(double sigma, RandomizedSmoothing rs, int batchSize) {
         List<CertificationStep> steps = new ArrayList<>();
         steps.add(new SinglePass(sigma));
         if (rs != null) steps.add(new MonteCarlo(rs.config()));
         return new CertificationRun.Plan("heat", "heat, single pass + " + (rs != null ? rs.describe() : "no Monte Carlo"), steps,
-                rs != null ? List.of(MONTE_CARLO, LIPSCHITZ, PHI_INVERSE) : List.of(LIPSCHITZ, PHI_INVERSE), 1, null);
+                rs != null ? List.of(MONTE_CARLO, LIPSCHITZ, PHI_INVERSE) : List.of(LIPSCHITZ, PHI_INVERSE), rs != null ? 1 : batchSize, null);
     }
 
     /** ĉ and radii (b), (c) from one forward pass of the batch. */
@@ -46,6 +56,25 @@ public final class HeatCertification {
 
         @Override public void warmUp(Module model, Tensor x) {
             GaussianAverageCertificate.probabilities(model, x);
+        }
+
+        /** The latency of one image alone (median of 21 single-image passes), beside the run's cost per image. */
+        @Override public Map<String, Object> summary(Module model, long[] inputShape, List<CertificationRun.Image> images) {
+            long[] one = new long[inputShape.length + 1];
+            one[0] = 1;
+            System.arraycopy(inputShape, 0, one, 1, inputShape.length);
+            double[] ms = new double[21];
+            try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open()) {
+                Tensor x = Tensor.zeros(dev.tikhon.engine.DType.FLOAT32, model.device(), one).add(0.5);
+                GaussianAverageCertificate.probabilities(model, x);   // warm
+                for (int i = 0; i < ms.length; i++) {
+                    long t0 = System.nanoTime();
+                    GaussianAverageCertificate.probabilities(model, x);
+                    ms[i] = (System.nanoTime() - t0) / 1e6;
+                }
+            }
+            java.util.Arrays.sort(ms);
+            return Map.of("single_image_latency_ms", ms[ms.length / 2]);
         }
 
         @Override public List<Outcome> certify(Module model, Tensor xs, long[] indices, List<Map<String, Certificate>> earlier) {

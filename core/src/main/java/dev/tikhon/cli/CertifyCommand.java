@@ -56,7 +56,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
     @Option(names = "--norm", defaultValue = "l2", description = "lipschitz: the threat model of the radius, l2 or linf (r₂/√d). Default: ${DEFAULT-VALUE}.")
     String norm;
 
-    @Option(names = "--batch-size", defaultValue = "100", description = "lipschitz: images per forward pass. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--batch-size", defaultValue = "100", description = "lipschitz, and heat with --no-monte-carlo: images per forward pass (classification time is then the batched cost per image; metrics also give one image's latency). Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
     @Option(names = "--sigma", description = "Noise σ. Default: the σ the checkpoint was trained or smoothed with.")
