@@ -30,7 +30,7 @@ final class AttackCommand implements Callable<Integer> {
     @Mixin DataOptions data = new DataOptions();
 
     @Option(names = "--attack", defaultValue = "ensemble",
-            description = "ensemble, pgd, fgsm (linf), apgd-ce, apgd-dlr, apgd-t, fab-t, square, ddn or none; or members run in turn, "
+            description = "ensemble, pgd, fgsm (linf), apgd-ce, apgd-dlr, apgd-t, fab-t, fab, square, ddn or none; or members run in turn, "
                     + "separated by commas (e.g. apgd-ce,apgd-t,square). Default: ${DEFAULT-VALUE}.")
     String attack;
 
