@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """A plain PGD reference in PyTorch, to check Tikhon's attacks against on the same model and images.
 
-Run with Debian's python3-torch (/usr/bin/python3, torch 1.13). Three sub-commands:
+Run with Debian's python3-torch (/usr/bin/python3, torch 1.13). Sub-commands:
 
   train    train Tikhon's small CNN ("cnn": conv 32·3×3, conv 64·3×3, max-pool 2, fc 128, fc 10, ReLU) in PyTorch
            on Fashion-MNIST, seeded, and save it as TorchScript for `tikhon attack --torchscript`
   import   read a Tikhon checkpoint.tkn of the small CNN into the same PyTorch module and save it as TorchScript
            (so both tools attack exactly the same weights)
+  first-order  per correct image margin / ‖∇ₓ margin‖₁, the first-order ℓ∞ distance to the decision boundary
   pgd      PGD ℓ∞ (Madry et al. 2018): random start in the ε-ball, `steps` signed-gradient steps of 2.5ε/steps on the
            cross-entropy, projection onto ball ∩ [0, 1], `restarts` runs; an image counts as broken when ANY iterate of
            ANY restart is misclassified. Prints clean and robust counts on the first N test images and, with --csv,
@@ -188,6 +189,22 @@ def pgd(a):
                 f.write(f"{r[0]},{r[1]},{str(r[2]).lower()},{str(r[3]).lower()}\n")
 
 
+def first_order(a):
+    """Per correct image the first-order ℓ∞ distance to the decision boundary, margin / ‖∇ₓ margin‖₁, margin = z_y − max_{j≠y} z_j."""
+    model = torch.jit.load(a.model).eval()
+    x, y = load("test")
+    x, y = x[:a.images].clone().requires_grad_(True), y[:a.images]
+    z = model(x)
+    margin = z.gather(1, y[:, None])[:, 0] - z.masked_fill(F.one_hot(y, z.shape[1]).bool(), float("-inf")).max(1)[0]
+    g, = torch.autograd.grad(margin.sum(), x)
+    est = (margin / g.abs().flatten(1).sum(1)).detach()
+    top = F.softmax(z, 1).max(1)[0].detach()
+    ok = margin.detach() > 0
+    print(json.dumps({"model": a.model, "images": a.images, "correct": int(ok.sum()),
+                      "median_top_softmax": top[ok].median().item(), "median_first_order_linf": est[ok].median().item(),
+                      "fraction_above_eps": (est[ok] > a.eps).float().mean().item(), "eps": a.eps}))
+
+
 def main():
     torch.set_num_threads(int(os.environ.get("THREADS", "1")))
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -212,8 +229,12 @@ def main():
     g.add_argument("--batch-size", type=int, default=200)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--csv")
+    f = sub.add_parser("first-order")
+    f.add_argument("--model", required=True)
+    f.add_argument("--eps", type=float, default=0.1)
+    f.add_argument("--images", type=int, default=200)
     a = p.parse_args()
-    {"train": train, "import": import_tkn, "pgd": pgd}[a.cmd](a)
+    {"train": train, "import": import_tkn, "pgd": pgd, "first-order": first_order}[a.cmd](a)
 
 
 if __name__ == "__main__":
