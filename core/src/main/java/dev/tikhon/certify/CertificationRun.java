@@ -121,7 +121,11 @@ public final class CertificationRun {
             Csv.write(file, header, rows);
         }
 
-        /** The certified-accuracy curves, one series per certificate, over r ∈ [0, max]. */
+        /**
+         * The certified-accuracy curves, one series per certificate, over r ∈ [0, max], each drawn by its kind (sound
+         * solid, probabilistic dashed, heuristic dotted) and named with it. {@code prefix} names the run ("heat ",
+         * "cohen σ0.25 "); a certificate named like the method (cohen's "cohen") is not named twice.
+         */
         public List<Charts.Series> curves(String prefix, double max) {
             List<Charts.Series> out = new ArrayList<>();
             int points = 101;
@@ -131,7 +135,14 @@ public final class CertificationRun {
                     x[p] = max * p / (points - 1);
                     y[p] = certifiedAccuracy(c, x[p]);
                 }
-                out.add(new Charts.Series(prefix + c, x, y));
+                Certificate first = images.get(0).certificates().get(c);
+                String kind = first.kind().name().toLowerCase(java.util.Locale.ROOT);
+                String run = prefix.strip();
+                String name = c.equals(method) || run.endsWith(" " + c) || run.equals(c) ? (run.isEmpty() ? c : run)
+                        : (run.isEmpty() ? c : run + " (" + c + ")");
+                String label = name + ", " + kind + (first.kind() == Certificate.Kind.PROBABILISTIC
+                        ? " (α " + dev.tikhon.report.Format.number(first.alpha()) + ")" : "");
+                out.add(new Charts.Series(label, x, y, Charts.Stroke.forKind(kind)));
             }
             return out;
         }
@@ -253,7 +264,8 @@ public final class CertificationRun {
 
     /** Whether an image has a single-pass radius worth attacking: (b) or (c) above 1e-6. */
     public static boolean attackable(Image im) {
-        return im.certificates().get("b").radius() > 1e-6 || im.certificates().get("c").radius() > 1e-6;
+        return im.certificates().get(HeatCertification.LIPSCHITZ).radius() > 1e-6
+                || im.certificates().get(HeatCertification.PHI_INVERSE).radius() > 1e-6;
     }
 
     /**
@@ -270,17 +282,17 @@ public final class CertificationRun {
         List<Unit> units = new ArrayList<>();
         for (Image im : result.images()) {
             if (!attackable(im)) continue;
-            Certificate b = im.certificates().get("b"), c = im.certificates().get("c");
+            Certificate b = im.certificates().get(HeatCertification.LIPSCHITZ), c = im.certificates().get(HeatCertification.PHI_INVERSE);
             radii.put((int) im.index(), new double[]{b.prediction(), b.radius(), c.radius()});
             units.add(new Unit(units.size(), (int) im.index(), (int) im.index() + 1));
         }
         List<boolean[]> outcomes = runner.run(units, new SinglePassAttackTask(radii, fraction, steps, restarts, seed), progress);
         Map<String, long[]> out = new LinkedHashMap<>();
-        out.put("b", new long[2]);
-        out.put("c", new long[2]);
+        out.put(HeatCertification.LIPSCHITZ, new long[2]);
+        out.put(HeatCertification.PHI_INVERSE, new long[2]);
         for (boolean[] o : outcomes) {
             for (int k = 0; k < 2; k++) {
-                long[] tally = out.get(k == 0 ? "b" : "c");
+                long[] tally = out.get(k == 0 ? HeatCertification.LIPSCHITZ : HeatCertification.PHI_INVERSE);
                 if (o[2 * k]) tally[0]++;
                 if (o[2 * k + 1]) tally[1]++;
             }
@@ -289,7 +301,7 @@ public final class CertificationRun {
     }
 
     /**
-     * Attacks every image's randomized-smoothing certificate {@code certificate} ("cohen", or "a" of a heat run) through
+     * Attacks every image's randomized-smoothing certificate {@code certificate} ("cohen", or {@link HeatCertification#MONTE_CARLO} of a heat run) through
      * the smoothed classifier, judged by PREDICT with {@code judge} (same σ, N, α as the certification, its own seed):
      * see {@link SmoothedAttack}. One unit per image with a positive radius; progress steps once per image.
      */

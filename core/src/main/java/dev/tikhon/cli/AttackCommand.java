@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
                 "The default attack is AutoAttack's standard ensemble: APGD-CE, APGD-T (targeted DLR), FAB-T, then Square (linf or l2), "
                         + "each on the points still robust, with AutoAttack's budgets (--steps 100, --targets 9, --queries 5000)."})
 final class AttackCommand implements Callable<Integer> {
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = false, multiplicity = "1")
     ModelSource source;
 
     @Mixin DataOptions data = new DataOptions();

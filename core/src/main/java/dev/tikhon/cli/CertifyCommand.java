@@ -41,7 +41,7 @@ final class CertifyCommand implements Callable<Integer> {
         CertificationMethods.register("lipschitz", false, (model, s) -> LipschitzCertifier.plan(LipschitzCertifier.Norm.L2, 100));
     }
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = false, multiplicity = "1")
     ModelSource source;
 
     @Mixin DataOptions data = new DataOptions();

@@ -142,9 +142,10 @@ final class FlowTrain implements Callable<Integer> {
     @Override public Integer call() {
         Device device = runtime.apply();
         String divergence = this.divergence != null ? this.divergence : dev.tikhon.flow.Divergence.defaultFor(model);
-        FlowConfig config = new FlowConfig(method, data, model, hidden, activation, channels, scales, endTime, divergence,
-                solver, step, atol, rtol, gradient, regularizers(), iterations, batchSize, lr, weightDecay, seed,
-                checkpointEvery, "ek".equals(method) ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples, dualForm) : null);
+        FlowConfig config = new FlowConfig(method, data, new FlowConfig.Field(model, hidden, activation, channels, scales),
+                new FlowConfig.Ode(endTime, divergence, new FlowConfig.Solver(solver, step, atol, rtol), gradient), regularizers(),
+                new FlowConfig.Training(iterations, batchSize, lr, weightDecay, seed, checkpointEvery),
+                "ek".equals(method) ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples, dualForm) : null);
         Path outDir = out != null ? out : Path.of("runs", "flow-" + data);
         System.out.println("flow:   " + config.describe());
         FlowRuns.Trained t = FlowRuns.train(config, device, outDir, resume, heldOut, dataDir, new FlowCommand.BarListener("flow " + data));
@@ -153,10 +154,10 @@ final class FlowTrain implements Callable<Integer> {
         if (config.methodIsEk()) {
             System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f (%d points, %s, %.1f NFE per batch); %.1f s training, final dual %.4f%n",
                     e.unit(), e.nll(), e.standardError(), e.examples(), e.solver(), e.nfePerBatch(), t.outcome().seconds(),
-                    ((Number) t.metrics().get("final_dual")).doubleValue());
+                    t.metric("final_dual"));
         } else System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f (%d points, %s, %.1f NFE per batch); %.1f s training, %.0f forward NFE in the last 10%%%n",
                 e.unit(), e.nll(), e.standardError(), e.examples(), e.solver(), e.nfePerBatch(), t.outcome().seconds(),
-                ((Number) t.metrics().get("nfe_forward_last_10pct")).doubleValue());
+                t.metric("nfe_forward_last_10pct"));
         System.out.println("outputs: " + outDir + " (flow-checkpoint.tkn, history.csv, metrics.json, index.html); next: tikhon flow "
                 + "eval --checkpoint " + outDir);
         return 0;

@@ -36,7 +36,7 @@ final class LipschitzCertify {
                     + "per image); drop --spark");
         }
         ModelSource.Loaded model = c.source.load();
-        if (model.scripted()) {
+        if (model.opaque()) {
             throw new UserError(model.name() + " is a TorchScript model: its architecture is opaque to Tikhon, so no sound Lipschitz bound "
                     + "can be computed; use a Tikhon checkpoint (mlp, cnn, resnet, farkas-resnet) or --method cohen");
         }

@@ -30,7 +30,7 @@ import java.util.concurrent.Callable;
                 + "in one pass. Schedules: revision (one warm-started epoch, softmax distance, noise on half the batch) and v1 "
                 + "(n_T implicit Euler steps, logits). Checkpoints, --resume and progress as for train."})
 final class SmoothCommand implements Callable<Integer> {
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = false, multiplicity = "1")
     ModelSource source;
 
     @Mixin DataOptions data = new DataOptions();
@@ -105,7 +105,7 @@ final class SmoothCommand implements Callable<Integer> {
         Dataset train = subset > 0 ? loaded.train().head(subset) : loaded.train();
         base.checkFits(train, loaded.description());
         ModelSpec spec = base.meta() != null ? base.meta().model()
-                : ModelSource.torchscriptSpec(source.torchscript, TrainCommand.boxed(train.inputShape()), train.numClasses());
+                : source.fileSpec(TrainCommand.boxed(train.inputShape()), train.numClasses());
         base.model().to(device);
         Evaluator.Result before = Evaluator.evaluate(base.model(), loaded.test(), 256, device);
         System.out.println("data:   " + loaded.description() + (subset > 0 ? " (smoothing on the first " + train.size() + " training images)" : ""));
@@ -130,9 +130,18 @@ final class SmoothCommand implements Callable<Integer> {
             bars.forEach(ProgressListener::close);
         }
         double wall = (System.nanoTime() - t0) / 1e9;
-        if (base.model() instanceof ScriptedModel s) {
-            dev.tikhon.io.AtomicFiles.writeVia(run.resolve("smoothed.pt"), s::save);
-            System.out.println("saved:  " + run.resolve("smoothed.pt") + " (TorchScript, for certify --torchscript)");
+        ScriptedModel script = base.model() instanceof ScriptedModel s ? s
+                : base.model() instanceof dev.tikhon.nn.Sequential q && q.layers().size() == 2
+                        && q.layers().get(0) instanceof dev.tikhon.nn.Normalize && q.layers().get(1) instanceof ScriptedModel s ? s : null;
+        if (script != null) {
+            dev.tikhon.io.AtomicFiles.writeVia(run.resolve("smoothed.pt"), script::save);
+            System.out.println("saved:  " + run.resolve("smoothed.pt") + " (TorchScript, for certify --torchscript"
+                    + (script == base.model() ? ")" : " with the same --normalize " + source.normalize + ")"));
+        }
+        if (source.isOnnx()) {
+            dev.tikhon.onnx.OnnxExport.write(base.model(), spec.inputShape(), run.resolve("smoothed.onnx"));
+            System.out.println("saved:  " + run.resolve("smoothed.onnx") + " (ONNX, for certify --onnx or any ONNX runtime"
+                    + (source.normalization() == null ? ")" : "; the normalization is inside it: no --normalize)"));
         }
 
         Map<String, Object> metrics = RunReport.header("smooth", device);

@@ -1,11 +1,13 @@
 package dev.tikhon.cli;
 
+import dev.tikhon.data.Augmentation;
 import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Engine;
 import dev.tikhon.models.ModelSpec;
 import dev.tikhon.models.Models;
+import dev.tikhon.nn.Normalize;
 import dev.tikhon.regularize.Regularizers;
 import dev.tikhon.report.RunDirectory;
 import dev.tikhon.train.Checkpoint;
@@ -66,6 +68,14 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--zero-last", description = "Zero the last layer of each residual branch and the classifier.")
     boolean zeroLast;
+
+    @Option(names = "--normalize", paramLabel = "MEAN/STD", description = "Put (x - mean)/std per channel in front of the model, "
+            + "recorded in the checkpoint; inputs, attacks and certificates stay in [0,1] pixels. " + Normalize.SYNTAX + ".")
+    String normalize;
+
+    @Option(names = "--augment", paramLabel = "LIST", description = "Augment training images: " + Augmentation.SYNTAX
+            + "; e.g. crop,flip (the CIFAR recipe). Seeded by (seed, epoch, batch). Default: none.")
+    String augment;
 
     @Option(names = "--epochs", defaultValue = "3", description = "Default: ${DEFAULT-VALUE}.")
     int epochs;
@@ -138,7 +148,7 @@ final class TrainCommand implements Callable<Integer> {
         DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), runSeed);
         TrainConfig config = previous != null ? previous.config().withEpochs(Math.max(epochs, previous.config().epochs()))
                 : new TrainConfig(epochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayBiases, schedule,
-                milestones, gamma, warmup, seed, valFraction, checkpointEvery, evalBatchSize, regularization.spec(epochs));
+                milestones, gamma, warmup, seed, valFraction, checkpointEvery, evalBatchSize, regularization.spec(epochs), augment);
         Dataset train = loaded.train(), val = null;
         if (config.valFraction() > 0) {
             Dataset.Split split = train.split(config.valFraction(), config.seed());
@@ -147,11 +157,13 @@ final class TrainCommand implements Callable<Integer> {
         }
         ModelSpec spec = previous != null ? previous.model() : Models.spec(model, boxed(train.inputShape()), train.numClasses(), modelOptions());
         Models.build(spec); // validate the architecture against the data before any output is written
+        config.augmentation().check(train.inputShape(), dataName);
 
         System.out.println("data:   " + loaded.description());
         System.out.println("model:  " + spec.arch() + " " + spec.options() + " on " + device + ", " + Engine.threads() + " thread(s)");
         Objective objective = Regularizers.build(config.objective());
         System.out.println("loss:   " + objective.describe());
+        if (!config.augmentation().isNone()) System.out.println("augment: " + config.augment());
         if (previous != null) {
             System.out.println("resume: " + outDir + " at epoch " + (previous.epoch() + 1) + ", batch " + previous.batch()
                     + " (its settings are used; --epochs " + config.epochs() + ")");
@@ -191,6 +203,7 @@ final class TrainCommand implements Callable<Integer> {
         if (block != null) o.put("block", block);
         if (batchNorm != null) o.put("batch_norm", batchNorm);
         if (activation != null) o.put("activation", activation);
+        if (normalize != null) o.put(Models.NORMALIZE, Normalize.parse(normalize));
         o.put("init", init);
         o.put("zero_last", zeroLast);
         return o;

@@ -1,5 +1,6 @@
 package dev.tikhon.experiments;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Autograd;
 import dev.tikhon.engine.DType;
@@ -264,8 +265,19 @@ public final class LipschitzNoiseExperiment {
                 -1, 1, -1, 1, cells, cells, field, all);
     }
 
-    /** Means over seeds per (variant, n); writes results.csv, summary.csv and the error-vs-n chart. Returns metrics. */
-    public Map<String, Object> report(List<Row> rows) {
+    /** metrics.json's means over seeds of one (variant, n). */
+    public record Summary(@JsonProperty("clean_test_error_mean") double cleanTestErrorMean,
+                          @JsonProperty("clean_test_error_sd") double cleanTestErrorSd,
+                          @JsonProperty("flipped_reproduced_mean") double flippedReproducedMean,
+                          @JsonProperty("model_lipschitz_mean") double modelLipschitzMean,
+                          @JsonProperty("data_lipschitz_noisy_mean") double dataLipschitzNoisyMean,
+                          @JsonProperty("data_lipschitz_clean_mean") double dataLipschitzCleanMean) {}
+
+    /**
+     * Means over seeds per (variant, n); writes results.csv, summary.csv and the error-vs-n chart. Returns, for metrics.json,
+     * each variant's summaries by training-set size.
+     */
+    public Map<String, Map<String, Summary>> report(List<Row> rows) {
         List<List<Object>> table = new ArrayList<>();
         for (Row r : rows) {
             table.add(List.of(r.variant(), r.n(), r.seed(), r.cleanTestError(), r.noisyTrainAgreement(), r.flippedReproduced(),
@@ -274,12 +286,12 @@ public final class LipschitzNoiseExperiment {
         Csv.write(out.resolve("results.csv"), List.of("variant", "n", "seed", "clean_test_error", "noisy_train_agreement",
                 "flipped_reproduced", "clean_train_error", "model_lipschitz_grid", "data_lipschitz_noisy", "data_lipschitz_clean",
                 "seconds"), table);
-        Map<String, Object> summary = new LinkedHashMap<>();
+        Map<String, Map<String, Summary>> summary = new LinkedHashMap<>();
         List<List<Object>> sum = new ArrayList<>();
         List<Charts.Series> series = new ArrayList<>();
         for (Variant v : settings.variants()) {
             double[] xs = new double[settings.sizes().size()], ys = new double[xs.length];
-            Map<String, Object> byN = new LinkedHashMap<>();
+            Map<String, Summary> byN = new LinkedHashMap<>();
             for (int k = 0; k < xs.length; k++) {
                 int n = settings.sizes().get(k);
                 List<Row> rs = rows.stream().filter(r -> r.variant().equals(v.name()) && r.n() == n).toList();
@@ -289,14 +301,7 @@ public final class LipschitzNoiseExperiment {
                 xs[k] = Math.log10(n);
                 ys[k] = err;
                 sum.add(List.of(v.name(), n, rs.size(), err, sd, flip, lip, dataNoisy, dataClean));
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("clean_test_error_mean", err);
-                m.put("clean_test_error_sd", sd);
-                m.put("flipped_reproduced_mean", flip);
-                m.put("model_lipschitz_mean", lip);
-                m.put("data_lipschitz_noisy_mean", dataNoisy);
-                m.put("data_lipschitz_clean_mean", dataClean);
-                byN.put(String.valueOf(n), m);
+                byN.put(String.valueOf(n), new Summary(err, sd, flip, lip, dataNoisy, dataClean));
             }
             series.add(new Charts.Series(v.name(), xs, ys));
             summary.put(v.name(), byN);
