@@ -20,11 +20,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Oracle: a plain PGD ℓ∞ written in PyTorch (bench/reference_pgd.py: random start, 100 steps of 2.5ε/100 on the
  * cross-entropy, 5 restarts, any misclassified iterate counts) on a tiny Fashion-MNIST CNN it trained and scripted
- * (tiny_fmnist_cnn.pt, make_pgd_fixture.py); the fixture holds the first 100 test images, the test uses the first 50. Tikhon's attacks on the same TorchScript model
- * and images must be at least as strong: never more images left robust than the reference leaves, and at most one
- * image robust that the reference broke. An error in ε scaling, the box, the loss's sign, the step size or the
- * per-image bookkeeping leaves many more images robust (on all 100 images, 0.02 instead of 0.05 takes the reference count from 25 to 67; an APGD whose ε is
- * 0.7 of the asked one leaves 35 images robust at 0.02 where the reference leaves 33, and fails this test).
+ * (tiny_fmnist_cnn.pt, make_pgd_fixture.py); the fixture holds the first 100 test images, the test uses the first
+ * 50. Tikhon's attacks on the same TorchScript model and images must be at least as strong: never more images left
+ * robust than the reference leaves, and at most one image robust that the reference broke. An error in ε scaling,
+ * the box, the loss's sign, the step size or the per-image bookkeeping leaves more images robust (on all 100
+ * images, 0.02 instead of 0.05 takes the reference count from 25 to 67; an APGD whose ε is 0.7 of the asked one
+ * leaves 35 images robust at 0.02 where the reference leaves 33, and fails this test).
  */
 class ReferencePgdTest {
     private static final Path DIR = Path.of("src/test/resources/torchscript");
