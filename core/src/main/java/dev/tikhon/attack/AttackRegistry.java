@@ -86,6 +86,7 @@ public final class AttackRegistry {
         register("ddn", BOTH, s -> single(s, Ddn.standard(s.ddnSteps())), null);
         register("fab-t", BOTH, s -> single(s, new Fab(s.norm(), s.eps(), s.steps(), s.restarts(), Math.max(1, Math.min(s.targets(), s.numClasses() - 1)),
                 0.1, 1.05, 0.9)), null);
+        register("fab", BOTH, s -> single(s, new FabUntargeted(s.norm(), s.eps(), s.steps(), s.restarts(), 0.1, 1.05, 0.9)), null);
     }
 
     private AttackRegistry() {}

@@ -76,7 +76,8 @@ public record Fab(Norm norm, double eps, int steps, int restarts, int targets, d
                 if (todo.length == 0 || Budget.exhausted()) return inBall(total, x0);
                 double[] radius = new double[todo.length];
                 for (int j = 0; j < todo.length; j++) radius[j] = Math.min(total.distance()[todo[j]], eps);
-                Result res = runOnce(model, Attacks.rows(x0, todo), Attacks.rows(y, todo), Attacks.rows(target, todo), r > 0 ? radius : null);
+                Tensor t = Attacks.rows(target, todo);
+                Result res = runOnce(model, Attacks.rows(x0, todo), Attacks.rows(y, todo), towards(t), r > 0 ? radius : null);
                 total = Attacks.merge(total, todo, res);
             }
         }
@@ -84,13 +85,13 @@ public record Fab(Norm norm, double eps, int steps, int restarts, int targets, d
     }
 
     /** The points still to attack: all of them in a minimum-distance search, else those with no adversarial example within ε. */
-    private int[] open(Result r) {
+    int[] open(Result r) {
         return java.util.stream.IntStream.range(0, r.success().length)
                 .filter(i -> eps == Double.POSITIVE_INFINITY ? r.distance()[i] > 0 : !(r.success()[i] && r.distance()[i] <= eps)).toArray();
     }
 
     /** With a finite ε, only adversarial examples within ε count; the others revert to the clean input. */
-    private Result inBall(Result r, Tensor x0) {
+    Result inBall(Result r, Tensor x0) {
         if (eps == Double.POSITIVE_INFINITY) return r;
         int[] within = java.util.stream.IntStream.range(0, r.success().length).filter(i -> r.success()[i] && r.distance()[i] <= eps).toArray();
         if (within.length == r.successes()) return r;
@@ -103,8 +104,26 @@ public record Fab(Norm norm, double eps, int steps, int restarts, int targets, d
         return Attacks.merge(Attacks.none(x0), within, new Result(Attacks.rows(r.adversarial(), within), ok, d));
     }
 
-    /** One run towards {@code target}, from x₀ or (with {@code startRadius}) from a random point of the ball of that radius. */
-    private Result runOnce(Module model, Tensor x, Tensor y, Tensor target, double[] startRadius) {
+    /**
+     * The decision boundary FAB linearizes at the current point x₁: per example the logit difference f = z_y − z_t to a
+     * competing class t (positive while x₁ is classified y) and its input gradient ∇f, as {@code {f [N], ∇f [N, …]}}.
+     */
+    @FunctionalInterface
+    interface Boundary {
+        Tensor[] linearize(Tensor xk, Tensor logits, Tensor y);
+    }
+
+    /** FAB-T's boundary: towards a fixed target class per example. */
+    static Boundary towards(Tensor target) {
+        return (xk, logits, y) -> {
+            Tensor diff = AttackLoss.trueLogit(logits, y).sub(AttackLoss.trueLogit(logits, target));
+            Tensor g = Autograd.grad(List.of(diff.sum()), List.of(xk), null, false, false).get(0);
+            return new Tensor[]{diff, g};
+        };
+    }
+
+    /** One run towards the {@code boundary}, from x₀ or (with {@code startRadius}) from a random point of the ball of that radius. */
+    Result runOnce(Module model, Tensor x, Tensor y, Boundary boundary, double[] startRadius) {
         Tensor x0 = x.detach();
         int n = (int) x0.size(0);
         int dim = (int) (x0.numel() / n);
@@ -119,8 +138,8 @@ public record Fab(Norm norm, double eps, int steps, int restarts, int targets, d
                 Tensor xk = current.detach().copy().requiresGrad(true);
                 Tensor logits = model.forward(xk);
                 tracker.offer(xk, logits);
-                Tensor diff = AttackLoss.trueLogit(logits, y).sub(AttackLoss.trueLogit(logits, target));
-                Tensor g = Autograd.grad(List.of(diff.sum()), List.of(xk), null, false, false).get(0);
+                Tensor[] linear = boundary.linearize(xk, logits, y);
+                Tensor diff = linear[0], g = linear[1];
                 double[] grad = g.reshape(n, dim).to(dev.tikhon.engine.DType.FLOAT64).toDoubleArray();
                 double[] point = xk.detach().reshape(n, dim).to(dev.tikhon.engine.DType.FLOAT64).toDoubleArray();
                 double[] f = diff.detach().to(dev.tikhon.engine.DType.FLOAT64).toDoubleArray();

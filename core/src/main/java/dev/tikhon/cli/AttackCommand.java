@@ -1,5 +1,6 @@
 package dev.tikhon.cli;
 
+import dev.tikhon.UserError;
 import dev.tikhon.attack.Norm;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
@@ -34,7 +35,7 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
     @Mixin DataOptions data = new DataOptions();
 
     @Option(names = "--attack", defaultValue = "ensemble",
-            description = "ensemble, pgd, fgsm (linf), apgd-ce, apgd-dlr, apgd-t, fab-t, square, ddn or none; or members run in turn, "
+            description = "ensemble, pgd, fgsm (linf), apgd-ce, apgd-dlr, apgd-t, fab-t, fab, square, ddn or none; or members run in turn, "
                     + "separated by commas (e.g. apgd-ce,apgd-t,square). Default: ${DEFAULT-VALUE}.")
     String attack;
 
@@ -51,6 +52,16 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
             description = "APGD averages K forward-backward passes per step (expectation over transformation), for models with "
                     + "randomness in the forward pass. Default: ${DEFAULT-VALUE}.")
     int eot;
+
+    @Option(names = "--smoothed", paramLabel = "M", defaultValue = "0",
+            description = "Attack Cohen's smoothed classifier of the model instead of the model: log of the mean softmax over M Gaussian "
+                    + "noise draws (fresh every forward pass; SmoothAdv's loss), at --sigma; combine with --eot. Robust accuracy is then "
+                    + "a Monte Carlo estimate; no minimum distances or bounds. 0: the model itself. Default: ${DEFAULT-VALUE}.")
+    int smoothed;
+
+    @Option(names = "--sigma", paramLabel = "S",
+            description = "Noise σ of --smoothed. Default: the σ the checkpoint was noise-trained or heat-smoothed with.")
+    Double sigma;
 
     @Option(names = "--eps", paramLabel = "R[,R…]", split = ",",
             description = "Radii to attack at, e.g. 2/255,8/255 (default for linf) or 0.5,1,1.5 (default for l2).")
@@ -89,10 +100,13 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
         double[] radii = eps == null || eps.isEmpty()
                 ? (options.norm == Norm.LINF ? new double[]{2.0 / 255, 8.0 / 255} : new double[]{0.5, 1.0, 1.5})
                 : RobustnessOptions.parseEps(eps);
+        if (smoothed > 0 && cluster.enabled()) throw new UserError("--smoothed runs on this machine only: drop --spark, or --smoothed");
+        if (sigma != null && smoothed == 0) throw new UserError("--sigma is the noise of --smoothed M: add --smoothed, or drop --sigma");
         RobustnessEvaluation.Config config = new RobustnessEvaluation.Config(options.norm, radii, attack, options.steps, options.restarts,
-                options.targets, options.queries, options.ddnSteps, minDistance, bounds, lanczos, options.batchSize, options.seed,
-                dev.tikhon.attack.Pgd.StepSchedule.parse(schedule), contributions, timeBudget, eot);
-        return evaluate("attack", "Tikhon robustness evaluation", source, data, options, runtime, cluster, config, Path.of("runs", "attack"));
+                options.targets, options.queries, options.ddnSteps, minDistance && smoothed == 0, bounds && smoothed == 0, lanczos,
+                options.batchSize, options.seed, dev.tikhon.attack.Pgd.StepSchedule.parse(schedule), contributions, timeBudget, eot);
+        return evaluate("attack", "Tikhon robustness evaluation", smoothed > 0 ? source.smoothed(sigma, smoothed) : source, data, options,
+                runtime, cluster, config, Path.of("runs", "attack"));
     }
 
     /** Loads model and data, runs the evaluation, writes the report and prints the summary (shared with {@code bounds}). */

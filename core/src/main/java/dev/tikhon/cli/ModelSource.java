@@ -137,12 +137,31 @@ final class ModelSource {
                 Loss.CROSS_ENTROPY, torchscript);
     }
 
+    /** Applied to the model {@link #load(Device)} returns (null: none); see {@link #smoothed}. */
+    private java.util.function.UnaryOperator<Loaded> wrap;
+
     /** Loads the model onto {@code device}, in evaluation mode. */
     Loaded load(Device device) {
         Loaded l = load();
         l.model().to(device);
         l.model().train(false);
-        return l;
+        return wrap == null ? l : wrap.apply(l);
+    }
+
+    /**
+     * From now on {@link #load(Device)} returns Cohen's smoothed classifier of the model as an attackable module
+     * ({@link dev.tikhon.attack.SmoothedClassifier}: log of the Monte Carlo mean softmax over {@code samples} noise draws,
+     * fresh on every forward pass), at {@code sigma}, or when null at the σ the checkpoint was noise-trained or heat-smoothed with.
+     */
+    ModelSource smoothed(Double sigma, int samples) {
+        wrap = l -> {
+            double s = sigma != null ? sigma : CertifyCommand.sigmaOf(l);
+            Module m = new dev.tikhon.attack.SmoothedClassifier(l.model(), s, samples);
+            m.train(false);
+            return new Loaded(m, () -> new dev.tikhon.attack.SmoothedClassifier(l.fresh().get(), s, samples), l.meta(),
+                    l.name() + ", smoothed (σ " + s + ", " + samples + " Monte Carlo samples per forward pass)", l.trainedLoss(), l.file());
+        };
+        return this;
     }
 
     static Supplier<Module> builder(ModelSpec spec) {

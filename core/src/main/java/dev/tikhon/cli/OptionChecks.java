@@ -44,7 +44,7 @@ final class OptionChecks {
         for (String name : List.of("--lambda", "--v1-lambda", "--weight-decay", "--lip-weight", "--tv-weight", "--reg-kinetic",
                 "--reg-jacobian", "--eps", "--warmup", "--gamma", "--milestones", "--limit", "--lanczos", "--attack-steps",
                 "--predict-images", "--subset", "--smooth-subset", "--v1-subset", "--checkpoint-every", "--max-points", "--ddn-steps",
-                "--queries", "--targets", "--held-out", "--image-held-out", "--partitions", "--features", "--pgd-steps", "--step-size")) {
+                "--queries", "--targets", "--smoothed", "--held-out", "--image-held-out", "--partitions", "--features", "--pgd-steps", "--step-size")) {
             r.put(name, Range.NON_NEGATIVE);
         }
         for (String name : List.of("--batch-size", "--eval-batch-size", "--image-batch-size", "--batch", "--epochs", "--images",

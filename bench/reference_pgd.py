@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""A plain PGD reference in PyTorch, to check Tikhon's attacks against on the same model and images.
+
+Run with Debian's python3-torch (/usr/bin/python3, torch 1.13). Sub-commands:
+
+  train    train Tikhon's small CNN ("cnn": conv 32·3×3, conv 64·3×3, max-pool 2, fc 128, fc 10, ReLU) in PyTorch
+           on Fashion-MNIST, seeded, and save it as TorchScript for `tikhon attack --torchscript`
+  import   read a Tikhon checkpoint.tkn of the small CNN into the same PyTorch module and save it as TorchScript
+           (so both tools attack exactly the same weights)
+  first-order  per correct image margin / ‖∇ₓ margin‖₁, the first-order ℓ∞ distance to the decision boundary
+  pgd      PGD ℓ∞ (Madry et al. 2018): random start in the ε-ball, `steps` signed-gradient steps of 2.5ε/steps on the
+           cross-entropy, projection onto ball ∩ [0, 1], `restarts` runs; an image counts as broken when ANY iterate of
+           ANY restart is misclassified. Prints clean and robust counts on the first N test images and, with --csv,
+           one line per image (index, label, correct, broken).
+
+Examples:
+  /usr/bin/python3 bench/reference_pgd.py train --out /tmp/cnn1.pt --epochs 1 --train-images 12000
+  /usr/bin/python3 bench/reference_pgd.py pgd --model /tmp/cnn1.pt --eps 0.1 --images 200 --steps 100 --restarts 5
+  ./tikhon attack --torchscript /tmp/cnn1.pt --eps 0.1 --limit 200 --data fashion-mnist ...
+"""
+import argparse
+import gzip
+import io
+import json
+import os
+import struct
+import sys
+import zipfile
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+DATA = os.environ.get("TIKHON_FASHION_MNIST", "/usr/share/datasets/fashion-mnist")
+
+
+class SmallCnn(nn.Module):
+    """Tikhon's `cnn` model (models/Models.smallCnn) for 1×28×28 inputs."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3)
+        self.conv2 = nn.Conv2d(32, 64, 3)
+        self.fc1 = nn.Linear(64 * 12 * 12, 128)
+        self.fc2 = nn.Linear(128, classes)
+
+    def forward(self, x):
+        x = F.relu(self.conv2(F.relu(self.conv1(x))))
+        x = F.max_pool2d(x, 2).flatten(1)
+        return self.fc2(F.relu(self.fc1(x)))
+
+
+def idx(name):
+    with gzip.open(os.path.join(DATA, name + ".gz"), "rb") as f:
+        raw = f.read()
+    magic, = struct.unpack(">i", raw[:4])
+    dims = magic & 0xFF
+    shape = struct.unpack(">" + "i" * dims, raw[4:4 + 4 * dims])
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def load(split):
+    prefix = "train" if split == "train" else "t10k"
+    x = torch.from_numpy(idx(prefix + "-images-idx3-ubyte").astype(np.float32) / 255.0).unsqueeze(1)
+    y = torch.from_numpy(idx(prefix + "-labels-idx1-ubyte").astype(np.int64))
+    return x, y
+
+
+def train(a):
+    torch.manual_seed(a.seed)
+    x, y = load("train")
+    if a.train_images:
+        x, y = x[:a.train_images], y[:a.train_images]
+    model = SmallCnn()
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    for epoch in range(a.epochs):
+        perm = torch.randperm(len(x))
+        model.train()
+        for i in range(0, len(x), a.batch_size):
+            b = perm[i:i + a.batch_size]
+            xb, yb = x[b], y[b]
+            if a.pgd_eps > 0:   # PGD-7 adversarial training (Madry et al.), step 2.5ε/7
+                model.eval()
+                xb = pgd_batch(model, xb, yb, a.pgd_eps, 7, 1)[0]
+                model.train()
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        print(f"epoch {epoch + 1}: last batch loss {loss.item():.4f}", file=sys.stderr)
+    save(model, a.out)
+
+
+def save(model, out):
+    model.eval()
+    torch.jit.script(model).save(out + ".tmp")
+    os.replace(out + ".tmp", out)
+    xt, yt = load("test")
+    with torch.no_grad():
+        acc = (model(xt[:1000]).argmax(1) == yt[:1000]).float().mean().item()
+    print(f"saved {out}; clean accuracy on the first 1000 test images {acc:.4f}")
+
+
+def read_tkn(path):
+    """Tikhon's checkpoint: a zip with tensors.bin (engine/TensorIO: Java DataOutputStream headers, raw native data)."""
+    with zipfile.ZipFile(path) as z:
+        data = z.read("tensors.bin")
+    s = io.BytesIO(data)
+
+    def i32():
+        return struct.unpack(">i", s.read(4))[0]
+
+    def utf():
+        n = struct.unpack(">H", s.read(2))[0]
+        return s.read(n).decode("utf-8")
+
+    assert i32() == 0x544B4E54, "not a Tikhon tensor file"
+    assert i32() == 1
+    little = s.read(1) == b"\x01"
+    dtypes = {"FLOAT32": np.float32, "FLOAT64": np.float64, "INT64": np.int64, "INT32": np.int32}
+    out = {}
+    for _ in range(i32()):
+        name, dtype = utf(), utf()
+        rank = i32()
+        shape = struct.unpack(">" + "q" * rank, s.read(8 * rank))
+        raw = s.read(i32())
+        dt = np.dtype(dtypes[dtype]).newbyteorder("<" if little else ">")
+        out[name] = torch.from_numpy(np.frombuffer(raw, dtype=dt).astype(dtypes[dtype]).reshape(shape))
+    return out
+
+
+def import_tkn(a):
+    t = read_tkn(a.checkpoint)
+    params = [(k, v) for k, v in t.items() if k.startswith("model/")]
+    weights = [v for k, v in params if v.dim() > 1]
+    biases = [v for k, v in params if v.dim() == 1]
+    if len(weights) != 4 or len(biases) != 4:
+        sys.exit("reference_pgd: expected the small CNN's 4 weights and 4 biases, got " + ", ".join(k for k, _ in params))
+    model = SmallCnn()
+    with torch.no_grad():
+        for layer, w, b in zip([model.conv1, model.conv2, model.fc1, model.fc2], weights, biases):
+            layer.weight.copy_(w.float())
+            layer.bias.copy_(b.float())
+    print("imported " + ", ".join(f"{k} {tuple(v.shape)}" for k, v in params), file=sys.stderr)
+    save(model, a.out)
+
+
+def pgd_batch(model, x, y, eps, steps, restarts, step=None):
+    """Returns (last iterate of the last restart, broken mask over all iterates and restarts)."""
+    step = 2.5 * eps / steps if step is None else step
+    broken = torch.zeros(len(x), dtype=torch.bool)
+    xa = x
+    for _ in range(restarts):
+        xa = (x + torch.empty_like(x).uniform_(-eps, eps)).clamp(0, 1)
+        for _ in range(steps):
+            xa.requires_grad_(True)
+            logits = model(xa)
+            broken |= (logits.argmax(1) != y).detach()
+            g, = torch.autograd.grad(F.cross_entropy(logits, y, reduction="sum"), xa)
+            xa = torch.min(torch.max(xa.detach() + step * g.sign(), x - eps), x + eps).clamp(0, 1)
+        with torch.no_grad():
+            broken |= model(xa).argmax(1) != y
+    return xa, broken
+
+
+def pgd(a):
+    torch.manual_seed(a.seed)
+    model = torch.jit.load(a.model).eval()
+    x, y = load("test")
+    x, y = x[:a.images], y[:a.images]
+    rows = []
+    with torch.no_grad():
+        correct = model(x).argmax(1) == y
+    broken = ~correct
+    for i in range(0, len(x), a.batch_size):
+        sl = slice(i, i + a.batch_size)
+        broken[sl] |= pgd_batch(model, x[sl], y[sl], a.eps, a.steps, a.restarts)[1]
+    for i in range(len(x)):
+        rows.append((i, int(y[i]), bool(correct[i]), bool(broken[i])))
+    n = len(x)
+    print(json.dumps({"model": a.model, "images": n, "eps": a.eps, "steps": a.steps, "restarts": a.restarts,
+                      "step": 2.5 * a.eps / a.steps, "clean": int(correct.sum()), "robust": int((~broken).sum()),
+                      "clean_accuracy": correct.float().mean().item(), "robust_accuracy": (~broken).float().mean().item()}))
+    if a.csv:
+        with open(a.csv, "w") as f:
+            f.write("index,label,correct,broken\n")
+            for r in rows:
+                f.write(f"{r[0]},{r[1]},{str(r[2]).lower()},{str(r[3]).lower()}\n")
+
+
+def first_order(a):
+    """Per correct image the first-order ℓ∞ distance to the decision boundary, margin / ‖∇ₓ margin‖₁, margin = z_y − max_{j≠y} z_j."""
+    model = torch.jit.load(a.model).eval()
+    x, y = load("test")
+    x, y = x[:a.images].clone().requires_grad_(True), y[:a.images]
+    z = model(x)
+    margin = z.gather(1, y[:, None])[:, 0] - z.masked_fill(F.one_hot(y, z.shape[1]).bool(), float("-inf")).max(1)[0]
+    g, = torch.autograd.grad(margin.sum(), x)
+    est = (margin / g.abs().flatten(1).sum(1)).detach()
+    top = F.softmax(z, 1).max(1)[0].detach()
+    ok = margin.detach() > 0
+    print(json.dumps({"model": a.model, "images": a.images, "correct": int(ok.sum()),
+                      "median_top_softmax": top[ok].median().item(), "median_first_order_linf": est[ok].median().item(),
+                      "fraction_above_eps": (est[ok] > a.eps).float().mean().item(), "eps": a.eps}))
+
+
+def main():
+    torch.set_num_threads(int(os.environ.get("THREADS", "1")))
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train")
+    t.add_argument("--out", required=True)
+    t.add_argument("--epochs", type=int, default=1)
+    t.add_argument("--train-images", type=int, default=0)
+    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--pgd-eps", type=float, default=0.0, help="PGD-7 adversarial training at this ℓ∞ radius (0: undefended)")
+    t.add_argument("--seed", type=int, default=1)
+    i = sub.add_parser("import")
+    i.add_argument("--checkpoint", required=True)
+    i.add_argument("--out", required=True)
+    g = sub.add_parser("pgd")
+    g.add_argument("--model", required=True)
+    g.add_argument("--eps", type=float, default=0.1)
+    g.add_argument("--images", type=int, default=200)
+    g.add_argument("--steps", type=int, default=100)
+    g.add_argument("--restarts", type=int, default=5)
+    g.add_argument("--batch-size", type=int, default=200)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--csv")
+    f = sub.add_parser("first-order")
+    f.add_argument("--model", required=True)
+    f.add_argument("--eps", type=float, default=0.1)
+    f.add_argument("--images", type=int, default=200)
+    a = p.parse_args()
+    {"train": train, "import": import_tkn, "pgd": pgd, "first-order": first_order}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
