@@ -16,7 +16,7 @@ import time
 import torch
 
 from pgd_attack import load_images
-from train_step import SmallCnn
+from train_step import SmallCnn, gpu_math
 
 
 def betainc(a, b, x):
@@ -102,10 +102,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     device = torch.device(a.device)
-    if device.type == "cuda":   # the settings Tikhon uses on a GPU (Engine.configureCuda), so both sides do the same math
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cudnn.allow_tf32 = a.tf32
-        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+    gpu_math(device, a.tf32)
     model = SmallCnn().to(device).eval()
     x, y = load_images(a.data_dir, a.images)
     x = x.to(device)

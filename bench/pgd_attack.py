@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from train_step import SmallCnn
+from train_step import SmallCnn, gpu_math
 
 
 def load_images(data_dir, n):
@@ -58,10 +58,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     device = torch.device(a.device)
-    if device.type == "cuda":   # the settings Tikhon uses on a GPU (Engine.configureCuda), so both sides do the same math
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cudnn.allow_tf32 = a.tf32
-        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+    gpu_math(device, a.tf32)
     model = SmallCnn().to(device).eval()   # parameters keep requires_grad, as in Tikhon; only ∂/∂x is computed
     x, y = load_images(a.data_dir, a.images)
     x, y = x.to(device), y.to(device)

@@ -24,6 +24,14 @@ import torch.nn.functional as F
 REGS = ["none", "tikhonov", "tikhonov-exact", "tv", "lipschitz", "noise", "fgsm", "pgd"]
 
 
+def gpu_math(device, tf32):
+    """The settings Tikhon uses on a GPU (Engine.configureCuda), so both sides of a compare do the same math."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = tf32
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+
+
 class SmallCnn(nn.Module):
     """conv3x3(32) relu conv3x3(64) relu maxpool2 fc(128) relu fc(10): Tikhon's `--model cnn`."""
 
@@ -142,10 +150,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     device = torch.device(a.device)
-    if device.type == "cuda":   # the settings Tikhon uses on a GPU (Engine.configureCuda), so both sides do the same math
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cudnn.allow_tf32 = a.tf32
-        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+    gpu_math(device, a.tf32)
     model = SmallCnn().to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.rand(a.batch, 1, 28, 28).to(device)
