@@ -12,7 +12,7 @@ import os
 import statistics
 import sys
 
-from compare_train_step import LAUNCHER_MALLOC, ROOT, run
+from compare_train_step import LAUNCHER_MALLOC, ROOT, run, tikhon_cmd
 
 
 def main():
@@ -22,13 +22,15 @@ def main():
     ap.add_argument("--images", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--batch", type=int, default=250)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda, given to both sides")
+    ap.add_argument("--tf32", action="store_true", help="allow TF32 on a GPU, on both sides")
     a = ap.parse_args()
     env = dict(os.environ)
     env.update(LAUNCHER_MALLOC)
-    common = ["--threads", str(a.threads), "--images", str(a.images), "--steps", str(a.steps), "--batch", str(a.batch)]
+    common = ["--threads", str(a.threads), "--images", str(a.images), "--steps", str(a.steps), "--batch", str(a.batch), "--device", a.device] + (["--tf32"] if a.tf32 else [])
     tikhon, torch, p = [], [], None
     for r in range(a.rounds):
-        t = run([os.path.join(ROOT, "tikhon"), "bench", "attack"] + common)
+        t = run(tikhon_cmd() + ["bench", "attack"] + common)
         p = run([sys.executable, os.path.join(ROOT, "bench", "pgd_attack.py")] + common, env)
         tikhon.append(t["ms_per_image"])
         torch.append(p["ms_per_image"])

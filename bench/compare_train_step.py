@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import statistics
+import shlex
 import subprocess
 import sys
 
@@ -24,6 +25,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # --peer-default-malloc) so that both sides run with the same allocator behaviour.
 LAUNCHER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "4294967296", "MALLOC_TRIM_THRESHOLD_": "17179869184",
                    "MALLOC_TOP_PAD_": "536870912"}
+
+
+def tikhon_cmd():
+    """How to start Tikhon: $TIKHON_CMD (e.g. "java -cp 'app/tikhon.jar:app/lib/*' dev.tikhon.cli.Main" on a machine
+    without Maven, as bench/cuda/run.sh does), else the repository's ./tikhon launcher."""
+    env = os.environ.get("TIKHON_CMD")
+    return shlex.split(env) if env else [os.path.join(ROOT, "tikhon")]
 
 
 def run(cmd, env=None):
@@ -52,7 +60,7 @@ def compare_reg(a, common, peer_env):
     tikhon, torch, tikhon_error, p = [], [], None, None
     for r in range(a.rounds):
         if tikhon_error is None:  # once Tikhon's side has failed, don't retry it every round
-            t, tikhon_error = try_run([os.path.join(ROOT, "tikhon"), "bench", "train-step", "--model", "cnn",
+            t, tikhon_error = try_run(tikhon_cmd() + ["bench", "train-step", "--model", "cnn",
                                        "--reg", a.reg] + common, keys)
             if t is not None:
                 tikhon.append(t)
@@ -95,16 +103,18 @@ def main():
                     help="compare the cost (in plain steps) of this regularized step instead of plain steps/s")
     ap.add_argument("--peer-default-malloc", action="store_true",
                     help="run PyTorch with glibc's default malloc settings instead of the launcher's")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda, given to both sides")
+    ap.add_argument("--tf32", action="store_true", help="allow TF32 on a GPU, on both sides")
     a = ap.parse_args()
     peer_env = dict(os.environ)
     if not a.peer_default_malloc:
         peer_env.update(LAUNCHER_MALLOC)
-    common = ["--threads", str(a.threads), "--steps", str(a.steps), "--batch", str(a.batch)]
+    common = ["--threads", str(a.threads), "--steps", str(a.steps), "--batch", str(a.batch), "--device", a.device] + (["--tf32"] if a.tf32 else [])
     if a.reg != "none":
         return compare_reg(a, common, peer_env)
     tikhon, torch = [], []
     for r in range(a.rounds):
-        t = run([os.path.join(ROOT, "tikhon"), "bench", "train-step", "--model", "cnn"] + common)
+        t = run(tikhon_cmd() + ["bench", "train-step", "--model", "cnn"] + common)
         p = run([sys.executable, os.path.join(ROOT, "bench", "train_step.py")] + common, peer_env)
         tikhon.append(t["steps_per_second"])
         torch.append(p["steps_per_second"])

@@ -32,7 +32,7 @@ def pgd(model, x, y, eps, steps):
     alpha = 2.5 * eps / steps
     x0 = x.detach()
     adv = (x0 + torch.empty_like(x0).uniform_(-eps, eps)).clamp(0, 1)
-    fooled = torch.zeros(x.shape[0], dtype=torch.bool)
+    fooled = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
     for k in range(steps + 1):
         xk = adv.detach().requires_grad_(k < steps)
         logits = model(xk)
@@ -51,18 +51,26 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--eps", type=float, default=0.1)
     ap.add_argument("--batch", type=int, default=250)
-    ap.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--data-dir", default=os.environ.get("TIKHON_DATA", "/usr/share/datasets/fashion-mnist"))
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--tf32", action="store_true", help="allow TF32 on a GPU (as Tikhon\'s --tf32)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = SmallCnn().eval()   # parameters keep requires_grad, as in Tikhon; only ∂/∂x is computed
+    device = torch.device(a.device)
+    if device.type == "cuda":   # the settings Tikhon uses on a GPU (Engine.configureCuda), so both sides do the same math
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = a.tf32
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+    model = SmallCnn().to(device).eval()   # parameters keep requires_grad, as in Tikhon; only ∂/∂x is computed
     x, y = load_images(a.data_dir, a.images)
+    x, y = x.to(device), y.to(device)
     pgd(model, x[:a.batch], y[:a.batch], a.eps, a.steps)  # warm-up batch, untimed
     t0 = time.perf_counter()
     fooled = sum(pgd(model, x[i:i + a.batch], y[i:i + a.batch], a.eps, a.steps) for i in range(0, len(x), a.batch))
     secs = time.perf_counter() - t0
     print(json.dumps({"impl": "pytorch", "torch_version": torch.__version__, "benchmark": "attack pgd-linf",
-                      "images": len(x), "steps": a.steps, "eps": a.eps, "batch": a.batch, "threads": a.threads,
+                      "images": len(x), "steps": a.steps, "eps": a.eps, "batch": a.batch, "threads": a.threads, "device": a.device,
                       "ms_per_image": 1000 * secs / len(x), "fooled": fooled}))
 
 

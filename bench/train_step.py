@@ -134,15 +134,22 @@ def main():
     ap.add_argument("--pgd-steps", type=int, default=7)
     ap.add_argument("--sigma", type=float, default=0.25)
     ap.add_argument("--rounds", type=int, default=5, help="alternating plain/reg blocks with --reg")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the loss read each step synchronises, as in a loop)")
+    ap.add_argument("--tf32", action="store_true", help="allow TF32 on a GPU (as Tikhon\'s --tf32)")
     a = ap.parse_args()
     if a.h is None:
         a.h = 1e-3 if a.reg in ("tv", "lipschitz") else 0.01
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = SmallCnn().train()
+    device = torch.device(a.device)
+    if device.type == "cuda":   # the settings Tikhon uses on a GPU (Engine.configureCuda), so both sides do the same math
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = a.tf32
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+    model = SmallCnn().to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.rand(a.batch, 1, 28, 28)
-    y = torch.randint(10, (a.batch,))
+    x = torch.rand(a.batch, 1, 28, 28).to(device)
+    y = torch.randint(10, (a.batch,)).to(device)
 
     def step(loss_fn):
         opt.zero_grad(set_to_none=True)
@@ -158,7 +165,7 @@ def main():
         return time.perf_counter() - t0
 
     out = {"impl": "pytorch-python", "torch_version": torch.__version__, "model": "cnn",
-           "batch": a.batch, "threads": torch.get_num_threads()}
+           "batch": a.batch, "threads": torch.get_num_threads(), "device": a.device}
     if a.reg == "none":
         for _ in range(a.warmup):
             step(plain)

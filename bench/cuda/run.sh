@@ -59,5 +59,24 @@ step flow2d-cpu 45 bench flow-step --device cpu --threads 16 $FS
 step flowimg-cuda 45 bench flow-step --data image --device $GDEV $FS
 step flowimg-cpu 60 bench flow-step --data image --device cpu --threads 16 $FS
 step attack-cpu 120 attack --checkpoint "$R/train-cuda" --attack pgd $AL $DATA --device cpu --threads 16 --out "$R/attack-cpu"
+# Side by side with PyTorch for Python (issue 25): the compare scripts alternate Tikhon and the peer in one call.
+# PY: the machine's PyTorch (its venv), TIKHON_CMD: Tikhon without Maven. Each writes one JSON object to $OUT.
+PY=${PY:-/opt/torch/.venv/bin/python}; [ -x "$PY" ] || PY=python3
+export TIKHON_CMD="$JAVA -Djava.awt.headless=true -cp $P/pl/app/tikhon.jar:$P/pl/app/lib/* dev.tikhon.cli.Main"
+cmp() { # cmp NAME TIMEOUT script args...
+  local name=$1 to=$2; shift 2
+  echo; echo "=== [cmp-$name] $PY $* (timeout ${to}s, t=$(el)s)"
+  timeout -k 5 "$to" "$PY" "$@" > "$OUT/compare-$name.json"; echo "=== [cmp-$name] rc=$? t=$(el)s"; cat "$OUT/compare-$name.json"
+}
+if [ "$QUICK" = 1 ]; then CR="--rounds 1"; CS="--steps 5"; CC="--images 1 --n 500"; CA="--images 100 --batch 50";
+else CR="--rounds 2"; CS="--steps 50"; CC="--images 20 --n 10000 --noise-batch 1000"; CA="--images 5000 --batch 1000"; fi
+cmp step128-$GDEV 120 bench/compare_train_step.py --device $GDEV --threads 16 $CR $CS --batch 128
+cmp step1024-$GDEV 120 bench/compare_train_step.py --device $GDEV --threads 16 $CR $CS --batch 1024
+cmp certify-$GDEV 180 bench/compare_certify.py --device $GDEV --threads 16 $CR $CC
+cmp pgd-$GDEV 150 bench/compare_attack.py --device $GDEV --threads 16 $CR $CA
+if [ "$QUICK" != 1 ]; then
+  cmp step128-cpu16 120 bench/compare_train_step.py --device cpu --threads 16 $CR --steps 20 --batch 128
+  cmp pgd-cpu16 150 bench/compare_attack.py --device cpu --threads 16 $CR --images 1000 --batch 250
+fi
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.used --format=csv,noheader
 echo "### end t=$(el)s $(date -u +%T)"

@@ -30,7 +30,7 @@ class FromJavaTest {
         for (String e : entries) {
             String name = Path.of(e).getFileName().toString().toLowerCase(Locale.ROOT);
             for (String banned : List.of("junit", "opentest4j", "assertj", "jqwik", "apiguardian", "picocli", "progressbar",
-                    "jline", "pdfbox", "vectorgraphics2d")) {
+                    "jline", "pdfbox", "vectorgraphics2d", "onnxruntime")) {
                 assertTrue(!name.contains(banned), banned + " on the consumer's compile class path: " + e);
             }
         }

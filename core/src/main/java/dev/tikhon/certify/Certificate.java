@@ -8,7 +8,7 @@ package dev.tikhon.certify;
  * @param radius     the certified ℓ2 radius (0 when abstaining)
  * @param kind       what the radius rests on
  * @param alpha      the failure probability of a {@link Kind#PROBABILISTIC} certificate (0 otherwise)
- * @param method     which certificate produced it (e.g. "cohen", "heat-b")
+ * @param method     which certificate produced it (e.g. "cohen", "heat-lipschitz")
  */
 public record Certificate(int prediction, double radius, Kind kind, double alpha, String method) implements java.io.Serializable {
     public static final int ABSTAIN = -1;

@@ -21,8 +21,16 @@ public final class CertificationMethods {
      * @param smoothing     randomized smoothing's settings (N0, N, α, noise batch, seed; σ as above)
      * @param monteCarlo    heat: also run the Monte Carlo certificate (a)
      * @param predictImages cohen: time PREDICT on this many images
+     * @param norm          the threat model of a one-pass radius ("l2" or "linf"; lipschitz)
+     * @param batchSize     images per unit of a batched one-pass certificate (lipschitz)
      */
-    public record Settings(double sigma, RandomizedSmoothing.Config smoothing, boolean monteCarlo, int predictImages) {}
+    public record Settings(double sigma, RandomizedSmoothing.Config smoothing, boolean monteCarlo, int predictImages, String norm,
+                           int batchSize) {
+        /** ℓ2, batches of 100. */
+        public Settings(double sigma, RandomizedSmoothing.Config smoothing, boolean monteCarlo, int predictImages) {
+            this(sigma, smoothing, monteCarlo, predictImages, "l2", 100);
+        }
+    }
 
     /** Builds a method's plan for a model. */
     @FunctionalInterface

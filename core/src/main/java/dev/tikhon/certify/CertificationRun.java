@@ -32,9 +32,22 @@ public final class CertificationRun {
     /** The radii of the certified-accuracy table. */
     public static final double[] RADII = {0, 0.25, 0.5, 0.75, 1.0};
 
-    /** One image: the prediction used for accuracy, each certificate, and times in seconds. */
+    /**
+     * One image: the prediction used for accuracy, each certificate, times in seconds, and the steps' extra columns
+     * ({@link CertificationStep#extraColumns()}).
+     */
     public record Image(long index, long label, int prediction, Map<String, Certificate> certificates,
-                        double classifySeconds, double certifySeconds, int monteCarloPrediction) implements java.io.Serializable {
+                        double classifySeconds, double certifySeconds, int monteCarloPrediction, Map<String, Double> extras)
+            implements java.io.Serializable {
+        public Image {
+            extras = extras == null ? Map.of() : new LinkedHashMap<>(extras);
+        }
+
+        public Image(long index, long label, int prediction, Map<String, Certificate> certificates,
+                     double classifySeconds, double certifySeconds, int monteCarloPrediction) {
+            this(index, label, prediction, certificates, classifySeconds, certifySeconds, monteCarloPrediction, Map.of());
+        }
+
         public boolean correct() { return prediction == label; }
     }
 
@@ -42,9 +55,20 @@ public final class CertificationRun {
      * @param predictSeconds PREDICT's time per image (cohen), NaN when not measured
      * @param agreement      fraction of images where the smoothed classifier's Monte Carlo majority
      *                       equals the single-pass class (heat), NaN otherwise
+     * @param extraColumns   the steps' extra per-image columns, in order
+     * @param details        what the steps add to the summary ({@link CertificationStep#summary})
      */
     public record Result(String method, List<Image> images, List<String> certificateNames, double predictSeconds,
-                         int predictImages, double agreement) {
+                         int predictImages, double agreement, List<String> extraColumns, Map<String, Object> details) {
+        public Result {
+            extraColumns = extraColumns == null ? List.of() : List.copyOf(extraColumns);
+            details = details == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(details));
+        }
+
+        public Result(String method, List<Image> images, List<String> certificateNames, double predictSeconds, int predictImages,
+                      double agreement) {
+            this(method, images, certificateNames, predictSeconds, predictImages, agreement, List.of(), Map.of());
+        }
 
         /** Accuracy of the prediction used for accuracy: CERTIFY's class (abstaining counts as wrong) or the single pass. */
         public double cleanAccuracy() {
@@ -94,6 +118,7 @@ public final class CertificationRun {
                 m.put("predict_images_timed", predictImages);
             }
             if (!Double.isNaN(agreement)) m.put("single_pass_vs_smoothed_agreement", agreement);
+            m.putAll(details);
             return m;
         }
 
@@ -104,6 +129,7 @@ public final class CertificationRun {
                 header.add("prediction_" + c);
                 header.add("radius_" + c);
             }
+            header.addAll(extraColumns);
             header.addAll(List.of("monte_carlo_prediction", "classify_ms", "certify_ms"));
             List<List<Object>> rows = new ArrayList<>();
             for (Image i : images) {
@@ -113,6 +139,7 @@ public final class CertificationRun {
                     r.add(cert.abstained() ? "abstain" : cert.prediction());
                     r.add(cert.radius());
                 }
+                for (String e : extraColumns) r.add(i.extras().getOrDefault(e, Double.NaN));
                 r.add(i.monteCarloPrediction() < 0 ? "" : i.monteCarloPrediction());
                 r.add(1000 * i.classifySeconds());
                 r.add(1000 * i.certifySeconds());
@@ -121,7 +148,11 @@ public final class CertificationRun {
             Csv.write(file, header, rows);
         }
 
-        /** The certified-accuracy curves, one series per certificate, over r ∈ [0, max]. */
+        /**
+         * The certified-accuracy curves, one series per certificate, over r ∈ [0, max], each drawn by its kind (sound
+         * solid, probabilistic dashed, heuristic dotted) and named with it. {@code prefix} names the run ("heat ",
+         * "cohen σ0.25 "); a certificate named like the method (cohen's "cohen") is not named twice.
+         */
         public List<Charts.Series> curves(String prefix, double max) {
             List<Charts.Series> out = new ArrayList<>();
             int points = 101;
@@ -131,7 +162,14 @@ public final class CertificationRun {
                     x[p] = max * p / (points - 1);
                     y[p] = certifiedAccuracy(c, x[p]);
                 }
-                out.add(new Charts.Series(prefix + c, x, y));
+                Certificate first = images.get(0).certificates().get(c);
+                String kind = first.kind().name().toLowerCase(java.util.Locale.ROOT);
+                String run = prefix.strip();
+                String name = c.equals(method) || run.endsWith(" " + c) || run.equals(c) ? (run.isEmpty() ? c : run)
+                        : (run.isEmpty() ? c : run + " (" + c + ")");
+                String label = name + ", " + kind + (first.kind() == Certificate.Kind.PROBABILISTIC
+                        ? " (α " + dev.tikhon.report.Format.number(first.alpha()) + ")" : "");
+                out.add(new Charts.Series(label, x, y, Charts.Stroke.forKind(kind)));
             }
             return out;
         }
@@ -189,21 +227,49 @@ public final class CertificationRun {
      * {@code runner} runs them; the plan's classification timing (if any) here, with {@code model}.
      */
     public static Result run(Runner runner, Module model, Dataset data, int limit, Plan plan, Device device, Progress progress) {
+        return run(runner, model, data, limit, plan, device, progress, List.of(), null);
+    }
+
+    /**
+     * {@code plan} on the first {@code limit} images, continuing a run that was stopped: the units whose images are all
+     * in {@code done} are not run again (a unit only partly there is run again whole), and {@code sink} receives each
+     * unit's images as soon as they are certified, to be kept durably. Random certifiers derive their noise from each
+     * image's index, so the result equals a run that was never stopped (times aside).
+     *
+     * @param done the images an earlier, stopped run of the same plan certified (any order)
+     * @param sink receives each newly certified unit's images, in unit order (null: none)
+     */
+    public static Result run(Runner runner, Module model, Dataset data, int limit, Plan plan, Device device, Progress progress,
+                             List<Image> done, java.util.function.Consumer<List<Image>> sink) {
         int n = Math.min(limit, data.size());
+        Map<Long, Image> kept = new java.util.TreeMap<>();
+        for (Image im : done) if (im.index() < n) kept.put(im.index(), im);
+        List<Unit> todo = new ArrayList<>();
+        for (Unit u : Unit.split(n, plan.batchSize())) {
+            boolean all = true;
+            for (long i = u.start(); i < u.end() && all; i++) all = kept.containsKey(i);
+            if (all) {
+                if (progress != null) progress.step(u.size());
+            } else {
+                todo.add(u);
+                for (long i = u.start(); i < u.end(); i++) kept.remove(i);   // a unit partly kept is certified again whole
+            }
+        }
         // warm-up, untimed (JIT, allocator), so that the first image's time is not inflated; executors warm up on their own
-        if (n > 0 && !runner.distributed()) {
-            for (CertificationStep st : plan.steps()) st.warmUp(model, image(data, 0, device).unsqueeze(0));
+        if (!todo.isEmpty() && !runner.distributed()) {
+            for (CertificationStep st : plan.steps()) st.warmUp(model, image(data, todo.get(0).start(), device).unsqueeze(0));
         }
-        List<Image> images = new ArrayList<>();
-        for (ArrayList<Image> batch : runner.run(Unit.split(n, plan.batchSize()), new StepsTask(plan.steps()), progress)) {
-            images.addAll(batch);
-        }
+        runner.runEach(todo, new StepsTask(plan.steps()), progress, (unit, batch) -> {
+            for (Image im : batch) kept.put(im.index(), im);
+            if (sink != null) sink.accept(batch);
+        });
+        List<Image> images = new ArrayList<>(kept.values());
         Timing timing = plan.timing() != null ? plan.timing().time(model, data, n, device) : new Timing(Double.NaN, 0);
         if (!Double.isNaN(timing.secondsPerImage())) {
             List<Image> withTime = new ArrayList<>();
             for (Image im : images) {
                 withTime.add(new Image(im.index(), im.label(), im.prediction(), im.certificates(), timing.secondsPerImage(),
-                        im.certifySeconds(), im.monteCarloPrediction()));
+                        im.certifySeconds(), im.monteCarloPrediction(), im.extras()));
             }
             images = withTime;
         }
@@ -215,7 +281,13 @@ public final class CertificationRun {
             for (Image im : images) if (im.monteCarloPrediction() == im.prediction()) agree++;
             agreement = agree / (double) n;
         }
-        return new Result(plan.method(), images, plan.columns(), timing.secondsPerImage(), timing.images(), agreement);
+        List<String> extraColumns = new ArrayList<>();
+        Map<String, Object> details = new LinkedHashMap<>();
+        for (CertificationStep st : plan.steps()) {
+            extraColumns.addAll(st.extraColumns());
+            if (!images.isEmpty()) details.putAll(st.summary(model, data.inputShape(), images));
+        }
+        return new Result(plan.method(), images, plan.columns(), timing.secondsPerImage(), timing.images(), agreement, extraColumns, details);
     }
 
     /** Every step of a plan on one unit: per image, the certificates, the prediction and the step times. */
@@ -228,6 +300,8 @@ public final class CertificationRun {
             for (int i = 0; i < b; i++) certs.add(new LinkedHashMap<>());
             int[] prediction = new int[b], mc = new int[b];
             Arrays.fill(mc, -1);
+            List<Map<String, Double>> extras = new ArrayList<>();
+            for (int i = 0; i < b; i++) extras.add(new LinkedHashMap<>());
             boolean first = true;
             double classify = Double.NaN, certify = 0;
             for (CertificationStep st : steps) {
@@ -240,20 +314,22 @@ public final class CertificationRun {
                     CertificationStep.Outcome o = out.get(i);
                     certs.get(i).putAll(o.certificates());
                     if (o.monteCarloPrediction() >= 0) mc[i] = o.monteCarloPrediction();
+                    extras.get(i).putAll(o.extras());
                     if (first || st.classifies()) prediction[i] = o.certificates().get(st.columns().get(0).name()).prediction();
                 }
                 first = false;
             }
             long[] labels = y.toLongArray();
             ArrayList<Image> images = new ArrayList<>();
-            for (int i = 0; i < b; i++) images.add(new Image(indices[i], labels[i], prediction[i], certs.get(i), classify, certify, mc[i]));
+            for (int i = 0; i < b; i++) images.add(new Image(indices[i], labels[i], prediction[i], certs.get(i), classify, certify, mc[i], extras.get(i)));
             return images;
         }
     }
 
     /** Whether an image has a single-pass radius worth attacking: (b) or (c) above 1e-6. */
     public static boolean attackable(Image im) {
-        return im.certificates().get("b").radius() > 1e-6 || im.certificates().get("c").radius() > 1e-6;
+        return im.certificates().get(HeatCertification.LIPSCHITZ).radius() > 1e-6
+                || im.certificates().get(HeatCertification.PHI_INVERSE).radius() > 1e-6;
     }
 
     /**
@@ -270,17 +346,17 @@ public final class CertificationRun {
         List<Unit> units = new ArrayList<>();
         for (Image im : result.images()) {
             if (!attackable(im)) continue;
-            Certificate b = im.certificates().get("b"), c = im.certificates().get("c");
+            Certificate b = im.certificates().get(HeatCertification.LIPSCHITZ), c = im.certificates().get(HeatCertification.PHI_INVERSE);
             radii.put((int) im.index(), new double[]{b.prediction(), b.radius(), c.radius()});
             units.add(new Unit(units.size(), (int) im.index(), (int) im.index() + 1));
         }
         List<boolean[]> outcomes = runner.run(units, new SinglePassAttackTask(radii, fraction, steps, restarts, seed), progress);
         Map<String, long[]> out = new LinkedHashMap<>();
-        out.put("b", new long[2]);
-        out.put("c", new long[2]);
+        out.put(HeatCertification.LIPSCHITZ, new long[2]);
+        out.put(HeatCertification.PHI_INVERSE, new long[2]);
         for (boolean[] o : outcomes) {
             for (int k = 0; k < 2; k++) {
-                long[] tally = out.get(k == 0 ? "b" : "c");
+                long[] tally = out.get(k == 0 ? HeatCertification.LIPSCHITZ : HeatCertification.PHI_INVERSE);
                 if (o[2 * k]) tally[0]++;
                 if (o[2 * k + 1]) tally[1]++;
             }
@@ -289,7 +365,7 @@ public final class CertificationRun {
     }
 
     /**
-     * Attacks every image's randomized-smoothing certificate {@code certificate} ("cohen", or "a" of a heat run) through
+     * Attacks every image's randomized-smoothing certificate {@code certificate} ("cohen", or {@link HeatCertification#MONTE_CARLO} of a heat run) through
      * the smoothed classifier, judged by PREDICT with {@code judge} (same σ, N, α as the certification, its own seed):
      * see {@link SmoothedAttack}. One unit per image with a positive radius; progress steps once per image.
      */

@@ -40,11 +40,35 @@ public interface CertificationStep extends java.io.Serializable {
      *
      * @param certificates        column name → certificate, for each of the step's {@link #columns()}
      * @param monteCarloPrediction the Monte Carlo majority class where the step sampled one, −1 otherwise
+     * @param extras              the step's {@link #extraColumns()} for this image (e.g. a Lipschitz certificate's margin)
      */
-    record Outcome(Map<String, Certificate> certificates, int monteCarloPrediction) implements java.io.Serializable {}
+    record Outcome(Map<String, Certificate> certificates, int monteCarloPrediction, Map<String, Double> extras)
+            implements java.io.Serializable {
+        public Outcome {
+            extras = extras == null ? Map.of() : Map.copyOf(extras);
+        }
+
+        /** An outcome with no extra columns. */
+        public Outcome(Map<String, Certificate> certificates, int monteCarloPrediction) {
+            this(certificates, monteCarloPrediction, Map.of());
+        }
+    }
 
     /** The certificates it gives each image, in report order. */
     List<Column> columns();
+
+    /**
+     * Extra numbers it gives each image beside its certificates (a Lipschitz certificate's margin and constant), by
+     * name, in the order of their columns in {@code certify.csv}; none by default.
+     */
+    default List<String> extraColumns() { return List.of(); }
+
+    /**
+     * What it adds to the run's summary, from every image of the run (those of a resumed run included): e.g. the model's
+     * Lipschitz bound and how tight it is on the data. Its values go into metrics.json; a value that is a list of maps
+     * is also written as a table {@code <key>.csv}, and a string under "note" is printed. Empty by default.
+     */
+    default Map<String, Object> summary(Module model, long[] inputShape, List<CertificationRun.Image> images) { return Map.of(); }
 
     /**
      * Whether its time is classification time: a deterministic pass whose class is the image's prediction.

@@ -72,7 +72,7 @@ public final class GaussianAverageCertificate implements Certifier {
     @Override public Certificate certify(Module model, Tensor x, long index) {
         Radii r = radii(sigma, probabilities(model, x.unsqueeze(0))[0]);
         return new Certificate(r.prediction(), bound == Bound.LIPSCHITZ ? r.lipschitz() : r.phiInverse(),
-                Certificate.Kind.HEURISTIC, 0, bound == Bound.LIPSCHITZ ? "heat-b" : "heat-c");
+                Certificate.Kind.HEURISTIC, 0, bound == Bound.LIPSCHITZ ? HeatCertification.LIPSCHITZ_METHOD : HeatCertification.PHI_INVERSE_METHOD);
     }
 
     @Override public String describe() {

@@ -5,9 +5,6 @@ import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Tensor;
 
-import java.util.ArrayList;
-import java.util.List;
-
 /**
  * Reproducible standard normal samples for one input. Sample number s of the stream
  * (seed, index, phase) lives in block ⌊s / {@value #BLOCK}⌋, which is drawn from a generator
@@ -33,14 +30,19 @@ public final class GaussianNoise {
         long[] blockShape = new long[shape.length + 1];
         blockShape[0] = BLOCK;
         System.arraycopy(shape, 0, blockShape, 1, shape.length);
-        List<Tensor> parts = new ArrayList<>();
+        long[] outShape = blockShape.clone();
+        outShape[0] = count;
+        // Whole blocks are drawn straight into the output (no concatenation copy); a draw into a contiguous slice
+        // of the same size gives the numbers a fresh block would.
+        Tensor out = Tensor.empty(dtype, device, outShape);
         long end = start + count;
         for (long b = start / BLOCK; b * BLOCK < end; b++) {
             Rng.seed(Rng.derive(seed, index, phase, b));
-            Tensor block = Tensor.randn(dtype, device, blockShape);
             long from = Math.max(start, b * BLOCK), to = Math.min(end, (b + 1) * BLOCK);
-            parts.add(from == b * BLOCK && to == (b + 1) * BLOCK ? block : block.narrow(0, from - b * BLOCK, to - from));
+            Tensor slot = out.narrow(0, from - start, to - from);
+            if (to - from == BLOCK) slot.normal_(0, 1);
+            else slot.copy_(Tensor.randn(dtype, device, blockShape).narrow(0, from - b * BLOCK, to - from));
         }
-        return parts.size() == 1 ? parts.get(0) : Tensor.cat(parts, 0);
+        return out;
     }
 }

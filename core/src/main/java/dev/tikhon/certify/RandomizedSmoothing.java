@@ -130,7 +130,8 @@ public final class RandomizedSmoothing implements Certifier {
     public long[] counts(Module model, Tensor x, long index, int phase, int num) {
         boolean wasTraining = model.isTraining();
         model.train(false);
-        long[] counts = null;
+        // Counted on the model's device and read back once: a read per batch would stall a GPU after every batch.
+        Tensor total = null;
         try (Autograd.Guard g = Autograd.noGrad()) {
             for (int done = 0; done < num; ) {
                 int b = Math.min(config.batchSize(), num - done);
@@ -138,15 +139,19 @@ public final class RandomizedSmoothing implements Certifier {
                     Tensor eta = GaussianNoise.samples(config.seed(), index, phase, done, b, x.shape(), x.dtype(), x.device());
                     Tensor batch = x.unsqueeze(0).add(eta, config.sigma());
                     Tensor logits = model.forward(batch);
-                    if (counts == null) counts = new long[(int) logits.size(1)];
-                    for (long c : logits.argmax(1).toLongArray()) counts[(int) c]++;
+                    Tensor counts = logits.argmax(1).bincount(logits.size(1));
+                    if (total == null) total = counts.keep();   // outlives the batch's scope; a few bytes, freed by the GC
+                    else total.add_(counts);
                 }
                 done += b;
+            }
+            if (total == null) return null;
+            try (Scope s = Scope.open()) {
+                return total.toLongArray();
             }
         } finally {
             model.train(wasTraining);
         }
-        return counts;
     }
 
     static int argmax(long[] counts) {

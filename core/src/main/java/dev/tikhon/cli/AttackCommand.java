@@ -4,6 +4,8 @@ import dev.tikhon.attack.Norm;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.report.RunDirectory;
+import dev.tikhon.robustness.AttackLog;
+import dev.tikhon.robustness.RobustBenchSummary;
 import dev.tikhon.robustness.RobustnessEvaluation;
 import dev.tikhon.robustness.RobustnessReport;
 import dev.tikhon.scaleout.Cluster;
@@ -20,11 +22,13 @@ import java.util.concurrent.Callable;
 /** {@code tikhon attack}: robust accuracy at a list of radii, minimum adversarial distances and bounds, per image. */
 @Command(name = "attack", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Attack a trained model: robust accuracy at each --eps, the smallest adversarial perturbation found per image, "
-                + "and estimated lower bounds (L-bound, and C-bound with --lanczos), in per_image.csv, metrics.json, PNGs and index.html.",
+                + "and estimated lower bounds (L-bound, and C-bound with --lanczos), in per_image.csv, metrics.json, robustbench.json "
+                + "(RobustBench's summary), PNGs and index.html. Each batch is recorded as it is done (attack.jsonl), so a stopped run "
+                + "continues with --resume (docs/runs.md).",
                 "The default attack is AutoAttack's standard ensemble: APGD-CE, APGD-T (targeted DLR), FAB-T, then Square (linf or l2), "
                         + "each on the points still robust, with AutoAttack's budgets (--steps 100, --targets 9, --queries 5000)."})
-final class AttackCommand implements Callable<Integer> {
-    @ArgGroup(exclusive = true, multiplicity = "1")
+final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
+    @ArgGroup(exclusive = false, multiplicity = "1")
     ModelSource source;
 
     @Mixin DataOptions data = new DataOptions();
@@ -75,6 +79,12 @@ final class AttackCommand implements Callable<Integer> {
 
     @Mixin ClusterOptions cluster = new ClusterOptions();
 
+    @Mixin ResumeOptions resumeOptions = new ResumeOptions();
+
+    @Override public Path outDir() {
+        return options.out != null ? options.out : Path.of("runs", "attack");
+    }
+
     @Override public Integer call() {
         double[] radii = eps == null || eps.isEmpty()
                 ? (options.norm == Norm.LINF ? new double[]{2.0 / 255, 8.0 / 255} : new double[]{0.5, 1.0, 1.5})
@@ -106,8 +116,11 @@ final class AttackCommand implements Callable<Integer> {
         if (set.size() < selected.set().size()) System.out.println("evaluating the first " + set.size() + " images (--limit)");
         RobustnessEvaluation.Result r;
         Map<String, Object> header = RunReport.header(command, device);
-        try (Cluster c = cluster.connect()) {
-            r = RobustnessEvaluation.run(ClusterOptions.runner(c, source.ref(), loaded.model(), set, device, runtime.threads), set, config);
+        try (Cluster c = cluster.connect(); AttackLog log = AttackLog.open(run.path(), RunFolder.resuming())) {
+            if (log.resumedImages() > 0) System.out.println("resume: " + log.resumedImages() + " image(s) already attacked in " + run.path());
+            RunFolder.kept(() -> log.images() + " of " + set.size() + " images (" + AttackLog.FILE + ")");
+            r = RobustnessEvaluation.run(ClusterOptions.runner(c, source.ref(), loaded.model(), set, device, runtime.threads), set, config, log);
+            if (log.resumedImages() > 0) header.put("resumed_with_images", log.resumedImages());
             if (c != null) header.put("spark", c.describe());
         } catch (RuntimeException e) {
             throw loaded.explain(e, set);
@@ -115,7 +128,12 @@ final class AttackCommand implements Callable<Integer> {
         header.put("model", loaded.description());
         header.put("data", selected.description() + (set.size() < selected.set().size() ? ", first " + set.size() : ""));
         if (extra != null) extra.add(loaded, set, device, header);
-        print(r, RobustnessReport.write(run, r, header, title));
+        Map<String, Object> summary = new java.util.LinkedHashMap<>(header);
+        summary.putAll(RobustnessReport.metrics(r));
+        print(r, summary);   // before the files: a full disk still shows the result
+        RunReport.finish(header);
+        RobustnessReport.write(run, r, header, title);
+        RobustBenchSummary.write(run.path(), r, loaded.description(), selected.description());
         System.out.println("outputs: " + run.path().toAbsolutePath());
         return 0;
     }

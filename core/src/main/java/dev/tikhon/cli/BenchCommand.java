@@ -132,9 +132,7 @@ final class BenchCommand implements Runnable {
 
         @Override public Integer call() throws Exception {
             Device device = runtime.apply();
-            dev.tikhon.data.Dataset test = dev.tikhon.data.DataSets.load(data.nameOr(DataOptions.DEFAULT), data.dir, System.getenv(), 0).test();
-            test = test.head(Math.min(images, test.size()));
-            System.out.println(new ObjectMapper().writeValueAsString(Workloads.pgdAttack(test, steps, eps, batch, device)));
+            System.out.println(new ObjectMapper().writeValueAsString(Workloads.pgdAttack(data.testHead(images), steps, eps, batch, device)));
             return 0;
         }
     }

@@ -2,8 +2,6 @@ package dev.tikhon.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tikhon.bench.Workloads;
-import dev.tikhon.data.DataSets;
-import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -33,9 +31,7 @@ final class CertifyBench implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         Device device = runtime.apply();
-        Dataset test = DataSets.load(data.nameOr(DataOptions.DEFAULT), data.dir, System.getenv(), 0).test();
-        test = test.head(Math.min(images, test.size()));
-        System.out.println(new ObjectMapper().writeValueAsString(Workloads.cohenCertify(test, n, sigma, noiseBatch, device)));
+        System.out.println(new ObjectMapper().writeValueAsString(Workloads.cohenCertify(data.testHead(images), n, sigma, noiseBatch, device)));
         return 0;
     }
 }

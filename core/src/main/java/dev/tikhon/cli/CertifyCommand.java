@@ -1,16 +1,14 @@
 package dev.tikhon.cli;
 
 import dev.tikhon.UserError;
+import dev.tikhon.certify.CertificationLog;
 import dev.tikhon.certify.CertificationMethods;
 import dev.tikhon.certify.CertificationRun;
 import dev.tikhon.certify.RandomizedSmoothing;
-import dev.tikhon.certify.SmoothedAttack;
-import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.lipschitz.LipschitzCertifier;
-import dev.tikhon.report.Charts;
-import dev.tikhon.report.Csv;
+import dev.tikhon.nn.ScriptedModel;
 import dev.tikhon.report.Progress;
 import dev.tikhon.report.RunDirectory;
 import dev.tikhon.scaleout.Cluster;
@@ -22,8 +20,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -35,13 +31,21 @@ import java.util.concurrent.Callable;
                 + "(tikhon smooth) classified in one pass, with (a) CERTIFY on it with that class fixed, and the single-pass radii "
                 + "(b) σ√(π/2)(v₁ − v₂) and (c) (σ/2)(Φ⁻¹(v₁) − Φ⁻¹(v₂)), which are heuristic: they hold only insofar as the model "
                 + "is a Gaussian average. --method lipschitz: the sound one-pass certificate r = min_j (z_c − z_j)/L_cj from a provable "
-                + "upper bound on the Lipschitz constant of each margin (docs/lipschitz.md), ℓ2 or ℓ∞ (--norm). Writes certify.csv, certified_accuracy.csv/.png, metrics.json, index.html."})
-final class CertifyCommand implements Callable<Integer> {
+                + "upper bound on the Lipschitz constant of each margin (docs/lipschitz.md), ℓ2 or ℓ∞ (--norm); ibp, crown: sound bound propagation. "
+                + "Each image is recorded as it is certified (certify.jsonl, and certify.tsv in Cohen et al.'s format), so a stopped run "
+                + "continues with --resume (docs/runs.md); at the end certify.csv, certified_accuracy.csv/.png, metrics.json, index.html."})
+final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
     static {   // the sound Lipschitz certificate (dev.tikhon.lipschitz sits above certify, so it registers here)
-        CertificationMethods.register("lipschitz", false, (model, s) -> LipschitzCertifier.plan(LipschitzCertifier.Norm.L2, 100));
+        CertificationMethods.register("lipschitz", false, (model, s) -> {
+            if (model.modules().stream().anyMatch(m -> m instanceof ScriptedModel)) {   // TorchScript, also behind a Normalize
+                throw new UserError("a TorchScript model's architecture is opaque to Tikhon, so no sound Lipschitz bound can be computed; "
+                        + "use a Tikhon checkpoint (mlp, cnn, resnet, farkas-resnet) or --method cohen");
+            }
+            return LipschitzCertifier.plan(parseNorm(s.norm()), s.batchSize());
+        });
     }
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = false, multiplicity = "1")
     ModelSource source;
 
     @Mixin DataOptions data = new DataOptions();
@@ -99,9 +103,15 @@ final class CertifyCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Output directory. Default: runs/certify-<method>.")
     Path out;
 
+    @Mixin ResumeOptions resumeOptions = new ResumeOptions();
+
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
     @Mixin ClusterOptions cluster = new ClusterOptions();
+
+    @Override public Path outDir() {
+        return out != null ? out : Path.of("runs", "certify-" + method.toLowerCase(Locale.ROOT));
+    }
 
     @Override public Integer call() {
         Device device = runtime.apply();
@@ -112,46 +122,38 @@ final class CertifyCommand implements Callable<Integer> {
             throw new UserError(e.getMessage());
         }
         String m = method.name();
-        if (m.equals("lipschitz")) return LipschitzCertify.run(this, device);
-        RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "certify-" + m));
+        RunDirectory run = RunDirectory.create(outDir());
         ModelSource.Loaded model = source.load();
         double s = m.equals("heat") ? heatSigma(model, sigma) : sigma != null ? sigma : method.needsSigma() ? sigmaOf(model) : Double.NaN;
-        String dataName = data.name != null ? data.name : model.meta() != null ? model.meta().data().name() : DataOptions.DEFAULT;
-        Path dataDir = data.dir != null ? data.dir
-                : (data.name == null && model.meta() != null && model.meta().data().dir() != null ? Path.of(model.meta().data().dir()) : null);
-        DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), seed);
-        Dataset set = switch (split) {
-            case "test" -> loaded.test();
-            case "train" -> loaded.train();
-            default -> throw new UserError("unknown --split '" + split + "': use test or train");
-        };
-        model.checkFits(set, loaded.description());
+        ModelSource.Loaded.Data data = model.split(this.data, split, seed);
+        Dataset set = data.set();
         model.model().to(device);
         RandomizedSmoothing rs = Double.isNaN(s) ? null
                 : new RandomizedSmoothing(new RandomizedSmoothing.Config(s, n0, n, alpha, noiseBatch, seed));
-        CertificationRun.Plan plan = method.factory().plan(model.model(),
-                new CertificationMethods.Settings(s, rs != null ? rs.config() : null, monteCarlo, predictImages));
+        CertificationRun.Plan plan = method.factory().plan(model.model(), new CertificationMethods.Settings(s,
+                rs != null ? rs.config() : null, monteCarlo, predictImages, norm.toLowerCase(Locale.ROOT), batchSize));
         int count = Math.min(images, set.size());
-        System.out.println("data:   " + loaded.description() + " [" + split + ", first " + count + " images]");
-        System.out.println("model:  " + model.name());
-        System.out.println("method: " + plan.description());
+        System.out.println("method: " + plan.description() + " on the first " + count + " images");
         CertificationRun.Result r;
         Map<String, Object> metrics = RunReport.header("certify", device);
         long wall0 = System.nanoTime();
-        try (Cluster c = cluster.connect()) {
+        try (Cluster c = cluster.connect(); CertificationLog log = CertificationLog.open(run.path(), plan.columns().get(0), resumeOptions.resume)) {
+            if (!log.done().isEmpty()) System.out.println("resume: " + log.done().size() + " image(s) already certified in " + run.path());
+            RunFolder.kept(() -> log.count() + " of " + count + " images (" + CertificationLog.ROWS + ", " + CertificationLog.COHEN + ")");
             Runner runner = ClusterOptions.runner(c, source.ref(), model.model(), set, device, runtime.threads);
             try (Progress bar = Progress.start("certify " + m, count)) {
-                r = CertificationRun.run(runner, model.model(), set, count, plan, device, bar);
+                r = CertificationRun.run(runner, model.model(), set, count, plan, device, bar, log.done(), log::append);
             }
             double wall = (System.nanoTime() - wall0) / 1e9;
             metrics.put("wall_seconds", wall);
-            metrics.put("images_per_second", count / wall);
-            if (attackSteps > 0) metrics.put("attack", attack(runner, r, m, rs));
+            metrics.put("images_per_second", (count - log.done().size()) / wall);
+            if (!log.done().isEmpty()) metrics.put("resumed_with_images", log.done().size());
+            if (attackSteps > 0) metrics.put("attack", CertifyOutputs.attack(runner, r, m, rs, attackSteps, attackRestarts, seed));
             if (c != null) metrics.put("spark", c.describe());
         }
-        write(run, r, s, rs);
+        CertifyOutputs.print(r);
         metrics.put("model", model.name());
-        metrics.put("data", loaded.description());
+        metrics.put("data", data.description());
         metrics.put("split", split);
         if (rs != null) {
             metrics.put("sigma", s);
@@ -159,47 +161,20 @@ final class CertifyCommand implements Callable<Integer> {
             metrics.put("max_certifiable_radius", rs.maxRadius());
         }
         metrics.put("result", r.summary());
+        CertifyOutputs.write(run, r, s, rs);
+        RunReport.finish(metrics);
         run.writeMetrics(metrics);
-        run.writeIndex("Tikhon certification: " + m, model.name() + " on " + loaded.description() + (rs != null ? ", σ " + s : ""), metrics);
-        print(r);
-        System.out.println("outputs: " + run.path() + " (certify.csv, certified_accuracy.csv/.png, metrics.json, index.html)");
+        run.writeIndex("Tikhon certification: " + m, model.name() + " on " + data.description() + (rs != null ? ", σ " + s : ""), metrics);
+        System.out.println("outputs: " + run.path() + " (certify.csv, " + CertificationLog.COHEN + ", certified_accuracy.csv/.png, metrics.json, index.html)");
         return 0;
     }
 
-    /**
-     * The soundness check of {@code --attack-steps}: each randomized-smoothing certificate (cohen, heat (a)) attacked
-     * through the smoothed classifier, and heat's single-pass radii (b), (c) attacked on the model; prints one line per
-     * certificate and returns the counts for metrics.json.
-     */
-    private Map<String, Object> attack(Runner runner, CertificationRun.Result r, String m, RandomizedSmoothing rs) {
-        Map<String, Object> a = new java.util.LinkedHashMap<>();
-        a.put("attack", "l2 PGD-" + attackSteps + ", " + attackRestarts + " runs, at 0.999 x radius");
-        String smoothed = m.equals("cohen") ? "cohen" : r.certificateNames().contains("a") ? "a" : null;
-        if (smoothed != null) {
-            RandomizedSmoothing.Config c = rs.config();
-            RandomizedSmoothing.Config judge = new RandomizedSmoothing.Config(c.sigma(), c.n0(), c.n(), c.alpha(), c.batchSize(),
-                    dev.tikhon.engine.Rng.derive(seed, 0x6a756467L));
-            SmoothedAttack.Tally t;
-            try (Progress bar = Progress.start("attack (" + smoothed + ") through the smoothed classifier", CertificationRun.attackableSmoothed(r, smoothed))) {
-                t = CertificationRun.attackSmoothed(runner, r, smoothed, judge,
-                        new SmoothedAttack.Settings(0.999, attackSteps, attackRestarts, 16, false, seed), bar);
-            }
-            a.put(smoothed, Map.of("tested", t.tested(), "broken", t.broken(), "judge_abstained", t.abstained()));
-            System.out.printf(Locale.ROOT, "PGD-%d inside radius (%s): broke %d of %d certificates (PREDICT abstained on %d)%n", attackSteps,
-                    smoothed, t.broken(), t.tested(), t.abstained());
-        }
-        if (m.equals("heat")) {
-            Map<String, long[]> attacked;
-            long tested = r.images().stream().filter(CertificationRun::attackable).count();
-            try (Progress bar = Progress.start("attack (b), (c) with PGD-" + attackSteps, tested)) {
-                attacked = CertificationRun.attackSinglePass(runner, r, 0.999, attackSteps, attackRestarts, seed, bar);
-            }
-            attacked.forEach((k, v) -> {
-                a.put(k, Map.of("tested", v[0], "broken", v[1]));
-                System.out.printf(Locale.ROOT, "PGD-%d inside radius (%s): broke %d of %d single-pass certificates%n", attackSteps, k, v[1], v[0]);
-            });
-        }
-        return a;
+    static LipschitzCertifier.Norm parseNorm(String norm) {
+        return switch (norm.toLowerCase(Locale.ROOT)) {
+            case "l2" -> LipschitzCertifier.Norm.L2;
+            case "linf" -> LipschitzCertifier.Norm.LINF;
+            default -> throw new UserError("unknown --norm '" + norm + "' for --method lipschitz: use l2 or linf");
+        };
     }
 
     /** The σ a checkpoint was noise-trained or heat-smoothed with. */
@@ -237,37 +212,5 @@ final class CertifyCommand implements Callable<Integer> {
                     + "with; radii (b), (c) hold only at that σ: drop --sigma");
         }
         return smoothedWith;
-    }
-
-    static void write(RunDirectory run, CertificationRun.Result r, double sigma, RandomizedSmoothing rs) {
-        r.writeCsv(run.resolve("certify.csv"));
-        List<String> header = new ArrayList<>(List.of("certificate", "kind"));
-        for (double radius : CertificationRun.RADII) header.add("r=" + radius);
-        List<List<Object>> rows = new ArrayList<>();
-        for (String c : r.certificateNames()) {
-            List<Object> row = new ArrayList<>(List.of(c, r.images().get(0).certificates().get(c).kind().name().toLowerCase(Locale.ROOT)));
-            for (double radius : CertificationRun.RADII) row.add(r.certifiedAccuracy(c, radius));
-            rows.add(row);
-        }
-        Csv.write(run.resolve("certified_accuracy.csv"), header, rows);
-        double largest = r.images().stream().flatMap(i -> i.certificates().values().stream())
-                .mapToDouble(c -> c.abstained() ? 0 : c.radius()).filter(Double::isFinite).max().orElse(0);
-        double max = rs != null ? Math.max(1.0, Math.min(rs.maxRadius(), 4 * sigma)) : Math.max(1.0, largest);
-        Charts.line(run.resolve("certified_accuracy.png"), "Certified accuracy (" + r.method() + (rs != null ? ", σ " + sigma : "") + ")",
-                "ℓ2 radius", "certified accuracy", r.curves(r.method() + " ", max));
-    }
-
-    static void print(CertificationRun.Result r) {
-        StringBuilder h = new StringBuilder(String.format(Locale.ROOT, "%-12s", "certificate"));
-        for (double radius : CertificationRun.RADII) h.append(String.format(Locale.ROOT, "  r=%-5s", radius));
-        System.out.println(h);
-        for (String c : r.certificateNames()) {
-            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-12s", c));
-            for (double radius : CertificationRun.RADII) line.append(String.format(Locale.ROOT, "  %7.3f", r.certifiedAccuracy(c, radius)));
-            System.out.println(line);
-        }
-        System.out.printf(Locale.ROOT, "clean accuracy %.4f on %d images; classification %.3f ms/image, certification %.1f ms/image%n",
-                r.cleanAccuracy(), r.images().size(), 1000 * r.meanClassifySeconds(), 1000 * r.meanCertifySeconds());
-        if (!Double.isNaN(r.agreement())) System.out.printf(Locale.ROOT, "single pass agrees with the smoothed classifier on %.1f%% of images%n", 100 * r.agreement());
     }
 }

@@ -10,7 +10,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -37,16 +36,12 @@ final class DataLipschitzCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed for the subset and generated data sets. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Output directory. Default: runs/data-lipschitz.")
-    Path out;
-
-    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+    @Mixin OutputOptions output = new OutputOptions("runs", "data-lipschitz");
 
     @Override public Integer call() {
-        Device device = runtime.apply();
-        RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "data-lipschitz"));
-        String name = data.nameOr(DataOptions.DEFAULT);
-        DataSets.Loaded loaded = DataSets.load(name, data.dir, System.getenv(), seed);
+        Device device = output.apply();
+        RunDirectory run = output.create();
+        DataSets.Loaded loaded = data.load(seed).sets();
         List<Dataset> sets;
         switch (split) {
             case "train": sets = List.of(loaded.train()); break;

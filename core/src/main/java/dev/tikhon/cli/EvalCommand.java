@@ -14,7 +14,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -26,7 +25,7 @@ import java.util.concurrent.Callable;
         description = "Evaluate a Tikhon checkpoint or a TorchScript model saved from PyTorch on a data set.")
 final class EvalCommand implements Callable<Integer> {
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = false, multiplicity = "1")
     ModelSource source;
 
     @Mixin DataOptions data = new DataOptions();
@@ -44,14 +43,11 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed for generated data sets. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Output directory. Default: runs/eval.")
-    Path out;
-
-    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+    @Mixin OutputOptions output = new OutputOptions("runs", "eval");
 
     @Override public Integer call() {
-        Device device = runtime.apply();
-        RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "eval"));
+        Device device = output.apply();
+        RunDirectory run = output.create();
         ModelSource.Loaded loaded = source.load(device);
         Module model = loaded.model();
         String modelName = loaded.description();

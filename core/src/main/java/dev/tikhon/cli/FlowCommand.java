@@ -1,12 +1,9 @@
 package dev.tikhon.cli;
 
 import dev.tikhon.flow.FlowTraining;
-import dev.tikhon.ode.SolverOptions;
 import dev.tikhon.report.Progress;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 
@@ -50,20 +47,5 @@ final class FlowCommand implements Runnable {
         }
 
         static double num(Map<String, Object> row, String k) { return ((Number) row.get(k)).doubleValue(); }
-    }
-
-    /** The evaluation solver of eval and sample: Dopri5 with its tolerances. */
-    static final class EvalSolver {
-        @Option(names = "--atol", defaultValue = "1e-5", description = "Dopri5 absolute tolerance. Default: ${DEFAULT-VALUE}.")
-        double atol;
-
-        @Option(names = "--rtol", defaultValue = "1e-5", description = "Dopri5 relative tolerance. Default: ${DEFAULT-VALUE}.")
-        double rtol;
-
-        SolverOptions solver() { return SolverOptions.dopri5(atol, rtol); }
-    }
-
-    static Path runDir(Path checkpoint) {
-        return java.nio.file.Files.isDirectory(checkpoint) ? checkpoint : checkpoint.toAbsolutePath().getParent();
     }
 }

@@ -19,7 +19,7 @@ import java.util.concurrent.Callable;
                 + "function evaluations (NFE) of every iteration. Writes flow-checkpoint.tkn (atomically, every "
                 + "--checkpoint-every iterations; --resume continues), history.csv, metrics.json (held-out NLL with Dopri5 "
                 + "at 1e-5), density.png, samples.png, data.png, nfe.png, loss.png and index.html."})
-final class FlowTrain implements Callable<Integer> {
+final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
     @Option(names = "--method", defaultValue = "cnf",
             description = "cnf (maximum likelihood through the ODE) or ek (entropy–Kantorovich potentials φ, ψ trained on the entropic "
                     + "dual, the flow recovered from them; 2-D toy sets; --hidden/--activation shape φ and ψ). Default: ${DEFAULT-VALUE}.")
@@ -124,8 +124,7 @@ final class FlowTrain implements Callable<Integer> {
             description = "Held-out examples for the final NLL. Default: ${DEFAULT-VALUE}.")
     int heldOut;
 
-    @Option(names = "--resume", description = "Continue the run in --out from its checkpoint (its settings win; --iterations may extend it).")
-    boolean resume;
+    @picocli.CommandLine.Mixin ResumeOptions resumeOptions = new ResumeOptions();
 
     @Option(names = "--out", paramLabel = "DIR", description = "Run directory. Default: runs/flow-<data>.")
     Path out;
@@ -139,24 +138,29 @@ final class FlowTrain implements Callable<Integer> {
         return m;
     }
 
+    @Override public Path outDir() {
+        return out != null ? out : Path.of("runs", "flow-" + data);
+    }
+
     @Override public Integer call() {
         Device device = runtime.apply();
         String divergence = this.divergence != null ? this.divergence : dev.tikhon.flow.Divergence.defaultFor(model);
-        FlowConfig config = new FlowConfig(method, data, model, hidden, activation, channels, scales, endTime, divergence,
-                solver, step, atol, rtol, gradient, regularizers(), iterations, batchSize, lr, weightDecay, seed,
-                checkpointEvery, "ek".equals(method) ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples, dualForm) : null);
-        Path outDir = out != null ? out : Path.of("runs", "flow-" + data);
+        FlowConfig config = new FlowConfig(method, data, new FlowConfig.Field(model, hidden, activation, channels, scales),
+                new FlowConfig.Ode(endTime, divergence, new FlowConfig.Solver(solver, step, atol, rtol), gradient), regularizers(),
+                new FlowConfig.Training(iterations, batchSize, lr, weightDecay, seed, checkpointEvery),
+                "ek".equals(method) ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples, dualForm) : null);
+        Path outDir = outDir();
         System.out.println("flow:   " + config.describe());
-        FlowRuns.Trained t = FlowRuns.train(config, device, outDir, resume, heldOut, dataDir, new FlowCommand.BarListener("flow " + data));
+        FlowRuns.Trained t = FlowRuns.train(config, device, outDir, resumeOptions.resume, heldOut, dataDir, new FlowCommand.BarListener("flow " + data));
         if (t.metrics().get("data") != null) System.out.println("data:   " + t.metrics().get("data"));
         FlowRuns.Evaluation e = t.heldOut();
         if (config.methodIsEk()) {
             System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f (%d points, %s, %.1f NFE per batch); %.1f s training, final dual %.4f%n",
                     e.unit(), e.nll(), e.standardError(), e.examples(), e.solver(), e.nfePerBatch(), t.outcome().seconds(),
-                    ((Number) t.metrics().get("final_dual")).doubleValue());
+                    t.metric("final_dual"));
         } else System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f (%d points, %s, %.1f NFE per batch); %.1f s training, %.0f forward NFE in the last 10%%%n",
                 e.unit(), e.nll(), e.standardError(), e.examples(), e.solver(), e.nfePerBatch(), t.outcome().seconds(),
-                ((Number) t.metrics().get("nfe_forward_last_10pct")).doubleValue());
+                t.metric("nfe_forward_last_10pct"));
         System.out.println("outputs: " + outDir + " (flow-checkpoint.tkn, history.csv, metrics.json, index.html); next: tikhon flow "
                 + "eval --checkpoint " + outDir);
         return 0;

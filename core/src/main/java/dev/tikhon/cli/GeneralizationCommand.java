@@ -51,14 +51,11 @@ final class GeneralizationCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed for the subsets and generated data sets. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Output directory. Default: runs/generalization.")
-    Path out;
-
-    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+    @Mixin OutputOptions output = new OutputOptions("runs", "generalization");
 
     @Override public Integer call() {
-        Device device = runtime.apply();
-        RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "generalization"));
+        Device device = output.apply();
+        RunDirectory run = output.create();
         Checkpoint.Loaded ck = Checkpoint.load(checkpoint);
         Module model = Models.build(ck.meta().model());
         model.loadStateDict(ck.model());

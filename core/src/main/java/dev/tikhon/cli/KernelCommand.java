@@ -19,7 +19,6 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -167,15 +166,12 @@ final class KernelCommand implements Runnable {
         @Option(names = "--seed", defaultValue = "0", description = "Seed for generated data sets. Default: ${DEFAULT-VALUE}.")
         long seed;
 
-        @Option(names = "--out", paramLabel = "DIR", description = "Output directory. Default: runs/kernel-eval.")
-        Path out;
-
-        @Mixin RuntimeOptions runtime = new RuntimeOptions();
+        @Mixin OutputOptions output = new OutputOptions("runs", "kernel-eval");
 
         @Override public Integer call() {
-            Device device = runtime.apply();
+            Device device = output.apply();
             KernelModel m = KernelModel.load(model);
-            RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "kernel-eval"));
+            RunDirectory run = output.create();
             Object trainedOn = m.spec().details().get("data");
             String name = data.nameOr(trainedOn != null ? trainedOn.toString() : DataOptions.DEFAULT);
             DataSets.Loaded loaded = DataSets.load(name, data.dir, System.getenv(), seed);

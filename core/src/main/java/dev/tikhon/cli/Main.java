@@ -15,7 +15,7 @@ import java.io.PrintWriter;
         description = "Robust, certifiable and well-regularized deep learning on libtorch.",
         subcommands = {TrainCommand.class, EvalCommand.class, AttackCommand.class, BoundsCommand.class, SmoothCommand.class, CertifyCommand.class,
                 InfoCommand.class, BenchCommand.class, ReproduceCommand.class, DataLipschitzCommand.class, KernelCommand.class,
-                GeneralizationCommand.class, FlowCommand.class, VerifyCommand.class,
+                GeneralizationCommand.class, FlowCommand.class, VerifyCommand.class, CompareCommand.class, ExportCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit codes: 0 success, 1 internal error, 2 bad input or usage, 3 training diverged. */
@@ -34,16 +34,35 @@ public final class Main implements Runnable {
 
     /** Runs a command line and returns its exit code (for tests and embedding). */
     public static int execute(String... args) {
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = commandLine();
         cl.setExecutionExceptionHandler(Main::handle);
         cl.setParameterExceptionHandler(Main::usageError);
-        cl.setCaseInsensitiveEnumValuesAllowed(true);
-        OptionChecks.install(cl);
         RunDirectory.forgetCreated();
-        int code = cl.execute(args);
+        RunFolder.Session run;
+        try {
+            run = RunFolder.open(Main::commandLine, args, System.out);   // lock, settings, --resume's recorded settings (docs/runs.md)
+        } catch (UserError | java.io.UncheckedIOException e) {
+            System.err.println("tikhon: error: " + oneLine(e.getMessage()));
+            System.err.flush();
+            return EXIT_USER;
+        }
+        int code = EXIT_INTERNAL;
+        try {
+            code = cl.execute(run != null ? run.args() : args);
+        } finally {
+            if (run != null) run.close(code);
+        }
         if (code != 0) RunDirectory.removeEmptyCreated();   // a failed run leaves no empty --out behind
         else RunDirectory.forgetCreated();
         return code;
+    }
+
+    /** The whole CLI, unused, with its option checks. */
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        OptionChecks.install(cl);
+        return cl;
     }
 
     private static int handle(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {

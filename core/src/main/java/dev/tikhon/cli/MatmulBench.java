@@ -38,6 +38,7 @@ final class MatmulBench implements Callable<Integer> {
         r.put("dtype", "float32");
         r.put("size", size);
         r.put("threads", Engine.threads());
+        r.put("blas_threads", device.isCuda() ? 0 : Engine.threads());   // the product runs at the step's thread count
         r.put("device", device.toString());
         r.put("reps", reps);
         r.put("median_gflops", Workloads.median(g));

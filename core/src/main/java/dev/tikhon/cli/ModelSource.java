@@ -6,11 +6,16 @@ import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.loss.Loss;
 import dev.tikhon.loss.Losses;
+import dev.tikhon.models.Models;
 import dev.tikhon.nn.Module;
+import dev.tikhon.nn.Normalize;
+import dev.tikhon.nn.Sequential;
 import dev.tikhon.nn.ScriptedModel;
+import dev.tikhon.onnx.OnnxImport;
 import dev.tikhon.models.ModelSpec;
 import dev.tikhon.train.Checkpoint;
 import dev.tikhon.train.InputFit;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -20,20 +25,38 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * The model a command works on: a Tikhon checkpoint or a TorchScript model from PyTorch (exactly one). A
- * heat-smoothed TorchScript model's checkpoint names the original file (arch "torchscript", option "file"),
- * so it loads too.
+ * The model a command works on: a Tikhon checkpoint, a TorchScript model from PyTorch or an ONNX model (exactly one).
+ * A heat-smoothed TorchScript or ONNX model's checkpoint names the original file (arch "torchscript" or "onnx", option
+ * "file"), so it loads too. An imported model that expects normalized inputs takes {@code --normalize} (a checkpoint
+ * records its own).
  */
 final class ModelSource {
     static final String TORCHSCRIPT = dev.tikhon.scaleout.ModelRef.TORCHSCRIPT_ARCH;
+    static final String ONNX = dev.tikhon.scaleout.ModelRef.ONNX_ARCH;
 
-    @Option(names = "--checkpoint", paramLabel = "PATH", required = true,
-            description = "A checkpoint.tkn, or the run directory that holds it.")
-    Path checkpoint;
+    /** Where the model comes from: exactly one of these. */
+    static final class Which {
+        @Option(names = "--checkpoint", paramLabel = "PATH", required = true,
+                description = "A checkpoint.tkn, or the run directory that holds it.")
+        Path checkpoint;
 
-    @Option(names = "--torchscript", paramLabel = "FILE", required = true,
-            description = "A TorchScript model (torch.jit.script(model).save(FILE)) taking [N,C,H,W] inputs in [0,1] and returning logits.")
-    Path torchscript;
+        @Option(names = "--torchscript", paramLabel = "FILE", required = true,
+                description = "A TorchScript model (torch.jit.script(model).save(FILE)) taking [N,C,H,W] inputs in [0,1] and returning logits.")
+        Path torchscript;
+
+        @Option(names = "--onnx", paramLabel = "FILE", required = true,
+                description = "An ONNX model (torch.onnx.export, tf2onnx, tikhon export) taking [N,C,H,W] float inputs in [0,1] and "
+                        + "returning logits (a final Softmax is dropped); its layers become Tikhon's, see docs/interop.md.")
+        Path onnx;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Which which = new Which();
+
+    @Option(names = "--normalize", paramLabel = "MEAN/STD",
+            description = "An imported model expects normalized inputs: put (x - mean)/std per channel in front of it, so that attacks "
+                    + "and certificates stay in [0,1] pixel space. " + Normalize.SYNTAX + ". A Tikhon checkpoint records its own.")
+    String normalize;
 
     /**
      * The loaded model, how to build another instance of it, what is known of its training (null for a TorchScript file),
@@ -42,7 +65,11 @@ final class ModelSource {
     record Loaded(Module model, Supplier<Module> fresh, Checkpoint.Meta meta, String name, Loss trainedLoss, Path file) {
         String description() { return name; }
 
-        boolean scripted() { return meta == null || meta.model().arch().equals(TORCHSCRIPT); }
+        /** Whether nothing is known of the model but its file (TorchScript or ONNX): the input shape and classes are probed. */
+        boolean scripted() { return meta == null || meta.model().arch().equals(TORCHSCRIPT) || meta.model().arch().equals(ONNX); }
+
+        /** Whether its layers are hidden from Tikhon (TorchScript): no Lipschitz composition or verifier applies. */
+        boolean opaque() { return model.modules().stream().anyMatch(m -> m instanceof ScriptedModel); }
 
         /** A split of the data and the data's description (name, source). */
         record Data(Dataset set, String description) {}
@@ -81,18 +108,33 @@ final class ModelSource {
     }
 
     Loaded load() {
+        Path checkpoint = which.checkpoint, torchscript = which.torchscript, onnx = which.onnx;
         if (checkpoint != null) {
+            if (normalize != null) {
+                throw new UserError("--normalize applies to an imported model (--torchscript, --onnx); the checkpoint " + checkpoint
+                        + " records its own normalization (train --normalize)");
+            }
             Checkpoint.Loaded ck = Checkpoint.load(checkpoint);
             ModelSpec spec = ck.meta().model();
             Supplier<Module> fresh = builder(spec);
             Module m = fresh.get();
             m.loadStateDict(ck.model());
-            return new Loaded(m, fresh, ck.meta(), spec.arch() + " " + spec.options(), Losses.parse(ck.meta().config().objective().loss()),
+            return new Loaded(m, fresh, ck.meta(), spec.describe(), Losses.parse(ck.meta().config().objective().loss()),
                     checkpoint);
         }
+        Normalize.Stats stats = normalization();
+        if (onnx != null) {
+            Path file = onnx.toAbsolutePath();
+            OnnxImport.Result r = OnnxImport.load(onnx);
+            r.notes().forEach(n -> System.out.println("note:  " + onnx + ": " + n));
+            Supplier<Module> fresh = () -> dev.tikhon.scaleout.ModelRef.behind(stats, OnnxImport.load(file).model());
+            return new Loaded(dev.tikhon.scaleout.ModelRef.behind(stats, r.model()), fresh, null,
+                    "ONNX " + onnx + (stats == null ? "" : " behind Normalize(" + stats + ")"), Loss.CROSS_ENTROPY, onnx);
+        }
         Path file = torchscript.toAbsolutePath();
-        return new Loaded(ScriptedModel.load(file), () -> ScriptedModel.load(file), null, "TorchScript " + torchscript, Loss.CROSS_ENTROPY,
-                torchscript);
+        Supplier<Module> fresh = () -> stats == null ? ScriptedModel.load(file) : new Sequential(new Normalize(stats), ScriptedModel.load(file));
+        return new Loaded(fresh.get(), fresh, null, "TorchScript " + torchscript + (stats == null ? "" : " behind Normalize(" + stats + ")"),
+                Loss.CROSS_ENTROPY, torchscript);
     }
 
     /** Loads the model onto {@code device}, in evaluation mode. */
@@ -107,15 +149,27 @@ final class ModelSource {
         return dev.tikhon.scaleout.ModelRef.builder(spec, p -> p);
     }
 
-    /** The spec recorded for a TorchScript model trained in place. */
-    static ModelSpec torchscriptSpec(Path file, List<Long> inputShape, int numClasses) {
-        return new ModelSpec(TORCHSCRIPT, inputShape, numClasses, Map.of("file", file.toAbsolutePath().toString()));
+    /** The normalization given with {@code --normalize}, or null. */
+    Normalize.Stats normalization() {
+        return normalize == null ? null : Normalize.parse(normalize);
     }
 
-    boolean isTorchscript() { return torchscript != null; }
+    /** The spec recorded for a TorchScript or ONNX model trained in place (heat smoothing), with its {@code --normalize} if any. */
+    ModelSpec fileSpec(List<Long> inputShape, int numClasses) {
+        Path file = which.onnx != null ? which.onnx : which.torchscript;
+        ModelSpec spec = new ModelSpec(which.onnx != null ? ONNX : TORCHSCRIPT, inputShape, numClasses, Map.of("file", file.toAbsolutePath().toString()));
+        Normalize.Stats stats = normalization();
+        return stats == null ? spec : Models.withNormalization(spec, stats.forChannels(inputShape.get(0).intValue(), "the data"));
+    }
+
+    boolean isTorchscript() { return which.torchscript != null; }
+
+    boolean isOnnx() { return which.onnx != null; }
 
     /** The model by its files, to load again elsewhere (a cluster's executors). */
     dev.tikhon.scaleout.ModelRef ref() {
-        return checkpoint != null ? dev.tikhon.scaleout.ModelRef.checkpoint(checkpoint) : dev.tikhon.scaleout.ModelRef.torchscript(torchscript);
+        if (which.checkpoint != null) return dev.tikhon.scaleout.ModelRef.checkpoint(which.checkpoint);
+        return which.onnx != null ? dev.tikhon.scaleout.ModelRef.onnx(which.onnx, normalization())
+                : dev.tikhon.scaleout.ModelRef.torchscript(which.torchscript, normalization());
     }
 }

@@ -1,9 +1,5 @@
 package dev.tikhon.cli;
 
-import dev.tikhon.data.DataSets;
-import dev.tikhon.engine.Device;
-import dev.tikhon.report.RunDirectory;
-import dev.tikhon.train.DataInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -61,23 +57,19 @@ final class ReproduceCertify implements Callable<Integer> {
     @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = reproduce.runtime.apply();
-        Path dir = reproduce.dir("certify");
-        RunDirectory run = RunDirectory.create(dir);
-        String name = data.nameOr(DataOptions.DEFAULT);
-        DataSets.Loaded loaded = DataSets.load(name, data.dir, System.getenv(), seed);
-        System.out.println("data:   " + loaded.description());
+        ReproduceOptions.Reproduction r = reproduce.start("certify");
+        DataOptions.Loaded loaded = r.data(data, seed);
         dev.tikhon.certify.HeatConfig revision = new dev.tikhon.certify.HeatConfig("revision", 0.25, 1, kappa, 0.01, 1, 1);
         dev.tikhon.certify.HeatConfig v1 = new dev.tikhon.certify.HeatConfig("v1", 0.25, v1Lambda, kappa, 0.1, v1Steps, 1);
         dev.tikhon.experiments.CertifyExperiment.Budget budget = new dev.tikhon.experiments.CertifyExperiment.Budget(epochs,
                 smoothSubset, v1Subset, revision, v1, smoothLr, images, n, predictN, predictImages, seed);
-        dev.tikhon.experiments.CertifyExperiment e = new dev.tikhon.experiments.CertifyExperiment(loaded,
-                new DataInfo(name, data.dir == null ? null : data.dir.toString(), loaded.description()), budget, device, dir);
+        dev.tikhon.experiments.CertifyExperiment e = new dev.tikhon.experiments.CertifyExperiment(loaded.sets(), loaded.info(), budget,
+                r.device(), r.dir());
         dev.tikhon.experiments.CertifyExperiment.Result result;
         try (ProgressListener.PerTask bars = new ProgressListener.PerTask()) {
             result = e.run(bars);
         }
-        Map<String, Object> metrics = RunReport.header("reproduce certify", device);
+        Map<String, Object> metrics = r.metrics();
         metrics.put("data", loaded.description());
         metrics.put("claim", "heat smoothing certifies comparably to randomized smoothing while classifying in one pass "
                 + "(goal: ≥ 10,000× faster classification than PREDICT with N = 100,000)");
@@ -85,13 +77,12 @@ final class ReproduceCertify implements Callable<Integer> {
         metrics.put("variants", result.variants());
         metrics.put("classification_speedup", dev.tikhon.report.Json.toMap(result.classificationSpeedup()));
         metrics.put("rows", result.rows());
-        run.writeMetrics(metrics);
-        run.writeIndex("Tikhon: reproduce certify", loaded.description() + ", small CNN, " + images + " test images, N " + n, metrics);
-        System.out.println(java.nio.file.Files.exists(run.resolve("results.csv")) ? readTable(run.resolve("results.csv")) : "");
+        r.write(metrics, loaded.description() + ", small CNN, " + images + " test images, N " + n);
+        System.out.println(java.nio.file.Files.exists(r.run().resolve("results.csv")) ? readTable(r.run().resolve("results.csv")) : "");
         dev.tikhon.experiments.CertifyExperiment.Speedup speed = result.classificationSpeedup();
         System.out.printf(Locale.ROOT, "classification: single pass %.3f ms/image, PREDICT (N %d) %.1f ms/image: %.0f× faster%n",
                 speed.singlePassMsPerImage(), predictN, speed.predictMsPerImage(), speed.speedup());
-        System.out.println("outputs: " + dir.toAbsolutePath() + " (index.html, results.csv, certified_accuracy.png, metrics.json)");
+        r.outputs("index.html, results.csv, certified_accuracy.png, metrics.json");
         return 0;
     }
 

@@ -1,12 +1,9 @@
 package dev.tikhon.cli;
 
-import dev.tikhon.engine.Device;
-import dev.tikhon.report.RunDirectory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -53,32 +50,30 @@ final class ReproduceEk implements Callable<Integer> {
     @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = reproduce.runtime.apply();
+        ReproduceOptions.Reproduction r = reproduce.start("ek");
         for (String d : datasets) {
             if (!dev.tikhon.flow.Flows.isToy(d)) {
                 throw new dev.tikhon.UserError("reproduce ek takes the 2-D toy sets (" + String.join(", ", dev.tikhon.data.ToyData.NAMES)
                         + "), not '" + d + "'");
             }
         }
-        Path dir = reproduce.dir("ek");
-        RunDirectory run = RunDirectory.create(dir);
         dev.tikhon.experiments.EkExperiment.Budget budget = new dev.tikhon.experiments.EkExperiment.Budget(datasets, iterations,
                 batchSize, epsilon, mcSamples, flowSamples, alpha, heldOut, seed, grid);
-        dev.tikhon.experiments.EkExperiment.Result result = new dev.tikhon.experiments.EkExperiment(budget, device, run.path())
+        dev.tikhon.experiments.EkExperiment.Result result = new dev.tikhon.experiments.EkExperiment(budget, r.device(), r.run().path())
                 .run(name -> new FlowCommand.BarListener(name));
-        Map<String, Object> metrics = RunReport.header("reproduce ek", device);
+        Map<String, Object> metrics = r.metrics();
         metrics.put("claim", "a normalizing flow recovered from entropy–Kantorovich potentials models the 2-D toy densities; "
                 + "held-out NLL beside the CNF trained with the same budget");
         metrics.put("budget", result.budget());
         metrics.put("results", dev.tikhon.report.Json.toMap(result).get("results"));
-        run.writeMetrics(metrics);
-        dev.tikhon.report.HtmlReport.write(run.path(), "Tikhon: reproduce ek", "EK flow vs CNF on " + String.join(", ", datasets) + ", "
+        r.run().writeMetrics(metrics);
+        dev.tikhon.report.HtmlReport.write(r.run().path(), "Tikhon: reproduce ek", "EK flow vs CNF on " + String.join(", ", datasets) + ", "
                 + iterations + " iterations of batch " + batchSize, metrics, result.images());
-        for (dev.tikhon.experiments.EkExperiment.Row r : result.results()) {
-            System.out.printf(Locale.ROOT, "%-13s %-4s held-out NLL %.4f ± %.4f, %.1f s training%n", r.data(), r.method(),
-                    r.heldoutNll(), r.heldoutNllStderr(), r.trainSeconds());
+        for (dev.tikhon.experiments.EkExperiment.Row x : result.results()) {
+            System.out.printf(Locale.ROOT, "%-13s %-4s held-out NLL %.4f ± %.4f, %.1f s training%n", x.data(), x.method(),
+                    x.heldoutNll(), x.heldoutNllStderr(), x.trainSeconds());
         }
-        System.out.println("outputs: " + run.path() + " (index.html, results.csv, one run directory per data set and method)");
+        r.outputs("index.html, results.csv, one run directory per data set and method");
         return 0;
     }
 }

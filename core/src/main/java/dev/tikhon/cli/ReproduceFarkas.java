@@ -1,15 +1,11 @@
 package dev.tikhon.cli;
 
-import dev.tikhon.data.DataSets;
-import dev.tikhon.engine.Device;
 import dev.tikhon.experiments.FarkasExperiment;
-import dev.tikhon.report.RunDirectory;
-import dev.tikhon.train.DataInfo;
+import dev.tikhon.report.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -55,13 +51,10 @@ final class ReproduceFarkas implements Callable<Integer> {
     @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = reproduce.runtime.apply();
-        Path dir = reproduce.dir("farkas");
-        RunDirectory run = RunDirectory.create(dir);
-        String name = data.nameOr(DataOptions.DEFAULT);
-        DataSets.Loaded loaded = DataSets.load(name, data.dir, System.getenv(), seed);
-        var train = loaded.train().head(trainSize);
-        var test = loaded.test().head(testSize);
+        ReproduceOptions.Reproduction r = reproduce.start("farkas");
+        DataOptions.Loaded loaded = data.load(seed);
+        var train = loaded.sets().train().head(trainSize);
+        var test = loaded.sets().test().head(testSize);
         String described = loaded.description() + "; first " + train.size() + " training and " + test.size() + " test images";
         System.out.println("data:   " + described);
         List<FarkasExperiment.Variant> chosen = FarkasExperiment.variants(depths, search).stream()
@@ -71,29 +64,26 @@ final class ReproduceFarkas implements Callable<Integer> {
                     .map(FarkasExperiment.Variant::name).toList());
         }
         FarkasExperiment.Budget budget = new FarkasExperiment.Budget(train.size(), test.size(), epochs, width, batchSize);
-        FarkasExperiment e = new FarkasExperiment(train, test, new DataInfo(name, data.dir == null ? null : data.dir.toString(),
-                described), budget, seed, device, dir);
+        FarkasExperiment e = new FarkasExperiment(train, test, loaded.info(described), budget, seed, r.device(), r.dir());
         List<FarkasExperiment.Row> rows;
         try (ProgressListener.PerTask bars = new ProgressListener.PerTask()) {
             rows = e.run(chosen, bars);
         }
-        Map<String, Object> metrics = RunReport.header("reproduce farkas", device);
+        Map<String, Object> metrics = r.metrics();
         metrics.put("data", described);
         metrics.put("budget", Map.of("train_size", train.size(), "test_size", test.size(), "epochs", epochs, "width", width,
                 "batch_size", batchSize, "seed", seed));
         metrics.put("recipe", "SGD momentum 0.9, constant learning rate (0.1 unless the variant says), weight decay 5e-4 on weights, "
                 + "standard initialization, no augmentation");
         metrics.put("claim", "without normalization, Farkas residual networks train at learning rate 0.1 where plain ones stall or diverge");
-        metrics.put("variants", e.report(rows));
-        run.writeMetrics(metrics);
-        run.writeIndex("Tikhon: reproduce farkas", described + ", width " + width + ", batch " + batchSize + ", " + epochs
-                + " epoch(s)", metrics);
+        metrics.put("variants", Json.toMap(e.report(rows)));
+        r.write(metrics, described + ", width " + width + ", batch " + batchSize + ", " + epochs + " epoch(s)");
         System.out.printf("%-22s %-9s %9s %11s %9s %9s%n", "variant", "status", "test acc", "last loss", "diverged", "train s");
-        for (FarkasExperiment.Row r : rows) {
-            System.out.printf(Locale.ROOT, "%-22s %-9s %9.4f %11.4g %9s %9.1f%n", r.variant().name(), r.status(), r.testAccuracy(),
-                    r.lastTrainLoss(), r.divergedAtStep() < 0 ? "-" : "step " + r.divergedAtStep(), r.trainSeconds());
+        for (FarkasExperiment.Row x : rows) {
+            System.out.printf(Locale.ROOT, "%-22s %-9s %9.4f %11.4g %9s %9.1f%n", x.variant().name(), x.status(), x.testAccuracy(),
+                    x.lastTrainLoss(), x.divergedAtStep() < 0 ? "-" : "step " + x.divergedAtStep(), x.trainSeconds());
         }
-        System.out.println("outputs: " + dir.toAbsolutePath() + " (index.html, results.csv, training_loss*.png, test_accuracy.png, metrics.json, one run per variant)");
+        r.outputs("index.html, results.csv, training_loss*.png, test_accuracy.png, metrics.json, one run per variant");
         return 0;
     }
 }

@@ -1,13 +1,10 @@
 package dev.tikhon.cli;
 
-import dev.tikhon.engine.Device;
 import dev.tikhon.experiments.LipschitzNoiseExperiment;
-import dev.tikhon.report.RunDirectory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -52,9 +49,7 @@ final class ReproduceLipschitz implements Callable<Integer> {
     @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = reproduce.runtime.apply();
-        Path dir = reproduce.dir("lipschitz");
-        RunDirectory run = RunDirectory.create(dir);
+        ReproduceOptions.Reproduction r = reproduce.start("lipschitz");
         List<LipschitzNoiseExperiment.Variant> variants = new java.util.ArrayList<>();
         variants.add(new LipschitzNoiseExperiment.Variant("unregularized", dev.tikhon.train.ObjectiveSpec.plain()));
         for (double w : lipWeights) {
@@ -65,19 +60,19 @@ final class ReproduceLipschitz implements Callable<Integer> {
         if (!(flip >= 0 && flip < 0.5)) throw new IllegalArgumentException("--flip must be in [0, 0.5), got " + flip);
         LipschitzNoiseExperiment.Settings settings = new LipschitzNoiseExperiment.Settings(sizes, flip, hidden, steps, batchSize, lr,
                 seeds, testPoints, plotSizes, variants);
-        LipschitzNoiseExperiment e = new LipschitzNoiseExperiment(settings, device, dir);
+        LipschitzNoiseExperiment e = new LipschitzNoiseExperiment(settings, r.device(), r.dir());
         long t0 = System.nanoTime();
         List<LipschitzNoiseExperiment.Row> rows = e.run(System.out::println);
-        Map<String, Object> metrics = RunReport.header("reproduce lipschitz", device);
+        Map<String, Object> metrics = r.metrics();
         metrics.put("claim", "with corrupted labels, the Lipschitz-regularized minimizer converges to a regularized label function "
                 + "rather than to the noise (Oberman & Calder); error against the clean labels should fall with n for the "
                 + "regularized model while the unregularized one fits the flipped labels");
         metrics.put("settings", settings.toString());
-        metrics.put("summary", e.report(rows));
+        metrics.put("summary", dev.tikhon.report.Json.toMap(e.report(rows)));
         metrics.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
-        run.writeMetrics(metrics);
-        run.writeIndex("Tikhon: reproduce lipschitz (label noise)", "2-D sine boundary, " + flip + " of training labels flipped", metrics);
-        System.out.println("outputs: " + dir.toAbsolutePath() + " (index.html, results.csv, summary.csv, clean_error_vs_n.png, map-*.png)");
+        r.run().writeMetrics(metrics);
+        r.run().writeIndex("Tikhon: reproduce lipschitz (label noise)", "2-D sine boundary, " + flip + " of training labels flipped", metrics);
+        r.outputs("index.html, results.csv, summary.csv, clean_error_vs_n.png, map-*.png");
         return 0;
     }
 }

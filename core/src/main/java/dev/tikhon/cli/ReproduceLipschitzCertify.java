@@ -1,15 +1,10 @@
 package dev.tikhon.cli;
 
 import dev.tikhon.UserError;
-import dev.tikhon.data.DataSets;
-import dev.tikhon.engine.Device;
-import dev.tikhon.report.RunDirectory;
-import dev.tikhon.train.DataInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -82,45 +77,42 @@ final class ReproduceLipschitzCertify implements Callable<Integer> {
     @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = reproduce.runtime.apply();
+        ReproduceOptions.Reproduction r = reproduce.start("lipschitz-certify");
         if (!lipArch.equals("mlp") && !lipArch.equals("cnn")) throw new UserError("--lip-model must be mlp or cnn, got " + lipArch);
         if (!lipReg.equals("gloro") && !lipReg.equals("lipschitz-margin")) {
             throw new UserError("--lip-reg must be gloro or lipschitz-margin, got " + lipReg);
         }
         if (images < 1 || mcImages < 1) throw new UserError("--images and --mc-images must be at least 1");
-        Path dir = reproduce.dir("lipschitz-certify");
-        RunDirectory run = RunDirectory.create(dir);
-        String name = data.nameOr(DataOptions.DEFAULT);
-        DataSets.Loaded loaded = DataSets.load(name, data.dir, System.getenv(), seed);
-        System.out.println("data:   " + loaded.description());
+        DataOptions.Loaded loaded = r.data(data, seed);
         dev.tikhon.certify.HeatConfig heat = new dev.tikhon.certify.HeatConfig("revision", 0.25, 1, kappa, 0.01, 1, 1);
         dev.tikhon.experiments.LipschitzCertifyExperiment.Budget budget = new dev.tikhon.experiments.LipschitzCertifyExperiment.Budget(
                 epochs, lipArch, lipReg, lipEps, lipEpochs, lipLr, smoothSubset, heat, smoothLr, images, mcImages, n, predictImages,
                 ddnImages, ddnSteps, ensembleImages, attackSteps, seed);
-        dev.tikhon.experiments.LipschitzCertifyExperiment e = new dev.tikhon.experiments.LipschitzCertifyExperiment(loaded,
-                new DataInfo(name, data.dir == null ? null : data.dir.toString(), loaded.description()), budget, device, dir);
+        dev.tikhon.experiments.LipschitzCertifyExperiment e = new dev.tikhon.experiments.LipschitzCertifyExperiment(loaded.sets(),
+                loaded.info(), budget, r.device(), r.dir());
         long t0 = System.nanoTime();
-        Map<String, Object> result;
+        dev.tikhon.experiments.LipschitzCertifyExperiment.Result result;
         try (ProgressListener.PerTask bars = new ProgressListener.PerTask()) {
             result = e.run(bars);
         }
-        Map<String, Object> metrics = RunReport.header("reproduce lipschitz-certify", device);
+        Map<String, Object> metrics = r.metrics();
         metrics.put("data", loaded.description());
         metrics.put("claim", "a sound one-pass Lipschitz certificate of a Lipschitz-margin trained model reaches certified accuracy ≥ 0.55 "
                 + "at ℓ2 r = 0.5 with clean accuracy ≥ 0.75, within 0.10 of Cohen's probabilistic one, ≥ 10,000× faster per image");
         metrics.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
-        metrics.putAll(result);
-        run.writeMetrics(metrics);
-        run.writeIndex("Tikhon: reproduce lipschitz-certify", loaded.description() + ", first " + images + " test images (Monte Carlo: "
-                + mcImages + ", N " + n + ")", metrics);
+        metrics.put("budget", result.budget());
+        metrics.put("variants", result.variants());
+        metrics.put("rows", result.rows());
+        metrics.put("certification_speedup_over_cohen", result.certificationSpeedupOverCohen());
+        r.write(metrics, loaded.description() + ", first " + images + " test images (Monte Carlo: " + mcImages + ", N " + n + ")");
         try {
-            System.out.println(java.nio.file.Files.readString(run.resolve("results.csv")));
+            System.out.println(java.nio.file.Files.readString(r.run().resolve("results.csv")));
         } catch (java.io.IOException ex) {
             throw new java.io.UncheckedIOException(ex);
         }
         System.out.printf(Locale.ROOT, "certification: sound one-pass %.0f× faster per image than CERTIFY (N %d)%n",
-                ((Number) result.get("certification_speedup_over_cohen")).doubleValue(), n);
-        System.out.println("outputs: " + dir.toAbsolutePath() + " (index.html, results.csv, certified_accuracy.png, metrics.json, one folder per variant)");
+                result.certificationSpeedupOverCohen(), n);
+        r.outputs("index.html, results.csv, certified_accuracy.png, metrics.json, one folder per variant");
         return 0;
     }
 }

@@ -1,9 +1,12 @@
 package dev.tikhon.cli;
 
+import dev.tikhon.engine.Device;
+import dev.tikhon.report.RunDirectory;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.Map;
 
 /** What every {@code reproduce} subcommand takes besides its experiment's settings: where to write, and the runtime. */
 final class ReproduceOptions {
@@ -15,5 +18,36 @@ final class ReproduceOptions {
     /** --out, or runs/reproduce-{@code name}. */
     Path dir(String name) {
         return out != null ? out : Path.of("runs", "reproduce-" + name);
+    }
+
+    /** Applies threads and device and creates the run directory: how every reproduce subcommand starts. */
+    Reproduction start(String name) {
+        Device device = runtime.apply();
+        Path dir = dir(name);
+        return new Reproduction(name, device, dir, RunDirectory.create(dir));
+    }
+
+    /** A reproduce subcommand under way: the frame its console and metrics.json report share. */
+    record Reproduction(String name, Device device, Path dir, RunDirectory run) {
+        /** The data set of the options, named on stdout. */
+        DataOptions.Loaded data(DataOptions data, long seed) {
+            DataOptions.Loaded loaded = data.load(seed);
+            System.out.println("data:   " + loaded.description());
+            return loaded;
+        }
+
+        /** The metrics.json header of {@code reproduce NAME}. */
+        Map<String, Object> metrics() { return RunReport.header("reproduce " + name, device); }
+
+        /** Writes metrics.json and index.html (titled "Tikhon: reproduce NAME"). */
+        void write(Map<String, Object> metrics, String subtitle) {
+            run.writeMetrics(metrics);
+            run.writeIndex("Tikhon: reproduce " + name, subtitle, metrics);
+        }
+
+        /** The last console line: where the outputs are. */
+        void outputs(String files) {
+            System.out.println("outputs: " + run.path() + " (" + files + ")");
+        }
     }
 }

@@ -1,7 +1,5 @@
 package dev.tikhon.cli;
 
-import dev.tikhon.engine.Device;
-import dev.tikhon.report.RunDirectory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -65,34 +63,30 @@ final class ReproduceRnode implements Callable<Integer> {
     @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = reproduce.runtime.apply();
-        Path dir = reproduce.dir("rnode");
-        RunDirectory run = RunDirectory.create(dir);
+        ReproduceOptions.Reproduction run = reproduce.start("rnode");
         for (String d : datasets) dev.tikhon.flow.Flows.exampleShape(d);   // fail early on a bad name
         dev.tikhon.experiments.RnodeExperiment.Budget budget = new dev.tikhon.experiments.RnodeExperiment.Budget(datasets,
                 iterations, batchSize, solver, step, tolerance, lambda, heldOut, seed, imageIterations, imageBatchSize, imageChannels,
                 imageHeldOut);
         List<FlowCommand.BarListener> bars = new java.util.ArrayList<>();
-        dev.tikhon.experiments.RnodeExperiment.Result result = new dev.tikhon.experiments.RnodeExperiment(budget, device, run.path(), dataDir).run(name -> {
+        dev.tikhon.experiments.RnodeExperiment.Result result = new dev.tikhon.experiments.RnodeExperiment(budget, run.device(), run.run().path(), dataDir).run(name -> {
             FlowCommand.BarListener b = new FlowCommand.BarListener(name);
             bars.add(b);
             return b;
         });
-        Map<String, Object> metrics = RunReport.header("reproduce rnode", device);
+        Map<String, Object> metrics = run.metrics();
         metrics.put("claim", "RNODE (λ_K = λ_J = " + lambda + ") needs at least 2× fewer function evaluations and less wall time "
                 + "at equal or better NLL");
         metrics.put("budget", result.budget());
         Map<String, Object> typed = dev.tikhon.report.Json.toMap(result);
         metrics.put("results", typed.get("results"));
         metrics.put("ratios", typed.get("ratios"));
-        run.writeMetrics(metrics);
-        run.writeIndex("Tikhon: reproduce rnode", "CNF on " + String.join(", ", datasets) + ", " + iterations + " iterations, "
-                + solver + " training", metrics);
+        run.write(metrics, "CNF on " + String.join(", ", datasets) + ", " + iterations + " iterations, " + solver + " training");
         for (dev.tikhon.experiments.RnodeExperiment.Ratio r : result.ratios()) {
             System.out.printf(Locale.ROOT, "%-13s RNODE/unregularized: NFE %.2f (last 10%%: %.2f), wall time %.2f, eval NFE %.2f; NLL %+.4f%n",
                     r.data(), r.nfeTotalRatio(), r.nfeLast10pctRatio(), r.wallTimeRatio(), r.evalNfeRatio(), r.nllDifference());
         }
-        System.out.println("outputs: " + run.path() + " (index.html, results.csv, nfe-DATA.png, one run directory per data set and variant)");
+        run.outputs("index.html, results.csv, nfe-DATA.png, one run directory per data set and variant");
         return 0;
     }
 }

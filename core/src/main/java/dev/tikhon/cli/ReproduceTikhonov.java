@@ -1,16 +1,12 @@
 package dev.tikhon.cli;
 
-import dev.tikhon.data.DataSets;
-import dev.tikhon.engine.Device;
 import dev.tikhon.experiments.TikhonovExperiment;
-import dev.tikhon.report.RunDirectory;
-import dev.tikhon.train.DataInfo;
+import dev.tikhon.report.Json;
 import dev.tikhon.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -42,44 +38,40 @@ final class ReproduceTikhonov implements Callable<Integer> {
     @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = reproduce.runtime.apply();
-        Path dir = reproduce.dir("tikhonov");
-        RunDirectory run = RunDirectory.create(dir);
-        String name = data.nameOr(DataOptions.DEFAULT);
-        DataSets.Loaded loaded = DataSets.load(name, data.dir, System.getenv(), seed);
-        System.out.println("data:   " + loaded.description());
+        ReproduceOptions.Reproduction r = reproduce.start("tikhonov");
+        DataOptions.Loaded loaded = r.data(data, seed);
         List<TikhonovExperiment.Variant> chosen = TikhonovExperiment.variants().stream()
                 .filter(v -> variants == null || variants.contains(v.name())).toList();
         if (chosen.isEmpty()) throw new IllegalArgumentException("--variants matched none of " + TikhonovExperiment.variants());
         TrainConfig base = TrainConfig.builder().epochs(epochs).seed(seed).evalBatchSize(256).build();
-        TikhonovExperiment e = new TikhonovExperiment(loaded, new DataInfo(name, data.dir == null ? null : data.dir.toString(),
-                loaded.description()), base, device, dir,
+        TikhonovExperiment e = new TikhonovExperiment(loaded.sets(), loaded.info(), base, r.device(), r.dir(),
                 robustImages > 0 ? TikhonovExperiment.RobustnessSettings.standard(robustImages, seed) : null);
         List<TikhonovExperiment.Row> rows;
         try (ProgressListener.PerTask bars = new ProgressListener.PerTask()) {
             rows = e.run(chosen, bars);
         }
-        Map<String, Object> metrics = RunReport.header("reproduce tikhonov", device);
+        Map<String, Object> metrics = r.metrics();
         metrics.put("data", loaded.description());
         metrics.put("epochs", epochs);
         metrics.put("claim", "finite-difference Tikhonov regularization shrinks input-gradient norms by an order of magnitude "
                 + "at a few points of clean accuracy, at a fraction of the cost of adversarial training");
-        metrics.put("variants", e.report(rows));
-        run.writeMetrics(metrics);
-        run.writeIndex("Tikhon: reproduce tikhonov", loaded.description() + ", small CNN, " + epochs + " epochs", metrics);
+        TikhonovExperiment.Report report = e.report(rows);
+        metrics.put("variants", Json.toMap(report.variants()));
+        if (report.robustnessSettings() != null) metrics.put("robustness_settings", Json.toMap(report.robustnessSettings()));
+        r.write(metrics, loaded.description() + ", small CNN, " + epochs + " epochs");
         System.out.printf("%-20s %8s %12s %12s %10s%s%n", "variant", "test acc", "mean ‖∇ℓ‖₂", "max ‖∇ℓ‖₂", "train s",
                 robustImages > 0 ? String.format("%10s %10s %10s %10s", "rob 2/255", "rob 8/255", "med ℓ2 d", "med L-bd") : "");
-        for (TikhonovExperiment.Row r : rows) {
+        for (TikhonovExperiment.Row x : rows) {
             String robust = "";
-            if (r.robustness() != null) {
-                double[] a = r.robustness().linfRobustAccuracy();
-                robust = String.format(Locale.ROOT, "%10.4f %10.4f %10.4g %10.4g", a[0], a[1], r.robustness().medianL2Distance(),
-                        r.robustness().medianL2LBound());
+            if (x.robustness() != null) {
+                double[] a = x.robustness().linfRobustAccuracy();
+                robust = String.format(Locale.ROOT, "%10.4f %10.4f %10.4g %10.4g", a[0], a[1], x.robustness().medianL2Distance(),
+                        x.robustness().medianL2LBound());
             }
-            System.out.printf(Locale.ROOT, "%-20s %8.4f %12.4g %12.4g %10.1f%s%n", r.variant(), r.testAccuracy(), r.norms().l2Mean(),
-                    r.norms().l2Max(), r.trainSeconds(), robust);
+            System.out.printf(Locale.ROOT, "%-20s %8.4f %12.4g %12.4g %10.1f%s%n", x.variant(), x.testAccuracy(), x.norms().l2Mean(),
+                    x.norms().l2Max(), x.trainSeconds(), robust);
         }
-        System.out.println("outputs: " + dir.toAbsolutePath() + " (index.html, results.csv, metrics.json, one run per variant)");
+        r.outputs("index.html, results.csv, metrics.json, one run per variant");
         return 0;
     }
 }

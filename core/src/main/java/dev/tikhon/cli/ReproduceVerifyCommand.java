@@ -1,15 +1,11 @@
 package dev.tikhon.cli;
 
-import dev.tikhon.data.DataSets;
-import dev.tikhon.engine.Device;
 import dev.tikhon.experiments.VerifyExperiment;
-import dev.tikhon.report.RunDirectory;
-import dev.tikhon.train.DataInfo;
+import dev.tikhon.report.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -72,41 +68,32 @@ final class ReproduceVerifyCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Default: runs/reproduce-verify.")
-    Path out;
-
-    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+    @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        Device device = runtime.apply();
-        Path dir = out != null ? out : Path.of("runs", "reproduce-verify");
-        RunDirectory run = RunDirectory.create(dir);
-        String name = data.nameOr(DataOptions.DEFAULT);
-        DataSets.Loaded loaded = DataSets.load(name, data.dir, System.getenv(), seed);
-        System.out.println("data:   " + loaded.description());
+        ReproduceOptions.Reproduction run = reproduce.start("verify");
+        DataOptions.Loaded loaded = run.data(data, seed);
         double r = ramp != null ? ramp : Math.max(0, (certifiedEpochs - warmup) / 2);
         VerifyExperiment.Config c = new VerifyExperiment.Config(eps, epochs, certifiedEpochs, warmup, r, kappaEnd, batchSize, optimizer, lr,
                 seed, images, attackSteps, targets, queries, boundBatch, trainImages);
         List<VerifyExperiment.Variant> chosen = VerifyExperiment.variants(c).stream()
                 .filter(v -> variants == null || variants.contains(v.name())).toList();
         if (chosen.isEmpty()) throw new IllegalArgumentException("--variants matched none of undefended, pgd-7, ibp, crown-ibp");
-        VerifyExperiment e = new VerifyExperiment(loaded, new DataInfo(name, data.dir == null ? null : data.dir.toString(), loaded.description()),
-                c, device, dir);
+        VerifyExperiment e = new VerifyExperiment(loaded.sets(), loaded.info(), c, run.device(), run.dir());
         List<VerifyExperiment.Row> rows = ProgressListener.perVariant(listeners -> e.run(chosen, listeners));
-        Map<String, Object> metrics = RunReport.header("reproduce verify", device);
+        Map<String, Object> metrics = run.metrics();
         metrics.put("data", loaded.description());
         metrics.put("config", c);
         metrics.put("claim", "certified training (CROWN-IBP) reaches about 0.78 verified accuracy at ℓ∞ ε = 0.1 on Fashion-MNIST; "
                 + "verified ≤ robust ≤ clean image by image");
-        metrics.put("variants", e.report(rows));
-        run.writeMetrics(metrics);
-        run.writeIndex("Tikhon: reproduce verify", loaded.description() + ", small CNN, ℓ∞ ε = " + eps, metrics);
+        metrics.put("variants", Json.toMap(e.report(rows)));
+        run.write(metrics, loaded.description() + ", small CNN, ℓ∞ ε = " + eps);
         System.out.printf("%-12s %7s %7s %7s %9s %9s %6s %9s%n", "variant", "epochs", "clean", "robust", "ver IBP", "ver CROWN", "viol", "train s");
         for (VerifyExperiment.Row x : rows) {
             System.out.printf(Locale.ROOT, "%-12s %7d %7.4f %7.4f %9.4f %9.4f %6d %9.1f%n", x.variant(), x.epochs(), x.clean(), x.robust(),
                     x.verifiedIbp(), x.verifiedCrown(), x.violations() + x.orderViolations(), x.trainSeconds());
         }
-        System.out.println("outputs: " + dir.toAbsolutePath() + " (index.html, results.csv, metrics.json, one run per variant with verify.csv)");
+        run.outputs("index.html, results.csv, metrics.json, one run per variant with verify.csv");
         return rows.stream().anyMatch(x -> x.violations() + x.orderViolations() > 0) ? 1 : 0;
     }
 }

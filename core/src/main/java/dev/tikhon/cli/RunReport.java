@@ -23,15 +23,24 @@ final class RunReport {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("command", command);
         m.put("tikhon_version", Version.VERSION);
-        m.put("finished", Instant.now().toString());
+        String now = Instant.now().toString();
+        m.put("started", now);
+        m.put("finished", now);   // the end time: finish() sets it when the run is done
         m.put("device", device.toString());
         m.put("engine", Engine.describe());
         return m;
     }
 
+    /** Sets {@code finished} to now, the end time of the run whose metrics these are (call it just before writing them). */
+    static Map<String, Object> finish(Map<String, Object> metrics) {
+        metrics.put("finished", Instant.now().toString());
+        return metrics;
+    }
+
     static Map<String, Object> trainingMetrics(String command, ModelSpec spec, Trainer.Outcome o, TrainConfig config,
                                                Objective objective, DataInfo data, Device device, double wallSeconds) {
         Map<String, Object> m = header(command, device);
+        m.put("started", Instant.now().minusNanos((long) (wallSeconds * 1e9)).toString());
         m.put("data", data);
         m.put("model", spec);
         m.put("parameters", o.model().parameterCount());

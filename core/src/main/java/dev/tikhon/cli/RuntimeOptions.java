@@ -14,10 +14,17 @@ final class RuntimeOptions {
             description = "cpu, cuda, cuda:N, or auto (CUDA when present). Default: ${DEFAULT-VALUE}.")
     String device;
 
+    @Option(names = "--tf32",
+            description = "On a GPU, allow TensorFloat-32 in convolutions and matrix products (faster, 10-bit mantissa "
+                    + "products; PyTorch allows it in cuDNN by default). Default: float32 kept exact.")
+    boolean tf32;
+
     /** Applies the thread count and resolves the device (failing clearly when CUDA is unusable). */
     Device apply() {
         Engine.init();
         if (threads != null) Engine.setThreads(threads);
-        return Device.parse(device);
+        Device d = Device.parse(device);
+        if (d.isCuda()) Engine.configureCuda(tf32);
+        return d;
     }
 }

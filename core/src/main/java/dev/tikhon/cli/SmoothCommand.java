@@ -29,8 +29,8 @@ import java.util.concurrent.Callable;
                 + "of its Gaussian average v = E f(x + η), η ~ N(0, σ²I), so that `certify --method heat` classifies and certifies "
                 + "in one pass. Schedules: revision (one warm-started epoch, softmax distance, noise on half the batch) and v1 "
                 + "(n_T implicit Euler steps, logits). Checkpoints, --resume and progress as for train."})
-final class SmoothCommand implements Callable<Integer> {
-    @ArgGroup(exclusive = true, multiplicity = "1")
+final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
+    @ArgGroup(exclusive = false, multiplicity = "1")
     ModelSource source;
 
     @Mixin DataOptions data = new DataOptions();
@@ -82,20 +82,23 @@ final class SmoothCommand implements Callable<Integer> {
             description = "Also checkpoint every STEPS steps within an epoch (0: at epoch ends only). Default: ${DEFAULT-VALUE}.")
     int checkpointEvery;
 
-    @Option(names = "--resume", description = "Continue the smoothing run in --out from its checkpoints.")
-    boolean resume;
+    @Mixin ResumeOptions resumeOptions = new ResumeOptions();
 
     @Option(names = "--out", paramLabel = "DIR", description = "Run directory. Default: runs/smooth.")
     Path out;
 
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
+    @Override public Path outDir() {
+        return out != null ? out : Path.of("runs", "smooth");
+    }
+
     @Override public Integer call() {
         Device device = runtime.apply();
         HeatConfig d = HeatConfig.defaults(schedule);
         HeatConfig heat = new HeatConfig(schedule, sigma != null ? sigma : d.sigma(), lambda != null ? lambda : d.lambda(),
                 kappa != null ? kappa : d.kappa(), delta != null ? delta : d.delta(), steps != null ? steps : d.steps(), epochs);
-        Path outDir = out != null ? out : Path.of("runs", "smooth");
+        Path outDir = outDir();
         RunDirectory run = RunDirectory.create(outDir);
         ModelSource.Loaded base = source.load();
         String dataName = data.name != null ? data.name : base.meta() != null ? base.meta().data().name() : DataOptions.DEFAULT;
@@ -105,7 +108,7 @@ final class SmoothCommand implements Callable<Integer> {
         Dataset train = subset > 0 ? loaded.train().head(subset) : loaded.train();
         base.checkFits(train, loaded.description());
         ModelSpec spec = base.meta() != null ? base.meta().model()
-                : ModelSource.torchscriptSpec(source.torchscript, TrainCommand.boxed(train.inputShape()), train.numClasses());
+                : source.fileSpec(TrainCommand.boxed(train.inputShape()), train.numClasses());
         base.model().to(device);
         Evaluator.Result before = Evaluator.evaluate(base.model(), loaded.test(), 256, device);
         System.out.println("data:   " + loaded.description() + (subset > 0 ? " (smoothing on the first " + train.size() + " training images)" : ""));
@@ -125,17 +128,27 @@ final class SmoothCommand implements Callable<Integer> {
                         ProgressListener p = new ProgressListener(name);
                         bars.add(p);
                         return p;
-                    }, resume);
+                    }, resumeOptions.resume);
         } finally {
             bars.forEach(ProgressListener::close);
         }
         double wall = (System.nanoTime() - t0) / 1e9;
-        if (base.model() instanceof ScriptedModel s) {
-            dev.tikhon.io.AtomicFiles.writeVia(run.resolve("smoothed.pt"), s::save);
-            System.out.println("saved:  " + run.resolve("smoothed.pt") + " (TorchScript, for certify --torchscript)");
+        ScriptedModel script = base.model() instanceof ScriptedModel s ? s
+                : base.model() instanceof dev.tikhon.nn.Sequential q && q.layers().size() == 2
+                        && q.layers().get(0) instanceof dev.tikhon.nn.Normalize && q.layers().get(1) instanceof ScriptedModel s ? s : null;
+        if (script != null) {
+            dev.tikhon.io.AtomicFiles.writeVia(run.resolve("smoothed.pt"), script::save);
+            System.out.println("saved:  " + run.resolve("smoothed.pt") + " (TorchScript, for certify --torchscript"
+                    + (script == base.model() ? ")" : " with the same --normalize " + source.normalize + ")"));
+        }
+        if (source.isOnnx()) {
+            dev.tikhon.onnx.OnnxExport.write(base.model(), spec.inputShape(), run.resolve("smoothed.onnx"));
+            System.out.println("saved:  " + run.resolve("smoothed.onnx") + " (ONNX, for certify --onnx or any ONNX runtime"
+                    + (source.normalization() == null ? ")" : "; the normalization is inside it: no --normalize)"));
         }
 
         Map<String, Object> metrics = RunReport.header("smooth", device);
+        metrics.put("started", java.time.Instant.now().minusNanos((long) (wall * 1e9)).toString());
         metrics.put("data", loaded.description());
         metrics.put("training_images", train.size());
         metrics.put("model", base.name());

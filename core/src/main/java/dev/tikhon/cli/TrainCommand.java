@@ -1,11 +1,13 @@
 package dev.tikhon.cli;
 
+import dev.tikhon.data.Augmentation;
 import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Engine;
 import dev.tikhon.models.ModelSpec;
 import dev.tikhon.models.Models;
+import dev.tikhon.nn.Normalize;
 import dev.tikhon.regularize.Regularizers;
 import dev.tikhon.report.RunDirectory;
 import dev.tikhon.train.Checkpoint;
@@ -29,7 +31,7 @@ import java.util.concurrent.Callable;
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Train a classifier. Writes checkpoint.tkn (every epoch, atomically), history.csv, metrics.json, "
                 + "loss/accuracy plots and index.html into --out; --resume continues a killed run exactly."})
-final class TrainCommand implements Callable<Integer> {
+final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
     @Mixin DataOptions data = new DataOptions();
 
     @Mixin RegularizationOptions regularization = new RegularizationOptions();
@@ -66,6 +68,14 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--zero-last", description = "Zero the last layer of each residual branch and the classifier.")
     boolean zeroLast;
+
+    @Option(names = "--normalize", paramLabel = "MEAN/STD", description = "Put (x - mean)/std per channel in front of the model, "
+            + "recorded in the checkpoint; inputs, attacks and certificates stay in [0,1] pixels. " + Normalize.SYNTAX + ".")
+    String normalize;
+
+    @Option(names = "--augment", paramLabel = "LIST", description = "Augment training images: " + Augmentation.SYNTAX
+            + "; e.g. crop,flip (the CIFAR recipe). Seeded by (seed, epoch, batch). Default: none.")
+    String augment;
 
     @Option(names = "--epochs", defaultValue = "3", description = "Default: ${DEFAULT-VALUE}.")
     int epochs;
@@ -117,19 +127,22 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval-batch-size", defaultValue = "256", description = "Default: ${DEFAULT-VALUE}.")
     int evalBatchSize;
 
-    @Option(names = "--resume", description = "Continue the run in --out from its checkpoint (its settings win; --epochs may extend it).")
-    boolean resume;
+    @Mixin ResumeOptions resumeOptions = new ResumeOptions();
 
     @Option(names = "--out", paramLabel = "DIR", description = "Run directory. Default: runs/train-<model>.")
     Path out;
 
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
+    @Override public Path outDir() {
+        return out != null ? out : Path.of("runs", "train-" + model);
+    }
+
     @Override public Integer call() {
         Device device = runtime.apply();
-        Path outDir = out != null ? out : Path.of("runs", "train-" + model);
+        Path outDir = outDir();
         RunDirectory run = RunDirectory.create(outDir);
-        boolean resuming = resume && Files.exists(outDir.resolve(Checkpoint.FILE_NAME));
+        boolean resuming = resumeOptions.resume && Files.exists(outDir.resolve(Checkpoint.FILE_NAME));
         Checkpoint.Meta previous = resuming ? Checkpoint.load(outDir).meta() : null;
 
         String dataName = previous != null ? previous.data().name() : data.nameOr(DataOptions.DEFAULT);
@@ -138,7 +151,7 @@ final class TrainCommand implements Callable<Integer> {
         DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), runSeed);
         TrainConfig config = previous != null ? previous.config().withEpochs(Math.max(epochs, previous.config().epochs()))
                 : new TrainConfig(epochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayBiases, schedule,
-                milestones, gamma, warmup, seed, valFraction, checkpointEvery, evalBatchSize, regularization.spec(epochs));
+                milestones, gamma, warmup, seed, valFraction, checkpointEvery, evalBatchSize, regularization.spec(epochs), augment);
         Dataset train = loaded.train(), val = null;
         if (config.valFraction() > 0) {
             Dataset.Split split = train.split(config.valFraction(), config.seed());
@@ -147,15 +160,17 @@ final class TrainCommand implements Callable<Integer> {
         }
         ModelSpec spec = previous != null ? previous.model() : Models.spec(model, boxed(train.inputShape()), train.numClasses(), modelOptions());
         Models.build(spec); // validate the architecture against the data before any output is written
+        config.augmentation().check(train.inputShape(), dataName);
 
         System.out.println("data:   " + loaded.description());
         System.out.println("model:  " + spec.arch() + " " + spec.options() + " on " + device + ", " + Engine.threads() + " thread(s)");
         Objective objective = Regularizers.build(config.objective());
         System.out.println("loss:   " + objective.describe());
+        if (!config.augmentation().isNone()) System.out.println("augment: " + config.augment());
         if (previous != null) {
             System.out.println("resume: " + outDir + " at epoch " + (previous.epoch() + 1) + ", batch " + previous.batch()
                     + " (its settings are used; --epochs " + config.epochs() + ")");
-        } else if (resume) {
+        } else if (resumeOptions.resume) {
             System.out.println("resume: no checkpoint in " + outDir + " yet; starting a new run");
         }
 
@@ -165,7 +180,7 @@ final class TrainCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Trainer.Outcome outcome;
         try {
-            outcome = trainer.run(resume);
+            outcome = trainer.run(resumeOptions.resume);
         } finally {
             progress.close();
         }
@@ -173,12 +188,12 @@ final class TrainCommand implements Callable<Integer> {
 
         Map<String, Object> metrics = RunReport.trainingMetrics("train", spec, outcome, trainer.config(), objective, info,
                 device, wall);
-        run.writeMetrics(metrics);
-        run.writeIndex("Tikhon training run: " + spec.arch(), loaded.description(), metrics);
-        if (outcome.test() != null) {
+        if (outcome.test() != null) {   // before the report files: a full disk still shows the result
             System.out.printf("test accuracy %.4f, test loss %.4f after %d epochs (%.1f s training, %.1f s total)%n",
                     outcome.test().accuracy(), outcome.test().loss(), trainer.config().epochs(), outcome.trainSeconds(), wall);
         }
+        run.writeMetrics(metrics);
+        run.writeIndex("Tikhon training run: " + spec.arch(), loaded.description(), metrics);
         System.out.println("outputs: " + outDir.toAbsolutePath() + " (index.html, metrics.json, history.csv, checkpoint.tkn)");
         return 0;
     }
@@ -191,6 +206,7 @@ final class TrainCommand implements Callable<Integer> {
         if (block != null) o.put("block", block);
         if (batchNorm != null) o.put("batch_norm", batchNorm);
         if (activation != null) o.put("activation", activation);
+        if (normalize != null) o.put(Models.NORMALIZE, Normalize.parse(normalize));
         o.put("init", init);
         o.put("zero_last", zeroLast);
         return o;

@@ -16,7 +16,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,7 +30,7 @@ import java.util.concurrent.Callable;
                 + "or the attack ensemble finds a counterexample (run on what is not verified); unknown otherwise. Writes verify.csv, "
                 + "verified_accuracy.csv/.png, metrics.json, index.html."})
 final class VerifyCommand implements Callable<Integer> {
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = false, multiplicity = "1")
     ModelSource source;
 
     @Mixin DataOptions data = new DataOptions();
@@ -80,13 +79,10 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the attacks. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Output directory. Default: runs/verify.")
-    Path out;
-
-    @Mixin RuntimeOptions runtime = new RuntimeOptions();
+    @Mixin OutputOptions output = new OutputOptions("runs", "verify");
 
     @Override public Integer call() {
-        Device device = runtime.apply();
+        Device device = output.apply();
         List<Verification.Method> ms = new ArrayList<>();
         for (String m : methods) {
             try {
@@ -103,7 +99,7 @@ final class VerifyCommand implements Callable<Integer> {
         }
         for (double e : radii) if (!(e >= 0) || !Double.isFinite(e)) throw new UserError("--eps must be finite and ≥ 0, got " + e);
         if (radius != null && !(radius > 0)) throw new UserError("--radius must be positive, got " + radius);
-        RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "verify"));
+        RunDirectory run = output.create();
         ModelSource.Loaded model = source.load(device);
         BoundedNetwork.of(model.model());   // a layer the verifier cannot bound is a usage error, before any work
         ModelSource.Loaded.Data d = model.split(data, split, seed);

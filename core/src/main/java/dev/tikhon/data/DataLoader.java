@@ -32,6 +32,9 @@ public final class DataLoader {
     private final boolean shuffle;
     private final long seed;
     private final Device device;
+    private final Augmentation augmentation;
+    /** Separates the augmentation's draws from any other use of (seed, epoch, batch). */
+    private static final long AUGMENT_STREAM = 0x617567L;   // "aug"
 
     /** A loader that leaves batches on the CPU. */
     public DataLoader(Dataset data, int batchSize, boolean shuffle, long seed) {
@@ -39,18 +42,34 @@ public final class DataLoader {
     }
 
     public DataLoader(Dataset data, int batchSize, boolean shuffle, long seed, Device device) {
+        this(data, batchSize, shuffle, seed, device, Augmentation.NONE);
+    }
+
+    private DataLoader(Dataset data, int batchSize, boolean shuffle, long seed, Device device, Augmentation augmentation) {
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
         this.data = data;
         this.batchSize = batchSize;
         this.shuffle = shuffle;
         this.seed = seed;
         this.device = device;
+        this.augmentation = augmentation;
+        augmentation.check(data.inputShape(), data.name());
     }
 
     /** The same loader, putting its batches on {@code target}. */
     public DataLoader onDevice(Device target) {
-        return new DataLoader(data, batchSize, shuffle, seed, target);
+        return new DataLoader(data, batchSize, shuffle, seed, target, augmentation);
     }
+
+    /**
+     * The same loader, augmenting the inputs of every batch; batch b of epoch e draws from
+     * {@code Rng.derive(seed, e, b, "aug")}, so its augmentation depends on nothing but those.
+     */
+    public DataLoader augmented(Augmentation a) {
+        return new DataLoader(data, batchSize, shuffle, seed, device, a);
+    }
+
+    public Augmentation augmentation() { return augmentation; }
 
     public Dataset data() { return data; }
 
@@ -101,7 +120,9 @@ public final class DataLoader {
                 int from = next * batchSize;
                 int size = Math.min(batchSize, order.length - from);
                 Tensor idx = Tensor.fromLongs(Arrays.copyOfRange(order, from, from + size), size);
-                Batch b = new Batch(data.batchInputs(idx).to(device), data.batchLabels(idx).to(device), next, size);
+                Tensor x = data.batchInputs(idx).to(device);
+                if (!augmentation.isNone()) x = augmentation.apply(x, Rng.derive(seed, epoch, next, AUGMENT_STREAM));
+                Batch b = new Batch(x, data.batchLabels(idx).to(device), next, size);
                 next++;
                 return b;
             }

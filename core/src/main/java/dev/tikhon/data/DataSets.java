@@ -21,7 +21,9 @@ import java.util.function.Supplier;
  * <p>The IDX sets are looked for in {@code --data-dir} if given (and nowhere else), else in
  * {@code $TIKHON_DATA} and {@code $TIKHON_DATA/<name>}, else in {@code /usr/share/datasets/<name>}
  * (where Debian's {@code dataset-fashion-mnist} installs). Fashion-MNIST falls back to a small
- * sample bundled in the jar, and the description says so loudly.
+ * sample bundled in the jar, and the description says so loudly. CIFAR-10 ({@code cifar10}, the binary version's
+ * {@code data_batch_1..5.bin} and {@code test_batch.bin}, {@link CifarReader}) is looked for in the same places, each
+ * also with {@code cifar-10-batches-bin/} below it (where the tarball unpacks).
  */
 public final class DataSets {
     public static final String ENV_VAR = "TIKHON_DATA";
@@ -35,6 +37,15 @@ public final class DataSets {
             "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"));
     private static final IdxSet MNIST = new IdxSet("mnist", "MNIST",
             List.of("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"));
+    /** CIFAR-10, binary version. */
+    public static final String CIFAR10 = "cifar10";
+    /** The folder {@code cifar-10-binary.tar.gz} unpacks to; looked for inside each candidate directory. */
+    public static final String CIFAR10_TAR_DIR = "cifar-10-batches-bin";
+    public static final List<String> CIFAR10_CLASSES = List.of(
+            "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck");
+    /** The five training files, then the test file. */
+    public static final List<String> CIFAR10_FILES = List.of(
+            "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin");
     private static final List<String> FILES = List.of(
             "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
     private static final String SAMPLE_RESOURCE = "fashion-mnist-sample/";
@@ -102,7 +113,7 @@ public final class DataSets {
     private DataSets() {}
 
     private static List<String> names() {
-        List<String> n = new ArrayList<>(List.of(FASHION_MNIST.name, SAMPLE_NAME, MNIST.name, FOLDER));
+        List<String> n = new ArrayList<>(List.of(FASHION_MNIST.name, SAMPLE_NAME, MNIST.name, CIFAR10, FOLDER));
         n.addAll(ToyData.NAMES);
         return List.copyOf(n);
     }
@@ -121,6 +132,7 @@ public final class DataSets {
         if (name.equals(FASHION_MNIST.name)) return loadIdx(FASHION_MNIST, dataDir, env, systemRoot);
         if (name.equals(SAMPLE_NAME)) return loadSample(FASHION_MNIST, false);
         if (name.equals(MNIST.name)) return loadIdx(MNIST, dataDir, env, systemRoot);
+        if (name.equals(CIFAR10)) return loadCifar(dataDir, env, systemRoot);
         if (name.equals(FOLDER)) return loadFolder(dataDir, options);
         if (ToyData.NAMES.contains(name)) return loadToy(name, options);
         throw new DataException("unknown data set '" + name + "': use one of " + String.join(", ", NAMES));
@@ -146,6 +158,13 @@ public final class DataSets {
             } catch (DataException e) {
                 lines.add(set.name + ": unusable: " + e.getMessage());
             }
+        }
+        List<String> looked = new ArrayList<>();
+        try {
+            Path dir = findCifar(dataDir, env, systemRoot, looked);
+            lines.add(CIFAR10 + ": " + (dir != null ? "found in " + dir : "not found (looked in " + String.join(", ", looked) + ")"));
+        } catch (DataException e) {
+            lines.add(CIFAR10 + ": unusable: " + e.getMessage());
         }
         lines.add("toy sets (generated, " + TOY_TRAIN + " train / " + TOY_TEST + " test points by default): "
                 + String.join(", ", ToyData.NAMES));
@@ -286,6 +305,85 @@ public final class DataSets {
             throw new DataException(testName + ": examples are " + Arrays.toString(test.inputShape()) + " but "
                     + trainName + " has " + Arrays.toString(train.inputShape()));
         }
+    }
+
+    // ------------------------------------------------------------------ CIFAR-10
+
+    private static Loaded loadCifar(Path dataDir, Map<String, String> env, Path systemRoot) {
+        List<String> looked = new ArrayList<>();
+        Path dir = findCifar(dataDir, env, systemRoot, looked);
+        if (dir == null) {
+            throw new DataException(CIFAR10 + ": not found; looked in " + String.join(", ", looked) + "; unpack "
+                    + "cifar-10-binary.tar.gz (" + String.join(", ", CIFAR10_FILES) + ") and pass --data-dir DIR or set " + ENV_VAR);
+        }
+        List<Path> trainFiles = new ArrayList<>();
+        for (String f : CIFAR10_FILES.subList(0, 5)) trainFiles.add(resolve(dir, f));
+        Path testFile = resolve(dir, CIFAR10_FILES.get(5));
+        boolean hasTrain = trainFiles.get(0) != null;
+        int trainSize = 0;
+        if (hasTrain) for (Path f : trainFiles) trainSize += CifarReader.count(f);
+        int testSize = testFile == null ? 0 : CifarReader.count(testFile);
+        Supplier<Dataset> train = hasTrain ? () -> cifar(dir, trainFiles) : () -> {
+            throw new DataException(dir.resolve(CIFAR10_FILES.get(0)) + "[.gz]: no such file (" + dir + " holds only the test split "
+                    + "of CIFAR-10; this command reads the training split)");
+        };
+        Supplier<Dataset> test = testFile != null ? () -> cifar(dir, List.of(testFile)) : () -> {
+            throw new DataException(dir.resolve(CIFAR10_FILES.get(5)) + "[.gz]: no such file (" + dir + " holds only the training "
+                    + "split of CIFAR-10; this command reads the test split)");
+        };
+        String sizes = !hasTrain ? "test split only: " + testSize + " test"
+                : testFile == null ? "training split only: " + trainSize + " train" : trainSize + " train / " + testSize + " test";
+        return new Loaded(train, test, "CIFAR-10 from " + dir + " (" + sizes + ")");
+    }
+
+    private static Dataset cifar(Path dir, List<Path> files) {
+        CifarReader.Records r = CifarReader.read(files);
+        return new Dataset(CIFAR10, dir.toString(), r.images(), r.labelTensor(), CifarReader.CLASSES, CIFAR10_CLASSES);
+    }
+
+    /**
+     * The directory holding CIFAR-10 (all five training files, or the test file, or both), or null with the places
+     * tried added to {@code looked}. Each candidate is tried as it is and with {@code cifar10/} and
+     * {@code cifar-10-batches-bin/} (the tarball's folder) below it. Some but not all of the training files is an error
+     * naming the first missing one.
+     */
+    private static Path findCifar(Path dataDir, Map<String, String> env, Path systemRoot, List<String> looked) {
+        List<Path> roots = new ArrayList<>();
+        if (dataDir != null) {
+            if (!Files.isDirectory(dataDir)) throw new DataException(dataDir + ": no such directory");
+            roots.add(dataDir);
+        } else {
+            String envDir = env.get(ENV_VAR);
+            if (envDir == null || envDir.isBlank()) {
+                looked.add("$" + ENV_VAR + " (unset)");
+            } else {
+                roots.add(Path.of(envDir));
+            }
+            roots.add(systemRoot.resolve(CIFAR10));
+        }
+        for (Path root : roots) {
+            for (Path dir : List.of(root, root.resolve(CIFAR10), root.resolve(CIFAR10_TAR_DIR))) {
+                if (holdsCifar(dir)) return dir;
+                looked.add(dir.toString());
+            }
+        }
+        if (dataDir != null) {
+            throw new DataException(dataDir.resolve(CIFAR10_FILES.get(5)) + ": no such file (CIFAR-10 needs test_batch.bin for "
+                    + "evaluation, also data_batch_1.bin .. data_batch_5.bin for training, in " + dataDir + ", "
+                    + dataDir.resolve(CIFAR10) + " or " + dataDir.resolve(CIFAR10_TAR_DIR) + ")");
+        }
+        return null;
+    }
+
+    private static boolean holdsCifar(Path dir) {
+        if (!Files.isDirectory(dir)) return false;
+        List<String> present = new ArrayList<>(), missing = new ArrayList<>();
+        for (String f : CIFAR10_FILES.subList(0, 5)) (resolve(dir, f) != null ? present : missing).add(f);
+        if (!present.isEmpty() && !missing.isEmpty()) {
+            throw new DataException(dir.resolve(missing.get(0)) + ": no such file, though " + dir + " holds " + String.join(", ", present)
+                    + " (CIFAR-10's training split is data_batch_1.bin .. data_batch_5.bin)");
+        }
+        return !present.isEmpty() || resolve(dir, CIFAR10_FILES.get(5)) != null;
     }
 
     // ------------------------------------------------------------------ toy sets and folders

@@ -42,6 +42,7 @@ public final class Engine {
         if (initialized) return;
         synchronized (Engine.class) {
             if (initialized) return;
+            relaxPointerAccounting();
             NativeLoader.extract();
             Loader.load(torch.class);
             // Must precede the first oneDNN primitive (oneDNN reads the cap once); an ONEDNN_MAX_CPU_ISA set by the user wins.
@@ -57,6 +58,23 @@ public final class Engine {
             setThreads(Runtime.getRuntime().availableProcessors());
         }
     }
+
+    /**
+     * JavaCPP reads /proc/self/statm under a process-wide lock for every native object it registers, to decide
+     * whether to call the GC, unless {@code maxPhysicalBytes} is 0. Tikhon frees native memory by {@link Scope}s, not
+     * by the GC, so the check buys nothing and costs 2–4 µs per object, and a training step makes about 40 of them
+     * (measured in the overhead audit of issue 25; docs/benchmarks.md). A value the user sets wins. Must run before
+     * {@link Pointer}'s class is initialized, which reads the property once.
+     */
+    private static void relaxPointerAccounting() {
+        if (System.getProperty("org.bytedeco.javacpp.maxPhysicalBytes") == null
+                && System.getProperty("org.bytedeco.javacpp.maxphysicalbytes") == null) {
+            System.setProperty("org.bytedeco.javacpp.maxPhysicalBytes", "0");
+        }
+    }
+
+    /** JavaCPP's physical-memory limit in bytes (0: not checked), for {@code tikhon info}. */
+    static long pointerPhysicalLimit() { return Pointer.maxPhysicalBytes(); }
 
     /**
      * Sets ATen's intra-op thread count and holds OpenBLAS to one thread: the two pools otherwise
@@ -181,6 +199,24 @@ public final class Engine {
         }
     }
 
+    private static String cudaMath;   // null until a run on CUDA configures it
+
+    /**
+     * GPU kernel policy for a run on CUDA. cuDNN's benchmark mode is on: Tikhon's loops run fixed shapes, so timing
+     * the candidate convolution algorithms once per shape pays for itself within a few steps (results may then vary
+     * in the last bits between runs on a GPU; CPU runs stay bit-reproducible). TensorFloat-32 (10-bit mantissa
+     * products in convolutions and matrix products) only with {@code tf32}: by default float32 stays float32, so
+     * gradients and certificates mean what they say; PyTorch's own default allows TF32 in cuDNN convolutions, so
+     * compare speeds with the same setting on both sides.
+     */
+    public static void configureCuda(boolean tf32) {
+        init();
+        torch.globalContext().setBenchmarkCuDNN(true);
+        torch.globalContext().setAllowTF32CuDNN(tf32);
+        torch.globalContext().setAllowTF32CuBLAS(tf32);
+        cudaMath = "cuDNN benchmark mode on; TF32 " + (tf32 ? "allowed (--tf32)" : "off (float32 kept exact)");
+    }
+
     /** libtorch's version, e.g. "2.10.0" (the binding's version is libtorch's, then JavaCPP's). */
     public static String libtorchVersion() {
         return bindingVersion().split("-")[0];
@@ -195,7 +231,9 @@ public final class Engine {
         m.put("intraop_threads", torch.get_num_threads());
         m.put("openblas_threads", openblasThreads());
         m.put("kernels", kernels);
+        m.put("javacpp_max_physical_bytes", Pointer.maxPhysicalBytes());
         m.put("cuda_available", torch.cuda_is_available());
+        if (cudaMath != null) m.put("cuda_math", cudaMath);
         m.put("cuda_devices", cudaDeviceCount());
         List<File> libs = NativeLoader.extract();
         m.put("native_cache", libs.isEmpty() ? "(none)" : libs.get(0).getParent());
@@ -206,6 +244,24 @@ public final class Engine {
     public static String parallelInfo() {
         init();
         return torch.get_parallel_info().getString();
+    }
+
+    /**
+     * Runs {@code work} with OpenBLAS at {@code n} threads, then holds it to one again: for measuring the machine's
+     * matrix-product ceiling at a step's thread count, when ATen's own pool is idle and the two cannot fight.
+     */
+    public static <T> T withBlasThreads(int n, java.util.function.Supplier<T> work) {
+        init();
+        try {
+            openblas.blas_set_num_threads(n);
+        } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
+            return work.get();
+        }
+        try {
+            return work.get();
+        } finally {
+            openblas.blas_set_num_threads(1);
+        }
     }
 
     private static int openblasThreads() {

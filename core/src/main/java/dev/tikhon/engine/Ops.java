@@ -25,6 +25,14 @@ public final class Ops {
      */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
         if (FlopCount.active()) FlopCount.conv2d(x, weight, stride, padding);
+        Tensor[] xw = padChannels(x, weight);
+        TensorOptional b = bias == null ? new TensorOptional() : new TensorOptional(bias.t);
+        return new Tensor(torch.conv2d(xw[0].t, xw[1].t, b, new long[]{stride, stride}, new long[]{padding, padding},
+                new long[]{1, 1}, 1));
+    }
+
+    /** {@link #conv2d}'s zero channels for the oneDNN fault {@link KernelCheck} finds: {@code [x, weight]}, padded where needed. */
+    private static Tensor[] padChannels(Tensor x, Tensor weight) {
         long c = x.size(1);
         if (Engine.padConvChannels && c > 8 && c % 8 != 0 && x.dtype() == DType.FLOAT32 && !x.device().isCuda()) {
             long extra = 8 - c % 8;
@@ -32,9 +40,35 @@ public final class Ops {
             weight = Tensor.cat(java.util.List.of(weight, Tensor.zeros(weight.dtype(), weight.device(), weight.size(0), extra,
                     weight.size(2), weight.size(3))), 1);
         }
+        return new Tensor[]{x, weight};
+    }
+
+    /**
+     * 2-D convolution with per-axis stride, padding and dilation and {@code groups} groups (ONNX Conv); {@code bias} may be
+     * null. Used for layers {@link #conv2d}'s square, ungrouped form does not cover.
+     */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, long[] stride, long[] padding, long[] dilation, long groups) {
+        Tensor[] xw = groups == 1 ? padChannels(x, weight) : new Tensor[]{x, weight};   // grouped: as libtorch computes it
         TensorOptional b = bias == null ? new TensorOptional() : new TensorOptional(bias.t);
-        return new Tensor(torch.conv2d(x.t, weight.t, b, new long[]{stride, stride}, new long[]{padding, padding},
-                new long[]{1, 1}, 1));
+        return new Tensor(torch.conv2d(xw[0].t, xw[1].t, b, stride, padding, dilation, groups));
+    }
+
+    /**
+     * Pads with a constant: {@code pads} lists (before, after) pairs from the last dimension backwards, as libtorch's
+     * constant_pad_nd takes them; negative entries crop.
+     */
+    public static Tensor constantPad(Tensor x, long[] pads, double value) {
+        return new Tensor(torch.constant_pad_nd(x.t, pads, new org.bytedeco.pytorch.Scalar(value)));
+    }
+
+    /** Max pooling with per-axis kernel, stride, padding and dilation; {@code ceilMode} rounds the output size up. */
+    public static Tensor maxPool2d(Tensor x, long[] kernel, long[] stride, long[] padding, long[] dilation, boolean ceilMode) {
+        return new Tensor(torch.max_pool2d(x.t, kernel, stride, padding, dilation, ceilMode));
+    }
+
+    /** Average pooling with per-axis kernel, stride and padding; {@code countIncludePad} divides by the whole window. */
+    public static Tensor avgPool2d(Tensor x, long[] kernel, long[] stride, long[] padding, boolean ceilMode, boolean countIncludePad) {
+        return new Tensor(torch.avg_pool2d(x.t, kernel, stride, padding, ceilMode, countIncludePad, new LongOptional()));
     }
 
     /**

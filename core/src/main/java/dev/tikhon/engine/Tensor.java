@@ -69,6 +69,11 @@ public final class Tensor {
         return new Tensor(torch.full(shape, s(value), options(dtype, device)));
     }
 
+    /** Uninitialized memory of the given shape (every element must be written before it is read). */
+    public static Tensor empty(DType dtype, Device device, long... shape) {
+        return new Tensor(torch.empty(shape, options(dtype, device), new MemoryFormatOptional()));
+    }
+
     /** Standard normal samples from the calling thread's generator (seed it with {@link Rng#seed}). */
     public static Tensor randn(long... shape) { return randn(DType.FLOAT32, Device.CPU, shape); }
 
@@ -353,6 +358,9 @@ public final class Tensor {
 
     /** Maximum along a dimension (values only). */
     public Tensor amax(int dim, boolean keepDim) { return new Tensor(t.amax(new long[]{dim}, keepDim)); }
+
+    /** Occurrences of each value 0 … max(minLength, max + 1) − 1 in this non-negative INT64 vector, as INT64. */
+    public Tensor bincount(long minLength) { return new Tensor(torch.bincount(t, new org.bytedeco.pytorch.TensorOptional(), minLength)); }
 
     public Tensor argmax(int dim) { return new Tensor(t.argmax(new LongOptional(dim), false)); }
 

@@ -44,14 +44,24 @@ public final class EkExperiment {
     }
 
     FlowConfig ek(String data) {
-        return new FlowConfig("ek", data, "mlp", new int[]{64, 64, 64}, "softplus", 64, 2, 1.0, "exact", "dopri5", 0.25, 1e-5, 1e-5,
-                "backprop", Map.of(), budget.iterations(), budget.batchSize(), 1e-3, 0, budget.seed(), 100,
+        return new FlowConfig("ek", data, FIELD, ode("dopri5"), Map.of(), training(),
                 new FlowConfig.Ek(budget.epsilon(), budget.mcSamples(), budget.alpha(), budget.flowSamples()));
     }
 
     FlowConfig cnf(String data) {
-        return new FlowConfig("cnf", data, "mlp", new int[]{64, 64, 64}, "softplus", 64, 2, 1.0, "exact", "rk4", 0.25, 1e-5, 1e-5,
-                "backprop", Map.of(), budget.iterations(), budget.batchSize(), 1e-3, 0, budget.seed(), 100);
+        return new FlowConfig("cnf", data, FIELD, ode("rk4"), Map.of(), training());
+    }
+
+    /** Both methods: an MLP 64-64-64 softplus (the CNF's field; EK's potentials φ, ψ), T = 1, exact divergence. */
+    private static final FlowConfig.Field FIELD = FlowConfig.Field.mlp(new int[]{64, 64, 64}, "softplus");
+
+    private static FlowConfig.Ode ode(String solver) {
+        return new FlowConfig.Ode(1.0, "exact", new FlowConfig.Solver(solver, 0.25, 1e-5, 1e-5), "backprop");
+    }
+
+    /** The same iterations, batch, Adam learning rate (1e-3, no weight decay) and seed for both; a checkpoint every 100. */
+    private FlowConfig.Training training() {
+        return new FlowConfig.Training(budget.iterations(), budget.batchSize(), 1e-3, 0, budget.seed(), 100);
     }
 
     /** One trained flow: its data set, method (ek or cnf), training and held-out evaluation (seconds, NLL, NFE per batch). */

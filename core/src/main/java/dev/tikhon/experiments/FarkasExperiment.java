@@ -1,5 +1,7 @@
 package dev.tikhon.experiments;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.models.ModelSpec;
@@ -77,6 +79,19 @@ public final class FarkasExperiment {
     public record Row(Variant variant, String status, double testAccuracy, double testLoss, double lastTrainLoss,
                       long divergedAtStep, long steps, double trainSeconds, long parameters) {}
 
+    /** metrics.json's account of one variant; {@code divergedAtStep} is absent unless it diverged. */
+    public record Summary(String description, String status, @JsonProperty("test_acc") double testAccuracy,
+                          @JsonProperty("test_loss") double testLoss, @JsonProperty("last_epoch_train_loss") double lastEpochTrainLoss,
+                          @JsonProperty("diverged_at_step") @JsonInclude(JsonInclude.Include.NON_NULL) Long divergedAtStep, long steps,
+                          @JsonProperty("train_seconds") double trainSeconds, long parameters) {}
+
+    /**
+     * A variant's diverged.json: where its loss first became NaN or infinite (epoch and batch from 1), the last finite epoch
+     * loss, and the training time up to it; read back instead of training a finished, diverged variant again.
+     */
+    public record Diverged(int epoch, int batch, long step, String loss, @JsonProperty("last_train_loss") double lastTrainLoss,
+                           @JsonProperty("train_seconds") double trainSeconds, String message) {}
+
     private final Dataset train, test;
     private final DataInfo dataInfo;
     private final Budget budget;
@@ -131,10 +146,8 @@ public final class FarkasExperiment {
             StepLog log = new StepLog(dir.resolve("steps.csv"));
             Path divergedFile = dir.resolve("diverged.json");
             if (Files.exists(divergedFile)) {   // a finished, diverged variant: read its record back
-                Map<String, Object> d = Json.readMap(divergedFile);
-                rows.add(new Row(v, "diverged", Double.NaN, Double.NaN, ((Number) d.get("last_train_loss")).doubleValue(),
-                        ((Number) d.get("step")).longValue(), ((Number) d.get("step")).longValue(),
-                        ((Number) d.get("train_seconds")).doubleValue(), parameters));
+                Diverged d = Json.read(divergedFile, Diverged.class);
+                rows.add(new Row(v, "diverged", Double.NaN, Double.NaN, d.lastTrainLoss(), d.step(), d.step(), d.trainSeconds(), parameters));
                 continue;
             }
             Trainer.Listener progress = listeners.apply(v.name());
@@ -153,15 +166,8 @@ public final class FarkasExperiment {
                 log.add(e.epoch, e.batch, step, e.loss);
                 log.save();
                 double lastLoss = log.lastFiniteLoss();
-                Map<String, Object> d = new LinkedHashMap<>();
-                d.put("epoch", e.epoch + 1);
-                d.put("batch", e.batch + 1);
-                d.put("step", step);
-                d.put("loss", String.valueOf(e.loss));
-                d.put("last_train_loss", lastLoss);
-                d.put("train_seconds", log.seconds());
-                d.put("message", e.getMessage());
-                Json.write(divergedFile, d);
+                Json.write(divergedFile, new Diverged(e.epoch + 1, e.batch + 1, step, String.valueOf(e.loss), lastLoss, log.seconds(),
+                        e.getMessage()));
                 rows.add(new Row(v, "diverged", Double.NaN, Double.NaN, lastLoss, step, step, log.seconds(), parameters));
             }
         }
@@ -182,7 +188,7 @@ public final class FarkasExperiment {
     }
 
     /** results.csv, training_loss.png and training_loss_search.png (per-step loss, running mean of 10 steps), test_accuracy.png; returns metrics. */
-    public Map<String, Object> report(List<Row> rows) {
+    public Map<String, Summary> report(List<Row> rows) {
         List<List<Object>> table = new ArrayList<>();
         for (Row r : rows) {
             table.add(List.of(r.variant().name(), r.variant().arch(), r.variant().depth(), r.variant().batchNorm(), r.variant().zeroLast(),
@@ -203,19 +209,10 @@ public final class FarkasExperiment {
         }
         Charts.bar(out.resolve("test_accuracy.png"), "Test accuracy (diverged: 0)", rows.stream().map(r -> r.variant().name()).toList(),
                 rows.stream().mapToDouble(r -> Double.isNaN(r.testAccuracy()) ? 0 : r.testAccuracy()).toArray());
-        Map<String, Object> m = new LinkedHashMap<>();
+        Map<String, Summary> m = new LinkedHashMap<>();
         for (Row r : rows) {
-            Map<String, Object> v = new LinkedHashMap<>();
-            v.put("description", r.variant().describe());
-            v.put("status", r.status());
-            v.put("test_acc", r.testAccuracy());
-            v.put("test_loss", r.testLoss());
-            v.put("last_epoch_train_loss", r.lastTrainLoss());
-            if (r.divergedAtStep() >= 0) v.put("diverged_at_step", r.divergedAtStep());
-            v.put("steps", r.steps());
-            v.put("train_seconds", r.trainSeconds());
-            v.put("parameters", r.parameters());
-            m.put(r.variant().name(), v);
+            m.put(r.variant().name(), new Summary(r.variant().describe(), r.status(), r.testAccuracy(), r.testLoss(), r.lastTrainLoss(),
+                    r.divergedAtStep() >= 0 ? r.divergedAtStep() : null, r.steps(), r.trainSeconds(), r.parameters()));
         }
         return m;
     }

@@ -1,5 +1,6 @@
 package dev.tikhon.experiments;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.tikhon.certify.CertificationRun;
 import dev.tikhon.certify.CohenCertification;
 import dev.tikhon.certify.HeatCertification;
@@ -76,6 +77,16 @@ public final class LipschitzCertifyExperiment {
     public record Row(String variant, String kind, int images, double cleanAccuracy, double[] certified, double classifyMs,
                       double certifyMs, String violations) {}
 
+    /**
+     * The experiment's result.
+     *
+     * @param variants each variant's certification summary (its certificate's {@code summary()}, with the soundness check of
+     *                 the sound ones), by label
+     * @param certificationSpeedupOverCohen certify time per image of Cohen's CERTIFY over the Lipschitz-margin model's sound one
+     */
+    public record Result(Budget budget, Map<String, Map<String, Object>> variants, List<Row> rows,
+                         @JsonProperty("certification_speedup_over_cohen") double certificationSpeedupOverCohen) {}
+
     private final DataSets.Loaded data;
     private final DataInfo info;
     private final Budget budget;
@@ -102,14 +113,14 @@ public final class LipschitzCertifyExperiment {
     }
 
     /** Trains (or loads) every model, certifies, attacks the sound certificates; writes results.csv and the plot. */
-    public Map<String, Object> run(Function<String, Trainer.Listener> listeners) {
+    public Result run(Function<String, Trainer.Listener> listeners) {
         TrainConfig base = TrainConfig.builder().epochs(budget.baseEpochs()).seed(budget.seed()).build();
         Module undefended = train("undefended", "cnn", ObjectiveSpec.plain(), base, listeners);
         ObjectiveSpec lip = Regularizers.spec(budget.lipReg(), Map.of("eps", budget.lipEps()));
         TrainConfig lipConfig = TrainConfig.builder().epochs(budget.lipEpochs()).optimizer("adam").lr(budget.lipLr()).seed(budget.seed())
                 .objective(lip).build();
         Module lipschitz = train("lipschitz-margin", budget.lipArch(), lip, lipConfig, listeners);
-        Map<String, Object> variants = new LinkedHashMap<>();
+        Map<String, Map<String, Object>> variants = new LinkedHashMap<>();
         List<Row> rows = new ArrayList<>();
         List<Charts.Series> curves = new ArrayList<>();
         for (Object[] v : new Object[][]{{"undefended CNN, sound", "undefended", undefended},
@@ -131,7 +142,7 @@ public final class LipschitzCertifyExperiment {
             rows.add(new Row(label, "sound", r.images().size(), r.cleanAccuracy(), acc, 1000 * r.meanSeconds(), 1000 * r.meanSeconds(),
                     check.violations() + " of " + check.tested() + " (DDN), " + check.ensembleViolations() + " of " + check.ensembleTested()
                             + " (ensemble)"));
-            for (Charts.Series c : r.asCertificationRun().curves("", 1.25)) curves.add(new Charts.Series(label, c.x(), c.y()));
+            for (Charts.Series c : r.asCertificationRun().curves("", 1.25)) curves.add(new Charts.Series(label + ", sound", c.x(), c.y(), c.stroke()));
         }
 
         // the Monte Carlo side: its models are trained after the sound certificates are written
@@ -151,7 +162,7 @@ public final class LipschitzCertifyExperiment {
         }
         String cohenLabel = "Cohen, noise σ 0.25 CNN, N " + budget.n();
         String heatLabel = "heat CNN σ " + budget.heat().sigma() + " (a), N " + budget.n();
-        for (Object[] v : new Object[][]{{cohenLabel, "noise-0.25", cohen, "cohen"}, {heatLabel, "heat-revision", heatRun, "a"}}) {
+        for (Object[] v : new Object[][]{{cohenLabel, "noise-0.25", cohen, "cohen"}, {heatLabel, "heat-revision", heatRun, HeatCertification.MONTE_CARLO}}) {
             CertificationRun.Result r = (CertificationRun.Result) v[2];
             String cert = (String) v[3];
             Map<String, Object> summary = new LinkedHashMap<>(r.summary());
@@ -163,9 +174,8 @@ public final class LipschitzCertifyExperiment {
             double classify = cert.equals("cohen") ? 1000 * r.predictSeconds() : 1000 * r.meanClassifySeconds();
             rows.add(new Row((String) v[0], "probabilistic (α 0.001)", r.images().size(), r.cleanAccuracy(), acc, classify,
                     1000 * r.meanCertifySeconds(), "n/a (holds for the smoothed classifier with probability 1 − α)"));
-            for (Charts.Series s : r.curves("", 1.25)) {
-                if (s.name().equals(cert)) curves.add(new Charts.Series((String) v[0], s.x(), s.y()));
-            }
+            Charts.Series s = r.curves("", 1.25).get(r.certificateNames().indexOf(cert));   // curves come in certificate order
+            curves.add(new Charts.Series(v[0] + ", probabilistic", s.x(), s.y(), s.stroke()));
         }
 
         List<String> header = new ArrayList<>(List.of("variant", "kind", "images", "clean_acc"));
@@ -183,13 +193,8 @@ public final class LipschitzCertifyExperiment {
         Csv.write(out.resolve("results.csv"), header, table);
         Charts.line(out.resolve("certified_accuracy.png"), "Certified accuracy, Fashion-MNIST (sound vs probabilistic)", "ℓ2 radius",
                 "certified accuracy", curves);
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("budget", budget);
-        m.put("variants", variants);
-        m.put("rows", rows);
         double lipMs = rows.get(1).certifyMs(), cohenMs = rows.get(2).certifyMs();
-        m.put("certification_speedup_over_cohen", cohenMs / lipMs);
-        return m;
+        return new Result(budget, variants, rows, cohenMs / lipMs);
     }
 
     private Module smooth(Module undefended, Function<String, Trainer.Listener> listeners) {

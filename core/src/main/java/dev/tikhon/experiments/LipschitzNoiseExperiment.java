@@ -1,5 +1,6 @@
 package dev.tikhon.experiments;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Autograd;
 import dev.tikhon.engine.DType;
@@ -139,17 +140,16 @@ public final class LipschitzNoiseExperiment {
                 double lipNoisy = Double.NaN, lipClean = Double.NaN;
                 for (Variant v : settings.variants()) {
                     Path saved = out.resolve("runs").resolve(v.name() + "-n" + n + "-seed" + seed + ".json");
-                    Row row;
-                    if (Files.exists(saved)) {
-                        row = Json.read(saved, Row.class);
-                    } else {
+                    String key = key(v, n, seed);
+                    Row row = cached(saved, key);
+                    if (row == null) {
                         if (Double.isNaN(lipNoisy)) {
                             Tensor yNoisy = Tensor.fromLongs(train.noisy(), n), yClean = Tensor.fromLongs(train.clean(), n);
                             lipNoisy = DataLipschitz.compute(train.x(), yNoisy, 1024, false).lipschitz01();
                             lipClean = DataLipschitz.compute(train.x(), yClean, 1024, false).lipschitz01();
                         }
                         row = runOne(v, n, seed, train, test, lipNoisy, lipClean);
-                        Json.write(saved, row);
+                        Json.write(saved, new Saved(key, row));
                     }
                     rows.add(row);
                     done++;
@@ -161,6 +161,26 @@ public final class LipschitzNoiseExperiment {
             }
         }
         return rows;
+    }
+
+    /** A run's row with the settings it was measured with: reused only by a run with the same settings. */
+    record Saved(String settings, Row row) {}
+
+    /** Everything a row depends on (a folder reused with other --steps, --lr, … must not reuse its rows). */
+    private String key(Variant v, int n, int seed) {
+        return String.format(java.util.Locale.ROOT, "%s n %d seed %d flip %s hidden %s steps %d batch %d lr %s test points %d", v, n, seed,
+                settings.flip(), settings.hidden(), settings.steps(), settings.batchSize(), settings.lr(), settings.testPoints());
+    }
+
+    /** The row saved in {@code file} if it was measured with settings {@code key}; null if none, or other settings. */
+    static Row cached(Path file, String key) {
+        if (!Files.exists(file)) return null;
+        try {
+            Saved s = Json.read(file, Saved.class);
+            return key.equals(s.settings()) ? s.row() : null;
+        } catch (RuntimeException e) {
+            return null;   // unreadable, or from a version that saved no settings: measured again
+        }
     }
 
     private Row runOne(Variant v, int n, int seed, Sample train, Sample test, double lipNoisy, double lipClean) {
@@ -264,8 +284,19 @@ public final class LipschitzNoiseExperiment {
                 -1, 1, -1, 1, cells, cells, field, all);
     }
 
-    /** Means over seeds per (variant, n); writes results.csv, summary.csv and the error-vs-n chart. Returns metrics. */
-    public Map<String, Object> report(List<Row> rows) {
+    /** metrics.json's means over seeds of one (variant, n). */
+    public record Summary(@JsonProperty("clean_test_error_mean") double cleanTestErrorMean,
+                          @JsonProperty("clean_test_error_sd") double cleanTestErrorSd,
+                          @JsonProperty("flipped_reproduced_mean") double flippedReproducedMean,
+                          @JsonProperty("model_lipschitz_mean") double modelLipschitzMean,
+                          @JsonProperty("data_lipschitz_noisy_mean") double dataLipschitzNoisyMean,
+                          @JsonProperty("data_lipschitz_clean_mean") double dataLipschitzCleanMean) {}
+
+    /**
+     * Means over seeds per (variant, n); writes results.csv, summary.csv and the error-vs-n chart. Returns, for metrics.json,
+     * each variant's summaries by training-set size.
+     */
+    public Map<String, Map<String, Summary>> report(List<Row> rows) {
         List<List<Object>> table = new ArrayList<>();
         for (Row r : rows) {
             table.add(List.of(r.variant(), r.n(), r.seed(), r.cleanTestError(), r.noisyTrainAgreement(), r.flippedReproduced(),
@@ -274,12 +305,12 @@ public final class LipschitzNoiseExperiment {
         Csv.write(out.resolve("results.csv"), List.of("variant", "n", "seed", "clean_test_error", "noisy_train_agreement",
                 "flipped_reproduced", "clean_train_error", "model_lipschitz_grid", "data_lipschitz_noisy", "data_lipschitz_clean",
                 "seconds"), table);
-        Map<String, Object> summary = new LinkedHashMap<>();
+        Map<String, Map<String, Summary>> summary = new LinkedHashMap<>();
         List<List<Object>> sum = new ArrayList<>();
         List<Charts.Series> series = new ArrayList<>();
         for (Variant v : settings.variants()) {
             double[] xs = new double[settings.sizes().size()], ys = new double[xs.length];
-            Map<String, Object> byN = new LinkedHashMap<>();
+            Map<String, Summary> byN = new LinkedHashMap<>();
             for (int k = 0; k < xs.length; k++) {
                 int n = settings.sizes().get(k);
                 List<Row> rs = rows.stream().filter(r -> r.variant().equals(v.name()) && r.n() == n).toList();
@@ -289,14 +320,7 @@ public final class LipschitzNoiseExperiment {
                 xs[k] = Math.log10(n);
                 ys[k] = err;
                 sum.add(List.of(v.name(), n, rs.size(), err, sd, flip, lip, dataNoisy, dataClean));
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("clean_test_error_mean", err);
-                m.put("clean_test_error_sd", sd);
-                m.put("flipped_reproduced_mean", flip);
-                m.put("model_lipschitz_mean", lip);
-                m.put("data_lipschitz_noisy_mean", dataNoisy);
-                m.put("data_lipschitz_clean_mean", dataClean);
-                byN.put(String.valueOf(n), m);
+                byN.put(String.valueOf(n), new Summary(err, sd, flip, lip, dataNoisy, dataClean));
             }
             series.add(new Charts.Series(v.name(), xs, ys));
             summary.put(v.name(), byN);

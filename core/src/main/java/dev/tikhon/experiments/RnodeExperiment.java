@@ -49,14 +49,15 @@ public final class RnodeExperiment {
     }
 
     FlowConfig config(String data, double lambda) {
+        FlowConfig.Solver solver = new FlowConfig.Solver(budget.solver(), budget.step(), budget.tolerance(), budget.tolerance());
         if (dev.tikhon.flow.Flows.isImages(data)) {
-            return new FlowConfig("cnf", data, "multiscale", new int[]{64, 64, 64}, "softplus", budget.imageChannels(), 2, 1.0,
-                    "rademacher", budget.solver(), budget.step(), budget.tolerance(), budget.tolerance(), "backprop", FlowConfig.rnode(lambda, lambda),
-                    budget.imageIterations(), budget.imageBatchSize(), 1e-3, 0, budget.seed(), 10);
+            return new FlowConfig("cnf", data, FlowConfig.Field.multiscale(budget.imageChannels(), 2),
+                    new FlowConfig.Ode(1.0, "rademacher", solver, "backprop"), FlowConfig.rnode(lambda, lambda),
+                    new FlowConfig.Training(budget.imageIterations(), budget.imageBatchSize(), 1e-3, 0, budget.seed(), 10));
         }
-        return new FlowConfig("cnf", data, "mlp", new int[]{64, 64, 64}, "softplus", 64, 2, 1.0, "exact", budget.solver(),
-                budget.step(), budget.tolerance(), budget.tolerance(), "backprop", FlowConfig.rnode(lambda, lambda), budget.iterations(),
-                budget.batchSize(), 1e-3, 0, budget.seed(), 100);
+        return new FlowConfig("cnf", data, FlowConfig.Field.mlp(new int[]{64, 64, 64}, "softplus"),
+                new FlowConfig.Ode(1.0, "exact", solver, "backprop"), FlowConfig.rnode(lambda, lambda),
+                new FlowConfig.Training(budget.iterations(), budget.batchSize(), 1e-3, 0, budget.seed(), 100));
     }
 
     /**

@@ -1,5 +1,7 @@
 package dev.tikhon.experiments;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.tikhon.data.DataSets;
 import dev.tikhon.engine.Device;
 import dev.tikhon.models.ModelSpec;
@@ -55,6 +57,24 @@ public final class TikhonovExperiment {
      */
     public record Robustness(int images, double[] linfEps, double[] linfRobustAccuracy, double medianL2Distance,
                              double medianL2LBound, long boundViolations, List<String> warnings) {}
+
+    /** metrics.json's account of one variant; {@code robustness} is absent when robustness was not evaluated. */
+    public record Summary(String objective, @JsonProperty("test_acc") double testAccuracy, @JsonProperty("test_loss") double testLoss,
+                          @JsonProperty("input_gradient_norms") GradientNorms inputGradientNorms,
+                          @JsonProperty("train_seconds") double trainSeconds, @JsonProperty("steps_per_second") double stepsPerSecond,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) RobustnessSummary robustness) {}
+
+    /** The robustness columns in metrics.json: ℓ∞ robust accuracy by radius name (e.g. "8/255"), DDN and L-bound medians. */
+    public record RobustnessSummary(int images, @JsonProperty("linf_robust_accuracy") Map<String, Double> linfRobustAccuracy,
+                                    @JsonProperty("median_l2_distance") double medianL2Distance,
+                                    @JsonProperty("median_l2_lbound_estimate") double medianL2LBoundEstimate,
+                                    @JsonProperty("l_bound_violations") long lBoundViolations, List<String> warnings) {}
+
+    /** How the robustness columns were measured, as metrics.json records it. */
+    public record RobustnessSettingsSummary(String linf, String l2, int images) {}
+
+    /** What {@link #report} returns for metrics.json: each variant by name, and the robustness settings (null when not evaluated). */
+    public record Report(Map<String, Summary> variants, RobustnessSettingsSummary robustnessSettings) {}
 
     /** How the robustness columns are measured: an ℓ∞ evaluation at the radii, and an ℓ2 one (DDN and bounds only). */
     public record RobustnessSettings(int images, RobustnessEvaluation.Config linf, RobustnessEvaluation.Config l2) {
@@ -163,7 +183,7 @@ public final class TikhonovExperiment {
     }
 
     /** results.csv and the plots; returns the metrics for metrics.json. */
-    public Map<String, Object> report(List<Row> rows) {
+    public Report report(List<Row> rows) {
         List<List<Object>> table = new ArrayList<>();
         double baseSeconds = rows.get(0).trainSeconds(), baseGrad = rows.get(0).norms().l2Mean();
         boolean robust = rows.stream().allMatch(r -> r.robustness() != null);
@@ -192,33 +212,19 @@ public final class TikhonovExperiment {
                 rows.stream().mapToDouble(r -> r.norms().l2Mean()).toArray());
         Charts.bar(out.resolve("accuracy.png"), "Clean test accuracy", names, rows.stream().mapToDouble(Row::testAccuracy).toArray());
         Charts.bar(out.resolve("training_time.png"), "Training time (s)", names, rows.stream().mapToDouble(Row::trainSeconds).toArray());
-        Map<String, Object> m = new LinkedHashMap<>();
+        Map<String, Summary> m = new LinkedHashMap<>();
         for (Row r : rows) {
-            Map<String, Object> v = new LinkedHashMap<>();
-            v.put("objective", r.objective());
-            v.put("test_acc", r.testAccuracy());
-            v.put("test_loss", r.testLoss());
-            v.put("input_gradient_norms", dev.tikhon.report.Json.toMap(r.norms()));
-            v.put("train_seconds", r.trainSeconds());
-            v.put("steps_per_second", r.stepsPerSecond());
+            RobustnessSummary rs = null;
             if (r.robustness() != null) {
                 Robustness rb = r.robustness();
-                Map<String, Object> rm = new LinkedHashMap<>();
-                rm.put("images", rb.images());
-                Map<String, Object> acc = new LinkedHashMap<>();
+                Map<String, Double> acc = new LinkedHashMap<>();
                 for (int e = 0; e < rb.linfEps().length; e++) acc.put(epsName(rb.linfEps()[e]), rb.linfRobustAccuracy()[e]);
-                rm.put("linf_robust_accuracy", acc);
-                rm.put("median_l2_distance", rb.medianL2Distance());
-                rm.put("median_l2_lbound_estimate", rb.medianL2LBound());
-                rm.put("l_bound_violations", rb.boundViolations());
-                rm.put("warnings", rb.warnings());
-                v.put("robustness", rm);
+                rs = new RobustnessSummary(rb.images(), acc, rb.medianL2Distance(), rb.medianL2LBound(), rb.boundViolations(), rb.warnings());
             }
-            m.put(r.variant(), v);
+            m.put(r.variant(), new Summary(r.objective(), r.testAccuracy(), r.testLoss(), r.norms(), r.trainSeconds(), r.stepsPerSecond(), rs));
         }
-        if (robust) m.put("robustness_settings", Map.of("linf", describe(robustness.linf()), "l2", describe(robustness.l2()),
-                "images", robustness.images()));
-        return m;
+        return new Report(m, robust ? new RobustnessSettingsSummary(describe(robustness.linf()), describe(robustness.l2()),
+                robustness.images()) : null);
     }
 
     /** 2/255 → "2/255" when ε is a whole number of 255ths, else the number. */

@@ -6,6 +6,7 @@ import dev.tikhon.ode.SolverOptions;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,22 +18,77 @@ import java.util.Map;
 
 /**
  * Everything that defines a flow training run; stored in its checkpoint so that eval, sample and
- * resume rebuild the same model.
+ * resume rebuild the same model. The groups are stored flat (one JSON object, as before they were grouped).
  *
- * @param model       mlp (2-D data) or multiscale (images)
- * @param hidden      hidden widths of the MLP field
- * @param channels    conv width of the multiscale field
- * @param scales      number of scales of the multiscale model
- * @param solver      training solver: euler, midpoint, rk4 (fixed step {@code step}) or dopri5 (atol, rtol)
- * @param gradient    backprop (through the solver steps) or adjoint
+ * @param method       cnf (maximum likelihood) or ek (entropy–Kantorovich potentials)
+ * @param data         a 2-D toy set or an image set
+ * @param field        the vector field (or, for ek, the potentials)
+ * @param ode          integration time, divergence, training solver and gradient mode
  * @param regularizers the weight of each {@link FlowRegularizer} by name (absent: 0)
- * @param ek          settings of {@code --method ek} (entropy–Kantorovich potentials, docs/methods.md §7); null for cnf. The
- *                    potentials φ, ψ are MLPs with {@code hidden} widths and {@code activation}.
+ * @param training     iterations, batch, Adam, seed, checkpoint period
+ * @param ek           settings of {@code --method ek} (entropy–Kantorovich potentials, docs/methods.md §7); null for cnf. The
+ *                     potentials φ, ψ are MLPs with the field's {@code hidden} widths and {@code activation}.
  */
-public record FlowConfig(String method, String data, String model, int[] hidden, String activation, int channels, int scales,
-                         double endTime, String divergence, String solver, double step, double atol, double rtol,
-                         String gradient, Map<String, Double> regularizers, int iterations, int batchSize,
-                         double lr, double weightDecay, long seed, int checkpointEvery, Ek ek) {
+public record FlowConfig(String method, String data, @JsonUnwrapped Field field, @JsonUnwrapped Ode ode,
+                         Map<String, Double> regularizers, @JsonUnwrapped Training training, Ek ek) {
+    /**
+     * The vector field: {@code mlp} (2-D data; hidden widths, activation) or {@code multiscale} (images; conv width
+     * {@code channels}, {@code scales} scales).
+     */
+    public record Field(String model, int[] hidden, String activation, int channels, int scales) {
+        /** An MLP field (the multiscale settings at their defaults). */
+        public static Field mlp(int[] hidden, String activation) {
+            return new Field("mlp", hidden, activation, 64, 2);
+        }
+
+        /** A multiscale image field (the MLP settings at their defaults). */
+        public static Field multiscale(int channels, int scales) {
+            return new Field("multiscale", new int[]{64, 64, 64}, "softplus", channels, scales);
+        }
+
+        public boolean mlp() { return "mlp".equals(model); }
+    }
+
+    /**
+     * The training solver: euler, midpoint, rk4 (fixed step {@code step}) or dopri5 ({@code atol}, {@code rtol}).
+     * Stored as {@code solver}, {@code step}, {@code atol}, {@code rtol}.
+     */
+    public record Solver(@JsonProperty("solver") String name, double step, double atol, double rtol) {
+        public Solver {
+            options(name, step, atol, rtol);
+        }
+
+        public SolverOptions options() { return options(name, step, atol, rtol); }
+
+        private static SolverOptions options(String name, double step, double atol, double rtol) {
+            Method m = Method.parse(name);
+            return m.adaptive() ? SolverOptions.dopri5(atol, rtol) : SolverOptions.fixed(m, step);
+        }
+    }
+
+    /** The ODE: integration time T, the divergence estimator, the training solver, and backprop or adjoint gradients. */
+    public record Ode(double endTime, String divergence, @JsonUnwrapped Solver solver, String gradient) {
+        public Ode {
+            if (!(endTime > 0)) throw new UserError("--end-time must be positive, got " + endTime);
+            Divergence.parse(divergence);
+            parseGradient(gradient);
+        }
+    }
+
+    /** The optimization: iterations, batch size, Adam learning rate and weight decay, seed, and the checkpoint period. */
+    public record Training(int iterations, int batchSize, double lr, double weightDecay, long seed, int checkpointEvery) {
+        public Training {
+            if (iterations < 1) throw new UserError("--iterations must be at least 1, got " + iterations);
+            if (batchSize < 1) throw new UserError("--batch-size must be at least 1, got " + batchSize);
+            if (!(lr > 0)) throw new UserError("--lr must be positive, got " + lr);
+        }
+
+        /** The same training with another number of iterations. */
+        public Training withIterations(int n) {
+            return new Training(n, batchSize, lr, weightDecay, seed, checkpointEvery);
+        }
+    }
+
     /**
      * The entropy–Kantorovich method: ε, Monte Carlo samples per heat average in training, the twin-penalty
      * weight α, Monte Carlo samples per heat average of the recovered flow (drawn once, fixed), and the form of
@@ -65,12 +121,8 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
     }
 
     /** A CNF configuration (no ek settings). */
-    public FlowConfig(String method, String data, String model, int[] hidden, String activation, int channels, int scales,
-                      double endTime, String divergence, String solver, double step, double atol, double rtol,
-                      String gradient, Map<String, Double> regularizers, int iterations, int batchSize,
-                      double lr, double weightDecay, long seed, int checkpointEvery) {
-        this(method, data, model, hidden, activation, channels, scales, endTime, divergence, solver, step, atol, rtol, gradient,
-                regularizers, iterations, batchSize, lr, weightDecay, seed, checkpointEvery, null);
+    public FlowConfig(String method, String data, Field field, Ode ode, Map<String, Double> regularizers, Training training) {
+        this(method, data, field, ode, regularizers, training, null);
     }
 
     /** The weights of RNODE's kinetic (λ_K) and Jacobian (λ_J) terms, by {@link FlowRegularizer} name. */
@@ -83,11 +135,13 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
 
     /** The same configuration with another number of iterations. */
     public FlowConfig withIterations(int n) {
-        return new FlowConfig(method, data, model, hidden, activation, channels, scales, endTime, divergence, solver, step, atol, rtol,
-                gradient, regularizers, n, batchSize, lr, weightDecay, seed, checkpointEvery, ek);
+        return new FlowConfig(method, data, field, ode, regularizers, training.withIterations(n), ek);
     }
 
-    /** Checkpoints and metrics written before flow regularizers were named stored λ_K, λ_J as regKinetic, regJacobian. */
+    /**
+     * Reads the flat stored form. Checkpoints and metrics written before flow regularizers were named stored λ_K, λ_J as
+     * regKinetic, regJacobian.
+     */
     @JsonCreator(mode = JsonCreator.Mode.PROPERTIES)
     static FlowConfig fromJson(@JsonProperty("method") String method, @JsonProperty("data") String data, @JsonProperty("model") String model,
                                @JsonProperty("hidden") int[] hidden, @JsonProperty("activation") String activation,
@@ -101,8 +155,9 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
                                @JsonProperty("checkpointEvery") int checkpointEvery, @JsonProperty("ek") Ek ek) {
         Map<String, Double> regs = regularizers != null ? regularizers
                 : rnode(regKinetic == null ? 0 : regKinetic, regJacobian == null ? 0 : regJacobian);
-        return new FlowConfig(method, data, model, hidden, activation, channels, scales, endTime, divergence, solver, step, atol, rtol,
-                gradient, regs, iterations, batchSize, lr, weightDecay, seed, checkpointEvery, ek);
+        return new FlowConfig(method, data, new Field(model, hidden, activation, channels, scales),
+                new Ode(endTime, divergence, new Solver(solver, step, atol, rtol), gradient), regs,
+                new Training(iterations, batchSize, lr, weightDecay, seed, checkpointEvery), ek);
     }
 
     /** The weight of a flow regularizer (0 when absent). */
@@ -118,16 +173,13 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
         }
         if ("ek".equals(method)) {
             if (ek == null) ek = Ek.DEFAULTS;
-            if (!"mlp".equals(model) || !Flows.isToy(data)) {
-                throw new UserError("--method ek takes the 2-D toy sets with --model mlp, not " + data + " with " + model);
+            if (!field.mlp() || !Flows.isToy(data)) {
+                throw new UserError("--method ek takes the 2-D toy sets with --model mlp, not " + data + " with " + field.model());
             }
-            if (!"exact".equals(divergence)) throw new UserError("--method ek evaluates with the exact divergence: drop --divergence");
+            if (!"exact".equals(ode.divergence())) throw new UserError("--method ek evaluates with the exact divergence: drop --divergence");
         } else {
             ek = null;
         }
-        if (iterations < 1) throw new UserError("--iterations must be at least 1, got " + iterations);
-        if (batchSize < 1) throw new UserError("--batch-size must be at least 1, got " + batchSize);
-        if (!(lr > 0)) throw new UserError("--lr must be positive, got " + lr);
         Map<String, Double> regs = new LinkedHashMap<>();
         for (FlowRegularizer r : FlowRegularizer.ALL) regs.put(r.name(), regularizers == null ? 0.0 : r.weight(regularizers));
         if (regularizers != null) {
@@ -141,20 +193,11 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
             }
         }
         regularizers = Collections.unmodifiableMap(regs);
-        if (!(endTime > 0)) throw new UserError("--end-time must be positive, got " + endTime);
-        Divergence.parse(divergence);
-        parseGradient(gradient);
-        solverOptions(solver, step, atol, rtol);
     }
 
-    public SolverOptions trainingSolver() { return solverOptions(solver, step, atol, rtol); }
+    public SolverOptions trainingSolver() { return ode.solver().options(); }
 
-    public ContinuousFlow.Gradient gradientMode() { return parseGradient(gradient); }
-
-    static SolverOptions solverOptions(String solver, double step, double atol, double rtol) {
-        Method m = Method.parse(solver);
-        return m.adaptive() ? SolverOptions.dopri5(atol, rtol) : SolverOptions.fixed(m, step);
-    }
+    public ContinuousFlow.Gradient gradientMode() { return parseGradient(ode.gradient()); }
 
     static ContinuousFlow.Gradient parseGradient(String gradient) {
         switch (gradient.toLowerCase(Locale.ROOT)) {
@@ -171,14 +214,17 @@ public record FlowConfig(String method, String data, String model, int[] hidden,
     }
 
     public String describe() {
+        Training t = training;
         if (methodIsEk()) {
             return String.format(Locale.ROOT, "ek on %s: potentials φ, ψ MLP %s %s, ε %s, %d Monte Carlo samples (flow: %d), α %s, "
-                            + "%s dual, %d iterations of batch %d, Adam lr %s, seed %d", data, Arrays.toString(hidden), activation, ek.epsilon(),
-                    ek.mcSamples(), ek.flowSamples(), ek.alpha(), ek.dual(), iterations, batchSize, lr, seed);
+                            + "%s dual, %d iterations of batch %d, Adam lr %s, seed %d", data, Arrays.toString(field.hidden()), field.activation(),
+                    ek.epsilon(), ek.mcSamples(), ek.flowSamples(), ek.alpha(), ek.dual(), t.iterations(), t.batchSize(), t.lr(), t.seed());
         }
         return String.format(Locale.ROOT, "%s on %s: %s field %s, T %s, divergence %s, solver %s, gradient %s, "
                         + "%s, %d iterations of batch %d, Adam lr %s, seed %d",
-                method, data, model, model.equals("mlp") ? Arrays.toString(hidden) + " " + activation : channels + " channels × " + scales + " scales",
-                endTime, divergence, trainingSolver().describe(), gradient, weights(), iterations, batchSize, lr, seed);
+                method, data, field.model(), field.mlp() ? Arrays.toString(field.hidden()) + " " + field.activation()
+                        : field.channels() + " channels × " + field.scales() + " scales",
+                ode.endTime(), ode.divergence(), trainingSolver().describe(), ode.gradient(), weights(), t.iterations(), t.batchSize(), t.lr(),
+                t.seed());
     }
 }

@@ -55,7 +55,7 @@ public final class FlowTraining {
     private FlowTraining() {}
 
     public static Outcome run(FlowModel model, FlowConfig config, Batches batches, Path outDir, boolean resume, Listener listener) {
-        Optimizer opt = new Adam(model.module().parameters(), config.lr(), 0.9, 0.999, 1e-8, config.weightDecay(), false, false);
+        Optimizer opt = new Adam(model.module().parameters(), config.training().lr(), 0.9, 0.999, 1e-8, config.training().weightDecay(), false, false);
         var solver = config.trainingSolver();
         var gradient = config.gradientMode();
         return loop(model.module(), model.unit().name(), OptimizerState.of(opt), config, batches, outDir, resume, listener, HEADER,
@@ -121,16 +121,16 @@ public final class FlowTraining {
             seconds = l.meta().seconds();
             history.addAll(l.meta().history());
         }
-        listener.onStart(start, config.iterations());
+        listener.onStart(start, config.training().iterations());
         long startNanos = System.nanoTime();
         double secondsBefore = seconds;
         try (CsvWriter csv = openHistory(outDir, header, history)) {
-            for (int it = start; it < config.iterations(); it++) {
+            for (int it = start; it < config.training().iterations(); it++) {
                 long t0 = System.nanoTime();
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("iteration", it + 1);
                 try (Scope scope = Scope.open()) {
-                    Rng.seed(Rng.derive(config.seed(), 1, it));
+                    Rng.seed(Rng.derive(config.training().seed(), 1, it));
                     row.putAll(step.run(it, batches.batch(it)));
                 }
                 seconds = secondsBefore + (System.nanoTime() - startNanos) / 1e9;
@@ -139,8 +139,8 @@ public final class FlowTraining {
                 history.add(row);
                 csv.writeRow(row);
                 listener.onIteration(row);
-                boolean last = it + 1 == config.iterations();
-                if (last || (config.checkpointEvery() > 0 && (it + 1) % config.checkpointEvery() == 0)) {
+                boolean last = it + 1 == config.training().iterations();
+                if (last || (config.training().checkpointEvery() > 0 && (it + 1) % config.training().checkpointEvery() == 0)) {
                     try {
                         Checkpoint.saveArchive(checkpoint, FORMAT, VERSION,
                                 new Meta(config, unit, it + 1, seconds, history, dev.tikhon.Version.VERSION), module.stateDict(), opt.state());

@@ -34,21 +34,21 @@ public final class Flows {
 
     /** The CNF model for examples of the given shape (without the batch dimension); EK flows are built by their package. */
     public static FlowModel build(FlowConfig c, long[] exampleShape) {
-        Divergence divergence = Divergence.parse(c.divergence());
+        Divergence divergence = Divergence.parse(c.ode().divergence());
         if (c.methodIsEk()) throw new IllegalArgumentException("an EK flow is built by the transport package (EkFlow.build), not Flows");
-        switch (c.model()) {
+        switch (c.field().model()) {
             case "mlp": {
                 if (exampleShape.length != 1) {
                     throw new UserError("the mlp flow model takes vectors (the 2-D toy sets), not examples of shape "
                             + Arrays.toString(exampleShape) + ": use --model multiscale for images");
                 }
                 int dim = (int) exampleShape[0];
-                return new ToyFlow(new ConcatMlpField(dim, c.hidden(), Activation.parse(c.activation())), dim, divergence, c.endTime());
+                return new ToyFlow(new ConcatMlpField(dim, c.field().hidden(), Activation.parse(c.field().activation())), dim, divergence, c.ode().endTime());
             }
             case "multiscale":
-                return new ImageFlow(exampleShape, c.channels(), c.scales(), divergence, c.endTime());
+                return new ImageFlow(exampleShape, c.field().channels(), c.field().scales(), divergence, c.ode().endTime());
             default:
-                throw new UserError("unknown flow model '" + c.model() + "': use mlp (2-D data) or multiscale (images)");
+                throw new UserError("unknown flow model '" + c.field().model() + "': use mlp (2-D data) or multiscale (images)");
         }
     }
 

@@ -12,6 +12,7 @@ import dev.tikhon.nn.BatchNorm2d;
 import dev.tikhon.nn.Conv2d;
 import dev.tikhon.nn.Linear;
 import dev.tikhon.nn.Module;
+import dev.tikhon.nn.Normalize;
 import dev.tikhon.nn.Pool;
 import dev.tikhon.nn.ResidualBlock;
 import dev.tikhon.nn.Sequential;
@@ -30,6 +31,7 @@ import java.util.List;
  *   <li>ReLU, softplus, smooth ReLU, tanh, identity: 1 (slopes in [0, 1] or [−1, 1] act coordinatewise);
  *       sigmoid: ¼;</li>
  *   <li>a batch norm on its own (eval): max_o |γ_o|/√(var_o + ε);</li>
+ *   <li>input normalization (x − mean)/std per channel: max_c 1/std_c (a diagonal linear map; the mean shifts);</li>
  *   <li>max pooling with kernel k and stride s: each output is 1-Lipschitz in ℓ∞ of its window, so
  *       ‖Δy‖² ≤ Σ_windows ‖Δx_window‖² ≤ m·‖Δx‖², m = ⌈k/s⌉² the most windows a pixel belongs to: constant √m
  *       (1 when k = s);</li>
@@ -57,6 +59,12 @@ public abstract class Composition<T> {
     protected abstract T conv(String name, Tensor kernel, Tensor scale, int stride, int padding, long h, long w);
 
     protected abstract T constant(double c);
+
+    /**
+     * A fixed diagonal scaling of largest factor {@code c} (the input normalization, max 1/std): a constant, which a
+     * subclass may also record under {@code name}.
+     */
+    protected T scaling(String name, String kind, double c) { return constant(c); }
 
     protected abstract T times(T a, T b);
 
@@ -106,6 +114,10 @@ public abstract class Composition<T> {
             return new Step<>(constant(c), shape);
         }
         if (m instanceof BatchNorm2d) return new Step<>(constant(maxOf(bnScale((BatchNorm2d) m))), shape);
+        if (m instanceof Normalize z) {
+            need(shape.length >= 1 && (z.channels() == 1 || shape[0] == z.channels()), name, m, shape);
+            return new Step<>(scaling(name, z.describe(), normalizeScale(z)), shape);
+        }
         if (m instanceof Pool) return pool(name, (Pool) m, shape);
         if (m instanceof ResidualBlock) return residual(name, (ResidualBlock) m, shape);
         if (m instanceof FarkasConv2d) return farkasConv(name, (FarkasConv2d) m, shape);
@@ -183,6 +195,16 @@ public abstract class Composition<T> {
             var = bn.runningVar().add(bn.eps()).sqrt();
         }
         return bn.weight().value().div(var);
+    }
+
+    /**
+     * max_c 1/std_c of the normalization's std buffer as the model holds it (float32 when the model is), computed in
+     * float64: the map's exact Lipschitz constant, not that of the decimal std it was made from.
+     */
+    static double normalizeScale(Normalize z) {
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            return z.std().to(dev.tikhon.engine.DType.FLOAT64).reciprocal().abs().max().item();
+        }
     }
 
     private static double maxOf(Tensor t) {

@@ -81,16 +81,7 @@ public final class LipschitzCertification {
             m.put("max_gradient_over_bound", maxGradientRatio);
             m.put("bound_seconds", boundSeconds);
             m.put("certify_ms_per_image", 1000 * meanSeconds());
-            List<Map<String, Object>> layers = new ArrayList<>();
-            for (NetworkBound.Layer l : bound.layers()) {
-                Map<String, Object> one = new LinkedHashMap<>();
-                one.put("layer", l.name());
-                one.put("kind", l.kind());
-                one.put("upper", l.upper());
-                one.put("power_iteration_lower", l.lower());
-                layers.add(one);
-            }
-            m.put("layers", layers);
+            m.put("layers", layerTable(bound));
             return m;
         }
 
@@ -102,6 +93,20 @@ public final class LipschitzCertification {
             }
             Csv.write(file, List.of("index", "label", "prediction", "margin", "radius", "correct", "time_ms"), rows);
         }
+    }
+
+    /** The bound's layers as rows (layer, kind, upper, power_iteration_lower), for metrics.json and layers.csv. */
+    public static List<Map<String, Object>> layerTable(NetworkBound bound) {
+        List<Map<String, Object>> layers = new ArrayList<>();
+        for (NetworkBound.Layer l : bound.layers()) {
+            Map<String, Object> one = new LinkedHashMap<>();
+            one.put("layer", l.name());
+            one.put("kind", l.kind());
+            one.put("upper", l.upper());
+            one.put("power_iteration_lower", l.lower());
+            layers.add(one);
+        }
+        return layers;
     }
 
     /** Certifies the first {@code limit} images in batches of {@code batchSize}; progress steps once per image. */

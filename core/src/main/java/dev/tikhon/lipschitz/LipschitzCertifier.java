@@ -58,23 +58,95 @@ public final class LipschitzCertifier implements Certifier, java.io.Serializable
     }
 
     /**
-     * The plan of {@code certify --method lipschitz} for {@link dev.tikhon.certify.CertificationRun}: this certifier as one
-     * step, column "lipschitz" of kind sound, batches of {@code batchSize}; its pass is the classification.
+     * The plan of {@code certify --method lipschitz} for {@link dev.tikhon.certify.CertificationRun}: {@link Step} in
+     * batches of {@code batchSize}; its pass is the classification.
      */
     public static CertificationRun.Plan plan(Norm norm, int batchSize) {
-        LipschitzCertifier c = new LipschitzCertifier(norm);
-        CertificationStep step = new CertificationStep() {
-            @Override public List<Column> columns() { return List.of(new Column("lipschitz", Certificate.Kind.SOUND, 0)); }
+        Step step = new Step(new LipschitzCertifier(norm));
+        return new CertificationRun.Plan("lipschitz", step.certifier().describe(), List.of(step), null, batchSize, null);
+    }
 
-            @Override public boolean classifies() { return true; }
+    /**
+     * This certifier as a certification step: column "lipschitz" (sound), with per-image extra columns {@code margin}
+     * (z_c − z_j, j the runner-up), {@code L} (the bound L_cj on that margin's Lipschitz constant) and
+     * {@code gradient_norm} (‖∇(z_c − z_j)‖₂ at the image: a lower bound on the same constant, so gradient_norm ≤ L is a
+     * check of the bound). Its summary is the model's bound (layers, body, logits, largest pair; computed once and
+     * timed) and how tight it is on the data.
+     */
+    public record Step(LipschitzCertifier certifier) implements CertificationStep {
+        public static final String MARGIN = "margin", L = "L", GRADIENT = "gradient_norm";
 
-            @Override public List<Outcome> certify(Module model, Tensor xs, long[] indices, List<java.util.Map<String, Certificate>> earlier) {
+        @Override public List<Column> columns() { return List.of(new Column("lipschitz", Certificate.Kind.SOUND, 0)); }
+
+        @Override public List<String> extraColumns() { return List.of(MARGIN, L, GRADIENT); }
+
+        @Override public boolean classifies() { return true; }
+
+        @Override public List<Outcome> certify(Module model, Tensor xs, long[] indices, List<java.util.Map<String, Certificate>> earlier) {
+            long[] shape = xs.shape();
+            certifier.timedBound(model, java.util.Arrays.copyOfRange(shape, 1, shape.length));
+            DType was = model.dtype();
+            model.to(DType.FLOAT64);   // for both passes of the batch (exact, and undone below)
+            try {
+                List<Result> rs = certifier.certifyBatch(model, xs);
+                double[] grads = LipschitzCertification.marginGradients(model, xs, rs);
                 List<Outcome> out = new ArrayList<>();
-                for (Certificate cert : c.certifyBatch(model, xs, indices)) out.add(new Outcome(java.util.Map.of("lipschitz", cert), -1));
+                for (int i = 0; i < rs.size(); i++) {
+                    Result r = rs.get(i);
+                    Certificate cert = new Certificate(r.prediction(), r.radius(), Certificate.Kind.SOUND, 0, "lipschitz");
+                    out.add(new Outcome(java.util.Map.of("lipschitz", cert), -1,
+                            java.util.Map.of(MARGIN, r.margin(), L, r.runnerUpBound(), GRADIENT, grads[i])));
+                }
                 return out;
+            } finally {
+                model.to(was);
             }
-        };
-        return new CertificationRun.Plan("lipschitz", c.describe(), List.of(step), null, batchSize, null);
+        }
+
+        @Override public java.util.Map<String, Object> summary(Module model, long[] inputShape, List<CertificationRun.Image> images) {
+            NetworkBound bound = certifier.timedBound(model, inputShape);
+            int classes;
+            try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
+                long[] one = new long[inputShape.length + 1];
+                one[0] = 1;
+                System.arraycopy(inputShape, 0, one, 1, inputShape.length);
+                boolean training = model.isTraining();
+                model.train(false);
+                classes = (int) model.forward(Tensor.zeros(model.dtype(), model.device(), one)).size(1);
+                model.train(training);
+            }
+            double maxGrad = 0, maxRatio = 0;
+            for (CertificationRun.Image im : images) {
+                double g = im.extras().getOrDefault(GRADIENT, 0.0), l = im.extras().getOrDefault(L, 0.0);
+                maxGrad = Math.max(maxGrad, g);
+                if (l > 0) maxRatio = Math.max(maxRatio, g / l);
+            }
+            java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("norm", certifier.norm() == Norm.L2 ? "l2" : "linf");
+            m.put("pairwise_form", bound.pairwise());
+            m.put("lipschitz_bound_body", bound.body());
+            m.put("lipschitz_bound_logits", bound.total());
+            m.put("lipschitz_bound_max_pair", bound.maxPairwise(classes));
+            m.put("max_margin_gradient_norm", maxGrad);
+            m.put("max_gradient_over_bound", maxRatio);
+            m.put("bound_seconds", certifier.boundSeconds);
+            m.put("layers", LipschitzCertification.layerTable(bound));
+            m.put("note", String.format(java.util.Locale.ROOT, "bound: body %.4g, logits %.4g, largest pairwise L_cj %.4g (%.2f s once); "
+                    + "largest margin gradient on the data %.4g (%.1f%% of its L_cj at most)", bound.body(), bound.total(),
+                    bound.maxPairwise(classes), certifier.boundSeconds, maxGrad, 100 * maxRatio));
+            return m;
+        }
+    }
+
+    private transient double boundSeconds = Double.NaN;
+
+    /** {@link #bound}, timing its first computation for this model ({@code bound_seconds} of the summary). */
+    synchronized NetworkBound timedBound(Module model, long[] inputShape) {
+        if (bound != null && boundModel == model) return bound;
+        long t0 = System.nanoTime();
+        NetworkBound b = bound(model, inputShape);
+        boundSeconds = (System.nanoTime() - t0) / 1e9;
+        return b;
     }
 
     /** Certifies a batch [N, ...] in one float64 forward pass. */

@@ -180,6 +180,11 @@ public final class NetworkBound {
             return up;
         }
 
+        @Override protected Double scaling(String name, String kind, double c) {
+            layers.add(new Layer(name, kind, c, iterations > 0 ? c : Double.NaN));   // exact: the largest diagonal entry
+            return c;
+        }
+
         @Override protected Double constant(double c) { return c; }
 
         @Override protected Double times(Double a, Double b) { return a * b; }

@@ -47,4 +47,19 @@ public record ModelSpec(String arch, List<Long> inputShape, int numClasses, Map<
         for (long d : inputShape) n *= d;
         return n;
     }
+
+    /** The architecture and its options in words, for people: "mlp (hidden 64, 64, activation relu, init standard)". */
+    public String describe() {
+        if (options.isEmpty()) return arch;
+        StringBuilder b = new StringBuilder(arch).append(" (");
+        boolean first = true;
+        for (Map.Entry<String, Object> e : options.entrySet()) {
+            if (!first) b.append(", ");
+            first = false;
+            Object v = e.getValue();
+            String value = v instanceof List<?> l ? String.join(", ", l.stream().map(String::valueOf).toList()) : String.valueOf(v);
+            b.append(e.getKey().replace('_', ' ')).append(' ').append(value);
+        }
+        return b.append(')').toString();
+    }
 }

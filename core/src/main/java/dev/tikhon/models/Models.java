@@ -7,6 +7,7 @@ import dev.tikhon.nn.Conv2d;
 import dev.tikhon.nn.Init;
 import dev.tikhon.nn.Linear;
 import dev.tikhon.nn.Module;
+import dev.tikhon.nn.Normalize;
 import dev.tikhon.nn.Pool;
 import dev.tikhon.nn.ResidualBlock;
 import dev.tikhon.nn.Sequential;
@@ -34,7 +35,45 @@ public final class Models {
             default: throw new UserError("unknown model '" + spec.arch() + "': use one of " + ARCHITECTURES);
         }
         Init.apply(m, Init.parse(spec.string("init", "standard")), spec.bool("zero_last", false));
-        return m;
+        return withNormalization(spec, m);
+    }
+
+    /** The spec's option recording an input normalization ({@link Normalize.Stats#toOption()}); absent: none. */
+    public static final String NORMALIZE = "normalize";
+
+    /** The input normalization the spec records, or null. */
+    public static Normalize.Stats normalization(ModelSpec spec) {
+        return Normalize.Stats.fromOption(spec.options().get(NORMALIZE));
+    }
+
+    /** The same spec with {@code stats} recorded as its input normalization (null: none). */
+    public static ModelSpec withNormalization(ModelSpec spec, Normalize.Stats stats) {
+        Map<String, Object> o = new LinkedHashMap<>(spec.options());
+        if (stats == null) o.remove(NORMALIZE);
+        else o.put(NORMALIZE, stats.toOption());
+        return new ModelSpec(spec.arch(), spec.inputShape(), spec.numClasses(), o);
+    }
+
+    /**
+     * {@code model} behind the spec's input normalization, if it records one: the normalization becomes the first
+     * layer of a sequential model (so the Lipschitz bounds, Lipschitz-margin training and the verifiers still see one
+     * chain ending in the classifier), else the first of a two-layer {@link Sequential} around the model (a TorchScript
+     * model).
+     */
+    public static Module withNormalization(ModelSpec spec, Module model) {
+        Normalize.Stats stats = normalization(spec);
+        if (stats == null) return model;
+        if (!spec.inputShape().isEmpty() && spec.inputShape().get(0) != stats.channels()) {
+            throw new UserError("--normalize gives " + stats.channels() + " channel(s) but the model takes inputs of shape "
+                    + spec.inputShape() + "; give one mean and std per channel");
+        }
+        Normalize norm = new Normalize(stats);
+        if (model instanceof Sequential q) {   // mlp, cnn, resnet, farkas-resnet (already initialized: zero-last is done)
+            ZeroLastSequential s = new ZeroLastSequential(norm);
+            for (Module layer : q.layers()) s.add(layer);
+            return s;
+        }
+        return new Sequential(norm, model);
     }
 
     /** Default options per architecture, merged under the user's. */
@@ -50,6 +89,8 @@ public final class Models {
         o.put("init", "standard");
         o.put("zero_last", false);
         o.putAll(userOptions);
+        Object norm = o.get(NORMALIZE);
+        if (norm instanceof Normalize.Stats st) o.put(NORMALIZE, st.forChannels(inputShape.get(0).intValue(), "the data").toOption());
         return new ModelSpec(arch, inputShape, numClasses, o);
     }
 

@@ -63,7 +63,12 @@ public final class FlowRuns {
     }
 
     /** What a finished run reports. */
-    public record Trained(FlowModel model, FlowTraining.Outcome outcome, Evaluation heldOut, Map<String, Object> metrics) {}
+    public record Trained(FlowModel model, FlowTraining.Outcome outcome, Evaluation heldOut, Map<String, Object> metrics) {
+        /** A number of metrics.json (e.g. {@code final_dual}, {@code nfe_forward_last_10pct}); NaN when it has none. */
+        public double metric(String key) {
+            return metrics.get(key) instanceof Number n ? n.doubleValue() : Double.NaN;
+        }
+    }
 
     /**
      * Trains the flow {@code config} describes into {@code outDir} (continuing its checkpoint when
@@ -104,9 +109,9 @@ public final class FlowRuns {
         Path ckpt = run.path().resolve(FlowTraining.CHECKPOINT);
         if (resume && Files.exists(ckpt)) {
             FlowConfig stored = FlowTraining.load(ckpt).meta().config();
-            config = withIterations(stored, Math.max(stored.iterations(), config.iterations()));
+            config = withIterations(stored, Math.max(stored.training().iterations(), config.training().iterations()));
         }
-        dev.tikhon.engine.Rng.seed(dev.tikhon.engine.Rng.derive(config.seed(), 0));   // the same initial model for the same seed
+        dev.tikhon.engine.Rng.seed(dev.tikhon.engine.Rng.derive(config.training().seed(), 0));   // the same initial model for the same seed
         FlowModel model = build(config, Flows.exampleShape(config.data()));
         model.module().to(device);
         boolean toy = Flows.isToy(config.data());
@@ -114,11 +119,11 @@ public final class FlowRuns {
         Tensor test;
         String dataDescription = null;
         if (toy) {
-            batches = Flows.toyBatches(config.data(), config.batchSize(), config.seed());
+            batches = Flows.toyBatches(config.data(), config.training().batchSize(), config.training().seed());
             test = null;
         } else {
             DataSets.Loaded data = Flows.loadImages(config.data(), dataDir);
-            batches = Flows.imageBatches(data.train(), config.batchSize(), config.seed());
+            batches = Flows.imageBatches(data.train(), config.training().batchSize(), config.training().seed());
             test = Flows.imageHeldOut(data.test(), heldOut).keep();
             dataDescription = data.description();
         }
@@ -129,11 +134,11 @@ public final class FlowRuns {
         Evaluation eval;
         List<String> images;
         if (toy) {
-            test = Flows.toyHeldOut(config.data(), heldOut, config.seed()).keep();
+            test = Flows.toyHeldOut(config.data(), heldOut, config.training().seed()).keep();
             eval = evaluate(model, test, EVALUATION_SOLVER, 1000);
             images = new ArrayList<>(FlowPlots.toy(run.path(), config.data(), model, test.to(device), EVALUATION_SOLVER, grid));
         } else {
-            Rng.seed(Rng.derive(config.seed(), 4));
+            Rng.seed(Rng.derive(config.training().seed(), 4));
             eval = evaluate(model, test, EVALUATION_SOLVER, IMAGE_EVAL_BATCH);
             images = new ArrayList<>(FlowPlots.images(run.path(), model, test, EVALUATION_SOLVER, IMAGE_SAMPLES));
         }

@@ -39,13 +39,52 @@ public final class Charts {
     /** Above this many points per series, markers hide the line instead of helping read it. */
     private static final int MAX_POINTS_WITH_MARKERS = 50;
 
+    /**
+     * How a curve is drawn. Certified-accuracy charts draw each certificate kind distinctly: a sound certificate
+     * (a proof) solid, a probabilistic one (holds with probability ≥ 1 − α) dashed, a heuristic one or an estimate
+     * (no guarantee) dotted; {@link #forKind} maps a kind's name to its stroke.
+     */
+    public enum Stroke {
+        SOLID(null), DASHED(new float[]{9f, 5f}), DOTTED(new float[]{2f, 4f});
+
+        private final float[] dash;
+
+        Stroke(float[] dash) {
+            this.dash = dash;
+        }
+
+        /** sound (and anything unnamed) → solid, probabilistic → dashed, heuristic / estimate / empirical → dotted. */
+        public static Stroke forKind(String kind) {
+            if (kind == null) return SOLID;
+            String k = kind.toLowerCase(Locale.ROOT);
+            if (k.startsWith("probabilistic")) return DASHED;
+            if (k.startsWith("heuristic") || k.startsWith("estimate") || k.startsWith("empirical")) return DOTTED;
+            return SOLID;
+        }
+
+        java.awt.BasicStroke awt() {
+            return dash == null ? new java.awt.BasicStroke(2f)
+                    : new java.awt.BasicStroke(2f, java.awt.BasicStroke.CAP_BUTT, java.awt.BasicStroke.JOIN_MITER, 10f, dash, 0f);
+        }
+    }
+
     /** One named curve; {@code x} and {@code y} have equal length. */
-    public record Series(String name, double[] x, double[] y) {
+    public record Series(String name, double[] x, double[] y, Stroke stroke) {
         public Series {
             Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(stroke, "stroke");
             if (x.length != y.length) {
                 throw new IllegalArgumentException("Series '" + name + "' has " + x.length + " x values but " + y.length + " y values");
             }
+        }
+
+        /** A solid curve. */
+        public Series(String name, double[] x, double[] y) {
+            this(name, x, y, Stroke.SOLID);
+        }
+
+        @Override public String toString() {
+            return "Series " + name + " (" + x.length + " points, " + stroke.name().toLowerCase(Locale.ROOT) + ")";
         }
     }
 
@@ -61,11 +100,10 @@ public final class Charts {
      * show them.
      */
     public static void line(Path png, String title, String xLabel, String yLabel, List<Series> series, boolean logY) {
-        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT)
-                .title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
-        style(chart.getStyler());
-        chart.getStyler().setYAxisLogarithmic(logY);
         DoublePredicate plottable = logY ? y -> Double.isFinite(y) && y > 0 : Double::isFinite;
+        List<String> names = new ArrayList<>();
+        List<List<Double>> xss = new ArrayList<>(), yss = new ArrayList<>();
+        List<Stroke> strokes = new ArrayList<>();
         for (Series s : series) {
             List<Double> xs = new ArrayList<>();
             List<Double> ys = new ArrayList<>();
@@ -76,10 +114,44 @@ public final class Charts {
                 }
             }
             if (xs.isEmpty()) continue;
-            XYSeries added = chart.addSeries(s.name(), xs, ys);
-            added.setMarker(xs.size() > MAX_POINTS_WITH_MARKERS ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE);
+            names.add(s.name());
+            xss.add(xs);
+            yss.add(ys);
+            strokes.add(s.stroke());
+        }
+        if (!names.isEmpty() && xss.stream().allMatch(xs -> xs.size() == 1)) {
+            // one point per curve (a one-epoch run) is no line: one bar per curve, the x value in the title
+            Set<Double> at = new LinkedHashSet<>();
+            xss.forEach(xs -> at.add(xs.get(0)));
+            String where = at.size() == 1 ? " at " + xLabel + " " + Format.number(at.iterator().next()) : "";
+            double[] heights = yss.stream().mapToDouble(ys -> ys.get(0)).toArray();
+            List<String> labels = new ArrayList<>();
+            for (int i = 0; i < names.size(); i++) labels.add(at.size() == 1 ? names.get(i) : names.get(i) + " (" + Format.number(xss.get(i).get(0)) + ")");
+            bar(png, title + where, labels, heights, yLabel);
+            return;
+        }
+        int legendHeight = legendRows(names) > 1 ? 18 * names.size() : 0;
+        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT + legendHeight)
+                .title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
+        style(chart.getStyler());
+        if (legendHeight > 0) chart.getStyler().setLegendLayout(Styler.LegendLayout.Vertical);
+        chart.getStyler().setYAxisLogarithmic(logY);
+        for (int i = 0; i < names.size(); i++) {
+            XYSeries added = chart.addSeries(names.get(i), xss.get(i), yss.get(i));
+            added.setMarker(xss.get(i).size() > MAX_POINTS_WITH_MARKERS ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE);
+            added.setLineStyle(strokes.get(i).awt());
         }
         save(png, chart);
+    }
+
+    /**
+     * 1 when the legend's names fit on one horizontal line under the chart, more otherwise (then the legend is laid
+     * out one name per line, and the chart grows to hold it, so that no name is cut off).
+     */
+    static int legendRows(List<String> names) {
+        int width = 0;
+        for (String n : names) width += 40 + 7 * n.length();   // marker, gaps and about 7 px per character
+        return width <= WIDTH - 40 ? 1 : names.size();
     }
 
     /**
@@ -139,13 +211,18 @@ public final class Charts {
 
     /** A bar chart, one bar per category; categories with a non-finite value are left out. */
     public static void bar(Path png, String title, List<String> categories, double[] values) {
+        bar(png, title, categories, values, null);
+    }
+
+    private static void bar(Path png, String title, List<String> categories, double[] values, String yLabel) {
         if (categories.size() != values.length) {
             throw new IllegalArgumentException(categories.size() + " categories but " + values.length + " values");
         }
-        CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(title).build();
+        CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(title).yAxisTitle(yLabel == null ? "" : yLabel).build();
         style(chart.getStyler());
+        chart.getStyler().setyAxisTickLabelsFormattingFunction(Format::number);
         chart.getStyler().setLegendVisible(false);
-        if (categories.size() > 8) chart.getStyler().setXAxisLabelRotation(45);
+        if (categories.size() > 8 || categories.stream().mapToInt(String::length).sum() > 90) chart.getStyler().setXAxisLabelRotation(45);
         List<String> names = new ArrayList<>();
         List<Double> heights = new ArrayList<>();
         for (int i = 0; i < values.length; i++) {
@@ -192,10 +269,16 @@ public final class Charts {
         style((Styler) styler);
         // XChart puts x ticks at data values, which for a histogram's bin edges print 16 digits.
         styler.setxAxisTickLabelsFormattingFunction(Format::number);
+        styler.setyAxisTickLabelsFormattingFunction(Format::number);
     }
+
+    /** Ten colours told apart easily (Tableau 10); XChart's own cycle repeats near-identical yellows. */
+    private static final Color[] PALETTE = {new Color(0x4e79a7), new Color(0xf28e2b), new Color(0xe15759), new Color(0x76b7b2),
+            new Color(0x59a14f), new Color(0xedc948), new Color(0xb07aa1), new Color(0xff9da7), new Color(0x9c755f), new Color(0xbab0ac)};
 
     private static void style(Styler styler) {
         styler.setChartBackgroundColor(Color.WHITE);
+        styler.setSeriesColors(PALETTE);
         styler.setLegendPosition(Styler.LegendPosition.OutsideS);
         styler.setLegendLayout(Styler.LegendLayout.Horizontal);
     }

@@ -5,7 +5,7 @@ import java.math.MathContext;
 import java.util.Locale;
 
 /** Human-readable numbers for reports and chart axes, where full precision is only noise. */
-final class Format {
+public final class Format {
     private static final MathContext FOUR_DIGITS = new MathContext(4);
 
     private Format() {}
@@ -15,7 +15,7 @@ final class Format {
      * numbers without a fraction (10, 60000), scientific notation for very small or large values
      * (1.235e-05), and NaN / Infinity / -Infinity spelled out.
      */
-    static String number(double v) {
+    public static String number(double v) {
         if (Double.isNaN(v)) return "NaN";
         if (Double.isInfinite(v)) return v > 0 ? "Infinity" : "-Infinity";
         if (v == Math.rint(v) && Math.abs(v) < 1e15) return Long.toString((long) v);
@@ -27,10 +27,29 @@ final class Format {
     }
 
     /** {@link #number(double)} for floating-point values; everything else as its own text. */
-    static String value(Object value) {
+    public static String value(Object value) {
         if (value instanceof Double || value instanceof Float || value instanceof BigDecimal) {
             return number(((Number) value).doubleValue());
         }
         return String.valueOf(value);
     }
+
+    /**
+     * A value as a report page shows it: {@link #value(Object)}, except that a missing value (null, NaN) is a dash
+     * and an infinity is ∞, never "null" or "NaN".
+     */
+    public static String cell(Object value) {
+        if (value == null) return DASH;
+        if (value instanceof Number n && (value instanceof Double || value instanceof Float)) {
+            double v = n.doubleValue();
+            if (Double.isNaN(v)) return DASH;
+            if (Double.isInfinite(v)) return v > 0 ? "∞" : "−∞";
+        }
+        if (value instanceof String s && (s.equals("NaN") || s.equals("null"))) return DASH;
+        if (value instanceof String s && s.equals("Infinity")) return "∞";
+        return value(value);
+    }
+
+    /** What a page shows for a value that was not measured. */
+    public static final String DASH = "—";
 }

@@ -112,7 +112,10 @@ public final class RunDirectory {
     /** Writes {@code metrics.json} atomically. */
     public Path writeMetrics(Map<String, ?> metrics) {
         Path file = resolve(METRICS_FILE);
-        Json.write(file, metrics);
+        Map<String, Object> out = new java.util.LinkedHashMap<>(metrics);
+        // a header's "finished" is made with its "started"; metrics are written when the work is done: the end time
+        if (out.containsKey("finished")) out.put("finished", java.time.Instant.now().toString());
+        Json.write(file, out);
         return file;
     }
 

@@ -196,14 +196,39 @@ public final class RobustnessEvaluation {
      * order batches ran; the Lipschitz and curvature constants of the bounds are maxima over all batches, taken here.
      */
     public static Result run(Runner runner, Dataset data, Config c) {
+        return run(runner, data, c, null);
+    }
+
+    /**
+     * The evaluation, continuing what {@code log} kept of a stopped run: the batches it holds are not attacked again, and
+     * each newly attacked batch is appended to it as soon as it is done. Batches are seeded by their index, so the result
+     * equals a run that was never stopped (times aside).
+     *
+     * @param log the run's batch record (null: none)
+     */
+    public static Result run(Runner runner, Dataset data, Config c, AttackLog log) {
         int n = data.size();
         long start = System.nanoTime();
-        List<BatchOutcome> batches;
+        Map<Integer, BatchOutcome> batches = new java.util.TreeMap<>();
+        if (log != null) for (BatchOutcome b : log.done()) batches.put(b.offset(), b);
+        List<Unit> todo = new ArrayList<>();
         try (Progress bar = Progress.start("attack", n)) {
-            batches = runner.run(Unit.split(n, c.batchSize()), new BatchTask(c, data.numClasses()), bar);
+            for (Unit u : Unit.split(n, c.batchSize())) {
+                BatchOutcome kept = batches.get(u.start());
+                if (kept != null && kept.label().length == u.size()) {
+                    if (bar != null) bar.step(u.size());
+                } else {
+                    batches.remove(u.start());
+                    todo.add(u);
+                }
+            }
+            runner.runEach(todo, new BatchTask(c, data.numClasses()), bar, (u, b) -> {
+                batches.put(b.offset(), b);
+                if (log != null) log.append(b);
+            });
         }
         long dim = Arrays.stream(data.inputShape()).reduce(1, (a, bb) -> a * bb);
-        return assemble(c, batches, n, dim, attackNames(c, data.numClasses()), seconds(start));
+        return assemble(c, new ArrayList<>(batches.values()), n, dim, attackNames(c, data.numClasses()), seconds(start));
     }
 
     private static List<String> attackNames(Config c, int numClasses) {

@@ -28,7 +28,7 @@ public final class RobustnessReport {
         m.put("robust_accuracy", robust);
         double[] found = correctRows(r).stream().mapToDouble(RobustnessEvaluation.Row::minDistance).sorted().toArray();
         Map<String, Object> dist = new LinkedHashMap<>();
-        dist.put("over", "correctly classified points; +∞ (null) where no attack found an adversarial example");
+        dist.put("over", "correctly classified points; +∞ where no attack found an adversarial example (no number in metrics.json)");
         dist.put("median", finiteOrNull(median(found)));
         dist.put("mean_of_found", Arrays.stream(found).filter(Double::isFinite).average().orElse(Double.NaN));
         dist.put("not_found", Arrays.stream(found).filter(d -> !Double.isFinite(d)).count());
@@ -116,8 +116,8 @@ public final class RobustnessReport {
                 cb[e] = fraction(r, row -> row.correct() && (eps == 0 || row.cBound() >= eps));
             }
             List<Charts.Series> series = new ArrayList<>(List.of(new Charts.Series("robust accuracy (" + c.attack() + ")", xs, acc)));
-            if (c.bounds()) series.add(new Charts.Series("L-bound ≥ ε (estimate)", xs, lb));
-            if (c.bounds() && !Double.isNaN(r.curvature())) series.add(new Charts.Series("C-bound ≥ ε (estimate)", xs, cb));
+            if (c.bounds()) series.add(new Charts.Series("L-bound ≥ ε (estimate)", xs, lb, Charts.Stroke.DOTTED));
+            if (c.bounds() && !Double.isNaN(r.curvature())) series.add(new Charts.Series("C-bound ≥ ε (estimate)", xs, cb, Charts.Stroke.DOTTED));
             Charts.line(run.resolve("robust_accuracy.png"), "Accuracy under attack (" + c.norm() + ")", "ε", "fraction of images", series);
             images.add("robust_accuracy.png");
         }

@@ -19,6 +19,24 @@ import java.util.List;
 public interface Runner {
     <R extends Serializable> List<R> run(List<Unit> units, UnitTask<R> task, Progress progress);
 
+    /**
+     * Runs {@code units} and hands each unit's result to {@code sink} as soon as it is there, in unit order: one unit at a
+     * time on this machine; on a cluster in groups of {@link #EACH_GROUP} units, so that a long run keeps its results as
+     * it goes (a stopped run loses at most the group in flight) while the executors stay busy.
+     */
+    default <R extends Serializable> void runEach(List<Unit> units, UnitTask<R> task, Progress progress,
+                                                  java.util.function.BiConsumer<Unit, R> sink) {
+        int group = distributed() ? EACH_GROUP : 1;
+        for (int i = 0; i < units.size(); i += group) {
+            List<Unit> g = List.copyOf(units.subList(i, Math.min(units.size(), i + group)));
+            List<R> results = run(g, task, progress);
+            for (int k = 0; k < g.size(); k++) sink.accept(g.get(k), results.get(k));
+        }
+    }
+
+    /** Units per cluster job in {@link #runEach}. */
+    int EACH_GROUP = 64;
+
     /** Whether units run elsewhere (then per-unit timings are executors' and include their model loading). */
     boolean distributed();
 

@@ -1,5 +1,7 @@
 package dev.tikhon.train;
 
+import dev.tikhon.data.Augmentation;
+
 import java.util.List;
 
 /**
@@ -15,11 +17,12 @@ import java.util.List;
  * @param checkpointEvery also checkpoint every this many steps within an epoch (0 = at epoch ends only)
  * @param evalBatchSize   batch size for evaluation passes
  * @param objective       what is minimized (plain cross-entropy or a regularizer)
+ * @param augment         training-data augmentation, {@link dev.tikhon.data.Augmentation}'s text ({@code crop:4,flip}, {@code none})
  */
 public record TrainConfig(int epochs, int batchSize, String optimizer, double lr, double momentum, boolean nesterov,
                           double weightDecay, boolean decayAll, String schedule, List<Double> milestones, double gamma,
                           double warmupEpochs, long seed, double valFraction, int checkpointEvery, int evalBatchSize,
-                          ObjectiveSpec objective) {
+                          ObjectiveSpec objective, String augment) {
 
     public TrainConfig {
         if (epochs < 1) throw new IllegalArgumentException("--epochs must be at least 1, got " + epochs);
@@ -30,6 +33,25 @@ public record TrainConfig(int epochs, int batchSize, String optimizer, double lr
         if (evalBatchSize < 1) throw new IllegalArgumentException("--eval-batch-size must be at least 1, got " + evalBatchSize);
         milestones = List.copyOf(milestones);
         if (objective == null) objective = ObjectiveSpec.plain();
+        augment = Augmentation.parse(augment).toString();   // canonical; absent in older checkpoints: none
+    }
+
+    /** A run without augmentation. */
+    public TrainConfig(int epochs, int batchSize, String optimizer, double lr, double momentum, boolean nesterov,
+                       double weightDecay, boolean decayAll, String schedule, List<Double> milestones, double gamma,
+                       double warmupEpochs, long seed, double valFraction, int checkpointEvery, int evalBatchSize,
+                       ObjectiveSpec objective) {
+        this(epochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayAll, schedule, milestones, gamma,
+                warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize, objective, null);
+    }
+
+    /** The augmentation the run applies to its training batches. */
+    public Augmentation augmentation() { return Augmentation.parse(augment); }
+
+    /** The same run with another augmentation. */
+    public TrainConfig withAugment(Augmentation a) {
+        return new TrainConfig(epochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayAll, schedule,
+                milestones, gamma, warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize, objective, a.toString());
     }
 
     /** A plain cross-entropy run. */
@@ -44,12 +66,12 @@ public record TrainConfig(int epochs, int batchSize, String optimizer, double lr
     /** The same run minimizing another objective. */
     public TrainConfig withObjective(ObjectiveSpec newObjective) {
         return new TrainConfig(epochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayAll, schedule,
-                milestones, gamma, warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize, newObjective);
+                milestones, gamma, warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize, newObjective, augment);
     }
 
     public TrainConfig withEpochs(int newEpochs) {
         return new TrainConfig(newEpochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayAll, schedule,
-                milestones, gamma, warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize, objective);
+                milestones, gamma, warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize, objective, augment);
     }
 
     /** The CLI's defaults: SGD with momentum 0.9, lr 0.05, cosine schedule, batch 128, 3 epochs. */
@@ -64,6 +86,7 @@ public record TrainConfig(int epochs, int batchSize, String optimizer, double lr
         private List<Double> milestones = List.of(0.5, 0.75);
         private long seed;
         private ObjectiveSpec objective = ObjectiveSpec.plain();
+        private Augmentation augment = Augmentation.NONE;
 
         public Builder epochs(int v) { epochs = v; return this; }
         public Builder batchSize(int v) { batchSize = v; return this; }
@@ -82,10 +105,11 @@ public record TrainConfig(int epochs, int batchSize, String optimizer, double lr
         public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
         public Builder evalBatchSize(int v) { evalBatchSize = v; return this; }
         public Builder objective(ObjectiveSpec v) { objective = v; return this; }
+        public Builder augment(Augmentation v) { augment = v; return this; }
 
         public TrainConfig build() {
             return new TrainConfig(epochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayAll, schedule,
-                    milestones, gamma, warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize, objective);
+                    milestones, gamma, warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize, objective, augment.toString());
         }
     }
 

@@ -1,10 +1,13 @@
 package dev.tikhon.train;
 
+import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
 import dev.tikhon.optim.Optimizer;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -26,16 +29,27 @@ public final class TrainStep {
         this.optimizer = optimizer;
     }
 
+    /**
+     * One step. The loss, the number of correct predictions and the logged parts are read back in one transfer,
+     * after the backward pass and before the update (one host synchronisation per step, as PyTorch's loop has): a
+     * non-finite loss is returned without updating, so the parameters stay as they were.
+     */
     public Result run(Tensor x, Tensor y) {
         optimizer.zeroGrad();
         Objective.Result r = objective.evaluate(model, x, y);
-        double loss = r.loss().item();
-        if (!Double.isFinite(loss)) return new Result(loss, 0, (int) x.size(0), Map.of());
         r.loss().backward();
+        List<Tensor> read = new ArrayList<>(2 + r.parts().size());
+        read.add(r.loss().detach().to(DType.FLOAT64).reshape(1));
+        read.add(r.logits().detach().argmax(1).eq(y).sum().to(DType.FLOAT64).reshape(1));
+        for (Tensor part : r.parts().values()) read.add(part.detach().to(DType.FLOAT64).reshape(1));
+        double[] values = Tensor.cat(read, 0).toDoubleArray();
+        double loss = values[0];
+        int size = (int) x.size(0);
+        if (!Double.isFinite(loss)) return new Result(loss, 0, size, Map.of());
         optimizer.step();
-        long correct = r.logits().argmax(1).eq(y).sum().itemLong();
         Map<String, Double> parts = new LinkedHashMap<>();
-        r.parts().forEach((k, v) -> parts.put(k, v.item()));
-        return new Result(loss, correct, (int) x.size(0), parts);
+        int i = 2;
+        for (String name : r.parts().keySet()) parts.put(name, values[i++]);
+        return new Result(loss, (long) values[1], size, parts);
     }
 }

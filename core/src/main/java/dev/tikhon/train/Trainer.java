@@ -242,7 +242,7 @@ public final class Trainer {
             partial.putAll(restored.meta().partial());
         }
 
-        DataLoader loader = new DataLoader(train, config.batchSize(), true, config.seed(), device);
+        DataLoader loader = new DataLoader(train, config.batchSize(), true, config.seed(), device).augmented(config.augmentation());
         int numBatches = loader.numBatches();
         long steps = 0;
         double trainSeconds = 0;

@@ -29,9 +29,9 @@ public final class EkFlow implements FlowModel {
     /** The model a configuration describes (the flow noise is drawn from libtorch's current generator). */
     public static EkFlow build(FlowConfig c, int dim) {
         FlowConfig.Ek e = c.ek();
-        Activation act = Activation.parse(c.activation());
-        Potential phi = Potential.mlp(dim, c.hidden(), act);
-        Potential psi = Potential.mlp(dim, c.hidden(), Activation.parse(c.activation()));
+        Activation act = Activation.parse(c.field().activation());
+        Potential phi = Potential.mlp(dim, c.field().hidden(), act);
+        Potential psi = Potential.mlp(dim, c.field().hidden(), Activation.parse(c.field().activation()));
         return new EkFlow(new EkField(phi, psi, dim, e.epsilon(), e.flowSamples()), dim);
     }
 

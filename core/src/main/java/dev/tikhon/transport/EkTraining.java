@@ -41,8 +41,8 @@ public final class EkTraining {
         EkField field = model.field();
         FlowConfig.Ek ek = config.ek();
         double eps = ek.epsilon(), alpha = ek.alpha();
-        Optimizer optPhi = new Adam(field.phi().parameters(), config.lr(), 0.9, 0.999, 1e-8, config.weightDecay(), false, false);
-        Optimizer optPsi = new Adam(field.psi().parameters(), config.lr(), 0.9, 0.999, 1e-8, config.weightDecay(), false, false);
+        Optimizer optPhi = new Adam(field.phi().parameters(), config.training().lr(), 0.9, 0.999, 1e-8, config.training().weightDecay(), false, false);
+        Optimizer optPsi = new Adam(field.psi().parameters(), config.training().lr(), 0.9, 0.999, 1e-8, config.training().weightDecay(), false, false);
         int dim = (int) field.noise().size(1);
         FlowTraining.OptimizerState both = new FlowTraining.OptimizerState() {
             @Override public Map<String, Tensor> state() {
@@ -58,7 +58,7 @@ public final class EkTraining {
             }
         };
         return FlowTraining.loop(field, model.unit().name(), both, config, batches, outDir, resume, listener, HEADER, (it, x) -> {
-            Tensor[] d = draws(config.batchSize(), dim, ek.mcSamples(), x);
+            Tensor[] d = draws(config.training().batchSize(), dim, ek.mcSamples(), x);
             Ascent r = ascend(field.phi(), field.psi(), optPhi, optPsi, x, d[0], d[1], eps, alpha, ek.profiled());
             if (!Double.isFinite(r.loss()) || !Double.isFinite(r.dual())) {
                 throw new TrainingDivergedException(0, it, Double.isFinite(r.loss()) ? r.dual() : r.loss(),

@@ -8,6 +8,7 @@ import dev.tikhon.nn.BatchNorm2d;
 import dev.tikhon.nn.Conv2d;
 import dev.tikhon.nn.Linear;
 import dev.tikhon.nn.Module;
+import dev.tikhon.nn.Normalize;
 import dev.tikhon.nn.Pool;
 import dev.tikhon.nn.ResidualBlock;
 import dev.tikhon.nn.Sequential;
@@ -75,6 +76,9 @@ public final class BoundedNetwork {
         } else if (m instanceof BatchNorm2d b) {
             Tensor[] affine = b.evalAffine();
             out.add(new Layers.ChannelAffine(affine[0], affine[1]));
+        } else if (m instanceof Normalize z) {
+            Tensor[] affine = z.affine();
+            out.add(new Layers.ChannelAffine(affine[0], affine[1]));
         } else if (m instanceof Activation a) {
             out.add(new Layers.Act(a.kind()));
         } else if (m instanceof Pool p) {
@@ -93,7 +97,7 @@ public final class BoundedNetwork {
             out.add(new Layers.Act(Activation.Kind.RELU));
         } else {
             throw new UserError("the verifier cannot bound the layer " + m.describe() + " (" + m.getClass().getSimpleName()
-                    + "): it handles linear, conv, batch norm, relu/smooth-relu/softplus/tanh/sigmoid, pooling, flatten "
+                    + "): it handles input normalization, linear, conv, batch norm, relu/smooth-relu/softplus/tanh/sigmoid, pooling, flatten "
                     + "and residual blocks; use a model built from those (--model mlp, cnn or resnet)");
         }
     }

@@ -85,23 +85,30 @@ final class Layers {
         }
     }
 
-    /** A per-channel affine map y = scale·x + shift on [N, C, H, W] (evaluation-mode batch norm). */
+    /**
+     * A per-channel affine map y = scale·x + shift, channels on dimension 1 of [N, C, H, W] or [N, D] (evaluation-mode
+     * batch norm, input normalization); scale and shift are [C], or [1] for one pair applied to every channel.
+     */
     record ChannelAffine(Tensor scale, Tensor shift) implements Node {
-        private Tensor bc(Tensor t, int dims) {
+        /** {@code t} [C] shaped to broadcast along {@code axis} of a tensor with {@code dims} dimensions. */
+        private static Tensor bc(Tensor t, int dims, int axis) {
             long[] shape = new long[dims];
             java.util.Arrays.fill(shape, 1);
-            shape[dims - 3] = t.size(0);
+            shape[axis] = t.size(0);
             return t.reshape(shape);
         }
 
         @Override public Interval ibp(Interval in, Trace trace) {
             trace.input(this, in);
-            return Interval.ofCentre(in.centre().mul(bc(scale, 4)).add(bc(shift, 4)), in.radius().mul(bc(scale.abs(), 4)));
+            int d = in.centre().dim();
+            return Interval.ofCentre(in.centre().mul(bc(scale, d, 1)).add(bc(shift, d, 1)), in.radius().mul(bc(scale.abs(), d, 1)));
         }
 
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
-            sum.add(Trace.sumTail(a.mul(bc(shift, 5))));
-            return a.mul(bc(scale, 5));
+            // a is [N, S, C, …]: the channel is dimension 2; with one pair, Σ a·shift needs the shift on every element
+            int d = a.dim();
+            sum.add(Trace.sumTail(a.mul(bc(shift, d, 2))));
+            return a.mul(bc(scale, d, 2));
         }
     }
 

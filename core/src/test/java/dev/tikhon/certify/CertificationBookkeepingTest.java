@@ -112,9 +112,9 @@ class CertificationBookkeepingTest {
         assertThat(b.prediction()).isEqualTo(1);
         assertThat(b.radius()).isCloseTo(sigma * Math.sqrt(Math.PI / 2) * 0.5, within(1e-9));
         assertThat(b.kind()).isEqualTo(Certificate.Kind.HEURISTIC);
-        assertThat(b.method()).isEqualTo("heat-b");
+        assertThat(b.method()).startsWith("heat-");
         Certificate c = new GaussianAverageCertificate(sigma, GaussianAverageCertificate.Bound.PHI_INVERSE).certify(m, x, 0);
-        assertThat(c.method()).isEqualTo("heat-c");
+        assertThat(c.method()).startsWith("heat-").isNotEqualTo(b.method());
         assertThat(c.radius()).isCloseTo(sigma / 2 * 2 * ClopperPearson.normalQuantile(0.75), within(1e-8));
         assertThat(new GaussianAverageCertificate(sigma, GaussianAverageCertificate.Bound.LIPSCHITZ).describe()).startsWith("single pass, (b)");
         assertThat(new GaussianAverageCertificate(sigma, GaussianAverageCertificate.Bound.PHI_INVERSE).describe()).startsWith("single pass, (c)");
@@ -163,7 +163,7 @@ class CertificationBookkeepingTest {
 
         List<dev.tikhon.report.Charts.Series> curves = r.curves("m-", 2);
         assertThat(curves).hasSize(2);
-        assertThat(curves.get(0).name()).isEqualTo("m-cohen");
+        assertThat(curves.get(0).name()).startsWith("m-").contains("cohen");
         assertThat(curves.get(0).x()).hasSize(101);
         assertThat(curves.get(0).x()[100]).isEqualTo(2.0);
         assertThat(curves.get(0).y()[0]).isEqualTo(0.75);
@@ -261,7 +261,7 @@ class CertificationBookkeepingTest {
         assertThat(CertificationMethods.get("Cohen").needsSigma()).isTrue();
         assertThat(CertificationMethods.get("heat").needsSigma()).isTrue();
         assertThat(CertificationMethods.get("ibp").needsSigma()).isFalse();
-        assertThatThrownBy(() -> CertificationMethods.get("lipschitz")).hasMessageContaining("unknown --method 'lipschitz'")
+        assertThatThrownBy(() -> CertificationMethods.get("gloro")).hasMessageContaining("unknown --method 'gloro'")
                 .hasMessageContaining("cohen or heat");
         assertThatThrownBy(() -> CertificationMethods.register("cohen", true, (m, s) -> null)).hasMessageContaining("already registered");
         CertificationRun.Plan ibp = CertificationMethods.get("crown").factory().plan(null, null);

@@ -8,6 +8,7 @@ import dev.tikhon.nn.Module;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -167,6 +168,27 @@ class RandomizedSmoothingTest {
         Tensor whole = GaussianNoise.samples(5, 2, 1, 0, 200, new long[]{3}, DType.FLOAT32, Device.CPU);
         Tensor part = GaussianNoise.samples(5, 2, 1, 30, 100, new long[]{3}, DType.FLOAT32, Device.CPU);
         assertThat(part.toFloatArray()).isEqualTo(whole.narrow(0, 30, 100).toFloatArray());
+    }
+
+    @Test
+    void noiseIsTheDocumentedStreamOfSeededBlocks() {
+        // The definition in GaussianNoise's comment, drawn the plain way: block b is randn(BLOCK, shape) from a
+        // generator seeded with derive(seed, index, phase, b). Certificates of earlier versions used exactly this.
+        long[] shape = {1, 28, 28};
+        int blocks = 5;
+        List<Tensor> reference = new ArrayList<>();
+        for (int b = 0; b < blocks; b++) {
+            dev.tikhon.engine.Rng.seed(dev.tikhon.engine.Rng.derive(9, 4, 0, b));
+            reference.add(Tensor.randn(DType.FLOAT32, Device.CPU, GaussianNoise.BLOCK, 1, 28, 28));
+        }
+        float[] expected = Tensor.cat(reference, 0).toFloatArray();
+        int n = GaussianNoise.BLOCK * blocks;
+        assertThat(GaussianNoise.samples(9, 4, 0, 0, n, shape, DType.FLOAT32, Device.CPU).toFloatArray()).isEqualTo(expected);
+        // slices that start and end inside blocks
+        int from = 17, count = 3 * GaussianNoise.BLOCK + 11;
+        float[] slice = GaussianNoise.samples(9, 4, 0, from, count, shape, DType.FLOAT32, Device.CPU).toFloatArray();
+        int per = 28 * 28;
+        assertThat(slice).isEqualTo(java.util.Arrays.copyOfRange(expected, from * per, (from + count) * per));
     }
 
     @Test

@@ -65,6 +65,7 @@ class CliEkTest {
         assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
         assertThat(r.out()).contains("moons").contains("ek").contains("cnf");
         assertThat(Csv.read(rep.resolve("results.csv")).rows()).hasSize(2);
+        ReportContentTest.checkPage(rep, "Results, one row per");
         for (String f : List.of("index.html", "metrics.json", "moons-ek/density.png", "moons-ek/samples.png", "moons-ek/data.png",
                 "moons-cnf/density.png")) {
             assertThat(rep.resolve(f)).exists();

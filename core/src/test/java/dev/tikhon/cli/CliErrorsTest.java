@@ -111,7 +111,7 @@ class CliErrorsTest {
 
     @Test
     void unknownDataSetModelAndOptionValues(@TempDir Path dir) {
-        assertOneLineError(Cli.run("train", "--data", "cifar10", "--out", dir.toString()), "cifar10", "fashion-mnist");
+        assertOneLineError(Cli.run("train", "--data", "cifar100", "--out", dir.toString()), "cifar100", "fashion-mnist");
         assertOneLineError(Cli.run("train", "--data", "moons", "--model", "vgg", "--out", dir.toString()), "vgg");
         assertOneLineError(Cli.run("train", "--data", "moons", "--model", "mlp", "--optimizer", "lbfgs",
                 "--epochs", "1", "--out", dir.resolve("o").toString()), "lbfgs");

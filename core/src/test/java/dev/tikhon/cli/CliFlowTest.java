@@ -94,6 +94,7 @@ class CliFlowTest {
         assertThat(results.rows()).hasSize(4);
         assertThat(results.records().get(2).get("unit")).isEqualTo("bits/dim");
         assertThat(dir.resolve("nfe-8gaussians.png")).exists();
+        ReportContentTest.checkPage(dir, "Results, one row per");
         assertThat(dir.resolve("8gaussians-rnode/density.png")).exists();
     }
 }

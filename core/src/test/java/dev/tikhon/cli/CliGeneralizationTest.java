@@ -30,5 +30,7 @@ class CliGeneralizationTest {
         assertThat(m.at("/data_lipschitz/lipschitz_01_labels").asDouble())
                 .isEqualTo(JSON.readTree(dir.resolve("dl/metrics.json").toFile()).at("/result/lipschitz_01_labels").asDouble());
         assertThat(r.out()).contains("model Lipschitz").contains("data Lipschitz");
+        ReportContentTest.checkPage(dir.resolve("gen"), "Training accuracy");
+        ReportContentTest.checkPage(dir.resolve("dl"), "Lipschitz constant");
     }
 }

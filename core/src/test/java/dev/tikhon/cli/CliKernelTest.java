@@ -27,8 +27,10 @@ class CliKernelTest {
             assertThat(r.exitCode()).as(String.join(" ", m) + "\n" + r.err()).isEqualTo(0);
             double fitAcc = JSON.readTree(out.resolve("metrics.json").toFile()).at("/test_acc").asDouble();
             assertThat(fitAcc).as(String.join(" ", m)).isGreaterThan(0.95);
+            ReportContentTest.checkPage(out, "Final test accuracy");
             Cli.Run e = Cli.run("kernel", "eval", "--model", out.toString(), "--threads", "1", "--out", dir.resolve("eval").toString());
             assertThat(e.exitCode()).as(e.err()).isEqualTo(0);
+            ReportContentTest.checkPage(dir.resolve("eval"), "Accuracy");
             JsonNode em = JSON.readTree(dir.resolve("eval/metrics.json").toFile());
             assertThat(em.at("/evaluation/accuracy").asDouble()).as("eval reproduces the fit's test accuracy").isEqualTo(fitAcc);
         }

@@ -33,10 +33,13 @@ class CliLipschitzTest {
         assertThat(c.exitCode()).as(c.err()).isEqualTo(0);
         List<String> csv = Files.readAllLines(l2.resolve("certify.csv"));
         assertThat(csv).hasSize(41);
-        assertThat(csv.get(0)).isEqualTo("index,label,prediction,margin,radius,correct,time_ms");
+        // an ordinary certification step: its certificate, then its extra columns (margin, the pair's bound L, the margin's gradient)
+        assertThat(csv.get(0)).startsWith("index,label,prediction,correct,prediction_lipschitz,radius_lipschitz,margin,L,gradient_norm,");
+        assertThat(l2.resolve("certify.tsv")).exists();
         JsonNode m = JSON.readTree(l2.resolve("metrics.json").toFile());
-        assertThat(m.at("/result/kind").asText()).isEqualTo("sound");
-        assertThat(m.at("/result/certified_accuracy/0.25").asDouble()).isPositive();
+        assertThat(m.at("/result/certificates/lipschitz/kind").asText()).isEqualTo("sound");
+        assertThat(c.out()).contains("bound: body");
+        assertThat(m.at("/result/certificates/lipschitz/certified_accuracy/0.25").asDouble()).isPositive();
         // a gradient of a margin can never exceed the margin's bound
         assertThat(m.at("/result/max_gradient_over_bound").asDouble()).isBetween(0.0, 1.0);
         assertThat(m.at("/result/layers").size()).isEqualTo(2);
@@ -49,7 +52,7 @@ class CliLipschitzTest {
         assertThat(i.exitCode()).as(i.err()).isEqualTo(0);
         List<String> rows = Files.readAllLines(linf.resolve("certify.csv"));
         for (int k = 1; k < rows.size(); k++) {
-            double r2 = Double.parseDouble(csv.get(k).split(",")[4]), rinf = Double.parseDouble(rows.get(k).split(",")[4]);
+            double r2 = Double.parseDouble(csv.get(k).split(",")[5]), rinf = Double.parseDouble(rows.get(k).split(",")[5]);
             assertThat(rinf).isCloseTo(r2 / 28, org.assertj.core.api.Assertions.within(1e-12));
         }
 

@@ -80,6 +80,7 @@ class CliRegularizationTest {
         assertThat(tik).as("the penalty shrinks the gradient").isLessThan(plain);
         assertThat(dir.resolve("results.csv")).exists();
         assertThat(dir.resolve("gradient_norms.png")).exists();
+        ReportContentTest.checkPage(dir, "Results, one row per variant");
         assertThat(dir.resolve("undefended/checkpoint.tkn")).exists();
         // the robustness columns of the paper's tables
         JsonNode rob = m.at("/variants/undefended/robustness");

@@ -36,5 +36,6 @@ class CliReproduceCertifyTest {
         assertThat(m.at("/classification_speedup/speedup").asDouble()).isPositive();
         assertThat(dir.resolve("certified_accuracy.png")).exists();
         assertThat(dir.resolve("index.html")).exists();
+        ReportContentTest.checkPage(dir, "Certified accuracy by ℓ2 radius");   // the page leads with the table, no Java internals
     }
 }

@@ -298,6 +298,80 @@ class KillAndResumeTest {
         assertThat(killed).isDirectoryNotContaining("glob:**.tmp");
     }
 
+    /** certify --method cohen, killed at a random image, resumed: the same rows as an uninterrupted run. */
+    @Test
+    @Timeout(600)
+    void certifyCohenKilledAtARandomImageThenResumedMatchesUninterrupted(@TempDir Path dir) throws Exception {
+        killAndResumeRows(dir, new String[]{"certify", "--checkpoint", moons.toString(), "--method", "cohen", "--sigma", "0.25",
+                "--images", "40", "--n0", "32", "--n", "4000", "--noise-batch", "1000", "--seed", "3"}, "certify.tsv", "certify.csv");
+    }
+
+    /** certify --method heat (a Monte Carlo certificate and two single-pass radii per image), killed and resumed. */
+    @Test
+    @Timeout(600)
+    void certifyHeatKilledAtARandomImageThenResumedMatchesUninterrupted(@TempDir Path dir) throws Exception {
+        Path heat = dir.resolve("heat");
+        assertThat(Cli.run("smooth", "--checkpoint", moons.toString(), "--subset", "256", "--kappa", "2", "--batch-size", "64",
+                "--seed", "1", "--threads", "1", "--out", heat.toString()).exitCode()).isZero();
+        killAndResumeRows(dir, new String[]{"certify", "--checkpoint", heat.toString(), "--method", "heat", "--images", "40",
+                "--n0", "32", "--n", "4000", "--noise-batch", "1000", "--seed", "4"}, "certify.tsv", "certify.csv");
+    }
+
+    /** attack (PGD, batches of 10), killed at a random batch, resumed: the same per-image rows and summary. */
+    @Test
+    @Timeout(600)
+    void attackKilledAtARandomBatchThenResumedMatchesUninterrupted(@TempDir Path dir) throws Exception {
+        killAndResumeRows(dir, new String[]{"attack", "--checkpoint", moons.toString(), "--attack", "pgd", "--norm", "l2", "--eps", "0.1,0.3",
+                "--steps", "20", "--restarts", "2", "--limit", "160", "--batch-size", "10", "--seed", "6"}, "per_image.csv", "robustbench.json");
+    }
+
+    /**
+     * Runs {@code args} whole (in this JVM), then again in a child JVM killed (SIGKILL) once its progress passes a random
+     * point, and resumes it (in this JVM) with {@code --resume --out} alone (the settings come from the run's folder); the
+     * files {@code compared} must be equal but for their time columns. The same code runs in and out of this JVM, at one
+     * thread, so the numbers are the same; only the killed run needs a process of its own.
+     */
+    private static void killAndResumeRows(Path dir, String[] args, String... compared) throws Exception {
+        Path whole = dir.resolve("whole"), killed = dir.resolve("killed");
+        Cli.Run w = Cli.run(concat(args, "--out", whole.toString(), "--threads", "1"));
+        assertThat(w.exitCode()).as(w.err()).isZero();
+        double at = 0.1 + 0.8 * RANDOM.nextDouble();
+        killAt(command(concat(args, "--out", killed.toString())), at, killed);
+        assertThat(killed.resolve("run.json")).exists();
+        JsonNode settings = JSON.readTree(killed.resolve("run.json").toFile());
+        Cli.Run resumed = Cli.run(args[0], "--resume", "--out", killed.toString());
+        assertThat(resumed.exitCode()).as(resumed.err()).isZero();
+        String output = resumed.out();
+        if (settings.at("/finished").isNull() && Files.exists(killed.resolve("certify.jsonl"))
+                && Files.readAllLines(killed.resolve("certify.jsonl")).size() > 0) {
+            assertThat(output).contains("resume: ");
+        }
+        for (String f : compared) {
+            assertThat(withoutTimes(killed.resolve(f))).as("seed %d, killed at %.2f: %s", SEED, at, f).isEqualTo(withoutTimes(whole.resolve(f)));
+        }
+        assertThat(killed).isDirectoryNotContaining("glob:**.tmp");
+        assertThat(killed.resolve("run.lock")).doesNotExist();
+    }
+
+    /** The lines of a CSV, TSV or JSON file with every column or field about time taken out. */
+    private static List<String> withoutTimes(Path file) throws IOException {
+        List<String> lines = Files.readAllLines(file);
+        if (file.toString().endsWith(".json")) return lines;
+        String sep = file.toString().endsWith(".tsv") ? "\t" : ",";
+        List<String> header = List.of(lines.get(0).split(sep, -1));
+        List<String> out = new ArrayList<>();
+        for (String l : lines) {
+            String[] cells = l.split(sep, -1);
+            StringBuilder kept = new StringBuilder();
+            for (int i = 0; i < cells.length; i++) {
+                String h = header.get(i);
+                if (!h.equals("time") && !h.endsWith("_ms")) kept.append(cells[i]).append('|');
+            }
+            out.add(kept.toString());
+        }
+        return out;
+    }
+
     private static String[] concat(String[] a, String... more) {
         String[] out = Arrays.copyOf(a, a.length + more.length);
         System.arraycopy(more, 0, out, a.length, more.length);

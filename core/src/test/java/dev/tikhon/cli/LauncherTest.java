@@ -36,6 +36,11 @@ class LauncherTest {
 
     @BeforeAll
     static void layOut() throws IOException {
+        layOut(root);
+    }
+
+    /** Lays out the launcher in {@code root} beside a jar of this build's classes (skips the test when they are not there). */
+    static void layOut(Path root) throws IOException {
         Path script = Path.of("..", "tikhon").toAbsolutePath().normalize(), classes = Path.of("target", "classes").toAbsolutePath();
         assumeTrue(Files.isRegularFile(script) && Files.isDirectory(classes.resolve("dev/tikhon/cli")) && Files.isExecutable(Path.of("/bin/bash")),
                 "the launcher, this build's classes and bash");
@@ -65,6 +70,11 @@ class LauncherTest {
     record Run(int exit, String out, String err) {}
 
     static Run launch(String... args) throws Exception {
+        return launchIn(root, args);
+    }
+
+    /** Runs the launcher laid out in {@code root} to its end. */
+    static Run launchIn(Path root, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(root.resolve("tikhon").toString()));
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).directory(root.toFile());

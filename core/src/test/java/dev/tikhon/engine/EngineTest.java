@@ -18,6 +18,25 @@ import static org.assertj.core.api.Assertions.within;
 class EngineTest {
 
     @Test
+    void javacppDoesNotReadProcessMemoryPerNativeObject() {
+        // Tikhon frees native memory by scopes; JavaCPP's per-object /proc read would only cost time (train/MemoryTest
+        // shows memory stays flat with it off). A -D setting of the user's would win; the test JVM sets none.
+        Tensor.zeros(1);
+        assertThat(Engine.pointerPhysicalLimit()).isZero();
+        assertThat(Engine.describe()).containsEntry("javacpp_max_physical_bytes", 0L);
+    }
+
+    @Test
+    void blasThreadsFollowOnlyForTheWorkAndAreHeldToOneAgain() {
+        Object inside = Engine.withBlasThreads(2, () -> Engine.describe().get("openblas_threads"));
+        assertThat(inside).isEqualTo(2);
+        assertThat(Engine.describe().get("openblas_threads")).isEqualTo(1);
+        assertThatThrownBy(() -> Engine.withBlasThreads(2, () -> { throw new IllegalStateException("boom"); }))
+                .hasMessage("boom");
+        assertThat(Engine.describe().get("openblas_threads")).isEqualTo(1);
+    }
+
+    @Test
     void arraysRoundTripThroughTensors() {
         float[] f = {1, 2, 3, 4, 5, 6};
         Tensor t = Tensor.fromFloats(f, 2, 3);

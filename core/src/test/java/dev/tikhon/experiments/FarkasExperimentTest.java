@@ -37,14 +37,19 @@ class FarkasExperimentTest {
         assertThat(rows.get(1).steps()).isEqualTo(4);
         assertThat(dir.resolve("farkas-8/steps.csv")).exists();
 
-        Map<String, Object> metrics = e.report(rows);
+        Map<String, FarkasExperiment.Summary> metrics = e.report(rows);
         assertThat(metrics).containsKeys("plain-8-huge-lr", "farkas-8");
+        assertThat(metrics.get("plain-8-huge-lr").divergedAtStep()).isEqualTo(diverged.divergedAtStep());
+        assertThat(metrics.get("farkas-8").divergedAtStep()).isNull();
+        assertThat(dev.tikhon.report.Json.toMap(metrics.get("farkas-8"))).doesNotContainKey("diverged_at_step").containsKey("test_acc");
         assertThat(dir.resolve("training_loss.png")).exists();
         assertThat(dir.resolve("results.csv")).content().contains("diverged");
 
         // rerun: both read back (the finished one from its checkpoint, the diverged one from its record), same numbers
         List<FarkasExperiment.Row> again = e.run(variants, name -> null);
         assertThat(again.get(0).divergedAtStep()).isEqualTo(diverged.divergedAtStep());
+        assertThat(again.get(0).lastTrainLoss()).isEqualTo(diverged.lastTrainLoss());
+        assertThat(again.get(0).trainSeconds()).isEqualTo(diverged.trainSeconds());
         assertThat(again.get(1).testAccuracy()).isEqualTo(rows.get(1).testAccuracy());
         assertThat(FarkasExperiment.StepLog.read(dir.resolve("farkas-8/steps.csv")).smoothed(10)[0]).containsExactly(1, 2, 3, 4);
     }

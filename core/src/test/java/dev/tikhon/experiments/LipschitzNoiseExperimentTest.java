@@ -47,5 +47,12 @@ class LipschitzNoiseExperimentTest {
         assertThat(dir.resolve("map-lipschitz-0.01-n120.png")).exists();
         List<LipschitzNoiseExperiment.Row> again = new LipschitzNoiseExperiment(s, Device.CPU, dir).run(line -> {});
         assertThat(again).isEqualTo(rows);
+        // the same folder with other settings (--steps 31): its saved rows are not reused
+        LipschitzNoiseExperiment.Settings other = new LipschitzNoiseExperiment.Settings(List.of(60), 0.1, List.of(16, 16), 31, 64,
+                0.01, 1, 500, List.of(60), List.of(s.variants().get(0)));
+        List<String> lines = new java.util.ArrayList<>();
+        List<LipschitzNoiseExperiment.Row> changed = new LipschitzNoiseExperiment(other, Device.CPU, dir).run(lines::add);
+        assertThat(changed.get(0)).isNotEqualTo(rows.get(0));
+        assertThat(dir.resolve("runs/unregularized-n60-seed0.json")).content().contains("steps 31");
     }
 }

@@ -42,8 +42,9 @@ class FlowMemoryTest {
     @Test
     void trainingMemoryIsFlat(@TempDir Path out) {
         Rng.seed(0);
-        FlowConfig config = new FlowConfig("cnf", "8gaussians", "mlp", new int[]{16, 16}, "softplus", 64, 2, 1.0, "exact", "rk4",
-                0.25, 1e-5, 1e-5, "backprop", FlowConfig.rnode(0.01, 0.01), 1200, 32, 1e-3, 0, 0, 400);
+        FlowConfig config = new FlowConfig("cnf", "8gaussians", FlowConfig.Field.mlp(new int[]{16, 16}, "softplus"),
+                new FlowConfig.Ode(1.0, "exact", new FlowConfig.Solver("rk4", 0.25, 1e-5, 1e-5), "backprop"), FlowConfig.rnode(0.01, 0.01),
+                new FlowConfig.Training(1200, 32, 1e-3, 0, 0, 400));
         FlowModel model = Flows.build(config, new long[]{2});
         List<double[]> rss = new ArrayList<>();
         FlowTraining.Listener sampler = new FlowTraining.Listener() {

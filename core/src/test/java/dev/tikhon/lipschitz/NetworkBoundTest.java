@@ -129,27 +129,34 @@ class NetworkBoundTest {
                 try (Autograd.Guard g = Autograd.noGrad()) { m.forward(Tensor.rand(prepend(16, shape)).mul(3)); }
                 m.train(false);
                 m.to(DType.FLOAT64);
-                NetworkBound b = NetworkBound.of(m, shape, 0);
-                Tensor x = Tensor.rand(DType.FLOAT64, Device.CPU, prepend(32, shape)).requiresGrad(true);
-                Tensor z = m.forward(x);
-                int k = (int) z.size(1);
-                for (int c = 0; c < k; c++) {
-                    double[] l = b.pairwise(c, k);
-                    for (int j = 0; j < k; j++) {
-                        if (j == c) continue;
-                        Tensor margin = z.select(1, c).sub(z.select(1, j));
-                        Tensor grad = Autograd.grad(margin.sum(), x, false).flatten(1, -1).norm(2, new long[]{1}, false);
-                        assertThat(grad.max().item()).as("%s: gradient of z%d − z%d", m.describe(), c, j).isLessThanOrEqualTo(l[j]);
-                    }
-                }
-                try (Autograd.Guard g = Autograd.noGrad()) {
-                    Tensor y = x.detach().add(Tensor.randn(DType.FLOAT64, Device.CPU, prepend(32, shape)).mul(0.1));
-                    Tensor dz = m.forward(y).sub(z.detach());
-                    Tensor dx = y.sub(x.detach()).flatten(1, -1).norm(2, new long[]{1}, false);
-                    double ratio = dz.norm(2, new long[]{1}, false).div(dx).max().item();
-                    assertThat(ratio).as(m.describe()).isLessThanOrEqualTo(b.total());
-                }
+                assertSound(m, NetworkBound.of(m, shape, 0), shape, 32, 0.1);
             }
+        }
+    }
+
+    /**
+     * On n random float64 inputs of {@code shape}: no margin gradient ‖∇(z_c − z_j)‖ exceeds L_cj, and no pair x, x + δ
+     * (δ Gaussian of scale {@code step}) has ‖Δz‖/‖Δx‖ above the bound of the whole logit map.
+     */
+    static void assertSound(Module m, NetworkBound b, long[] shape, int n, double step) {
+        Tensor x = Tensor.rand(DType.FLOAT64, Device.CPU, prepend(n, shape)).requiresGrad(true);
+        Tensor z = m.forward(x);
+        int k = (int) z.size(1);
+        for (int c = 0; c < k; c++) {
+            double[] l = b.pairwise(c, k);
+            for (int j = 0; j < k; j++) {
+                if (j == c) continue;
+                Tensor margin = z.select(1, c).sub(z.select(1, j));
+                Tensor grad = Autograd.grad(margin.sum(), x, false).flatten(1, -1).norm(2, new long[]{1}, false);
+                assertThat(grad.max().item()).as("%s: gradient of z%d − z%d", m.describe(), c, j).isLessThanOrEqualTo(l[j]);
+            }
+        }
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            Tensor y = x.detach().add(Tensor.randn(DType.FLOAT64, Device.CPU, prepend(n, shape)).mul(step));
+            Tensor dz = m.forward(y).sub(z.detach());
+            Tensor dx = y.sub(x.detach()).flatten(1, -1).norm(2, new long[]{1}, false);
+            double ratio = dz.norm(2, new long[]{1}, false).div(dx).max().item();
+            assertThat(ratio).as(m.describe()).isLessThanOrEqualTo(b.total());
         }
     }
 

@@ -21,6 +21,55 @@ class ChartsTest {
     @TempDir
     Path dir;
 
+    /** Pixels of exactly this colour (the antialiased edges of a line are blends, its core is the colour). */
+    private static long pixels(Path png, int rgb) throws Exception {
+        BufferedImage img = ImageIO.read(png.toFile());
+        long n = 0;
+        for (int y = 0; y < img.getHeight(); y++) for (int x = 0; x < img.getWidth(); x++) if ((img.getRGB(x, y) & 0xffffff) == rgb) n++;
+        return n;
+    }
+
+    @Test
+    void certificateKindsAreDrawnDistinctly() throws Exception {
+        assertThat(Charts.Stroke.forKind("sound")).isEqualTo(Charts.Stroke.SOLID);
+        assertThat(Charts.Stroke.forKind("probabilistic (α 0.001)")).isEqualTo(Charts.Stroke.DASHED);
+        assertThat(Charts.Stroke.forKind("heuristic")).isEqualTo(Charts.Stroke.DOTTED);
+        assertThat(Charts.Stroke.forKind("estimate")).isEqualTo(Charts.Stroke.DOTTED);
+        // the same flat curve drawn three ways (the first colour each time): solid inks more than dashed, dashed more than dotted
+        double[] x = new double[60], y = new double[60];
+        for (int i = 0; i < x.length; i++) x[i] = i;
+        java.util.Arrays.fill(y, 0.5);
+        long[] ink = new long[3];
+        Charts.Stroke[] strokes = {Charts.Stroke.SOLID, Charts.Stroke.DASHED, Charts.Stroke.DOTTED};
+        for (int k = 0; k < 3; k++) {
+            Path png = dir.resolve("kind" + k + ".png");
+            Charts.line(png, "kinds", "r", "certified accuracy", List.of(new Charts.Series("curve", x, y, strokes[k])));
+            ink[k] = pixels(png, 0x4e79a7);
+        }
+        assertThat(ink[0]).as("solid vs dashed").isGreaterThan(ink[1] * 5 / 4);
+        assertThat(ink[1]).as("dashed vs dotted").isGreaterThan(ink[2] * 5 / 4);
+    }
+
+    @Test
+    void aChartOfSinglePointsIsDrawnAsBarsWithShortTicks() throws Exception {
+        Path png = dir.resolve("one.png");
+        Charts.line(png, "Loss", "epoch", "loss", List.of(new Charts.Series("train_loss", new double[]{1}, new double[]{0.004637180303689092}),
+                new Charts.Series("test_loss", new double[]{1}, new double[]{0.652924885749817})));
+        assertValidPng(png);
+        assertThat(pixels(png, 0x4e79a7)).as("filled bars, not two dots").isGreaterThan(20_000);
+    }
+
+    @Test
+    void longLegendsGetOneLinePerNameAndATallerChart() throws Exception {
+        List<String> names = List.of("undefended (cohen σ 0.25), probabilistic (α 0.001)", "noise σ 0.25 (cohen), probabilistic (α 0.001)",
+                "heat revision σ 0.25 (b), heuristic");
+        assertThat(Charts.legendRows(names)).isEqualTo(3);
+        assertThat(Charts.legendRows(List.of("train_loss", "test_loss"))).isEqualTo(1);
+        Path png = dir.resolve("legend.png");
+        Charts.line(png, "c", "r", "a", names.stream().map(n -> new Charts.Series(n, new double[]{0, 1}, new double[]{1, 0})).toList());
+        assertThat(ImageIO.read(png.toFile()).getHeight()).isGreaterThan(Charts.HEIGHT);
+    }
+
     @Test
     void lineChartIsAValidPng() throws Exception {
         Path png = dir.resolve("line.png");

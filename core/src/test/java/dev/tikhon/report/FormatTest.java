@@ -26,4 +26,14 @@ class FormatTest {
         assertThat(Format.value("text")).isEqualTo("text");
         assertThat(Format.value(null)).isEqualTo("null");
     }
+
+    @Test
+    void pagesShowADashForWhatWasNotMeasured() {
+        assertThat(Format.cell(null)).isEqualTo("—");
+        assertThat(Format.cell(Double.NaN)).isEqualTo("—");
+        assertThat(Format.cell("NaN")).isEqualTo("—");
+        assertThat(Format.cell(Double.POSITIVE_INFINITY)).isEqualTo("∞");
+        assertThat(Format.cell(0.893417)).isEqualTo("0.8934");
+        assertThat(Format.cell(42L)).isEqualTo("42");
+    }
 }

@@ -19,6 +19,21 @@ class RunDirectoryTest {
     Path dir;
 
     @Test
+    void metricsRecordTheEndTimeAsFinished(@TempDir Path tmp) throws Exception {
+        RunDirectory run = RunDirectory.create(tmp.resolve("r"));
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("started", "2000-01-01T00:00:00Z");
+        m.put("finished", "2000-01-01T00:00:00Z");   // as a header makes it, at the start
+        java.time.Instant before = java.time.Instant.now();
+        run.writeMetrics(m);
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.resolve("metrics.json").toFile());
+        assertThat(json.get("started").asText()).isEqualTo("2000-01-01T00:00:00Z");
+        assertThat(java.time.Instant.parse(json.get("finished").asText())).isAfterOrEqualTo(before);
+        run.writeMetrics(Map.of("accuracy", 0.5));   // no header: nothing added
+        assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.resolve("metrics.json").toFile()).has("finished")).isFalse();
+    }
+
+    @Test
     void createsMissingParentsAndReusesAnExistingDirectory() {
         Path path = dir.resolve("runs/mnist/1");
 

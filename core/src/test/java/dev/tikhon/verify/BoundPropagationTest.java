@@ -161,35 +161,40 @@ class BoundPropagationTest {
     @Test
     void sampledPointsAndPgdWorstPointLieInsideTheBounds() {
         Rng.seed(11);
-        int n = 4, samples = 2000;
-        for (Module f : zoo()) {
-            for (Norm norm : Norm.values()) {
-                double eps = norm == Norm.LINF ? 0.03 : 0.3;
-                try (Scope s = Scope.open()) {
-                    Tensor x = Tensor.rand(F64, Device.CPU, n, 1, 8, 8);
-                    Tensor y;
+        for (Module f : zoo()) assertSampledPointsInside(f, 4, 2000);
+    }
+
+    /**
+     * For n random [1, 8, 8] inputs of the 5-class model f, in ℓ∞ and ℓ2: {@code samples} points of each ball ∩ [0, 1] and PGD's
+     * worst point lie inside the IBP, CROWN and CROWN-IBP bounds of the margins.
+     */
+    static void assertSampledPointsInside(Module f, int n, int samples) {
+        for (Norm norm : Norm.values()) {
+            double eps = norm == Norm.LINF ? 0.03 : 0.3;
+            try (Scope s = Scope.open()) {
+                Tensor x = Tensor.rand(F64, Device.CPU, n, 1, 8, 8);
+                Tensor y;
+                try (Autograd.Guard g = Autograd.noGrad()) {
+                    y = f.forward(x).argmax(1);
+                }
+                Tensor spec = BoundedNetwork.margins(y, 5, x);
+                InputRegion region = InputRegion.images(x, eps, norm);
+                BoundedNetwork net = BoundedNetwork.of(f);
+                Interval ibp = net.ibp(region, spec);
+                Interval crown = net.crown(region, spec);
+                Interval crownIbp = net.crown(region, spec, 0, LowerSlope.ADAPTIVE);
+                Tensor pgd = new Pgd(norm, eps, 20, 2.5 * eps / 20, true).attack(f, x, y).adversarial();
+                for (int i = 0; i < n; i++) {
+                    Tensor xi = x.narrow(0, i, 1);
+                    Tensor points = Tensor.cat(List.of(sample(xi, eps, norm, samples), pgd.narrow(0, i, 1)), 0);
+                    Tensor m;
                     try (Autograd.Guard g = Autograd.noGrad()) {
-                        y = f.forward(x).argmax(1);
+                        m = f.forward(points).matmul(spec.select(0, i).t());   // [samples, K] margins
                     }
-                    Tensor spec = BoundedNetwork.margins(y, 5, x);
-                    InputRegion region = InputRegion.images(x, eps, norm);
-                    BoundedNetwork net = BoundedNetwork.of(f);
-                    Interval ibp = net.ibp(region, spec);
-                    Interval crown = net.crown(region, spec);
-                    Interval crownIbp = net.crown(region, spec, 0, LowerSlope.ADAPTIVE);
-                    Tensor pgd = new Pgd(norm, eps, 20, 2.5 * eps / 20, true).attack(f, x, y).adversarial();
-                    for (int i = 0; i < n; i++) {
-                        Tensor xi = x.narrow(0, i, 1);
-                        Tensor points = Tensor.cat(List.of(sample(xi, eps, norm, samples), pgd.narrow(0, i, 1)), 0);
-                        Tensor m;
-                        try (Autograd.Guard g = Autograd.noGrad()) {
-                            m = f.forward(points).matmul(spec.select(0, i).t());   // [samples, K] margins
-                        }
-                        for (Interval b : List.of(ibp, crown, crownIbp)) {
-                            Tensor lo = b.lo().narrow(0, i, 1), hi = b.hi().narrow(0, i, 1);
-                            assertThat(m.sub(lo).min().item()).as(f.describe() + " " + norm + " lower").isGreaterThan(-1e-9);
-                            assertThat(m.sub(hi).max().item()).as(f.describe() + " " + norm + " upper").isLessThan(1e-9);
-                        }
+                    for (Interval b : List.of(ibp, crown, crownIbp)) {
+                        Tensor lo = b.lo().narrow(0, i, 1), hi = b.hi().narrow(0, i, 1);
+                        assertThat(m.sub(lo).min().item()).as(f.describe() + " " + norm + " lower").isGreaterThan(-1e-9);
+                        assertThat(m.sub(hi).max().item()).as(f.describe() + " " + norm + " upper").isLessThan(1e-9);
                     }
                 }
             }

@@ -41,7 +41,7 @@ final class ExecutorModels {
 
     /** The shipped file's place, size and time: two runs with different models under one name do not mix. */
     static String key(ModelRef ref, Function<String, Path> resolve, Device device) {
-        Path p = resolve.apply(ModelRef.name(ref.checkpoint() != null ? ref.checkpoint() : ref.torchscript()));
+        Path p = resolve.apply(ModelRef.name(ref.file()));
         java.io.File f = p.toFile();
         return ref + "|" + p.toAbsolutePath() + "|" + f.length() + "|" + f.lastModified() + "|" + device;
     }

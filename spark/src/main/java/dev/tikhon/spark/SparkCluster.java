@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -93,7 +94,12 @@ public final class SparkCluster implements Cluster {
             attempts += listener.attempts;
             failedAttempts += listener.failed;
         }
-        return inUnitOrder(collected, units.size());
+        // results come back keyed by unit index; a resumed run's units are a subset (indices kept for seeding), so by position
+        Map<Integer, Integer> position = new HashMap<>();
+        for (int i = 0; i < units.size(); i++) position.put(units.get(i).index(), i);
+        List<Tuple2<Integer, R>> byPosition = new ArrayList<>(collected.size());
+        for (Tuple2<Integer, R> t : collected) byPosition.add(new Tuple2<>(position.getOrDefault(t._1(), -1), t._2()));
+        return inUnitOrder(byPosition, units.size());
     }
 
     /** Consecutive slices of about equal size; slice i becomes partition i. */

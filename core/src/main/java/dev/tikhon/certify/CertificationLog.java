@@ -1,0 +1,123 @@
+package dev.tikhon.certify;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.tikhon.io.AppendLog;
+import dev.tikhon.report.Json;
+
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The per-image record of a certification run, appended as each image is certified, so that a stopped run keeps what it
+ * did and {@code --resume} continues it (see {@link CertificationRun#run(dev.tikhon.scaleout.Runner, dev.tikhon.nn.Module,
+ * dev.tikhon.data.Dataset, int, CertificationRun.Plan, dev.tikhon.engine.Device, dev.tikhon.report.Progress, List,
+ * java.util.function.Consumer)}). Two files, each line flushed as it is appended ({@link AppendLog}):
+ * <ul>
+ *   <li>{@value #ROWS}: one JSON object per image, every certificate and extra column (what a resumed run reads back);</li>
+ *   <li>{@value #COHEN}: Cohen et al.'s tab-separated format ({@code idx label predict radius correct time}, as their
+ *       {@code certify.py} writes it: −1 for an abstention, the radius to three significant digits, the time as
+ *       H:MM:SS.ffffff) for the method's first certificate, for the tools that read theirs.</li>
+ * </ul>
+ * A resumed run keeps the complete JSON lines (a line torn by the kill is dropped) and rewrites {@value #COHEN} from them.
+ */
+public final class CertificationLog implements AutoCloseable {
+    public static final String ROWS = "certify.jsonl", COHEN = "certify.tsv";
+    private static final ObjectWriter WRITER = Json.mapper().writer().without(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectReader READER = Json.mapper().readerFor(CertificationRun.Image.class);
+
+    private final String column;
+    private final List<CertificationRun.Image> done;
+    private final AppendLog rows, cohen;
+    private int count;
+
+    private CertificationLog(String column, List<CertificationRun.Image> done, AppendLog rows, AppendLog cohen) {
+        this.column = column;
+        this.done = done;
+        this.rows = rows;
+        this.cohen = cohen;
+        this.count = done.size();
+    }
+
+    /**
+     * Opens the record in {@code dir}: with {@code resume}, keeping the images already there; otherwise empty.
+     *
+     * @param column the certificate written to {@value #COHEN}
+     */
+    public static CertificationLog open(Path dir, String column, boolean resume) {
+        AppendLog.Kept<CertificationRun.Image> kept = resume ? AppendLog.readRows(dir.resolve(ROWS), READER::readValue)
+                : new AppendLog.Kept<>(List.of(), List.of());
+        List<String> tsv = new ArrayList<>();
+        tsv.add("idx\tlabel\tpredict\tradius\tcorrect\ttime");
+        for (CertificationRun.Image im : kept.rows()) tsv.add(cohenLine(im, column));
+        return new CertificationLog(column, List.copyOf(kept.rows()), AppendLog.start(dir.resolve(ROWS), kept.lines()),
+                AppendLog.start(dir.resolve(COHEN), tsv));
+    }
+
+    /** The images a stopped run certified (empty for a new run). */
+    public List<CertificationRun.Image> done() { return done; }
+
+    /** How many images the record holds. */
+    public synchronized int count() { return count; }
+
+    /** Appends newly certified images to both files. */
+    public synchronized void append(List<CertificationRun.Image> images) {
+        List<String> json = new ArrayList<>(), tsv = new ArrayList<>();
+        for (CertificationRun.Image im : images) {
+            try {
+                json.add(WRITER.writeValueAsString(im));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("image " + im.index() + " cannot be written as JSON", e);
+            }
+            tsv.add(cohenLine(im, column));
+        }
+        rows.append(json);
+        cohen.append(tsv);
+        count += images.size();
+    }
+
+    /** One line of Cohen et al.'s format for certificate {@code column}. */
+    static String cohenLine(CertificationRun.Image im, String column) {
+        Certificate c = im.certificates().get(column);
+        int predict = c.abstained() ? -1 : c.prediction();
+        double seconds = (Double.isNaN(im.classifySeconds()) ? 0 : im.classifySeconds()) + im.certifySeconds();
+        return im.index() + "\t" + im.label() + "\t" + predict + "\t" + python3g(c.abstained() ? 0 : c.radius()) + "\t"
+                + (predict == im.label() ? 1 : 0) + "\t" + timedelta(seconds);
+    }
+
+    /** Python's {@code format(x, ".3")}: three significant digits, at least one after the point, exponent outside [1e-4, 1e3). */
+    static String python3g(double x) {
+        if (Double.isNaN(x)) return "nan";
+        if (Double.isInfinite(x)) return x > 0 ? "inf" : "-inf";
+        if (x == 0) return "0.0";
+        BigDecimal b = new BigDecimal(x).round(new MathContext(3, RoundingMode.HALF_EVEN));
+        int exp = b.precision() - b.scale() - 1;
+        if (exp < -4 || exp >= 3) {
+            String digits = b.unscaledValue().abs().toString().replaceAll("0+$", "");
+            String mantissa = digits.length() == 1 ? digits : digits.charAt(0) + "." + digits.substring(1);
+            return (b.signum() < 0 ? "-" : "") + mantissa + "e" + (exp < 0 ? "-" : "+") + String.format(Locale.ROOT, "%02d", Math.abs(exp));
+        }
+        String plain = b.stripTrailingZeros().toPlainString();
+        return plain.contains(".") ? plain : plain + ".0";
+    }
+
+    /** Python's {@code str(datetime.timedelta(seconds=s))} for s under a day: H:MM:SS or H:MM:SS.ffffff. */
+    static String timedelta(double seconds) {
+        long micros = Math.round(Math.max(0, seconds) * 1e6);
+        long s = micros / 1_000_000, us = micros % 1_000_000;
+        String hms = String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+        return us == 0 ? hms : hms + String.format(Locale.ROOT, ".%06d", us);
+    }
+
+    @Override public void close() {
+        rows.close();
+        cohen.close();
+    }
+}

@@ -1,0 +1,243 @@
+package dev.tikhon.cli;
+
+import dev.tikhon.UserError;
+import dev.tikhon.Version;
+import dev.tikhon.io.AtomicFiles;
+import dev.tikhon.io.RunLock;
+import dev.tikhon.report.Json;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+
+/**
+ * The life of a run in its folder (docs/runs.md), for the commands whose runs are long: train, smooth, certify, attack
+ * and flow train. Before the command runs, {@link #open} takes the folder's {@link RunLock}, refuses a folder that holds
+ * another run (finished or not) unless {@code --force}, and writes the run's settings, its command line, to
+ * {@value #SETTINGS} (atomically), so that {@code --resume} takes every setting from the folder: an option given again
+ * with another value is an error naming both, and a run killed before its first checkpoint resumes with what it was
+ * started with. {@link Session#close} marks the run finished (its end time) and releases the lock; SIGTERM and Ctrl-C
+ * print what was kept and the command that resumes.
+ */
+final class RunFolder {
+    static final String SETTINGS = "run.json";
+    private static final Set<String> MANAGED = Set.of("train", "smooth", "certify", "attack", "flow train");
+    /** Options a resumed run may give anew: where and how fast it runs, not what it computes (--out: the folder, wherever it now is). */
+    private static final Set<String> FREE = Set.of("--threads", "--device", "--out");
+
+    /** A command whose run lives in a folder: the folder it writes, its default included. */
+    interface Owner {
+        Path outDir();
+    }
+
+    /** What {@value #SETTINGS} holds. */
+    record Settings(String command, List<String> args, String started, String finished,
+                    @com.fasterxml.jackson.annotation.JsonProperty("tikhon_version") String tikhonVersion) {}
+
+    private static volatile Session current;
+
+    private RunFolder() {}
+
+    /** Whether the command now running continues a run (its settings then come from the folder). */
+    static boolean resuming() {
+        Session s = current;
+        return s != null && s.resuming;
+    }
+
+    /** What the running command has kept so far, for the message on SIGTERM or Ctrl-C ("37 of 100 images in certify.tsv"). */
+    static void kept(Supplier<String> what) {
+        Session s = current;
+        if (s != null) s.kept = what;
+    }
+
+    /** A run in its folder, from {@link #open} to {@link #close}. */
+    static final class Session {
+        final Path dir;
+        final String command;
+        final boolean resuming;
+        final String[] args;
+        private final boolean createdDir;
+        private final RunLock lock;
+        private final Settings settings;
+        private final Thread hook;
+        volatile Supplier<String> kept;
+
+        private Session(Path dir, String command, boolean resuming, String[] args, boolean createdDir, RunLock lock, Settings settings) {
+            this.dir = dir;
+            this.command = command;
+            this.resuming = resuming;
+            this.args = args;
+            this.createdDir = createdDir;
+            this.lock = lock;
+            this.settings = settings;
+            this.hook = new Thread(this::interrupted, "tikhon-stop");
+            Runtime.getRuntime().addShutdownHook(hook);
+        }
+
+        /** The command line to run: the recorded settings when resuming. */
+        String[] args() { return args; }
+
+        private void interrupted() {
+            String what;
+            try {
+                what = kept != null ? kept.get() : checkpoints();
+            } catch (RuntimeException e) {
+                what = "what it wrote";
+            }
+            System.err.println("tikhon: stopped; kept " + what + " in " + dir + "; resume with: tikhon " + command + " --resume --out " + dir);
+            System.err.flush();
+            try {
+                AtomicFiles.cleanStale(dir);
+            } catch (RuntimeException ignored) {
+                // a temporary file left behind is removed by the next run
+            }
+            lock.close();
+        }
+
+        private String checkpoints() {
+            try (Stream<Path> files = Files.list(dir)) {
+                List<String> tkn = files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".tkn")).sorted().toList();
+                return tkn.isEmpty() ? "its settings (" + SETTINGS + ")" : "the last checkpoint (" + String.join(", ", tkn) + ")";
+            } catch (IOException e) {
+                return "its settings (" + SETTINGS + ")";
+            }
+        }
+
+        /** Ends the run: finished (exit 0) records its end time; a fresh run that failed before writing anything leaves nothing. */
+        void close(int exitCode) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                return;   // the hook reports and releases
+            }
+            current = null;
+            if (exitCode == 0) {
+                write(dir, new Settings(settings.command(), settings.args(), settings.started(), Instant.now().toString(), Version.VERSION));
+            } else if (!resuming && onlyOurs()) {
+                try {
+                    Files.deleteIfExists(dir.resolve(SETTINGS));
+                } catch (IOException ignored) {
+                    // left behind: the next run into the folder says it holds an unfinished run
+                }
+            }
+            lock.close();
+            if (createdDir && exitCode != 0) {
+                try {
+                    Files.deleteIfExists(dir);   // only when empty
+                } catch (IOException ignored) {
+                    // not empty: it keeps what the run wrote
+                }
+            }
+        }
+
+        private boolean onlyOurs() {
+            try (Stream<Path> files = Files.list(dir)) {
+                return files.map(f -> f.getFileName().toString()).allMatch(n -> n.equals(SETTINGS) || n.equals(RunLock.FILE));
+            } catch (IOException e) {
+                return false;
+            }
+        }
+    }
+
+    /**
+     * Prepares a command line: null when the command keeps no run folder (or asks for help); otherwise the session, whose
+     * {@link Session#args()} are the command line to run.
+     *
+     * @param fresh a new, unused command line of the whole CLI (for parsing recorded and given settings)
+     */
+    static Session open(Supplier<CommandLine> fresh, String[] args, PrintStream notes) {
+        CommandLine cl = fresh.get();
+        int i = 0;
+        while (i < args.length && cl.getSubcommands().containsKey(args[i])) cl = cl.getSubcommands().get(args[i++]);
+        String command = String.join(" ", List.of(args).subList(0, i));
+        List<String> rest = new ArrayList<>(List.of(args).subList(i, args.length));
+        if (!MANAGED.contains(command) || rest.stream().anyMatch(a -> Set.of("-h", "--help", "-V", "--version").contains(a))) return null;
+        boolean resume = rest.remove("--resume"), force = rest.remove("--force");
+        List<String> absolute = ResumeArgs.absolutePaths(cl.getCommandSpec(), rest);   // recorded: the same files from any directory
+        List<String> path = List.of(args).subList(0, i);
+        Path dir = outDir(fresh, path, rest, resume);
+        if (dir == null) return null;   // not a valid command line: the parser says why
+        boolean existed = Files.isDirectory(dir);
+        RunLock lock = RunLock.acquire(dir, "tikhon " + String.join(" ", args), notes);
+        try {
+            Settings recorded = Files.isRegularFile(dir.resolve(SETTINGS)) ? Json.read(dir.resolve(SETTINGS), Settings.class) : null;
+            List<String> run;
+            if (resume && recorded != null) {
+                if (!recorded.command().equals(command)) {
+                    throw new UserError(dir + " holds a 'tikhon " + recorded.command() + "' run, not '" + command + "': --resume it with "
+                            + "'tikhon " + recorded.command() + " --resume --out " + dir + "', or choose another --out");
+                }
+                run = ResumeArgs.merge(fresh, path, recorded.args(), absolute, FREE, dir.resolve(SETTINGS).toString());
+            } else {
+                if (!resume && !force) refuseExisting(dir, recorded, command);
+                run = rest;
+            }
+            // unfinished until it ends; a resumed run keeps its start and records what it now runs with (an extension)
+            boolean continued = resume && recorded != null;
+            Settings settings = new Settings(command, List.copyOf(continued ? run : absolute),
+                    continued ? recorded.started() : Instant.now().toString(), null, Version.VERSION);
+            write(dir, settings);
+            List<String> full = new ArrayList<>(path);
+            full.addAll(run);
+            if (resume) full.add("--resume");
+            if (force) full.add("--force");
+            Session s = new Session(dir, command, resume, full.toArray(String[]::new), !existed, lock, settings);
+            current = s;
+            return s;
+        } catch (RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    /** A new run into a folder that holds one: refused (exit 2), saying which and how to go on. */
+    private static void refuseExisting(Path dir, Settings recorded, String command) {
+        if (recorded != null) {
+            String what = "'tikhon " + recorded.command() + " " + String.join(" ", recorded.args()) + "'";
+            if (recorded.finished() != null) {
+                throw new UserError(dir + " holds a finished run (" + what + ", finished " + recorded.finished() + "); pass --force to "
+                        + "overwrite it, or choose another --out");
+            }
+            throw new UserError(dir + " holds an unfinished run (" + what + ", started " + recorded.started() + "); --resume continues it, "
+                    + "--force starts over");
+        }
+        try (Stream<Path> files = Files.list(dir)) {   // a run from before run.json: its metrics or checkpoints
+            String f = files.map(p -> p.getFileName().toString()).filter(n -> n.equals("metrics.json") || n.endsWith(".tkn")).sorted()
+                    .findFirst().orElse(null);
+            if (f != null) throw new UserError(dir + " holds an earlier run (" + f + "); pass --force to overwrite it, or choose another --out");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("Cannot list " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The run's folder: --out as given, or the command's default; null when the command line does not parse. */
+    private static Path outDir(Supplier<CommandLine> fresh, List<String> path, List<String> rest, boolean resume) {
+        for (int k = 0; k < rest.size(); k++) {
+            String a = rest.get(k);
+            if (a.equals("--out") && k + 1 < rest.size()) return Path.of(rest.get(k + 1)).toAbsolutePath().normalize();
+            if (a.startsWith("--out=")) return Path.of(a.substring(6)).toAbsolutePath().normalize();
+        }
+        List<String> all = new ArrayList<>(path);
+        all.addAll(rest);
+        try {
+            CommandLine cl = fresh.get();
+            List<CommandLine> parsed = cl.parseArgs(all.toArray(String[]::new)).asCommandLineList();
+            if (parsed.get(parsed.size() - 1).getCommand() instanceof Owner o) return o.outDir().toAbsolutePath().normalize();
+        } catch (CommandLine.ParameterException e) {
+            if (resume) throw new UserError("--resume needs --out RUN, the folder of the run to continue");
+        }
+        return null;
+    }
+
+    private static void write(Path dir, Settings s) {
+        Json.write(dir.resolve(SETTINGS), s);
+    }
+}

@@ -1,0 +1,93 @@
+package dev.tikhon.nn;
+
+import dev.tikhon.engine.Tensor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * A network that is not a chain: a directed acyclic graph of nodes over numbered values. Value 0 is the input; node k
+ * computes value k + 1 from earlier values, either by a module (a layer applied to one value) or by combining values
+ * elementwise (add, sub, mul, div, broadcasting as libtorch does; where: a choice by a boolean condition) or by
+ * concatenating them along an axis. Used for
+ * imported models with skip connections or branches; the modules are children "n0", "n1", … (by node index).
+ */
+public final class Graph extends Module {
+    public enum Op { APPLY, ADD, SUB, MUL, DIV, CONCAT, WHERE }
+
+    /**
+     * One node.
+     *
+     * @param op     what it computes
+     * @param module the layer of an APPLY node, else null
+     * @param inputs the values it reads (one for APPLY, two for the elementwise ops, any number for CONCAT, and for
+     *               WHERE a boolean condition, the values where it holds and the values where it does not)
+     * @param axis   the axis of a CONCAT (may be negative), else 0
+     */
+    public record Node(Op op, Module module, int[] inputs, int axis) {
+        public Node {
+            if ((op == Op.APPLY) != (module != null)) throw new IllegalArgumentException("an APPLY node, and only one, has a module");
+            if (op == Op.APPLY && inputs.length != 1) throw new IllegalArgumentException("APPLY reads one value");
+            if (op == Op.WHERE && inputs.length != 3) throw new IllegalArgumentException("WHERE reads three values");
+            if (op != Op.APPLY && op != Op.CONCAT && op != Op.WHERE && inputs.length != 2) throw new IllegalArgumentException(op + " reads two values");
+            inputs = inputs.clone();
+        }
+
+        public static Node apply(Module m, int input) { return new Node(Op.APPLY, m, new int[]{input}, 0); }
+
+        @Override public int[] inputs() { return inputs.clone(); }
+    }
+
+    private final List<Node> nodes;
+    private final int output;
+
+    /** {@code output} is the value the graph returns (0 for the input itself). */
+    public Graph(List<Node> nodes, int output) {
+        this.nodes = List.copyOf(nodes);
+        for (int k = 0; k < this.nodes.size(); k++) {
+            for (int v : this.nodes.get(k).inputs) {
+                if (v < 0 || v > k) throw new IllegalArgumentException("node " + k + " reads value " + v + ", which is not computed before it");
+            }
+            if (this.nodes.get(k).module != null) child("n" + k, this.nodes.get(k).module);
+        }
+        if (output < 0 || output > this.nodes.size()) throw new IllegalArgumentException("output value " + output + " does not exist");
+        this.output = output;
+    }
+
+    public List<Node> nodes() { return nodes; }
+
+    public int output() { return output; }
+
+    @Override public Tensor forward(Tensor x) {
+        Tensor[] v = new Tensor[nodes.size() + 1];
+        v[0] = x;
+        for (int k = 0; k < nodes.size(); k++) {
+            Node n = nodes.get(k);
+            int[] in = n.inputs;
+            switch (n.op) {
+                case APPLY: v[k + 1] = n.module.forward(v[in[0]]); break;
+                case ADD: v[k + 1] = v[in[0]].add(v[in[1]]); break;
+                case SUB: v[k + 1] = v[in[0]].sub(v[in[1]]); break;
+                case MUL: v[k + 1] = v[in[0]].mul(v[in[1]]); break;
+                case DIV: v[k + 1] = v[in[0]].div(v[in[1]]); break;
+                case WHERE: v[k + 1] = Tensor.where(v[in[0]], v[in[1]], v[in[2]]); break;
+                case CONCAT: {
+                    List<Tensor> parts = new ArrayList<>();
+                    for (int i : in) parts.add(v[i]);
+                    int axis = n.axis < 0 ? n.axis + parts.get(0).dim() : n.axis;
+                    v[k + 1] = Tensor.cat(parts, axis);
+                    break;
+                }
+                default: throw new AssertionError(n.op);
+            }
+        }
+        return v[output];
+    }
+
+    @Override public String describe() {
+        return "Graph(" + nodes.stream().map(n -> n.op == Op.APPLY ? n.module.describe() : n.op.name().toLowerCase() + Arrays.toString(n.inputs))
+                .collect(Collectors.joining(", ")) + ")";
+    }
+}

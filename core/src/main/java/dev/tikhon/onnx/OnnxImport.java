@@ -1,0 +1,562 @@
+package dev.tikhon.onnx;
+
+import dev.tikhon.UserError;
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Activation;
+import dev.tikhon.nn.BatchNorm2d;
+import dev.tikhon.nn.Conv2d;
+import dev.tikhon.nn.Graph;
+import dev.tikhon.nn.Linear;
+import dev.tikhon.nn.Module;
+import dev.tikhon.nn.Normalize;
+import dev.tikhon.nn.Pool;
+import dev.tikhon.nn.Sequential;
+import dev.tikhon.onnx.OnnxProto.Attribute;
+import dev.tikhon.onnx.OnnxProto.Node;
+import dev.tikhon.onnx.OnnxProto.TensorData;
+import dev.tikhon.onnx.OnnxProto.ValueInfo;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Builds a Tikhon {@link Module} from an ONNX model: its layers become Tikhon's own (Linear, Conv2d, BatchNorm2d,
+ * Activation, Pool) wherever they fit, so gradients, double backprop, retraining, the Lipschitz bounds and the
+ * verifiers work on it; a chain of layers becomes a {@link Sequential}, anything with branches a {@link Graph}.
+ * The model takes one float tensor (batch first) and returns one. A final Softmax is dropped (Tikhon's methods work on
+ * logits), with a note. Anything else is a {@link UserError} naming the file, the node and its operator.
+ */
+public final class OnnxImport {
+    /** The operators imported (Dropout as the identity, Softmax only as the last node). */
+    public static final List<String> OPERATORS = List.of("Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu",
+            "Sigmoid", "Tanh", "Softplus", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape",
+            "Concat", "Identity", "Dropout", "Constant", "Softmax", "LogSoftmax", "Abs", "Pow", "Less", "Where", "Pad");
+
+    /**
+     * An imported model.
+     *
+     * @param model      the network, in evaluation mode
+     * @param inputShape the per-example input shape the file declares (−1 for a dimension it leaves open); empty if none
+     * @param outputs    the number of outputs the file declares for its last dimension, −1 if it does not
+     * @param notes      what was changed on import (a dropped Softmax), to tell the user
+     */
+    public record Result(Module model, List<Long> inputShape, long outputs, List<String> notes) {}
+
+    /** Operators computed here when all their inputs are constants (shape arithmetic, as PyTorch writes a Pad's pads). */
+    static final Set<String> FOLDED = Set.of("ConstantOfShape", "Concat", "Reshape", "Slice", "Transpose", "Cast", "Unsqueeze", "Squeeze");
+
+    private final String source;
+    private final Map<String, TensorData> constants = new HashMap<>();
+    private final Map<String, Integer> values = new HashMap<>();
+    private final List<Graph.Node> nodes = new ArrayList<>();
+    private final List<String> notes = new ArrayList<>();
+    private final Set<Node> consumed = new HashSet<>();
+    private List<Node> graphNodes;
+    private long declaredBatch = -1;
+    private int declaredRank = -1;
+
+    private OnnxImport(String source) { this.source = source; }
+
+    /** Reads and imports an ONNX file; a {@link UserError} naming the file when it is missing, unreadable or unsupported. */
+    public static Result load(Path file) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new UserError("ONNX model " + file + " does not exist: pass the path of a .onnx file");
+        } catch (IOException e) {
+            throw new UserError("cannot read ONNX model " + file + ": " + e.getMessage());
+        }
+        return read(bytes, file.toString());
+    }
+
+    /** Imports an ONNX model from its bytes; {@code source} names it in errors. */
+    public static Result read(byte[] bytes, String source) {
+        OnnxProto.Model model;
+        try {
+            model = OnnxProto.Model.parse(bytes);
+        } catch (IOException | RuntimeException e) {
+            throw new UserError(source + " is not an ONNX model (" + e.getMessage() + "): pass a file written by torch.onnx.export, tf2onnx or tikhon export");
+        }
+        if (model.graph == null) throw new UserError(source + " is not an ONNX model (it has no graph): pass a .onnx file");
+        return new OnnxImport(source).build(model);
+    }
+
+    private Result build(OnnxProto.Model model) {
+        OnnxProto.Graph g = model.graph;
+        for (TensorData t : g.initializers) constants.put(t.name, t);
+        List<ValueInfo> inputs = g.inputs.stream().filter(v -> !constants.containsKey(v.name)).toList();
+        if (inputs.size() != 1) {
+            throw new UserError(source + " has " + inputs.size() + " inputs " + inputs.stream().map(v -> v.name).toList()
+                    + "; Tikhon imports models with one input tensor (the images, batch first)");
+        }
+        if (g.outputs.size() != 1) {
+            throw new UserError(source + " has " + g.outputs.size() + " outputs " + g.outputs.stream().map(v -> v.name).toList()
+                    + "; Tikhon imports models with one output (the logits)");
+        }
+        ValueInfo in = inputs.get(0), out = g.outputs.get(0);
+        if (in.elemType != 0 && in.elemType != OnnxProto.FLOAT) {
+            throw new UserError(source + ": input '" + in.name + "' has ONNX element type " + in.elemType + "; Tikhon feeds float32 (type 1)");
+        }
+        List<Long> inputShape = in.dims == null || in.dims.isEmpty() ? List.of() : List.copyOf(in.dims.subList(1, in.dims.size()));
+        if (in.dims != null && !in.dims.isEmpty()) {
+            declaredBatch = in.dims.get(0);
+            declaredRank = in.dims.size();
+        }
+        values.put(in.name, 0);
+        graphNodes = g.nodes;
+        for (Node n : g.nodes) {
+            if (consumed.contains(n)) continue;
+            node(n, out.name);
+        }
+        Integer result = values.get(out.name);
+        if (result == null) {
+            throw new UserError(source + ": the output '" + out.name + "' is " + (constants.containsKey(out.name) ? "a constant" : "not computed by any node")
+                    + "; Tikhon imports models whose output depends on their input");
+        }
+        foldGlobalPoolBeforeFlatten(result);
+        Module m = assemble(result);
+        m.train(false);
+        long outputs = out.dims == null || out.dims.isEmpty() ? -1 : out.dims.get(out.dims.size() - 1);
+        return new Result(m, inputShape, outputs, List.copyOf(notes));
+    }
+
+    /** A Sequential when the nodes form a chain (each reads the one before), else a Graph. */
+    private Module assemble(int result) {
+        boolean chain = result == nodes.size();
+        for (int k = 0; k < nodes.size() && chain; k++) {
+            Graph.Node n = nodes.get(k);
+            chain = n.op() == Graph.Op.APPLY && n.inputs()[0] == k;
+        }
+        if (!chain) return new Graph(nodes, result);
+        List<Module> layers = new ArrayList<>();
+        for (Graph.Node n : nodes) layers.add(n.module());
+        Normalize norm = layers.size() >= 2 ? normalization(layers.get(0), layers.get(1)) : null;
+        Sequential s = new Sequential();
+        if (norm != null) {
+            s.add(norm);
+            layers = layers.subList(2, layers.size());
+        }
+        for (Module m : layers) s.add(m);
+        return s;
+    }
+
+    /**
+     * (x − mean) / std per channel as the first two layers (how PyTorch exports a normalization in the model, and how
+     * Tikhon exports {@link Normalize}) becomes a {@link Normalize}: the same arithmetic, which the Lipschitz bounds and
+     * verifiers know. Null when the two layers are not of that form.
+     */
+    private Normalize normalization(Module first, Module second) {
+        if (!(first instanceof OnnxLayers.ConstantOp sub) || sub.kind != OnnxLayers.ConstantOp.Kind.SUB || sub.constantFirst
+                || !(second instanceof OnnxLayers.ConstantOp div) || div.kind != OnnxLayers.ConstantOp.Kind.DIV || div.constantFirst) {
+            return null;
+        }
+        double[] mean = perChannel(sub.constant()), std = perChannel(div.constant());
+        if (mean == null || std == null || (mean.length != std.length && mean.length != 1 && std.length != 1)) return null;
+        int c = Math.max(mean.length, std.length);
+        double[] m = new double[c], sd = new double[c];
+        for (int i = 0; i < c; i++) {
+            m[i] = mean[mean.length == 1 ? 0 : i];
+            sd[i] = std[std.length == 1 ? 0 : i];
+            if (!(sd[i] > 0) || !Double.isFinite(sd[i]) || !Double.isFinite(m[i])) return null;
+        }
+        return new Normalize(new Normalize.Stats(m, sd));
+    }
+
+    /** The values of a constant that broadcasts along the channel axis (dimension 1) of the declared input only, or null. */
+    private double[] perChannel(Tensor t) {
+        long[] s = t.shape();
+        double[] v = t.to(dev.tikhon.engine.DType.FLOAT64).contiguous().toDoubleArray();
+        if (v.length == 1) return v;
+        int axis = -1;   // the axis of t holding the values, right-aligned against the input's rank
+        for (int i = 0; i < s.length; i++) {
+            if (s[i] == 1) continue;
+            if (axis >= 0) return null;
+            axis = i;
+        }
+        return declaredRank >= 2 && declaredRank - s.length + axis == 1 ? v : null;
+    }
+
+    /** GlobalAveragePool then Flatten is Tikhon's global average pooling ([N, C]); the Flatten then leaves it as it is. */
+    private void foldGlobalPoolBeforeFlatten(int result) {
+        int[] uses = new int[nodes.size() + 1];
+        for (Graph.Node n : nodes) for (int v : n.inputs()) uses[v]++;
+        uses[result]++;
+        for (Graph.Node n : nodes) {
+            if (n.op() != Graph.Op.APPLY || !(n.module() instanceof Pool p) || p.kind() != Pool.Kind.FLATTEN) continue;
+            int v = n.inputs()[0];
+            if (v == 0 || uses[v] != 1) continue;
+            Graph.Node before = nodes.get(v - 1);
+            if (before.op() == Graph.Op.APPLY && before.module() instanceof OnnxLayers.GlobalAvgKeepDims) {
+                nodes.set(v - 1, Graph.Node.apply(Pool.globalAvg(), before.inputs()[0]));
+            }
+        }
+    }
+
+    private void node(Node n, String graphOutput) {
+        String op = n.opType;
+        if (FOLDED.contains(op) && !n.inputs.isEmpty() && n.inputs.stream().allMatch(i -> i.isEmpty() || constants.containsKey(i))) {
+            constants.put(n.outputs.get(0), ConstantFolding.fold(n, constants, source));
+            return;
+        }
+        if (!n.domain.isEmpty() && !n.domain.equals("ai.onnx")) {
+            throw unsupported(n, "operator domain '" + n.domain + "'");
+        }
+        switch (op) {
+            case "Constant": constant(n); return;
+            case "Identity": case "Dropout": alias(n, n.inputs.get(0)); return;
+            case "Softmax": case "LogSoftmax":
+                if (!n.outputs.get(0).equals(graphOutput)) {
+                    throw new UserError(source + ": node '" + n.name + "' (" + op + ") is not the last node; Tikhon drops a final " + op
+                            + " (its methods work on logits) but cannot import one inside the network");
+                }
+                notes.add("dropped the final " + op + " (node '" + n.name + "'): Tikhon works on logits, which give the same predictions");
+                alias(n, n.inputs.get(0));
+                return;
+            case "Relu": apply(n, Activation.relu()); return;
+            case "Sigmoid": apply(n, new Activation(Activation.Kind.SIGMOID)); return;
+            case "Tanh": apply(n, new Activation(Activation.Kind.TANH)); return;
+            case "Softplus": apply(n, new Activation(Activation.Kind.SOFTPLUS)); return;
+            case "LeakyRelu": apply(n, new OnnxLayers.LeakyRelu(floatAttr(n, "alpha", 0.01f))); return;
+            case "Flatten": {
+                long axis = intAttr(n, "axis", 1);
+                if (axis != 1) throw new UserError(source + ": node '" + n.name + "' (Flatten) has axis " + axis + "; Tikhon imports Flatten with axis 1 (keep the batch)");
+                apply(n, Pool.flatten());
+                return;
+            }
+            case "Reshape": reshape(n); return;
+            case "GlobalAveragePool": apply(n, new OnnxLayers.GlobalAvgKeepDims()); return;
+            case "MaxPool": case "AveragePool": pool(n); return;
+            case "Conv": conv(n); return;
+            case "Gemm": gemm(n); return;
+            case "MatMul": matmul(n); return;
+            case "BatchNormalization": batchNorm(n); return;
+            case "Add": case "Sub": case "Mul": case "Div": arithmetic(n); return;
+            case "Concat": concat(n); return;
+            case "Abs": apply(n, new OnnxLayers.Abs()); return;
+            case "Pad": pad(n); return;
+            case "Pow": {
+                TensorData e = constantInput(n, 1, "exponent");
+                if (e.numel() != 1) throw unsupported(n, "Pow with a non-scalar exponent");
+                apply(n, new OnnxLayers.ConstantOp(OnnxLayers.ConstantOp.Kind.POW, tensor(e), false));
+                return;
+            }
+            case "Less": arithmetic(n); return;
+            case "Where": combine(n, Graph.Op.WHERE, new int[]{dynamic(n, 0), dynamic(n, 1), dynamic(n, 2)}, 0); return;
+            default: throw unsupported(n, "operator " + op);
+        }
+    }
+
+    private UserError unsupported(Node n, String what) {
+        return new UserError(source + ": unsupported " + what + " in node '" + n.name + "'; Tikhon imports " + String.join(", ", OPERATORS));
+    }
+
+    // ------------------------------------------------------------------ values
+
+    private int dynamic(Node n, int i) {
+        String name = n.inputs.get(i);
+        Integer v = values.get(name);
+        if (v != null) return v;
+        if (constants.containsKey(name)) {
+            throw new UserError(source + ": node '" + n.name + "' (" + n.opType + ") applies to the constant '" + name
+                    + "'; Tikhon imports layers applied to values computed from the input");
+        }
+        throw new UserError(source + ": node '" + n.name + "' (" + n.opType + ") reads '" + name + "', which no earlier node computes");
+    }
+
+    private TensorData constantInput(Node n, int i, String role) {
+        if (i >= n.inputs.size() || n.inputs.get(i).isEmpty()) return null;
+        TensorData t = constants.get(n.inputs.get(i));
+        if (t == null) {
+            throw new UserError(source + ": node '" + n.name + "' (" + n.opType + ") takes its " + role + " '" + n.inputs.get(i)
+                    + "' from another node; Tikhon imports " + n.opType + " with a constant " + role);
+        }
+        if (t.external) throw new UserError(source + ": tensor '" + t.name + "' is stored outside the file (external data); save the model with its weights inside");
+        return t;
+    }
+
+    private void constant(Node n) {
+        Attribute a = n.attribute("value");
+        if (a != null && a.t != null) {
+            constants.put(n.outputs.get(0), a.t);
+            return;
+        }
+        Attribute f = n.attribute("value_float"), i = n.attribute("value_int"), fs = n.attribute("value_floats"), is = n.attribute("value_ints");
+        if (f != null) constants.put(n.outputs.get(0), TensorData.ofFloats(n.outputs.get(0), new long[0], new float[]{f.f}));
+        else if (i != null) constants.put(n.outputs.get(0), TensorData.ofLongs(n.outputs.get(0), new long[0], new long[]{i.i}));
+        else if (fs != null) {
+            float[] v = new float[fs.floats.size()];
+            for (int k = 0; k < v.length; k++) v[k] = fs.floats.get(k);
+            constants.put(n.outputs.get(0), TensorData.ofFloats(n.outputs.get(0), new long[]{v.length}, v));
+        } else if (is != null) {
+            constants.put(n.outputs.get(0), TensorData.ofLongs(n.outputs.get(0), new long[]{is.ints.size()}, is.intArray()));
+        } else {
+            throw unsupported(n, "Constant form (only value, value_float(s), value_int(s))");
+        }
+    }
+
+    private void alias(Node n, String input) {
+        if (values.containsKey(input)) values.put(n.outputs.get(0), values.get(input));
+        else if (constants.containsKey(input)) constants.put(n.outputs.get(0), constants.get(input));
+        else dynamic(n, 0);
+    }
+
+    private void apply(Node n, Module m) {
+        int in = dynamic(n, 0);
+        nodes.add(Graph.Node.apply(m, in));
+        values.put(n.outputs.get(0), nodes.size());
+    }
+
+    private void combine(Node n, Graph.Op op, int[] inputs, int axis) {
+        nodes.add(new Graph.Node(op, null, inputs, axis));
+        values.put(n.outputs.get(0), nodes.size());
+    }
+
+    // ------------------------------------------------------------------ attributes
+
+    private static long intAttr(Node n, String name, long dflt) {
+        Attribute a = n.attribute(name);
+        return a == null ? dflt : a.i;
+    }
+
+    private static float floatAttr(Node n, String name, float dflt) {
+        Attribute a = n.attribute(name);
+        return a == null ? dflt : a.f;
+    }
+
+    private static long[] intsAttr(Node n, String name, long[] dflt) {
+        Attribute a = n.attribute(name);
+        return a == null ? dflt : a.intArray();
+    }
+
+    private void requireNoAutoPad(Node n) {
+        Attribute a = n.attribute("auto_pad");
+        String v = a == null ? "NOTSET" : a.s.toStringUtf8();
+        if (!v.equals("NOTSET") && !v.equals("VALID")) {
+            throw new UserError(source + ": node '" + n.name + "' (" + n.opType + ") has auto_pad " + v
+                    + "; Tikhon imports explicit pads (export with explicit padding)");
+        }
+    }
+
+    /** [top, left, bottom, right] → [h, w], which must be symmetric. */
+    private long[] symmetricPads(Node n, long[] pads) {
+        if (pads.length != 4 || pads[0] != pads[2] || pads[1] != pads[3]) {
+            throw new UserError(source + ": node '" + n.name + "' (" + n.opType + ") has pads " + Arrays.toString(pads)
+                    + "; Tikhon imports 2-D layers with the same padding on both sides");
+        }
+        return new long[]{pads[0], pads[1]};
+    }
+
+    private void require2d(Node n, long[] kernel) {
+        if (kernel.length != 2) {
+            throw new UserError(source + ": node '" + n.name + "' (" + n.opType + ") has a " + kernel.length + "-D kernel; Tikhon imports 2-D layers (NCHW)");
+        }
+    }
+
+    // ------------------------------------------------------------------ tensors
+
+    static Tensor tensor(TensorData t) {
+        double[] d = t.toDoubles();
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+        return Tensor.fromFloats(f, t.shape());
+    }
+
+    private static Map<String, Tensor> state(Object... kv) {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) if (kv[i + 1] != null) m.put((String) kv[i], (Tensor) kv[i + 1]);
+        return m;
+    }
+
+    // ------------------------------------------------------------------ layers
+
+    private void conv(Node n) {
+        requireNoAutoPad(n);
+        Tensor w = tensor(constantInput(n, 1, "weight"));
+        TensorData bd = constantInput(n, 2, "bias");
+        Tensor b = bd == null ? null : tensor(bd);
+        if (w.dim() != 4) throw new UserError(source + ": node '" + n.name + "' (Conv) has a " + (w.dim() - 2) + "-D kernel; Tikhon imports 2-D convolutions (NCHW)");
+        long[] ws = w.shape();
+        long[] kernel = intsAttr(n, "kernel_shape", new long[]{ws[2], ws[3]});
+        require2d(n, kernel);
+        long[] stride = intsAttr(n, "strides", new long[]{1, 1});
+        long[] pad = symmetricPads(n, intsAttr(n, "pads", new long[]{0, 0, 0, 0}));
+        long[] dilation = intsAttr(n, "dilations", new long[]{1, 1});
+        long groups = intAttr(n, "group", 1);
+        Module m;
+        if (groups == 1 && ws[2] == ws[3] && stride[0] == stride[1] && pad[0] == pad[1] && dilation[0] == 1 && dilation[1] == 1) {
+            Conv2d c = new Conv2d((int) ws[1], (int) ws[0], (int) ws[2], (int) stride[0], (int) pad[0], b != null);
+            c.loadStateDict(state("weight", w, "bias", b));
+            m = c;
+        } else {
+            m = new OnnxLayers.Conv(w, b, stride, pad, dilation, groups);
+        }
+        apply(n, m);
+    }
+
+    private void pool(Node n) {
+        requireNoAutoPad(n);
+        boolean max = n.opType.equals("MaxPool");
+        if (n.outputs.size() > 1 && !n.outputs.get(1).isEmpty()) throw unsupported(n, "MaxPool with indices output");
+        long[] kernel = intsAttr(n, "kernel_shape", null);
+        if (kernel == null) throw new UserError(source + ": node '" + n.name + "' (" + n.opType + ") has no kernel_shape");
+        require2d(n, kernel);
+        long[] stride = intsAttr(n, "strides", new long[]{1, 1});
+        long[] pad = symmetricPads(n, intsAttr(n, "pads", new long[]{0, 0, 0, 0}));
+        long[] dilation = intsAttr(n, "dilations", new long[]{1, 1});
+        boolean ceil = intAttr(n, "ceil_mode", 0) != 0;
+        boolean countPad = intAttr(n, "count_include_pad", 0) != 0;
+        if (!max && (dilation[0] != 1 || dilation[1] != 1)) throw unsupported(n, "dilated AveragePool");
+        boolean plain = kernel[0] == kernel[1] && stride[0] == kernel[0] && stride[1] == kernel[1] && pad[0] == 0 && pad[1] == 0
+                && dilation[0] == 1 && dilation[1] == 1 && !ceil;
+        if (plain) apply(n, max ? Pool.max((int) kernel[0]) : Pool.avg((int) kernel[0]));
+        else apply(n, new OnnxLayers.Pool2d(max, kernel, stride, pad, dilation, ceil, countPad));
+    }
+
+    private void gemm(Node n) {
+        if (intAttr(n, "transA", 0) != 0) throw unsupported(n, "Gemm with transA = 1");
+        dynamic(n, 0);
+        Tensor bm = tensor(constantInput(n, 1, "weight"));
+        TensorData cd = constantInput(n, 2, "bias");
+        double alpha = floatAttr(n, "alpha", 1f), beta = floatAttr(n, "beta", 1f);
+        Tensor w = intAttr(n, "transB", 0) != 0 ? bm : bm.t().contiguous();
+        if (alpha != 1) w = w.mul(alpha);
+        Tensor b = null;
+        if (cd != null) {
+            b = tensor(cd);
+            if (b.numel() != w.size(0) && b.numel() != 1) {
+                throw new UserError(source + ": node '" + n.name + "' (Gemm) has a bias of shape " + Arrays.toString(b.shape())
+                        + "; Tikhon imports a bias with one value per output (" + w.size(0) + ")");
+            }
+            b = b.numel() == 1 ? b.reshape(1).expand(w.size(0)).contiguous() : b.reshape(w.size(0));
+            if (beta != 1) b = b.mul(beta);
+        }
+        linear(n, w, b, n.outputs.get(0));
+    }
+
+    private void linear(Node n, Tensor w, Tensor b, String output) {
+        Linear l = new Linear((int) w.size(1), (int) w.size(0), b != null);
+        l.loadStateDict(state("weight", w, "bias", b));
+        int in = dynamic(n, 0);
+        nodes.add(Graph.Node.apply(l, in));
+        values.put(output, nodes.size());
+    }
+
+    /** MatMul by a constant [in, out] matrix, fused with a following Add of a constant [out] bias (how PyTorch exports Linear on 3-D input). */
+    private void matmul(Node n) {
+        dynamic(n, 0);
+        Tensor bm = tensor(constantInput(n, 1, "weight"));
+        if (bm.dim() != 2) throw unsupported(n, "MatMul by a " + bm.dim() + "-D constant");
+        Tensor w = bm.t().contiguous();
+        Node add = soleConsumer(n.outputs.get(0));
+        if (add != null && add.opType.equals("Add") && add.inputs.size() == 2) {
+            String other = add.inputs.get(0).equals(n.outputs.get(0)) ? add.inputs.get(1) : add.inputs.get(0);
+            TensorData c = constants.get(other);
+            if (c != null && c.numel() == w.size(0) && c.shape().length >= 1 && c.shape()[c.shape().length - 1] == w.size(0)) {
+                consumed.add(add);
+                linear(n, w, tensor(c).reshape(w.size(0)), add.outputs.get(0));
+                return;
+            }
+        }
+        linear(n, w, null, n.outputs.get(0));
+    }
+
+    private Node soleConsumer(String value) {
+        Node found = null;
+        for (Node m : graphNodes) {
+            for (String i : m.inputs) {
+                if (!i.equals(value)) continue;
+                if (found != null && found != m) return null;
+                found = m;
+            }
+        }
+        return found;
+    }
+
+    private void batchNorm(Node n) {
+        if (intAttr(n, "training_mode", 0) != 0) throw unsupported(n, "BatchNormalization in training mode");
+        if (n.outputs.size() > 1 && n.outputs.subList(1, n.outputs.size()).stream().anyMatch(s -> !s.isEmpty())) {
+            throw unsupported(n, "BatchNormalization with running-statistics outputs");
+        }
+        Tensor scale = tensor(constantInput(n, 1, "scale")), bias = tensor(constantInput(n, 2, "bias"));
+        Tensor mean = tensor(constantInput(n, 3, "mean")), var = tensor(constantInput(n, 4, "variance"));
+        double eps = floatAttr(n, "epsilon", 1e-5f);
+        BatchNorm2d bn = new BatchNorm2d((int) scale.numel());
+        // BatchNorm2d's ε is 1e-5: var + ε is what evaluation divides by, so the file's ε moves into the variance.
+        if (eps != bn.eps()) {
+            try (Autograd.Guard g = Autograd.noGrad()) {
+                var = var.add(eps - bn.eps());
+            }
+        }
+        bn.loadStateDict(state("weight", scale, "bias", bias, "running_mean", mean, "running_var", var));
+        apply(n, bn);
+    }
+
+    private void arithmetic(Node n) {
+        OnnxLayers.ConstantOp.Kind kind = OnnxLayers.ConstantOp.Kind.valueOf(n.opType.toUpperCase(java.util.Locale.ROOT));
+        String a = n.inputs.get(0), b = n.inputs.get(1);
+        boolean ca = constants.containsKey(a) && !values.containsKey(a), cb = constants.containsKey(b) && !values.containsKey(b);
+        if (ca && cb) throw unsupported(n, n.opType + " of two constants");
+        if (kind == OnnxLayers.ConstantOp.Kind.LESS && !ca && !cb) throw unsupported(n, "Less of two computed values");
+        if (ca || cb) {
+            Tensor c = tensor(constants.get(ca ? a : b));
+            apply(ca ? reorder(n) : n, new OnnxLayers.ConstantOp(kind, c, ca));
+            return;
+        }
+        combine(n, Graph.Op.valueOf(kind.name()), new int[]{dynamic(n, 0), dynamic(n, 1)}, 0);
+    }
+
+    /** The node with its inputs swapped, so that input 0 is the computed one. */
+    private static Node reorder(Node n) {
+        Node r = new Node(n.opType, n.name, List.of(n.inputs.get(1), n.inputs.get(0)), n.outputs);
+        r.attributes.addAll(n.attributes);
+        return r;
+    }
+
+    private void concat(Node n) {
+        Attribute axis = n.attribute("axis");
+        if (axis == null) throw new UserError(source + ": node '" + n.name + "' (Concat) has no axis");
+        if (axis.i == 0) throw unsupported(n, "Concat along the batch axis");
+        int[] in = new int[n.inputs.size()];
+        for (int i = 0; i < in.length; i++) in[i] = dynamic(n, i);
+        combine(n, Graph.Op.CONCAT, in, (int) axis.i);
+    }
+
+    /** Pad (operator set 11 on: pads and the value are inputs) in constant mode, of the two spatial axes of NCHW. */
+    private void pad(Node n) {
+        Attribute mode = n.attribute("mode");
+        String m = mode == null ? "constant" : mode.s.toStringUtf8();
+        if (!m.equals("constant")) throw unsupported(n, "Pad mode " + m);
+        TensorData p = constantInput(n, 1, "pads");
+        long[] pads = Arrays.stream(p.toDoubles()).mapToLong(d -> (long) d).toArray();
+        if (pads.length != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0) {
+            throw new UserError(source + ": node '" + n.name + "' (Pad) has pads " + Arrays.toString(pads)
+                    + "; Tikhon imports padding of the two spatial axes of [N, C, H, W] inputs");
+        }
+        TensorData v = constantInput(n, 2, "constant value");
+        double value = v == null ? 0 : v.toDoubles()[0];
+        apply(n, new OnnxLayers.Pad(new long[]{pads[2], pads[3], pads[6], pads[7]}, value));
+    }
+
+    private void reshape(Node n) {
+        TensorData s = constantInput(n, 1, "shape");
+        long[] target = Arrays.stream(s.toDoubles()).mapToLong(d -> (long) d).toArray();
+        if (intAttr(n, "allowzero", 0) != 0) throw unsupported(n, "Reshape with allowzero = 1");
+        if (target.length == 0) throw unsupported(n, "Reshape to a scalar");
+        // The batch: a file exported with a fixed batch size names it; 0 keeps whatever batch comes in.
+        if (target[0] > 0 && target[0] == declaredBatch) target[0] = 0;
+        if (target.length == 2 && target[0] == 0 && target[1] == -1) apply(n, Pool.flatten());
+        else apply(n, new OnnxLayers.Reshape(target));
+    }
+}

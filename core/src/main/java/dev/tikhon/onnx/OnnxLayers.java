@@ -1,0 +1,171 @@
+package dev.tikhon.onnx;
+
+import dev.tikhon.engine.Ops;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Module;
+import dev.tikhon.nn.Parameter;
+
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * The layers of imported ONNX models that Tikhon's own modules (Conv2d, Pool, Activation, …) do not cover: grouped,
+ * dilated or rectangular convolutions, pooling with padding or other strides, leaky ReLU, arithmetic with a constant
+ * tensor, reshapes and global average pooling that keeps its spatial dimensions. The importer uses Tikhon's modules
+ * wherever they fit, so that the Lipschitz bounds and verifiers (which know those) apply; these layers they refuse.
+ */
+public final class OnnxLayers {
+    private OnnxLayers() {}
+
+    /** ONNX Conv in general: per-axis kernel, stride, symmetric padding and dilation, and groups. */
+    public static final class Conv extends Module {
+        final long[] stride, padding, dilation;
+        final long groups;
+        private final Parameter weight, bias;
+
+        public Conv(Tensor weight, Tensor bias, long[] stride, long[] padding, long[] dilation, long groups) {
+            this.weight = parameter("weight", weight, true);
+            this.bias = bias == null ? null : parameter("bias", bias, false);
+            this.stride = stride.clone();
+            this.padding = padding.clone();
+            this.dilation = dilation.clone();
+            this.groups = groups;
+        }
+
+        public Parameter weight() { return weight; }
+
+        public Parameter bias() { return bias; }
+
+        @Override public Tensor forward(Tensor x) {
+            return Ops.conv2d(x, weight.value(), bias == null ? null : bias.value(), stride, padding, dilation, groups);
+        }
+
+        @Override public String describe() {
+            long[] s = weight.value().shape();
+            return "Conv(" + s[1] * groups + "→" + s[0] + ", " + s[2] + "×" + s[3] + ", stride " + Arrays.toString(stride) + ", pad "
+                    + Arrays.toString(padding) + ", dilation " + Arrays.toString(dilation) + ", groups " + groups + ")";
+        }
+    }
+
+    /** ONNX MaxPool and AveragePool in general: per-axis kernel, stride, symmetric padding, ceil mode. */
+    public static final class Pool2d extends Module {
+        final boolean max, ceilMode, countIncludePad;
+        final long[] kernel, stride, padding, dilation;
+
+        public Pool2d(boolean max, long[] kernel, long[] stride, long[] padding, long[] dilation, boolean ceilMode, boolean countIncludePad) {
+            this.max = max;
+            this.kernel = kernel.clone();
+            this.stride = stride.clone();
+            this.padding = padding.clone();
+            this.dilation = dilation.clone();
+            this.ceilMode = ceilMode;
+            this.countIncludePad = countIncludePad;
+        }
+
+        @Override public Tensor forward(Tensor x) {
+            return max ? Ops.maxPool2d(x, kernel, stride, padding, dilation, ceilMode)
+                    : Ops.avgPool2d(x, kernel, stride, padding, ceilMode, countIncludePad);
+        }
+
+        @Override public String describe() {
+            return (max ? "max" : "avg") + "-pool(" + Arrays.toString(kernel) + ", stride " + Arrays.toString(stride) + ", pad "
+                    + Arrays.toString(padding) + ")";
+        }
+    }
+
+    /** GlobalAveragePool: [N, C, H, W] → [N, C, 1, 1]. */
+    public static final class GlobalAvgKeepDims extends Module {
+        @Override public Tensor forward(Tensor x) { return x.mean(3, true).mean(2, true); }
+
+        @Override public String describe() { return "global-avg (keep dims)"; }
+    }
+
+    /** Constant padding of the spatial dimensions (ONNX Pad, mode constant): [top, left, bottom, right], negative crops. */
+    public static final class Pad extends Module {
+        final long[] pads;
+        final double value;
+
+        public Pad(long[] pads, double value) {
+            this.pads = pads.clone();
+            this.value = value;
+        }
+
+        @Override public Tensor forward(Tensor x) {
+            return Ops.constantPad(x, new long[]{pads[1], pads[3], pads[0], pads[2]}, value);
+        }
+
+        @Override public String describe() { return "pad" + Arrays.toString(pads) + (value == 0 ? "" : " with " + value); }
+    }
+
+    /** |x|. */
+    public static final class Abs extends Module {
+        @Override public Tensor forward(Tensor x) { return x.abs(); }
+
+        @Override public String describe() { return "abs"; }
+    }
+
+    /** max(x, 0) + α·min(x, 0). */
+    public static final class LeakyRelu extends Module {
+        final double alpha;
+
+        public LeakyRelu(double alpha) { this.alpha = alpha; }
+
+        @Override public Tensor forward(Tensor x) { return x.relu().add(x.clampMax(0).mul(alpha)); }
+
+        @Override public String describe() { return "leaky-relu(" + alpha + ")"; }
+    }
+
+    /** Elementwise arithmetic with a constant tensor (a buffer), broadcasting: x ∘ c, or c ∘ x when {@code constantFirst}. */
+    public static final class ConstantOp extends Module {
+        public enum Kind { ADD, SUB, MUL, DIV, POW, LESS }
+
+        final Kind kind;
+        final boolean constantFirst;
+        private final Tensor[] constant;
+
+        public ConstantOp(Kind kind, Tensor constant, boolean constantFirst) {
+            this.kind = kind;
+            this.constantFirst = constantFirst;
+            this.constant = buffer("constant", constant);
+        }
+
+        public Tensor constant() { return constant[0]; }
+
+        @Override public Tensor forward(Tensor x) {
+            Tensor a = constantFirst ? constant[0] : x, b = constantFirst ? x : constant[0];
+            switch (kind) {
+                case ADD: return a.add(b);
+                case SUB: return a.sub(b);
+                case MUL: return a.mul(b);
+                case DIV: return a.div(b);
+                case POW: return x.pow(constant[0].item());   // the importer takes a constant scalar exponent only
+                case LESS: return a.lt(b);
+                default: throw new AssertionError(kind);
+            }
+        }
+
+        @Override public String describe() {
+            String c = "const" + Arrays.toString(constant[0].shape());
+            String op = kind.name().toLowerCase(Locale.ROOT);
+            return constantFirst ? op + "(" + c + ", x)" : op + "(x, " + c + ")";
+        }
+    }
+
+    /**
+     * Reshape to a fixed shape whose first entry is the batch: 0 there and elsewhere copies the input's dimension
+     * (as ONNX's Reshape does), −1 is inferred.
+     */
+    public static final class Reshape extends Module {
+        final long[] target;
+
+        public Reshape(long[] target) { this.target = target.clone(); }
+
+        @Override public Tensor forward(Tensor x) {
+            long[] s = target.clone();
+            for (int i = 0; i < s.length; i++) if (s[i] == 0) s[i] = x.size(i);
+            return x.reshape(s);
+        }
+
+        @Override public String describe() { return "reshape" + Arrays.toString(target); }
+    }
+}

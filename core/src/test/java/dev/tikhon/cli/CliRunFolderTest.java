@@ -1,0 +1,171 @@
+package dev.tikhon.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * One run per folder, and a run's settings live in the run (docs/runs.md): each case either keeps the recorded settings
+ * or ends with exit 2 and one line naming what is wrong and how to go on. Tiny runs on the generated moons set.
+ */
+class CliRunFolderTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path shared;
+    static Path base;
+
+    @BeforeAll
+    static void trainABaseModel() {
+        base = shared.resolve("base");
+        Cli.Run t = Cli.run(train(base, "--epochs", "1"));
+        assertThat(t.exitCode()).as(t.err()).isEqualTo(0);
+    }
+
+    private static String[] train(Path out, String... more) {
+        List<String> a = new ArrayList<>(List.of("train", "--data", "moons", "--model", "mlp", "--hidden", "8", "--seed", "7",
+                "--threads", "1", "--out", out.toString()));
+        a.addAll(List.of(more));
+        return a.toArray(String[]::new);
+    }
+
+    private static String[] certify(Path out, String... more) {
+        List<String> a = new ArrayList<>(List.of("certify", "--checkpoint", base.toString(), "--method", "cohen", "--sigma", "0.25",
+                "--images", "3", "--n0", "16", "--n", "200", "--threads", "1", "--out", out.toString()));
+        a.addAll(List.of(more));
+        return a.toArray(String[]::new);
+    }
+
+    /** Exit 2 and exactly one line, {@code tikhon: error: ...}. */
+    private static String oneLineError(Cli.Run r) {
+        assertThat(r.exitCode()).as(r.out() + r.err()).isEqualTo(2);
+        assertThat(r.err().strip().lines()).singleElement().asString().startsWith("tikhon: error: ");
+        return r.err().strip();
+    }
+
+    @Test
+    void aFinishedRunIsNotOverwrittenWithoutForce(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("c");
+        assertThat(Cli.run(certify(out)).exitCode()).isEqualTo(0);
+        JsonNode settings = JSON.readTree(out.resolve("run.json").toFile());
+        assertThat(settings.at("/command").asText()).isEqualTo("certify");
+        assertThat(settings.at("/finished").asText()).isNotEmpty();
+        String before = Files.readString(out.resolve("certify.tsv"));
+
+        String e = oneLineError(Cli.run(certify(out, "--seed", "5")));
+        assertThat(e).contains(out.toString(), "holds a finished run", "--force");
+        assertThat(Files.readString(out.resolve("certify.tsv"))).isEqualTo(before);
+
+        Cli.Run forced = Cli.run(certify(out, "--seed", "5", "--force"));
+        assertThat(forced.exitCode()).as(forced.err()).isEqualTo(0);
+        assertThat(JSON.readTree(out.resolve("run.json").toFile()).at("/args").toString()).contains("\"--seed\",\"5\"");
+        assertThat(out.resolve("run.lock")).doesNotExist();
+        // finished is the end time, after the start
+        JsonNode m = JSON.readTree(out.resolve("metrics.json").toFile());
+        assertThat(Instant.parse(m.at("/finished").asText())).isAfter(Instant.parse(m.at("/started").asText()));
+    }
+
+    @Test
+    void resumeTakesEverySettingFromTheRunAndAConflictingOptionIsAnError(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("t");
+        assertThat(Cli.run(train(out, "--epochs", "2")).exitCode()).isEqualTo(0);
+        // without --epochs the recorded 2 stand (the default, 3, would have extended the run)
+        Cli.Run again = Cli.run("train", "--resume", "--out", out.toString());
+        assertThat(again.exitCode()).as(again.err()).isEqualTo(0);
+        assertThat(JSON.readTree(out.resolve("history.json").toFile()).size()).isEqualTo(2);
+        assertThat(JSON.readTree(out.resolve("metrics.json").toFile()).at("/config/seed").asLong()).isEqualTo(7);
+
+        String e = oneLineError(Cli.run("train", "--resume", "--seed", "8", "--out", out.toString()));
+        assertThat(e).contains("--seed 8", "recorded --seed 7", "run.json");
+        // the same value again is no conflict; --threads may change
+        assertThat(Cli.run("train", "--resume", "--seed", "7", "--threads", "1", "--out", out.toString()).exitCode()).isEqualTo(0);
+        // more epochs extend the run
+        assertThat(Cli.run("train", "--resume", "--epochs", "3", "--out", out.toString()).exitCode()).isEqualTo(0);
+        assertThat(JSON.readTree(out.resolve("history.json").toFile()).size()).isEqualTo(3);
+        assertThat(JSON.readTree(out.resolve("run.json").toFile()).at("/args").toString()).contains("\"--epochs\",\"3\"");
+
+        Path c = dir.resolve("c");
+        assertThat(Cli.run(certify(c)).exitCode()).isEqualTo(0);
+        e = oneLineError(Cli.run("certify", "--resume", "--sigma", "0.5", "--out", c.toString()));
+        assertThat(e).contains("--sigma 0.5", "recorded --sigma 0.25");
+        e = oneLineError(Cli.run("attack", "--resume", "--out", c.toString()));
+        assertThat(e).contains("'tikhon certify", "not 'attack'");
+    }
+
+    @Test
+    void aRunKilledBeforeItsFirstCheckpointResumesWithItsRecordedSettingsAndItsStaleLockIsTakenOver(@TempDir Path dir) throws Exception {
+        // what a run killed (SIGKILL) before its first checkpoint leaves: its settings, and the lock of a process that is gone
+        Path out = Files.createDirectories(dir.resolve("t"));
+        Files.writeString(out.resolve("run.json"), JSON.writeValueAsString(Map.of("command", "train", "args",
+                List.of(train(out, "--epochs", "1")).subList(1, 15), "started", Instant.now().toString())));
+        long dead = deadPid();
+        writeLock(out, dead, "");
+
+        Cli.Run r = Cli.run("train", "--resume", "--epochs", "1", "--out", out.toString());
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
+        assertThat(r.out()).contains("took over the stale lock", "pid " + dead);
+        JsonNode m = JSON.readTree(out.resolve("metrics.json").toFile());
+        assertThat(m.at("/data/name").asText()).isEqualTo("moons");
+        assertThat(m.at("/config/seed").asLong()).isEqualTo(7);
+        assertThat(m.at("/model/options/hidden").toString()).isEqualTo("[8]");
+        assertThat(out.resolve("run.lock")).doesNotExist();
+    }
+
+    @Test
+    void anUnfinishedRunIsContinuedOrReplacedOnlyWhenAsked(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("t"));
+        Files.writeString(out.resolve("run.json"), JSON.writeValueAsString(Map.of("command", "train", "args",
+                List.of(train(out, "--epochs", "1")).subList(1, 15), "started", "2026-01-02T03:04:05Z")));
+        String e = oneLineError(Cli.run(train(out, "--epochs", "1")));
+        assertThat(e).contains("holds an unfinished run", "started 2026-01-02T03:04:05Z", "--resume", "--force");
+        assertThat(Cli.run(train(out, "--epochs", "1", "--force")).exitCode()).isEqualTo(0);
+    }
+
+    @Test
+    void aLiveLockRefusesASecondRunNamingItsHolder(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("c"));
+        ProcessHandle self = ProcessHandle.current();
+        writeLock(out, self.pid(), self.info().startInstant().map(Instant::toString).orElse(""));
+        String e = oneLineError(Cli.run(certify(out)));
+        assertThat(e).contains("is in use by another run", "pid " + self.pid(), "'tikhon certify --other-run'", "started 2026-01-02T03:04:05Z");
+        assertThat(out.resolve("run.lock")).exists();   // the holder's lock is left alone
+        assertThat(out.resolve("run.json")).doesNotExist();
+    }
+
+    @Test
+    void smoothResumeKeepsItsSubset(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("s");
+        String[] smooth = {"smooth", "--checkpoint", base.toString(), "--subset", "64", "--kappa", "2", "--batch-size", "32",
+                "--threads", "1", "--out", out.toString()};
+        assertThat(Cli.run(smooth).exitCode()).isEqualTo(0);
+        Cli.Run r = Cli.run("smooth", "--resume", "--out", out.toString());
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
+        assertThat(JSON.readTree(out.resolve("metrics.json").toFile()).at("/training_images").asInt()).isEqualTo(64);
+        assertThat(oneLineError(Cli.run("smooth", "--resume", "--subset", "128", "--out", out.toString())))
+                .contains("--subset 128", "recorded --subset 64");
+    }
+
+    private static long deadPid() throws Exception {
+        Process p = new ProcessBuilder("true").start();
+        p.waitFor();
+        return p.pid();
+    }
+
+    private static void writeLock(Path dir, long pid, String processStart) throws IOException {
+        Files.writeString(dir.resolve("run.lock"), JSON.writeValueAsString(Map.of("pid", pid, "host", InetAddress.getLocalHost().getHostName(),
+                "command", "tikhon certify --other-run", "started", "2026-01-02T03:04:05Z", "process_start", processStart)));
+    }
+}

@@ -1,0 +1,165 @@
+package dev.tikhon.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tikhon.data.DataSets;
+import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Module;
+import dev.tikhon.onnx.OnnxRuntimeOracle;
+import dev.tikhon.scaleout.ModelRef;
+import dev.tikhon.train.Checkpoint;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/** ONNX in and out through the command line: certify and attack an imported model; export trained and heat-smoothed ones. */
+class OnnxCliTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** A small CNN PyTorch trained on Fashion-MNIST and exported with a final Softmax (src/test/resources/onnx/make_fixtures.py). */
+    static final String FMNIST = "src/test/resources/onnx/fmnist_cnn.onnx";
+
+    @Test
+    void certifyAndAttackAnImportedModel(@TempDir Path dir) throws Exception {
+        Cli.Run c = Cli.run("certify", "--method", "cohen", "--onnx", FMNIST, "--data", "fashion-mnist-sample", "--sigma", "0.25",
+                "--images", "3", "--n0", "10", "--n", "100", "--noise-batch", "50", "--threads", "1", "--out", dir.resolve("cohen").toString());
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        assertThat(c.out()).contains("dropped the final Softmax").contains("ONNX " + FMNIST);
+        JsonNode cm = JSON.readTree(dir.resolve("cohen/metrics.json").toFile());
+        assertThat(cm.at("/result/certificates/cohen/kind").asText()).isEqualTo("probabilistic");
+        assertThat(cm.at("/result/certificates/cohen/alpha").asDouble()).isEqualTo(0.001);
+
+        Cli.Run a = Cli.run("attack", "--onnx", FMNIST, "--data", "fashion-mnist-sample", "--limit", "8", "--eps", "0.05", "--steps", "5",
+                "--targets", "2", "--queries", "20", "--ddn-steps", "10", "--threads", "1", "--out", dir.resolve("attack").toString());
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        JsonNode am = JSON.readTree(dir.resolve("attack/metrics.json").toFile());
+        double clean = am.at("/clean_accuracy").asDouble();
+        assertThat(clean).as("PyTorch measured 0.83 on the whole test set").isGreaterThanOrEqualTo(0.5);
+        assertThat(am.at("/robust_accuracy/0.05").asDouble()).isLessThanOrEqualTo(clean);
+
+        // its layers are Tikhon's own, so the sound Lipschitz certificate applies
+        Cli.Run l = Cli.run("certify", "--method", "lipschitz", "--onnx", FMNIST, "--data", "fashion-mnist-sample", "--images", "8",
+                "--threads", "1", "--out", dir.resolve("lipschitz").toString());
+        assertThat(l.exitCode()).as(l.err()).isZero();
+        assertThat(JSON.readTree(dir.resolve("lipschitz/metrics.json").toFile()).toString()).contains("sound");
+    }
+
+    /** A model with a layer the Lipschitz composition does not know: `bounds` gives its estimates and says why the sound bound is missing. */
+    @Test
+    void boundsWithoutACompositionRuleSayWhy(@TempDir Path dir) throws Exception {
+        java.util.List<Module> layers = ((dev.tikhon.nn.Sequential) dev.tikhon.onnx.OnnxImport.load(Path.of(FMNIST)).model()).layers();
+        dev.tikhon.nn.Sequential leaky = new dev.tikhon.nn.Sequential(layers.get(0), new dev.tikhon.onnx.OnnxLayers.LeakyRelu(0.1));
+        for (Module m : layers.subList(2, layers.size())) leaky.add(m);
+        Path file = dir.resolve("leaky.onnx");
+        dev.tikhon.onnx.OnnxExport.write(leaky, java.util.List.of(1L, 28L, 28L), file);
+        Cli.Run b = Cli.run("bounds", "--onnx", file.toString(), "--data", "fashion-mnist-sample", "--limit", "2", "--lanczos", "0",
+                "--no-check", "--threads", "1", "--out", dir.resolve("bounds").toString());
+        assertThat(b.exitCode()).as(b.err()).isZero();
+        JsonNode m = JSON.readTree(dir.resolve("bounds/metrics.json").toFile());
+        assertThat(m.at("/sound_lipschitz/available").asBoolean(true)).isFalse();
+        assertThat(m.at("/sound_lipschitz/reason").asText()).contains("leaky-relu");
+    }
+
+    /**
+     * --normalize in front of an imported model: smooth records it in the checkpoint, the normalization stays a layer of
+     * the chain (the sound Lipschitz certificate composes it), and both exports carry it (ONNX Runtime on raw pixels).
+     */
+    @Test
+    void aNormalizedImportIsSmoothedCertifiedAndExportedWithItsNormalization(@TempDir Path dir) throws Exception {
+        Path smooth = dir.resolve("s");
+        Cli.Run s = Cli.run("smooth", "--onnx", FMNIST, "--normalize", "fashion-mnist", "--data", "fashion-mnist-sample", "--subset", "32",
+                "--batch-size", "32", "--lr", "1e-3", "--threads", "1", "--out", smooth.toString());
+        assertThat(s.exitCode()).as(s.err()).isZero();
+        assertThat(s.out()).contains("behind Normalize(mean [0.286], std [0.353])");
+        assertThat(dev.tikhon.models.Models.normalization(Checkpoint.load(smooth).meta().model()))
+                .isEqualTo(dev.tikhon.nn.Normalize.parse("fashion-mnist"));
+        Module m = ModelRef.checkpoint(smooth).load();
+        assertThat(((dev.tikhon.nn.Sequential) m).layers().get(0)).isInstanceOf(dev.tikhon.nn.Normalize.class);
+        Tensor x = images();
+        assertClose(OnnxRuntimeOracle.logits(Files.readAllBytes(smooth.resolve("smoothed.onnx")), x), logits(smooth, x), 1e-5);
+        checkExport(smooth, dir.resolve("normalized.onnx"));
+
+        Cli.Run l = Cli.run("certify", "--method", "lipschitz", "--onnx", FMNIST, "--normalize", "fashion-mnist", "--data",
+                "fashion-mnist-sample", "--images", "4", "--threads", "1", "--out", dir.resolve("lipschitz").toString());
+        assertThat(l.exitCode()).as(l.err()).isZero();
+    }
+
+    @Test
+    void exportOfAMissingCheckpointOrIntoADirectoryIsOneLine(@TempDir Path dir) {
+        for (Cli.Run r : new Cli.Run[]{Cli.run("export", "--checkpoint", dir.resolve("none").toString(), "--onnx", dir.resolve("m.onnx").toString()),
+                Cli.run("export", "--checkpoint", "src/test/resources/checkpoints/none", "--onnx", dir.toString())}) {
+            assertThat(r.exitCode()).as(r.err()).isEqualTo(2);
+            assertThat(r.err().strip().split("\n")).hasSize(1);
+            assertThat(r.err()).startsWith("tikhon: error: ");
+        }
+        assertThat(dir.resolve("m.onnx")).doesNotExist();
+    }
+
+    @Test
+    void anUnsupportedOperatorIsOneLineNamingItAndItsNode(@TempDir Path dir) {
+        Cli.Run r = Cli.run("eval", "--onnx", "src/test/resources/onnx/gelu.onnx", "--data", "fashion-mnist-sample", "--out", dir.toString());
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(2);
+        String[] lines = r.err().strip().split("\n");
+        assertThat(lines).hasSize(1);
+        assertThat(lines[0]).startsWith("tikhon: error: ").contains("gelu.onnx").contains("operator Erf").contains("node '/2/Erf'");
+    }
+
+    @Test
+    void exportedModelsComputeTheSameLogitsInOnnxRuntime(@TempDir Path dir) throws Exception {
+        Path base = dir.resolve("base"), smooth = dir.resolve("smooth"), smoothOnnx = dir.resolve("smooth-onnx");
+        Cli.Run t = Cli.run("train", "--data", "fashion-mnist-sample", "--model", "mlp", "--hidden", "32", "--epochs", "1", "--threads", "1",
+                "--out", base.toString());
+        assertThat(t.exitCode()).as(t.err()).isZero();
+        checkExport(base, dir.resolve("mlp.onnx"));
+
+        Cli.Run s = Cli.run("smooth", "--checkpoint", base.toString(), "--subset", "128", "--kappa", "2", "--batch-size", "64",
+                "--threads", "1", "--out", smooth.toString());
+        assertThat(s.exitCode()).as(s.err()).isZero();
+        checkExport(smooth, dir.resolve("mlp-smoothed.onnx"));
+
+        // an imported model, heat-smoothed: its checkpoint names the ONNX file, and the smoothed model is exported beside it
+        Cli.Run so = Cli.run("smooth", "--onnx", FMNIST, "--data", "fashion-mnist-sample", "--subset", "128", "--kappa", "2",
+                "--batch-size", "64", "--threads", "1", "--out", smoothOnnx.toString());
+        assertThat(so.exitCode()).as(so.err()).isZero();
+        assertThat(Checkpoint.load(smoothOnnx).meta().model().arch()).isEqualTo("onnx");
+        assertThat(smoothOnnx.resolve("smoothed.onnx")).exists();
+        // what a cluster ships for it: the checkpoint and the ONNX file it names
+        assertThat(ModelRef.checkpoint(smoothOnnx).files()).extracting(p -> p.getFileName().toString())
+                .containsExactly("checkpoint.tkn", "fmnist_cnn.onnx");
+        assertThat(ModelRef.onnx(Path.of(FMNIST)).files()).containsExactly(Path.of(FMNIST).toAbsolutePath());
+        checkExport(smoothOnnx, dir.resolve("fmnist-smoothed.onnx"));
+        Tensor x = images();
+        assertClose(OnnxRuntimeOracle.logits(Files.readAllBytes(smoothOnnx.resolve("smoothed.onnx")), x), logits(smoothOnnx, x), 1e-5);
+    }
+
+    private static Tensor images() {
+        Dataset test = DataSets.load("fashion-mnist-sample", null, System.getenv(), 0).test();
+        return test.batchInputs(Tensor.fromLongs(new long[]{0, 1, 2, 3, 4, 5}, 6));
+    }
+
+    private static float[] logits(Path run, Tensor x) {
+        Module m = ModelRef.checkpoint(run).load();
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            return m.forward(x).toFloatArray();
+        }
+    }
+
+    private static void checkExport(Path run, Path onnx) throws Exception {
+        Cli.Run e = Cli.run("export", "--checkpoint", run.toString(), "--onnx", onnx.toString());
+        assertThat(e.exitCode()).as(e.err()).isZero();
+        assertThat(e.out()).contains("wrote: " + onnx);
+        Tensor x = images();
+        assertClose(OnnxRuntimeOracle.logits(Files.readAllBytes(onnx), x), logits(run, x), 1e-5);
+    }
+
+    private static void assertClose(float[] actual, float[] expected, double tol) {
+        assertThat(actual).hasSameSizeAs(expected);
+        for (int i = 0; i < actual.length; i++) assertThat((double) actual[i]).as("logit %d", i).isCloseTo(expected[i], within(tol));
+    }
+}

@@ -1,0 +1,220 @@
+package dev.tikhon.onnx;
+
+import dev.tikhon.UserError;
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Module;
+import dev.tikhon.onnx.OnnxProto.Attribute;
+import dev.tikhon.onnx.OnnxProto.Node;
+import dev.tikhon.onnx.OnnxProto.TensorData;
+import dev.tikhon.onnx.OnnxProto.ValueInfo;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Every imported operator, in the forms PyTorch does not write (Identity, Dropout, Constant, Gemm with transB = 0 and
+ * α, β, a constant first operand, dilated and rectangular kernels, padded pooling, a BatchNormalization ε other than
+ * 1e-5, …): small graphs built here, with ONNX Runtime's outputs as the oracle. And the one-line errors.
+ */
+class OnnxOperatorsTest {
+    /** A graph from input "x" of shape [N, ...shape] to value {@code output}. */
+    static final class G {
+        final OnnxProto.Graph g = new OnnxProto.Graph();
+        private int n;
+
+        G(long... shape) {
+            List<Long> dims = new ArrayList<>(List.of(-1L));
+            for (long d : shape) dims.add(d);
+            g.inputs.add(new ValueInfo("x", OnnxProto.FLOAT, dims));
+        }
+
+        String init(long[] shape) {
+            Tensor t = Tensor.randn(shape).mul(0.5);
+            String name = "c" + n++;
+            g.initializers.add(TensorData.ofFloats(name, shape, t.toFloatArray()));
+            return name;
+        }
+
+        String initValue(long[] shape, float[] values) {
+            String name = "c" + n++;
+            g.initializers.add(TensorData.ofFloats(name, shape, values));
+            return name;
+        }
+
+        String op(String type, List<String> inputs, Attribute... attrs) {
+            String out = type.toLowerCase() + n++;
+            Node node = new Node(type, "node_" + out, inputs, List.of(out));
+            node.attributes.addAll(Arrays.asList(attrs));
+            g.nodes.add(node);
+            return out;
+        }
+
+        byte[] bytes(String output) throws Exception {
+            g.outputs.add(new ValueInfo(output, OnnxProto.FLOAT, List.of(-1L, -1L)));
+            OnnxProto.Model m = new OnnxProto.Model();
+            m.irVersion = 7;
+            m.graph = g;
+            m.opsets.add(new OnnxProto.OpsetId("", 13));
+            return m.toBytes();
+        }
+    }
+
+    /** Tikhon's import gives ONNX Runtime's outputs, and input gradients that flow. */
+    static Module check(byte[] onnx, long... inputShape) throws Exception {
+        Tensor x = Tensor.rand(inputShape).add(0.1);
+        Module m = OnnxImport.read(onnx, "test.onnx").model();
+        Tensor xg = x.copy().requiresGrad(true);
+        Tensor out = m.forward(xg);
+        OnnxImportTest.assertClose(out.toFloatArray(), OnnxRuntimeOracle.logits(onnx, x), 1e-5);
+        Tensor g = Autograd.grad(out.square().sum(), xg, false);
+        assertThat(g.abs().sum().item()).isPositive();
+        return m;
+    }
+
+    @Test
+    void identityDropoutConstantAndArithmeticWithConstantsEitherSide() throws Exception {
+        Rng.seed(1);
+        G g = new G(3, 4, 4);
+        String h = g.op("Identity", List.of("x"));
+        h = g.op("Dropout", List.of(h, g.initValue(new long[]{}, new float[]{0.3f})));   // the ratio: an input since opset 12
+        String c = g.op("Constant", List.of(), Attribute.ofTensor("value", TensorData.ofFloats("k", new long[]{3, 1, 1}, new float[]{0.1f, -0.2f, 0.3f})));
+        h = g.op("Add", List.of(c, h));                                 // constant first
+        h = g.op("Sub", List.of(g.init(new long[]{1}), h));             // c − x
+        h = g.op("Mul", List.of(h, g.init(new long[]{3, 1, 1})));
+        h = g.op("Div", List.of(h, g.initValue(new long[]{}, new float[]{4f})));
+        h = g.op("Flatten", List.of(h), Attribute.ofInt("axis", 1));
+        check(g.bytes(h), 2, 3, 4, 4);
+    }
+
+    @Test
+    void gemmInBothLayoutsWithAlphaBetaAndMatMulWithAndWithoutBias() throws Exception {
+        Rng.seed(2);
+        G g = new G(12);
+        String h = g.op("Gemm", List.of("x", g.init(new long[]{12, 7}), g.init(new long[]{1, 7})),
+                Attribute.ofFloat("alpha", 0.5f), Attribute.ofFloat("beta", 2f));
+        h = g.op("LeakyRelu", List.of(h));                              // α = 0.01 by default
+        h = g.op("Gemm", List.of(h, g.init(new long[]{6, 7}), g.init(new long[]{6})), Attribute.ofInt("transB", 1));
+        h = g.op("Softplus", List.of(h));
+        h = g.op("MatMul", List.of(h, g.init(new long[]{6, 5})));
+        h = g.op("Sigmoid", List.of(h));
+        String mm = g.op("MatMul", List.of(h, g.init(new long[]{5, 4})));
+        h = g.op("Add", List.of(mm, g.init(new long[]{4})));
+        h = g.op("Tanh", List.of(h));
+        Module m = check(g.bytes(h), 3, 12);
+        assertThat(m.describe()).startsWith("Linear(12→7)").contains("Linear(6→5, no bias)").contains("Linear(5→4)");
+    }
+
+    @Test
+    void generalConvolutionsAndPooling() throws Exception {
+        Rng.seed(3);
+        G g = new G(4, 9, 10);
+        String h = g.op("Conv", List.of("x", g.init(new long[]{6, 2, 3, 2}), g.init(new long[]{6})), Attribute.ofInts("kernel_shape", 3, 2),
+                Attribute.ofInts("strides", 1, 2), Attribute.ofInts("pads", 2, 1, 2, 1), Attribute.ofInts("dilations", 2, 1),
+                Attribute.ofInt("group", 2));
+        h = g.op("Relu", List.of(h));
+        h = g.op("MaxPool", List.of(h), Attribute.ofInts("kernel_shape", 3, 3), Attribute.ofInts("strides", 2, 2),
+                Attribute.ofInts("pads", 1, 1, 1, 1), Attribute.ofInt("ceil_mode", 1));
+        h = g.op("AveragePool", List.of(h), Attribute.ofInts("kernel_shape", 2, 2), Attribute.ofInts("strides", 1, 1),
+                Attribute.ofInts("pads", 1, 1, 1, 1), Attribute.ofInt("count_include_pad", 1));
+        h = g.op("Conv", List.of(h, g.init(new long[]{5, 6, 3, 3})), Attribute.ofInts("pads", 1, 1, 1, 1));   // plain: Conv2d
+        h = g.op("GlobalAveragePool", List.of(h));                     // [N, 5, 1, 1], kept: a Conv follows
+        h = g.op("Conv", List.of(h, g.init(new long[]{3, 5, 1, 1})));
+        h = g.op("Reshape", List.of(h, longs(g, 0, -1)));
+        Module m = check(g.bytes(h), 2, 4, 9, 10);
+        assertThat(m.describe()).contains("groups 2").contains("Conv2d(6→5, 3×3, stride 1, pad 1)").contains("global-avg (keep dims)");
+    }
+
+    @Test
+    void batchNormWithItsOwnEpsilonConcatAndReshape() throws Exception {
+        Rng.seed(4);
+        G g = new G(3, 4, 4);
+        String var = g.initValue(new long[]{3}, new float[]{0.01f, 0.5f, 2f});
+        String h = g.op("BatchNormalization", List.of("x", g.init(new long[]{3}), g.init(new long[]{3}), g.init(new long[]{3}), var),
+                Attribute.ofFloat("epsilon", 1e-2f));
+        String a = g.op("Relu", List.of(h));
+        String b = g.op("Sigmoid", List.of(h));
+        h = g.op("Concat", List.of(a, b, "x"), Attribute.ofInt("axis", 1));   // [N, 9, 4, 4]
+        h = g.op("Add", List.of(h, g.op("Tanh", List.of(h))));
+        h = g.op("Reshape", List.of(h, longs(g, 0, 9, -1)));          // [N, 9, 16]
+        h = g.op("MaxPool", List.of(g.op("Reshape", List.of(h, longs(g, 0, 9, 4, 4)))), Attribute.ofInts("kernel_shape", 2, 2),
+                Attribute.ofInts("strides", 2, 2));
+        h = g.op("Flatten", List.of(h), Attribute.ofInt("axis", 1));
+        check(g.bytes(h), 2, 3, 4, 4);
+    }
+
+    private static String longs(G g, long... v) {
+        String name = "s" + g.g.initializers.size();
+        g.g.initializers.add(TensorData.ofLongs(name, new long[]{v.length}, v));
+        return name;
+    }
+
+    @Test
+    void aFinalLogSoftmaxIsDroppedWithANote() throws Exception {
+        Rng.seed(5);
+        G g = new G(6);
+        String logits = g.op("Gemm", List.of("x", g.init(new long[]{6, 4})));
+        byte[] onnx = g.bytes(g.op("LogSoftmax", List.of(logits), Attribute.ofInt("axis", 1)));
+        OnnxImport.Result r = OnnxImport.read(onnx, "m.onnx");
+        assertThat(r.notes()).singleElement().asString().contains("dropped the final LogSoftmax (node 'node_logsoftmax2')");
+        Tensor x = Tensor.rand(3, 6);
+        float[] ort = OnnxRuntimeOracle.logits(onnx, x);
+        Tensor log;
+        try (Autograd.Guard ng = Autograd.noGrad()) {
+            log = r.model().forward(x).logSoftmax(1);
+        }
+        OnnxImportTest.assertClose(log.toFloatArray(), ort, 1e-5);   // the logits, up to the per-example constant it removes
+    }
+
+    @Test
+    void theFixturesAndTheseGraphsCoverEveryListedOperator() throws Exception {
+        Set<String> seen = new HashSet<>(List.of("Identity", "Dropout", "Constant", "LogSoftmax"));   // tests above
+        for (String f : List.of("mlp", "cnn", "cnn_plain", "residual", "padded", "fmnist_cnn")) {
+            OnnxProto.Model m = OnnxProto.Model.parse(Files.readAllBytes(OnnxImportTest.DIR.resolve(f + ".onnx")));
+            for (Node n : m.graph.nodes) seen.add(n.opType);
+        }
+        // the smooth ReLU, exported op for op (Abs, Pow, Less, Where), is read back in OnnxExportTest's round trip
+        byte[] smooth = OnnxExport.toBytes(OnnxExportTest.model("cnn-smooth-relu"), List.of(1L, 8L, 8L));
+        for (Node n : OnnxProto.Model.parse(smooth).graph.nodes) seen.add(n.opType);
+        assertThat(seen).containsAll(OnnxImport.OPERATORS);
+    }
+
+    @Test
+    void unsupportedFormsAreOneLineErrorsNamingTheNode() throws Exception {
+        G g = new G(4);
+        String h = g.op("Softmax", List.of("x"));
+        h = g.op("Gemm", List.of(h, g.init(new long[]{4, 2})));
+        byte[] softmaxInside = g.bytes(h);
+        assertThatThrownBy(() -> OnnxImport.read(softmaxInside, "m.onnx")).isInstanceOf(UserError.class)
+                .hasMessageContaining("node 'node_softmax0' (Softmax) is not the last node");
+
+        G p = new G(1, 4, 4);
+        String c = p.op("Conv", List.of("x", p.init(new long[]{2, 1, 3, 3})), Attribute.ofInts("pads", 0, 0, 1, 1));
+        byte[] asymmetric = p.bytes(c);
+        assertThatThrownBy(() -> OnnxImport.read(asymmetric, "m.onnx")).isInstanceOf(UserError.class)
+                .hasMessageContaining("node 'node_conv1' (Conv) has pads [0, 0, 1, 1]");
+
+        G u = new G(4);
+        String e = u.op("Erf", List.of("x"));
+        byte[] erf = u.bytes(e);
+        assertThatThrownBy(() -> OnnxImport.read(erf, "m.onnx")).isInstanceOf(UserError.class)
+                .hasMessageStartingWith("m.onnx: unsupported operator Erf in node 'node_erf0'");
+
+        G two = new G(4);
+        two.g.inputs.add(new ValueInfo("y", OnnxProto.FLOAT, List.of(-1L, 4L)));
+        byte[] twoInputs = two.bytes(two.op("Add", List.of("x", "y")));
+        assertThatThrownBy(() -> OnnxImport.read(twoInputs, "m.onnx")).isInstanceOf(UserError.class).hasMessageContaining("has 2 inputs [x, y]");
+
+        assertThatThrownBy(() -> OnnxImport.read(new byte[]{1, 2, 3, 4, 5}, "junk.onnx")).isInstanceOf(UserError.class)
+                .hasMessageStartingWith("junk.onnx is not an ONNX model");
+    }
+}

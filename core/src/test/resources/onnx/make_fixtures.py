@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""Writes the ONNX fixtures of OnnxImportTest with PyTorch (Debian's python3-torch 1.13; torch.onnx.export needs no
+onnx package), and beside each model the known answers: two inputs, a weighting v of the logits, PyTorch's logits
+(before a final Softmax, which Tikhon drops) and the gradient of sum(v * logits) with respect to the inputs.
+
+Run from this directory:  /usr/bin/python3 make_fixtures.py
+"""
+import json
+
+import torch
+import torch.nn as nn
+
+torch.manual_seed(23)
+
+
+class Residual(nn.Module):
+    """Add, Concat, Sub/Mul/Div/Add by constants, Reshape and MatMul + Add: the graph (non-chain) operators."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 3, 3, padding=1)
+        self.conv2 = nn.Conv2d(3, 3, 3, padding=1)
+        self.w = nn.Parameter(torch.randn(6 * 4 * 4, 5) * 0.1)
+        self.b = nn.Parameter(torch.randn(5) * 0.1)
+
+    def forward(self, x):
+        x = (x - 0.5) / 0.25
+        h = torch.relu(self.conv1(x))
+        y = self.conv2(h) + h
+        z = torch.cat([y, h * 0.5], dim=1)
+        z = nn.functional.max_pool2d(z, 2) + 0.1
+        z = z.reshape(-1, 6 * 4 * 4)
+        return z @ self.w + self.b
+
+
+class Normalized(nn.Module):
+    """A per-channel input normalization inside the model, as PyTorch users write it: Sub and Div by [1, C, 1, 1]
+    constants in front of a chain, which Tikhon imports as its Normalize layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.49, 0.48, 0.45]).reshape(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.25, 0.24, 0.26]).reshape(1, 3, 1, 1))
+        self.body = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 3 * 3, 5))
+
+    def forward(self, x):
+        return self.body((x - self.mean) / self.std)
+
+
+def mlp():
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 16), nn.LeakyReLU(0.1),
+                         nn.Linear(16, 12), nn.Sigmoid(), nn.Linear(12, 12), nn.Tanh(), nn.Linear(12, 8), nn.Softplus(),
+                         nn.Dropout(0.5), nn.Linear(8, 5))
+
+
+def cnn():
+    """Conv with padding, stride and groups, batch norm (after the ReLU, so the exporter cannot fold it into the conv),
+    max, average and global average pooling."""
+    bn = nn.BatchNorm2d(4)
+    with torch.no_grad():
+        bn.running_mean.copy_(torch.randn(4) * 0.1)
+        bn.running_var.copy_(torch.rand(4) + 0.5)
+        bn.weight.copy_(torch.rand(4) + 0.5)
+        bn.bias.copy_(torch.randn(4) * 0.1)
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), bn,
+                         nn.Conv2d(4, 8, 3, stride=2, padding=1, groups=2), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False), nn.Conv2d(8, 6, 1),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 4))
+
+
+def cnn_plain():
+    """Only layers Tikhon's Lipschitz bounds and verifiers know: conv, relu, max pooling, flatten, linear."""
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3, stride=1, padding=1), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 3 * 3, 10))
+
+
+def padded():
+    """ZeroPad2d and average pooling that counts the padding: both export as Pad (then Conv, AveragePool); ZeroPad2d's
+    pads are computed by a constant subgraph (ConstantOfShape, Concat, Reshape, Slice, Transpose, Cast)."""
+    return nn.Sequential(nn.ZeroPad2d((1, 2, 0, 1)), nn.Conv2d(1, 3, 3), nn.ReLU(), nn.AvgPool2d(3, stride=2, padding=1),
+                         nn.Flatten(), nn.Linear(3 * 4 * 5, 4))
+
+
+def export(name, model, shape, softmax=False):
+    model.eval()
+    x = torch.rand(2, *shape)
+    saved = nn.Sequential(model, nn.Softmax(dim=1)) if softmax else model
+    saved.eval()
+    torch.onnx.export(saved, x, name + ".onnx", opset_version=13, input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
+    xg = x.clone().requires_grad_(True)
+    logits = model(xg)
+    v = torch.randn(logits.shape)
+    (grad,) = torch.autograd.grad((v * logits).sum(), xg)
+    answers = {"torch": torch.__version__, "input_shape": list(x.shape), "input": x.flatten().tolist(),
+               "v": v.flatten().tolist(), "logits_shape": list(logits.shape), "logits": logits.detach().flatten().tolist(),
+               "input_grad": grad.flatten().tolist()}
+    with open(name + ".json", "w") as f:
+        json.dump(answers, f)
+
+
+export("mlp", mlp(), (1, 8, 8), softmax=True)
+export("cnn", cnn(), (3, 8, 8))
+export("cnn_plain", cnn_plain(), (1, 8, 8))
+export("residual", Residual(), (1, 8, 8))
+export("padded", padded(), (1, 8, 8))
+export("normalized", Normalized(), (3, 8, 8))
+
+
+def fashion_mnist(split="train"):
+    """The IDX files of Debian's data set package (the same Tikhon finds under /usr/share/datasets)."""
+    import gzip
+    import os
+    root = "/usr/share/datasets/fashion-mnist"
+    with gzip.open(os.path.join(root, split + "-images-idx3-ubyte.gz")) as f:
+        images = torch.frombuffer(bytearray(f.read()[16:]), dtype=torch.uint8).reshape(-1, 1, 28, 28).float() / 255
+    with gzip.open(os.path.join(root, split + "-labels-idx1-ubyte.gz")) as f:
+        labels = torch.frombuffer(bytearray(f.read()[8:]), dtype=torch.uint8).long()
+    return images, labels
+
+
+def fmnist_cnn():
+    """A small CNN trained for 2 epochs on Fashion-MNIST, exported with a final Softmax: the CLI tests certify and attack it."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 5, stride=2), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(16 * 5 * 5, 10))
+    images, labels = fashion_mnist()
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    for epoch in range(2):
+        perm = torch.randperm(len(labels))
+        for i in range(0, len(labels), 128):
+            idx = perm[i:i + 128]
+            loss = nn.functional.cross_entropy(model(images[idx]), labels[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+    test_images, test_labels = fashion_mnist("t10k")
+    with torch.no_grad():
+        accuracy = (model(test_images).argmax(1) == test_labels).float().mean().item()
+    print("fmnist_cnn test accuracy %.4f" % accuracy)
+    torch.onnx.export(nn.Sequential(model, nn.Softmax(dim=1)).eval(), images[:1], "fmnist_cnn.onnx", opset_version=13,
+                      input_names=["input"], output_names=["probabilities"],
+                      dynamic_axes={"input": {0: "N"}, "probabilities": {0: "N"}})
+
+
+def gelu():
+    """GELU exports as Erf, which Tikhon does not import: the one-line error's fixture."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.GELU()).eval()
+    torch.onnx.export(model, torch.rand(1, 1, 2, 2), "gelu.onnx", opset_version=13, input_names=["input"], output_names=["output"])
+
+
+fmnist_cnn()
+gelu()
