@@ -66,7 +66,7 @@ final class BenchCommand implements Runnable {
         @Option(names = "--out", paramLabel = "DIR", description = "Also write DIR/metrics.json.")
         Path out;
 
-        @Option(names = "--ceiling", negatable = true, defaultValue = "true",
+        @Option(names = "--ceiling", negatable = true, defaultValue = "true", fallbackValue = "true",
                 description = "Also time float32 matmuls (--ceiling-size²) between blocks; report the step's fraction of their GFLOP/s (--no-ceiling: skip). Default: on.")
         boolean ceiling;
 

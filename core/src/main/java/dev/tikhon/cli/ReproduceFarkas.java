@@ -23,7 +23,7 @@ final class ReproduceFarkas implements Callable<Integer> {
     @Option(names = "--depths", split = ",", defaultValue = "20,56", description = "Default: ${DEFAULT-VALUE}.")
     List<Integer> depths;
 
-    @Option(names = "--search", negatable = true, defaultValue = "true",
+    @Option(names = "--search", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Also the recipe variants (zero-last, warm-up over half an epoch, lr 0.01) at the first depth. Default: on.")
     boolean search;
 

@@ -93,19 +93,28 @@ class KillAndResumeTest {
      * 50 ms, so the kill can land inside a write), while a reader checks that no file in {@code dir} is ever torn.
      */
     private static void killAt(List<String> command, double at, Path dir) throws Exception {
+        killAt(command, at, dir, KillAndResumeTest::progress, false);
+    }
+
+    /**
+     * {@link #killAt(List, double, Path)} with the victim's progress read from its lines by {@code progressOf}; with
+     * {@code csv}, every CSV file in {@code dir} is also checked whole (see {@link #readEverything(Path, List, boolean)}).
+     */
+    private static void killAt(List<String> command, double at, Path dir, java.util.function.ToDoubleFunction<String> progressOf,
+                               boolean csv) throws Exception {
         AtomicBoolean running = new AtomicBoolean(true);
         List<String> torn = Collections.synchronizedList(new ArrayList<>());
         AtomicInteger reads = new AtomicInteger();
         Thread reader = new Thread(() -> {
-            while (running.get()) reads.addAndGet(readEverything(dir, torn));
+            while (running.get()) reads.addAndGet(readEverything(dir, torn, csv));
         });
         Process victim = start(command);
         reader.start();
         String line, seen = "";
         try (BufferedReader r = new BufferedReader(new InputStreamReader(victim.getInputStream(), StandardCharsets.UTF_8))) {
             while ((line = r.readLine()) != null) {
-                if (progress(line) >= 0) seen = line;
-                if (progress(line) >= at) break;
+                if (progressOf.applyAsDouble(line) >= 0) seen = line;
+                if (progressOf.applyAsDouble(line) >= at) break;
             }
             Thread.sleep(RANDOM.nextInt(50));
             victim.destroyForcibly();   // SIGKILL: no shutdown hooks, no flushing
@@ -114,15 +123,24 @@ class KillAndResumeTest {
             running.set(false);
             reader.join();
         }
-        assertThat(progress(seen)).as("seed %d: the victim reached %.2f before it was killed (last line: %s)", SEED, at, seen)
+        assertThat(progressOf.applyAsDouble(seen)).as("seed %d: the victim reached %.2f before it was killed (last line: %s)", SEED, at, seen)
                 .isGreaterThanOrEqualTo(at);
-        reads.addAndGet(readEverything(dir, torn));
+        reads.addAndGet(readEverything(dir, torn, csv));
         assertThat(reads.get()).as("files read while and after the victim ran").isPositive();
         assertThat(torn).as("seed %d: torn files read while %s ran (%d reads)", SEED, command, reads.get()).isEmpty();
     }
 
     /** Reads every checkpoint (every zip entry, CRC-checked) and JSON file in {@code dir} and below; returns how many. */
     static int readEverything(Path dir, List<String> torn) {
+        return readEverything(dir, torn, false);
+    }
+
+    /**
+     * {@link #readEverything(Path, List)}; with {@code csv} also every CSV file, which must end with a line break and have
+     * as many cells in each row as in its header (a file cut short anywhere but at a row's end fails). Not for a CSV that
+     * grows a row at a time by design (flow training's history).
+     */
+    static int readEverything(Path dir, List<String> torn, boolean csv) {
         if (!Files.isDirectory(dir)) return 0;
         int n = 0;
         try (Stream<Path> files = Files.walk(dir)) {
@@ -137,6 +155,16 @@ class KillAndResumeTest {
                         n++;
                     } else if (name.endsWith(".json")) {
                         JSON.readTree(f.toFile());
+                        n++;
+                    } else if (csv && name.endsWith(".csv")) {
+                        String text = Files.readString(f, StandardCharsets.UTF_8);
+                        List<String> lines = text.lines().toList();
+                        if (!text.endsWith("\n") || lines.isEmpty()) {
+                            torn.add(f + ": cut short");
+                        } else {
+                            int cells = lines.get(0).split(",", -1).length;
+                            for (String l : lines) if (l.split(",", -1).length != cells) torn.add(f + ": a row of another width: " + l);
+                        }
                         n++;
                     }
                 } catch (java.nio.file.NoSuchFileException | java.io.FileNotFoundException e) {
@@ -166,7 +194,7 @@ class KillAndResumeTest {
             List<String> cells = List.of(l.split(","));
             if (header == null) header = cells;
             List<String> kept = new ArrayList<>();
-            for (int i = 0; i < cells.size(); i++) if (!header.get(i).contains("second")) kept.add(cells.get(i));   // seconds, steps_per_second
+            for (int i = 0; i < cells.size(); i++) if (!header.get(i).contains("second")) kept.add(cells.get(i));   // seconds, steps_per_second, clock_seconds
             out.add(kept);
         }
         return out;
@@ -228,6 +256,46 @@ class KillAndResumeTest {
         JsonNode a = JSON.readTree(whole.resolve("metrics.json").toFile()), b = JSON.readTree(killed.resolve("metrics.json").toFile());
         assertThat(b.at("/held_out/nll").asDouble()).as("seed %d", SEED).isEqualTo(a.at("/held_out/nll").asDouble());
         assertSameEnd(whole, killed, "flow-checkpoint.tkn");
+    }
+
+    /**
+     * reproduce farkas is resumed by running the same command again: each variant is its own run folder (checkpoint at
+     * each epoch's end, steps.csv of every step's loss, truncated back to where a resumed variant restarts). Killed
+     * anywhere from the first variant's second epoch to the end of the second variant, the rerun must end with the same
+     * checkpoints, per-step losses, histories and results table as an uninterrupted experiment.
+     */
+    @Test
+    @Timeout(600)
+    void reproduceKilledAtARandomPointThenRerunMatchesUninterrupted(@TempDir Path dir) throws Exception {
+        Path whole = dir.resolve("whole"), killed = dir.resolve("killed");
+        List<String> variants = List.of("farkas-8", "plain-bn-8");
+        String[] args = {"reproduce", "farkas", "--data", "fashion-mnist-sample", "--depths", "8", "--variants", String.join(",", variants),
+                "--train-size", "320", "--test-size", "50", "--width", "2", "--epochs", "2", "--seed", "3"};
+        List<String> w = command(concat(args, "--out", whole.toString())), k = command(concat(args, "--out", killed.toString()));
+        finish(start(w));
+        // progress through the experiment in epochs: variant i's epoch e, batch b of n → 2i + e − 1 + b/n
+        java.util.function.ToDoubleFunction<String> progressOf = line -> {
+            Matcher m = Pattern.compile("^(\\S+) epoch (\\d+)/\\d+: (\\d+)/(\\d+) \\(").matcher(line);
+            if (!m.find() || !variants.contains(m.group(1))) return -1;
+            return 2 * variants.indexOf(m.group(1)) + Integer.parseInt(m.group(2)) - 1 + Double.parseDouble(m.group(3)) / Double.parseDouble(m.group(4));
+        };
+        killAt(k, 1.1 + 2.85 * RANDOM.nextDouble(), killed, progressOf, true);
+        assertThat(killed.resolve("farkas-8").resolve("checkpoint.tkn")).exists();
+        finish(start(k));
+
+        for (String v : variants) {
+            Path a = whole.resolve(v), b = killed.resolve(v);
+            assertSameEnd(a, b, "checkpoint.tkn");
+            assertThat(withoutTimings(b.resolve("steps.csv"))).as("seed %d: %s's loss at every step", SEED, v)
+                    .isEqualTo(withoutTimings(a.resolve("steps.csv")));
+        }
+        assertThat(withoutTimings(killed.resolve("results.csv"))).as("seed %d: results.csv", SEED).isEqualTo(withoutTimings(whole.resolve("results.csv")));
+        JsonNode a = JSON.readTree(whole.resolve("metrics.json").toFile()), b = JSON.readTree(killed.resolve("metrics.json").toFile());
+        for (String v : variants) {
+            assertThat(b.at("/variants/" + v + "/test_acc").isNumber()).as("metrics.json names %s", v).isTrue();
+            assertThat(b.at("/variants/" + v + "/test_loss").asDouble()).as("seed %d: %s", SEED, v).isEqualTo(a.at("/variants/" + v + "/test_loss").asDouble());
+        }
+        assertThat(killed).isDirectoryNotContaining("glob:**.tmp");
     }
 
     /** certify --method cohen, killed at a random image, resumed: the same rows as an uninterrupted run. */
