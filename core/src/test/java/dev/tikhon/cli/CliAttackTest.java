@@ -83,9 +83,9 @@ class CliAttackTest {
     @Test
     void badAttackOptionsAreClearErrors(@TempDir Path dir) {
         Cli.Run r = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
-                "--attack", "fab", "--out", dir.toString());
+                "--attack", "carlini-wagner", "--out", dir.toString());
         assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
-        assertThat(r.err()).contains("unknown attack 'fab'").contains("ensemble");
+        assertThat(r.err()).contains("unknown attack 'carlini-wagner'").contains("ensemble");
         r = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--eps", "8/0x", "--out", dir.toString());
         assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
         assertThat(r.err()).contains("--eps takes positive radii");
