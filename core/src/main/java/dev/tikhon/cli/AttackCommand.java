@@ -145,7 +145,6 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
         Map<String, Object> summary = new java.util.LinkedHashMap<>(header);
         summary.putAll(RobustnessReport.metrics(r));
         print(r, summary);   // before the files: a full disk still shows the result
-        RunReport.finish(header);
         RobustnessReport.write(run, r, header, title);
         RobustBenchSummary.write(run.path(), r, loaded.description(), selected.description());
         System.out.println("outputs: " + run.path().toAbsolutePath());

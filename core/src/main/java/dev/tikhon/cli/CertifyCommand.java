@@ -162,7 +162,6 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         }
         metrics.put("result", r.summary());
         CertifyOutputs.write(run, r, s, rs);
-        RunReport.finish(metrics);
         run.writeMetrics(metrics);
         run.writeIndex("Tikhon certification: " + m, model.name() + " on " + data.description() + (rs != null ? ", σ " + s : ""), metrics);
         System.out.println("outputs: " + run.path() + " (certify.csv, " + CertificationLog.COHEN + ", certified_accuracy.csv/.png, metrics.json, index.html)");

@@ -25,16 +25,10 @@ final class RunReport {
         m.put("tikhon_version", Version.VERSION);
         String now = Instant.now().toString();
         m.put("started", now);
-        m.put("finished", now);   // the end time: finish() sets it when the run is done
+        m.put("finished", now);   // the end time: RunDirectory.writeMetrics sets it when the metrics are written
         m.put("device", device.toString());
         m.put("engine", Engine.describe());
         return m;
-    }
-
-    /** Sets {@code finished} to now, the end time of the run whose metrics these are (call it just before writing them). */
-    static Map<String, Object> finish(Map<String, Object> metrics) {
-        metrics.put("finished", Instant.now().toString());
-        return metrics;
     }
 
     static Map<String, Object> trainingMetrics(String command, ModelSpec spec, Trainer.Outcome o, TrainConfig config,

@@ -110,12 +110,12 @@ public final class RunDirectory {
     }
 
     /** Writes {@code metrics.json} atomically. */
-    public Path writeMetrics(Map<String, ?> metrics) {
+    public Path writeMetrics(Map<String, Object> metrics) {
         Path file = resolve(METRICS_FILE);
-        Map<String, Object> out = new java.util.LinkedHashMap<>(metrics);
-        // a header's "finished" is made with its "started"; metrics are written when the work is done: the end time
-        if (out.containsKey("finished")) out.put("finished", java.time.Instant.now().toString());
-        Json.write(file, out);
+        // a header's "finished" is made with its "started"; metrics are written when the work is done: the end time,
+        // set in the caller's map so that the page written from it next says the same
+        if (metrics.containsKey("finished")) metrics.put("finished", java.time.Instant.now().toString());
+        Json.write(file, metrics);
         return file;
     }
 

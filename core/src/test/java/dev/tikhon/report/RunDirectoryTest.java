@@ -29,6 +29,7 @@ class RunDirectoryTest {
         var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.resolve("metrics.json").toFile());
         assertThat(json.get("started").asText()).isEqualTo("2000-01-01T00:00:00Z");
         assertThat(java.time.Instant.parse(json.get("finished").asText())).isAfterOrEqualTo(before);
+        assertThat(m.get("finished")).as("the map the page is written from says the same").isEqualTo(json.get("finished").asText());
         run.writeMetrics(Map.of("accuracy", 0.5));   // no header: nothing added
         assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.resolve("metrics.json").toFile()).has("finished")).isFalse();
     }
