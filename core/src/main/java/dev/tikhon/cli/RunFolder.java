@@ -2,6 +2,7 @@ package dev.tikhon.cli;
 
 import dev.tikhon.UserError;
 import dev.tikhon.Version;
+import dev.tikhon.engine.Engine;
 import dev.tikhon.io.AtomicFiles;
 import dev.tikhon.io.RunLock;
 import dev.tikhon.report.Json;
@@ -86,6 +87,7 @@ final class RunFolder {
         String[] args() { return args; }
 
         private void interrupted() {
+            Engine.stopNativeWork();   // what was kept is counted, and temporary files removed, after the last step
             String what;
             try {
                 what = kept != null ? kept.get() : checkpoints();

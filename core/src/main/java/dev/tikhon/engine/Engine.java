@@ -55,7 +55,29 @@ public final class Engine {
             // NNPACK only serves some no-grad convolutions, and on CPUs it does not support it warns on every process.
             torch.globalContext().setUserEnabledNNPACK(false);
             initialized = true;
+            Runtime.getRuntime().addShutdownHook(new Thread(Engine::stopNativeWork, "tikhon-engine-stop"));
             setThreads(Runtime.getRuntime().availableProcessors());
+        }
+    }
+
+    /** How long a stopping process waits for a step under way (a CROWN-IBP step on two cores takes a few seconds). */
+    static final long STOP_WAIT_MILLIS = 30_000;
+    private static final java.util.concurrent.atomic.AtomicBoolean STOP_ANNOUNCED = new java.util.concurrent.atomic.AtomicBoolean();
+    private static final java.util.concurrent.atomic.AtomicBoolean STOP_LATE = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * The shutdown hook: lets each thread finish the libtorch call it is in before the C library's {@code exit} destroys
+     * libtorch's static state under it ({@link Scope#stopWork}); says so (once) when that takes more than a moment. Other
+     * shutdown hooks that write what a run kept call it first, so that they write after the last step.
+     */
+    public static void stopNativeWork() {
+        if (!initialized || Scope.stopWork(2_000)) return;   // natives never loaded: nothing runs in them
+        if (!STOP_ANNOUNCED.getAndSet(true)) {
+            System.err.println("tikhon: stopping after the step under way ...");
+            System.err.flush();
+        }
+        if (!Scope.stopWork(STOP_WAIT_MILLIS - 2_000) && !STOP_LATE.getAndSet(true)) {
+            System.err.println("tikhon: a step did not end within " + STOP_WAIT_MILLIS / 1000 + " s; exiting anyway");
         }
     }
 

@@ -2,6 +2,10 @@ package dev.tikhon.engine;
 
 import org.bytedeco.javacpp.PointerScope;
 
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
 /**
  * Frees every tensor created inside it when it closes. Wrap each training or evaluation step:
  * native memory is invisible to the Java GC, so a tensor created outside any scope is freed only
@@ -22,8 +26,22 @@ import org.bytedeco.javacpp.PointerScope;
  * {@code -Dtikhon.strictScopes=true}, or {@code TIKHON_STRICT_SCOPES=1}) the first tensor created
  * outside any scope after a thread's first optimizer step throws an {@link EngineException} naming it,
  * so a leaking loop stops at its first leaked tensor.
+ *
+ * <p>Scopes are also where a stopping process waits for its work ({@link #stopWork}). On SIGTERM or Ctrl-C the JVM runs
+ * its shutdown hooks and then calls the C library's {@code exit}, which destroys libtorch's static state; a thread still
+ * inside a libtorch call at that moment crashes the process (a native SIGSEGV and an {@code hs_err} file, measured: a
+ * CROWN-IBP training step stopped by SIGTERM). So the engine's shutdown hook asks every thread to stop at its next scope
+ * boundary, where it is in Java and parks, and waits until no thread is inside a scope.
  */
 public final class Scope implements AutoCloseable {
+    // before the engine's start-up, which opens scopes (its kernel check)
+    /** Set once the process is stopping: threads park at their next scope boundary. */
+    private static volatile boolean stopping;
+    /** Threads inside at least one scope and not parked: those that may be inside a libtorch call. */
+    private static final AtomicInteger BUSY = new AtomicInteger();
+    /** Per thread: how many scopes are open. */
+    private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+
     static {
         Engine.init();
     }
@@ -48,7 +66,45 @@ public final class Scope implements AutoCloseable {
     }
 
     public static Scope open() {
+        int[] depth = DEPTH.get();
+        if (depth[0]++ == 0) BUSY.incrementAndGet();
+        if (stopping) parkWhileStopping(depth);
         return new Scope();
+    }
+
+    /**
+     * Stops native work before the process exits: from now on every thread parks at its next scope boundary (open or
+     * close, where it is in Java); waits until no thread is inside a scope, or {@code timeoutMillis}. Idempotent; called
+     * by the engine's shutdown hook and by hooks that must not write while a step is under way.
+     *
+     * @return whether every thread stopped within the time
+     */
+    public static boolean stopWork(long timeoutMillis) {
+        stopping = true;
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        int[] mine = DEPTH.get();
+        while (BUSY.get() > (mine[0] > 0 ? 1 : 0)) {   // the calling thread, if inside a scope, is in Java here
+            if (System.nanoTime() >= end) return false;
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+        }
+        return true;
+    }
+
+    /** Whether {@link #stopWork} was called. */
+    public static boolean stopping() {
+        return stopping;
+    }
+
+    /** Tests only: lets parked threads go on, as if the stop had not been asked. */
+    static void cancelStop() {
+        stopping = false;
+    }
+
+    private static void parkWhileStopping(int[] depth) {
+        boolean inside = depth[0] > 0;
+        if (inside) BUSY.decrementAndGet();
+        while (stopping) LockSupport.park(Scope.class);   // the process exits around this thread
+        if (inside) BUSY.incrementAndGet();
     }
 
     /** Whether any scope is open on this thread. */
@@ -116,6 +172,12 @@ public final class Scope implements AutoCloseable {
 
     @Override
     public void close() {
-        scope.close();
+        try {
+            scope.close();
+        } finally {
+            int[] depth = DEPTH.get();
+            if (--depth[0] == 0) BUSY.decrementAndGet();
+            if (stopping) parkWhileStopping(depth);
+        }
     }
 }

@@ -83,7 +83,7 @@ class LauncherResumeTest {
         }
     }
 
-    private static Launched launch(Path root, List<String> args) throws IOException {
+    static Launched launch(Path root, List<String> args) throws IOException {
         List<String> command = new ArrayList<>(List.of(root.resolve("tikhon").toString()));
         command.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(command).directory(root.toFile()).redirectErrorStream(true);
