@@ -39,8 +39,17 @@ public final class Scope implements AutoCloseable {
     private static volatile boolean stopping;
     /** Threads inside at least one scope and not parked: those that may be inside a libtorch call. */
     private static final AtomicInteger BUSY = new AtomicInteger();
-    /** Per thread: how many scopes are open. */
-    private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+    /** Per thread: how many scopes and {@link StopPoints} are open. */
+    private static final ThreadLocal<Held> HELD = ThreadLocal.withInitial(Held::new);
+
+    private static final class Held {
+        int depth, loops;
+
+        /** How many times this thread counts in {@link #BUSY}: once for its scopes, once for its stop points. */
+        int busy() {
+            return (depth > 0 ? 1 : 0) + (loops > 0 ? 1 : 0);
+        }
+    }
 
     static {
         Engine.init();
@@ -66,9 +75,9 @@ public final class Scope implements AutoCloseable {
     }
 
     public static Scope open() {
-        int[] depth = DEPTH.get();
-        if (depth[0]++ == 0) BUSY.incrementAndGet();
-        if (stopping) parkWhileStopping(depth);
+        Held h = HELD.get();
+        if (h.depth++ == 0) BUSY.incrementAndGet();
+        if (stopping && h.loops == 0) parkWhileStopping(h);
         return new Scope();
     }
 
@@ -82,8 +91,8 @@ public final class Scope implements AutoCloseable {
     public static boolean stopWork(long timeoutMillis) {
         stopping = true;
         long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        int[] mine = DEPTH.get();
-        while (BUSY.get() > (mine[0] > 0 ? 1 : 0)) {   // the calling thread, if inside a scope, is in Java here
+        Held mine = HELD.get();
+        while (BUSY.get() > mine.busy()) {   // the calling thread, if inside a scope, is in Java here
             if (System.nanoTime() >= end) return false;
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
         }
@@ -100,11 +109,53 @@ public final class Scope implements AutoCloseable {
         stopping = false;
     }
 
-    private static void parkWhileStopping(int[] depth) {
-        boolean inside = depth[0] > 0;
-        if (inside) BUSY.decrementAndGet();
+    private static void parkWhileStopping(Held h) {
+        int held = h.busy();
+        BUSY.addAndGet(-held);
         while (stopping) LockSupport.park(Scope.class);   // the process exits around this thread
-        if (inside) BUSY.incrementAndGet();
+        BUSY.addAndGet(held);
+    }
+
+    /**
+     * A loop that stops itself where its state is whole, instead of at whichever scope boundary comes next: while open,
+     * its thread does not park at scope boundaries when the process stops, and counts as busy, so that the process waits
+     * (up to {@link #stopWork}'s limit) until the loop reaches {@link #stopHere}. A training loop keeps a checkpoint there.
+     */
+    public static StopPoints stopPoints() {
+        Held h = HELD.get();
+        if (h.loops++ == 0) BUSY.incrementAndGet();
+        return new StopPoints(h);
+    }
+
+    /**
+     * A point of a {@link #stopPoints} loop where its state is whole: when the process is stopping, runs {@code keep}
+     * (e.g. writes a checkpoint; the process waits for it) and parks the thread for good. Otherwise does nothing.
+     */
+    public static void stopHere(Runnable keep) {
+        if (!stopping) return;
+        try {
+            keep.run();
+        } finally {
+            parkWhileStopping(HELD.get());
+        }
+    }
+
+    /** See {@link #stopPoints}. */
+    public static final class StopPoints implements AutoCloseable {
+        private final Held held;
+        private boolean closed;
+
+        private StopPoints(Held held) {
+            this.held = held;
+        }
+
+        @Override
+        public void close() {
+            if (closed) return;
+            closed = true;
+            if (--held.loops == 0) BUSY.decrementAndGet();
+            if (stopping && held.loops == 0) parkWhileStopping(held);
+        }
     }
 
     /** Whether any scope is open on this thread. */
@@ -175,9 +226,9 @@ public final class Scope implements AutoCloseable {
         try {
             scope.close();
         } finally {
-            int[] depth = DEPTH.get();
-            if (--depth[0] == 0) BUSY.decrementAndGet();
-            if (stopping) parkWhileStopping(depth);
+            Held h = HELD.get();
+            if (--h.depth == 0) BUSY.decrementAndGet();
+            if (stopping && h.loops == 0) parkWhileStopping(h);
         }
     }
 }

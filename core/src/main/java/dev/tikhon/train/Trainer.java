@@ -247,42 +247,50 @@ public final class Trainer {
         long steps = 0;
         double trainSeconds = 0;
         for (Map<String, Object> row : history) trainSeconds += ((Number) row.get("seconds")).doubleValue();
-        for (; epoch < config.epochs(); epoch++, startBatch = 0) {
-            EpochSums sums = EpochSums.from(startBatch == 0 ? Map.of() : partial);
-            listener.onEpochStart(epoch, config.epochs(), startBatch, numBatches);
-            model.train(true);
-            Iterator<DataLoader.Batch> it = loader.iterator(epoch, startBatch);
-            for (int b = startBatch; it.hasNext(); b++) {
-                long t0 = System.nanoTime();
-                double lr = schedule.at(epoch + (double) b / numBatches);
-                opt.setLr(lr);
-                objective.progress(epoch + (double) b / numBatches);
-                TrainStep.Result r;
-                try (Scope s = Scope.open()) {
-                    Rng.seed(Rng.derive(config.seed(), epoch, b));
-                    DataLoader.Batch batch = it.next();
-                    r = step.run(batch.x(), batch.y());
-                    if (!Double.isFinite(r.loss())) {
-                        throw new TrainingDivergedException(epoch, b, r.loss(),
-                                "the last good checkpoint is kept; lower --lr, add --warmup, or check the data");
+        // SIGTERM or Ctrl-C stops the loop between two steps, after a checkpoint of the step it reached (Scope.stopHere)
+        try (Scope.StopPoints stops = Scope.stopPoints()) {
+            for (; epoch < config.epochs(); epoch++, startBatch = 0) {
+                EpochSums sums = EpochSums.from(startBatch == 0 ? Map.of() : partial);
+                listener.onEpochStart(epoch, config.epochs(), startBatch, numBatches);
+                model.train(true);
+                Iterator<DataLoader.Batch> it = loader.iterator(epoch, startBatch);
+                int first = startBatch, ep = epoch;
+                for (int b = startBatch; it.hasNext(); b++) {
+                    int at = b;   // at the epoch's first batch the checkpoint on disk already holds this state
+                    Scope.stopHere(() -> {
+                        if (at > first) saveCheckpoint(model, opt, ep, at, sums.toMap(), history);
+                    });
+                    long t0 = System.nanoTime();
+                    double lr = schedule.at(epoch + (double) b / numBatches);
+                    opt.setLr(lr);
+                    objective.progress(epoch + (double) b / numBatches);
+                    TrainStep.Result r;
+                    try (Scope s = Scope.open()) {
+                        Rng.seed(Rng.derive(config.seed(), epoch, b));
+                        DataLoader.Batch batch = it.next();
+                        r = step.run(batch.x(), batch.y());
+                        if (!Double.isFinite(r.loss())) {
+                            throw new TrainingDivergedException(epoch, b, r.loss(),
+                                    "the last good checkpoint is kept; lower --lr, add --warmup, or check the data");
+                        }
                     }
+                    sums.add(r);
+                    steps++;
+                    if (config.checkpointEvery() > 0 && (b + 1) % config.checkpointEvery() == 0 && b + 1 < numBatches) {
+                        saveCheckpoint(model, opt, epoch, b + 1, sums.toMap(), history);
+                    }
+                    sums.seconds += (System.nanoTime() - t0) / 1e9;   // wall time: data, step and checkpoint
+                    listener.onStep(epoch, b, r.loss(), sums.accuracy(), lr);
                 }
-                sums.add(r);
-                steps++;
-                if (config.checkpointEvery() > 0 && (b + 1) % config.checkpointEvery() == 0 && b + 1 < numBatches) {
-                    saveCheckpoint(model, opt, epoch, b + 1, sums.toMap(), history);
-                }
-                sums.seconds += (System.nanoTime() - t0) / 1e9;   // wall time: data, step and checkpoint
-                listener.onStep(epoch, b, r.loss(), sums.accuracy(), lr);
+                Map<String, Object> row = epochRow(epoch, schedule, sums, model);
+                history.add(row);
+                trainSeconds += sums.seconds;
+                saveCheckpoint(model, opt, epoch + 1, 0, Map.of(), history);
+                writeHistory(history);
+                listener.onEpochEnd(row);
             }
-            Map<String, Object> row = epochRow(epoch, schedule, sums, model);
-            history.add(row);
-            trainSeconds += sums.seconds;
-            saveCheckpoint(model, opt, epoch + 1, 0, Map.of(), history);
-            writeHistory(history);
-            listener.onEpochEnd(row);
+            if (test != null && lastTest == null) lastTest = Evaluator.evaluate(model, test, config.evalBatchSize(), device);
         }
-        if (test != null && lastTest == null) lastTest = Evaluator.evaluate(model, test, config.evalBatchSize(), device);
         return new Outcome(model, history, lastTest, trainSeconds, steps, restored != null);
     }
 

@@ -228,6 +228,49 @@ class KillAndResumeTest {
         assertSameEnd(whole, killed, "checkpoint.tkn");
     }
 
+    /**
+     * SIGTERM (Ctrl-C, {@code kill}) in the middle of an epoch, with no --checkpoint-every: training stops between two
+     * steps after a checkpoint of the step it reached, so the resumed run loses nothing and ends like an uninterrupted one.
+     */
+    @Test
+    @Timeout(600)
+    void trainStoppedBySigtermKeepsTheStepItReachedAndResumesToTheSameEnd(@TempDir Path dir) throws Exception {
+        Path whole = dir.resolve("whole"), stopped = dir.resolve("stopped");
+        String[] args = {"train", "--data", "fashion-mnist-sample", "--model", "cnn", "--epochs", "1", "--batch-size", "32",
+                "--seed", "23"};   // a few seconds an epoch: the signal lands well inside it
+        List<String> w = command(concat(args, "--out", whole.toString())), k = command(concat(args, "--out", stopped.toString()));
+        finish(start(w));
+        Process victim = start(k);
+        double at = 0.1 + 0.5 * RANDOM.nextDouble();   // inside the epoch, far from its checkpoint at the end
+        StringBuilder output = new StringBuilder();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(victim.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                output.append(line).append('\n');
+                if (progress(line) >= at) break;
+            }
+            assertThat(new ProcessBuilder("kill", "-TERM", Long.toString(victim.pid())).start().waitFor()).isZero();
+            while ((line = r.readLine()) != null) output.append(line).append('\n');
+        }
+        assertThat(victim.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(output).as("seed %d", SEED).contains("tikhon: stopped; kept the last checkpoint (checkpoint.tkn)");
+        JsonNode meta;
+        try (ZipFile zip = new ZipFile(stopped.resolve("checkpoint.tkn").toFile())) {
+            meta = JSON.readTree(zip.getInputStream(zip.getEntry("meta.json")));
+        }
+        assertThat(meta.at("/meta/epoch").isInt()).as("%s", meta).isTrue();
+        assertThat(meta.at("/meta/epoch").asInt()).as("seed %d: %s", SEED, meta).isZero();
+        assertThat(meta.at("/meta/batch").asInt()).as("seed %d: the step it reached, mid-epoch", SEED).isPositive();
+
+        String resumed = finish(start(resumed(k)));
+        assertThat(resumed).contains("resume: ", "batch " + meta.at("/meta/batch").asInt());
+        JsonNode a = JSON.readTree(whole.resolve("metrics.json").toFile()), b = JSON.readTree(stopped.resolve("metrics.json").toFile());
+        for (String m : List.of("/final/test_acc", "/final/test_loss", "/final/train_loss")) {
+            assertThat(b.at(m).asDouble()).as("seed %d: %s", SEED, m).isEqualTo(a.at(m).asDouble());
+        }
+        assertSameEnd(whole, stopped, "checkpoint.tkn");
+    }
+
     @Test
     @Timeout(600)
     void smoothKilledAtARandomPointThenResumedMatchesUninterrupted(@TempDir Path dir) throws Exception {

@@ -117,4 +117,42 @@ class ScopeStopTest {
             }
         }
     }
+
+    @Test
+    @Timeout(60)
+    void aLoopWithStopPointsStopsOnlyThereAfterKeepingItsState() throws Exception {
+        AtomicLong steps = new AtomicLong(), keptAt = new AtomicLong(-1);
+        CountDownLatch running = new CountDownLatch(1);
+        start(() -> {
+            Tensor a = Tensor.randn(64, 64);
+            try (Scope.StopPoints loop = Scope.stopPoints()) {
+                while (!done.get()) {
+                    long at = steps.get();
+                    Scope.stopHere(() -> {
+                        try {
+                            Thread.sleep(300);   // a checkpoint being written: the stop waits for it
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        keptAt.set(at);
+                    });
+                    try (Scope step = Scope.open()) {
+                        for (int i = 0; i < 3; i++) {
+                            try (Scope inner = Scope.open()) {
+                                a.matmul(a).sum().item();   // inner boundaries: no stop here inside a loop with stop points
+                            }
+                        }
+                    }
+                    steps.incrementAndGet();
+                    running.countDown();
+                }
+            }
+        });
+        assertThat(running.await(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(Scope.stopWork(20_000)).isTrue();
+        assertThat(keptAt.get()).as("the state was kept before the stop ended").isGreaterThanOrEqualTo(0);
+        assertThat(steps.get()).as("stopped at a stop point, with every step it began finished").isEqualTo(keptAt.get());
+        Thread.sleep(100);
+        assertThat(worker.getState()).isEqualTo(Thread.State.WAITING);
+    }
 }
