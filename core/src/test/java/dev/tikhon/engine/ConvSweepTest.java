@@ -58,6 +58,10 @@ class ConvSweepTest {
         assertThat(new Result(SMALL, true, 2, 2e-7, 3e-5, 0.2, 0.5).worst()).isEqualTo(0.2);
         assertThat(new Result(SMALL, true, 2, 2e-7, 3e-5, Double.NaN, Double.NaN).worst()).isNaN();
         assertThat(new Result(SMALL, true, 2, Double.NaN, 3e-5, 0.2, 0.5).worst()).isNaN();
+        // float32 overflow: an infinite error is the worst, not a NaN
+        double inf = Double.POSITIVE_INFINITY;
+        assertThat(new Result(SMALL, false, 1, inf, inf, 1e-6, inf).worst()).isEqualTo(inf);
+        assertThat(new Result(SMALL, false, 1, 1e-6, inf, inf, inf).worst()).isEqualTo(inf);
     }
 
     /** The cap oneDNN runs at in this process: the environment's, else Tikhon's fallback after a failed host, else none. */

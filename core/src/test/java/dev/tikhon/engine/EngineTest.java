@@ -182,6 +182,8 @@ class EngineTest {
             assertThatThrownBy(() -> Engine.requireCuda(0)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageStartingWith("--device cuda: this build carries CPU-only libtorch natives")
                     .hasMessageEndingWith("or use --device cpu");
+            assertThat(Engine.cudaAvailable()).isFalse();   // CPU-only natives see no GPU
+            assertThat(Engine.cudaDeviceCount()).isZero();
         } else if (!Engine.cudaAvailable()) {
             assertThatThrownBy(() -> Engine.requireCuda(0)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageStartingWith("--device cuda: no usable CUDA device").hasMessageEndingWith("use --device cpu");
