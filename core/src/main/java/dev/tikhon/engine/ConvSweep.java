@@ -62,7 +62,8 @@ public final class ConvSweep {
                     for (boolean cl : new boolean[]{false, true}) {
                         if (cl ? !channelsLast : !nchw) continue;
                         Tensor[] g = grads(x.to(DType.FLOAT32), w.to(DType.FLOAT32), s, cl, ref[3]);
-                        out.add(new Result(s, cl, t, rel(g[0], ref[0]), rel(g[2], ref[2]), rel(g[1], ref[1]),
+                        out.add(new Result(s, cl, t, KernelCheck.relativeError(g[0], ref[0]),
+                                KernelCheck.relativeError(g[2], ref[2]), KernelCheck.relativeError(g[1], ref[1]),
                                 g[1].to(DType.FLOAT64).sub(ref[1]).abs().max().item()));
                     }
                 }
@@ -85,10 +86,5 @@ public final class ConvSweep {
 
     static Tensor channelsLast(Tensor t) {
         return new Tensor(t.t.contiguous(torch.MemoryFormat.ChannelsLast));
-    }
-
-    private static double rel(Tensor a, Tensor ref) {
-        double scale = ref.abs().max().item();
-        return a.sub(ref).abs().max().item() / (scale == 0 ? 1 : scale);
     }
 }

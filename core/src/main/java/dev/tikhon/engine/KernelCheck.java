@@ -44,7 +44,7 @@ final class KernelCheck {
                 Tensor[] g64 = grads(x64, w64, c[3], c[4], null);
                 Tensor[] g32 = grads(x64.to(DType.FLOAT32), w64.to(DType.FLOAT32), c[3], c[4], g64[3]);
                 for (int i = 0; i < 3; i++) {
-                    double e = g32[i].to(DType.FLOAT64).sub(g64[i]).abs().max().item() / g64[i].abs().max().item();
+                    double e = relativeError(g32[i].to(DType.FLOAT64), g64[i]);
                     worst = Double.isNaN(e) ? Double.NaN : Double.isNaN(worst) ? worst : Math.max(worst, e);
                 }
             }
@@ -59,6 +59,16 @@ final class KernelCheck {
         Tensor weights = weighting != null ? weighting.to(out.dtype()) : out.detach().sin();   // fixed, non-uniform
         List<Tensor> g = Autograd.grad(List.of(out.mul(weights).sum()), List.of(xg, wg), null, false, false);
         return new Tensor[]{out.detach(), g.get(0), g.get(1), weights};
+    }
+
+    /**
+     * The error measure of the self-check and of {@link ConvSweep}: the largest absolute difference between
+     * {@code got} and the reference {@code ref}, relative to the largest magnitude in {@code ref} (the plain largest
+     * difference when {@code ref} is all zero); NaN when either holds a NaN.
+     */
+    static double relativeError(Tensor got, Tensor ref) {
+        double scale = ref.abs().max().item();
+        return got.sub(ref).abs().max().item() / (scale == 0 ? 1 : scale);
     }
 
     static double[] gaussian(SplittableRandom rng, int n) {
@@ -92,7 +102,7 @@ final class KernelCheck {
                     if (ref == null) {
                         ref = cur;
                     } else {
-                        for (int k = 0; k < 3; k++) worst = Math.max(worst, cur[k].sub(ref[k]).abs().max().item() / ref[k].abs().max().item());
+                        for (int k = 0; k < 3; k++) worst = Math.max(worst, relativeError(cur[k], ref[k]));
                     }
                 }
             }

@@ -145,6 +145,57 @@ class EngineTest {
         assertThat(Rng.derive(1, 2, 3)).isEqualTo(Rng.derive(1, 2, 3)).isNotEqualTo(Rng.derive(1, 3, 2));
     }
 
+    /**
+     * What {@code info} and metrics.json report of the convolution kernels is the self-check's verdict at the current
+     * thread count: oneDNN, right against float64 and at the ISA cap this process chose; or the reference kernels,
+     * and then only for an error above the self-check's tolerance.
+     */
+    @Test
+    void theReportedKernelsAreTheSelfChecksVerdictAtTheCurrentThreadCount() {
+        int before = Engine.threads();
+        try {
+            Engine.setThreads(before == 1 ? 2 : 1);   // runs the self-check again
+            String k = Engine.kernels();
+            assertThat(Engine.describe()).containsEntry("kernels", k).containsEntry("intraop_threads", Engine.threads());
+            if (k.startsWith("oneDNN")) {
+                assertThat(KernelCheck.worstConvError()).isLessThan(1e-4);
+                String env = System.getenv("ONEDNN_MAX_CPU_ISA");
+                String cap = env != null ? env + " from the environment"
+                        : IsaVerdict.nativeFailed() ? Engine.ONEDNN_FALLBACK_ISA_CAP + ", the native kernels having failed on this host (" + IsaVerdict.file() + ")"
+                        : "none, the CPU's own (ATen dispatch ";
+                assertThat(k).startsWith("oneDNN (ISA cap " + cap).contains("float32 conv outputs and gradients self-checked against float64");
+                assertThat(k.contains("padded to a multiple of 8")).isEqualTo(Engine.padConvChannels);
+            } else {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("^reference \\(oneDNN off: its float32 convolutions were wrong by (\\S+) relative at ISA cap ").matcher(k);
+                assertThat(m.find()).as(k).isTrue();
+                assertThat(Double.parseDouble(m.group(1).replace(',', '.'))).as(k).isGreaterThanOrEqualTo(1e-4);
+            }
+        } finally {
+            Engine.setThreads(before);
+        }
+    }
+
+    /** {@code --device cuda} where CUDA cannot be used says why and what to do; an index past the last GPU is named. */
+    @Test
+    void cudaThatCannotBeUsedIsRefusedWithTheReason() {
+        if (!NativeLoader.gpuFlavour()) {
+            assertThatThrownBy(() -> Engine.requireCuda(0)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("--device cuda: this build carries CPU-only libtorch natives")
+                    .hasMessageEndingWith("or use --device cpu");
+            assertThat(Engine.cudaAvailable()).isFalse();   // CPU-only natives see no GPU
+            assertThat(Engine.cudaDeviceCount()).isZero();
+        } else if (!Engine.cudaAvailable()) {
+            assertThatThrownBy(() -> Engine.requireCuda(0)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("--device cuda: no usable CUDA device").hasMessageEndingWith("use --device cpu");
+            assertThat(Engine.cudaDeviceCount()).isZero();
+        } else {
+            int n = Engine.cudaDeviceCount();
+            Engine.requireCuda(n - 1);
+            assertThatThrownBy(() -> Engine.requireCuda(n)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("--device cuda:" + n + ": only " + n + " CUDA device(s) visible");
+        }
+    }
+
     @Test
     void tensorFilesRoundTripAndRejectGarbage() throws IOException {
         Map<String, Tensor> m = new LinkedHashMap<>();

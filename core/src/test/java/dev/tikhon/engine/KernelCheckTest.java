@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 /**
  * Oracle: float64. A sweep of convolution shapes, strides and paddings whose float32 input and
@@ -32,6 +33,40 @@ class KernelCheckTest {
             Engine.setThreads(before);
         }
         assertThat(Engine.kernels()).isNotEqualTo("not checked");
+    }
+
+    /** Oracle: errors computed by hand, among them a real convolution input gradient made deliberately wrong. */
+    @Test
+    void theErrorMeasureGivesTheHandComputedErrorOfAWrongGradient() {
+        Tensor ref = Tensor.fromDoubles(new double[]{2, -4, 1, 0.5}, 4);
+        // off by 1 where the largest magnitude is 4
+        assertThat(KernelCheck.relativeError(Tensor.fromDoubles(new double[]{2, -3, 1, 0.5}, 4), ref)).isEqualTo(0.25);
+        assertThat(KernelCheck.relativeError(Tensor.fromDoubles(new double[]{2.5, -4, 1, 0.5}, 4), ref)).isEqualTo(0.125);
+        assertThat(KernelCheck.relativeError(ref, ref)).isZero();
+        assertThat(KernelCheck.relativeError(Tensor.fromDoubles(new double[]{2, Double.NaN, 1, 0.5}, 4), ref)).isNaN();
+        // an all-zero reference: the plain difference
+        assertThat(KernelCheck.relativeError(Tensor.fromDoubles(new double[]{0, 0.5, 0, -0.25}, 4), Tensor.zeros(DType.FLOAT64, Device.CPU, 4)))
+                .isEqualTo(0.5);
+
+        SplittableRandom rng = new SplittableRandom(18);
+        Tensor x = Tensor.fromDoubles(KernelCheck.gaussian(rng, 2 * 3 * 8 * 8), 2, 3, 8, 8).requiresGrad(true);
+        Tensor w = Tensor.fromDoubles(KernelCheck.gaussian(rng, 4 * 3 * 3 * 3), 4, 3, 3, 3);
+        Tensor g = Autograd.grad(Ops.conv2d(x, w, null, 1, 1).sin().sum(), x, false);
+        assertThat(KernelCheck.relativeError(g.mul(1.1), g)).as("10%% too large").isCloseTo(0.1, within(1e-12));
+        assertThat(KernelCheck.relativeError(g.neg(), g)).as("of the wrong sign").isCloseTo(2.0, within(1e-12));
+        assertThat(KernelCheck.relativeError(g.mul(0), g)).as("zero").isCloseTo(1.0, within(1e-12));
+    }
+
+    /**
+     * After start-up the convolutions in use pass the self-check (oneDNN's, padded where it pads, or the reference
+     * kernels once oneDNN is off), and the measured errors are float32 rounding: not zero, far below the tolerance.
+     */
+    @Test
+    void theKernelsInUsePassTheSelfCheckByARoundingSizedMargin() {
+        double conv = KernelCheck.worstConvError();
+        assertThat(conv).isGreaterThan(1e-9).isLessThan(1e-4);
+        assertThat(KernelCheck.passes()).isTrue();
+        assertThat(KernelCheck.worstOddChannelError()).isGreaterThan(1e-9).isLessThan(1e-4);
     }
 
     private static double[] errors(SplittableRandom rng, int in, int out, int stride, int pad) {

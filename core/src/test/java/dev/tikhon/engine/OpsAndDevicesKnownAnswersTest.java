@@ -26,6 +26,33 @@ class OpsAndDevicesKnownAnswersTest {
         return Tensor.fromDoubles(v, 1, 1, side, side);
     }
 
+    /** The general forms the ONNX import uses: grouped and dilated convolution, pooling with padding and ceil mode, constant padding. */
+    @Test
+    void onnxFormsOfTheLayerFunctions() {
+        long[] one = {1, 1}, two = {2, 2}, none = {0, 0};
+        // two groups: each output channel sees only its own input channel (ones and twos), scaled by 3 and 5, plus bias
+        Tensor x = Tensor.fromDoubles(new double[]{1, 1, 1, 1, 2, 2, 2, 2}, 1, 2, 2, 2);
+        Tensor w = Tensor.fromDoubles(new double[]{3, 5}, 2, 1, 1, 1);
+        assertThat(v(Ops.conv2d(x, w, Tensor.fromDoubles(new double[]{1, -1}, 2), one, none, one, 2))).containsExactly(4, 4, 4, 4, 9, 9, 9, 9);
+        // dilation 2: a 2×2 kernel of ones sums the corners of each 3×3 window of 0..24
+        Tensor ramp = Tensor.arange(25, DType.FLOAT64, Device.CPU).reshape(1, 1, 5, 5);
+        Tensor dilated = Ops.conv2d(ramp, Tensor.ones(DType.FLOAT64, Device.CPU, 1, 1, 2, 2), null, one, none, two, 1);
+        assertThat(dilated.shape()).containsExactly(1, 1, 3, 3);
+        assertThat(v(dilated)[0]).isEqualTo(0 + 2 + 10 + 12);
+
+        Tensor im = img(1, 2, 3, 4, 5, 6, 7, 8, 9);
+        assertThat(v(Ops.maxPool2d(im, two, two, none, one, false))).containsExactly(5);
+        assertThat(v(Ops.maxPool2d(im, two, two, none, one, true))).containsExactly(5, 6, 8, 9);
+        assertThat(v(Ops.avgPool2d(im, two, one, none, false, true))).containsExactly(3, 4, 6, 7);
+        // a window over one padded corner: 1 / 4 counting the padding, 1 without
+        assertThat(v(Ops.avgPool2d(im, two, two, one, false, true))[0]).isEqualTo(0.25);
+        assertThat(v(Ops.avgPool2d(im, two, two, one, false, false))[0]).isEqualTo(1.0);
+
+        Tensor row = Tensor.fromDoubles(new double[]{1, 2, 3}, 3);
+        assertThat(v(Ops.constantPad(row, new long[]{1, 2}, 9))).containsExactly(9, 1, 2, 3, 9, 9);
+        assertThat(v(Ops.constantPad(row, new long[]{-1, 0}, 9))).containsExactly(2, 3);
+    }
+
     @Test
     void layerFunctions() {
         Tensor x = Tensor.fromDoubles(new double[]{1, 2}, 1, 2), w = Tensor.fromDoubles(new double[]{1, 0, 1, -1, 2, 3}, 3, 2);

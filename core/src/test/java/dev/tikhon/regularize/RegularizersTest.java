@@ -5,11 +5,14 @@ import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Tensor;
+import dev.tikhon.lipschitz.LipschitzMargin;
 import dev.tikhon.loss.Loss;
 import dev.tikhon.nn.Linear;
 import dev.tikhon.nn.Module;
 import dev.tikhon.regularize.InputGradients.Dual;
 import dev.tikhon.train.Objective;
+import dev.tikhon.train.ObjectiveSpec;
+import dev.tikhon.verify.CertifiedTraining;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -156,6 +159,58 @@ class RegularizersTest {
         assertThat(g.l2Max()).isCloseTo(l2Max, within(1e-5));
         assertThat(g.l1Max()).isCloseTo(l1Max, within(1e-5));
         assertThat(InputGradients.dimension(Tensor.zeros(DType.FLOAT32, Device.CPU, 2, 3, 4))).isEqualTo(12);
+    }
+
+    /**
+     * The certified (ibp, crown-ibp) and Lipschitz-margin (gloro, lipschitz-margin) objectives, built by name: each
+     * with its defaults and with given settings, its spec read back from the JSON a checkpoint stores rebuilds the same
+     * objective, and a bad setting or a loss other than cross-entropy is refused by name.
+     */
+    @Test
+    void certifiedAndLipschitzMarginObjectivesAreBuiltByNameWithTheirSettings() throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        // ε 0.5, one power iteration per step, no ramp
+        ObjectiveSpec gloro = Regularizers.spec("gloro", Map.of());
+        assertThat(gloro.settings(LipschitzMargin.Settings.class)).isEqualTo(new LipschitzMargin.Settings(0.5, 1, 0));
+        assertThat(Regularizers.build(gloro).describe()).startsWith("GloRo").contains("ε 0.5, power iteration 1/step");
+        ObjectiveSpec margin = Regularizers.spec("lipschitz-margin", Map.of("eps", 0.25, "power-iterations", 3, "ramp-steps", 100));
+        assertThat(margin.settings(LipschitzMargin.Settings.class)).isEqualTo(new LipschitzMargin.Settings(0.25, 3, 100));
+        assertThat(Regularizers.build(margin).describe()).startsWith("Lipschitz-margin cross-entropy (Tsuzuku")
+                .contains("ε 0.25 ramped over 100 steps, power iteration 3/step");
+
+        // linf, ε 0.1, a one-epoch warm-up, then (without the run's length) a ramp of 1.5 epochs, κ ending at 0.5
+        ObjectiveSpec ibp = Regularizers.spec("ibp", Map.of());
+        assertThat(ibp.settings(CertifiedTraining.Settings.class)).isEqualTo(new CertifiedTraining.Settings("linf", 0.1, 1, 1.5, 0.5));
+        CertifiedTraining ibpBuilt = (CertifiedTraining) Regularizers.build(ibp);
+        assertThat(ibpBuilt.describe()).startsWith("ibp(linf ε=0.1");
+        assertThat(ibpBuilt.epsAt(0.5)).isZero();
+        assertThat(ibpBuilt.epsAt(1.75)).isCloseTo(0.05, within(1e-15));
+        assertThat(ibpBuilt.epsAt(2.5)).isEqualTo(0.1);
+        assertThat(ibpBuilt.kappaAt(2.5)).isEqualTo(0.5);
+        // the ramp takes half the epochs after the warm-up; none when the run is shorter than its warm-up
+        ObjectiveSpec crown = Regularizers.spec("crown-ibp", Map.of("norm", "l2", "eps", 0.3, "eps-warmup", 2, "epochs", 10, "kappa-end", 0));
+        assertThat(crown.settings(CertifiedTraining.Settings.class)).isEqualTo(new CertifiedTraining.Settings("l2", 0.3, 2, 4, 0));
+        CertifiedTraining crownBuilt = (CertifiedTraining) Regularizers.build(crown);
+        assertThat(crownBuilt.describe()).startsWith("crown-ibp(l2 ε=0.3").contains("β 1→0");
+        assertThat(crownBuilt.epsAt(4)).isCloseTo(0.15, within(1e-15));
+        assertThat(Regularizers.spec("ibp", Map.of("eps-warmup", 3, "epochs", 2)).settings(CertifiedTraining.Settings.class).rampEpochs()).isZero();
+        assertThat(Regularizers.spec("ibp", Map.of("eps-ramp", 7, "epochs", 2)).settings(CertifiedTraining.Settings.class).rampEpochs()).isEqualTo(7);
+
+        for (ObjectiveSpec spec : List.of(gloro, margin, ibp, crown)) {
+            ObjectiveSpec back = json.readValue(json.writeValueAsString(spec), ObjectiveSpec.class);
+            assertThat(back.sameAs(spec)).as(spec.reg()).isTrue();
+            assertThat(Regularizers.build(back).describe()).as(spec.reg()).isEqualTo(Regularizers.build(spec).describe());
+        }
+
+        assertThatThrownBy(() -> Regularizers.build(Regularizers.spec("ibp", Map.of("kappa-end", 2)))).hasMessageContaining("--kappa-end must be in [0, 1], got 2.0");
+        assertThatThrownBy(() -> Regularizers.build(Regularizers.spec("crown-ibp", Map.of("eps", 0)))).hasMessageContaining("--eps must be positive");
+        assertThatThrownBy(() -> Regularizers.spec("gloro", Map.of("power-iterations", "two"))).hasMessage("--power-iterations takes a whole number, got 'two'");
+        assertThatThrownBy(() -> Regularizers.build(Regularizers.spec("lipschitz-margin", Map.of("eps", -1)))).hasMessageContaining("--eps for a Lipschitz-margin objective must be ≥ 0");
+        RegularizerOptions none = RegularizerOptions.of(Map.of());
+        assertThatThrownBy(() -> Regularizers.build(Regularizers.parse("ibp", none, "mse"))).hasMessageStartingWith("--reg ibp trains on the cross-entropy");
+        assertThatThrownBy(() -> Regularizers.build(Regularizers.parse("crown-ibp", none, "mse"))).hasMessageStartingWith("--reg crown-ibp trains on the cross-entropy");
+        assertThatThrownBy(() -> Regularizers.build(Regularizers.parse("gloro", none, "mse"))).hasMessageStartingWith("--reg gloro is a cross-entropy objective");
+        assertThatThrownBy(() -> Regularizers.build(Regularizers.parse("lipschitz-margin", none, "mse"))).hasMessageStartingWith("--reg lipschitz-margin is a cross-entropy objective");
     }
 
     /** A gradient-norm penalty built in Java records the registry entry that rebuilds it, so a checkpoint cannot disagree. */
