@@ -124,8 +124,15 @@ public final class FlowTraining {
         listener.onStart(start, config.training().iterations());
         long startNanos = System.nanoTime();
         double secondsBefore = seconds;
-        try (CsvWriter csv = openHistory(outDir, header, history)) {
+        // SIGTERM or Ctrl-C stops the loop between two iterations, after a checkpoint of the one it reached
+        try (CsvWriter csv = openHistory(outDir, header, history); Scope.StopPoints stops = Scope.stopPoints()) {
+            int saved = start;
             for (int it = start; it < config.training().iterations(); it++) {
+                if (it > saved) {
+                    int at = it;
+                    double kept = seconds;
+                    Scope.stopHere(() -> save(checkpoint, config, unit, at, kept, history, module, opt));
+                }
                 long t0 = System.nanoTime();
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("iteration", it + 1);
@@ -141,18 +148,24 @@ public final class FlowTraining {
                 listener.onIteration(row);
                 boolean last = it + 1 == config.training().iterations();
                 if (last || (config.training().checkpointEvery() > 0 && (it + 1) % config.training().checkpointEvery() == 0)) {
-                    try {
-                        Checkpoint.saveArchive(checkpoint, FORMAT, VERSION,
-                                new Meta(config, unit, it + 1, seconds, history, dev.tikhon.Version.VERSION), module.stateDict(), opt.state());
-                    } catch (IOException e) {
-                        throw new UncheckedIOException("cannot write checkpoint " + checkpoint, e);
-                    }
+                    save(checkpoint, config, unit, it + 1, seconds, history, module, opt);
+                    saved = it + 1;
                 }
             }
         } finally {
             listener.onEnd();
         }
         return new Outcome(config, history, seconds);
+    }
+
+    private static void save(Path checkpoint, FlowConfig config, String unit, int iteration, double seconds, List<Map<String, Object>> history,
+                             dev.tikhon.nn.Module module, OptimizerState opt) {
+        try {
+            Checkpoint.saveArchive(checkpoint, FORMAT, VERSION, new Meta(config, unit, iteration, seconds, history, dev.tikhon.Version.VERSION),
+                    module.stateDict(), opt.state());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write checkpoint " + checkpoint, e);
+        }
     }
 
     /**

@@ -240,24 +240,9 @@ class KillAndResumeTest {
                 "--seed", "23"};   // a few seconds an epoch: the signal lands well inside it
         List<String> w = command(concat(args, "--out", whole.toString())), k = command(concat(args, "--out", stopped.toString()));
         finish(start(w));
-        Process victim = start(k);
-        double at = 0.1 + 0.5 * RANDOM.nextDouble();   // inside the epoch, far from its checkpoint at the end
-        StringBuilder output = new StringBuilder();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(victim.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                output.append(line).append('\n');
-                if (progress(line) >= at) break;
-            }
-            assertThat(new ProcessBuilder("kill", "-TERM", Long.toString(victim.pid())).start().waitFor()).isZero();
-            while ((line = r.readLine()) != null) output.append(line).append('\n');
-        }
-        assertThat(victim.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        String output = stopAt(k, 0.1 + 0.5 * RANDOM.nextDouble());   // inside the epoch, far from its checkpoint at the end
         assertThat(output).as("seed %d", SEED).contains("tikhon: stopped; kept the last checkpoint (checkpoint.tkn)");
-        JsonNode meta;
-        try (ZipFile zip = new ZipFile(stopped.resolve("checkpoint.tkn").toFile())) {
-            meta = JSON.readTree(zip.getInputStream(zip.getEntry("meta.json")));
-        }
+        JsonNode meta = meta(stopped.resolve("checkpoint.tkn"));
         assertThat(meta.at("/meta/epoch").isInt()).as("%s", meta).isTrue();
         assertThat(meta.at("/meta/epoch").asInt()).as("seed %d: %s", SEED, meta).isZero();
         assertThat(meta.at("/meta/batch").asInt()).as("seed %d: the step it reached, mid-epoch", SEED).isPositive();
@@ -269,6 +254,49 @@ class KillAndResumeTest {
             assertThat(b.at(m).asDouble()).as("seed %d: %s", SEED, m).isEqualTo(a.at(m).asDouble());
         }
         assertSameEnd(whole, stopped, "checkpoint.tkn");
+    }
+
+    /** Starts {@code command}, sends it SIGTERM once its progress passes {@code at}, and returns all it printed. */
+    private static String stopAt(List<String> command, double at) throws Exception {
+        Process victim = start(command);
+        StringBuilder output = new StringBuilder();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(victim.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                output.append(line).append('\n');
+                if (progress(line) >= at) break;
+            }
+            assertThat(new ProcessBuilder("kill", "-TERM", Long.toString(victim.pid())).start().waitFor()).isZero();
+            while ((line = r.readLine()) != null) output.append(line).append('\n');
+        }
+        assertThat(victim.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(victim.exitValue()).as("seed %d: %s", SEED, output).isEqualTo(143);
+        return output.toString();
+    }
+
+    private static JsonNode meta(Path checkpoint) throws IOException {
+        try (ZipFile zip = new ZipFile(checkpoint.toFile())) {
+            return JSON.readTree(zip.getInputStream(zip.getEntry("meta.json")));
+        }
+    }
+
+    /** The flow-training form of {@link #trainStoppedBySigtermKeepsTheStepItReachedAndResumesToTheSameEnd}. */
+    @Test
+    @Timeout(600)
+    void flowTrainStoppedBySigtermKeepsTheIterationItReachedAndResumesToTheSameEnd(@TempDir Path dir) throws Exception {
+        Path whole = dir.resolve("whole"), stopped = dir.resolve("stopped");
+        String[] args = {"flow", "train", "--data", "8gaussians", "--hidden", "32,32", "--iterations", "60", "--batch-size", "256",
+                "--held-out", "200", "--seed", "6"};
+        List<String> w = command(concat(args, "--out", whole.toString())), k = command(concat(args, "--out", stopped.toString()));
+        finish(start(w));
+        String output = stopAt(k, 0.2 + 0.5 * RANDOM.nextDouble());
+        assertThat(output).as("seed %d", SEED).contains("tikhon: stopped; kept the last checkpoint (flow-checkpoint.tkn)");
+        int iteration = meta(stopped.resolve("flow-checkpoint.tkn")).at("/meta/iteration").asInt();
+        assertThat(iteration).as("seed %d: the iteration it reached", SEED).isBetween(1, 59);
+        finish(start(resumed(k)));
+        JsonNode a = JSON.readTree(whole.resolve("metrics.json").toFile()), b = JSON.readTree(stopped.resolve("metrics.json").toFile());
+        assertThat(b.at("/held_out/nll").asDouble()).as("seed %d", SEED).isEqualTo(a.at("/held_out/nll").asDouble());
+        assertSameEnd(whole, stopped, "flow-checkpoint.tkn");
     }
 
     @Test
