@@ -11,6 +11,7 @@ import dev.tikhon.regularize.Regularizers;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
 import dev.tikhon.report.Json;
+import dev.tikhon.report.Progress;
 import dev.tikhon.train.DataInfo;
 import dev.tikhon.train.Objective;
 import dev.tikhon.train.ObjectiveSpec;
@@ -103,7 +104,10 @@ public final class VerifyExperiment {
             VerificationRun.Settings s = new VerificationRun.Settings(List.of(Verification.Method.IBP, Verification.Method.CROWN),
                     Norm.LINF, new double[]{config.eps()}, config.boundBatch(), true, true, config.attackSteps(), 1, config.targets(),
                     config.queries(), config.seed(), 0, 0);
-            VerificationRun.Result r = VerificationRun.run(o.model(), images, s, device, null);
+            VerificationRun.Result r;
+            try (Progress bar = Progress.start("verify " + v.name() + " (ibp, crown, attacks)", images.size())) {
+                r = VerificationRun.run(o.model(), images, s, device, bar::step);
+            }
             writeImages(out.resolve(v.name()).resolve("verify.csv"), r);
             long order = r.rows().stream().filter(x -> (!x.broken()[0] && !x.correct()) || (x.verified(0, 0) || x.verified(1, 0)) && !x.correct())
                     .count();
