@@ -99,8 +99,8 @@ public final class Scope implements AutoCloseable {
         return true;
     }
 
-    /** Whether {@link #stopWork} was called. */
-    public static boolean stopping() {
+    /** Whether {@link #stopWork} was called (tests: loops ask it through {@link #stopHere}). */
+    static boolean stopping() {
         return stopping;
     }
 
