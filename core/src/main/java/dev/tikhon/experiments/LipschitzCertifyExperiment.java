@@ -1,6 +1,7 @@
 package dev.tikhon.experiments;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.tikhon.certify.CertificationLog;
 import dev.tikhon.certify.CertificationRun;
 import dev.tikhon.certify.CohenCertification;
 import dev.tikhon.certify.HeatCertification;
@@ -10,6 +11,7 @@ import dev.tikhon.certify.RandomizedSmoothing;
 import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
+import dev.tikhon.io.AtomicFiles;
 import dev.tikhon.lipschitz.LipschitzCertification;
 import dev.tikhon.lipschitz.LipschitzCertifier;
 import dev.tikhon.lipschitz.SoundnessCheck;
@@ -21,6 +23,7 @@ import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
 import dev.tikhon.report.Json;
 import dev.tikhon.report.Progress;
+import dev.tikhon.scaleout.Runner;
 import dev.tikhon.train.DataInfo;
 import dev.tikhon.train.ObjectiveSpec;
 import dev.tikhon.train.TrainConfig;
@@ -45,8 +48,9 @@ import java.util.function.Function;
  *       single-pass class fixed, probabilistic.</li>
  * </ol>
  * Every sound certificate is attacked inside its radius ({@link SoundnessCheck}); violations must be 0. Models are
- * resumable run directories under the output directory (rerunning continues them; a finished one is loaded).
- * Monte Carlo certification is the expensive part: its image count and N are budget options, reported as used.
+ * resumable run directories under the output directory (rerunning continues them; a finished one is loaded), and so
+ * is Monte Carlo certification, image by image ({@code <variant>/certify.jsonl}). Monte Carlo certification is the
+ * expensive part: its image count and N are budget options, reported as used.
  */
 public final class LipschitzCertifyExperiment {
 
@@ -152,14 +156,10 @@ public final class LipschitzCertifyExperiment {
         Module heat = smooth(undefended, listeners);
         RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(0.25, 100, budget.n(), 0.001,
                 RandomizedSmoothing.DEFAULT_NOISE_BATCH, budget.seed()));
-        CertificationRun.Result cohen;
-        try (Progress p = Progress.start("certify noise-0.25 (cohen, N " + budget.n() + ")", budget.mcImages())) {
-            cohen = CertificationRun.run(noise25, data.test(), budget.mcImages(), CohenCertification.plan(rs, budget.predictImages()), device, p);
-        }
-        CertificationRun.Result heatRun;
-        try (Progress p = Progress.start("certify heat-revision (a, N " + budget.n() + ")", budget.mcImages())) {
-            heatRun = CertificationRun.run(heat, data.test(), budget.mcImages(), HeatCertification.plan(budget.heat().sigma(), rs), device, p);
-        }
+        CertificationRun.Result cohen = monteCarlo("noise-0.25", "cohen, N " + budget.n(), noise25,
+                CohenCertification.plan(rs, budget.predictImages()), rs.config());
+        CertificationRun.Result heatRun = monteCarlo("heat-revision", "a, N " + budget.n(), heat,
+                HeatCertification.plan(budget.heat().sigma(), rs), rs.config());
         String cohenLabel = "Cohen, noise σ 0.25 CNN, N " + budget.n();
         String heatLabel = "heat CNN σ " + budget.heat().sigma() + " (a), N " + budget.n();
         for (Object[] v : new Object[][]{{cohenLabel, "noise-0.25", cohen, "cohen"}, {heatLabel, "heat-revision", heatRun, HeatCertification.MONTE_CARLO}}) {
@@ -196,6 +196,40 @@ public final class LipschitzCertifyExperiment {
         double lipMs = rows.get(1).certifyMs(), cohenMs = rows.get(2).certifyMs();
         return new Result(budget, variants, rows, cohenMs / lipMs);
     }
+
+    /**
+     * Certifies the first {@code mcImages} test images with {@code plan}, keeping each image in {@code <name>/certify.jsonl}
+     * as it is certified, so that a stopped experiment continues where it stopped: the images kept are reused when the
+     * model's checkpoint and the plan are the ones they were certified with (recorded in {@code certify.key}), and
+     * certified again otherwise. The noise of each image derives from its index, so a continued run equals one that was
+     * never stopped (times aside).
+     */
+    private CertificationRun.Result monteCarlo(String name, String what, Module model, CertificationRun.Plan plan,
+                                               RandomizedSmoothing.Config config) {
+        Path dir = out.resolve(name);
+        Path keyFile = dir.resolve(KEY);
+        Path checkpoint = dir.resolve(dev.tikhon.train.Checkpoint.FILE_NAME);
+        // without its checkpoint the model cannot be named, and nothing kept is trusted
+        String key = Files.exists(checkpoint) ? plan.description() + "; " + config + "; model checkpoint sha256 "
+                + AtomicFiles.sha256(checkpoint) : null;
+        boolean resume;
+        try {
+            resume = key != null && Files.exists(keyFile) && Files.readString(keyFile).equals(key);
+            if (key == null) Files.deleteIfExists(keyFile);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        try (CertificationLog log = CertificationLog.open(dir, plan.columns().get(0), resume);
+             Progress p = Progress.start("certify " + name + " (" + what + ")", budget.mcImages())) {
+            if (!log.done().isEmpty()) System.out.println("resume: " + log.done().size() + " image(s) of " + name + " already certified");
+            if (key != null) AtomicFiles.writeString(keyFile, key);
+            return CertificationRun.run(Runner.local(model, data.test(), device), model, data.test(), budget.mcImages(), plan, device, p,
+                    log.done(), log::append);
+        }
+    }
+
+    /** The file beside a Monte Carlo variant's {@code certify.jsonl} that names the model and plan its images were certified with. */
+    static final String KEY = "certify.key";
 
     private Module smooth(Module undefended, Function<String, Trainer.Listener> listeners) {
         Module start = Models.build(spec("cnn"));

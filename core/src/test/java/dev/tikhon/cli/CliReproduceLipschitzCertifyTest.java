@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -49,5 +50,34 @@ class CliReproduceLipschitzCertifyTest {
         assertThat(m.at("/certification_speedup_over_cohen").asDouble()).isGreaterThan(1);
         assertThat(dir.resolve("certified_accuracy.png")).exists();
         ReportContentTest.checkPage(dir, "Certified accuracy");
+
+        // Rerun with one more Monte Carlo image: the two certified ones are kept (same checkpoint, same plan) and equal a
+        // fresh certification's, the third is certified; with another N nothing kept is trusted.
+        Csv.Table cohen = Csv.read(dir.resolve("noise-0.25").resolve("certify.csv"));
+        Csv.Table heat = Csv.read(dir.resolve("heat-revision").resolve("certify.csv"));
+        Cli.Run more = Cli.run("reproduce", "lipschitz-certify", "--data", "fashion-mnist-sample", "--epochs", "1", "--lip-epochs", "1",
+                "--images", "20", "--mc-images", "3", "--n", "100", "--predict-images", "1", "--smooth-subset", "128", "--kappa", "1",
+                "--ddn-images", "5", "--ddn-steps", "5", "--ensemble-images", "2", "--attack-steps", "3", "--threads", "1",
+                "--out", dir.toString());
+        assertThat(more.exitCode()).as(more.err()).isEqualTo(0);
+        assertThat(more.out()).contains("resume: 2 image(s) of noise-0.25 already certified", "resume: 2 image(s) of heat-revision already certified");
+        Csv.Table cohen3 = Csv.read(dir.resolve("noise-0.25").resolve("certify.csv"));
+        Csv.Table heat3 = Csv.read(dir.resolve("heat-revision").resolve("certify.csv"));
+        assertThat(cohen3.rows()).hasSize(3);
+        for (int i = 0; i < 2; i++) {
+            for (String c : new String[]{"prediction_cohen", "radius_cohen", "monte_carlo_prediction"}) {
+                assertThat(cohen3.records().get(i).get(c)).as(c + " of image " + i).isEqualTo(cohen.records().get(i).get(c));
+            }
+            for (String c : new String[]{"prediction_a", "radius_a", "radius_b", "radius_c"}) {
+                assertThat(heat3.records().get(i).get(c)).as(c + " of image " + i).isEqualTo(heat.records().get(i).get(c));
+            }
+        }
+        Cli.Run otherN = Cli.run("reproduce", "lipschitz-certify", "--data", "fashion-mnist-sample", "--epochs", "1", "--lip-epochs", "1",
+                "--images", "20", "--mc-images", "3", "--n", "120", "--predict-images", "1", "--smooth-subset", "128", "--kappa", "1",
+                "--ddn-images", "5", "--ddn-steps", "5", "--ensemble-images", "2", "--attack-steps", "3", "--threads", "1",
+                "--out", dir.toString());
+        assertThat(otherN.exitCode()).as(otherN.err()).isEqualTo(0);
+        assertThat(otherN.out()).doesNotContain("resume: ");
+        assertThat(Files.readString(dir.resolve("noise-0.25").resolve("certify.key"))).contains("n=120");
     }
 }
