@@ -77,6 +77,9 @@ cmp pgd-$GDEV 150 bench/compare_attack.py --device $GDEV --threads 16 $CR $CA
 if [ "$QUICK" != 1 ]; then
   cmp step128-cpu16 120 bench/compare_train_step.py --device cpu --threads 16 $CR --steps 20 --batch 128
   cmp pgd-cpu16 150 bench/compare_attack.py --device cpu --threads 16 $CR --images 1000 --batch 250
+  # OpenBLAS (the 9216→128 layer) at Tikhon's thread count instead of one (Engine.blasThreads)
+  TIKHON_BLAS_THREADS=threads cmp step128-cpu16-blas16 120 bench/compare_train_step.py --device cpu --threads 16 $CR --steps 20 --batch 128
+  TIKHON_BLAS_THREADS=threads cmp pgd-cpu16-blas16 150 bench/compare_attack.py --device cpu --threads 16 $CR --images 1000 --batch 250
 fi
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.used --format=csv,noheader
 echo "### end t=$(el)s $(date -u +%T)"

@@ -42,6 +42,7 @@ public final class Engine {
         if (initialized) return;
         synchronized (Engine.class) {
             if (initialized) return;
+            blasThreads(1);   // a bad TIKHON_BLAS_THREADS fails here, before anything is loaded
             relaxPointerAccounting();
             NativeLoader.extract();
             Loader.load(torch.class);
@@ -99,15 +100,15 @@ public final class Engine {
     static long pointerPhysicalLimit() { return Pointer.maxPhysicalBytes(); }
 
     /**
-     * Sets ATen's intra-op thread count and holds OpenBLAS to one thread: the two pools otherwise
-     * compete for the same cores (measured: 6 vs 10.5 CNN steps/s on 2 cores).
+     * Sets ATen's intra-op thread count and holds OpenBLAS to one thread (or {@value #BLAS_THREADS_VARIABLE}): the two
+     * pools otherwise compete for the same cores (measured: 6 vs 10.5 CNN steps/s on 2 cores).
      */
     public static void setThreads(int n) {
         if (n < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + n);
         init();
         torch.set_num_threads(n);
         try {
-            openblas.blas_set_num_threads(1);
+            openblas.blas_set_num_threads(blasThreads(n));
         } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
             // OpenBLAS natives absent (a custom build): nothing to oversubscribe.
         }
@@ -269,7 +270,7 @@ public final class Engine {
     }
 
     /**
-     * Runs {@code work} with OpenBLAS at {@code n} threads, then holds it to one again: for measuring the machine's
+     * Runs {@code work} with OpenBLAS at {@code n} threads, then sets it back: for measuring the machine's
      * matrix-product ceiling at a step's thread count, when ATen's own pool is idle and the two cannot fight.
      */
     public static <T> T withBlasThreads(int n, java.util.function.Supplier<T> work) {
@@ -282,8 +283,29 @@ public final class Engine {
         try {
             return work.get();
         } finally {
-            openblas.blas_set_num_threads(1);
+            openblas.blas_set_num_threads(blasThreads(threads));
         }
+    }
+
+    /** The variable that overrides OpenBLAS's thread count: a count, or {@code threads} for ATen's. */
+    static final String BLAS_THREADS_VARIABLE = "TIKHON_BLAS_THREADS";
+
+    /** OpenBLAS's thread count beside {@code n} ATen threads: {@value #BLAS_THREADS_VARIABLE} when set, else 1. */
+    static int blasThreads(int n) {
+        return blasThreads(n, System.getenv(BLAS_THREADS_VARIABLE));
+    }
+
+    static int blasThreads(int n, String setting) {
+        if (setting == null || setting.isBlank()) return 1;
+        if (setting.strip().equals("threads")) return n;
+        try {
+            int b = Integer.parseInt(setting.strip());
+            if (b >= 1) return b;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(BLAS_THREADS_VARIABLE + " must be a thread count ≥ 1 or 'threads' (as many as --threads), got '"
+                + setting + "'");
     }
 
     private static int openblasThreads() {

@@ -146,7 +146,7 @@ public final class LipschitzCertifyExperiment {
             rows.add(new Row(label, "sound", r.images().size(), r.cleanAccuracy(), acc, 1000 * r.meanSeconds(), 1000 * r.meanSeconds(),
                     check.violations() + " of " + check.tested() + " (DDN), " + check.ensembleViolations() + " of " + check.ensembleTested()
                             + " (ensemble)"));
-            for (Charts.Series c : r.asCertificationRun().curves("", 1.25)) curves.add(new Charts.Series(label + ", sound", c.x(), c.y(), c.stroke()));
+            for (Charts.Series c : r.asCertificationRun().curves("", 1.25)) curves.add(new Charts.Series(label, c.x(), c.y(), c.stroke()));
         }
 
         // the Monte Carlo side: its models are trained after the sound certificates are written

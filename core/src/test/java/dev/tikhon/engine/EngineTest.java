@@ -37,6 +37,18 @@ class EngineTest {
     }
 
     @Test
+    void blasThreadsSettingIsACountOrThreadsAndAnythingElseIsNamed() {
+        assertThat(Engine.blasThreads(4, null)).isEqualTo(1);
+        assertThat(Engine.blasThreads(4, " ")).isEqualTo(1);
+        assertThat(Engine.blasThreads(4, "threads")).isEqualTo(4);
+        assertThat(Engine.blasThreads(4, " 3 ")).isEqualTo(3);
+        for (String bad : new String[]{"0", "-2", "two", "1.5"}) {
+            assertThatThrownBy(() -> Engine.blasThreads(4, bad)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("TIKHON_BLAS_THREADS").hasMessageContaining("'" + bad + "'");
+        }
+    }
+
+    @Test
     void arraysRoundTripThroughTensors() {
         float[] f = {1, 2, 3, 4, 5, 6};
         Tensor t = Tensor.fromFloats(f, 2, 3);
