@@ -7,7 +7,8 @@
 #   STAGES="step reg" bench/quiet_tables.sh      runs only those stages
 # Stages: step (CNN step vs PyTorch at THREADS and 1), reg (regularized steps vs PyTorch), farkas (Farkas vs plain
 # ResNet step), pgd (PGD-20 vs PyTorch), flow (CNF iteration vs PyTorch, 1 thread), conv (conv micro-benchmark, the
-# launcher's malloc vs glibc's), blas (OpenBLAS at 1 thread vs at THREADS on the CNN step, with the matmul ceiling).
+# launcher's malloc vs glibc's), blas (OpenBLAS held to 1 thread vs the default, THREADS with the launcher's short
+# spin, on the CNN step, with the matmul ceiling).
 # The PyTorch peer is /usr/bin/python3's torch (PY overrides).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -62,6 +63,6 @@ if want conv; then
   stage conv-backward bench/env_compare.sh 3 median_ms launcher=-TIKHON_MALLOC glibc=TIKHON_MALLOC=glibc -- bench conv --backward --threads "$threads"
 fi
 if want blas; then
-  stage blas bench/env_compare.sh 3 steps_per_second blas1=-TIKHON_BLAS_THREADS "blas$threads=TIKHON_BLAS_THREADS=threads" \
+  stage blas bench/env_compare.sh 3 steps_per_second blas1=TIKHON_BLAS_THREADS=1 default=-TIKHON_BLAS_THREADS \
       -- bench train-step --model cnn --threads "$threads"
 fi

@@ -18,7 +18,7 @@ NV=""
 [ -n "$SP" ] && [ -d "$SP/nvidia" ] && NV=$(find "$SP/nvidia" -name 'lib*.so*' -printf '%h\n' 2>/dev/null | sort -u | tr '\n' ':')
 export LD_LIBRARY_PATH="${NV}${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$P/pl/syslib"
 export FONTCONFIG_FILE=$P/pl/fonts/fonts.conf TIKHON_DATA=$P/pl/data/fashion-mnist
-export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=17179869184 MALLOC_TOP_PAD_=536870912
+export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=17179869184 MALLOC_TOP_PAD_=536870912 OPENBLAS_THREAD_TIMEOUT=4
 echo "### LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 echo "### cores $(nproc)"
@@ -77,9 +77,9 @@ cmp pgd-$GDEV 150 bench/compare_attack.py --device $GDEV --threads 16 $CR $CA
 if [ "$QUICK" != 1 ]; then
   cmp step128-cpu16 120 bench/compare_train_step.py --device cpu --threads 16 $CR --steps 20 --batch 128
   cmp pgd-cpu16 150 bench/compare_attack.py --device cpu --threads 16 $CR --images 1000 --batch 250
-  # OpenBLAS (the 9216→128 layer) at Tikhon's thread count instead of one (Engine.blasThreads)
-  TIKHON_BLAS_THREADS=threads cmp step128-cpu16-blas16 120 bench/compare_train_step.py --device cpu --threads 16 $CR --steps 20 --batch 128
-  TIKHON_BLAS_THREADS=threads cmp pgd-cpu16-blas16 150 bench/compare_attack.py --device cpu --threads 16 $CR --images 1000 --batch 250
+  # the same with OpenBLAS (the 9216→128 layer) held to one thread, as before the launcher's short spin (Engine.blasThreads)
+  TIKHON_BLAS_THREADS=1 cmp step128-cpu16-blas1 120 bench/compare_train_step.py --device cpu --threads 16 $CR --steps 20 --batch 128
+  TIKHON_BLAS_THREADS=1 cmp pgd-cpu16-blas1 150 bench/compare_attack.py --device cpu --threads 16 $CR --images 1000 --batch 250
 fi
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.used --format=csv,noheader
 echo "### end t=$(el)s $(date -u +%T)"

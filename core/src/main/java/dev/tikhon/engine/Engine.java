@@ -37,7 +37,7 @@ public final class Engine {
 
     private Engine() {}
 
-    /** Loads natives (idempotent) with the default thread policy: all cores for ATen, one for OpenBLAS. */
+    /** Loads natives (idempotent) with the default thread policy: all cores for ATen, OpenBLAS by {@link #blasThreads(int)}. */
     public static void init() {
         if (initialized) return;
         synchronized (Engine.class) {
@@ -100,8 +100,8 @@ public final class Engine {
     static long pointerPhysicalLimit() { return Pointer.maxPhysicalBytes(); }
 
     /**
-     * Sets ATen's intra-op thread count and holds OpenBLAS to one thread (or {@value #BLAS_THREADS_VARIABLE}): the two
-     * pools otherwise compete for the same cores (measured: 6 vs 10.5 CNN steps/s on 2 cores).
+     * Sets ATen's intra-op thread count and OpenBLAS's ({@link #blasThreads(int, String, String)}: one, unless OpenBLAS's
+     * workers spin briefly enough to share the cores with ATen's).
      */
     public static void setThreads(int n) {
         if (n < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + n);
@@ -253,6 +253,11 @@ public final class Engine {
         m.put("platform", Loader.getPlatform() + (NativeLoader.gpuFlavour() ? "-gpu" : ""));
         m.put("intraop_threads", torch.get_num_threads());
         m.put("openblas_threads", openblasThreads());
+        String spin = System.getenv(BLAS_SPIN_VARIABLE), setting = System.getenv(BLAS_THREADS_VARIABLE);
+        m.put("openblas_threads_why", setting != null && !setting.isBlank() ? BLAS_THREADS_VARIABLE + "=" + setting
+                : shortSpin(spin) ? "as many as ATen's: idle workers spin 2^" + spin.strip() + " cycles (" + BLAS_SPIN_VARIABLE + ")"
+                : "one: idle workers spin " + (spin == null ? "OpenBLAS's default 2^28 cycles" : "2^" + spin.strip() + " cycles")
+                + " and would hold ATen's cores (the launcher sets " + BLAS_SPIN_VARIABLE + "=4)");
         m.put("kernels", kernels);
         m.put("javacpp_max_physical_bytes", Pointer.maxPhysicalBytes());
         m.put("cuda_available", torch.cuda_is_available());
@@ -290,13 +295,29 @@ public final class Engine {
     /** The variable that overrides OpenBLAS's thread count: a count, or {@code threads} for ATen's. */
     static final String BLAS_THREADS_VARIABLE = "TIKHON_BLAS_THREADS";
 
-    /** OpenBLAS's thread count beside {@code n} ATen threads: {@value #BLAS_THREADS_VARIABLE} when set, else 1. */
+    /**
+     * OpenBLAS's spin before its idle workers sleep, as a power of two of CPU cycles, read once when OpenBLAS loads (the
+     * launcher sets 4); a short spin is what lets OpenBLAS's workers share the cores with ATen's.
+     */
+    static final String BLAS_SPIN_VARIABLE = "OPENBLAS_THREAD_TIMEOUT";
+
+    /** The longest spin (2^10 cycles, about a microsecond) under which OpenBLAS's workers follow ATen's thread count. */
+    static final int SHORT_BLAS_SPIN = 10;
+
+    /** OpenBLAS's thread count beside {@code n} ATen threads in this process: see {@link #blasThreads(int, String, String)}. */
     static int blasThreads(int n) {
-        return blasThreads(n, System.getenv(BLAS_THREADS_VARIABLE));
+        return blasThreads(n, System.getenv(BLAS_THREADS_VARIABLE), System.getenv(BLAS_SPIN_VARIABLE));
     }
 
-    static int blasThreads(int n, String setting) {
-        if (setting == null || setting.isBlank()) return 1;
+    /**
+     * OpenBLAS's thread count beside {@code n} ATen threads. {@value #BLAS_THREADS_VARIABLE} wins when set. Otherwise
+     * {@code n} when OpenBLAS's idle workers spin only briefly ({@value #BLAS_SPIN_VARIABLE} ≤ {@value #SHORT_BLAS_SPIN}),
+     * else 1: with OpenBLAS's default spin (2^28 cycles, about 0.1 s after every product) its workers keep the cores
+     * ATen's threads need next (CNN step on 2 cores: 6.2 steps/s at 2 OpenBLAS threads against 11.5 at 1), and with a
+     * short spin the products get the cores and nothing is lost (12.2 against 11.9; docs/benchmarks.md).
+     */
+    static int blasThreads(int n, String setting, String spin) {
+        if (setting == null || setting.isBlank()) return shortSpin(spin) ? n : 1;
         if (setting.strip().equals("threads")) return n;
         try {
             int b = Integer.parseInt(setting.strip());
@@ -306,6 +327,15 @@ public final class Engine {
         }
         throw new IllegalArgumentException(BLAS_THREADS_VARIABLE + " must be a thread count ≥ 1 or 'threads' (as many as --threads), got '"
                 + setting + "'");
+    }
+
+    private static boolean shortSpin(String spin) {
+        if (spin == null) return false;
+        try {
+            return Integer.parseInt(spin.strip()) <= SHORT_BLAS_SPIN;
+        } catch (NumberFormatException e) {
+            return false;   // OpenBLAS ignores it too
+        }
     }
 
     private static int openblasThreads() {

@@ -38,14 +38,25 @@ class EngineTest {
 
     @Test
     void blasThreadsSettingIsACountOrThreadsAndAnythingElseIsNamed() {
-        assertThat(Engine.blasThreads(4, null)).isEqualTo(1);
-        assertThat(Engine.blasThreads(4, " ")).isEqualTo(1);
-        assertThat(Engine.blasThreads(4, "threads")).isEqualTo(4);
-        assertThat(Engine.blasThreads(4, " 3 ")).isEqualTo(3);
+        assertThat(Engine.blasThreads(4, "threads", null)).isEqualTo(4);
+        assertThat(Engine.blasThreads(4, " 3 ", "4")).isEqualTo(3);
+        assertThat(Engine.blasThreads(4, "1", "4")).as("the setting wins over a short spin").isEqualTo(1);
         for (String bad : new String[]{"0", "-2", "two", "1.5"}) {
-            assertThatThrownBy(() -> Engine.blasThreads(4, bad)).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> Engine.blasThreads(4, bad, null)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("TIKHON_BLAS_THREADS").hasMessageContaining("'" + bad + "'");
         }
+    }
+
+    @Test
+    void withoutASettingOpenBlasFollowsAtenOnlyWhenItsWorkersSpinBriefly() {
+        assertThat(Engine.blasThreads(4, null, null)).as("OpenBLAS's default spin: one thread").isEqualTo(1);
+        assertThat(Engine.blasThreads(4, " ", "28")).isEqualTo(1);
+        assertThat(Engine.blasThreads(4, null, "11")).isEqualTo(1);
+        assertThat(Engine.blasThreads(4, null, "10")).isEqualTo(4);
+        assertThat(Engine.blasThreads(4, null, "4")).as("the launcher's setting").isEqualTo(4);
+        assertThat(Engine.blasThreads(4, null, "short")).as("OpenBLAS ignores a non-number").isEqualTo(1);
+        // This JVM has neither variable (surefire does not go through the launcher): one thread, as asserted above.
+        assertThat(System.getenv("OPENBLAS_THREAD_TIMEOUT")).isNull();
     }
 
     @Test
