@@ -20,12 +20,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 class CliReproduceLipschitzCertifyTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** The experiment at a tiny budget in {@code dir}: {@code mcImages} Monte Carlo images at CERTIFY's N = {@code n}. */
+    private static Cli.Run tiny(Path dir, int mcImages, int n) {
+        return Cli.run("reproduce", "lipschitz-certify", "--data", "fashion-mnist-sample", "--epochs", "1", "--lip-epochs", "1",
+                "--images", "20", "--mc-images", String.valueOf(mcImages), "--n", String.valueOf(n), "--predict-images", "1",
+                "--smooth-subset", "128", "--kappa", "1", "--ddn-images", "5", "--ddn-steps", "5", "--ensemble-images", "2",
+                "--attack-steps", "3", "--threads", "1", "--out", dir.toString());
+    }
+
     @Test
     void reproduceLipschitzCertifyWritesTheSideBySideTable(@TempDir Path dir) throws IOException {
-        Cli.Run r = Cli.run("reproduce", "lipschitz-certify", "--data", "fashion-mnist-sample", "--epochs", "1", "--lip-epochs", "1",
-                "--images", "20", "--mc-images", "2", "--n", "100", "--predict-images", "1", "--smooth-subset", "128", "--kappa", "1",
-                "--ddn-images", "5", "--ddn-steps", "5", "--ensemble-images", "2", "--attack-steps", "3", "--threads", "1",
-                "--out", dir.toString());
+        Cli.Run r = tiny(dir, 2, 100);
         assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
         assertThat(r.out()).contains("faster per image than CERTIFY");
         Csv.Table t = Csv.read(dir.resolve("results.csv"));
@@ -55,10 +60,7 @@ class CliReproduceLipschitzCertifyTest {
         // fresh certification's, the third is certified; with another N nothing kept is trusted.
         Csv.Table cohen = Csv.read(dir.resolve("noise-0.25").resolve("certify.csv"));
         Csv.Table heat = Csv.read(dir.resolve("heat-revision").resolve("certify.csv"));
-        Cli.Run more = Cli.run("reproduce", "lipschitz-certify", "--data", "fashion-mnist-sample", "--epochs", "1", "--lip-epochs", "1",
-                "--images", "20", "--mc-images", "3", "--n", "100", "--predict-images", "1", "--smooth-subset", "128", "--kappa", "1",
-                "--ddn-images", "5", "--ddn-steps", "5", "--ensemble-images", "2", "--attack-steps", "3", "--threads", "1",
-                "--out", dir.toString());
+        Cli.Run more = tiny(dir, 3, 100);
         assertThat(more.exitCode()).as(more.err()).isEqualTo(0);
         assertThat(more.out()).contains("resume: 2 image(s) of noise-0.25 already certified", "resume: 2 image(s) of heat-revision already certified");
         Csv.Table cohen3 = Csv.read(dir.resolve("noise-0.25").resolve("certify.csv"));
@@ -72,10 +74,7 @@ class CliReproduceLipschitzCertifyTest {
                 assertThat(heat3.records().get(i).get(c)).as(c + " of image " + i).isEqualTo(heat.records().get(i).get(c));
             }
         }
-        Cli.Run otherN = Cli.run("reproduce", "lipschitz-certify", "--data", "fashion-mnist-sample", "--epochs", "1", "--lip-epochs", "1",
-                "--images", "20", "--mc-images", "3", "--n", "120", "--predict-images", "1", "--smooth-subset", "128", "--kappa", "1",
-                "--ddn-images", "5", "--ddn-steps", "5", "--ensemble-images", "2", "--attack-steps", "3", "--threads", "1",
-                "--out", dir.toString());
+        Cli.Run otherN = tiny(dir, 3, 120);
         assertThat(otherN.exitCode()).as(otherN.err()).isEqualTo(0);
         assertThat(otherN.out()).doesNotContain("resume: ");
         assertThat(Files.readString(dir.resolve("noise-0.25").resolve("certify.key"))).contains("n=120");
