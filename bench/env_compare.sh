@@ -3,7 +3,7 @@
 # environment's median and its ratio to the first one's: figures measured under the same load.
 #   bench/env_compare.sh ROUNDS METRIC NAME=SETTINGS... -- ARGS...
 # SETTINGS: comma-separated VAR=VALUE to set and -VAR to unset; empty for the environment as it is. E.g.
-#   bench/env_compare.sh 3 steps_per_second blas1=-TIKHON_BLAS_THREADS blas2=TIKHON_BLAS_THREADS=threads \
+#   bench/env_compare.sh 3 steps_per_second blas1=TIKHON_BLAS_THREADS=1 default=-TIKHON_BLAS_THREADS \
 #       -- bench train-step --model cnn --threads 2
 # TIKHON=path overrides the launcher (e.g. a copy of the jars, so that a rebuild cannot happen mid-run).
 # Prints one JSON line per run, then a summary line.

@@ -108,7 +108,7 @@ public final class Engine {
         init();
         torch.set_num_threads(n);
         try {
-            openblas.blas_set_num_threads(blasThreads(n));
+            openblas.blas_set_num_threads(blasThreads(n).count());
         } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
             // OpenBLAS natives absent (a custom build): nothing to oversubscribe.
         }
@@ -253,11 +253,7 @@ public final class Engine {
         m.put("platform", Loader.getPlatform() + (NativeLoader.gpuFlavour() ? "-gpu" : ""));
         m.put("intraop_threads", torch.get_num_threads());
         m.put("openblas_threads", openblasThreads());
-        String spin = System.getenv(BLAS_SPIN_VARIABLE), setting = System.getenv(BLAS_THREADS_VARIABLE);
-        m.put("openblas_threads_why", setting != null && !setting.isBlank() ? BLAS_THREADS_VARIABLE + "=" + setting
-                : shortSpin(spin) ? "as many as ATen's: idle workers spin 2^" + spin.strip() + " cycles (" + BLAS_SPIN_VARIABLE + ")"
-                : "one: idle workers spin " + (spin == null ? "OpenBLAS's default 2^28 cycles" : "2^" + spin.strip() + " cycles")
-                + " and would hold ATen's cores (the launcher sets " + BLAS_SPIN_VARIABLE + "=4)");
+        m.put("openblas_threads_why", blasThreads(threads).why());
         m.put("kernels", kernels);
         m.put("javacpp_max_physical_bytes", Pointer.maxPhysicalBytes());
         m.put("cuda_available", torch.cuda_is_available());
@@ -288,7 +284,7 @@ public final class Engine {
         try {
             return work.get();
         } finally {
-            openblas.blas_set_num_threads(blasThreads(threads));
+            openblas.blas_set_num_threads(blasThreads(threads).count());
         }
     }
 
@@ -301,11 +297,14 @@ public final class Engine {
      */
     static final String BLAS_SPIN_VARIABLE = "OPENBLAS_THREAD_TIMEOUT";
 
-    /** The longest spin (2^10 cycles, about a microsecond) under which OpenBLAS's workers follow ATen's thread count. */
+    /** The longest spin (2^10 cycles, well under a microsecond) under which OpenBLAS's workers follow ATen's thread count. */
     static final int SHORT_BLAS_SPIN = 10;
 
+    /** OpenBLAS's thread count and the reason for it, as {@code tikhon info} prints them. */
+    record BlasThreads(int count, String why) {}
+
     /** OpenBLAS's thread count beside {@code n} ATen threads in this process: see {@link #blasThreads(int, String, String)}. */
-    static int blasThreads(int n) {
+    static BlasThreads blasThreads(int n) {
         return blasThreads(n, System.getenv(BLAS_THREADS_VARIABLE), System.getenv(BLAS_SPIN_VARIABLE));
     }
 
@@ -316,12 +315,20 @@ public final class Engine {
      * ATen's threads need next (CNN step on 2 cores: 6.2 steps/s at 2 OpenBLAS threads against 11.5 at 1), and with a
      * short spin the products get the cores and nothing is lost (12.2 against 11.9; docs/benchmarks.md).
      */
-    static int blasThreads(int n, String setting, String spin) {
-        if (setting == null || setting.isBlank()) return shortSpin(spin) ? n : 1;
-        if (setting.strip().equals("threads")) return n;
+    static BlasThreads blasThreads(int n, String setting, String spin) {
+        if (setting == null || setting.isBlank()) {
+            Integer cycles = spinExponent(spin);
+            if (cycles != null && cycles <= SHORT_BLAS_SPIN) {
+                return new BlasThreads(n, "as many as ATen's: idle workers spin 2^" + cycles + " cycles (" + BLAS_SPIN_VARIABLE + ")");
+            }
+            return new BlasThreads(1, "one: idle workers spin " + (cycles == null ? "OpenBLAS's default 2^28 cycles" : "2^" + cycles + " cycles")
+                    + " and would hold ATen's cores (the launcher sets " + BLAS_SPIN_VARIABLE + "=4)");
+        }
+        String why = BLAS_THREADS_VARIABLE + "=" + setting.strip();
+        if (setting.strip().equals("threads")) return new BlasThreads(n, why);
         try {
             int b = Integer.parseInt(setting.strip());
-            if (b >= 1) return b;
+            if (b >= 1) return new BlasThreads(b, why);
         } catch (NumberFormatException e) {
             // reported below
         }
@@ -329,12 +336,13 @@ public final class Engine {
                 + setting + "'");
     }
 
-    private static boolean shortSpin(String spin) {
-        if (spin == null) return false;
+    /** The spin's exponent, or null when unset or not a number (OpenBLAS ignores it then and keeps its default). */
+    private static Integer spinExponent(String spin) {
+        if (spin == null) return null;
         try {
-            return Integer.parseInt(spin.strip()) <= SHORT_BLAS_SPIN;
+            return Integer.parseInt(spin.strip());
         } catch (NumberFormatException e) {
-            return false;   // OpenBLAS ignores it too
+            return null;
         }
     }
 

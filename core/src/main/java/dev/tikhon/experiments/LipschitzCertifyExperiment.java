@@ -219,12 +219,13 @@ public final class LipschitzCertifyExperiment {
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-        try (CertificationLog log = CertificationLog.open(dir, plan.columns().get(0), resume);
-             Progress p = Progress.start("certify " + name + " (" + what + ")", budget.mcImages())) {
+        try (CertificationLog log = CertificationLog.open(dir, plan.columns().get(0), resume)) {
             if (!log.done().isEmpty()) System.out.println("resume: " + log.done().size() + " image(s) of " + name + " already certified");
             if (key != null) AtomicFiles.writeString(keyFile, key);
-            return CertificationRun.run(Runner.local(model, data.test(), device), model, data.test(), budget.mcImages(), plan, device, p,
-                    log.done(), log::append);
+            try (Progress p = Progress.start("certify " + name + " (" + what + ")", budget.mcImages())) {
+                return CertificationRun.run(Runner.local(model, data.test(), device), model, data.test(), budget.mcImages(), plan, device, p,
+                        log.done(), log::append);
+            }
         }
     }
 

@@ -38,9 +38,9 @@ class EngineTest {
 
     @Test
     void blasThreadsSettingIsACountOrThreadsAndAnythingElseIsNamed() {
-        assertThat(Engine.blasThreads(4, "threads", null)).isEqualTo(4);
-        assertThat(Engine.blasThreads(4, " 3 ", "4")).isEqualTo(3);
-        assertThat(Engine.blasThreads(4, "1", "4")).as("the setting wins over a short spin").isEqualTo(1);
+        assertThat(Engine.blasThreads(4, "threads", null).count()).isEqualTo(4);
+        assertThat(Engine.blasThreads(4, " 3 ", "4").count()).isEqualTo(3);
+        assertThat(Engine.blasThreads(4, "1", "4").count()).as("the setting wins over a short spin").isEqualTo(1);
         for (String bad : new String[]{"0", "-2", "two", "1.5"}) {
             assertThatThrownBy(() -> Engine.blasThreads(4, bad, null)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("TIKHON_BLAS_THREADS").hasMessageContaining("'" + bad + "'");
@@ -49,12 +49,15 @@ class EngineTest {
 
     @Test
     void withoutASettingOpenBlasFollowsAtenOnlyWhenItsWorkersSpinBriefly() {
-        assertThat(Engine.blasThreads(4, null, null)).as("OpenBLAS's default spin: one thread").isEqualTo(1);
-        assertThat(Engine.blasThreads(4, " ", "28")).isEqualTo(1);
-        assertThat(Engine.blasThreads(4, null, "11")).isEqualTo(1);
-        assertThat(Engine.blasThreads(4, null, "10")).isEqualTo(4);
-        assertThat(Engine.blasThreads(4, null, "4")).as("the launcher's setting").isEqualTo(4);
-        assertThat(Engine.blasThreads(4, null, "short")).as("OpenBLAS ignores a non-number").isEqualTo(1);
+        assertThat(Engine.blasThreads(4, null, null).count()).as("OpenBLAS's default spin: one thread").isEqualTo(1);
+        assertThat(Engine.blasThreads(4, " ", "28").count()).isEqualTo(1);
+        assertThat(Engine.blasThreads(4, null, "11").count()).isEqualTo(1);
+        assertThat(Engine.blasThreads(4, null, "10").count()).isEqualTo(4);
+        assertThat(Engine.blasThreads(4, null, "4").count()).as("the launcher's setting").isEqualTo(4);
+        assertThat(Engine.blasThreads(4, null, "short").count()).as("OpenBLAS ignores a non-number").isEqualTo(1);
+        assertThat(Engine.blasThreads(4, null, "4").why()).contains("as many as ATen's", "2^4");
+        assertThat(Engine.blasThreads(4, null, null).why()).contains("one", "default 2^28", "OPENBLAS_THREAD_TIMEOUT=4");
+        assertThat(Engine.blasThreads(4, " 3 ", null).why()).isEqualTo("TIKHON_BLAS_THREADS=3");
         // This JVM has neither variable (surefire does not go through the launcher): one thread, as asserted above.
         assertThat(System.getenv("OPENBLAS_THREAD_TIMEOUT")).isNull();
     }
