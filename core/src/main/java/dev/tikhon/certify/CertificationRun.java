@@ -249,7 +249,7 @@ public final class CertificationRun {
             boolean all = true;
             for (long i = u.start(); i < u.end() && all; i++) all = kept.containsKey(i);
             if (all) {
-                if (progress != null) progress.step(u.size());
+                if (progress != null) progress.skip(u.size());
             } else {
                 todo.add(u);
                 for (long i = u.start(); i < u.end(); i++) kept.remove(i);   // a unit partly kept is certified again whole

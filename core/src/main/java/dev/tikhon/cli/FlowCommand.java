@@ -28,7 +28,7 @@ final class FlowCommand implements Runnable {
 
         @Override public void onStart(int from, int iterations) {
             bar = Progress.start(task, iterations);
-            if (from > 0) bar.step(from);
+            if (from > 0) bar.skip(from);
         }
 
         @Override public void onIteration(Map<String, Object> row) {

@@ -38,7 +38,7 @@ final class ProgressListener implements Trainer.Listener {
         this.epochs = epochs;
         close();
         bar = Progress.start(task + " epoch " + (epoch + 1) + "/" + epochs, numBatches);
-        if (startBatch > 0) bar.step(startBatch);
+        if (startBatch > 0) bar.skip(startBatch);
     }
 
     @Override public void onStep(int epoch, int batch, double loss, double accuracy, double lr) {

@@ -21,6 +21,8 @@ final class PlainProgress extends Progress {
     private final LongSupplier clock;
     private final long startNanos;
     private long count;
+    /** Steps done before this run ({@link #skip}): left out of the rate. */
+    private long skipped;
     private long nextMark;
     private long printedCount;
     private long printedNanos;
@@ -46,6 +48,12 @@ final class PlainProgress extends Progress {
         count += n;
         long now = clock.getAsLong();
         if (count >= nextMark || now - printedNanos >= HEARTBEAT_NANOS) print(now);
+    }
+
+    @Override
+    public synchronized void skip(long n) {
+        skipped += n;
+        step(n);
     }
 
     /**
@@ -93,7 +101,7 @@ final class PlainProgress extends Progress {
 
     private String line(long now) {
         double seconds = (now - startNanos) / 1e9;
-        double rate = seconds > 0 ? count / seconds : Double.NaN;
+        double rate = seconds > 0 ? (count - skipped) / seconds : Double.NaN;
         StringBuilder line = new StringBuilder(task).append(": ").append(count);
         if (total > 0) {
             line.append('/').append(total)
@@ -102,7 +110,7 @@ final class PlainProgress extends Progress {
         line.append(", ").append(Double.isNaN(rate) ? "?" : Format.number(rate)).append("/s")
                 .append(", elapsed ").append(duration(seconds));
         if (total > 0) {
-            double eta = rate > 0 ? Math.max(0, total - count) / rate : Double.NaN;
+            double eta = rate > 0 ? Math.max(0, total - count) / rate : count >= total ? 0 : Double.NaN;
             line.append(", ETA ").append(Double.isNaN(eta) ? "?" : duration(eta));
         }
         if (!extra.isBlank()) line.append(" | ").append(extra.replaceAll("[\\r\\n]+", " "));

@@ -120,6 +120,12 @@ public abstract class Progress implements AutoCloseable {
     /** Records {@code n} more completed steps. */
     public abstract void step(long n);
 
+    /**
+     * Records {@code n} steps done before this run (the part of a resumed loop already done): they count toward the
+     * position but not toward the rate and ETA, which measure this run's own steps.
+     */
+    public abstract void skip(long n);
+
     public void step() {
         step(1);
     }
@@ -131,39 +137,65 @@ public abstract class Progress implements AutoCloseable {
     @Override
     public abstract void close();
 
+    /**
+     * The progress-bar library fixes a bar's starting point when it builds it, so the bar is built at the first call:
+     * {@link #skip} first makes it start from the steps already done.
+     */
     private static final class Bar extends Progress {
-        private final ProgressBar bar;
+        private final String task;
+        private final long total;
+        private final PrintStream out;
+        private ProgressBar bar;
 
         Bar(String task, long total, PrintStream out) {
-            bar = new ProgressBarBuilder()
-                    .setTaskName(task)
-                    .setInitialMax(total > 0 ? total : -1)
-                    .setConsumer(new ConsoleProgressBarConsumer(out))
-                    .setUpdateIntervalMillis(250)
-                    .showSpeed()
-                    .build();
+            this.task = task;
+            this.total = total;
+            this.out = out;
+        }
+
+        private ProgressBar bar(long done) {
+            if (bar == null) {
+                bar = new ProgressBarBuilder()
+                        .setTaskName(task)
+                        .setInitialMax(total > 0 ? total : -1)
+                        .setConsumer(new ConsoleProgressBarConsumer(out))
+                        .setUpdateIntervalMillis(250)
+                        .showSpeed()
+                        .startsFrom(done, java.time.Duration.ZERO)
+                        .build();
+                return bar;
+            }
+            return bar.stepBy(done);
         }
 
         @Override
         public void step(long n) {
-            bar.stepBy(n);
+            bar(0).stepBy(n);
+        }
+
+        @Override
+        public void skip(long n) {
+            bar(n);
         }
 
         /** The bar's renderer glues the message to the rate ("12/sloss 0.3") unless it starts with a space. */
         @Override
         public void setExtra(String extra) {
-            bar.setExtraMessage(extra == null || extra.isBlank() ? "" : " " + extra);
+            bar(0).setExtraMessage(extra == null || extra.isBlank() ? "" : " " + extra);
         }
 
         @Override
         public void close() {
-            bar.close();
+            bar(0).close();
         }
     }
 
     private static final class Silent extends Progress {
         @Override
         public void step(long n) {}
+
+        @Override
+        public void skip(long n) {}
 
         @Override
         public void setExtra(String extra) {}

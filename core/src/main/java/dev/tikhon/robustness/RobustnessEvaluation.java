@@ -216,7 +216,7 @@ public final class RobustnessEvaluation {
             for (Unit u : Unit.split(n, c.batchSize())) {
                 BatchOutcome kept = batches.get(u.start());
                 if (kept != null && kept.label().length == u.size()) {
-                    if (bar != null) bar.step(u.size());
+                    if (bar != null) bar.skip(u.size());
                 } else {
                     batches.remove(u.start());
                     todo.add(u);

@@ -127,4 +127,35 @@ class ProgressTest {
         }
         assertThat(lines()).hasSize(2).last().asString().startsWith("certify: 3/3 (100%)");
     }
+
+    @Test
+    void aResumedLoopsRateAndEtaCountOnlyItsOwnSteps() {
+        // 400 of 1000 steps were done by an earlier run; this run does 100 in 10 s: 10/s, 500 left, ETA 50 s
+        PlainProgress progress = new PlainProgress("epoch 4", 1000, out, now::get);
+        progress.skip(400);
+        for (int i = 0; i < 100; i++) {
+            now.addAndGet(TimeUnit.MILLISECONDS.toNanos(100));
+            progress.step(1);
+        }
+        progress.close();
+        assertThat(lines()).containsExactly("epoch 4: 400/1000 (40%), ?/s, elapsed 0:00, ETA ?",
+                "epoch 4: 500/1000 (50%), 10/s, elapsed 0:10, ETA 0:50");
+    }
+
+    @Test
+    void aLoopDoneEntirelyByAnEarlierRunEndsAtItsTotal() {
+        PlainProgress progress = new PlainProgress("certify", 50, out, now::get);
+        progress.skip(50);
+        progress.close();
+        assertThat(lines()).containsExactly("certify: 50/50 (100%), ?/s, elapsed 0:00, ETA 0:00");
+    }
+
+    @Test
+    void aResumedBarStartsFromTheStepsAlreadyDone() {
+        try (Progress progress = Progress.bar("bar", 10, out)) {
+            progress.skip(6);
+            progress.step(4);
+        }
+        assertThat(bytes.toString(StandardCharsets.UTF_8)).contains("10/10");
+    }
 }
