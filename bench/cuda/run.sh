@@ -18,7 +18,7 @@ NV=""
 [ -n "$SP" ] && [ -d "$SP/nvidia" ] && NV=$(find "$SP/nvidia" -name 'lib*.so*' -printf '%h\n' 2>/dev/null | sort -u | tr '\n' ':')
 export LD_LIBRARY_PATH="${NV}${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$P/pl/syslib"
 export FONTCONFIG_FILE=$P/pl/fonts/fonts.conf TIKHON_DATA=$P/pl/data/fashion-mnist
-export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=17179869184 MALLOC_TOP_PAD_=536870912 OPENBLAS_THREAD_TIMEOUT=4
+export MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=17179869184 MALLOC_TOP_PAD_=536870912 OPENBLAS_THREAD_TIMEOUT=4
 echo "### LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 echo "### cores $(nproc)"

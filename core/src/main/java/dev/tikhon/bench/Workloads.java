@@ -90,6 +90,7 @@ public final class Workloads {
         r.put("ms_per_step", 1000 * plainSecs / steps);
         r.put("options", spec.options());
         r.put("kernels", Engine.kernels());
+        r.put("malloc_arena_max", String.valueOf(System.getenv("MALLOC_ARENA_MAX")));
         double gflopPerStep = (flops[0] + flops[1]) / 1e9;
         r.put("gflop_per_step", gflopPerStep);
         r.put("gflop_per_step_counts", "conv2d and linear, forward and backward, 2 per multiply-add; not element-wise ops or the update");
@@ -266,6 +267,7 @@ public final class Workloads {
         r.put("threads", Engine.threads());
         r.put("kernels", Engine.kernels());
         r.put("malloc_mmap_threshold", String.valueOf(System.getenv("MALLOC_MMAP_THRESHOLD_")));
+        r.put("malloc_arena_max", String.valueOf(System.getenv("MALLOC_ARENA_MAX")));
         r.put("median_ms", ms[steps / 2]);
         r.put("min_ms", ms[0]);
         r.put("max_ms", ms[steps - 1]);

@@ -66,6 +66,12 @@ final class BenchCommand implements Runnable {
         @Option(names = "--out", paramLabel = "DIR", description = "Also write DIR/metrics.json.")
         Path out;
 
+        @Option(names = "--epoch", defaultValue = "1.5",
+                description = "With --reg: the point of training, in epochs, whose objective is timed. It sets schedules such as ibp's and "
+                        + "crown-ibp's ramps of ε, κ and β: after the default warm-up of 1 epoch, 1.5 is inside the ramp, "
+                        + "so ε > 0 and crown-ibp's CROWN part runs; 0 would time the clean warm-up. Default: ${DEFAULT-VALUE}.")
+        double epoch;
+
         @Option(names = "--ceiling", negatable = true, defaultValue = "true", fallbackValue = "true",
                 description = "Also time float32 matmuls (--ceiling-size²) between blocks; report the step's fraction of their GFLOP/s (--no-ceiling: skip). Default: on.")
         boolean ceiling;
@@ -84,8 +90,15 @@ final class BenchCommand implements Runnable {
             boolean regularize = !reg.reg().equals("none");
             if (regularize && versus != null) throw new dev.tikhon.UserError("bench train-step: use --reg or --versus, not both");
             ModelSpec versusSpec = versus == null ? null : Models.spec(versus, List.of(1L, 28L, 28L), 10, options(versus));
-            Map<String, Object> r = Workloads.trainStep(spec, model, regularize ? Regularizers.build(reg) : null, reg.reg(), versusSpec,
+            dev.tikhon.train.Objective objective = regularize ? Regularizers.build(reg) : null;
+            if (objective != null) objective.progress(epoch);
+            Map<String, Object> r = Workloads.trainStep(spec, model, objective, reg.reg(), versusSpec,
                     versus, batch, steps, warmup, ceiling ? ceilingSize : 0, device);
+            if (objective != null) r.put("epoch", epoch);
+            if (objective instanceof dev.tikhon.verify.CertifiedTraining c) {
+                r.put("eps_at_epoch", c.epsAt(epoch));
+                r.put("beta_at_epoch", c.betaAt(epoch));
+            }
             System.out.println(new ObjectMapper().writeValueAsString(r));
             if (out != null) {
                 Map<String, Object> metrics = RunReport.header("bench train-step", device);

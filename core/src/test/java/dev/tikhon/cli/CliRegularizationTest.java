@@ -70,6 +70,17 @@ class CliRegularizationTest {
     }
 
     @Test
+    void benchTimesCertifiedTrainingInsideItsRampNotItsCleanWarmUp() throws IOException {
+        Cli.Run b = Cli.run("bench", "train-step", "--model", "mlp", "--reg", "crown-ibp", "--eps-warmup", "1", "--eps-ramp", "10",
+                "--steps", "2", "--warmup", "1", "--no-ceiling");
+        assertThat(b.exitCode()).as(b.err()).isEqualTo(0);
+        JsonNode j = JSON.readTree(b.out().strip().lines().reduce((a, c) -> c).orElseThrow());
+        assertThat(j.get("epoch").asDouble()).isEqualTo(1.5);
+        assertThat(j.get("eps_at_epoch").asDouble()).isCloseTo(0.1 * 0.5 / 10, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(j.get("beta_at_epoch").asDouble()).isCloseTo(0.95, org.assertj.core.data.Offset.offset(1e-12));
+    }
+
+    @Test
     void reproduceTikhonovOnTheSample(@TempDir Path dir) throws IOException {
         Cli.Run r = Cli.run("reproduce", "tikhonov", "--data", "fashion-mnist-sample", "--epochs", "1",
                 "--variants", "undefended,tikhonov-fd-1", "--robust-images", "6", "--out", dir.toString());
