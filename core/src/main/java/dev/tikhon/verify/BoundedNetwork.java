@@ -114,6 +114,19 @@ public final class BoundedNetwork {
         return y.sub(eye);
     }
 
+    /**
+     * The robustness specification without its zero row: row j of C for example n is e_{yₙ} − e_c with c the j-th class
+     * other than yₙ (in increasing order), so (C z)_j = z_y − z_c. [N, K − 1, K]: what certified training bounds, a K-th
+     * less work than {@link #margins}.
+     */
+    public static Tensor marginsOverOthers(Tensor labels, int numClasses, Tensor like) {
+        long[] others = new long[numClasses * (numClasses - 1)];
+        for (int y = 0, i = 0; y < numClasses; y++) for (int c = 0; c < numClasses; c++) if (c != y) others[i++] = c;
+        Tensor table = Tensor.fromLongs(others, numClasses, numClasses - 1).to(like.device());
+        Tensor rivals = table.indexSelect(0, labels.to(like.device())).oneHot(numClasses).to(like.dtype());   // [N, K − 1, K]
+        return labels.oneHot(numClasses).to(like.dtype()).to(like.device()).unsqueeze(1).sub(rivals);
+    }
+
     // ------------------------------------------------------------------ IBP
 
     /** Interval bounds of C·z over the region, [N, S] each. */

@@ -8,6 +8,7 @@ import dev.tikhon.nn.Module;
 import dev.tikhon.train.Objective;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -83,7 +84,7 @@ public final class CertifiedTraining implements Objective {
         parts.put("kappa", Tensor.scalar(kappa, DType.FLOAT64, x.device()));
         if (e == 0) return new Result(clean, logits, parts);
         BoundedNetwork net = BoundedNetwork.of(model);
-        Tensor spec = BoundedNetwork.margins(y, (int) logits.size(1), x);
+        Tensor spec = BoundedNetwork.marginsOverOthers(y, (int) logits.size(1), x);   // [N, K − 1, K]: m̲_y = 0 is left out
         InputRegion region = InputRegion.images(x, e, norm);
         Tensor lower;
         if (bound == Bound.CROWN_IBP && beta > 0) {
@@ -92,9 +93,11 @@ public final class CertifiedTraining implements Objective {
         } else {
             lower = net.ibp(region, spec).lo();
         }
-        Tensor robust = Ops.crossEntropy(lower.neg(), y);
+        // CE(−m̲, y) with m̲_y = 0 in front: the same softmax with the true class moved to index 0
+        Tensor worst = Tensor.cat(List.of(Tensor.zeros(lower.dtype(), lower.device(), lower.size(0), 1), lower.neg()), 1);
+        Tensor robust = Ops.crossEntropy(worst, Tensor.zeros(DType.INT64, y.device(), y.size(0)));
         parts.put("robust_ce", robust);
-        parts.put("verified_train", lower.gt(0).to(x.dtype()).sum(1, false).eq(logits.size(1) - 1)
+        parts.put("verified_train", lower.gt(0).to(x.dtype()).sum(1, false).eq(lower.size(1))
                 .to(x.dtype()).mean());
         return new Result(clean.mul(kappa).add(robust.mul(1 - kappa)), logits, parts);
     }

@@ -225,9 +225,9 @@ final class Layers {
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
             if (kind == Activation.Kind.IDENTITY) return a;
             Relaxation r = relaxation(trace);
-            Tensor pos = a.clampMin(0), neg = a.clampMax(0);
-            sum.add(Trace.sumTail(pos.mul(rows(r.lowerIntercept())).add(neg.mul(rows(r.upperIntercept())))));
-            return pos.mul(rows(r.lowerSlope())).add(neg.mul(rows(r.upperSlope())));
+            Tensor nonNegative = a.ge(0);
+            sum.add(r.constants(a, nonNegative));
+            return r.coefficients(a, nonNegative);
         }
     }
 

@@ -19,7 +19,7 @@ import dev.tikhon.nn.Activation;
  * chord of a tiny interval would suffer. The identity is exact. tanh and sigmoid are neither convex nor concave
  * and are not relaxed here (interval propagation handles them).
  */
-record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, Tensor upperIntercept) {
+record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, Tensor upperIntercept, boolean lowerThroughOrigin) {
 
     private static final double NARROW = 1e-6;
 
@@ -48,7 +48,7 @@ record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, T
             default: a = l.neg().le(u).to(l.dtype());
         }
         Tensor lowerSlope = Tensor.where(unstable, a, Tensor.where(active, one, zero));
-        return new Relaxation(lowerSlope, zero, upperSlope, upperIntercept);
+        return new Relaxation(lowerSlope, zero, upperSlope, upperIntercept, true);
     }
 
     static Relaxation convex(Tensor l, Tensor u, java.util.function.UnaryOperator<Tensor> f,
@@ -64,7 +64,34 @@ record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, T
         Tensor tangent = slope.apply(mid);
         Tensor lowerSlope = Tensor.where(wide, tangent, zero);
         Tensor lowerIntercept = Tensor.where(wide, f.apply(mid).sub(tangent.mul(mid)), fl);
-        return new Relaxation(lowerSlope, lowerIntercept, upperSlope, upperIntercept);
+        return new Relaxation(lowerSlope, lowerIntercept, upperSlope, upperIntercept, false);
+    }
+
+    /**
+     * CROWN's step back through these lines: for coefficients A [N, S, …] on σ(z), A·σ(z) ≥ A'·z + c with
+     * A' = A⁺·lowerSlope + A⁻·upperSlope (the lower line where a coefficient is ≥ 0, the upper where it is &lt; 0).
+     * Computed as A·(per-element choice of slope), so that A's size (S times an activation's, 189 MB for the small
+     * CNN at batch 128) is allocated once rather than for each of A⁺, A⁻ and their products; the result is the
+     * same number.
+     */
+    Tensor coefficients(Tensor a, Tensor nonNegative) {
+        return a.mul(Tensor.where(nonNegative, rows(lowerSlope), rows(upperSlope)));
+    }
+
+    /** The constant c = Σ A⁺·lowerIntercept + A⁻·upperIntercept over the units, [N, S], as batched dot products. */
+    Tensor constants(Tensor a, Tensor nonNegative) {
+        if (lowerThroughOrigin) return dot(a.clampMax(0), upperIntercept);
+        return dot(a, Tensor.where(nonNegative, rows(lowerIntercept), rows(upperIntercept)));
+    }
+
+    /** A per-example tensor [N, …] lifted over the specification rows: [N, 1, …]. */
+    private static Tensor rows(Tensor t) { return t.unsqueeze(1); }
+
+    /** Σ over the units of a [N, S, …] times v, v [N, …] or [N, S, …]: [N, S], one batched matrix product per example. */
+    static Tensor dot(Tensor a, Tensor v) {
+        long n = a.size(0), s = a.size(1);
+        if (v.dim() == a.dim()) return a.mul(v).flatten(2, -1).sum(2, false);
+        return a.reshape(n, s, -1).matmul(v.reshape(n, -1, 1)).squeeze(2);
     }
 
     /** The derivative of the smooth ReLU: 0 below −½, 1 above ½, and v²(3 − 2v) with v = z + ½ between. */

@@ -241,4 +241,23 @@ class BoundPropagationTest {
             }
         }
     }
+
+    /** The step back through an activation's lines equals its definition, A⁺·lower + A⁻·upper, for ReLU and a convex one. */
+    @Test
+    void theStepBackThroughALinearRelaxationIsItsDefinition() {
+        Rng.seed(5);
+        Tensor l = Tensor.randn(3, 4, 2).to(F64), u = l.add(Tensor.rand(3, 4, 2).to(F64).mul(2));
+        Tensor a = Tensor.randn(3, 6, 4, 2).to(F64);
+        for (Relaxation r : List.of(Relaxation.relu(l, u, LowerSlope.ADAPTIVE),
+                Relaxation.of(Activation.Kind.SOFTPLUS, new Interval(l, u), LowerSlope.ADAPTIVE))) {
+            Tensor pos = a.clampMin(0), neg = a.clampMax(0);
+            Tensor coefficients = pos.mul(r.lowerSlope().unsqueeze(1)).add(neg.mul(r.upperSlope().unsqueeze(1)));
+            Tensor constants = pos.mul(r.lowerIntercept().unsqueeze(1)).add(neg.mul(r.upperIntercept().unsqueeze(1)))
+                    .flatten(2, -1).sum(2, false);
+            Tensor nonNegative = a.ge(0);
+            assertThat(r.coefficients(a, nonNegative).sub(coefficients).abs().max().item()).isEqualTo(0.0);
+            assertThat(r.constants(a, nonNegative).sub(constants).abs().max().item()).isLessThan(1e-12);
+            assertThat(constants.abs().max().item()).isGreaterThan(0.1);
+        }
+    }
 }
