@@ -120,7 +120,7 @@ public final class Workloads {
     /**
      * GFLOP/s of {@code reps} float32 products of two n×n random matrices (2n³ operations each), over their total time,
      * as a step's rate is: the machine's ceiling for dense layers and convolutions. On the CPU the product runs at the
-     * step's thread count (OpenBLAS is otherwise held to one thread, which would make a one-core ceiling).
+     * step's thread count (OpenBLAS may otherwise be held to one thread, which would make a one-core ceiling).
      */
     public static double matmulGflops(int n, Device device, int reps) {
         if (!device.isCuda()) return Engine.withBlasThreads(Engine.threads(), () -> timeMatmul(n, device, reps));

@@ -7,7 +7,9 @@ import picocli.CommandLine.Option;
 /** Options every compute command shares: threads and device. */
 final class RuntimeOptions {
     @Option(names = "--threads", paramLabel = "N",
-            description = "CPU threads for libtorch (OpenBLAS is held to one so the pools do not fight). Default: all cores.")
+            description = "CPU threads for libtorch, and for OpenBLAS when its idle workers sleep at once (the launcher's "
+                    + "OPENBLAS_THREAD_TIMEOUT=4; otherwise one, so that they do not spin on libtorch's cores; "
+                    + "TIKHON_BLAS_THREADS overrides). Default: all cores.")
     Integer threads;
 
     @Option(names = "--device", paramLabel = "DEV", defaultValue = "cpu",
