@@ -138,13 +138,14 @@ public abstract class Progress implements AutoCloseable {
     public abstract void close();
 
     /**
-     * The progress-bar library fixes a bar's starting point when it builds it, so the bar is built at the first call:
-     * {@link #skip} first makes it start from the steps already done.
+     * The progress-bar library fixes a bar's starting point when it builds it, so the bar is built at the first step,
+     * message or close: steps {@link #skip}ped before that are where it starts.
      */
     private static final class Bar extends Progress {
         private final String task;
         private final long total;
         private final PrintStream out;
+        private long skipped;
         private ProgressBar bar;
 
         Bar(String task, long total, PrintStream out) {
@@ -153,7 +154,7 @@ public abstract class Progress implements AutoCloseable {
             this.out = out;
         }
 
-        private ProgressBar bar(long done) {
+        private ProgressBar bar() {
             if (bar == null) {
                 bar = new ProgressBarBuilder()
                         .setTaskName(task)
@@ -161,32 +162,32 @@ public abstract class Progress implements AutoCloseable {
                         .setConsumer(new ConsoleProgressBarConsumer(out))
                         .setUpdateIntervalMillis(250)
                         .showSpeed()
-                        .startsFrom(done, java.time.Duration.ZERO)
+                        .startsFrom(skipped, java.time.Duration.ZERO)
                         .build();
-                return bar;
             }
-            return bar.stepBy(done);
+            return bar;
         }
 
         @Override
         public void step(long n) {
-            bar(0).stepBy(n);
+            bar().stepBy(n);
         }
 
         @Override
         public void skip(long n) {
-            bar(n);
+            if (bar == null) skipped += n;
+            else bar.stepBy(n);
         }
 
         /** The bar's renderer glues the message to the rate ("12/sloss 0.3") unless it starts with a space. */
         @Override
         public void setExtra(String extra) {
-            bar(0).setExtraMessage(extra == null || extra.isBlank() ? "" : " " + extra);
+            bar().setExtraMessage(extra == null || extra.isBlank() ? "" : " " + extra);
         }
 
         @Override
         public void close() {
-            bar(0).close();
+            bar().close();
         }
     }
 

@@ -2,6 +2,7 @@ package dev.tikhon.verify;
 
 import dev.tikhon.UserError;
 import dev.tikhon.attack.Norm;
+import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Activation;
 import dev.tikhon.nn.BatchNorm2d;
@@ -120,11 +121,11 @@ public final class BoundedNetwork {
      * less work than {@link #margins}.
      */
     public static Tensor marginsOverOthers(Tensor labels, int numClasses, Tensor like) {
-        long[] others = new long[numClasses * (numClasses - 1)];
-        for (int y = 0, i = 0; y < numClasses; y++) for (int c = 0; c < numClasses; c++) if (c != y) others[i++] = c;
-        Tensor table = Tensor.fromLongs(others, numClasses, numClasses - 1).to(like.device());
-        Tensor rivals = table.indexSelect(0, labels.to(like.device())).oneHot(numClasses).to(like.dtype());   // [N, K − 1, K]
-        return labels.oneHot(numClasses).to(like.dtype()).to(like.device()).unsqueeze(1).sub(rivals);
+        // the j-th class other than y is j below y and j + 1 from y on; computed where the labels are, no table from the host
+        Tensor y = labels.to(like.device()).to(DType.INT64).unsqueeze(1);                          // [N, 1]
+        Tensor j = Tensor.arange(numClasses - 1, DType.INT64, like.device()).unsqueeze(0);         // [1, K − 1]
+        Tensor rivals = j.add(j.sub(y).ge(0).to(DType.INT64)).oneHot(numClasses).to(like.dtype()); // [N, K − 1, K]
+        return y.squeeze(1).oneHot(numClasses).to(like.dtype()).unsqueeze(1).sub(rivals);
     }
 
     // ------------------------------------------------------------------ IBP

@@ -225,9 +225,8 @@ final class Layers {
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
             if (kind == Activation.Kind.IDENTITY) return a;
             Relaxation r = relaxation(trace);
-            Tensor nonNegative = a.ge(0);
-            sum.add(r.constants(a, nonNegative));
-            return r.coefficients(a, nonNegative);
+            sum.add(r.constants(a));
+            return r.coefficients(a);
         }
     }
 

@@ -74,23 +74,22 @@ record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, T
      * CNN at batch 128) is allocated once rather than for each of A⁺, A⁻ and their products; the result is the
      * same number.
      */
-    Tensor coefficients(Tensor a, Tensor nonNegative) {
-        return a.mul(Tensor.where(nonNegative, rows(lowerSlope), rows(upperSlope)));
+    Tensor coefficients(Tensor a) {
+        return a.mul(Tensor.where(a.ge(0), Layers.rows(lowerSlope), Layers.rows(upperSlope)));
     }
 
-    /** The constant c = Σ A⁺·lowerIntercept + A⁻·upperIntercept over the units, [N, S], as batched dot products. */
-    Tensor constants(Tensor a, Tensor nonNegative) {
-        if (lowerThroughOrigin) return dot(a.clampMax(0), upperIntercept);
-        return dot(a, Tensor.where(nonNegative, rows(lowerIntercept), rows(upperIntercept)));
+    /**
+     * The constant c = Σ A⁺·lowerIntercept + A⁻·upperIntercept over the units, [N, S], as batched dot products; the first
+     * term is left out where the lower line passes through the origin (ReLU).
+     */
+    Tensor constants(Tensor a) {
+        Tensor c = dot(a.clampMax(0), upperIntercept);
+        return lowerThroughOrigin ? c : c.add(dot(a.clampMin(0), lowerIntercept));
     }
 
-    /** A per-example tensor [N, …] lifted over the specification rows: [N, 1, …]. */
-    private static Tensor rows(Tensor t) { return t.unsqueeze(1); }
-
-    /** Σ over the units of a [N, S, …] times v, v [N, …] or [N, S, …]: [N, S], one batched matrix product per example. */
-    static Tensor dot(Tensor a, Tensor v) {
+    /** Σ over the units of a [N, S, …] times v [N, …]: [N, S], one batched matrix product per example. */
+    private static Tensor dot(Tensor a, Tensor v) {
         long n = a.size(0), s = a.size(1);
-        if (v.dim() == a.dim()) return a.mul(v).flatten(2, -1).sum(2, false);
         return a.reshape(n, s, -1).matmul(v.reshape(n, -1, 1)).squeeze(2);
     }
 
