@@ -313,9 +313,14 @@ public final class FarkasExperiment {
                     inner.onStep(epoch, batch, loss, accuracy, lr);
                 }
 
+                @Override public void beforeCheckpoint(int epoch, int batch) {
+                    save();   // the log on disk must reach at least the checkpoint's position, or a resume loses steps
+                    lastSave = entries.size();
+                    inner.beforeCheckpoint(epoch, batch);
+                }
+
                 @Override public void onEpochEnd(Map<String, Object> row) {
-                    save();
-                    inner.onEpochEnd(row);
+                    inner.onEpochEnd(row);   // the log was saved before the epoch's checkpoint
                 }
             };
         }

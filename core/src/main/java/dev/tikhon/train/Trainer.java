@@ -45,6 +45,13 @@ public final class Trainer {
         default void onStep(int epoch, int batch, double loss, double accuracy, double lr) {}
 
         default void onEpochEnd(Map<String, Object> row) {}
+
+        /**
+         * Called just before a checkpoint of position (epoch, batch) is written, after every step before it was
+         * reported: a listener that keeps files of its own (per-step logs) writes them here, so that whatever a
+         * killed run leaves on disk is never behind the checkpoint it resumes from.
+         */
+        default void beforeCheckpoint(int epoch, int batch) {}
     }
 
     /**
@@ -240,6 +247,8 @@ public final class Trainer {
             startBatch = restored.meta().batch();
             history.addAll(restored.meta().history());
             partial.putAll(restored.meta().partial());
+            // a kill between the checkpoint and the history files leaves them one epoch behind; the checkpoint is the truth
+            if (!history.isEmpty()) writeHistory(history);
         }
 
         DataLoader loader = new DataLoader(train, config.batchSize(), true, config.seed(), device).augmented(config.augmentation());
@@ -276,11 +285,11 @@ public final class Trainer {
                     }
                     sums.add(r);
                     steps++;
+                    listener.onStep(epoch, b, r.loss(), sums.accuracy(), lr);
                     if (config.checkpointEvery() > 0 && (b + 1) % config.checkpointEvery() == 0 && b + 1 < numBatches) {
                         saveCheckpoint(model, opt, epoch, b + 1, sums.toMap(), history);
                     }
                     sums.seconds += (System.nanoTime() - t0) / 1e9;   // wall time: data, step and checkpoint
-                    listener.onStep(epoch, b, r.loss(), sums.accuracy(), lr);
                 }
                 Map<String, Object> row = epochRow(epoch, schedule, sums, model);
                 history.add(row);
@@ -332,6 +341,7 @@ public final class Trainer {
     private void saveCheckpoint(Module model, Optimizer opt, int epoch, int batch, Map<String, Double> partial,
                                 List<Map<String, Object>> history) {
         if (outDir == null) return;
+        listener.beforeCheckpoint(epoch, batch);
         Checkpoint.Meta meta = new Checkpoint.Meta(spec, config, objective.describe(), data, epoch, batch,
                 partial, history, Version.VERSION);
         try {

@@ -53,4 +53,33 @@ class FarkasExperimentTest {
         assertThat(again.get(1).testAccuracy()).isEqualTo(rows.get(1).testAccuracy());
         assertThat(FarkasExperiment.StepLog.read(dir.resolve("farkas-8/steps.csv")).smoothed(10)[0]).containsExactly(1, 2, 3, 4);
     }
+
+    /**
+     * A run killed just after an epoch's checkpoint, before anything else: the rerun resumes from that checkpoint, so
+     * the step log on disk must already hold every step before it (it is written just before the checkpoint).
+     */
+    @Test
+    void aKillJustAfterAnEpochsCheckpointKeepsEveryStepOfTheLog(@TempDir Path whole, @TempDir Path killed) throws Exception {
+        DataSets.Loaded data = DataSets.load("fashion-mnist-sample", null, Map.of(), 0);
+        Dataset train = data.train().head(64), test = data.test().head(32);
+        FarkasExperiment.Budget budget = new FarkasExperiment.Budget(64, 32, 2, 2, 16);   // 4 steps an epoch, 2 epochs
+        List<FarkasExperiment.Variant> variants = List.of(new FarkasExperiment.Variant("plain-8", "resnet", 8, false, false, 0.1, 0));
+        DataInfo info = new DataInfo("fashion-mnist-sample", null, "sample");
+        new FarkasExperiment(train, test, info, budget, 0, Device.CPU, whole).run(variants, name -> null);
+
+        class Killed extends RuntimeException {}
+        dev.tikhon.train.Trainer.Listener killer = new dev.tikhon.train.Trainer.Listener() {
+            @Override public void onEpochEnd(Map<String, Object> row) {
+                throw new Killed();   // the first epoch's checkpoint is on disk; nothing after it ran
+            }
+        };
+        FarkasExperiment k = new FarkasExperiment(train, test, info, budget, 0, Device.CPU, killed);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> k.run(variants, name -> killer)).isInstanceOf(Killed.class);
+        assertThat(dev.tikhon.train.Checkpoint.load(killed.resolve("plain-8")).meta().epoch()).isEqualTo(1);
+        k.run(variants, name -> null);
+        double[][] a = FarkasExperiment.StepLog.read(whole.resolve("plain-8/steps.csv")).smoothed(1);
+        double[][] b = FarkasExperiment.StepLog.read(killed.resolve("plain-8/steps.csv")).smoothed(1);
+        assertThat(b[0]).as("every step, the first epoch's included").containsExactly(1, 2, 3, 4, 5, 6, 7, 8);
+        assertThat(b[1]).as("the same losses").containsExactly(a[1]);
+    }
 }

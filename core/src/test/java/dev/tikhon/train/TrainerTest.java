@@ -99,6 +99,51 @@ class TrainerTest {
     }
 
     @Test
+    void everyCheckpointFollowsTheStepsBeforeItAndItsHook(@TempDir Path out) {
+        // 1800 training points, batch 64: 29 steps an epoch; checkpoints every 7 steps and at each epoch's end
+        List<long[]> seen = new java.util.ArrayList<>();   // epoch, batch, steps reported when the hook ran, checkpoint's batch
+        Trainer.Listener l = new Trainer.Listener() {
+            long reported;
+
+            @Override public void onStep(int epoch, int batch, double loss, double acc, double lr) {
+                reported++;
+            }
+
+            @Override public void beforeCheckpoint(int epoch, int batch) {
+                long onDisk = Files.exists(out.resolve(Checkpoint.FILE_NAME)) ? Checkpoint.load(out).meta().batch()
+                        + 29L * Checkpoint.load(out).meta().epoch() : -1;
+                seen.add(new long[]{epoch, batch, reported, onDisk});
+            }
+        };
+        trainer(config(2, 0.1, 7), out, l).run(false);
+        List<Long> positions = new java.util.ArrayList<>();
+        for (int e = 0; e < 2; e++) {
+            for (int b = 7; b < 29; b += 7) positions.add(29L * e + b);
+            positions.add(29L * (e + 1));
+        }
+        assertThat(seen.stream().map(s -> 29 * s[0] + s[1]).toList()).as("every checkpoint's position").isEqualTo(positions);
+        for (int i = 0; i < seen.size(); i++) {
+            long[] s = seen.get(i);
+            assertThat(s[2]).as("steps reported before the checkpoint at %d/%d", s[0], s[1]).isEqualTo(29 * s[0] + s[1]);
+            assertThat(s[3]).as("the hook runs before its checkpoint is written").isEqualTo(i == 0 ? -1 : positions.get(i - 1));
+        }
+    }
+
+    @Test
+    void resumeRewritesTheHistoryFilesFromTheCheckpoint(@TempDir Path out) throws Exception {
+        trainer(config(2, 0.1, 0), out, null).run(false);
+        String whole = Files.readString(out.resolve("history.csv"));
+        // a kill between the last checkpoint and the history files: they still hold the first epoch only
+        List<String> lines = Files.readAllLines(out.resolve("history.csv"));
+        Files.write(out.resolve("history.csv"), lines.subList(0, 2));
+        Files.delete(out.resolve("history.json"));
+        Trainer.Outcome again = trainer(config(2, 0.1, 0), out, null).run(true);
+        assertThat(again.steps()).as("nothing left to train").isZero();
+        assertThat(out.resolve("history.csv")).hasContent(whole);
+        assertThat(out.resolve("history.json")).exists();
+    }
+
+    @Test
     void resumeExtendsAFinishedRun(@TempDir Path out) {
         trainer(config(1, 0.1, 0), out, null).run(false);
         Trainer.Outcome more = trainer(config(2, 0.1, 0), out, null).run(true);
