@@ -4,6 +4,8 @@
 # apgd-ce,apgd-t,ddn for ℓ2), with each member's contribution, on the undefended and the PGD-trained small CNN.
 #   bench/attack_standard.sh UNDEFENDED_CKPT PGD_CKPT [IMAGES] [OUTDIR]
 #   CONFIGS="U-linf-new P-linf-new" bench/attack_standard.sh …   runs only those configurations
+#   DATA=fashion-mnist bench/attack_standard.sh …   the test images of another data set (default: the bundled sample)
+#   RESUME=1 bench/attack_standard.sh … OUTDIR   continues stopped runs in OUTDIR (their CPU times then cover the rest only)
 # Models: ./tikhon train --model cnn --data fashion-mnist-sample --epochs 3 --threads 1 --seed 0 --out runs/cnn
 #         ./tikhon train --model cnn --data fashion-mnist-sample --reg pgd --norm linf --eps 0.1 --pgd-steps 5 --epochs 3 …
 # Prints one JSON line per run: robust accuracy, per-member counts, CPU seconds per image (user + sys).
@@ -19,8 +21,8 @@ for cfg in ${CONFIGS:-U-linf-new U-linf-old U-l2-new U-l2-old P-linf-new P-linf-
     *-l2-new)   extra=(--norm l2 --eps 0.5 --member-contributions) ;;
     *-l2-old)   extra=(--norm l2 --eps 0.5 --attack apgd-ce,apgd-t,ddn) ;;
   esac
-  /usr/bin/time -f "%U %S" -o "$out/$cfg.time" "$root/tikhon" attack --checkpoint "$ckpt" --data fashion-mnist-sample --limit "$images" \
-      --threads 1 --seed 0 --no-min-distance --no-bounds "${extra[@]}" --out "$out/$cfg" >/dev/null 2>&1
+  /usr/bin/time -f "%U %S" -o "$out/$cfg.time" "$root/tikhon" attack --checkpoint "$ckpt" --data "${DATA:-fashion-mnist-sample}" --limit "$images" \
+      ${RESUME:+--resume} --threads 1 --seed 0 --no-min-distance --no-bounds "${extra[@]}" --out "$out/$cfg" >/dev/null 2>&1
   python3 - "$out/$cfg/metrics.json" "$cfg" "$out/$cfg.time" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1])); user, sys_ = map(float, open(sys.argv[3]).read().split()[-2:])
