@@ -34,6 +34,11 @@ public final class Engine {
      * on and {@link KernelCheck#worstOddChannelError} finds the padded convolutions right. Read by {@link Ops#conv2d}.
      */
     static volatile boolean padConvChannels;
+    /**
+     * Convolve float32 CPU tensors channels-last (see {@link Ops#conv2d}): set while oneDNN is on and its channels-last
+     * kernels pass {@link KernelCheck}, unless {@code TIKHON_CHANNELS_LAST=0}.
+     */
+    static volatile boolean channelsLast;
 
     private Engine() {}
 
@@ -43,6 +48,7 @@ public final class Engine {
         synchronized (Engine.class) {
             if (initialized) return;
             blasThreads(1);   // a bad TIKHON_BLAS_THREADS fails here, before anything is loaded
+            channelsLastWanted();   // and a bad TIKHON_CHANNELS_LAST
             relaxPointerAccounting();
             NativeLoader.extract();
             Loader.load(torch.class);
@@ -121,10 +127,21 @@ public final class Engine {
      * when they were wrong at the CPU's own ISA, records it so that later processes on this host cap oneDNN at AVX.
      */
     private static void checkKernels() {
+        channelsLast = false;
         if (!torch.globalContext().userEnabledMkldnn()) return;
         String isa = isaCap();
         padConvChannels = false;
+        String layout = "NCHW (TIKHON_CHANNELS_LAST=0)";
+        channelsLast = channelsLastWanted();
         double err = KernelCheck.worstConvError();
+        if (channelsLast) {
+            layout = "channels-last";
+            if (!(err < 1e-4)) {   // the NCHW kernels are other kernels: try them before giving oneDNN up
+                layout = "NCHW (channels-last failed the self-check: " + String.format("%.1e", err) + ")";
+                channelsLast = false;
+                err = KernelCheck.worstConvError();
+            }
+        }
         String padded = "";
         if (err < 1e-4) {
             // oneDNN's float32 convolutions were found wrong (NaN at times) for input-channel counts above 8 that are
@@ -142,8 +159,9 @@ public final class Engine {
             }
         }
         if (err < 1e-4) {
-            kernels = "oneDNN (ISA cap " + isa + "), float32 conv outputs and gradients self-checked against float64" + padded;
+            kernels = "oneDNN (ISA cap " + isa + "), " + layout + ", float32 conv outputs and gradients self-checked against float64" + padded;
         } else {
+            channelsLast = false;
             torch.globalContext().setUserEnabledMkldnn(false);
             String fallback = "";
             if (isaSource.equals("native")) {
@@ -157,6 +175,23 @@ public final class Engine {
                     + String.format("%.1e", err) + " relative error at ISA cap " + isa + "); using libtorch's reference kernels "
                     + "in this process (slower, correct)." + fallback);
         }
+    }
+
+    /** {@code TIKHON_CHANNELS_LAST}: "1" (the default) or "0"; anything else is an error naming the choices. */
+    static boolean channelsLastWanted() {
+        return channelsLastWanted(System.getenv("TIKHON_CHANNELS_LAST"));
+    }
+
+    static boolean channelsLastWanted(String v) {
+        if (v == null || v.isBlank() || v.equals("1")) return true;
+        if (v.equals("0")) return false;
+        throw new dev.tikhon.UserError("TIKHON_CHANNELS_LAST=" + v + ": use 1 (channels-last float32 convolutions on the CPU, the default) or 0 (NCHW)");
+    }
+
+    /** Whether float32 CPU convolutions run channels-last in this process (after the self-check). */
+    public static boolean channelsLast() {
+        init();
+        return channelsLast;
     }
 
     /** oneDNN's ISA cap as this process set it: the environment's value, or "native (CPU's own)". */

@@ -25,7 +25,7 @@ public final class Ops {
      */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
         if (FlopCount.active()) FlopCount.conv2d(x, weight, stride, padding);
-        Tensor[] xw = padChannels(x, weight);
+        Tensor[] xw = channelsLast(padChannels(x, weight));
         TensorOptional b = bias == null ? new TensorOptional() : new TensorOptional(bias.t);
         return new Tensor(torch.conv2d(xw[0].t, xw[1].t, b, new long[]{stride, stride}, new long[]{padding, padding},
                 new long[]{1, 1}, 1));
@@ -44,11 +44,48 @@ public final class Ops {
     }
 
     /**
+     * {@code [x, weight]} in channels-last layout where {@link Engine#channelsLast()} says so (float32 on the CPU):
+     * oneDNN then convolves NHWC directly, with no reorder to and from its blocked layout around every call, and
+     * the activations that follow (ReLU, max pooling) stay channels-last, where libtorch's max pooling is vectorized
+     * (its NCHW kernel is not: 16% of the small CNN's step). The values are the same; only the strides differ.
+     */
+    private static Tensor[] channelsLast(Tensor[] xw) {
+        Tensor x = xw[0], w = xw[1];
+        if (!Engine.channelsLast || x.dtype() != DType.FLOAT32 || x.dim() != 4 || x.device().isCuda()) return xw;
+        return new Tensor[]{new Tensor(channelsLastStrides(x.t)), new Tensor(channelsLastStrides(w.t))};
+    }
+
+    /**
+     * {@code t} with channels-last strides. One channel needs a view: libtorch counts a one-channel NCHW tensor as
+     * channels-last contiguous already and keeps its NCHW strides, which oneDNN then reads as NCHW.
+     */
+    private static org.bytedeco.pytorch.Tensor channelsLastStrides(org.bytedeco.pytorch.Tensor t) {
+        if (t.size(1) != 1) return t.contiguous(torch.MemoryFormat.ChannelsLast);
+        long n = t.size(0), h = t.size(2), w = t.size(3);
+        return t.contiguous().view(n, h, w, 1).permute(0, 3, 1, 2);
+    }
+
+    /**
+     * {@code x} flattened to {@code [N, C·H·W]} in NCHW order (a model's features before its dense layers), with a
+     * gradient that keeps {@code x}'s layout: a channels-last {@code x} would otherwise get an NCHW gradient, and
+     * max pooling's backward before it would fall back to its slow NCHW kernel and copy the whole activation-sized
+     * gradient back to channels-last (10% of the small CNN's step). The identity {@code as_strided} view does it:
+     * its backward writes the gradient in the input's own strides.
+     */
+    public static Tensor flattenFeatures(Tensor x) {
+        org.bytedeco.pytorch.Tensor t = x.t;
+        if (x.dim() == 4 && !t.is_contiguous() && t.is_contiguous(torch.MemoryFormat.ChannelsLast)) {
+            t = t.as_strided(t.sizes().vec().get(), t.strides().vec().get(), new LongOptional(t.storage_offset()));
+        }
+        return new Tensor(t.flatten(1, -1));
+    }
+
+    /**
      * 2-D convolution with per-axis stride, padding and dilation and {@code groups} groups (ONNX Conv); {@code bias} may be
      * null. Used for layers {@link #conv2d}'s square, ungrouped form does not cover.
      */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, long[] stride, long[] padding, long[] dilation, long groups) {
-        Tensor[] xw = groups == 1 ? padChannels(x, weight) : new Tensor[]{x, weight};   // grouped: as libtorch computes it
+        Tensor[] xw = channelsLast(groups == 1 ? padChannels(x, weight) : new Tensor[]{x, weight});   // grouped: not padded
         TensorOptional b = bias == null ? new TensorOptional() : new TensorOptional(bias.t);
         return new Tensor(torch.conv2d(xw[0].t, xw[1].t, b, stride, padding, dilation, groups));
     }

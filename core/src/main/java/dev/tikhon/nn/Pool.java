@@ -38,7 +38,7 @@ public final class Pool extends Module {
             case MAX: return Ops.maxPool2d(x, kernel, stride);
             case AVG: return Ops.avgPool2d(x, kernel, stride);
             case GLOBAL_AVG: return Ops.globalAvgPool(x);
-            case FLATTEN: return x.flatten(1, -1);
+            case FLATTEN: return Ops.flattenFeatures(x);
             default: throw new AssertionError(kind);
         }
     }

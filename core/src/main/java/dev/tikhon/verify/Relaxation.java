@@ -24,10 +24,13 @@ record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, T
     private static final double NARROW = 1e-6;
 
     static Relaxation of(Activation.Kind kind, Interval pre, LowerSlope alpha) {
+        // The bounds come from convolutions that may run channels-last; the coefficients they multiply are plain
+        // row-major [N, S, C, H, W]: one layout for both keeps the elementwise products on their fast path.
+        Tensor l = pre.lo().contiguous(), u = pre.hi().contiguous();
         switch (kind) {
-            case RELU: return relu(pre.lo(), pre.hi(), alpha);
-            case SMOOTH_RELU: return convex(pre.lo(), pre.hi(), Activation::smoothRelu, Relaxation::smoothReluSlope);
-            case SOFTPLUS: return convex(pre.lo(), pre.hi(), z -> z.softplus(1, 20), Tensor::sigmoid);
+            case RELU: return relu(l, u, alpha);
+            case SMOOTH_RELU: return convex(l, u, Activation::smoothRelu, Relaxation::smoothReluSlope);
+            case SOFTPLUS: return convex(l, u, z -> z.softplus(1, 20), Tensor::sigmoid);
             default: throw new UserError("CROWN has no linear relaxation of the " + kind.name().toLowerCase() + " activation: "
                     + "use --method ibp, or a model with relu, smooth-relu or softplus activations");
         }
