@@ -26,13 +26,13 @@ k=${#names[@]}
 for r in $(seq 1 "$rounds"); do
   for j in $(seq 0 $((k - 1))); do
     i=$(((j + r - 1) % k))
-    envargs=()
+    unsets=(); sets=()   # env takes its -u options before any assignment
     IFS=',' read -ra parts <<<"${settings[$i]}"
     for p in "${parts[@]}"; do
       [[ -z "$p" ]] && continue
-      if [[ "$p" == -* ]]; then envargs+=(-u "${p#-}"); else envargs+=("$p"); fi
+      if [[ "$p" == -* ]]; then unsets+=(-u "${p#-}"); else sets+=("$p"); fi
     done
-    env "${envargs[@]}" "$tikhon" "$@" >"$out/$i-$r.json"
+    env ${unsets[@]+"${unsets[@]}"} ${sets[@]+"${sets[@]}"} "$tikhon" "$@" >"$out/$i-$r.json"
     python3 - "$out/$i-$r.json" "${names[$i]}" "$r" "$metric" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY'
 import json, sys
 m = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
