@@ -19,9 +19,11 @@ public final class Ops {
     }
 
     /**
-     * 2-D convolution, NCHW; {@code bias} may be null. Where {@link KernelCheck} found oneDNN's
+     * 2-D convolution of [N, C, H, W] tensors; {@code bias} may be null. Where {@link KernelCheck} found oneDNN's
      * float32 results wrong for input-channel counts above 8 that are not multiples of 8, the input
-     * and the kernels get zero channels up to the next multiple (the same function, computed right).
+     * and the kernels get zero channels up to the next multiple (the same function, computed right). float32 on the
+     * CPU is convolved channels-last (see {@link #channelsLast}), so the output may have channels-last strides: shape
+     * and values are as in NCHW, and a caller that needs NCHW memory asks for {@code contiguous()}.
      */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
         if (FlopCount.active()) FlopCount.conv2d(x, weight, stride, padding);
