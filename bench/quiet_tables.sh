@@ -22,14 +22,17 @@ stage() {   # stage NAME COMMAND...: runs it, keeps its last JSON line with the 
   local l0 t0 res
   l0="$(load)"; t0="$(date +%s)"
   echo "=== $name: $* (load $l0, $(date -u +%T))" >>"$out.log"
-  res="$( ("$@" 2>>"$out.log" || echo '{"failed": true}') | tee -a "$out.log" | tail -1)"
+  res="$( ("$@" 2>>"$out.log" || echo '{"failed": true}') | tee -a "$out.log")"
   python3 - "$name" "$l0" "$(load)" "$(( $(date +%s) - t0 ))" "$res" "$*" >>"$out" <<'PY'
 import json, sys
 name, l0, l1, secs, res, cmd = sys.argv[1:]
+# the stage's last JSON value: one line, or pretty-printed over several (the compare_*.py scripts)
+lines = res.splitlines()
+starts = [i for i, line in enumerate(lines) if line.startswith("{")]
 try:
-    r = json.loads(res)
-except ValueError:
-    r = {"unparsed": res}
+    r = json.loads("\n".join(lines[starts[-1]:]))
+except (ValueError, IndexError):
+    r = {"unparsed": lines[-1] if lines else ""}
 print(json.dumps({"stage": name, "command": cmd, "load_before": float(l0), "load_after": float(l1), "seconds": int(secs), "result": r}))
 PY
   tail -1 "$out"
