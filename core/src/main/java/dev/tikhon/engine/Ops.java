@@ -37,10 +37,10 @@ public final class Ops {
     private static Tensor[] padChannels(Tensor x, Tensor weight) {
         long c = x.size(1);
         if (Engine.padConvChannels && c > 8 && c % 8 != 0 && x.dtype() == DType.FLOAT32 && !x.device().isCuda()) {
-            long extra = 8 - c % 8;
-            x = Tensor.cat(java.util.List.of(x, Tensor.zeros(x.dtype(), x.device(), x.size(0), extra, x.size(2), x.size(3))), 1);
-            weight = Tensor.cat(java.util.List.of(weight, Tensor.zeros(weight.dtype(), weight.device(), weight.size(0), extra,
-                    weight.size(2), weight.size(3))), 1);
+            // constant_pad_nd keeps the input's memory format (a cat with fresh NCHW zeros would not)
+            long[] pads = {0, 0, 0, 0, 0, 8 - c % 8};
+            x = constantPad(x, pads, 0);
+            weight = constantPad(weight, pads, 0);
         }
         return new Tensor[]{x, weight};
     }

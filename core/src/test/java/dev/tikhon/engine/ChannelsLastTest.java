@@ -44,8 +44,9 @@ class ChannelsLastTest {
         Engine.init();
         if (!Engine.channelsLast()) return;
         SplittableRandom rng = new SplittableRandom(7);
-        // in-channels 1 (a grey image: libtorch keeps NCHW strides for it unless viewed), 3, 32; strides 1, 2; paddings 0, 1
-        for (int in : new int[]{1, 3, 32}) for (int stride : new int[]{1, 2}) for (int padding : new int[]{0, 1}) {
+        // in-channels 1 (a grey image: libtorch keeps NCHW strides for it unless viewed), 3, 17 (zero-padded to 24, which
+        // must keep the layout), 32; strides 1, 2; paddings 0, 1
+        for (int in : new int[]{1, 3, 17, 32}) for (int stride : new int[]{1, 2}) for (int padding : new int[]{0, 1}) {
             double[] x = gaussian(rng, 4 * in * 11 * 11), w = gaussian(rng, 16 * in * 9), b = gaussian(rng, 16);
             Tensor[] f64 = conv(x, w, b, in, stride, padding, DType.FLOAT64);
             Tensor[] cl = conv(x, w, b, in, stride, padding, DType.FLOAT32);
