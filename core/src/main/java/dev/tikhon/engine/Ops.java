@@ -46,15 +46,16 @@ public final class Ops {
     }
 
     /**
-     * {@code [x, weight]} in channels-last layout where {@link Engine#channelsLast()} says so (float32 on the CPU):
+     * {@code [x, weight]} with {@code x} in channels-last layout where {@link Engine#channelsLast()} says so (float32 on the CPU):
      * oneDNN then convolves NHWC directly, with no reorder to and from its blocked layout around every call, and
      * the activations that follow (ReLU, max pooling) stay channels-last, where libtorch's max pooling is vectorized
      * (its NCHW kernel is not: 16% of the small CNN's step). The values are the same; only the strides differ.
      */
     private static Tensor[] channelsLast(Tensor[] xw) {
-        Tensor x = xw[0], w = xw[1];
+        Tensor x = xw[0];
         if (!Engine.channelsLast || x.dtype() != DType.FLOAT32 || x.dim() != 4 || x.device().isCuda()) return xw;
-        return new Tensor[]{new Tensor(channelsLastStrides(x.t)), new Tensor(channelsLastStrides(w.t))};
+        // the input decides: libtorch then lays the weights out channels-last itself (mkldnn_conv_use_channels_last)
+        return new Tensor[]{new Tensor(channelsLastStrides(x.t)), xw[1]};
     }
 
     /**
