@@ -135,6 +135,10 @@ public final class DataSets {
         if (name.equals(CIFAR10)) return loadCifar(dataDir, env, systemRoot);
         if (name.equals(FOLDER)) return loadFolder(dataDir, options);
         if (ToyData.NAMES.contains(name)) return loadToy(name, options);
+        if (Files.isDirectory(Path.of(name)))
+            throw new DataException("'" + name + "' is a folder, not a data set name: pass --data-dir " + name
+                    + " with --data fashion-mnist or mnist (IDX files), cifar10 (CIFAR-10's .bin files) or folder"
+                    + " (one subfolder of images per class)");
         throw new DataException("unknown data set '" + name + "': use one of " + String.join(", ", NAMES));
     }
 

@@ -151,6 +151,14 @@ class DataSetsTest {
     }
 
     @Test
+    void aFolderPassedAsTheNameIsPointedToDataDir(@TempDir Path dir) {
+        assertThatThrownBy(() -> DataSets.load(dir.toString(), null, Map.of(), 0)).isInstanceOf(DataException.class)
+                .hasMessage("'" + dir + "' is a folder, not a data set name: pass --data-dir " + dir
+                        + " with --data fashion-mnist or mnist (IDX files), cifar10 (CIFAR-10's .bin files) or folder"
+                        + " (one subfolder of images per class)");
+    }
+
+    @Test
     void unknownNameListsTheValidOnes() {
         assertThatThrownBy(() -> DataSets.load("cifar", null, Map.of(), 0)).isInstanceOf(DataException.class)
                 .hasMessageStartingWith("unknown data set 'cifar': use one of fashion-mnist, fashion-mnist-sample, mnist, cifar10, folder, swissroll");
