@@ -62,6 +62,12 @@ final class RobustnessOptions {
     }
 
     static final class NormConverter implements picocli.CommandLine.ITypeConverter<Norm> {
-        @Override public Norm convert(String value) { return Norm.parse(value); }
+        @Override public Norm convert(String value) {
+            try {
+                return Norm.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());   // picocli prints it as is
+            }
+        }
     }
 }

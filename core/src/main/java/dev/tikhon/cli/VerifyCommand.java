@@ -95,7 +95,7 @@ final class VerifyCommand implements Callable<Integer> {
         try {
             radii = RobustnessOptions.parseEps(eps);
         } catch (RuntimeException e) {
-            throw new UserError("--eps: " + e.getMessage() + " (give radii like 0.1,8/255)");
+            throw new UserError(e.getMessage());   // names --eps and the form radii take
         }
         for (double e : radii) if (!(e >= 0) || !Double.isFinite(e)) throw new UserError("--eps must be finite and ≥ 0, got " + e);
         if (radius != null && !(radius > 0)) throw new UserError("--radius must be positive, got " + radius);

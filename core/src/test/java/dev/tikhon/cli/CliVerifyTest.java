@@ -57,5 +57,9 @@ class CliVerifyTest {
         Cli.Run bad = Cli.run("verify", "--checkpoint", base.toString(), "--method", "zonotope", "--out", dir.resolve("x").toString());
         assertThat(bad.exitCode()).isEqualTo(2);
         assertThat(bad.err()).contains("tikhon: error:").contains("ibp or crown");
+        Cli.Run negative = Cli.run("verify", "--checkpoint", base.toString(), "--eps", "-1", "--out", dir.resolve("y").toString());
+        assertThat(negative.exitCode()).isEqualTo(2);
+        assertThat(negative.err().strip())
+                .isEqualTo("tikhon: error: --eps takes positive radii such as 0.1 or 8/255, separated by commas; got '-1'");
     }
 }
