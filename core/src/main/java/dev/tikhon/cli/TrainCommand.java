@@ -148,10 +148,11 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         String dataName = previous != null ? previous.data().name() : data.nameOr(DataOptions.DEFAULT);
         Path dataDir = previous != null ? (previous.data().dir() == null ? null : Path.of(previous.data().dir())) : data.dir;
         long runSeed = previous != null ? previous.config().seed() : seed;
-        DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), runSeed);
         TrainConfig config = previous != null ? previous.config().withEpochs(Math.max(epochs, previous.config().epochs()))
                 : new TrainConfig(epochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayBiases, schedule,
                 milestones, gamma, warmup, seed, valFraction, checkpointEvery, evalBatchSize, regularization.spec(epochs), augment);
+        Trainer.checkNames(config);   // a misspelt --optimizer or --schedule fails before the data set is read
+        DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), runSeed);
         Dataset train = loaded.train(), val = null;
         if (config.valFraction() > 0) {
             Dataset.Split split = train.split(config.valFraction(), config.seed());

@@ -185,12 +185,24 @@ public final class Trainer {
         return Models.build(spec);
     }
 
+    private static final List<String> OPTIMIZERS = List.of("sgd", "adam", "adamw");
+
+    /** Refuses an unknown optimizer or schedule name, before any work is done. */
+    public static void checkNames(TrainConfig c) {
+        if (!OPTIMIZERS.contains(c.optimizer().toLowerCase(Locale.ROOT))) throw unknownOptimizer(c);
+        schedule(c);
+    }
+
+    private static IllegalArgumentException unknownOptimizer(TrainConfig c) {
+        return new IllegalArgumentException("unknown --optimizer '" + c.optimizer() + "': use sgd, adam or adamw");
+    }
+
     public static Optimizer optimizer(TrainConfig c, Module model) {
         switch (c.optimizer().toLowerCase(Locale.ROOT)) {
             case "sgd": return new Sgd(model.parameters(), c.lr(), c.momentum(), c.nesterov(), c.weightDecay(), c.decayAll());
             case "adam": return new Adam(model.parameters(), c.lr(), 0.9, 0.999, 1e-8, c.weightDecay(), false, c.decayAll());
             case "adamw": return new Adam(model.parameters(), c.lr(), 0.9, 0.999, 1e-8, c.weightDecay(), true, c.decayAll());
-            default: throw new IllegalArgumentException("unknown --optimizer '" + c.optimizer() + "': use sgd, adam or adamw");
+            default: throw unknownOptimizer(c);
         }
     }
 

@@ -150,6 +150,24 @@ class CliBadInputTest {
         assertThat(dir.resolve("a")).as("the parents it created go too").doesNotExist();
     }
 
+    @ParameterizedTest(name = "train {0} {1} fails before the data set is read")
+    @CsvSource(delimiter = '|', value = {"--optimizer|adagrad|unknown --optimizer 'adagrad': use sgd, adam or adamw",
+            "--schedule|linear|unknown --schedule 'linear': use constant, piecewise or cosine"})
+    void aMisspeltTrainingSettingFailsBeforeTheDataIsRead(String option, String value, String message, @TempDir Path dir)
+            throws IOException {
+        Path empty = Files.createDirectory(dir.resolve("no-idx-files-here"));   // reading the data would fail differently
+        Cli.Run r = Cli.run("train", "--data", "fashion-mnist", "--data-dir", empty.toString(), option, value,
+                "--threads", "1", "--out", dir.resolve("out").toString());
+        assertThat(oneErrorLine(r, message)).doesNotContain("no-idx-files-here");
+        assertThat(r.out()).as("nothing was loaded or printed").isEmpty();
+    }
+
+    @Test
+    void aFolderGivenAsTheDataSetNameIsPointedToDataDir(@TempDir Path dir) {
+        oneErrorLine(Cli.run("eval", "--checkpoint", moonsMlp.toString(), "--data", dir.toString(), "--out",
+                dir.resolve("out").toString()), "is a folder, not a data set name: pass --data-dir " + dir);
+    }
+
     @Test
     void reproduceLipschitzHelpHasNoFormatWarning() {
         Cli.Run r = Cli.run("reproduce", "lipschitz", "--help");
