@@ -11,7 +11,14 @@ Run with Debian's python3-torch (/usr/bin/python3, torch 1.13). Sub-commands:
   pgd      PGD ℓ∞ (Madry et al. 2018): random start in the ε-ball, `steps` signed-gradient steps of 2.5ε/steps on the
            cross-entropy, projection onto ball ∩ [0, 1], `restarts` runs; an image counts as broken when ANY iterate of
            ANY restart is misclassified. Prints clean and robust counts on the first N test images and, with --csv,
-           one line per image (index, label, correct, broken).
+           one line per image (index, label, correct, broken). `--norm l2`: the ℓ2 version (random start on the
+           ε-sphere, steps of 2.5ε/steps along the normalized gradient, projection onto the ball, then the box);
+           `--no-random-start` starts at x.
+  ddn      DDN (Rony et al. 2019), written here independently of Tikhon's: 100 steps along the normalized
+           cross-entropy gradient (step cosine-annealed from 1 to 0.01) while the perturbation's norm shrinks by 5%
+           when adversarial and grows by 5% when not, starting at norm 1; prints each image's smallest adversarial
+           ℓ2 norm seen (inf: none).
+  `--indices 805,42` picks test images by index instead of the first N (pgd and ddn).
 
 Examples:
   /usr/bin/python3 bench/reference_pgd.py train --out /tmp/cnn1.pt --epochs 1 --train-images 12000
@@ -164,22 +171,84 @@ def pgd_batch(model, x, y, eps, steps, restarts, step=None):
     return xa, broken
 
 
+def pgd_l2_batch(model, x, y, eps, steps, restarts, random_start=True):
+    """PGD ℓ2: the broken mask over all iterates and restarts."""
+    step = 2.5 * eps / steps
+    broken = torch.zeros(len(x), dtype=torch.bool)
+    for _ in range(restarts):
+        d = torch.zeros_like(x)
+        if random_start:
+            r = torch.randn_like(x)
+            d = (x + eps * r / per_image_norm(r)).clamp(0, 1) - x
+        for _ in range(steps):
+            d.requires_grad_(True)
+            logits = model(x + d)
+            broken |= (logits.argmax(1) != y).detach()
+            g, = torch.autograd.grad(F.cross_entropy(logits, y, reduction="sum"), d)
+            with torch.no_grad():
+                d = d + step * g / per_image_norm(g)
+                d = d * torch.clamp(eps / per_image_norm(d), max=1.0)
+                d = (x + d).clamp(0, 1) - x
+        with torch.no_grad():
+            broken |= model(x + d).argmax(1) != y
+    return broken
+
+
+def per_image_norm(t):
+    return t.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (t.dim() - 1)))
+
+
+def test_images(a):
+    x, y = load("test")
+    if a.indices:
+        keep = torch.tensor([int(i) for i in a.indices.split(",")])
+        return keep, x[keep], y[keep]
+    return torch.arange(a.images), x[:a.images], y[:a.images]
+
+
+def ddn(a):
+    """Smallest adversarial ℓ2 norm DDN sees per image (Rony et al. 2019: γ 0.05, r₀ 1, α 1 → 0.01)."""
+    model = torch.jit.load(a.model).eval()
+    index, x, y = test_images(a)
+    d = torch.zeros_like(x)
+    radius = torch.ones(len(x))
+    best = torch.full((len(x),), float("inf"))
+    for k in range(a.steps + 1):
+        d.requires_grad_(True)
+        logits = model(x + d)
+        adversarial = (logits.argmax(1) != y).detach()
+        best = torch.where(adversarial, torch.minimum(best, d.detach().flatten(1).norm(dim=1)), best)
+        if k == a.steps:
+            break
+        g, = torch.autograd.grad(F.cross_entropy(logits, y, reduction="sum"), d)
+        with torch.no_grad():
+            alpha = 0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * k / a.steps))
+            moved = d + alpha * g / per_image_norm(g)
+            radius = torch.where(adversarial, radius * 0.95, radius * 1.05)
+            d = moved * radius.view(-1, 1, 1, 1) / per_image_norm(moved)
+            d = (x + d).clamp(0, 1) - x
+    print(json.dumps({"model": a.model, "steps": a.steps,
+                      "smallest_l2": {int(i): float(b) for i, b in zip(index, best)}}))
+
+
 def pgd(a):
     torch.manual_seed(a.seed)
     model = torch.jit.load(a.model).eval()
-    x, y = load("test")
-    x, y = x[:a.images], y[:a.images]
+    index, x, y = test_images(a)
     rows = []
     with torch.no_grad():
         correct = model(x).argmax(1) == y
     broken = ~correct
     for i in range(0, len(x), a.batch_size):
         sl = slice(i, i + a.batch_size)
-        broken[sl] |= pgd_batch(model, x[sl], y[sl], a.eps, a.steps, a.restarts)[1]
+        if a.norm == "l2":
+            broken[sl] |= pgd_l2_batch(model, x[sl], y[sl], a.eps, a.steps, a.restarts, not a.no_random_start)
+        else:
+            broken[sl] |= pgd_batch(model, x[sl], y[sl], a.eps, a.steps, a.restarts)[1]
     for i in range(len(x)):
-        rows.append((i, int(y[i]), bool(correct[i]), bool(broken[i])))
+        rows.append((int(index[i]), int(y[i]), bool(correct[i]), bool(broken[i])))
     n = len(x)
-    print(json.dumps({"model": a.model, "images": n, "eps": a.eps, "steps": a.steps, "restarts": a.restarts,
+    print(json.dumps({"model": a.model, "images": n, "norm": a.norm, "eps": a.eps, "steps": a.steps, "restarts": a.restarts,
                       "step": 2.5 * a.eps / a.steps, "clean": int(correct.sum()), "robust": int((~broken).sum()),
                       "clean_accuracy": correct.float().mean().item(), "robust_accuracy": (~broken).float().mean().item()}))
     if a.csv:
@@ -229,12 +298,20 @@ def main():
     g.add_argument("--batch-size", type=int, default=200)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--csv")
+    g.add_argument("--norm", choices=["linf", "l2"], default="linf")
+    g.add_argument("--no-random-start", action="store_true", help="ℓ2 only: start at x")
+    g.add_argument("--indices", help="comma-separated test image indices (instead of the first --images)")
+    d = sub.add_parser("ddn")
+    d.add_argument("--model", required=True)
+    d.add_argument("--images", type=int, default=200)
+    d.add_argument("--indices", help="comma-separated test image indices (instead of the first --images)")
+    d.add_argument("--steps", type=int, default=100)
     f = sub.add_parser("first-order")
     f.add_argument("--model", required=True)
     f.add_argument("--eps", type=float, default=0.1)
     f.add_argument("--images", type=int, default=200)
     a = p.parse_args()
-    {"train": train, "import": import_tkn, "pgd": pgd, "first-order": first_order}[a.cmd](a)
+    {"train": train, "import": import_tkn, "pgd": pgd, "ddn": ddn, "first-order": first_order}[a.cmd](a)
 
 
 if __name__ == "__main__":
