@@ -91,13 +91,7 @@ final class VerifyCommand implements Callable<Integer> {
                 throw new UserError(e.getMessage());
             }
         }
-        double[] radii;
-        try {
-            radii = RobustnessOptions.parseEps(eps);
-        } catch (RuntimeException e) {
-            throw new UserError(e.getMessage());   // names --eps and the form radii take
-        }
-        for (double e : radii) if (!(e >= 0) || !Double.isFinite(e)) throw new UserError("--eps must be finite and ≥ 0, got " + e);
+        double[] radii = RobustnessOptions.parseEps(eps);   // positive and finite, or an error naming --eps (as in attack)
         if (radius != null && !(radius > 0)) throw new UserError("--radius must be positive, got " + radius);
         RunDirectory run = output.create();
         ModelSource.Loaded model = source.load(device);
