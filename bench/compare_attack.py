@@ -24,10 +24,12 @@ def main():
     ap.add_argument("--batch", type=int, default=250)
     ap.add_argument("--device", default="cpu", help="cpu or cuda, given to both sides")
     ap.add_argument("--tf32", action="store_true", help="allow TF32 on a GPU, on both sides")
+    ap.add_argument("--model", choices=["cnn", "linear"], default="cnn",
+                    help="linear: almost no arithmetic, so at small batches both sides are timed on issuing operations")
     a = ap.parse_args()
     env = dict(os.environ)
     env.update(LAUNCHER_MALLOC)
-    common = ["--threads", str(a.threads), "--images", str(a.images), "--steps", str(a.steps), "--batch", str(a.batch), "--device", a.device] + (["--tf32"] if a.tf32 else [])
+    common = ["--threads", str(a.threads), "--images", str(a.images), "--steps", str(a.steps), "--batch", str(a.batch), "--device", a.device, "--model", a.model] + (["--tf32"] if a.tf32 else [])
     tikhon, torch, p = [], [], None
     for r in range(a.rounds):
         t = run(tikhon_cmd() + ["bench", "attack"] + common)
@@ -36,7 +38,8 @@ def main():
         torch.append(p["ms_per_image"])
         print(f"round {r + 1}: tikhon {t['ms_per_image']:.3f} ms/image, pytorch {p['ms_per_image']:.3f} ms/image", file=sys.stderr)
     mt, mp = statistics.median(tikhon), statistics.median(torch)
-    print(json.dumps({"benchmark": f"attack pgd-{a.steps} linf, small CNN, {a.images} Fashion-MNIST test images",
+    model = "small CNN" if a.model == "cnn" else "linear model"
+    print(json.dumps({"benchmark": f"attack pgd-{a.steps} linf, {model}, {a.images} Fashion-MNIST test images",
                       "batch": a.batch, "threads": a.threads, "rounds": a.rounds, "pytorch_version": p["torch_version"],
                       "tikhon_ms_per_image": tikhon, "pytorch_ms_per_image": torch,
                       "tikhon_median": mt, "pytorch_median": mp, "ratio_tikhon_over_pytorch": mt / mp}, indent=2))

@@ -2,7 +2,9 @@
 """PyTorch-for-Python peer of `./tikhon bench attack`: PGD-K in ℓ∞ (random start, step 2.5ε/K,
 cross-entropy, the example counted as fooled if any iterate fools the model, as Tikhon's
 Pgd.attack does) on the first N Fashion-MNIST test images, with the same small CNN (seeded random
-weights: they do not change the work of a fixed-step attack). Prints one JSON object.
+weights: they do not change the work of a fixed-step attack), or with `--model linear` (flatten → fc 784→10,
+almost no arithmetic: at small batches this times the host's cost of issuing the operations). Prints one
+JSON object.
 
     /usr/bin/python3 bench/pgd_attack.py --threads 2 --images 1000 --steps 20
 """
@@ -14,6 +16,7 @@ import time
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 from train_step import SmallCnn, gpu_math
@@ -54,12 +57,13 @@ def main():
     ap.add_argument("--data-dir", default=os.environ.get("TIKHON_DATA", "/usr/share/datasets/fashion-mnist"))
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--tf32", action="store_true", help="allow TF32 on a GPU (as Tikhon\'s --tf32)")
+    ap.add_argument("--model", choices=["cnn", "linear"], default="cnn")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     device = torch.device(a.device)
     gpu_math(device, a.tf32)
-    model = SmallCnn().to(device).eval()   # parameters keep requires_grad, as in Tikhon; only ∂/∂x is computed
+    model = (SmallCnn() if a.model == "cnn" else nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))).to(device).eval()   # parameters keep requires_grad, as in Tikhon; only ∂/∂x is computed
     x, y = load_images(a.data_dir, a.images)
     x, y = x.to(device), y.to(device)
     pgd(model, x[:a.batch], y[:a.batch], a.eps, a.steps)  # warm-up batch, untimed
@@ -67,7 +71,7 @@ def main():
     fooled = sum(pgd(model, x[i:i + a.batch], y[i:i + a.batch], a.eps, a.steps) for i in range(0, len(x), a.batch))
     secs = time.perf_counter() - t0
     print(json.dumps({"impl": "pytorch", "torch_version": torch.__version__, "benchmark": "attack pgd-linf",
-                      "images": len(x), "steps": a.steps, "eps": a.eps, "batch": a.batch, "threads": a.threads, "device": a.device,
+                      "images": len(x), "steps": a.steps, "eps": a.eps, "batch": a.batch, "model": a.model, "threads": a.threads, "device": a.device,
                       "ms_per_image": 1000 * secs / len(x), "fooled": fooled}))
 
 

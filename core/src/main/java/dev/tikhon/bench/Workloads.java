@@ -205,9 +205,9 @@ public final class Workloads {
      * {@code test}, as bench/pgd_attack.py does in PyTorch. The model is the small CNN, seeded; its weights do not
      * change the work of a fixed-step attack.
      */
-    public static Map<String, Object> pgdAttack(Dataset test, int steps, double eps, int batch, Device device) {
+    public static Map<String, Object> pgdAttack(Dataset test, int steps, double eps, int batch, String model, Device device) {
         Rng.seed(0);
-        Module m = Models.build(Models.spec("cnn", List.of(1L, 28L, 28L), 10, Map.of()));
+        Module m = Models.build(attackModel(model));
         m.to(device);
         m.train(false);
         Pgd pgd = Pgd.madry(Norm.LINF, eps, steps);
@@ -234,11 +234,25 @@ public final class Workloads {
         r.put("steps", steps);
         r.put("eps", eps);
         r.put("batch", batch);
+        r.put("model", model);
         r.put("threads", Engine.threads());
         r.put("device", device.toString());
         r.put("ms_per_image", 1000 * secs / test.size());
         r.put("fooled", broken);
         return r;
+    }
+
+    /**
+     * The attacked model: the small CNN, or {@code linear} (flatten → fc(784→10)), whose arithmetic is negligible, so
+     * that at small batches the time per PGD iteration is the host's cost of issuing its operations: the regime in
+     * which a GPU run is launch-bound.
+     */
+    public static ModelSpec attackModel(String model) {
+        switch (model) {
+            case "cnn": return Models.spec("cnn", List.of(1L, 28L, 28L), 10, Map.of());
+            case "linear": return Models.spec("mlp", List.of(1L, 28L, 28L), 10, Map.of("hidden", List.of()));
+            default: throw new IllegalArgumentException("unknown --model '" + model + "' for bench attack: use cnn or linear");
+        }
     }
 
     /** Time per batch of conv3x3(1→32) → relu → conv3x3(32→64) → relu on 28×28 inputs (forward, or with backward). */

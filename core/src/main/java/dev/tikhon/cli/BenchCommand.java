@@ -139,13 +139,19 @@ final class BenchCommand implements Runnable {
         @Option(names = "--batch", defaultValue = "250", description = "Default: ${DEFAULT-VALUE}.")
         int batch;
 
+        @Option(names = "--model", defaultValue = "cnn",
+                description = "cnn (the small CNN), or linear (fc 784→10: almost no arithmetic, so small batches time the "
+                        + "cost of issuing operations, as on a launch-bound GPU). Default: ${DEFAULT-VALUE}.")
+        String model;
+
         @Mixin DataOptions data = new DataOptions();
 
         @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
         @Override public Integer call() throws Exception {
+            Workloads.attackModel(model);   // a misspelt model fails before the data are read
             Device device = runtime.apply();
-            System.out.println(new ObjectMapper().writeValueAsString(Workloads.pgdAttack(data.testHead(images), steps, eps, batch, device)));
+            System.out.println(new ObjectMapper().writeValueAsString(Workloads.pgdAttack(data.testHead(images), steps, eps, batch, model, device)));
             return 0;
         }
     }
