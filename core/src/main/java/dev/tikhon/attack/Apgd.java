@@ -65,16 +65,16 @@ public record Apgd(Norm norm, double eps, int steps, AttackLoss loss, int restar
     private Result runOnce(Module model, Tensor x, Tensor y, Tensor target) {
         Tensor x0 = x.detach();
         long n = x0.size(0);
-        Tensor e = Geometry.epsTensor(eps, x0);
+        Region region = new Region(norm, x0, eps);
         Tracker tracker = new Tracker(norm, x0, y);
 
         // State, updated in place so that each iteration's temporaries die with its scope.
-        Tensor current = Geometry.randomStart(norm, x0, e).copy();
+        Tensor current = region.randomStart();
         Tensor previous = current.copy();
         Tensor grad = x0.zerosLike(), bestPoint = current.copy(), bestGrad = x0.zerosLike();
         Tensor lossNow = Tensor.zeros(x0.dtype(), x0.device(), n), lossPrev = lossNow.copy();
         Tensor bestLoss = Tensor.full(Double.NEGATIVE_INFINITY, x0.dtype(), x0.device(), n);
-        Tensor step = e.mul(2);
+        Tensor step = Tensor.full(2 * eps, x0.dtype(), x0.device(), n);
         Tensor risesSinceCheckpoint = lossNow.zerosLike();
         Tensor bestLossAtCheckpoint = bestLoss.copy();
         Tensor reducedAtCheckpoint = lossNow.zerosLike().eq(1);   // all false
@@ -90,8 +90,8 @@ public record Apgd(Norm norm, double eps, int steps, AttackLoss loss, int restar
         for (int k = 0; k < steps - 1 && !Budget.exhausted(); k++) {
             try (Scope it = Scope.open()) {
                 double a = k == 0 ? 1.0 : MOMENTUM;
-                Tensor z = Geometry.project(norm, x0, current.add(Geometry.direction(norm, grad).mul(Pgd.perExample(step, x0))), e);
-                Tensor next = Geometry.project(norm, x0, current.add(z.sub(current), a).add(current.sub(previous), 1 - a), e);
+                Tensor z = region.project_(current.add(Geometry.direction(norm, grad).mul_(Pgd.perExample(step, x0))));
+                Tensor next = region.project_(current.add(z.sub_(current), a).add_(current.sub(previous), 1 - a));
                 previous.copy_(current);
                 current.copy_(next);
                 lossPrev.copy_(lossNow);
@@ -100,9 +100,9 @@ public record Apgd(Norm norm, double eps, int steps, AttackLoss loss, int restar
                 risesSinceCheckpoint.add_(lossNow.gt(lossPrev).to(lossNow.dtype()));
                 Tensor improved = lossNow.gt(bestLoss);
                 Tensor improvedRows = Pgd.perExample(improved, x0);
-                bestPoint.copy_(Tensor.where(improvedRows, current, bestPoint));
-                bestGrad.copy_(Tensor.where(improvedRows, grad, bestGrad));
-                bestLoss.copy_(Tensor.where(improved, lossNow, bestLoss));
+                bestPoint.assignWhere_(improvedRows, current);
+                bestGrad.assignWhere_(improvedRows, grad);
+                bestLoss.assignWhere_(improved, lossNow);
 
                 if (k + 1 == nextCheckpoint) {
                     Tensor oscillating = risesSinceCheckpoint.lt(RHO * interval);
@@ -110,11 +110,11 @@ public record Apgd(Norm norm, double eps, int steps, AttackLoss loss, int restar
                     Tensor reduce = oscillating.logicalOr(stalled);
                     reducedAtCheckpoint.copy_(reduce);
                     bestLossAtCheckpoint.copy_(bestLoss);
-                    step.copy_(Tensor.where(reduce, step.mul(0.5), step));
+                    step.assignWhere_(reduce, step.mul(0.5));
                     Tensor reduceRows = Pgd.perExample(reduce, x0);
-                    current.copy_(Tensor.where(reduceRows, bestPoint, current));
-                    grad.copy_(Tensor.where(reduceRows, bestGrad, grad));
-                    previous.copy_(Tensor.where(reduceRows, bestPoint, previous));   // no momentum across a restart from the best point
+                    current.assignWhere_(reduceRows, bestPoint);
+                    grad.assignWhere_(reduceRows, bestGrad);
+                    previous.assignWhere_(reduceRows, bestPoint);   // no momentum across a restart from the best point
                     risesSinceCheckpoint.zero_();
                     interval = Math.max(interval - shrink, minInterval);
                     nextCheckpoint += interval;

@@ -76,7 +76,9 @@ public final class Attacks {
             Tensor target = clean == null ? null : AttackLoss.rankedTarget(clean, y, rank);
             for (int r = 0; r < restarts; r++) {
                 if (todo.length == 0 || (total != null && Budget.exhausted())) return total;
-                Attack.Result res = run.run(rows(x, todo), rows(y, todo), target == null ? null : rows(target, todo));
+                boolean whole = todo.length == x.size(0);   // the first run: no gather (and no index sent to the device)
+                Attack.Result res = whole ? run.run(x, y, target)
+                        : run.run(rows(x, todo), rows(y, todo), target == null ? null : rows(target, todo));
                 total = total == null ? res : merge(total, todo, res);
                 todo = failed(total);
             }

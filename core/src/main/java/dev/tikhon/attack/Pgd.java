@@ -87,15 +87,14 @@ public record Pgd(Norm norm, double eps, int steps, double stepSize, boolean ran
 
     /** The last iterate of one run, detached: the adversarial batch adversarial training trains on. */
     @Override public Tensor perturb(Module model, Tensor x, Tensor y) {
-        Tensor x0 = x.detach();
-        Tensor e = Geometry.epsTensor(eps, x0);
-        Tensor adv = randomStart ? Geometry.randomStart(norm, x0, e) : x0;
+        Region region = new Region(norm, x, eps);
+        Tensor adv = randomStart ? region.randomStart() : region.x.copy();   // stepped in place: never x's own storage
         for (int k = 0; k < steps; k++) {
             Tensor xk = adv.detach().requiresGrad(true);
             Tensor g = Autograd.grad(List.of(loss.perExample(model.forward(xk), y).sum()), List.of(xk), null, false, false).get(0);
-            adv = Geometry.project(norm, x0, xk.detach().add(Geometry.direction(norm, g), stepSize * schedule.factor(k, steps)), e);
+            region.ascend_(adv, g, stepSize * schedule.factor(k, steps));
         }
-        return adv.detach();
+        return adv;
     }
 
     @Override public String name() {
@@ -109,10 +108,9 @@ public record Pgd(Norm norm, double eps, int steps, double stepSize, boolean ran
     }
 
     private Result runOnce(Module model, Tensor x, Tensor y, Tensor target) {
-        Tensor x0 = x.detach();
-        Tensor e = Geometry.epsTensor(eps, x0);
-        Tracker tracker = new Tracker(norm, x0, y);
-        Tensor current = (randomStart ? Geometry.randomStart(norm, x0, e) : x0).copy();
+        Region region = new Region(norm, x, eps);
+        Tracker tracker = new Tracker(norm, region.x, y);
+        Tensor current = randomStart ? region.randomStart() : region.x.copy();
         for (int k = 0; k <= steps; k++) {
             try (Scope it = Scope.open()) {
                 Tensor xk = current.detach().requiresGrad(k < steps);
@@ -120,7 +118,7 @@ public record Pgd(Norm norm, double eps, int steps, double stepSize, boolean ran
                 tracker.offer(xk, logits);
                 if (k == steps || Budget.exhausted()) break;
                 Tensor g = Autograd.grad(List.of(loss.perExample(logits, y, target).sum()), List.of(xk), null, false, false).get(0);
-                current.copy_(Geometry.project(norm, x0, xk.detach().add(Geometry.direction(norm, g), stepSize * schedule.factor(k, steps)), e));
+                region.ascend_(current, g, stepSize * schedule.factor(k, steps));   // xk's graph is spent: step its storage
             }
         }
         return tracker.result();

@@ -23,11 +23,11 @@ final class Tracker {
 
     /** Records {@code candidate} wherever {@code logits} (the model's output on it) misclassify and the perturbation is smaller. */
     void offer(Tensor candidate, Tensor logits) {
-        Tensor success = logits.detach().argmax(1).ne(y);
-        Tensor d = Geometry.distance(norm, candidate.detach(), x);
-        Tensor better = success.logicalAnd(d.lt(distance));
-        best.copy_(Tensor.where(Pgd.perExample(better, best), candidate.detach(), best));
-        distance.copy_(Tensor.where(better, d, distance));
+        Tensor c = candidate.detach();
+        Tensor d = Geometry.distance(norm, c, x);
+        Tensor better = logits.argmax(1).ne(y).logicalAnd(d.lt(distance));   // argmax records no graph
+        best.assignWhere_(Pgd.perExample(better, best), c);
+        distance.assignWhere_(better, d);
     }
 
     Attack.Result result() {

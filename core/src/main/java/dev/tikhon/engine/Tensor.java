@@ -12,6 +12,7 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.T_TensorTensor_T;
+import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -490,7 +491,23 @@ public final class Tensor {
         return this;
     }
 
+    /** Clamps in place between two tensors that broadcast against this one: {@code min(max(this, lo), hi)}, one pass. */
+    public Tensor clamp_(Tensor lo, Tensor hi) {
+        t.clamp_(new TensorOptional(lo.t), new TensorOptional(hi.t));
+        return this;
+    }
+
     public Tensor copy_(Tensor src) { t.copy_(src.t); return this; }
+
+    /**
+     * Takes {@code src}'s values where {@code cond} holds and keeps its own elsewhere ({@code cond} and {@code src}
+     * broadcast against this tensor): {@code where(cond, src, this)} written into this tensor in one pass, without a
+     * temporary and a copy. Neither argument may require a gradient.
+     */
+    public Tensor assignWhere_(Tensor cond, Tensor src) {
+        torch.where_out(t, cond.t, src.t, t);
+        return this;
+    }
 
     public Tensor zero_() { t.zero_(); return this; }
 

@@ -137,21 +137,34 @@ class AttackBookkeepingTest {
         Tensor x = Tensor.full(0.5, DType.FLOAT64, Device.CPU, 2, 3);
         Tensor eps = Tensor.fromDoubles(new double[]{0.1, 1.0}, 2);
         Tensor candidate = x.add(Tensor.fromDoubles(new double[]{0.3, -0.05, 0.2, 0.3, -0.4, 0}, 2, 3));
-        assertThat(Geometry.project(Norm.LINF, x, candidate, eps).toDoubleArray())
+        double[] before = candidate.toDoubleArray();
+        Region linf = new Region(Norm.LINF, x, eps), l2 = new Region(Norm.L2, x, eps);
+        assertThat(linf.project(candidate).toDoubleArray())
                 .containsExactly(new double[]{0.6, 0.45, 0.6, 0.8, 0.1, 0.5}, within(1e-12));
         // ℓ2: row 0 scaled to radius 0.1; row 1 (‖δ‖ 0.5 ≤ 1) kept
         double n0 = Math.sqrt(0.09 + 0.0025 + 0.04);
-        assertThat(Geometry.project(Norm.L2, x, candidate, eps).toDoubleArray())
-                .containsExactly(new double[]{0.5 + 0.03 / n0, 0.5 - 0.005 / n0, 0.5 + 0.02 / n0, 0.8, 0.1, 0.5}, within(1e-12));
+        double[] l2Projected = {0.5 + 0.03 / n0, 0.5 - 0.005 / n0, 0.5 + 0.02 / n0, 0.8, 0.1, 0.5};
+        assertThat(l2.project(candidate).toDoubleArray()).containsExactly(l2Projected, within(1e-12));
+        assertThat(candidate.toDoubleArray()).as("project leaves its argument alone").containsExactly(before);
+        // project_ and ascend_ work in place on their argument and return it
+        Tensor point = candidate.copy();
+        assertThat(l2.project_(point)).isSameAs(point);
+        assertThat(point.toDoubleArray()).containsExactly(l2Projected, within(1e-12));
+        point = x.copy();
+        assertThat(linf.ascend_(point, g, 0.25)).isSameAs(point);   // x + 0.25 sign g, within ε 0.1 (row 0) and 1 (row 1)
+        assertThat(point.toDoubleArray()).containsExactly(new double[]{0.6, 0.4, 0.5, 0.5, 0.5, 0.5}, within(1e-12));
+        point = x.copy();
+        l2.ascend_(point, g, 0.25);   // x + 0.25 g/‖g‖: row 0 moves 0.25 > ε 0.1, so it is scaled back onto the sphere
+        assertThat(point.toDoubleArray()).containsExactly(new double[]{0.56, 0.42, 0.5, 0.5, 0.5, 0.5}, within(1e-12));
         // the box: a move past 1 is clipped
-        assertThat(Geometry.project(Norm.LINF, x, x.add(0.9), Tensor.fromDoubles(new double[]{1, 1}, 2)).toDoubleArray()).containsOnly(1.0);
+        assertThat(new Region(Norm.LINF, x, 1).project(x.add(0.9)).toDoubleArray()).containsOnly(1.0);
+        assertThat(new Region(Norm.L2, x, 10).project(x.add(0.9)).toDoubleArray()).containsOnly(1.0);
         assertThat(Geometry.distance(Norm.L2, candidate, x).toDoubleArray()).containsExactly(new double[]{n0, 0.5}, within(1e-12));
-        assertThat(Geometry.epsTensor(0.3, x).toDoubleArray()).containsExactly(0.3, 0.3);
+        assertThat(new Region(Norm.LINF, x, 0.3).eps().toDoubleArray()).containsExactly(0.3, 0.3);
         Rng.seed(3);
         Tensor many = Tensor.full(0.5, DType.FLOAT64, Device.CPU, 2000, 2);
-        Tensor e = Geometry.epsTensor(0.2, many);
         for (Norm norm : Norm.values()) {
-            Tensor d = Geometry.randomStart(norm, many, e).sub(many);
+            Tensor d = new Region(norm, many, 0.2).randomStart().sub(many);
             double[] size = d.normPerExample(norm.p()).toDoubleArray();
             double max = 0, mean = 0;
             for (double v : size) {

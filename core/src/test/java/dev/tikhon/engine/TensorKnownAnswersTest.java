@@ -220,6 +220,17 @@ class TensorKnownAnswersTest {
         assertThat(p.logicalOr(q).toBooleanArray()).containsExactly(true, true, true);
         assertThat(v(Tensor.where(p, a, b))).containsExactly(3, 2, 3);
         assertThat(v(a.maskedFill(p, -1))).containsExactly(1, -1, -1);
+        // in place: the same values as where(p, b, a), written into a's own storage; a row mask broadcasts
+        Tensor into = a.copy();
+        assertThat(into.assignWhere_(p, b)).isSameAs(into);
+        assertThat(v(into)).containsExactly(1, 2, 1);
+        Tensor rows = m(2, 1, 2, 3, 4);
+        rows.assignWhere_(d(1, 0).gt(0.5).reshape(2, 1), m(2, 9, 9, 9, 9));
+        assertThat(v(rows)).containsExactly(9, 9, 3, 4);
+        // clamp between tensors, in place: min(max(x, lo), hi) element by element
+        Tensor x = d(-1, 0.5, 7);
+        assertThat(x.clamp_(d(0, 0.6, 0), d(1, 1, 2))).isSameAs(x);
+        assertThat(v(x)).containsExactly(0, 0.6, 2);
     }
 
     @Test
