@@ -105,24 +105,34 @@ def main():
                     help="run PyTorch with glibc's default malloc settings instead of the launcher's")
     ap.add_argument("--device", default="cpu", help="cpu or cuda, given to both sides")
     ap.add_argument("--tf32", action="store_true", help="allow TF32 on a GPU, on both sides")
+    ap.add_argument("--mlp", metavar="DEPTHxWIDTH",
+                    help="time an mlp of DEPTH hidden layers of WIDTH instead of the CNN (plain steps only): e.g. 2x16 at "
+                         "--batch 1 does almost no arithmetic, so it times the host's cost of issuing a step")
     a = ap.parse_args()
     peer_env = dict(os.environ)
     if not a.peer_default_malloc:
         peer_env.update(LAUNCHER_MALLOC)
     common = ["--threads", str(a.threads), "--steps", str(a.steps), "--batch", str(a.batch), "--device", a.device] + (["--tf32"] if a.tf32 else [])
     if a.reg != "none":
+        if a.mlp:
+            ap.error("--mlp times plain steps only: leave out --reg")
         return compare_reg(a, common, peer_env)
+    model = ["--model", "cnn"]
+    if a.mlp:
+        depth, width = a.mlp.split("x")
+        model = ["--model", "mlp", "--depth", depth, "--width", width]
+    ceiling = ["--no-ceiling"] if a.mlp else []   # the CNN's figures were taken with the ceiling's blocks in between
     tikhon, torch = [], []
     for r in range(a.rounds):
-        t = run(tikhon_cmd() + ["bench", "train-step", "--model", "cnn"] + common)
-        p = run([sys.executable, os.path.join(ROOT, "bench", "train_step.py")] + common, peer_env)
+        t = run(tikhon_cmd() + ["bench", "train-step"] + ceiling + model + common)
+        p = run([sys.executable, os.path.join(ROOT, "bench", "train_step.py")] + model + common, peer_env)
         tikhon.append(t["steps_per_second"])
         torch.append(p["steps_per_second"])
         print(f"round {r + 1}: tikhon {t['steps_per_second']:.2f} steps/s, pytorch {p['steps_per_second']:.2f} steps/s",
               file=sys.stderr)
     mt, mp = statistics.median(tikhon), statistics.median(torch)
     print(json.dumps({
-        "benchmark": "train-step cnn",
+        "benchmark": "train-step " + ("mlp " + a.mlp if a.mlp else "cnn"),
         "batch": a.batch,
         "threads": a.threads,
         "rounds": a.rounds,

@@ -49,6 +49,15 @@ class SmallCnn(nn.Module):
         return self.f2(F.relu(self.f1(x)))
 
 
+def mlp(depth, width):
+    """flatten → (fc(width) → relu) × depth → fc(10): Tikhon's `--model mlp --depth D --width W`."""
+    layers, n = [nn.Flatten()], 28 * 28
+    for _ in range(depth):
+        layers += [nn.Linear(n, width), nn.ReLU()]
+        n = width
+    return nn.Sequential(*layers, nn.Linear(n, 10))
+
+
 def ce(model, x, y):
     """ℓ: per-example cross-entropy."""
     return F.cross_entropy(model(x), y, reduction="none")
@@ -144,6 +153,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="alternating plain/reg blocks with --reg")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (the loss read each step synchronises, as in a loop)")
     ap.add_argument("--tf32", action="store_true", help="allow TF32 on a GPU (as Tikhon\'s --tf32)")
+    ap.add_argument("--model", choices=["cnn", "mlp"], default="cnn",
+                    help="mlp: --depth hidden layers of --width (0: linear), as Tikhon's `bench train-step --model mlp`")
+    ap.add_argument("--depth", type=int, default=2)
+    ap.add_argument("--width", type=int, default=256)
     a = ap.parse_args()
     if a.h is None:
         a.h = 1e-3 if a.reg in ("tv", "lipschitz") else 0.01
@@ -151,7 +164,7 @@ def main():
     torch.manual_seed(0)
     device = torch.device(a.device)
     gpu_math(device, a.tf32)
-    model = SmallCnn().to(device).train()
+    model = (SmallCnn() if a.model == "cnn" else mlp(a.depth, a.width)).to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.rand(a.batch, 1, 28, 28).to(device)
     y = torch.randint(10, (a.batch,)).to(device)
@@ -169,7 +182,7 @@ def main():
             step(loss_fn)
         return time.perf_counter() - t0
 
-    out = {"impl": "pytorch-python", "torch_version": torch.__version__, "model": "cnn",
+    out = {"impl": "pytorch-python", "torch_version": torch.__version__, "model": a.model,
            "batch": a.batch, "threads": torch.get_num_threads(), "device": a.device}
     if a.reg == "none":
         for _ in range(a.warmup):

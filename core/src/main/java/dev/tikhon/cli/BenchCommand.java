@@ -42,10 +42,12 @@ final class BenchCommand implements Runnable {
         @Option(names = "--versus", paramLabel = "MODEL", description = "A second model to time against --model (e.g. resnet against farkas-resnet).")
         String versus;
 
-        @Option(names = "--depth", description = "ResNet depth (resnet, farkas-resnet). Default: 20.")
+        @Option(names = "--depth", description = "ResNet depth (resnet, farkas-resnet), or the mlp's hidden layers "
+                + "(0: a linear model). Default: 20 (resnet); the mlp's own 512, 256 when neither --depth nor --width is given, else 2.")
         Integer depth;
 
-        @Option(names = "--width", description = "ResNet base width. Default: 16.")
+        @Option(names = "--width", description = "ResNet base width, or the width of each of the mlp's hidden layers. "
+                + "Default: 16 (resnet), 256 (mlp with --depth).")
         Integer width;
 
         @Option(names = "--batch-norm", negatable = true, description = "resnet with batch norm (--no-batch-norm without). Default: on.")
@@ -108,9 +110,21 @@ final class BenchCommand implements Runnable {
             return 0;
         }
 
-        /** Architecture options for {@code arch}: depth and width where given; batch norm only for the plain resnet. */
+        /**
+         * Architecture options for {@code arch}: depth and width where given (for the mlp, {@code depth} hidden layers of
+         * {@code width}: a small mlp times the host's cost of issuing a step, as on a launch-bound GPU); batch norm only
+         * for the plain resnet.
+         */
         private Map<String, Object> options(String arch) {
             Map<String, Object> o = new LinkedHashMap<>();
+            if (arch.equals("mlp")) {
+                if (depth != null || width != null) {
+                    int d = depth == null ? 2 : depth, w = width == null ? 256 : width;
+                    if (d < 0 || w < 1) throw new dev.tikhon.UserError("bench train-step: the mlp needs --depth ≥ 0 and --width ≥ 1");
+                    o.put("hidden", java.util.Collections.nCopies(d, w));
+                }
+                return o;
+            }
             if (depth != null) o.put("depth", depth);
             if (width != null) o.put("width", width);
             if (batchNorm != null && arch.equals("resnet")) o.put("batch_norm", batchNorm);
