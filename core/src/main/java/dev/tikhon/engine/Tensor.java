@@ -437,6 +437,9 @@ public final class Tensor {
     /** Matrix transpose of a 2-D tensor. */
     public Tensor t() { return new Tensor(t.t()); }
 
+    /** Whether the elements lie in memory in row-major order with no gaps (torch's is_contiguous). */
+    public boolean isContiguous() { return t.is_contiguous(); }
+
     public Tensor expand(long... shape) { return new Tensor(t.expand(shape)); }
 
     public Tensor expandAs(Tensor o) { return new Tensor(t.expand_as(o.t)); }

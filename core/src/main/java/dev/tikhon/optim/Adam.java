@@ -40,11 +40,18 @@ public final class Adam extends Optimizer {
 
     public Adam(List<Parameter> params, double lr) { this(params, lr, 0.9, 0.999, 1e-8, 0, false, false); }
 
-    /** The step being taken, 1-based; read from the state tensor so a restored checkpoint continues it. */
-    private long t;
+    /**
+     * The step being taken, 1-based. The state tensor holds the count for checkpoints; this mirrors it on the host, read
+     * back only when state is restored, so that a step does not wait for the device to report it.
+     */
+    private long t, completed;
 
     @Override protected void beforeStep() {
-        t = (long) stepCount.item() + 1;
+        t = completed + 1;
+    }
+
+    @Override protected void afterLoad() {
+        completed = (long) stepCount.item();
     }
 
     @Override protected void update(int i, Parameter p, Tensor grad) {
@@ -61,6 +68,7 @@ public final class Adam extends Optimizer {
 
     @Override protected void afterStep() {
         stepCount.add_(1);
+        completed++;
     }
 
     @Override public Map<String, Tensor> state() {

@@ -5,6 +5,7 @@ import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Parameter;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -40,13 +41,26 @@ public abstract class Optimizer {
         Scope.checkStep(getClass().getSimpleName() + ".step()");
         try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
             beforeStep();
+            List<Integer> indices = new ArrayList<>(params.size());
+            List<Tensor> grads = new ArrayList<>(params.size());
             for (int i = 0; i < params.size(); i++) {
-                Parameter p = params.get(i);
-                Tensor grad = p.grad();
-                if (grad != null) update(i, p, grad);
+                Tensor grad = params.get(i).grad();
+                if (grad != null) {
+                    indices.add(i);
+                    grads.add(grad);
+                }
             }
+            updateAll(indices, grads);
             afterStep();
         }
+    }
+
+    /**
+     * Updates the parameters at {@code indices}, whose gradients are {@code grads}: one by one through {@link #update},
+     * unless an optimizer updates them all at once.
+     */
+    protected void updateAll(List<Integer> indices, List<Tensor> grads) {
+        for (int k = 0; k < indices.size(); k++) update(indices.get(k), params.get(indices.get(k)), grads.get(k));
     }
 
     /** Updates parameter i in place; {@code grad} may be modified. */
@@ -71,7 +85,11 @@ public abstract class Optimizer {
                 e.getValue().copy_(saved.get(e.getKey()).to(e.getValue().device(), e.getValue().dtype()));
             }
         }
+        afterLoad();
     }
+
+    /** Called once restored state is in place: an optimizer that mirrors some of it on the host reads it back here. */
+    protected void afterLoad() {}
 
     public abstract String describe();
 }

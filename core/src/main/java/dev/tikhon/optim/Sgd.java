@@ -1,8 +1,10 @@
 package dev.tikhon.optim;
 
+import dev.tikhon.engine.MultiTensor;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Parameter;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,9 +36,37 @@ public final class Sgd extends Optimizer {
 
     public Sgd(List<Parameter> params, double lr) { this(params, lr, 0, false, 0, false); }
 
+    /**
+     * All parameters with a gradient in one fused call per group (weight decay or not), as libtorch's fused SGD kernel:
+     * one launch per group on a GPU, one pass over each tensor's memory on the CPU. A group the kernel does not take
+     * (a non-contiguous tensor, mixed dtypes or devices) is updated one tensor at a time, with the same arithmetic.
+     */
+    @Override protected void updateAll(List<Integer> indices, List<Tensor> grads) {
+        for (boolean decayed : new boolean[]{true, false}) {
+            List<Integer> group = new ArrayList<>(indices.size());
+            List<Tensor> theta = new ArrayList<>(indices.size()), g = new ArrayList<>(indices.size()), b = new ArrayList<>(indices.size());
+            for (int k = 0; k < indices.size(); k++) {
+                Parameter p = params.get(indices.get(k));
+                if (decays(p) != decayed) continue;
+                group.add(indices.get(k));
+                theta.add(p.value());
+                g.add(grads.get(k));
+                if (momentum > 0) b.add(buffers[indices.get(k)]);
+            }
+            if (group.isEmpty()) continue;
+            if (!MultiTensor.sgd(theta, g, b, decayed ? weightDecay : 0, momentum, lr, nesterov)) {
+                for (int k = 0; k < group.size(); k++) update(group.get(k), params.get(group.get(k)), g.get(k));
+            }
+        }
+    }
+
+    private boolean decays(Parameter p) {
+        return weightDecay > 0 && (decayAll || p.decay());
+    }
+
     @Override protected void update(int i, Parameter p, Tensor grad) {
         Tensor theta = p.value();
-        if (weightDecay > 0 && (decayAll || p.decay())) grad.add_(theta, weightDecay);
+        if (decays(p)) grad.add_(theta, weightDecay);
         if (momentum > 0) {
             Tensor b = buffers[i].mul_(momentum).add_(grad);
             if (nesterov) grad.add_(b, momentum);

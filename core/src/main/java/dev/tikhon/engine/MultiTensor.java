@@ -1,0 +1,70 @@
+package dev.tikhon.engine;
+
+import org.bytedeco.pytorch.Dispatcher;
+import org.bytedeco.pytorch.GenericList;
+import org.bytedeco.pytorch.IValue;
+import org.bytedeco.pytorch.IValueVector;
+import org.bytedeco.pytorch.OperatorHandle;
+import org.bytedeco.pytorch.TensorType;
+import org.bytedeco.pytorch.Type;
+
+import java.util.List;
+
+/**
+ * Updates of many tensors in one call, through libtorch's fused optimizer kernels, which the Java binding does not map
+ * as functions and which are therefore called through the operator dispatcher. On a GPU a whole list is one kernel
+ * launch instead of several per tensor; on the CPU each tensor is read and written once instead of once per operation
+ * (measured 2.3× on the update of eight 100,000-element tensors, one thread: docs/benchmarks.md).
+ */
+public final class MultiTensor {
+    private MultiTensor() {}
+
+    private static final class Ops {   // looked up on first use, maybe inside a scope: retained, or the scope would free it
+        static final OperatorHandle FUSED_SGD = Dispatcher.singleton().findSchemaOrThrow("aten::_fused_sgd_", "").retainReference();
+    }
+
+    /**
+     * One step of SGD as torch.optim.SGD defines it (dampening 0), on every tensor of the lists at once:
+     * g ← g + λθ; b ← μb + g (when μ &gt; 0); θ ← θ − η·(g + μb if Nesterov, else b; g when μ = 0). The gradients are
+     * not modified. Returns false, having changed nothing, where the fused kernel does not apply: it walks each tensor's
+     * memory in order, so every tensor must be contiguous, and one call takes one device and one floating-point dtype.
+     * The caller then updates the tensors one by one.
+     *
+     * @param buffers the momentum buffers (zero before the first step), one per parameter; empty when μ = 0
+     */
+    public static boolean sgd(List<Tensor> params, List<Tensor> grads, List<Tensor> buffers,
+                              double weightDecay, double momentum, double lr, boolean nesterov) {
+        if (grads.size() != params.size() || buffers.size() != (momentum > 0 ? params.size() : 0)) {
+            throw new IllegalArgumentException("fused SGD: " + params.size() + " parameters, " + grads.size() + " gradients and "
+                    + buffers.size() + " momentum buffers");
+        }
+        if (params.isEmpty()) return true;
+        if (!uniform(params, params.get(0)) || !uniform(grads, params.get(0)) || !uniform(buffers, params.get(0))) return false;
+        IValueVector stack = new IValueVector(list(params), list(grads), list(buffers),
+                new IValue(weightDecay), new IValue(momentum), new IValue(lr), new IValue(0.0) /* dampening */,
+                new IValue(nesterov), new IValue(false) /* maximize */,
+                new IValue(false) /* first step: the buffers start at zero, so μ·0 + g is the same as g */,
+                new IValue() /* grad scale */, new IValue() /* found inf */);
+        Ops.FUSED_SGD.callBoxed(stack);
+        return true;
+    }
+
+    /** Whether every tensor is contiguous, floating point, and of {@code like}'s dtype and device. */
+    private static boolean uniform(List<Tensor> ts, Tensor like) {
+        DType dtype = like.dtype();
+        if (dtype != DType.FLOAT32 && dtype != DType.FLOAT64) return false;
+        Device device = like.device();
+        for (Tensor t : ts) {
+            if (!t.isContiguous() || t.dtype() != dtype || !t.device().equals(device)) return false;
+        }
+        return true;
+    }
+
+    /** A list of tensors as the dispatcher takes it: an IValue list whose element type is Tensor. */
+    private static IValue list(List<Tensor> ts) {
+        GenericList l = new GenericList(new Type.TypePtr(TensorType.get()));
+        l.reserve(ts.size());
+        for (Tensor t : ts) l.push_back(new IValue(t.t));
+        return new IValue(l);
+    }
+}
