@@ -68,12 +68,15 @@ cmp() { # cmp NAME TIMEOUT script args...
   echo; echo "=== [cmp-$name] $PY $* (timeout ${to}s, t=$(el)s)"
   timeout -k 5 "$to" "$PY" "$@" > "$OUT/compare-$name.json"; echo "=== [cmp-$name] rc=$? t=$(el)s"; cat "$OUT/compare-$name.json"
 }
-if [ "$QUICK" = 1 ]; then CR="--rounds 1"; CS="--steps 5"; CC="--images 1 --n 500"; CA="--images 100 --batch 50";
-else CR="--rounds 2"; CS="--steps 50"; CC="--images 20 --n 10000 --noise-batch 1000"; CA="--images 5000 --batch 1000"; fi
+if [ "$QUICK" = 1 ]; then CR="--rounds 1"; CS="--steps 5"; CC="--images 1 --n 500"; CA="--images 100 --batch 50"; CHS="--steps 20"; CHA="--images 10";
+else CR="--rounds 2"; CS="--steps 50"; CC="--images 20 --n 10000 --noise-batch 1000"; CA="--images 5000 --batch 1000"; CHS="--steps 10000"; CHA="--images 300"; fi
 cmp step128-$GDEV 120 bench/compare_train_step.py --device $GDEV --threads 16 $CR $CS --batch 128
 cmp step1024-$GDEV 120 bench/compare_train_step.py --device $GDEV --threads 16 $CR $CS --batch 1024
 cmp certify-$GDEV 180 bench/compare_certify.py --device $GDEV --threads 16 $CR $CC
 cmp pgd-$GDEV 150 bench/compare_attack.py --device $GDEV --threads 16 $CR $CA
+# The host's cost of issuing the work, where the GPU waits on it: a tiny model at batch 1 (docs/benchmarks.md, "Host cost")
+cmp host-step-$GDEV 60 bench/compare_train_step.py --device $GDEV --threads 16 $CR $CHS --batch 1 --mlp 2x16
+cmp host-pgd-$GDEV 60 bench/compare_attack.py --device $GDEV --threads 16 $CR $CHA --batch 1 --model linear
 if [ "$QUICK" != 1 ]; then
   cmp step128-cpu16 120 bench/compare_train_step.py --device cpu --threads 16 $CR --steps 20 --batch 128
   cmp pgd-cpu16 150 bench/compare_attack.py --device cpu --threads 16 $CR --images 1000 --batch 250
