@@ -68,6 +68,17 @@ public final class Dataset {
         return Arrays.copyOfRange(s, 1, s.length);
     }
 
+    /** The same data set with its tensors on {@code device} (this one when they are there already). */
+    public Dataset to(dev.tikhon.engine.Device device) {
+        if (inputs.device().equals(device) && labels.device().equals(device)) return this;
+        return new Dataset(name, source, inputs.to(device), labels.to(device), numClasses, classNames);
+    }
+
+    /** Bytes of the inputs and labels in memory. */
+    public long bytes() {
+        return inputs.numel() * inputs.dtype().bytes + labels.numel() * labels.dtype().bytes;
+    }
+
     /** Whether the inputs are UINT8 images (scaled by 1/255 on the way out). */
     public boolean isImages() { return inputs.dtype() == DType.UINT8; }
 

@@ -90,9 +90,14 @@ class DataLoaderTest {
     void batchesLandOnTheLoadersDevice() {
         DataLoader cpu = new DataLoader(DATA, 8, true, 1);
         assertThat(cpu.epoch(0).iterator().next().x().device()).isEqualTo(Device.CPU);
+        assertThat(cpu.source()).as("on the CPU the batches are gathered from the data set itself").isSameAs(DATA);
         assumeTrue(Engine.cudaAvailable(), "no CUDA device");
-        DataLoader.Batch b = cpu.onDevice(Device.cuda(0)).epoch(0).iterator().next();
+        DataLoader gpu = cpu.onDevice(Device.cuda(0));
+        DataLoader.Batch b = gpu.epoch(0).iterator().next();
         assertThat(b.x().device()).isEqualTo(Device.cuda(0));
         assertThat(b.y().device()).isEqualTo(Device.cuda(0));
+        // a small data set is copied to the GPU once and gathered there: the same batches, in the same order
+        assertThat(gpu.source().inputs().device()).isEqualTo(Device.cuda(0));
+        assertThat(visit(gpu, 3, 0)).isEqualTo(visit(cpu, 3, 0));
     }
 }

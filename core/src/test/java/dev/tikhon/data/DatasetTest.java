@@ -36,6 +36,8 @@ class DatasetTest {
         assertThat(d.classCounts()).containsExactly(4, 3, 3);
         assertThat(d.isImages()).isTrue();
         assertThat(d.toString()).contains("indexed", "10", "[1, 2, 2]", "uint8", "3 classes");
+        assertThat(d.bytes()).isEqualTo(10 * 4 + 10 * 8);   // UINT8 pixels and INT64 labels
+        assertThat(d.to(dev.tikhon.engine.Device.CPU)).isSameAs(d);
     }
 
     @Test
