@@ -83,6 +83,8 @@ if [ "$QUICK" != 1 ]; then
   # the same with OpenBLAS (the 9216→128 layer) held to one thread, as before the launcher's short spin (Engine.blasThreads)
   TIKHON_BLAS_THREADS=1 cmp step128-cpu16-blas1 120 bench/compare_train_step.py --device cpu --threads 16 $CR --steps 20 --batch 128
   TIKHON_BLAS_THREADS=1 cmp pgd-cpu16-blas1 150 bench/compare_attack.py --device cpu --threads 16 $CR --images 1000 --batch 250
+  # thread scaling of the CNN step against PyTorch at the same thread count (16 is step128-cpu16 above)
+  for n in 1 2 4 8; do cmp step128-cpu$n 90 bench/compare_train_step.py --device cpu --threads $n $CR --steps 10 --batch 128; done
   # NCHW convolutions, as before channels-last (docs/engine.md): last, so that a short budget cuts it first
   TIKHON_CHANNELS_LAST=0 cmp step128-cpu16-nchw 120 bench/compare_train_step.py --device cpu --threads 16 $CR --steps 20 --batch 128
 fi
