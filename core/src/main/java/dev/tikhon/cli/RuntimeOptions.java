@@ -9,7 +9,7 @@ final class RuntimeOptions {
     @Option(names = "--threads", paramLabel = "N",
             description = "CPU threads for libtorch, and for OpenBLAS when its idle workers sleep at once (the launcher's "
                     + "OPENBLAS_THREAD_TIMEOUT=4; otherwise one, so that they do not spin on libtorch's cores; "
-                    + "TIKHON_BLAS_THREADS overrides). Default: all cores.")
+                    + "TIKHON_BLAS_THREADS overrides). Default: one per physical core (OMP_NUM_THREADS when set), as PyTorch's.")
     Integer threads;
 
     @Option(names = "--device", paramLabel = "DEV", defaultValue = "cpu",

@@ -28,6 +28,8 @@ public final class Engine {
 
     private static volatile boolean initialized;
     private static int threads;
+    /** The thread count a process starts with, and why: one per physical core ({@link CpuTopology}). */
+    private static final CpuTopology.Threads defaultThreads = CpuTopology.defaultThreads();
     private static String kernels = "not checked";
     /**
      * Pad float32 convolution inputs of more than 8 channels to a multiple of 8: set while oneDNN is
@@ -42,7 +44,10 @@ public final class Engine {
 
     private Engine() {}
 
-    /** Loads natives (idempotent) with the default thread policy: all cores for ATen, OpenBLAS by {@link #blasThreads(int)}. */
+    /**
+     * Loads natives (idempotent) with the default thread policy: one ATen thread per physical core ({@link CpuTopology}),
+     * OpenBLAS by {@link #blasThreads(int)}.
+     */
     public static void init() {
         if (initialized) return;
         synchronized (Engine.class) {
@@ -63,7 +68,7 @@ public final class Engine {
             torch.globalContext().setUserEnabledNNPACK(false);
             initialized = true;
             Runtime.getRuntime().addShutdownHook(new Thread(Engine::stopNativeWork, "tikhon-engine-stop"));
-            setThreads(Runtime.getRuntime().availableProcessors());
+            setThreads(defaultThreads.count());
         }
     }
 
@@ -287,6 +292,8 @@ public final class Engine {
         m.put("binding", "org.bytedeco:pytorch " + bindingVersion());
         m.put("platform", Loader.getPlatform() + (NativeLoader.gpuFlavour() ? "-gpu" : ""));
         m.put("intraop_threads", torch.get_num_threads());
+        m.put("default_threads", defaultThreads.count());
+        m.put("default_threads_why", defaultThreads.why());
         m.put("openblas_threads", openblasThreads());
         m.put("openblas_threads_why", blasThreads(threads).why());
         m.put("kernels", kernels);
