@@ -1,6 +1,5 @@
 package dev.tikhon.train;
 
-import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
 import dev.tikhon.optim.Optimizer;
@@ -38,10 +37,11 @@ public final class TrainStep {
         optimizer.zeroGrad();
         Objective.Result r = objective.evaluate(model, x, y);
         r.loss().backward();
+        // Joined in the loss's floating type (the count, at most the batch size, is exact in it) and read as one array.
         List<Tensor> read = new ArrayList<>(2 + r.parts().size());
-        read.add(r.loss().detach().to(DType.FLOAT64).reshape(1));
-        read.add(r.logits().detach().argmax(1).eq(y).sum().to(DType.FLOAT64).reshape(1));
-        for (Tensor part : r.parts().values()) read.add(part.detach().to(DType.FLOAT64).reshape(1));
+        read.add(r.loss().detach().reshape(1));
+        read.add(r.logits().detach().argmax(1).eq(y).sum().reshape(1));
+        for (Tensor part : r.parts().values()) read.add(part.detach().reshape(1));
         double[] values = Tensor.cat(read, 0).toDoubleArray();
         double loss = values[0];
         int size = (int) x.size(0);
