@@ -6,8 +6,7 @@ package dev.tikhon.attack;
  * towards the hyperplane, sign(vᵢ)·min(t·sᵢ, roomᵢ) with v = ±w pointing towards it, roomᵢ the distance
  * to the box face in that direction, and sᵢ = 1 (ℓ∞) or |vᵢ| (ℓ2; t is then the Lagrange multiplier of
  * the hyperplane constraint). v·δ(t) is piecewise linear and increasing in t, with a breakpoint where
- * each coordinate reaches its face: sorting the breakpoints and walking them gives t exactly, in
- * O(D log D). When no point of the box lies on the hyperplane, the step goes to the box corner closest
+ * each coordinate reaches its face: sorting the breakpoints below t and walking them gives t exactly. When no point of the box lies on the hyperplane, the step goes to the box corner closest
  * to it (every coordinate at its face). This is the projection FAB (Croce &amp; Hein 2020) takes at every
  * step; it runs on the host, in double precision.
  */
@@ -48,7 +47,7 @@ final class BoxProjection {
         double c = Math.abs(gap);   // v·δ must reach c, v = sign·w
         java.util.Arrays.fill(out, oo, oo + d, 0);
         if (c == 0) return 0;
-        int m = 0;
+        double allSlope = 0, reach = 0;   // v·δ(t) grows at allSlope while no coordinate is at its face, up to reach
         for (int i = 0; i < d; i++) {
             double v = sign * w[wo + i];
             if (v == 0) continue;
@@ -56,24 +55,10 @@ final class BoxProjection {
             double a = Math.abs(v);
             slope[i] = norm == Norm.LINF ? a : a * a;                    // d(v·δ)/dt while coordinate i is free
             breakpoint[i] = norm == Norm.LINF ? room[i] : room[i] / a;   // t at which coordinate i reaches its face
-            // Sort key: the breakpoint's float bits (monotone for non-negative floats) above the index.
-            order[m++] = ((long) Float.floatToIntBits((float) Math.max(breakpoint[i], 0)) << 32) | i;
+            if (room[i] > 0) allSlope += slope[i];   // a coordinate at its face is saturated from the start
+            reach += a * room[i];
         }
-        java.util.Arrays.sort(order, 0, m);
-        double saturated = 0, freeSlope = 0;
-        for (int k = 0; k < m; k++) freeSlope += slope[(int) order[k]];
-        double t = Double.POSITIVE_INFINITY;
-        for (int k = 0; k < m; k++) {
-            int i = (int) order[k];
-            double at = saturated + freeSlope * breakpoint[i];
-            if (at >= c) {
-                t = freeSlope > 0 ? (c - saturated) / freeSlope : breakpoint[i];
-                break;
-            }
-            saturated += Math.abs(w[wo + i]) * room[i];
-            freeSlope -= slope[i];
-            if (freeSlope < 0) freeSlope = 0;
-        }
+        double t = reach < c || allSlope == 0 ? Double.POSITIVE_INFINITY : crossing(w, wo, sign, c, allSlope);
         double size = 0;
         for (int i = 0; i < d; i++) {
             double v = sign * w[wo + i];
@@ -84,6 +69,51 @@ final class BoxProjection {
             size = norm == Norm.LINF ? Math.max(size, Math.abs(delta)) : size + delta * delta;
         }
         return norm == Norm.LINF ? size : Math.sqrt(size);
+    }
+
+    /**
+     * The t at which v·δ(t) reaches c (c ≤ reach). Only the breakpoints below t matter, and a step usually saturates
+     * few coordinates: so an upper bound on t is found first (starting from c / allSlope, where no coordinate would be
+     * saturated, and doubling), and only the breakpoints below it are sorted and walked. The rest stay free throughout.
+     */
+    private double crossing(double[] w, int wo, double sign, double c, double allSlope) {
+        int d = room.length;
+        double bound = c / allSlope;
+        for (int doubling = 0; valueAt(w, wo, sign, bound) < c; doubling++) {
+            if (doubling == 64) {   // not reached in floating point: walk every breakpoint
+                bound = Double.POSITIVE_INFINITY;
+                break;
+            }
+            bound *= 2;
+        }
+        int m = 0;
+        for (int i = 0; i < d; i++) {
+            if (w[wo + i] == 0 || !(room[i] > 0) || !(breakpoint[i] < bound)) continue;
+            // Sort key: the breakpoint's float bits (monotone for non-negative floats) above the index.
+            order[m++] = ((long) Float.floatToIntBits((float) Math.max(breakpoint[i], 0)) << 32) | i;
+        }
+        java.util.Arrays.sort(order, 0, m);
+        double saturated = 0, freeSlope = allSlope;
+        for (int k = 0; k < m; k++) {
+            int i = (int) order[k];
+            double at = saturated + freeSlope * breakpoint[i];
+            if (at >= c) return freeSlope > 0 ? (c - saturated) / freeSlope : breakpoint[i];
+            saturated += Math.abs(w[wo + i]) * room[i];
+            freeSlope -= slope[i];
+            if (freeSlope < 0) freeSlope = 0;
+        }
+        // Past the last breakpoint below the bound: the coordinates still free reach c before the bound.
+        return freeSlope > 0 ? (c - saturated) / freeSlope : Double.POSITIVE_INFINITY;
+    }
+
+    /** v·δ(t) = Σ slopeᵢ·t over the free coordinates plus |vᵢ|·roomᵢ over those at their face. */
+    private double valueAt(double[] w, int wo, double sign, double t) {
+        double f = 0;
+        for (int i = 0; i < room.length; i++) {
+            if (w[wo + i] == 0) continue;
+            f += t < breakpoint[i] ? slope[i] * t : Math.abs(w[wo + i]) * room[i];
+        }
+        return f;
     }
 
     /** ‖δ‖ in the norm. */

@@ -113,14 +113,17 @@ class FabSquareL2Test {
     void boxProjectionMatchesTheBisectionOracle() {
         // The attacks' sort-based projection onto hyperplane ∩ box against the oracle's bisection (ℓ2) and walk (ℓ∞).
         java.util.Random r = new java.util.Random(5);
-        for (int t = 0; t < 200; t++) {
-            int d = 1 + r.nextInt(30);
+        for (int t = 0; t < 260; t++) {
+            // small points, and image-sized ones (784) whose step saturates only some coordinates
+            int d = t < 200 ? 1 + r.nextInt(30) : 784;
             double[] p = new double[d], w = new double[d];
             for (int k = 0; k < d; k++) {
                 p[k] = r.nextInt(4) == 0 ? r.nextInt(2) : r.nextDouble();
                 w[k] = r.nextInt(5) == 0 ? 0 : r.nextGaussian();
             }
-            double wp = ExactLinearDistances.dot(w, p), c = r.nextDouble() * 2 - 1;
+            // at 784, every other gap is large enough that the step saturates many coordinates (or cannot be reached)
+            double scale = d == 784 && t % 2 == 0 ? 250 : 1;
+            double wp = ExactLinearDistances.dot(w, p), c = (r.nextDouble() * 2 - 1) * scale;
             for (Norm norm : Norm.values()) {
                 double[] delta = BoxProjection.project(norm, p, w, wp + c);
                 double[] v = w.clone();
