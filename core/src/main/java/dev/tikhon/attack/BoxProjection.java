@@ -6,8 +6,9 @@ package dev.tikhon.attack;
  * towards the hyperplane, sign(vᵢ)·min(t·sᵢ, roomᵢ) with v = ±w pointing towards it, roomᵢ the distance
  * to the box face in that direction, and sᵢ = 1 (ℓ∞) or |vᵢ| (ℓ2; t is then the Lagrange multiplier of
  * the hyperplane constraint). v·δ(t) is piecewise linear and increasing in t, with a breakpoint where
- * each coordinate reaches its face: sorting the breakpoints below t and walking them gives t exactly. When no point of the box lies on the hyperplane, the step goes to the box corner closest
- * to it (every coordinate at its face). This is the projection FAB (Croce &amp; Hein 2020) takes at every
+ * each coordinate reaches its face: sorting the breakpoints below t and walking them gives t exactly.
+ * When no point of the box lies on the hyperplane, the step goes to the box corner closest to it (every
+ * coordinate at its face). This is the projection FAB (Croce &amp; Hein 2020) takes at every
  * step; it runs on the host, in double precision.
  */
 final class BoxProjection {
@@ -58,7 +59,7 @@ final class BoxProjection {
             if (room[i] > 0) allSlope += slope[i];   // a coordinate at its face is saturated from the start
             reach += a * room[i];
         }
-        double t = reach < c || allSlope == 0 ? Double.POSITIVE_INFINITY : crossing(w, wo, sign, c, allSlope);
+        double t = reach < c || allSlope == 0 ? Double.POSITIVE_INFINITY : crossing(w, wo, c, allSlope);
         double size = 0;
         for (int i = 0; i < d; i++) {
             double v = sign * w[wo + i];
@@ -76,10 +77,10 @@ final class BoxProjection {
      * few coordinates: so an upper bound on t is found first (starting from c / allSlope, where no coordinate would be
      * saturated, and doubling), and only the breakpoints below it are sorted and walked. The rest stay free throughout.
      */
-    private double crossing(double[] w, int wo, double sign, double c, double allSlope) {
+    private double crossing(double[] w, int wo, double c, double allSlope) {
         int d = room.length;
         double bound = c / allSlope;
-        for (int doubling = 0; valueAt(w, wo, sign, bound) < c; doubling++) {
+        for (int doubling = 0; valueAt(w, wo, bound) < c; doubling++) {
             if (doubling == 64) {   // not reached in floating point: walk every breakpoint
                 bound = Double.POSITIVE_INFINITY;
                 break;
@@ -107,7 +108,7 @@ final class BoxProjection {
     }
 
     /** v·δ(t) = Σ slopeᵢ·t over the free coordinates plus |vᵢ|·roomᵢ over those at their face. */
-    private double valueAt(double[] w, int wo, double sign, double t) {
+    private double valueAt(double[] w, int wo, double t) {
         double f = 0;
         for (int i = 0; i < room.length; i++) {
             if (w[wo + i] == 0) continue;

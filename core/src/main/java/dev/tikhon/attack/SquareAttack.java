@@ -71,8 +71,8 @@ public record SquareAttack(double eps, int queries, double pInit) implements Att
                     tracker.offer(candidate, logits);
                     Tensor m = AttackLoss.MARGIN.perExample(logits, y).neg();
                     Tensor better = m.lt(margin);
-                    current.copy_(Tensor.where(Pgd.perExample(better, x0), candidate, current));
-                    margin.copy_(Tensor.where(better, m, margin));
+                    current.assignWhere_(Pgd.perExample(better, x0), candidate);
+                    margin.assignWhere_(better, m);
                 }
             }
         }
