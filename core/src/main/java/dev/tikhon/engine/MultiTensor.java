@@ -21,6 +21,7 @@ public final class MultiTensor {
 
     private static final class Ops {   // looked up on first use, maybe inside a scope: retained, or the scope would free it
         static final OperatorHandle FUSED_SGD = Dispatcher.singleton().findSchemaOrThrow("aten::_fused_sgd_", "").retainReference();
+        static final Type.TypePtr TENSOR = new Type.TypePtr(TensorType.get()).retainReference();
     }
 
     /**
@@ -49,20 +50,27 @@ public final class MultiTensor {
         return true;
     }
 
-    /** Whether every tensor is contiguous, floating point, and of {@code like}'s dtype and device. */
+    /**
+     * Whether every tensor is contiguous, floating point, and of {@code like}'s dtype and device. The device is compared
+     * through {@code is_cpu}/{@code is_cuda}, which make no native object, and by index only where there are several GPUs:
+     * this runs on every tensor at every step.
+     */
     private static boolean uniform(List<Tensor> ts, Tensor like) {
         DType dtype = like.dtype();
         if (dtype != DType.FLOAT32 && dtype != DType.FLOAT64) return false;
-        Device device = like.device();
+        boolean cuda = like.t.is_cuda();
+        if (!cuda && !like.t.is_cpu()) return false;
+        Device gpu = cuda && Engine.cudaDeviceCount() > 1 ? like.device() : null;
         for (Tensor t : ts) {
-            if (!t.isContiguous() || t.dtype() != dtype || !t.device().equals(device)) return false;
+            if (!t.isContiguous() || t.dtype() != dtype) return false;
+            if (cuda ? !t.t.is_cuda() || (gpu != null && !t.device().equals(gpu)) : !t.t.is_cpu()) return false;
         }
         return true;
     }
 
     /** A list of tensors as the dispatcher takes it: an IValue list whose element type is Tensor. */
     private static IValue list(List<Tensor> ts) {
-        GenericList l = new GenericList(new Type.TypePtr(TensorType.get()));
+        GenericList l = new GenericList(Ops.TENSOR);
         l.reserve(ts.size());
         for (Tensor t : ts) l.push_back(new IValue(t.t));
         return new IValue(l);
