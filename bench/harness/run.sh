@@ -1,0 +1,14 @@
+#!/bin/bash
+# Micro-harnesses behind some figures of docs/benchmarks.md: they call package-private classes, so they are compiled
+# against the built jar here rather than shipped in it. Usage (after mvn -pl core package -DskipTests):
+#   bench/harness/run.sh dev.tikhon.attack.PgdParts
+#   bench/harness/run.sh dev.tikhon.attack.ProjectionTime
+#   bench/harness/run.sh dev.tikhon.optim.SgdUpdateTime [threads]
+#   bench/harness/run.sh dev.tikhon.attack.NativeObjects
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cp="$root/core/target/tikhon.jar:$root/core/target/lib/*"
+out="$(mktemp -d)"
+javac -d "$out" -cp "$cp" $(find "$root/bench/harness" -name '*.java')
+export MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=17179869184 MALLOC_TOP_PAD_=536870912 OPENBLAS_THREAD_TIMEOUT=4
+java -cp "$out:$cp" "$@" 2>&1 | grep -v '^WARNING'
