@@ -8,7 +8,6 @@ import dev.tikhon.engine.Tensor;
 import dev.tikhon.models.Models;
 import dev.tikhon.nn.Module;
 import dev.tikhon.optim.SgdCounts;
-import org.bytedeco.javacpp.Pointer;
 
 import java.util.List;
 import java.util.Map;
@@ -27,13 +26,13 @@ public class NativeObjects {
         long n = 0;
         for (int rep = 0; rep < 3; rep++) {
             try (Scope it = Scope.open()) {   // Pgd.runOnce's iteration, counted before its scope frees it
-                long c0 = Pointer.totalCount();
+                long c0 = Engine.liveNativeObjects();
                 Tensor xk = current.detach().requiresGrad(true);
                 Tensor logits = m.forward(xk);
                 tracker.offer(xk, logits);
                 Tensor g = Autograd.grad(List.of(AttackLoss.CE.perExample(logits, y, null).sum()), List.of(xk), null, false, false).get(0);
                 region.ascend_(current, g, 0.0125);
-                n = Pointer.totalCount() - c0;
+                n = Engine.liveNativeObjects() - c0;
             }
         }
         System.out.println("PGD iteration: " + n + " native objects, 0 host syncs");

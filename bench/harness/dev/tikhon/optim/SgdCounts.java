@@ -1,10 +1,10 @@
 package dev.tikhon.optim;
 
 import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Engine;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
-import org.bytedeco.javacpp.Pointer;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -24,10 +24,10 @@ public final class SgdCounts {
         for (int rep = 0; rep < 3; rep++) {
             for (int way = 0; way < 2; way++) {
                 try (Scope s = Scope.open(); Autograd.Guard ng = Autograd.noGrad()) {
-                    long c0 = Pointer.totalCount();
+                    long c0 = Engine.liveNativeObjects();
                     if (way == 0) sgd.updateAll(idx, g);
                     else for (int i = 0; i < idx.size(); i++) sgd.update(i, m.parameters().get(i), g.get(i));
-                    n[way] = Pointer.totalCount() - c0;
+                    n[way] = Engine.liveNativeObjects() - c0;
                 }
             }
         }

@@ -107,6 +107,12 @@ public final class Engine {
         }
     }
 
+    /**
+     * Native objects JavaCPP holds now (tensors, scalars, options, …): the difference across a step, taken before the
+     * step's scope closes, is how many it made (bench/harness/NativeObjects).
+     */
+    public static long liveNativeObjects() { return Pointer.totalCount(); }
+
     /** JavaCPP's physical-memory limit in bytes (0: not checked), for {@code tikhon info}. */
     static long pointerPhysicalLimit() { return Pointer.maxPhysicalBytes(); }
 
