@@ -3,7 +3,7 @@
 # against the built jar here rather than shipped in it. Usage (after mvn -pl core package -DskipTests):
 #   bench/harness/run.sh dev.tikhon.attack.PgdParts
 #   bench/harness/run.sh dev.tikhon.attack.ProjectionTime
-#   bench/harness/run.sh dev.tikhon.optim.SgdUpdateTime [threads]
+#   bench/harness/run.sh dev.tikhon.optim.UpdateTime [threads] [sgd|adam]
 #   bench/harness/run.sh dev.tikhon.attack.NativeObjects
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

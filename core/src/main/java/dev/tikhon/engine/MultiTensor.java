@@ -21,6 +21,8 @@ public final class MultiTensor {
 
     private static final class Ops {   // looked up on first use, maybe inside a scope: retained, or the scope would free it
         static final OperatorHandle FUSED_SGD = Dispatcher.singleton().findSchemaOrThrow("aten::_fused_sgd_", "").retainReference();
+        static final OperatorHandle FUSED_ADAM = Dispatcher.singleton().findSchemaOrThrow("aten::_fused_adam_", "").retainReference();
+        static final OperatorHandle FUSED_ADAMW = Dispatcher.singleton().findSchemaOrThrow("aten::_fused_adamw_", "").retainReference();
         static final Type.TypePtr TENSOR = new Type.TypePtr(TensorType.get()).retainReference();
     }
 
@@ -48,6 +50,51 @@ public final class MultiTensor {
                 new IValue() /* grad scale */, new IValue() /* found inf */);
         Ops.FUSED_SGD.callBoxed(stack);
         return true;
+    }
+
+    /**
+     * One step of Adam (Kingma &amp; Ba, with bias correction) as torch.optim.Adam and AdamW define it, on every tensor of the
+     * lists at once: with L2 weight decay g ← g + λθ, or decoupled θ ← θ − ηλθ; m ← β₁m + (1 − β₁)g;
+     * v ← β₂v + (1 − β₂)g²; θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε). The gradients are not modified. Returns
+     * false, having changed nothing, where the fused kernel does not apply (as {@link #sgd}).
+     *
+     * @param step the step number t, a one-element FLOAT32 tensor on the parameters' device: the CUDA kernel reads it
+     *             through a {@code float*} whatever its dtype, so any other dtype would be read as garbage
+     */
+    public static boolean adam(List<Tensor> params, List<Tensor> grads, List<Tensor> expAvgs, List<Tensor> expAvgSqs, Tensor step,
+                               double lr, double beta1, double beta2, double weightDecay, boolean decoupled, double eps) {
+        if (grads.size() != params.size() || expAvgs.size() != params.size() || expAvgSqs.size() != params.size()) {
+            throw new IllegalArgumentException("fused Adam: " + params.size() + " parameters, " + grads.size() + " gradients, "
+                    + expAvgs.size() + " first and " + expAvgSqs.size() + " second moments");
+        }
+        if (step.dtype() != DType.FLOAT32 || step.numel() != 1) {
+            throw new IllegalArgumentException("fused Adam: the step count must be one FLOAT32 element, got " + step.dtype()
+                    + " " + java.util.Arrays.toString(step.shape()));
+        }
+        if (params.isEmpty()) return true;
+        Tensor like = params.get(0);
+        if (!uniform(params, like) || !uniform(grads, like) || !uniform(expAvgs, like) || !uniform(expAvgSqs, like)
+                || !sameDevice(step, like)) return false;
+        for (int i = 0; i < params.size(); i++) {   // the CUDA kernel walks the four tensors of a parameter in lockstep
+            long[] shape = params.get(i).shape();
+            if (!java.util.Arrays.equals(shape, grads.get(i).shape()) || !java.util.Arrays.equals(shape, expAvgs.get(i).shape())
+                    || !java.util.Arrays.equals(shape, expAvgSqs.get(i).shape())) return false;
+        }
+        GenericList steps = new GenericList(Ops.TENSOR);   // one entry per parameter; every one reads the same count
+        steps.reserve(params.size());
+        for (int i = 0; i < params.size(); i++) steps.push_back(new IValue(step.t));
+        IValueVector stack = new IValueVector(list(params), list(grads), list(expAvgs), list(expAvgSqs),
+                list(List.of()) /* AMSGrad's maxima: none */, new IValue(steps),
+                new IValue(lr), new IValue(beta1), new IValue(beta2), new IValue(weightDecay), new IValue(eps),
+                new IValue(false) /* AMSGrad */, new IValue(false) /* maximize */,
+                new IValue() /* grad scale */, new IValue() /* found inf */);
+        (decoupled ? Ops.FUSED_ADAMW : Ops.FUSED_ADAM).callBoxed(stack);
+        return true;
+    }
+
+    private static boolean sameDevice(Tensor t, Tensor like) {
+        if (like.t.is_cuda()) return t.t.is_cuda() && (Engine.cudaDeviceCount() <= 1 || t.device().equals(like.device()));
+        return t.t.is_cpu();
     }
 
     /**

@@ -1,8 +1,11 @@
 package dev.tikhon.optim;
 
+import dev.tikhon.engine.DType;
+import dev.tikhon.engine.MultiTensor;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Parameter;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +19,11 @@ public final class Adam extends Optimizer {
     private final boolean decoupled, decayAll;
     private final Tensor[] m, v;
     private final Tensor stepCount;
+    /**
+     * t for the fused kernel, FLOAT32 (which the kernel requires) on the moments' device, like them fixed when the
+     * optimizer is made; filled from the host count at each step, so nothing is read back from the device.
+     */
+    private final Tensor kernelStep;
 
     public Adam(List<Parameter> params, double lr, double beta1, double beta2, double eps,
                 double weightDecay, boolean decoupled, boolean decayAll) {
@@ -36,6 +44,7 @@ public final class Adam extends Optimizer {
             v[i] = this.params.get(i).value().zerosLike().keep();
         }
         this.stepCount = Tensor.fromDoubles(new double[]{0}, 1).keep();   // float64: exact to 2⁵³ steps
+        this.kernelStep = Tensor.zeros(DType.FLOAT32, m.length > 0 ? m[0].device() : dev.tikhon.engine.Device.CPU, 1).keep();
     }
 
     public Adam(List<Parameter> params, double lr) { this(params, lr, 0.9, 0.999, 1e-8, 0, false, false); }
@@ -54,9 +63,36 @@ public final class Adam extends Optimizer {
         completed = (long) stepCount.item();
     }
 
+    /**
+     * All parameters with a gradient in one fused call per weight-decay group (libtorch's fused Adam/AdamW kernel, as
+     * torch.optim.Adam(fused=True)); a group the kernel does not take is updated one tensor at a time.
+     */
+    @Override protected void updateAll(List<Integer> indices, List<Tensor> grads) {
+        for (List<Integer> group : byDecay(indices, this::decays)) {
+            if (group.isEmpty()) continue;
+            List<Tensor> theta = new ArrayList<>(group.size()), g = new ArrayList<>(group.size()),
+                    m1 = new ArrayList<>(group.size()), m2 = new ArrayList<>(group.size());
+            for (int k : group) {
+                int i = indices.get(k);
+                theta.add(params.get(i).value());
+                g.add(grads.get(k));
+                m1.add(m[i]);
+                m2.add(v[i]);
+            }
+            boolean decayed = decays(params.get(indices.get(group.get(0))));
+            if (!MultiTensor.adam(theta, g, m1, m2, kernelStep.fill_(t), lr, beta1, beta2, decayed ? weightDecay : 0, decoupled, eps)) {
+                for (int k : group) update(indices.get(k), params.get(indices.get(k)), grads.get(k));
+            }
+        }
+    }
+
+    private boolean decays(Parameter p) {
+        return weightDecay > 0 && (decayAll || p.decay());
+    }
+
     @Override protected void update(int i, Parameter p, Tensor grad) {
         Tensor theta = p.value();
-        boolean decay = weightDecay > 0 && (decayAll || p.decay());
+        boolean decay = decays(p);
         if (decay && decoupled) theta.mul_(1 - lr * weightDecay);
         else if (decay) grad.add_(theta, weightDecay);
         m[i].mul_(beta1).add_(grad, 1 - beta1);

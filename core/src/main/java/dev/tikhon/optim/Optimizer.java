@@ -63,6 +63,16 @@ public abstract class Optimizer {
         for (int k = 0; k < indices.size(); k++) update(indices.get(k), params.get(indices.get(k)), grads.get(k));
     }
 
+    /**
+     * The positions k in {@code indices} split into two groups for fused updates, which take one weight decay per call:
+     * those whose parameter {@code decays}, then the others.
+     */
+    protected final List<List<Integer>> byDecay(List<Integer> indices, java.util.function.Predicate<Parameter> decays) {
+        List<Integer> decayed = new ArrayList<>(indices.size()), plain = new ArrayList<>(indices.size());
+        for (int k = 0; k < indices.size(); k++) (decays.test(params.get(indices.get(k))) ? decayed : plain).add(k);
+        return List.of(decayed, plain);
+    }
+
     /** Updates parameter i in place; {@code grad} may be modified. */
     protected abstract void update(int i, Parameter p, Tensor grad);
 

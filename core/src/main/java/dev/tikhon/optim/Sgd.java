@@ -42,20 +42,18 @@ public final class Sgd extends Optimizer {
      * (a non-contiguous tensor, mixed dtypes or devices) is updated one tensor at a time, with the same arithmetic.
      */
     @Override protected void updateAll(List<Integer> indices, List<Tensor> grads) {
-        for (boolean decayed : new boolean[]{true, false}) {
-            List<Integer> group = new ArrayList<>(indices.size());
-            List<Tensor> theta = new ArrayList<>(indices.size()), g = new ArrayList<>(indices.size()), b = new ArrayList<>(indices.size());
-            for (int k = 0; k < indices.size(); k++) {
-                Parameter p = params.get(indices.get(k));
-                if (decays(p) != decayed) continue;
-                group.add(indices.get(k));
-                theta.add(p.value());
-                g.add(grads.get(k));
-                if (momentum > 0) b.add(buffers[indices.get(k)]);
-            }
+        for (List<Integer> group : byDecay(indices, this::decays)) {
             if (group.isEmpty()) continue;
+            List<Tensor> theta = new ArrayList<>(group.size()), g = new ArrayList<>(group.size()), b = new ArrayList<>(group.size());
+            for (int k : group) {
+                int i = indices.get(k);
+                theta.add(params.get(i).value());
+                g.add(grads.get(k));
+                if (momentum > 0) b.add(buffers[i]);
+            }
+            boolean decayed = decays(params.get(indices.get(group.get(0))));
             if (!MultiTensor.sgd(theta, g, b, decayed ? weightDecay : 0, momentum, lr, nesterov)) {
-                for (int k = 0; k < group.size(); k++) update(group.get(k), params.get(group.get(k)), g.get(k));
+                for (int k : group) update(indices.get(k), params.get(indices.get(k)), grads.get(k));
             }
         }
     }

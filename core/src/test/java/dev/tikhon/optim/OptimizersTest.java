@@ -174,6 +174,81 @@ class OptimizersTest {
         }
     }
 
+    /**
+     * The fused Adam and AdamW update against Kingma &amp; Ba's definition with bias correction written out tensor by
+     * tensor, as {@link #fusedSgdIsTheDefinitionAppliedTensorByTensor} does for SGD: six steps (so that the bias
+     * correction's t moves), float64 and float32, no decay, L2 decay and decoupled decay of weights only.
+     */
+    @Test
+    void fusedAdamIsTheDefinitionAppliedTensorByTensor() {
+        double lr = 0.05, b1 = 0.9, b2 = 0.99, eps = 1e-8;
+        for (DType dtype : new DType[]{DType.FLOAT64, DType.FLOAT32}) {
+            double tol = dtype == DType.FLOAT64 ? 1e-13 : 2e-6;
+            for (boolean nonContiguous : new boolean[]{false, true}) {
+                for (double[] setting : new double[][]{{0, 0}, {0.01, 0}, {0.01, 1}}) {
+                    double wd = setting[0];
+                    boolean decoupled = setting[1] == 1;
+                    String what = dtype + (nonContiguous ? ", non-contiguous weight" : "") + ", λ " + wd + (decoupled ? " decoupled" : "");
+                    Rng.seed(12);
+                    Linear a = new Linear(4, 3), b = new Linear(3, 2);
+                    a.to(dtype);
+                    b.to(dtype);
+                    if (nonContiguous) {
+                        Tensor w = a.weight().value();
+                        w.setData_(w.detach().t().contiguous().t());
+                    }
+                    List<Parameter> ps = new java.util.ArrayList<>(a.parameters());
+                    ps.addAll(b.parameters());
+                    Adam adam = new Adam(ps, lr, b1, b2, eps, wd, decoupled, false);
+                    Tensor[] theta = new Tensor[ps.size()], m = new Tensor[ps.size()], v = new Tensor[ps.size()];
+                    for (int i = 0; i < ps.size(); i++) {
+                        theta[i] = ps.get(i).value().detach().copy();
+                        m[i] = theta[i].zerosLike();
+                        v[i] = theta[i].zerosLike();
+                    }
+                    Tensor x = Tensor.randn(5, 4).to(dtype);
+                    for (int t = 1; t <= 6; t++) {
+                        adam.zeroGrad();
+                        b.forward(a.forward(x).tanh()).square().sum().backward();
+                        for (int i = 0; i < ps.size(); i++) {
+                            Tensor g = ps.get(i).grad().copy();
+                            boolean decays = wd > 0 && ps.get(i).decay();
+                            if (decays && decoupled) theta[i] = theta[i].mul(1 - lr * wd);
+                            else if (decays) g = g.add(theta[i], wd);
+                            m[i] = m[i].mul(b1).add(g.mul(1 - b1));
+                            v[i] = v[i].mul(b2).add(g.square().mul(1 - b2));
+                            Tensor mHat = m[i].div(1 - Math.pow(b1, t)), vHat = v[i].div(1 - Math.pow(b2, t));
+                            theta[i] = theta[i].sub(mHat.div(vHat.sqrt().add(eps)).mul(lr));
+                        }
+                        adam.step();
+                        for (int i = 0; i < ps.size(); i++) {
+                            assertThat(ps.get(i).value().toDoubleArray()).as("%s, step %d, %s", what, t, ps.get(i).name())
+                                    .containsExactly(theta[i].toDoubleArray(), within(tol));
+                        }
+                    }
+                    assertThat(ps.get(0).value().isContiguous()).as(what).isEqualTo(!nonContiguous);
+                }
+            }
+        }
+    }
+
+    @Test
+    void fusedAdamTakesOnlyAFloat32StepCount() {
+        Tensor p = Tensor.ones(DType.FLOAT64, dev.tikhon.engine.Device.CPU, 2, 3), g = p.copy();
+        assertThatThrownBy(() -> dev.tikhon.engine.MultiTensor.adam(List.of(p), List.of(g), List.of(p.zerosLike()), List.of(p.zerosLike()),
+                Tensor.ones(DType.FLOAT64, dev.tikhon.engine.Device.CPU, 1), 0.1, 0.9, 0.999, 0, false, 1e-8))
+                .hasMessageContaining("FLOAT32");
+        assertThat(p.toDoubleArray()).containsOnly(1.0);
+        Tensor wrongShape = Tensor.ones(DType.FLOAT64, dev.tikhon.engine.Device.CPU, 3, 2);
+        assertThat(dev.tikhon.engine.MultiTensor.adam(List.of(p), List.of(wrongShape), List.of(p.zerosLike()), List.of(p.zerosLike()),
+                Tensor.ones(DType.FLOAT32, dev.tikhon.engine.Device.CPU, 1), 0.1, 0.9, 0.999, 0, false, 1e-8)).isFalse();
+        assertThat(p.toDoubleArray()).containsOnly(1.0);
+        // the kernel itself, at t = 1: m̂ = v̂ = g² = 1, so θ = 1 − 0.1·1/(1 + ε)
+        assertThat(dev.tikhon.engine.MultiTensor.adam(List.of(p), List.of(g), List.of(p.zerosLike()), List.of(p.zerosLike()),
+                Tensor.ones(DType.FLOAT32, dev.tikhon.engine.Device.CPU, 1), 0.1, 0.9, 0.999, 0, false, 1e-8)).isTrue();
+        assertThat(p.toDoubleArray()).containsOnly(1 - 0.1 / (1 + 1e-8));
+    }
+
     @Test
     void fusedSgdRefusesTensorsItCannotTakeAndChangesNothing() {
         Tensor p = Tensor.ones(DType.FLOAT64, dev.tikhon.engine.Device.CPU, 2, 3), g = p.copy();
