@@ -6,6 +6,10 @@ means Tikhon is at least as fast). Same N0 (100), N, alpha (0.001), sigma, noise
 
     /usr/bin/python3 bench/compare_certify.py --threads 2 --rounds 3
     /usr/bin/python3 bench/compare_certify.py --device cuda --images 50 --noise-batch 1000
+    /usr/bin/python3 bench/compare_certify.py --device cuda --images 50 --noise-batch 1000 --images-per-batch 10
+
+--images-per-batch K lets Tikhon certify K images together, their noise sharing each forward pass (certificates do
+not change); the peer stays one image at a time, as the reference code and PyTorch eager do.
 """
 import argparse
 import json
@@ -26,6 +30,7 @@ def main():
     ap.add_argument("--sigma", type=float, default=0.25)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--tf32", action="store_true", help="allow TF32 on a GPU, on both sides")
+    ap.add_argument("--images-per-batch", type=int, default=1, help="Tikhon only: images sharing each forward pass")
     a = ap.parse_args()
     env = dict(os.environ)
     env.update(LAUNCHER_MALLOC)
@@ -33,7 +38,7 @@ def main():
               "--noise-batch", str(a.noise_batch), "--sigma", str(a.sigma), "--device", a.device] + (["--tf32"] if a.tf32 else [])
     tikhon, torch, p = [], [], None
     for r in range(a.rounds):
-        t = run(tikhon_cmd() + ["bench", "certify"] + common)
+        t = run(tikhon_cmd() + ["bench", "certify", "--images-per-batch", str(a.images_per_batch)] + common)
         p = run([sys.executable, os.path.join(ROOT, "bench", "certify_peer.py")] + common, env)
         tikhon.append(t["ms_per_image"])
         torch.append(p["ms_per_image"])
@@ -41,7 +46,7 @@ def main():
               file=sys.stderr)
     mt, mp = statistics.median(tikhon), statistics.median(torch)
     print(json.dumps({"benchmark": f"certify cohen N0 100, N {a.n}, small CNN, {a.images} Fashion-MNIST test images",
-                      "noise_batch": a.noise_batch, "device": a.device, "threads": a.threads, "rounds": a.rounds,
+                      "noise_batch": a.noise_batch, "tikhon_images_per_batch": a.images_per_batch, "device": a.device, "threads": a.threads, "rounds": a.rounds,
                       "pytorch_version": p["torch_version"],
                       "tikhon_ms_per_image": tikhon, "pytorch_ms_per_image": torch,
                       "tikhon_median": mt, "pytorch_median": mp, "speed_ratio_tikhon_over_pytorch": mp / mt},

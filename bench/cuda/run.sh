@@ -73,6 +73,8 @@ else CR="--rounds 2"; CS="--steps 50"; CC="--images 20 --n 10000 --noise-batch 1
 cmp step128-$GDEV 120 bench/compare_train_step.py --device $GDEV --threads 16 $CR $CS --batch 128
 cmp step1024-$GDEV 120 bench/compare_train_step.py --device $GDEV --threads 16 $CR $CS --batch 1024
 cmp certify-$GDEV 180 bench/compare_certify.py --device $GDEV --threads 16 $CR $CC
+# Tikhon certifying 10 images per forward pass (beyond eager: the peer stays one image at a time)
+cmp certify-packed-$GDEV 180 bench/compare_certify.py --device $GDEV --threads 16 $CR $CC --images-per-batch 10
 cmp pgd-$GDEV 150 bench/compare_attack.py --device $GDEV --threads 16 $CR $CA
 # The host's cost of issuing the work, where the GPU waits on it: a tiny model at batch 1 (docs/benchmarks.md, "Host cost")
 cmp host-step-$GDEV 60 bench/compare_train_step.py --device $GDEV --threads 16 $CR $CHS --batch 1 --mlp 2x16

@@ -9,7 +9,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code certify --method cohen}: Cohen et al.'s CERTIFY on the base model, one image at a time, giving the
+ * {@code certify --method cohen}: Cohen et al.'s CERTIFY on the base model, one image at a time (or
+ * {@link RandomizedSmoothing.Config#imagesPerBatch} images sharing each forward pass, one unit of work), giving the
  * probabilistic certificate "cohen"; classification time is PREDICT's with the same N, measured on the driver
  * on the first {@code predictImages} images.
  */
@@ -27,7 +28,7 @@ public final class CohenCertification {
             for (int i = 0; i < timed; i++) rs.predict(model, CertificationRun.image(data, i, device), i);
             return new CertificationRun.Timing((System.nanoTime() - t0) / 1e9 / timed, timed);
         };
-        return new CertificationRun.Plan("cohen", rs.describe(), List.of(new Step(config)), null, 1, predict);
+        return new CertificationRun.Plan("cohen", rs.describe(), List.of(new Step(config)), null, config.imagesPerBatch(), predict);
     }
 
     /** CERTIFY on each image; its Monte Carlo majority class is recorded too. */
@@ -37,10 +38,8 @@ public final class CohenCertification {
         }
 
         @Override public List<Outcome> certify(Module model, Tensor xs, long[] indices, List<Map<String, Certificate>> earlier) {
-            RandomizedSmoothing rs = new RandomizedSmoothing(config);
             List<Outcome> out = new ArrayList<>();
-            for (int i = 0; i < indices.length; i++) {
-                RandomizedSmoothing.Estimate e = rs.certifyWithCounts(model, xs.select(0, i), indices[i]);
+            for (RandomizedSmoothing.Estimate e : new RandomizedSmoothing(config).certifyWithCounts(model, xs, indices)) {
                 Map<String, Certificate> m = new LinkedHashMap<>();
                 m.put("cohen", e.certificate());
                 out.add(new Outcome(m, e.mostFrequent()));

@@ -27,21 +27,28 @@ public final class GaussianNoise {
     public static Tensor samples(long seed, long index, int phase, long start, int count, long[] shape, DType dtype,
                                  Device device) {
         if (count < 1) throw new IllegalArgumentException("count must be positive, got " + count);
-        long[] blockShape = new long[shape.length + 1];
-        blockShape[0] = BLOCK;
-        System.arraycopy(shape, 0, blockShape, 1, shape.length);
-        long[] outShape = blockShape.clone();
+        long[] outShape = new long[shape.length + 1];
         outShape[0] = count;
+        System.arraycopy(shape, 0, outShape, 1, shape.length);
+        return samplesInto(Tensor.empty(dtype, device, outShape), seed, index, phase, start);
+    }
+
+    /**
+     * Writes samples {@code start … start + out.size(0) − 1} of the stream into {@code out} [count, ...shape], a
+     * contiguous tensor (e.g. one input's rows of a batch shared by several inputs), and returns it.
+     */
+    static Tensor samplesInto(Tensor out, long seed, long index, int phase, long start) {
+        long[] blockShape = out.shape();
+        blockShape[0] = BLOCK;
         // Whole blocks are drawn straight into the output (no concatenation copy); a draw into a contiguous slice
         // of the same size gives the numbers a fresh block would.
-        Tensor out = Tensor.empty(dtype, device, outShape);
-        long end = start + count;
+        long end = start + out.size(0);
         for (long b = start / BLOCK; b * BLOCK < end; b++) {
             Rng.seed(Rng.derive(seed, index, phase, b));
             long from = Math.max(start, b * BLOCK), to = Math.min(end, (b + 1) * BLOCK);
             Tensor slot = out.narrow(0, from - start, to - from);
             if (to - from == BLOCK) slot.normal_(0, 1);
-            else slot.copy_(Tensor.randn(dtype, device, blockShape).narrow(0, from - b * BLOCK, to - from));
+            else slot.copy_(Tensor.randn(out.dtype(), out.device(), blockShape).narrow(0, from - b * BLOCK, to - from));
         }
         return out;
     }

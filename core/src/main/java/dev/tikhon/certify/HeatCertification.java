@@ -27,7 +27,7 @@ public final class HeatCertification {
     public static final String MONTE_CARLO_METHOD = "heat-monte-carlo", LIPSCHITZ_METHOD = "heat-lipschitz",
             PHI_INVERSE_METHOD = "heat-phi-inverse";
 
-    /** The plan; {@code rs} null runs the single pass only. Columns a (with {@code rs}), b, c. One image per unit. */
+    /** The plan; {@code rs} null runs the single pass only. Columns a (with {@code rs}), b, c. */
     public static CertificationRun.Plan plan(double sigma, RandomizedSmoothing rs) {
         return plan(sigma, rs, 1);
     }
@@ -35,15 +35,16 @@ public final class HeatCertification {
     /**
      * The plan, with the single pass alone ({@code rs} null) classifying {@code batchSize} images per forward pass, as
      * {@code eval} does; its classification time is then the batched cost per image, and the step's summary adds the
-     * latency of one image alone. With the Monte Carlo certificate, whose cost is per image, units stay one image (a
-     * killed run then loses at most one image's work).
+     * latency of one image alone. With the Monte Carlo certificate, whose cost is per image, a unit is the images that
+     * share its forward passes ({@link RandomizedSmoothing.Config#imagesPerBatch}, 1 by default: a killed run then
+     * loses at most one image's work).
      */
     public static CertificationRun.Plan plan(double sigma, RandomizedSmoothing rs, int batchSize) {
         List<CertificationStep> steps = new ArrayList<>();
         steps.add(new SinglePass(sigma));
         if (rs != null) steps.add(new MonteCarlo(rs.config()));
         return new CertificationRun.Plan("heat", "heat, single pass + " + (rs != null ? rs.describe() : "no Monte Carlo"), steps,
-                rs != null ? List.of(MONTE_CARLO, LIPSCHITZ, PHI_INVERSE) : List.of(LIPSCHITZ, PHI_INVERSE), rs != null ? 1 : batchSize, null);
+                rs != null ? List.of(MONTE_CARLO, LIPSCHITZ, PHI_INVERSE) : List.of(LIPSCHITZ, PHI_INVERSE), rs != null ? rs.config().imagesPerBatch() : batchSize, null);
     }
 
     /** ĉ and radii (b), (c) from one forward pass of the batch. */
@@ -98,11 +99,10 @@ public final class HeatCertification {
         }
 
         @Override public List<Outcome> certify(Module model, Tensor xs, long[] indices, List<Map<String, Certificate>> earlier) {
-            RandomizedSmoothing rs = new RandomizedSmoothing(config);
+            int[] cHat = new int[indices.length];
+            for (int i = 0; i < indices.length; i++) cHat[i] = earlier.get(i).get(LIPSCHITZ).prediction();
             List<Outcome> out = new ArrayList<>();
-            for (int i = 0; i < indices.length; i++) {
-                int cHat = earlier.get(i).get(LIPSCHITZ).prediction();
-                RandomizedSmoothing.Estimate e = rs.certifyClass(model, xs.select(0, i), indices[i], cHat);
+            for (RandomizedSmoothing.Estimate e : new RandomizedSmoothing(config).certifyClasses(model, xs, indices, cHat)) {
                 Map<String, Certificate> m = new LinkedHashMap<>();
                 m.put(MONTE_CARLO, new Certificate(e.certificate().prediction(), e.certificate().radius(), Certificate.Kind.PROBABILISTIC,
                         config.alpha(), MONTE_CARLO_METHOD));

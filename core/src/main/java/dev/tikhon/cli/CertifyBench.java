@@ -25,13 +25,17 @@ final class CertifyBench implements Callable<Integer> {
     @Option(names = "--noise-batch", defaultValue = "200", description = "Noisy copies per forward pass. Default: ${DEFAULT-VALUE}.")
     int noiseBatch;
 
+    @Option(names = "--images-per-batch", defaultValue = "1", paramLabel = "K",
+            description = "Images whose noisy copies share each forward pass (of K × noise batch). Default: ${DEFAULT-VALUE}.")
+    int imagesPerBatch;
+
     @Mixin DataOptions data = new DataOptions();
 
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
     @Override public Integer call() throws Exception {
         Device device = runtime.apply();
-        System.out.println(new ObjectMapper().writeValueAsString(Workloads.cohenCertify(data.testHead(images), n, sigma, noiseBatch, device)));
+        System.out.println(new ObjectMapper().writeValueAsString(Workloads.cohenCertify(data.testHead(images), n, sigma, noiseBatch, imagesPerBatch, device)));
         return 0;
     }
 }

@@ -80,6 +80,12 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
     @Option(names = "--noise-batch", defaultValue = "" + dev.tikhon.certify.RandomizedSmoothing.DEFAULT_NOISE_BATCH, description = "Noisy copies per forward pass. Default: ${DEFAULT-VALUE}.")
     int noiseBatch;
 
+    @Option(names = "--images-per-batch", defaultValue = "1", paramLabel = "K",
+            description = "cohen, heat (a): certify K images together, their noisy copies sharing each forward pass (of K × "
+                    + "--noise-batch), to fill a GPU that one image's copies leave idle. Certificates do not change. A unit of "
+                    + "work (and what a killed run redoes) is then K images. Default: ${DEFAULT-VALUE}.")
+    int imagesPerBatch;
+
     @Option(names = "--predict-images", defaultValue = "0", paramLabel = "K",
             description = "cohen: also time PREDICT (N samples) on the first K images, as the classification cost. Default: ${DEFAULT-VALUE}.")
     int predictImages;
@@ -129,7 +135,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         Dataset set = data.set();
         model.model().to(device);
         RandomizedSmoothing rs = Double.isNaN(s) ? null
-                : new RandomizedSmoothing(new RandomizedSmoothing.Config(s, n0, n, alpha, noiseBatch, seed));
+                : new RandomizedSmoothing(new RandomizedSmoothing.Config(s, n0, n, alpha, noiseBatch, seed, imagesPerBatch));
         CertificationRun.Plan plan = method.factory().plan(model.model(), new CertificationMethods.Settings(s,
                 rs != null ? rs.config() : null, monteCarlo, predictImages, norm.toLowerCase(Locale.ROOT), batchSize));
         int count = Math.min(images, set.size());

@@ -48,7 +48,7 @@ final class OptionChecks {
             r.put(name, Range.NON_NEGATIVE);
         }
         for (String name : List.of("--batch-size", "--eval-batch-size", "--image-batch-size", "--batch", "--epochs", "--images",
-                "--n", "--n0", "--predict-n", "--noise-batch", "--threads", "--attack-restarts", "--restarts", "--seeds", "--iterations",
+                "--n", "--n0", "--predict-n", "--noise-batch", "--images-per-batch", "--threads", "--attack-restarts", "--restarts", "--seeds", "--iterations",
                 "--image-iterations", "--kappa", "--centres", "--block-size", "--samples", "--mc-samples", "--flow-samples", "--grid",
                 "--test-points", "--test-size", "--train-size", "--channels", "--image-channels", "--scales", "--degree", "--depth",
                 "--width", "--steps", "--v1-steps", "--hidden", "--sizes", "--depths", "--plot-sizes")) {

@@ -170,6 +170,41 @@ class RandomizedSmoothingTest {
         assertThat(part.toFloatArray()).isEqualTo(whole.narrow(0, 30, 100).toFloatArray());
     }
 
+    /**
+     * Several images whose noisy copies share forward passes get exactly the counts and certificates they get one at a
+     * time: the same noise streams, and the model's output for a copy does not depend on its neighbours in the batch.
+     * A small CNN with 10 classes and large σ, so that the counts spread over classes; 7 images in groups of 3 (the last
+     * group short), a noise batch that cuts blocks, both CERTIFY and the estimation with ĉ given.
+     */
+    @Test
+    void imagesSharingForwardPassesGetTheCountsTheyGetAlone() {
+        dev.tikhon.engine.Rng.seed(3);
+        Module cnn = dev.tikhon.models.Models.build(dev.tikhon.models.Models.spec("cnn", List.of(1L, 28L, 28L), 10, java.util.Map.of()));
+        Tensor xs = Tensor.rand(7, 1, 28, 28);
+        long[] indices = {4, 9, 10, 11, 30, 31, 100};
+        RandomizedSmoothing.Config alone = new RandomizedSmoothing.Config(1.0, 40, 300, 0.001, 70, 5);
+        RandomizedSmoothing one = new RandomizedSmoothing(alone), packed = new RandomizedSmoothing(alone.withImagesPerBatch(3));
+        long[][] together = packed.counts(cnn, xs, indices, RandomizedSmoothing.PHASE_ESTIMATE, 300);
+        int[] cHat = new int[indices.length];
+        int spread = 0;
+        for (int i = 0; i < indices.length; i++) {
+            long[] a = one.counts(cnn, xs.select(0, i), indices[i], RandomizedSmoothing.PHASE_ESTIMATE, 300);
+            assertThat(together[i]).as("image %d", indices[i]).isEqualTo(a);
+            assertThat(java.util.Arrays.stream(a).sum()).isEqualTo(300);
+            for (long c : a) if (c > 0 && c < 300) spread++;
+            cHat[i] = RandomizedSmoothing.argmax(a);
+        }
+        assertThat(spread).as("counts spread over classes: the comparison is not of constant predictions").isGreaterThan(7);
+        List<RandomizedSmoothing.Estimate> certified = packed.certifyWithCounts(cnn, xs, indices);
+        List<RandomizedSmoothing.Estimate> fixed = packed.certifyClasses(cnn, xs, indices, cHat);
+        for (int i = 0; i < indices.length; i++) {
+            RandomizedSmoothing.Estimate e = one.certifyWithCounts(cnn, xs.select(0, i), indices[i]);
+            assertThat(certified.get(i).counts()).isEqualTo(e.counts());
+            assertThat(certified.get(i).certificate()).isEqualTo(e.certificate());
+            assertThat(fixed.get(i).certificate()).isEqualTo(one.certifyClass(cnn, xs.select(0, i), indices[i], cHat[i]).certificate());
+        }
+    }
+
     @Test
     void noiseIsTheDocumentedStreamOfSeededBlocks() {
         // The definition in GaussianNoise's comment, drawn the plain way: block b is randn(BLOCK, shape) from a

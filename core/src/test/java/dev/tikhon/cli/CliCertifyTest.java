@@ -75,6 +75,24 @@ class CliCertifyTest {
         assertThat(cm.at("/result/certificates/cohen/alpha").asDouble()).isEqualTo(0.001);
         assertThat(cm.at("/result/predict_ms_per_image").asDouble()).isPositive();
         assertThat(cm.at("/max_certifiable_radius").asDouble()).isLessThan(0.25 * 2.7);
+
+        // the same certificates with two images' noise sharing each forward pass (3 images: groups of 2 and 1)
+        Path packed = dir.resolve("cohen-packed");
+        Cli.Run p = Cli.run("certify", "--checkpoint", base.toString(), "--method", "cohen", "--images", "3", "--n", "300",
+                "--images-per-batch", "2", "--threads", "1", "--out", packed.toString());
+        assertThat(p.exitCode()).as(p.err()).isEqualTo(0);
+        assertThat(withoutTimes(packed.resolve("certify.csv"))).isEqualTo(withoutTimes(cohen.resolve("certify.csv")));
+        assertThat(JSON.readTree(packed.resolve("metrics.json").toFile()).at("/smoothing/imagesPerBatch").asInt()).isEqualTo(2);
+        Path heatPacked = dir.resolve("heat-packed");
+        Cli.Run hp = Cli.run("certify", "--checkpoint", smooth.toString(), "--method", "heat", "--images", "4", "--n", "200",
+                "--noise-batch", "100", "--images-per-batch", "3", "--threads", "1", "--out", heatPacked.toString());
+        assertThat(hp.exitCode()).as(hp.err()).isEqualTo(0);
+        assertThat(withoutTimes(heatPacked.resolve("certify.csv"))).isEqualTo(withoutTimes(heat.resolve("certify.csv")));
+    }
+
+    /** certify.csv's rows without the two time columns at their end. */
+    private static List<String> withoutTimes(Path csv) throws IOException {
+        return Files.readAllLines(csv).stream().map(l -> l.replaceFirst(",[^,]*,[^,]*$", "")).toList();
     }
 
     @Test
