@@ -2,6 +2,7 @@ package dev.tikhon.cli;
 
 import dev.tikhon.Version;
 import dev.tikhon.data.DataSets;
+import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Engine;
 import dev.tikhon.report.RunDirectory;
 import picocli.CommandLine.Command;
@@ -26,6 +27,28 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Also write DIR/metrics.json.")
     Path out;
 
+    /**
+     * The fused optimizer updates checked against the one-tensor-at-a-time updates on each device
+     * ({@link dev.tikhon.optim.FusedUpdateCheck}): one line per device.
+     */
+    static List<String> fusedUpdates() {
+        List<Device> devices = new java.util.ArrayList<>(List.of(Device.CPU));
+        for (int i = 0; i < Engine.cudaDeviceCount(); i++) devices.add(Device.cuda(i));
+        List<String> lines = new java.util.ArrayList<>();
+        for (Device d : devices) {
+            try {
+                Map<String, Double> diff = dev.tikhon.optim.FusedUpdateCheck.run(d);
+                boolean agree = diff.values().stream().allMatch(v -> v <= dev.tikhon.optim.FusedUpdateCheck.TOLERANCE);
+                StringBuilder b = new StringBuilder(d + ": " + (agree ? "agree" : "DISAGREE (please report this)") + " (largest relative difference");
+                diff.forEach((k, v) -> b.append(' ').append(k).append(' ').append(String.format(java.util.Locale.ROOT, "%.1e", v)));
+                lines.add(b.append(')').toString());
+            } catch (RuntimeException e) {
+                lines.add(d + ": failed: " + e.getMessage().lines().findFirst().orElse(""));
+            }
+        }
+        return lines;
+    }
+
     @Override public Integer call() {
         Engine.init();
         if (threads != null) Engine.setThreads(threads);
@@ -36,6 +59,7 @@ final class InfoCommand implements Callable<Integer> {
         m.put("cores", Runtime.getRuntime().availableProcessors());
         m.put("libtorch", Engine.libtorchVersion());
         m.putAll(Engine.describe());
+        m.put("fused_updates", fusedUpdates());
         List<String> data = DataSets.describeAvailable(dataDir, System.getenv());
         m.put("data", data);
         for (Map.Entry<String, Object> e : m.entrySet()) {

@@ -70,6 +70,7 @@ class CliRunTest {
         Cli.Run i = Cli.run("info", "--out", dir.toString());
         assertThat(i.exitCode()).as(i.err()).isEqualTo(0);
         assertThat(i.out()).contains("libtorch").contains("fashion-mnist").contains("kernels");
+        assertThat(i.out()).contains("fused_updates:").contains("  cpu: agree (largest relative difference sgd ");
         assertThat(dir.resolve("metrics.json")).exists();
     }
 }

@@ -249,6 +249,15 @@ class OptimizersTest {
         assertThat(p.toDoubleArray()).containsOnly(1 - 0.1 / (1 + 1e-8));
     }
 
+    /** What {@code tikhon info} reports: float32 fused updates within rounding of float64 ones, and not identical to them. */
+    @Test
+    void theFusedUpdateCheckSeesOnlyRoundingOnTheCpu() {
+        Rng.seed(5);
+        java.util.Map<String, Double> diff = FusedUpdateCheck.run(dev.tikhon.engine.Device.CPU);
+        assertThat(diff).containsOnlyKeys("sgd", "adam", "adamw");
+        assertThat(diff.values()).allSatisfy(v -> assertThat(v).isPositive().isLessThan(FusedUpdateCheck.TOLERANCE));
+    }
+
     @Test
     void fusedSgdRefusesTensorsItCannotTakeAndChangesNothing() {
         Tensor p = Tensor.ones(DType.FLOAT64, dev.tikhon.engine.Device.CPU, 2, 3), g = p.copy();
