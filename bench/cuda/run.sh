@@ -79,6 +79,11 @@ cmp pgd-$GDEV 150 bench/compare_attack.py --device $GDEV --threads 16 $CR $CA
 # The host's cost of issuing the work, where the GPU waits on it: a tiny model at batch 1 (docs/benchmarks.md, "Host cost")
 cmp host-step-$GDEV 60 bench/compare_train_step.py --device $GDEV --threads 16 $CR $CHS --batch 1 --mlp 2x16
 cmp host-pgd-$GDEV 60 bench/compare_attack.py --device $GDEV --threads 16 $CR $CHA --batch 1 --model linear
+# Tikhon alone: CERTIFY's time per image against the images sharing each forward pass, to choose a GPU default
+for K in 1 4 10 40; do
+  if [ "$QUICK" = 1 ]; then step certify-k$K 60 bench certify --device $GDEV --images 2 --n 500 --images-per-batch $K
+  else step certify-k$K 60 bench certify --device $GDEV --images 40 --n 10000 --noise-batch 1000 --images-per-batch $K; fi
+done
 if [ "$QUICK" != 1 ]; then
   cmp step128-cpu16 120 bench/compare_train_step.py --device cpu --threads 16 $CR --steps 20 --batch 128
   cmp pgd-cpu16 150 bench/compare_attack.py --device cpu --threads 16 $CR --images 1000 --batch 250
