@@ -82,8 +82,8 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
 
     @Option(names = "--images-per-batch", defaultValue = "1", paramLabel = "K",
             description = "cohen, heat (a): certify K images together, their noisy copies sharing each forward pass (of K × "
-                    + "--noise-batch), to fill a GPU that one image's copies leave idle. Certificates do not change. A unit of "
-                    + "work (and what a killed run redoes) is then K images. Default: ${DEFAULT-VALUE}.")
+                    + "--noise-batch), to fill a GPU that one image's copies leave idle. Certificates do not change; memory grows "
+                    + "with K × --noise-batch. A unit of work (and what a killed run redoes) is then K images. Default: ${DEFAULT-VALUE}.")
     int imagesPerBatch;
 
     @Option(names = "--predict-images", defaultValue = "0", paramLabel = "K",
