@@ -51,6 +51,11 @@ step train-cuda 150 train --device $GDEV --epochs 1 $DATA --out "$R/train-cuda"
 step bench-step-cuda 60 bench train-step --device $GDEV $BS --out "$R/bench-step-cuda"
 step bench-step-cpu 90 bench train-step --device cpu --threads 16 $BS --out "$R/bench-step-cpu"
 step certify-cuda 120 certify --method cohen --checkpoint "$R/train-cuda" --sigma 0.25 $CI $DATA --device $GDEV --out "$R/certify-cuda"
+# the same with 10 images per forward pass: are the certificates identical on the GPU too? (docs/certification.md)
+step certify-cuda-k10 120 certify --method cohen --checkpoint "$R/train-cuda" --sigma 0.25 $CI $DATA --device $GDEV --images-per-batch 10 --out "$R/certify-cuda-k10"
+notimes() { sed -E 's/,[^,]*,[^,]*$//' "$1"; }   # certify.csv without its two time columns
+if cmp -s <(notimes "$R/certify-cuda/certify.csv") <(notimes "$R/certify-cuda-k10/certify.csv"); then echo "### certify K=10: identical certificates"
+else echo "### certify K=10: DIFFERENT certificates:"; diff <(notimes "$R/certify-cuda/certify.csv") <(notimes "$R/certify-cuda-k10/certify.csv") | head -20; fi
 step attack-cuda 120 attack --checkpoint "$R/train-cuda" --attack pgd $AL $DATA --device $GDEV --out "$R/attack-cuda"
 step train-cpu 120 train --device cpu --threads 16 --epochs 1 $DATA --out "$R/train-cpu"
 step certify-cpu 120 certify --method cohen --checkpoint "$R/train-cuda" --sigma 0.25 $CI $DATA --device cpu --threads 16 --out "$R/certify-cpu"
