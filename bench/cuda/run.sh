@@ -54,7 +54,7 @@ step certify-cuda 120 certify --method cohen --checkpoint "$R/train-cuda" --sigm
 # the same with 10 images per forward pass: are the certificates identical on the GPU too? (docs/certification.md)
 step certify-cuda-k10 120 certify --method cohen --checkpoint "$R/train-cuda" --sigma 0.25 $CI $DATA --device $GDEV --images-per-batch 10 --out "$R/certify-cuda-k10"
 notimes() { sed -E 's/,[^,]*,[^,]*$//' "$1"; }   # certify.csv without its two time columns
-if cmp -s <(notimes "$R/certify-cuda/certify.csv") <(notimes "$R/certify-cuda-k10/certify.csv"); then echo "### certify K=10: identical certificates"
+if diff -q <(notimes "$R/certify-cuda/certify.csv") <(notimes "$R/certify-cuda-k10/certify.csv") >/dev/null; then echo "### certify K=10: identical certificates"
 else echo "### certify K=10: DIFFERENT certificates:"; diff <(notimes "$R/certify-cuda/certify.csv") <(notimes "$R/certify-cuda-k10/certify.csv") | head -20; fi
 step attack-cuda 120 attack --checkpoint "$R/train-cuda" --attack pgd $AL $DATA --device $GDEV --out "$R/attack-cuda"
 step train-cpu 120 train --device cpu --threads 16 --epochs 1 $DATA --out "$R/train-cpu"
