@@ -74,7 +74,7 @@ public final class MultiTensor {
         if (params.isEmpty()) return true;
         Tensor like = params.get(0);
         if (!uniform(params, like) || !uniform(grads, like) || !uniform(expAvgs, like) || !uniform(expAvgSqs, like)
-                || !sameDevice(step, like)) return false;
+                || !onDeviceOf(step, like, indexedGpu(like))) return false;
         for (int i = 0; i < params.size(); i++) {   // the CUDA kernel walks the four tensors of a parameter in lockstep
             long[] shape = params.get(i).shape();
             if (!java.util.Arrays.equals(shape, grads.get(i).shape()) || !java.util.Arrays.equals(shape, expAvgs.get(i).shape())
@@ -92,27 +92,30 @@ public final class MultiTensor {
         return true;
     }
 
-    private static boolean sameDevice(Tensor t, Tensor like) {
-        if (like.t.is_cuda()) return t.t.is_cuda() && (Engine.cudaDeviceCount() <= 1 || t.device().equals(like.device()));
-        return t.t.is_cpu();
-    }
-
     /**
-     * Whether every tensor is contiguous, floating point, and of {@code like}'s dtype and device. The device is compared
-     * through {@code is_cpu}/{@code is_cuda}, which make no native object, and by index only where there are several GPUs:
+     * Whether every tensor is contiguous, floating point, and of {@code like}'s dtype and device ({@link #onDeviceOf}):
      * this runs on every tensor at every step.
      */
     private static boolean uniform(List<Tensor> ts, Tensor like) {
         DType dtype = like.dtype();
         if (dtype != DType.FLOAT32 && dtype != DType.FLOAT64) return false;
-        boolean cuda = like.t.is_cuda();
-        if (!cuda && !like.t.is_cpu()) return false;
-        Device gpu = cuda && Engine.cudaDeviceCount() > 1 ? like.device() : null;
-        for (Tensor t : ts) {
-            if (!t.isContiguous() || t.dtype() != dtype) return false;
-            if (cuda ? !t.t.is_cuda() || (gpu != null && !t.device().equals(gpu)) : !t.t.is_cpu()) return false;
-        }
+        Device gpu = indexedGpu(like);
+        for (Tensor t : ts) if (!t.isContiguous() || t.dtype() != dtype || !onDeviceOf(t, like, gpu)) return false;
         return true;
+    }
+
+    /** {@code like}'s device where it must be compared by index (a GPU among several), else null. */
+    private static Device indexedGpu(Tensor like) {
+        return like.t.is_cuda() && Engine.cudaDeviceCount() > 1 ? like.device() : null;
+    }
+
+    /**
+     * Whether {@code t} is on {@code like}'s device (CPU or CUDA), compared through {@code is_cpu}/{@code is_cuda}, which
+     * make no native object, and by index only where {@code gpu} ({@link #indexedGpu}) is given.
+     */
+    private static boolean onDeviceOf(Tensor t, Tensor like, Device gpu) {
+        if (like.t.is_cuda()) return t.t.is_cuda() && (gpu == null || t.device().equals(gpu));
+        return like.t.is_cpu() && t.t.is_cpu();
     }
 
     /** A list of tensors as the dispatcher takes it: an IValue list whose element type is Tensor. */

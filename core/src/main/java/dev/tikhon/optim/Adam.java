@@ -21,7 +21,7 @@ public final class Adam extends Optimizer {
     private final Tensor stepCount;
     /**
      * t for the fused kernel, FLOAT32 (which the kernel requires) on the moments' device, like them fixed when the
-     * optimizer is made; filled from the host count at each step, so nothing is read back from the device.
+     * optimizer is made; filled from the host count once per step, so nothing is read back from the device.
      */
     private final Tensor kernelStep;
 
@@ -57,6 +57,7 @@ public final class Adam extends Optimizer {
 
     @Override protected void beforeStep() {
         t = completed + 1;
+        kernelStep.fill_(t);
     }
 
     @Override protected void afterLoad() {
@@ -80,7 +81,7 @@ public final class Adam extends Optimizer {
                 m2.add(v[i]);
             }
             boolean decayed = decays(params.get(indices.get(group.get(0))));
-            if (!MultiTensor.adam(theta, g, m1, m2, kernelStep.fill_(t), lr, beta1, beta2, decayed ? weightDecay : 0, decoupled, eps)) {
+            if (!MultiTensor.adam(theta, g, m1, m2, kernelStep, lr, beta1, beta2, decayed ? weightDecay : 0, decoupled, eps)) {
                 for (int k : group) update(indices.get(k), params.get(indices.get(k)), grads.get(k));
             }
         }
