@@ -14,7 +14,9 @@ import java.util.Map;
 
 /**
  * An optimizer's update of the small CNN's 8 tensors: the fused update against one tensor at a time, µs per update.
- * Arguments: threads (1), optimizer: sgd (momentum 0.9) or adam (2).
+ * Arguments: threads (1), optimizer: sgd (momentum 0.9) or adam (2). Also the once-per-device check every optimizer's
+ * first step runs ({@link FusedUpdateCheck#trusted}): its first run, with the class loading a fresh process pays, and
+ * three more.
  */
 public class UpdateTime {
     public static void main(String[] a) {
@@ -33,6 +35,11 @@ public class UpdateTime {
         for (int i = 0; i < m.parameters().size(); i++) {
             idx.add(i);
             g.add(m.parameters().get(i).grad());
+        }
+        for (int rep = 0; rep < 4; rep++) {
+            long c0 = System.nanoTime();
+            FusedUpdateCheck.run(dev.tikhon.engine.Device.CPU);
+            System.out.printf("fused-update check%s: %.2f ms%n", rep == 0 ? " (first)" : "", (System.nanoTime() - c0) / 1e6);
         }
         int n = 300;
         for (int rep = 0; rep < 3; rep++) {

@@ -38,7 +38,7 @@ final class InfoCommand implements Callable<Integer> {
         for (Device d : devices) {
             try {
                 Map<String, Double> diff = dev.tikhon.optim.FusedUpdateCheck.run(d);
-                boolean agree = diff.values().stream().allMatch(v -> v <= dev.tikhon.optim.FusedUpdateCheck.TOLERANCE);
+                boolean agree = dev.tikhon.optim.FusedUpdateCheck.agree(diff);
                 StringBuilder b = new StringBuilder(d + ": " + (agree ? "agree" : "DISAGREE (please report this)") + " (largest relative difference");
                 diff.forEach((k, v) -> b.append(' ').append(k).append(' ').append(String.format(java.util.Locale.ROOT, "%.1e", v)));
                 lines.add(b.append(')').toString());

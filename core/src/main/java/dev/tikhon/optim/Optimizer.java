@@ -16,6 +16,11 @@ import java.util.Map;
 public abstract class Optimizer {
     protected final List<Parameter> params;
     protected double lr;
+    /**
+     * Whether this optimizer's steps may take libtorch's fused kernels ({@link #updateAll}): decided at the first step
+     * by {@link FusedUpdateCheck#trusted} for the parameters' device, else one tensor at a time.
+     */
+    private Boolean fused;
 
     protected Optimizer(List<Parameter> params, double lr) {
         if (!(lr > 0)) throw new IllegalArgumentException("learning rate must be positive, got " + lr);
@@ -50,18 +55,29 @@ public abstract class Optimizer {
                     grads.add(grad);
                 }
             }
-            updateAll(indices, grads);
+            if (fused == null) fused = params.isEmpty() || FusedUpdateCheck.trusted(params.get(0).value().device());
+            if (fused) updateAll(indices, grads);
+            else updateEach(indices, grads);
             afterStep();
         }
     }
 
     /**
      * Updates the parameters at {@code indices}, whose gradients are {@code grads}: one by one through {@link #update},
-     * unless an optimizer updates them all at once.
+     * unless an optimizer updates them all at once (a fused kernel, taken only where {@link FusedUpdateCheck} found it
+     * right on the device).
      */
     protected void updateAll(List<Integer> indices, List<Tensor> grads) {
+        updateEach(indices, grads);
+    }
+
+    /** Updates the parameters at {@code indices} one by one through {@link #update}. */
+    final void updateEach(List<Integer> indices, List<Tensor> grads) {
         for (int k = 0; k < indices.size(); k++) update(indices.get(k), params.get(indices.get(k)), grads.get(k));
     }
+
+    /** Whether this optimizer's steps take the fused kernels: null before its first step. */
+    final Boolean usesFusedKernels() { return fused; }
 
     /**
      * The positions k in {@code indices} split into two groups for fused updates, which take one weight decay per call:

@@ -258,6 +258,56 @@ class OptimizersTest {
         assertThat(diff.values()).allSatisfy(v -> assertThat(v).isPositive().isLessThan(FusedUpdateCheck.TOLERANCE));
     }
 
+    /** The check draws from a fixed host stream: a seeded run that takes its first step gets the numbers it got before. */
+    @Test
+    void theFusedUpdateCheckLeavesSeededDrawsAlone() {
+        Rng.seed(11);
+        double[] before = Tensor.randn(DType.FLOAT64, dev.tikhon.engine.Device.CPU, 4).toDoubleArray();
+        Rng.seed(11);
+        FusedUpdateCheck.run(dev.tikhon.engine.Device.CPU);
+        assertThat(Tensor.randn(DType.FLOAT64, dev.tikhon.engine.Device.CPU, 4).toDoubleArray()).containsExactly(before);
+    }
+
+    /** The check can fail: a kernel off by a part in a thousand in one hyper-parameter is far outside its tolerance. */
+    @Test
+    void theFusedUpdateCheckSeesAWrongUpdate() {
+        dev.tikhon.engine.Device cpu = dev.tikhon.engine.Device.CPU;
+        assertThat(FusedUpdateCheck.difference(cpu, ps -> new Sgd(ps, 0.1, 0.9, true, 0.01, false),
+                ps -> new Sgd(ps, 0.1001, 0.9, true, 0.01, false))).isGreaterThan(10 * FusedUpdateCheck.TOLERANCE);
+        assertThat(FusedUpdateCheck.difference(cpu, ps -> new Adam(ps, 0.05, 0.9, 0.99, 1e-8, 0.01, true, false),
+                ps -> new Adam(ps, 0.05, 0.9, 0.999, 1e-8, 0.01, true, false))).isGreaterThan(10 * FusedUpdateCheck.TOLERANCE);
+        // a decay applied to the biases too (both groups are exercised)
+        assertThat(FusedUpdateCheck.difference(cpu, ps -> new Adam(ps, 0.05, 0.9, 0.99, 1e-8, 0.01, false, false),
+                ps -> new Adam(ps, 0.05, 0.9, 0.99, 1e-8, 0.01, false, true))).isGreaterThan(10 * FusedUpdateCheck.TOLERANCE);
+        assertThat(FusedUpdateCheck.agree(java.util.Map.of("sgd", 1e-7, "adam", Double.NaN))).isFalse();
+        assertThat(FusedUpdateCheck.agree(java.util.Map.of("sgd", 1e-7, "adam", 2e-6))).isTrue();
+    }
+
+    /** Where the check failed, optimizers update one tensor at a time, and still right; where it passed, fused. */
+    @Test
+    void aDeviceWhoseFusedKernelsFailedTheCheckIsUpdatedOneTensorAtATime() {
+        dev.tikhon.engine.Device cpu = dev.tikhon.engine.Device.CPU;
+        Linear trusted = unitLayer();
+        Sgd fused = new Sgd(trusted.parameters(), 0.1, 0.9, false, 0, false);
+        assertThat(fused.usesFusedKernels()).isNull();
+        assertThat(quadraticStep(trusted, fused).item()).isCloseTo(0.9, within(1e-15));
+        assertThat(fused.usesFusedKernels()).isTrue();
+        try {
+            FusedUpdateCheck.setVerdict(cpu, false);
+            Linear l = unitLayer();
+            Sgd hb = new Sgd(l.parameters(), 0.1, 0.9, false, 0, false);
+            assertThat(quadraticStep(l, hb).item()).isCloseTo(0.9, within(1e-15));
+            assertThat(quadraticStep(l, hb).item()).isCloseTo(0.72, within(1e-15));
+            assertThat(hb.usesFusedKernels()).isFalse();
+            Linear a = unitLayer();
+            Adam adam = new Adam(a.parameters(), 0.1);
+            assertThat(quadraticStep(a, adam).item()).isCloseTo(1 - 0.1 / (1 + 1e-8), within(1e-15));
+            assertThat(adam.usesFusedKernels()).isFalse();
+        } finally {
+            FusedUpdateCheck.setVerdict(cpu, null);
+        }
+    }
+
     @Test
     void fusedSgdRefusesTensorsItCannotTakeAndChangesNothing() {
         Tensor p = Tensor.ones(DType.FLOAT64, dev.tikhon.engine.Device.CPU, 2, 3), g = p.copy();
