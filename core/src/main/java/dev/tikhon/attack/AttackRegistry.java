@@ -87,6 +87,7 @@ public final class AttackRegistry {
         register("fab-t", BOTH, s -> single(s, new Fab(s.norm(), s.eps(), s.steps(), s.restarts(), Math.max(1, Math.min(s.targets(), s.numClasses() - 1)),
                 0.1, 1.05, 0.9)), null);
         register("fab", BOTH, s -> single(s, new FabUntargeted(s.norm(), s.eps(), s.steps(), s.restarts(), 0.1, 1.05, 0.9)), null);
+        register("cw", List.of(Norm.L2), s -> single(s, CarliniWagner.standard(s.steps())), null);
     }
 
     private AttackRegistry() {}

@@ -68,9 +68,15 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
     List<String> eps;
 
     @Option(names = "--min-distance", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Search each image's smallest adversarial perturbation in the threat norm (best of DDN and FAB-T, refined by "
-                    + "bisection). Default: on.")
+            description = "Search each image's smallest adversarial perturbation in the threat norm (best of DDN and FAB-T, and "
+                    + "Carlini–Wagner with --cw-steps, refined by bisection). Default: on.")
     boolean minDistance;
+
+    @Option(names = "--cw-steps", paramLabel = "N", defaultValue = "0",
+            description = "Add Carlini–Wagner ℓ2 (9 search steps of its constant, N Adam steps each; the authors used up to 10000) to the "
+                    + "minimum-distance search, and report its own distances (l2_distance_cw, median_l2_cw). --norm l2 only. "
+                    + "0: not run. Default: ${DEFAULT-VALUE}.")
+    int cwSteps;
 
     @Option(names = "--bounds", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Compute L-bounds (one backward per image). Default: on.")
@@ -102,9 +108,10 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
                 : RobustnessOptions.parseEps(eps);
         if (smoothed > 0 && cluster.enabled()) throw new UserError("--smoothed runs on this machine only: drop --spark, or --smoothed");
         if (sigma != null && smoothed == 0) throw new UserError("--sigma is the noise of --smoothed M: add --smoothed, or drop --sigma");
+        if (smoothed > 0 && cwSteps > 0) throw new UserError("--smoothed runs no minimum-distance search, which --cw-steps adds to: drop one of them");
         RobustnessEvaluation.Config config = new RobustnessEvaluation.Config(options.norm, radii, attack, options.steps, options.restarts,
                 options.targets, options.queries, options.ddnSteps, minDistance && smoothed == 0, bounds && smoothed == 0, lanczos,
-                options.batchSize, options.seed, dev.tikhon.attack.Pgd.StepSchedule.parse(schedule), contributions, timeBudget, eot);
+                options.batchSize, options.seed, dev.tikhon.attack.Pgd.StepSchedule.parse(schedule), contributions, timeBudget, eot, cwSteps);
         return evaluate("attack", "Tikhon robustness evaluation", smoothed > 0 ? source.smoothed(sigma, smoothed) : source, data, options,
                 runtime, cluster, config, Path.of("runs", "attack"));
     }

@@ -49,11 +49,20 @@ public final class RobustnessEvaluation {
      * @param timeBudget   seconds per image for the minimum-distance search and the attacks, pooled over each batch
      *                     (0: none); points the attacks had not broken when it ran out are marked timed out
      * @param eot          forward–backward passes each APGD step averages, for models with randomness in the forward pass
+     * @param cwSteps      Adam steps per search step of Carlini–Wagner in the minimum-distance search (ℓ2 only; 0: not run)
      */
     public record Config(Norm norm, double[] eps, String attack, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
                          boolean minDistance, boolean bounds, int lanczosSteps, int batchSize, long seed, Pgd.StepSchedule schedule,
-                         boolean contributions, double timeBudget, int eot)
+                         boolean contributions, double timeBudget, int eot, int cwSteps)
             implements java.io.Serializable {
+        /** Without Carlini–Wagner in the minimum-distance search. */
+        public Config(Norm norm, double[] eps, String attack, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
+                      boolean minDistance, boolean bounds, int lanczosSteps, int batchSize, long seed, Pgd.StepSchedule schedule,
+                      boolean contributions, double timeBudget, int eot) {
+            this(norm, eps, attack, steps, restarts, targets, squareQueries, ddnSteps, minDistance, bounds, lanczosSteps, batchSize, seed,
+                    schedule, contributions, timeBudget, eot, 0);
+        }
+
         /** AutoAttack's order, no time budget. */
         public Config(Norm norm, double[] eps, String attack, int steps, int restarts, int targets, int squareQueries, int ddnSteps,
                       boolean minDistance, boolean bounds, int lanczosSteps, int batchSize, long seed, Pgd.StepSchedule schedule) {
@@ -74,6 +83,13 @@ public final class RobustnessEvaluation {
             for (double e : eps) if (!(e > 0)) throw new IllegalArgumentException("every --eps must be positive, got " + e);
             if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be ≥ 1, got " + batchSize);
             if (eot < 1) throw new IllegalArgumentException("--eot must be ≥ 1, got " + eot);
+            if (cwSteps < 0) throw new IllegalArgumentException("--cw-steps must be ≥ 0, got " + cwSteps);
+            if (cwSteps > 0 && norm != Norm.L2) {
+                throw new IllegalArgumentException("--cw-steps adds Carlini–Wagner, an ℓ2 attack, to the minimum-distance search: use --norm l2, or drop --cw-steps");
+            }
+            if (cwSteps > 0 && !minDistance) {
+                throw new IllegalArgumentException("--cw-steps adds Carlini–Wagner to the minimum-distance search, which --no-min-distance turns off: drop one of them");
+            }
             if (!(timeBudget >= 0)) throw new IllegalArgumentException("--time-budget must be ≥ 0 seconds per image, got " + timeBudget);
             attack = attack.toLowerCase(Locale.ROOT).replace('+', ',').replace(" ", "");
             List<String> names = members(attack);
@@ -104,12 +120,12 @@ public final class RobustnessEvaluation {
 
     /**
      * One evaluated image. Distances are in the threat norm; {@code l2Distance} is DDN's own ℓ2 distance when it ran and
-     * succeeded. {@code timedOut[e]}: the time budget ran out before the attacks at radius e were done with this image,
+     * succeeded, {@code cwDistance} Carlini–Wagner's (NaN where it did not run or failed). {@code timedOut[e]}: the time budget ran out before the attacks at radius e were done with this image,
      * which was not broken (it counts as robust there: robust accuracy stays an upper bound, a looser one).
      */
     public record Row(int index, int label, int prediction, boolean correct, double margin, double gradNorm,
-                      double lBound, double cBound, double minDistance, String foundBy, double l2Distance, boolean[] robust,
-                      boolean[] timedOut)
+                      double lBound, double cBound, double minDistance, String foundBy, double l2Distance, double cwDistance,
+                      boolean[] robust, boolean[] timedOut)
             implements java.io.Serializable {
         /** Status at the largest radius: misclassified, broken, timeout or robust. */
         public String verdict() {
@@ -178,11 +194,11 @@ public final class RobustnessEvaluation {
     }
 
     /**
-     * The per-image minimum-distance search: the better of DDN and FAB-T (towards the {@code --targets} classes ranked
-     * highest, {@code --steps} steps each), refined by bisection, in the threat norm.
+     * The per-image minimum-distance search: the best of DDN, FAB-T (towards the {@code --targets} classes ranked
+     * highest, {@code --steps} steps each) and, with {@code --cw-steps}, Carlini–Wagner, refined by bisection, in the threat norm.
      */
     static MinimumDistance minimumDistance(Config c, int numClasses) {
-        return MinimumDistance.standard(c.norm(), c.ddnSteps(), c.steps(), Math.max(1, Math.min(c.targets(), numClasses - 1)));
+        return MinimumDistance.standard(c.norm(), c.ddnSteps(), c.steps(), Math.max(1, Math.min(c.targets(), numClasses - 1)), c.cwSteps());
     }
 
     /** The evaluation on this machine. */
@@ -238,7 +254,7 @@ public final class RobustnessEvaluation {
 
     /** What one batch found, per image (arrays of the batch's size), before the data-set-wide constants are known. */
     record BatchOutcome(int offset, int[] label, int[] prediction, double[] margin, double[] gradDual, double[] grad2, double[] curvature,
-                        double[] minDistance, String[] foundBy, double[] l2, boolean[][] robust, boolean[][] timedOut, int[] firstBrokenBy,
+                        double[] minDistance, String[] foundBy, double[] l2, double[] cw, boolean[][] robust, boolean[][] timedOut, int[] firstBrokenBy,
                         int[] brokenBy, int[] brokenOnlyBy, Map<String, Double> phaseSeconds) implements java.io.Serializable {}
 
     /** One batch: clean pass, local bound quantities, the minimum-distance search, then the attacks at increasing radii on the points still robust. */
@@ -257,11 +273,12 @@ public final class RobustnessEvaluation {
             int size = unit.size();
             int[] label = new int[size], prediction = new int[size];
             double[] margin = new double[size], gradDual = new double[size], grad2 = new double[size], curvature = new double[size];
-            double[] minDistance = new double[size], l2 = new double[size];
+            double[] minDistance = new double[size], l2 = new double[size], cw = new double[size];
             String[] foundBy = new String[size];
             boolean[][] robust = new boolean[size][c.eps().length], timedOut = new boolean[size][c.eps().length];
             Arrays.fill(minDistance, Double.POSITIVE_INFINITY);
             Arrays.fill(l2, Double.NaN);
+            Arrays.fill(cw, Double.NaN);
             Arrays.fill(curvature, Double.NaN);
             boolean attacks = !c.attack().equals(NONE);
             int members = attackNames(c, numClasses).size();
@@ -310,6 +327,7 @@ public final class RobustnessEvaluation {
                     for (int j = 0; j < todo.length; j++) {
                         int i = todo[j];
                         l2[i] = r.ddnL2()[j];
+                        cw[i] = r.cwL2()[j];
                         if (r.result().success()[j] && r.result().distance()[j] < minDistance[i]) {
                             minDistance[i] = r.result().distance()[j];
                             foundBy[i] = r.foundBy()[j];
@@ -349,7 +367,7 @@ public final class RobustnessEvaluation {
                 phase.merge("attacks", seconds(t2), Double::sum);
                 return null;
             });
-            return new BatchOutcome(unit.start(), label, prediction, margin, gradDual, grad2, curvature, minDistance, foundBy, l2, robust,
+            return new BatchOutcome(unit.start(), label, prediction, margin, gradDual, grad2, curvature, minDistance, foundBy, l2, cw, robust,
                     timedOut, firstBrokenBy, brokenBy, brokenOnlyBy, phase);
         }
 
@@ -396,7 +414,8 @@ public final class RobustnessEvaluation {
                     if (c.norm() == Norm.LINF) cb /= Math.sqrt(dim);   // ‖δ‖∞ ≥ ‖δ‖₂/√n turns the ℓ2 bound into an ℓ∞ one
                 }
                 rows.add(new Row(b.offset() + j, b.label()[j], b.prediction()[j], b.label()[j] == b.prediction()[j], b.margin()[j],
-                        b.gradDual()[j], lb, cb, b.minDistance()[j], b.foundBy()[j], b.l2()[j], b.robust()[j], b.timedOut()[j]));
+                        b.gradDual()[j], lb, cb, b.minDistance()[j], b.foundBy()[j], b.l2()[j], b.cw()[j], b.robust()[j],
+                        b.timedOut()[j]));
             }
         }
         if (rows.size() != n) throw new IllegalStateException("evaluated " + rows.size() + " images, expected " + n);

@@ -35,6 +35,10 @@ public final class RobustnessReport {
         if (c.minDistance()) {
             double[] l2 = correctRows(r).stream().mapToDouble(row -> Double.isNaN(row.l2Distance()) ? Double.POSITIVE_INFINITY : row.l2Distance()).sorted().toArray();
             dist.put("median_l2_ddn", finiteOrNull(median(l2)));
+            if (c.cwSteps() > 0) {
+                double[] cw = correctRows(r).stream().mapToDouble(row -> Double.isNaN(row.cwDistance()) ? Double.POSITIVE_INFINITY : row.cwDistance()).sorted().toArray();
+                dist.put("median_l2_cw", finiteOrNull(median(cw)));
+            }
         }
         m.put("min_adversarial_distance", dist);
         if (c.bounds()) {
@@ -68,6 +72,7 @@ public final class RobustnessReport {
         attacks.put("targets", c.targets());
         attacks.put("square_queries", c.squareQueries());
         attacks.put("ddn_steps", c.ddnSteps());
+        if (c.cwSteps() > 0) attacks.put("cw_steps", c.cwSteps());
         attacks.put("seed", c.seed());
         if (c.eot() > 1) attacks.put("eot", c.eot());
         if (c.timeBudget() > 0) {
@@ -91,6 +96,7 @@ public final class RobustnessReport {
         RobustnessEvaluation.Config c = r.config();
         List<String> columns = new ArrayList<>(List.of("index", "label", "prediction", "correct", "margin", "grad_norm_dual",
                 "l_bound", "c_bound", "min_distance", "found_by", "l2_distance_ddn"));
+        if (c.cwSteps() > 0) columns.add("l2_distance_cw");   // only when asked for: the usual columns stay as they were
         for (double e : c.eps()) columns.add("robust_at_" + epsKey(e));
         columns.add("verdict");
         List<List<Object>> rows = new ArrayList<>();
@@ -98,6 +104,7 @@ public final class RobustnessReport {
             List<Object> v = new ArrayList<>(List.of(row.index(), row.label(), row.prediction(), row.correct() ? 1 : 0,
                     num(row.margin()), num(row.gradNorm()), num(row.lBound()), num(row.cBound()), num(row.minDistance()),
                     row.foundBy() == null ? "" : row.foundBy(), num(row.l2Distance())));
+            if (c.cwSteps() > 0) v.add(num(row.cwDistance()));
             for (int e = 0; e < row.robust().length; e++) v.add(row.timedOut()[e] ? "timeout" : row.robust()[e] ? 1 : 0);
             v.add(row.verdict());
             rows.add(v);

@@ -166,6 +166,9 @@ class EnsembleAndRegistryTest {
         assertThat(AttackRegistry.create("square", settings(Norm.L2, 10, 0)).members().get(0)).isInstanceOf(SquareL2.class);
         assertThat(((SquareAttack) AttackRegistry.create("square", settings(Norm.LINF, 10, 0)).members().get(0)).queries()).isEqualTo(40);
         assertThat(((Ddn) AttackRegistry.create("ddn", settings(Norm.L2, 10, 0)).members().get(0)).steps()).isEqualTo(11);
+        CarliniWagner cw = (CarliniWagner) AttackRegistry.create("cw", settings(Norm.L2, 10, 0)).members().get(0);
+        assertThat(cw).isEqualTo(new CarliniWagner(7, 9, 1e-3, 0.01));
+        assertThatThrownBy(() -> AttackRegistry.check("cw", Norm.LINF)).hasMessageContaining("cw is an ℓ2 attack: use --norm l2");
         Fab fab = (Fab) AttackRegistry.create("fab-t", settings(Norm.L2, 4, 9)).members().get(0);
         assertThat(fab.targets()).isEqualTo(3);
         assertThat(fab.restarts()).isEqualTo(2);
@@ -189,7 +192,7 @@ class EnsembleAndRegistryTest {
                 .isEqualTo("FGSM(ε 0.1)");
         assertThatThrownBy(() -> AttackRegistry.training("apgd-ce", AttackRegistry.Settings.training(Norm.LINF, 0.1, 4, 0, true)))
                 .hasMessageContaining("no adversarial-training form").hasMessageContaining("pgd, fgsm");
-        assertThatThrownBy(() -> AttackRegistry.entry("cw")).hasMessageContaining("unknown attack 'cw'").hasMessageContaining("ensemble, pgd");
+        assertThatThrownBy(() -> AttackRegistry.entry("deepfool")).hasMessageContaining("unknown attack 'deepfool'").hasMessageContaining("ensemble, pgd");
         assertThat(AttackRegistry.entry("DDN").name()).isEqualTo("ddn");
         AttackRegistry.check("fgsm", Norm.LINF);
         AttackRegistry.check("pgd", Norm.L2);

@@ -80,12 +80,65 @@ class CliAttackTest {
         assertThat(m.at("/bounds/curvature_estimate").isMissingNode()).isFalse();
     }
 
+    /**
+     * Carlini–Wagner in the minimum-distance search (its own distances in their own column and median, never below the
+     * search's best, which includes them) and as an attack at a radius, on the linear fixture trained by PyTorch.
+     */
+    @Test
+    void carliniWagnerJoinsTheMinimumDistanceSearchAndRunsAsAnAttack(@TempDir Path dir) throws IOException {
+        Cli.Run a = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/linear_fmnist.pt", "--data", "fashion-mnist-sample",
+                "--limit", "12", "--norm", "l2", "--eps", "1", "--attack", "none", "--steps", "10", "--targets", "2", "--ddn-steps", "20",
+                "--cw-steps", "50", "--no-bounds", "--threads", "1", "--out", dir.resolve("search").toString());
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        JsonNode m = JSON.readTree(dir.resolve("search/metrics.json").toFile());
+        assertThat(m.at("/attacks/cw_steps").asInt()).isEqualTo(50);
+        assertThat(m.at("/min_adversarial_distance/median_l2_cw").isNumber()).as(m.toString()).isTrue();
+        Csv.Table t = Csv.read(dir.resolve("search/per_image.csv"));
+        int cwColumn = t.header().indexOf("l2_distance_cw"), best = t.header().indexOf("min_distance");
+        assertThat(cwColumn).isPositive();
+        int found = 0;
+        for (java.util.List<String> row : t.rows()) {
+            if (row.get(cwColumn).isEmpty() || row.get(best).isEmpty()) continue;
+            double cw = Double.parseDouble(row.get(cwColumn)), min = Double.parseDouble(row.get(best));
+            if (!Double.isFinite(cw)) continue;
+            found++;
+            assertThat(min).as("the search's best includes Carlini–Wagner's point (then refined)").isLessThanOrEqualTo(cw * (1 + 1e-6));
+        }
+        assertThat(found).isPositive();
+
+        Cli.Run b = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/linear_fmnist.pt", "--data", "fashion-mnist-sample",
+                "--limit", "12", "--norm", "l2", "--eps", "3", "--attack", "cw", "--steps", "50", "--no-min-distance", "--no-bounds",
+                "--threads", "1", "--out", dir.resolve("attack").toString());
+        assertThat(b.exitCode()).as(b.err()).isZero();
+        JsonNode n = JSON.readTree(dir.resolve("attack/metrics.json").toFile());
+        assertThat(n.at("/attacks/members").toString()).isEqualTo("[\"cw\"]");
+        assertThat(n.at("/robust_accuracy/3").asDouble()).isLessThan(n.at("/clean_accuracy").asDouble());
+        // without --cw-steps the per-image columns are the usual ones
+        assertThat(Csv.read(dir.resolve("attack/per_image.csv")).header()).doesNotContain("l2_distance_cw");
+    }
+
     @Test
     void badAttackOptionsAreClearErrors(@TempDir Path dir) {
         Cli.Run r = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
-                "--attack", "carlini-wagner", "--out", dir.toString());
+                "--attack", "deepfool", "--out", dir.toString());
         assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
-        assertThat(r.err()).contains("unknown attack 'carlini-wagner'").contains("ensemble");
+        assertThat(r.err()).contains("unknown attack 'deepfool'").contains("ensemble").contains("cw");
+        r = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
+                "--cw-steps", "10", "--out", dir.toString());
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("--cw-steps adds Carlini–Wagner, an ℓ2 attack").contains("use --norm l2");
+        r = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
+                "--norm", "l2", "--cw-steps", "10", "--no-min-distance", "--out", dir.toString());
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("--no-min-distance turns off");
+        r = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
+                "--norm", "l2", "--cw-steps", "-1", "--out", dir.toString());
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("--cw-steps must be ≥ 0");
+        r = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
+                "--norm", "linf", "--attack", "cw", "--out", dir.toString());
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("cw is an ℓ2 attack: use --norm l2");
         r = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--eps", "8/0x", "--out", dir.toString());
         assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
         assertThat(r.err()).contains("--eps takes positive radii");
