@@ -32,6 +32,8 @@ class AttackMemoryTest {
         check("Square", () -> new SquareAttack(0.01, 100, 0.8), () -> new SquareAttack(0.01, 1500, 0.8), model, x, y);
         check("DDN", () -> Ddn.standard(50), () -> Ddn.standard(800), model, x, y);
         check("Square-l2", () -> new SquareL2(0.01, 100, 0.8), () -> new SquareL2(0.01, 1500, 0.8), model, x, y);
+        // a large constant keeps the margin term falling, so that the early stop does not cut the long run short
+        check("Carlini-Wagner", () -> new CarliniWagner(50, 1, 100, 1e-3), () -> new CarliniWagner(800, 1, 100, 1e-3), model, x, y);
     }
 
     private static void check(String name, Supplier<Attack> shortRun, Supplier<Attack> longRun, Module model, Tensor x, Tensor y) {
