@@ -72,6 +72,10 @@ final class ConvCheckBench implements Callable<Integer> {
         for (String f : formats) {
             if (!f.equals("nchw") && !f.equals("channels-last")) throw new dev.tikhon.UserError("--format: nchw or channels-last, got " + f);
         }
+        if (Arrays.stream(kernel).noneMatch(k -> Arrays.stream(padding).anyMatch(p -> side + 2 * p >= k))) {
+            throw new dev.tikhon.UserError("no shape to check: every --kernel is larger than --side " + side
+                    + " plus twice the largest --padding; raise --side or --padding, or give a smaller --kernel");
+        }
         if (child) return runChild();
         ObjectMapper json = new ObjectMapper();
         for (String isa : isas) {

@@ -29,6 +29,7 @@ final class OptionChecks {
         static final Range AT_LEAST_ONE = new Range("≥ 1", v -> v >= 1);
         static final Range PROBABILITY = new Range("in (0, 1)", v -> v > 0 && v < 1);
         static final Range FRACTION = new Range("in [0, 1)", v -> v >= 0 && v < 1);
+        static final Range UNIT = new Range("in [0, 1]", v -> v >= 0 && v <= 1);
     }
 
     private static final Map<String, Range> RULES = rules();
@@ -38,30 +39,39 @@ final class OptionChecks {
     private static Map<String, Range> rules() {
         Map<String, Range> r = new java.util.HashMap<>();
         for (String name : List.of("--sigma", "--lr", "--smooth-lr", "--delta", "--h", "--atol", "--rtol", "--end-time", "--step",
-                "--tolerance", "--epsilon", "--lip-weights")) {
+                "--tolerance", "--epsilon", "--lip-weights", "--lip-eps", "--lip-lr", "--radius")) {
             r.put(name, Range.POSITIVE);
         }
         for (String name : List.of("--lambda", "--v1-lambda", "--weight-decay", "--lip-weight", "--tv-weight", "--reg-kinetic",
                 "--reg-jacobian", "--eps", "--warmup", "--gamma", "--milestones", "--limit", "--lanczos", "--attack-steps",
                 "--predict-images", "--subset", "--smooth-subset", "--v1-subset", "--checkpoint-every", "--max-points", "--ddn-steps",
-                "--queries", "--targets", "--smoothed", "--held-out", "--image-held-out", "--partitions", "--features", "--pgd-steps", "--step-size")) {
+                "--queries", "--targets", "--smoothed", "--held-out", "--image-held-out", "--partitions", "--features", "--pgd-steps", "--step-size",
+                "--cw-steps", "--time-budget", "--robust-images", "--train-images", "--ddn-images", "--ensemble-images", "--mc-images",
+                "--eps-warmup", "--eps-ramp", "--epoch", "--padding")) {
             r.put(name, Range.NON_NEGATIVE);
         }
         for (String name : List.of("--batch-size", "--eval-batch-size", "--image-batch-size", "--batch", "--epochs", "--images",
                 "--n", "--n0", "--predict-n", "--noise-batch", "--images-per-batch", "--threads", "--attack-restarts", "--restarts", "--seeds", "--iterations",
                 "--image-iterations", "--kappa", "--centres", "--block-size", "--samples", "--mc-samples", "--flow-samples", "--grid",
                 "--test-points", "--test-size", "--train-size", "--channels", "--image-channels", "--scales", "--degree", "--depth",
-                "--width", "--steps", "--v1-steps", "--hidden", "--sizes", "--depths", "--plot-sizes")) {
+                "--width", "--steps", "--v1-steps", "--hidden", "--sizes", "--depths", "--plot-sizes", "--eot", "--radius-steps", "--bound-batch",
+                "--lip-epochs", "--certified-epochs", "--size", "--reps", "--ceiling-size", "--side", "--in", "--out-channels", "--kernel",
+                "--stride")) {
             r.put(name, Range.AT_LEAST_ONE);
         }
         r.put("--alpha", Range.PROBABILITY);
         r.put("--momentum", Range.FRACTION);
+        r.put("--kappa-end", Range.UNIT);
+        r.put("--flip", new Range("in [0, 0.5)", v -> v >= 0 && v < 0.5));
         r.put("--val-fraction", Range.FRACTION);
         // where a command gives an option's 0 a meaning of its own ("0: the median distance", "0: all")
         r.put("kernel fit --sigma", Range.NON_NEGATIVE);
         r.put("kernel fit --train-size", Range.NON_NEGATIVE);
         return Map.copyOf(r);
     }
+
+    /** Numeric options that take any finite value: seeds, and the polynomial kernel's offset. */
+    static final java.util.Set<String> ANY_VALUE = java.util.Set.of("--seed", "--coef0");
 
     /** The range of {@code option} in {@code command} ("kernel fit"), or else of the option in every command; null when it has none. */
     static Range rangeOf(String command, String option) {

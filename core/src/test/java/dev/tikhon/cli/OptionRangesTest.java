@@ -1,0 +1,77 @@
+package dev.tikhon.cli;
+
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.OptionSpec;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Every numeric option of every command has a range in {@link OptionChecks} (or is one of the few that take any value),
+ * and every default lies in its range. A numeric option without one took nonsense silently: {@code bench conv-check
+ * --side 0} ended in a stack trace, and {@code reproduce verify --bound-batch 0} or {@code reproduce lipschitz-certify
+ * --lip-lr 0} started minutes of training before failing.
+ */
+class OptionRangesTest {
+
+    @Test
+    void everyNumericOptionHasARangeAndItsDefaultIsInIt() {
+        List<String> unchecked = new ArrayList<>(), badDefaults = new ArrayList<>();
+        walk(Main.commandLine(), unchecked, badDefaults);
+        assertThat(unchecked).as("numeric options without a range in OptionChecks").isEmpty();
+        assertThat(badDefaults).as("defaults outside their range").isEmpty();
+    }
+
+    @Test
+    void optionsThatLackedARangeAreRefusedBeforeAnyWork() {
+        String[][] cases = {
+                {"bench conv-check --side 0", "--side must be ≥ 1, got 0"},
+                {"bench conv-check --in 8,0", "--in must be ≥ 1, got 0"},
+                {"bench matmul --reps 0", "--reps must be ≥ 1, got 0"},
+                {"reproduce verify --bound-batch 0", "--bound-batch must be ≥ 1, got 0"},
+                {"reproduce verify --train-images -5", "--train-images must be ≥ 0, got -5"},
+                {"reproduce lipschitz-certify --lip-lr 0", "--lip-lr must be > 0, got 0"},
+                {"reproduce tikhonov --robust-images -1", "--robust-images must be ≥ 0, got -1"},
+                {"reproduce lipschitz --flip 0.5", "--flip must be in [0, 0.5), got 0.5"},
+                {"train --data moons --kappa-end 1.5", "--kappa-end must be in [0, 1], got 1.5"},
+                {"verify --torchscript src/test/resources/torchscript/tiny_cnn.pt --radius -1", "--radius must be > 0, got -1"},
+                {"attack --torchscript src/test/resources/torchscript/tiny_cnn.pt --norm l2 --cw-steps -1", "--cw-steps must be ≥ 0, got -1"},
+        };
+        Cli.Run none = Cli.run("bench", "conv-check", "--side", "2", "--kernel", "5", "--padding", "0,1");
+        assertThat(none.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(none.err()).contains("no shape to check").contains("raise --side or --padding");
+        for (String[] c : cases) {
+            Cli.Run r = Cli.run(c[0].split(" "));
+            assertThat(r.exitCode()).as(c[0]).isEqualTo(Main.EXIT_USER);
+            assertThat(r.err()).as(c[0]).contains(c[1]).doesNotContain("Exception");
+            assertThat(r.out()).as(c[0] + ": no work started").isEmpty();
+        }
+    }
+
+    private static void walk(CommandLine cl, List<String> unchecked, List<String> badDefaults) {
+        String command = cl.getCommandSpec().qualifiedName(" ").replaceFirst("^tikhon ?", "");
+        for (OptionSpec o : cl.getCommandSpec().options()) {
+            if (!numeric(o)) continue;
+            String name = o.longestName();
+            OptionChecks.Range range = OptionChecks.rangeOf(command, name);
+            if (range == null) {
+                if (!OptionChecks.ANY_VALUE.contains(name)) unchecked.add(command + " " + name);
+                continue;
+            }
+            if (o.defaultValue() == null) continue;
+            for (String v : o.defaultValue().split(",")) {
+                if (!range.ok().test(Double.parseDouble(v.trim()))) badDefaults.add(command + " " + name + " " + o.defaultValue());
+            }
+        }
+        for (CommandLine sub : cl.getSubcommands().values()) walk(sub, unchecked, badDefaults);
+    }
+
+    private static boolean numeric(OptionSpec o) {
+        Class<?> t = o.type().isArray() ? o.type().getComponentType() : o.type();
+        if (java.util.Collection.class.isAssignableFrom(t)) t = o.auxiliaryTypes()[0];
+        return t == int.class || t == long.class || t == double.class || t == float.class || Number.class.isAssignableFrom(t);
+    }
+}
