@@ -63,7 +63,21 @@ public final class RunLock implements AutoCloseable {
         me.put("started", Instant.now().toString());
         me.put("process_start", self.info().startInstant().map(Instant::toString).orElse(""));
         try {
-            Files.createDirectories(dir);
+            try {
+                Files.createDirectories(dir);
+            } catch (java.nio.file.FileSystemException e) {   // dir, or a folder above it, is a file; or no permission
+                for (Path p = dir.toAbsolutePath(); p != null; p = p.getParent()) {
+                    if (Files.exists(p) && !Files.isDirectory(p)) {
+                        throw new UserError("cannot use " + dir + " as the output folder: " + p + " exists and is not a folder; "
+                                + "choose another --out");
+                    }
+                }
+                if (e instanceof java.nio.file.AccessDeniedException) {
+                    throw new UserError("cannot create the output folder " + dir + ": permission denied on " + e.getFile()
+                            + "; choose another --out");
+                }
+                throw e;
+            }
             for (int attempt = 0; ; attempt++) {
                 if (create(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(me))) return new RunLock(file, self.pid());
                 Optional<Holder> holder = read(file);

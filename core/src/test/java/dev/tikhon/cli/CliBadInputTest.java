@@ -124,6 +124,17 @@ class CliBadInputTest {
         assertThat(OptionChecks.rangeOf("certify", "--sigma").ok().test(0)).isFalse();
     }
 
+    /** An --out that is a file, or lies under one, used to end in "Cannot lock X: X". */
+    @Test
+    void anOutputFolderThatIsAFile(@TempDir Path dir) throws IOException {
+        Path file = Files.writeString(dir.resolve("notes.txt"), "mine");
+        oneErrorLine(Cli.run("train", "--data", "moons", "--model", "mlp", "--epochs", "1", "--out", file.toString()),
+                "cannot use " + file + " as the output folder", file + " exists and is not a folder", "choose another --out");
+        oneErrorLine(Cli.run("certify", "--method", "cohen", "--torchscript", TINY_CNN, "--sigma", "0.25", "--out", file.resolve("run").toString()),
+                file + " exists and is not a folder");
+        assertThat(Files.readString(file)).isEqualTo("mine");
+    }
+
     @Test
     void heatCertificationOfAModelThatWasNeverHeatSmoothed(@TempDir Path dir) {
         String line = oneErrorLine(Cli.run("certify", "--checkpoint", moonsMlp.toString(), "--method", "heat", "--sigma", "0.25",
