@@ -93,6 +93,8 @@ class CliAttackTest {
         JsonNode m = JSON.readTree(dir.resolve("search/metrics.json").toFile());
         assertThat(m.at("/attacks/cw_steps").asInt()).isEqualTo(50);
         assertThat(m.at("/min_adversarial_distance/median_l2_cw").isNumber()).as(m.toString()).isTrue();
+        assertThat(m.at("/warnings").toString()).contains("Carlini–Wagner ran 50 Adam steps per search step");
+        assertThat(a.out()).contains("WARNING: Carlini–Wagner ran 50");
         Csv.Table t = Csv.read(dir.resolve("search/per_image.csv"));
         int cwColumn = t.header().indexOf("l2_distance_cw"), best = t.header().indexOf("min_distance");
         assertThat(cwColumn).isPositive();
@@ -112,6 +114,7 @@ class CliAttackTest {
         assertThat(b.exitCode()).as(b.err()).isZero();
         JsonNode n = JSON.readTree(dir.resolve("attack/metrics.json").toFile());
         assertThat(n.at("/attacks/members").toString()).isEqualTo("[\"cw\"]");
+        assertThat(n.at("/warnings").toString()).contains("Carlini–Wagner ran 50 Adam steps per search step");
         assertThat(n.at("/robust_accuracy/3").asDouble()).isLessThan(n.at("/clean_accuracy").asDouble());
         // without --cw-steps the per-image columns are the usual ones
         assertThat(Csv.read(dir.resolve("attack/per_image.csv")).header()).doesNotContain("l2_distance_cw");
