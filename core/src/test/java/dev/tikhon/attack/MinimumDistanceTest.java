@@ -61,25 +61,35 @@ class MinimumDistanceTest {
         check(imported, "TorchScript");
     }
 
-    private static void check(Module model, String which) {
-        Tensor x = test.batchInputs(Tensor.fromLongs(java.util.stream.LongStream.range(0, 200).toArray(), 200));
-        Tensor y = test.batchLabels(Tensor.fromLongs(java.util.stream.LongStream.range(0, 200).toArray(), 200));
-        // the first IMAGES correctly classified test images
-        boolean[] correct;
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            correct = model.forward(x).argmax(1).eq(y).toBooleanArray();
+    /** The first IMAGES correctly classified test images of a linear model, with its weights read off by {@link #probe}. */
+    private record Case(Tensor x, Tensor y, double[][] w, double[] b) {
+        static Case of(Module model) {
+            Tensor x = test.batchInputs(Tensor.fromLongs(java.util.stream.LongStream.range(0, 200).toArray(), 200));
+            Tensor y = test.batchLabels(Tensor.fromLongs(java.util.stream.LongStream.range(0, 200).toArray(), 200));
+            boolean[] correct;
+            try (Autograd.Guard g = Autograd.noGrad()) {
+                correct = model.forward(x).argmax(1).eq(y).toBooleanArray();
+            }
+            int[] rows = java.util.stream.IntStream.range(0, correct.length).filter(i -> correct[i]).limit(IMAGES).toArray();
+            assertThat(rows).hasSize(IMAGES);
+            double[][] w = new double[10][784];
+            double[] b = new double[10];
+            probe(model, w, b);
+            return new Case(Attacks.rows(x, rows), Attacks.rows(y, rows), w, b);
         }
-        int[] rows = java.util.stream.IntStream.range(0, correct.length).filter(i -> correct[i]).limit(IMAGES).toArray();
-        assertThat(rows).hasSize(IMAGES);
-        x = Attacks.rows(x, rows);
-        y = Attacks.rows(y, rows);
-        double[][] w = new double[10][784];
-        double[] b = new double[10];
-        probe(model, w, b);
-        double[][] xs = FabSquareL2Test.rows(x.toDoubleArray(), IMAGES, 784);
-        int[] labels = java.util.Arrays.stream(y.toLongArray()).mapToInt(l -> (int) l).toArray();
+
+        /** The exact smallest adversarial distance of each image in the box. */
+        double[] exact(Norm norm) {
+            return ExactLinearDistances.of(norm, w, b, FabSquareL2Test.rows(x.toDoubleArray(), IMAGES, 784),
+                    java.util.Arrays.stream(y.toLongArray()).mapToInt(l -> (int) l).toArray());
+        }
+    }
+
+    private static void check(Module model, String which) {
+        Case c = Case.of(model);
+        Tensor x = c.x(), y = c.y();
         for (Norm norm : Norm.values()) {
-            double[] exact = ExactLinearDistances.of(norm, w, b, xs, labels);
+            double[] exact = c.exact(norm);
             Rng.seed(5);
             MinimumDistance.Outcome o = MinimumDistance.standard(norm, 100, 30, 9).find(model, x, y);
             int close = 0;
@@ -105,20 +115,9 @@ class MinimumDistanceTest {
      */
     @Test
     void carliniWagnerAgainstTheExactDistance() {
-        Tensor x = test.batchInputs(Tensor.fromLongs(java.util.stream.LongStream.range(0, 200).toArray(), 200));
-        Tensor y = test.batchLabels(Tensor.fromLongs(java.util.stream.LongStream.range(0, 200).toArray(), 200));
-        boolean[] correct;
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            correct = tikhonLinear.forward(x).argmax(1).eq(y).toBooleanArray();
-        }
-        int[] rows = java.util.stream.IntStream.range(0, correct.length).filter(i -> correct[i]).limit(IMAGES).toArray();
-        x = Attacks.rows(x, rows);
-        y = Attacks.rows(y, rows);
-        double[][] w = new double[10][784];
-        double[] b = new double[10];
-        probe(tikhonLinear, w, b);
-        double[] exact = ExactLinearDistances.of(Norm.L2, w, b, FabSquareL2Test.rows(x.toDoubleArray(), IMAGES, 784),
-                java.util.Arrays.stream(y.toLongArray()).mapToInt(l -> (int) l).toArray());
+        Case c = Case.of(tikhonLinear);
+        Tensor x = c.x(), y = c.y();
+        double[] exact = c.exact(Norm.L2);
         for (int steps : new int[]{100, 1000}) {
             long t0 = System.nanoTime();
             Attack.Result r = CarliniWagner.standard(steps).attack(tikhonLinear, x, y);
