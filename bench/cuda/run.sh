@@ -30,8 +30,9 @@ step() { # step NAME TIMEOUT args...
   local name=$1 to=$2; shift 2
   echo; echo "=== [$name] tikhon $* (timeout ${to}s, t=$(el)s)"
   local s=$(date +%s.%N)
-  timeout -k 5 "$to" bash -c '"$JAVA" -Djava.awt.headless=true ${JOPTS:-} -cp "$P/pl/app/tikhon.jar:$P/pl/app/lib/*" dev.tikhon.cli.Main "$@"' _ "$@"
-  local rc=$?
+  # also kept in $OUT/steps.log: the summary at the end reads it (the console keeps only the tail)
+  timeout -k 5 "$to" bash -c '"$JAVA" -Djava.awt.headless=true ${JOPTS:-} -cp "$P/pl/app/tikhon.jar:$P/pl/app/lib/*" dev.tikhon.cli.Main "$@"' _ "$@" 2>&1 | tee -a "$OUT/steps.log"
+  local rc=${PIPESTATUS[0]}
   echo "=== [$name] rc=$rc wall=$(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $s}")s"
   tar -czf "$OUT/runs.tgz" -C "$P" --exclude='*.tkn' runs 2>/dev/null
   return $rc
@@ -101,4 +102,7 @@ if [ "$QUICK" != 1 ]; then
   TIKHON_CHANNELS_LAST=0 cmp step128-cpu16-nchw 120 bench/compare_train_step.py --device cpu --threads 16 $CR --steps 20 --batch 128
 fi
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.used --format=csv,noheader
+# the fused optimizer kernels: info's check per device, and whether any run fell back to one tensor at a time
+echo "### fused_updates: $(grep -A3 '^fused_updates:' "$OUT/steps.log" 2>/dev/null | grep -E '^ +(cpu|cuda)' | tr -s ' ' | tr '\n' ';')"
+echo "### fused-kernel fallback warnings: $(grep -c 'fused optimizer kernels are not used' "$OUT/steps.log" 2>/dev/null)"
 echo "### end t=$(el)s $(date -u +%T)"
