@@ -26,7 +26,7 @@ public final class SgdCounts {
                 try (Scope s = Scope.open(); Autograd.Guard ng = Autograd.noGrad()) {
                     long c0 = Engine.liveNativeObjects();
                     if (way == 0) sgd.updateAll(idx, g);
-                    else for (int i = 0; i < idx.size(); i++) sgd.update(i, m.parameters().get(i), g.get(i));
+                    else sgd.updateEach(idx, g);
                     n[way] = Engine.liveNativeObjects() - c0;
                 }
             }

@@ -51,7 +51,7 @@ public class UpdateTime {
             long t1 = System.nanoTime();
             for (int k = 0; k < n; k++) try (Scope s = Scope.open(); Autograd.Guard ng = Autograd.noGrad()) {
                 opt.beforeStep();
-                for (int i = 0; i < idx.size(); i++) opt.update(i, m.parameters().get(i), g.get(i));
+                opt.updateEach(idx, g);
             }
             long t2 = System.nanoTime();
             System.out.printf("%s: fused %.1f µs, one tensor at a time %.1f µs%n", which, (t1 - t0) / 1e3 / n, (t2 - t1) / 1e3 / n);

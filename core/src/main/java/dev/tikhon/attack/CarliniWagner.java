@@ -1,6 +1,7 @@
 package dev.tikhon.attack;
 
 import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
@@ -62,7 +63,8 @@ public record CarliniWagner(int steps, int searchSteps, double initialConst, dou
         Arrays.fill(c, initialConst);
         Arrays.fill(upper, NO_UPPER);
         Tensor w = start.copy(), m = start.zerosLike(), v = start.zerosLike();
-        Tensor succeeded = Tensor.zeros(dev.tikhon.engine.DType.BOOL, x0.device(), n);
+        Tensor succeeded = Tensor.zeros(DType.BOOL, x0.device(), n);
+        int checkEvery = Math.max(1, steps / 10);   // the authors' early stop looks at the loss every tenth of the steps
         for (int search = 0; search < searchSteps && !Budget.exhausted(); search++) {
             w.copy_(start);
             m.zero_();
@@ -70,7 +72,6 @@ public record CarliniWagner(int steps, int searchSteps, double initialConst, dou
             succeeded.zero_();
             Tensor constant = Tensor.fromDoubles(c, n).to(x0.device(), x0.dtype());
             double previous = Double.POSITIVE_INFINITY;
-            int checkEvery = Math.max(1, steps / 10);
             for (int k = 1; k <= steps; k++) {
                 try (Scope it = Scope.open()) {
                     Tensor wk = w.detach().requiresGrad(true);
@@ -83,7 +84,7 @@ public record CarliniWagner(int steps, int searchSteps, double initialConst, dou
                     Tensor loss = distance.add(margin.mul(constant)).sum();
                     Tensor g = Autograd.grad(List.of(loss), List.of(wk), null, false, false).get(0);
                     adamStep(w, m, v, g, k);
-                    if (k % checkEvery == 0) {   // the authors' early stop; one read every tenth of the steps
+                    if (k % checkEvery == 0) {   // one host read of the loss
                         double now = loss.item();
                         if (now > previous * 0.9999) break;
                         previous = now;

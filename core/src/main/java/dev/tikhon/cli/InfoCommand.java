@@ -39,11 +39,9 @@ final class InfoCommand implements Callable<Integer> {
             try {
                 Map<String, Double> diff = dev.tikhon.optim.FusedUpdateCheck.run(d);
                 boolean agree = dev.tikhon.optim.FusedUpdateCheck.agree(diff);
-                StringBuilder b = new StringBuilder(d + ": " + (agree ? "agree" : "DISAGREE (please report this)") + " (largest relative difference");
-                diff.forEach((k, v) -> b.append(' ').append(k).append(' ').append(String.format(java.util.Locale.ROOT, "%.1e", v)));
-                lines.add(b.append(')').toString());
+                lines.add(d + ": " + (agree ? "agree" : "DISAGREE (please report this)") + " (" + dev.tikhon.optim.FusedUpdateCheck.describe(diff) + ")");
             } catch (RuntimeException e) {
-                lines.add(d + ": failed: " + e.getMessage().lines().findFirst().orElse(""));
+                lines.add(d + ": failed: " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
             }
         }
         return lines;

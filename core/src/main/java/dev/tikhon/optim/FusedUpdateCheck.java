@@ -57,6 +57,13 @@ public final class FusedUpdateCheck {
         return differences.values().stream().allMatch(v -> v <= TOLERANCE);   // a NaN disagrees
     }
 
+    /** The differences {@link #run} reports, as one line: "largest relative difference sgd 7.6e-08 adam …". */
+    public static String describe(Map<String, Double> differences) {
+        StringBuilder b = new StringBuilder("largest relative difference");
+        differences.forEach((k, v) -> b.append(' ').append(k).append(' ').append(String.format(Locale.ROOT, "%.1e", v)));
+        return b.toString();
+    }
+
     /**
      * Whether optimizers may take the fused kernels on {@code device}: {@link #run} once per device and process. A device
      * where they disagree, or where the check fails, is reported once on standard error and updated one tensor at a time.
@@ -67,11 +74,9 @@ public final class FusedUpdateCheck {
             try {
                 Map<String, Double> diff = run(d);
                 if (agree(diff)) return true;
-                StringBuilder b = new StringBuilder("they disagree with the reference updates (largest relative difference");
-                diff.forEach((k, v) -> b.append(' ').append(k).append(' ').append(String.format(Locale.ROOT, "%.1e", v)));
-                problem = b.append(')').toString();
+                problem = "they disagree with the reference updates (" + describe(diff) + ")";
             } catch (RuntimeException e) {
-                problem = "the check failed: " + e.getMessage().lines().findFirst().orElse("");
+                problem = "the check failed: " + String.valueOf(e.getMessage()).lines().findFirst().orElse("");
             }
             System.err.println("tikhon: warning: libtorch's fused optimizer kernels are not used on " + d + ": " + problem
                     + "; updating one tensor at a time there, which is slower but right. Please report this with `tikhon info`.");
@@ -98,7 +103,7 @@ public final class FusedUpdateCheck {
             for (long[] shape : shapes) start.add(hostUniform(host, 0.5, shape).to(device, DType.FLOAT32));
             Probe onDevice = new Probe(start), onCpu = new Probe(start.stream().map(t -> t.to(Device.CPU, DType.FLOAT64)).toList());
             Optimizer opt = fused.apply(onDevice.parameters()), ref = reference.apply(onCpu.parameters());
-            List<Integer> all = List.of(0, 1, 2, 3);
+            List<Integer> all = java.util.stream.IntStream.range(0, shapes.length).boxed().toList();
             for (int step = 0; step < 3; step++) {
                 List<Tensor> grads = new ArrayList<>(), refGrads = new ArrayList<>();
                 for (long[] shape : shapes) {

@@ -120,8 +120,9 @@ public final class RobustnessEvaluation {
 
     /**
      * One evaluated image. Distances are in the threat norm; {@code l2Distance} is DDN's own ℓ2 distance when it ran and
-     * succeeded, {@code cwDistance} Carlini–Wagner's (NaN where it did not run or failed). {@code timedOut[e]}: the time budget ran out before the attacks at radius e were done with this image,
-     * which was not broken (it counts as robust there: robust accuracy stays an upper bound, a looser one).
+     * succeeded, {@code cwDistance} Carlini–Wagner's (NaN where it did not run or failed). {@code timedOut[e]}: the time
+     * budget ran out before the attacks at radius e were done with this image, which was not broken (it counts as robust
+     * there: robust accuracy stays an upper bound, a looser one).
      */
     public record Row(int index, int label, int prediction, boolean correct, double margin, double gradNorm,
                       double lBound, double cBound, double minDistance, String foundBy, double l2Distance, double cwDistance,
@@ -424,13 +425,14 @@ public final class RobustnessEvaluation {
         return r.withWarnings(warnings(r));
     }
 
-    /**
-     * AutoAttack-style sanity checks: an evaluation that a gradient-masked model passes is a bug, so say so
-     * when the signs of masking show.
-     */
     /** Adam steps per search step below which Carlini–Wagner is reported as weak (measured in MinimumDistanceTest). */
     static final int CW_STEPS_ENOUGH = 1000;
 
+    /**
+     * AutoAttack-style sanity checks: an evaluation that a gradient-masked model passes is a bug, so say so
+     * when the signs of masking show; and an attack run too short to be trusted (Carlini–Wagner below
+     * {@link #CW_STEPS_ENOUGH}).
+     */
     static List<String> warnings(Result r) {
         List<String> w = new ArrayList<>();
         Config c = r.config();

@@ -33,12 +33,8 @@ public final class RobustnessReport {
         dist.put("mean_of_found", Arrays.stream(found).filter(Double::isFinite).average().orElse(Double.NaN));
         dist.put("not_found", Arrays.stream(found).filter(d -> !Double.isFinite(d)).count());
         if (c.minDistance()) {
-            double[] l2 = correctRows(r).stream().mapToDouble(row -> Double.isNaN(row.l2Distance()) ? Double.POSITIVE_INFINITY : row.l2Distance()).sorted().toArray();
-            dist.put("median_l2_ddn", finiteOrNull(median(l2)));
-            if (c.cwSteps() > 0) {
-                double[] cw = correctRows(r).stream().mapToDouble(row -> Double.isNaN(row.cwDistance()) ? Double.POSITIVE_INFINITY : row.cwDistance()).sorted().toArray();
-                dist.put("median_l2_cw", finiteOrNull(median(cw)));
-            }
+            dist.put("median_l2_ddn", finiteOrNull(medianFound(r, RobustnessEvaluation.Row::l2Distance)));
+            if (c.cwSteps() > 0) dist.put("median_l2_cw", finiteOrNull(medianFound(r, RobustnessEvaluation.Row::cwDistance)));
         }
         m.put("min_adversarial_distance", dist);
         if (c.bounds()) {
@@ -161,6 +157,11 @@ public final class RobustnessReport {
     }
 
     /** The median of an ascending array (NaN when empty). */
+    /** The median over correctly classified rows of a distance one attack found, counting NaN (not found) as +∞. */
+    private static double medianFound(RobustnessEvaluation.Result r, java.util.function.ToDoubleFunction<RobustnessEvaluation.Row> distance) {
+        return median(correctRows(r).stream().mapToDouble(distance).map(d -> Double.isNaN(d) ? Double.POSITIVE_INFINITY : d).sorted().toArray());
+    }
+
     public static double median(double[] sorted) {
         if (sorted.length == 0) return Double.NaN;
         int n = sorted.length;
