@@ -99,7 +99,7 @@ def main():
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--reg", default="none",
-                    choices=["none", "tikhonov", "tikhonov-exact", "tv", "lipschitz", "noise", "fgsm", "pgd"],
+                    choices=["none", "tikhonov", "tikhonov-exact", "tv", "lipschitz", "noise", "fgsm", "pgd", "trades"],
                     help="compare the cost (in plain steps) of this regularized step instead of plain steps/s")
     ap.add_argument("--peer-default-malloc", action="store_true",
                     help="run PyTorch with glibc's default malloc settings instead of the launcher's")

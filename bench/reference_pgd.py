@@ -21,7 +21,11 @@ Run with Debian's python3-torch (/usr/bin/python3, torch 1.13). Sub-commands:
   cw       Carlini–Wagner ℓ2 (Carlini & Wagner 2017), untargeted, κ = 0, written here independently of Tikhon's: the
            tanh change of variables, torch.optim.Adam (lr 0.01), 9 search steps of the constant from 1e-3, the
            authors' early abort; prints each image's smallest adversarial ℓ2 norm seen (inf: none).
-  `--indices 805,42` picks test images by index instead of the first N (pgd, ddn and cw).
+  trades   TRADES (Zhang et al. 2019), ℓ∞, written here from the authors' code: from x + 0.001·u (u a fixed pattern,
+           sin(12.9898·k) over the batch's flattened pixels, so that Tikhon can start from the same point), `steps`
+           signed-gradient steps on KL(softmax f(x) ‖ softmax f(x')) projected onto ball ∩ [0, 1], in float64; prints each image's
+           divergence at x', its ℓ∞ and ℓ1 distance from x, the training loss CE + β·mean KL and its gradient's norm.
+  `--indices 805,42` picks test images by index instead of the first N (pgd, ddn, cw and trades).
 
 Examples:
   /usr/bin/python3 bench/reference_pgd.py train --out /tmp/cnn1.pt --epochs 1 --train-images 12000
@@ -276,6 +280,38 @@ def cw(a):
                       "smallest_l2": {int(i): float(b) for i, b in zip(index, best)}}))
 
 
+def trades(a):
+    """TRADES's inner maximization and loss (Zhang et al. 2019; the authors' trades.py, ℓ∞ branch), with a fixed start
+    offset instead of torch.randn so that an independent implementation can start from the same point. In float64:
+    where the model is sure of an image, softmax rounds to one-hot in float32, the divergence's gradient is rounding
+    noise and the signed steps of two implementations part ways."""
+    model = torch.jit.load(a.model).eval().double()
+    index, x, y = test_images(a)
+    x = x.double()
+    u = torch.from_numpy(np.sin(np.arange(x.numel(), dtype=np.float64) * 12.9898)).reshape(x.shape)
+    kl = nn.KLDivLoss(reduction="sum")
+    step = a.step_size if a.step_size > 0 else 2.5 * a.eps / a.steps
+    with torch.no_grad():
+        target = F.softmax(model(x), dim=1)
+    adv = x + 0.001 * u
+    for _ in range(a.steps):
+        adv.requires_grad_()
+        grad, = torch.autograd.grad(kl(F.log_softmax(model(adv), dim=1), target), [adv])
+        adv = adv.detach() + step * torch.sign(grad.detach())
+        adv = torch.min(torch.max(adv, x - a.eps), x + a.eps).clamp(0.0, 1.0)
+    logits = model(x)
+    robust = nn.KLDivLoss(reduction="none")(F.log_softmax(model(adv), dim=1), F.softmax(logits, dim=1)).sum(1)
+    loss = F.cross_entropy(logits, y) + a.beta * robust.mean()
+    grads = torch.autograd.grad(loss, [p for p in model.parameters()])
+    delta = (adv - x).flatten(1)
+    print(json.dumps({"model": a.model, "eps": a.eps, "steps": a.steps, "step": step, "beta": a.beta,
+                      "torch_version": torch.__version__, "loss": loss.item(),
+                      "gradient_norm": torch.sqrt(sum((g.double() ** 2).sum() for g in grads)).item(),
+                      "kl": {int(i): float(v) for i, v in zip(index, robust.detach())},
+                      "linf": {int(i): float(v) for i, v in zip(index, delta.abs().max(1)[0])},
+                      "l1": {int(i): float(v) for i, v in zip(index, delta.abs().sum(1))}}))
+
+
 def pgd(a):
     torch.manual_seed(a.seed)
     model = torch.jit.load(a.model).eval()
@@ -356,12 +392,20 @@ def main():
     c.add_argument("--images", type=int, default=20)
     c.add_argument("--indices", help="comma-separated test image indices (instead of the first --images)")
     c.add_argument("--steps", type=int, default=1000, help="Adam steps per search step of the constant")
+    r = sub.add_parser("trades")
+    r.add_argument("--model", required=True)
+    r.add_argument("--images", type=int, default=20)
+    r.add_argument("--indices", help="comma-separated test image indices (instead of the first --images)")
+    r.add_argument("--eps", type=float, default=0.1)
+    r.add_argument("--steps", type=int, default=10)
+    r.add_argument("--step-size", type=float, default=0.0, help="0: 2.5·eps/steps")
+    r.add_argument("--beta", type=float, default=6.0)
     f = sub.add_parser("first-order")
     f.add_argument("--model", required=True)
     f.add_argument("--eps", type=float, default=0.1)
     f.add_argument("--images", type=int, default=200)
     a = p.parse_args()
-    {"train": train, "import": import_tkn, "pgd": pgd, "ddn": ddn, "cw": cw, "first-order": first_order}[a.cmd](a)
+    {"train": train, "import": import_tkn, "pgd": pgd, "ddn": ddn, "cw": cw, "trades": trades, "first-order": first_order}[a.cmd](a)
 
 
 if __name__ == "__main__":

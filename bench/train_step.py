@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-REGS = ["none", "tikhonov", "tikhonov-exact", "tv", "lipschitz", "noise", "fgsm", "pgd"]
+REGS = ["none", "tikhonov", "tikhonov-exact", "tv", "lipschitz", "noise", "fgsm", "pgd", "trades"]
 
 
 def gpu_math(device, tf32):
@@ -127,14 +127,34 @@ def pgd(model, x, y, a):
     return F.cross_entropy(model(xa.detach()), y)
 
 
+def trades(model, x, y, a):
+    """TRADES (Zhang et al. 2019, the authors' trades.py, ℓ∞): in eval mode, K signed steps of 2.5ε/K on
+    KL(p(x) ‖ p(x')) from x + 0.001·N(0, I), projected onto ball ∩ [0, 1]; then in train mode
+    CE(f(x), y) + β·KL(softmax f(x) ‖ softmax f(x')) (batch mean; the clean logits computed once, as in Tikhon)."""
+    alpha = 2.5 * a.eps / a.pgd_steps
+    model.eval()
+    with torch.no_grad():
+        p = F.softmax(model(x), dim=1)
+    xa = x + 0.001 * torch.randn_like(x)
+    for _ in range(a.pgd_steps):
+        xa = xa.detach().requires_grad_(True)
+        g, = torch.autograd.grad(F.kl_div(F.log_softmax(model(xa), dim=1), p, reduction="sum"), xa)
+        xa = torch.min(torch.max(xa + alpha * g.sign(), x - a.eps), x + a.eps).clamp(0, 1)
+    model.train()
+    logits = model(x)
+    kl = F.kl_div(F.log_softmax(model(xa.detach()), dim=1), F.softmax(logits, dim=1), reduction="batchmean")
+    return F.cross_entropy(logits, y) + a.beta * kl
+
+
 def plain(model, x, y, a):
     return F.cross_entropy(model(x), y)
 
 
 LOSSES = {"none": plain, "tikhonov": tikhonov, "tikhonov-exact": tikhonov_exact, "tv": tv,
-          "lipschitz": lipschitz, "noise": noise, "fgsm": fgsm, "pgd": pgd}
+          "lipschitz": lipschitz, "noise": noise, "fgsm": fgsm, "pgd": pgd, "trades": trades}
 SETTINGS = {"tikhonov": ["lam", "h", "norm"], "tikhonov-exact": ["lam"], "tv": ["lam", "h", "norm"],
-            "lipschitz": ["lam", "h", "norm"], "noise": ["sigma"], "fgsm": ["eps"], "pgd": ["eps", "pgd_steps"]}
+            "lipschitz": ["lam", "h", "norm"], "noise": ["sigma"], "fgsm": ["eps"], "pgd": ["eps", "pgd_steps"],
+            "trades": ["eps", "pgd_steps", "beta"]}
 
 
 def main():
@@ -148,7 +168,8 @@ def main():
     ap.add_argument("--h", type=float, default=None, help="default 0.01 (tikhonov), 1e-3 (tv, lipschitz)")
     ap.add_argument("--norm", choices=["l2", "l1"], default="l2", help="FD direction for tikhonov, tv, lipschitz")
     ap.add_argument("--eps", type=float, default=0.1)
-    ap.add_argument("--pgd-steps", type=int, default=7)
+    ap.add_argument("--pgd-steps", type=int, default=None, help="default 7 (pgd), 10 (trades), as Tikhon's")
+    ap.add_argument("--beta", type=float, default=6.0, help="TRADES's weight of the divergence")
     ap.add_argument("--sigma", type=float, default=0.25)
     ap.add_argument("--rounds", type=int, default=5, help="alternating plain/reg blocks with --reg")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (the loss read each step synchronises, as in a loop)")
@@ -160,6 +181,8 @@ def main():
     a = ap.parse_args()
     if a.h is None:
         a.h = 1e-3 if a.reg in ("tv", "lipschitz") else 0.01
+    if a.pgd_steps is None:
+        a.pgd_steps = 10 if a.reg == "trades" else 7
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     device = torch.device(a.device)

@@ -16,7 +16,8 @@ import java.util.Map;
 final class RegularizationOptions {
     @Option(names = "--reg", defaultValue = "none", paramLabel = "REG",
             description = "none, tikhonov (finite differences), tikhonov-exact (double backprop), tv, lipschitz, tv,lipschitz, "
-                    + "noise, fgsm, pgd, lipschitz-margin (Tsuzuku et al.: each competitor logit raised by eps·L_yj, the sound "
+                    + "noise, fgsm, pgd, trades (Zhang et al.: clean loss + β·KL to the outputs at a KL-ascent point of the eps-ball), "
+                    + "lipschitz-margin (Tsuzuku et al.: each competitor logit raised by eps·L_yj, the sound "
                     + "certificate's pairwise bound estimated by power iteration) or gloro (Leino et al.: an extra ⊥ logit; --reg-param "
                     + "power-iterations=K, ramp-steps=S), or certified training ibp, crown-ibp. Default: ${DEFAULT-VALUE}.")
     String reg;
@@ -33,7 +34,7 @@ final class RegularizationOptions {
     Double h;
 
     @Option(names = "--norm", description = "tikhonov/tv/lipschitz: gradient norm l2 or l1 (l1 defends ℓ∞ attacks); "
-            + "pgd: attack norm linf or l2. Default: l2 for penalties, linf for pgd.")
+            + "pgd, trades: attack norm linf or l2. Default: l2 for penalties, linf for pgd and trades.")
     String norm;
 
     @Option(names = "--central", description = "Central instead of forward differences (tikhonov).")
@@ -48,14 +49,17 @@ final class RegularizationOptions {
     @Option(names = "--sigma", description = "Noise standard deviation (noise). Default: 0.25.")
     Double sigma;
 
-    @Option(names = "--eps", description = "Attack radius (fgsm, pgd); certified ℓ2 radius trained for (gloro, lipschitz-margin); certified radius (ibp, crown-ibp). Default: 0.1 (gloro, lipschitz-margin: 0.5).")
+    @Option(names = "--eps", description = "Attack radius (fgsm, pgd, trades); certified ℓ2 radius trained for (gloro, lipschitz-margin); certified radius (ibp, crown-ibp). Default: 0.1 (gloro, lipschitz-margin: 0.5).")
     Double eps;
 
-    @Option(names = "--pgd-steps", description = "PGD steps. Default: 7.")
+    @Option(names = "--pgd-steps", description = "PGD steps (pgd), ascent steps (trades). Default: 7 (pgd), 10 (trades).")
     Integer steps;
 
-    @Option(names = "--step-size", description = "PGD step size (0: 2.5·eps/steps). Default: 0.")
+    @Option(names = "--step-size", description = "PGD or TRADES ascent step size (0: 2.5·eps/steps). Default: 0.")
     Double stepSize;
+
+    @Option(names = "--beta", description = "trades: weight β of the KL term (larger: more robust, less accurate). Default: 6.")
+    Double beta;
 
     @Option(names = "--random-start", negatable = true, description = "PGD from a random point of the eps-ball. Default: on.")
     Boolean randomStart;
@@ -94,6 +98,7 @@ final class RegularizationOptions {
         given.put("pgd-steps", steps);
         given.put("step-size", stepSize);
         given.put("random-start", randomStart);
+        given.put("beta", beta);
         return Regularizers.parse(reg, RegularizerOptions.of(given), Losses.canonical(loss));
     }
 }

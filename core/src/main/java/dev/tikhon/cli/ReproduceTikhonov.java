@@ -24,7 +24,7 @@ final class ReproduceTikhonov implements Callable<Integer> {
     int epochs;
 
     @Option(names = "--variants", split = ",", description = "A subset of: undefended, tikhonov-fd-0.1, tikhonov-fd-1, "
-            + "tikhonov-exact-0.1, pgd-7, noise-0.25. Default: all.")
+            + "tikhonov-exact-0.1, pgd-7, trades-6, noise-0.25. Default: all.")
     List<String> variants;
 
     @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")

@@ -17,6 +17,7 @@ import dev.tikhon.regularize.NoiseAugmentation;
 import dev.tikhon.regularize.Regularizers;
 import dev.tikhon.regularize.Tikhonov;
 import dev.tikhon.regularize.TikhonovExact;
+import dev.tikhon.regularize.Trades;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
 import dev.tikhon.train.DataInfo;
@@ -95,6 +96,8 @@ public final class TikhonovExperiment {
                 new Variant("tikhonov-fd-1", ObjectiveSpec.of("tikhonov", new Tikhonov.Settings(1, 0.01, "l2", false))),
                 new Variant("tikhonov-exact-0.1", ObjectiveSpec.of("tikhonov-exact", new TikhonovExact.Settings(0.1, "l2"))),
                 new Variant("pgd-7", ObjectiveSpec.of("pgd", new AdversarialTraining.Settings("linf", 0.1, 7, 0, true))),
+                // TRADES with PGD-7's ascent (7 steps of 2.5ε/7 at the same ε): the same inner cost, another objective
+                new Variant("trades-6", ObjectiveSpec.of("trades", new Trades.Settings("linf", 0.1, 7, 0, 6))),
                 new Variant("noise-0.25", ObjectiveSpec.of("noise", new NoiseAugmentation.Settings(0.25))));
     }
 

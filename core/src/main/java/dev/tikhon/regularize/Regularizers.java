@@ -67,6 +67,7 @@ public final class Regularizers {
         register("pgd", AdversarialTraining.Settings.class, AdversarialTraining.Settings::parse,
                 (s, loss) -> new AdversarialTraining(AttackRegistry.training("pgd",
                         AttackRegistry.Settings.training(Norm.parse(s.norm()), s.eps(), s.steps(), s.stepSize(), s.randomStart())), loss));
+        register("trades", Trades.Settings.class, Trades.Settings::parse, Trades::new);
         register("gloro", LipschitzMargin.Settings.class, Regularizers::lipschitzMargin, (s, loss) -> LipschitzMargin.of(LipschitzMargin.Form.GLORO, s, loss));
         register("lipschitz-margin", LipschitzMargin.Settings.class, Regularizers::lipschitzMargin,
                 (s, loss) -> LipschitzMargin.of(LipschitzMargin.Form.TSUZUKU, s, loss));

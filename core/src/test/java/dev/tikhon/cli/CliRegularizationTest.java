@@ -19,7 +19,8 @@ class CliRegularizationTest {
     void trainWithEachRegularizerOnAToySet(@TempDir Path dir) throws IOException {
         String[][] regs = {{"--reg", "tikhonov", "--lambda", "1"}, {"--reg", "tikhonov-exact", "--norm", "l1"},
                 {"--reg", "tv,lipschitz", "--tv-weight", "0.1", "--lip-weight", "0.01"}, {"--reg", "noise", "--sigma", "0.1"},
-                {"--reg", "fgsm", "--eps", "0.05"}, {"--reg", "pgd", "--eps", "0.05", "--steps", "3", "--norm", "l2"}};
+                {"--reg", "fgsm", "--eps", "0.05"}, {"--reg", "pgd", "--eps", "0.05", "--steps", "3", "--norm", "l2"},
+                {"--reg", "trades", "--eps", "0.05", "--steps", "3", "--beta", "1"}};
         for (String[] reg : regs) {
             Path out = dir.resolve(reg[1].replace(',', '+'));
             String[] args = concat(new String[]{"train", "--data", "moons", "--model", "mlp", "--hidden", "16", "--epochs", "1",
@@ -32,6 +33,7 @@ class CliRegularizationTest {
         }
         assertThat(Files.readString(dir.resolve("tikhonov/history.csv"))).contains("train_penalty");
         assertThat(Files.readString(dir.resolve("tv+lipschitz/history.csv"))).contains("train_tv").contains("train_lip");
+        assertThat(Files.readString(dir.resolve("trades/history.csv"))).contains("train_clean").contains("train_kl");
     }
 
     @Test

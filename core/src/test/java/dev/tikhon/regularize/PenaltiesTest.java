@@ -73,7 +73,8 @@ class PenaltiesTest {
         checkParameterGradient(m, () -> t.penalty(InputGradients.evaluate(m, Loss.CROSS_ENTROPY, x, y), x));
     }
 
-    private static void checkParameterGradient(Module m, Supplier<Tensor> penalty) {
+    /** Autograd's gradient of {@code penalty} in a few coordinates of every parameter against central differences (float64). */
+    static void checkParameterGradient(Module m, Supplier<Tensor> penalty) {
         List<Parameter> ps = m.parameters();
         List<Tensor> values = new ArrayList<>();
         for (Parameter p : ps) values.add(p.value());

@@ -56,10 +56,10 @@ class RegularizersTest {
     @Test
     void everyRegisteredNameBuildsItsObjectiveWithItsSettings() {
         assertThat(Regularizers.names()).containsExactly("none", "tikhonov", "tikhonov-exact", "tv", "lipschitz", "tv+lipschitz", "noise",
-                "fgsm", "pgd", "gloro", "lipschitz-margin", "ibp", "crown-ibp");
+                "fgsm", "pgd", "trades", "gloro", "lipschitz-margin", "ibp", "crown-ibp");
         Map<String, Class<?>> expected = Map.of("tikhonov", Tikhonov.class, "tikhonov-exact", TikhonovExact.class, "tv",
                 GradientNormPenalty.class, "lipschitz", GradientNormPenalty.class, "tv+lipschitz", GradientNormPenalty.class, "noise",
-                NoiseAugmentation.class, "fgsm", AdversarialTraining.class, "pgd", AdversarialTraining.class);
+                NoiseAugmentation.class, "fgsm", AdversarialTraining.class, "pgd", AdversarialTraining.class, "trades", Trades.class);
         expected.forEach((name, type) -> assertThat(Regularizers.build(Regularizers.spec(name, Map.of()))).as(name).isInstanceOf(type));
         assertThat(Regularizers.build(Regularizers.spec("tikhonov", Map.of("lambda", 0.5, "h", 0.02, "norm", "linf", "central", true)))
                 .describe()).contains("0.5 · tikhonov", "h 0.02", "squared l1", "central");
@@ -72,6 +72,11 @@ class RegularizersTest {
         assertThat(Regularizers.entry("TV,Lipschitz").name()).isEqualTo("tv+lipschitz");
         assertThat(Regularizers.build(Regularizers.spec("noise", Map.of("sigma", 0.5))).describe()).contains("σ 0.5");
         assertThat(Regularizers.build(Regularizers.spec("pgd", Map.of("eps", 0.2))).describe()).startsWith("adversarial training").contains("0.2");
+        ObjectiveSpec trades = Regularizers.spec("trades", Map.of("eps", 0.2, "beta", 1, "pgd-steps", 4));
+        assertThat(trades.settings(Trades.Settings.class)).isEqualTo(new Trades.Settings("linf", 0.2, 4, 0, 1));
+        assertThat(Regularizers.build(trades).describe()).isEqualTo("TRADES (β 1.0 · KL at KL ascent 4 steps (linf, ε 0.2, step 0.125))");
+        assertThat(Regularizers.spec("trades", Map.of()).settings(Trades.Settings.class)).isEqualTo(new Trades.Settings("linf", 0.1, 10, 0, 6));
+        assertThat(Regularizers.build(Regularizers.build(trades).spec())).isInstanceOf(Trades.class);
         assertThat(new AdversarialTraining(fixed(null), Loss.CROSS_ENTROPY).describe()).isEqualTo("adversarial training, fixed");
         assertThat(new AdversarialTraining(fixed(null), dev.tikhon.loss.Losses.parse("mse")).describe()).contains("fixed, loss ");
         assertThatThrownBy(() -> Regularizers.entry("dropout")).hasMessageContaining("unknown --reg 'dropout'").hasMessageContaining("tikhonov");
