@@ -88,6 +88,7 @@ public final class AttackRegistry {
                 0.1, 1.05, 0.9)), null);
         register("fab", BOTH, s -> single(s, new FabUntargeted(s.norm(), s.eps(), s.steps(), s.restarts(), 0.1, 1.05, 0.9)), null);
         register("cw", List.of(Norm.L2), s -> single(s, CarliniWagner.standard(s.steps())), null);
+        register("cw-t", List.of(Norm.L2), s -> single(s, CarliniWagner.standard(s.steps()).withTargets(Math.max(1, s.targets()))), null);
     }
 
     private AttackRegistry() {}

@@ -11,12 +11,20 @@ import java.util.List;
 
 /**
  * The Carlini–Wagner ℓ2 attack (Carlini &amp; Wagner, "Towards evaluating the robustness of neural networks", IEEE S&amp;P
- * 2017), untargeted, confidence κ = 0: a minimum-distance attack. In the change of variables x' = ½(tanh w + 1), which
- * keeps x' in the [0, 1] box without clipping, it minimises with Adam
+ * 2017): a minimum-distance attack. In the change of variables x' = ½(tanh w + 1), which keeps x' in the [0, 1] box
+ * without clipping, it minimises with Adam
  *
  * <pre>
- * ‖x' − x‖₂² + c · max(z_y(x') − max_{j≠y} z_j(x'), 0)
+ * untargeted:       ‖x' − x‖₂² + c · max(z_y(x') − max_{j≠y} z_j(x') + κ, 0)
+ * towards class t:  ‖x' − x‖₂² + c · max(max_{j≠t} z_j(x') − z_t(x') + κ, 0)
  * </pre>
+ *
+ * and a point counts as found, as in the authors' code, when argmax(z + κ e_y) ≠ y (untargeted) or argmax(z − κ e_t) = t
+ * (towards t): misclassified with a margin of κ. The confidence κ ≥ 0 (default 0) asks for points the model gets wrong
+ * with that margin, farther than the minimum distance (the authors' use: examples that transfer to other models).
+ * With {@code targets} = k ≥ 1 it runs towards each of the k classes the model ranks highest after the true one, on
+ * every example, and keeps the smallest point over all of them, as FAB-T does; {@link #attackTowards} runs towards
+ * classes of the caller's choice.
  *
  * and searches the constant c per example by bisection: from c₀, down (halfway to the last failure) after a search step
  * that found an adversarial point, up (×10 until one succeeds, then halfway) after one that did not. Each search step
@@ -29,8 +37,11 @@ import java.util.List;
  * @param searchSteps  bisection steps of c
  * @param initialConst c₀
  * @param learningRate Adam's step size in w
+ * @param confidence   κ ≥ 0
+ * @param targets      0: untargeted; k: towards each of the k classes ranked highest after the true one
  */
-public record CarliniWagner(int steps, int searchSteps, double initialConst, double learningRate) implements Attack {
+public record CarliniWagner(int steps, int searchSteps, double initialConst, double learningRate, double confidence, int targets)
+        implements Attack {
 
     /** c above this counts as "no success yet": the search multiplies c by 10 rather than bisecting. */
     private static final double NO_UPPER = 1e10;
@@ -42,6 +53,15 @@ public record CarliniWagner(int steps, int searchSteps, double initialConst, dou
         if (searchSteps < 1) throw new IllegalArgumentException("Carlini–Wagner needs at least one search step, got " + searchSteps);
         if (!(initialConst > 0)) throw new IllegalArgumentException("Carlini–Wagner's initial constant must be positive, got " + initialConst);
         if (!(learningRate > 0)) throw new IllegalArgumentException("Carlini–Wagner's learning rate must be positive, got " + learningRate);
+        if (!(confidence >= 0) || Double.isInfinite(confidence)) {
+            throw new IllegalArgumentException("Carlini–Wagner's confidence κ must be finite and ≥ 0, got " + confidence);
+        }
+        if (targets < 0) throw new IllegalArgumentException("Carlini–Wagner's target count must be ≥ 0, got " + targets);
+    }
+
+    /** Untargeted, κ = 0. */
+    public CarliniWagner(int steps, int searchSteps, double initialConst, double learningRate) {
+        this(steps, searchSteps, initialConst, learningRate, 0, 0);
     }
 
     /** The authors' settings (9 search steps, c₀ = 10⁻³, learning rate 0.01) with {@code steps} Adam steps per search step. */
@@ -49,12 +69,57 @@ public record CarliniWagner(int steps, int searchSteps, double initialConst, dou
         return new CarliniWagner(steps, 9, 1e-3, 0.01);
     }
 
-    @Override public String name() { return "cw"; }
+    /** The same with confidence κ. */
+    public CarliniWagner withConfidence(double kappa) {
+        return new CarliniWagner(steps, searchSteps, initialConst, learningRate, kappa, targets);
+    }
+
+    /** The same, run towards each of the {@code k} classes ranked highest after the true one (0: untargeted). */
+    public CarliniWagner withTargets(int k) {
+        return new CarliniWagner(steps, searchSteps, initialConst, learningRate, confidence, k);
+    }
+
+    @Override public String name() { return targets > 0 ? "cw-t" : "cw"; }
 
     @Override public Norm norm() { return Norm.L2; }
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
+        if (targets == 0) return run(model, x, y, null);
+        Tensor clean;
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            clean = model.forward(x.detach());
+        }
+        int ranks = (int) Math.min(targets, clean.size(1) - 1);
+        int[] all = Attacks.all(x.size(0));
+        Result best = null;
+        for (int rank = 1; rank <= ranks && (best == null || !Budget.exhausted()); rank++) {
+            Result r = run(model, x, y, AttackLoss.rankedTarget(clean, y, rank));
+            best = best == null ? r : Attacks.merge(best, all, r);   // every target on every example: keep the smaller point
+        }
+        return best;
+    }
+
+    /**
+     * Runs towards {@code target[i]} ≠ y[i] for each example: success means argmax(z − κ e_t) = t at the point returned.
+     */
+    public Result attackTowards(Module model, Tensor x, Tensor y, Tensor target) {
+        if (target.dtype() != DType.INT64) throw new IllegalArgumentException("Carlini–Wagner's target classes must be INT64, got " + target.dtype());
+        long classes;
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            classes = model.forward(x.detach()).size(1);
+        }
+        long[] t = target.toLongArray(), labels = y.toLongArray();
+        for (int i = 0; i < t.length; i++) {
+            if (t[i] < 0 || t[i] >= classes || t[i] == labels[i]) {
+                throw new IllegalArgumentException("Carlini–Wagner's target for example " + i + " is " + t[i] + ": it must be a class of the "
+                        + "model (0 to " + (classes - 1) + ") other than the label " + labels[i]);
+            }
+        }
+        return run(model, x, y, target.to(x.device()));
+    }
+
+    private Result run(Module model, Tensor x, Tensor y, Tensor target) {
         Tensor x0 = x.detach();
         int n = (int) x0.size(0);
         Tracker tracker = new Tracker(Norm.L2, x0, y);
@@ -77,11 +142,12 @@ public record CarliniWagner(int steps, int searchSteps, double initialConst, dou
                     Tensor wk = w.detach().requiresGrad(true);
                     Tensor xk = wk.tanh().add(1).mul(0.5);
                     Tensor logits = model.forward(xk);
-                    tracker.offer(xk, logits);
-                    succeeded.copy_(succeeded.logicalOr(logits.detach().argmax(1).ne(y)));
+                    Tensor found = found(logits.detach(), y, target);
+                    tracker.offerWhere(xk, found);
+                    succeeded.copy_(succeeded.logicalOr(found));
                     Tensor distance = xk.sub(x0).square().flatten(1, -1).sum(1, false);
-                    Tensor margin = AttackLoss.MARGIN.perExample(logits, y).neg().clampMin(0);
-                    Tensor loss = distance.add(margin.mul(constant)).sum();
+                    Tensor shortfall = shortfall(logits, y, target).add(confidence).clampMin(0);
+                    Tensor loss = distance.add(shortfall.mul(constant)).sum();
                     Tensor g = Autograd.grad(List.of(loss), List.of(wk), null, false, false).get(0);
                     adamStep(w, m, v, g, k);
                     if (k % checkEvery == 0) {   // one host read of the loss
@@ -104,6 +170,20 @@ public record CarliniWagner(int steps, int searchSteps, double initialConst, dou
             }
         }
         return tracker.result();
+    }
+
+    /** How far from success: z_y − max_{j≠y} z_j untargeted, max_{j≠t} z_j − z_t towards t; per example. */
+    private static Tensor shortfall(Tensor logits, Tensor y, Tensor target) {
+        return target == null ? AttackLoss.trueLogit(logits, y).sub(AttackLoss.bestOther(logits, y))
+                : AttackLoss.bestOther(logits, target).sub(AttackLoss.trueLogit(logits, target));
+    }
+
+    /** The authors' test: argmax(z + κ e_y) ≠ y untargeted, argmax(z − κ e_t) = t towards t. */
+    private Tensor found(Tensor logits, Tensor y, Tensor target) {
+        if (target == null) {
+            return (confidence == 0 ? logits : logits.add(y.oneHot(logits.size(1)).to(logits.dtype()).mul(confidence))).argmax(1).ne(y);
+        }
+        return (confidence == 0 ? logits : logits.sub(target.oneHot(logits.size(1)).to(logits.dtype()).mul(confidence))).argmax(1).eq(target);
     }
 
     /** Adam (β = 0.9, 0.999, ε = 10⁻⁸) on w, step k ≥ 1, in place: each example's coordinates move on their own. */

@@ -23,9 +23,17 @@ final class Tracker {
 
     /** Records {@code candidate} wherever {@code logits} (the model's output on it) misclassify and the perturbation is smaller. */
     void offer(Tensor candidate, Tensor logits) {
+        offerWhere(candidate, logits.argmax(1).ne(y));   // argmax records no graph
+    }
+
+    /**
+     * Records {@code candidate} wherever {@code found} (per example; an attack's own test of success, which must imply
+     * a misclassification) holds and the perturbation is smaller.
+     */
+    void offerWhere(Tensor candidate, Tensor found) {
         Tensor c = candidate.detach();
         Tensor d = Geometry.distance(norm, c, x);
-        Tensor better = logits.argmax(1).ne(y).logicalAnd(d.lt(distance));   // argmax records no graph
+        Tensor better = found.logicalAnd(d.lt(distance));
         best.assignWhere_(Pgd.perExample(better, best), c);
         distance.assignWhere_(better, d);
     }

@@ -35,8 +35,8 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
     @Mixin DataOptions data = new DataOptions();
 
     @Option(names = "--attack", defaultValue = "ensemble",
-            description = "ensemble, pgd, fgsm (linf), apgd-ce, apgd-dlr, apgd-t, fab-t, fab, square, ddn or none; or members run in turn, "
-                    + "separated by commas (e.g. apgd-ce,apgd-t,square). Default: ${DEFAULT-VALUE}.")
+            description = "ensemble, pgd, fgsm (linf), apgd-ce, apgd-dlr, apgd-t, fab-t, fab, square, ddn, cw (l2), cw-t (l2) or none; "
+                    + "or members run in turn, separated by commas (e.g. apgd-ce,apgd-t,square). Default: ${DEFAULT-VALUE}.")
     String attack;
 
     @Option(names = "--member-contributions", description = "Run every ensemble member on every point still correct, not only on the "

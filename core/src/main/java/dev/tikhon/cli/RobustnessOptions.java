@@ -26,7 +26,7 @@ final class RobustnessOptions {
     @Option(names = "--restarts", defaultValue = "1", description = "Random restarts of PGD/APGD. Default: ${DEFAULT-VALUE}.")
     int restarts;
 
-    @Option(names = "--targets", defaultValue = "9", description = "Target classes of APGD-T and FAB-T (capped at classes − 1). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--targets", defaultValue = "9", description = "Target classes of APGD-T, FAB-T and cw-t (capped at classes − 1). Default: ${DEFAULT-VALUE}.")
     int targets;
 
     @Option(names = "--queries", defaultValue = "5000", description = "Queries of the Square attack (AutoAttack standard: 5000). Default: ${DEFAULT-VALUE}.")

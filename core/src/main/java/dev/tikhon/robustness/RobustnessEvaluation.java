@@ -450,12 +450,13 @@ public final class RobustnessEvaluation {
             w.add("possible gradient masking: the gradient-free Square attack broke " + r.firstBrokenBy()[square]
                     + " point(s) that every gradient attack missed. Trust the ensemble's numbers, not any single gradient attack's.");
         }
-        int cwSteps = Math.max(c.cwSteps(), members(c.attack()).contains("cw") ? c.steps() : 0);
+        List<String> members = members(c.attack());
+        int cwSteps = Math.max(c.cwSteps(), members.contains("cw") || members.contains("cw-t") ? c.steps() : 0);
         if (cwSteps > 0 && cwSteps < CW_STEPS_ENOUGH) {
             w.add(String.format(Locale.ROOT, "Carlini–Wagner ran %d Adam steps per search step: fewer than %d leave it far above the "
                     + "smallest distance on inputs at the [0, 1] box's faces, which its tanh change of variables moves slowly (on a "
                     + "linear Fashion-MNIST model: median 1.26× the exact distance at 100 steps, 1.0007× at 1,000; docs/robustness.md). "
-                    + "Give --cw-steps (or, for --attack cw, --steps) %d or more to compare with published figures.", cwSteps,
+                    + "Give --cw-steps (or, for --attack cw or cw-t, --steps) %d or more to compare with published figures.", cwSteps,
                     CW_STEPS_ENOUGH, CW_STEPS_ENOUGH));
         }
         for (int e = 0; e < c.eps().length; e++) {

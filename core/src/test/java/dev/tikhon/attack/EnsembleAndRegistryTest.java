@@ -168,6 +168,12 @@ class EnsembleAndRegistryTest {
         assertThat(((Ddn) AttackRegistry.create("ddn", settings(Norm.L2, 10, 0)).members().get(0)).steps()).isEqualTo(11);
         CarliniWagner cw = (CarliniWagner) AttackRegistry.create("cw", settings(Norm.L2, 10, 0)).members().get(0);
         assertThat(cw).isEqualTo(new CarliniWagner(7, 9, 1e-3, 0.01));
+        assertThat(cw.name()).isEqualTo("cw");
+        CarliniWagner cwt = (CarliniWagner) AttackRegistry.create("cw-t", settings(Norm.L2, 10, 4)).members().get(0);
+        assertThat(cwt).isEqualTo(new CarliniWagner(7, 9, 1e-3, 0.01, 0, 4));
+        assertThat(cwt.name()).isEqualTo("cw-t");
+        assertThat(((CarliniWagner) AttackRegistry.create("cw-t", settings(Norm.L2, 10, 0)).members().get(0)).targets()).isEqualTo(1);
+        assertThatThrownBy(() -> AttackRegistry.check("cw-t", Norm.LINF)).hasMessageContaining("cw-t is an ℓ2 attack");
         assertThatThrownBy(() -> AttackRegistry.check("cw", Norm.LINF)).hasMessageContaining("cw is an ℓ2 attack: use --norm l2");
         Fab fab = (Fab) AttackRegistry.create("fab-t", settings(Norm.L2, 4, 9)).members().get(0);
         assertThat(fab.targets()).isEqualTo(3);

@@ -109,11 +109,11 @@ class CliAttackTest {
         assertThat(found).isPositive();
 
         Cli.Run b = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/linear_fmnist.pt", "--data", "fashion-mnist-sample",
-                "--limit", "12", "--norm", "l2", "--eps", "3", "--attack", "cw", "--steps", "50", "--no-min-distance", "--no-bounds",
+                "--limit", "12", "--norm", "l2", "--eps", "3", "--attack", "cw,cw-t", "--targets", "2", "--steps", "50", "--no-min-distance", "--no-bounds",
                 "--threads", "1", "--out", dir.resolve("attack").toString());
         assertThat(b.exitCode()).as(b.err()).isZero();
         JsonNode n = JSON.readTree(dir.resolve("attack/metrics.json").toFile());
-        assertThat(n.at("/attacks/members").toString()).isEqualTo("[\"cw\"]");
+        assertThat(n.at("/attacks/members").toString()).isEqualTo("[\"cw\",\"cw-t\"]");
         assertThat(n.at("/warnings").toString()).contains("Carlini–Wagner ran 50 Adam steps per search step");
         assertThat(n.at("/robust_accuracy/3").asDouble()).isLessThan(n.at("/clean_accuracy").asDouble());
         // without --cw-steps the per-image columns are the usual ones
