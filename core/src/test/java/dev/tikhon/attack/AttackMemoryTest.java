@@ -34,20 +34,26 @@ class AttackMemoryTest {
         check("Square-l2", () -> new SquareL2(0.01, 100, 0.8), () -> new SquareL2(0.01, 1500, 0.8), model, x, y);
         // a large constant keeps the margin term falling, so that the early stop does not cut the long run short
         check("Carlini-Wagner", () -> new CarliniWagner(50, 1, 100, 1e-3), () -> new CarliniWagner(800, 1, 100, 1e-3), model, x, y);
+        check("TRADES ascent", () -> new TradesPerturbation(Norm.LINF, 0.01, 50, 1e-3).perturb(model, x, y),
+                () -> new TradesPerturbation(Norm.LINF, 0.01, 800, 1e-3).perturb(model, x, y));
     }
 
     private static void check(String name, Supplier<Attack> shortRun, Supplier<Attack> longRun, Module model, Tensor x, Tensor y) {
-        long shortKb = peakDuring(shortRun.get(), model, x, y);
-        shortKb = Math.max(shortKb, peakDuring(shortRun.get(), model, x, y));   // twice: allocator warm-up
-        long longKb = peakDuring(longRun.get(), model, x, y);
+        check(name, () -> shortRun.get().attack(model, x, y), () -> longRun.get().attack(model, x, y));
+    }
+
+    private static void check(String name, Runnable shortRun, Runnable longRun) {
+        long shortKb = peakDuring(shortRun);
+        shortKb = Math.max(shortKb, peakDuring(shortRun));   // twice: allocator warm-up
+        long longKb = peakDuring(longRun);
         System.out.printf("%s: RSS after a short run %d KB, after a 10-16× longer one %d KB%n", name, shortKb, longKb);
         assertThat(longKb - shortKb).as("%s resident-memory growth (KB)", name).isLessThan(60_000);
     }
 
-    /** Resident memory right after the attack returns, before its caller's scope frees what it returned. */
-    private static long peakDuring(Attack attack, Module model, Tensor x, Tensor y) {
+    /** Resident memory right after the run returns, before its caller's scope frees what it returned. */
+    private static long peakDuring(Runnable run) {
         try (Scope s = Scope.open()) {
-            attack.attack(model, x, y);
+            run.run();
             System.gc();
             return MemoryTest.residentKb();
         }
