@@ -5,6 +5,7 @@
 #   bench/harness/run.sh dev.tikhon.attack.ProjectionTime
 #   bench/harness/run.sh dev.tikhon.optim.UpdateTime [threads] [sgd|adam]
 #   bench/harness/run.sh dev.tikhon.attack.NativeObjects
+#   bench/harness/run.sh dev.tikhon.attack.CwTargets RUN_DIR [images] [steps] [targets] [threads]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cp="$root/core/target/tikhon.jar:$root/core/target/lib/*"

@@ -36,7 +36,7 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
 
     @Mixin RegularizationOptions regularization = new RegularizationOptions();
 
-    @Option(names = "--steps", paramLabel = "K", description = "Same as --pgd-steps (PGD adversarial training).")
+    @Option(names = "--steps", paramLabel = "K", description = "Same as --pgd-steps (PGD adversarial training, TRADES's ascent).")
     void pgdSteps(int k) {
         regularization.steps = k;
     }
