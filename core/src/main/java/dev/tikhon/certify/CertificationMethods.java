@@ -53,6 +53,7 @@ public final class CertificationMethods {
                 s.monteCarlo() ? new RandomizedSmoothing(s.smoothing()) : null, s.batchSize()));
         register("ibp", false, (model, s) -> BoundCertification.plan(dev.tikhon.verify.Verification.Method.IBP, 2.0, 12));
         register("crown", false, (model, s) -> BoundCertification.plan(dev.tikhon.verify.Verification.Method.CROWN, 2.0, 12));
+        register("alpha-crown", false, (model, s) -> BoundCertification.plan(dev.tikhon.verify.Verification.Method.ALPHA_CROWN, 2.0, 12));
     }
 
     private CertificationMethods() {}

@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
 
 /** {@code tikhon verify}: sound robustness verification by bound propagation, with a verdict per image. */
 @Command(name = "verify", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Prove robustness: an image is verified at ε when bound propagation (IBP or CROWN) shows every margin "
+        description = {"Prove robustness: an image is verified at ε when bound propagation (IBP, CROWN or α-CROWN) shows every margin "
                 + "z_y − z_j positive over the whole ℓ∞ or ℓ2 ball ∩ [0, 1] (a sound certificate); falsified when it is misclassified "
                 + "or the attack ensemble finds a counterexample (run on what is not verified); unknown otherwise. Writes verify.csv, "
                 + "verified_accuracy.csv/.png, metrics.json, index.html."})
@@ -35,7 +35,8 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Mixin DataOptions data = new DataOptions();
 
-    @Option(names = "--method", split = ",", defaultValue = "crown", description = "ibp, crown, or both (ibp,crown). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--method", split = ",", defaultValue = "crown", description = "ibp, crown, alpha-crown (CROWN with its ReLU slopes optimized per margin, 20 Adam steps), or several "
+            + "(ibp,crown). Default: ${DEFAULT-VALUE}.")
     List<String> methods;
 
     @Option(names = "--norm", paramLabel = "linf|l2", defaultValue = "linf", converter = RobustnessOptions.NormConverter.class,

@@ -40,6 +40,13 @@ import java.util.List;
  * cost a backward walk per unit. {@code crownUnits = 0} gives CROWN-IBP's bounds (Zhang et al. 2020): IBP for
  * every intermediate layer, CROWN for the last. Units inside residual branches always take IBP bounds.
  *
+ * <p><b>α-CROWN</b> (Xu et al., "Fast and complete", ICLR 2021) makes the lower slope α of every unstable ReLU a variable
+ * in [0, 1] of its own for each specification row, and maximizes the final bound over them by projected gradient
+ * ascent (Adam), starting from CROWN's adaptive slopes. Every α in [0, 1] gives a sound bound, so the elementwise best
+ * over the iterations is sound, and at least CROWN's. Here the intermediate bounds stay CROWN's (the full method
+ * optimizes slopes for them as well); the slopes are optimized for the ReLU layers of the main chain, those inside
+ * residual branches keep the adaptive rule.
+ *
  * <p>Batch norm is taken in evaluation mode (its running statistics): the function the model computes when it is
  * evaluated. Arithmetic is the model's floating-point type, rounded to nearest as in auto_LiRPA; no outward
  * rounding is added.
@@ -264,6 +271,59 @@ public final class BoundedNetwork {
         Trace trace = new Trace(alpha);
         forward(region, nodes.size(), crownUnits, trace);
         return backwardFrom(nodes.size(), spec, region, trace);
+    }
+
+    /**
+     * α-CROWN lower bounds of C·z over the region, [N, S]: CROWN's, then {@code steps} steps of Adam (step size
+     * {@code lr}) on the per-row lower slopes of the unstable ReLUs, keeping each bound's best. Runs with gradients on
+     * whatever the caller's mode; each step in a scope of its own.
+     */
+    public Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr) {
+        Trace trace = new Trace(LowerSlope.ADAPTIVE);
+        forward(region, nodes.size(), crownUnits, trace);
+        Tensor best = backwardFrom(nodes.size(), spec, region, trace).detach();
+        long rows = spec.size(1);
+        List<Node> relus = new ArrayList<>();
+        List<Tensor> alphas = new ArrayList<>(), m = new ArrayList<>(), v = new ArrayList<>();
+        for (Node node : nodes) {
+            if (!(node instanceof Layers.Act act) || act.kind() != Activation.Kind.RELU) continue;
+            Relaxation adaptive = act.relaxation(trace);
+            Interval in = trace.input(node);
+            if (in.lo().lt(0).logicalAnd(in.hi().gt(0)).sum().item() == 0) continue;   // no unstable unit: nothing to optimize
+            long[] shape = adaptive.lowerSlope().shape();
+            long[] withRows = new long[shape.length + 1];
+            withRows[0] = shape[0];
+            withRows[1] = rows;
+            System.arraycopy(shape, 1, withRows, 2, shape.length - 1);
+            Tensor alpha = Layers.rows(adaptive.lowerSlope()).expand(withRows).contiguous().detach();
+            relus.add(node);
+            alphas.add(alpha);
+            m.add(alpha.zerosLike());
+            v.add(alpha.zerosLike());
+        }
+        if (relus.isEmpty()) return best;
+        for (int k = 1; k <= steps; k++) {
+            try (dev.tikhon.engine.Scope it = dev.tikhon.engine.Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.enableGrad()) {
+                java.util.Map<Node, Tensor> slopes = new java.util.IdentityHashMap<>();
+                List<Tensor> leaves = new ArrayList<>();
+                for (int i = 0; i < relus.size(); i++) {
+                    Tensor leaf = alphas.get(i).detach().requiresGrad(true);
+                    leaves.add(leaf);
+                    slopes.put(relus.get(i), leaf);
+                }
+                Tensor bound = backwardFrom(nodes.size(), spec, region, trace.withSlopes(slopes));
+                best.copy_(best.maximum(bound.detach()));
+                List<Tensor> grads = dev.tikhon.engine.Autograd.grad(List.of(bound.sum()), leaves, null, false, false);
+                for (int i = 0; i < relus.size(); i++) {
+                    Tensor grad = grads.get(i);
+                    m.get(i).mul_(0.9).add_(grad, 0.1);
+                    v.get(i).mul_(0.999).addcmul_(grad, grad, 0.001);
+                    Tensor denominator = v.get(i).sqrt().div_(Math.sqrt(1 - Math.pow(0.999, k))).add_(1e-8);
+                    alphas.get(i).addcdiv_(m.get(i), denominator, lr / (1 - Math.pow(0.9, k))).clamp_(0, 1);   // ascent, back into [0, 1]
+                }
+            }
+        }
+        return best;
     }
 
     /** CROWN lower and upper bounds of C·z over the region, [N, S] each. */

@@ -216,8 +216,13 @@ final class Layers {
 
         @Override public boolean affine() { return kind == Activation.Kind.IDENTITY; }
 
-        private Relaxation relaxation(Trace trace) {
-            return trace.cached(this, () -> Relaxation.of(kind, trace.input(this), trace.alpha));
+        Relaxation relaxation(Trace trace) {
+            return trace.cached(this, () -> {
+                Tensor slopes = trace.slopes(this);
+                if (slopes == null) return Relaxation.of(kind, trace.input(this), trace.alpha);
+                Interval in = trace.input(this);
+                return Relaxation.relu(in.lo().contiguous(), in.hi().contiguous(), trace.alpha, slopes);
+            });
         }
 
         @Override public void prepare(Trace trace) { if (!affine()) relaxation(trace); }

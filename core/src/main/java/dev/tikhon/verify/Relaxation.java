@@ -19,7 +19,12 @@ import dev.tikhon.nn.Activation;
  * chord of a tiny interval would suffer. The identity is exact. tanh and sigmoid are neither convex nor concave
  * and are not relaxed here (interval propagation handles them).
  */
-record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, Tensor upperIntercept, boolean lowerThroughOrigin) {
+record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, Tensor upperIntercept, boolean lowerThroughOrigin,
+                  boolean slopePerSpec) {
+
+    Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, Tensor upperIntercept, boolean lowerThroughOrigin) {
+        this(lowerSlope, lowerIntercept, upperSlope, upperIntercept, lowerThroughOrigin, false);
+    }
 
     private static final double NARROW = 1e-6;
 
@@ -37,6 +42,14 @@ record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, T
     }
 
     static Relaxation relu(Tensor l, Tensor u, LowerSlope alpha) {
+        return relu(l, u, alpha, null);
+    }
+
+    /**
+     * ReLU with the unstable units' lower slopes given per specification row, {@code slopes} of shape [N, S, …] with
+     * values in [0, 1] (α-CROWN's optimized slopes); null: {@code alpha}'s rule for every row.
+     */
+    static Relaxation relu(Tensor l, Tensor u, LowerSlope alpha, Tensor slopes) {
         Tensor unstable = l.lt(0).logicalAnd(u.gt(0));
         Tensor active = l.ge(0);
         Tensor one = l.onesLike(), zero = l.zerosLike();
@@ -49,6 +62,10 @@ record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, T
             case ZERO: a = zero; break;
             case ONE: a = one; break;
             default: a = l.neg().le(u).to(l.dtype());
+        }
+        if (slopes != null) {
+            Tensor lowerSlope = Tensor.where(Layers.rows(unstable), slopes, Layers.rows(Tensor.where(active, one, zero)));
+            return new Relaxation(lowerSlope, zero, upperSlope, upperIntercept, true, true);
         }
         Tensor lowerSlope = Tensor.where(unstable, a, Tensor.where(active, one, zero));
         return new Relaxation(lowerSlope, zero, upperSlope, upperIntercept, true);
@@ -78,7 +95,7 @@ record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, T
      * same number.
      */
     Tensor coefficients(Tensor a) {
-        return a.mul(Tensor.where(a.ge(0), Layers.rows(lowerSlope), Layers.rows(upperSlope)));
+        return a.mul(Tensor.where(a.ge(0), slopePerSpec ? lowerSlope : Layers.rows(lowerSlope), Layers.rows(upperSlope)));
     }
 
     /**

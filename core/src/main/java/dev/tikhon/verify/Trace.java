@@ -7,13 +7,32 @@ import java.util.Map;
 
 /** What one bound computation learned on its way forward: each layer's input bounds, and the activation relaxations. */
 final class Trace {
-    private final Map<Node, Interval> inputs = new IdentityHashMap<>();
+    private final Map<Node, Interval> inputs;
     private final Map<Node, Object> cache = new IdentityHashMap<>();
+    private final Map<Node, Tensor> slopes;
     final LowerSlope alpha;
 
     Trace(LowerSlope alpha) {
-        this.alpha = alpha;
+        this(alpha, new IdentityHashMap<>(), Map.of());
     }
+
+    private Trace(LowerSlope alpha, Map<Node, Interval> inputs, Map<Node, Tensor> slopes) {
+        this.alpha = alpha;
+        this.inputs = inputs;
+        this.slopes = slopes;
+    }
+
+    /**
+     * A trace for another backward walk over the same recorded input bounds, with the lower slopes of some ReLU layers
+     * given per specification row (α-CROWN): nothing derived from the slopes is shared with this one.
+     */
+    Trace withSlopes(Map<Node, Tensor> perLayer) {
+        Map<Node, Tensor> copy = new IdentityHashMap<>(perLayer);
+        return new Trace(alpha, inputs, copy);
+    }
+
+    /** The lower slopes given for {@code node}'s unstable units, [N, S, …], or null. */
+    Tensor slopes(Node node) { return slopes.get(node); }
 
     void input(Node node, Interval in) { inputs.put(node, in); }
 

@@ -16,18 +16,25 @@ import java.util.Locale;
  */
 public final class Verification {
     public enum Method {
-        IBP, CROWN;
+        IBP, CROWN,
+        /** CROWN with the unstable ReLUs' lower slopes optimized per margin ({@link BoundedNetwork#alphaCrownLower}). */
+        ALPHA_CROWN;
 
         public static Method parse(String s) {
             switch (s.toLowerCase(Locale.ROOT)) {
                 case "ibp": return IBP;
                 case "crown": return CROWN;
-                default: throw new IllegalArgumentException("unknown --method '" + s + "': use ibp or crown");
+                case "alpha-crown": return ALPHA_CROWN;
+                default: throw new IllegalArgumentException("unknown --method '" + s + "': use ibp, crown or alpha-crown");
             }
         }
 
-        @Override public String toString() { return name().toLowerCase(Locale.ROOT); }
+        @Override public String toString() { return name().toLowerCase(Locale.ROOT).replace('_', '-'); }
     }
+
+    /** α-CROWN's Adam steps on the slopes, and its step size. */
+    public static final int ALPHA_STEPS = 20;
+    public static final double ALPHA_LR = 0.1;
 
     private Verification() {}
 
@@ -43,8 +50,11 @@ public final class Verification {
             BoundedNetwork net = BoundedNetwork.of(model);
             Tensor spec = BoundedNetwork.margins(y, numClasses, x);
             InputRegion region = InputRegion.images(x, eps, norm);
-            Tensor lower = method == Method.IBP ? net.ibp(region, spec).lo()
-                    : net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE);
+            Tensor lower = switch (method) {
+                case IBP -> net.ibp(region, spec).lo();
+                case CROWN -> net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE);
+                case ALPHA_CROWN -> net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, ALPHA_STEPS, ALPHA_LR);
+            };
             Tensor own = y.oneHot(numClasses).eq(1);
             out.copy_(lower.maskedFill(own, Double.POSITIVE_INFINITY).minWithIndex(1)[0]);
         }

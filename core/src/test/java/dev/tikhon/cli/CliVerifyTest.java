@@ -31,20 +31,26 @@ class CliVerifyTest {
         JsonNode tm = JSON.readTree(base.resolve("metrics.json").toFile());
         assertThat(tm.toString()).contains("rampEpochs");
 
-        Cli.Run v = Cli.run("verify", "--checkpoint", base.toString(), "--method", "ibp,crown", "--eps", "0.005,0.02", "--images", "12",
+        Cli.Run v = Cli.run("verify", "--checkpoint", base.toString(), "--method", "ibp,crown,alpha-crown", "--eps", "0.005,0.02", "--images", "12",
                 "--attack-all", "--steps", "5", "--targets", "1", "--queries", "20", "--radius", "0.1", "--radius-steps", "5",
                 "--threads", "1", "--out", ver.toString());
         assertThat(v.exitCode()).as(v.err()).isEqualTo(0);
         JsonNode vm = JSON.readTree(ver.resolve("metrics.json").toFile());
         assertThat(vm.at("/certificate_kind").asText()).isEqualTo("sound");
-        assertThat(vm.at("/results")).hasSize(4);
+        assertThat(vm.at("/results")).hasSize(6);
+        java.util.Map<String, Long> verified = new java.util.HashMap<>();
         for (JsonNode r : vm.at("/results")) {
+            verified.put(r.at("/method").asText() + "@" + r.at("/eps").asDouble(), r.at("/verified").asLong());
             assertThat(r.at("/violations_verified_but_broken").asLong()).isZero();
             assertThat(r.at("/verified").asLong() + r.at("/falsified").asLong() + r.at("/unknown").asLong()).isEqualTo(12);
         }
+        for (double e : new double[]{0.005, 0.02}) {
+            assertThat(verified.get("alpha-crown@" + e)).as("α-CROWN verifies whatever CROWN does, at %s", e)
+                    .isGreaterThanOrEqualTo(verified.get("crown@" + e));
+        }
         List<String> lines = Files.readAllLines(ver.resolve("verify.csv"));
         assertThat(lines).hasSize(13);
-        assertThat(lines.get(0)).contains("crown_verdict@0.02").contains("ibp_verified_radius");
+        assertThat(lines.get(0)).contains("crown_verdict@0.02").contains("ibp_verified_radius").contains("alpha-crown_verified_radius");
         assertThat(ver.resolve("verified_accuracy.png")).exists();
         assertThat(ver.resolve("index.html")).exists();
 
@@ -53,10 +59,15 @@ class CliVerifyTest {
         assertThat(c.exitCode()).as(c.err()).isEqualTo(0);
         JsonNode cm = JSON.readTree(cert.resolve("metrics.json").toFile());
         assertThat(cm.at("/result/certificates/crown/kind").asText()).isEqualTo("sound");
+        Cli.Run ca = Cli.run("certify", "--checkpoint", base.toString(), "--method", "alpha-crown", "--images", "6", "--threads", "1",
+                "--out", dir.resolve("certify-alpha").toString());
+        assertThat(ca.exitCode()).as(ca.err()).isEqualTo(0);
+        assertThat(JSON.readTree(dir.resolve("certify-alpha/metrics.json").toFile()).at("/result/certificates/alpha-crown/kind").asText())
+                .isEqualTo("sound");
 
         Cli.Run bad = Cli.run("verify", "--checkpoint", base.toString(), "--method", "zonotope", "--out", dir.resolve("x").toString());
         assertThat(bad.exitCode()).isEqualTo(2);
-        assertThat(bad.err()).contains("tikhon: error:").contains("ibp or crown");
+        assertThat(bad.err()).contains("tikhon: error:").contains("ibp, crown or alpha-crown");
         Cli.Run negative = Cli.run("verify", "--checkpoint", base.toString(), "--eps", "-1", "--out", dir.resolve("y").toString());
         assertThat(negative.exitCode()).isEqualTo(2);
         assertThat(negative.err().strip())

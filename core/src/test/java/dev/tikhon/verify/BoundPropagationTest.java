@@ -166,7 +166,8 @@ class BoundPropagationTest {
 
     /**
      * For n random [1, 8, 8] inputs of the 5-class model f, in ℓ∞ and ℓ2: {@code samples} points of each ball ∩ [0, 1] and PGD's
-     * worst point lie inside the IBP, CROWN and CROWN-IBP bounds of the margins.
+     * worst point lie inside the IBP, CROWN and CROWN-IBP bounds of the margins, and above α-CROWN's lower bounds, which are
+     * never below CROWN's.
      */
     static void assertSampledPointsInside(Module f, int n, int samples) {
         for (Norm norm : Norm.values()) {
@@ -183,6 +184,9 @@ class BoundPropagationTest {
                 Interval ibp = net.ibp(region, spec);
                 Interval crown = net.crown(region, spec);
                 Interval crownIbp = net.crown(region, spec, 0, LowerSlope.ADAPTIVE);
+                Tensor alpha = net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, 20, 0.1);
+                Tensor crownLower = net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE);
+                assertThat(alpha.sub(crownLower).min().item()).as(f.describe() + " " + norm + ": α-CROWN never below CROWN").isGreaterThan(-1e-12);
                 Tensor pgd = new Pgd(norm, eps, 20, 2.5 * eps / 20, true).attack(f, x, y).adversarial();
                 for (int i = 0; i < n; i++) {
                     Tensor xi = x.narrow(0, i, 1);
@@ -196,6 +200,7 @@ class BoundPropagationTest {
                         assertThat(m.sub(lo).min().item()).as(f.describe() + " " + norm + " lower").isGreaterThan(-1e-9);
                         assertThat(m.sub(hi).max().item()).as(f.describe() + " " + norm + " upper").isLessThan(1e-9);
                     }
+                    assertThat(m.sub(alpha.narrow(0, i, 1)).min().item()).as(f.describe() + " " + norm + " α-CROWN lower").isGreaterThan(-1e-9);
                 }
             }
         }

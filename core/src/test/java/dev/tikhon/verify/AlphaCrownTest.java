@@ -1,0 +1,152 @@
+package dev.tikhon.verify;
+
+import dev.tikhon.attack.Norm;
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.DType;
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.OneThread;
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Activation;
+import dev.tikhon.nn.Linear;
+import dev.tikhon.nn.Module;
+import dev.tikhon.nn.Sequential;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+/**
+ * Oracle for α-CROWN: on one hidden ReLU layer with exact intermediate bounds, the best lower slopes reach the
+ * triangle (LP) relaxation's minimum, max over α of min over x of a function linear in each = min over x of the
+ * relaxation (a minimax over compact convex sets). With a scalar input that minimum is a convex piecewise-linear
+ * function's, found exactly at its breakpoints. Soundness on deeper models by sampling is in
+ * {@link BoundPropagationTest#assertSampledPointsInside}.
+ */
+@ExtendWith(OneThread.class)
+class AlphaCrownTest {
+    static final DType F64 = DType.FLOAT64;
+
+    @Test
+    void optimizedSlopesReachTheTriangleRelaxationOnOneHiddenLayer() {
+        int hidden = 12, checked = 0, tighter = 0;
+        for (long seed = 1; seed <= 6; seed++) {
+            Rng.seed(seed);
+            Linear first = new Linear(1, hidden), second = new Linear(hidden, 2);
+            Module f = new Sequential(first, Activation.relu(), second).to(F64);
+            f.train(false);
+            double[] w = first.weight().value().toDoubleArray(), b = first.bias().value().mul(4).toDoubleArray();
+            BoundPropagationTest.set(first.bias().value(), b);   // spread the units' kinks over the input interval
+            double[] v = second.weight().value().toDoubleArray(), c0 = second.bias().value().toDoubleArray();
+            double lo = -1, hi = 1;
+            Tensor x0 = Tensor.zeros(F64, Device.CPU, 1, 1);
+            InputRegion region = InputRegion.ball(x0, 1, Norm.LINF);
+            Tensor spec = Tensor.fromDoubles(new double[]{1, -1}, 1, 1, 2);   // z₀ − z₁
+            BoundedNetwork net = BoundedNetwork.of(f);
+            double crown = net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE).item();
+            double alpha = net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, 300, 0.05).item();
+            double lp = triangleRelaxationMinimum(w, b, v, c0[0] - c0[1], lo, hi);
+            double exact = exactMinimum(f, lo, hi);
+            assertThat(alpha).as("seed %d: α-CROWN %.9f, LP %.9f", seed, alpha, lp).isLessThanOrEqualTo(lp + 1e-9)
+                    .isGreaterThanOrEqualTo(crown - 1e-12).isCloseTo(lp, within(1e-4 * (1 + Math.abs(lp))));
+            assertThat(lp).as("seed %d: the relaxation never above the true minimum", seed).isLessThanOrEqualTo(exact + 1e-9);
+            System.out.printf(java.util.Locale.ROOT, "seed %d: CROWN %.6f, α-CROWN %.6f, triangle relaxation %.6f, true minimum %.6f%n",
+                    seed, crown, alpha, lp, exact);
+            checked++;
+            if (alpha > crown + 1e-3) tighter++;
+        }
+        assertThat(checked).isEqualTo(6);
+        assertThat(tighter).as("networks where optimizing the slopes tightened CROWN's bound").isGreaterThanOrEqualTo(2);
+    }
+
+    /**
+     * f(x) = relu(x) − relu(x) = 0 on [−1, 1], as two units. The relaxation bounds the second from above by its chord
+     * (x + 1)/2 and the first from below by αx: CROWN's adaptive α = 1 gives min (x − 1)/2 = −1, the best α = ½ gives
+     * −½ for every x, which is the triangle relaxation's minimum (at x = 0), below the true 0.
+     */
+    @Test
+    void twoCancellingUnitsClosedForm() {
+        Linear first = new Linear(1, 2), second = new Linear(2, 2);
+        Module f = new Sequential(first, Activation.relu(), second).to(F64);
+        BoundPropagationTest.set(first.weight().value(), 1, 1);
+        BoundPropagationTest.set(first.bias().value(), 0, 0);
+        BoundPropagationTest.set(second.weight().value(), 1, -1, 0, 0);
+        BoundPropagationTest.set(second.bias().value(), 0, 0);
+        InputRegion region = InputRegion.ball(Tensor.zeros(F64, Device.CPU, 1, 1), 1, Norm.LINF);
+        Tensor spec = Tensor.fromDoubles(new double[]{1, -1}, 1, 1, 2);
+        BoundedNetwork net = BoundedNetwork.of(f);
+        assertThat(net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE).item()).isCloseTo(-1, within(1e-12));
+        assertThat(net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, 200, 0.05).item())
+                .isLessThanOrEqualTo(-0.5 + 1e-12).isCloseTo(-0.5, within(1e-4));
+        assertThat(net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, 0, 0.05).item())
+                .as("no steps: CROWN's bound").isCloseTo(-1, within(1e-12));
+    }
+
+    /**
+     * min over x ∈ [lo, hi] of Σⱼ cⱼ·rⱼ(x) + c, cⱼ = v₀ⱼ − v₁ⱼ, where rⱼ is relu(zⱼ) when cⱼ ≥ 0 (the relaxation's lower
+     * side is relu's own convex hull) and the chord from (lⱼ, 0) to (uⱼ, uⱼ) when cⱼ &lt; 0 and the unit is unstable.
+     */
+    private static double triangleRelaxationMinimum(double[] w, double[] b, double[] v, double c, double lo, double hi) {
+        int h = w.length;
+        List<Double> candidates = new ArrayList<>(List.of(lo, hi));
+        for (int j = 0; j < h; j++) {
+            double kink = -b[j] / w[j];
+            if (kink > lo && kink < hi) candidates.add(kink);
+        }
+        double best = Double.POSITIVE_INFINITY;
+        for (double x : candidates) {
+            double g = c;
+            for (int j = 0; j < h; j++) {
+                double cj = v[j] - v[h + j], z = w[j] * x + b[j];
+                double l = b[j] - Math.abs(w[j]), u = b[j] + Math.abs(w[j]);
+                double r;
+                if (u <= 0) r = 0;
+                else if (l >= 0) r = z;
+                else r = cj >= 0 ? Math.max(0, z) : u * (z - l) / (u - l);
+                g += cj * r;
+            }
+            best = Math.min(best, g);
+        }
+        return best;
+    }
+
+    /** The network's own minimum of z₀ − z₁ on [lo, hi], on a fine grid plus the kinks (piecewise linear). */
+    private static double exactMinimum(Module f, double lo, double hi) {
+        int n = 20001;
+        double[] xs = new double[n];
+        for (int i = 0; i < n; i++) xs[i] = lo + (hi - lo) * i / (n - 1);
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            Tensor z = f.forward(Tensor.fromDoubles(xs, n, 1));
+            return z.select(1, 0).sub(z.select(1, 1)).min().item();
+        }
+    }
+
+    @Test
+    void verificationUsesItByName() {
+        assertThat(Verification.Method.parse("alpha-crown")).isEqualTo(Verification.Method.ALPHA_CROWN);
+        assertThat(Verification.Method.ALPHA_CROWN.toString()).isEqualTo("alpha-crown");
+        assertThatThrownBy(() -> Verification.Method.parse("beta-crown")).hasMessageContaining("ibp, crown or alpha-crown");
+        Module f = BoundPropagationTest.model("mlp", Map.of("hidden", List.of(32, 32)), 7);
+        Rng.seed(8);
+        Tensor x = Tensor.rand(F64, Device.CPU, 8, 1, 8, 8);
+        Tensor y;
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            y = f.forward(x).argmax(1);
+        }
+        Tensor eps = Tensor.full(0.02, F64, Device.CPU, 8);
+        double[] crown = Verification.worstMargin(f, Verification.Method.CROWN, x, y, eps, Norm.LINF, 5).toDoubleArray();
+        double[] alpha = Verification.worstMargin(f, Verification.Method.ALPHA_CROWN, x, y, eps, Norm.LINF, 5).toDoubleArray();
+        double gain = 0;
+        for (int i = 0; i < 8; i++) {
+            assertThat(alpha[i]).as("image %d", i).isGreaterThanOrEqualTo(crown[i] - 1e-12);
+            gain += alpha[i] - crown[i];
+        }
+        assertThat(gain).as("α-CROWN tightens the worst margins of a two-layer MLP").isPositive();
+    }
+}
