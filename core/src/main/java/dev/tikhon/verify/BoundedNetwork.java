@@ -41,11 +41,11 @@ import java.util.List;
  * every intermediate layer, CROWN for the last. Units inside residual branches always take IBP bounds.
  *
  * <p><b>α-CROWN</b> (Xu et al., "Fast and complete", ICLR 2021) makes the lower slope α of every unstable ReLU a variable
- * in [0, 1] of its own for each specification row, and maximizes the final bound over them by projected gradient
- * ascent (Adam), starting from CROWN's adaptive slopes. Every α in [0, 1] gives a sound bound, so the elementwise best
- * over the iterations is sound, and at least CROWN's. Here the intermediate bounds stay CROWN's (the full method
- * optimizes slopes for them as well); the slopes are optimized for the ReLU layers of the main chain, those inside
- * residual branches keep the adaptive rule.
+ * in [0, 1] of its own for each backward walk (the final one and each intermediate pass) and each of its rows, and
+ * maximizes the final bound over all of them jointly by projected gradient ascent (Adam), the intermediate bounds
+ * recomputed with the current slopes at every step, starting from CROWN's adaptive slopes. Every α in [0, 1] gives
+ * sound bounds, so the elementwise best over the steps is sound, and at least CROWN's. A (layer, walk) pair whose
+ * variables would exceed {@link AlphaSlopes#MAX_ELEMENTS} keeps the adaptive rule.
  *
  * <p>Batch norm is taken in evaluation mode (its running statistics): the function the model computes when it is
  * evaluated. Arithmetic is the model's floating-point type, rounded to nearest as in auto_LiRPA; no outward
@@ -150,7 +150,7 @@ public final class BoundedNetwork {
     public Tensor[] ibpAndCrownIbpLower(InputRegion region, Tensor spec) {
         Trace trace = new Trace(LowerSlope.ADAPTIVE);
         Interval ibp = lastIbp(forward(region, nodes.size() - 1, 0, trace), region, spec, trace);
-        return new Tensor[]{ibp.lo(), backwardFrom(nodes.size(), spec, region, trace)};
+        return new Tensor[]{ibp.lo(), finalWalk(spec, region, trace)};
     }
 
     private Interval lastIbp(Interval h, InputRegion region, Tensor spec, Trace trace) {
@@ -196,6 +196,9 @@ public final class BoundedNetwork {
         return h;
     }
 
+    /** The number of layers: the origin of the final walk. */
+    int depth() { return nodes.size(); }
+
     /** Elements of the coefficient tensor A one chunk of an intermediate CROWN pass may hold (64 MiB of float32). */
     static final long CHUNK_ELEMENTS = 16L << 20;
 
@@ -218,6 +221,7 @@ public final class BoundedNetwork {
         } else {
             units = java.util.stream.LongStream.range(0, m).toArray();
         }
+        if (trace.slopes != null) units = trace.slopes.units(index, units);
         if (units.length == 0) return ibp;
         for (int i = 0; i < index; i++) {
             nodes.get(i).prepare(trace);
@@ -234,6 +238,7 @@ public final class BoundedNetwork {
         for (long start = 0; start < 2L * k; start += chunk) {
             long rows = Math.min(chunk, 2L * k - start);
             Tensor a = signed.narrow(0, start, rows).reshape(withHead(rows, shape)).unsqueeze(0).expand(withHead(n, withHead(rows, shape)));
+            trace.walk(index, 2L * k, start, rows);
             if (grad) {   // differentiable (training): no nested scope, the graph must live on
                 parts.add(backwardFrom(index, a, region, trace));
             } else {
@@ -270,60 +275,68 @@ public final class BoundedNetwork {
     public Tensor crownLower(InputRegion region, Tensor spec, int crownUnits, LowerSlope alpha) {
         Trace trace = new Trace(alpha);
         forward(region, nodes.size(), crownUnits, trace);
-        return backwardFrom(nodes.size(), spec, region, trace);
+        return finalWalk(spec, region, trace);
     }
 
     /**
-     * α-CROWN lower bounds of C·z over the region, [N, S]: CROWN's, then {@code steps} steps of Adam (step size
-     * {@code lr}) on the per-row lower slopes of the unstable ReLUs, keeping each bound's best. Runs with gradients on
-     * whatever the caller's mode; each step in a scope of its own.
+     * α-CROWN lower bounds of C·z over the region, [N, S]: the first computation is CROWN's (adaptive slopes); after it
+     * {@code steps} steps of Adam (step size {@code lr}) on every slope variable ({@link AlphaSlopes}) towards a larger sum
+     * of the final bounds, each followed by a computation with the new slopes, the intermediate bounds included; each
+     * bound's best over the {@code steps + 1} computations is kept. Runs with gradients on whatever the caller's mode;
+     * each computation after the first in a scope of its own (the first makes the variables, in the caller's scope).
      */
     public Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr) {
-        Trace trace = new Trace(LowerSlope.ADAPTIVE);
-        forward(region, nodes.size(), crownUnits, trace);
-        Tensor best = backwardFrom(nodes.size(), spec, region, trace).detach();
-        long rows = spec.size(1);
-        List<Node> relus = new ArrayList<>();
-        List<Tensor> alphas = new ArrayList<>(), m = new ArrayList<>(), v = new ArrayList<>();
-        for (Node node : nodes) {
-            if (!(node instanceof Layers.Act act) || act.kind() != Activation.Kind.RELU) continue;
-            Relaxation adaptive = act.relaxation(trace);
-            Interval in = trace.input(node);
-            if (in.lo().lt(0).logicalAnd(in.hi().gt(0)).sum().item() == 0) continue;   // no unstable unit: nothing to optimize
-            long[] shape = adaptive.lowerSlope().shape();
-            long[] withRows = new long[shape.length + 1];
-            withRows[0] = shape[0];
-            withRows[1] = rows;
-            System.arraycopy(shape, 1, withRows, 2, shape.length - 1);
-            Tensor alpha = Layers.rows(adaptive.lowerSlope()).expand(withRows).contiguous().detach();
-            relus.add(node);
-            alphas.add(alpha);
-            m.add(alpha.zerosLike());
-            v.add(alpha.zerosLike());
-        }
-        if (relus.isEmpty()) return best;
-        for (int k = 1; k <= steps; k++) {
-            try (dev.tikhon.engine.Scope it = dev.tikhon.engine.Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.enableGrad()) {
-                java.util.Map<Node, Tensor> slopes = new java.util.IdentityHashMap<>();
-                List<Tensor> leaves = new ArrayList<>();
-                for (int i = 0; i < relus.size(); i++) {
-                    Tensor leaf = alphas.get(i).detach().requiresGrad(true);
-                    leaves.add(leaf);
-                    slopes.put(relus.get(i), leaf);
+        return alphaCrownLower(region, spec, crownUnits, steps, lr, new AlphaSlopes());
+    }
+
+    /** The same, with the variables in {@code slopes} (new): tests read them afterwards. */
+    Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, AlphaSlopes slopes) {
+        Tensor best = null;
+        List<Tensor> alphas = List.of(), m = new ArrayList<>(), v = new ArrayList<>();
+        for (int k = 0; k <= steps; k++) {
+            boolean first = k == 0;   // CROWN's slopes; it makes the variables, so it runs in the caller's scope
+            try (dev.tikhon.engine.Scope it = first ? null : dev.tikhon.engine.Scope.open();
+                 dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.enableGrad()) {
+                if (!first) slopes.renewLeaves();
+                Tensor bound = alphaBound(region, spec, crownUnits, slopes);
+                if (first) {
+                    best = bound.detach().copy();
+                    slopes.freeze();
+                    alphas = slopes.all();
+                    if (alphas.isEmpty()) return best;
+                    for (Tensor alpha : alphas) {
+                        m.add(alpha.detach().zerosLike());
+                        v.add(alpha.detach().zerosLike());
+                    }
+                } else {
+                    best.copy_(best.maximum(bound.detach()));   // every slope in [0, 1] gives a sound bound
                 }
-                Tensor bound = backwardFrom(nodes.size(), spec, region, trace.withSlopes(slopes));
-                best.copy_(best.maximum(bound.detach()));
-                List<Tensor> grads = dev.tikhon.engine.Autograd.grad(List.of(bound.sum()), leaves, null, false, false);
-                for (int i = 0; i < relus.size(); i++) {
-                    Tensor grad = grads.get(i);
+                if (k == steps) break;
+                List<Tensor> grads = dev.tikhon.engine.Autograd.grad(List.of(bound.sum()), first ? alphas : slopes.leaves(), null, false, false);
+                int t = k + 1;   // Adam's step count
+                for (int i = 0; i < alphas.size(); i++) {
+                    Tensor alpha = alphas.get(i).detach(), grad = grads.get(i);   // the storage, stepped in place
                     m.get(i).mul_(0.9).add_(grad, 0.1);
                     v.get(i).mul_(0.999).addcmul_(grad, grad, 0.001);
-                    Tensor denominator = v.get(i).sqrt().div_(Math.sqrt(1 - Math.pow(0.999, k))).add_(1e-8);
-                    alphas.get(i).addcdiv_(m.get(i), denominator, lr / (1 - Math.pow(0.9, k))).clamp_(0, 1);   // ascent, back into [0, 1]
+                    Tensor denominator = v.get(i).sqrt().div_(Math.sqrt(1 - Math.pow(0.999, t))).add_(1e-8);
+                    alpha.addcdiv_(m.get(i), denominator, lr / (1 - Math.pow(0.9, t))).clamp_(0, 1);   // ascent, back into [0, 1]
                 }
             }
         }
         return best;
+    }
+
+    /** One bound computation with α-CROWN's slopes: the intermediate bounds, then the final walk. */
+    private Tensor alphaBound(InputRegion region, Tensor spec, int crownUnits, AlphaSlopes slopes) {
+        Trace trace = new Trace(LowerSlope.ADAPTIVE, slopes);
+        forward(region, nodes.size(), crownUnits, trace);
+        return finalWalk(spec, region, trace);
+    }
+
+    /** The walk from the logits' specification C [N, S, K] down to the input. */
+    private Tensor finalWalk(Tensor spec, InputRegion region, Trace trace) {
+        trace.walk(nodes.size(), spec.size(1), 0, spec.size(1));
+        return backwardFrom(nodes.size(), spec, region, trace);
     }
 
     /** CROWN lower and upper bounds of C·z over the region, [N, S] each. */

@@ -216,16 +216,19 @@ final class Layers {
 
         @Override public boolean affine() { return kind == Activation.Kind.IDENTITY; }
 
-        Relaxation relaxation(Trace trace) {
-            return trace.cached(this, () -> {
-                Tensor slopes = trace.slopes(this);
-                if (slopes == null) return Relaxation.of(kind, trace.input(this), trace.alpha);
+        private Relaxation relaxation(Trace trace) {
+            if (optimized(trace)) {   // α-CROWN: the slopes of the walk under way, not cached (they differ from walk to walk)
                 Interval in = trace.input(this);
-                return Relaxation.relu(in.lo().contiguous(), in.hi().contiguous(), trace.alpha, slopes);
-            });
+                Tensor l = in.lo().contiguous(), u = in.hi().contiguous();
+                Tensor slopes = trace.slopes.slopes(this, trace.origin, trace.rows, trace.rowStart, trace.rowCount, l, u);
+                if (slopes != null) return Relaxation.relu(l, u, trace.alpha, slopes);
+            }
+            return trace.cached(this, () -> Relaxation.of(kind, trace.input(this), trace.alpha));
         }
 
-        @Override public void prepare(Trace trace) { if (!affine()) relaxation(trace); }
+        private boolean optimized(Trace trace) { return trace.slopes != null && kind == Activation.Kind.RELU; }
+
+        @Override public void prepare(Trace trace) { if (!affine() && !optimized(trace)) relaxation(trace); }
 
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
             if (kind == Activation.Kind.IDENTITY) return a;

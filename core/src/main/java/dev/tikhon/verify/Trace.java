@@ -7,32 +7,31 @@ import java.util.Map;
 
 /** What one bound computation learned on its way forward: each layer's input bounds, and the activation relaxations. */
 final class Trace {
-    private final Map<Node, Interval> inputs;
+    private final Map<Node, Interval> inputs = new IdentityHashMap<>();
     private final Map<Node, Object> cache = new IdentityHashMap<>();
-    private final Map<Node, Tensor> slopes;
     final LowerSlope alpha;
+    /** α-CROWN's variables, or null for CROWN's fixed slopes. */
+    final AlphaSlopes slopes;
+    /** The walk under way: its origin (the layer whose input it bounds; the node count for the logits), rows in all, and the rows it covers. */
+    int origin;
+    long rows, rowStart, rowCount;
 
     Trace(LowerSlope alpha) {
-        this(alpha, new IdentityHashMap<>(), Map.of());
+        this(alpha, null);
     }
 
-    private Trace(LowerSlope alpha, Map<Node, Interval> inputs, Map<Node, Tensor> slopes) {
+    Trace(LowerSlope alpha, AlphaSlopes slopes) {
         this.alpha = alpha;
-        this.inputs = inputs;
         this.slopes = slopes;
     }
 
-    /**
-     * A trace for another backward walk over the same recorded input bounds, with the lower slopes of some ReLU layers
-     * given per specification row (α-CROWN): nothing derived from the slopes is shared with this one.
-     */
-    Trace withSlopes(Map<Node, Tensor> perLayer) {
-        Map<Node, Tensor> copy = new IdentityHashMap<>(perLayer);
-        return new Trace(alpha, inputs, copy);
+    /** Marks the start of a backward walk from {@code origin} over rows [start, start + count) of {@code total}. */
+    void walk(int origin, long total, long start, long count) {
+        this.origin = origin;
+        this.rows = total;
+        this.rowStart = start;
+        this.rowCount = count;
     }
-
-    /** The lower slopes given for {@code node}'s unstable units, [N, S, …], or null. */
-    Tensor slopes(Node node) { return slopes.get(node); }
 
     void input(Node node, Interval in) { inputs.put(node, in); }
 

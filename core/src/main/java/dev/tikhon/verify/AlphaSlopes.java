@@ -1,0 +1,95 @@
+package dev.tikhon.verify;
+
+import dev.tikhon.engine.Tensor;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * α-CROWN's variables: for each ReLU layer and each backward walk that crosses it (a walk starts at the layer whose
+ * input bounds it computes, its <em>origin</em>, or at the logits for the final specification), one lower slope per
+ * example, specification row and unit, [N, R, …units]. They are created on the first bound computation from CROWN's
+ * adaptive slopes and reused, as fresh leaves, by every later one. A (layer, origin) pair whose tensor would exceed
+ * {@link #MAX_ELEMENTS} keeps the adaptive rule (a convolution's 21,632 units for each of an intermediate pass's
+ * hundreds of rows would take gigabytes).
+ */
+final class AlphaSlopes {
+    /** The largest slope tensor created for one (layer, origin) pair: 16 Mi elements (64 MiB of float32). */
+    static final long MAX_ELEMENTS = 16L << 20;
+
+    /** The variables' storage, made in the first computation's scope (the caller's), updated in place by the ascent. */
+    private final Map<Node, Map<Integer, Tensor>> values = new IdentityHashMap<>();
+    /** What the walks read: the variables themselves in the first computation, fresh leaves on them in each later one. */
+    private final Map<Node, Map<Integer, Tensor>> leaves = new IdentityHashMap<>();
+    private final Map<Integer, long[]> units = new HashMap<>();
+    private boolean collecting = true;
+
+    /** After the first bound computation: no new variables, and each intermediate pass keeps its units. */
+    void freeze() { collecting = false; }
+
+    /**
+     * The slopes of {@code node} for the rows [rowStart, rowStart + rowCount) of a walk from {@code origin} with
+     * {@code rows} rows in all, created from the adaptive rule on the first computation; null where the layer keeps the
+     * adaptive rule.
+     */
+    Tensor slopes(Node node, int origin, long rows, long rowStart, long rowCount, Tensor l, Tensor u) {
+        Map<Integer, Tensor> byOrigin = leaves.computeIfAbsent(node, k -> new HashMap<>());
+        Tensor alpha = byOrigin.get(origin);
+        if (alpha == null) {
+            if (!collecting || l.size(0) * rows * (l.numel() / l.size(0)) > MAX_ELEMENTS) return null;
+            if (l.lt(0).logicalAnd(u.gt(0)).sum().item() == 0) return null;   // nothing unstable: the relaxation is exact
+            long[] shape = l.shape(), withRows = new long[shape.length + 1];
+            withRows[0] = shape[0];
+            withRows[1] = rows;
+            System.arraycopy(shape, 1, withRows, 2, shape.length - 1);
+            alpha = Layers.rows(l.neg().le(u).to(l.dtype())).expand(withRows).contiguous().requiresGrad(true);
+            byOrigin.put(origin, alpha);
+            values.computeIfAbsent(node, k -> new HashMap<>()).put(origin, alpha);
+        }
+        return alpha.narrow(1, rowStart, rowCount);
+    }
+
+    /** The units an intermediate pass from {@code origin} tightens: those of the first computation, fixed after it. */
+    long[] units(int origin, long[] computed) {
+        if (collecting) {
+            units.put(origin, computed);
+            return computed;
+        }
+        return units.getOrDefault(origin, computed);
+    }
+
+    /** The walks (by origin) that have variables. */
+    java.util.Set<Integer> origins() {
+        java.util.Set<Integer> out = new java.util.TreeSet<>();
+        for (Map<Integer, Tensor> byOrigin : values.values()) out.addAll(byOrigin.keySet());
+        return out;
+    }
+
+    /** Every variable's storage, in a fixed order. */
+    List<Tensor> all() {
+        return flatten(values);
+    }
+
+    /** The leaves the last computation read, in the order of {@link #all}. */
+    List<Tensor> leaves() {
+        return flatten(leaves);
+    }
+
+    /** Fresh leaves on the variables' storage for the next computation's graph (made in the caller's scope: one step's). */
+    void renewLeaves() {
+        values.forEach((node, byOrigin) -> {
+            Map<Integer, Tensor> fresh = new HashMap<>();
+            byOrigin.forEach((origin, alpha) -> fresh.put(origin, alpha.detach().requiresGrad(true)));
+            leaves.put(node, fresh);
+        });
+    }
+
+    private static List<Tensor> flatten(Map<Node, Map<Integer, Tensor>> table) {
+        List<Tensor> out = new ArrayList<>();
+        for (Map<Integer, Tensor> byOrigin : table.values()) out.addAll(byOrigin.values());
+        return out;
+    }
+}
