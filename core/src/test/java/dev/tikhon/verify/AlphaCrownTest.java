@@ -151,6 +151,34 @@ class AlphaCrownTest {
         assertThat(alpha.sub(crown).sum().item()).as("total gain over CROWN").isPositive();
     }
 
+    /** Each step's graph is freed with its scope: 200 steps end with the resident memory of 10. */
+    @Test
+    void memoryDoesNotGrowWithTheSteps() {
+        Module f = BoundPropagationTest.model("mlp", Map.of("hidden", List.of(64, 64)), 12);
+        Rng.seed(13);
+        Tensor x = Tensor.rand(F64, Device.CPU, 16, 1, 8, 8);
+        Tensor y;
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            y = f.forward(x).argmax(1);
+        }
+        Tensor spec = BoundedNetwork.margins(y, 5, x);
+        InputRegion region = InputRegion.images(x, 0.03, Norm.LINF);
+        BoundedNetwork net = BoundedNetwork.of(f);
+        long shortKb = 0;
+        for (int rep = 0; rep < 2; rep++) shortKb = Math.max(shortKb, residentAfter(net, region, spec, 10));   // twice: allocator warm-up
+        long longKb = residentAfter(net, region, spec, 200);
+        System.out.printf("α-CROWN: RSS after 10 steps %d KB, after 200 %d KB%n", shortKb, longKb);
+        assertThat(longKb - shortKb).as("resident-memory growth (KB)").isLessThan(60_000);
+    }
+
+    private static long residentAfter(BoundedNetwork net, InputRegion region, Tensor spec, int steps) {
+        try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open()) {
+            net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, steps, 0.1);
+            System.gc();
+            return dev.tikhon.train.MemoryTest.residentKb();
+        }
+    }
+
     @Test
     void verificationUsesItByName() {
         assertThat(Verification.Method.parse("alpha-crown")).isEqualTo(Verification.Method.ALPHA_CROWN);
