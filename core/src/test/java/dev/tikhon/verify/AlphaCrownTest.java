@@ -133,16 +133,10 @@ class AlphaCrownTest {
      */
     @Test
     void intermediatePassesGetSlopesOfTheirOwn() {
-        Module f = BoundPropagationTest.model("mlp", Map.of("hidden", List.of(32, 32)), 9);
-        Rng.seed(10);
-        Tensor x = Tensor.rand(F64, Device.CPU, 6, 1, 8, 8);
-        Tensor y;
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            y = f.forward(x).argmax(1);
-        }
-        Tensor spec = BoundedNetwork.margins(y, 5, x);
-        InputRegion region = InputRegion.images(x, 0.03, Norm.LINF);
-        BoundedNetwork net = BoundedNetwork.of(f);
+        Case c = Case.mlp(32, 9, 10, 6);
+        BoundedNetwork net = c.net();
+        InputRegion region = c.region();
+        Tensor spec = c.spec();
         AlphaSlopes slopes = new AlphaSlopes();
         Tensor alpha = net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, 20, 0.1, slopes);
         assertThat(slopes.origins()).as("walks with slope variables").contains(net.depth()).hasSizeGreaterThan(1);
@@ -154,28 +148,33 @@ class AlphaCrownTest {
     /** Each step's graph is freed with its scope: 200 steps end with the resident memory of 10. */
     @Test
     void memoryDoesNotGrowWithTheSteps() {
-        Module f = BoundPropagationTest.model("mlp", Map.of("hidden", List.of(64, 64)), 12);
-        Rng.seed(13);
-        Tensor x = Tensor.rand(F64, Device.CPU, 16, 1, 8, 8);
-        Tensor y;
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            y = f.forward(x).argmax(1);
-        }
-        Tensor spec = BoundedNetwork.margins(y, 5, x);
-        InputRegion region = InputRegion.images(x, 0.03, Norm.LINF);
-        BoundedNetwork net = BoundedNetwork.of(f);
+        Case c = Case.mlp(64, 12, 13, 16);
         long shortKb = 0;
-        for (int rep = 0; rep < 2; rep++) shortKb = Math.max(shortKb, residentAfter(net, region, spec, 10));   // twice: allocator warm-up
-        long longKb = residentAfter(net, region, spec, 200);
+        for (int rep = 0; rep < 2; rep++) shortKb = Math.max(shortKb, residentAfter(c, 10));   // twice: allocator warm-up
+        long longKb = residentAfter(c, 200);
         System.out.printf("α-CROWN: RSS after 10 steps %d KB, after 200 %d KB%n", shortKb, longKb);
         assertThat(longKb - shortKb).as("resident-memory growth (KB)").isLessThan(60_000);
     }
 
-    private static long residentAfter(BoundedNetwork net, InputRegion region, Tensor spec, int steps) {
+    private static long residentAfter(Case c, int steps) {
         try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open()) {
-            net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, steps, 0.1);
+            c.net().alphaCrownLower(c.region(), c.spec(), BoundedNetwork.DEFAULT_CROWN_UNITS, steps, 0.1);
             System.gc();
             return dev.tikhon.train.MemoryTest.residentKb();
+        }
+    }
+
+    /** A two-hidden-layer MLP of the given width, n random 1×8×8 images, their predicted classes, margins and ℓ∞ balls of radius 0.03. */
+    private record Case(Module f, Tensor x, Tensor y, BoundedNetwork net, InputRegion region, Tensor spec) {
+        static Case mlp(int width, long modelSeed, long dataSeed, int n) {
+            Module f = BoundPropagationTest.model("mlp", Map.of("hidden", List.of(width, width)), modelSeed);
+            Rng.seed(dataSeed);
+            Tensor x = Tensor.rand(F64, Device.CPU, n, 1, 8, 8);
+            Tensor y;
+            try (Autograd.Guard g = Autograd.noGrad()) {
+                y = f.forward(x).argmax(1);
+            }
+            return new Case(f, x, y, BoundedNetwork.of(f), InputRegion.images(x, 0.03, Norm.LINF), BoundedNetwork.margins(y, 5, x));
         }
     }
 
@@ -184,13 +183,9 @@ class AlphaCrownTest {
         assertThat(Verification.Method.parse("alpha-crown")).isEqualTo(Verification.Method.ALPHA_CROWN);
         assertThat(Verification.Method.ALPHA_CROWN.toString()).isEqualTo("alpha-crown");
         assertThatThrownBy(() -> Verification.Method.parse("beta-crown")).hasMessageContaining("ibp, crown or alpha-crown");
-        Module f = BoundPropagationTest.model("mlp", Map.of("hidden", List.of(32, 32)), 7);
-        Rng.seed(8);
-        Tensor x = Tensor.rand(F64, Device.CPU, 8, 1, 8, 8);
-        Tensor y;
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            y = f.forward(x).argmax(1);
-        }
+        Case c = Case.mlp(32, 7, 8, 8);
+        Module f = c.f();
+        Tensor x = c.x(), y = c.y();
         Tensor eps = Tensor.full(0.02, F64, Device.CPU, 8);
         double[] crown = Verification.worstMargin(f, Verification.Method.CROWN, x, y, eps, Norm.LINF, 5).toDoubleArray();
         double[] alpha = Verification.worstMargin(f, Verification.Method.ALPHA_CROWN, x, y, eps, Norm.LINF, 5).toDoubleArray();
