@@ -5,6 +5,7 @@ import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
+import dev.tikhon.optim.Adam;
 
 import java.util.Arrays;
 import java.util.List;
@@ -149,7 +150,7 @@ public record CarliniWagner(int steps, int searchSteps, double initialConst, dou
                     Tensor shortfall = shortfall(logits, y, target).add(confidence).clampMin(0);
                     Tensor loss = distance.add(shortfall.mul(constant)).sum();
                     Tensor g = Autograd.grad(List.of(loss), List.of(wk), null, false, false).get(0);
-                    adamStep(w, m, v, g, k);
+                    Adam.step(w, m, v, g, k, learningRate, 0.9, 0.999, 1e-8);   // each example's coordinates move on their own
                     if (k % checkEvery == 0) {   // one host read of the loss
                         double now = loss.item();
                         if (now > previous * 0.9999) break;
@@ -184,14 +185,6 @@ public record CarliniWagner(int steps, int searchSteps, double initialConst, dou
             return (confidence == 0 ? logits : logits.add(y.oneHot(logits.size(1)).to(logits.dtype()).mul(confidence))).argmax(1).ne(y);
         }
         return (confidence == 0 ? logits : logits.sub(target.oneHot(logits.size(1)).to(logits.dtype()).mul(confidence))).argmax(1).eq(target);
-    }
-
-    /** Adam (β = 0.9, 0.999, ε = 10⁻⁸) on w, step k ≥ 1, in place: each example's coordinates move on their own. */
-    private void adamStep(Tensor w, Tensor m, Tensor v, Tensor g, int k) {
-        m.mul_(0.9).add_(g, 0.1);
-        v.mul_(0.999).addcmul_(g, g, 0.001);
-        Tensor denominator = v.sqrt().div_(Math.sqrt(1 - Math.pow(0.999, k))).add_(1e-8);
-        w.addcdiv_(m, denominator, -learningRate / (1 - Math.pow(0.9, k)));
     }
 
     /** atanh z = ½ log((1 + z) / (1 − z)), for |z| &lt; 1. */

@@ -13,6 +13,9 @@ public interface Loss {
 
     String describe();
 
+    /** The batch mean of the per-example loss: the scalar an objective backpropagates. */
+    default Tensor mean(Tensor output, Tensor target) { return perExample(output, target).mean(); }
+
     /** The name {@link Losses#parse} reads back (the description, for the family). */
     default String name() { return describe(); }
 
@@ -25,6 +28,8 @@ public interface Loss {
     /** Cross-entropy of logits [N, K] against INT64 labels [N]. */
     Loss CROSS_ENTROPY = new Loss() {
         @Override public Tensor perExample(Tensor logits, Tensor labels) { return Ops.crossEntropyPerExample(logits, labels); }
+
+        @Override public Tensor mean(Tensor logits, Tensor labels) { return Ops.crossEntropy(logits, labels); }   // one fused op
 
         @Override public String describe() { return "cross-entropy"; }
 

@@ -96,11 +96,20 @@ public final class Adam extends Optimizer {
         boolean decay = decays(p);
         if (decay && decoupled) theta.mul_(1 - lr * weightDecay);
         else if (decay) grad.add_(theta, weightDecay);
-        m[i].mul_(beta1).add_(grad, 1 - beta1);
-        v[i].mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+        step(theta, m[i], v[i], grad, t, lr, beta1, beta2, eps);
+    }
+
+    /**
+     * Kingma &amp; Ba's update of one tensor, in place: the moments m and v take step t ≥ 1 of the gradient, and θ moves
+     * by −lr·m̂/(√v̂ + ε) with the bias-corrected moments. Also for variables that are not parameters (an attack's
+     * perturbation, a verifier's slopes); to ascend, pass the negated gradient.
+     */
+    public static void step(Tensor theta, Tensor m, Tensor v, Tensor grad, long t, double lr, double beta1, double beta2, double eps) {
+        m.mul_(beta1).add_(grad, 1 - beta1);
+        v.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
         double bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
-        Tensor denom = v[i].sqrt().div_(Math.sqrt(bc2)).add_(eps);
-        theta.addcdiv_(m[i], denom, -lr / bc1);
+        Tensor denom = v.sqrt().div_(Math.sqrt(bc2)).add_(eps);
+        theta.addcdiv_(m, denom, -lr / bc1);
     }
 
     @Override protected void afterStep() {

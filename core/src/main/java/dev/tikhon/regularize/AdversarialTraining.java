@@ -1,7 +1,6 @@
 package dev.tikhon.regularize;
 
 import dev.tikhon.attack.Perturbation;
-import dev.tikhon.engine.Ops;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.loss.Loss;
 import dev.tikhon.nn.Module;
@@ -42,7 +41,7 @@ public final class AdversarialTraining implements Objective {
     @Override public Result evaluate(Module model, Tensor x, Tensor y) {
         Tensor adv = attack.perturb(model, x, y);
         Tensor logits = model.forward(adv);
-        Tensor value = loss == Loss.CROSS_ENTROPY ? Ops.crossEntropy(logits, y) : loss.perExample(logits, y).mean();
+        Tensor value = loss.mean(logits, y);
         return new Result(value, logits, Map.of());
     }
 

@@ -2,7 +2,6 @@ package dev.tikhon.regularize;
 
 import dev.tikhon.attack.Norm;
 import dev.tikhon.attack.TradesPerturbation;
-import dev.tikhon.engine.Ops;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.loss.Loss;
 import dev.tikhon.nn.Module;
@@ -67,7 +66,7 @@ public final class Trades implements Objective {
     /** The loss at a given adversarial point {@code adv} (detached): what {@link #evaluate} backpropagates. */
     Result evaluateAt(Module model, Tensor x, Tensor y, Tensor adv) {
         Tensor logits = model.forward(x);
-        Tensor clean = loss == Loss.CROSS_ENTROPY ? Ops.crossEntropy(logits, y) : loss.perExample(logits, y).mean();
+        Tensor clean = loss.mean(logits, y);
         Tensor divergence = TradesPerturbation.klDivergence(logits.logSoftmax(1), model.forward(adv.detach()).logSoftmax(1)).mean();
         return new Result(clean.add(divergence, settings.beta()), logits, Map.of("clean", clean, "kl", divergence));
     }

@@ -156,12 +156,12 @@ public final class RobustnessReport {
         return r.rows().stream().filter(p).count() / (double) Math.max(1, r.n());
     }
 
-    /** The median of an ascending array (NaN when empty). */
     /** The median over correctly classified rows of a distance one attack found, counting NaN (not found) as +∞. */
     private static double medianFound(RobustnessEvaluation.Result r, java.util.function.ToDoubleFunction<RobustnessEvaluation.Row> distance) {
         return median(correctRows(r).stream().mapToDouble(distance).map(d -> Double.isNaN(d) ? Double.POSITIVE_INFINITY : d).sorted().toArray());
     }
 
+    /** The median of an ascending array (NaN when empty). */
     public static double median(double[] sorted) {
         if (sorted.length == 0) return Double.NaN;
         int n = sorted.length;
