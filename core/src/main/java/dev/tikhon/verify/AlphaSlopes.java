@@ -45,11 +45,24 @@ final class AlphaSlopes {
             withRows[0] = shape[0];
             withRows[1] = rows;
             System.arraycopy(shape, 1, withRows, 2, shape.length - 1);
-            alpha = Layers.rows(l.neg().le(u).to(l.dtype())).expand(withRows).contiguous().requiresGrad(true);
+            Tensor adaptive = Relaxation.relu(l, u, LowerSlope.ADAPTIVE).lowerSlope();
+            alpha = Layers.rows(adaptive).expand(withRows).contiguous().requiresGrad(true);
             byOrigin.put(origin, alpha);
             values.computeIfAbsent(node, k -> new HashMap<>()).put(origin, alpha);
         }
         return alpha.narrow(1, rowStart, rowCount);
+    }
+
+    /**
+     * Whether a walk from {@code origin} can depend on a variable: one of its own, where a ReLU layer it crosses is small
+     * enough for {@code examplesTimesRows} rows ({@code reluUnits}: their unit counts, −1 where not known), or one of an
+     * earlier walk's, whose bounds it reads. Where it cannot, the walk needs no graph.
+     */
+    boolean reaches(int origin, long examplesTimesRows, List<Long> reluUnits) {
+        for (Map<Integer, Tensor> byOrigin : values.values()) {
+            for (int o : byOrigin.keySet()) if (o <= origin) return true;
+        }
+        return collecting && reluUnits.stream().anyMatch(u -> u < 0 || examplesTimesRows * u <= MAX_ELEMENTS);
     }
 
     /** The units an intermediate pass from {@code origin} tightens: those of the first computation, fixed after it. */
@@ -70,12 +83,16 @@ final class AlphaSlopes {
 
     /** Every variable's storage, in a fixed order. */
     List<Tensor> all() {
-        return flatten(values);
+        List<Tensor> out = new ArrayList<>();
+        for (Map<Integer, Tensor> byOrigin : values.values()) out.addAll(byOrigin.values());
+        return out;
     }
 
-    /** The leaves the last computation read, in the order of {@link #all}. */
+    /** The leaves the last computation read, in the order of {@link #all} (walked through its table, not this one's). */
     List<Tensor> leaves() {
-        return flatten(leaves);
+        List<Tensor> out = new ArrayList<>();
+        values.forEach((node, byOrigin) -> byOrigin.keySet().forEach(origin -> out.add(leaves.get(node).get(origin))));
+        return out;
     }
 
     /** Fresh leaves on the variables' storage for the next computation's graph (made in the caller's scope: one step's). */
@@ -85,11 +102,5 @@ final class AlphaSlopes {
             byOrigin.forEach((origin, alpha) -> fresh.put(origin, alpha.detach().requiresGrad(true)));
             leaves.put(node, fresh);
         });
-    }
-
-    private static List<Tensor> flatten(Map<Node, Map<Integer, Tensor>> table) {
-        List<Tensor> out = new ArrayList<>();
-        for (Map<Integer, Tensor> byOrigin : table.values()) out.addAll(byOrigin.values());
-        return out;
     }
 }

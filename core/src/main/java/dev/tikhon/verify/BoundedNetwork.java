@@ -223,13 +223,18 @@ public final class BoundedNetwork {
         }
         if (trace.slopes != null) units = trace.slopes.units(index, units);
         if (units.length == 0) return ibp;
+        List<Long> reluUnits = new ArrayList<>();   // for α-CROWN: the ReLU layers this walk crosses (−1: inside a residual block)
         for (int i = 0; i < index; i++) {
-            nodes.get(i).prepare(trace);
-            widest = Math.max(widest, trace.input(nodes.get(i)).width());
+            Node node = nodes.get(i);
+            node.prepare(trace);
+            widest = Math.max(widest, trace.input(node).width());
+            if (node instanceof Layers.Act act && act.kind() == dev.tikhon.nn.Activation.Kind.RELU) reluUnits.add(trace.input(node).width());
+            if (node instanceof Layers.Add) reluUnits.add(-1L);
         }
         int k = units.length;
         long chunk = Math.max(1, Math.min(2L * k, CHUNK_ELEMENTS / Math.max(1, n * widest)));
-        boolean grad = dev.tikhon.engine.Autograd.isGradEnabled();
+        // A graph is kept only where something is differentiated: training, or α-CROWN's slopes that this pass can reach.
+        boolean grad = dev.tikhon.engine.Autograd.isGradEnabled() && (trace.slopes == null || trace.slopes.reaches(index, n * 2L * k, reluUnits));
         Tensor pick = Tensor.fromLongs(units, k).to(x.device());
         Tensor eye = Tensor.eye(m, x.dtype(), x.device()).indexSelect(0, pick);   // [k, M]: the chosen units
         Tensor signed = Tensor.cat(List.of(eye, eye.neg()), 0);                    // [2k, M]: lower bounds of h, of −h
@@ -242,7 +247,7 @@ public final class BoundedNetwork {
             if (grad) {   // differentiable (training): no nested scope, the graph must live on
                 parts.add(backwardFrom(index, a, region, trace));
             } else {
-                try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open()) {
+                try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {
                     lower.narrow(1, start, rows).copy_(backwardFrom(index, a, region, trace));
                 }
             }
@@ -313,13 +318,10 @@ public final class BoundedNetwork {
                 }
                 if (k == steps) break;
                 List<Tensor> grads = dev.tikhon.engine.Autograd.grad(List.of(bound.sum()), first ? alphas : slopes.leaves(), null, false, false);
-                int t = k + 1;   // Adam's step count
                 for (int i = 0; i < alphas.size(); i++) {
-                    Tensor alpha = alphas.get(i).detach(), grad = grads.get(i);   // the storage, stepped in place
-                    m.get(i).mul_(0.9).add_(grad, 0.1);
-                    v.get(i).mul_(0.999).addcmul_(grad, grad, 0.001);
-                    Tensor denominator = v.get(i).sqrt().div_(Math.sqrt(1 - Math.pow(0.999, t))).add_(1e-8);
-                    alpha.addcdiv_(m.get(i), denominator, lr / (1 - Math.pow(0.9, t))).clamp_(0, 1);   // ascent, back into [0, 1]
+                    Tensor alpha = alphas.get(i).detach();   // the storage, stepped in place
+                    dev.tikhon.optim.Adam.step(alpha, m.get(i), v.get(i), grads.get(i).neg(), k + 1, lr, 0.9, 0.999, 1e-8);   // ascent
+                    alpha.clamp_(0, 1);
                 }
             }
         }
