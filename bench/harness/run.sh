@@ -6,6 +6,8 @@
 #   bench/harness/run.sh dev.tikhon.optim.UpdateTime [threads] [sgd|adam]
 #   bench/harness/run.sh dev.tikhon.attack.NativeObjects
 #   bench/harness/run.sh dev.tikhon.attack.CwTargets RUN_DIR [images] [steps] [targets] [threads]
+#   bench/harness/run.sh dev.tikhon.verify.AlphaSteps RUN_DIR [images] [norm] [eps] [threads] [steps,…] [lr,…]
+#   bench/harness/run.sh dev.tikhon.verify.AlphaMemory crown|alpha-crown [images] [steps] [norm]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cp="$root/core/target/tikhon.jar:$root/core/target/lib/*"

@@ -20,7 +20,7 @@ import java.util.Map;
 /**
  * How α-CROWN's bound depends on its budget: the worst-margin lower bounds of the first N test images at one radius,
  * by CROWN and by α-CROWN at several (steps, step size), with the number verified and the mean gain over CROWN.
- * Usage: AlphaSteps RUN_DIR [images 50] [norm l2] [eps 0.75] [threads 1].
+ * Usage: AlphaSteps RUN_DIR [images 50] [norm l2] [eps 0.75] [threads 1] [steps,… 20,100,300] [lr,… 0.1,0.5].
  */
 public class AlphaSteps {
     public static void main(String[] a) {
@@ -39,8 +39,10 @@ public class AlphaSteps {
         int classes = (int) ck.meta().model().numClasses();
         double[] crown = worst(m, x, y, eps, norm, classes, 0, 0);
         report("crown", crown, crown, 0);
-        for (double lr : new double[]{0.1, 0.5}) {
-            for (int steps : new int[]{20, 100, 300}) {
+        double[] lrs = java.util.Arrays.stream((a.length > 6 ? a[6] : "0.1,0.5").split(",")).mapToDouble(Double::parseDouble).toArray();
+        int[] budgets = java.util.Arrays.stream((a.length > 5 ? a[5] : "20,100,300").split(",")).mapToInt(Integer::parseInt).toArray();
+        for (double lr : lrs) {
+            for (int steps : budgets) {
                 long t0 = System.nanoTime();
                 double[] alpha = worst(m, x, y, eps, norm, classes, steps, lr);
                 report(String.format(Locale.ROOT, "alpha-crown %d steps, lr %.1f", steps, lr), alpha, crown, (System.nanoTime() - t0) / 1e9 / images);

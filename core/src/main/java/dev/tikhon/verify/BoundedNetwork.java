@@ -291,7 +291,39 @@ public final class BoundedNetwork {
      * each computation after the first in a scope of its own (the first makes the variables, in the caller's scope).
      */
     public Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr) {
-        return alphaCrownLower(region, spec, crownUnits, steps, lr, new AlphaSlopes());
+        return alphaCrownLower(region, spec, crownUnits, steps, lr, ALPHA_CHUNK_SLOPES);
+    }
+
+    /**
+     * Slope variables α-CROWN optimizes at once (4 Mi elements): examples are bounded independently, so a batch is split
+     * into chunks of examples whose variables stay near this count. The graph of one computation holds tens of tensors of
+     * each variable's size (about 1 GB per example for the test zoo's CNN on 8×8 inputs), and a batch's intermediate
+     * passes tighten the union of its examples' unstable units, so one large chunk costs memory and rows that one
+     * example at a time does not.
+     */
+    static final long ALPHA_CHUNK_SLOPES = 4L << 20;
+
+    /**
+     * The same, in chunks of examples: the first of one example, each next sized from the variables per example so far
+     * so that it holds about {@code chunkSlopes} of them (all the rest where there were none).
+     */
+    Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, long chunkSlopes) {
+        long n = spec.size(0);
+        if (n == 1) return alphaCrownLower(region, spec, crownUnits, steps, lr, new AlphaSlopes());
+        Tensor out = Tensor.zeros(spec.dtype(), spec.device(), n, spec.size(1));
+        long chunk = 1, elements = 0;
+        for (long start = 0; start < n; ) {
+            long len = Math.min(chunk, n - start);
+            try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open()) {
+                AlphaSlopes slopes = new AlphaSlopes();
+                out.narrow(0, start, len).copy_(alphaCrownLower(region.narrow(start, len), spec.narrow(0, start, len), crownUnits, steps, lr,
+                        slopes));
+                elements += slopes.all().stream().mapToLong(Tensor::numel).sum();
+            }
+            start += len;
+            chunk = elements == 0 ? n : Math.max(1, Math.min(n, chunkSlopes * start / elements));
+        }
+        return out;
     }
 
     /** The same, with the variables in {@code slopes} (new): tests read them afterwards. */

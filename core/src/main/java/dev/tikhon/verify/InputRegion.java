@@ -59,6 +59,11 @@ public final class InputRegion {
                 Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
     }
 
+    /** The region of examples [start, start + length). */
+    public InputRegion narrow(long start, long length) {
+        return new InputRegion(x0.narrow(0, start, length), eps.narrow(0, start, length), norm, domainLo, domainHi);
+    }
+
     public Tensor centre() { return x0; }
 
     public Tensor eps() { return eps; }

@@ -145,6 +145,31 @@ class AlphaCrownTest {
         assertThat(alpha.sub(crown).sum().item()).as("total gain over CROWN").isPositive();
     }
 
+    /**
+     * Examples are bounded independently, so a batch runs in chunks of examples (bounding the graph's memory): with a
+     * budget of one slope variable every chunk is one example, and each row equals that example bounded alone; the default
+     * budget stays sound and never below CROWN; where no unit is unstable there is nothing to chunk and CROWN is returned.
+     */
+    @Test
+    void examplesAreBoundedInChunksOfTheirOwn() {
+        Case c = Case.mlp(32, 9, 10, 6);
+        BoundedNetwork net = c.net();
+        int units = BoundedNetwork.DEFAULT_CROWN_UNITS;
+        Tensor oneByOne = net.alphaCrownLower(c.region(), c.spec(), units, 10, 0.1, 1L);
+        for (int i = 0; i < 6; i++) {
+            Tensor alone = net.alphaCrownLower(c.region().narrow(i, 1), c.spec().narrow(0, i, 1), units, 10, 0.1, new AlphaSlopes());
+            assertThat(oneByOne.narrow(0, i, 1).sub(alone).abs().max().item()).as("example %d", i).isLessThan(1e-12);
+        }
+        Tensor crown = net.crownLower(c.region(), c.spec(), units, LowerSlope.ADAPTIVE);
+        Tensor chunked = net.alphaCrownLower(c.region(), c.spec(), units, 10, 0.1);
+        assertThat(chunked.sub(crown).min().item()).isGreaterThanOrEqualTo(-1e-12);
+        assertThat(chunked.sub(crown).sum().item()).as("total gain over CROWN").isPositive();
+
+        InputRegion tiny = InputRegion.images(c.x(), 1e-9, Norm.LINF);
+        Tensor stable = net.alphaCrownLower(tiny, c.spec(), units, 10, 0.1, 1L);
+        assertThat(stable.sub(net.crownLower(tiny, c.spec(), units, LowerSlope.ADAPTIVE)).abs().max().item()).isLessThan(1e-12);
+    }
+
     /** Each step's graph is freed with its scope: 200 steps end with the resident memory of 10. */
     @Test
     void memoryDoesNotGrowWithTheSteps() {
