@@ -90,6 +90,8 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
             description = "PGD's step-size schedule (step 2.5ε/steps, then decayed). Default: ${DEFAULT-VALUE}.")
     String schedule;
 
+    @Mixin TransferOptions transfer = new TransferOptions();
+
     @Mixin RobustnessOptions options = new RobustnessOptions();
 
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
@@ -112,14 +114,15 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
         RobustnessEvaluation.Config config = new RobustnessEvaluation.Config(options.norm, radii, attack, options.steps, options.restarts,
                 options.targets, options.queries, options.ddnSteps, minDistance && smoothed == 0, bounds && smoothed == 0, lanczos,
                 options.batchSize, options.seed, dev.tikhon.attack.Pgd.StepSchedule.parse(schedule), contributions, timeBudget, eot, cwSteps);
+        transfer.check(cluster.enabled(), options.norm);
         return evaluate("attack", "Tikhon robustness evaluation", smoothed > 0 ? source.smoothed(sigma, smoothed) : source, data, options,
-                runtime, cluster, config, Path.of("runs", "attack"));
+                runtime, cluster, config, Path.of("runs", "attack"), null, transfer);
     }
 
     /** Loads model and data, runs the evaluation, writes the report and prints the summary (shared with {@code bounds}). */
     static int evaluate(String command, String title, ModelSource source, DataOptions data, RobustnessOptions options,
                         RuntimeOptions runtime, ClusterOptions cluster, RobustnessEvaluation.Config config, Path defaultOut) {
-        return evaluate(command, title, source, data, options, runtime, cluster, config, defaultOut, null);
+        return evaluate(command, title, source, data, options, runtime, cluster, config, defaultOut, null, new TransferOptions());
     }
 
     /** A report section a command adds beside the evaluation (bounds: the sound Lipschitz bound); prints its own lines. */
@@ -128,25 +131,29 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
     }
 
     static int evaluate(String command, String title, ModelSource source, DataOptions data, RobustnessOptions options,
-                        RuntimeOptions runtime, ClusterOptions cluster, RobustnessEvaluation.Config config, Path defaultOut, Extra extra) {
+                        RuntimeOptions runtime, ClusterOptions cluster, RobustnessEvaluation.Config config, Path defaultOut, Extra extra,
+                        TransferOptions transfer) {
         Device device = runtime.apply();
         RunDirectory run = RunDirectory.create(options.out != null ? options.out : defaultOut);
         ModelSource.Loaded loaded = source.load(device);
         ModelSource.Loaded.Data selected = loaded.split(data, options.split, options.seed);
         Dataset set = options.limit > 0 && options.limit < selected.set().size() ? selected.set().head(options.limit) : selected.set();
         if (set.size() < selected.set().size()) System.out.println("evaluating the first " + set.size() + " images (--limit)");
+        RobustnessEvaluation.Transfers transfers = transfer.load(device, set, selected.description());
         RobustnessEvaluation.Result r;
         Map<String, Object> header = RunReport.header(command, device);
         try (Cluster c = cluster.connect(); AttackLog log = AttackLog.open(run.path(), RunFolder.resuming())) {
             if (log.resumedImages() > 0) System.out.println("resume: " + log.resumedImages() + " image(s) already attacked in " + run.path());
             RunFolder.kept(() -> log.images() + " of " + set.size() + " images (" + AttackLog.FILE + ")");
-            r = RobustnessEvaluation.run(ClusterOptions.runner(c, source.ref(), loaded.model(), set, device, runtime.threads), set, config, log);
+            r = RobustnessEvaluation.run(ClusterOptions.runner(c, source.ref(), loaded.model(), set, device, runtime.threads), set, config, log,
+                    transfers);
             if (log.resumedImages() > 0) header.put("resumed_with_images", log.resumedImages());
             if (c != null) header.put("spark", c.describe());
         } catch (RuntimeException e) {
             throw loaded.explain(e, set);
         }
         header.put("model", loaded.description());
+        if (transfers.any()) header.put("transfer", transfer.describe());
         header.put("data", selected.description() + (set.size() < selected.set().size() ? ", first " + set.size() : ""));
         if (extra != null) extra.add(loaded, set, device, header);
         Map<String, Object> summary = new java.util.LinkedHashMap<>(header);

@@ -47,7 +47,7 @@ final class BoundsCommand implements Callable<Integer> {
         RobustnessEvaluation.Config config = new RobustnessEvaluation.Config(options.norm, new double[0], "none", options.steps,
                 options.restarts, options.targets, options.queries, options.ddnSteps, check, true, lanczos, options.batchSize, options.seed);
         return AttackCommand.evaluate("bounds", "Tikhon robustness bounds", source, data, options, runtime, cluster, config, Path.of("runs", "bounds"),
-                BoundsCommand::soundBound);
+                BoundsCommand::soundBound, new TransferOptions());
     }
 
     /**

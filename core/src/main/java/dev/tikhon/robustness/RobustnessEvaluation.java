@@ -8,6 +8,7 @@ import dev.tikhon.attack.Ensemble;
 import dev.tikhon.attack.MinimumDistance;
 import dev.tikhon.attack.Norm;
 import dev.tikhon.attack.Pgd;
+import dev.tikhon.attack.Transfer;
 import dev.tikhon.bounds.Bounds;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Autograd;
@@ -180,13 +181,51 @@ public final class RobustnessEvaluation {
      * (e.g. "apgd-ce,apgd-t,square"), whose members run in that order, each on the points every earlier one failed on.
      */
     public static Ensemble attackAt(Config c, double eps, int numClasses) {
+        return attackAt(c, eps, numClasses, Transfers.none());
+    }
+
+    /** The same, with the transfer attacks of {@code t} after the white-box members (or alone, for {@code --attack none}). */
+    public static Ensemble attackAt(Config c, double eps, int numClasses, Transfers t) {
         AttackRegistry.Settings s = AttackRegistry.Settings.evaluation(c.norm(), eps, c.steps(), c.restarts(), c.targets(),
                 c.squareQueries(), c.ddnSteps(), c.schedule(), numClasses).withEot(c.eot());
-        List<String> names = members(c.attack());
-        if (names.size() == 1) return AttackRegistry.create(names.get(0), s);
+        List<String> names = c.attack().equals(NONE) ? List.of() : members(c.attack());
+        if (names.size() == 1 && !t.any()) return AttackRegistry.create(names.get(0), s);
         List<Attack> all = new ArrayList<>();
         for (String name : names) all.addAll(AttackRegistry.create(name, s).members());
+        for (Transfers.Source source : t.sources()) all.add(Transfer.of(source.model(), source.name(), t.attack(), s, t.confidence()));
         return new Ensemble(c.norm(), eps, all);
+    }
+
+    /**
+     * Transfer attacks ({@link Transfer}) an evaluation adds after its white-box members: {@code attack} (a registered
+     * name; PGD's last iterate by default) crafted on each source model and scored on the model under attack. Members
+     * named {@code transfer-…}; a point one of them breaks that every white-box attack missed is a sign of gradient masking.
+     *
+     * @param confidence Carlini–Wagner's κ for {@code attack} cw or cw-t (0 otherwise)
+     * @param sources    the models the points are crafted on, in evaluation mode on the evaluation's device
+     */
+    public record Transfers(String attack, double confidence, List<Source> sources) implements java.io.Serializable {
+        /** A source model and the name reports give it (a module does not serialize: transfer attacks run on local runners). */
+        public record Source(String name, Module model) implements java.io.Serializable {}
+
+        public Transfers {
+            sources = List.copyOf(sources);
+        }
+
+        /** No transfer attack. */
+        public static Transfers none() { return new Transfers("pgd", 0, List.of()); }
+
+        public boolean any() { return !sources.isEmpty(); }
+
+        /** Checks the crafting attack against the threat norm, with the message naming the fix. */
+        public void check(Norm norm) {
+            if (!any()) return;
+            try {
+                Transfer.check(attack, norm, confidence);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--transfer-attack: " + e.getMessage(), e);
+            }
+        }
     }
 
     /** The attack names of an {@code --attack} value. */
@@ -224,6 +263,16 @@ public final class RobustnessEvaluation {
      * @param log the run's batch record (null: none)
      */
     public static Result run(Runner runner, Dataset data, Config c, AttackLog log) {
+        return run(runner, data, c, log, Transfers.none());
+    }
+
+    /**
+     * The same, with transfer attacks after the white-box members.
+     *
+     * @param transfers the sources' models are used where the runner runs, so they must be on this machine (a local runner)
+     */
+    public static Result run(Runner runner, Dataset data, Config c, AttackLog log, Transfers transfers) {
+        transfers.check(c.norm());
         int n = data.size();
         long start = System.nanoTime();
         Map<Integer, BatchOutcome> batches = new java.util.TreeMap<>();
@@ -239,18 +288,18 @@ public final class RobustnessEvaluation {
                     todo.add(u);
                 }
             }
-            runner.runEach(todo, new BatchTask(c, data.numClasses()), bar, (u, b) -> {
+            runner.runEach(todo, new BatchTask(c, data.numClasses(), transfers), bar, (u, b) -> {
                 batches.put(b.offset(), b);
                 if (log != null) log.append(b);
             });
         }
         long dim = Arrays.stream(data.inputShape()).reduce(1, (a, bb) -> a * bb);
-        return assemble(c, new ArrayList<>(batches.values()), n, dim, attackNames(c, data.numClasses()), seconds(start));
+        return assemble(c, new ArrayList<>(batches.values()), n, dim, attackNames(c, data.numClasses(), transfers), seconds(start));
     }
 
-    private static List<String> attackNames(Config c, int numClasses) {
-        return c.attack().equals(NONE) ? List.of()
-                : attackAt(c, c.eps().length > 0 ? c.eps()[0] : 1, numClasses).members().stream().map(Attack::name).toList();
+    private static List<String> attackNames(Config c, int numClasses, Transfers t) {
+        return c.attack().equals(NONE) && !t.any() ? List.of()
+                : attackAt(c, c.eps().length > 0 ? c.eps()[0] : 1, numClasses, t).members().stream().map(Attack::name).toList();
     }
 
     /** What one batch found, per image (arrays of the batch's size), before the data-set-wide constants are known. */
@@ -259,7 +308,7 @@ public final class RobustnessEvaluation {
                         int[] brokenBy, int[] brokenOnlyBy, Map<String, Double> phaseSeconds) implements java.io.Serializable {}
 
     /** One batch: clean pass, local bound quantities, the minimum-distance search, then the attacks at increasing radii on the points still robust. */
-    record BatchTask(Config c, int numClasses) implements UnitTask<BatchOutcome> {
+    record BatchTask(Config c, int numClasses, Transfers transfers) implements UnitTask<BatchOutcome> {
         @Override public BatchOutcome run(Module model, Tensor x, Tensor y, Unit unit) {
             boolean wasTraining = model.isTraining();
             model.train(false);
@@ -281,8 +330,8 @@ public final class RobustnessEvaluation {
             Arrays.fill(l2, Double.NaN);
             Arrays.fill(cw, Double.NaN);
             Arrays.fill(curvature, Double.NaN);
-            boolean attacks = !c.attack().equals(NONE);
-            int members = attackNames(c, numClasses).size();
+            boolean attacks = !c.attack().equals(NONE) || transfers.any();
+            int members = attackNames(c, numClasses, transfers).size();
             int[] firstBrokenBy = new int[members], brokenBy = new int[members], brokenOnlyBy = new int[members];
             Map<String, Double> phase = new LinkedHashMap<>();
             for (String p : List.of("clean", "bounds", "min_distance", "attacks")) phase.put(p, 0.0);
@@ -345,7 +394,7 @@ public final class RobustnessEvaluation {
                     int[] targets = indices(alive);
                     if (attacks && targets.length > 0) {
                         Rng.seed(Rng.derive(c.seed(), unit.index(), 3, e));
-                        Ensemble ensemble = attackAt(c, eps, numClasses);
+                        Ensemble ensemble = attackAt(c, eps, numClasses, transfers);
                         Ensemble.Outcome o = ensemble.run(model, Attacks.rows(x, targets), Attacks.rows(y, targets), c.contributions());
                         for (int j = 0; j < targets.length; j++) {
                             if (!o.result().success()[j]) continue;
@@ -425,6 +474,9 @@ public final class RobustnessEvaluation {
         return r.withWarnings(warnings(r));
     }
 
+    /** How transfer members' names begin ({@link Transfer#name}). */
+    static final String TRANSFER_PREFIX = "transfer-";
+
     /** Adam steps per search step below which Carlini–Wagner is reported as weak (measured in MinimumDistanceTest). */
     static final int CW_STEPS_ENOUGH = 1000;
 
@@ -443,6 +495,15 @@ public final class RobustnessEvaluation {
                 w.add(String.format(Locale.ROOT, "possible gradient masking: the input gradient is exactly zero at %d of %d correctly "
                         + "classified points, so gradient attacks cannot move them; their robust accuracy is not trustworthy. "
                         + "Use --attack ensemble (it includes the gradient-free Square attack).", zero, correct));
+            }
+        }
+        boolean whiteBox = !c.attack().equals(NONE) || c.minDistance();
+        for (int m = 0; m < r.attackNames().size(); m++) {
+            String name = r.attackNames().get(m);
+            if (whiteBox && name.startsWith(TRANSFER_PREFIX) && r.firstBrokenBy()[m] > 0) {
+                w.add("possible gradient masking: the transfer attack " + name + " broke " + r.firstBrokenBy()[m] + " point(s) that every "
+                        + "white-box attack missed, with points crafted on another model. The white-box attacks were misled by this model's "
+                        + "gradients there; its white-box robust accuracy overstates its robustness (the figures above count these points as broken).");
             }
         }
         int square = r.attackNames().indexOf("square");

@@ -120,6 +120,55 @@ class CliAttackTest {
         assertThat(Csv.read(dir.resolve("attack/per_image.csv")).header()).doesNotContain("l2_distance_cw");
     }
 
+    /** Transfer attacks from a TorchScript and an ONNX source run after the white-box member and are reported as members. */
+    @Test
+    void transferAttacksFromOtherModelsJoinTheMembers(@TempDir Path dir) throws IOException {
+        Cli.Run a = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
+                "--limit", "16", "--eps", "0.1", "--attack", "apgd-ce", "--steps", "10", "--member-contributions", "--no-min-distance",
+                "--no-bounds", "--transfer-from", "src/test/resources/torchscript/linear_fmnist.pt,src/test/resources/onnx/fmnist_cnn.onnx",
+                "--threads", "1", "--out", dir.resolve("transfer").toString());
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        assertThat(a.out()).contains("transfer source linear_fmnist.pt").contains("transfer source fmnist_cnn.onnx");
+        JsonNode m = JSON.readTree(dir.resolve("transfer/metrics.json").toFile());
+        assertThat(m.at("/attacks/members").toString())
+                .isEqualTo("[\"apgd-ce\",\"transfer-pgd:linear_fmnist.pt\",\"transfer-pgd:fmnist_cnn.onnx\"]");
+        assertThat(m.at("/transfer/attack").asText()).isEqualTo("pgd");
+        assertThat(m.at("/transfer/sources/fmnist_cnn.onnx").asText()).contains("ONNX");
+        int correct = (int) Math.round(m.at("/clean_accuracy").asDouble() * 16);
+        for (String member : new String[]{"transfer-pgd:linear_fmnist.pt", "transfer-pgd:fmnist_cnn.onnx"}) {
+            assertThat(m.at("/attacks/points_broken_by_member/" + member).isInt()).as(member).isTrue();
+            assertThat(m.at("/attacks/points_broken_by_member/" + member).asInt()).as(member).isBetween(0, correct);
+        }
+    }
+
+    @Test
+    void badTransferOptionsAreClearErrors(@TempDir Path dir) {
+        String[] base = {"attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample", "--limit", "4",
+                "--out", dir.toString()};
+        String source = "src/test/resources/torchscript/linear_fmnist.pt";
+        Cli.Run r = Cli.run(concat(base, "--transfer-attack", "cw"));
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("configure --transfer-from MODEL");
+        r = Cli.run(concat(base, "--transfer-from", "no/such/run"));
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("--transfer-from no/such/run: no such file");
+        r = Cli.run(concat(base, "--transfer-from", source, "--transfer-attack", "cw"));
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("--transfer-attack: cw is an ℓ2 attack");
+        r = Cli.run(concat(base, "--transfer-from", source, "--transfer-confidence", "3"));
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("a confidence κ applies to Carlini–Wagner");
+        r = Cli.run(concat(base, "--transfer-from", source, "--spark", "local[1]"));
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("--transfer-from runs on this machine only");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     @Test
     void badAttackOptionsAreClearErrors(@TempDir Path dir) {
         Cli.Run r = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",

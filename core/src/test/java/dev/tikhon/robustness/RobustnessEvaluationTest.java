@@ -102,4 +102,44 @@ class RobustnessEvaluationTest {
         assertThat(full.warnings()).anyMatch(w -> w.contains("Square attack broke"));
         assertThat(full.robustAccuracy(0)).isLessThan(blind.robustAccuracy(0) - 0.2);
     }
+
+    /**
+     * The transfer check: PGD run on the unquantized model, its points scored on the quantized one, breaks what APGD-CE
+     * on the quantized model's zero gradients cannot, and the evaluation names it as possible gradient masking. The
+     * transfer members run after the white-box one, only on what it missed; the member list and counts carry them.
+     */
+    @Test
+    void aTransferAttackFromTheUnmaskedModelBreaksTheMaskedOneAndIsFlagged() {
+        Module masked = new Quantized(smooth);
+        masked.train(false);
+        Tensor inputs = test.batchInputs(Tensor.fromLongs(java.util.stream.LongStream.range(0, test.size()).toArray(), test.size()));
+        Tensor labels;
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            labels = masked.forward(inputs).argmax(1);
+        }
+        Dataset own = new Dataset("masked", "test", test.inputs(), labels, 10, test.classNames());
+        RobustnessEvaluation.Config apgd = new RobustnessEvaluation.Config(Norm.LINF, new double[]{0.15}, "apgd-ce", 20, 1, 3, 300, 50,
+                false, false, 0, 64, 0);
+        RobustnessEvaluation.Result blind = RobustnessEvaluation.run(masked, own, apgd, Device.CPU);
+        RobustnessEvaluation.Transfers fromSmooth = new RobustnessEvaluation.Transfers("pgd", 0,
+                List.of(new RobustnessEvaluation.Transfers.Source("smooth", smooth)));
+        RobustnessEvaluation.Result withTransfer = RobustnessEvaluation.run(dev.tikhon.scaleout.Runner.local(masked, own, Device.CPU), own, apgd,
+                null, fromSmooth);
+        System.out.printf("masked model: APGD-CE robust accuracy %.3f, with the transfer attack %.3f%n", blind.robustAccuracy(0),
+                withTransfer.robustAccuracy(0));
+        assertThat(withTransfer.attackNames()).containsExactly("apgd-ce", "transfer-pgd:smooth");
+        assertThat(withTransfer.robustAccuracy(0)).isLessThan(blind.robustAccuracy(0) - 0.2);
+        assertThat(withTransfer.firstBrokenBy()[1]).isPositive();
+        assertThat(withTransfer.warnings()).anyMatch(w -> w.contains("transfer attack transfer-pgd:smooth broke " + withTransfer.firstBrokenBy()[1]));
+        assertThat(blind.warnings()).noneMatch(w -> w.contains("transfer"));
+
+        // Alone (--attack none): only the transfer member, and no white-box attack to accuse of masking.
+        RobustnessEvaluation.Config none = new RobustnessEvaluation.Config(Norm.LINF, new double[]{0.15}, "none", 20, 1, 3, 300, 50,
+                false, false, 0, 64, 0);
+        RobustnessEvaluation.Result alone = RobustnessEvaluation.run(dev.tikhon.scaleout.Runner.local(masked, own, Device.CPU), own, none,
+                null, fromSmooth);
+        assertThat(alone.attackNames()).containsExactly("transfer-pgd:smooth");
+        assertThat(alone.robustAccuracy(0)).isLessThan(1.0);
+        assertThat(alone.warnings()).noneMatch(w -> w.contains("transfer"));
+    }
 }
