@@ -90,9 +90,11 @@ public record Pgd(Norm norm, double eps, int steps, double stepSize, boolean ran
         Region region = new Region(norm, x, eps);
         Tensor adv = randomStart ? region.randomStart() : region.x.copy();   // stepped in place: never x's own storage
         for (int k = 0; k < steps; k++) {
-            Tensor xk = adv.detach().requiresGrad(true);
-            Tensor g = Autograd.grad(List.of(loss.perExample(model.forward(xk), y).sum()), List.of(xk), null, false, false).get(0);
-            region.ascend_(adv, g, stepSize * schedule.factor(k, steps));
+            try (Scope it = Scope.open()) {   // each step's graph and gradient freed with it: adv is stepped in place
+                Tensor xk = adv.detach().requiresGrad(true);
+                Tensor g = Autograd.grad(List.of(loss.perExample(model.forward(xk), y).sum()), List.of(xk), null, false, false).get(0);
+                region.ascend_(adv, g, stepSize * schedule.factor(k, steps));
+            }
         }
         return adv;
     }

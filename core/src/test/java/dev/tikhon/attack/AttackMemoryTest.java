@@ -36,6 +36,12 @@ class AttackMemoryTest {
         check("Carlini-Wagner", () -> new CarliniWagner(50, 1, 100, 1e-3), () -> new CarliniWagner(800, 1, 100, 1e-3), model, x, y);
         check("TRADES ascent", () -> new TradesPerturbation(Norm.LINF, 0.01, 50, 1e-3).perturb(model, x, y),
                 () -> new TradesPerturbation(Norm.LINF, 0.01, 800, 1e-3).perturb(model, x, y));
+        // PGD's last iterate: adversarial training's perturbation and the transfer attack's points
+        check("PGD last iterate", () -> new Pgd(Norm.LINF, 0.01, 50, 1e-3, true).perturb(model, x, y),
+                () -> new Pgd(Norm.LINF, 0.01, 800, 1e-3, true).perturb(model, x, y));
+        AttackRegistry.Settings few = TransferTest.linf(0.01), many = AttackRegistry.Settings.evaluation(Norm.LINF, 0.01, 800, 1, 1, 100, 100,
+                Pgd.StepSchedule.CONSTANT, 10);
+        check("transfer", () -> Transfer.of(model, "self", "pgd", few, 0), () -> Transfer.of(model, "self", "pgd", many, 0), model, x, y);
     }
 
     private static void check(String name, Supplier<Attack> shortRun, Supplier<Attack> longRun, Module model, Tensor x, Tensor y) {
