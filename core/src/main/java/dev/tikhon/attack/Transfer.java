@@ -25,6 +25,9 @@ import java.util.Locale;
  */
 public record Transfer(Module source, String sourceName, String craftName, Perturbation craft, Norm norm) implements Attack {
 
+    /** How every transfer member's name begins. */
+    public static final String PREFIX = "transfer-";
+
     public Transfer {
         if (source == null) throw new IllegalArgumentException("a transfer attack needs a source model");
         sourceName = sourceName.replace(',', '_');   // member names are listed with commas in reports
@@ -69,7 +72,7 @@ public record Transfer(Module source, String sourceName, String craftName, Pertu
         return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
     }
 
-    @Override public String name() { return "transfer-" + craftName + ":" + sourceName; }
+    @Override public String name() { return PREFIX + craftName + ":" + sourceName; }
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {

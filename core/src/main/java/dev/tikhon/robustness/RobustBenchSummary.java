@@ -29,15 +29,19 @@ public final class RobustBenchSummary {
         m.put("threat_model", c.norm() == Norm.LINF ? "Linf" : "L2");
         m.put("n_examples", r.n());
         m.put("clean_acc", percent(r.cleanAccuracy()));
+        // Transfer members make it more than AutoAttack's ensemble: its figure is then not AutoAttack's accuracy.
+        boolean transfer = r.attackNames().stream().anyMatch(n -> n.startsWith(dev.tikhon.attack.Transfer.PREFIX));
+        boolean autoAttack = c.attack().equals("ensemble") && !transfer;
         List<Map<String, Object>> byEps = new ArrayList<>();
         for (int e = 0; e < c.eps().length; e++) {
             Map<String, Object> one = new LinkedHashMap<>();
             one.put("eps", c.eps()[e]);
-            one.put(c.attack().equals("ensemble") ? "autoattack_acc" : "robust_acc", percent(r.robustAccuracy(e)));
+            one.put(autoAttack ? "autoattack_acc" : "robust_acc", percent(r.robustAccuracy(e)));
             byEps.add(one);
         }
         if (!byEps.isEmpty()) m.putAll(byEps.get(byEps.size() - 1));
-        m.put("attack", c.attack().equals("ensemble") ? "AutoAttack standard ensemble (" + String.join(", ", r.attackNames()) + ")" : c.attack());
+        m.put("attack", autoAttack ? "AutoAttack standard ensemble (" + String.join(", ", r.attackNames()) + ")"
+                : transfer ? String.join(", ", r.attackNames()) : c.attack());
         m.put("by_eps", byEps);
         m.put("source", "tikhon attack (metrics.json beside this file holds every detail)");
         return m;

@@ -474,9 +474,6 @@ public final class RobustnessEvaluation {
         return r.withWarnings(warnings(r));
     }
 
-    /** How transfer members' names begin ({@link Transfer#name}). */
-    static final String TRANSFER_PREFIX = "transfer-";
-
     /** Adam steps per search step below which Carlini–Wagner is reported as weak (measured in MinimumDistanceTest). */
     static final int CW_STEPS_ENOUGH = 1000;
 
@@ -500,7 +497,7 @@ public final class RobustnessEvaluation {
         boolean whiteBox = !c.attack().equals(NONE) || c.minDistance();
         for (int m = 0; m < r.attackNames().size(); m++) {
             String name = r.attackNames().get(m);
-            if (whiteBox && name.startsWith(TRANSFER_PREFIX) && r.firstBrokenBy()[m] > 0) {
+            if (whiteBox && name.startsWith(Transfer.PREFIX) && r.firstBrokenBy()[m] > 0) {
                 w.add("possible gradient masking: the transfer attack " + name + " broke " + r.firstBrokenBy()[m] + " point(s) that every "
                         + "white-box attack missed, with points crafted on another model. The white-box attacks were misled by this model's "
                         + "gradients there; its white-box robust accuracy overstates its robustness (the figures above count these points as broken).");

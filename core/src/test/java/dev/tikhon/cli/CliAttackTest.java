@@ -128,11 +128,15 @@ class CliAttackTest {
                 "--no-bounds", "--transfer-from", "src/test/resources/torchscript/linear_fmnist.pt,src/test/resources/onnx/fmnist_cnn.onnx",
                 "--threads", "1", "--out", dir.resolve("transfer").toString());
         assertThat(a.exitCode()).as(a.err()).isZero();
-        assertThat(a.out()).contains("transfer source linear_fmnist.pt").contains("transfer source fmnist_cnn.onnx");
+        assertThat(a.out()).contains("transfer source linear_fmnist.pt").contains("transfer source fmnist_cnn.onnx")
+                .contains("(apgd-ce + 2 transfer attack(s))");
         JsonNode m = JSON.readTree(dir.resolve("transfer/metrics.json").toFile());
         assertThat(m.at("/attacks/members").toString())
                 .isEqualTo("[\"apgd-ce\",\"transfer-pgd:linear_fmnist.pt\",\"transfer-pgd:fmnist_cnn.onnx\"]");
         assertThat(m.at("/transfer/attack").asText()).isEqualTo("pgd");
+        JsonNode rb = JSON.readTree(dir.resolve("transfer/robustbench.json").toFile());
+        assertThat(rb.at("/attack").asText()).isEqualTo("apgd-ce, transfer-pgd:linear_fmnist.pt, transfer-pgd:fmnist_cnn.onnx");
+        assertThat(rb.has("robust_acc")).isTrue();
         assertThat(m.at("/transfer/sources/fmnist_cnn.onnx").asText()).contains("ONNX");
         int correct = (int) Math.round(m.at("/clean_accuracy").asDouble() * 16);
         for (String member : new String[]{"transfer-pgd:linear_fmnist.pt", "transfer-pgd:fmnist_cnn.onnx"}) {
