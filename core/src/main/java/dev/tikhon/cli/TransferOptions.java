@@ -33,6 +33,11 @@ final class TransferOptions {
                     + "larger κ transfers better (Carlini & Wagner 2017). Default: ${DEFAULT-VALUE}.")
     double confidence;
 
+    @Option(names = "--transfer-fused",
+            description = "Craft on all --transfer-from models at once, as one model (the log of their mean softmax; Liu et al. 2017): one "
+                    + "member transfer-ATTACK:A+B+… instead of one per source. Points that fool several models transfer more often.")
+    boolean fused;
+
     /** What {@link #load} loaded, for the report's header: the crafting attack and each source's name and model. */
     private final java.util.Map<String, Object> loaded = new java.util.LinkedHashMap<>();
 
@@ -47,11 +52,12 @@ final class TransferOptions {
      */
     void check(boolean spark, dev.tikhon.attack.Norm norm) {
         if (!enabled()) {
-            if (!attack.equals("pgd") || confidence != 0) {
-                throw new UserError("--transfer-attack and --transfer-confidence configure --transfer-from MODEL: add it, or drop them");
+            if (!attack.equals("pgd") || confidence != 0 || fused) {
+                throw new UserError("--transfer-attack, --transfer-confidence and --transfer-fused configure --transfer-from MODEL: add it, or drop them");
             }
             return;
         }
+        if (fused && from.size() < 2) throw new UserError("--transfer-fused crafts on several --transfer-from models at once: give two or more, or drop it");
         if (spark) throw new UserError("--transfer-from runs on this machine only (its source models are not sent to executors): drop --spark, or --transfer-from");
         for (Path p : from) {
             if (!Files.exists(p)) throw new UserError("--transfer-from " + p + ": no such file or directory (a checkpoint, run directory, .onnx or TorchScript file)");
@@ -77,6 +83,11 @@ final class TransferOptions {
             System.out.println("transfer source " + name + ": " + model.description());
             sources.add(new Transfers.Source(name, model.model()));
             described.put(name, model.description() + " (" + p + ")");
+        }
+        if (fused) {
+            String name = String.join("+", sources.stream().map(Transfers.Source::name).toList());
+            sources = List.of(new Transfers.Source(name, new dev.tikhon.attack.MeanOfModels(sources.stream().map(Transfers.Source::model).toList())));
+            loaded.put("fused", true);
         }
         loaded.put("attack", attack.toLowerCase(Locale.ROOT));
         if (confidence > 0) loaded.put("confidence", confidence);

@@ -114,6 +114,40 @@ class TransferTest {
         assertThatThrownBy(() -> Transfer.of(m, "src", "nope", linf(0.1), 0)).hasMessageContaining("unknown attack");
     }
 
+    /** The fused source: log of the mean softmax, by hand; with one model it is that model's log-softmax; modes pass through. */
+    @Test
+    void meanOfModelsIsTheLogOfTheMeanSoftmax() {
+        Rng.seed(8);
+        LinearModel a = new LinearModel(Tensor.randn(DType.FLOAT64, Device.CPU, 3, D), Tensor.randn(DType.FLOAT64, Device.CPU, 3));
+        LinearModel b = new LinearModel(Tensor.randn(DType.FLOAT64, Device.CPU, 3, D), Tensor.randn(DType.FLOAT64, Device.CPU, 3));
+        Tensor x = Tensor.rand(DType.FLOAT64, Device.CPU, 5, D);
+        double[] za = a.forward(x).toDoubleArray(), zb = b.forward(x).toDoubleArray();
+        double[] out = new MeanOfModels(List.of(a, b)).forward(x).toDoubleArray();
+        for (int i = 0; i < 5; i++) {
+            double[] pa = softmax(za, i), pb = softmax(zb, i);
+            for (int k = 0; k < 3; k++) {
+                assertThat(out[i * 3 + k]).isCloseTo(Math.log((pa[k] + pb[k]) / 2), org.assertj.core.api.Assertions.within(1e-12));
+            }
+        }
+        double[] one = new MeanOfModels(List.of(a)).forward(x).toDoubleArray(), logSoftmax = a.forward(x).logSoftmax(1).toDoubleArray();
+        for (int j = 0; j < one.length; j++) assertThat(one[j]).isCloseTo(logSoftmax[j], org.assertj.core.api.Assertions.within(1e-12));
+        MeanOfModels both = new MeanOfModels(List.of(a, b));
+        both.train(true);
+        assertThat(a.isTraining() && b.isTraining()).isTrue();
+        both.train(false);
+        assertThat(a.isTraining() || b.isTraining()).isFalse();
+        assertThatThrownBy(() -> new MeanOfModels(List.of())).hasMessageContaining("at least one model");
+    }
+
+    private static double[] softmax(double[] z, int row) {
+        double max = Math.max(z[row * 3], Math.max(z[row * 3 + 1], z[row * 3 + 2]));
+        double[] p = new double[3];
+        double sum = 0;
+        for (int k = 0; k < 3; k++) sum += p[k] = Math.exp(z[row * 3 + k] - max);
+        for (int k = 0; k < 3; k++) p[k] /= sum;
+        return p;
+    }
+
     /** Carlini–Wagner's κ: the crafted points reach the margin κ on the source, so they fool a target that agrees with it. */
     @Test
     void carliniWagnerWithConfidenceCraftsPointsWithTheSourcesMargin() {

@@ -143,6 +143,16 @@ class CliAttackTest {
             assertThat(m.at("/attacks/points_broken_by_member/" + member).isInt()).as(member).isTrue();
             assertThat(m.at("/attacks/points_broken_by_member/" + member).asInt()).as(member).isBetween(0, correct);
         }
+
+        // Fused: one member crafted on both sources at once, with FGSM.
+        Cli.Run f = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
+                "--limit", "16", "--eps", "0.1", "--attack", "none", "--no-min-distance", "--no-bounds", "--transfer-fused", "--transfer-attack", "fgsm",
+                "--transfer-from", "src/test/resources/torchscript/linear_fmnist.pt,src/test/resources/onnx/fmnist_cnn.onnx",
+                "--threads", "1", "--out", dir.resolve("fused").toString());
+        assertThat(f.exitCode()).as(f.err()).isZero();
+        JsonNode fm = JSON.readTree(dir.resolve("fused/metrics.json").toFile());
+        assertThat(fm.at("/attacks/members").toString()).isEqualTo("[\"transfer-fgsm:linear_fmnist.pt+fmnist_cnn.onnx\"]");
+        assertThat(fm.at("/transfer/fused").asBoolean()).isTrue();
     }
 
     @Test
@@ -162,6 +172,9 @@ class CliAttackTest {
         r = Cli.run(concat(base, "--transfer-from", source, "--transfer-confidence", "3"));
         assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
         assertThat(r.err()).contains("a confidence κ applies to Carlini–Wagner");
+        r = Cli.run(concat(base, "--transfer-from", source, "--transfer-fused"));
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("--transfer-fused crafts on several --transfer-from models at once");
         r = Cli.run(concat(base, "--transfer-from", source, "--spark", "local[1]"));
         assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
         assertThat(r.err()).contains("--transfer-from runs on this machine only");
