@@ -11,7 +11,6 @@ import dev.tikhon.kernel.KernelMethods;
 import dev.tikhon.loss.Loss;
 import dev.tikhon.loss.Losses;
 import dev.tikhon.nn.Module;
-import dev.tikhon.models.Models;
 import dev.tikhon.report.Json;
 import dev.tikhon.report.RunDirectory;
 import dev.tikhon.train.Checkpoint;
@@ -57,7 +56,7 @@ final class GeneralizationCommand implements Callable<Integer> {
         Device device = output.apply();
         RunDirectory run = output.create();
         Checkpoint.Loaded ck = Checkpoint.load(checkpoint);
-        Module model = Models.build(ck.meta().model());
+        Module model = ModelSource.builder(ck.meta().model()).get();   // also a heat-smoothed TorchScript or ONNX model's checkpoint
         model.loadStateDict(ck.model());
         model.to(device);
         Loss loss = Losses.parse(ck.meta().config().objective().loss());

@@ -134,6 +134,10 @@ class OnnxCliTest {
                 .containsExactly("checkpoint.tkn", "fmnist_cnn.onnx");
         assertThat(ModelRef.onnx(Path.of(FMNIST)).files()).containsExactly(Path.of(FMNIST).toAbsolutePath());
         checkExport(smoothOnnx, dir.resolve("fmnist-smoothed.onnx"));
+        Cli.Run g = Cli.run("generalization", "--checkpoint", smoothOnnx.toString(), "--data", "fashion-mnist-sample", "--max-points", "64",
+                "--threads", "1", "--out", dir.resolve("gen").toString());
+        assertThat(g.exitCode()).as(g.err()).isZero();
+        assertThat(g.out()).contains("model Lipschitz");
         Tensor x = images();
         assertClose(OnnxRuntimeOracle.logits(Files.readAllBytes(smoothOnnx.resolve("smoothed.onnx")), x), logits(smoothOnnx, x), 1e-5);
     }
