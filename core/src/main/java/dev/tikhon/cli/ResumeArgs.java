@@ -96,18 +96,30 @@ final class ResumeArgs {
         List<String> out = new ArrayList<>();
         for (Given g : tokenize(spec, args)) {
             OptionSpec o = g.name().isEmpty() ? null : spec.findOption(g.name());
-            boolean path = o != null && (o.type() == java.nio.file.Path.class || o.type() == java.io.File.class);
+            boolean path = o != null && (isPath(o.type())
+                    || java.util.Collection.class.isAssignableFrom(o.type()) && o.auxiliaryTypes().length > 0 && isPath(o.auxiliaryTypes()[0]));
+            String split = o == null ? "" : o.splitRegex();
             List<String> t = g.tokens();
             if (path && t.size() == 2) {
-                out.addAll(List.of(t.get(0), absolute(t.get(1))));
+                out.addAll(List.of(t.get(0), absolute(t.get(1), split)));
             } else if (path && t.size() == 1 && t.get(0).contains("=")) {
                 String a = t.get(0);
-                out.add(a.substring(0, a.indexOf('=') + 1) + absolute(a.substring(a.indexOf('=') + 1)));
+                out.add(a.substring(0, a.indexOf('=') + 1) + absolute(a.substring(a.indexOf('=') + 1), split));
             } else {
                 out.addAll(t);
             }
         }
         return out;
+    }
+
+    private static boolean isPath(Class<?> type) {
+        return type == java.nio.file.Path.class || type == java.io.File.class;
+    }
+
+    /** Each path of a value made absolute; a list option's value ("a,b") is split by its {@code split} pattern first. */
+    private static String absolute(String value, String split) {
+        if (split.isEmpty()) return absolute(value);
+        return String.join(split.equals(",") ? "," : split, java.util.Arrays.stream(value.split(split)).map(ResumeArgs::absolute).toList());
     }
 
     private static String absolute(String path) {

@@ -134,6 +134,9 @@ class CliAttackTest {
         assertThat(m.at("/attacks/members").toString())
                 .isEqualTo("[\"apgd-ce\",\"transfer-pgd:linear_fmnist.pt\",\"transfer-pgd:fmnist_cnn.onnx\"]");
         assertThat(m.at("/transfer/attack").asText()).isEqualTo("pgd");
+        // recorded absolute, so that --resume from another directory finds the same sources
+        assertThat(JSON.readTree(dir.resolve("transfer/run.json").toFile()).at("/args").toString()).contains(
+                Path.of("src/test/resources/torchscript/linear_fmnist.pt").toAbsolutePath() + "," + Path.of("src/test/resources/onnx/fmnist_cnn.onnx").toAbsolutePath());
         JsonNode rb = JSON.readTree(dir.resolve("transfer/robustbench.json").toFile());
         assertThat(rb.at("/attack").asText()).isEqualTo("apgd-ce, transfer-pgd:linear_fmnist.pt, transfer-pgd:fmnist_cnn.onnx");
         assertThat(rb.has("robust_acc")).isTrue();
