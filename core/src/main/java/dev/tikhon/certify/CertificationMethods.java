@@ -54,6 +54,7 @@ public final class CertificationMethods {
         register("ibp", false, (model, s) -> BoundCertification.plan(dev.tikhon.verify.Verification.Method.IBP, 2.0, 12));
         register("crown", false, (model, s) -> BoundCertification.plan(dev.tikhon.verify.Verification.Method.CROWN, 2.0, 12));
         register("alpha-crown", false, (model, s) -> BoundCertification.plan(dev.tikhon.verify.Verification.Method.ALPHA_CROWN, 2.0, 12));
+        register("bab", false, (model, s) -> BoundCertification.plan(dev.tikhon.verify.Verification.Method.BAB, 2.0, 12));
     }
 
     private CertificationMethods() {}

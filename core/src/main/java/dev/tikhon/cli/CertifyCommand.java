@@ -31,7 +31,7 @@ import java.util.concurrent.Callable;
                 + "(tikhon smooth) classified in one pass, with (a) CERTIFY on it with that class fixed, and the single-pass radii "
                 + "(b) σ√(π/2)(v₁ − v₂) and (c) (σ/2)(Φ⁻¹(v₁) − Φ⁻¹(v₂)), which are heuristic: they hold only insofar as the model "
                 + "is a Gaussian average. --method lipschitz: the sound one-pass certificate r = min_j (z_c − z_j)/L_cj from a provable "
-                + "upper bound on the Lipschitz constant of each margin (docs/lipschitz.md), ℓ2 or ℓ∞ (--norm); ibp, crown, alpha-crown: sound bound propagation. "
+                + "upper bound on the Lipschitz constant of each margin (docs/lipschitz.md), ℓ2 or ℓ∞ (--norm); ibp, crown, alpha-crown, bab: sound bound propagation (bab: branch and bound over CROWN). "
                 + "Each image is recorded as it is certified (certify.jsonl, and certify.tsv in Cohen et al.'s format), so a stopped run "
                 + "continues with --resume (docs/runs.md); at the end certify.csv, certified_accuracy.csv/.png, metrics.json, index.html."})
 final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
@@ -50,7 +50,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
 
     @Mixin DataOptions data = new DataOptions();
 
-    @Option(names = "--method", required = true, description = "A certification method: cohen, heat, lipschitz, ibp, crown or alpha-crown.")
+    @Option(names = "--method", required = true, description = "A certification method: cohen, heat, lipschitz, ibp, crown, alpha-crown or bab.")
     String method;
 
     @Option(names = "--norm", defaultValue = "l2", description = "lipschitz: the threat model of the radius, l2 or linf (r₂/√d). Default: ${DEFAULT-VALUE}.")

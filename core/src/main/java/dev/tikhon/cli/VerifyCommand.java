@@ -35,7 +35,8 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Mixin DataOptions data = new DataOptions();
 
-    @Option(names = "--method", split = ",", defaultValue = "crown", description = "ibp, crown, alpha-crown (CROWN with its ReLU slopes optimized per margin, 20 Adam steps), or several "
+    @Option(names = "--method", split = ",", defaultValue = "crown", description = "ibp, crown, alpha-crown (CROWN with its ReLU slopes optimized per margin, 20 Adam steps), bab (branch and "
+            + "bound on ReLU splits over CROWN with β-CROWN's split multipliers, up to 1,024 domains per image), or several "
             + "(ibp,crown). Default: ${DEFAULT-VALUE}.")
     List<String> methods;
 

@@ -16,6 +16,7 @@ import dev.tikhon.nn.Sequential;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Sound bounds on a network's outputs over an {@link InputRegion}, by interval bound propagation (IBP; Gowal et
@@ -186,6 +187,7 @@ public final class BoundedNetwork {
             if (crownUnits > 0 && i > 0 && !node.affine() && h.width() <= crownUnits) {
                 h = h.intersect(crownInterval(region, i, h, trace));
             }
+            if (trace.splits != null) h = trace.splits.apply(i, node, h);
             Interval out = node.ibp(h, trace);
             if (region.norm() == Norm.L2 && firstWeighted(i)) {
                 if (node instanceof Layers.Dense d) out = out.intersect(d.overBall(region, null));
@@ -372,6 +374,45 @@ public final class BoundedNetwork {
         trace.walk(nodes.size(), spec.size(1), 0, spec.size(1));
         return backwardFrom(nodes.size(), spec, region, trace);
     }
+
+    /**
+     * The forward pass of a bound computation over domains: row n of the batch is bounded on the inputs of the region's
+     * row n where the ReLU splits of row n hold ({@link Splits}); the trace holds every layer's input bounds, for
+     * {@link #finalLower} and for branching.
+     */
+    Trace forwardOnDomains(InputRegion region, int crownUnits, Splits splits) {
+        Trace trace = new Trace(LowerSlope.ADAPTIVE, null, splits);
+        forward(region, nodes.size(), crownUnits, trace);
+        return trace;
+    }
+
+    /** CROWN's final walk over a forward pass's trace: lower bounds of C·z, [N, S] (with the splits' β where set). */
+    Tensor finalLower(Tensor spec, InputRegion region, Trace trace) {
+        return finalWalk(spec, region, trace);
+    }
+
+    /** The indices of the ReLU layers branch and bound can split (those of the chain itself, not inside residual blocks). */
+    List<Integer> reluLayers() {
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            if (nodes.get(i) instanceof Layers.Act act && act.kind() == dev.tikhon.nn.Activation.Kind.RELU) out.add(i);
+        }
+        return out;
+    }
+
+    /** Per splittable ReLU layer, the per-example shape of its input (from an interval pass on the region's first row). */
+    Map<Integer, long[]> reluInputShapes(InputRegion region) {
+        Trace trace = new Trace(LowerSlope.ADAPTIVE);
+        try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {
+            forward(region.narrow(0, 1), nodes.size(), 0, trace);
+            Map<Integer, long[]> out = new java.util.HashMap<>();
+            for (int i : reluLayers()) out.put(i, trace.input(nodes.get(i)).exampleShape());
+            return out;
+        }
+    }
+
+    /** Layer {@code index} itself. */
+    Node node(int index) { return nodes.get(index); }
 
     /** CROWN lower and upper bounds of C·z over the region, [N, S] each. */
     public Interval crown(InputRegion region, Tensor spec, int crownUnits, LowerSlope alpha) {

@@ -64,6 +64,11 @@ public final class InputRegion {
         return new InputRegion(x0.narrow(0, start, length), eps.narrow(0, start, length), norm, domainLo, domainHi);
     }
 
+    /** The region of the examples {@code index} ([R] INT64) picks, repeats allowed: branch and bound's domains of one example. */
+    InputRegion rows(Tensor index) {
+        return new InputRegion(x0.indexSelect(0, index), eps.indexSelect(0, index), norm, domainLo, domainHi);
+    }
+
     public Tensor centre() { return x0; }
 
     public Tensor eps() { return eps; }

@@ -234,7 +234,8 @@ final class Layers {
             if (kind == Activation.Kind.IDENTITY) return a;
             Relaxation r = relaxation(trace);
             sum.add(r.constants(a));
-            return r.coefficients(a);
+            Tensor out = r.coefficients(a);
+            return trace.splits == null ? out : trace.splits.withBeta(this, out);
         }
     }
 

@@ -12,6 +12,8 @@ final class Trace {
     final LowerSlope alpha;
     /** α-CROWN's variables, or null for CROWN's fixed slopes. */
     final AlphaSlopes slopes;
+    /** Branch and bound's ReLU splits, or null. */
+    final Splits splits;
     /** The walk under way: its origin (the layer whose input it bounds; the node count for the logits), rows in all, and the rows it covers. */
     int origin;
     long rows, rowStart, rowCount;
@@ -21,8 +23,13 @@ final class Trace {
     }
 
     Trace(LowerSlope alpha, AlphaSlopes slopes) {
+        this(alpha, slopes, null);
+    }
+
+    Trace(LowerSlope alpha, AlphaSlopes slopes, Splits splits) {
         this.alpha = alpha;
         this.slopes = slopes;
+        this.splits = splits;
     }
 
     /** Marks the start of a backward walk from {@code origin} over rows [start, start + count) of {@code total}. */

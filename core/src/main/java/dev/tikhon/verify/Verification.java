@@ -18,14 +18,17 @@ public final class Verification {
     public enum Method {
         IBP, CROWN,
         /** CROWN with the unstable ReLUs' lower slopes optimized per margin ({@link BoundedNetwork#alphaCrownLower}). */
-        ALPHA_CROWN;
+        ALPHA_CROWN,
+        /** Branch and bound on ReLU splits over CROWN with the splits' β multipliers ({@link BranchAndBound}). */
+        BAB;
 
         public static Method parse(String s) {
             switch (s.toLowerCase(Locale.ROOT)) {
                 case "ibp": return IBP;
                 case "crown": return CROWN;
                 case "alpha-crown": return ALPHA_CROWN;
-                default: throw new IllegalArgumentException("unknown --method '" + s + "': use ibp, crown or alpha-crown");
+                case "bab": return BAB;
+                default: throw new IllegalArgumentException("unknown --method '" + s + "': use ibp, crown, alpha-crown or bab");
             }
         }
 
@@ -50,10 +53,16 @@ public final class Verification {
             BoundedNetwork net = BoundedNetwork.of(model);
             Tensor spec = BoundedNetwork.margins(y, numClasses, x);
             InputRegion region = InputRegion.images(x, eps, norm);
+            if (method == Method.BAB) {   // every row a rival class: no zero row to mask
+                out.copy_(BranchAndBound.worstLower(net, region, BoundedNetwork.marginsOverOthers(y, numClasses, x),
+                        BoundedNetwork.DEFAULT_CROWN_UNITS, BranchAndBound.DEFAULT_DOMAINS));
+                return out;
+            }
             Tensor lower = switch (method) {
                 case IBP -> net.ibp(region, spec).lo();
                 case CROWN -> net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE);
                 case ALPHA_CROWN -> net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, ALPHA_STEPS, ALPHA_LR);
+                case BAB -> throw new AssertionError();
             };
             Tensor own = y.oneHot(numClasses).eq(1);
             out.copy_(lower.maskedFill(own, Double.POSITIVE_INFINITY).minWithIndex(1)[0]);

@@ -65,9 +65,18 @@ class CliVerifyTest {
         assertThat(JSON.readTree(dir.resolve("certify-alpha/metrics.json").toFile()).at("/result/certificates/alpha-crown/kind").asText())
                 .isEqualTo("sound");
 
+        // branch and bound: whatever CROWN verifies, and nothing the attack breaks
+        Cli.Run b = Cli.run("verify", "--checkpoint", base.toString(), "--method", "crown,bab", "--eps", "0.05", "--images", "6", "--attack-all",
+                "--steps", "5", "--targets", "1", "--queries", "20", "--threads", "1", "--out", dir.resolve("bab").toString());
+        assertThat(b.exitCode()).as(b.err()).isEqualTo(0);
+        JsonNode bm = JSON.readTree(dir.resolve("bab/metrics.json").toFile());
+        assertThat(bm.at("/results/1/method").asText()).isEqualTo("bab");
+        assertThat(bm.at("/results/1/violations_verified_but_broken").asLong()).isZero();
+        assertThat(bm.at("/results/1/verified").asLong()).isGreaterThanOrEqualTo(bm.at("/results/0/verified").asLong());
+
         Cli.Run bad = Cli.run("verify", "--checkpoint", base.toString(), "--method", "zonotope", "--out", dir.resolve("x").toString());
         assertThat(bad.exitCode()).isEqualTo(2);
-        assertThat(bad.err()).contains("tikhon: error:").contains("ibp, crown or alpha-crown");
+        assertThat(bad.err()).contains("tikhon: error:").contains("ibp, crown, alpha-crown or bab");
         Cli.Run negative = Cli.run("verify", "--checkpoint", base.toString(), "--eps", "-1", "--out", dir.resolve("y").toString());
         assertThat(negative.exitCode()).isEqualTo(2);
         assertThat(negative.err().strip())

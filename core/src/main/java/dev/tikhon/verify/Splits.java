@@ -1,0 +1,61 @@
+package dev.tikhon.verify;
+
+import dev.tikhon.engine.DType;
+import dev.tikhon.engine.Tensor;
+
+import java.util.IdentityHashMap;
+import java.util.Map;
+
+/**
+ * Branch and bound's ReLU splits for a batch of domains (one per example row): for some ReLU layers (by layer index in
+ * {@link BoundedNetwork}), each unit free (0), active (+1: its input z is ≥ 0 on the domain) or inactive (−1: z ≤ 0).
+ *
+ * <p>A bound computation with splits clips each split unit's input interval to its side before the layer's relaxation,
+ * so the bounds hold on the domain (the inputs of the region where the splits hold): the relaxation of a split unit is
+ * then exact, and every later layer's bounds are computed from the clipped ones. A domain whose clipped interval is
+ * empty holds no input: it is marked infeasible.
+ *
+ * <p>The split constraints s·z ≥ 0 also enter the final backward walk with multipliers β ≥ 0 (Wang et al.'s β-CROWN,
+ * NeurIPS 2021): on the domain f ≥ f − β·s·z, so the coefficient of z at the ReLU's input becomes A − β·s and the walk
+ * goes on; any β ≥ 0 gives a sound bound, and the best β recovers what the intervals lose (two units that cannot both
+ * hold their sides, for instance).
+ */
+final class Splits {
+    /** Per split layer, [N, …units] of −1, 0, +1 in the bounds' dtype. */
+    private final Map<Integer, Tensor> state;
+    /** The split layers' nodes, recorded as the forward pass meets them. */
+    private final Map<Node, Integer> layers = new IdentityHashMap<>();
+    /** β per split layer, [N, S, …units] ≥ 0, or null: the final walk's multipliers. */
+    Map<Integer, Tensor> betas;
+    private Tensor infeasible;
+
+    Splits(Map<Integer, Tensor> state) {
+        this.state = state;
+    }
+
+    Map<Integer, Tensor> state() { return state; }
+
+    /** The input interval of layer {@code layer} ({@code node}) clipped to the splits' sides; infeasible domains recorded. */
+    Interval apply(int layer, Node node, Interval h) {
+        Tensor s = state.get(layer);
+        if (s == null) return h;
+        layers.put(node, layer);
+        Tensor lo = h.lo().maximum(Tensor.full(Double.NEGATIVE_INFINITY, h.lo().dtype(), h.lo().device(), 1).expand(h.lo().shape())
+                .maskedFill(s.gt(0), 0));
+        Tensor hi = h.hi().minimum(Tensor.full(Double.POSITIVE_INFINITY, h.hi().dtype(), h.hi().device(), 1).expand(h.hi().shape())
+                .maskedFill(s.lt(0), 0));
+        Tensor empty = lo.gt(hi).flatten(1, -1).to(DType.FLOAT32).sum(1, false).gt(0);   // [N]
+        infeasible = infeasible == null ? empty : infeasible.logicalOr(empty);
+        return new Interval(lo, hi.maximum(lo));   // an empty domain's bounds are discarded: keep them ordered (no NaN)
+    }
+
+    /** Per domain, whether some split is impossible on it; [N] bool, or null where no split was applied. */
+    Tensor infeasible() { return infeasible; }
+
+    /** The coefficients A' [N, S, …units] on {@code node}'s input, with the β term −β·s of its splits where β is set. */
+    Tensor withBeta(Node node, Tensor coefficients) {
+        Integer layer = betas == null ? null : layers.get(node);
+        if (layer == null || !betas.containsKey(layer)) return coefficients;
+        return coefficients.sub(betas.get(layer).mul(state.get(layer).unsqueeze(1)));
+    }
+}

@@ -1,0 +1,174 @@
+package dev.tikhon.verify;
+
+import dev.tikhon.attack.Norm;
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.DType;
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Scope;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Activation;
+import dev.tikhon.nn.Linear;
+import dev.tikhon.nn.Module;
+import dev.tikhon.nn.Sequential;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+/** Oracles for branch and bound: a closed form that needs β, exact minima on a grid, and sampled points on the model zoo. */
+class BranchAndBoundTest {
+    static final DType F64 = DType.FLOAT64;
+    static final int UNITS = BoundedNetwork.DEFAULT_CROWN_UNITS;
+
+    /**
+     * f(x) = relu(x) − relu(x) + 0.1 on [−1, 1], as two units: the true minimum is 0.1, CROWN's bound −0.9. Split on both
+     * units, three domains are exact; the fourth (first unit active, second inactive: only x = 0) keeps the bound
+     * x + 0.1 ≥ −0.9 through its intervals alone, since each unit's interval is clipped on its own. Its β terms
+     * −β₁x + β₂x make it (1 − β₁ + β₂)x + 0.1, which is 0.1 at β₁ − β₂ = 1: with β branch and bound verifies, without
+     * it it is stuck.
+     */
+    @Test
+    void twoCancellingUnitsNeedTheSplitMultipliers() {
+        Linear first = new Linear(1, 2), second = new Linear(2, 2);
+        Module f = new Sequential(first, Activation.relu(), second).to(F64);
+        BoundPropagationTest.set(first.weight().value(), 1, 1);
+        BoundPropagationTest.set(first.bias().value(), 0, 0);
+        BoundPropagationTest.set(second.weight().value(), 1, -1, 0, 0);
+        BoundPropagationTest.set(second.bias().value(), 0.1, 0);
+        InputRegion region = InputRegion.ball(Tensor.zeros(F64, Device.CPU, 1, 1), 1, Norm.LINF);
+        Tensor spec = Tensor.fromDoubles(new double[]{1, -1}, 1, 1, 2);
+        BoundedNetwork net = BoundedNetwork.of(f);
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            assertThat(net.crownLower(region, spec, UNITS, LowerSlope.ADAPTIVE).item()).isCloseTo(-0.9, within(1e-12));
+            BranchAndBound.Outcome withBeta = BranchAndBound.search(net, region, spec, 0, UNITS, 64, 50, 0.1);
+            assertThat(withBeta.lower()).as("verified, never above the true minimum").isPositive().isLessThanOrEqualTo(0.1 + 1e-9);
+            assertThat(withBeta.exhausted()).isFalse();
+            assertThat(withBeta.domains()).isLessThanOrEqualTo(7);   // the root, its two children, their four
+            BranchAndBound.Outcome intervalsOnly = BranchAndBound.search(net, region, spec, 0, UNITS, 64, 0, 0.1);
+            assertThat(intervalsOnly.stuck()).isTrue();
+            assertThat(intervalsOnly.lower()).isCloseTo(-0.9, within(1e-9));
+        }
+    }
+
+    /**
+     * Random two-hidden-layer networks of a 2-D input on the box [−0.5, 0.5]²: the branch-and-bound bound of z₀ − z₁ is never
+     * above its true minimum (a 401 × 401 grid), never below CROWN's, and tighter than CROWN on some.
+     */
+    @Test
+    void randomNetworksBoundsAreSoundAndTighterThanCrown() {
+        int tighter = 0, verifiedOnlyByBab = 0;
+        for (long seed = 1; seed <= 8; seed++) {
+            Rng.seed(seed);
+            Module f = new Sequential(new Linear(2, 8), Activation.relu(), new Linear(8, 8), Activation.relu(), new Linear(8, 2)).to(F64);
+            f.train(false);
+            try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
+                InputRegion region = InputRegion.ball(Tensor.zeros(F64, Device.CPU, 1, 2), 0.5, Norm.LINF);
+                Tensor spec = Tensor.fromDoubles(new double[]{1, -1}, 1, 1, 2);
+                // shift the margin so that the true minimum is 0.05: verifiable, and not by a wide margin
+                Linear last = (Linear) ((Sequential) f).layers().get(4);
+                double[] bias = last.bias().value().toDoubleArray();
+                BoundPropagationTest.set(last.bias().value(), bias[0] + 0.05 - gridMinimum(f, 0.5, 401), bias[1]);
+                BoundedNetwork net = BoundedNetwork.of(f);
+                double crown = net.crownLower(region, spec, UNITS, LowerSlope.ADAPTIVE).item();
+                BranchAndBound.Outcome bab = BranchAndBound.search(net, region, spec, 0, UNITS, 256, 20, 0.1);
+                System.out.printf(java.util.Locale.ROOT, "seed %d: CROWN %.5f, branch and bound %.5f after %d domains, true minimum 0.05%n",
+                        seed, crown, bab.lower(), bab.domains());
+                assertThat(bab.lower()).as("seed %d: never above the true minimum", seed).isLessThanOrEqualTo(0.05 + 1e-9);
+                assertThat(bab.lower()).as("seed %d: never below CROWN", seed).isGreaterThanOrEqualTo(crown - 1e-9);
+                if (bab.lower() > crown + 1e-6) tighter++;
+                if (bab.lower() > 0 && crown <= 0) verifiedOnlyByBab++;
+            }
+        }
+        assertThat(tighter).as("networks where branching tightened CROWN's bound").isPositive();
+        assertThat(verifiedOnlyByBab).as("networks verified by branch and bound but not by CROWN").isPositive();
+    }
+
+    /** min over the grid of [−r, r]² of z₀ − z₁ (the network is piecewise linear: the grid gets within a few 10⁻⁴). */
+    private static double gridMinimum(Module f, double r, int n) {
+        double[] xy = new double[2 * n * n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                xy[2 * (i * n + j)] = -r + 2 * r * i / (n - 1);
+                xy[2 * (i * n + j) + 1] = -r + 2 * r * j / (n - 1);
+            }
+        }
+        Tensor z = f.forward(Tensor.fromDoubles(xy, (long) n * n, 2));
+        return z.select(1, 0).sub(z.select(1, 1)).min().item();
+    }
+
+    /** On the model zoo (MLP, CNN), in ℓ∞ and ℓ2: sampled points of the region and PGD's worst lie above the bound, which is ≥ CROWN's. */
+    @Test
+    void sampledPointsLieAboveTheBoundOnTheZoo() {
+        Rng.seed(21);
+        for (Module f : List.of(BoundPropagationTest.model("mlp", Map.of("hidden", List.of(24, 16)), 1),
+                BoundPropagationTest.model("cnn", Map.of(), 3))) {
+            for (Norm norm : Norm.values()) {
+                double eps = norm == Norm.LINF ? 0.03 : 0.3;
+                try (Scope s = Scope.open()) {
+                    Tensor x = Tensor.rand(F64, Device.CPU, 2, 1, 8, 8), y;
+                    try (Autograd.Guard g = Autograd.noGrad()) {
+                        y = f.forward(x).argmax(1);
+                    }
+                    InputRegion region = InputRegion.images(x, eps, norm);
+                    BoundedNetwork net = BoundedNetwork.of(f);
+                    Tensor spec = BoundedNetwork.marginsOverOthers(y, 5, x);
+                    Tensor bab, crown;
+                    try (Autograd.Guard g = Autograd.noGrad()) {
+                        bab = BranchAndBound.worstLower(net, region, spec, UNITS, 16, 5, 0.1);   // a small budget: soundness, not tightness
+                        crown = net.crownLower(region, spec, UNITS, LowerSlope.ADAPTIVE).minWithIndex(1)[0];
+                    }
+                    assertThat(bab.sub(crown).min().item()).as(f.describe() + " " + norm + ": never below CROWN").isGreaterThan(-1e-12);
+                    Tensor pgd = new dev.tikhon.attack.Pgd(norm, eps, 20, 2.5 * eps / 20, true).attack(f, x, y).adversarial();
+                    for (int i = 0; i < 2; i++) {
+                        Tensor points = Tensor.cat(List.of(BoundPropagationTest.sample(x.narrow(0, i, 1), eps, norm, 1000), pgd.narrow(0, i, 1)), 0);
+                        Tensor m;
+                        try (Autograd.Guard g = Autograd.noGrad()) {
+                            m = f.forward(points).matmul(spec.select(0, i).t());   // [samples, K − 1]
+                        }
+                        assertThat(m.min().item()).as(f.describe() + " " + norm + " image " + i).isGreaterThan(bab.toDoubleArray()[i] - 1e-9);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Each batch of domains is bounded in a scope of its own: a search of 640 domains ends with the resident memory of 64. */
+    @Test
+    void memoryDoesNotGrowWithTheDomains() {
+        Module f = BoundPropagationTest.model("mlp", Map.of("hidden", List.of(32, 32)), 5);
+        Rng.seed(6);
+        Tensor x = Tensor.rand(F64, Device.CPU, 1, 1, 8, 8), y;
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            y = f.forward(x).argmax(1);
+        }
+        InputRegion region = InputRegion.images(x, 0.2, Norm.LINF);   // far too wide to verify: every budget is spent
+        Tensor spec = BoundedNetwork.marginsOverOthers(y, 5, x);
+        BoundedNetwork net = BoundedNetwork.of(f);
+        long shortKb = 0;
+        for (int rep = 0; rep < 2; rep++) shortKb = Math.max(shortKb, residentAfter(net, region, spec, 64));   // twice: allocator warm-up
+        long longKb = residentAfter(net, region, spec, 640);
+        System.out.printf("branch and bound: RSS after 64 domains %d KB, after 640 %d KB%n", shortKb, longKb);
+        assertThat(longKb - shortKb).as("resident-memory growth (KB)").isLessThan(60_000);
+    }
+
+    private static long residentAfter(BoundedNetwork net, InputRegion region, Tensor spec, int domains) {
+        try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
+            BranchAndBound.Outcome o = BranchAndBound.search(net, region, spec, 0, UNITS, domains, 2, 0.1);
+            assertThat(o.exhausted()).as("the budget ran out").isTrue();
+            System.gc();
+            return dev.tikhon.train.MemoryTest.residentKb();
+        }
+    }
+
+    @Test
+    void verificationUsesItByName() {
+        assertThat(Verification.Method.parse("bab")).isEqualTo(Verification.Method.BAB);
+        assertThat(Verification.Method.BAB.toString()).isEqualTo("bab");
+        assertThatThrownBy(() -> Verification.Method.parse("mip")).hasMessageContaining("ibp, crown, alpha-crown or bab");
+    }
+}
