@@ -68,9 +68,15 @@ public final class BranchAndBound {
     public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, int crownUnits, int maxDomains, int betaSteps,
                                     double betaLr) {
         long n = spec.size(0);
-        double[] out = new double[(int) n];
+        double[] out;
+        try (Scope s = Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {   // CROWN on the batch first
+            out = net.crownLower(region, spec, crownUnits, LowerSlope.ADAPTIVE).minWithIndex(1)[0].toDoubleArray();
+        }
         Map<Integer, long[]> shapes = net.reluInputShapes(region);
-        for (int i = 0; i < n; i++) out[i] = search(net, region, spec, i, crownUnits, maxDomains, betaSteps, betaLr, shapes).lower();
+        for (int i = 0; i < n; i++) {
+            if (out[i] > 0) continue;   // verified at the root
+            out[i] = Math.max(out[i], search(net, region, spec, i, crownUnits, maxDomains, betaSteps, betaLr, shapes).lower());
+        }
         return Tensor.fromDoubles(out, n).to(spec.dtype()).to(spec.device());
     }
 
@@ -87,7 +93,8 @@ public final class BranchAndBound {
         open.add(new Domain(new int[0], new int[0], new byte[0], Double.NEGATIVE_INFINITY));
         double verifiedMin = Double.POSITIVE_INFINITY;
         int bounded = 0;
-        while (!open.isEmpty() && bounded < maxDomains) {
+        boolean stuck = false;
+        while (!open.isEmpty() && bounded < maxDomains && !stuck) {
             List<Domain> batch = new ArrayList<>();
             while (!open.isEmpty() && batch.size() < Math.min(BATCH, maxDomains - bounded)) batch.add(open.poll());
             bounded += batch.size();
@@ -99,9 +106,9 @@ public final class BranchAndBound {
                     double b = Math.max(step.bound[d], dom.bound());   // both sound on this domain
                     if (b > 0) {
                         verifiedMin = Math.min(verifiedMin, b);
-                    } else if (step.unit[d] < 0) {   // nothing unstable left: splitting cannot raise it
+                    } else if (step.unit[d] < 0) {   // nothing unstable left: splitting cannot raise it; the batch is still finished
                         open.add(new Domain(dom.layers(), dom.units(), dom.sides(), b));
-                        return new Outcome(min(open, verifiedMin), bounded, false, true);
+                        stuck = true;
                     } else {
                         open.add(dom.split(step.layer[d], step.unit[d], (byte) 1, b));
                         open.add(dom.split(step.layer[d], step.unit[d], (byte) -1, b));
@@ -109,7 +116,7 @@ public final class BranchAndBound {
                 }
             }
         }
-        return new Outcome(min(open, verifiedMin), bounded, !open.isEmpty(), false);
+        return new Outcome(min(open, verifiedMin), bounded, !stuck && !open.isEmpty(), stuck);
     }
 
     private static double min(PriorityQueue<Domain> open, double verifiedMin) {

@@ -80,6 +80,8 @@ class BranchAndBoundTest {
                         seed, crown, bab.lower(), bab.domains());
                 assertThat(bab.lower()).as("seed %d: never above the true minimum", seed).isLessThanOrEqualTo(0.05 + 1e-9);
                 assertThat(bab.lower()).as("seed %d: never below CROWN", seed).isGreaterThanOrEqualTo(crown - 1e-9);
+                BranchAndBound.Outcome intervalsOnly = BranchAndBound.search(net, region, spec, 0, UNITS, 256, 0, 0.1);   // stuck ends too
+                assertThat(intervalsOnly.lower()).as("seed %d, no β", seed).isLessThanOrEqualTo(0.05 + 1e-9).isGreaterThanOrEqualTo(crown - 1e-9);
                 if (bab.lower() > crown + 1e-6) tighter++;
                 if (bab.lower() > 0 && crown <= 0) verifiedOnlyByBab++;
             }
