@@ -391,6 +391,15 @@ public final class BoundedNetwork {
         return finalWalk(spec, region, trace);
     }
 
+    /**
+     * Interval bounds of C·z from a forward pass's trace: the last layer's input box with C folded into the layer (as
+     * {@link #ibp} does), lower ends [N, S]; null when the last layer is not linear.
+     */
+    Tensor foldedIbpLower(Tensor spec, Trace trace) {
+        Node last = nodes.get(nodes.size() - 1);
+        return last instanceof Layers.Dense d ? d.ibpFolded(trace.input(last), spec, trace).lo() : null;
+    }
+
     /** The indices of the ReLU layers branch and bound can split (those of the chain itself, not inside residual blocks). */
     List<Integer> reluLayers() {
         List<Integer> out = new ArrayList<>();

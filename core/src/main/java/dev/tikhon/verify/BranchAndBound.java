@@ -19,9 +19,10 @@ import java.util.PriorityQueue;
  * unit left (its bound cannot improve by splitting: without β the split constraints enter only through the
  * intermediate bounds), or the budget of bound computations runs out.
  *
- * <p>The result is sound either way: the minimum over the leaf domains of their bounds (each domain's bound is a lower
- * bound on it, and the leaves cover the region; an empty domain holds no input). A child's bound is at least its
- * parent's (both are sound for the child), so the result is never below CROWN's.
+ * <p>A domain's bound is the larger of CROWN's (with β) and IBP's over its clipped intervals, both sound on it. The result
+ * is sound either way: the minimum over the leaf domains of their bounds (each domain's bound is a lower bound on it,
+ * and the leaves cover the region; an empty domain holds no input). A child's bound is at least its parent's (both are
+ * sound for the child), so the result is never below CROWN's or IBP's.
  *
  * <p>Branching: the unit of largest triangle-relaxation height −l·u/(u − l) over all splittable ReLU layers, a cheap
  * stand-in for BaBSR's score.
@@ -70,7 +71,7 @@ public final class BranchAndBound {
         long n = spec.size(0);
         double[] out;
         try (Scope s = Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {   // CROWN on the batch first
-            out = net.crownLower(region, spec, crownUnits, LowerSlope.ADAPTIVE).minWithIndex(1)[0].toDoubleArray();
+            out = net.crownLower(region, spec, crownUnits, LowerSlope.ADAPTIVE).maximum(net.ibp(region, spec).lo()).minWithIndex(1)[0].toDoubleArray();
         }
         Map<Integer, long[]> shapes = net.reluInputShapes(region);
         for (int i = 0; i < n; i++) {
@@ -152,6 +153,8 @@ public final class BranchAndBound {
         try (dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {   // only β is differentiated, in its loop
             trace = net.forwardOnDomains(domains, crownUnits, splits);
             lower = optimizeBeta(net, domains, specs, trace, splits, betaSteps, betaLr);
+            Tensor ibp = net.foldedIbpLower(specs, trace);   // also sound on the domain; tighter on IBP-trained networks
+            if (ibp != null) lower = lower.maximum(ibp);
         }
         double[] bound = lower.minWithIndex(1)[0].toDoubleArray();
         boolean[] infeasible = splits.infeasible() == null ? new boolean[d] : splits.infeasible().toBooleanArray();
