@@ -79,17 +79,21 @@ class RobustnessEvaluationTest {
         @Override public Tensor forward(Tensor x) { return inner.forward(x.mul(4).round().div(4)); }
     }
 
+    /** The test images labelled with {@code model}'s own predictions, so that every point starts correct. */
+    private static Dataset labelledBy(Module model) {
+        Tensor inputs = test.batchInputs(Tensor.fromLongs(java.util.stream.LongStream.range(0, test.size()).toArray(), test.size()));
+        Tensor labels;
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            labels = model.forward(inputs).argmax(1);
+        }
+        return new Dataset("masked", "test", test.inputs(), labels, 10, test.classNames());
+    }
+
     @Test
     void aGradientMaskedModelIsBrokenByTheEnsembleAndFlagged() {
         Module masked = new Quantized(smooth);
         masked.train(false);
-        // Labels = the masked model's own predictions, so every point starts correct.
-        Tensor inputs = test.batchInputs(Tensor.fromLongs(java.util.stream.LongStream.range(0, test.size()).toArray(), test.size()));
-        Tensor labels;
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            labels = masked.forward(inputs).argmax(1);
-        }
-        Dataset own = new Dataset("masked", "test", test.inputs(), labels, 10, test.classNames());
+        Dataset own = labelledBy(masked);
         double[] eps = {0.15};
         RobustnessEvaluation.Config gradientOnly = new RobustnessEvaluation.Config(Norm.LINF, eps, "apgd-ce", 20, 1, 3, 300, 50,
                 false, true, 0, 64, 0);
@@ -112,12 +116,7 @@ class RobustnessEvaluationTest {
     void aTransferAttackFromTheUnmaskedModelBreaksTheMaskedOneAndIsFlagged() {
         Module masked = new Quantized(smooth);
         masked.train(false);
-        Tensor inputs = test.batchInputs(Tensor.fromLongs(java.util.stream.LongStream.range(0, test.size()).toArray(), test.size()));
-        Tensor labels;
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            labels = masked.forward(inputs).argmax(1);
-        }
-        Dataset own = new Dataset("masked", "test", test.inputs(), labels, 10, test.classNames());
+        Dataset own = labelledBy(masked);
         RobustnessEvaluation.Config apgd = new RobustnessEvaluation.Config(Norm.LINF, new double[]{0.15}, "apgd-ce", 20, 1, 3, 300, 50,
                 false, false, 0, 64, 0);
         RobustnessEvaluation.Result blind = RobustnessEvaluation.run(masked, own, apgd, Device.CPU);

@@ -72,20 +72,25 @@ class AlphaCrownTest {
      */
     @Test
     void twoCancellingUnitsClosedForm() {
-        Linear first = new Linear(1, 2), second = new Linear(2, 2);
-        Module f = new Sequential(first, Activation.relu(), second).to(F64);
-        BoundPropagationTest.set(first.weight().value(), 1, 1);
-        BoundPropagationTest.set(first.bias().value(), 0, 0);
-        BoundPropagationTest.set(second.weight().value(), 1, -1, 0, 0);
-        BoundPropagationTest.set(second.bias().value(), 0, 0);
         InputRegion region = InputRegion.ball(Tensor.zeros(F64, Device.CPU, 1, 1), 1, Norm.LINF);
         Tensor spec = Tensor.fromDoubles(new double[]{1, -1}, 1, 1, 2);
-        BoundedNetwork net = BoundedNetwork.of(f);
+        BoundedNetwork net = BoundedNetwork.of(cancellingUnits(0));
         assertThat(net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE).item()).isCloseTo(-1, within(1e-12));
         assertThat(net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, 200, 0.05).item())
                 .isLessThanOrEqualTo(-0.5 + 1e-12).isCloseTo(-0.5, within(1e-4));
         assertThat(net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, 0, 0.05).item())
                 .as("no steps: CROWN's bound").isCloseTo(-1, within(1e-12));
+    }
+
+    /** z₀ − z₁ = relu(x) − relu(x) + c for a scalar input, written as two hidden units (float64). */
+    static Module cancellingUnits(double c) {
+        Linear first = new Linear(1, 2), second = new Linear(2, 2);
+        Module f = new Sequential(first, Activation.relu(), second).to(F64);
+        BoundPropagationTest.set(first.weight().value(), 1, 1);
+        BoundPropagationTest.set(first.bias().value(), 0, 0);
+        BoundPropagationTest.set(second.weight().value(), 1, -1, 0, 0);
+        BoundPropagationTest.set(second.bias().value(), c, 0);
+        return f;
     }
 
     /**

@@ -34,12 +34,7 @@ class BranchAndBoundTest {
      */
     @Test
     void twoCancellingUnitsNeedTheSplitMultipliers() {
-        Linear first = new Linear(1, 2), second = new Linear(2, 2);
-        Module f = new Sequential(first, Activation.relu(), second).to(F64);
-        BoundPropagationTest.set(first.weight().value(), 1, 1);
-        BoundPropagationTest.set(first.bias().value(), 0, 0);
-        BoundPropagationTest.set(second.weight().value(), 1, -1, 0, 0);
-        BoundPropagationTest.set(second.bias().value(), 0.1, 0);
+        Module f = AlphaCrownTest.cancellingUnits(0.1);
         InputRegion region = InputRegion.ball(Tensor.zeros(F64, Device.CPU, 1, 1), 1, Norm.LINF);
         Tensor spec = Tensor.fromDoubles(new double[]{1, -1}, 1, 1, 2);
         BoundedNetwork net = BoundedNetwork.of(f);
