@@ -19,10 +19,12 @@ import java.util.PriorityQueue;
  * unit left (its bound cannot improve by splitting: without β the split constraints enter only through the
  * intermediate bounds), or the budget of bound computations runs out.
  *
- * <p>A domain's bound is the larger of CROWN's (with β) and IBP's over its clipped intervals, both sound on it. The result
+ * <p>Before any split, an image is bounded by CROWN and IBP on the whole batch, then by α-CROWN where they leave it
+ * unverified; only what all three leave is searched. A domain's bound is the larger of CROWN's (with β) and IBP's over
+ * its clipped intervals, both sound on it. The result
  * is sound either way: the minimum over the leaf domains of their bounds (each domain's bound is a lower bound on it,
  * and the leaves cover the region; an empty domain holds no input). A child's bound is at least its parent's (both are
- * sound for the child), so the result is never below CROWN's or IBP's.
+ * sound for the child), so the result is never below CROWN's, IBP's or α-CROWN's.
  *
  * <p>Branching: the unit of largest triangle-relaxation height −l·u/(u − l) over all splittable ReLU layers, a cheap
  * stand-in for BaBSR's score.
@@ -62,16 +64,26 @@ public final class BranchAndBound {
      * @return [N]
      */
     public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, int crownUnits, int maxDomains) {
-        return worstLower(net, region, spec, crownUnits, maxDomains, BETA_STEPS, BETA_LR);
+        return worstLower(net, region, spec, crownUnits, maxDomains, Verification.ALPHA_STEPS, BETA_STEPS, BETA_LR);
     }
 
-    /** The same with {@code betaSteps} Adam steps of size {@code betaLr} on β per batch (0: splits through the intervals only). */
-    public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, int crownUnits, int maxDomains, int betaSteps,
-                                    double betaLr) {
+    /**
+     * The same with {@code alphaSteps} steps of α-CROWN before branching (0: none) and {@code betaSteps} Adam steps of size
+     * {@code betaLr} on β per batch of domains (0: splits through the intervals only).
+     */
+    public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, int crownUnits, int maxDomains, int alphaSteps,
+                                    int betaSteps, double betaLr) {
         long n = spec.size(0);
         double[] out;
-        try (Scope s = Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {   // CROWN on the batch first
+        try (Scope s = Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {   // CROWN and IBP on the batch first
             out = net.crownLower(region, spec, crownUnits, LowerSlope.ADAPTIVE).maximum(net.ibp(region, spec).lo()).minWithIndex(1)[0].toDoubleArray();
+            int[] todo = java.util.stream.IntStream.range(0, (int) n).filter(i -> !(out[i] > 0)).toArray();
+            if (alphaSteps > 0 && todo.length > 0) {   // then α-CROWN on what they leave
+                Tensor rows = Tensor.fromLongs(java.util.Arrays.stream(todo).asLongStream().toArray(), todo.length).to(spec.device());
+                double[] alpha = net.alphaCrownLower(region.rows(rows), spec.indexSelect(0, rows), crownUnits, alphaSteps, Verification.ALPHA_LR)
+                        .minWithIndex(1)[0].toDoubleArray();
+                for (int j = 0; j < todo.length; j++) out[todo[j]] = Math.max(out[todo[j]], alpha[j]);
+            }
         }
         Map<Integer, long[]> shapes = net.reluInputShapes(region);
         for (int i = 0; i < n; i++) {
