@@ -47,7 +47,7 @@ final class OptionChecks {
                 "--predict-images", "--subset", "--smooth-subset", "--v1-subset", "--checkpoint-every", "--max-points", "--ddn-steps",
                 "--queries", "--targets", "--smoothed", "--held-out", "--image-held-out", "--partitions", "--features", "--pgd-steps", "--step-size",
                 "--cw-steps", "--time-budget", "--robust-images", "--train-images", "--ddn-images", "--ensemble-images", "--mc-images",
-                "--eps-warmup", "--eps-ramp", "--epoch", "--padding", "--beta")) {
+                "--eps-warmup", "--eps-ramp", "--epoch", "--padding", "--beta", "--transfer-confidence")) {
             r.put(name, Range.NON_NEGATIVE);
         }
         for (String name : List.of("--batch-size", "--eval-batch-size", "--image-batch-size", "--batch", "--epochs", "--images",

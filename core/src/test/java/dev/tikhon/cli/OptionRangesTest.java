@@ -39,6 +39,7 @@ class OptionRangesTest {
                 {"train --data moons --kappa-end 1.5", "--kappa-end must be in [0, 1], got 1.5"},
                 {"verify --torchscript src/test/resources/torchscript/tiny_cnn.pt --radius -1", "--radius must be > 0, got -1"},
                 {"attack --torchscript src/test/resources/torchscript/tiny_cnn.pt --norm l2 --cw-steps -1", "--cw-steps must be ≥ 0, got -1"},
+                {"attack --torchscript src/test/resources/torchscript/tiny_cnn.pt --transfer-confidence -1", "--transfer-confidence must be ≥ 0, got -1"},
         };
         Cli.Run none = Cli.run("bench", "conv-check", "--side", "2", "--kernel", "5", "--padding", "0,1");
         assertThat(none.exitCode()).isEqualTo(Main.EXIT_USER);
