@@ -41,12 +41,8 @@ final class AlphaSlopes {
         if (alpha == null) {
             if (!collecting || l.size(0) * rows * (l.numel() / l.size(0)) > MAX_ELEMENTS) return null;
             if (l.lt(0).logicalAnd(u.gt(0)).sum().item() == 0) return null;   // nothing unstable: the relaxation is exact
-            long[] shape = l.shape(), withRows = new long[shape.length + 1];
-            withRows[0] = shape[0];
-            withRows[1] = rows;
-            System.arraycopy(shape, 1, withRows, 2, shape.length - 1);
             Tensor adaptive = Relaxation.relu(l, u, LowerSlope.ADAPTIVE).lowerSlope();
-            alpha = Layers.rows(adaptive).expand(withRows).contiguous().requiresGrad(true);
+            alpha = Layers.rows(adaptive).expand(Layers.withRows(l.shape(), rows)).contiguous().requiresGrad(true);
             byOrigin.put(origin, alpha);
             values.computeIfAbsent(node, k -> new HashMap<>()).put(origin, alpha);
         }

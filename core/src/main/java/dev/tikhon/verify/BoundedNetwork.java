@@ -261,7 +261,7 @@ public final class BoundedNetwork {
         return new Interval(lo, hi);
     }
 
-    private static long[] withHead(long head, long[] shape) {
+    static long[] withHead(long head, long[] shape) {
         long[] out = new long[shape.length + 1];
         out[0] = head;
         System.arraycopy(shape, 0, out, 1, shape.length);
@@ -369,8 +369,11 @@ public final class BoundedNetwork {
         return finalWalk(spec, region, trace);
     }
 
-    /** The walk from the logits' specification C [N, S, K] down to the input. */
-    private Tensor finalWalk(Tensor spec, InputRegion region, Trace trace) {
+    /**
+     * The walk from the logits' specification C [N, S, K] down to the input, over a forward pass's trace: CROWN's lower
+     * bounds of C·z, [N, S] (with the splits' β where set).
+     */
+    Tensor finalWalk(Tensor spec, InputRegion region, Trace trace) {
         trace.walk(nodes.size(), spec.size(1), 0, spec.size(1));
         return backwardFrom(nodes.size(), spec, region, trace);
     }
@@ -378,17 +381,14 @@ public final class BoundedNetwork {
     /**
      * The forward pass of a bound computation over domains: row n of the batch is bounded on the inputs of the region's
      * row n where the ReLU splits of row n hold ({@link Splits}); the trace holds every layer's input bounds, for
-     * {@link #finalLower} and for branching.
+     * branching, and their relaxations, made here in the caller's scope so that {@link #finalWalk}s in nested scopes
+     * only read them.
      */
     Trace forwardOnDomains(InputRegion region, int crownUnits, Splits splits) {
         Trace trace = new Trace(LowerSlope.ADAPTIVE, null, splits);
         forward(region, nodes.size(), crownUnits, trace);
+        for (Node node : nodes) node.prepare(trace);
         return trace;
-    }
-
-    /** CROWN's final walk over a forward pass's trace: lower bounds of C·z, [N, S] (with the splits' β where set). */
-    Tensor finalLower(Tensor spec, InputRegion region, Trace trace) {
-        return finalWalk(spec, region, trace);
     }
 
     /**

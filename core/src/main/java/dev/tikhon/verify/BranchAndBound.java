@@ -145,7 +145,6 @@ public final class BranchAndBound {
         Tensor rows = Tensor.full(i, DType.INT64, spec.device(), d);
         InputRegion domains = region.rows(rows);
         Tensor specs = spec.indexSelect(0, rows);
-        Map<Integer, Tensor> state = new HashMap<>();
         Map<Integer, double[]> host = new HashMap<>();
         for (int k = 0; k < d; k++) {
             Domain dom = batch.get(k);
@@ -156,10 +155,10 @@ public final class BranchAndBound {
                 s[k * units + dom.units()[j]] = dom.sides()[j];
             }
         }
-        for (Map.Entry<Integer, double[]> e : host.entrySet()) {
-            state.put(e.getKey(), Tensor.fromDoubles(e.getValue(), d, e.getValue().length / d).to(spec.dtype()).to(spec.device()));
-        }
-        Splits splits = new Splits(reshaped(state, shapes));
+        Map<Integer, Tensor> state = new HashMap<>();   // each layer's states in its own shape, [d, …units]
+        host.forEach((layer, s) -> state.put(layer, Tensor.fromDoubles(s, BoundedNetwork.withHead(d, shapes.get(layer))).to(spec.dtype())
+                .to(spec.device())));
+        Splits splits = new Splits(state);
         Trace trace;
         Tensor lower;
         try (dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {   // only β is differentiated, in its loop
@@ -203,42 +202,35 @@ public final class BranchAndBound {
     /**
      * The final walk's bounds [N, S] with the splits' β optimized: β = 0 first (CROWN on the domains), then {@code steps}
      * Adam steps ({@code lr}) up the sum of the bounds, each β projected back to ≥ 0; per row the best bound of the
-     * steps + 1 walks (each sound). The intermediate bounds are the forward pass's, fixed.
+     * steps + 1 walks (each sound), as α-CROWN's loop keeps its best. The intermediate bounds are the forward pass's, fixed.
      */
     static Tensor optimizeBeta(BoundedNetwork net, InputRegion domains, Tensor specs, Trace trace, Splits splits, int steps, double lr) {
-        Tensor best = net.finalLower(specs, domains, trace);
-        if (steps == 0 || splits.state().isEmpty()) return best;
-        best = best.detach().copy();
+        if (steps == 0 || splits.state().isEmpty()) return net.finalWalk(specs, domains, trace);
         Map<Integer, Tensor> betas = new HashMap<>();
         List<Tensor> vars = new ArrayList<>(), m = new ArrayList<>(), v = new ArrayList<>();
         long rows = specs.size(1);
         for (Map.Entry<Integer, Tensor> e : splits.state().entrySet()) {
-            long[] shape = e.getValue().shape(), withRows = new long[shape.length + 1];
-            withRows[0] = shape[0];
-            withRows[1] = rows;
-            System.arraycopy(shape, 1, withRows, 2, shape.length - 1);
-            Tensor beta = Tensor.zeros(specs.dtype(), specs.device(), withRows).requiresGrad(true);
+            Tensor beta = Tensor.zeros(specs.dtype(), specs.device(), Layers.withRows(e.getValue().shape(), rows)).requiresGrad(true);
             betas.put(e.getKey(), beta);
             vars.add(beta);
             m.add(beta.detach().zerosLike());
             v.add(beta.detach().zerosLike());
         }
+        Tensor best = Tensor.full(Double.NEGATIVE_INFINITY, specs.dtype(), specs.device(), specs.size(0), rows);   // outlives the steps' scopes
         splits.betas = betas;
         try {
-            for (int k = 1; k <= steps; k++) {
+            for (int k = 0; k <= steps; k++) {   // the walk at β = 0 (CROWN on the domains), then one after each step
                 try (Scope it = Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.enableGrad()) {
-                    Tensor bound = net.finalLower(specs, domains, trace);
-                    if (k > 1) best.copy_(best.maximum(bound.detach()));   // the first is β = 0's, already kept
+                    Tensor bound = net.finalWalk(specs, domains, trace);
+                    best.copy_(best.maximum(bound.detach()));   // every β ≥ 0 gives a sound bound
+                    if (k == steps) break;
                     List<Tensor> grads = dev.tikhon.engine.Autograd.grad(List.of(bound.sum()), vars, null, false, false);
                     for (int i = 0; i < vars.size(); i++) {
                         Tensor beta = vars.get(i).detach();   // the storage, stepped in place
-                        dev.tikhon.optim.Adam.step(beta, m.get(i), v.get(i), grads.get(i).neg(), k, lr, 0.9, 0.999, 1e-8);   // ascent
+                        dev.tikhon.optim.Adam.step(beta, m.get(i), v.get(i), grads.get(i).neg(), k + 1, lr, 0.9, 0.999, 1e-8);   // ascent
                         beta.clamp_(0, Float.MAX_VALUE);   // β ≥ 0 (an upper end float32 can hold)
                     }
                 }
-            }
-            try (Scope it = Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {
-                best.copy_(best.maximum(net.finalLower(specs, domains, trace)));   // the last step's β
             }
         } finally {
             splits.betas = null;
@@ -250,17 +242,5 @@ public final class BranchAndBound {
         long n = 1;
         for (long v : shape) n *= v;
         return n;
-    }
-
-    /** The split states in each layer's own per-example shape. */
-    private static Map<Integer, Tensor> reshaped(Map<Integer, Tensor> flat, Map<Integer, long[]> shapes) {
-        Map<Integer, Tensor> out = new HashMap<>();
-        flat.forEach((layer, t) -> {
-            long[] shape = shapes.get(layer), full = new long[shape.length + 1];
-            full[0] = t.size(0);
-            System.arraycopy(shape, 0, full, 1, shape.length);
-            out.put(layer, t.reshape(full));
-        });
-        return out;
     }
 }

@@ -20,6 +20,15 @@ final class Layers {
     /** Lifts a per-example tensor [N, …] to broadcast over the specification rows: [N, 1, …]. */
     static Tensor rows(Tensor t) { return t.unsqueeze(1); }
 
+    /** A per-example shape [N, …] with {@code rows} specification rows after the batch: [N, rows, …]. */
+    static long[] withRows(long[] shape, long rows) {
+        long[] out = new long[shape.length + 1];
+        out[0] = shape[0];
+        out[1] = rows;
+        System.arraycopy(shape, 1, out, 2, shape.length - 1);
+        return out;
+    }
+
     /** y = x Wᵀ + b on [N, in]. */
     record Dense(Tensor weight, Tensor bias) implements Node {
         @Override public Interval ibp(Interval in, Trace trace) {

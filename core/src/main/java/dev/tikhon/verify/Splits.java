@@ -40,12 +40,11 @@ final class Splits {
         Tensor s = state.get(layer);
         if (s == null) return h;
         layers.put(node, layer);
-        Tensor lo = h.lo().maximum(Tensor.full(Double.NEGATIVE_INFINITY, h.lo().dtype(), h.lo().device(), 1).expand(h.lo().shape())
-                .maskedFill(s.gt(0), 0));
-        Tensor hi = h.hi().minimum(Tensor.full(Double.POSITIVE_INFINITY, h.hi().dtype(), h.hi().device(), 1).expand(h.hi().shape())
-                .maskedFill(s.lt(0), 0));
+        Tensor active = s.gt(0), inactive = s.lt(0);
+        Tensor lo = h.lo().maskedFill(active.logicalAnd(h.lo().lt(0)), 0);   // z ≥ 0: the lower end at least 0
+        Tensor hi = h.hi().maskedFill(inactive.logicalAnd(h.hi().gt(0)), 0);   // z ≤ 0: the upper end at most 0
         // empty only where a split clipped it (an interval the rounding left inverted elsewhere is not this test's business)
-        Tensor empty = lo.gt(hi).logicalAnd(s.gt(0).logicalOr(s.lt(0))).flatten(1, -1).to(DType.FLOAT32).sum(1, false).gt(0);   // [N]
+        Tensor empty = lo.gt(hi).logicalAnd(active.logicalOr(inactive)).flatten(1, -1).to(DType.FLOAT32).sum(1, false).gt(0);   // [N]
         infeasible = infeasible == null ? empty : infeasible.logicalOr(empty);
         return new Interval(lo, hi.maximum(lo));   // an empty domain's bounds are discarded: keep them ordered (no NaN)
     }

@@ -51,13 +51,13 @@ public final class Verification {
         Tensor out = Tensor.zeros(x.dtype(), x.device(), x.size(0));   // outside the scope: it outlives the bound computation
         try (Autograd.Guard g = Autograd.noGrad(); Scope s = Scope.open()) {
             BoundedNetwork net = BoundedNetwork.of(model);
-            Tensor spec = BoundedNetwork.margins(y, numClasses, x);
             InputRegion region = InputRegion.images(x, eps, norm);
             if (method == Method.BAB) {   // every row a rival class: no zero row to mask
                 out.copy_(BranchAndBound.worstLower(net, region, BoundedNetwork.marginsOverOthers(y, numClasses, x),
                         BoundedNetwork.DEFAULT_CROWN_UNITS, BranchAndBound.DEFAULT_DOMAINS));
                 return out;
             }
+            Tensor spec = BoundedNetwork.margins(y, numClasses, x);
             Tensor lower = switch (method) {
                 case IBP -> net.ibp(region, spec).lo();
                 case CROWN -> net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE);
