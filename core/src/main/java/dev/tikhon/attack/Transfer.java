@@ -26,7 +26,10 @@ import java.util.Locale;
 public record Transfer(Module source, String sourceName, String craftName, Perturbation craft, Norm norm) implements Attack {
 
     /** How every transfer member's name begins. */
-    public static final String PREFIX = "transfer-";
+    private static final String PREFIX = "transfer-";
+
+    /** Whether an ensemble member's name is a transfer attack's. */
+    public static boolean isTransfer(String memberName) { return memberName.startsWith(PREFIX); }
 
     public Transfer {
         if (source == null) throw new IllegalArgumentException("a transfer attack needs a source model");

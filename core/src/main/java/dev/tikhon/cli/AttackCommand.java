@@ -168,7 +168,7 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
     static void print(RobustnessEvaluation.Result r, Map<String, Object> m) {
         RobustnessEvaluation.Config c = r.config();
         System.out.printf("clean accuracy %.4f on %d images%n", r.cleanAccuracy(), r.n());
-        long transfers = r.attackNames().stream().filter(n -> n.startsWith(dev.tikhon.attack.Transfer.PREFIX)).count();
+        long transfers = r.attackNames().stream().filter(dev.tikhon.attack.Transfer::isTransfer).count();
         String attacks = transfers == 0 ? c.attack() : (c.attack().equals("none") ? "" : c.attack() + " + ") + transfers + " transfer attack(s)";
         for (int e = 0; e < c.eps().length; e++) {
             System.out.printf("robust accuracy %.4f at %s ε = %.5g (%s)%n", r.robustAccuracy(e), c.norm(), c.eps()[e], attacks);

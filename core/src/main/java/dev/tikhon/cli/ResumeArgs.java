@@ -116,10 +116,17 @@ final class ResumeArgs {
         return type == java.nio.file.Path.class || type == java.io.File.class;
     }
 
-    /** Each path of a value made absolute; a list option's value ("a,b") is split by its {@code split} pattern first. */
+    /** Each path of a value made absolute; a list option's value ("a,b") keeps its separators (its {@code split} pattern). */
     private static String absolute(String value, String split) {
         if (split.isEmpty()) return absolute(value);
-        return String.join(split.equals(",") ? "," : split, java.util.Arrays.stream(value.split(split)).map(ResumeArgs::absolute).toList());
+        java.util.regex.Matcher separator = java.util.regex.Pattern.compile(split).matcher(value);
+        StringBuilder out = new StringBuilder();
+        int from = 0;
+        while (separator.find()) {
+            out.append(absolute(value.substring(from, separator.start()))).append(separator.group());
+            from = separator.end();
+        }
+        return out.append(absolute(value.substring(from))).toString();
     }
 
     private static String absolute(String path) {

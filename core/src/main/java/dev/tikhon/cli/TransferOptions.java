@@ -62,11 +62,7 @@ final class TransferOptions {
         for (Path p : from) {
             if (!Files.exists(p)) throw new UserError("--transfer-from " + p + ": no such file or directory (a checkpoint, run directory, .onnx or TorchScript file)");
         }
-        try {
-            dev.tikhon.attack.Transfer.check(attack.toLowerCase(Locale.ROOT), norm, confidence);
-        } catch (IllegalArgumentException e) {
-            throw new UserError("--transfer-attack: " + e.getMessage());
-        }
+        Transfers.check(attack.toLowerCase(Locale.ROOT), norm, confidence);
     }
 
     /** The source models, on {@code device} in evaluation mode, each checked against the data; none without --transfer-from. */

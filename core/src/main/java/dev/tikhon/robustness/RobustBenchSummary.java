@@ -30,7 +30,7 @@ public final class RobustBenchSummary {
         m.put("n_examples", r.n());
         m.put("clean_acc", percent(r.cleanAccuracy()));
         // Transfer members make it more than AutoAttack's ensemble: its figure is then not AutoAttack's accuracy.
-        boolean transfer = r.attackNames().stream().anyMatch(n -> n.startsWith(dev.tikhon.attack.Transfer.PREFIX));
+        boolean transfer = r.attackNames().stream().anyMatch(dev.tikhon.attack.Transfer::isTransfer);
         boolean autoAttack = c.attack().equals("ensemble") && !transfer;
         List<Map<String, Object>> byEps = new ArrayList<>();
         for (int e = 0; e < c.eps().length; e++) {

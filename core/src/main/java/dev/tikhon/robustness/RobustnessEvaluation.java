@@ -219,7 +219,11 @@ public final class RobustnessEvaluation {
 
         /** Checks the crafting attack against the threat norm, with the message naming the fix. */
         public void check(Norm norm) {
-            if (!any()) return;
+            if (any()) check(attack, norm, confidence);
+        }
+
+        /** The same check before any source is loaded (the CLI's, before the run folder is written). */
+        public static void check(String attack, Norm norm, double confidence) {
             try {
                 Transfer.check(attack, norm, confidence);
             } catch (IllegalArgumentException e) {
@@ -497,7 +501,7 @@ public final class RobustnessEvaluation {
         boolean whiteBox = !c.attack().equals(NONE) || c.minDistance();
         for (int m = 0; m < r.attackNames().size(); m++) {
             String name = r.attackNames().get(m);
-            if (whiteBox && name.startsWith(Transfer.PREFIX) && r.firstBrokenBy()[m] > 0) {
+            if (whiteBox && Transfer.isTransfer(name) && r.firstBrokenBy()[m] > 0) {
                 w.add("possible gradient masking: the transfer attack " + name + " broke " + r.firstBrokenBy()[m] + " point(s) that every "
                         + "white-box attack missed, with points crafted on another model. The white-box attacks were misled by this model's "
                         + "gradients there; its white-box robust accuracy overstates its robustness (the figures above count these points as broken).");
