@@ -174,8 +174,13 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
             System.out.printf("robust accuracy %.4f at %s ε = %.5g (%s)%n", r.robustAccuracy(e), c.norm(), c.eps()[e], attacks);
         }
         Object dist = m.get("min_adversarial_distance");
-        if (dist instanceof Map<?, ?> d) System.out.println("smallest adversarial distance (" + c.norm() + "): median " + d.get("median")
-                + ", not found for " + d.get("not_found") + " correct image(s)");
+        if (dist instanceof Map<?, ?> d) {   // the median is null in metrics.json (JSON has no ∞, no NaN): say why
+            Object median = d.get("median");
+            String shown = median != null ? median.toString()
+                    : r.cleanAccuracy() == 0 ? "none (no image is classified correctly)" : "not reached (most correct images were not broken)";
+            System.out.println("smallest adversarial distance (" + c.norm() + "): median " + shown + ", not found for " + d.get("not_found")
+                    + " correct image(s)");
+        }
         if (c.bounds()) {
             System.out.printf("L-bound (estimate, L = %.4g): median %s%n", r.lipschitz(), ((Map<?, ?>) m.get("bounds")).get("l_bound_median"));
             if (!Double.isNaN(r.curvature())) {

@@ -129,7 +129,7 @@ class CliAttackTest {
                 "--threads", "1", "--out", dir.resolve("transfer").toString());
         assertThat(a.exitCode()).as(a.err()).isZero();
         assertThat(a.out()).contains("transfer source linear_fmnist.pt").contains("transfer source fmnist_cnn.onnx")
-                .contains("(apgd-ce + 2 transfer attack(s))");
+                .contains("(apgd-ce + 2 transfer attack(s))").doesNotContain("null").doesNotContain("NaN");
         JsonNode m = JSON.readTree(dir.resolve("transfer/metrics.json").toFile());
         assertThat(m.at("/attacks/members").toString())
                 .isEqualTo("[\"apgd-ce\",\"transfer-pgd:linear_fmnist.pt\",\"transfer-pgd:fmnist_cnn.onnx\"]");
