@@ -4,6 +4,7 @@ import dev.tikhon.attack.Norm;
 import dev.tikhon.engine.Autograd;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
+import dev.tikhon.verify.BranchAndBound;
 import dev.tikhon.verify.Verification;
 
 import java.util.ArrayList;
@@ -23,12 +24,15 @@ public final class BoundCertification {
 
     private BoundCertification() {}
 
-    public static CertificationRun.Plan plan(Verification.Method method, double maxRadius, int steps) {
+    /** {@code bab}: branch and bound's settings, read by {@link Verification.Method#BAB} only. */
+    public static CertificationRun.Plan plan(Verification.Method method, double maxRadius, int steps, BranchAndBound.Settings bab) {
+        String budget = method == Verification.Method.BAB ? ", " + bab.maxDomains() + " domains per image and bound" : "";
         return new CertificationRun.Plan(method.toString(), method + " bound propagation, ℓ2 radius by " + steps
-                + " bisection steps in [0, " + maxRadius + "] (sound)", List.of(new Step(method, maxRadius, steps)), null, BATCH, null);
+                + " bisection steps in [0, " + maxRadius + "]" + budget + " (sound)", List.of(new Step(method, maxRadius, steps, bab)), null,
+                BATCH, null);
     }
 
-    record Step(Verification.Method method, double maxRadius, int steps) implements CertificationStep {
+    record Step(Verification.Method method, double maxRadius, int steps, BranchAndBound.Settings bab) implements CertificationStep {
         @Override public List<Column> columns() {
             return List.of(new Column(method.toString(), Certificate.Kind.SOUND, 0));
         }
@@ -41,7 +45,7 @@ public final class BoundCertification {
                 logits = model.forward(xs);
             }
             Tensor pred = logits.argmax(1);
-            double[] r = Verification.radius(model, method, xs, pred, Norm.L2, (int) logits.size(1), maxRadius, steps);
+            double[] r = Verification.radius(model, method, xs, pred, Norm.L2, (int) logits.size(1), maxRadius, steps, bab);
             long[] p = pred.cpu().toLongArray();
             List<Outcome> out = new ArrayList<>();
             for (int i = 0; i < p.length; i++) {

@@ -1,6 +1,8 @@
 package dev.tikhon.certify;
 
 import dev.tikhon.nn.Module;
+import dev.tikhon.verify.BranchAndBound;
+import dev.tikhon.verify.Verification;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,12 +25,13 @@ public final class CertificationMethods {
      * @param predictImages cohen: time PREDICT on this many images
      * @param norm          the threat model of a one-pass radius ("l2" or "linf"; lipschitz)
      * @param batchSize     images per unit of a batched one-pass certificate (lipschitz; heat without Monte Carlo)
+     * @param babDomains    bab: branch and bound's domains per image and bound
      */
     public record Settings(double sigma, RandomizedSmoothing.Config smoothing, boolean monteCarlo, int predictImages, String norm,
-                           int batchSize) {
-        /** ℓ2, batches of 100. */
+                           int batchSize, int babDomains) {
+        /** ℓ2, batches of 100, branch and bound's default budget. */
         public Settings(double sigma, RandomizedSmoothing.Config smoothing, boolean monteCarlo, int predictImages) {
-            this(sigma, smoothing, monteCarlo, predictImages, "l2", 100);
+            this(sigma, smoothing, monteCarlo, predictImages, "l2", 100, BranchAndBound.DEFAULT_DOMAINS);
         }
     }
 
@@ -51,10 +54,12 @@ public final class CertificationMethods {
         register("cohen", true, (model, s) -> CohenCertification.plan(new RandomizedSmoothing(s.smoothing()), s.predictImages()));
         register("heat", true, (model, s) -> HeatCertification.plan(s.sigma(),
                 s.monteCarlo() ? new RandomizedSmoothing(s.smoothing()) : null, s.batchSize()));
-        register("ibp", false, (model, s) -> BoundCertification.plan(dev.tikhon.verify.Verification.Method.IBP, 2.0, 12));
-        register("crown", false, (model, s) -> BoundCertification.plan(dev.tikhon.verify.Verification.Method.CROWN, 2.0, 12));
-        register("alpha-crown", false, (model, s) -> BoundCertification.plan(dev.tikhon.verify.Verification.Method.ALPHA_CROWN, 2.0, 12));
-        register("bab", false, (model, s) -> BoundCertification.plan(dev.tikhon.verify.Verification.Method.BAB, 2.0, 12));
+        register("ibp", false, (model, s) -> BoundCertification.plan(Verification.Method.IBP, 2.0, 12, BranchAndBound.Settings.DEFAULT));
+        register("crown", false, (model, s) -> BoundCertification.plan(Verification.Method.CROWN, 2.0, 12, BranchAndBound.Settings.DEFAULT));
+        register("alpha-crown", false, (model, s) -> BoundCertification.plan(Verification.Method.ALPHA_CROWN, 2.0, 12,
+                BranchAndBound.Settings.DEFAULT));
+        register("bab", false, (model, s) -> BoundCertification.plan(Verification.Method.BAB, 2.0, 12,
+                BranchAndBound.Settings.DEFAULT.withDomains(s.babDomains())));
     }
 
     private CertificationMethods() {}

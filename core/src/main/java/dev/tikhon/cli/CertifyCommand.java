@@ -103,6 +103,10 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
     @Option(names = "--attack-restarts", defaultValue = "2", description = "PGD runs per radius (the first from x, then random starts). Default: ${DEFAULT-VALUE}.")
     int attackRestarts;
 
+    @Option(names = "--bab-domains", defaultValue = "" + dev.tikhon.verify.BranchAndBound.DEFAULT_DOMAINS, paramLabel = "N",
+            description = "bab: domains bounded per image and bisection step before it gives up (more: slower, larger radii). Default: ${DEFAULT-VALUE}.")
+    int babDomains;
+
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the noise (per image: derived from seed and index). Default: ${DEFAULT-VALUE}.")
     long seed;
 
@@ -137,7 +141,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         RandomizedSmoothing rs = Double.isNaN(s) ? null
                 : new RandomizedSmoothing(new RandomizedSmoothing.Config(s, n0, n, alpha, noiseBatch, seed, imagesPerBatch));
         CertificationRun.Plan plan = method.factory().plan(model.model(), new CertificationMethods.Settings(s,
-                rs != null ? rs.config() : null, monteCarlo, predictImages, norm.toLowerCase(Locale.ROOT), batchSize));
+                rs != null ? rs.config() : null, monteCarlo, predictImages, norm.toLowerCase(Locale.ROOT), batchSize, babDomains));
         int count = Math.min(images, set.size());
         System.out.println("method: " + plan.description() + " on the first " + count + " images");
         CertificationRun.Result r;

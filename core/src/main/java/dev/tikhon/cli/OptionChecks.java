@@ -56,7 +56,7 @@ final class OptionChecks {
                 "--test-points", "--test-size", "--train-size", "--channels", "--image-channels", "--scales", "--degree", "--depth",
                 "--width", "--steps", "--v1-steps", "--hidden", "--sizes", "--depths", "--plot-sizes", "--eot", "--radius-steps", "--bound-batch",
                 "--lip-epochs", "--certified-epochs", "--size", "--reps", "--ceiling-size", "--side", "--in", "--out-channels", "--kernel",
-                "--stride")) {
+                "--stride", "--bab-domains")) {
             r.put(name, Range.AT_LEAST_ONE);
         }
         r.put("--alpha", Range.PROBABILITY);

@@ -9,6 +9,7 @@ import dev.tikhon.report.Csv;
 import dev.tikhon.report.Progress;
 import dev.tikhon.report.RunDirectory;
 import dev.tikhon.verify.BoundedNetwork;
+import dev.tikhon.verify.BranchAndBound;
 import dev.tikhon.verify.Verification;
 import dev.tikhon.verify.VerificationRun;
 import picocli.CommandLine.ArgGroup;
@@ -36,7 +37,7 @@ final class VerifyCommand implements Callable<Integer> {
     @Mixin DataOptions data = new DataOptions();
 
     @Option(names = "--method", split = ",", defaultValue = "crown", description = "ibp, crown, alpha-crown (CROWN with its ReLU slopes optimized per margin, 20 Adam steps), bab (branch and "
-            + "bound on ReLU splits over CROWN with β-CROWN's split multipliers, up to 1,024 domains per image), or several "
+            + "bound on ReLU splits over CROWN with β-CROWN's split multipliers and optimized slopes, up to --bab-domains per image), or several "
             + "(ibp,crown). Default: ${DEFAULT-VALUE}.")
     List<String> methods;
 
@@ -78,6 +79,10 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "25", description = "Images per bound computation. Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
+    @Option(names = "--bab-domains", defaultValue = "" + BranchAndBound.DEFAULT_DOMAINS, paramLabel = "N",
+            description = "bab: domains bounded per image and radius before it gives up (more: slower, verifies more). Default: ${DEFAULT-VALUE}.")
+    int babDomains;
+
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the attacks. Default: ${DEFAULT-VALUE}.")
     long seed;
 
@@ -101,7 +106,7 @@ final class VerifyCommand implements Callable<Integer> {
         ModelSource.Loaded.Data d = model.split(data, split, seed);
         Dataset set = d.set().head(Math.min(images, d.set().size()));
         VerificationRun.Settings s = new VerificationRun.Settings(ms, norm, radii, batchSize, attack, attackAll, steps, 1, targets, queries,
-                seed, radius == null ? 0 : radius, radius == null ? 0 : radiusSteps);
+                seed, radius == null ? 0 : radius, radius == null ? 0 : radiusSteps, babDomains);
         long t0 = System.nanoTime();
         VerificationRun.Result r;
         try (Progress bar = Progress.start("verify " + String.join(",", methods), set.size())) {
@@ -114,6 +119,7 @@ final class VerifyCommand implements Callable<Integer> {
         metrics.put("images", set.size());
         metrics.put("norm", norm.toString());
         metrics.put("certificate_kind", "sound");
+        if (ms.contains(Verification.Method.BAB)) metrics.put("bab_domains", babDomains);
         metrics.put("clean_accuracy", r.cleanAccuracy());
         metrics.put("wall_seconds", wall);
         metrics.put("attack_seconds", r.attackSeconds());

@@ -26,6 +26,26 @@ final class AlphaSlopes {
     private final Map<Node, Map<Integer, Tensor>> leaves = new IdentityHashMap<>();
     private final Map<Integer, long[]> units = new HashMap<>();
     private boolean collecting = true;
+    /** The one walk (by origin) that has variables, or −1 for every walk. */
+    private final int onlyOrigin;
+
+    /** Variables for every walk: the final one and each intermediate pass (α-CROWN). */
+    AlphaSlopes() {
+        this(-1);
+    }
+
+    private AlphaSlopes(int onlyOrigin) {
+        this.onlyOrigin = onlyOrigin;
+    }
+
+    /**
+     * Variables for the final walk only (from the logits, {@code depth} the network's layer count): the intermediate
+     * passes keep the adaptive rule and need no graph. Branch and bound optimizes these per domain, over intermediate
+     * bounds that stay fixed, as β-CROWN does.
+     */
+    static AlphaSlopes finalWalkOnly(int depth) {
+        return new AlphaSlopes(depth);
+    }
 
     /** After the first bound computation: no new variables, and each intermediate pass keeps its units. */
     void freeze() { collecting = false; }
@@ -36,6 +56,7 @@ final class AlphaSlopes {
      * adaptive rule.
      */
     Tensor slopes(Node node, int origin, long rows, long rowStart, long rowCount, Tensor l, Tensor u) {
+        if (onlyOrigin >= 0 && origin != onlyOrigin) return null;
         Map<Integer, Tensor> byOrigin = leaves.computeIfAbsent(node, k -> new HashMap<>());
         Tensor alpha = byOrigin.get(origin);
         if (alpha == null) {
@@ -58,7 +79,7 @@ final class AlphaSlopes {
         for (Map<Integer, Tensor> byOrigin : values.values()) {
             for (int o : byOrigin.keySet()) if (o <= origin) return true;
         }
-        return collecting && reluUnits.stream().anyMatch(u -> u < 0 || examplesTimesRows * u <= MAX_ELEMENTS);
+        return collecting && (onlyOrigin < 0 || origin == onlyOrigin) && reluUnits.stream().anyMatch(u -> u < 0 || examplesTimesRows * u <= MAX_ELEMENTS);
     }
 
     /** The units an intermediate pass from {@code origin} tightens: those of the first computation, fixed after it. */

@@ -382,10 +382,10 @@ public final class BoundedNetwork {
      * The forward pass of a bound computation over domains: row n of the batch is bounded on the inputs of the region's
      * row n where the ReLU splits of row n hold ({@link Splits}); the trace holds every layer's input bounds, for
      * branching, and their relaxations, made here in the caller's scope so that {@link #finalWalk}s in nested scopes
-     * only read them.
+     * only read them. {@code slopes}: the final walk's α variables ({@link AlphaSlopes#finalWalkOnly}), or null.
      */
-    Trace forwardOnDomains(InputRegion region, int crownUnits, Splits splits) {
-        Trace trace = new Trace(LowerSlope.ADAPTIVE, null, splits);
+    Trace forwardOnDomains(InputRegion region, int crownUnits, Splits splits, AlphaSlopes slopes) {
+        Trace trace = new Trace(LowerSlope.ADAPTIVE, slopes, splits);
         forward(region, nodes.size(), crownUnits, trace);
         for (Node node : nodes) node.prepare(trace);
         return trace;

@@ -12,33 +12,71 @@ import java.util.PriorityQueue;
 
 /**
  * Branch and bound on ReLU splits over CROWN bounds (Bunel et al., "Branch and bound for piecewise linear neural network
- * verification", JMLR 2020; the split bounds as in Wang et al.'s β-CROWN, NeurIPS 2021, without its β multipliers). Where
- * CROWN's bound of an example's worst margin is ≤ 0, the region is split into two domains on one unstable ReLU (its
- * input ≥ 0, or ≤ 0), each bounded again with that unit's relaxation exact ({@link Splits}); domains whose bound is &gt; 0
- * are done, the others split further, the lowest bound first, until every domain is verified, a domain has no unstable
- * unit left (its bound cannot improve by splitting: without β the split constraints enter only through the
- * intermediate bounds), or the budget of bound computations runs out.
+ * verification", JMLR 2020; the domain bounds as in Wang et al.'s β-CROWN, NeurIPS 2021). Where the root's bounds leave
+ * an example's worst margin ≤ 0, the region is split into two domains on one unstable ReLU (its input ≥ 0, or ≤ 0), each
+ * bounded again with that unit's relaxation exact ({@link Splits}); domains whose bound is &gt; 0 are done, the others
+ * split further, the lowest bound first, until every domain is verified, a domain has no unstable unit left, or the
+ * budget of bound computations runs out.
  *
  * <p>Before any split, an image is bounded by CROWN and IBP on the whole batch, then by α-CROWN where they leave it
- * unverified; only what all three leave is searched. A domain's bound is the larger of CROWN's (with β) and IBP's over
- * its clipped intervals, both sound on it. The result
- * is sound either way: the minimum over the leaf domains of their bounds (each domain's bound is a lower bound on it,
- * and the leaves cover the region; an empty domain holds no input). A child's bound is at least its parent's (both are
- * sound for the child), so the result is never below CROWN's, IBP's or α-CROWN's.
+ * unverified; only what all three leave is searched. A domain's intermediate bounds are CROWN's over its clipped
+ * intervals; its final walk optimizes the splits' multipliers β and (by default) the ReLUs' lower slopes α jointly, by
+ * Adam from β = 0 and CROWN's adaptive slopes. Its bound is the larger of that and IBP's over its clipped intervals,
+ * both sound on it. The result is sound either way: the minimum over the leaf domains of their bounds (each domain's
+ * bound is a lower bound on it, and the leaves cover the region; an empty domain holds no input). A child's bound is
+ * at least its parent's (both are sound for the child), so the result is never below CROWN's, IBP's or α-CROWN's.
  *
- * <p>Branching: the unit of largest triangle-relaxation height −l·u/(u − l) over all splittable ReLU layers, a cheap
- * stand-in for BaBSR's score.
+ * <p>Branching ({@link Branching}): by default the unit whose triangle relaxation costs the final bound most, |A⁻|·h
+ * with A⁻ the negative part of the walk's coefficient on the unit's output and h = −l·u/(u − l) the relaxation's
+ * intercept (the intercept term of Bunel et al.'s BaBSR score); where no unit costs anything, the largest h.
  */
 public final class BranchAndBound {
     /** Bound computations (domains) per example. */
     public static final int DEFAULT_DOMAINS = 1024;
-    /** Adam steps on the split multipliers β per batch of domains, and their step size. */
+    /** Adam steps on the split multipliers β (and the slopes α) per batch of domains, and their step size. */
     public static final int BETA_STEPS = 20;
     public static final double BETA_LR = 0.1;
     /** Domains bounded at once. */
     static final int BATCH = 64;
 
     private BranchAndBound() {}
+
+    /** Which unstable unit a domain splits next. */
+    public enum Branching {
+        /** The largest triangle-relaxation height −l·u/(u − l): what the relaxation leaves open, whatever the bound needs. */
+        HEIGHT,
+        /** The largest cost of the unit's relaxation in the final walk, |A⁻|·(−l·u/(u − l)) (BaBSR's intercept term); HEIGHT where none costs. */
+        INTERCEPT
+    }
+
+    /**
+     * How a search runs.
+     *
+     * @param maxDomains bound computations per example
+     * @param rootAlphaSteps α-CROWN's steps before branching (0: none)
+     * @param steps      Adam steps per batch of domains on β (and α); 0: the splits act through the intervals only
+     * @param lr         their step size
+     * @param domainAlpha whether each domain's final walk optimizes the lower slopes α with β (α-β-CROWN), or keeps CROWN's
+     * @param branching  the split rule
+     */
+    public record Settings(int maxDomains, int rootAlphaSteps, int steps, double lr, boolean domainAlpha, Branching branching) {
+        public static final Settings DEFAULT = new Settings(DEFAULT_DOMAINS, Verification.ALPHA_STEPS, BETA_STEPS, BETA_LR, true,
+                Branching.INTERCEPT);
+
+        public Settings {
+            if (maxDomains < 1) throw new IllegalArgumentException("at least one domain per example, not " + maxDomains);
+        }
+
+        public Settings withDomains(int n) { return new Settings(n, rootAlphaSteps, steps, lr, domainAlpha, branching); }
+
+        public Settings withRootAlphaSteps(int n) { return new Settings(maxDomains, n, steps, lr, domainAlpha, branching); }
+
+        public Settings withSteps(int n) { return new Settings(maxDomains, rootAlphaSteps, n, lr, domainAlpha, branching); }
+
+        public Settings withDomainAlpha(boolean on) { return new Settings(maxDomains, rootAlphaSteps, steps, lr, on, branching); }
+
+        public Settings withBranching(Branching b) { return new Settings(maxDomains, rootAlphaSteps, steps, lr, domainAlpha, b); }
+    }
 
     /** What one example's search did: its final bound, the domains bounded and whether it ended with every leaf verified. */
     public record Outcome(double lower, int domains, boolean exhausted, boolean stuck) {}
@@ -63,56 +101,60 @@ public final class BranchAndBound {
      * @param spec every row a margin that must be &gt; 0 (no zero row: use {@link BoundedNetwork#marginsOverOthers})
      * @return [N]
      */
-    public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, int crownUnits, int maxDomains) {
-        return worstLower(net, region, spec, crownUnits, maxDomains, Verification.ALPHA_STEPS, BETA_STEPS, BETA_LR);
-    }
-
-    /**
-     * The same with {@code alphaSteps} steps of α-CROWN before branching (0: none) and {@code betaSteps} Adam steps of size
-     * {@code betaLr} on β per batch of domains (0: splits through the intervals only).
-     */
-    public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, int crownUnits, int maxDomains, int alphaSteps,
-                                    int betaSteps, double betaLr) {
+    public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, int crownUnits, Settings settings) {
         long n = spec.size(0);
         double[] out;
         try (Scope s = Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {   // CROWN and IBP on the batch first
             out = net.crownLower(region, spec, crownUnits, LowerSlope.ADAPTIVE).maximum(net.ibp(region, spec).lo()).minWithIndex(1)[0].toDoubleArray();
             int[] todo = java.util.stream.IntStream.range(0, (int) n).filter(i -> !(out[i] > 0)).toArray();
-            if (alphaSteps > 0 && todo.length > 0) {   // then α-CROWN on what they leave
+            if (settings.rootAlphaSteps() > 0 && todo.length > 0) {   // then α-CROWN on what they leave
                 Tensor rows = Tensor.fromLongs(java.util.Arrays.stream(todo).asLongStream().toArray(), todo.length).to(spec.device());
-                double[] alpha = net.alphaCrownLower(region.rows(rows), spec.indexSelect(0, rows), crownUnits, alphaSteps, Verification.ALPHA_LR)
-                        .minWithIndex(1)[0].toDoubleArray();
+                double[] alpha = net.alphaCrownLower(region.rows(rows), spec.indexSelect(0, rows), crownUnits, settings.rootAlphaSteps(),
+                        Verification.ALPHA_LR).minWithIndex(1)[0].toDoubleArray();
                 for (int j = 0; j < todo.length; j++) out[todo[j]] = Math.max(out[todo[j]], alpha[j]);
             }
         }
         Map<Integer, long[]> shapes = net.reluInputShapes(region);
         for (int i = 0; i < n; i++) {
             if (out[i] > 0) continue;   // verified at the root
-            out[i] = Math.max(out[i], search(net, region, spec, i, crownUnits, maxDomains, betaSteps, betaLr, shapes).lower());
+            out[i] = Math.max(out[i], search(net, region, spec, i, crownUnits, settings, shapes, out[i]).lower());
         }
         return Tensor.fromDoubles(out, n).to(spec.dtype()).to(spec.device());
     }
 
-    /** The search for example {@code i}. */
-    static Outcome search(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, int maxDomains, int betaSteps,
-                          double betaLr) {
-        return search(net, region, spec, i, crownUnits, maxDomains, betaSteps, betaLr, net.reluInputShapes(region));
+    /** The search for example {@code i} (the root's α-CROWN is the caller's: {@code settings.rootAlphaSteps} is not read). */
+    static Outcome search(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings) {
+        return search(net, region, spec, i, crownUnits, settings, Double.NEGATIVE_INFINITY);
     }
 
-    private static Outcome search(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, int maxDomains, int betaSteps,
-                                  double betaLr, Map<Integer, long[]> shapes) {
+    /** The same, from a sound bound {@code rootBound} on the whole region (every domain's bound is at least it). */
+    static Outcome search(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings, double rootBound) {
+        return search(net, region, spec, i, crownUnits, settings, net.reluInputShapes(region), rootBound);
+    }
+
+    /** The unit the root domain of example {@code i} splits first: {layer, flat unit}, or {−1, −1} where none is unstable. */
+    static int[] rootSplit(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings) {
+        try (Scope s = Scope.open()) {
+            Step step = bound(net, region, spec, i, crownUnits, net.reluLayers(), net.reluInputShapes(region),
+                    List.of(new Domain(new int[0], new int[0], new byte[0], Double.NEGATIVE_INFINITY)), settings);
+            return step.unit[0] < 0 ? new int[]{-1, -1} : new int[]{step.layer[0], step.unit[0]};
+        }
+    }
+
+    private static Outcome search(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings,
+                                  Map<Integer, long[]> shapes, double rootBound) {
         List<Integer> relus = net.reluLayers();
         PriorityQueue<Domain> open = new PriorityQueue<>((a, b) -> Double.compare(a.bound(), b.bound()));
-        open.add(new Domain(new int[0], new int[0], new byte[0], Double.NEGATIVE_INFINITY));
+        open.add(new Domain(new int[0], new int[0], new byte[0], rootBound));
         double verifiedMin = Double.POSITIVE_INFINITY;
         int bounded = 0;
         boolean stuck = false;
-        while (!open.isEmpty() && bounded < maxDomains && !stuck) {
+        while (!open.isEmpty() && bounded < settings.maxDomains() && !stuck) {
             List<Domain> batch = new ArrayList<>();
-            while (!open.isEmpty() && batch.size() < Math.min(BATCH, maxDomains - bounded)) batch.add(open.poll());
+            while (!open.isEmpty() && batch.size() < Math.min(BATCH, settings.maxDomains() - bounded)) batch.add(open.poll());
             bounded += batch.size();
             try (Scope s = Scope.open()) {
-                Step step = bound(net, region, spec, i, crownUnits, relus, shapes, batch, betaSteps, betaLr);
+                Step step = bound(net, region, spec, i, crownUnits, relus, shapes, batch, settings);
                 for (int d = 0; d < batch.size(); d++) {
                     Domain dom = batch.get(d);
                     if (step.infeasible[d]) continue;   // no input: nothing to verify
@@ -140,7 +182,7 @@ public final class BranchAndBound {
     private record Step(double[] bound, boolean[] infeasible, int[] layer, int[] unit) {}
 
     private static Step bound(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, List<Integer> relus,
-                              Map<Integer, long[]> shapes, List<Domain> batch, int betaSteps, double betaLr) {
+                              Map<Integer, long[]> shapes, List<Domain> batch, Settings settings) {
         int d = batch.size();
         Tensor rows = Tensor.full(i, DType.INT64, spec.device(), d);
         InputRegion domains = region.rows(rows);
@@ -159,30 +201,49 @@ public final class BranchAndBound {
         host.forEach((layer, s) -> state.put(layer, Tensor.fromDoubles(s, BoundedNetwork.withHead(d, shapes.get(layer))).to(spec.dtype())
                 .to(spec.device())));
         Splits splits = new Splits(state);
+        AlphaSlopes slopes = settings.domainAlpha() && settings.steps() > 0 ? AlphaSlopes.finalWalkOnly(net.depth()) : null;
+        Map<Node, Tensor> coefficients = settings.branching() == Branching.INTERCEPT ? new java.util.IdentityHashMap<>() : null;
         Trace trace;
         Tensor lower;
-        try (dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {   // only β is differentiated, in its loop
-            trace = net.forwardOnDomains(domains, crownUnits, splits);
-            lower = optimizeBeta(net, domains, specs, trace, splits, betaSteps, betaLr);
+        try (dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {   // only α and β are differentiated, in their loop
+            trace = net.forwardOnDomains(domains, crownUnits, splits, slopes);
+            trace.coefficients = coefficients;
+            lower = optimize(net, domains, specs, trace, splits, slopes, settings.steps(), settings.lr());
+            trace.coefficients = null;
             Tensor ibp = net.foldedIbpLower(specs, trace);   // also sound on the domain; tighter on IBP-trained networks
             if (ibp != null) lower = lower.maximum(ibp);
         }
-        double[] bound = lower.minWithIndex(1)[0].toDoubleArray();
+        Tensor[] worst = lower.minWithIndex(1);
+        double[] bound = worst[0].toDoubleArray();
         boolean[] infeasible = splits.infeasible() == null ? new boolean[d] : splits.infeasible().toBooleanArray();
-        // branching: the unstable unit of largest triangle height −l·u/(u − l), over every splittable layer
-        List<Tensor> scores = new ArrayList<>();
+        // branching: per domain the unit of highest score over every splittable layer
+        List<Tensor> heights = new ArrayList<>(), costs = new ArrayList<>(), stables = new ArrayList<>();
         List<Long> offsets = new ArrayList<>();
         long offset = 0;
         for (int layer : relus) {
-            Interval in = trace.input(net.node(layer));
+            Node node = net.node(layer);
+            Interval in = trace.input(node);
             Tensor l = in.lo().flatten(1, -1), u = in.hi().flatten(1, -1);
-            Tensor unstable = l.lt(0).logicalAnd(u.gt(0));
-            Tensor height = l.neg().mul(u).div(u.sub(l).maskedFill(unstable.logicalNot(), 1)).maskedFill(unstable.logicalNot(), -1);
-            scores.add(height);
+            Tensor stable = l.lt(0).logicalAnd(u.gt(0)).logicalNot();
+            Tensor height = l.neg().mul(u).div(u.sub(l).maskedFill(stable, 1)).maskedFill(stable, 0);
+            heights.add(height);
+            stables.add(stable);
+            if (settings.branching() == Branching.INTERCEPT) {
+                // the worst margin's coefficient on the unit's output: its negative part times the intercept is what the
+                // relaxation costs the bound, and what splitting the unit gives back
+                Tensor row = worst[1].reshape(d, 1, 1).expand(d, 1, l.size(1));
+                costs.add(coefficients.get(node).flatten(2, -1).gather(1, row).squeeze(1).neg().relu().mul(height));
+            }
             offsets.add(offset);
             offset += l.size(1);
         }
-        Tensor[] best = Tensor.cat(scores, 1).neg().minWithIndex(1);
+        Tensor score = Tensor.cat(heights, 1);
+        if (!costs.isEmpty()) {   // where no unit costs anything, the height decides
+            Tensor cost = Tensor.cat(costs, 1);
+            Tensor anyCost = cost.neg().minWithIndex(1)[0].lt(0).unsqueeze(1);
+            score = Tensor.where(anyCost.expand(cost.shape()), cost, score);
+        }
+        Tensor[] best = score.maskedFill(Tensor.cat(stables, 1), -1).neg().minWithIndex(1);
         double[] value = best[0].toDoubleArray();
         long[] index = best[1].toLongArray();
         int[] layer = new int[d], unit = new int[d];
@@ -200,40 +261,67 @@ public final class BranchAndBound {
     }
 
     /**
-     * The final walk's bounds [N, S] with the splits' β optimized: β = 0 first (CROWN on the domains), then {@code steps}
-     * Adam steps ({@code lr}) up the sum of the bounds, each β projected back to ≥ 0; per row the best bound of the
-     * steps + 1 walks (each sound), as α-CROWN's loop keeps its best. The intermediate bounds are the forward pass's, fixed.
+     * The final walk's bounds [N, S] with the splits' β and the final walk's slopes α ({@code slopes}, or null: CROWN's
+     * adaptive slopes) optimized jointly: β = 0 and the adaptive slopes first (CROWN on the domains), then {@code steps}
+     * Adam steps ({@code lr}) up the sum of the bounds, each β projected back to ≥ 0 and each α to [0, 1]; per row the best
+     * bound of the steps + 1 walks (each sound), as α-CROWN's loop keeps its best. The intermediate bounds are the forward
+     * pass's, fixed. The last walk runs in the caller's scope, so what it records in the trace (the coefficients for
+     * branching) outlives the loop.
      */
-    static Tensor optimizeBeta(BoundedNetwork net, InputRegion domains, Tensor specs, Trace trace, Splits splits, int steps, double lr) {
-        if (steps == 0 || splits.state().isEmpty()) return net.finalWalk(specs, domains, trace);
+    static Tensor optimize(BoundedNetwork net, InputRegion domains, Tensor specs, Trace trace, Splits splits, AlphaSlopes slopes, int steps,
+                           double lr) {
+        if (steps == 0 || (slopes == null && splits.state().isEmpty())) return net.finalWalk(specs, domains, trace);
         Map<Integer, Tensor> betas = new HashMap<>();
-        List<Tensor> vars = new ArrayList<>(), m = new ArrayList<>(), v = new ArrayList<>();
+        List<Tensor> betaVars = new ArrayList<>(), alphas = List.of(), m = new ArrayList<>(), v = new ArrayList<>();
         long rows = specs.size(1);
         for (Map.Entry<Integer, Tensor> e : splits.state().entrySet()) {
             Tensor beta = Tensor.zeros(specs.dtype(), specs.device(), Layers.withRows(e.getValue().shape(), rows)).requiresGrad(true);
             betas.put(e.getKey(), beta);
-            vars.add(beta);
+            betaVars.add(beta);
             m.add(beta.detach().zerosLike());
             v.add(beta.detach().zerosLike());
         }
+        Map<Node, Tensor> record = trace.coefficients;
         Tensor best = Tensor.full(Double.NEGATIVE_INFINITY, specs.dtype(), specs.device(), specs.size(0), rows);   // outlives the steps' scopes
         splits.betas = betas;
         try {
-            for (int k = 0; k <= steps; k++) {   // the walk at β = 0 (CROWN on the domains), then one after each step
-                try (Scope it = Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.enableGrad()) {
+            for (int k = 0; k <= steps; k++) {   // the walk at β = 0 with CROWN's slopes, then one after each step
+                boolean first = k == 0, last = k == steps;   // the first makes α's variables and the last records: the caller's scope
+                trace.coefficients = last ? record : null;
+                try (Scope it = first || last ? null : Scope.open();
+                     dev.tikhon.engine.Autograd.Guard g = last ? dev.tikhon.engine.Autograd.noGrad() : dev.tikhon.engine.Autograd.enableGrad()) {
+                    if (slopes != null && !first) slopes.renewLeaves();
                     Tensor bound = net.finalWalk(specs, domains, trace);
-                    best.copy_(best.maximum(bound.detach()));   // every β ≥ 0 gives a sound bound
-                    if (k == steps) break;
+                    best.copy_(best.maximum(bound.detach()));   // every β ≥ 0 and α in [0, 1] give a sound bound
+                    if (last) break;
+                    if (first && slopes != null) {
+                        slopes.freeze();
+                        alphas = slopes.all();
+                        for (Tensor alpha : alphas) {
+                            m.add(alpha.detach().zerosLike());
+                            v.add(alpha.detach().zerosLike());
+                        }
+                    }
+                    List<Tensor> vars = new ArrayList<>(betaVars);
+                    vars.addAll(slopes == null ? List.of() : first ? alphas : slopes.leaves());
+                    if (vars.isEmpty()) {   // nothing to optimize: the bound is CROWN's on the domain
+                        trace.coefficients = record;
+                        if (record != null) net.finalWalk(specs, domains, trace);
+                        break;
+                    }
                     List<Tensor> grads = dev.tikhon.engine.Autograd.grad(List.of(bound.sum()), vars, null, false, false);
                     for (int i = 0; i < vars.size(); i++) {
-                        Tensor beta = vars.get(i).detach();   // the storage, stepped in place
-                        dev.tikhon.optim.Adam.step(beta, m.get(i), v.get(i), grads.get(i).neg(), k + 1, lr, 0.9, 0.999, 1e-8);   // ascent
-                        beta.clamp_(0, Float.MAX_VALUE);   // β ≥ 0 (an upper end float32 can hold)
+                        boolean isBeta = i < betaVars.size();
+                        Tensor x = (isBeta ? betaVars.get(i) : alphas.get(i - betaVars.size())).detach();   // the storage, stepped in place
+                        dev.tikhon.optim.Adam.step(x, m.get(i), v.get(i), grads.get(i).neg(), k + 1, lr, 0.9, 0.999, 1e-8);   // ascent
+                        if (isBeta) x.clamp_(0, Float.MAX_VALUE);   // β ≥ 0 (an upper end float32 can hold)
+                        else x.clamp_(0, 1);
                     }
                 }
             }
         } finally {
             splits.betas = null;
+            trace.coefficients = record;
         }
         return best;
     }

@@ -237,10 +237,12 @@ final class Layers {
 
         private boolean optimized(Trace trace) { return trace.slopes != null && kind == Activation.Kind.RELU; }
 
-        @Override public void prepare(Trace trace) { if (!affine() && !optimized(trace)) relaxation(trace); }
+        /** Makes the fixed-slope relaxation in the caller's scope (α-CROWN's layers also read it where they have no variables). */
+        @Override public void prepare(Trace trace) { if (!affine()) trace.cached(this, () -> Relaxation.of(kind, trace.input(this), trace.alpha)); }
 
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
             if (kind == Activation.Kind.IDENTITY) return a;
+            if (trace.coefficients != null) trace.coefficients.put(this, a);
             Relaxation r = relaxation(trace);
             sum.add(r.constants(a));
             Tensor out = r.coefficients(a);

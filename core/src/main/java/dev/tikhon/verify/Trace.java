@@ -17,6 +17,8 @@ final class Trace {
     /** The walk under way: its origin (the layer whose input it bounds; the node count for the logits), rows in all, and the rows it covers. */
     int origin;
     long rows, rowStart, rowCount;
+    /** Where set, each activation records the coefficients [N, S, …units] on its output that the walk under way brings it (branching reads them). */
+    Map<Node, Tensor> coefficients;
 
     Trace(LowerSlope alpha) {
         this(alpha, null);

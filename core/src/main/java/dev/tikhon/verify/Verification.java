@@ -48,13 +48,19 @@ public final class Verification {
      * @return [N]
      */
     public static Tensor worstMargin(Module model, Method method, Tensor x, Tensor y, Tensor eps, Norm norm, int numClasses) {
+        return worstMargin(model, method, x, y, eps, norm, numClasses, BranchAndBound.Settings.DEFAULT);
+    }
+
+    /** The same, with branch and bound's settings ({@code bab}, read by {@link Method#BAB} only). */
+    public static Tensor worstMargin(Module model, Method method, Tensor x, Tensor y, Tensor eps, Norm norm, int numClasses,
+                                     BranchAndBound.Settings bab) {
         Tensor out = Tensor.zeros(x.dtype(), x.device(), x.size(0));   // outside the scope: it outlives the bound computation
         try (Autograd.Guard g = Autograd.noGrad(); Scope s = Scope.open()) {
             BoundedNetwork net = BoundedNetwork.of(model);
             InputRegion region = InputRegion.images(x, eps, norm);
             if (method == Method.BAB) {   // every row a rival class: no zero row to mask
                 out.copy_(BranchAndBound.worstLower(net, region, BoundedNetwork.marginsOverOthers(y, numClasses, x),
-                        BoundedNetwork.DEFAULT_CROWN_UNITS, BranchAndBound.DEFAULT_DOMAINS));
+                        BoundedNetwork.DEFAULT_CROWN_UNITS, bab));
                 return out;
             }
             Tensor spec = BoundedNetwork.margins(y, numClasses, x);
@@ -72,7 +78,12 @@ public final class Verification {
 
     /** Whether each example is verified at its radius. */
     public static boolean[] verified(Module model, Method method, Tensor x, Tensor y, Tensor eps, Norm norm, int numClasses) {
-        return worstMargin(model, method, x, y, eps, norm, numClasses).gt(0).toBooleanArray();
+        return verified(model, method, x, y, eps, norm, numClasses, BranchAndBound.Settings.DEFAULT);
+    }
+
+    static boolean[] verified(Module model, Method method, Tensor x, Tensor y, Tensor eps, Norm norm, int numClasses,
+                              BranchAndBound.Settings bab) {
+        return worstMargin(model, method, x, y, eps, norm, numClasses, bab).gt(0).toBooleanArray();
     }
 
     /**
@@ -83,10 +94,16 @@ public final class Verification {
      * verified radius found, itself verified.
      */
     public static double[] radius(Module model, Method method, Tensor x, Tensor y, Norm norm, int numClasses, double max, int steps) {
+        return radius(model, method, x, y, norm, numClasses, max, steps, BranchAndBound.Settings.DEFAULT);
+    }
+
+    /** The same, with branch and bound's settings ({@code bab}, read by {@link Method#BAB} only). */
+    public static double[] radius(Module model, Method method, Tensor x, Tensor y, Norm norm, int numClasses, double max, int steps,
+                                  BranchAndBound.Settings bab) {
         int n = (int) x.size(0);
         double[] lo = new double[n], hi = new double[n];
-        boolean[] atZero = verified(model, method, x, y, full(x, 0), norm, numClasses);
-        boolean[] atMax = verified(model, method, x, y, full(x, max), norm, numClasses);
+        boolean[] atZero = verified(model, method, x, y, full(x, 0), norm, numClasses, bab);
+        boolean[] atMax = verified(model, method, x, y, full(x, max), norm, numClasses, bab);
         for (int i = 0; i < n; i++) {
             hi[i] = max;
             lo[i] = atMax[i] ? max : 0;
@@ -94,7 +111,7 @@ public final class Verification {
         for (int s = 0; s < steps; s++) {
             double[] mid = new double[n];
             for (int i = 0; i < n; i++) mid[i] = (lo[i] + hi[i]) / 2;
-            boolean[] ok = verified(model, method, x, y, Tensor.fromDoubles(mid, n).to(x.dtype()).to(x.device()), norm, numClasses);
+            boolean[] ok = verified(model, method, x, y, Tensor.fromDoubles(mid, n).to(x.dtype()).to(x.device()), norm, numClasses, bab);
             for (int i = 0; i < n; i++) {
                 if (!atZero[i] || atMax[i]) continue;
                 if (ok[i]) lo[i] = mid[i];

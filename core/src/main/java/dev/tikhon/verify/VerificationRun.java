@@ -26,10 +26,13 @@ public final class VerificationRun {
 
     /**
      * @param radiusMax   with {@code radiusSteps} &gt; 0: each image's largest verified radius in [0, radiusMax] by bisection
+     * @param babDomains  branch and bound's budget of domains per image and bound ({@link BranchAndBound.Settings#maxDomains})
      */
     public record Settings(List<Verification.Method> methods, Norm norm, double[] eps, int batchSize, boolean attack,
                            boolean attackAll, int steps, int restarts, int targets, int queries, long seed,
-                           double radiusMax, int radiusSteps) {}
+                           double radiusMax, int radiusSteps, int babDomains) {
+        BranchAndBound.Settings bab() { return BranchAndBound.Settings.DEFAULT.withDomains(babDomains); }
+    }
 
     /**
      * One image.
@@ -98,12 +101,13 @@ public final class VerificationRun {
                 for (int m = 0; m < methods; m++) {
                     long t0 = System.nanoTime();
                     for (int e = 0; e < radii; e++) {
-                        double[] w = Verification.worstMargin(model, s.methods().get(m), x, y, Verification.full(x, s.eps()[e]), s.norm(), k)
+                        double[] w = Verification.worstMargin(model, s.methods().get(m), x, y, Verification.full(x, s.eps()[e]), s.norm(), k,
+                                        s.bab())
                                 .cpu().toDoubleArray();
                         for (int i = 0; i < b; i++) margin[i][m][e] = w[i];
                     }
                     if (s.radiusSteps() > 0) {
-                        double[] r = Verification.radius(model, s.methods().get(m), x, y, s.norm(), k, s.radiusMax(), s.radiusSteps());
+                        double[] r = Verification.radius(model, s.methods().get(m), x, y, s.norm(), k, s.radiusMax(), s.radiusSteps(), s.bab());
                         for (int i = 0; i < b; i++) radius[i][m] = r[i];
                     }
                     boundSeconds[m] += (System.nanoTime() - t0) / 1e9;

@@ -2,6 +2,7 @@ package dev.tikhon.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tikhon.verify.BranchAndBound;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -64,6 +65,11 @@ class CliVerifyTest {
         assertThat(ca.exitCode()).as(ca.err()).isEqualTo(0);
         assertThat(JSON.readTree(dir.resolve("certify-alpha/metrics.json").toFile()).at("/result/certificates/alpha-crown/kind").asText())
                 .isEqualTo("sound");
+        Cli.Run cb = Cli.run("certify", "--checkpoint", base.toString(), "--method", "bab", "--bab-domains", "2", "--images", "3",
+                "--threads", "1", "--out", dir.resolve("certify-bab").toString());
+        assertThat(cb.exitCode()).as(cb.err()).isEqualTo(0);
+        assertThat(cb.out()).contains("2 domains per image and bound");
+        assertThat(JSON.readTree(dir.resolve("certify-bab/metrics.json").toFile()).at("/result/certificates/bab/kind").asText()).isEqualTo("sound");
 
         // branch and bound: whatever CROWN verifies, and nothing the attack breaks
         Cli.Run b = Cli.run("verify", "--checkpoint", base.toString(), "--method", "crown,bab", "--eps", "0.05", "--images", "6", "--attack-all",
@@ -73,6 +79,17 @@ class CliVerifyTest {
         assertThat(bm.at("/results/1/method").asText()).isEqualTo("bab");
         assertThat(bm.at("/results/1/violations_verified_but_broken").asLong()).isZero();
         assertThat(bm.at("/results/1/verified").asLong()).isGreaterThanOrEqualTo(bm.at("/results/0/verified").asLong());
+        assertThat(bm.at("/bab_domains").asInt()).isEqualTo(BranchAndBound.DEFAULT_DOMAINS);
+        // a budget of its own: recorded, and still at least CROWN (the root alone is bounded by CROWN, IBP and α-CROWN)
+        Cli.Run small = Cli.run("verify", "--checkpoint", base.toString(), "--method", "crown,bab", "--bab-domains", "2", "--eps", "0.05",
+                "--images", "6", "--no-attack", "--threads", "1", "--out", dir.resolve("bab2").toString());
+        assertThat(small.exitCode()).as(small.err()).isEqualTo(0);
+        JsonNode sm = JSON.readTree(dir.resolve("bab2/metrics.json").toFile());
+        assertThat(sm.at("/bab_domains").asInt()).isEqualTo(2);
+        assertThat(sm.at("/results/1/verified").asLong()).isGreaterThanOrEqualTo(sm.at("/results/0/verified").asLong());
+        Cli.Run none = Cli.run("verify", "--checkpoint", base.toString(), "--method", "bab", "--bab-domains", "0", "--out", dir.resolve("z").toString());
+        assertThat(none.exitCode()).isEqualTo(2);
+        assertThat(none.err()).contains("--bab-domains").contains("≥ 1");
 
         Cli.Run bad = Cli.run("verify", "--checkpoint", base.toString(), "--method", "zonotope", "--out", dir.resolve("x").toString());
         assertThat(bad.exitCode()).isEqualTo(2);

@@ -25,12 +25,18 @@ class BranchAndBoundTest {
     static final DType F64 = DType.FLOAT64;
     static final int UNITS = BoundedNetwork.DEFAULT_CROWN_UNITS;
 
+    /** The defaults with a budget of {@code domains} and {@code steps} Adam steps per batch of domains. */
+    static BranchAndBound.Settings settings(int domains, int steps) {
+        return BranchAndBound.Settings.DEFAULT.withDomains(domains).withSteps(steps);
+    }
+
     /**
      * f(x) = relu(x) − relu(x) + 0.1 on [−1, 1], as two units: the true minimum is 0.1, CROWN's bound −0.9. Split on both
      * units, three domains are exact; the fourth (first unit active, second inactive: only x = 0) keeps the bound
      * x + 0.1 ≥ −0.9 through its intervals alone, since each unit's interval is clipped on its own. Its β terms
      * −β₁x + β₂x make it (1 − β₁ + β₂)x + 0.1, which is 0.1 at β₁ − β₂ = 1: with β branch and bound verifies, without
-     * it it is stuck.
+     * it it is stuck when it splits the first unit first. The intercept rule splits the second first, and never meets that
+     * domain.
      */
     @Test
     void twoCancellingUnitsNeedTheSplitMultipliers() {
@@ -40,13 +46,20 @@ class BranchAndBoundTest {
         BoundedNetwork net = BoundedNetwork.of(f);
         try (Autograd.Guard g = Autograd.noGrad()) {
             assertThat(net.crownLower(region, spec, UNITS, LowerSlope.ADAPTIVE).item()).isCloseTo(-0.9, within(1e-12));
-            BranchAndBound.Outcome withBeta = BranchAndBound.search(net, region, spec, 0, UNITS, 64, 50, 0.1);
+            BranchAndBound.Outcome withBeta = BranchAndBound.search(net, region, spec, 0, UNITS, settings(64, 50));
             assertThat(withBeta.lower()).as("verified, never above the true minimum").isPositive().isLessThanOrEqualTo(0.1 + 1e-9);
             assertThat(withBeta.exhausted()).isFalse();
             assertThat(withBeta.domains()).isLessThanOrEqualTo(7);   // the root, its two children, their four
-            BranchAndBound.Outcome intervalsOnly = BranchAndBound.search(net, region, spec, 0, UNITS, 64, 0, 0.1);
+            // the height rule splits the first unit first (a tie): its domain "active, inactive" is stuck without β
+            BranchAndBound.Outcome intervalsOnly = BranchAndBound.search(net, region, spec, 0, UNITS,
+                    settings(64, 0).withBranching(BranchAndBound.Branching.HEIGHT));
             assertThat(intervalsOnly.stuck()).isTrue();
             assertThat(intervalsOnly.lower()).isCloseTo(-0.9, within(1e-9));
+            // the intercept rule splits the second (coefficient −1) first: with it inactive, IBP gives 0.1; with it active,
+            // CROWN's slope 1 on the first makes x − x + 0.1: verified in three domains, without β
+            BranchAndBound.Outcome intercept = BranchAndBound.search(net, region, spec, 0, UNITS, settings(64, 0));
+            assertThat(intercept.lower()).isPositive().isLessThanOrEqualTo(0.1 + 1e-9);
+            assertThat(intercept.domains()).isEqualTo(3);
         }
     }
 
@@ -70,13 +83,18 @@ class BranchAndBoundTest {
                 BoundPropagationTest.set(last.bias().value(), bias[0] + 0.05 - gridMinimum(f, 0.5, 401), bias[1]);
                 BoundedNetwork net = BoundedNetwork.of(f);
                 double crown = net.crownLower(region, spec, UNITS, LowerSlope.ADAPTIVE).item();
-                BranchAndBound.Outcome bab = BranchAndBound.search(net, region, spec, 0, UNITS, 256, 20, 0.1);
-                System.out.printf(java.util.Locale.ROOT, "seed %d: CROWN %.5f, branch and bound %.5f after %d domains, true minimum 0.05%n",
-                        seed, crown, bab.lower(), bab.domains());
-                assertThat(bab.lower()).as("seed %d: never above the true minimum", seed).isLessThanOrEqualTo(0.05 + 1e-9);
-                assertThat(bab.lower()).as("seed %d: never below CROWN", seed).isGreaterThanOrEqualTo(crown - 1e-9);
-                BranchAndBound.Outcome intervalsOnly = BranchAndBound.search(net, region, spec, 0, UNITS, 256, 0, 0.1);   // stuck ends too
-                assertThat(intervalsOnly.lower()).as("seed %d, no β", seed).isLessThanOrEqualTo(0.05 + 1e-9).isGreaterThanOrEqualTo(crown - 1e-9);
+                BranchAndBound.Outcome bab = BranchAndBound.search(net, region, spec, 0, UNITS, settings(256, 20));
+                // β only with the height rule (session 16's search), and the splits through the intervals alone (stuck ends too)
+                BranchAndBound.Outcome betaHeight = BranchAndBound.search(net, region, spec, 0, UNITS,
+                        settings(256, 20).withDomainAlpha(false).withBranching(BranchAndBound.Branching.HEIGHT));
+                BranchAndBound.Outcome intervalsOnly = BranchAndBound.search(net, region, spec, 0, UNITS, settings(256, 0));
+                System.out.printf(java.util.Locale.ROOT, "seed %d: CROWN %.5f; α, β, intercept rule %.5f after %d domains; β, height rule %.5f "
+                        + "after %d; intervals only %.5f after %d; true minimum 0.05%n", seed, crown, bab.lower(), bab.domains(),
+                        betaHeight.lower(), betaHeight.domains(), intervalsOnly.lower(), intervalsOnly.domains());
+                for (BranchAndBound.Outcome o : List.of(bab, betaHeight, intervalsOnly)) {
+                    assertThat(o.lower()).as("seed %d: never above the true minimum", seed).isLessThanOrEqualTo(0.05 + 1e-9);
+                    assertThat(o.lower()).as("seed %d: never below CROWN", seed).isGreaterThanOrEqualTo(crown - 1e-9);
+                }
                 if (bab.lower() > crown + 1e-6) tighter++;
                 if (bab.lower() > 0 && crown <= 0) verifiedOnlyByBab++;
             }
@@ -120,7 +138,7 @@ class BranchAndBoundTest {
                         ibp = net.ibp(region, spec).lo().minWithIndex(1)[0];
                         // a small budget: soundness, not tightness; α-CROWN first on the MLP only (on the CNN it costs tens of seconds here)
                         int alphaSteps = f.describe().contains("Conv") ? 0 : 5;
-                        bab = BranchAndBound.worstLower(net, region, spec, UNITS, 16, alphaSteps, 5, 0.1);
+                        bab = BranchAndBound.worstLower(net, region, spec, UNITS, settings(16, 5).withRootAlphaSteps(alphaSteps));
                         alpha = alphaSteps == 0 ? crown : net.alphaCrownLower(region, spec, UNITS, alphaSteps, Verification.ALPHA_LR).minWithIndex(1)[0];
                     }
                     assertThat(bab.sub(crown).min().item()).as(f.describe() + " " + norm + ": never below CROWN").isGreaterThan(-1e-12);
@@ -164,11 +182,70 @@ class BranchAndBoundTest {
 
     private static long residentAfter(BoundedNetwork net, InputRegion region, Tensor spec, int domains) {
         try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
-            BranchAndBound.Outcome o = BranchAndBound.search(net, region, spec, 0, UNITS, domains, 2, 0.1);
+            BranchAndBound.Outcome o = BranchAndBound.search(net, region, spec, 0, UNITS, settings(domains, 2));
             assertThat(o.exhausted()).as("the budget ran out").isTrue();
             System.gc();
             return dev.tikhon.train.MemoryTest.residentKb();
         }
+    }
+
+    /**
+     * z = 2x and z' = x on [−1, 1], both unstable, with output −relu(z') + 0·relu(z): z's relaxation is the taller
+     * (−l·u/(u − l) = 1 against ½) but costs the bound nothing (its coefficient is 0), z' costs ½. The height rule splits z,
+     * the intercept rule z'.
+     */
+    @Test
+    void theInterceptRuleSplitsTheUnitThatCostsTheBound() {
+        Linear first = new Linear(1, 2), last = new Linear(2, 1);
+        Module f = new Sequential(first, Activation.relu(), last).to(F64);
+        f.train(false);
+        BoundPropagationTest.set(first.weight().value(), 2, 1);
+        BoundPropagationTest.set(first.bias().value(), 0, 0);
+        BoundPropagationTest.set(last.weight().value(), 0, -1);
+        BoundPropagationTest.set(last.bias().value(), 0.1);
+        InputRegion region = InputRegion.ball(Tensor.zeros(F64, Device.CPU, 1, 1), 1, Norm.LINF);
+        Tensor spec = Tensor.fromDoubles(new double[]{1}, 1, 1, 1);
+        BoundedNetwork net = BoundedNetwork.of(f);
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            for (boolean alpha : new boolean[]{false, true}) {
+                BranchAndBound.Settings s = settings(8, 5).withDomainAlpha(alpha);
+                assertThat(BranchAndBound.rootSplit(net, region, spec, 0, UNITS, s.withBranching(BranchAndBound.Branching.HEIGHT)))
+                        .containsExactly(1, 0);
+                assertThat(BranchAndBound.rootSplit(net, region, spec, 0, UNITS, s.withBranching(BranchAndBound.Branching.INTERCEPT)))
+                        .containsExactly(1, 1);
+            }
+            // −relu(x) + 0.1 ≥ −0.9, reached at x = 1: after the one split that matters, both halves are exact
+            BranchAndBound.Outcome o = BranchAndBound.search(net, region, spec, 0, UNITS, settings(8, 5));
+            assertThat(o.lower()).isCloseTo(-0.9, within(1e-9));
+        }
+    }
+
+    /**
+     * The root domain's final walk with α optimized: on the random networks, never below CROWN's adaptive slopes, above
+     * them on some, and never above the true minimum; without α the root's bound is CROWN's.
+     */
+    @Test
+    void slopesOnTheDomainsRaiseTheRootAboveCrown() {
+        int raised = 0;
+        for (long seed = 1; seed <= 8; seed++) {
+            Rng.seed(seed);
+            Module f = new Sequential(new Linear(2, 8), Activation.relu(), new Linear(8, 8), Activation.relu(), new Linear(8, 2)).to(F64);
+            f.train(false);
+            try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
+                InputRegion region = InputRegion.ball(Tensor.zeros(F64, Device.CPU, 1, 2), 0.5, Norm.LINF);
+                Tensor spec = Tensor.fromDoubles(new double[]{1, -1}, 1, 1, 2);
+                BoundedNetwork net = BoundedNetwork.of(f);
+                double crown = net.crownLower(region, spec, UNITS, LowerSlope.ADAPTIVE).item();
+                double truth = gridMinimum(f, 0.5, 201);
+                double withAlpha = BranchAndBound.search(net, region, spec, 0, UNITS, settings(1, 20)).lower();
+                double without = BranchAndBound.search(net, region, spec, 0, UNITS, settings(1, 20).withDomainAlpha(false)).lower();
+                assertThat(without).as("seed %d: no split, no α: CROWN's bound (or IBP's, if larger)", seed)
+                        .isGreaterThanOrEqualTo(crown - 1e-12);
+                assertThat(withAlpha).as("seed %d", seed).isGreaterThanOrEqualTo(without - 1e-12).isLessThanOrEqualTo(truth + 1e-9);
+                if (withAlpha > without + 1e-6) raised++;
+            }
+        }
+        assertThat(raised).as("networks whose root bound α raised").isPositive();
     }
 
     @Test
