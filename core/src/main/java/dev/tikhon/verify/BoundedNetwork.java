@@ -187,6 +187,7 @@ public final class BoundedNetwork {
             if (crownUnits > 0 && i > 0 && !node.affine() && h.width() <= crownUnits) {
                 h = h.intersect(crownInterval(region, i, h, trace));
             }
+            if (trace.known != null && trace.known.containsKey(i)) h = h.intersect(trace.known.get(i));
             if (trace.splits != null) h = trace.splits.apply(i, node, h);
             Interval out = node.ibp(h, trace);
             if (region.norm() == Norm.L2 && firstWeighted(i)) {
@@ -330,6 +331,15 @@ public final class BoundedNetwork {
 
     /** The same, with the variables in {@code slopes} (new): tests read them afterwards. */
     Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, AlphaSlopes slopes) {
+        return alphaCrownLower(region, spec, crownUnits, steps, lr, slopes, null);
+    }
+
+    /**
+     * The same; where {@code tightest} is given (empty), it receives per splittable ReLU layer (by index) the intersection of
+     * that layer's input bounds over all steps, each sound: α-CROWN's intermediate bounds, for branch and bound's domains.
+     */
+    Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, AlphaSlopes slopes,
+                           Map<Integer, Interval> tightest) {
         Tensor best = null;
         List<Tensor> alphas = List.of(), m = new ArrayList<>(), v = new ArrayList<>();
         for (int k = 0; k <= steps; k++) {
@@ -337,7 +347,21 @@ public final class BoundedNetwork {
             try (dev.tikhon.engine.Scope it = first ? null : dev.tikhon.engine.Scope.open();
                  dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.enableGrad()) {
                 if (!first) slopes.renewLeaves();
-                Tensor bound = alphaBound(region, spec, crownUnits, slopes);
+                Trace trace = new Trace(LowerSlope.ADAPTIVE, slopes);
+                forward(region, nodes.size(), crownUnits, trace);
+                Tensor bound = finalWalk(spec, region, trace);
+                if (tightest != null) {   // the first step's copies live in the caller's scope; later steps tighten them in place
+                    for (int layer : reluLayers()) {
+                        Interval in = trace.input(nodes.get(layer));
+                        Interval known = tightest.get(layer);
+                        if (known == null) {
+                            tightest.put(layer, new Interval(in.lo().detach().copy(), in.hi().detach().copy()));
+                        } else {
+                            known.lo().copy_(known.lo().maximum(in.lo().detach()));
+                            known.hi().copy_(known.hi().minimum(in.hi().detach()));
+                        }
+                    }
+                }
                 if (first) {
                     best = bound.detach().copy();
                     slopes.freeze();
@@ -362,13 +386,6 @@ public final class BoundedNetwork {
         return best;
     }
 
-    /** One bound computation with α-CROWN's slopes: the intermediate bounds, then the final walk. */
-    private Tensor alphaBound(InputRegion region, Tensor spec, int crownUnits, AlphaSlopes slopes) {
-        Trace trace = new Trace(LowerSlope.ADAPTIVE, slopes);
-        forward(region, nodes.size(), crownUnits, trace);
-        return finalWalk(spec, region, trace);
-    }
-
     /**
      * The walk from the logits' specification C [N, S, K] down to the input, over a forward pass's trace: CROWN's lower
      * bounds of C·z, [N, S] (with the splits' β where set).
@@ -382,10 +399,12 @@ public final class BoundedNetwork {
      * The forward pass of a bound computation over domains: row n of the batch is bounded on the inputs of the region's
      * row n where the ReLU splits of row n hold ({@link Splits}); the trace holds every layer's input bounds, for
      * branching, and their relaxations, made here in the caller's scope so that {@link #finalWalk}s in nested scopes
-     * only read them. {@code slopes}: the final walk's α variables ({@link AlphaSlopes#finalWalkOnly}), or null.
+     * only read them. {@code slopes}: the final walk's α variables ({@link AlphaSlopes#finalWalkOnly}), or null; {@code known}:
+     * bounds on layers' inputs that hold on every domain (the root's α-CROWN ones), or null.
      */
-    Trace forwardOnDomains(InputRegion region, int crownUnits, Splits splits, AlphaSlopes slopes) {
+    Trace forwardOnDomains(InputRegion region, int crownUnits, Splits splits, AlphaSlopes slopes, Map<Integer, Interval> known) {
         Trace trace = new Trace(LowerSlope.ADAPTIVE, slopes, splits);
+        trace.known = known;
         forward(region, nodes.size(), crownUnits, trace);
         for (Node node : nodes) node.prepare(trace);
         return trace;

@@ -20,7 +20,7 @@ import java.util.PriorityQueue;
  *
  * <p>Before any split, an image is bounded by CROWN and IBP on the whole batch, then by α-CROWN where they leave it
  * unverified; only what all three leave is searched. A domain's intermediate bounds are CROWN's over its clipped
- * intervals; its final walk optimizes the splits' multipliers β and (by default) the ReLUs' lower slopes α jointly, by
+ * intervals, intersected with the root α-CROWN's (which hold on every domain); its final walk optimizes the splits' multipliers β and (by default) the ReLUs' lower slopes α jointly, by
  * Adam from β = 0 and CROWN's adaptive slopes. Its bound is the larger of that and IBP's over its clipped intervals,
  * both sound on it. The result is sound either way: the minimum over the leaf domains of their bounds (each domain's
  * bound is a lower bound on it, and the leaves cover the region; an empty domain holds no input). A child's bound is
@@ -53,7 +53,7 @@ public final class BranchAndBound {
      * How a search runs.
      *
      * @param maxDomains bound computations per example
-     * @param rootAlphaSteps α-CROWN's steps before branching (0: none)
+     * @param rootAlphaSteps α-CROWN's steps before branching, whose intermediate bounds every domain then reuses (0: none)
      * @param steps      Adam steps per batch of domains on β (and α); 0: the splits act through the intervals only
      * @param lr         their step size
      * @param domainAlpha whether each domain's final walk optimizes the lower slopes α with β (α-β-CROWN), or keeps CROWN's
@@ -122,7 +122,7 @@ public final class BranchAndBound {
         return Tensor.fromDoubles(out, n).to(spec.dtype()).to(spec.device());
     }
 
-    /** The search for example {@code i} (the root's α-CROWN is the caller's: {@code settings.rootAlphaSteps} is not read). */
+    /** The search for example {@code i}. */
     static Outcome search(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings) {
         return search(net, region, spec, i, crownUnits, settings, Double.NEGATIVE_INFINITY);
     }
@@ -136,13 +136,27 @@ public final class BranchAndBound {
     static int[] rootSplit(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings) {
         try (Scope s = Scope.open()) {
             Step step = bound(net, region, spec, i, crownUnits, net.reluLayers(), net.reluInputShapes(region),
-                    List.of(new Domain(new int[0], new int[0], new byte[0], Double.NEGATIVE_INFINITY)), settings);
+                    List.of(new Domain(new int[0], new int[0], new byte[0], Double.NEGATIVE_INFINITY)), settings, null);
             return step.unit[0] < 0 ? new int[]{-1, -1} : new int[]{step.layer[0], step.unit[0]};
         }
     }
 
     private static Outcome search(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings,
                                   Map<Integer, long[]> shapes, double rootBound) {
+        try (Scope s = Scope.open()) {
+            Map<Integer, Interval> known = null;
+            if (settings.rootAlphaSteps() > 0) {   // α-CROWN on the example: its bound, and its intermediate bounds, which hold on every domain
+                known = new HashMap<>();
+                double alpha = net.alphaCrownLower(region.narrow(i, 1), spec.narrow(0, i, 1), crownUnits, settings.rootAlphaSteps(),
+                        Verification.ALPHA_LR, new AlphaSlopes(), known).min().item();
+                rootBound = Math.max(rootBound, alpha);
+            }
+            return search(net, region, spec, i, crownUnits, settings, shapes, rootBound, known);
+        }
+    }
+
+    private static Outcome search(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings,
+                                  Map<Integer, long[]> shapes, double rootBound, Map<Integer, Interval> known) {
         List<Integer> relus = net.reluLayers();
         PriorityQueue<Domain> open = new PriorityQueue<>((a, b) -> Double.compare(a.bound(), b.bound()));
         open.add(new Domain(new int[0], new int[0], new byte[0], rootBound));
@@ -154,7 +168,7 @@ public final class BranchAndBound {
             while (!open.isEmpty() && batch.size() < Math.min(BATCH, settings.maxDomains() - bounded)) batch.add(open.poll());
             bounded += batch.size();
             try (Scope s = Scope.open()) {
-                Step step = bound(net, region, spec, i, crownUnits, relus, shapes, batch, settings);
+                Step step = bound(net, region, spec, i, crownUnits, relus, shapes, batch, settings, known);
                 for (int d = 0; d < batch.size(); d++) {
                     Domain dom = batch.get(d);
                     if (step.infeasible[d]) continue;   // no input: nothing to verify
@@ -182,7 +196,7 @@ public final class BranchAndBound {
     private record Step(double[] bound, boolean[] infeasible, int[] layer, int[] unit) {}
 
     private static Step bound(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, List<Integer> relus,
-                              Map<Integer, long[]> shapes, List<Domain> batch, Settings settings) {
+                              Map<Integer, long[]> shapes, List<Domain> batch, Settings settings, Map<Integer, Interval> known) {
         int d = batch.size();
         Tensor rows = Tensor.full(i, DType.INT64, spec.device(), d);
         InputRegion domains = region.rows(rows);
@@ -206,7 +220,7 @@ public final class BranchAndBound {
         Trace trace;
         Tensor lower;
         try (dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {   // only α and β are differentiated, in their loop
-            trace = net.forwardOnDomains(domains, crownUnits, splits, slopes);
+            trace = net.forwardOnDomains(domains, crownUnits, splits, slopes, known);
             trace.coefficients = coefficients;
             lower = optimize(net, domains, specs, trace, splits, slopes, settings.steps(), settings.lr());
             trace.coefficients = null;

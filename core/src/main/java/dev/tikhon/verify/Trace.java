@@ -17,6 +17,11 @@ final class Trace {
     /** The walk under way: its origin (the layer whose input it bounds; the node count for the logits), rows in all, and the rows it covers. */
     int origin;
     long rows, rowStart, rowCount;
+    /**
+     * Sound bounds on some layers' inputs (by layer index) known before this computation, [1 or N, …], intersected with
+     * what it computes: branch and bound's root α-CROWN bounds, which hold on every domain. Null: none.
+     */
+    Map<Integer, Interval> known;
     /** Where set, each activation records the coefficients [N, S, …units] on its output that the walk under way brings it (branching reads them). */
     Map<Node, Tensor> coefficients;
 
