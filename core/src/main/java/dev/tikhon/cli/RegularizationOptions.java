@@ -8,6 +8,7 @@ import picocli.CommandLine.Option;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * What training minimizes: plain cross-entropy, an input-gradient penalty, or an implicit counterpart. The
@@ -99,6 +100,30 @@ final class RegularizationOptions {
         given.put("step-size", stepSize);
         given.put("random-start", randomStart);
         given.put("beta", beta);
-        return Regularizers.parse(reg, RegularizerOptions.of(given), Losses.canonical(loss));
+        RegularizerOptions options = RegularizerOptions.of(given);
+        ObjectiveSpec spec = Regularizers.parse(reg, options, Losses.canonical(loss));
+        unread(options);
+        return spec;
     }
+
+    /**
+     * A setting the regularizer never read: an error for a --reg-param key (it has no such setting: a typo, most often),
+     * a note for a named option (it stays valid for other regularizers, and runs recorded with it still resume).
+     */
+    private void unread(RegularizerOptions options) {
+        Set<String> asked = new java.util.TreeSet<>(options.asked());
+        asked.remove("epochs");
+        for (String key : options.unread()) {
+            if (key.equals("epochs")) continue;
+            boolean named = !params.containsKey(key) || !params.get(key).equals(options.given().get(key));
+            if (!named) {
+                throw new IllegalArgumentException("--reg-param " + key + ": --reg " + reg + " has no setting '" + key + "'"
+                        + (asked.isEmpty() ? "; it has no settings" : "; its settings are " + String.join(", ", asked)));
+            }
+            if (noted.add(key)) System.err.println("note:   --" + key + " does nothing with --reg " + reg + "; it is ignored");
+        }
+    }
+
+    /** The notes printed already (the spec is built more than once in some commands). */
+    private final Set<String> noted = new java.util.HashSet<>();
 }

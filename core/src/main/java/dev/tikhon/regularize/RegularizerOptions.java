@@ -1,16 +1,22 @@
 package dev.tikhon.regularize;
 
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The settings a user gave for a regularizer, by option name without dashes ("lambda", "h", "tv-weight", …),
- * as text: what a registered parser reads, with its own defaults for what was not given.
+ * as text: what a registered parser reads, with its own defaults for what was not given. It remembers which names the
+ * parser asked for, so that the command line can tell the user about a setting the regularizer never read.
  */
-public record RegularizerOptions(Map<String, String> given) {
-    public RegularizerOptions {
-        given = Map.copyOf(given);
+public final class RegularizerOptions {
+    private final Map<String, String> given;
+    private final Set<String> asked = new LinkedHashSet<>();
+
+    private RegularizerOptions(Map<String, String> given) {
+        this.given = Map.copyOf(given);
     }
 
     /** Builds the options from (name, value) pairs, skipping null values. */
@@ -20,10 +26,27 @@ public record RegularizerOptions(Map<String, String> given) {
         return new RegularizerOptions(m);
     }
 
-    public boolean has(String key) { return given.containsKey(key); }
+    public Map<String, String> given() { return given; }
+
+    /** The names a parser asked for so far, given or not, in the order asked. */
+    public synchronized Set<String> asked() { return Set.copyOf(asked); }
+
+    /** The given names no parser asked for: settings the regularizer does not have. */
+    public synchronized Set<String> unread() {
+        Set<String> out = new LinkedHashSet<>(given.keySet());
+        out.removeAll(asked);
+        return out;
+    }
+
+    private synchronized String get(String key) {
+        asked.add(key);
+        return given.get(key);
+    }
+
+    public boolean has(String key) { return get(key) != null; }
 
     public double number(String key, double fallback) {
-        String v = given.get(key);
+        String v = get(key);
         if (v == null) return fallback;
         try {
             return Double.parseDouble(v.trim());
@@ -33,7 +56,7 @@ public record RegularizerOptions(Map<String, String> given) {
     }
 
     public int integer(String key, int fallback) {
-        String v = given.get(key);
+        String v = get(key);
         if (v == null) return fallback;
         try {
             return Integer.parseInt(v.trim());
@@ -43,7 +66,7 @@ public record RegularizerOptions(Map<String, String> given) {
     }
 
     public boolean flag(String key, boolean fallback) {
-        String v = given.get(key);
+        String v = get(key);
         if (v == null) return fallback;
         switch (v.trim().toLowerCase(Locale.ROOT)) {
             case "true": return true;
@@ -53,7 +76,7 @@ public record RegularizerOptions(Map<String, String> given) {
     }
 
     public String text(String key, String fallback) {
-        String v = given.get(key);
+        String v = get(key);
         return v == null ? fallback : v;
     }
 }

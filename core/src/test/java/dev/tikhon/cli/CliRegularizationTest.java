@@ -27,6 +27,7 @@ class CliRegularizationTest {
                     "--threads", "1", "--out", out.toString()}, reg);
             Cli.Run r = Cli.run(args);
             assertThat(r.exitCode()).as(String.join(" ", reg) + "\n" + r.err()).isEqualTo(0);
+            assertThat(r.err()).as("every option given is one the regularizer reads").doesNotContain("does nothing");
             JsonNode m = JSON.readTree(out.resolve("metrics.json").toFile());
             assertThat(m.at("/config/objective/reg").asText()).isEqualTo(reg[1].replace(',', '+'));
             assertThat(m.at("/final/test_acc").asDouble()).as(reg[1]).isGreaterThan(0.7);
@@ -55,6 +56,22 @@ class CliRegularizationTest {
         Cli.Run n = Cli.run("train", "--data", "moons", "--model", "mlp", "--reg", "tikhonov", "--norm", "l3", "--out", dir.toString());
         assertThat(n.exitCode()).isEqualTo(2);
         assertThat(n.err()).contains("--norm 'l3'");
+        // a --reg-param key the regularizer does not have (a typo) is an error naming the keys it has
+        Cli.Run typo = Cli.run("train", "--data", "moons", "--model", "mlp", "--reg", "gloro", "--reg-param", "powr-iterations=3",
+                "--out", dir.toString());
+        assertThat(typo.exitCode()).isEqualTo(2);
+        assertThat(typo.err().strip()).isEqualTo("tikhon: error: --reg-param powr-iterations: --reg gloro has no setting "
+                + "'powr-iterations'; its settings are eps, power-iterations, ramp-steps");
+    }
+
+    /** A named option the regularizer does not read is noted on stderr (it is valid for others; stdout may be JSON), and the run goes on. */
+    @Test
+    void anOptionTheRegularizerDoesNotReadIsNoted(@TempDir Path dir) {
+        Cli.Run r = Cli.run("train", "--data", "moons", "--model", "mlp", "--hidden", "8", "--epochs", "1", "--threads", "1", "--reg", "trades",
+                "--eps", "0.05", "--steps", "1", "--no-random-start", "--sigma", "0.3", "--out", dir.resolve("t").toString());
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
+        assertThat(r.err()).contains("note:   --random-start does nothing with --reg trades; it is ignored")
+                .contains("note:   --sigma does nothing with --reg trades; it is ignored").doesNotContain("--eps does nothing");
     }
 
     @Test
