@@ -79,7 +79,8 @@ final class AlphaSlopes {
         for (Map<Integer, Tensor> byOrigin : values.values()) {
             for (int o : byOrigin.keySet()) if (o <= origin) return true;
         }
-        return collecting && (onlyOrigin < 0 || origin == onlyOrigin) && reluUnits.stream().anyMatch(u -> u < 0 || examplesTimesRows * u <= MAX_ELEMENTS);
+        return collecting && (onlyOrigin < 0 || origin == onlyOrigin)
+                && reluUnits.stream().anyMatch(u -> u < 0 || examplesTimesRows * u <= MAX_ELEMENTS);
     }
 
     /** The units an intermediate pass from {@code origin} tightens: those of the first computation, fixed after it. */

@@ -20,11 +20,12 @@ import java.util.PriorityQueue;
  *
  * <p>Before any split, an image is bounded by CROWN and IBP on the whole batch, then by α-CROWN where they leave it
  * unverified; only what all three leave is searched. A domain's intermediate bounds are CROWN's over its clipped
- * intervals, intersected with the root α-CROWN's (which hold on every domain); its final walk optimizes the splits' multipliers β and (by default) the ReLUs' lower slopes α jointly, by
- * Adam from β = 0 and CROWN's adaptive slopes. Its bound is the larger of that and IBP's over its clipped intervals,
- * both sound on it. The result is sound either way: the minimum over the leaf domains of their bounds (each domain's
- * bound is a lower bound on it, and the leaves cover the region; an empty domain holds no input). A child's bound is
- * at least its parent's (both are sound for the child), so the result is never below CROWN's, IBP's or α-CROWN's.
+ * intervals, intersected with the root α-CROWN's (which hold on every domain). Its final walk optimizes the splits'
+ * multipliers β and (by default) the ReLUs' lower slopes α jointly, by Adam from β = 0 and CROWN's adaptive slopes. Its
+ * bound is the larger of that and IBP's over its clipped intervals, both sound on it. The result is the minimum over
+ * the leaf domains of their bounds: sound, since each domain's bound is a lower bound on it and the leaves cover the
+ * region (an empty domain holds no input). A domain's bound is at least its parent's and the root's (both are sound for
+ * it), so the result is never below CROWN's, IBP's or α-CROWN's.
  *
  * <p>Branching ({@link Branching}): by default the unit whose triangle relaxation costs the final bound most, |A⁻|·h
  * with A⁻ the negative part of the walk's coefficient on the unit's output and h = −l·u/(u − l) the relaxation's
@@ -45,7 +46,10 @@ public final class BranchAndBound {
     public enum Branching {
         /** The largest triangle-relaxation height −l·u/(u − l): what the relaxation leaves open, whatever the bound needs. */
         HEIGHT,
-        /** The largest cost of the unit's relaxation in the final walk, |A⁻|·(−l·u/(u − l)) (BaBSR's intercept term); HEIGHT where none costs. */
+        /**
+         * The largest cost of the unit's relaxation in the final walk, |A⁻|·(−l·u/(u − l)) (BaBSR's intercept term); HEIGHT
+         * where no unit costs anything.
+         */
         INTERCEPT
     }
 
