@@ -24,7 +24,8 @@ import java.util.Map;
  * the root (the best of CROWN, IBP and α-CROWN) leaves unverified, the search under several settings, each from the same
  * root bound, with the number verified, the median final bound, the domains and the time per image.
  * Usage: BabSettings RUN_DIR [images 100] [norm linf] [eps 0.1] [threads 2] [domains 1024]
- * [configs beta-height,beta-intercept,alpha-height,alpha-intercept].
+ * [configs beta-height,beta-intercept,alpha-height,alpha-intercept; a third part sets the Adam steps per batch, a fourth
+ * "cold" starts every domain from CROWN's slopes and β = 0: alpha-intercept-20-cold].
  */
 public class BabSettings {
     public static void main(String[] a) {
@@ -62,9 +63,11 @@ public class BabSettings {
                     + "searching %d, median root bound %.4f; %d domains per image%n", run, norm, eps, nCorrect, images, rootVerified,
                     (System.nanoTime() - t0) / 1e9, open.size(), median(open.stream().mapToDouble(i -> root[i]).toArray()), domains);
             for (String c : configs) {
-                String[] parts = c.split("-");
+                String[] parts = c.split("-");   // alpha|beta - height|intercept [- steps]
                 BranchAndBound.Settings settings = BranchAndBound.Settings.DEFAULT.withDomains(domains).withDomainAlpha(parts[0].equals("alpha"))
                         .withBranching(parts[1].equals("height") ? BranchAndBound.Branching.HEIGHT : BranchAndBound.Branching.INTERCEPT);
+                if (parts.length > 2) settings = settings.withSteps(Integer.parseInt(parts[2]));
+                if (parts.length > 3) settings = settings.withWarmStart(!parts[3].equals("cold"));
                 double[] bound = new double[open.size()];
                 int verified = 0, raised = 0;
                 long used = 0, t = System.nanoTime();

@@ -28,6 +28,8 @@ final class AlphaSlopes {
     private boolean collecting = true;
     /** The one walk (by origin) that has variables, or −1 for every walk. */
     private final int onlyOrigin;
+    /** Start values of the variables by layer, [N, rows, …units], NaN where the adaptive rule starts; null: all adaptive. */
+    private Map<Node, Tensor> start;
 
     /** Variables for every walk: the final one and each intermediate pass (α-CROWN). */
     AlphaSlopes() {
@@ -47,6 +49,18 @@ final class AlphaSlopes {
         return new AlphaSlopes(depth);
     }
 
+    /**
+     * Start values for variables not yet made ({@code byNode}: [N, rows, …units] per ReLU layer, NaN where CROWN's adaptive
+     * slope should start): branch and bound starts a domain from its parent's slopes.
+     */
+    void startFrom(Map<Node, Tensor> byNode) { start = byNode; }
+
+    /** The variable of {@code node} for the walk from {@code origin} (its storage), or null where it has none. */
+    Tensor value(Node node, int origin) {
+        Map<Integer, Tensor> byOrigin = values.get(node);
+        return byOrigin == null ? null : byOrigin.get(origin);
+    }
+
     /** After the first bound computation: no new variables, and each intermediate pass keeps its units. */
     void freeze() { collecting = false; }
 
@@ -63,7 +77,10 @@ final class AlphaSlopes {
             if (!collecting || l.size(0) * rows * (l.numel() / l.size(0)) > MAX_ELEMENTS) return null;
             if (l.lt(0).logicalAnd(u.gt(0)).sum().item() == 0) return null;   // nothing unstable: the relaxation is exact
             Tensor adaptive = Relaxation.relu(l, u, LowerSlope.ADAPTIVE).lowerSlope();
-            alpha = Layers.rows(adaptive).expand(Layers.withRows(l.shape(), rows)).contiguous().requiresGrad(true);
+            Tensor initial = Layers.rows(adaptive).expand(Layers.withRows(l.shape(), rows));
+            Tensor given = start == null ? null : start.get(node);
+            if (given != null) initial = Tensor.where(given.isFinite(), given, initial);
+            alpha = initial.contiguous().requiresGrad(true);
             byOrigin.put(origin, alpha);
             values.computeIfAbsent(node, k -> new HashMap<>()).put(origin, alpha);
         }

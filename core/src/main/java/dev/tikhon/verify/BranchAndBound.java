@@ -62,40 +62,60 @@ public final class BranchAndBound {
      * @param lr         their step size
      * @param domainAlpha whether each domain's final walk optimizes the lower slopes α with β (α-β-CROWN), or keeps CROWN's
      * @param branching  the split rule
+     * @param warmStart  whether a domain's α and β start from its parent's last values (β-CROWN's warm start) rather than
+     *                   from CROWN's slopes and β = 0; only where they are small ({@link #WARM_ELEMENTS} per domain)
      */
-    public record Settings(int maxDomains, int rootAlphaSteps, int steps, double lr, boolean domainAlpha, Branching branching) {
+    public record Settings(int maxDomains, int rootAlphaSteps, int steps, double lr, boolean domainAlpha, Branching branching,
+                           boolean warmStart) {
         public static final Settings DEFAULT = new Settings(DEFAULT_DOMAINS, Verification.ALPHA_STEPS, BETA_STEPS, BETA_LR, true,
-                Branching.INTERCEPT);
+                Branching.INTERCEPT, true);
 
         public Settings {
             if (maxDomains < 1) throw new IllegalArgumentException("at least one domain per example, not " + maxDomains);
         }
 
-        public Settings withDomains(int n) { return new Settings(n, rootAlphaSteps, steps, lr, domainAlpha, branching); }
+        public Settings withDomains(int n) { return new Settings(n, rootAlphaSteps, steps, lr, domainAlpha, branching, warmStart); }
 
-        public Settings withRootAlphaSteps(int n) { return new Settings(maxDomains, n, steps, lr, domainAlpha, branching); }
+        public Settings withRootAlphaSteps(int n) { return new Settings(maxDomains, n, steps, lr, domainAlpha, branching, warmStart); }
 
-        public Settings withSteps(int n) { return new Settings(maxDomains, rootAlphaSteps, n, lr, domainAlpha, branching); }
+        public Settings withSteps(int n) { return new Settings(maxDomains, rootAlphaSteps, n, lr, domainAlpha, branching, warmStart); }
 
-        public Settings withDomainAlpha(boolean on) { return new Settings(maxDomains, rootAlphaSteps, steps, lr, on, branching); }
+        public Settings withDomainAlpha(boolean on) { return new Settings(maxDomains, rootAlphaSteps, steps, lr, on, branching, warmStart); }
 
-        public Settings withBranching(Branching b) { return new Settings(maxDomains, rootAlphaSteps, steps, lr, domainAlpha, b); }
+        public Settings withBranching(Branching b) { return new Settings(maxDomains, rootAlphaSteps, steps, lr, domainAlpha, b, warmStart); }
+
+        public Settings withWarmStart(boolean on) { return new Settings(maxDomains, rootAlphaSteps, steps, lr, domainAlpha, branching, on); }
     }
+
+    /**
+     * The most α (or β) values per domain that a warm start keeps on the host for each open domain: margins × splittable
+     * units (an MLP's 9 × 768 fit; the Fashion-MNIST CNN's 9 × 58,624 would take 4 MB per domain, and start cold).
+     */
+    static final long WARM_ELEMENTS = 1L << 16;
 
     /** What one example's search did: its final bound, the domains bounded and whether it ended with every leaf verified. */
     public record Outcome(double lower, int domains, boolean exhausted, boolean stuck) {}
 
-    /** One domain: its splits (layer, flat unit, side ±1), and a lower bound on it (its parent's until it is bounded). */
-    private record Domain(int[] layers, int[] units, byte[] sides, double bound) {
-        Domain split(int layer, int unit, byte side, double b) {
+    /**
+     * One domain: its splits (layer, flat unit, side ±1), a lower bound on it (its parent's until it is bounded), and the
+     * α and β its parent ended with ([margins, splittable units] each, NaN: no α; null: start cold), shared by both children.
+     */
+    private record Domain(int[] layers, int[] units, byte[] sides, double bound, float[] alpha, float[] beta) {
+        static Domain root(double bound) {
+            return new Domain(new int[0], new int[0], new byte[0], bound, null, null);
+        }
+
+        Domain split(int layer, int unit, byte side, double b, float[] alpha, float[] beta) {
             int n = layers.length;
             int[] l = java.util.Arrays.copyOf(layers, n + 1), u = java.util.Arrays.copyOf(units, n + 1);
             byte[] s = java.util.Arrays.copyOf(sides, n + 1);
             l[n] = layer;
             u[n] = unit;
             s[n] = side;
-            return new Domain(l, u, s, b);
+            return new Domain(l, u, s, b, alpha, beta);
         }
+
+        Domain withBound(double b) { return new Domain(layers, units, sides, b, alpha, beta); }
     }
 
     /**
@@ -140,7 +160,7 @@ public final class BranchAndBound {
     static int[] rootSplit(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings) {
         try (Scope s = Scope.open()) {
             Step step = bound(net, region, spec, i, crownUnits, net.reluLayers(), net.reluInputShapes(region),
-                    List.of(new Domain(new int[0], new int[0], new byte[0], Double.NEGATIVE_INFINITY)), settings, null);
+                    List.of(Domain.root(Double.NEGATIVE_INFINITY)), settings, null);
             return step.unit[0] < 0 ? new int[]{-1, -1} : new int[]{step.layer[0], step.unit[0]};
         }
     }
@@ -163,7 +183,7 @@ public final class BranchAndBound {
                                   Map<Integer, long[]> shapes, double rootBound, Map<Integer, Interval> known) {
         List<Integer> relus = net.reluLayers();
         PriorityQueue<Domain> open = new PriorityQueue<>((a, b) -> Double.compare(a.bound(), b.bound()));
-        open.add(new Domain(new int[0], new int[0], new byte[0], rootBound));
+        open.add(Domain.root(rootBound));
         double verifiedMin = Double.POSITIVE_INFINITY;
         int bounded = 0;
         boolean stuck = false;
@@ -180,11 +200,12 @@ public final class BranchAndBound {
                     if (b > 0) {
                         verifiedMin = Math.min(verifiedMin, b);
                     } else if (step.unit[d] < 0) {   // nothing unstable left: splitting cannot raise it; the batch is still finished
-                        open.add(new Domain(dom.layers(), dom.units(), dom.sides(), b));
+                        open.add(dom.withBound(b));
                         stuck = true;
                     } else {
-                        open.add(dom.split(step.layer[d], step.unit[d], (byte) 1, b));
-                        open.add(dom.split(step.layer[d], step.unit[d], (byte) -1, b));
+                        float[] alpha = step.alpha == null ? null : step.alpha[d], beta = step.beta == null ? null : step.beta[d];
+                        open.add(dom.split(step.layer[d], step.unit[d], (byte) 1, b, alpha, beta));
+                        open.add(dom.split(step.layer[d], step.unit[d], (byte) -1, b, alpha, beta));
                     }
                 }
             }
@@ -196,8 +217,11 @@ public final class BranchAndBound {
         return open.isEmpty() ? verifiedMin : Math.min(open.peek().bound(), verifiedMin);
     }
 
-    /** Per domain of a batch: its bound, whether it is empty, and the unit to split next (layer, flat unit; −1 if none). */
-    private record Step(double[] bound, boolean[] infeasible, int[] layer, int[] unit) {}
+    /**
+     * Per domain of a batch: its bound, whether it is empty, the unit to split next (layer, flat unit; −1 if none), and
+     * the α and β it ended with for its children (null without a warm start).
+     */
+    private record Step(double[] bound, boolean[] infeasible, int[] layer, int[] unit, float[][] alpha, float[][] beta) {}
 
     private static Step bound(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, List<Integer> relus,
                               Map<Integer, long[]> shapes, List<Domain> batch, Settings settings, Map<Integer, Interval> known) {
@@ -221,12 +245,32 @@ public final class BranchAndBound {
         Splits splits = new Splits(state);
         AlphaSlopes slopes = settings.domainAlpha() && settings.steps() > 0 ? AlphaSlopes.finalWalkOnly(net.depth()) : null;
         Map<Node, Tensor> coefficients = settings.branching() == Branching.INTERCEPT ? new java.util.IdentityHashMap<>() : null;
+        // the warm start: each domain's α and β from its parent's last values, laid out [d, margins, splittable units]
+        int margins = (int) specs.size(1);
+        long splittable = relus.stream().mapToLong(l -> unitsOf(shapes.get(l))).sum();
+        boolean warm = settings.warmStart() && settings.steps() > 0 && margins * splittable <= WARM_ELEMENTS;
+        Map<Integer, Tensor> betas = new HashMap<>();   // β per split layer, [d, margins, …units]: the storage its loop steps
+        Tensor alphaStart = warm && slopes != null ? parents(batch, Domain::alpha, Float.NaN, margins, splittable, specs) : null;
+        Tensor betaStart = warm ? parents(batch, Domain::beta, 0, margins, splittable, specs) : null;
+        Map<Node, Tensor> alphaByNode = new java.util.IdentityHashMap<>();
+        long offset0 = 0;
+        for (int layer : relus) {
+            long units = unitsOf(shapes.get(layer));
+            long[] shape = BoundedNetwork.withHead(d, BoundedNetwork.withHead(margins, shapes.get(layer)));
+            if (alphaStart != null) alphaByNode.put(net.node(layer), alphaStart.narrow(2, offset0, units).reshape(shape));
+            if (state.containsKey(layer)) {
+                betas.put(layer, (betaStart == null ? Tensor.zeros(specs.dtype(), specs.device(), shape)
+                        : betaStart.narrow(2, offset0, units).reshape(shape).copy()).requiresGrad(true));
+            }
+            offset0 += units;
+        }
+        if (slopes != null && alphaStart != null) slopes.startFrom(alphaByNode);
         Trace trace;
         Tensor lower;
         try (dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {   // only α and β are differentiated, in their loop
             trace = net.forwardOnDomains(domains, crownUnits, splits, slopes, known);
             trace.coefficients = coefficients;
-            lower = optimize(net, domains, specs, trace, splits, slopes, settings.steps(), settings.lr());
+            lower = optimize(net, domains, specs, trace, splits, slopes, betas, settings.steps(), settings.lr());
             trace.coefficients = null;
             Tensor ibp = net.foldedIbpLower(specs, trace);   // also sound on the domain; tighter on IBP-trained networks
             if (ibp != null) lower = lower.maximum(ibp);
@@ -275,27 +319,59 @@ public final class BranchAndBound {
             layer[k] = relus.get(r);
             unit[k] = (int) (index[k] - offsets.get(r));
         }
-        return new Step(bound, infeasible, layer, unit);
+        float[][] alphaEnd = null, betaEnd = null;
+        if (warm) {   // what the children start from: the last α (NaN where a layer had no variables) and β
+            Tensor a = Tensor.full(Float.NaN, specs.dtype(), specs.device(), d, margins, splittable);
+            Tensor b = Tensor.zeros(specs.dtype(), specs.device(), d, margins, splittable);
+            long offset1 = 0;
+            for (int l : relus) {
+                long units = unitsOf(shapes.get(l));
+                Tensor alpha = slopes == null ? null : slopes.value(net.node(l), net.depth());
+                if (alpha != null) a.narrow(2, offset1, units).copy_(alpha.detach().reshape(d, margins, units));
+                if (betas.containsKey(l)) b.narrow(2, offset1, units).copy_(betas.get(l).detach().reshape(d, margins, units));
+                offset1 += units;
+            }
+            alphaEnd = slopes == null ? null : perDomain(a.toFloatArray(), d);
+            betaEnd = perDomain(b.toFloatArray(), d);
+        }
+        return new Step(bound, infeasible, layer, unit, alphaEnd, betaEnd);
+    }
+
+    /** The batch's start values [d, margins, units] from each domain's parent ({@code fill} where it has none). */
+    private static Tensor parents(List<Domain> batch, java.util.function.Function<Domain, float[]> of, float fill, int margins, long units,
+                                  Tensor like) {
+        int per = (int) (margins * units);
+        float[] all = new float[batch.size() * per];
+        for (int k = 0; k < batch.size(); k++) {
+            float[] v = of.apply(batch.get(k));
+            if (v == null) java.util.Arrays.fill(all, k * per, (k + 1) * per, fill);
+            else System.arraycopy(v, 0, all, k * per, per);
+        }
+        return Tensor.fromFloats(all, batch.size(), margins, units).to(like.dtype()).to(like.device());
+    }
+
+    private static float[][] perDomain(float[] all, int d) {
+        int per = all.length / d;
+        float[][] out = new float[d][];
+        for (int k = 0; k < d; k++) out[k] = java.util.Arrays.copyOfRange(all, k * per, (k + 1) * per);
+        return out;
     }
 
     /**
      * The final walk's bounds [N, S] with the splits' β and the final walk's slopes α ({@code slopes}, or null: CROWN's
-     * adaptive slopes) optimized jointly: β = 0 and the adaptive slopes first (CROWN on the domains), then {@code steps}
-     * Adam steps ({@code lr}) up the sum of the bounds, each β projected back to ≥ 0 and each α to [0, 1]; per row the best
+     * adaptive slopes) optimized jointly: from {@code betas}' values (the storage stepped in place: zeros, or the parent's)
+     * and the slopes' start (CROWN's adaptive slopes, or the parent's), then {@code steps} Adam steps ({@code lr}) up the
+     * sum of the bounds, each β projected back to ≥ 0 and each α to [0, 1]; per row the best
      * bound of the steps + 1 walks (each sound), as α-CROWN's loop keeps its best. The intermediate bounds are the forward
      * pass's, fixed. The last walk runs in the caller's scope, so what it records in the trace (the coefficients for
      * branching) outlives the loop.
      */
-    static Tensor optimize(BoundedNetwork net, InputRegion domains, Tensor specs, Trace trace, Splits splits, AlphaSlopes slopes, int steps,
-                           double lr) {
-        if (steps == 0 || (slopes == null && splits.state().isEmpty())) return net.finalWalk(specs, domains, trace);
-        Map<Integer, Tensor> betas = new HashMap<>();
-        List<Tensor> betaVars = new ArrayList<>(), alphas = List.of(), m = new ArrayList<>(), v = new ArrayList<>();
+    static Tensor optimize(BoundedNetwork net, InputRegion domains, Tensor specs, Trace trace, Splits splits, AlphaSlopes slopes,
+                           Map<Integer, Tensor> betas, int steps, double lr) {
+        if (steps == 0 || (slopes == null && betas.isEmpty())) return net.finalWalk(specs, domains, trace);
+        List<Tensor> betaVars = new ArrayList<>(betas.values()), alphas = List.of(), m = new ArrayList<>(), v = new ArrayList<>();
         long rows = specs.size(1);
-        for (Map.Entry<Integer, Tensor> e : splits.state().entrySet()) {
-            Tensor beta = Tensor.zeros(specs.dtype(), specs.device(), Layers.withRows(e.getValue().shape(), rows)).requiresGrad(true);
-            betas.put(e.getKey(), beta);
-            betaVars.add(beta);
+        for (Tensor beta : betaVars) {
             m.add(beta.detach().zerosLike());
             v.add(beta.detach().zerosLike());
         }
@@ -303,7 +379,7 @@ public final class BranchAndBound {
         Tensor best = Tensor.full(Double.NEGATIVE_INFINITY, specs.dtype(), specs.device(), specs.size(0), rows);   // outlives the steps' scopes
         splits.betas = betas;
         try {
-            for (int k = 0; k <= steps; k++) {   // the walk at β = 0 with CROWN's slopes, then one after each step
+            for (int k = 0; k <= steps; k++) {   // the walk at the start values, then one after each step
                 boolean first = k == 0, last = k == steps;   // the first makes α's variables and the last records: the caller's scope
                 trace.coefficients = last ? record : null;
                 try (Scope it = first || last ? null : Scope.open();

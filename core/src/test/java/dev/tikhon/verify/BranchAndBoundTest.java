@@ -72,7 +72,7 @@ class BranchAndBoundTest {
      */
     @Test
     void randomNetworksBoundsAreSoundAndTighterThanCrown() {
-        int tighter = 0, verifiedOnlyByBab = 0;
+        int tighter = 0, verifiedOnlyByBab = 0, warmDomains = 0, coldDomains = 0;
         for (long seed = 1; seed <= 8; seed++) {
             Rng.seed(seed);
             Module f = new Sequential(new Linear(2, 8), Activation.relu(), new Linear(8, 8), Activation.relu(), new Linear(8, 2)).to(F64);
@@ -89,22 +89,31 @@ class BranchAndBoundTest {
                 BranchAndBound.Outcome bab = BranchAndBound.search(net, region, spec, 0, UNITS, settings(256, 20));
                 // β only with the height rule (session 16's search), and the splits through the intervals alone (stuck ends too)
                 BranchAndBound.Outcome betaHeight = BranchAndBound.search(net, region, spec, 0, UNITS,
-                        settings(256, 20).withDomainAlpha(false).withBranching(BranchAndBound.Branching.HEIGHT));
+                        settings(256, 20).withDomainAlpha(false).withBranching(BranchAndBound.Branching.HEIGHT).withWarmStart(false));
+                // every domain from CROWN's slopes and β = 0, and with the parent's after only 3 steps per batch
+                BranchAndBound.Outcome cold = BranchAndBound.search(net, region, spec, 0, UNITS, settings(256, 20).withWarmStart(false));
+                BranchAndBound.Outcome warmFew = BranchAndBound.search(net, region, spec, 0, UNITS, settings(256, 3));
+                BranchAndBound.Outcome coldFew = BranchAndBound.search(net, region, spec, 0, UNITS, settings(256, 3).withWarmStart(false));
                 BranchAndBound.Outcome intervalsOnly = BranchAndBound.search(net, region, spec, 0, UNITS, settings(256, 0));
                 // the whole default: α-CROWN at the root first, its intermediate bounds reused by every domain
                 BranchAndBound.Outcome full = BranchAndBound.search(net, region, spec, 0, UNITS, BranchAndBound.Settings.DEFAULT.withDomains(256));
-                System.out.printf(java.util.Locale.ROOT, "seed %d: CROWN %.5f; α, β, intercept rule %.5f after %d domains; β, height rule %.5f "
-                        + "after %d; intervals only %.5f after %d; with the root's α-CROWN %.5f after %d; true minimum 0.05%n", seed, crown,
-                        bab.lower(), bab.domains(), betaHeight.lower(), betaHeight.domains(), intervalsOnly.lower(), intervalsOnly.domains(),
-                        full.lower(), full.domains());
-                for (BranchAndBound.Outcome o : List.of(bab, betaHeight, intervalsOnly, full)) {
+                System.out.printf(java.util.Locale.ROOT, "seed %d: CROWN %.5f; α, β, intercept rule %.5f after %d domains (cold %.5f after %d); "
+                        + "3 steps warm %.5f after %d, cold %.5f after %d; β, height rule %.5f after %d; intervals only %.5f after %d; "
+                        + "with the root's α-CROWN %.5f after %d; true minimum 0.05%n", seed, crown, bab.lower(), bab.domains(), cold.lower(),
+                        cold.domains(), warmFew.lower(), warmFew.domains(), coldFew.lower(), coldFew.domains(), betaHeight.lower(),
+                        betaHeight.domains(), intervalsOnly.lower(), intervalsOnly.domains(), full.lower(), full.domains());
+                for (BranchAndBound.Outcome o : List.of(bab, betaHeight, intervalsOnly, full, cold, warmFew, coldFew)) {
                     assertThat(o.lower()).as("seed %d: never above the true minimum", seed).isLessThanOrEqualTo(0.05 + 1e-9);
                     assertThat(o.lower()).as("seed %d: never below CROWN", seed).isGreaterThanOrEqualTo(crown - 1e-9);
                 }
                 if (bab.lower() > crown + 1e-6) tighter++;
                 if (bab.lower() > 0 && crown <= 0) verifiedOnlyByBab++;
+                warmDomains += warmFew.domains();
+                coldDomains += coldFew.domains();
             }
         }
+        // with few steps per batch, the parent's α and β carry the optimization down the tree (seed 5: 5 domains against 39)
+        assertThat(warmDomains).as("domains with 3 steps per batch, warm start against cold").isLessThan(coldDomains);
         assertThat(tighter).as("networks where branching tightened CROWN's bound").isPositive();
         assertThat(verifiedOnlyByBab).as("networks verified by branch and bound but not by CROWN").isPositive();
     }
