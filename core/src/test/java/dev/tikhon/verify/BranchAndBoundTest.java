@@ -74,14 +74,12 @@ class BranchAndBoundTest {
     void randomNetworksBoundsAreSoundAndTighterThanCrown() {
         int tighter = 0, verifiedOnlyByBab = 0, warmDomains = 0, coldDomains = 0;
         for (long seed = 1; seed <= 8; seed++) {
-            Rng.seed(seed);
-            Module f = new Sequential(new Linear(2, 8), Activation.relu(), new Linear(8, 8), Activation.relu(), new Linear(8, 2)).to(F64);
-            f.train(false);
+            Sequential f = randomNetwork(seed);
             try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
-                InputRegion region = InputRegion.ball(Tensor.zeros(F64, Device.CPU, 1, 2), 0.5, Norm.LINF);
-                Tensor spec = Tensor.fromDoubles(new double[]{1, -1}, 1, 1, 2);
+                InputRegion region = square();
+                Tensor spec = Tensor.fromDoubles(new double[]{1, -1}, 1, 1, 2);   // z₀ − z₁
                 // shift the margin so that the true minimum is 0.05: verifiable, and not by a wide margin
-                Linear last = (Linear) ((Sequential) f).layers().get(4);
+                Linear last = (Linear) f.layers().get(4);
                 double[] bias = last.bias().value().toDoubleArray();
                 BoundPropagationTest.set(last.bias().value(), bias[0] + 0.05 - gridMinimum(f, 0.5, 401), bias[1]);
                 BoundedNetwork net = BoundedNetwork.of(f);
@@ -116,6 +114,20 @@ class BranchAndBoundTest {
         assertThat(warmDomains).as("domains with 3 steps per batch, warm start against cold").isLessThan(coldDomains);
         assertThat(tighter).as("networks where branching tightened CROWN's bound").isPositive();
         assertThat(verifiedOnlyByBab).as("networks verified by branch and bound but not by CROWN").isPositive();
+    }
+
+    /** A seeded random 2-8-8-2 ReLU network in float64, in evaluation mode. */
+    static Sequential randomNetwork(long seed) {
+        Rng.seed(seed);
+        Sequential f = new Sequential(new Linear(2, 8), Activation.relu(), new Linear(8, 8), Activation.relu(), new Linear(8, 2));
+        f.to(F64);
+        f.train(false);
+        return f;
+    }
+
+    /** The box [−0.5, 0.5]² around the origin. */
+    static InputRegion square() {
+        return InputRegion.ball(Tensor.zeros(F64, Device.CPU, 1, 2), 0.5, Norm.LINF);
     }
 
     /** min over the grid of [−r, r]² of z₀ − z₁ (the network is piecewise linear: the grid gets within a few 10⁻⁴). */
@@ -243,12 +255,10 @@ class BranchAndBoundTest {
     void slopesOnTheDomainsRaiseTheRootAboveCrown() {
         int raised = 0;
         for (long seed = 1; seed <= 8; seed++) {
-            Rng.seed(seed);
-            Module f = new Sequential(new Linear(2, 8), Activation.relu(), new Linear(8, 8), Activation.relu(), new Linear(8, 2)).to(F64);
-            f.train(false);
+            Sequential f = randomNetwork(seed);
             try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
-                InputRegion region = InputRegion.ball(Tensor.zeros(F64, Device.CPU, 1, 2), 0.5, Norm.LINF);
-                Tensor spec = Tensor.fromDoubles(new double[]{1, -1}, 1, 1, 2);
+                InputRegion region = square();
+                Tensor spec = Tensor.fromDoubles(new double[]{1, -1}, 1, 1, 2);   // z₀ − z₁
                 BoundedNetwork net = BoundedNetwork.of(f);
                 double crown = net.crownLower(region, spec, UNITS, LowerSlope.ADAPTIVE).item();
                 double truth = gridMinimum(f, 0.5, 201);
@@ -271,13 +281,10 @@ class BranchAndBoundTest {
     void theRootsAlphaCrownIntermediateBoundsAreSoundAndTighter() {
         int tighter = 0;
         for (long seed = 1; seed <= 4; seed++) {
-            Rng.seed(seed);
-            Sequential f = new Sequential(new Linear(2, 8), Activation.relu(), new Linear(8, 8), Activation.relu(), new Linear(8, 2));
-            f.to(F64);
-            f.train(false);
+            Sequential f = randomNetwork(seed);
             try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
-                InputRegion region = InputRegion.ball(Tensor.zeros(F64, Device.CPU, 1, 2), 0.5, Norm.LINF);
-                Tensor spec = Tensor.fromDoubles(new double[]{1, -1}, 1, 1, 2);
+                InputRegion region = square();
+                Tensor spec = Tensor.fromDoubles(new double[]{1, -1}, 1, 1, 2);   // z₀ − z₁
                 BoundedNetwork net = BoundedNetwork.of(f);
                 Map<Integer, Interval> known = new java.util.HashMap<>();
                 net.alphaCrownLower(region, spec, UNITS, 20, Verification.ALPHA_LR, new AlphaSlopes(), known);
