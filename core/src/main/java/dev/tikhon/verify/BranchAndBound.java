@@ -34,8 +34,13 @@ import java.util.PriorityQueue;
 public final class BranchAndBound {
     /** Bound computations (domains) per example. */
     public static final int DEFAULT_DOMAINS = 1024;
-    /** Adam steps on the split multipliers β (and the slopes α) per batch of domains, and their step size. */
+    /**
+     * Adam steps on the split multipliers β (and the slopes α) per batch of domains that start cold (from β = 0 and CROWN's
+     * slopes), per batch that starts from the parents' values, and their step size. Warm, 5 steps verify what 20 do on
+     * the MLPs measured in docs/verification.md, in half the time.
+     */
     public static final int BETA_STEPS = 20;
+    public static final int WARM_STEPS = 5;
     public static final double BETA_LR = 0.1;
     /** Domains bounded at once. */
     static final int BATCH = 64;
@@ -58,33 +63,46 @@ public final class BranchAndBound {
      *
      * @param maxDomains bound computations per example
      * @param rootAlphaSteps α-CROWN's steps before branching, whose intermediate bounds every domain then reuses (0: none)
-     * @param steps      Adam steps per batch of domains on β (and α); 0: the splits act through the intervals only
+     * @param steps      Adam steps on β (and α) per batch of domains that start cold; 0: the splits act through the
+     *                   intervals only
+     * @param warmSteps  the same for a batch whose domains all start from their parents' α and β
      * @param lr         their step size
      * @param domainAlpha whether each domain's final walk optimizes the lower slopes α with β (α-β-CROWN), or keeps CROWN's
      * @param branching  the split rule
      * @param warmStart  whether a domain's α and β start from its parent's last values (β-CROWN's warm start) rather than
      *                   from CROWN's slopes and β = 0; only where they are small ({@link #WARM_ELEMENTS} per domain)
      */
-    public record Settings(int maxDomains, int rootAlphaSteps, int steps, double lr, boolean domainAlpha, Branching branching,
-                           boolean warmStart) {
-        public static final Settings DEFAULT = new Settings(DEFAULT_DOMAINS, Verification.ALPHA_STEPS, BETA_STEPS, BETA_LR, true,
-                Branching.INTERCEPT, true);
+    public record Settings(int maxDomains, int rootAlphaSteps, int steps, int warmSteps, double lr, boolean domainAlpha,
+                           Branching branching, boolean warmStart) {
+        public static final Settings DEFAULT = new Settings(DEFAULT_DOMAINS, Verification.ALPHA_STEPS, BETA_STEPS, WARM_STEPS, BETA_LR,
+                true, Branching.INTERCEPT, true);
 
         public Settings {
             if (maxDomains < 1) throw new IllegalArgumentException("at least one domain per example, not " + maxDomains);
         }
 
-        public Settings withDomains(int n) { return new Settings(n, rootAlphaSteps, steps, lr, domainAlpha, branching, warmStart); }
+        public Settings withDomains(int n) {
+            return new Settings(n, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, warmStart);
+        }
 
-        public Settings withRootAlphaSteps(int n) { return new Settings(maxDomains, n, steps, lr, domainAlpha, branching, warmStart); }
+        public Settings withRootAlphaSteps(int n) {
+            return new Settings(maxDomains, n, steps, warmSteps, lr, domainAlpha, branching, warmStart);
+        }
 
-        public Settings withSteps(int n) { return new Settings(maxDomains, rootAlphaSteps, n, lr, domainAlpha, branching, warmStart); }
+        /** {@code n} steps per batch, warm or cold. */
+        public Settings withSteps(int n) { return new Settings(maxDomains, rootAlphaSteps, n, n, lr, domainAlpha, branching, warmStart); }
 
-        public Settings withDomainAlpha(boolean on) { return new Settings(maxDomains, rootAlphaSteps, steps, lr, on, branching, warmStart); }
+        public Settings withDomainAlpha(boolean on) {
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, on, branching, warmStart);
+        }
 
-        public Settings withBranching(Branching b) { return new Settings(maxDomains, rootAlphaSteps, steps, lr, domainAlpha, b, warmStart); }
+        public Settings withBranching(Branching b) {
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, b, warmStart);
+        }
 
-        public Settings withWarmStart(boolean on) { return new Settings(maxDomains, rootAlphaSteps, steps, lr, domainAlpha, branching, on); }
+        public Settings withWarmStart(boolean on) {
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, on);
+        }
     }
 
     /**
@@ -249,6 +267,7 @@ public final class BranchAndBound {
         int margins = (int) specs.size(1);
         long splittable = relus.stream().mapToLong(l -> unitsOf(shapes.get(l))).sum();
         boolean warm = settings.warmStart() && settings.steps() > 0 && margins * splittable <= WARM_ELEMENTS;
+        int steps = warm && batch.stream().allMatch(dom -> dom.beta() != null) ? settings.warmSteps() : settings.steps();
         Map<Integer, Tensor> betas = new HashMap<>();   // β per split layer, [d, margins, …units]: the storage its loop steps
         Tensor alphaStart = warm && slopes != null ? parents(batch, Domain::alpha, Float.NaN, margins, splittable, specs) : null;
         Tensor betaStart = warm ? parents(batch, Domain::beta, 0, margins, splittable, specs) : null;
@@ -270,7 +289,7 @@ public final class BranchAndBound {
         try (dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {   // only α and β are differentiated, in their loop
             trace = net.forwardOnDomains(domains, crownUnits, splits, slopes, known);
             trace.coefficients = coefficients;
-            lower = optimize(net, domains, specs, trace, splits, slopes, betas, settings.steps(), settings.lr());
+            lower = optimize(net, domains, specs, trace, splits, slopes, betas, steps, settings.lr());
             trace.coefficients = null;
             Tensor ibp = net.foldedIbpLower(specs, trace);   // also sound on the domain; tighter on IBP-trained networks
             if (ibp != null) lower = lower.maximum(ibp);
