@@ -146,9 +146,14 @@ public final class BranchAndBound {
     public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, int crownUnits, Settings settings) {
         long n = spec.size(0);
         double[] out;
+        boolean[] hopeless = new boolean[(int) n];
         try (Scope s = Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {   // CROWN and IBP on the batch first
             out = net.crownLower(region, spec, crownUnits, LowerSlope.ADAPTIVE).maximum(net.ibp(region, spec).lo()).minWithIndex(1)[0].toDoubleArray();
-            int[] todo = java.util.stream.IntStream.range(0, (int) n).filter(i -> !(out[i] > 0)).toArray();
+            // the margins at the centre itself: where one is ≤ 0 (a misclassified image) no bound over the region can be > 0, so
+            // there is nothing to search for (skipping a search is sound either way: the root's bound stands)
+            double[] atCentre = net.ibp(InputRegion.ball(region.centre(), 0, region.norm()), spec).lo().minWithIndex(1)[0].toDoubleArray();
+            for (int i = 0; i < n; i++) hopeless[i] = !(atCentre[i] > 0);
+            int[] todo = java.util.stream.IntStream.range(0, (int) n).filter(i -> !(out[i] > 0) && !hopeless[i]).toArray();
             if (settings.rootAlphaSteps() > 0 && todo.length > 0) {   // then α-CROWN on what they leave
                 Tensor rows = Tensor.fromLongs(java.util.Arrays.stream(todo).asLongStream().toArray(), todo.length).to(spec.device());
                 double[] alpha = net.alphaCrownLower(region.rows(rows), spec.indexSelect(0, rows), crownUnits, settings.rootAlphaSteps(),
@@ -158,7 +163,7 @@ public final class BranchAndBound {
         }
         Map<Integer, long[]> shapes = net.reluInputShapes(region);
         for (int i = 0; i < n; i++) {
-            if (out[i] > 0) continue;   // verified at the root
+            if (out[i] > 0 || hopeless[i]) continue;   // verified at the root, or misclassified at the centre
             out[i] = Math.max(out[i], search(net, region, spec, i, crownUnits, settings, shapes, out[i]).lower());
         }
         return Tensor.fromDoubles(out, n).to(spec.dtype()).to(spec.device());

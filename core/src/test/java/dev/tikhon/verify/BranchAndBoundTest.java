@@ -307,6 +307,24 @@ class BranchAndBoundTest {
         assertThat(tighter).as("layers where α-CROWN tightened CROWN's intermediate bounds").isPositive();
     }
 
+    /**
+     * An example whose margin is ≤ 0 at the centre itself (misclassified) cannot be verified: no α-CROWN and no search
+     * are spent on it, and its bound is the larger of CROWN's and IBP's.
+     */
+    @Test
+    void aMisclassifiedCentreIsNotSearched() {
+        Sequential f = randomNetwork(5);
+        try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
+            InputRegion region = square();
+            double centre = f.forward(region.centre()).select(1, 0).sub(f.forward(region.centre()).select(1, 1)).item();
+            Tensor spec = Tensor.fromDoubles(centre > 0 ? new double[]{-1, 1} : new double[]{1, -1}, 1, 1, 2);   // negative at the centre
+            BoundedNetwork net = BoundedNetwork.of(f);
+            double crown = net.crownLower(region, spec, UNITS, LowerSlope.ADAPTIVE).item(), ibp = net.ibp(region, spec).lo().item();
+            double bab = BranchAndBound.worstLower(net, region, spec, UNITS, BranchAndBound.Settings.DEFAULT).item();
+            assertThat(bab).isEqualTo(Math.max(crown, ibp)).isLessThanOrEqualTo(-Math.abs(centre));
+        }
+    }
+
     @Test
     void verificationUsesItByName() {
         assertThat(Verification.Method.parse("bab")).isEqualTo(Verification.Method.BAB);
