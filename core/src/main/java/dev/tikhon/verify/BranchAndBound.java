@@ -270,23 +270,24 @@ public final class BranchAndBound {
         Map<Node, Tensor> coefficients = settings.branching() == Branching.INTERCEPT ? new java.util.IdentityHashMap<>() : null;
         // the warm start: each domain's α and β from its parent's last values, laid out [d, margins, splittable units]
         int margins = (int) specs.size(1);
-        long splittable = relus.stream().mapToLong(l -> unitsOf(shapes.get(l))).sum();
+        long[] offsets = new long[relus.size() + 1];   // layer j's units are [offsets[j], offsets[j + 1]) of the splittable ones
+        for (int j = 0; j < relus.size(); j++) offsets[j + 1] = offsets[j] + unitsOf(shapes.get(relus.get(j)));
+        long splittable = offsets[relus.size()];
         boolean warm = settings.warmStart() && settings.steps() > 0 && margins * splittable <= WARM_ELEMENTS;
         int steps = warm && batch.stream().allMatch(dom -> dom.beta() != null) ? settings.warmSteps() : settings.steps();
         Map<Integer, Tensor> betas = new HashMap<>();   // β per split layer, [d, margins, …units]: the storage its loop steps
         Tensor alphaStart = warm && slopes != null ? parents(batch, Domain::alpha, Float.NaN, margins, splittable, specs) : null;
         Tensor betaStart = warm ? parents(batch, Domain::beta, 0, margins, splittable, specs) : null;
         Map<Node, Tensor> alphaByNode = new java.util.IdentityHashMap<>();
-        long offset0 = 0;
-        for (int layer : relus) {
-            long units = unitsOf(shapes.get(layer));
+        for (int j = 0; j < relus.size(); j++) {
+            int layer = relus.get(j);
+            long units = offsets[j + 1] - offsets[j];
             long[] shape = BoundedNetwork.withHead(d, BoundedNetwork.withHead(margins, shapes.get(layer)));
-            if (alphaStart != null) alphaByNode.put(net.node(layer), alphaStart.narrow(2, offset0, units).reshape(shape));
+            if (alphaStart != null) alphaByNode.put(net.node(layer), alphaStart.narrow(2, offsets[j], units).reshape(shape));
             if (state.containsKey(layer)) {
                 betas.put(layer, (betaStart == null ? Tensor.zeros(specs.dtype(), specs.device(), shape)
-                        : betaStart.narrow(2, offset0, units).reshape(shape).copy()).requiresGrad(true));
+                        : betaStart.narrow(2, offsets[j], units).reshape(shape).copy()).requiresGrad(true));
             }
-            offset0 += units;
         }
         if (slopes != null && alphaStart != null) slopes.startFrom(alphaByNode);
         Trace trace;
@@ -304,8 +305,6 @@ public final class BranchAndBound {
         boolean[] infeasible = splits.infeasible() == null ? new boolean[d] : splits.infeasible().toBooleanArray();
         // branching: per domain the unit of highest score over every splittable layer
         List<Tensor> heights = new ArrayList<>(), costs = new ArrayList<>(), stables = new ArrayList<>();
-        List<Long> offsets = new ArrayList<>();
-        long offset = 0;
         for (int layer : relus) {
             Node node = net.node(layer);
             Interval in = trace.input(node);
@@ -320,8 +319,6 @@ public final class BranchAndBound {
                 Tensor row = worst[1].reshape(d, 1, 1).expand(d, 1, l.size(1));
                 costs.add(coefficients.get(node).flatten(2, -1).gather(1, row).squeeze(1).neg().relu().mul(height));
             }
-            offsets.add(offset);
-            offset += l.size(1);
         }
         Tensor score = Tensor.cat(heights, 1);
         if (!costs.isEmpty()) {   // where no unit costs anything, the height decides
@@ -338,22 +335,21 @@ public final class BranchAndBound {
                 unit[k] = -1;
                 continue;
             }
-            int r = offsets.size() - 1;
-            while (offsets.get(r) > index[k]) r--;
+            int r = relus.size() - 1;
+            while (offsets[r] > index[k]) r--;
             layer[k] = relus.get(r);
-            unit[k] = (int) (index[k] - offsets.get(r));
+            unit[k] = (int) (index[k] - offsets[r]);
         }
         float[][] alphaEnd = null, betaEnd = null;
         if (warm) {   // what the children start from: the last α (NaN where a layer had no variables) and β
             Tensor a = Tensor.full(Float.NaN, specs.dtype(), specs.device(), d, margins, splittable);
             Tensor b = Tensor.zeros(specs.dtype(), specs.device(), d, margins, splittable);
-            long offset1 = 0;
-            for (int l : relus) {
-                long units = unitsOf(shapes.get(l));
+            for (int j = 0; j < relus.size(); j++) {
+                int l = relus.get(j);
+                long units = offsets[j + 1] - offsets[j];
                 Tensor alpha = slopes == null ? null : slopes.value(net.node(l), net.depth());
-                if (alpha != null) a.narrow(2, offset1, units).copy_(alpha.detach().reshape(d, margins, units));
-                if (betas.containsKey(l)) b.narrow(2, offset1, units).copy_(betas.get(l).detach().reshape(d, margins, units));
-                offset1 += units;
+                if (alpha != null) a.narrow(2, offsets[j], units).copy_(alpha.detach().reshape(d, margins, units));
+                if (betas.containsKey(l)) b.narrow(2, offsets[j], units).copy_(betas.get(l).detach().reshape(d, margins, units));
             }
             alphaEnd = slopes == null ? null : perDomain(a.toFloatArray(), d);
             betaEnd = perDomain(b.toFloatArray(), d);

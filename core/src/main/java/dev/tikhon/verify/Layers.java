@@ -232,13 +232,16 @@ final class Layers {
                 Tensor slopes = trace.slopes.slopes(this, trace.origin, trace.rows, trace.rowStart, trace.rowCount, l, u);
                 if (slopes != null) return Relaxation.relu(l, u, trace.alpha, slopes);
             }
-            return trace.cached(this, () -> Relaxation.of(kind, trace.input(this), trace.alpha));
+            return fixed(trace);
         }
+
+        /** The relaxation with the trace's fixed lower-slope rule, made once per bound computation. */
+        private Relaxation fixed(Trace trace) { return trace.cached(this, () -> Relaxation.of(kind, trace.input(this), trace.alpha)); }
 
         private boolean optimized(Trace trace) { return trace.slopes != null && kind == Activation.Kind.RELU; }
 
         /** Makes the fixed-slope relaxation in the caller's scope (α-CROWN's layers also read it where they have no variables). */
-        @Override public void prepare(Trace trace) { if (!affine()) trace.cached(this, () -> Relaxation.of(kind, trace.input(this), trace.alpha)); }
+        @Override public void prepare(Trace trace) { if (!affine()) fixed(trace); }
 
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
             if (kind == Activation.Kind.IDENTITY) return a;
