@@ -17,11 +17,15 @@ import dev.tikhon.train.ObjectiveSpec;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code tikhon certify}: certified ℓ2 radii per image, certified accuracy, timings. */
@@ -119,6 +123,42 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
 
     @Mixin ClusterOptions cluster = new ClusterOptions();
 
+    @Spec CommandSpec spec;
+
+    /** The methods that read each method-specific option; any other method ignores it. */
+    private static final Map<String, Set<String>> READ_BY = Map.ofEntries(
+            Map.entry("--sigma", Set.of("cohen", "heat")), Map.entry("--n0", Set.of("cohen", "heat")), Map.entry("--n", Set.of("cohen", "heat")),
+            Map.entry("--alpha", Set.of("cohen", "heat")), Map.entry("--noise-batch", Set.of("cohen", "heat")),
+            Map.entry("--images-per-batch", Set.of("cohen", "heat")), Map.entry("--predict-images", Set.of("cohen")),
+            Map.entry("--monte-carlo", Set.of("heat")), Map.entry("--attack-steps", Set.of("cohen", "heat")),
+            Map.entry("--attack-restarts", Set.of("cohen", "heat")), Map.entry("--batch-size", Set.of("lipschitz", "heat")),
+            Map.entry("--bab-domains", Set.of("bab")), Map.entry("--norm", Set.of("lipschitz")));
+
+    /**
+     * A threat model the method does not certify is an error (its radii would be ℓ2 radii under an ℓ∞ name); any other
+     * method-specific option the method does not read is a note, as it stays valid for other methods.
+     */
+    private void checkOptionsFor(String m) {
+        if (!m.equals("lipschitz") && !norm.equalsIgnoreCase("l2")) {
+            throw new UserError("--norm " + norm + ": --method " + m + " certifies ℓ2 radii only; for ℓ∞ use --method lipschitz --norm linf, "
+                    + (Set.of("ibp", "crown", "alpha-crown", "bab").contains(m)
+                    ? "or 'tikhon verify --method " + m + " --norm linf --radius MAX' for each image's largest verified ℓ∞ radius" : "or drop --norm"));
+        }
+        if (spec == null || spec.commandLine() == null || spec.commandLine().getParseResult() == null) return;
+        for (var o : spec.commandLine().getParseResult().matchedOptions()) {
+            String name = o.longestName();
+            Set<String> readers = READ_BY.get(name);
+            boolean unread = readers != null && !readers.contains(m)
+                    // heat reads the Monte Carlo settings only with its certificate (a), and --batch-size only without it
+                    || m.equals("heat") && !monteCarlo && List.of("--n0", "--n", "--alpha", "--noise-batch", "--images-per-batch").contains(name)
+                    || m.equals("heat") && monteCarlo && name.equals("--batch-size");
+            if (unread && !name.equals("--norm")) {
+                System.err.println("note:   " + name + " does nothing with --method " + m
+                        + (m.equals("heat") ? (monteCarlo ? "" : " --no-monte-carlo") : "") + "; it is ignored");
+            }
+        }
+    }
+
     @Override public Path outDir() {
         return out != null ? out : Path.of("runs", "certify-" + method.toLowerCase(Locale.ROOT));
     }
@@ -132,6 +172,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
             throw new UserError(e.getMessage());
         }
         String m = method.name();
+        checkOptionsFor(m);
         RunDirectory run = RunDirectory.create(outDir());
         ModelSource.Loaded model = source.load();
         double s = m.equals("heat") ? heatSigma(model, sigma) : sigma != null ? sigma : method.needsSigma() ? sigmaOf(model) : Double.NaN;

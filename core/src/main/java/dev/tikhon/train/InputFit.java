@@ -25,7 +25,7 @@ public final class InputFit {
 
     /**
      * Checks that {@code model}, described by {@code spec} (null when unknown, as for a TorchScript file), takes the
-     * examples of {@code data} and scores at least its classes; a {@link UserError} naming {@code modelName},
+     * examples of {@code data} and scores exactly its classes; a {@link UserError} naming {@code modelName},
      * {@code dataName} and the two shapes otherwise.
      */
     public static void check(Module model, ModelSpec spec, Dataset data, String modelName, String dataName, Device device) {
@@ -68,9 +68,11 @@ public final class InputFit {
     }
 
     private static void requireClasses(long outputs, Dataset data, String modelName, String dataName) {
-        if (outputs < data.numClasses()) {
+        // fewer: labels the model cannot score; more: predictions the data has no class for (confusion matrices, margins
+        // and certificates would all be sized wrong), and the data's class 0 need not be the model's
+        if (outputs != data.numClasses()) {
             throw new UserError(modelName + " scores " + outputs + " classes but " + dataName + " has " + data.numClasses()
-                    + "; pass the data the model was trained on (--data)");
+                    + "; pass the data the model was trained on (--data), with all of its classes");
         }
     }
 }

@@ -89,6 +89,53 @@ class CliBadInputTest {
         assertThat(dir.resolve("run")).doesNotExist();
     }
 
+    /**
+     * A 10-class model on a 3-class folder: its predictions 3–9 have no class in the data (eval crashed on its confusion
+     * matrix, verify in libtorch, attack and certify reported a meaningless 0%). Refused before any work, in every command.
+     */
+    @Test
+    void aDataSetWithFewerClassesThanTheModel(@TempDir Path dir) throws IOException {
+        for (String c : List.of("a", "b", "c")) {
+            Path folder = Files.createDirectories(dir.resolve("images").resolve(c));
+            for (int i = 0; i < 2; i++) ImageIO.write(new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY), "png", folder.resolve(i + ".png").toFile());
+        }
+        String images = dir.resolve("images").toString();
+        Path fashion = dir.resolve("fashion-mlp");
+        Cli.Run t = Cli.run("train", "--data", "fashion-mnist-sample", "--model", "mlp", "--hidden", "8", "--epochs", "1", "--threads", "1",
+                "--out", fashion.toString());
+        assertThat(t.exitCode()).as(t.err()).isZero();
+        for (List<String> command : List.of(List.of("eval"), List.of("attack"), List.of("verify"), List.of("certify", "--method", "crown"))) {
+            List<String> a = new ArrayList<>(command);
+            a.addAll(List.of("--checkpoint", fashion.toString(), "--data", "folder", "--data-dir", images, "--threads", "1", "--out",
+                    dir.resolve("out-" + command.get(0)).toString()));
+            oneErrorLine(Cli.run(a.toArray(String[]::new)), "scores 10 classes but", "has 3", "with all of its classes");
+            assertThat(dir.resolve("out-" + command.get(0))).doesNotExist();
+        }
+        oneErrorLine(Cli.run("eval", "--torchscript", TINY_CNN, "--data", "folder", "--data-dir", images, "--threads", "1", "--out",
+                dir.resolve("out-ts").toString()), "scores 10 classes but", "has 3");
+    }
+
+    /** `certify --method crown --norm linf` gave ℓ2 radii under the ℓ∞ name; options a method never reads were silent. */
+    @Test
+    void certifyRefusesANormItsMethodDoesNotCertifyAndNotesUnreadOptions(@TempDir Path dir) {
+        String line = oneErrorLine(Cli.run("certify", "--checkpoint", moonsMlp.toString(), "--method", "crown", "--norm", "linf", "--images", "2",
+                "--threads", "1", "--out", dir.resolve("c").toString()), "--norm linf", "ℓ2 radii only", "--method lipschitz --norm linf",
+                "tikhon verify --method crown --norm linf --radius");
+        assertThat(dir.resolve("c")).doesNotExist();
+        oneErrorLine(Cli.run("certify", "--checkpoint", moonsMlp.toString(), "--method", "cohen", "--sigma", "0.25", "--norm", "linf",
+                "--threads", "1", "--out", dir.resolve("c").toString()), "--method cohen certifies ℓ2 radii only", "drop --norm");
+        Cli.Run l = Cli.run("certify", "--checkpoint", moonsMlp.toString(), "--data", "moons", "--method", "lipschitz", "--sigma", "0.5", "--n", "10",
+                "--bab-domains", "4", "--batch-size", "8", "--images", "4", "--threads", "1", "--out", dir.resolve("l").toString());
+        assertThat(l.exitCode()).as(l.err()).isZero();
+        assertThat(l.err()).contains("note:   --sigma does nothing with --method lipschitz; it is ignored")
+                .contains("note:   --n does nothing with --method lipschitz").contains("note:   --bab-domains does nothing with --method lipschitz")
+                .doesNotContain("--batch-size does nothing");
+        Cli.Run h = Cli.run("certify", "--checkpoint", moonsMlp.toString(), "--data", "moons", "--method", "crown", "--norm", "l2",
+                "--images", "2", "--threads", "1", "--out", dir.resolve("b").toString());
+        assertThat(h.exitCode()).as(h.err()).isZero();
+        assertThat(h.err()).as("the norm it certifies, and no other option: nothing to note").doesNotContain("note:");
+    }
+
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"--sigma,Infinity,not a finite number", "--sigma,NaN,not a finite number", "--sigma,-0.5,--sigma must be > 0",
             "--alpha,1.5,'--alpha must be in (0, 1)'", "--images,0,--images must be ≥ 1", "--n,-3,--n must be ≥ 1",
