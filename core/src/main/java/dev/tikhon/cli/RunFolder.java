@@ -15,7 +15,9 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
@@ -39,9 +41,17 @@ final class RunFolder {
         Path outDir();
     }
 
-    /** What {@value #SETTINGS} holds. */
+    /** Options whose files the run computes on: a resumed run must find them as they were (a run of 40 images must not be 8 of one model and 32 of another). */
+    private static final Set<String> INPUTS = Set.of("--checkpoint", "--torchscript", "--onnx", "--transfer-from");
+
+    /**
+     * What {@value #SETTINGS} holds.
+     *
+     * @param inputs SHA-256 of each file named by an {@link #INPUTS} option, by path (null in runs recorded before it)
+     */
     record Settings(String command, List<String> args, String started, String finished,
-                    @com.fasterxml.jackson.annotation.JsonProperty("tikhon_version") String tikhonVersion) {}
+                    @com.fasterxml.jackson.annotation.JsonProperty("tikhon_version") String tikhonVersion,
+                    Map<String, String> inputs) {}
 
     private static volatile Session current;
 
@@ -122,7 +132,8 @@ final class RunFolder {
             }
             current = null;
             if (exitCode == 0) {
-                write(dir, new Settings(settings.command(), settings.args(), settings.started(), Instant.now().toString(), Version.VERSION));
+                write(dir, new Settings(settings.command(), settings.args(), settings.started(), Instant.now().toString(), Version.VERSION,
+                        settings.inputs()));
             } else if (!resuming && onlyOurs()) {
                 try {
                     Files.deleteIfExists(dir.resolve(SETTINGS));
@@ -178,6 +189,7 @@ final class RunFolder {
                             + "'tikhon " + recorded.command() + " --resume --out " + dir + "', or choose another --out");
                 }
                 run = ResumeArgs.merge(fresh, path, recorded.args(), absolute, FREE, dir.resolve(SETTINGS).toString());
+                requireUnchanged(recorded.inputs(), fingerprints(cl.getCommandSpec(), run), dir);
             } else {
                 if (!resume && !force) refuseExisting(dir, recorded, command);
                 run = rest;
@@ -185,7 +197,8 @@ final class RunFolder {
             // unfinished until it ends; a resumed run keeps its start and records what it now runs with (an extension)
             boolean continued = resume && recorded != null;
             Settings settings = new Settings(command, List.copyOf(continued ? run : absolute),
-                    continued ? recorded.started() : Instant.now().toString(), null, Version.VERSION);
+                    continued ? recorded.started() : Instant.now().toString(), null, Version.VERSION,
+                    continued && recorded.inputs() != null ? recorded.inputs() : fingerprints(cl.getCommandSpec(), continued ? run : absolute));
             write(dir, settings);
             List<String> full = new ArrayList<>(path);
             full.addAll(run);
@@ -197,6 +210,37 @@ final class RunFolder {
         } catch (RuntimeException e) {
             lock.close();
             throw e;
+        }
+    }
+
+    /**
+     * SHA-256 of each file an {@link #INPUTS} option names (a run folder given as --checkpoint: of its checkpoint.tkn), by
+     * the path as given; files that do not exist are left out (the command itself says so).
+     */
+    static Map<String, String> fingerprints(CommandLine.Model.CommandSpec spec, List<String> args) {
+        Map<String, String> out = new TreeMap<>();
+        for (ResumeArgs.Given g : ResumeArgs.tokenize(spec, args)) {
+            if (!INPUTS.contains(g.name()) || g.tokens().isEmpty()) continue;
+            String last = g.tokens().get(g.tokens().size() - 1);
+            String value = g.tokens().size() == 1 ? last.substring(last.indexOf('=') + 1) : last;
+            for (String v : value.split(",")) {
+                if (v.isEmpty()) continue;
+                Path p = Path.of(v), file = Files.isDirectory(p) ? p.resolve("checkpoint.tkn") : p;
+                if (Files.isRegularFile(file)) out.put(v, AtomicFiles.sha256(file));
+            }
+        }
+        return out;
+    }
+
+    /** A resumed run whose model files changed since it started: refused, as its results would mix two models. */
+    private static void requireUnchanged(Map<String, String> recorded, Map<String, String> now, Path dir) {
+        if (recorded == null) return;   // recorded before fingerprints
+        for (Map.Entry<String, String> e : recorded.entrySet()) {
+            String is = now.get(e.getKey());
+            if (e.getValue().equals(is)) continue;
+            throw new UserError(e.getKey() + (is == null ? " is gone" : " changed") + " since the run in " + dir + " started (SHA-256 "
+                    + e.getValue().substring(0, 12) + "…" + (is == null ? "" : ", now " + is.substring(0, 12) + "…")
+                    + "): resuming would mix results of two models; restore the file, or start over with --force");
         }
     }
 

@@ -105,6 +105,27 @@ class CliRunFolderTest {
         assertThat(e).contains("'tikhon certify", "not 'attack'");
     }
 
+    /** A run resumed after its model file was replaced would hold images certified by two models: refused, naming the file. */
+    @Test
+    void resumeRefusesAModelFileThatChanged(@TempDir Path dir) throws IOException {
+        Path model = dir.resolve("model");
+        assertThat(Cli.run(train(model, "--epochs", "1")).exitCode()).isEqualTo(0);
+        Path c = dir.resolve("c");
+        List<String> a = new ArrayList<>(List.of(certify(c)));
+        a.set(a.indexOf(base.toString()), model.toString());
+        assertThat(Cli.run(a.toArray(String[]::new)).exitCode()).isEqualTo(0);
+        JsonNode inputs = JSON.readTree(c.resolve("run.json").toFile()).at("/inputs");
+        assertThat(inputs.size()).isEqualTo(1);
+        assertThat(inputs.get(model.toString()).asText()).hasSize(64);
+        assertThat(Cli.run("certify", "--resume", "--out", c.toString()).exitCode()).as("unchanged: resumes").isEqualTo(0);
+
+        Files.copy(base.resolve("checkpoint.tkn"), model.resolve("checkpoint.tkn"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        String e = oneLineError(Cli.run("certify", "--resume", "--out", c.toString()));
+        assertThat(e).contains(model.toString(), "changed since the run", "mix results of two models", "--force");
+        Files.delete(model.resolve("checkpoint.tkn"));
+        assertThat(oneLineError(Cli.run("certify", "--resume", "--out", c.toString()))).contains("is gone since the run");
+    }
+
     @Test
     void aRunKilledBeforeItsFirstCheckpointResumesWithItsRecordedSettingsAndItsStaleLockIsTakenOver(@TempDir Path dir) throws Exception {
         // what a run killed (SIGKILL) before its first checkpoint leaves: its settings, and the lock of a process that is gone
