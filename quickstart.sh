@@ -24,7 +24,7 @@ fi
 
 # Each step resumes or reuses its output when rerun (train and smooth keep checkpoints, certify its images).
 ./tikhon train --model cnn --epochs 3 --resume --out runs/quickstart
-./tikhon eval --checkpoint runs/quickstart --out runs/quickstart/eval
+./tikhon eval --checkpoint runs/quickstart --force --out runs/quickstart/eval
 ./tikhon smooth --checkpoint runs/quickstart --sigma 0.25 --kappa 3 --subset 20000 --resume --out runs/quickstart/heat
 ./tikhon certify --method heat --checkpoint runs/quickstart/heat --images 100 --n 2000 --resume \
   --out runs/quickstart/certify

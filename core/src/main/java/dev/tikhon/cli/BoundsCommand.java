@@ -23,7 +23,7 @@ import java.util.concurrent.Callable;
                         + "against the smallest adversarial example DDN finds, and any violation is reported.",
                 "Beside them, for Tikhon checkpoints and ONNX models of the layers it knows: the sound ℓ2 Lipschitz upper bound of the logit margins (layer operator norms, "
                         + "docs/lipschitz.md) and the sound radii it certifies."})
-final class BoundsCommand implements Callable<Integer> {
+final class BoundsCommand implements Callable<Integer>, RunFolder.Owner {
     @ArgGroup(exclusive = false, multiplicity = "1")
     ModelSource source;
 
@@ -39,14 +39,22 @@ final class BoundsCommand implements Callable<Integer> {
 
     @Mixin RobustnessOptions options = new RobustnessOptions();
 
+    @Mixin ResumeOptions resumeOptions = new ResumeOptions();
+
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
     @Mixin ClusterOptions cluster = new ClusterOptions();
 
+    @Override public Path outDir() {
+        return options.out != null ? options.out : DEFAULT_OUT;
+    }
+
+    private static final Path DEFAULT_OUT = Path.of("runs", "bounds");
+
     @Override public Integer call() {
         RobustnessEvaluation.Config config = new RobustnessEvaluation.Config(options.norm, new double[0], "none", options.steps,
                 options.restarts, options.targets, options.queries, options.ddnSteps, check, true, lanczos, options.batchSize, options.seed);
-        return AttackCommand.evaluate("bounds", "Tikhon robustness bounds", source, data, options, runtime, cluster, config, Path.of("runs", "bounds"),
+        return AttackCommand.evaluate("bounds", "Tikhon robustness bounds", source, data, options, runtime, cluster, config, DEFAULT_OUT,
                 BoundsCommand::soundBound, new TransferOptions());
     }
 

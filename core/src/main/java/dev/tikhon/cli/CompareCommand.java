@@ -1,5 +1,6 @@
 package dev.tikhon.cli;
 
+import dev.tikhon.UserError;
 import dev.tikhon.Version;
 import dev.tikhon.report.Comparison;
 import dev.tikhon.report.RunDirectory;
@@ -27,9 +28,20 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Output directory. Default: runs/compare.")
     Path out;
 
+    @Option(names = "--force", description = "Overwrite the run already in --out instead of refusing.")
+    boolean force;
+
     @Override public Integer call() {
+        Path dir = (out != null ? out : Path.of("runs", "compare")).toAbsolutePath().normalize();
+        java.util.Set<Path> seen = new java.util.HashSet<>();
+        for (Path r : runs) {
+            Path abs = r.toAbsolutePath().normalize();
+            if (!seen.add(abs)) throw new UserError(r + " is given twice; compare each run once");
+            if (abs.equals(dir)) throw new UserError("--out " + dir + " is one of the runs compared; it would be overwritten: choose another --out");
+        }
         Comparison c = Comparison.read(runs);
-        RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "compare"));
+        RunFolder.refuseOverwrite(dir, force);
+        RunDirectory run = RunDirectory.create(dir);
         Map<String, Object> header = new LinkedHashMap<>();
         header.put("command", "compare");
         header.put("tikhon_version", Version.VERSION);

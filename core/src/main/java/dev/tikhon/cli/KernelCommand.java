@@ -100,11 +100,16 @@ final class KernelCommand implements Runnable {
         @Option(names = "--out", paramLabel = "DIR", description = "Output directory. Default: runs/kernel-<method>.")
         Path out;
 
+        @Option(names = "--force", description = "Overwrite the run already in --out instead of refusing.")
+        boolean force;
+
         @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
         @Override public Integer call() {
             Device device = runtime.apply();
-            RunDirectory run = RunDirectory.create(out != null ? out : Path.of("runs", "kernel-" + method));
+            Path dir = out != null ? out : Path.of("runs", "kernel-" + method);
+            RunFolder.refuseOverwrite(dir, force);
+            RunDirectory run = RunDirectory.create(dir);
             String name = data.nameOr(DataOptions.DEFAULT);
             DataSets.Loaded loaded = DataSets.load(name, data.dir, System.getenv(), seed);
             Dataset train = loaded.train();

@@ -108,6 +108,10 @@ final class OptionChecks {
         for (ParseResult p = parsed; p != null; p = p.hasSubcommand() ? p.subcommand() : null) {
             String command = p.commandSpec().qualifiedName(" ").replaceFirst("^tikhon ?", "");
             for (OptionSpec o : p.matchedOptions()) {
+                if (o.longestName().equals("--out") && o.getValue() != null && o.getValue().toString().isBlank()) {
+                    // Path.of("") is the working directory: its files would be overwritten
+                    throw new CommandLine.ParameterException(p.commandSpec().commandLine(), "--out is empty: name the output folder");
+                }
                 Range range = rangeOf(command, o.longestName());
                 if (range == null) continue;
                 for (Object v : values(o.getValue())) {

@@ -15,6 +15,9 @@ final class OutputOptions {
     @Option(names = "--out", paramLabel = "DIR", description = "Output directory. Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Option(names = "--force", description = "Overwrite the run already in --out (any command's) instead of refusing.")
+    boolean force;
+
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
     /** {@code first/more...} under the working directory is the default output directory. */
@@ -25,6 +28,9 @@ final class OutputOptions {
     /** Applies the thread count and resolves the device. */
     Device apply() { return runtime.apply(); }
 
-    /** Creates (or reuses) the output directory. */
-    RunDirectory create() { return RunDirectory.create(out); }
+    /** Creates the output directory, or reuses one that holds no run (with --force, any). */
+    RunDirectory create() {
+        RunFolder.refuseOverwrite(out, force);
+        return RunDirectory.create(out);
+    }
 }

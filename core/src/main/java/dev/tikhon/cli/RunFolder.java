@@ -22,8 +22,8 @@ import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
- * The life of a run in its folder (docs/runs.md), for the commands whose runs are long: train, smooth, certify, attack
- * and flow train. Before the command runs, {@link #open} takes the folder's {@link RunLock}, refuses a folder that holds
+ * The life of a run in its folder (docs/runs.md), for the commands whose runs are long: train, smooth, certify, attack,
+ * bounds and flow train. Before the command runs, {@link #open} takes the folder's {@link RunLock}, refuses a folder that holds
  * another run (finished or not) unless {@code --force}, and writes the run's settings, its command line, to
  * {@value #SETTINGS} (atomically), so that {@code --resume} takes every setting from the folder: an option given again
  * with another value is an error naming both, and a run killed before its first checkpoint resumes with what it was
@@ -32,7 +32,7 @@ import java.util.stream.Stream;
  */
 final class RunFolder {
     static final String SETTINGS = "run.json";
-    private static final Set<String> MANAGED = Set.of("train", "smooth", "certify", "attack", "flow train");
+    private static final Set<String> MANAGED = Set.of("train", "smooth", "certify", "attack", "bounds", "flow train");
     /** Options a resumed run may give anew: where and how fast it runs, not what it computes (--out: the folder, wherever it now is). */
     private static final Set<String> FREE = Set.of("--threads", "--device", "--out");
 
@@ -244,6 +244,17 @@ final class RunFolder {
         }
     }
 
+    /**
+     * For the commands whose runs keep no {@value #SETTINGS} (eval, verify, bounds of a kernel, compare, …): a folder that
+     * holds any run is not overwritten without {@code --force} (verify into a training run replaced its metrics.json).
+     */
+    static void refuseOverwrite(Path out, boolean force) {
+        Path dir = out.toAbsolutePath().normalize();
+        if (force || !Files.isDirectory(dir)) return;
+        Settings recorded = Files.isRegularFile(dir.resolve(SETTINGS)) ? Json.read(dir.resolve(SETTINGS), Settings.class) : null;
+        refuseExisting(dir, recorded, null);
+    }
+
     /** A new run into a folder that holds one: refused (exit 2), saying which and how to go on. */
     private static void refuseExisting(Path dir, Settings recorded, String command) {
         if (recorded != null) {
@@ -258,9 +269,23 @@ final class RunFolder {
         try (Stream<Path> files = Files.list(dir)) {   // a run from before run.json: its metrics or checkpoints
             String f = files.map(p -> p.getFileName().toString()).filter(n -> n.equals("metrics.json") || n.endsWith(".tkn")).sorted()
                     .findFirst().orElse(null);
-            if (f != null) throw new UserError(dir + " holds an earlier run (" + f + "); pass --force to overwrite it, or choose another --out");
+            if (f != null) {
+                String kind = f.equals("metrics.json") ? commandOf(dir.resolve(f)) : null;
+                throw new UserError(dir + " holds " + (kind == null ? "an earlier run" : "a 'tikhon " + kind + "' run") + " (" + f
+                        + "); pass --force to overwrite it, or choose another --out");
+            }
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("Cannot list " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The command a metrics.json was written by, or null where it does not say. */
+    private static String commandOf(Path metrics) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode c = Json.mapper().readTree(metrics.toFile()).get("command");
+            return c == null || !c.isTextual() ? null : c.asText();
+        } catch (IOException | RuntimeException e) {
+            return null;
         }
     }
 

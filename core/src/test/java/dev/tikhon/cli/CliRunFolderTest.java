@@ -105,6 +105,43 @@ class CliRunFolderTest {
         assertThat(e).contains("'tikhon certify", "not 'attack'");
     }
 
+    /** eval, verify, kernel and compare keep no run.json, but a folder with any run in it is theirs only with --force. */
+    @Test
+    void theShortCommandsDoNotOverwriteARunWithoutForce(@TempDir Path dir) throws IOException {
+        Path t = dir.resolve("t");
+        assertThat(Cli.run(train(t, "--epochs", "1")).exitCode()).isEqualTo(0);
+        String metrics = Files.readString(t.resolve("metrics.json"));
+        String e = oneLineError(Cli.run("verify", "--checkpoint", t.toString(), "--data", "moons", "--method", "ibp", "--images", "2", "--no-attack",
+                "--threads", "1", "--out", t.toString()));
+        assertThat(e).contains(t.toString(), "holds a finished run ('tikhon train", "--force");
+        assertThat(Files.readString(t.resolve("metrics.json"))).isEqualTo(metrics);
+        Path ev = dir.resolve("eval");
+        assertThat(Cli.run("eval", "--checkpoint", t.toString(), "--threads", "1", "--out", ev.toString()).exitCode()).isEqualTo(0);
+        assertThat(oneLineError(Cli.run("eval", "--checkpoint", t.toString(), "--threads", "1", "--out", ev.toString())))
+                .contains("holds a 'tikhon eval' run (metrics.json)", "--force");
+        Cli.Run again = Cli.run("eval", "--checkpoint", t.toString(), "--threads", "1", "--force", "--out", ev.toString());
+        assertThat(again.exitCode()).as(again.err()).isEqualTo(0);
+        assertThat(oneLineError(Cli.run("eval", "--checkpoint", t.toString(), "--out", ""))).contains("--out is empty");
+        // bounds keeps its run like attack: run.json, refused again, --resume
+        Path b = dir.resolve("b");
+        String[] bounds = {"bounds", "--checkpoint", t.toString(), "--data", "moons", "--limit", "4", "--lanczos", "0", "--threads", "1", "--out", b.toString()};
+        assertThat(Cli.run(bounds).exitCode()).isEqualTo(0);
+        assertThat(b.resolve("run.json")).exists();
+        assertThat(oneLineError(Cli.run(bounds))).contains("holds a finished run ('tikhon bounds");
+        Cli.Run resumed = Cli.run("bounds", "--resume", "--out", b.toString());
+        assertThat(resumed.exitCode()).as(resumed.err()).isEqualTo(0);
+
+        Path c1 = dir.resolve("c1"), c2 = dir.resolve("c2");
+        assertThat(Cli.run(certify(c1)).exitCode()).isEqualTo(0);
+        assertThat(Cli.run(certify(c2, "--seed", "5")).exitCode()).isEqualTo(0);
+        assertThat(oneLineError(Cli.run("compare", c1.toString(), c1.toString(), "--out", dir.resolve("cmp").toString()))).contains("given twice");
+        String into = oneLineError(Cli.run("compare", c1.toString(), c2.toString(), "--out", c1.toString()));
+        assertThat(into).contains("is one of the runs compared");
+        assertThat(Cli.run("compare", c1.toString(), c2.toString(), "--out", dir.resolve("cmp").toString()).exitCode()).isEqualTo(0);
+        assertThat(oneLineError(Cli.run("compare", c1.toString(), c2.toString(), "--out", dir.resolve("cmp").toString())))
+                .contains("holds a 'tikhon compare' run", "--force");
+    }
+
     /** A run resumed after its model file was replaced would hold images certified by two models: refused, naming the file. */
     @Test
     void resumeRefusesAModelFileThatChanged(@TempDir Path dir) throws IOException {
