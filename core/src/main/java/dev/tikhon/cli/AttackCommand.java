@@ -35,8 +35,8 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
     @Mixin DataOptions data = new DataOptions();
 
     @Option(names = "--attack", defaultValue = "ensemble",
-            description = "ensemble, pgd, fgsm (linf), apgd-ce, apgd-dlr, apgd-t, fab-t, fab, square, ddn, cw (l2), cw-t (l2) or none; "
-                    + "or members run in turn, separated by commas (e.g. apgd-ce,apgd-t,square). Default: ${DEFAULT-VALUE}.")
+            description = "ensemble, pgd, fgsm (linf), apgd-ce, apgd-dlr, apgd-t, fab-t, fab, square, ddn, cw (l2), cw-t (l2) or none (only the "
+                    + "minimum-distance search and --transfer-from attack); or members run in turn, separated by commas (e.g. apgd-ce,apgd-t,square). Default: ${DEFAULT-VALUE}.")
     String attack;
 
     @Option(names = "--member-contributions", description = "Run every ensemble member on every point still correct, not only on the "
@@ -115,6 +115,12 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
                 options.targets, options.queries, options.ddnSteps, minDistance && smoothed == 0, bounds && smoothed == 0, lanczos,
                 options.batchSize, options.seed, dev.tikhon.attack.Pgd.StepSchedule.parse(schedule), contributions, timeBudget, eot, cwSteps);
         transfer.check(cluster.enabled(), options.norm);
+        if (config.attack().equals(RobustnessEvaluation.NONE) && !config.minDistance() && !transfer.enabled()) {
+            // nothing would try to break a point: "robust accuracy" would only repeat clean accuracy
+            throw new UserError("--attack none runs no attack, and " + (smoothed > 0 ? "--smoothed runs no minimum-distance search"
+                    : "--no-min-distance turns off the minimum-distance search") + ", so nothing would attack: name an attack (e.g. --attack "
+                    + "ensemble), add --transfer-from MODEL" + (smoothed > 0 ? "" : ", or drop --no-min-distance"));
+        }
         return evaluate("attack", "Tikhon robustness evaluation", smoothed > 0 ? source.smoothed(sigma, smoothed) : source, data, options,
                 runtime, cluster, config, Path.of("runs", "attack"), null, transfer);
     }
@@ -169,7 +175,15 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
         RobustnessEvaluation.Config c = r.config();
         System.out.printf("clean accuracy %.4f on %d images%n", r.cleanAccuracy(), r.n());
         long transfers = r.attackNames().stream().filter(dev.tikhon.attack.Transfer::isTransfer).count();
-        String attacks = transfers == 0 ? c.attack() : (c.attack().equals("none") ? "" : c.attack() + " + ") + transfers + " transfer attack(s)";
+        List<String> ran = new java.util.ArrayList<>();
+        if (!c.attack().equals(RobustnessEvaluation.NONE)) ran.add(c.attack());
+        if (transfers > 0) ran.add(transfers + " transfer attack(s)");
+        // with --attack none, robust accuracy is what the minimum-distance search found: say so rather than "(none)"
+        if (c.attack().equals(RobustnessEvaluation.NONE) && c.minDistance()) {
+            List<String> by = RobustnessEvaluation.robustAccuracyBy(r);
+            ran.add(by.get(by.size() - 1));
+        }
+        String attacks = String.join(" + ", ran);
         for (int e = 0; e < c.eps().length; e++) {
             System.out.printf("robust accuracy %.4f at %s ε = %.5g (%s)%n", r.robustAccuracy(e), c.norm(), c.eps()[e], attacks);
         }

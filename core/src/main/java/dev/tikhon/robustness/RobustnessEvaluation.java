@@ -245,6 +245,17 @@ public final class RobustnessEvaluation {
         return MinimumDistance.standard(c.norm(), c.ddnSteps(), c.steps(), Math.max(1, Math.min(c.targets(), numClasses - 1)), c.cwSteps());
     }
 
+    /**
+     * What decides robust accuracy: the attack's members (transfer attacks included), then, when it ran, the minimum-distance
+     * search (a point whose smallest adversarial distance is within ε is not robust there), as "minimum-distance search (ddn, fab-t)".
+     */
+    public static List<String> robustAccuracyBy(Result r) {
+        List<String> by = new ArrayList<>(r.attackNames());
+        Config c = r.config();
+        if (c.minDistance()) by.add("minimum-distance search (" + String.join(", ", MinimumDistance.standardMembers(c.ddnSteps(), c.steps(), c.cwSteps())) + ")");
+        return by;
+    }
+
     /** The evaluation on this machine. */
     public static Result run(Module model, Dataset data, Config c, Device device) {
         return run(Runner.local(model, data, device), data, c);

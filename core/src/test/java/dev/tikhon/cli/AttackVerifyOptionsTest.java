@@ -1,0 +1,42 @@
+package dev.tikhon.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Options of attack and verify that an audit found accepted silently, or refused only once the work had started. */
+class AttackVerifyOptionsTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String LINEAR = "src/test/resources/torchscript/linear_fmnist.pt";
+
+    /** --attack none attacked nothing and reported clean accuracy as robust accuracy, with robustbench.json's attack "none". */
+    @Test
+    void attackNoneNeedsSomethingElseThatAttacksAndSaysWhatRan(@TempDir Path dir) throws IOException {
+        Cli.Run r = Cli.run("attack", "--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--limit", "4", "--attack", "none",
+                "--no-min-distance", "--out", dir.resolve("x").toString());
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("--attack none runs no attack").contains("--transfer-from MODEL").contains("drop --no-min-distance")
+                .doesNotContain("Exception");
+        assertThat(r.out()).as("refused before any work").isEmpty();
+        r = Cli.run("attack", "--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--limit", "4", "--attack", "none",
+                "--smoothed", "2", "--sigma", "0.1", "--out", dir.resolve("y").toString());
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("--smoothed runs no minimum-distance search");
+
+        // with the minimum-distance search, robust accuracy is the search's: the outputs name it
+        Cli.Run a = Cli.run("attack", "--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--limit", "4", "--attack", "none",
+                "--eps", "0.1", "--steps", "5", "--ddn-steps", "5", "--no-bounds", "--threads", "1", "--out", dir.resolve("search").toString());
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        assertThat(a.out()).contains("(minimum-distance search (ddn, fab-t))").doesNotContain("(none)");
+        JsonNode rb = JSON.readTree(dir.resolve("search/robustbench.json").toFile());
+        assertThat(rb.at("/attack").asText()).isEqualTo("minimum-distance search (ddn, fab-t)");
+        JsonNode m = JSON.readTree(dir.resolve("search/metrics.json").toFile());
+        assertThat(m.at("/attacks/robust_accuracy_by").toString()).isEqualTo("[\"minimum-distance search (ddn, fab-t)\"]");
+    }
+}
