@@ -98,6 +98,9 @@ final class VerifyCommand implements Callable<Integer> {
                 throw new UserError(e.getMessage());
             }
         }
+        if (attackAll && !attack) {   // the soundness check is an attack: without one it would be skipped silently
+            throw new UserError("--attack-all attacks verified images too, which --no-attack turns off: drop one of them");
+        }
         double[] radii = RobustnessOptions.parseEps(eps);   // positive and finite, or an error naming --eps (as in attack)
         if (radius != null && !(radius > 0)) throw new UserError("--radius must be positive, got " + radius);
         RunDirectory run = output.create();

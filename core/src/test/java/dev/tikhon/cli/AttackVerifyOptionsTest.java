@@ -14,6 +14,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class AttackVerifyOptionsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String LINEAR = "src/test/resources/torchscript/linear_fmnist.pt";
+    private static final String ONNX = "src/test/resources/onnx/fmnist_cnn.onnx";
 
     /** --attack none attacked nothing and reported clean accuracy as robust accuracy, with robustbench.json's attack "none". */
     @Test
@@ -38,5 +39,16 @@ class AttackVerifyOptionsTest {
         assertThat(rb.at("/attack").asText()).isEqualTo("minimum-distance search (ddn, fab-t)");
         JsonNode m = JSON.readTree(dir.resolve("search/metrics.json").toFile());
         assertThat(m.at("/attacks/robust_accuracy_by").toString()).isEqualTo("[\"minimum-distance search (ddn, fab-t)\"]");
+    }
+
+    /** verify --no-attack --attack-all skipped the soundness check it asks for, silently. */
+    @Test
+    void verifyAttackAllNeedsTheAttack(@TempDir Path dir) {
+        Cli.Run r = Cli.run("verify", "--onnx", ONNX, "--data", "fashion-mnist-sample", "--images", "2", "--no-attack", "--attack-all",
+                "--out", dir.toString());
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("--attack-all attacks verified images too, which --no-attack turns off: drop one of them")
+                .doesNotContain("Exception");
+        assertThat(r.out()).as("refused before any work").isEmpty();
     }
 }
