@@ -115,6 +115,12 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
                 options.targets, options.queries, options.ddnSteps, minDistance && smoothed == 0, bounds && smoothed == 0, lanczos,
                 options.batchSize, options.seed, dev.tikhon.attack.Pgd.StepSchedule.parse(schedule), contributions, timeBudget, eot, cwSteps);
         transfer.check(cluster.enabled(), options.norm);
+        List<String> members = config.attack().equals(RobustnessEvaluation.NONE) ? List.of() : List.of(config.attack().split(","));
+        String crafting = transfer.enabled() ? transfer.attack.toLowerCase(java.util.Locale.ROOT) : null;
+        if (options.ddnSteps < 1 && (members.contains("ddn") || "ddn".equals(crafting))) {
+            throw new UserError("--attack ddn runs DDN for --ddn-steps steps: give --ddn-steps ≥ 1, got " + options.ddnSteps);
+        }
+        noteUnread(members, crafting, config.minDistance());
         if (config.attack().equals(RobustnessEvaluation.NONE) && !config.minDistance() && !transfer.enabled()) {
             // nothing would try to break a point: "robust accuracy" would only repeat clean accuracy
             throw new UserError("--attack none runs no attack, and " + (smoothed > 0 ? "--smoothed runs no minimum-distance search"
@@ -123,6 +129,47 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
         }
         return evaluate("attack", "Tikhon robustness evaluation", smoothed > 0 ? source.smoothed(sigma, smoothed) : source, data, options,
                 runtime, cluster, config, Path.of("runs", "attack"), null, transfer);
+    }
+
+    /**
+     * The budget options each registered attack reads (AttackRegistry's factories), and those the minimum-distance search
+     * reads (DDN, FAB-T); an option given on the command line that nothing in the run reads gets a note, as the training
+     * regularizers' do.
+     */
+    static final Map<String, java.util.Set<String>> READS = Map.ofEntries(
+            Map.entry("ensemble", java.util.Set.of("--steps", "--restarts", "--targets", "--queries", "--eot")),
+            Map.entry("pgd", java.util.Set.of("--steps", "--restarts", "--schedule")),
+            Map.entry("fgsm", java.util.Set.of()),
+            Map.entry("apgd-ce", java.util.Set.of("--steps", "--restarts", "--eot")),
+            Map.entry("apgd-dlr", java.util.Set.of("--steps", "--restarts", "--eot")),
+            Map.entry("apgd-t", java.util.Set.of("--steps", "--targets", "--eot")),
+            Map.entry("square", java.util.Set.of("--queries")),
+            Map.entry("ddn", java.util.Set.of("--ddn-steps")),
+            Map.entry("fab-t", java.util.Set.of("--steps", "--restarts", "--targets")),
+            Map.entry("fab", java.util.Set.of("--steps", "--restarts")),
+            Map.entry("cw", java.util.Set.of("--steps")),
+            Map.entry("cw-t", java.util.Set.of("--steps", "--targets")));
+    static final java.util.Set<String> SEARCH_READS = java.util.Set.of("--steps", "--targets", "--ddn-steps");
+    /** What a transfer attack reads where it differs: PGD crafts with its adversarial-training form (Madry's step, one run). */
+    static final Map<String, java.util.Set<String>> TRANSFER_READS = Map.of("pgd", java.util.Set.of("--steps"));
+
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    private void noteUnread(List<String> members, String crafting, boolean search) {
+        picocli.CommandLine.ParseResult parsed = spec == null ? null : spec.commandLine().getParseResult();
+        if (parsed == null) return;
+        java.util.Set<String> read = new java.util.HashSet<>();
+        java.util.Set<String> all = java.util.Set.of("--steps", "--restarts", "--targets", "--queries", "--ddn-steps", "--schedule", "--eot");
+        for (String m : members) read.addAll(READS.getOrDefault(m, all));   // an attack not in the table: assume it reads all
+        if (crafting != null) read.addAll(TRANSFER_READS.getOrDefault(crafting, READS.getOrDefault(crafting, all)));
+        if (search) read.addAll(SEARCH_READS);
+        for (String o : List.of("--steps", "--restarts", "--targets", "--queries", "--ddn-steps", "--schedule", "--eot")) {
+            if (!parsed.hasMatchedOption(o) || read.contains(o)) continue;
+            String with = "--attack " + String.join(",", members.isEmpty() ? List.of(RobustnessEvaluation.NONE) : members)
+                    + (crafting != null ? " and --transfer-attack " + crafting : "")
+                    + (SEARCH_READS.contains(o) && !search ? (smoothed > 0 ? " and --smoothed" : " and --no-min-distance") : "");
+            System.err.println("note:   " + o + " does nothing with " + with + "; it is ignored");
+        }
     }
 
     /** Loads model and data, runs the evaluation, writes the report and prints the summary (shared with {@code bounds}). */

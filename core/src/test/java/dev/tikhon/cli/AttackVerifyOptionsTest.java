@@ -51,4 +51,35 @@ class AttackVerifyOptionsTest {
                 .doesNotContain("Exception");
         assertThat(r.out()).as("refused before any work").isEmpty();
     }
+
+    /** A budget option the chosen attacks never read gets a note (it was ignored silently), one they read does not. */
+    @Test
+    void budgetOptionsNoAttackReadsGetANote(@TempDir Path dir) {
+        Cli.Run a = Cli.run("attack", "--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--limit", "2", "--eps", "0.1", "--attack", "pgd",
+                "--steps", "2", "--targets", "3", "--queries", "10", "--ddn-steps", "5", "--no-min-distance", "--no-bounds", "--threads", "1",
+                "--out", dir.resolve("a").toString());
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        assertThat(a.err()).contains("note:   --targets does nothing with --attack pgd and --no-min-distance; it is ignored")
+                .contains("note:   --queries does nothing with --attack pgd; it is ignored")
+                .contains("note:   --ddn-steps does nothing with --attack pgd and --no-min-distance; it is ignored")
+                .doesNotContain("--steps does nothing");
+        // the minimum-distance search reads --targets and --ddn-steps; the transfer attack's PGD reads --steps
+        Cli.Run b = Cli.run("attack", "--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--limit", "2", "--eps", "0.1", "--attack", "none",
+                "--transfer-from", LINEAR, "--steps", "2", "--targets", "1", "--ddn-steps", "2", "--restarts", "2", "--no-bounds", "--threads", "1",
+                "--out", dir.resolve("b").toString());
+        assertThat(b.exitCode()).as(b.err()).isZero();
+        assertThat(b.err()).contains("note:   --restarts does nothing with --attack none and --transfer-attack pgd; it is ignored")
+                .doesNotContain("--targets does nothing").doesNotContain("--ddn-steps does nothing").doesNotContain("--steps does nothing");
+
+        Cli.Run v = Cli.run("verify", "--onnx", ONNX, "--data", "fashion-mnist-sample", "--images", "2", "--method", "ibp", "--no-attack",
+                "--targets", "2", "--threads", "1", "--out", dir.resolve("v").toString());
+        assertThat(v.exitCode()).as(v.err()).isZero();
+        assertThat(v.err()).contains("note:   --targets does nothing with --no-attack; it is ignored").doesNotContain("--steps does nothing");
+    }
+
+    /** The table behind those notes covers every registered attack (a new one without an entry would get no notes). */
+    @Test
+    void everyRegisteredAttackSaysWhichOptionsItReads() {
+        assertThat(AttackCommand.READS.keySet()).containsExactlyInAnyOrderElementsOf(dev.tikhon.attack.AttackRegistry.names());
+    }
 }
