@@ -105,6 +105,8 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
     }
 
     @Override public Integer call() {
+        String emptyMember = OptionChecks.emptyItem("--attack", attack, "[,+]");   // "pgd,,fgsm" ran, labelled so
+        if (emptyMember != null) throw new UserError(emptyMember);
         double[] radii = eps == null || eps.isEmpty()
                 ? (options.norm == Norm.LINF ? new double[]{2.0 / 255, 8.0 / 255} : new double[]{0.5, 1.0, 1.5})
                 : RobustnessOptions.parseEps(eps);

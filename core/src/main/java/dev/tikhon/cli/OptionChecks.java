@@ -109,6 +109,13 @@ final class OptionChecks {
         for (ParseResult p = parsed; p != null; p = p.hasSubcommand() ? p.subcommand() : null) {
             String command = p.commandSpec().qualifiedName(" ").replaceFirst("^tikhon ?", "");
             for (OptionSpec o : p.matchedOptions()) {
+                // picocli drops a list's trailing empty items and keeps the others as "": "--eps ,," became the default radii
+                if (",".equals(o.splitRegex())) {
+                    for (String given : o.originalStringValues()) {
+                        String problem = emptyItem(o.longestName(), given);
+                        if (problem != null) throw new CommandLine.ParameterException(p.commandSpec().commandLine(), problem);
+                    }
+                }
                 Range range = rangeOf(command, o.longestName());
                 if (range == null) continue;
                 for (Object v : values(o.getValue())) {
@@ -121,6 +128,23 @@ final class OptionChecks {
                 }
             }
         }
+    }
+
+    /**
+     * The message for a comma-separated value of {@code option} with an empty (or blank) item, naming the value and, when
+     * something is left without the empty items, the value meant most likely; null when no item is empty.
+     */
+    static String emptyItem(String option, String value) {
+        return emptyItem(option, value, ",");
+    }
+
+    /** The same, for a value whose items {@code separator} (a regex) separates, such as --attack's "apgd-ce+square". */
+    static String emptyItem(String option, String value, String separator) {
+        List<String> items = List.of(value.split(separator, -1));
+        if (items.stream().noneMatch(String::isBlank)) return null;
+        List<String> kept = items.stream().filter(i -> !i.isBlank()).map(String::trim).toList();
+        return option + " '" + value + "' has an empty item: separate its values by single commas"
+                + (kept.isEmpty() ? ", and give at least one" : " (" + option + " " + String.join(",", kept) + "?)");
     }
 
     private static List<Object> values(Object value) {

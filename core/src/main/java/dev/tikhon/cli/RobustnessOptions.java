@@ -44,9 +44,9 @@ final class RobustnessOptions {
     @Option(names = "--out", paramLabel = "DIR", description = "Output directory.")
     Path out;
 
-    /** Parses "0.1,8/255" into radii. */
+    /** Parses "0.1,8/255" into radii; an empty item is an error (it used to be dropped, and "--eps ,," meant the default radii). */
     static double[] parseEps(List<String> values) {
-        return values.stream().flatMap(v -> Arrays.stream(v.split(","))).map(String::trim).filter(s -> !s.isEmpty())
+        return values.stream().flatMap(v -> Arrays.stream(v.split(",", -1))).map(String::trim)
                 .mapToDouble(RobustnessOptions::parseRadius).toArray();
     }
 

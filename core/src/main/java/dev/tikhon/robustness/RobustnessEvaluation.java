@@ -93,6 +93,9 @@ public final class RobustnessEvaluation {
             }
             if (!(timeBudget >= 0)) throw new IllegalArgumentException("--time-budget must be ≥ 0 seconds per image, got " + timeBudget);
             attack = attack.toLowerCase(Locale.ROOT).replace('+', ',').replace(" ", "");
+            if (Arrays.asList(attack.split(",", -1)).contains("")) {
+                throw new IllegalArgumentException("--attack '" + attack + "' has an empty item: separate its members by single commas");
+            }
             List<String> names = members(attack);
             for (String a : names) {
                 if (!attacks().contains(a)) {

@@ -82,4 +82,34 @@ class AttackVerifyOptionsTest {
     void everyRegisteredAttackSaysWhichOptionsItReads() {
         assertThat(AttackCommand.READS.keySet()).containsExactlyInAnyOrderElementsOf(dev.tikhon.attack.AttackRegistry.names());
     }
+
+    /** An empty item in a list option was dropped: "--eps ,," meant the default radii, "--attack pgd,,fgsm" ran labelled so. */
+    @Test
+    void emptyItemsInListOptionsAreRefusedBeforeAnyWork(@TempDir Path dir) {
+        String[][] cases = {
+                {"attack --eps ,,", "--eps ',,' has an empty item: separate its values by single commas, and give at least one"},
+                {"attack --eps 0.1,", "--eps '0.1,' has an empty item: separate its values by single commas (--eps 0.1?)"},
+                {"attack --eps 0.1,,8/255", "--eps '0.1,,8/255' has an empty item: separate its values by single commas (--eps 0.1,8/255?)"},
+                {"attack --attack pgd,,fgsm", "--attack 'pgd,,fgsm' has an empty item: separate its values by single commas (--attack pgd,fgsm?)"},
+                {"attack --attack apgd-ce+", "--attack 'apgd-ce+' has an empty item"},
+                {"attack --transfer-from ," + LINEAR, "--transfer-from '," + LINEAR + "' has an empty item"},
+                {"verify --eps 0.1,,0.2", "--eps '0.1,,0.2' has an empty item"},
+                {"verify --method ibp,,crown", "--method 'ibp,,crown' has an empty item: separate its values by single commas (--method ibp,crown?)"},
+                {"verify --method crown,", "--method 'crown,' has an empty item"},
+        };
+        for (String[] c : cases) {
+            String[] words = c[0].split(" ");
+            String[] args = new String[words.length + 6];
+            System.arraycopy(words, 0, args, 0, words.length);
+            System.arraycopy(new String[]{"--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--out", dir.toString()}, 0, args, words.length, 6);
+            Cli.Run r = Cli.run(args);
+            assertThat(r.exitCode()).as(c[0]).isEqualTo(Main.EXIT_USER);
+            assertThat(r.err()).as(c[0]).contains(c[1]).doesNotContain("Exception");
+            assertThat(r.out()).as(c[0] + ": no work started").isEmpty();
+        }
+        // the library's own check, for callers that do not come through the command line
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new dev.tikhon.robustness.RobustnessEvaluation.Config(dev.tikhon.attack.Norm.LINF,
+                        new double[]{0.1}, "pgd,,fgsm", 5, 1, 1, 10, 5, false, false, 0, 8, 0))
+                .hasMessageContaining("--attack 'pgd,,fgsm' has an empty item");
+    }
 }
