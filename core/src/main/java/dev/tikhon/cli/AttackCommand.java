@@ -110,6 +110,7 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
         double[] radii = eps == null || eps.isEmpty()
                 ? (options.norm == Norm.LINF ? new double[]{2.0 / 255, 8.0 / 255} : new double[]{0.5, 1.0, 1.5})
                 : RobustnessOptions.parseEps(eps);
+        RobustnessOptions.noteWholeBox(radii, options.norm);
         if (smoothed > 0 && cluster.enabled()) throw new UserError("--smoothed runs on this machine only: drop --spark, or --smoothed");
         if (sigma != null && smoothed == 0) throw new UserError("--sigma is the noise of --smoothed M: add --smoothed, or drop --sigma");
         if (smoothed > 0 && cwSteps > 0) throw new UserError("--smoothed runs no minimum-distance search, which --cw-steps adds to: drop one of them");

@@ -109,6 +109,7 @@ final class VerifyCommand implements Callable<Integer> {
             }
         }
         double[] radii = RobustnessOptions.parseEps(eps);   // positive and finite, or an error naming --eps (as in attack)
+        RobustnessOptions.noteWholeBox(radii, norm);
         if (radius != null && !(radius > 0)) throw new UserError("--radius must be positive, got " + radius);
         RunDirectory run = output.create();
         ModelSource.Loaded model = source.load(device);

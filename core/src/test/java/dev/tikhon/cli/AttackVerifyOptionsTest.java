@@ -112,4 +112,26 @@ class AttackVerifyOptionsTest {
                         new double[]{0.1}, "pgd,,fgsm", 5, 1, 1, 10, 5, false, false, 0, 8, 0))
                 .hasMessageContaining("--attack 'pgd,,fgsm' has an empty item");
     }
+
+    /** An ℓ∞ ε of 1 or more (the whole [0, 1] box; most often 8 typed for 8/255) ran without a word; 8/255 is the way to write it. */
+    @Test
+    void linfRadiusOfOneOrMoreGetsANote(@TempDir Path dir) throws IOException {
+        Cli.Run a = Cli.run("attack", "--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--limit", "2", "--eps", "8,8/255", "--attack", "fgsm",
+                "--no-min-distance", "--no-bounds", "--threads", "1", "--out", dir.resolve("a").toString());
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        assertThat(a.err()).contains("note:   --eps 8 in linf covers the whole [0, 1] box the images lie in; if 8/255 ≈ 0.0314 was meant, give --eps 8/255")
+                .doesNotContain("--eps 0.03");
+        JsonNode rb = JSON.readTree(dir.resolve("a/robustbench.json").toFile());
+        assertThat(rb.at("/by_eps/0/eps").asDouble()).isEqualTo(8.0 / 255);
+
+        Cli.Run v = Cli.run("verify", "--onnx", ONNX, "--data", "fashion-mnist-sample", "--images", "2", "--method", "ibp", "--no-attack",
+                "--eps", "1.5", "--threads", "1", "--out", dir.resolve("v").toString());
+        assertThat(v.exitCode()).as(v.err()).isZero();
+        assertThat(v.err()).contains("note:   --eps 1.5 in linf covers the whole [0, 1] box the images lie in; if 8/255 ≈ 0.0314 was meant");
+        // in ℓ2 a radius above 1 is an ordinary one
+        Cli.Run l2 = Cli.run("verify", "--onnx", ONNX, "--data", "fashion-mnist-sample", "--images", "2", "--method", "ibp", "--no-attack",
+                "--norm", "l2", "--eps", "2", "--threads", "1", "--out", dir.resolve("l2").toString());
+        assertThat(l2.exitCode()).as(l2.err()).isZero();
+        assertThat(l2.err()).doesNotContain("whole [0, 1] box");
+    }
 }
