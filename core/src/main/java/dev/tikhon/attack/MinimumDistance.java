@@ -39,6 +39,15 @@ public record MinimumDistance(Norm norm, Ddn ddn, Fab fab, CarliniWagner cw, int
                 cwSteps > 0 ? CarliniWagner.standard(cwSteps) : null, 20);
     }
 
+    /** The members {@link #standard} runs with these budgets, named as in {@link Outcome#foundBy}. */
+    public static java.util.List<String> standardMembers(int ddnSteps, int fabSteps, int cwSteps) {
+        java.util.List<String> m = new java.util.ArrayList<>();
+        if (ddnSteps > 0) m.add("ddn");
+        if (fabSteps > 0) m.add("fab-t");
+        if (cwSteps > 0) m.add("cw");
+        return m;
+    }
+
     /**
      * @param result  per example the smallest adversarial example, distances in {@link #norm}
      * @param foundBy per example "ddn", "fab-t" or "cw" (the member whose point was refined), null where none succeeded

@@ -35,8 +35,8 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
     @Mixin DataOptions data = new DataOptions();
 
     @Option(names = "--attack", defaultValue = "ensemble",
-            description = "ensemble, pgd, fgsm (linf), apgd-ce, apgd-dlr, apgd-t, fab-t, fab, square, ddn, cw (l2), cw-t (l2) or none; "
-                    + "or members run in turn, separated by commas (e.g. apgd-ce,apgd-t,square). Default: ${DEFAULT-VALUE}.")
+            description = "ensemble, pgd, fgsm (linf), apgd-ce, apgd-dlr, apgd-t, fab-t, fab, square, ddn, cw (l2), cw-t (l2) or none (only the "
+                    + "minimum-distance search and --transfer-from attack); or members run in turn, separated by commas (e.g. apgd-ce,apgd-t,square). Default: ${DEFAULT-VALUE}.")
     String attack;
 
     @Option(names = "--member-contributions", description = "Run every ensemble member on every point still correct, not only on the "
@@ -105,9 +105,12 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
     }
 
     @Override public Integer call() {
+        String emptyMember = OptionChecks.emptyItem("--attack", attack, "[,+]");   // "pgd,,fgsm" ran, labelled so
+        if (emptyMember != null) throw new UserError(emptyMember);
         double[] radii = eps == null || eps.isEmpty()
                 ? (options.norm == Norm.LINF ? new double[]{2.0 / 255, 8.0 / 255} : new double[]{0.5, 1.0, 1.5})
                 : RobustnessOptions.parseEps(eps);
+        RobustnessOptions.noteWholeBox(radii, options.norm);
         if (smoothed > 0 && cluster.enabled()) throw new UserError("--smoothed runs on this machine only: drop --spark, or --smoothed");
         if (sigma != null && smoothed == 0) throw new UserError("--sigma is the noise of --smoothed M: add --smoothed, or drop --sigma");
         if (smoothed > 0 && cwSteps > 0) throw new UserError("--smoothed runs no minimum-distance search, which --cw-steps adds to: drop one of them");
@@ -115,8 +118,61 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
                 options.targets, options.queries, options.ddnSteps, minDistance && smoothed == 0, bounds && smoothed == 0, lanczos,
                 options.batchSize, options.seed, dev.tikhon.attack.Pgd.StepSchedule.parse(schedule), contributions, timeBudget, eot, cwSteps);
         transfer.check(cluster.enabled(), options.norm);
+        List<String> members = config.attack().equals(RobustnessEvaluation.NONE) ? List.of() : List.of(config.attack().split(","));
+        String crafting = transfer.enabled() ? transfer.attack.toLowerCase(java.util.Locale.ROOT) : null;
+        if (options.ddnSteps < 1 && (members.contains("ddn") || "ddn".equals(crafting))) {
+            throw new UserError("--attack ddn runs DDN for --ddn-steps steps: give --ddn-steps ≥ 1, got " + options.ddnSteps);
+        }
+        noteUnread(members, crafting, config.minDistance());
+        if (config.attack().equals(RobustnessEvaluation.NONE) && !config.minDistance() && !transfer.enabled()) {
+            // nothing would try to break a point: "robust accuracy" would only repeat clean accuracy
+            throw new UserError("--attack none runs no attack, and " + (smoothed > 0 ? "--smoothed runs no minimum-distance search"
+                    : "--no-min-distance turns off the minimum-distance search") + ", so nothing would attack: name an attack (e.g. --attack "
+                    + "ensemble), add --transfer-from MODEL" + (smoothed > 0 ? "" : ", or drop --no-min-distance"));
+        }
         return evaluate("attack", "Tikhon robustness evaluation", smoothed > 0 ? source.smoothed(sigma, smoothed) : source, data, options,
                 runtime, cluster, config, Path.of("runs", "attack"), null, transfer);
+    }
+
+    /**
+     * The budget options each registered attack reads (AttackRegistry's factories), and those the minimum-distance search
+     * reads (DDN, FAB-T); an option given on the command line that nothing in the run reads gets a note, as the training
+     * regularizers' do.
+     */
+    static final Map<String, java.util.Set<String>> READS = Map.ofEntries(
+            Map.entry("ensemble", java.util.Set.of("--steps", "--restarts", "--targets", "--queries", "--eot")),
+            Map.entry("pgd", java.util.Set.of("--steps", "--restarts", "--schedule")),
+            Map.entry("fgsm", java.util.Set.of()),
+            Map.entry("apgd-ce", java.util.Set.of("--steps", "--restarts", "--eot")),
+            Map.entry("apgd-dlr", java.util.Set.of("--steps", "--restarts", "--eot")),
+            Map.entry("apgd-t", java.util.Set.of("--steps", "--targets", "--eot")),
+            Map.entry("square", java.util.Set.of("--queries")),
+            Map.entry("ddn", java.util.Set.of("--ddn-steps")),
+            Map.entry("fab-t", java.util.Set.of("--steps", "--restarts", "--targets")),
+            Map.entry("fab", java.util.Set.of("--steps", "--restarts")),
+            Map.entry("cw", java.util.Set.of("--steps")),
+            Map.entry("cw-t", java.util.Set.of("--steps", "--targets")));
+    static final java.util.Set<String> SEARCH_READS = java.util.Set.of("--steps", "--targets", "--ddn-steps");
+    /** What a transfer attack reads where it differs: PGD crafts with its adversarial-training form (Madry's step, one run). */
+    static final Map<String, java.util.Set<String>> TRANSFER_READS = Map.of("pgd", java.util.Set.of("--steps"));
+
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    private void noteUnread(List<String> members, String crafting, boolean search) {
+        picocli.CommandLine.ParseResult parsed = spec == null ? null : spec.commandLine().getParseResult();
+        if (parsed == null) return;
+        java.util.Set<String> read = new java.util.HashSet<>();
+        java.util.Set<String> all = java.util.Set.of("--steps", "--restarts", "--targets", "--queries", "--ddn-steps", "--schedule", "--eot");
+        for (String m : members) read.addAll(READS.getOrDefault(m, all));   // an attack not in the table: assume it reads all
+        if (crafting != null) read.addAll(TRANSFER_READS.getOrDefault(crafting, READS.getOrDefault(crafting, all)));
+        if (search) read.addAll(SEARCH_READS);
+        for (String o : List.of("--steps", "--restarts", "--targets", "--queries", "--ddn-steps", "--schedule", "--eot")) {
+            if (!parsed.hasMatchedOption(o) || read.contains(o)) continue;
+            String with = "--attack " + String.join(",", members.isEmpty() ? List.of(RobustnessEvaluation.NONE) : members)
+                    + (crafting != null ? " and --transfer-attack " + crafting : "")
+                    + (SEARCH_READS.contains(o) && !search ? (smoothed > 0 ? " and --smoothed" : " and --no-min-distance") : "");
+            System.err.println("note:   " + o + " does nothing with " + with + "; it is ignored");
+        }
     }
 
     /** Loads model and data, runs the evaluation, writes the report and prints the summary (shared with {@code bounds}). */
@@ -169,7 +225,15 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
         RobustnessEvaluation.Config c = r.config();
         System.out.printf("clean accuracy %.4f on %d images%n", r.cleanAccuracy(), r.n());
         long transfers = r.attackNames().stream().filter(dev.tikhon.attack.Transfer::isTransfer).count();
-        String attacks = transfers == 0 ? c.attack() : (c.attack().equals("none") ? "" : c.attack() + " + ") + transfers + " transfer attack(s)";
+        List<String> ran = new java.util.ArrayList<>();
+        if (!c.attack().equals(RobustnessEvaluation.NONE)) ran.add(c.attack());
+        if (transfers > 0) ran.add(transfers + " transfer attack(s)");
+        // with --attack none, robust accuracy is what the minimum-distance search found: say so rather than "(none)"
+        if (c.attack().equals(RobustnessEvaluation.NONE) && c.minDistance()) {
+            List<String> by = RobustnessEvaluation.robustAccuracyBy(r);
+            ran.add(by.get(by.size() - 1));
+        }
+        String attacks = String.join(" + ", ran);
         for (int e = 0; e < c.eps().length; e++) {
             System.out.printf("robust accuracy %.4f at %s ε = %.5g (%s)%n", r.robustAccuracy(e), c.norm(), c.eps()[e], attacks);
         }

@@ -45,7 +45,7 @@ final class OptionChecks {
         for (String name : List.of("--lambda", "--v1-lambda", "--weight-decay", "--lip-weight", "--tv-weight", "--reg-kinetic",
                 "--reg-jacobian", "--eps", "--warmup", "--gamma", "--milestones", "--limit", "--lanczos", "--attack-steps",
                 "--predict-images", "--subset", "--smooth-subset", "--v1-subset", "--checkpoint-every", "--max-points", "--ddn-steps",
-                "--queries", "--targets", "--smoothed", "--held-out", "--image-held-out", "--partitions", "--features", "--pgd-steps", "--step-size",
+                "--smoothed", "--held-out", "--image-held-out", "--partitions", "--features", "--pgd-steps", "--step-size",
                 "--cw-steps", "--time-budget", "--robust-images", "--train-images", "--ddn-images", "--ensemble-images", "--mc-images",
                 "--eps-warmup", "--eps-ramp", "--epoch", "--padding", "--beta", "--transfer-confidence")) {
             r.put(name, Range.NON_NEGATIVE);
@@ -56,7 +56,8 @@ final class OptionChecks {
                 "--test-points", "--test-size", "--train-size", "--channels", "--image-channels", "--scales", "--degree", "--depth",
                 "--width", "--steps", "--v1-steps", "--hidden", "--sizes", "--depths", "--plot-sizes", "--eot", "--radius-steps", "--bound-batch",
                 "--lip-epochs", "--certified-epochs", "--size", "--reps", "--ceiling-size", "--side", "--in", "--out-channels", "--kernel",
-                "--stride", "--bab-domains")) {
+                "--stride", "--bab-domains",
+                "--queries", "--targets")) {   // 0 targets swapped APGD-T for another member; 0 queries failed once the attack ran
             r.put(name, Range.AT_LEAST_ONE);
         }
         r.put("--alpha", Range.PROBABILITY);
@@ -112,6 +113,13 @@ final class OptionChecks {
                     // Path.of("") is the working directory: its files would be overwritten
                     throw new CommandLine.ParameterException(p.commandSpec().commandLine(), "--out is empty: name the output folder");
                 }
+                // picocli drops a list's trailing empty items and keeps the others as "": "--eps ,," became the default radii
+                if (",".equals(o.splitRegex())) {
+                    for (String given : o.originalStringValues()) {
+                        String problem = emptyItem(o.longestName(), given);
+                        if (problem != null) throw new CommandLine.ParameterException(p.commandSpec().commandLine(), problem);
+                    }
+                }
                 Range range = rangeOf(command, o.longestName());
                 if (range == null) continue;
                 for (Object v : values(o.getValue())) {
@@ -124,6 +132,23 @@ final class OptionChecks {
                 }
             }
         }
+    }
+
+    /**
+     * The message for a comma-separated value of {@code option} with an empty (or blank) item, naming the value and, when
+     * something is left without the empty items, the value meant most likely; null when no item is empty.
+     */
+    static String emptyItem(String option, String value) {
+        return emptyItem(option, value, ",");
+    }
+
+    /** The same, for a value whose items {@code separator} (a regex) separates, such as --attack's "apgd-ce+square". */
+    static String emptyItem(String option, String value, String separator) {
+        List<String> items = List.of(value.split(separator, -1));
+        if (items.stream().noneMatch(String::isBlank)) return null;
+        List<String> kept = items.stream().filter(i -> !i.isBlank()).map(String::trim).toList();
+        return option + " '" + value + "' has an empty item: separate its values by single commas"
+                + (kept.isEmpty() ? ", and give at least one" : " (" + option + " " + String.join(",", kept) + "?)");
     }
 
     private static List<Object> values(Object value) {

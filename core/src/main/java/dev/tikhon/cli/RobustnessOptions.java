@@ -44,10 +44,25 @@ final class RobustnessOptions {
     @Option(names = "--out", paramLabel = "DIR", description = "Output directory.")
     Path out;
 
-    /** Parses "0.1,8/255" into radii. */
+    /** Parses "0.1,8/255" into radii; an empty item is an error (it used to be dropped, and "--eps ,," meant the default radii). */
     static double[] parseEps(List<String> values) {
-        return values.stream().flatMap(v -> Arrays.stream(v.split(","))).map(String::trim).filter(s -> !s.isEmpty())
+        return values.stream().flatMap(v -> Arrays.stream(v.split(",", -1))).map(String::trim)
                 .mapToDouble(RobustnessOptions::parseRadius).toArray();
+    }
+
+    /**
+     * A note (not an error: the run is valid) for each ℓ∞ radius of 1 or more: images lie in [0, 1], so such a ball is the
+     * whole box, and such a radius is most often an "8" typed for 8/255.
+     */
+    static void noteWholeBox(double[] radii, Norm norm) {
+        if (norm != Norm.LINF) return;
+        for (double r : radii) {
+            if (r < 1) continue;
+            boolean whole = r == Math.rint(r) && r <= 255;
+            String meant = whole ? String.format(java.util.Locale.ROOT, "%d/255 ≈ %.4f", (long) r, r / 255) : "8/255 ≈ 0.0314";
+            System.err.println("note:   --eps " + (whole ? String.valueOf((long) r) : String.valueOf(r)) + " in linf covers the whole [0, 1] box "
+                    + "the images lie in; if " + meant + " was meant, give --eps " + meant.substring(0, meant.indexOf(' ')));
+        }
     }
 
     static double parseRadius(String s) {

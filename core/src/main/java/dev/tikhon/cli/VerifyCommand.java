@@ -88,6 +88,8 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Mixin OutputOptions output = new OutputOptions("runs", "verify");
 
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
     @Override public Integer call() {
         Device device = output.apply();
         List<Verification.Method> ms = new ArrayList<>();
@@ -98,7 +100,16 @@ final class VerifyCommand implements Callable<Integer> {
                 throw new UserError(e.getMessage());
             }
         }
+        if (attackAll && !attack) {   // the soundness check is an attack: without one it would be skipped silently
+            throw new UserError("--attack-all attacks verified images too, which --no-attack turns off: drop one of them");
+        }
+        if (!attack) {   // the attack's budget, given for a run that attacks nothing
+            for (String o : List.of("--steps", "--targets", "--queries")) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(o)) System.err.println("note:   " + o + " does nothing with --no-attack; it is ignored");
+            }
+        }
         double[] radii = RobustnessOptions.parseEps(eps);   // positive and finite, or an error naming --eps (as in attack)
+        RobustnessOptions.noteWholeBox(radii, norm);
         if (radius != null && !(radius > 0)) throw new UserError("--radius must be positive, got " + radius);
         RunDirectory run = output.create();
         ModelSource.Loaded model = source.load(device);

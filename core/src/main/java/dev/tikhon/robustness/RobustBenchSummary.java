@@ -40,7 +40,9 @@ public final class RobustBenchSummary {
             byEps.add(one);
         }
         if (!byEps.isEmpty()) m.putAll(byEps.get(byEps.size() - 1));
+        // --attack none: what did run (transfer attacks, the minimum-distance search), not "none" beside a robust accuracy
         m.put("attack", autoAttack ? "AutoAttack standard ensemble (" + String.join(", ", r.attackNames()) + ")"
+                : c.attack().equals(RobustnessEvaluation.NONE) ? String.join(", ", RobustnessEvaluation.robustAccuracyBy(r))
                 : transfer ? String.join(", ", r.attackNames()) : c.attack());
         m.put("by_eps", byEps);
         m.put("source", "tikhon attack (metrics.json beside this file holds every detail)");

@@ -93,6 +93,9 @@ public final class RobustnessEvaluation {
             }
             if (!(timeBudget >= 0)) throw new IllegalArgumentException("--time-budget must be ≥ 0 seconds per image, got " + timeBudget);
             attack = attack.toLowerCase(Locale.ROOT).replace('+', ',').replace(" ", "");
+            if (Arrays.asList(attack.split(",", -1)).contains("")) {
+                throw new IllegalArgumentException("--attack '" + attack + "' has an empty item: separate its members by single commas");
+            }
             List<String> names = members(attack);
             for (String a : names) {
                 if (!attacks().contains(a)) {
@@ -243,6 +246,17 @@ public final class RobustnessEvaluation {
      */
     static MinimumDistance minimumDistance(Config c, int numClasses) {
         return MinimumDistance.standard(c.norm(), c.ddnSteps(), c.steps(), Math.max(1, Math.min(c.targets(), numClasses - 1)), c.cwSteps());
+    }
+
+    /**
+     * What decides robust accuracy: the attack's members (transfer attacks included), then, when it ran, the minimum-distance
+     * search (a point whose smallest adversarial distance is within ε is not robust there), as "minimum-distance search (ddn, fab-t)".
+     */
+    public static List<String> robustAccuracyBy(Result r) {
+        List<String> by = new ArrayList<>(r.attackNames());
+        Config c = r.config();
+        if (c.minDistance()) by.add("minimum-distance search (" + String.join(", ", MinimumDistance.standardMembers(c.ddnSteps(), c.steps(), c.cwSteps())) + ")");
+        return by;
     }
 
     /** The evaluation on this machine. */

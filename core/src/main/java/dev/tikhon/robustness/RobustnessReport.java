@@ -56,6 +56,7 @@ public final class RobustnessReport {
         Map<String, Object> attacks = new LinkedHashMap<>();
         attacks.put("attack", c.attack());
         attacks.put("members", r.attackNames());
+        if (c.eps().length > 0) attacks.put("robust_accuracy_by", RobustnessEvaluation.robustAccuracyBy(r));
         attacks.put("points_first_broken_by_member", perMember(r, r.firstBrokenBy()));
         if (r.brokenBy() != null) {
             attacks.put("points_broken_by_member", perMember(r, r.brokenBy()));

@@ -40,6 +40,14 @@ class OptionRangesTest {
                 {"verify --torchscript src/test/resources/torchscript/tiny_cnn.pt --radius -1", "--radius must be > 0, got -1"},
                 {"attack --torchscript src/test/resources/torchscript/tiny_cnn.pt --norm l2 --cw-steps -1", "--cw-steps must be ≥ 0, got -1"},
                 {"attack --torchscript src/test/resources/torchscript/tiny_cnn.pt --transfer-confidence -1", "--transfer-confidence must be ≥ 0, got -1"},
+                // 0 queries failed only once the Square attack ran, not naming --queries; 0 targets swapped APGD-T for another member
+                {"attack --torchscript src/test/resources/torchscript/tiny_cnn.pt --queries 0", "--queries must be ≥ 1, got 0"},
+                {"attack --torchscript src/test/resources/torchscript/tiny_cnn.pt --targets 0", "--targets must be ≥ 1, got 0"},
+                {"verify --torchscript src/test/resources/torchscript/tiny_cnn.pt --queries 0", "--queries must be ≥ 1, got 0"},
+                {"verify --torchscript src/test/resources/torchscript/tiny_cnn.pt --targets 0", "--targets must be ≥ 1, got 0"},
+                {"verify --torchscript src/test/resources/torchscript/tiny_cnn.pt --steps 0", "--steps must be ≥ 1, got 0"},
+                {"attack --torchscript src/test/resources/torchscript/tiny_cnn.pt --attack apgd-ce,ddn --ddn-steps 0",
+                        "--attack ddn runs DDN for --ddn-steps steps: give --ddn-steps ≥ 1, got 0"},
         };
         Cli.Run none = Cli.run("bench", "conv-check", "--side", "2", "--kernel", "5", "--padding", "0,1");
         assertThat(none.exitCode()).isEqualTo(Main.EXIT_USER);

@@ -1,0 +1,137 @@
+package dev.tikhon.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Options of attack and verify that an audit found accepted silently, or refused only once the work had started. */
+class AttackVerifyOptionsTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String LINEAR = "src/test/resources/torchscript/linear_fmnist.pt";
+    private static final String ONNX = "src/test/resources/onnx/fmnist_cnn.onnx";
+
+    /** --attack none attacked nothing and reported clean accuracy as robust accuracy, with robustbench.json's attack "none". */
+    @Test
+    void attackNoneNeedsSomethingElseThatAttacksAndSaysWhatRan(@TempDir Path dir) throws IOException {
+        Cli.Run r = Cli.run("attack", "--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--limit", "4", "--attack", "none",
+                "--no-min-distance", "--out", dir.resolve("x").toString());
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("--attack none runs no attack").contains("--transfer-from MODEL").contains("drop --no-min-distance")
+                .doesNotContain("Exception");
+        assertThat(r.out()).as("refused before any work").isEmpty();
+        r = Cli.run("attack", "--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--limit", "4", "--attack", "none",
+                "--smoothed", "2", "--sigma", "0.1", "--out", dir.resolve("y").toString());
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("--smoothed runs no minimum-distance search");
+
+        // with the minimum-distance search, robust accuracy is the search's: the outputs name it
+        Cli.Run a = Cli.run("attack", "--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--limit", "4", "--attack", "none",
+                "--eps", "0.1", "--steps", "5", "--ddn-steps", "5", "--no-bounds", "--threads", "1", "--out", dir.resolve("search").toString());
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        assertThat(a.out()).contains("(minimum-distance search (ddn, fab-t))").doesNotContain("(none)");
+        JsonNode rb = JSON.readTree(dir.resolve("search/robustbench.json").toFile());
+        assertThat(rb.at("/attack").asText()).isEqualTo("minimum-distance search (ddn, fab-t)");
+        JsonNode m = JSON.readTree(dir.resolve("search/metrics.json").toFile());
+        assertThat(m.at("/attacks/robust_accuracy_by").toString()).isEqualTo("[\"minimum-distance search (ddn, fab-t)\"]");
+    }
+
+    /** verify --no-attack --attack-all skipped the soundness check it asks for, silently. */
+    @Test
+    void verifyAttackAllNeedsTheAttack(@TempDir Path dir) {
+        Cli.Run r = Cli.run("verify", "--onnx", ONNX, "--data", "fashion-mnist-sample", "--images", "2", "--no-attack", "--attack-all",
+                "--out", dir.toString());
+        assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("--attack-all attacks verified images too, which --no-attack turns off: drop one of them")
+                .doesNotContain("Exception");
+        assertThat(r.out()).as("refused before any work").isEmpty();
+    }
+
+    /** A budget option the chosen attacks never read gets a note (it was ignored silently), one they read does not. */
+    @Test
+    void budgetOptionsNoAttackReadsGetANote(@TempDir Path dir) {
+        Cli.Run a = Cli.run("attack", "--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--limit", "2", "--eps", "0.1", "--attack", "pgd",
+                "--steps", "2", "--targets", "3", "--queries", "10", "--ddn-steps", "5", "--no-min-distance", "--no-bounds", "--threads", "1",
+                "--out", dir.resolve("a").toString());
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        assertThat(a.err()).contains("note:   --targets does nothing with --attack pgd and --no-min-distance; it is ignored")
+                .contains("note:   --queries does nothing with --attack pgd; it is ignored")
+                .contains("note:   --ddn-steps does nothing with --attack pgd and --no-min-distance; it is ignored")
+                .doesNotContain("--steps does nothing");
+        // the minimum-distance search reads --targets and --ddn-steps; the transfer attack's PGD reads --steps
+        Cli.Run b = Cli.run("attack", "--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--limit", "2", "--eps", "0.1", "--attack", "none",
+                "--transfer-from", LINEAR, "--steps", "2", "--targets", "1", "--ddn-steps", "2", "--restarts", "2", "--no-bounds", "--threads", "1",
+                "--out", dir.resolve("b").toString());
+        assertThat(b.exitCode()).as(b.err()).isZero();
+        assertThat(b.err()).contains("note:   --restarts does nothing with --attack none and --transfer-attack pgd; it is ignored")
+                .doesNotContain("--targets does nothing").doesNotContain("--ddn-steps does nothing").doesNotContain("--steps does nothing");
+
+        Cli.Run v = Cli.run("verify", "--onnx", ONNX, "--data", "fashion-mnist-sample", "--images", "2", "--method", "ibp", "--no-attack",
+                "--targets", "2", "--threads", "1", "--out", dir.resolve("v").toString());
+        assertThat(v.exitCode()).as(v.err()).isZero();
+        assertThat(v.err()).contains("note:   --targets does nothing with --no-attack; it is ignored").doesNotContain("--steps does nothing");
+    }
+
+    /** The table behind those notes covers every registered attack (a new one without an entry would get no notes). */
+    @Test
+    void everyRegisteredAttackSaysWhichOptionsItReads() {
+        assertThat(AttackCommand.READS.keySet()).containsExactlyInAnyOrderElementsOf(dev.tikhon.attack.AttackRegistry.names());
+    }
+
+    /** An empty item in a list option was dropped: "--eps ,," meant the default radii, "--attack pgd,,fgsm" ran labelled so. */
+    @Test
+    void emptyItemsInListOptionsAreRefusedBeforeAnyWork(@TempDir Path dir) {
+        String[][] cases = {
+                {"attack --eps ,,", "--eps ',,' has an empty item: separate its values by single commas, and give at least one"},
+                {"attack --eps 0.1,", "--eps '0.1,' has an empty item: separate its values by single commas (--eps 0.1?)"},
+                {"attack --eps 0.1,,8/255", "--eps '0.1,,8/255' has an empty item: separate its values by single commas (--eps 0.1,8/255?)"},
+                {"attack --attack pgd,,fgsm", "--attack 'pgd,,fgsm' has an empty item: separate its values by single commas (--attack pgd,fgsm?)"},
+                {"attack --attack apgd-ce+", "--attack 'apgd-ce+' has an empty item"},
+                {"attack --transfer-from ," + LINEAR, "--transfer-from '," + LINEAR + "' has an empty item"},
+                {"verify --eps 0.1,,0.2", "--eps '0.1,,0.2' has an empty item"},
+                {"verify --method ibp,,crown", "--method 'ibp,,crown' has an empty item: separate its values by single commas (--method ibp,crown?)"},
+                {"verify --method crown,", "--method 'crown,' has an empty item"},
+        };
+        for (String[] c : cases) {
+            String[] words = c[0].split(" ");
+            String[] args = new String[words.length + 6];
+            System.arraycopy(words, 0, args, 0, words.length);
+            System.arraycopy(new String[]{"--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--out", dir.toString()}, 0, args, words.length, 6);
+            Cli.Run r = Cli.run(args);
+            assertThat(r.exitCode()).as(c[0]).isEqualTo(Main.EXIT_USER);
+            assertThat(r.err()).as(c[0]).contains(c[1]).doesNotContain("Exception");
+            assertThat(r.out()).as(c[0] + ": no work started").isEmpty();
+        }
+        // the library's own check, for callers that do not come through the command line
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new dev.tikhon.robustness.RobustnessEvaluation.Config(dev.tikhon.attack.Norm.LINF,
+                        new double[]{0.1}, "pgd,,fgsm", 5, 1, 1, 10, 5, false, false, 0, 8, 0))
+                .hasMessageContaining("--attack 'pgd,,fgsm' has an empty item");
+    }
+
+    /** An ℓ∞ ε of 1 or more (the whole [0, 1] box; most often 8 typed for 8/255) ran without a word; 8/255 is the way to write it. */
+    @Test
+    void linfRadiusOfOneOrMoreGetsANote(@TempDir Path dir) throws IOException {
+        Cli.Run a = Cli.run("attack", "--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--limit", "2", "--eps", "8,8/255", "--attack", "fgsm",
+                "--no-min-distance", "--no-bounds", "--threads", "1", "--out", dir.resolve("a").toString());
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        assertThat(a.err()).contains("note:   --eps 8 in linf covers the whole [0, 1] box the images lie in; if 8/255 ≈ 0.0314 was meant, give --eps 8/255")
+                .doesNotContain("--eps 0.03");
+        JsonNode rb = JSON.readTree(dir.resolve("a/robustbench.json").toFile());
+        assertThat(rb.at("/by_eps/0/eps").asDouble()).isEqualTo(8.0 / 255);
+
+        Cli.Run v = Cli.run("verify", "--onnx", ONNX, "--data", "fashion-mnist-sample", "--images", "2", "--method", "ibp", "--no-attack",
+                "--eps", "1.5", "--threads", "1", "--out", dir.resolve("v").toString());
+        assertThat(v.exitCode()).as(v.err()).isZero();
+        assertThat(v.err()).contains("note:   --eps 1.5 in linf covers the whole [0, 1] box the images lie in; if 8/255 ≈ 0.0314 was meant");
+        // in ℓ2 a radius above 1 is an ordinary one
+        Cli.Run l2 = Cli.run("verify", "--onnx", ONNX, "--data", "fashion-mnist-sample", "--images", "2", "--method", "ibp", "--no-attack",
+                "--norm", "l2", "--eps", "2", "--threads", "1", "--out", dir.resolve("l2").toString());
+        assertThat(l2.exitCode()).as(l2.err()).isZero();
+        assertThat(l2.err()).doesNotContain("whole [0, 1] box");
+    }
+}
