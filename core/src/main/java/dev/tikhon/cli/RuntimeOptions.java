@@ -24,6 +24,12 @@ final class RuntimeOptions {
     /** Applies the thread count and resolves the device (failing clearly when CUDA is unusable). */
     Device apply() {
         Engine.init();
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (threads != null && threads > cores) {
+            // more threads than processors only take turns on them (libtorch's parallel loops then run slower)
+            System.err.println("note:   --threads " + threads + " is more than the " + cores + " processors here; "
+                    + "the extra threads share them, which slows libtorch down: --threads " + cores + " or fewer is faster");
+        }
         if (threads != null) Engine.setThreads(threads);
         Device d = Device.parse(device);
         if (d.isCuda()) Engine.configureCuda(tf32);

@@ -75,7 +75,9 @@ public final class ImageFolder {
                     first = px;
                 } else if (px.height != first.height || px.width != first.width) {
                     throw new DataException(f + ": image is " + px.width + "x" + px.height + " (width x height) but the first image, "
-                            + first.file + ", is " + first.width + "x" + first.height + "; give a target size to resize them");
+                            + first.file + ", is " + first.width + "x" + first.height + "; a folder data set needs images of one size: resize them to one size first "
+                            + "(e.g. mogrify -resize " + first.width + "x" + first.height + "! *.png), or load it from Java with "
+                            + "ImageFolder.load(dir, height, width)");
                 }
                 images.add(px);
                 labels.add((long) classNames.size());
@@ -88,7 +90,8 @@ public final class ImageFolder {
         long total = (long) images.size() * channels * plane;
         if (total > MAX_BYTES) {
             throw new DataException(root + ": " + images.size() + " images of " + channels + "x" + first.height + "x"
-                    + first.width + " need " + total + " bytes, more than one array holds; give a smaller target size");
+                    + first.width + " need " + total + " bytes, more than one array holds; resize them smaller first, or load the folder from Java with ImageFolder.load(dir, height, "
+                    + "width) at a smaller size");
         }
         byte[] data = new byte[(int) total];
         for (int i = 0; i < images.size(); i++) images.get(i).copyTo(data, (long) i * channels * plane, channels);

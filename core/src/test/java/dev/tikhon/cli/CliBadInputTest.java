@@ -115,6 +115,14 @@ class CliBadInputTest {
                 dir.resolve("out-ts").toString()), "scores 10 classes but", "has 3");
     }
 
+    @Test
+    void moreThreadsThanProcessorsIsNoted(@TempDir Path dir) {
+        int more = Runtime.getRuntime().availableProcessors() + 1;
+        Cli.Run r = Cli.run("eval", "--checkpoint", moonsMlp.toString(), "--data", "moons", "--threads", "" + more, "--out", dir.resolve("e").toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.err()).contains("note:   --threads " + more + " is more than the " + (more - 1) + " processors here");
+    }
+
     /** `certify --method crown --norm linf` gave ℓ2 radii under the ℓ∞ name; options a method never reads were silent. */
     @Test
     void certifyRefusesANormItsMethodDoesNotCertifyAndNotesUnreadOptions(@TempDir Path dir) {

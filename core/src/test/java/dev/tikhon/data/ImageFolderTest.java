@@ -95,6 +95,8 @@ class ImageFolderTest {
         Path odd = save(gray(5, 3, 0), root.resolve("b/odd.png"));
         assertFault(() -> ImageFolder.load(root), odd.toString(),
                 "image is 5x3 (width x height) but the first image, " + root.resolve("a/first.png") + ", is 4x3");
+        assertFault(() -> ImageFolder.load(root), odd.toString(), "(e.g. mogrify -resize 4x3! *.png), or load it from Java with "
+                + "ImageFolder.load(dir, height, width)");
     }
 
     @Test
