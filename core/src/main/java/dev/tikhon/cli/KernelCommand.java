@@ -105,7 +105,44 @@ final class KernelCommand implements Runnable {
 
         @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
+        @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+        /**
+         * Method and kernel named before the data is read; an option the chosen method or kernel never reads (--sigma of a
+         * linear kernel, the SGD settings of krr) is noted, as train's are.
+         */
+        private void checkSettings() {
+            String m = method.toLowerCase(Locale.ROOT);
+            if (!List.of(KernelMethods.KRR, KernelMethods.RFF, KernelMethods.SGD).contains(m)) {
+                throw new UserError("unknown --method '" + method + "': use krr, rff or sgd");
+            }
+            Kernel k;
+            try {
+                k = Kernel.parse(kernel, 1, degree, 1, coef0);
+            } catch (IllegalArgumentException e) {
+                throw new UserError(e.getMessage());
+            }
+            if (spec == null || spec.commandLine() == null || spec.commandLine().getParseResult() == null) return;
+            boolean bandwidth = k instanceof Kernel.Rbf || k instanceof Kernel.Laplace, poly = k instanceof Kernel.Polynomial;
+            boolean sgd = m.equals(KernelMethods.SGD);
+            Map<String, Boolean> reads = new java.util.LinkedHashMap<>();
+            reads.put("--sigma", bandwidth);
+            for (String o : List.of("--degree", "--gamma", "--coef0")) reads.put(o, poly);
+            reads.put("--lambda", !sgd);
+            reads.put("--features", !m.equals(KernelMethods.KRR));
+            reads.put("--centres", sgd && features == 0);
+            for (String o : List.of("--loss", "--epochs", "--batch-size", "--lr", "--momentum", "--weight-decay")) reads.put(o, sgd);
+            picocli.CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+            reads.forEach((o, read) -> {
+                if (!read && parsed.hasMatchedOption(o)) {
+                    System.err.println("note:   " + o + " does nothing with --method " + m + " --kernel " + kernel.toLowerCase(Locale.ROOT)
+                            + (o.equals("--centres") && sgd ? " --features " + features : "") + "; it is ignored");
+                }
+            });
+        }
+
         @Override public Integer call() {
+            checkSettings();
             Device device = runtime.apply();
             Path dir = out != null ? out : Path.of("runs", "kernel-" + method);
             RunFolder.refuseOverwrite(dir, force);

@@ -19,8 +19,9 @@ class CliKernelTest {
         String[][] methods = {{"--method", "krr", "--train-size", "600"}, {"--method", "rff", "--features", "256", "--train-size", "3000"},
                 {"--method", "sgd", "--centres", "200", "--epochs", "2", "--train-size", "3000", "--loss", "hinge", "--sigma", "0.5"},
                 {"--method", "sgd", "--features", "128", "--kernel", "laplace", "--epochs", "2", "--train-size", "3000", "--sigma", "0.5"}};
-        for (String[] m : methods) {
-            Path out = dir.resolve(m[1] + m.length);
+        for (int i = 0; i < methods.length; i++) {
+            String[] m = methods[i];
+            Path out = dir.resolve(m[1] + i);
             String[] args = CliRegularizationTest.concat(new String[]{"kernel", "fit", "--data", "moons", "--threads", "1",
                     "--out", out.toString()}, m);
             Cli.Run r = Cli.run(args);
@@ -28,10 +29,11 @@ class CliKernelTest {
             double fitAcc = JSON.readTree(out.resolve("metrics.json").toFile()).at("/test_acc").asDouble();
             assertThat(fitAcc).as(String.join(" ", m)).isGreaterThan(0.95);
             ReportContentTest.checkPage(out, "Final test accuracy");
-            Cli.Run e = Cli.run("kernel", "eval", "--model", out.toString(), "--threads", "1", "--out", dir.resolve("eval").toString());
+            Path eval = dir.resolve("eval-" + m[1] + i);
+            Cli.Run e = Cli.run("kernel", "eval", "--model", out.toString(), "--threads", "1", "--out", eval.toString());
             assertThat(e.exitCode()).as(e.err()).isEqualTo(0);
-            ReportContentTest.checkPage(dir.resolve("eval"), "Accuracy");
-            JsonNode em = JSON.readTree(dir.resolve("eval/metrics.json").toFile());
+            ReportContentTest.checkPage(eval, "Accuracy");
+            JsonNode em = JSON.readTree(eval.resolve("metrics.json").toFile());
             assertThat(em.at("/evaluation/accuracy").asDouble()).as("eval reproduces the fit's test accuracy").isEqualTo(fitAcc);
         }
     }
@@ -44,6 +46,16 @@ class CliKernelTest {
         Cli.Run rff = Cli.run("kernel", "fit", "--data", "moons", "--method", "rff", "--kernel", "polynomial", "--out", dir.toString());
         assertThat(rff.exitCode()).isEqualTo(2);
         assertThat(rff.err()).contains("shift-invariant");
+        // named before any data is read: a data folder that does not exist is never reached
+        Cli.Run method = Cli.run("kernel", "fit", "--data", "mnist", "--data-dir", dir.resolve("absent").toString(), "--method", "nope",
+                "--out", dir.resolve("m").toString());
+        assertThat(method.exitCode()).isEqualTo(2);
+        assertThat(method.err().strip()).isEqualTo("tikhon: error: unknown --method 'nope': use krr, rff or sgd");
+        Cli.Run linear = Cli.run("kernel", "fit", "--data", "moons", "--kernel", "linear", "--sigma", "3", "--lr", "0.1", "--train-size", "200",
+                "--threads", "1", "--out", dir.resolve("linear").toString());
+        assertThat(linear.exitCode()).as(linear.err()).isZero();
+        assertThat(linear.err()).contains("note:   --sigma does nothing with --method krr --kernel linear; it is ignored")
+                .contains("note:   --lr does nothing with --method krr").doesNotContain("--train-size does nothing");
         Cli.Run missing = Cli.run("kernel", "eval", "--model", dir.resolve("nothing").toString());
         assertThat(missing.exitCode()).isEqualTo(2);
         assertThat(missing.err()).contains("kernel-model.json");
