@@ -9,6 +9,7 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -142,8 +143,26 @@ final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
         return out != null ? out : Path.of("runs", "flow-" + data);
     }
 
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    /** The solver options the chosen solver never reads, and a --step that does not divide the time, are noted. */
+    private void noteSolverOptions() {
+        if (spec == null || spec.commandLine() == null || spec.commandLine().getParseResult() == null) return;
+        picocli.CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+        boolean adaptive = dev.tikhon.ode.Method.parse(solver).adaptive();
+        for (String o : adaptive ? List.of("--step") : List.of("--atol", "--rtol")) {
+            if (parsed.hasMatchedOption(o)) System.err.println("note:   " + o + " does nothing with --solver " + solver + "; it is ignored");
+        }
+        int n = (int) Math.max(1, Math.ceil(endTime / step - 1e-9));   // the fixed-step solver's equal steps (OdeSolver)
+        if (!adaptive && Math.abs(n * step - endTime) > 1e-9 * endTime) {
+            System.err.printf(Locale.ROOT, "note:   --step %s does not divide --end-time %s: the solver takes %d equal steps of %.6g%n",
+                    step, endTime, n, endTime / n);
+        }
+    }
+
     @Override public Integer call() {
         Device device = runtime.apply();
+        noteSolverOptions();
         String divergence = this.divergence != null ? this.divergence : dev.tikhon.flow.Divergence.defaultFor(model);
         FlowConfig config = new FlowConfig(method, data, new FlowConfig.Field(model, hidden, activation, channels, scales),
                 new FlowConfig.Ode(endTime, divergence, new FlowConfig.Solver(solver, step, atol, rtol), gradient), regularizers(),

@@ -63,8 +63,9 @@ class CliFlowTest {
 
     @Test
     void adjointAndDopri5Train(@TempDir Path dir) throws IOException {
-        Cli.Run t = Cli.run(train(dir, 3, "--gradient", "adjoint", "--solver", "dopri5", "--divergence", "rademacher"));
+        Cli.Run t = Cli.run(train(dir, 3, "--gradient", "adjoint", "--solver", "dopri5", "--divergence", "rademacher", "--step", "0.1"));
         assertThat(t.exitCode()).as(t.err()).isEqualTo(0);
+        assertThat(t.err()).contains("note:   --step does nothing with --solver dopri5; it is ignored");
         Csv.Table h = Csv.read(dir.resolve("history.csv"));
         int backward = h.header().indexOf("nfe_backward");
         assertThat(Double.parseDouble(h.rows().get(0).get(backward))).isGreaterThan(0);
@@ -81,6 +82,14 @@ class CliFlowTest {
         Cli.Run missing = Cli.run("flow", "eval", "--checkpoint", dir.resolve("nothing").toString());
         assertThat(missing.exitCode()).isEqualTo(2);
         assertThat(missing.err()).contains("no such checkpoint");
+    }
+
+    @Test
+    void aStepThatDoesNotDivideTheTimeIsNoted(@TempDir Path dir) {
+        Cli.Run t = Cli.run(train(dir, 1, "--step", "0.3", "--atol", "1e-3"));
+        assertThat(t.exitCode()).as(t.err()).isEqualTo(0);
+        assertThat(t.err()).contains("note:   --step 0.3 does not divide --end-time 1.0: the solver takes 4 equal steps of 0.25")
+                .contains("note:   --atol does nothing with --solver rk4; it is ignored");
     }
 
     @Test
