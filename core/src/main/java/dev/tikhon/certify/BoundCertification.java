@@ -15,10 +15,17 @@ import java.util.Map;
 /**
  * {@code certify --method ibp} and {@code --method crown}: the model's class in one pass, and the largest ℓ2 radius
  * (within [0, maxRadius]) at which bound propagation proves that class, found by bisection for the whole batch at once
- * ({@link Verification#radius}). The certificate is sound: no point of the ℓ2 ball ∩ [0, 1] of that radius changes the
+ * ({@link Verification.RadiusSearch}; alpha-crown and bab start from the cheaper method's radius, and bab stops short of
+ * the attack's distance, which {@code certify.csv} keeps as {@value #ATTACK_DISTANCE}). The certificate is sound: no point of the ℓ2 ball ∩ [0, 1] of that radius changes the
  * class. A batch of images is one unit of work, so {@code --spark} spreads batches over executors.
  */
 public final class BoundCertification {
+    /**
+     * Extra column of bab: the smallest ℓ2 distance at which the minimum-distance attack changed the class
+     * (+∞: it found none). No sound radius reaches it, so the largest certifiable radius lies between the two.
+     */
+    public static final String ATTACK_DISTANCE = "attack_distance";
+
     /** Images per bound computation. */
     public static final int BATCH = 25;
 
@@ -27,8 +34,13 @@ public final class BoundCertification {
     /** {@code bab}: branch and bound's settings, read by {@link Verification.Method#BAB} only. */
     public static CertificationRun.Plan plan(Verification.Method method, double maxRadius, int steps, BranchAndBound.Settings bab) {
         String budget = method == Verification.Method.BAB ? ", " + bab.maxDomains() + " domains per image and bound" : "";
-        return new CertificationRun.Plan(method.toString(), method + " bound propagation, ℓ2 radius by " + steps
-                + " bisection steps in [0, " + maxRadius + "]" + budget + " (sound)", List.of(new Step(method, maxRadius, steps, bab)), null,
+        String bracket = switch (method) {
+            case ALPHA_CROWN -> ", from CROWN's radius";
+            case BAB -> ", from α-CROWN's radius up to the attack's distance";
+            default -> "";
+        };
+        return new CertificationRun.Plan(method.toString(), method + " bound propagation, ℓ2 radius by bisection in [0, " + maxRadius
+                + "] to within " + maxRadius + "/2^" + steps + bracket + budget + " (sound)", List.of(new Step(method, maxRadius, steps, bab)), null,
                 BATCH, null);
     }
 
@@ -36,6 +48,11 @@ public final class BoundCertification {
         @Override public List<Column> columns() {
             return List.of(new Column(method.toString(), Certificate.Kind.SOUND, 0));
         }
+
+        /** Branch and bound brackets its bisection by an attack: its distance is kept beside the radius. */
+        @Override public List<String> extraColumns() { return bracketed() ? List.of(ATTACK_DISTANCE) : List.of(); }
+
+        private boolean bracketed() { return method == Verification.Method.BAB; }
 
         @Override public boolean classifies() { return true; }
 
@@ -45,13 +62,16 @@ public final class BoundCertification {
                 logits = model.forward(xs);
             }
             Tensor pred = logits.argmax(1);
-            double[] r = Verification.radius(model, method, xs, pred, Norm.L2, (int) logits.size(1), maxRadius, steps, bab);
+            Verification.RadiusSearch search = new Verification.RadiusSearch(model, xs, pred, Norm.L2, (int) logits.size(1), maxRadius,
+                    steps, bab);
+            double[] r = search.radius(method);
+            double[] d = bracketed() ? search.adversarialDistance() : null;
             long[] p = pred.cpu().toLongArray();
             List<Outcome> out = new ArrayList<>();
             for (int i = 0; i < p.length; i++) {
                 Map<String, Certificate> m = new LinkedHashMap<>();
                 m.put(method.toString(), new Certificate((int) p[i], r[i], Certificate.Kind.SOUND, 0, method.toString()));
-                out.add(new Outcome(m, -1));
+                out.add(new Outcome(m, -1, d == null ? Map.of() : Map.of(ATTACK_DISTANCE, d[i])));
             }
             return out;
         }

@@ -98,6 +98,9 @@ public final class VerificationRun {
                 double[][][] margin = new double[b][methods][radii];
                 double[][] radius = new double[b][methods];
                 for (double[] r : radius) Arrays.fill(r, Double.NaN);
+                // one search per batch: a costlier method's bisection starts from a cheaper one's radius (and the attack's)
+                Verification.RadiusSearch search = s.radiusSteps() > 0
+                        ? new Verification.RadiusSearch(model, x, y, s.norm(), k, s.radiusMax(), s.radiusSteps(), s.bab()) : null;
                 for (int m = 0; m < methods; m++) {
                     long t0 = System.nanoTime();
                     for (int e = 0; e < radii; e++) {
@@ -106,8 +109,8 @@ public final class VerificationRun {
                                 .cpu().toDoubleArray();
                         for (int i = 0; i < b; i++) margin[i][m][e] = w[i];
                     }
-                    if (s.radiusSteps() > 0) {
-                        double[] r = Verification.radius(model, s.methods().get(m), x, y, s.norm(), k, s.radiusMax(), s.radiusSteps(), s.bab());
+                    if (search != null) {
+                        double[] r = search.radius(s.methods().get(m));
                         for (int i = 0; i < b; i++) radius[i][m] = r[i];
                     }
                     boundSeconds[m] += (System.nanoTime() - t0) / 1e9;

@@ -270,6 +270,6 @@ class CertificationBookkeepingTest {
         assertThat(ibp.steps().get(0).classifies()).isTrue();
         assertThat(ibp.columns()).hasSize(1);
         assertThat(ibp.steps().get(0).columns().get(0).kind()).isEqualTo(Certificate.Kind.SOUND);
-        assertThat(ibp.description()).contains("bisection steps in [0, 2.0]").contains("(sound)");
+        assertThat(ibp.description()).contains("bisection in [0, 2.0] to within 2.0/2^12").contains("(sound)");
     }
 }

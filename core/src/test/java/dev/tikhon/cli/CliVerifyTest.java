@@ -70,6 +70,13 @@ class CliVerifyTest {
         assertThat(cb.exitCode()).as(cb.err()).isEqualTo(0);
         assertThat(cb.out()).contains("2 domains per image and bound");
         assertThat(JSON.readTree(dir.resolve("certify-bab/metrics.json").toFile()).at("/result/certificates/bab/kind").asText()).isEqualTo("sound");
+        // beside each radius, the attack's distance: the largest certifiable radius lies between the two
+        dev.tikhon.report.Csv.Table bab = dev.tikhon.report.Csv.read(dir.resolve("certify-bab/certify.csv"));
+        int radius = bab.header().indexOf("radius_bab"), attack = bab.header().indexOf("attack_distance");
+        assertThat(attack).as(bab.header().toString()).isPositive();
+        for (List<String> row : bab.rows()) {
+            assertThat(Double.parseDouble(row.get(radius))).isLessThanOrEqualTo(Double.parseDouble(row.get(attack)));
+        }
 
         // branch and bound: whatever CROWN verifies, and nothing the attack breaks
         Cli.Run b = Cli.run("verify", "--checkpoint", base.toString(), "--method", "crown,bab", "--eps", "0.05", "--images", "6", "--attack-all",
