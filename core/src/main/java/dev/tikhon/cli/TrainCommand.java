@@ -147,7 +147,12 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         Path outDir = outDir();
         RunDirectory run = RunDirectory.create(outDir);
         boolean resuming = resumeOptions.resume && Files.exists(outDir.resolve(Checkpoint.FILE_NAME));
-        Checkpoint.Meta previous = resuming ? Checkpoint.load(outDir).meta() : null;
+        Checkpoint.Meta previous;
+        try {
+            previous = resuming ? Checkpoint.load(outDir).meta() : null;
+        } catch (Checkpoint.Corrupt e) {
+            throw RunFolder.unreadable(e);
+        }
 
         String dataName = previous != null ? previous.data().name() : data.nameOr(DataOptions.DEFAULT);
         Path dataDir = previous != null ? (previous.data().dir() == null ? null : Path.of(previous.data().dir())) : data.dir;
@@ -177,7 +182,8 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
             System.out.println("resume: " + outDir + " at epoch " + (previous.epoch() + 1) + ", batch " + previous.batch()
                     + " (its settings are used; --epochs " + config.epochs() + ")");
         } else if (resumeOptions.resume) {
-            System.out.println("resume: no checkpoint in " + outDir + " yet; starting a new run");
+            System.out.println("resume: no checkpoint in " + outDir + " yet; " + (RunFolder.continued()
+                    ? "starting over with the settings recorded in its " + RunFolder.SETTINGS : "starting a new run"));
         }
 
         DataInfo info = new DataInfo(dataName, dataDir == null ? null : dataDir.toString(), loaded.description());
@@ -187,6 +193,8 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         Trainer.Outcome outcome;
         try {
             outcome = trainer.run(resumeOptions.resume);
+        } catch (dev.tikhon.train.TrainingDivergedException e) {
+            throw RunFolder.diverged(e, "a smaller --lr (or --warmup EPOCHS)");
         } finally {
             progress.close();
         }
