@@ -39,9 +39,14 @@ final class DataLipschitzCommand implements Callable<Integer> {
     @Mixin OutputOptions output = new OutputOptions("runs", "data-lipschitz");
 
     @Override public Integer call() {
+        if (maxPoints == 1) {   // before the data is read: one point makes no pair
+            throw new UserError("--max-points 1: the Lipschitz constant needs at least two points with different labels; give "
+                    + "--max-points 2 or more (0: all)");
+        }
         Device device = output.apply();
         RunDirectory run = output.create();
-        DataSets.Loaded loaded = data.load(seed).sets();
+        DataOptions.Loaded asked = data.load(seed);
+        DataSets.Loaded loaded = asked.sets();
         List<Dataset> sets;
         switch (split) {
             case "train": sets = List.of(loaded.train()); break;
@@ -50,10 +55,19 @@ final class DataLipschitzCommand implements Callable<Integer> {
             default: throw new UserError("unknown --split '" + split + "': use train, test or all");
         }
         System.out.println("data:  " + loaded.description() + " [" + split + "]");
-        DataLipschitz.Result r = DataLipschitz.compute(sets, maxPoints, seed, blockSize, true);
+        DataLipschitz.Result r;
+        try {
+            r = DataLipschitz.compute(sets, maxPoints, seed, blockSize, true);
+        } catch (DataLipschitz.TooFewLabels e) {
+            boolean subset = maxPoints > 0 && maxPoints < total(sets);
+            throw new UserError(e.getMessage().replace("point(s) given", subset ? "points of the random subset (--max-points " + maxPoints
+                    + ", --seed " + seed + ")" : "point(s) of the " + split + " split") + (subset ? "; give a larger --max-points (0: all "
+                    + total(sets) + " points)" : "; use a split or data set with two classes or more"), e);
+        }
         boolean images = sets.get(0).isImages();
         Map<String, Object> metrics = RunReport.header("data-lipschitz", device);
         metrics.put("data", loaded.description());
+        metrics.put("data_name", asked.name());   // generalization --data-lipschitz checks both against its own data
         metrics.put("split", split);
         metrics.put("input_scale", images ? "pixels in [0,1] (value/255)" : "as stored");
         metrics.put("result", dev.tikhon.report.Json.toMap(r));
@@ -75,6 +89,10 @@ final class DataLipschitzCommand implements Callable<Integer> {
         }
         System.out.printf(Locale.ROOT, "(%.1f s) outputs: %s%n", r.seconds(), run.path());
         return 0;
+    }
+
+    private static long total(List<Dataset> sets) {
+        return sets.stream().mapToLong(Dataset::size).sum();
     }
 
     private static String className(List<Dataset> sets, long label) {

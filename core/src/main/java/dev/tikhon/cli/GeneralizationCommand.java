@@ -53,6 +53,10 @@ final class GeneralizationCommand implements Callable<Integer> {
     @Mixin OutputOptions output = new OutputOptions("runs", "generalization");
 
     @Override public Integer call() {
+        if (maxPoints == 1 && dataLipschitzRun == null) {   // before the data is read: one point makes no pair
+            throw new UserError("--max-points 1: the data set's Lipschitz constant, computed on the measured training points, needs at "
+                    + "least two points with different labels; give --max-points 2 or more (0: all), or --data-lipschitz DIR");
+        }
         Device device = output.apply();
         RunDirectory run = output.create();
         Checkpoint.Loaded ck = Checkpoint.load(checkpoint);
@@ -64,6 +68,8 @@ final class GeneralizationCommand implements Callable<Integer> {
         Path dataDir = data.dir;
         if (dataDir == null && data.name == null && ck.meta().data().dir() != null) dataDir = Path.of(ck.meta().data().dir());
         DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), ck.meta().config().seed());
+        // a recorded constant is the data's: one of another data set or split would be reported as this one's
+        DataLipschitz.Result recorded = dataLipschitzRun == null ? null : readDataLipschitz(dataLipschitzRun, dataName, loaded.description());
         Dataset train = subset(loaded.train(), seed), test = subset(loaded.test(), seed + 1);
         dev.tikhon.train.InputFit.check(model, ck.meta().model(), train, ck.meta().model().arch() + " " + checkpoint, loaded.description(), device);
         System.out.println("data:  " + loaded.description() + "; measuring " + train.size() + " train and " + test.size() + " test points");
@@ -72,10 +78,16 @@ final class GeneralizationCommand implements Callable<Integer> {
         DataLipschitz.Result dl;
         String dlSource;
         if (dataLipschitzRun != null) {
-            dl = readDataLipschitz(dataLipschitzRun);
+            dl = recorded;
             dlSource = dataLipschitzRun.toString();
         } else {
-            dl = DataLipschitz.compute(List.of(train), 0, seed, 512, true);
+            try {
+                dl = DataLipschitz.compute(List.of(train), 0, seed, 512, true);
+            } catch (DataLipschitz.TooFewLabels e) {
+                throw new UserError(e.getMessage().replace("point(s) given", "measured training point(s)")
+                        + (train.size() < loaded.train().size() ? "; give a larger --max-points (0: all " + loaded.train().size() + ")"
+                        : "") + ", or take the constant from a data-lipschitz run with --data-lipschitz DIR", e);
+            }
             dlSource = "computed on the " + train.size() + " measured training points"
                     + (train.size() < loaded.train().size() ? " (a subset: a lower bound of the full set's)" : "");
         }
@@ -105,10 +117,24 @@ final class GeneralizationCommand implements Callable<Integer> {
         return d.subset(KernelMethods.sample(d.size(), maxPoints, s));
     }
 
-    private static DataLipschitz.Result readDataLipschitz(Path dir) {
+    /** The constant a data-lipschitz run recorded, refused unless it was computed on {@code dataName}'s training split as loaded here. */
+    private static DataLipschitz.Result readDataLipschitz(Path dir, String dataName, String description) {
         Path file = Files.isDirectory(dir) ? dir.resolve(RunDirectory.METRICS_FILE) : dir;
-        JsonNode r = Json.readTree(file).path("result");
+        JsonNode m = Json.readTree(file);
+        JsonNode r = m.path("result");
         if (!r.has("min_distance")) throw new UserError(file + ": not the metrics.json of a data-lipschitz run (no result.min_distance)");
+        String theirs = m.path("data").asText(""), split = m.path("split").asText("");
+        String name = m.path("data_name").asText(dataName);   // runs before data_name: the description decides
+        if (!theirs.equals(description) || !split.equals("train") || !name.equals(dataName)) {
+            throw new UserError("--data-lipschitz " + dir + " was computed on " + (theirs.isEmpty() ? "unrecorded data" : theirs)
+                    + " [" + (split.isEmpty() ? "split unrecorded" : split) + "], but this report measures " + description
+                    + " [train]: run 'tikhon data-lipschitz --data " + dataName + " --split train' on the same data, or drop "
+                    + "--data-lipschitz to compute the constant on the measured points");
+        }
+        if (r.path("nearest_pair").path(0).asInt(-1) < 0) {
+            throw new UserError(file + ": the data-lipschitz run found no differently labelled pair (its constant is undefined); rerun "
+                    + "it with a larger --max-points (0: all)");
+        }
         return new DataLipschitz.Result(r.path("n").asInt(), r.path("subsampled").asBoolean(), r.path("min_distance").asDouble(),
                 r.path("lipschitz_01_labels").asDouble(), r.path("lipschitz_one_hot_labels").asDouble(),
                 r.path("conflicting_identical_pairs").asLong(), r.path("nearest_pair").path(0).asInt(), r.path("nearest_pair").path(1).asInt(),

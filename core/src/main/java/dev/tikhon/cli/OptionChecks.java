@@ -45,7 +45,7 @@ final class OptionChecks {
         for (String name : List.of("--lambda", "--v1-lambda", "--weight-decay", "--lip-weight", "--tv-weight", "--reg-kinetic",
                 "--reg-jacobian", "--eps", "--warmup", "--gamma", "--milestones", "--limit", "--lanczos", "--attack-steps",
                 "--predict-images", "--subset", "--smooth-subset", "--v1-subset", "--checkpoint-every", "--max-points", "--ddn-steps",
-                "--smoothed", "--held-out", "--image-held-out", "--partitions", "--features", "--pgd-steps", "--step-size",
+                "--smoothed", "--held-out", "--image-held-out", "--partitions", "--features", "--step-size",
                 "--cw-steps", "--time-budget", "--robust-images", "--train-images", "--ddn-images", "--ensemble-images", "--mc-images",
                 "--eps-warmup", "--eps-ramp", "--epoch", "--padding", "--beta", "--transfer-confidence")) {
             r.put(name, Range.NON_NEGATIVE);
@@ -54,7 +54,7 @@ final class OptionChecks {
                 "--n", "--n0", "--predict-n", "--noise-batch", "--images-per-batch", "--threads", "--attack-restarts", "--restarts", "--seeds", "--iterations",
                 "--image-iterations", "--kappa", "--centres", "--block-size", "--samples", "--mc-samples", "--flow-samples", "--grid",
                 "--test-points", "--test-size", "--train-size", "--channels", "--image-channels", "--scales", "--degree", "--depth",
-                "--width", "--steps", "--v1-steps", "--hidden", "--sizes", "--depths", "--plot-sizes", "--eot", "--radius-steps", "--bound-batch",
+                "--width", "--steps", "--pgd-steps", "--v1-steps", "--hidden", "--sizes", "--depths", "--plot-sizes", "--eot", "--radius-steps", "--bound-batch",
                 "--lip-epochs", "--certified-epochs", "--size", "--reps", "--ceiling-size", "--side", "--in", "--out-channels", "--kernel",
                 "--stride", "--bab-domains",
                 "--queries", "--targets")) {   // 0 targets swapped APGD-T for another member; 0 queries failed once the attack ran

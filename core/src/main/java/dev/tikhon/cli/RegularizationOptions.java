@@ -83,7 +83,7 @@ final class RegularizationOptions {
 
     /** The objective of a run of {@code epochs} epochs (null: unknown; certified training's default ramp depends on it). */
     ObjectiveSpec spec(Integer epochs) {
-        Map<String, Object> given = new LinkedHashMap<>(params);
+        Map<String, Object> given = new LinkedHashMap<>();
         given.put("epochs", epochs);
         given.put("eps-warmup", epsWarmup);
         given.put("eps-ramp", epsRamp);
@@ -100,6 +100,15 @@ final class RegularizationOptions {
         given.put("step-size", stepSize);
         given.put("random-start", randomStart);
         given.put("beta", beta);
+        // a setting with an option of its own goes through that option (and its range check); before, the option's
+        // absence silently replaced the --reg-param value with the default
+        for (Map.Entry<String, String> p : params.entrySet()) {
+            if (given.containsKey(p.getKey())) {
+                throw new IllegalArgumentException("--reg-param " + p.getKey() + "=" + p.getValue() + ": " + p.getKey()
+                        + " has an option of its own: give --" + p.getKey() + " " + p.getValue() + " instead");
+            }
+        }
+        given.putAll(params);
         RegularizerOptions options = RegularizerOptions.of(given);
         ObjectiveSpec spec = Regularizers.parse(reg, options, Losses.canonical(loss));
         unread(options);

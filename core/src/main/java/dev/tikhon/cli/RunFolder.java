@@ -6,6 +6,7 @@ import dev.tikhon.engine.Engine;
 import dev.tikhon.io.AtomicFiles;
 import dev.tikhon.io.RunLock;
 import dev.tikhon.report.Json;
+import dev.tikhon.train.TrainingDivergedException;
 import picocli.CommandLine;
 
 import java.io.IOException;
@@ -63,6 +64,35 @@ final class RunFolder {
         return s != null && s.resuming;
     }
 
+    /** Whether the command now running is a --resume of recorded settings (those of run.json, not of the command line). */
+    static boolean continued() {
+        Session s = current;
+        return s != null && s.continued;
+    }
+
+    /**
+     * A divergence with the way out of it: --resume repeats the recorded settings, and a recorded option given again with
+     * another value is refused, so a run that diverged starts over with --force and {@code lower} ("a smaller --lr").
+     */
+    static TrainingDivergedException diverged(TrainingDivergedException e, String lower) {
+        if (e.dir == null) return e;
+        Session s = current;
+        if (e.kept != null) {
+            return e.withHint(e.keptText() + ", but --resume would repeat the same steps with the same settings and diverge again: "
+                    + "start over with --force and " + lower + ", or check the data");
+        }
+        // a new run that wrote nothing leaves no settings behind (Session#close); one resumed, or beside other files, keeps them
+        boolean settingsKept = s == null || s.resuming || !s.onlyOurs();
+        return e.withHint(e.keptText() + "; rerun with " + lower + (settingsKept ? " and --force (its " + SETTINGS + " is kept, and "
+                + "--resume would start it over with the same settings)" : "") + ", or check the data");
+    }
+
+    /** A checkpoint --resume cannot read: the run starts over with --force, or the file comes back from a copy. */
+    static UserError unreadable(dev.tikhon.train.Checkpoint.Corrupt e) {
+        return new UserError(e.file + ": corrupt or truncated checkpoint (" + e.detail + "), so --resume cannot continue from it: "
+                + "restore the file from a copy, or start the run over with --force (its epochs are lost)", e);
+    }
+
     /** What the running command has kept so far, for the message on SIGTERM or Ctrl-C ("37 of 100 images in certify.tsv"). */
     static void kept(Supplier<String> what) {
         Session s = current;
@@ -74,6 +104,8 @@ final class RunFolder {
         final Path dir;
         final String command;
         final boolean resuming;
+        /** Resuming with the settings recorded in run.json. */
+        boolean continued;
         final String[] args;
         private final boolean createdDir;
         private final RunLock lock;
@@ -205,6 +237,7 @@ final class RunFolder {
             if (resume) full.add("--resume");
             if (force) full.add("--force");
             Session s = new Session(dir, command, resume, full.toArray(String[]::new), !existed, lock, settings);
+            s.continued = continued;
             current = s;
             return s;
         } catch (RuntimeException e) {

@@ -129,6 +129,11 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
                         bars.add(p);
                         return p;
                     }, resumeOptions.resume);
+        } catch (dev.tikhon.train.TrainingDivergedException e) {
+            throw RunFolder.diverged(e, "a smaller --lr");   // smooth has no warm-up
+        } catch (dev.tikhon.train.Checkpoint.Corrupt e) {
+            if (!resumeOptions.resume) throw e;
+            throw RunFolder.unreadable(e);
         } finally {
             bars.forEach(ProgressListener::close);
         }

@@ -18,6 +18,8 @@ import dev.tikhon.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -134,6 +136,8 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
 
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
+    @Spec CommandSpec command;
+
     @Override public Path outDir() {
         return out != null ? out : Path.of("runs", "train-" + model);
     }
@@ -143,7 +147,12 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         Path outDir = outDir();
         RunDirectory run = RunDirectory.create(outDir);
         boolean resuming = resumeOptions.resume && Files.exists(outDir.resolve(Checkpoint.FILE_NAME));
-        Checkpoint.Meta previous = resuming ? Checkpoint.load(outDir).meta() : null;
+        Checkpoint.Meta previous;
+        try {
+            previous = resuming ? Checkpoint.load(outDir).meta() : null;
+        } catch (Checkpoint.Corrupt e) {
+            throw RunFolder.unreadable(e);
+        }
 
         String dataName = previous != null ? previous.data().name() : data.nameOr(DataOptions.DEFAULT);
         Path dataDir = previous != null ? (previous.data().dir() == null ? null : Path.of(previous.data().dir())) : data.dir;
@@ -152,6 +161,8 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
                 : new TrainConfig(epochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayBiases, schedule,
                 milestones, gamma, warmup, seed, valFraction, checkpointEvery, evalBatchSize, regularization.spec(epochs), augment);
         Trainer.checkNames(config);   // a misspelt --optimizer or --schedule fails before the data set is read
+        if (previous == null) checkNewRun();
+        Objective objective = Regularizers.build(config.objective());   // its settings' checks, too, before the data is read
         DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), runSeed);
         Dataset train = loaded.train(), val = null;
         if (config.valFraction() > 0) {
@@ -165,14 +176,14 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
 
         System.out.println("data:   " + loaded.description());
         System.out.println("model:  " + spec.arch() + " " + spec.options() + " on " + device + ", " + Engine.threads() + " thread(s)");
-        Objective objective = Regularizers.build(config.objective());
         System.out.println("loss:   " + objective.describe());
         if (!config.augmentation().isNone()) System.out.println("augment: " + config.augment());
         if (previous != null) {
             System.out.println("resume: " + outDir + " at epoch " + (previous.epoch() + 1) + ", batch " + previous.batch()
                     + " (its settings are used; --epochs " + config.epochs() + ")");
         } else if (resumeOptions.resume) {
-            System.out.println("resume: no checkpoint in " + outDir + " yet; starting a new run");
+            System.out.println("resume: no checkpoint in " + outDir + " yet; " + (RunFolder.continued()
+                    ? "starting over with the settings recorded in its " + RunFolder.SETTINGS : "starting a new run"));
         }
 
         DataInfo info = new DataInfo(dataName, dataDir == null ? null : dataDir.toString(), loaded.description());
@@ -182,6 +193,8 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         Trainer.Outcome outcome;
         try {
             outcome = trainer.run(resumeOptions.resume);
+        } catch (dev.tikhon.train.TrainingDivergedException e) {
+            throw RunFolder.diverged(e, "a smaller --lr (or --warmup EPOCHS)");
         } finally {
             progress.close();
         }
@@ -199,14 +212,74 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         return 0;
     }
 
+    /** The architectures each model option shapes; given with another --model, it is noted and left out of the spec. */
+    private static final Map<String, List<String>> MODEL_OPTIONS = Map.of("--hidden", List.of("mlp"),
+            "--depth", List.of("resnet", "farkas-resnet"), "--width", List.of("resnet", "farkas-resnet"),
+            "--block", List.of("farkas-resnet"), "--batch-norm", List.of("resnet", "farkas-resnet"),
+            "--activation", List.of("mlp", "cnn"));
+
+    /** Whether {@code option} was on the command line (not its default). */
+    private boolean given(String option) {
+        return command != null && command.commandLine().getParseResult().hasMatchedOption(option);
+    }
+
+    private boolean applies(String option) {
+        return !MODEL_OPTIONS.containsKey(option) || MODEL_OPTIONS.get(option).contains(model);
+    }
+
+    /**
+     * A new run's settings, before the data set is read: an unknown --model and unsorted --milestones are errors; an option
+     * that does nothing with the chosen model, optimizer or schedule is a note on stderr (stdout may be JSON), not an
+     * error, so that runs recorded with it still resume.
+     */
+    private void checkNewRun() {
+        if (!Models.ARCHITECTURES.contains(model)) {
+            throw new dev.tikhon.UserError("unknown --model '" + model + "': use one of " + String.join(", ", Models.ARCHITECTURES));
+        }
+        for (String option : List.of("--hidden", "--depth", "--width", "--block", "--batch-norm", "--activation")) {
+            if (given(option) && !applies(option)) {
+                String shown = option.equals("--batch-norm") && Boolean.FALSE.equals(batchNorm) ? "--no-batch-norm" : option;
+                note(shown, "--model " + model);
+            }
+        }
+        String opt = optimizer.toLowerCase(java.util.Locale.ROOT);
+        if (!opt.equals("sgd")) {   // Adam's moment estimates take the place of SGD's momentum
+            if (given("--momentum")) note("--momentum", "--optimizer " + optimizer);
+            if (given("--nesterov")) note("--nesterov", "--optimizer " + optimizer);
+        } else if (nesterov && momentum == 0) {
+            throw new dev.tikhon.UserError("--nesterov needs momentum: drop --momentum 0, or drop --nesterov");
+        }
+        if (decayBiases && weightDecay == 0 && given("--decay-biases")) note("--decay-biases", "--weight-decay 0");
+        String sched = schedule.toLowerCase(java.util.Locale.ROOT);
+        if (sched.equals("piecewise") || sched.equals("step")) {
+            for (int i = 1; i < milestones.size(); i++) {
+                if (!(milestones.get(i) > milestones.get(i - 1))) {   // the schedule would sort them: say so rather than guess
+                    throw new dev.tikhon.UserError("--milestones " + join(milestones) + " must be increasing, each once: give "
+                            + join(new java.util.TreeSet<>(milestones)));
+                }
+            }
+        } else {
+            if (given("--milestones")) note("--milestones", "--schedule " + schedule);
+            if (given("--gamma")) note("--gamma", "--schedule " + schedule);
+        }
+    }
+
+    private static String join(java.util.Collection<Double> values) {
+        return String.join(",", values.stream().map(v -> new java.math.BigDecimal(String.valueOf(v)).stripTrailingZeros().toPlainString()).toList());
+    }
+
+    private static void note(String option, String setting) {
+        System.err.println("note:   " + option + " does nothing with " + setting + "; it is ignored");
+    }
+
     private Map<String, Object> modelOptions() {
         Map<String, Object> o = new LinkedHashMap<>();
-        if (hidden != null) o.put("hidden", hidden);
-        if (depth != null) o.put("depth", depth);
-        if (width != null) o.put("width", width);
-        if (block != null) o.put("block", block);
-        if (batchNorm != null) o.put("batch_norm", batchNorm);
-        if (activation != null) o.put("activation", activation);
+        if (hidden != null && applies("--hidden")) o.put("hidden", hidden);
+        if (depth != null && applies("--depth")) o.put("depth", depth);
+        if (width != null && applies("--width")) o.put("width", width);
+        if (block != null && applies("--block")) o.put("block", block);
+        if (batchNorm != null && applies("--batch-norm")) o.put("batch_norm", batchNorm);
+        if (activation != null && applies("--activation")) o.put("activation", activation);
         if (normalize != null) o.put(Models.NORMALIZE, Normalize.parse(normalize));
         o.put("init", init);
         o.put("zero_last", zeroLast);

@@ -67,6 +67,17 @@ public final class DataLipschitz {
 
     private DataLipschitz() {}
 
+    /** Fewer than two points of different labels: no pair defines the constant (it was reported as 0, from distance ∞). */
+    public static final class TooFewLabels extends IllegalArgumentException {
+        public final int points;
+
+        TooFewLabels(int points, String what) {
+            super("the data set's Lipschitz constant needs at least two points with different labels; the " + points + " point(s) "
+                    + what);
+            this.points = points;
+        }
+    }
+
     /** Flattened inputs (float32, images in [0, 1]) and labels of one or more sets, concatenated. */
     public static Tensor[] points(List<Dataset> sets) {
         List<Tensor> xs = new ArrayList<>(), ys = new ArrayList<>();
@@ -106,6 +117,10 @@ public final class DataLipschitz {
     public static Result compute(Tensor x, Tensor y, int blockSize, boolean showProgress) {
         long start = System.nanoTime();
         int n = (int) x.size(0);
+        long[] labels = y.toLongArray();
+        boolean twoLabels = false;
+        for (int i = 1; i < n && !twoLabels; i++) twoLabels = labels[i] != labels[0];
+        if (!twoLabels) throw new TooFewLabels(n, n == 0 ? "given have none" : "given all have label " + labels[0]);
         Tensor xf = x.flatten(1, -1).to(DType.FLOAT32).contiguous().keep();
         Tensor sq = xf.square().sum(1, false).keep();
         double[] rowMin = new double[n];
@@ -141,7 +156,6 @@ public final class DataLipschitz {
         double best = Double.POSITIVE_INFINITY;
         int bi = -1, bj = -1;
         long conflicts = 0;
-        long[] labels = y.toLongArray();
         try (Autograd.Guard g = Autograd.noGrad(); Scope outer = Scope.open()) {
             Tensor x64 = xf.to(DType.FLOAT64);   // differences of the float32 values are exact in float64
             for (int i : candidates) {

@@ -20,8 +20,13 @@ public final class AdversarialTraining implements Objective {
      */
     public record Settings(String norm, double eps, int steps, double stepSize, boolean randomStart) {
         public static Settings parse(RegularizerOptions o) {
-            return new Settings(o.text("norm", "linf"), o.number("eps", 0.1), o.integer("pgd-steps", 7), o.number("step-size", 0),
+            return new Settings(o.text("norm", "linf"), o.number("eps", 0.1), Regularizers.ascentSteps(o, 7, "pgd"), o.number("step-size", 0),
                     o.flag("random-start", true));
+        }
+
+        /** FGSM's: ε only (one ℓ∞ step of size ε from x), so --norm, --pgd-steps, --step-size and --random-start are noted as ignored. */
+        public static Settings fgsm(RegularizerOptions o) {
+            return new Settings("linf", o.number("eps", 0.1), 1, 0, false);
         }
     }
 

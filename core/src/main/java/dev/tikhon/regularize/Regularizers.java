@@ -61,7 +61,7 @@ public final class Regularizers {
         alias("lipschitz+tv", "tv+lipschitz");
         register("noise", NoiseAugmentation.Settings.class, NoiseAugmentation.Settings::parse,
                 (s, loss) -> new NoiseAugmentation(loss, s.sigma()));
-        register("fgsm", AdversarialTraining.Settings.class, AdversarialTraining.Settings::parse,
+        register("fgsm", AdversarialTraining.Settings.class, AdversarialTraining.Settings::fgsm,
                 (s, loss) -> new AdversarialTraining(AttackRegistry.training("fgsm",
                         AttackRegistry.Settings.training(Norm.LINF, s.eps(), s.steps(), s.stepSize(), s.randomStart())), loss));
         register("pgd", AdversarialTraining.Settings.class, AdversarialTraining.Settings::parse,
@@ -141,7 +141,28 @@ public final class Regularizers {
 
     /** gloro / lipschitz-margin: --eps (0.5), --reg-param power-iterations=K (1 per step), ramp-steps=S (0: ε from the start). */
     static LipschitzMargin.Settings lipschitzMargin(RegularizerOptions o) {
-        return new LipschitzMargin.Settings(o.number("eps", 0.5), o.integer("power-iterations", 1), o.integer("ramp-steps", 0));
+        // power iteration from a unit vector needs one step to say anything about σ_max; a checkpoint without it reads 0 (one)
+        int iterations = o.integer("power-iterations", 1);
+        if (iterations < 1) {
+            throw new IllegalArgumentException("--reg-param power-iterations=" + iterations + ": the Lipschitz constant is estimated by "
+                    + "power iteration, which needs at least one step per training step; give power-iterations=1 or more");
+        }
+        int ramp = o.integer("ramp-steps", 0);
+        if (ramp < 0) {
+            throw new IllegalArgumentException("--reg-param ramp-steps=" + ramp + ": a ramp is a number of steps; give ramp-steps=0 "
+                    + "(ε from the start) or more");
+        }
+        return new LipschitzMargin.Settings(o.number("eps", 0.5), iterations, ramp);
+    }
+
+    /** PGD's and TRADES's ascent: at least one step (zero would train on the random start or on x itself). */
+    static int ascentSteps(RegularizerOptions o, int fallback, String reg) {
+        int steps = o.integer("pgd-steps", fallback);
+        if (steps < 1) {
+            throw new IllegalArgumentException("--pgd-steps " + steps + ": --reg " + reg + " needs at least one ascent step; give "
+                    + "--pgd-steps 1 or more");
+        }
+        return steps;
     }
 
     /** The gradient norm a penalty controls: l2, or l1 (the dual of ℓ∞; "linf" names the threat model). */

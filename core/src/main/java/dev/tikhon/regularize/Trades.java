@@ -31,7 +31,7 @@ public final class Trades implements Objective {
      */
     public record Settings(String norm, double eps, int steps, double stepSize, double beta) {
         public static Settings parse(RegularizerOptions o) {
-            return new Settings(o.text("norm", "linf"), o.number("eps", 0.1), o.integer("pgd-steps", 10), o.number("step-size", 0),
+            return new Settings(o.text("norm", "linf"), o.number("eps", 0.1), Regularizers.ascentSteps(o, 10, "trades"), o.number("step-size", 0),
                     o.number("beta", 6));
         }
     }

@@ -33,6 +33,18 @@ import java.util.zip.ZipOutputStream;
  */
 public final class Checkpoint {
     public static final String FILE_NAME = "checkpoint.tkn";
+
+    /** A checkpoint file that cannot be read to its end (a copy cut short, a full disk): a command may name its own way out. */
+    public static final class Corrupt extends UserError {
+        public final Path file;
+        public final String detail;
+
+        Corrupt(Path file, String detail, Throwable cause) {
+            super(file + ": corrupt or truncated checkpoint (" + detail + "); restore it from a copy, or train it again", cause);
+            this.file = file;
+            this.detail = detail;
+        }
+    }
     private static final String FORMAT = "tikhon-checkpoint";
     private static final int VERSION = 1;
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -117,7 +129,7 @@ public final class Checkpoint {
             throw new UserError(file + ": no such checkpoint" + (Files.isDirectory(fileOrRunDir)
                     ? " (the run directory has no " + fileName + "; was training started with this --out?)" : ""));
         } catch (ZipException | java.io.EOFException e) {
-            throw new UserError(file + ": corrupt or truncated checkpoint (" + e.getMessage() + ")", e);
+            throw new Corrupt(file, e.getMessage(), e);
         } catch (IOException e) {
             throw new UserError(file + ": cannot read checkpoint: " + e.getMessage(), e);
         }

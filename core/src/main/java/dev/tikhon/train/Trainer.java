@@ -79,6 +79,8 @@ public final class Trainer {
     private TrainConfig config;
     /** Where training starts when not from a fresh initialization (warm starts, TorchScript models). */
     private java.util.function.Supplier<Module> start;
+    /** The position (epochs done, batch) of the checkpoint in outDir, restored or written by this run; null: none yet. */
+    private int[] kept;
     /** The test evaluation after the last epoch run, reused as the final result. */
     private Evaluator.Result lastTest;
 
@@ -257,6 +259,7 @@ public final class Trainer {
             opt.loadState(restored.optimizer());
             epoch = restored.meta().epoch();
             startBatch = restored.meta().batch();
+            kept = new int[]{epoch, startBatch};
             history.addAll(restored.meta().history());
             partial.putAll(restored.meta().partial());
             // a kill between the checkpoint and the history files leaves them one epoch behind; the checkpoint is the truth
@@ -291,8 +294,8 @@ public final class Trainer {
                         DataLoader.Batch batch = it.next();
                         r = step.run(batch.x(), batch.y());
                         if (!Double.isFinite(r.loss())) {
-                            throw new TrainingDivergedException(epoch, b, r.loss(),
-                                    "the last good checkpoint is kept; lower --lr, add --warmup, or check the data");
+                            throw new TrainingDivergedException(epoch, b, r.loss(), outDir, kept, (outDir == null ? ""
+                                    : TrainingDivergedException.keptText(outDir, kept) + "; ") + "lower --lr, add --warmup, or check the data");
                         }
                     }
                     sums.add(r);
@@ -358,6 +361,7 @@ public final class Trainer {
                 partial, history, Version.VERSION);
         try {
             Checkpoint.save(outDir.resolve(Checkpoint.FILE_NAME), meta, model.stateDict(), opt.state());
+            kept = new int[]{epoch, batch};
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write checkpoint in " + outDir + ": " + e.getMessage(), e);
         }

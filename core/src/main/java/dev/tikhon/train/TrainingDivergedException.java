@@ -1,15 +1,48 @@
 package dev.tikhon.train;
 
+import java.nio.file.Path;
+
 /** The loss became NaN or infinite; says where, so the run can be diagnosed or resumed from the last checkpoint. */
 public final class TrainingDivergedException extends RuntimeException {
     public final int epoch, batch;
     public final double loss;
+    /** The run directory, or null for a run without one. */
+    public final Path dir;
+    /** The position (epochs done, batch) of the good checkpoint kept in {@link #dir}, or null when none was written. */
+    public final int[] kept;
 
     public TrainingDivergedException(int epoch, int batch, double loss, String hint) {
+        this(epoch, batch, loss, null, null, hint, null);
+    }
+
+    public TrainingDivergedException(int epoch, int batch, double loss, Path dir, int[] kept, String hint) {
+        this(epoch, batch, loss, dir, kept, hint, null);
+    }
+
+    private TrainingDivergedException(int epoch, int batch, double loss, Path dir, int[] kept, String hint, Throwable cause) {
         super("training diverged: the loss became " + loss + " at epoch " + (epoch + 1) + ", batch " + (batch + 1)
-                + "; " + hint);
+                + "; " + hint, cause);
         this.epoch = epoch;
         this.batch = batch;
         this.loss = loss;
+        this.dir = dir;
+        this.kept = kept == null ? null : kept.clone();
+    }
+
+    /** The same divergence with another hint (a command's own way out). */
+    public TrainingDivergedException withHint(String hint) {
+        return new TrainingDivergedException(epoch, batch, loss, dir, kept, hint, this);
+    }
+
+    /** What {@link #dir} keeps: "the last good checkpoint (after epoch 2) is kept in DIR", or that it has none. */
+    public String keptText() {
+        return keptText(dir, kept);
+    }
+
+    static String keptText(Path dir, int[] kept) {
+        if (dir == null) return "";
+        if (kept == null) return "it diverged before its first checkpoint in " + dir + ", so there is none to resume";
+        return "the last good checkpoint (" + (kept[1] == 0 ? "after epoch " + kept[0] : "epoch " + (kept[0] + 1) + ", batch " + kept[1])
+                + ") is kept in " + dir;
     }
 }

@@ -33,4 +33,49 @@ class CliGeneralizationTest {
         ReportContentTest.checkPage(dir.resolve("gen"), "Training accuracy");
         ReportContentTest.checkPage(dir.resolve("dl"), "Lipschitz constant");
     }
+
+    /** Fewer than two labels make no pair: the constant was printed as 0 (distance ∞, pair −1 – −1) with exit 0. */
+    @Test
+    void aConstantNeedsTwoPointsOfTwoLabels(@TempDir Path dir) {
+        Cli.Run one = Cli.run("data-lipschitz", "--data", "moons", "--max-points", "1", "--out", dir.resolve("one").toString());
+        assertThat(one.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(one.err()).contains("--max-points 1: the Lipschitz constant needs at least two points with different labels; "
+                + "give --max-points 2 or more (0: all)");
+        assertThat(one.out()).as("before the data is read").isEmpty();
+        // two points drawn from one class (seed 4 draws two of the upper moon)
+        Cli.Run same = Cli.run("data-lipschitz", "--data", "moons", "--max-points", "2", "--seed", "4", "--out", dir.resolve("two").toString());
+        assertThat(same.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(same.err()).contains("needs at least two points with different labels; the 2 points of the random subset "
+                + "(--max-points 2, --seed 4) all have label 0; give a larger --max-points (0: all 20000 points)").doesNotContain("Infinity");
+        assertThat(dir.resolve("two")).doesNotExist();
+
+        Path run = dir.resolve("run");
+        assertThat(Cli.run("train", "--data", "moons", "--model", "mlp", "--hidden", "4", "--epochs", "1", "--threads", "1",
+                "--batch-size", "2000", "--out", run.toString()).exitCode()).isEqualTo(0);
+        Cli.Run g = Cli.run("generalization", "--checkpoint", run.toString(), "--max-points", "1", "--out", dir.resolve("g").toString());
+        assertThat(g.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(g.err()).contains("--max-points 1: the data set's Lipschitz constant").contains("give --max-points 2 or more (0: all), "
+                + "or --data-lipschitz DIR");
+        assertThat(g.out()).isEmpty();
+    }
+
+    /** A data-lipschitz run of another data set (or split) was printed as this data's constant. */
+    @Test
+    void aRecordedConstantMustBeOfTheSameData(@TempDir Path dir) {
+        Path run = dir.resolve("run");
+        assertThat(Cli.run("train", "--data", "moons", "--model", "mlp", "--hidden", "4", "--epochs", "1", "--threads", "1",
+                "--batch-size", "2000", "--out", run.toString()).exitCode()).isEqualTo(0);
+        String[][] others = {{"--data", "circles"}, {"--data", "moons", "--seed", "3"}, {"--data", "moons", "--split", "test"}};
+        for (String[] other : others) {
+            Path dl = dir.resolve("dl-" + String.join("", other).replace("-", ""));
+            String[] args = CliRegularizationTest.concat(new String[]{"data-lipschitz", "--max-points", "200", "--out", dl.toString()}, other);
+            assertThat(Cli.run(args).exitCode()).isEqualTo(0);
+            Cli.Run g = Cli.run("generalization", "--checkpoint", run.toString(), "--max-points", "200", "--data-lipschitz", dl.toString(),
+                    "--out", dir.resolve("g").toString());
+            assertThat(g.exitCode()).as(String.join(" ", other)).isEqualTo(Main.EXIT_USER);
+            assertThat(g.err()).as(String.join(" ", other)).contains("--data-lipschitz " + dl + " was computed on ")
+                    .contains("but this report measures toy set moons: 20000 train / 5000 test points generated from seed 0 [train]")
+                    .contains("run 'tikhon data-lipschitz --data moons --split train'");
+        }
+    }
 }

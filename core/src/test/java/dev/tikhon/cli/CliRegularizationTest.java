@@ -64,6 +64,46 @@ class CliRegularizationTest {
                 + "'powr-iterations'; its settings are eps, power-iterations, ramp-steps");
     }
 
+    /**
+     * Settings that cannot work are errors before the data is read: zero power iterations estimate no Lipschitz constant,
+     * zero ascent steps are no attack, a negative ramp is no ramp; a --reg-param for a setting with its own option was
+     * silently replaced by the default.
+     */
+    @Test
+    void countSettingsOfTheRegularizersAreChecked(@TempDir Path dir) {
+        String[][] cases = {
+                {"--reg gloro --reg-param power-iterations=0", "--reg-param power-iterations=0: the Lipschitz constant is estimated by "
+                        + "power iteration, which needs at least one step per training step; give power-iterations=1 or more"},
+                {"--reg lipschitz-margin --reg-param ramp-steps=-5", "--reg-param ramp-steps=-5: a ramp is a number of steps"},
+                {"--reg gloro --reg-param eps=3", "--reg-param eps=3: eps has an option of its own: give --eps 3 instead"},
+                {"--reg pgd --pgd-steps 0", "--pgd-steps must be ≥ 1, got 0"},
+                {"--reg trades --reg-param pgd-steps=0", "--reg-param pgd-steps=0: pgd-steps has an option of its own"},
+        };
+        for (String[] c : cases) {
+            String[] args = concat(new String[]{"train", "--data", "moons", "--model", "mlp", "--out", dir.resolve("x").toString()},
+                    c[0].split(" "));
+            Cli.Run r = Cli.run(args);
+            assertThat(r.exitCode()).as(c[0]).isEqualTo(Main.EXIT_USER);
+            assertThat(r.err()).as(c[0]).contains(c[1]).doesNotContain("Exception");
+            assertThat(r.out()).as(c[0] + ": the data was not read").isEmpty();
+        }
+        // the library's parsers refuse them too
+        for (String reg : new String[]{"pgd", "trades"}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> dev.tikhon.regularize.Regularizers.spec(reg, java.util.Map.of("pgd-steps", 0)))
+                    .hasMessageContaining("--reg " + reg + " needs at least one ascent step");
+        }
+    }
+
+    /** FGSM is one ℓ∞ step of size ε: its other attack settings are noted as ignored (they were read and dropped). */
+    @Test
+    void fgsmNotesTheSettingsItDoesNotUse(@TempDir Path dir) {
+        Cli.Run r = Cli.run("train", "--data", "moons", "--model", "mlp", "--hidden", "8", "--epochs", "1", "--threads", "1",
+                "--batch-size", "2000", "--reg", "fgsm", "--eps", "0.05", "--pgd-steps", "5", "--norm", "l2", "--out", dir.resolve("f").toString());
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
+        assertThat(r.err()).contains("note:   --pgd-steps does nothing with --reg fgsm; it is ignored")
+                .contains("note:   --norm does nothing with --reg fgsm; it is ignored").doesNotContain("--eps does nothing");
+    }
+
     /** A named option the regularizer does not read is noted on stderr (it is valid for others; stdout may be JSON), and the run goes on. */
     @Test
     void anOptionTheRegularizerDoesNotReadIsNoted(@TempDir Path dir) {

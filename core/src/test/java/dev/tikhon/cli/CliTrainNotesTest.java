@@ -1,0 +1,69 @@
+package dev.tikhon.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * train's options that do nothing with the chosen model, optimizer or schedule are noted on stderr (they were ignored
+ * silently), only when given; settings that cannot mean what was asked are errors before the data is read.
+ */
+class CliTrainNotesTest {
+    private static final String[] TOY = {"train", "--data", "moons", "--epochs", "1", "--threads", "1", "--batch-size", "2000"};
+
+    private static String[] args(Path out, String... more) {
+        String[] a = java.util.Arrays.copyOf(TOY, TOY.length + more.length + 2);
+        System.arraycopy(more, 0, a, TOY.length, more.length);
+        a[a.length - 2] = "--out";
+        a[a.length - 1] = out.toString();
+        return a;
+    }
+
+    @Test
+    void optionsThatDoNothingAreNotedAndLeftOutOfTheModel(@TempDir Path dir) throws IOException {
+        Cli.Run r = Cli.run(args(dir.resolve("a"), "--model", "mlp", "--hidden", "8", "--depth", "32", "--width", "64", "--block",
+                "bottleneck", "--no-batch-norm", "--optimizer", "adam", "--momentum", "0.5", "--nesterov", "--milestones", "0.3",
+                "--gamma", "0.5"));
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
+        assertThat(r.err()).contains("note:   --depth does nothing with --model mlp; it is ignored")
+                .contains("note:   --width does nothing with --model mlp; it is ignored")
+                .contains("note:   --block does nothing with --model mlp; it is ignored")
+                .contains("note:   --no-batch-norm does nothing with --model mlp; it is ignored")
+                .contains("note:   --momentum does nothing with --optimizer adam; it is ignored")
+                .contains("note:   --nesterov does nothing with --optimizer adam; it is ignored")
+                .contains("note:   --milestones does nothing with --schedule cosine; it is ignored")
+                .contains("note:   --gamma does nothing with --schedule cosine; it is ignored")
+                .doesNotContain("--hidden does nothing");
+        assertThat(r.out()).as("notes stay off stdout").doesNotContain("note:");
+        JsonNode model = new ObjectMapper().readTree(dir.resolve("a/metrics.json").toFile()).at("/model/options");
+        assertThat(model.has("depth") || model.has("width") || model.has("block") || model.has("batch_norm"))
+                .as("the checkpoint does not record what was ignored: " + model).isFalse();
+
+        // the defaults say nothing; options that apply say nothing
+        Cli.Run quiet = Cli.run(args(dir.resolve("b"), "--model", "mlp", "--hidden", "8", "--momentum", "0.5", "--nesterov",
+                "--schedule", "piecewise", "--milestones", "0.3", "--gamma", "0.5"));
+        assertThat(quiet.exitCode()).as(quiet.err()).isEqualTo(0);
+        assertThat(quiet.err()).doesNotContain("does nothing");
+    }
+
+    @Test
+    void settingsThatCannotMeanWhatWasAskedAreErrorsBeforeTheData(@TempDir Path dir) {
+        String[][] cases = {
+                {"--model mlp --schedule piecewise --milestones 0.75,0.5", "--milestones 0.75,0.5 must be increasing, each once: give 0.5,0.75"},
+                {"--model mlp --nesterov --momentum 0", "--nesterov needs momentum"},
+                {"--model mlpp", "unknown --model 'mlpp': use one of mlp, cnn, resnet, farkas-resnet"},
+        };
+        for (String[] c : cases) {
+            Cli.Run r = Cli.run(args(dir.resolve("x"), c[0].split(" ")));
+            assertThat(r.exitCode()).as(c[0]).isEqualTo(Main.EXIT_USER);
+            assertThat(r.err()).as(c[0]).contains(c[1]).doesNotContain("Exception");
+            assertThat(r.out()).as(c[0] + ": the data was not read").isEmpty();
+        }
+    }
+}
