@@ -93,8 +93,15 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
         return out != null ? out : Path.of("runs", "smooth");
     }
 
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec command;
+
     @Override public Integer call() {
         Device device = runtime.apply();
+        picocli.CommandLine.ParseResult parsed = command == null || command.commandLine() == null ? null : command.commandLine().getParseResult();
+        if (parsed != null && parsed.hasMatchedOption("--momentum") && !optimizer.equalsIgnoreCase("sgd")) {
+            // Adam's moment estimates take the place of SGD's momentum (as in train)
+            System.err.println("note:   --momentum does nothing with --optimizer " + optimizer + "; it is ignored");
+        }
         HeatConfig d = HeatConfig.defaults(schedule);
         HeatConfig heat = new HeatConfig(schedule, sigma != null ? sigma : d.sigma(), lambda != null ? lambda : d.lambda(),
                 kappa != null ? kappa : d.kappa(), delta != null ? delta : d.delta(), steps != null ? steps : d.steps(), epochs);

@@ -122,8 +122,9 @@ class CliCertifyTest {
         Path input = Path.of("src/test/resources/torchscript/tiny_bn_cnn.pt");
         Path smooth = dir.resolve("ts"), cert = dir.resolve("cert"), eval = dir.resolve("eval");
         Cli.Run s = Cli.run("smooth", "--torchscript", input.toString(), "--data", "fashion-mnist-sample",
-                "--subset", "128", "--kappa", "2", "--batch-size", "64", "--lr", "1e-3", "--threads", "1", "--out", smooth.toString());
+                "--subset", "128", "--kappa", "2", "--batch-size", "64", "--lr", "1e-3", "--momentum", "0.5", "--threads", "1", "--out", smooth.toString());
         assertThat(s.exitCode()).as(s.err()).isEqualTo(0);
+        assertThat(s.err()).contains("note:   --momentum does nothing with --optimizer adam; it is ignored");
         Path smoothed = smooth.resolve("smoothed.pt");
         assertThat(smoothed).exists();
         Map<String, Tensor> before = ScriptedModel.load(input).stateDict(), after = ScriptedModel.load(smoothed).stateDict();
