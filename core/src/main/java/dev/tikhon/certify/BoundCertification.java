@@ -15,7 +15,7 @@ import java.util.Map;
 /**
  * {@code certify --method ibp} and {@code --method crown}: the model's class in one pass, and the largest ℓ2 radius
  * (within [0, maxRadius]) at which bound propagation proves that class, found by bisection for the whole batch at once
- * ({@link Verification.RadiusSearch}; alpha-crown and bab start from the cheaper method's radius, and bab stops short of
+ * ({@link Verification.RadiusSearch}; alpha-crown and bab start from CROWN's radius, and bab stops short of
  * the attack's distance, which {@code certify.csv} keeps as {@value #ATTACK_DISTANCE}). The certificate is sound: no point of the ℓ2 ball ∩ [0, 1] of that radius changes the
  * class. A batch of images is one unit of work, so {@code --spark} spreads batches over executors.
  */
@@ -36,7 +36,7 @@ public final class BoundCertification {
         String budget = method == Verification.Method.BAB ? ", " + bab.maxDomains() + " domains per image and bound" : "";
         String bracket = switch (method) {
             case ALPHA_CROWN -> ", from CROWN's radius";
-            case BAB -> ", from α-CROWN's radius up to the attack's distance";
+            case BAB -> ", from CROWN's radius up to the attack's distance";
             default -> "";
         };
         return new CertificationRun.Plan(method.toString(), method + " bound propagation, ℓ2 radius by bisection in [0, " + maxRadius

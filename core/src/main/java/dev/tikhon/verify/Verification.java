@@ -116,9 +116,9 @@ public final class Verification {
      * only the examples whose bracket is still wider than max / 2^steps (IBP and CROWN reach exactly the radii of a plain
      * bisection of [0, max]). The costly methods start from a narrower bracket:
      * <ul>
-     * <li>below: α-CROWN from CROWN's radius, branch and bound from α-CROWN's. Each is verified, and verified by the
-     *     costlier method too (α-CROWN's bound is at least CROWN's, branch and bound's at least all three), so it
-     *     changes no answer's soundness, only where the search starts;</li>
+     * <li>below: α-CROWN and branch and bound from CROWN's radius. It is verified, and verified by the costlier methods
+     *     too (α-CROWN's bound is at least CROWN's, branch and bound's at least all three), so it changes no answer's
+     *     soundness, only where the search starts;</li>
      * <li>above, for branch and bound: the smallest adversarial distance found by a minimum-distance attack
      *     ({@link #adversarialDistance}): no sound method verifies a ball that holds an adversarial point, so the bisection
      *     never spends a search on one. The attack changes only where the search ends; the answer is still a radius the
@@ -162,7 +162,9 @@ public final class Verification {
                     case IBP, CROWN -> bisect(method, new double[(int) x.size(0)], null);
                     // an α-CROWN step costs about what the attack does, and the attack saves it one or two steps: not worth it
                     case ALPHA_CROWN -> bisect(method, radius(Method.CROWN), null);
-                    case BAB -> bisect(method, radius(Method.ALPHA_CROWN), adversarialDistance());
+                    // not from α-CROWN's: branch and bound runs α-CROWN at its root anyway, so a step below α-CROWN's radius
+                    // costs one α-CROWN pass either way, and α-CROWN's own bisection would add a dozen
+                    case BAB -> bisect(method, radius(Method.CROWN), adversarialDistance());
                 };
                 found.put(method, r);
             }
