@@ -18,11 +18,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class CliDivergedTest {
     private static String[] train(Path out, String... more) {
         String[] base = {"train", "--data", "moons", "--model", "mlp", "--hidden", "8", "--epochs", "1", "--threads", "1"};
-        String[] a = java.util.Arrays.copyOf(base, base.length + more.length + 2);
-        System.arraycopy(more, 0, a, base.length, more.length);
-        a[a.length - 2] = "--out";
-        a[a.length - 1] = out.toString();
-        return a;
+        return CliRegularizationTest.concat(CliRegularizationTest.concat(base, more), new String[]{"--out", out.toString()});
     }
 
     @Test

@@ -18,11 +18,7 @@ class CliTrainNotesTest {
     private static final String[] TOY = {"train", "--data", "moons", "--epochs", "1", "--threads", "1", "--batch-size", "2000"};
 
     private static String[] args(Path out, String... more) {
-        String[] a = java.util.Arrays.copyOf(TOY, TOY.length + more.length + 2);
-        System.arraycopy(more, 0, a, TOY.length, more.length);
-        a[a.length - 2] = "--out";
-        a[a.length - 1] = out.toString();
-        return a;
+        return CliRegularizationTest.concat(CliRegularizationTest.concat(TOY, more), new String[]{"--out", out.toString()});
     }
 
     @Test
