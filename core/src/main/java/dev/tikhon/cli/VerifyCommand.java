@@ -61,7 +61,7 @@ final class VerifyCommand implements Callable<Integer> {
     int radiusSteps;
 
     @Option(names = "--attack", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Attack what is not verified with the ensemble (APGD-CE, APGD-T, Square or DDN). Default: on.")
+            description = "Attack what is not verified with the standard ensemble in the threat norm (APGD-CE, APGD-T, FAB-T and Square, AutoAttack's members). Default: on.")
     boolean attack;
 
     @Option(names = "--attack-all", description = "Attack verified images too, and count violations (verified yet broken): a soundness check.")
