@@ -159,19 +159,17 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
     private void noteUnread(List<String> members, String crafting, boolean search) {
-        picocli.CommandLine.ParseResult parsed = spec == null ? null : spec.commandLine().getParseResult();
-        if (parsed == null) return;
         java.util.Set<String> read = new java.util.HashSet<>();
         java.util.Set<String> all = java.util.Set.of("--steps", "--restarts", "--targets", "--queries", "--ddn-steps", "--schedule", "--eot");
         for (String m : members) read.addAll(READS.getOrDefault(m, all));   // an attack not in the table: assume it reads all
         if (crafting != null) read.addAll(TRANSFER_READS.getOrDefault(crafting, READS.getOrDefault(crafting, all)));
         if (search) read.addAll(SEARCH_READS);
         for (String o : List.of("--steps", "--restarts", "--targets", "--queries", "--ddn-steps", "--schedule", "--eot")) {
-            if (!parsed.hasMatchedOption(o) || read.contains(o)) continue;
+            if (!OptionChecks.given(spec, o) || read.contains(o)) continue;
             String with = "--attack " + String.join(",", members.isEmpty() ? List.of(RobustnessEvaluation.NONE) : members)
                     + (crafting != null ? " and --transfer-attack " + crafting : "")
                     + (SEARCH_READS.contains(o) && !search ? (smoothed > 0 ? " and --smoothed" : " and --no-min-distance") : "");
-            System.err.println("note:   " + o + " does nothing with " + with + "; it is ignored");
+            OptionChecks.noteIgnored(o, with);
         }
     }
 

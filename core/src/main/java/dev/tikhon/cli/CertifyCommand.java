@@ -144,17 +144,17 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
                     + (Set.of("ibp", "crown", "alpha-crown", "bab").contains(m)
                     ? "or 'tikhon verify --method " + m + " --norm linf --radius MAX' for each image's largest verified ℓ∞ radius" : "or drop --norm"));
         }
-        if (spec == null || spec.commandLine() == null || spec.commandLine().getParseResult() == null) return;
-        for (var o : spec.commandLine().getParseResult().matchedOptions()) {
+        if (spec == null) return;
+        for (var o : spec.options()) {
             String name = o.longestName();
+            if (!OptionChecks.given(spec, name)) continue;
             Set<String> readers = READ_BY.get(name);
             boolean unread = readers != null && !readers.contains(m)
                     // heat reads the Monte Carlo settings only with its certificate (a), and --batch-size only without it
                     || m.equals("heat") && !monteCarlo && List.of("--n0", "--n", "--alpha", "--noise-batch", "--images-per-batch").contains(name)
                     || m.equals("heat") && monteCarlo && name.equals("--batch-size");
             if (unread && !name.equals("--norm")) {
-                System.err.println("note:   " + name + " does nothing with --method " + m
-                        + (m.equals("heat") ? (monteCarlo ? "" : " --no-monte-carlo") : "") + "; it is ignored");
+                OptionChecks.noteIgnored(name, "--method " + m + (m.equals("heat") && !monteCarlo ? " --no-monte-carlo" : ""));
             }
         }
     }

@@ -147,11 +147,9 @@ final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
 
     /** The solver options the chosen solver never reads, and a --step that does not divide the time, are noted. */
     private void noteSolverOptions() {
-        if (spec == null || spec.commandLine() == null || spec.commandLine().getParseResult() == null) return;
-        picocli.CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
         boolean adaptive = dev.tikhon.ode.Method.parse(solver).adaptive();
         for (String o : adaptive ? List.of("--step") : List.of("--atol", "--rtol")) {
-            if (parsed.hasMatchedOption(o)) System.err.println("note:   " + o + " does nothing with --solver " + solver + "; it is ignored");
+            if (OptionChecks.given(spec, o)) OptionChecks.noteIgnored(o, "--solver " + solver);
         }
         int n = (int) Math.max(1, Math.ceil(endTime / step - 1e-9));   // the fixed-step solver's equal steps (OdeSolver)
         if (!adaptive && Math.abs(n * step - endTime) > 1e-9 * endTime) {

@@ -122,7 +122,6 @@ final class KernelCommand implements Runnable {
             } catch (IllegalArgumentException e) {
                 throw new UserError(e.getMessage());
             }
-            if (spec == null || spec.commandLine() == null || spec.commandLine().getParseResult() == null) return;
             boolean bandwidth = k instanceof Kernel.Rbf || k instanceof Kernel.Laplace, poly = k instanceof Kernel.Polynomial;
             boolean sgd = m.equals(KernelMethods.SGD);
             Map<String, Boolean> reads = new java.util.LinkedHashMap<>();
@@ -132,11 +131,10 @@ final class KernelCommand implements Runnable {
             reads.put("--features", !m.equals(KernelMethods.KRR));
             reads.put("--centres", sgd && features == 0);
             for (String o : List.of("--loss", "--epochs", "--batch-size", "--lr", "--momentum", "--weight-decay")) reads.put(o, sgd);
-            picocli.CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
             reads.forEach((o, read) -> {
-                if (!read && parsed.hasMatchedOption(o)) {
-                    System.err.println("note:   " + o + " does nothing with --method " + m + " --kernel " + kernel.toLowerCase(Locale.ROOT)
-                            + (o.equals("--centres") && sgd ? " --features " + features : "") + "; it is ignored");
+                if (!read && OptionChecks.given(spec, o)) {
+                    OptionChecks.noteIgnored(o, "--method " + m + " --kernel " + kernel.toLowerCase(Locale.ROOT)
+                            + (o.equals("--centres") && sgd ? " --features " + features : ""));
                 }
             });
         }

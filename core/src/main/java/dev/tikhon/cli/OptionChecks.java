@@ -93,6 +93,24 @@ final class OptionChecks {
         });
     }
 
+    /**
+     * Whether {@code option} was given on the command line of {@code command} (not its default); false where the command
+     * was not parsed from one.
+     */
+    static boolean given(CommandLine.Model.CommandSpec command, String option) {
+        if (command == null || command.commandLine() == null) return false;
+        ParseResult parsed = command.commandLine().getParseResult();
+        return parsed != null && parsed.hasMatchedOption(option);
+    }
+
+    /**
+     * An option that is valid but that {@code setting} never reads: a note on stderr (stdout may be JSON), not an error,
+     * since it stays valid for other settings and runs recorded with it must still resume.
+     */
+    static void noteIgnored(String option, String setting) {
+        System.err.println("note:   " + option + " does nothing with " + setting + "; it is ignored");
+    }
+
     static double finiteDouble(String s) {
         double v;
         try {

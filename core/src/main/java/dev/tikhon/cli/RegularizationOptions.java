@@ -124,12 +124,11 @@ final class RegularizationOptions {
         asked.remove("epochs");
         for (String key : options.unread()) {
             if (key.equals("epochs")) continue;
-            boolean named = !params.containsKey(key) || !params.get(key).equals(options.given().get(key));
-            if (!named) {
+            if (params.containsKey(key)) {   // a --reg-param never shares its key with a named option (spec refuses that)
                 throw new IllegalArgumentException("--reg-param " + key + ": --reg " + reg + " has no setting '" + key + "'"
                         + (asked.isEmpty() ? "; it has no settings" : "; its settings are " + String.join(", ", asked)));
             }
-            if (noted.add(key)) System.err.println("note:   --" + key + " does nothing with --reg " + reg + "; it is ignored");
+            if (noted.add(key)) OptionChecks.noteIgnored("--" + key, "--reg " + reg);
         }
     }
 

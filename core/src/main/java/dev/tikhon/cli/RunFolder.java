@@ -105,7 +105,7 @@ final class RunFolder {
         final String command;
         final boolean resuming;
         /** Resuming with the settings recorded in run.json. */
-        boolean continued;
+        final boolean continued;
         final String[] args;
         private final boolean createdDir;
         private final RunLock lock;
@@ -113,10 +113,12 @@ final class RunFolder {
         private final Thread hook;
         volatile Supplier<String> kept;
 
-        private Session(Path dir, String command, boolean resuming, String[] args, boolean createdDir, RunLock lock, Settings settings) {
+        private Session(Path dir, String command, boolean resuming, boolean continued, String[] args, boolean createdDir, RunLock lock,
+                        Settings settings) {
             this.dir = dir;
             this.command = command;
             this.resuming = resuming;
+            this.continued = continued;
             this.args = args;
             this.createdDir = createdDir;
             this.lock = lock;
@@ -221,23 +223,23 @@ final class RunFolder {
                             + "'tikhon " + recorded.command() + " --resume --out " + dir + "', or choose another --out");
                 }
                 run = ResumeArgs.merge(fresh, path, recorded.args(), absolute, FREE, dir.resolve(SETTINGS).toString());
-                requireUnchanged(recorded.inputs(), fingerprints(cl.getCommandSpec(), run), dir);
             } else {
                 if (!resume && !force) refuseExisting(dir, recorded, command);
                 run = rest;
             }
             // unfinished until it ends; a resumed run keeps its start and records what it now runs with (an extension)
             boolean continued = resume && recorded != null;
+            Map<String, String> inputs = fingerprints(cl.getCommandSpec(), continued ? run : absolute);
+            if (continued) requireUnchanged(recorded.inputs(), inputs, dir);
             Settings settings = new Settings(command, List.copyOf(continued ? run : absolute),
                     continued ? recorded.started() : Instant.now().toString(), null, Version.VERSION,
-                    continued && recorded.inputs() != null ? recorded.inputs() : fingerprints(cl.getCommandSpec(), continued ? run : absolute));
+                    continued && recorded.inputs() != null ? recorded.inputs() : inputs);
             write(dir, settings);
             List<String> full = new ArrayList<>(path);
             full.addAll(run);
             if (resume) full.add("--resume");
             if (force) full.add("--force");
-            Session s = new Session(dir, command, resume, full.toArray(String[]::new), !existed, lock, settings);
-            s.continued = continued;
+            Session s = new Session(dir, command, resume, continued, full.toArray(String[]::new), !existed, lock, settings);
             current = s;
             return s;
         } catch (RuntimeException e) {
@@ -258,7 +260,7 @@ final class RunFolder {
             String value = g.tokens().size() == 1 ? last.substring(last.indexOf('=') + 1) : last;
             for (String v : value.split(",")) {
                 if (v.isEmpty()) continue;
-                Path p = Path.of(v), file = Files.isDirectory(p) ? p.resolve("checkpoint.tkn") : p;
+                Path file = dev.tikhon.train.Checkpoint.fileIn(Path.of(v), dev.tikhon.train.Checkpoint.FILE_NAME);
                 if (Files.isRegularFile(file)) out.put(v, AtomicFiles.sha256(file));
             }
         }
@@ -278,7 +280,7 @@ final class RunFolder {
     }
 
     /**
-     * For the commands whose runs keep no {@value #SETTINGS} (eval, verify, bounds of a kernel, compare, …): a folder that
+     * For the commands whose runs keep no {@value #SETTINGS} (eval, verify, generalization, data-lipschitz, kernel, compare): a folder that
      * holds any run is not overwritten without {@code --force} (verify into a training run replaced its metrics.json).
      */
     static void refuseOverwrite(Path out, boolean force) {

@@ -97,10 +97,8 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
 
     @Override public Integer call() {
         Device device = runtime.apply();
-        picocli.CommandLine.ParseResult parsed = command == null || command.commandLine() == null ? null : command.commandLine().getParseResult();
-        if (parsed != null && parsed.hasMatchedOption("--momentum") && !optimizer.equalsIgnoreCase("sgd")) {
-            // Adam's moment estimates take the place of SGD's momentum (as in train)
-            System.err.println("note:   --momentum does nothing with --optimizer " + optimizer + "; it is ignored");
+        if (OptionChecks.given(command, "--momentum") && !optimizer.equalsIgnoreCase("sgd")) {
+            OptionChecks.noteIgnored("--momentum", "--optimizer " + optimizer);   // Adam's moments take its place (as in train)
         }
         HeatConfig d = HeatConfig.defaults(schedule);
         HeatConfig heat = new HeatConfig(schedule, sigma != null ? sigma : d.sigma(), lambda != null ? lambda : d.lambda(),

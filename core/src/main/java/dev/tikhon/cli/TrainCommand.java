@@ -220,7 +220,7 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
 
     /** Whether {@code option} was on the command line (not its default). */
     private boolean given(String option) {
-        return command != null && command.commandLine().getParseResult().hasMatchedOption(option);
+        return OptionChecks.given(command, option);
     }
 
     private boolean applies(String option) {
@@ -239,17 +239,17 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         for (String option : List.of("--hidden", "--depth", "--width", "--block", "--batch-norm", "--activation")) {
             if (given(option) && !applies(option)) {
                 String shown = option.equals("--batch-norm") && Boolean.FALSE.equals(batchNorm) ? "--no-batch-norm" : option;
-                note(shown, "--model " + model);
+                OptionChecks.noteIgnored(shown, "--model " + model);
             }
         }
         String opt = optimizer.toLowerCase(java.util.Locale.ROOT);
         if (!opt.equals("sgd")) {   // Adam's moment estimates take the place of SGD's momentum
-            if (given("--momentum")) note("--momentum", "--optimizer " + optimizer);
-            if (given("--nesterov")) note("--nesterov", "--optimizer " + optimizer);
+            if (given("--momentum")) OptionChecks.noteIgnored("--momentum", "--optimizer " + optimizer);
+            if (given("--nesterov")) OptionChecks.noteIgnored("--nesterov", "--optimizer " + optimizer);
         } else if (nesterov && momentum == 0) {
             throw new dev.tikhon.UserError("--nesterov needs momentum: drop --momentum 0, or drop --nesterov");
         }
-        if (decayBiases && weightDecay == 0 && given("--decay-biases")) note("--decay-biases", "--weight-decay 0");
+        if (decayBiases && weightDecay == 0 && given("--decay-biases")) OptionChecks.noteIgnored("--decay-biases", "--weight-decay 0");
         String sched = schedule.toLowerCase(java.util.Locale.ROOT);
         if (sched.equals("piecewise") || sched.equals("step")) {
             for (int i = 1; i < milestones.size(); i++) {
@@ -259,17 +259,13 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
                 }
             }
         } else {
-            if (given("--milestones")) note("--milestones", "--schedule " + schedule);
-            if (given("--gamma")) note("--gamma", "--schedule " + schedule);
+            if (given("--milestones")) OptionChecks.noteIgnored("--milestones", "--schedule " + schedule);
+            if (given("--gamma")) OptionChecks.noteIgnored("--gamma", "--schedule " + schedule);
         }
     }
 
     private static String join(java.util.Collection<Double> values) {
         return String.join(",", values.stream().map(v -> new java.math.BigDecimal(String.valueOf(v)).stripTrailingZeros().toPlainString()).toList());
-    }
-
-    private static void note(String option, String setting) {
-        System.err.println("note:   " + option + " does nothing with " + setting + "; it is ignored");
     }
 
     private Map<String, Object> modelOptions() {

@@ -105,7 +105,7 @@ final class VerifyCommand implements Callable<Integer> {
         }
         if (!attack) {   // the attack's budget, given for a run that attacks nothing
             for (String o : List.of("--steps", "--targets", "--queries")) {
-                if (spec.commandLine().getParseResult().hasMatchedOption(o)) System.err.println("note:   " + o + " does nothing with --no-attack; it is ignored");
+                if (OptionChecks.given(spec, o)) OptionChecks.noteIgnored(o, "--no-attack");
             }
         }
         double[] radii = RobustnessOptions.parseEps(eps);   // positive and finite, or an error naming --eps (as in attack)

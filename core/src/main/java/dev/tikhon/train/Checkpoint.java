@@ -114,9 +114,14 @@ public final class Checkpoint {
     public record Archive(Path file, com.fasterxml.jackson.databind.JsonNode meta, Map<String, Tensor> model,
                           Map<String, Tensor> optimizer) {}
 
+    /** The archive a path names: the file itself, or {@code fileName} in the run directory it names. */
+    public static Path fileIn(Path fileOrRunDir, String fileName) {
+        return Files.isDirectory(fileOrRunDir) ? fileOrRunDir.resolve(fileName) : fileOrRunDir;
+    }
+
     /** Reads an archive written by {@link #saveArchive}, checking its format name and version. */
     public static Archive loadArchive(Path fileOrRunDir, String fileName, String format, int version) {
-        Path file = Files.isDirectory(fileOrRunDir) ? fileOrRunDir.resolve(fileName) : fileOrRunDir;
+        Path file = fileIn(fileOrRunDir, fileName);
         com.fasterxml.jackson.databind.JsonNode meta = null;
         Map<String, Tensor> tensors = null;
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file));

@@ -125,7 +125,8 @@ public final class Verification {
      *     method verified.</li>
      * </ul>
      * Each branch-and-bound step below its answer mostly ends at the root, and each above it spends the whole domain
-     * budget: the bracket spares most of the second kind.
+     * budget; the bracket spares only those above the attack's distance, so the steps near the answer still cost most
+     * (docs/verification.md measures it).
      */
     public static final class RadiusSearch {
         /** The upper end's attack: DDN and FAB-T at the {@code attack} command's defaults (100 steps, 9 targets). */
