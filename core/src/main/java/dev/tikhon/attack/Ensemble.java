@@ -98,6 +98,10 @@ public record Ensemble(Norm norm, double eps, List<Attack> members) implements A
      * then APGD-T with the targeted DLR loss towards the {@code targets} classes ranked highest (the margin loss below
      * four classes), then FAB-T towards as many, then the gradient-free Square attack. AutoAttack's budgets are
      * steps = 100, restarts = 1, targets = 9, squareQueries = 5,000 (the CLI's defaults).
+     *
+     * <p>With two classes, or {@code targets = 0}, there is no class to target: the second member is untargeted APGD on
+     * the margin loss (with {@code restarts}), and FAB-T still runs towards one class. The CLI refuses {@code --targets 0},
+     * so that its ensemble is always AutoAttack's; Java callers may ask for this untargeted variant.
      */
     public static Ensemble standard(Norm norm, double eps, int numClasses, int steps, int restarts, int targets, int squareQueries) {
         List<Attack> m = new ArrayList<>();

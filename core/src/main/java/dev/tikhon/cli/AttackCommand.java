@@ -226,8 +226,8 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
         List<String> ran = new java.util.ArrayList<>();
         if (!c.attack().equals(RobustnessEvaluation.NONE)) ran.add(c.attack());
         if (transfers > 0) ran.add(transfers + " transfer attack(s)");
-        // with --attack none, robust accuracy is what the minimum-distance search found: say so rather than "(none)"
-        if (c.attack().equals(RobustnessEvaluation.NONE) && c.minDistance()) {
+        // a point the minimum-distance search broke within ε is not robust there, whatever the attack: name the search too
+        if (c.minDistance()) {
             List<String> by = RobustnessEvaluation.robustAccuracyBy(r);
             ran.add(by.get(by.size() - 1));
         }

@@ -11,8 +11,8 @@ import java.util.Map;
 
 /**
  * {@value #FILE}: an attack run's result in the shape of a RobustBench leaderboard entry (its model-info files name the
- * threat model "Linf" or "L2", ε, and give clean and robust accuracy in percent, "autoattack_acc" when the attack was
- * AutoAttack's standard ensemble), beside metrics.json, so the tools that read those entries read Tikhon's. One entry
+ * threat model "Linf" or "L2", ε, and give clean and robust accuracy in percent, "autoattack_acc" when AutoAttack's
+ * standard ensemble alone decided it), beside metrics.json, so the tools that read those entries read Tikhon's. One entry
  * per ε of the run, under "by_eps"; the top level is the largest ε (RobustBench's entries have one).
  */
 public final class RobustBenchSummary {
@@ -29,9 +29,10 @@ public final class RobustBenchSummary {
         m.put("threat_model", c.norm() == Norm.LINF ? "Linf" : "L2");
         m.put("n_examples", r.n());
         m.put("clean_acc", percent(r.cleanAccuracy()));
-        // Transfer members make it more than AutoAttack's ensemble: its figure is then not AutoAttack's accuracy.
+        // Transfer members, or the minimum-distance search (a point it broke within ε is not attacked again), make it more
+        // than AutoAttack's ensemble: its figure is then lower than AutoAttack's accuracy, and not to be compared as one.
         boolean transfer = r.attackNames().stream().anyMatch(dev.tikhon.attack.Transfer::isTransfer);
-        boolean autoAttack = c.attack().equals("ensemble") && !transfer;
+        boolean autoAttack = c.attack().equals("ensemble") && !transfer && !c.minDistance();
         List<Map<String, Object>> byEps = new ArrayList<>();
         for (int e = 0; e < c.eps().length; e++) {
             Map<String, Object> one = new LinkedHashMap<>();
@@ -42,8 +43,7 @@ public final class RobustBenchSummary {
         if (!byEps.isEmpty()) m.putAll(byEps.get(byEps.size() - 1));
         // --attack none: what did run (transfer attacks, the minimum-distance search), not "none" beside a robust accuracy
         m.put("attack", autoAttack ? "AutoAttack standard ensemble (" + String.join(", ", r.attackNames()) + ")"
-                : c.attack().equals(RobustnessEvaluation.NONE) ? String.join(", ", RobustnessEvaluation.robustAccuracyBy(r))
-                : transfer ? String.join(", ", r.attackNames()) : c.attack());
+                : String.join(", ", RobustnessEvaluation.robustAccuracyBy(r)));
         m.put("by_eps", byEps);
         m.put("source", "tikhon attack (metrics.json beside this file holds every detail)");
         return m;

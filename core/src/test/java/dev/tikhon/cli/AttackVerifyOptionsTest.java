@@ -41,6 +41,30 @@ class AttackVerifyOptionsTest {
         assertThat(m.at("/attacks/robust_accuracy_by").toString()).isEqualTo("[\"minimum-distance search (ddn, fab-t)\"]");
     }
 
+    /**
+     * robustbench.json called the default run's figure "autoattack_acc", but the minimum-distance search runs first and a
+     * point it breaks within ε is never attacked again: the figure can be below AutoAttack's. Only the ensemble alone is.
+     */
+    @Test
+    void autoAttackAccuracyOnlyWhenTheEnsembleDecidedAlone(@TempDir Path dir) throws IOException {
+        String[] common = {"attack", "--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--limit", "4", "--eps", "0.1",
+                "--steps", "3", "--queries", "5", "--ddn-steps", "5", "--no-bounds", "--threads", "1", "--out"};
+        Cli.Run with = Cli.run(Cli.concat(common, dir.resolve("with").toString()));
+        assertThat(with.exitCode()).as(with.err()).isZero();
+        assertThat(with.out()).contains("(ensemble + minimum-distance search (ddn, fab-t))");
+        JsonNode rb = JSON.readTree(dir.resolve("with/robustbench.json").toFile());
+        assertThat(rb.has("autoattack_acc")).isFalse();
+        assertThat(rb.has("robust_acc")).isTrue();
+        assertThat(rb.at("/attack").asText()).startsWith("apgd-ce, ").endsWith(", square, minimum-distance search (ddn, fab-t)");
+
+        Cli.Run alone = Cli.run(Cli.concat(Cli.concat(common, dir.resolve("alone").toString()), "--no-min-distance"));
+        assertThat(alone.exitCode()).as(alone.err()).isZero();
+        assertThat(alone.out()).contains("(ensemble)");
+        rb = JSON.readTree(dir.resolve("alone/robustbench.json").toFile());
+        assertThat(rb.has("autoattack_acc")).isTrue();
+        assertThat(rb.at("/attack").asText()).startsWith("AutoAttack standard ensemble (apgd-ce, ");
+    }
+
     /** verify --no-attack --attack-all skipped the soundness check it asks for, silently. */
     @Test
     void verifyAttackAllNeedsTheAttack(@TempDir Path dir) {

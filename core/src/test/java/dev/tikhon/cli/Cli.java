@@ -10,6 +10,13 @@ final class Cli {
 
     private Cli() {}
 
+    /** {@code a} followed by {@code more}: a shared argument list with one run's own options. */
+    static String[] concat(String[] a, String... more) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + more.length);
+        System.arraycopy(more, 0, out, a.length, more.length);
+        return out;
+    }
+
     static synchronized Run run(String... args) {
         PrintStream oldOut = System.out, oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();

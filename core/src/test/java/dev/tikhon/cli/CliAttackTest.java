@@ -163,30 +163,24 @@ class CliAttackTest {
         String[] base = {"attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample", "--limit", "4",
                 "--out", dir.toString()};
         String source = "src/test/resources/torchscript/linear_fmnist.pt";
-        Cli.Run r = Cli.run(concat(base, "--transfer-attack", "cw"));
+        Cli.Run r = Cli.run(Cli.concat(base, "--transfer-attack", "cw"));
         assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
         assertThat(r.err()).contains("configure --transfer-from MODEL");
-        r = Cli.run(concat(base, "--transfer-from", "no/such/run"));
+        r = Cli.run(Cli.concat(base, "--transfer-from", "no/such/run"));
         assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
         assertThat(r.err()).contains("--transfer-from no/such/run: no such file");
-        r = Cli.run(concat(base, "--transfer-from", source, "--transfer-attack", "cw"));
+        r = Cli.run(Cli.concat(base, "--transfer-from", source, "--transfer-attack", "cw"));
         assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
         assertThat(r.err()).contains("--transfer-attack: cw is an ℓ2 attack");
-        r = Cli.run(concat(base, "--transfer-from", source, "--transfer-confidence", "3"));
+        r = Cli.run(Cli.concat(base, "--transfer-from", source, "--transfer-confidence", "3"));
         assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
         assertThat(r.err()).contains("a confidence κ applies to Carlini–Wagner");
-        r = Cli.run(concat(base, "--transfer-from", source, "--transfer-fused"));
+        r = Cli.run(Cli.concat(base, "--transfer-from", source, "--transfer-fused"));
         assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
         assertThat(r.err()).contains("--transfer-fused crafts on several --transfer-from models at once");
-        r = Cli.run(concat(base, "--transfer-from", source, "--spark", "local[1]"));
+        r = Cli.run(Cli.concat(base, "--transfer-from", source, "--spark", "local[1]"));
         assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
         assertThat(r.err()).contains("--transfer-from runs on this machine only");
-    }
-
-    private static String[] concat(String[] a, String... b) {
-        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
     }
 
     @Test

@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** CIFAR-10 from the command line, on tiny sets written in its binary format. */
 class CliCifarTest {
     private static Cli.Run train(Path data, Path out, String... more) {
-        return Cli.run(concat(new String[]{"train", "--data", "cifar10", "--data-dir", data.toString(), "--model", "mlp", "--hidden", "8",
+        return Cli.run(Cli.concat(new String[]{"train", "--data", "cifar10", "--data-dir", data.toString(), "--model", "mlp", "--hidden", "8",
                 "--epochs", "1", "--batch-size", "8", "--threads", "1", "--out", out.toString()}, more));
     }
 
@@ -65,19 +65,13 @@ class CliCifarTest {
     @Test
     void badAugmentationAndNormalizationAreOneLineErrors(@TempDir Path tmp) {
         String[] moons = {"train", "--data", "moons", "--model", "mlp", "--epochs", "1", "--threads", "1"};
-        oneErrorLine(Cli.run(concat(moons, "--augment", "flip", "--out", tmp.resolve("a").toString())),
+        oneErrorLine(Cli.run(Cli.concat(moons, "--augment", "flip", "--out", tmp.resolve("a").toString())),
                 "--augment flip needs image data [C, H, W], but moons has examples of shape [2]");
-        oneErrorLine(Cli.run(concat(moons, "--augment", "crop,rotate", "--out", tmp.resolve("b").toString())), "unknown augmentation 'rotate'");
-        oneErrorLine(Cli.run(concat(moons, "--normalize", "0.5/-1", "--out", tmp.resolve("c").toString())), "std must be positive");
-        oneErrorLine(Cli.run(concat(moons, "--normalize", "cifar10", "--out", tmp.resolve("d").toString())),
+        oneErrorLine(Cli.run(Cli.concat(moons, "--augment", "crop,rotate", "--out", tmp.resolve("b").toString())), "unknown augmentation 'rotate'");
+        oneErrorLine(Cli.run(Cli.concat(moons, "--normalize", "0.5/-1", "--out", tmp.resolve("c").toString())), "std must be positive");
+        oneErrorLine(Cli.run(Cli.concat(moons, "--normalize", "cifar10", "--out", tmp.resolve("d").toString())),
                 "--normalize gives 3 channel(s) but the data has 2");
         for (String r : new String[]{"a", "b", "c", "d"}) assertThat(tmp.resolve(r)).doesNotExist();
-    }
-
-    private static String[] concat(String[] a, String... b) {
-        String[] all = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, all, a.length, b.length);
-        return all;
     }
 
     @Test

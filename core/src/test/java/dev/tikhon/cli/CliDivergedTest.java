@@ -18,7 +18,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class CliDivergedTest {
     private static String[] train(Path out, String... more) {
         String[] base = {"train", "--data", "moons", "--model", "mlp", "--hidden", "8", "--epochs", "1", "--threads", "1"};
-        return CliRegularizationTest.concat(CliRegularizationTest.concat(base, more), new String[]{"--out", out.toString()});
+        return Cli.concat(Cli.concat(base, more), new String[]{"--out", out.toString()});
     }
 
     @Test

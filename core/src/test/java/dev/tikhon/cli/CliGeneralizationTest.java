@@ -68,7 +68,7 @@ class CliGeneralizationTest {
         String[][] others = {{"--data", "circles"}, {"--data", "moons", "--seed", "3"}, {"--data", "moons", "--split", "test"}};
         for (String[] other : others) {
             Path dl = dir.resolve("dl-" + String.join("", other).replace("-", ""));
-            String[] args = CliRegularizationTest.concat(new String[]{"data-lipschitz", "--max-points", "200", "--out", dl.toString()}, other);
+            String[] args = Cli.concat(new String[]{"data-lipschitz", "--max-points", "200", "--out", dl.toString()}, other);
             assertThat(Cli.run(args).exitCode()).isEqualTo(0);
             Cli.Run g = Cli.run("generalization", "--checkpoint", run.toString(), "--max-points", "200", "--data-lipschitz", dl.toString(),
                     "--out", dir.resolve("g").toString());

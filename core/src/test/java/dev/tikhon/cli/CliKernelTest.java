@@ -22,7 +22,7 @@ class CliKernelTest {
         for (int i = 0; i < methods.length; i++) {
             String[] m = methods[i];
             Path out = dir.resolve(m[1] + i);
-            String[] args = CliRegularizationTest.concat(new String[]{"kernel", "fit", "--data", "moons", "--threads", "1",
+            String[] args = Cli.concat(new String[]{"kernel", "fit", "--data", "moons", "--threads", "1",
                     "--out", out.toString()}, m);
             Cli.Run r = Cli.run(args);
             assertThat(r.exitCode()).as(String.join(" ", m) + "\n" + r.err()).isEqualTo(0);

@@ -23,7 +23,7 @@ class CliRegularizationTest {
                 {"--reg", "trades", "--eps", "0.05", "--steps", "3", "--beta", "1"}};
         for (String[] reg : regs) {
             Path out = dir.resolve(reg[1].replace(',', '+'));
-            String[] args = concat(new String[]{"train", "--data", "moons", "--model", "mlp", "--hidden", "16", "--epochs", "1",
+            String[] args = Cli.concat(new String[]{"train", "--data", "moons", "--model", "mlp", "--hidden", "16", "--epochs", "1",
                     "--threads", "1", "--out", out.toString()}, reg);
             Cli.Run r = Cli.run(args);
             assertThat(r.exitCode()).as(String.join(" ", reg) + "\n" + r.err()).isEqualTo(0);
@@ -80,7 +80,7 @@ class CliRegularizationTest {
                 {"--reg trades --reg-param pgd-steps=0", "--reg-param pgd-steps=0: pgd-steps has an option of its own"},
         };
         for (String[] c : cases) {
-            String[] args = concat(new String[]{"train", "--data", "moons", "--model", "mlp", "--out", dir.resolve("x").toString()},
+            String[] args = Cli.concat(new String[]{"train", "--data", "moons", "--model", "mlp", "--out", dir.resolve("x").toString()},
                     c[0].split(" "));
             Cli.Run r = Cli.run(args);
             assertThat(r.exitCode()).as(c[0]).isEqualTo(Main.EXIT_USER);
@@ -171,9 +171,4 @@ class CliRegularizationTest {
                 .isEqualTo(m.at("/variants/tikhonov-fd-1/test_acc").asDouble());
     }
 
-    static String[] concat(String[] a, String[] b) {
-        String[] c = java.util.Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, c, a.length, b.length);
-        return c;
-    }
 }

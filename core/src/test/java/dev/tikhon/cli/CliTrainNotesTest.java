@@ -18,7 +18,7 @@ class CliTrainNotesTest {
     private static final String[] TOY = {"train", "--data", "moons", "--epochs", "1", "--threads", "1", "--batch-size", "2000"};
 
     private static String[] args(Path out, String... more) {
-        return CliRegularizationTest.concat(CliRegularizationTest.concat(TOY, more), new String[]{"--out", out.toString()});
+        return Cli.concat(Cli.concat(TOY, more), new String[]{"--out", out.toString()});
     }
 
     @Test

@@ -14,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
@@ -213,7 +212,7 @@ class KillAndResumeTest {
         Path whole = dir.resolve("whole"), killed = dir.resolve("killed");
         String[] args = {"train", "--data", "fashion-mnist-sample", "--model", "mlp", "--hidden", "64", "--epochs", "3",
                 "--batch-size", "32", "--checkpoint-every", "20", "--seed", "17"};
-        List<String> w = command(concat(args, "--out", whole.toString())), k = command(concat(args, "--out", killed.toString()));
+        List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", killed.toString()));
         finish(start(w));
         killAt(k, 0.3 + 2.2 * RANDOM.nextDouble(), killed);   // anywhere from the first epoch's end to late in the third
         assertThat(killed.resolve("checkpoint.tkn")).exists();
@@ -238,7 +237,7 @@ class KillAndResumeTest {
         Path whole = dir.resolve("whole"), stopped = dir.resolve("stopped");
         String[] args = {"train", "--data", "fashion-mnist-sample", "--model", "cnn", "--epochs", "1", "--batch-size", "32",
                 "--seed", "23"};   // a few seconds an epoch: the signal lands well inside it
-        List<String> w = command(concat(args, "--out", whole.toString())), k = command(concat(args, "--out", stopped.toString()));
+        List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", stopped.toString()));
         finish(start(w));
         String output = stopAt(k, 0.1 + 0.5 * RANDOM.nextDouble());   // inside the epoch, far from its checkpoint at the end
         assertThat(output).as("seed %d", SEED).contains("tikhon: stopped; kept the last checkpoint (checkpoint.tkn)");
@@ -287,7 +286,7 @@ class KillAndResumeTest {
         Path whole = dir.resolve("whole"), stopped = dir.resolve("stopped");
         String[] args = {"flow", "train", "--data", "8gaussians", "--hidden", "32,32", "--iterations", "60", "--batch-size", "256",
                 "--held-out", "200", "--seed", "6"};
-        List<String> w = command(concat(args, "--out", whole.toString())), k = command(concat(args, "--out", stopped.toString()));
+        List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", stopped.toString()));
         finish(start(w));
         String output = stopAt(k, 0.2 + 0.5 * RANDOM.nextDouble());
         assertThat(output).as("seed %d", SEED).contains("tikhon: stopped; kept the last checkpoint (flow-checkpoint.tkn)");
@@ -305,7 +304,7 @@ class KillAndResumeTest {
         Path whole = dir.resolve("whole"), killed = dir.resolve("killed");
         String[] args = {"smooth", "--checkpoint", moons.toString(), "--subset", "640", "--kappa", "2", "--batch-size", "32",
                 "--epochs", "3", "--checkpoint-every", "3", "--seed", "5"};
-        List<String> w = command(concat(args, "--out", whole.toString())), k = command(concat(args, "--out", killed.toString()));
+        List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", killed.toString()));
         finish(start(w));
         killAt(k, 0.3 + 2.2 * RANDOM.nextDouble(), killed);
         finish(start(resumed(k)));
@@ -320,7 +319,7 @@ class KillAndResumeTest {
         Path whole = dir.resolve("whole"), killed = dir.resolve("killed");
         String[] args = {"flow", "train", "--data", "8gaussians", "--hidden", "16,16", "--iterations", "40", "--batch-size", "64",
                 "--held-out", "200", "--checkpoint-every", "3", "--seed", "4"};
-        List<String> w = command(concat(args, "--out", whole.toString())), k = command(concat(args, "--out", killed.toString()));
+        List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", killed.toString()));
         finish(start(w));
         killAt(k, 0.15 + 0.7 * RANDOM.nextDouble(), killed);
         finish(start(resumed(k)));
@@ -342,7 +341,7 @@ class KillAndResumeTest {
         List<String> variants = List.of("farkas-8", "plain-bn-8");
         String[] args = {"reproduce", "farkas", "--data", "fashion-mnist-sample", "--depths", "8", "--variants", String.join(",", variants),
                 "--train-size", "320", "--test-size", "50", "--width", "2", "--epochs", "2", "--seed", "3"};
-        List<String> w = command(concat(args, "--out", whole.toString())), k = command(concat(args, "--out", killed.toString()));
+        List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", killed.toString()));
         finish(start(w));
         // progress through the experiment in epochs: variant i's epoch e, batch b of n → 2i + e − 1 + b/n
         java.util.function.ToDoubleFunction<String> progressOf = line -> {
@@ -404,10 +403,10 @@ class KillAndResumeTest {
      */
     private static void killAndResumeRows(Path dir, String[] args, String... compared) throws Exception {
         Path whole = dir.resolve("whole"), killed = dir.resolve("killed");
-        Cli.Run w = Cli.run(concat(args, "--out", whole.toString(), "--threads", "1"));
+        Cli.Run w = Cli.run(Cli.concat(args, "--out", whole.toString(), "--threads", "1"));
         assertThat(w.exitCode()).as(w.err()).isZero();
         double at = 0.1 + 0.8 * RANDOM.nextDouble();
-        killAt(command(concat(args, "--out", killed.toString())), at, killed);
+        killAt(command(Cli.concat(args, "--out", killed.toString())), at, killed);
         assertThat(killed.resolve("run.json")).exists();
         JsonNode settings = JSON.readTree(killed.resolve("run.json").toFile());
         Cli.Run resumed = Cli.run(args[0], "--resume", "--out", killed.toString());
@@ -440,12 +439,6 @@ class KillAndResumeTest {
             }
             out.add(kept.toString());
         }
-        return out;
-    }
-
-    private static String[] concat(String[] a, String... more) {
-        String[] out = Arrays.copyOf(a, a.length + more.length);
-        System.arraycopy(more, 0, out, a.length, more.length);
         return out;
     }
 
