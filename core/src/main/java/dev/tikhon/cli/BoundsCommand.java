@@ -11,6 +11,7 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -51,7 +52,16 @@ final class BoundsCommand implements Callable<Integer>, RunFolder.Owner {
 
     private static final Path DEFAULT_OUT = Path.of("runs", "bounds");
 
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
     @Override public Integer call() {
+        // attack's budget options are shared, but bounds runs no attack: only the check's minimum-distance search reads any
+        for (String o : List.of("--steps", "--restarts", "--targets", "--queries", "--ddn-steps")) {
+            if (OptionChecks.given(spec, o) && !(check && AttackCommand.SEARCH_READS.contains(o))) {
+                OptionChecks.noteIgnored(o, check ? "bounds (only its check's minimum-distance search reads --steps, --targets and --ddn-steps)"
+                        : "bounds --no-check");
+            }
+        }
         RobustnessEvaluation.Config config = new RobustnessEvaluation.Config(options.norm, new double[0], "none", options.steps,
                 options.restarts, options.targets, options.queries, options.ddnSteps, check, true, lanczos, options.batchSize, options.seed);
         return AttackCommand.evaluate("bounds", "Tikhon robustness bounds", source, data, options, runtime, cluster, config, DEFAULT_OUT,

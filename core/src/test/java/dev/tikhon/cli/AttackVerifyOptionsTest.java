@@ -99,6 +99,18 @@ class AttackVerifyOptionsTest {
                 "--targets", "2", "--threads", "1", "--out", dir.resolve("v").toString());
         assertThat(v.exitCode()).as(v.err()).isZero();
         assertThat(v.err()).contains("note:   --targets does nothing with --no-attack; it is ignored").doesNotContain("--steps does nothing");
+
+        // bounds shares attack's budget options but runs no attack: only its check's search reads three of them
+        Cli.Run c = Cli.run("bounds", "--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--limit", "2", "--lanczos", "0",
+                "--steps", "3", "--ddn-steps", "3", "--queries", "10", "--restarts", "2", "--threads", "1", "--out", dir.resolve("c").toString());
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        assertThat(c.err()).contains("note:   --queries does nothing with bounds (only its check's minimum-distance search reads")
+                .contains("note:   --restarts does nothing with bounds (only").doesNotContain("--steps does nothing")
+                .doesNotContain("--ddn-steps does nothing");
+        Cli.Run d = Cli.run("bounds", "--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--limit", "2", "--lanczos", "0", "--no-check",
+                "--ddn-steps", "3", "--threads", "1", "--out", dir.resolve("d").toString());
+        assertThat(d.exitCode()).as(d.err()).isZero();
+        assertThat(d.err()).contains("note:   --ddn-steps does nothing with bounds --no-check; it is ignored");
     }
 
     /** The table behind those notes covers every registered attack (a new one without an entry would get no notes). */
