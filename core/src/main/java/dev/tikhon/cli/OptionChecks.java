@@ -111,6 +111,35 @@ final class OptionChecks {
         System.err.println("note:   " + option + " does nothing with " + setting + "; it is ignored");
     }
 
+    /**
+     * The piecewise learning-rate schedule's options: with {@code schedule} piecewise (or step), {@code milestones} must be
+     * increasing fractions of training in (0, 1); with another schedule, a given --milestones or --gamma gets a note.
+     */
+    static void checkPiecewise(CommandLine.Model.CommandSpec command, String scheduleOption, String schedule, List<Double> milestones) {
+        String s = schedule.toLowerCase(java.util.Locale.ROOT);
+        if (s.equals("piecewise") || s.equals("step")) {
+            for (double m : milestones) {
+                if (!(m > 0 && m < 1)) {
+                    throw new dev.tikhon.UserError("--milestones " + joinPlain(milestones) + ": each milestone is a fraction of training in (0, 1), "
+                            + "e.g. 0.5,0.75 divides the learning rate by 1/--gamma at half and three quarters of it");
+                }
+            }
+            for (int i = 1; i < milestones.size(); i++) {
+                if (!(milestones.get(i) > milestones.get(i - 1))) {   // the schedule would sort them: say so rather than guess
+                    throw new dev.tikhon.UserError("--milestones " + joinPlain(milestones) + " must be increasing, each once: give "
+                            + joinPlain(new java.util.TreeSet<>(milestones)));
+                }
+            }
+        } else {
+            for (String o : List.of("--milestones", "--gamma")) if (given(command, o)) noteIgnored(o, scheduleOption + " " + schedule);
+        }
+    }
+
+    /** Numbers as typed, comma-separated: 0.5 not 0.50000, 2 not 2.0. */
+    static String joinPlain(java.util.Collection<Double> values) {
+        return String.join(",", values.stream().map(v -> new java.math.BigDecimal(String.valueOf(v)).stripTrailingZeros().toPlainString()).toList());
+    }
+
     static double finiteDouble(String s) {
         double v;
         try {

@@ -75,6 +75,14 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
     @Option(names = "--lr-schedule", defaultValue = "constant", description = "constant, piecewise or cosine (per step). Default: ${DEFAULT-VALUE}.")
     String lrSchedule;
 
+    @Option(names = "--milestones", split = ",", defaultValue = "0.5,0.75", paramLabel = "F,F",
+            description = "With --lr-schedule piecewise: the fractions of smoothing at which the learning rate is multiplied by --gamma. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    List<Double> milestones;
+
+    @Option(names = "--gamma", defaultValue = "0.1", description = "With --lr-schedule piecewise: the factor at each milestone. Default: ${DEFAULT-VALUE}.")
+    double gamma;
+
     @Option(names = "--seed", defaultValue = "0", description = "Seed for shuffling, noise and projections. Default: ${DEFAULT-VALUE}.")
     long seed;
 
@@ -100,6 +108,7 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
         if (OptionChecks.given(command, "--momentum") && !optimizer.equalsIgnoreCase("sgd")) {
             OptionChecks.noteIgnored("--momentum", "--optimizer " + optimizer);   // Adam's moments take its place (as in train)
         }
+        OptionChecks.checkPiecewise(command, "--lr-schedule", lrSchedule, milestones);
         HeatConfig d = HeatConfig.defaults(schedule);
         HeatConfig heat = new HeatConfig(schedule, sigma != null ? sigma : d.sigma(), lambda != null ? lambda : d.lambda(),
                 kappa != null ? kappa : d.kappa(), delta != null ? delta : d.delta(), steps != null ? steps : d.steps(), epochs);
@@ -121,7 +130,7 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
         System.out.println("heat:   " + heat + " — labels are not used");
 
         TrainConfig config = TrainConfig.builder().batchSize(batchSize).optimizer(optimizer).lr(lr).momentum(momentum)
-                .schedule(lrSchedule).seed(seed).checkpointEvery(checkpointEvery).objective(heat.toSpec()).build();
+                .schedule(lrSchedule).milestones(milestones).gamma(gamma).seed(seed).checkpointEvery(checkpointEvery).objective(heat.toSpec()).build();
         DataInfo info = new DataInfo(dataName, dataDir == null ? null : dataDir.toString(), loaded.description());
         List<ProgressListener> bars = new java.util.ArrayList<>();
         long t0 = System.nanoTime();
@@ -164,7 +173,12 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
         metrics.put("model", base.name());
         metrics.put("heat", heat);
         metrics.put("objective", o.steps().isEmpty() ? "" : heat.toSpec());
-        metrics.put("optimizer", Map.of("name", optimizer, "lr", lr, "batch_size", batchSize, "lr_schedule", lrSchedule));
+        Map<String, Object> opt = new LinkedHashMap<>(Map.of("name", optimizer, "lr", lr, "batch_size", batchSize, "lr_schedule", lrSchedule));
+        if (lrSchedule.equalsIgnoreCase("piecewise") || lrSchedule.equalsIgnoreCase("step")) {
+            opt.put("milestones", milestones);
+            opt.put("gamma", gamma);
+        }
+        metrics.put("optimizer", opt);
         metrics.put("test_accuracy_before", before.accuracy());
         metrics.put("test_accuracy_after", o.test() != null ? o.test().accuracy() : Double.NaN);
         List<Map<String, Object>> perStep = new java.util.ArrayList<>();

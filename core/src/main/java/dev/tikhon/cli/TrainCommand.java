@@ -160,8 +160,8 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         TrainConfig config = previous != null ? previous.config().withEpochs(Math.max(epochs, previous.config().epochs()))
                 : new TrainConfig(epochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayBiases, schedule,
                 milestones, gamma, warmup, seed, valFraction, checkpointEvery, evalBatchSize, regularization.spec(epochs), augment);
+        if (previous == null) checkNewRun();   // first: its messages name the option (--milestones), the library's do not
         Trainer.checkNames(config);   // a misspelt --optimizer or --schedule fails before the data set is read
-        if (previous == null) checkNewRun();
         Objective objective = Regularizers.build(config.objective());   // its settings' checks, too, before the data is read
         DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), runSeed);
         Dataset train = loaded.train(), val = null;
@@ -250,22 +250,7 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
             throw new dev.tikhon.UserError("--nesterov needs momentum: drop --momentum 0, or drop --nesterov");
         }
         if (decayBiases && weightDecay == 0 && given("--decay-biases")) OptionChecks.noteIgnored("--decay-biases", "--weight-decay 0");
-        String sched = schedule.toLowerCase(java.util.Locale.ROOT);
-        if (sched.equals("piecewise") || sched.equals("step")) {
-            for (int i = 1; i < milestones.size(); i++) {
-                if (!(milestones.get(i) > milestones.get(i - 1))) {   // the schedule would sort them: say so rather than guess
-                    throw new dev.tikhon.UserError("--milestones " + join(milestones) + " must be increasing, each once: give "
-                            + join(new java.util.TreeSet<>(milestones)));
-                }
-            }
-        } else {
-            if (given("--milestones")) OptionChecks.noteIgnored("--milestones", "--schedule " + schedule);
-            if (given("--gamma")) OptionChecks.noteIgnored("--gamma", "--schedule " + schedule);
-        }
-    }
-
-    private static String join(java.util.Collection<Double> values) {
-        return String.join(",", values.stream().map(v -> new java.math.BigDecimal(String.valueOf(v)).stripTrailingZeros().toPlainString()).toList());
+        OptionChecks.checkPiecewise(command, "--schedule", schedule, milestones);
     }
 
     private Map<String, Object> modelOptions() {

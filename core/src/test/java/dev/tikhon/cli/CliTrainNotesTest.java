@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * train's options that do nothing with the chosen model, optimizer or schedule are noted on stderr (they were ignored
+ * train's (and smooth's) options that do nothing with the chosen model, optimizer or schedule are noted on stderr (they were ignored
  * silently), only when given; settings that cannot mean what was asked are errors before the data is read.
  */
 class CliTrainNotesTest {
@@ -52,6 +52,7 @@ class CliTrainNotesTest {
     void settingsThatCannotMeanWhatWasAskedAreErrorsBeforeTheData(@TempDir Path dir) {
         String[][] cases = {
                 {"--model mlp --schedule piecewise --milestones 0.75,0.5", "--milestones 0.75,0.5 must be increasing, each once: give 0.5,0.75"},
+                {"--model mlp --schedule piecewise --milestones 0.5,1.5", "--milestones 0.5,1.5: each milestone is a fraction of training in (0, 1)"},
                 {"--model mlp --nesterov --momentum 0", "--nesterov needs momentum"},
                 {"--model mlpp", "unknown --model 'mlpp': use one of mlp, cnn, resnet, farkas-resnet"},
         };
@@ -61,5 +62,26 @@ class CliTrainNotesTest {
             assertThat(r.err()).as(c[0]).contains(c[1]).doesNotContain("Exception");
             assertThat(r.out()).as(c[0] + ": the data was not read").isEmpty();
         }
+    }
+
+    /** smooth's piecewise schedule had fixed milestones: it now takes train's --milestones and --gamma, checked the same way. */
+    @Test
+    void smoothTakesThePiecewiseMilestones(@TempDir Path dir) throws IOException {
+        String[] smooth = {"smooth", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
+                "--subset", "32", "--batch-size", "32", "--threads", "1", "--out"};
+        Cli.Run bad = Cli.run(Cli.concat(smooth, dir.resolve("bad").toString(), "--lr-schedule", "piecewise", "--milestones", "0.8,0.2"));
+        assertThat(bad.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(bad.err()).contains("--milestones 0.8,0.2 must be increasing, each once: give 0.2,0.8");
+        Cli.Run noted = Cli.run(Cli.concat(smooth, dir.resolve("noted").toString(), "--milestones", "0.3", "--gamma", "0.5"));
+        assertThat(noted.exitCode()).as(noted.err()).isZero();
+        assertThat(noted.err()).contains("note:   --milestones does nothing with --lr-schedule constant; it is ignored")
+                .contains("note:   --gamma does nothing with --lr-schedule constant; it is ignored");
+        Cli.Run ok = Cli.run(Cli.concat(smooth, dir.resolve("ok").toString(), "--lr-schedule", "piecewise", "--milestones", "0.3",
+                "--gamma", "0.5"));
+        assertThat(ok.exitCode()).as(ok.err()).isZero();
+        assertThat(ok.err()).doesNotContain("does nothing");
+        JsonNode opt = new ObjectMapper().readTree(dir.resolve("ok/metrics.json").toFile()).at("/optimizer");
+        assertThat(opt.at("/milestones").toString()).isEqualTo("[0.3]");
+        assertThat(opt.at("/gamma").asDouble()).isEqualTo(0.5);
     }
 }
