@@ -213,6 +213,11 @@ final class RunFolder {
         Path dir = outDir(fresh, path, rest, resume);
         if (dir == null) return null;   // not a valid command line: the parser says why
         boolean existed = Files.isDirectory(dir);
+        if (resume && isEmpty(dir)) {
+            // start-or-continue launchers rely on this, but a misspelt --out would silently start over: say so
+            System.err.println("note:   --resume: " + dir + (existed ? " is empty" : " does not exist") + ", so there is no run to continue; "
+                    + "starting a new one with the options given");
+        }
         RunLock lock = RunLock.acquire(dir, "tikhon " + String.join(" ", args), notes);
         try {
             Settings recorded = Files.isRegularFile(dir.resolve(SETTINGS)) ? Json.read(dir.resolve(SETTINGS), Settings.class) : null;
@@ -245,6 +250,15 @@ final class RunFolder {
         } catch (RuntimeException e) {
             lock.close();
             throw e;
+        }
+    }
+
+    private static boolean isEmpty(Path dir) {
+        if (!Files.isDirectory(dir)) return true;
+        try (var entries = Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        } catch (java.io.IOException e) {
+            return false;   // unreadable: the run itself will say why
         }
     }
 

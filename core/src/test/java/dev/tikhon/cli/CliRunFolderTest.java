@@ -88,6 +88,13 @@ class CliRunFolderTest {
         assertThat(JSON.readTree(out.resolve("history.json").toFile()).size()).isEqualTo(2);
         assertThat(JSON.readTree(out.resolve("metrics.json").toFile()).at("/config/seed").asLong()).isEqualTo(7);
 
+        // a folder with nothing to resume (a misspelt --out) starts a new run, and says so; a real resume says nothing of it
+        assertThat(again.err()).doesNotContain("no run to continue");
+        Cli.Run typo = Cli.run(Cli.concat(train(dir.resolve("typo"), "--epochs", "1"), "--resume"));
+        assertThat(typo.exitCode()).as(typo.err()).isEqualTo(0);
+        assertThat(typo.err()).contains("note:   --resume: " + dir.resolve("typo") + " does not exist, so there is no run to continue; "
+                + "starting a new one with the options given");
+
         String e = oneLineError(Cli.run("train", "--resume", "--seed", "8", "--out", out.toString()));
         assertThat(e).contains("--seed 8", "recorded --seed 7", "run.json");
         // the same value again is no conflict; --threads may change
