@@ -1,5 +1,6 @@
 package dev.tikhon.cli;
 
+import dev.tikhon.UserError;
 import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.train.DataInfo;
@@ -13,7 +14,7 @@ final class DataOptions {
 
     @Option(names = "--data", paramLabel = "NAME",
             description = "fashion-mnist, fashion-mnist-sample (bundled 6000/1000 subset), mnist, cifar10 (binary version), a 2-D toy set (8gaussians, checkerboard, 2spirals, pinwheel, moons, "
-                    + "circles, rings, swissroll) or folder (class subfolders of PNG/JPEG under --data-dir). Default: fashion-mnist "
+                    + "circles, rings, swissroll) or folder (class subfolders of PNG/JPEG under --data-dir; --image-size resizes them). Default: fashion-mnist "
                     + "(eval: the checkpoint's data).")
     String name;
 
@@ -22,26 +23,94 @@ final class DataOptions {
                     + "Default: $TIKHON_DATA, then /usr/share/datasets/<name>, then (Fashion-MNIST only) the sample bundled with Tikhon.")
     Path dir;
 
+    @Option(names = "--image-size", paramLabel = "HxW", converter = ImageSize.Converter.class,
+            description = "--data folder only: resize every image to H x W pixels (height x width; N: N x N) as it is read, so "
+                    + "images of mixed sizes load. Recorded in the checkpoint: commands on the model resize its folder alike. "
+                    + "Default: the images' own size (one for all; a model's: the size it was trained on).")
+    ImageSize imageSize;
+
     String nameOr(String fallback) {
         return name != null ? name : fallback;
     }
 
-    /** The data set the options name (fashion-mnist when none), as loaded, with the name and folder it was asked by. */
-    record Loaded(String name, Path dir, DataSets.Loaded sets) {
-        String description() { return sets.description(); }
+    /**
+     * What a command loads: a data set's name, its folder (null: looked for) and the size a folder's images are resized
+     * to (null: their own), with the size recorded with the model whose data it is (null: none).
+     */
+    record Choice(String name, Path dir, ImageSize imageSize, ImageSize recordedSize) {
+        DataSets.Loaded load(long seed) {
+            DataSets.Options o = DataSets.Options.seeded(seed);
+            if (imageSize != null) o = o.withImageSize(imageSize.height(), imageSize.width());
+            return DataSets.load(name, dir, System.getenv(), o);
+        }
 
         /** How a run records this data, with {@code description} (e.g. the subset used). */
         DataInfo info(String description) {
-            return new DataInfo(name, dir == null ? null : dir.toString(), description);
+            return new DataInfo(name, dir == null ? null : dir.toString(), description,
+                    imageSize == null ? 0 : imageSize.height(), imageSize == null ? 0 : imageSize.width());
         }
+
+        /**
+         * What to do when a model that takes {@code modelShape} ([C, H, W]) meets this data's {@code dataShape}: for a
+         * folder whose images differ from the model's in size only, the --image-size that fits; null otherwise (the
+         * model's own data is the way out then).
+         */
+        String refit(java.util.List<Long> modelShape, long[] dataShape) {
+            if (!DataSets.FOLDER.equals(name) || modelShape == null || modelShape.size() != 3 || dataShape.length != 3
+                    || modelShape.get(0) != dataShape[0]) {
+                return null;
+            }
+            String fits = modelShape.get(1) + "x" + modelShape.get(2);
+            if (imageSize == null) return "resize the folder's images to the model's size with --image-size " + fits;
+            if (imageSize.equals(recordedSize)) {
+                return "the folder's images were resized to the " + imageSize + " its checkpoint records: give --image-size " + fits;
+            }
+            return "--image-size " + imageSize + " resizes the folder's images to another size than the model's: give --image-size "
+                    + fits + (recordedSize != null && recordedSize.toString().equals(fits)
+                    ? ", or drop --image-size to use the size its checkpoint records" : "");
+        }
+    }
+
+    /** The data the options name (fashion-mnist when none), as loaded, with how it was chosen. */
+    record Loaded(Choice choice, DataSets.Loaded sets) {
+        String name() { return choice.name(); }
+
+        String description() { return sets.description(); }
+
+        /** How a run records this data, with {@code description} (e.g. the subset used). */
+        DataInfo info(String description) { return choice.info(description); }
 
         DataInfo info() { return info(description()); }
     }
 
+    /** The data the options name: fashion-mnist when none. */
+    Choice choose() {
+        return choose(null);
+    }
+
+    /**
+     * The data the options name, with what they leave out taken from {@code recorded}, the data a model was trained on
+     * (null: none): its name, its folder unless --data names another set, and the size its folder's images were resized
+     * to, unless --image-size gives one (the model takes images of that size). --image-size with a data set other than
+     * a folder is an error.
+     */
+    Choice choose(DataInfo recorded) {
+        String n = name != null ? name : recorded != null && recorded.name() != null ? recorded.name() : DEFAULT;
+        Path d = dir != null ? dir : name == null && recorded != null && recorded.dir() != null ? Path.of(recorded.dir()) : null;
+        if (imageSize != null && !DataSets.FOLDER.equals(n)) {
+            throw new UserError("--image-size " + imageSize + " applies only to --data " + DataSets.FOLDER + " (it resizes an image "
+                    + "folder's pictures), not to " + (name != null ? "--data " + n : recorded != null ? "the model's data, " + n
+                    : "--data " + n + " (the default)") + ": drop --image-size");
+        }
+        ImageSize recordedSize = recorded != null && recorded.resized() && DataSets.FOLDER.equals(recorded.name()) && DataSets.FOLDER.equals(n)
+                ? new ImageSize(recorded.imageHeight(), recorded.imageWidth()) : null;
+        return new Choice(n, d, imageSize != null ? imageSize : recordedSize, recordedSize);
+    }
+
     /** Loads the named data set (fashion-mnist when none); {@code seed} seeds generated sets. */
     Loaded load(long seed) {
-        String n = nameOr(DEFAULT);
-        return new Loaded(n, dir, DataSets.load(n, dir, System.getenv(), seed));
+        Choice c = choose();
+        return new Loaded(c, c.load(seed));
     }
 
     /** The first {@code images} test examples (all when fewer), as the benchmarks time them. */

@@ -64,14 +64,14 @@ final class GeneralizationCommand implements Callable<Integer> {
         model.loadStateDict(ck.model());
         model.to(device);
         Loss loss = Losses.parse(ck.meta().config().objective().loss());
-        String dataName = data.nameOr(ck.meta().data().name());
-        Path dataDir = data.dir;
-        if (dataDir == null && data.name == null && ck.meta().data().dir() != null) dataDir = Path.of(ck.meta().data().dir());
-        DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), ck.meta().config().seed());
+        DataOptions.Choice choice = data.choose(ck.meta().data());
+        String dataName = choice.name();
+        DataSets.Loaded loaded = choice.load(ck.meta().config().seed());
         // a recorded constant is the data's: one of another data set or split would be reported as this one's
         DataLipschitz.Result recorded = dataLipschitzRun == null ? null : readDataLipschitz(dataLipschitzRun, dataName, loaded.description());
         Dataset train = subset(loaded.train(), seed), test = subset(loaded.test(), seed + 1);
-        dev.tikhon.train.InputFit.check(model, ck.meta().model(), train, ck.meta().model().arch() + " " + checkpoint, loaded.description(), device);
+        dev.tikhon.train.InputFit.check(model, ck.meta().model(), train, ck.meta().model().arch() + " " + checkpoint, loaded.description(), device,
+                choice.refit(ck.meta().model().inputShape(), train.inputShape()));
         System.out.println("data:  " + loaded.description() + "; measuring " + train.size() + " train and " + test.size() + " test points");
         System.out.println("model: " + ck.meta().model().arch() + " " + ck.meta().model().options() + ", trained on " + ck.meta().objective());
 

@@ -12,6 +12,7 @@ import dev.tikhon.loss.Losses;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
 import dev.tikhon.report.RunDirectory;
+import dev.tikhon.train.DataInfo;
 import dev.tikhon.train.Evaluator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -145,8 +146,7 @@ final class KernelCommand implements Runnable {
             Path dir = out != null ? out : Path.of("runs", "kernel-" + method);
             RunFolder.refuseOverwrite(dir, force);
             RunDirectory run = RunDirectory.create(dir);
-            String name = data.nameOr(DataOptions.DEFAULT);
-            DataSets.Loaded loaded = DataSets.load(name, data.dir, System.getenv(), seed);
+            DataSets.Loaded loaded = data.load(seed).sets();
             Dataset train = loaded.train();
             System.out.println("data:   " + loaded.description());
             int inputDim = (int) (train.inputs().numel() / train.size());
@@ -213,8 +213,9 @@ final class KernelCommand implements Runnable {
             KernelModel m = KernelModel.load(model);
             RunDirectory run = output.create();
             Object trainedOn = m.spec().details().get("data");
-            String name = data.nameOr(trainedOn != null ? trainedOn.toString() : DataOptions.DEFAULT);
-            DataSets.Loaded loaded = DataSets.load(name, data.dir, System.getenv(), seed);
+            DataOptions.Choice choice = data.choose(trainedOn != null ? new DataInfo(trainedOn.toString(), null, null) : null);
+            String name = choice.name();
+            DataSets.Loaded loaded = choice.load(seed);
             Dataset set;
             switch (split) {
                 case "test": set = loaded.test(); break;
@@ -224,7 +225,8 @@ final class KernelCommand implements Runnable {
             int dim = (int) (set.inputs().numel() / set.size());
             if (dim != m.spec().inputDim() || set.numClasses() != m.spec().numClasses()) {
                 throw new UserError(model + ": the model takes " + m.spec().inputDim() + " inputs and " + m.spec().numClasses()
-                        + " classes; " + name + " has " + dim + " and " + set.numClasses());
+                        + " classes; " + name + " has " + dim + " and " + set.numClasses()
+                        + (DataSets.FOLDER.equals(name) ? "; give the --image-size that kernel fit was given" : ""));
             }
             Evaluator.Result r = Evaluator.evaluate(m, set, 1024, device);
             Map<String, Object> metrics = RunReport.header("kernel eval", device);

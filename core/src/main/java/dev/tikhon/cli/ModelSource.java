@@ -76,17 +76,15 @@ final class ModelSource {
 
         /** The requested split of the data given by the options, or else of the data the model was trained on; named on stdout. */
         Data split(DataOptions data, String split, long seed) {
-            String dataName = data.nameOr(meta != null ? meta.data().name() : DataOptions.DEFAULT);
-            Path dataDir = data.dir;
-            if (dataDir == null && data.name == null && meta != null && meta.data().dir() != null) dataDir = Path.of(meta.data().dir());
-            DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), seed);
+            DataOptions.Choice choice = data.choose(meta != null ? meta.data() : null);
+            DataSets.Loaded loaded = choice.load(seed);
             Dataset set;
             switch (split) {
                 case "test": set = loaded.test(); break;
                 case "train": set = loaded.train(); break;
                 default: throw new UserError("unknown --split '" + split + "': use test or train");
             }
-            checkFits(set, loaded.description());
+            checkFits(set, loaded.description(), choice);
             System.out.println("data:  " + loaded.description() + " [" + split + ", " + set.size() + " examples]");
             System.out.println("model: " + name);
             return new Data(set, loaded.description() + " [" + split + "]");
@@ -94,8 +92,14 @@ final class ModelSource {
 
         /** A one-line error before any forward pass when the model cannot take {@code set}'s examples (see {@link InputFit}). */
         void checkFits(Dataset set, String dataName) {
-            InputFit.check(model, scripted() ? null : meta.model(), set, meta == null ? name : name + " (" + file + ")", dataName,
-                    model.device());
+            checkFits(set, dataName, null);
+        }
+
+        /** The same, naming the --image-size that fits when {@code choice} (null: unknown) is a folder of other-sized images. */
+        void checkFits(Dataset set, String dataName, DataOptions.Choice choice) {
+            ModelSpec spec = scripted() ? null : meta.model();
+            InputFit.check(model, spec, set, meta == null ? name : name + " (" + file + ")", dataName, model.device(),
+                    spec == null || choice == null ? null : choice.refit(spec.inputShape(), set.inputShape()));
         }
 
         /** Turns a forward failure of a TorchScript model into an error that says which shapes it was given. */

@@ -115,12 +115,10 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
         Path outDir = outDir();
         RunDirectory run = RunDirectory.create(outDir);
         ModelSource.Loaded base = source.load();
-        String dataName = data.name != null ? data.name : base.meta() != null ? base.meta().data().name() : DataOptions.DEFAULT;
-        Path dataDir = data.dir != null ? data.dir
-                : (data.name == null && base.meta() != null && base.meta().data().dir() != null ? Path.of(base.meta().data().dir()) : null);
-        DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), seed);
+        DataOptions.Choice choice = data.choose(base.meta() != null ? base.meta().data() : null);
+        DataSets.Loaded loaded = choice.load(seed);
         Dataset train = subset > 0 ? loaded.train().head(subset) : loaded.train();
-        base.checkFits(train, loaded.description());
+        base.checkFits(train, loaded.description(), choice);
         ModelSpec spec = base.meta() != null ? base.meta().model()
                 : source.fileSpec(TrainCommand.boxed(train.inputShape()), train.numClasses());
         base.model().to(device);
@@ -131,7 +129,7 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
 
         TrainConfig config = TrainConfig.builder().batchSize(batchSize).optimizer(optimizer).lr(lr).momentum(momentum)
                 .schedule(lrSchedule).milestones(milestones).gamma(gamma).seed(seed).checkpointEvery(checkpointEvery).objective(heat.toSpec()).build();
-        DataInfo info = new DataInfo(dataName, dataDir == null ? null : dataDir.toString(), loaded.description());
+        DataInfo info = choice.info(loaded.description());
         List<ProgressListener> bars = new java.util.ArrayList<>();
         long t0 = System.nanoTime();
         HeatSmoother.Outcome o;

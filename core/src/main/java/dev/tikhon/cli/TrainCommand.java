@@ -154,8 +154,9 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
             throw RunFolder.unreadable(e);
         }
 
-        String dataName = previous != null ? previous.data().name() : data.nameOr(DataOptions.DEFAULT);
-        Path dataDir = previous != null ? (previous.data().dir() == null ? null : Path.of(previous.data().dir())) : data.dir;
+        // a resumed run reads the data it was started on, resized as it was (its recorded command line gives the same)
+        DataOptions.Choice choice = previous != null ? new DataOptions().choose(previous.data()) : data.choose();
+        String dataName = choice.name();
         long runSeed = previous != null ? previous.config().seed() : seed;
         TrainConfig config = previous != null ? previous.config().withEpochs(Math.max(epochs, previous.config().epochs()))
                 : new TrainConfig(epochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayBiases, schedule,
@@ -163,7 +164,7 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         if (previous == null) checkNewRun();   // first: its messages name the option (--milestones), the library's do not
         Trainer.checkNames(config);   // a misspelt --optimizer or --schedule fails before the data set is read
         Objective objective = Regularizers.build(config.objective());   // its settings' checks, too, before the data is read
-        DataSets.Loaded loaded = DataSets.load(dataName, dataDir, System.getenv(), runSeed);
+        DataSets.Loaded loaded = choice.load(runSeed);
         Dataset train = loaded.train(), val = null;
         if (config.valFraction() > 0) {
             Dataset.Split split = train.split(config.valFraction(), config.seed());
@@ -186,7 +187,7 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
                     ? "starting over with the settings recorded in its " + RunFolder.SETTINGS : "starting a new run"));
         }
 
-        DataInfo info = new DataInfo(dataName, dataDir == null ? null : dataDir.toString(), loaded.description());
+        DataInfo info = choice.info(loaded.description());
         ProgressListener progress = new ProgressListener("train " + spec.arch());
         Trainer trainer = new Trainer(spec, objective, config, train, val, loaded.test(), info, device, outDir, progress);
         long t0 = System.nanoTime();

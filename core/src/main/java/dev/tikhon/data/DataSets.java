@@ -304,10 +304,13 @@ public final class DataSets {
         return null;
     }
 
+    /** The train/ and test/ folders' images must match; only their sizes (not gray against colour) can be resized alike. */
     private static void checkSameImageSize(String trainName, Dataset train, String testName, Dataset test) {
-        if (!Arrays.equals(train.inputShape(), test.inputShape())) {
-            throw new DataException(testName + ": examples are " + Arrays.toString(test.inputShape()) + " but "
-                    + trainName + " has " + Arrays.toString(train.inputShape()));
+        long[] a = train.inputShape(), b = test.inputShape();
+        if (!Arrays.equals(a, b)) {
+            throw new DataException(testName + ": examples are " + Arrays.toString(b) + " but " + trainName + " has "
+                    + Arrays.toString(a) + (a[0] == b[0] ? "; resize both to one size with --image-size HxW (e.g. --image-size "
+                    + a[1] + "x" + a[2] + ", the training images')" : ""));
         }
     }
 
@@ -417,14 +420,14 @@ public final class DataSets {
             requireTwoClasses(trainDir, train);
             return new Loaded(train, test, "image folder " + dataDir + " (train/ and test/): " + train.size()
                     + " train / " + test.size() + " test images, " + train.numClasses() + " classes, "
-                    + shape(train));
+                    + shape(train, o));
         }
         Dataset all = readFolder(dataDir, o);
         requireTwoClasses(dataDir, all);
         Dataset.Split split = all.split(FOLDER_TEST_FRACTION, Rng.derive(o.seed(), SPLIT_STREAM));
         return new Loaded(split.rest(), split.heldOut(), "image folder " + dataDir + ": " + split.rest().size()
                 + " train / " + split.heldOut().size() + " test images (" + Math.round(100 * FOLDER_TEST_FRACTION)
-                + "% held out, seed " + o.seed() + "), " + all.numClasses() + " classes, " + shape(all));
+                + "% held out, seed " + o.seed() + "), " + all.numClasses() + " classes, " + shape(all, o));
     }
 
     /** A classifier of one class is always right: its accuracy would mean nothing. */
@@ -439,9 +442,10 @@ public final class DataSets {
         return o.imageHeight() > 0 ? ImageFolder.load(dir, o.imageHeight(), o.imageWidth()) : ImageFolder.load(dir);
     }
 
-    private static String shape(Dataset d) {
+    /** C×H×W, and whether the images were resized to it (a model trained on them needs its data resized alike). */
+    private static String shape(Dataset d, Options o) {
         long[] s = d.inputShape();
-        return s[0] + "x" + s[1] + "x" + s[2];
+        return s[0] + "x" + s[1] + "x" + s[2] + (o.imageHeight() > 0 ? " (resized to " + s[1] + "x" + s[2] + ")" : "");
     }
 
     private static String describeFolder(Path dataDir) {

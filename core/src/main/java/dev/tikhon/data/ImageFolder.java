@@ -75,9 +75,9 @@ public final class ImageFolder {
                     first = px;
                 } else if (px.height != first.height || px.width != first.width) {
                     throw new DataException(f + ": image is " + px.width + "x" + px.height + " (width x height) but the first image, "
-                            + first.file + ", is " + first.width + "x" + first.height + "; a folder data set needs images of one size: resize them to one size first "
-                            + "(e.g. mogrify -resize " + first.width + "x" + first.height + "! *.png), or load it from Java with "
-                            + "ImageFolder.load(dir, height, width)");
+                            + first.file + ", is " + first.width + "x" + first.height + "; a folder data set needs images of one size: "
+                            + "resize them as they are read with --image-size HxW (height x width, e.g. --image-size " + first.height + "x"
+                            + first.width + ", the first image's), or from Java with ImageFolder.load(dir, height, width)");
                 }
                 images.add(px);
                 labels.add((long) classNames.size());
@@ -90,8 +90,8 @@ public final class ImageFolder {
         long total = (long) images.size() * channels * plane;
         if (total > MAX_BYTES) {
             throw new DataException(root + ": " + images.size() + " images of " + channels + "x" + first.height + "x"
-                    + first.width + " need " + total + " bytes, more than one array holds; resize them smaller first, or load the folder from Java with ImageFolder.load(dir, height, "
-                    + "width) at a smaller size");
+                    + first.width + " need " + total + " bytes, more than one array holds; load them smaller with --image-size HxW "
+                    + "(height x width), or from Java with ImageFolder.load(dir, height, width)");
         }
         byte[] data = new byte[(int) total];
         for (int i = 0; i < images.size(); i++) images.get(i).copyTo(data, (long) i * channels * plane, channels);

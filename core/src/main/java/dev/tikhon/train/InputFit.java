@@ -29,12 +29,22 @@ public final class InputFit {
      * {@code dataName} and the two shapes otherwise.
      */
     public static void check(Module model, ModelSpec spec, Dataset data, String modelName, String dataName, Device device) {
+        check(model, spec, data, modelName, dataName, device, null);
+    }
+
+    /**
+     * The same, ending a shape mismatch with {@code remedy} (e.g. the image size to resize a folder to) instead of
+     * "pass the data the model was trained on" when not null.
+     */
+    public static void check(Module model, ModelSpec spec, Dataset data, String modelName, String dataName, Device device,
+                             String remedy) {
         long[] dataShape = data.inputShape();
         if (spec != null && spec.inputShape() != null && !spec.inputShape().isEmpty()) {
             long[] modelShape = spec.inputShape().stream().mapToLong(Long::longValue).toArray();
             if (!Arrays.equals(modelShape, dataShape)) {
                 throw new UserError(modelName + " takes inputs of shape " + Arrays.toString(modelShape) + " but " + dataName
-                        + " has examples of shape " + Arrays.toString(dataShape) + "; pass the data the model was trained on (--data)");
+                        + " has examples of shape " + Arrays.toString(dataShape) + "; "
+                        + (remedy != null ? remedy : "pass the data the model was trained on (--data)"));
             }
             requireClasses(spec.numClasses(), data, modelName, dataName);
             return;

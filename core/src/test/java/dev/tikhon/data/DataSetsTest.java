@@ -213,9 +213,10 @@ class DataSetsTest {
         ImageFolderTest.save(ImageFolderTest.gray(9, 9, 0), split.resolve("test/b/1.png"));
         DataSets.Loaded s = DataSets.load("folder", split, Map.of(), DataSets.Options.seeded(0).withImageSize(6, 6));
         assertThat(s.description()).isEqualTo("image folder " + split + " (train/ and test/): 2 train / 2 test images, "
-                + "2 classes, 1x6x6");
+                + "2 classes, 1x6x6 (resized to 6x6)");
         assertFault(() -> DataSets.load("folder", split, Map.of(), 0), split.resolve("test").toString(),
-                "examples are [1, 9, 9] but");
+                "examples are [1, 9, 9] but " + split.resolve("train") + " has [1, 4, 4]; resize both to one size with --image-size HxW "
+                        + "(e.g. --image-size 4x4, the training images')");
         ImageFolderTest.save(ImageFolderTest.gray(9, 9, 0), split.resolve("test/c/1.png"));
         assertFault(() -> DataSets.load("folder", split, Map.of(), DataSets.Options.seeded(0).withImageSize(6, 6)),
                 split.resolve("test").toString(), "class subfolders [a, b, c] differ");

@@ -95,8 +95,9 @@ class ImageFolderTest {
         Path odd = save(gray(5, 3, 0), root.resolve("b/odd.png"));
         assertFault(() -> ImageFolder.load(root), odd.toString(),
                 "image is 5x3 (width x height) but the first image, " + root.resolve("a/first.png") + ", is 4x3");
-        assertFault(() -> ImageFolder.load(root), odd.toString(), "(e.g. mogrify -resize 4x3! *.png), or load it from Java with "
-                + "ImageFolder.load(dir, height, width)");
+        assertFault(() -> ImageFolder.load(root), odd.toString(), "resize them as they are read with --image-size HxW (height x width, "
+                + "e.g. --image-size 3x4, the first image's), or from Java with ImageFolder.load(dir, height, width)");
+        assertThat(ImageFolder.load(root, 3, 4).inputShape()).containsExactly(1, 3, 4);
     }
 
     @Test
