@@ -102,6 +102,11 @@ final class DataOptions {
                     + "folder's pictures), not to " + (name != null ? "--data " + n : recorded != null ? "the model's data, " + n
                     : "--data " + n + " (the default)") + ": drop --image-size");
         }
+        if (dir != null && (DataSets.SAMPLE_NAME.equals(n) || dev.tikhon.data.ToyData.NAMES.contains(n))) {
+            // nothing is read from a folder for these: a --data-dir that names none (or the wrong one) would pass unseen
+            OptionChecks.noteIgnored("--data-dir", "--data " + n + (DataSets.SAMPLE_NAME.equals(n)
+                    ? " (bundled with Tikhon; for the full set from a folder, give --data fashion-mnist)" : " (generated in code)"));
+        }
         ImageSize recordedSize = recorded != null && recorded.resized() && DataSets.FOLDER.equals(recorded.name()) && DataSets.FOLDER.equals(n)
                 ? new ImageSize(recorded.imageHeight(), recorded.imageWidth()) : null;
         return new Choice(n, d, imageSize != null ? imageSize : recordedSize, recordedSize);

@@ -48,6 +48,19 @@ class CliTrainNotesTest {
         assertThat(quiet.err()).doesNotContain("does nothing");
     }
 
+    /** --data-dir was ignored without a word for sets not read from a folder, even when it named no folder at all. */
+    @Test
+    void aDataDirForAGeneratedOrBundledSetIsNoted(@TempDir Path dir) {
+        Cli.Run toy = Cli.run(args(dir.resolve("toy"), "--model", "mlp", "--hidden", "8", "--data-dir", dir.resolve("nowhere").toString()));
+        assertThat(toy.exitCode()).as(toy.err()).isZero();
+        assertThat(toy.err()).contains("note:   --data-dir does nothing with --data moons (generated in code); it is ignored");
+        Cli.Run sample = Cli.run("eval", "--torchscript", "src/test/resources/torchscript/linear_fmnist.pt", "--data", "fashion-mnist-sample",
+                "--data-dir", dir.resolve("nowhere").toString(), "--threads", "1", "--out", dir.resolve("eval").toString());
+        assertThat(sample.exitCode()).as(sample.err()).isZero();
+        assertThat(sample.err()).contains("note:   --data-dir does nothing with --data fashion-mnist-sample (bundled with Tikhon; for the full "
+                + "set from a folder, give --data fashion-mnist); it is ignored");
+    }
+
     @Test
     void settingsThatCannotMeanWhatWasAskedAreErrorsBeforeTheData(@TempDir Path dir) {
         String[][] cases = {
