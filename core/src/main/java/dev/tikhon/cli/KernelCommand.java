@@ -20,6 +20,7 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -146,7 +147,8 @@ final class KernelCommand implements Runnable {
             Path dir = out != null ? out : Path.of("runs", "kernel-" + method);
             RunFolder.refuseOverwrite(dir, force);
             RunDirectory run = RunDirectory.create(dir);
-            DataSets.Loaded loaded = data.load(seed).sets();
+            DataOptions.Loaded asked = data.load(seed);
+            DataSets.Loaded loaded = asked.sets();
             Dataset train = loaded.train();
             System.out.println("data:   " + loaded.description());
             int inputDim = (int) (train.inputs().numel() / train.size());
@@ -162,7 +164,7 @@ final class KernelCommand implements Runnable {
             KernelMethods.Fit fit = KernelMethods.fit(k, train, o, device, row -> System.out.printf(Locale.ROOT,
                     "epoch %s  train_loss %.4f  train_acc %.4f  (%.1f s)%n", row.get("epoch"), row.get("train_loss"),
                     row.get("train_acc"), row.get("seconds")));
-            fit.model().save(run.path());
+            fit.model().save(run.path(), recorded(asked.info()));
             Evaluator.Result trainEval = Evaluator.evaluate(fit.model(), fit.trainPoints() == train.size() ? train : train.subset(KernelMethods.sample(train.size(), fit.trainPoints(), dev.tikhon.engine.Rng.derive(seed, 0x7A))),
                     1024, device);
             Evaluator.Result testEval = Evaluator.evaluate(fit.model(), loaded.test(), 1024, device);
@@ -192,6 +194,31 @@ final class KernelCommand implements Runnable {
         }
     }
 
+    /**
+     * How kernel fit asked for its data, kept in the model's details so that kernel eval finds the same data without
+     * --data: the name as given ("folder", "fashion-mnist-sample"; the data set's own name would be the folder's, or
+     * the full set's), the --data-dir and a folder's --image-size.
+     */
+    static Map<String, Object> recorded(DataInfo data) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("data", data.name());
+        if (data.dir() != null) r.put("data_dir", data.dir());
+        if (data.resized()) r.put("image_size", List.of(data.imageHeight(), data.imageWidth()));
+        return r;
+    }
+
+    /** The data a kernel model was fitted on, as {@link #recorded} kept it (a model saved before: the name alone); null if unknown. */
+    static DataInfo trainedOn(Map<String, Object> details) {
+        Object name = details.get("data"), dir = details.get("data_dir"), size = details.get("image_size");
+        if (name == null) return null;
+        int h = 0, w = 0;
+        if (size instanceof List<?> hw && hw.size() == 2) {
+            h = ((Number) hw.get(0)).intValue();
+            w = ((Number) hw.get(1)).intValue();
+        }
+        return new DataInfo(name.toString(), dir == null ? null : dir.toString(), null, h, w);
+    }
+
     @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
             description = "Evaluate a fitted kernel model (the --out directory of kernel fit) on a data set.")
     static final class Eval implements Callable<Integer> {
@@ -212,8 +239,7 @@ final class KernelCommand implements Runnable {
             Device device = output.apply();
             KernelModel m = KernelModel.load(model);
             RunDirectory run = output.create();
-            Object trainedOn = m.spec().details().get("data");
-            DataOptions.Choice choice = data.choose(trainedOn != null ? new DataInfo(trainedOn.toString(), null, null) : null);
+            DataOptions.Choice choice = data.choose(trainedOn(m.spec().details()));
             String name = choice.name();
             DataSets.Loaded loaded = choice.load(seed);
             Dataset set;

@@ -104,6 +104,14 @@ public final class KernelModel extends Module {
      * is caught by {@link #load} instead of pairing one fit's tensors with another's description.
      */
     public void save(Path dir) {
+        save(dir, Map.of());
+    }
+
+    /**
+     * The same, with {@code recorded} added to (or replacing entries of) the spec's details: what the fit's caller knows
+     * and the fit does not, such as how its data set was asked for.
+     */
+    public void save(Path dir, Map<String, Object> recorded) {
         Path tensors = dir.resolve(TENSOR_FILE);
         AtomicFiles.write(tensors, out -> {
             DataOutputStream data = new DataOutputStream(new BufferedOutputStream(out));
@@ -111,6 +119,7 @@ public final class KernelModel extends Module {
             data.flush();
         });
         Map<String, Object> details = new LinkedHashMap<>(spec.details());
+        details.putAll(recorded);
         details.put(TENSORS_SHA256, AtomicFiles.sha256(tensors));
         Json.write(dir.resolve(META_FILE), new Spec(spec.method(), spec.kernel(), spec.features(), spec.count(), spec.inputDim(),
                 spec.numClasses(), spec.bias(), spec.dtype(), details));

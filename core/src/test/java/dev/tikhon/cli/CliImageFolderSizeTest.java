@@ -50,6 +50,24 @@ class CliImageFolderSizeTest {
         trained = Cli.run(train(run, "--image-size", "8x8"));
     }
 
+    /**
+     * A kernel model recorded its data by the data set's own name (a folder's: the folder's, not "folder"), so kernel
+     * eval without --data could not find a folder-fitted model's data; it now records the name, folder and size asked for.
+     */
+    @Test
+    void kernelEvalFindsAFolderFittedModelsDataAndSize() throws IOException {
+        Path fit = shared.resolve("kernel-fit");
+        Cli.Run f = Cli.run("kernel", "fit", "--data", "folder", "--data-dir", images.toString(), "--image-size", "8x8", "--method", "krr",
+                "--threads", "1", "--out", fit.toString());
+        assertThat(f.exitCode()).as(f.err()).isZero();
+        Cli.Run e = Cli.run("kernel", "eval", "--model", fit.toString(), "--threads", "1", "--out", shared.resolve("kernel-eval").toString());
+        assertThat(e.exitCode()).as(e.err()).isZero();
+        ObjectMapper json = new ObjectMapper();
+        assertThat(json.readTree(shared.resolve("kernel-eval/metrics.json").toFile()).at("/evaluation/accuracy").asDouble())
+                .as("the fit's own test split").isEqualTo(json.readTree(fit.resolve("metrics.json").toFile()).at("/test_acc").asDouble());
+        assertThat(e.out()).doesNotContain("error");
+    }
+
     private static String[] train(Path out, String... more) {
         List<String> a = new ArrayList<>(List.of("train", "--data", "folder", "--data-dir", images.toString(), "--model", "mlp", "--hidden",
                 "8", "--epochs", "1", "--batch-size", "4", "--threads", "1", "--out", out.toString()));

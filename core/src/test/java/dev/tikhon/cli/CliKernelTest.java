@@ -38,6 +38,20 @@ class CliKernelTest {
         }
     }
 
+    /** A fit on the bundled sample recorded "fashion-mnist", so kernel eval read the full set where one is installed. */
+    @Test
+    void evalReadsTheSampleTheModelWasFittedOn(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("fit");
+        Cli.Run r = Cli.run("kernel", "fit", "--data", "fashion-mnist-sample", "--method", "rff", "--features", "64", "--train-size", "500",
+                "--threads", "1", "--out", out.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        Cli.Run e = Cli.run("kernel", "eval", "--model", out.toString(), "--threads", "1", "--out", dir.resolve("eval").toString());
+        assertThat(e.exitCode()).as(e.err()).isZero();
+        JsonNode fit = JSON.readTree(out.resolve("metrics.json").toFile()), eval = JSON.readTree(dir.resolve("eval/metrics.json").toFile());
+        assertThat(eval.at("/data").asText()).isEqualTo(fit.at("/data").asText()).containsIgnoringCase("sample");
+        assertThat(eval.at("/evaluation/accuracy").asDouble()).isEqualTo(fit.at("/test_acc").asDouble());
+    }
+
     @Test
     void badKernelInputsAreOneLineErrors(@TempDir Path dir) {
         Cli.Run r = Cli.run("kernel", "fit", "--data", "moons", "--kernel", "sigmoid", "--out", dir.toString());
