@@ -59,15 +59,19 @@ public record HeatConfig(String schedule, double sigma, double lambda, int kappa
     /** h = 1/n_T. */
     public double timeStep() { return 1.0 / steps; }
 
-    /** As plain data for checkpoints: reg heat-v1 or heat-revision, h ← δ, eps ← time step, steps ← κ. */
+    /**
+     * As plain data for checkpoints: reg heat-v1 or heat-revision, with each setting under its own name (δ is not the
+     * regularizers' finite-difference "h", nor κ a step count; only σ is read back, by certify).
+     */
     public ObjectiveSpec toSpec() {
         Map<String, Object> settings = new LinkedHashMap<>();
-        settings.put("lambda", lambda);
-        settings.put("h", delta);
-        settings.put("norm", softmax() ? "softmax" : "logits");
         settings.put("sigma", sigma);
-        settings.put("eps", timeStep());
-        settings.put("steps", kappa);
+        settings.put("lambda", lambda);
+        settings.put("kappa", kappa);
+        settings.put("delta", delta);
+        settings.put("steps", steps);
+        settings.put("time_step", timeStep());
+        settings.put("norm", softmax() ? "softmax" : "logits");
         return new ObjectiveSpec("heat-" + schedule, settings, null);
     }
 }

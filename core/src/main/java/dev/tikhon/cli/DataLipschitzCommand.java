@@ -71,11 +71,15 @@ final class DataLipschitzCommand implements Callable<Integer> {
         metrics.put("split", split);
         metrics.put("input_scale", images ? "pixels in [0,1] (value/255)" : "as stored");
         metrics.put("result", dev.tikhon.report.Json.toMap(r));
+        metrics.put("kind", r.subsampled() ? "lower bound: exact over a random subset of the points" : "exact over the points of the split");
         if (images) {
             metrics.put("lipschitz_01_labels_pixels_0_255", r.lipschitz01() / 255);
             metrics.put("lipschitz_one_hot_labels_pixels_0_255", r.lipschitzOneHot() / 255);
         }
         run.writeMetrics(metrics);
+        dev.tikhon.report.Csv.write(run.resolve("data_lipschitz.csv"), List.of("split", "n", "subsampled", "min_distance",
+                "lipschitz_01_labels", "lipschitz_one_hot_labels", "conflicting_identical_pairs", "nearest_i", "nearest_j"),
+                List.of(List.of(split, r.n(), r.subsampled(), r.minDistance(), r.lipschitz01(), r.lipschitzOneHot(), r.conflicts(), r.i(), r.j())));
         run.writeIndex("Tikhon: data set Lipschitz constant", loaded.description() + " [" + split + "]", metrics);
         System.out.printf(Locale.ROOT, "%d points%s; nearest differently labelled pair %d (%s) – %d (%s) at distance %.6g%n", r.n(),
                 r.subsampled() ? " (random subset: the constants are lower bounds)" : "", r.i(), className(sets, r.labelI()), r.j(),

@@ -20,7 +20,7 @@ import dev.tikhon.train.Evaluator;
  */
 @JsonPropertyOrder({"train_acc", "test_acc", "accuracy_gap", "train_loss", "test_loss", "loss_gap", "model_lipschitz_softmax_train",
         "model_lipschitz_softmax_test", "loss_gradient_norms_train", "loss_gradient_norms_test", "data_lipschitz",
-        "model_over_data_lipschitz_one_hot"})
+        "model_over_data_lipschitz_one_hot", "kinds"})
 public record GeneralizationReport(@JsonIgnore Evaluator.Result train, @JsonIgnore Evaluator.Result test,
                                    @JsonProperty("model_lipschitz_softmax_train") ModelLipschitz modelTrain,
                                    @JsonProperty("model_lipschitz_softmax_test") ModelLipschitz modelTest,
@@ -63,8 +63,22 @@ public record GeneralizationReport(@JsonIgnore Evaluator.Result train, @JsonIgno
 
     @JsonProperty("test_loss") double testLoss() { return test.loss(); }
 
-    /** The model's Lipschitz constant over the data's (one-hot labels). */
-    @JsonProperty("model_over_data_lipschitz_one_hot") double modelOverData() {
+    /**
+     * What each measured constant is: every one is a maximum over the points measured, so a lower bound of the constant
+     * over all inputs (the data's is exact over its points unless they are a subset), and their ratio bounds nothing.
+     */
+    @JsonProperty("kinds") java.util.Map<String, String> kinds() {
+        java.util.Map<String, String> k = new java.util.LinkedHashMap<>();
+        k.put("model_lipschitz_softmax", "empirical lower bound: the largest spectral norm of ∂ softmax f/∂x over the measured points");
+        k.put("loss_gradient_norms", "empirical: norms of ∂ℓ/∂x at the measured points");
+        k.put("data_lipschitz", data.subsampled() ? "lower bound: exact over a random subset of the training points"
+                : "exact over the measured training points");
+        k.put("model_over_data_lipschitz_one_hot", "ratio of two measured constants (lower bounds): an indication, not a bound");
+        return k;
+    }
+
+    /** The largest measured Jacobian norm over the data's constant (one-hot labels): a ratio of lower bounds, see {@link #kinds}. */
+    @JsonProperty("model_over_data_lipschitz_one_hot") public double modelOverData() {
         return Math.max(modelTrain.max(), modelTest.max()) / data.lipschitzOneHot();
     }
 }

@@ -318,9 +318,10 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
         JsonNode r = m.path("report");
         if (!r.isObject()) return null;
         return new Headline(List.of("Training accuracy " + Format.cell(number(r.path("train_acc"))) + ", test accuracy "
-                        + Format.cell(number(r.path("test_acc"))) + " (gap " + Format.cell(number(r.path("accuracy_gap"))) + "); the model's "
-                        + "measured Lipschitz constant is " + Format.cell(number(r.path("model_over_data_lipschitz_one_hot")))
-                        + " times the data set's."),
+                        + Format.cell(number(r.path("test_acc"))) + " (gap " + Format.cell(number(r.path("accuracy_gap"))) + "); the largest "
+                        + "Jacobian norm measured on the model, ‖∂ softmax f/∂x‖₂, is " + Format.cell(number(r.path("model_over_data_lipschitz_one_hot")))
+                        + " times the data set's measured Lipschitz constant (one-hot labels). Both are maxima over the measured points, "
+                        + "lower bounds of the true constants, so the ratio is an indication, not a bound."),
                 List.of("", "train", "test", "gap"), List.of(
                         List.of("accuracy", Format.cell(number(r.path("train_acc"))), Format.cell(number(r.path("test_acc"))),
                                 Format.cell(number(r.path("accuracy_gap")))),

@@ -67,8 +67,11 @@ class CertificationBookkeepingTest {
         assertThat(HeatConfig.defaults("revision")).isEqualTo(rev);
         var spec = new HeatConfig("v1", 0.3, 2, 4, 0.05, 4, 2).toSpec();
         assertThat(spec.reg()).isEqualTo("heat-v1");
-        assertThat(spec.settings()).containsEntry("lambda", 2.0).containsEntry("h", 0.05).containsEntry("norm", "logits")
-                .containsEntry("sigma", 0.3).containsEntry("eps", 0.25).containsEntry("steps", 4);
+        assertThat(spec.settings()).containsEntry("lambda", 2.0).containsEntry("delta", 0.05).containsEntry("norm", "logits")
+                .containsEntry("sigma", 0.3).containsEntry("kappa", 4).containsEntry("steps", 4).containsEntry("time_step", 0.25)
+                .doesNotContainKeys("h", "eps");
+        spec = new HeatConfig("v1", 0.3, 2, 6, 0.05, 4, 2).toSpec();   // κ and n_T apart, so that a swap of the two shows
+        assertThat(spec.settings()).containsEntry("kappa", 6).containsEntry("steps", 4);
         assertThat(rev.toSpec().settings()).containsEntry("norm", "softmax");
         assertThat(rev.toSpec().reg()).isEqualTo("heat-revision");
         assertThatThrownBy(() -> new HeatConfig("v2", 0.1, 5, 10, 0.1, 5, 1)).hasMessageContaining("unknown --schedule 'v2'");

@@ -29,7 +29,20 @@ class CliGeneralizationTest {
         assertThat(m.at("/model_lipschitz_softmax_train/max").asDouble()).isPositive();
         assertThat(m.at("/data_lipschitz/lipschitz_01_labels").asDouble())
                 .isEqualTo(JSON.readTree(dir.resolve("dl/metrics.json").toFile()).at("/result/lipschitz_01_labels").asDouble());
-        assertThat(r.out()).contains("model Lipschitz").contains("data Lipschitz");
+        assertThat(r.out()).contains("model Lipschitz (lower bound)").contains("data Lipschitz")
+                .contains("(computed on a subset: a lower bound of the full set's)");   // 1000 of 20000 moons points
+        // every measured constant says what it is; the ratio of two lower bounds is not presented as a bound
+        assertThat(m.at("/kinds/model_lipschitz_softmax").asText()).startsWith("empirical lower bound");
+        assertThat(m.at("/kinds/data_lipschitz").asText()).startsWith("lower bound");
+        assertThat(m.at("/kinds/model_over_data_lipschitz_one_hot").asText()).contains("not a bound");
+        assertThat(JSON.readTree(dir.resolve("dl/metrics.json").toFile()).at("/kind").asText()).startsWith("lower bound");
+        // and each command writes its figures as CSV too, equal to the JSON's
+        dev.tikhon.report.Csv.Table g = dev.tikhon.report.Csv.read(dir.resolve("gen/generalization.csv"));
+        assertThat(Double.parseDouble(g.rows().get(0).get(g.header().indexOf("model_over_data_lipschitz_one_hot"))))
+                .isEqualTo(m.get("model_over_data_lipschitz_one_hot").asDouble());
+        dev.tikhon.report.Csv.Table d = dev.tikhon.report.Csv.read(dir.resolve("dl/data_lipschitz.csv"));
+        assertThat(Double.parseDouble(d.rows().get(0).get(d.header().indexOf("lipschitz_one_hot_labels"))))
+                .isEqualTo(m.at("/data_lipschitz/lipschitz_one_hot_labels").asDouble());
         ReportContentTest.checkPage(dir.resolve("gen"), "Training accuracy");
         ReportContentTest.checkPage(dir.resolve("dl"), "Lipschitz constant");
     }
