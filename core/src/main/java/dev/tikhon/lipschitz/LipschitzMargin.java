@@ -116,7 +116,7 @@ public final class LipschitzMargin implements Objective {
             // the fraction of the batch whose estimated radius exceeds ε (with the training estimate of L, not sound)
             Tensor margins = logits.gather(1, y.unsqueeze(1)).sub(logits);                  // z_y − z_j
             Tensor radius = margins.div(lyj).maskedFill(isY.gt(0.5), Double.POSITIVE_INFINITY).neg().amax(1, false).neg();
-            parts.put("est_cert", radius.gt(e).to(logits.dtype()).mean());
+            parts.put("cert_estimate_at_eps", radius.gt(e).to(logits.dtype()).mean());
         }
         return new Result(loss, logits, parts);
     }

@@ -336,7 +336,7 @@ public final class Trainer {
         row.put("lr", schedule.at(epoch));   // at the start of the epoch
         row.put("train_loss", sums.loss());
         row.put("train_acc", sums.accuracy());
-        sums.parts.forEach((k, v) -> row.put("train_" + k, v / sums.count));
+        sums.parts.forEach((k, v) -> row.put("train_" + k, v));
         if (val != null) {
             Evaluator.Result v = Evaluator.evaluate(model, val, config.evalBatchSize(), device);
             row.put("val_loss", v.loss());
@@ -383,7 +383,11 @@ public final class Trainer {
         Json.write(outDir.resolve("history.json"), history);
     }
 
-    /** Running sums over the steps of one epoch; restorable from a mid-epoch checkpoint. */
+    /**
+     * Running sums over the steps of one epoch; restorable from a mid-epoch checkpoint. The objective's parts are kept as
+     * running means over the examples (a part a step does not report counts 0 there), so that a part constant over the
+     * epoch, such as the ε of certified training, is reported exactly, not as a sum of products divided back.
+     */
     private static final class EpochSums {
         double lossSum, correct, count, seconds, steps;
         final Map<String, Double> parts = new LinkedHashMap<>();
@@ -395,7 +399,10 @@ public final class Trainer {
             s.count = m.getOrDefault("count", 0.0);
             s.seconds = m.getOrDefault("seconds", 0.0);
             s.steps = m.getOrDefault("steps", 0.0);
-            m.forEach((k, v) -> { if (k.startsWith("part:")) s.parts.put(k.substring(5), v); });
+            m.forEach((k, v) -> {
+                if (k.startsWith("part_mean:")) s.parts.put(k.substring(10), v);
+                else if (k.startsWith("part:")) s.parts.put(k.substring(5), v / Math.max(s.count, 1));   // a checkpoint that kept sums
+            });
             return s;
         }
 
@@ -404,7 +411,13 @@ public final class Trainer {
             correct += r.correct();
             count += r.size();
             steps++;
-            r.parts().forEach((k, v) -> parts.merge(k, v * r.size(), Double::sum));
+            double weight = r.size() / count;   // 1 on an epoch's first step: the mean starts at the value itself
+            java.util.Set<String> keys = new java.util.LinkedHashSet<>(parts.keySet());
+            keys.addAll(r.parts().keySet());
+            for (String k : keys) {
+                double old = parts.getOrDefault(k, 0.0);
+                parts.put(k, old + (r.parts().getOrDefault(k, 0.0) - old) * weight);
+            }
         }
 
         double loss() { return lossSum / Math.max(count, 1); }
@@ -418,7 +431,7 @@ public final class Trainer {
             m.put("count", count);
             m.put("seconds", seconds);
             m.put("steps", steps);
-            parts.forEach((k, v) -> m.put("part:" + k, v));
+            parts.forEach((k, v) -> m.put("part_mean:" + k, v));
             return m;
         }
     }

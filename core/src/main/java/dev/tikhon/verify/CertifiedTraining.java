@@ -97,7 +97,8 @@ public final class CertifiedTraining implements Objective {
         Tensor worst = Tensor.cat(List.of(Tensor.zeros(lower.dtype(), lower.device(), lower.size(0), 1), lower.neg()), 1);
         Tensor robust = Ops.crossEntropy(worst, Tensor.zeros(DType.INT64, y.device(), y.size(0)));
         parts.put("robust_ce", robust);
-        parts.put("verified_train", lower.gt(0).to(x.dtype()).sum(1, false).eq(lower.size(1))
+        // sound for this batch at the ramp's current ε (train_eps), with the weights before the step: IBP's, or the κ-mixed bound
+        parts.put("verified_at_eps", lower.gt(0).to(x.dtype()).sum(1, false).eq(lower.size(1))
                 .to(x.dtype()).mean());
         return new Result(clean.mul(kappa).add(robust.mul(1 - kappa)), logits, parts);
     }

@@ -128,6 +128,24 @@ class CliRegularizationTest {
         assertThat(j.get("ratio").asDouble()).isCloseTo(plain / reg, org.assertj.core.data.Offset.offset(1e-9 * plain / reg));
     }
 
+    /**
+     * The epoch's mean of a part constant over the epoch is that constant: ε = 0.1 was logged as 0.10000000000000085 (a sum
+     * of ε × batch size divided back), above the --eps asked for. The uneven last batch (20000 = 66 × 300 + 200) weighs in.
+     */
+    @Test
+    void certifiedTrainingLogsItsEpsilonExactlyAndWhatItVerified(@TempDir Path dir) throws IOException {
+        Cli.Run r = Cli.run("train", "--data", "moons", "--model", "mlp", "--hidden", "16", "--reg", "crown-ibp", "--eps", "0.1",
+                "--eps-warmup", "0", "--eps-ramp", "0", "--epochs", "2", "--batch-size", "300", "--threads", "1",
+                "--out", dir.toString());
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
+        JsonNode history = JSON.readTree(dir.resolve("history.json").toFile());
+        for (JsonNode epoch : history) {
+            assertThat(epoch.get("train_eps").asDouble()).isEqualTo(0.1);
+            assertThat(epoch.get("train_kappa").asDouble()).isEqualTo(0.5);
+            assertThat(epoch.get("train_verified_at_eps").asDouble()).isBetween(0.0, 1.0);
+        }
+    }
+
     @Test
     void benchTimesCertifiedTrainingInsideItsRampNotItsCleanWarmUp() throws IOException {
         Cli.Run b = Cli.run("bench", "train-step", "--model", "mlp", "--reg", "crown-ibp", "--eps-warmup", "1", "--eps-ramp", "10",
