@@ -24,7 +24,10 @@ import java.util.Locale;
  *   <li>{@value #ROWS}: one JSON object per image, every certificate and extra column (what a resumed run reads back);</li>
  *   <li>{@value #COHEN}: Cohen et al.'s tab-separated format ({@code idx label predict radius correct time}, as their
  *       {@code certify.py} writes it: −1 for an abstention, the radius to three significant digits, the time as
- *       H:MM:SS.ffffff) for the method's first certificate, for the tools that read theirs.</li>
+ *       H:MM:SS.ffffff) for the method's first certificate, for the tools that read theirs. Their format has no place
+ *       for a kind or a norm and is read as an ℓ2 certificate, so it is written only for an ℓ2 certificate that is
+ *       probabilistic or sound, never for a heuristic radius (heat --no-monte-carlo) or an ℓ∞ one
+ *       ({@link #cohenFormatFor}).</li>
  * </ul>
  * A resumed run keeps the complete JSON lines (a line torn by the kill is dropped) and rewrites {@value #COHEN} from them.
  */
@@ -47,19 +50,40 @@ public final class CertificationLog implements AutoCloseable {
     }
 
     /**
+     * Whether a certificate of this kind and norm may be written in Cohen et al.'s format, which readers take for an ℓ2
+     * CERTIFY radius: a probabilistic or sound ℓ2 radius may (a sound one is a stronger claim than theirs), a heuristic
+     * radius or an ℓ∞ radius may not, as nothing in the file could say so.
+     */
+    public static boolean cohenFormatFor(Certificate.Kind kind, String norm) {
+        return kind != Certificate.Kind.HEURISTIC && !"linf".equals(norm);
+    }
+
+    /**
      * Opens the record in {@code dir}: with {@code resume}, keeping the images already there; otherwise empty.
      *
-     * @param column the certificate written to {@value #COHEN}
+     * @param column the certificate written to {@value #COHEN}; null: no {@value #COHEN} (an old one is removed)
      */
     public static CertificationLog open(Path dir, String column, boolean resume) {
         AppendLog.Kept<CertificationRun.Image> kept = resume ? AppendLog.readRows(dir.resolve(ROWS), READER::readValue)
                 : new AppendLog.Kept<>(List.of(), List.of());
-        List<String> tsv = new ArrayList<>();
-        tsv.add("idx\tlabel\tpredict\tradius\tcorrect\ttime");
-        for (CertificationRun.Image im : kept.rows()) tsv.add(cohenLine(im, column));
-        return new CertificationLog(column, List.copyOf(kept.rows()), AppendLog.start(dir.resolve(ROWS), kept.lines()),
-                AppendLog.start(dir.resolve(COHEN), tsv));
+        AppendLog cohen = null;
+        if (column != null) {
+            List<String> tsv = new ArrayList<>();
+            tsv.add("idx\tlabel\tpredict\tradius\tcorrect\ttime");
+            for (CertificationRun.Image im : kept.rows()) tsv.add(cohenLine(im, column));
+            cohen = AppendLog.start(dir.resolve(COHEN), tsv);
+        } else {
+            try {
+                java.nio.file.Files.deleteIfExists(dir.resolve(COHEN));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("cannot remove " + dir.resolve(COHEN) + ": " + e.getMessage(), e);
+            }
+        }
+        return new CertificationLog(column, List.copyOf(kept.rows()), AppendLog.start(dir.resolve(ROWS), kept.lines()), cohen);
     }
+
+    /** Whether {@value #COHEN} is written. */
+    public boolean writesCohenFormat() { return cohen != null; }
 
     /** The images a stopped run certified (empty for a new run). */
     public List<CertificationRun.Image> done() { return done; }
@@ -76,10 +100,10 @@ public final class CertificationLog implements AutoCloseable {
             } catch (JsonProcessingException e) {
                 throw new IllegalStateException("image " + im.index() + " cannot be written as JSON", e);
             }
-            tsv.add(cohenLine(im, column));
+            if (cohen != null) tsv.add(cohenLine(im, column));
         }
         rows.append(json);
-        cohen.append(tsv);
+        if (cohen != null) cohen.append(tsv);
         count += images.size();
     }
 
@@ -118,6 +142,6 @@ public final class CertificationLog implements AutoCloseable {
 
     @Override public void close() {
         rows.close();
-        cohen.close();
+        if (cohen != null) cohen.close();
     }
 }

@@ -29,8 +29,31 @@ import java.util.Map;
  * {@code heat}, …); this class knows none of them.
  */
 public final class CertificationRun {
-    /** The radii of the certified-accuracy table. */
+    /** The radii of the certified-accuracy table of an ℓ2 run. */
     public static final double[] RADII = {0, 0.25, 0.5, 0.75, 1.0};
+
+    /**
+     * The radii of the certified-accuracy table of an ℓ∞ run: 0, 1/255, 2/255, 4/255, 8/255, the usual ℓ∞ budgets for
+     * images in [0, 1] (the ℓ2 grid would be empty: an ℓ∞ radius of 0.25 already moves every pixel by a quarter of its range).
+     */
+    public static final double[] RADII_LINF = {0, 1 / 255.0, 2 / 255.0, 4 / 255.0, 8 / 255.0};
+
+    /** The table's radii for a threat model ("l2" or "linf"). */
+    public static double[] radii(String norm) {
+        return "linf".equals(norm) ? RADII_LINF.clone() : RADII.clone();
+    }
+
+    /** "ℓ2" or "ℓ∞", for labels. */
+    public static String normSymbol(String norm) {
+        return "linf".equals(norm) ? "ℓ∞" : "ℓ2";
+    }
+
+    /** A radius of the table as people write it: 1/255 … 8/255 for the ℓ∞ grid, the number otherwise. */
+    public static String radiusLabel(double r) {
+        double k = r * 255;
+        if (r > 0 && r < 0.2 && Math.abs(k - Math.rint(k)) < 1e-9) return (long) Math.rint(k) + "/255";
+        return dev.tikhon.report.Format.number(r);
+    }
 
     /**
      * One image: the prediction used for accuracy, each certificate, times in seconds, and the steps' extra columns
@@ -75,6 +98,33 @@ public final class CertificationRun {
             return images.stream().filter(Image::correct).count() / (double) images.size();
         }
 
+        /** The threat model of the radii: "linf" where a step's summary says so (lipschitz --norm linf), "l2" otherwise. */
+        public String norm() {
+            return details.get("norm") instanceof String n ? n : "l2";
+        }
+
+        /** The radii of the certified-accuracy table, for {@link #norm()}. */
+        public double[] radii() {
+            return CertificationRun.radii(norm());
+        }
+
+        /**
+         * Whether the prediction is the smoothed classifier's (Cohen's CERTIFY class, abstaining = wrong) rather than one
+         * deterministic pass: the first certificate is probabilistic and no single pass classified (no agreement to report).
+         * Its accuracy is then the certified accuracy at r = 0, not the base model's clean accuracy.
+         */
+        public boolean smoothedPrediction() {
+            return !images.isEmpty() && Double.isNaN(agreement)
+                    && images.get(0).certificates().get(certificateNames.get(0)).kind() == Certificate.Kind.PROBABILISTIC;
+        }
+
+        /** The kind of certificate {@code c} in words: "sound", "heuristic", "probabilistic (α = 0.001)". */
+        public String kindOf(String c) {
+            Certificate first = images.get(0).certificates().get(c);
+            String kind = first.kind().name().toLowerCase(java.util.Locale.ROOT);
+            return first.kind() == Certificate.Kind.PROBABILISTIC ? kind + " (α = " + dev.tikhon.report.Format.number(first.alpha()) + ")" : kind;
+        }
+
         public double certifiedAccuracy(String certificate, double r) {
             long n = images.stream().filter(i -> i.certificates().get(certificate).certifies(i.label(), r)).count();
             return n / (double) images.size();
@@ -84,34 +134,51 @@ public final class CertificationRun {
             return images.stream().filter(i -> i.certificates().get(certificate).abstained()).count() / (double) images.size();
         }
 
+        /** Mean classification time over the images that were timed (Cohen's PREDICT: the first --predict-images); NaN if none. */
         public double meanClassifySeconds() {
-            return images.stream().mapToDouble(Image::classifySeconds).average().orElse(Double.NaN);
+            return images.stream().mapToDouble(Image::classifySeconds).filter(Double::isFinite).average().orElse(Double.NaN);
         }
 
         public double meanCertifySeconds() {
             return images.stream().mapToDouble(Image::certifySeconds).average().orElse(Double.NaN);
         }
 
-        /** Certified accuracy at {@link #RADII} for each certificate. */
+        /**
+         * Certified accuracy at {@link #radii()} for each certificate, with its kind, α, norm and what the figure is
+         * ({@code "measures"}: certified accuracy, or for a heuristic certificate the accuracy at a heuristic radius,
+         * which is not certified). The accuracy of the prediction is {@code clean_accuracy} for a single pass and
+         * {@code smoothed_accuracy} for Cohen's smoothed classifier (abstaining = wrong); a time not measured is left out.
+         */
         public Map<String, Object> summary() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("method", method);
             m.put("images", images.size());
-            m.put("clean_accuracy", cleanAccuracy());
+            m.put("norm", norm());
+            if (smoothedPrediction()) {
+                m.put("smoothed_accuracy", cleanAccuracy());
+                m.put("smoothed_accuracy_means", "accuracy of the smoothed classifier (CERTIFY's class; abstaining counts as wrong) = "
+                        + "certified accuracy at r = 0; not the base model's clean accuracy");
+            } else {
+                m.put("clean_accuracy", cleanAccuracy());
+            }
             Map<String, Object> certs = new LinkedHashMap<>();
             for (String c : certificateNames) {
                 Map<String, Object> one = new LinkedHashMap<>();
                 Certificate first = images.get(0).certificates().get(c);
                 one.put("kind", first.kind().name().toLowerCase(java.util.Locale.ROOT));
                 if (first.kind() == Certificate.Kind.PROBABILISTIC) one.put("alpha", first.alpha());
+                one.put("method", first.method());
+                one.put("norm", norm());
+                one.put("measures", first.kind() == Certificate.Kind.HEURISTIC
+                        ? "accuracy at heuristic radius ≥ r (not certified)" : "certified accuracy at radius ≥ r");
                 Map<String, Double> acc = new LinkedHashMap<>();
-                for (double r : RADII) acc.put(String.valueOf(r), certifiedAccuracy(c, r));
+                for (double r : radii()) acc.put(String.valueOf(r), certifiedAccuracy(c, r));
                 one.put("certified_accuracy", acc);
                 one.put("abstention_rate", abstentionRate(c));
                 certs.put(c, one);
             }
             m.put("certificates", certs);
-            m.put("classify_ms_per_image", 1000 * meanClassifySeconds());
+            if (!Double.isNaN(meanClassifySeconds())) m.put("classify_ms_per_image", 1000 * meanClassifySeconds());
             m.put("certify_ms_per_image", 1000 * meanCertifySeconds());
             if (!Double.isNaN(predictSeconds)) {
                 m.put("predict_ms_per_image", 1000 * predictSeconds);
@@ -122,30 +189,50 @@ public final class CertificationRun {
             return m;
         }
 
-        /** {@code certify.csv}: one row per image. */
+        /**
+         * {@code certify.csv}: one row per image. Per certificate c: {@code prediction_c} (−1: abstained, as in
+         * {@code prediction} and Cohen et al.'s format), {@code radius_c}, {@code kind_c} (sound, probabilistic or
+         * heuristic) and, for a probabilistic one, {@code alpha_c}; then {@code norm} (the threat model of every radius),
+         * the steps' extra columns, the Monte Carlo majority, and the times ({@code classify_ms} empty where the image's
+         * classification was not timed).
+         */
         public void writeCsv(Path file) {
             List<String> header = new ArrayList<>(List.of("index", "label", "prediction", "correct"));
             for (String c : certificateNames) {
                 header.add("prediction_" + c);
                 header.add("radius_" + c);
+                header.add("kind_" + c);
+                if (images.get(0).certificates().get(c).kind() == Certificate.Kind.PROBABILISTIC) header.add("alpha_" + c);
             }
+            header.add("norm");
             header.addAll(extraColumns);
             header.addAll(List.of("monte_carlo_prediction", "classify_ms", "certify_ms"));
             List<List<Object>> rows = new ArrayList<>();
+            String norm = norm();
             for (Image i : images) {
                 List<Object> r = new ArrayList<>(List.of(i.index(), i.label(), i.prediction(), i.correct() ? 1 : 0));
                 for (String c : certificateNames) {
                     Certificate cert = i.certificates().get(c);
-                    r.add(cert.abstained() ? "abstain" : cert.prediction());
+                    r.add(cert.abstained() ? Certificate.ABSTAIN : cert.prediction());
                     r.add(cert.radius());
+                    r.add(cert.kind().name().toLowerCase(java.util.Locale.ROOT));
+                    if (images.get(0).certificates().get(c).kind() == Certificate.Kind.PROBABILISTIC) r.add(cert.alpha());
                 }
-                for (String e : extraColumns) r.add(i.extras().getOrDefault(e, Double.NaN));
+                r.add(norm);
+                for (String e : extraColumns) r.add(extraCell(e, i.extras().get(e)));
                 r.add(i.monteCarloPrediction() < 0 ? "" : i.monteCarloPrediction());
-                r.add(1000 * i.classifySeconds());
+                r.add(Double.isFinite(i.classifySeconds()) ? 1000 * i.classifySeconds() : "");
                 r.add(1000 * i.certifySeconds());
                 rows.add(r);
             }
             Csv.write(file, header, rows);
+        }
+
+        /** An extra column's cell: a class ({@code *_class}, {@code *_prediction}) as an integer, a missing value empty. */
+        private static Object extraCell(String column, Double v) {
+            if (v == null || v.isNaN()) return "";
+            if ((column.endsWith("_class") || column.endsWith("_prediction")) && v == Math.rint(v)) return (long) (double) v;
+            return v;
         }
 
         /**
@@ -168,7 +255,8 @@ public final class CertificationRun {
                 String name = c.equals(method) || run.endsWith(" " + c) || run.equals(c) ? (run.isEmpty() ? c : run)
                         : (run.isEmpty() ? c : run + " (" + c + ")");
                 String label = name + ", " + kind + (first.kind() == Certificate.Kind.PROBABILISTIC
-                        ? " (α " + dev.tikhon.report.Format.number(first.alpha()) + ")" : "");
+                        ? " (α " + dev.tikhon.report.Format.number(first.alpha()) + ")"
+                        : first.kind() == Certificate.Kind.HEURISTIC ? " (not certified)" : "");
                 out.add(new Charts.Series(label, x, y, Charts.Stroke.forKind(kind)));
             }
             return out;
@@ -202,14 +290,33 @@ public final class CertificationRun {
             if (batchSize < 1) throw new IllegalArgumentException("plan '" + method + "': batch size must be ≥ 1, got " + batchSize);
         }
 
+        /** The kind of the certificate column {@code column}. */
+        public Certificate.Kind kindOf(String column) {
+            for (CertificationStep st : steps) for (CertificationStep.Column c : st.columns()) if (c.name().equals(column)) return c.kind();
+            throw new IllegalArgumentException("plan '" + method + "' has no certificate '" + column + "'");
+        }
+
         /** A plan of steps, their columns in step order, one image per unit, no extra timing. */
         public Plan(String method, String description, List<CertificationStep> steps) {
             this(method, description, steps, null, 1, null);
         }
     }
 
-    /** Seconds per image of a classification timed on the driver, over {@code images} images (0 and NaN: not timed). */
-    public record Timing(double secondsPerImage, int images) {}
+    /**
+     * Seconds per image of a classification timed on the driver, over the first {@code images} images (0 and NaN: not
+     * timed), and each of those images' own time ({@code perImage}, null: each is given the mean).
+     */
+    public record Timing(double secondsPerImage, int images, double[] perImage) {
+        public Timing(double secondsPerImage, int images) {
+            this(secondsPerImage, images, null);
+        }
+
+        /** The time of image {@code index}: its own, or the mean; NaN for an image that was not timed. */
+        double of(long index) {
+            if (Double.isNaN(secondsPerImage) || index >= images) return Double.NaN;
+            return perImage != null && index < perImage.length ? perImage[(int) index] : secondsPerImage;
+        }
+    }
 
     /** Times classification on the driver after a run on the first {@code n} images. */
     @FunctionalInterface
@@ -265,10 +372,10 @@ public final class CertificationRun {
         });
         List<Image> images = new ArrayList<>(kept.values());
         Timing timing = plan.timing() != null ? plan.timing().time(model, data, n, device) : new Timing(Double.NaN, 0);
-        if (!Double.isNaN(timing.secondsPerImage())) {
+        if (!Double.isNaN(timing.secondsPerImage())) {   // only the images that were timed get a classification time
             List<Image> withTime = new ArrayList<>();
             for (Image im : images) {
-                withTime.add(new Image(im.index(), im.label(), im.prediction(), im.certificates(), timing.secondsPerImage(),
+                withTime.add(new Image(im.index(), im.label(), im.prediction(), im.certificates(), timing.of(im.index()),
                         im.certifySeconds(), im.monteCarloPrediction(), im.extras()));
             }
             images = withTime;
@@ -308,7 +415,13 @@ public final class CertificationRun {
                 long t0 = System.nanoTime();
                 List<CertificationStep.Outcome> out = st.certify(model, x, indices, certs);
                 double seconds = (System.nanoTime() - t0) / 1e9 / b;
-                if (st.classifies()) classify = Double.isNaN(classify) ? seconds : classify + seconds;
+                // a classifying step that also certifies says how much of its time was the forward pass
+                double pass = st.classifies() && !out.isEmpty() ? out.get(0).classifySeconds() : Double.NaN;
+                if (st.classifies() && !Double.isNaN(pass)) {
+                    pass = Math.min(pass, seconds);
+                    classify = Double.isNaN(classify) ? pass : classify + pass;
+                    certify += seconds - pass;
+                } else if (st.classifies()) classify = Double.isNaN(classify) ? seconds : classify + seconds;
                 else certify += seconds;
                 for (int i = 0; i < b; i++) {
                     CertificationStep.Outcome o = out.get(i);

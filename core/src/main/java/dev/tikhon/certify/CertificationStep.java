@@ -41,11 +41,20 @@ public interface CertificationStep extends java.io.Serializable {
      * @param certificates        column name → certificate, for each of the step's {@link #columns()}
      * @param monteCarloPrediction the Monte Carlo majority class where the step sampled one, −1 otherwise
      * @param extras              the step's {@link #extraColumns()} for this image (e.g. a Lipschitz certificate's margin)
+     * @param classifySeconds     of a {@link #classifies() classifying} step that also certifies in the same call (a bound
+     *                            propagation after its forward pass): the seconds per image of its forward pass alone, which
+     *                            the run books as classification and the rest of the step's time as certification; NaN (the
+     *                            default): the step's whole time is classification if it classifies, certification otherwise
      */
-    record Outcome(Map<String, Certificate> certificates, int monteCarloPrediction, Map<String, Double> extras)
+    record Outcome(Map<String, Certificate> certificates, int monteCarloPrediction, Map<String, Double> extras, double classifySeconds)
             implements java.io.Serializable {
         public Outcome {
             extras = extras == null ? Map.of() : Map.copyOf(extras);
+        }
+
+        /** An outcome whose step's time is booked whole ({@link #classifySeconds} NaN). */
+        public Outcome(Map<String, Certificate> certificates, int monteCarloPrediction, Map<String, Double> extras) {
+            this(certificates, monteCarloPrediction, extras, Double.NaN);
         }
 
         /** An outcome with no extra columns. */
@@ -73,6 +82,8 @@ public interface CertificationStep extends java.io.Serializable {
     /**
      * Whether its time is classification time: a deterministic pass whose class is the image's prediction.
      * Otherwise its time is certification time, and the image's prediction is the first step's first certificate's.
+     * A classifying step that also certifies (bound propagation) reports its forward pass's share in
+     * {@link Outcome#classifySeconds()}; the rest is then certification time.
      */
     default boolean classifies() { return false; }
 

@@ -28,15 +28,18 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
-/** {@code tikhon certify}: certified ℓ2 radii per image, certified accuracy, timings. */
+/** {@code tikhon certify}: certified radii per image (ℓ2; ℓ∞ for lipschitz --norm linf), certified accuracy, timings. */
 @Command(name = "certify", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Certify a model's predictions against ℓ2 perturbations. --method cohen: randomized smoothing (Cohen et al.'s "
+        description = {"Certify a model's predictions against ℓ2 perturbations (every method) or ℓ∞ ones (--method lipschitz --norm linf; "
+                + "its table then uses the radii 1/255 … 8/255). Every radius is reported with its kind: sound, probabilistic "
+                + "(with α) or heuristic (not a certificate). --method cohen: randomized smoothing (Cohen et al.'s "
                 + "CERTIFY; radius holds with probability 1 − α for the smoothed classifier). --method heat: a heat-smoothed model "
                 + "(tikhon smooth) classified in one pass, with (a) CERTIFY on it with that class fixed, and the single-pass radii "
                 + "(b) σ√(π/2)(v₁ − v₂) and (c) (σ/2)(Φ⁻¹(v₁) − Φ⁻¹(v₂)), which are heuristic: they hold only insofar as the model "
                 + "is a Gaussian average. --method lipschitz: the sound one-pass certificate r = min_j (z_c − z_j)/L_cj from a provable "
                 + "upper bound on the Lipschitz constant of each margin (docs/lipschitz.md), ℓ2 or ℓ∞ (--norm); ibp, crown, alpha-crown, bab: sound bound propagation (bab: branch and bound over CROWN). "
-                + "Each image is recorded as it is certified (certify.jsonl, and certify.tsv in Cohen et al.'s format), so a stopped run "
+                + "Each image is recorded as it is certified (certify.jsonl, and certify.tsv in Cohen et al.'s format for an ℓ2 "
+                + "probabilistic or sound first certificate, never a heuristic or ℓ∞ one), so a stopped run "
                 + "continues with --resume (docs/runs.md); at the end certify.csv, certified_accuracy.csv/.png, metrics.json, index.html."})
 final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
     static {   // the sound Lipschitz certificate (dev.tikhon.lipschitz sits above certify, so it registers here)
@@ -188,9 +191,18 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         CertificationRun.Result r;
         Map<String, Object> metrics = RunReport.header("certify", device);
         long wall0 = System.nanoTime();
-        try (Cluster c = cluster.connect(); CertificationLog log = CertificationLog.open(run.path(), plan.columns().get(0), resumeOptions.resume)) {
+        String first = plan.columns().get(0);
+        String runNorm = m.equals("lipschitz") ? norm.toLowerCase(Locale.ROOT) : "l2";
+        boolean tsv = CertificationLog.cohenFormatFor(plan.kindOf(first), runNorm);
+        if (!tsv) {
+            System.out.println("note:   no " + CertificationLog.COHEN + ": Cohen et al.'s format has no place for a kind or a norm, and its "
+                    + "readers take it for an ℓ2 CERTIFY radius; the first certificate here is "
+                    + (plan.kindOf(first) == dev.tikhon.certify.Certificate.Kind.HEURISTIC ? "heuristic" : "an ℓ∞ radius")
+                    + " (certify.csv has every radius with its kind)");
+        }
+        try (Cluster c = cluster.connect(); CertificationLog log = CertificationLog.open(run.path(), tsv ? first : null, resumeOptions.resume)) {
             if (!log.done().isEmpty()) System.out.println("resume: " + log.done().size() + " image(s) already certified in " + run.path());
-            RunFolder.kept(() -> log.count() + " of " + count + " images (" + CertificationLog.ROWS + ", " + CertificationLog.COHEN + ")");
+            RunFolder.kept(() -> log.count() + " of " + count + " images (" + CertificationLog.ROWS + (tsv ? ", " + CertificationLog.COHEN : "") + ")");
             Runner runner = ClusterOptions.runner(c, source.ref(), model.model(), set, device, runtime.threads);
             try (Progress bar = Progress.start("certify " + m, count)) {
                 r = CertificationRun.run(runner, model.model(), set, count, plan, device, bar, log.done(), log::append);
@@ -202,7 +214,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
             if (attackSteps > 0) metrics.put("attack", CertifyOutputs.attack(runner, r, m, rs, attackSteps, attackRestarts, seed));
             if (c != null) metrics.put("spark", c.describe());
         }
-        CertifyOutputs.print(r);
+        CertifyOutputs.print(r, rs);
         metrics.put("model", model.name());
         metrics.put("data", data.description());
         metrics.put("split", split);
@@ -215,7 +227,8 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         CertifyOutputs.write(run, r, s, rs);
         run.writeMetrics(metrics);
         run.writeIndex("Tikhon certification: " + m, model.name() + " on " + data.description() + (rs != null ? ", σ " + s : ""), metrics);
-        System.out.println("outputs: " + run.path() + " (certify.csv, " + CertificationLog.COHEN + ", certified_accuracy.csv/.png, metrics.json, index.html)");
+        System.out.println("outputs: " + run.path() + " (certify.csv, " + CertificationLog.ROWS + ", " + (tsv ? CertificationLog.COHEN + ", " : "")
+                + "certified_accuracy.csv/.png, metrics.json, index.html)");
         return 0;
     }
 

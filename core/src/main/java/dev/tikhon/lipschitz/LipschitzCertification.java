@@ -153,6 +153,13 @@ public final class LipschitzCertification {
 
     /** ‖∇ₓ(z_c − z_runnerUp)‖₂ per input, in the model's dtype (a measurement, not part of the certificate). */
     static double[] marginGradients(Module model, Tensor x, List<LipschitzCertifier.Result> rs) {
+        int[] j = new int[rs.size()];
+        for (int i = 0; i < j.length; i++) j[i] = rs.get(i).runnerUp();
+        return marginGradients(model, x, rs, j);
+    }
+
+    /** ‖∇ₓ(z_c − z_{other[i]})‖₂ per input, in the model's dtype (a measurement, not part of the certificate). */
+    static double[] marginGradients(Module model, Tensor x, List<LipschitzCertifier.Result> rs, int[] other) {
         boolean training = model.isTraining();
         model.train(false);
         try (Scope s = Scope.open(); Autograd.Guard g = Autograd.enableGrad()) {
@@ -162,7 +169,7 @@ public final class LipschitzCertification {
             long[] c = new long[n], j = new long[n];
             for (int i = 0; i < n; i++) {
                 c[i] = rs.get(i).prediction();
-                j[i] = Math.max(rs.get(i).runnerUp(), 0);
+                j[i] = Math.max(other[i], 0);
             }
             Tensor zc = z.gather(1, Tensor.fromLongs(c, n, 1).to(z.device()));
             Tensor zj = z.gather(1, Tensor.fromLongs(j, n, 1).to(z.device()));

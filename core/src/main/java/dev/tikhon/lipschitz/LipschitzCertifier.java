@@ -26,8 +26,16 @@ public final class LipschitzCertifier implements Certifier, java.io.Serializable
     /** The threat model of the radius. */
     public enum Norm { L2, LINF }
 
-    /** One certified input. */
-    public record Result(int prediction, int runnerUp, double margin, double radius, double runnerUpBound) {}
+    /**
+     * One certified input: the runner-up's margin and bound, and those of the class j the radius is attained at
+     * (radius = bindingMargin / bindingBound, divided by √d for ℓ∞).
+     */
+    public record Result(int prediction, int runnerUp, double margin, double radius, double runnerUpBound, int binding,
+                         double bindingMargin, double bindingBound) {
+        public Result(int prediction, int runnerUp, double margin, double radius, double runnerUpBound) {
+            this(prediction, runnerUp, margin, radius, runnerUpBound, runnerUp, margin, runnerUpBound);
+        }
+    }
 
     private final Norm norm;
     private transient Module boundModel;
@@ -67,18 +75,22 @@ public final class LipschitzCertifier implements Certifier, java.io.Serializable
     }
 
     /**
-     * This certifier as a certification step: column "lipschitz" (sound), with per-image extra columns {@code margin}
-     * (z_c − z_j, j the runner-up), {@code L} (the bound L_cj on that margin's Lipschitz constant) and
-     * {@code gradient_norm} (‖∇(z_c − z_j)‖₂ at the image: a lower bound on the same constant, so gradient_norm ≤ L is a
-     * check of the bound). Its summary is the model's bound (layers, body, logits, largest pair; computed once and
-     * timed) and how tight it is on the data.
+     * This certifier as a certification step: column "lipschitz" (sound), with per-image extra columns
+     * {@code binding_class} (the class j at which r = min_j (z_c − z_j)/L_cj is attained: often, not always, the
+     * runner-up), {@code margin} (z_c − z_j for that j), {@code L} (the bound L_cj on that margin's Lipschitz constant),
+     * so that radius = margin / L in ℓ2 (margin / L / √d in ℓ∞), and {@code gradient_norm} (‖∇(z_c − z_j)‖₂ at the image
+     * for the same j: a lower bound on the same constant, so gradient_norm ≤ L is a check of the bound); then
+     * {@code runner_up_class} and {@code runner_up_margin} (the smallest logit margin, which may give a larger radius).
+     * Its summary is the model's bound (layers, body, logits, largest pair; computed once and timed) and how tight it is
+     * on the data.
      */
     public record Step(LipschitzCertifier certifier) implements CertificationStep {
-        public static final String MARGIN = "margin", L = "L", GRADIENT = "gradient_norm";
+        public static final String BINDING = "binding_class", MARGIN = "margin", L = "L", GRADIENT = "gradient_norm",
+                RUNNER_UP = "runner_up_class", RUNNER_UP_MARGIN = "runner_up_margin";
 
         @Override public List<Column> columns() { return List.of(new Column("lipschitz", Certificate.Kind.SOUND, 0)); }
 
-        @Override public List<String> extraColumns() { return List.of(MARGIN, L, GRADIENT); }
+        @Override public List<String> extraColumns() { return List.of(BINDING, MARGIN, L, GRADIENT, RUNNER_UP, RUNNER_UP_MARGIN); }
 
         @Override public boolean classifies() { return true; }
 
@@ -89,13 +101,21 @@ public final class LipschitzCertifier implements Certifier, java.io.Serializable
             model.to(DType.FLOAT64);   // for both passes of the batch (exact, and undone below)
             try {
                 List<Result> rs = certifier.certifyBatch(model, xs);
-                double[] grads = LipschitzCertification.marginGradients(model, xs, rs);
+                int[] binding = new int[rs.size()];
+                for (int i = 0; i < binding.length; i++) binding[i] = rs.get(i).binding();
+                double[] grads = LipschitzCertification.marginGradients(model, xs, rs, binding);
                 List<Outcome> out = new ArrayList<>();
                 for (int i = 0; i < rs.size(); i++) {
                     Result r = rs.get(i);
                     Certificate cert = new Certificate(r.prediction(), r.radius(), Certificate.Kind.SOUND, 0, "lipschitz");
-                    out.add(new Outcome(java.util.Map.of("lipschitz", cert), -1,
-                            java.util.Map.of(MARGIN, r.margin(), L, r.runnerUpBound(), GRADIENT, grads[i])));
+                    java.util.Map<String, Double> extras = new java.util.HashMap<>();
+                    extras.put(BINDING, (double) r.binding());
+                    extras.put(MARGIN, r.bindingMargin());
+                    extras.put(L, r.bindingBound());
+                    extras.put(GRADIENT, grads[i]);
+                    extras.put(RUNNER_UP, (double) r.runnerUp());
+                    extras.put(RUNNER_UP_MARGIN, r.margin());
+                    out.add(new Outcome(java.util.Map.of("lipschitz", cert), -1, extras));
                 }
                 return out;
             } finally {
@@ -158,7 +178,8 @@ public final class LipschitzCertifier implements Certifier, java.io.Serializable
         for (double[] row : z) {
             NetworkBound.Radius r = b.radius(row);
             double radius = norm == Norm.L2 ? r.l2() : r.linf(b.inputSize());
-            out.add(new Result(r.prediction(), r.runnerUp(), r.margin(), radius, r.runnerUpBound()));
+            out.add(new Result(r.prediction(), r.runnerUp(), r.margin(), radius, r.runnerUpBound(), r.binding(), r.bindingMargin(),
+                    r.bindingBound()));
         }
         return out;
     }

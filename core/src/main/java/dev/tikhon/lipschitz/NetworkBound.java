@@ -126,7 +126,7 @@ public final class NetworkBound {
         for (int j = 1; j < z.length; j++) if (z[j] > z[c]) c = j;
         double[] l = pairwise(c, z.length);
         double r = Double.POSITIVE_INFINITY, margin = Double.POSITIVE_INFINITY;
-        int runnerUp = -1;
+        int runnerUp = -1, binding = -1;
         for (int j = 0; j < z.length; j++) {
             if (j == c) continue;
             double m = z[c] - z[j];
@@ -135,10 +135,12 @@ public final class NetworkBound {
                 runnerUp = j;
             }
             double rj = m <= 0 ? 0 : l[j] == 0 ? Double.POSITIVE_INFINITY : m / l[j];
+            if (binding < 0 || rj < r) binding = j;
             r = Math.min(r, rj);
         }
         if (z.length == 1) r = Double.POSITIVE_INFINITY;
-        return new Radius(c, runnerUp, margin, r, runnerUp < 0 ? Double.NaN : l[runnerUp]);
+        return new Radius(c, runnerUp, margin, r, runnerUp < 0 ? Double.NaN : l[runnerUp], binding,
+                binding < 0 ? Double.NaN : z[c] - z[binding], binding < 0 ? Double.NaN : l[binding]);
     }
 
     /**
@@ -147,8 +149,12 @@ public final class NetworkBound {
      * @param margin     z_c − z_runnerUp
      * @param l2         the certified ℓ2 radius min_j (z_c − z_j)/L_cj
      * @param runnerUpBound L_c,runnerUp
+     * @param binding    the class j that attains the minimum (z_c − z_j)/L_cj, which need not be the runner-up (−1: one class)
+     * @param bindingMargin z_c − z_binding
+     * @param bindingBound L_c,binding, so that l2 = bindingMargin / bindingBound (or 0 when that margin is ≤ 0)
      */
-    public record Radius(int prediction, int runnerUp, double margin, double l2, double runnerUpBound) {
+    public record Radius(int prediction, int runnerUp, double margin, double l2, double runnerUpBound, int binding,
+                         double bindingMargin, double bindingBound) {
         /** The certified ℓ∞ radius r₂/√d. */
         public double linf(long inputSize) { return l2 / Math.sqrt(inputSize); }
     }

@@ -55,20 +55,67 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
         List<String> sentences = new ArrayList<>();
         int images = result.path("images").asInt(0);
         String norm = result.path("norm").asText("l2").equals("linf") ? "ℓ∞" : "ℓ2";
-        sentences.add("Certified accuracy: the fraction of the " + (images > 0 ? images + " " : "") + "images that are classified "
-                + "correctly and certified at " + norm + " radius r or more" + cleanPart(result.path("clean_accuracy")) + ".");
+        Set<String> kindsRun = new LinkedHashSet<>();
+        result.path("certificates").forEach(c -> kindsRun.add(c.path("kind").asText("")));
+        String accuracy = cleanPart(result.path("clean_accuracy"));
+        if (result.path("smoothed_accuracy").isNumber()) {
+            accuracy = " (accuracy of the smoothed classifier, abstaining counted as wrong, i.e. certified accuracy at r = 0: "
+                    + Format.number(result.path("smoothed_accuracy").asDouble())
+                    + (result.path("base_model_clean_accuracy").isNumber() ? "; the base model's clean accuracy, one noise-free pass: "
+                    + Format.number(result.path("base_model_clean_accuracy").asDouble()) : "") + ")";
+        }
+        String of = "the fraction of the " + (images > 0 ? images + " " : "") + "images that are classified correctly and ";
+        if (kindsRun.equals(Set.of("heuristic"))) {
+            sentences.add("Accuracy at heuristic radius ≥ r (not certified): " + of + "whose heuristic " + norm + " radius is r or more"
+                    + accuracy + ". A heuristic radius is an estimate, not a certificate.");
+        } else {
+            sentences.add("Certified accuracy: " + of + "certified at " + norm + " radius r or more" + accuracy + "."
+                    + (kindsRun.contains("heuristic") ? " For the heuristic rows the figure is the accuracy at heuristic radius ≥ r "
+                    + "(not certified)." : ""));
+        }
         Headline table = radiusTable(csv, sentences);
         if (table == null) return null;
+        for (List<String> row : table.rows) {   // a heuristic row says it is not certified
+            for (int i = 0; i < row.size(); i++) if (row.get(i).equals("heuristic")) row.set(i, "heuristic (not certified)");
+        }
         double sigma = m.path("sigma").asDouble(Double.NaN);
-        if (Double.isFinite(sigma)) {
+        if (Double.isFinite(sigma) && kindsRun.contains("probabilistic")) {
             sentences.add("Randomized smoothing at σ " + Format.number(sigma) + " cannot certify beyond r = "
                     + Format.number(m.path("max_certifiable_radius").asDouble()) + " with these N and α.");
         }
+        JsonNode explanation = result.path("explanation");
+        if (explanation.isObject()) {
+            explanation.fields().forEachRemaining(e -> sentences.add("(" + e.getKey() + ") " + e.getValue().asText() + "."));
+        }
+        if (result.path("single_pass_vs_smoothed_agreement").isNumber()) {
+            sentences.add("The single pass agrees with the smoothed classifier's Monte Carlo majority on "
+                    + Format.number(100 * result.path("single_pass_vs_smoothed_agreement").asDouble()) + "% of the images.");
+        }
+        List<String> times = new ArrayList<>();
+        if (result.path("classify_ms_per_image").isNumber()) {
+            times.add("classification " + Format.number(result.path("classify_ms_per_image").asDouble()) + " ms/image"
+                    + (result.path("predict_images_timed").isNumber() ? " (PREDICT, timed on the first "
+                    + result.path("predict_images_timed").asInt() + " images)" : ""));
+        }
+        if (result.path("certify_ms_per_image").isNumber()) {
+            times.add("certification " + Format.number(result.path("certify_ms_per_image").asDouble()) + " ms/image");
+        }
+        if (result.path("single_image_latency_ms").isNumber()) {
+            times.add("one image alone " + Format.number(result.path("single_image_latency_ms").asDouble()) + " ms (single-pass latency)");
+        }
+        if (!times.isEmpty()) sentences.add("Time: " + String.join(", ", times) + ".");
         return new Headline(sentences, table.header, table.rows, List.of("certified_accuracy.png"), table.kinds, Set.of("result"));
     }
 
     private static String cleanPart(JsonNode clean) {
         return clean.isNumber() ? " (clean accuracy " + Format.number(clean.asDouble()) + ")" : "";
+    }
+
+    /** A radius as a column head: 1/255 … 8/255 for the ℓ∞ grid (a small multiple of 1/255), the number otherwise. */
+    private static String radiusWords(double r) {
+        double k = r * 255;
+        if (r > 0 && r < 0.2 && Math.abs(k - Math.rint(k)) < 1e-9) return (long) Math.rint(k) + "/255";
+        return Format.number(r);
     }
 
     /**
@@ -87,8 +134,8 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
         while (last + 1 < columns.size() && columns.get(last + 1).startsWith(RADIUS_PREFIX)) last++;
         List<String> header = new ArrayList<>();
         for (int i = 0; i < first; i++) header.add(columns.get(i).replace('_', ' '));
-        for (int i = first; i <= last; i++) header.add("r = " + Format.number(Double.parseDouble(columns.get(i).substring(2))));
-        int kindColumn = columns.indexOf("kind");
+        for (int i = first; i <= last; i++) header.add("r = " + radiusWords(Double.parseDouble(columns.get(i).substring(2))));
+        int kindColumn = columns.indexOf("kind"), alphaColumn = columns.indexOf("alpha");
         int middle = (first + last) / 2;
         Set<String> kinds = new LinkedHashSet<>();
         List<List<String>> rows = new ArrayList<>();
@@ -100,15 +147,16 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
             if (kindColumn >= 0 && kindColumn < row.size()) kinds.add(kindWord(row.get(kindColumn)));
             StringBuilder name = new StringBuilder();
             for (int i = 0; i < first && i < row.size(); i++) {
-                if (i == kindColumn || !isText(row.get(i)) || name.toString().contains(row.get(i))) continue;
+                if (i == kindColumn || columns.get(i).equals("norm") || !isText(row.get(i)) || name.toString().contains(row.get(i))) continue;
                 if (name.length() > 0) name.append(' ');
                 name.append(row.get(i));
             }
-            String kind = kindColumn >= 0 && kindColumn < row.size() ? ", " + row.get(kindColumn) : "";
+            String kind = kindColumn >= 0 && kindColumn < row.size() ? ", " + row.get(kindColumn)
+                    + (alphaColumn >= 0 && alphaColumn < row.size() && !row.get(alphaColumn).isBlank() ? ", α = " + cellOf(row.get(alphaColumn)) : "") : "";
             if (middle < row.size()) atMiddle.add(name + " " + cellOf(row.get(middle)) + " (" + kind.substring(Math.min(2, kind.length())) + ")");
         }
         if (!atMiddle.isEmpty()) {
-            sentences.add("At r = " + Format.number(Double.parseDouble(columns.get(middle).substring(2))) + ": "
+            sentences.add("At r = " + radiusWords(Double.parseDouble(columns.get(middle).substring(2))) + ": "
                     + String.join("; ", atMiddle).replace(" ()", "") + ".");
         }
         return new Headline(sentences, header, rows, List.of(), kinds, Set.of());

@@ -161,8 +161,35 @@ class CertificationBookkeepingTest {
         @SuppressWarnings("unchecked") Map<String, Double> acc = (Map<String, Double>) certs.get("cohen").get("certified_accuracy");
         assertThat(acc).containsExactly(Map.entry("0.0", 0.75), Map.entry("0.25", 0.5), Map.entry("0.5", 0.5), Map.entry("0.75", 0.25),
                 Map.entry("1.0", 0.25));
-        Map<String, Object> untimed = new CertificationRun.Result("test", images, List.of("cohen"), Double.NaN, 0, Double.NaN).summary();
+        assertThat(s).containsEntry("norm", "l2");
+        assertThat(certs.get("cohen")).containsEntry("norm", "l2").containsEntry("measures", "certified accuracy at radius ≥ r");
+        assertThat(certs.get("b")).containsEntry("measures", "accuracy at heuristic radius ≥ r (not certified)");
+        assertThat(r.smoothedPrediction()).as("a single pass classified (agreement measured)").isFalse();
+        assertThat(r.kindOf("cohen")).isEqualTo("probabilistic (α = 0.001)");
+        assertThat(r.kindOf("b")).isEqualTo("heuristic");
+        CertificationRun.Result cohenOnly = new CertificationRun.Result("test", images, List.of("cohen"), Double.NaN, 0, Double.NaN);
+        Map<String, Object> untimed = cohenOnly.summary();
         assertThat(untimed).doesNotContainKeys("predict_ms_per_image", "predict_images_timed", "single_pass_vs_smoothed_agreement");
+        // Cohen alone: the prediction is the smoothed classifier's (abstaining = wrong), not a clean accuracy
+        assertThat(cohenOnly.smoothedPrediction()).isTrue();
+        assertThat(untimed).containsEntry("smoothed_accuracy", 0.75).doesNotContainKey("clean_accuracy");
+        // no classification timed anywhere: the key is left out rather than written as NaN
+        List<CertificationRun.Image> notTimed = images.stream().map(im -> new CertificationRun.Image(im.index(), im.label(), im.prediction(),
+                im.certificates(), Double.NaN, im.certifySeconds(), im.monteCarloPrediction())).toList();
+        Map<String, Object> noClassify = new CertificationRun.Result("test", notTimed, List.of("cohen"), Double.NaN, 0, Double.NaN).summary();
+        assertThat(noClassify).doesNotContainKey("classify_ms_per_image").containsKey("certify_ms_per_image");
+        assertThat(noClassify.values()).noneMatch(v -> v instanceof Double d && d.isNaN());
+        // an ℓ∞ run (a step's summary says so): the ℓ∞ grid 0, 1/255, 2/255, 4/255, 8/255 and the norm on every certificate
+        CertificationRun.Result linf = new CertificationRun.Result("test", images, List.of("cohen"), Double.NaN, 0, Double.NaN, List.of(),
+                Map.of("norm", "linf"));
+        assertThat(linf.radii()).containsExactly(0.0, 1 / 255.0, 2 / 255.0, 4 / 255.0, 8 / 255.0);
+        @SuppressWarnings("unchecked") Map<String, Map<String, Object>> linfCerts = (Map<String, Map<String, Object>>) linf.summary().get("certificates");
+        assertThat(linfCerts.get("cohen")).containsEntry("norm", "linf");
+        assertThat(new ArrayList<Object>(((Map<?, ?>) linfCerts.get("cohen").get("certified_accuracy")).keySet())).containsExactly("0.0", String.valueOf(1 / 255.0),
+                String.valueOf(2 / 255.0), String.valueOf(4 / 255.0), String.valueOf(8 / 255.0));
+        assertThat(CertificationRun.radiusLabel(4 / 255.0)).isEqualTo("4/255");
+        assertThat(CertificationRun.radiusLabel(0.25)).isEqualTo("0.25");
+        assertThat(CertificationRun.radiusLabel(1.0)).isEqualTo("1");
 
         List<dev.tikhon.report.Charts.Series> curves = r.curves("m-", 2);
         assertThat(curves).hasSize(2);
@@ -176,11 +203,15 @@ class CertificationBookkeepingTest {
         Path csv = dir.resolve("certify.csv");
         r.writeCsv(csv);
         List<String> lines = Files.readAllLines(csv);
-        assertThat(lines.get(0)).isEqualTo("index,label,prediction,correct,prediction_cohen,radius_cohen,prediction_b,radius_b,"
-                + "monte_carlo_prediction,classify_ms,certify_ms");
-        assertThat(lines.get(1)).startsWith("0,1,1,1,1,0.6,1,0.3,1,2.0");
-        assertThat(lines.get(3)).startsWith("2,2,1,0,abstain,0.0,1,0.9,,2.0");
+        // each radius with its kind (and α for a probabilistic one), the norm; an abstention is −1 in every prediction column
+        assertThat(lines.get(0)).isEqualTo("index,label,prediction,correct,prediction_cohen,radius_cohen,kind_cohen,alpha_cohen,"
+                + "prediction_b,radius_b,kind_b,norm,monte_carlo_prediction,classify_ms,certify_ms");
+        assertThat(lines.get(1)).startsWith("0,1,1,1,1,0.6,probabilistic,0.001,1,0.3,heuristic,l2,1,2.0");
+        assertThat(lines.get(3)).startsWith("2,2,1,0,-1,0.0,probabilistic,0.001,1,0.9,heuristic,l2,,2.0");
         assertThat(lines).hasSize(5);
+        // a classification that was not timed is an empty cell, not NaN
+        new CertificationRun.Result("test", notTimed, List.of("cohen"), Double.NaN, 0, Double.NaN).writeCsv(csv);
+        assertThat(Files.readAllLines(csv).get(1)).endsWith(",1,,10.0").doesNotContain("NaN");
 
         Certificate.Kind h = Certificate.Kind.HEURISTIC;
         assertThat(CertificationRun.attackable(image(0, 0, 0, -1, new Certificate(0, 0.1, h, 0, "b"), new Certificate(0, 0, h, 0, "c")))).isTrue();
@@ -256,6 +287,48 @@ class CertificationBookkeepingTest {
                 .hasMessageContaining("columns [other] are not the steps' [mc]");
         assertThatThrownBy(() -> new CertificationRun.Plan("bad", "", List.of(new Fixed("mc", 0, false, only)), null, 0, null))
                 .hasMessageContaining("batch size must be ≥ 1");
+    }
+
+    /** A classifying step that also certifies, saying its forward pass took {@code pass} seconds per image of its time. */
+    record PassThenBound(double pass, long sleepMillis) implements CertificationStep {
+        @Override public List<Column> columns() { return List.of(new Column("bound", Certificate.Kind.SOUND, 0)); }
+
+        @Override public boolean classifies() { return true; }
+
+        @Override public List<Outcome> certify(Module model, Tensor xs, long[] indices, List<Map<String, Certificate>> earlier) {
+            try {
+                Thread.sleep(sleepMillis);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            List<Outcome> out = new ArrayList<>();
+            for (long i : indices) out.add(new Outcome(Map.of("bound", new Certificate(0, 0.1, Certificate.Kind.SOUND, 0, "bound")), -1, Map.of(), pass));
+            return out;
+        }
+    }
+
+    @Test
+    void aStepThatClassifiesAndCertifiesSplitsItsTime() {
+        int n = 2;
+        Dataset data = new Dataset("fixed", "test", Tensor.fromDoubles(new double[n * 2], n, 2).to(DType.FLOAT32), Tensor.fromLongs(new long[n], n), 3,
+                List.of("a", "b", "c"));
+        Module model = new Module() {
+            @Override public Tensor forward(Tensor x) { return x.sum(1, true); }
+        };
+        // 2 images per unit, 60 ms per unit: 30 ms per image, of which the step says 1 ms was its forward pass
+        CertificationRun.Result r = CertificationRun.run(model, data, n, new CertificationRun.Plan("split", "split",
+                List.of(new PassThenBound(0.001, 60)), null, 2, null), Device.CPU, Progress.plain("certify", n, QUIET));
+        for (CertificationRun.Image im : r.images()) {
+            assertThat(im.classifySeconds()).as("the forward pass").isEqualTo(0.001);
+            assertThat(im.certifySeconds()).as("the rest of the step").isGreaterThanOrEqualTo(0.029 - 1e-9);
+        }
+        // without a split the whole step is classification, as before
+        CertificationRun.Result whole = CertificationRun.run(model, data, n, new CertificationRun.Plan("whole", "whole",
+                List.of(new PassThenBound(Double.NaN, 20)), null, 2, null), Device.CPU, Progress.plain("certify", n, QUIET));
+        for (CertificationRun.Image im : whole.images()) {
+            assertThat(im.classifySeconds()).isGreaterThanOrEqualTo(0.01 - 1e-9);
+            assertThat(im.certifySeconds()).isZero();
+        }
     }
 
     @Test

@@ -57,7 +57,16 @@ class CohenCertificationRunTest {
         }
         assertThat(r.predictImages()).isEqualTo(2);
         assertThat(r.predictSeconds()).isPositive();
-        assertThat(r.images()).allSatisfy(im -> assertThat(im.classifySeconds()).isEqualTo(r.predictSeconds()));
+        // PREDICT was timed on the first two images: each has its own time, the others none
+        for (CertificationRun.Image im : r.images()) {
+            if (im.index() < 2) assertThat(im.classifySeconds()).as("image %d", im.index()).isPositive();
+            else assertThat(im.classifySeconds()).as("image %d", im.index()).isNaN();
+        }
+        assertThat(r.meanClassifySeconds()).isCloseTo(r.predictSeconds(), org.assertj.core.api.Assertions.within(1e-12));
+        // the base model's own class, beside the smoothed classifier's, and its clean accuracy
+        assertThat(r.images()).allSatisfy(im -> assertThat(im.extras().get(CohenCertification.BASE_PREDICTION)).isEqualTo((double) im.label()));
+        assertThat(r.details()).containsEntry("base_model_clean_accuracy", 1.0);
+        assertThat(r.smoothedPrediction()).isTrue();
         CertificationRun.Result untimed = CertificationRun.run(model, data, 1, CohenCertification.plan(rs, 0), Device.CPU,
                 Progress.plain("certify", 1, new PrintStream(OutputStream.nullOutputStream())));
         assertThat(untimed.predictSeconds()).isNaN();

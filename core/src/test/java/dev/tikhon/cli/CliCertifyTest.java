@@ -54,9 +54,36 @@ class CliCertifyTest {
             assertThat(c.out()).contains("PGD-3 inside radius (" + k + "): broke " + broken + " of " + tested + " single-pass certificates");
         }
         assertThat(Files.readAllLines(heat.resolve("certify.csv"))).hasSize(5);
-        assertThat(Files.readString(heat.resolve("certify.csv"))).startsWith("index,label,prediction,correct,prediction_a,radius_a");
+        assertThat(Files.readString(heat.resolve("certify.csv"))).startsWith("index,label,prediction,correct,prediction_a,radius_a,kind_a,"
+                + "alpha_a,prediction_b,radius_b,kind_b,prediction_c,radius_c,kind_c,norm,");
+        List<String> accuracy = Files.readAllLines(heat.resolve("certified_accuracy.csv"));
+        assertThat(accuracy).hasSize(4);
+        assertThat(accuracy.get(0)).isEqualTo("certificate,kind,alpha,norm,r=0.0,r=0.25,r=0.5,r=0.75,r=1.0");
+        assertThat(accuracy.get(1)).startsWith("a,probabilistic,0.001,l2,");
+        assertThat(accuracy.get(2)).startsWith("b,heuristic,,l2,");
+        // stdout: α with the probabilistic row, the heuristic rows not called certified, the radius cap
+        assertThat(c.out()).contains("(probabilistic, α = 0.001)").contains("(heuristic: accuracy at radius ≥ r, not certified)")
+                .contains("radius cap σΦ⁻¹(α^{1/N}) = ").contains("(cap)");
+        assertThat(hm.at("/result/certificates/b/measures").asText()).contains("not certified");
+        assertThat(hm.at("/result/single_image_latency_ms").isNumber()).isTrue();
+        assertThat(heat.resolve("certify.tsv")).exists();   // its first certificate, (a), is probabilistic
         assertThat(heat.resolve("certified_accuracy.png")).exists();
-        assertThat(heat.resolve("index.html")).exists();
+        // the page: what (a), (b), (c) are, the agreement, the latency, heuristic rows not certified, every per-image file
+        String page = Files.readString(heat.resolve("index.html"));
+        assertThat(page).contains("(a) heat-monte-carlo").contains("(b) heat-lipschitz").contains("(c) heat-phi-inverse")
+                .contains("agrees with the smoothed classifier").contains("one image alone").contains("heuristic (not certified)")
+                .contains("accuracy at heuristic radius ≥ r (not certified)").contains("href=\"certify.tsv\"").contains("href=\"certify.jsonl\"");
+
+        // only heuristic radii: no Cohen-format file (it would be read as a CERTIFY radius), and nothing called certified
+        Path single = dir.resolve("heat-single");
+        Cli.Run nm = Cli.run("certify", "--checkpoint", smooth.toString(), "--method", "heat", "--no-monte-carlo", "--images", "3",
+                "--threads", "1", "--out", single.toString());
+        assertThat(nm.exitCode()).as(nm.err()).isEqualTo(0);
+        assertThat(single.resolve("certify.tsv")).doesNotExist();
+        assertThat(nm.out()).contains("no certify.tsv").contains("accuracy at heuristic radius ≥ r (not certified) by ℓ2 radius r:")
+                .doesNotContain("radius cap");
+        assertThat(Files.readString(single.resolve("index.html"))).contains("Accuracy at heuristic radius ≥ r (not certified)")
+                .doesNotContain("Certified accuracy:").doesNotContain("href=\"certify.tsv\"");
 
         Cli.Run wrongSigma = Cli.run("certify", "--checkpoint", smooth.toString(), "--method", "heat", "--sigma", "0.5", "--images", "2",
                 "--threads", "1", "--out", dir.resolve("wrong").toString());
@@ -68,7 +95,24 @@ class CliCertifyTest {
                 "--predict-images", "1", "--attack-steps", "3", "--threads", "1", "--out", cohen.toString());
         assertThat(k.exitCode()).as(k.err()).isEqualTo(0);
         JsonNode cm = JSON.readTree(cohen.resolve("metrics.json").toFile());
-        long certified = Files.readAllLines(cohen.resolve("certify.csv")).stream().skip(1).filter(l -> !l.contains("abstain")).count();
+        dev.tikhon.report.Csv.Table ct = dev.tikhon.report.Csv.read(cohen.resolve("certify.csv"));
+        long certified = ct.records().stream().filter(row -> !row.get("prediction_cohen").equals("-1")).count();
+        // one abstention encoding (−1), the kind and α on every row, PREDICT's time only on the image it timed
+        for (Map<String, String> row : ct.records()) {
+            assertThat(row.get("prediction_cohen")).isEqualTo(row.get("prediction")).doesNotContain("abstain");
+            assertThat(row.get("kind_cohen")).isEqualTo("probabilistic");
+            assertThat(row.get("alpha_cohen")).isEqualTo("0.001");
+            assertThat(row.get("base_prediction")).matches("\\d+");
+            if (row.get("index").equals("0")) assertThat(Double.parseDouble(row.get("classify_ms"))).isPositive();
+            else assertThat(row.get("classify_ms")).isEmpty();
+        }
+        // the accuracy of the smoothed classifier is named as such, beside the base model's; no NaN written as a string
+        assertThat(cm.at("/result/smoothed_accuracy").isNumber()).isTrue();
+        assertThat(cm.at("/result/clean_accuracy").isMissingNode()).isTrue();
+        assertThat(cm.at("/result/base_model_clean_accuracy").isNumber()).isTrue();
+        assertThat(k.out()).contains("accuracy of the smoothed classifier (abstain = wrong").contains("base model's clean accuracy")
+                .doesNotContain("clean accuracy " + String.format(java.util.Locale.ROOT, "%.4f", cm.at("/result/smoothed_accuracy").asDouble()) + " on");
+        assertThat(Files.readString(cohen.resolve("metrics.json"))).doesNotContain("\"NaN\"");
         assertThat(cm.at("/attack/cohen/tested").asLong()).isPositive().isLessThanOrEqualTo(certified);
         assertThat(cm.at("/attack/cohen/broken").asLong()).as("violations of Cohen certificates").isZero();
         assertThat(k.out()).contains("inside radius (cohen): broke 0 of " + cm.at("/attack/cohen/tested").asLong());
@@ -82,6 +126,9 @@ class CliCertifyTest {
                 "--images-per-batch", "2", "--threads", "1", "--out", packed.toString());
         assertThat(p.exitCode()).as(p.err()).isEqualTo(0);
         assertThat(withoutTimes(packed.resolve("certify.csv"))).isEqualTo(withoutTimes(cohen.resolve("certify.csv")));
+        JsonNode pm = JSON.readTree(packed.resolve("metrics.json").toFile());
+        assertThat(pm.at("/result/classify_ms_per_image").isMissingNode()).as("nothing classified was timed").isTrue();
+        assertThat(Files.readString(packed.resolve("metrics.json"))).doesNotContain("NaN");
         assertThat(JSON.readTree(packed.resolve("metrics.json").toFile()).at("/smoothing/imagesPerBatch").asInt()).isEqualTo(2);
         Path heatPacked = dir.resolve("heat-packed");
         Cli.Run hp = Cli.run("certify", "--checkpoint", smooth.toString(), "--method", "heat", "--images", "4", "--n", "200",

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -60,6 +61,12 @@ class CliVerifyTest {
         assertThat(c.exitCode()).as(c.err()).isEqualTo(0);
         JsonNode cm = JSON.readTree(cert.resolve("metrics.json").toFile());
         assertThat(cm.at("/result/certificates/crown/kind").asText()).isEqualTo("sound");
+        // the forward pass is the classification, the bisection of CROWN bounds the certification (it was booked as classification)
+        assertThat(cm.at("/result/certify_ms_per_image").asDouble()).isPositive()
+                .isGreaterThan(cm.at("/result/classify_ms_per_image").asDouble());
+        assertThat(cm.at("/result/classify_ms_per_image").asDouble()).isPositive();
+        dev.tikhon.report.Csv.Table crown = dev.tikhon.report.Csv.read(cert.resolve("certify.csv"));
+        for (Map<String, String> row : crown.records()) assertThat(Double.parseDouble(row.get("certify_ms"))).isPositive();
         Cli.Run ca = Cli.run("certify", "--checkpoint", base.toString(), "--method", "alpha-crown", "--images", "6", "--threads", "1",
                 "--out", dir.resolve("certify-alpha").toString());
         assertThat(ca.exitCode()).as(ca.err()).isEqualTo(0);

@@ -102,14 +102,17 @@ class ReportContentTest {
         // every certificate kind the result table shows is explained in one sentence
         String head = html.substring(result, end);
         for (String kind : List.of("sound", "probabilistic", "heuristic")) {
-            if (head.contains("<td>" + kind + "</td>")) assertThat(head).as(name + ": " + kind + " explained").contains("<b>" + kind + "</b>");
+            if (head.contains("<td>" + kind)) assertThat(head).as(name + ": " + kind + " explained").contains("<b>" + kind + "</b>");
         }
     }
 
     @Test
     void certifyPagesDrawAndExplainTheirKinds() throws IOException {
         String heat = Files.readString(dir.resolve("heat/index.html"));
-        assertThat(heat).contains("<td>a</td><td>probabilistic</td>", "<td>b</td><td>heuristic</td>", "<td>c</td><td>heuristic</td>")
+        // each row with its kind, α beside a probabilistic one, a heuristic one not certified
+        assertThat(heat).contains("<th>certificate</th><th>kind</th><th>alpha</th><th>norm</th>")
+                .contains("<td>a</td><td>probabilistic</td><td class=\"num\">0.001</td><td>l2</td>",
+                        "<td>b</td><td>heuristic (not certified)</td>", "<td>c</td><td>heuristic (not certified)</td>")
                 .contains("<b>probabilistic</b> (dashed line): holds with probability ≥ 1 − α", "<b>heuristic</b> (dotted line)")
                 .contains("<th>r = 0.5</th>");
         assertThat(heat.indexOf("<img src=\"certified_accuracy.png\"")).as("the curve inside the headline")
