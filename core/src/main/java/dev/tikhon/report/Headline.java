@@ -341,8 +341,9 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
         List<String> sentences = new ArrayList<>();
         String compared = m.path("compared").asText("");
         sentences.add(switch (compared) {
-            case "certify" -> "Certified accuracy (" + m.path("unit").asText("") + ") of each run and certificate at five radii; "
-                    + "the chart has the whole curves, compare.csv their points.";
+            case "certify" -> "Certified accuracy (" + m.path("unit").asText("") + ") of each run and certificate at radius r: the "
+                    + "fraction of images classified correctly and certified at radius r or more, counted from each image's radius; "
+                    + "the chart has the whole curves, compare.csv their points (these radii among them).";
             case "attack" -> "Robust accuracy of each run by ε (" + m.path("unit").asText("") + "); compare.csv has the points.";
             default -> "Training " + m.path("unit").asText("NLL") + " of each run by iteration, and its held-out value; compare.csv "
                     + "has the points.";
