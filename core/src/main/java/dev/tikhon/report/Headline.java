@@ -231,10 +231,22 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
                     Format.cell(number(m.path("clean_accuracy"))), verified + " / " + falsified + " / " + unknown));
             parts.add(r.path("method").asText() + " " + Format.cell(number(r.path("verified_accuracy"))) + " at ε = " + eps);
         }
-        List<String> sentences = List.of("Verified accuracy (" + norm + ", sound: proven by bound propagation) on "
+        List<String> sentences = new ArrayList<>(List.of("Verified accuracy (" + norm + ", sound: proven by bound propagation) on "
                 + m.path("images").asInt() + " images: " + String.join(", ", parts) + "; clean accuracy "
                 + Format.cell(number(m.path("clean_accuracy"))) + ". Verified ≤ robust ≤ clean: what is neither verified nor "
-                + "falsified by the attack is unknown.");
+                + "falsified by the attack is unknown."));
+        JsonNode vr = m.path("verified_radius");
+        if (vr.path("by_method").isObject()) {   // --radius MAX: each method's median largest verified radius
+            List<String> medians = new ArrayList<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = vr.path("by_method").fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                medians.add(e.getKey() + " " + (e.getValue().path("median_capped").asBoolean() ? "≥ " : "")
+                        + Format.cell(number(e.getValue().path("median"))) + " (" + e.getValue().path("capped").asLong() + " capped)");
+            }
+            sentences.add("Largest verified radius (" + norm + ", sound, by bisection in [0, " + Format.cell(number(vr.path("max")))
+                    + "]), median over the images: " + String.join(", ", medians) + ". A radius equal to the maximum is capped: the "
+                    + "image is verified on the whole range, its radius is at least that (verify.csv: <method>_radius_capped).");
+        }
         return new Headline(sentences, List.of("method", "ε", "verified accuracy", "not falsified (robust at most)", "clean accuracy",
                 "verified / falsified / unknown"), rows, List.of("verified_accuracy.png", "verified_radius.png"), Set.of("sound"),
                 Set.of("results"));
