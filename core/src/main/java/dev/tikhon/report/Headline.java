@@ -153,8 +153,11 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
         Set<String> kinds = new LinkedHashSet<>();
         List<String> images = new ArrayList<>();
         String attack = m.path("attacks").path("attack").asText("the attack");
+        // what decided robust accuracy, as stdout says it (the minimum-distance search too, when it ran)
+        String by = m.path("attacks").path("robust_accuracy_label").asText(attack);
+        boolean monteCarlo = m.path("robust_accuracy_kind").asText("").startsWith("monte-carlo");
         if (robust.isObject() && robust.size() > 0) {
-            header = List.of("ε (" + norm + ")", "robust accuracy (" + attack + ")");
+            header = List.of("ε (" + norm + ")", "robust accuracy (" + by + (monteCarlo ? "; Monte Carlo estimate" : "") + ")");
             rows.add(List.of("0 (clean)", Format.cell(number(clean))));
             List<String> parts = new ArrayList<>();
             for (Iterator<Map.Entry<String, JsonNode>> it = robust.fields(); it.hasNext(); ) {
@@ -163,8 +166,10 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
                 rows.add(List.of(eps, Format.cell(number(e.getValue()))));
                 parts.add(Format.cell(number(e.getValue())) + " at ε = " + eps);
             }
-            sentences.add("Robust accuracy under " + attack + " (" + norm + ") on " + n + " images: " + String.join(", ", parts)
-                    + "; clean accuracy " + Format.cell(number(clean)) + ".");
+            sentences.add("Robust accuracy under " + by + " (" + norm + ") on " + n + " images: " + String.join(", ", parts)
+                    + "; clean accuracy " + Format.cell(number(clean)) + "."
+                    + (monteCarlo ? " The model attacked is the smoothed classifier, whose every forward pass draws fresh noise: these "
+                    + "figures are Monte Carlo estimates of its robust accuracy, with no confidence level." : ""));
             kinds.add("empirical");
             images.add("robust_accuracy.png");
         } else {
@@ -178,8 +183,12 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
                 Map.Entry<String, JsonNode> e = it.next();
                 parts.add(Format.cell(number(e.getValue())) + " at r = " + Format.number(Double.parseDouble(e.getKey())));
             }
+            JsonNode median = sound.path("radius_median_correct");
             sentences.add("Sound ℓ2 certified accuracy from the network's Lipschitz bound " + Format.cell(number(sound.path("logits")))
-                    + ": " + String.join(", ", parts) + ".");
+                    + ": " + String.join(", ", parts) + (median.isNumber() ? "; median ℓ2 radius of the correct images "
+                    + Format.cell(number(median)) + (sound.has("linf_radius_median_correct") ? " (as ℓ∞: "
+                    + Format.cell(number(sound.path("linf_radius_median_correct"))) + " = r₂/√" + sound.path("input_dimension").asLong() + ")" : "")
+                    : "") + ".");
             kinds.add("sound");
         }
         JsonNode dist = m.path("min_adversarial_distance");
@@ -196,6 +205,15 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
                     + bounds.path("c_bound_violations").asLong() + " (C).");
             kinds.add("heuristic");
             if (!images.contains("distances.png")) images.add("distances.png");
+        }
+        if (!images.contains("robust_accuracy.png") && !kinds.isEmpty()) {
+            // no line chart (bounds: only the distances' histogram): the kinds' line styles would describe no line
+            sentences.add("Kinds: " + String.join("; ", kinds.stream().map(k -> switch (k) {
+                case "sound" -> "sound — a proof, no perturbation within the radius can change the prediction";
+                case "heuristic" -> "the L- and C-bounds are estimates with no guarantee, an attack may break them";
+                default -> k;
+            }).toList()) + ".");
+            kinds = new LinkedHashSet<>();
         }
         return new Headline(sentences, header, rows, images, kinds, Set.of("robust_accuracy"));
     }

@@ -354,6 +354,7 @@ public final class HtmlReport {
     private static void appendFiles(StringBuilder html, Path dir) {
         List<String> files = new ArrayList<>(filesEndingIn(dir, ".csv"));
         files.addAll(filesEndingIn(dir, ".json"));
+        files.addAll(filesEndingIn(dir, ".jsonl"));   // a run's record of what it has done (attack.jsonl, certify.jsonl)
         if (files.isEmpty()) return;
         html.append("<h2>Files</h2>\n<ul>\n");
         for (String file : files) {

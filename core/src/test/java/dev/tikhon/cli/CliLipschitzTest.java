@@ -78,6 +78,7 @@ class CliLipschitzTest {
         assertThat(bm.at("/sound_lipschitz/linf_radius_median_correct").asDouble()).isCloseTo(median / 28,
                 org.assertj.core.api.Assertions.within(1e-9));
         assertThat(b.out()).contains("sound ℓ2 radius median").contains("(as ℓ∞: ");
+        assertThat(bounds.resolve("robustbench.json")).doesNotExist();
     }
 
     @Test
