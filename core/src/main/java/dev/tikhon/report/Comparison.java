@@ -300,7 +300,8 @@ public final class Comparison {
         }
         String attack = m.path("attacks").path("attack").asText("attack");
         String unit = m.path("norm").asText("").equals("linf") ? "ℓ∞" : "ℓ2";
-        Curve c = new Curve(name, attack, "empirical", xs.stream().mapToDouble(Double::doubleValue).toArray(),
+        // attack --smoothed: a Monte Carlo estimate of the smoothed classifier's robust accuracy (robust_accuracy_kind)
+        Curve c = new Curve(name, attack, m.path("robust_accuracy_kind").asText("empirical"), xs.stream().mapToDouble(Double::doubleValue).toArray(),
                 ys.stream().mapToDouble(Double::doubleValue).toArray());
         return new Run(dir, name, Kind.ATTACK, unit, List.of(c), attack + ": " + m.path("model").asText("") + ", " + m.path("n").asInt()
                 + " images", Double.NaN, new double[0]);
@@ -358,7 +359,8 @@ public final class Comparison {
         for (Curve c : curves()) {
             String label = (c.run().equals(c.method()) ? c.run() : c.run() + ": " + c.method()) + (c.kind().isEmpty() ? "" : ", " + c.kind())
                     + (Double.isNaN(c.alpha()) ? "" : " (α " + Format.number(c.alpha()) + ")");
-            series.add(new Charts.Series(label, c.x(), c.y(), Charts.Stroke.forKind(c.kind())));
+            // a Monte Carlo estimate is no proof: dotted, as empirical results
+            series.add(new Charts.Series(label, c.x(), c.y(), c.kind().startsWith("monte-carlo") ? Charts.Stroke.DOTTED : Charts.Stroke.forKind(c.kind())));
         }
         String x = switch (kind) {
             case CERTIFY -> unit + " radius";
