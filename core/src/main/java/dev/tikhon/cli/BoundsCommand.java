@@ -65,15 +65,17 @@ final class BoundsCommand implements Callable<Integer>, RunFolder.Owner {
         RobustnessEvaluation.Config config = new RobustnessEvaluation.Config(options.norm, new double[0], "none", options.steps,
                 options.restarts, options.targets, options.queries, options.ddnSteps, check, true, lanczos, options.batchSize, options.seed);
         return AttackCommand.evaluate("bounds", "Tikhon robustness bounds", source, data, options, runtime, cluster, config, DEFAULT_OUT,
-                BoundsCommand::soundBound, new TransferOptions());
+                (model, set, device, header) -> soundBound(model, set, device, header, options.norm), new TransferOptions());
     }
 
     /**
      * Beside the estimates: the sound ℓ2 Lipschitz bound of the logit margins (docs/lipschitz.md) and the sound certified
      * radii it gives on the evaluated images. A TorchScript model has no sound bound (its layers are opaque); that is said.
      */
-    static void soundBound(ModelSource.Loaded model, dev.tikhon.data.Dataset set, dev.tikhon.engine.Device device, Map<String, Object> header) {
+    static void soundBound(ModelSource.Loaded model, dev.tikhon.data.Dataset set, dev.tikhon.engine.Device device, Map<String, Object> header,
+                           dev.tikhon.attack.Norm runNorm) {
         Map<String, Object> s = new LinkedHashMap<>();
+        s.put("norm", "l2");   // the bound and its radii are ℓ2 whatever the run's --norm
         if (model.opaque()) {
             s.put("available", false);
             s.put("reason", "TorchScript model: its architecture is opaque, no composition rule applies");
@@ -92,17 +94,28 @@ final class BoundsCommand implements Callable<Integer>, RunFolder.Owner {
             return;
         }
         double[] radii = r.images().stream().filter(LipschitzCertification.Image::correct).mapToDouble(LipschitzCertification.Image::radius).sorted().toArray();
+        double median = dev.tikhon.robustness.RobustnessReport.median(radii);   // the two middle radii averaged, as every median here
         s.put("kind", "sound");
         s.put("logits", r.bound().total());
         s.put("body", r.bound().body());
         s.put("max_pairwise", r.maxPairBound());
         s.put("max_margin_gradient_norm", r.maxGradientNorm());
-        s.put("radius_median_correct", radii.length == 0 ? Double.NaN : radii[radii.length / 2]);
+        s.put("radius_median_correct", median);
         s.put("certified_accuracy", r.summary().get("certified_accuracy"));
+        // an ℓ∞ run: the ℓ∞ radius the ℓ2 certificate implies, r₂/√d, since ‖δ‖₂ ≤ √d‖δ‖∞ (sound, and loose by up to √d)
+        long d = 1;
+        for (long k : set.inputShape()) d *= k;
+        double linf = median / Math.sqrt(d);
+        if (runNorm == dev.tikhon.attack.Norm.LINF) {
+            s.put("input_dimension", d);
+            s.put("linf_radius_median_correct", linf);
+            s.put("linf_from_l2", "r∞ = r₂/√d (‖δ‖₂ ≤ √d‖δ‖∞): the ℓ∞ ball of that radius lies in the certified ℓ2 ball");
+        }
         s.put("bound_seconds", r.boundSeconds());
         header.put("sound_lipschitz", s);
         System.out.printf(Locale.ROOT, "sound Lipschitz bound (upper, ℓ2): logits %.4g, largest margin pair L_cj %.4g (largest margin gradient seen %.4g); "
-                + "sound radius median %.4g over correct images%n", r.bound().total(), r.maxPairBound(), r.maxGradientNorm(),
-                radii.length == 0 ? Double.NaN : radii[radii.length / 2]);
+                + "sound ℓ2 radius median %.4g over %d correct images%s%n", r.bound().total(), r.maxPairBound(), r.maxGradientNorm(),
+                median, radii.length, runNorm == dev.tikhon.attack.Norm.LINF
+                        ? String.format(Locale.ROOT, " (as ℓ∞: %.4g = r₂/√%d)", linf, d) : "");
     }
 }

@@ -135,6 +135,7 @@ final class VerifyCommand implements Callable<Integer> {
         metrics.put("wall_seconds", wall);
         metrics.put("attack_seconds", r.attackSeconds());
         metrics.put("results", summary(r));
+        if (s.radiusSteps() > 0) metrics.put("verified_radius", radiusSummary(r));
         write(run, r);
         run.writeMetrics(metrics);
         run.writeIndex("Tikhon verification", model.name() + " on " + d.description() + ", " + norm, metrics);
@@ -160,12 +161,46 @@ final class VerifyCommand implements Callable<Integer> {
                 row.put("bound_seconds_per_image", r.boundSecondsPerImage()[m]);
                 out.add(row);
             }
-            if (s.radiusSteps() > 0) {
-                final int mm = m;
-                double[] radii = r.rows().stream().mapToDouble(x -> x.radius()[mm]).sorted().toArray();
-                out.get(out.size() - 1).put("median_verified_radius", radii[radii.length / 2]);
+            if (s.radiusSteps() > 0) {   // kept where earlier versions wrote it (the method's last ε); verified_radius has it by method
+                out.get(out.size() - 1).put("median_verified_radius", medianRadius(r, m));
             }
         }
+        return out;
+    }
+
+    /** The median of method {@code m}'s largest verified radii over every image (the two middle values averaged). */
+    static double medianRadius(VerificationRun.Result r, int m) {
+        return dev.tikhon.robustness.RobustnessReport.median(r.rows().stream().mapToDouble(x -> x.radius()[m]).sorted().toArray());
+    }
+
+    /** Images whose bisection verified the whole range: their radius is written as MAX, and the largest verified radius is ≥ MAX. */
+    static long capped(VerificationRun.Result r, int m) {
+        double max = r.settings().radiusMax();
+        return r.rows().stream().filter(x -> x.radius()[m] >= max).count();
+    }
+
+    /**
+     * metrics.json {@code verified_radius}: per method, the median of the largest verified radii over every image (0 where
+     * not even the clean image is verified, a misclassified one included) and how many reached MAX (capped: ≥ MAX).
+     */
+    static Map<String, Object> radiusSummary(VerificationRun.Result r) {
+        VerificationRun.Settings s = r.settings();
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("kind", "sound");
+        out.put("max", s.radiusMax());
+        out.put("bisection_steps", s.radiusSteps());
+        out.put("over", "every image; 0 where not even the clean image is verified (misclassified included); a radius equal to max "
+                + "is capped: the image is verified on the whole range, its largest verified radius is at least max");
+        Map<String, Object> by = new LinkedHashMap<>();
+        for (int m = 0; m < s.methods().size(); m++) {
+            Map<String, Object> one = new LinkedHashMap<>();
+            double median = medianRadius(r, m);
+            one.put("median", median);
+            one.put("median_capped", median >= s.radiusMax());
+            one.put("capped", capped(r, m));
+            by.put(s.methods().get(m).toString(), one);
+        }
+        out.put("by_method", by);
         return out;
     }
 
@@ -180,6 +215,10 @@ final class VerifyCommand implements Callable<Integer> {
             header.add("broken_by@" + e);
         }
         if (s.radiusSteps() > 0) for (Verification.Method m : s.methods()) header.add(m + "_verified_radius");
+        // appended, so the columns before keep their places
+        if (s.radiusSteps() > 0) for (Verification.Method m : s.methods()) header.add(m + "_radius_capped");
+        boolean tightest = s.methods().size() > 1;
+        if (tightest) for (double e : s.eps()) header.add("tightest_margin_lower@" + e);
         List<List<Object>> rows = new ArrayList<>();
         for (VerificationRun.Row x : r.rows()) {
             List<Object> row = new ArrayList<>(List.of(x.index(), x.label(), x.prediction(), x.correct()));
@@ -191,6 +230,14 @@ final class VerifyCommand implements Callable<Integer> {
                 row.add(x.brokenBy()[e] == null ? "" : x.brokenBy()[e]);
             }
             if (s.radiusSteps() > 0) for (int m = 0; m < s.methods().size(); m++) row.add(x.radius()[m]);
+            if (s.radiusSteps() > 0) for (int m = 0; m < s.methods().size(); m++) row.add(x.radius()[m] >= s.radiusMax());
+            if (tightest) {   // each method's bound is a sound lower bound of the same worst margin: so is their maximum
+                for (int e = 0; e < s.eps().length; e++) {
+                    double best = Double.NEGATIVE_INFINITY;
+                    for (int m = 0; m < s.methods().size(); m++) best = Math.max(best, x.margin()[m][e]);
+                    row.add(best);
+                }
+            }
             rows.add(row);
         }
         Csv.write(run.resolve("verify.csv"), header, rows);
@@ -207,8 +254,25 @@ final class VerifyCommand implements Callable<Integer> {
         Csv.write(run.resolve("verified_accuracy.csv"), List.of("method", "eps", "verified_accuracy", "not_falsified"), acc);
         Charts.line(run.resolve("verified_accuracy.png"), "Verified accuracy (" + s.norm() + ")", "ε", "verified accuracy", series);
         if (s.radiusSteps() > 0) {
-            Charts.histogram(run.resolve("verified_radius.png"), "Largest verified radius (" + s.methods().get(0) + ", " + s.norm() + ")",
-                    "radius", r.rows().stream().mapToDouble(x -> x.radius()[0]).toArray(), 20);
+            // every method: the fraction of correctly classified images whose largest verified radius is ≥ r (sound: a ball verified at radius ρ
+            // proves every smaller one); the curves end at MAX, where the search stopped (radii there are ≥ MAX)
+            int points = 101;
+            List<Charts.Series> curves = new ArrayList<>();
+            for (int m = 0; m < s.methods().size(); m++) {
+                double[] x = new double[points], y = new double[points];
+                final int mm = m;
+                for (int p = 0; p < points; p++) {
+                    double at = s.radiusMax() * p / (points - 1);
+                    x[p] = at;
+                    // correct: a misclassified image has radius 0 too, but is verified nowhere
+                    y[p] = r.rows().stream().filter(row -> row.correct() && row.radius()[mm] >= at).count() / (double) r.rows().size();
+                }
+                long c = capped(r, m);
+                curves.add(new Charts.Series(s.methods().get(m) + ", sound" + (c > 0 ? " (" + c + " capped at ≥ " + dev.tikhon.report.Format.number(s.radiusMax()) + ")" : ""),
+                        x, y, Charts.Stroke.SOLID));
+            }
+            Charts.line(run.resolve("verified_radius.png"), "Largest verified radius (" + s.norm() + ", bisection in [0, "
+                    + dev.tikhon.report.Format.number(s.radiusMax()) + "]; at MAX: ≥ MAX)", "radius r", "fraction with verified radius ≥ r", curves);
         }
     }
 
@@ -220,6 +284,14 @@ final class VerifyCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "%-6s %8.4g %9d %9d %9d %8.4f %12.4g%n", row.get("method"), (double) row.get("eps"),
                     (long) row.get("verified"), (long) row.get("falsified"), (long) row.get("unknown"), (double) row.get("verified_accuracy"),
                     (double) row.get("bound_seconds_per_image"));
+        }
+        if (s.radiusSteps() > 0) {
+            for (int m = 0; m < s.methods().size(); m++) {
+                double median = medianRadius(r, m);
+                long c = capped(r, m);
+                System.out.printf(Locale.ROOT, "largest verified radius (%s, %s, sound): median %s%.4g over %d images; %d capped at --radius %.4g (≥)%n",
+                        s.methods().get(m), s.norm(), median >= s.radiusMax() ? "≥ " : "", median, r.rows().size(), c, s.radiusMax());
+            }
         }
     }
 }

@@ -34,8 +34,34 @@ public final class Comparison {
         }
     }
 
-    /** One curve: a run's certificate (or attack, or NLL) with its kind, as points (x, value). */
-    public record Curve(String run, String method, String kind, double[] x, double[] y) {}
+    /**
+     * One curve: a run's certificate (or attack, or NLL) with its kind, as points (x, value).
+     *
+     * @param alpha the failure probability of a probabilistic certificate, NaN for any other kind
+     * @param radii a certify run's per-image radii (−1: wrong or abstained), from which certified accuracy at any radius
+     *              is counted exactly; null where the curve was read from a summary (certified_accuracy.csv)
+     */
+    public record Curve(String run, String method, String kind, double alpha, double[] x, double[] y, double[] radii) {
+        public Curve(String run, String method, String kind, double[] x, double[] y) {
+            this(run, method, kind, Double.NaN, x, y, null);
+        }
+
+        /**
+         * Certified accuracy at radius r: from the per-image radii, the fraction of images certified correct with radius
+         * ≥ r (certify's own convention, {@code Certificate.certifies}); from a summary, its value at r when the summary
+         * has that radius, else NaN (never the value at a neighbouring radius).
+         */
+        public double certifiedAccuracyAt(double r) {
+            if (radii != null) {
+                if (radii.length == 0) return Double.NaN;
+                long n = 0;
+                for (double v : radii) if (v >= 0 && v >= r) n++;
+                return n / (double) radii.length;
+            }
+            for (int i = 0; i < x.length; i++) if (Math.abs(x[i] - r) <= 1e-12 * Math.max(1, Math.abs(r))) return y[i];
+            return Double.NaN;
+        }
+    }
 
     /**
      * One run read back.
@@ -44,20 +70,29 @@ public final class Comparison {
      * @param settings its settings in words (σ, N, α, the model), for the page
      * @param unit     the norm of its radii or ε (ℓ2, ℓ∞) or the NLL's unit
      */
-    record Run(Path dir, String name, Kind kind, String unit, List<Curve> curves, String settings, double heldOut) {
+    record Run(Path dir, String name, Kind kind, String unit, List<Curve> curves, String settings, double heldOut, double[] named) {
         Run withCurves(List<Curve> c) {
-            return new Run(dir, name, kind, unit, c, settings, heldOut);
+            return new Run(dir, name, kind, unit, c, settings, heldOut, named);
         }
     }
 
-
+    /** The radii certify's tables name when a run's metrics name none (certify's {@code CertificationRun.RADII}). */
+    static final double[] DEFAULT_RADII = {0, 0.25, 0.5, 0.75, 1.0};
 
     private final Kind kind;
     private final List<Run> runs;
+    /** The radii (certify) at which metrics.json and the page give each curve's value: those the runs' own tables name. */
+    private final double[] named;
 
-    private Comparison(Kind kind, List<Run> runs) {
+    private Comparison(Kind kind, List<Run> runs, double[] named) {
         this.kind = kind;
         this.runs = runs;
+        this.named = named;
+    }
+
+    /** The radii at which certified accuracy is tabulated (certify runs; empty otherwise). */
+    public double[] namedRadii() {
+        return named.clone();
     }
 
     public Kind kind() {
@@ -91,19 +126,49 @@ public final class Comparison {
                         + ": compare runs of one norm");
             }
         }
-        if (first.kind() == Kind.CERTIFY) runs = onOneGrid(runs);
-        return new Comparison(first.kind(), runs);
+        double[] named = new double[0];
+        if (first.kind() == Kind.CERTIFY) {
+            java.util.TreeSet<Double> radii = new java.util.TreeSet<>();
+            for (Run r : runs) for (double a : r.named()) radii.add(a);
+            if (radii.isEmpty()) for (double a : DEFAULT_RADII) radii.add(a);
+            named = radii.stream().mapToDouble(Double::doubleValue).toArray();
+            runs = onOneGrid(runs, named);
+        }
+        return new Comparison(first.kind(), runs, named);
     }
 
-    /** Certify runs with per-image radii: every curve on the same radii, 0 to the largest certified (at least 1), in 100 steps. */
-    private static List<Run> onOneGrid(List<Run> runs) {
+    /**
+     * Certify runs with per-image radii: every curve on the same radii, 0 to the largest certified (at least the largest
+     * named radius), in 100 steps, plus the named radii themselves (so compare.csv has the exact value at each).
+     */
+    private static List<Run> onOneGrid(List<Run> runs, double[] named) {
         double max = 0;
-        for (Run r : runs) for (Curve c : r.curves()) for (double v : c.x()) if (Double.isFinite(v)) max = Math.max(max, v);
-        double top = Math.max(1.0, Math.ceil(max * 4) / 4);
+        for (Run r : runs) for (Curve c : r.curves()) if (c.radii() != null) for (double v : c.radii()) if (Double.isFinite(v)) max = Math.max(max, v);
+        double top = Math.max(named.length == 0 ? 1.0 : named[named.length - 1], Math.ceil(max * 4) / 4);
+        java.util.TreeSet<Double> grid = new java.util.TreeSet<>();
+        int points = 101;
+        for (int p = 0; p < points; p++) grid.add(top * p / (points - 1));
+        for (double a : named) {
+            // a named radius replaces a grid point that differs from it only by rounding
+            Double near = grid.floor(a);
+            if (near != null && Math.abs(near - a) <= 1e-12 * Math.max(1, a)) grid.remove(near);
+            near = grid.ceiling(a);
+            if (near != null && Math.abs(near - a) <= 1e-12 * Math.max(1, a)) grid.remove(near);
+            grid.add(a);
+        }
+        double[] x = grid.stream().mapToDouble(Double::doubleValue).toArray();
         List<Run> out = new ArrayList<>();
         for (Run r : runs) {
             List<Curve> curves = new ArrayList<>();
-            for (Curve c : r.curves()) curves.add(c.y() == null ? stepCurve(c.run(), c.method(), c.kind(), c.x(), top) : c);
+            for (Curve c : r.curves()) {
+                if (c.radii() == null) {
+                    curves.add(c);
+                    continue;
+                }
+                double[] y = new double[x.length];
+                for (int p = 0; p < x.length; p++) y[p] = c.certifiedAccuracyAt(x[p]);
+                curves.add(new Curve(c.run(), c.method(), c.kind(), c.alpha(), x, y, c.radii()));
+            }
             out.add(r.withCurves(curves));
         }
         return out;
@@ -146,13 +211,20 @@ public final class Comparison {
         String method = result.path("method").asText("certify");
         String unit = result.path("norm").asText("l2").equals("linf") ? "ℓ∞" : "ℓ2";
         Map<String, String> kinds = new LinkedHashMap<>();
+        Map<String, Double> alphas = new LinkedHashMap<>();
+        java.util.TreeSet<Double> named = new java.util.TreeSet<>();
         JsonNode certs = result.path("certificates");
         for (Iterator<Map.Entry<String, JsonNode>> it = certs.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             JsonNode c = e.getValue();
             kinds.put(e.getKey(), c.path("kind").asText(""));
+            alphas.put(e.getKey(), c.path("alpha").isNumber() ? c.path("alpha").asDouble() : Double.NaN);
+            namedRadii(c.path("certified_accuracy"), named);
         }
-        if (kinds.isEmpty()) kinds.put(method, result.path("kind").asText("sound"));   // lipschitz: one sound certificate
+        if (kinds.isEmpty()) {
+            kinds.put(method, result.path("kind").asText("sound"));   // lipschitz: one sound certificate
+            namedRadii(result.path("certified_accuracy"), named);
+        }
         List<Curve> curves = new ArrayList<>();
         Path perImage = dir.resolve("certify.csv");
         if (Files.isRegularFile(perImage)) {
@@ -170,11 +242,12 @@ public final class Comparison {
                             && (!pred.equals("prediction") || !row.containsKey("correct") || row.get("correct").equals("1") || row.get("correct").equals("true"));
                     radii[i] = right ? parse(row.get(rad)) : -1;
                 }
-                // per-image radii for now (y null); read() puts every run's curves on one grid of radii
-                curves.add(new Curve(name, c.equals(method) ? method : method + " (" + c + ")", k.getValue(), radii, null));
+                // per-image radii (x and y for now empty); read() puts every run's curves on one grid of radii
+                curves.add(new Curve(name, c.equals(method) ? method : method + " (" + c + ")", k.getValue(),
+                        alphas.getOrDefault(c, Double.NaN), new double[0], new double[0], radii));
             }
         }
-        if (curves.isEmpty()) curves.addAll(fromSummary(dir, name, method));
+        if (curves.isEmpty()) curves.addAll(fromSummary(dir, name, method, alphas));
         if (curves.isEmpty()) throw new UserError(dir + " has neither certify.csv nor certified_accuracy.csv: rerun the certification");
         List<String> settings = new ArrayList<>();
         settings.add(m.path("model").asText(""));
@@ -182,24 +255,20 @@ public final class Comparison {
         JsonNode s = m.path("smoothing");
         if (s.isObject()) settings.add("N " + s.path("n").asLong() + ", α " + Format.number(s.path("alpha").asDouble()));
         settings.add(result.path("images").asInt() + " images");
-        return new Run(dir, name, Kind.CERTIFY, unit, curves, method + ": " + String.join(", ", settings), Double.NaN);
+        return new Run(dir, name, Kind.CERTIFY, unit, curves, method + ": " + String.join(", ", settings), Double.NaN,
+                named.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
-    /** Certified accuracy at r: the fraction of images whose certificate is right and at least r (radius −1: wrong or abstained). */
-    private static Curve stepCurve(String run, String method, String kind, double[] radii, double top) {
-        int points = 101;
-        double[] x = new double[points], y = new double[points];
-        for (int p = 0; p < points; p++) {
-            x[p] = top * p / (points - 1);
-            long n = 0;
-            for (double r : radii) if (r >= 0 && r >= x[p]) n++;
-            y[p] = radii.length == 0 ? Double.NaN : n / (double) radii.length;
+    /** Adds the radii a run's {@code certified_accuracy} object names ({@code "0.25": …}) to {@code into}. */
+    private static void namedRadii(JsonNode certifiedAccuracy, java.util.Set<Double> into) {
+        for (Iterator<String> it = certifiedAccuracy.fieldNames(); it.hasNext(); ) {
+            double r = parse(it.next());
+            if (Double.isFinite(r)) into.add(r);
         }
-        return new Curve(run, method, kind, x, y);
     }
 
     /** The coarse curve of certified_accuracy.csv (r = 0, 0.25, …), for a run without its per-image file. */
-    private static List<Curve> fromSummary(Path dir, String name, String method) {
+    private static List<Curve> fromSummary(Path dir, String name, String method, Map<String, Double> alphas) {
         Path csv = dir.resolve("certified_accuracy.csv");
         if (!Files.isRegularFile(csv)) return List.of();
         Csv.Table t = Csv.read(csv);
@@ -213,7 +282,8 @@ public final class Comparison {
                 y[k] = parse(row.get(radiusColumns.get(k)));
             }
             String c = row.get(0);
-            out.add(new Curve(name, c.equals(method) ? method : method + " (" + c + ")", row.get(t.header().indexOf("kind")), x, y));
+            out.add(new Curve(name, c.equals(method) ? method : method + " (" + c + ")", Headline.kindWord(row.get(t.header().indexOf("kind"))),
+                    alphas.getOrDefault(c, Double.NaN), x, y, null));
         }
         return out;
     }
@@ -230,10 +300,11 @@ public final class Comparison {
         }
         String attack = m.path("attacks").path("attack").asText("attack");
         String unit = m.path("norm").asText("").equals("linf") ? "ℓ∞" : "ℓ2";
-        Curve c = new Curve(name, attack, "empirical", xs.stream().mapToDouble(Double::doubleValue).toArray(),
+        // attack --smoothed: a Monte Carlo estimate of the smoothed classifier's robust accuracy (robust_accuracy_kind)
+        Curve c = new Curve(name, attack, m.path("robust_accuracy_kind").asText("empirical"), xs.stream().mapToDouble(Double::doubleValue).toArray(),
                 ys.stream().mapToDouble(Double::doubleValue).toArray());
         return new Run(dir, name, Kind.ATTACK, unit, List.of(c), attack + ": " + m.path("model").asText("") + ", " + m.path("n").asInt()
-                + " images", Double.NaN);
+                + " images", Double.NaN, new double[0]);
     }
 
     // ---------------------------------------------------------------- flow
@@ -253,7 +324,7 @@ public final class Comparison {
         JsonNode c = m.path("config");
         return new Run(dir, name, Kind.FLOW, unit, List.of(new Curve(name, c.path("method").asText("cnf"), "", x, y)),
                 c.path("method").asText("cnf") + " on " + c.path("data").asText("") + ", solver " + c.path("solver").asText("")
-                        + ", " + c.path("iterations").asInt() + " iterations", h.path("nll").asDouble(Double.NaN));
+                        + ", " + c.path("iterations").asInt() + " iterations", h.path("nll").asDouble(Double.NaN), new double[0]);
     }
 
     private static double parse(String s) {
@@ -267,20 +338,29 @@ public final class Comparison {
 
     // ---------------------------------------------------------------- output
 
-    /** compare.csv, compare.png, metrics.json and index.html in {@code out}. */
+    /**
+     * compare.csv, compare.png, metrics.json and index.html in {@code out}. compare.csv has, after its first five columns
+     * (run, method, kind, radius|eps|iteration, value), the norm of the radii or ε ({@code l2}, {@code linf}; empty for
+     * flows) and α of a probabilistic certificate (empty for any other kind).
+     */
     public void write(RunDirectory out, Map<String, Object> header) {
+        String norm = norm(runs.get(0).unit());
         List<List<Object>> rows = new ArrayList<>();
         for (Curve c : curves()) {
             for (int i = 0; i < c.x().length; i++) {
-                if (Double.isFinite(c.y()[i])) rows.add(List.of(c.run(), c.method(), c.kind(), c.x()[i], c.y()[i]));
+                if (Double.isFinite(c.y()[i])) {
+                    rows.add(List.of(c.run(), c.method(), c.kind(), c.x()[i], c.y()[i], norm, Double.isNaN(c.alpha()) ? "" : c.alpha()));
+                }
             }
         }
-        Csv.write(out.resolve("compare.csv"), List.of("run", "method", "kind", kind.x, "value"), rows);
+        Csv.write(out.resolve("compare.csv"), List.of("run", "method", "kind", kind.x, "value", "norm", "alpha"), rows);
         String unit = runs.get(0).unit();
         List<Charts.Series> series = new ArrayList<>();
         for (Curve c : curves()) {
-            String label = (c.run().equals(c.method()) ? c.run() : c.run() + ": " + c.method()) + (c.kind().isEmpty() ? "" : ", " + c.kind());
-            series.add(new Charts.Series(label, c.x(), c.y(), Charts.Stroke.forKind(c.kind())));
+            String label = (c.run().equals(c.method()) ? c.run() : c.run() + ": " + c.method()) + (c.kind().isEmpty() ? "" : ", " + c.kind())
+                    + (Double.isNaN(c.alpha()) ? "" : " (α " + Format.number(c.alpha()) + ")");
+            // a Monte Carlo estimate is no proof: dotted, as empirical results
+            series.add(new Charts.Series(label, c.x(), c.y(), c.kind().startsWith("monte-carlo") ? Charts.Stroke.DOTTED : Charts.Stroke.forKind(c.kind())));
         }
         String x = switch (kind) {
             case CERTIFY -> unit + " radius";
@@ -293,16 +373,21 @@ public final class Comparison {
         Map<String, Object> metrics = new LinkedHashMap<>(header);
         metrics.put("compared", kind.name().toLowerCase(Locale.ROOT));
         metrics.put("unit", unit);
+        if (!norm.isEmpty()) metrics.put("norm", norm);
+        double[] at = kind == Kind.CERTIFY ? named : null;
+        if (at != null) metrics.put("radii", at);
         List<Map<String, Object>> summary = new ArrayList<>();
-        double[] at = kind == Kind.CERTIFY ? new double[]{0, 0.25, 0.5, 0.75, 1.0} : null;
+        boolean anyAlpha = curves().stream().anyMatch(c -> !Double.isNaN(c.alpha()));
         for (Run r : runs) {
             for (Curve c : r.curves()) {
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("run", r.name());
                 row.put("method", c.method());
                 if (!c.kind().isEmpty()) row.put("kind", c.kind());
+                if (anyAlpha) row.put("alpha", Double.isNaN(c.alpha()) ? null : c.alpha());
                 if (at != null) {
-                    for (double a : at) row.put("r=" + Format.number(a), valueAt(c, a));
+                    // exact: counted from the per-image radii at r itself (radius ≥ r), never read off a neighbouring grid point
+                    for (double a : at) row.put("r=" + Format.number(a), c.certifiedAccuracyAt(a));
                 } else if (kind == Kind.ATTACK) {
                     for (int i = 0; i < c.x().length; i++) row.put(i == 0 ? "clean" : "ε=" + Format.number(c.x()[i]), c.y()[i]);
                 } else {
@@ -321,11 +406,13 @@ public final class Comparison {
                 String.join(" · ", runs.stream().map(Run::name).toList()), metrics, List.of("compare.png"));
     }
 
-    /** The curve's value at x (the step function's value at the grid point at or before x). */
-    private static double valueAt(Curve c, double x) {
-        double v = Double.NaN;
-        for (int i = 0; i < c.x().length; i++) if (c.x()[i] <= x + 1e-12) v = c.y()[i];
-        return v;
+    /** "ℓ2" → l2, "ℓ∞" → linf; anything else (a flow's NLL unit) → "". */
+    private static String norm(String unit) {
+        return switch (unit) {
+            case "ℓ2" -> "l2";
+            case "ℓ∞" -> "linf";
+            default -> "";
+        };
     }
 
     private static String capitalized(String s) {

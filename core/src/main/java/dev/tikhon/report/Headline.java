@@ -201,8 +201,11 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
         Set<String> kinds = new LinkedHashSet<>();
         List<String> images = new ArrayList<>();
         String attack = m.path("attacks").path("attack").asText("the attack");
+        // what decided robust accuracy, as stdout says it (the minimum-distance search too, when it ran)
+        String by = m.path("attacks").path("robust_accuracy_label").asText(attack);
+        boolean monteCarlo = m.path("robust_accuracy_kind").asText("").startsWith("monte-carlo");
         if (robust.isObject() && robust.size() > 0) {
-            header = List.of("ε (" + norm + ")", "robust accuracy (" + attack + ")");
+            header = List.of("ε (" + norm + ")", "robust accuracy (" + by + (monteCarlo ? "; Monte Carlo estimate" : "") + ")");
             rows.add(List.of("0 (clean)", Format.cell(number(clean))));
             List<String> parts = new ArrayList<>();
             for (Iterator<Map.Entry<String, JsonNode>> it = robust.fields(); it.hasNext(); ) {
@@ -211,8 +214,10 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
                 rows.add(List.of(eps, Format.cell(number(e.getValue()))));
                 parts.add(Format.cell(number(e.getValue())) + " at ε = " + eps);
             }
-            sentences.add("Robust accuracy under " + attack + " (" + norm + ") on " + n + " images: " + String.join(", ", parts)
-                    + "; clean accuracy " + Format.cell(number(clean)) + ".");
+            sentences.add("Robust accuracy under " + by + " (" + norm + ") on " + n + " images: " + String.join(", ", parts)
+                    + "; clean accuracy " + Format.cell(number(clean)) + "."
+                    + (monteCarlo ? " The model attacked is the smoothed classifier, whose every forward pass draws fresh noise: these "
+                    + "figures are Monte Carlo estimates of its robust accuracy, with no confidence level." : ""));
             kinds.add("empirical");
             images.add("robust_accuracy.png");
         } else {
@@ -226,8 +231,12 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
                 Map.Entry<String, JsonNode> e = it.next();
                 parts.add(Format.cell(number(e.getValue())) + " at r = " + Format.number(Double.parseDouble(e.getKey())));
             }
+            JsonNode median = sound.path("radius_median_correct");
             sentences.add("Sound ℓ2 certified accuracy from the network's Lipschitz bound " + Format.cell(number(sound.path("logits")))
-                    + ": " + String.join(", ", parts) + ".");
+                    + ": " + String.join(", ", parts) + (median.isNumber() ? "; median ℓ2 radius of the correct images "
+                    + Format.cell(number(median)) + (sound.has("linf_radius_median_correct") ? " (as ℓ∞: "
+                    + Format.cell(number(sound.path("linf_radius_median_correct"))) + " = r₂/√" + sound.path("input_dimension").asLong() + ")" : "")
+                    : "") + ".");
             kinds.add("sound");
         }
         JsonNode dist = m.path("min_adversarial_distance");
@@ -244,6 +253,15 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
                     + bounds.path("c_bound_violations").asLong() + " (C).");
             kinds.add("heuristic");
             if (!images.contains("distances.png")) images.add("distances.png");
+        }
+        if (!images.contains("robust_accuracy.png") && !kinds.isEmpty()) {
+            // no line chart (bounds: only the distances' histogram): the kinds' line styles would describe no line
+            sentences.add("Kinds: " + String.join("; ", kinds.stream().map(k -> switch (k) {
+                case "sound" -> "sound — a proof, no perturbation within the radius can change the prediction";
+                case "heuristic" -> "the L- and C-bounds are estimates with no guarantee, an attack may break them";
+                default -> k;
+            }).toList()) + ".");
+            kinds = new LinkedHashSet<>();
         }
         return new Headline(sentences, header, rows, images, kinds, Set.of("robust_accuracy"));
     }
@@ -279,10 +297,22 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
                     Format.cell(number(m.path("clean_accuracy"))), verified + " / " + falsified + " / " + unknown));
             parts.add(r.path("method").asText() + " " + Format.cell(number(r.path("verified_accuracy"))) + " at ε = " + eps);
         }
-        List<String> sentences = List.of("Verified accuracy (" + norm + ", sound: proven by bound propagation) on "
+        List<String> sentences = new ArrayList<>(List.of("Verified accuracy (" + norm + ", sound: proven by bound propagation) on "
                 + m.path("images").asInt() + " images: " + String.join(", ", parts) + "; clean accuracy "
                 + Format.cell(number(m.path("clean_accuracy"))) + ". Verified ≤ robust ≤ clean: what is neither verified nor "
-                + "falsified by the attack is unknown.");
+                + "falsified by the attack is unknown."));
+        JsonNode vr = m.path("verified_radius");
+        if (vr.path("by_method").isObject()) {   // --radius MAX: each method's median largest verified radius
+            List<String> medians = new ArrayList<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = vr.path("by_method").fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                medians.add(e.getKey() + " " + (e.getValue().path("median_capped").asBoolean() ? "≥ " : "")
+                        + Format.cell(number(e.getValue().path("median"))) + " (" + e.getValue().path("capped").asLong() + " capped)");
+            }
+            sentences.add("Largest verified radius (" + norm + ", sound, by bisection in [0, " + Format.cell(number(vr.path("max")))
+                    + "]), median over the images: " + String.join(", ", medians) + ". A radius equal to the maximum is capped: the "
+                    + "image is verified on the whole range, its radius is at least that (verify.csv: <method>_radius_capped).");
+        }
         return new Headline(sentences, List.of("method", "ε", "verified accuracy", "not falsified (robust at most)", "clean accuracy",
                 "verified / falsified / unknown"), rows, List.of("verified_accuracy.png", "verified_radius.png"), Set.of("sound"),
                 Set.of("results"));
@@ -390,8 +420,9 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
         List<String> sentences = new ArrayList<>();
         String compared = m.path("compared").asText("");
         sentences.add(switch (compared) {
-            case "certify" -> "Certified accuracy (" + m.path("unit").asText("") + ") of each run and certificate at five radii; "
-                    + "the chart has the whole curves, compare.csv their points.";
+            case "certify" -> "Certified accuracy (" + m.path("unit").asText("") + ") of each run and certificate at radius r: the "
+                    + "fraction of images classified correctly and certified at radius r or more, counted from each image's radius; "
+                    + "the chart has the whole curves, compare.csv their points (these radii among them).";
             case "attack" -> "Robust accuracy of each run by ε (" + m.path("unit").asText("") + "); compare.csv has the points.";
             default -> "Training " + m.path("unit").asText("NLL") + " of each run by iteration, and its held-out value; compare.csv "
                     + "has the points.";

@@ -354,7 +354,7 @@ public final class HtmlReport {
     private static void appendFiles(StringBuilder html, Path dir) {
         List<String> files = new ArrayList<>(filesEndingIn(dir, ".csv"));
         files.addAll(filesEndingIn(dir, ".json"));
-        for (String ext : List.of(".jsonl", ".tsv")) files.addAll(filesEndingIn(dir, ext));   // per-image records (certify.jsonl, certify.tsv)
+        for (String ext : List.of(".jsonl", ".tsv")) files.addAll(filesEndingIn(dir, ext));   // per-image records (attack.jsonl, certify.jsonl, certify.tsv)
         if (files.isEmpty()) return;
         html.append("<h2>Files</h2>\n<ul>\n");
         for (String file : files) {

@@ -20,8 +20,16 @@ public final class RobustBenchSummary {
 
     private RobustBenchSummary() {}
 
-    /** The summary of {@code r} for model {@code model} on data set {@code dataset}. */
+    /** The summary of {@code r} for model {@code model} on data set {@code dataset}, its robust accuracy empirical. */
     public static Map<String, Object> of(RobustnessEvaluation.Result r, String model, String dataset) {
+        return of(r, model, dataset, RobustnessReport.EMPIRICAL);
+    }
+
+    /**
+     * The same, with the kind of its robust accuracy ({@link RobustnessReport#EMPIRICAL}, or {@link RobustnessReport#MONTE_CARLO}
+     * for the smoothed classifier of {@code attack --smoothed}), under "kind".
+     */
+    public static Map<String, Object> of(RobustnessEvaluation.Result r, String model, String dataset, String kind) {
         RobustnessEvaluation.Config c = r.config();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", model);
@@ -44,6 +52,7 @@ public final class RobustBenchSummary {
         // --attack none: what did run (transfer attacks, the minimum-distance search), not "none" beside a robust accuracy
         m.put("attack", autoAttack ? "AutoAttack standard ensemble (" + String.join(", ", r.attackNames()) + ")"
                 : String.join(", ", RobustnessEvaluation.robustAccuracyBy(r)));
+        m.put("kind", kind);
         m.put("by_eps", byEps);
         m.put("source", "tikhon attack (metrics.json beside this file holds every detail)");
         return m;
@@ -51,7 +60,12 @@ public final class RobustBenchSummary {
 
     /** Writes {@link #of} into {@code dir} (atomically). */
     public static void write(Path dir, RobustnessEvaluation.Result r, String model, String dataset) {
-        Json.write(dir.resolve(FILE), of(r, model, dataset));
+        write(dir, r, model, dataset, RobustnessReport.EMPIRICAL);
+    }
+
+    /** The same, with the kind of its robust accuracy. */
+    public static void write(Path dir, RobustnessEvaluation.Result r, String model, String dataset, String kind) {
+        Json.write(dir.resolve(FILE), of(r, model, dataset, kind));
     }
 
     /** A fraction as RobustBench's percentage with two decimals ("91.23"). */

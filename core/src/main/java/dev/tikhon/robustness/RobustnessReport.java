@@ -14,6 +14,14 @@ import java.util.Map;
 
 /** Writes a robustness evaluation as per_image.csv, metrics.json, two PNGs and index.html. */
 public final class RobustnessReport {
+    /** The kind of an attack's robust accuracy: what the attacks failed to break, an upper bound on the true robust accuracy. */
+    public static final String EMPIRICAL = "empirical";
+    /**
+     * The kind of {@code attack --smoothed}'s robust accuracy: a Monte Carlo estimate of the smoothed classifier's (every
+     * forward pass draws fresh noise), with no confidence level.
+     */
+    public static final String MONTE_CARLO = "monte-carlo estimate";
+
     private RobustnessReport() {}
 
     /** The evaluation's summary, as it goes into metrics.json. */
@@ -26,17 +34,19 @@ public final class RobustnessReport {
         Map<String, Object> robust = new LinkedHashMap<>();
         for (int e = 0; e < c.eps().length; e++) robust.put(epsKey(c.eps()[e]), r.robustAccuracy(e));
         m.put("robust_accuracy", robust);
-        double[] found = correctRows(r).stream().mapToDouble(RobustnessEvaluation.Row::minDistance).sorted().toArray();
-        Map<String, Object> dist = new LinkedHashMap<>();
-        dist.put("over", "correctly classified points; +∞ where no attack found an adversarial example (no number in metrics.json)");
-        dist.put("median", finiteOrNull(median(found)));
-        dist.put("mean_of_found", Arrays.stream(found).filter(Double::isFinite).average().orElse(Double.NaN));
-        dist.put("not_found", Arrays.stream(found).filter(d -> !Double.isFinite(d)).count());
+        // Only where the minimum-distance search ran: without it (--no-min-distance, --smoothed) the distances are the ε-attacks'
+        // perturbations, ≤ ε where found and nothing where not, which is no minimum distance (an unbroken image is not +∞ away)
         if (c.minDistance()) {
+            double[] found = correctRows(r).stream().mapToDouble(RobustnessEvaluation.Row::minDistance).sorted().toArray();
+            Map<String, Object> dist = new LinkedHashMap<>();
+            dist.put("over", "correctly classified points; +∞ where no attack found an adversarial example (no number in metrics.json)");
+            dist.put("median", finiteOrNull(median(found)));
+            dist.put("mean_of_found", Arrays.stream(found).filter(Double::isFinite).average().orElse(Double.NaN));
+            dist.put("not_found", Arrays.stream(found).filter(d -> !Double.isFinite(d)).count());
             dist.put("median_l2_ddn", finiteOrNull(medianFound(r, RobustnessEvaluation.Row::l2Distance)));
             if (c.cwSteps() > 0) dist.put("median_l2_cw", finiteOrNull(medianFound(r, RobustnessEvaluation.Row::cwDistance)));
+            m.put("min_adversarial_distance", dist);
         }
-        m.put("min_adversarial_distance", dist);
         if (c.bounds()) {
             Map<String, Object> b = new LinkedHashMap<>();
             b.put("kind", "estimate: Lipschitz and curvature constants measured on the evaluated points, not proven");
@@ -49,6 +59,12 @@ public final class RobustnessReport {
                 b.put("c_bound_median", median(correctRows(r).stream().mapToDouble(RobustnessEvaluation.Row::cBound).sorted().toArray()));
                 b.put("c_bound_mean", correctRows(r).stream().mapToDouble(RobustnessEvaluation.Row::cBound).average().orElse(Double.NaN));
             }
+            if (c.eps().length > 0) {   // what robust_accuracy.png plots beside robust accuracy: correct, with the bound ≥ ε
+                b.put("fraction_l_bound_at_least_eps", boundFractions(r, false));
+                if (!Double.isNaN(r.curvature())) b.put("fraction_c_bound_at_least_eps", boundFractions(r, true));
+            }
+            b.put("checked_against", c.minDistance() ? "the smallest adversarial distances found (minimum-distance search and attacks)"
+                    : c.eps().length > 0 ? "the attacks' adversarial examples at each ε only (no minimum-distance search)" : "nothing (no search, no attack)");
             b.put("l_bound_violations", r.violations(false));
             b.put("c_bound_violations", Double.isNaN(r.curvature()) ? 0 : r.violations(true));
             m.put("bounds", b);
@@ -56,7 +72,10 @@ public final class RobustnessReport {
         Map<String, Object> attacks = new LinkedHashMap<>();
         attacks.put("attack", c.attack());
         attacks.put("members", r.attackNames());
-        if (c.eps().length > 0) attacks.put("robust_accuracy_by", RobustnessEvaluation.robustAccuracyBy(r));
+        if (c.eps().length > 0) {
+            attacks.put("robust_accuracy_by", RobustnessEvaluation.robustAccuracyBy(r));
+            attacks.put("robust_accuracy_label", robustAccuracyLabel(r));   // as stdout and the page name it
+        }
         attacks.put("points_first_broken_by_member", perMember(r, r.firstBrokenBy()));
         if (r.brokenBy() != null) {
             attacks.put("points_broken_by_member", perMember(r, r.brokenBy()));
@@ -95,15 +114,20 @@ public final class RobustnessReport {
                 "l_bound", "c_bound", "min_distance", "found_by", "l2_distance_ddn"));
         if (c.cwSteps() > 0) columns.add("l2_distance_cw");   // only when asked for: the usual columns stay as they were
         for (double e : c.eps()) columns.add("robust_at_" + epsKey(e));
-        columns.add("verdict");
+        columns.add("verdict");   // at the largest ε (verdict_eps); robust_at_<ε> has every ε
+        if (c.eps().length > 0) columns.add("verdict_eps");
         List<List<Object>> rows = new ArrayList<>();
         for (RobustnessEvaluation.Row row : r.rows()) {
+            // left empty what was not computed: margin and gradient norm without --bounds, and a distance where no
+            // minimum-distance search ran and no attack broke the image (it is not +∞ away, it was only not searched)
+            Object distance = !c.minDistance() && !Double.isFinite(row.minDistance()) ? "" : num(row.minDistance());
             List<Object> v = new ArrayList<>(List.of(row.index(), row.label(), row.prediction(), row.correct() ? 1 : 0,
-                    num(row.margin()), num(row.gradNorm()), num(row.lBound()), num(row.cBound()), num(row.minDistance()),
+                    c.bounds() ? num(row.margin()) : "", c.bounds() ? num(row.gradNorm()) : "", num(row.lBound()), num(row.cBound()), distance,
                     row.foundBy() == null ? "" : row.foundBy(), num(row.l2Distance())));
             if (c.cwSteps() > 0) v.add(num(row.cwDistance()));
             for (int e = 0; e < row.robust().length; e++) v.add(row.timedOut()[e] ? "timeout" : row.robust()[e] ? 1 : 0);
             v.add(row.verdict());
+            if (c.eps().length > 0) v.add(c.eps()[c.eps().length - 1]);
             rows.add(v);
         }
         Csv.write(run.resolve("per_image.csv"), columns, rows);
@@ -119,7 +143,10 @@ public final class RobustnessReport {
                 lb[e] = fraction(r, row -> row.correct() && (eps == 0 || row.lBound() >= eps));
                 cb[e] = fraction(r, row -> row.correct() && (eps == 0 || row.cBound() >= eps));
             }
-            List<Charts.Series> series = new ArrayList<>(List.of(new Charts.Series("robust accuracy (" + c.attack() + ")", xs, acc)));
+            // empirical (or a Monte Carlo estimate): drawn dotted, the style of every result that is no proof (solid is for sound ones)
+            boolean monteCarlo = MONTE_CARLO.equals(header.get("robust_accuracy_kind"));
+            List<Charts.Series> series = new ArrayList<>(List.of(new Charts.Series("robust accuracy (" + robustAccuracyLabel(r) + "), "
+                    + (monteCarlo ? "Monte Carlo estimate" : "empirical"), xs, acc, Charts.Stroke.forKind(EMPIRICAL))));
             if (c.bounds()) series.add(new Charts.Series("L-bound ≥ ε (estimate)", xs, lb, Charts.Stroke.DOTTED));
             if (c.bounds() && !Double.isNaN(r.curvature())) series.add(new Charts.Series("C-bound ≥ ε (estimate)", xs, cb, Charts.Stroke.DOTTED));
             Charts.line(run.resolve("robust_accuracy.png"), "Accuracy under attack (" + c.norm() + ")", "ε", "fraction of images", series);
@@ -133,9 +160,42 @@ public final class RobustnessReport {
         Map<String, Object> metrics = new LinkedHashMap<>(header);
         metrics.putAll(metrics(r));
         run.writeMetrics(metrics);
-        HtmlReport.write(run.path(), title, "Per-image results in per_image.csv. Bounds are estimates (constants measured on "
-                + "these points), checked against every attack; any violation is listed under warnings.", metrics, images);
+        String checked = !c.bounds() ? "" : c.minDistance()
+                ? " Bounds are estimates (constants measured on these points), checked against the smallest adversarial distances found "
+                  + "(the minimum-distance search" + (c.eps().length > 0 ? " and the attacks" : "") + "); any violation is listed under warnings."
+                : c.eps().length > 0 ? " Bounds are estimates (constants measured on these points), checked only against the attacks' "
+                  + "adversarial examples at each ε (no minimum-distance search ran); any violation is listed under warnings."
+                : " Bounds are estimates (constants measured on these points), checked against nothing: no minimum-distance search "
+                  + "or attack ran.";
+        HtmlReport.write(run.path(), title, "Per-image results in per_image.csv" + (c.eps().length > 1
+                ? " (verdict: at the largest ε, verdict_eps; robust_at_<ε>: at each)." : ".") + checked, metrics, images);
         return metrics;
+    }
+
+    /**
+     * What decided robust accuracy, as stdout names it: the attack (unless none), transfer attacks, and the minimum-distance
+     * search when it ran ("ensemble + minimum-distance search (ddn, fab-t)").
+     */
+    public static String robustAccuracyLabel(RobustnessEvaluation.Result r) {
+        RobustnessEvaluation.Config c = r.config();
+        List<String> ran = new ArrayList<>();
+        if (!c.attack().equals(RobustnessEvaluation.NONE)) ran.add(c.attack());
+        long transfers = r.attackNames().stream().filter(dev.tikhon.attack.Transfer::isTransfer).count();
+        if (transfers > 0) ran.add(transfers + " transfer attack(s)");
+        if (c.minDistance()) {
+            List<String> by = RobustnessEvaluation.robustAccuracyBy(r);
+            ran.add(by.get(by.size() - 1));
+        }
+        return String.join(" + ", ran);
+    }
+
+    /** Per ε, the fraction of images classified correctly whose L-bound (or C-bound) is ≥ ε. */
+    private static Map<String, Double> boundFractions(RobustnessEvaluation.Result r, boolean cBound) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (double eps : r.config().eps()) {
+            out.put(epsKey(eps), fraction(r, row -> row.correct() && (cBound ? row.cBound() : row.lBound()) >= eps));
+        }
+        return out;
     }
 
     /** Member name → count (members of the same name, e.g. two APGD runs, add up). */

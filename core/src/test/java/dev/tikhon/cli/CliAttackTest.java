@@ -37,6 +37,30 @@ class CliAttackTest {
         assertThat(t.header()).contains("label", "prediction", "margin", "grad_norm_dual", "l_bound", "min_distance", "found_by", "robust_at_0.1",
                 "verdict");
         for (String f : new String[]{"robust_accuracy.png", "index.html"}) assertThat(dir.resolve(f)).exists();
+
+        // the verdict is at the largest ε, and says so; robust_at_<ε> has each
+        assertThat(t.header()).contains("robust_at_0.00392157", "verdict_eps");
+        for (java.util.Map<String, String> row : t.records()) {
+            assertThat(Double.parseDouble(row.get("verdict_eps"))).isEqualTo(0.1);
+            if (row.get("correct").equals("1")) assertThat(row.get("verdict").equals("robust")).isEqualTo(row.get("robust_at_0.1").equals("1"));
+        }
+        // what decided robust accuracy, named alike on stdout, in metrics.json and in the page's table header
+        String by = m.at("/attacks/robust_accuracy_label").asText();
+        assertThat(by).isEqualTo("ensemble + minimum-distance search (ddn, fab-t)");
+        assertThat(a.out()).contains("(" + by + ")");
+        assertThat(m.at("/robust_accuracy_kind").asText()).isEqualTo("empirical");
+        String page = java.nio.file.Files.readString(dir.resolve("index.html"));
+        assertThat(page).contains("<th>robust accuracy (" + by + ")</th>").doesNotContain("checked against every attack");
+        // every file of the run is listed, robustbench.json (written before the page) and attack.jsonl among them
+        assertThat(page).contains(">robustbench.json</a>", ">attack.jsonl</a>", ">per_image.csv</a>");
+        assertThat(JSON.readTree(dir.resolve("robustbench.json").toFile()).at("/kind").asText()).isEqualTo("empirical");
+        // the fractions robust_accuracy.png plots beside robust accuracy, counted from per_image.csv
+        for (String eps : new String[]{"0.00392157", "0.1"}) {
+            double e = Double.parseDouble(eps);
+            long n = t.records().stream().filter(row -> row.get("correct").equals("1") && Double.parseDouble(row.get("l_bound")) >= e).count();
+            assertThat(m.at("/bounds/fraction_l_bound_at_least_eps/" + eps).asDouble())
+                    .isEqualTo(n / 24.0);
+        }
     }
 
     @Test
@@ -78,6 +102,12 @@ class CliAttackTest {
         assertThat(m.at("/bounds/kind").asText()).contains("estimate");
         assertThat(m.at("/bounds/lipschitz_estimate").asDouble()).isPositive();
         assertThat(m.at("/bounds/curvature_estimate").isMissingNode()).isFalse();
+        // bounds attacks at no ε: no RobustBench entry (it was an empty one), and its page says what the bounds were checked against
+        assertThat(dir.resolve("robustbench.json")).doesNotExist();
+        assertThat(m.at("/bounds/checked_against").asText()).contains("minimum-distance search");
+        String page = java.nio.file.Files.readString(dir.resolve("index.html"));
+        assertThat(page).contains("checked against the smallest adversarial distances found (the minimum-distance search)", ">attack.jsonl</a>")
+                .doesNotContain("every attack").doesNotContain("(dotted line)").doesNotContain("(solid line)");
     }
 
     /**

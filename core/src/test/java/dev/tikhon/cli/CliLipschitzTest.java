@@ -103,6 +103,20 @@ class CliLipschitzTest {
         assertThat(bm.at("/sound_lipschitz/kind").asText()).isEqualTo("sound");
         assertThat(bm.at("/sound_lipschitz/logits").asDouble()).isCloseTo(m.at("/result/lipschitz_bound_logits").asDouble(),
                 org.assertj.core.api.Assertions.within(1e-9));
+        // ℓ2 in an ℓ∞ run (bounds' default norm), and named so; the median of certify's ℓ2 radii of the same 8 images
+        // (correct ones), the two middle values averaged; and the ℓ∞ radius it implies, r₂/√784
+        assertThat(bm.at("/norm").asText()).isEqualTo("linf");
+        assertThat(bm.at("/sound_lipschitz/norm").asText()).isEqualTo("l2");
+        dev.tikhon.report.Csv.Table lt = dev.tikhon.report.Csv.read(l2.resolve("certify.csv"));
+        double[] radii = lt.records().stream().limit(8).filter(row -> row.get("correct").equals("1"))
+                .mapToDouble(row -> Double.parseDouble(row.get("radius_lipschitz"))).sorted().toArray();
+        int n = radii.length;
+        double median = n % 2 == 1 ? radii[n / 2] : (radii[n / 2 - 1] + radii[n / 2]) / 2;
+        assertThat(bm.at("/sound_lipschitz/radius_median_correct").asDouble()).isCloseTo(median, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(bm.at("/sound_lipschitz/linf_radius_median_correct").asDouble()).isCloseTo(median / 28,
+                org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(b.out()).contains("sound ℓ2 radius median").contains("(as ℓ∞: ");
+        assertThat(bounds.resolve("robustbench.json")).doesNotExist();
     }
 
     @Test

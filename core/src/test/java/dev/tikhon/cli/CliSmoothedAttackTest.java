@@ -31,7 +31,20 @@ class CliSmoothedAttackTest {
         assertThat(clean).isGreaterThan(0.3);   // the smoothed classifier of a noise-trained MLP still classifies
         assertThat(small).isLessThanOrEqualTo(clean);
         assertThat(large).as("ℓ2 radius 2 is eight times σ").isLessThan(clean);
-        assertThat(m.at("/min_adversarial_distance").isMissingNode() || m.at("/min_adversarial_distance/not_found").isNumber()).isTrue();
+        // no minimum-distance search and no bounds ran: nothing made up in their place (min_distance was inf, margin 0.0)
+        assertThat(m.at("/min_adversarial_distance").isMissingNode()).isTrue();
+        assertThat(a.out()).doesNotContain("smallest adversarial distance").contains("[Monte Carlo estimate: the smoothed classifier]");
+        dev.tikhon.report.Csv.Table perImage = dev.tikhon.report.Csv.read(out.resolve("per_image.csv"));
+        for (java.util.Map<String, String> row : perImage.records()) {
+            assertThat(row.get("margin")).isEmpty();
+            assertThat(row.get("grad_norm_dual")).isEmpty();
+            assertThat(row.get("min_distance")).isNotEqualTo("inf");
+            if (row.get("verdict").equals("robust")) assertThat(row.get("min_distance")).isEmpty();
+        }
+        // its robust accuracy is a Monte Carlo estimate, and says so
+        assertThat(m.at("/robust_accuracy_kind").asText()).isEqualTo("monte-carlo estimate");
+        assertThat(JSON.readTree(out.resolve("robustbench.json").toFile()).at("/kind").asText()).isEqualTo("monte-carlo estimate");
+        assertThat(java.nio.file.Files.readString(out.resolve("index.html"))).contains("Monte Carlo estimate");
     }
 
     @Test

@@ -54,6 +54,28 @@ class CliVerifyTest {
         assertThat(lines).hasSize(13);
         assertThat(lines.get(0)).contains("crown_verdict@0.02").contains("ibp_verified_radius").contains("alpha-crown_verified_radius");
         assertThat(ver.resolve("verified_accuracy.png")).exists();
+        assertThat(ver.resolve("verified_radius.png")).exists();
+        // the radius median, by method: the two middle radii of verify.csv averaged (12 images), capped radii marked
+        dev.tikhon.report.Csv.Table vt = dev.tikhon.report.Csv.read(ver.resolve("verify.csv"));
+        for (String method : List.of("ibp", "crown", "alpha-crown")) {
+            double[] radii = vt.records().stream().mapToDouble(row -> Double.parseDouble(row.get(method + "_verified_radius"))).sorted().toArray();
+            assertThat(vm.at("/verified_radius/by_method/" + method + "/median").asDouble()).as(method + " median")
+                    .isEqualTo((radii[5] + radii[6]) / 2);
+            long capped = vt.records().stream().filter(row -> Double.parseDouble(row.get(method + "_verified_radius")) >= 0.1).count();
+            assertThat(vm.at("/verified_radius/by_method/" + method + "/capped").asLong()).isEqualTo(capped);
+            for (java.util.Map<String, String> row : vt.records()) {
+                assertThat(Boolean.parseBoolean(row.get(method + "_radius_capped")))
+                        .isEqualTo(Double.parseDouble(row.get(method + "_verified_radius")) == 0.1);
+            }
+            assertThat(v.out()).contains("largest verified radius (" + method + ", linf, sound): median");
+        }
+        assertThat(vm.at("/verified_radius/max").asDouble()).isEqualTo(0.1);
+        for (java.util.Map<String, String> row : vt.records()) {   // the tightest bound: the largest of the methods'
+            double best = Math.max(Double.parseDouble(row.get("ibp_margin_lower@0.02")), Math.max(Double.parseDouble(row.get("crown_margin_lower@0.02")),
+                    Double.parseDouble(row.get("alpha-crown_margin_lower@0.02"))));
+            assertThat(Double.parseDouble(row.get("tightest_margin_lower@0.02"))).isEqualTo(best);
+        }
+        assertThat(Files.readString(ver.resolve("index.html"))).contains("Largest verified radius");
         assertThat(ver.resolve("index.html")).exists();
 
         Cli.Run c = Cli.run("certify", "--checkpoint", base.toString(), "--method", "crown", "--images", "6", "--threads", "1",

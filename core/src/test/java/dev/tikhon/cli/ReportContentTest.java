@@ -1,5 +1,6 @@
 package dev.tikhon.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.tikhon.report.Csv;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -132,15 +133,27 @@ class ReportContentTest {
                     .containsExactly("compare.csv", "compare.png", "index.html", "metrics.json");
         }
         Csv.Table t = Csv.read(out.resolve("compare.csv"));
-        assertThat(t.header()).containsExactly("run", "method", "kind", "radius", "value");
+        assertThat(t.header()).containsExactly("run", "method", "kind", "radius", "value", "norm", "alpha");
         assertThat(t.records().stream().map(r -> r.get("run") + "/" + r.get("method") + "/" + r.get("kind")).distinct())
                 .containsExactly("cohen/cohen/probabilistic", "cohen-0.5/cohen/probabilistic", "lipschitz/lipschitz/sound");
-        assertThat(t.rows()).hasSize(3 * 101);
-        // each curve starts at its run's certified accuracy at r = 0 (from its own certified_accuracy.csv) and never grows
+        // 101 grid points per curve plus those of the named radii (0, 0.25, 0.5, 0.75, 1) not on the grid
+        assertThat(t.rows().size()).isBetween(3 * 101, 3 * 105);
+        JsonNode cm = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("metrics.json").toFile());
+        // each curve equals its run's own certified_accuracy.csv at every named radius (exactly, in compare.csv, metrics.json)
+        // and never grows
         for (String run : List.of("cohen", "cohen-0.5", "lipschitz")) {
-            List<Double> v = t.records().stream().filter(r -> r.get("run").equals(run)).map(r -> Double.parseDouble(r.get("value"))).toList();
-            double atZero = Double.parseDouble(Csv.read(dir.resolve(run + "/certified_accuracy.csv")).records().get(0).get("r=0.0"));
-            assertThat(v.get(0)).as(run + " at r = 0").isEqualTo(atZero);
+            List<Map<String, String>> rows = t.records().stream().filter(r -> r.get("run").equals(run)).toList();
+            List<Double> v = rows.stream().map(r -> Double.parseDouble(r.get("value"))).toList();
+            Map<String, String> own = Csv.read(dir.resolve(run + "/certified_accuracy.csv")).records().get(0);
+            JsonNode summary = null;
+            for (JsonNode r : cm.path("runs")) if (r.path("run").asText().equals(run)) summary = r;
+            for (String key : List.of("0.0", "0.25", "0.5", "0.75", "1.0")) {
+                double expected = Double.parseDouble(own.get("r=" + key));
+                assertThat(rows.stream().filter(r -> Double.parseDouble(r.get("radius")) == Double.parseDouble(key))
+                        .map(r -> Double.parseDouble(r.get("value")))).as(run + " at r = " + key).containsExactly(expected);
+                assertThat(summary.path("r=" + dev.tikhon.report.Format.number(Double.parseDouble(key))).asDouble())
+                        .as(run + " metrics.json at r = " + key).isEqualTo(expected);
+            }
             for (int i = 1; i < v.size(); i++) assertThat(v.get(i)).as(run + " is non-increasing").isLessThanOrEqualTo(v.get(i - 1));
         }
         checkPage(out, "Certified accuracy");
@@ -155,7 +168,7 @@ class ReportContentTest {
         Cli.Run c = Cli.run("compare", dir.resolve("attack").toString(), fgsm.toString(), "--out", out.toString());
         assertThat(c.exitCode()).as(c.err()).isEqualTo(0);
         Csv.Table t = Csv.read(out.resolve("compare.csv"));
-        assertThat(t.header()).containsExactly("run", "method", "kind", "eps", "value");
+        assertThat(t.header()).containsExactly("run", "method", "kind", "eps", "value", "norm", "alpha");
         assertThat(t.records().stream().map(r -> r.get("run") + "/" + r.get("method") + "/" + r.get("eps")))
                 .containsExactly("attack/pgd/0.0", "attack/pgd/0.00784314", "attack/pgd/0.0313725",
                         "attack-fgsm/fgsm/0.0", "attack-fgsm/fgsm/0.00784314", "attack-fgsm/fgsm/0.0313725");
@@ -167,7 +180,7 @@ class ReportContentTest {
         Cli.Run f = Cli.run("compare", dir.resolve("flow").toString(), flow2.toString(), "--out", flows.toString());
         assertThat(f.exitCode()).as(f.err()).isEqualTo(0);
         Csv.Table ft = Csv.read(flows.resolve("compare.csv"));
-        assertThat(ft.header()).containsExactly("run", "method", "kind", "iteration", "value");
+        assertThat(ft.header()).containsExactly("run", "method", "kind", "iteration", "value", "norm", "alpha");
         assertThat(ft.rows()).hasSize(4 + 3);
         checkPage(flows, "held-out");
         assertThat(Files.readString(flows.resolve("index.html"))).contains("<th>held-out NLL (nats)</th>");

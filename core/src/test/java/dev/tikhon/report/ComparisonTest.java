@@ -1,0 +1,137 @@
+package dev.tikhon.report;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tikhon.certify.Certificate;
+import dev.tikhon.certify.CertificationRun;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/**
+ * compare's certified accuracy at the radii it names is the step function's exact value there (images certified correct
+ * with radius ≥ r), equal to what certify itself writes, also where a named radius falls between two points of the plotted
+ * grid; compare.csv holds the named radii, the norm and α.
+ */
+class ComparisonTest {
+    @TempDir
+    Path dir;
+
+    /**
+     * Radii chosen against the grid: the largest, 2.6, makes the grid 0 … 2.75 in steps of 0.0275, so 0.75 and 1 fall
+     * between grid points (0.7425 | 0.77, 0.99 | 1.0175); 0.7499 and 0.995 lie in those gaps, where reading the grid
+     * point below gives a value too high; 0.75 and 1.0 sit exactly on named radii (counted: radius ≥ r).
+     */
+    private static final double[] SOUND_RADII = {0.3, 0.75, 0.7499, 1.0, 0.995, 2.6, 0.51, 0.9 /* wrong */, 0.2};
+    private static final boolean[] SOUND_RIGHT = {true, true, true, true, true, true, true, false, true};
+
+    @Test
+    void namedRadiiAreExactAndMatchCertify() throws Exception {
+        CertificationRun.Result sound = result("crown", SOUND_RADII, SOUND_RIGHT, Certificate.Kind.SOUND, 0);
+        double[] cohenRadii = {0.4, 0.0, 0.25, 0.7, 0.24999};
+        boolean[] cohenRight = {true, false /* abstains */, true, true, true};
+        CertificationRun.Result prob = result("cohen", cohenRadii, cohenRight, Certificate.Kind.PROBABILISTIC, 0.001);
+        Path s = certifyRun("s", sound), p = certifyRun("p", prob);
+
+        Comparison c = Comparison.read(List.of(s, p));
+        assertThat(c.namedRadii()).containsExactly(0, 0.25, 0.5, 0.75, 1.0);
+        Path out = dir.resolve("cmp");
+        c.write(RunDirectory.create(out), new LinkedHashMap<>(Map.of("command", "compare")));
+
+        JsonNode m = Json.readTree(out.resolve("metrics.json"));
+        assertThat(m.path("norm").asText()).isEqualTo("l2");
+        JsonNode crown = m.path("runs").get(0), cohen = m.path("runs").get(1);
+        // by hand: 9 images, 8 right; ≥ 0.75: 0.75, 1.0, 0.995, 2.6; ≥ 1: 1.0, 2.6
+        double[] expected = {8 / 9.0, 7 / 9.0, 6 / 9.0, 4 / 9.0, 2 / 9.0};
+        double[] expectedCohen = {4 / 5.0, 3 / 5.0, 1 / 5.0, 0, 0};   // 0.25 exactly counts, 0.24999 not
+        double[] at = {0, 0.25, 0.5, 0.75, 1.0};
+        String[] keys = {"r=0", "r=0.25", "r=0.5", "r=0.75", "r=1"};
+        for (int k = 0; k < at.length; k++) {
+            assertThat(crown.path(keys[k]).asDouble()).as("crown " + keys[k]).isEqualTo(expected[k]);
+            assertThat(crown.path(keys[k]).asDouble()).as("as certify counts it").isEqualTo(sound.certifiedAccuracy("crown", at[k]));
+            assertThat(cohen.path(keys[k]).asDouble()).as("cohen " + keys[k]).isEqualTo(expectedCohen[k]);
+            assertThat(cohen.path(keys[k]).asDouble()).isEqualTo(prob.certifiedAccuracy("cohen", at[k]));
+        }
+        assertThat(crown.path("kind").asText()).isEqualTo("sound");
+        assertThat(crown.path("alpha").isNull()).isTrue();
+        assertThat(cohen.path("kind").asText()).isEqualTo("probabilistic");
+        assertThat(cohen.path("alpha").asDouble()).isEqualTo(0.001);
+
+        Csv.Table t = Csv.read(out.resolve("compare.csv"));
+        assertThat(t.header()).containsExactly("run", "method", "kind", "radius", "value", "norm", "alpha");
+        List<Map<String, String>> crownRows = t.records().stream().filter(r -> r.get("run").equals("s")).toList();
+        for (int k = 0; k < at.length; k++) {
+            double a = at[k];
+            Map<String, String> row = crownRows.stream().filter(r -> Double.parseDouble(r.get("radius")) == a).findFirst().orElseThrow();
+            assertThat(Double.parseDouble(row.get("value"))).as("compare.csv at " + a).isEqualTo(expected[k]);
+        }
+        // every grid point as certify counts it; the grid is 101 points to 2.75 plus the named radii not on it
+        for (Map<String, String> row : crownRows) {
+            double r = Double.parseDouble(row.get("radius"));
+            assertThat(Double.parseDouble(row.get("value"))).as("at " + r).isEqualTo(sound.certifiedAccuracy("crown", r));
+            assertThat(row.get("norm")).isEqualTo("l2");
+            assertThat(row.get("alpha")).isEmpty();
+            assertThat(row.get("kind")).isEqualTo("sound");
+        }
+        assertThat(crownRows).as("0 is a grid point; 0.25, 0.5, 0.75 and 1 are not (2.75·p/100)").hasSize(101 + 4);
+        assertThat(crownRows.stream().mapToDouble(r -> Double.parseDouble(r.get("radius"))).max().orElseThrow()).isCloseTo(2.75, within(1e-12));
+        assertThat(t.records().stream().filter(r -> r.get("run").equals("p")).map(r -> r.get("alpha")).distinct()).containsExactly("0.001");
+
+        String page = Files.readString(out.resolve("index.html"));
+        assertThat(page).contains("<th>alpha</th>", "radius r or more");
+    }
+
+    /** A run with only certified_accuracy.csv (no per-image file): its own values at its radii, nothing made up elsewhere. */
+    @Test
+    void aSummaryOnlyRunGivesItsOwnValuesAndNoneBetween() throws Exception {
+        Path s = certifyRun("s", result("crown", SOUND_RADII, SOUND_RIGHT, Certificate.Kind.SOUND, 0));
+        Path q = dir.resolve("q");
+        Files.createDirectories(q);
+        Json.write(q.resolve("metrics.json"), Map.of("command", "certify", "model", "m",
+                "result", Map.of("method", "ibp", "images", 4, "certificates", Map.of("ibp", Map.of("kind", "sound",
+                        "certified_accuracy", Map.of("0.0", 0.75, "0.5", 0.25))))));
+        Csv.write(q.resolve("certified_accuracy.csv"), List.of("certificate", "kind", "r=0.0", "r=0.5"), List.of(List.of("ibp", "sound", 0.75, 0.25)));
+        Comparison c = Comparison.read(List.of(s, q));
+        assertThat(c.namedRadii()).containsExactly(0, 0.25, 0.5, 0.75, 1.0);
+        Comparison.Curve ibp = c.curves().stream().filter(k -> k.run().equals("q")).findFirst().orElseThrow();
+        assertThat(ibp.certifiedAccuracyAt(0)).isEqualTo(0.75);
+        assertThat(ibp.certifiedAccuracyAt(0.5)).isEqualTo(0.25);
+        assertThat(ibp.certifiedAccuracyAt(0.25)).as("not in its table: unknown, not the value at 0").isNaN();
+        assertThat(ibp.certifiedAccuracyAt(1)).isNaN();
+    }
+
+    private static CertificationRun.Result result(String name, double[] radii, boolean[] right, Certificate.Kind kind, double alpha) {
+        List<CertificationRun.Image> images = new ArrayList<>();
+        for (int i = 0; i < radii.length; i++) {
+            int label = i % 3;
+            int prediction = right[i] ? label : kind == Certificate.Kind.PROBABILISTIC ? Certificate.ABSTAIN : label + 1;
+            Certificate cert = prediction == Certificate.ABSTAIN ? Certificate.abstain(kind, alpha, name)
+                    : new Certificate(prediction, radii[i], kind, alpha, name);
+            images.add(new CertificationRun.Image(i, label, prediction, Map.of(name, cert), 0.001, 0.001, -1));
+        }
+        return new CertificationRun.Result(name, images, List.of(name), Double.NaN, 0, Double.NaN);
+    }
+
+    /** A certify run folder as certify writes it: certify.csv and metrics.json (result = the summary). */
+    private Path certifyRun(String folder, CertificationRun.Result r) throws Exception {
+        Path d = dir.resolve(folder);
+        Files.createDirectories(d);
+        r.writeCsv(d.resolve("certify.csv"));
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("command", "certify");
+        m.put("model", "synthetic");
+        Map<String, Object> result = new LinkedHashMap<>(r.summary());
+        result.put("norm", "l2");
+        m.put("result", result);
+        Json.write(d.resolve("metrics.json"), m);
+        return d;
+    }
+}
