@@ -144,7 +144,11 @@ public final class Comparison {
     private static List<Run> onOneGrid(List<Run> runs, double[] named) {
         double max = 0;
         for (Run r : runs) for (Curve c : r.curves()) if (c.radii() != null) for (double v : c.radii()) if (Double.isFinite(v)) max = Math.max(max, v);
-        double top = Math.max(named.length == 0 ? 1.0 : named[named.length - 1], Math.ceil(max * 4) / 4);
+        // rounded up to a quarter of the largest named radius (ℓ2: 0.25; ℓ∞ up to 8/255: 2/255), so that an ℓ∞ curve
+        // is not squeezed into the first tenth of an axis drawn to an ℓ2-sized 0.25
+        double namedTop = named.length == 0 || named[named.length - 1] <= 0 ? 1.0 : named[named.length - 1];
+        double unit = namedTop / 4;
+        double top = Math.max(namedTop, Math.ceil(max / unit - 1e-9) * unit);
         java.util.TreeSet<Double> grid = new java.util.TreeSet<>();
         int points = 101;
         for (int p = 0; p < points; p++) grid.add(top * p / (points - 1));

@@ -108,6 +108,28 @@ class ComparisonTest {
         assertThat(ibp.certifiedAccuracyAt(1)).isNaN();
     }
 
+    /** ℓ∞ runs: named radii 1/255 … 8/255, exact there, and a grid drawn to the radii they reach, not to an ℓ2-sized 0.25. */
+    @Test
+    void linfRunsAreComparedOnTheirOwnRadiiAndScale() throws Exception {
+        double[] radii = {0.5 / 255, 1 / 255.0, 3 / 255.0, 8 / 255.0, 0.05};
+        boolean[] right = {true, true, true, true, true};
+        CertificationRun.Result base = result("lipschitz", radii, right, Certificate.Kind.SOUND, 0);
+        CertificationRun.Result linf = new CertificationRun.Result(base.method(), base.images(), base.certificateNames(), Double.NaN, 0,
+                Double.NaN, List.of(), Map.of("norm", "linf"));
+        Path a = certifyRun("a", linf), b = certifyRun("b", linf);
+        Comparison c = Comparison.read(List.of(a, b));
+        assertThat(c.namedRadii()).containsExactly(CertificationRun.RADII_LINF);
+        Path out = dir.resolve("cmp-linf");
+        c.write(RunDirectory.create(out), new LinkedHashMap<>(Map.of("command", "compare")));
+        Csv.Table t = Csv.read(out.resolve("compare.csv"));
+        double top = t.records().stream().mapToDouble(r -> Double.parseDouble(r.get("radius"))).max().orElseThrow();
+        assertThat(top).as("0.05 rounded up to a multiple of 2/255").isCloseTo(7 * 2 / 255.0, within(1e-12));
+        JsonNode run = Json.readTree(out.resolve("metrics.json")).path("runs").get(0);
+        assertThat(Json.readTree(out.resolve("metrics.json")).path("norm").asText()).isEqualTo("linf");
+        assertThat(run.path("r=0.003922").asDouble()).isEqualTo(4 / 5.0);   // 1/255 itself counts
+        assertThat(run.path("r=0.03137").asDouble()).isEqualTo(2 / 5.0);
+    }
+
     private static CertificationRun.Result result(String name, double[] radii, boolean[] right, Certificate.Kind kind, double alpha) {
         List<CertificationRun.Image> images = new ArrayList<>();
         for (int i = 0; i < radii.length; i++) {
@@ -129,7 +151,7 @@ class ComparisonTest {
         m.put("command", "certify");
         m.put("model", "synthetic");
         Map<String, Object> result = new LinkedHashMap<>(r.summary());
-        result.put("norm", "l2");
+        result.put("norm", r.norm());
         m.put("result", result);
         Json.write(d.resolve("metrics.json"), m);
         return d;
