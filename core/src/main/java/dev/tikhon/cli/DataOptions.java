@@ -37,17 +37,29 @@ final class DataOptions {
      * What a command loads: a data set's name, its folder (null: looked for) and the size a folder's images are resized
      * to (null: their own), with the size recorded with the model whose data it is (null: none).
      */
-    record Choice(String name, Path dir, ImageSize imageSize, ImageSize recordedSize) {
+    record Choice(String name, Path dir, ImageSize imageSize, ImageSize recordedSize, Long modelSeed) {
+        Choice(String name, Path dir, ImageSize imageSize, ImageSize recordedSize) {
+            this(name, dir, imageSize, recordedSize, null);
+        }
+
+        /**
+         * The seed the data is generated (toy sets) and split (a folder's held-out fifth) with: a model's own data with
+         * the seed it was trained on, whatever the command's --seed, so that its test split is the one it never saw.
+         */
+        long seedFor(long commandSeed) {
+            return modelSeed != null ? modelSeed : commandSeed;
+        }
+
         DataSets.Loaded load(long seed) {
-            DataSets.Options o = DataSets.Options.seeded(seed);
+            DataSets.Options o = DataSets.Options.seeded(seedFor(seed));
             if (imageSize != null) o = o.withImageSize(imageSize.height(), imageSize.width());
             return DataSets.load(name, dir, System.getenv(), o);
         }
 
-        /** How a run records this data, with {@code description} (e.g. the subset used). */
-        DataInfo info(String description) {
+        /** How a run records this data, loaded with {@code seed} (the command's: see {@link #seedFor}), with {@code description}. */
+        DataInfo info(String description, long seed) {
             return new DataInfo(name, dir == null ? null : dir.toString(), description,
-                    imageSize == null ? 0 : imageSize.height(), imageSize == null ? 0 : imageSize.width());
+                    imageSize == null ? 0 : imageSize.height(), imageSize == null ? 0 : imageSize.width(), seedFor(seed));
         }
 
         /**
@@ -72,13 +84,13 @@ final class DataOptions {
     }
 
     /** The data the options name (fashion-mnist when none), as loaded, with how it was chosen. */
-    record Loaded(Choice choice, DataSets.Loaded sets) {
+    record Loaded(Choice choice, DataSets.Loaded sets, long seed) {
         String name() { return choice.name(); }
 
         String description() { return sets.description(); }
 
         /** How a run records this data, with {@code description} (e.g. the subset used). */
-        DataInfo info(String description) { return choice.info(description); }
+        DataInfo info(String description) { return choice.info(description, seed); }
 
         DataInfo info() { return info(description()); }
     }
@@ -95,6 +107,16 @@ final class DataOptions {
      * a folder is an error.
      */
     Choice choose(DataInfo recorded) {
+        return choose(recorded, null);
+    }
+
+    /**
+     * The same, for a model trained with {@code trainedSeed} (null: unknown): when the data is the model's own (its data
+     * set, and for a folder its folder), it is generated and split with the seed recorded with it, else with
+     * {@code trainedSeed}, not the command's --seed; a toy set or folder split drawn anew would hold the model's
+     * training points in its test split.
+     */
+    Choice choose(DataInfo recorded, Long trainedSeed) {
         String n = name != null ? name : recorded != null && recorded.name() != null ? recorded.name() : DEFAULT;
         Path d = dir != null ? dir : name == null && recorded != null && recorded.dir() != null ? Path.of(recorded.dir()) : null;
         if (imageSize != null && !DataSets.FOLDER.equals(n)) {
@@ -109,13 +131,20 @@ final class DataOptions {
         }
         ImageSize recordedSize = recorded != null && recorded.resized() && DataSets.FOLDER.equals(recorded.name()) && DataSets.FOLDER.equals(n)
                 ? new ImageSize(recorded.imageHeight(), recorded.imageWidth()) : null;
-        return new Choice(n, d, imageSize != null ? imageSize : recordedSize, recordedSize);
+        boolean own = recorded != null && n.equals(recorded.name()) && (!DataSets.FOLDER.equals(n) || sameFolder(d, recorded.dir()));
+        Long modelSeed = !own ? null : recorded.seed() != null ? recorded.seed() : trainedSeed;
+        return new Choice(n, d, imageSize != null ? imageSize : recordedSize, recordedSize, modelSeed);
+    }
+
+    private static boolean sameFolder(Path given, String recorded) {
+        if (given == null || recorded == null) return given == null && recorded == null;
+        return given.toAbsolutePath().normalize().equals(Path.of(recorded).toAbsolutePath().normalize());
     }
 
     /** Loads the named data set (fashion-mnist when none); {@code seed} seeds generated sets. */
     Loaded load(long seed) {
         Choice c = choose();
-        return new Loaded(c, c.load(seed));
+        return new Loaded(c, c.load(seed), c.seedFor(seed));
     }
 
     /** The first {@code images} test examples (all when fewer), as the benchmarks time them. */

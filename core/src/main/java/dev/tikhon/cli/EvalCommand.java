@@ -40,7 +40,7 @@ final class EvalCommand implements Callable<Integer> {
             description = "Also measure mean and max of ‖∇ₓℓ‖ (ℓ2 and ℓ1) over the set (one backward pass per batch). Default: on.")
     boolean gradStats;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Seed for generated data sets. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of generated data sets and of a folder's held-out split, for data other than the model's own (its own is drawn with the seed it was trained with). Default: ${DEFAULT-VALUE}.")
     long seed;
 
     @Mixin OutputOptions output = new OutputOptions("runs", "eval");

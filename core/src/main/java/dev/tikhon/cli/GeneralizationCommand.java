@@ -64,7 +64,7 @@ final class GeneralizationCommand implements Callable<Integer> {
         model.loadStateDict(ck.model());
         model.to(device);
         Loss loss = Losses.parse(ck.meta().config().objective().loss());
-        DataOptions.Choice choice = data.choose(ck.meta().data());
+        DataOptions.Choice choice = data.choose(ck.meta().data(), ck.meta().config().seed());
         String dataName = choice.name();
         DataSets.Loaded loaded = choice.load(ck.meta().config().seed());
         // a recorded constant is the data's: one of another data set or split would be reported as this one's

@@ -216,7 +216,9 @@ final class KernelCommand implements Runnable {
             h = ((Number) hw.get(0)).intValue();
             w = ((Number) hw.get(1)).intValue();
         }
-        return new DataInfo(name.toString(), dir == null ? null : dir.toString(), null, h, w);
+        Object seed = details.get("seed");   // the fit's --seed, which generated and split its data
+        return new DataInfo(name.toString(), dir == null ? null : dir.toString(), null, h, w,
+                seed instanceof Number n ? Long.valueOf(n.longValue()) : null);
     }
 
     @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,

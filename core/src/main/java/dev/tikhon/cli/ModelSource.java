@@ -76,7 +76,7 @@ final class ModelSource {
 
         /** The requested split of the data given by the options, or else of the data the model was trained on; named on stdout. */
         Data split(DataOptions data, String split, long seed) {
-            DataOptions.Choice choice = data.choose(meta != null ? meta.data() : null);
+            DataOptions.Choice choice = data.choose(meta != null ? meta.data() : null, meta != null ? meta.config().seed() : null);
             DataSets.Loaded loaded = choice.load(seed);
             Dataset set;
             switch (split) {

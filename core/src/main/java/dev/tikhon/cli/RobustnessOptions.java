@@ -38,7 +38,7 @@ final class RobustnessOptions {
     @Option(names = "--batch-size", defaultValue = "256", description = "Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Seed of the attacks' random starts and of generated data. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the attacks' random starts, and of generated data other than the model's own (drawn with its training seed). Default: ${DEFAULT-VALUE}.")
     long seed;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Output directory.")

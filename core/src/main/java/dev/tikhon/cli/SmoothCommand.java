@@ -115,7 +115,7 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
         Path outDir = outDir();
         RunDirectory run = RunDirectory.create(outDir);
         ModelSource.Loaded base = source.load();
-        DataOptions.Choice choice = data.choose(base.meta() != null ? base.meta().data() : null);
+        DataOptions.Choice choice = data.choose(base.meta() != null ? base.meta().data() : null, base.meta() != null ? base.meta().config().seed() : null);
         DataSets.Loaded loaded = choice.load(seed);
         Dataset train = subset > 0 ? loaded.train().head(subset) : loaded.train();
         base.checkFits(train, loaded.description(), choice);
@@ -129,7 +129,7 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
 
         TrainConfig config = TrainConfig.builder().batchSize(batchSize).optimizer(optimizer).lr(lr).momentum(momentum)
                 .schedule(lrSchedule).milestones(milestones).gamma(gamma).seed(seed).checkpointEvery(checkpointEvery).objective(heat.toSpec()).build();
-        DataInfo info = choice.info(loaded.description());
+        DataInfo info = choice.info(loaded.description(), seed);
         List<ProgressListener> bars = new java.util.ArrayList<>();
         long t0 = System.nanoTime();
         HeatSmoother.Outcome o;

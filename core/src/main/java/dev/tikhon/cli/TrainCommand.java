@@ -155,7 +155,7 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         }
 
         // a resumed run reads the data it was started on, resized as it was (its recorded command line gives the same)
-        DataOptions.Choice choice = previous != null ? new DataOptions().choose(previous.data()) : data.choose();
+        DataOptions.Choice choice = previous != null ? new DataOptions().choose(previous.data(), previous.config().seed()) : data.choose();
         String dataName = choice.name();
         long runSeed = previous != null ? previous.config().seed() : seed;
         TrainConfig config = previous != null ? previous.config().withEpochs(Math.max(epochs, previous.config().epochs()))
@@ -187,7 +187,7 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
                     ? "starting over with the settings recorded in its " + RunFolder.SETTINGS : "starting a new run"));
         }
 
-        DataInfo info = choice.info(loaded.description());
+        DataInfo info = choice.info(loaded.description(), runSeed);
         ProgressListener progress = new ProgressListener("train " + spec.arch());
         Trainer trainer = new Trainer(spec, objective, config, train, val, loaded.test(), info, device, outDir, progress);
         long t0 = System.nanoTime();

@@ -14,10 +14,13 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param description one line saying exactly what was used, e.g. the bundled sample
  * @param imageHeight the height a folder's images were resized to (--image-size), or 0 when they kept their own
  * @param imageWidth  the width they were resized to, or 0
+ * @param seed        the seed a toy set was generated with and a folder's held-out split drawn with, or null where not
+ *                    recorded (checkpoints written before it: the run's own seed, {@code config.seed()}, was used)
  */
 public record DataInfo(String name, String dir, String description,
                        @JsonInclude(JsonInclude.Include.NON_DEFAULT) int imageHeight,
-                       @JsonInclude(JsonInclude.Include.NON_DEFAULT) int imageWidth) {
+                       @JsonInclude(JsonInclude.Include.NON_DEFAULT) int imageWidth,
+                       @JsonInclude(JsonInclude.Include.NON_NULL) Long seed) {
 
     public DataInfo {
         if (imageHeight < 0 || imageWidth < 0 || (imageHeight == 0) != (imageWidth == 0)) {
@@ -28,7 +31,17 @@ public record DataInfo(String name, String dir, String description,
 
     /** Data whose images, if any, kept their own size. */
     public DataInfo(String name, String dir, String description) {
-        this(name, dir, description, 0, 0);
+        this(name, dir, description, 0, 0, null);
+    }
+
+    /** Data whose seed is not recorded. */
+    public DataInfo(String name, String dir, String description, int imageHeight, int imageWidth) {
+        this(name, dir, description, imageHeight, imageWidth, null);
+    }
+
+    /** The same data, recorded with the seed it was generated or split with. */
+    public DataInfo withSeed(long s) {
+        return new DataInfo(name, dir, description, imageHeight, imageWidth, s);
     }
 
     /** Whether the images were resized to {@link #imageHeight} × {@link #imageWidth}. */

@@ -63,7 +63,13 @@ class ImageSizeTest {
     void aModelsOwnFolderIsResizedAsItWasTrained() {
         DataOptions.Choice own = options(null, null, null).choose(RESIZED_FOLDER);
         assertThat(own).isEqualTo(new DataOptions.Choice("folder", Path.of("/pics"), new ImageSize(8, 8), new ImageSize(8, 8)));
-        assertThat(own.info("d")).isEqualTo(new DataInfo("folder", "/pics", "d", 8, 8));
+        assertThat(own.info("d", 0)).isEqualTo(new DataInfo("folder", "/pics", "d", 8, 8, 0L));
+        // its own folder is split with the seed recorded with it, or else the one the model was trained with; another folder not
+        assertThat(options(null, null, null).choose(RESIZED_FOLDER.withSeed(7), 3L).seedFor(0)).isEqualTo(7);
+        assertThat(options(null, null, null).choose(RESIZED_FOLDER, 3L).seedFor(0)).isEqualTo(3);
+        assertThat(options(null, null, null).choose(RESIZED_FOLDER, 3L).info("d", 0).seed()).isEqualTo(3L);
+        assertThat(options("folder", "/other", null).choose(RESIZED_FOLDER, 3L).seedFor(4)).isEqualTo(4);
+        assertThat(options("fashion-mnist", null, null).choose(RESIZED_FOLDER, 3L).seedFor(4)).isEqualTo(4);
         // another folder for the same model: it takes 8x8 images all the same
         assertThat(options("folder", "/other", null).choose(RESIZED_FOLDER))
                 .isEqualTo(new DataOptions.Choice("folder", Path.of("/other"), new ImageSize(8, 8), new ImageSize(8, 8)));
@@ -74,7 +80,7 @@ class ImageSizeTest {
         assertThat(options("fashion-mnist", null, null).choose(RESIZED_FOLDER).imageSize()).isNull();
         assertThat(options(null, null, null).choose(new DataInfo("folder", "/pics", "pics")).imageSize()).isNull();
         assertThat(options(null, null, null).choose(null)).isEqualTo(new DataOptions.Choice("fashion-mnist", null, null, null));
-        assertThat(options(null, null, null).choose(null).info("d")).isEqualTo(new DataInfo("fashion-mnist", null, "d"));
+        assertThat(options(null, null, null).choose(null).info("d", 2)).isEqualTo(new DataInfo("fashion-mnist", null, "d", 0, 0, 2L));
     }
 
     @Test
