@@ -130,7 +130,10 @@ public final class RnodeExperiment {
             }
             series.add(new Charts.Series(variant, x, y));
         });
-        Charts.line(dir.resolve("nfe-" + data + ".png"), data + ": function evaluations per training iteration", "iteration", "NFE", series);
+        // the backward count is the adjoint's; backprop through the solver counts none, so the curve is then forward NFE only
+        boolean adjoint = histories.values().stream().flatMap(List::stream).anyMatch(r -> num(r, "nfe_backward") > 0);
+        Charts.line(dir.resolve("nfe-" + data + ".png"), data + (adjoint ? ": forward + adjoint backward function evaluations per "
+                + "training iteration" : ": forward function evaluations per training iteration"), "iteration", adjoint ? "NFE" : "forward NFE", series);
     }
 
     static double num(Map<String, Object> row, String k) { return ((Number) row.get(k)).doubleValue(); }
