@@ -29,8 +29,12 @@ final class FlowCheckpoint {
     @Option(names = "--rtol", defaultValue = "1e-5", description = "Dopri5 relative tolerance. Default: ${DEFAULT-VALUE}.")
     double rtol;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Default: CHECKPOINT-DIR/eval (flow eval), CHECKPOINT-DIR/samples (flow sample).")
+    @Option(names = "--out", paramLabel = "DIR", description = "Default: CHECKPOINT-DIR/eval (flow eval), CHECKPOINT-DIR/samples (flow sample); "
+            + "the same command's earlier output there is replaced, any other run is kept unless --force.")
     Path out;
+
+    @Option(names = "--force", description = "Overwrite the run already in --out (any command's) instead of refusing.")
+    boolean force;
 
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
@@ -46,11 +50,33 @@ final class FlowCheckpoint {
         }
     }
 
-    Opened open(String subdirectory) {
+    /**
+     * Restores the flow and prepares the output folder of {@code command} ("flow eval"): --out, else {@code subdirectory} of
+     * the run. A folder that holds a run is refused without --force ({@link RunFolder#refuseOverwrite}), except the default
+     * folder when what it holds is this same command's earlier output (rerunning flow sample replaces its own samples).
+     */
+    Opened open(String subdirectory, String command, picocli.CommandLine.Model.CommandSpec spec) {
         Device device = runtime.apply();
+        Path dir = out != null ? out : runDir().resolve(subdirectory);
+        if (!(out == null && heldBy(dir, command))) RunFolder.refuseOverwrite(dir, force);
         FlowRuns.Restored r = FlowRuns.load(checkpoint, device);
-        RunDirectory run = RunDirectory.create(out != null ? out : runDir().resolve(subdirectory));
+        if (dataDir != null && OptionChecks.given(spec, "--data-dir") && dev.tikhon.flow.Flows.isToy(r.config().data())) {
+            OptionChecks.noteIgnored("--data-dir", "--data " + r.config().data() + " (a generated 2-D set)");
+        }
+        RunDirectory run = RunDirectory.create(dir);
         return new Opened(device, r, SolverOptions.dopri5(atol, rtol), run, checkpoint);
+    }
+
+    /** Whether {@code dir} holds only {@code command}'s own earlier output: its metrics.json says so and it keeps no run.json. */
+    static boolean heldBy(Path dir, String command) {
+        Path metrics = dir.resolve(RunDirectory.METRICS_FILE);
+        if (!Files.isRegularFile(metrics) || Files.exists(dir.resolve(RunFolder.SETTINGS))) return false;
+        try {
+            com.fasterxml.jackson.databind.JsonNode c = dev.tikhon.report.Json.mapper().readTree(metrics.toFile()).get("command");
+            return c != null && command.equals(c.asText());
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** The run directory the checkpoint is in. */

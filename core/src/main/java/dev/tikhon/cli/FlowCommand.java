@@ -36,8 +36,13 @@ final class FlowCommand implements Runnable {
                 bar.setExtra(String.format(Locale.ROOT, "dual %.4f penalty %.3g mass %.3f", num(row, "dual"), num(row, "penalty"),
                         num(row, "mass")));
             } else {
-                bar.setExtra(String.format(Locale.ROOT, "loss %.4f nll %.4f NFE %s/%s", num(row, "loss"), num(row, "nll"),
-                        row.get("nfe_forward"), row.get("nfe_backward")));
+                boolean bpd = row.containsKey(FlowTraining.BITS_PER_DIM);
+                Object backward = row.get("nfe_backward");
+                // backprop through the solver counts no backward NFE: show the forward count alone, not "/0"
+                String nfe = backward instanceof Number b && b.doubleValue() > 0 ? "NFE " + row.get("nfe_forward") + " fwd/" + backward + " adj"
+                        : "NFE " + row.get("nfe_forward") + " fwd";
+                bar.setExtra(String.format(Locale.ROOT, "loss %.4f %s %.4f %s", num(row, "loss"), bpd ? "bits/dim" : "nll",
+                        num(row, bpd ? FlowTraining.BITS_PER_DIM : "nll"), nfe));
             }
             bar.step(1);
         }

@@ -21,28 +21,43 @@ final class FlowEval implements Callable<Integer> {
     @Option(names = "--held-out", defaultValue = "5000", paramLabel = "N", description = "Held-out examples. Default: ${DEFAULT-VALUE}.")
     int heldOut;
 
-    @Option(names = "--batch-size", defaultValue = "1000", description = "Default: ${DEFAULT-VALUE}.")
-    int batchSize;
+    @Option(names = "--batch-size",
+            description = "Default: the batch flow train evaluated with (1000 for 2-D data, 200 for images), so that the same --held-out "
+                    + "repeats its figure exactly; another batch changes it slightly (Dopri5's steps are chosen per batch, and an image "
+                    + "flow's dequantization and Hutchinson noise is drawn per batch).")
+    Integer batchSize;
+
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
     @Override public Integer call() {
-        FlowCheckpoint.Opened o = flow.open("eval");
+        FlowCheckpoint.Opened o = flow.open("eval", "flow eval", spec);
         FlowConfig config = o.config();
+        int trained = FlowRuns.evaluationBatch(config.data());
+        if (batchSize != null && batchSize != trained) {
+            System.err.println("note:   --batch-size " + batchSize + " is not the " + trained + " flow train evaluated with: the held-out "
+                    + "figure will differ slightly from training's (Dopri5's steps" + (Flows.isToy(config.data()) ? "" : " and the noise")
+                    + " are drawn per batch)");
+        }
+        int batch = batchSize != null ? batchSize : trained;
         Tensor test;
         if (Flows.isToy(config.data())) {
             test = Flows.toyHeldOut(config.data(), heldOut, config.training().seed());
         } else {
-            test = Flows.imageHeldOut(Flows.loadImages(config.data(), flow.dataDir).test(), heldOut);
+            var images = Flows.loadImages(config.data(), flow.dataDir).test();
+            FlowRuns.noteHeldOutCap(heldOut, images.size());
+            test = Flows.imageHeldOut(images, heldOut);
             dev.tikhon.engine.Rng.seed(dev.tikhon.engine.Rng.derive(config.training().seed(), 4));   // as flow train's evaluation
         }
-        FlowRuns.Evaluation e = FlowRuns.evaluate(o.flow().model(), test, o.solver(), batchSize);
+        FlowRuns.Evaluation e = FlowRuns.evaluate(o.flow().model(), test, o.solver(), batch);
         Map<String, Object> metrics = o.metrics("flow eval");
-        metrics.put("config", config);
+        metrics.put("config", config.applicable());
         metrics.put("iterations_trained", o.flow().meta().iteration());
         metrics.put("held_out", e);
         o.run().writeMetrics(metrics);
         o.run().writeIndex("Tikhon flow evaluation", config.describe(), metrics);
-        System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f on %d points (%s): %.1f NFE per batch of %d, %.1f s%n",
-                e.unit(), e.nll(), e.standardError(), e.examples(), e.solver(), e.nfePerBatch(), e.batchSize(), e.seconds());
+        System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f on %d points (%s): %s, %.1f s%n",
+                e.unit(), e.nll(), e.standardError(), e.examples(), e.solver(), e.nfeText(), e.seconds());
+        System.out.println("        " + e.estimate());
         System.out.println("outputs: " + o.run().path());
         return 0;
     }

@@ -30,13 +30,16 @@ final class FlowSample implements Callable<Integer> {
     @Option(names = "--grid", defaultValue = "100", description = "Grid cells per side of the density picture. Default: ${DEFAULT-VALUE}.")
     int grid;
 
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
     @Override public Integer call() {
-        FlowCheckpoint.Opened o = flow.open("samples");
+        FlowCheckpoint.Opened o = flow.open("samples", "flow sample", spec);
         RunDirectory run = o.run();
         String data = o.config().data();
         dev.tikhon.engine.Rng.seed(o.config().training().seed());
         FlowModel model = o.flow().model();
         if (!Flows.isToy(data)) {
+            if (OptionChecks.given(spec, "--grid")) OptionChecks.noteIgnored("--grid", "an image flow (it draws no density grid)");
             int n = samples != null ? samples : FlowRuns.IMAGE_SAMPLES;
             Tensor real = Flows.imageHeldOut(Flows.loadImages(data, flow.dataDir).test(), n);
             return report(o, n, FlowPlots.images(run.path(), model, real, o.solver(), n), "");
@@ -45,9 +48,12 @@ final class FlowSample implements Callable<Integer> {
         Tensor real = Flows.toyHeldOut(data, n, o.config().training().seed()).to(o.device());
         List<String> images = FlowPlots.toy(run.path(), data, model, real, o.solver(), grid);
         double[] xy = model.sample(n, o.solver()).cpu().toDoubleArray();
-        try (CsvWriter csv = CsvWriter.open(run.resolve("samples.csv"), List.of("x", "y"))) {
-            for (int i = 0; i + 1 < xy.length; i += 2) csv.writeRow(List.of(xy[i], xy[i + 1]));
-        }
+        // replaced, never appended to: a rerun into the same folder leaves exactly these n samples
+        dev.tikhon.io.AtomicFiles.writeVia(run.resolve("samples.csv"), tmp -> {
+            try (CsvWriter csv = CsvWriter.open(tmp, List.of("x", "y"))) {
+                for (int i = 0; i + 1 < xy.length; i += 2) csv.writeRow(List.of(xy[i], xy[i + 1]));
+            }
+        });
         return report(o, n, images, ", samples.csv");
     }
 

@@ -132,11 +132,51 @@ final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
 
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
-    /** The flow regularizers' weights: --reg-kinetic, --reg-jacobian, then any --flow-reg. */
+    /**
+     * The flow regularizers' weights: --reg-kinetic, --reg-jacobian, then any --flow-reg; a weight given both ways is an error
+     * (which one won was silent).
+     */
     Map<String, Double> regularizers() {
+        for (String name : List.of("kinetic", "jacobian")) {
+            if (flowRegs.containsKey(name) && OptionChecks.given(spec, "--reg-" + name)) {
+                throw new dev.tikhon.UserError("--flow-reg " + name + "=" + flowRegs.get(name) + " and --reg-" + name + " "
+                        + (name.equals("kinetic") ? regKinetic : regJacobian) + " both set the " + name + " weight: give one of them");
+            }
+        }
         Map<String, Double> m = new java.util.LinkedHashMap<>(FlowConfig.rnode(regKinetic, regJacobian));
         m.putAll(flowRegs);
         return m;
+    }
+
+    /** Options that, given, do nothing with the chosen method and model: a note each (they stay valid, and runs with them resume). */
+    private void noteInapplicable(boolean ek) {
+        String image = "multiscale".equals(model) ? "--model multiscale" : "--model " + model;
+        if (ek) {
+            for (String o : List.of("--reg-kinetic", "--reg-jacobian", "--flow-reg", "--end-time", "--solver", "--step", "--atol", "--rtol",
+                    "--gradient", "--channels", "--scales")) {
+                if (OptionChecks.given(spec, o)) OptionChecks.noteIgnored(o, "--method ek (the flow recovered from φ, ψ runs on [0, 1] with Dopri5)");
+            }
+            return;
+        }
+        for (String o : List.of("--epsilon", "--mc-samples", "--alpha", "--flow-samples", "--dual-form")) {
+            if (OptionChecks.given(spec, o)) OptionChecks.noteIgnored(o, "--method " + method);
+        }
+        for (String o : "multiscale".equals(model) ? List.of("--hidden", "--activation") : List.of("--channels", "--scales")) {
+            if (OptionChecks.given(spec, o)) OptionChecks.noteIgnored(o, image);
+        }
+        noteSolverOptions();
+    }
+
+    /** The field's activation: smooth (softplus, tanh), as the change of variables needs; ReLU is refused. */
+    private void checkActivation() {
+        String a = activation.toLowerCase(Locale.ROOT);
+        if (a.equals("softplus") || a.equals("tanh")) return;
+        if (a.equals("relu")) {
+            throw new dev.tikhon.UserError("--activation relu: a ReLU " + ("ek".equals(method) ? "potential's flow" : "field")
+                    + " has a divergence with a singular part the change of variables misses, so its NLL would not be a likelihood "
+                    + "(docs/ek.md): use softplus or tanh");
+        }
+        throw new dev.tikhon.UserError("unknown --activation '" + activation + "': use softplus or tanh");
     }
 
     @Override public Path outDir() {
@@ -160,10 +200,21 @@ final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
 
     @Override public Integer call() {
         Device device = runtime.apply();
-        noteSolverOptions();
+        boolean ek = "ek".equals(method);
+        if (!"multiscale".equals(model)) checkActivation();
+        Map<String, Double> regularizers = regularizers();
+        noteInapplicable(ek);
+        if (dataDir != null && OptionChecks.given(spec, "--data-dir") && dev.tikhon.flow.Flows.isToy(data)) {
+            OptionChecks.noteIgnored("--data-dir", "--data " + data + " (a generated 2-D set)");
+        }
         String divergence = this.divergence != null ? this.divergence : dev.tikhon.flow.Divergence.defaultFor(model);
-        FlowConfig config = new FlowConfig(method, data, new FlowConfig.Field(model, hidden, activation, channels, scales),
-                new FlowConfig.Ode(endTime, divergence, new FlowConfig.Solver(solver, step, atol, rtol), gradient), regularizers(),
+        // an EK flow reads none of the CNF's ODE, solver, regularizer or conv settings: its checkpoint keeps their defaults, not
+        // what was given and ignored
+        FlowConfig.Field field = ek ? FlowConfig.Field.mlp(hidden, activation) : new FlowConfig.Field(model, hidden, activation, channels, scales);
+        if (ek && !"mlp".equals(model)) field = new FlowConfig.Field(model, hidden, activation, channels, scales);   // refused by FlowConfig
+        FlowConfig.Ode ode = ek ? new FlowConfig.Ode(1, divergence, new FlowConfig.Solver("dopri5", 0.25, 1e-5, 1e-5), "backprop")
+                : new FlowConfig.Ode(endTime, divergence, new FlowConfig.Solver(solver, step, atol, rtol), gradient);
+        FlowConfig config = new FlowConfig(method, data, field, ode, ek ? FlowConfig.rnode(0, 0) : regularizers,
                 new FlowConfig.Training(iterations, batchSize, lr, weightDecay, seed, checkpointEvery),
                 "ek".equals(method) ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples, dualForm) : null);
         Path outDir = outDir();
@@ -172,12 +223,16 @@ final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
         if (t.metrics().get("data") != null) System.out.println("data:   " + t.metrics().get("data"));
         FlowRuns.Evaluation e = t.heldOut();
         if (config.methodIsEk()) {
-            System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f (%d points, %s, %.1f NFE per batch); %.1f s training, final dual %.4f%n",
-                    e.unit(), e.nll(), e.standardError(), e.examples(), e.solver(), e.nfePerBatch(), t.outcome().seconds(),
+            System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f (%d points, %s, %s); %.1f s training, final dual %.4f%n",
+                    e.unit(), e.nll(), e.standardError(), e.examples(), e.solver(), e.nfeText(), t.outcome().seconds(),
                     t.metric("final_dual"));
-        } else System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f (%d points, %s, %.1f NFE per batch); %.1f s training, %.0f forward NFE in the last 10%%%n",
-                e.unit(), e.nll(), e.standardError(), e.examples(), e.solver(), e.nfePerBatch(), t.outcome().seconds(),
-                t.metric("nfe_forward_last_10pct"));
+        } else System.out.printf(Locale.ROOT, "held-out %s %.4f ± %.4f (%d points, %s, %s); %.1f s training, mean %.1f forward NFE per "
+                        + "iteration over the last 10%%%s%s%n",
+                e.unit(), e.nll(), e.standardError(), e.examples(), e.solver(), e.nfeText(), t.outcome().seconds(),
+                t.metric("nfe_forward_last_10pct"), "multiscale".equals(model) ? " (summed over the blocks)" : "",
+                config.gradientMode() == dev.tikhon.flow.ContinuousFlow.Gradient.ADJOINT ? ""
+                        : "; backward: backprop through the solver (no NFE counted)");
+        System.out.println("        " + e.estimate());
         System.out.println("outputs: " + outDir + " (flow-checkpoint.tkn, history.csv, metrics.json, index.html); next: tikhon flow "
                 + "eval --checkpoint " + outDir);
         return 0;

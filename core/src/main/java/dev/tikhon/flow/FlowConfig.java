@@ -197,6 +197,26 @@ public record FlowConfig(String method, String data, @JsonUnwrapped Field field,
 
     public SolverOptions trainingSolver() { return ode.solver().options(); }
 
+    /**
+     * The settings this run reads, flat as stored, for metrics.json and the report: an EK flow leaves out the CNF's ODE, solver,
+     * divergence, gradient, regularizers and conv widths; an mlp field its channels and scales, a multiscale one its hidden widths
+     * and activation; a fixed-step solver atol and rtol, Dopri5 its step. (The checkpoint keeps every field: loading needs them.)
+     */
+    public Map<String, Object> applicable() {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> all = dev.tikhon.report.Json.mapper().convertValue(this, LinkedHashMap.class);
+        List<String> drop = new ArrayList<>();
+        if (methodIsEk()) {
+            drop.addAll(List.of("channels", "scales", "endTime", "divergence", "solver", "step", "atol", "rtol", "gradient", "regularizers"));
+        } else {
+            drop.add("ek");
+            drop.addAll(field.mlp() ? List.of("channels", "scales") : List.of("hidden", "activation"));
+            drop.addAll(Method.parse(ode.solver().name()).adaptive() ? List.of("step") : List.of("atol", "rtol"));
+        }
+        drop.forEach(all::remove);
+        return all;
+    }
+
     public ContinuousFlow.Gradient gradientMode() { return parseGradient(ode.gradient()); }
 
     static ContinuousFlow.Gradient parseGradient(String gradient) {

@@ -36,6 +36,11 @@ public interface FlowModel {
 
     Unit unit();
 
+    /** What the per-example figure of {@link #evaluate} is: exact, or which estimate, and of what (one line, for every report). */
+    default String estimate() {
+        return "exact divergence (the 2-D trace computed exactly); only the solver's tolerance limits it";
+    }
+
     /**
      * Computes the loss mean(nll) + Σ weight·mean(term) over the {@link FlowRegularizer}s (weights by name, 0
      * when absent) on a batch and accumulates its parameter gradients, by backprop through the solver or by the

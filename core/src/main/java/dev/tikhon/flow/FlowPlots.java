@@ -113,14 +113,17 @@ public final class FlowPlots {
             fwd[i] = num(row.get("nfe_forward"));
             bwd[i] = num(row.get("nfe_backward"));
             loss[i] = num(row.get("loss"));
-            nll[i] = num(row.get("nll"));
+            nll[i] = num(row.containsKey(FlowTraining.BITS_PER_DIM) ? row.get(FlowTraining.BITS_PER_DIM) : row.get("nll"));
         }
         List<Charts.Series> nfe = new ArrayList<>();
         nfe.add(new Charts.Series("forward", it, fwd));
-        if (java.util.Arrays.stream(bwd).anyMatch(v -> v > 0)) nfe.add(new Charts.Series("backward (adjoint)", it, bwd));
-        Charts.line(dir.resolve("nfe.png"), "Function evaluations per iteration", "iteration", "NFE", nfe);
+        boolean adjoint = java.util.Arrays.stream(bwd).anyMatch(v -> v > 0);
+        if (adjoint) nfe.add(new Charts.Series("backward (adjoint)", it, bwd));
+        // backprop through the solver counts no backward evaluations: the chart is then of forward NFE only, and says so
+        Charts.line(dir.resolve("nfe.png"), adjoint ? "Function evaluations per iteration (forward, adjoint backward)"
+                : "Forward function evaluations per iteration", "iteration", "NFE", nfe);
         Charts.line(dir.resolve("loss.png"), "Training objective", "iteration", unit,
-                List.of(new Charts.Series("loss", it, loss), new Charts.Series("NLL", it, nll)));
+                List.of(new Charts.Series("loss", it, loss), new Charts.Series(unit.contains("bits") ? "bits/dim" : "NLL", it, nll)));
         return List.of("nfe.png", "loss.png");
     }
 

@@ -58,7 +58,8 @@ public final class FlowTraining {
         Optimizer opt = new Adam(model.module().parameters(), config.training().lr(), 0.9, 0.999, 1e-8, config.training().weightDecay(), false, false);
         var solver = config.trainingSolver();
         var gradient = config.gradientMode();
-        return loop(model.module(), model.unit().name(), OptimizerState.of(opt), config, batches, outDir, resume, listener, HEADER,
+        String column = nllColumn(model.unit());
+        return loop(model.module(), model.unit().name(), OptimizerState.of(opt), config, batches, outDir, resume, listener, header(model.unit()),
                 (it, x) -> {
                     opt.zeroGrad();
                     FlowModel.Step s = model.trainStep(x, solver, gradient, config.regularizers());
@@ -70,7 +71,7 @@ public final class FlowTraining {
                     opt.step();
                     Map<String, Object> row = new LinkedHashMap<>();
                     row.put("loss", loss);
-                    row.put("nll", s.stats().nll().mean().item());
+                    row.put(column, s.stats().nll().mean().item());
                     for (FlowRegularizer r : FlowRegularizer.ALL) row.put(r.name(), s.stats().term(r).mean().item());
                     row.put("nfe_forward", s.stats().nfe());
                     row.put("nfe_backward", s.stats().backwardNfe());
@@ -119,7 +120,15 @@ public final class FlowTraining {
             opt.load(l.optimizer());
             start = l.meta().iteration();
             seconds = l.meta().seconds();
-            history.addAll(l.meta().history());
+            for (Map<String, Object> row : l.meta().history()) {
+                // runs written before the column was named by its unit called bits/dim "nll"
+                if (header.contains(BITS_PER_DIM) && row.containsKey("nll") && !row.containsKey(BITS_PER_DIM)) {
+                    Map<String, Object> renamed = new LinkedHashMap<>();
+                    row.forEach((k, v) -> renamed.put(k.equals("nll") ? BITS_PER_DIM : k, v));
+                    row = renamed;
+                }
+                history.add(row);
+            }
         }
         listener.onStart(start, config.training().iterations());
         long startNanos = System.nanoTime();
@@ -186,8 +195,20 @@ public final class FlowTraining {
         return csv;
     }
 
-    static final List<String> HEADER = java.util.stream.Stream.of(List.of("iteration", "loss", "nll"), FlowRegularizer.names(),
-            List.of("nfe_forward", "nfe_backward", "iteration_seconds", "seconds")).flatMap(List::stream).toList();
+    /** The history column (and metrics key suffix) of the per-example objective: nll (nats) or bits_per_dim (image flows). */
+    public static final String BITS_PER_DIM = "bits_per_dim";
+
+    public static String nllColumn(FlowModel.Unit unit) {
+        return unit == FlowModel.Unit.BITS_PER_DIM ? BITS_PER_DIM : "nll";
+    }
+
+    /** history.csv's columns for a model measured in {@code unit}. */
+    static List<String> header(FlowModel.Unit unit) {
+        return java.util.stream.Stream.of(List.of("iteration", "loss", nllColumn(unit)), FlowRegularizer.names(),
+                List.of("nfe_forward", "nfe_backward", "iteration_seconds", "seconds")).flatMap(List::stream).toList();
+    }
+
+    static final List<String> HEADER = header(FlowModel.Unit.NATS);
 
     /** A flow checkpoint read back. */
     public record Loaded(Meta meta, Map<String, Tensor> model, Map<String, Tensor> optimizer) {}

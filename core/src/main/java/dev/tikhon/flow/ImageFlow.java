@@ -59,6 +59,7 @@ public final class ImageFlow implements FlowModel {
     private final Fields fields;
     private final long dims;
     private boolean dequantize = true;
+    private final Divergence divergence;
 
     /**
      * @param shape   one example, [C, H, W]
@@ -73,6 +74,7 @@ public final class ImageFlow implements FlowModel {
         if (scales < 1) throw new UserError("--scales must be at least 1, got " + scales);
         if (width < 1) throw new UserError("--channels must be at least 1, got " + width);
         this.shape = shape.clone();
+        this.divergence = divergence;
         this.dims = shape[0] * shape[1] * shape[2];
         long c = shape[0], h = shape[1], w = shape[2];
         List<ConvTimeField> fs = new ArrayList<>();
@@ -118,6 +120,12 @@ public final class ImageFlow implements FlowModel {
     @Override public Module module() { return fields; }
 
     @Override public Unit unit() { return Unit.BITS_PER_DIM; }
+
+    @Override public String estimate() {
+        return (divergence == Divergence.EXACT ? "exact divergence" : "Hutchinson estimate (" + divergence.cliName() + " noise, one draw "
+                + "per batch) of the divergence, unbiased for log p") + "; NFE summed over the " + blocks.size() + " blocks; of dequantized "
+                + "images: an upper bound (in expectation) on the discrete code length −log₂P(x)/d";
+    }
 
     public List<ContinuousFlow> blocks() { return blocks; }
 

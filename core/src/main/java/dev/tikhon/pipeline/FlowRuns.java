@@ -35,9 +35,37 @@ public final class FlowRuns {
 
     private FlowRuns() {}
 
-    /** Mean NLL (in the model's unit) with its standard error, and the mean NFE per batch. */
+    /**
+     * Mean NLL (in the model's unit, {@code unit}: nats or bits/dim) with its standard error, and the mean NFE per batch over
+     * {@code batches} batches of up to {@code batchSize}; {@code estimate} says whether the figure is exact or an estimate, and of what.
+     */
     public record Evaluation(String unit, double nll, double standardError, double nfePerBatch, int examples, int batchSize,
-                             double seconds, String solver) {}
+                             int batches, double seconds, String solver, String estimate) {
+        /** The same mean under its unit's name, where the unit is bits/dim (absent otherwise). */
+        @com.fasterxml.jackson.annotation.JsonProperty("bits_per_dim")
+        @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+        public Double bitsPerDim() {
+            return FlowModel.Unit.BITS_PER_DIM.label.equals(unit) ? nll : null;
+        }
+
+        /** The evaluation's NFE as it was spent: "20.0 NFE for its one batch of 300", "mean 21.5 NFE per batch (3 batches of up to 200)". */
+        public String nfeText() {
+            return batches == 1 ? String.format(java.util.Locale.ROOT, "%.1f NFE for its one batch of %d", nfePerBatch, examples)
+                    : String.format(java.util.Locale.ROOT, "mean %.1f NFE per batch (%d batches of up to %d)", nfePerBatch, batches, batchSize);
+        }
+    }
+
+    /** The batch flow train evaluates its held-out set with (and flow eval by default): 1000 points of a toy set, 200 images. */
+    public static int evaluationBatch(String data) {
+        return Flows.isToy(data) ? 1000 : IMAGE_EVAL_BATCH;
+    }
+
+    /** A note when more held-out images are asked for than the test set has (all of them are then used). */
+    public static void noteHeldOutCap(int asked, int available) {
+        if (asked > available) {
+            System.err.println("note:   --held-out " + asked + " is more than the " + available + " test images: all " + available + " are used");
+        }
+    }
 
     public static Evaluation evaluate(FlowModel model, Tensor data, SolverOptions solver, int batchSize) {
         long t0 = System.nanoTime();
@@ -58,8 +86,8 @@ public final class FlowRuns {
             }
         }
         double mean = sum / n, var = Math.max(0, sumSq / n - mean * mean);
-        return new Evaluation(model.unit().label, mean, Math.sqrt(var / Math.max(1, n - 1)), nfe / batches, n, batchSize,
-                (System.nanoTime() - t0) / 1e9, solver.describe());
+        return new Evaluation(model.unit().label, mean, Math.sqrt(var / Math.max(1, n - 1)), nfe / batches, n, batchSize, batches,
+                (System.nanoTime() - t0) / 1e9, solver.describe(), model.estimate());
     }
 
     /** What a finished run reports. */
@@ -124,6 +152,7 @@ public final class FlowRuns {
         } else {
             DataSets.Loaded data = Flows.loadImages(config.data(), dataDir);
             batches = Flows.imageBatches(data.train(), config.training().batchSize(), config.training().seed());
+            noteHeldOutCap(heldOut, data.test().size());
             test = Flows.imageHeldOut(data.test(), heldOut).keep();
             dataDescription = data.description();
         }
@@ -135,7 +164,7 @@ public final class FlowRuns {
         List<String> images;
         if (toy) {
             test = Flows.toyHeldOut(config.data(), heldOut, config.training().seed()).keep();
-            eval = evaluate(model, test, EVALUATION_SOLVER, 1000);
+            eval = evaluate(model, test, EVALUATION_SOLVER, evaluationBatch(config.data()));
             images = new ArrayList<>(FlowPlots.toy(run.path(), config.data(), model, test.to(device), EVALUATION_SOLVER, grid));
         } else {
             Rng.seed(Rng.derive(config.training().seed(), 4));
@@ -168,7 +197,7 @@ public final class FlowRuns {
         m.put("command", "flow train");
         m.put("tikhon_version", dev.tikhon.Version.VERSION);
         m.put("device", device.toString());
-        m.put("config", config);
+        m.put("config", config.applicable());
         m.put("model", model.module().describe());
         m.put("parameters", model.module().parameterCount());
         m.put("held_out", eval);
@@ -183,10 +212,18 @@ public final class FlowRuns {
             return m;
         }
         m.put("nfe_forward_total", sum(h, "nfe_forward"));
-        m.put("nfe_backward_total", sum(h, "nfe_backward"));
+        if (config.gradientMode() == dev.tikhon.flow.ContinuousFlow.Gradient.ADJOINT) {
+            m.put("nfe_backward_total", sum(h, "nfe_backward"));
+        } else {
+            m.put("nfe_backward", "not counted: backprop through the solver's steps (its cost is that of the forward pass's graph)");
+        }
         int tail = Math.max(1, h.size() / 10);
         m.put("nfe_forward_last_10pct", h.isEmpty() ? Double.NaN : sum(h.subList(h.size() - tail, h.size()), "nfe_forward") / tail);
-        m.put("final_train_nll", h.isEmpty() ? Double.NaN : ((Number) h.get(h.size() - 1).get("nll")).doubleValue());
+        m.put("nfe_forward_last_10pct_kind", "mean forward NFE per iteration over the last 10% of iterations"
+                + (Flows.isToy(config.data()) ? "" : ", summed over the blocks"));
+        String column = FlowTraining.nllColumn(model.unit());
+        m.put("final_train_" + column, h.isEmpty() ? Double.NaN : ((Number) h.get(h.size() - 1).get(column)).doubleValue());
+        m.put("final_train_kind", "the last training batch's mean, with the training solver and divergence (config), not the evaluation's");
         return m;
     }
 

@@ -321,13 +321,13 @@ public final class Comparison {
         double[] x = new double[rows.size()], y = new double[rows.size()];
         for (int i = 0; i < rows.size(); i++) {
             x[i] = parse(rows.get(i).getOrDefault("iteration", String.valueOf(i + 1)));
-            y[i] = parse(rows.get(i).get("nll"));
+            y[i] = parse(rows.get(i).containsKey("bits_per_dim") ? rows.get(i).get("bits_per_dim") : rows.get(i).get("nll"));
         }
         JsonNode h = m.path("held_out");
         String unit = h.path("unit").asText("NLL");
         JsonNode c = m.path("config");
         return new Run(dir, name, Kind.FLOW, unit, List.of(new Curve(name, c.path("method").asText("cnf"), "", x, y)),
-                c.path("method").asText("cnf") + " on " + c.path("data").asText("") + ", solver " + c.path("solver").asText("")
+                c.path("method").asText("cnf") + " on " + c.path("data").asText("") + (c.has("solver") ? ", solver " + c.path("solver").asText("") : "")
                         + ", " + c.path("iterations").asInt() + " iterations", h.path("nll").asDouble(Double.NaN), new double[0]);
     }
 

@@ -368,10 +368,15 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
         List<String> sentences = new ArrayList<>();
         sentences.add("Held-out " + unit + " " + Format.cell(number(h.path("nll"))) + " ± " + Format.cell(number(h.path("standardError")))
                 + " (standard error, " + h.path("examples").asInt() + " points, " + h.path("solver").asText("") + "), "
-                + Format.cell(number(h.path("nfePerBatch"))) + " function evaluations per batch.");
+                + Format.cell(number(h.path("nfePerBatch"))) + " function evaluations per batch"
+                + (h.path("batches").asInt(0) > 1 ? " (mean over " + h.path("batches").asInt() + " batches of up to " + h.path("batchSize").asInt() + ")"
+                        : h.path("batches").asInt(0) == 1 ? " (one batch)" : "") + ".");
+        if (h.hasNonNull("estimate")) sentences.add("What the figure is: " + h.path("estimate").asText() + ".");
         if (m.has("nfe_forward_last_10pct")) {
             sentences.add("In training: " + Format.cell(number(m.path("nfe_forward_last_10pct"))) + " forward function evaluations per "
-                    + "iteration over the last 10% of " + m.path("iterations").asInt() + " iterations.");
+                    + "iteration (mean) over the last 10% of " + m.path("iterations").asInt() + " iterations"
+                    + (m.path("nfe_forward_last_10pct_kind").asText("").contains("blocks") ? ", summed over the blocks" : "")
+                    + (m.path("nfe_backward").isTextual() ? "; backward: backprop through the solver, no NFE counted" : "") + ".");
         }
         List<List<String>> rows = List.of(List.of(unit, Format.cell(number(h.path("nll")))),
                 List.of("standard error", Format.cell(number(h.path("standardError")))),

@@ -43,6 +43,11 @@ public final class EkFlow implements FlowModel {
 
     @Override public Unit unit() { return Unit.NATS; }
 
+    @Override public String estimate() {
+        return "exact divergence of the recovered flow (whose heat averages use fixed Monte Carlo samples, --flow-samples); only the "
+                + "solver's tolerance limits it";
+    }
+
     /** Not a maximum-likelihood model: EK flows are trained by {@link EkTraining}. */
     @Override public Step trainStep(Tensor x, SolverOptions options, ContinuousFlow.Gradient gradient,
                                     java.util.Map<String, Double> regularizers) {

@@ -127,7 +127,10 @@ public final class EkTraining {
         return out;
     }
 
-    /** dual.png: the dual objective and the coupling's mass over training. */
+    /**
+     * dual.png (the dual objective) and mass.png (the coupling's mass ∫π, for the profiled form as it was before the constant was
+     * reset to make it 1) over training: two charts, as the dual (often ~1e-3) on the mass's axis (~1) would be a flat line.
+     */
     public static List<String> historyPlot(Path dir, List<Map<String, Object>> history) {
         int n = history.size();
         double[] it = new double[n], dual = new double[n], mass = new double[n];
@@ -136,8 +139,10 @@ public final class EkTraining {
             dual[i] = ((Number) history.get(i).get("dual")).doubleValue();
             mass[i] = ((Number) history.get(i).get("mass")).doubleValue();
         }
-        Charts.line(dir.resolve("dual.png"), "Entropic dual D(φ, ψ) (batch estimate)", "iteration", "value",
-                List.of(new Charts.Series("dual", it, dual), new Charts.Series("coupling mass", it, mass)));
-        return List.of("dual.png");
+        Charts.line(dir.resolve("dual.png"), "Entropic dual D(φ, ψ) (batch estimate)", "iteration", "dual",
+                List.of(new Charts.Series("dual", it, dual)));
+        Charts.line(dir.resolve("mass.png"), "Coupling mass ∫π (batch estimate; profiled dual: before the reset to 1)", "iteration",
+                "mass", List.of(new Charts.Series("mass (before the reset)", it, mass)));
+        return List.of("dual.png", "mass.png");
     }
 }

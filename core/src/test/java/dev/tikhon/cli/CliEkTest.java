@@ -33,7 +33,7 @@ class CliEkTest {
         assertThat(t.exitCode()).as(t.err()).isEqualTo(0);
         assertThat(t.out()).contains("held-out NLL (nats)").contains("final dual");
         for (String f : List.of("flow-checkpoint.tkn", "history.csv", "metrics.json", "index.html", "density.png", "samples.png",
-                "data.png", "dual.png")) {
+                "data.png", "dual.png", "mass.png")) {
             assertThat(whole.resolve(f)).exists();
         }
         JsonNode m = JSON.readTree(whole.resolve("metrics.json").toFile());
@@ -79,5 +79,30 @@ class CliEkTest {
                 dir.resolve("bad-form").toString());
         assertThat(form.exitCode()).isEqualTo(2);
         assertThat(form.err()).contains("--dual-form 'exp'").contains("profiled");
+    }
+
+    @Test
+    void cnfOptionsDoNothingWithEkAndAreNeitherRecordedNorShown(@TempDir Path dir) throws IOException {
+        Cli.Run t = Cli.run(train(dir, 1, "--reg-kinetic", "0.5", "--end-time", "2", "--solver", "euler", "--gradient", "adjoint",
+                "--step", "0.5", "--channels", "4"));
+        assertThat(t.exitCode()).as(t.err()).isEqualTo(0);
+        for (String o : List.of("--reg-kinetic", "--end-time", "--solver", "--gradient", "--step", "--channels")) {
+            assertThat(t.err()).contains("note:   " + o + " does nothing with --method ek");
+        }
+        JsonNode c = JSON.readTree(dir.resolve("metrics.json").toFile()).path("config");
+        for (String k : List.of("regularizers", "endTime", "solver", "step", "gradient", "divergence", "channels", "scales", "atol")) {
+            assertThat(c.has(k)).as(k).isFalse();
+        }
+        assertThat(c.path("hidden").size()).isEqualTo(2);
+        String page = Files.readString(dir.resolve("index.html"));
+        assertThat(page).doesNotContain("kinetic").doesNotContain("endTime").doesNotContain("euler");
+        // the checkpoint keeps loadable defaults, not the ignored values: eval repeats the figure
+        Cli.Run e = Cli.run("flow", "eval", "--checkpoint", dir.toString(), "--held-out", "20", "--threads", "1");
+        assertThat(e.exitCode()).as(e.err()).isEqualTo(0);
+        assertThat(JSON.readTree(dir.resolve("eval/metrics.json").toFile()).at("/held_out/nll").asDouble())
+                .isEqualTo(JSON.readTree(dir.resolve("metrics.json").toFile()).at("/held_out/nll").asDouble());
+        Cli.Run relu = Cli.run(train(dir.resolve("relu"), 1, "--activation", "relu"));
+        assertThat(relu.exitCode()).isEqualTo(2);
+        assertThat(relu.err()).contains("--activation relu").contains("not be a likelihood");
     }
 }

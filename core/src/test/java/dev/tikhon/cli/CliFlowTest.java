@@ -62,6 +62,64 @@ class CliFlowTest {
     }
 
     @Test
+    void sampleAndEvalReplaceTheirOwnOutputButNoOtherRun(@TempDir Path dir) throws IOException {
+        Path run = dir.resolve("run");
+        assertThat(Cli.run(train(run, 1)).exitCode()).isEqualTo(0);
+        String[] sample = {"flow", "sample", "--checkpoint", run.toString(), "--samples", "10", "--grid", "4", "--threads", "1"};
+        for (int i = 0; i < 2; i++) {   // rerun into its default folder: replaced, not appended to
+            Cli.Run s = Cli.run(sample);
+            assertThat(s.exitCode()).as(s.err()).isEqualTo(0);
+            assertThat(Files.readAllLines(run.resolve("samples/samples.csv"))).as("run %d", i + 1).hasSize(11);
+        }
+        Path out = dir.resolve("s");
+        String[] into = {"flow", "sample", "--checkpoint", run.toString(), "--samples", "10", "--grid", "4", "--threads", "1", "--out", out.toString()};
+        assertThat(Cli.run(into).exitCode()).isEqualTo(0);
+        Cli.Run again = Cli.run(into);   // a named folder holding a run: refused without --force, as eval does
+        assertThat(again.exitCode()).isEqualTo(2);
+        assertThat(again.err()).contains(out.toString()).contains("'tikhon flow sample' run").contains("--force");
+        String[] forced = java.util.Arrays.copyOf(into, into.length + 1);
+        forced[into.length] = "--force";
+        Cli.Run f = Cli.run(forced);
+        assertThat(f.exitCode()).as(f.err()).isEqualTo(0);
+        assertThat(Files.readAllLines(out.resolve("samples.csv"))).hasSize(11);
+        Cli.Run intoTraining = Cli.run("flow", "eval", "--checkpoint", run.toString(), "--held-out", "20", "--threads", "1", "--out", run.toString());
+        assertThat(intoTraining.exitCode()).isEqualTo(2);
+        assertThat(intoTraining.err()).contains("holds a finished run").contains("flow train");
+        Cli.Run evalIntoSamples = Cli.run("flow", "eval", "--checkpoint", run.toString(), "--held-out", "20", "--threads", "1",
+                "--out", run.resolve("samples").toString());
+        assertThat(evalIntoSamples.exitCode()).isEqualTo(2);
+        assertThat(evalIntoSamples.err()).contains("'tikhon flow sample' run");
+    }
+
+    @Test
+    void optionsThatDoNothingAreNotedAndNotRecorded(@TempDir Path dir) throws IOException {
+        Cli.Run t = Cli.run(train(dir, 1, "--epsilon", "5", "--alpha", "0.1", "--channels", "4", "--scales", "1", "--data-dir", dir.toString()));
+        assertThat(t.exitCode()).as(t.err()).isEqualTo(0);
+        for (String o : List.of("--epsilon", "--alpha")) assertThat(t.err()).contains("note:   " + o + " does nothing with --method cnf");
+        for (String o : List.of("--channels", "--scales")) assertThat(t.err()).contains("note:   " + o + " does nothing with --model mlp");
+        assertThat(t.err()).contains("note:   --data-dir does nothing with --data 8gaussians");
+        JsonNode c = JSON.readTree(dir.resolve("metrics.json").toFile()).path("config");
+        assertThat(c.has("hidden")).isTrue();
+        for (String k : List.of("channels", "scales", "atol", "rtol", "ek")) assertThat(c.has(k)).as(k).isFalse();   // mlp, rk4, cnf
+        assertThat(c.path("step").asDouble()).isEqualTo(0.25);
+        assertThat(t.out()).contains("mean 16.0 forward NFE per iteration").contains("backward: backprop through the solver (no NFE counted)")
+                .contains("exact divergence").contains("NFE for its one batch of 200");
+        JsonNode m = JSON.readTree(dir.resolve("metrics.json").toFile());
+        assertThat(m.has("nfe_backward_total")).as("backprop counts no backward NFE: no 0 total").isFalse();
+        assertThat(m.path("final_train_nll").asDouble()).isFinite();
+
+        Cli.Run both = Cli.run(train(dir.resolve("both"), 1, "--flow-reg", "kinetic=0.5", "--reg-kinetic", "0.1"));
+        assertThat(both.exitCode()).isEqualTo(2);
+        assertThat(both.err()).contains("tikhon: error: --flow-reg kinetic=0.5 and --reg-kinetic 0.1");
+        Cli.Run relu = Cli.run(train(dir.resolve("relu"), 1, "--activation", "relu"));
+        assertThat(relu.exitCode()).isEqualTo(2);
+        assertThat(relu.err()).contains("--activation relu").contains("softplus or tanh");
+        Cli.Run resume = Cli.run(train(dir.resolve("new"), 1, "--resume"));
+        assertThat(resume.exitCode()).as(resume.err()).isEqualTo(0);
+        assertThat(resume.err()).contains("--resume: ").contains("does not exist").contains("starting a new one");
+    }
+
+    @Test
     void adjointAndDopri5Train(@TempDir Path dir) throws IOException {
         Cli.Run t = Cli.run(train(dir, 3, "--gradient", "adjoint", "--solver", "dopri5", "--divergence", "rademacher", "--step", "0.1"));
         assertThat(t.exitCode()).as(t.err()).isEqualTo(0);
