@@ -60,7 +60,7 @@ final class ReproduceEk implements Callable<Integer> {
         dev.tikhon.experiments.EkExperiment.Budget budget = new dev.tikhon.experiments.EkExperiment.Budget(datasets, iterations,
                 batchSize, epsilon, mcSamples, flowSamples, alpha, heldOut, seed, grid);
         dev.tikhon.experiments.EkExperiment.Result result = new dev.tikhon.experiments.EkExperiment(budget, r.device(), r.run().path())
-                .run(name -> new FlowCommand.BarListener(name));
+                .run(ResumableBar::new);
         Map<String, Object> metrics = r.metrics();
         metrics.put("claim", "a normalizing flow recovered from entropy–Kantorovich potentials models the 2-D toy densities; "
                 + "held-out NLL beside the CNF trained with the same budget");
