@@ -68,10 +68,10 @@ final class ReproduceEk implements Callable<Integer> {
         metrics.put("results", dev.tikhon.report.Json.toMap(result).get("results"));
         r.run().writeMetrics(metrics);
         dev.tikhon.report.HtmlReport.write(r.run().path(), "Tikhon: reproduce ek", "EK flow vs CNF on " + String.join(", ", datasets) + ", "
-                + iterations + " iterations of batch " + batchSize, metrics, result.images());
+                + iterations + " iterations of batch " + batchSize, metrics, result.images(), result.captions());
         for (dev.tikhon.experiments.EkExperiment.Row x : result.results()) {
-            System.out.printf(Locale.ROOT, "%-13s %-4s held-out NLL %.4f ± %.4f, %.1f s training%n", x.data(), x.method(),
-                    x.heldoutNll(), x.heldoutNllStderr(), x.trainSeconds());
+            System.out.printf(Locale.ROOT, "%-13s %-4s held-out %s %.4f ± %.4f, %.1f s training%n", x.data(), x.method(),
+                    x.unit(), x.heldoutNll(), x.heldoutNllStderr(), x.trainSeconds());
         }
         r.outputs("index.html, results.csv, one run directory per data set and method");
         return 0;
