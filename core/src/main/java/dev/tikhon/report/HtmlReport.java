@@ -207,7 +207,7 @@ public final class HtmlReport {
         }
         if (v.isArray()) {
             List<String> parts = new ArrayList<>();
-            v.forEach(x -> parts.add(inWords(x)));
+            v.forEach(x -> parts.add(x.isObject() ? "(" + inWords(x) + ")" : inWords(x)));   // each object of a list in parentheses
             return "[" + String.join(", ", parts) + "]";
         }
         if (v.isNumber()) return Format.cell(v.isFloatingPointNumber() ? v.asDouble() : v.numberValue());
