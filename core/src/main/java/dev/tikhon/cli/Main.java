@@ -34,6 +34,15 @@ public final class Main implements Runnable {
 
     /** Runs a command line and returns its exit code (for tests and embedding). */
     public static int execute(String... args) {
+        RunReport.commandStarted(java.time.Instant.now());   // metrics.json's "started"
+        try {
+            return executeCommand(args);
+        } finally {
+            RunReport.commandEnded();
+        }
+    }
+
+    private static int executeCommand(String... args) {
         CommandLine cl = commandLine();
         cl.setExecutionExceptionHandler(Main::handle);
         cl.setParameterExceptionHandler(Main::usageError);

@@ -60,7 +60,7 @@ final class ReproduceEk implements Callable<Integer> {
         dev.tikhon.experiments.EkExperiment.Budget budget = new dev.tikhon.experiments.EkExperiment.Budget(datasets, iterations,
                 batchSize, epsilon, mcSamples, flowSamples, alpha, heldOut, seed, grid);
         dev.tikhon.experiments.EkExperiment.Result result = new dev.tikhon.experiments.EkExperiment(budget, r.device(), r.run().path())
-                .run(name -> new FlowCommand.BarListener(name));
+                .run(ResumableBar::new);
         Map<String, Object> metrics = r.metrics();
         metrics.put("claim", "a normalizing flow recovered from entropy–Kantorovich potentials models the 2-D toy densities; "
                 + "held-out NLL beside the CNF trained with the same budget");
@@ -68,10 +68,10 @@ final class ReproduceEk implements Callable<Integer> {
         metrics.put("results", dev.tikhon.report.Json.toMap(result).get("results"));
         r.run().writeMetrics(metrics);
         dev.tikhon.report.HtmlReport.write(r.run().path(), "Tikhon: reproduce ek", "EK flow vs CNF on " + String.join(", ", datasets) + ", "
-                + iterations + " iterations of batch " + batchSize, metrics, result.images());
+                + iterations + " iterations of batch " + batchSize, metrics, result.images(), result.captions());
         for (dev.tikhon.experiments.EkExperiment.Row x : result.results()) {
-            System.out.printf(Locale.ROOT, "%-13s %-4s held-out NLL %.4f ± %.4f, %.1f s training%n", x.data(), x.method(),
-                    x.heldoutNll(), x.heldoutNllStderr(), x.trainSeconds());
+            System.out.printf(Locale.ROOT, "%-13s %-4s held-out %s %.4f ± %.4f, %.1f s training%n", x.data(), x.method(),
+                    x.unit(), x.heldoutNll(), x.heldoutNllStderr(), x.trainSeconds());
         }
         r.outputs("index.html, results.csv, one run directory per data set and method");
         return 0;

@@ -67,7 +67,7 @@ final class ReproduceLipschitz implements Callable<Integer> {
         metrics.put("claim", "with corrupted labels, the Lipschitz-regularized minimizer converges to a regularized label function "
                 + "rather than to the noise (Oberman & Calder); error against the clean labels should fall with n for the "
                 + "regularized model while the unregularized one fits the flipped labels");
-        metrics.put("settings", settings.toString());
+        metrics.put("settings", dev.tikhon.report.Json.toMap(settings));   // a JSON object: the page says it in words
         metrics.put("summary", dev.tikhon.report.Json.toMap(e.report(rows)));
         metrics.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
         r.run().writeMetrics(metrics);

@@ -15,8 +15,9 @@ import java.util.concurrent.Callable;
 /** {@code tikhon reproduce tikhonov}: its options and console report; the experiment itself is in {@code experiments/}. */
 @Command(name = "tikhonov", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Small CNN on Fashion-MNIST: undefended, Tikhonov by finite differences (λ 0.1, 1), by double backprop "
-                + "(λ 0.1), PGD-7 adversarial training (ℓ∞, ε 0.1) and Gaussian noise (σ 0.25). Clean accuracy, mean and max ‖∇ₓℓ‖, "
-                + "training time. Resumable: rerun the same command to continue."})
+                + "(λ 0.1), PGD-7 adversarial training (ℓ∞, ε 0.1), TRADES (β 6) and Gaussian noise (σ 0.25). Clean accuracy on the "
+                + "test set, mean and max ‖∇ₓℓ‖, training time; on the first --robust-images test images, clean and ℓ∞ robust accuracy, "
+                + "median DDN ℓ2 distance and median L-bound estimate. Resumable: rerun the same command to continue."})
 final class ReproduceTikhonov implements Callable<Integer> {
     @Mixin DataOptions data = new DataOptions();
 
@@ -59,13 +60,19 @@ final class ReproduceTikhonov implements Callable<Integer> {
         metrics.put("variants", Json.toMap(report.variants()));
         if (report.robustnessSettings() != null) metrics.put("robustness_settings", Json.toMap(report.robustnessSettings()));
         r.write(metrics, loaded.description() + ", small CNN, " + epochs + " epochs");
+        int testImages = loaded.sets().test().size();
+        int robustN = rows.stream().filter(x -> x.robustness() != null).mapToInt(x -> x.robustness().images()).findFirst().orElse(0);
+        System.out.printf("test acc: on all %d test images%s%n", testImages,
+                robustN > 0 ? "; clean, rob: on the first " + robustN + " (the attacked ones); med L-bd est: median L-bound, an estimate of a lower bound on the ℓ2 distance" : "");
         System.out.printf("%-20s %8s %12s %12s %10s%s%n", "variant", "test acc", "mean ‖∇ℓ‖₂", "max ‖∇ℓ‖₂", "train s",
-                robustImages > 0 ? String.format("%10s %10s %10s %10s", "rob 2/255", "rob 8/255", "med ℓ2 d", "med L-bd") : "");
+                robustImages > 0 ? String.format("%10s %10s %10s %10s %14s", "clean", "rob 2/255", "rob 8/255", "med ℓ2 d",
+                        "med L-bd est") : "");
         for (TikhonovExperiment.Row x : rows) {
             String robust = "";
             if (x.robustness() != null) {
                 double[] a = x.robustness().linfRobustAccuracy();
-                robust = String.format(Locale.ROOT, "%10.4f %10.4f %10.4g %10.4g", a[0], a[1], x.robustness().medianL2Distance(),
+                robust = String.format(Locale.ROOT, "%10.4f %10.4f %10.4f %10.4g %14.4g", x.robustness().cleanAccuracy(), a[0], a[1],
+                        x.robustness().medianL2Distance(),
                         x.robustness().medianL2LBound());
             }
             System.out.printf(Locale.ROOT, "%-20s %8.4f %12.4g %12.4g %10.1f%s%n", x.variant(), x.testAccuracy(), x.norms().l2Mean(),

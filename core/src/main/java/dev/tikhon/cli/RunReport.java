@@ -19,13 +19,26 @@ import java.util.Map;
 final class RunReport {
     private RunReport() {}
 
+    /** When the command now running began ({@link Main#execute} sets it); null outside a command. */
+    private static volatile Instant commandStarted;
+
+    /** Marks the start of a command: every header until {@link #commandEnded} gives it as "started". */
+    static void commandStarted(Instant at) { commandStarted = at; }
+
+    static void commandEnded() { commandStarted = null; }
+
+    /** The start of the command now running, or now when none is marked (a header built outside {@link Main#execute}). */
+    static Instant started() {
+        Instant at = commandStarted;
+        return at != null ? at : Instant.now();
+    }
+
     static Map<String, Object> header(String command, Device device) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("command", command);
         m.put("tikhon_version", Version.VERSION);
-        String now = Instant.now().toString();
-        m.put("started", now);
-        m.put("finished", now);   // the end time: RunDirectory.writeMetrics sets it when the metrics are written
+        m.put("started", started().toString());   // when the command began, not when its report is written
+        m.put("finished", Instant.now().toString());   // the end time: RunDirectory.writeMetrics sets it when the metrics are written
         m.put("device", device.toString());
         m.put("engine", Engine.describe());
         return m;
@@ -34,7 +47,6 @@ final class RunReport {
     static Map<String, Object> trainingMetrics(String command, ModelSpec spec, Trainer.Outcome o, TrainConfig config,
                                                Objective objective, DataInfo data, Device device, double wallSeconds) {
         Map<String, Object> m = header(command, device);
-        m.put("started", Instant.now().minusNanos((long) (wallSeconds * 1e9)).toString());
         m.put("data", data);
         m.put("model", spec);
         m.put("parameters", o.model().parameterCount());

@@ -163,6 +163,9 @@ public final class DataSets {
                 lines.add(set.name + ": unusable: " + e.getMessage());
             }
         }
+        lines.add(SAMPLE_NAME + ": " + (DataSets.class.getResource(SAMPLE_RESOURCE + FILES.get(0) + ".gz") != null
+                ? "bundled in the jar (6000 train / 1000 test Fashion-MNIST images): --data " + SAMPLE_NAME
+                : "missing from this build (its resources are not on the class path)"));
         List<String> looked = new ArrayList<>();
         try {
             Path dir = findCifar(dataDir, env, systemRoot, looked);

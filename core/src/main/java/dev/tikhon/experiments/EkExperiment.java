@@ -11,6 +11,7 @@ import dev.tikhon.report.Json;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -65,33 +66,43 @@ public final class EkExperiment {
     }
 
     /** One trained flow: its data set, method (ek or cnf), training and held-out evaluation (seconds, NLL, NFE per batch). */
-    public record Row(String data, String method, int iterations, @JsonProperty("train_seconds") double trainSeconds,
+    public record Row(String data, String method, String unit, int iterations, @JsonProperty("train_seconds") double trainSeconds,
                       @JsonProperty("heldout_nll") double heldoutNll, @JsonProperty("heldout_nll_stderr") double heldoutNllStderr,
                       @JsonProperty("eval_nfe") double evalNfe, @JsonProperty("eval_seconds") double evalSeconds,
                       @JsonProperty("run_seconds") double runSeconds) {}
 
     /** The experiment's result: its budget, one row per (data set, method), and the pictures of the report (not in metrics). */
-    public record Result(Budget budget, List<Row> results, @JsonIgnore List<String> images) {}
+    public record Result(Budget budget, List<Row> results, @JsonIgnore List<String> images, @JsonIgnore Map<String, String> captions) {}
+
+    /** "EK flow" or "CNF": how captions and titles name a method. */
+    public static String methodName(String method) { return method.equals("ek") ? "EK flow" : "CNF"; }
 
     /** Runs (or resumes) every training; writes results.csv and returns the result. */
     public Result run(Function<String, FlowTraining.Listener> listeners) {
         List<Row> rows = new ArrayList<>();
         List<String> images = new ArrayList<>();
+        Map<String, String> captions = new LinkedHashMap<>();
         for (String data : budget.datasets()) {
             for (String method : List.of("ek", "cnf")) {
                 Path runDir = dir.resolve(data + "-" + method);
                 long t0 = System.nanoTime();
                 FlowRuns.Trained t = FlowRuns.train(method.equals("ek") ? ek(data) : cnf(data), device, runDir, true, budget.heldOut(),
                         null, budget.grid(), listeners.apply(data + " " + method));
-                rows.add(new Row(data, method, t.outcome().history().size(), t.outcome().seconds(), t.heldOut().nll(),
+                rows.add(new Row(data, method, t.heldOut().unit(), t.outcome().history().size(), t.outcome().seconds(), t.heldOut().nll(),
                         t.heldOut().standardError(), t.heldOut().nfePerBatch(), t.heldOut().seconds(),
                         (System.nanoTime() - t0) / 1e9));   // run_seconds: this call: training (or what a resume added), evaluation, pictures
-                if (method.equals("ek")) images.add(data + "-ek/data.png");
+                String who = data + " — " + methodName(method);
+                if (method.equals("ek")) {
+                    images.add(data + "-ek/data.png");
+                    captions.put(data + "-ek/data.png", data + " — " + budget.heldOut() + " held-out data points (the same for both methods)");
+                }
                 images.add(data + "-" + method + "/density.png");
+                captions.put(data + "-" + method + "/density.png", who + ": model density");
                 images.add(data + "-" + method + "/samples.png");
+                captions.put(data + "-" + method + "/samples.png", who + ": samples");
             }
         }
         Csv.writeRecords(dir.resolve("results.csv"), rows.stream().map(Json::toMap).toList());
-        return new Result(budget, rows, images);
+        return new Result(budget, rows, images, captions);
     }
 }

@@ -22,8 +22,15 @@ import java.util.function.Function;
  * normalizing flow needs far fewer function evaluations, and so less wall time, at the same or
  * better likelihood. For each data set it trains the same flow twice, unregularized and RNODE, with
  * the same seed, batches, solver and number of iterations, and records NFE per iteration, wall time
- * and the held-out NLL under one evaluation solver (Dopri5 at 1e-5; exact divergence for 2-D sets, Hutchinson for images), with the
- * evaluation NFE. Each run is its own resumable directory.
+ * and the held-out NLL under one evaluation solver (Dopri5 at 1e-5; exact divergence for the toy sets,
+ * a Hutchinson estimate with Rademacher noise for images), with the evaluation NFE. Each run is its
+ * own resumable directory.
+ *
+ * <p>Wall time: before a data set's timed runs both variants train {@link #WARMUP_ITERATIONS}
+ * untimed iterations in a throwaway directory, so that the first timed run does not carry the
+ * process's warm-up (JIT compilation, libtorch's first kernels and allocations) and the second
+ * does not profit from it. Without it the unregularized run, which goes first, was about twice as
+ * slow per NFE as the RNODE run (docs/flows.md).
  */
 public final class RnodeExperiment {
     /**
@@ -34,6 +41,12 @@ public final class RnodeExperiment {
     public record Budget(List<String> datasets, int iterations, int batchSize, String solver, double step, double tolerance,
                          double lambda, int heldOut, long seed, int imageIterations, int imageBatchSize, int imageChannels,
                          int imageHeldOut) {}
+
+    /** Untimed iterations each variant trains before a data set's timed runs (fewer if the runs are shorter). */
+    public static final int WARMUP_ITERATIONS = 10;
+
+    /** Task names the warm-up's listeners get: {@code "DATA warm-up VARIANT"}. */
+    public static final String WARMUP = "warm-up";
 
     private final Budget budget;
     private final Device device;
@@ -72,8 +85,12 @@ public final class RnodeExperiment {
                       @JsonProperty("eval_nfe") double evalNfe, @JsonProperty("final_kinetic") double finalKinetic,
                       @JsonProperty("final_jacobian") double finalJacobian) {}
 
-    /** Per data set: RNODE ÷ unregularized for total NFE, last-10% NFE, wall time, evaluation NFE; and the NLL difference. */
-    public record Ratio(String data, @JsonProperty("nfe_total_ratio") double nfeTotalRatio,
+    /**
+     * Per data set: RNODE ÷ unregularized for total NFE, last-10% NFE, wall time (training seconds, both timed after
+     * the warm-up), evaluation NFE; and the held-out NLL difference RNODE − unregularized in {@code unit} (nats, or
+     * bits/dim for images: a Hutchinson estimate).
+     */
+    public record Ratio(String data, String unit, @JsonProperty("nfe_total_ratio") double nfeTotalRatio,
                         @JsonProperty("nfe_last_10pct_ratio") double nfeLast10pctRatio, @JsonProperty("wall_time_ratio") double wallTimeRatio,
                         @JsonProperty("eval_nfe_ratio") double evalNfeRatio, @JsonProperty("nll_difference") double nllDifference) {}
 
@@ -85,10 +102,11 @@ public final class RnodeExperiment {
         List<Row> rows = new ArrayList<>();
         for (String data : budget.datasets()) {
             Map<String, List<Map<String, Object>>> histories = new LinkedHashMap<>();
-            for (String variant : List.of("unregularized", "rnode")) {
-                double lambda = variant.equals("rnode") ? budget.lambda() : 0;
+            boolean images = dev.tikhon.flow.Flows.isImages(data);
+            if (VARIANTS.stream().anyMatch(v -> !finished(data, v))) warmUp(data, listeners);
+            for (String variant : VARIANTS) {
+                double lambda = lambda(variant);
                 Path runDir = dir.resolve(data + "-" + variant);
-                boolean images = dev.tikhon.flow.Flows.isImages(data);
                 FlowRuns.Trained t = FlowRuns.train(config(data, lambda), device, runDir, true,
                         images ? budget.imageHeldOut() : budget.heldOut(), dataDir, listeners.apply(data + " " + variant));
                 histories.put(variant, t.outcome().history());
@@ -98,6 +116,61 @@ public final class RnodeExperiment {
         }
         Csv.writeRecords(dir.resolve("results.csv"), rows.stream().map(Json::toMap).toList());
         return new Result(budget, rows, ratios(rows));
+    }
+
+    static final List<String> VARIANTS = List.of("unregularized", "rnode");
+
+    private double lambda(String variant) { return variant.equals("rnode") ? budget.lambda() : 0; }
+
+    private int iterations(String data) {
+        return dev.tikhon.flow.Flows.isImages(data) ? budget.imageIterations() : budget.iterations();
+    }
+
+    /** Whether {@code variant}'s run on {@code data} has a checkpoint with all its iterations (a rerun trains nothing). */
+    boolean finished(String data, String variant) {
+        Path ckpt = dir.resolve(data + "-" + variant).resolve(FlowTraining.CHECKPOINT);
+        return java.nio.file.Files.exists(ckpt) && FlowTraining.load(ckpt).meta().iteration() >= iterations(data);
+    }
+
+    /**
+     * Trains both variants {@link #WARMUP_ITERATIONS} iterations (at most the run's) on {@code data} with the timed runs'
+     * settings, in a directory that is deleted afterwards; nothing of it is timed or reported. The timed runs reseed
+     * their model and batches, so their numbers do not depend on it.
+     */
+    private void warmUp(String data, Function<String, FlowTraining.Listener> listeners) {
+        int w = Math.min(WARMUP_ITERATIONS, iterations(data));
+        Path tmp = dir.resolve(".warm-up");
+        try {
+            FlowTraining.Batches batches;
+            if (dev.tikhon.flow.Flows.isImages(data)) {
+                var images = dev.tikhon.flow.Flows.loadImages(data, dataDir);
+                batches = dev.tikhon.flow.Flows.imageBatches(images.train(), budget.imageBatchSize(), budget.seed());
+            } else {
+                batches = dev.tikhon.flow.Flows.toyBatches(data, budget.batchSize(), budget.seed());
+            }
+            FlowTraining.Batches onDevice = it -> batches.batch(it).to(device);
+            for (String variant : VARIANTS) {
+                FlowConfig c = config(data, lambda(variant)).withIterations(w);
+                java.nio.file.Files.createDirectories(tmp.resolve(variant));
+                dev.tikhon.engine.Rng.seed(dev.tikhon.engine.Rng.derive(budget.seed(), 0));
+                dev.tikhon.flow.FlowModel model = FlowRuns.build(c, dev.tikhon.flow.Flows.exampleShape(data));
+                model.module().to(device);
+                FlowTraining.run(model, c, onDevice, tmp.resolve(variant), false, listeners.apply(data + " " + WARMUP + " " + variant));
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } finally {
+            deleteTree(tmp);
+        }
+    }
+
+    private static void deleteTree(Path root) {
+        if (!java.nio.file.Files.exists(root)) return;
+        try (var paths = java.nio.file.Files.walk(root)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) java.nio.file.Files.deleteIfExists(p);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot delete the warm-up directory " + root, e);
+        }
     }
 
     private static Row row(String data, String variant, double lambda, FlowRuns.Trained t) {
@@ -114,7 +187,7 @@ public final class RnodeExperiment {
         List<Ratio> out = new ArrayList<>();
         for (int i = 0; i + 1 < rows.size(); i += 2) {
             Row u = rows.get(i), r = rows.get(i + 1);
-            out.add(new Ratio(u.data(), r.nfeTotal() / u.nfeTotal(), r.nfeLast10pct() / u.nfeLast10pct(),
+            out.add(new Ratio(u.data(), u.unit(), r.nfeTotal() / u.nfeTotal(), r.nfeLast10pct() / u.nfeLast10pct(),
                     r.trainSeconds() / u.trainSeconds(), r.evalNfe() / u.evalNfe(), r.heldoutNll() - u.heldoutNll()));
         }
         return out;

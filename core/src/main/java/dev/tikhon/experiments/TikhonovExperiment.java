@@ -53,10 +53,10 @@ public final class TikhonovExperiment {
 
     /**
      * The robustness columns of the scaleable-input-gradient paper's tables, on the first {@code images} test images:
-     * robust accuracy under the ℓ∞ attack at each radius, median smallest ℓ2 adversarial distance (DDN) and median L-bound
-     * (ℓ2, estimate).
+     * clean accuracy on those same images (robust accuracy is never above it), robust accuracy under the ℓ∞ attack at each
+     * radius, median smallest ℓ2 adversarial distance (DDN) and median L-bound (ℓ2, estimate).
      */
-    public record Robustness(int images, double[] linfEps, double[] linfRobustAccuracy, double medianL2Distance,
+    public record Robustness(int images, double cleanAccuracy, double[] linfEps, double[] linfRobustAccuracy, double medianL2Distance,
                              double medianL2LBound, long boundViolations, List<String> warnings) {}
 
     /** metrics.json's account of one variant; {@code robustness} is absent when robustness was not evaluated. */
@@ -66,7 +66,8 @@ public final class TikhonovExperiment {
                           @JsonInclude(JsonInclude.Include.NON_NULL) RobustnessSummary robustness) {}
 
     /** The robustness columns in metrics.json: ℓ∞ robust accuracy by radius name (e.g. "8/255"), DDN and L-bound medians. */
-    public record RobustnessSummary(int images, @JsonProperty("linf_robust_accuracy") Map<String, Double> linfRobustAccuracy,
+    public record RobustnessSummary(int images, @JsonProperty("clean_accuracy_same_images") double cleanAccuracy,
+                                    @JsonProperty("linf_robust_accuracy") Map<String, Double> linfRobustAccuracy,
                                     @JsonProperty("median_l2_distance") double medianL2Distance,
                                     @JsonProperty("median_l2_lbound_estimate") double medianL2LBoundEstimate,
                                     @JsonProperty("l_bound_violations") long lBoundViolations, List<String> warnings) {}
@@ -153,7 +154,7 @@ public final class TikhonovExperiment {
         double[] lb = l2.rows().stream().filter(RobustnessEvaluation.Row::correct).mapToDouble(RobustnessEvaluation.Row::lBound).sorted().toArray();
         List<String> warnings = new ArrayList<>(linf.warnings());
         warnings.addAll(l2.warnings());
-        return new Robustness(images.size(), robustness.linf().eps(), acc, RobustnessReport.median(dist), RobustnessReport.median(lb), l2.violations(false), warnings);
+        return new Robustness(images.size(), linf.cleanAccuracy(), robustness.linf().eps(), acc, RobustnessReport.median(dist), RobustnessReport.median(lb), l2.violations(false), warnings);
     }
 
     private RobustnessEvaluation.Result evaluateOnce(dev.tikhon.nn.Module model, Dataset images, RobustnessEvaluation.Config config, Path dir) {
@@ -194,6 +195,8 @@ public final class TikhonovExperiment {
             List<Object> row = new ArrayList<>(List.of(r.variant(), r.testAccuracy(), r.testLoss(), r.norms().l2Mean(), r.norms().l2Max(),
                     r.norms().l1Mean(), r.norms().l1Max(), r.norms().l2Mean() / baseGrad, r.trainSeconds(), r.trainSeconds() / baseSeconds));
             if (robust) {
+                row.add(r.robustness().images());
+                row.add(r.robustness().cleanAccuracy());
                 for (double a : r.robustness().linfRobustAccuracy()) row.add(a);
                 row.add(r.robustness().medianL2Distance());
                 row.add(r.robustness().medianL2LBound());
@@ -204,9 +207,11 @@ public final class TikhonovExperiment {
         List<String> header = new ArrayList<>(List.of("variant", "test_acc", "test_loss", "grad_l2_mean", "grad_l2_max",
                 "grad_l1_mean", "grad_l1_max", "grad_l2_mean_vs_undefended", "train_seconds", "time_vs_undefended"));
         if (robust) {
+            header.add("robust_images");
+            header.add("clean_acc_robust_images");
             for (double e : rows.get(0).robustness().linfEps()) header.add("robust_acc_linf_" + epsName(e));
             header.add("median_l2_distance");
-            header.add("median_l2_lbound");
+            header.add("median_l2_lbound_estimate");
         }
         header.add("objective");
         Csv.write(out.resolve("results.csv"), header, table);
@@ -222,7 +227,7 @@ public final class TikhonovExperiment {
                 Robustness rb = r.robustness();
                 Map<String, Double> acc = new LinkedHashMap<>();
                 for (int e = 0; e < rb.linfEps().length; e++) acc.put(epsName(rb.linfEps()[e]), rb.linfRobustAccuracy()[e]);
-                rs = new RobustnessSummary(rb.images(), acc, rb.medianL2Distance(), rb.medianL2LBound(), rb.boundViolations(), rb.warnings());
+                rs = new RobustnessSummary(rb.images(), rb.cleanAccuracy(), acc, rb.medianL2Distance(), rb.medianL2LBound(), rb.boundViolations(), rb.warnings());
             }
             m.put(r.variant(), new Summary(r.objective(), r.testAccuracy(), r.testLoss(), r.norms(), r.trainSeconds(), r.stepsPerSecond(), rs));
         }

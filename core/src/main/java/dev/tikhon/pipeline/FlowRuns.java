@@ -165,7 +165,7 @@ public final class FlowRuns {
         if (toy) {
             test = Flows.toyHeldOut(config.data(), heldOut, config.training().seed()).keep();
             eval = evaluate(model, test, EVALUATION_SOLVER, evaluationBatch(config.data()));
-            images = new ArrayList<>(FlowPlots.toy(run.path(), config.data(), model, test.to(device), EVALUATION_SOLVER, grid));
+            images = new ArrayList<>(FlowPlots.toy(run.path(), config.data() + " — " + (config.methodIsEk() ? "EK flow" : "CNF"), model, test.to(device), EVALUATION_SOLVER, grid));
         } else {
             Rng.seed(Rng.derive(config.training().seed(), 4));
             eval = evaluate(model, test, EVALUATION_SOLVER, IMAGE_EVAL_BATCH);

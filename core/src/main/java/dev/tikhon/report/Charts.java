@@ -155,8 +155,8 @@ public final class Charts {
     }
 
     /**
-     * Plots a training history: every column named {@code loss} or ending in {@code _loss} goes to
-     * {@code loss.png}, every column named {@code acc} or ending in {@code _acc} to
+     * Plots a training history: every column named {@code loss} or ending in {@code _loss}, and {@code train_data},
+     * goes to {@code loss.png} (legend labels from {@link #CURVE_LABELS}), every column named {@code acc} or ending in {@code _acc} to
      * {@code accuracy.png}, against the {@code epoch} column (or the row number where a row has
      * none). Values may be numbers or numeric strings, so rows read back by {@link Csv} work too.
      *
@@ -239,14 +239,34 @@ public final class Charts {
         save(png, chart);
     }
 
+    /**
+     * What a training history's loss columns are, in the legend: train_loss is the training objective (loss plus any
+     * penalty) averaged over the epoch's batches, while test and validation loss are the data loss alone at the end of
+     * the epoch, so they are not the same quantity.
+     */
+    static final Map<String, String> CURVE_LABELS = Map.of(
+            "train_loss", "train objective (loss + penalty, epoch mean)",
+            "train_data", "train loss without penalty (epoch mean)",
+            "test_loss", "test loss (no penalty, end of epoch)",
+            "val_loss", "validation loss (no penalty, end of epoch)");
+
+    /** The columns a chart of {@code exact}/{@code suffix} columns plots, in order, each with its legend label. */
+    static Map<String, String> curveLabels(String exact, String suffix, Set<String> columns) {
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (String column : columns) {
+            boolean dataTerm = exact.equals("loss") && column.equals("train_data");   // the objective's loss part, beside it
+            if (column.equals(exact) || column.endsWith(suffix) || dataTerm) out.put(column, CURVE_LABELS.getOrDefault(column, column));
+        }
+        return out;
+    }
+
     private static boolean curves(Path png, String title, String exact, String suffix, Set<String> columns,
                                   double[] epochs, List<? extends Map<String, ?>> history) {
         List<Series> series = new ArrayList<>();
-        for (String column : columns) {
-            if (!column.equals(exact) && !column.endsWith(suffix)) continue;
+        curveLabels(exact, suffix, columns).forEach((column, label) -> {
             double[] y = history.stream().mapToDouble(row -> number(row.get(column))).toArray();
-            series.add(new Series(column, epochs, y));
-        }
+            series.add(new Series(label, epochs, y));
+        });
         if (series.isEmpty()) return false;
         line(png, title, "epoch", title.toLowerCase(Locale.ROOT), series);
         return true;

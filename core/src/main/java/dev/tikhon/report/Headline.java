@@ -466,10 +466,21 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
             Set<String> kinds = new LinkedHashSet<>();
             int k = t.header().indexOf("kind");
             if (k >= 0) for (List<String> row : t.rows()) if (k < row.size()) kinds.add(kindWord(row.get(k)));
-            return new Headline(List.of("Results, one row per " + (t.header().isEmpty() ? "variant" : t.header().get(0).replace('_', ' '))
-                    + " (" + name + ")."), t.header().stream().map(c -> c.replace('_', ' ')).toList(), rows, List.of(), kinds, Set.of());
+            return new Headline(List.of("Results, one row per " + rowKey(t.header()) + " (" + name + ")."), t.header().stream().map(c -> c.replace('_', ' ')).toList(), rows, List.of(), kinds, Set.of());
         }
         return null;
+    }
+
+    /** Columns that, after the first, still name what a row is (not what was measured). */
+    private static final Set<String> KEY_COLUMNS = Set.of("data", "variant", "method", "n", "seed");
+
+    /** What one row is: its first column, with the key columns right after it ("(variant, n)"); "variant" for no header. */
+    static String rowKey(List<String> header) {
+        if (header.isEmpty()) return "variant";
+        List<String> key = new ArrayList<>(List.of(header.get(0)));
+        for (int i = 1; i < header.size() && KEY_COLUMNS.contains(header.get(i)); i++) key.add(header.get(i));
+        String words = String.join(", ", key).replace('_', ' ');
+        return key.size() == 1 ? words : "(" + words + ")";
     }
 
     /** No known layout: the top-level numbers. */

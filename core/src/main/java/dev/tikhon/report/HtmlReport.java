@@ -86,6 +86,15 @@ public final class HtmlReport {
      * @param description one line under the title; may be null
      */
     public static Path write(Path dir, String title, String description, Map<String, ?> metrics, List<String> images) {
+        return write(dir, title, description, metrics, images, Map.of());
+    }
+
+    /**
+     * As {@link #write(Path, String, String, Map, List)}, with the captions (and alt texts) of some images: an image
+     * not in {@code captions} is captioned with its file name in words.
+     */
+    public static Path write(Path dir, String title, String description, Map<String, ?> metrics, List<String> images,
+                             Map<String, String> captions) {
         JsonNode tree = tree(metrics);
         Headline headline = Headline.of(tree, dir);
         StringBuilder html = new StringBuilder(8192)
@@ -99,8 +108,8 @@ public final class HtmlReport {
         List<String> rest = new ArrayList<>(images);
         List<String> lead = headline.images().stream().filter(rest::contains).toList();
         rest.removeAll(lead);
-        appendHeadline(html, headline, lead);
-        appendImages(html, "Charts", rest);
+        appendHeadline(html, headline, lead, captions);
+        appendImages(html, "Charts", rest, captions);
         appendSettings(html, tree);
         Map<String, Object> details = new LinkedHashMap<>();
         tree.fields().forEachRemaining(e -> {
@@ -144,7 +153,7 @@ public final class HtmlReport {
         return (text.startsWith("/") || text.matches("^[A-Za-z]:\\\\.*")) && !text.contains(" ");
     }
 
-    private static void appendHeadline(StringBuilder html, Headline h, List<String> images) {
+    private static void appendHeadline(StringBuilder html, Headline h, List<String> images, Map<String, String> captions) {
         if (h.sentences().isEmpty() && h.header().isEmpty() && images.isEmpty()) return;
         html.append("<section class=\"headline\" id=\"headline\">\n<h2>Result</h2>\n");
         for (String sentence : h.sentences()) html.append("<p>").append(escape(sentence)).append("</p>\n");
@@ -159,7 +168,7 @@ public final class HtmlReport {
             }
             html.append("</tbody>\n</table>\n");
         }
-        for (String image : images) appendFigure(html, image);
+        for (String image : images) appendFigure(html, image, captions);
         Set<String> said = new LinkedHashSet<>();
         for (String kind : h.kinds()) {
             String sentence = KINDS.get(kind);
@@ -198,7 +207,7 @@ public final class HtmlReport {
         }
         if (v.isArray()) {
             List<String> parts = new ArrayList<>();
-            v.forEach(x -> parts.add(inWords(x)));
+            v.forEach(x -> parts.add(x.isObject() ? "(" + inWords(x) + ")" : inWords(x)));   // each object of a list in parentheses
             return "[" + String.join(", ", parts) + "]";
         }
         if (v.isNumber()) return Format.cell(v.isFloatingPointNumber() ? v.asDouble() : v.numberValue());
@@ -339,14 +348,14 @@ public final class HtmlReport {
         html.append("</table>");
     }
 
-    private static void appendImages(StringBuilder html, String heading, List<String> images) {
+    private static void appendImages(StringBuilder html, String heading, List<String> images, Map<String, String> captions) {
         if (images.isEmpty()) return;
         html.append("<h2>").append(escape(heading)).append("</h2>\n");
-        for (String image : images) appendFigure(html, image);
+        for (String image : images) appendFigure(html, image, captions);
     }
 
-    private static void appendFigure(StringBuilder html, String image) {
-        String caption = escape(caption(image));
+    private static void appendFigure(StringBuilder html, String image, Map<String, String> captions) {
+        String caption = escape(captions.getOrDefault(image, caption(image)));
         html.append("<figure><img src=\"").append(escape(href(image))).append("\" alt=\"").append(caption)
                 .append("\"><figcaption>").append(caption).append("</figcaption></figure>\n");
     }

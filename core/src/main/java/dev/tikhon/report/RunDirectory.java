@@ -112,7 +112,7 @@ public final class RunDirectory {
     /** Writes {@code metrics.json} atomically. */
     public Path writeMetrics(Map<String, Object> metrics) {
         Path file = resolve(METRICS_FILE);
-        // a header's "finished" is made with its "started"; metrics are written when the work is done: the end time,
+        // a header's "finished" is a placeholder (its "started" is the command's start); metrics are written when the work is done: the end time,
         // set in the caller's map so that the page written from it next says the same
         if (metrics.containsKey("finished")) metrics.put("finished", java.time.Instant.now().toString());
         Json.write(file, metrics);

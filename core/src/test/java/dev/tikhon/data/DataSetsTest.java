@@ -227,20 +227,22 @@ class DataSetsTest {
         Path sys = noSystem();
         tinySet(sys.resolve("mnist"), 6);
         List<String> lines = DataSets.describeAvailable(null, Map.of(), sys);
-        assertThat(lines).hasSize(5);
+        assertThat(lines).hasSize(6);
         assertThat(lines.get(0)).startsWith("fashion-mnist: not found (looked in $TIKHON_DATA (unset), "
                 + sys.resolve("fashion-mnist") + "); the bundled sample");
         assertThat(lines.get(1)).isEqualTo("mnist: found in " + sys.resolve("mnist"));
-        assertThat(lines.get(2)).startsWith("cifar10: not found (looked in $TIKHON_DATA (unset), " + sys.resolve("cifar10"));
-        assertThat(lines.get(3)).startsWith("toy sets").contains("pinwheel");
-        assertThat(lines.get(4)).startsWith("folder: needs --data-dir");
+        assertThat(lines.get(2)).isEqualTo("fashion-mnist-sample: bundled in the jar (6000 train / 1000 test Fashion-MNIST images): "
+                + "--data fashion-mnist-sample");
+        assertThat(lines.get(3)).startsWith("cifar10: not found (looked in $TIKHON_DATA (unset), " + sys.resolve("cifar10"));
+        assertThat(lines.get(4)).startsWith("toy sets").contains("pinwheel");
+        assertThat(lines.get(5)).startsWith("folder: needs --data-dir");
 
         Path partial = tinySet(tmp.resolve("partial"), 6);
         Files.delete(partial.resolve("t10k-images-idx3-ubyte.gz"));
         Files.createDirectories(partial.resolve("cats"));
         lines = DataSets.describeAvailable(partial, Map.of(), sys);
         assertThat(lines.get(0)).startsWith("fashion-mnist: unusable: " + partial.resolve("t10k-images-idx3-ubyte"));
-        assertThat(lines.get(2)).startsWith("cifar10: unusable: " + partial.resolve("test_batch.bin") + ": no such file");
-        assertThat(lines.get(4)).isEqualTo("folder: " + partial + " has 1 class subfolders: cats");
+        assertThat(lines.get(3)).startsWith("cifar10: unusable: " + partial.resolve("test_batch.bin") + ": no such file");
+        assertThat(lines.get(5)).isEqualTo("folder: " + partial + " has 1 class subfolders: cats");
     }
 }

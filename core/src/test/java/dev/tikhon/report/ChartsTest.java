@@ -190,4 +190,16 @@ class ChartsTest {
         assertThat(image.getWidth()).isEqualTo(Charts.WIDTH);
         assertThat(image.getHeight()).isEqualTo(Charts.HEIGHT);
     }
+
+    @Test
+    void lossCurvesSayTheTrainingObjectiveIsNotTheTestLoss() {
+        Map<String, String> labels = Charts.curveLabels("loss", "_loss",
+                new java.util.LinkedHashSet<>(List.of("epoch", "train_loss", "train_acc", "train_data", "train_penalty", "test_loss")));
+        assertThat(labels).containsExactly(
+                Map.entry("train_loss", "train objective (loss + penalty, epoch mean)"),
+                Map.entry("train_data", "train loss without penalty (epoch mean)"),
+                Map.entry("test_loss", "test loss (no penalty, end of epoch)"));
+        assertThat(Charts.curveLabels("acc", "_acc", new java.util.LinkedHashSet<>(List.of("train_acc", "train_data", "test_acc"))))
+                .containsOnlyKeys("train_acc", "test_acc");
+    }
 }
