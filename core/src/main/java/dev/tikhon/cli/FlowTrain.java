@@ -219,7 +219,7 @@ final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
                 "ek".equals(method) ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples, dualForm) : null);
         Path outDir = outDir();
         System.out.println("flow:   " + config.describe());
-        FlowRuns.Trained t = FlowRuns.train(config, device, outDir, resumeOptions.resume, heldOut, dataDir, new FlowCommand.BarListener("flow " + data));
+        FlowRuns.Trained t = FlowRuns.train(config, device, outDir, resumeOptions.resume, heldOut, dataDir, new ResumableBar("flow " + data));
         if (t.metrics().get("data") != null) System.out.println("data:   " + t.metrics().get("data"));
         FlowRuns.Evaluation e = t.heldOut();
         if (config.methodIsEk()) {

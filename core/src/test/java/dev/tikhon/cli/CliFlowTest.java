@@ -50,6 +50,12 @@ class CliFlowTest {
         for (int i = 0; i < 6; i++) {
             assertThat(b.rows().get(i).get(1)).as("loss of iteration %d", i + 1).isEqualTo(a.rows().get(i).get(1));
         }
+        assertThat(resumed.err()).contains("flow 8gaussians: resuming at iteration 4 of 6, 2 to do");
+        // a finished run resumed again trains nothing, and says so rather than "started, 6 to do"
+        Cli.Run again = Cli.run(train(split, 6, "--resume"));
+        assertThat(again.exitCode()).as(again.err()).isEqualTo(0);
+        assertThat(again.err()).contains("already trained (6 iterations in its checkpoint): nothing to do").doesNotContain("started");
+        assertThat(Csv.read(split.resolve("history.csv")).rows()).hasSize(6);
 
         Cli.Run e = Cli.run("flow", "eval", "--checkpoint", whole.toString(), "--held-out", "200", "--threads", "1");
         assertThat(e.exitCode()).as(e.err()).isEqualTo(0);
