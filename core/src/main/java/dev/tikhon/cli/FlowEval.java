@@ -18,8 +18,10 @@ import java.util.concurrent.Callable;
 final class FlowEval implements Callable<Integer> {
     @Mixin FlowCheckpoint flow = new FlowCheckpoint();
 
-    @Option(names = "--held-out", defaultValue = "5000", paramLabel = "N", description = "Held-out examples. Default: ${DEFAULT-VALUE}.")
-    int heldOut;
+    @Option(names = "--held-out", paramLabel = "N",
+            description = "Held-out examples. Default: as many as flow train evaluated on (its metrics.json beside the checkpoint), "
+                    + "else 5000.")
+    Integer heldOut;
 
     @Option(names = "--batch-size",
             description = "Default: the batch flow train evaluated with (1000 for 2-D data, 200 for images), so that the same --held-out "
@@ -28,6 +30,18 @@ final class FlowEval implements Callable<Integer> {
     Integer batchSize;
 
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    /** How many held-out examples flow train evaluated on, so that eval repeats its figure; 5000 (its default) if unknown. */
+    static int trainedHeldOut(java.nio.file.Path runDir) {
+        java.nio.file.Path m = runDir.resolve(dev.tikhon.report.RunDirectory.METRICS_FILE);
+        if (!java.nio.file.Files.isRegularFile(m)) return 5000;
+        try {
+            com.fasterxml.jackson.databind.JsonNode n = dev.tikhon.report.Json.readTree(m).path("held_out").path("examples");
+            return n.isInt() && n.asInt() > 0 ? n.asInt() : 5000;
+        } catch (RuntimeException e) {   // an unreadable report: the default, as for a checkpoint without one
+            return 5000;
+        }
+    }
 
     @Override public Integer call() {
         FlowCheckpoint.Opened o = flow.open("eval", "flow eval", spec);
@@ -39,6 +53,7 @@ final class FlowEval implements Callable<Integer> {
                     + " are drawn per batch)");
         }
         int batch = batchSize != null ? batchSize : trained;
+        int heldOut = this.heldOut != null ? this.heldOut : trainedHeldOut(flow.runDir());
         Tensor test;
         if (Flows.isToy(config.data())) {
             test = Flows.toyHeldOut(config.data(), heldOut, config.training().seed());

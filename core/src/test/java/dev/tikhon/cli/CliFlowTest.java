@@ -61,6 +61,12 @@ class CliFlowTest {
         assertThat(e.exitCode()).as(e.err()).isEqualTo(0);
         assertThat(JSON.readTree(whole.resolve("eval/metrics.json").toFile()).at("/held_out/nll").asDouble())
                 .isEqualTo(m.at("/held_out/nll").asDouble());
+        // without --held-out, eval takes as many as training evaluated on (200 here, not its own default 5000)
+        Cli.Run e2 = Cli.run("flow", "eval", "--checkpoint", whole.toString(), "--threads", "1", "--out", dir.resolve("eval2").toString());
+        assertThat(e2.exitCode()).as(e2.err()).isEqualTo(0);
+        JsonNode h2 = JSON.readTree(dir.resolve("eval2/metrics.json").toFile()).at("/held_out");
+        assertThat(h2.at("/examples").asInt()).isEqualTo(200);
+        assertThat(h2.at("/nll").asDouble()).isEqualTo(m.at("/held_out/nll").asDouble());
         Cli.Run s = Cli.run("flow", "sample", "--checkpoint", whole.toString(), "--samples", "300", "--grid", "20", "--threads", "1");
         assertThat(s.exitCode()).as(s.err()).isEqualTo(0);
         assertThat(Files.readAllLines(whole.resolve("samples/samples.csv"))).hasSize(301);
