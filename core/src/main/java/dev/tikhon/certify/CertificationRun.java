@@ -48,13 +48,6 @@ public final class CertificationRun {
         return "linf".equals(norm) ? "ℓ∞" : "ℓ2";
     }
 
-    /** A radius of the table as people write it: 1/255 … 8/255 for the ℓ∞ grid, the number otherwise. */
-    public static String radiusLabel(double r) {
-        double k = r * 255;
-        if (r > 0 && r < 0.2 && Math.abs(k - Math.rint(k)) < 1e-9) return (long) Math.rint(k) + "/255";
-        return dev.tikhon.report.Format.number(r);
-    }
-
     /**
      * One image: the prediction used for accuracy, each certificate, times in seconds, and the steps' extra columns
      * ({@link CertificationStep#extraColumns()}).
@@ -115,12 +108,17 @@ public final class CertificationRun {
          */
         public boolean smoothedPrediction() {
             return !images.isEmpty() && Double.isNaN(agreement)
-                    && images.get(0).certificates().get(certificateNames.get(0)).kind() == Certificate.Kind.PROBABILISTIC;
+                    && first(certificateNames.get(0)).kind() == Certificate.Kind.PROBABILISTIC;
+        }
+
+        /** Certificate {@code c} of the first image: its kind, α and method are those of every image's. */
+        public Certificate first(String c) {
+            return images.get(0).certificates().get(c);
         }
 
         /** The kind of certificate {@code c} in words: "sound", "heuristic", "probabilistic (α = 0.001)". */
         public String kindOf(String c) {
-            Certificate first = images.get(0).certificates().get(c);
+            Certificate first = first(c);
             String kind = first.kind().name().toLowerCase(java.util.Locale.ROOT);
             return first.kind() == Certificate.Kind.PROBABILISTIC ? kind + " (α = " + dev.tikhon.report.Format.number(first.alpha()) + ")" : kind;
         }
@@ -164,7 +162,7 @@ public final class CertificationRun {
             Map<String, Object> certs = new LinkedHashMap<>();
             for (String c : certificateNames) {
                 Map<String, Object> one = new LinkedHashMap<>();
-                Certificate first = images.get(0).certificates().get(c);
+                Certificate first = first(c);
                 one.put("kind", first.kind().name().toLowerCase(java.util.Locale.ROOT));
                 if (first.kind() == Certificate.Kind.PROBABILISTIC) one.put("alpha", first.alpha());
                 one.put("method", first.method());
@@ -202,7 +200,7 @@ public final class CertificationRun {
                 header.add("prediction_" + c);
                 header.add("radius_" + c);
                 header.add("kind_" + c);
-                if (images.get(0).certificates().get(c).kind() == Certificate.Kind.PROBABILISTIC) header.add("alpha_" + c);
+                if (first(c).kind() == Certificate.Kind.PROBABILISTIC) header.add("alpha_" + c);
             }
             header.add("norm");
             header.addAll(extraColumns);
@@ -216,7 +214,7 @@ public final class CertificationRun {
                     r.add(cert.abstained() ? Certificate.ABSTAIN : cert.prediction());
                     r.add(cert.radius());
                     r.add(cert.kind().name().toLowerCase(java.util.Locale.ROOT));
-                    if (images.get(0).certificates().get(c).kind() == Certificate.Kind.PROBABILISTIC) r.add(cert.alpha());
+                    if (first(c).kind() == Certificate.Kind.PROBABILISTIC) r.add(cert.alpha());
                 }
                 r.add(norm);
                 for (String e : extraColumns) r.add(extraCell(e, i.extras().get(e)));
@@ -249,7 +247,7 @@ public final class CertificationRun {
                     x[p] = max * p / (points - 1);
                     y[p] = certifiedAccuracy(c, x[p]);
                 }
-                Certificate first = images.get(0).certificates().get(c);
+                Certificate first = first(c);
                 String kind = first.kind().name().toLowerCase(java.util.Locale.ROOT);
                 String run = prefix.strip();
                 String name = c.equals(method) || run.endsWith(" " + c) || run.equals(c) ? (run.isEmpty() ? c : run)

@@ -67,7 +67,7 @@ final class CertifyOutputs {
         for (double radius : r.radii()) header.add("r=" + radius);
         List<List<Object>> rows = new ArrayList<>();
         for (String c : r.certificateNames()) {
-            Certificate first = r.images().get(0).certificates().get(c);
+            Certificate first = r.first(c);
             List<Object> row = new ArrayList<>(List.of(c, first.kind().name().toLowerCase(Locale.ROOT),
                     first.kind() == Certificate.Kind.PROBABILISTIC ? (Object) first.alpha() : "", r.norm()));
             for (double radius : r.radii()) row.add(r.certifiedAccuracy(c, radius));
@@ -97,7 +97,7 @@ final class CertifyOutputs {
     }
 
     private static Certificate.Kind kind(CertificationRun.Result r, String c) {
-        return r.images().get(0).certificates().get(c).kind();
+        return r.first(c).kind();
     }
 
     /**
@@ -114,19 +114,19 @@ final class CertifyOutputs {
                 + CertificationRun.normSymbol(r.norm()) + " radius r:");
         StringBuilder h = new StringBuilder(String.format(Locale.ROOT, "%-12s", "certificate"));
         for (double radius : radii) {
-            String label = "r=" + CertificationRun.radiusLabel(radius) + (radius > cap ? " (cap)" : "");
+            String label = "r=" + Format.radius(radius) + (radius > cap ? " (cap)" : "");
             h.append(String.format(Locale.ROOT, "  %" + Math.max(7, label.length()) + "s", label));
         }
         System.out.println(h);
         for (String c : r.certificateNames()) {
             StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-12s", c));
             for (double radius : radii) {
-                String label = "r=" + CertificationRun.radiusLabel(radius) + (radius > cap ? " (cap)" : "");
+                String label = "r=" + Format.radius(radius) + (radius > cap ? " (cap)" : "");
                 line.append(String.format(Locale.ROOT, "  %" + Math.max(7, label.length()) + ".3f", r.certifiedAccuracy(c, radius)));
             }
             String kind = switch (kind(r, c)) {
                 case HEURISTIC -> "heuristic: accuracy at radius ≥ r, not certified";
-                case PROBABILISTIC -> "probabilistic, α = " + Format.number(r.images().get(0).certificates().get(c).alpha());
+                case PROBABILISTIC -> "probabilistic, α = " + Format.number(r.first(c).alpha());
                 default -> r.kindOf(c);
             };
             System.out.println(line + "   (" + kind + ")");

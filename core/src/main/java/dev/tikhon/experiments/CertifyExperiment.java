@@ -160,7 +160,7 @@ public final class CertifyExperiment {
             for (String c : r.certificateNames()) {
                 double[] acc = new double[CertificationRun.RADII.length];
                 for (int k = 0; k < acc.length; k++) acc[k] = r.certifiedAccuracy(c, CertificationRun.RADII[k]);
-                String kind = r.images().get(0).certificates().get(c).kind().name().toLowerCase(java.util.Locale.ROOT);
+                String kind = r.first(c).kind().name().toLowerCase(java.util.Locale.ROOT);
                 rows.add(new Row(e.getKey(), c, kind, sigma, r.cleanAccuracy(), acc,
                         r.method().equals("heat") ? 1000 * r.meanClassifySeconds() : Double.NaN, 1000 * r.meanCertifySeconds(),
                         r.agreement()));

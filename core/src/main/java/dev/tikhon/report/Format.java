@@ -26,6 +26,13 @@ public final class Format {
         return String.format(Locale.ROOT, "%.3e", v);
     }
 
+    /** A radius as people write it: a small multiple of 1/255 (the ℓ∞ budgets 1/255 … 8/255) as "k/255", else {@link #number}. */
+    public static String radius(double r) {
+        double k = r * 255;
+        if (r > 0 && r < 0.2 && Math.abs(k - Math.rint(k)) < 1e-9) return (long) Math.rint(k) + "/255";
+        return number(r);
+    }
+
     /** {@link #number(double)} for floating-point values; everything else as its own text. */
     public static String value(Object value) {
         if (value instanceof Double || value instanceof Float || value instanceof BigDecimal) {

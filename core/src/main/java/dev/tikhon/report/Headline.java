@@ -111,13 +111,6 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
         return clean.isNumber() ? " (clean accuracy " + Format.number(clean.asDouble()) + ")" : "";
     }
 
-    /** A radius as a column head: 1/255 … 8/255 for the ℓ∞ grid (a small multiple of 1/255), the number otherwise. */
-    private static String radiusWords(double r) {
-        double k = r * 255;
-        if (r > 0 && r < 0.2 && Math.abs(k - Math.rint(k)) < 1e-9) return (long) Math.rint(k) + "/255";
-        return Format.number(r);
-    }
-
     /**
      * A table of certified accuracy by radius from a CSV with {@code r=…} columns (certified_accuracy.csv, a reproduce
      * run's results.csv): the columns before the first radius name the row, then one column per radius. Adds a
@@ -134,7 +127,7 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
         while (last + 1 < columns.size() && columns.get(last + 1).startsWith(RADIUS_PREFIX)) last++;
         List<String> header = new ArrayList<>();
         for (int i = 0; i < first; i++) header.add(columns.get(i).replace('_', ' '));
-        for (int i = first; i <= last; i++) header.add("r = " + radiusWords(Double.parseDouble(columns.get(i).substring(2))));
+        for (int i = first; i <= last; i++) header.add("r = " + Format.radius(Double.parseDouble(columns.get(i).substring(2))));
         int kindColumn = columns.indexOf("kind"), alphaColumn = columns.indexOf("alpha");
         int middle = (first + last) / 2;
         Set<String> kinds = new LinkedHashSet<>();
@@ -156,7 +149,7 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
             if (middle < row.size()) atMiddle.add(name + " " + cellOf(row.get(middle)) + " (" + kind.substring(Math.min(2, kind.length())) + ")");
         }
         if (!atMiddle.isEmpty()) {
-            sentences.add("At r = " + radiusWords(Double.parseDouble(columns.get(middle).substring(2))) + ": "
+            sentences.add("At r = " + Format.radius(Double.parseDouble(columns.get(middle).substring(2))) + ": "
                     + String.join("; ", atMiddle).replace(" ()", "") + ".");
         }
         return new Headline(sentences, header, rows, List.of(), kinds, Set.of());

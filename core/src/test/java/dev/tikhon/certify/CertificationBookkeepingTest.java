@@ -187,9 +187,9 @@ class CertificationBookkeepingTest {
         assertThat(linfCerts.get("cohen")).containsEntry("norm", "linf");
         assertThat(new ArrayList<Object>(((Map<?, ?>) linfCerts.get("cohen").get("certified_accuracy")).keySet())).containsExactly("0.0", String.valueOf(1 / 255.0),
                 String.valueOf(2 / 255.0), String.valueOf(4 / 255.0), String.valueOf(8 / 255.0));
-        assertThat(CertificationRun.radiusLabel(4 / 255.0)).isEqualTo("4/255");
-        assertThat(CertificationRun.radiusLabel(0.25)).isEqualTo("0.25");
-        assertThat(CertificationRun.radiusLabel(1.0)).isEqualTo("1");
+        assertThat(dev.tikhon.report.Format.radius(4 / 255.0)).isEqualTo("4/255");
+        assertThat(dev.tikhon.report.Format.radius(0.25)).isEqualTo("0.25");
+        assertThat(dev.tikhon.report.Format.radius(1.0)).isEqualTo("1");
 
         List<dev.tikhon.report.Charts.Series> curves = r.curves("m-", 2);
         assertThat(curves).hasSize(2);
