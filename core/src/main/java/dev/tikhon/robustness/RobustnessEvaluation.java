@@ -255,8 +255,13 @@ public final class RobustnessEvaluation {
     public static List<String> robustAccuracyBy(Result r) {
         List<String> by = new ArrayList<>(r.attackNames());
         Config c = r.config();
-        if (c.minDistance()) by.add("minimum-distance search (" + String.join(", ", MinimumDistance.standardMembers(c.ddnSteps(), c.steps(), c.cwSteps())) + ")");
+        if (c.minDistance()) by.add(searchName(c));
         return by;
+    }
+
+    /** The minimum-distance search as the outputs name it: "minimum-distance search (ddn, fab-t)". */
+    static String searchName(Config c) {
+        return "minimum-distance search (" + String.join(", ", MinimumDistance.standardMembers(c.ddnSteps(), c.steps(), c.cwSteps())) + ")";
     }
 
     /** The evaluation on this machine. */

@@ -63,8 +63,7 @@ public final class RobustnessReport {
                 b.put("fraction_l_bound_at_least_eps", boundFractions(r, false));
                 if (!Double.isNaN(r.curvature())) b.put("fraction_c_bound_at_least_eps", boundFractions(r, true));
             }
-            b.put("checked_against", c.minDistance() ? "the smallest adversarial distances found (minimum-distance search and attacks)"
-                    : c.eps().length > 0 ? "the attacks' adversarial examples at each ε only (no minimum-distance search)" : "nothing (no search, no attack)");
+            b.put("checked_against", checkedAgainst(c));
             b.put("l_bound_violations", r.violations(false));
             b.put("c_bound_violations", Double.isNaN(r.curvature()) ? 0 : r.violations(true));
             m.put("bounds", b);
@@ -160,16 +159,20 @@ public final class RobustnessReport {
         Map<String, Object> metrics = new LinkedHashMap<>(header);
         metrics.putAll(metrics(r));
         run.writeMetrics(metrics);
-        String checked = !c.bounds() ? "" : c.minDistance()
-                ? " Bounds are estimates (constants measured on these points), checked against the smallest adversarial distances found "
-                  + "(the minimum-distance search" + (c.eps().length > 0 ? " and the attacks" : "") + "); any violation is listed under warnings."
-                : c.eps().length > 0 ? " Bounds are estimates (constants measured on these points), checked only against the attacks' "
-                  + "adversarial examples at each ε (no minimum-distance search ran); any violation is listed under warnings."
-                : " Bounds are estimates (constants measured on these points), checked against nothing: no minimum-distance search "
-                  + "or attack ran.";
+        String checked = !c.bounds() ? "" : " Bounds are estimates (constants measured on these points), checked against "
+                + checkedAgainst(c) + (c.minDistance() || c.eps().length > 0 ? "; any violation is listed under warnings." : ".");
         HtmlReport.write(run.path(), title, "Per-image results in per_image.csv" + (c.eps().length > 1
                 ? " (verdict: at the largest ε, verdict_eps; robust_at_<ε>: at each)." : ".") + checked, metrics, images);
         return metrics;
+    }
+
+    /** What the bounds were checked against: the smallest distances found, the ε-attacks' examples alone, or nothing. */
+    static String checkedAgainst(RobustnessEvaluation.Config c) {
+        if (c.minDistance()) {
+            return "the smallest adversarial distances found (the minimum-distance search" + (c.eps().length > 0 ? " and the attacks" : "") + ")";
+        }
+        return c.eps().length > 0 ? "the attacks' adversarial examples at each ε only (no minimum-distance search ran)"
+                : "nothing (no minimum-distance search or attack ran)";
     }
 
     /**
@@ -182,10 +185,7 @@ public final class RobustnessReport {
         if (!c.attack().equals(RobustnessEvaluation.NONE)) ran.add(c.attack());
         long transfers = r.attackNames().stream().filter(dev.tikhon.attack.Transfer::isTransfer).count();
         if (transfers > 0) ran.add(transfers + " transfer attack(s)");
-        if (c.minDistance()) {
-            List<String> by = RobustnessEvaluation.robustAccuracyBy(r);
-            ran.add(by.get(by.size() - 1));
-        }
+        if (c.minDistance()) ran.add(RobustnessEvaluation.searchName(c));
         return String.join(" + ", ran);
     }
 
