@@ -412,12 +412,10 @@ public final class Trainer {
             count += r.size();
             steps++;
             double weight = r.size() / count;   // 1 on an epoch's first step: the mean starts at the value itself
-            java.util.Set<String> keys = new java.util.LinkedHashSet<>(parts.keySet());
-            keys.addAll(r.parts().keySet());
-            for (String k : keys) {
-                double old = parts.getOrDefault(k, 0.0);
-                parts.put(k, old + (r.parts().getOrDefault(k, 0.0) - old) * weight);
+            for (Map.Entry<String, Double> e : parts.entrySet()) {   // a part this step did not report counts 0 here
+                e.setValue(e.getValue() + (r.parts().getOrDefault(e.getKey(), 0.0) - e.getValue()) * weight);
             }
+            r.parts().forEach((k, v) -> parts.putIfAbsent(k, v * weight));   // first reported now: 0 before
         }
 
         double loss() { return lossSum / Math.max(count, 1); }
