@@ -210,13 +210,14 @@ final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
         String divergence = this.divergence != null ? this.divergence : dev.tikhon.flow.Divergence.defaultFor(model);
         // an EK flow reads none of the CNF's ODE, solver, regularizer or conv settings: its checkpoint keeps their defaults, not
         // what was given and ignored
-        FlowConfig.Field field = ek ? FlowConfig.Field.mlp(hidden, activation) : new FlowConfig.Field(model, hidden, activation, channels, scales);
-        if (ek && !"mlp".equals(model)) field = new FlowConfig.Field(model, hidden, activation, channels, scales);   // refused by FlowConfig
+        // (an EK flow with another model keeps it, for FlowConfig to refuse)
+        FlowConfig.Field field = ek && "mlp".equals(model) ? FlowConfig.Field.mlp(hidden, activation)
+                : new FlowConfig.Field(model, hidden, activation, channels, scales);
         FlowConfig.Ode ode = ek ? new FlowConfig.Ode(1, divergence, new FlowConfig.Solver("dopri5", 0.25, 1e-5, 1e-5), "backprop")
                 : new FlowConfig.Ode(endTime, divergence, new FlowConfig.Solver(solver, step, atol, rtol), gradient);
         FlowConfig config = new FlowConfig(method, data, field, ode, ek ? FlowConfig.rnode(0, 0) : regularizers,
                 new FlowConfig.Training(iterations, batchSize, lr, weightDecay, seed, checkpointEvery),
-                "ek".equals(method) ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples, dualForm) : null);
+                ek ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples, dualForm) : null);
         Path outDir = outDir();
         System.out.println("flow:   " + config.describe());
         FlowRuns.Trained t = FlowRuns.train(config, device, outDir, resumeOptions.resume, heldOut, dataDir, new ResumableBar("flow " + data));

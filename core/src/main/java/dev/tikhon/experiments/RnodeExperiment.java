@@ -141,21 +141,10 @@ public final class RnodeExperiment {
         int w = Math.min(WARMUP_ITERATIONS, iterations(data));
         Path tmp = dir.resolve(".warm-up");
         try {
-            FlowTraining.Batches batches;
-            if (dev.tikhon.flow.Flows.isImages(data)) {
-                var images = dev.tikhon.flow.Flows.loadImages(data, dataDir);
-                batches = dev.tikhon.flow.Flows.imageBatches(images.train(), budget.imageBatchSize(), budget.seed());
-            } else {
-                batches = dev.tikhon.flow.Flows.toyBatches(data, budget.batchSize(), budget.seed());
-            }
-            FlowTraining.Batches onDevice = it -> batches.batch(it).to(device);
             for (String variant : VARIANTS) {
-                FlowConfig c = config(data, lambda(variant)).withIterations(w);
                 java.nio.file.Files.createDirectories(tmp.resolve(variant));
-                dev.tikhon.engine.Rng.seed(dev.tikhon.engine.Rng.derive(budget.seed(), 0));
-                dev.tikhon.flow.FlowModel model = FlowRuns.build(c, dev.tikhon.flow.Flows.exampleShape(data));
-                model.module().to(device);
-                FlowTraining.run(model, c, onDevice, tmp.resolve(variant), false, listeners.apply(data + " " + WARMUP + " " + variant));
+                FlowRuns.trainOnly(config(data, lambda(variant)).withIterations(w), device, tmp.resolve(variant), dataDir,
+                        listeners.apply(data + " " + WARMUP + " " + variant));
             }
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);

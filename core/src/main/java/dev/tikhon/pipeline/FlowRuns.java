@@ -127,6 +127,38 @@ public final class FlowRuns {
     public static final int DENSITY_GRID = 100;
 
     /**
+     * Trains {@code config} in {@code dir} exactly as {@link #train} would (the same seeded model and batches), with neither
+     * evaluation nor report: a warm-up before timed runs.
+     */
+    public static void trainOnly(FlowConfig config, Device device, Path dir, Path dataDir, FlowTraining.Listener listener) {
+        FlowModel model = seededModel(config, device);
+        DataSets.Loaded data = Flows.isToy(config.data()) ? null : Flows.loadImages(config.data(), dataDir);
+        run(model, config, trainingBatches(config, data, device), dir, false, listener);
+    }
+
+    /** The model {@code config} starts from: the same initial weights for the same seed, on {@code device}. */
+    private static FlowModel seededModel(FlowConfig config, Device device) {
+        dev.tikhon.engine.Rng.seed(dev.tikhon.engine.Rng.derive(config.training().seed(), 0));
+        FlowModel model = build(config, Flows.exampleShape(config.data()));
+        model.module().to(device);
+        return model;
+    }
+
+    /** The training batches, each moved to {@code device}: a toy set generated, or {@code images}' training split. */
+    private static FlowTraining.Batches trainingBatches(FlowConfig config, DataSets.Loaded images, Device device) {
+        FlowTraining.Batches batches = images == null
+                ? Flows.toyBatches(config.data(), config.training().batchSize(), config.training().seed())
+                : Flows.imageBatches(images.train(), config.training().batchSize(), config.training().seed());
+        return it -> batches.batch(it).to(device);
+    }
+
+    private static FlowTraining.Outcome run(FlowModel model, FlowConfig config, FlowTraining.Batches batches, Path dir, boolean resume,
+                                            FlowTraining.Listener listener) {
+        return config.methodIsEk() ? EkTraining.run((EkFlow) model, config, batches, dir, resume, listener)
+                : FlowTraining.run(model, config, batches, dir, resume, listener);
+    }
+
+    /**
      * As {@link #train(FlowConfig, Device, Path, boolean, int, Path, FlowTraining.Listener)} with a density.png of
      * {@code grid} × {@code grid} cells for toy sets (each cell costs one held-out point's evaluation).
      */
@@ -139,27 +171,17 @@ public final class FlowRuns {
             FlowConfig stored = FlowTraining.load(ckpt).meta().config();
             config = withIterations(stored, Math.max(stored.training().iterations(), config.training().iterations()));
         }
-        dev.tikhon.engine.Rng.seed(dev.tikhon.engine.Rng.derive(config.training().seed(), 0));   // the same initial model for the same seed
-        FlowModel model = build(config, Flows.exampleShape(config.data()));
-        model.module().to(device);
+        FlowModel model = seededModel(config, device);
         boolean toy = Flows.isToy(config.data());
-        FlowTraining.Batches batches;
-        Tensor test;
+        DataSets.Loaded data = toy ? null : Flows.loadImages(config.data(), dataDir);
+        Tensor test = null;
         String dataDescription = null;
-        if (toy) {
-            batches = Flows.toyBatches(config.data(), config.training().batchSize(), config.training().seed());
-            test = null;
-        } else {
-            DataSets.Loaded data = Flows.loadImages(config.data(), dataDir);
-            batches = Flows.imageBatches(data.train(), config.training().batchSize(), config.training().seed());
+        if (!toy) {
             noteHeldOutCap(heldOut, data.test().size());
             test = Flows.imageHeldOut(data.test(), heldOut).keep();
             dataDescription = data.description();
         }
-        FlowTraining.Batches onDevice = it -> batches.batch(it).to(device);
-        FlowTraining.Outcome outcome = config.methodIsEk()
-                ? EkTraining.run((EkFlow) model, config, onDevice, run.path(), resume, listener)
-                : FlowTraining.run(model, config, onDevice, run.path(), resume, listener);
+        FlowTraining.Outcome outcome = run(model, config, trainingBatches(config, data, device), run.path(), resume, listener);
         Evaluation eval;
         List<String> images;
         if (toy) {
