@@ -22,8 +22,10 @@ import java.util.Optional;
  * it (pid, host, the process's start time), its command line and when it started. A second run into the folder is
  * refused with those facts; a lock whose process is gone (a SIGKILLed run, a power cut) is stale and taken over, with
  * a note. "Gone" is judged only on the same host: the pid must be alive and must have started when the lock says
- * (a recycled pid is another process). A lock from another host is always respected; delete it by hand if that host
- * is known dead.
+ * (a recycled pid is another process). The start is compared as the kernel's clock ticks since boot where /proc gives
+ * them: the wall-clock start instant that Java derives from the boot time moves when the clock is stepped (a VM that was
+ * paused), and a live run's lock was once judged stale that way. A lock from another host is always respected; delete
+ * it by hand if that host is known dead.
  *
  * <p>The lock is created atomically: its content goes to a temporary file that is then hard-linked to {@value #FILE},
  * which fails if the file exists (two runs racing for one folder cannot both win), on file systems without hard links
@@ -43,7 +45,7 @@ public final class RunLock implements AutoCloseable {
     }
 
     /** What a lock file says: who holds the folder. */
-    public record Holder(long pid, String host, String command, String started, String processStart) {
+    public record Holder(long pid, String host, String command, String started, String processStart, long processStartTicks) {
         String describe() {
             return "pid " + pid + (host.equals(hostName()) ? "" : " on " + host) + ", '" + command + "', started " + started;
         }
@@ -62,6 +64,7 @@ public final class RunLock implements AutoCloseable {
         me.put("command", command);
         me.put("started", Instant.now().toString());
         me.put("process_start", self.info().startInstant().map(Instant::toString).orElse(""));
+        me.put("process_start_ticks", startTicks(self.pid()));
         try {
             try {
                 Files.createDirectories(dir);
@@ -111,9 +114,28 @@ public final class RunLock implements AutoCloseable {
         if (!h.host().equals(hostName())) return true;
         Optional<ProcessHandle> p = ProcessHandle.of(h.pid());
         if (p.isEmpty() || !p.get().isAlive()) return false;
+        long ticks = startTicks(h.pid());
+        if (h.processStartTicks() >= 0 && ticks >= 0) return ticks == h.processStartTicks();
         if (h.processStart().isEmpty()) return true;
         Optional<Instant> start = p.get().info().startInstant();
         return start.isEmpty() || Duration.between(start.get(), Instant.parse(h.processStart())).abs().toMillis() < 2000;
+    }
+
+    /**
+     * When process {@code pid} started, in clock ticks since boot (field 22 of /proc/PID/stat, counted after the command
+     * name, which may hold spaces and parentheses); −1 where there is no /proc or the process is gone.
+     */
+    static long startTicks(long pid) {
+        try {
+            return startTicksOf(Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.UTF_8));
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    static long startTicksOf(String stat) {
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+        return Long.parseLong(fields[19]);   // fields[0] is field 3 (the state)
     }
 
     private static boolean create(Path file, byte[] content) throws IOException {
@@ -144,7 +166,7 @@ public final class RunLock implements AutoCloseable {
             JsonNode n = JSON.readTree(new String(Files.readAllBytes(file), StandardCharsets.UTF_8));
             if (n == null || !n.has("pid")) return Optional.empty();
             return Optional.of(new Holder(n.path("pid").asLong(), n.path("host").asText(""), n.path("command").asText(""),
-                    n.path("started").asText(""), n.path("process_start").asText("")));
+                    n.path("started").asText(""), n.path("process_start").asText(""), n.path("process_start_ticks").asLong(-1)));
         } catch (IOException e) {
             return Optional.empty();
         }
