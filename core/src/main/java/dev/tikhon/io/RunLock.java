@@ -24,8 +24,8 @@ import java.util.Optional;
  * a note. "Gone" is judged only on the same host: the pid must be alive and must have started when the lock says
  * (a recycled pid is another process). The start is compared as the kernel's clock ticks since boot where /proc gives
  * them: the wall-clock start instant that Java derives from the boot time moves when the clock is stepped (a VM that was
- * paused), and a live run's lock was once judged stale that way. A lock from another host is always respected; delete
- * it by hand if that host is known dead.
+ * paused; a live run's lock was once taken over under heavy load, and a stepped clock is the suspect). A lock from
+ * another host is always respected; delete it by hand if that host is known dead.
  *
  * <p>The lock is created atomically: its content goes to a temporary file that is then hard-linked to {@value #FILE},
  * which fails if the file exists (two runs racing for one folder cannot both win), on file systems without hard links
