@@ -6,7 +6,8 @@ import dev.tikhon.nn.Module;
 /**
  * An evasion attack: (model, inputs, labels) → perturbed inputs, and for each example whether the
  * model now misclassifies it and how large the perturbation is in the attack's norm. Inputs live in
- * the [0, 1] box and every adversarial point returned stays in it. The model's mode (train or eval)
+ * the {@link InputDomain} in force (the [0, 1] box of images unless a caller set another) and every adversarial point
+ * returned stays in it; inputs outside it are refused. The model's mode (train or eval)
  * is the caller's choice; evaluations put it in eval mode.
  */
 public interface Attack {

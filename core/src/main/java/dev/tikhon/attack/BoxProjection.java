@@ -1,8 +1,9 @@
 package dev.tikhon.attack;
 
 /**
- * The smallest step from a point p of the [0, 1] box onto a hyperplane {z : w·z = b} within the box,
- * in ℓ∞ or ℓ2: min ‖δ‖ subject to w·(p + δ) = b, p + δ ∈ [0, 1]ᴰ. The minimizer moves every coordinate
+ * The smallest step from a point p of the input domain's box (the [0, 1] box of images, or all of ℝᴰ:
+ * {@link InputDomain}) onto a hyperplane {z : w·z = b} within the box, in ℓ∞ or ℓ2: min ‖δ‖ subject to
+ * w·(p + δ) = b, p + δ ∈ [lo, hi]ᴰ. The minimizer moves every coordinate
  * towards the hyperplane, sign(vᵢ)·min(t·sᵢ, roomᵢ) with v = ±w pointing towards it, roomᵢ the distance
  * to the box face in that direction, and sᵢ = 1 (ℓ∞) or |vᵢ| (ℓ2; t is then the Lagrange multiplier of
  * the hyperplane constraint). v·δ(t) is piecewise linear and increasing in t, with a breakpoint where
@@ -13,12 +14,19 @@ package dev.tikhon.attack;
  */
 final class BoxProjection {
     private final Norm norm;
+    private final double lo, hi;
     private final double[] room, slope, breakpoint;
     private final long[] order;
 
-    /** Scratch space for projecting points of dimension {@code dim}, reused across calls (one instance per thread). */
+    /**
+     * Scratch space for projecting points of dimension {@code dim}, reused across calls (one instance per thread), within
+     * the input domain in force. An unbounded side leaves infinite room: no coordinate ever saturates on it.
+     */
     BoxProjection(Norm norm, int dim) {
         this.norm = norm;
+        InputDomain domain = InputDomain.current();
+        this.lo = domain.lo();
+        this.hi = domain.hi();
         room = new double[dim];
         slope = new double[dim];
         breakpoint = new double[dim];
@@ -26,8 +34,8 @@ final class BoxProjection {
     }
 
     /**
-     * @param p one point, in [0, 1]ᴰ
-     * @return δ with p + δ the projection of p onto {w·z = b} ∩ [0, 1]ᴰ in {@code norm}
+     * @param p one point, in the domain's box
+     * @return δ with p + δ the projection of p onto {w·z = b} ∩ the box in {@code norm}
      */
     static double[] project(Norm norm, double[] p, double[] w, double b) {
         double[] delta = new double[p.length];
@@ -36,7 +44,7 @@ final class BoxProjection {
     }
 
     /**
-     * Projects the point p[po … po+D) onto {z : w[wo … wo+D)·z = b} ∩ [0, 1]ᴰ, writing δ into out[oo … oo+D).
+     * Projects the point p[po … po+D) onto {z : w[wo … wo+D)·z = b} ∩ [lo, hi]ᴰ, writing δ into out[oo … oo+D).
      *
      * @return ‖δ‖ in the norm
      */
@@ -52,7 +60,7 @@ final class BoxProjection {
         for (int i = 0; i < d; i++) {
             double v = sign * w[wo + i];
             if (v == 0) continue;
-            room[i] = v > 0 ? 1 - p[po + i] : p[po + i];
+            room[i] = v > 0 ? hi - p[po + i] : p[po + i] - lo;
             double a = Math.abs(v);
             slope[i] = norm == Norm.LINF ? a : a * a;                    // d(v·δ)/dt while coordinate i is free
             breakpoint[i] = norm == Norm.LINF ? room[i] : room[i] / a;   // t at which coordinate i reaches its face

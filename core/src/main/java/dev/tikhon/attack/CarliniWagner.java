@@ -13,7 +13,8 @@ import java.util.List;
 /**
  * The Carlini–Wagner ℓ2 attack (Carlini &amp; Wagner, "Towards evaluating the robustness of neural networks", IEEE S&amp;P
  * 2017): a minimum-distance attack. In the change of variables x' = ½(tanh w + 1), which keeps x' in the [0, 1] box
- * without clipping, it minimises with Adam
+ * of images without clipping (lo + (hi − lo)·½(tanh w + 1) for another bounded {@link InputDomain}; x' = w for
+ * unbounded data), it minimises with Adam
  *
  * <pre>
  * untargeted:       ‖x' − x‖₂² + c · max(z_y(x') − max_{j≠y} z_j(x') + κ, 0)
@@ -86,6 +87,7 @@ public record CarliniWagner(int steps, int searchSteps, double initialConst, dou
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
+        InputDomain.current().require(x, name());
         if (targets == 0) return run(model, x, y, null);
         Tensor clean;
         try (Autograd.Guard g = Autograd.noGrad()) {
@@ -124,7 +126,11 @@ public record CarliniWagner(int steps, int searchSteps, double initialConst, dou
         Tensor x0 = x.detach();
         int n = (int) x0.size(0);
         Tracker tracker = new Tracker(Norm.L2, x0, y);
-        Tensor start = atanh(x0.mul(2).sub(1).mul(SHRINK));
+        InputDomain domain = InputDomain.current();
+        boolean box = Double.isFinite(domain.lo()) && Double.isFinite(domain.hi());
+        if (!box && domain.bounded()) throw new IllegalArgumentException("Carlini–Wagner needs a domain bounded on both sides or on neither, got " + domain);
+        double width = box ? domain.hi() - domain.lo() : 1;
+        Tensor start = box ? atanh(x0.sub(domain.lo()).mul(2 / width).sub(1).mul(SHRINK)) : x0;
         double[] c = new double[n], lower = new double[n], upper = new double[n];
         Arrays.fill(c, initialConst);
         Arrays.fill(upper, NO_UPPER);
@@ -141,7 +147,7 @@ public record CarliniWagner(int steps, int searchSteps, double initialConst, dou
             for (int k = 1; k <= steps; k++) {
                 try (Scope it = Scope.open()) {
                     Tensor wk = w.detach().requiresGrad(true);
-                    Tensor xk = wk.tanh().add(1).mul(0.5);
+                    Tensor xk = box ? wk.tanh().add(1).mul(0.5 * width).add(domain.lo()) : wk;
                     Tensor logits = model.forward(xk);
                     Tensor found = found(logits.detach(), y, target);
                     tracker.offerWhere(xk, found);

@@ -17,7 +17,7 @@ import java.util.List;
  * <pre>
  * δ ← δ + αₖ g/‖g‖,   αₖ cosine-annealed from α to α/100
  * r ← (1 − γ) r if x + δ is adversarial, else (1 + γ) r
- * δ ← r δ/‖δ‖, then clipped so that x + δ ∈ [0, 1]
+ * δ ← r δ/‖δ‖, then clipped so that x + δ stays in the input domain ([0, 1] for images)
  * </pre>
  *
  * The smallest adversarial δ seen is then refined by bisection along its own ray (the segment from x
@@ -45,10 +45,12 @@ public record Ddn(int steps, double initNorm, double gamma, double stepSize, int
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
+        InputDomain.current().require(x, name());
         Tensor x0 = x.detach();
         long n = x0.size(0);
         Tracker tracker = new Tracker(Norm.L2, x0, y);
         Tensor delta = x0.zerosLike();
+        InputDomain domain = InputDomain.current();
         Tensor radius = Tensor.full(initNorm, x0.dtype(), x0.device(), n);
         for (int k = 0; k <= steps; k++) {
             try (Scope it = Scope.open()) {
@@ -63,7 +65,7 @@ public record Ddn(int steps, double initNorm, double gamma, double stepSize, int
                 radius.copy_(Tensor.where(adversarial, radius.mul(1 - gamma), radius.mul(1 + gamma)));
                 Tensor norms = Pgd.perExample(moved.normPerExample(2).clampMin(1e-12), moved);
                 Tensor onSphere = moved.mul(Pgd.perExample(radius, moved).div(norms));
-                delta.copy_(x0.add(onSphere).clamp(0, 1).sub(x0));
+                delta.copy_(domain.clamp_(x0.add(onSphere)).sub(x0));
             }
         }
         Result found = tracker.result();

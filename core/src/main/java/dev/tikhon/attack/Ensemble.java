@@ -37,6 +37,7 @@ public record Ensemble(Norm norm, double eps, List<Attack> members) implements A
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
+        InputDomain.current().require(x, name());
         return run(model, x, y).result();
     }
 

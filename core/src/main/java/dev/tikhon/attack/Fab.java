@@ -12,7 +12,7 @@ import java.util.List;
  * examples with a fast adaptive boundary attack", ICML 2020), the minimum-norm member of AutoAttack's
  * standard ensemble, in ℓ∞ or ℓ2. Towards a target class t it linearizes the decision boundary
  * f_y − f_t = 0 at the current point x₁ and projects both x₁ and the original x₀ onto that hyperplane
- * within the [0, 1] box ({@link BoxProjection}, exact), then moves to a convex combination biased
+ * within the input domain ({@link BoxProjection}, exact), then moves to a convex combination biased
  * towards x₀, so that the iterates stay close to the original:
  *
  * <pre>
@@ -62,6 +62,7 @@ public record Fab(Norm norm, double eps, int steps, int restarts, int targets, d
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
+        InputDomain.current().require(x, name());
         Tensor x0 = x.detach();
         Tensor clean;
         try (Autograd.Guard g = Autograd.noGrad()) {
@@ -132,6 +133,7 @@ public record Fab(Norm norm, double eps, int steps, int restarts, int targets, d
         Tensor current = (startRadius == null ? x0 : randomStart(x0, startRadius)).copy();
         double[] origin = x0.reshape(n, dim).to(dev.tikhon.engine.DType.FLOAT64).toDoubleArray();
         BoxProjection projection = new BoxProjection(norm, dim);
+        InputDomain domain = InputDomain.current();
         double[] d1 = new double[dim], d0 = new double[dim], next = new double[n * dim];
         for (int k = 0; k < steps && !Budget.exhausted(); k++) {
             try (Scope it = Scope.open()) {
@@ -143,7 +145,7 @@ public record Fab(Norm norm, double eps, int steps, int restarts, int targets, d
                 double[] grad = g.reshape(n, dim).to(dev.tikhon.engine.DType.FLOAT64).toDoubleArray();
                 double[] point = xk.detach().reshape(n, dim).to(dev.tikhon.engine.DType.FLOAT64).toDoubleArray();
                 double[] f = diff.detach().to(dev.tikhon.engine.DType.FLOAT64).toDoubleArray();
-                for (int i = 0; i < n; i++) step(i, dim, origin, point, grad, f[i], projection, d1, d0, next);
+                for (int i = 0; i < n; i++) step(i, dim, origin, point, grad, f[i], projection, domain, d1, d0, next);
                 Tensor candidate = Tensor.fromDoubles(next, shape).to(x0.device(), x0.dtype());
                 Tensor adversarial;
                 try (Autograd.Guard ng = Autograd.noGrad()) {
@@ -160,7 +162,7 @@ public record Fab(Norm norm, double eps, int steps, int restarts, int targets, d
 
     /** One FAB step for example i, written into {@code next}. */
     private void step(int i, int dim, double[] origin, double[] point, double[] grad, double f, BoxProjection projection,
-                      double[] d1, double[] d0, double[] next) {
+                      InputDomain domain, double[] d1, double[] d0, double[] next) {
         int o = i * dim;
         double b = -f;   // the linearized boundary f(x₁) + w·(z − x₁) = 0, i.e. w·z = w·x₁ − f(x₁)
         for (int j = 0; j < dim; j++) b += grad[o + j] * point[o + j];
@@ -169,17 +171,17 @@ public record Fab(Norm norm, double eps, int steps, int restarts, int targets, d
         double alpha = Math.min(Math.max(a1 / (a1 + a0), 0), alphaMax);
         for (int j = 0; j < dim; j++) {
             double z = (1 - alpha) * (point[o + j] + eta * d1[j]) + alpha * (origin[o + j] + eta * d0[j]);
-            next[o + j] = Math.min(Math.max(z, 0), 1);
+            next[o + j] = domain.clamp(z);
         }
     }
 
-    /** x₀ plus a random perturbation of half the radius (AutoAttack's restart), clipped to the box; the clean point where the radius is not finite. */
+    /** x₀ plus a random perturbation of half the radius (AutoAttack's restart), clipped to the domain; the clean point where the radius is not finite. */
     private Tensor randomStart(Tensor x0, double[] radius) {
         double[] r = radius.clone();
         for (int j = 0; j < r.length; j++) if (!Double.isFinite(r[j])) r[j] = 0;
         Tensor rad = Pgd.perExample(Tensor.fromDoubles(r, r.length).to(x0.device(), x0.dtype()), x0);
         Tensor t = norm == Norm.LINF ? x0.randLike().mul(2).sub(1) : x0.randnLike();
         Tensor size = Pgd.perExample(t.normPerExample(norm.p()).clampMin(1e-12), t);
-        return x0.add(t.div(size).mul(rad).mul(0.5)).clamp(0, 1);
+        return InputDomain.current().clamp_(x0.add(t.div(size).mul(rad).mul(0.5)));
     }
 }

@@ -42,6 +42,7 @@ public record SquareAttack(double eps, int queries, double pInit) implements Att
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
+        InputDomain.current().require(x, name());
         long[] shape = x.shape();
         Tensor x0 = asImages(x);
         long c = x0.size(1), h = x0.size(2), w = x0.size(3);
@@ -49,7 +50,7 @@ public record SquareAttack(double eps, int queries, double pInit) implements Att
         Tracker tracker = new Tracker(Norm.LINF, x0, y);
         try (Autograd.Guard noGrad = Autograd.noGrad()) {
             Tensor stripes = Tensor.rand(x0.dtype(), x0.device(), x0.size(0), c, 1, w).lt(0.5).to(x0.dtype()).mul(2 * eps).sub(eps);
-            Tensor current = x0.add(stripes.expandAs(x0)).clamp(0, 1).copy();
+            Tensor current = InputDomain.current().clamp_(x0.add(stripes.expandAs(x0)));
             Tensor margin = Tensor.zeros(x0.dtype(), x0.device(), x0.size(0));
             try (Scope s = Scope.open()) {
                 Tensor logits = image.forward(current);
@@ -66,7 +67,7 @@ public record SquareAttack(double eps, int queries, double pInit) implements Att
                     int top = windows.nextInt((int) (h - sideH + 1)), left = windows.nextInt((int) (w - sideW + 1));
                     Tensor signs = Tensor.rand(x0.dtype(), x0.device(), x0.size(0), c, 1, 1).lt(0.5).to(x0.dtype()).mul(2 * eps).sub(eps);
                     Tensor window = mask(x0, top, left, sideH, sideW);
-                    Tensor candidate = Tensor.where(window, x0.add(signs.expandAs(x0)), current).clamp(0, 1);
+                    Tensor candidate = InputDomain.current().clamp(Tensor.where(window, x0.add(signs.expandAs(x0)), current));
                     Tensor logits = image.forward(candidate);
                     tracker.offer(candidate, logits);
                     Tensor m = AttackLoss.MARGIN.perExample(logits, y).neg();

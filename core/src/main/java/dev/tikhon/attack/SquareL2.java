@@ -36,6 +36,7 @@ public record SquareL2(double eps, int queries, double pInit) implements Attack 
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
+        InputDomain.current().require(x, name());
         long[] shape = x.shape();
         Tensor x0 = SquareAttack.asImages(x);
         int n = (int) x0.size(0), c = (int) x0.size(1), h = (int) x0.size(2), w = (int) x0.size(3);
@@ -98,7 +99,7 @@ public record SquareL2(double eps, int queries, double pInit) implements Attack 
     /** x + ε δ/‖δ‖₂, clipped to the box. */
     private Tensor onSphere(Tensor x, Tensor delta) {
         Tensor norms = Pgd.perExample(delta.normPerExample(2).clampMin(1e-12), delta);
-        return x.add(delta.div(norms).mul(eps)).clamp(0, 1);
+        return InputDomain.current().clamp_(x.add(delta.div(norms).mul(eps)));
     }
 
     /** AutoAttack's start: tiles of side ⌊h/5⌋ × ⌊w/5⌋, centred, each a pseudo-Gaussian bump of random sign per example and channel. */

@@ -1,5 +1,6 @@
 package dev.tikhon.certify;
 
+import dev.tikhon.attack.InputDomain;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Scope;
@@ -346,6 +347,12 @@ public final class CertificationRun {
      */
     public static Result run(Runner runner, Module model, Dataset data, int limit, Plan plan, Device device, Progress progress,
                              List<Image> done, java.util.function.Consumer<List<Image>> sink) {
+        // the runner puts each unit in the data's input domain; the warm-up and the summaries run here
+        return InputDomain.within(InputDomain.of(data.isImages()), () -> runInDomain(runner, model, data, limit, plan, device, progress, done, sink));
+    }
+
+    private static Result runInDomain(Runner runner, Module model, Dataset data, int limit, Plan plan, Device device, Progress progress,
+                                      List<Image> done, java.util.function.Consumer<List<Image>> sink) {
         int n = Math.min(limit, data.size());
         Map<Long, Image> kept = new java.util.TreeMap<>();
         for (Image im : done) if (im.index() < n) kept.put(im.index(), im);

@@ -3,6 +3,7 @@ package dev.tikhon.lipschitz;
 import dev.tikhon.attack.Attack;
 import dev.tikhon.attack.Ddn;
 import dev.tikhon.attack.Ensemble;
+import dev.tikhon.attack.InputDomain;
 import dev.tikhon.attack.Norm;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
@@ -44,8 +45,15 @@ public final class SoundnessCheck {
         public int violations() { return ddnViolations + ensembleViolations; }
     }
 
+    /** The check, its attacks within the data's input domain ({@link InputDomain}). */
     public static Result run(Module model, Dataset data, List<LipschitzCertification.Image> images, int ddnImages, int ddnSteps,
                              int ensembleImages, int attackSteps, int batchSize, long seed, Device device) {
+        return InputDomain.within(InputDomain.of(data.isImages()),
+                () -> runInDomain(model, data, images, ddnImages, ddnSteps, ensembleImages, attackSteps, batchSize, seed, device));
+    }
+
+    private static Result runInDomain(Module model, Dataset data, List<LipschitzCertification.Image> images, int ddnImages, int ddnSteps,
+                                      int ensembleImages, int attackSteps, int batchSize, long seed, Device device) {
         List<LipschitzCertification.Image> certified = new ArrayList<>();
         for (LipschitzCertification.Image i : images) if (i.correct() && i.radius() > 0 && certified.size() < ddnImages) certified.add(i);
         boolean training = model.isTraining();

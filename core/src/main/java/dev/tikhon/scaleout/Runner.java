@@ -1,5 +1,6 @@
 package dev.tikhon.scaleout;
 
+import dev.tikhon.attack.InputDomain;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Scope;
@@ -40,10 +41,12 @@ public interface Runner {
     /** Whether units run elsewhere (then per-unit timings are executors' and include their model loading). */
     boolean distributed();
 
-    /** One unit after the other on this machine, each in its own Scope. */
+    /** One unit after the other on this machine, each in its own Scope and in the data's input domain. */
     static Runner local(Module model, Dataset data, Device device) {
+        InputDomain domain = InputDomain.of(data.isImages());
         return new Runner() {
-            @Override public <R extends Serializable> List<R> run(List<Unit> units, UnitTask<R> task, Progress progress) {
+            @Override public <R extends Serializable> List<R> run(List<Unit> units, UnitTask<R> plain, Progress progress) {
+                UnitTask<R> task = UnitTask.within(domain, plain);
                 List<R> out = new ArrayList<>(units.size());
                 for (Unit u : units) {
                     try (Scope s = Scope.open()) {
@@ -59,11 +62,12 @@ public interface Runner {
         };
     }
 
-    /** On a cluster's executors, each loading the model from shipped copies of its files. */
+    /** On a cluster's executors, each loading the model from shipped copies of its files; in the data's input domain. */
     static Runner on(Cluster cluster, ModelRef model, Dataset data, Device device, int threads) {
+        InputDomain domain = InputDomain.of(data.isImages());
         return new Runner() {
             @Override public <R extends Serializable> List<R> run(List<Unit> units, UnitTask<R> task, Progress progress) {
-                return cluster.run(model, data, units, task, device, threads, progress);
+                return cluster.run(model, data, units, UnitTask.within(domain, task), device, threads, progress);
             }
 
             @Override public boolean distributed() { return true; }

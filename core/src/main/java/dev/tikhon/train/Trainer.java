@@ -1,14 +1,15 @@
 package dev.tikhon.train;
 
 import dev.tikhon.Version;
+import dev.tikhon.attack.InputDomain;
 import dev.tikhon.data.DataLoader;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Scope;
-import dev.tikhon.nn.Module;
 import dev.tikhon.models.ModelSpec;
 import dev.tikhon.models.Models;
+import dev.tikhon.nn.Module;
 import dev.tikhon.optim.Adam;
 import dev.tikhon.optim.LrSchedule;
 import dev.tikhon.optim.Optimizer;
@@ -231,6 +232,11 @@ public final class Trainer {
      *               configuration win over this trainer's, except for a larger number of epochs
      */
     public Outcome run(boolean resume) {
+        // adversarial and certified training keep their points in the data's own domain ([0, 1] for images)
+        return InputDomain.within(InputDomain.of(train.isImages()), () -> runInDomain(resume));
+    }
+
+    private Outcome runInDomain(boolean resume) {
         if (outDir != null) {
             try {
                 Files.createDirectories(outDir);

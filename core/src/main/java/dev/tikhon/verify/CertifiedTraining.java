@@ -85,7 +85,7 @@ public final class CertifiedTraining implements Objective {
         if (e == 0) return new Result(clean, logits, parts);
         BoundedNetwork net = BoundedNetwork.of(model);
         Tensor spec = BoundedNetwork.marginsOverOthers(y, (int) logits.size(1), x);   // [N, K − 1, K]: m̲_y = 0 is left out
-        InputRegion region = InputRegion.images(x, e, norm);
+        InputRegion region = InputRegion.inDomain(x, e, norm);
         Tensor lower;
         if (bound == Bound.CROWN_IBP && beta > 0) {
             Tensor[] both = net.ibpAndCrownIbpLower(region, spec);

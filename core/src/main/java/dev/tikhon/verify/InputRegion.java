@@ -1,11 +1,13 @@
 package dev.tikhon.verify;
 
+import dev.tikhon.attack.InputDomain;
 import dev.tikhon.attack.Norm;
 import dev.tikhon.engine.Tensor;
 
 /**
  * The set a verifier proves a property over: for each example n, the ℓp ball of radius ε_n around x₀ₙ
- * intersected with the data domain (the box [0, 1] of images; unbounded for the textbook examples).
+ * intersected with the data domain (the box [0, 1] of images; unbounded for data that are not images, such as the 2-D
+ * toy sets, and for the textbook examples: {@link InputDomain}).
  *
  * <p>Concretizing a linear bound. CROWN ends with, for each specification row s, a linear function
  * g(x) = Aₛ·x + aₛ that is ≤ the quantity bounded for every x of the region; its minimum over the region is
@@ -41,6 +43,18 @@ public final class InputRegion {
         if (Double.isFinite(domainHi)) hi = hi.clampMax(domainHi);
         // An ℓ2 ball of radius ε lies inside the ℓ∞ ball of the same radius: the box holds the region either way.
         this.box = new Interval(lo, hi);
+    }
+
+    /** The ball intersected with the input domain in force on this thread ({@link InputDomain#current()}). */
+    public static InputRegion inDomain(Tensor x0, Tensor eps, Norm norm) {
+        InputDomain d = InputDomain.current();
+        return new InputRegion(x0, eps, norm, d.lo(), d.hi());
+    }
+
+    /** The same, one radius for all (finite and ≥ 0). */
+    public static InputRegion inDomain(Tensor x0, double eps, Norm norm) {
+        if (!(eps >= 0) || Double.isInfinite(eps)) throw new IllegalArgumentException("a verified radius must be finite and ≥ 0, got " + eps);
+        return inDomain(x0, Tensor.full(eps, x0.dtype(), x0.device(), x0.size(0)), norm);
     }
 
     /** Images: the ball intersected with [0, 1]. */

@@ -1,6 +1,7 @@
 package dev.tikhon.verify;
 
 import dev.tikhon.attack.Attack;
+import dev.tikhon.attack.InputDomain;
 import dev.tikhon.attack.MinimumDistance;
 import dev.tikhon.attack.Norm;
 import dev.tikhon.engine.Autograd;
@@ -10,6 +11,7 @@ import dev.tikhon.nn.Module;
 
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.IntPredicate;
@@ -50,7 +52,9 @@ public final class Verification {
     private Verification() {}
 
     /**
-     * Per example, the smallest lower bound over j ≠ y of z_y − z_j over the region: verified where it is &gt; 0.
+     * Per example, the smallest lower bound over j ≠ y of z_y − z_j over the region (the ball ∩ the {@link InputDomain} in
+     * force): verified where it is &gt; 0. Radii must be finite and ≥ 0 and the inputs in the domain: a negative radius or
+     * a point outside [0, 1] would make the region empty, and every bound over an empty region "verifies".
      *
      * @param eps one radius per example, [N]
      * @return [N]
@@ -64,8 +68,10 @@ public final class Verification {
                                      BranchAndBound.Settings bab) {
         Tensor out = Tensor.zeros(x.dtype(), x.device(), x.size(0));   // outside the scope: it outlives the bound computation
         try (Autograd.Guard g = Autograd.noGrad(); Scope s = Scope.open()) {
+            requireRadii(eps);
+            InputDomain.current().require(x, "verification (" + method + ")");
             BoundedNetwork net = BoundedNetwork.of(model);
-            InputRegion region = InputRegion.images(x, eps, norm);
+            InputRegion region = InputRegion.inDomain(x, eps, norm);
             if (method == Method.BAB) {   // every row a rival class: no zero row to mask
                 out.copy_(BranchAndBound.worstLower(net, region, BoundedNetwork.marginsOverOthers(y, numClasses, x),
                         BoundedNetwork.DEFAULT_CROWN_UNITS, bab));
@@ -82,6 +88,13 @@ public final class Verification {
             out.copy_(lower.maskedFill(own, Double.POSITIVE_INFINITY).minWithIndex(1)[0]);
         }
         return out;
+    }
+
+    private static void requireRadii(Tensor eps) {
+        double[] range = Tensor.stack(List.of(eps.min(), eps.max()), 0).toDoubleArray();
+        if (!(range[0] >= 0) || !(range[1] < Double.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("verified radii must be finite and ≥ 0, got radii from " + range[0] + " to " + range[1]);
+        }
     }
 
     /** Whether each example is verified at its radius. */

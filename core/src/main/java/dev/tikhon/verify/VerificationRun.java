@@ -2,6 +2,7 @@ package dev.tikhon.verify;
 
 import dev.tikhon.attack.Attacks;
 import dev.tikhon.attack.Ensemble;
+import dev.tikhon.attack.InputDomain;
 import dev.tikhon.attack.Norm;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Autograd;
@@ -78,7 +79,12 @@ public final class VerificationRun {
 
     private VerificationRun() {}
 
+    /** The run, within the data's input domain ([0, 1] for images, unbounded for other data: {@link InputDomain}). */
     public static Result run(Module model, Dataset images, Settings s, Device device, java.util.function.IntConsumer progress) {
+        return InputDomain.within(InputDomain.of(images.isImages()), () -> runInDomain(model, images, s, device, progress));
+    }
+
+    private static Result runInDomain(Module model, Dataset images, Settings s, Device device, java.util.function.IntConsumer progress) {
         model.train(false);
         int n = images.size(), k = images.numClasses(), methods = s.methods().size(), radii = s.eps().length;
         List<Row> rows = new ArrayList<>();
