@@ -1,7 +1,16 @@
 package example;
 
+import dev.tikhon.attack.Apgd;
+import dev.tikhon.attack.Attack;
+import dev.tikhon.attack.AttackLoss;
+import dev.tikhon.attack.Norm;
 import dev.tikhon.data.DataSets;
+import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Scope;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Module;
 import dev.tikhon.models.ModelSpec;
 import dev.tikhon.models.Models;
 import dev.tikhon.train.DataInfo;
@@ -31,6 +40,21 @@ public final class FromJava {
         Trainer.Outcome outcome = trainer.run(false);
         System.out.println("test accuracy " + outcome.test().accuracy());
         return outcome.test().accuracy();
+    }
+
+    /**
+     * The README's attack snippet: APGD-CE at ε = 8/255 on the first 64 test images, in a scope, returning how many it
+     * broke (and, in {@code clean}, how many the model got right before).
+     */
+    public static int attack(Module model, String dataName, int[] clean) {
+        Dataset test = DataSets.load(dataName, null, System.getenv(), 0).test().head(1000);
+        Tensor index = Tensor.arange(64, DType.INT64, Device.CPU);
+        try (Scope s = Scope.open()) {
+            Tensor x = test.batchInputs(index), y = test.batchLabels(index);
+            clean[0] = (int) model.forward(x).argmax(1).eq(y).sum().item();
+            Attack.Result r = new Apgd(Norm.LINF, 8.0 / 255, 100, AttackLoss.CE, 1).attack(model, x, y);   // r.success(), r.distance()
+            return r.successes();
+        }
     }
 
     public static void main(String[] args) {

@@ -21,6 +21,15 @@ class FromJavaTest {
         assertTrue(Files.exists(runs.resolve("cnn/checkpoint.tkn")));
     }
 
+    @Test
+    void theReadmeAttackSnippetBreaksSomeOfAnUndefendedModelsImages(@TempDir Path runs) {
+        FromJava.run("fashion-mnist-sample", 1, runs.resolve("cnn"));
+        dev.tikhon.nn.Module model = dev.tikhon.scaleout.ModelRef.checkpoint(runs.resolve("cnn")).load();
+        int[] clean = new int[1];
+        int broken = FromJava.attack(model, "fashion-mnist-sample", clean);
+        assertTrue(clean[0] > 32 && broken > 0 && broken <= 64, "clean " + clean[0] + ", broken " + broken);
+    }
+
     /** Tikhon's test libraries, its command line's and its progress bar's stay off a consumer's compile class path. */
     @Test
     void compileClasspathHoldsNoTestOrCliLibrary() throws IOException {

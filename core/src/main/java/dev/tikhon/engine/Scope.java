@@ -64,6 +64,20 @@ public final class Scope implements AutoCloseable {
         long count;
         String first;
         long steps;
+        /** Tensors made outside any scope before this thread's first optimizer step. */
+        long beforeSteps;
+    }
+
+    /**
+     * Unscoped tensors before any optimizer step that make a loop, not set-up: a model, its data and an optimizer take a
+     * few hundred; a loop of predictions or attacks without a scope passes this within a few hundred iterations.
+     */
+    static final long UNSCOPED_LOOP = 10_000;
+    private static volatile boolean warnedLoop;
+
+    /** Tests: the loop warning may be printed again. */
+    static void forgetLoopWarning() {
+        warnedLoop = false;
     }
 
     private static final ThreadLocal<Unscoped> UNSCOPED = ThreadLocal.withInitial(Unscoped::new);
@@ -194,7 +208,16 @@ public final class Scope implements AutoCloseable {
     static void created(Tensor t) {
         if (isOpen()) return;
         Unscoped u = UNSCOPED.get();
-        if (u.steps == 0) return;   // setup before the first step (models, optimizers, data) may well be unscoped
+        if (u.steps == 0) {   // setup before the first step (models, optimizers, data) may well be unscoped; a loop may not
+            if (++u.beforeSteps == UNSCOPED_LOOP && !warnedLoop) {
+                warnedLoop = true;
+                System.err.println("tikhon: warning: " + UNSCOPED_LOOP + " tensors were made outside any Scope (the latest: " + t
+                        + " created at " + site() + "); they are freed only when the Java GC runs, which may not be before native "
+                        + "memory runs out. Wrap each iteration of a loop (predictions, attacks, certificates) in "
+                        + "try (Scope s = Scope.open()) { ... } (dev.tikhon.engine.Scope), keeping only plain Java results");
+            }
+            return;
+        }
         if (u.count++ == 0 || strict) {
             String what = t + " created at " + site();
             if (strict) {
