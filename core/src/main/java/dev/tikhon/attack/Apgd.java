@@ -59,7 +59,7 @@ public record Apgd(Norm norm, double eps, int steps, AttackLoss loss, int restar
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
-        InputDomain.current().require(x, name());
+        Attacks.checkInputs(x, y, name());
         return Attacks.rounds(model, x, y, targets, restarts, (xs, ys, t) -> runOnce(model, xs, ys, t));
     }
 

@@ -8,6 +8,23 @@ import java.util.Arrays;
 
 /** Bookkeeping shared by attacks that run in rounds on the examples not yet fooled. */
 public final class Attacks {
+
+    /**
+     * What every attack's entry point checks before any work: floating-point inputs in the input domain in force
+     * ({@link InputDomain}) and one INT64 label per input, each with an error that names the fix instead of libtorch's.
+     */
+    public static void checkInputs(Tensor x, Tensor y, String who) {
+        if (!x.dtype().isFloatingPoint()) {
+            throw new IllegalArgumentException(who + ": inputs must be FLOAT32 (or FLOAT64) images in [0, 1], got " + x.dtype()
+                    + "; Dataset.batchInputs gives them from a data set, whose inputs() are the stored bytes");
+        }
+        if (x.dim() < 2) throw new IllegalArgumentException(who + ": inputs must be a batch [N, …], got " + x);
+        if (y.dtype() != dev.tikhon.engine.DType.INT64 || y.dim() != 1 || y.size(0) != x.size(0)) {
+            throw new IllegalArgumentException(who + ": labels must be INT64 [N] with one label per input (" + x.size(0) + "), got "
+                    + y + "; Dataset.batchLabels gives them");
+        }
+        InputDomain.current().require(x, who);
+    }
     private Attacks() {}
 
     static int[] all(long n) {

@@ -87,7 +87,7 @@ public record CarliniWagner(int steps, int searchSteps, double initialConst, dou
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
-        InputDomain.current().require(x, name());
+        Attacks.checkInputs(x, y, name());
         if (targets == 0) return run(model, x, y, null);
         Tensor clean;
         try (Autograd.Guard g = Autograd.noGrad()) {

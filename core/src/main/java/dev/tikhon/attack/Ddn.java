@@ -45,7 +45,7 @@ public record Ddn(int steps, double initNorm, double gamma, double stepSize, int
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
-        InputDomain.current().require(x, name());
+        Attacks.checkInputs(x, y, name());
         Tensor x0 = x.detach();
         long n = x0.size(0);
         Tracker tracker = new Tracker(Norm.L2, x0, y);

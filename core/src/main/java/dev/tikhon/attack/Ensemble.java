@@ -37,7 +37,7 @@ public record Ensemble(Norm norm, double eps, List<Attack> members) implements A
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
-        InputDomain.current().require(x, name());
+        Attacks.checkInputs(x, y, name());
         return run(model, x, y).result();
     }
 

@@ -62,7 +62,7 @@ public record Fab(Norm norm, double eps, int steps, int restarts, int targets, d
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
-        InputDomain.current().require(x, name());
+        Attacks.checkInputs(x, y, name());
         Tensor x0 = x.detach();
         Tensor clean;
         try (Autograd.Guard g = Autograd.noGrad()) {

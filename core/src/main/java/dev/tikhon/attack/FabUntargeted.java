@@ -41,7 +41,7 @@ public record FabUntargeted(Norm norm, double eps, int steps, int restarts, doub
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
-        InputDomain.current().require(x, name());
+        Attacks.checkInputs(x, y, name());
         Fab fab = new Fab(norm, eps, steps, restarts, 1, alphaMax, eta, beta);
         Tensor x0 = x.detach();
         Result total = Attacks.none(x0);

@@ -105,7 +105,7 @@ public record Pgd(Norm norm, double eps, int steps, double stepSize, boolean ran
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
-        InputDomain.current().require(x, name());
+        Attacks.checkInputs(x, y, name());
         // Without a random start every run would repeat the first.
         return Attacks.rounds(model, x, y, targets, randomStart ? restarts : 1, (xs, ys, t) -> runOnce(model, xs, ys, t));
     }

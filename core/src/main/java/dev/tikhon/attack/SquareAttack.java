@@ -42,7 +42,7 @@ public record SquareAttack(double eps, int queries, double pInit) implements Att
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
-        InputDomain.current().require(x, name());
+        Attacks.checkInputs(x, y, name());
         long[] shape = x.shape();
         Tensor x0 = asImages(x);
         long c = x0.size(1), h = x0.size(2), w = x0.size(3);

@@ -36,7 +36,7 @@ public record SquareL2(double eps, int queries, double pInit) implements Attack 
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
-        InputDomain.current().require(x, name());
+        Attacks.checkInputs(x, y, name());
         long[] shape = x.shape();
         Tensor x0 = SquareAttack.asImages(x);
         int n = (int) x0.size(0), c = (int) x0.size(1), h = (int) x0.size(2), w = (int) x0.size(3);

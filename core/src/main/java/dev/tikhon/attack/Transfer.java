@@ -79,7 +79,7 @@ public record Transfer(Module source, String sourceName, String craftName, Pertu
 
     @Override
     public Result attack(Module model, Tensor x, Tensor y) {
-        InputDomain.current().require(x, name());
+        Attacks.checkInputs(x, y, name());
         Tensor points;
         boolean wasTraining = source.isTraining();
         source.train(false);

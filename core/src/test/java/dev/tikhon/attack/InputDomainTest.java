@@ -95,6 +95,19 @@ class InputDomainTest {
     }
 
     @Test
+    void bytesForImagesAndLabelsThatDoNotFitAreRefusedNamingTheFix() {
+        Tensor bytes = Tensor.zeros(DType.UINT8, Device.CPU, 2, D);
+        Tensor labels = Tensor.fromLongs(new long[]{0, 1}, 2);
+        Tensor inBox = Tensor.full(0.5, DType.FLOAT32, Device.CPU, 2, D);
+        assertThatThrownBy(() -> Pgd.fgsm(0.1).attack(model, bytes, labels)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("got UINT8").hasMessageContaining("Dataset.batchInputs");
+        assertThatThrownBy(() -> Pgd.fgsm(0.1).attack(model, inBox, labels.to(DType.FLOAT32))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("labels must be INT64 [N]");
+        assertThatThrownBy(() -> Pgd.fgsm(0.1).attack(model, inBox, Tensor.fromLongs(new long[]{0, 1, 1}, 3)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("one label per input (2)");
+    }
+
+    @Test
     void aScopeIsRestoredAfterItsBodyThrows() {
         assertThatThrownBy(() -> InputDomain.within(InputDomain.UNBOUNDED, () -> {
             assertThat(InputDomain.current()).isEqualTo(InputDomain.UNBOUNDED);
