@@ -64,6 +64,7 @@ public final class OnnxExport {
         boolean wasTraining = model.isTraining();
         model.train(false);
         try (Autograd.Guard g = Autograd.noGrad()) {
+            takes(model, inputShape);
             out = e.emit(model, "input");
         } finally {
             model.train(wasTraining);
@@ -84,6 +85,23 @@ public final class OnnxExport {
     }
 
     /** Writes the ONNX file atomically (temporary file, then rename). */
+    /** Refuses an input shape the model cannot take: the file would declare inputs that it then fails on. */
+    private static void takes(Module model, List<Long> inputShape) {
+        long[] shape = new long[inputShape.size() + 1];
+        shape[0] = 1;
+        for (int i = 0; i < inputShape.size(); i++) shape[i + 1] = inputShape.get(i);
+        var params = model.parameters();
+        DType dtype = params.isEmpty() ? DType.FLOAT32 : params.get(0).value().dtype();
+        Device device = params.isEmpty() ? Device.CPU : params.get(0).value().device();
+        try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open()) {
+            model.forward(Tensor.zeros(dtype, device, shape));
+        } catch (RuntimeException ex) {
+            throw new IllegalArgumentException("the model does not take inputs of shape [N, " + inputShape.stream().map(String::valueOf)
+                    .reduce((a, b) -> a + ", " + b).orElse("") + "], the input shape to export: " + String.valueOf(ex.getMessage()).lines()
+                    .findFirst().orElse(""), ex);
+        }
+    }
+
     public static void write(Module model, List<Long> inputShape, Path file) {
         byte[] bytes = toBytes(model, inputShape);
         AtomicFiles.write(file, o -> o.write(bytes));

@@ -116,4 +116,13 @@ class OnnxExportTest {
         assertThat(dev.tikhon.io.AtomicFiles.tmpOf(file)).doesNotExist();
         assertThat(Files.readAllBytes(file)).isEqualTo(OnnxExport.toBytes(m, List.of(1L, 8L, 8L)));
     }
+
+    /** A file declaring inputs the model cannot take would be evaluated by other runtimes, and fail there. */
+    @Test
+    void anInputShapeTheModelCannotTakeIsRefused(@TempDir Path dir) {
+        Module m = model("cnn");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> OnnxExport.write(m, List.of(3L, 32L, 32L), dir.resolve("m.onnx")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not take inputs of shape [N, 3, 32, 32]");
+        assertThat(dir.resolve("m.onnx")).doesNotExist();
+    }
 }
