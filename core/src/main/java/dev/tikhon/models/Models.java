@@ -88,6 +88,14 @@ public final class Models {
         }
         o.put("init", "standard");
         o.put("zero_last", false);
+        java.util.Set<String> known = new java.util.LinkedHashSet<>(o.keySet());
+        known.add(NORMALIZE);
+        if (arch.equals("farkas-resnet")) known.add("batch_norm");
+        for (String key : userOptions.keySet()) {
+            if (!known.contains(key)) {   // a misspelled option would silently build the default model
+                throw new UserError("unknown option '" + key + "' for model " + arch + ": its options are " + String.join(", ", known));
+            }
+        }
         o.putAll(userOptions);
         Object norm = o.get(NORMALIZE);
         if (norm instanceof Normalize.Stats st) o.put(NORMALIZE, st.forChannels(inputShape.get(0).intValue(), "the data").toOption());
