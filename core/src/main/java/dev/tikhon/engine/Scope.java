@@ -44,6 +44,8 @@ public final class Scope implements AutoCloseable {
 
     private static final class Held {
         int depth, loops;
+        /** Tensors made outside any scope since this thread last opened one (before its first optimizer step). */
+        long unscopedInARow;
 
         /** How many times this thread counts in {@link #BUSY}: once for its scopes, once for its stop points. */
         int busy() {
@@ -64,13 +66,12 @@ public final class Scope implements AutoCloseable {
         long count;
         String first;
         long steps;
-        /** Tensors made outside any scope before this thread's first optimizer step. */
-        long beforeSteps;
     }
 
     /**
-     * Unscoped tensors before any optimizer step that make a loop, not set-up: a model, its data and an optimizer take a
-     * few hundred; a loop of predictions or attacks without a scope passes this within a few hundred iterations.
+     * Unscoped tensors in a row (no scope opened in between, no optimizer step yet) that make a loop, not set-up: a
+     * model, its data and an optimizer take a few hundred; a loop of predictions without a scope passes this within a
+     * few hundred iterations. Code that opens scopes itself (the attacks, certification) starts the count afresh.
      */
     static final long UNSCOPED_LOOP = 10_000;
     private static volatile boolean warnedLoop;
@@ -90,6 +91,7 @@ public final class Scope implements AutoCloseable {
 
     public static Scope open() {
         Held h = HELD.get();
+        h.unscopedInARow = 0;
         if (h.depth++ == 0) BUSY.incrementAndGet();
         if (stopping && h.loops == 0) parkWhileStopping(h);
         return new Scope();
@@ -209,9 +211,9 @@ public final class Scope implements AutoCloseable {
         if (isOpen()) return;
         Unscoped u = UNSCOPED.get();
         if (u.steps == 0) {   // setup before the first step (models, optimizers, data) may well be unscoped; a loop may not
-            if (++u.beforeSteps == UNSCOPED_LOOP && !warnedLoop) {
+            if (++HELD.get().unscopedInARow == UNSCOPED_LOOP && !warnedLoop) {
                 warnedLoop = true;
-                System.err.println("tikhon: warning: " + UNSCOPED_LOOP + " tensors were made outside any Scope (the latest: " + t
+                System.err.println("tikhon: warning: " + UNSCOPED_LOOP + " tensors in a row were made outside any Scope (the latest: " + t
                         + " created at " + site() + "); they are freed only when the Java GC runs, which may not be before native "
                         + "memory runs out. Wrap each iteration of a loop (predictions, attacks, certificates) in "
                         + "try (Scope s = Scope.open()) { ... } (dev.tikhon.engine.Scope), keeping only plain Java results");

@@ -45,7 +45,7 @@ class UnscopedLoopWarningTest {
     void anUnscopedLoopIsWarnedAboutOnceNamingTheFix() throws Exception {
         String err = run(false);
         assertThat(err.lines().filter(l -> l.startsWith("tikhon: warning:")).count()).isEqualTo(1);
-        assertThat(err).contains(Scope.UNSCOPED_LOOP + " tensors were made outside any Scope", "created at",
+        assertThat(err).contains(Scope.UNSCOPED_LOOP + " tensors in a row were made outside any Scope", "created at",
                 "try (Scope s = Scope.open())");
     }
 
