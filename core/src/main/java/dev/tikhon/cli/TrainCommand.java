@@ -5,6 +5,7 @@ import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Engine;
+import dev.tikhon.engine.Scope;
 import dev.tikhon.models.ModelSpec;
 import dev.tikhon.models.Models;
 import dev.tikhon.nn.Normalize;
@@ -172,7 +173,9 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
             val = split.heldOut();
         }
         ModelSpec spec = previous != null ? previous.model() : Models.spec(model, boxed(train.inputShape()), train.numClasses(), modelOptions());
-        Models.build(spec); // validate the architecture against the data before any output is written
+        try (Scope s = Scope.open()) {   // validate the architecture against the data and the objective before any output
+            objective.check(Models.build(spec));
+        }
         config.augmentation().check(train.inputShape(), dataName);
 
         System.out.println("data:   " + loaded.description());

@@ -121,6 +121,11 @@ public final class LipschitzMargin implements Objective {
         return new Result(loss, logits, parts);
     }
 
+    /** A model that does not end in a linear layer fails before training, not at the first step. */
+    @Override public void check(Module model) {
+        headed(model);
+    }
+
     static Sequential headed(Module model) {
         if (model instanceof Sequential) {
             List<Module> ls = ((Sequential) model).layers();

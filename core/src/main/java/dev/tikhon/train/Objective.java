@@ -42,6 +42,13 @@ public interface Objective {
      */
     default void progress(double epochs) {}
 
+    /**
+     * Refuses, before the first step, a model this objective cannot train (a {@link dev.tikhon.UserError} naming the
+     * layer or what is missing), so that an unsupported model fails at once and not after a warm-up in which the check
+     * never ran. Nothing by default.
+     */
+    default void check(Module model) {}
+
     /** Mean cross-entropy of the logits against the labels. */
     static Objective crossEntropy() {
         return new Objective() {

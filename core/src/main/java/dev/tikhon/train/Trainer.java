@@ -252,6 +252,7 @@ public final class Trainer {
             config = restored.meta().config().withEpochs(Math.max(config.epochs(), restored.meta().config().epochs()));
         }
         Module model = start != null ? start.get() : initialModel(spec, config.seed());
+        objective.check(model);   // e.g. a layer certified training cannot bound, before a warm-up epoch that never bounds
         model.to(device);
         Optimizer opt = optimizer(config, model);
         LrSchedule schedule = schedule(config);

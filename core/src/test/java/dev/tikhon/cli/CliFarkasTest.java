@@ -46,4 +46,22 @@ class CliFarkasTest {
         assertThat(j.at("/versus_options/batch_norm").asBoolean()).isFalse();
         assertThat(j.get("ratio").asDouble()).isPositive();
     }
+
+    /**
+     * Certified training cannot bound Farkas layers: it used to train the whole ε = 0 warm-up epoch and fail at the first
+     * step with ε > 0 (audit 20a); now the verifier's view of the initial model is built before training starts.
+     */
+    @Test
+    void certifiedTrainingOfFarkasResnetIsRefusedBeforeTraining(@TempDir Path dir) {
+        for (String reg : new String[]{"ibp", "crown-ibp"}) {
+            Path run = dir.resolve(reg);
+            Cli.Run t = Cli.run("train", "--data", "fashion-mnist-sample", "--model", "farkas-resnet", "--depth", "8", "--width", "3",
+                    "--reg", reg, "--epochs", "2", "--eps-warmup", "1", "--threads", "1", "--out", run.toString());
+            assertThat(t.exitCode()).as(t.err()).isEqualTo(2);
+            assertThat(t.err().strip().lines().filter(l -> l.startsWith("tikhon: error:")).toList()).singleElement().asString()
+                    .contains("cannot bound the layer FarkasConv2d").contains("--model mlp, cnn or resnet");
+            assertThat(t.out()).as(reg + ": nothing trained").doesNotContain("data:");
+            assertThat(run.resolve("history.csv")).doesNotExist();
+        }
+    }
 }
