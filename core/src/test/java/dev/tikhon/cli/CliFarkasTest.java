@@ -64,4 +64,16 @@ class CliFarkasTest {
             assertThat(run.resolve("history.csv")).doesNotExist();
         }
     }
+
+    /** docs/farkas.md found farkas-resnet stalled at chance in every recipe it tried: train says so on stderr, and --help too. */
+    @Test
+    void trainingFarkasResnetNotesWhatDocsFarkasFound(@TempDir Path dir) {
+        Cli.Run t = Cli.run("train", "--data", "fashion-mnist-sample", "--model", "farkas-resnet", "--depth", "8", "--width", "3",
+                "--reg", "ibp", "--threads", "1", "--out", dir.resolve("r").toString());
+        assertThat(t.err()).contains("note:   --model farkas-resnet stalled at chance").contains("docs/farkas.md");
+        Cli.Run cnn = Cli.run("train", "--data", "fashion-mnist-sample", "--model", "cnn", "--loss", "mse", "--reg", "ibp",
+                "--threads", "1", "--out", dir.resolve("c").toString());
+        assertThat(cnn.err()).doesNotContain("farkas");
+        assertThat(Cli.run("train", "--help").out().replaceAll("\\s+", " ")).contains("farkas-resnet (no normalization) stalled at chance in every recipe docs/farkas.md tried");
+    }
 }
