@@ -269,6 +269,10 @@ public final class Trainer {
             kept = new int[]{epoch, startBatch};
             history.addAll(restored.meta().history());
             partial.putAll(restored.meta().partial());
+            for (String p : objective.retiredParts()) {
+                partial.remove("part_mean:" + p);
+                partial.remove("part:" + p);
+            }
             // a kill between the checkpoint and the history files leaves them one epoch behind; the checkpoint is the truth
             if (!history.isEmpty()) writeHistory(history);
         }
