@@ -53,6 +53,12 @@ public record HeatConfig(String schedule, double sigma, double lambda, int kappa
         return schedule.toLowerCase(Locale.ROOT).equals(V1) ? v1Defaults() : revisionDefaults();
     }
 
+    /** The settings as words for the console, under their option names: "schedule revision, sigma 0.25, lambda 1, …". */
+    public String describe() {
+        return "schedule " + schedule + ", sigma " + dev.tikhon.report.Format.number(sigma) + ", lambda " + dev.tikhon.report.Format.number(lambda)
+                + ", kappa " + kappa + ", delta " + dev.tikhon.report.Format.number(delta) + ", steps " + steps + ", epochs per step " + epochsPerStep;
+    }
+
     /** Whether distances and the penalty are on softmax outputs (revision) or logits (v1). */
     public boolean softmax() { return schedule.equals(REVISION); }
 

@@ -241,15 +241,17 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
         Object dist = m.get("min_adversarial_distance");
         if (dist instanceof Map<?, ?> d) {   // the median is null in metrics.json (JSON has no ∞, no NaN): say why
             Object median = d.get("median");
-            String shown = median != null ? median.toString()
+            String shown = median != null ? dev.tikhon.report.Format.value(median)
                     : r.cleanAccuracy() == 0 ? "none (no image is classified correctly)" : "not reached (most correct images were not broken)";
             System.out.println("smallest adversarial distance (" + c.norm() + "): median " + shown + ", not found for " + d.get("not_found")
                     + " correct image(s)");
         }
         if (c.bounds()) {
-            System.out.printf("L-bound (estimate, L = %.4g): median %s%n", r.lipschitz(), ((Map<?, ?>) m.get("bounds")).get("l_bound_median"));
+            System.out.printf("L-bound (estimate, L = %.4g): median %s%n", r.lipschitz(),
+                    dev.tikhon.report.Format.value(((Map<?, ?>) m.get("bounds")).get("l_bound_median")));
             if (!Double.isNaN(r.curvature())) {
-                System.out.printf("C-bound (estimate, C = %.4g): median %s%n", r.curvature(), ((Map<?, ?>) m.get("bounds")).get("c_bound_median"));
+                System.out.printf("C-bound (estimate, C = %.4g): median %s%n", r.curvature(),
+                        dev.tikhon.report.Format.value(((Map<?, ?>) m.get("bounds")).get("c_bound_median")));
             }
         }
         System.out.printf("%.2f ms per image%n", 1000 * r.seconds() / Math.max(1, r.n()));

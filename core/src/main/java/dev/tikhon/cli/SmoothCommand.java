@@ -125,7 +125,7 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
         Evaluator.Result before = Evaluator.evaluate(base.model(), loaded.test(), 256, device);
         System.out.println("data:   " + loaded.description() + (subset > 0 ? " (smoothing on the first " + train.size() + " training images)" : ""));
         System.out.println("model:  " + base.name() + String.format(" (test accuracy %.4f before smoothing)", before.accuracy()));
-        System.out.println("heat:   " + heat + " — labels are not used");
+        System.out.println("heat:   " + heat.describe() + " — labels are not used");
 
         TrainConfig config = TrainConfig.builder().batchSize(batchSize).optimizer(optimizer).lr(lr).momentum(momentum)
                 .schedule(lrSchedule).milestones(milestones).gamma(gamma).seed(seed).checkpointEvery(checkpointEvery).objective(heat.toSpec()).build();

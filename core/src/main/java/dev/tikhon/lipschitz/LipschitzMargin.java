@@ -121,6 +121,11 @@ public final class LipschitzMargin implements Objective {
         return new Result(loss, logits, parts);
     }
 
+    /** A model that does not end in a linear layer fails before training, not at the first step. */
+    @Override public void check(Module model) {
+        headed(model);
+    }
+
     static Sequential headed(Module model) {
         if (model instanceof Sequential) {
             List<Module> ls = ((Sequential) model).layers();
@@ -138,10 +143,14 @@ public final class LipschitzMargin implements Objective {
     /** Each layer's σ_max as ‖A v‖ for a warm-started unit v (differentiable in A), composed by the same rules as the sound bound. */
     final class PowerIteration extends Composition<Tensor> {
         private final Map<String, Tensor> vectors = new HashMap<>();
-        private Tensor like;
+        // the dtype and device of the last weight seen, for constants: not the weight itself, which for Farkas layers
+        // is a kernel computed inside the step's scope and freed when the step ends (a later step read a freed tensor)
+        private dev.tikhon.engine.DType dtype = dev.tikhon.engine.DType.FLOAT32;
+        private dev.tikhon.engine.Device device = dev.tikhon.engine.Device.CPU;
 
         @Override protected Tensor dense(String name, Tensor weight) {
-            like = weight;
+            dtype = weight.dtype();
+            device = weight.device();
             Tensor v = vectors.get(name);
             int its = iterations;
             if (v == null || v.size(0) != weight.size(1)) {
@@ -161,7 +170,8 @@ public final class LipschitzMargin implements Objective {
         }
 
         @Override protected Tensor conv(String name, Tensor kernel, Tensor scale, int stride, int padding, long h, long w) {
-            like = kernel;
+            dtype = kernel.dtype();
+            device = kernel.device();
             Tensor k = scale == null ? kernel : kernel.mul(scale.reshape(kernel.size(0), 1, 1, 1));
             Tensor v = vectors.get(name);
             int its = iterations;
@@ -181,8 +191,7 @@ public final class LipschitzMargin implements Objective {
         }
 
         @Override protected Tensor constant(double c) {
-            return like == null ? Tensor.scalar(c, dev.tikhon.engine.DType.FLOAT32, dev.tikhon.engine.Device.CPU)
-                    : Tensor.scalar(c, like.dtype(), like.device());
+            return Tensor.scalar(c, dtype, device);
         }
 
         @Override protected Tensor times(Tensor a, Tensor b) { return a.mul(b); }

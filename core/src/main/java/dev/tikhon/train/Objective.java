@@ -42,6 +42,20 @@ public interface Objective {
      */
     default void progress(double epochs) {}
 
+    /**
+     * Parts an earlier version of this objective logged and this one does not: a run resumed from such a checkpoint
+     * mid-epoch drops their partial means (they would average over the epoch's earlier steps only). Its earlier history
+     * rows keep them. None by default.
+     */
+    default java.util.Set<String> retiredParts() { return java.util.Set.of(); }
+
+    /**
+     * Refuses, before the first step, a model this objective cannot train (a {@link dev.tikhon.UserError} naming the
+     * layer or what is missing), so that an unsupported model fails at once and not after a warm-up in which the check
+     * never ran. Nothing by default.
+     */
+    default void check(Module model) {}
+
     /** Mean cross-entropy of the logits against the labels. */
     static Objective crossEntropy() {
         return new Objective() {

@@ -252,6 +252,7 @@ public final class Trainer {
             config = restored.meta().config().withEpochs(Math.max(config.epochs(), restored.meta().config().epochs()));
         }
         Module model = start != null ? start.get() : initialModel(spec, config.seed());
+        objective.check(model);   // e.g. a layer certified training cannot bound, before a warm-up epoch that never bounds
         model.to(device);
         Optimizer opt = optimizer(config, model);
         LrSchedule schedule = schedule(config);
@@ -268,6 +269,10 @@ public final class Trainer {
             kept = new int[]{epoch, startBatch};
             history.addAll(restored.meta().history());
             partial.putAll(restored.meta().partial());
+            for (String p : objective.retiredParts()) {
+                partial.remove("part_mean:" + p);
+                partial.remove("part:" + p);
+            }
             // a kill between the checkpoint and the history files leaves them one epoch behind; the checkpoint is the truth
             if (!history.isEmpty()) writeHistory(history);
         }

@@ -103,6 +103,12 @@ public final class CertifiedTraining implements Objective {
         return new Result(clean.mul(kappa).add(robust.mul(1 - kappa)), logits, parts);
     }
 
+    /** The verifier's view of the model is built at the start: a layer it cannot bound fails before the ε = 0 warm-up. */
+    @Override
+    public void check(Module model) {
+        BoundedNetwork.of(model);
+    }
+
     @Override
     public String describe() {
         return (bound == Bound.IBP ? "ibp" : "crown-ibp") + String.format(Locale.ROOT,

@@ -46,4 +46,34 @@ class CliFarkasTest {
         assertThat(j.at("/versus_options/batch_norm").asBoolean()).isFalse();
         assertThat(j.get("ratio").asDouble()).isPositive();
     }
+
+    /**
+     * Certified training cannot bound Farkas layers: it used to train the whole ε = 0 warm-up epoch and fail at the first
+     * step with ε > 0 (audit 20a); now the verifier's view of the initial model is built before training starts.
+     */
+    @Test
+    void certifiedTrainingOfFarkasResnetIsRefusedBeforeTraining(@TempDir Path dir) {
+        for (String reg : new String[]{"ibp", "crown-ibp"}) {
+            Path run = dir.resolve(reg);
+            Cli.Run t = Cli.run("train", "--data", "fashion-mnist-sample", "--model", "farkas-resnet", "--depth", "8", "--width", "3",
+                    "--reg", reg, "--epochs", "2", "--eps-warmup", "1", "--threads", "1", "--out", run.toString());
+            assertThat(t.exitCode()).as(t.err()).isEqualTo(2);
+            assertThat(t.err().strip().lines().filter(l -> l.startsWith("tikhon: error:")).toList()).singleElement().asString()
+                    .contains("cannot bound the layer FarkasConv2d").contains("--model mlp, cnn or resnet");
+            assertThat(t.out()).as(reg + ": nothing trained").doesNotContain("data:");
+            assertThat(run.resolve("history.csv")).doesNotExist();
+        }
+    }
+
+    /** docs/farkas.md found farkas-resnet stalled at chance in every recipe it tried: train says so on stderr, and --help too. */
+    @Test
+    void trainingFarkasResnetNotesWhatDocsFarkasFound(@TempDir Path dir) {
+        Cli.Run t = Cli.run("train", "--data", "fashion-mnist-sample", "--model", "farkas-resnet", "--depth", "8", "--width", "3",
+                "--reg", "ibp", "--threads", "1", "--out", dir.resolve("r").toString());
+        assertThat(t.err()).contains("note:   --model farkas-resnet stalled at chance").contains("docs/farkas.md");
+        Cli.Run cnn = Cli.run("train", "--data", "fashion-mnist-sample", "--model", "cnn", "--loss", "mse", "--reg", "ibp",
+                "--threads", "1", "--out", dir.resolve("c").toString());
+        assertThat(cnn.err()).doesNotContain("farkas");
+        assertThat(Cli.run("train", "--help").out().replaceAll("\\s+", " ")).contains("farkas-resnet (no normalization) stalled at chance in every recipe docs/farkas.md tried");
+    }
 }

@@ -117,4 +117,29 @@ class LipschitzMarginTest {
             assertThat(c.radius()).isCloseTo(rg.images().get(i).radius(), within(1e-9));
         }
     }
+
+    /**
+     * Farkas layers compute their kernels from their parameters inside each step's scope; the power iteration kept
+     * the last one to make its constants, so the second step read a freed tensor (NullPointerException, audit 20a).
+     * Both forms now train a farkas-resnet for several steps, each step in its own scope, to a finite loss.
+     */
+    @Test void farkasResnetTrainsSeveralStepsWithBothForms() {
+        for (LipschitzMargin.Form form : LipschitzMargin.Form.values()) {
+            Rng.seed(2);
+            Module m = Models.build(Models.spec("farkas-resnet", List.of(1L, 28L, 28L), 10, Map.of("depth", 8, "width", 4)));
+            Adam opt = new Adam(m.parameters(), 1e-3);
+            Objective objective = new LipschitzMargin(form, 0.1, 1, 0);
+            for (int s = 0; s < 3; s++) {
+                try (Scope sc = Scope.open()) {
+                    Tensor[] b = batch(train, s * 8, 8);
+                    opt.zeroGrad();
+                    Objective.Result r = objective.evaluate(m, b[0], b[1]);
+                    r.loss().backward();
+                    opt.step();
+                    assertThat(r.loss().item()).as(form + " step " + s).isFinite();
+                    assertThat(r.parts().get("lip_body").item()).as(form + " step " + s).isPositive().isFinite();
+                }
+            }
+        }
+    }
 }

@@ -230,4 +230,24 @@ class RegularizersTest {
         assertThat(new GradientNormPenalty(Loss.CROSS_ENTROPY, 0.1, 0, 0.01, Dual.L2).spec().reg()).isEqualTo("tv");
         assertThat(new GradientNormPenalty(Loss.CROSS_ENTROPY, 0, 0.1, 0.01, Dual.L1).spec().settings()).containsEntry("norm", "linf");
     }
+
+    /**
+     * --reg lipschitz logged a "tv" part and --reg tv a "lip" part, though their weight is 0 (audit 20a): history.csv showed
+     * train_tv / train_lip columns as if both were trained. Only the terms in the objective are logged now; the one left
+     * out is retired, so that a resumed pre-change checkpoint drops its partial mean.
+     */
+    @Test
+    void gradientNormPenaltiesLogOnlyTheirActiveTerms() {
+        Rng.seed(4);
+        Module m = new Linear(6, 3);
+        Tensor x = Tensor.randn(DType.FLOAT32, Device.CPU, 5, 6), y = Tensor.fromLongs(new long[]{0, 1, 2, 0, 1}, 5);
+        Map<String, List<String>> expected = Map.of("tv", List.of("data", "tv"), "lipschitz", List.of("data", "lip"),
+                "tv+lipschitz", List.of("data", "lip", "tv"));
+        expected.forEach((name, parts) -> {
+            Objective o = Regularizers.build(Regularizers.spec(name, Map.of()));
+            assertThat(o.evaluate(m, x, y).parts().keySet()).as(name).containsExactlyElementsOf(parts);
+            assertThat(o.retiredParts()).as(name).containsExactlyInAnyOrderElementsOf(
+                    List.of("tv", "lip").stream().filter(p -> !parts.contains(p)).toList());
+        });
+    }
 }

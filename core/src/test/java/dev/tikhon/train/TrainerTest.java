@@ -98,6 +98,36 @@ class TrainerTest {
         }
     }
 
+    /**
+     * A --reg lipschitz checkpoint from before audit 20a kept a partial mean of the zero-weight TV term; resumed mid-epoch,
+     * that part is dropped (not averaged with the zeros of the steps that no longer report it), and the resumed run's
+     * history equals an uninterrupted run's, which has no train_tv column.
+     */
+    @Test
+    void resumingAnOldCheckpointDropsTheRetiredPartsOfItsObjective(@TempDir Path a, @TempDir Path b) throws Exception {
+        java.util.function.Supplier<Objective> lip = () -> dev.tikhon.regularize.Regularizers.build(
+                dev.tikhon.regularize.Regularizers.spec("lipschitz", Map.of()));
+        Trainer.Outcome whole = trainer(config(2, 0.1, 7), lip.get(), a, null).run(false);
+        Trainer.Listener crash = new Trainer.Listener() {
+            @Override public void onStep(int epoch, int batch, double loss, double acc, double lr) {
+                if (epoch == 1 && batch == 17) throw new IllegalStateException("simulated crash");
+            }
+        };
+        assertThatThrownBy(() -> trainer(config(2, 0.1, 7), lip.get(), b, crash).run(false)).hasMessage("simulated crash");
+        Checkpoint.Loaded mid = Checkpoint.load(b);
+        Map<String, Double> partial = new java.util.LinkedHashMap<>(mid.meta().partial());
+        partial.put("part_mean:tv", 0.5);   // as the old version wrote it
+        Checkpoint.Meta m = mid.meta();
+        Checkpoint.save(b.resolve(Checkpoint.FILE_NAME), new Checkpoint.Meta(m.model(), m.config(), m.objective(), m.data(), m.epoch(),
+                m.batch(), partial, m.history(), m.tikhonVersion()), mid.model(), mid.optimizer());
+        Trainer.Outcome resumed = trainer(config(2, 0.1, 7), lip.get(), b, null).run(true);
+        for (int e = 0; e < 2; e++) {
+            assertThat(whole.history().get(e)).containsKey("train_lip").doesNotContainKey("train_tv");
+            assertThat(resumed.history().get(e)).doesNotContainKey("train_tv");
+            assertThat(resumed.history().get(e).get("train_lip")).isEqualTo(whole.history().get(e).get("train_lip"));
+        }
+    }
+
     @Test
     void everyCheckpointFollowsTheStepsBeforeItAndItsHook(@TempDir Path out) {
         // 1800 training points, batch 64: 29 steps an epoch; checkpoints every 7 steps and at each epoch's end
