@@ -167,6 +167,14 @@ final class OptionChecks {
                         if (problem != null) throw new CommandLine.ParameterException(p.commandSpec().commandLine(), problem);
                     }
                 }
+                if (o.longestName().equals("--threads") && o.getValue() instanceof Integer n && n > dev.tikhon.engine.Engine.MAX_THREADS) {
+                    // --threads 100000 crashed the JVM inside libtorch (SIGSEGV, exit 139, no message)
+                    int cores = Runtime.getRuntime().availableProcessors();
+                    throw new CommandLine.ParameterException(p.commandSpec().commandLine(), "--threads " + n + " is more than "
+                            + dev.tikhon.engine.Engine.MAX_THREADS + ", the most Tikhon starts (libtorch crashes with tens of thousands, "
+                            + "and threads beyond the " + cores + " processors here only take turns on them): give --threads " + cores
+                            + " or fewer");
+                }
                 Range range = rangeOf(command, o.longestName());
                 if (range == null) continue;
                 for (Object v : values(o.getValue())) {

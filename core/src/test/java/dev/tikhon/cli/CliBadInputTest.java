@@ -123,6 +123,20 @@ class CliBadInputTest {
         assertThat(r.err()).contains("note:   --threads " + more + " is more than the " + (more - 1) + " processors here");
     }
 
+    /** --threads 100000 crashed the JVM inside libtorch (SIGSEGV, exit 139, no message; audit 20b, F7): above 1024 it is refused. */
+    @Test
+    void anAbsurdThreadCountIsRefused(@TempDir Path dir) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        oneErrorLine(Cli.run("eval", "--checkpoint", moonsMlp.toString(), "--data", "moons", "--threads", "1025", "--out",
+                dir.resolve("e").toString()), "--threads 1025 is more than 1024", "give --threads " + cores + " or fewer");
+        assertThat(dir.resolve("e")).doesNotExist();
+        oneErrorLine(Cli.run("certify", "--checkpoint", moonsMlp.toString(), "--method", "cohen", "--sigma", "0.25", "--threads", "100000",
+                "--out", dir.resolve("c").toString()), "--threads 100000 is more than 1024");
+        assertThat(dir.resolve("c")).doesNotExist();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> dev.tikhon.engine.Engine.setThreads(1025))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--threads must be at most 1024, got 1025");
+    }
+
     /** `certify --method crown --norm linf` gave ℓ2 radii under the ℓ∞ name; options a method never reads were silent. */
     @Test
     void certifyRefusesANormItsMethodDoesNotCertifyAndNotesUnreadOptions(@TempDir Path dir) {
