@@ -39,6 +39,7 @@ final class ExportCommand implements Callable<Integer> {
         }
         Module m = ModelSource.builder(spec).get();
         m.loadStateDict(ck.model());
+        Checkpoint.requireFinite(Checkpoint.fileIn(checkpoint, Checkpoint.FILE_NAME), m);
         m.train(false);
         OnnxExport.write(m, spec.inputShape(), onnx);
         double worst = roundTrip(m, spec);

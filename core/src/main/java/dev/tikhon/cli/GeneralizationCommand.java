@@ -62,6 +62,7 @@ final class GeneralizationCommand implements Callable<Integer> {
         Checkpoint.Loaded ck = Checkpoint.load(checkpoint);
         Module model = ModelSource.builder(ck.meta().model()).get();   // also a heat-smoothed TorchScript or ONNX model's checkpoint
         model.loadStateDict(ck.model());
+        Checkpoint.requireFinite(Checkpoint.fileIn(checkpoint, Checkpoint.FILE_NAME), model);
         model.to(device);
         Loss loss = Losses.parse(ck.meta().config().objective().loss());
         DataOptions.Choice choice = data.choose(ck.meta().data(), ck.meta().config().seed());

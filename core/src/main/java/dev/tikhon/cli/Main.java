@@ -54,6 +54,10 @@ public final class Main implements Runnable {
             System.err.println("tikhon: error: " + oneLine(e.getMessage()));
             System.err.flush();
             return EXIT_USER;
+        } catch (CommandLine.ParameterException e) {   // the command line to run (with a resumed run's settings) cannot run
+            System.err.println(usageLine(e));
+            System.err.flush();
+            return EXIT_USER;
         }
         int code = EXIT_INTERNAL;
         try {
@@ -115,7 +119,9 @@ public final class Main implements Runnable {
     }
 
     static String usageLine(CommandLine.ParameterException e) {
-        StringBuilder line = new StringBuilder("tikhon: error: ").append(oneLine(e.getMessage()).replaceAll("[.:;]$", ""));
+        // picocli starts some messages (an argument group's missing options) with an "Error: " of its own
+        StringBuilder line = new StringBuilder("tikhon: error: ").append(oneLine(e.getMessage()).replaceFirst("^Error: ", "")
+                .replaceAll("[.:;]$", ""));
         if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
             line.append("; did you mean ").append(String.join(" or ", u.getSuggestions().stream().limit(3).toList())).append('?');
         }

@@ -123,6 +123,7 @@ final class ModelSource {
             Supplier<Module> fresh = builder(spec);
             Module m = fresh.get();
             m.loadStateDict(ck.model());
+            Checkpoint.requireFinite(Checkpoint.fileIn(checkpoint, Checkpoint.FILE_NAME), m);
             return new Loaded(m, fresh, ck.meta(), spec.describe(), Losses.parse(ck.meta().config().objective().loss()),
                     checkpoint);
         }
@@ -130,6 +131,7 @@ final class ModelSource {
         if (onnx != null) {
             Path file = onnx.toAbsolutePath();
             OnnxImport.Result r = OnnxImport.load(onnx);
+            requireFinite("ONNX model " + onnx, r.model());
             r.notes().forEach(n -> System.out.println("note:  " + onnx + ": " + n));
             Supplier<Module> fresh = () -> dev.tikhon.scaleout.ModelRef.behind(stats, OnnxImport.load(file).model());
             return new Loaded(dev.tikhon.scaleout.ModelRef.behind(stats, r.model()), fresh, null,
@@ -137,8 +139,19 @@ final class ModelSource {
         }
         Path file = torchscript.toAbsolutePath();
         Supplier<Module> fresh = () -> stats == null ? ScriptedModel.load(file) : new Sequential(new Normalize(stats), ScriptedModel.load(file));
-        return new Loaded(fresh.get(), fresh, null, "TorchScript " + torchscript + (stats == null ? "" : " behind Normalize(" + stats + ")"),
+        Module scripted = fresh.get();
+        requireFinite("TorchScript model " + torchscript, scripted);
+        return new Loaded(scripted, fresh, null, "TorchScript " + torchscript + (stats == null ? "" : " behind Normalize(" + stats + ")"),
                 Loss.CROSS_ENTROPY, torchscript);
+    }
+
+    /** An imported model whose weights hold NaN or ±Inf: refused like such a checkpoint ({@link Checkpoint#requireFinite}). */
+    private static void requireFinite(String what, Module m) {
+        String bad = m.firstNonFinite();
+        if (bad != null) {
+            throw new UserError(what + ": " + bad + "; nothing computed from it would mean anything: export it again from a model with "
+                    + "finite weights");
+        }
     }
 
     /** Applied to the model {@link #load(Device)} returns (null: none); see {@link #smoothed}. */

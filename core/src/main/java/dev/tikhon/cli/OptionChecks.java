@@ -113,11 +113,18 @@ final class OptionChecks {
 
     /**
      * The piecewise learning-rate schedule's options: with {@code schedule} piecewise (or step), {@code milestones} must be
-     * increasing fractions of training in (0, 1); with another schedule, a given --milestones or --gamma gets a note.
+     * increasing fractions of training in (0, 1) and {@code gamma} above 0 (0 stopped training at the first milestone,
+     * silently; a recorded run resumes as it was); with another schedule, a given --milestones or --gamma gets a note.
      */
-    static void checkPiecewise(CommandLine.Model.CommandSpec command, String scheduleOption, String schedule, List<Double> milestones) {
+    static void checkPiecewise(CommandLine.Model.CommandSpec command, String scheduleOption, String schedule, List<Double> milestones,
+                               double gamma) {
         String s = schedule.toLowerCase(java.util.Locale.ROOT);
         if (s.equals("piecewise") || s.equals("step")) {
+            if (gamma == 0 && !milestones.isEmpty() && !RunFolder.continued()) {
+                throw new dev.tikhon.UserError("--gamma 0 with " + scheduleOption + " " + schedule + " makes the learning rate 0 from the "
+                        + "first milestone (" + joinPlain(milestones.subList(0, 1)) + " of training) on, so training stops there: give a "
+                        + "factor above 0 (0.1 divides the learning rate by 10 at each milestone)");
+            }
             for (double m : milestones) {
                 if (!(m > 0 && m < 1)) {
                     throw new dev.tikhon.UserError("--milestones " + joinPlain(milestones) + ": each milestone is a fraction of training in (0, 1), "
@@ -133,6 +140,19 @@ final class OptionChecks {
         } else {
             for (String o : List.of("--milestones", "--gamma")) if (given(command, o)) noteIgnored(o, scheduleOption + " " + schedule);
         }
+    }
+
+    /**
+     * A warm-up not shorter than training: the learning rate never reaches {@code --lr}. A note on stderr (the run trains,
+     * and a recorded run with it still resumes), saying how far it gets; {@code schedule} is the whole schedule, warm-up included.
+     */
+    static void noteLongWarmup(double warmup, int epochs, double lr, dev.tikhon.optim.LrSchedule schedule) {
+        if (!(warmup >= epochs) || epochs <= 0) return;
+        double peak = 0;
+        for (int k = 0; k < 1000; k++) peak = Math.max(peak, schedule.at(k * (double) epochs / 1000));
+        System.err.println("note:   --warmup " + joinPlain(List.of(warmup)) + " is not shorter than --epochs " + epochs
+                + ", so the whole run is warm-up and the learning rate never reaches --lr " + joinPlain(List.of(lr)) + " (at most "
+                + String.format(Locale.ROOT, "%.3g", peak) + "): give a --warmup shorter than --epochs");
     }
 
     /** Numbers as typed, comma-separated: 0.5 not 0.50000, 2 not 2.0. */
@@ -166,6 +186,14 @@ final class OptionChecks {
                         String problem = emptyItem(o.longestName(), given);
                         if (problem != null) throw new CommandLine.ParameterException(p.commandSpec().commandLine(), problem);
                     }
+                }
+                if (o.longestName().equals("--threads") && o.getValue() instanceof Integer n && n > dev.tikhon.engine.Engine.MAX_THREADS) {
+                    // --threads 100000 crashed the JVM inside libtorch (SIGSEGV, exit 139, no message)
+                    int cores = Runtime.getRuntime().availableProcessors();
+                    throw new CommandLine.ParameterException(p.commandSpec().commandLine(), "--threads " + n + " is more than "
+                            + dev.tikhon.engine.Engine.MAX_THREADS + ", the most Tikhon starts (libtorch crashes with tens of thousands, "
+                            + "and threads beyond the " + cores + " processors here only take turns on them): give --threads " + cores
+                            + " or fewer");
                 }
                 Range range = rangeOf(command, o.longestName());
                 if (range == null) continue;

@@ -81,8 +81,8 @@ final class RunFolder {
             return e.withHint(e.keptText() + ", but --resume would repeat the same steps with the same settings and diverge again: "
                     + "start over with --force and " + lower + ", or check the data");
         }
-        // a new run that wrote nothing leaves no settings behind (Session#close); one resumed, or beside other files, keeps them
-        boolean settingsKept = s == null || s.resuming || !s.onlyOurs();
+        // a new run that wrote nothing leaves no settings behind (Session#close); one beside other files, or that wrote some, keeps them
+        boolean settingsKept = s == null || s.settingsLeftOnFailure();
         return e.withHint(e.keptText() + "; rerun with " + lower + (settingsKept ? " and --force (its " + SETTINGS + " is kept, and "
                 + "--resume would start it over with the same settings)" : "") + ", or check the data");
     }
@@ -110,11 +110,15 @@ final class RunFolder {
         private final boolean createdDir;
         private final RunLock lock;
         private final Settings settings;
+        /** What {@value #SETTINGS} held before this run wrote its own (null: none), put back by a failure that changed nothing else. */
+        private final byte[] previousSettings;
+        /** The folder's other entries when the run began (name, size, modification time), to tell whether it did anything. */
+        private final Map<String, String> before;
         private final Thread hook;
         volatile Supplier<String> kept;
 
         private Session(Path dir, String command, boolean resuming, boolean continued, String[] args, boolean createdDir, RunLock lock,
-                        Settings settings) {
+                        Settings settings, byte[] previousSettings, Map<String, String> before) {
             this.dir = dir;
             this.command = command;
             this.resuming = resuming;
@@ -123,6 +127,8 @@ final class RunFolder {
             this.createdDir = createdDir;
             this.lock = lock;
             this.settings = settings;
+            this.previousSettings = previousSettings;
+            this.before = before;
             this.hook = new Thread(this::interrupted, "tikhon-stop");
             Runtime.getRuntime().addShutdownHook(hook);
         }
@@ -157,7 +163,12 @@ final class RunFolder {
             }
         }
 
-        /** Ends the run: finished (exit 0) records its end time; a fresh run that failed before writing anything leaves nothing. */
+        /**
+         * Ends the run: finished (exit 0) records its end time. A failed run that wrote nothing leaves the folder as it was:
+         * a --resume (or --force) puts back the {@value #SETTINGS} it found, or removes its own where there was none (a
+         * resume that failed on a usage error had relabelled a finished run of another command as an unfinished run of its
+         * own); a fresh run removes its settings when they are all the folder holds; a folder the run created goes when empty.
+         */
         void close(int exitCode) {
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -168,7 +179,14 @@ final class RunFolder {
             if (exitCode == 0) {
                 write(dir, new Settings(settings.command(), settings.args(), settings.started(), Instant.now().toString(), Version.VERSION,
                         settings.inputs()));
-            } else if (!resuming && onlyOurs()) {
+            } else if (restoresSettings() && unchanged()) {
+                try {
+                    if (previousSettings == null) Files.deleteIfExists(dir.resolve(SETTINGS));
+                    else AtomicFiles.write(dir.resolve(SETTINGS), out -> out.write(previousSettings));
+                } catch (IOException | java.io.UncheckedIOException ignored) {
+                    // left behind: the next run into the folder says it holds an unfinished run
+                }
+            } else if (!restoresSettings() && onlyOurs()) {
                 try {
                     Files.deleteIfExists(dir.resolve(SETTINGS));
                 } catch (IOException ignored) {
@@ -183,6 +201,22 @@ final class RunFolder {
                     // not empty: it keeps what the run wrote
                 }
             }
+        }
+
+        /** A resume, or a run over recorded settings (--force): a failure that changed nothing puts the folder's settings back. */
+        private boolean restoresSettings() {
+            return resuming || previousSettings != null;
+        }
+
+        /** Whether a failure now would leave a {@value #SETTINGS} in the folder (see {@link #close}). */
+        boolean settingsLeftOnFailure() {
+            if (restoresSettings()) return previousSettings != null || !unchanged();
+            return !onlyOurs();
+        }
+
+        /** Whether the folder's entries other than the settings, the lock and temporary files are as they were when the run began. */
+        private boolean unchanged() {
+            return before != null && before.equals(entries(dir));
         }
 
         private boolean onlyOurs() {
@@ -213,14 +247,16 @@ final class RunFolder {
         Path dir = outDir(fresh, path, rest, resume);
         if (dir == null) return null;   // not a valid command line: the parser says why
         boolean existed = Files.isDirectory(dir);
-        if (resume && isEmpty(dir)) {
-            // start-or-continue launchers rely on this, but a misspelt --out would silently start over: say so
-            System.err.println("note:   --resume: " + dir + (existed ? " is empty" : " does not exist") + ", so there is no run to continue; "
-                    + "starting a new one with the options given");
-        }
+        boolean empty = isEmpty(dir);
         RunLock lock = RunLock.acquire(dir, "tikhon " + String.join(" ", args), notes);
         try {
-            Settings recorded = Files.isRegularFile(dir.resolve(SETTINGS)) ? Json.read(dir.resolve(SETTINGS), Settings.class) : null;
+            Map<String, String> before = entries(dir);
+            byte[] previous = Files.isRegularFile(dir.resolve(SETTINGS)) ? Files.readAllBytes(dir.resolve(SETTINGS)) : null;
+            Settings recorded = previous != null ? Json.read(dir.resolve(SETTINGS), Settings.class) : null;
+            if (resume && recorded == null && !force) {
+                // no settings to continue: a run of another command (or of an unknown one) is not overwritten without --force
+                if (!legacyRunOf(dir, command)) refuseExisting(dir, null, command, true);
+            }
             List<String> run;
             if (resume && recorded != null) {
                 if (!recorded.command().equals(command)) {
@@ -229,7 +265,7 @@ final class RunFolder {
                 }
                 run = ResumeArgs.merge(fresh, path, recorded.args(), absolute, FREE, dir.resolve(SETTINGS).toString());
             } else {
-                if (!resume && !force) refuseExisting(dir, recorded, command);
+                if (!resume && !force) refuseExisting(dir, recorded, command, false);
                 run = rest;
             }
             // unfinished until it ends; a resumed run keeps its start and records what it now runs with (an extension)
@@ -239,18 +275,85 @@ final class RunFolder {
             Settings settings = new Settings(command, List.copyOf(continued ? run : absolute),
                     continued ? recorded.started() : Instant.now().toString(), null, Version.VERSION,
                     continued && recorded.inputs() != null ? recorded.inputs() : inputs);
-            write(dir, settings);
             List<String> full = new ArrayList<>(path);
             full.addAll(run);
             if (resume) full.add("--resume");
             if (force) full.add("--force");
-            Session s = new Session(dir, command, resume, continued, full.toArray(String[]::new), !existed, lock, settings);
+            // a command line that cannot run (the recorded settings merged with those given) is refused before the folder is written
+            OptionChecks.check(fresh.get().parseArgs(full.toArray(String[]::new)));
+            if (resume && recorded == null && (empty || !holdsRun(dir))) {
+                // start-or-continue launchers rely on this, but a misspelt --out would silently start over: say so
+                System.err.println("note:   --resume: " + dir + (!existed ? " does not exist" : empty ? " is empty" : " holds no run")
+                        + ", so there is no run to continue; starting a new one with the options given");
+            }
+            write(dir, settings);
+            Session s = new Session(dir, command, resume, continued, full.toArray(String[]::new), !existed, lock, settings, previous, before);
             current = s;
             return s;
+        } catch (IOException e) {
+            lock.close();
+            throw new java.io.UncheckedIOException("Cannot read " + dir.resolve(SETTINGS) + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             lock.close();
+            if (!existed) {
+                try {
+                    Files.deleteIfExists(dir);   // the lock's folder, when nothing else is in it
+                } catch (IOException ignored) {
+                    // not empty
+                }
+            }
             throw e;
         }
+    }
+
+    /** The folder's entries other than the settings, the lock and temporary files, with their sizes and modification times. */
+    private static Map<String, String> entries(Path dir) {
+        Map<String, String> out = new TreeMap<>();
+        if (!Files.isDirectory(dir)) return out;
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String n = f.getFileName().toString();
+                if (n.equals(SETTINGS) || n.equals(RunLock.FILE) || n.endsWith(AtomicFiles.TMP_SUFFIX)) continue;
+                try {
+                    out.put(n, Files.size(f) + "@" + Files.getLastModifiedTime(f).toMillis());
+                } catch (IOException gone) {
+                    out.put(n, "?");
+                }
+            }
+        } catch (IOException e) {
+            return null;   // unreadable: counts as changed, so nothing is removed
+        }
+        return out;
+    }
+
+    /** The run outputs that mark a folder as holding a run without {@value #SETTINGS}: metrics.json and checkpoints, sorted. */
+    private static List<String> runFiles(Path dir) {
+        if (!Files.isDirectory(dir)) return List.of();
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> n.equals("metrics.json") || n.endsWith(".tkn")).sorted().toList();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("Cannot list " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean holdsRun(Path dir) {
+        return !runFiles(dir).isEmpty();
+    }
+
+    /**
+     * Whether a folder without {@value #SETTINGS} holds a run that {@code command --resume} may continue: one from before
+     * run.json whose metrics.json names the same command, or a training run's own checkpoint without metrics (killed).
+     */
+    private static boolean legacyRunOf(Path dir, String command) {
+        List<String> files = runFiles(dir);
+        if (files.isEmpty()) return true;   // nothing to overwrite
+        if (files.contains("metrics.json")) return command.equals(commandOf(dir.resolve("metrics.json")));
+        String own = switch (command) {
+            case "train", "smooth" -> dev.tikhon.train.Checkpoint.FILE_NAME;
+            case "flow train" -> "flow-checkpoint.tkn";
+            default -> null;
+        };
+        return own != null && files.contains(own);
     }
 
     private static boolean isEmpty(Path dir) {
@@ -301,11 +404,14 @@ final class RunFolder {
         Path dir = out.toAbsolutePath().normalize();
         if (force || !Files.isDirectory(dir)) return;
         Settings recorded = Files.isRegularFile(dir.resolve(SETTINGS)) ? Json.read(dir.resolve(SETTINGS), Settings.class) : null;
-        refuseExisting(dir, recorded, null);
+        refuseExisting(dir, recorded, null, false);
     }
 
-    /** A new run into a folder that holds one: refused (exit 2), saying which and how to go on. */
-    private static void refuseExisting(Path dir, Settings recorded, String command) {
+    /**
+     * A new run into a folder that holds one: refused (exit 2), saying which and how to go on. {@code resume}: a --resume
+     * that found no {@value #SETTINGS} of {@code command} to continue.
+     */
+    private static void refuseExisting(Path dir, Settings recorded, String command, boolean resume) {
         if (recorded != null) {
             String what = "'tikhon " + recorded.command() + " " + String.join(" ", recorded.args()) + "'";
             if (recorded.finished() != null) {
@@ -315,16 +421,13 @@ final class RunFolder {
             throw new UserError(dir + " holds an unfinished run (" + what + ", started " + recorded.started() + "); --resume continues it, "
                     + "--force starts over");
         }
-        try (Stream<Path> files = Files.list(dir)) {   // a run from before run.json: its metrics or checkpoints
-            String f = files.map(p -> p.getFileName().toString()).filter(n -> n.equals("metrics.json") || n.endsWith(".tkn")).sorted()
-                    .findFirst().orElse(null);
-            if (f != null) {
-                String kind = f.equals("metrics.json") ? commandOf(dir.resolve(f)) : null;
-                throw new UserError(dir + " holds " + (kind == null ? "an earlier run" : "a 'tikhon " + kind + "' run") + " (" + f
-                        + "); pass --force to overwrite it, or choose another --out");
-            }
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException("Cannot list " + dir + ": " + e.getMessage(), e);
+        // a run from before run.json, or of a command that keeps none: its metrics or checkpoints
+        String f = runFiles(dir).stream().findFirst().orElse(null);
+        if (f != null) {
+            String kind = f.equals("metrics.json") ? commandOf(dir.resolve(f)) : null;
+            throw new UserError(dir + " holds " + (kind == null ? "an earlier run" : "a 'tikhon " + kind + "' run") + " (" + f
+                    + (resume ? ", not a 'tikhon " + command + "' run that --resume could continue" : "")
+                    + "); pass --force to overwrite it, or choose another --out");
         }
     }
 

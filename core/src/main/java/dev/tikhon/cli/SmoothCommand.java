@@ -108,7 +108,7 @@ final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
         if (OptionChecks.given(command, "--momentum") && !optimizer.equalsIgnoreCase("sgd")) {
             OptionChecks.noteIgnored("--momentum", "--optimizer " + optimizer);   // Adam's moments take its place (as in train)
         }
-        OptionChecks.checkPiecewise(command, "--lr-schedule", lrSchedule, milestones);
+        OptionChecks.checkPiecewise(command, "--lr-schedule", lrSchedule, milestones, gamma);
         HeatConfig d = HeatConfig.defaults(schedule);
         HeatConfig heat = new HeatConfig(schedule, sigma != null ? sigma : d.sigma(), lambda != null ? lambda : d.lambda(),
                 kappa != null ? kappa : d.kappa(), delta != null ? delta : d.delta(), steps != null ? steps : d.steps(), epochs);

@@ -113,10 +113,10 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
             description = "Piecewise milestones, as fractions of the epochs. Default: ${DEFAULT-VALUE}.")
     List<Double> milestones;
 
-    @Option(names = "--gamma", defaultValue = "0.1", description = "Piecewise factor. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--gamma", defaultValue = "0.1", description = "Piecewise factor at each milestone, above 0. Default: ${DEFAULT-VALUE}.")
     double gamma;
 
-    @Option(names = "--warmup", defaultValue = "0", paramLabel = "EPOCHS", description = "Linear warm-up length in epochs. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--warmup", defaultValue = "0", paramLabel = "EPOCHS", description = "Linear warm-up length in epochs, shorter than --epochs. Default: ${DEFAULT-VALUE}.")
     double warmup;
 
     @Option(names = "--val-fraction", defaultValue = "0", description = "Training data held out for validation. Default: ${DEFAULT-VALUE}.")
@@ -166,6 +166,7 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
                 milestones, gamma, warmup, seed, valFraction, checkpointEvery, evalBatchSize, regularization.spec(epochs), augment);
         if (previous == null) checkNewRun();   // first: its messages name the option (--milestones), the library's do not
         Trainer.checkNames(config);   // a misspelt --optimizer or --schedule fails before the data set is read
+        if (previous == null) OptionChecks.noteLongWarmup(warmup, epochs, lr, Trainer.schedule(config));
         Objective objective = Regularizers.build(config.objective());   // its settings' checks, too, before the data is read
         DataSets.Loaded loaded = choice.load(runSeed);
         Dataset train = loaded.train(), val = null;
@@ -256,7 +257,7 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
             throw new dev.tikhon.UserError("--nesterov needs momentum: drop --momentum 0, or drop --nesterov");
         }
         if (decayBiases && weightDecay == 0 && given("--decay-biases")) OptionChecks.noteIgnored("--decay-biases", "--weight-decay 0");
-        OptionChecks.checkPiecewise(command, "--schedule", schedule, milestones);
+        OptionChecks.checkPiecewise(command, "--schedule", schedule, milestones, gamma);
         if (model.equals("farkas-resnet")) {   // a note, not a change: the run trains as asked
             System.err.println("note:   --model farkas-resnet stalled at chance (test accuracy 0.095) in every recipe docs/farkas.md tried "
                     + "(lr 0.1 and 0.01, zero-last, warm-up; depths 20 and 56), as did resnet --no-batch-norm; only resnet with batch norm "

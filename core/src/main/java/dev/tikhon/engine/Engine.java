@@ -72,6 +72,12 @@ public final class Engine {
         }
     }
 
+    /**
+     * The most intra-op threads {@link #setThreads} starts: far above any processor count, far below the counts at which
+     * libtorch's thread pool crashed the JVM (--threads 100000: SIGSEGV, no message; 5000 ran, slowly; audit 20b).
+     */
+    public static final int MAX_THREADS = 1024;
+
     /** How long a stopping process waits for a step under way (a CROWN-IBP step on two cores takes a few seconds). */
     static final long STOP_WAIT_MILLIS = 30_000;
     private static final java.util.concurrent.atomic.AtomicBoolean STOP_ANNOUNCED = new java.util.concurrent.atomic.AtomicBoolean();
@@ -122,6 +128,10 @@ public final class Engine {
      */
     public static void setThreads(int n) {
         if (n < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + n);
+        if (n > MAX_THREADS) {
+            throw new IllegalArgumentException("--threads must be at most " + MAX_THREADS + ", got " + n + " (libtorch's thread pool "
+                    + "crashes the process with tens of thousands)");
+        }
         init();
         torch.set_num_threads(n);
         try {

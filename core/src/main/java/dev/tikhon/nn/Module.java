@@ -86,6 +86,23 @@ public abstract class Module {
         for (Map.Entry<String, Module> e : children.entrySet()) e.getValue().collectState(prefix + e.getKey() + ".", out);
     }
 
+    /**
+     * The first parameter or buffer (in {@link #stateDict} order) that holds NaN or ±Inf, as "parameter 0.weight holds NaN"
+     * or "buffer 1.running_var holds ±Inf"; null when every one is finite.
+     */
+    public final String firstNonFinite() {
+        Map<String, Parameter> params = namedParameters();
+        try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
+            for (Map.Entry<String, Tensor> e : stateDict().entrySet()) {
+                Tensor t = e.getValue();
+                if (t.numel() == 0 || t.allFinite()) continue;
+                boolean nan = t.ne(t).sum().item() > 0;   // NaN is the one value unequal to itself
+                return (params.containsKey(e.getKey()) ? "parameter " : "buffer ") + e.getKey() + " holds " + (nan ? "NaN" : "±Inf");
+            }
+        }
+        return null;
+    }
+
     /** Copies a state dict into this module; names and shapes must match exactly. */
     public final void loadStateDict(Map<String, Tensor> state) {
         Map<String, Tensor> mine = stateDict();

@@ -102,9 +102,11 @@ public record ModelRef(String checkpoint, String torchscript, String onnx, Norma
         } else if (onnx != null) {
             m = behind(normalize, OnnxImport.load(resolve.apply(name(onnx))).model());
         } else {
-            Checkpoint.Loaded ck = Checkpoint.load(resolve.apply(name(checkpoint)));
+            Path file = resolve.apply(name(checkpoint));
+            Checkpoint.Loaded ck = Checkpoint.load(file);
             m = builder(ck.meta().model(), p -> resolve.apply(p.getFileName().toString())).get();
             m.loadStateDict(ck.model());
+            Checkpoint.requireFinite(Checkpoint.fileIn(file, Checkpoint.FILE_NAME), m);
         }
         m.train(false);
         return m;

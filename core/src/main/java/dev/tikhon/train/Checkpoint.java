@@ -7,6 +7,7 @@ import dev.tikhon.engine.Tensor;
 import dev.tikhon.engine.TensorIO;
 import dev.tikhon.io.AtomicFiles;
 import dev.tikhon.models.ModelSpec;
+import dev.tikhon.nn.Module;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -39,10 +40,35 @@ public final class Checkpoint {
         public final Path file;
         public final String detail;
 
-        Corrupt(Path file, String detail, Throwable cause) {
+        Corrupt(Path file, Throwable cause) {
+            this(file, detail(cause), cause);
+        }
+
+        private Corrupt(Path file, String detail, Throwable cause) {
             super(file + ": corrupt or truncated checkpoint (" + detail + "); restore it from a copy, or train it again", cause);
             this.file = file;
             this.detail = detail;
+        }
+
+        /** What went wrong in words: the exception's message, or what its kind means where it has none (an EOF's). */
+        private static String detail(Throwable e) {
+            String m = e.getMessage();
+            if (m != null && !m.isBlank()) return m;
+            if (e instanceof java.io.EOFException) return "its tensors end before the last one is complete";
+            return e.getClass().getSimpleName();
+        }
+    }
+
+    /**
+     * Refuses a model whose parameters or buffers hold NaN or ±Inf, loaded from {@code file} to be used (evaluated,
+     * attacked, certified, exported): every result from it would be meaningless (accuracy of a constant classifier,
+     * certificates of argmax NaN, a failing SVD). Not for resuming a training run, which diverges by its own rules.
+     */
+    public static void requireFinite(Path file, Module model) {
+        String bad = model.firstNonFinite();
+        if (bad != null) {
+            throw new UserError("checkpoint " + file + ": " + bad + "; the run that wrote it diverged (or the file was altered), so "
+                    + "nothing computed from it would mean anything: train it again (a smaller --lr, or --warmup), or use an earlier checkpoint");
         }
     }
     private static final String FORMAT = "tikhon-checkpoint";
@@ -134,7 +160,7 @@ public final class Checkpoint {
             throw new UserError(file + ": no such checkpoint" + (Files.isDirectory(fileOrRunDir)
                     ? " (the run directory has no " + fileName + "; was training started with this --out?)" : ""));
         } catch (ZipException | java.io.EOFException e) {
-            throw new Corrupt(file, e.getMessage(), e);
+            throw new Corrupt(file, e);
         } catch (IOException e) {
             throw new UserError(file + ": cannot read checkpoint: " + e.getMessage(), e);
         }

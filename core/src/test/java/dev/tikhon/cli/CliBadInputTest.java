@@ -123,6 +123,20 @@ class CliBadInputTest {
         assertThat(r.err()).contains("note:   --threads " + more + " is more than the " + (more - 1) + " processors here");
     }
 
+    /** --threads 100000 crashed the JVM inside libtorch (SIGSEGV, exit 139, no message; audit 20b, F7): above 1024 it is refused. */
+    @Test
+    void anAbsurdThreadCountIsRefused(@TempDir Path dir) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        oneErrorLine(Cli.run("eval", "--checkpoint", moonsMlp.toString(), "--data", "moons", "--threads", "1025", "--out",
+                dir.resolve("e").toString()), "--threads 1025 is more than 1024", "give --threads " + cores + " or fewer");
+        assertThat(dir.resolve("e")).doesNotExist();
+        oneErrorLine(Cli.run("certify", "--checkpoint", moonsMlp.toString(), "--method", "cohen", "--sigma", "0.25", "--threads", "100000",
+                "--out", dir.resolve("c").toString()), "--threads 100000 is more than 1024");
+        assertThat(dir.resolve("c")).doesNotExist();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> dev.tikhon.engine.Engine.setThreads(1025))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--threads must be at most 1024, got 1025");
+    }
+
     /** `certify --method crown --norm linf` gave ℓ2 radii under the ℓ∞ name; options a method never reads were silent. */
     @Test
     void certifyRefusesANormItsMethodDoesNotCertifyAndNotesUnreadOptions(@TempDir Path dir) {
@@ -226,6 +240,70 @@ class CliBadInputTest {
                 "--threads", "1", "--out", dir.resolve("out").toString());
         assertThat(oneErrorLine(r, message)).doesNotContain("no-idx-files-here");
         assertThat(r.out()).as("nothing was loaded or printed").isEmpty();
+    }
+
+    /** The checkpoint of a run that diverged: {@link #moonsMlp} with its first weight NaN; returns its first tensor's name. */
+    static String writeNanCheckpoint(Path out) throws IOException {
+        dev.tikhon.train.Checkpoint.Loaded ck = dev.tikhon.train.Checkpoint.load(moonsMlp);
+        java.util.Map<String, dev.tikhon.engine.Tensor> m = new java.util.LinkedHashMap<>(ck.model());
+        String first = m.keySet().iterator().next();
+        m.put(first, m.get(first).copy().fill_(Double.NaN));
+        Files.createDirectories(out);
+        dev.tikhon.train.Checkpoint.save(out.resolve(dev.tikhon.train.Checkpoint.FILE_NAME), ck.meta(), m, ck.optimizer());
+        return first;
+    }
+
+    /**
+     * A checkpoint whose weights hold NaN is refused by the commands that use its model (audit 20b, F6: eval printed
+     * accuracy 0.107 and loss NaN, certify --method lipschitz died in an SVD, cohen certified a constant classifier).
+     */
+    @ParameterizedTest(name = "{0} {1} refuses a NaN checkpoint")
+    @CsvSource({"eval,", "certify,--method lipschitz --images 2", "certify,--method cohen --sigma 0.25 --images 1 --n 10",
+            "verify,--method ibp --images 2 --eps 0.05 --no-attack", "attack,--limit 2"})
+    void aCheckpointWithNonFiniteWeights(String command, String extra, @TempDir Path dir) throws IOException {
+        Path bad = dir.resolve("nanrun");
+        String first = writeNanCheckpoint(bad);
+        Path out = dir.resolve("out");
+        String[] more = extra == null ? new String[0] : extra.split(" ");
+        oneErrorLine(Cli.run(args(command, "--checkpoint " + bad, "moons", out, more)),
+                "checkpoint " + bad.resolve("checkpoint.tkn") + ": parameter " + first + " holds NaN", "diverged");
+        assertThat(out).as("nothing written").doesNotExist();
+    }
+
+    @Test
+    void aNanCheckpointIsRefusedWhereverItsModelIsLoaded(@TempDir Path dir) throws IOException {
+        Path bad = dir.resolve("nanrun");
+        String first = writeNanCheckpoint(bad);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> dev.tikhon.scaleout.ModelRef.checkpoint(bad).load())
+                .isInstanceOf(dev.tikhon.UserError.class).hasMessageContaining("parameter " + first + " holds NaN");
+        oneErrorLine(Cli.run("export", "--checkpoint", bad.toString(), "--onnx", dir.resolve("m.onnx").toString()), "holds NaN");
+        // a model with ±Inf is named as such
+        dev.tikhon.nn.Module m = dev.tikhon.scaleout.ModelRef.checkpoint(moonsMlp).load();
+        assertThat(m.firstNonFinite()).isNull();
+        java.util.Map.Entry<String, dev.tikhon.engine.Tensor> last = null;
+        for (var e : m.stateDict().entrySet()) last = e;
+        try (var noGrad = dev.tikhon.engine.Autograd.noGrad()) {
+            last.getValue().fill_(Double.POSITIVE_INFINITY);
+        }
+        assertThat(m.firstNonFinite()).isEqualTo("parameter " + last.getKey() + " holds ±Inf");
+    }
+
+    /** A checkpoint whose tensors.bin ends early says so (its detail had been the literal "null"). */
+    @Test
+    void aCheckpointWithTruncatedTensorsNamesTheFault(@TempDir Path dir) throws IOException {
+        Path ck = dir.resolve("tensors-trunc.tkn");
+        try (var in = new java.util.zip.ZipInputStream(Files.newInputStream(moonsMlp.resolve("checkpoint.tkn")));
+             var out = new java.util.zip.ZipOutputStream(Files.newOutputStream(ck))) {
+            for (java.util.zip.ZipEntry e; (e = in.getNextEntry()) != null; ) {
+                byte[] bytes = in.readAllBytes();
+                out.putNextEntry(new java.util.zip.ZipEntry(e.getName()));
+                out.write(bytes, 0, e.getName().equals("tensors.bin") ? bytes.length / 2 : bytes.length);
+                out.closeEntry();
+            }
+        }
+        String line = oneErrorLine(Cli.run("eval", "--checkpoint", ck.toString(), "--threads", "1", "--out", dir.resolve("e").toString()),
+                ck + ": corrupt or truncated checkpoint (");
+        assertThat(line).doesNotContain("(null)").contains("end before");
     }
 
     @Test

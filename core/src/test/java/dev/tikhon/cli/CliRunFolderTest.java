@@ -149,6 +149,49 @@ class CliRunFolderTest {
                 .contains("holds a 'tikhon compare' run", "--force");
     }
 
+    /**
+     * --resume does not bypass "a folder that holds a run is written only with --force" (audit 20b, F5): a run of another
+     * command without run.json is refused like a plain run, and a --resume that fails before doing anything leaves the folder
+     * as it was (no run.json relabelling it, no folder created).
+     */
+    @Test
+    void resumeDoesNotOverwriteAnotherCommandsRunAndAFailedResumeLeavesTheFolderAsItWas(@TempDir Path dir) throws IOException {
+        Path v = dir.resolve("v");
+        Cli.Run verify = Cli.run("verify", "--checkpoint", base.toString(), "--data", "moons", "--method", "ibp", "--images", "2",
+                "--eps", "0.05", "--no-attack", "--threads", "1", "--out", v.toString());
+        assertThat(verify.exitCode()).as(verify.err()).isEqualTo(0);
+        assertThat(v.resolve("run.json")).doesNotExist();
+        String metrics = Files.readString(v.resolve("metrics.json"));
+        String e = oneLineError(Cli.run("attack", "--resume", "--checkpoint", base.toString(), "--data", "moons", "--limit", "4",
+                "--eps", "0.1", "--steps", "2", "--no-bounds", "--no-min-distance", "--threads", "1", "--out", v.toString()));
+        assertThat(e).contains(v.toString(), "holds a 'tikhon verify' run (metrics.json", "--force");
+        // without its options the command line is no valid attack either: still the folder's run is named first, and nothing written
+        assertThat(oneLineError(Cli.run("attack", "--resume", "--out", v.toString()))).contains("holds a 'tikhon verify' run");
+        assertThat(Files.readString(v.resolve("metrics.json"))).isEqualTo(metrics);
+        assertThat(v.resolve("run.json")).doesNotExist();
+        assertThat(v.resolve("run.lock")).doesNotExist();
+        Path ev = dir.resolve("eval");
+        assertThat(Cli.run("eval", "--checkpoint", base.toString(), "--threads", "1", "--out", ev.toString()).exitCode()).isEqualTo(0);
+        assertThat(oneLineError(Cli.run(Cli.concat(train(ev, "--epochs", "1"), "--resume")))).contains("holds a 'tikhon eval' run", "--force");
+
+        // a --resume into a new folder that fails on its command line leaves no folder (it had been left holding run.json)
+        Path fresh = dir.resolve("fresh");
+        String usage = oneLineError(Cli.run("attack", "--resume", "--out", fresh.toString()));
+        assertThat(usage).contains("Missing required").doesNotContain("Error:");
+        assertThat(fresh).doesNotExist();
+
+        // a finished run whose --resume fails before doing anything keeps its run.json as it was (it had become unfinished)
+        Path c = dir.resolve("c");
+        assertThat(Cli.run(certify(c)).exitCode()).isEqualTo(0);
+        byte[] settings = Files.readAllBytes(c.resolve("run.json"));
+        assertThat(oneLineError(Cli.run("certify", "--resume", "--threads", "0", "--out", c.toString()))).contains("--threads must be");
+        assertThat(Files.readAllBytes(c.resolve("run.json"))).isEqualTo(settings);
+        // and so when it fails inside the command, after its settings were written
+        assertThat(oneLineError(Cli.run("certify", "--resume", "--device", "tpu", "--out", c.toString()))).contains("unknown device 'tpu'");
+        assertThat(Files.readAllBytes(c.resolve("run.json"))).isEqualTo(settings);
+        assertThat(Cli.run("certify", "--resume", "--out", c.toString()).exitCode()).isEqualTo(0);
+    }
+
     /** A run resumed after its model file was replaced would hold images certified by two models: refused, naming the file. */
     @Test
     void resumeRefusesAModelFileThatChanged(@TempDir Path dir) throws IOException {

@@ -48,6 +48,18 @@ class CliTrainNotesTest {
         assertThat(quiet.err()).doesNotContain("does nothing");
     }
 
+    /** A warm-up not shorter than training never reached --lr, silently (audit 20b, F8): a note says how far it gets. */
+    @Test
+    void aWarmUpAsLongAsTrainingIsNoted(@TempDir Path dir) {
+        Cli.Run r = Cli.run(args(dir.resolve("w"), "--model", "mlp", "--hidden", "8", "--schedule", "constant", "--lr", "0.1", "--warmup", "5"));
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.err()).contains("note:   --warmup 5 is not shorter than --epochs 1, so the whole run is warm-up and the learning rate "
+                + "never reaches --lr 0.1 (at most 0.0200): give a --warmup shorter than --epochs");
+        Cli.Run shorter = Cli.run(args(dir.resolve("s"), "--model", "mlp", "--hidden", "8", "--warmup", "0.5"));
+        assertThat(shorter.exitCode()).as(shorter.err()).isZero();
+        assertThat(shorter.err()).doesNotContain("--warmup");
+    }
+
     /** --data-dir was ignored without a word for sets not read from a folder, even when it named no folder at all. */
     @Test
     void aDataDirForAGeneratedOrBundledSetIsNoted(@TempDir Path dir) {
@@ -67,6 +79,9 @@ class CliTrainNotesTest {
                 {"--model mlp --schedule piecewise --milestones 0.75,0.5", "--milestones 0.75,0.5 must be increasing, each once: give 0.5,0.75"},
                 {"--model mlp --schedule piecewise --milestones 0.5,1.5", "--milestones 0.5,1.5: each milestone is a fraction of training in (0, 1)"},
                 {"--model mlp --nesterov --momentum 0", "--nesterov needs momentum"},
+                // the learning rate was 0 from the first milestone on, silently (audit 20b, F8)
+                {"--model mlp --schedule step --gamma 0", "--gamma 0 with --schedule step makes the learning rate 0 from the first "
+                        + "milestone (0.5 of training) on, so training stops there: give a factor above 0"},
                 {"--model mlpp", "unknown --model 'mlpp': use one of mlp, cnn, resnet, farkas-resnet"},
         };
         for (String[] c : cases) {
@@ -85,6 +100,9 @@ class CliTrainNotesTest {
         Cli.Run bad = Cli.run(Cli.concat(smooth, dir.resolve("bad").toString(), "--lr-schedule", "piecewise", "--milestones", "0.8,0.2"));
         assertThat(bad.exitCode()).isEqualTo(Main.EXIT_USER);
         assertThat(bad.err()).contains("--milestones 0.8,0.2 must be increasing, each once: give 0.2,0.8");
+        Cli.Run zero = Cli.run(Cli.concat(smooth, dir.resolve("zero").toString(), "--lr-schedule", "piecewise", "--gamma", "0"));
+        assertThat(zero.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(zero.err()).contains("--gamma 0 with --lr-schedule piecewise makes the learning rate 0");
         Cli.Run noted = Cli.run(Cli.concat(smooth, dir.resolve("noted").toString(), "--milestones", "0.3", "--gamma", "0.5"));
         assertThat(noted.exitCode()).as(noted.err()).isZero();
         assertThat(noted.err()).contains("note:   --milestones does nothing with --lr-schedule constant; it is ignored")
