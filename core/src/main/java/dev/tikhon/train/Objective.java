@@ -42,6 +42,12 @@ public interface Objective {
      */
     default void progress(double epochs) {}
 
+    /**
+     * Refuses, before any step, a model this objective cannot train: throws {@link dev.tikhon.UserError} with the reason
+     * and the alternative. The trainer calls it once the model is built, before the first step (also on --resume).
+     */
+    default void check(Module model) {}
+
     /** Mean cross-entropy of the logits against the labels. */
     static Objective crossEntropy() {
         return new Objective() {

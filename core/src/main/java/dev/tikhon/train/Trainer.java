@@ -253,6 +253,7 @@ public final class Trainer {
         }
         Module model = start != null ? start.get() : initialModel(spec, config.seed());
         model.to(device);
+        objective.check(model);   // a model the objective cannot train is refused before any work
         Optimizer opt = optimizer(config, model);
         LrSchedule schedule = schedule(config);
         TrainStep step = new TrainStep(model, objective, opt);
