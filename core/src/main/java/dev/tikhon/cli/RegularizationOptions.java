@@ -20,7 +20,7 @@ final class RegularizationOptions {
                     + "noise, fgsm, pgd, trades (Zhang et al.: clean loss + β·KL to the outputs at a KL-ascent point of the eps-ball), "
                     + "lipschitz-margin (Tsuzuku et al.: each competitor logit raised by eps·L_yj, the sound "
                     + "certificate's pairwise bound estimated by power iteration) or gloro (Leino et al.: an extra ⊥ logit; --reg-param "
-                    + "power-iterations=K, ramp-steps=S), or certified training ibp, crown-ibp. Default: ${DEFAULT-VALUE}.")
+                    + "power-iterations=K, ramp-steps=S; both need a model without batch norm), or certified training ibp, crown-ibp. Default: ${DEFAULT-VALUE}.")
     String reg;
 
     @Option(names = "--loss", defaultValue = "cross-entropy", paramLabel = "LOSS",

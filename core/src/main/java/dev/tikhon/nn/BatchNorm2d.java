@@ -47,5 +47,20 @@ public final class BatchNorm2d extends Module {
         return new Tensor[]{scale, bias.value().sub(runningMean[0].mul(scale))};
     }
 
+    /**
+     * The training-mode map on the batch {@code x} [N, C, …] as a per-channel affine function: scale = γ/√(σ²_B + eps),
+     * shift = β − μ_B·scale with μ_B, σ²_B the batch's per-channel mean and biased variance (what the training-mode forward
+     * pass normalizes with): {@code [scale, shift]}, differentiable in γ, β and x. The running statistics are not touched.
+     */
+    public Tensor[] batchAffine(Tensor x) {
+        Tensor mean = x, sq;
+        for (int d = x.dim() - 1; d >= 0; d--) if (d != 1) mean = mean.mean(d, true);
+        sq = x.sub(mean).square();
+        for (int d = x.dim() - 1; d >= 0; d--) if (d != 1) sq = sq.mean(d, true);
+        Tensor mu = mean.reshape(channels), var = sq.reshape(channels);
+        Tensor scale = weight.value().div(var.add(eps).sqrt());
+        return new Tensor[]{scale, bias.value().sub(mu.mul(scale))};
+    }
+
     @Override public String describe() { return "BatchNorm2d(" + channels + ")"; }
 }

@@ -51,8 +51,8 @@ public interface Objective {
 
     /**
      * Refuses, before the first step, a model this objective cannot train (a {@link dev.tikhon.UserError} naming the
-     * layer or what is missing), so that an unsupported model fails at once and not after a warm-up in which the check
-     * never ran. Nothing by default.
+     * layer or what is missing, and the alternative), so that an unsupported model fails at once and not after a warm-up
+     * in which the check never ran. The trainer calls it once the model is built (also on --resume). Nothing by default.
      */
     default void check(Module model) {}
 

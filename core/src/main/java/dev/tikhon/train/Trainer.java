@@ -72,6 +72,21 @@ public final class Trainer {
 
     private final ModelSpec spec;
     private final Objective objective;
+
+    /**
+     * A finite loss above this is runaway. Every Tikhon objective is a cross-entropy (mixed with penalties) whose value at
+     * chance is log K (2.3 for 10 classes); a mean above 1e10 means logit differences of that size, where a float32 loss has
+     * an ulp of 1,024 nats: no change of the classification shows in it any more. Legitimate large losses are far below:
+     * IBP's robust cross-entropy of a fresh batch-norm resnet at ε 0.03 from its first step was 3.2e4, and 31 ten steps
+     * later (BatchNormCertifiedTrainingTest's setting); a GloRo resnet with batch norm that blew up sat at 2.8e18 (audit 20a).
+     */
+    static final double RUNAWAY_LOSS = 1e10;
+
+    /**
+     * Steps in a row above {@link #RUNAWAY_LOSS} that end a run as diverged (exit 3): a single spike that training
+     * recovers from is not divergence; a loss that stays there is (a step below the limit starts the count again).
+     */
+    static final int RUNAWAY_STEPS = 20;
     private final Dataset train, val, test;
     private final DataInfo data;
     private final Device device;
@@ -277,6 +292,7 @@ public final class Trainer {
             if (!history.isEmpty()) writeHistory(history);
         }
 
+        int runaway = 0;   // consecutive steps with a finite loss above RUNAWAY_LOSS
         DataLoader loader = new DataLoader(train, config.batchSize(), true, config.seed(), device).augmented(config.augmentation());
         int numBatches = loader.numBatches();
         long steps = 0;
@@ -304,9 +320,12 @@ public final class Trainer {
                         Rng.seed(Rng.derive(config.seed(), epoch, b));
                         DataLoader.Batch batch = it.next();
                         r = step.run(batch.x(), batch.y());
-                        if (!Double.isFinite(r.loss())) {
-                            throw new TrainingDivergedException(epoch, b, r.loss(), outDir, kept, (outDir == null ? ""
-                                    : TrainingDivergedException.keptText(outDir, kept) + "; ") + "lower --lr, add --warmup, or check the data");
+                        runaway = !Double.isFinite(r.loss()) ? 0 : r.loss() > RUNAWAY_LOSS ? runaway + 1 : 0;
+                        if (!Double.isFinite(r.loss()) || runaway >= RUNAWAY_STEPS) {
+                            throw new TrainingDivergedException(epoch, b, r.loss(), outDir, kept, (runaway > 0 ? String.format(
+                                    java.util.Locale.ROOT, "the loss stayed above %.0e for %d steps in a row; ", RUNAWAY_LOSS, RUNAWAY_STEPS) : "")
+                                    + (outDir == null ? "" : TrainingDivergedException.keptText(outDir, kept) + "; ")
+                                    + "lower --lr, add --warmup, or check the data");
                         }
                     }
                     sums.add(r);

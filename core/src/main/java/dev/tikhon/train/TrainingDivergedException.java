@@ -2,7 +2,10 @@ package dev.tikhon.train;
 
 import java.nio.file.Path;
 
-/** The loss became NaN or infinite; says where, so the run can be diagnosed or resumed from the last checkpoint. */
+/**
+ * The loss became NaN or infinite, or stayed finite but runaway (above {@code Trainer.RUNAWAY_LOSS} for
+ * {@code Trainer.RUNAWAY_STEPS} steps in a row); says where, so the run can be diagnosed or resumed from the last checkpoint.
+ */
 public final class TrainingDivergedException extends RuntimeException {
     public final int epoch, batch;
     public final double loss;

@@ -48,8 +48,10 @@ import java.util.Map;
  * sound bounds, so the elementwise best over the steps is sound, and at least CROWN's. A (layer, walk) pair whose
  * variables would exceed {@link AlphaSlopes#MAX_ELEMENTS} keeps the adaptive rule.
  *
- * <p>Batch norm is taken in evaluation mode (its running statistics): the function the model computes when it is
- * evaluated. Arithmetic is the model's floating-point type, rounded to nearest as in auto_LiRPA; no outward
+ * <p>Batch norm is taken in evaluation mode (its running statistics) by {@link #of}: the function the model computes when
+ * it is evaluated, which is what verification and certification bound. Certified training bounds the function the training
+ * step computes instead ({@link #ofBatch}): batch norm as the per-channel affine map with the statistics of the current
+ * clean batch, as CROWN-IBP (Zhang et al., ICLR 2020) and auto_LiRPA do in training mode. Arithmetic is the model's floating-point type, rounded to nearest as in auto_LiRPA; no outward
  * rounding is added.
  */
 public final class BoundedNetwork {
@@ -70,21 +72,48 @@ public final class BoundedNetwork {
      */
     public static BoundedNetwork of(Module model) {
         List<Node> out = new ArrayList<>();
-        add(model, out);
+        add(model, out, null);
         if (out.isEmpty()) throw new UserError("the model has no layers to verify");
         return new BoundedNetwork(out);
     }
 
-    private static void add(Module m, List<Node> out) {
+    /**
+     * The verifier's view of the function a training step computes on the batch {@code x}: every batch norm is the affine
+     * map y = γ(h − μ_B)/√(σ²_B + eps) + β with μ_B and σ²_B (biased) the mean and variance, per channel, of the clean
+     * batch's own inputs to that layer, as the training-mode forward pass normalizes them (Zhang et al., ICLR 2020;
+     * auto_LiRPA's training mode). The statistics are computed here from a clean pass of {@code x} through the layers,
+     * differentiable (the gradient flows through them as through the training-mode forward pass), and nothing is
+     * written to the model: the running statistics are the clean pass's to update ({@code model.forward} in training
+     * mode), and a trained model is verified in evaluation mode by {@link #of}. Without batch norm this is {@link #of}.
+     *
+     * <p>The bounds hold for that affine map, i.e. for points of the ball pushed through the network with the clean
+     * batch's statistics held fixed, not for a batch whose statistics a perturbed point would change.
+     */
+    public static BoundedNetwork ofBatch(Module model, Tensor x) {
+        List<Node> out = new ArrayList<>();
+        add(model, out, new Tensor[]{x});
+        if (out.isEmpty()) throw new UserError("the model has no layers to verify");
+        return new BoundedNetwork(out);
+    }
+
+    /**
+     * Appends the nodes of {@code m}; where {@code clean} is given, clean[0] is the clean batch entering {@code m}, replaced by
+     * what leaves it (the training-mode function, batch norm with the batch's statistics).
+     */
+    private static void add(Module m, List<Node> out, Tensor[] clean) {
         if (m instanceof Sequential s) {
-            for (Module c : s.layers()) add(c, out);
+            for (Module c : s.layers()) add(c, out, clean);
+            return;
         } else if (m instanceof Linear l) {
             out.add(new Layers.Dense(l.weight().value(), l.bias() == null ? null : l.bias().value()));
         } else if (m instanceof Conv2d c) {
             out.add(new Layers.Conv(c.weight().value(), c.bias() == null ? null : c.bias().value(), c.stride, c.padding));
         } else if (m instanceof BatchNorm2d b) {
-            Tensor[] affine = b.evalAffine();
-            out.add(new Layers.ChannelAffine(affine[0], affine[1]));
+            Tensor[] affine = clean == null ? b.evalAffine() : b.batchAffine(clean[0]);
+            Layers.ChannelAffine node = new Layers.ChannelAffine(affine[0], affine[1]);
+            out.add(node);
+            if (clean != null) clean[0] = node.apply(clean[0]);
+            return;
         } else if (m instanceof Normalize z) {
             Tensor[] affine = z.affine();
             out.add(new Layers.ChannelAffine(affine[0], affine[1]));
@@ -100,15 +129,19 @@ public final class BoundedNetwork {
             }
         } else if (m instanceof ResidualBlock r) {
             List<Node> branch = new ArrayList<>(), shortcut = new ArrayList<>();
-            for (Module c : r.branch()) add(c, branch);
-            for (Module c : r.shortcutLayers()) add(c, shortcut);
+            Tensor[] b = clean == null ? null : new Tensor[]{clean[0]}, s = clean == null ? null : new Tensor[]{clean[0]};
+            for (Module c : r.branch()) add(c, branch, b);
+            for (Module c : r.shortcutLayers()) add(c, shortcut, s);
             out.add(new Layers.Add(branch, shortcut));
             out.add(new Layers.Act(Activation.Kind.RELU));
+            if (clean != null) clean[0] = b[0].add(s[0]).relu();
+            return;
         } else {
             throw new UserError("the verifier cannot bound the layer " + m.describe() + " (" + m.getClass().getSimpleName()
                     + "): it handles input normalization, linear, conv, batch norm, relu/smooth-relu/softplus/tanh/sigmoid, pooling, flatten "
                     + "and residual blocks; use a model built from those (--model mlp, cnn or resnet)");
         }
+        if (clean != null) clean[0] = m.forward(clean[0]);   // layers whose function does not depend on the mode
     }
 
     /**

@@ -83,7 +83,7 @@ public final class CertifiedTraining implements Objective {
         parts.put("eps", Tensor.scalar(e, DType.FLOAT64, x.device()));
         parts.put("kappa", Tensor.scalar(kappa, DType.FLOAT64, x.device()));
         if (e == 0) return new Result(clean, logits, parts);
-        BoundedNetwork net = BoundedNetwork.of(model);
+        BoundedNetwork net = bounded(model, x);
         Tensor spec = BoundedNetwork.marginsOverOthers(y, (int) logits.size(1), x);   // [N, K − 1, K]: m̲_y = 0 is left out
         InputRegion region = InputRegion.inDomain(x, e, norm);
         Tensor lower;
@@ -107,6 +107,18 @@ public final class CertifiedTraining implements Objective {
     @Override
     public void check(Module model) {
         BoundedNetwork.of(model);
+    }
+
+    /**
+     * The network the robust loss bounds: the function the step's clean pass computes. In training mode batch norm
+     * normalizes with the batch's statistics, so the bounds do too ({@link BoundedNetwork#ofBatch}); bounding the
+     * running-statistics network instead (before session 20) trained a function the clean pass never computes, and the
+     * robust loss could shrink its bounds by scaling weights that the batch statistics normalize away, which the lagging
+     * running statistics then carried into the evaluation-mode model (a resnet at chance after IBP training). In
+     * evaluation mode it is the running-statistics network.
+     */
+    static BoundedNetwork bounded(Module model, Tensor x) {
+        return model.isTraining() ? BoundedNetwork.ofBatch(model, x) : BoundedNetwork.of(model);
     }
 
     @Override

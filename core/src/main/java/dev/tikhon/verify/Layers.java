@@ -107,6 +107,12 @@ final class Layers {
             return t.reshape(shape);
         }
 
+        /** The map itself on a tensor [N, C, …]. */
+        Tensor apply(Tensor x) {
+            int d = x.dim();
+            return x.mul(bc(scale, d, 1)).add(bc(shift, d, 1));
+        }
+
         @Override public Interval ibp(Interval in, Trace trace) {
             trace.input(this, in);
             int d = in.centre().dim();

@@ -201,6 +201,73 @@ class TrainerTest {
         assertThat(Checkpoint.load(out).meta().epoch()).as("the checkpoint of epoch 1 survives").isEqualTo(1);
     }
 
+    /**
+     * Cross-entropy plus the constant {@code offset} on calls {@code from} to {@code to} (from 1): finite and as large as asked,
+     * with the gradients of cross-entropy (so that the weights stay finite and only the rule can stop the run).
+     */
+    private static Objective scaled(double offset, int from, int to) {
+        return new Objective() {
+            int calls;
+
+            @Override public Result evaluate(dev.tikhon.nn.Module model, dev.tikhon.engine.Tensor x, dev.tikhon.engine.Tensor y) {
+                Result r = Objective.crossEntropy().evaluate(model, x, y);
+                calls++;
+                return calls >= from && calls <= to ? new Result(r.loss().add(offset), r.logits(), r.parts()) : r;
+            }
+
+            @Override public String describe() { return "scaled"; }
+        };
+    }
+
+    /**
+     * A finite loss that stays above 1e10 (audit 20a: a GloRo resnet at 2.8e18 ended with exit 0) is divergence: after
+     * RUNAWAY_STEPS such steps in a row the run stops with the epoch and batch, as for NaN.
+     */
+    @Test
+    void aLossThatStaysRunawayIsDivergence(@TempDir Path out) {
+        assertThatThrownBy(() -> trainer(config(3, 0.1, 0), scaled(1e12, 1, Integer.MAX_VALUE), out, null).run(false))
+                .isInstanceOf(TrainingDivergedException.class)
+                .hasMessageContaining("at epoch 1, batch " + Trainer.RUNAWAY_STEPS)
+                .hasMessageContaining("stayed above 1e+10 for " + Trainer.RUNAWAY_STEPS + " steps");
+    }
+
+    /** Large losses that training comes back from are not divergence: a spike shorter than RUNAWAY_STEPS, twice. */
+    @Test
+    void aShortSpikeOfLargeLossesIsNotDivergence(@TempDir Path out) {
+        Objective spikes = new Objective() {
+            final Objective first = scaled(1e12, 1, Trainer.RUNAWAY_STEPS - 1);
+            int calls;
+
+            @Override public Result evaluate(dev.tikhon.nn.Module model, dev.tikhon.engine.Tensor x, dev.tikhon.engine.Tensor y) {
+                Result r = first.evaluate(model, x, y);
+                calls++;   // a second spike after one ordinary step: the count starts again
+                return calls > Trainer.RUNAWAY_STEPS && calls < 2 * Trainer.RUNAWAY_STEPS ? new Result(r.loss().add(1e12), r.logits(), r.parts()) : r;
+            }
+
+            @Override public String describe() { return "spikes"; }
+        };
+        Trainer.Outcome o = trainer(config(2, 0.1, 0), spikes, out, null).run(false);
+        assertThat(o.history()).hasSize(2);
+    }
+
+    /** An objective's check runs before the first step: a model it refuses costs no training. */
+    @Test
+    void anObjectiveRefusesItsModelBeforeAnyStep(@TempDir Path out) {
+        int[] steps = {0};
+        Objective refusing = new Objective() {
+            @Override public Result evaluate(dev.tikhon.nn.Module model, dev.tikhon.engine.Tensor x, dev.tikhon.engine.Tensor y) {
+                steps[0]++;
+                return Objective.crossEntropy().evaluate(model, x, y);
+            }
+
+            @Override public void check(dev.tikhon.nn.Module model) { throw new dev.tikhon.UserError("not this model"); }
+
+            @Override public String describe() { return "refusing"; }
+        };
+        assertThatThrownBy(() -> trainer(config(1, 0.1, 0), refusing, out, null).run(false)).hasMessage("not this model");
+        assertThat(steps[0]).isZero();
+    }
+
     @Test
     void resumeRefusesADifferentModel(@TempDir Path out) {
         trainer(config(1, 0.1, 0), out, null).run(false);
