@@ -93,7 +93,10 @@ final class BenchCommand implements Runnable {
             if (regularize && versus != null) throw new dev.tikhon.UserError("bench train-step: use --reg or --versus, not both");
             ModelSpec versusSpec = versus == null ? null : Models.spec(versus, List.of(1L, 28L, 28L), 10, options(versus));
             dev.tikhon.train.Objective objective = regularize ? Regularizers.build(reg) : null;
-            if (objective != null) objective.progress(epoch);
+            if (objective != null) {
+                objective.progress(epoch);
+                objective.check(Models.build(spec));   // as train does: no timing of a model the objective refuses to train
+            }
             Map<String, Object> r = Workloads.trainStep(spec, model, objective, reg.reg(), versusSpec,
                     versus, batch, steps, warmup, ceiling ? ceilingSize : 0, device);
             if (objective != null) r.put("epoch", epoch);

@@ -36,6 +36,16 @@ class CliFarkasTest {
         assertThat(t.err()).contains("farkas-resnet has no batch norm");
     }
 
+    /** bench train-step refuses what train refuses: no timing of a model the objective cannot train. */
+    @Test
+    void benchRefusesAModelItsObjectiveRefuses() {
+        Cli.Run b = Cli.run("bench", "train-step", "--model", "resnet", "--depth", "8", "--width", "3", "--reg", "gloro",
+                "--batch", "8", "--steps", "2", "--warmup", "1", "--threads", "1");
+        assertThat(b.exitCode()).isEqualTo(2);
+        assertThat(b.err().strip().lines()).singleElement().asString().startsWith("tikhon: error: --reg gloro cannot train a model with batch norm");
+        assertThat(b.out()).isEmpty();
+    }
+
     @Test
     void benchVersusPrintsARatio(@TempDir Path dir) throws IOException {
         Cli.Run b = Cli.run("bench", "train-step", "--model", "farkas-resnet", "--versus", "resnet", "--no-batch-norm", "--depth", "8",
