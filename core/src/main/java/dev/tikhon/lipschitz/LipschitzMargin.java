@@ -131,11 +131,9 @@ public final class LipschitzMargin implements Objective {
      */
     @Override public void check(Module model) {
         headed(model);
-        for (Module m : model.modules()) {
-            if (m instanceof dev.tikhon.nn.BatchNorm2d) {
-                throw new UserError("--reg " + (form == Form.GLORO ? "gloro" : "lipschitz-margin") + " cannot train a model with batch norm "
-                        + "(its training-mode batch statistics are not the map the Lipschitz bound holds for): use --no-batch-norm, or --model cnn or mlp");
-            }
+        if (dev.tikhon.nn.BatchNorm2d.in(model)) {
+            throw new UserError("--reg " + (form == Form.GLORO ? "gloro" : "lipschitz-margin") + " cannot train a model with batch norm "
+                    + "(its training-mode batch statistics are not the map the Lipschitz bound holds for): use --no-batch-norm, or --model cnn or mlp");
         }
     }
 

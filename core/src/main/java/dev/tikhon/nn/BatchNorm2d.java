@@ -38,6 +38,12 @@ public final class BatchNorm2d extends Module {
         }
     }
 
+    /** Whether {@code model} holds a batch norm anywhere in its tree. */
+    public static boolean in(Module model) {
+        for (Module m : model.modules()) if (m instanceof BatchNorm2d) return true;
+        return false;
+    }
+
     /**
      * The evaluation-mode map as a per-channel affine function y = scale·x + shift, scale = γ/√(var + eps),
      * shift = β − mean·scale: {@code [scale, shift]}, differentiable in γ and β.
