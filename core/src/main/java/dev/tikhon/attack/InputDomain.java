@@ -83,7 +83,7 @@ public record InputDomain(double lo, double hi) implements java.io.Serializable 
      */
     public void require(Tensor x, String who) {
         if (!bounded()) return;
-        double[] range = Tensor.stack(java.util.List.of(x.min(), x.max()), 0).toDoubleArray();
+        double[] range = x.minMax();
         if (range[0] < lo - TOLERANCE || range[1] > hi + TOLERANCE || Double.isNaN(range[0]) || Double.isNaN(range[1])) {
             throw new IllegalArgumentException(who + ": the inputs range over [" + range[0] + ", " + range[1] + "], outside the input domain "
                     + this + (this.equals(IMAGES) ? " of images" : "") + "; for data that are not images (such as the 2-D toy sets) "

@@ -357,6 +357,13 @@ public final class Tensor {
 
     public Tensor min() { return new Tensor(t.min()); }
 
+    /** {@code {min, max}} over every element, in one read from the device. */
+    public double[] minMax() {
+        try (Scope s = Scope.open()) {
+            return stack(java.util.List.of(min(), max()), 0).toDoubleArray();
+        }
+    }
+
     /** Maximum along a dimension (values only). */
     public Tensor amax(int dim, boolean keepDim) { return new Tensor(t.amax(new long[]{dim}, keepDim)); }
 

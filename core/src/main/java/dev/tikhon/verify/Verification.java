@@ -11,7 +11,6 @@ import dev.tikhon.nn.Module;
 
 import java.util.Arrays;
 import java.util.EnumMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.IntPredicate;
@@ -91,7 +90,7 @@ public final class Verification {
     }
 
     private static void requireRadii(Tensor eps) {
-        double[] range = Tensor.stack(List.of(eps.min(), eps.max()), 0).toDoubleArray();
+        double[] range = eps.minMax();
         if (!(range[0] >= 0) || !(range[1] < Double.POSITIVE_INFINITY)) {
             throw new IllegalArgumentException("verified radii must be finite and ≥ 0, got radii from " + range[0] + " to " + range[1]);
         }
