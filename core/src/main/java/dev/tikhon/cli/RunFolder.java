@@ -350,7 +350,7 @@ final class RunFolder {
         if (files.contains("metrics.json")) return command.equals(commandOf(dir.resolve("metrics.json")));
         String own = switch (command) {
             case "train", "smooth" -> dev.tikhon.train.Checkpoint.FILE_NAME;
-            case "flow train" -> "flow-checkpoint.tkn";
+            case "flow train" -> dev.tikhon.flow.FlowTraining.CHECKPOINT;
             default -> null;
         };
         return own != null && files.contains(own);
