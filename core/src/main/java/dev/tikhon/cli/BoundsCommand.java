@@ -85,7 +85,7 @@ final class BoundsCommand implements Callable<Integer>, RunFolder.Owner {
         }
         LipschitzCertification.Result r;
         try {
-            r = LipschitzCertification.run(model.model(), set, set.size(), LipschitzCertifier.Norm.L2, 256, device, null);
+            r = LipschitzCertification.run(model.model(), set, set.size(), dev.tikhon.attack.Norm.L2, 256, device, null);
         } catch (UserError e) {   // an imported model with a layer the composition rules do not cover: the estimates stand alone
             s.put("available", false);
             s.put("reason", e.getMessage());

@@ -232,10 +232,10 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         return 0;
     }
 
-    static LipschitzCertifier.Norm parseNorm(String norm) {
+    static dev.tikhon.attack.Norm parseNorm(String norm) {
         return switch (norm.toLowerCase(Locale.ROOT)) {
-            case "l2" -> LipschitzCertifier.Norm.L2;
-            case "linf" -> LipschitzCertifier.Norm.LINF;
+            case "l2" -> dev.tikhon.attack.Norm.L2;
+            case "linf" -> dev.tikhon.attack.Norm.LINF;
             default -> throw new UserError("unknown --norm '" + norm + "' for --method lipschitz: use l2 or linf");
         };
     }

@@ -133,7 +133,7 @@ public final class LipschitzCertifyExperiment {
             Module m = (Module) v[2];
             LipschitzCertification.Result r;
             try (Progress p = Progress.start("certify " + v[1] + " (lipschitz)", budget.images())) {
-                r = LipschitzCertification.run(m, data.test(), budget.images(), LipschitzCertifier.Norm.L2, 100, device, p);
+                r = LipschitzCertification.run(m, data.test(), budget.images(), dev.tikhon.attack.Norm.L2, 100, device, p);
             }
             SoundnessCheck.Result check = SoundnessCheck.run(m, data.test(), r.images(), budget.ddnImages(), budget.ddnSteps(), budget.ensembleImages(),
                     budget.attackSteps(), 100, budget.seed(), device);

@@ -1,5 +1,6 @@
 package dev.tikhon.lipschitz;
 
+import dev.tikhon.attack.Norm;
 import dev.tikhon.certify.Certificate;
 import dev.tikhon.certify.CertificationRun;
 import dev.tikhon.data.Dataset;
@@ -40,7 +41,7 @@ public final class LipschitzCertification {
      * @param maxGradientNorm  the largest ‖∇(z_c − z_runnerUp)‖₂ over the images (ℓ2; a lower bound on the constant)
      * @param maxGradientRatio the largest ‖∇(z_c − z_runnerUp)‖₂ / L_c,runnerUp (≤ 1 when the bound is sound)
      */
-    public record Result(LipschitzCertifier.Norm norm, NetworkBound bound, List<Image> images, double boundSeconds,
+    public record Result(Norm norm, NetworkBound bound, List<Image> images, double boundSeconds,
                          double maxPairBound, double maxGradientNorm, double maxGradientRatio) {
 
         public double cleanAccuracy() { return images.stream().filter(Image::correct).count() / (double) images.size(); }
@@ -55,7 +56,7 @@ public final class LipschitzCertification {
         /** As a {@link CertificationRun.Result} with one deterministic certificate "lipschitz", for the shared curves and tables. */
         public CertificationRun.Result asCertificationRun() {
             List<CertificationRun.Image> out = new ArrayList<>();
-            String method = "lipschitz-" + (norm == LipschitzCertifier.Norm.L2 ? "l2" : "linf");
+            String method = "lipschitz-" + norm;
             for (Image i : images) {
                 Certificate c = new Certificate(i.prediction(), i.radius(), Certificate.Kind.SOUND, 0, method);
                 out.add(new CertificationRun.Image(i.index(), i.label(), i.prediction(), Map.of("lipschitz", c), i.seconds(), i.seconds(), -1));
@@ -67,7 +68,7 @@ public final class LipschitzCertification {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("method", "lipschitz");
             m.put("kind", "sound");
-            m.put("norm", norm == LipschitzCertifier.Norm.L2 ? "l2" : "linf");
+            m.put("norm", norm.toString());
             m.put("images", images.size());
             m.put("clean_accuracy", cleanAccuracy());
             Map<String, Double> acc = new LinkedHashMap<>();
@@ -110,7 +111,7 @@ public final class LipschitzCertification {
     }
 
     /** Certifies the first {@code limit} images in batches of {@code batchSize}; progress steps once per image. */
-    public static Result run(Module model, Dataset data, int limit, LipschitzCertifier.Norm norm, int batchSize, Device device,
+    public static Result run(Module model, Dataset data, int limit, Norm norm, int batchSize, Device device,
                              Progress progress) {
         int n = Math.min(limit, data.size());
         LipschitzCertifier certifier = new LipschitzCertifier(norm);

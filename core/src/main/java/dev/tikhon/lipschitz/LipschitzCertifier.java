@@ -1,5 +1,6 @@
 package dev.tikhon.lipschitz;
 
+import dev.tikhon.attack.Norm;
 import dev.tikhon.certify.Certificate;
 import dev.tikhon.certify.CertificationRun;
 import dev.tikhon.certify.CertificationStep;
@@ -23,9 +24,6 @@ import java.util.List;
  * margins are those of the real-arithmetic network the bound is about.
  */
 public final class LipschitzCertifier implements Certifier, java.io.Serializable {
-    /** The threat model of the radius. */
-    public enum Norm { L2, LINF }
-
     /**
      * One certified input: the runner-up's margin and bound, and those of the class j the radius is attained at
      * (radius = bindingMargin / bindingBound, divided by √d for ℓ∞).
@@ -142,7 +140,7 @@ public final class LipschitzCertifier implements Certifier, java.io.Serializable
                 if (l > 0) maxRatio = Math.max(maxRatio, g / l);
             }
             java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
-            m.put("norm", certifier.norm() == Norm.L2 ? "l2" : "linf");
+            m.put("norm", certifier.norm().toString());
             m.put("pairwise_form", bound.pairwise());
             m.put("lipschitz_bound_body", bound.body());
             m.put("lipschitz_bound_logits", bound.total());
@@ -207,6 +205,6 @@ public final class LipschitzCertifier implements Certifier, java.io.Serializable
     }
 
     @Override public String describe() {
-        return "lipschitz (" + (norm == Norm.L2 ? "l2" : "linf") + ", sound: margin / pairwise Lipschitz bound)";
+        return "lipschitz (" + norm + ", sound: margin / pairwise Lipschitz bound)";
     }
 }

@@ -98,8 +98,8 @@ class LipschitzMarginTest {
     @Test void gloroTrainedModelIsCertifiedAndNoAttackBreaksACertificate() {
         Module plain = trained(Objective.crossEntropy(), 150);
         Module gloro = trained(new LipschitzMargin(LipschitzMargin.Form.GLORO, 0.3, 1, 0), 150);
-        LipschitzCertification.Result rp = LipschitzCertification.run(plain, test, 100, LipschitzCertifier.Norm.L2, 50, Device.CPU, null);
-        LipschitzCertification.Result rg = LipschitzCertification.run(gloro, test, 100, LipschitzCertifier.Norm.L2, 50, Device.CPU, null);
+        LipschitzCertification.Result rp = LipschitzCertification.run(plain, test, 100, dev.tikhon.attack.Norm.L2, 50, Device.CPU, null);
+        LipschitzCertification.Result rg = LipschitzCertification.run(gloro, test, 100, dev.tikhon.attack.Norm.L2, 50, Device.CPU, null);
         assertThat(rg.certifiedAccuracy(0.3)).isGreaterThan(rp.certifiedAccuracy(0.3)).isGreaterThanOrEqualTo(0.2);
         assertThat(rg.maxGradientRatio()).isLessThanOrEqualTo(1);
         SoundnessCheck.Result check = SoundnessCheck.run(gloro, test, rg.images(), 100, 100, 20, 20, 50, 0, Device.CPU);
@@ -108,7 +108,7 @@ class LipschitzMarginTest {
         assertThat(check.violations()).isZero();
         assertThat(check.minDdnOverRadius()).isGreaterThanOrEqualTo(1);
         // the same certificate through the certification seam (one step, batches of 16): same classes and radii, kind sound
-        CertificationRun.Result seam = CertificationRun.run(gloro, test, 100, LipschitzCertifier.plan(LipschitzCertifier.Norm.L2, 16),
+        CertificationRun.Result seam = CertificationRun.run(gloro, test, 100, LipschitzCertifier.plan(dev.tikhon.attack.Norm.L2, 16),
                 Device.CPU, Progress.start("seam", 100, false));
         for (int i = 0; i < 100; i++) {
             Certificate c = seam.images().get(i).certificates().get("lipschitz");

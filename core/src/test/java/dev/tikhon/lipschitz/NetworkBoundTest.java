@@ -44,7 +44,7 @@ class NetworkBoundTest {
             Linear lin = new Linear(2, 2, false);
             set(lin, new double[]{3, 4, 0, 0}, 2, 2);
             Sequential model = new Sequential(lin);
-            List<LipschitzCertifier.Result> r = new LipschitzCertifier(LipschitzCertifier.Norm.L2)
+            List<LipschitzCertifier.Result> r = new LipschitzCertifier(dev.tikhon.attack.Norm.L2)
                     .certifyBatch(model, Tensor.fromDoubles(new double[]{1, 1}, 1, 2).to(DType.FLOAT32));
             assertThat(r.get(0).prediction()).isEqualTo(0);
             assertThat(r.get(0).margin()).isCloseTo(7, within(1e-9));
@@ -64,7 +64,7 @@ class NetworkBoundTest {
             Sequential model = new Sequential(lin);
             model.to(DType.FLOAT64);
             Tensor xs = Tensor.randn(DType.FLOAT64, Device.CPU, 20, 5);
-            List<LipschitzCertifier.Result> rs = new LipschitzCertifier(LipschitzCertifier.Norm.L2).certifyBatch(model, xs);
+            List<LipschitzCertifier.Result> rs = new LipschitzCertifier(dev.tikhon.attack.Norm.L2).certifyBatch(model, xs);
             double[] w = lin.weight().value().detach().contiguous().toDoubleArray();
             for (int i = 0; i < 20; i++) {
                 Tensor x = xs.select(0, i);
