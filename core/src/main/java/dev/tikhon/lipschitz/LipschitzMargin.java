@@ -190,14 +190,16 @@ public final class LipschitzMargin implements Objective {
                 v = Tensor.randn(kernel.dtype(), kernel.device(), 1, kernel.size(1), h, w);
                 its = warmup;
             }
-            v = v.to(kernel.device(), kernel.dtype());
-            for (int i = 0; i < its; i++) {
-                Tensor u = OperatorNorms.convTransposeConv(k, v, stride, padding);
-                try (Autograd.Guard g = Autograd.noGrad()) {
+            // the iteration only finds the direction v: without gradients (k's graph recorded per iteration was never used)
+            try (Autograd.Guard g = Autograd.noGrad()) {
+                Tensor kd = k.detach();
+                v = v.to(kernel.device(), kernel.dtype());
+                for (int i = 0; i < its; i++) {
+                    Tensor u = OperatorNorms.convTransposeConv(kd, v, stride, padding);
                     v = u.div(u.norm(2).clampMin(1e-12));
                 }
+                vectors.put(name, v.detach().keep());
             }
-            vectors.put(name, v.detach().keep());
             return Ops.conv2d(v, k, null, stride, padding).norm(2);
         }
 
