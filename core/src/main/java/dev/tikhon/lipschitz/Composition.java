@@ -10,6 +10,8 @@ import dev.tikhon.farkas.FarkasConv2d;
 import dev.tikhon.nn.Activation;
 import dev.tikhon.nn.BatchNorm2d;
 import dev.tikhon.nn.Conv2d;
+import dev.tikhon.nn.ElementwiseAffine;
+import dev.tikhon.nn.Graph;
 import dev.tikhon.nn.Linear;
 import dev.tikhon.nn.Module;
 import dev.tikhon.nn.Normalize;
@@ -17,6 +19,7 @@ import dev.tikhon.nn.Pool;
 import dev.tikhon.nn.ResidualBlock;
 import dev.tikhon.nn.Sequential;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -38,7 +41,8 @@ import java.util.List;
  *   <li>average pooling k × k, stride s: each window average has norm 1/k, a pixel lies in at most ⌈k/s⌉² windows,
  *       so the constant is ⌈k/s⌉/k (1/k when k = s); global average over H × W: 1/√(HW); flatten: 1;</li>
  *   <li>residual block relu(F(x) + S(x)): Lip(F) + Lip(S), S the identity (1) or the 1×1 projection (with its batch
- *       norm folded);</li>
+ *       norm folded); an imported graph's skip connections F(x) + G(x) alike ({@link Graph#asChain});</li>
+ *   <li>arithmetic with a constant (x·c + d elementwise): max |c|;</li>
  *   <li>Farkas layers: the convolution with the augmented kernels [W; −mean W]; a Farkas block adds the shortcut
  *       x ↦ [x, −mean_c x], whose norm per pixel is √(1 + 1/C).</li>
  * </ul>
@@ -120,6 +124,8 @@ public abstract class Composition<T> {
         }
         if (m instanceof Pool) return pool(name, (Pool) m, shape);
         if (m instanceof ResidualBlock) return residual(name, (ResidualBlock) m, shape);
+        if (m instanceof Graph g) return graph(name, g, shape);
+        if (m instanceof ElementwiseAffine e && e.elementwiseAffine() != null) return elementwise(name, m, e.elementwiseAffine()[0], shape);
         if (m instanceof FarkasConv2d) return farkasConv(name, (FarkasConv2d) m, shape);
         if (m instanceof FarkasBlock) {
             FarkasBlock b = (FarkasBlock) m;
@@ -139,7 +145,7 @@ public abstract class Composition<T> {
             return new Step<>(plus(branch, constant(Math.sqrt(1 + 1.0 / shape[0]))), new long[]{shape[0] + 1, shape[1], shape[2]});
         }
         throw new UserError("cannot bound the Lipschitz constant of layer " + (name.isEmpty() ? "" : name + " ") + "(" + m.describe()
-                + "): no composition rule for it; sound Lipschitz certificates need a Tikhon mlp, cnn, resnet or farkas-resnet checkpoint");
+                + "): no composition rule for it; sound Lipschitz certificates need a Tikhon mlp, cnn, resnet or farkas-resnet checkpoint, or an imported model of the layers docs/interop.md lists");
     }
 
     private Step<T> convStep(String name, Conv2d c, BatchNorm2d bn, long[] shape) {
@@ -160,6 +166,56 @@ public abstract class Composition<T> {
         T branch = times(h2.lipschitz(), h1.lipschitz());
         T skip = b.shortcut() == null ? constant(1) : chain(name + ".shortcut.", b.shortcut().layers(), shape).lipschitz();
         return new Step<>(plus(branch, skip), h2.shape());
+    }
+
+    /** An imported graph as its chain of layers and sums ({@link Graph#asChain}): products along it, sums across a skip. */
+    private Step<T> graph(String name, Graph g, long[] shape) {
+        List<Graph.Part> parts;
+        try {
+            parts = g.asChain();
+        } catch (IllegalArgumentException e) {
+            throw new UserError("cannot bound the Lipschitz constant of the model's graph: " + e.getMessage()
+                    + "; the composition rules cover chains of layers with skip connections that add");
+        }
+        return parts(name.isEmpty() ? "" : name + ".", parts, shape);
+    }
+
+    private Step<T> parts(String prefix, List<Graph.Part> parts, long[] shape) {
+        T l = constant(1);
+        List<Module> run = new ArrayList<>();   // consecutive layers, bounded as one chain (a conv and its batch norm fold)
+        int i = 0;
+        for (Graph.Part p : parts) {
+            if (p instanceof Graph.Layer layer) {
+                run.add(layer.module());
+                continue;
+            }
+            Step<T> st = chain(prefix + i++ + ".", run, shape);
+            l = times(st.lipschitz(), l);
+            shape = st.shape();
+            run.clear();
+            Graph.Sum sum = (Graph.Sum) p;
+            Step<T> left = parts(prefix + i + ".left.", sum.left(), shape), right = parts(prefix + i++ + ".right.", sum.right(), shape);
+            if (!Arrays.equals(left.shape(), right.shape())) {
+                throw new UserError("cannot bound a skip connection that adds values of shapes " + Arrays.toString(left.shape())
+                        + " and " + Arrays.toString(right.shape()));
+            }
+            l = times(plus(left.lipschitz(), right.lipschitz()), l);
+            shape = left.shape();
+        }
+        Step<T> st = chain(prefix + i + ".", run, shape);
+        return new Step<>(times(st.lipschitz(), l), st.shape());
+    }
+
+    /** x·scale + shift: max |scale|, when the constants keep the shape (right-aligned broadcasting against [1, …shape]). */
+    private Step<T> elementwise(String name, Module m, Tensor scale, long[] shape) {
+        long[] s = scale.shape();
+        boolean keeps = s.length <= shape.length + 1;
+        for (int i = 1; keeps && i <= s.length; i++) {
+            long axis = i <= shape.length ? shape[shape.length - i] : 1;
+            keeps = s[s.length - i] == 1 || s[s.length - i] == axis;
+        }
+        need(keeps, name, m, shape);
+        return new Step<>(constant(maxOf(scale)), shape);
     }
 
     private Step<T> pool(String name, Pool p, long[] shape) {

@@ -86,6 +86,80 @@ public final class Graph extends Module {
         return v[output];
     }
 
+    /** A step of {@link #asChain}: a layer, or the sum of two chains that both start from the value before it. */
+    public sealed interface Part permits Layer, Sum {}
+
+    /** One layer applied to the value before it. */
+    public record Layer(Module module) implements Part {}
+
+    /** left(v) + right(v) for the value v before it: a skip connection (an empty chain is the identity). */
+    public record Sum(List<Part> left, List<Part> right) implements Part {
+        public Sum {
+            left = List.copyOf(left);
+            right = List.copyOf(right);
+        }
+    }
+
+    /** How many layers {@link #asChain} may write per node before it refuses a graph (paths that share many layers). */
+    private static final int MAX_COPIES_PER_NODE = 16;
+
+    /**
+     * The graph as a chain of layers and {@link Sum}s, the form bound propagation and the Lipschitz composition rules
+     * read: the function the output computes, when every node it depends on applies a layer or adds two computed values.
+     * An add's two chains start at its immediate dominator, the last value that every path from the input to the add
+     * passes through; for a residual block that is the block's input. Where paths cross (a value below an add's fork that
+     * both of its chains read) the shared layers are written into both chains: the same function, computed twice.
+     *
+     * @throws IllegalArgumentException naming the first node the output depends on that combines computed values other
+     *                                  than by addition (sub, mul, div, concat, where)
+     */
+    public List<Part> asChain() {
+        int[] idom = new int[nodes.size() + 1];
+        idom[0] = -1;
+        for (int k = 0; k < nodes.size(); k++) {
+            int[] in = nodes.get(k).inputs;
+            int d = in[0];
+            for (int i = 1; i < in.length; i++) d = commonDominator(idom, d, in[i]);
+            idom[k + 1] = d;
+        }
+        int[] budget = {MAX_COPIES_PER_NODE * nodes.size() + 64};
+        return chain(0, output, idom, budget);
+    }
+
+    private static int commonDominator(int[] idom, int a, int b) {
+        while (a != b) {
+            if (a > b) a = idom[a];
+            else b = idom[b];
+        }
+        return a;
+    }
+
+    /** The chain from value {@code from} to value {@code to}; {@code from} dominates {@code to}. */
+    private List<Part> chain(int from, int to, int[] idom, int[] budget) {
+        List<Part> out = new ArrayList<>();
+        int v = to;
+        java.util.ArrayDeque<Part> reversed = new java.util.ArrayDeque<>();
+        while (v != from) {
+            if (--budget[0] < 0) {
+                throw new IllegalArgumentException("the graph's paths share too many layers to be written as a chain of layers and sums");
+            }
+            Node n = nodes.get(v - 1);
+            if (n.op == Op.APPLY) {
+                reversed.push(new Layer(n.module));
+                v = n.inputs[0];
+            } else if (n.op == Op.ADD) {
+                int fork = idom[v];
+                reversed.push(new Sum(chain(fork, n.inputs[0], idom, budget), chain(fork, n.inputs[1], idom, budget)));
+                v = fork;
+            } else {
+                throw new IllegalArgumentException("node " + (v - 1) + " (" + n.op.name().toLowerCase() + " of values " + Arrays.toString(n.inputs)
+                        + ") combines computed values other than by addition");
+            }
+        }
+        out.addAll(reversed);
+        return out;
+    }
+
     @Override public String describe() {
         return "Graph(" + nodes.stream().map(n -> n.op == Op.APPLY ? n.module.describe() : n.op.name().toLowerCase() + Arrays.toString(n.inputs))
                 .collect(Collectors.joining(", ")) + ")";

@@ -116,7 +116,7 @@ public final class OnnxLayers {
     }
 
     /** Elementwise arithmetic with a constant tensor (a buffer), broadcasting: x ∘ c, or c ∘ x when {@code constantFirst}. */
-    public static final class ConstantOp extends Module {
+    public static final class ConstantOp extends Module implements dev.tikhon.nn.ElementwiseAffine {
         public enum Kind { ADD, SUB, MUL, DIV, POW, LESS }
 
         final Kind kind;
@@ -130,6 +130,19 @@ public final class OnnxLayers {
         }
 
         public Tensor constant() { return constant[0]; }
+
+        /** x + c, x − c, c − x, x·c, x/c as x·scale + shift; c/x, powers and comparisons are not affine (null). */
+        @Override public Tensor[] elementwiseAffine() {
+            Tensor c = constant[0];
+            Tensor one = Tensor.scalar(1, c.dtype(), c.device()), zero = Tensor.scalar(0, c.dtype(), c.device());
+            switch (kind) {
+                case ADD: return new Tensor[]{one, c};
+                case SUB: return constantFirst ? new Tensor[]{one.neg(), c} : new Tensor[]{one, c.neg()};
+                case MUL: return new Tensor[]{c, zero};
+                case DIV: return constantFirst ? null : new Tensor[]{c.reciprocal(), zero};
+                default: return null;
+            }
+        }
 
         @Override public Tensor forward(Tensor x) {
             Tensor a = constantFirst ? constant[0] : x, b = constantFirst ? x : constant[0];

@@ -7,6 +7,8 @@ import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Activation;
 import dev.tikhon.nn.BatchNorm2d;
 import dev.tikhon.nn.Conv2d;
+import dev.tikhon.nn.ElementwiseAffine;
+import dev.tikhon.nn.Graph;
 import dev.tikhon.nn.Linear;
 import dev.tikhon.nn.Module;
 import dev.tikhon.nn.Normalize;
@@ -128,6 +130,19 @@ public final class BoundedNetwork {
                 case GLOBAL_AVG: out.add(new Layers.AvgPool(0)); break;
                 default: throw new AssertionError(p.kind());
             }
+        } else if (m instanceof ElementwiseAffine e && e.elementwiseAffine() != null) {
+            Tensor[] affine = e.elementwiseAffine();
+            out.add(new Layers.Elementwise(affine[0], affine[1]));
+        } else if (m instanceof Graph g) {
+            List<Graph.Part> parts;
+            try {
+                parts = g.asChain();
+            } catch (IllegalArgumentException ex) {
+                throw new UserError("the verifier cannot bound the model's graph: " + ex.getMessage()
+                        + "; it bounds chains of layers with skip connections that add");
+            }
+            addParts(parts, out, clean);
+            return;
         } else if (m instanceof ResidualBlock r) {
             List<Node> branch = new ArrayList<>(), shortcut = new ArrayList<>();
             Tensor[] b = clean == null ? null : new Tensor[]{clean[0]}, s = clean == null ? null : new Tensor[]{clean[0]};
@@ -140,9 +155,25 @@ public final class BoundedNetwork {
         } else {
             throw new UserError("the verifier cannot bound the layer " + m.describe() + " (" + m.getClass().getSimpleName()
                     + "): it handles input normalization, linear, conv, batch norm, relu/smooth-relu/softplus/tanh/sigmoid, pooling, flatten "
-                    + "and residual blocks; use a model built from those (--model mlp, cnn or resnet)");
+                    + "residual blocks, skip connections that add and arithmetic with constants; use a model built from those (--model mlp, cnn or resnet)");
         }
         if (clean != null) clean[0] = m.forward(clean[0]);   // layers whose function does not depend on the mode
+    }
+
+    /** Appends an imported graph's chain: its layers, and each skip connection as an {@link Layers.Add} of its two chains. */
+    private static void addParts(List<Graph.Part> parts, List<Node> out, Tensor[] clean) {
+        for (Graph.Part p : parts) {
+            if (p instanceof Graph.Layer l) {
+                add(l.module(), out, clean);
+            } else if (p instanceof Graph.Sum s) {
+                List<Node> left = new ArrayList<>(), right = new ArrayList<>();
+                Tensor[] a = clean == null ? null : new Tensor[]{clean[0]}, b = clean == null ? null : new Tensor[]{clean[0]};
+                addParts(s.left(), left, a);
+                addParts(s.right(), right, b);
+                out.add(new Layers.Add(left, right));
+                if (clean != null) clean[0] = a[0].add(b[0]);
+            }
+        }
     }
 
     /**

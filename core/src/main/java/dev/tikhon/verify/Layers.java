@@ -127,6 +127,32 @@ final class Layers {
         }
     }
 
+    /**
+     * y = x·scale + shift elementwise, scale and shift broadcasting against the input [N, …] without changing its shape
+     * (an imported arithmetic with a constant).
+     */
+    record Elementwise(Tensor scale, Tensor shift) implements Node {
+        @Override public Interval ibp(Interval in, Trace trace) {
+            long[] shape = in.centre().shape();
+            // a constant with its own batch axis (> 1) would not line up with a backward walk's [N, S, …]
+            boolean perExample = scale.dim() == shape.length && scale.size(0) != 1 || shift.dim() == shape.length && shift.size(0) != 1;
+            Tensor centre = in.centre().mul(scale).add(shift);
+            if (perExample || !java.util.Arrays.equals(centre.shape(), shape)) {
+                throw new dev.tikhon.UserError("the verifier cannot bound an elementwise arithmetic with a constant of shape "
+                        + java.util.Arrays.toString(scale.dim() >= shift.dim() ? scale.shape() : shift.shape()) + " on inputs of shape "
+                        + java.util.Arrays.toString(shape) + ": the constant must broadcast without changing the shape or the batch");
+            }
+            trace.input(this, in);
+            return Interval.ofCentre(centre, in.radius().mul(scale.abs()));
+        }
+
+        @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
+            // a is [N, S, …input]: right-aligned broadcasting puts the constants on the input's axes
+            sum.add(Trace.sumTail(a.mul(shift)));
+            return a.mul(scale);
+        }
+    }
+
     /** [N, …] → [N, D]. */
     record Flatten() implements Node {
         @Override public Interval ibp(Interval in, Trace trace) {

@@ -1,0 +1,161 @@
+package dev.tikhon.onnx;
+
+import dev.tikhon.UserError;
+import dev.tikhon.attack.Norm;
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.lipschitz.NetworkBound;
+import dev.tikhon.nn.Activation;
+import dev.tikhon.nn.Conv2d;
+import dev.tikhon.nn.Graph;
+import dev.tikhon.nn.Linear;
+import dev.tikhon.nn.Module;
+import dev.tikhon.nn.Pool;
+import dev.tikhon.verify.BoundedNetwork;
+import dev.tikhon.verify.InputRegion;
+import dev.tikhon.verify.Interval;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+/**
+ * Bound propagation and the Lipschitz composition rules on imported graphs (skip connections, arithmetic with constants).
+ * Oracles: a Tikhon resnet exported to ONNX and read back is the same network, so its bounds must be the ones of the
+ * native model (whose residual blocks the verifier and the rules know); at ε = 0 the bounds are the margins; sampled
+ * points of the region never leave the bounds; the chain {@link Graph#asChain} writes computes the graph's function.
+ */
+class ImportedGraphBoundsTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"resnet", "resnet-nobn"})
+    void anExportedResnetReadBackGetsTheNativeModelsBounds(String kind) {
+        Module m = OnnxExportTest.model(kind);
+        long[] s = OnnxExportTest.inputShape(m, kind);
+        Module back = OnnxImport.read(OnnxExport.toBytes(m, List.of(s[1], s[2], s[3])), kind + ".onnx").model();
+        assertThat(back).isInstanceOf(Graph.class);
+        Tensor x = Tensor.rand(s);
+        Tensor spec = spec(m, x);
+        for (Norm norm : Norm.values()) {
+            InputRegion region = InputRegion.ball(x, norm == Norm.LINF ? 0.01 : 0.05, norm);
+            assertSame(BoundedNetwork.of(back).ibp(region, spec), BoundedNetwork.of(m).ibp(region, spec), "IBP " + norm);
+            assertSame(BoundedNetwork.of(back).crown(region, spec), BoundedNetwork.of(m).crown(region, spec), "CROWN " + norm);
+        }
+        long[] in = {s[1], s[2], s[3]};
+        assertThat(NetworkBound.of(back, in, 0).total()).as("sound Lipschitz bound")
+                .isCloseTo(NetworkBound.of(m, in, 0).total(), within(1e-9 * NetworkBound.of(m, in, 0).total()));
+    }
+
+    /** A graph a PyTorch user might write: arithmetic with constants, a skip connection, and two paths that cross. */
+    static Graph crossing() {
+        Rng.seed(7);
+        var c = List.of(
+                Graph.Node.apply(new OnnxLayers.ConstantOp(OnnxLayers.ConstantOp.Kind.SUB, Tensor.fromFloats(new float[]{0.4f, 0.6f}, 1, 2, 1, 1), false), 0), // 1: x − mean
+                Graph.Node.apply(new OnnxLayers.ConstantOp(OnnxLayers.ConstantOp.Kind.DIV, Tensor.fromFloats(new float[]{0.25f}), false), 1),                  // 2: / 0.25
+                Graph.Node.apply(new Conv2d(2, 4, 3, 1, 1, true), 2),                                                                                            // 3
+                Graph.Node.apply(Activation.relu(), 3),                                                                                                          // 4
+                Graph.Node.apply(new Conv2d(4, 4, 3, 1, 1, true), 4),                                                                                            // 5
+                new Graph.Node(Graph.Op.ADD, null, new int[]{5, 4}, 0),                                                                                          // 6: skip
+                Graph.Node.apply(new OnnxLayers.ConstantOp(OnnxLayers.ConstantOp.Kind.MUL, Tensor.fromFloats(new float[]{0.5f}), false), 5),                    // 7: reads 5, inside 6's branch
+                new Graph.Node(Graph.Op.ADD, null, new int[]{6, 7}, 0),                                                                                          // 8: crosses 6's branch
+                Graph.Node.apply(new OnnxLayers.ConstantOp(OnnxLayers.ConstantOp.Kind.SUB, Tensor.fromFloats(new float[]{0.1f}), true), 8),                    // 9: 0.1 − x
+                Graph.Node.apply(Activation.relu(), 9),                                                                                                          // 10
+                Graph.Node.apply(Pool.globalAvg(), 10),                                                                                                          // 11
+                Graph.Node.apply(Pool.flatten(), 11),                                                                                                            // 12
+                Graph.Node.apply(new Linear(4, 3), 12));                                                                                                         // 13
+        Graph g = new Graph(c, 13);
+        g.train(false);
+        return g;
+    }
+
+    @Test
+    void theChainOfAGraphComputesItsFunction() {
+        Graph g = crossing();
+        Tensor x = Tensor.rand(5, 2, 6, 6);
+        try (Autograd.Guard ng = Autograd.noGrad()) {
+            assertThat(evaluate(g.asChain(), x).toFloatArray()).containsExactly(g.forward(x).toFloatArray());
+        }
+        // sub, div, conv, relu, the outer sum (forking at value 4), sub, relu, pool, flatten, linear
+        List<Graph.Part> chain = g.asChain();
+        assertThat(chain).hasSize(10);
+        Graph.Sum outer = (Graph.Sum) chain.get(4);
+        assertThat(outer.left()).singleElement().isInstanceOf(Graph.Sum.class);          // the skip: conv + identity
+        assertThat(outer.right()).hasSize(2);                                             // the shared conv, written again, then · 0.5
+    }
+
+    @Test
+    void boundsOfAGraphContainItsOutputsAndAreExactAtZero() {
+        Graph g = crossing();
+        Tensor x = Tensor.rand(4, 2, 6, 6);
+        Tensor spec = spec(g, x);
+        Tensor margins;
+        try (Autograd.Guard ng = Autograd.noGrad()) {
+            margins = spec.matmul(g.forward(x).unsqueeze(2)).squeeze(2);
+        }
+        Interval exact = BoundedNetwork.of(g).crown(InputRegion.ball(x, 0, Norm.LINF), spec);
+        assertThat(exact.lo().sub(margins).abs().max().item()).isLessThan(1e-5);
+        assertThat(exact.hi().sub(margins).abs().max().item()).isLessThan(1e-5);
+
+        double eps = 0.02;
+        Interval ibp = BoundedNetwork.of(g).ibp(InputRegion.ball(x, eps, Norm.LINF), spec);
+        Interval crown = BoundedNetwork.of(g).crown(InputRegion.ball(x, eps, Norm.LINF), spec);
+        try (Autograd.Guard ng = Autograd.noGrad()) {
+            for (int i = 0; i < 200; i++) {
+                Tensor corner = Tensor.rand(x.shape()).mul(2).sub(1).sign().mul(eps);   // corners of the box, and points inside
+                Tensor xi = x.add(i % 2 == 0 ? corner : corner.mul(Tensor.rand(x.shape())));
+                Tensor mi = spec.matmul(g.forward(xi).unsqueeze(2)).squeeze(2);
+                for (Interval b : List.of(ibp, crown)) {
+                    assertThat(mi.sub(b.lo()).min().item()).as("lower bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
+                    assertThat(b.hi().sub(mi).min().item()).as("upper bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
+                }
+            }
+        }
+        // and the Lipschitz bound holds for the gradient of each output
+        double bound = NetworkBound.of(g, new long[]{2, 6, 6}, 0).total();
+        Tensor xg = x.requiresGrad(true);
+        Tensor out = g.forward(xg);
+        for (int k = 0; k < 3; k++) {
+            Tensor grad = Autograd.grad(out.select(1, k).sum(), xg, false);
+            assertThat(grad.flatten(1, -1).norm(2, new long[]{1}, false).max().item()).isLessThanOrEqualTo(bound);
+        }
+    }
+
+    @Test
+    void aGraphThatCombinesComputedValuesOtherThanByAdditionIsRefusedNamingTheNode() {
+        var nodes = List.of(Graph.Node.apply(Activation.relu(), 0), new Graph.Node(Graph.Op.MUL, null, new int[]{1, 0}, 0),
+                Graph.Node.apply(Pool.flatten(), 2));
+        Graph g = new Graph(nodes, 3);
+        assertThatThrownBy(() -> BoundedNetwork.of(g)).isInstanceOf(UserError.class).hasMessageContaining("node 1 (mul of values [1, 0])");
+        assertThatThrownBy(() -> NetworkBound.of(g, new long[]{4}, 0)).isInstanceOf(UserError.class).hasMessageContaining("node 1 (mul");
+        // PyTorch's residual fixture concatenates two computed values
+        Module residual = OnnxImport.load(OnnxImportTest.DIR.resolve("residual.onnx")).model();
+        assertThatThrownBy(() -> BoundedNetwork.of(residual)).isInstanceOf(UserError.class).hasMessageContaining("concat");
+    }
+
+    private static Tensor evaluate(List<Graph.Part> parts, Tensor x) {
+        for (Graph.Part p : parts) {
+            if (p instanceof Graph.Layer l) x = l.module().forward(x);
+            else if (p instanceof Graph.Sum s) x = evaluate(s.left(), x).add(evaluate(s.right(), x));
+        }
+        return x;
+    }
+
+    private static Tensor spec(Module m, Tensor x) {
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            Tensor out = m.forward(x);
+            return BoundedNetwork.margins(out.argmax(1), (int) out.size(1), out);
+        }
+    }
+
+    private static void assertSame(Interval a, Interval b, String what) {
+        double scale = Math.max(1, b.lo().abs().max().item());
+        assertThat(a.lo().sub(b.lo()).abs().max().item()).as(what + " lower").isLessThan(1e-5 * scale);
+        assertThat(a.hi().sub(b.hi()).abs().max().item()).as(what + " upper").isLessThan(1e-5 * scale);
+    }
+}
