@@ -7,6 +7,7 @@ import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Engine;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.models.ModelSpec;
+import dev.tikhon.nn.Module;
 import dev.tikhon.models.Models;
 import dev.tikhon.nn.Normalize;
 import dev.tikhon.regularize.Regularizers;
@@ -73,6 +74,12 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
 
     @Option(names = "--zero-last", description = "Zero the last layer of each residual branch and the classifier.")
     boolean zeroLast;
+
+    @Option(names = "--onnx", paramLabel = "FILE", description = "Start from this ONNX model (exported by PyTorch or another tool) "
+            + "instead of a fresh --model: its layers become Tikhon's and train with any --reg (fine-tuning, adversarial or certified "
+            + "training); the checkpoint names the file, which eval, certify, verify and export read its layers from "
+            + "(docs/interop.md). Not with --model or its shape options.")
+    Path onnx;
 
     @Option(names = "--normalize", paramLabel = "MEAN/STD", description = "Put (x - mean)/std per channel in front of the model, "
             + "recorded in the checkpoint; inputs, attacks and certificates stay in [0,1] pixels. " + Normalize.SYNTAX + ".")
@@ -175,9 +182,13 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
             train = split.rest();
             val = split.heldOut();
         }
-        ModelSpec spec = previous != null ? previous.model() : Models.spec(model, boxed(train.inputShape()), train.numClasses(), modelOptions());
+        ModelSpec spec = previous != null ? previous.model()
+                : onnx != null ? importedSpec(boxed(train.inputShape()), train.numClasses())
+                : Models.spec(model, boxed(train.inputShape()), train.numClasses(), modelOptions());
         try (Scope s = Scope.open()) {   // validate the architecture against the data and the objective before any output
-            objective.check(Models.build(spec));
+            Module m = Models.build(spec);
+            if (spec.arch().equals(Models.ONNX)) requireFits(m, spec);
+            objective.check(m);
         }
         config.augmentation().check(train.inputShape(), dataName);
 
@@ -240,6 +251,14 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
      * error, so that runs recorded with it still resume.
      */
     private void checkNewRun() {
+        if (onnx != null) {
+            for (String option : List.of("--model", "--hidden", "--depth", "--width", "--block", "--batch-norm", "--activation", "--init", "--zero-last")) {
+                if (given(option)) {
+                    throw new dev.tikhon.UserError("--onnx " + onnx + " is the model to train: drop " + option + ", which shapes or initializes a fresh one");
+                }
+            }
+            if (!java.nio.file.Files.isRegularFile(onnx)) throw new dev.tikhon.UserError("--onnx " + onnx + ": no such file");
+        }
         if (!Models.ARCHITECTURES.contains(model)) {
             throw new dev.tikhon.UserError("unknown --model '" + model + "': use one of " + String.join(", ", Models.ARCHITECTURES));
         }
@@ -262,6 +281,35 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
             System.err.println("note:   --model farkas-resnet stalled at chance (test accuracy 0.095) in every recipe docs/farkas.md tried "
                     + "(lr 0.1 and 0.01, zero-last, warm-up; depths 20 and 56), as did resnet --no-batch-norm; only resnet with batch norm "
                     + "trained there. Expect chance-level accuracy unless your recipe differs from those (see docs/farkas.md)");
+        }
+    }
+
+    /** The spec of a run that starts from --onnx: the file by its absolute path, and --normalize in front if given. */
+    private ModelSpec importedSpec(List<Long> inputShape, int numClasses) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("file", onnx.toAbsolutePath().normalize().toString());
+        if (normalize != null) o.put(Models.NORMALIZE, Normalize.parse(normalize));
+        return new ModelSpec(Models.ONNX, inputShape, numClasses, o);
+    }
+
+    /** An imported model must take the data set's images and give one logit per class: said here, before any training. */
+    private static void requireFits(Module m, ModelSpec spec) {
+        long[] shape = new long[spec.inputShape().size() + 1];
+        shape[0] = 2;
+        for (int i = 1; i < shape.length; i++) shape[i] = spec.inputShape().get(i - 1);
+        long[] out;
+        try (dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {
+            m.train(false);
+            out = m.forward(dev.tikhon.engine.Tensor.zeros(shape)).shape();
+        } catch (RuntimeException e) {
+            if (e instanceof dev.tikhon.UserError) throw e;
+            throw new dev.tikhon.UserError("--onnx " + spec.options().get("file") + " does not take the data set's images "
+                    + spec.inputShape() + ": " + e.getMessage().lines().findFirst().orElse("") + "; export it for inputs of that shape, "
+                    + "or choose a data set (or --image-size) the model takes");
+        }
+        if (out.length != 2 || out[1] != spec.numClasses()) {
+            throw new dev.tikhon.UserError("--onnx " + spec.options().get("file") + " gives outputs of shape " + Arrays.toString(out)
+                    + " on a batch of 2 images, but the data set has " + spec.numClasses() + " classes: train needs one logit per class");
         }
     }
 

@@ -12,6 +12,7 @@ import dev.tikhon.nn.Pool;
 import dev.tikhon.nn.ResidualBlock;
 import dev.tikhon.nn.Sequential;
 import dev.tikhon.nn.BatchNorm2d;
+import dev.tikhon.onnx.OnnxImport;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -26,6 +27,7 @@ public final class Models {
 
     /** Builds the model and initializes it with the spec's {@code init} and {@code zero_last} options. */
     public static Module build(ModelSpec spec) {
+        if (spec.arch().equals(ONNX)) return withNormalization(spec, imported(spec));
         Module m;
         switch (spec.arch()) {
             case "mlp": m = mlp(spec); break;
@@ -36,6 +38,18 @@ public final class Models {
         }
         Init.apply(m, Init.parse(spec.string("init", "standard")), spec.bool("zero_last", false));
         return withNormalization(spec, m);
+    }
+
+    /**
+     * The architecture of a model read from an ONNX file (option {@code file}: its path), with the weights the file holds:
+     * {@code train --onnx} starts from them, and a checkpoint of it names the file for its layers.
+     */
+    public static final String ONNX = "onnx";
+
+    private static Module imported(ModelSpec spec) {
+        Object file = spec.options().get("file");
+        if (file == null) throw new UserError("a model of architecture onnx without its file name");
+        return OnnxImport.load(java.nio.file.Path.of(file.toString())).model();
     }
 
     /** The spec's option recording an input normalization ({@link Normalize.Stats#toOption()}); absent: none. */

@@ -25,7 +25,7 @@ import java.util.function.Supplier;
  */
 public record ModelRef(String checkpoint, String torchscript, String onnx, Normalize.Stats normalize) implements Serializable {
     public static final String TORCHSCRIPT_ARCH = "torchscript";
-    public static final String ONNX_ARCH = "onnx";
+    public static final String ONNX_ARCH = Models.ONNX;
 
     /**
      * @param normalize an input normalization put in front of a TorchScript or ONNX file's model (null: none; a

@@ -50,6 +50,77 @@ class OnnxCliTest {
         assertThat(JSON.readTree(dir.resolve("lipschitz/metrics.json").toFile()).toString()).contains("sound");
     }
 
+    /**
+     * train --onnx starts from the file's weights (a step of lr 1e-9 leaves PyTorch's accuracy), fine-tunes them, resumes,
+     * and its checkpoint is read back by eval; conflicting or unfitting models are refused before any output.
+     */
+    @Test
+    void trainStartsFromAnImportedModel(@TempDir Path dir) throws Exception {
+        Cli.Run e = Cli.run("eval", "--onnx", FMNIST, "--data", "fashion-mnist-sample", "--threads", "1", "--out", dir.resolve("e").toString());
+        assertThat(e.exitCode()).as(e.err()).isZero();
+        double imported = JSON.readTree(dir.resolve("e/metrics.json").toFile()).at("/evaluation/accuracy").asDouble();
+        assertThat(imported).isGreaterThan(0.6);
+
+        Path still = dir.resolve("still");
+        Cli.Run t = Cli.run("train", "--onnx", FMNIST, "--data", "fashion-mnist-sample", "--epochs", "1", "--lr", "1e-9",
+                "--threads", "1", "--out", still.toString());
+        assertThat(t.exitCode()).as(t.err()).isZero();
+        assertThat(t.out()).contains("model:  onnx");
+        assertThat(JSON.readTree(still.resolve("metrics.json").toFile()).at("/final/test_acc").asDouble())
+                .as("the run starts from the file's weights, not a fresh model").isCloseTo(imported, within(0.002));
+
+        Path tuned = dir.resolve("tuned");
+        Cli.Run f = Cli.run("train", "--onnx", FMNIST, "--data", "fashion-mnist-sample", "--epochs", "1", "--optimizer", "adam",
+                "--lr", "1e-3", "--threads", "1", "--out", tuned.toString());
+        assertThat(f.exitCode()).as(f.err()).isZero();
+        Cli.Run r = Cli.run("train", "--resume", "--epochs", "2", "--threads", "1", "--out", tuned.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        JsonNode m = JSON.readTree(tuned.resolve("metrics.json").toFile());
+        assertThat(m.at("/epochs").asInt()).isEqualTo(2);
+        assertThat(m.at("/resumed").asBoolean()).isTrue();
+        assertThat(m.at("/model/arch").asText()).isEqualTo("onnx");
+        double acc = m.at("/final/test_acc").asDouble();
+        assertThat(acc).isGreaterThan(imported - 0.03);
+        Cli.Run back = Cli.run("eval", "--checkpoint", tuned.toString(), "--threads", "1", "--out", dir.resolve("e2").toString());
+        assertThat(back.exitCode()).as(back.err()).isZero();
+        assertThat(JSON.readTree(dir.resolve("e2/metrics.json").toFile()).at("/evaluation/accuracy").asDouble()).isCloseTo(acc, within(1e-12));
+
+        Cli.Run both = Cli.run("train", "--onnx", FMNIST, "--model", "mlp", "--out", dir.resolve("x").toString());
+        assertThat(both.exitCode()).isEqualTo(2);
+        assertThat(both.err()).contains("drop --model");
+        Cli.Run unfit = Cli.run("train", "--onnx", FMNIST, "--data", "moons", "--out", dir.resolve("y").toString());
+        assertThat(unfit.exitCode()).isEqualTo(2);
+        assertThat(unfit.err()).contains("does not take the data set's images");
+        assertThat(dir.resolve("y/history.csv")).doesNotExist();
+    }
+
+    /** Certified training of an imported network with a skip connection: the bounds pass through its graph. */
+    @Test
+    void certifiedTrainingOfAnImportedResidualNetwork(@TempDir Path dir) throws Exception {
+        dev.tikhon.engine.Rng.seed(3);
+        java.util.List<dev.tikhon.nn.Graph.Node> nodes = java.util.List.of(
+                dev.tikhon.nn.Graph.Node.apply(new dev.tikhon.nn.Linear(2, 16), 0),
+                dev.tikhon.nn.Graph.Node.apply(dev.tikhon.nn.Activation.relu(), 1),
+                dev.tikhon.nn.Graph.Node.apply(new dev.tikhon.nn.Linear(16, 16), 2),
+                new dev.tikhon.nn.Graph.Node(dev.tikhon.nn.Graph.Op.ADD, null, new int[]{3, 2}, 0),
+                dev.tikhon.nn.Graph.Node.apply(dev.tikhon.nn.Activation.relu(), 4),
+                dev.tikhon.nn.Graph.Node.apply(new dev.tikhon.nn.Linear(16, 2), 5));
+        Path file = dir.resolve("skip.onnx");
+        dev.tikhon.onnx.OnnxExport.write(new dev.tikhon.nn.Graph(nodes, 6), java.util.List.of(2L), file);
+        Path run = dir.resolve("ibp");
+        Cli.Run t = Cli.run("train", "--onnx", file.toString(), "--data", "moons", "--epochs", "3", "--reg", "crown-ibp", "--eps", "0.05",
+                "--optimizer", "adam", "--lr", "0.01", "--threads", "1", "--out", run.toString());
+        assertThat(t.exitCode()).as(t.err()).isZero();
+        JsonNode m = JSON.readTree(run.resolve("metrics.json").toFile());
+        assertThat(m.at("/final/test_acc").asDouble()).isGreaterThan(0.8);
+        Cli.Run v = Cli.run("verify", "--checkpoint", run.toString(), "--method", "crown", "--eps", "0.05", "--images", "100",
+                "--attack-all", "--threads", "1", "--out", dir.resolve("v").toString());
+        assertThat(v.exitCode()).as(v.err()).isZero();
+        JsonNode vm = JSON.readTree(dir.resolve("v/metrics.json").toFile());
+        assertThat(vm.at("/results/0/verified").asInt()).isPositive();
+        assertThat(vm.at("/results/0/violations_verified_but_broken").asInt()).isZero();
+    }
+
     /** A model with a layer the Lipschitz composition does not know: `bounds` gives its estimates and says why the sound bound is missing. */
     @Test
     void boundsWithoutACompositionRuleSayWhy(@TempDir Path dir) throws Exception {
