@@ -154,6 +154,32 @@ class CliFlowTest {
         assertThat(missing.err()).contains("no such checkpoint");
     }
 
+    /**
+     * A flow checkpoint whose weights hold NaN is refused by eval and sample with one line naming the tensor (audit 21: Dopri5
+     * spent its 10000 steps at t = 0, some 40 s, then blamed stiff dynamics and suggested training options), and nothing is written.
+     */
+    @Test
+    void evalAndSampleRefuseACheckpointWithNonFiniteWeights(@TempDir Path dir) throws IOException {
+        Path run = dir.resolve("run"), bad = dir.resolve("nanrun");
+        assertThat(Cli.run(train(run, 1)).exitCode()).isEqualTo(0);
+        dev.tikhon.flow.FlowTraining.Loaded l = dev.tikhon.flow.FlowTraining.load(run);
+        java.util.Map<String, dev.tikhon.engine.Tensor> m = new java.util.LinkedHashMap<>(l.model());
+        String name = m.keySet().stream().skip(2).findFirst().orElseThrow();
+        m.put(name, m.get(name).copy().fill_(Double.NaN));
+        Files.createDirectories(bad);
+        dev.tikhon.train.Checkpoint.saveArchive(bad.resolve(dev.tikhon.flow.FlowTraining.CHECKPOINT), dev.tikhon.flow.FlowTraining.FORMAT,
+                dev.tikhon.flow.FlowTraining.VERSION, l.meta(), m, l.optimizer());
+        Path ck = bad.resolve(dev.tikhon.flow.FlowTraining.CHECKPOINT);
+        for (String[] c : List.of(new String[]{"flow", "eval", "--checkpoint", bad.toString(), "--held-out", "50", "--threads", "1"},
+                new String[]{"flow", "sample", "--checkpoint", ck.toString(), "--samples", "10", "--grid", "4", "--threads", "1"})) {
+            String line = CliBadInputTest.oneErrorLine(Cli.run(c), "checkpoint " + ck + ": parameter " + name + " holds NaN", "diverged",
+                    "--reg-kinetic");
+            assertThat(line).as(c[1]).doesNotContain("dopri5");
+        }
+        assertThat(bad.resolve("eval")).doesNotExist();
+        assertThat(bad.resolve("samples")).doesNotExist();
+    }
+
     @Test
     void aStepThatDoesNotDivideTheTimeIsNoted(@TempDir Path dir) {
         Cli.Run t = Cli.run(train(dir, 1, "--step", "0.3", "--atol", "1e-3"));
