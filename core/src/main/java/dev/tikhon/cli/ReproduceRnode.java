@@ -103,6 +103,7 @@ final class ReproduceRnode implements Callable<Integer> {
         }
         metrics.put("wall_time_note", WALL_TIME_NOTE + (shortest() < SHORT_RUN
                 ? "; with fewer than " + SHORT_RUN + " iterations the wall-time ratio is noisy" : ""));
+        metrics.put("nfe_note", dev.tikhon.experiments.RnodeExperiment.NFE_NOTE);
         metrics.put("budget", result.budget());
         Map<String, Object> typed = dev.tikhon.report.Json.toMap(result);
         metrics.put("results", typed.get("results"));

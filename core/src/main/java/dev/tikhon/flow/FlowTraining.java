@@ -74,7 +74,9 @@ public final class FlowTraining {
                     row.put(column, s.stats().nll().mean().item());
                     for (FlowRegularizer r : FlowRegularizer.ALL) row.put(r.name(), s.stats().term(r).mean().item());
                     row.put("nfe_forward", s.stats().nfe());
-                    row.put("nfe_backward", s.stats().backwardNfe());
+                    // backprop through the solver's steps has no adjoint solve to count: the cell is left empty, not a 0
+                    // that reads as "no backward evaluations" (its backward pass runs a vector-Jacobian product per stage)
+                    if (gradient == ContinuousFlow.Gradient.ADJOINT) row.put("nfe_backward", s.stats().backwardNfe());
                     return row;
                 });
     }

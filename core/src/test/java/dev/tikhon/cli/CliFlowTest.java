@@ -118,6 +118,9 @@ class CliFlowTest {
                 .contains("exact divergence").contains("NFE for its one batch of 200");
         JsonNode m = JSON.readTree(dir.resolve("metrics.json").toFile());
         assertThat(m.has("nfe_backward_total")).as("backprop counts no backward NFE: no 0 total").isFalse();
+        // nor a 0 per iteration in history.csv, which read as "no backward evaluations": the cell is empty
+        Csv.Table h = Csv.read(dir.resolve("history.csv"));
+        assertThat(h.records()).isNotEmpty().allSatisfy(r -> assertThat(r.get("nfe_backward")).as("nfe_backward under backprop").isEmpty());
         assertThat(m.path("final_train_nll").asDouble()).isFinite();
 
         Cli.Run both = Cli.run(train(dir.resolve("both"), 1, "--flow-reg", "kinetic=0.5", "--reg-kinetic", "0.1"));
@@ -198,6 +201,14 @@ class CliFlowTest {
         Csv.Table results = Csv.read(dir.resolve("results.csv"));
         assertThat(results.rows()).hasSize(4);
         assertThat(results.records().get(2).get("unit")).isEqualTo("bits/dim");
+        // the NFE columns are forward counts under backprop, and say so; nfe_total is the forward sum of the run's history
+        assertThat(JSON.readTree(dir.resolve("metrics.json").toFile()).path("nfe_note").asText()).contains("forward function evaluations");
+        double forward = 0;
+        for (var row : Csv.read(dir.resolve("8gaussians-rnode/history.csv")).records()) {
+            assertThat(row.get("nfe_backward")).isEmpty();
+            forward += Double.parseDouble(row.get("nfe_forward"));
+        }
+        assertThat(Double.parseDouble(results.records().get(1).get("nfe_total"))).isEqualTo(forward);
         assertThat(dir.resolve("nfe-8gaussians.png")).exists();
         ReportContentTest.checkPage(dir, "Results, one row per");
         assertThat(dir.resolve("8gaussians-rnode/density.png")).exists();
