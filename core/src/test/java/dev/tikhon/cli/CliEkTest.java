@@ -81,6 +81,19 @@ class CliEkTest {
         assertThat(form.err()).contains("--dual-form 'exp'").contains("profiled");
     }
 
+    /**
+     * flow train takes --grid (an EK flow's 100 × 100 density.png cost some 15 minutes with the default --flow-samples, with
+     * no way to shrink it) and an --alpha of 0, the twin penalty off (it had been refused as "not in (0, 1)", a probability).
+     */
+    @Test
+    void theDensityGridAndAZeroTwinPenaltyAreTaken(@TempDir Path dir) throws IOException {
+        Cli.Run t = Cli.run(train(dir, 1, "--grid", "6", "--alpha", "0"));
+        assertThat(t.exitCode()).as(t.err()).isEqualTo(0);
+        assertThat(t.err()).doesNotContain("note:");
+        assertThat(dir.resolve("density.png")).exists();
+        assertThat(JSON.readTree(dir.resolve("metrics.json").toFile()).at("/config/ek/alpha").asDouble()).isZero();
+    }
+
     @Test
     void cnfOptionsDoNothingWithEkAndAreNeitherRecordedNorShown(@TempDir Path dir) throws IOException {
         Cli.Run t = Cli.run(train(dir, 1, "--reg-kinetic", "0.5", "--end-time", "2", "--solver", "euler", "--gradient", "adjoint",
