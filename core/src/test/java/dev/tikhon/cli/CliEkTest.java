@@ -75,6 +75,10 @@ class CliEkTest {
                 dir.resolve("bad").toString());
         assertThat(bad.exitCode()).isEqualTo(2);
         assertThat(bad.err()).contains("--method ek takes the 2-D toy sets");
+        // a misspelt toy set is named, with the sets to choose from
+        CliBadInputTest.oneErrorLine(Cli.run("flow", "train", "--method", "ek", "--data", "moonz", "--out", dir.resolve("bad2").toString()),
+                "--data moonz", "checkerboard", "8gaussians");
+        assertThat(dir.resolve("bad2")).doesNotExist();
         Cli.Run form = Cli.run("flow", "train", "--method", "ek", "--data", "moons", "--dual-form", "exp", "--out",
                 dir.resolve("bad-form").toString());
         assertThat(form.exitCode()).isEqualTo(2);
