@@ -229,8 +229,13 @@ final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
                 ek ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples, dualForm) : null);
         Path outDir = outDir();
         System.out.println("flow:   " + config.describe());
-        FlowRuns.Trained t = FlowRuns.train(config, device, outDir, resumeOptions.resume, heldOut, dataDir, grid,
-                new ResumableBar("flow " + data));
+        FlowRuns.Trained t;
+        try {
+            t = FlowRuns.train(config, device, outDir, resumeOptions.resume, heldOut, dataDir, grid, new ResumableBar("flow " + data));
+        } catch (dev.tikhon.train.TrainingDivergedException e) {
+            // --resume repeats the recorded settings (another --lr is refused): the way out is a new run, as for train
+            throw RunFolder.diverged(e, ek ? "a smaller --lr (or a larger --epsilon)" : "a smaller --lr (or --reg-kinetic, --reg-jacobian)");
+        }
         if (t.metrics().get("data") != null) System.out.println("data:   " + t.metrics().get("data"));
         FlowRuns.Evaluation e = t.heldOut();
         if (config.methodIsEk()) {

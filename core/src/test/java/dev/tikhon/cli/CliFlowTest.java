@@ -183,6 +183,25 @@ class CliFlowTest {
         assertThat(bad.resolve("samples")).doesNotExist();
     }
 
+    /**
+     * A flow that diverges says so in iterations (it read "at epoch 1, batch 2") and names the way out: --resume repeats the
+     * recorded settings and another --lr is refused, so it had advised a resume that could only diverge again.
+     */
+    @Test
+    void aDivergedFlowNamesItsIterationAndTheWayOut(@TempDir Path dir) {
+        Cli.Run none = Cli.run(train(dir.resolve("none"), 6, "--lr", "5"));
+        assertThat(none.exitCode()).as(none.err()).isEqualTo(Main.EXIT_DIVERGED);
+        String line = none.err().lines().filter(l -> l.startsWith("tikhon: ")).findFirst().orElseThrow();
+        assertThat(line).contains("at iteration 2;").contains("before its first checkpoint").contains("a smaller --lr").contains("--force")
+                .doesNotContain("epoch").doesNotContain("resume from the last checkpoint");
+        String[] a = train(dir.resolve("kept"), 6, "--lr", "5");
+        a[java.util.Arrays.asList(a).indexOf("--checkpoint-every") + 1] = "1";
+        Cli.Run kept = Cli.run(a);
+        assertThat(kept.exitCode()).as(kept.err()).isEqualTo(Main.EXIT_DIVERGED);
+        assertThat(kept.err()).contains("at iteration 2;").contains("the last good checkpoint (after iteration 1) is kept in " + dir.resolve("kept"))
+                .contains("--resume would repeat the same steps").doesNotContain("epoch");
+    }
+
     @Test
     void aStepThatDoesNotDivideTheTimeIsNoted(@TempDir Path dir) {
         Cli.Run t = Cli.run(train(dir, 1, "--step", "0.3", "--atol", "1e-3"));
