@@ -60,6 +60,9 @@ final class FlowCheckpoint {
         Path dir = out != null ? out : runDir().resolve(subdirectory);
         if (!(out == null && heldBy(dir, command))) RunFolder.refuseOverwrite(dir, force);
         FlowRuns.Restored r = FlowRuns.load(checkpoint, device);
+        // NaN weights made Dopri5 spend its 10000 steps at t = 0 (tens of seconds) and then blame stiff dynamics
+        dev.tikhon.train.Checkpoint.requireFinite(dev.tikhon.train.Checkpoint.fileIn(checkpoint, dev.tikhon.flow.FlowTraining.CHECKPOINT),
+                r.model().module(), r.config().methodIsEk() ? "a smaller --lr or a larger --epsilon" : "a smaller --lr, or --reg-kinetic and --reg-jacobian");
         if (dataDir != null && OptionChecks.given(spec, "--data-dir") && dev.tikhon.flow.Flows.isToy(r.config().data())) {
             OptionChecks.noteIgnored("--data-dir", "--data " + r.config().data() + " (a generated 2-D set)");
         }

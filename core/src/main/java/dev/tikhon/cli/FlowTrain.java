@@ -125,6 +125,12 @@ final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
             description = "Held-out examples for the final NLL. Default: ${DEFAULT-VALUE}.")
     int heldOut;
 
+    // an EK flow's 100 × 100 density.png cost some 15 minutes on one core with the default --flow-samples, with no way to shrink it
+    @Option(names = "--grid", defaultValue = "" + FlowRuns.DENSITY_GRID,
+            description = "2-D data: cells per side of density.png (each cell costs one held-out point's evaluation; an EK flow's are "
+                    + "costly, docs/ek.md). Default: ${DEFAULT-VALUE}.")
+    int grid;
+
     @picocli.CommandLine.Mixin ResumeOptions resumeOptions = new ResumeOptions();
 
     @Option(names = "--out", paramLabel = "DIR", description = "Run directory. Default: runs/flow-<data>.")
@@ -207,6 +213,9 @@ final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
         if (dataDir != null && OptionChecks.given(spec, "--data-dir") && dev.tikhon.flow.Flows.isToy(data)) {
             OptionChecks.noteIgnored("--data-dir", "--data " + data + " (a generated 2-D set)");
         }
+        if (OptionChecks.given(spec, "--grid") && !dev.tikhon.flow.Flows.isToy(data)) {
+            OptionChecks.noteIgnored("--grid", "--data " + data + " (an image flow draws no density grid)");
+        }
         String divergence = this.divergence != null ? this.divergence : dev.tikhon.flow.Divergence.defaultFor(model);
         // an EK flow reads none of the CNF's ODE, solver, regularizer or conv settings: its checkpoint keeps their defaults, not
         // what was given and ignored
@@ -220,7 +229,13 @@ final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
                 ek ? new FlowConfig.Ek(epsilon, mcSamples, alpha, flowSamples, dualForm) : null);
         Path outDir = outDir();
         System.out.println("flow:   " + config.describe());
-        FlowRuns.Trained t = FlowRuns.train(config, device, outDir, resumeOptions.resume, heldOut, dataDir, new ResumableBar("flow " + data));
+        FlowRuns.Trained t;
+        try {
+            t = FlowRuns.train(config, device, outDir, resumeOptions.resume, heldOut, dataDir, grid, new ResumableBar("flow " + data));
+        } catch (dev.tikhon.train.TrainingDivergedException e) {
+            // --resume repeats the recorded settings (another --lr is refused): the way out is a new run, as for train
+            throw RunFolder.diverged(e, ek ? "a smaller --lr (or a larger --epsilon)" : "a smaller --lr (or --reg-kinetic, --reg-jacobian)");
+        }
         if (t.metrics().get("data") != null) System.out.println("data:   " + t.metrics().get("data"));
         FlowRuns.Evaluation e = t.heldOut();
         if (config.methodIsEk()) {

@@ -45,7 +45,7 @@ final class OptionChecks {
         for (String name : List.of("--lambda", "--v1-lambda", "--weight-decay", "--lip-weight", "--tv-weight", "--reg-kinetic",
                 "--reg-jacobian", "--eps", "--warmup", "--gamma", "--milestones", "--limit", "--lanczos", "--attack-steps",
                 "--predict-images", "--subset", "--smooth-subset", "--v1-subset", "--checkpoint-every", "--max-points", "--ddn-steps",
-                "--smoothed", "--held-out", "--image-held-out", "--partitions", "--features", "--step-size",
+                "--smoothed", "--partitions", "--features", "--step-size",
                 "--cw-steps", "--time-budget", "--robust-images", "--train-images", "--ddn-images", "--ensemble-images", "--mc-images",
                 "--eps-warmup", "--eps-ramp", "--epoch", "--padding", "--beta", "--transfer-confidence")) {
             r.put(name, Range.NON_NEGATIVE);
@@ -57,6 +57,7 @@ final class OptionChecks {
                 "--width", "--steps", "--pgd-steps", "--v1-steps", "--hidden", "--sizes", "--depths", "--plot-sizes", "--eot", "--radius-steps", "--bound-batch",
                 "--lip-epochs", "--certified-epochs", "--size", "--reps", "--ceiling-size", "--side", "--in", "--out-channels", "--kernel",
                 "--stride", "--bab-domains",
+                "--held-out", "--image-held-out",   // a flow's held-out NLL of 0 points: training ran, then evaluation failed unnamed
                 "--queries", "--targets")) {   // 0 targets swapped APGD-T for another member; 0 queries failed once the attack ran
             r.put(name, Range.AT_LEAST_ONE);
         }
@@ -68,6 +69,9 @@ final class OptionChecks {
         // where a command gives an option's 0 a meaning of its own ("0: the median distance", "0: all")
         r.put("kernel fit --sigma", Range.NON_NEGATIVE);
         r.put("kernel fit --train-size", Range.NON_NEGATIVE);
+        // an EK flow's --alpha is the twin penalty's weight (0: none), not certify's failure probability
+        r.put("flow train --alpha", Range.NON_NEGATIVE);
+        r.put("reproduce ek --alpha", Range.NON_NEGATIVE);
         return Map.copyOf(r);
     }
 

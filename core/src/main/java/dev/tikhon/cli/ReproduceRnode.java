@@ -103,13 +103,14 @@ final class ReproduceRnode implements Callable<Integer> {
         }
         metrics.put("wall_time_note", WALL_TIME_NOTE + (shortest() < SHORT_RUN
                 ? "; with fewer than " + SHORT_RUN + " iterations the wall-time ratio is noisy" : ""));
+        metrics.put("nfe_note", dev.tikhon.experiments.RnodeExperiment.NFE_NOTE);
         metrics.put("budget", result.budget());
         Map<String, Object> typed = dev.tikhon.report.Json.toMap(result);
         metrics.put("results", typed.get("results"));
         metrics.put("ratios", typed.get("ratios"));
         run.write(metrics, "CNF on " + String.join(", ", datasets) + ", " + iterations + " iterations, " + solver + " training");
         for (dev.tikhon.experiments.RnodeExperiment.Ratio r : result.ratios()) {
-            System.out.printf(Locale.ROOT, "%-13s RNODE/unregularized: NFE %.2f (last 10%%: %.2f), wall time %.2f (after warm-up), "
+            System.out.printf(Locale.ROOT, "%-13s RNODE/unregularized: forward NFE %.2f (last 10%%: %.2f), wall time %.2f (after warm-up), "
                             + "eval NFE %.2f; held-out %s %+.4f%n",
                     r.data(), r.nfeTotalRatio(), r.nfeLast10pctRatio(), r.wallTimeRatio(), r.evalNfeRatio(), differenceLabel(r.unit()),
                     r.nllDifference());

@@ -174,7 +174,9 @@ public record FlowConfig(String method, String data, @JsonUnwrapped Field field,
         if ("ek".equals(method)) {
             if (ek == null) ek = Ek.DEFAULTS;
             if (!field.mlp() || !Flows.isToy(data)) {
-                throw new UserError("--method ek takes the 2-D toy sets with --model mlp, not " + data + " with " + field.model());
+                // the sets by name: "not foo with mlp" left a misspelt --data to guess at
+                throw new UserError("--method ek takes the 2-D toy sets (" + String.join(", ", dev.tikhon.data.ToyData.NAMES)
+                        + ") with --model mlp, not --data " + data + " with --model " + field.model());
             }
             if (!"exact".equals(ode.divergence())) throw new UserError("--method ek evaluates with the exact divergence: drop --divergence");
         } else {

@@ -65,8 +65,8 @@ public final class FlowTraining {
                     FlowModel.Step s = model.trainStep(x, solver, gradient, config.regularizers());
                     double loss = s.loss().item();
                     if (!Double.isFinite(loss)) {
-                        throw new TrainingDivergedException(0, it, loss, "lower --lr, use the regularizers (--reg-kinetic, "
-                                + "--reg-jacobian) or a smaller --step; resume from the last checkpoint with --resume");
+                        throw TrainingDivergedException.atIteration(it, loss, "lower --lr, use the regularizers (--reg-kinetic, "
+                                + "--reg-jacobian) or a smaller --step");
                     }
                     opt.step();
                     Map<String, Object> row = new LinkedHashMap<>();
@@ -74,7 +74,9 @@ public final class FlowTraining {
                     row.put(column, s.stats().nll().mean().item());
                     for (FlowRegularizer r : FlowRegularizer.ALL) row.put(r.name(), s.stats().term(r).mean().item());
                     row.put("nfe_forward", s.stats().nfe());
-                    row.put("nfe_backward", s.stats().backwardNfe());
+                    // backprop through the solver's steps has no adjoint solve to count: the cell is left empty, not a 0
+                    // that reads as "no backward evaluations" (its backward pass runs a vector-Jacobian product per stage)
+                    if (gradient == ContinuousFlow.Gradient.ADJOINT) row.put("nfe_backward", s.stats().backwardNfe());
                     return row;
                 });
     }
@@ -148,6 +150,9 @@ public final class FlowTraining {
                 try (Scope scope = Scope.open()) {
                     Rng.seed(Rng.derive(config.training().seed(), 1, it));
                     row.putAll(step.run(it, batches.batch(it)));
+                } catch (TrainingDivergedException e) {
+                    // where the run stands: its last checkpoint, if any (--resume would repeat the same steps and diverge again)
+                    throw e.iterations && e.dir == null ? e.keptIn(outDir, saved) : e;
                 }
                 seconds = secondsBefore + (System.nanoTime() - startNanos) / 1e9;
                 row.put("iteration_seconds", (System.nanoTime() - t0) / 1e9);

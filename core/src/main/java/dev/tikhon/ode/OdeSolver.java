@@ -58,6 +58,8 @@ public final class OdeSolver {
         double t = t0;
         int accepted = 0, rejected = 0;
         while (direction * (t1 - t) > 0) {
+            // a NaN step stays NaN (every error is NaN, every step rejected): fail now, not after maxSteps evaluations
+            if (Double.isNaN(h) || Double.isInfinite(h)) throw StepSizeUnderflowException.notFinite(t, h);
             if (accepted + rejected >= o.maxSteps()) {
                 throw new StepSizeUnderflowException("dopri5 took its maximum of " + o.maxSteps() + " steps", t, h);
             }

@@ -65,10 +65,15 @@ public final class Checkpoint {
      * certificates of argmax NaN, a failing SVD). Not for resuming a training run, which diverges by its own rules.
      */
     public static void requireFinite(Path file, Module model) {
+        requireFinite(file, model, "a smaller --lr, or --warmup");
+    }
+
+    /** As {@link #requireFinite(Path, Module)}, naming {@code remedy} (the options of the training command that wrote it) as the way out. */
+    public static void requireFinite(Path file, Module model, String remedy) {
         String bad = model.firstNonFinite();
         if (bad != null) {
             throw new UserError("checkpoint " + file + ": " + bad + "; the run that wrote it diverged (or the file was altered), so "
-                    + "nothing computed from it would mean anything: train it again (a smaller --lr, or --warmup), or use an earlier checkpoint");
+                    + "nothing computed from it would mean anything: train it again (" + remedy + "), or use an earlier checkpoint");
         }
     }
     private static final String FORMAT = "tikhon-checkpoint";

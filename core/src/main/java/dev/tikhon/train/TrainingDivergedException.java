@@ -13,32 +13,61 @@ public final class TrainingDivergedException extends RuntimeException {
     public final Path dir;
     /** The position (epochs done, batch) of the good checkpoint kept in {@link #dir}, or null when none was written. */
     public final int[] kept;
+    /**
+     * Whether the run counts iterations (a flow), not epochs of batches: then {@link #batch} is the iteration (from 0) and
+     * {@link #kept} holds the iterations done ({@code {0, n}}); a flow's divergence had read "at epoch 1, batch 2".
+     */
+    public final boolean iterations;
 
     public TrainingDivergedException(int epoch, int batch, double loss, String hint) {
-        this(epoch, batch, loss, null, null, hint, null);
+        this(epoch, batch, loss, null, null, hint, null, false);
     }
 
     public TrainingDivergedException(int epoch, int batch, double loss, Path dir, int[] kept, String hint) {
-        this(epoch, batch, loss, dir, kept, hint, null);
+        this(epoch, batch, loss, dir, kept, hint, null, false);
     }
 
-    private TrainingDivergedException(int epoch, int batch, double loss, Path dir, int[] kept, String hint, Throwable cause) {
-        super("training diverged: the loss became " + loss + " at epoch " + (epoch + 1) + ", batch " + (batch + 1)
-                + "; " + hint, cause);
+    /** A run counted in iterations diverged at {@code iteration} (from 0). */
+    public static TrainingDivergedException atIteration(int iteration, double loss, String hint) {
+        return new TrainingDivergedException(0, iteration, loss, null, null, hint, null, true);
+    }
+
+    private TrainingDivergedException(int epoch, int batch, double loss, Path dir, int[] kept, String hint, Throwable cause,
+                                      boolean iterations) {
+        super("training diverged: the loss became " + loss + " at " + (iterations ? "iteration " + (batch + 1)
+                : "epoch " + (epoch + 1) + ", batch " + (batch + 1)) + "; " + hint, cause);
         this.epoch = epoch;
         this.batch = batch;
         this.loss = loss;
         this.dir = dir;
         this.kept = kept == null ? null : kept.clone();
+        this.iterations = iterations;
+        this.hint = hint;
     }
+
+    private final String hint;
 
     /** The same divergence with another hint (a command's own way out). */
     public TrainingDivergedException withHint(String hint) {
-        return new TrainingDivergedException(epoch, batch, loss, dir, kept, hint, this);
+        return new TrainingDivergedException(epoch, batch, loss, dir, kept, hint, this, iterations);
+    }
+
+    /**
+     * The same divergence of a run counted in iterations, with its folder and the iterations its last good checkpoint holds
+     * ({@code keptIterations}, or none when 0), that hint followed by what the folder keeps.
+     */
+    public TrainingDivergedException keptIn(Path dir, int keptIterations) {
+        int[] k = keptIterations > 0 ? new int[]{0, keptIterations} : null;
+        return new TrainingDivergedException(epoch, batch, loss, dir, k, hint + "; " + keptText(dir, k, iterations), this, iterations);
     }
 
     /** What {@link #dir} keeps: "the last good checkpoint (after epoch 2) is kept in DIR", or that it has none. */
     public String keptText() {
+        return keptText(dir, kept, iterations);
+    }
+
+    private static String keptText(Path dir, int[] kept, boolean iterations) {
+        if (iterations && dir != null && kept != null) return "the last good checkpoint (after iteration " + kept[1] + ") is kept in " + dir;
         return keptText(dir, kept);
     }
 

@@ -61,8 +61,8 @@ public final class EkTraining {
             Tensor[] d = draws(config.training().batchSize(), dim, ek.mcSamples(), x);
             Ascent r = ascend(field.phi(), field.psi(), optPhi, optPsi, x, d[0], d[1], eps, alpha, ek.profiled());
             if (!Double.isFinite(r.loss()) || !Double.isFinite(r.dual())) {
-                throw new TrainingDivergedException(0, it, Double.isFinite(r.loss()) ? r.dual() : r.loss(),
-                        "lower --lr or raise --epsilon; resume from the last checkpoint with --resume");
+                throw TrainingDivergedException.atIteration(it, Double.isFinite(r.loss()) ? r.dual() : r.loss(),
+                        "lower --lr or raise --epsilon");
             }
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("loss", r.loss());

@@ -75,10 +75,27 @@ class CliEkTest {
                 dir.resolve("bad").toString());
         assertThat(bad.exitCode()).isEqualTo(2);
         assertThat(bad.err()).contains("--method ek takes the 2-D toy sets");
+        // a misspelt toy set is named, with the sets to choose from
+        CliBadInputTest.oneErrorLine(Cli.run("flow", "train", "--method", "ek", "--data", "moonz", "--out", dir.resolve("bad2").toString()),
+                "--data moonz", "checkerboard", "8gaussians");
+        assertThat(dir.resolve("bad2")).doesNotExist();
         Cli.Run form = Cli.run("flow", "train", "--method", "ek", "--data", "moons", "--dual-form", "exp", "--out",
                 dir.resolve("bad-form").toString());
         assertThat(form.exitCode()).isEqualTo(2);
         assertThat(form.err()).contains("--dual-form 'exp'").contains("profiled");
+    }
+
+    /**
+     * flow train takes --grid (an EK flow's 100 × 100 density.png cost some 15 minutes with the default --flow-samples, with
+     * no way to shrink it) and an --alpha of 0, the twin penalty off (it had been refused as "not in (0, 1)", a probability).
+     */
+    @Test
+    void theDensityGridAndAZeroTwinPenaltyAreTaken(@TempDir Path dir) throws IOException {
+        Cli.Run t = Cli.run(train(dir, 1, "--grid", "6", "--alpha", "0"));
+        assertThat(t.exitCode()).as(t.err()).isEqualTo(0);
+        assertThat(t.err()).doesNotContain("note:");
+        assertThat(dir.resolve("density.png")).exists();
+        assertThat(JSON.readTree(dir.resolve("metrics.json").toFile()).at("/config/ek/alpha").asDouble()).isZero();
     }
 
     @Test

@@ -118,6 +118,9 @@ class CliFlowTest {
                 .contains("exact divergence").contains("NFE for its one batch of 200");
         JsonNode m = JSON.readTree(dir.resolve("metrics.json").toFile());
         assertThat(m.has("nfe_backward_total")).as("backprop counts no backward NFE: no 0 total").isFalse();
+        // nor a 0 per iteration in history.csv, which read as "no backward evaluations": the cell is empty
+        Csv.Table h = Csv.read(dir.resolve("history.csv"));
+        assertThat(h.records()).isNotEmpty().allSatisfy(r -> assertThat(r.get("nfe_backward")).as("nfe_backward under backprop").isEmpty());
         assertThat(m.path("final_train_nll").asDouble()).isFinite();
 
         Cli.Run both = Cli.run(train(dir.resolve("both"), 1, "--flow-reg", "kinetic=0.5", "--reg-kinetic", "0.1"));
@@ -154,6 +157,51 @@ class CliFlowTest {
         assertThat(missing.err()).contains("no such checkpoint");
     }
 
+    /**
+     * A flow checkpoint whose weights hold NaN is refused by eval and sample with one line naming the tensor (audit 21: Dopri5
+     * spent its 10000 steps at t = 0, some 40 s, then blamed stiff dynamics and suggested training options), and nothing is written.
+     */
+    @Test
+    void evalAndSampleRefuseACheckpointWithNonFiniteWeights(@TempDir Path dir) throws IOException {
+        Path run = dir.resolve("run"), bad = dir.resolve("nanrun");
+        assertThat(Cli.run(train(run, 1)).exitCode()).isEqualTo(0);
+        dev.tikhon.flow.FlowTraining.Loaded l = dev.tikhon.flow.FlowTraining.load(run);
+        java.util.Map<String, dev.tikhon.engine.Tensor> m = new java.util.LinkedHashMap<>(l.model());
+        String name = m.keySet().stream().skip(2).findFirst().orElseThrow();
+        m.put(name, m.get(name).copy().fill_(Double.NaN));
+        Files.createDirectories(bad);
+        dev.tikhon.train.Checkpoint.saveArchive(bad.resolve(dev.tikhon.flow.FlowTraining.CHECKPOINT), dev.tikhon.flow.FlowTraining.FORMAT,
+                dev.tikhon.flow.FlowTraining.VERSION, l.meta(), m, l.optimizer());
+        Path ck = bad.resolve(dev.tikhon.flow.FlowTraining.CHECKPOINT);
+        for (String[] c : List.of(new String[]{"flow", "eval", "--checkpoint", bad.toString(), "--held-out", "50", "--threads", "1"},
+                new String[]{"flow", "sample", "--checkpoint", ck.toString(), "--samples", "10", "--grid", "4", "--threads", "1"})) {
+            String line = CliBadInputTest.oneErrorLine(Cli.run(c), "checkpoint " + ck + ": parameter " + name + " holds NaN", "diverged",
+                    "--reg-kinetic");
+            assertThat(line).as(c[1]).doesNotContain("dopri5");
+        }
+        assertThat(bad.resolve("eval")).doesNotExist();
+        assertThat(bad.resolve("samples")).doesNotExist();
+    }
+
+    /**
+     * A flow that diverges says so in iterations (it read "at epoch 1, batch 2") and names the way out: --resume repeats the
+     * recorded settings and another --lr is refused, so it had advised a resume that could only diverge again.
+     */
+    @Test
+    void aDivergedFlowNamesItsIterationAndTheWayOut(@TempDir Path dir) {
+        Cli.Run none = Cli.run(train(dir.resolve("none"), 6, "--lr", "5"));
+        assertThat(none.exitCode()).as(none.err()).isEqualTo(Main.EXIT_DIVERGED);
+        String line = none.err().lines().filter(l -> l.startsWith("tikhon: ")).findFirst().orElseThrow();
+        assertThat(line).contains("at iteration 2;").contains("before its first checkpoint").contains("a smaller --lr").contains("--force")
+                .doesNotContain("epoch").doesNotContain("resume from the last checkpoint");
+        String[] a = train(dir.resolve("kept"), 6, "--lr", "5");
+        a[java.util.Arrays.asList(a).indexOf("--checkpoint-every") + 1] = "1";
+        Cli.Run kept = Cli.run(a);
+        assertThat(kept.exitCode()).as(kept.err()).isEqualTo(Main.EXIT_DIVERGED);
+        assertThat(kept.err()).contains("at iteration 2;").contains("the last good checkpoint (after iteration 1) is kept in " + dir.resolve("kept"))
+                .contains("--resume would repeat the same steps").doesNotContain("epoch");
+    }
+
     @Test
     void aStepThatDoesNotDivideTheTimeIsNoted(@TempDir Path dir) {
         Cli.Run t = Cli.run(train(dir, 1, "--step", "0.3", "--atol", "1e-3"));
@@ -172,6 +220,14 @@ class CliFlowTest {
         Csv.Table results = Csv.read(dir.resolve("results.csv"));
         assertThat(results.rows()).hasSize(4);
         assertThat(results.records().get(2).get("unit")).isEqualTo("bits/dim");
+        // the NFE columns are forward counts under backprop, and say so; nfe_total is the forward sum of the run's history
+        assertThat(JSON.readTree(dir.resolve("metrics.json").toFile()).path("nfe_note").asText()).contains("forward function evaluations");
+        double forward = 0;
+        for (var row : Csv.read(dir.resolve("8gaussians-rnode/history.csv")).records()) {
+            assertThat(row.get("nfe_backward")).isEmpty();
+            forward += Double.parseDouble(row.get("nfe_forward"));
+        }
+        assertThat(Double.parseDouble(results.records().get(1).get("nfe_total"))).isEqualTo(forward);
         assertThat(dir.resolve("nfe-8gaussians.png")).exists();
         ReportContentTest.checkPage(dir, "Results, one row per");
         assertThat(dir.resolve("8gaussians-rnode/density.png")).exists();

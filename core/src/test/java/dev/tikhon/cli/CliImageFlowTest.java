@@ -22,8 +22,9 @@ class CliImageFlowTest {
         Path run = dir.resolve("run");
         Cli.Run t = Cli.run("flow", "train", "--data", "fashion-mnist-sample", "--model", "multiscale", "--channels", "8",
                 "--iterations", "2", "--batch-size", "8", "--held-out", "210", "--divergence", "rademacher",
-                "--reg-kinetic", "0.01", "--reg-jacobian", "0.01", "--threads", "1", "--out", run.toString());
+                "--reg-kinetic", "0.01", "--reg-jacobian", "0.01", "--grid", "20", "--threads", "1", "--out", run.toString());
         assertThat(t.exitCode()).as(t.err()).isEqualTo(0);
+        assertThat(t.err()).contains("note:   --grid does nothing with --data fashion-mnist-sample");
         JsonNode m = JSON.readTree(run.resolve("metrics.json").toFile());
         assertThat(m.at("/held_out/unit").asText()).isEqualTo("bits/dim");
         double bpd = m.at("/held_out/nll").asDouble();

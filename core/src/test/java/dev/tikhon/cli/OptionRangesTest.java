@@ -46,6 +46,14 @@ class OptionRangesTest {
                 {"verify --torchscript src/test/resources/torchscript/tiny_cnn.pt --queries 0", "--queries must be ≥ 1, got 0"},
                 {"verify --torchscript src/test/resources/torchscript/tiny_cnn.pt --targets 0", "--targets must be ≥ 1, got 0"},
                 {"verify --torchscript src/test/resources/torchscript/tiny_cnn.pt --steps 0", "--steps must be ≥ 1, got 0"},
+                // a flow evaluated on 0 held-out points: training ran to its end, then "toy data set size must be at least 1"
+                {"flow train --data moons --held-out 0", "--held-out must be ≥ 1, got 0"},
+                {"flow eval --checkpoint nowhere --held-out 0", "--held-out must be ≥ 1, got 0"},
+                {"reproduce ek --held-out 0", "--held-out must be ≥ 1, got 0"},
+                {"reproduce rnode --image-held-out 0", "--image-held-out must be ≥ 1, got 0"},
+                // an EK flow's twin-penalty weight is not a probability: ≥ 0, not in (0, 1)
+                {"flow train --method ek --alpha -1", "--alpha must be ≥ 0, got -1"},
+                {"reproduce ek --alpha -0.5", "--alpha must be ≥ 0, got -0.5"},
                 {"attack --torchscript src/test/resources/torchscript/tiny_cnn.pt --attack apgd-ce,ddn --ddn-steps 0",
                         "--attack ddn runs DDN for --ddn-steps steps: give --ddn-steps ≥ 1, got 0"},
         };
@@ -58,6 +66,17 @@ class OptionRangesTest {
             assertThat(r.err()).as(c[0]).contains(c[1]).doesNotContain("Exception");
             assertThat(r.out()).as(c[0] + ": no work started").isEmpty();
         }
+    }
+
+    /** An EK flow's --alpha of 0 (no twin penalty) or above 1 is a weight it takes; certify's --alpha stays a probability. */
+    @Test
+    void anEkTwinPenaltyWeightIsNotAProbability() {
+        for (String command : List.of("flow train", "reproduce ek")) {
+            assertThat(OptionChecks.rangeOf(command, "--alpha").ok().test(0)).as(command).isTrue();
+            assertThat(OptionChecks.rangeOf(command, "--alpha").ok().test(2)).as(command).isTrue();
+        }
+        assertThat(OptionChecks.rangeOf("certify", "--alpha").ok().test(0)).isFalse();
+        assertThat(OptionChecks.rangeOf("certify", "--alpha").ok().test(1)).isFalse();
     }
 
     private static void walk(CommandLine cl, List<String> unchecked, List<String> badDefaults) {

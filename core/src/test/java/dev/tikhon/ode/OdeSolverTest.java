@@ -155,6 +155,29 @@ class OdeSolverTest {
                 .hasMessageContaining("step size underflow").hasMessageContaining("Try looser tolerances");
     }
 
+    /** A rate of NaN at the start (a diverged field) fails at once, naming it, rather than rejecting NaN steps 10000 times. */
+    @Test
+    void nonFiniteDynamicsFailAtOnce() {
+        int[] calls = {0};
+        Dynamics nan = (t, y) -> {
+            calls[0]++;
+            return List.of(y.get(0).mul(Double.NaN));
+        };
+        assertThatThrownBy(() -> {
+            try (Autograd.Guard g = Autograd.noGrad()) {
+                OdeSolver.solve(nan, List.of(scalar(1)), 0, 1, SolverOptions.dopri5(1e-5, 1e-5));
+            }
+        }).isInstanceOf(StepSizeUnderflowException.class).hasMessageContaining("NaN or ±Inf").hasMessageContaining("not finite")
+                .hasMessageNotContaining("stiff");
+        assertThat(calls[0]).as("evaluations before failing").isLessThan(10);
+        // an infinite starting state likewise
+        assertThatThrownBy(() -> {
+            try (Autograd.Guard g = Autograd.noGrad()) {
+                OdeSolver.solve(DECAY, List.of(scalar(Double.POSITIVE_INFINITY)), 0, 1, SolverOptions.dopri5(1e-5, 1e-5));
+            }
+        }).isInstanceOf(StepSizeUnderflowException.class).hasMessageContaining("NaN or ±Inf");
+    }
+
     @Test
     void backpropagatesThroughTheSteps() {
         // ż = θz: z(1) = z₀e^θ, ∂z(1)/∂θ = z₀e^θ, ∂z(1)/∂z₀ = e^θ.
