@@ -94,14 +94,23 @@ final class VerifyCommand implements Callable<Integer> {
         Device device = output.apply();
         List<Verification.Method> ms = new ArrayList<>();
         for (String m : methods) {
+            Verification.Method parsed;
             try {
-                ms.add(Verification.Method.parse(m));
+                parsed = Verification.Method.parse(m);
             } catch (IllegalArgumentException e) {
                 throw new UserError(e.getMessage());
             }
+            // bab,bab ran twice: duplicate columns in verify.csv and rows in metrics.json
+            if (ms.contains(parsed)) throw new UserError("--method gives " + parsed + " twice: give each method once");
+            ms.add(parsed);
         }
         if (attackAll && !attack) {   // the soundness check is an attack: without one it would be skipped silently
             throw new UserError("--attack-all attacks verified images too, which --no-attack turns off: drop one of them");
+        }
+        // read only with --radius, and by bab: given otherwise, they were ignored without a word
+        if (radius == null && OptionChecks.given(spec, "--radius-steps")) OptionChecks.noteIgnored("--radius-steps", "no --radius");
+        if (!ms.contains(Verification.Method.BAB) && OptionChecks.given(spec, "--bab-domains")) {
+            OptionChecks.noteIgnored("--bab-domains", "--method " + String.join(",", methods));
         }
         if (!attack) {   // the attack's budget, given for a run that attacks nothing
             for (String o : List.of("--steps", "--targets", "--queries")) {
