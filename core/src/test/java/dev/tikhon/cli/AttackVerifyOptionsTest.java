@@ -205,5 +205,16 @@ class AttackVerifyOptionsTest {
                 "--norm", "l2", "--eps", "2", "--threads", "1", "--out", dir.resolve("l2").toString());
         assertThat(l2.exitCode()).as(l2.err()).isZero();
         assertThat(l2.err()).doesNotContain("whole [0, 1] box");
+        // a toy set is not in [0, 1]: an ℓ∞ radius of 1.5 around a moons point is an ordinary one (the note said "the images lie in")
+        Path moons = dir.resolve("moons");
+        Cli.Run t = Cli.run("train", "--data", "moons", "--model", "mlp", "--hidden", "4", "--epochs", "1", "--threads", "1", "--out", moons.toString());
+        assertThat(t.exitCode()).as(t.err()).isZero();
+        for (String command : new String[]{"verify", "attack"}) {
+            Cli.Run m = Cli.run(command, "--checkpoint", moons.toString(), command.equals("verify") ? "--images" : "--limit", "2",
+                    command.equals("verify") ? "--no-attack" : "--no-min-distance", "--eps", "1.5", "--threads", "1",
+                    "--out", dir.resolve("m-" + command).toString());
+            assertThat(m.exitCode()).as(m.err()).isZero();
+            assertThat(m.err()).as(command).doesNotContain("whole [0, 1] box");
+        }
     }
 }
