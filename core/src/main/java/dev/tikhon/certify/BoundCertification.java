@@ -16,7 +16,7 @@ import java.util.Map;
  * {@code certify --method ibp} and {@code --method crown}: the model's class in one pass, and the largest ℓ2 radius
  * (within [0, maxRadius]) at which bound propagation proves that class, found by bisection for the whole batch at once
  * ({@link Verification.RadiusSearch}; alpha-crown and bab start from CROWN's radius, and bab stops short of
- * the attack's distance, which {@code certify.csv} keeps as {@value #ATTACK_DISTANCE}). The certificate is sound: no point of the ℓ2 ball ∩ [0, 1] of that radius changes the
+ * the attack's distance, which {@code certify.csv} keeps as {@value #ATTACK_DISTANCE}). The certificate is sound: no point of the ℓ2 ball of that radius ∩ the data's domain ([0, 1] for images, all of ℝᴰ for toy sets) changes the
  * class. A batch of images is one unit of work, so {@code --spark} spreads batches over executors.
  */
 public final class BoundCertification {

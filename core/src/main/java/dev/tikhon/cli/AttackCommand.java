@@ -110,7 +110,6 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
         double[] radii = eps == null || eps.isEmpty()
                 ? (options.norm == Norm.LINF ? new double[]{2.0 / 255, 8.0 / 255} : new double[]{0.5, 1.0, 1.5})
                 : RobustnessOptions.parseEps(eps);
-        RobustnessOptions.noteWholeBox(radii, options.norm);
         if (smoothed > 0 && cluster.enabled()) throw new UserError("--smoothed runs on this machine only: drop --spark, or --smoothed");
         if (sigma != null && smoothed == 0) throw new UserError("--sigma is the noise of --smoothed M: add --smoothed, or drop --sigma");
         if (smoothed > 0 && cwSteps > 0) throw new UserError("--smoothed runs no minimum-distance search, which --cw-steps adds to: drop one of them");
@@ -193,6 +192,7 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
         ModelSource.Loaded.Data selected = loaded.split(data, options.split, options.seed);
         Dataset set = options.limit > 0 && options.limit < selected.set().size() ? selected.set().head(options.limit) : selected.set();
         if (set.size() < selected.set().size()) System.out.println("evaluating the first " + set.size() + " images (--limit)");
+        if (set.isImages()) RobustnessOptions.noteWholeBox(config.eps(), config.norm());   // a toy set's points are not in [0, 1]
         RobustnessEvaluation.Transfers transfers = transfer.load(device, set, selected.description());
         RobustnessEvaluation.Result r;
         Map<String, Object> header = RunReport.header(command, device);

@@ -46,8 +46,18 @@ final class RobustnessOptions {
 
     /** Parses "0.1,8/255" into radii; an empty item is an error (it used to be dropped, and "--eps ,," meant the default radii). */
     static double[] parseEps(List<String> values) {
-        return values.stream().flatMap(v -> Arrays.stream(v.split(",", -1))).map(String::trim)
-                .mapToDouble(RobustnessOptions::parseRadius).toArray();
+        List<String> items = values.stream().flatMap(v -> Arrays.stream(v.split(",", -1))).map(String::trim).toList();
+        double[] radii = items.stream().mapToDouble(RobustnessOptions::parseRadius).toArray();
+        // a radius given twice (0.1,0.1 or 0.1,1/10) ran twice: duplicate columns in the CSVs, one key in metrics.json
+        for (int i = 0; i < radii.length; i++) {
+            for (int j = 0; j < i; j++) {
+                if (radii[i] == radii[j]) {
+                    throw new IllegalArgumentException("--eps gives the radius " + items.get(j) + (items.get(i).equals(items.get(j)) ? " twice"
+                            : " twice (as " + items.get(j) + " and " + items.get(i) + ")") + ": give each radius once");
+                }
+            }
+        }
+        return radii;
     }
 
     /**

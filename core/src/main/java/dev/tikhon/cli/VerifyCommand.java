@@ -27,7 +27,7 @@ import java.util.concurrent.Callable;
 /** {@code tikhon verify}: sound robustness verification by bound propagation, with a verdict per image. */
 @Command(name = "verify", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Prove robustness: an image is verified at ε when bound propagation (IBP, CROWN or α-CROWN) shows every margin "
-                + "z_y − z_j positive over the whole ℓ∞ or ℓ2 ball ∩ [0, 1] (a sound certificate); falsified when it is misclassified "
+                + "z_y − z_j positive over the whole ℓ∞ or ℓ2 ball ∩ [0, 1] (the whole ball for the 2-D toy sets, which are not images; a sound certificate); falsified when it is misclassified "
                 + "or the attack ensemble finds a counterexample (run on what is not verified); unknown otherwise. Writes verify.csv, "
                 + "verified_accuracy.csv/.png, metrics.json, index.html."})
 final class VerifyCommand implements Callable<Integer> {
@@ -94,14 +94,23 @@ final class VerifyCommand implements Callable<Integer> {
         Device device = output.apply();
         List<Verification.Method> ms = new ArrayList<>();
         for (String m : methods) {
+            Verification.Method parsed;
             try {
-                ms.add(Verification.Method.parse(m));
+                parsed = Verification.Method.parse(m);
             } catch (IllegalArgumentException e) {
                 throw new UserError(e.getMessage());
             }
+            // bab,bab ran twice: duplicate columns in verify.csv and rows in metrics.json
+            if (ms.contains(parsed)) throw new UserError("--method gives " + parsed + " twice: give each method once");
+            ms.add(parsed);
         }
         if (attackAll && !attack) {   // the soundness check is an attack: without one it would be skipped silently
             throw new UserError("--attack-all attacks verified images too, which --no-attack turns off: drop one of them");
+        }
+        // read only with --radius, and by bab: given otherwise, they were ignored without a word
+        if (radius == null && OptionChecks.given(spec, "--radius-steps")) OptionChecks.noteIgnored("--radius-steps", "no --radius");
+        if (!ms.contains(Verification.Method.BAB) && OptionChecks.given(spec, "--bab-domains")) {
+            OptionChecks.noteIgnored("--bab-domains", "--method " + String.join(",", methods));
         }
         if (!attack) {   // the attack's budget, given for a run that attacks nothing
             for (String o : List.of("--steps", "--targets", "--queries")) {
@@ -109,13 +118,13 @@ final class VerifyCommand implements Callable<Integer> {
             }
         }
         double[] radii = RobustnessOptions.parseEps(eps);   // positive and finite, or an error naming --eps (as in attack)
-        RobustnessOptions.noteWholeBox(radii, norm);
         if (radius != null && !(radius > 0)) throw new UserError("--radius must be positive, got " + radius);
         RunDirectory run = output.create();
         ModelSource.Loaded model = source.load(device);
         BoundedNetwork.of(model.model());   // a layer the verifier cannot bound is a usage error, before any work
         ModelSource.Loaded.Data d = model.split(data, split, seed);
         Dataset set = d.set().head(Math.min(images, d.set().size()));
+        if (set.isImages()) RobustnessOptions.noteWholeBox(radii, norm);   // a toy set's points are not in [0, 1]: no such box
         VerificationRun.Settings s = new VerificationRun.Settings(ms, norm, radii, batchSize, attack, attackAll, steps, 1, targets, queries,
                 seed, radius == null ? 0 : radius, radius == null ? 0 : radiusSteps, babDomains);
         long t0 = System.nanoTime();

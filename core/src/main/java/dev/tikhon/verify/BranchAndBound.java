@@ -73,7 +73,7 @@ public final class BranchAndBound {
      *                   from CROWN's slopes and β = 0; only where they are small ({@link #WARM_ELEMENTS} per domain)
      */
     public record Settings(int maxDomains, int rootAlphaSteps, int steps, int warmSteps, double lr, boolean domainAlpha,
-                           Branching branching, boolean warmStart) {
+                           Branching branching, boolean warmStart) implements java.io.Serializable {   // certify's steps carry it to Spark executors
         public static final Settings DEFAULT = new Settings(DEFAULT_DOMAINS, Verification.ALPHA_STEPS, BETA_STEPS, WARM_STEPS, BETA_LR,
                 true, Branching.INTERCEPT, true);
 

@@ -149,6 +149,42 @@ class AttackVerifyOptionsTest {
                 .hasMessageContaining("--attack 'pgd,,fgsm' has an empty item");
     }
 
+    /**
+     * A radius or a method given twice ran twice: verify.csv and per_image.csv had duplicate columns (crown_margin_lower@0.1
+     * twice, robust_at_0.1 twice) and metrics.json kept one of them under its key. Refused before any work.
+     */
+    @Test
+    void aRadiusOrMethodGivenTwiceIsRefused(@TempDir Path dir) {
+        String[][] cases = {
+                {"attack --eps 0.1,0.1", "--eps gives the radius 0.1 twice: give each radius once"},
+                {"attack --eps 8/255,0.5,8/255", "--eps gives the radius 8/255 twice: give each radius once"},
+                {"verify --eps 0.5,0.1,1/2", "--eps gives the radius 0.5 twice (as 0.5 and 1/2): give each radius once"},
+                {"verify --method bab,crown,bab", "--method gives bab twice: give each method once"},
+                {"verify --method crown,CROWN", "--method gives crown twice"},
+        };
+        for (String[] c : cases) {
+            String[] words = c[0].split(" ");
+            Cli.Run r = Cli.run(Cli.concat(words, "--torchscript", LINEAR, "--data", "fashion-mnist-sample", "--out", dir.resolve("x").toString()));
+            assertThat(r.exitCode()).as(c[0]).isEqualTo(Main.EXIT_USER);
+            assertThat(r.err()).as(c[0]).contains(c[1]).doesNotContain("Exception");
+            assertThat(r.out()).as(c[0] + ": no work started").isEmpty();
+        }
+    }
+
+    /** verify read --radius-steps only with --radius and --bab-domains only with bab; given otherwise they were dropped silently. */
+    @Test
+    void verifyNotesRadiusStepsWithoutRadiusAndBabDomainsWithoutBab(@TempDir Path dir) {
+        Cli.Run v = Cli.run("verify", "--onnx", ONNX, "--data", "fashion-mnist-sample", "--images", "1", "--method", "ibp", "--no-attack",
+                "--radius-steps", "3", "--bab-domains", "4", "--threads", "1", "--out", dir.resolve("v").toString());
+        assertThat(v.exitCode()).as(v.err()).isZero();
+        assertThat(v.err()).contains("note:   --radius-steps does nothing with no --radius; it is ignored")
+                .contains("note:   --bab-domains does nothing with --method ibp; it is ignored");
+        Cli.Run w = Cli.run("verify", "--onnx", ONNX, "--data", "fashion-mnist-sample", "--images", "1", "--method", "ibp,bab", "--no-attack",
+                "--radius", "0.01", "--radius-steps", "2", "--bab-domains", "4", "--threads", "1", "--out", dir.resolve("w").toString());
+        assertThat(w.exitCode()).as(w.err()).isZero();
+        assertThat(w.err()).doesNotContain("does nothing");
+    }
+
     /** An ℓ∞ ε of 1 or more (the whole [0, 1] box; most often 8 typed for 8/255) ran without a word; 8/255 is the way to write it. */
     @Test
     void linfRadiusOfOneOrMoreGetsANote(@TempDir Path dir) throws IOException {
@@ -169,5 +205,16 @@ class AttackVerifyOptionsTest {
                 "--norm", "l2", "--eps", "2", "--threads", "1", "--out", dir.resolve("l2").toString());
         assertThat(l2.exitCode()).as(l2.err()).isZero();
         assertThat(l2.err()).doesNotContain("whole [0, 1] box");
+        // a toy set is not in [0, 1]: an ℓ∞ radius of 1.5 around a moons point is an ordinary one (the note said "the images lie in")
+        Path moons = dir.resolve("moons");
+        Cli.Run t = Cli.run("train", "--data", "moons", "--model", "mlp", "--hidden", "4", "--epochs", "1", "--threads", "1", "--out", moons.toString());
+        assertThat(t.exitCode()).as(t.err()).isZero();
+        for (String command : new String[]{"verify", "attack"}) {
+            Cli.Run m = Cli.run(command, "--checkpoint", moons.toString(), command.equals("verify") ? "--images" : "--limit", "2",
+                    command.equals("verify") ? "--no-attack" : "--no-min-distance", "--eps", "1.5", "--threads", "1",
+                    "--out", dir.resolve("m-" + command).toString());
+            assertThat(m.exitCode()).as(m.err()).isZero();
+            assertThat(m.err()).as(command).doesNotContain("whole [0, 1] box");
+        }
     }
 }

@@ -66,7 +66,7 @@ public final class SparkCluster implements Cluster {
             JavaSparkContext sc = new JavaSparkContext(conf);
             sc.setLogLevel(conf.get("spark.tikhon.logLevel", "WARN"));
             return new SparkCluster(sc, partitions);
-        } catch (RuntimeException e) {
+        } catch (Exception e) {   // a bad master URL is a SparkException, which Scala throws unchecked: it was an "internal error"
             throw new UserError("--spark " + master + ": could not start Spark (" + e.getMessage() + ")", e);
         }
     }

@@ -102,4 +102,22 @@ class SparkLocalTest {
         assertThat(b.at("/robust_accuracy")).isEqualTo(a.at("/robust_accuracy"));
         assertThat(b.at("/spark/model_loads").asLong()).isBetween(1L, 2L);
     }
+    @Test
+    void boundCertificatesOfAToySetAreTheSameOnSpark() throws IOException {
+        // bound propagation's steps carry branch and bound's settings to the executors (they did not serialize: "Task not
+        // serializable"); and a toy set's points lie outside [0, 1], so the executors must bound in the unbounded domain
+        // as one machine does (in [0, 1] the verifier refuses these points)
+        Path toy = dir.resolve("toy");
+        tikhon("train", "--data", "moons", "--model", "mlp", "--hidden", "8", "--epochs", "1", "--threads", "1", "--out", toy.toString());
+        for (String method : List.of("crown", "bab")) {
+            String[] certify = {"certify", "--checkpoint", toy.toString(), "--method", method, "--images", "6", "--threads", "1"};
+            if (method.equals("bab")) certify = with(certify, "--bab-domains", "8");
+            Path single = dir.resolve("toy-single-" + method), spark = dir.resolve("toy-spark-" + method);
+            tikhon(with(certify, "--out", single.toString()));
+            tikhon(with(certify, "--out", spark.toString(), "--spark", "local[2]", "--partitions", "2", "--spark-conf", "spark.ui.enabled=false"));
+            List<String> expected = certifyRows(single);
+            assertThat(expected).hasSize(7);
+            assertThat(certifyRows(spark)).as(method).containsExactlyElementsOf(expected);
+        }
+    }
 }
