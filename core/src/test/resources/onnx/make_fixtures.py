@@ -153,3 +153,37 @@ def gelu():
 
 fmnist_cnn()
 gelu()
+
+
+class Viewed(nn.Module):
+    """A residual network as the popular CIFAR code writes it: batch norm after the convolutions (folded by the
+    exporter), an identity skip, F.avg_pool2d, then out.view(out.size(0), -1), which exports with a dynamic batch as
+    Shape, Gather, Unsqueeze and Concat computing the Reshape's shape at run time."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(4)
+        self.linear = nn.Linear(4 * 2 * 2, 5)
+        with torch.no_grad():
+            for bn in (self.bn1, self.bn2):
+                bn.running_mean.copy_(torch.randn(4) * 0.1)
+                bn.running_var.copy_(torch.rand(4) + 0.5)
+                bn.weight.copy_(torch.rand(4) + 0.5)
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = torch.relu(self.bn2(self.conv2(out)) + out)
+        out = nn.functional.avg_pool2d(out, 4)
+        out = out.view(out.size(0), -1)
+        return self.linear(out)
+
+
+def viewed():
+    torch.manual_seed(5)
+    export("viewed", Viewed(), (1, 8, 8))
+
+
+viewed()

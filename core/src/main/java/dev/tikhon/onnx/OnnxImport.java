@@ -41,7 +41,7 @@ public final class OnnxImport {
     /** The operators imported (Dropout as the identity, Softmax only as the last node). */
     public static final List<String> OPERATORS = List.of("Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu",
             "Sigmoid", "Tanh", "Softplus", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape",
-            "Concat", "Identity", "Dropout", "Constant", "Softmax", "LogSoftmax", "Abs", "Pow", "Less", "Where", "Pad");
+            "Concat", "Identity", "Dropout", "Constant", "Softmax", "LogSoftmax", "Abs", "Pow", "Less", "Where", "Pad", "Shape", "Gather");
 
     /**
      * An imported model.
@@ -204,8 +204,95 @@ public final class OnnxImport {
         }
     }
 
+    /**
+     * One entry of a shape computed at run time: a constant, or dimension {@code axis} of value {@code value} (value −1:
+     * the constant).
+     */
+    private record Dim(int value, long axis, long constant) {}
+
+    /** A shape vector (or, {@code scalar}, one entry of it) computed at run time from Shape nodes. */
+    private record RunTimeShape(List<Dim> dims, boolean scalar) {}
+
+    /** Outputs of Shape nodes: the value whose shape they are (its rank is not known here). */
+    private final Map<String, Integer> shapeOf = new HashMap<>();
+    private final Map<String, RunTimeShape> runTimeShapes = new HashMap<>();
+
+    /**
+     * The shape arithmetic PyTorch writes for {@code x.view(x.size(0), -1)} with a dynamic batch: Shape, Gather of one
+     * entry, Unsqueeze, Concat with constants (and Cast), ending in a Reshape's shape. Followed here symbolically; a
+     * Reshape then copies the entries it reads from its own input (ONNX's 0) or the batch. Whether {@code n} was one.
+     */
+    private boolean runTimeShape(Node n) {
+        String op = n.opType, in = n.inputs.isEmpty() ? "" : n.inputs.get(0);
+        String out = n.outputs.isEmpty() ? "" : n.outputs.get(0);
+        switch (op) {
+            case "Shape":
+                if (!values.containsKey(in)) return false;
+                if (n.attribute("start") != null || n.attribute("end") != null) throw unsupported(n, "Shape with start or end");
+                shapeOf.put(out, values.get(in));
+                return true;
+            case "Gather": {
+                if (!shapeOf.containsKey(in)) return false;
+                TensorData idx = constantInput(n, 1, "indices");
+                if (intAttr(n, "axis", 0) != 0 || idx == null || idx.numel() != 1) throw unsupported(n, "Gather of a shape other than one entry");
+                long k = (long) idx.toDoubles()[0];
+                if (k < 0) throw unsupported(n, "Gather of a shape entry counted from the end");
+                runTimeShapes.put(out, new RunTimeShape(List.of(new Dim(shapeOf.get(in), k, 0)), idx.dims.isEmpty()));
+                return true;
+            }
+            case "Unsqueeze": {
+                RunTimeShape r = runTimeShapes.get(in);
+                if (r == null) return false;
+                long[] axes = n.inputs.size() > 1 ? Arrays.stream(constantInput(n, 1, "axes").toDoubles()).mapToLong(d -> (long) d).toArray()
+                        : n.attribute("axes") == null ? new long[0] : n.attribute("axes").intArray();
+                if (!r.scalar() || axes.length != 1 || axes[0] != 0 && axes[0] != -1) throw unsupported(n, "Unsqueeze of a run-time shape other than one entry into a vector");
+                runTimeShapes.put(out, new RunTimeShape(r.dims(), false));
+                return true;
+            }
+            case "Cast": case "Identity":
+                if (!runTimeShapes.containsKey(in)) return false;
+                runTimeShapes.put(out, runTimeShapes.get(in));
+                return true;
+            case "Concat": {
+                if (n.inputs.stream().noneMatch(runTimeShapes::containsKey)) return false;
+                if (intAttr(n, "axis", 0) != 0) throw unsupported(n, "Concat of a run-time shape along an axis other than 0");
+                List<Dim> dims = new ArrayList<>();
+                for (int i = 0; i < n.inputs.size(); i++) {
+                    RunTimeShape r = runTimeShapes.get(n.inputs.get(i));
+                    if (r != null && !r.scalar()) {
+                        dims.addAll(r.dims());
+                    } else if (r == null) {
+                        TensorData c = constantInput(n, i, "shape entries");
+                        for (double d : c.toDoubles()) dims.add(new Dim(-1, 0, (long) d));
+                    } else {
+                        throw unsupported(n, "Concat of a run-time shape entry that is not a vector");
+                    }
+                }
+                runTimeShapes.put(out, new RunTimeShape(dims, false));
+                return true;
+            }
+            case "Reshape": {
+                RunTimeShape r = n.inputs.size() > 1 ? runTimeShapes.get(n.inputs.get(1)) : null;
+                if (r == null) return false;
+                int data = dynamic(n, 0);
+                long[] target = new long[r.dims().size()];
+                for (int i = 0; i < target.length; i++) {
+                    Dim d = r.dims().get(i);
+                    if (d.value() < 0) target[i] = d.constant();
+                    else if (d.axis() == i && (d.value() == data || i == 0)) target[i] = 0;   // copied from the input: the batch, or its own axis
+                    else throw unsupported(n, "Reshape to dimension " + d.axis() + " of another value at position " + i);
+                }
+                reshape(n, target);
+                return true;
+            }
+            default:
+                return false;
+        }
+    }
+
     private void node(Node n, String graphOutput) {
         String op = n.opType;
+        if (runTimeShape(n)) return;
         if (FOLDED.contains(op) && !n.inputs.isEmpty() && n.inputs.stream().allMatch(i -> i.isEmpty() || constants.containsKey(i))) {
             constants.put(n.outputs.get(0), ConstantFolding.fold(n, constants, source));
             return;
@@ -254,6 +341,7 @@ public final class OnnxImport {
             }
             case "Less": arithmetic(n); return;
             case "Where": combine(n, Graph.Op.WHERE, new int[]{dynamic(n, 0), dynamic(n, 1), dynamic(n, 2)}, 0); return;
+            case "Shape": case "Gather": throw unsupported(n, op + " outside the shape arithmetic of a Reshape (as x.view(x.size(0), -1) writes it)");
             default: throw unsupported(n, "operator " + op);
         }
     }
@@ -268,6 +356,11 @@ public final class OnnxImport {
         String name = n.inputs.get(i);
         Integer v = values.get(name);
         if (v != null) return v;
+        if (shapeOf.containsKey(name) || runTimeShapes.containsKey(name)) {
+            throw new UserError(source + ": node '" + n.name + "' (" + n.opType + ") reads '" + name + "', a shape computed at run time; "
+                    + "Tikhon follows run-time shapes only into a Reshape's shape (as x.view(x.size(0), -1) writes them): "
+                    + "use torch.flatten(x, 1), or export with a fixed batch size");
+        }
         if (constants.containsKey(name)) {
             throw new UserError(source + ": node '" + n.name + "' (" + n.opType + ") applies to the constant '" + name
                     + "'; Tikhon imports layers applied to values computed from the input");
@@ -544,6 +637,10 @@ public final class OnnxImport {
             throw new UserError(source + ": node '" + n.name + "' (Pad) has pads " + Arrays.toString(pads)
                     + "; Tikhon imports padding of the two spatial axes of [N, C, H, W] inputs");
         }
+        if (Arrays.stream(pads).allMatch(q -> q == 0)) {   // PyTorch writes F.avg_pool2d(x, k) as a Pad of nothing, then AveragePool
+            alias(n, n.inputs.get(0));
+            return;
+        }
         TensorData v = constantInput(n, 2, "constant value");
         double value = v == null ? 0 : v.toDoubles()[0];
         apply(n, new OnnxLayers.Pad(new long[]{pads[2], pads[3], pads[6], pads[7]}, value));
@@ -551,7 +648,10 @@ public final class OnnxImport {
 
     private void reshape(Node n) {
         TensorData s = constantInput(n, 1, "shape");
-        long[] target = Arrays.stream(s.toDoubles()).mapToLong(d -> (long) d).toArray();
+        reshape(n, Arrays.stream(s.toDoubles()).mapToLong(d -> (long) d).toArray());
+    }
+
+    private void reshape(Node n, long[] target) {
         if (intAttr(n, "allowzero", 0) != 0) throw unsupported(n, "Reshape with allowzero = 1");
         if (target.length == 0) throw unsupported(n, "Reshape to a scalar");
         // The batch: a file exported with a fixed batch size names it; 0 keeps whatever batch comes in.

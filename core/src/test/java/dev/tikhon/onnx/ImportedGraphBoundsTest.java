@@ -52,6 +52,29 @@ class ImportedGraphBoundsTest {
                 .isCloseTo(NetworkBound.of(m, in, 0).total(), within(1e-9 * NetworkBound.of(m, in, 0).total()));
     }
 
+    /** PyTorch's residual network with batch norm folded, an identity skip and x.view(x.size(0), -1): bounds contain its margins. */
+    @Test
+    void aPyTorchResidualNetworkIsBounded() throws Exception {
+        OnnxImportTest.Fixture f = OnnxImportTest.Fixture.of("viewed");
+        Module m = OnnxImport.load(OnnxImportTest.DIR.resolve("viewed.onnx")).model();
+        assertThat(m).isInstanceOf(Graph.class);
+        Tensor x = f.input(), spec = spec(m, x);
+        double eps = 0.01;
+        Interval crown = BoundedNetwork.of(m).crown(InputRegion.ball(x, eps, Norm.LINF), spec);
+        try (Autograd.Guard ng = Autograd.noGrad()) {
+            for (int i = 0; i < 100; i++) {
+                Tensor xi = x.add(Tensor.rand(x.shape()).mul(2).sub(1).sign().mul(eps));
+                Tensor mi = spec.matmul(m.forward(xi).unsqueeze(2)).squeeze(2);
+                assertThat(mi.sub(crown.lo()).min().item()).isGreaterThanOrEqualTo(-1e-5);
+            }
+        }
+        // the sound Lipschitz bound holds for the input gradient PyTorch computed: Σₙ ‖Jₙᵀvₙ‖² ≤ L² Σₙ ‖vₙ‖²
+        double gradNorm = 0, vNorm = 0;
+        for (float g : f.inputGrad()) gradNorm += g * g;
+        for (float w : f.v().toFloatArray()) vNorm += w * w;
+        assertThat(Math.sqrt(gradNorm)).isLessThanOrEqualTo(NetworkBound.of(m, new long[]{1, 8, 8}, 0).total() * Math.sqrt(vNorm));
+    }
+
     /** A graph a PyTorch user might write: arithmetic with constants, a skip connection, and two paths that cross. */
     static Graph crossing() {
         Rng.seed(7);

@@ -158,6 +158,41 @@ class OnnxOperatorsTest {
         return name;
     }
 
+    /** x.view(x.size(0), -1) with a dynamic batch: Shape, Gather, Unsqueeze and Concat compute the Reshape's shape at run time. */
+    @Test
+    void aReshapeToARunTimeShapeKeepsTheBatch() throws Exception {
+        Rng.seed(9);
+        G g = new G(2, 3, 3);
+        String h = g.op("Relu", List.of("x"));
+        String batch = g.op("Gather", List.of(g.op("Shape", List.of(h)), scalarLong(g, 0)), Attribute.ofInt("axis", 0));
+        String shape = g.op("Concat", List.of(g.op("Unsqueeze", List.of(batch, longs(g, 0))), longs(g, -1)), Attribute.ofInt("axis", 0));
+        String flat = g.op("Reshape", List.of(h, shape));
+        Module m = check(g.bytes(g.op("Gemm", List.of(flat, g.init(new long[]{18, 4})))), 3, 2, 3, 3);
+        assertThat(m.describe()).doesNotContain("reshape[");   // [0, -1] is a flatten
+
+        // the batch read from another value at position 0 is the batch; another value's other axes are refused
+        G o = new G(2, 3, 3);
+        String r = o.op("Relu", List.of("x"));
+        String size = o.op("Shape", List.of(r));
+        String b = o.op("Unsqueeze", List.of(o.op("Gather", List.of(size, scalarLong(o, 0))), longs(o, 0)));
+        String c = o.op("Unsqueeze", List.of(o.op("Gather", List.of(size, scalarLong(o, 1))), longs(o, 0)));
+        String bad = o.op("Reshape", List.of("x", o.op("Concat", List.of(b, c, longs(o, -1)), Attribute.ofInt("axis", 0))));
+        byte[] otherAxis = o.bytes(bad);
+        assertThatThrownBy(() -> OnnxImport.read(otherAxis, "m.onnx")).isInstanceOf(UserError.class)
+                .hasMessageContaining("Reshape to dimension 1 of another value at position 1");
+
+        G a = new G(4);
+        byte[] arithmetic = a.bytes(a.op("Add", List.of("x", a.op("Shape", List.of("x")))));
+        assertThatThrownBy(() -> OnnxImport.read(arithmetic, "m.onnx")).isInstanceOf(UserError.class)
+                .hasMessageContaining("a shape computed at run time");
+    }
+
+    private static String scalarLong(G g, long v) {
+        String name = "k" + g.g.initializers.size();
+        g.g.initializers.add(TensorData.ofLongs(name, new long[0], new long[]{v}));
+        return name;
+    }
+
     @Test
     void aFinalLogSoftmaxIsDroppedWithANote() throws Exception {
         Rng.seed(5);
@@ -178,7 +213,7 @@ class OnnxOperatorsTest {
     @Test
     void theFixturesAndTheseGraphsCoverEveryListedOperator() throws Exception {
         Set<String> seen = new HashSet<>(List.of("Identity", "Dropout", "Constant", "LogSoftmax"));   // tests above
-        for (String f : List.of("mlp", "cnn", "cnn_plain", "residual", "padded", "fmnist_cnn")) {
+        for (String f : List.of("mlp", "cnn", "cnn_plain", "residual", "padded", "fmnist_cnn", "viewed")) {
             OnnxProto.Model m = OnnxProto.Model.parse(Files.readAllBytes(OnnxImportTest.DIR.resolve(f + ".onnx")));
             for (Node n : m.graph.nodes) seen.add(n.opType);
         }
