@@ -145,14 +145,23 @@ def fmnist_cnn():
 
 
 def gelu():
-    """GELU exports as Erf, which Tikhon does not import: the one-line error's fixture."""
+    """GELU exports as Div, Erf, Add, Mul (of two computed values), Mul: imported as a graph (OnnxOperatorsTest checks it
+    against ONNX Runtime)."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.GELU()).eval()
     torch.onnx.export(model, torch.rand(1, 1, 2, 2), "gelu.onnx", opset_version=13, input_names=["input"], output_names=["output"])
 
 
+def elu():
+    """ELU exports as Elu, which Tikhon does not import: the one-line error's fixture."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.ELU()).eval()
+    torch.onnx.export(model, torch.rand(1, 1, 2, 2), "elu.onnx", opset_version=13, input_names=["input"], output_names=["output"])
+
+
 fmnist_cnn()
 gelu()
+elu()
 
 
 class Viewed(nn.Module):

@@ -41,7 +41,7 @@ public final class OnnxImport {
     /** The operators imported (Dropout as the identity, Softmax only as the last node). */
     public static final List<String> OPERATORS = List.of("Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu",
             "Sigmoid", "Tanh", "Softplus", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape",
-            "Concat", "Identity", "Dropout", "Constant", "Softmax", "LogSoftmax", "Abs", "Pow", "Less", "Where", "Pad", "Shape", "Gather");
+            "Concat", "Identity", "Dropout", "Constant", "Softmax", "LogSoftmax", "Abs", "Erf", "Pow", "Less", "Where", "Pad", "Shape", "Gather");
 
     /**
      * An imported model.
@@ -332,6 +332,7 @@ public final class OnnxImport {
             case "Add": case "Sub": case "Mul": case "Div": arithmetic(n); return;
             case "Concat": concat(n); return;
             case "Abs": apply(n, new OnnxLayers.Abs()); return;
+            case "Erf": apply(n, new OnnxLayers.Erf()); return;
             case "Pad": pad(n); return;
             case "Pow": {
                 TensorData e = constantInput(n, 1, "exponent");

@@ -104,6 +104,13 @@ public final class OnnxLayers {
         @Override public String describe() { return "abs"; }
     }
 
+    /** The error function, elementwise: how PyTorch writes GELU, x·½·(1 + erf(x/√2)). */
+    public static final class Erf extends Module {
+        @Override public Tensor forward(Tensor x) { return x.erf(); }
+
+        @Override public String describe() { return "erf"; }
+    }
+
     /** max(x, 0) + α·min(x, 0). */
     public static final class LeakyRelu extends Module {
         final double alpha;

@@ -187,6 +187,15 @@ class OnnxOperatorsTest {
                 .hasMessageContaining("a shape computed at run time");
     }
 
+    /** GELU as PyTorch exports it (x·½·(1 + erf(x/√2)): Div, Erf, Add, Mul of two computed values, Mul) reads as a graph. */
+    @Test
+    void geluAsPyTorchExportsIt() throws Exception {
+        byte[] gelu = Files.readAllBytes(OnnxImportTest.DIR.resolve("gelu.onnx"));
+        Module m = check(gelu, 1, 1, 2, 2);   // exported with a fixed batch of 1
+        assertThat(m).isInstanceOf(dev.tikhon.nn.Graph.class);
+        assertThat(m.describe()).contains("erf");
+    }
+
     private static String scalarLong(G g, long v) {
         String name = "k" + g.g.initializers.size();
         g.g.initializers.add(TensorData.ofLongs(name, new long[0], new long[]{v}));
@@ -213,7 +222,7 @@ class OnnxOperatorsTest {
     @Test
     void theFixturesAndTheseGraphsCoverEveryListedOperator() throws Exception {
         Set<String> seen = new HashSet<>(List.of("Identity", "Dropout", "Constant", "LogSoftmax"));   // tests above
-        for (String f : List.of("mlp", "cnn", "cnn_plain", "residual", "padded", "fmnist_cnn", "viewed")) {
+        for (String f : List.of("mlp", "cnn", "cnn_plain", "residual", "padded", "fmnist_cnn", "viewed", "gelu")) {
             OnnxProto.Model m = OnnxProto.Model.parse(Files.readAllBytes(OnnxImportTest.DIR.resolve(f + ".onnx")));
             for (Node n : m.graph.nodes) seen.add(n.opType);
         }
@@ -239,10 +248,10 @@ class OnnxOperatorsTest {
                 .hasMessageContaining("node 'node_conv1' (Conv) has pads [0, 0, 1, 1]");
 
         G u = new G(4);
-        String e = u.op("Erf", List.of("x"));
-        byte[] erf = u.bytes(e);
-        assertThatThrownBy(() -> OnnxImport.read(erf, "m.onnx")).isInstanceOf(UserError.class)
-                .hasMessageStartingWith("m.onnx: unsupported operator Erf in node 'node_erf0'");
+        String e = u.op("Elu", List.of("x"));
+        byte[] elu = u.bytes(e);
+        assertThatThrownBy(() -> OnnxImport.read(elu, "m.onnx")).isInstanceOf(UserError.class)
+                .hasMessageStartingWith("m.onnx: unsupported operator Elu in node 'node_elu0'");
 
         G two = new G(4);
         two.g.inputs.add(new ValueInfo("y", OnnxProto.FLOAT, List.of(-1L, 4L)));
