@@ -181,6 +181,8 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         double s = m.equals("heat") ? heatSigma(model, sigma) : sigma != null ? sigma : method.needsSigma() ? sigmaOf(model) : Double.NaN;
         ModelSource.Loaded.Data data = model.split(this.data, split, seed);
         Dataset set = data.set();
+        // a layer without a composition rule is a usage error before the run writes anything (it failed after "started")
+        if (m.equals("lipschitz")) dev.tikhon.lipschitz.NetworkBound.check(model.model(), set.inputShape());
         model.model().to(device);
         RandomizedSmoothing rs = Double.isNaN(s) ? null
                 : new RandomizedSmoothing(new RandomizedSmoothing.Config(s, n0, n, alpha, noiseBatch, seed, imagesPerBatch));

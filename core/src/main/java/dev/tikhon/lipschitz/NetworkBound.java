@@ -45,6 +45,27 @@ public final class NetworkBound {
     }
 
     /**
+     * Walks the model's layers on inputs of {@code inputShape} as {@link #of} does, without computing any norm: a
+     * {@link dev.tikhon.UserError} naming the first layer without a composition rule (or a shape it cannot take), at
+     * the cost of a few small tensors, before a run spends anything on the bound.
+     */
+    public static void check(Module model, long[] inputShape) {
+        try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
+            new Composition<Double>() {
+                @Override protected Double dense(String name, Tensor weight) { return 1.0; }
+
+                @Override protected Double conv(String name, Tensor kernel, Tensor scale, int stride, int padding, long h, long w) { return 1.0; }
+
+                @Override protected Double constant(double c) { return c; }
+
+                @Override protected Double times(Double a, Double b) { return a * b; }
+
+                @Override protected Double plus(Double a, Double b) { return a + b; }
+            }.bound(model, inputShape);
+        }
+    }
+
+    /**
      * Bounds a model on inputs of the given shape (without the batch dimension).
      *
      * @param powerIterations steps of power iteration for each layer's lower bound (0: no lower bounds)

@@ -119,7 +119,7 @@ public final class OnnxLayers {
 
         @Override public Tensor forward(Tensor x) { return x.relu().add(x.clampMax(0).mul(alpha)); }
 
-        @Override public String describe() { return "leaky-relu(" + alpha + ")"; }
+        @Override public String describe() { return "leaky-relu(" + (float) alpha + ")"; }   // read from a float attribute: 0.1, not 0.10000000149011612
     }
 
     /** Elementwise arithmetic with a constant tensor (a buffer), broadcasting: x ∘ c, or c ∘ x when {@code constantFirst}. */

@@ -134,7 +134,16 @@ class OnnxCliTest {
         assertThat(b.exitCode()).as(b.err()).isZero();
         JsonNode m = JSON.readTree(dir.resolve("bounds/metrics.json").toFile());
         assertThat(m.at("/sound_lipschitz/available").asBoolean(true)).isFalse();
-        assertThat(m.at("/sound_lipschitz/reason").asText()).contains("leaky-relu");
+        assertThat(m.at("/sound_lipschitz/reason").asText()).contains("leaky-relu(0.1)");
+
+        // certify --method lipschitz refuses it before the run writes anything (it had failed after "started", files written)
+        Path cert = dir.resolve("cert");
+        Cli.Run c = Cli.run("certify", "--method", "lipschitz", "--onnx", file.toString(), "--data", "fashion-mnist-sample", "--images", "2",
+                "--threads", "1", "--out", cert.toString());
+        assertThat(c.exitCode()).isEqualTo(2);
+        assertThat(c.err()).contains("layer 1 (leaky-relu(0.1))").contains("no composition rule");
+        assertThat(c.out()).doesNotContain("started");
+        assertThat(cert).doesNotExist();
     }
 
     /**
