@@ -130,7 +130,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
 
     /** The methods that read each method-specific option; any other method ignores it. */
     private static final Map<String, Set<String>> READ_BY = Map.ofEntries(
-            Map.entry("--sigma", Set.of("cohen", "heat")), Map.entry("--n0", Set.of("cohen", "heat")), Map.entry("--n", Set.of("cohen", "heat")),
+            Map.entry("--sigma", Set.of("cohen", "heat")), Map.entry("--n0", Set.of("cohen")), Map.entry("--n", Set.of("cohen", "heat")),
             Map.entry("--alpha", Set.of("cohen", "heat")), Map.entry("--noise-batch", Set.of("cohen", "heat")),
             Map.entry("--images-per-batch", Set.of("cohen", "heat")), Map.entry("--predict-images", Set.of("cohen")),
             Map.entry("--monte-carlo", Set.of("heat")), Map.entry("--attack-steps", Set.of("cohen", "heat")),
@@ -154,7 +154,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
             Set<String> readers = READ_BY.get(name);
             boolean unread = readers != null && !readers.contains(m)
                     // heat reads the Monte Carlo settings only with its certificate (a), and --batch-size only without it
-                    || m.equals("heat") && !monteCarlo && List.of("--n0", "--n", "--alpha", "--noise-batch", "--images-per-batch").contains(name)
+                    || m.equals("heat") && !monteCarlo && List.of("--n", "--alpha", "--noise-batch", "--images-per-batch").contains(name)
                     || m.equals("heat") && monteCarlo && name.equals("--batch-size");
             if (unread && !name.equals("--norm")) {
                 OptionChecks.noteIgnored(name, "--method " + m + (m.equals("heat") && !monteCarlo ? " --no-monte-carlo" : ""));
@@ -214,17 +214,21 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
             if (attackSteps > 0) metrics.put("attack", CertifyOutputs.attack(runner, r, m, rs, attackSteps, attackRestarts, seed));
             if (c != null) metrics.put("spark", c.describe());
         }
-        CertifyOutputs.print(r, rs);
+        // the Monte Carlo settings and their radius cap describe a probabilistic certificate: a run without one (heat
+        // --no-monte-carlo) drew no samples, and an α or a cap beside its heuristic radii would describe nothing it did
+        boolean sampled = plan.columns().stream().anyMatch(col -> plan.kindOf(col) == dev.tikhon.certify.Certificate.Kind.PROBABILISTIC);
+        RandomizedSmoothing smoothing = sampled ? rs : null;
+        CertifyOutputs.print(r, smoothing);
         metrics.put("model", model.name());
         metrics.put("data", data.description());
         metrics.put("split", split);
-        if (rs != null) {
-            metrics.put("sigma", s);
-            metrics.put("smoothing", rs.config());
-            metrics.put("max_certifiable_radius", rs.maxRadius());
+        if (!Double.isNaN(s)) metrics.put("sigma", s);
+        if (smoothing != null) {
+            metrics.put("smoothing", smoothing.config());
+            metrics.put("max_certifiable_radius", smoothing.maxRadius());
         }
         metrics.put("result", r.summary());
-        CertifyOutputs.write(run, r, s, rs);
+        CertifyOutputs.write(run, r, s, smoothing);
         run.writeMetrics(metrics);
         run.writeIndex("Tikhon certification: " + m, model.name() + " on " + data.description() + (rs != null ? ", σ " + s : ""), metrics);
         System.out.println("outputs: " + run.path() + " (certify.csv, " + CertificationLog.ROWS + ", " + (tsv ? CertificationLog.COHEN + ", " : "")

@@ -36,8 +36,11 @@ class CliCertifyTest {
         assertThat(smooth.resolve("checkpoint.tkn")).exists();
 
         Cli.Run c = Cli.run("certify", "--checkpoint", smooth.toString(), "--method", "heat", "--images", "4", "--n", "200",
-                "--noise-batch", "100", "--attack-steps", "3", "--threads", "1", "--out", heat.toString());
+                "--n0", "50", "--noise-batch", "100", "--attack-steps", "3", "--threads", "1", "--out", heat.toString());
         assertThat(c.exitCode()).as(c.err()).isEqualTo(0);
+        // (a) takes ĉ from the single pass: no N0 selection samples, so --n0 is said to be ignored and not described as used
+        assertThat(c.err()).contains("--n0 does nothing with --method heat");
+        assertThat(c.out()).doesNotContain("N0 50").contains("no N0 selection");
         JsonNode hm = JSON.readTree(heat.resolve("metrics.json").toFile());
         assertThat(hm.at("/sigma").asDouble()).isEqualTo(0.25);   // from the smoothing run
         assertThat(hm.at("/result/certificates/a/kind").asText()).isEqualTo("probabilistic");
@@ -84,6 +87,12 @@ class CliCertifyTest {
                 .doesNotContain("radius cap");
         assertThat(Files.readString(single.resolve("index.html"))).contains("Accuracy at heuristic radius ≥ r (not certified)")
                 .doesNotContain("Certified accuracy:").doesNotContain("href=\"certify.tsv\"");
+        // no samples were drawn: no Monte Carlo settings (N, α) and no probabilistic radius cap beside heuristic radii
+        JsonNode single1 = JSON.readTree(single.resolve("metrics.json").toFile());
+        assertThat(single1.at("/sigma").asDouble()).isEqualTo(0.25);
+        assertThat(single1.has("smoothing")).isFalse();
+        assertThat(single1.has("max_certifiable_radius")).isFalse();
+        assertThat(Files.readString(single.resolve("index.html"))).doesNotContain("max_certifiable_radius");
 
         Cli.Run wrongSigma = Cli.run("certify", "--checkpoint", smooth.toString(), "--method", "heat", "--sigma", "0.5", "--images", "2",
                 "--threads", "1", "--out", dir.resolve("wrong").toString());
