@@ -179,6 +179,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         RunDirectory run = RunDirectory.create(outDir());
         ModelSource.Loaded model = source.load();
         double s = m.equals("heat") ? heatSigma(model, sigma) : sigma != null ? sigma : method.needsSigma() ? sigmaOf(model) : Double.NaN;
+        if (m.equals("cohen") && sigma != null) noteOtherSigma(model, sigma);
         ModelSource.Loaded.Data data = model.split(this.data, split, seed);
         Dataset set = data.set();
         model.model().to(device);
@@ -242,6 +243,23 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
             case "linf" -> dev.tikhon.attack.Norm.LINF;
             default -> throw new UserError("unknown --norm '" + norm + "' for --method lipschitz: use l2 or linf");
         };
+    }
+
+    /**
+     * A note when cohen's --sigma differs from the σ the checkpoint was noise-trained or smoothed with: the certificate is
+     * still CERTIFY's for the smoothed classifier at --sigma (randomized smoothing holds for any base model), but the run
+     * does not measure the model at the σ it was made for.
+     */
+    static void noteOtherSigma(ModelSource.Loaded model, double sigma) {
+        if (model.meta() == null) return;
+        ObjectiveSpec o = model.meta().config().objective();
+        double trained = o.number("sigma");
+        if (!(o.reg().equals("noise") || o.reg().startsWith("heat")) || Double.isNaN(trained)) return;
+        if (Math.abs(sigma - trained) > 1e-12 * Math.max(1, trained)) {
+            System.out.println("note:   --sigma " + sigma + " differs from the σ " + trained + " that " + model.name() + " was "
+                    + (o.reg().equals("noise") ? "noise-trained" : "heat-smoothed") + " with; the certificates are CERTIFY's for the "
+                    + "smoothed classifier at σ " + sigma + " (valid for any base model), not at the σ the model was made for");
+        }
     }
 
     /** The σ a checkpoint was noise-trained or heat-smoothed with. */

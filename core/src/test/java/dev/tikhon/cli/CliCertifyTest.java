@@ -100,6 +100,15 @@ class CliCertifyTest {
         assertThat(wrongSigma.err().strip()).doesNotContain("\n").startsWith("tikhon: error: --sigma 0.5 differs from the σ 0.25")
                 .contains(smooth.toString());
 
+        // another σ than the model was noise-trained with: still CERTIFY at that σ, with a note; the trained σ: no note
+        Cli.Run other = Cli.run("certify", "--checkpoint", base.toString(), "--method", "cohen", "--sigma", "0.5", "--images", "1",
+                "--n", "100", "--n0", "10", "--threads", "1", "--out", dir.resolve("other-sigma").toString());
+        assertThat(other.exitCode()).as(other.err()).isEqualTo(0);
+        assertThat(other.out()).contains("note:   --sigma 0.5 differs from the σ 0.25 that").contains("noise-trained");
+        Cli.Run same = Cli.run("certify", "--checkpoint", base.toString(), "--method", "cohen", "--sigma", "0.25", "--images", "1",
+                "--n", "100", "--n0", "10", "--threads", "1", "--out", dir.resolve("same-sigma").toString());
+        assertThat(same.out()).doesNotContain("differs from the σ");
+
         Cli.Run k = Cli.run("certify", "--checkpoint", base.toString(), "--method", "cohen", "--images", "3", "--n", "300",
                 "--predict-images", "1", "--attack-steps", "3", "--threads", "1", "--out", cohen.toString());
         assertThat(k.exitCode()).as(k.err()).isEqualTo(0);
