@@ -38,6 +38,8 @@ class CliCertifyTest {
         Cli.Run c = Cli.run("certify", "--checkpoint", smooth.toString(), "--method", "heat", "--images", "4", "--n", "200",
                 "--n0", "50", "--noise-batch", "100", "--attack-steps", "3", "--threads", "1", "--out", heat.toString());
         assertThat(c.exitCode()).as(c.err()).isEqualTo(0);
+        assertThat(c.out()).doesNotContain("single-pass certificates");
+        assertThat(Cli.run("smooth", "--help").out().replaceAll("\\s+", " ")).contains("one-pass radii are heuristic").doesNotContain("certifies in one pass");
         // (a) takes ĉ from the single pass: no N0 selection samples, so --n0 is said to be ignored and not described as used
         assertThat(c.err()).contains("--n0 does nothing with --method heat");
         assertThat(c.out()).doesNotContain("N0 50").contains("no N0 selection");
@@ -54,7 +56,7 @@ class CliCertifyTest {
             long tested = hm.at("/attack/" + k + "/tested").asLong(), broken = hm.at("/attack/" + k + "/broken").asLong();
             assertThat(tested).isPositive();
             assertThat(broken).isBetween(0L, tested);
-            assertThat(c.out()).contains("PGD-3 inside radius (" + k + "): broke " + broken + " of " + tested + " single-pass certificates");
+            assertThat(c.out()).contains("PGD-3 inside radius (" + k + "): broke " + broken + " of " + tested + " heuristic single-pass radii (not certificates)");
         }
         assertThat(Files.readAllLines(heat.resolve("certify.csv"))).hasSize(5);
         assertThat(Files.readString(heat.resolve("certify.csv"))).startsWith("index,label,prediction,correct,prediction_a,radius_a,kind_a,"
