@@ -23,7 +23,8 @@ import java.util.Locale;
  * <ul>
  *   <li>{@value #ROWS}: one JSON object per image, every certificate and extra column (what a resumed run reads back);</li>
  *   <li>{@value #COHEN}: Cohen et al.'s tab-separated format ({@code idx label predict radius correct time}, as their
- *       {@code certify.py} writes it: −1 for an abstention, the radius to three significant digits, the time as
+ *       {@code certify.py} writes it: −1 for an abstention, the radius to three significant digits — rounded down, where
+ *       their {@code "{:.3}"} rounds to nearest and could write a radius above the certified one (0.9996 as 1.0) —, the time as
  *       H:MM:SS.ffffff) for the method's first certificate, for the tools that read theirs. Their format has no place
  *       for a kind or a norm and is read as an ℓ2 certificate, so it is written only for an ℓ2 certificate that is
  *       probabilistic or sound, never for a heuristic radius (heat --no-monte-carlo) or an ℓ∞ one
@@ -112,16 +113,24 @@ public final class CertificationLog implements AutoCloseable {
         Certificate c = im.certificates().get(column);
         int predict = c.abstained() ? -1 : c.prediction();
         double seconds = (Double.isNaN(im.classifySeconds()) ? 0 : im.classifySeconds()) + im.certifySeconds();
-        return im.index() + "\t" + im.label() + "\t" + predict + "\t" + python3g(c.abstained() ? 0 : c.radius()) + "\t"
+        return im.index() + "\t" + im.label() + "\t" + predict + "\t" + python3g(c.abstained() ? 0 : c.radius(), RoundingMode.DOWN) + "\t"
                 + (predict == im.label() ? 1 : 0) + "\t" + timedelta(seconds);
     }
 
     /** Python's {@code format(x, ".3")}: three significant digits, at least one after the point, exponent outside [1e-4, 1e3). */
     static String python3g(double x) {
+        return python3g(x, RoundingMode.HALF_EVEN);
+    }
+
+    /**
+     * {@link #python3g(double)} with the last digit rounded by {@code rounding}: {@link RoundingMode#DOWN} for a certified
+     * radius, which the file must never overstate (a reader counts it at every r up to the written value).
+     */
+    static String python3g(double x, RoundingMode rounding) {
         if (Double.isNaN(x)) return "nan";
         if (Double.isInfinite(x)) return x > 0 ? "inf" : "-inf";
         if (x == 0) return "0.0";
-        BigDecimal b = new BigDecimal(x).round(new MathContext(3, RoundingMode.HALF_EVEN));
+        BigDecimal b = new BigDecimal(x).round(new MathContext(3, rounding));
         int exp = b.precision() - b.scale() - 1;
         if (exp < -4 || exp >= 3) {
             String digits = b.unscaledValue().abs().toString().replaceAll("0+$", "");

@@ -43,7 +43,8 @@ public final class HeatCertification {
         List<CertificationStep> steps = new ArrayList<>();
         steps.add(new SinglePass(sigma));
         if (rs != null) steps.add(new MonteCarlo(rs.config()));
-        return new CertificationRun.Plan("heat", "heat, single pass + " + (rs != null ? rs.describe() : "no Monte Carlo"), steps,
+        return new CertificationRun.Plan("heat", "heat, single pass + " + (rs != null ? "(a) CERTIFY's estimation with the single pass's class (no N0 selection): σ "
+                + rs.config().sigma() + ", N " + rs.config().n() + ", α " + rs.config().alpha() : "no Monte Carlo"), steps,
                 rs != null ? List.of(MONTE_CARLO, LIPSCHITZ, PHI_INVERSE) : List.of(LIPSCHITZ, PHI_INVERSE), rs != null ? rs.config().imagesPerBatch() : batchSize, null);
     }
 

@@ -17,7 +17,8 @@ import java.util.List;
  * CERTIFY: ĉ = most frequent class of f on N0 noisy copies of x
  *          n_A = count of ĉ on N fresh noisy copies
  *          p_A = Clopper–Pearson lower bound at level α = Beta quantile (α; n_A, N − n_A + 1)
- *          abstain if p_A &lt; ½, else return ĉ with radius R = σ Φ⁻¹(p_A)
+ *          return ĉ with radius R = σ Φ⁻¹(p_A) if p_A &gt; ½, else abstain (as the paper; the reference code
+ *          abstains only below ½, which at p_A = ½ would "certify" ĉ at radius 0 though another class may tie)
  * PREDICT: top two counts n_A, n_B of N noisy copies; abstain unless the two-sided binomial test
  *          of n_A against Bin(n_A + n_B, ½) has p-value ≤ α
  * </pre>
@@ -135,7 +136,7 @@ public final class RandomizedSmoothing implements Certifier {
         for (int i = 0; i < indices.length; i++) {
             long nA = cHat[i] < counts[i].length ? counts[i][cHat[i]] : 0;
             double pA = ClopperPearson.lowerBound(nA, config.n(), config.alpha());
-            Certificate c = pA < 0.5 ? Certificate.abstain(Certificate.Kind.PROBABILISTIC, config.alpha(), "cohen")
+            Certificate c = !(pA > 0.5) ? Certificate.abstain(Certificate.Kind.PROBABILISTIC, config.alpha(), "cohen")
                     : new Certificate(cHat[i], radius(pA), Certificate.Kind.PROBABILISTIC, config.alpha(), "cohen");
             out.add(new Estimate(c, counts[i], pA));
         }

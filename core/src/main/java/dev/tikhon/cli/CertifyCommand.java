@@ -130,7 +130,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
 
     /** The methods that read each method-specific option; any other method ignores it. */
     private static final Map<String, Set<String>> READ_BY = Map.ofEntries(
-            Map.entry("--sigma", Set.of("cohen", "heat")), Map.entry("--n0", Set.of("cohen", "heat")), Map.entry("--n", Set.of("cohen", "heat")),
+            Map.entry("--sigma", Set.of("cohen", "heat")), Map.entry("--n0", Set.of("cohen")), Map.entry("--n", Set.of("cohen", "heat")),
             Map.entry("--alpha", Set.of("cohen", "heat")), Map.entry("--noise-batch", Set.of("cohen", "heat")),
             Map.entry("--images-per-batch", Set.of("cohen", "heat")), Map.entry("--predict-images", Set.of("cohen")),
             Map.entry("--monte-carlo", Set.of("heat")), Map.entry("--attack-steps", Set.of("cohen", "heat")),
@@ -154,7 +154,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
             Set<String> readers = READ_BY.get(name);
             boolean unread = readers != null && !readers.contains(m)
                     // heat reads the Monte Carlo settings only with its certificate (a), and --batch-size only without it
-                    || m.equals("heat") && !monteCarlo && List.of("--n0", "--n", "--alpha", "--noise-batch", "--images-per-batch").contains(name)
+                    || m.equals("heat") && !monteCarlo && List.of("--n", "--alpha", "--noise-batch", "--images-per-batch").contains(name)
                     || m.equals("heat") && monteCarlo && name.equals("--batch-size");
             if (unread && !name.equals("--norm")) {
                 OptionChecks.noteIgnored(name, "--method " + m + (m.equals("heat") && !monteCarlo ? " --no-monte-carlo" : ""));
@@ -179,6 +179,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         RunDirectory run = RunDirectory.create(outDir());
         ModelSource.Loaded model = source.load();
         double s = m.equals("heat") ? heatSigma(model, sigma) : sigma != null ? sigma : method.needsSigma() ? sigmaOf(model) : Double.NaN;
+        if (m.equals("cohen") && sigma != null) noteOtherSigma(model, sigma);
         ModelSource.Loaded.Data data = model.split(this.data, split, seed);
         Dataset set = data.set();
         // a layer without a composition rule is a usage error before the run writes anything (it failed after "started")
@@ -216,17 +217,21 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
             if (attackSteps > 0) metrics.put("attack", CertifyOutputs.attack(runner, r, m, rs, attackSteps, attackRestarts, seed));
             if (c != null) metrics.put("spark", c.describe());
         }
-        CertifyOutputs.print(r, rs);
+        // the Monte Carlo settings and their radius cap describe a probabilistic certificate: a run without one (heat
+        // --no-monte-carlo) drew no samples, and an α or a cap beside its heuristic radii would describe nothing it did
+        boolean sampled = plan.columns().stream().anyMatch(col -> plan.kindOf(col) == dev.tikhon.certify.Certificate.Kind.PROBABILISTIC);
+        RandomizedSmoothing smoothing = sampled ? rs : null;
+        CertifyOutputs.print(r, smoothing);
         metrics.put("model", model.name());
         metrics.put("data", data.description());
         metrics.put("split", split);
-        if (rs != null) {
-            metrics.put("sigma", s);
-            metrics.put("smoothing", rs.config());
-            metrics.put("max_certifiable_radius", rs.maxRadius());
+        if (!Double.isNaN(s)) metrics.put("sigma", s);
+        if (smoothing != null) {
+            metrics.put("smoothing", smoothing.config());
+            metrics.put("max_certifiable_radius", smoothing.maxRadius());
         }
         metrics.put("result", r.summary());
-        CertifyOutputs.write(run, r, s, rs);
+        CertifyOutputs.write(run, r, s, smoothing);
         run.writeMetrics(metrics);
         run.writeIndex("Tikhon certification: " + m, model.name() + " on " + data.description() + (rs != null ? ", σ " + s : ""), metrics);
         System.out.println("outputs: " + run.path() + " (certify.csv, " + CertificationLog.ROWS + ", " + (tsv ? CertificationLog.COHEN + ", " : "")
@@ -240,6 +245,23 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
             case "linf" -> dev.tikhon.attack.Norm.LINF;
             default -> throw new UserError("unknown --norm '" + norm + "' for --method lipschitz: use l2 or linf");
         };
+    }
+
+    /**
+     * A note when cohen's --sigma differs from the σ the checkpoint was noise-trained or smoothed with: the certificate is
+     * still CERTIFY's for the smoothed classifier at --sigma (randomized smoothing holds for any base model), but the run
+     * does not measure the model at the σ it was made for.
+     */
+    static void noteOtherSigma(ModelSource.Loaded model, double sigma) {
+        if (model.meta() == null) return;
+        ObjectiveSpec o = model.meta().config().objective();
+        double trained = o.number("sigma");
+        if (!(o.reg().equals("noise") || o.reg().startsWith("heat")) || Double.isNaN(trained)) return;
+        if (Math.abs(sigma - trained) > 1e-12 * Math.max(1, trained)) {
+            System.out.println("note:   --sigma " + sigma + " differs from the σ " + trained + " that " + model.name() + " was "
+                    + (o.reg().equals("noise") ? "noise-trained" : "heat-smoothed") + " with; the certificates are CERTIFY's for the "
+                    + "smoothed classifier at σ " + sigma + " (valid for any base model), not at the σ the model was made for");
+        }
     }
 
     /** The σ a checkpoint was noise-trained or heat-smoothed with. */

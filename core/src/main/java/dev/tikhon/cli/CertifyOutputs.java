@@ -50,7 +50,7 @@ final class CertifyOutputs {
             }
             attacked.forEach((k, v) -> {
                 a.put(k, Map.of("tested", v[0], "broken", v[1]));
-                System.out.printf(Locale.ROOT, "PGD-%d inside radius (%s): broke %d of %d single-pass certificates%n", attackSteps, k, v[1], v[0]);
+                System.out.printf(Locale.ROOT, "PGD-%d inside radius (%s): broke %d of %d heuristic single-pass radii (not certificates)%n", attackSteps, k, v[1], v[0]);
             });
         }
         return a;

@@ -26,8 +26,9 @@ import java.util.concurrent.Callable;
 /** {@code tikhon smooth}: heat-smooths a trained model into its own Gaussian average, without labels. */
 @Command(name = "smooth", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Heat smoothing (Campbell, Finlay & Oberman): retrain a trained model, without labels, into an approximation "
-                + "of its Gaussian average v = E f(x + η), η ~ N(0, σ²I), so that `certify --method heat` classifies and certifies "
-                + "in one pass. Schedules: revision (one warm-started epoch, softmax distance, noise on half the batch) and v1 "
+                + "of its Gaussian average v = E f(x + η), η ~ N(0, σ²I), so that `certify --method heat` classifies "
+                + "in one pass; its one-pass radii are heuristic (they hold only insofar as the model is a Gaussian average, which "
+                + "one implicit step is not), its probabilistic certificate costs N samples as Cohen's. Schedules: revision (one warm-started epoch, softmax distance, noise on half the batch) and v1 "
                 + "(n_T implicit Euler steps, logits). Checkpoints, --resume and progress as for train."})
 final class SmoothCommand implements Callable<Integer>, RunFolder.Owner {
     @ArgGroup(exclusive = false, multiplicity = "1")

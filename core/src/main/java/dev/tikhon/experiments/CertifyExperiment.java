@@ -1,6 +1,7 @@
 package dev.tikhon.experiments;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.tikhon.certify.Certificate;
 import dev.tikhon.certify.CertificationRun;
 import dev.tikhon.certify.CohenCertification;
 import dev.tikhon.certify.HeatCertification;
@@ -67,9 +68,17 @@ public final class CertifyExperiment {
     public record Budget(int epochs, int smoothSubset, int v1Subset, HeatConfig revision, HeatConfig v1, double smoothLr, int images,
                          int n, int predictN, int predictImages, long seed) {}
 
-    /** One row of the result table. */
-    public record Row(String variant, String certificate, String kind, double sigma, double cleanAccuracy,
-                      double[] certified, double classifyMs, double certifyMs, double agreement) {}
+    /**
+     * One row of the result table.
+     *
+     * @param alpha            α of a probabilistic certificate, NaN for any other kind
+     * @param cleanAccuracy    the model's own accuracy in one noise-free pass (heat: the single pass; cohen: the base
+     *                         model's), NaN where not recorded
+     * @param smoothedAccuracy cohen: the smoothed classifier's accuracy, CERTIFY's class with abstentions counted as wrong
+     *                         (= certified accuracy at r = 0); NaN for heat, whose prediction is the single pass
+     */
+    public record Row(String variant, String certificate, String kind, double alpha, double sigma, double cleanAccuracy,
+                      double smoothedAccuracy, double[] certified, double classifyMs, double certifyMs, double agreement) {}
 
     private final DataSets.Loaded data;
     private final DataInfo info;
@@ -153,43 +162,68 @@ public final class CertifyExperiment {
         double predictSeconds = (System.nanoTime() - t0) / 1e9 / budget.predictImages();
         double singlePassSeconds = results.get(revisionName).meanClassifySeconds();
 
-        List<Row> rows = new ArrayList<>();
-        for (Map.Entry<String, CertificationRun.Result> e : results.entrySet()) {
-            CertificationRun.Result r = e.getValue();
-            double sigma = sigmas.get(e.getKey());
-            for (String c : r.certificateNames()) {
-                double[] acc = new double[CertificationRun.RADII.length];
-                for (int k = 0; k < acc.length; k++) acc[k] = r.certifiedAccuracy(c, CertificationRun.RADII[k]);
-                String kind = r.first(c).kind().name().toLowerCase(java.util.Locale.ROOT);
-                rows.add(new Row(e.getKey(), c, kind, sigma, r.cleanAccuracy(), acc,
-                        r.method().equals("heat") ? 1000 * r.meanClassifySeconds() : Double.NaN, 1000 * r.meanCertifySeconds(),
-                        r.agreement()));
-            }
-        }
-        List<String> header = new ArrayList<>(List.of("variant", "certificate", "kind", "sigma", "clean_acc"));
-        for (double radius : CertificationRun.RADII) header.add("r=" + radius);
-        header.addAll(List.of("classify_ms_per_image", "certify_ms_per_image", "agreement"));
-        List<List<Object>> table = new ArrayList<>();
-        for (Row r : rows) {
-            List<Object> line = new ArrayList<>(List.of(r.variant(), r.certificate(), r.kind(), r.sigma(), r.cleanAccuracy()));
-            for (double v : r.certified()) line.add(v);
-            line.add(Double.isNaN(r.classifyMs()) ? "" : r.classifyMs());
-            line.add(r.certifyMs());
-            line.add(Double.isNaN(r.agreement()) ? "" : r.agreement());
-            table.add(line);
-        }
-        Csv.write(out.resolve("results.csv"), header, table);
+        List<Row> rows = rows(results, sigmas);
+        writeTable(out.resolve("results.csv"), rows);
         List<Charts.Series> curves = new ArrayList<>();
         for (Map.Entry<String, CertificationRun.Result> e : results.entrySet()) {
             for (Charts.Series s : e.getValue().curves(e.getKey() + " ", 1.25)) curves.add(s);
         }
         Charts.line(out.resolve("certified_accuracy.png"), "Certified accuracy, Fashion-MNIST, first " + budget.images()
-                + " test images", "ℓ2 radius", "certified accuracy", curves);
+                + " test images", "ℓ2 radius", "certified accuracy (heuristic curves: not certified)", curves);
 
         Map<String, Object> variants = new LinkedHashMap<>();
         results.forEach((k, v) -> variants.put(k, v.summary()));
         return new Result(budget, variants, new Speedup(1000 * singlePassSeconds, 1000 * predictSeconds, budget.predictN(),
                 budget.predictImages(), predictSeconds / singlePassSeconds), rows);
+    }
+
+    /**
+     * The table's rows: per variant and certificate, its kind and α, the accuracies (a Cohen run's prediction is the
+     * smoothed classifier's, abstaining counted as wrong, so its accuracy is {@code smoothed_acc}, not a clean accuracy;
+     * its {@code clean_acc} is the base model's noise-free pass), and certified accuracy at {@link CertificationRun#RADII}.
+     */
+    static List<Row> rows(Map<String, CertificationRun.Result> results, Map<String, Double> sigmas) {
+        List<Row> rows = new ArrayList<>();
+        for (Map.Entry<String, CertificationRun.Result> e : results.entrySet()) {
+            CertificationRun.Result r = e.getValue();
+            double sigma = sigmas.get(e.getKey());
+            boolean smoothed = r.smoothedPrediction();
+            double clean = !smoothed ? r.cleanAccuracy()
+                    : r.details().get("base_model_clean_accuracy") instanceof Double d ? d : Double.NaN;
+            for (String c : r.certificateNames()) {
+                double[] acc = new double[CertificationRun.RADII.length];
+                for (int k = 0; k < acc.length; k++) acc[k] = r.certifiedAccuracy(c, CertificationRun.RADII[k]);
+                Certificate first = r.first(c);
+                String kind = first.kind().name().toLowerCase(java.util.Locale.ROOT);
+                rows.add(new Row(e.getKey(), c, kind, first.kind() == Certificate.Kind.PROBABILISTIC ? first.alpha() : Double.NaN, sigma,
+                        clean, smoothed ? r.cleanAccuracy() : Double.NaN, acc,
+                        r.method().equals("heat") ? 1000 * r.meanClassifySeconds() : Double.NaN, 1000 * r.meanCertifySeconds(),
+                        r.agreement()));
+            }
+        }
+        return rows;
+    }
+
+    /** results.csv: {@code variant, certificate, kind, alpha, sigma, clean_acc, smoothed_acc, r=…, times, agreement} (empty: n/a). */
+    static void writeTable(Path file, List<Row> rows) {
+        List<String> header = new ArrayList<>(List.of("variant", "certificate", "kind", "alpha", "sigma", "clean_acc", "smoothed_acc"));
+        for (double radius : CertificationRun.RADII) header.add("r=" + radius);
+        header.addAll(List.of("classify_ms_per_image", "certify_ms_per_image", "agreement"));
+        List<List<Object>> table = new ArrayList<>();
+        for (Row r : rows) {
+            List<Object> line = new ArrayList<>(List.of(r.variant(), r.certificate(), r.kind(), blankIfNaN(r.alpha()), r.sigma(),
+                    blankIfNaN(r.cleanAccuracy()), blankIfNaN(r.smoothedAccuracy())));
+            for (double v : r.certified()) line.add(v);
+            line.add(blankIfNaN(r.classifyMs()));
+            line.add(r.certifyMs());
+            line.add(blankIfNaN(r.agreement()));
+            table.add(line);
+        }
+        Csv.write(file, header, table);
+    }
+
+    private static Object blankIfNaN(double v) {
+        return Double.isNaN(v) ? "" : v;
     }
 
     private static ObjectiveSpec noise(double sigma) {

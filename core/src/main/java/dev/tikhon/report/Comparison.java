@@ -361,17 +361,16 @@ public final class Comparison {
         String unit = runs.get(0).unit();
         List<Charts.Series> series = new ArrayList<>();
         for (Curve c : curves()) {
-            String label = (c.run().equals(c.method()) ? c.run() : c.run() + ": " + c.method()) + (c.kind().isEmpty() ? "" : ", " + c.kind())
-                    + (Double.isNaN(c.alpha()) ? "" : " (α " + Format.number(c.alpha()) + ")");
             // a Monte Carlo estimate is no proof: dotted, as empirical results
-            series.add(new Charts.Series(label, c.x(), c.y(), c.kind().startsWith("monte-carlo") ? Charts.Stroke.DOTTED : Charts.Stroke.forKind(c.kind())));
+            series.add(new Charts.Series(label(c), c.x(), c.y(), c.kind().startsWith("monte-carlo") ? Charts.Stroke.DOTTED : Charts.Stroke.forKind(c.kind())));
         }
+        boolean heuristic = kind == Kind.CERTIFY && curves().stream().anyMatch(c -> c.kind().equals("heuristic"));
         String x = switch (kind) {
             case CERTIFY -> unit + " radius";
             case ATTACK -> "ε (" + unit + ")";
             case FLOW -> "iteration";
         };
-        String y = kind == Kind.FLOW ? unit : kind.quantity;
+        String y = kind == Kind.FLOW ? unit : heuristic ? kind.quantity + " (heuristic curves: not certified)" : kind.quantity;
         Charts.line(out.resolve("compare.png"), capitalized(kind.quantity) + " of " + runs.size() + " runs", x, y, series);
 
         Map<String, Object> metrics = new LinkedHashMap<>(header);
@@ -380,6 +379,7 @@ public final class Comparison {
         if (!norm.isEmpty()) metrics.put("norm", norm);
         double[] at = kind == Kind.CERTIFY ? named : null;
         if (at != null) metrics.put("radii", at);
+        if (heuristic) metrics.put("heuristic_rows", HEURISTIC_ROWS);
         List<Map<String, Object>> summary = new ArrayList<>();
         boolean anyAlpha = curves().stream().anyMatch(c -> !Double.isNaN(c.alpha()));
         for (Run r : runs) {
@@ -408,6 +408,20 @@ public final class Comparison {
         out.writeMetrics(metrics);
         HtmlReport.write(out.path(), "Tikhon: " + kind.quantity + " of " + runs.size() + " runs",
                 String.join(" · ", runs.stream().map(Run::name).toList()), metrics, List.of("compare.png"));
+    }
+
+    /** What a heuristic certificate's row and curve give (metrics.json {@code heuristic_rows}, the page). */
+    public static final String HEURISTIC_ROWS = "rows of kind heuristic give the accuracy at a heuristic radius ≥ r, not certified "
+            + "accuracy: the radius holds only insofar as the model is a Gaussian average, and an attack may break it";
+
+    /**
+     * A curve's legend: run, method, kind, α of a probabilistic certificate; a heuristic certificate's says "not certified",
+     * as certify's own chart does.
+     */
+    static String label(Curve c) {
+        return (c.run().equals(c.method()) ? c.run() : c.run() + ": " + c.method()) + (c.kind().isEmpty() ? "" : ", " + c.kind())
+                + (Double.isNaN(c.alpha()) ? "" : " (α " + Format.number(c.alpha()) + ")")
+                + (c.kind().equals("heuristic") ? " (not certified)" : "");
     }
 
     /** "ℓ2" → l2, "ℓ∞" → linf; anything else (a flow's NLL unit) → "". */

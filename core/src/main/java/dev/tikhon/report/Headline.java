@@ -425,6 +425,7 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
             default -> "Training " + m.path("unit").asText("NLL") + " of each run by iteration, and its held-out value; compare.csv "
                     + "has the points.";
         });
+        if (m.path("heuristic_rows").isTextual()) sentences.add(Character.toUpperCase(m.path("heuristic_rows").asText().charAt(0)) + m.path("heuristic_rows").asText().substring(1) + ".");
         Set<String> described = new LinkedHashSet<>();
         for (JsonNode r : runs) {
             List<String> cells = new ArrayList<>();

@@ -25,6 +25,24 @@ class CertificationLogTest {
         assertThat(CertificationLog.timedelta(61.5)).isEqualTo("0:01:01.500000");
     }
 
+    /**
+     * certify.tsv's radius keeps Python's notation but is rounded down: Python's format(x, ".3") rounds to nearest, so
+     * certify.py wrote 0.6158 (the cap σΦ⁻¹(α^{1/N}) for σ 0.25, N 1000, α 0.001) as 0.616 and 0.99951 as 1.0, radii above
+     * the certified ones that a reader of the file counts at r = 0.616 and r = 1.
+     */
+    @Test
+    void theTsvNeverWritesARadiusAboveTheCertifiedOne() {
+        double[] radius = {0.6158156536952027, 0.99951, 0.675458239509314, 1.2345e-05, 0.5, 2.5};
+        String[] written = {"0.615", "0.999", "0.675", "1.23e-05", "0.5", "2.5"};
+        for (int i = 0; i < radius.length; i++) {
+            String line = CertificationLog.cohenLine(image(i, 1, radius[i]), "cohen");
+            String cell = line.split("\t")[3];
+            assertThat(cell).as("radius %s", radius[i]).isEqualTo(written[i]);
+            assertThat(Double.parseDouble(cell)).isLessThanOrEqualTo(radius[i]);
+        }
+        assertThat(CertificationLog.cohenLine(image(9, -1, 0), "cohen").split("\t")[3]).isEqualTo("0.0");
+    }
+
     private static CertificationRun.Image image(long index, int prediction, double radius) {
         Certificate c = prediction < 0 ? Certificate.abstain(Certificate.Kind.PROBABILISTIC, 0.001, "cohen")
                 : new Certificate(prediction, radius, Certificate.Kind.PROBABILISTIC, 0.001, "cohen");

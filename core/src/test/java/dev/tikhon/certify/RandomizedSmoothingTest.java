@@ -226,6 +226,30 @@ class RandomizedSmoothingTest {
         assertThat(slice).isEqualTo(java.util.Arrays.copyOfRange(expected, from * per, (from + count) * per));
     }
 
+    /**
+     * Cohen et al.'s Algorithm 1 returns ĉ only if p_A > ½ (their Theorem 1 needs p_A > p_B): at p_A = ½ another class may
+     * hold the other half, g(x) may not be ĉ, and "ĉ at radius σΦ⁻¹(½) = 0" would count as certified at r = 0. p_A is
+     * exactly ½ when every sample is ĉ and α^{1/N} = ½: N = 1, α = ½ and N = 2, α = ¼.
+     */
+    @Test
+    void aLowerBoundOfExactlyOneHalfAbstains() {
+        LinearBinary m = model();
+        double[] far = pointAt(m, -5.0);   // every noisy copy is class 0
+        for (double[] nAlpha : new double[][]{{1, 0.5}, {2, 0.25}}) {
+            RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(0.25, 1, (int) nAlpha[0], nAlpha[1], 10, 3));
+            RandomizedSmoothing.Estimate e = rs.certifyWithCounts(m, tensor(far), 0);
+            assertThat(e.counts()[0]).isEqualTo((long) nAlpha[0]);
+            assertThat(e.pLower()).isEqualTo(0.5);
+            assertThat(e.certificate().abstained()).as("N %d, α %s", (int) nAlpha[0], nAlpha[1]).isTrue();
+            assertThat(e.certificate().certifies(0, 0)).isFalse();
+        }
+        // just above ½ (N = 1: p_A = α = 0.51) it answers, with a radius just above 0
+        RandomizedSmoothing rs = new RandomizedSmoothing(new RandomizedSmoothing.Config(0.25, 1, 1, 0.51, 10, 3));
+        Certificate c = rs.certify(m, tensor(far), 0);
+        assertThat(c.prediction()).isEqualTo(0);
+        assertThat(c.radius()).isCloseTo(0.25 * ClopperPearson.normalQuantile(0.51), within(1e-12)).isGreaterThan(0);
+    }
+
     @Test
     void predictAbstainsOnTheBoundaryAndAnswersFarFromIt() {
         LinearBinary m = model();

@@ -36,8 +36,13 @@ class CliCertifyTest {
         assertThat(smooth.resolve("checkpoint.tkn")).exists();
 
         Cli.Run c = Cli.run("certify", "--checkpoint", smooth.toString(), "--method", "heat", "--images", "4", "--n", "200",
-                "--noise-batch", "100", "--attack-steps", "3", "--threads", "1", "--out", heat.toString());
+                "--n0", "50", "--noise-batch", "100", "--attack-steps", "3", "--threads", "1", "--out", heat.toString());
         assertThat(c.exitCode()).as(c.err()).isEqualTo(0);
+        assertThat(c.out()).doesNotContain("single-pass certificates");
+        assertThat(Cli.run("smooth", "--help").out().replaceAll("\\s+", " ")).contains("one-pass radii are heuristic").doesNotContain("certifies in one pass");
+        // (a) takes ĉ from the single pass: no N0 selection samples, so --n0 is said to be ignored and not described as used
+        assertThat(c.err()).contains("--n0 does nothing with --method heat");
+        assertThat(c.out()).doesNotContain("N0 50").contains("no N0 selection");
         JsonNode hm = JSON.readTree(heat.resolve("metrics.json").toFile());
         assertThat(hm.at("/sigma").asDouble()).isEqualTo(0.25);   // from the smoothing run
         assertThat(hm.at("/result/certificates/a/kind").asText()).isEqualTo("probabilistic");
@@ -51,7 +56,7 @@ class CliCertifyTest {
             long tested = hm.at("/attack/" + k + "/tested").asLong(), broken = hm.at("/attack/" + k + "/broken").asLong();
             assertThat(tested).isPositive();
             assertThat(broken).isBetween(0L, tested);
-            assertThat(c.out()).contains("PGD-3 inside radius (" + k + "): broke " + broken + " of " + tested + " single-pass certificates");
+            assertThat(c.out()).contains("PGD-3 inside radius (" + k + "): broke " + broken + " of " + tested + " heuristic single-pass radii (not certificates)");
         }
         assertThat(Files.readAllLines(heat.resolve("certify.csv"))).hasSize(5);
         assertThat(Files.readString(heat.resolve("certify.csv"))).startsWith("index,label,prediction,correct,prediction_a,radius_a,kind_a,"
@@ -84,12 +89,27 @@ class CliCertifyTest {
                 .doesNotContain("radius cap");
         assertThat(Files.readString(single.resolve("index.html"))).contains("Accuracy at heuristic radius ≥ r (not certified)")
                 .doesNotContain("Certified accuracy:").doesNotContain("href=\"certify.tsv\"");
+        // no samples were drawn: no Monte Carlo settings (N, α) and no probabilistic radius cap beside heuristic radii
+        JsonNode single1 = JSON.readTree(single.resolve("metrics.json").toFile());
+        assertThat(single1.at("/sigma").asDouble()).isEqualTo(0.25);
+        assertThat(single1.has("smoothing")).isFalse();
+        assertThat(single1.has("max_certifiable_radius")).isFalse();
+        assertThat(Files.readString(single.resolve("index.html"))).doesNotContain("max_certifiable_radius");
 
         Cli.Run wrongSigma = Cli.run("certify", "--checkpoint", smooth.toString(), "--method", "heat", "--sigma", "0.5", "--images", "2",
                 "--threads", "1", "--out", dir.resolve("wrong").toString());
         assertThat(wrongSigma.exitCode()).isEqualTo(2);
         assertThat(wrongSigma.err().strip()).doesNotContain("\n").startsWith("tikhon: error: --sigma 0.5 differs from the σ 0.25")
                 .contains(smooth.toString());
+
+        // another σ than the model was noise-trained with: still CERTIFY at that σ, with a note; the trained σ: no note
+        Cli.Run other = Cli.run("certify", "--checkpoint", base.toString(), "--method", "cohen", "--sigma", "0.5", "--images", "1",
+                "--n", "100", "--n0", "10", "--threads", "1", "--out", dir.resolve("other-sigma").toString());
+        assertThat(other.exitCode()).as(other.err()).isEqualTo(0);
+        assertThat(other.out()).contains("note:   --sigma 0.5 differs from the σ 0.25 that").contains("noise-trained");
+        Cli.Run same = Cli.run("certify", "--checkpoint", base.toString(), "--method", "cohen", "--sigma", "0.25", "--images", "1",
+                "--n", "100", "--n0", "10", "--threads", "1", "--out", dir.resolve("same-sigma").toString());
+        assertThat(same.out()).doesNotContain("differs from the σ");
 
         Cli.Run k = Cli.run("certify", "--checkpoint", base.toString(), "--method", "cohen", "--images", "3", "--n", "300",
                 "--predict-images", "1", "--attack-steps", "3", "--threads", "1", "--out", cohen.toString());

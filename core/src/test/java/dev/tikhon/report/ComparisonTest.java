@@ -89,6 +89,38 @@ class ComparisonTest {
         assertThat(page).contains("<th>alpha</th>", "radius r or more");
     }
 
+    /**
+     * A heuristic certificate (heat's single-pass radii) compared beside a probabilistic one: its table row, legend and
+     * page say it is not certified, as certify's own outputs do, rather than standing under "certified accuracy" alone.
+     */
+    @Test
+    void heuristicRowsAreSaidNotToBeCertified() throws Exception {
+        double[] radii = {0.4, 0.3, 0.1};
+        boolean[] right = {true, true, false};
+        Path h = certifyRun("h", result("heat-lipschitz", radii, right, Certificate.Kind.HEURISTIC, 0));
+        Path p = certifyRun("p", result("cohen", radii, right, Certificate.Kind.PROBABILISTIC, 0.001));
+        Comparison c = Comparison.read(List.of(h, p));
+        Path out = dir.resolve("cmp-h");
+        c.write(RunDirectory.create(out), new LinkedHashMap<>(Map.of("command", "compare")));
+
+        JsonNode m = Json.readTree(out.resolve("metrics.json"));
+        assertThat(m.path("runs").get(0).path("kind").asText()).isEqualTo("heuristic");
+        assertThat(m.path("runs").get(0).path("r=0.25").asDouble()).isEqualTo(2 / 3.0);
+        assertThat(m.path("heuristic_rows").asText()).contains("not certified");
+        Comparison.Curve heuristic = c.curves().stream().filter(k -> k.kind().equals("heuristic")).findFirst().orElseThrow();
+        Comparison.Curve probabilistic = c.curves().stream().filter(k -> k.kind().equals("probabilistic")).findFirst().orElseThrow();
+        assertThat(Comparison.label(heuristic)).endsWith("heuristic (not certified)");
+        assertThat(Comparison.label(probabilistic)).endsWith("probabilistic (α 0.001)").doesNotContain("not certified");
+        String page = Files.readString(out.resolve("index.html"));
+        assertThat(page).contains("Rows of kind heuristic give the accuracy at a heuristic radius ≥ r, not certified");
+
+        // runs without a heuristic certificate say nothing of the kind
+        Path out2 = dir.resolve("cmp-p");
+        Path p2 = certifyRun("p2", result("cohen", new double[]{0.2, 0.1, 0.5}, right, Certificate.Kind.PROBABILISTIC, 0.001));
+        Comparison.read(List.of(p, p2)).write(RunDirectory.create(out2), new LinkedHashMap<>(Map.of("command", "compare")));
+        assertThat(Json.readTree(out2.resolve("metrics.json")).has("heuristic_rows")).isFalse();
+    }
+
     /** A run with only certified_accuracy.csv (no per-image file): its own values at its radii, nothing made up elsewhere. */
     @Test
     void aSummaryOnlyRunGivesItsOwnValuesAndNoneBetween() throws Exception {
