@@ -196,3 +196,41 @@ def viewed():
 
 
 viewed()
+
+
+class Mobile(nn.Module):
+    """A MobileNet-like network: depthwise-separable blocks (a grouped 3×3 convolution with groups = channels, then a
+    1×1 one, batch norm folded by the exporter) with ReLU6 (exported as Clip(x, 0, 6)) and Hardswish (at operator set
+    13 HardSigmoid(α = 1/6, β = ½) times x), AdaptiveAvgPool2d((1, 1)) and torch.flatten(x, 1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 4, 3, 2, 1, bias=False), nn.BatchNorm2d(4), nn.ReLU6(inplace=True))
+        self.dw = nn.Sequential(nn.Conv2d(4, 4, 3, 1, 1, groups=4, bias=False), nn.BatchNorm2d(4), nn.Hardswish())
+        self.pw = nn.Sequential(nn.Conv2d(4, 8, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU6(inplace=True))
+        self.pool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(8, 5)
+        with torch.no_grad():   # weights large enough that ReLU6 and Hardswish are cut off at both ends
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    m.weight.mul_(6)
+
+    def forward(self, x):
+        x = self.pool(self.pw(self.dw(self.stem(x))))
+        return self.fc(torch.flatten(x, 1))
+
+
+def mobile():
+    torch.manual_seed(7)
+    export("mobile", Mobile(), (1, 8, 8))
+
+
+def selu():
+    """SELU exports as Selu, which Tikhon does not import: the one-line error's fixture."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.SELU()).eval()
+    torch.onnx.export(model, torch.rand(1, 1, 2, 2), "selu.onnx", opset_version=13, input_names=["input"], output_names=["output"])
+
+
+mobile()
+selu()

@@ -40,7 +40,7 @@ import java.util.Set;
 public final class OnnxImport {
     /** The operators imported (Dropout as the identity, Softmax only as the last node). */
     public static final List<String> OPERATORS = List.of("Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu",
-            "Sigmoid", "Tanh", "Softplus", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape",
+            "Sigmoid", "Tanh", "Softplus", "Clip", "HardSigmoid", "HardSwish", "Elu", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape",
             "Concat", "Identity", "Dropout", "Constant", "Softmax", "LogSoftmax", "Abs", "Erf", "Pow", "Less", "Where", "Pad", "Shape", "Gather");
 
     /**
@@ -316,6 +316,10 @@ public final class OnnxImport {
             case "Tanh": apply(n, new Activation(Activation.Kind.TANH)); return;
             case "Softplus": apply(n, new Activation(Activation.Kind.SOFTPLUS)); return;
             case "LeakyRelu": apply(n, new OnnxLayers.LeakyRelu(floatAttr(n, "alpha", 0.01f))); return;
+            case "Clip": clip(n); return;
+            case "HardSigmoid": apply(n, new OnnxLayers.HardSigmoid(floatAttr(n, "alpha", 0.2f), floatAttr(n, "beta", 0.5f), false)); return;
+            case "HardSwish": apply(n, new OnnxLayers.HardSigmoid(1.0 / 6, 0.5, true)); return;
+            case "Elu": apply(n, new OnnxLayers.Elu(floatAttr(n, "alpha", 1f))); return;
             case "Flatten": {
                 long axis = intAttr(n, "axis", 1);
                 if (axis != 1) throw new UserError(source + ": node '" + n.name + "' (Flatten) has axis " + axis + "; Tikhon imports Flatten with axis 1 (keep the batch)");
@@ -645,6 +649,24 @@ public final class OnnxImport {
         TensorData v = constantInput(n, 2, "constant value");
         double value = v == null ? 0 : v.toDoubles()[0];
         apply(n, new OnnxLayers.Pad(new long[]{pads[2], pads[3], pads[6], pads[7]}, value));
+    }
+
+    /**
+     * Clip (ReLU6, hardtanh): its bounds are attributes up to operator set 10, optional constant inputs from 11 on; a
+     * missing one is no bound.
+     */
+    private void clip(Node n) {
+        double lo = Double.NEGATIVE_INFINITY, hi = Double.POSITIVE_INFINITY;
+        Attribute min = n.attribute("min"), max = n.attribute("max");
+        if (min != null) lo = min.f;
+        if (max != null) hi = max.f;
+        TensorData a = constantInput(n, 1, "minimum"), b = constantInput(n, 2, "maximum");
+        for (TensorData t : new TensorData[]{a, b}) {
+            if (t != null && t.numel() != 1) throw unsupported(n, "Clip with a bound that is not a scalar");
+        }
+        if (a != null) lo = a.toDoubles()[0];
+        if (b != null) hi = b.toDoubles()[0];
+        apply(n, new OnnxLayers.Clip(lo, hi));
     }
 
     private void reshape(Node n) {
