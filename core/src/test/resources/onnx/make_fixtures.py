@@ -234,3 +234,44 @@ def selu():
 
 mobile()
 selu()
+
+
+class LeNet(nn.Module):
+    """The PyTorch tutorial's network: x.view(-1, 16 * 2 * 2), a Reshape to a constant [-1, K], which Tikhon reads as a
+    flatten (each example has K entries) so that the bounds apply; the global average pooling as x.mean((2, 3))
+    (ReduceMean) in a second branch."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3)
+        self.conv2 = nn.Conv2d(4, 16, 3, padding=1)
+        self.fc1 = nn.Linear(16 * 3 * 3, 8)
+        self.fc2 = nn.Linear(8 + 16, 5)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(torch.relu(self.conv1(x)), 2)
+        x = torch.relu(self.conv2(x))
+        h = torch.relu(self.fc1(x.view(-1, 16 * 3 * 3)))
+        return self.fc2(torch.cat([h, x.mean((2, 3))], dim=1))
+
+
+class LeNetChain(nn.Module):
+    """x.view(-1, K) in a chain: Tikhon imports a Sequential its Lipschitz bound and verifiers take."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3)
+        self.fc1 = nn.Linear(4 * 3 * 3, 5)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(torch.relu(self.conv1(x)), 2)
+        return self.fc1(x.view(-1, 4 * 3 * 3))
+
+
+def lenet():
+    torch.manual_seed(11)
+    export("lenet", LeNet(), (1, 8, 8))
+    export("lenet_chain", LeNetChain(), (1, 8, 8))
+
+
+lenet()

@@ -232,6 +232,30 @@ class OnnxOperatorsTest {
         assertThat(clip.describe()).contains("clip(-0.2", "2.5");
     }
 
+    /**
+     * ReduceMean over [2, 3], keeping the axes or not (x.mean((2, 3)) in both forms); a Reshape to [-1, K] where an
+     * example has another number of entries than K (it changes the batch) stays a Reshape, not a flatten.
+     */
+    @Test
+    void reduceMeanOverTheSpatialAxesAndReshapesThatAreNotFlattens() throws Exception {
+        Rng.seed(12);
+        G g = new G(2, 5, 6);
+        String keep = g.op("ReduceMean", List.of("x"), Attribute.ofInts("axes", 2, 3));
+        String drop = g.op("ReduceMean", List.of("x"), Attribute.ofInts("axes", -1, -2), Attribute.ofInt("keepdims", 0));
+        String both = g.op("Concat", List.of(g.op("Flatten", List.of(keep), Attribute.ofInt("axis", 1)), drop), Attribute.ofInt("axis", 1));
+        check(g.bytes(both), 3, 2, 5, 6);
+
+        G r = new G(2, 3, 4);
+        String rows = r.op("Reshape", List.of("x", longs(r, -1, 4)));   // 24 entries an example: [6N, 4]
+        Module m = check(r.bytes(rows), 2, 2, 3, 4);
+        assertThat(m.describe()).contains("reshape[-1, 4]");
+
+        G a = new G(2, 5, 6);
+        byte[] channels = a.bytes(a.op("ReduceMean", List.of("x"), Attribute.ofInts("axes", 1)));
+        assertThatThrownBy(() -> OnnxImport.read(channels, "m.onnx")).isInstanceOf(UserError.class)
+                .hasMessageStartingWith("m.onnx: unsupported ReduceMean over axes [1]").hasMessageContaining("node 'node_reducemean0'");
+    }
+
     /** ELU as PyTorch exports it (the fixture elu.onnx) against ONNX Runtime. */
     @Test
     void eluAsPyTorchExportsIt() throws Exception {
@@ -266,7 +290,7 @@ class OnnxOperatorsTest {
     @Test
     void theFixturesAndTheseGraphsCoverEveryListedOperator() throws Exception {
         Set<String> seen = new HashSet<>(List.of("Identity", "Dropout", "Constant", "LogSoftmax", "HardSwish"));   // tests above
-        for (String f : List.of("mlp", "cnn", "cnn_plain", "residual", "padded", "fmnist_cnn", "viewed", "gelu", "mobile", "elu")) {
+        for (String f : List.of("mlp", "cnn", "cnn_plain", "residual", "padded", "fmnist_cnn", "viewed", "gelu", "mobile", "elu", "lenet")) {
             OnnxProto.Model m = OnnxProto.Model.parse(Files.readAllBytes(OnnxImportTest.DIR.resolve(f + ".onnx")));
             for (Node n : m.graph.nodes) seen.add(n.opType);
         }
