@@ -275,3 +275,17 @@ def lenet():
 
 
 lenet()
+
+
+def prelu():
+    """nn.PReLU with one slope per channel, and with one slope for all, exported as PRelu (the slope [C, 1, 1] or [1])."""
+    torch.manual_seed(13)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2), nn.PReLU(4), nn.Flatten(), nn.Linear(4 * 3 * 3, 6), nn.PReLU(),
+                          nn.Linear(6, 5))
+    with torch.no_grad():
+        model[1].weight.copy_(torch.tensor([0.1, -0.3, 0.6, 1.5]))
+        model[4].weight.fill_(0.2)
+    export("prelu", model, (1, 8, 8))
+
+
+prelu()

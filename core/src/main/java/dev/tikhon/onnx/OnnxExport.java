@@ -173,6 +173,7 @@ public final class OnnxExport {
         if (m instanceof OnnxLayers.GlobalAvgKeepDims) return node("GlobalAveragePool", List.of(x));
         if (m instanceof OnnxLayers.Abs) return node("Abs", List.of(x));
         if (m instanceof OnnxLayers.Erf) return node("Erf", List.of(x));
+        if (m instanceof OnnxLayers.PRelu p) return node("PRelu", List.of(x, initializer("slope", p.slope().value())));
         if (m instanceof OnnxLayers.Elu e) return node("Elu", List.of(x), Attribute.ofFloat("alpha", (float) e.alpha));
         if (m instanceof OnnxLayers.Clip c) {   // operator set 13: the bounds are inputs, "" for none
             return node("Clip", List.of(x, Double.isInfinite(c.lo) ? "" : scalar((float) c.lo), Double.isInfinite(c.hi) ? "" : scalar((float) c.hi)));

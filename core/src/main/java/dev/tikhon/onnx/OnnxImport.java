@@ -40,7 +40,7 @@ import java.util.Set;
 public final class OnnxImport {
     /** The operators imported (Dropout as the identity, Softmax only as the last node). */
     public static final List<String> OPERATORS = List.of("Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu",
-            "Sigmoid", "Tanh", "Softplus", "Clip", "HardSigmoid", "HardSwish", "Elu", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Flatten", "Reshape",
+            "Sigmoid", "Tanh", "Softplus", "Clip", "HardSigmoid", "HardSwish", "Elu", "PRelu", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Flatten", "Reshape",
             "Concat", "Identity", "Dropout", "Constant", "Softmax", "LogSoftmax", "Abs", "Erf", "Pow", "Less", "Where", "Pad", "Shape", "Gather");
 
     /**
@@ -326,6 +326,7 @@ public final class OnnxImport {
             case "Clip": clip(n); return;
             case "HardSigmoid": apply(n, new OnnxLayers.HardSigmoid(floatAttr(n, "alpha", 0.2f), floatAttr(n, "beta", 0.5f), false)); return;
             case "HardSwish": apply(n, new OnnxLayers.HardSigmoid(1.0 / 6, 0.5, true)); return;
+            case "PRelu": apply(n, new OnnxLayers.PRelu(tensor(constantInput(n, 1, "slope")))); return;
             case "Elu": apply(n, new OnnxLayers.Elu(floatAttr(n, "alpha", 1f))); return;
             case "Flatten": {
                 long axis = intAttr(n, "axis", 1);

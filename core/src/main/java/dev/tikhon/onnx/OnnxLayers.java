@@ -160,6 +160,19 @@ public final class OnnxLayers {
         @Override public String describe() { return "elu(" + alpha + ")"; }
     }
 
+    /** max(x, 0) + slope·min(x, 0) with a learned slope broadcasting against x (ONNX PRelu; PyTorch's nn.PReLU). */
+    public static final class PRelu extends Module {
+        private final Parameter slope;
+
+        public PRelu(Tensor slope) { this.slope = parameter("slope", slope, false); }
+
+        public Parameter slope() { return slope; }
+
+        @Override public Tensor forward(Tensor x) { return x.relu().add(x.clampMax(0).mul(slope.value())); }
+
+        @Override public String describe() { return "prelu" + Arrays.toString(slope.value().shape()); }
+    }
+
     /** max(x, 0) + α·min(x, 0). */
     public static final class LeakyRelu extends Module {
         final double alpha;

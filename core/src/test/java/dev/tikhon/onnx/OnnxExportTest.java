@@ -93,7 +93,7 @@ class OnnxExportTest {
 
     @Test
     void importedModelsExportAgainAndOnnxRuntimeAgrees() throws Exception {
-        for (String name : List.of("mlp", "cnn", "residual", "padded", "mobile")) {
+        for (String name : List.of("mlp", "cnn", "residual", "padded", "mobile", "prelu")) {
             OnnxImportTest.Fixture f = OnnxImportTest.Fixture.of(name);
             Module m = OnnxImport.load(OnnxImportTest.DIR.resolve(name + ".onnx")).model();
             long[] s = f.input().shape();
