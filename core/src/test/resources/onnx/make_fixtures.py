@@ -196,3 +196,96 @@ def viewed():
 
 
 viewed()
+
+
+class Mobile(nn.Module):
+    """A MobileNet-like network: depthwise-separable blocks (a grouped 3×3 convolution with groups = channels, then a
+    1×1 one, batch norm folded by the exporter) with ReLU6 (exported as Clip(x, 0, 6)) and Hardswish (at operator set
+    13 HardSigmoid(α = 1/6, β = ½) times x), AdaptiveAvgPool2d((1, 1)) and torch.flatten(x, 1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 4, 3, 2, 1, bias=False), nn.BatchNorm2d(4), nn.ReLU6(inplace=True))
+        self.dw = nn.Sequential(nn.Conv2d(4, 4, 3, 1, 1, groups=4, bias=False), nn.BatchNorm2d(4), nn.Hardswish())
+        self.pw = nn.Sequential(nn.Conv2d(4, 8, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU6(inplace=True))
+        self.pool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(8, 5)
+        with torch.no_grad():   # weights large enough that ReLU6 and Hardswish are cut off at both ends
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    m.weight.mul_(6)
+
+    def forward(self, x):
+        x = self.pool(self.pw(self.dw(self.stem(x))))
+        return self.fc(torch.flatten(x, 1))
+
+
+def mobile():
+    torch.manual_seed(7)
+    export("mobile", Mobile(), (1, 8, 8))
+
+
+def selu():
+    """SELU exports as Selu, which Tikhon does not import: the one-line error's fixture."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.SELU()).eval()
+    torch.onnx.export(model, torch.rand(1, 1, 2, 2), "selu.onnx", opset_version=13, input_names=["input"], output_names=["output"])
+
+
+mobile()
+selu()
+
+
+class LeNet(nn.Module):
+    """The PyTorch tutorial's network: x.view(-1, 16 * 2 * 2), a Reshape to a constant [-1, K], which Tikhon reads as a
+    flatten (each example has K entries) so that the bounds apply; the global average pooling as x.mean((2, 3))
+    (ReduceMean) in a second branch."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3)
+        self.conv2 = nn.Conv2d(4, 16, 3, padding=1)
+        self.fc1 = nn.Linear(16 * 3 * 3, 8)
+        self.fc2 = nn.Linear(8 + 16, 5)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(torch.relu(self.conv1(x)), 2)
+        x = torch.relu(self.conv2(x))
+        h = torch.relu(self.fc1(x.view(-1, 16 * 3 * 3)))
+        return self.fc2(torch.cat([h, x.mean((2, 3))], dim=1))
+
+
+class LeNetChain(nn.Module):
+    """x.view(-1, K) in a chain: Tikhon imports a Sequential its Lipschitz bound and verifiers take."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3)
+        self.fc1 = nn.Linear(4 * 3 * 3, 5)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(torch.relu(self.conv1(x)), 2)
+        return self.fc1(x.view(-1, 4 * 3 * 3))
+
+
+def lenet():
+    torch.manual_seed(11)
+    export("lenet", LeNet(), (1, 8, 8))
+    export("lenet_chain", LeNetChain(), (1, 8, 8))
+
+
+lenet()
+
+
+def prelu():
+    """nn.PReLU with one slope per channel, and with one slope for all, exported as PRelu (the slope [C, 1, 1] or [1])."""
+    torch.manual_seed(13)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2), nn.PReLU(4), nn.Flatten(), nn.Linear(4 * 3 * 3, 6), nn.PReLU(),
+                          nn.Linear(6, 5))
+    with torch.no_grad():
+        model[1].weight.copy_(torch.tensor([0.1, -0.3, 0.6, 1.5]))
+        model[4].weight.fill_(0.2)
+    export("prelu", model, (1, 8, 8))
+
+
+prelu()

@@ -172,6 +172,16 @@ public final class OnnxExport {
         }
         if (m instanceof OnnxLayers.GlobalAvgKeepDims) return node("GlobalAveragePool", List.of(x));
         if (m instanceof OnnxLayers.Abs) return node("Abs", List.of(x));
+        if (m instanceof OnnxLayers.Erf) return node("Erf", List.of(x));
+        if (m instanceof OnnxLayers.PRelu p) return node("PRelu", List.of(x, initializer("slope", p.slope().value())));
+        if (m instanceof OnnxLayers.Elu e) return node("Elu", List.of(x), Attribute.ofFloat("alpha", (float) e.alpha));
+        if (m instanceof OnnxLayers.Clip c) {   // operator set 13: the bounds are inputs, "" for none
+            return node("Clip", List.of(x, Double.isInfinite(c.lo) ? "" : scalar((float) c.lo), Double.isInfinite(c.hi) ? "" : scalar((float) c.hi)));
+        }
+        if (m instanceof OnnxLayers.HardSigmoid h) {   // HardSwish is operator set 14: x · HardSigmoid(x) with α = 1/6, β = ½
+            String s = node("HardSigmoid", List.of(x), Attribute.ofFloat("alpha", (float) h.alpha), Attribute.ofFloat("beta", (float) h.beta));
+            return h.swish ? node("Mul", List.of(x, s)) : s;
+        }
         if (m instanceof OnnxLayers.Pad p) {
             String pads = longs("pads", new long[]{0, 0, p.pads[0], p.pads[1], 0, 0, p.pads[2], p.pads[3]});
             return node("Pad", List.of(x, pads, scalar((float) p.value)));

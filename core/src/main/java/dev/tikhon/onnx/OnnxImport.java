@@ -40,7 +40,7 @@ import java.util.Set;
 public final class OnnxImport {
     /** The operators imported (Dropout as the identity, Softmax only as the last node). */
     public static final List<String> OPERATORS = List.of("Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu",
-            "Sigmoid", "Tanh", "Softplus", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape",
+            "Sigmoid", "Tanh", "Softplus", "Clip", "HardSigmoid", "HardSwish", "Elu", "PRelu", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Flatten", "Reshape",
             "Concat", "Identity", "Dropout", "Constant", "Softmax", "LogSoftmax", "Abs", "Erf", "Pow", "Less", "Where", "Pad", "Shape", "Gather");
 
     /**
@@ -65,6 +65,8 @@ public final class OnnxImport {
     private List<Node> graphNodes;
     private long declaredBatch = -1;
     private int declaredRank = -1;
+    /** One example of the declared input shape, [1, C, H, W]; null when the file leaves a dimension other than the batch open. */
+    private long[] declaredShape;
 
     private OnnxImport(String source) { this.source = source; }
 
@@ -113,6 +115,11 @@ public final class OnnxImport {
         if (in.dims != null && !in.dims.isEmpty()) {
             declaredBatch = in.dims.get(0);
             declaredRank = in.dims.size();
+            if (inputShape.stream().allMatch(d -> d > 0)) {
+                declaredShape = new long[in.dims.size()];
+                declaredShape[0] = 1;
+                for (int i = 1; i < declaredShape.length; i++) declaredShape[i] = in.dims.get(i);
+            }
         }
         values.put(in.name, 0);
         graphNodes = g.nodes;
@@ -316,6 +323,11 @@ public final class OnnxImport {
             case "Tanh": apply(n, new Activation(Activation.Kind.TANH)); return;
             case "Softplus": apply(n, new Activation(Activation.Kind.SOFTPLUS)); return;
             case "LeakyRelu": apply(n, new OnnxLayers.LeakyRelu(floatAttr(n, "alpha", 0.01f))); return;
+            case "Clip": clip(n); return;
+            case "HardSigmoid": apply(n, new OnnxLayers.HardSigmoid(floatAttr(n, "alpha", 0.2f), floatAttr(n, "beta", 0.5f), false)); return;
+            case "HardSwish": apply(n, new OnnxLayers.HardSigmoid(1.0 / 6, 0.5, true)); return;
+            case "PRelu": apply(n, new OnnxLayers.PRelu(tensor(constantInput(n, 1, "slope")))); return;
+            case "Elu": apply(n, new OnnxLayers.Elu(floatAttr(n, "alpha", 1f))); return;
             case "Flatten": {
                 long axis = intAttr(n, "axis", 1);
                 if (axis != 1) throw new UserError(source + ": node '" + n.name + "' (Flatten) has axis " + axis + "; Tikhon imports Flatten with axis 1 (keep the batch)");
@@ -324,6 +336,7 @@ public final class OnnxImport {
             }
             case "Reshape": reshape(n); return;
             case "GlobalAveragePool": apply(n, new OnnxLayers.GlobalAvgKeepDims()); return;
+            case "ReduceMean": reduceMean(n); return;
             case "MaxPool": case "AveragePool": pool(n); return;
             case "Conv": conv(n); return;
             case "Gemm": gemm(n); return;
@@ -647,6 +660,41 @@ public final class OnnxImport {
         apply(n, new OnnxLayers.Pad(new long[]{pads[2], pads[3], pads[6], pads[7]}, value));
     }
 
+    /**
+     * Clip (ReLU6, hardtanh): its bounds are attributes up to operator set 10, optional constant inputs from 11 on; a
+     * missing one is no bound.
+     */
+    private void clip(Node n) {
+        double lo = Double.NEGATIVE_INFINITY, hi = Double.POSITIVE_INFINITY;
+        Attribute min = n.attribute("min"), max = n.attribute("max");
+        if (min != null) lo = min.f;
+        if (max != null) hi = max.f;
+        TensorData a = constantInput(n, 1, "minimum"), b = constantInput(n, 2, "maximum");
+        for (TensorData t : new TensorData[]{a, b}) {
+            if (t != null && t.numel() != 1) throw unsupported(n, "Clip with a bound that is not a scalar");
+        }
+        if (a != null) lo = a.toDoubles()[0];
+        if (b != null) hi = b.toDoubles()[0];
+        apply(n, new OnnxLayers.Clip(lo, hi));
+    }
+
+    /**
+     * ReduceMean over the two spatial axes of [N, C, H, W] (how {@code x.mean((2, 3))} exports): global average pooling,
+     * keeping [N, C, 1, 1] when {@code keepdims} (the default). The axes are an attribute up to operator set 17, an input
+     * from 18 on.
+     */
+    private void reduceMean(Node n) {
+        long[] axes = n.inputs.size() > 1 && !n.inputs.get(1).isEmpty()
+                ? Arrays.stream(constantInput(n, 1, "axes").toDoubles()).mapToLong(d -> (long) d).sorted().toArray()
+                : intsAttr(n, "axes", new long[0]);
+        axes = Arrays.stream(axes).sorted().toArray();
+        if (!Arrays.equals(axes, new long[]{2, 3}) && !Arrays.equals(axes, new long[]{-2, -1}) || declaredRank > 0 && declaredRank != 4) {
+            throw unsupported(n, "ReduceMean over axes " + Arrays.toString(axes) + " (Tikhon imports the mean over the spatial axes [2, 3] of [N, C, H, W], "
+                    + "global average pooling)");
+        }
+        apply(n, intAttr(n, "keepdims", 1) != 0 ? new OnnxLayers.GlobalAvgKeepDims() : Pool.globalAvg());
+    }
+
     private void reshape(Node n) {
         TensorData s = constantInput(n, 1, "shape");
         reshape(n, Arrays.stream(s.toDoubles()).mapToLong(d -> (long) d).toArray());
@@ -657,7 +705,35 @@ public final class OnnxImport {
         if (target.length == 0) throw unsupported(n, "Reshape to a scalar");
         // The batch: a file exported with a fixed batch size names it; 0 keeps whatever batch comes in.
         if (target[0] > 0 && target[0] == declaredBatch) target[0] = 0;
-        if (target.length == 2 && target[0] == 0 && target[1] == -1) apply(n, Pool.flatten());
+        boolean flatten = target.length == 2 && target[0] == 0 && target[1] == -1
+                // x.view(-1, K): a flatten when each example has K entries (then it keeps the batch, as a flatten does)
+                || target.length == 2 && (target[0] == 0 || target[0] == -1) && target[1] > 0 && perExample(dynamic(n, 0)) == target[1];
+        if (flatten) apply(n, Pool.flatten());
         else apply(n, new OnnxLayers.Reshape(target));
+    }
+
+    /**
+     * How many entries one example of value {@code v} has, found by running the layers that compute it on one example of
+     * the shape the file declares; −1 when that is not known (an open dimension, or a value computed by a graph node).
+     */
+    private long perExample(int v) {
+        if (declaredShape == null) return -1;
+        List<Module> chain = new ArrayList<>();
+        while (v > 0) {
+            Graph.Node node = nodes.get(v - 1);
+            if (node.op() != Graph.Op.APPLY) return -1;
+            chain.add(0, node.module());
+            v = node.inputs()[0];
+        }
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            Tensor x = Tensor.zeros(declaredShape);
+            for (Module m : chain) {
+                m.train(false);
+                x = m.forward(x);
+            }
+            return x.numel() / x.size(0);
+        } catch (RuntimeException e) {
+            return -1;   // the layers do not take the declared shape: leave the Reshape as it is written
+        }
     }
 }

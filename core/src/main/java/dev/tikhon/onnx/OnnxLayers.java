@@ -111,6 +111,68 @@ public final class OnnxLayers {
         @Override public String describe() { return "erf"; }
     }
 
+    /** min(max(x, lo), hi) (ONNX Clip; ReLU6 as PyTorch writes it is Clip(x, 0, 6)); an infinite bound is no bound. */
+    public static final class Clip extends Module {
+        final double lo, hi;
+
+        public Clip(double lo, double hi) {
+            this.lo = lo;
+            this.hi = hi;
+        }
+
+        @Override public Tensor forward(Tensor x) {
+            Tensor y = x;
+            if (lo != Double.NEGATIVE_INFINITY) y = y.clampMin(lo);
+            if (hi != Double.POSITIVE_INFINITY) y = y.clampMax(hi);
+            return y;
+        }
+
+        @Override public String describe() { return "clip(" + lo + ", " + hi + ")"; }
+    }
+
+    /** max(0, min(1, α·x + β)) (ONNX HardSigmoid); with {@code swish}, x times that (ONNX HardSwish, α = 1/6, β = ½). */
+    public static final class HardSigmoid extends Module {
+        final double alpha, beta;
+        final boolean swish;
+
+        public HardSigmoid(double alpha, double beta, boolean swish) {
+            this.alpha = alpha;
+            this.beta = beta;
+            this.swish = swish;
+        }
+
+        @Override public Tensor forward(Tensor x) {
+            Tensor s = x.mul(alpha).add(beta).clamp(0, 1);
+            return swish ? x.mul(s) : s;
+        }
+
+        @Override public String describe() { return swish ? "hard-swish" : "hard-sigmoid(" + alpha + ", " + beta + ")"; }
+    }
+
+    /** x for x > 0, α·(eˣ − 1) otherwise (ONNX Elu). */
+    public static final class Elu extends Module {
+        final double alpha;
+
+        public Elu(double alpha) { this.alpha = alpha; }
+
+        @Override public Tensor forward(Tensor x) { return x.relu().add(x.clampMax(0).exp().sub(1).mul(alpha)); }
+
+        @Override public String describe() { return "elu(" + alpha + ")"; }
+    }
+
+    /** max(x, 0) + slope·min(x, 0) with a learned slope broadcasting against x (ONNX PRelu; PyTorch's nn.PReLU). */
+    public static final class PRelu extends Module {
+        private final Parameter slope;
+
+        public PRelu(Tensor slope) { this.slope = parameter("slope", slope, false); }
+
+        public Parameter slope() { return slope; }
+
+        @Override public Tensor forward(Tensor x) { return x.relu().add(x.clampMax(0).mul(slope.value())); }
+
+        @Override public String describe() { return "prelu" + Arrays.toString(slope.value().shape()); }
+    }
+
     /** max(x, 0) + α·min(x, 0). */
     public static final class LeakyRelu extends Module {
         final double alpha;

@@ -183,11 +183,11 @@ class OnnxCliTest {
 
     @Test
     void anUnsupportedOperatorIsOneLineNamingItAndItsNode(@TempDir Path dir) {
-        Cli.Run r = Cli.run("eval", "--onnx", "src/test/resources/onnx/elu.onnx", "--data", "fashion-mnist-sample", "--out", dir.toString());
+        Cli.Run r = Cli.run("eval", "--onnx", "src/test/resources/onnx/selu.onnx", "--data", "fashion-mnist-sample", "--out", dir.toString());
         assertThat(r.exitCode()).as(r.err()).isEqualTo(2);
         String[] lines = r.err().strip().split("\n");
         assertThat(lines).hasSize(1);
-        assertThat(lines[0]).startsWith("tikhon: error: ").contains("elu.onnx").contains("operator Elu").contains("node '/2/Elu'");
+        assertThat(lines[0]).startsWith("tikhon: error: ").contains("selu.onnx").contains("operator Selu").contains("node '/2/Selu'");
     }
 
     @Test

@@ -75,6 +75,29 @@ class ImportedGraphBoundsTest {
         assertThat(Math.sqrt(gradNorm)).isLessThanOrEqualTo(NetworkBound.of(m, new long[]{1, 8, 8}, 0).total() * Math.sqrt(vNorm));
     }
 
+    /**
+     * x.view(-1, K) as the PyTorch tutorial writes it (a Reshape to the constant [-1, K]) is a flatten when each example
+     * has K entries: the import is a chain of Tikhon's layers, so the sound Lipschitz bound and CROWN apply.
+     */
+    @Test
+    void aViewToMinusOneAndTheFeatureCountIsAFlatten() throws Exception {
+        OnnxImportTest.Fixture f = OnnxImportTest.Fixture.of("lenet_chain");
+        Module m = OnnxImport.load(OnnxImportTest.DIR.resolve("lenet_chain.onnx")).model();
+        assertThat(m).isInstanceOf(dev.tikhon.nn.Sequential.class);
+        assertThat(((dev.tikhon.nn.Sequential) m).layers()).noneMatch(l -> l instanceof OnnxLayers.Reshape)
+                .anyMatch(l -> l instanceof dev.tikhon.nn.Pool p && p.kind() == dev.tikhon.nn.Pool.Kind.FLATTEN);
+        double gradNorm = 0, vNorm = 0;
+        for (float g : f.inputGrad()) gradNorm += g * g;
+        for (float w : f.v().toFloatArray()) vNorm += w * w;
+        assertThat(Math.sqrt(gradNorm)).isLessThanOrEqualTo(NetworkBound.of(m, new long[]{1, 8, 8}, 0).total() * Math.sqrt(vNorm));
+        Tensor x = f.input(), spec = spec(m, x);
+        Interval crown = BoundedNetwork.of(m).crown(InputRegion.ball(x, 0.01, Norm.LINF), spec);
+        try (Autograd.Guard ng = Autograd.noGrad()) {
+            Tensor margins = spec.matmul(m.forward(x).unsqueeze(2)).squeeze(2);
+            assertThat(margins.sub(crown.lo()).min().item()).isGreaterThanOrEqualTo(-1e-5);
+        }
+    }
+
     /** A graph a PyTorch user might write: arithmetic with constants, a skip connection, and two paths that cross. */
     static Graph crossing() {
         Rng.seed(7);

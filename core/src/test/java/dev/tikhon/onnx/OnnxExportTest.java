@@ -93,7 +93,7 @@ class OnnxExportTest {
 
     @Test
     void importedModelsExportAgainAndOnnxRuntimeAgrees() throws Exception {
-        for (String name : List.of("mlp", "cnn", "residual", "padded")) {
+        for (String name : List.of("mlp", "cnn", "residual", "padded", "mobile", "prelu")) {
             OnnxImportTest.Fixture f = OnnxImportTest.Fixture.of(name);
             Module m = OnnxImport.load(OnnxImportTest.DIR.resolve(name + ".onnx")).model();
             long[] s = f.input().shape();
@@ -104,6 +104,20 @@ class OnnxExportTest {
                 again = OnnxImport.read(onnx, name).model().forward(f.input()).toFloatArray();
             }
             OnnxImportTest.assertClose(again, f.logits(), 1e-5);
+        }
+    }
+
+    /** GELU (Erf) and ELU as PyTorch exports them, imported, export again: ONNX Runtime computes the import's outputs. */
+    @Test
+    void importedActivationsWithoutFixtureAnswersExportAgain() throws Exception {
+        for (String name : List.of("gelu", "elu")) {
+            Module m = OnnxImport.load(OnnxImportTest.DIR.resolve(name + ".onnx")).model();
+            Tensor x = Tensor.rand(5, 1, 2, 2).sub(0.5).mul(6);
+            float[] tikhon;
+            try (Autograd.Guard g = Autograd.noGrad()) {
+                tikhon = m.forward(x).toFloatArray();
+            }
+            OnnxImportTest.assertClose(onnxRuntime(OnnxExport.toBytes(m, List.of(1L, 2L, 2L)), x), tikhon, 1e-5);
         }
     }
 

@@ -59,12 +59,14 @@ class OnnxOperatorsTest {
             return out;
         }
 
-        byte[] bytes(String output) throws Exception {
+        byte[] bytes(String output) throws Exception { return bytes(output, 13); }
+
+        byte[] bytes(String output, long opset) throws Exception {
             g.outputs.add(new ValueInfo(output, OnnxProto.FLOAT, List.of(-1L, -1L)));
             OnnxProto.Model m = new OnnxProto.Model();
             m.irVersion = 7;
             m.graph = g;
-            m.opsets.add(new OnnxProto.OpsetId("", 13));
+            m.opsets.add(new OnnxProto.OpsetId("", opset));
             return m.toBytes();
         }
     }
@@ -196,6 +198,72 @@ class OnnxOperatorsTest {
         assertThat(m.describe()).contains("erf");
     }
 
+    /**
+     * ReLU6 and hardtanh (Clip, bounds as inputs from operator set 11 on, as attributes before, either one left out),
+     * hard sigmoid with its own α and β, hard swish and ELU against ONNX Runtime, on inputs spread across their kinks.
+     */
+    @Test
+    void clipHardSigmoidHardSwishAndElu() throws Exception {
+        Rng.seed(9);
+        G g = new G(12);
+        String h = g.op("Gemm", List.of("x", g.init(new long[]{12, 12})), Attribute.ofFloat("alpha", 8f));   // ±several units
+        String relu6 = g.op("Clip", List.of(h, g.initValue(new long[]{}, new float[]{0f}), g.initValue(new long[]{}, new float[]{6f})));
+        String low = g.op("Clip", List.of(h, g.initValue(new long[]{}, new float[]{-1f})));          // no maximum
+        String high = g.op("Clip", List.of(h, "", g.initValue(new long[]{}, new float[]{0.5f})));    // no minimum
+        String hs = g.op("HardSigmoid", List.of(h), Attribute.ofFloat("alpha", 0.3f), Attribute.ofFloat("beta", 0.4f));
+        String hsDefault = g.op("HardSigmoid", List.of(h));
+        String elu = g.op("Elu", List.of(h), Attribute.ofFloat("alpha", 0.7f));
+        String eluDefault = g.op("Elu", List.of(h));
+        String sum = relu6;
+        for (String v : List.of(low, high, hs, hsDefault, elu, eluDefault)) {
+            sum = g.op("Concat", List.of(sum, g.op("Gemm", List.of(v, g.init(new long[]{12, 3})))), Attribute.ofInt("axis", 1));
+        }
+        check(g.bytes(sum), 64, 12);
+
+        // HardSwish (operator set 14); Clip with its bounds as attributes (operator set 10)
+        G a = new G(12);
+        String k = a.op("Gemm", List.of("x", a.init(new long[]{12, 12})), Attribute.ofFloat("alpha", 8f));
+        Module hardSwish = check(a.bytes(a.op("HardSwish", List.of(k)), 14), 64, 12);
+        assertThat(hardSwish.describe()).contains("hard-swish");
+        G b = new G(12);
+        String c = b.op("Mul", List.of(b.op("MatMul", List.of("x", b.init(new long[]{12, 12}))), b.initValue(new long[]{}, new float[]{8f})));
+        c = b.op("Clip", List.of(c), Attribute.ofFloat("min", -0.2f), Attribute.ofFloat("max", 2.5f));
+        Module clip = check(b.bytes(c, 10), 64, 12);
+        assertThat(clip.describe()).contains("clip(-0.2", "2.5");
+    }
+
+    /**
+     * ReduceMean over [2, 3], keeping the axes or not (x.mean((2, 3)) in both forms); a Reshape to [-1, K] where an
+     * example has another number of entries than K (it changes the batch) stays a Reshape, not a flatten.
+     */
+    @Test
+    void reduceMeanOverTheSpatialAxesAndReshapesThatAreNotFlattens() throws Exception {
+        Rng.seed(12);
+        G g = new G(2, 5, 6);
+        String keep = g.op("ReduceMean", List.of("x"), Attribute.ofInts("axes", 2, 3));
+        String drop = g.op("ReduceMean", List.of("x"), Attribute.ofInts("axes", -1, -2), Attribute.ofInt("keepdims", 0));
+        String both = g.op("Concat", List.of(g.op("Flatten", List.of(keep), Attribute.ofInt("axis", 1)), drop), Attribute.ofInt("axis", 1));
+        check(g.bytes(both), 3, 2, 5, 6);
+
+        G r = new G(2, 3, 4);
+        String rows = r.op("Reshape", List.of("x", longs(r, -1, 4)));   // 24 entries an example: [6N, 4]
+        Module m = check(r.bytes(rows), 2, 2, 3, 4);
+        assertThat(m.describe()).contains("reshape[-1, 4]");
+
+        G a = new G(2, 5, 6);
+        byte[] channels = a.bytes(a.op("ReduceMean", List.of("x"), Attribute.ofInts("axes", 1)));
+        assertThatThrownBy(() -> OnnxImport.read(channels, "m.onnx")).isInstanceOf(UserError.class)
+                .hasMessageStartingWith("m.onnx: unsupported ReduceMean over axes [1]").hasMessageContaining("node 'node_reducemean0'");
+    }
+
+    /** ELU as PyTorch exports it (the fixture elu.onnx) against ONNX Runtime. */
+    @Test
+    void eluAsPyTorchExportsIt() throws Exception {
+        byte[] elu = Files.readAllBytes(OnnxImportTest.DIR.resolve("elu.onnx"));
+        Module m = check(elu, 1, 1, 2, 2);   // exported with a fixed batch of 1
+        assertThat(m.describe()).contains("elu(1.0)");
+    }
+
     private static String scalarLong(G g, long v) {
         String name = "k" + g.g.initializers.size();
         g.g.initializers.add(TensorData.ofLongs(name, new long[0], new long[]{v}));
@@ -221,8 +289,8 @@ class OnnxOperatorsTest {
 
     @Test
     void theFixturesAndTheseGraphsCoverEveryListedOperator() throws Exception {
-        Set<String> seen = new HashSet<>(List.of("Identity", "Dropout", "Constant", "LogSoftmax"));   // tests above
-        for (String f : List.of("mlp", "cnn", "cnn_plain", "residual", "padded", "fmnist_cnn", "viewed", "gelu")) {
+        Set<String> seen = new HashSet<>(List.of("Identity", "Dropout", "Constant", "LogSoftmax", "HardSwish"));   // tests above
+        for (String f : List.of("mlp", "cnn", "cnn_plain", "residual", "padded", "fmnist_cnn", "viewed", "gelu", "mobile", "elu", "lenet", "prelu")) {
             OnnxProto.Model m = OnnxProto.Model.parse(Files.readAllBytes(OnnxImportTest.DIR.resolve(f + ".onnx")));
             for (Node n : m.graph.nodes) seen.add(n.opType);
         }
@@ -248,10 +316,10 @@ class OnnxOperatorsTest {
                 .hasMessageContaining("node 'node_conv1' (Conv) has pads [0, 0, 1, 1]");
 
         G u = new G(4);
-        String e = u.op("Elu", List.of("x"));
-        byte[] elu = u.bytes(e);
-        assertThatThrownBy(() -> OnnxImport.read(elu, "m.onnx")).isInstanceOf(UserError.class)
-                .hasMessageStartingWith("m.onnx: unsupported operator Elu in node 'node_elu0'");
+        String e = u.op("Selu", List.of("x"));
+        byte[] selu = u.bytes(e);
+        assertThatThrownBy(() -> OnnxImport.read(selu, "m.onnx")).isInstanceOf(UserError.class)
+                .hasMessageStartingWith("m.onnx: unsupported operator Selu in node 'node_selu0'");
 
         G two = new G(4);
         two.g.inputs.add(new ValueInfo("y", OnnxProto.FLOAT, List.of(-1L, 4L)));
