@@ -125,7 +125,8 @@ public abstract class Composition<T> {
         if (m instanceof Pool) return pool(name, (Pool) m, shape);
         if (m instanceof ResidualBlock) return residual(name, (ResidualBlock) m, shape);
         if (m instanceof Graph g) return graph(name, g, shape);
-        if (m instanceof ElementwiseAffine e && e.elementwiseAffine() != null) return elementwise(name, m, e.elementwiseAffine()[0], shape);
+        Tensor[] affine = m instanceof ElementwiseAffine e ? e.elementwiseAffine() : null;
+        if (affine != null) return elementwise(name, m, affine[0], shape);
         if (m instanceof FarkasConv2d) return farkasConv(name, (FarkasConv2d) m, shape);
         if (m instanceof FarkasBlock) {
             FarkasBlock b = (FarkasBlock) m;

@@ -136,9 +136,8 @@ public final class Graph extends Module {
 
     /** The chain from value {@code from} to value {@code to}; {@code from} dominates {@code to}. */
     private List<Part> chain(int from, int to, int[] idom, int[] budget) {
-        List<Part> out = new ArrayList<>();
         int v = to;
-        java.util.ArrayDeque<Part> reversed = new java.util.ArrayDeque<>();
+        java.util.ArrayDeque<Part> reversed = new java.util.ArrayDeque<>();   // walked from the output back: pushed in reverse
         while (v != from) {
             if (--budget[0] < 0) {
                 throw new IllegalArgumentException("the graph's paths share too many layers to be written as a chain of layers and sums");
@@ -156,8 +155,7 @@ public final class Graph extends Module {
                         + ") combines computed values other than by addition");
             }
         }
-        out.addAll(reversed);
-        return out;
+        return new ArrayList<>(reversed);
     }
 
     @Override public String describe() {

@@ -2,6 +2,7 @@ package dev.tikhon.onnx;
 
 import dev.tikhon.UserError;
 import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Activation;
 import dev.tikhon.nn.BatchNorm2d;
@@ -250,7 +251,7 @@ public final class OnnxImport {
             case "Unsqueeze": {
                 RunTimeShape r = runTimeShapes.get(in);
                 if (r == null) return false;
-                long[] axes = n.inputs.size() > 1 ? Arrays.stream(constantInput(n, 1, "axes").toDoubles()).mapToLong(d -> (long) d).toArray()
+                long[] axes = n.inputs.size() > 1 ? constantInput(n, 1, "axes").toLongs()
                         : n.attribute("axes") == null ? new long[0] : n.attribute("axes").intArray();
                 if (!r.scalar() || axes.length != 1 || axes[0] != 0 && axes[0] != -1) throw unsupported(n, "Unsqueeze of a run-time shape other than one entry into a vector");
                 runTimeShapes.put(out, new RunTimeShape(r.dims(), false));
@@ -646,7 +647,7 @@ public final class OnnxImport {
         String m = mode == null ? "constant" : mode.s.toStringUtf8();
         if (!m.equals("constant")) throw unsupported(n, "Pad mode " + m);
         TensorData p = constantInput(n, 1, "pads");
-        long[] pads = Arrays.stream(p.toDoubles()).mapToLong(d -> (long) d).toArray();
+        long[] pads = p.toLongs();
         if (pads.length != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0) {
             throw new UserError(source + ": node '" + n.name + "' (Pad) has pads " + Arrays.toString(pads)
                     + "; Tikhon imports padding of the two spatial axes of [N, C, H, W] inputs");
@@ -685,7 +686,7 @@ public final class OnnxImport {
      */
     private void reduceMean(Node n) {
         long[] axes = n.inputs.size() > 1 && !n.inputs.get(1).isEmpty()
-                ? Arrays.stream(constantInput(n, 1, "axes").toDoubles()).mapToLong(d -> (long) d).sorted().toArray()
+                ? constantInput(n, 1, "axes").toLongs()
                 : intsAttr(n, "axes", new long[0]);
         axes = Arrays.stream(axes).sorted().toArray();
         if (!Arrays.equals(axes, new long[]{2, 3}) && !Arrays.equals(axes, new long[]{-2, -1}) || declaredRank > 0 && declaredRank != 4) {
@@ -697,7 +698,7 @@ public final class OnnxImport {
 
     private void reshape(Node n) {
         TensorData s = constantInput(n, 1, "shape");
-        reshape(n, Arrays.stream(s.toDoubles()).mapToLong(d -> (long) d).toArray());
+        reshape(n, s.toLongs());
     }
 
     private void reshape(Node n, long[] target) {
@@ -725,7 +726,7 @@ public final class OnnxImport {
             chain.add(0, node.module());
             v = node.inputs()[0];
         }
-        try (Autograd.Guard g = Autograd.noGrad()) {
+        try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
             Tensor x = Tensor.zeros(declaredShape);
             for (Module m : chain) {
                 m.train(false);

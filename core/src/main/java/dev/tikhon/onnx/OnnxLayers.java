@@ -146,7 +146,7 @@ public final class OnnxLayers {
             return swish ? x.mul(s) : s;
         }
 
-        @Override public String describe() { return swish ? "hard-swish" : "hard-sigmoid(" + alpha + ", " + beta + ")"; }
+        @Override public String describe() { return swish ? "hard-swish" : "hard-sigmoid(" + (float) alpha + ", " + (float) beta + ")"; }   // float attributes
     }
 
     /** x for x > 0, α·(eˣ − 1) otherwise (ONNX Elu). */
@@ -157,7 +157,7 @@ public final class OnnxLayers {
 
         @Override public Tensor forward(Tensor x) { return x.relu().add(x.clampMax(0).exp().sub(1).mul(alpha)); }
 
-        @Override public String describe() { return "elu(" + alpha + ")"; }
+        @Override public String describe() { return "elu(" + (float) alpha + ")"; }   // a float attribute: 0.1, not 0.10000000149011612
     }
 
     /** max(x, 0) + slope·min(x, 0) with a learned slope broadcasting against x (ONNX PRelu; PyTorch's nn.PReLU). */

@@ -361,6 +361,11 @@ public final class OnnxProto {
             return n;
         }
 
+        /** The values as longs (shapes, axes, pads, indices), each converted from {@link #toDoubles()} as a Java cast does. */
+        public long[] toLongs() {
+            return java.util.Arrays.stream(toDoubles()).mapToLong(d -> (long) d).toArray();
+        }
+
         /** The values as doubles, whichever of raw_data or the typed fields holds them. */
         public double[] toDoubles() {
             int n = Math.toIntExact(numel());

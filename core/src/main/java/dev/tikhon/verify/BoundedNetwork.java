@@ -104,6 +104,7 @@ public final class BoundedNetwork {
      * what leaves it (the training-mode function, batch norm with the batch's statistics).
      */
     private static void add(Module m, List<Node> out, Tensor[] clean) {
+        Tensor[] elementwise = m instanceof ElementwiseAffine e ? e.elementwiseAffine() : null;
         if (m instanceof Sequential s) {
             for (Module c : s.layers()) add(c, out, clean);
             return;
@@ -130,9 +131,8 @@ public final class BoundedNetwork {
                 case GLOBAL_AVG: out.add(new Layers.AvgPool(0)); break;
                 default: throw new AssertionError(p.kind());
             }
-        } else if (m instanceof ElementwiseAffine e && e.elementwiseAffine() != null) {
-            Tensor[] affine = e.elementwiseAffine();
-            out.add(new Layers.Elementwise(affine[0], affine[1]));
+        } else if (elementwise != null) {
+            out.add(new Layers.Elementwise(elementwise[0], elementwise[1]));
         } else if (m instanceof Graph g) {
             List<Graph.Part> parts;
             try {
