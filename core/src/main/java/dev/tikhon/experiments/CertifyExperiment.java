@@ -103,7 +103,7 @@ public final class CertifyExperiment {
         TrainConfig c = TrainConfig.builder().epochs(budget.epochs()).seed(budget.seed()).objective(objective).build();
         Trainer t = new Trainer(spec(), Regularizers.build(objective), c, data.train(), null, data.test(), info, device,
                 out.resolve(name), listeners.apply(name));
-        return t.run(true).model();
+        return t.onlySameSettings().run(true).model();
     }
 
     private Module smooth(String name, Module undefended, HeatConfig heat, Function<String, Trainer.Listener> listeners) {

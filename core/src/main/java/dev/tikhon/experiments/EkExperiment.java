@@ -77,16 +77,24 @@ public final class EkExperiment {
     /** "EK flow" or "CNF": how captions and titles name a method. */
     public static String methodName(String method) { return method.equals("ek") ? "EK flow" : "CNF"; }
 
+    private static final List<String> METHODS = List.of("ek", "cnf");
+
+    private FlowConfig config(String data, String method) { return method.equals("ek") ? ek(data) : cnf(data); }
+
     /** Runs (or resumes) every training; writes results.csv and returns the result. */
     public Result run(Function<String, FlowTraining.Listener> listeners) {
         List<Row> rows = new ArrayList<>();
         List<String> images = new ArrayList<>();
         Map<String, String> captions = new LinkedHashMap<>();
+        // every earlier run reused must have the settings asked for: checked before anything trains
         for (String data : budget.datasets()) {
-            for (String method : List.of("ek", "cnf")) {
+            for (String method : METHODS) FlowRuns.requireSameSettings(config(data, method), dir.resolve(data + "-" + method));
+        }
+        for (String data : budget.datasets()) {
+            for (String method : METHODS) {
                 Path runDir = dir.resolve(data + "-" + method);
                 long t0 = System.nanoTime();
-                FlowRuns.Trained t = FlowRuns.train(method.equals("ek") ? ek(data) : cnf(data), device, runDir, true, budget.heldOut(),
+                FlowRuns.Trained t = FlowRuns.train(config(data, method), device, runDir, true, budget.heldOut(),
                         null, budget.grid(), listeners.apply(data + " " + method));
                 rows.add(new Row(data, method, t.heldOut().unit(), t.outcome().history().size(), t.outcome().seconds(), t.heldOut().nll(),
                         t.heldOut().standardError(), t.heldOut().nfePerBatch(), t.heldOut().seconds(),

@@ -154,7 +154,7 @@ public final class FarkasExperiment {
             Trainer t = new Trainer(spec, Objective.crossEntropy(), config(v), train, null, test, dataInfo, device, dir,
                     log.wrapping(progress, train.size(), budget.batchSize()));
             try {
-                Trainer.Outcome o = t.run(true);
+                Trainer.Outcome o = t.onlySameSettings().run(true);
                 log.save();
                 double lastLoss = o.history().isEmpty() ? Double.NaN : ((Number) o.history().get(o.history().size() - 1).get("train_loss")).doubleValue();
                 String status = o.test().accuracy() < STALL_ACCURACY ? "stalled" : "trains";

@@ -113,7 +113,7 @@ public final class LipschitzCertifyExperiment {
     private Module train(String name, String arch, ObjectiveSpec objective, TrainConfig c, Function<String, Trainer.Listener> listeners) {
         Trainer t = new Trainer(spec(arch), Regularizers.build(objective), c, data.train(), null, data.test(), info, device,
                 out.resolve(name), listeners.apply(name));
-        return t.run(true).model();
+        return t.onlySameSettings().run(true).model();
     }
 
     /** Trains (or loads) every model, certifies, attacks the sound certificates; writes results.csv and the plot. */

@@ -106,6 +106,10 @@ public final class RnodeExperiment {
     /** Runs (or resumes) every training and returns the result; results.csv, nfe-DATA.png are written into the directory. */
     public Result run(Function<String, FlowTraining.Listener> listeners) {
         List<Row> rows = new ArrayList<>();
+        // every earlier run reused must have the settings asked for: checked before anything trains
+        for (String data : budget.datasets()) {
+            for (String v : VARIANTS) FlowRuns.requireSameSettings(config(data, lambda(v)), dir.resolve(data + "-" + v));
+        }
         for (String data : budget.datasets()) {
             Map<String, List<Map<String, Object>>> histories = new LinkedHashMap<>();
             boolean images = dev.tikhon.flow.Flows.isImages(data);

@@ -132,7 +132,7 @@ public final class TikhonovExperiment {
             Objective objective = Regularizers.build(v.objective());
             Trainer t = new Trainer(spec, objective, c, data.train(), null, data.test(), dataInfo,
                     device, out.resolve(v.name()), listeners.apply(v.name()));
-            Trainer.Outcome o = t.run(true);
+            Trainer.Outcome o = t.onlySameSettings().run(true);
             GradientNorms norms = GradientNorms.measure(o.model(), data.test(), base.evalBatchSize(), device);
             rows.add(new Row(v.name(), objective.describe(), o.test().accuracy(), o.test().loss(), norms,
                     o.trainSeconds(), o.stepsPerSecond(), robustness == null ? null : robustness(o.model(), out.resolve(v.name()))));

@@ -100,7 +100,7 @@ public final class VerifyExperiment {
                 }
             }
             Trainer.Outcome o = new Trainer(spec, objective, c, train, null, data.test(), info, device, out.resolve(v.name()),
-                    listeners.apply(v.name())).run(true);
+                    listeners.apply(v.name())).onlySameSettings().run(true);
             VerificationRun.Settings s = new VerificationRun.Settings(List.of(Verification.Method.IBP, Verification.Method.CROWN),
                     Norm.LINF, new double[]{config.eps()}, config.boundBatch(), true, true, config.attackSteps(), 1, config.targets(),
                     config.queries(), config.seed(), 0, 0, dev.tikhon.verify.BranchAndBound.DEFAULT_DOMAINS);

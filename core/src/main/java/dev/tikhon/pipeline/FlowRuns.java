@@ -202,6 +202,31 @@ public final class FlowRuns {
         return new Trained(model, outcome, eval, metrics);
     }
 
+    /**
+     * Refuses to continue or reuse the flow checkpoint in {@code dir}, if there is one, unless it was trained with
+     * {@code asked}'s settings, naming each difference: {@code reproduce}'s experiments label their results with the
+     * settings asked for (a rerun of {@code reproduce rnode --lambda 0.5} into a folder trained at λ 0.01 had reported the
+     * old flows as λ 0.5). More iterations asked extend the run, as one longer run would have gone (Adam at a constant rate
+     * on batches drawn by iteration); how often it checkpoints, and a solver setting its solver does not read, may differ.
+     */
+    public static void requireSameSettings(FlowConfig asked, Path dir) {
+        Path ckpt = dir.resolve(FlowTraining.CHECKPOINT);
+        if (!Files.exists(ckpt)) return;
+        FlowConfig stored = FlowTraining.load(ckpt).meta().config();
+        java.util.Set<String> ignored = new java.util.HashSet<>(java.util.Set.of("checkpointEvery"));
+        if (asked.training().iterations() >= stored.training().iterations()) ignored.add("iterations");
+        if (stored.ode().solver().name().equals(asked.ode().solver().name())) {
+            if (stored.ode().solver().options().method().adaptive()) ignored.add("step");
+            else ignored.addAll(List.of("atol", "rtol"));
+        }
+        List<String> diff = dev.tikhon.report.SettingsDiff.of(stored, asked, ignored);
+        if (!diff.isEmpty()) {
+            throw new dev.tikhon.UserError(dir + " holds a flow trained with other settings (" + String.join("; ", diff)
+                    + "): it is reused or continued only with the same ones; write to another folder, or delete this one to "
+                    + "train it anew");
+        }
+    }
+
     static FlowConfig withIterations(FlowConfig c, int iterations) {
         return c.withIterations(iterations);
     }

@@ -17,6 +17,7 @@ import dev.tikhon.optim.Sgd;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
 import dev.tikhon.report.Json;
+import dev.tikhon.report.SettingsDiff;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -95,6 +96,8 @@ public final class Trainer {
     private TrainConfig config;
     /** Where training starts when not from a fresh initialization (warm starts, TorchScript models). */
     private java.util.function.Supplier<Module> start;
+    /** {@link #onlySameSettings}: a checkpoint trained with other settings is refused, not continued with its own. */
+    private boolean sameSettingsOnly;
     /** The position (epochs done, batch) of the checkpoint in outDir, restored or written by this run; null: none yet. */
     private int[] kept;
     /** The test evaluation after the last epoch run, reused as the final result. */
@@ -241,6 +244,18 @@ public final class Trainer {
     }
 
     /**
+     * Continues (or reuses, when finished) the checkpoint in the run directory only when it was trained with exactly this
+     * trainer's settings and data (the epochs included; how often it checkpoints and the evaluation batch aside), and refuses
+     * one trained with others, naming each difference. Without it the checkpoint's settings win, which is right for a
+     * {@code train --resume} but not for an experiment whose results are labelled with the settings it was asked for: a
+     * rerun of {@code reproduce tikhonov --lr 0.1} into a folder trained at lr 0.05 had reported the old models as the new.
+     */
+    public Trainer onlySameSettings() {
+        this.sameSettingsOnly = true;
+        return this;
+    }
+
+    /**
      * Trains to the configured number of epochs.
      *
      * @param resume continue from {@code outDir/checkpoint.tkn} when it exists; its model and
@@ -264,6 +279,7 @@ public final class Trainer {
         if (resume && outDir != null && Files.exists(outDir.resolve(Checkpoint.FILE_NAME))) {
             restored = Checkpoint.load(outDir.resolve(Checkpoint.FILE_NAME));
             checkCompatible(restored.meta());
+            if (sameSettingsOnly) requireSameSettings(restored.meta());
             config = restored.meta().config().withEpochs(Math.max(config.epochs(), restored.meta().config().epochs()));
         }
         Module model = start != null ? start.get() : initialModel(spec, config.seed());
@@ -357,6 +373,19 @@ public final class Trainer {
         if (!meta.objective().equals(objective.describe())) {
             throw new dev.tikhon.UserError("--resume: the checkpoint was trained with objective '" + meta.objective()
                     + "', not '" + objective.describe() + "'");
+        }
+    }
+
+    private void requireSameSettings(Checkpoint.Meta meta) {
+        List<String> diff = new ArrayList<>(SettingsDiff.of(meta.config(), config, Set.of("checkpointEvery", "evalBatchSize")));
+        // where the data was read from may move; what it is may not
+        if (meta.data() != null && data != null) {
+            diff.addAll(SettingsDiff.of(meta.data(), data, Set.of("dir")).stream().map(d -> "data " + d).toList());
+        }
+        if (!diff.isEmpty()) {
+            throw new dev.tikhon.UserError(outDir + " holds a model trained with other settings (" + String.join("; ", diff)
+                    + "): it is reused or continued only with the same ones; write to another folder, or delete this one to "
+                    + "train it anew");
         }
     }
 

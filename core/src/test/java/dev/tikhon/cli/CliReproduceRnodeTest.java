@@ -13,7 +13,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * reproduce rnode's measurement and messages, tiny: both variants warm up (untimed) before the timed runs, so the first
- * timed run does not carry the process's warm-up; a finished rerun trains nothing and says so; the claim stays the
+ * timed run does not carry the process's warm-up; a finished rerun trains nothing and says so, one with other settings is
+ * refused; the claim stays the
  * paper's (λ 0.01) whatever --lambda is; the NLL difference names its unit; metrics.json's "started" is the command's start.
  */
 class CliReproduceRnodeTest {
@@ -61,6 +62,14 @@ class CliReproduceRnodeTest {
         assertThat(again.err()).contains("8gaussians unregularized: already trained (3 iterations in its checkpoint): nothing to do")
                 .contains("8gaussians rnode: already trained").doesNotContain("warm-up").doesNotContain("started").doesNotContain("3 to do");
         assertThat(Files.readString(dir.resolve("results.csv"))).isEqualTo(csv);
+
+        // another λ into the same folder: refused before anything trains (it had reported the λ 0.1 flows as λ 0.5)
+        Cli.Run other = rnode(dir, "--lambda", "0.5");
+        assertThat(other.exitCode()).isEqualTo(2);
+        assertThat(other.err()).contains("8gaussians-rnode holds a flow trained with other settings")
+                .contains("regularizers.kinetic 0.1 recorded, 0.5 asked").contains("another folder").doesNotContain("warm-up");
+        assertThat(Files.readString(dir.resolve("results.csv"))).isEqualTo(csv);
+        assertThat(rnode(dir, "--lambda", "0.1", "--seed", "4").err()).contains("seed 0 recorded, 4 asked");
 
         Cli.Run paper = rnode(tmp.resolve("paper"));
         assertThat(paper.exitCode()).as(paper.err()).isEqualTo(0);

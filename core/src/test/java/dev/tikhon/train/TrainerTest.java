@@ -276,4 +276,23 @@ class TrainerTest {
                 new DataInfo("moons", null, ""), Device.CPU, out, null);
         assertThatThrownBy(() -> t.run(true)).hasMessageContaining("--resume").hasMessageContaining("model");
     }
+
+    @Test
+    void onlySameSettingsReusesARunOfTheSameSettingsAndNamesEveryOtherDifference(@TempDir Path out) {
+        trainer(config(1, 0.1, 0), out, null).run(false);
+        // the same settings (how often it checkpoints aside): reused, nothing trains
+        assertThat(trainer(config(1, 0.1, 7), out, null).onlySameSettings().run(true).steps()).isZero();
+        // without the mode the checkpoint's settings win (train --resume); with it, another lr or more epochs are refused
+        assertThat(trainer(config(1, 0.05, 0), out, null).run(true).steps()).isZero();
+        assertThatThrownBy(() -> trainer(config(1, 0.05, 0), out, null).onlySameSettings().run(true))
+                .isInstanceOf(dev.tikhon.UserError.class)
+                .hasMessageContaining("holds a model trained with other settings (lr 0.1 recorded, 0.05 asked)")
+                .hasMessageContaining("delete this one");
+        assertThatThrownBy(() -> trainer(config(2, 0.1, 0), out, null).onlySameSettings().run(true))
+                .hasMessageContaining("epochs 1 recorded, 2 asked");
+        Dataset.Split split = MOONS.train().split(0.1, 11);
+        Trainer otherData = new Trainer(SPEC, Objective.crossEntropy(), config(1, 0.1, 0), split.rest(), split.heldOut(), MOONS.test(),
+                new DataInfo("moons", "/elsewhere", "moons, 500 points"), Device.CPU, out, null).onlySameSettings();
+        assertThatThrownBy(() -> otherData.run(true)).hasMessageContaining("data description").hasMessageNotContaining("dir");
+    }
 }
