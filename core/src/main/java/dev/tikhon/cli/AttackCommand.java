@@ -133,36 +133,27 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
                 runtime, cluster, config, Path.of("runs", "attack"), null, transfer);
     }
 
-    /**
-     * The budget options each registered attack reads (AttackRegistry's factories), and those the minimum-distance search
-     * reads (DDN, FAB-T); an option given on the command line that nothing in the run reads gets a note, as the training
-     * regularizers' do.
-     */
-    static final Map<String, java.util.Set<String>> READS = Map.ofEntries(
-            Map.entry("ensemble", java.util.Set.of("--steps", "--restarts", "--targets", "--queries", "--eot")),
-            Map.entry("pgd", java.util.Set.of("--steps", "--restarts", "--schedule")),
-            Map.entry("fgsm", java.util.Set.of()),
-            Map.entry("apgd-ce", java.util.Set.of("--steps", "--restarts", "--eot")),
-            Map.entry("apgd-dlr", java.util.Set.of("--steps", "--restarts", "--eot")),
-            Map.entry("apgd-t", java.util.Set.of("--steps", "--targets", "--eot")),
-            Map.entry("square", java.util.Set.of("--queries")),
-            Map.entry("ddn", java.util.Set.of("--ddn-steps")),
-            Map.entry("fab-t", java.util.Set.of("--steps", "--restarts", "--targets")),
-            Map.entry("fab", java.util.Set.of("--steps", "--restarts")),
-            Map.entry("cw", java.util.Set.of("--steps")),
-            Map.entry("cw-t", java.util.Set.of("--steps", "--targets")));
-    static final java.util.Set<String> SEARCH_READS = java.util.Set.of("--steps", "--targets", "--ddn-steps");
+    /** The CLI option of each budget setting ({@link RobustnessEvaluation#SETTINGS_READ}'s names). */
+    static final Map<String, String> OPTION = Map.of("steps", "--steps", "restarts", "--restarts", "targets", "--targets",
+            "square_queries", "--queries", "ddn_steps", "--ddn-steps", "schedule", "--schedule", "eot", "--eot");
+    /** The options the minimum-distance search (DDN, FAB-T) reads. */
+    static final java.util.Set<String> SEARCH_READS = options(RobustnessEvaluation.SEARCH_READS);
+
+    static java.util.Set<String> options(java.util.Set<String> settings) {
+        return settings.stream().map(OPTION::get).collect(java.util.stream.Collectors.toSet());
+    }
+
     /** What a transfer attack reads where it differs: PGD crafts with its adversarial-training form (Madry's step, one run). */
     static final Map<String, java.util.Set<String>> TRANSFER_READS = Map.of("pgd", java.util.Set.of("--steps"));
 
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
     private void noteUnread(List<String> members, String crafting, boolean search) {
-        java.util.Set<String> read = new java.util.HashSet<>();
-        java.util.Set<String> all = java.util.Set.of("--steps", "--restarts", "--targets", "--queries", "--ddn-steps", "--schedule", "--eot");
-        for (String m : members) read.addAll(READS.getOrDefault(m, all));   // an attack not in the table: assume it reads all
-        if (crafting != null) read.addAll(TRANSFER_READS.getOrDefault(crafting, READS.getOrDefault(crafting, all)));
-        if (search) read.addAll(SEARCH_READS);
+        // an attack not in the table: assume it reads all
+        java.util.Set<String> read = new java.util.HashSet<>(options(RobustnessEvaluation.settingsRead(members, search)));
+        if (crafting != null) {
+            read.addAll(TRANSFER_READS.getOrDefault(crafting, options(RobustnessEvaluation.settingsRead(List.of(crafting), false))));
+        }
         for (String o : List.of("--steps", "--restarts", "--targets", "--queries", "--ddn-steps", "--schedule", "--eot")) {
             if (!OptionChecks.given(spec, o) || read.contains(o)) continue;
             String with = "--attack " + String.join(",", members.isEmpty() ? List.of(RobustnessEvaluation.NONE) : members)

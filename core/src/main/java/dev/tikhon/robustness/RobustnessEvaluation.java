@@ -27,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A robustness evaluation of a classifier on a data set: for each image, the clean prediction, the
@@ -114,6 +115,37 @@ public final class RobustnessEvaluation {
 
     /** The attack name that runs no attack (bounds and the minimum-distance attack only). */
     public static final String NONE = "none";
+
+    /**
+     * The budget settings each registered attack reads, by their metrics.json names (the CLI's --steps, --restarts,
+     * --targets, --queries, --ddn-steps, --schedule, --eot): the report lists only what the run read, and the CLI notes an
+     * option that nothing reads.
+     */
+    public static final Map<String, Set<String>> SETTINGS_READ = Map.ofEntries(
+            Map.entry("ensemble", Set.of("steps", "restarts", "targets", "square_queries", "eot")),
+            Map.entry("pgd", Set.of("steps", "restarts", "schedule")),
+            Map.entry("fgsm", Set.of()),
+            Map.entry("apgd-ce", Set.of("steps", "restarts", "eot")),
+            Map.entry("apgd-dlr", Set.of("steps", "restarts", "eot")),
+            Map.entry("apgd-t", Set.of("steps", "targets", "eot")),
+            Map.entry("square", Set.of("square_queries")),
+            Map.entry("ddn", Set.of("ddn_steps")),
+            Map.entry("fab-t", Set.of("steps", "restarts", "targets")),
+            Map.entry("fab", Set.of("steps", "restarts")),
+            Map.entry("cw", Set.of("steps")),
+            Map.entry("cw-t", Set.of("steps", "targets")));
+    /** What the minimum-distance search (DDN, FAB-T) reads. */
+    public static final Set<String> SEARCH_READS = Set.of("steps", "targets", "ddn_steps");
+    /** Every budget setting, read by an attack not in {@link #SETTINGS_READ}. */
+    public static final Set<String> ALL_SETTINGS = Set.of("steps", "restarts", "targets", "square_queries", "ddn_steps", "schedule", "eot");
+
+    /** The budget settings a run of {@code attacks} (members) and, when {@code search}, the minimum-distance search reads. */
+    public static Set<String> settingsRead(List<String> attacks, boolean search) {
+        Set<String> read = new java.util.HashSet<>();
+        for (String a : attacks) read.addAll(SETTINGS_READ.getOrDefault(a, ALL_SETTINGS));
+        if (search) read.addAll(SEARCH_READS);
+        return read;
+    }
 
     /** Every attack name a {@link Config} takes: the {@link AttackRegistry}'s, then {@link #NONE}. */
     public static List<String> attacks() {
@@ -236,7 +268,8 @@ public final class RobustnessEvaluation {
     }
 
     /** The attack names of an {@code --attack} value. */
-    static List<String> members(String attack) {
+    /** The attack names of a comma-separated {@code --attack} list. */
+    public static List<String> members(String attack) {
         return Arrays.stream(attack.split(",")).filter(a -> !a.isEmpty()).toList();
     }
 

@@ -81,15 +81,20 @@ public final class RobustnessReport {
             attacks.put("points_broken_only_by_member", perMember(r, r.brokenOnlyBy()));
         }
         attacks.put("points_whose_smallest_distance_was_found_by", r.smallestDistanceFoundBy());
-        attacks.put("steps", c.steps());
-        attacks.put("restarts", c.restarts());
-        if (c.attack().equals("pgd")) attacks.put("schedule", c.schedule().name().toLowerCase(Locale.ROOT));
-        attacks.put("targets", c.targets());
-        attacks.put("square_queries", c.squareQueries());
-        attacks.put("ddn_steps", c.ddnSteps());
+        // only the budgets something in the run read (bounds, which runs no attack, had listed PGD's steps and Square's queries)
+        List<String> ran = new ArrayList<>(c.attack().equals(RobustnessEvaluation.NONE) ? List.of() : RobustnessEvaluation.members(c.attack()));
+        // a transfer attack's crafting attack reads its own budget: listed whole, as before
+        if (r.attackNames().stream().anyMatch(dev.tikhon.attack.Transfer::isTransfer)) ran.add("transfer");
+        java.util.Set<String> read = RobustnessEvaluation.settingsRead(ran, c.minDistance());
+        if (read.contains("steps")) attacks.put("steps", c.steps());
+        if (read.contains("restarts")) attacks.put("restarts", c.restarts());
+        if (read.contains("schedule")) attacks.put("schedule", c.schedule().name().toLowerCase(Locale.ROOT));
+        if (read.contains("targets")) attacks.put("targets", c.targets());
+        if (read.contains("square_queries")) attacks.put("square_queries", c.squareQueries());
+        if (read.contains("ddn_steps")) attacks.put("ddn_steps", c.ddnSteps());
         if (c.cwSteps() > 0) attacks.put("cw_steps", c.cwSteps());
         attacks.put("seed", c.seed());
-        if (c.eot() > 1) attacks.put("eot", c.eot());
+        if (c.eot() > 1 && read.contains("eot")) attacks.put("eot", c.eot());
         if (c.timeBudget() > 0) {
             attacks.put("time_budget_seconds_per_image", c.timeBudget());
             Map<String, Long> t = new LinkedHashMap<>();

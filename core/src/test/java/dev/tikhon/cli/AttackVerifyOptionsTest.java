@@ -116,7 +116,7 @@ class AttackVerifyOptionsTest {
     /** The table behind those notes covers every registered attack (a new one without an entry would get no notes). */
     @Test
     void everyRegisteredAttackSaysWhichOptionsItReads() {
-        assertThat(AttackCommand.READS.keySet()).containsExactlyInAnyOrderElementsOf(dev.tikhon.attack.AttackRegistry.names());
+        assertThat(dev.tikhon.robustness.RobustnessEvaluation.SETTINGS_READ.keySet()).containsExactlyInAnyOrderElementsOf(dev.tikhon.attack.AttackRegistry.names());
     }
 
     /** An empty item in a list option was dropped: "--eps ,," meant the default radii, "--attack pgd,,fgsm" ran labelled so. */

@@ -108,6 +108,26 @@ class ReportContentTest {
     }
 
     @Test
+    void attackMetricsListOnlyTheBudgetsTheRunRead() throws IOException {
+        com.fasterxml.jackson.databind.JsonNode pgd = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(dir.resolve("attack/metrics.json").toFile()).get("attacks");
+        assertThat(pgd.get("steps").asInt()).isEqualTo(3);
+        assertThat(pgd.has("restarts")).isTrue();
+        assertThat(pgd.has("schedule")).isTrue();
+        assertThat(pgd.has("square_queries")).as(pgd.toString()).isFalse();
+        assertThat(pgd.has("ddn_steps")).as("--no-min-distance: no DDN").isFalse();
+        // bounds runs no attack: only its check's minimum-distance search (DDN, FAB-T) read any budget
+        com.fasterxml.jackson.databind.JsonNode bounds = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(dir.resolve("bounds/metrics.json").toFile()).get("attacks");
+        assertThat(bounds.get("ddn_steps").asInt()).isEqualTo(5);
+        assertThat(bounds.has("steps")).isTrue();
+        assertThat(bounds.has("targets")).isTrue();
+        for (String unread : List.of("restarts", "square_queries", "schedule", "eot")) {
+            assertThat(bounds.has(unread)).as(unread + " in " + bounds).isFalse();
+        }
+    }
+
+    @Test
     void certifyPagesDrawAndExplainTheirKinds() throws IOException {
         String heat = Files.readString(dir.resolve("heat/index.html"));
         // each row with its kind, α beside a probabilistic one, a heuristic one not certified
