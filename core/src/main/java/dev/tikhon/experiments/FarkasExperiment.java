@@ -87,10 +87,11 @@ public final class FarkasExperiment {
 
     /**
      * A variant's diverged.json: where its loss first became NaN or infinite (epoch and batch from 1), the last finite epoch
-     * loss, and the training time up to it; read back instead of training a finished, diverged variant again.
+     * loss, and the training time up to it; read back instead of training a finished, diverged variant again, but only
+     * when it was trained with the settings asked for ({@code config}, {@code model}; null in records written before them).
      */
     public record Diverged(int epoch, int batch, long step, String loss, @JsonProperty("last_train_loss") double lastTrainLoss,
-                           @JsonProperty("train_seconds") double trainSeconds, String message) {}
+                           @JsonProperty("train_seconds") double trainSeconds, String message, TrainConfig config, ModelSpec model) {}
 
     private final Dataset train, test;
     private final DataInfo dataInfo;
@@ -147,6 +148,15 @@ public final class FarkasExperiment {
             Path divergedFile = dir.resolve("diverged.json");
             if (Files.exists(divergedFile)) {   // a finished, diverged variant: read its record back
                 Diverged d = Json.read(divergedFile, Diverged.class);
+                List<String> diff = new ArrayList<>();
+                if (d.config() != null) {   // records written before the settings were kept cannot be checked
+                    diff.addAll(dev.tikhon.report.SettingsDiff.of(d.config(), config(v), java.util.Set.of("checkpointEvery", "evalBatchSize")));
+                    diff.addAll(dev.tikhon.report.SettingsDiff.of(d.model(), spec, java.util.Set.of()).stream().map(x -> "model " + x).toList());
+                }
+                if (!diff.isEmpty()) {
+                    throw new dev.tikhon.UserError(dir + " holds a run that diverged with other settings (" + String.join("; ", diff)
+                            + "): it is reused only with the same ones; write to another folder, or delete this one to train it anew");
+                }
                 rows.add(new Row(v, "diverged", Double.NaN, Double.NaN, d.lastTrainLoss(), d.step(), d.step(), d.trainSeconds(), parameters));
                 continue;
             }
@@ -167,7 +177,7 @@ public final class FarkasExperiment {
                 log.save();
                 double lastLoss = log.lastFiniteLoss();
                 Json.write(divergedFile, new Diverged(e.epoch + 1, e.batch + 1, step, String.valueOf(e.loss), lastLoss, log.seconds(),
-                        e.getMessage()));
+                        e.getMessage(), config(v), spec));
                 rows.add(new Row(v, "diverged", Double.NaN, Double.NaN, lastLoss, step, step, log.seconds(), parameters));
             }
         }

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** A diverged variant is a result: recorded with its step, reported, and read back on a rerun without training again. */
 class FarkasExperimentTest {
@@ -52,6 +53,11 @@ class FarkasExperimentTest {
         assertThat(again.get(0).trainSeconds()).isEqualTo(diverged.trainSeconds());
         assertThat(again.get(1).testAccuracy()).isEqualTo(rows.get(1).testAccuracy());
         assertThat(FarkasExperiment.StepLog.read(dir.resolve("farkas-8/steps.csv")).smoothed(10)[0]).containsExactly(1, 2, 3, 4);
+
+        // another learning rate for the diverged variant: its record is not reported as the new one's
+        List<FarkasExperiment.Variant> otherLr = List.of(new FarkasExperiment.Variant("plain-8-huge-lr", "resnet", 8, false, false, 1e5, 0));
+        assertThatThrownBy(() -> e.run(otherLr, name -> null)).isInstanceOf(dev.tikhon.UserError.class)
+                .hasMessageContaining("holds a run that diverged with other settings (lr 1000000.0 recorded, 100000.0 asked)");
     }
 
     /**
