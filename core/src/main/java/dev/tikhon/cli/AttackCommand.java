@@ -177,6 +177,7 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
     static int evaluate(String command, String title, ModelSource source, DataOptions data, RobustnessOptions options,
                         RuntimeOptions runtime, ClusterOptions cluster, RobustnessEvaluation.Config config, Path defaultOut, Extra extra,
                         TransferOptions transfer) {
+        cluster.check();
         Device device = runtime.apply();
         RunDirectory run = RunDirectory.create(options.out != null ? options.out : defaultOut);
         ModelSource.Loaded loaded = source.load(device);

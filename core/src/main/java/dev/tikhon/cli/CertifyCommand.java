@@ -176,6 +176,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         }
         String m = method.name();
         checkOptionsFor(m);
+        cluster.check();
         RunDirectory run = RunDirectory.create(outDir());
         ModelSource.Loaded model = source.load();
         double s = m.equals("heat") ? heatSigma(model, sigma) : sigma != null ? sigma : method.needsSigma() ? sigmaOf(model) : Double.NaN;

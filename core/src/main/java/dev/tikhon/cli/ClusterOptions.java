@@ -31,11 +31,30 @@ final class ClusterOptions {
 
     boolean enabled() { return master != null; }
 
+    /**
+     * Refuses bad cluster options, and --spark without the tikhon-spark module on the class path, before the command loads
+     * its model and data (the missing module had been reported only after them).
+     */
+    void check() {
+        settings();
+        if (master != null) Clusters.requireAvailable(master);
+    }
+
     /** Connects to the cluster, or null without --spark. */
     Cluster connect() {
+        Map<String, String> settings = settings();
+        if (master == null) return null;
+        Cluster cluster = Clusters.connect(master, partitions, settings);
+        Map<String, Object> about = cluster.describe();
+        System.out.println("spark:  " + about.get("master") + " (" + about.get("default_parallelism") + " task slots)");
+        return cluster;
+    }
+
+    /** The --spark-conf settings, the options checked. */
+    private Map<String, String> settings() {
         if (master == null) {
             if (partitions != 0 || conf != null) throw new UserError("--partitions and --spark-conf need --spark MASTER");
-            return null;
+            return Map.of();
         }
         if (partitions < 0) throw new UserError("--partitions must be positive (or 0 for the default), got " + partitions);
         Map<String, String> settings = new LinkedHashMap<>();
@@ -46,10 +65,7 @@ final class ClusterOptions {
                 settings.put(kv.substring(0, eq), kv.substring(eq + 1));
             }
         }
-        Cluster cluster = Clusters.connect(master, partitions, settings);
-        Map<String, Object> about = cluster.describe();
-        System.out.println("spark:  " + about.get("master") + " (" + about.get("default_parallelism") + " task slots)");
-        return cluster;
+        return settings;
     }
 
     /** Where to run: the cluster (with libtorch threads per task: --threads, else 1) or this process. */

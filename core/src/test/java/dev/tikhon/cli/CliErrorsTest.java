@@ -58,6 +58,14 @@ class CliErrorsTest {
                 "--spark local[1]", "not on the class path", "docs/spark.md");
         assertOneLineError(Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
                 "--limit", "2", "--partitions", "3", "--out", dir.toString()), "--partitions", "--spark");
+        // said before the model and data are read (a missing model file is not reached), and no run folder is made
+        for (String command : new String[]{"attack", "bounds"}) {
+            assertOneLineError(Cli.run(command, "--checkpoint", dir.resolve("absent.tkn").toString(), "--spark", "local[1]",
+                    "--out", dir.resolve("run").toString()), "--spark local[1]", "not on the class path");
+        }
+        assertOneLineError(Cli.run("certify", "--checkpoint", dir.resolve("absent.tkn").toString(), "--method", "crown", "--spark", "local[1]",
+                "--out", dir.resolve("run").toString()), "--spark local[1]", "not on the class path");
+        assertThat(dir.resolve("run")).doesNotExist();
     }
 
     @Test
