@@ -91,6 +91,35 @@ class PenaltiesTest {
         }
     }
 
+    /**
+     * The TV and Lipschitz terms too: their value and parameter gradient (direction detached) approach the exact
+     * mean and max of ‖∇ₓℓ‖ (ℓ2; ℓ1: ‖∇ₓℓ‖₁), differentiated by double backprop, at first order in h.
+     */
+    @ParameterizedTest
+    @EnumSource(Dual.class)
+    void totalVariationAndLipschitzTermsConvergeAtFirstOrder(Dual dual) {
+        Module m = smoothModel(8);
+        Tensor x = batch(), y = labels();
+        List<Tensor> params = new ArrayList<>();
+        for (Parameter p : m.parameters()) params.add(p.value());
+        for (String term : List.of("tv", "lip")) {
+            Tensor norms = InputGradients.evaluate(m, Loss.CROSS_ENTROPY, x, y).differentiableGradient().normPerExample(dual == Dual.L2 ? 2 : 1);
+            Tensor exact = term.equals("tv") ? norms.mean() : norms.max();
+            double exactValue = exact.item();
+            double[] exactGrad = flatGrad(exact, params);
+            double[] h = {1e-3, 1e-4, 1e-5}, valueGap = new double[3], gradGap = new double[3];
+            for (int i = 0; i < 3; i++) {
+                Tensor fd = new GradientNormPenalty(1, 1, h[i], dual).evaluate(m, x, y).parts().get(term);
+                valueGap[i] = Math.abs(fd.item() - exactValue) / exactValue;
+                gradGap[i] = relativeDistance(flatGrad(fd, params), exactGrad);
+            }
+            for (int i = 0; i < 2; i++) {
+                assertThat(Math.log10(valueGap[i] / valueGap[i + 1])).as("%s value, h %s", term, h[i]).isCloseTo(1, within(0.15));
+                assertThat(Math.log10(gradGap[i] / gradGap[i + 1])).as("%s parameter gradient, h %s", term, h[i]).isCloseTo(1, within(0.15));
+            }
+        }
+    }
+
     private static double[] flatGrad(Tensor scalar, List<Tensor> params) {
         List<Tensor> g = Autograd.grad(List.of(scalar), params, null, false, false);
         List<Tensor> flat = new ArrayList<>();
