@@ -45,10 +45,10 @@ public final class GradientNormPenalty implements Objective {
 
     public GradientNormPenalty(Loss loss, double tvWeight, double lipWeight, double h, Dual dual) {
         this.loss = loss;
-        if (!(tvWeight >= 0) || !(lipWeight >= 0)) {
-            throw new IllegalArgumentException("--tv-weight and --lip-weight must be ≥ 0, got " + tvWeight + ", " + lipWeight);
+        if (!(tvWeight >= 0 && tvWeight < Double.POSITIVE_INFINITY) || !(lipWeight >= 0 && lipWeight < Double.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("--tv-weight and --lip-weight must be ≥ 0 and finite, got " + tvWeight + ", " + lipWeight);
         }
-        if (!(h > 0)) throw new IllegalArgumentException("--h must be positive, got " + h);
+        if (!(h > 0 && h < Double.POSITIVE_INFINITY)) throw new IllegalArgumentException("--h must be positive and finite, got " + h);
         this.tvWeight = tvWeight;
         this.lipWeight = lipWeight;
         this.h = h;

@@ -56,8 +56,8 @@ public final class Tikhonov implements Objective {
     private Tikhonov(Loss loss, double lambda, double h, Dual dual, boolean central, Settings settings) {
         this.settings = settings;
         this.loss = loss;
-        if (!(lambda >= 0)) throw new IllegalArgumentException("--lambda must be ≥ 0, got " + lambda);
-        if (!(h > 0)) throw new IllegalArgumentException("--h must be positive, got " + h);
+        if (!(lambda >= 0 && lambda < Double.POSITIVE_INFINITY)) throw new IllegalArgumentException("--lambda must be ≥ 0 and finite, got " + lambda);
+        if (!(h > 0 && h < Double.POSITIVE_INFINITY)) throw new IllegalArgumentException("--h must be positive and finite, got " + h);
         this.lambda = lambda;
         this.h = h;
         this.dual = dual;

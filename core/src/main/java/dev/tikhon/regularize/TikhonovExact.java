@@ -44,7 +44,7 @@ public final class TikhonovExact implements Objective {
     private TikhonovExact(Loss loss, double lambda, Dual dual, Settings settings) {
         this.settings = settings;
         this.loss = loss;
-        if (!(lambda >= 0)) throw new IllegalArgumentException("--lambda must be ≥ 0, got " + lambda);
+        if (!(lambda >= 0 && lambda < Double.POSITIVE_INFINITY)) throw new IllegalArgumentException("--lambda must be ≥ 0 and finite, got " + lambda);
         this.lambda = lambda;
         this.dual = dual;
     }

@@ -137,6 +137,36 @@ class FarkasNetTest {
         assertThat(p[2]).isPositive();
     }
 
+    /**
+     * What the active unit is for: the gradient gets through. With every bias shifted by −3, each example's
+     * input gradient of the cross-entropy and the gradient of the first layer's weights are nonzero through a
+     * FarkasNet-14, and exactly zero through the plain ResNet-14 without batch norm (its output is a constant).
+     */
+    @Test
+    void negativeBiasShiftLeavesFarkasGradientsNonzeroAndPlainOnesZero() {
+        Rng.seed(6);
+        Sequential farkas = (Sequential) Models.build(Models.spec("farkas-resnet", MNIST, 10, Map.of("depth", 14, "width", 4)));
+        Sequential plain = (Sequential) Models.build(Models.spec("resnet", MNIST, 10, Map.of("depth", 14, "width", 4, "batch_norm", false)));
+        FarkasActivityPropertiesTest.shiftBiases(farkas, 3);
+        FarkasActivityPropertiesTest.shiftBiases(plain, 3);
+        Tensor x = Tensor.rand(8, 1, 28, 28), y = Tensor.fromLongs(new long[]{0, 1, 2, 3, 4, 5, 6, 7}, 8);
+        for (Sequential net : List.of(farkas, plain)) {
+            Tensor input = x.copy().requiresGrad(true);
+            Tensor first = net.parameters().get(0).value();
+            List<Tensor> g = Autograd.grad(List.of(dev.tikhon.loss.Loss.CROSS_ENTROPY.perExample(net.forward(input), y).sum()),
+                    List.of(input, first), null, false, false);
+            double[] perExample = g.get(0).normPerExample(2).toDoubleArray();
+            double firstLayer = g.get(1).norm(2).item();
+            if (net == farkas) {
+                for (double n : perExample) assertThat(n).as("Farkas: an example's input-gradient norm").isPositive();
+                assertThat(firstLayer).as("Farkas: first-layer weight gradient").isPositive();
+            } else {
+                assertThat(perExample).as("plain: every example's input-gradient norm").containsOnly(0.0);
+                assertThat(firstLayer).as("plain: first-layer weight gradient").isZero();
+            }
+        }
+    }
+
     /** {layers checked, positions with no active unit summed over them, layers with no active unit anywhere}. */
     private static long[] count(Sequential net, Tensor x, java.util.function.Predicate<Module> checked) {
         long layers = 0, dead = 0, deadLayers = 0;

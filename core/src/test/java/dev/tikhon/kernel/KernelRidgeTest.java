@@ -202,4 +202,23 @@ class KernelRidgeTest {
                 .hasMessageContaining(KernelModel.TENSOR_FILE).hasMessageContaining("interrupted");
         assertThat(KernelModel.load(b).spec().details()).containsKey("tensors_sha256");
     }
+
+    /**
+     * Known answer from numpy (float64, np.linalg.solve): six 2-D points, one-hot targets, σ = 0.8, λ = 1e-3,
+     * α = (K + nλI)⁻¹Y and f = k(T, X)α at three test points, for rbf exp(−‖x−y‖²/2σ²) and laplace exp(−‖x−y‖/σ).
+     */
+    @Test
+    void predictionsMatchNumpy() {
+        double[][] x = {{0.1, 0.2}, {0.9, 0.4}, {0.5, 0.5}, {0.3, 0.8}, {0.7, 0.1}, {0.2, 0.6}};
+        double[][] y = {{1, 0}, {0, 1}, {1, 0}, {0, 1}, {1, 0}, {0, 1}};
+        double[][] t = {{0.4, 0.4}, {0.8, 0.8}, {0.0, 1.0}};
+        double[] rbf = {0.9879190376203049, 0.04111687933563246, 0.1532378948947688, 0.7788126103736346, -1.2361774205863014, 2.1303133001489343};
+        double[] laplace = {0.8635975920668266, 0.15393638199689108, 0.1648993082983672, 0.6312435342182883, -0.030911730010624194, 0.7136917058380408};
+        double[] gotRbf = KernelRidge.fit(new Kernel.Rbf(0.8), tensor(x), tensor(y), 1e-3, Map.of()).forward(tensor(t)).toDoubleArray();
+        double[] gotLaplace = KernelRidge.fit(new Kernel.Laplace(0.8), tensor(x), tensor(y), 1e-3, Map.of()).forward(tensor(t)).toDoubleArray();
+        for (int i = 0; i < rbf.length; i++) {
+            assertThat(gotRbf[i]).as("rbf %d", i).isCloseTo(rbf[i], org.assertj.core.api.Assertions.within(1e-9));
+            assertThat(gotLaplace[i]).as("laplace %d", i).isCloseTo(laplace[i], org.assertj.core.api.Assertions.within(1e-9));
+        }
+    }
 }

@@ -53,6 +53,19 @@ class OptimizersTest {
         assertThat(quadraticStep(n, nag).item()).isCloseTo(0.5751, within(1e-14));
     }
 
+    /** torch.optim.SGD(lr 0.1, momentum 0.9, weight_decay 0.01, nesterov False/True) on ½θ² from θ = 1, three steps (PyTorch 1.13, float64). */
+    @Test
+    void momentumWithWeightDecayMatchesPyTorch() {
+        double[][] torch = {{0.899, 0.717301, 0.4813244989999999}, {0.8081, 0.57121561, 0.32185967344099997}};
+        for (int n = 0; n < 2; n++) {
+            Linear l = unitLayer();
+            Sgd sgd = new Sgd(l.parameters(), 0.1, 0.9, n == 1, 0.01, false);
+            for (int step = 0; step < 3; step++) {
+                assertThat(quadraticStep(l, sgd).item()).as("nesterov %s, step %d", n == 1, step + 1).isCloseTo(torch[n][step], within(1e-14));
+            }
+        }
+    }
+
     @Test
     void weightDecaySkipsBiasesUnlessAskedTo() {
         Linear l = new Linear(2, 1);

@@ -7,6 +7,7 @@ import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.loss.Loss;
 import dev.tikhon.nn.Module;
+import dev.tikhon.train.Objective;
 import dev.tikhon.nn.Parameter;
 import dev.tikhon.models.Models;
 import dev.tikhon.regularize.InputGradients.Dual;
@@ -51,6 +52,109 @@ class PenaltiesTest {
         // and the gap shrinks with h (first order for forward differences)
         double coarse = new Tikhonov(1, 1e-2, dual, false).evaluate(m, x, y).parts().get("penalty").item();
         assertThat(Math.abs(coarse - exact)).isGreaterThan(Math.abs(forward - exact));
+    }
+
+    /**
+     * Order of convergence, not just closeness: as h shrinks tenfold, the gap between the finite-difference
+     * penalty and the exact one — in value and in its parameter gradient (direction detached, as in training) —
+     * shrinks tenfold for forward differences (first order) and a hundredfold for central ones (second order).
+     * The detached direction loses nothing in the limit: with d = g/‖g‖, q ∂θq → ‖g‖ d·∂θg = ∂θ ½‖g‖²
+     * (ℓ1: sign(g)/√n gives ‖g‖₁/n sign(g)·∂θg = ∂θ ½‖g‖₁²/n).
+     */
+    @ParameterizedTest
+    @EnumSource(Dual.class)
+    void finiteDifferencePenaltyAndItsGradientConvergeAtTheOrderOfTheDifference(Dual dual) {
+        Module m = smoothModel(6);
+        Tensor x = batch(), y = labels();
+        List<Tensor> params = new ArrayList<>();
+        for (Parameter p : m.parameters()) params.add(p.value());
+        Tensor exact = new TikhonovExact(1, dual).evaluate(m, x, y).parts().get("penalty");
+        double exactValue = exact.item();
+        double[] exactGrad = flatGrad(exact, params);
+        for (boolean central : new boolean[]{false, true}) {
+            // central differences reach float64 rounding (a gap near 1e-11) by h = 1e-4: stop them at 1e-3
+            double[] h = central ? new double[]{1e-2, 3e-3, 1e-3} : new double[]{1e-2, 1e-3, 1e-4};
+            double[] valueGap = new double[h.length], gradGap = new double[h.length];
+            for (int i = 0; i < h.length; i++) {
+                Tensor fd = new Tikhonov(1, h[i], dual, central).evaluate(m, x, y).parts().get("penalty");
+                valueGap[i] = Math.abs(fd.item() - exactValue) / exactValue;
+                gradGap[i] = relativeDistance(flatGrad(fd, params), exactGrad);
+            }
+            double order = central ? 2 : 1;
+            for (int i = 0; i + 1 < h.length; i++) {
+                String at = (central ? "central" : "forward") + ", h " + h[i] + " → " + h[i + 1];
+                double shrink = Math.log(h[i] / h[i + 1]);
+                assertThat(Math.log(valueGap[i] / valueGap[i + 1]) / shrink).as("value, " + at).isCloseTo(order, within(0.15));
+                assertThat(Math.log(gradGap[i] / gradGap[i + 1]) / shrink).as("parameter gradient, " + at).isCloseTo(order, within(0.15));
+            }
+            assertThat(gradGap[h.length - 1]).as("parameter gradient gap at the smallest h").isLessThan(central ? 1e-7 : 1e-4);
+        }
+    }
+
+    /**
+     * The TV and Lipschitz terms too: their value and parameter gradient (direction detached) approach the exact
+     * mean and max of ‖∇ₓℓ‖ (ℓ2; ℓ1: ‖∇ₓℓ‖₁), differentiated by double backprop, at first order in h.
+     */
+    @ParameterizedTest
+    @EnumSource(Dual.class)
+    void totalVariationAndLipschitzTermsConvergeAtFirstOrder(Dual dual) {
+        Module m = smoothModel(8);
+        Tensor x = batch(), y = labels();
+        List<Tensor> params = new ArrayList<>();
+        for (Parameter p : m.parameters()) params.add(p.value());
+        for (String term : List.of("tv", "lip")) {
+            Tensor norms = InputGradients.evaluate(m, Loss.CROSS_ENTROPY, x, y).differentiableGradient().normPerExample(dual == Dual.L2 ? 2 : 1);
+            Tensor exact = term.equals("tv") ? norms.mean() : norms.max();
+            double exactValue = exact.item();
+            double[] exactGrad = flatGrad(exact, params);
+            double[] h = {1e-3, 1e-4, 1e-5}, valueGap = new double[3], gradGap = new double[3];
+            for (int i = 0; i < 3; i++) {
+                Tensor fd = new GradientNormPenalty(1, 1, h[i], dual).evaluate(m, x, y).parts().get(term);
+                valueGap[i] = Math.abs(fd.item() - exactValue) / exactValue;
+                gradGap[i] = relativeDistance(flatGrad(fd, params), exactGrad);
+            }
+            for (int i = 0; i < 2; i++) {
+                assertThat(Math.log10(valueGap[i] / valueGap[i + 1])).as("%s value, h %s", term, h[i]).isCloseTo(1, within(0.15));
+                assertThat(Math.log10(gradGap[i] / gradGap[i + 1])).as("%s parameter gradient, h %s", term, h[i]).isCloseTo(1, within(0.15));
+            }
+        }
+    }
+
+    private static double[] flatGrad(Tensor scalar, List<Tensor> params) {
+        List<Tensor> g = Autograd.grad(List.of(scalar), params, null, false, false);
+        List<Tensor> flat = new ArrayList<>();
+        for (Tensor t : g) flat.add(t.flatten(0, -1));
+        return Tensor.cat(flat, 0).toDoubleArray();
+    }
+
+    private static double relativeDistance(double[] a, double[] b) {
+        double num = 0, den = 0;
+        for (int i = 0; i < a.length; i++) {
+            num += (a[i] - b[i]) * (a[i] - b[i]);
+            den += b[i] * b[i];
+        }
+        return Math.sqrt(num / den);
+    }
+
+    /**
+     * methods.md §2: one-step adversarial training of radius ε is TV regularization to first order,
+     * ℓ(x + ε sign ∇ₓℓ) = ℓ(x) + ε‖∇ₓℓ‖₁ + O(ε²). The FGSM objective (inputs inside the box, so nothing is
+     * clipped) differs from mean ℓ + ε · mean ‖∇ₓℓ‖₁ by a gap that shrinks a hundredfold when ε shrinks tenfold.
+     */
+    @Test
+    void fgsmIsTotalVariationToFirstOrder() {
+        Module m = smoothModel(7);
+        Tensor x = batch().mul(0.5).add(0.25), y = labels();
+        InputGradients.Evaluated at = InputGradients.evaluate(m, Loss.CROSS_ENTROPY, x, y);
+        double clean = at.losses().mean().item(), tv = InputGradients.norm(at.gradient(), Dual.L1).mean().item();
+        double[] eps = {1e-2, 1e-3}, gap = new double[2];
+        for (int i = 0; i < 2; i++) {
+            Objective fgsm = Regularizers.build(dev.tikhon.train.ObjectiveSpec.of("fgsm", new AdversarialTraining.Settings("linf", eps[i], 1, 0, false)));
+            double adversarial = fgsm.evaluate(m, x, y).loss().item();
+            gap[i] = Math.abs(adversarial - (clean + eps[i] * tv));
+            assertThat(gap[i]).as("second-order remainder at ε %s", eps[i]).isLessThan(eps[i] * tv * 0.2);
+        }
+        assertThat(Math.log10(gap[0] / gap[1])).as("order of the remainder").isCloseTo(2, within(0.15));
     }
 
     /** d/dθ of the finite-difference penalty (direction held fixed, as in training) against central differences. */

@@ -49,6 +49,12 @@ class RegularizersTest {
         assertThatThrownBy(() -> new GradientNormPenalty(-1e-12, 0, 0.01, Dual.L2)).hasMessageContaining("--tv-weight");
         assertThatThrownBy(() -> new GradientNormPenalty(0, -1e-12, 0.01, Dual.L2)).hasMessageContaining("--lip-weight");
         assertThatThrownBy(() -> new GradientNormPenalty(0, 0, 0, Dual.L2)).hasMessageContaining("--h must be positive");
+        // an infinite step or weight makes every loss NaN (∞/∞ or ∞·0): refused in the library as the CLI refuses it
+        assertThatThrownBy(() -> new Tikhonov(0.1, Double.POSITIVE_INFINITY, Dual.L2, false)).hasMessageContaining("--h must be positive and finite");
+        assertThatThrownBy(() -> new Tikhonov(Double.POSITIVE_INFINITY, 0.01, Dual.L2, false)).hasMessageContaining("--lambda must be ≥ 0 and finite");
+        assertThatThrownBy(() -> new TikhonovExact(Double.POSITIVE_INFINITY, Dual.L2)).hasMessageContaining("--lambda must be ≥ 0 and finite");
+        assertThatThrownBy(() -> new GradientNormPenalty(0, 0.1, Double.POSITIVE_INFINITY, Dual.L2)).hasMessageContaining("--h must be positive and finite");
+        assertThatThrownBy(() -> new GradientNormPenalty(Double.POSITIVE_INFINITY, 0, 0.01, Dual.L2)).hasMessageContaining("finite");
         assertThat(new NoiseAugmentation(0)).isNotNull();
         assertThatThrownBy(() -> new NoiseAugmentation(-1e-12)).hasMessageContaining("--sigma must be ≥ 0");
     }
