@@ -9,9 +9,23 @@ public final class BatchNorm2d extends Module {
     public final int channels;
     private final Parameter weight, bias;
     private final Tensor[] runningMean, runningVar;
-    private final double momentum = 0.1, eps = 1e-5;
+    private final double momentum, eps;
 
+    /** PyTorch's defaults: momentum 0.1, ε 1e-5. */
     public BatchNorm2d(int channels) {
+        this(channels, 0.1, 1e-5);
+    }
+
+    /**
+     * @param momentum the weight of a training batch's statistics in the running ones (PyTorch's convention; ONNX writes
+     *                 1 − momentum), in [0, 1]
+     * @param eps      added to the variance before its square root, &gt; 0
+     */
+    public BatchNorm2d(int channels, double momentum, double eps) {
+        if (!(momentum >= 0 && momentum <= 1)) throw new IllegalArgumentException("batch norm momentum must be in [0, 1], got " + momentum);
+        if (!(eps > 0) || Double.isInfinite(eps)) throw new IllegalArgumentException("batch norm ε must be positive and finite, got " + eps);
+        this.momentum = momentum;
+        this.eps = eps;
         this.channels = channels;
         this.weight = parameter("weight", Tensor.ones(channels), false);
         this.bias = parameter("bias", Tensor.zeros(channels), false);
@@ -30,6 +44,9 @@ public final class BatchNorm2d extends Module {
     public Tensor runningVar() { return runningVar[0]; }
 
     public double eps() { return eps; }
+
+    /** The weight of a training batch's statistics in the running ones. */
+    public double momentum() { return momentum; }
 
     /** γ = 0: the normalized branch starts silent (zero-last for residual blocks with batch norm). */
     public void zeroScale() {

@@ -157,7 +157,7 @@ public final class OnnxExport {
             Map<String, Tensor> s = b.stateDict();
             return node("BatchNormalization", List.of(x, initializer("bn_scale", s.get("weight")), initializer("bn_bias", s.get("bias")),
                     initializer("bn_mean", s.get("running_mean")), initializer("bn_var", s.get("running_var"))),
-                    Attribute.ofFloat("epsilon", (float) b.eps()));
+                    Attribute.ofFloat("epsilon", (float) b.eps()), Attribute.ofFloat("momentum", (float) (1 - b.momentum())));
         }
         if (m instanceof Activation a) return activation(a.kind(), x);
         if (m instanceof OnnxLayers.LeakyRelu l) return node("LeakyRelu", List.of(x), Attribute.ofFloat("alpha", (float) l.alpha));

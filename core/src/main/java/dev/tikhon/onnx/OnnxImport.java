@@ -599,14 +599,16 @@ public final class OnnxImport {
         }
         Tensor scale = tensor(constantInput(n, 1, "scale")), bias = tensor(constantInput(n, 2, "bias"));
         Tensor mean = tensor(constantInput(n, 3, "mean")), var = tensor(constantInput(n, 4, "variance"));
-        double eps = floatAttr(n, "epsilon", 1e-5f);
-        BatchNorm2d bn = new BatchNorm2d((int) scale.numel());
-        // BatchNorm2d's ε is 1e-5: var + ε is what evaluation divides by, so the file's ε moves into the variance.
-        if (eps != bn.eps()) {
-            try (Autograd.Guard g = Autograd.noGrad()) {
-                var = var.add(eps - bn.eps());
-            }
+        // the file's ε and momentum (ONNX's running = momentum·running + (1 − momentum)·batch, default 0.9): both matter
+        // when `train --onnx` trains it, where folding ε into the variance had held only until the first update
+        // (read as the float's shortest decimal: the file's 1e-5 is ε 1e-5, not 9.9999997e-6)
+        double eps = Double.parseDouble(Float.toString(floatAttr(n, "epsilon", 1e-5f)));
+        double momentum = Double.parseDouble(Float.toString(floatAttr(n, "momentum", 0.9f)));
+        if (!(eps > 0) || !(momentum >= 0 && momentum <= 1)) {
+            throw new UserError(source + ": BatchNormalization '" + n.name + "' has epsilon " + eps + " and momentum " + momentum
+                    + "; expected epsilon > 0 and momentum in [0, 1]");
         }
+        BatchNorm2d bn = new BatchNorm2d((int) scale.numel(), 1 - momentum, eps);
         bn.loadStateDict(state("weight", scale, "bias", bias, "running_mean", mean, "running_var", var));
         apply(n, bn);
     }

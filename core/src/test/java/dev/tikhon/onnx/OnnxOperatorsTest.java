@@ -154,6 +154,45 @@ class OnnxOperatorsTest {
         check(g.bytes(h), 2, 3, 4, 4);
     }
 
+    /**
+     * The file's ε and momentum stay the layer's own, so `train --onnx` trains it as the exporter's framework would: the
+     * training-mode output divides by √(σ²_B + ε) and the running mean moves by (1 − momentum) of the batch's (ONNX's
+     * convention). Folding ε into the running variance had held only until the first update; momentum had been 0.1 always.
+     * The export writes both back.
+     */
+    @Test
+    void batchNormTrainsWithTheFilesEpsilonAndMomentum() throws Exception {
+        Rng.seed(5);
+        G g = new G(3, 4, 4);
+        String h = g.op("BatchNormalization", List.of("x", g.initValue(new long[]{3}, new float[]{1, 1, 1}),
+                        g.initValue(new long[]{3}, new float[]{0, 0, 0}), g.initValue(new long[]{3}, new float[]{0, 0, 0}),
+                        g.initValue(new long[]{3}, new float[]{1, 1, 1})),
+                Attribute.ofFloat("epsilon", 0.5f), Attribute.ofFloat("momentum", 0.75f));
+        Module m = check(g.bytes(g.op("Flatten", List.of(h), Attribute.ofInt("axis", 1))), 2, 3, 4, 4);
+        dev.tikhon.nn.BatchNorm2d bn = (dev.tikhon.nn.BatchNorm2d) m.modules().stream()
+                .filter(x -> x instanceof dev.tikhon.nn.BatchNorm2d).findFirst().orElseThrow();
+        assertThat(bn.eps()).isEqualTo(0.5);
+        assertThat(bn.momentum()).isEqualTo(0.25);
+
+        Tensor x = Tensor.rand(2, 3, 4, 4).mul(4);
+        m.train(true);
+        float[] out = m.forward(x).toFloatArray();
+        float[] in = x.toFloatArray();
+        // channel 0: its 32 values' mean and biased variance, normalized with the file's ε
+        double mean = 0, sq = 0;
+        for (int n = 0; n < 2; n++) for (int i = 0; i < 16; i++) mean += in[n * 48 + i] / 32.0;
+        for (int n = 0; n < 2; n++) for (int i = 0; i < 16; i++) sq += Math.pow(in[n * 48 + i] - mean, 2) / 32.0;
+        assertThat((double) out[5]).isCloseTo((in[5] - mean) / Math.sqrt(sq + 0.5), org.assertj.core.data.Offset.offset(1e-5));
+        assertThat((double) bn.stateDict().get("running_mean").toFloatArray()[0]).isCloseTo(0.25 * mean, org.assertj.core.data.Offset.offset(1e-6));
+
+        m.train(false);
+        OnnxImport.Result back = OnnxImport.read(OnnxExport.toBytes(m, List.of(3L, 4L, 4L)), "again.onnx");
+        dev.tikhon.nn.BatchNorm2d again = (dev.tikhon.nn.BatchNorm2d) back.model().modules().stream()
+                .filter(x2 -> x2 instanceof dev.tikhon.nn.BatchNorm2d).findFirst().orElseThrow();
+        assertThat(again.eps()).isEqualTo(0.5);
+        assertThat(again.momentum()).isEqualTo(0.25);
+    }
+
     private static String longs(G g, long... v) {
         String name = "s" + g.g.initializers.size();
         g.g.initializers.add(TensorData.ofLongs(name, new long[]{v.length}, v));
