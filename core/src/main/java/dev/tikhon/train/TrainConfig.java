@@ -62,13 +62,13 @@ public record TrainConfig(int epochs, int batchSize, String optimizer, double lr
                 warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize, ObjectiveSpec.plain());
     }
 
-    /** The same run with a different number of epochs (extending a finished run with --resume). */
     /** The same run minimizing another objective. */
     public TrainConfig withObjective(ObjectiveSpec newObjective) {
         return new TrainConfig(epochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayAll, schedule,
                 milestones, gamma, warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize, newObjective, augment);
     }
 
+    /** The same run with a different number of epochs (extending a finished run with --resume). */
     public TrainConfig withEpochs(int newEpochs) {
         return new TrainConfig(newEpochs, batchSize, optimizer, lr, momentum, nesterov, weightDecay, decayAll, schedule,
                 milestones, gamma, warmupEpochs, seed, valFraction, checkpointEvery, evalBatchSize, objective, augment);
