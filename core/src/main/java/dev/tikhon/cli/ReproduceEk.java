@@ -59,8 +59,14 @@ final class ReproduceEk implements Callable<Integer> {
         }
         dev.tikhon.experiments.EkExperiment.Budget budget = new dev.tikhon.experiments.EkExperiment.Budget(datasets, iterations,
                 batchSize, epsilon, mcSamples, flowSamples, alpha, heldOut, seed, grid);
-        dev.tikhon.experiments.EkExperiment.Result result = new dev.tikhon.experiments.EkExperiment(budget, r.device(), r.run().path())
-                .run(ResumableBar::new);
+        dev.tikhon.experiments.EkExperiment.Result result;
+        try {
+            result = new dev.tikhon.experiments.EkExperiment(budget, r.device(), r.run().path()).run(ResumableBar::new);
+        } catch (dev.tikhon.train.TrainingDivergedException e) {
+            // both methods train with fixed learning rates here: the ways out are the EK flow's ε and the batches
+            throw ReproduceOptions.diverged(e, e.dir != null && e.dir.getFileName().toString().endsWith("-ek")
+                    ? "a larger --epsilon, or more --mc-samples" : "a larger --batch-size or another --seed");
+        }
         Map<String, Object> metrics = r.metrics();
         metrics.put("claim", "a normalizing flow recovered from entropy–Kantorovich potentials models the 2-D toy densities; "
                 + "held-out NLL beside the CNF trained with the same budget");

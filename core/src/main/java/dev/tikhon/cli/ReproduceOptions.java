@@ -27,6 +27,16 @@ final class ReproduceOptions {
         return new Reproduction(name, device, dir, RunDirectory.create(dir));
     }
 
+    /**
+     * A divergence inside a reproduction, with the reproduction's own way out ({@code settings}: its options, not those of
+     * {@code train} or {@code flow train} that the training loop's hint names). Its runs continue only with the settings they
+     * were started with (docs/runs.md), so another setting needs the diverged run's folder deleted, or another --out.
+     */
+    static dev.tikhon.train.TrainingDivergedException diverged(dev.tikhon.train.TrainingDivergedException e, String settings) {
+        if (e.dir == null) return e.withHint("rerun with " + settings);
+        return e.withHint(e.keptText() + "; rerun with " + settings + ", after deleting " + e.dir + " (or into another --out)");
+    }
+
     /** A reproduce subcommand under way: the frame its console and metrics.json report share. */
     record Reproduction(String name, Device device, Path dir, RunDirectory run) {
         /** The data set of the options, named on stdout. */

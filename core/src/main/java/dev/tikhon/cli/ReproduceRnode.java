@@ -93,8 +93,14 @@ final class ReproduceRnode implements Callable<Integer> {
         dev.tikhon.experiments.RnodeExperiment.Budget budget = new dev.tikhon.experiments.RnodeExperiment.Budget(datasets,
                 iterations, batchSize, solver, step, tolerance, lambda, heldOut, seed, imageIterations, imageBatchSize, imageChannels,
                 imageHeldOut);
-        dev.tikhon.experiments.RnodeExperiment.Result result = new dev.tikhon.experiments.RnodeExperiment(budget, run.device(),
-                run.run().path(), dataDir).run(ResumableBar::new);
+        dev.tikhon.experiments.RnodeExperiment.Result result;
+        try {
+            result = new dev.tikhon.experiments.RnodeExperiment(budget, run.device(), run.run().path(), dataDir).run(ResumableBar::new);
+        } catch (dev.tikhon.train.TrainingDivergedException e) {
+            // the flows train with Adam at lr 1e-3 here: the way out is the solver's settings (or λ for the RNODE runs)
+            throw ReproduceOptions.diverged(e, "a smaller --step (fixed-step --solver), a smaller --tolerance (dopri5) or --solver dopri5"
+                    + (e.dir != null && e.dir.getFileName().toString().endsWith("-rnode") ? ", or a larger --lambda" : ""));
+        }
         Map<String, Object> metrics = run.metrics();
         metrics.put("claim", CLAIM);
         if (lambda != PAPER_LAMBDA) {

@@ -88,4 +88,18 @@ class CliReproduceRnodeTest {
         assertThat(ReproduceRnode.differenceLabel("bits/dim")).isEqualTo("bits/dim difference (Hutchinson estimate)");
         assertThat(ReproduceRnode.differenceLabel("NLL (nats)")).isEqualTo("NLL difference (nats)");
     }
+
+    /** A diverged reproduction names its own options (it has no --lr or --reg-kinetic) and what to delete before a rerun. */
+    @Test
+    void aDivergedRunsHintNamesTheReproductionsOwnOptions(@TempDir Path tmp) {
+        Path run = tmp.resolve("8gaussians-rnode");
+        dev.tikhon.train.TrainingDivergedException e = dev.tikhon.train.TrainingDivergedException
+                .atIteration(6, Double.NaN, "lower --lr, use the regularizers (--reg-kinetic, --reg-jacobian) or a smaller --step")
+                .keptIn(run, 5);
+        String m = ReproduceOptions.diverged(e, "a smaller --step").getMessage();
+        assertThat(m).startsWith("training diverged: the loss became NaN at iteration 7; ")
+                .contains("the last good checkpoint (after iteration 5) is kept in " + run)
+                .contains("rerun with a smaller --step, after deleting " + run + " (or into another --out)")
+                .doesNotContain("--lr").doesNotContain("--reg-kinetic");
+    }
 }
