@@ -40,6 +40,16 @@ public final class HeatSmoother {
     public static Outcome run(Module base, Supplier<Module> fresh, ModelSpec spec, HeatConfig heat, TrainConfig train,
                               Dataset data, Dataset test, DataInfo info, Device device, Path out,
                               Function<String, Trainer.Listener> listeners, boolean resume) {
+        return run(base, fresh, spec, heat, train, data, test, info, device, out, listeners, resume, false);
+    }
+
+    /**
+     * As above; with {@code onlySameSettings}, a step's checkpoint is continued or reused only when it was trained with
+     * the same settings ({@link Trainer#onlySameSettings}), as a reproduction needs.
+     */
+    public static Outcome run(Module base, Supplier<Module> fresh, ModelSpec spec, HeatConfig heat, TrainConfig train,
+                              Dataset data, Dataset test, DataInfo info, Device device, Path out,
+                              Function<String, Trainer.Listener> listeners, boolean resume, boolean onlySameSettings) {
         Module current = base;
         current.to(device);
         List<Trainer.Outcome> outcomes = new ArrayList<>();
@@ -60,7 +70,7 @@ public final class HeatSmoother {
             Module start = current;
             Trainer t = new Trainer(spec, new HeatSmoothing(heat, frozen), c, data, null, test, info, device, dir,
                     listeners == null ? null : listeners.apply(name)).startFrom(() -> start);
-            Trainer.Outcome o = t.run(resume);
+            Trainer.Outcome o = (onlySameSettings ? t.onlySameSettings() : t).run(resume);
             outcomes.add(o);
             seconds += o.trainSeconds();
             current = o.model();

@@ -113,7 +113,7 @@ public final class CertifyExperiment {
         Dataset train = subset > 0 ? data.train().head(subset) : data.train();
         TrainConfig c = TrainConfig.builder().optimizer("adam").lr(budget.smoothLr()).schedule("constant").seed(budget.seed()).build();
         return HeatSmoother.run(start, () -> Models.build(spec()), spec(), heat, c, train, data.test(), info, device,
-                out.resolve(name), step -> listeners.apply(name + " " + step), true).model();
+                out.resolve(name), step -> listeners.apply(name + " " + step), true, true).model();
     }
 
     /** Classification cost: the single pass (heat revision) against PREDICT with N samples (noise σ 0.25), per image. */

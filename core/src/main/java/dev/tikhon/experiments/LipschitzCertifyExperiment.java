@@ -238,7 +238,7 @@ public final class LipschitzCertifyExperiment {
         Dataset train = budget.smoothSubset() > 0 ? data.train().head(budget.smoothSubset()) : data.train();
         TrainConfig c = TrainConfig.builder().optimizer("adam").lr(budget.smoothLr()).schedule("constant").seed(budget.seed()).build();
         return HeatSmoother.run(start, () -> Models.build(spec("cnn")), spec("cnn"), budget.heat(), c, train, data.test(), info, device,
-                out.resolve("heat-revision"), step -> listeners.apply("heat-revision " + step), true).model();
+                out.resolve("heat-revision"), step -> listeners.apply("heat-revision " + step), true, true).model();
     }
 
     private void save(String name, Map<String, Object> summary, LipschitzCertification.Result r) {

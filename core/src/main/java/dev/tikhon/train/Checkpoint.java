@@ -88,9 +88,19 @@ public final class Checkpoint {
      * @param batch       batches completed within {@code epoch}
      * @param partial     running sums of the unfinished epoch (loss_sum, correct, count, seconds)
      * @param history     one row per completed epoch
+     * @param trainExamples how many training examples it saw (null in checkpoints written before it was recorded): a
+     *                      reproduction that trains on a subset reuses the run only for the same subset
      */
     public record Meta(ModelSpec model, TrainConfig config, String objective, DataInfo data, int epoch, int batch,
-                       Map<String, Double> partial, List<Map<String, Object>> history, String tikhonVersion) {}
+                       Map<String, Double> partial, List<Map<String, Object>> history, String tikhonVersion,
+                       @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                       Integer trainExamples) {
+        /** Without the training-set size. */
+        public Meta(ModelSpec model, TrainConfig config, String objective, DataInfo data, int epoch, int batch,
+                    Map<String, Double> partial, List<Map<String, Object>> history, String tikhonVersion) {
+            this(model, config, objective, data, epoch, batch, partial, history, tikhonVersion, null);
+        }
+    }
 
     /** A checkpoint read back: its metadata and the model's and optimizer's tensors. */
     public record Loaded(Meta meta, Map<String, Tensor> model, Map<String, Tensor> optimizer) {}

@@ -382,6 +382,9 @@ public final class Trainer {
         if (meta.data() != null && data != null) {
             diff.addAll(SettingsDiff.of(meta.data(), data, Set.of("dir")).stream().map(d -> "data " + d).toList());
         }
+        if (meta.trainExamples() != null && meta.trainExamples() != train.size()) {
+            diff.add("training examples " + meta.trainExamples() + " recorded, " + train.size() + " asked");
+        }
         if (!diff.isEmpty()) {
             throw new dev.tikhon.UserError(outDir + " holds a model trained with other settings (" + String.join("; ", diff)
                     + "): it is reused or continued only with the same ones; write to another folder, or delete this one to "
@@ -417,7 +420,7 @@ public final class Trainer {
         if (outDir == null) return;
         listener.beforeCheckpoint(epoch, batch);
         Checkpoint.Meta meta = new Checkpoint.Meta(spec, config, objective.describe(), data, epoch, batch,
-                partial, history, Version.VERSION);
+                partial, history, Version.VERSION, train.size());
         try {
             Checkpoint.save(outDir.resolve(Checkpoint.FILE_NAME), meta, model.stateDict(), opt.state());
             kept = new int[]{epoch, batch};

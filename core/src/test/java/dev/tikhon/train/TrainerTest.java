@@ -294,5 +294,8 @@ class TrainerTest {
         Trainer otherData = new Trainer(SPEC, Objective.crossEntropy(), config(1, 0.1, 0), split.rest(), split.heldOut(), MOONS.test(),
                 new DataInfo("moons", "/elsewhere", "moons, 500 points"), Device.CPU, out, null).onlySameSettings();
         assertThatThrownBy(() -> otherData.run(true)).hasMessageContaining("data description").hasMessageNotContaining("dir");
+        Trainer subset = new Trainer(SPEC, Objective.crossEntropy(), config(1, 0.1, 0), split.rest().head(500), split.heldOut(), MOONS.test(),
+                new DataInfo("moons", null, MOONS.description()), Device.CPU, out, null).onlySameSettings();
+        assertThatThrownBy(() -> subset.run(true)).hasMessageContaining("training examples 1800 recorded, 500 asked");
     }
 }
