@@ -285,6 +285,29 @@ final class Layers {
         }
     }
 
+    /**
+     * An imported scalar activation ({@link Pointwise}: Clip, HardSigmoid, LeakyRelu, PRelu, Elu, HardSwish, SiLU, GELU):
+     * intervals through its exact image, linear bounds through its fixed relaxation (no α variables, no splits).
+     */
+    record Unit(Pointwise f) implements Node {
+        @Override public Interval ibp(Interval in, Trace trace) {
+            trace.input(this, in);
+            return f.ibp(in);
+        }
+
+        @Override public boolean affine() { return false; }
+
+        private Relaxation relaxation(Trace trace) { return trace.cached(this, () -> f.relaxation(trace.input(this))); }
+
+        @Override public void prepare(Trace trace) { relaxation(trace); }
+
+        @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
+            Relaxation r = relaxation(trace);
+            sum.add(r.constants(a));
+            return r.coefficients(a);
+        }
+    }
+
     /** y = branch(x) + shortcut(x), each a chain of layers (an empty shortcut is the identity). */
     record Add(List<Node> branch, List<Node> shortcut) implements Node {
         Add {
