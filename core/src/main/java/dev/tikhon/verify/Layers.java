@@ -11,7 +11,8 @@ import java.util.List;
  * The verifier's layers. Affine layers (linear, convolution, evaluation-mode batch norm, flatten, average
  * pooling) pass intervals in centre/radius form and linear bounds backward exactly, by their transposes.
  * Activations and max pooling pass intervals through their endpoints (they are monotone) and linear bounds
- * through a {@link Relaxation} of each unit over its recorded input bounds. A residual addition sums its two
+ * through a {@link Relaxation} of each unit over its recorded input bounds; the activations of imported models
+ * ({@link Pointwise}, some not monotone) pass intervals through their exact images. A residual addition sums its two
  * branches both ways.
  */
 final class Layers {

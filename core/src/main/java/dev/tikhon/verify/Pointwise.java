@@ -22,7 +22,7 @@ import java.util.function.UnaryOperator;
  * non-decreasing around one minimum (SiLU, GELU, HardSwish; PRelu and LeakyRelu with a negative slope, Elu with a
  * negative α: at 0). So over [l, u] its largest value is max(f(l), f(u)), and its smallest is min(f(l), f(u)), or the
  * minimum's value where [l, u] reaches the interval known to hold the minimizer. The minimum's value is a constant
- * computed in float64 and rounded down (docs/verification.md gives the digits).
+ * computed in float64 and rounded down, again to float32 for float32 bounds (docs/verification.md gives the digits).
  *
  * <p><b>Lines</b> ({@link #relaxation}): any slope k gives sound lines k·z + c as soon as the intercepts bound
  * g(z) = f(z) − k·z over [l, u], below and above. They are computed piece by piece on [a, b] = [l, u] ∩ piece, with
@@ -219,9 +219,16 @@ public final class Pointwise {
         Tensor lower = fl.minimum(fu), upper = fl.maximum(fu);
         if (minimum != null) {   // f falls then rises: the minimum's value where [l, u] reaches its bracket
             Tensor reaches = l.le(minimum[1]).logicalAnd(u.ge(minimum[0]));
-            lower = Tensor.where(reaches, lower.clampMax(minimum[2]), lower);
+            lower = Tensor.where(reaches, lower.clampMax(down(minimum[2], l.dtype())), lower);
         }
         return new Interval(lower, upper);
+    }
+
+    /** v rounded down to the tensors' type: a float32 tensor would take the float nearest to v, which may lie above it. */
+    static double down(double v, dev.tikhon.engine.DType dtype) {
+        if (dtype != dev.tikhon.engine.DType.FLOAT32) return v;
+        float f = (float) v;
+        return f > v ? Math.nextDown(f) : f;
     }
 
     /** Lines below and above f over each unit's [l, u] (see the class comment for why they hold). */

@@ -168,6 +168,23 @@ class ImportedActivationBoundsTest {
         }
     }
 
+    /** CROWN-IBP certified training through them (and a PReLU's slope) gives a finite loss and finite gradients. */
+    @ParameterizedTest
+    @ValueSource(strings = {"prelu", "silu", "gelu", "hard-swish", "elu"})
+    void certifiedTrainingDifferentiatesThroughThem(String name) {
+        Module m = network(name);
+        m.train(true);
+        var objective = new dev.tikhon.verify.CertifiedTraining(dev.tikhon.verify.CertifiedTraining.Bound.CROWN_IBP, Norm.LINF, 0.1, 0, 1, 0.5);
+        objective.progress(0.5);
+        Tensor x = Tensor.rand(8, 1, 2, 3), y = Tensor.randint(4, dev.tikhon.engine.Device.CPU, 8);
+        Tensor loss = objective.evaluate(m, x, y).loss();
+        assertThat(Double.isFinite(loss.item())).isTrue();
+        List<Tensor> params = m.parameters().stream().map(p -> p.value()).toList();
+        List<Tensor> grads = Autograd.grad(List.of(loss), params, null, false, false);
+        for (Tensor g : grads) assertThat(g.isFinite().logicalNot().sum().item()).as("finite gradient").isEqualTo(0.0);
+        assertThat(grads.stream().mapToDouble(g -> g.abs().sum().item()).sum()).isGreaterThan(0);
+    }
+
     /** The margins over the other classes of the predicted class, [N, 3, 4]. */
     private static Tensor others(Module m, Tensor x) {
         try (Autograd.Guard g = Autograd.noGrad()) {

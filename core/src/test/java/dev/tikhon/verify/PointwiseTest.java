@@ -120,6 +120,18 @@ class PointwiseTest {
         }
     }
 
+    /** In float32 the minimum's constant is rounded down to a float, not to the nearest one (which may lie above it). */
+    @org.junit.jupiter.api.Test
+    void theMinimumIsRoundedDownInFloat32() {
+        for (double v : new double[]{Pointwise.SILU_MIN, Pointwise.GELU_MIN, -0.375}) {
+            double d = Pointwise.down(v, DType.FLOAT32);
+            assertThat(d).isLessThanOrEqualTo(v).isEqualTo((double) (float) d).isGreaterThan(v - 1e-7);
+        }
+        Tensor at = Tensor.fromFloats(new float[]{(float) Pointwise.SILU_ARGMIN}, 1);
+        Interval image = Pointwise.silu().ibp(new Interval(at, at));
+        assertThat(image.lo().item()).isLessThanOrEqualTo(Pointwise.SILU_MIN + 1e-12);
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void theLipschitzConstantBoundsTheSlopeOnAFineGrid(Case k) {
