@@ -105,6 +105,7 @@ public final class BoundedNetwork {
      */
     private static void add(Module m, List<Node> out, Tensor[] clean) {
         Tensor[] elementwise = m instanceof ElementwiseAffine e ? e.elementwiseAffine() : null;
+        Pointwise unit = Pointwise.of(m);   // an imported activation
         if (m instanceof Sequential s) {
             for (Module c : s.layers()) add(c, out, clean);
             return;
@@ -131,8 +132,8 @@ public final class BoundedNetwork {
                 case GLOBAL_AVG: out.add(new Layers.AvgPool(0)); break;
                 default: throw new AssertionError(p.kind());
             }
-        } else if (Pointwise.of(m) != null) {
-            out.add(new Layers.Unit(Pointwise.of(m)));
+        } else if (unit != null) {
+            out.add(new Layers.Unit(unit));
         } else if (elementwise != null) {
             out.add(new Layers.Elementwise(elementwise[0], elementwise[1]));
         } else if (m instanceof Graph g) {

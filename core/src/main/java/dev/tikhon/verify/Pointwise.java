@@ -187,7 +187,8 @@ public final class Pointwise {
     Pointwise scaled(double pre, double post) {
         if (pre == 1 && post == 1) return this;
         List<Piece> p = pieces.stream().map(q -> new Piece(q.from / pre, q.to / pre, q.curvature)).toList();
-        double[] m = minimum == null ? null : new double[]{minimum[0] / pre, minimum[1] / pre, minimum[2] * post};
+        double[] m = minimum == null ? null   // each end moved one step outward: the quotients and the product are rounded
+                : new double[]{Math.nextDown(minimum[0] / pre), Math.nextUp(minimum[1] / pre), Math.nextDown(minimum[2] * post)};
         return new Pointwise(post + "·" + name + "(" + pre + "·x)", z -> f.apply(z.mul(pre)).mul(post), z -> slope.apply(z.mul(pre)).mul(pre * post),
                 p, m, () -> Math.nextUp(Math.nextUp(lipschitz.getAsDouble() * pre * post)));   // two products' rounding, upward
     }
