@@ -289,3 +289,19 @@ def prelu():
 
 
 prelu()
+
+
+def silu():
+    """SiLU exports at operator set 13 as Sigmoid then Mul(x, ·), which the bounds read as one activation; GELU and
+    Hardswish beside it as PyTorch writes them (Div, Erf, Add, Mul, Mul; HardSigmoid, Mul)."""
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.SiLU(), nn.Linear(8, 8), nn.GELU(), nn.Linear(8, 8), nn.Hardswish(),
+                          nn.Linear(8, 4))
+    with torch.no_grad():   # pre-activations wide enough to reach every piece of the three
+        for m in model.modules():
+            if isinstance(m, nn.Linear):
+                m.weight.mul_(4)
+    export("silu", model, (1, 4, 4))
+
+
+silu()

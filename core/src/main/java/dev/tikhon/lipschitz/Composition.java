@@ -32,7 +32,9 @@ import java.util.List;
  *       a batch norm right after a convolution is folded into it (eval mode: y = γ(x − μ)/√(var + ε) + β scales
  *       output channel o by γ_o/√(var_o + ε)), which is tighter than multiplying the two constants;</li>
  *   <li>ReLU, softplus, smooth ReLU, tanh, identity: 1 (slopes in [0, 1] or [−1, 1] act coordinatewise);
- *       sigmoid: ¼;</li>
+ *       sigmoid: ¼; the imported activations of {@link dev.tikhon.verify.Pointwise}, sup |f′| rounded up: Clip 1,
+ *       HardSigmoid |α|, LeakyRelu and PRelu max(1, |slope|) (the largest over the channels), Elu max(1, |α|), SiLU 1.0999,
+ *       GELU 1.1290, HardSwish 1.5;</li>
  *   <li>a batch norm on its own (eval): max_o |γ_o|/√(var_o + ε);</li>
  *   <li>input normalization (x − mean)/std per channel: max_c 1/std_c (a diagonal linear map; the mean shifts);</li>
  *   <li>max pooling with kernel k and stride s: each output is 1-Lipschitz in ℓ∞ of its window, so
@@ -117,6 +119,8 @@ public abstract class Composition<T> {
             double c = ((Activation) m).kind() == Activation.Kind.SIGMOID ? 0.25 : 1;
             return new Step<>(constant(c), shape);
         }
+        dev.tikhon.verify.Pointwise unit = dev.tikhon.verify.Pointwise.of(m);   // imported activations: sup |f′|, rounded up
+        if (unit != null) return new Step<>(constant(unit.lipschitz()), shape);
         if (m instanceof BatchNorm2d) return new Step<>(constant(maxOf(bnScale((BatchNorm2d) m))), shape);
         if (m instanceof Normalize z) {
             need(shape.length >= 1 && (z.channels() == 1 || shape[0] == z.channels()), name, m, shape);

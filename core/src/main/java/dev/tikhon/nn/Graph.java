@@ -110,8 +110,10 @@ public final class Graph extends Module {
      * passes through; for a residual block that is the block's input. Where paths cross (a value below an add's fork that
      * both of its chains read) the shared layers are written into both chains: the same function, computed twice.
      *
+     * A product of a value and a short chain of layers of that same value, x·g(x), is one layer, a {@link Gate}.
+     *
      * @throws IllegalArgumentException naming the first node the output depends on that combines computed values other
-     *                                  than by addition (sub, mul, div, concat, where)
+     *                                  than by addition or such a gate (sub, mul, div, concat, where)
      */
     public List<Part> asChain() {
         int[] idom = new int[nodes.size() + 1];
@@ -146,6 +148,12 @@ public final class Graph extends Module {
             if (n.op == Op.APPLY) {
                 reversed.push(new Layer(n.module));
                 v = n.inputs[0];
+            } else if (n.op == Op.MUL && gate(n.inputs[0], n.inputs[1]) != null) {
+                reversed.push(new Layer(new Gate(gate(n.inputs[0], n.inputs[1]))));
+                v = n.inputs[0];
+            } else if (n.op == Op.MUL && gate(n.inputs[1], n.inputs[0]) != null) {
+                reversed.push(new Layer(new Gate(gate(n.inputs[1], n.inputs[0]))));
+                v = n.inputs[1];
             } else if (n.op == Op.ADD) {
                 int fork = idom[v];
                 reversed.push(new Sum(chain(fork, n.inputs[0], idom, budget), chain(fork, n.inputs[1], idom, budget)));
@@ -156,6 +164,47 @@ public final class Graph extends Module {
             }
         }
         return new ArrayList<>(reversed);
+    }
+
+    /** The longest gate {@link #asChain} recognizes in a product of computed values. */
+    private static final int MAX_GATE = 4;
+
+    /**
+     * The layers g, in order, where value {@code q} is g(value {@code p}) by at most {@link #MAX_GATE} applied layers, so
+     * that p·q is p·g(p); null otherwise.
+     */
+    private List<Module> gate(int p, int q) {
+        java.util.ArrayDeque<Module> g = new java.util.ArrayDeque<>();
+        for (int v = q; v != p; ) {
+            if (v == 0 || g.size() == MAX_GATE) return null;
+            Node n = nodes.get(v - 1);
+            if (n.op != Op.APPLY) return null;
+            g.push(n.module);
+            v = n.inputs[0];
+        }
+        return g.isEmpty() ? null : new ArrayList<>(g);
+    }
+
+    /**
+     * x·g(x) for a short chain of layers g: how PyTorch exports SiLU (x·sigmoid(x)), Hardswish at operator set 13
+     * (x·HardSigmoid(x)) and GELU (x·(1 + erf(x/√2)), then ·½), read by {@link #asChain} as one layer so that the bounds can
+     * take the product as the one scalar activation it is.
+     */
+    public static final class Gate extends Module {
+        private final List<Module> gate;
+
+        public Gate(List<Module> gate) { this.gate = List.copyOf(gate); }
+
+        /** g's layers, in order. */
+        public List<Module> gate() { return gate; }
+
+        @Override public Tensor forward(Tensor x) {
+            Tensor g = x;
+            for (Module m : gate) g = m.forward(g);
+            return x.mul(g);
+        }
+
+        @Override public String describe() { return "x·(" + gate.stream().map(Module::describe).collect(Collectors.joining(" then ")) + ")(x)"; }
     }
 
     @Override public String describe() {

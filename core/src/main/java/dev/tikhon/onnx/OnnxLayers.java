@@ -120,6 +120,10 @@ public final class OnnxLayers {
             this.hi = hi;
         }
 
+        public double lo() { return lo; }
+
+        public double hi() { return hi; }
+
         @Override public Tensor forward(Tensor x) {
             Tensor y = x;
             if (lo != Double.NEGATIVE_INFINITY) y = y.clampMin(lo);
@@ -141,6 +145,13 @@ public final class OnnxLayers {
             this.swish = swish;
         }
 
+        public double alpha() { return alpha; }
+
+        public double beta() { return beta; }
+
+        /** Whether this is x times the hard sigmoid (HardSwish). */
+        public boolean swish() { return swish; }
+
         @Override public Tensor forward(Tensor x) {
             Tensor s = x.mul(alpha).add(beta).clamp(0, 1);
             return swish ? x.mul(s) : s;
@@ -154,6 +165,8 @@ public final class OnnxLayers {
         final double alpha;
 
         public Elu(double alpha) { this.alpha = alpha; }
+
+        public double alpha() { return alpha; }
 
         @Override public Tensor forward(Tensor x) { return x.relu().add(x.clampMax(0).exp().sub(1).mul(alpha)); }
 
@@ -178,6 +191,8 @@ public final class OnnxLayers {
         final double alpha;
 
         public LeakyRelu(double alpha) { this.alpha = alpha; }
+
+        public double alpha() { return alpha; }
 
         @Override public Tensor forward(Tensor x) { return x.relu().add(x.clampMax(0).mul(alpha)); }
 

@@ -105,6 +105,7 @@ public final class BoundedNetwork {
      */
     private static void add(Module m, List<Node> out, Tensor[] clean) {
         Tensor[] elementwise = m instanceof ElementwiseAffine e ? e.elementwiseAffine() : null;
+        Pointwise unit = Pointwise.of(m);   // an imported activation
         if (m instanceof Sequential s) {
             for (Module c : s.layers()) add(c, out, clean);
             return;
@@ -131,6 +132,8 @@ public final class BoundedNetwork {
                 case GLOBAL_AVG: out.add(new Layers.AvgPool(0)); break;
                 default: throw new AssertionError(p.kind());
             }
+        } else if (unit != null) {
+            out.add(new Layers.Unit(unit));
         } else if (elementwise != null) {
             out.add(new Layers.Elementwise(elementwise[0], elementwise[1]));
         } else if (m instanceof Graph g) {
@@ -154,7 +157,7 @@ public final class BoundedNetwork {
             return;
         } else {
             throw new UserError("the verifier cannot bound the layer " + m.describe() + " (" + m.getClass().getSimpleName()
-                    + "): it handles input normalization, linear, conv, batch norm, relu/smooth-relu/softplus/tanh/sigmoid, pooling, flatten "
+                    + "): it handles input normalization, linear, conv, batch norm, relu/smooth-relu/softplus/tanh/sigmoid, clip, hard-sigmoid, hard-swish, leaky-relu, prelu, elu, silu, gelu, pooling, flatten "
                     + "residual blocks, skip connections that add and arithmetic with constants; use a model built from those (--model mlp, cnn or resnet)");
         }
         if (clean != null) clean[0] = m.forward(clean[0]);   // layers whose function does not depend on the mode

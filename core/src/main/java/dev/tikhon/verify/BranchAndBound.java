@@ -162,7 +162,7 @@ public final class BranchAndBound {
             }
         }
         Map<Integer, long[]> shapes = net.reluInputShapes(region);
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < n && !shapes.isEmpty(); i++) {   // no ReLU to split (other activations only): the root's bound stands
             if (out[i] > 0 || hopeless[i]) continue;   // verified at the root, or misclassified at the centre
             out[i] = Math.max(out[i], search(net, region, spec, i, crownUnits, settings, shapes, out[i]).lower());
         }

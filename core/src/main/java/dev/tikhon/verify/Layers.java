@@ -11,7 +11,8 @@ import java.util.List;
  * The verifier's layers. Affine layers (linear, convolution, evaluation-mode batch norm, flatten, average
  * pooling) pass intervals in centre/radius form and linear bounds backward exactly, by their transposes.
  * Activations and max pooling pass intervals through their endpoints (they are monotone) and linear bounds
- * through a {@link Relaxation} of each unit over its recorded input bounds. A residual addition sums its two
+ * through a {@link Relaxation} of each unit over its recorded input bounds; the activations of imported models
+ * ({@link Pointwise}, some not monotone) pass intervals through their exact images. A residual addition sums its two
  * branches both ways.
  */
 final class Layers {
@@ -282,6 +283,29 @@ final class Layers {
             sum.add(r.constants(a));
             Tensor out = r.coefficients(a);
             return trace.splits == null ? out : trace.splits.withBeta(this, out);
+        }
+    }
+
+    /**
+     * An imported scalar activation ({@link Pointwise}: Clip, HardSigmoid, LeakyRelu, PRelu, Elu, HardSwish, SiLU, GELU):
+     * intervals through its exact image, linear bounds through its fixed relaxation (no α variables, no splits).
+     */
+    record Unit(Pointwise f) implements Node {
+        @Override public Interval ibp(Interval in, Trace trace) {
+            trace.input(this, in);
+            return f.ibp(in);
+        }
+
+        @Override public boolean affine() { return false; }
+
+        private Relaxation relaxation(Trace trace) { return trace.cached(this, () -> f.relaxation(trace.input(this))); }
+
+        @Override public void prepare(Trace trace) { relaxation(trace); }
+
+        @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
+            Relaxation r = relaxation(trace);
+            sum.add(r.constants(a));
+            return r.coefficients(a);
         }
     }
 

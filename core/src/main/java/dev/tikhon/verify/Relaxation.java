@@ -17,7 +17,7 @@ import dev.tikhon.nn.Activation;
  * above σ on [l, u] and every tangent lies below it; we take the tangent at the midpoint. For intervals
  * narrower than 1e-6 the constants σ(l) and σ(u) bound σ (it is non-decreasing) without the cancellation a
  * chord of a tiny interval would suffer. The identity is exact. tanh and sigmoid are neither convex nor concave
- * and are not relaxed here (interval propagation handles them).
+ * and are not relaxed here (interval propagation handles them). The imported activations' lines are {@link Pointwise}'s.
  */
 record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, Tensor upperIntercept, boolean lowerThroughOrigin,
                   boolean slopePerSpec) {

@@ -174,11 +174,16 @@ class ImportedGraphBoundsTest {
 
     @Test
     void aGraphThatCombinesComputedValuesOtherThanByAdditionIsRefusedNamingTheNode() {
-        var nodes = List.of(Graph.Node.apply(Activation.relu(), 0), new Graph.Node(Graph.Op.MUL, null, new int[]{1, 0}, 0),
-                Graph.Node.apply(Pool.flatten(), 2));
-        Graph g = new Graph(nodes, 3);
-        assertThatThrownBy(() -> BoundedNetwork.of(g)).isInstanceOf(UserError.class).hasMessageContaining("node 1 (mul of values [1, 0])");
-        assertThatThrownBy(() -> NetworkBound.of(g, new long[]{4}, 0)).isInstanceOf(UserError.class).hasMessageContaining("node 1 (mul");
+        var nodes = List.of(Graph.Node.apply(Activation.relu(), 0), Graph.Node.apply(new Activation(Activation.Kind.SIGMOID), 0),
+                new Graph.Node(Graph.Op.MUL, null, new int[]{1, 2}, 0), Graph.Node.apply(Pool.flatten(), 3));
+        Graph g = new Graph(nodes, 4);
+        assertThatThrownBy(() -> BoundedNetwork.of(g)).isInstanceOf(UserError.class).hasMessageContaining("node 2 (mul of values [1, 2])");
+        assertThatThrownBy(() -> NetworkBound.of(g, new long[]{4}, 0)).isInstanceOf(UserError.class).hasMessageContaining("node 2 (mul");
+        // x·g(x) is one layer (a gate); one that is not a known activation (x·relu(x)) is refused naming it
+        Graph gated = new Graph(List.of(Graph.Node.apply(Activation.relu(), 0), new Graph.Node(Graph.Op.MUL, null, new int[]{1, 0}, 0),
+                Graph.Node.apply(Pool.flatten(), 2)), 3);
+        assertThatThrownBy(() -> BoundedNetwork.of(gated)).isInstanceOf(UserError.class).hasMessageContaining("x·(relu)(x)");
+        assertThatThrownBy(() -> NetworkBound.of(gated, new long[]{4}, 0)).isInstanceOf(UserError.class).hasMessageContaining("x·(relu)(x)");
         // PyTorch's residual fixture concatenates two computed values
         Module residual = OnnxImport.load(OnnxImportTest.DIR.resolve("residual.onnx")).model();
         assertThatThrownBy(() -> BoundedNetwork.of(residual)).isInstanceOf(UserError.class).hasMessageContaining("concat");

@@ -52,7 +52,7 @@ class OnnxImportTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mlp", "cnn", "cnn_plain", "residual", "padded", "normalized", "viewed", "mobile", "lenet", "lenet_chain", "prelu"})
+    @ValueSource(strings = {"mlp", "cnn", "cnn_plain", "residual", "padded", "normalized", "viewed", "mobile", "lenet", "lenet_chain", "prelu", "silu"})
     void logitsAndInputGradientsMatchPyTorch(String name) throws IOException {
         Fixture f = Fixture.of(name);
         OnnxImport.Result r = OnnxImport.load(DIR.resolve(name + ".onnx"));

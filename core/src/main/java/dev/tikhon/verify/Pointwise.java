@@ -1,0 +1,274 @@
+package dev.tikhon.verify;
+
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Activation;
+import dev.tikhon.nn.ElementwiseAffine;
+import dev.tikhon.nn.Graph;
+import dev.tikhon.nn.Module;
+import dev.tikhon.onnx.OnnxLayers;
+
+import java.util.List;
+import java.util.function.DoubleSupplier;
+import java.util.function.UnaryOperator;
+
+/**
+ * A scalar activation of an imported model, described for bound propagation: f and f′ elementwise, the pieces of the
+ * real line on which f is linear, convex or concave, where f has its minimum, and a bound on |f′| (its Lipschitz
+ * constant). Clip (ReLU6, Hardtanh), HardSigmoid, LeakyRelu, PRelu, Elu, HardSwish, and the products x·g(x) that
+ * {@link Graph#asChain} reads as one layer: SiLU (x·sigmoid(x)), HardSwish at operator set 13 (x·HardSigmoid(x)) and GELU
+ * (x·(1 + erf(x/√2)), its ½ a following layer).
+ *
+ * <p><b>Intervals</b> ({@link #ibp}): every one of these f is non-decreasing, non-increasing, or non-increasing then
+ * non-decreasing around one minimum (SiLU, GELU, HardSwish; PRelu and LeakyRelu with a negative slope, Elu with a
+ * negative α: at 0). So over [l, u] its largest value is max(f(l), f(u)), and its smallest is min(f(l), f(u)), or the
+ * minimum's value where [l, u] reaches the interval known to hold the minimizer. The minimum's value is a constant
+ * computed in float64 and rounded down, again to float32 for float32 bounds (docs/verification.md gives the digits).
+ *
+ * <p><b>Lines</b> ({@link #relaxation}): any slope k gives sound lines k·z + c as soon as the intercepts bound
+ * g(z) = f(z) − k·z over [l, u], below and above. They are computed piece by piece on [a, b] = [l, u] ∩ piece, with
+ * p = (a + b)/2 and s = g′(p): on a linear piece g is linear and its extremes are g(a), g(b); on a convex piece its
+ * largest value is max(g(a), g(b)) (a convex function peaks at an end) and its values are ≥ g(p) + s·(z − p) ≥
+ * g(p) − |s|·(b − a)/2 (it lies above its tangent); on a concave piece the same with the roles swapped. The slopes are
+ * CROWN's (Zhang et al. 2018) choices for convex and concave functions: on an interval inside one concave piece the
+ * chord below and the tangent at the midpoint above; everywhere else the tangent at the midpoint below and the chord
+ * (f(u) − f(l))/(u − l) above. With these slopes the intercepts above are the tangent and the chord themselves where
+ * the function is convex or concave on [l, u], exact on a linear piece, and for a piecewise-linear f (Clip, LeakyRelu,
+ * PRelu, HardSigmoid) the triangle relaxation: the chord above and below the line of the piece holding the midpoint
+ * (for LeakyRelu through the origin, CROWN's adaptive slope). Where [l, u] crosses a change of curvature (SiLU, GELU
+ * around ±2.40 and ±√2; HardSwish, Elu at their kinks) the lines are the same slopes moved until they hold on every
+ * piece. The lower slopes are fixed: α-CROWN optimizes only ReLUs' and branch and bound splits only ReLUs.
+ */
+public final class Pointwise {
+    enum Curvature { LINEAR, CONVEX, CONCAVE }
+
+    /** f's curvature on [from, to]. */
+    record Piece(double from, double to, Curvature curvature) {}
+
+    /** SiLU's inflection points ±C: c·tanh(c/2) = 2 (f″ = σ(1 − σ)(2 − x·tanh(x/2))), to float64 precision. */
+    static final double SILU_INFLECTION = 2.399357280515468;
+    /** SiLU's minimizer (1 + x(1 − σ(x)) = 0) and value x* + 1, rounded down. */
+    static final double SILU_ARGMIN = -1.278464542761074, SILU_MIN = -0.27846454276107385 - 1e-12;
+    /** GELU's minimizer (Φ(x) + xφ(x) = 0) and value, rounded down. */
+    static final double GELU_ARGMIN = -0.7517915246935645, GELU_MIN = -0.16997120747990369 - 1e-12;
+    /** sup |f′|, rounded up: SiLU's 1.09984 at its inflection point, GELU's 1.12890 at √2, HardSwish's (2x + 3)/6 at 3. */
+    static final double SILU_LIPSCHITZ = 1.0999, GELU_LIPSCHITZ = 1.1290, HARD_SWISH_LIPSCHITZ = 1.5;
+    /** How far from a minimizer known to float64 precision its bracket reaches. */
+    private static final double BRACKET = 1e-9;
+    /** Intervals narrower than this take the tangent slope above too: a chord of a tiny interval is rounding noise. */
+    private static final double NARROW = 1e-6;
+
+    private final String name;
+    private final UnaryOperator<Tensor> f, slope;
+    private final List<Piece> pieces;
+    /** {lo, hi, value}: f is non-increasing before lo, non-decreasing after hi, ≥ value on [lo, hi]; null: monotone. */
+    private final double[] minimum;
+    private final DoubleSupplier lipschitz;
+
+    private Pointwise(String name, UnaryOperator<Tensor> f, UnaryOperator<Tensor> slope, List<Piece> pieces, double[] minimum,
+                      DoubleSupplier lipschitz) {
+        this.name = name;
+        this.f = f;
+        this.slope = slope;
+        this.pieces = List.copyOf(pieces);
+        this.minimum = minimum;
+        this.lipschitz = lipschitz;
+    }
+
+    /** The activation {@code m} computes, or null where it is not one of these. */
+    public static Pointwise of(Module m) {
+        if (m instanceof OnnxLayers.Clip c) return clip(c.lo(), c.hi());
+        if (m instanceof OnnxLayers.HardSigmoid h) return h.swish() ? hardSwish(h.alpha(), h.beta()) : hardSigmoid(h.alpha(), h.beta());
+        if (m instanceof OnnxLayers.LeakyRelu r) return leaky("leaky-relu", z -> z.mul(r.alpha()), z -> z.zerosLike().add(r.alpha()),
+                () -> Math.max(1, Math.abs(r.alpha())));
+        if (m instanceof OnnxLayers.PRelu p) {
+            Tensor a = p.slope().value();
+            return leaky("prelu", z -> z.mul(a), z -> a.to(z.dtype()), () -> Math.max(1, a.abs().max().item()));
+        }
+        if (m instanceof OnnxLayers.Elu e) return elu(e.alpha());
+        if (m instanceof Graph.Gate g) return gate(g.gate());
+        return null;
+    }
+
+    public String name() { return name; }
+
+    /** A bound on |f′| over the real line (rounded up): f's Lipschitz constant. */
+    public double lipschitz() { return lipschitz.getAsDouble(); }
+
+    Tensor apply(Tensor z) { return f.apply(z); }
+
+    // ------------------------------------------------------------------ the activations
+
+    /** min(max(z, lo), hi): linear on each side of lo and of hi. */
+    static Pointwise clip(double lo, double hi) {
+        if (!(lo <= hi)) return null;
+        return new Pointwise("clip(" + lo + ", " + hi + ")", new OnnxLayers.Clip(lo, hi)::forward, z -> z.gt(lo).logicalAnd(z.lt(hi)).to(z.dtype()),
+                linear(lo, hi), null, () -> 1);
+    }
+
+    /** max(0, min(1, αz + β)): linear on each side of its two corners. */
+    static Pointwise hardSigmoid(double alpha, double beta) {
+        double c0 = alpha == 0 ? Double.NEGATIVE_INFINITY : Math.min(-beta / alpha, (1 - beta) / alpha);
+        double c1 = alpha == 0 ? Double.NEGATIVE_INFINITY : Math.max(-beta / alpha, (1 - beta) / alpha);
+        UnaryOperator<Tensor> f = z -> z.mul(alpha).add(beta).clamp(0, 1);
+        UnaryOperator<Tensor> df = z -> { Tensor y = z.mul(alpha).add(beta); return y.gt(0).logicalAnd(y.lt(1)).to(z.dtype()).mul(alpha); };
+        return new Pointwise("hard-sigmoid(" + (float) alpha + ", " + (float) beta + ")", f, df, alpha == 0 ? linear() : linear(c0, c1), null,
+                () -> Math.abs(alpha));
+    }
+
+    /** max(z, 0) + negative(min(z, 0)) for a linear {@code negative} (LeakyRelu, PRelu): linear on each side of 0, 0 at 0. */
+    private static Pointwise leaky(String name, UnaryOperator<Tensor> negative, UnaryOperator<Tensor> negativeSlope, DoubleSupplier lipschitz) {
+        return new Pointwise(name, z -> z.relu().add(negative.apply(z.clampMax(0))),
+                z -> Tensor.where(z.ge(0), z.onesLike(), negativeSlope.apply(z)), linear(0), new double[]{0, 0, 0}, lipschitz);
+    }
+
+    /** z for z &gt; 0, α(eᶻ − 1) otherwise: linear above 0, convex below for α ≥ 0 (f″ = αeᶻ), concave for α &lt; 0. */
+    static Pointwise elu(double alpha) {
+        List<Piece> pieces = List.of(new Piece(Double.NEGATIVE_INFINITY, 0, alpha >= 0 ? Curvature.CONVEX : Curvature.CONCAVE),
+                new Piece(0, Double.POSITIVE_INFINITY, Curvature.LINEAR));
+        // the minimum at 0 (value 0) only matters for α < 0; for α ≥ 0, f(l) ≤ 0 wherever 0 is in [l, u]
+        return new Pointwise("elu(" + (float) alpha + ")", z -> z.relu().add(z.clampMax(0).exp().sub(1).mul(alpha)),
+                z -> Tensor.where(z.ge(0), z.onesLike(), z.clampMax(0).exp().mul(alpha)), pieces, new double[]{0, 0, 0},
+                () -> Math.max(1, Math.abs(alpha)));
+    }
+
+    /** z·max(0, min(1, z/6 + ½)): 0 below −3, z above 3, z(z + 3)/6 (convex) between, least −0.375 at −1.5. */
+    static Pointwise hardSwish() {
+        List<Piece> pieces = List.of(new Piece(Double.NEGATIVE_INFINITY, -3, Curvature.LINEAR), new Piece(-3, 3, Curvature.CONVEX),
+                new Piece(3, Double.POSITIVE_INFINITY, Curvature.LINEAR));
+        return new Pointwise("hard-swish", z -> z.mul(z.div(6).add(0.5).clamp(0, 1)),
+                z -> Tensor.where(z.lt(-3), z.zerosLike(), Tensor.where(z.gt(3), z.onesLike(), z.mul(2).add(3).div(6))), pieces,
+                new double[]{-1.5, -1.5, -0.375}, () -> HARD_SWISH_LIPSCHITZ);
+    }
+
+    /** z·σ(z): concave below −C, convex on [−C, C], concave above. */
+    static Pointwise silu() {
+        return new Pointwise("silu", z -> z.mul(z.sigmoid()), z -> { Tensor s = z.sigmoid(); return s.mul(z.mul(s.neg().add(1)).add(1)); },
+                concaveConvexConcave(SILU_INFLECTION), new double[]{SILU_ARGMIN - BRACKET, SILU_ARGMIN + BRACKET, SILU_MIN}, () -> SILU_LIPSCHITZ);
+    }
+
+    /** z·Φ(z): f″ = φ(z)(2 − z²), concave below −√2, convex on [−√2, √2], concave above. */
+    static Pointwise gelu() {
+        double r = Math.sqrt(0.5), density = 1 / Math.sqrt(2 * Math.PI);
+        return new Pointwise("gelu", z -> z.mul(z.mul(r).erf().add(1).mul(0.5)),
+                z -> z.mul(r).erf().add(1).mul(0.5).add(z.mul(z.square().mul(-0.5).exp()).mul(density)),
+                concaveConvexConcave(Math.sqrt(2)), new double[]{GELU_ARGMIN - BRACKET, GELU_ARGMIN + BRACKET, GELU_MIN}, () -> GELU_LIPSCHITZ);
+    }
+
+    /** x·clamp(αx + β, 0, 1): HardSwish for β = ½ and α &gt; 0, as hardSwish(6αx)/(6α). */
+    private static Pointwise hardSwish(double alpha, double beta) {
+        return beta == 0.5 && alpha > 0 ? hardSwish().scaled(6 * alpha, 1 / (6 * alpha)) : null;
+    }
+
+    /**
+     * x·g(x): SiLU for g = sigmoid; HardSwish for g a hard sigmoid with β = ½; for g = (x·s, erf, + 1) with s &gt; 0 a
+     * scalar, x·(1 + erf(sx)) = √2·gelu(√2·s·x)/s (GELU as PyTorch writes it, s = 1/√2, before its ½).
+     */
+    private static Pointwise gate(List<Module> g) {
+        if (g.size() == 1 && g.get(0) instanceof Activation a && a.kind() == Activation.Kind.SIGMOID) return silu();
+        if (g.size() == 1 && g.get(0) instanceof OnnxLayers.HardSigmoid h && !h.swish()) return hardSwish(h.alpha(), h.beta());
+        if (g.size() == 3 && g.get(1) instanceof OnnxLayers.Erf) {
+            double[] first = scalarAffine(g.get(0)), last = scalarAffine(g.get(2));
+            if (first != null && last != null && first[0] > 0 && first[1] == 0 && last[0] == 1 && last[1] == 1) {
+                double s = first[0];
+                return gelu().scaled(Math.sqrt(2) * s, Math.sqrt(2) / s);
+            }
+        }
+        return null;
+    }
+
+    /** {scale, shift} of a module that is x·scale + shift with one number each, or null. */
+    private static double[] scalarAffine(Module m) {
+        Tensor[] e = m instanceof ElementwiseAffine a ? a.elementwiseAffine() : null;
+        if (e == null || e[0].numel() != 1 || e[1].numel() != 1) return null;
+        return new double[]{e[0].item(), e[1].item()};
+    }
+
+    /** post·f(pre·z), pre, post &gt; 0: the pieces and the minimizer divided by pre, values times post. */
+    Pointwise scaled(double pre, double post) {
+        if (pre == 1 && post == 1) return this;
+        List<Piece> p = pieces.stream().map(q -> new Piece(q.from / pre, q.to / pre, q.curvature)).toList();
+        double[] m = minimum == null ? null   // each end moved one step outward: the quotients and the product are rounded
+                : new double[]{Math.nextDown(minimum[0] / pre), Math.nextUp(minimum[1] / pre), Math.nextDown(minimum[2] * post)};
+        return new Pointwise(post + "·" + name + "(" + pre + "·x)", z -> f.apply(z.mul(pre)).mul(post), z -> slope.apply(z.mul(pre)).mul(pre * post),
+                p, m, () -> Math.nextUp(Math.nextUp(lipschitz.getAsDouble() * pre * post)));   // two products' rounding, upward
+    }
+
+    /** Linear pieces split at the given points (in increasing order; infinite ones are no split). */
+    private static List<Piece> linear(double... at) {
+        java.util.ArrayList<Piece> out = new java.util.ArrayList<>();
+        double from = Double.NEGATIVE_INFINITY;
+        for (double c : at) {
+            if (Double.isInfinite(c) || c <= from) continue;
+            out.add(new Piece(from, c, Curvature.LINEAR));
+            from = c;
+        }
+        out.add(new Piece(from, Double.POSITIVE_INFINITY, Curvature.LINEAR));
+        return out;
+    }
+
+    private static List<Piece> concaveConvexConcave(double c) {
+        return List.of(new Piece(Double.NEGATIVE_INFINITY, -c, Curvature.CONCAVE), new Piece(-c, c, Curvature.CONVEX),
+                new Piece(c, Double.POSITIVE_INFINITY, Curvature.CONCAVE));
+    }
+
+    // ------------------------------------------------------------------ bounds
+
+    /** The exact image of [l, u] (up to the rounding of f's evaluation). */
+    Interval ibp(Interval in) {
+        Tensor l = in.lo(), u = in.hi();
+        Tensor fl = f.apply(l), fu = f.apply(u);
+        Tensor lower = fl.minimum(fu), upper = fl.maximum(fu);
+        if (minimum != null) {   // f falls then rises: the minimum's value where [l, u] reaches its bracket
+            Tensor reaches = l.le(minimum[1]).logicalAnd(u.ge(minimum[0]));
+            lower = Tensor.where(reaches, lower.clampMax(down(minimum[2], l.dtype())), lower);
+        }
+        return new Interval(lower, upper);
+    }
+
+    /** v rounded down to the tensors' type: a float32 tensor would take the float nearest to v, which may lie above it. */
+    static double down(double v, dev.tikhon.engine.DType dtype) {
+        if (dtype != dev.tikhon.engine.DType.FLOAT32) return v;
+        float f = (float) v;
+        return f > v ? Math.nextDown(f) : f;
+    }
+
+    /** Lines below and above f over each unit's [l, u] (see the class comment for why they hold). */
+    Relaxation relaxation(Interval pre) {
+        Tensor l = pre.lo().contiguous(), u = pre.hi().contiguous();
+        Tensor wide = u.sub(l).gt(NARROW);
+        Tensor tangent = slope.apply(l.add(u).mul(0.5));
+        Tensor chord = Tensor.where(wide, f.apply(u).sub(f.apply(l)).div(Tensor.where(wide, u.sub(l), l.onesLike())), tangent);
+        Tensor concave = l.zerosLike().gt(0);
+        for (Piece p : pieces) {
+            if (p.curvature == Curvature.CONCAVE) concave = concave.logicalOr(l.ge(p.from).logicalAnd(u.le(p.to)));
+        }
+        Tensor lowerSlope = Tensor.where(concave, chord, tangent), upperSlope = Tensor.where(concave, tangent, chord);
+        return new Relaxation(lowerSlope, intercept(l, u, lowerSlope, false), upperSlope, intercept(l, u, upperSlope, true), false);
+    }
+
+    /**
+     * A bound on g(z) = f(z) − k·z over [l, u]: its minimum from below ({@code upper} false) or its maximum from above,
+     * the extreme of the pieces' bounds.
+     */
+    private Tensor intercept(Tensor l, Tensor u, Tensor k, boolean upper) {
+        Tensor out = null;
+        for (Piece piece : pieces) {
+            Tensor a = l.clamp(piece.from, piece.to), b = u.clamp(piece.from, piece.to);   // [l, u] ∩ piece where it meets it
+            Tensor ga = f.apply(a).sub(k.mul(a)), gb = f.apply(b).sub(k.mul(b));
+            Tensor bound;
+            boolean ends = piece.curvature == Curvature.LINEAR || (piece.curvature == Curvature.CONVEX) == upper;
+            if (ends) {   // linear, or the side a convex (concave) function takes at an end: the larger (smaller) end
+                bound = upper ? ga.maximum(gb) : ga.minimum(gb);
+            } else {      // the tangent at the middle p, moved by |g′(p)|·(b − a)/2: g(p) ± |s|(b − a)/2
+                Tensor p = a.add(b).mul(0.5);
+                Tensor s = slope.apply(p).sub(k).abs().mul(b.sub(a)).mul(0.5);
+                Tensor gp = f.apply(p).sub(k.mul(p));
+                bound = upper ? gp.add(s) : gp.sub(s);
+            }
+            Tensor meets = l.le(piece.to).logicalAnd(u.ge(piece.from));
+            bound = Tensor.where(meets, bound, bound.zerosLike().add(upper ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY));
+            out = out == null ? bound : upper ? out.maximum(bound) : out.minimum(bound);
+        }
+        return out;
+    }
+}
