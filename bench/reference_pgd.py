@@ -25,6 +25,9 @@ Run with Debian's python3-torch (/usr/bin/python3, torch 1.13). Sub-commands:
            sin(12.9898·k) over the batch's flattened pixels, so that Tikhon can start from the same point), `steps`
            signed-gradient steps on KL(softmax f(x) ‖ softmax f(x')) projected onto ball ∩ [0, 1], in float64; prints each image's
            divergence at x', its ℓ∞ and ℓ1 distance from x, the training loss CE + β·mean KL and its gradient's norm.
+  apgd     APGD (Croce & Hein 2020, Algorithm 1), written here from the paper: CE, DLR or (--targets k) the targeted
+           DLR towards each of the k classes ranked highest after the true one; ℓ∞ or ℓ2; prints the robust count and
+           which images stay robust.
   `--indices 805,42` picks test images by index instead of the first N (pgd, ddn, cw and trades).
 
 Examples:
@@ -339,6 +342,113 @@ def pgd(a):
                 f.write(f"{r[0]},{r[1]},{str(r[2]).lower()},{str(r[3]).lower()}\n")
 
 
+def apgd_batch(model, x, y, eps, steps, loss="ce", target=None, norm="linf"):
+    """APGD (Croce & Hein 2020, Algorithm 1), written here from the paper: step η = 2ε per image, x(1) = P(x(0) + η·dir),
+    then x(k+1) = P(x(k) + α(z − x(k)) + (1 − α)(x(k) − x(k−1))), z = P(x(k) + η·dir(∇f(x(k)))), α = 0.75; checkpoints
+    w_j = ⌈p_j N⌉, p_0 = 0, p_1 = 0.22, p_{j+1} = p_j + max(p_j − p_{j−1} − 0.03, 0.06); at a checkpoint η halves and
+    the iterate restarts from the best point where the loss rose in fewer than 0.75·(w_j − w_{j−1}) steps of the
+    interval, or where neither η nor the best loss changed since the last checkpoint. Loss: cross-entropy, DLR, or
+    (with target) the targeted DLR −(z_y − z_t)/(z_π1 − (z_π3 + z_π4)/2). Returns the broken mask over all iterates."""
+    n = len(x)
+    view = (-1,) + (1,) * (x.dim() - 1)
+
+    def proj(p):
+        if norm == "linf":
+            return torch.min(torch.max(p, x - eps), x + eps).clamp(0, 1)
+        d = p - x
+        d = d * torch.clamp(eps / per_image_norm(d), max=1.0)
+        return (x + d).clamp(0, 1)
+
+    def direction(g):
+        return g.sign() if norm == "linf" else g / per_image_norm(g)
+
+    def f(p):
+        p = p.clone().requires_grad_(True)
+        z = model(p)
+        if loss == "ce":
+            l = F.cross_entropy(z, y, reduction="none")
+        else:
+            zs = z.sort(1, descending=True)[0]
+            zy = z.gather(1, y[:, None])[:, 0]
+            if target is None:
+                other = z.masked_fill(F.one_hot(y, z.shape[1]).bool(), float("-inf")).max(1)[0]
+                l = -(zy - other) / (zs[:, 0] - zs[:, 2] + 1e-12)
+            else:
+                zt = z.gather(1, target[:, None])[:, 0]
+                l = -(zy - zt) / (zs[:, 0] - (zs[:, 2] + zs[:, 3]) / 2 + 1e-12)
+        g, = torch.autograd.grad(l.sum(), p)
+        return l.detach(), g.detach(), (z.argmax(1) != y).detach()
+
+    checkpoints, p_prev, p = [], 0.0, 0.22
+    while p <= 1:
+        checkpoints.append(int(np.ceil(p * steps)))
+        p, p_prev = p + max(p - p_prev - 0.03, 0.06), p
+    if norm == "linf":
+        x0 = (x + torch.empty_like(x).uniform_(-eps, eps)).clamp(0, 1)
+    else:
+        r = torch.randn_like(x)
+        x0 = proj(x + eps * r / per_image_norm(r))
+    eta = torch.full((n,), 2 * eps)
+    l0, g0, broken = f(x0)
+    x1 = proj(x0 + eta.view(view) * direction(g0))
+    l1, g1, b1 = f(x1)
+    broken |= b1
+    better = l1 > l0
+    best_x = torch.where(better.view(view), x1, x0)
+    best_l, best_g = torch.maximum(l0, l1), torch.where(better.view(view), g1, g0)
+    prev_x, cur_x, cur_l, cur_g = x0, x1, l1, g1
+    rises = better.float()   # the interval [w_0, w_1) counts f(x(1)) > f(x(0))
+    last_w, eta_at_last, best_at_last = 0, eta.clone(), l0.clone()
+    for k in range(1, steps):
+        z = proj(cur_x + eta.view(view) * direction(cur_g))
+        nxt = proj(cur_x + 0.75 * (z - cur_x) + 0.25 * (cur_x - prev_x))
+        l, g, b = f(nxt)
+        broken |= b
+        rises += (l > cur_l).float()
+        prev_x, cur_x, cur_l, cur_g = cur_x, nxt, l, g
+        up = l > best_l
+        best_x = torch.where(up.view(view), nxt, best_x)
+        best_g = torch.where(up.view(view), g, best_g)
+        best_l = torch.where(up, l, best_l)
+        if k + 1 in checkpoints:
+            w = k + 1
+            c1 = rises < 0.75 * (w - last_w)
+            c2 = (eta == eta_at_last) & (best_l == best_at_last)
+            halve = c1 | c2
+            eta_at_last, best_at_last = eta.clone(), best_l.clone()
+            eta = torch.where(halve, eta / 2, eta)
+            cur_x = torch.where(halve.view(view), best_x, cur_x)
+            cur_g = torch.where(halve.view(view), best_g, cur_g)
+            cur_l = torch.where(halve, best_l, cur_l)
+            rises = torch.zeros(n)
+            last_w = w
+    return broken
+
+
+def apgd(a):
+    torch.manual_seed(a.seed)
+    model = torch.jit.load(a.model).eval()
+    index, x, y = test_images(a)
+    with torch.no_grad():
+        clean = model(x)
+    correct = clean.argmax(1) == y
+    broken = ~correct
+    for r in range(a.restarts):
+        if a.targets:
+            for rank in range(1, a.targets + 1):
+                t = clean.masked_fill(F.one_hot(y, clean.shape[1]).bool(), float("-inf")).topk(rank, 1)[1][:, rank - 1]
+                todo = ~broken
+                if todo.any():
+                    broken[todo] |= apgd_batch(model, x[todo], y[todo], a.eps, a.steps, "dlr", t[todo], a.norm)
+        else:
+            todo = ~broken
+            if todo.any():
+                broken[todo] |= apgd_batch(model, x[todo], y[todo], a.eps, a.steps, a.loss, None, a.norm)
+    print(json.dumps({"model": a.model, "images": len(x), "attack": "apgd-" + ("t" if a.targets else a.loss), "norm": a.norm,
+                      "eps": a.eps, "steps": a.steps, "restarts": a.restarts, "clean": int(correct.sum()),
+                      "robust": int((~broken).sum()), "robust_indices": [int(i) for i in index[~broken]]}))
+
+
 def first_order(a):
     """Per correct image the first-order ℓ∞ distance to the decision boundary, margin / ‖∇ₓ margin‖₁, margin = z_y − max_{j≠y} z_j."""
     model = torch.jit.load(a.model).eval()
@@ -400,12 +510,23 @@ def main():
     r.add_argument("--steps", type=int, default=10)
     r.add_argument("--step-size", type=float, default=0.0, help="0: 2.5·eps/steps")
     r.add_argument("--beta", type=float, default=6.0)
+    ap = sub.add_parser("apgd")
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--eps", type=float, default=0.1)
+    ap.add_argument("--images", type=int, default=200)
+    ap.add_argument("--indices", help="comma-separated test image indices (instead of the first --images)")
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--restarts", type=int, default=1)
+    ap.add_argument("--loss", choices=["ce", "dlr"], default="ce")
+    ap.add_argument("--targets", type=int, default=0, help="APGD-T: targeted DLR towards each of the k top other classes")
+    ap.add_argument("--norm", choices=["linf", "l2"], default="linf")
+    ap.add_argument("--seed", type=int, default=0)
     f = sub.add_parser("first-order")
     f.add_argument("--model", required=True)
     f.add_argument("--eps", type=float, default=0.1)
     f.add_argument("--images", type=int, default=200)
     a = p.parse_args()
-    {"train": train, "import": import_tkn, "pgd": pgd, "ddn": ddn, "cw": cw, "trades": trades, "first-order": first_order}[a.cmd](a)
+    {"train": train, "import": import_tkn, "pgd": pgd, "ddn": ddn, "cw": cw, "trades": trades, "first-order": first_order, "apgd": apgd}[a.cmd](a)
 
 
 if __name__ == "__main__":

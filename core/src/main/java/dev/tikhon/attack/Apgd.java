@@ -88,7 +88,8 @@ public record Apgd(Norm norm, double eps, int steps, AttackLoss loss, int restar
         int interval = Math.max((int) (0.22 * steps), 1);
         int shrink = Math.max((int) (0.03 * steps), 1), minInterval = Math.max((int) (0.06 * steps), 1);
         int nextCheckpoint = interval;
-        for (int k = 0; k < steps - 1 && !Budget.exhausted(); k++) {
+        // Algorithm 1: x⁽¹⁾ from x⁽⁰⁾, then k = 1 … N − 1: N steps, N + 1 evaluations (before, N − 1 steps).
+        for (int k = 0; k < steps && !Budget.exhausted(); k++) {
             try (Scope it = Scope.open()) {
                 double a = k == 0 ? 1.0 : MOMENTUM;
                 Tensor z = region.project_(current.add(Geometry.direction(norm, grad).mul_(Pgd.perExample(step, x0))));

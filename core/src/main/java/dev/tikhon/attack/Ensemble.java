@@ -67,7 +67,7 @@ public record Ensemble(Norm norm, double eps, List<Attack> members) implements A
             int[] todo = everyMember ? correct : Attacks.failed(total);
             if (todo.length == 0 || Budget.exhausted()) break;
             Attack member = members.get(m);
-            Result r = withinRadius(member.attack(model, Attacks.rows(x, todo), Attacks.rows(y, todo)), x, todo);
+            Result r = withinRadius(model, member.attack(model, Attacks.rows(x, todo), Attacks.rows(y, todo)), x, y, todo);
             Result merged = Attacks.merge(total, todo, r);
             for (int j = 0; j < todo.length; j++) {
                 int i = todo[j];
@@ -81,14 +81,27 @@ public record Ensemble(Norm norm, double eps, List<Attack> members) implements A
         return new Outcome(total, foundBy, first, broke);
     }
 
-    /** Drops successes outside the ε-ball (in this ensemble's norm) and re-measures distances in that norm. */
-    private Result withinRadius(Result r, Tensor x, int[] rows) {
-        double[] d = Geometry.distance(norm, r.adversarial(), Attacks.rows(x, rows)).toDoubleArray();
+    /**
+     * Keeps a member's success only where the model, run again on the point the member returned, misclassifies it, the
+     * point lies within ε (in this ensemble's norm, re-measured) and in the input domain in force: AutoAttack's rule, which
+     * trusts no member's own bookkeeping (for a random model this is a fresh draw, not the draws the member chose it on).
+     */
+    private Result withinRadius(Module model, Result r, Tensor x, Tensor y, int[] rows) {
+        Tensor x0 = Attacks.rows(x, rows), labels = Attacks.rows(y, rows), adv = r.adversarial().to(x0.dtype());
+        double[] d = Geometry.distance(norm, adv, x0).toDoubleArray();
+        boolean[] wrong;
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            wrong = model.forward(adv).argmax(1).ne(labels).toBooleanArray();
+        }
+        InputDomain domain = InputDomain.current();
+        Tensor flat = adv.reshape(adv.size(0), -1);
+        double[] lo = flat.neg().amax(1, false).neg().toDoubleArray(), hi = flat.amax(1, false).toDoubleArray();
         boolean[] ok = new boolean[d.length];
         double[] dist = new double[d.length];
         Arrays.fill(dist, Double.POSITIVE_INFINITY);
         for (int i = 0; i < d.length; i++) {
-            ok[i] = r.success()[i] && d[i] <= eps * (1 + 1e-6) + 1e-7;   // float32 rounding of the projection
+            boolean inDomain = lo[i] >= domain.lo() - 1e-6 && hi[i] <= domain.hi() + 1e-6;   // x₀ + (clip(x₀ + δ) − x₀) in float32
+            ok[i] = r.success()[i] && wrong[i] && inDomain && d[i] <= eps * (1 + 1e-6) + 1e-7;   // float32 rounding of the projection
             if (ok[i]) dist[i] = d[i];
         }
         return new Result(r.adversarial(), ok, dist);

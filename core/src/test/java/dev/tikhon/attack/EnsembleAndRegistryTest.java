@@ -23,9 +23,10 @@ class EnsembleAndRegistryTest {
 
         @Override public Tensor forward(Tensor x) { return x.matmul(w.t()); }
     };
-    // rows 0–2 have v·x = 0.2 > 0 and label 1 (correct); row 3 has v·x = 0.2 but label 0: already misclassified
-    private static final Tensor X = Tensor.fromDoubles(new double[]{0.6, 0.6, 0.5, 0.5, 0.6, 0.6, 0.5, 0.5, 0.6, 0.6, 0.5, 0.5,
-            0.6, 0.6, 0.5, 0.5}, 4, 4);
+    // rows 0–2 have v·x = 0.02 > 0 and label 1 (correct); row 3 has v·x = 0.02 but label 0: already misclassified.
+    // The margin is small so that every shift of coordinate 2 by 0.02 or more really misclassifies (the ensemble checks).
+    private static final Tensor X = Tensor.fromDoubles(new double[]{0.51, 0.51, 0.5, 0.5, 0.51, 0.51, 0.5, 0.5, 0.51, 0.51, 0.5, 0.5,
+            0.51, 0.51, 0.5, 0.5}, 4, 4);
     private static final Tensor Y = Tensor.fromLongs(new long[]{1, 1, 1, 0}, 4);
 
     /** Moves coordinate 2 up by {@code d} (ℓ∞ and ℓ2 distance d) and claims success on the rows {@code fools} allows. */
@@ -95,6 +96,42 @@ class EnsembleAndRegistryTest {
         assertThat(o.firstBrokenBy()).containsExactly(2, 1, 0);
         assertThat(o.result().distance()).containsExactly(new double[]{0.05, 0.05, 0.1, 0}, within(1e-12));
         assertThat(o.foundBy()).containsExactly("b", "b", "a", "clean");
+    }
+
+    /** Moves every row by {@code shift} and claims success on all of them at the ℓ∞ size of the shift. */
+    static Attack claiming(String name, double[] shift) {
+        return new Attack() {
+            @Override public String name() { return name; }
+            @Override public Norm norm() { return Norm.LINF; }
+            @Override public Result attack(Module model, Tensor x, Tensor y) {
+                int n = (int) x.size(0);
+                double size = java.util.Arrays.stream(shift).map(Math::abs).max().orElse(0);
+                boolean[] success = new boolean[n];
+                double[] distance = new double[n];
+                java.util.Arrays.fill(success, true);
+                java.util.Arrays.fill(distance, size);
+                return new Result(x.add(Tensor.fromDoubles(shift, 1, 4)), success, distance);
+            }
+        };
+    }
+
+    /**
+     * AutoAttack's rule: a point is broken only if the model, run again on the point returned, misclassifies it, and the
+     * point lies within ε and in the input domain. A member's own claim is not enough.
+     */
+    @Test
+    void aPointCountsAsBrokenOnlyWhereTheModelMisclassifiesTheReturnedPointInTheDomain() {
+        Attack liar = claiming("liar", new double[]{0, 0, 0.01, 0});   // v·x stays > 0: still class 1
+        Ensemble.Outcome o = new Ensemble(Norm.LINF, 0.2, List.of(liar)).run(MODEL, X, Y);
+        assertThat(o.result().success()).containsExactly(false, false, false, true);
+        assertThat(o.firstBrokenBy()).containsExactly(0);
+        Tensor nearFace = Tensor.fromDoubles(new double[]{0.05, 0.05, 0.04, 0.04}, 1, 4);   // v·x = 0.02: class 1
+        Attack outside = claiming("outside", new double[]{-0.1, 0, 0, 0});               // misclassified, but at x₀ = −0.05
+        assertThat(new Ensemble(Norm.LINF, 0.2, List.of(outside)).run(MODEL, nearFace, Tensor.fromLongs(new long[]{1}, 1))
+                .result().success()).containsExactly(false);
+        Attack inside = claiming("inside", new double[]{-0.05, 0, 0, 0});                // misclassified (v·x = −0.03), in the box
+        assertThat(new Ensemble(Norm.LINF, 0.2, List.of(inside)).run(MODEL, nearFace, Tensor.fromLongs(new long[]{1}, 1))
+                .result().success()).containsExactly(true);
     }
 
     @Test
