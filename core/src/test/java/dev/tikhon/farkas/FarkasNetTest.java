@@ -112,6 +112,15 @@ class FarkasNetTest {
         assertThat(y.narrow(1, 3, 1).abs().max().item()).isZero();
     }
 
+    /** A FarkasNet-14 and a plain ResNet-14 without batch norm, width 4, every bias shifted down by 3. */
+    private static Sequential[] shiftedDepth14() {
+        Sequential farkas = (Sequential) Models.build(Models.spec("farkas-resnet", MNIST, 10, Map.of("depth", 14, "width", 4)));
+        Sequential plain = (Sequential) Models.build(Models.spec("resnet", MNIST, 10, Map.of("depth", 14, "width", 4, "batch_norm", false)));
+        FarkasActivityPropertiesTest.shiftBiases(farkas, 3);
+        FarkasActivityPropertiesTest.shiftBiases(plain, 3);
+        return new Sequential[]{farkas, plain};
+    }
+
     /**
      * Known answer of docs/methods.md §8 across whole networks: with every bias shifted down by 3 (far beyond the
      * standard initialization's ±1/√fan_in), no Farkas layer of a FarkasNet-14 has a position with no
@@ -121,10 +130,8 @@ class FarkasNetTest {
     @Test
     void negativeBiasShiftKillsPlainLayersButNoFarkasLayer() {
         Rng.seed(5);
-        Sequential farkas = (Sequential) Models.build(Models.spec("farkas-resnet", MNIST, 10, Map.of("depth", 14, "width", 4)));
-        Sequential plain = (Sequential) Models.build(Models.spec("resnet", MNIST, 10, Map.of("depth", 14, "width", 4, "batch_norm", false)));
-        FarkasActivityPropertiesTest.shiftBiases(farkas, 3);
-        FarkasActivityPropertiesTest.shiftBiases(plain, 3);
+        Sequential[] nets = shiftedDepth14();
+        Sequential farkas = nets[0], plain = nets[1];
         Tensor x = Tensor.rand(8, 1, 28, 28);
         long[] f = count(farkas, x, m -> m instanceof FarkasConv2d || m instanceof FarkasBlock);
         long[] p = count(plain, x, m -> m instanceof ResidualBlock || m.describe().equals("relu"));
@@ -145,10 +152,8 @@ class FarkasNetTest {
     @Test
     void negativeBiasShiftLeavesFarkasGradientsNonzeroAndPlainOnesZero() {
         Rng.seed(6);
-        Sequential farkas = (Sequential) Models.build(Models.spec("farkas-resnet", MNIST, 10, Map.of("depth", 14, "width", 4)));
-        Sequential plain = (Sequential) Models.build(Models.spec("resnet", MNIST, 10, Map.of("depth", 14, "width", 4, "batch_norm", false)));
-        FarkasActivityPropertiesTest.shiftBiases(farkas, 3);
-        FarkasActivityPropertiesTest.shiftBiases(plain, 3);
+        Sequential[] nets = shiftedDepth14();
+        Sequential farkas = nets[0], plain = nets[1];
         Tensor x = Tensor.rand(8, 1, 28, 28), y = Tensor.fromLongs(new long[]{0, 1, 2, 3, 4, 5, 6, 7}, 8);
         for (Sequential net : List.of(farkas, plain)) {
             Tensor input = x.copy().requiresGrad(true);
