@@ -121,6 +121,17 @@ public final class Ops {
                 new long[]{padding, padding}, new long[]{outputPadding, outputPadding}, 1, 1, 1));
     }
 
+    /**
+     * The transpose of the general {@link #conv2d(Tensor, Tensor, Tensor, long[], long[], long[], long)} with the same
+     * kernels and groups (no bias): a grouped convolution's transpose is the grouped transposed convolution with the same
+     * weight. {@code outputPadding} (per axis, &lt; stride or dilation) picks the input size.
+     */
+    public static Tensor convTranspose2d(Tensor x, Tensor weight, long[] stride, long[] padding, long[] outputPadding, long[] dilation,
+                                         long groups) {
+        return new Tensor(torch.conv_transpose2d(x.t, weight.t, new TensorOptional(), stride, padding, outputPadding, groups,
+                dilation[0], dilation[1]));
+    }
+
     public static Tensor maxPool2d(Tensor x, int kernel, int stride) {
         return new Tensor(torch.max_pool2d(x.t, new long[]{kernel, kernel}, new long[]{stride, stride},
                 new long[]{0, 0}, new long[]{1, 1}, false));

@@ -2,6 +2,7 @@ package dev.tikhon.lipschitz;
 
 import dev.tikhon.UserError;
 import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.ConvGeometry;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.farkas.Farkas;
 import dev.tikhon.farkas.FarkasBlock;
@@ -18,6 +19,7 @@ import dev.tikhon.nn.Normalize;
 import dev.tikhon.nn.Pool;
 import dev.tikhon.nn.ResidualBlock;
 import dev.tikhon.nn.Sequential;
+import dev.tikhon.onnx.OnnxLayers;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -30,7 +32,9 @@ import java.util.List;
  * <ul>
  *   <li>linear and convolution: the operator norm of the linear part (the bias shifts, it does not stretch);
  *       a batch norm right after a convolution is folded into it (eval mode: y = γ(x − μ)/√(var + ε) + β scales
- *       output channel o by γ_o/√(var_o + ε)), which is tighter than multiplying the two constants;</li>
+ *       output channel o by γ_o/√(var_o + ε)), which is tighter than multiplying the two constants; an imported
+ *       convolution of any stride, padding, dilation and groups (depthwise included) alike, its groups' blocks bounded
+ *       separately ({@link OperatorNorms});</li>
  *   <li>ReLU, softplus, smooth ReLU, tanh, identity: 1 (slopes in [0, 1] or [−1, 1] act coordinatewise);
  *       sigmoid: ¼; the imported activations of {@link dev.tikhon.verify.Pointwise}, sup |f′| rounded up: Clip 1,
  *       HardSigmoid |α|, LeakyRelu and PRelu max(1, |slope|) (the largest over the channels), Elu max(1, |α|), SiLU 1.0999,
@@ -59,10 +63,10 @@ public abstract class Composition<T> {
     protected abstract T dense(String name, Tensor weight);
 
     /**
-     * The operator norm of the convolution on [C_in, h, w] inputs, output channel o scaled by {@code scale[o]}
-     * (null: no scaling).
+     * The operator norm of the convolution of geometry {@code g} on [C_in, h, w] inputs, output channel o scaled by
+     * {@code scale[o]} (null: no scaling).
      */
-    protected abstract T conv(String name, Tensor kernel, Tensor scale, int stride, int padding, long h, long w);
+    protected abstract T conv(String name, Tensor kernel, Tensor scale, ConvGeometry g, long h, long w);
 
     protected abstract T constant(double c);
 
@@ -115,6 +119,14 @@ public abstract class Composition<T> {
             return new Step<>(dense(name, lin.weight().value()), new long[]{lin.out});
         }
         if (m instanceof Conv2d) return convStep(name, (Conv2d) m, null, shape);
+        if (m instanceof OnnxLayers.Conv c) {
+            Tensor k = c.weight().value();
+            ConvGeometry g = c.geometry();
+            need(shape.length == 3 && shape[0] == k.size(1) * g.groups() && k.size(0) % g.groups() == 0, name, m, shape);
+            long h = g.outSize(0, shape[1], k.size(2)), w = g.outSize(1, shape[2], k.size(3));
+            need(h > 0 && w > 0, name, m, shape);
+            return new Step<>(conv(name, k, null, g, shape[1], shape[2]), new long[]{k.size(0), h, w});
+        }
         if (m instanceof Activation) {
             double c = ((Activation) m).kind() == Activation.Kind.SIGMOID ? 0.25 : 1;
             return new Step<>(constant(c), shape);
@@ -136,7 +148,7 @@ public abstract class Composition<T> {
             FarkasBlock b = (FarkasBlock) m;
             Step<T> first = farkasConv(name + ".conv0", b.conv0(), shape);
             long[] s = first.shape();
-            T second = conv(name + ".conv", Farkas.kernels(b.weight().value()), null, 1, 1, s[1], s[2]);
+            T second = conv(name + ".conv", Farkas.kernels(b.weight().value()), null, ConvGeometry.square(1, 1), s[1], s[2]);
             T shortcut = constant(Math.sqrt(1 + 1.0 / shape[0]));
             return new Step<>(plus(times(second, first.lipschitz()), shortcut), new long[]{shape[0] + 1, shape[1], shape[2]});
         }
@@ -145,7 +157,7 @@ public abstract class Composition<T> {
             Step<T> first = farkasConv(name + ".conv0", b.conv0(), shape);
             Step<T> second = farkasConv(name + ".conv1", b.conv1(), first.shape());
             long[] s = second.shape();
-            T third = conv(name + ".conv", Farkas.kernels(b.weight().value()), null, 1, 0, s[1], s[2]);
+            T third = conv(name + ".conv", Farkas.kernels(b.weight().value()), null, ConvGeometry.square(1, 0), s[1], s[2]);
             T branch = times(third, times(second.lipschitz(), first.lipschitz()));
             return new Step<>(plus(branch, constant(Math.sqrt(1 + 1.0 / shape[0]))), new long[]{shape[0] + 1, shape[1], shape[2]});
         }
@@ -155,13 +167,13 @@ public abstract class Composition<T> {
 
     private Step<T> convStep(String name, Conv2d c, BatchNorm2d bn, long[] shape) {
         need(shape.length == 3 && shape[0] == c.in, name, c, shape);
-        T l = conv(name, c.weight().value(), bn == null ? null : bnScale(bn), c.stride, c.padding, shape[1], shape[2]);
+        T l = conv(name, c.weight().value(), bn == null ? null : bnScale(bn), ConvGeometry.square(c.stride, c.padding), shape[1], shape[2]);
         return new Step<>(l, convShape(c.out, c.kernel, c.stride, c.padding, shape));
     }
 
     private Step<T> farkasConv(String name, FarkasConv2d c, long[] shape) {
         need(shape.length == 3 && shape[0] == c.in, name, c, shape);
-        T l = conv(name, Farkas.kernels(c.weight().value()), null, c.stride, c.padding, shape[1], shape[2]);
+        T l = conv(name, Farkas.kernels(c.weight().value()), null, ConvGeometry.square(c.stride, c.padding), shape[1], shape[2]);
         return new Step<>(l, convShape(c.out, c.kernel, c.stride, c.padding, shape));
     }
 

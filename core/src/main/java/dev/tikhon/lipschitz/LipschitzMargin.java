@@ -2,6 +2,7 @@ package dev.tikhon.lipschitz;
 
 import dev.tikhon.UserError;
 import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.ConvGeometry;
 import dev.tikhon.engine.Ops;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Linear;
@@ -180,27 +181,28 @@ public final class LipschitzMargin implements Objective {
             return weight.matmul(v).norm(2);
         }
 
-        @Override protected Tensor conv(String name, Tensor kernel, Tensor scale, int stride, int padding, long h, long w) {
+        @Override protected Tensor conv(String name, Tensor kernel, Tensor scale, ConvGeometry g, long h, long w) {
             dtype = kernel.dtype();
             device = kernel.device();
             Tensor k = scale == null ? kernel : kernel.mul(scale.reshape(kernel.size(0), 1, 1, 1));
             Tensor v = vectors.get(name);
             int its = iterations;
-            if (v == null || v.size(1) != kernel.size(1) || v.size(2) != h || v.size(3) != w) {
-                v = Tensor.randn(kernel.dtype(), kernel.device(), 1, kernel.size(1), h, w);
+            long in = kernel.size(1) * g.groups();
+            if (v == null || v.size(1) != in || v.size(2) != h || v.size(3) != w) {
+                v = Tensor.randn(kernel.dtype(), kernel.device(), 1, in, h, w);
                 its = warmup;
             }
             // the iteration only finds the direction v: without gradients (k's graph recorded per iteration was never used)
-            try (Autograd.Guard g = Autograd.noGrad()) {
+            try (Autograd.Guard ng = Autograd.noGrad()) {
                 Tensor kd = k.detach();
                 v = v.to(kernel.device(), kernel.dtype());
                 for (int i = 0; i < its; i++) {
-                    Tensor u = OperatorNorms.convTransposeConv(kd, v, stride, padding);
+                    Tensor u = OperatorNorms.convTransposeConv(kd, v, g);
                     v = u.div(u.norm(2).clampMin(1e-12));
                 }
                 vectors.put(name, v.detach().keep());
             }
-            return Ops.conv2d(v, k, null, stride, padding).norm(2);
+            return g.apply(v, k, null).norm(2);
         }
 
         @Override protected Tensor constant(double c) {

@@ -1,6 +1,7 @@
 package dev.tikhon.lipschitz;
 
 import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.ConvGeometry;
 import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
@@ -54,7 +55,7 @@ public final class NetworkBound {
             new Composition<Double>() {
                 @Override protected Double dense(String name, Tensor weight) { return 1.0; }
 
-                @Override protected Double conv(String name, Tensor kernel, Tensor scale, int stride, int padding, long h, long w) { return 1.0; }
+                @Override protected Double conv(String name, Tensor kernel, Tensor scale, ConvGeometry g, long h, long w) { return 1.0; }
 
                 @Override protected Double constant(double c) { return c; }
 
@@ -197,13 +198,14 @@ public final class NetworkBound {
             return up;
         }
 
-        @Override protected Double conv(String name, Tensor kernel, Tensor scale, int stride, int padding, long h, long w) {
+        @Override protected Double conv(String name, Tensor kernel, Tensor scale, ConvGeometry g, long h, long w) {
             Tensor k = kernel.detach().to(DType.FLOAT64);
             if (scale != null) k = k.mul(scale.detach().to(DType.FLOAT64).reshape(k.size(0), 1, 1, 1));
-            double up = OperatorNorms.conv(k, stride, padding, h, w);
-            double low = iterations > 0 ? OperatorNorms.convLower(k, stride, padding, h, w, iterations, 0) : Double.NaN;
-            layers.add(new Layer(name, "conv " + k.size(1) + "→" + k.size(0) + " " + k.size(2) + "×" + k.size(3) + " s" + stride
-                    + " p" + padding + " on " + h + "×" + w + (scale != null ? " (batch norm folded)" : ""), up, low));
+            double up = OperatorNorms.conv(k, g, h, w);
+            double low = iterations > 0 ? OperatorNorms.convLower(k, g, h, w, iterations, 0) : Double.NaN;
+            String geometry = g.isSquare() ? " s" + g.stride()[0] + " p" + g.padding()[0] : " " + g;
+            layers.add(new Layer(name, "conv " + k.size(1) * g.groups() + "→" + k.size(0) + " " + k.size(2) + "×" + k.size(3) + geometry
+                    + " on " + h + "×" + w + (scale != null ? " (batch norm folded)" : ""), up, low));
             return up;
         }
 

@@ -1,6 +1,7 @@
 package dev.tikhon.lipschitz;
 
 import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.ConvGeometry;
 import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Ops;
@@ -31,6 +32,15 @@ import dev.tikhon.engine.Tensor;
  * "The singular values of convolutional layers"): ‖C‖₂ = max over the N₁N₂ frequencies ω of σ_max(K̂(ω)), with
  * K̂(ω)[o, c] = Σ_{a,b} K[o, c, a, b] e^{2πi(aω₁/N₁ + bω₂/N₂)}, a C_out × C_in complex matrix. We compute it through
  * the real form [[A, −B], [B, A]] of K̂ = A + iB (same singular values), by batched float64 SVD, plus {@link #MARGIN}.
+ *
+ * <p><b>Dilation, per-axis stride and padding, groups</b> (imported convolutions). A convolution with dilation d is the
+ * same map as the dilation-1 convolution with the kernel whose taps lie d apart with zeros between (size (k − 1)·d + 1),
+ * so it is bounded as that one; per-axis strides s₁, s₂ take the polyphase components X_{c,α,β}[u, v] = x_pad[c, s₁u + α,
+ * s₂v + β] and per-axis paddings a torus of ⌈(H + 2p₁)/s₁⌉ × ⌈(W + 2p₂)/s₂⌉, by the same argument. With G groups, output
+ * channels of group g read only input channels of group g, so after permuting the input and the output channels (isometries)
+ * the map is block diagonal with the G ungrouped convolutions of the groups' kernels as blocks, and the norm of a block
+ * diagonal map is the largest of its blocks': the bound is the max over the groups and the frequencies of σ_max of group
+ * g's K̂_g(ω) (a depthwise convolution's are 1 × 1: max |K̂_c(ω)|).
  *
  * <p><b>Tightness.</b> The circulant bound exceeds the exact zero-padded norm only through the boundary: the
  * zero-padded operator is a compression of C, and as H, W grow its norm tends to sup_ω σ_max(K̂(ω)), which the
@@ -63,12 +73,36 @@ public final class OperatorNorms {
      * (the bias does not change the Lipschitz constant). See the class comment for the proof.
      */
     public static double conv(Tensor kernel, int stride, int padding, long h, long w) {
+        return conv(kernel, ConvGeometry.square(stride, padding), h, w);
+    }
+
+    /**
+     * A sound upper bound on the ℓ2 operator norm of the convolution of any {@link ConvGeometry} on inputs [C_in, h, w]:
+     * dilation becomes a kernel with zeros between its taps, per-axis strides per-axis polyphase components, and the groups
+     * the max over the groups' blocks (see the class comment).
+     */
+    public static double conv(Tensor kernel, ConvGeometry g, long h, long w) {
         try (Scope s = Scope.open()) {
-            Tensor k = kernel.detach().to(DType.FLOAT64).cpu();
-            long n1 = h + 2L * padding, n2 = w + 2L * padding;
-            if (stride == 1) return circulant(k, Math.max(n1, k.size(2)), Math.max(n2, k.size(3))) * (1 + MARGIN);
-            return circulant(polyphase(k, stride), ceilDiv(n1, stride), ceilDiv(n2, stride)) * (1 + MARGIN);
+            Tensor k = dilate(kernel.detach().to(DType.FLOAT64).cpu(), g.dilation());
+            long n1 = h + 2L * g.padding()[0], n2 = w + 2L * g.padding()[1];
+            long s1 = g.stride()[0], s2 = g.stride()[1];
+            if (s1 == 1 && s2 == 1) return circulant(k, Math.max(n1, k.size(2)), Math.max(n2, k.size(3)), g.groups()) * (1 + MARGIN);
+            Tensor p = polyphase(k, s1, s2);
+            return circulant(p, Math.max(ceilDiv(n1, s1), p.size(2)), Math.max(ceilDiv(n2, s2), p.size(3)), g.groups()) * (1 + MARGIN);
         }
+    }
+
+    /** The kernel of the same convolution without dilation: taps d apart, zeros between ((k − 1)·d + 1 per axis). */
+    static Tensor dilate(Tensor k, long[] d) {
+        if (d[0] == 1 && d[1] == 1) return k;
+        long co = k.size(0), ci = k.size(1), kh = k.size(2), kw = k.size(3);
+        Tensor out = Tensor.zeros(k.dtype(), k.device(), co, ci, (kh - 1) * d[0] + 1, (kw - 1) * d[1] + 1);
+        for (long a = 0; a < kh; a++) {
+            for (long b = 0; b < kw; b++) {
+                out.narrow(2, a * d[0], 1).narrow(3, b * d[1], 1).copy_(k.narrow(2, a, 1).narrow(3, b, 1));
+            }
+        }
+        return out;
     }
 
     /**
@@ -76,17 +110,25 @@ public final class OperatorNorms {
      * K'[o, (c, α, β), a', b'] = K[o, c, s·a' + α, s·b' + β] (zero beyond k), of size ⌈k/s⌉.
      */
     static Tensor polyphase(Tensor k, int s) {
+        return polyphase(k, s, s);
+    }
+
+    /** {@link #polyphase(Tensor, int)} with strides s1 down and s2 across: K'[o, (c, α, β), a', b'] = K[o, c, s1·a' + α, s2·b' + β]. */
+    static Tensor polyphase(Tensor k, long s1, long s2) {
         long co = k.size(0), ci = k.size(1), kh = k.size(2), kw = k.size(3);
-        long ph = ceilDiv(kh, s), pw = ceilDiv(kw, s);
-        Tensor padded = Tensor.zeros(DType.FLOAT64, k.device(), co, ci, ph * s, pw * s);
+        long ph = ceilDiv(kh, s1), pw = ceilDiv(kw, s2);
+        Tensor padded = Tensor.zeros(DType.FLOAT64, k.device(), co, ci, ph * s1, pw * s2);
         padded.narrow(2, 0, kh).narrow(3, 0, kw).copy_(k);
-        return padded.reshape(co, ci, ph, s, pw, s).permute(0, 1, 3, 5, 2, 4).reshape(co, ci * s * s, ph, pw);
+        return padded.reshape(co, ci, ph, s1, pw, s2).permute(0, 1, 3, 5, 2, 4).reshape(co, ci * s1 * s2, ph, pw);
     }
 
     private static long ceilDiv(long a, long b) { return (a + b - 1) / b; }
 
-    /** ‖C‖₂ of the circular cross-correlation with K on an n1 × n2 torus: max over frequencies of σ_max(K̂(ω)). */
-    private static double circulant(Tensor k, long n1, long n2) {
+    /**
+     * ‖C‖₂ of the circular cross-correlation with K on an n1 × n2 torus, K [C_out, C_in / G, kh, kw] with G groups: max over
+     * the groups and the frequencies of σ_max(K̂_g(ω)), K_g the kernels of group g's output channels (block diagonal).
+     */
+    private static double circulant(Tensor k, long n1, long n2, long groups) {
         long co = k.size(0), ci = k.size(1), kh = k.size(2), kw = k.size(3);
         // phase[a·kw + b, f] = 2π(a ω₁/N₁ + b ω₂/N₂) for frequency f = ω₁·N₂ + ω₂
         double[] phase = new double[(int) (kh * kw * n1 * n2)];
@@ -102,17 +144,17 @@ public final class OperatorNorms {
         }
         Tensor ph = Tensor.fromDoubles(phase, kh * kw, n1 * n2);
         Tensor flat = k.reshape(co * ci, kh * kw);
-        long freqs = n1 * n2;
-        // [F, co, ci] real and imaginary parts, and the real form [[A, −B], [B, A]]: [F, 2co, 2ci]
-        Tensor re = flat.matmul(ph.cos()).reshape(co, ci, freqs).permute(2, 0, 1);
-        Tensor im = flat.matmul(ph.sin()).reshape(co, ci, freqs).permute(2, 0, 1);
+        long freqs = n1 * n2, cg = co / groups, blocks = groups * freqs;
+        // [G·F, cg, ci] real and imaginary parts (block (g, f): group g at frequency f), and the real form [[A, −B], [B, A]]
+        Tensor re = flat.matmul(ph.cos()).reshape(groups, cg, ci, freqs).permute(0, 3, 1, 2).reshape(blocks, cg, ci);
+        Tensor im = flat.matmul(ph.sin()).reshape(groups, cg, ci, freqs).permute(0, 3, 1, 2).reshape(blocks, cg, ci);
         Tensor real = Tensor.cat(java.util.List.of(Tensor.cat(java.util.List.of(re, im.neg()), 2),
                 Tensor.cat(java.util.List.of(im, re), 2)), 1);
         double max = 0;
-        long chunk = Math.max(1, 4_000_000 / (4 * co * ci));
-        for (long f0 = 0; f0 < freqs; f0 += chunk) {
+        long chunk = Math.max(1, 4_000_000 / (4 * cg * ci));
+        for (long f0 = 0; f0 < blocks; f0 += chunk) {
             try (Scope inner = Scope.open()) {
-                max = Math.max(max, real.narrow(0, f0, Math.min(chunk, freqs - f0)).spectralNorm().max().item());
+                max = Math.max(max, real.narrow(0, f0, Math.min(chunk, blocks - f0)).spectralNorm().max().item());
             }
         }
         return max;
@@ -138,28 +180,38 @@ public final class OperatorNorms {
      * the unit v reached by {@code iterations} steps of power iteration on convᵀconv (float64, seeded).
      */
     public static double convLower(Tensor kernel, int stride, int padding, long h, long w, int iterations, long seed) {
+        return convLower(kernel, ConvGeometry.square(stride, padding), h, w, iterations, seed);
+    }
+
+    /** {@link #convLower(Tensor, int, int, long, long, int, long)} for a convolution of any {@link ConvGeometry}. */
+    public static double convLower(Tensor kernel, ConvGeometry g, long h, long w, int iterations, long seed) {
         try (Scope s = Scope.open()) {
             Tensor k = kernel.detach().to(DType.FLOAT64).cpu();
             Rng.seed(seed);
-            Tensor v = Tensor.randn(DType.FLOAT64, Device.CPU, 1, k.size(1), h, w);
+            Tensor v = Tensor.randn(DType.FLOAT64, Device.CPU, 1, k.size(1) * g.groups(), h, w);
             v = v.div(v.norm(2));
             for (int i = 0; i < iterations; i++) {
                 try (Scope step = Scope.open()) {
-                    Tensor next = convTransposeConv(k, v, stride, padding);
+                    Tensor next = convTransposeConv(k, v, g);
                     v = next.div(next.norm(2).clampMin(1e-300)).keep();
                 }
             }
-            try (Autograd.Guard g = Autograd.noGrad()) {
-                return Ops.conv2d(v, k, null, stride, padding).norm(2).item();
+            try (Autograd.Guard ng = Autograd.noGrad()) {
+                return g.apply(v, k, null).norm(2).item();
             }
         }
     }
 
     /** convᵀ(conv(v)), the transpose applied by a vector–Jacobian product (no graph is kept). */
     static Tensor convTransposeConv(Tensor kernel, Tensor v, int stride, int padding) {
-        try (Autograd.Guard g = Autograd.enableGrad()) {
+        return convTransposeConv(kernel, v, ConvGeometry.square(stride, padding));
+    }
+
+    /** convᵀ(conv(v)) for a convolution of any {@link ConvGeometry}. */
+    static Tensor convTransposeConv(Tensor kernel, Tensor v, ConvGeometry g) {
+        try (Autograd.Guard ag = Autograd.enableGrad()) {
             Tensor x = v.detach().requiresGrad(true);
-            Tensor y = Ops.conv2d(x, kernel.detach(), null, stride, padding);
+            Tensor y = g.apply(x, kernel.detach(), null);
             return Autograd.vjp(y, x, y.detach(), false).detach();
         }
     }

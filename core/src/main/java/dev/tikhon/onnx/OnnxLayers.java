@@ -12,7 +12,9 @@ import java.util.Locale;
  * The layers of imported ONNX models that Tikhon's own modules (Conv2d, Pool, Activation, …) do not cover: grouped,
  * dilated or rectangular convolutions, pooling with padding or other strides, leaky ReLU, arithmetic with a constant
  * tensor, reshapes and global average pooling that keeps its spatial dimensions. The importer uses Tikhon's modules
- * wherever they fit, so that the Lipschitz bounds and verifiers (which know those) apply; these layers they refuse.
+ * wherever they fit; of these layers the Lipschitz bounds and verifiers know the general convolution (any stride, padding,
+ * dilation and groups), the activations ({@code dev.tikhon.verify.Pointwise}), the arithmetic with a constant and the
+ * reshapes docs/interop.md lists.
  */
 public final class OnnxLayers {
     private OnnxLayers() {}
@@ -35,6 +37,9 @@ public final class OnnxLayers {
         public Parameter weight() { return weight; }
 
         public Parameter bias() { return bias; }
+
+        /** Its stride, padding, dilation and groups. */
+        public dev.tikhon.engine.ConvGeometry geometry() { return new dev.tikhon.engine.ConvGeometry(stride, padding, dilation, groups); }
 
         @Override public Tensor forward(Tensor x) {
             return Ops.conv2d(x, weight.value(), bias == null ? null : bias.value(), stride, padding, dilation, groups);

@@ -113,6 +113,8 @@ public final class BoundedNetwork {
             out.add(new Layers.Dense(l.weight().value(), l.bias() == null ? null : l.bias().value()));
         } else if (m instanceof Conv2d c) {
             out.add(new Layers.Conv(c.weight().value(), c.bias() == null ? null : c.bias().value(), c.stride, c.padding));
+        } else if (m instanceof dev.tikhon.onnx.OnnxLayers.Conv c) {
+            out.add(new Layers.Conv(c.weight().value(), c.bias() == null ? null : c.bias().value(), c.geometry()));
         } else if (m instanceof BatchNorm2d b) {
             Tensor[] affine = clean == null ? b.evalAffine() : b.batchAffine(clean[0]);
             Layers.ChannelAffine node = new Layers.ChannelAffine(affine[0], affine[1]);
@@ -157,7 +159,7 @@ public final class BoundedNetwork {
             return;
         } else {
             throw new UserError("the verifier cannot bound the layer " + m.describe() + " (" + m.getClass().getSimpleName()
-                    + "): it handles input normalization, linear, conv, batch norm, relu/smooth-relu/softplus/tanh/sigmoid, clip, hard-sigmoid, hard-swish, leaky-relu, prelu, elu, silu, gelu, pooling, flatten "
+                    + "): it handles input normalization, linear, conv (any stride, padding, dilation and groups), batch norm, relu/smooth-relu/softplus/tanh/sigmoid, clip, hard-sigmoid, hard-swish, leaky-relu, prelu, elu, silu, gelu, pooling, flatten "
                     + "residual blocks, skip connections that add and arithmetic with constants; use a model built from those (--model mlp, cnn or resnet)");
         }
         if (clean != null) clean[0] = m.forward(clean[0]);   // layers whose function does not depend on the mode

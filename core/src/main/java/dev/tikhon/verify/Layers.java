@@ -1,5 +1,6 @@
 package dev.tikhon.verify;
 
+import dev.tikhon.engine.ConvGeometry;
 import dev.tikhon.engine.Ops;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Activation;
@@ -65,32 +66,38 @@ final class Layers {
         }
     }
 
-    /** 2-D convolution, NCHW. */
-    record Conv(Tensor weight, Tensor bias, int stride, int padding) implements Node {
+    /**
+     * 2-D convolution, NCHW, of any {@link ConvGeometry}: per-axis stride, padding and dilation, and groups (depthwise:
+     * groups = channels). It is linear, so intervals pass as centre conv(μ) + b and radius conv_|W|(r) (the absolute
+     * kernel with the same geometry: each output is a weighted sum of its own group's inputs), and linear bounds pass
+     * backward exactly through its transpose, the transposed convolution with the same kernel and groups.
+     */
+    record Conv(Tensor weight, Tensor bias, ConvGeometry geometry) implements Node {
+        Conv(Tensor weight, Tensor bias, int stride, int padding) {
+            this(weight, bias, ConvGeometry.square(stride, padding));
+        }
+
         @Override public Interval ibp(Interval in, Trace trace) {
             trace.input(this, in);
-            return Interval.ofCentre(Ops.conv2d(in.centre(), weight, bias, stride, padding),
-                    Ops.conv2d(in.radius(), weight.abs(), null, stride, padding));
+            return Interval.ofCentre(geometry.apply(in.centre(), weight, bias), geometry.apply(in.radius(), weight.abs(), null));
         }
 
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
             long[] in = trace.input(this).exampleShape(), s = a.shape();
-            long n = s[0], rows = s[1], h = s[3];
+            long n = s[0], rows = s[1];
             if (bias != null) sum.add(a.sum(-1, false).sum(-1, false).matmul(bias));
-            int k = (int) weight.size(2);
-            int outputPadding = (int) (in[1] - ((h - 1) * stride - 2L * padding + k));
-            Tensor back = Ops.convTranspose2d(a.reshape(n * rows, s[2], s[3], s[4]), weight, stride, padding, outputPadding);
+            Tensor back = geometry.transpose(a.reshape(n * rows, s[2], s[3], s[4]), weight, in[1], in[2]);
             return back.reshape(n, rows, in[0], in[1], in[2]);
         }
 
         /** Exact ℓp-ball bounds of this convolution applied right to the input region: centre conv(x₀), radius ε‖row‖_q. */
         Interval overBall(InputRegion region) {
             Tensor x = region.centre();
-            Tensor mu = Ops.conv2d(x, weight, bias, stride, padding);
+            Tensor mu = geometry.apply(x, weight, bias);
             double q = region.norm().dualP();
             // ‖row‖_q^q of every output unit, borders included: the convolution of a ones image with |W|^q.
             Tensor ones = Tensor.ones(x.dtype(), x.device(), 1, x.size(1), x.size(2), x.size(3));
-            Tensor rowNorm = Ops.conv2d(ones, weight.abs().pow(q), null, stride, padding).pow(1 / q);
+            Tensor rowNorm = geometry.apply(ones, weight.abs().pow(q), null).pow(1 / q);
             return Interval.ofCentre(mu, rowNorm.mul(InputRegion.perExample(region.eps(), mu.dim())));
         }
     }

@@ -16,7 +16,8 @@ import java.util.function.UnaryOperator;
  * real line on which f is linear, convex or concave, where f has its minimum, and a bound on |f′| (its Lipschitz
  * constant). Clip (ReLU6, Hardtanh), HardSigmoid, LeakyRelu, PRelu, Elu, HardSwish, and the products x·g(x) that
  * {@link Graph#asChain} reads as one layer: SiLU (x·sigmoid(x)), HardSwish at operator set 13 (x·HardSigmoid(x)) and GELU
- * (x·(1 + erf(x/√2)), its ½ a following layer).
+ * (x·(1 + erf(x/√2)), its ½ a following layer); also Tikhon's own tanh and sigmoid (convex below 0, concave above), for
+ * their CROWN lines ({@link Relaxation#of}).
  *
  * <p><b>Intervals</b> ({@link #ibp}): every one of these f is non-decreasing, non-increasing, or non-increasing then
  * non-decreasing around one minimum (SiLU, GELU, HardSwish; PRelu and LeakyRelu with a negative slope, Elu with a
@@ -86,7 +87,20 @@ public final class Pointwise {
         }
         if (m instanceof OnnxLayers.Elu e) return elu(e.alpha());
         if (m instanceof Graph.Gate g) return gate(g.gate());
+        if (m instanceof Activation a) return of(a.kind());
         return null;
+    }
+
+    /**
+     * Tikhon's own tanh and sigmoid (whose intervals {@link Layers.Act} passes through their endpoints and whose CROWN lines
+     * are these), or null for the other kinds (ReLU, the convex smooth ReLU and softplus, the identity: {@link Relaxation}).
+     */
+    static Pointwise of(Activation.Kind kind) {
+        switch (kind) {
+            case TANH: return tanh();
+            case SIGMOID: return sigmoid();
+            default: return null;
+        }
     }
 
     public String name() { return name; }
@@ -138,6 +152,21 @@ public final class Pointwise {
         return new Pointwise("hard-swish", z -> z.mul(z.div(6).add(0.5).clamp(0, 1)),
                 z -> Tensor.where(z.lt(-3), z.zerosLike(), Tensor.where(z.gt(3), z.onesLike(), z.mul(2).add(3).div(6))), pieces,
                 new double[]{-1.5, -1.5, -0.375}, () -> HARD_SWISH_LIPSCHITZ);
+    }
+
+    /** tanh: f″ = −2 tanh(z)(1 − tanh²(z)), convex below 0, concave above; increasing; sup f′ = f′(0) = 1. */
+    static Pointwise tanh() {
+        return new Pointwise("tanh", Tensor::tanh, z -> z.tanh().square().neg().add(1), convexConcave(), null, () -> 1);
+    }
+
+    /** σ(z) = 1/(1 + e⁻ᶻ): f″ = σ(1 − σ)(1 − 2σ), convex below 0, concave above; increasing; sup f′ = f′(0) = ¼. */
+    static Pointwise sigmoid() {
+        return new Pointwise("sigmoid", Tensor::sigmoid, z -> { Tensor s = z.sigmoid(); return s.mul(s.neg().add(1)); }, convexConcave(), null,
+                () -> 0.25);
+    }
+
+    private static List<Piece> convexConcave() {
+        return List.of(new Piece(Double.NEGATIVE_INFINITY, 0, Curvature.CONVEX), new Piece(0, Double.POSITIVE_INFINITY, Curvature.CONCAVE));
     }
 
     /** z·σ(z): concave below −C, convex on [−C, C], concave above. */

@@ -16,8 +16,9 @@ import dev.tikhon.nn.Activation;
  * <p>Convex activations (the smooth ReLU of {@link Activation#smoothRelu}, softplus): the chord from (l, σ(l)) to (u, σ(u)) lies
  * above σ on [l, u] and every tangent lies below it; we take the tangent at the midpoint. For intervals
  * narrower than 1e-6 the constants σ(l) and σ(u) bound σ (it is non-decreasing) without the cancellation a
- * chord of a tiny interval would suffer. The identity is exact. tanh and sigmoid are neither convex nor concave
- * and are not relaxed here (interval propagation handles them). The imported activations' lines are {@link Pointwise}'s.
+ * chord of a tiny interval would suffer. The identity is exact. tanh and sigmoid are convex below 0 and concave above:
+ * their lines are {@link Pointwise}'s (CROWN's chord and midpoint tangent inside one piece, the same slopes moved until
+ * they hold on both pieces where [l, u] contains 0), as are the imported activations'.
  */
 record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, Tensor upperIntercept, boolean lowerThroughOrigin,
                   boolean slopePerSpec) {
@@ -36,8 +37,9 @@ record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, T
             case RELU: return relu(l, u, alpha);
             case SMOOTH_RELU: return convex(l, u, Activation::smoothRelu, Relaxation::smoothReluSlope);
             case SOFTPLUS: return convex(l, u, z -> z.softplus(1, 20), Tensor::sigmoid);
+            case TANH: case SIGMOID: return Pointwise.of(kind).relaxation(new Interval(l, u));
             default: throw new UserError("CROWN has no linear relaxation of the " + kind.name().toLowerCase() + " activation: "
-                    + "use --method ibp, or a model with relu, smooth-relu or softplus activations");
+                    + "use --method ibp, or a model with relu, smooth-relu, softplus, tanh or sigmoid activations");
         }
     }
 

@@ -23,7 +23,6 @@ import java.util.List;
 import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Bounds of networks with the activations ONNX import brings (Clip, HardSigmoid, HardSwish, LeakyRelu, PRelu, Elu, SiLU,
@@ -191,14 +190,6 @@ class ImportedActivationBoundsTest {
             Tensor out = m.forward(x);
             return BoundedNetwork.marginsOverOthers(out.argmax(1), (int) out.size(1), out);
         }
-    }
-
-    /** The MobileNet-like fixture's ReLU6 and Hardswish are bounded; what stops the bounds is its depthwise convolution. */
-    @Test
-    void theMobileFixtureIsRefusedAtItsGroupedConvolutionOnly() {
-        Module m = OnnxImport.load(OnnxImportTest.DIR.resolve("mobile.onnx")).model();
-        assertThatThrownBy(() -> BoundedNetwork.of(m)).isInstanceOf(dev.tikhon.UserError.class).hasMessageContaining("groups 4");
-        assertThatThrownBy(() -> NetworkBound.of(m, new long[]{1, 8, 8}, 0)).isInstanceOf(dev.tikhon.UserError.class).hasMessageContaining("groups 4");
     }
 
     /** How the exporter writes them, read back: Hardswish at operator set 13, SiLU and GELU are gates of one layer each. */

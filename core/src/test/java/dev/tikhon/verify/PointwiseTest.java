@@ -18,7 +18,7 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The imported activations' interval images, linear relaxations and Lipschitz constants against the modules themselves
+ * The imported activations' (and Tikhon's tanh and sigmoid's) interval images, linear relaxations and Lipschitz constants against the modules themselves
  * (the function the imported model computes), in float64: over many random intervals (degenerate ones, ones straddling
  * every breakpoint, very wide ones) f on a dense grid of each interval, its ends and its breakpoints lies inside the
  * interval image and between the two lines; the image is exact up to the grid's step; sup |f′| on a fine grid is at most
@@ -54,6 +54,8 @@ class PointwiseTest {
                 new Case("elu -0.5", new OnnxLayers.Elu(-0.5), new double[]{0}, 1),
                 new Case("silu", new Graph.Gate(List.of(new Activation(Activation.Kind.SIGMOID))),
                         new double[]{-c, Pointwise.SILU_ARGMIN, c}, 1.0998393201),
+                new Case("tanh", new Activation(Activation.Kind.TANH), new double[]{0}, 1),
+                new Case("sigmoid", new Activation(Activation.Kind.SIGMOID), new double[]{0}, 0.25),
                 new Case("gelu", gelu, new double[]{-r2 * Math.sqrt(2), Pointwise.GELU_ARGMIN, r2 * Math.sqrt(2)}, 2 * 1.1289041452));
     }
 
