@@ -69,6 +69,21 @@ class DocumentedCommandsTest {
         assertThat(problems).as("documented command lines that the CLI refuses").isEmpty();
     }
 
+    @Test
+    void theRulesFindTikhonLinesAndReportProblems() {
+        assertThat(tikhonArgs(words("$ ONEDNN_MAX_CPU_ISA=AVX2 ./tikhon info --threads 2   # a comment")))
+                .containsExactly("info", "--threads", "2");
+        assertThat(words("certify --spark 'local[2]' --out \"my runs\"")).containsExactly("certify", "--spark", "local[2]", "--out", "my runs");
+        assertThat(tikhonArgs(words("python3 bench/reference_pgd.py --out tikhon"))).isNull();
+        assertThat(tikhonArgs(words("tikhon: error: model.onnx: unsupported operator"))).isNull();
+        assertThat(problem(List.of("train", "--hiddn", "64"), false)).contains("--hiddn");
+        assertThat(problem(List.of("train", "--epochs", "0"), false)).contains("--epochs must be ≥ 1");
+        assertThat(problem(List.of("certify", "--method", "heat"), false)).contains("Missing required");
+        assertThat(problem(List.of("certify", "--method", "heat"), true)).isNull();
+        assertThat(problem(List.of("compare", "RUN…", "--nope"), false)).contains("--nope");
+        assertThat(problem(List.of("kernel", "fit|fitt"), false)).contains("fitt");
+    }
+
     /**
      * Why {@code args} would be refused before the command runs; null when they parse ({@code partial}: or when only
      * required options are missing).
@@ -85,22 +100,18 @@ class DocumentedCommandsTest {
         }
     }
 
-    /** A sketch: every subcommand (each alternative of a|b) must exist, and every --option must be one of the last's. */
+    /** A sketch: every subcommand (each alternative of a|b) must exist, and every --option must be an option of each. */
     private static String namesProblem(List<String> args) {
         List<CommandSpec> commands = List.of(CLI.getCommandSpec());
         int i = 0;
-        for (; i < args.size() && !args.get(i).startsWith("-"); i++) {
-            List<CommandSpec> next = new ArrayList<>();
+        for (; i < args.size() && !args.get(i).startsWith("-") && !commands.get(0).subcommands().isEmpty(); i++) {
+            CommandSpec parent = commands.get(0);
+            commands = new ArrayList<>();
             for (String alternative : args.get(i).split("\\|")) {
-                for (CommandSpec c : commands) {
-                    if (c.subcommands().get(alternative) != null) next.add(c.subcommands().get(alternative).getCommandSpec());
-                }
+                CommandLine sub = parent.subcommands().get(alternative);
+                if (sub == null) return "no subcommand '" + alternative + "' of '" + parent.qualifiedName() + "'";
+                commands.add(sub.getCommandSpec());
             }
-            if (next.isEmpty()) {
-                if (commands.get(0).subcommands().isEmpty() || isPlaceholder(args.get(i))) break;   // a positional parameter
-                return "no subcommand '" + args.get(i) + "' of '" + commands.get(0).qualifiedName() + "'";
-            }
-            commands = next;
         }
         for (; i < args.size(); i++) {
             String name = args.get(i).replaceAll("^\\[|]$", "").replaceFirst("=.*", "");
