@@ -52,7 +52,7 @@ class DocumentedCommandsTest {
     private static final Set<String> PLACEHOLDER_WORDS = Set.of("RUN", "DIR", "FILE", "MASTER", "B", "R", "L", "X", "N", "PGD7");
 
     /** One documented command line: where it is, and its words after {@code tikhon}. */
-    record Documented(String where, List<String> args, boolean inline) {}
+    record Documented(String where, List<String> args, boolean inline, int block) {}
 
     /** The CLI, built once (building it for each line took 20 s): picocli resets every option before each parse. */
     private static final CommandLine CLI = Main.commandLine();
@@ -67,6 +67,29 @@ class DocumentedCommandsTest {
             if (problem != null) problems.add(d.where() + ": tikhon " + String.join(" ", d.args()) + "\n    -> " + problem);
         }
         assertThat(problems).as("documented command lines that the CLI refuses").isEmpty();
+    }
+
+    /**
+     * Lines shown one after another (one code block) that write the same run folder (the same --out, or the same
+     * command's default one): the second is refused without --force. Not counted: --resume and --force lines, and
+     * commands that replace their own earlier output (reproduce, flow eval/sample) or keep no run folder.
+     */
+    @Test
+    void commandLinesOfOneBlockWriteDifferentFolders() throws IOException {
+        java.util.Map<String, String> written = new java.util.HashMap<>();
+        List<String> clashes = new ArrayList<>();
+        for (Documented d : documented()) {
+            if (d.inline() || d.args().contains("--resume") || d.args().contains("--force") || problem(d.args(), false) != null
+                    || d.args().stream().anyMatch(DocumentedCommandsTest::isPlaceholder)) continue;
+            CommandLine.ParseResult p = CLI.parseArgs(d.args().toArray(String[]::new));
+            while (p.hasSubcommand()) p = p.subcommand();
+            String command = p.commandSpec().qualifiedName();
+            if (p.commandSpec().findOption("--out") == null || command.matches("tikhon (reproduce|flow eval|flow sample|bench|info|export).*")) continue;
+            String folder = p.hasMatchedOption("--out") ? p.matchedOption("--out").stringValues().get(0) : "the default of " + command;
+            String before = written.put(d.block() + " " + folder, d.where());
+            if (before != null) clashes.add(d.where() + " writes " + folder + ", as " + before + " just did");
+        }
+        assertThat(clashes).as("command lines that would be refused after the line before them").isEmpty();
     }
 
     @Test
@@ -138,6 +161,7 @@ class DocumentedCommandsTest {
             docs.filter(p -> p.toString().endsWith(".md")).sorted().forEach(files::add);
         }
         List<Documented> out = new ArrayList<>();
+        int blocks = 0;
         for (Path file : files) {
             List<String> lines = Files.readAllLines(file);
             String name = Path.of("..").relativize(file).toString();
@@ -148,6 +172,7 @@ class DocumentedCommandsTest {
                 String line = lines.get(n);
                 if (line.strip().startsWith("```")) {
                     fenced = !fenced;
+                    blocks++;
                     prose.append(' ');
                     proseLine.add(n + 1);
                     continue;
@@ -160,7 +185,7 @@ class DocumentedCommandsTest {
                         joined.append(' ').append(lines.get(++n).strip());
                     }
                     List<String> args = tikhonArgs(words(joined.toString()));
-                    if (args != null) out.add(new Documented(name + ":" + (first + 1), args, false));
+                    if (args != null) out.add(new Documented(name + ":" + (first + 1), args, false, blocks));
                 } else {
                     prose.append(line).append(' ');
                     for (int k = 0; k <= line.length(); k++) proseLine.add(n + 1);
@@ -169,7 +194,7 @@ class DocumentedCommandsTest {
             Matcher m = INLINE.matcher(prose);
             while (m.find()) {
                 List<String> args = tikhonArgs(words(m.group(1)));
-                if (args != null) out.add(new Documented(name + ":" + proseLine.get(m.start()), args, true));
+                if (args != null) out.add(new Documented(name + ":" + proseLine.get(m.start()), args, true, -1));
             }
         }
         return out;
