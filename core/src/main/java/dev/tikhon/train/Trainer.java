@@ -378,9 +378,10 @@ public final class Trainer {
 
     private void requireSameSettings(Checkpoint.Meta meta) {
         List<String> diff = new ArrayList<>(SettingsDiff.of(meta.config(), config, Set.of("checkpointEvery", "evalBatchSize")));
-        // where the data was read from may move; what it is may not
+        // what the data is (its name, image size, seed, and below its size), not where it was read from, which may move
+        // (the description names the folder)
         if (meta.data() != null && data != null) {
-            diff.addAll(SettingsDiff.of(meta.data(), data, Set.of("dir")).stream().map(d -> "data " + d).toList());
+            diff.addAll(SettingsDiff.of(meta.data(), data, Set.of("dir", "description")).stream().map(d -> "data " + d).toList());
         }
         if (meta.trainExamples() != null && meta.trainExamples() != train.size()) {
             diff.add("training examples " + meta.trainExamples() + " recorded, " + train.size() + " asked");

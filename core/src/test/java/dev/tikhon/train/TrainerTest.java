@@ -292,8 +292,12 @@ class TrainerTest {
                 .hasMessageContaining("epochs 1 recorded, 2 asked");
         Dataset.Split split = MOONS.train().split(0.1, 11);
         Trainer otherData = new Trainer(SPEC, Objective.crossEntropy(), config(1, 0.1, 0), split.rest(), split.heldOut(), MOONS.test(),
-                new DataInfo("moons", "/elsewhere", "moons, 500 points"), Device.CPU, out, null).onlySameSettings();
-        assertThatThrownBy(() -> otherData.run(true)).hasMessageContaining("data description").hasMessageNotContaining("dir");
+                new DataInfo("circles", "/elsewhere", "circles from /elsewhere"), Device.CPU, out, null).onlySameSettings();
+        assertThatThrownBy(() -> otherData.run(true)).hasMessageContaining("(data name moons recorded, circles asked)");
+        // the same data read from elsewhere is the same data
+        Trainer moved = new Trainer(SPEC, Objective.crossEntropy(), config(1, 0.1, 0), split.rest(), split.heldOut(), MOONS.test(),
+                new DataInfo("moons", "/elsewhere", "moons from /elsewhere"), Device.CPU, out, null).onlySameSettings();
+        assertThat(moved.run(true).steps()).isZero();
         Trainer subset = new Trainer(SPEC, Objective.crossEntropy(), config(1, 0.1, 0), split.rest().head(500), split.heldOut(), MOONS.test(),
                 new DataInfo("moons", null, MOONS.description()), Device.CPU, out, null).onlySameSettings();
         assertThatThrownBy(() -> subset.run(true)).hasMessageContaining("training examples 1800 recorded, 500 asked");
