@@ -81,16 +81,7 @@ class GroupedConvBoundsTest {
             assertThat(crown.hi().sub(crown.lo()).mean().item()).as("not vacuous").isLessThan(1e3);
             try (Autograd.Guard g = Autograd.noGrad()) {
                 for (int i = 0; i < 300; i++) {
-                    Tensor d;
-                    if (norm == Norm.LINF) {
-                        d = Tensor.rand(x.shape()).mul(2).sub(1).sign().mul(eps);
-                        if (i % 2 == 1) d = d.mul(Tensor.rand(x.shape()));
-                    } else {
-                        d = Tensor.randn(x.shape());
-                        d = d.div(d.flatten(1, -1).norm(2, new long[]{1}, false).reshape(x.size(0), 1, 1, 1)).mul(eps);
-                        if (i % 2 == 1) d = d.mul(Tensor.rand(x.size(0), 1, 1, 1));
-                    }
-                    Tensor mi = margins(m, spec, x.add(d));
+                    Tensor mi = margins(m, spec, x.add(dev.tikhon.verify.BallSamples.perturbation(x, norm, eps, i)));
                     for (Interval b : List.of(ibp, crown)) {
                         assertThat(mi.sub(b.lo()).min().item()).as("lower bound, %s sample %d", norm, i).isGreaterThanOrEqualTo(-1e-5);
                         assertThat(b.hi().sub(mi).min().item()).as("upper bound, %s sample %d", norm, i).isGreaterThanOrEqualTo(-1e-5);
@@ -199,9 +190,7 @@ class GroupedConvBoundsTest {
         Interval ibp = net.ibp(region, spec), crown = net.crown(region, spec);
         try (Autograd.Guard g = Autograd.noGrad()) {
             for (int i = 0; i < 300; i++) {
-                Tensor d = Tensor.rand(x.shape()).mul(2).sub(1).sign().mul(eps);
-                if (i % 2 == 1) d = d.mul(Tensor.rand(x.shape()));
-                Tensor mi = margins(m, spec, x.add(d));
+                Tensor mi = margins(m, spec, x.add(dev.tikhon.verify.BallSamples.perturbation(x, Norm.LINF, eps, i)));
                 for (Interval b : List.of(ibp, crown)) {
                     assertThat(mi.sub(b.lo()).min().item()).as("lower, sample %d", i).isGreaterThanOrEqualTo(-1e-4);
                     assertThat(b.hi().sub(mi).min().item()).as("upper, sample %d", i).isGreaterThanOrEqualTo(-1e-4);

@@ -79,8 +79,7 @@ class ImportedActivationBoundsTest {
         Tensor crownIbp = net.crownLower(region, spec, 0, LowerSlope.ADAPTIVE);
         try (Autograd.Guard g = Autograd.noGrad()) {
             for (int i = 0; i < 300; i++) {
-                Tensor corner = Tensor.rand(x.shape()).mul(2).sub(1).sign().mul(eps);
-                Tensor mi = margins(m, spec, x.add(i % 2 == 0 ? corner : corner.mul(Tensor.rand(x.shape()))));
+                Tensor mi = margins(m, spec, x.add(dev.tikhon.verify.BallSamples.perturbation(x, Norm.LINF, eps, i)));
                 for (Interval b : List.of(ibp, crown)) {
                     assertThat(mi.sub(b.lo()).min().item()).as("lower bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
                     assertThat(b.hi().sub(mi).min().item()).as("upper bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
@@ -118,8 +117,7 @@ class ImportedActivationBoundsTest {
         Interval ibp = net.ibp(region, spec), crown = net.crown(region, spec);
         try (Autograd.Guard g = Autograd.noGrad()) {
             for (int i = 0; i < 200; i++) {
-                Tensor corner = Tensor.rand(x.shape()).mul(2).sub(1).sign().mul(eps);
-                Tensor mi = margins(m, spec, x.add(i % 2 == 0 ? corner : corner.mul(Tensor.rand(x.shape()))));
+                Tensor mi = margins(m, spec, x.add(dev.tikhon.verify.BallSamples.perturbation(x, Norm.LINF, eps, i)));
                 for (Interval b : List.of(ibp, crown)) {
                     assertThat(mi.sub(b.lo()).min().item()).as("lower bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
                     assertThat(b.hi().sub(mi).min().item()).as("upper bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
@@ -159,8 +157,7 @@ class ImportedActivationBoundsTest {
             assertThat(bab.sub(crown).min().item()).as("at least CROWN").isGreaterThanOrEqualTo(-1e-5);
             try (Autograd.Guard g = Autograd.noGrad()) {
                 for (int i = 0; i < 200; i++) {
-                    Tensor corner = Tensor.rand(x.shape()).mul(2).sub(1).sign().mul(eps);
-                    Tensor worst = margins(net, spec, x.add(i % 2 == 0 ? corner : corner.mul(Tensor.rand(x.shape())))).minWithIndex(1)[0];
+                    Tensor worst = margins(net, spec, x.add(dev.tikhon.verify.BallSamples.perturbation(x, Norm.LINF, eps, i))).minWithIndex(1)[0];
                     assertThat(worst.sub(bab).min().item()).as("sample %d", i).isGreaterThanOrEqualTo(-1e-5);
                 }
             }

@@ -153,8 +153,7 @@ class ImportedGraphBoundsTest {
         Interval crown = BoundedNetwork.of(g).crown(InputRegion.ball(x, eps, Norm.LINF), spec);
         try (Autograd.Guard ng = Autograd.noGrad()) {
             for (int i = 0; i < 200; i++) {
-                Tensor corner = Tensor.rand(x.shape()).mul(2).sub(1).sign().mul(eps);   // corners of the box, and points inside
-                Tensor xi = x.add(i % 2 == 0 ? corner : corner.mul(Tensor.rand(x.shape())));
+                Tensor xi = x.add(dev.tikhon.verify.BallSamples.perturbation(x, Norm.LINF, eps, i));   // corners of the box, and points inside
                 Tensor mi = spec.matmul(g.forward(xi).unsqueeze(2)).squeeze(2);
                 for (Interval b : List.of(ibp, crown)) {
                     assertThat(mi.sub(b.lo()).min().item()).as("lower bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);

@@ -1,0 +1,27 @@
+package dev.tikhon.verify;
+
+import dev.tikhon.attack.Norm;
+import dev.tikhon.engine.Tensor;
+
+/**
+ * Perturbations of a batch inside its ℓ∞ or ℓ2 ball, for checking that bounds hold at sampled points: the i-th sample
+ * lies on the ball's boundary for even i (a corner of the ℓ∞ box, a point of each example's ℓ2 sphere) and inside it for
+ * odd i (the corner scaled coordinate by coordinate, the sphere's point by one factor per example).
+ */
+public final class BallSamples {
+    private BallSamples() {}
+
+    /** The i-th perturbation δ of {@code x} [N, …] with ‖δₙ‖ ≤ ε in {@code norm}, for each example n. */
+    public static Tensor perturbation(Tensor x, Norm norm, double eps, int i) {
+        if (norm == Norm.LINF) {
+            Tensor corner = Tensor.rand(x.shape()).mul(2).sub(1).sign().mul(eps);
+            return i % 2 == 0 ? corner : corner.mul(Tensor.rand(x.shape()));
+        }
+        long[] perExample = new long[x.dim()];
+        java.util.Arrays.fill(perExample, 1);
+        perExample[0] = x.size(0);
+        Tensor d = Tensor.randn(x.shape());
+        d = d.div(d.flatten(1, -1).norm(2, new long[]{1}, false).reshape(perExample)).mul(eps);
+        return i % 2 == 0 ? d : d.mul(Tensor.rand(perExample));
+    }
+}
