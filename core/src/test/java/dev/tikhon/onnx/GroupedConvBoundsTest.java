@@ -175,28 +175,13 @@ class GroupedConvBoundsTest {
         }
     }
 
-    /** The MobileNet-like fixture (depthwise-separable block, ReLU6, Hardswish): bounds hold at sampled points, the Lipschitz bound too. */
+    /**
+     * The MobileNet-like fixture (depthwise-separable block, ReLU6, Hardswish): its sound Lipschitz bound is at least every
+     * logit's input-gradient norm at 160 random images (its bounds at sampled points: ImportedActivationBoundsTest).
+     */
     @Test
-    void theMobileFixtureIsBounded() throws Exception {
+    void theMobileFixturesGradientsAreWithinItsLipschitzBound() throws Exception {
         Module m = OnnxImport.load(OnnxImportTest.DIR.resolve("mobile.onnx")).model();
-        Tensor x = OnnxImportTest.Fixture.of("mobile").input();
-        Tensor spec = spec(m, x);
-        BoundedNetwork net = BoundedNetwork.of(m);
-        Tensor margins = margins(m, spec, x);
-        Interval exact = net.crown(InputRegion.ball(x, 0, Norm.LINF), spec);
-        assertThat(exact.lo().sub(margins).abs().max().item()).as("CROWN at ε = 0").isLessThan(1e-3);
-        double eps = 0.01;
-        InputRegion region = InputRegion.ball(x, eps, Norm.LINF);
-        Interval ibp = net.ibp(region, spec), crown = net.crown(region, spec);
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            for (int i = 0; i < 300; i++) {
-                Tensor mi = margins(m, spec, x.add(dev.tikhon.verify.BallSamples.perturbation(x, Norm.LINF, eps, i)));
-                for (Interval b : List.of(ibp, crown)) {
-                    assertThat(mi.sub(b.lo()).min().item()).as("lower, sample %d", i).isGreaterThanOrEqualTo(-1e-4);
-                    assertThat(b.hi().sub(mi).min().item()).as("upper, sample %d", i).isGreaterThanOrEqualTo(-1e-4);
-                }
-            }
-        }
         double bound = NetworkBound.of(m, new long[]{1, 8, 8}, 0).total();
         Rng.seed(29);
         for (int round = 0; round < 10; round++) {

@@ -102,7 +102,7 @@ class ImportedActivationBoundsTest {
 
     /** PyTorch's exports: PReLU, SiLU/GELU/Hardswish as graphs, ELU, GELU alone. */
     @ParameterizedTest
-    @ValueSource(strings = {"prelu", "silu", "elu", "gelu"})
+    @ValueSource(strings = {"prelu", "silu", "elu", "gelu", "mobile"})
     void pyTorchExportsAreBounded(String name) throws Exception {
         Module m = OnnxImport.load(OnnxImportTest.DIR.resolve(name + ".onnx")).model();
         boolean answers = java.nio.file.Files.exists(OnnxImportTest.DIR.resolve(name + ".json"));
