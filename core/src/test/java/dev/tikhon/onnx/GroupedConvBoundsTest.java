@@ -19,6 +19,7 @@ import dev.tikhon.verify.BoundedNetwork;
 import dev.tikhon.verify.InputRegion;
 import dev.tikhon.verify.Interval;
 import dev.tikhon.verify.LowerSlope;
+import dev.tikhon.verify.BoundOracles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -65,8 +66,8 @@ class GroupedConvBoundsTest {
         BoundedNetwork net = BoundedNetwork.of(m);
         Rng.seed(11);
         Tensor x = Tensor.rand(6, INPUT[0], INPUT[1], INPUT[2]).mul(2).sub(1);
-        Tensor spec = spec(m, x);
-        Tensor margins = margins(m, spec, x);
+        Tensor spec = BoundOracles.spec(m, x);
+        Tensor margins = BoundOracles.margins(m, spec, x);
         for (Norm norm : List.of(Norm.LINF, Norm.L2)) {
             InputRegion point = InputRegion.ball(x, 0, norm);
             for (Interval b : List.of(net.ibp(point, spec), net.crown(point, spec))) {
@@ -81,7 +82,7 @@ class GroupedConvBoundsTest {
             assertThat(crown.hi().sub(crown.lo()).mean().item()).as("not vacuous").isLessThan(1e3);
             try (Autograd.Guard g = Autograd.noGrad()) {
                 for (int i = 0; i < 300; i++) {
-                    Tensor mi = margins(m, spec, x.add(dev.tikhon.verify.BallSamples.perturbation(x, norm, eps, i)));
+                    Tensor mi = BoundOracles.margins(m, spec, x.add(BoundOracles.perturbation(x, norm, eps, i)));
                     for (Interval b : List.of(ibp, crown)) {
                         assertThat(mi.sub(b.lo()).min().item()).as("lower bound, %s sample %d", norm, i).isGreaterThanOrEqualTo(-1e-5);
                         assertThat(b.hi().sub(mi).min().item()).as("upper bound, %s sample %d", norm, i).isGreaterThanOrEqualTo(-1e-5);
@@ -164,7 +165,7 @@ class GroupedConvBoundsTest {
         imported.train(false);
         assertThat(NetworkBound.of(imported, INPUT, 0).total()).isEqualTo(NetworkBound.of(plain, INPUT, 0).total());
         Tensor x = Tensor.rand(3, INPUT[0], INPUT[1], INPUT[2]);
-        Tensor spec = spec(plain, x);
+        Tensor spec = BoundOracles.spec(plain, x);
         for (Norm norm : List.of(Norm.LINF, Norm.L2)) {
             InputRegion region = InputRegion.ball(x, 0.1, norm);
             Interval a = BoundedNetwork.of(plain).crown(region, spec), c = BoundedNetwork.of(imported).crown(region, spec);
@@ -204,16 +205,4 @@ class GroupedConvBoundsTest {
         }
     }
 
-    private static Tensor spec(Module m, Tensor x) {
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            Tensor out = m.forward(x);
-            return BoundedNetwork.margins(out.argmax(1), (int) out.size(1), out);
-        }
-    }
-
-    private static Tensor margins(Module m, Tensor spec, Tensor x) {
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            return spec.matmul(m.forward(x).unsqueeze(2)).squeeze(2);
-        }
-    }
 }

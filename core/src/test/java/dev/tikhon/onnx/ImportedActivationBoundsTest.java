@@ -15,6 +15,7 @@ import dev.tikhon.verify.BoundedNetwork;
 import dev.tikhon.verify.InputRegion;
 import dev.tikhon.verify.Interval;
 import dev.tikhon.verify.LowerSlope;
+import dev.tikhon.verify.BoundOracles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -65,8 +66,8 @@ class ImportedActivationBoundsTest {
         Module m = network(name);
         BoundedNetwork net = BoundedNetwork.of(m);
         Tensor x = Tensor.rand(8, 1, 2, 3).mul(2).sub(1);
-        Tensor spec = spec(m, x);
-        Tensor margins = margins(m, spec, x);
+        Tensor spec = BoundOracles.spec(m, x);
+        Tensor margins = BoundOracles.margins(m, spec, x);
         InputRegion point = InputRegion.ball(x, 0, Norm.LINF);
         for (Interval b : List.of(net.ibp(point, spec), net.crown(point, spec))) {
             assertThat(b.lo().sub(margins).abs().max().item()).as("lower at ε = 0").isLessThan(1e-4);
@@ -79,7 +80,7 @@ class ImportedActivationBoundsTest {
         Tensor crownIbp = net.crownLower(region, spec, 0, LowerSlope.ADAPTIVE);
         try (Autograd.Guard g = Autograd.noGrad()) {
             for (int i = 0; i < 300; i++) {
-                Tensor mi = margins(m, spec, x.add(dev.tikhon.verify.BallSamples.perturbation(x, Norm.LINF, eps, i)));
+                Tensor mi = BoundOracles.margins(m, spec, x.add(BoundOracles.perturbation(x, Norm.LINF, eps, i)));
                 for (Interval b : List.of(ibp, crown)) {
                     assertThat(mi.sub(b.lo()).min().item()).as("lower bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
                     assertThat(b.hi().sub(mi).min().item()).as("upper bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
@@ -107,9 +108,9 @@ class ImportedActivationBoundsTest {
         Module m = OnnxImport.load(OnnxImportTest.DIR.resolve(name + ".onnx")).model();
         boolean answers = java.nio.file.Files.exists(OnnxImportTest.DIR.resolve(name + ".json"));
         Tensor x = answers ? OnnxImportTest.Fixture.of(name).input() : Tensor.rand(2, 1, 2, 2);
-        Tensor spec = spec(m, x);
+        Tensor spec = BoundOracles.spec(m, x);
         BoundedNetwork net = BoundedNetwork.of(m);
-        Tensor margins = margins(m, spec, x);
+        Tensor margins = BoundOracles.margins(m, spec, x);
         Interval exact = net.crown(InputRegion.ball(x, 0, Norm.LINF), spec);
         assertThat(exact.lo().sub(margins).abs().max().item()).as("CROWN at ε = 0").isLessThan(1e-4);
         double eps = 0.02;
@@ -117,7 +118,7 @@ class ImportedActivationBoundsTest {
         Interval ibp = net.ibp(region, spec), crown = net.crown(region, spec);
         try (Autograd.Guard g = Autograd.noGrad()) {
             for (int i = 0; i < 200; i++) {
-                Tensor mi = margins(m, spec, x.add(dev.tikhon.verify.BallSamples.perturbation(x, Norm.LINF, eps, i)));
+                Tensor mi = BoundOracles.margins(m, spec, x.add(BoundOracles.perturbation(x, Norm.LINF, eps, i)));
                 for (Interval b : List.of(ibp, crown)) {
                     assertThat(mi.sub(b.lo()).min().item()).as("lower bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
                     assertThat(b.hi().sub(mi).min().item()).as("upper bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
@@ -157,7 +158,7 @@ class ImportedActivationBoundsTest {
             assertThat(bab.sub(crown).min().item()).as("at least CROWN").isGreaterThanOrEqualTo(-1e-5);
             try (Autograd.Guard g = Autograd.noGrad()) {
                 for (int i = 0; i < 200; i++) {
-                    Tensor worst = margins(net, spec, x.add(dev.tikhon.verify.BallSamples.perturbation(x, Norm.LINF, eps, i))).minWithIndex(1)[0];
+                    Tensor worst = BoundOracles.margins(net, spec, x.add(BoundOracles.perturbation(x, Norm.LINF, eps, i))).minWithIndex(1)[0];
                     assertThat(worst.sub(bab).min().item()).as("sample %d", i).isGreaterThanOrEqualTo(-1e-5);
                 }
             }
@@ -198,16 +199,4 @@ class ImportedActivationBoundsTest {
         assertThat(chain).allMatch(p -> p instanceof Graph.Layer);
     }
 
-    private static Tensor spec(Module m, Tensor x) {
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            Tensor out = m.forward(x);
-            return BoundedNetwork.margins(out.argmax(1), (int) out.size(1), out);
-        }
-    }
-
-    private static Tensor margins(Module m, Tensor spec, Tensor x) {
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            return spec.matmul(m.forward(x).unsqueeze(2)).squeeze(2);
-        }
-    }
 }

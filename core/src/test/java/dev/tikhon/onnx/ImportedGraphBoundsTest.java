@@ -15,6 +15,7 @@ import dev.tikhon.nn.Pool;
 import dev.tikhon.verify.BoundedNetwork;
 import dev.tikhon.verify.InputRegion;
 import dev.tikhon.verify.Interval;
+import dev.tikhon.verify.BoundOracles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -41,7 +42,7 @@ class ImportedGraphBoundsTest {
         Module back = OnnxImport.read(OnnxExport.toBytes(m, List.of(s[1], s[2], s[3])), kind + ".onnx").model();
         assertThat(back).isInstanceOf(Graph.class);
         Tensor x = Tensor.rand(s);
-        Tensor spec = spec(m, x);
+        Tensor spec = BoundOracles.spec(m, x);
         for (Norm norm : Norm.values()) {
             InputRegion region = InputRegion.ball(x, norm == Norm.LINF ? 0.01 : 0.05, norm);
             assertSame(BoundedNetwork.of(back).ibp(region, spec), BoundedNetwork.of(m).ibp(region, spec), "IBP " + norm);
@@ -58,7 +59,7 @@ class ImportedGraphBoundsTest {
         OnnxImportTest.Fixture f = OnnxImportTest.Fixture.of("viewed");
         Module m = OnnxImport.load(OnnxImportTest.DIR.resolve("viewed.onnx")).model();
         assertThat(m).isInstanceOf(Graph.class);
-        Tensor x = f.input(), spec = spec(m, x);
+        Tensor x = f.input(), spec = BoundOracles.spec(m, x);
         double eps = 0.01;
         Interval crown = BoundedNetwork.of(m).crown(InputRegion.ball(x, eps, Norm.LINF), spec);
         try (Autograd.Guard ng = Autograd.noGrad()) {
@@ -90,7 +91,7 @@ class ImportedGraphBoundsTest {
         for (float g : f.inputGrad()) gradNorm += g * g;
         for (float w : f.v().toFloatArray()) vNorm += w * w;
         assertThat(Math.sqrt(gradNorm)).isLessThanOrEqualTo(NetworkBound.of(m, new long[]{1, 8, 8}, 0).total() * Math.sqrt(vNorm));
-        Tensor x = f.input(), spec = spec(m, x);
+        Tensor x = f.input(), spec = BoundOracles.spec(m, x);
         Interval crown = BoundedNetwork.of(m).crown(InputRegion.ball(x, 0.01, Norm.LINF), spec);
         try (Autograd.Guard ng = Autograd.noGrad()) {
             Tensor margins = spec.matmul(m.forward(x).unsqueeze(2)).squeeze(2);
@@ -139,7 +140,7 @@ class ImportedGraphBoundsTest {
     void boundsOfAGraphContainItsOutputsAndAreExactAtZero() {
         Graph g = crossing();
         Tensor x = Tensor.rand(4, 2, 6, 6);
-        Tensor spec = spec(g, x);
+        Tensor spec = BoundOracles.spec(g, x);
         Tensor margins;
         try (Autograd.Guard ng = Autograd.noGrad()) {
             margins = spec.matmul(g.forward(x).unsqueeze(2)).squeeze(2);
@@ -153,7 +154,7 @@ class ImportedGraphBoundsTest {
         Interval crown = BoundedNetwork.of(g).crown(InputRegion.ball(x, eps, Norm.LINF), spec);
         try (Autograd.Guard ng = Autograd.noGrad()) {
             for (int i = 0; i < 200; i++) {
-                Tensor xi = x.add(dev.tikhon.verify.BallSamples.perturbation(x, Norm.LINF, eps, i));   // corners of the box, and points inside
+                Tensor xi = x.add(BoundOracles.perturbation(x, Norm.LINF, eps, i));   // corners of the box, and points inside
                 Tensor mi = spec.matmul(g.forward(xi).unsqueeze(2)).squeeze(2);
                 for (Interval b : List.of(ibp, crown)) {
                     assertThat(mi.sub(b.lo()).min().item()).as("lower bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
@@ -194,13 +195,6 @@ class ImportedGraphBoundsTest {
             else if (p instanceof Graph.Sum s) x = evaluate(s.left(), x).add(evaluate(s.right(), x));
         }
         return x;
-    }
-
-    private static Tensor spec(Module m, Tensor x) {
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            Tensor out = m.forward(x);
-            return BoundedNetwork.margins(out.argmax(1), (int) out.size(1), out);
-        }
     }
 
     private static void assertSame(Interval a, Interval b, String what) {

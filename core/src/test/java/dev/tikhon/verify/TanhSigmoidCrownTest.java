@@ -50,7 +50,7 @@ class TanhSigmoidCrownTest {
                 Tensor alpha = net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, 5, 0.1);
                 try (Autograd.Guard g = Autograd.noGrad()) {
                     for (int i = 0; i < 300; i++) {
-                        Tensor mi = spec.matmul(m.forward(x.add(BallSamples.perturbation(x, norm, eps, i))).unsqueeze(2)).squeeze(2);
+                        Tensor mi = spec.matmul(m.forward(x.add(BoundOracles.perturbation(x, norm, eps, i))).unsqueeze(2)).squeeze(2);
                         for (Interval b : List.of(ibp, crown)) {
                             assertThat(mi.sub(b.lo()).min().item()).as("lower, %s ε %s sample %d", norm, eps, i).isGreaterThanOrEqualTo(-1e-5);
                             assertThat(b.hi().sub(mi).min().item()).as("upper, %s ε %s sample %d", norm, eps, i).isGreaterThanOrEqualTo(-1e-5);

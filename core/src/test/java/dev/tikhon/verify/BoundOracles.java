@@ -1,15 +1,18 @@
 package dev.tikhon.verify;
 
 import dev.tikhon.attack.Norm;
+import dev.tikhon.engine.Autograd;
 import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Module;
 
 /**
- * Perturbations of a batch inside its ℓ∞ or ℓ2 ball, for checking that bounds hold at sampled points: the i-th sample
+ * What the bound tests check bounds against: each example's margins (its predicted class's logit minus each other's),
+ * and perturbations of a batch inside its ℓ∞ or ℓ2 ball, at which the margins must lie within the bounds. The i-th sample
  * lies on the ball's boundary for even i (a corner of the ℓ∞ box, a point of each example's ℓ2 sphere) and inside it for
  * odd i (the corner scaled coordinate by coordinate, the sphere's point by one factor per example).
  */
-public final class BallSamples {
-    private BallSamples() {}
+public final class BoundOracles {
+    private BoundOracles() {}
 
     /** The i-th perturbation δ of {@code x} [N, …] with ‖δₙ‖ ≤ ε in {@code norm}, for each example n. */
     public static Tensor perturbation(Tensor x, Norm norm, double eps, int i) {
@@ -23,5 +26,20 @@ public final class BallSamples {
         Tensor d = Tensor.randn(x.shape());
         d = d.div(d.flatten(1, -1).norm(2, new long[]{1}, false).reshape(perExample)).mul(eps);
         return i % 2 == 0 ? d : d.mul(Tensor.rand(perExample));
+    }
+
+    /** The margin specification of each example's class as {@code m} predicts it at {@code x}. */
+    public static Tensor spec(Module m, Tensor x) {
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            Tensor out = m.forward(x);
+            return BoundedNetwork.margins(out.argmax(1), (int) out.size(1), out);
+        }
+    }
+
+    /** The margins {@code spec} names, of {@code m} at {@code x}. */
+    public static Tensor margins(Module m, Tensor spec, Tensor x) {
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            return spec.matmul(m.forward(x).unsqueeze(2)).squeeze(2);
+        }
     }
 }
