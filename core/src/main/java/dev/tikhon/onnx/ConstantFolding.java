@@ -31,7 +31,7 @@ final class ConstantFolding {
                 out = Tensor.full(fill, DType.FLOAT64, Device.CPU, longs(in.get(0)));
                 break;
             }
-            case "Concat": out = Tensor.cat(in, axis(intAttr(n, "axis", 0), in.get(0))); break;
+            case "Concat": out = Tensor.cat(in, axis(OnnxImport.intAttr(n, "axis", 0), in.get(0))); break;
             case "Reshape": {
                 long[] shape = longs(in.get(1));
                 for (int i = 0; i < shape.length; i++) if (shape[i] == 0) shape[i] = in.get(0).size(i);
@@ -50,7 +50,8 @@ final class ConstantFolding {
             case "Cast": case "Identity": out = in.get(0); break;
             case "Unsqueeze": case "Squeeze": {
                 Tensor x = in.get(0);
-                long[] axes = in.size() > 1 && in.get(1) != null ? longs(in.get(1)) : new long[0];
+                // an input from operator set 13 on, an attribute before (a constant shape of operator set 11 had lost its Unsqueeze)
+                long[] axes = in.size() > 1 && in.get(1) != null ? longs(in.get(1)) : OnnxImport.intsAttr(n, "axes", new long[0]);
                 List<Long> shape = new ArrayList<>();
                 for (long d : x.shape()) shape.add(d);
                 boolean unsqueeze = n.opType.equals("Unsqueeze");
@@ -109,10 +110,5 @@ final class ConstantFolding {
 
     private static int axis(long a, Tensor x) {
         return (int) (a < 0 ? a + x.dim() : a);
-    }
-
-    private static long intAttr(Node n, String name, long dflt) {
-        Attribute a = n.attribute(name);
-        return a == null ? dflt : a.i;
     }
 }

@@ -251,8 +251,7 @@ public final class OnnxImport {
             case "Unsqueeze": {
                 RunTimeShape r = runTimeShapes.get(in);
                 if (r == null) return false;
-                long[] axes = n.inputs.size() > 1 ? constantInput(n, 1, "axes").toLongs()
-                        : n.attribute("axes") == null ? new long[0] : n.attribute("axes").intArray();
+                long[] axes = axes(n);
                 if (!r.scalar() || axes.length != 1 || axes[0] != 0 && axes[0] != -1) throw unsupported(n, "Unsqueeze of a run-time shape other than one entry into a vector");
                 runTimeShapes.put(out, new RunTimeShape(r.dims(), false));
                 return true;
@@ -433,7 +432,7 @@ public final class OnnxImport {
 
     // ------------------------------------------------------------------ attributes
 
-    private static long intAttr(Node n, String name, long dflt) {
+    static long intAttr(Node n, String name, long dflt) {
         Attribute a = n.attribute(name);
         return a == null ? dflt : a.i;
     }
@@ -443,9 +442,14 @@ public final class OnnxImport {
         return a == null ? dflt : a.f;
     }
 
-    private static long[] intsAttr(Node n, String name, long[] dflt) {
+    static long[] intsAttr(Node n, String name, long[] dflt) {
         Attribute a = n.attribute(name);
         return a == null ? dflt : a.intArray();
+    }
+
+    /** The axes of Unsqueeze, Squeeze and the reductions: an input from operator set 13 (18 for ReduceMean) on, before that an attribute. */
+    private long[] axes(Node n) {
+        return n.inputs.size() > 1 && !n.inputs.get(1).isEmpty() ? constantInput(n, 1, "axes").toLongs() : intsAttr(n, "axes", new long[0]);
     }
 
     private void requireNoAutoPad(Node n) {
@@ -687,10 +691,7 @@ public final class OnnxImport {
      * from 18 on.
      */
     private void reduceMean(Node n) {
-        long[] axes = n.inputs.size() > 1 && !n.inputs.get(1).isEmpty()
-                ? constantInput(n, 1, "axes").toLongs()
-                : intsAttr(n, "axes", new long[0]);
-        axes = Arrays.stream(axes).sorted().toArray();
+        long[] axes = Arrays.stream(axes(n)).sorted().toArray();
         if (!Arrays.equals(axes, new long[]{2, 3}) && !Arrays.equals(axes, new long[]{-2, -1}) || declaredRank > 0 && declaredRank != 4) {
             throw unsupported(n, "ReduceMean over axes " + Arrays.toString(axes) + " (Tikhon imports the mean over the spatial axes [2, 3] of [N, C, H, W], "
                     + "global average pooling)");

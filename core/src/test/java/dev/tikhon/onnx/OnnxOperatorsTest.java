@@ -193,6 +193,21 @@ class OnnxOperatorsTest {
         assertThat(again.momentum()).isEqualTo(0.25);
     }
 
+    /**
+     * Up to operator set 12, Unsqueeze and Squeeze take their axes as an attribute (an input from 13 on): a constant shape
+     * built with them (x.view(0, −1) as operator set 11 writes it) is folded with those axes.
+     */
+    @Test
+    void constantUnsqueezeAndSqueezeReadTheirAxesAttributeBeforeOperatorSet13() throws Exception {
+        Rng.seed(12);
+        G g = new G(2, 3, 3);
+        String entry = g.op("Squeeze", List.of(longs(g, 0)), Attribute.ofInts("axes", 0));      // [1] → a scalar
+        String head = g.op("Unsqueeze", List.of(entry), Attribute.ofInts("axes", 0));           // → [1] again
+        String shape = g.op("Concat", List.of(head, longs(g, -1)), Attribute.ofInt("axis", 0));  // [0, −1]
+        String flat = g.op("Reshape", List.of(g.op("Relu", List.of("x")), shape));
+        check(g.bytes(g.op("Gemm", List.of(flat, g.init(new long[]{18, 4}))), 11), 3, 2, 3, 3);
+    }
+
     private static String longs(G g, long... v) {
         String name = "s" + g.g.initializers.size();
         g.g.initializers.add(TensorData.ofLongs(name, new long[]{v.length}, v));
