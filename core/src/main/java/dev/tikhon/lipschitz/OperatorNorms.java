@@ -106,14 +106,9 @@ public final class OperatorNorms {
     }
 
     /**
-     * The stride-s kernel as a stride-1 kernel on the s² polyphase components of the padded input:
-     * K'[o, (c, α, β), a', b'] = K[o, c, s·a' + α, s·b' + β] (zero beyond k), of size ⌈k/s⌉.
+     * The kernel of strides s1 down and s2 across as a stride-1 kernel on the s1·s2 polyphase components of the padded
+     * input: K'[o, (c, α, β), a', b'] = K[o, c, s1·a' + α, s2·b' + β] (zero beyond k), of size ⌈kh/s1⌉ × ⌈kw/s2⌉.
      */
-    static Tensor polyphase(Tensor k, int s) {
-        return polyphase(k, s, s);
-    }
-
-    /** {@link #polyphase(Tensor, int)} with strides s1 down and s2 across: K'[o, (c, α, β), a', b'] = K[o, c, s1·a' + α, s2·b' + β]. */
     static Tensor polyphase(Tensor k, long s1, long s2) {
         long co = k.size(0), ci = k.size(1), kh = k.size(2), kw = k.size(3);
         long ph = ceilDiv(kh, s1), pw = ceilDiv(kw, s2);
@@ -202,12 +197,7 @@ public final class OperatorNorms {
         }
     }
 
-    /** convᵀ(conv(v)), the transpose applied by a vector–Jacobian product (no graph is kept). */
-    static Tensor convTransposeConv(Tensor kernel, Tensor v, int stride, int padding) {
-        return convTransposeConv(kernel, v, ConvGeometry.square(stride, padding));
-    }
-
-    /** convᵀ(conv(v)) for a convolution of any {@link ConvGeometry}. */
+    /** convᵀ(conv(v)) for a convolution of any {@link ConvGeometry}, the transpose applied by a vector–Jacobian product (no graph is kept). */
     static Tensor convTransposeConv(Tensor kernel, Tensor v, ConvGeometry g) {
         try (Autograd.Guard ag = Autograd.enableGrad()) {
             Tensor x = v.detach().requiresGrad(true);
