@@ -145,15 +145,18 @@ public final class Graph extends Module {
                 throw new IllegalArgumentException("the graph's paths share too many layers to be written as a chain of layers and sums");
             }
             Node n = nodes.get(v - 1);
+            List<Module> g = null;   // x·g(x), with x either operand
+            int x = -1;
+            for (int side = 0; n.op == Op.MUL && g == null && side < 2; side++) {
+                x = n.inputs[side];
+                g = gate(x, n.inputs[1 - side]);
+            }
             if (n.op == Op.APPLY) {
                 reversed.push(new Layer(n.module));
                 v = n.inputs[0];
-            } else if (n.op == Op.MUL && gate(n.inputs[0], n.inputs[1]) != null) {
-                reversed.push(new Layer(new Gate(gate(n.inputs[0], n.inputs[1]))));
-                v = n.inputs[0];
-            } else if (n.op == Op.MUL && gate(n.inputs[1], n.inputs[0]) != null) {
-                reversed.push(new Layer(new Gate(gate(n.inputs[1], n.inputs[0]))));
-                v = n.inputs[1];
+            } else if (g != null) {
+                reversed.push(new Layer(new Gate(g)));
+                v = x;
             } else if (n.op == Op.ADD) {
                 int fork = idom[v];
                 reversed.push(new Sum(chain(fork, n.inputs[0], idom, budget), chain(fork, n.inputs[1], idom, budget)));

@@ -79,11 +79,11 @@ public final class Pointwise {
     public static Pointwise of(Module m) {
         if (m instanceof OnnxLayers.Clip c) return clip(c.lo(), c.hi());
         if (m instanceof OnnxLayers.HardSigmoid h) return h.swish() ? hardSwish(h.alpha(), h.beta()) : hardSigmoid(h.alpha(), h.beta());
-        if (m instanceof OnnxLayers.LeakyRelu r) return leaky("leaky-relu", z -> z.mul(r.alpha()), z -> z.zerosLike().add(r.alpha()),
+        if (m instanceof OnnxLayers.LeakyRelu r) return leaky("leaky-relu", r::forward, z -> z.zerosLike().add(r.alpha()),
                 () -> Math.max(1, Math.abs(r.alpha())));
         if (m instanceof OnnxLayers.PRelu p) {
             Tensor a = p.slope().value();
-            return leaky("prelu", z -> z.mul(a), z -> a.to(z.dtype()), () -> Math.max(1, a.abs().max().item()));
+            return leaky("prelu", p::forward, z -> a.to(z.dtype()), () -> Math.max(1, a.abs().max().item()));
         }
         if (m instanceof OnnxLayers.Elu e) return elu(e.alpha());
         if (m instanceof Graph.Gate g) return gate(g.gate());
@@ -123,15 +123,18 @@ public final class Pointwise {
     static Pointwise hardSigmoid(double alpha, double beta) {
         double c0 = alpha == 0 ? Double.NEGATIVE_INFINITY : Math.min(-beta / alpha, (1 - beta) / alpha);
         double c1 = alpha == 0 ? Double.NEGATIVE_INFINITY : Math.max(-beta / alpha, (1 - beta) / alpha);
-        UnaryOperator<Tensor> f = z -> z.mul(alpha).add(beta).clamp(0, 1);
+        UnaryOperator<Tensor> f = new OnnxLayers.HardSigmoid(alpha, beta, false)::forward;
         UnaryOperator<Tensor> df = z -> { Tensor y = z.mul(alpha).add(beta); return y.gt(0).logicalAnd(y.lt(1)).to(z.dtype()).mul(alpha); };
         return new Pointwise("hard-sigmoid(" + (float) alpha + ", " + (float) beta + ")", f, df, alpha == 0 ? linear() : linear(c0, c1), null,
                 () -> Math.abs(alpha));
     }
 
-    /** max(z, 0) + negative(min(z, 0)) for a linear {@code negative} (LeakyRelu, PRelu): linear on each side of 0, 0 at 0. */
-    private static Pointwise leaky(String name, UnaryOperator<Tensor> negative, UnaryOperator<Tensor> negativeSlope, DoubleSupplier lipschitz) {
-        return new Pointwise(name, z -> z.relu().add(negative.apply(z.clampMax(0))),
+    /**
+     * max(z, 0) + s·min(z, 0), {@code f} the layer's own forward pass, {@code negativeSlope} s (LeakyRelu, PRelu): linear on
+     * each side of 0, 0 at 0.
+     */
+    private static Pointwise leaky(String name, UnaryOperator<Tensor> f, UnaryOperator<Tensor> negativeSlope, DoubleSupplier lipschitz) {
+        return new Pointwise(name, f,
                 z -> Tensor.where(z.ge(0), z.onesLike(), negativeSlope.apply(z)), linear(0), new double[]{0, 0, 0}, lipschitz);
     }
 
@@ -140,7 +143,7 @@ public final class Pointwise {
         List<Piece> pieces = List.of(new Piece(Double.NEGATIVE_INFINITY, 0, alpha >= 0 ? Curvature.CONVEX : Curvature.CONCAVE),
                 new Piece(0, Double.POSITIVE_INFINITY, Curvature.LINEAR));
         // the minimum at 0 (value 0) only matters for α < 0; for α ≥ 0, f(l) ≤ 0 wherever 0 is in [l, u]
-        return new Pointwise("elu(" + (float) alpha + ")", z -> z.relu().add(z.clampMax(0).exp().sub(1).mul(alpha)),
+        return new Pointwise("elu(" + (float) alpha + ")", new OnnxLayers.Elu(alpha)::forward,
                 z -> Tensor.where(z.ge(0), z.onesLike(), z.clampMax(0).exp().mul(alpha)), pieces, new double[]{0, 0, 0},
                 () -> Math.max(1, Math.abs(alpha)));
     }
