@@ -150,13 +150,10 @@ public final class FarkasExperiment {
                 Diverged d = Json.read(divergedFile, Diverged.class);
                 List<String> diff = new ArrayList<>();
                 if (d.config() != null) {   // records written before the settings were kept cannot be checked
-                    diff.addAll(dev.tikhon.report.SettingsDiff.of(d.config(), config(v), java.util.Set.of("checkpointEvery", "evalBatchSize")));
+                    diff.addAll(dev.tikhon.report.SettingsDiff.of(d.config(), config(v), TrainConfig.BOOKKEEPING));
                     diff.addAll(dev.tikhon.report.SettingsDiff.of(d.model(), spec, java.util.Set.of()).stream().map(x -> "model " + x).toList());
                 }
-                if (!diff.isEmpty()) {
-                    throw new dev.tikhon.UserError(dir + " holds a run that diverged with other settings (" + String.join("; ", diff)
-                            + "): it is reused only with the same ones; write to another folder, or delete this one to train it anew");
-                }
+                dev.tikhon.report.SettingsDiff.requireNone(diff, dir, "a run that diverged");
                 rows.add(new Row(v, "diverged", Double.NaN, Double.NaN, d.lastTrainLoss(), d.step(), d.step(), d.trainSeconds(), parameters));
                 continue;
             }

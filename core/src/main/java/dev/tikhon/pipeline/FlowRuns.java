@@ -220,11 +220,7 @@ public final class FlowRuns {
             else ignored.addAll(List.of("atol", "rtol"));
         }
         List<String> diff = dev.tikhon.report.SettingsDiff.of(stored, asked, ignored);
-        if (!diff.isEmpty()) {
-            throw new dev.tikhon.UserError(dir + " holds a flow trained with other settings (" + String.join("; ", diff)
-                    + "): it is reused or continued only with the same ones; write to another folder, or delete this one to "
-                    + "train it anew");
-        }
+        dev.tikhon.report.SettingsDiff.requireNone(diff, dir, "a flow trained");
     }
 
     static FlowConfig withIterations(FlowConfig c, int iterations) {

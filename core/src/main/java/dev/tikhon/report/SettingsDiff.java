@@ -29,6 +29,16 @@ public final class SettingsDiff {
         return out;
     }
 
+    /**
+     * Refuses a run in {@code dir} that {@code what} ("a model trained", "a run that diverged") with settings other than
+     * those asked for, naming each difference; nothing when {@code differences} is empty.
+     */
+    public static void requireNone(List<String> differences, java.nio.file.Path dir, String what) {
+        if (differences.isEmpty()) return;
+        throw new dev.tikhon.UserError(dir + " holds " + what + " with other settings (" + String.join("; ", differences)
+                + "): it is reused or continued only with the same ones; write to another folder, or delete this one to train it anew");
+    }
+
     /** Equal, numbers by value: a setting read back from JSON as the integer 0 is the long 0 or the double 0.0 asked for. */
     private static boolean same(Object a, Object b) {
         if (a instanceof Number x && b instanceof Number y) {

@@ -24,6 +24,9 @@ public record TrainConfig(int epochs, int batchSize, String optimizer, double lr
                           double warmupEpochs, long seed, double valFraction, int checkpointEvery, int evalBatchSize,
                           ObjectiveSpec objective, String augment) {
 
+    /** The fields that change how a run is kept and reported, not what it trains (its reuse check skips them). */
+    public static final java.util.Set<String> BOOKKEEPING = java.util.Set.of("checkpointEvery", "evalBatchSize");
+
     public TrainConfig {
         if (epochs < 1) throw new IllegalArgumentException("--epochs must be at least 1, got " + epochs);
         if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);

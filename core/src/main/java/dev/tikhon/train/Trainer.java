@@ -377,7 +377,7 @@ public final class Trainer {
     }
 
     private void requireSameSettings(Checkpoint.Meta meta) {
-        List<String> diff = new ArrayList<>(SettingsDiff.of(meta.config(), config, Set.of("checkpointEvery", "evalBatchSize")));
+        List<String> diff = new ArrayList<>(SettingsDiff.of(meta.config(), config, TrainConfig.BOOKKEEPING));
         // what the data is (its name, image size, seed, and below its size), not where it was read from, which may move
         // (the description names the folder)
         if (meta.data() != null && data != null) {
@@ -386,11 +386,7 @@ public final class Trainer {
         if (meta.trainExamples() != null && meta.trainExamples() != train.size()) {
             diff.add("training examples " + meta.trainExamples() + " recorded, " + train.size() + " asked");
         }
-        if (!diff.isEmpty()) {
-            throw new dev.tikhon.UserError(outDir + " holds a model trained with other settings (" + String.join("; ", diff)
-                    + "): it is reused or continued only with the same ones; write to another folder, or delete this one to "
-                    + "train it anew");
-        }
+        SettingsDiff.requireNone(diff, outDir, "a model trained");
     }
 
     private Map<String, Object> epochRow(int epoch, LrSchedule schedule, EpochSums sums, Module model) {
