@@ -33,8 +33,8 @@ import java.util.List;
  *   <li>linear and convolution: the operator norm of the linear part (the bias shifts, it does not stretch);
  *       a batch norm right after a convolution is folded into it (eval mode: y = γ(x − μ)/√(var + ε) + β scales
  *       output channel o by γ_o/√(var_o + ε)), which is tighter than multiplying the two constants; an imported
- *       convolution of any stride, padding, dilation and groups (depthwise included) alike, its groups' blocks bounded
- *       separately ({@link OperatorNorms});</li>
+ *       convolution of any stride, padding, dilation and groups (depthwise included) alike, its batch norm folded the
+ *       same way and its groups' blocks bounded separately ({@link OperatorNorms});</li>
  *   <li>ReLU, softplus, smooth ReLU, tanh, identity: 1 (slopes in [0, 1] or [−1, 1] act coordinatewise);
  *       sigmoid: ¼; the imported activations of {@link dev.tikhon.verify.Pointwise}, sup |f′| rounded up: Clip 1,
  *       HardSigmoid |α|, LeakyRelu and PRelu max(1, |slope|) (the largest over the channels), Elu max(1, |α|), SiLU 1.0999,
@@ -99,8 +99,12 @@ public abstract class Composition<T> {
             Module m = layers.get(i);
             String name = prefix + i;
             Step<T> st;
-            if (m instanceof Conv2d && i + 1 < layers.size() && layers.get(i + 1) instanceof BatchNorm2d) {
-                st = convStep(name, (Conv2d) m, (BatchNorm2d) layers.get(i + 1), shape);
+            BatchNorm2d next = i + 1 < layers.size() && layers.get(i + 1) instanceof BatchNorm2d b ? b : null;
+            if (next != null && m instanceof Conv2d c) {
+                st = convStep(name, c, next, shape);
+                i++;
+            } else if (next != null && m instanceof OnnxLayers.Conv c) {
+                st = importedConv(name, c, next, shape);
                 i++;
             } else {
                 st = walk(name, m, shape);
@@ -119,14 +123,7 @@ public abstract class Composition<T> {
             return new Step<>(dense(name, lin.weight().value()), new long[]{lin.out});
         }
         if (m instanceof Conv2d) return convStep(name, (Conv2d) m, null, shape);
-        if (m instanceof OnnxLayers.Conv c) {
-            Tensor k = c.weight().value();
-            ConvGeometry g = c.geometry();
-            need(shape.length == 3 && shape[0] == k.size(1) * g.groups() && k.size(0) % g.groups() == 0, name, m, shape);
-            long h = g.outSize(0, shape[1], k.size(2)), w = g.outSize(1, shape[2], k.size(3));
-            need(h > 0 && w > 0, name, m, shape);
-            return new Step<>(conv(name, k, null, g, shape[1], shape[2]), new long[]{k.size(0), h, w});
-        }
+        if (m instanceof OnnxLayers.Conv c) return importedConv(name, c, null, shape);
         if (m instanceof Activation) {
             double c = ((Activation) m).kind() == Activation.Kind.SIGMOID ? 0.25 : 1;
             return new Step<>(constant(c), shape);
@@ -169,6 +166,17 @@ public abstract class Composition<T> {
         need(shape.length == 3 && shape[0] == c.in, name, c, shape);
         T l = conv(name, c.weight().value(), bn == null ? null : bnScale(bn), ConvGeometry.square(c.stride, c.padding), shape[1], shape[2]);
         return new Step<>(l, convShape(c.out, c.kernel, c.stride, c.padding, shape));
+    }
+
+    /** An imported convolution, of any geometry, with the batch norm that follows it folded in where there is one. */
+    private Step<T> importedConv(String name, OnnxLayers.Conv c, BatchNorm2d bn, long[] shape) {
+        Tensor k = c.weight().value();
+        ConvGeometry g = c.geometry();
+        need(shape.length == 3 && shape[0] == k.size(1) * g.groups() && k.size(0) % g.groups() == 0, name, c, shape);
+        long h = g.outSize(0, shape[1], k.size(2)), w = g.outSize(1, shape[2], k.size(3));
+        need(h > 0 && w > 0, name, c, shape);
+        need(bn == null || bn.weight().value().size(0) == k.size(0), name, bn, new long[]{k.size(0), h, w});
+        return new Step<>(conv(name, k, bn == null ? null : bnScale(bn), g, shape[1], shape[2]), new long[]{k.size(0), h, w});
     }
 
     private Step<T> farkasConv(String name, FarkasConv2d c, long[] shape) {

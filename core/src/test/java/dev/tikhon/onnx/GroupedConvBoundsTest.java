@@ -195,6 +195,35 @@ class GroupedConvBoundsTest {
         }
     }
 
+    /**
+     * A depthwise convolution and the batch norm after it (as tf2onnx writes Keras' MobileNets): the Lipschitz bound folds the
+     * batch norm's per-channel scale into the kernel, so it equals the bound of the one convolution with the scaled kernel
+     * (the same linear map) and is at least that map's exact norm, below the product of the two layers' own constants.
+     */
+    @Test
+    void aBatchNormAfterAnImportedConvolutionIsFoldedIntoIt() {
+        Rng.seed(41);
+        ConvGeometry g = geometry(new long[]{1, 2}, new long[]{1, 1}, new long[]{1, 1}, 4);
+        Tensor kernel = Tensor.randn(4, 1, 3, 3);
+        dev.tikhon.nn.BatchNorm2d bn = new dev.tikhon.nn.BatchNorm2d(4, 0.1, 1e-3);
+        try (Autograd.Guard ng = Autograd.noGrad()) {
+            bn.weight().value().copy_(Tensor.fromDoubles(new double[]{0.05, 3.0, 0.4, 1.2}, 4).to(kernel.dtype()));
+            bn.runningVar().copy_(Tensor.fromDoubles(new double[]{0.5, 2.0, 1.0, 4.0}, 4).to(kernel.dtype()));
+        }
+        Module conv = new OnnxLayers.Conv(kernel, null, g.stride(), g.padding(), g.dilation(), g.groups());
+        Module pair = new Sequential(conv, bn);
+        pair.train(false);
+        long[] in = {4, 7, 6};
+        Tensor scale = bn.weight().value().div(bn.runningVar().add(bn.eps()).sqrt());
+        Tensor scaled = kernel.mul(scale.reshape(4, 1, 1, 1));
+        double folded = NetworkBound.of(pair, in, 0).total();
+        double alone = NetworkBound.of(new OnnxLayers.Conv(scaled, null, g.stride(), g.padding(), g.dilation(), g.groups()), in, 0).total();
+        assertThat(folded).isCloseTo(alone, org.assertj.core.api.Assertions.within(1e-6 * alone));
+        assertThat(folded).isGreaterThanOrEqualTo(exactNorm(scaled.to(DType.FLOAT64), g, in[1], in[2]) * (1 - 1e-6));
+        double product = NetworkBound.of(conv, in, 0).total() * scale.abs().max().item();
+        assertThat(folded).isLessThan(0.9 * product);
+    }
+
     /** σ_max of the convolution's matrix, built column by column from the basis vectors, by float64 SVD. */
     private static double exactNorm(Tensor k, ConvGeometry g, long h, long w) {
         long in = k.size(1) * g.groups() * h * w;
