@@ -51,18 +51,14 @@ final class ReproduceFarkas implements Callable<Integer> {
     @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
+        List<FarkasExperiment.Variant> chosen = ReproduceOptions.chosen(variants, FarkasExperiment.variants(depths, search),
+                FarkasExperiment.Variant::name);
         ReproduceOptions.Reproduction r = reproduce.start("farkas");
         DataOptions.Loaded loaded = data.load(seed);
         var train = loaded.sets().train().head(trainSize);
         var test = loaded.sets().test().head(testSize);
         String described = loaded.description() + "; first " + train.size() + " training and " + test.size() + " test images";
         System.out.println("data:   " + described);
-        List<FarkasExperiment.Variant> chosen = FarkasExperiment.variants(depths, search).stream()
-                .filter(v -> variants == null || variants.contains(v.name())).toList();
-        if (chosen.isEmpty()) {
-            throw new dev.tikhon.UserError("--variants matched none of " + FarkasExperiment.variants(depths, search).stream()
-                    .map(FarkasExperiment.Variant::name).toList());
-        }
         FarkasExperiment.Budget budget = new FarkasExperiment.Budget(train.size(), test.size(), epochs, width, batchSize);
         FarkasExperiment e = new FarkasExperiment(train, test, loaded.info(described), budget, seed, r.device(), r.dir());
         List<FarkasExperiment.Row> rows;

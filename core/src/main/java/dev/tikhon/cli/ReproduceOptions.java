@@ -37,6 +37,21 @@ final class ReproduceOptions {
         return e.withHint(e.keptText() + "; rerun with " + settings + ", after deleting " + e.dir + " (or into another --out)");
     }
 
+    /**
+     * The variants {@code --variants} names, in the experiment's order (all of them where it is not given). Checked before
+     * anything is loaded or written: a name that is none of them is refused, naming them.
+     */
+    static <V> java.util.List<V> chosen(java.util.List<String> asked, java.util.List<V> all, java.util.function.Function<V, String> name) {
+        if (asked == null) return all;
+        java.util.List<String> names = all.stream().map(name).toList();
+        java.util.List<String> unknown = asked.stream().filter(a -> !names.contains(a)).distinct().toList();
+        if (!unknown.isEmpty()) {
+            throw new dev.tikhon.UserError("--variants: no variant named " + String.join(", ", unknown.stream().map(u -> "'" + u + "'").toList())
+                    + "; the variants are " + String.join(", ", names));
+        }
+        return all.stream().filter(v -> asked.contains(name.apply(v))).toList();
+    }
+
     /** A reproduce subcommand under way: the frame its console and metrics.json report share. */
     record Reproduction(String name, Device device, Path dir, RunDirectory run) {
         /** The data set of the options, named on stdout. */

@@ -39,11 +39,9 @@ final class ReproduceTikhonov implements Callable<Integer> {
     @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
+        List<TikhonovExperiment.Variant> chosen = ReproduceOptions.chosen(variants, TikhonovExperiment.variants(), TikhonovExperiment.Variant::name);
         ReproduceOptions.Reproduction r = reproduce.start("tikhonov");
         DataOptions.Loaded loaded = r.data(data, seed);
-        List<TikhonovExperiment.Variant> chosen = TikhonovExperiment.variants().stream()
-                .filter(v -> variants == null || variants.contains(v.name())).toList();
-        if (chosen.isEmpty()) throw new IllegalArgumentException("--variants matched none of " + TikhonovExperiment.variants());
         TrainConfig base = TrainConfig.builder().epochs(epochs).seed(seed).evalBatchSize(256).build();
         TikhonovExperiment e = new TikhonovExperiment(loaded.sets(), loaded.info(), base, r.device(), r.dir(),
                 robustImages > 0 ? TikhonovExperiment.RobustnessSettings.standard(robustImages, seed) : null);

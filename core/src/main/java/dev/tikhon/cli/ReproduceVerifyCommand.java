@@ -71,14 +71,12 @@ final class ReproduceVerifyCommand implements Callable<Integer> {
     @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
-        ReproduceOptions.Reproduction run = reproduce.start("verify");
-        DataOptions.Loaded loaded = run.data(data, seed);
         double r = ramp != null ? ramp : Math.max(0, (certifiedEpochs - warmup) / 2);
         VerifyExperiment.Config c = new VerifyExperiment.Config(eps, epochs, certifiedEpochs, warmup, r, kappaEnd, batchSize, optimizer, lr,
                 seed, images, attackSteps, targets, queries, boundBatch, trainImages);
-        List<VerifyExperiment.Variant> chosen = VerifyExperiment.variants(c).stream()
-                .filter(v -> variants == null || variants.contains(v.name())).toList();
-        if (chosen.isEmpty()) throw new IllegalArgumentException("--variants matched none of undefended, pgd-7, ibp, crown-ibp");
+        List<VerifyExperiment.Variant> chosen = ReproduceOptions.chosen(variants, VerifyExperiment.variants(c), VerifyExperiment.Variant::name);
+        ReproduceOptions.Reproduction run = reproduce.start("verify");
+        DataOptions.Loaded loaded = run.data(data, seed);
         VerifyExperiment e = new VerifyExperiment(loaded.sets(), loaded.info(), c, run.device(), run.dir());
         List<VerifyExperiment.Row> rows = ProgressListener.perVariant(listeners -> e.run(chosen, listeners));
         Map<String, Object> metrics = run.metrics();

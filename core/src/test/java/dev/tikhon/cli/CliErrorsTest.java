@@ -69,6 +69,20 @@ class CliErrorsTest {
     }
 
     @Test
+    void aReproductionsUnknownVariantIsRefusedNamingTheVariantsBeforeAnythingRuns(@TempDir Path dir) {
+        // one known and one unknown name: the known one does not carry the typo through
+        assertOneLineError(Cli.run("reproduce", "tikhonov", "--data", "fashion-mnist-sample", "--variants", "undefended,tikhonov-fd1",
+                "--out", dir.resolve("t").toString()), "'tikhonov-fd1'", "tikhonov-fd-1", "undefended");
+        assertOneLineError(Cli.run("reproduce", "verify", "--data", "fashion-mnist-sample", "--variants", "ibp,crown",
+                "--out", dir.resolve("v").toString()), "'crown'", "crown-ibp", "pgd-7");
+        assertOneLineError(Cli.run("reproduce", "farkas", "--data", "fashion-mnist-sample", "--variants", "plain",
+                "--out", dir.resolve("f").toString()), "--variants", "'plain'");
+        assertThat(dir.resolve("t")).doesNotExist();
+        assertThat(dir.resolve("v")).doesNotExist();
+        assertThat(dir.resolve("f")).doesNotExist();
+    }
+
+    @Test
     void corruptIdxFile(@TempDir Path dir) throws IOException {
         idxDir(dir, 20, 20);
         gz(dir.resolve("train-images-idx3-ubyte.gz"), idx(0x801, new int[]{20, 28, 28}, 20 * 784));
