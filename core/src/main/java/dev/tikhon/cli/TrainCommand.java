@@ -70,7 +70,7 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
     @Option(names = "--activation", description = "relu, softplus, smooth-relu, tanh (MLP and CNN). Default: relu.")
     String activation;
 
-    @Option(names = "--init", defaultValue = "standard", description = "standard, xavier or kaiming. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--init", defaultValue = "standard", description = "standard, xavier, kaiming or ibp (Shi et al. 2021, for --reg ibp|crown-ibp: interval radii keep their size through the layers at initialization). Default: ${DEFAULT-VALUE}.")
     String init;
 
     @Option(names = "--zero-last", description = "Zero the last layer of each residual branch and the classifier.")

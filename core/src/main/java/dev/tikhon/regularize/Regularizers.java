@@ -78,12 +78,14 @@ public final class Regularizers {
 
     /**
      * Certified training's settings: --norm (linf), --eps (0.1), --eps-warmup epochs (1), --eps-ramp epochs (default: half
-     * the run's epochs after the warm-up, when the options carry "epochs"), --kappa-end (0.5).
+     * the run's epochs after the warm-up, when the options carry "epochs"), --kappa-end (0.5), --reg-param bound-reg (0: the
+     * weight of Shi et al.'s warm-up regularizers).
      */
     static CertifiedTraining.Settings certified(RegularizerOptions o) {
         double warmup = o.number("eps-warmup", 1);
         double ramp = o.number("eps-ramp", Math.max(0, (o.number("epochs", 2 * warmup + 2) - warmup) / 2));
-        return new CertifiedTraining.Settings(o.text("norm", "linf"), o.number("eps", 0.1), warmup, ramp, o.number("kappa-end", 0.5));
+        return new CertifiedTraining.Settings(o.text("norm", "linf"), o.number("eps", 0.1), warmup, ramp, o.number("kappa-end", 0.5),
+                o.number("bound-reg", 0));
     }
 
     static Objective certified(CertifiedTraining.Bound bound, CertifiedTraining.Settings s, Loss loss) {
@@ -91,7 +93,7 @@ public final class Regularizers {
             throw new IllegalArgumentException("--reg " + (bound == CertifiedTraining.Bound.IBP ? "ibp" : "crown-ibp")
                     + " trains on the cross-entropy of the worst-case margins: drop --loss " + loss.describe());
         }
-        return new CertifiedTraining(bound, Norm.parse(s.norm()), s.eps(), s.warmupEpochs(), s.rampEpochs(), s.kappaEnd());
+        return new CertifiedTraining(bound, Norm.parse(s.norm()), s.eps(), s.warmupEpochs(), s.rampEpochs(), s.kappaEnd(), s.boundReg());
     }
 
     private Regularizers() {}

@@ -224,6 +224,32 @@ public final class BoundedNetwork {
         return new Tensor[]{ibp.lo(), finalWalk(spec, region, trace)};
     }
 
+    /**
+     * One IBP pass for certified training: IBP's lower bounds of C·z, CROWN-IBP's too where {@code crownIbp}, and the
+     * interval each ReLU's input took in the pass (those inside residual branches included), in the network's order, which
+     * the warm-up regularizers of Shi et al. (2021) read.
+     */
+    public record IbpPass(Tensor ibpLower, Tensor crownIbpLower, List<Interval> reluInputs) {}
+
+    public IbpPass ibpPass(InputRegion region, Tensor spec, boolean crownIbp) {
+        Trace trace = new Trace(LowerSlope.ADAPTIVE);
+        Interval ibp = lastIbp(forward(region, nodes.size() - 1, 0, trace), region, spec, trace);
+        Tensor crown = crownIbp ? finalWalk(spec, region, trace) : null;
+        List<Interval> relus = new ArrayList<>();
+        collectReluInputs(nodes, trace, relus);
+        return new IbpPass(ibp.lo(), crown, relus);
+    }
+
+    private static void collectReluInputs(List<Node> chain, Trace trace, List<Interval> out) {
+        for (Node n : chain) {
+            if (n instanceof Layers.Act a && a.kind() == Activation.Kind.RELU && trace.recorded(n) != null) out.add(trace.recorded(n));
+            if (n instanceof Layers.Add add) {
+                collectReluInputs(add.branch(), trace, out);
+                collectReluInputs(add.shortcut(), trace, out);
+            }
+        }
+    }
+
     private Interval lastIbp(Interval h, InputRegion region, Tensor spec, Trace trace) {
         Node last = nodes.get(nodes.size() - 1);
         if (last instanceof Layers.Dense d) {

@@ -55,6 +55,9 @@ final class Trace {
         return in;
     }
 
+    /** The input bounds recorded for {@code node}, or null where the computation did not reach it. */
+    Interval recorded(Node node) { return inputs.get(node); }
+
     /** A value derived from a layer's input bounds, computed once per bound computation. */
     @SuppressWarnings("unchecked")
     <T> T cached(Node node, java.util.function.Supplier<T> make) {
