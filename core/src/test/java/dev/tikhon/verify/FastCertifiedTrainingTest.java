@@ -156,22 +156,24 @@ class FastCertifiedTrainingTest {
         Module m = Models.build(Models.spec("mlp", List.of(1L, 4L, 4L), 3, Map.of("hidden", List.of(32, 32), "init", "ibp")));
         Tensor x = Tensor.rand(DType.FLOAT32, Device.CPU, 32, 1, 4, 4);
         Tensor y = Tensor.randint(3, Device.CPU, 32);
-        Objective plain = Regularizers.build(Regularizers.spec("ibp", Map.of("eps", 0.1, "eps-warmup", 0, "eps-ramp", 2)));
-        Objective reg = Regularizers.build(Regularizers.spec("ibp", Map.of("eps", 0.1, "eps-warmup", 0, "eps-ramp", 2, "bound-reg", 0.5)));
-        for (double t : new double[]{0.5, 1.5, 2.5}) {
-            plain.progress(t);
-            reg.progress(t);
-            Objective.Result a = plain.evaluate(m, x, y), b = reg.evaluate(m, x, y);
-            double fraction = Math.min(1, t / 2);
-            if (fraction < 1) {
-                double terms = b.parts().get("tightness_reg").item() + b.parts().get("relu_reg").item();
-                assertThat(terms).isGreaterThan(0);
-                assertThat(b.loss().item()).isCloseTo(a.loss().item() + 0.5 * (1 - fraction) * terms, within(1e-5));
-            } else {
-                assertThat(b.parts()).doesNotContainKey("tightness_reg");
-                assertThat(b.loss().item()).isCloseTo(a.loss().item(), within(1e-7));
+        for (String bound : List.of("ibp", "crown-ibp")) {
+            Objective plain = Regularizers.build(Regularizers.spec(bound, Map.of("eps", 0.1, "eps-warmup", 0, "eps-ramp", 2)));
+            Objective reg = Regularizers.build(Regularizers.spec(bound, Map.of("eps", 0.1, "eps-warmup", 0, "eps-ramp", 2, "bound-reg", 0.5)));
+            for (double t : new double[]{0.5, 1.5, 2.5}) {
+                plain.progress(t);
+                reg.progress(t);
+                Objective.Result a = plain.evaluate(m, x, y), b = reg.evaluate(m, x, y);
+                double fraction = Math.min(1, t / 2);
+                if (fraction < 1) {
+                    double terms = b.parts().get("tightness_reg").item() + b.parts().get("relu_reg").item();
+                    assertThat(terms).isGreaterThan(0);
+                    assertThat(b.loss().item()).isCloseTo(a.loss().item() + 0.5 * (1 - fraction) * terms, within(1e-5));
+                } else {
+                    assertThat(b.parts()).doesNotContainKey("tightness_reg");
+                    assertThat(b.loss().item()).isCloseTo(a.loss().item(), within(1e-7));
+                }
             }
+            assertThat(reg.describe()).contains("warm-up regularizers λ 0.5");
         }
-        assertThat(reg.describe()).contains("warm-up regularizers λ 0.5");
     }
 }
