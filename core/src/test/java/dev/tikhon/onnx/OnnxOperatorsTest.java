@@ -321,8 +321,8 @@ class OnnxOperatorsTest {
     /**
      * Gelu (operator set 20, which PyTorch 1.13 cannot write) with approximate "none" and "tanh", on inputs across
      * [−6, 6]: ONNX Runtime's outputs, and the formula in float64 (erf: libtorch's; tanh: Java's) on the same floats; both
-     * imports are read by the bounds as one activation (GELU, tanh-GELU) and get a sound Lipschitz constant; another
-     * approximate is a one-line error naming it.
+     * imports are read by the bounds as one activation (GELU, tanh-GELU), get a sound Lipschitz constant and export back to
+     * files ONNX Runtime computes the same from; another approximate is a one-line error naming it.
      */
     @Test
     void geluOfOperatorSet20InBothModes() throws Exception {
@@ -353,6 +353,8 @@ class OnnxOperatorsTest {
             assertThat(unit).as(mode).isNotNull();
             assertThat(unit.name()).contains(mode.equals("none") ? "gelu" : "tanh-gelu");
             assertThat(dev.tikhon.lipschitz.NetworkBound.of(m, new long[]{6}, 0).total()).isBetween(1.1289, 1.1291);
+            // export writes the nodes back (operator set 13): ONNX Runtime computes the same
+            OnnxImportTest.assertClose(OnnxRuntimeOracle.logits(OnnxExport.toBytes(m, List.of(6L)), x), out, 1e-5);
         }
         G other = new G(6);
         byte[] fast = other.bytes(other.op("Gelu", List.of("x"), Attribute.ofString("approximate", "fast")), 20);
