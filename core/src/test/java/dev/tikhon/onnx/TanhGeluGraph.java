@@ -27,6 +27,18 @@ public final class TanhGeluGraph {
         return new Graph(n, 7);
     }
 
+    /** The gate's graph with x³ as Pow(x, 3), as other exporters write it. */
+    public static Graph gateWithPow() {
+        List<Graph.Node> n = List.of(
+                Graph.Node.apply(new OnnxLayers.ConstantOp(OnnxLayers.ConstantOp.Kind.POW, Tensor.fromFloats(new float[]{3}), false), 0),
+                Graph.Node.apply(scalar(OnnxLayers.ConstantOp.Kind.MUL, A), 1),
+                new Graph.Node(Graph.Op.ADD, null, new int[]{2, 0}, 0),   // a·x³ + x
+                Graph.Node.apply(scalar(OnnxLayers.ConstantOp.Kind.MUL, C), 3),
+                Graph.Node.apply(new Activation(Activation.Kind.TANH), 4),
+                Graph.Node.apply(scalar(OnnxLayers.ConstantOp.Kind.ADD, 1), 5));
+        return new Graph(n, 6);
+    }
+
     /** x·(1 + tanh(…)), the gate asChain reads, without the ½. */
     public static Module gated() { return new Graph.Gate(List.of(gate(C, A, false))); }
 

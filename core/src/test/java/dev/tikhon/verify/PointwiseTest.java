@@ -60,7 +60,8 @@ class PointwiseTest {
                 new Case("gelu", gelu, new double[]{-r2 * Math.sqrt(2), Pointwise.GELU_ARGMIN, r2 * Math.sqrt(2)}, 2 * 1.1289041452),
                 new Case("tanh-gelu", TanhGeluGraph.gated(), tanhGeluBreakpoints(), 2 * 1.1289930665),
                 new Case("tanh-gelu, x·x·x the other way", new Graph.Gate(List.of(TanhGeluGraph.gate(TanhGeluGraph.C, TanhGeluGraph.A, true))),
-                        tanhGeluBreakpoints(), 2 * 1.1289930665));
+                        tanhGeluBreakpoints(), 2 * 1.1289930665),
+                new Case("tanh-gelu with Pow(x, 3)", new Graph.Gate(List.of(TanhGeluGraph.gateWithPow())), tanhGeluBreakpoints(), 2 * 1.1289930665));
     }
 
     private static double[] tanhGeluBreakpoints() {
@@ -218,5 +219,9 @@ class PointwiseTest {
         assertThat(Pointwise.of(new Graph.Gate(List.of(TanhGeluGraph.gate(c, Math.nextDown(a), false))))).isNull();
         List<Graph.Node> noOne = TanhGeluGraph.gate(c, a, false).nodes().subList(0, 6);
         assertThat(Pointwise.of(new Graph.Gate(List.of(new Graph(noOne, 6))))).isNull();
+        // x·x (Pow 2 in place of 3) is not tanh-GELU
+        List<Graph.Node> square = new java.util.ArrayList<>(TanhGeluGraph.gateWithPow().nodes());
+        square.set(0, Graph.Node.apply(new OnnxLayers.ConstantOp(OnnxLayers.ConstantOp.Kind.POW, Tensor.fromFloats(new float[]{2}), false), 0));
+        assertThat(Pointwise.of(new Graph.Gate(List.of(new Graph(square, 6))))).isNull();
     }
 }
