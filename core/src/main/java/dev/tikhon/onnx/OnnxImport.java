@@ -633,7 +633,8 @@ public final class OnnxImport {
                 g = push(Graph.Node.apply(new OnnxLayers.Erf(), g));
                 break;
             case "tanh": {
-                int cube = push(new Graph.Node(Graph.Op.MUL, null, new int[]{x, push(new Graph.Node(Graph.Op.MUL, null, new int[]{x, x}, 0))}, 0));
+                int square = push(new Graph.Node(Graph.Op.MUL, null, new int[]{x, x}, 0));
+                int cube = push(new Graph.Node(Graph.Op.MUL, null, new int[]{x, square}, 0));
                 g = push(Graph.Node.apply(scalarOp(OnnxLayers.ConstantOp.Kind.MUL, 0.044715f), cube));
                 g = push(new Graph.Node(Graph.Op.ADD, null, new int[]{x, g}, 0));
                 g = push(Graph.Node.apply(scalarOp(OnnxLayers.ConstantOp.Kind.MUL, (float) Math.sqrt(2 / Math.PI)), g));

@@ -16,12 +16,12 @@ import java.util.function.UnaryOperator;
  * real line on which f is linear, convex or concave, where f has its minimum, and a bound on |f′| (its Lipschitz
  * constant). Clip (ReLU6, Hardtanh), HardSigmoid, LeakyRelu, PRelu, Elu, HardSwish, and the products x·g(x) that
  * {@link Graph#asChain} reads as one layer: SiLU (x·sigmoid(x)), HardSwish at operator set 13 (x·HardSigmoid(x)), GELU
- * (x·(1 + erf(x/√2)), its ½ a following layer) and tanh-GELU (x·(1 + tanh(C(x + Ax³))), its ½ a following layer); also Tikhon's own tanh and sigmoid (convex below 0, concave above), for
- * their CROWN lines ({@link Relaxation#of}).
+ * (x·(1 + erf(x/√2)), its ½ a following layer) and tanh-GELU (x·(1 + tanh(C(x + Ax³))), its ½ likewise); also Tikhon's
+ * own tanh and sigmoid (convex below 0, concave above), for their CROWN lines ({@link Relaxation#of}).
  *
  * <p><b>Intervals</b> ({@link #ibp}): every one of these f is non-decreasing, non-increasing, or non-increasing then
- * non-decreasing around one minimum (SiLU, GELU, tanh-GELU, HardSwish; PRelu and LeakyRelu with a negative slope, Elu with a
- * negative α: at 0). So over [l, u] its largest value is max(f(l), f(u)), and its smallest is min(f(l), f(u)), or the
+ * non-decreasing around one minimum (SiLU, GELU, tanh-GELU, HardSwish; PRelu and LeakyRelu with a negative slope, Elu
+ * with a negative α: at 0). So over [l, u] its largest value is max(f(l), f(u)), and its smallest is min(f(l), f(u)), or the
  * minimum's value where [l, u] reaches the interval known to hold the minimizer. The minimum's value is a constant
  * computed in float64 and rounded down, again to float32 for float32 bounds (docs/verification.md gives the digits).
  *
@@ -54,8 +54,8 @@ public final class Pointwise {
     /**
      * tanh-GELU ½x(1 + tanh(u)), u = C(x + Ax³), with the constants as the floats PyTorch writes and ONNX Runtime computes
      * with: C = √(2/π), A = 0.044715. Its f″ = sech²(u)·(C(1 + 6Ax²) − x·tanh(u)·C²(1 + 3Ax²)²) (even in x) changes sign
-     * once on x &gt; 0, at the inflection point (to float64 precision: bench/tanh_gelu_constants.py, in 40 digits); the minimizer
-     * (f′ = 0) and value, rounded down.
+     * once on x &gt; 0, at the inflection point (to float64 precision: bench/tanh_gelu_constants.py, in 40 digits); the
+     * minimizer (f′ = 0) and value, rounded down.
      */
     static final double TANH_GELU_A = (float) 0.044715, TANH_GELU_C = (float) Math.sqrt(2 / Math.PI);
     static final double TANH_GELU_INFLECTION = 1.418503977128071;
