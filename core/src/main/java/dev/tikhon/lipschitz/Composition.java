@@ -38,7 +38,7 @@ import java.util.List;
  *   <li>ReLU, softplus, smooth ReLU, tanh, identity: 1 (slopes in [0, 1] or [−1, 1] act coordinatewise);
  *       sigmoid: ¼; the imported activations of {@link dev.tikhon.verify.Pointwise}, sup |f′| rounded up: Clip 1,
  *       HardSigmoid |α|, LeakyRelu and PRelu max(1, |slope|) (the largest over the channels), Elu max(1, |α|), SiLU 1.0999,
- *       GELU 1.1290, HardSwish 1.5;</li>
+ *       GELU 1.1290, tanh-GELU 1.1290 (1.128993 at its inflection point), HardSwish 1.5;</li>
  *   <li>a batch norm on its own (eval): max_o |γ_o|/√(var_o + ε);</li>
  *   <li>input normalization (x − mean)/std per channel: max_c 1/std_c (a diagonal linear map; the mean shifts);</li>
  *   <li>max pooling with kernel k and stride s: each output is 1-Lipschitz in ℓ∞ of its window, so

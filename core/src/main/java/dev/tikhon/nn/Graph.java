@@ -110,7 +110,8 @@ public final class Graph extends Module {
      * passes through; for a residual block that is the block's input. Where paths cross (a value below an add's fork that
      * both of its chains read) the shared layers are written into both chains: the same function, computed twice.
      *
-     * A product of a value and a short chain of layers of that same value, x·g(x), is one layer, a {@link Gate}.
+     * A product of a value and a short chain of layers of that same value, or of a small graph of that value alone, x·g(x),
+     * is one layer, a {@link Gate}.
      *
      * @throws IllegalArgumentException naming the first node the output depends on that combines computed values other
      *                                  than by addition or such a gate (sub, mul, div, concat, where)
@@ -171,17 +172,23 @@ public final class Graph extends Module {
 
     /** The longest gate {@link #asChain} recognizes in a product of computed values. */
     private static final int MAX_GATE = 4;
+    /** The most nodes of a gate that is not a chain ({@link #subgraph}); tanh-GELU's has 7. */
+    private static final int MAX_GATE_NODES = 12;
 
     /**
      * The layers g, in order, where value {@code q} is g(value {@code p}) by at most {@link #MAX_GATE} applied layers, so
-     * that p·q is p·g(p); null otherwise.
+     * that p·q is p·g(p); where q is a function of p alone by a small graph of other nodes, g is that graph, one layer
+     * ({@link #subgraph}); null otherwise.
      */
     private List<Module> gate(int p, int q) {
         java.util.ArrayDeque<Module> g = new java.util.ArrayDeque<>();
         for (int v = q; v != p; ) {
             if (v == 0 || g.size() == MAX_GATE) return null;
             Node n = nodes.get(v - 1);
-            if (n.op != Op.APPLY) return null;
+            if (n.op != Op.APPLY) {
+                Graph sub = subgraph(p, q);
+                return sub == null ? null : List.of(sub);
+            }
             g.push(n.module);
             v = n.inputs[0];
         }
@@ -189,9 +196,35 @@ public final class Graph extends Module {
     }
 
     /**
-     * x·g(x) for a short chain of layers g: how PyTorch exports SiLU (x·sigmoid(x)), Hardswish at operator set 13
-     * (x·HardSigmoid(x)) and GELU (x·(1 + erf(x/√2)), then ·½), read by {@link #asChain} as one layer so that the bounds can
-     * take the product as the one scalar activation it is.
+     * Value {@code q} as a graph of at most {@link #MAX_GATE_NODES} nodes whose input is value {@code p}, where every node
+     * q depends on, back to p, reads only p or such nodes (so q is a function of p alone: tanh-GELU's
+     * 1 + tanh(c·(x + a·x·x·x)) of x); null otherwise.
+     */
+    private Graph subgraph(int p, int q) {
+        java.util.TreeSet<Integer> inside = new java.util.TreeSet<>();
+        java.util.ArrayDeque<Integer> todo = new java.util.ArrayDeque<>(List.of(q));
+        while (!todo.isEmpty()) {
+            int v = todo.pop();
+            if (v == p || inside.contains(v)) continue;
+            if (v < p || inside.size() == MAX_GATE_NODES) return null;   // a value p does not compute: q reads more than p
+            inside.add(v);
+            for (int i : nodes.get(v - 1).inputs) todo.push(i);
+        }
+        java.util.Map<Integer, Integer> index = new java.util.HashMap<>(java.util.Map.of(p, 0));
+        List<Node> sub = new ArrayList<>();
+        for (int v : inside) {   // in increasing order: each node after the values it reads
+            Node n = nodes.get(v - 1);
+            sub.add(new Node(n.op, n.module, Arrays.stream(n.inputs).map(index::get).toArray(), n.axis));
+            index.put(v, sub.size());
+        }
+        return new Graph(sub, sub.size());   // q, the largest value inside, last
+    }
+
+    /**
+     * x·g(x) for a short chain of layers g, or g one small graph of x: how PyTorch exports SiLU (x·sigmoid(x)), Hardswish
+     * at operator set 13 (x·HardSigmoid(x)), GELU (x·(1 + erf(x/√2)), then ·½) and tanh-GELU (x·(1 + tanh(c·(x + a·x·x·x))),
+     * then ·½), read by {@link #asChain} as one layer so that the bounds can take the product as the one scalar activation it
+     * is.
      */
     public static final class Gate extends Module {
         private final List<Module> gate;

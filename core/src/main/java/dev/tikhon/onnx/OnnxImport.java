@@ -42,7 +42,7 @@ public final class OnnxImport {
     /** The operators imported (Dropout as the identity, Softmax only as the last node). */
     public static final List<String> OPERATORS = List.of("Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu",
             "Sigmoid", "Tanh", "Softplus", "Clip", "HardSigmoid", "HardSwish", "Elu", "PRelu", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Flatten", "Reshape",
-            "Concat", "Identity", "Dropout", "Constant", "Softmax", "LogSoftmax", "Abs", "Erf", "Pow", "Less", "Where", "Pad", "Shape", "Gather");
+            "Concat", "Identity", "Dropout", "Constant", "Softmax", "LogSoftmax", "Abs", "Erf", "Gelu", "Pow", "Less", "Where", "Pad", "Shape", "Gather");
 
     /**
      * An imported model.
@@ -346,6 +346,7 @@ public final class OnnxImport {
             case "Concat": concat(n); return;
             case "Abs": apply(n, new OnnxLayers.Abs()); return;
             case "Erf": apply(n, new OnnxLayers.Erf()); return;
+            case "Gelu": gelu(n); return;
             case "Pad": pad(n); return;
             case "Pow": {
                 TensorData e = constantInput(n, 1, "exponent");
@@ -615,6 +616,48 @@ public final class OnnxImport {
         BatchNorm2d bn = new BatchNorm2d((int) scale.numel(), 1 - momentum, eps);
         bn.loadStateDict(state("weight", scale, "bias", bias, "running_mean", mean, "running_var", var));
         apply(n, bn);
+    }
+
+    /**
+     * Gelu (operator set 20) as the nodes PyTorch writes for nn.GELU at earlier operator sets, which the bounds and the
+     * Lipschitz rule read as one activation ({@link Graph#asChain}) and export writes back as they are: approximate "none",
+     * x·(1 + erf(x/√2))·½; "tanh", x·(1 + tanh(√(2/π)·(x + 0.044715·x·x·x)))·½, the constants as floats.
+     */
+    private void gelu(Node n) {
+        Attribute a = n.attribute("approximate");
+        String mode = a == null ? "none" : a.s.toStringUtf8();
+        int x = dynamic(n, 0), g;
+        switch (mode) {
+            case "none":
+                g = push(Graph.Node.apply(scalarOp(OnnxLayers.ConstantOp.Kind.DIV, (float) Math.sqrt(2)), x));
+                g = push(Graph.Node.apply(new OnnxLayers.Erf(), g));
+                break;
+            case "tanh": {
+                int square = push(new Graph.Node(Graph.Op.MUL, null, new int[]{x, x}, 0));
+                int cube = push(new Graph.Node(Graph.Op.MUL, null, new int[]{x, square}, 0));
+                g = push(Graph.Node.apply(scalarOp(OnnxLayers.ConstantOp.Kind.MUL, 0.044715f), cube));
+                g = push(new Graph.Node(Graph.Op.ADD, null, new int[]{x, g}, 0));
+                g = push(Graph.Node.apply(scalarOp(OnnxLayers.ConstantOp.Kind.MUL, (float) Math.sqrt(2 / Math.PI)), g));
+                g = push(Graph.Node.apply(new Activation(Activation.Kind.TANH), g));
+                break;
+            }
+            default:
+                throw new UserError(source + ": node '" + n.name + "' (Gelu) has approximate '" + mode
+                        + "'; ONNX defines \"none\" (erf) and \"tanh\", which Tikhon imports");
+        }
+        g = push(Graph.Node.apply(scalarOp(OnnxLayers.ConstantOp.Kind.ADD, 1f), g));
+        g = push(new Graph.Node(Graph.Op.MUL, null, new int[]{x, g}, 0));
+        values.put(n.outputs.get(0), push(Graph.Node.apply(scalarOp(OnnxLayers.ConstantOp.Kind.MUL, 0.5f), g)));
+    }
+
+    private static OnnxLayers.ConstantOp scalarOp(OnnxLayers.ConstantOp.Kind kind, float c) {
+        return new OnnxLayers.ConstantOp(kind, Tensor.fromFloats(new float[]{c}), false);
+    }
+
+    /** Appends a node; its value. */
+    private int push(Graph.Node node) {
+        nodes.add(node);
+        return nodes.size();
     }
 
     private void arithmetic(Node n) {

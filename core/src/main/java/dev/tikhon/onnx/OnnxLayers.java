@@ -220,6 +220,8 @@ public final class OnnxLayers {
 
         public Tensor constant() { return constant[0]; }
 
+        public Kind kind() { return kind; }
+
         /** x + c, x − c, c − x, x·c, x/c as x·scale + shift; c/x, powers and comparisons are not affine (null). */
         @Override public Tensor[] elementwiseAffine() {
             Tensor c = constant[0];

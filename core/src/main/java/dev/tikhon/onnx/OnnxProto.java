@@ -229,6 +229,14 @@ public final class OnnxProto {
             return a;
         }
 
+        public static Attribute ofString(String name, String v) {
+            Attribute a = new Attribute();
+            a.name = name;
+            a.type = ATTR_STRING;
+            a.s = ByteString.copyFromUtf8(v);
+            return a;
+        }
+
         public static Attribute ofTensor(String name, TensorData t) {
             Attribute a = new Attribute();
             a.name = name;

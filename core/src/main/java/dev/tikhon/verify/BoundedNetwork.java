@@ -159,7 +159,7 @@ public final class BoundedNetwork {
             return;
         } else {
             throw new UserError("the verifier cannot bound the layer " + m.describe() + " (" + m.getClass().getSimpleName()
-                    + "): it handles input normalization, linear, conv (any stride, padding, dilation and groups), batch norm, relu/smooth-relu/softplus/tanh/sigmoid, clip, hard-sigmoid, hard-swish, leaky-relu, prelu, elu, silu, gelu, pooling, flatten "
+                    + "): it handles input normalization, linear, conv (any stride, padding, dilation and groups), batch norm, relu/smooth-relu/softplus/tanh/sigmoid, clip, hard-sigmoid, hard-swish, leaky-relu, prelu, elu, silu, gelu (also tanh-gelu), pooling, flatten "
                     + "residual blocks, skip connections that add and arithmetic with constants; use a model built from those (--model mlp, cnn or resnet)");
         }
         if (clean != null) clean[0] = m.forward(clean[0]);   // layers whose function does not depend on the mode

@@ -294,8 +294,9 @@ final class Layers {
     }
 
     /**
-     * An imported scalar activation ({@link Pointwise}: Clip, HardSigmoid, LeakyRelu, PRelu, Elu, HardSwish, SiLU, GELU):
-     * intervals through its exact image, linear bounds through its fixed relaxation (no α variables, no splits).
+     * An imported scalar activation ({@link Pointwise}: Clip, HardSigmoid, LeakyRelu, PRelu, Elu, HardSwish, SiLU, GELU,
+     * tanh-GELU): intervals through its exact image, linear bounds through its fixed relaxation (no α variables, no
+     * splits).
      */
     record Unit(Pointwise f) implements Node {
         @Override public Interval ibp(Interval in, Trace trace) {

@@ -15,13 +15,13 @@ import java.util.function.UnaryOperator;
  * A scalar activation of an imported model, described for bound propagation: f and f′ elementwise, the pieces of the
  * real line on which f is linear, convex or concave, where f has its minimum, and a bound on |f′| (its Lipschitz
  * constant). Clip (ReLU6, Hardtanh), HardSigmoid, LeakyRelu, PRelu, Elu, HardSwish, and the products x·g(x) that
- * {@link Graph#asChain} reads as one layer: SiLU (x·sigmoid(x)), HardSwish at operator set 13 (x·HardSigmoid(x)) and GELU
- * (x·(1 + erf(x/√2)), its ½ a following layer); also Tikhon's own tanh and sigmoid (convex below 0, concave above), for
- * their CROWN lines ({@link Relaxation#of}).
+ * {@link Graph#asChain} reads as one layer: SiLU (x·sigmoid(x)), HardSwish at operator set 13 (x·HardSigmoid(x)), GELU
+ * (x·(1 + erf(x/√2)), its ½ a following layer) and tanh-GELU (x·(1 + tanh(C(x + Ax³))), its ½ likewise); also Tikhon's
+ * own tanh and sigmoid (convex below 0, concave above), for their CROWN lines ({@link Relaxation#of}).
  *
  * <p><b>Intervals</b> ({@link #ibp}): every one of these f is non-decreasing, non-increasing, or non-increasing then
- * non-decreasing around one minimum (SiLU, GELU, HardSwish; PRelu and LeakyRelu with a negative slope, Elu with a
- * negative α: at 0). So over [l, u] its largest value is max(f(l), f(u)), and its smallest is min(f(l), f(u)), or the
+ * non-decreasing around one minimum (SiLU, GELU, tanh-GELU, HardSwish; PRelu and LeakyRelu with a negative slope, Elu
+ * with a negative α: at 0). So over [l, u] its largest value is max(f(l), f(u)), and its smallest is min(f(l), f(u)), or the
  * minimum's value where [l, u] reaches the interval known to hold the minimizer. The minimum's value is a constant
  * computed in float64 and rounded down, again to float32 for float32 bounds (docs/verification.md gives the digits).
  *
@@ -35,9 +35,9 @@ import java.util.function.UnaryOperator;
  * (f(u) − f(l))/(u − l) above. With these slopes the intercepts above are the tangent and the chord themselves where
  * the function is convex or concave on [l, u], exact on a linear piece, and for a piecewise-linear f (Clip, LeakyRelu,
  * PRelu, HardSigmoid) the triangle relaxation: the chord above and below the line of the piece holding the midpoint
- * (for LeakyRelu through the origin, CROWN's adaptive slope). Where [l, u] crosses a change of curvature (SiLU, GELU
- * around ±2.40 and ±√2; HardSwish, Elu at their kinks) the lines are the same slopes moved until they hold on every
- * piece. The lower slopes are fixed: α-CROWN optimizes only ReLUs' and branch and bound splits only ReLUs.
+ * (for LeakyRelu through the origin, CROWN's adaptive slope). Where [l, u] crosses a change of curvature (SiLU, GELU,
+ * tanh-GELU around ±2.40, ±√2, ±1.4185; HardSwish, Elu at their kinks) the lines are the same slopes moved until they
+ * hold on every piece. The lower slopes are fixed: α-CROWN optimizes only ReLUs' and branch and bound splits only ReLUs.
  */
 public final class Pointwise {
     enum Curvature { LINEAR, CONVEX, CONCAVE }
@@ -51,8 +51,20 @@ public final class Pointwise {
     static final double SILU_ARGMIN = -1.278464542761074, SILU_MIN = -0.27846454276107385 - 1e-12;
     /** GELU's minimizer (Φ(x) + xφ(x) = 0) and value, rounded down. */
     static final double GELU_ARGMIN = -0.7517915246935645, GELU_MIN = -0.16997120747990369 - 1e-12;
-    /** sup |f′|, rounded up: SiLU's 1.09984 at its inflection point, GELU's 1.12890 at √2, HardSwish's (2x + 3)/6 at 3. */
-    static final double SILU_LIPSCHITZ = 1.0999, GELU_LIPSCHITZ = 1.1290, HARD_SWISH_LIPSCHITZ = 1.5;
+    /**
+     * tanh-GELU ½x(1 + tanh(u)), u = C(x + Ax³), with the constants as the floats PyTorch writes and ONNX Runtime computes
+     * with: C = √(2/π), A = 0.044715. Its f″ = sech²(u)·(C(1 + 6Ax²) − x·tanh(u)·C²(1 + 3Ax²)²) (even in x) changes sign
+     * once on x &gt; 0, at the inflection point (to float64 precision: bench/tanh_gelu_constants.py, in 40 digits); the
+     * minimizer (f′ = 0) and value, rounded down.
+     */
+    static final double TANH_GELU_A = (float) 0.044715, TANH_GELU_C = (float) Math.sqrt(2 / Math.PI);
+    static final double TANH_GELU_INFLECTION = 1.418503977128071;
+    static final double TANH_GELU_ARGMIN = -0.7524614044087227, TANH_GELU_MIN = -0.17004074610559433 - 1e-12;
+    /**
+     * sup |f′|, rounded up: SiLU's 1.09984 at its inflection point, GELU's 1.12890 at √2, tanh-GELU's 1.128993 at its
+     * inflection point, HardSwish's (2x + 3)/6 at 3.
+     */
+    static final double SILU_LIPSCHITZ = 1.0999, GELU_LIPSCHITZ = 1.1290, TANH_GELU_LIPSCHITZ = 1.1290, HARD_SWISH_LIPSCHITZ = 1.5;
     /** How far from a minimizer known to float64 precision its bracket reaches. */
     private static final double BRACKET = 1e-9;
     /** Intervals narrower than this take the tangent slope above too: a chord of a tiny interval is rounding noise. */
@@ -186,6 +198,22 @@ public final class Pointwise {
                 concaveConvexConcave(Math.sqrt(2)), new double[]{GELU_ARGMIN - BRACKET, GELU_ARGMIN + BRACKET, GELU_MIN}, () -> GELU_LIPSCHITZ);
     }
 
+    /**
+     * ½z(1 + tanh(C(z + Az³))): concave below −r, convex on [−r, r], concave above (r {@link #TANH_GELU_INFLECTION}); f′ =
+     * ½(1 + tanh u) + ½z(1 − tanh²u)·C(1 + 3Az²), and f′(−z) = 1 − f′(z), so inf f′ = 1 − sup f′ &gt; −sup f′.
+     */
+    static Pointwise tanhGelu() {
+        double a = TANH_GELU_A, c = TANH_GELU_C;
+        UnaryOperator<Tensor> tanhU = z -> z.add(z.mul(z).mul(z).mul(a)).mul(c).tanh();
+        return new Pointwise("tanh-gelu", z -> z.mul(tanhU.apply(z).add(1)).mul(0.5),
+                z -> {
+                    Tensor t = tanhU.apply(z);
+                    return t.add(1).mul(0.5).add(z.mul(t.square().neg().add(1)).mul(z.square().mul(3 * a).add(1)).mul(0.5 * c));
+                },
+                concaveConvexConcave(TANH_GELU_INFLECTION), new double[]{TANH_GELU_ARGMIN - BRACKET, TANH_GELU_ARGMIN + BRACKET, TANH_GELU_MIN},
+                () -> TANH_GELU_LIPSCHITZ);
+    }
+
     /** x·clamp(αx + β, 0, 1): HardSwish for β = ½ and α &gt; 0, as hardSwish(6αx)/(6α). */
     private static Pointwise hardSwish(double alpha, double beta) {
         return beta == 0.5 && alpha > 0 ? hardSwish().scaled(6 * alpha, 1 / (6 * alpha)) : null;
@@ -193,7 +221,8 @@ public final class Pointwise {
 
     /**
      * x·g(x): SiLU for g = sigmoid; HardSwish for g a hard sigmoid with β = ½; for g = (x·s, erf, + 1) with s &gt; 0 a
-     * scalar, x·(1 + erf(sx)) = √2·gelu(√2·s·x)/s (GELU as PyTorch writes it, s = 1/√2, before its ½).
+     * scalar, x·(1 + erf(sx)) = √2·gelu(√2·s·x)/s (GELU as PyTorch writes it, s = 1/√2, before its ½); for g the graph
+     * 1 + tanh(C(x + A·x³)) ({@link #tanhGeluGate}), 2·tanhGelu(x).
      */
     private static Pointwise gate(List<Module> g) {
         if (g.size() == 1 && g.get(0) instanceof Activation a && a.kind() == Activation.Kind.SIGMOID) return silu();
@@ -205,7 +234,51 @@ public final class Pointwise {
                 return gelu().scaled(Math.sqrt(2) * s, Math.sqrt(2) / s);
             }
         }
+        if (g.size() == 1 && g.get(0) instanceof Graph sub && tanhGeluGate(sub)) return tanhGelu().scaled(1, 2);
         return null;
+    }
+
+    /**
+     * Whether graph {@code g} computes 1 + tanh(C·(x + A·x³)) with exactly {@link #TANH_GELU_C} and {@link #TANH_GELU_A}
+     * (the bounds' constants hold for those only), as PyTorch writes it: x·x·x by two Muls (either order) or Pow(x, 3),
+     * then ·A, x + that, ·C, Tanh, + 1.
+     */
+    static boolean tanhGeluGate(Graph g) {
+        int v = g.output();
+        if (!affine(g, v, 1, 1)) return false;
+        v = g.nodes().get(v - 1).inputs()[0];
+        if (v == 0 || !(g.nodes().get(v - 1).module() instanceof Activation t && t.kind() == Activation.Kind.TANH)) return false;
+        v = g.nodes().get(v - 1).inputs()[0];
+        if (!affine(g, v, TANH_GELU_C, 0)) return false;
+        v = g.nodes().get(v - 1).inputs()[0];
+        if (v == 0 || g.nodes().get(v - 1).op() != Graph.Op.ADD) return false;
+        int[] sum = g.nodes().get(v - 1).inputs();
+        int cubic = sum[0] == 0 ? sum[1] : sum[1] == 0 ? sum[0] : 0;   // x + A·x³ in either order
+        if (!affine(g, cubic, TANH_GELU_A, 0)) return false;
+        return power(g, g.nodes().get(cubic - 1).inputs()[0]) == 3;
+    }
+
+    /** Whether value v of g is an applied layer x·scale + shift, one number each, with these two. */
+    private static boolean affine(Graph g, int v, double scale, double shift) {
+        if (v == 0 || g.nodes().get(v - 1).op() != Graph.Op.APPLY) return false;
+        double[] e = scalarAffine(g.nodes().get(v - 1).module());
+        return e != null && e[0] == scale && e[1] == shift;
+    }
+
+    /** k where value v of g is xᵏ (the input, products of such values, or Pow by a whole number), else −1. */
+    private static int power(Graph g, int v) {
+        if (v == 0) return 1;
+        Graph.Node n = g.nodes().get(v - 1);
+        if (n.op() == Graph.Op.MUL) {
+            int a = power(g, n.inputs()[0]), b = power(g, n.inputs()[1]);
+            return a < 0 || b < 0 ? -1 : a + b;
+        }
+        if (n.op() == Graph.Op.APPLY && n.module() instanceof OnnxLayers.ConstantOp c && c.kind() == OnnxLayers.ConstantOp.Kind.POW) {
+            double e = c.constant().item();
+            int a = power(g, n.inputs()[0]);
+            return a < 0 || e != Math.rint(e) || e < 1 || e > 8 ? -1 : a * (int) e;
+        }
+        return -1;
     }
 
     /** {scale, shift} of a module that is x·scale + shift with one number each, or null. */

@@ -27,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Bounds of networks with the activations ONNX import brings (Clip, HardSigmoid, HardSwish, LeakyRelu, PRelu, Elu, SiLU,
- * GELU). Oracles: at ε = 0 IBP and CROWN give the margins; at sampled points of the region (corners and inside) the
+ * GELU, tanh-GELU). Oracles: at ε = 0 IBP and CROWN give the margins; at sampled points of the region (corners and inside) the
  * margins lie within IBP's, CROWN's and α-CROWN's bounds; CROWN's lower bounds are on average at least IBP's; the sound
  * Lipschitz bound is at least the gradients' norms; PyTorch-exported fixtures get bounds that hold at sampled points.
  */
@@ -46,6 +46,7 @@ class ImportedActivationBoundsTest {
             case "gelu": return new Graph.Gate(List.of(new OnnxLayers.ConstantOp(OnnxLayers.ConstantOp.Kind.DIV,
                     Tensor.fromFloats(new float[]{(float) Math.sqrt(2)}), false), new OnnxLayers.Erf(),
                     new OnnxLayers.ConstantOp(OnnxLayers.ConstantOp.Kind.ADD, Tensor.fromFloats(new float[]{1}), false)));
+            case "tanh-gelu": return TanhGeluGraph.module();   // a graph of its own, ½·x·(1 + tanh(…)), as PyTorch writes it
             default: throw new AssertionError(name);
         }
     }
@@ -61,7 +62,7 @@ class ImportedActivationBoundsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"relu6", "hardtanh", "hard-sigmoid", "hard-swish", "leaky-relu", "prelu", "elu", "silu", "gelu"})
+    @ValueSource(strings = {"relu6", "hardtanh", "hard-sigmoid", "hard-swish", "leaky-relu", "prelu", "elu", "silu", "gelu", "tanh-gelu"})
     void boundsContainTheMarginsAndAreExactAtZero(String name) {
         Module m = network(name);
         BoundedNetwork net = BoundedNetwork.of(m);
@@ -101,9 +102,9 @@ class ImportedActivationBoundsTest {
         }
     }
 
-    /** PyTorch's exports: PReLU, SiLU/GELU/Hardswish as graphs, ELU, GELU alone. */
+    /** PyTorch's exports: PReLU, SiLU/GELU/Hardswish as graphs, ELU, GELU alone, tanh-GELU after a conv and a linear layer. */
     @ParameterizedTest
-    @ValueSource(strings = {"prelu", "silu", "elu", "gelu", "mobile"})
+    @ValueSource(strings = {"prelu", "silu", "elu", "gelu", "mobile", "tanh_gelu"})
     void pyTorchExportsAreBounded(String name) throws Exception {
         Module m = OnnxImport.load(OnnxImportTest.DIR.resolve(name + ".onnx")).model();
         boolean answers = java.nio.file.Files.exists(OnnxImportTest.DIR.resolve(name + ".json"));
@@ -141,7 +142,7 @@ class ImportedActivationBoundsTest {
      * at least CROWN's, and with no ReLU at all it is the root's bound (nothing to split), not an error.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"hard-swish", "silu", "prelu"})
+    @ValueSource(strings = {"hard-swish", "silu", "prelu", "tanh-gelu"})
     void branchAndBoundSplitsTheReluOnlyAndStaysSound(String name) {
         Module m = network(name);
         Module noRelu = new Sequential(Pool.flatten(), new Linear(6, 12), activation(name), new Linear(12, 4));
@@ -167,7 +168,7 @@ class ImportedActivationBoundsTest {
 
     /** CROWN-IBP certified training through them (and a PReLU's slope) gives a finite loss and finite gradients. */
     @ParameterizedTest
-    @ValueSource(strings = {"prelu", "silu", "gelu", "hard-swish", "elu"})
+    @ValueSource(strings = {"prelu", "silu", "gelu", "hard-swish", "elu", "tanh-gelu"})
     void certifiedTrainingDifferentiatesThroughThem(String name) {
         Module m = network(name);
         m.train(true);
@@ -197,6 +198,11 @@ class ImportedActivationBoundsTest {
         List<Graph.Part> chain = ((Graph) m).asChain();
         assertThat(chain.stream().filter(p -> p instanceof Graph.Layer l && l.module() instanceof Graph.Gate)).hasSize(3);
         assertThat(chain).allMatch(p -> p instanceof Graph.Layer);
+        // tanh-GELU's product x·(1 + tanh(c(x + a·x·x·x))): its gate a graph of x, both times
+        List<Graph.Part> tanh = ((Graph) OnnxImport.load(OnnxImportTest.DIR.resolve("tanh_gelu.onnx")).model()).asChain();
+        assertThat(tanh.stream().filter(p -> p instanceof Graph.Layer l && l.module() instanceof Graph.Gate g
+                && g.gate().size() == 1 && g.gate().get(0) instanceof Graph)).hasSize(2);
+        assertThat(tanh).allMatch(p -> p instanceof Graph.Layer);
     }
 
 }

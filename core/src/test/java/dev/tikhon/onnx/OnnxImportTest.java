@@ -6,16 +6,19 @@ import dev.tikhon.engine.Autograd;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.engine.DType;
 import dev.tikhon.lipschitz.NetworkBound;
+import dev.tikhon.nn.Graph;
 import dev.tikhon.nn.Module;
 import dev.tikhon.nn.Parameter;
 import dev.tikhon.verify.BoundedNetwork;
 import dev.tikhon.verify.InputRegion;
 import dev.tikhon.verify.Interval;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -52,7 +55,7 @@ class OnnxImportTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mlp", "cnn", "cnn_plain", "residual", "padded", "normalized", "viewed", "mobile", "lenet", "lenet_chain", "prelu", "silu"})
+    @ValueSource(strings = {"mlp", "cnn", "cnn_plain", "residual", "padded", "normalized", "viewed", "mobile", "lenet", "lenet_chain", "prelu", "silu", "tanh_gelu"})
     void logitsAndInputGradientsMatchPyTorch(String name) throws IOException {
         Fixture f = Fixture.of(name);
         OnnxImport.Result r = OnnxImport.load(DIR.resolve(name + ".onnx"));
@@ -64,6 +67,26 @@ class OnnxImportTest {
         assertClose(out.toFloatArray(), f.logits(), 1e-5);
         Tensor g = Autograd.grad(out.mul(f.v()).sum(), x, false);
         assertClose(g.toFloatArray(), f.inputGrad(), 1e-4);
+    }
+
+    /**
+     * nn.GELU(approximate='tanh') at operator set 17 (make_tanh_gelu.py: the same weights as tanh_gelu.onnx, the same
+     * nodes) gives PyTorch's logits and gradients, and both files' products read as one activation each.
+     */
+    @Test
+    void tanhGeluAtOperatorSets13And17() throws IOException {
+        Fixture f = Fixture.of("tanh_gelu");
+        for (String file : List.of("tanh_gelu.onnx", "tanh_gelu_17.onnx")) {
+            Module m = OnnxImport.load(DIR.resolve(file)).model();
+            Tensor x = f.input().requiresGrad(true);
+            Tensor out = m.forward(x);
+            assertClose(out.toFloatArray(), f.logits(), 1e-5);
+            assertClose(Autograd.grad(out.mul(f.v()).sum(), x, false).toFloatArray(), f.inputGrad(), 1e-4);
+            List<Graph.Part> chain = ((Graph) m).asChain();
+            assertThat(chain).allMatch(p -> p instanceof Graph.Layer);
+            assertThat(chain.stream().map(p -> dev.tikhon.verify.Pointwise.of(((Graph.Layer) p).module())).filter(java.util.Objects::nonNull)
+                    .map(dev.tikhon.verify.Pointwise::name)).as(file).containsExactly("2.0·tanh-gelu(1.0·x)", "2.0·tanh-gelu(1.0·x)");
+        }
     }
 
     /**

@@ -64,7 +64,7 @@ class OnnxOperatorsTest {
         byte[] bytes(String output, long opset) throws Exception {
             g.outputs.add(new ValueInfo(output, OnnxProto.FLOAT, List.of(-1L, -1L)));
             OnnxProto.Model m = new OnnxProto.Model();
-            m.irVersion = 7;
+            m.irVersion = opset >= 20 ? 9 : 7;   // operator set 20 came with IR version 9
             m.graph = g;
             m.opsets.add(new OnnxProto.OpsetId("", opset));
             return m.toBytes();
@@ -318,6 +318,50 @@ class OnnxOperatorsTest {
         assertThat(m.describe()).contains("elu(1.0)");
     }
 
+    /**
+     * Gelu (operator set 20, which PyTorch 1.13 cannot write) with approximate "none" and "tanh", on inputs across
+     * [−6, 6]: ONNX Runtime's outputs, and the formula in float64 (erf: libtorch's; tanh: Java's) on the same floats; both
+     * imports are read by the bounds as one activation (GELU, tanh-GELU), get a sound Lipschitz constant and export back to
+     * files ONNX Runtime computes the same from; another approximate is a one-line error naming it.
+     */
+    @Test
+    void geluOfOperatorSet20InBothModes() throws Exception {
+        Rng.seed(7);
+        Tensor x = Tensor.rand(64, 6).mul(12).sub(6);
+        double[] xs = x.to(dev.tikhon.engine.DType.FLOAT64).contiguous().toDoubleArray();
+        Tensor erf = x.to(dev.tikhon.engine.DType.FLOAT64).mul(Math.sqrt(0.5)).erf();
+        double[] erfs = erf.contiguous().toDoubleArray();
+        for (String mode : List.of("none", "tanh")) {
+            G g = new G(6);
+            byte[] onnx = g.bytes(g.op("Gelu", List.of("x"), Attribute.ofString("approximate", mode)), 20);
+            Module m = OnnxImport.read(onnx, "gelu20.onnx").model();
+            float[] out;
+            try (Autograd.Guard ng = Autograd.noGrad()) {
+                out = m.forward(x).toFloatArray();
+            }
+            OnnxImportTest.assertClose(out, OnnxRuntimeOracle.logits(onnx, x), 1e-5);
+            float[] formula = new float[xs.length];
+            for (int i = 0; i < xs.length; i++) {
+                double v = xs[i];
+                formula[i] = (float) (mode.equals("none") ? 0.5 * v * (1 + erfs[i])
+                        : 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v))));
+            }
+            OnnxImportTest.assertClose(out, formula, 1e-5);
+            List<dev.tikhon.nn.Graph.Part> chain = ((dev.tikhon.nn.Graph) m).asChain();
+            assertThat(chain).hasSize(2);
+            dev.tikhon.verify.Pointwise unit = dev.tikhon.verify.Pointwise.of(((dev.tikhon.nn.Graph.Layer) chain.get(0)).module());
+            assertThat(unit).as(mode).isNotNull();
+            assertThat(unit.name()).contains(mode.equals("none") ? "gelu" : "tanh-gelu");
+            assertThat(dev.tikhon.lipschitz.NetworkBound.of(m, new long[]{6}, 0).total()).isBetween(1.1289, 1.1291);
+            // export writes the nodes back (operator set 13): ONNX Runtime computes the same
+            OnnxImportTest.assertClose(OnnxRuntimeOracle.logits(OnnxExport.toBytes(m, List.of(6L)), x), out, 1e-5);
+        }
+        G other = new G(6);
+        byte[] fast = other.bytes(other.op("Gelu", List.of("x"), Attribute.ofString("approximate", "fast")), 20);
+        assertThatThrownBy(() -> OnnxImport.read(fast, "m.onnx")).isInstanceOf(UserError.class)
+                .hasMessageStartingWith("m.onnx: node 'node_gelu0' (Gelu) has approximate 'fast'");
+    }
+
     private static String scalarLong(G g, long v) {
         String name = "k" + g.g.initializers.size();
         g.g.initializers.add(TensorData.ofLongs(name, new long[0], new long[]{v}));
@@ -343,7 +387,7 @@ class OnnxOperatorsTest {
 
     @Test
     void theFixturesAndTheseGraphsCoverEveryListedOperator() throws Exception {
-        Set<String> seen = new HashSet<>(List.of("Identity", "Dropout", "Constant", "LogSoftmax", "HardSwish"));   // tests above
+        Set<String> seen = new HashSet<>(List.of("Identity", "Dropout", "Constant", "LogSoftmax", "HardSwish", "Gelu"));   // tests above
         for (String f : List.of("mlp", "cnn", "cnn_plain", "residual", "padded", "fmnist_cnn", "viewed", "gelu", "mobile", "elu", "lenet", "prelu")) {
             OnnxProto.Model m = OnnxProto.Model.parse(Files.readAllBytes(OnnxImportTest.DIR.resolve(f + ".onnx")));
             for (Node n : m.graph.nodes) seen.add(n.opType);

@@ -8,6 +8,7 @@ import dev.tikhon.nn.Activation;
 import dev.tikhon.nn.Graph;
 import dev.tikhon.nn.Module;
 import dev.tikhon.onnx.OnnxLayers;
+import dev.tikhon.onnx.TanhGeluGraph;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -56,7 +57,15 @@ class PointwiseTest {
                         new double[]{-c, Pointwise.SILU_ARGMIN, c}, 1.0998393201),
                 new Case("tanh", new Activation(Activation.Kind.TANH), new double[]{0}, 1),
                 new Case("sigmoid", new Activation(Activation.Kind.SIGMOID), new double[]{0}, 0.25),
-                new Case("gelu", gelu, new double[]{-r2 * Math.sqrt(2), Pointwise.GELU_ARGMIN, r2 * Math.sqrt(2)}, 2 * 1.1289041452));
+                new Case("gelu", gelu, new double[]{-r2 * Math.sqrt(2), Pointwise.GELU_ARGMIN, r2 * Math.sqrt(2)}, 2 * 1.1289041452),
+                new Case("tanh-gelu", TanhGeluGraph.gated(), tanhGeluBreakpoints(), 2 * 1.1289930665),
+                new Case("tanh-gelu, x·x·x the other way", new Graph.Gate(List.of(TanhGeluGraph.gate(TanhGeluGraph.C, TanhGeluGraph.A, true))),
+                        tanhGeluBreakpoints(), 2 * 1.1289930665),
+                new Case("tanh-gelu with Pow(x, 3)", new Graph.Gate(List.of(TanhGeluGraph.gateWithPow())), tanhGeluBreakpoints(), 2 * 1.1289930665));
+    }
+
+    private static double[] tanhGeluBreakpoints() {
+        return new double[]{-Pointwise.TANH_GELU_INFLECTION, Pointwise.TANH_GELU_ARGMIN, Pointwise.TANH_GELU_INFLECTION};
     }
 
     /** Random intervals [N, 3]: degenerate, tiny, moderate, wide, and straddling each breakpoint. */
@@ -125,7 +134,7 @@ class PointwiseTest {
     /** In float32 the minimum's constant is rounded down to a float, not to the nearest one (which may lie above it). */
     @org.junit.jupiter.api.Test
     void theMinimumIsRoundedDownInFloat32() {
-        for (double v : new double[]{Pointwise.SILU_MIN, Pointwise.GELU_MIN, -0.375}) {
+        for (double v : new double[]{Pointwise.SILU_MIN, Pointwise.GELU_MIN, Pointwise.TANH_GELU_MIN, -0.375}) {
             double d = Pointwise.down(v, DType.FLOAT32);
             assertThat(d).isLessThanOrEqualTo(v).isEqualTo((double) (float) d).isGreaterThan(v - 1e-7);
         }
@@ -145,5 +154,74 @@ class PointwiseTest {
         double sup = slope.abs().max().item();
         assertThat(sup).as("sup |f′| on the grid").isLessThanOrEqualTo(f.lipschitz()).isCloseTo(k.sup(), org.assertj.core.api.Assertions.within(1e-5));
         assertThat(f.lipschitz()).as("close to sup |f′|").isLessThanOrEqualTo(k.sup() * 1.001);
+    }
+
+    // ------------------------------------------------------------------ tanh-GELU's constants, in float64 from the formula
+
+    private static final double A = TanhGeluGraph.A, C = TanhGeluGraph.C;
+
+    private static double tanhGelu(double x) { return 0.5 * x * (1 + Math.tanh(C * (x + A * x * x * x))); }
+
+    private static double tanhGeluSlope(double x) {
+        double t = Math.tanh(C * (x + A * x * x * x));
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * C * (1 + 3 * A * x * x);
+    }
+
+    /** f″ / sech²(u), the sign of f″. */
+    private static double tanhGeluCurvature(double x) {
+        double t = Math.tanh(C * (x + A * x * x * x)), q = 1 + 3 * A * x * x;
+        return C * (1 + 6 * A * x * x) - x * t * C * C * q * q;
+    }
+
+    /**
+     * The constants the bounds use are tanh-GELU's, for the floats PyTorch writes: f″ changes sign once on (0, 40], within
+     * 10⁻¹² of the inflection point (f″ is even, so also at its negative); f′ changes sign within 10⁻⁹ of the minimizer and
+     * the minimum's constant lies below f there by less than 10⁻¹¹; and sup f′ on a grid of step h over [−20, 20] plus
+     * h/2 · sup |f″| (f′ moves at most that between grid points) is at most the Lipschitz constant (inf f′ = 1 − sup f′).
+     */
+    @org.junit.jupiter.api.Test
+    void tanhGelusConstantsAreItsInflectionMinimumAndSlopeBound() {
+        assertThat(Pointwise.TANH_GELU_C).isEqualTo(C);
+        assertThat(Pointwise.TANH_GELU_A).isEqualTo(A);
+        double r = Pointwise.TANH_GELU_INFLECTION;
+        assertThat(tanhGeluCurvature(r - 1e-12)).isPositive();
+        assertThat(tanhGeluCurvature(r + 1e-12)).isNegative();
+        int changes = 0;
+        double h = 1e-4;
+        for (int i = 1; i <= 400_000; i++) {
+            if (Math.signum(tanhGeluCurvature((i - 1) * h)) != Math.signum(tanhGeluCurvature(i * h))) {
+                changes++;
+                assertThat(Math.abs(i * h - r)).as("the sign change at %s", i * h).isLessThan(h);
+            }
+        }
+        assertThat(changes).as("sign changes of f″ on (0, 40]").isEqualTo(1);
+        double m = Pointwise.TANH_GELU_ARGMIN;
+        assertThat(tanhGeluSlope(m - 1e-9)).isNegative();
+        assertThat(tanhGeluSlope(m + 1e-9)).isPositive();
+        assertThat(tanhGelu(m) - Pointwise.TANH_GELU_MIN).isPositive().isLessThan(1e-11);
+        double step = 1e-5, sup = 0, curvature = 0;
+        for (long i = -2_000_000; i <= 2_000_000; i++) {
+            double x = i * step;
+            sup = Math.max(sup, Math.abs(tanhGeluSlope(x)));
+            double t = Math.tanh(C * (x + A * x * x * x));
+            curvature = Math.max(curvature, Math.abs((1 - t * t) * tanhGeluCurvature(x)));
+        }
+        assertThat(sup + curvature * step / 2).isLessThanOrEqualTo(Pointwise.TANH_GELU_LIPSCHITZ);
+        assertThat(sup).isCloseTo(1.1289930665, org.assertj.core.api.Assertions.within(1e-9));
+    }
+
+    /** The bounds hold for PyTorch's constants only: a gate one float away from either, or without its + 1, has no rule. */
+    @org.junit.jupiter.api.Test
+    void aTanhGeluGateWithOtherConstantsIsRefused() {
+        assertThat(Pointwise.of(TanhGeluGraph.gated())).isNotNull();
+        float c = TanhGeluGraph.C, a = TanhGeluGraph.A;
+        assertThat(Pointwise.of(new Graph.Gate(List.of(TanhGeluGraph.gate(Math.nextUp(c), a, false))))).isNull();
+        assertThat(Pointwise.of(new Graph.Gate(List.of(TanhGeluGraph.gate(c, Math.nextDown(a), false))))).isNull();
+        List<Graph.Node> noOne = TanhGeluGraph.gate(c, a, false).nodes().subList(0, 6);
+        assertThat(Pointwise.of(new Graph.Gate(List.of(new Graph(noOne, 6))))).isNull();
+        // x·x (Pow 2 in place of 3) is not tanh-GELU
+        List<Graph.Node> square = new java.util.ArrayList<>(TanhGeluGraph.gateWithPow().nodes());
+        square.set(0, Graph.Node.apply(new OnnxLayers.ConstantOp(OnnxLayers.ConstantOp.Kind.POW, Tensor.fromFloats(new float[]{2}), false), 0));
+        assertThat(Pointwise.of(new Graph.Gate(List.of(new Graph(square, 6))))).isNull();
     }
 }
