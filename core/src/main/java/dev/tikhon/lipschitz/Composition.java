@@ -136,6 +136,7 @@ public abstract class Composition<T> {
             return new Step<>(scaling(name, z.describe(), normalizeScale(z)), shape);
         }
         if (m instanceof Pool) return pool(name, (Pool) m, shape);
+        if (m instanceof OnnxLayers.Transpose t) return permute(name, t, shape);
         if (m instanceof ResidualBlock) return residual(name, (ResidualBlock) m, shape);
         if (m instanceof Graph g) return graph(name, g, shape);
         Tensor[] affine = m instanceof ElementwiseAffine e ? e.elementwiseAffine() : null;
@@ -241,6 +242,15 @@ public abstract class Composition<T> {
         }
         need(keeps, name, m, shape);
         return new Step<>(constant(maxOf(scale)), shape);
+    }
+
+    /** A permutation of the axes only moves values: constant 1, the shape permuted. */
+    private Step<T> permute(String name, OnnxLayers.Transpose t, long[] shape) {
+        long[] perm = t.perm();
+        need(perm.length == shape.length + 1, name, t, shape);
+        long[] out = new long[shape.length];
+        for (int i = 1; i < perm.length; i++) out[i - 1] = shape[(int) perm[i] - 1];
+        return new Step<>(constant(1), out);
     }
 
     private Step<T> pool(String name, Pool p, long[] shape) {

@@ -192,6 +192,7 @@ public final class OnnxExport {
             return node(op, c.constantFirst ? List.of(k, x) : List.of(x, k));
         }
         if (m instanceof OnnxLayers.Reshape r) return node("Reshape", List.of(x, longs("shape", r.target)));
+        if (m instanceof OnnxLayers.Transpose t) return node("Transpose", List.of(x), Attribute.ofInts("perm", t.perm));
         if (m instanceof ResidualBlock r) {
             String h = x;
             for (Module b : r.branch()) h = emit(b, h);

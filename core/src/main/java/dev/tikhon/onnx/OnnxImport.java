@@ -42,7 +42,7 @@ public final class OnnxImport {
     /** The operators imported (Dropout as the identity, Softmax only as the last node). */
     public static final List<String> OPERATORS = List.of("Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu",
             "Sigmoid", "Tanh", "Softplus", "Clip", "HardSigmoid", "HardSwish", "Elu", "PRelu", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Flatten", "Reshape",
-            "Concat", "Identity", "Dropout", "Constant", "Softmax", "LogSoftmax", "Abs", "Erf", "Gelu", "Pow", "Less", "Where", "Pad", "Shape", "Gather");
+            "Concat", "Identity", "Dropout", "Constant", "Softmax", "LogSoftmax", "Abs", "Erf", "Gelu", "Pow", "Less", "Where", "Pad", "Shape", "Gather", "Transpose");
 
     /**
      * An imported model.
@@ -66,6 +66,10 @@ public final class OnnxImport {
     private List<Node> graphNodes;
     private long declaredBatch = -1;
     private int declaredRank = -1;
+    /** The graph output's name. */
+    private String graphOutput;
+    /** Whether the file's input is NHWC and the imported model takes it as NCHW (its first Transpose dropped). */
+    private boolean nhwcInput;
     /** One example of the declared input shape, [1, C, H, W]; null when the file leaves a dimension other than the batch open. */
     private long[] declaredShape;
 
@@ -123,6 +127,7 @@ public final class OnnxImport {
             }
         }
         values.put(in.name, 0);
+        graphOutput = out.name;
         graphNodes = g.nodes;
         for (Node n : g.nodes) {
             if (consumed.contains(n)) continue;
@@ -133,6 +138,7 @@ public final class OnnxImport {
             throw new UserError(source + ": the output '" + out.name + "' is " + (constants.containsKey(out.name) ? "a constant" : "not computed by any node")
                     + "; Tikhon imports models whose output depends on their input");
         }
+        if (nhwcInput) inputShape = List.of(inputShape.get(2), inputShape.get(0), inputShape.get(1));   // [H, W, C] → [C, H, W]
         foldGlobalPoolBeforeFlatten(result);
         Module m = assemble(result);
         m.train(false);
@@ -344,6 +350,7 @@ public final class OnnxImport {
             case "BatchNormalization": batchNorm(n); return;
             case "Add": case "Sub": case "Mul": case "Div": arithmetic(n); return;
             case "Concat": concat(n); return;
+            case "Transpose": transpose(n); return;
             case "Abs": apply(n, new OnnxLayers.Abs()); return;
             case "Erf": apply(n, new OnnxLayers.Erf()); return;
             case "Gelu": gelu(n); return;
@@ -688,6 +695,83 @@ public final class OnnxImport {
         int[] in = new int[n.inputs.size()];
         for (int i = 0; i < in.length; i++) in[i] = dynamic(n, i);
         combine(n, Graph.Op.CONCAT, in, (int) axis.i);
+    }
+
+    /**
+     * Transpose of a computed value: a permutation that keeps the batch axis first. tf2onnx writes a Keras model's NHWC
+     * input as [N, H, W, C] followed by Transpose(0, 3, 1, 2) into NCHW for the convolutions; where that transpose reads the
+     * input (directly, or after arithmetic with constants that are scalars or per channel, as Keras' Rescaling and
+     * Normalization write), it is dropped, so that the model takes NCHW, the layout of every Tikhon data set.
+     */
+    private void transpose(Node n) {
+        int in = dynamic(n, 0);
+        long[] perm = intsAttr(n, "perm", null);
+        if (perm == null || perm.length == 0 || perm[0] != 0) {
+            throw new UserError(source + ": node '" + n.name + "' (Transpose) has perm " + (perm == null ? "absent (the axes reversed)" : Arrays.toString(perm))
+                    + ", which moves the batch axis; Tikhon imports transposes that keep the batch axis first");
+        }
+        long[] sorted = perm.clone();
+        Arrays.sort(sorted);
+        for (int i = 0; i < sorted.length; i++) {
+            if (sorted[i] != i) throw new UserError(source + ": node '" + n.name + "' (Transpose) has perm " + Arrays.toString(perm) + ", which is not a permutation");
+        }
+        if (Arrays.equals(perm, new long[]{0, 3, 1, 2}) && !nhwcInput && declaredRank == 4 && nhwcToNchw(in)) {
+            nhwcInput = true;
+            if (declaredShape != null) declaredShape = new long[]{1, declaredShape[3], declaredShape[1], declaredShape[2]};
+            notes.add("the input is NHWC [N, H, W, C] (as Keras writes it); the imported model takes NCHW [N, C, H, W], the layout of "
+                    + "Tikhon's data sets: the Transpose '" + n.name + "' into NCHW is dropped");
+            values.put(n.outputs.get(0), in);
+            return;
+        }
+        apply(n, new OnnxLayers.Transpose(perm));
+    }
+
+    /**
+     * Whether value {@code v} is the input, or the input after a chain of arithmetic with constants that are scalars or
+     * vary along the last (channel) axis only, each value read by the next node alone: then that chain commutes with
+     * NHWC → NCHW once its constants are moved to the channel axis, which this does.
+     */
+    private boolean nhwcToNchw(int v) {
+        List<Integer> chain = new ArrayList<>();
+        for (int u = v; u != 0; ) {
+            Graph.Node node = nodes.get(u - 1);
+            if (node.op() != Graph.Op.APPLY || !(node.module() instanceof OnnxLayers.ConstantOp c) || c.elementwiseAffine() == null
+                    || !lastAxisOnly(c.constant()) || readers(node.inputs()[0]) != 1) {
+                return false;
+            }
+            chain.add(u);
+            u = node.inputs()[0];
+        }
+        if (readers(v) != 1) return false;
+        for (int u : chain) {
+            Graph.Node node = nodes.get(u - 1);
+            OnnxLayers.ConstantOp c = (OnnxLayers.ConstantOp) node.module();
+            Tensor k = c.constant();
+            if (k.numel() > 1) {
+                long[] s = new long[]{1, 1, 1, k.numel()};
+                k = k.reshape(s).permute(0, 3, 1, 2).contiguous();
+            }
+            nodes.set(u - 1, Graph.Node.apply(new OnnxLayers.ConstantOp(c.kind(), k, c.constantFirst), node.inputs()[0]));
+        }
+        return true;
+    }
+
+    /** A constant of rank at most 4 whose entries vary along its last axis only (a scalar included). */
+    private static boolean lastAxisOnly(Tensor k) {
+        long[] s = k.shape();
+        if (s.length > 4) return false;
+        for (int i = 0; i < s.length - 1; i++) if (s[i] != 1) return false;
+        return true;
+    }
+
+    /** How many times the file's nodes read value {@code v} (under any of its names), the graph's output counted. */
+    private int readers(int v) {
+        int count = 0;
+        for (Node m : graphNodes) for (String i : m.inputs) if (Integer.valueOf(v).equals(values.get(i))) count++;
+        for (Map.Entry<String, Integer> e : values.entrySet()) {
+            if (e.getValue() == v && e.getKey().equals(graphOutput)) count++;
+        }
+        return count;
     }
 
     /** Pad (operator set 11 on: pads and the value are inputs) in constant mode, of the two spatial axes of NCHW. */

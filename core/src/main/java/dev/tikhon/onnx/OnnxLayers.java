@@ -11,10 +11,10 @@ import java.util.Locale;
 /**
  * The layers of imported ONNX models that Tikhon's own modules (Conv2d, Pool, Activation, …) do not cover: grouped,
  * dilated or rectangular convolutions, pooling with padding or other strides, leaky ReLU, arithmetic with a constant
- * tensor, reshapes and global average pooling that keeps its spatial dimensions. The importer uses Tikhon's modules
+ * tensor, reshapes, transposes and global average pooling that keeps its spatial dimensions. The importer uses Tikhon's modules
  * wherever they fit; of these layers the Lipschitz bounds and verifiers know the general convolution (any stride, padding,
- * dilation and groups), the activations ({@code dev.tikhon.verify.Pointwise}), the arithmetic with a constant and the
- * reshapes docs/interop.md lists.
+ * dilation and groups), the activations ({@code dev.tikhon.verify.Pointwise}), the arithmetic with a constant, the
+ * transposes and the reshapes docs/interop.md lists.
  */
 public final class OnnxLayers {
     private OnnxLayers() {}
@@ -253,6 +253,26 @@ public final class OnnxLayers {
             String op = kind.name().toLowerCase(Locale.ROOT);
             return constantFirst ? op + "(" + c + ", x)" : op + "(x, " + c + ")";
         }
+    }
+
+    /**
+     * A permutation of the axes that keeps the batch first (ONNX Transpose of a computed value; tf2onnx writes them around
+     * the convolutions of a Keras model, which is NHWC). Linear and exact: it only moves values.
+     */
+    public static final class Transpose extends Module {
+        final long[] perm;
+
+        public Transpose(long[] perm) {
+            if (perm.length == 0 || perm[0] != 0) throw new IllegalArgumentException("a permutation that moves the batch axis: " + Arrays.toString(perm));
+            this.perm = perm.clone();
+        }
+
+        /** Output axis i is input axis perm[i]. */
+        public long[] perm() { return perm.clone(); }
+
+        @Override public Tensor forward(Tensor x) { return x.permute(perm); }
+
+        @Override public String describe() { return "transpose" + Arrays.toString(perm); }
     }
 
     /**

@@ -9,8 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The verifier's layers. Affine layers (linear, convolution, evaluation-mode batch norm, flatten, average
- * pooling) pass intervals in centre/radius form and linear bounds backward exactly, by their transposes.
+ * The verifier's layers. Affine layers (linear, convolution, evaluation-mode batch norm, flatten, permutations,
+ * average pooling) pass intervals in centre/radius form and linear bounds backward exactly, by their transposes.
  * Activations and max pooling pass intervals through their endpoints (they are monotone) and linear bounds
  * through a {@link Relaxation} of each unit over its recorded input bounds; the activations of imported models
  * ({@link Pointwise}, some not monotone) pass intervals through their exact images. A residual addition sums its two
@@ -175,6 +175,22 @@ final class Layers {
             shape[1] = a.size(1);
             System.arraycopy(in, 0, shape, 2, in.length);
             return a.reshape(shape);
+        }
+    }
+
+    /** A permutation of the axes, the batch kept first (output axis i is input axis perm[i]): it moves values, exactly. */
+    record Permute(long[] perm) implements Node {
+        @Override public Interval ibp(Interval in, Trace trace) {
+            trace.input(this, in);
+            return new Interval(in.lo().permute(perm), in.hi().permute(perm));
+        }
+
+        @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
+            // a is [N, S, …output]: input axis d ≥ 1 is output axis inverse[d], at a's axis 1 + inverse[d]
+            long[] back = new long[perm.length + 1];
+            back[1] = 1;
+            for (int i = 1; i < perm.length; i++) back[1 + (int) perm[i]] = 1 + i;
+            return a.permute(back);
         }
     }
 
