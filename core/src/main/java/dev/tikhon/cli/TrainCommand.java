@@ -259,6 +259,8 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
                 }
             }
             if (!java.nio.file.Files.isRegularFile(onnx)) throw new dev.tikhon.UserError("--onnx " + onnx + ": no such file");
+            // what the import changed (a dropped Softmax, an NHWC input read as NCHW), said as eval and verify say it
+            dev.tikhon.onnx.OnnxImport.load(onnx).notes().forEach(n -> System.err.println("note:   --onnx " + onnx + ": " + n));
         }
         if (!Models.ARCHITECTURES.contains(model)) {
             throw new dev.tikhon.UserError("unknown --model '" + model + "': use one of " + String.join(", ", Models.ARCHITECTURES));

@@ -94,6 +94,36 @@ class OnnxCliTest {
         assertThat(dir.resolve("y/history.csv")).doesNotExist();
     }
 
+    /**
+     * A Keras CNN as tf2onnx writes it (NHWC input, src/test/resources/onnx/keras_cnn.onnx): train --onnx takes the NCHW data
+     * sets, says so, trains it; its export reads back to the run's logits, which ONNX Runtime computes too; verify bounds it.
+     */
+    @Test
+    void trainExportAndVerifyAKerasModel(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("keras");
+        Cli.Run t = Cli.run("train", "--onnx", "src/test/resources/onnx/keras_cnn.onnx", "--data", "fashion-mnist-sample", "--epochs", "1",
+                "--optimizer", "adam", "--lr", "0.003", "--threads", "1", "--out", run.toString());
+        assertThat(t.exitCode()).as(t.err()).isZero();
+        assertThat(t.err()).contains("the input is NHWC");
+        assertThat(t.out()).contains("model:  onnx");
+        JsonNode m = JSON.readTree(run.resolve("metrics.json").toFile());
+        assertThat(Double.isFinite(m.at("/final/train_loss").asDouble())).isTrue();
+        assertThat(m.at("/final/test_acc").asDouble()).as("one epoch from random weights").isGreaterThan(0.5);
+        Path onnx = dir.resolve("keras_trained.onnx");
+        checkExport(run, onnx);
+        Tensor x = images();
+        Module back = dev.tikhon.onnx.OnnxImport.load(onnx).model();
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            assertThat(back.forward(x).toFloatArray()).containsExactly(logits(run, x));
+        }
+        Cli.Run v = Cli.run("verify", "--onnx", onnx.toString(), "--data", "fashion-mnist-sample", "--method", "ibp,crown", "--eps", "0.01",
+                "--images", "10", "--attack-all", "--threads", "1", "--out", dir.resolve("v").toString());
+        assertThat(v.exitCode()).as(v.err()).isZero();
+        JsonNode vm = JSON.readTree(dir.resolve("v/metrics.json").toFile());
+        for (int i = 0; i < 2; i++) assertThat(vm.at("/results/" + i + "/violations_verified_but_broken").asInt()).isZero();
+        assertThat(vm.at("/results/1/method").asText()).isEqualTo("crown");
+    }
+
     /** Certified training of an imported network with a skip connection: the bounds pass through its graph. */
     @Test
     void certifiedTrainingOfAnImportedResidualNetwork(@TempDir Path dir) throws Exception {
