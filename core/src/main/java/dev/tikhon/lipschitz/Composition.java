@@ -45,7 +45,8 @@ import java.util.List;
  *       ‖Δy‖² ≤ Σ_windows ‖Δx_window‖² ≤ m·‖Δx‖², m = ⌈k/s⌉² the most windows a pixel belongs to: constant √m
  *       (1 when k = s);</li>
  *   <li>average pooling k × k, stride s: each window average has norm 1/k, a pixel lies in at most ⌈k/s⌉² windows,
- *       so the constant is ⌈k/s⌉/k (1/k when k = s); global average over H × W: 1/√(HW); flatten: 1;</li>
+ *       so the constant is ⌈k/s⌉/k (1/k when k = s); global average over H × W: 1/√(HW); flatten and an imported
+ *       transpose (a permutation of the values): 1;</li>
  *   <li>residual block relu(F(x) + S(x)): Lip(F) + Lip(S), S the identity (1) or the 1×1 projection (with its batch
  *       norm folded); an imported graph's skip connections F(x) + G(x) alike ({@link Graph#asChain});</li>
  *   <li>arithmetic with a constant (x·c + d elementwise): max |c|;</li>
