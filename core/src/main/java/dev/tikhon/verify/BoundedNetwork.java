@@ -41,12 +41,16 @@ import java.util.Map;
  * and the two intersected. The default 2,048 covers every unit of an MLP and the fully connected layers of the
  * small CNN; its convolution layers (21,632 and 36,864 units) keep their IBP bounds, where a CROWN pass would
  * cost a backward walk per unit. {@code crownUnits = 0} gives CROWN-IBP's bounds (Zhang et al. 2020): IBP for
- * every intermediate layer, CROWN for the last. Units inside residual branches always take IBP bounds.
+ * every intermediate layer, CROWN for the last. Inside a residual addition (Tikhon's residual blocks, an imported graph's
+ * skip connections) the input of each nonlinear node of a branch but its first (whose input is the addition's own) is
+ * tightened the same way, with the same limit: the walk back from it crosses the branch's earlier nodes, then the outer
+ * chain from the addition's input down (outwards through nested additions); before 2026-12-07 these kept IBP's bounds.
  *
  * <p><b>α-CROWN</b> (Xu et al., "Fast and complete", ICLR 2021) makes the lower slope α of every unstable ReLU a variable
  * in [0, 1] of its own for each backward walk (the final one and each intermediate pass) and each of its rows, and
  * maximizes the final bound over all of them jointly by projected gradient ascent (Adam), the intermediate bounds
- * recomputed with the current slopes at every step, starting from CROWN's adaptive slopes. Every α in [0, 1] gives
+ * recomputed with the current slopes at every step, starting from CROWN's adaptive slopes (the passes from inside
+ * residual branches included: each walk has its own variables). Every α in [0, 1] gives
  * sound bounds, so the elementwise best over the steps is sound, and at least CROWN's. A (layer, walk) pair whose
  * variables would exceed {@link AlphaSlopes#MAX_ELEMENTS} keeps the adaptive rule.
  *
@@ -90,7 +94,7 @@ public final class BoundedNetwork {
         }
     }
 
-    /** The same network with IBP bounds for every node inside a residual addition: the bounds before session 27's tightening. */
+    /** The same network with IBP bounds for every node inside a residual addition: the bounds before branches were tightened (2026-12-07). */
     BoundedNetwork branchesByIbp() {
         return new BoundedNetwork(nodes, false);
     }

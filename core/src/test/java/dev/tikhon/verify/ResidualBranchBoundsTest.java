@@ -180,4 +180,37 @@ class ResidualBranchBoundsTest {
             }
         }
     }
+
+    /**
+     * Certified training differentiates the bounds of {@link BoundedNetwork#ofBatch} (batch norm with the batch's statistics):
+     * with CROWN-tightened branch inputs, the gradient of the sum of CROWN's lower bounds with respect to a branch's first
+     * convolution, in a random direction, is the central finite difference of that sum (float64). A walk from inside a
+     * branch left out of the graph would drop its share of the gradient.
+     */
+    @Test
+    void boundsOfTheTrainingFunctionStayDifferentiableThroughBranchWalks() {
+        Rng.seed(34);
+        Module m = resnet();
+        m.train(true);
+        Conv2d conv = ((dev.tikhon.nn.Sequential) m).layers().stream().filter(l -> l instanceof dev.tikhon.nn.ResidualBlock)
+                .map(l -> ((dev.tikhon.nn.ResidualBlock) l).conv1()).findFirst().orElseThrow();
+        Tensor w = conv.weight().value();
+        Tensor x = input(m, 3), spec = BoundOracles.spec(m, x), d = Tensor.randn(F64, Device.CPU, w.shape());
+        InputRegion region = InputRegion.ball(x, eps(Norm.LINF), Norm.LINF);
+        Tensor lower = BoundedNetwork.ofBatch(m, x).crownLower(region, spec, UNITS, LowerSlope.ADAPTIVE).sum();
+        double analytic = Autograd.grad(lower, w, false).mul(d).sum().item();
+        double h = 1e-6;
+        double[] at = new double[2];
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            Tensor w0 = w.copy();
+            for (int k = 0; k < 2; k++) {
+                w.copy_(w0.add(d.mul(k == 0 ? h : -h)));
+                at[k] = BoundedNetwork.ofBatch(m, x).crownLower(region, spec, UNITS, LowerSlope.ADAPTIVE).sum().item();
+            }
+            w.copy_(w0);
+        }
+        double numeric = (at[0] - at[1]) / (2 * h);
+        assertThat(analytic).as("directional derivative against the finite difference " + numeric)
+                .isCloseTo(numeric, org.assertj.core.api.Assertions.within(1e-4 * Math.max(1, Math.abs(numeric))));
+    }
 }
