@@ -45,6 +45,8 @@ import java.util.Map;
  * skip connections) the input of each nonlinear node of a branch but its first (whose input is the addition's own) is
  * tightened the same way, with the same limit: the walk back from it crosses the branch's earlier nodes, then the outer
  * chain from the addition's input down (outwards through nested additions); before 2026-12-07 these kept IBP's bounds.
+ * On a ResNet-8 (width 2) for 14×14 Fashion-MNIST that raised CROWN's verified images from 56 to 66 of 100 at ℓ∞ ε 0.005
+ * and from 18 to 38 at 0.01 (α-CROWN's from 60 to 66 and 20 to 40), at no more time per image (docs/verification.md).
  *
  * <p><b>α-CROWN</b> (Xu et al., "Fast and complete", ICLR 2021) makes the lower slope α of every unstable ReLU a variable
  * in [0, 1] of its own for each backward walk (the final one and each intermediate pass) and each of its rows, and
