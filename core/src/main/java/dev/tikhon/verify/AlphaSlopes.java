@@ -9,8 +9,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * α-CROWN's variables: for each ReLU layer and each backward walk that crosses it (a walk starts at the layer whose
- * input bounds it computes, its <em>origin</em>, or at the logits for the final specification), one lower slope per
+ * α-CROWN's variables: for each ReLU layer and each backward walk that crosses it (a walk starts at the node whose
+ * input bounds it computes, inside a residual branch or not, or at the logits for the final specification; its
+ * <em>origin</em> is that node's number in forward order, {@code BoundedNetwork.origins}), one lower slope per
  * example, specification row and unit, [N, R, …units]. They are created on the first bound computation from CROWN's
  * adaptive slopes and reused, as fresh leaves, by every later one. A (layer, origin) pair whose tensor would exceed
  * {@link #MAX_ELEMENTS} keeps the adaptive rule (a convolution's 21,632 units for each of an intermediate pass's
@@ -41,7 +42,7 @@ final class AlphaSlopes {
     }
 
     /**
-     * Variables for the final walk only (from the logits, {@code depth} the network's layer count): the intermediate
+     * Variables for the final walk only (from the logits, {@code depth} its origin, {@code BoundedNetwork.finalOrigin}): the intermediate
      * passes keep the adaptive rule and need no graph. Branch and bound optimizes these per domain, over intermediate
      * bounds that stay fixed, as β-CROWN does.
      */

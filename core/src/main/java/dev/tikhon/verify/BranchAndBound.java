@@ -266,7 +266,7 @@ public final class BranchAndBound {
         host.forEach((layer, s) -> state.put(layer, Tensor.fromDoubles(s, BoundedNetwork.withHead(d, shapes.get(layer))).to(spec.dtype())
                 .to(spec.device())));
         Splits splits = new Splits(state);
-        AlphaSlopes slopes = settings.domainAlpha() && settings.steps() > 0 ? AlphaSlopes.finalWalkOnly(net.depth()) : null;
+        AlphaSlopes slopes = settings.domainAlpha() && settings.steps() > 0 ? AlphaSlopes.finalWalkOnly(net.finalOrigin()) : null;
         Map<Node, Tensor> coefficients = settings.branching() == Branching.INTERCEPT ? new java.util.IdentityHashMap<>() : null;
         // the warm start: each domain's α and β from its parent's last values, laid out [d, margins, splittable units]
         int margins = (int) specs.size(1);
@@ -347,7 +347,7 @@ public final class BranchAndBound {
             for (int j = 0; j < relus.size(); j++) {
                 int l = relus.get(j);
                 long units = offsets[j + 1] - offsets[j];
-                Tensor alpha = slopes == null ? null : slopes.value(net.node(l), net.depth());
+                Tensor alpha = slopes == null ? null : slopes.value(net.node(l), net.finalOrigin());
                 if (alpha != null) a.narrow(2, offsets[j], units).copy_(alpha.detach().reshape(d, margins, units));
                 if (betas.containsKey(l)) b.narrow(2, offsets[j], units).copy_(betas.get(l).detach().reshape(d, margins, units));
             }

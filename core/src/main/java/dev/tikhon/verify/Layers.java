@@ -345,7 +345,12 @@ final class Layers {
             Interval b = in, s = in;
             for (Node node : branch) b = node.ibp(b, trace);
             for (Node node : shortcut) s = node.ibp(s, trace);
-            return new Interval(b.lo().add(s.lo()), b.hi().add(s.hi()));
+            return sum(b, s);
+        }
+
+        /** The sum's bounds from its two chains' output bounds. */
+        static Interval sum(Interval branch, Interval shortcut) {
+            return new Interval(branch.lo().add(shortcut.lo()), branch.hi().add(shortcut.hi()));
         }
 
         @Override public boolean affine() { return false; }
