@@ -68,12 +68,7 @@ class ImportedActivationBoundsTest {
         BoundedNetwork net = BoundedNetwork.of(m);
         Tensor x = Tensor.rand(8, 1, 2, 3).mul(2).sub(1);
         Tensor spec = BoundOracles.spec(m, x);
-        Tensor margins = BoundOracles.margins(m, spec, x);
-        InputRegion point = InputRegion.ball(x, 0, Norm.LINF);
-        for (Interval b : List.of(net.ibp(point, spec), net.crown(point, spec))) {
-            assertThat(b.lo().sub(margins).abs().max().item()).as("lower at ε = 0").isLessThan(1e-4);
-            assertThat(b.hi().sub(margins).abs().max().item()).as("upper at ε = 0").isLessThan(1e-4);
-        }
+        BoundOracles.assertExactAtZero(net, m, spec, x, 1e-4);
         double eps = 0.15;
         InputRegion region = InputRegion.ball(x, eps, Norm.LINF);
         Interval ibp = net.ibp(region, spec), crown = net.crown(region, spec);
@@ -117,15 +112,7 @@ class ImportedActivationBoundsTest {
         double eps = 0.02;
         InputRegion region = InputRegion.ball(x, eps, Norm.LINF);
         Interval ibp = net.ibp(region, spec), crown = net.crown(region, spec);
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            for (int i = 0; i < 200; i++) {
-                Tensor mi = BoundOracles.margins(m, spec, x.add(BoundOracles.perturbation(x, Norm.LINF, eps, i)));
-                for (Interval b : List.of(ibp, crown)) {
-                    assertThat(mi.sub(b.lo()).min().item()).as("lower bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
-                    assertThat(b.hi().sub(mi).min().item()).as("upper bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
-                }
-            }
-        }
+        BoundOracles.assertContainsSamples(m, spec, x, Norm.LINF, eps, 200, 1e-5, ibp, crown);
         if (answers) {   // the sound Lipschitz bound holds for the input gradient PyTorch computed: ‖Jᵀv‖ ≤ L‖v‖
             OnnxImportTest.Fixture f = OnnxImportTest.Fixture.of(name);
             double gradNorm = 0, vNorm = 0;

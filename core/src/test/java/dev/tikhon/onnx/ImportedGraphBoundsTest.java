@@ -152,16 +152,7 @@ class ImportedGraphBoundsTest {
         double eps = 0.02;
         Interval ibp = BoundedNetwork.of(g).ibp(InputRegion.ball(x, eps, Norm.LINF), spec);
         Interval crown = BoundedNetwork.of(g).crown(InputRegion.ball(x, eps, Norm.LINF), spec);
-        try (Autograd.Guard ng = Autograd.noGrad()) {
-            for (int i = 0; i < 200; i++) {
-                Tensor xi = x.add(BoundOracles.perturbation(x, Norm.LINF, eps, i));   // corners of the box, and points inside
-                Tensor mi = spec.matmul(g.forward(xi).unsqueeze(2)).squeeze(2);
-                for (Interval b : List.of(ibp, crown)) {
-                    assertThat(mi.sub(b.lo()).min().item()).as("lower bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
-                    assertThat(b.hi().sub(mi).min().item()).as("upper bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
-                }
-            }
-        }
+        BoundOracles.assertContainsSamples(g, spec, x, Norm.LINF, eps, 200, 1e-5, ibp, crown);   // corners of the box, and points inside
         // and the Lipschitz bound holds for the gradient of each output
         double bound = NetworkBound.of(g, new long[]{2, 6, 6}, 0).total();
         Tensor xg = x.requiresGrad(true);

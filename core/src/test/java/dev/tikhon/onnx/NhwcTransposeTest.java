@@ -145,24 +145,11 @@ class NhwcTransposeTest {
     private static void check(Module m, Tensor x, long[] shape) {
         BoundedNetwork net = BoundedNetwork.of(m);
         Tensor spec = BoundOracles.spec(m, x);
-        Tensor margins = BoundOracles.margins(m, spec, x);
-        InputRegion point = InputRegion.ball(x, 0, Norm.LINF);
-        for (Interval b : List.of(net.ibp(point, spec), net.crown(point, spec))) {
-            assertThat(b.lo().sub(margins).abs().max().item()).as("lower at ε = 0").isLessThan(1e-4);
-            assertThat(b.hi().sub(margins).abs().max().item()).as("upper at ε = 0").isLessThan(1e-4);
-        }
+        BoundOracles.assertExactAtZero(net, m, spec, x, 1e-4);
         double eps = 0.03;
         InputRegion region = InputRegion.ball(x, eps, Norm.LINF);
         Interval ibp = net.ibp(region, spec), crown = net.crown(region, spec);
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            for (int i = 0; i < 300; i++) {
-                Tensor mi = BoundOracles.margins(m, spec, x.add(BoundOracles.perturbation(x, Norm.LINF, eps, i)));
-                for (Interval b : List.of(ibp, crown)) {
-                    assertThat(mi.sub(b.lo()).min().item()).as("lower bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
-                    assertThat(b.hi().sub(mi).min().item()).as("upper bound, sample %d", i).isGreaterThanOrEqualTo(-1e-5);
-                }
-            }
-        }
+        BoundOracles.assertContainsSamples(m, spec, x, Norm.LINF, eps, 300, 1e-5, ibp, crown);
         assertThat(crown.lo().mean().item()).as("CROWN at least as tight as IBP on average").isGreaterThanOrEqualTo(ibp.lo().mean().item());
         double bound = NetworkBound.of(m, shape, 0).total();
         Tensor xg = x.copy().requiresGrad(true);

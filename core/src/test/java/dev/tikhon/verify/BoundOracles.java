@@ -36,6 +36,33 @@ public final class BoundOracles {
         }
     }
 
+    /**
+     * The sampled soundness check: at {@code samples} perturbations of {@code x} in its ε-ball ({@link #perturbation}), the
+     * margins {@code spec} names lie within every one of {@code bounds}, to {@code tolerance}.
+     */
+    public static void assertContainsSamples(Module m, Tensor spec, Tensor x, Norm norm, double eps, int samples, double tolerance,
+                                             Interval... bounds) {
+        for (int i = 0; i < samples; i++) {
+            Tensor mi = margins(m, spec, x.add(perturbation(x, norm, eps, i)));
+            for (int k = 0; k < bounds.length; k++) {
+                org.assertj.core.api.Assertions.assertThat(mi.sub(bounds[k].lo()).min().item())
+                        .as("bound %d: lower, %s ε %s sample %d", k, norm, eps, i).isGreaterThanOrEqualTo(-tolerance);
+                org.assertj.core.api.Assertions.assertThat(bounds[k].hi().sub(mi).min().item())
+                        .as("bound %d: upper, %s ε %s sample %d", k, norm, eps, i).isGreaterThanOrEqualTo(-tolerance);
+            }
+        }
+    }
+
+    /** At ε = 0 IBP's and CROWN's bounds of {@code net} (the view of {@code m}) both equal the margins at {@code x}, to {@code tolerance}. */
+    public static void assertExactAtZero(BoundedNetwork net, Module m, Tensor spec, Tensor x, double tolerance) {
+        Tensor margins = margins(m, spec, x);
+        InputRegion point = InputRegion.ball(x, 0, Norm.LINF);
+        for (Interval b : java.util.List.of(net.ibp(point, spec), net.crown(point, spec))) {
+            org.assertj.core.api.Assertions.assertThat(b.lo().sub(margins).abs().max().item()).as("lower at ε = 0").isLessThan(tolerance);
+            org.assertj.core.api.Assertions.assertThat(b.hi().sub(margins).abs().max().item()).as("upper at ε = 0").isLessThan(tolerance);
+        }
+    }
+
     /** The margins {@code spec} names, of {@code m} at {@code x}. */
     public static Tensor margins(Module m, Tensor spec, Tensor x) {
         try (Autograd.Guard g = Autograd.noGrad()) {
