@@ -81,11 +81,38 @@ final class AlphaSlopes {
             Tensor initial = Layers.rows(adaptive).expand(Layers.withRows(l.shape(), rows));
             Tensor given = start == null ? null : start.get(node);
             if (given != null) initial = Tensor.where(given.isFinite(), given, initial);
-            alpha = initial.contiguous().requiresGrad(true);
-            byOrigin.put(origin, alpha);
-            values.computeIfAbsent(node, k -> new HashMap<>()).put(origin, alpha);
+            alpha = keep(node, origin, initial);
         }
         return alpha.narrow(1, rowStart, rowCount);
+    }
+
+    private Tensor keep(Node node, int origin, Tensor initial) {
+        Tensor alpha = initial.contiguous().requiresGrad(true);
+        leaves.computeIfAbsent(node, k -> new HashMap<>()).put(origin, alpha);
+        values.computeIfAbsent(node, k -> new HashMap<>()).put(origin, alpha);
+        return alpha;
+    }
+
+    /**
+     * The tangent points of a tanh or sigmoid layer ({@link Pointwise#tangentLines}) for the rows [rowStart, rowStart +
+     * rowCount) of a walk from {@code origin}, as fractions t in [0, 1] of each unit's [l, u] (d = l + t·(u − l), so that the
+     * ascent's projection onto [0, 1] keeps d in whatever [l, u] the step brings): {lower, upper}, each [N, rowCount, …units];
+     * one variable [N, 2·rows, …] holds the lower rows, then the upper. Created on the first computation from {@code start}
+     * ([N, …] each: the points that give CROWN's lines); null where the layer keeps its fixed lines (branch and bound's
+     * final-walk-only variables among them: it optimizes ReLUs only).
+     */
+    Tensor[] tangents(Node node, int origin, long rows, long rowStart, long rowCount, Tensor l,
+                      java.util.function.Supplier<Tensor[]> start) {
+        if (onlyOrigin >= 0) return null;
+        Map<Integer, Tensor> byOrigin = leaves.computeIfAbsent(node, k -> new HashMap<>());
+        Tensor t = byOrigin.get(origin);
+        if (t == null) {
+            if (!collecting || 2 * l.size(0) * rows * (l.numel() / l.size(0)) > MAX_ELEMENTS) return null;
+            Tensor[] s = start.get();
+            long[] shape = Layers.withRows(l.shape(), rows);
+            t = keep(node, origin, Tensor.cat(List.of(Layers.rows(s[0]).expand(shape), Layers.rows(s[1]).expand(shape)), 1));
+        }
+        return new Tensor[]{t.narrow(1, rowStart, rowCount), t.narrow(1, rows + rowStart, rowCount)};
     }
 
     /**

@@ -404,7 +404,7 @@ public final class BoundedNetwork {
                 Node node = f.chain().get(i);
                 node.prepare(trace);
                 widest = Math.max(widest, trace.input(node).width());
-                if (node instanceof Layers.Act act && act.kind() == dev.tikhon.nn.Activation.Kind.RELU) reluUnits.add(trace.input(node).width());
+                if (node instanceof Layers.Act act && act.optimizable()) reluUnits.add(trace.input(node).width());
                 if (node instanceof Layers.Add) reluUnits.add(-1L);
             }
         }

@@ -285,6 +285,17 @@ final class Layers {
             if (optimized(trace)) {   // α-CROWN: the slopes of the walk under way, not cached (they differ from walk to walk)
                 Interval in = trace.input(this);
                 Tensor l = in.lo().contiguous(), u = in.hi().contiguous();
+                if (kind != Activation.Kind.RELU) {   // tanh, sigmoid: the tangent points, as fractions of [l, u]
+                    Pointwise f = Pointwise.of(kind);
+                    Tensor[] t = trace.slopes.tangents(this, trace.origin, trace.rows, trace.rowStart, trace.rowCount, l,
+                            () -> f.startFractions(in));
+                    if (t != null) {
+                        Tensor lr = rows(l), width = rows(u.sub(l));
+                        // clamped here too: the lines' soundness must not rest on the ascent's projection
+                        return f.tangentLines(in, lr.add(t[0].clamp(0, 1).mul(width)), lr.add(t[1].clamp(0, 1).mul(width)));
+                    }
+                    return fixed(trace);
+                }
                 Tensor slopes = trace.slopes.slopes(this, trace.origin, trace.rows, trace.rowStart, trace.rowCount, l, u);
                 if (slopes != null) return Relaxation.relu(l, u, trace.alpha, slopes);
             }
@@ -294,7 +305,10 @@ final class Layers {
         /** The relaxation with the trace's fixed lower-slope rule, made once per bound computation. */
         private Relaxation fixed(Trace trace) { return trace.cached(this, () -> Relaxation.of(kind, trace.input(this), trace.alpha)); }
 
-        private boolean optimized(Trace trace) { return trace.slopes != null && kind == Activation.Kind.RELU; }
+        private boolean optimized(Trace trace) { return trace.slopes != null && optimizable(); }
+
+        /** Whether α-CROWN has variables here: ReLU's lower slopes, tanh's and sigmoid's tangent points. */
+        boolean optimizable() { return kind == Activation.Kind.RELU || kind == Activation.Kind.TANH || kind == Activation.Kind.SIGMOID; }
 
         /** Makes the fixed-slope relaxation in the caller's scope (α-CROWN's layers also read it where they have no variables). */
         @Override public void prepare(Trace trace) { if (!affine()) fixed(trace); }

@@ -76,6 +76,8 @@ public final class Pointwise {
     /** {lo, hi, value}: f is non-increasing before lo, non-decreasing after hi, ≥ value on [lo, hi]; null: monotone. */
     private final double[] minimum;
     private final DoubleSupplier lipschitz;
+    /** The r ≥ 0 with f′(r) = k, for f′ even (tanh, sigmoid): where α-CROWN's tangent points start; null for the others. */
+    private UnaryOperator<Tensor> inverseSlope;
 
     private Pointwise(String name, UnaryOperator<Tensor> f, UnaryOperator<Tensor> slope, List<Piece> pieces, double[] minimum,
                       DoubleSupplier lipschitz) {
@@ -171,13 +173,23 @@ public final class Pointwise {
 
     /** tanh: f″ = −2 tanh(z)(1 − tanh²(z)), convex below 0, concave above; increasing; sup f′ = f′(0) = 1. */
     static Pointwise tanh() {
-        return new Pointwise("tanh", Tensor::tanh, z -> z.tanh().square().neg().add(1), convexConcave(), null, () -> 1);
+        Pointwise p = new Pointwise("tanh", Tensor::tanh, z -> z.tanh().square().neg().add(1), convexConcave(), null, () -> 1);
+        p.inverseSlope = k -> atanh(k.neg().add(1).clamp(0, 1).sqrt());   // 1 − tanh²(r) = k
+        return p;
     }
 
     /** σ(z) = 1/(1 + e⁻ᶻ): f″ = σ(1 − σ)(1 − 2σ), convex below 0, concave above; increasing; sup f′ = f′(0) = ¼. */
     static Pointwise sigmoid() {
-        return new Pointwise("sigmoid", Tensor::sigmoid, z -> { Tensor s = z.sigmoid(); return s.mul(s.neg().add(1)); }, convexConcave(), null,
-                () -> 0.25);
+        Pointwise p = new Pointwise("sigmoid", Tensor::sigmoid, z -> { Tensor s = z.sigmoid(); return s.mul(s.neg().add(1)); }, convexConcave(),
+                null, () -> 0.25);
+        p.inverseSlope = k -> atanh(k.mul(-4).add(1).clamp(0, 1).sqrt()).mul(2);   // σ(r)(1 − σ(r)) = k: tanh(r/2) = √(1 − 4k)
+        return p;
+    }
+
+    /** atanh(x) = ½ log((1 + x)/(1 − x)), x kept below 1 (a start point only: any value is sound). */
+    private static Tensor atanh(Tensor x) {
+        Tensor c = x.clampMax(1 - 1e-6);
+        return c.add(1).div(c.neg().add(1)).log().mul(0.5);
     }
 
     private static List<Piece> convexConcave() {
@@ -348,14 +360,46 @@ public final class Pointwise {
             if (p.curvature == Curvature.CONCAVE) concave = concave.logicalOr(l.ge(p.from).logicalAnd(u.le(p.to)));
         }
         Tensor lowerSlope = Tensor.where(concave, chord, tangent), upperSlope = Tensor.where(concave, tangent, chord);
-        return new Relaxation(lowerSlope, intercept(l, u, lowerSlope, false), upperSlope, intercept(l, u, upperSlope, true), false);
+        return new Relaxation(lowerSlope, intercept(l, u, lowerSlope, false, null), upperSlope, intercept(l, u, upperSlope, true, null), false);
+    }
+
+    /**
+     * α-CROWN's lines (tanh and sigmoid): below, the tangent at {@code lowerAt} clamped into [l, u]; above, the tangent at
+     * {@code upperAt} clamped likewise ([N, R, …] each, any values, one per specification row); each slope's intercept is
+     * {@link #intercept}'s bound for that slope, with the tangent point as a second point of tangency on each curved piece.
+     * So every line holds on [l, u] whatever the points: on a convex (concave) stretch the tangent is the line itself, and
+     * where [l, u] crosses 0 it is moved until it holds on both pieces. Lines of all four parts per row.
+     */
+    Relaxation tangentLines(Interval pre, Tensor lowerAt, Tensor upperAt) {
+        Tensor l = Layers.rows(pre.lo().contiguous()), u = Layers.rows(pre.hi().contiguous());
+        Tensor lowerSlope = slope.apply(lowerAt.maximum(l).minimum(u)), upperSlope = slope.apply(upperAt.maximum(l).minimum(u));
+        return new Relaxation(lowerSlope, intercept(l, u, lowerSlope, false, lowerAt), upperSlope, intercept(l, u, upperSlope, true, upperAt),
+                false, true, true);
+    }
+
+    /**
+     * Where α-CROWN's tangent points start ({@link #tangentLines}), as fractions of [l, u], {lower, upper}, [N, …] each: the
+     * points whose tangents have CROWN's slopes ({@link #relaxation}): ½ for the midpoint tangent, and for the chord the point
+     * of [l, u] where f′ equals it (f′ is even: ±r, r ≥ 0 its inverse). Only tanh and sigmoid have the inverse.
+     */
+    Tensor[] startFractions(Interval pre) {
+        Tensor l = pre.lo().contiguous(), u = pre.hi().contiguous();
+        Tensor wide = u.sub(l).gt(NARROW);
+        Tensor width = Tensor.where(wide, u.sub(l), l.onesLike());
+        Tensor chord = f.apply(u).sub(f.apply(l)).div(width);
+        Tensor r = inverseSlope.apply(chord);
+        Tensor d = Tensor.where(r.le(u).logicalAnd(l.le(r)), r, r.neg());
+        Tensor half = l.zerosLike().add(0.5);
+        Tensor atChord = Tensor.where(wide, d.sub(l).div(width).clamp(0, 1), half);
+        Tensor concave = l.ge(0);   // tanh and sigmoid: concave on [0, ∞), where CROWN's chord is the lower line
+        return new Tensor[]{Tensor.where(concave, atChord, half), Tensor.where(concave, half, atChord)};
     }
 
     /**
      * A bound on g(z) = f(z) − k·z over [l, u]: its minimum from below ({@code upper} false) or its maximum from above,
      * the extreme of the pieces' bounds.
      */
-    private Tensor intercept(Tensor l, Tensor u, Tensor k, boolean upper) {
+    private Tensor intercept(Tensor l, Tensor u, Tensor k, boolean upper, Tensor at) {
         Tensor out = null;
         for (Piece piece : pieces) {
             Tensor a = l.clamp(piece.from, piece.to), b = u.clamp(piece.from, piece.to);   // [l, u] ∩ piece where it meets it
@@ -369,6 +413,12 @@ public final class Pointwise {
                 Tensor s = slope.apply(p).sub(k).abs().mul(b.sub(a)).mul(0.5);
                 Tensor gp = f.apply(p).sub(k.mul(p));
                 bound = upper ? gp.add(s) : gp.sub(s);
+                if (at != null) {   // the same with g's tangent at the given point clamped into [a, b]: its worse end
+                    Tensor q = at.maximum(a).minimum(b);
+                    Tensor sq = slope.apply(q).sub(k), gq = f.apply(q).sub(k.mul(q));
+                    Tensor ea = sq.mul(a.sub(q)), eb = sq.mul(b.sub(q));
+                    bound = upper ? bound.minimum(gq.add(ea.maximum(eb))) : bound.maximum(gq.add(ea.minimum(eb)));
+                }
             }
             Tensor meets = l.le(piece.to).logicalAnd(u.ge(piece.from));
             bound = Tensor.where(meets, bound, bound.zerosLike().add(upper ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY));

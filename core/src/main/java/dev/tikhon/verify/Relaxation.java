@@ -21,7 +21,13 @@ import dev.tikhon.nn.Activation;
  * they hold on both pieces where [l, u] contains 0), as are the imported activations'.
  */
 record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, Tensor upperIntercept, boolean lowerThroughOrigin,
-                  boolean slopePerSpec) {
+                  boolean slopePerSpec, boolean linesPerSpec) {
+
+    /** {@code slopePerSpec}: the lower slope is [N, S, …] (ReLU's α), the rest [N, …]; {@code linesPerSpec}: all four are [N, S, …]. */
+    Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, Tensor upperIntercept, boolean lowerThroughOrigin,
+               boolean slopePerSpec) {
+        this(lowerSlope, lowerIntercept, upperSlope, upperIntercept, lowerThroughOrigin, slopePerSpec, false);
+    }
 
     Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, Tensor upperIntercept, boolean lowerThroughOrigin) {
         this(lowerSlope, lowerIntercept, upperSlope, upperIntercept, lowerThroughOrigin, false);
@@ -97,6 +103,7 @@ record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, T
      * same number.
      */
     Tensor coefficients(Tensor a) {
+        if (linesPerSpec) return a.mul(Tensor.where(a.ge(0), lowerSlope, upperSlope));
         return a.mul(Tensor.where(a.ge(0), slopePerSpec ? lowerSlope : Layers.rows(lowerSlope), Layers.rows(upperSlope)));
     }
 
@@ -105,6 +112,7 @@ record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, T
      * term is left out where the lower line passes through the origin (ReLU).
      */
     Tensor constants(Tensor a) {
+        if (linesPerSpec) return Trace.sumTail(a.clampMax(0).mul(upperIntercept).add(a.clampMin(0).mul(lowerIntercept)));
         Tensor c = dot(a.clampMax(0), upperIntercept);
         return lowerThroughOrigin ? c : c.add(dot(a.clampMin(0), lowerIntercept));
     }
