@@ -15,7 +15,8 @@ import java.util.Map;
  * example, specification row and unit, [N, R, …units]. They are created on the first bound computation from CROWN's
  * adaptive slopes and reused, as fresh leaves, by every later one. A (layer, origin) pair whose tensor would exceed
  * {@link #MAX_ELEMENTS} keeps the adaptive rule (a convolution's 21,632 units for each of an intermediate pass's
- * hundreds of rows would take gigabytes).
+ * hundreds of rows would take gigabytes). Tanh and sigmoid layers have, per the same (layer, origin, example, row, unit),
+ * two tangent points instead, of the lower and the upper line ({@link #tangents}); the imported activations have none.
  */
 final class AlphaSlopes {
     /** The largest slope tensor created for one (layer, origin) pair: 16 Mi elements (64 MiB of float32). */

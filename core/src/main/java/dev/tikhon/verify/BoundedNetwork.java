@@ -53,7 +53,10 @@ import java.util.Map;
  * maximizes the final bound over all of them jointly by projected gradient ascent (Adam), the intermediate bounds
  * recomputed with the current slopes at every step, starting from CROWN's adaptive slopes (the passes from inside
  * residual branches included: each walk has its own variables). Every α in [0, 1] gives
- * sound bounds, so the elementwise best over the steps is sound, and at least CROWN's. A (layer, walk) pair whose
+ * sound bounds, so the elementwise best over the steps is sound, and at least CROWN's. Tanh and sigmoid units have two
+ * variables each instead, the points of [l, u] where their lower and upper lines touch f ({@link Pointwise#tangentLines}):
+ * the slope is f′ there and the intercept {@link Pointwise}'s bound for that slope, so every point gives sound lines; they
+ * start where the tangent has CROWN's slope. A (layer, walk) pair whose
  * variables would exceed {@link AlphaSlopes#MAX_ELEMENTS} keeps the adaptive rule.
  *
  * <p>Batch norm is taken in evaluation mode (its running statistics) by {@link #of}: the function the model computes when
