@@ -3,13 +3,8 @@ package dev.tikhon.verify;
 import dev.tikhon.attack.Norm;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.data.ToyData;
-import dev.tikhon.engine.Autograd;
-import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Tensor;
-import dev.tikhon.nn.Activation;
-import dev.tikhon.nn.Linear;
 import dev.tikhon.nn.Module;
-import dev.tikhon.nn.Sequential;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -56,13 +51,7 @@ class TangentAlphaCrownTest {
 
     @Test
     void alphaCrownOnATanhSigmoidMlpIsSoundAndAtLeastCrown() {
-        Rng.seed(31);
-        Module m = new Sequential(new Linear(2, 16), new Activation(Activation.Kind.TANH), new Linear(16, 16),
-                new Activation(Activation.Kind.SIGMOID), new Linear(16, 16), new Activation(Activation.Kind.TANH), new Linear(16, 2));
-        try (Autograd.Guard g = Autograd.noGrad()) {
-            for (var p : m.parameters()) p.value().mul_(2.5);
-        }
-        m.train(false);
+        Module m = TanhSigmoidCrownTest.saturatingMlp();
         Dataset moons = ToyData.generate("moons", 64, 3);
         Tensor x = moons.inputs();
         BoundedNetwork net = BoundedNetwork.of(m);

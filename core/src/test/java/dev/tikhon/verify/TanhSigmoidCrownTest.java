@@ -22,8 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * and containing them at sampled points of ℓ∞ and ℓ2 balls (also CROWN-IBP's and α-CROWN's), on average at least IBP's.
  */
 class TanhSigmoidCrownTest {
-    @Test
-    void crownBoundsOfATanhMlpContainTheMarginsAndAreExactAtZero() {
+    /** tanh, sigmoid, tanh between linear layers of 16, weights ×2.5 so that units saturate and straddle 0 (evaluation mode). */
+    static Module saturatingMlp() {
         Rng.seed(31);
         Module m = new Sequential(new Linear(2, 16), new Activation(Activation.Kind.TANH), new Linear(16, 16),
                 new Activation(Activation.Kind.SIGMOID), new Linear(16, 16), new Activation(Activation.Kind.TANH), new Linear(16, 2));
@@ -31,6 +31,12 @@ class TanhSigmoidCrownTest {
             for (var p : m.parameters()) p.value().mul_(2.5);
         }
         m.train(false);
+        return m;
+    }
+
+    @Test
+    void crownBoundsOfATanhMlpContainTheMarginsAndAreExactAtZero() {
+        Module m = saturatingMlp();
         Dataset moons = ToyData.generate("moons", 64, 3);
         Tensor x = moons.inputs();
         BoundedNetwork net = BoundedNetwork.of(m);
