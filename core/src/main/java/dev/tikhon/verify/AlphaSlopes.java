@@ -117,9 +117,9 @@ final class AlphaSlopes {
     }
 
     /**
-     * Whether a walk from {@code origin} can depend on a variable: one of its own, where a ReLU layer it crosses is small
-     * enough for {@code examplesTimesRows} rows ({@code reluUnits}: their unit counts, −1 where not known), or one of an
-     * earlier walk's, whose bounds it reads. Where it cannot, the walk needs no graph.
+     * Whether a walk from {@code origin} can depend on a variable: one of its own, where a layer with variables it crosses
+     * (ReLU, tanh, sigmoid) is small enough for {@code examplesTimesRows} rows ({@code reluUnits}: their unit counts, −1
+     * where not known), or one of an earlier walk's, whose bounds it reads. Where it cannot, the walk needs no graph.
      */
     boolean reaches(int origin, long examplesTimesRows, List<Long> reluUnits) {
         for (Map<Integer, Tensor> byOrigin : values.values()) {

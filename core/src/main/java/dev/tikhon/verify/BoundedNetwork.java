@@ -76,6 +76,8 @@ public final class BoundedNetwork {
      * after all of them ({@link #finalOrigin}). A walk reads only bounds that walks of smaller numbers computed.
      */
     private final Map<Node, Integer> origins = new java.util.IdentityHashMap<>();
+    /** Every node in that order, those inside residual additions included. */
+    private final List<Node> ordered = new ArrayList<>();
     /** False: the nodes inside residual additions keep IBP bounds, as before they were tightened (tests compare). */
     private final boolean tightenBranches;
 
@@ -91,7 +93,8 @@ public final class BoundedNetwork {
 
     private void number(List<Node> chain) {
         for (Node node : chain) {
-            origins.put(node, origins.size());
+            origins.put(node, ordered.size());
+            ordered.add(node);
             if (node instanceof Layers.Add add) {
                 number(add.branch());
                 number(add.shortcut());
@@ -259,15 +262,14 @@ public final class BoundedNetwork {
      * forward pass: what CROWN-IBP training mixes.
      */
     public Tensor[] ibpAndCrownIbpLower(InputRegion region, Tensor spec) {
-        Trace trace = new Trace(LowerSlope.ADAPTIVE);
-        Interval ibp = lastIbp(forward(region, nodes.size() - 1, 0, trace), region, spec, trace);
-        return new Tensor[]{ibp.lo(), finalWalk(spec, region, trace)};
+        IbpPass pass = ibpPass(region, spec, true);
+        return new Tensor[]{pass.ibpLower(), pass.crownIbpLower()};
     }
 
     /**
-     * One IBP pass for certified training: IBP's lower bounds of C·z, CROWN-IBP's too where {@code crownIbp}, and the
-     * interval each ReLU's input took in the pass (those inside residual branches included), in the network's order, which
-     * the warm-up regularizers of Shi et al. (2021) read.
+     * One IBP pass for certified training: IBP's lower bounds of C·z, CROWN-IBP's too where {@code crownIbp} (else null), and
+     * the interval each ReLU's input took in the pass (those inside residual branches included), in forward order, which the
+     * warm-up regularizers of Shi et al. (2021) read.
      */
     public record IbpPass(Tensor ibpLower, Tensor crownIbpLower, List<Interval> reluInputs) {}
 
@@ -276,18 +278,11 @@ public final class BoundedNetwork {
         Interval ibp = lastIbp(forward(region, nodes.size() - 1, 0, trace), region, spec, trace);
         Tensor crown = crownIbp ? finalWalk(spec, region, trace) : null;
         List<Interval> relus = new ArrayList<>();
-        collectReluInputs(nodes, trace, relus);
-        return new IbpPass(ibp.lo(), crown, relus);
-    }
-
-    private static void collectReluInputs(List<Node> chain, Trace trace, List<Interval> out) {
-        for (Node n : chain) {
-            if (n instanceof Layers.Act a && a.kind() == Activation.Kind.RELU && trace.recorded(n) != null) out.add(trace.recorded(n));
-            if (n instanceof Layers.Add add) {
-                collectReluInputs(add.branch(), trace, out);
-                collectReluInputs(add.shortcut(), trace, out);
-            }
+        for (Node n : ordered) {
+            Interval in = trace.recorded(n);
+            if (n instanceof Layers.Act a && a.kind() == Activation.Kind.RELU && in != null) relus.add(in);
         }
+        return new IbpPass(ibp.lo(), crown, relus);
     }
 
     private Interval lastIbp(Interval h, InputRegion region, Tensor spec, Trace trace) {
@@ -401,7 +396,7 @@ public final class BoundedNetwork {
         }
         if (trace.slopes != null) units = trace.slopes.units(origin, units);
         if (units.length == 0) return ibp;
-        List<Long> reluUnits = new ArrayList<>();   // for α-CROWN: the ReLU layers this walk crosses (−1: inside a residual block)
+        List<Long> reluUnits = new ArrayList<>();   // for α-CROWN: the layers with variables this walk crosses (ReLU, tanh, sigmoid; −1: a residual block)
         for (Frame f : path) {
             for (int i = 0; i < f.index(); i++) {
                 Node node = f.chain().get(i);

@@ -118,20 +118,14 @@ public final class CertifiedTraining implements Objective {
         Tensor spec = BoundedNetwork.marginsOverOthers(y, (int) logits.size(1), x);   // [N, K − 1, K]: m̲_y = 0 is left out
         InputRegion region = InputRegion.inDomain(x, e, norm);
         double regWeight = boundReg * (1 - rampFraction(epochs));   // λ(1 − ε_t/ε): only while ε ramps up
-        Tensor lower;
+        BoundedNetwork.IbpPass pass = net.ibpPass(region, spec, bound == Bound.CROWN_IBP && beta > 0);
+        Tensor lower = pass.crownIbpLower() == null ? pass.ibpLower() : pass.ibpLower().mul(1 - beta).add(pass.crownIbpLower().mul(beta));
         Tensor regularizer = null;
         if (regWeight > 0) {
-            BoundedNetwork.IbpPass pass = net.ibpPass(region, spec, bound == Bound.CROWN_IBP && beta > 0);
-            lower = pass.crownIbpLower() == null ? pass.ibpLower() : pass.ibpLower().mul(1 - beta).add(pass.crownIbpLower().mul(beta));
             Tensor[] terms = warmupRegularizers(region.box(), pass.reluInputs());
             parts.put("tightness_reg", terms[0]);
             parts.put("relu_reg", terms[1]);
             regularizer = terms[0].add(terms[1]).mul(regWeight);
-        } else if (bound == Bound.CROWN_IBP && beta > 0) {
-            Tensor[] both = net.ibpAndCrownIbpLower(region, spec);
-            lower = both[0].mul(1 - beta).add(both[1].mul(beta));
-        } else {
-            lower = net.ibp(region, spec).lo();
         }
         // CE(−m̲, y) with m̲_y = 0 in front: the same softmax with the true class moved to index 0
         Tensor worst = Tensor.cat(List.of(Tensor.zeros(lower.dtype(), lower.device(), lower.size(0), 1), lower.neg()), 1);
