@@ -768,10 +768,7 @@ public final class OnnxImport {
     private int readers(int v) {
         int count = 0;
         for (Node m : graphNodes) for (String i : m.inputs) if (Integer.valueOf(v).equals(values.get(i))) count++;
-        for (Map.Entry<String, Integer> e : values.entrySet()) {
-            if (e.getValue() == v && e.getKey().equals(graphOutput)) count++;
-        }
-        return count;
+        return Integer.valueOf(v).equals(values.get(graphOutput)) ? count + 1 : count;
     }
 
     /** Pad (operator set 11 on: pads and the value are inputs) in constant mode, of the two spatial axes of NCHW. */
