@@ -30,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Oracle: an uninterrupted run. Each long command (train, smooth, flow train) is killed with SIGKILL at a random
- * point of its progress, continued with --resume, and must end with exactly the same state (the checkpoint's tensors,
+ * point of its progress in a child JVM, continued with --resume in this one, and must end with exactly the same state (the checkpoint's tensors,
  * model and optimizer, byte for byte) and the same losses as a run that was never interrupted; same seed, one thread.
  * While the victim runs, a reader opens every checkpoint and JSON file in its folder again and again, as a later
  * command would: none may ever be torn. The kill points are drawn from a seed printed with every failure
@@ -48,8 +48,8 @@ class KillAndResumeTest {
     @BeforeAll
     static void trainABaseModel() throws Exception {
         moons = shared.resolve("moons");
-        finish(start(command("train", "--data", "moons", "--model", "mlp", "--hidden", "16", "--epochs", "1", "--seed", "2",
-                "--out", moons.toString())));
+        here(command("train", "--data", "moons", "--model", "mlp", "--hidden", "16", "--epochs", "1", "--seed", "2",
+                "--out", moons.toString()));
     }
 
     private static List<String> command(String... args) {
@@ -72,11 +72,15 @@ class KillAndResumeTest {
         return pb.start();
     }
 
-    private static String finish(Process p) throws Exception {
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(output).isEqualTo(0);
-        return output;
+    /**
+     * Runs {@code command} (a child's command line) in this JVM instead: the same code at one thread gives the same
+     * numbers, and only the run that is killed or stopped needs a process of its own. Returns what it printed.
+     */
+    private static String here(List<String> command) {
+        List<String> args = command.subList(command.indexOf(Main.class.getName()) + 1, command.size());
+        Cli.Run r = Cli.run(args.toArray(String[]::new));
+        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+        return r.out() + r.err();
     }
 
     /** "train mlp epoch 2/3: 95/188 (51%), …" → 2 + 0.505 − 1 = 1.505 epochs done; lines without a count → −1. */
@@ -213,10 +217,10 @@ class KillAndResumeTest {
         String[] args = {"train", "--data", "fashion-mnist-sample", "--model", "mlp", "--hidden", "64", "--epochs", "3",
                 "--batch-size", "32", "--checkpoint-every", "20", "--seed", "17"};
         List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", killed.toString()));
-        finish(start(w));
+        here(w);
         killAt(k, 0.3 + 2.2 * RANDOM.nextDouble(), killed);   // anywhere from the first epoch's end to late in the third
         assertThat(killed.resolve("checkpoint.tkn")).exists();
-        String output = finish(start(resumed(k)));
+        String output = here(resumed(k));
         assertThat(output).contains("resume: ");
 
         JsonNode a = JSON.readTree(whole.resolve("metrics.json").toFile()), b = JSON.readTree(killed.resolve("metrics.json").toFile());
@@ -238,7 +242,7 @@ class KillAndResumeTest {
         String[] args = {"train", "--data", "fashion-mnist-sample", "--model", "cnn", "--epochs", "1", "--batch-size", "32",
                 "--seed", "23"};   // a few seconds an epoch: the signal lands well inside it
         List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", stopped.toString()));
-        finish(start(w));
+        here(w);
         String output = stopAt(k, 0.1 + 0.5 * RANDOM.nextDouble());   // inside the epoch, far from its checkpoint at the end
         assertThat(output).as("seed %d", SEED).contains("tikhon: stopped; kept the last checkpoint (checkpoint.tkn)");
         JsonNode meta = meta(stopped.resolve("checkpoint.tkn"));
@@ -246,7 +250,7 @@ class KillAndResumeTest {
         assertThat(meta.at("/meta/epoch").asInt()).as("seed %d: %s", SEED, meta).isZero();
         assertThat(meta.at("/meta/batch").asInt()).as("seed %d: the step it reached, mid-epoch", SEED).isPositive();
 
-        String resumed = finish(start(resumed(k)));
+        String resumed = here(resumed(k));
         assertThat(resumed).contains("resume: ", "batch " + meta.at("/meta/batch").asInt());
         JsonNode a = JSON.readTree(whole.resolve("metrics.json").toFile()), b = JSON.readTree(stopped.resolve("metrics.json").toFile());
         for (String m : List.of("/final/test_acc", "/final/test_loss", "/final/train_loss")) {
@@ -287,12 +291,12 @@ class KillAndResumeTest {
         String[] args = {"flow", "train", "--data", "8gaussians", "--hidden", "32,32", "--iterations", "60", "--batch-size", "256",
                 "--held-out", "200", "--seed", "6"};
         List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", stopped.toString()));
-        finish(start(w));
+        here(w);
         String output = stopAt(k, 0.2 + 0.5 * RANDOM.nextDouble());
         assertThat(output).as("seed %d", SEED).contains("tikhon: stopped; kept the last checkpoint (flow-checkpoint.tkn)");
         int iteration = meta(stopped.resolve("flow-checkpoint.tkn")).at("/meta/iteration").asInt();
         assertThat(iteration).as("seed %d: the iteration it reached", SEED).isBetween(1, 59);
-        finish(start(resumed(k)));
+        here(resumed(k));
         JsonNode a = JSON.readTree(whole.resolve("metrics.json").toFile()), b = JSON.readTree(stopped.resolve("metrics.json").toFile());
         assertThat(b.at("/held_out/nll").asDouble()).as("seed %d", SEED).isEqualTo(a.at("/held_out/nll").asDouble());
         assertSameEnd(whole, stopped, "flow-checkpoint.tkn");
@@ -305,9 +309,9 @@ class KillAndResumeTest {
         String[] args = {"smooth", "--checkpoint", moons.toString(), "--subset", "640", "--kappa", "2", "--batch-size", "32",
                 "--epochs", "3", "--checkpoint-every", "3", "--seed", "5"};
         List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", killed.toString()));
-        finish(start(w));
+        here(w);
         killAt(k, 0.3 + 2.2 * RANDOM.nextDouble(), killed);
-        finish(start(resumed(k)));
+        here(resumed(k));
         JsonNode a = JSON.readTree(whole.resolve("metrics.json").toFile()), b = JSON.readTree(killed.resolve("metrics.json").toFile());
         assertThat(b.at("/test_accuracy_after").asDouble()).as("seed %d", SEED).isEqualTo(a.at("/test_accuracy_after").asDouble());
         assertSameEnd(whole, killed, "checkpoint.tkn");
@@ -320,9 +324,9 @@ class KillAndResumeTest {
         String[] args = {"flow", "train", "--data", "8gaussians", "--hidden", "16,16", "--iterations", "40", "--batch-size", "64",
                 "--held-out", "200", "--checkpoint-every", "3", "--seed", "4"};
         List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", killed.toString()));
-        finish(start(w));
+        here(w);
         killAt(k, 0.15 + 0.7 * RANDOM.nextDouble(), killed);
-        finish(start(resumed(k)));
+        here(resumed(k));
         JsonNode a = JSON.readTree(whole.resolve("metrics.json").toFile()), b = JSON.readTree(killed.resolve("metrics.json").toFile());
         assertThat(b.at("/held_out/nll").asDouble()).as("seed %d", SEED).isEqualTo(a.at("/held_out/nll").asDouble());
         assertSameEnd(whole, killed, "flow-checkpoint.tkn");
@@ -342,7 +346,7 @@ class KillAndResumeTest {
         String[] args = {"reproduce", "farkas", "--data", "fashion-mnist-sample", "--depths", "8", "--variants", String.join(",", variants),
                 "--train-size", "320", "--test-size", "50", "--width", "2", "--epochs", "2", "--seed", "3"};
         List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", killed.toString()));
-        finish(start(w));
+        here(w);
         // progress through the experiment in epochs: variant i's epoch e, batch b of n → 2i + e − 1 + b/n
         java.util.function.ToDoubleFunction<String> progressOf = line -> {
             Matcher m = Pattern.compile("^(\\S+) epoch (\\d+)/\\d+: (\\d+)/(\\d+) \\(").matcher(line);
@@ -351,7 +355,7 @@ class KillAndResumeTest {
         };
         killAt(k, 1.1 + 2.85 * RANDOM.nextDouble(), killed, progressOf, true);
         assertThat(killed.resolve("farkas-8").resolve("checkpoint.tkn")).exists();
-        finish(start(k));
+        here(k);
 
         for (String v : variants) {
             Path a = whole.resolve(v), b = killed.resolve(v);
