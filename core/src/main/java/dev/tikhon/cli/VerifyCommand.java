@@ -3,6 +3,7 @@ package dev.tikhon.cli;
 import dev.tikhon.UserError;
 import dev.tikhon.attack.Norm;
 import dev.tikhon.data.Dataset;
+import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Device;
 import dev.tikhon.report.Charts;
 import dev.tikhon.report.Csv;
@@ -83,6 +84,11 @@ final class VerifyCommand implements Callable<Integer> {
             description = "bab: domains bounded per image and radius before it gives up (more: slower, verifies more). Default: ${DEFAULT-VALUE}.")
     int babDomains;
 
+    @Option(names = "--account-rounding", description = {"Bounds that hold for the network's exact function, rounding included: the model is "
+            + "verified in float64 and every bound computation's rounding error (Higham's γₙ per dot product) is added to its bounds.",
+            "Without it (as auto_LiRPA) the bounds hold up to the rounding of their float32 computation."})
+    boolean accountRounding;
+
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the attacks. Default: ${DEFAULT-VALUE}.")
     long seed;
 
@@ -121,6 +127,7 @@ final class VerifyCommand implements Callable<Integer> {
         if (radius != null && !(radius > 0)) throw new UserError("--radius must be positive, got " + radius);
         RunDirectory run = output.create();
         ModelSource.Loaded model = source.load(device);
+        if (accountRounding) model.model().to(DType.FLOAT64);   // float32 weights convert exactly; the bounds' rounding is then 2⁻⁵³
         BoundedNetwork.of(model.model());   // a layer the verifier cannot bound is a usage error, before any work
         ModelSource.Loaded.Data d = model.split(data, split, seed);
         Dataset set = d.set().head(Math.min(images, d.set().size()));
@@ -130,7 +137,9 @@ final class VerifyCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         VerificationRun.Result r;
         try (Progress bar = Progress.start("verify " + String.join(",", methods), set.size())) {
-            r = VerificationRun.run(model.model(), set, s, device, bar::step);
+            r = accountRounding
+                ? dev.tikhon.verify.Rounding.accounted(() -> VerificationRun.run(model.model(), set, s, device, bar::step))
+                : VerificationRun.run(model.model(), set, s, device, bar::step);
         }
         double wall = (System.nanoTime() - t0) / 1e9;
         Map<String, Object> metrics = RunReport.header("verify", device);
@@ -139,6 +148,8 @@ final class VerifyCommand implements Callable<Integer> {
         metrics.put("images", set.size());
         metrics.put("norm", norm.toString());
         metrics.put("certificate_kind", "sound");
+        metrics.put("rounding", accountRounding ? "accounted: float64 with every bound computation's rounding error added (sound for the exact network)"
+                : "not accounted: " + model.model().dtype().toString().toLowerCase(java.util.Locale.ROOT) + ", round to nearest (sound up to the rounding of the bound computation)");
         if (ms.contains(Verification.Method.BAB)) metrics.put("bab_domains", babDomains);
         metrics.put("clean_accuracy", r.cleanAccuracy());
         metrics.put("wall_seconds", wall);

@@ -65,6 +65,11 @@ public final class BatchNorm2d extends Module {
      * The evaluation-mode map as a per-channel affine function y = scale·x + shift, scale = γ/√(var + eps),
      * shift = β − mean·scale: {@code [scale, shift]}, differentiable in γ and β.
      */
+    /** The evaluation-mode map's parts: {@code [running mean, γ/√(running var + eps), β]}. */
+    public Tensor[] evalParts() {
+        return new Tensor[]{runningMean[0], weight.value().div(runningVar[0].add(eps).sqrt()), bias.value()};
+    }
+
     public Tensor[] evalAffine() {
         Tensor scale = weight.value().div(runningVar[0].add(eps).sqrt());
         return new Tensor[]{scale, bias.value().sub(runningMean[0].mul(scale))};

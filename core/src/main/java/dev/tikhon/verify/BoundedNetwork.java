@@ -62,8 +62,8 @@ import java.util.Map;
  * <p>Batch norm is taken in evaluation mode (its running statistics) by {@link #of}: the function the model computes when
  * it is evaluated, which is what verification and certification bound. Certified training bounds the function the training
  * step computes instead ({@link #ofBatch}): batch norm as the per-channel affine map with the statistics of the current
- * clean batch, as CROWN-IBP (Zhang et al., ICLR 2020) and auto_LiRPA do in training mode. Arithmetic is the model's floating-point type, rounded to nearest as in auto_LiRPA; no outward
- * rounding is added.
+ * clean batch, as CROWN-IBP (Zhang et al., ICLR 2020) and auto_LiRPA do in training mode. Arithmetic is the model's floating-point type, rounded to nearest as in auto_LiRPA; inside
+ * {@link Rounding#accounted} each node's rounding error is bounded and added, so that the bounds hold for the exact network.
  */
 public final class BoundedNetwork {
     /** Default bound on the units of a layer whose intermediate bounds CROWN tightens. */
@@ -156,6 +156,11 @@ public final class BoundedNetwork {
             out.add(new Layers.Conv(c.weight().value(), c.bias() == null ? null : c.bias().value(), c.stride, c.padding));
         } else if (m instanceof dev.tikhon.onnx.OnnxLayers.Conv c) {
             out.add(new Layers.Conv(c.weight().value(), c.bias() == null ? null : c.bias().value(), c.geometry()));
+        } else if (m instanceof BatchNorm2d b && clean == null && Rounding.on()) {
+            // two maps: the folded shift β − mean·scale can cancel, and its rounding error is not small against it
+            Tensor[] parts = b.evalParts();
+            out.add(new Layers.ChannelAffine(parts[0].onesLike(), parts[0].neg()));
+            out.add(new Layers.ChannelAffine(parts[1], parts[2]));
         } else if (m instanceof BatchNorm2d b) {
             Tensor[] affine = clean == null ? b.evalAffine() : b.batchAffine(clean[0]);
             Layers.ChannelAffine node = new Layers.ChannelAffine(affine[0], affine[1]);
@@ -288,12 +293,22 @@ public final class BoundedNetwork {
     private Interval lastIbp(Interval h, InputRegion region, Tensor spec, Trace trace) {
         Node last = nodes.get(nodes.size() - 1);
         if (last instanceof Layers.Dense d) {
-            Interval out = d.ibpFolded(h, spec, trace);
-            return firstWeighted(nodes.size() - 1) && region.norm() == Norm.L2 ? out.intersect(d.overBall(region, spec)) : out;
+            Interval out = folded(d, h, spec, trace);
+            if (!(firstWeighted(nodes.size() - 1) && region.norm() == Norm.L2)) return out;
+            Interval ball = d.overBall(region, spec);
+            if (trace.rounding) ball = Rounding.widenFolded(ball, spec, Rounding.affineMagnitude(d, h, trace), h.width(), true);
+            return out.intersect(ball);
         }
-        Interval z = last.ibp(h, trace);   // the logits' box, then C as one more linear layer
+        Interval z = Rounding.ibp(last, h, trace);   // the logits' box, then C as one more linear layer
         Tensor mu = spec.matmul(z.centre().unsqueeze(2)).squeeze(2), r = spec.abs().matmul(z.radius().unsqueeze(2)).squeeze(2);
-        return Interval.ofCentre(mu, r);
+        Interval out = Interval.ofCentre(mu, r);
+        return trace.rounding ? Rounding.widenFolded(out, spec, Rounding.magnitude(z), 1, false) : out;
+    }
+
+    /** The last layer's interval bounds with C folded in ({@link Layers.Dense#ibpFolded}), widened where rounding is accounted. */
+    private static Interval folded(Layers.Dense d, Interval in, Tensor spec, Trace trace) {
+        Interval out = d.ibpFolded(in, spec, trace);
+        return trace.rounding ? Rounding.widenFolded(out, spec, Rounding.affineMagnitude(d, in, trace), in.width(), false) : out;
     }
 
     /** Interval bounds on the logits themselves, [N, K]. */
@@ -312,7 +327,7 @@ public final class BoundedNetwork {
      * at most {@code crownUnits} units, inside residual branches too ({@link #pass}).
      */
     private Interval forward(InputRegion region, int upto, int crownUnits, Trace trace) {
-        Interval h = region.box();
+        Interval h = trace.rounding ? Rounding.box(region) : region.box();
         for (int i = 0; i < upto; i++) {
             Node node = nodes.get(i);
             List<Frame> at = List.of(new Frame(nodes, i));
@@ -322,9 +337,10 @@ public final class BoundedNetwork {
             if (trace.known != null && trace.known.containsKey(i)) h = h.intersect(trace.known.get(i));
             if (trace.splits != null) h = trace.splits.apply(i, node, h);
             Interval out = pass(node, h, at, region, crownUnits, trace);
-            if (region.norm() == Norm.L2 && firstWeighted(i)) {
-                if (node instanceof Layers.Dense d) out = out.intersect(d.overBall(region, null));
-                if (node instanceof Layers.Conv c) out = out.intersect(c.overBall(region));
+            if (region.norm() == Norm.L2 && firstWeighted(i) && (node instanceof Layers.Dense || node instanceof Layers.Conv)) {
+                Interval ball = node instanceof Layers.Dense d ? d.overBall(region, null) : ((Layers.Conv) node).overBall(region);
+                if (trace.rounding) ball = Rounding.widenBall(ball, Rounding.affineMagnitude(node, h, trace), Math.max(h.width(), ball.width()));
+                out = out.intersect(ball);
             }
             h = out;
         }
@@ -346,10 +362,11 @@ public final class BoundedNetwork {
      * by IBP.
      */
     private Interval pass(Node node, Interval in, List<Frame> at, InputRegion region, int crownUnits, Trace trace) {
-        if (!(node instanceof Layers.Add add) || crownUnits <= 0 || !tightenBranches) return node.ibp(in, trace);
+        if (!(node instanceof Layers.Add add) || crownUnits <= 0 || !tightenBranches) return Rounding.ibp(node, in, trace);
         trace.input(add, in);
-        return Layers.Add.sum(subchain(add.branch(), in, at, region, crownUnits, trace),
+        Interval out = Layers.Add.sum(subchain(add.branch(), in, at, region, crownUnits, trace),
                 subchain(add.shortcut(), in, at, region, crownUnits, trace));
+        return trace.rounding ? Rounding.widenSum(out) : out;
     }
 
     private Interval subchain(List<Node> chain, Interval h, List<Frame> outer, InputRegion region, int crownUnits, Trace trace) {
@@ -446,13 +463,14 @@ public final class BoundedNetwork {
      * through each frame's earlier nodes, innermost frame first.
      */
     private Tensor backwardFrom(List<Frame> path, Tensor a, InputRegion region, Trace trace) {
-        Trace.Sum sum = new Trace.Sum();
+        Trace.Sum sum = new Trace.Sum(trace.rounding);
         for (int f = path.size() - 1; f >= 0; f--) {
             Frame frame = path.get(f);
-            for (int i = frame.index() - 1; i >= 0; i--) a = frame.chain().get(i).backward(a, trace, sum);
+            for (int i = frame.index() - 1; i >= 0; i--) a = Rounding.backward(frame.chain().get(i), a, trace, sum);
         }
         Tensor zero = Tensor.zeros(a.dtype(), a.device(), a.size(0), a.size(1));
-        return region.minimize(a, sum.value(zero));
+        Tensor lower = region.minimize(a, sum.value(zero));
+        return trace.rounding ? lower.sub(Rounding.concretization(a, region, sum, lower)) : lower;
     }
 
     // ------------------------------------------------------------------ CROWN
@@ -594,7 +612,7 @@ public final class BoundedNetwork {
      */
     Tensor foldedIbpLower(Tensor spec, Trace trace) {
         Node last = nodes.get(nodes.size() - 1);
-        return last instanceof Layers.Dense d ? d.ibpFolded(trace.input(last), spec, trace).lo() : null;
+        return last instanceof Layers.Dense d ? folded(d, trace.input(last), spec, trace).lo() : null;
     }
 
     /** The indices of the ReLU layers branch and bound can split (those of the chain itself, not inside residual blocks). */

@@ -281,7 +281,8 @@ final class Layers {
 
         @Override public boolean affine() { return kind == Activation.Kind.IDENTITY; }
 
-        private Relaxation relaxation(Trace trace) {
+        /** The lines of the walk under way (α-CROWN's where it has variables here). */
+        Relaxation relaxation(Trace trace) {
             if (optimized(trace)) {   // α-CROWN: the slopes of the walk under way, not cached (they differ from walk to walk)
                 Interval in = trace.input(this);
                 Tensor l = in.lo().contiguous(), u = in.hi().contiguous();
@@ -336,7 +337,7 @@ final class Layers {
 
         @Override public boolean affine() { return false; }
 
-        private Relaxation relaxation(Trace trace) { return trace.cached(this, () -> f.relaxation(trace.input(this))); }
+        Relaxation relaxation(Trace trace) { return trace.cached(this, () -> f.relaxation(trace.input(this))); }
 
         @Override public void prepare(Trace trace) { relaxation(trace); }
 
@@ -357,8 +358,8 @@ final class Layers {
         @Override public Interval ibp(Interval in, Trace trace) {
             trace.input(this, in);
             Interval b = in, s = in;
-            for (Node node : branch) b = node.ibp(b, trace);
-            for (Node node : shortcut) s = node.ibp(s, trace);
+            for (Node node : branch) b = Rounding.ibp(node, b, trace);
+            for (Node node : shortcut) s = Rounding.ibp(node, s, trace);
             return sum(b, s);
         }
 
@@ -376,8 +377,12 @@ final class Layers {
 
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
             Tensor b = a, s = a;
-            for (int i = branch.size() - 1; i >= 0; i--) b = branch.get(i).backward(b, trace, sum);
-            for (int i = shortcut.size() - 1; i >= 0; i--) s = shortcut.get(i).backward(s, trace, sum);
+            for (int i = branch.size() - 1; i >= 0; i--) b = Rounding.backward(branch.get(i), b, trace, sum);
+            for (int i = shortcut.size() - 1; i >= 0; i--) s = Rounding.backward(shortcut.get(i), s, trace, sum);
+            if (trace.rounding) {   // the two chains' coefficients added: within u·(|b| + |s|) of their exact sum, times the input
+                Tensor zHat = rows(Rounding.magnitude(trace.input(this)));
+                sum.add(Trace.sumTail(b.abs().add(s.abs()).mul(zHat)).mul(2.0 * Rounding.KAPPA * Rounding.unit(a)).add(Rounding.TINY).neg());
+            }
             return b.add(s);
         }
     }

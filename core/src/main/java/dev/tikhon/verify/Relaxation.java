@@ -33,6 +33,22 @@ record Relaxation(Tensor lowerSlope, Tensor lowerIntercept, Tensor upperSlope, T
         this(lowerSlope, lowerIntercept, upperSlope, upperIntercept, lowerThroughOrigin, false);
     }
 
+    /**
+     * max(|lower slope|·ẑ + |lower intercept|, |upper slope|·ẑ + |upper intercept|) per unit, ẑ [N, …] the magnitude of the
+     * input bounds: what a line's value, its products and its rounding scale with ({@link Rounding}). [N, S or 1, …].
+     */
+    Tensor magnitude(Tensor zHat) {
+        Tensor z = Layers.rows(zHat);
+        return perRow(lowerSlope).abs().mul(z).add(perRow(lowerIntercept).abs())
+                .maximum(perRow(upperSlope).abs().mul(z).add(perRow(upperIntercept).abs()));
+    }
+
+    /** A line's tensor with the specification rows' axis: [N, S, …] as it is, [N, …] as [N, 1, …]. */
+    private Tensor perRow(Tensor t) {
+        boolean rows = linesPerSpec || slopePerSpec && t == lowerSlope;
+        return rows ? t : Layers.rows(t);
+    }
+
     private static final double NARROW = 1e-6;
 
     static Relaxation of(Activation.Kind kind, Interval pre, LowerSlope alpha) {

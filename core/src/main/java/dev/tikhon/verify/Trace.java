@@ -22,6 +22,9 @@ final class Trace {
      * what it computes: branch and bound's root α-CROWN bounds, which hold on every domain. Null: none.
      */
     Map<Integer, Interval> known;
+    /** Whether this computation accounts for floating-point rounding ({@link Rounding}): fixed when it starts. */
+    final boolean rounding = Rounding.on();
+    private final Map<Node, Tensor> magnitudes = new IdentityHashMap<>();
     /** Where set, each activation records the coefficients [N, S, …units] on its output that the walk under way brings it (branching reads them). */
     Map<Node, Tensor> coefficients;
 
@@ -64,13 +67,38 @@ final class Trace {
         return (T) cache.computeIfAbsent(node, k -> make.get());
     }
 
-    /** A running sum of [N, S] constants. */
-    static final class Sum {
-        private Tensor total;
+    /** A node's |W| ẑ + |b| for {@link Rounding}, computed once per bound computation. */
+    Tensor magnitude(Node node, java.util.function.Supplier<Tensor> make) {
+        return magnitudes.computeIfAbsent(node, k -> make.get());
+    }
 
-        void add(Tensor t) { total = total == null ? t : total.add(t); }
+    /** That magnitude where it was computed, else null. */
+    Tensor magnitude(Node node) { return magnitudes.get(node); }
+
+    /** A running sum of [N, S] constants; where it accounts for rounding, also the sum of their magnitudes and their count. */
+    static final class Sum {
+        private final boolean rounding;
+        private Tensor total, absolute;
+        private long terms;
+
+        Sum() { this(false); }
+
+        Sum(boolean rounding) { this.rounding = rounding; }
+
+        void add(Tensor t) {
+            total = total == null ? t : total.add(t);
+            if (rounding) {
+                absolute = absolute == null ? t.abs() : absolute.add(t.abs());
+                terms++;
+            }
+        }
 
         Tensor value(Tensor like) { return total == null ? like : total.add(like); }
+
+        /** Σ|tᵢ| over the terms added (with rounding accounted), plus {@code like}. */
+        Tensor absolute(Tensor like) { return absolute == null ? like : absolute.add(like); }
+
+        long terms() { return terms; }
     }
 
     /** Sum over every dimension after the first two: [N, S, …] → [N, S]. */

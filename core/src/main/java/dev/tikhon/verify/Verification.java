@@ -20,8 +20,8 @@ import java.util.stream.IntStream;
 /**
  * Robustness verification of a classifier: an example (x, y) is verified at radius ε when every margin
  * z_y − z_j (j ≠ y) has a positive sound lower bound over the ℓp ball of radius ε around x intersected with
- * [0, 1] — no point of that set is classified otherwise. The certificate is of kind sound (up to floating-point
- * rounding of the bound computation itself).
+ * [0, 1] — no point of that set is classified otherwise. The certificate is of kind sound: up to the floating-point
+ * rounding of the bound computation itself, or, run inside {@link Rounding#accounted}, for the exact network.
  */
 public final class Verification {
     public enum Method {

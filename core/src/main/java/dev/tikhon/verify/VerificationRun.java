@@ -96,7 +96,8 @@ public final class VerificationRun {
                 long[] idx = new long[b];
                 for (int i = 0; i < b; i++) idx[i] = start + i;
                 Tensor ix = Tensor.fromLongs(idx, b);
-                Tensor x = images.batchInputs(ix).to(device), y = images.batchLabels(ix).to(device);
+                // the model's own precision (float64 where rounding is accounted for: the images convert exactly)
+                Tensor x = images.batchInputs(ix).to(device).to(model.dtype()), y = images.batchLabels(ix).to(device);
                 long[] labels = y.cpu().toLongArray(), pred;
                 try (Autograd.Guard g = Autograd.noGrad()) {
                     pred = model.forward(x).argmax(1).cpu().toLongArray();

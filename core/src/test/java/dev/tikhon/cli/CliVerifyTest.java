@@ -127,6 +127,22 @@ class CliVerifyTest {
         assertThat(none.exitCode()).isEqualTo(2);
         assertThat(none.err()).contains("--bab-domains").contains("≥ 1");
 
+        // rounding accounted for: float64, every bound at most the plain one's, the verdicts the same but where a margin is tiny
+        Cli.Run exact = Cli.run("verify", "--checkpoint", base.toString(), "--method", "ibp,crown,alpha-crown", "--eps", "0.005,0.02",
+                "--images", "12", "--no-attack", "--account-rounding", "--threads", "1", "--out", dir.resolve("rounding").toString());
+        assertThat(exact.exitCode()).as(exact.err()).isEqualTo(0);
+        JsonNode em = JSON.readTree(dir.resolve("rounding/metrics.json").toFile());
+        assertThat(em.at("/rounding").asText()).startsWith("accounted: float64");
+        assertThat(vm.at("/rounding").asText()).startsWith("not accounted: float32");
+        dev.tikhon.report.Csv.Table et = dev.tikhon.report.Csv.read(dir.resolve("rounding/verify.csv"));
+        for (int i = 0; i < 12; i++) {
+            for (String col : List.of("ibp_margin_lower@0.02", "crown_margin_lower@0.005")) {
+                double plain = Double.parseDouble(vt.records().get(i).get(col)), accounted = Double.parseDouble(et.records().get(i).get(col));
+                assertThat(accounted).as("image %d %s: float64 with rounding accounted, against float32", i, col)
+                        .isCloseTo(plain, org.assertj.core.data.Offset.offset(1e-4 * (1 + Math.abs(plain))));
+            }
+        }
+
         Cli.Run bad = Cli.run("verify", "--checkpoint", base.toString(), "--method", "zonotope", "--out", dir.resolve("x").toString());
         assertThat(bad.exitCode()).isEqualTo(2);
         assertThat(bad.err()).contains("tikhon: error:").contains("ibp, crown, alpha-crown or bab");
