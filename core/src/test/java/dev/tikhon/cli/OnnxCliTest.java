@@ -125,6 +125,26 @@ class OnnxCliTest {
         assertThat(vm.at("/results/1/method").asText()).isEqualTo("crown");
     }
 
+    /**
+     * A Keras model with Rescaling(1/255) in front (trained on [0, 255] pixels): eval says the Mul is dropped, once, and
+     * evaluates Tikhon's [0, 1] images exactly as keras_cnn.onnx (the same weights without the Rescaling) does.
+     */
+    @Test
+    void evalOfARescaledKerasModelGivesTheUnscaledModelsResults(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("rescaled.onnx");
+        Files.write(file, dev.tikhon.onnx.KerasCnnGraph.bytes(28, 1, false, 28, dev.tikhon.onnx.KerasCnnGraph.Rescaling.mul(1.0 / 255)));
+        Cli.Run r = Cli.run("eval", "--onnx", file.toString(), "--data", "fashion-mnist-sample", "--threads", "1", "--out", dir.resolve("r").toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out().split("that Mul is dropped", -1)).as(r.out()).hasSize(2);
+        Cli.Run p = Cli.run("eval", "--onnx", "src/test/resources/onnx/keras_cnn.onnx", "--data", "fashion-mnist-sample", "--threads", "1",
+                "--out", dir.resolve("p").toString());
+        assertThat(p.exitCode()).as(p.err()).isZero();
+        JsonNode a = JSON.readTree(dir.resolve("r/metrics.json").toFile()).at("/evaluation"), b = JSON.readTree(dir.resolve("p/metrics.json").toFile()).at("/evaluation");
+        assertThat(a.at("/accuracy").asDouble()).isEqualTo(b.at("/accuracy").asDouble());
+        assertThat(a.at("/loss").asDouble()).isEqualTo(b.at("/loss").asDouble());
+        assertThat(a.at("/loss").isMissingNode()).isFalse();
+    }
+
     /** Certified training of an imported network with a skip connection: the bounds pass through its graph. */
     @Test
     void certifiedTrainingOfAnImportedResidualNetwork(@TempDir Path dir) throws Exception {
