@@ -226,7 +226,7 @@ public final class OnnxImport {
                 }
             }
         }
-        if (uses != 1) return result;
+        if (uses != 1 || reader + 1 == result) return result;   // (a model that is only the rescaling keeps it)
         Graph.Node node = nodes.get(reader);
         if (node.op() != Graph.Op.APPLY || !(node.module() instanceof OnnxLayers.ConstantOp c) || c.constant().numel() != 1
                 || !(c.kind() == OnnxLayers.ConstantOp.Kind.MUL || c.kind() == OnnxLayers.ConstantOp.Kind.DIV && !c.constantFirst)) {
