@@ -4,13 +4,12 @@ onnx package), and beside each model the known answers: two inputs, a weighting 
 (before a final Softmax, which Tikhon drops) and the gradient of sum(v * logits) with respect to the inputs.
 
 Run from this directory:  /usr/bin/python3 make_fixtures.py
+(make_tanh_gelu.py imports its helpers; importing it writes nothing.)
 """
 import json
 
 import torch
 import torch.nn as nn
-
-torch.manual_seed(23)
 
 
 class Residual(nn.Module):
@@ -88,23 +87,19 @@ def export(name, model, shape, softmax=False):
     saved.eval()
     torch.onnx.export(saved, x, name + ".onnx", opset_version=13, input_names=["input"], output_names=["output"],
                       dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
+    with open(name + ".json", "w") as f:
+        json.dump(answers(model, x), f)
+
+
+def answers(model, x):
+    """The known answers at x: the inputs, a random weighting v of the logits, the logits and d sum(v * logits) / dx."""
     xg = x.clone().requires_grad_(True)
     logits = model(xg)
     v = torch.randn(logits.shape)
     (grad,) = torch.autograd.grad((v * logits).sum(), xg)
-    answers = {"torch": torch.__version__, "input_shape": list(x.shape), "input": x.flatten().tolist(),
-               "v": v.flatten().tolist(), "logits_shape": list(logits.shape), "logits": logits.detach().flatten().tolist(),
-               "input_grad": grad.flatten().tolist()}
-    with open(name + ".json", "w") as f:
-        json.dump(answers, f)
-
-
-export("mlp", mlp(), (1, 8, 8), softmax=True)
-export("cnn", cnn(), (3, 8, 8))
-export("cnn_plain", cnn_plain(), (1, 8, 8))
-export("residual", Residual(), (1, 8, 8))
-export("padded", padded(), (1, 8, 8))
-export("normalized", Normalized(), (3, 8, 8))
+    return {"torch": torch.__version__, "input_shape": list(x.shape), "input": x.flatten().tolist(),
+            "v": v.flatten().tolist(), "logits_shape": list(logits.shape), "logits": logits.detach().flatten().tolist(),
+            "input_grad": grad.flatten().tolist()}
 
 
 def fashion_mnist(split="train"):
@@ -119,13 +114,11 @@ def fashion_mnist(split="train"):
     return images, labels
 
 
-def fmnist_cnn():
-    """A small CNN trained for 2 epochs on Fashion-MNIST, exported with a final Softmax: the CLI tests certify and attack it."""
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 8, 5, stride=2), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2), nn.ReLU(), nn.Flatten(),
-                          nn.Linear(16 * 5 * 5, 10))
+def train_on_fashion_mnist(model, lr, name, path):
+    """Trains the model for 2 epochs on Fashion-MNIST (Adam, batches of 128), prints its test accuracy, and exports it to
+    path with a final Softmax, as a user would."""
     images, labels = fashion_mnist()
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
     for epoch in range(2):
         perm = torch.randperm(len(labels))
         for i in range(0, len(labels), 128):
@@ -138,10 +131,18 @@ def fmnist_cnn():
     test_images, test_labels = fashion_mnist("t10k")
     with torch.no_grad():
         accuracy = (model(test_images).argmax(1) == test_labels).float().mean().item()
-    print("fmnist_cnn test accuracy %.4f" % accuracy)
-    torch.onnx.export(nn.Sequential(model, nn.Softmax(dim=1)).eval(), images[:1], "fmnist_cnn.onnx", opset_version=13,
+    print("%s test accuracy %.4f" % (name, accuracy))
+    torch.onnx.export(nn.Sequential(model, nn.Softmax(dim=1)).eval(), images[:1], path, opset_version=13,
                       input_names=["input"], output_names=["probabilities"],
                       dynamic_axes={"input": {0: "N"}, "probabilities": {0: "N"}})
+
+
+def fmnist_cnn():
+    """A small CNN trained for 2 epochs on Fashion-MNIST, exported with a final Softmax: the CLI tests certify and attack it."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 5, stride=2), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(16 * 5 * 5, 10))
+    train_on_fashion_mnist(model, 2e-3, "fmnist_cnn", "fmnist_cnn.onnx")
 
 
 def gelu():
@@ -157,11 +158,6 @@ def elu():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.ELU()).eval()
     torch.onnx.export(model, torch.rand(1, 1, 2, 2), "elu.onnx", opset_version=13, input_names=["input"], output_names=["output"])
-
-
-fmnist_cnn()
-gelu()
-elu()
 
 
 class Viewed(nn.Module):
@@ -193,9 +189,6 @@ class Viewed(nn.Module):
 def viewed():
     torch.manual_seed(5)
     export("viewed", Viewed(), (1, 8, 8))
-
-
-viewed()
 
 
 class Mobile(nn.Module):
@@ -230,10 +223,6 @@ def selu():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.SELU()).eval()
     torch.onnx.export(model, torch.rand(1, 1, 2, 2), "selu.onnx", opset_version=13, input_names=["input"], output_names=["output"])
-
-
-mobile()
-selu()
 
 
 class LeNet(nn.Module):
@@ -274,9 +263,6 @@ def lenet():
     export("lenet_chain", LeNetChain(), (1, 8, 8))
 
 
-lenet()
-
-
 def prelu():
     """nn.PReLU with one slope per channel, and with one slope for all, exported as PRelu (the slope [C, 1, 1] or [1])."""
     torch.manual_seed(13)
@@ -286,9 +272,6 @@ def prelu():
         model[1].weight.copy_(torch.tensor([0.1, -0.3, 0.6, 1.5]))
         model[4].weight.fill_(0.2)
     export("prelu", model, (1, 8, 8))
-
-
-prelu()
 
 
 def silu():
@@ -304,4 +287,25 @@ def silu():
     export("silu", model, (1, 4, 4))
 
 
-silu()
+def main():
+    """Every fixture, in the order (and so from the random state) they were first written in."""
+    torch.manual_seed(23)
+    export("mlp", mlp(), (1, 8, 8), softmax=True)
+    export("cnn", cnn(), (3, 8, 8))
+    export("cnn_plain", cnn_plain(), (1, 8, 8))
+    export("residual", Residual(), (1, 8, 8))
+    export("padded", padded(), (1, 8, 8))
+    export("normalized", Normalized(), (3, 8, 8))
+    fmnist_cnn()
+    gelu()
+    elu()
+    viewed()
+    mobile()
+    selu()
+    lenet()
+    prelu()
+    silu()
+
+
+if __name__ == "__main__":
+    main()

@@ -82,6 +82,9 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
             + "(docs/interop.md). Not with --model or its shape options.")
     Path onnx;
 
+    /** The --onnx file, imported once by {@link #checkNewRun} for a new run; null otherwise. */
+    private dev.tikhon.onnx.OnnxImport.Result imported;
+
     @Option(names = "--normalize", paramLabel = "MEAN/STD", description = "Put (x - mean)/std per channel in front of the model, "
             + "recorded in the checkpoint; inputs, attacks and certificates stay in [0,1] pixels. " + Normalize.SYNTAX + ".")
     String normalize;
@@ -186,8 +189,10 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         ModelSpec spec = previous != null ? previous.model()
                 : onnx != null ? importedSpec(boxed(train.inputShape()), train.numClasses())
                 : Models.spec(model, boxed(train.inputShape()), train.numClasses(), modelOptions());
+        // the --onnx file as checkNewRun imported it (read once): its notes are printed, and the run trains that model
+        Module start = imported == null ? null : Models.withNormalization(spec, imported.model());
         try (Scope s = Scope.open()) {   // validate the architecture against the data and the objective before any output
-            Module m = Models.build(spec);
+            Module m = start != null ? start : Models.build(spec);
             if (spec.arch().equals(Models.ONNX)) requireFits(m, spec);
             objective.check(m);
         }
@@ -208,6 +213,7 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         DataInfo info = choice.info(loaded.description(), runSeed);
         ProgressListener progress = new ProgressListener("train " + spec.arch());
         Trainer trainer = new Trainer(spec, objective, config, train, val, loaded.test(), info, device, outDir, progress);
+        if (start != null) trainer.startFrom(() -> Trainer.initialModel(trainer.config().seed(), () -> start));
         long t0 = System.nanoTime();
         Trainer.Outcome outcome;
         try {
@@ -260,7 +266,8 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
             }
             if (!java.nio.file.Files.isRegularFile(onnx)) throw new dev.tikhon.UserError("--onnx " + onnx + ": no such file");
             // what the import changed (a dropped Softmax, an NHWC input read as NCHW), said as eval and verify say it
-            dev.tikhon.onnx.OnnxImport.load(onnx).notes().forEach(n -> System.err.println("note:   --onnx " + onnx + ": " + n));
+            imported = dev.tikhon.onnx.OnnxImport.load(onnx);
+            imported.notes().forEach(n -> System.err.println("note:   --onnx " + onnx + ": " + n));
         }
         if (!Models.ARCHITECTURES.contains(model)) {
             throw new dev.tikhon.UserError("unknown --model '" + model + "': use one of " + String.join(", ", Models.ARCHITECTURES));

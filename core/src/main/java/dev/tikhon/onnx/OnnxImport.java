@@ -70,6 +70,8 @@ public final class OnnxImport {
     private String graphOutput;
     /** Whether the file's input is NHWC and the imported model takes it as NCHW (its first Transpose dropped). */
     private boolean nhwcInput;
+    /** The file's name for each layer made from arithmetic with a constant (for the notes on a rescaled input). */
+    private final Map<Module, String> nodeNames = new java.util.IdentityHashMap<>();
     /** One example of the declared input shape, [1, C, H, W]; null when the file leaves a dimension other than the batch open. */
     private long[] declaredShape;
 
@@ -139,6 +141,7 @@ public final class OnnxImport {
                     + "; Tikhon imports models whose output depends on their input");
         }
         if (nhwcInput) inputShape = List.of(inputShape.get(2), inputShape.get(0), inputShape.get(1));   // [H, W, C] → [C, H, W]
+        result = pixelRescaling(result);
         foldGlobalPoolBeforeFlatten(result);
         Module m = assemble(result);
         m.train(false);
@@ -200,6 +203,98 @@ public final class OnnxImport {
             axis = i;
         }
         return declaredRank >= 2 && declaredRank - s.length + axis == 1 ? v : null;
+    }
+
+    /** Keras' Rescaling scales for pixels in [0, 255]: 1/255 (to [0, 1]) and 1/127.5 (with offset −1, to [−1, 1]). */
+    private static final double[] PIXEL_DIVISORS = {255, 127.5};
+
+    /**
+     * Keras' {@code Rescaling(s, o)} at the input, for pixels in [0, 255]: where the graph input (after a dropped NHWC
+     * transpose, or before it) is read only by a Mul by a scalar s = 1/255 or 1/127.5 (their float32 values, within two
+     * ulps; or a Div by 255 or 127.5), the model was trained on [0, 255] pixels, while Tikhon's data sets give [0, 1].
+     * On x ∈ [0, 1] the file's function of 255·x is x·(255·s) + o: with 255·s = 1 (as float32) the Mul is dropped, else
+     * it becomes a Mul by 255·s; an Add or Sub of a scalar after it (the offset o) stays as the file writes it. Either
+     * way with a note. Any other input arithmetic stays as it is. Returns the graph's result value, renumbered.
+     */
+    private int pixelRescaling(int result) {
+        int reader = -1, uses = result == 0 ? 1 : 0;
+        for (int k = 0; k < nodes.size(); k++) {
+            for (int v : nodes.get(k).inputs()) {
+                if (v == 0) {
+                    uses++;
+                    reader = k;
+                }
+            }
+        }
+        if (uses != 1 || reader + 1 == result) return result;   // (a model that is only the rescaling keeps it)
+        Graph.Node node = nodes.get(reader);
+        if (node.op() != Graph.Op.APPLY || !(node.module() instanceof OnnxLayers.ConstantOp c) || c.constant().numel() != 1
+                || !(c.kind() == OnnxLayers.ConstantOp.Kind.MUL || c.kind() == OnnxLayers.ConstantOp.Kind.DIV && !c.constantFirst)) {
+            return result;
+        }
+        float v = (float) c.constant().item();
+        boolean mul = c.kind() == OnnxLayers.ConstantOp.Kind.MUL;
+        double divisor = Double.NaN;
+        for (double d : PIXEL_DIVISORS) {
+            float expected = mul ? (float) (1 / d) : (float) d;
+            if (Math.abs(v - expected) <= 2 * Math.ulp(expected)) divisor = d;
+        }
+        if (Double.isNaN(divisor)) return result;
+        float factor = (float) (255.0 * (mul ? v : 1.0 / v));   // the file's scale on 255·x, as a scale on x
+        Float offset = offset(reader + 1, result);
+        String scale = "1/" + (divisor == 255 ? "255" : "127.5");
+        String what = (mul ? "Mul by " : "Div by ") + (mul ? scale : divisor == 255 ? "255" : "127.5") + " (node '" + nodeNames.get(c) + "')";
+        String shift = offset == null ? "" : offset < 0 ? " − " + number(-offset) : " + " + number(offset);
+        String head = "the input is rescaled by a " + what + ", as Keras' Rescaling(" + scale + (offset == null ? "" : ", " + number(offset))
+                + ") writes it for pixels in [0, 255]; Tikhon's pixels are already in [0, 1], so ";
+        String tail = " (the same function of the same images), and ε is in [0, 1] units (8/255 there is 8 of the file's pixel levels)";
+        if (factor == 1f) {
+            notes.add(head + "that " + (mul ? "Mul" : "Div") + " is dropped" + (offset == null ? "" : " and the model computes x" + shift) + tail);
+            return remove(reader, result);
+        }
+        nodes.set(reader, Graph.Node.apply(scalarOp(OnnxLayers.ConstantOp.Kind.MUL, factor), 0));
+        notes.add(head + "the model computes x·" + number(factor) + shift + " instead" + tail);
+        return result;
+    }
+
+    /** A float as its shortest decimal, without a trailing ".0". */
+    private static String number(float f) {
+        String s = Float.toString(f);
+        return s.endsWith(".0") ? s.substring(0, s.length() - 2) : s;
+    }
+
+    /** The offset o of a scalar Add or Sub that alone reads value {@code v}, which is not the result; null if none. */
+    private Float offset(int v, int result) {
+        if (v == result) return null;
+        Graph.Node found = null;
+        for (Graph.Node n : nodes) {
+            for (int u : n.inputs()) {
+                if (u != v) continue;
+                if (found != null) return null;
+                found = n;
+            }
+        }
+        if (found == null || found.op() != Graph.Op.APPLY || !(found.module() instanceof OnnxLayers.ConstantOp c) || c.constant().numel() != 1) return null;
+        float o = (float) c.constant().item();
+        if (c.kind() == OnnxLayers.ConstantOp.Kind.ADD) return o;
+        if (c.kind() == OnnxLayers.ConstantOp.Kind.SUB && !c.constantFirst) return -o;
+        return null;
+    }
+
+    /** Drops layer {@code k} (value k + 1), which reads one value: its readers read that value instead. The result, renumbered. */
+    private int remove(int k, int result) {
+        int from = k + 1, to = nodes.get(k).inputs()[0];
+        List<Graph.Node> kept = new ArrayList<>();
+        for (int j = 0; j < nodes.size(); j++) {
+            if (j == k) continue;
+            Graph.Node n = nodes.get(j);
+            int[] in = n.inputs().clone();
+            for (int i = 0; i < in.length; i++) in[i] = in[i] == from ? to : in[i] > from ? in[i] - 1 : in[i];
+            kept.add(new Graph.Node(n.op(), n.module(), in, n.axis()));
+        }
+        nodes.clear();
+        nodes.addAll(kept);
+        return result == from ? to : result > from ? result - 1 : result;
     }
 
     /** GlobalAveragePool then Flatten is Tikhon's global average pooling ([N, C]); the Flatten then leaves it as it is. */
@@ -675,7 +770,9 @@ public final class OnnxImport {
         if (kind == OnnxLayers.ConstantOp.Kind.LESS && !ca && !cb) throw unsupported(n, "Less of two computed values");
         if (ca || cb) {
             Tensor c = tensor(constants.get(ca ? a : b));
-            apply(ca ? reorder(n) : n, new OnnxLayers.ConstantOp(kind, c, ca));
+            OnnxLayers.ConstantOp op = new OnnxLayers.ConstantOp(kind, c, ca);
+            nodeNames.put(op, n.name);
+            apply(ca ? reorder(n) : n, op);
             return;
         }
         combine(n, Graph.Op.valueOf(kind.name()), new int[]{dynamic(n, 0), dynamic(n, 1)}, 0);
@@ -751,7 +848,9 @@ public final class OnnxImport {
                 long[] s = new long[]{1, 1, 1, k.numel()};
                 k = k.reshape(s).permute(0, 3, 1, 2).contiguous();
             }
-            nodes.set(u - 1, Graph.Node.apply(new OnnxLayers.ConstantOp(c.kind(), k, c.constantFirst), node.inputs()[0]));
+            OnnxLayers.ConstantOp moved = new OnnxLayers.ConstantOp(c.kind(), k, c.constantFirst);
+            nodeNames.put(moved, nodeNames.get(c));
+            nodes.set(u - 1, Graph.Node.apply(moved, node.inputs()[0]));
         }
         return true;
     }

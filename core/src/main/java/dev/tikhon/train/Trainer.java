@@ -202,8 +202,13 @@ public final class Trainer {
 
     /** The model a run with this spec and seed starts from (deterministic in the seed). */
     public static Module initialModel(ModelSpec spec, long seed) {
+        return initialModel(seed, () -> Models.build(spec));
+    }
+
+    /** The model {@code build} makes, with the random state a run of this seed builds its model in (what {@link #startFrom} may give). */
+    public static Module initialModel(long seed, java.util.function.Supplier<Module> build) {
         Rng.seed(Rng.derive(seed, 0x1417));
-        return Models.build(spec);
+        return build.get();
     }
 
     private static final List<String> OPTIMIZERS = List.of("sgd", "adam", "adamw");

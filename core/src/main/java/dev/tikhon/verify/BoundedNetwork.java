@@ -30,7 +30,9 @@ import java.util.Map;
  * <p><b>IBP</b> pushes a box forward layer by layer (affine layers: centre W μ + b, radius |W| r; monotone
  * activations and max pooling: the endpoints) and folds C into the last linear layer, bounding
  * (C W) h + C b directly. Where the first weighted layer sees the input itself, the ℓ2 ball's exact bounds on it
- * (centre W x₀ + b, radius ε‖Wᵢ‖₂) are intersected with the box's.
+ * (centre W x₀ + b, radius ε‖Wᵢ‖₂) are intersected with the box's; also through layers before it that only flatten,
+ * permute (a leading transpose keeps ℓ2 balls as ℓ2 balls) or scale and shift the input (its radius then times the
+ * largest |scale|: an input normalization, an imported rescaling).
  *
  * <p><b>CROWN</b> starts from A = C at the logits and walks back to the input: through an affine layer
  * A ← A W, collecting A b; through an activation each unit of A·σ(z) is bounded below by the unit's lower line
@@ -294,10 +296,11 @@ public final class BoundedNetwork {
         Node last = nodes.get(nodes.size() - 1);
         if (last instanceof Layers.Dense d) {
             Interval out = folded(d, h, spec, trace);
-            if (!(firstWeighted(nodes.size() - 1) && region.norm() == Norm.L2)) return out;
-            Interval ball = d.overBall(region, spec);
-            if (trace.rounding) ball = Rounding.widenFolded(ball, spec, Rounding.affineMagnitude(d, h, trace), h.width(), true);
-            return out.intersect(ball);
+            if (!firstWeighted(nodes.size() - 1) || region.norm() != Norm.L2) return out;
+            Ball ball = ballAt(region, nodes.size() - 1);
+            Interval over = d.overBall(ball.centre(), ball.eps(), region.norm(), spec);
+            if (trace.rounding) over = Rounding.widenFolded(over, spec, Rounding.affineMagnitude(d, h, trace), h.width(), true);
+            return out.intersect(over);
         }
         Interval z = Rounding.ibp(last, h, trace);   // the logits' box, then C as one more linear layer
         Tensor mu = spec.matmul(z.centre().unsqueeze(2)).squeeze(2), r = spec.abs().matmul(z.radius().unsqueeze(2)).squeeze(2);
@@ -316,10 +319,39 @@ public final class BoundedNetwork {
         return forward(region, nodes.size(), 0, new Trace(LowerSlope.ADAPTIVE));
     }
 
-    /** Whether every layer before {@code index} is a flatten, so that layer {@code index} sees the input itself. */
+    /**
+     * Whether every layer before {@code index} only flattens, permutes (a leading transpose, as of an imported Keras model)
+     * or scales and shifts coordinates (an input normalization, an imported input rescaling), so that layer {@code index}
+     * sees the input's ℓp ball as a ball ({@link #ballAt}).
+     */
     private boolean firstWeighted(int index) {
-        for (int i = 0; i < index; i++) if (!(nodes.get(i) instanceof Layers.Flatten)) return false;
+        for (int i = 0; i < index; i++) {
+            Node n = nodes.get(i);
+            if (!(n instanceof Layers.Flatten || n instanceof Layers.Permute || n instanceof Layers.ChannelAffine || n instanceof Layers.Elementwise)) return false;
+        }
         return true;
+    }
+
+    /** An ℓp ball per example: centres [N, …] and radii [N]. */
+    private record Ball(Tensor centre, Tensor eps) {}
+
+    /**
+     * The region's ℓp ball as layer {@code index} sees it, through the layers before it ({@link #firstWeighted}): its centre
+     * pushed through them, and a radius that holds the ball's image. A flatten or a permutation only moves coordinates, so
+     * it keeps ‖δ‖_p and the ball is the same ball; y = s·x + t maps x₀ + δ to y₀ + s·δ with ‖s·δ‖_p ≤ max|s|·‖δ‖_p, so the
+     * radius grows by max|s| (exactly the image where s is the same for every coordinate, as one-channel normalization and
+     * Keras' Rescaling are; a ball holding it otherwise).
+     */
+    private Ball ballAt(InputRegion region, int index) {
+        Tensor x = region.centre(), eps = region.eps();
+        Trace scratch = new Trace(LowerSlope.ADAPTIVE);
+        for (int i = 0; i < index; i++) {
+            Node n = nodes.get(i);
+            x = n.ibp(new Interval(x, x), scratch).lo();
+            Tensor scale = n instanceof Layers.ChannelAffine c ? c.scale() : n instanceof Layers.Elementwise e ? e.scale() : null;
+            if (scale != null) eps = eps.mul(scale.abs().max().to(eps.dtype()));
+        }
+        return new Ball(x, eps);
     }
 
     /**
@@ -337,10 +369,13 @@ public final class BoundedNetwork {
             if (trace.known != null && trace.known.containsKey(i)) h = h.intersect(trace.known.get(i));
             if (trace.splits != null) h = trace.splits.apply(i, node, h);
             Interval out = pass(node, h, at, region, crownUnits, trace);
-            if (region.norm() == Norm.L2 && firstWeighted(i) && (node instanceof Layers.Dense || node instanceof Layers.Conv)) {
-                Interval ball = node instanceof Layers.Dense d ? d.overBall(region, null) : ((Layers.Conv) node).overBall(region);
-                if (trace.rounding) ball = Rounding.widenBall(ball, Rounding.affineMagnitude(node, h, trace), Math.max(h.width(), ball.width()));
-                out = out.intersect(ball);
+            if (region.norm() == Norm.L2 && (node instanceof Layers.Dense || node instanceof Layers.Conv) && firstWeighted(i)) {
+                Ball ball = ballAt(region, i);
+                Interval over = node instanceof Layers.Dense d ? d.overBall(ball.centre(), ball.eps(), region.norm(), null)
+                        : ((Layers.Conv) node).overBall(ball.centre(), ball.eps(), region.norm());
+                // the ball's centre and radius pushed through leading scale layers are rounded too: within γ·|W| ẑ of h's magnitude
+                if (trace.rounding) over = Rounding.widenBall(over, Rounding.affineMagnitude(node, h, trace), Math.max(h.width(), over.width()));
+                out = out.intersect(over);
             }
             h = out;
         }

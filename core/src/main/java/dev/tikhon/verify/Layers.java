@@ -55,13 +55,16 @@ final class Layers {
             return Interval.ofCentre(mu, r);
         }
 
-        /** Exact ℓp-ball bounds for this layer applied right to the input region (optionally folded with a spec). */
-        Interval overBall(InputRegion region, Tensor spec) {
-            Tensor x = region.centre().flatten(1, -1);
+        /**
+         * Exact ℓp-ball bounds for this layer applied to the balls of centres {@code centre} and radii {@code eps} (the input
+         * region's, or its image through the layers before: BoundedNetwork.ballAt), optionally folded with a spec.
+         */
+        Interval overBall(Tensor centre, Tensor eps, dev.tikhon.attack.Norm norm, Tensor spec) {
+            Tensor x = centre.flatten(1, -1);
             Tensor w = spec == null ? weight.unsqueeze(0) : spec.matmul(weight);   // [N or 1, S, in]
             Tensor mu = w.matmul(x.unsqueeze(2)).squeeze(2);
             if (bias != null) mu = mu.add(spec == null ? bias : spec.matmul(bias));
-            Tensor r = w.norm(region.norm().dualP(), new long[]{2}, false).mul(region.eps().unsqueeze(1));
+            Tensor r = w.norm(norm.dualP(), new long[]{2}, false).mul(eps.unsqueeze(1));
             return Interval.ofCentre(mu, r);
         }
     }
@@ -90,15 +93,14 @@ final class Layers {
             return back.reshape(n, rows, in[0], in[1], in[2]);
         }
 
-        /** Exact ℓp-ball bounds of this convolution applied right to the input region: centre conv(x₀), radius ε‖row‖_q. */
-        Interval overBall(InputRegion region) {
-            Tensor x = region.centre();
+        /** Exact ℓp-ball bounds of this convolution applied to the balls of centres x₀ and radii ε: centre conv(x₀), radius ε‖row‖_q. */
+        Interval overBall(Tensor x, Tensor eps, dev.tikhon.attack.Norm norm) {
             Tensor mu = geometry.apply(x, weight, bias);
-            double q = region.norm().dualP();
+            double q = norm.dualP();
             // ‖row‖_q^q of every output unit, borders included: the convolution of a ones image with |W|^q.
             Tensor ones = Tensor.ones(x.dtype(), x.device(), 1, x.size(1), x.size(2), x.size(3));
             Tensor rowNorm = geometry.apply(ones, weight.abs().pow(q), null).pow(1 / q);
-            return Interval.ofCentre(mu, rowNorm.mul(InputRegion.perExample(region.eps(), mu.dim())));
+            return Interval.ofCentre(mu, rowNorm.mul(InputRegion.perExample(eps, mu.dim())));
         }
     }
 
