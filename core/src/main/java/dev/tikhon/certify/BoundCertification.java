@@ -33,6 +33,15 @@ public final class BoundCertification {
 
     /** {@code bab}: branch and bound's settings, read by {@link Verification.Method#BAB} only. */
     public static CertificationRun.Plan plan(Verification.Method method, double maxRadius, int steps, BranchAndBound.Settings bab) {
+        return plan(method, maxRadius, steps, bab, false);
+    }
+
+    /**
+     * The same; {@code accountRounding}: the bounds hold for the exact network, floating-point rounding included (the model
+     * verified in float64, each bound computation's rounding error added: {@link dev.tikhon.verify.Rounding}).
+     */
+    public static CertificationRun.Plan plan(Verification.Method method, double maxRadius, int steps, BranchAndBound.Settings bab,
+                                             boolean accountRounding) {
         String budget = method == Verification.Method.BAB ? ", " + bab.maxDomains() + " domains per image and bound" : "";
         String bracket = switch (method) {
             case ALPHA_CROWN -> ", from CROWN's radius";
@@ -40,11 +49,13 @@ public final class BoundCertification {
             default -> "";
         };
         return new CertificationRun.Plan(method.toString(), method + " bound propagation, ℓ2 radius by bisection in [0, " + maxRadius
-                + "] to within " + maxRadius + "/2^" + steps + bracket + budget + " (sound)", List.of(new Step(method, maxRadius, steps, bab)), null,
+                + "] to within " + maxRadius + "/2^" + steps + bracket + budget + (accountRounding ? " (sound, rounding accounted for)" : " (sound)"),
+                List.of(new Step(method, maxRadius, steps, bab, accountRounding)), null,
                 BATCH, null);
     }
 
-    record Step(Verification.Method method, double maxRadius, int steps, BranchAndBound.Settings bab) implements CertificationStep {
+    record Step(Verification.Method method, double maxRadius, int steps, BranchAndBound.Settings bab, boolean accountRounding)
+            implements CertificationStep {
         @Override public List<Column> columns() {
             return List.of(new Column(method.toString(), Certificate.Kind.SOUND, 0));
         }
@@ -58,6 +69,10 @@ public final class BoundCertification {
         @Override public boolean classifies() { return true; }
 
         @Override public List<Outcome> certify(Module model, Tensor xs, long[] indices, List<Map<String, Certificate>> earlier) {
+            if (accountRounding) {   // float64 (float32 weights and images convert exactly), wherever the step runs
+                if (model.dtype() != dev.tikhon.engine.DType.FLOAT64) model.to(dev.tikhon.engine.DType.FLOAT64);
+                xs = xs.to(dev.tikhon.engine.DType.FLOAT64);
+            }
             long t0 = System.nanoTime();
             Tensor logits;
             try (Autograd.Guard g = Autograd.noGrad()) {
@@ -68,7 +83,7 @@ public final class BoundCertification {
             double classify = (System.nanoTime() - t0) / 1e9 / p.length;
             Verification.RadiusSearch search = new Verification.RadiusSearch(model, xs, pred, Norm.L2, (int) logits.size(1), maxRadius,
                     steps, bab);
-            double[] r = search.radius(method);
+            double[] r = accountRounding ? dev.tikhon.verify.Rounding.accounted(() -> search.radius(method)) : search.radius(method);
             double[] d = bracketed() ? search.adversarialDistance() : null;
             List<Outcome> out = new ArrayList<>();
             for (int i = 0; i < p.length; i++) {

@@ -26,12 +26,18 @@ public final class CertificationMethods {
      * @param norm          the threat model of a one-pass radius ("l2" or "linf"; lipschitz)
      * @param batchSize     images per unit of a batched one-pass certificate (lipschitz; heat without Monte Carlo)
      * @param babDomains    bab: branch and bound's domains per image and bound
+     * @param accountRounding ibp, crown, alpha-crown, bab: bounds that hold for the exact network ({@link dev.tikhon.verify.Rounding})
      */
     public record Settings(double sigma, RandomizedSmoothing.Config smoothing, boolean monteCarlo, int predictImages, String norm,
-                           int batchSize, int babDomains) {
+                           int batchSize, int babDomains, boolean accountRounding) {
+        public Settings(double sigma, RandomizedSmoothing.Config smoothing, boolean monteCarlo, int predictImages, String norm,
+                        int batchSize, int babDomains) {
+            this(sigma, smoothing, monteCarlo, predictImages, norm, batchSize, babDomains, false);
+        }
+
         /** ℓ2, batches of 100, branch and bound's default budget. */
         public Settings(double sigma, RandomizedSmoothing.Config smoothing, boolean monteCarlo, int predictImages) {
-            this(sigma, smoothing, monteCarlo, predictImages, "l2", 100, BranchAndBound.DEFAULT_DOMAINS);
+            this(sigma, smoothing, monteCarlo, predictImages, "l2", 100, BranchAndBound.DEFAULT_DOMAINS, false);
         }
     }
 
@@ -54,12 +60,14 @@ public final class CertificationMethods {
         register("cohen", true, (model, s) -> CohenCertification.plan(new RandomizedSmoothing(s.smoothing()), s.predictImages()));
         register("heat", true, (model, s) -> HeatCertification.plan(s.sigma(),
                 s.monteCarlo() ? new RandomizedSmoothing(s.smoothing()) : null, s.batchSize()));
-        register("ibp", false, (model, s) -> BoundCertification.plan(Verification.Method.IBP, 2.0, 12, BranchAndBound.Settings.DEFAULT));
-        register("crown", false, (model, s) -> BoundCertification.plan(Verification.Method.CROWN, 2.0, 12, BranchAndBound.Settings.DEFAULT));
+        register("ibp", false, (model, s) -> BoundCertification.plan(Verification.Method.IBP, 2.0, 12, BranchAndBound.Settings.DEFAULT,
+                s.accountRounding()));
+        register("crown", false, (model, s) -> BoundCertification.plan(Verification.Method.CROWN, 2.0, 12, BranchAndBound.Settings.DEFAULT,
+                s.accountRounding()));
         register("alpha-crown", false, (model, s) -> BoundCertification.plan(Verification.Method.ALPHA_CROWN, 2.0, 12,
-                BranchAndBound.Settings.DEFAULT));
+                BranchAndBound.Settings.DEFAULT, s.accountRounding()));
         register("bab", false, (model, s) -> BoundCertification.plan(Verification.Method.BAB, 2.0, 12,
-                BranchAndBound.Settings.DEFAULT.withDomains(s.babDomains())));
+                BranchAndBound.Settings.DEFAULT.withDomains(s.babDomains()), s.accountRounding()));
     }
 
     private CertificationMethods() {}

@@ -114,6 +114,10 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
             description = "bab: domains bounded per image and bisection step before it gives up (more: slower, larger radii). Default: ${DEFAULT-VALUE}.")
     int babDomains;
 
+    @Option(names = "--account-rounding", description = "ibp, crown, alpha-crown, bab: radii that hold for the network's exact function, "
+            + "floating-point rounding included (float64, each bound computation's rounding error added; docs/verification.md).")
+    boolean accountRounding;
+
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the noise (per image: derived from seed and index). Default: ${DEFAULT-VALUE}.")
     long seed;
 
@@ -135,7 +139,8 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
             Map.entry("--images-per-batch", Set.of("cohen", "heat")), Map.entry("--predict-images", Set.of("cohen")),
             Map.entry("--monte-carlo", Set.of("heat")), Map.entry("--attack-steps", Set.of("cohen", "heat")),
             Map.entry("--attack-restarts", Set.of("cohen", "heat")), Map.entry("--batch-size", Set.of("lipschitz", "heat")),
-            Map.entry("--bab-domains", Set.of("bab")), Map.entry("--norm", Set.of("lipschitz")));
+            Map.entry("--bab-domains", Set.of("bab")), Map.entry("--norm", Set.of("lipschitz")),
+            Map.entry("--account-rounding", Set.of("ibp", "crown", "alpha-crown", "bab")));
 
     /**
      * A threat model the method does not certify is an error (its radii would be ℓ2 radii under an ℓ∞ name); any other
@@ -189,7 +194,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         RandomizedSmoothing rs = Double.isNaN(s) ? null
                 : new RandomizedSmoothing(new RandomizedSmoothing.Config(s, n0, n, alpha, noiseBatch, seed, imagesPerBatch));
         CertificationRun.Plan plan = method.factory().plan(model.model(), new CertificationMethods.Settings(s,
-                rs != null ? rs.config() : null, monteCarlo, predictImages, norm.toLowerCase(Locale.ROOT), batchSize, babDomains));
+                rs != null ? rs.config() : null, monteCarlo, predictImages, norm.toLowerCase(Locale.ROOT), batchSize, babDomains, accountRounding));
         int count = Math.min(images, set.size());
         System.out.println("method: " + plan.description() + " on the first " + count + " images");
         CertificationRun.Result r;
@@ -230,6 +235,10 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         if (smoothing != null) {
             metrics.put("smoothing", smoothing.config());
             metrics.put("max_certifiable_radius", smoothing.maxRadius());
+        }
+        if (Set.of("ibp", "crown", "alpha-crown", "bab").contains(m)) {
+            metrics.put("rounding", accountRounding ? "accounted: float64 with every bound computation's rounding error added (sound for the exact network)"
+                    : "not accounted: round to nearest in the model's precision (sound up to the rounding of the bound computation)");
         }
         metrics.put("result", r.summary());
         CertifyOutputs.write(run, r, s, smoothing);

@@ -89,6 +89,24 @@ class CliVerifyTest {
         assertThat(cm.at("/result/classify_ms_per_image").asDouble()).isPositive();
         dev.tikhon.report.Csv.Table crown = dev.tikhon.report.Csv.read(cert.resolve("certify.csv"));
         for (Map<String, String> row : crown.records()) assertThat(Double.parseDouble(row.get("certify_ms"))).isPositive();
+        // the same radii with rounding accounted for, to the bisection's resolution (2/2¹²) and float32's precision
+        Cli.Run cr = Cli.run("certify", "--checkpoint", base.toString(), "--method", "crown", "--images", "6", "--account-rounding",
+                "--threads", "1", "--out", dir.resolve("certify-rounding").toString());
+        assertThat(cr.exitCode()).as(cr.err()).isEqualTo(0);
+        assertThat(cr.out()).contains("(sound, rounding accounted for)");
+        JsonNode crm = JSON.readTree(dir.resolve("certify-rounding/metrics.json").toFile());
+        assertThat(crm.at("/rounding").asText()).startsWith("accounted: float64");
+        assertThat(cm.at("/rounding").asText()).startsWith("not accounted");
+        dev.tikhon.report.Csv.Table crownAccounted = dev.tikhon.report.Csv.read(dir.resolve("certify-rounding/certify.csv"));
+        for (int i = 0; i < 6; i++) {
+            assertThat(Double.parseDouble(crownAccounted.records().get(i).get("radius_crown")))
+                    .isCloseTo(Double.parseDouble(crown.records().get(i).get("radius_crown")), org.assertj.core.data.Offset.offset(2.0 / 4096 + 1e-6));
+        }
+        Cli.Run cohenRounding = Cli.run("certify", "--checkpoint", base.toString(), "--method", "cohen", "--sigma", "0.25", "--images", "1",
+                "--n0", "10", "--n", "50", "--account-rounding", "--threads", "1", "--out", dir.resolve("certify-cohen").toString());
+        assertThat(cohenRounding.exitCode()).as(cohenRounding.err()).isEqualTo(0);
+        assertThat(cohenRounding.err()).contains("--account-rounding");   // noted: Monte Carlo counts have no rounding to account for here
+
         Cli.Run ca = Cli.run("certify", "--checkpoint", base.toString(), "--method", "alpha-crown", "--images", "6", "--threads", "1",
                 "--out", dir.resolve("certify-alpha").toString());
         assertThat(ca.exitCode()).as(ca.err()).isEqualTo(0);
