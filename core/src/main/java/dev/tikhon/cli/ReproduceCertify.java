@@ -54,11 +54,15 @@ final class ReproduceCertify implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
     long seed;
 
+    @Option(names = "--train-images", defaultValue = "0",
+            description = "Train on the first N training images, for a quick look (0: all of them). Default: ${DEFAULT-VALUE}.")
+    int trainImages;
+
     @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
         ReproduceOptions.Reproduction r = reproduce.start("certify");
-        DataOptions.Loaded loaded = r.data(data, seed);
+        DataOptions.Loaded loaded = r.data(data, seed, trainImages);
         dev.tikhon.certify.HeatConfig revision = new dev.tikhon.certify.HeatConfig("revision", 0.25, 1, kappa, 0.01, 1, 1);
         dev.tikhon.certify.HeatConfig v1 = new dev.tikhon.certify.HeatConfig("v1", 0.25, v1Lambda, kappa, 0.1, v1Steps, 1);
         dev.tikhon.experiments.CertifyExperiment.Budget budget = new dev.tikhon.experiments.CertifyExperiment.Budget(epochs,

@@ -74,6 +74,10 @@ final class ReproduceLipschitzCertify implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
     long seed;
 
+    @Option(names = "--train-images", defaultValue = "0",
+            description = "Train on the first N training images, for a quick look (0: all of them). Default: ${DEFAULT-VALUE}.")
+    int trainImages;
+
     @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
@@ -83,7 +87,7 @@ final class ReproduceLipschitzCertify implements Callable<Integer> {
             throw new UserError("--lip-reg must be gloro or lipschitz-margin, got " + lipReg);
         }
         if (images < 1 || mcImages < 1) throw new UserError("--images and --mc-images must be at least 1");
-        DataOptions.Loaded loaded = r.data(data, seed);
+        DataOptions.Loaded loaded = r.data(data, seed, trainImages);
         dev.tikhon.certify.HeatConfig heat = new dev.tikhon.certify.HeatConfig("revision", 0.25, 1, kappa, 0.01, 1, 1);
         dev.tikhon.experiments.LipschitzCertifyExperiment.Budget budget = new dev.tikhon.experiments.LipschitzCertifyExperiment.Budget(
                 epochs, lipArch, lipReg, lipEps, lipEpochs, lipLr, smoothSubset, heat, smoothLr, images, mcImages, n, predictImages,

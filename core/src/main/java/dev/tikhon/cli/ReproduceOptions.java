@@ -56,7 +56,13 @@ final class ReproduceOptions {
     record Reproduction(String name, Device device, Path dir, RunDirectory run) {
         /** The data set of the options, named on stdout. */
         DataOptions.Loaded data(DataOptions data, long seed) {
-            DataOptions.Loaded loaded = data.load(seed);
+            return data(data, seed, 0);
+        }
+
+        /** The same, training on the first {@code trainImages} training images (0: all). */
+        DataOptions.Loaded data(DataOptions data, long seed, int trainImages) {
+            DataOptions.Loaded l = data.load(seed);
+            DataOptions.Loaded loaded = new DataOptions.Loaded(l.choice(), l.sets().trainHead(trainImages), l.seed());
             System.out.println("data:   " + loaded.description());
             return loaded;
         }

@@ -36,12 +36,16 @@ final class ReproduceTikhonov implements Callable<Integer> {
                     + "DDN median ℓ2 distance, L-bound); 0 skips them. Default: ${DEFAULT-VALUE}.")
     int robustImages;
 
+    @Option(names = "--train-images", defaultValue = "0",
+            description = "Train on the first N training images, for a quick look (0: all of them). Default: ${DEFAULT-VALUE}.")
+    int trainImages;
+
     @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
     @Override public Integer call() {
         List<TikhonovExperiment.Variant> chosen = ReproduceOptions.chosen(variants, TikhonovExperiment.variants(), TikhonovExperiment.Variant::name);
         ReproduceOptions.Reproduction r = reproduce.start("tikhonov");
-        DataOptions.Loaded loaded = r.data(data, seed);
+        DataOptions.Loaded loaded = r.data(data, seed, trainImages);
         TrainConfig base = TrainConfig.builder().epochs(epochs).seed(seed).evalBatchSize(256).build();
         TikhonovExperiment e = new TikhonovExperiment(loaded.sets(), loaded.info(), base, r.device(), r.dir(),
                 robustImages > 0 ? TikhonovExperiment.RobustnessSettings.standard(robustImages, seed) : null);

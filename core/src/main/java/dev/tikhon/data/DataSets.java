@@ -88,6 +88,19 @@ public final class DataSets {
         }
 
         public String description() { return description; }
+
+        /**
+         * The same data with the training split cut to its first {@code n} images (read when first asked for, as here);
+         * {@code n} ≤ 0 or at least the split's size: this data itself.
+         */
+        public Loaded trainHead(int n) {
+            if (n <= 0) return this;
+            Supplier<Dataset> cut = () -> {
+                Dataset t = train();
+                return n >= t.size() ? t : t.head(n);
+            };
+            return new Loaded(cut, this::test, description + ", training on its first " + n + " images");
+        }
     }
 
     /**

@@ -159,7 +159,7 @@ class CliRegularizationTest {
 
     @Test
     void reproduceTikhonovOnTheSample(@TempDir Path dir) throws IOException {
-        Cli.Run r = Cli.run("reproduce", "tikhonov", "--data", "fashion-mnist-sample", "--epochs", "1",
+        Cli.Run r = Cli.run("reproduce", "tikhonov", "--data", "fashion-mnist-sample", "--train-images", "2000", "--epochs", "1",
                 "--variants", "undefended,tikhonov-fd-1", "--robust-images", "6", "--out", dir.toString());
         assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
         JsonNode m = JSON.readTree(dir.resolve("metrics.json").toFile());
@@ -180,7 +180,7 @@ class CliRegularizationTest {
         assertThat(dir.resolve("undefended/robust-linf/per_image.csv")).exists();
         assertThat(java.nio.file.Files.readString(dir.resolve("results.csv"))).contains("robust_acc_linf_8/255", "median_l2_distance");
         // rerunning continues (nothing left to train) and reports the same numbers
-        Cli.Run again = Cli.run("reproduce", "tikhonov", "--data", "fashion-mnist-sample", "--epochs", "1",
+        Cli.Run again = Cli.run("reproduce", "tikhonov", "--data", "fashion-mnist-sample", "--train-images", "2000", "--epochs", "1",
                 "--variants", "undefended,tikhonov-fd-1", "--robust-images", "6", "--out", dir.toString());
         assertThat(again.exitCode()).isEqualTo(0);
         assertThat(JSON.readTree(dir.resolve("metrics.json").toFile()).at("/variants/undefended/robustness/median_l2_distance").asDouble())

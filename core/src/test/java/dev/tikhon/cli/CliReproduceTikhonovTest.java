@@ -18,7 +18,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class CliReproduceTikhonovTest {
     @Test
     void robustAccuracyStandsBesideCleanAccuracyOnTheSameImages(@TempDir Path dir) throws Exception {
-        Cli.Run r = Cli.run("reproduce", "tikhonov", "--data", "fashion-mnist-sample", "--epochs", "1", "--variants", "undefended",
+        Cli.Run r = Cli.run("reproduce", "tikhonov", "--data", "fashion-mnist-sample", "--train-images", "2000", "--epochs", "1", "--variants", "undefended",
                 "--robust-images", "4", "--threads", "1", "--out", dir.toString());
         assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
         assertThat(r.out()).contains("test acc: on all 1000 test images; clean, rob: on the first 4").contains("med L-bd est")
