@@ -396,13 +396,14 @@ public final class BoundedNetwork {
         }
         if (trace.slopes != null) units = trace.slopes.units(origin, units);
         if (units.length == 0) return ibp;
-        List<Long> reluUnits = new ArrayList<>();   // for α-CROWN: the layers with variables this walk crosses (ReLU, tanh, sigmoid; −1: a residual block)
+        List<Long> reluUnits = new ArrayList<>();   // for α-CROWN: the layers with variables this walk crosses (ReLU, tanh, sigmoid, imported ones; −1: a residual block)
         for (Frame f : path) {
             for (int i = 0; i < f.index(); i++) {
                 Node node = f.chain().get(i);
                 node.prepare(trace);
                 widest = Math.max(widest, trace.input(node).width());
                 if (node instanceof Layers.Act act && act.optimizable()) reluUnits.add(trace.input(node).width());
+                if (node instanceof Layers.Unit unit && unit.optimizable()) reluUnits.add(trace.input(node).width());
                 if (node instanceof Layers.Add) reluUnits.add(-1L);
             }
         }
