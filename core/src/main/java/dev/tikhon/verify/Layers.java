@@ -344,7 +344,10 @@ final class Layers {
         /** CROWN's relaxation, made once per bound computation. */
         private Relaxation fixed(Trace trace) { return trace.cached(this, () -> f.relaxation(trace.input(this))); }
 
-        /** Whether α-CROWN has variables here. */
+        /**
+         * Whether α-CROWN has variables here: tangent points or slopes ({@link Pointwise#alpha}; HardSwish and Elu with
+         * α ≠ 1 have none).
+         */
         boolean optimizable() { return f.alpha() != Pointwise.Alpha.NONE; }
 
         @Override public void prepare(Trace trace) { fixed(trace); }

@@ -37,8 +37,10 @@ import java.util.function.UnaryOperator;
  * PRelu, HardSigmoid) the triangle relaxation: the chord above and below the line of the piece holding the midpoint
  * (for LeakyRelu through the origin, CROWN's adaptive slope). Where [l, u] crosses a change of curvature (SiLU, GELU,
  * tanh-GELU around ±2.40, ±√2, ±1.4185; HardSwish, Elu at their kinks) the lines are the same slopes moved until they
- * hold on every piece. α-CROWN moves tanh's and sigmoid's lines ({@link #tangentLines}: tangents at points it optimizes, their
- * intercepts by this same rule); the imported activations keep these, and branch and bound splits only ReLUs.
+ * hold on every piece. α-CROWN moves these lines ({@link #alphaLines}): where f′ is continuous (tanh, sigmoid, SiLU, GELU,
+ * tanh-GELU, Elu with α = 1) to tangents at points it optimizes, for a piecewise-linear f (Clip, HardSigmoid, LeakyRelu,
+ * PRelu) to slopes it optimizes, their intercepts by this same rule; HardSwish and Elu with α ≠ 1 keep these lines, and
+ * branch and bound splits only ReLUs.
  */
 public final class Pointwise {
     enum Curvature { LINEAR, CONVEX, CONCAVE }
