@@ -17,8 +17,8 @@ import java.util.List;
 /**
  * Writes an untrained 2-input MLP with an imported activation after each hidden layer as an ONNX file, for `train --onnx
  * FILE --data moons` (Tikhon's own models have no SiLU or GELU): SiLU as x·sigmoid(x), GELU as x·(1 + erf(x/√2))·½, as
- * PyTorch exports them (import reads the products back as one activation each), or Elu(1), LeakyRelu(0.1).
- * Usage: ActivationMlp silu|gelu|elu|leaky-relu OUT.onnx [widths 64,64] [input shape 2, or e.g. 1,28,28: flattened first]
+ * PyTorch exports them (import reads the products back as one activation each), or Elu(1), LeakyRelu(0.1), HardSwish.
+ * Usage: ActivationMlp silu|gelu|elu|leaky-relu|hard-swish OUT.onnx [widths 64,64] [input shape 2, or e.g. 1,28,28: flattened first]
  * [classes 2] [seed 1].
  */
 public class ActivationMlp {
@@ -58,6 +58,7 @@ public class ActivationMlp {
             }
             case "elu": return new OnnxLayers.Elu(1);
             case "leaky-relu": return new OnnxLayers.LeakyRelu(0.1);
+            case "hard-swish": return new OnnxLayers.HardSigmoid(1.0 / 6, 0.5, true);   // written as HardSigmoid, Mul
             default: throw new IllegalArgumentException(kind);
         }
     }

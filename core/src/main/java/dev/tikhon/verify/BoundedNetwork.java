@@ -56,9 +56,10 @@ import java.util.Map;
  * sound bounds, so the elementwise best over the steps is sound, and at least CROWN's. Tanh and sigmoid units have two
  * variables each instead, the points of [l, u] where their lower and upper lines touch f ({@link Pointwise#tangentLines}):
  * the slope is f′ there and the intercept {@link Pointwise}'s bound for that slope, so every point gives sound lines; they
- * start where the tangent has CROWN's slope. So do SiLU, GELU, tanh-GELU and Elu(1); the piecewise-linear imported
- * activations (Clip, HardSigmoid, LeakyRelu, PRelu) have their two lines' slopes as variables instead, between the least
- * and the largest slope of the pieces [l, u] meets, each line's intercept that same bound ({@link Pointwise#alphaLines}).
+ * start where the tangent has CROWN's slope. So do SiLU, GELU, tanh-GELU and Elu(1); the piecewise-linear and kinked
+ * imported activations (Clip, HardSigmoid, LeakyRelu, PRelu; HardSwish, Elu with α ≠ 1) have their two lines' slopes as
+ * variables instead, between the least and the largest slope of f on [l, u], each line's intercept that same bound
+ * ({@link Pointwise#alphaLines}).
  * A (layer, walk) pair whose
  * variables would exceed {@link AlphaSlopes#MAX_ELEMENTS} keeps the adaptive rule.
  *

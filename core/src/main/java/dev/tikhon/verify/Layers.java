@@ -345,8 +345,8 @@ final class Layers {
         private Relaxation fixed(Trace trace) { return trace.cached(this, () -> f.relaxation(trace.input(this))); }
 
         /**
-         * Whether α-CROWN has variables here: tangent points or slopes ({@link Pointwise#alpha}; HardSwish and Elu with
-         * α ≠ 1 have none).
+         * Whether α-CROWN has variables here: tangent points or slopes ({@link Pointwise#alpha}; a constant HardSigmoid
+         * has none).
          */
         boolean optimizable() { return f.alpha() != Pointwise.Alpha.NONE; }
 

@@ -38,9 +38,9 @@ import java.util.function.UnaryOperator;
  * (for LeakyRelu through the origin, CROWN's adaptive slope). Where [l, u] crosses a change of curvature (SiLU, GELU,
  * tanh-GELU around ±2.40, ±√2, ±1.4185; HardSwish, Elu at their kinks) the lines are the same slopes moved until they
  * hold on every piece. α-CROWN moves these lines ({@link #alphaLines}): where f′ is continuous (tanh, sigmoid, SiLU, GELU,
- * tanh-GELU, Elu with α = 1) to tangents at points it optimizes, for a piecewise-linear f (Clip, HardSigmoid, LeakyRelu,
- * PRelu) to slopes it optimizes, their intercepts by this same rule; HardSwish and Elu with α ≠ 1 keep these lines, and
- * branch and bound splits only ReLUs.
+ * tanh-GELU, Elu with α = 1) to tangents at points it optimizes, for a piecewise-linear or kinked f (Clip, HardSigmoid,
+ * LeakyRelu, PRelu; HardSwish, Elu with α ≠ 1) to slopes it optimizes, their intercepts by this same rule; branch and
+ * bound splits only ReLUs.
  */
 public final class Pointwise {
     enum Curvature { LINEAR, CONVEX, CONCAVE }
@@ -83,12 +83,18 @@ public final class Pointwise {
     private UnaryOperator<Tensor> inverseSlope;
     /** Whether f′ is continuous (no kink): on every [l, u] the tangent points reach every slope CROWN takes. */
     private boolean smooth;
+    /**
+     * For a kinked f with one curved piece (HardSwish, Elu with α ≠ 1, 0): the point of that piece where f′ = k, any finite
+     * value where there is none (its tangent then is only a worse bound, clamped into the piece); null for the others.
+     */
+    private UnaryOperator<Tensor> curveInverse;
 
     /**
      * α-CROWN's variables for this activation ({@link #alphaLines}): the points of tangency of the lower and upper lines where
      * f′ is continuous and f curved somewhere (tanh, sigmoid, SiLU, GELU, tanh-GELU, Elu with α = 1); the two lines' slopes
-     * where f is piecewise linear (Clip, HardSigmoid, LeakyRelu, PRelu); none for a kinked curved f (HardSwish, Elu with
-     * α ≠ 1: a chord's slope may be no f′ on [l, u]) or a linear one.
+     * where f is piecewise linear (Clip, HardSigmoid, LeakyRelu, PRelu) or kinked with one curved piece whose f′ has an
+     * inverse (HardSwish, Elu with α ≠ 1, 0: a chord's slope may be no f′ on [l, u], so no tangent point gives CROWN's
+     * line); none for a linear f.
      */
     enum Alpha { TANGENT_POINTS, SLOPES, NONE }
 
@@ -138,7 +144,7 @@ public final class Pointwise {
     /** Which variables α-CROWN gives this activation. */
     Alpha alpha() {
         if (pieces.stream().allMatch(p -> p.curvature == Curvature.LINEAR)) return pieces.size() > 1 ? Alpha.SLOPES : Alpha.NONE;
-        return smooth ? Alpha.TANGENT_POINTS : Alpha.NONE;
+        return smooth ? Alpha.TANGENT_POINTS : curveInverse != null ? Alpha.SLOPES : Alpha.NONE;
     }
 
     Tensor apply(Tensor z) { return f.apply(z); }
@@ -180,6 +186,8 @@ public final class Pointwise {
                 z -> Tensor.where(z.ge(0), z.onesLike(), z.clampMax(0).exp().mul(alpha)), pieces, new double[]{0, 0, 0},
                 () -> Math.max(1, Math.abs(alpha)));
         p.smooth = alpha == 1;   // f′(0⁻) = α, f′(0⁺) = 1
+        // αeᶻ = k below 0: z = log(k/α), k/α kept positive so that the log is finite (any point is sound)
+        if (alpha != 0) p.curveInverse = k -> k.div(alpha).clampMin(1e-30).log().clampMax(0);
         return p;
     }
 
@@ -187,9 +195,11 @@ public final class Pointwise {
     static Pointwise hardSwish() {
         List<Piece> pieces = List.of(new Piece(Double.NEGATIVE_INFINITY, -3, Curvature.LINEAR), new Piece(-3, 3, Curvature.CONVEX),
                 new Piece(3, Double.POSITIVE_INFINITY, Curvature.LINEAR));
-        return new Pointwise("hard-swish", z -> z.mul(z.div(6).add(0.5).clamp(0, 1)),
+        Pointwise p = new Pointwise("hard-swish", z -> z.mul(z.div(6).add(0.5).clamp(0, 1)),
                 z -> Tensor.where(z.lt(-3), z.zerosLike(), Tensor.where(z.gt(3), z.onesLike(), z.mul(2).add(3).div(6))), pieces,
                 new double[]{-1.5, -1.5, -0.375}, () -> HARD_SWISH_LIPSCHITZ);
+        p.curveInverse = k -> k.mul(3).sub(1.5);   // (2z + 3)/6 = k on [−3, 3]
+        return p;
     }
 
     /** tanh: f″ = −2 tanh(z)(1 − tanh²(z)), convex below 0, concave above; increasing; sup f′ = f′(0) = 1. */
@@ -338,6 +348,7 @@ public final class Pointwise {
                 z -> slope.apply(z.mul(pre)).mul(pre * post), p, m,
                 () -> Math.nextUp(Math.nextUp(lipschitz.getAsDouble() * pre * post)));   // two products' rounding, upward
         out.smooth = smooth;
+        if (curveInverse != null) out.curveInverse = k -> curveInverse.apply(k.div(pre * post)).div(pre);   // pre·post·f′(pre·z) = k
         return out;
     }
 
@@ -383,12 +394,18 @@ public final class Pointwise {
     /** Lines below and above f over each unit's [l, u] (see the class comment for why they hold). */
     Relaxation relaxation(Interval pre) {
         Tensor l = pre.lo().contiguous(), u = pre.hi().contiguous();
-        Tensor wide = u.sub(l).gt(NARROW);
-        Tensor tangent = slope.apply(l.add(u).mul(0.5));
-        Tensor chord = Tensor.where(wide, f.apply(u).sub(f.apply(l)).div(Tensor.where(wide, u.sub(l), l.onesLike())), tangent);
+        Tensor[] k = crownSlopes(l, u);
+        Tensor tangent = k[0], chord = k[1];
         Tensor concave = insideConcave(l, u);
         Tensor lowerSlope = Tensor.where(concave, chord, tangent), upperSlope = Tensor.where(concave, tangent, chord);
         return new Relaxation(lowerSlope, intercept(l, u, lowerSlope, false, null), upperSlope, intercept(l, u, upperSlope, true, null), false);
+    }
+
+    /** CROWN's two slopes, {f′ at the midpoint, the chord (f′ at the midpoint on intervals narrower than 10⁻⁶)}. */
+    private Tensor[] crownSlopes(Tensor l, Tensor u) {
+        Tensor wide = u.sub(l).gt(NARROW);
+        Tensor tangent = slope.apply(l.add(u).mul(0.5));
+        return new Tensor[]{tangent, Tensor.where(wide, f.apply(u).sub(f.apply(l)).div(Tensor.where(wide, u.sub(l), l.onesLike())), tangent)};
     }
 
     /** Where [l, u] lies inside one concave piece: CROWN's chord is the lower line there, the tangent the upper. */
@@ -405,8 +422,9 @@ public final class Pointwise {
      * clamped into [0, 1] here (the lines' soundness does not rest on the ascent's projection). Tangent points: the point
      * l + t·(u − l) of each line, {@link #tangentLines}. Slopes: each line's slope k = (1 − t)·k₋ + t·k₊, k₋ and k₊ the least and
      * largest slope of f's pieces that meet [l, u] ({@link #slopeRange}), its intercept {@link #intercept}'s bound for k, exact
-     * on linear pieces: the lowest (highest) line of that slope. Any k gives sound lines; k₋ ≤ k ≤ k₊ holds the useful ones
-     * (for LeakyRelu, ReLU's α range [s, 1]). Lines of all four parts per row.
+     * on linear pieces: the lowest (highest) line of that slope; on a kinked f's curved piece also with g's tangent at the
+     * point where f′ = k. Any k gives sound lines; k₋ ≤ k ≤ k₊ holds the useful ones (for LeakyRelu, ReLU's α range
+     * [s, 1]). Lines of all four parts per row.
      */
     Relaxation alphaLines(Interval pre, Tensor lowerT, Tensor upperT) {
         Tensor tl = lowerT.clamp(0, 1), tu = upperT.clamp(0, 1);
@@ -419,21 +437,33 @@ public final class Pointwise {
         Tensor[] range = slopeRange(pre.lo().contiguous(), pre.hi().contiguous());
         Tensor least = Layers.rows(range[0]), largest = Layers.rows(range[1]);   // (1 − t)·k₋ + t·k₊: k₋ and k₊ exactly at 0 and 1
         Tensor lowerSlope = least.mul(tl.neg().add(1)).add(largest.mul(tl)), upperSlope = least.mul(tu.neg().add(1)).add(largest.mul(tu));
-        return new Relaxation(lowerSlope, intercept(l, u, lowerSlope, false, null), upperSlope, intercept(l, u, upperSlope, true, null),
-                false, true, true);
+        // the tangent point of the curved piece, outside the graph (any point is sound; at the optimum g′ = 0 there anyway)
+        UnaryOperator<Tensor> at = curveInverse == null ? k -> null : k -> curveInverse.apply(k.detach());
+        return new Relaxation(lowerSlope, intercept(l, u, lowerSlope, false, at.apply(lowerSlope)), upperSlope,
+                intercept(l, u, upperSlope, true, at.apply(upperSlope)), false, true, true);
     }
 
-    /** {k₋, k₊}: the least and largest slope (f′ at the middle of [l, u] ∩ piece) of the pieces that meet [l, u], [N, …] each. */
+    /**
+     * {k₋, k₊}: the least and largest slope of f on [l, u], [N, …] each, over the pieces that meet it: f′ at the middle of
+     * [l, u] ∩ piece on a linear piece, at its ends on a curved one (f′ is monotone there); and CROWN's two slopes, so that
+     * its lines are in the family even where f′ at a piece's end is the next piece's (Elu's f′(0) = 1, not α).
+     */
     Tensor[] slopeRange(Tensor l, Tensor u) {
-        Tensor least = null, largest = null;
+        Tensor[] crown = crownSlopes(l, u);
+        Tensor least = crown[0].minimum(crown[1]), largest = crown[0].maximum(crown[1]);
         for (Piece piece : pieces) {
             Tensor a = l.clamp(piece.from, piece.to), b = u.clamp(piece.from, piece.to);
-            Tensor k = slope.apply(a.add(b).mul(0.5));
+            Tensor k = slope.apply(a.add(b).mul(0.5)), kLo = k, kHi = k;
+            if (piece.curvature != Curvature.LINEAR) {
+                Tensor ka = slope.apply(a), kb = slope.apply(b);
+                kLo = ka.minimum(kb);
+                kHi = ka.maximum(kb);
+            }
             Tensor meets = l.le(piece.to).logicalAnd(u.ge(piece.from));
-            Tensor lo = Tensor.where(meets, k, k.zerosLike().add(Double.POSITIVE_INFINITY));
-            Tensor hi = Tensor.where(meets, k, k.zerosLike().add(Double.NEGATIVE_INFINITY));
-            least = least == null ? lo : least.minimum(lo);
-            largest = largest == null ? hi : largest.maximum(hi);
+            Tensor lo = Tensor.where(meets, kLo, k.zerosLike().add(Double.POSITIVE_INFINITY));
+            Tensor hi = Tensor.where(meets, kHi, k.zerosLike().add(Double.NEGATIVE_INFINITY));
+            least = least.minimum(lo);
+            largest = largest.maximum(hi);
         }
         return new Tensor[]{least, largest};
     }

@@ -27,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * α-CROWN's variables on the imported activations ({@link Pointwise#alphaLines}): tangent points for SiLU, GELU, tanh-GELU
- * and Elu(1), slopes for Clip, HardSigmoid, LeakyRelu and PRelu. Oracles: the lines hold on a 2,001-point float64 grid of
+ * and Elu(1), slopes for Clip, HardSigmoid, LeakyRelu, PRelu, HardSwish and Elu(α ≠ 1). Oracles: the lines hold on a 2,001-point float64 grid of
  * [l, u] for any values of the variables, in or out of [0, 1] (a plain tangent's intercept, or a line of the same slope through
  * an end, does not); the start values give CROWN's slopes and intercepts at least as tight; on a small MLP of each
  * activation the bounds contain 300 sampled margins per ℓ∞ and ℓ2 ball and are never below CROWN's, and tighter on average.
@@ -47,6 +47,10 @@ class ImportedAlphaCrownTest {
         out.put("relu6", Pointwise.clip(0, 6));
         out.put("hardtanh", Pointwise.clip(-1, 1));
         out.put("hard-sigmoid", Pointwise.hardSigmoid(0.2, 0.5));
+        out.put("hard-swish", Pointwise.of(new OnnxLayers.HardSigmoid(1.0 / 6, 0.5, true)));
+        out.put("hard-swish/2", Pointwise.of(new OnnxLayers.HardSigmoid(1.0 / 3, 0.5, true)));   // hardSwish(2x)/2
+        out.put("elu(0.5)", Pointwise.elu(0.5));
+        out.put("elu(-0.7)", Pointwise.elu(-0.7));
         return out;
     }
 
@@ -81,8 +85,11 @@ class ImportedAlphaCrownTest {
         for (var e : functions().entrySet()) {
             assertThat(e.getValue().alpha()).as(e.getKey()).isNotEqualTo(Pointwise.Alpha.NONE);
         }
-        assertThat(Pointwise.hardSwish().alpha()).as("kinked: a chord may be no tangent").isEqualTo(Pointwise.Alpha.NONE);
-        assertThat(Pointwise.elu(0.5).alpha()).as("kinked at 0").isEqualTo(Pointwise.Alpha.NONE);
+        assertThat(Pointwise.hardSwish().alpha()).as("kinked: a chord may be no tangent").isEqualTo(Pointwise.Alpha.SLOPES);
+        assertThat(Pointwise.elu(0.5).alpha()).as("kinked at 0").isEqualTo(Pointwise.Alpha.SLOPES);
+        assertThat(Pointwise.silu().alpha()).isEqualTo(Pointwise.Alpha.TANGENT_POINTS);
+        assertThat(Pointwise.clip(-1, 1).alpha()).isEqualTo(Pointwise.Alpha.SLOPES);
+        assertThat(Pointwise.hardSigmoid(0, 0.5).alpha()).as("constant").isEqualTo(Pointwise.Alpha.NONE);
     }
 
     @Test
@@ -142,6 +149,8 @@ class ImportedAlphaCrownTest {
             case "leaky-relu": return new OnnxLayers.LeakyRelu(0.1);
             case "prelu": return new OnnxLayers.PRelu(Tensor.rand(16).sub(0.3));   // some slopes negative
             case "hardtanh": return new OnnxLayers.Clip(-1, 1);
+            case "hard-swish": return new OnnxLayers.HardSigmoid(1.0 / 6, 0.5, true);
+            case "elu(0.5)": return new OnnxLayers.Elu(0.5);
             default: throw new AssertionError(name);
         }
     }
@@ -162,10 +171,10 @@ class ImportedAlphaCrownTest {
      * Mean gain of α-CROWN (20 steps) over CROWN's lower bounds, 64 moons points, ℓ∞ ε 0.3 / ℓ2 ε 0.3 (CROWN's mean at ℓ∞
      * 0.3), measured 2026-12-07: SiLU 0.022 / 0.011 (0.207), GELU 0.145 / 0.076 (1.364), tanh-GELU 0.029 / 0.014 (0.222),
      * Elu 0.018 / 0.009 (0.499), LeakyRelu 0.016 / 0.008 (0.318), PRelu 0.014 / 0.009 (0.672), Hardtanh 0.115 / 0.056
-     * (0.334). Never below CROWN by more than 2.4·10⁻⁷ (float32 rounding of the slopes' start; 0 for the tangent points).
+     * (0.334), HardSwish 0.035 / 0.021 (0.163), Elu(0.5) 0.019 / 0.008 (0.307). Never below CROWN by more than 2.4·10⁻⁷ (float32 rounding of the slopes' start; 0 for the tangent points).
      */
     @ParameterizedTest
-    @ValueSource(strings = {"silu", "gelu", "tanh-gelu", "elu", "leaky-relu", "prelu", "hardtanh"})
+    @ValueSource(strings = {"silu", "gelu", "tanh-gelu", "elu", "leaky-relu", "prelu", "hardtanh", "hard-swish", "elu(0.5)"})
     void alphaCrownIsSoundAndAtLeastCrown(String name) {
         Module m = mlp(name);
         BoundedNetwork net = BoundedNetwork.of(m);
