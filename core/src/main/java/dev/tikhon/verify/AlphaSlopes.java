@@ -15,8 +15,9 @@ import java.util.Map;
  * example, specification row and unit, [N, R, …units]. They are created on the first bound computation from CROWN's
  * adaptive slopes and reused, as fresh leaves, by every later one. A (layer, origin) pair whose tensor would exceed
  * {@link #MAX_ELEMENTS} keeps the adaptive rule (a convolution's 21,632 units for each of an intermediate pass's
- * hundreds of rows would take gigabytes). Tanh and sigmoid layers have, per the same (layer, origin, example, row, unit),
- * two tangent points instead, of the lower and the upper line ({@link #tangents}); the imported activations have none.
+ * hundreds of rows would take gigabytes). Tanh and sigmoid layers and the imported activations that have variables
+ * ({@link Pointwise#alpha}) have, per the same (layer, origin, example, row, unit), two instead, one for the lower and one
+ * for the upper line ({@link #tangents}): tangent points, or slopes for the piecewise-linear ones.
  */
 final class AlphaSlopes {
     /** The largest slope tensor created for one (layer, origin) pair: 16 Mi elements (64 MiB of float32). */
@@ -95,7 +96,8 @@ final class AlphaSlopes {
     }
 
     /**
-     * The tangent points of a tanh or sigmoid layer ({@link Pointwise#tangentLines}) for the rows [rowStart, rowStart +
+     * The two variables of a tanh, sigmoid or imported activation layer ({@link Pointwise#alphaLines}: tangent points, or
+     * slopes as fractions of the pieces' slope range, described here for the points) for the rows [rowStart, rowStart +
      * rowCount) of a walk from {@code origin}, as fractions t in [0, 1] of each unit's [l, u] (d = l + t·(u − l), so that the
      * ascent's projection onto [0, 1] keeps d in whatever [l, u] the step brings): {lower, upper}, each [N, rowCount, …units];
      * one variable [N, 2·rows, …] holds the lower rows, then the upper. Created on the first computation from {@code start}
@@ -118,7 +120,7 @@ final class AlphaSlopes {
 
     /**
      * Whether a walk from {@code origin} can depend on a variable: one of its own, where a layer with variables it crosses
-     * (ReLU, tanh, sigmoid) is small enough for {@code examplesTimesRows} rows ({@code reluUnits}: their unit counts, −1
+     * (ReLU, tanh, sigmoid, an imported activation with variables) is small enough for {@code examplesTimesRows} rows ({@code reluUnits}: their unit counts, −1
      * where not known), or one of an earlier walk's, whose bounds it reads. Where it cannot, the walk needs no graph.
      */
     boolean reaches(int origin, long examplesTimesRows, List<Long> reluUnits) {

@@ -58,7 +58,11 @@ import java.util.Map;
  * sound bounds, so the elementwise best over the steps is sound, and at least CROWN's. Tanh and sigmoid units have two
  * variables each instead, the points of [l, u] where their lower and upper lines touch f ({@link Pointwise#tangentLines}):
  * the slope is f′ there and the intercept {@link Pointwise}'s bound for that slope, so every point gives sound lines; they
- * start where the tangent has CROWN's slope. A (layer, walk) pair whose
+ * start where the tangent has CROWN's slope. So do SiLU, GELU, tanh-GELU and Elu(1); the piecewise-linear and kinked
+ * imported activations (Clip, HardSigmoid, LeakyRelu, PRelu; HardSwish, Elu with α ≠ 1) have their two lines' slopes as
+ * variables instead, between the least and the largest slope of f on [l, u], each line's intercept that same bound
+ * ({@link Pointwise#alphaLines}).
+ * A (layer, walk) pair whose
  * variables would exceed {@link AlphaSlopes#MAX_ELEMENTS} keeps the adaptive rule.
  *
  * <p>Batch norm is taken in evaluation mode (its running statistics) by {@link #of}: the function the model computes when
@@ -448,13 +452,14 @@ public final class BoundedNetwork {
         }
         if (trace.slopes != null) units = trace.slopes.units(origin, units);
         if (units.length == 0) return ibp;
-        List<Long> reluUnits = new ArrayList<>();   // for α-CROWN: the layers with variables this walk crosses (ReLU, tanh, sigmoid; −1: a residual block)
+        List<Long> reluUnits = new ArrayList<>();   // for α-CROWN: the layers with variables this walk crosses (ReLU, tanh, sigmoid, imported ones; −1: a residual block)
         for (Frame f : path) {
             for (int i = 0; i < f.index(); i++) {
                 Node node = f.chain().get(i);
                 node.prepare(trace);
                 widest = Math.max(widest, trace.input(node).width());
                 if (node instanceof Layers.Act act && act.optimizable()) reluUnits.add(trace.input(node).width());
+                if (node instanceof Layers.Unit unit && unit.optimizable()) reluUnits.add(trace.input(node).width());
                 if (node instanceof Layers.Add) reluUnits.add(-1L);
             }
         }

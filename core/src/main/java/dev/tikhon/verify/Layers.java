@@ -292,12 +292,7 @@ final class Layers {
                     Pointwise f = Pointwise.of(kind);
                     Tensor[] t = trace.slopes.tangents(this, trace.origin, trace.rows, trace.rowStart, trace.rowCount, l,
                             () -> f.startFractions(in));
-                    if (t != null) {
-                        Tensor lr = rows(l), width = rows(u.sub(l));
-                        // clamped here too: the lines' soundness must not rest on the ascent's projection
-                        return f.tangentLines(in, lr.add(t[0].clamp(0, 1).mul(width)), lr.add(t[1].clamp(0, 1).mul(width)));
-                    }
-                    return fixed(trace);
+                    return t != null ? f.alphaLines(in, t[0], t[1]) : fixed(trace);
                 }
                 Tensor slopes = trace.slopes.slopes(this, trace.origin, trace.rows, trace.rowStart, trace.rowCount, l, u);
                 if (slopes != null) return Relaxation.relu(l, u, trace.alpha, slopes);
@@ -328,8 +323,8 @@ final class Layers {
 
     /**
      * An imported scalar activation ({@link Pointwise}: Clip, HardSigmoid, LeakyRelu, PRelu, Elu, HardSwish, SiLU, GELU,
-     * tanh-GELU): intervals through its exact image, linear bounds through its fixed relaxation (no α variables, no
-     * splits).
+     * tanh-GELU): intervals through its exact image, linear bounds through its CROWN relaxation, or under α-CROWN through
+     * the lines of its variables where it has some ({@link Pointwise#alpha}: tangent points, or slopes); no splits.
      */
     record Unit(Pointwise f) implements Node {
         @Override public Interval ibp(Interval in, Trace trace) {
@@ -339,9 +334,27 @@ final class Layers {
 
         @Override public boolean affine() { return false; }
 
-        Relaxation relaxation(Trace trace) { return trace.cached(this, () -> f.relaxation(trace.input(this))); }
+        /** The lines of the walk under way (α-CROWN's where it has variables here). */
+        Relaxation relaxation(Trace trace) {
+            if (trace.slopes != null && optimizable()) {   // α-CROWN: the variables of the walk under way, not cached
+                Interval in = trace.input(this);
+                Tensor[] t = trace.slopes.tangents(this, trace.origin, trace.rows, trace.rowStart, trace.rowCount, in.lo(),
+                        () -> f.startFractions(in));
+                if (t != null) return f.alphaLines(in, t[0], t[1]);
+            }
+            return fixed(trace);
+        }
 
-        @Override public void prepare(Trace trace) { relaxation(trace); }
+        /** CROWN's relaxation, made once per bound computation. */
+        private Relaxation fixed(Trace trace) { return trace.cached(this, () -> f.relaxation(trace.input(this))); }
+
+        /**
+         * Whether α-CROWN has variables here: tangent points or slopes ({@link Pointwise#alpha}; a constant HardSigmoid
+         * has none).
+         */
+        boolean optimizable() { return f.alpha() != Pointwise.Alpha.NONE; }
+
+        @Override public void prepare(Trace trace) { fixed(trace); }
 
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
             Relaxation r = relaxation(trace);

@@ -37,8 +37,10 @@ import java.util.function.UnaryOperator;
  * PRelu, HardSigmoid) the triangle relaxation: the chord above and below the line of the piece holding the midpoint
  * (for LeakyRelu through the origin, CROWN's adaptive slope). Where [l, u] crosses a change of curvature (SiLU, GELU,
  * tanh-GELU around ±2.40, ±√2, ±1.4185; HardSwish, Elu at their kinks) the lines are the same slopes moved until they
- * hold on every piece. α-CROWN moves tanh's and sigmoid's lines ({@link #tangentLines}: tangents at points it optimizes, their
- * intercepts by this same rule); the imported activations keep these, and branch and bound splits only ReLUs.
+ * hold on every piece. α-CROWN moves these lines ({@link #alphaLines}): where f′ is continuous (tanh, sigmoid, SiLU, GELU,
+ * tanh-GELU, Elu with α = 1) to tangents at points it optimizes, for a piecewise-linear or kinked f (Clip, HardSigmoid,
+ * LeakyRelu, PRelu; HardSwish, Elu with α ≠ 1) to slopes it optimizes, their intercepts by this same rule; branch and
+ * bound splits only ReLUs.
  */
 public final class Pointwise {
     enum Curvature { LINEAR, CONVEX, CONCAVE }
@@ -79,6 +81,22 @@ public final class Pointwise {
     private final DoubleSupplier lipschitz;
     /** The r ≥ 0 with f′(r) = k, for f′ even (tanh, sigmoid): where α-CROWN's tangent points start; null for the others. */
     private UnaryOperator<Tensor> inverseSlope;
+    /** Whether f′ is continuous (no kink): on every [l, u] the tangent points reach every slope CROWN takes. */
+    private boolean smooth;
+    /**
+     * For a kinked f with one curved piece (HardSwish, Elu with α ≠ 1, 0): the point of that piece where f′ = k, any finite
+     * value where there is none (its tangent then is only a worse bound, clamped into the piece); null for the others.
+     */
+    private UnaryOperator<Tensor> curveInverse;
+
+    /**
+     * α-CROWN's variables for this activation ({@link #alphaLines}): the points of tangency of the lower and upper lines where
+     * f′ is continuous and f curved somewhere (tanh, sigmoid, SiLU, GELU, tanh-GELU, Elu with α = 1); the two lines' slopes
+     * where f is piecewise linear (Clip, HardSigmoid, LeakyRelu, PRelu) or kinked with one curved piece whose f′ has an
+     * inverse (HardSwish, Elu with α ≠ 1, 0: a chord's slope may be no f′ on [l, u], so no tangent point gives CROWN's
+     * line); none for a linear f.
+     */
+    enum Alpha { TANGENT_POINTS, SLOPES, NONE }
 
     private Pointwise(String name, UnaryOperator<Tensor> f, UnaryOperator<Tensor> slope, List<Piece> pieces, double[] minimum,
                       DoubleSupplier lipschitz) {
@@ -123,6 +141,12 @@ public final class Pointwise {
     /** A bound on |f′| over the real line (rounded up): f's Lipschitz constant. */
     public double lipschitz() { return lipschitz.getAsDouble(); }
 
+    /** Which variables α-CROWN gives this activation. */
+    Alpha alpha() {
+        if (pieces.stream().allMatch(p -> p.curvature == Curvature.LINEAR)) return pieces.size() > 1 ? Alpha.SLOPES : Alpha.NONE;
+        return smooth ? Alpha.TANGENT_POINTS : curveInverse != null ? Alpha.SLOPES : Alpha.NONE;
+    }
+
     Tensor apply(Tensor z) { return f.apply(z); }
 
     // ------------------------------------------------------------------ the activations
@@ -158,24 +182,31 @@ public final class Pointwise {
         List<Piece> pieces = List.of(new Piece(Double.NEGATIVE_INFINITY, 0, alpha >= 0 ? Curvature.CONVEX : Curvature.CONCAVE),
                 new Piece(0, Double.POSITIVE_INFINITY, Curvature.LINEAR));
         // the minimum at 0 (value 0) only matters for α < 0; for α ≥ 0, f(l) ≤ 0 wherever 0 is in [l, u]
-        return new Pointwise("elu(" + (float) alpha + ")", new OnnxLayers.Elu(alpha)::forward,
+        Pointwise p = new Pointwise("elu(" + (float) alpha + ")", new OnnxLayers.Elu(alpha)::forward,
                 z -> Tensor.where(z.ge(0), z.onesLike(), z.clampMax(0).exp().mul(alpha)), pieces, new double[]{0, 0, 0},
                 () -> Math.max(1, Math.abs(alpha)));
+        p.smooth = alpha == 1;   // f′(0⁻) = α, f′(0⁺) = 1
+        // αeᶻ = k below 0: z = log(k/α), k/α kept positive so that the log is finite (any point is sound)
+        if (alpha != 0) p.curveInverse = k -> k.div(alpha).clampMin(1e-30).log().clampMax(0);
+        return p;
     }
 
     /** z·max(0, min(1, z/6 + ½)): 0 below −3, z above 3, z(z + 3)/6 (convex) between, least −0.375 at −1.5. */
     static Pointwise hardSwish() {
         List<Piece> pieces = List.of(new Piece(Double.NEGATIVE_INFINITY, -3, Curvature.LINEAR), new Piece(-3, 3, Curvature.CONVEX),
                 new Piece(3, Double.POSITIVE_INFINITY, Curvature.LINEAR));
-        return new Pointwise("hard-swish", z -> z.mul(z.div(6).add(0.5).clamp(0, 1)),
+        Pointwise p = new Pointwise("hard-swish", z -> z.mul(z.div(6).add(0.5).clamp(0, 1)),
                 z -> Tensor.where(z.lt(-3), z.zerosLike(), Tensor.where(z.gt(3), z.onesLike(), z.mul(2).add(3).div(6))), pieces,
                 new double[]{-1.5, -1.5, -0.375}, () -> HARD_SWISH_LIPSCHITZ);
+        p.curveInverse = k -> k.mul(3).sub(1.5);   // (2z + 3)/6 = k on [−3, 3]
+        return p;
     }
 
     /** tanh: f″ = −2 tanh(z)(1 − tanh²(z)), convex below 0, concave above; increasing; sup f′ = f′(0) = 1. */
     static Pointwise tanh() {
         Pointwise p = new Pointwise("tanh", Tensor::tanh, z -> z.tanh().square().neg().add(1), convexConcave(), null, () -> 1);
         p.inverseSlope = k -> atanh(k.neg().add(1).clamp(0, 1).sqrt());   // 1 − tanh²(r) = k
+        p.smooth = true;
         return p;
     }
 
@@ -184,6 +215,7 @@ public final class Pointwise {
         Pointwise p = new Pointwise("sigmoid", Tensor::sigmoid, z -> { Tensor s = z.sigmoid(); return s.mul(s.neg().add(1)); }, convexConcave(),
                 null, () -> 0.25);
         p.inverseSlope = k -> atanh(k.mul(-4).add(1).clamp(0, 1).sqrt()).mul(2);   // σ(r)(1 − σ(r)) = k: tanh(r/2) = √(1 − 4k)
+        p.smooth = true;
         return p;
     }
 
@@ -199,16 +231,16 @@ public final class Pointwise {
 
     /** z·σ(z): concave below −C, convex on [−C, C], concave above. */
     static Pointwise silu() {
-        return new Pointwise("silu", z -> z.mul(z.sigmoid()), z -> { Tensor s = z.sigmoid(); return s.mul(z.mul(s.neg().add(1)).add(1)); },
-                concaveConvexConcave(SILU_INFLECTION), new double[]{SILU_ARGMIN - BRACKET, SILU_ARGMIN + BRACKET, SILU_MIN}, () -> SILU_LIPSCHITZ);
+        return smooth(new Pointwise("silu", z -> z.mul(z.sigmoid()), z -> { Tensor s = z.sigmoid(); return s.mul(z.mul(s.neg().add(1)).add(1)); },
+                concaveConvexConcave(SILU_INFLECTION), new double[]{SILU_ARGMIN - BRACKET, SILU_ARGMIN + BRACKET, SILU_MIN}, () -> SILU_LIPSCHITZ));
     }
 
     /** z·Φ(z): f″ = φ(z)(2 − z²), concave below −√2, convex on [−√2, √2], concave above. */
     static Pointwise gelu() {
         double r = Math.sqrt(0.5), density = 1 / Math.sqrt(2 * Math.PI);
-        return new Pointwise("gelu", z -> z.mul(z.mul(r).erf().add(1).mul(0.5)),
+        return smooth(new Pointwise("gelu", z -> z.mul(z.mul(r).erf().add(1).mul(0.5)),
                 z -> z.mul(r).erf().add(1).mul(0.5).add(z.mul(z.square().mul(-0.5).exp()).mul(density)),
-                concaveConvexConcave(Math.sqrt(2)), new double[]{GELU_ARGMIN - BRACKET, GELU_ARGMIN + BRACKET, GELU_MIN}, () -> GELU_LIPSCHITZ);
+                concaveConvexConcave(Math.sqrt(2)), new double[]{GELU_ARGMIN - BRACKET, GELU_ARGMIN + BRACKET, GELU_MIN}, () -> GELU_LIPSCHITZ));
     }
 
     /**
@@ -218,13 +250,18 @@ public final class Pointwise {
     static Pointwise tanhGelu() {
         double a = TANH_GELU_A, c = TANH_GELU_C;
         UnaryOperator<Tensor> tanhU = z -> z.add(z.mul(z).mul(z).mul(a)).mul(c).tanh();
-        return new Pointwise("tanh-gelu", z -> z.mul(tanhU.apply(z).add(1)).mul(0.5),
+        return smooth(new Pointwise("tanh-gelu", z -> z.mul(tanhU.apply(z).add(1)).mul(0.5),
                 z -> {
                     Tensor t = tanhU.apply(z);
                     return t.add(1).mul(0.5).add(z.mul(t.square().neg().add(1)).mul(z.square().mul(3 * a).add(1)).mul(0.5 * c));
                 },
                 concaveConvexConcave(TANH_GELU_INFLECTION), new double[]{TANH_GELU_ARGMIN - BRACKET, TANH_GELU_ARGMIN + BRACKET, TANH_GELU_MIN},
-                () -> TANH_GELU_LIPSCHITZ);
+                () -> TANH_GELU_LIPSCHITZ));
+    }
+
+    private static Pointwise smooth(Pointwise p) {
+        p.smooth = true;
+        return p;
     }
 
     /** x·clamp(αx + β, 0, 1): HardSwish for β = ½ and α &gt; 0, as hardSwish(6αx)/(6α). */
@@ -307,8 +344,12 @@ public final class Pointwise {
         List<Piece> p = pieces.stream().map(q -> new Piece(q.from / pre, q.to / pre, q.curvature)).toList();
         double[] m = minimum == null ? null   // each end moved one step outward: the quotients and the product are rounded
                 : new double[]{Math.nextDown(minimum[0] / pre), Math.nextUp(minimum[1] / pre), Math.nextDown(minimum[2] * post)};
-        return new Pointwise(post + "·" + name + "(" + pre + "·x)", z -> f.apply(z.mul(pre)).mul(post), z -> slope.apply(z.mul(pre)).mul(pre * post),
-                p, m, () -> Math.nextUp(Math.nextUp(lipschitz.getAsDouble() * pre * post)));   // two products' rounding, upward
+        Pointwise out = new Pointwise(post + "·" + name + "(" + pre + "·x)", z -> f.apply(z.mul(pre)).mul(post),
+                z -> slope.apply(z.mul(pre)).mul(pre * post), p, m,
+                () -> Math.nextUp(Math.nextUp(lipschitz.getAsDouble() * pre * post)));   // two products' rounding, upward
+        out.smooth = smooth;
+        if (curveInverse != null) out.curveInverse = k -> curveInverse.apply(k.div(pre * post)).div(pre);   // pre·post·f′(pre·z) = k
+        return out;
     }
 
     /** Linear pieces split at the given points (in increasing order; infinite ones are no split). */
@@ -353,15 +394,78 @@ public final class Pointwise {
     /** Lines below and above f over each unit's [l, u] (see the class comment for why they hold). */
     Relaxation relaxation(Interval pre) {
         Tensor l = pre.lo().contiguous(), u = pre.hi().contiguous();
+        Tensor[] k = crownSlopes(l, u);
+        Tensor tangent = k[0], chord = k[1];
+        Tensor concave = insideConcave(l, u);
+        Tensor lowerSlope = Tensor.where(concave, chord, tangent), upperSlope = Tensor.where(concave, tangent, chord);
+        return new Relaxation(lowerSlope, intercept(l, u, lowerSlope, false, null), upperSlope, intercept(l, u, upperSlope, true, null), false);
+    }
+
+    /** CROWN's two slopes, {f′ at the midpoint, the chord (f′ at the midpoint on intervals narrower than 10⁻⁶)}. */
+    private Tensor[] crownSlopes(Tensor l, Tensor u) {
         Tensor wide = u.sub(l).gt(NARROW);
         Tensor tangent = slope.apply(l.add(u).mul(0.5));
-        Tensor chord = Tensor.where(wide, f.apply(u).sub(f.apply(l)).div(Tensor.where(wide, u.sub(l), l.onesLike())), tangent);
+        return new Tensor[]{tangent, Tensor.where(wide, f.apply(u).sub(f.apply(l)).div(Tensor.where(wide, u.sub(l), l.onesLike())), tangent)};
+    }
+
+    /** Where [l, u] lies inside one concave piece: CROWN's chord is the lower line there, the tangent the upper. */
+    private Tensor insideConcave(Tensor l, Tensor u) {
         Tensor concave = l.zerosLike().gt(0);
         for (Piece p : pieces) {
             if (p.curvature == Curvature.CONCAVE) concave = concave.logicalOr(l.ge(p.from).logicalAnd(u.le(p.to)));
         }
-        Tensor lowerSlope = Tensor.where(concave, chord, tangent), upperSlope = Tensor.where(concave, tangent, chord);
-        return new Relaxation(lowerSlope, intercept(l, u, lowerSlope, false, null), upperSlope, intercept(l, u, upperSlope, true, null), false);
+        return concave;
+    }
+
+    /**
+     * α-CROWN's lines from its variables ({@link #alpha}), fractions of each unit's [l, u] or slope range, [N, R, …] each,
+     * clamped into [0, 1] here (the lines' soundness does not rest on the ascent's projection). Tangent points: the point
+     * l + t·(u − l) of each line, {@link #tangentLines}. Slopes: each line's slope k = (1 − t)·k₋ + t·k₊, k₋ and k₊ the least and
+     * largest slope of f's pieces that meet [l, u] ({@link #slopeRange}), its intercept {@link #intercept}'s bound for k, exact
+     * on linear pieces: the lowest (highest) line of that slope; on a kinked f's curved piece also with g's tangent at the
+     * point where f′ = k. Any k gives sound lines; k₋ ≤ k ≤ k₊ holds the useful ones (for LeakyRelu, ReLU's α range
+     * [s, 1]). Lines of all four parts per row.
+     */
+    Relaxation alphaLines(Interval pre, Tensor lowerT, Tensor upperT) {
+        Tensor tl = lowerT.clamp(0, 1), tu = upperT.clamp(0, 1);
+        Tensor l = Layers.rows(pre.lo().contiguous()), u = Layers.rows(pre.hi().contiguous());
+        if (alpha() == Alpha.TANGENT_POINTS) {
+            Tensor width = u.sub(l);
+            return tangentLines(pre, l.add(tl.mul(width)), l.add(tu.mul(width)));
+        }
+        if (alpha() != Alpha.SLOPES) throw new IllegalStateException(name + " has no α-CROWN variables");
+        Tensor[] range = slopeRange(pre.lo().contiguous(), pre.hi().contiguous());
+        Tensor least = Layers.rows(range[0]), largest = Layers.rows(range[1]);   // (1 − t)·k₋ + t·k₊: k₋ and k₊ exactly at 0 and 1
+        Tensor lowerSlope = least.mul(tl.neg().add(1)).add(largest.mul(tl)), upperSlope = least.mul(tu.neg().add(1)).add(largest.mul(tu));
+        // the tangent point of the curved piece, outside the graph (any point is sound; at the optimum g′ = 0 there anyway)
+        UnaryOperator<Tensor> at = curveInverse == null ? k -> null : k -> curveInverse.apply(k.detach());
+        return new Relaxation(lowerSlope, intercept(l, u, lowerSlope, false, at.apply(lowerSlope)), upperSlope,
+                intercept(l, u, upperSlope, true, at.apply(upperSlope)), false, true, true);
+    }
+
+    /**
+     * {k₋, k₊}: the least and largest slope of f on [l, u], [N, …] each, over the pieces that meet it: f′ at the middle of
+     * [l, u] ∩ piece on a linear piece, at its ends on a curved one (f′ is monotone there); and CROWN's two slopes, so that
+     * its lines are in the family even where f′ at a piece's end is the next piece's (Elu's f′(0) = 1, not α).
+     */
+    Tensor[] slopeRange(Tensor l, Tensor u) {
+        Tensor[] crown = crownSlopes(l, u);
+        Tensor least = crown[0].minimum(crown[1]), largest = crown[0].maximum(crown[1]);
+        for (Piece piece : pieces) {
+            Tensor a = l.clamp(piece.from, piece.to), b = u.clamp(piece.from, piece.to);
+            Tensor k = slope.apply(a.add(b).mul(0.5)), kLo = k, kHi = k;
+            if (piece.curvature != Curvature.LINEAR) {
+                Tensor ka = slope.apply(a), kb = slope.apply(b);
+                kLo = ka.minimum(kb);
+                kHi = ka.maximum(kb);
+            }
+            Tensor meets = l.le(piece.to).logicalAnd(u.ge(piece.from));
+            Tensor lo = Tensor.where(meets, kLo, k.zerosLike().add(Double.POSITIVE_INFINITY));
+            Tensor hi = Tensor.where(meets, kHi, k.zerosLike().add(Double.NEGATIVE_INFINITY));
+            least = least.minimum(lo);
+            largest = largest.maximum(hi);
+        }
+        return new Tensor[]{least, largest};
     }
 
     /**
@@ -379,21 +483,62 @@ public final class Pointwise {
     }
 
     /**
-     * Where α-CROWN's tangent points start ({@link #tangentLines}), as fractions of [l, u], {lower, upper}, [N, …] each: the
-     * points whose tangents have CROWN's slopes ({@link #relaxation}): ½ for the midpoint tangent, and for the chord the point
-     * of [l, u] where f′ equals it (f′ is even: ±r, r ≥ 0 its inverse). Only tanh and sigmoid have the inverse.
+     * Where α-CROWN's variables ({@link #alphaLines}) start, {lower, upper}, [N, …] each: at CROWN's lines ({@link #relaxation}).
+     * Tangent points, as fractions of [l, u]: ½ for the midpoint tangent, and for the chord the point of [l, u] where f′
+     * equals it (one exists: f′ is continuous and the chord its mean over [l, u]); for tanh and sigmoid f′ is even, ±r with
+     * r its inverse; for the others it is found by bisection on a piece of [l, u] where f′ is monotone (as f is convex,
+     * concave or linear there) and whose ends' f′ bracket the chord, in float64. Slopes: CROWN's slopes as fractions of the
+     * slope range (the line is then CROWN's: the same slope, the same intercept rule).
      */
     Tensor[] startFractions(Interval pre) {
         Tensor l = pre.lo().contiguous(), u = pre.hi().contiguous();
+        Tensor half = l.zerosLike().add(0.5);
+        if (alpha() == Alpha.SLOPES) {
+            Relaxation crown = relaxation(pre);
+            Tensor[] range = slopeRange(l, u);
+            Tensor span = range[1].sub(range[0]), some = span.gt(0);
+            Tensor safe = Tensor.where(some, span, span.onesLike());
+            return new Tensor[]{Tensor.where(some, crown.lowerSlope().sub(range[0]).div(safe).clamp(0, 1), half),
+                    Tensor.where(some, crown.upperSlope().sub(range[0]).div(safe).clamp(0, 1), half)};
+        }
         Tensor wide = u.sub(l).gt(NARROW);
         Tensor width = Tensor.where(wide, u.sub(l), l.onesLike());
         Tensor chord = f.apply(u).sub(f.apply(l)).div(width);
-        Tensor r = inverseSlope.apply(chord);
-        Tensor d = Tensor.where(r.le(u).logicalAnd(l.le(r)), r, r.neg());
-        Tensor half = l.zerosLike().add(0.5);
+        Tensor d;
+        if (inverseSlope != null) {
+            Tensor r = inverseSlope.apply(chord);
+            d = Tensor.where(r.le(u).logicalAnd(l.le(r)), r, r.neg());
+        } else {
+            dev.tikhon.engine.DType f64 = dev.tikhon.engine.DType.FLOAT64;
+            d = pointWithSlope(l.to(f64), u.to(f64), chord.to(f64)).to(l.dtype());
+        }
         Tensor atChord = Tensor.where(wide, d.sub(l).div(width).clamp(0, 1), half);
-        Tensor concave = l.ge(0);   // tanh and sigmoid: concave on [0, ∞), where CROWN's chord is the lower line
+        Tensor concave = insideConcave(l, u);   // CROWN's chord is the lower line there, the upper elsewhere
         return new Tensor[]{Tensor.where(concave, atChord, half), Tensor.where(concave, half, atChord)};
+    }
+
+    /**
+     * A point of [l, u] where f′ = k: on the first piece whose part [a, b] of [l, u] has k between f′(a) and f′(b) (f′ is
+     * monotone there), by 60 halvings of [a, b]; the midpoint of [l, u] where no piece brackets k (rounding: f′ then differs
+     * from k by about that much everywhere on [l, u]). A start point only: any point gives sound lines.
+     */
+    private Tensor pointWithSlope(Tensor l, Tensor u, Tensor k) {
+        Tensor out = l.add(u).mul(0.5), found = l.zerosLike().gt(0);
+        for (Piece piece : pieces) {
+            Tensor a = l.clamp(piece.from, piece.to), b = u.clamp(piece.from, piece.to);
+            Tensor sa = slope.apply(a), sb = slope.apply(b);
+            Tensor brackets = l.le(piece.to).logicalAnd(u.ge(piece.from)).logicalAnd(sa.minimum(sb).le(k)).logicalAnd(k.le(sa.maximum(sb)));
+            Tensor rising = sa.le(sb), lo = a, hi = b;
+            for (int i = 0; i < 60; i++) {
+                Tensor m = lo.add(hi).mul(0.5);
+                Tensor right = slope.apply(m).lt(k).eq(rising);   // the slope k lies to the right of m
+                lo = Tensor.where(right, m, lo);
+                hi = Tensor.where(right, hi, m);
+            }
+            out = Tensor.where(brackets.logicalAnd(found.logicalNot()), lo.add(hi).mul(0.5), out);
+            found = found.logicalOr(brackets);
+        }
+        return out;
     }
 
     /**
