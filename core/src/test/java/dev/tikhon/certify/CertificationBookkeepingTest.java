@@ -340,7 +340,7 @@ class CertificationBookkeepingTest {
         assertThatThrownBy(() -> CertificationMethods.get("gloro")).hasMessageContaining("unknown --method 'gloro'")
                 .hasMessageContaining("cohen or heat");
         assertThatThrownBy(() -> CertificationMethods.register("cohen", true, (m, s) -> null)).hasMessageContaining("already registered");
-        CertificationRun.Plan ibp = CertificationMethods.get("crown").factory().plan(null, null);
+        CertificationRun.Plan ibp = CertificationMethods.get("crown").factory().plan(null, new CertificationMethods.Settings(Double.NaN, null, false, 0));
         assertThat(ibp.batchSize()).isEqualTo(BoundCertification.BATCH);
         assertThat(ibp.steps()).hasSize(1);
         assertThat(ibp.steps().get(0).classifies()).isTrue();
