@@ -176,6 +176,42 @@ class RoundingTest {
         }
     }
 
+    /**
+     * PyTorch's exports through the ONNX import: grouped and depthwise convolutions (mobile), SiLU (an imported activation
+     * with its own relaxation), a leading per-channel normalization; and an imported graph's nested skip
+     * connections that add ({@link ResidualBranchBoundsTest#nestedSkips}): the same billionth, and sound on samples.
+     */
+    @Test
+    void importedModelsCostAtMostABillionthToo() {
+        for (String[] f : new String[][]{{"mobile", "1,8,8"}, {"skips", "1,6,6"}, {"silu", "1,4,4"}, {"normalized", "3,8,8"}}) {
+            Module m = f[0].equals("skips") ? ResidualBranchBoundsTest.nestedSkips()
+                    : dev.tikhon.onnx.OnnxImport.load(java.nio.file.Path.of("src/test/resources/onnx", f[0] + ".onnx")).model().to(DType.FLOAT64);
+            m.train(false);
+            long[] shape = java.util.Arrays.stream(("3," + f[1]).split(",")).mapToLong(Long::parseLong).toArray();
+            Rng.seed(4);
+            Tensor x = Tensor.rand(DType.FLOAT64, dev.tikhon.engine.Device.CPU, shape);
+            Tensor spec = BoundOracles.spec(m, x);
+            for (Norm norm : List.of(Norm.LINF, Norm.L2)) {
+                double eps = norm == Norm.LINF ? 0.01 : 0.1;
+                InputRegion region = InputRegion.images(x, eps, norm);
+                List<Interval> plain, accounted;
+                try (Autograd.Guard g = Autograd.noGrad()) {
+                    plain = bounds(BoundedNetwork.of(m), region, spec, false);
+                    accounted = Rounding.accounted(() -> bounds(BoundedNetwork.of(m), region, spec, false));
+                }
+                for (int k = 0; k < plain.size(); k++) {
+                    Interval p = plain.get(k), a = accounted.get(k);
+                    String what = f[0] + " " + norm + " bound " + k;
+                    Tensor scale = p.lo().abs().add(p.hi().abs()).add(1);
+                    assertThat(p.lo().sub(a.lo()).min().item()).as("%s: accounted lower ≤ plain", what).isGreaterThanOrEqualTo(0);
+                    assertThat(a.hi().sub(p.hi()).min().item()).as("%s: accounted upper ≥ plain", what).isGreaterThanOrEqualTo(0);
+                    assertThat(p.lo().sub(a.lo()).div(scale).max().item()).as("%s: cost of the accounting", what).isLessThan(1e-9);
+                }
+                BoundOracles.assertContainsSamples(m, spec, x, norm, eps, 30, 1e-12, accounted.toArray(Interval[]::new));
+            }
+        }
+    }
+
     @Test
     void accountedFloat32IntervalBoundsLieOutsideTheFloat64OnesOfTheSameWeights() {
         for (String arch : List.of("cnn", "resnet")) {
