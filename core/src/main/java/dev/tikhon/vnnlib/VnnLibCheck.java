@@ -77,12 +77,31 @@ public final class VnnLibCheck {
         List<Map<Verification.Method, Integer>> by = new ArrayList<>();
         List<Map<Verification.Method, double[]>> margins = new ArrayList<>();
         for (int k = 0; k < p.cases().size(); k++) { by.add(new LinkedHashMap<>()); margins.add(new LinkedHashMap<>()); }
+        // cases with the same box (a robustness property's disjuncts) are bounded together: one specification of all their rows
+        Map<String, List<Integer>> byBox = new LinkedHashMap<>();
+        for (int k = 0; k < p.cases().size(); k++) {
+            VnnLib.Case c = p.cases().get(k);
+            if (c.empty() || c.constraints().isEmpty()) continue;
+            byBox.computeIfAbsent(Arrays.toString(c.loOut()) + Arrays.toString(c.hiOut()), b -> new ArrayList<>()).add(k);
+        }
         for (Verification.Method m : methods) {
             long t0 = System.nanoTime();
+            double[][] lowers = new double[p.cases().size()][];
+            for (List<Integer> group : byBox.values()) {
+                VnnLib.Case first = p.cases().get(group.get(0));
+                List<VnnLib.Constraint> rows = new ArrayList<>();
+                for (int k : group) rows.addAll(p.cases().get(k).constraints());
+                double[] all = rounding ? Rounding.accounted(() -> lower(net, m, first, rows)) : lower(net, m, first, rows);
+                int at = 0;
+                for (int k : group) {
+                    int size = p.cases().get(k).constraints().size();
+                    lowers[k] = Arrays.copyOfRange(all, at, at + size);
+                    at += size;
+                }
+            }
             for (int k = 0; k < p.cases().size(); k++) {
                 VnnLib.Case c = p.cases().get(k);
-                double[] lower = c.empty() || c.constraints().isEmpty() ? new double[c.constraints().size()]
-                        : rounding ? Rounding.accounted(() -> lower(net, m, c)) : lower(net, m, c);
+                double[] lower = lowers[k] != null ? lowers[k] : new double[c.constraints().size()];
                 int refutedBy = -1;
                 double[] margin = new double[lower.length];
                 for (int j = 0; j < lower.length; j++) {
@@ -111,14 +130,14 @@ public final class VnnLibCheck {
         return new Result(Verdict.UNKNOWN, cases, null, null, -1, seconds, (System.nanoTime() - t0) / 1e9);
     }
 
-    /** Sound lower bounds of −c_k·Y over the case's outward box, one per constraint. */
-    private double[] lower(BoundedNetwork net, Verification.Method m, VnnLib.Case c) {
+    /** Sound lower bounds of −c_k·Y over the case's outward box, one per constraint of {@code constraints}. */
+    private double[] lower(BoundedNetwork net, Verification.Method m, VnnLib.Case c, List<VnnLib.Constraint> constraints) {
         try (Scope s = Scope.open()) {
             InputRegion region = InputRegion.box(batch(c.loOut(), 1), batch(c.hiOut(), 1));
-            int k = c.constraints().size(), n = c.constraints().get(0).c().length;
+            int k = constraints.size(), n = constraints.get(0).c().length;
             double[] rows = new double[k * n];
             for (int j = 0; j < k; j++) {
-                double[] cj = c.constraints().get(j).coefficients();
+                double[] cj = constraints.get(j).coefficients();
                 for (int i = 0; i < n; i++) rows[j * n + i] = -cj[i];
             }
             Tensor spec = Tensor.fromDoubles(rows, 1, k, n).to(model.device(), model.dtype());
