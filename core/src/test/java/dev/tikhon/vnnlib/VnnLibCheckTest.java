@@ -158,6 +158,24 @@ class VnnLibCheckTest {
     }
 
     @Test
+    void aBoxThatIsABallIsBoundedAsTheBall() {
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.fromDoubles(new double[]{0.3, -0.2, 1.0, 0.5}, 2, 2).to(net.dtype());
+            dev.tikhon.verify.BoundedNetwork b = dev.tikhon.verify.BoundedNetwork.of(net);
+            Tensor spec = dev.tikhon.verify.BoundedNetwork.margins(Tensor.fromLongs(new long[]{0, 1}, 2), CLASSES, x);
+            dev.tikhon.verify.InputRegion ball = dev.tikhon.verify.InputRegion.ball(x, 0.1, dev.tikhon.attack.Norm.LINF);
+            dev.tikhon.verify.InputRegion box = dev.tikhon.verify.InputRegion.box(x.sub(0.1), x.add(0.1));
+            assertThat(box.eps().toDoubleArray()[0]).isGreaterThanOrEqualTo(0.1);
+            double[] a = b.crownLower(ball, spec, 64, dev.tikhon.verify.LowerSlope.ADAPTIVE).to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
+            double[] c = b.crownLower(box, spec, 64, dev.tikhon.verify.LowerSlope.ADAPTIVE).to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
+            for (int i = 0; i < a.length; i++) assertThat(c[i]).isCloseTo(a[i], org.assertj.core.data.Offset.offset(1e-5));
+            // a box of its own width per coordinate: narrow keeps it (not x₀ ± ε)
+            dev.tikhon.verify.InputRegion thin = dev.tikhon.verify.InputRegion.box(x.sub(Tensor.fromDoubles(new double[]{0.1, 0.01, 0.1, 0.01}, 2, 2).to(x.dtype())), x.add(0.1));
+            assertThat(thin.narrow(1, 1).box().lo().toDoubleArray()).containsExactly(new double[]{0.9, 0.49}, org.assertj.core.data.Offset.offset(1e-6));
+        }
+    }
+
+    @Test
     void roundingAccountedProvesTheSmallBallToo() {
         double[] x = {0.3, -0.2};
         int label = argmax(outputs(new double[][]{x})[0]);
