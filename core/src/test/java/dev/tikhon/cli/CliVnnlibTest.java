@@ -64,6 +64,10 @@ class CliVnnlibTest {
         double y0 = Double.parseDouble(lines.get(65).replaceAll(".* ([^ )]+)\\)+$", "$1"));
         double y4 = Double.parseDouble(lines.get(69).replaceAll(".* ([^ )]+)\\)+$", "$1"));
         assertThat(y0).isGreaterThanOrEqualTo(y4);
+        // Y as the ONNX file computes it, behind its Softmax: probabilities summing to 1
+        double sum = 0;
+        for (int j = 65; j <= 69; j++) sum += Double.parseDouble(lines.get(j).replaceAll(".* ([^ )]+)\\)+$", "$1"));
+        assertThat(sum).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-6));
     }
 
     @Test
