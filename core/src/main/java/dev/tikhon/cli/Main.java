@@ -15,7 +15,7 @@ import java.io.PrintWriter;
         description = "Robust, certifiable and well-regularized deep learning on libtorch.",
         subcommands = {TrainCommand.class, EvalCommand.class, AttackCommand.class, BoundsCommand.class, SmoothCommand.class, CertifyCommand.class,
                 InfoCommand.class, BenchCommand.class, ReproduceCommand.class, DataLipschitzCommand.class, KernelCommand.class,
-                GeneralizationCommand.class, FlowCommand.class, VerifyCommand.class, CompareCommand.class, ExportCommand.class,
+                GeneralizationCommand.class, FlowCommand.class, VerifyCommand.class, CompareCommand.class, ExportCommand.class, VnnlibCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit codes: 0 success, 1 internal error, 2 bad input or usage, 3 training diverged. */

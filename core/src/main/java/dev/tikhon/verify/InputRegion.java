@@ -23,6 +23,8 @@ public final class InputRegion {
     private final Norm norm;
     private final double domainLo, domainHi;
     private final Interval box;
+    /** A general box ({@link #box(Tensor, Tensor)}): kept as given by {@link #narrow} and {@link #rows}; null for a ball. */
+    private final Interval given;
 
     /**
      * @param x0  centres, [N, …]
@@ -43,6 +45,35 @@ public final class InputRegion {
         if (Double.isFinite(domainHi)) hi = hi.clampMax(domainHi);
         // An ℓ2 ball of radius ε lies inside the ℓ∞ ball of the same radius: the box holds the region either way.
         this.box = new Interval(lo, hi);
+        this.given = null;
+    }
+
+    private InputRegion(Interval given, Tensor eps) {
+        this.given = given;
+        this.box = given;
+        this.x0 = given.centre();
+        this.eps = eps;
+        this.norm = Norm.LINF;
+        this.domainLo = Double.NEGATIVE_INFINITY;
+        this.domainHi = Double.POSITIVE_INFINITY;
+    }
+
+    /**
+     * A general box [lo, hi] per coordinate (ℓ∞ with a radius of its own per coordinate), [N, …] each, lo ≤ hi: a VNN-LIB
+     * property's input set. Everything that reads a region reads this box ({@link #minimize} over ℓ∞ is the box formula);
+     * the centre is its midpoint and ε, per example, its largest half-width, so that x₀ ± ε holds the box: a reader that
+     * takes the region for the ℓ∞ ball x₀ ± ε (the rounding terms of {@link Rounding#concretization}) reads a superset.
+     */
+    public static InputRegion box(Tensor lo, Tensor hi) {
+        if (!java.util.Arrays.equals(lo.shape(), hi.shape())) {
+            throw new IllegalArgumentException("box bounds of different shapes: " + lo + " and " + hi);
+        }
+        if (hi.sub(lo).min().item() < 0) throw new IllegalArgumentException("an empty box: some lower bound exceeds its upper bound");
+        Interval b = new Interval(lo, hi);
+        Tensor eps = b.radius().flatten(1, -1).amax(1, false);
+        // the midpoint and half-width are rounded: widen ε by their rounding so that x₀ ± ε still holds [lo, hi]
+        eps = eps.add(b.centre().abs().flatten(1, -1).amax(1, false).add(eps).mul(0x1p-50)).add(Double.MIN_NORMAL);
+        return new InputRegion(b, eps);
     }
 
     /** The ball intersected with the input domain in force on this thread ({@link InputDomain#current()}). */
@@ -75,11 +106,13 @@ public final class InputRegion {
 
     /** The region of examples [start, start + length). */
     public InputRegion narrow(long start, long length) {
+        if (given != null) return new InputRegion(new Interval(given.lo().narrow(0, start, length), given.hi().narrow(0, start, length)), eps.narrow(0, start, length));
         return new InputRegion(x0.narrow(0, start, length), eps.narrow(0, start, length), norm, domainLo, domainHi);
     }
 
     /** The region of the examples {@code index} ([R] INT64) picks, repeats allowed: branch and bound's domains of one example. */
     InputRegion rows(Tensor index) {
+        if (given != null) return new InputRegion(new Interval(given.lo().indexSelect(0, index), given.hi().indexSelect(0, index)), eps.indexSelect(0, index));
         return new InputRegion(x0.indexSelect(0, index), eps.indexSelect(0, index), norm, domainLo, domainHi);
     }
 

@@ -1,0 +1,100 @@
+package dev.tikhon.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code tikhon vnnlib}: the result file in VNN-COMP's format, the run folder, and one-line errors for bad input. */
+class CliVnnlibTest {
+    static final String MLP = "src/test/resources/onnx/mlp.onnx";   // [1, 8, 8] → 5 logits behind a Softmax the import drops
+
+    /** 64 inputs in [lo, hi] each, 5 outputs, and the unsafe set given. */
+    static String property(double lo, double hi, String unsafe) {
+        StringBuilder s = new StringBuilder();
+        for (int i = 0; i < 64; i++) s.append("(declare-const X_").append(i).append(" Real)\n");
+        for (int j = 0; j < 5; j++) s.append("(declare-const Y_").append(j).append(" Real)\n");
+        for (int i = 0; i < 64; i++) s.append("(assert (>= X_").append(i).append(' ').append(lo).append(")) (assert (<= X_").append(i).append(' ').append(hi).append("))\n");
+        return s.append("(assert ").append(unsafe).append(")\n").toString();
+    }
+
+    static Path write(Path dir, String name, String text) throws Exception {
+        Path p = dir.resolve(name);
+        Files.writeString(p, text);
+        return p;
+    }
+
+    @Test
+    void unsatAndSatWriteTheResultFileAndMetrics(@TempDir Path dir) throws Exception {
+        // the fixture scores class 0 highest around its test input; over a tiny box nothing beats it (unsat) …
+        Path unsat = write(dir, "unsat.vnnlib", property(0.49, 0.5, "(or (and (>= Y_1 Y_0)) (and (>= Y_2 Y_0)) (and (>= Y_3 Y_0)) (and (>= Y_4 Y_0)))"));
+        Cli.Run a = Cli.run("vnnlib", "--onnx", MLP, "--property", unsat.toString(), "--method", "ibp,crown", "--result", dir.resolve("a.txt").toString(),
+                "--out", dir.resolve("a").toString());
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        assertThat(a.out()).contains("result: unsat").contains("crown        refuted 4/4");
+        assertThat(Files.readString(dir.resolve("a.txt"))).isEqualTo("unsat\n");
+        JsonNode m = new ObjectMapper().readTree(dir.resolve("a/metrics.json").toFile());
+        assertThat(m.get("result").asText()).isEqualTo("unsat");
+        assertThat(m.get("certificate_kind").asText()).isEqualTo("sound");
+        assertThat(m.get("cases")).hasSize(4);
+        assertThat(m.get("cases").get(0).get("by_method").get("crown").get("refuted_by").asText()).isEqualTo("(>= Y_1 Y_0)");
+        assertThat(dir.resolve("a/index.html")).exists();
+        // … and class 0 beats class 4 at every point of it: "Y_0 >= Y_4" is satisfiable, at the centre already (sat)
+        Path sat = write(dir, "sat.vnnlib", property(0.49, 0.5, "(>= Y_0 Y_4)"));
+        Cli.Run b = Cli.run("vnnlib", "--onnx", MLP, "--property", sat.toString(), "--result", dir.resolve("b.txt").toString(), "--out", dir.resolve("b").toString());
+        assertThat(b.exitCode()).as(b.err()).isZero();
+        assertThat(b.out()).contains("result: sat");
+        List<String> lines = Files.readAllLines(dir.resolve("b.txt"));
+        assertThat(lines).hasSize(1 + 64 + 5);
+        assertThat(lines.get(0)).isEqualTo("sat");
+        assertThat(lines.get(1)).matches("\\(\\(X_0 [-0-9.eE]+\\)");
+        assertThat(lines.get(64)).matches(" \\(X_63 [-0-9.eE]+\\)");
+        assertThat(lines.get(65)).matches(" \\(Y_0 [-0-9.eE]+\\)");
+        assertThat(lines.get(69)).matches(" \\(Y_4 [-0-9.eE]+\\)\\)");
+        for (int i = 1; i <= 64; i++) {
+            double v = Double.parseDouble(lines.get(i).replaceAll(".* ([^ )]+)\\)+$", "$1"));
+            assertThat(v).isBetween(0.49, 0.5);
+        }
+        double y0 = Double.parseDouble(lines.get(65).replaceAll(".* ([^ )]+)\\)+$", "$1"));
+        double y4 = Double.parseDouble(lines.get(69).replaceAll(".* ([^ )]+)\\)+$", "$1"));
+        assertThat(y0).isGreaterThanOrEqualTo(y4);
+        // Y as the ONNX file computes it, behind its Softmax: probabilities summing to 1
+        double sum = 0;
+        for (int j = 65; j <= 69; j++) sum += Double.parseDouble(lines.get(j).replaceAll(".* ([^ )]+)\\)+$", "$1"));
+        assertThat(sum).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-6));
+    }
+
+    @Test
+    void badInputIsOneLineNamingTheProblem(@TempDir Path dir) throws Exception {
+        Cli.Run missing = Cli.run("vnnlib", "--onnx", MLP, "--property", dir.resolve("nope.vnnlib").toString(), "--out", dir.resolve("r1").toString());
+        assertThat(missing.exitCode()).isNotZero();
+        assertThat(missing.err().strip()).doesNotContain("\n").contains("no such property file").contains("nope.vnnlib");
+
+        Cli.Run noNet = Cli.run("vnnlib", "--onnx", dir.resolve("nope.onnx").toString(), "--property", "x.vnnlib", "--out", dir.resolve("r0").toString());
+        assertThat(noNet.err().strip()).doesNotContain("\n").contains("no such ONNX file");
+
+        Path malformed = write(dir, "bad.vnnlib", "(declare-const X_0 Real)\n(assert (>= X_0 0)\n");
+        Cli.Run m = Cli.run("vnnlib", "--onnx", MLP, "--property", malformed.toString(), "--out", dir.resolve("r2").toString());
+        assertThat(m.exitCode()).isNotZero();
+        assertThat(m.err().strip()).doesNotContain("\n").contains("bad.vnnlib:2:1").contains("never closed");
+
+        Path two = write(dir, "two.vnnlib", "(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)\n"
+                + "(assert (>= X_0 0))(assert (<= X_0 1))(assert (>= X_1 0))(assert (<= X_1 1))(assert (>= Y_0 0))\n");
+        Cli.Run c = Cli.run("vnnlib", "--onnx", MLP, "--property", two.toString(), "--out", dir.resolve("r3").toString());
+        assertThat(c.exitCode()).isNotZero();
+        assertThat(c.err().strip()).doesNotContain("\n").contains("declares 2 inputs").contains("takes 64");
+
+        // the import drops the fixture's Softmax: a threshold on an output would be read of the logits, so it is refused
+        Path threshold = write(dir, "threshold.vnnlib", property(0, 1, "(>= Y_0 0.5)"));
+        Cli.Run t = Cli.run("vnnlib", "--onnx", MLP, "--property", threshold.toString(), "--out", dir.resolve("r4").toString());
+        assertThat(t.exitCode()).isNotZero();
+        assertThat(t.err().strip()).doesNotContain("\n").contains("(>= Y_0 0.5)").contains("Softmax");
+        assertThat(dir.resolve("r4")).doesNotExist();
+    }
+}

@@ -1,0 +1,188 @@
+package dev.tikhon.vnnlib;
+
+import dev.tikhon.engine.DType;
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Scope;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Activation;
+import dev.tikhon.nn.Init;
+import dev.tikhon.nn.Linear;
+import dev.tikhon.nn.Module;
+import dev.tikhon.nn.Sequential;
+import dev.tikhon.onnx.OnnxExport;
+import dev.tikhon.onnx.OnnxImport;
+import dev.tikhon.verify.Verification;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * End to end on a small ReLU network exported to ONNX by Tikhon and imported back: robustness properties proved (and
+ * checked by sampling), a false property falsified with a counterexample that a forward pass confirms, and soundness over
+ * random boxes (an "unsat" is never contradicted by 300 sampled points).
+ */
+class VnnLibCheckTest {
+    static final int CLASSES = 3;
+    @TempDir static Path dir;
+    static Module net;
+    static Path onnx;
+
+    @BeforeAll
+    static void network() {
+        Rng.seed(7);
+        Module m = new Sequential(new Linear(2, 16), Activation.relu(), new Linear(16, 16), Activation.relu(), new Linear(16, CLASSES));
+        Init.apply(m, Init.STANDARD, false);
+        onnx = dir.resolve("net.onnx");
+        OnnxExport.write(m, List.of(2L), onnx);
+        net = OnnxImport.load(onnx).model();
+        net.train(false);
+    }
+
+    /** The robustness property's unsafe set around x at radius eps: some other class scores at least the label's. */
+    static String robustness(double[] x, double eps, int label) {
+        StringBuilder s = new StringBuilder("; robustness of class " + label + "\n");
+        for (int i = 0; i < x.length; i++) s.append("(declare-const X_").append(i).append(" Real)\n");
+        for (int j = 0; j < CLASSES; j++) s.append("(declare-const Y_").append(j).append(" Real)\n");
+        for (int i = 0; i < x.length; i++) {
+            s.append("(assert (>= X_").append(i).append(' ').append(x[i] - eps).append("))\n");
+            s.append("(assert (<= X_").append(i).append(' ').append(x[i] + eps).append("))\n");
+        }
+        s.append("(assert (or");
+        for (int j = 0; j < CLASSES; j++) if (j != label) s.append("\n  (and (>= Y_").append(j).append(" Y_").append(label).append("))");
+        return s.append("))\n").toString();
+    }
+
+    static double[][] outputs(double[][] xs) {
+        try (Scope s = Scope.open()) {
+            double[] flat = new double[xs.length * 2];
+            for (int i = 0; i < xs.length; i++) System.arraycopy(xs[i], 0, flat, 2 * i, 2);
+            double[] y = net.forward(Tensor.fromDoubles(flat, xs.length, 2).to(net.dtype())).to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
+            double[][] out = new double[xs.length][];
+            for (int i = 0; i < xs.length; i++) out[i] = java.util.Arrays.copyOfRange(y, i * CLASSES, (i + 1) * CLASSES);
+            return out;
+        }
+    }
+
+    static int argmax(double[] v) {
+        int b = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[b]) b = i;
+        return b;
+    }
+
+    /** Whether y satisfies every constraint of some case whose box holds x: a violation of the property. */
+    static boolean unsafe(VnnLib.Property p, double[] x, double[] y) {
+        for (VnnLib.Case c : p.cases()) {
+            boolean in = true;
+            for (int i = 0; i < x.length; i++) in &= x[i] >= c.lo()[i] && x[i] <= c.hi()[i];
+            if (in && c.constraints().stream().allMatch(g -> g.value(y) >= 0)) return true;
+        }
+        return false;
+    }
+
+    static double[][] samples(double[] x, double eps, int n, Random rng) {
+        double[][] out = new double[n][2];
+        for (int k = 0; k < n; k++) for (int i = 0; i < 2; i++) out[k][i] = x[i] - eps + 2 * eps * rng.nextDouble();
+        return out;
+    }
+
+    @Test
+    void crownProvesASmallBallAndSamplesAgree() {
+        double[] x = {0.3, -0.2};
+        int label = argmax(outputs(new double[][]{x})[0]);
+        VnnLib.Property p = VnnLib.parse(robustness(x, 0.01, label), "rob.vnnlib");
+        assertThat(p.cases()).hasSize(CLASSES - 1);
+        VnnLibCheck.Result r = new VnnLibCheck(net, new long[]{2}, false).run(p, List.of(Verification.Method.CROWN), 50, 0);
+        assertThat(r.verdict()).isEqualTo(VnnLibCheck.Verdict.UNSAT);
+        assertThat(r.refuted(Verification.Method.CROWN)).isEqualTo(CLASSES - 1);
+        double[][] xs = samples(x, 0.01, 300, new Random(1));
+        double[][] ys = outputs(xs);
+        for (int k = 0; k < xs.length; k++) assertThat(unsafe(p, xs[k], ys[k])).isFalse();
+    }
+
+    @Test
+    void aFalsePropertyGetsACounterexampleInTheBoxThatViolatesIt() {
+        // a big box: the class changes inside it (sampling finds a point of another class first)
+        double[] x = {0.0, 0.0};
+        double eps = 3;
+        int label = argmax(outputs(new double[][]{x})[0]);
+        double[][] xs = samples(x, eps, 2000, new Random(2));
+        double[][] ys = outputs(xs);
+        boolean changes = false;
+        for (double[] y : ys) changes |= argmax(y) != label;
+        assertThat(changes).as("the fixture network changes class in the box").isTrue();
+        VnnLib.Property p = VnnLib.parse(robustness(x, eps, label), "false.vnnlib");
+        for (boolean rounding : new boolean[]{false, true}) {
+            Module m = rounding ? OnnxImport.load(onnx).model().to(DType.FLOAT64) : net;
+            m.train(false);
+            VnnLibCheck check = new VnnLibCheck(m, new long[]{2}, rounding);
+            VnnLibCheck.Result r = check.run(p, List.of(Verification.Method.IBP, Verification.Method.CROWN), 100, 3);
+            assertThat(r.verdict()).isEqualTo(VnnLibCheck.Verdict.SAT);
+            VnnLib.Case c = p.cases().get(r.counterexampleCase());
+            for (int i = 0; i < 2; i++) assertThat(r.x()[i]).isBetween(c.lo()[i], c.hi()[i]);
+            double[] y = check.forward(r.x());
+            assertThat(y).containsExactly(r.y());
+            assertThat(unsafe(p, r.x(), y)).isTrue();
+            assertThat(argmax(y)).isNotEqualTo(label);
+        }
+    }
+
+    @Test
+    void anUnsatIsNeverContradictedBySampledPoints() {
+        Random rng = new Random(11);
+        int unsat = 0, sat = 0;
+        for (int t = 0; t < 30; t++) {
+            double[] x = {rng.nextDouble() * 4 - 2, rng.nextDouble() * 4 - 2};
+            double eps = 0.02 + rng.nextDouble() * 0.4;
+            int label = argmax(outputs(new double[][]{x})[0]);
+            VnnLib.Property p = VnnLib.parse(robustness(x, eps, label), "random.vnnlib");
+            Verification.Method m = List.of(Verification.Method.IBP, Verification.Method.CROWN, Verification.Method.ALPHA_CROWN).get(t % 3);
+            VnnLibCheck.Result r = new VnnLibCheck(net, new long[]{2}, false).run(p, List.of(m), 30, t);
+            if (r.verdict() == VnnLibCheck.Verdict.UNSAT) {
+                unsat++;
+                double[][] xs = samples(x, eps, 300, new Random(t));
+                double[][] ys = outputs(xs);
+                for (int k = 0; k < xs.length; k++) assertThat(unsafe(p, xs[k], ys[k])).as("box %d, sample %d", t, k).isFalse();
+            } else if (r.verdict() == VnnLibCheck.Verdict.SAT) {
+                sat++;
+                assertThat(unsafe(p, r.x(), outputs(new double[][]{r.x()})[0])).isTrue();
+            }
+        }
+        assertThat(unsat).as("some boxes proved").isGreaterThan(3);
+        assertThat(sat).as("some boxes falsified").isGreaterThan(0);
+    }
+
+    @Test
+    void aBoxThatIsABallIsBoundedAsTheBall() {
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.fromDoubles(new double[]{0.3, -0.2, 1.0, 0.5}, 2, 2).to(net.dtype());
+            dev.tikhon.verify.BoundedNetwork b = dev.tikhon.verify.BoundedNetwork.of(net);
+            Tensor spec = dev.tikhon.verify.BoundedNetwork.margins(Tensor.fromLongs(new long[]{0, 1}, 2), CLASSES, x);
+            dev.tikhon.verify.InputRegion ball = dev.tikhon.verify.InputRegion.ball(x, 0.1, dev.tikhon.attack.Norm.LINF);
+            dev.tikhon.verify.InputRegion box = dev.tikhon.verify.InputRegion.box(x.sub(0.1), x.add(0.1));
+            assertThat(box.eps().toDoubleArray()[0]).isGreaterThanOrEqualTo(0.1);
+            double[] a = b.crownLower(ball, spec, 64, dev.tikhon.verify.LowerSlope.ADAPTIVE).to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
+            double[] c = b.crownLower(box, spec, 64, dev.tikhon.verify.LowerSlope.ADAPTIVE).to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
+            for (int i = 0; i < a.length; i++) assertThat(c[i]).isCloseTo(a[i], org.assertj.core.data.Offset.offset(1e-5));
+            // a box of its own width per coordinate: narrow keeps it (not x₀ ± ε)
+            dev.tikhon.verify.InputRegion thin = dev.tikhon.verify.InputRegion.box(x.sub(Tensor.fromDoubles(new double[]{0.1, 0.01, 0.1, 0.01}, 2, 2).to(x.dtype())), x.add(0.1));
+            assertThat(thin.narrow(1, 1).box().lo().toDoubleArray()).containsExactly(new double[]{0.9, 0.49}, org.assertj.core.data.Offset.offset(1e-6));
+        }
+    }
+
+    @Test
+    void roundingAccountedProvesTheSmallBallToo() {
+        double[] x = {0.3, -0.2};
+        int label = argmax(outputs(new double[][]{x})[0]);
+        VnnLib.Property p = VnnLib.parse(robustness(x, 0.01, label), "rob.vnnlib");
+        Module m = OnnxImport.load(onnx).model().to(DType.FLOAT64);
+        m.train(false);
+        VnnLibCheck.Result r = new VnnLibCheck(m, new long[]{2}, true).run(p, List.of(Verification.Method.CROWN), 50, 0);
+        assertThat(r.verdict()).isEqualTo(VnnLibCheck.Verdict.UNSAT);
+    }
+}
