@@ -530,7 +530,16 @@ public final class BoundedNetwork {
      * each computation after the first in a scope of its own (the first makes the variables, in the caller's scope).
      */
     public Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr) {
-        return alphaCrownLower(region, spec, crownUnits, steps, lr, ALPHA_CHUNK_SLOPES);
+        return alphaCrownLower(region, spec, crownUnits, steps, lr, ALPHA_CHUNK_SLOPES, false);
+    }
+
+    /**
+     * The same for a verdict: a chunk of examples stops its ascent once every bound of it with a non-zero specification row
+     * is positive (all verified; what more steps would add cannot change that), as α,β-CROWN stops early. Its bounds are
+     * then lower bounds no tighter than needed, still at least CROWN's.
+     */
+    public Tensor alphaCrownLowerUntilVerified(InputRegion region, Tensor spec, int crownUnits, int steps, double lr) {
+        return alphaCrownLower(region, spec, crownUnits, steps, lr, ALPHA_CHUNK_SLOPES, true);
     }
 
     /**
@@ -547,8 +556,13 @@ public final class BoundedNetwork {
      * so that it holds about {@code chunkSlopes} of them (all the rest where there were none).
      */
     Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, long chunkSlopes) {
+        return alphaCrownLower(region, spec, crownUnits, steps, lr, chunkSlopes, false);
+    }
+
+    private Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, long chunkSlopes,
+                                   boolean untilVerified) {
         long n = spec.size(0);
-        if (n == 1) return alphaCrownLower(region, spec, crownUnits, steps, lr, new AlphaSlopes());
+        if (n == 1) return alphaCrownLower(region, spec, crownUnits, steps, lr, new AlphaSlopes(), null, untilVerified);
         Tensor out = Tensor.zeros(spec.dtype(), spec.device(), n, spec.size(1));
         long chunk = 1, elements = 0;
         for (long start = 0; start < n; ) {
@@ -556,7 +570,7 @@ public final class BoundedNetwork {
             try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open()) {
                 AlphaSlopes slopes = new AlphaSlopes();
                 out.narrow(0, start, len).copy_(alphaCrownLower(region.narrow(start, len), spec.narrow(0, start, len), crownUnits, steps, lr,
-                        slopes));
+                        slopes, null, untilVerified));
                 elements += slopes.all().stream().mapToLong(Tensor::numel).sum();
             }
             start += len;
@@ -576,6 +590,13 @@ public final class BoundedNetwork {
      */
     Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, AlphaSlopes slopes,
                            Map<Integer, Interval> tightest) {
+        return alphaCrownLower(region, spec, crownUnits, steps, lr, slopes, tightest, false);
+    }
+
+    private Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, AlphaSlopes slopes,
+                                   Map<Integer, Interval> tightest, boolean untilVerified) {
+        // the rows that count for a verdict: a zero row (the true class against itself) is bounded by 0 at best
+        Tensor idle = untilVerified ? spec.abs().flatten(2, -1).sum(2, false).eq(0) : null;
         Tensor best = null;
         List<Tensor> alphas = List.of(), m = new ArrayList<>(), v = new ArrayList<>();
         for (int k = 0; k <= steps; k++) {
@@ -611,6 +632,7 @@ public final class BoundedNetwork {
                     best.copy_(best.maximum(bound.detach()));   // every slope in [0, 1] gives a sound bound
                 }
                 if (k == steps) break;
+                if (untilVerified && best.maskedFill(idle, Double.POSITIVE_INFINITY).min().item() > 0) break;   // all verified
                 List<Tensor> grads = dev.tikhon.engine.Autograd.grad(List.of(bound.sum()), first ? alphas : slopes.leaves(), null, false, false);
                 for (int i = 0; i < alphas.size(); i++) {
                     Tensor alpha = alphas.get(i).detach();   // the storage, stepped in place

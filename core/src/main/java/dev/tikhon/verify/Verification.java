@@ -80,7 +80,8 @@ public final class Verification {
             Tensor lower = switch (method) {
                 case IBP -> net.ibp(region, spec).lo();
                 case CROWN -> net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE);
-                case ALPHA_CROWN -> net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, ALPHA_STEPS, ALPHA_LR);
+                // stops a chunk's ascent once it is verified: the verdict is what this answers
+                case ALPHA_CROWN -> net.alphaCrownLowerUntilVerified(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, ALPHA_STEPS, ALPHA_LR);
                 case BAB -> throw new AssertionError();
             };
             Tensor own = y.oneHot(numClasses).eq(1);

@@ -226,4 +226,40 @@ class AlphaCrownTest {
         }
         assertThat(gain).as("α-CROWN tightens the worst margins of a two-layer MLP").isPositive();
     }
+
+    /**
+     * Stopping once verified: where CROWN's bounds already verify every image of a chunk, the ascent does not start (the
+     * bounds are CROWN's); elsewhere the verdicts are those of the full ascent, and every bound is at least CROWN's.
+     */
+    @Test
+    void stoppingOnceVerifiedKeepsEveryVerdict() {
+        Module m = BoundPropagationTest.model("mlp", Map.of(), 8);
+        Rng.seed(12);
+        Tensor x = Tensor.rand(F64, Device.CPU, 6, 1, 8, 8);
+        Tensor spec = BoundOracles.spec(m, x);
+        Tensor idle = spec.abs().flatten(2, -1).sum(2, false).eq(0);
+        BoundedNetwork net = BoundedNetwork.of(m);
+        int mixed = 0;
+        for (double eps : new double[]{1e-4, 0.01, 0.03}) {
+            InputRegion region = InputRegion.images(x, eps, Norm.LINF);
+            Tensor crown, full, early;
+            try (Autograd.Guard g = Autograd.noGrad()) {
+                crown = net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE);
+                full = net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, 10, 0.1);
+                early = net.alphaCrownLowerUntilVerified(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, 10, 0.1);
+            }
+            boolean[] fullVerified = full.maskedFill(idle, Double.POSITIVE_INFINITY).minWithIndex(1)[0].gt(0).toBooleanArray();
+            boolean[] earlyVerified = early.maskedFill(idle, Double.POSITIVE_INFINITY).minWithIndex(1)[0].gt(0).toBooleanArray();
+            assertThat(earlyVerified).as("ε %s: verdicts", eps).containsExactly(fullVerified);
+            assertThat(early.sub(crown).min().item()).as("ε %s: at least CROWN", eps).isGreaterThanOrEqualTo(-1e-12);
+            boolean allByCrown = crown.maskedFill(idle, Double.POSITIVE_INFINITY).min().item() > 0;
+            if (allByCrown) {
+                assertThat(early.sub(crown).abs().max().item()).as("ε %s: CROWN verified all, no ascent", eps).isLessThan(1e-12);
+            }
+            int verified = 0;
+            for (boolean v : fullVerified) if (v) verified++;
+            if (verified > 0 && verified < fullVerified.length) mixed++;
+        }
+        assertThat(mixed).as("a radius where some images verify and some do not").isPositive();
+    }
 }
