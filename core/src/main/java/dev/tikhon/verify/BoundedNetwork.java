@@ -534,12 +534,23 @@ public final class BoundedNetwork {
     }
 
     /**
-     * The same for a verdict: a chunk of examples stops its ascent once every bound of it with a non-zero specification row
-     * is positive (all verified; what more steps would add cannot change that), as α,β-CROWN stops early. Its bounds are
-     * then lower bounds no tighter than needed, still at least CROWN's.
+     * The same for a verdict, as α,β-CROWN stops early: examples that CROWN verifies, and examples no bound can verify
+     * (some margin is ≤ 0 at the region's centre, which the region holds), keep CROWN's bounds; the others are optimized,
+     * each chunk stopping its ascent once every bound of it with a non-zero specification row is positive. The bounds are
+     * then lower bounds no tighter than needed, still at least CROWN's, and the verdicts those of the full ascent.
      */
     public Tensor alphaCrownLowerUntilVerified(InputRegion region, Tensor spec, int crownUnits, int steps, double lr) {
-        return alphaCrownLower(region, spec, crownUnits, steps, lr, ALPHA_CHUNK_SLOPES, true);
+        Tensor idle = spec.abs().flatten(2, -1).sum(2, false).eq(0);   // zero rows: the true class against itself
+        Tensor crown = crownLower(region, spec, crownUnits, LowerSlope.ADAPTIVE);
+        Tensor verified = crown.maskedFill(idle, Double.POSITIVE_INFINITY).minWithIndex(1)[0].gt(0);
+        Interval atCentre = ibp(InputRegion.ball(region.centre(), 0, region.norm()), spec);   // holds the exact margins there
+        Tensor hopeless = atCentre.hi().maskedFill(idle, Double.POSITIVE_INFINITY).minWithIndex(1)[0].le(0);
+        boolean[] settled = verified.logicalOr(hopeless).toBooleanArray();
+        long[] rest = java.util.stream.IntStream.range(0, settled.length).filter(i -> !settled[i]).asLongStream().toArray();
+        if (rest.length == 0) return crown;
+        Tensor index = Tensor.fromLongs(rest, rest.length).to(spec.device());
+        Tensor alpha = alphaCrownLower(region.rows(index), spec.indexSelect(0, index), crownUnits, steps, lr, ALPHA_CHUNK_SLOPES, true);
+        return crown.indexCopy(0, index, alpha);
     }
 
     /**
