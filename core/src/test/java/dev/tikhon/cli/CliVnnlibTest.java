@@ -98,6 +98,18 @@ class CliVnnlibTest {
         assertThat(new ObjectMapper().readTree(dir.resolve("b/metrics.json").toFile()).get("result").asText()).isEqualTo(word);
         assertThat(none.exitCode() + big.exitCode()).isZero();
 
+        // bab through the command line: its budget in metrics, and no case refuted by crown left unrefuted
+        Cli.Run bab = Cli.run("vnnlib", "--onnx", MLP, "--property", prop.toString(), "--method", "crown,bab", "--bab-domains", "8", "--no-cascade",
+                "--attack-steps", "0", "--out", dir.resolve("bab").toString());
+        assertThat(bab.exitCode()).as(bab.err()).isZero();
+        JsonNode bm = new ObjectMapper().readTree(dir.resolve("bab/metrics.json").toFile());
+        assertThat(bm.get("bab_domains").asInt()).isEqualTo(8);
+        assertThat(bm.get("cascade").asBoolean()).isFalse();
+        assertThat(bm.get("per_method").get("bab").get("given").asInt()).isEqualTo(2);
+        assertThat(bm.get("per_method").get("bab").get("refuted").asInt()).isGreaterThanOrEqualTo(bm.get("per_method").get("crown").get("refuted").asInt());
+        Cli.Run zero = Cli.run("vnnlib", "--onnx", MLP, "--property", prop.toString(), "--method", "bab", "--bab-domains", "0", "--out", dir.resolve("z").toString());
+        assertThat(zero.err().strip()).doesNotContain("\n").contains("--bab-domains must be ≥ 1");
+
         Cli.Run bad = Cli.run("vnnlib", "--onnx", MLP, "--property", prop.toString(), "--timeout", "-1", "--out", dir.resolve("x").toString());
         assertThat(bad.exitCode()).isNotZero();
         assertThat(bad.err().strip()).doesNotContain("\n").contains("--timeout must be a positive number of seconds");
