@@ -6,6 +6,7 @@ import dev.tikhon.engine.Device;
 import dev.tikhon.nn.Module;
 import dev.tikhon.onnx.OnnxImport;
 import dev.tikhon.report.RunDirectory;
+import dev.tikhon.verify.BranchAndBound;
 import dev.tikhon.verify.Verification;
 import dev.tikhon.vnnlib.VnnLib;
 import dev.tikhon.vnnlib.VnnLibCheck;
@@ -27,7 +28,7 @@ import java.util.concurrent.Callable;
 @Command(name = "vnnlib", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Check a VNN-LIB property (the VNN-COMP format) on an ONNX network: the property's asserts describe the unsafe "
                 + "set; 'unsat' (it holds, a sound certificate) when bound propagation shows every case's output constraints "
-                + "unsatisfiable over its input box; 'sat' with a counterexample found by corners and PGD; 'unknown' otherwise. "
+                + "unsatisfiable over its input box; 'sat' with a counterexample found by corners and PGD; 'timeout' past --timeout; 'unknown' otherwise. "
                 + "Writes metrics.json, index.html and, with --result, VNN-COMP's result file."})
 final class VnnlibCommand implements Callable<Integer> {
     @Option(names = "--onnx", paramLabel = "FILE", required = true, description = "The network, an ONNX file (see docs/interop.md).")
@@ -37,8 +38,20 @@ final class VnnlibCommand implements Callable<Integer> {
     Path property;
 
     @Option(names = "--method", split = ",", defaultValue = "crown",
-            description = "ibp, crown or alpha-crown, or several (ibp,crown): each bounds every case. Default: ${DEFAULT-VALUE}.")
+            description = "ibp, crown, alpha-crown or bab (branch and bound), or several (ibp,crown,alpha-crown): a cascade, cheapest "
+                    + "first, each given the cases the earlier ones left; the attack runs before alpha-crown and bab. Default: ${DEFAULT-VALUE}.")
     List<String> methods;
+
+    @Option(names = "--no-cascade", description = "Every method bounds every case (to compare them), then the attack.")
+    boolean noCascade;
+
+    @Option(names = "--bab-domains", defaultValue = "" + BranchAndBound.DEFAULT_DOMAINS, paramLabel = "N",
+            description = "bab: domains bounded per case and constraint before it gives up. Default: ${DEFAULT-VALUE}.")
+    int babDomains;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", description = "Stop after this many seconds (between steps: a box's bound, "
+            + "a case, a batch of bab's domains, a PGD step) with the result 'timeout' unless the property is already decided. Default: none.")
+    Double timeout;
 
     @Option(names = "--account-rounding", description = "Bounds that hold for the network's exact function, rounding included: "
             + "the model in float64 with every bound computation's rounding error added (as verify --account-rounding).")
@@ -65,11 +78,12 @@ final class VnnlibCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new UserError(e.getMessage());
             }
-            if (parsed == Verification.Method.BAB) throw new UserError("--method " + m + " is not supported by vnnlib: use ibp, crown or alpha-crown");
             if (ms.contains(parsed)) throw new UserError("--method gives " + parsed + " twice: give each method once");
             ms.add(parsed);
         }
         if (attackSteps < 0) throw new UserError("--attack-steps must be ≥ 0, got " + attackSteps);
+        if (babDomains < 1) throw new UserError("--bab-domains must be ≥ 1, got " + babDomains);
+        if (timeout != null && !(timeout > 0 && Double.isFinite(timeout))) throw new UserError("--timeout must be a positive number of seconds, got " + timeout);
         if (!Files.isRegularFile(onnx)) throw new UserError("no such ONNX file " + onnx + ": give the network with --onnx");
         VnnLib.Property prop = VnnLib.read(property);
         OnnxImport.Result imported = OnnxImport.load(onnx);
@@ -94,7 +108,9 @@ final class VnnlibCommand implements Callable<Integer> {
         if (softmax) requireOrderOnly(prop, onnx);
         RunDirectory run = output.create();
         long t0 = System.nanoTime();
-        VnnLibCheck.Result r = check.run(prop, ms, attackSteps, seed);
+        VnnLibCheck.Options options = VnnLibCheck.Options.DEFAULT.withCascade(!noCascade)
+                .withBab(BranchAndBound.Settings.DEFAULT.withDomains(babDomains)).withTimeout(timeout == null ? 0 : timeout);
+        VnnLibCheck.Result r = check.run(prop, ms, attackSteps, seed, options);
         if (softmax && r.y() != null) {   // Y of the counterexample as the ONNX file computes it: the Softmax of the logits
             r = new VnnLibCheck.Result(r.verdict(), r.cases(), r.x(), softmax(r.y()), r.counterexampleCase(), r.boundSeconds(), r.attackSeconds());
         }
@@ -102,12 +118,15 @@ final class VnnlibCommand implements Callable<Integer> {
 
         System.out.printf(Locale.ROOT, "network %s (input %s, %d outputs), property %s: %d case(s)%n", onnx, shape, outputs, property, prop.cases().size());
         for (Verification.Method m : ms) {
-            System.out.printf(Locale.ROOT, "%-12s refuted %d/%d cases in %.3f s%n", m, r.refuted(m), prop.cases().size(), r.boundSeconds().get(m));
+            if (r.given(m) == 0) System.out.printf(Locale.ROOT, "%-12s not run (%s)%n", m, r.verdict() == VnnLibCheck.Verdict.SAT ? "a counterexample ended the check"
+                    : r.verdict() == VnnLibCheck.Verdict.TIMEOUT ? "out of time" : "nothing left for it");
+            else System.out.printf(Locale.ROOT, "%-12s refuted %d/%d cases given in %.3f s%n", m, r.refuted(m), r.given(m), r.boundSeconds().get(m));
         }
-        if (r.verdict() != VnnLibCheck.Verdict.UNSAT) System.out.printf(Locale.ROOT, "attack       %.3f s%n", r.attackSeconds());
+        if (r.attackSeconds() > 0) System.out.printf(Locale.ROOT, "attack       %.3f s%n", r.attackSeconds());
         System.out.printf(Locale.ROOT, "result: %s%s (%.3f s)%n", r.verdict().word(),
                 r.verdict() == VnnLibCheck.Verdict.UNSAT ? " (the property holds; sound" + (accountRounding ? ", rounding accounted" : "") + ")"
-                        : r.verdict() == VnnLibCheck.Verdict.SAT ? " (counterexample in case " + (r.counterexampleCase() + 1) + ")" : "", wall);
+                        : r.verdict() == VnnLibCheck.Verdict.SAT ? " (counterexample in case " + (r.counterexampleCase() + 1) + ")"
+                        : r.verdict() == VnnLibCheck.Verdict.TIMEOUT ? " (after " + timeout + " s: " + r.refutedCases() + "/" + prop.cases().size() + " cases refuted)" : "", wall);
 
         Map<String, Object> metrics = RunReport.header("vnnlib", device);
         metrics.put("onnx", onnx.toString());
@@ -119,6 +138,19 @@ final class VnnlibCommand implements Callable<Integer> {
         metrics.put("rounding", accountRounding ? "accounted: float64 with every bound computation's rounding error added (sound for the exact network)"
                 : "not accounted: " + model.dtype().toString().toLowerCase(Locale.ROOT) + ", round to nearest (sound up to the rounding of the bound computation)");
         metrics.put("methods", ms.stream().map(Object::toString).toList());
+        metrics.put("cascade", !noCascade);
+        if (ms.contains(Verification.Method.BAB)) metrics.put("bab_domains", babDomains);
+        metrics.put("timeout_seconds", timeout);
+        metrics.put("cases_refuted", r.refutedCases());
+        Map<String, Object> perMethod = new LinkedHashMap<>();
+        for (Verification.Method m : ms) {
+            Map<String, Object> one = new LinkedHashMap<>();
+            one.put("given", r.given(m));
+            one.put("refuted", r.refuted(m));
+            one.put("seconds", r.boundSeconds().getOrDefault(m, 0.0));
+            perMethod.put(m.toString(), one);
+        }
+        metrics.put("per_method", perMethod);
         metrics.put("wall_seconds", wall);
         Map<String, Object> secs = new LinkedHashMap<>();
         r.boundSeconds().forEach((m, s) -> secs.put(m.toString(), s));
@@ -136,10 +168,11 @@ final class VnnlibCommand implements Callable<Integer> {
             if (c.empty()) row.put("empty_input_box", true);
             Map<String, Object> per = new LinkedHashMap<>();
             for (Verification.Method m : ms) {
+                if (!c.refutedBy().containsKey(m)) continue;   // not given this case
                 Map<String, Object> one = new LinkedHashMap<>();
                 int k = c.refutedBy().get(m);
                 one.put("refuted_by", k < 0 ? null : pc.constraints().get(k).atom());
-                // L_k − d_k: a sound lower bound of −g_k over the box; > 0 refutes g_k ≥ 0
+                // L_k − d_k: a sound lower bound of −g_k over the box; > 0 refutes g_k ≥ 0 (null: not bounded, bab stopped before it)
                 one.put("lower_bound_of_minus_g", toList(c.margins().get(m)));
                 per.put(m.toString(), one);
             }
@@ -193,7 +226,7 @@ final class VnnlibCommand implements Callable<Integer> {
 
     private static List<Double> toList(double[] v) {
         List<Double> out = new ArrayList<>(v.length);
-        for (double d : v) out.add(d);
+        for (double d : v) out.add(Double.isNaN(d) ? null : d);
         return out;
     }
 

@@ -144,6 +144,16 @@ public final class BranchAndBound {
      * @return [N]
      */
     public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, int crownUnits, Settings settings) {
+        return worstLower(net, region, spec, crownUnits, settings, 0, () -> false);
+    }
+
+    /**
+     * The same, searching until the bound exceeds {@code threshold} rather than 0 (a domain is done once its bound is
+     * &gt; threshold: a VNN-LIB constraint's constant), and stopping before the next batch of domains once {@code expired}
+     * says so (a time limit): the result is then the bound reached so far, as sound as any.
+     */
+    public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, int crownUnits, Settings settings,
+                                    double threshold, java.util.function.BooleanSupplier expired) {
         long n = spec.size(0);
         double[] out;
         boolean[] hopeless = new boolean[(int) n];
@@ -152,8 +162,8 @@ public final class BranchAndBound {
             // the margins at the centre itself: where one is ≤ 0 (a misclassified image) no bound over the region can be > 0, so
             // there is nothing to search for (skipping a search is sound either way: the root's bound stands)
             double[] atCentre = net.ibp(InputRegion.ball(region.centre(), 0, region.norm()), spec).lo().minWithIndex(1)[0].toDoubleArray();
-            for (int i = 0; i < n; i++) hopeless[i] = !(atCentre[i] > 0);
-            int[] todo = java.util.stream.IntStream.range(0, (int) n).filter(i -> !(out[i] > 0) && !hopeless[i]).toArray();
+            for (int i = 0; i < n; i++) hopeless[i] = !(atCentre[i] > threshold);
+            int[] todo = java.util.stream.IntStream.range(0, (int) n).filter(i -> !(out[i] > threshold) && !hopeless[i]).toArray();
             if (settings.rootAlphaSteps() > 0 && todo.length > 0) {   // then α-CROWN on what they leave
                 Tensor rows = Tensor.fromLongs(java.util.Arrays.stream(todo).asLongStream().toArray(), todo.length).to(spec.device());
                 double[] alpha = net.alphaCrownLower(region.rows(rows), spec.indexSelect(0, rows), crownUnits, settings.rootAlphaSteps(),
@@ -163,8 +173,8 @@ public final class BranchAndBound {
         }
         Map<Integer, long[]> shapes = net.reluInputShapes(region);
         for (int i = 0; i < n && !shapes.isEmpty(); i++) {   // no ReLU to split (other activations only): the root's bound stands
-            if (out[i] > 0 || hopeless[i]) continue;   // verified at the root, or misclassified at the centre
-            out[i] = Math.max(out[i], search(net, region, spec, i, crownUnits, settings, shapes, out[i]).lower());
+            if (out[i] > threshold || hopeless[i] || expired.getAsBoolean()) continue;   // verified at the root, misclassified at the centre, or out of time
+            out[i] = Math.max(out[i], search(net, region, spec, i, crownUnits, settings, shapes, out[i], threshold, expired).lower());
         }
         return Tensor.fromDoubles(out, n).to(spec.dtype()).to(spec.device());
     }
@@ -176,7 +186,7 @@ public final class BranchAndBound {
 
     /** The same, from a sound bound {@code rootBound} on the whole region (every domain's bound is at least it). */
     static Outcome search(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings, double rootBound) {
-        return search(net, region, spec, i, crownUnits, settings, net.reluInputShapes(region), rootBound);
+        return search(net, region, spec, i, crownUnits, settings, net.reluInputShapes(region), rootBound, 0, () -> false);
     }
 
     /** The unit the root domain of example {@code i} splits first: {layer, flat unit}, or {−1, −1} where none is unstable. */
@@ -189,7 +199,7 @@ public final class BranchAndBound {
     }
 
     private static Outcome search(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings,
-                                  Map<Integer, long[]> shapes, double rootBound) {
+                                  Map<Integer, long[]> shapes, double rootBound, double threshold, java.util.function.BooleanSupplier expired) {
         try (Scope s = Scope.open()) {
             Map<Integer, Interval> known = null;
             if (settings.rootAlphaSteps() > 0) {   // α-CROWN on the example: its bound, and its intermediate bounds, which hold on every domain
@@ -198,19 +208,20 @@ public final class BranchAndBound {
                         Verification.ALPHA_LR, new AlphaSlopes(), known).min().item();
                 rootBound = Math.max(rootBound, alpha);
             }
-            return search(net, region, spec, i, crownUnits, settings, shapes, rootBound, known);
+            return search(net, region, spec, i, crownUnits, settings, shapes, rootBound, known, threshold, expired);
         }
     }
 
     private static Outcome search(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings,
-                                  Map<Integer, long[]> shapes, double rootBound, Map<Integer, Interval> known) {
+                                  Map<Integer, long[]> shapes, double rootBound, Map<Integer, Interval> known, double threshold,
+                                  java.util.function.BooleanSupplier expired) {
         List<Integer> relus = net.reluLayers();
         PriorityQueue<Domain> open = new PriorityQueue<>((a, b) -> Double.compare(a.bound(), b.bound()));
         open.add(Domain.root(rootBound));
         double verifiedMin = Double.POSITIVE_INFINITY;
         int bounded = 0;
         boolean stuck = false;
-        while (!open.isEmpty() && bounded < settings.maxDomains() && !stuck) {
+        while (!open.isEmpty() && bounded < settings.maxDomains() && !stuck && !expired.getAsBoolean()) {
             List<Domain> batch = new ArrayList<>();
             while (!open.isEmpty() && batch.size() < Math.min(BATCH, settings.maxDomains() - bounded)) batch.add(open.poll());
             bounded += batch.size();
@@ -220,7 +231,7 @@ public final class BranchAndBound {
                     Domain dom = batch.get(d);
                     if (step.infeasible[d]) continue;   // no input: nothing to verify
                     double b = Math.max(step.bound[d], dom.bound());   // both sound on this domain
-                    if (b > 0) {
+                    if (b > threshold) {
                         verifiedMin = Math.min(verifiedMin, b);
                     } else if (step.unit[d] < 0) {   // nothing unstable left: splitting cannot raise it; the batch is still finished
                         open.add(dom.withBound(b));

@@ -6,6 +6,7 @@ import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
 import dev.tikhon.verify.BoundedNetwork;
+import dev.tikhon.verify.BranchAndBound;
 import dev.tikhon.verify.InputRegion;
 import dev.tikhon.verify.LowerSlope;
 import dev.tikhon.verify.Rounding;
@@ -21,11 +22,13 @@ import java.util.Random;
 
 /**
  * Checks a {@link VnnLib.Property} on a network. A case is refuted when, for some constraint g_k = c_k·Y + d_k ≥ 0 of it, a
- * sound lower bound L_k of −c_k·Y over the case's box (IBP, CROWN or α-CROWN on the specification rows −c_k) exceeds d_k,
- * so that g_k &lt; 0 on the whole box; an empty box is refuted by itself. Every case refuted: "unsat" (the property holds,
- * a sound certificate). Otherwise an attack looks for a counterexample in the cases not refuted: the box's centre and
- * corners, then sign-gradient ascent (PGD) on min_k g_k(f(x)) clamped to the box, from the centre and random starts; a point
- * whose forward pass satisfies every g_k ≥ 0: "sat"; else "unknown".
+ * sound lower bound L_k of −c_k·Y over the case's box (IBP, CROWN or α-CROWN on the specification rows −c_k, or branch and
+ * bound on the row −c_k searched until it exceeds d_k) exceeds d_k, so that g_k &lt; 0 on the whole box; an empty box is
+ * refuted by itself. Every case refuted: "unsat" (the property holds, a sound certificate). Otherwise an attack looks for a
+ * counterexample in the cases not refuted: the box's centre and corners, then sign-gradient ascent (PGD) on
+ * min_k g_k(f(x)) clamped to the box, from the centre and random starts (a random source per case, from the seed); a point
+ * whose forward pass satisfies every g_k ≥ 0: "sat"; else "unknown" ("timeout" where the time limit stopped it first).
+ * By default the methods run as a cascade ({@link Options#cascade}).
  *
  * <p>The bounds are taken over the case's box rounded outward to doubles (it holds the exact decimal box) and L_k is
  * compared with the exact d_k. Where rounding is accounted ({@link Rounding#accounted}, the model in float64) a constraint
@@ -38,12 +41,41 @@ public final class VnnLibCheck {
     public static final int CORNERS = 1024;
 
     public enum Verdict {
-        UNSAT, SAT, UNKNOWN;
+        UNSAT, SAT, UNKNOWN, TIMEOUT;
 
         public String word() { return name().toLowerCase(java.util.Locale.ROOT); }
     }
 
-    /** Per case: whether its box is empty; per method, the constraint index that refuted it (−1: none) and each L_k − d_k. */
+    /**
+     * How a check runs.
+     *
+     * @param cascade        the methods cheapest first (ibp, crown, alpha-crown, bab), each given only the cases the
+     *                       earlier ones left, and the attack tried on what ibp and crown leave before alpha-crown and bab
+     *                       (a counterexample ends the check); false: every method bounds every case, then the attack
+     * @param bab            branch and bound's settings, read by {@link Verification.Method#BAB} only
+     * @param timeoutSeconds the check stops between steps (a box's bound, a case of bab, a batch of bab's domains, a case
+     *                       or PGD step of the attack) once this many seconds have passed, with {@link Verdict#TIMEOUT}
+     *                       unless it has already proved or falsified the property; ≤ 0: no limit
+     */
+    public record Options(boolean cascade, BranchAndBound.Settings bab, double timeoutSeconds) {
+        public static final Options DEFAULT = new Options(true, BranchAndBound.Settings.DEFAULT, 0);
+
+        public Options withCascade(boolean on) { return new Options(on, bab, timeoutSeconds); }
+
+        public Options withBab(BranchAndBound.Settings b) { return new Options(cascade, b, timeoutSeconds); }
+
+        public Options withTimeout(double seconds) { return new Options(cascade, bab, seconds); }
+    }
+
+    /** The order of a cascade: cheapest first. */
+    static final List<Verification.Method> CASCADE = List.of(Verification.Method.IBP, Verification.Method.CROWN,
+            Verification.Method.ALPHA_CROWN, Verification.Method.BAB);
+
+    /**
+     * Per case: whether its box is empty; per method given the case, the constraint index that refuted it (−1: none) and
+     * each L_k − d_k (NaN where that method did not bound the constraint: bab stops at the first it refutes). A method
+     * absent from the maps was not given the case (a cascade: an earlier method refuted it; or the time ran out).
+     */
     public record CaseResult(int index, boolean empty, Map<Verification.Method, Integer> refutedBy, Map<Verification.Method, double[]> margins) {
         public boolean refuted() { return empty || refutedBy.values().stream().anyMatch(k -> k >= 0); }
     }
@@ -51,9 +83,18 @@ public final class VnnLibCheck {
     /** The verdict; the counterexample (x flat, y) for "sat", else null; seconds per method and of the attack. */
     public record Result(Verdict verdict, List<CaseResult> cases, double[] x, double[] y, int counterexampleCase,
                          Map<Verification.Method, Double> boundSeconds, double attackSeconds) {
+        /** Cases the method refuted, of those it was given. */
         public long refuted(Verification.Method m) {
-            return cases.stream().filter(c -> c.empty || c.refutedBy.get(m) >= 0).count();
+            return cases.stream().filter(c -> c.refutedBy.getOrDefault(m, -1) >= 0).count();
         }
+
+        /** Cases the method was given (bounded). */
+        public long given(Verification.Method m) {
+            return cases.stream().filter(c -> c.refutedBy.containsKey(m)).count();
+        }
+
+        /** Cases refuted by some method or empty. */
+        public long refutedCases() { return cases.stream().filter(CaseResult::refuted).count(); }
     }
 
     private final Module model;
@@ -71,63 +112,167 @@ public final class VnnLibCheck {
         this.rounding = rounding;
     }
 
+    /** {@link Options#DEFAULT}: a cascade, no time limit. */
     public Result run(VnnLib.Property p, List<Verification.Method> methods, int attackSteps, long seed) {
+        return run(p, methods, attackSteps, seed, Options.DEFAULT);
+    }
+
+    public Result run(VnnLib.Property p, List<Verification.Method> methods, int attackSteps, long seed, Options options) {
+        long start = System.nanoTime();
+        long limit = options.timeoutSeconds() > 0 ? (long) Math.min(Long.MAX_VALUE / 4.0, options.timeoutSeconds() * 1e9) : -1;
+        java.util.function.BooleanSupplier expired = () -> limit >= 0 && System.nanoTime() - start >= limit;
         BoundedNetwork net = rounding ? Rounding.accounted(() -> BoundedNetwork.of(model)) : BoundedNetwork.of(model);
         Map<Verification.Method, Double> seconds = new LinkedHashMap<>();
         List<Map<Verification.Method, Integer>> by = new ArrayList<>();
         List<Map<Verification.Method, double[]>> margins = new ArrayList<>();
         for (int k = 0; k < p.cases().size(); k++) { by.add(new LinkedHashMap<>()); margins.add(new LinkedHashMap<>()); }
-        // cases with the same box (a robustness property's disjuncts) are bounded together: one specification of all their rows
-        Map<String, List<Integer>> byBox = new LinkedHashMap<>();
-        for (int k = 0; k < p.cases().size(); k++) {
-            VnnLib.Case c = p.cases().get(k);
-            if (c.empty() || c.constraints().isEmpty()) continue;
-            byBox.computeIfAbsent(Arrays.toString(c.loOut()) + Arrays.toString(c.hiOut()), b -> new ArrayList<>()).add(k);
-        }
-        for (Verification.Method m : methods) {
-            long t0 = System.nanoTime();
-            double[][] lowers = new double[p.cases().size()][];
-            for (List<Integer> group : byBox.values()) {
-                VnnLib.Case first = p.cases().get(group.get(0));
-                List<VnnLib.Constraint> rows = new ArrayList<>();
-                for (int k : group) rows.addAll(p.cases().get(k).constraints());
-                double[] all = rounding ? Rounding.accounted(() -> lower(net, m, first, rows)) : lower(net, m, first, rows);
-                int at = 0;
-                for (int k : group) {
-                    int size = p.cases().get(k).constraints().size();
-                    lowers[k] = Arrays.copyOfRange(all, at, at + size);
-                    at += size;
-                }
-            }
+        List<Verification.Method> order = new ArrayList<>(methods);
+        if (options.cascade()) order.sort(java.util.Comparator.comparingInt(CASCADE::indexOf));
+        boolean[] attacked = new boolean[p.cases().size()];
+        double attackSeconds = 0;
+        for (Verification.Method m : order) {
+            List<Integer> open = new ArrayList<>();   // the cases this method is given
             for (int k = 0; k < p.cases().size(); k++) {
-                VnnLib.Case c = p.cases().get(k);
-                double[] lower = lowers[k] != null ? lowers[k] : new double[c.constraints().size()];
-                int refutedBy = -1;
-                double[] margin = new double[lower.length];
-                for (int j = 0; j < lower.length; j++) {
-                    VnnLib.Constraint g = c.constraints().get(j);
-                    margin[j] = lower[j] - g.d().doubleValue();
-                    boolean usable = !rounding || g.exactCoefficients();
-                    if (!c.empty() && refutedBy < 0 && usable && Double.isFinite(lower[j]) && new BigDecimal(lower[j]).compareTo(g.d()) > 0) refutedBy = j;
-                }
-                by.get(k).put(m, refutedBy);
-                margins.get(k).put(m, c.empty() ? new double[0] : margin);
+                if (!p.cases().get(k).empty() && (!options.cascade() || !refuted(by.get(k)))) open.add(k);
             }
+            if (open.isEmpty() || expired.getAsBoolean()) break;
+            if (options.cascade() && (m == Verification.Method.ALPHA_CROWN || m == Verification.Method.BAB)) {
+                // falsify before the expensive methods: a counterexample ends the property
+                long t0 = System.nanoTime();
+                for (int k : open) {
+                    if (attacked[k] || expired.getAsBoolean()) continue;
+                    double[] x = attack(p.cases().get(k), attackSteps, caseRng(seed, k), expired);
+                    attacked[k] = !expired.getAsBoolean() || x != null;
+                    if (x != null) {
+                        return new Result(Verdict.SAT, results(p, by, margins), x, forward(x), k, seconds,
+                                attackSeconds + (System.nanoTime() - t0) / 1e9);
+                    }
+                }
+                attackSeconds += (System.nanoTime() - t0) / 1e9;
+                if (expired.getAsBoolean()) break;
+            }
+            long t0 = System.nanoTime();
+            if (m == Verification.Method.BAB) bab(net, p, open, by, margins, options.bab(), expired);
+            else bound(net, m, p, open, by, margins, expired);
             seconds.put(m, (System.nanoTime() - t0) / 1e9);
         }
-        List<CaseResult> cases = new ArrayList<>();
-        for (int k = 0; k < p.cases().size(); k++) cases.add(new CaseResult(k, p.cases().get(k).empty(), by.get(k), margins.get(k)));
-        if (cases.stream().allMatch(CaseResult::refuted)) return new Result(Verdict.UNSAT, cases, null, null, -1, seconds, 0);
+        List<CaseResult> cases = results(p, by, margins);
+        if (cases.stream().allMatch(CaseResult::refuted)) return new Result(Verdict.UNSAT, cases, null, null, -1, seconds, attackSeconds);
         long t0 = System.nanoTime();
-        Random rng = new Random(seed);
         for (CaseResult cr : cases) {
-            if (cr.refuted()) continue;
-            double[] x = attack(p.cases().get(cr.index()), attackSteps, rng);
+            if (cr.refuted() || attacked[cr.index()]) continue;   // an attack is deterministic per case: no second try
+            if (expired.getAsBoolean()) break;
+            double[] x = attack(p.cases().get(cr.index()), attackSteps, caseRng(seed, cr.index()), expired);
             if (x != null) {
-                return new Result(Verdict.SAT, cases, x, forward(x), cr.index(), seconds, (System.nanoTime() - t0) / 1e9);
+                return new Result(Verdict.SAT, cases, x, forward(x), cr.index(), seconds, attackSeconds + (System.nanoTime() - t0) / 1e9);
             }
         }
-        return new Result(Verdict.UNKNOWN, cases, null, null, -1, seconds, (System.nanoTime() - t0) / 1e9);
+        attackSeconds += (System.nanoTime() - t0) / 1e9;
+        return new Result(expired.getAsBoolean() ? Verdict.TIMEOUT : Verdict.UNKNOWN, cases, null, null, -1, seconds, attackSeconds);
+    }
+
+    private static boolean refuted(Map<Verification.Method, Integer> by) { return by.values().stream().anyMatch(k -> k >= 0); }
+
+    private static List<CaseResult> results(VnnLib.Property p, List<Map<Verification.Method, Integer>> by, List<Map<Verification.Method, double[]>> margins) {
+        List<CaseResult> cases = new ArrayList<>();
+        for (int k = 0; k < p.cases().size(); k++) {
+            cases.add(new CaseResult(k, p.cases().get(k).empty(), new LinkedHashMap<>(by.get(k)), new LinkedHashMap<>(margins.get(k))));
+        }
+        return cases;
+    }
+
+    /** The attack's random source for case k: its own, so that a case's attack does not depend on which others ran before it. */
+    static Random caseRng(long seed, int k) { return new Random(seed * 0x9E3779B97F4A7C15L + k); }
+
+    /** Whether the sound lower bound {@code lower} of −c·Y refutes g = c·Y + d ≥ 0 (exceeds the exact d), and may be used to. */
+    private boolean refutes(VnnLib.Constraint g, double lower) {
+        return (!rounding || g.exactCoefficients()) && Double.isFinite(lower) && new BigDecimal(lower).compareTo(g.d()) > 0;
+    }
+
+    /**
+     * IBP, CROWN or α-CROWN on the given cases; cases with the same box (a robustness property's disjuncts) are bounded
+     * together: one specification of all their rows.
+     */
+    private void bound(BoundedNetwork net, Verification.Method m, VnnLib.Property p, List<Integer> open,
+                       List<Map<Verification.Method, Integer>> by, List<Map<Verification.Method, double[]>> margins,
+                       java.util.function.BooleanSupplier expired) {
+        Map<String, List<Integer>> byBox = new LinkedHashMap<>();
+        for (int k : open) {
+            VnnLib.Case c = p.cases().get(k);
+            byBox.computeIfAbsent(Arrays.toString(c.loOut()) + Arrays.toString(c.hiOut()), b -> new ArrayList<>()).add(k);
+        }
+        for (List<Integer> group : byBox.values()) {
+            if (expired.getAsBoolean()) return;
+            VnnLib.Case first = p.cases().get(group.get(0));
+            List<VnnLib.Constraint> rows = new ArrayList<>();
+            for (int k : group) rows.addAll(p.cases().get(k).constraints());
+            double[] all = rows.isEmpty() ? new double[0]
+                    : rounding ? Rounding.accounted(() -> lower(net, m, first, rows)) : lower(net, m, first, rows);
+            int at = 0;
+            for (int k : group) {
+                VnnLib.Case c = p.cases().get(k);
+                int size = c.constraints().size();
+                int refutedBy = -1;
+                double[] margin = new double[size];
+                for (int j = 0; j < size; j++) {
+                    VnnLib.Constraint g = c.constraints().get(j);
+                    margin[j] = all[at + j] - g.d().doubleValue();
+                    if (refutedBy < 0 && refutes(g, all[at + j])) refutedBy = j;
+                }
+                at += size;
+                by.get(k).put(m, refutedBy);
+                margins.get(k).put(m, margin);
+            }
+        }
+    }
+
+    /**
+     * Branch and bound on each given case: its constraints one at a time, the one earlier methods came closest to refuting
+     * first, each searched for a lower bound of −c_k·Y over the box above d_k, until one is refuted.
+     */
+    private void bab(BoundedNetwork net, VnnLib.Property p, List<Integer> open, List<Map<Verification.Method, Integer>> by,
+                     List<Map<Verification.Method, double[]>> margins, BranchAndBound.Settings settings,
+                     java.util.function.BooleanSupplier expired) {
+        for (int k : open) {
+            if (expired.getAsBoolean()) return;
+            VnnLib.Case c = p.cases().get(k);
+            int size = c.constraints().size();
+            double[] best = new double[size];
+            Arrays.fill(best, Double.NEGATIVE_INFINITY);
+            for (double[] v : margins.get(k).values()) for (int j = 0; j < size; j++) if (!Double.isNaN(v[j])) best[j] = Math.max(best[j], v[j]);
+            Integer[] tries = new Integer[size];
+            for (int j = 0; j < size; j++) tries[j] = j;
+            Arrays.sort(tries, (a, b) -> Double.compare(best[b], best[a]));
+            double[] margin = new double[size];
+            Arrays.fill(margin, Double.NaN);
+            int refutedBy = -1;
+            for (int j : tries) {
+                VnnLib.Constraint g = c.constraints().get(j);
+                if (rounding && !g.exactCoefficients()) continue;   // not usable to refute
+                if (expired.getAsBoolean()) break;
+                double lower = rounding ? Rounding.accounted(() -> babLower(net, c, g, settings, expired)) : babLower(net, c, g, settings, expired);
+                margin[j] = lower - g.d().doubleValue();
+                if (refutes(g, lower)) { refutedBy = j; break; }
+            }
+            by.get(k).put(Verification.Method.BAB, refutedBy);
+            margins.get(k).put(Verification.Method.BAB, margin);
+        }
+    }
+
+    /** A sound lower bound of −c·Y over the case's outward box by branch and bound, searching until it exceeds d. */
+    private double babLower(BoundedNetwork net, VnnLib.Case c, VnnLib.Constraint g, BranchAndBound.Settings settings,
+                            java.util.function.BooleanSupplier expired) {
+        try (Scope s = Scope.open()) {
+            InputRegion region = InputRegion.box(batch(c.loOut(), 1), batch(c.hiOut(), 1));
+            double[] cj = g.coefficients();
+            double[] row = new double[cj.length];
+            for (int i = 0; i < cj.length; i++) row[i] = -cj[i];
+            Tensor spec = Tensor.fromDoubles(row, 1, 1, row.length).to(model.device(), model.dtype());
+            // the search's target: above d (rounded up, so that a bound it stops at is above the exact d where it can be)
+            double threshold = Math.nextUp(g.d().doubleValue());
+            return BranchAndBound.worstLower(net, region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, settings, threshold, expired)
+                    .to(DType.FLOAT64).toDoubleArray()[0];
+        }
     }
 
     /** Sound lower bounds of −c_k·Y over the case's outward box, one per constraint of {@code constraints}. */
@@ -145,7 +290,7 @@ public final class VnnLibCheck {
                 case IBP -> net.ibp(region, spec).lo();
                 case CROWN -> net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE);
                 case ALPHA_CROWN -> net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, Verification.ALPHA_STEPS, Verification.ALPHA_LR);
-                default -> throw new IllegalArgumentException("a VNN-LIB property is bounded by ibp, crown or alpha-crown, not " + m);
+                default -> throw new IllegalArgumentException("a VNN-LIB property is bounded by ibp, crown or alpha-crown here, not " + m);
             };
             return lo.to(DType.FLOAT64).toDoubleArray();
         }
@@ -174,7 +319,10 @@ public final class VnnLibCheck {
     }
 
     /** A counterexample in the case's (nearest-double) box, or null. */
-    double[] attack(VnnLib.Case c, int steps, Random rng) {
+    double[] attack(VnnLib.Case c, int steps, Random rng) { return attack(c, steps, rng, () -> false); }
+
+    /** The same, stopping between PGD steps once {@code expired} says so (null: none found in time). */
+    double[] attack(VnnLib.Case c, int steps, Random rng, java.util.function.BooleanSupplier expired) {
         int d = c.lo().length;
         double[] centre = new double[d];
         for (int i = 0; i < d; i++) centre[i] = clamp(c.lo()[i] + (c.hi()[i] - c.lo()[i]) / 2, c, i);
@@ -212,7 +360,7 @@ public final class VnnLibCheck {
             for (int i = 0; i < n; i++) cm[i * k + j] = cj[i];
             dv[j] = c.constraints().get(j).d().doubleValue();
         }
-        for (int t = 0; t < steps; t++) {
+        for (int t = 0; t < steps && !expired.getAsBoolean(); t++) {
             double[] grad;
             try (Scope s = Scope.open()) {
                 Tensor x = batch(cur, STARTS).detach().requiresGrad(true);

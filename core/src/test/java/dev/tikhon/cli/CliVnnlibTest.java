@@ -37,13 +37,20 @@ class CliVnnlibTest {
         Cli.Run a = Cli.run("vnnlib", "--onnx", MLP, "--property", unsat.toString(), "--method", "ibp,crown", "--result", dir.resolve("a.txt").toString(),
                 "--out", dir.resolve("a").toString());
         assertThat(a.exitCode()).as(a.err()).isZero();
-        assertThat(a.out()).contains("result: unsat").contains("crown        refuted 4/4");
+        assertThat(a.out()).contains("result: unsat").containsPattern("ibp          (refuted \\d/4 cases given|not run)");
         assertThat(Files.readString(dir.resolve("a.txt"))).isEqualTo("unsat\n");
         JsonNode m = new ObjectMapper().readTree(dir.resolve("a/metrics.json").toFile());
         assertThat(m.get("result").asText()).isEqualTo("unsat");
         assertThat(m.get("certificate_kind").asText()).isEqualTo("sound");
         assertThat(m.get("cases")).hasSize(4);
-        assertThat(m.get("cases").get(0).get("by_method").get("crown").get("refuted_by").asText()).isEqualTo("(>= Y_1 Y_0)");
+        // a cascade: crown is given what ibp left; the case is refuted by the one atom it has, by one of them
+        JsonNode first = m.get("cases").get(0).get("by_method");
+        JsonNode by = first.has("crown") ? first.get("crown") : first.get("ibp");
+        assertThat(by.get("refuted_by").asText()).isEqualTo("(>= Y_1 Y_0)");
+        assertThat(m.get("per_method").get("ibp").get("given").asInt()).isEqualTo(4);
+        assertThat(m.get("per_method").get("ibp").get("refuted").asInt() + m.get("per_method").get("crown").get("refuted").asInt()).isEqualTo(4);
+        assertThat(m.get("per_method").get("crown").get("given").asInt()).isEqualTo(4 - m.get("per_method").get("ibp").get("refuted").asInt());
+        assertThat(m.get("cases_refuted").asInt()).isEqualTo(4);
         assertThat(dir.resolve("a/index.html")).exists();
         // … and class 0 beats class 4 at every point of it: "Y_0 >= Y_4" is satisfiable, at the centre already (sat)
         Path sat = write(dir, "sat.vnnlib", property(0.49, 0.5, "(>= Y_0 Y_4)"));
@@ -68,6 +75,44 @@ class CliVnnlibTest {
         double sum = 0;
         for (int j = 65; j <= 69; j++) sum += Double.parseDouble(lines.get(j).replaceAll(".* ([^ )]+)\\)+$", "$1"));
         assertThat(sum).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-6));
+    }
+
+    @Test
+    void aTimeoutWritesTimeoutAndWhatWasRefuted(@TempDir Path dir) throws Exception {
+        // a box wide enough that nothing is decided at once: a nanosecond's limit stops the check before its first bound
+        Path prop = write(dir, "wide.vnnlib", property(0.3, 0.7, "(or (and (>= Y_1 Y_0)) (and (>= Y_2 Y_0)))"));
+        Cli.Run t = Cli.run("vnnlib", "--onnx", MLP, "--property", prop.toString(), "--method", "ibp,crown,alpha-crown,bab", "--timeout", "1e-9",
+                "--result", dir.resolve("t.txt").toString(), "--out", dir.resolve("t").toString());
+        assertThat(t.exitCode()).as(t.err()).isZero();
+        assertThat(t.out()).contains("result: timeout");
+        assertThat(Files.readAllLines(dir.resolve("t.txt")).get(0)).isEqualTo("timeout");
+        JsonNode m = new ObjectMapper().readTree(dir.resolve("t/metrics.json").toFile());
+        assertThat(m.get("result").asText()).isEqualTo("timeout");
+        assertThat(m.get("timeout_seconds").asDouble()).isEqualTo(1e-9);
+        assertThat(m.get("cases_refuted").asInt()).isZero();
+        // a generous limit: the result without one
+        Cli.Run none = Cli.run("vnnlib", "--onnx", MLP, "--property", prop.toString(), "--method", "ibp,crown", "--out", dir.resolve("n").toString());
+        Cli.Run big = Cli.run("vnnlib", "--onnx", MLP, "--property", prop.toString(), "--method", "ibp,crown", "--timeout", "1000", "--out", dir.resolve("b").toString());
+        String word = new ObjectMapper().readTree(dir.resolve("n/metrics.json").toFile()).get("result").asText();
+        assertThat(word).isNotEqualTo("timeout");
+        assertThat(new ObjectMapper().readTree(dir.resolve("b/metrics.json").toFile()).get("result").asText()).isEqualTo(word);
+        assertThat(none.exitCode() + big.exitCode()).isZero();
+
+        // bab through the command line: its budget in metrics, and no case refuted by crown left unrefuted
+        Cli.Run bab = Cli.run("vnnlib", "--onnx", MLP, "--property", prop.toString(), "--method", "crown,bab", "--bab-domains", "8", "--no-cascade",
+                "--attack-steps", "0", "--out", dir.resolve("bab").toString());
+        assertThat(bab.exitCode()).as(bab.err()).isZero();
+        JsonNode bm = new ObjectMapper().readTree(dir.resolve("bab/metrics.json").toFile());
+        assertThat(bm.get("bab_domains").asInt()).isEqualTo(8);
+        assertThat(bm.get("cascade").asBoolean()).isFalse();
+        assertThat(bm.get("per_method").get("bab").get("given").asInt()).isEqualTo(2);
+        assertThat(bm.get("per_method").get("bab").get("refuted").asInt()).isGreaterThanOrEqualTo(bm.get("per_method").get("crown").get("refuted").asInt());
+        Cli.Run zero = Cli.run("vnnlib", "--onnx", MLP, "--property", prop.toString(), "--method", "bab", "--bab-domains", "0", "--out", dir.resolve("z").toString());
+        assertThat(zero.err().strip()).doesNotContain("\n").contains("--bab-domains must be ≥ 1");
+
+        Cli.Run bad = Cli.run("vnnlib", "--onnx", MLP, "--property", prop.toString(), "--timeout", "-1", "--out", dir.resolve("x").toString());
+        assertThat(bad.exitCode()).isNotZero();
+        assertThat(bad.err().strip()).doesNotContain("\n").contains("--timeout must be a positive number of seconds");
     }
 
     @Test

@@ -58,6 +58,11 @@ class VnnLibCheckTest {
         return s.append("))\n").toString();
     }
 
+    /** The same with a constant: the unsafe set "Y_j ≥ Y_label + d" for some j ≠ label (d written as a decimal). */
+    static String robustness(double[] x, double eps, int label, double d) {
+        return robustness(x, eps, label).replaceAll("\\(>= Y_(\\d) Y_(\\d)\\)", "(>= Y_$1 (+ Y_$2 " + d + "))");
+    }
+
     static double[][] outputs(double[][] xs) {
         try (Scope s = Scope.open()) {
             double[] flat = new double[xs.length * 2];
@@ -184,5 +189,115 @@ class VnnLibCheckTest {
         m.train(false);
         VnnLibCheck.Result r = new VnnLibCheck(m, new long[]{2}, true).run(p, List.of(Verification.Method.CROWN), 50, 0);
         assertThat(r.verdict()).isEqualTo(VnnLibCheck.Verdict.UNSAT);
+    }
+
+    static final List<Verification.Method> THREE = List.of(Verification.Method.IBP, Verification.Method.CROWN, Verification.Method.ALPHA_CROWN);
+
+    @Test
+    void theCascadeGivesTheResultOfEveryMethodOnEveryCase() {
+        Random rng = new Random(21);
+        int unsat = 0, sat = 0, unknown = 0;
+        for (int t = 0; t < 24; t++) {
+            double[] x = {rng.nextDouble() * 4 - 2, rng.nextDouble() * 4 - 2};
+            double eps = 0.02 + rng.nextDouble() * 0.4;
+            int label = argmax(outputs(new double[][]{x})[0]);
+            VnnLib.Property p = VnnLib.parse(t % 2 == 0 ? robustness(x, eps, label) : robustness(x, eps, label, rng.nextDouble() - 0.5), "random.vnnlib");
+            VnnLibCheck check = new VnnLibCheck(net, new long[]{2}, false);
+            VnnLibCheck.Result every = check.run(p, THREE, 30, t, VnnLibCheck.Options.DEFAULT.withCascade(false));
+            // the methods in any order: the cascade sorts them, cheapest first
+            VnnLibCheck.Result cascade = check.run(p, List.of(Verification.Method.ALPHA_CROWN, Verification.Method.IBP, Verification.Method.CROWN), 30, t);
+            assertThat(cascade.verdict()).as("box %d", t).isEqualTo(every.verdict());
+            switch (every.verdict()) {
+                case UNSAT -> unsat++;
+                case SAT -> sat++;
+                default -> unknown++;
+            }
+            if (every.verdict() == VnnLibCheck.Verdict.SAT) {   // the attack is deterministic per case: the same counterexample
+                assertThat(cascade.counterexampleCase()).isEqualTo(every.counterexampleCase());
+                assertThat(cascade.x()).containsExactly(every.x());
+                continue;
+            }
+            for (int k = 0; k < p.cases().size(); k++) assertThat(cascade.cases().get(k).refuted()).isEqualTo(every.cases().get(k).refuted());
+            // each method is given what the cheaper ones left, and refutes there what it refutes when it bounds everything
+            long left = p.cases().size();
+            for (Verification.Method m : List.of(Verification.Method.IBP, Verification.Method.CROWN, Verification.Method.ALPHA_CROWN)) {
+                assertThat(every.given(m)).isEqualTo(p.cases().size());
+                assertThat(cascade.given(m)).as("box %d, %s", t, m).isEqualTo(left);
+                for (VnnLibCheck.CaseResult c : cascade.cases()) {
+                    if (c.refutedBy().containsKey(m)) assertThat(c.refutedBy().get(m)).isEqualTo(every.cases().get(c.index()).refutedBy().get(m));
+                }
+                left -= cascade.refuted(m);
+            }
+            assertThat(cascade.refutedCases()).isEqualTo(p.cases().size() - left);
+        }
+        assertThat(unsat).as("some boxes proved").isGreaterThan(3);
+        assertThat(sat).as("some boxes falsified").isGreaterThan(0);
+    }
+
+    @Test
+    void alphaCrownIsNotRunWhereCrownProvedEverything() {
+        double[] x = {0.3, -0.2};
+        int label = argmax(outputs(new double[][]{x})[0]);
+        VnnLib.Property p = VnnLib.parse(robustness(x, 0.01, label), "rob.vnnlib");
+        VnnLibCheck.Result r = new VnnLibCheck(net, new long[]{2}, false).run(p, THREE, 50, 0);
+        assertThat(r.verdict()).isEqualTo(VnnLibCheck.Verdict.UNSAT);
+        assertThat(r.given(Verification.Method.ALPHA_CROWN)).isZero();
+        assertThat(r.boundSeconds()).doesNotContainKey(Verification.Method.ALPHA_CROWN);
+        assertThat(r.refuted(Verification.Method.IBP) + r.refuted(Verification.Method.CROWN)).isEqualTo(CLASSES - 1);
+    }
+
+    @Test
+    void branchAndBoundRefutesWhatCrownDoesAndSamplesNeverContradictIt() {
+        Random rng = new Random(5);
+        int babOnly = 0, unsat = 0;
+        VnnLibCheck.Options bab = VnnLibCheck.Options.DEFAULT.withCascade(false)
+                .withBab(dev.tikhon.verify.BranchAndBound.Settings.DEFAULT.withDomains(64));
+        for (int t = 0; t < 16; t++) {
+            double[] x = {rng.nextDouble() * 4 - 2, rng.nextDouble() * 4 - 2};
+            double eps = 0.05 + rng.nextDouble() * 0.4;
+            int label = argmax(outputs(new double[][]{x})[0]);
+            double d = t % 2 == 0 ? 0 : rng.nextDouble() - 0.5;   // constants: the search is for a bound above d
+            VnnLib.Property p = VnnLib.parse(d == 0 ? robustness(x, eps, label) : robustness(x, eps, label, d), "random.vnnlib");
+            VnnLibCheck check = new VnnLibCheck(net, new long[]{2}, false);
+            VnnLibCheck.Result crown = check.run(p, List.of(Verification.Method.CROWN), 0, t, bab);
+            VnnLibCheck.Result b = check.run(p, List.of(Verification.Method.BAB), 0, t, bab);
+            double[][] xs = samples(x, eps, 300, new Random(100 + t));
+            double[][] ys = outputs(xs);
+            for (VnnLibCheck.CaseResult c : b.cases()) {
+                boolean crownRefuted = crown.cases().get(c.index()).refuted();
+                if (crownRefuted) assertThat(c.refuted()).as("box %d, case %d", t, c.index()).isTrue();
+                if (c.refuted() && !crownRefuted) babOnly++;
+                if (!c.refuted()) continue;
+                VnnLib.Constraint g = p.cases().get(c.index()).constraints().get(c.refutedBy().get(Verification.Method.BAB));
+                for (int k = 0; k < xs.length; k++) assertThat(g.value(ys[k])).as("box %d, case %d, sample %d", t, c.index(), k).isLessThan(0);
+            }
+            if (b.verdict() == VnnLibCheck.Verdict.UNSAT) {
+                unsat++;
+                for (int k = 0; k < xs.length; k++) assertThat(unsafe(p, xs[k], ys[k])).isFalse();
+            }
+        }
+        assertThat(unsat).as("some boxes proved by bab").isGreaterThan(2);
+        assertThat(babOnly).as("cases bab refutes and crown does not").isGreaterThan(0);
+    }
+
+    @Test
+    void aTinyTimeoutStopsAndALargeOneChangesNothing() {
+        double[] x = {0.3, -0.2};
+        int label = argmax(outputs(new double[][]{x})[0]);
+        VnnLib.Property p = VnnLib.parse(robustness(x, 0.3, label), "wide.vnnlib");
+        VnnLibCheck check = new VnnLibCheck(net, new long[]{2}, false);
+        List<Verification.Method> all = List.of(Verification.Method.IBP, Verification.Method.CROWN, Verification.Method.ALPHA_CROWN, Verification.Method.BAB);
+        VnnLibCheck.Result tiny = check.run(p, all, 50, 0, VnnLibCheck.Options.DEFAULT.withTimeout(1e-9));
+        assertThat(tiny.verdict()).isEqualTo(VnnLibCheck.Verdict.TIMEOUT);
+        assertThat(tiny.refutedCases()).isZero();
+        assertThat(tiny.x()).isNull();
+        for (double eps : new double[]{0.01, 0.3, 3}) {
+            VnnLib.Property q = VnnLib.parse(robustness(x, eps, label), "p.vnnlib");
+            VnnLibCheck.Result none = check.run(q, all, 50, 0);
+            VnnLibCheck.Result large = check.run(q, all, 50, 0, VnnLibCheck.Options.DEFAULT.withTimeout(1000));
+            assertThat(large.verdict()).isEqualTo(none.verdict());
+            assertThat(large.refutedCases()).isEqualTo(none.refutedCases());
+            for (Verification.Method m : all) assertThat(large.refuted(m)).isEqualTo(none.refuted(m));
+        }
     }
 }
