@@ -39,7 +39,7 @@ final class OptionChecks {
     private static Map<String, Range> rules() {
         Map<String, Range> r = new java.util.HashMap<>();
         for (String name : List.of("--sigma", "--lr", "--smooth-lr", "--delta", "--h", "--atol", "--rtol", "--end-time", "--step",
-                "--tolerance", "--epsilon", "--lip-weights", "--lip-eps", "--lip-lr", "--radius")) {
+                "--tolerance", "--epsilon", "--lip-weights", "--lip-eps", "--lip-lr", "--radius", "--timeout")) {
             r.put(name, Range.POSITIVE);
         }
         for (String name : List.of("--lambda", "--v1-lambda", "--weight-decay", "--lip-weight", "--tv-weight", "--reg-kinetic",

@@ -96,20 +96,25 @@ final class VerifyCommand implements Callable<Integer> {
 
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
-    @Override public Integer call() {
-        Device device = output.apply();
+    /** --method's names as methods, each at most once (bab,bab ran twice: duplicate columns in verify.csv and rows in metrics.json). */
+    static List<Verification.Method> parseMethods(List<String> names) {
         List<Verification.Method> ms = new ArrayList<>();
-        for (String m : methods) {
+        for (String m : names) {
             Verification.Method parsed;
             try {
                 parsed = Verification.Method.parse(m);
             } catch (IllegalArgumentException e) {
                 throw new UserError(e.getMessage());
             }
-            // bab,bab ran twice: duplicate columns in verify.csv and rows in metrics.json
             if (ms.contains(parsed)) throw new UserError("--method gives " + parsed + " twice: give each method once");
             ms.add(parsed);
         }
+        return ms;
+    }
+
+    @Override public Integer call() {
+        Device device = output.apply();
+        List<Verification.Method> ms = parseMethods(methods);
         if (attackAll && !attack) {   // the soundness check is an attack: without one it would be skipped silently
             throw new UserError("--attack-all attacks verified images too, which --no-attack turns off: drop one of them");
         }

@@ -68,18 +68,13 @@ final class VnnlibCommand implements Callable<Integer> {
 
     @Mixin OutputOptions output = new OutputOptions("runs", "vnnlib");
 
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
     @Override public Integer call() {
         Device device = output.apply();
-        List<Verification.Method> ms = new ArrayList<>();
-        for (String m : methods) {
-            Verification.Method parsed;
-            try {
-                parsed = Verification.Method.parse(m);
-            } catch (IllegalArgumentException e) {
-                throw new UserError(e.getMessage());
-            }
-            if (ms.contains(parsed)) throw new UserError("--method gives " + parsed + " twice: give each method once");
-            ms.add(parsed);
+        List<Verification.Method> ms = VerifyCommand.parseMethods(methods);
+        if (!ms.contains(Verification.Method.BAB) && OptionChecks.given(spec, "--bab-domains")) {
+            OptionChecks.noteIgnored("--bab-domains", "--method " + String.join(",", methods));
         }
         if (attackSteps < 0) throw new UserError("--attack-steps must be ≥ 0, got " + attackSteps);
         if (babDomains < 1) throw new UserError("--bab-domains must be ≥ 1, got " + babDomains);

@@ -97,6 +97,11 @@ class CliVnnlibTest {
         assertThat(word).isNotEqualTo("timeout");
         assertThat(new ObjectMapper().readTree(dir.resolve("b/metrics.json").toFile()).get("result").asText()).isEqualTo(word);
         assertThat(none.exitCode() + big.exitCode()).isZero();
+        // a bab budget without bab: noted, as verify does
+        Cli.Run unread = Cli.run("vnnlib", "--onnx", MLP, "--property", prop.toString(), "--method", "crown", "--bab-domains", "8",
+                "--out", dir.resolve("u").toString());
+        assertThat(unread.exitCode()).isZero();
+        assertThat(unread.err()).contains("--bab-domains");
 
         // bab through the command line: its budget in metrics, and no case refuted by crown left unrefuted
         Cli.Run bab = Cli.run("vnnlib", "--onnx", MLP, "--property", prop.toString(), "--method", "crown,bab", "--bab-domains", "8", "--no-cascade",
@@ -112,7 +117,7 @@ class CliVnnlibTest {
 
         Cli.Run bad = Cli.run("vnnlib", "--onnx", MLP, "--property", prop.toString(), "--timeout", "-1", "--out", dir.resolve("x").toString());
         assertThat(bad.exitCode()).isNotZero();
-        assertThat(bad.err().strip()).doesNotContain("\n").contains("--timeout must be a positive number of seconds");
+        assertThat(bad.err().strip()).doesNotContain("\n").contains("--timeout must be > 0");
     }
 
     @Test
