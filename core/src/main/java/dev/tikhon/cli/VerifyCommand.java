@@ -165,6 +165,9 @@ final class VerifyCommand implements Callable<Integer> {
         run.writeMetrics(metrics);
         run.writeIndex("Tikhon verification", model.name() + " on " + d.description() + ", " + norm, metrics);
         print(r);
+        System.out.println(accountRounding ? "verified: sound for the exact network (float64, rounding accounted for)"
+                : "verified: sound up to the rounding of the bounds' own " + model.model().dtype().toString().toLowerCase(Locale.ROOT)
+                        + " computation (--account-rounding: for the exact network)");
         System.out.println("outputs: " + run.path() + " (verify.csv, verified_accuracy.csv/.png, metrics.json, index.html)");
         return 0;
     }

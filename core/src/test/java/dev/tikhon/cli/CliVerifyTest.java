@@ -151,6 +151,8 @@ class CliVerifyTest {
         assertThat(exact.exitCode()).as(exact.err()).isEqualTo(0);
         JsonNode em = JSON.readTree(dir.resolve("rounding/metrics.json").toFile());
         assertThat(em.at("/rounding").asText()).startsWith("accounted: float64");
+        assertThat(exact.out()).contains("verified: sound for the exact network");
+        assertThat(v.out()).contains("verified: sound up to the rounding");
         assertThat(vm.at("/rounding").asText()).startsWith("not accounted: float32");
         dev.tikhon.report.Csv.Table et = dev.tikhon.report.Csv.read(dir.resolve("rounding/verify.csv"));
         for (int i = 0; i < 12; i++) {
