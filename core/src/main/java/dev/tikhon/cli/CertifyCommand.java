@@ -237,8 +237,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
             metrics.put("max_certifiable_radius", smoothing.maxRadius());
         }
         if (Set.of("ibp", "crown", "alpha-crown", "bab").contains(m)) {
-            metrics.put("rounding", accountRounding ? "accounted: float64 with every bound computation's rounding error added (sound for the exact network)"
-                    : "not accounted: round to nearest in the model's precision (sound up to the rounding of the bound computation)");
+            metrics.put("rounding", VerifyCommand.roundingNote(accountRounding, model.model().dtype()));
         }
         metrics.put("result", r.summary());
         CertifyOutputs.write(run, r, s, smoothing);

@@ -146,7 +146,7 @@ final class ModelSource {
     }
 
     /** An imported model whose weights hold NaN or ±Inf: refused like such a checkpoint ({@link Checkpoint#requireFinite}). */
-    private static void requireFinite(String what, Module m) {
+    static void requireFinite(String what, Module m) {
         String bad = m.firstNonFinite();
         if (bad != null) {
             throw new UserError(what + ": " + bad + "; nothing computed from it would mean anything: export it again from a model with "

@@ -96,6 +96,12 @@ final class VerifyCommand implements Callable<Integer> {
 
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
+    /** metrics.json's "rounding" of a sound bound: accounted for (float64), or round to nearest in {@code dtype}. */
+    static String roundingNote(boolean accounted, DType dtype) {
+        return accounted ? "accounted: float64 with every bound computation's rounding error added (sound for the exact network)"
+                : "not accounted: " + dtype.toString().toLowerCase(Locale.ROOT) + ", round to nearest (sound up to the rounding of the bound computation)";
+    }
+
     /** --method's names as methods, each at most once (bab,bab ran twice: duplicate columns in verify.csv and rows in metrics.json). */
     static List<Verification.Method> parseMethods(List<String> names) {
         List<Verification.Method> ms = new ArrayList<>();
@@ -153,8 +159,7 @@ final class VerifyCommand implements Callable<Integer> {
         metrics.put("images", set.size());
         metrics.put("norm", norm.toString());
         metrics.put("certificate_kind", "sound");
-        metrics.put("rounding", accountRounding ? "accounted: float64 with every bound computation's rounding error added (sound for the exact network)"
-                : "not accounted: " + model.model().dtype().toString().toLowerCase(java.util.Locale.ROOT) + ", round to nearest (sound up to the rounding of the bound computation)");
+        metrics.put("rounding", roundingNote(accountRounding, model.model().dtype()));
         if (ms.contains(Verification.Method.BAB)) metrics.put("bab_domains", babDomains);
         metrics.put("clean_accuracy", r.cleanAccuracy());
         metrics.put("wall_seconds", wall);

@@ -14,7 +14,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -91,8 +90,7 @@ final class VnnlibCommand implements Callable<Integer> {
         long inputs = 1;
         for (long d : inputShape) inputs *= d;
         Module model = imported.model();
-        String bad = model.firstNonFinite();
-        if (bad != null) throw new UserError("ONNX model " + onnx + ": " + bad + ": export it again from a model with finite weights");
+        ModelSource.requireFinite("ONNX model " + onnx, model);
         model.to(device);
         model.train(false);
         if (accountRounding) model.to(DType.FLOAT64);
@@ -130,8 +128,7 @@ final class VnnlibCommand implements Callable<Integer> {
         metrics.put("outputs", outputs);
         metrics.put("result", r.verdict().word());
         metrics.put("certificate_kind", "sound");
-        metrics.put("rounding", accountRounding ? "accounted: float64 with every bound computation's rounding error added (sound for the exact network)"
-                : "not accounted: " + model.dtype().toString().toLowerCase(Locale.ROOT) + ", round to nearest (sound up to the rounding of the bound computation)");
+        metrics.put("rounding", VerifyCommand.roundingNote(accountRounding, model.dtype()));
         metrics.put("methods", ms.stream().map(Object::toString).toList());
         metrics.put("cascade", !noCascade);
         if (ms.contains(Verification.Method.BAB)) metrics.put("bab_domains", babDomains);
@@ -238,11 +235,9 @@ final class VnnlibCommand implements Callable<Integer> {
     }
 
     private static void writeResult(Path file, VnnLibCheck.Result r) {
-        try {
-            Path parent = file.toAbsolutePath().getParent();
-            if (parent != null) Files.createDirectories(parent);
-            Files.writeString(file, resultText(r));
-        } catch (IOException e) {
+        try {   // atomically (temporary file, then rename), its folder made if missing
+            dev.tikhon.io.AtomicFiles.writeString(file, resultText(r));
+        } catch (java.io.UncheckedIOException e) {
             throw new UserError("cannot write the result file " + file + ": " + e.getMessage());
         }
     }

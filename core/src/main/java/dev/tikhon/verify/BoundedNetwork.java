@@ -540,7 +540,7 @@ public final class BoundedNetwork {
      * then lower bounds no tighter than needed, still at least CROWN's, and the verdicts those of the full ascent.
      */
     public Tensor alphaCrownLowerUntilVerified(InputRegion region, Tensor spec, int crownUnits, int steps, double lr) {
-        Tensor idle = spec.abs().flatten(2, -1).sum(2, false).eq(0);   // zero rows: the true class against itself
+        Tensor idle = zeroRows(spec);
         Tensor crown = crownLower(region, spec, crownUnits, LowerSlope.ADAPTIVE);
         Tensor verified = crown.maskedFill(idle, Double.POSITIVE_INFINITY).minWithIndex(1)[0].gt(0);
         Interval atCentre = ibp(InputRegion.ball(region.centre(), 0, region.norm()), spec);   // holds the exact margins there
@@ -552,6 +552,12 @@ public final class BoundedNetwork {
         Tensor alpha = alphaCrownLower(region.rows(index), spec.indexSelect(0, index), crownUnits, steps, lr, ALPHA_CHUNK_SLOPES, true);
         return crown.indexCopy(0, index, alpha);
     }
+
+    /**
+     * The specification's zero rows, [N, S]: the true class against itself, bounded by 0 at best, so they do not count for
+     * a verdict.
+     */
+    private static Tensor zeroRows(Tensor spec) { return spec.abs().flatten(2, -1).sum(2, false).eq(0); }
 
     /**
      * Slope variables α-CROWN optimizes at once (4 Mi elements): examples are bounded independently, so a batch is split
@@ -606,8 +612,7 @@ public final class BoundedNetwork {
 
     private Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, AlphaSlopes slopes,
                                    Map<Integer, Interval> tightest, boolean untilVerified) {
-        // the rows that count for a verdict: a zero row (the true class against itself) is bounded by 0 at best
-        Tensor idle = untilVerified ? spec.abs().flatten(2, -1).sum(2, false).eq(0) : null;
+        Tensor idle = untilVerified ? zeroRows(spec) : null;
         Tensor best = null;
         List<Tensor> alphas = List.of(), m = new ArrayList<>(), v = new ArrayList<>();
         for (int k = 0; k <= steps; k++) {

@@ -264,10 +264,7 @@ public final class VnnLibCheck {
                             java.util.function.BooleanSupplier expired) {
         try (Scope s = Scope.open()) {
             InputRegion region = InputRegion.box(batch(c.loOut(), 1), batch(c.hiOut(), 1));
-            double[] cj = g.coefficients();
-            double[] row = new double[cj.length];
-            for (int i = 0; i < cj.length; i++) row[i] = -cj[i];
-            Tensor spec = Tensor.fromDoubles(row, 1, 1, row.length).to(model.device(), model.dtype());
+            Tensor spec = negatedRows(List.of(g));
             // the search's target: above d (rounded up, so that a bound it stops at is above the exact d where it can be)
             double threshold = Math.nextUp(g.d().doubleValue());
             return BranchAndBound.worstLower(net, region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, settings, threshold, expired)
@@ -279,13 +276,7 @@ public final class VnnLibCheck {
     private double[] lower(BoundedNetwork net, Verification.Method m, VnnLib.Case c, List<VnnLib.Constraint> constraints) {
         try (Scope s = Scope.open()) {
             InputRegion region = InputRegion.box(batch(c.loOut(), 1), batch(c.hiOut(), 1));
-            int k = constraints.size(), n = constraints.get(0).c().length;
-            double[] rows = new double[k * n];
-            for (int j = 0; j < k; j++) {
-                double[] cj = constraints.get(j).coefficients();
-                for (int i = 0; i < n; i++) rows[j * n + i] = -cj[i];
-            }
-            Tensor spec = Tensor.fromDoubles(rows, 1, k, n).to(model.device(), model.dtype());
+            Tensor spec = negatedRows(constraints);
             Tensor lo = switch (m) {
                 case IBP -> net.ibp(region, spec).lo();
                 case CROWN -> net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE);
@@ -294,6 +285,17 @@ public final class VnnLibCheck {
             };
             return lo.to(DType.FLOAT64).toDoubleArray();
         }
+    }
+
+    /** The specification [1, k, outputs] whose rows are −c_j of the k constraints, in the model's type and on its device. */
+    private Tensor negatedRows(List<VnnLib.Constraint> constraints) {
+        int k = constraints.size(), n = constraints.get(0).c().length;
+        double[] rows = new double[k * n];
+        for (int j = 0; j < k; j++) {
+            double[] cj = constraints.get(j).coefficients();
+            for (int i = 0; i < n; i++) rows[j * n + i] = -cj[i];
+        }
+        return Tensor.fromDoubles(rows, 1, k, n).to(model.device(), model.dtype());
     }
 
     /** {@code rows} points of D values each, as a batch [rows, …input shape] of the model's type and device. */
