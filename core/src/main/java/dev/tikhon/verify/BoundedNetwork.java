@@ -542,11 +542,9 @@ public final class BoundedNetwork {
     public Tensor alphaCrownLowerUntilVerified(InputRegion region, Tensor spec, int crownUnits, int steps, double lr) {
         Tensor idle = zeroRows(spec);
         Tensor crown = crownLower(region, spec, crownUnits, LowerSlope.ADAPTIVE);
-        Tensor verified = crown.maskedFill(idle, Double.POSITIVE_INFINITY).minWithIndex(1)[0].gt(0);
-        Interval atCentre = ibp(InputRegion.ball(region.centre(), 0, region.norm()), spec);   // holds the exact margins there
-        Tensor hopeless = atCentre.hi().maskedFill(idle, Double.POSITIVE_INFINITY).minWithIndex(1)[0].le(0);
-        boolean[] settled = verified.logicalOr(hopeless).toBooleanArray();
-        long[] rest = java.util.stream.IntStream.range(0, settled.length).filter(i -> !settled[i]).asLongStream().toArray();
+        boolean[] verified = crown.maskedFill(idle, Double.POSITIVE_INFINITY).minWithIndex(1)[0].gt(0).toBooleanArray();
+        boolean[] hopeless = hopeless(region, spec, 0);
+        long[] rest = java.util.stream.IntStream.range(0, verified.length).filter(i -> !verified[i] && !hopeless[i]).asLongStream().toArray();
         if (rest.length == 0) return crown;
         Tensor index = Tensor.fromLongs(rest, rest.length).to(spec.device());
         Tensor alpha = alphaCrownLower(region.rows(index), spec.indexSelect(0, index), crownUnits, steps, lr, ALPHA_CHUNK_SLOPES, true);
@@ -558,6 +556,17 @@ public final class BoundedNetwork {
      * a verdict.
      */
     private static Tensor zeroRows(Tensor spec) { return spec.abs().flatten(2, -1).sum(2, false).eq(0); }
+
+    /**
+     * Per example, whether no bound over the region can exceed {@code threshold}: some margin (a non-zero row) is at most
+     * that at the region's centre, which the region holds (IBP at radius 0: the margins there, widened by their own rounding
+     * where it is accounted; NaN counts as hopeless). A misclassified image is hopeless at 0.
+     */
+    boolean[] hopeless(InputRegion region, Tensor spec, double threshold) {
+        Interval atCentre = ibp(InputRegion.ball(region.centre(), 0, region.norm()), spec);
+        return atCentre.hi().maskedFill(zeroRows(spec), Double.POSITIVE_INFINITY).minWithIndex(1)[0].gt(threshold).logicalNot()
+                .toBooleanArray();
+    }
 
     /**
      * Slope variables α-CROWN optimizes at once (4 Mi elements): examples are bounded independently, so a batch is split

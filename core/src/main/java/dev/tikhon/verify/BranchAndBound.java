@@ -156,13 +156,12 @@ public final class BranchAndBound {
                                     double threshold, java.util.function.BooleanSupplier expired) {
         long n = spec.size(0);
         double[] out;
-        boolean[] hopeless = new boolean[(int) n];
+        boolean[] hopeless;
         try (Scope s = Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {   // CROWN and IBP on the batch first
             out = net.crownLower(region, spec, crownUnits, LowerSlope.ADAPTIVE).maximum(net.ibp(region, spec).lo()).minWithIndex(1)[0].toDoubleArray();
             // the margins at the centre itself: where one is ≤ 0 (a misclassified image) no bound over the region can be > 0, so
             // there is nothing to search for (skipping a search is sound either way: the root's bound stands)
-            double[] atCentre = net.ibp(InputRegion.ball(region.centre(), 0, region.norm()), spec).lo().minWithIndex(1)[0].toDoubleArray();
-            for (int i = 0; i < n; i++) hopeless[i] = !(atCentre[i] > threshold);
+            hopeless = net.hopeless(region, spec, threshold);
             int[] todo = java.util.stream.IntStream.range(0, (int) n).filter(i -> !(out[i] > threshold) && !hopeless[i]).toArray();
             if (settings.rootAlphaSteps() > 0 && todo.length > 0) {   // then α-CROWN on what they leave
                 Tensor rows = Tensor.fromLongs(java.util.Arrays.stream(todo).asLongStream().toArray(), todo.length).to(spec.device());
