@@ -217,16 +217,8 @@ public final class OnnxImport {
      * way with a note. Any other input arithmetic stays as it is. Returns the graph's result value, renumbered.
      */
     private int pixelRescaling(int result) {
-        int reader = -1, uses = result == 0 ? 1 : 0;
-        for (int k = 0; k < nodes.size(); k++) {
-            for (int v : nodes.get(k).inputs()) {
-                if (v == 0) {
-                    uses++;
-                    reader = k;
-                }
-            }
-        }
-        if (uses != 1 || reader + 1 == result) return result;   // (a model that is only the rescaling keeps it)
+        int reader = soleReader(0, result);
+        if (reader < 0 || reader + 1 == result) return result;   // (a model that is only the rescaling keeps it)
         Graph.Node node = nodes.get(reader);
         if (node.op() != Graph.Op.APPLY || !(node.module() instanceof OnnxLayers.ConstantOp c) || c.constant().numel() != 1
                 || !(c.kind() == OnnxLayers.ConstantOp.Kind.MUL || c.kind() == OnnxLayers.ConstantOp.Kind.DIV && !c.constantFirst)) {
@@ -263,18 +255,29 @@ public final class OnnxImport {
         return s.endsWith(".0") ? s.substring(0, s.length() - 2) : s;
     }
 
-    /** The offset o of a scalar Add or Sub that alone reads value {@code v}, which is not the result; null if none. */
-    private Float offset(int v, int result) {
-        if (v == result) return null;
-        Graph.Node found = null;
-        for (Graph.Node n : nodes) {
-            for (int u : n.inputs()) {
-                if (u != v) continue;
-                if (found != null) return null;
-                found = n;
+    /**
+     * The index of the one layer that reads value {@code v}, once; −1 where no layer or more than one reads it, or it is
+     * (also) the graph's result.
+     */
+    private int soleReader(int v, int result) {
+        int reader = -1, uses = v == result ? 1 : 0;
+        for (int k = 0; k < nodes.size(); k++) {
+            for (int u : nodes.get(k).inputs()) {
+                if (u == v) {
+                    uses++;
+                    reader = k;
+                }
             }
         }
-        if (found == null || found.op() != Graph.Op.APPLY || !(found.module() instanceof OnnxLayers.ConstantOp c) || c.constant().numel() != 1) return null;
+        return uses == 1 ? reader : -1;
+    }
+
+    /** The offset o of a scalar Add or Sub that alone reads value {@code v}, which is not the result; null if none. */
+    private Float offset(int v, int result) {
+        int k = soleReader(v, result);
+        if (k < 0) return null;
+        Graph.Node found = nodes.get(k);
+        if (found.op() != Graph.Op.APPLY || !(found.module() instanceof OnnxLayers.ConstantOp c) || c.constant().numel() != 1) return null;
         float o = (float) c.constant().item();
         if (c.kind() == OnnxLayers.ConstantOp.Kind.ADD) return o;
         if (c.kind() == OnnxLayers.ConstantOp.Kind.SUB && !c.constantFirst) return -o;
