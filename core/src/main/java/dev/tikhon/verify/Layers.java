@@ -317,7 +317,9 @@ final class Layers {
             Relaxation r = relaxation(trace);
             sum.add(r.constants(a));
             Tensor out = r.coefficients(a);
-            return trace.splits == null ? out : trace.splits.withBeta(this, out);
+            if (trace.splits != null) out = trace.splits.withBeta(this, out);
+            if (trace.rounding) sum.add(Rounding.relaxationTerm(a, out, r, trace.input(this)));
+            return out;
         }
     }
 
@@ -359,7 +361,9 @@ final class Layers {
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
             Relaxation r = relaxation(trace);
             sum.add(r.constants(a));
-            return r.coefficients(a);
+            Tensor out = r.coefficients(a);
+            if (trace.rounding) sum.add(Rounding.relaxationTerm(a, out, r, trace.input(this)));
+            return out;
         }
     }
 

@@ -141,7 +141,10 @@ public final class Rounding {
      */
     static Tensor backward(Node node, Tensor a, Trace trace, Trace.Sum sum) {
         Tensor out = node.backward(a, trace, sum);
-        if (!trace.rounding || exactBackward(node) || node instanceof Layers.Add) return out;   // an addition accounts inside
+        // an addition, an activation's relaxation: accounted inside their own backward step, where the lines are at hand
+        if (!trace.rounding || exactBackward(node) || node instanceof Layers.Add || node instanceof Layers.Act || node instanceof Layers.Unit) {
+            return out;
+        }
         Interval in = trace.input(node);
         double u = unit(a);
         long n = Math.max(perExample(in.lo()), perExample(a) / Math.max(1, a.size(1))) + 1;
@@ -149,19 +152,27 @@ public final class Rounding {
         if (node.affine()) {
             Tensor m = trace.magnitude(node);
             term = Trace.sumTail(a.abs().mul(againstRows(m != null ? m : symmetric(node, in), a))).mul(gamma(n, u));
-        } else if (node instanceof Layers.MaxPool p) {   // one-hot coefficients (exact); constants Σ A·(window's upper bound)
+        } else {   // max pooling: one-hot coefficients (exact); constants Σ A·(window's upper bound)
+            Layers.MaxPool p = (Layers.MaxPool) node;
             Tensor window = Ops.maxPool2d(magnitude(in), p.kernel(), p.kernel());
             term = Trace.sumTail(a.abs().mul(againstRows(window, a))).mul(gamma(n, u));
-        } else {
-            Relaxation r = node instanceof Layers.Act act ? act.relaxation(trace) : ((Layers.Unit) node).relaxation(trace);
-            Tensor zHat = magnitude(in);
-            // products of A with the lines' slopes and intercepts, their sum over units, the lines' own rounding; and the
-            // step's output (branch and bound's β terms are added to it)
-            term = Trace.sumTail(a.abs().mul(r.magnitude(zHat))).mul(gamma(n, u))
-                    .add(Trace.sumTail(out.abs().mul(Layers.rows(zHat))).mul(2.0 * KAPPA * u));
         }
         sum.add(term.add(TINY).neg());
         return out;
+    }
+
+    /**
+     * The bound on the rounding of a step back through an activation's lines {@code r} (input bounds {@code in}), to be
+     * added to the walk's constants (it is ≤ 0): products of A [N, S, …] with the lines' slopes and intercepts, their sum
+     * over the units, the lines' own rounding; and of the step's output {@code out} (branch and bound's β terms are added
+     * to it).
+     */
+    static Tensor relaxationTerm(Tensor a, Tensor out, Relaxation r, Interval in) {
+        double u = unit(a);
+        long n = perExample(in.lo()) + 1;
+        Tensor zHat = magnitude(in);
+        return Trace.sumTail(a.abs().mul(r.magnitude(zHat))).mul(gamma(n, u))
+                .add(Trace.sumTail(out.abs().mul(Layers.rows(zHat))).mul(2.0 * KAPPA * u)).add(TINY).neg();
     }
 
     /**
