@@ -179,6 +179,17 @@ class CliRegularizationTest {
         assertThat(rob.at("/l_bound_violations").isNumber()).as("reported (a ReLU net can exceed the estimated L)").isTrue();
         assertThat(dir.resolve("undefended/robust-linf/per_image.csv")).exists();
         assertThat(java.nio.file.Files.readString(dir.resolve("results.csv"))).contains("robust_acc_linf_8/255", "median_l2_distance");
+        // robust accuracy beside clean accuracy on the same attacked images (never above it), how many said, and
+        // "estimate" kept in the L-bound's name
+        assertThat(r.out()).contains("test acc: on all 1000 test images; clean, rob: on the first 6").contains("med L-bd est")
+                .doesNotContainPattern("med L-bd(?! est)");
+        double clean = rob.get("clean_accuracy_same_images").asDouble();
+        rob.get("linf_robust_accuracy").forEach(a -> assertThat(a.asDouble()).isLessThanOrEqualTo(clean));
+        java.util.Map<String, String> row = dev.tikhon.report.Csv.read(dir.resolve("results.csv")).records().get(0);
+        assertThat(row).containsEntry("variant", "undefended").containsEntry("robust_images", "6")
+                .containsKey("median_l2_lbound_estimate").doesNotContainKey("median_l2_lbound");
+        assertThat(Double.parseDouble(row.get("clean_acc_robust_images"))).isEqualTo(clean);
+        assertThat(Double.parseDouble(row.get("robust_acc_linf_8/255"))).isLessThanOrEqualTo(clean);
         // rerunning continues (nothing left to train) and reports the same numbers
         Cli.Run again = Cli.run("reproduce", "tikhonov", "--data", "fashion-mnist-sample", "--train-images", "2000", "--epochs", "1",
                 "--variants", "undefended,tikhonov-fd-1", "--robust-images", "6", "--out", dir.toString());
