@@ -48,7 +48,8 @@ import java.util.List;
  *       so the constant is ⌈k/s⌉/k (1/k when k = s); global average over H × W: 1/√(HW); flatten and an imported
  *       transpose (a permutation of the values): 1;</li>
  *   <li>residual block relu(F(x) + S(x)): Lip(F) + Lip(S), S the identity (1) or the 1×1 projection (with its batch
- *       norm folded); an imported graph's skip connections F(x) + G(x) alike ({@link Graph#asChain});</li>
+ *       norm folded); an imported graph's skip connections F(x) + G(x) alike ({@link Graph#asChain}); its
+ *       concatenations [F₁(x); …; F_k(x)]: √(Σ Lip(Fᵢ)²);</li>
  *   <li>arithmetic with a constant (x·c + d elementwise): max |c|;</li>
  *   <li>Farkas layers: the convolution with the augmented kernels [W; −mean W]; a Farkas block adds the shortcut
  *       x ↦ [x, −mean_c x], whose norm per pixel is √(1 + 1/C).</li>
@@ -80,6 +81,12 @@ public abstract class Composition<T> {
     protected abstract T times(T a, T b);
 
     protected abstract T plus(T a, T b);
+
+    /**
+     * A constant of the concatenation [f(x); g(x)] from Lip(f) = a and Lip(g) = b: √(a² + b²) in ℓ2
+     * (‖[Δf; Δg]‖² = ‖Δf‖² + ‖Δg‖²). By default a + b, which holds in every norm.
+     */
+    protected T joined(T a, T b) { return plus(a, b); }
 
     /** A constant and the shape it leaves: [C, H, W] or [D], without the batch dimension. */
     public record Step<T>(T lipschitz, long[] shape) {}
@@ -202,7 +209,7 @@ public abstract class Composition<T> {
             parts = g.asChain();
         } catch (IllegalArgumentException e) {
             throw new UserError("cannot bound the Lipschitz constant of the model's graph: " + e.getMessage()
-                    + "; the composition rules cover chains of layers with skip connections that add");
+                    + "; the composition rules cover chains of layers with skip connections that add and branches that concatenate");
         }
         return parts(name.isEmpty() ? "" : name + ".", parts, shape);
     }
@@ -220,6 +227,12 @@ public abstract class Composition<T> {
             l = times(st.lipschitz(), l);
             shape = st.shape();
             run.clear();
+            if (p instanceof Graph.Concat c) {
+                Step<T> joined = concatenation(prefix + i++ + ".", c, shape);
+                l = times(joined.lipschitz(), l);
+                shape = joined.shape();
+                continue;
+            }
             Graph.Sum sum = (Graph.Sum) p;
             Step<T> left = parts(prefix + i + ".left.", sum.left(), shape), right = parts(prefix + i++ + ".right.", sum.right(), shape);
             if (!Arrays.equals(left.shape(), right.shape())) {
@@ -231,6 +244,32 @@ public abstract class Composition<T> {
         }
         Step<T> st = chain(prefix + i + ".", run, shape);
         return new Step<>(times(st.lipschitz(), l), st.shape());
+    }
+
+    /** A concatenation of chains along an axis: the joined constant of theirs, and the shape with the axis's sizes summed. */
+    private Step<T> concatenation(String prefix, Graph.Concat c, long[] shape) {
+        T l = null;
+        long[] out = null;
+        for (int k = 0; k < c.chains().size(); k++) {
+            Step<T> st = parts(prefix + k + ".", c.chains().get(k), shape);
+            int axis = c.axis() < 0 ? c.axis() + st.shape().length : c.axis() - 1;   // the shapes here have no batch axis
+            if (axis < 0 || axis >= st.shape().length) {
+                throw new UserError("cannot bound a concatenation along axis " + c.axis() + " of values of shape " + Arrays.toString(st.shape()));
+            }
+            if (out == null) {
+                out = st.shape().clone();
+            } else {
+                for (int d = 0; d < out.length; d++) {
+                    if (d != axis && out[d] != st.shape()[d]) {
+                        throw new UserError("cannot bound a concatenation along axis " + c.axis() + " of values of shapes "
+                                + Arrays.toString(out) + " and " + Arrays.toString(st.shape()));
+                    }
+                }
+                out[axis] += st.shape()[axis];
+            }
+            l = l == null ? st.lipschitz() : joined(l, st.lipschitz());
+        }
+        return new Step<>(l, out);
     }
 
     /** x·scale + shift: max |scale|, when the constants keep the shape (right-aligned broadcasting against [1, …shape]). */

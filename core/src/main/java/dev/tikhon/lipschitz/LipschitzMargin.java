@@ -212,5 +212,7 @@ public final class LipschitzMargin implements Objective {
         @Override protected Tensor times(Tensor a, Tensor b) { return a.mul(b); }
 
         @Override protected Tensor plus(Tensor a, Tensor b) { return a.add(b); }
+
+        @Override protected Tensor joined(Tensor a, Tensor b) { return a.square().add(b.square()).sqrt(); }
     }
 }

@@ -219,5 +219,7 @@ public final class NetworkBound {
         @Override protected Double times(Double a, Double b) { return a * b; }
 
         @Override protected Double plus(Double a, Double b) { return a + b; }
+
+        @Override protected Double joined(Double a, Double b) { return Math.hypot(a, b); }
     }
 }

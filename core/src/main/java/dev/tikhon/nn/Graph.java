@@ -86,8 +86,8 @@ public final class Graph extends Module {
         return v[output];
     }
 
-    /** A step of {@link #asChain}: a layer, or the sum of two chains that both start from the value before it. */
-    public sealed interface Part permits Layer, Sum {}
+    /** A step of {@link #asChain}: a layer, or the sum or concatenation of chains that all start from the value before it. */
+    public sealed interface Part permits Layer, Sum, Concat {}
 
     /** One layer applied to the value before it. */
     public record Layer(Module module) implements Part {}
@@ -100,21 +100,33 @@ public final class Graph extends Module {
         }
     }
 
+    /**
+     * The concatenation of chains(v), each starting from the value v before it, along {@code axis} of their values (as the
+     * graph's node gives it: negative counts from the last axis; never the batch axis): branches joined as Inception or
+     * DenseNet join them.
+     */
+    public record Concat(List<List<Part>> chains, int axis) implements Part {
+        public Concat {
+            chains = chains.stream().map(List::copyOf).toList();
+        }
+    }
+
     /** How many layers {@link #asChain} may write per node before it refuses a graph (paths that share many layers). */
     private static final int MAX_COPIES_PER_NODE = 16;
 
     /**
-     * The graph as a chain of layers and {@link Sum}s, the form bound propagation and the Lipschitz composition rules
-     * read: the function the output computes, when every node it depends on applies a layer or adds two computed values.
-     * An add's two chains start at its immediate dominator, the last value that every path from the input to the add
-     * passes through; for a residual block that is the block's input. Where paths cross (a value below an add's fork that
-     * both of its chains read) the shared layers are written into both chains: the same function, computed twice.
+     * The graph as a chain of layers, {@link Sum}s and {@link Concat}s, the form bound propagation and the Lipschitz
+     * composition rules read: the function the output computes, when every node it depends on applies a layer, adds two
+     * computed values or concatenates some. An add's (a concatenation's) chains start at its immediate dominator, the last
+     * value that every path from the input to it passes through; for a residual block that is the block's input. Where
+     * paths cross (a value below a fork that two of its chains read) the shared layers are written into each chain: the
+     * same function, computed twice.
      *
      * A product of a value and a short chain of layers of that same value, or of a small graph of that value alone, x·g(x),
      * is one layer, a {@link Gate}.
      *
      * @throws IllegalArgumentException naming the first node the output depends on that combines computed values other
-     *                                  than by addition or such a gate (sub, mul, div, concat, where)
+     *                                  than by addition, concatenation or such a gate (sub, mul, div, where)
      */
     public List<Part> asChain() {
         int[] idom = new int[nodes.size() + 1];
@@ -162,9 +174,15 @@ public final class Graph extends Module {
                 int fork = idom[v];
                 reversed.push(new Sum(chain(fork, n.inputs[0], idom, budget), chain(fork, n.inputs[1], idom, budget)));
                 v = fork;
+            } else if (n.op == Op.CONCAT) {
+                int fork = idom[v];
+                List<List<Part>> chains = new ArrayList<>();
+                for (int in : n.inputs) chains.add(chain(fork, in, idom, budget));
+                reversed.push(new Concat(chains, n.axis));
+                v = fork;
             } else {
                 throw new IllegalArgumentException("node " + (v - 1) + " (" + n.op.name().toLowerCase() + " of values " + Arrays.toString(n.inputs)
-                        + ") combines computed values other than by addition");
+                        + ") combines computed values other than by addition or concatenation");
             }
         }
         return new ArrayList<>(reversed);

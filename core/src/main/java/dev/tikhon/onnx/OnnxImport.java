@@ -943,24 +943,15 @@ public final class OnnxImport {
     }
 
     /**
-     * How many entries one example of value {@code v} has, found by running the layers that compute it on one example of
-     * the shape the file declares; −1 when that is not known (an open dimension, or a value computed by a graph node).
+     * How many entries one example of value {@code v} has, found by running the nodes read so far (layers, sums,
+     * concatenations) on one example of the shape the file declares; −1 when that is not known (an open dimension).
      */
     private long perExample(int v) {
         if (declaredShape == null) return -1;
-        List<Module> chain = new ArrayList<>();
-        while (v > 0) {
-            Graph.Node node = nodes.get(v - 1);
-            if (node.op() != Graph.Op.APPLY) return -1;
-            chain.add(0, node.module());
-            v = node.inputs()[0];
-        }
         try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
-            Tensor x = Tensor.zeros(declaredShape);
-            for (Module m : chain) {
-                m.train(false);
-                x = m.forward(x);
-            }
+            Graph upTo = new Graph(new ArrayList<>(nodes.subList(0, v)), v);
+            upTo.train(false);
+            Tensor x = upTo.forward(Tensor.zeros(declaredShape));
             return x.numel() / x.size(0);
         } catch (RuntimeException e) {
             return -1;   // the layers do not take the declared shape: leave the Reshape as it is written

@@ -44,7 +44,7 @@ import java.util.Map;
  * small CNN; its convolution layers (21,632 and 36,864 units) keep their IBP bounds, where a CROWN pass would
  * cost a backward walk per unit. {@code crownUnits = 0} gives CROWN-IBP's bounds (Zhang et al. 2020): IBP for
  * every intermediate layer, CROWN for the last. Inside a residual addition (Tikhon's residual blocks, an imported graph's
- * skip connections) the input of each nonlinear node of a branch but its first (whose input is the addition's own) is
+ * skip connections; an imported concatenation's branches alike) the input of each nonlinear node of a branch but its first (whose input is the addition's own) is
  * tightened the same way, with the same limit: the walk back from it crosses the branch's earlier nodes, then the outer
  * chain from the addition's input down (outwards through nested additions); before 2026-12-07 these kept IBP's bounds.
  * On a ResNet-8 (width 2) for 14×14 Fashion-MNIST that raised CROWN's verified images from 56 to 66 of 100 at ℓ∞ ε 0.005
@@ -78,13 +78,14 @@ public final class BoundedNetwork {
     private final List<Node> nodes;
     /**
      * Every backward walk's origin, as α-CROWN's variables and its units are keyed: each node's number in the order the
-     * forward pass meets them (a residual addition before its branch's nodes, those before its shortcut's), the logits
+     * forward pass meets them (a fork, i.e. a residual addition or a concatenation, before its first chain's nodes, those
+     * before its second's, …), the logits
      * after all of them ({@link #finalOrigin}). A walk reads only bounds that walks of smaller numbers computed.
      */
     private final Map<Node, Integer> origins = new java.util.IdentityHashMap<>();
-    /** Every node in that order, those inside residual additions included. */
+    /** Every node in that order, those inside forks included. */
     private final List<Node> ordered = new ArrayList<>();
-    /** False: the nodes inside residual additions keep IBP bounds, as before they were tightened (tests compare). */
+    /** False: the nodes inside forks keep IBP bounds, as before they were tightened (tests compare). */
     private final boolean tightenBranches;
 
     private BoundedNetwork(List<Node> nodes) {
@@ -101,10 +102,7 @@ public final class BoundedNetwork {
         for (Node node : chain) {
             origins.put(node, ordered.size());
             ordered.add(node);
-            if (node instanceof Layers.Add add) {
-                number(add.branch());
-                number(add.shortcut());
-            }
+            if (node instanceof Layers.Fork fork) for (List<Node> inner : fork.chains()) number(inner);
         }
     }
 
@@ -198,7 +196,7 @@ public final class BoundedNetwork {
                 parts = g.asChain();
             } catch (IllegalArgumentException ex) {
                 throw new UserError("the verifier cannot bound the model's graph: " + ex.getMessage()
-                        + "; it bounds chains of layers with skip connections that add");
+                        + "; it bounds chains of layers with skip connections that add and branches that concatenate");
             }
             addParts(parts, out, clean);
             return;
@@ -207,7 +205,7 @@ public final class BoundedNetwork {
             Tensor[] b = clean == null ? null : new Tensor[]{clean[0]}, s = clean == null ? null : new Tensor[]{clean[0]};
             for (Module c : r.branch()) add(c, branch, b);
             for (Module c : r.shortcutLayers()) add(c, shortcut, s);
-            out.add(new Layers.Add(branch, shortcut));
+            out.add(Layers.Fork.sum(branch, shortcut));
             out.add(new Layers.Act(Activation.Kind.RELU));
             if (clean != null) clean[0] = b[0].add(s[0]).relu();
             return;
@@ -219,18 +217,33 @@ public final class BoundedNetwork {
         if (clean != null) clean[0] = m.forward(clean[0]);   // layers whose function does not depend on the mode
     }
 
-    /** Appends an imported graph's chain: its layers, and each skip connection as an {@link Layers.Add} of its two chains. */
+    /**
+     * Appends an imported graph's chain: its layers, and each skip connection (concatenation) as a {@link Layers.Fork} of
+     * its chains.
+     */
     private static void addParts(List<Graph.Part> parts, List<Node> out, Tensor[] clean) {
         for (Graph.Part p : parts) {
             if (p instanceof Graph.Layer l) {
                 add(l.module(), out, clean);
-            } else if (p instanceof Graph.Sum s) {
-                List<Node> left = new ArrayList<>(), right = new ArrayList<>();
-                Tensor[] a = clean == null ? null : new Tensor[]{clean[0]}, b = clean == null ? null : new Tensor[]{clean[0]};
-                addParts(s.left(), left, a);
-                addParts(s.right(), right, b);
-                out.add(new Layers.Add(left, right));
-                if (clean != null) clean[0] = a[0].add(b[0]);
+                continue;
+            }
+            List<List<Graph.Part>> from = p instanceof Graph.Sum s ? List.of(s.left(), s.right()) : ((Graph.Concat) p).chains();
+            List<List<Node>> chains = new ArrayList<>();
+            List<Tensor> ends = new ArrayList<>();
+            for (List<Graph.Part> c : from) {
+                List<Node> chain = new ArrayList<>();
+                Tensor[] h = clean == null ? null : new Tensor[]{clean[0]};
+                addParts(c, chain, h);
+                chains.add(chain);
+                if (h != null) ends.add(h[0]);
+            }
+            if (p instanceof Graph.Concat c) {
+                if (c.axis() == Layers.Fork.SUM) throw new UserError("the verifier cannot bound a concatenation along the batch axis");
+                out.add(new Layers.Fork(chains, c.axis()));
+                if (clean != null) clean[0] = Tensor.cat(ends, c.axis() < 0 ? c.axis() + ends.get(0).dim() : c.axis());
+            } else {
+                out.add(new Layers.Fork(chains, Layers.Fork.SUM));
+                if (clean != null) clean[0] = ends.get(0).add(ends.get(1));
             }
         }
     }
@@ -387,25 +400,26 @@ public final class BoundedNetwork {
     }
 
     /**
-     * Where a node sits: a chain (the network's own, or a sub-chain of a residual addition) and its index there. A path,
-     * outermost first, locates a node inside nested additions; the walk back from it crosses each frame's earlier nodes,
+     * Where a node sits: a chain (the network's own, or a chain of a fork) and its index there. A path, outermost first,
+     * locates a node inside nested forks; the walk back from it crosses each frame's earlier nodes,
      * innermost frame first.
      */
     record Frame(List<Node> chain, int index) {}
 
     /**
-     * The output bounds of the node at {@code at} given its input bounds {@code in}: a residual addition passes its two
-     * sub-chains with the input of each of their nonlinear nodes (but the first, whose input is the addition's own)
-     * tightened as the network's chain is, by a CROWN pass from there back through the sub-chain and on down the outer
-     * chains ({@link #crownInterval}); every other node, and every addition of a network made {@link #branchesByIbp},
+     * The output bounds of the node at {@code at} given its input bounds {@code in}: a fork (a residual addition or a
+     * concatenation) passes its chains with the input of each of their nonlinear nodes (but the first, whose input is the
+     * fork's own) tightened as the network's chain is, by a CROWN pass from there back through the chain and on down the
+     * outer chains ({@link #crownInterval}); every other node, and every fork of a network made {@link #branchesByIbp},
      * by IBP.
      */
     private Interval pass(Node node, Interval in, List<Frame> at, InputRegion region, int crownUnits, Trace trace) {
-        if (!(node instanceof Layers.Add add) || crownUnits <= 0 || !tightenBranches) return Rounding.ibp(node, in, trace);
-        trace.input(add, in);
-        Interval out = Layers.Add.sum(subchain(add.branch(), in, at, region, crownUnits, trace),
-                subchain(add.shortcut(), in, at, region, crownUnits, trace));
-        return trace.rounding ? Rounding.widenSum(out) : out;
+        if (!(node instanceof Layers.Fork fork) || crownUnits <= 0 || !tightenBranches) return Rounding.ibp(node, in, trace);
+        trace.input(fork, in);
+        List<Interval> outs = new ArrayList<>();
+        for (List<Node> chain : fork.chains()) outs.add(subchain(chain, in, at, region, crownUnits, trace));
+        Interval out = fork.join(outs, trace);
+        return trace.rounding && fork.sums() ? Rounding.widenSum(out) : out;
     }
 
     private Interval subchain(List<Node> chain, Interval h, List<Frame> outer, InputRegion region, int crownUnits, Trace trace) {
@@ -460,7 +474,7 @@ public final class BoundedNetwork {
                 widest = Math.max(widest, trace.input(node).width());
                 if (node instanceof Layers.Act act && act.optimizable()) reluUnits.add(trace.input(node).width());
                 if (node instanceof Layers.Unit unit && unit.optimizable()) reluUnits.add(trace.input(node).width());
-                if (node instanceof Layers.Add) reluUnits.add(-1L);
+                if (node instanceof Layers.Fork) reluUnits.add(-1L);
             }
         }
         int k = units.length;

@@ -13,8 +13,9 @@ import java.util.List;
  * average pooling) pass intervals in centre/radius form and linear bounds backward exactly, by their transposes.
  * Activations and max pooling pass intervals through their endpoints (they are monotone) and linear bounds
  * through a {@link Relaxation} of each unit over its recorded input bounds; the activations of imported models
- * ({@link Pointwise}, some not monotone) pass intervals through their exact images. A residual addition sums its two
- * branches both ways.
+ * ({@link Pointwise}, some not monotone) pass intervals through their exact images. A {@link Fork} joins chains that
+ * start from one value: a residual addition sums them both ways, a concatenation joins their intervals and gives each
+ * chain its slice of the coefficients.
  */
 final class Layers {
     private Layers() {}
@@ -367,42 +368,73 @@ final class Layers {
         }
     }
 
-    /** y = branch(x) + shortcut(x), each a chain of layers (an empty shortcut is the identity). */
-    record Add(List<Node> branch, List<Node> shortcut) implements Node {
-        Add {
-            branch = List.copyOf(branch);
-            shortcut = List.copyOf(shortcut);
+    /**
+     * Chains of layers that all start from one value x, joined: y = chain₁(x) + chain₂(x) (a residual addition; an empty
+     * chain is the identity), or their concatenation along an axis (Inception's or DenseNet's branches). Back-substitution
+     * gives each chain the coefficients on its own part of y (all of them for a sum, its slice for a concatenation) and adds
+     * what the chains bring back to x.
+     *
+     * @param axis {@link #SUM} for a sum; else the concatenation's axis of the values, as the model gives it (negative
+     *             counts from the last; never the batch axis)
+     */
+    record Fork(List<List<Node>> chains, int axis) implements Node {
+        /** The axis value of a sum (the batch axis, which no concatenation joins along). */
+        static final int SUM = 0;
+
+        Fork {
+            chains = chains.stream().map(List::copyOf).toList();
+            if (axis == SUM && chains.size() != 2) throw new IllegalArgumentException("a sum joins two chains, got " + chains.size());
         }
+
+        static Fork sum(List<Node> branch, List<Node> shortcut) { return new Fork(List.of(branch, shortcut), SUM); }
+
+        boolean sums() { return axis == SUM; }
 
         @Override public Interval ibp(Interval in, Trace trace) {
             trace.input(this, in);
-            Interval b = in, s = in;
-            for (Node node : branch) b = Rounding.ibp(node, b, trace);
-            for (Node node : shortcut) s = Rounding.ibp(node, s, trace);
-            return sum(b, s);
+            List<Interval> outs = new ArrayList<>();
+            for (List<Node> chain : chains) {
+                Interval h = in;
+                for (Node node : chain) h = Rounding.ibp(node, h, trace);
+                outs.add(h);
+            }
+            return join(outs, trace);
         }
 
-        /** The sum's bounds from its two chains' output bounds. */
-        static Interval sum(Interval branch, Interval shortcut) {
-            return new Interval(branch.lo().add(shortcut.lo()), branch.hi().add(shortcut.hi()));
+        /** The join's bounds from its chains' output bounds (a concatenation records its parts' sizes for the walk back). */
+        Interval join(List<Interval> outs, Trace trace) {
+            if (sums()) return new Interval(outs.get(0).lo().add(outs.get(1).lo()), outs.get(0).hi().add(outs.get(1).hi()));
+            int at = outs.get(0).lo().dim();
+            int dim = axis < 0 ? axis + at : axis;
+            trace.cached(this, () -> outs.stream().mapToLong(o -> o.lo().size(dim)).toArray());
+            return new Interval(Tensor.cat(outs.stream().map(Interval::lo).toList(), dim), Tensor.cat(outs.stream().map(Interval::hi).toList(), dim));
         }
 
         @Override public boolean affine() { return false; }
 
         @Override public void prepare(Trace trace) {
-            for (Node n : branch) n.prepare(trace);
-            for (Node n : shortcut) n.prepare(trace);
+            for (List<Node> chain : chains) for (Node n : chain) n.prepare(trace);
         }
 
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
-            Tensor b = a, s = a;
-            for (int i = branch.size() - 1; i >= 0; i--) b = Rounding.backward(branch.get(i), b, trace, sum);
-            for (int i = shortcut.size() - 1; i >= 0; i--) s = Rounding.backward(shortcut.get(i), s, trace, sum);
-            if (trace.rounding) {   // the two chains' coefficients added: within u·(|b| + |s|) of their exact sum, times the input
-                Tensor zHat = rows(Rounding.magnitude(trace.input(this)));
-                sum.add(Trace.sumTail(b.abs().add(s.abs()).mul(zHat)).mul(2.0 * Rounding.KAPPA * Rounding.unit(a)).add(Rounding.TINY).neg());
+            long[] sizes = null;
+            if (!sums()) sizes = trace.<long[]>cached(this, () -> { throw new IllegalStateException("no sizes recorded for a concatenation"); });
+            int dim = sums() ? 0 : axis < 0 ? axis + a.dim() : axis + 1;   // A is [N, S, …]: one axis more than the values
+            Tensor total = null, magnitudes = null;
+            long start = 0;
+            for (int c = 0; c < chains.size(); c++) {
+                List<Node> chain = chains.get(c);
+                Tensor h = sums() ? a : a.narrow(dim, start, sizes[c]);
+                if (!sums()) start += sizes[c];
+                for (int i = chain.size() - 1; i >= 0; i--) h = Rounding.backward(chain.get(i), h, trace, sum);
+                total = total == null ? h : total.add(h);
+                if (trace.rounding) magnitudes = magnitudes == null ? h.abs() : magnitudes.add(h.abs());
             }
-            return b.add(s);
+            if (trace.rounding) {   // the chains' coefficients added: within (k − 1)u·Σ|hᵢ| of their exact sum, times the input
+                Tensor zHat = rows(Rounding.magnitude(trace.input(this)));
+                sum.add(Trace.sumTail(magnitudes.mul(zHat)).mul(chains.size() * Rounding.KAPPA * Rounding.unit(a)).add(Rounding.TINY).neg());
+            }
+            return total;
         }
     }
 

@@ -89,9 +89,10 @@ public final class Rounding {
         return new Interval(in.lo().sub(slack), in.hi().add(slack));
     }
 
-    /** Nodes whose interval rule is exact in floating point: ReLU (max with 0), max pooling, reshapes, transposes. */
+    /** Nodes whose interval rule is exact in floating point: ReLU (max with 0), max pooling, reshapes, transposes, concatenations. */
     private static boolean exactForward(Node node) {
         return node instanceof Layers.Flatten || node instanceof Layers.Permute || node instanceof Layers.MaxPool
+                || node instanceof Layers.Fork f && !f.sums()   // a concatenation: its chains' steps are widened each
                 || node instanceof Layers.Act a && (a.kind() == Activation.Kind.RELU || a.kind() == Activation.Kind.IDENTITY);
     }
 
@@ -141,8 +142,9 @@ public final class Rounding {
      */
     static Tensor backward(Node node, Tensor a, Trace trace, Trace.Sum sum) {
         Tensor out = node.backward(a, trace, sum);
-        // an addition, an activation's relaxation: accounted inside their own backward step, where the lines are at hand
-        if (!trace.rounding || exactBackward(node) || node instanceof Layers.Add || node instanceof Layers.Act || node instanceof Layers.Unit) {
+        // a fork's sum of its chains, an activation's relaxation: accounted inside their own backward step, where the
+        // chains' coefficients and the lines are at hand
+        if (!trace.rounding || exactBackward(node) || node instanceof Layers.Fork || node instanceof Layers.Act || node instanceof Layers.Unit) {
             return out;
         }
         Interval in = trace.input(node);

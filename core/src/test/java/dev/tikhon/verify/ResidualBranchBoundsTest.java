@@ -84,8 +84,8 @@ class ResidualBranchBoundsTest {
     }
 
     private static void collect(Node node, int depth, List<Inner> out) {
-        if (!(node instanceof Layers.Add add)) return;
-        for (List<Node> chain : List.of(add.branch(), add.shortcut())) {
+        if (!(node instanceof Layers.Fork fork)) return;
+        for (List<Node> chain : fork.chains()) {
             for (int j = 0; j < chain.size(); j++) {
                 out.add(new Inner(chain.get(j), j, depth + 1));
                 collect(chain.get(j), depth + 1, out);
