@@ -49,7 +49,7 @@ final class VnnlibCommand implements Callable<Integer> {
     int babDomains;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", description = "Stop after this many seconds (between steps: a box's bound, "
-            + "a case, a batch of bab's domains, a PGD step) with the result 'timeout' unless the property is already decided. Default: none.")
+            + "a step of alpha-crown's ascent, a case, a batch of bab's domains, a PGD step) with the result 'timeout' unless the property is already decided. Default: none.")
     Double timeout;
 
     @Option(names = "--account-rounding", description = "Bounds that hold for the network's exact function, rounding included: "

@@ -469,6 +469,9 @@ public final class Tensor {
     /** A copy of this tensor with the slices {@code index} along {@code dim} replaced by those of {@code source}. */
     public Tensor indexCopy(int dim, Tensor index, Tensor source) { return new Tensor(t.index_copy(dim, index.t, source.t)); }
 
+    /** In place: the slices {@code index} along {@code dim} replaced by those of {@code source}; returns this. */
+    public Tensor indexCopy_(int dim, Tensor index, Tensor source) { t.index_copy_(dim, index.t, source.t); return this; }
+
     // ------------------------------------------------------------------ in place (no autograd history wanted)
 
     public Tensor add_(Tensor o) { t.add_(o.t); return this; }

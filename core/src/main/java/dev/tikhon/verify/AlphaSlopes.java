@@ -163,10 +163,21 @@ final class AlphaSlopes {
 
     /** Fresh leaves on the variables' storage for the next computation's graph (made in the caller's scope: one step's). */
     void renewLeaves() {
+        renewLeaves(null);
+    }
+
+    /**
+     * The same for the examples {@code rows} picks ([R] INT64; null: all): leaves on copies of their rows, so that the
+     * computation bounds only those examples (α-CROWN's examples still open) and the gradient is theirs, [R, …].
+     */
+    void renewLeaves(Tensor rows) {
         values.forEach((node, byOrigin) -> {
             Map<Integer, Tensor> fresh = new HashMap<>();
-            byOrigin.forEach((origin, alpha) -> fresh.put(origin, alpha.detach().requiresGrad(true)));
+            byOrigin.forEach((origin, alpha) -> fresh.put(origin, (rows == null ? alpha.detach() : alpha.detach().indexSelect(0, rows)).requiresGrad(true)));
             leaves.put(node, fresh);
         });
     }
+
+    /** Examples each computation bounded, in order (the first CROWN's): where α-CROWN freezes, how the batch narrowed. */
+    final List<Long> bounded = new ArrayList<>();
 }

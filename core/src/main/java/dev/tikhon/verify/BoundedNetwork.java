@@ -544,16 +544,50 @@ public final class BoundedNetwork {
      * each computation after the first in a scope of its own (the first makes the variables, in the caller's scope).
      */
     public Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr) {
-        return alphaCrownLower(region, spec, crownUnits, steps, lr, ALPHA_CHUNK_SLOPES, false);
+        return alphaCrownLower(region, spec, crownUnits, steps, lr, NEVER);
+    }
+
+    /**
+     * The same, stopping between two steps once {@code expired} says so (a time limit; asked after every computation, the
+     * first included, so a chunk that starts after it fired still gets CROWN's bounds): the bounds are then the best of the
+     * computations made, each sound, and at least CROWN's.
+     */
+    public Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, java.util.function.BooleanSupplier expired) {
+        return alphaCrownLower(region, spec, crownUnits, steps, lr, ALPHA_CHUNK_SLOPES, Stop.never(expired));
+    }
+
+    /** A stop hook that never fires. */
+    static final java.util.function.BooleanSupplier NEVER = () -> false;
+
+    /**
+     * When an ascent stops before its last step. {@code threshold} NaN: never for its bounds (the full ascent, which branch
+     * and bound's intermediate bounds and vnnlib's margins want); else an example is done, and leaves the batch being
+     * optimized, once every one of its bounds that counts is above {@code threshold} ({@code idle} [N, S]: the rows that do
+     * not count, null for none). {@code expired}: a time limit, asked between steps.
+     */
+    record Stop(double threshold, Tensor idle, java.util.function.BooleanSupplier expired) {
+        static Stop never(java.util.function.BooleanSupplier expired) { return new Stop(Double.NaN, null, expired); }
+
+        boolean freezes() { return !Double.isNaN(threshold); }
+
+        /** The same for the examples [start, start + length). */
+        Stop narrow(long start, long length) { return idle == null ? this : new Stop(threshold, idle.narrow(0, start, length), expired); }
     }
 
     /**
      * The same for a verdict, as α,β-CROWN stops early: examples that CROWN verifies, and examples no bound can verify
      * (some margin is ≤ 0 at the region's centre, which the region holds), keep CROWN's bounds; the others are optimized,
-     * each chunk stopping its ascent once every bound of it with a non-zero specification row is positive. The bounds are
-     * then lower bounds no tighter than needed, still at least CROWN's, and the verdicts those of the full ascent.
+     * each example frozen at the first step where every bound of it with a non-zero specification row is positive: its
+     * bounds stay the best so far and it leaves the batch, so that the later steps bound only the examples still open. The
+     * bounds are then lower bounds no tighter than needed, still at least CROWN's, and the verdicts those of the full ascent.
      */
     public Tensor alphaCrownLowerUntilVerified(InputRegion region, Tensor spec, int crownUnits, int steps, double lr) {
+        return alphaCrownLowerUntilVerified(region, spec, crownUnits, steps, lr, NEVER);
+    }
+
+    /** The same, stopping between two steps once {@code expired} says so ({@link #alphaCrownLower(InputRegion, Tensor, int, int, double, java.util.function.BooleanSupplier)}). */
+    public Tensor alphaCrownLowerUntilVerified(InputRegion region, Tensor spec, int crownUnits, int steps, double lr,
+                                               java.util.function.BooleanSupplier expired) {
         Tensor idle = zeroRows(spec);
         Tensor crown = crownLower(region, spec, crownUnits, LowerSlope.ADAPTIVE);
         boolean[] verified = crown.maskedFill(idle, Double.POSITIVE_INFINITY).minWithIndex(1)[0].gt(0).toBooleanArray();
@@ -561,7 +595,8 @@ public final class BoundedNetwork {
         long[] rest = java.util.stream.IntStream.range(0, verified.length).filter(i -> !verified[i] && !hopeless[i]).asLongStream().toArray();
         if (rest.length == 0) return crown;
         Tensor index = Tensor.fromLongs(rest, rest.length).to(spec.device());
-        Tensor alpha = alphaCrownLower(region.rows(index), spec.indexSelect(0, index), crownUnits, steps, lr, ALPHA_CHUNK_SLOPES, true);
+        Tensor alpha = alphaCrownLower(region.rows(index), spec.indexSelect(0, index), crownUnits, steps, lr, ALPHA_CHUNK_SLOPES,
+                new Stop(0, idle.indexSelect(0, index), expired));
         return crown.indexCopy(0, index, alpha);
     }
 
@@ -596,13 +631,21 @@ public final class BoundedNetwork {
      * so that it holds about {@code chunkSlopes} of them (all the rest where there were none).
      */
     Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, long chunkSlopes) {
-        return alphaCrownLower(region, spec, crownUnits, steps, lr, chunkSlopes, false);
+        return alphaCrownLower(region, spec, crownUnits, steps, lr, chunkSlopes, Stop.never(NEVER));
     }
 
-    private Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, long chunkSlopes,
-                                   boolean untilVerified) {
+    /**
+     * Branch and bound's root: the examples given, in chunks, each frozen once all its bounds exceed {@code threshold}
+     * (every row counts), stopping between steps once {@code expired} says so.
+     */
+    Tensor alphaCrownLowerAbove(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, double threshold,
+                                java.util.function.BooleanSupplier expired) {
+        return alphaCrownLower(region, spec, crownUnits, steps, lr, ALPHA_CHUNK_SLOPES, new Stop(threshold, null, expired));
+    }
+
+    private Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, long chunkSlopes, Stop stop) {
         long n = spec.size(0);
-        if (n == 1) return alphaCrownLower(region, spec, crownUnits, steps, lr, new AlphaSlopes(), null, untilVerified);
+        if (n == 1) return alphaCrownLower(region, spec, crownUnits, steps, lr, new AlphaSlopes(), null, stop);
         Tensor out = Tensor.zeros(spec.dtype(), spec.device(), n, spec.size(1));
         long chunk = 1, elements = 0;
         for (long start = 0; start < n; ) {
@@ -610,7 +653,7 @@ public final class BoundedNetwork {
             try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open()) {
                 AlphaSlopes slopes = new AlphaSlopes();
                 out.narrow(0, start, len).copy_(alphaCrownLower(region.narrow(start, len), spec.narrow(0, start, len), crownUnits, steps, lr,
-                        slopes, null, untilVerified));
+                        slopes, null, stop.narrow(start, len)));
                 elements += slopes.all().stream().mapToLong(Tensor::numel).sum();
             }
             start += len;
@@ -621,7 +664,12 @@ public final class BoundedNetwork {
 
     /** The same, with the variables in {@code slopes} (new): tests read them afterwards. */
     Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, AlphaSlopes slopes) {
-        return alphaCrownLower(region, spec, crownUnits, steps, lr, slopes, null);
+        return alphaCrownLower(region, spec, crownUnits, steps, lr, slopes, null, Stop.never(NEVER));
+    }
+
+    /** The same, stopping as {@code stop} says (tests read {@link AlphaSlopes#bounded} afterwards). */
+    Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, AlphaSlopes slopes, Stop stop) {
+        return alphaCrownLower(region, spec, crownUnits, steps, lr, slopes, null, stop);
     }
 
     /**
@@ -630,22 +678,35 @@ public final class BoundedNetwork {
      */
     Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, AlphaSlopes slopes,
                            Map<Integer, Interval> tightest) {
-        return alphaCrownLower(region, spec, crownUnits, steps, lr, slopes, tightest, false);
+        return alphaCrownLower(region, spec, crownUnits, steps, lr, slopes, tightest, Stop.never(NEVER));
     }
 
-    private Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, AlphaSlopes slopes,
-                                   Map<Integer, Interval> tightest, boolean untilVerified) {
-        Tensor idle = untilVerified ? zeroRows(spec) : null;
+    /**
+     * The ascent. Where {@code stop} freezes, an example whose bounds all exceed its threshold after a computation is done: its
+     * best bounds stand, and the later computations bound only the examples still open (the region's and specification's
+     * rows of those, read in each step's scope, and the leaves of their rows of the variables, which Adam steps in place;
+     * the variables, their moments and {@code best} keep the whole batch's size, so nothing grows with the narrowing). The
+     * examples are independent, so an open example's steps are those of the full ascent. One host read per step: the
+     * open examples' verdicts, where it freezes.
+     */
+    Tensor alphaCrownLower(InputRegion region, Tensor spec, int crownUnits, int steps, double lr, AlphaSlopes slopes,
+                           Map<Integer, Interval> tightest, Stop stop) {
+        if (tightest != null && stop.freezes()) throw new IllegalArgumentException("intermediate bounds need every example's ascent");
         Tensor best = null;
+        Tensor open = null;   // the examples still optimized, as rows of the batch (INT64, in the caller's scope); null: all
+        long[] openRows = null;
         List<Tensor> alphas = List.of(), m = new ArrayList<>(), v = new ArrayList<>();
         for (int k = 0; k <= steps; k++) {
             boolean first = k == 0;   // CROWN's slopes; it makes the variables, so it runs in the caller's scope
+            long[] stillOpen = null;
             try (dev.tikhon.engine.Scope it = first ? null : dev.tikhon.engine.Scope.open();
                  dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.enableGrad()) {
-                if (!first) slopes.renewLeaves();
+                if (!first) slopes.renewLeaves(open);
+                InputRegion r = open == null ? region : region.rows(open);
                 Trace trace = new Trace(LowerSlope.ADAPTIVE, slopes);
-                forward(region, nodes.size(), crownUnits, trace);
-                Tensor bound = finalWalk(spec, region, trace);
+                forward(r, nodes.size(), crownUnits, trace);
+                Tensor bound = finalWalk(open == null ? spec : spec.indexSelect(0, open), r, trace);
+                slopes.bounded.add(bound.size(0));
                 if (tightest != null) {   // the first step's copies live in the caller's scope; later steps tighten them in place
                     for (int layer : reluLayers()) {
                         Interval in = trace.input(nodes.get(layer));
@@ -658,8 +719,10 @@ public final class BoundedNetwork {
                         }
                     }
                 }
+                Tensor mine;   // the open examples' best bounds
                 if (first) {
                     best = bound.detach().copy();
+                    mine = best;
                     slopes.freeze();
                     alphas = slopes.all();
                     if (alphas.isEmpty()) return best;
@@ -667,17 +730,41 @@ public final class BoundedNetwork {
                         m.add(alpha.detach().zerosLike());
                         v.add(alpha.detach().zerosLike());
                     }
+                } else if (open == null) {
+                    mine = best.copy_(best.maximum(bound.detach()));   // every slope in [0, 1] gives a sound bound
                 } else {
-                    best.copy_(best.maximum(bound.detach()));   // every slope in [0, 1] gives a sound bound
+                    mine = best.indexSelect(0, open).maximum(bound.detach());
+                    best.indexCopy_(0, open, mine);
                 }
-                if (k == steps) break;
-                if (untilVerified && best.maskedFill(idle, Double.POSITIVE_INFINITY).min().item() > 0) break;   // all verified
+                if (k == steps || stop.expired().getAsBoolean()) break;
+                if (stop.freezes()) {
+                    Tensor counted = stop.idle() == null ? mine : mine.maskedFill(open == null ? stop.idle() : stop.idle().indexSelect(0, open),
+                            Double.POSITIVE_INFINITY);
+                    boolean[] done = counted.minWithIndex(1)[0].gt(stop.threshold()).toBooleanArray();   // the step's one host read
+                    long[] rows = openRows == null ? java.util.stream.LongStream.range(0, done.length).toArray() : openRows;
+                    long[] left = java.util.stream.IntStream.range(0, done.length).filter(i -> !done[i]).mapToLong(i -> rows[i]).toArray();
+                    if (left.length == 0) break;   // every example verified
+                    if (left.length < done.length) stillOpen = left;
+                }
                 List<Tensor> grads = dev.tikhon.engine.Autograd.grad(List.of(bound.sum()), first ? alphas : slopes.leaves(), null, false, false);
                 for (int i = 0; i < alphas.size(); i++) {
                     Tensor alpha = alphas.get(i).detach();   // the storage, stepped in place
-                    dev.tikhon.optim.Adam.step(alpha, m.get(i), v.get(i), grads.get(i).neg(), k + 1, lr, 0.9, 0.999, 1e-8);   // ascent
-                    alpha.clamp_(0, 1);
+                    if (open == null) {
+                        dev.tikhon.optim.Adam.step(alpha, m.get(i), v.get(i), grads.get(i).neg(), k + 1, lr, 0.9, 0.999, 1e-8);   // ascent
+                        alpha.clamp_(0, 1);
+                    } else {   // the open rows, stepped as the whole batch's would be (Adam is elementwise), then put back
+                        Tensor a = alpha.indexSelect(0, open), mi = m.get(i).indexSelect(0, open), vi = v.get(i).indexSelect(0, open);
+                        dev.tikhon.optim.Adam.step(a, mi, vi, grads.get(i).neg(), k + 1, lr, 0.9, 0.999, 1e-8);
+                        a.clamp_(0, 1);
+                        alpha.indexCopy_(0, open, a);
+                        m.get(i).indexCopy_(0, open, mi);
+                        v.get(i).indexCopy_(0, open, vi);
+                    }
                 }
+            }
+            if (stillOpen != null) {   // in the caller's scope: the rows the next steps bound
+                openRows = stillOpen;
+                open = Tensor.fromLongs(openRows, openRows.length).to(spec.device());
             }
         }
         return best;

@@ -165,8 +165,8 @@ public final class BranchAndBound {
             int[] todo = java.util.stream.IntStream.range(0, (int) n).filter(i -> !(out[i] > threshold) && !hopeless[i]).toArray();
             if (settings.rootAlphaSteps() > 0 && todo.length > 0) {   // then α-CROWN on what they leave
                 Tensor rows = Tensor.fromLongs(java.util.Arrays.stream(todo).asLongStream().toArray(), todo.length).to(spec.device());
-                double[] alpha = net.alphaCrownLower(region.rows(rows), spec.indexSelect(0, rows), crownUnits, settings.rootAlphaSteps(),
-                        Verification.ALPHA_LR).minWithIndex(1)[0].toDoubleArray();
+                double[] alpha = net.alphaCrownLowerAbove(region.rows(rows), spec.indexSelect(0, rows), crownUnits, settings.rootAlphaSteps(),
+                        Verification.ALPHA_LR, threshold, expired).minWithIndex(1)[0].toDoubleArray();
                 for (int j = 0; j < todo.length; j++) out[todo[j]] = Math.max(out[todo[j]], alpha[j]);
             }
         }
@@ -204,7 +204,7 @@ public final class BranchAndBound {
             if (settings.rootAlphaSteps() > 0) {   // α-CROWN on the example: its bound, and its intermediate bounds, which hold on every domain
                 known = new HashMap<>();
                 double alpha = net.alphaCrownLower(region.narrow(i, 1), spec.narrow(0, i, 1), crownUnits, settings.rootAlphaSteps(),
-                        Verification.ALPHA_LR, new AlphaSlopes(), known).min().item();
+                        Verification.ALPHA_LR, new AlphaSlopes(), known, BoundedNetwork.Stop.never(expired)).min().item();
                 rootBound = Math.max(rootBound, alpha);
             }
             return search(net, region, spec, i, crownUnits, settings, shapes, rootBound, known, threshold, expired);

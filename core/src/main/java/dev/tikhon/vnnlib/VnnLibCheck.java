@@ -53,8 +53,8 @@ public final class VnnLibCheck {
      *                       earlier ones left, and the attack tried on what ibp and crown leave before alpha-crown and bab
      *                       (a counterexample ends the check); false: every method bounds every case, then the attack
      * @param bab            branch and bound's settings, read by {@link Verification.Method#BAB} only
-     * @param timeoutSeconds the check stops between steps (a box's bound, a case of bab, a batch of bab's domains, a case
-     *                       or PGD step of the attack) once this many seconds have passed, with {@link Verdict#TIMEOUT}
+     * @param timeoutSeconds the check stops between steps (a box's bound, a step of α-CROWN's ascent, a case of bab, a batch
+     *                       of bab's domains, a case or PGD step of the attack) once this many seconds have passed, with {@link Verdict#TIMEOUT}
      *                       unless it has already proved or falsified the property; ≤ 0: no limit
      */
     public record Options(boolean cascade, BranchAndBound.Settings bab, double timeoutSeconds) {
@@ -207,7 +207,7 @@ public final class VnnLibCheck {
             List<VnnLib.Constraint> rows = new ArrayList<>();
             for (int k : group) rows.addAll(p.cases().get(k).constraints());
             double[] all = rows.isEmpty() ? new double[0]
-                    : rounding ? Rounding.accounted(() -> lower(net, m, first, rows)) : lower(net, m, first, rows);
+                    : rounding ? Rounding.accounted(() -> lower(net, m, first, rows, expired)) : lower(net, m, first, rows, expired);
             int at = 0;
             for (int k : group) {
                 VnnLib.Case c = p.cases().get(k);
@@ -272,15 +272,20 @@ public final class VnnLibCheck {
         }
     }
 
-    /** Sound lower bounds of −c_k·Y over the case's outward box, one per constraint of {@code constraints}. */
-    private double[] lower(BoundedNetwork net, Verification.Method m, VnnLib.Case c, List<VnnLib.Constraint> constraints) {
+    /**
+     * Sound lower bounds of −c_k·Y over the case's outward box, one per constraint of {@code constraints}; α-CROWN's ascent
+     * stops between steps once {@code expired} says so, with the best bounds so far (sound, at least CROWN's).
+     */
+    private double[] lower(BoundedNetwork net, Verification.Method m, VnnLib.Case c, List<VnnLib.Constraint> constraints,
+                           java.util.function.BooleanSupplier expired) {
         try (Scope s = Scope.open()) {
             InputRegion region = InputRegion.box(batch(c.loOut(), 1), batch(c.hiOut(), 1));
             Tensor spec = negatedRows(constraints);
             Tensor lo = switch (m) {
                 case IBP -> net.ibp(region, spec).lo();
                 case CROWN -> net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE);
-                case ALPHA_CROWN -> net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, Verification.ALPHA_STEPS, Verification.ALPHA_LR);
+                case ALPHA_CROWN -> net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, Verification.ALPHA_STEPS, Verification.ALPHA_LR,
+                        expired);
                 default -> throw new IllegalArgumentException("a VNN-LIB property is bounded by ibp, crown or alpha-crown here, not " + m);
             };
             return lo.to(DType.FLOAT64).toDoubleArray();

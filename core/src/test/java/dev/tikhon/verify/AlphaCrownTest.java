@@ -262,4 +262,107 @@ class AlphaCrownTest {
         }
         assertThat(mixed).as("a radius where some images verify and some do not").isPositive();
     }
+
+    /**
+     * Freezing an example once its bounds are positive: per radius, the verdicts equal the full ascent's; every bound is at
+     * least CROWN's and at most the margins at sampled points of the ball (sound); an example never frozen ends with exactly
+     * the full ascent's bounds (the open examples' ascent is the full one, the frozen rows only left out); and the batch
+     * each step bounds narrows as examples freeze, so that where some verify early and others never, the steps after the
+     * first freeze bound fewer examples.
+     */
+    @Test
+    void freezingVerifiedExamplesKeepsTheVerdictsAndNarrowsTheBatch() {
+        Module m = BoundPropagationTest.model("mlp", Map.of("hidden", List.of(32, 32)), 7);
+        Rng.seed(8);
+        int n = 12, steps = 10, midway = 0;
+        Tensor x = Tensor.rand(F64, Device.CPU, n, 1, 8, 8);
+        Tensor spec = BoundOracles.spec(m, x);
+        Tensor idle = spec.abs().flatten(2, -1).sum(2, false).eq(0);
+        BoundedNetwork net = BoundedNetwork.of(m);
+        for (double eps : new double[]{0.005, 0.015, 0.03}) {
+            InputRegion region = InputRegion.images(x, eps, Norm.LINF);
+            AlphaSlopes slopes = new AlphaSlopes();
+            Tensor crown = net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE);
+            Tensor full = net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, steps, 0.1);
+            Tensor frozen = net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, steps, 0.1, slopes,
+                    new BoundedNetwork.Stop(0, idle, BoundedNetwork.NEVER));
+            boolean[] fullVerified = verified(full, idle), frozenVerified = verified(frozen, idle), crownVerified = verified(crown, idle);
+            assertThat(frozenVerified).as("ε %s: verdicts", eps).containsExactly(fullVerified);
+            assertThat(frozen.sub(crown).min().item()).as("ε %s: at least CROWN", eps).isGreaterThanOrEqualTo(-1e-12);
+            assertThat(frozen.sub(full).max().item()).as("ε %s: never above the full ascent", eps).isLessThanOrEqualTo(1e-12);
+            long open = 0, byAscent = 0;
+            for (int i = 0; i < n; i++) {
+                if (!fullVerified[i]) {
+                    open++;
+                    assertThat(frozen.narrow(0, i, 1).sub(full.narrow(0, i, 1)).abs().max().item())
+                            .as("ε %s: example %d, never frozen, has the full ascent's bounds", eps, i).isLessThan(1e-9);
+                }
+                if (fullVerified[i] && !crownVerified[i]) byAscent++;
+            }
+            for (int i = 0; i < 40; i++) {   // sampled points of the ball ∩ [0, 1]: the margins there are at least the bounds
+                Tensor at = BoundOracles.margins(m, spec, x.add(BoundOracles.perturbation(x, Norm.LINF, eps, i)).clamp(0, 1));
+                assertThat(at.sub(frozen).min().item()).as("ε %s: sample %d", eps, i).isGreaterThanOrEqualTo(-1e-9);
+            }
+            List<Long> bounded = slopes.bounded;
+            System.out.printf("ε %s: examples bounded per computation %s%n", eps, bounded);
+            for (int k = 1; k < bounded.size(); k++) assertThat(bounded.get(k)).isLessThanOrEqualTo(bounded.get(k - 1));
+            long last = bounded.get(bounded.size() - 1);
+            if (open > 0) {   // the never-verified examples run every step, and they alone after the last freeze
+                assertThat(bounded).as("ε %s: every step run", eps).hasSize(steps + 1);
+                assertThat(last).as("ε %s: examples bounded last", eps).isEqualTo(open);
+                assertThat(bounded.get(1)).as("ε %s: the first step leaves out what CROWN verified", eps).isEqualTo(n - count(crownVerified));
+            }
+            if (open > 0 && byAscent > 0) {   // some froze during the ascent, others never: the batch narrowed midway
+                midway++;
+                assertThat(bounded.get(1)).as("ε %s: narrowed after the first step", eps).isGreaterThan(last);
+                assertThat(bounded.stream().mapToLong(Long::longValue).sum()).as("ε %s: rows bounded", eps).isLessThan(n * (steps + 1L));
+            }
+        }
+        assertThat(midway).as("radii where some examples froze during the ascent and others never verified").isPositive();
+    }
+
+    private static long count(boolean[] v) {
+        long c = 0;
+        for (boolean b : v) if (b) c++;
+        return c;
+    }
+
+    private static boolean[] verified(Tensor bounds, Tensor idle) {
+        return bounds.maskedFill(idle, Double.POSITIVE_INFINITY).minWithIndex(1)[0].gt(0).toBooleanArray();
+    }
+
+    /**
+     * A stop hook asked after every computation: one that fires when asked the (k+1)-th time stops after k steps, with
+     * exactly the bounds of a k-step ascent (the same trajectory, cut), at least CROWN's, at most the full ascent's and
+     * sound at sampled points; one that fires at once gives CROWN's bounds, through the chunked entry point too.
+     */
+    @Test
+    void aStopHookEndsTheAscentWithTheBestBoundsSoFar() {
+        Case c = Case.mlp(32, 9, 10, 6);
+        BoundedNetwork net = c.net();
+        int units = BoundedNetwork.DEFAULT_CROWN_UNITS;
+        Tensor crown = net.crownLower(c.region(), c.spec(), units, LowerSlope.ADAPTIVE);
+        Tensor full = net.alphaCrownLower(c.region(), c.spec(), units, 20, 0.1);
+        for (int k : new int[]{0, 3, 7}) {
+            int[] asked = {0};
+            AlphaSlopes slopes = new AlphaSlopes();
+            Tensor stopped = net.alphaCrownLower(c.region(), c.spec(), units, 20, 0.1, slopes,
+                    BoundedNetwork.Stop.never(() -> ++asked[0] > k));
+            assertThat(slopes.bounded).as("k %d: computations", k).hasSize(k + 1);
+            assertThat(asked[0]).isEqualTo(k + 1);
+            Tensor shorter = net.alphaCrownLower(c.region(), c.spec(), units, k, 0.1);
+            assertThat(stopped.sub(shorter).abs().max().item()).as("k %d: a %d-step ascent's bounds", k, k).isLessThan(1e-12);
+            assertThat(stopped.sub(crown).min().item()).as("k %d: at least CROWN", k).isGreaterThanOrEqualTo(-1e-12);
+            assertThat(stopped.sub(full).max().item()).as("k %d: at most the full ascent", k).isLessThanOrEqualTo(1e-12);
+            for (int i = 0; i < 20; i++) {
+                Tensor at = BoundOracles.margins(c.f(), c.spec(), c.x().add(BoundOracles.perturbation(c.x(), Norm.LINF, 0.03, i)).clamp(0, 1));
+                assertThat(at.sub(stopped).min().item()).as("k %d: sample %d", k, i).isGreaterThanOrEqualTo(-1e-9);
+            }
+            if (k == 3) assertThat(full.sub(stopped).sum().item()).as("the full ascent gained more").isPositive();
+        }
+        Tensor atOnce = net.alphaCrownLower(c.region(), c.spec(), units, 20, 0.1, () -> true);
+        assertThat(atOnce.sub(crown).abs().max().item()).as("fired at once: CROWN's bounds").isLessThan(1e-12);
+        Tensor untilVerified = net.alphaCrownLowerUntilVerified(c.region(), c.spec(), units, 20, 0.1, () -> true);
+        assertThat(untilVerified.sub(crown).abs().max().item()).isLessThan(1e-12);
+    }
 }

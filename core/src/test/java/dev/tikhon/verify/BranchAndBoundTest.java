@@ -331,4 +331,53 @@ class BranchAndBoundTest {
         assertThat(Verification.Method.BAB.toString()).isEqualTo("bab");
         assertThatThrownBy(() -> Verification.Method.parse("mip")).hasMessageContaining("ibp, crown, alpha-crown or bab");
     }
+
+    /**
+     * The stop hook reaches the root's α-CROWN: one that fires at once leaves the root's CROWN and IBP bounds (α-CROWN's first
+     * computation is CROWN's; no step, no search); one that fires after a few asks lies between those and the unstopped
+     * search's verdicts' bounds; each is sound at sampled points; and the unstopped root α-CROWN, which freezes images above
+     * the threshold, verifies every image the full α-CROWN ascent verifies.
+     */
+    @Test
+    void aStopHookEndsTheRootAlphaCrownAndTheSearch() {
+        Module f = BoundPropagationTest.model("mlp", Map.of("hidden", List.of(32, 32)), 7);
+        Rng.seed(8);
+        Tensor x = Tensor.rand(F64, Device.CPU, 12, 1, 8, 8), y;
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            y = f.forward(x).argmax(1);
+        }
+        double eps = 0.015;
+        InputRegion region = InputRegion.images(x, eps, Norm.LINF);
+        BoundedNetwork net = BoundedNetwork.of(f);
+        Tensor spec = BoundedNetwork.marginsOverOthers(y, 5, x);
+        BranchAndBound.Settings settings = settings(16, 5).withRootAlphaSteps(10);
+        Tensor root, atOnce, later, full, alpha;
+        int[] asked = {0};
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            root = net.crownLower(region, spec, UNITS, LowerSlope.ADAPTIVE).maximum(net.ibp(region, spec).lo()).minWithIndex(1)[0];
+            atOnce = BranchAndBound.worstLower(net, region, spec, UNITS, settings, 0, () -> true);
+            later = BranchAndBound.worstLower(net, region, spec, UNITS, settings, 0, () -> ++asked[0] > 4);
+            full = BranchAndBound.worstLower(net, region, spec, UNITS, settings);
+            alpha = net.alphaCrownLower(region, spec, UNITS, 10, Verification.ALPHA_LR).minWithIndex(1)[0];
+        }
+        assertThat(atOnce.sub(root).abs().max().item()).as("fired at once: the root's CROWN and IBP bounds").isLessThan(1e-12);
+        assertThat(later.sub(root).min().item()).as("stopped later: at least the root's").isGreaterThanOrEqualTo(-1e-12);
+        assertThat(asked[0]).as("asked until it fired, and after").isGreaterThanOrEqualTo(5);
+        double[] a = alpha.toDoubleArray(), b = full.toDoubleArray();
+        int byAlpha = 0;
+        for (int i = 0; i < 12; i++) {
+            if (a[i] > 0) assertThat(b[i]).as("image %d: verifies what α-CROWN does", i).isPositive();
+            if (a[i] > 0 && root.toDoubleArray()[i] <= 0) byAlpha++;
+        }
+        assertThat(byAlpha).as("images α-CROWN verifies and CROWN does not").isPositive();
+        for (Tensor bound : List.of(atOnce, later, full)) {
+            for (int i = 0; i < 12; i++) {
+                Tensor m;
+                try (Autograd.Guard g = Autograd.noGrad()) {
+                    m = f.forward(BoundPropagationTest.sample(x.narrow(0, i, 1), eps, Norm.LINF, 200)).matmul(spec.select(0, i).t());
+                }
+                assertThat(m.min().item()).as("image %d", i).isGreaterThan(bound.toDoubleArray()[i] - 1e-9);
+            }
+        }
+    }
 }

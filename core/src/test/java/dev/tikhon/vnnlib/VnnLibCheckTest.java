@@ -300,4 +300,71 @@ class VnnLibCheckTest {
             for (Verification.Method m : all) assertThat(large.refuted(m)).isEqualTo(none.refuted(m));
         }
     }
+
+    /**
+     * The time limit reaches into α-CROWN's ascent: on a wider network whose 20 steps take a while, a limit an eighth of
+     * the full run's time stops the check within half of it (before, the ascent ran to its end and the check then
+     * reported the timeout), α-CROWN having bounded every case with the steps it had: margins at least CROWN's and sound
+     * at sampled points of the box.
+     */
+    @Test
+    void aTimeoutStopsAlphaCrownsAscent() {
+        Rng.seed(3);
+        int inputs = 8, classes = 10;
+        Module wide = new Sequential(new Linear(inputs, 128), Activation.relu(), new Linear(128, 128), Activation.relu(),
+                new Linear(128, 128), Activation.relu(), new Linear(128, classes));
+        Init.apply(wide, Init.STANDARD, false);
+        wide.train(false);
+        VnnLibCheck check = new VnnLibCheck(wide, new long[]{inputs}, false);
+        double[] x = new double[inputs];
+        for (int i = 0; i < inputs; i++) x[i] = Math.sin(i + 1);
+        double[] y0 = check.forward(x);
+        VnnLib.Property p = VnnLib.parse(robustness(x, 0.5, argmax(y0), classes), "wide.vnnlib");
+        List<Verification.Method> alpha = List.of(Verification.Method.ALPHA_CROWN);
+        VnnLibCheck.Options once = VnnLibCheck.Options.DEFAULT.withCascade(false);
+        double full = 0;
+        for (int rep = 0; rep < 2; rep++) {   // the second run warm
+            long t0 = System.nanoTime();
+            VnnLibCheck.Result r = check.run(p, alpha, 0, 0, once);
+            full = (System.nanoTime() - t0) / 1e9;
+            assertThat(r.verdict()).as("α-CROWN leaves the property open").isIn(VnnLibCheck.Verdict.UNKNOWN, VnnLibCheck.Verdict.SAT);
+        }
+        VnnLibCheck.Result crown = check.run(p, List.of(Verification.Method.CROWN), 0, 0, once);
+        long t0 = System.nanoTime();
+        VnnLibCheck.Result stopped = check.run(p, alpha, 0, 0, once.withTimeout(full / 8));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("α-CROWN on the wide network: %.3f s in full, stopped after %.3f s (limit %.3f s)%n", full, seconds, full / 8);
+        assertThat(stopped.verdict()).isEqualTo(VnnLibCheck.Verdict.TIMEOUT);
+        assertThat(stopped.given(Verification.Method.ALPHA_CROWN)).as("α-CROWN started and bounded every case").isEqualTo(p.cases().size());
+        assertThat(seconds).as("stopped inside the ascent").isLessThan(full / 2);
+        Random rng = new Random(4);
+        double[][] ys = new double[200][];
+        for (int s = 0; s < ys.length; s++) {
+            double[] xs = new double[inputs];
+            for (int i = 0; i < inputs; i++) xs[i] = x[i] - 0.5 + rng.nextDouble();
+            ys[s] = check.forward(xs);
+        }
+        for (VnnLibCheck.CaseResult c : stopped.cases()) {
+            double[] margin = c.margins().get(Verification.Method.ALPHA_CROWN), crownMargin = crown.cases().get(c.index()).margins().get(Verification.Method.CROWN);
+            for (int j = 0; j < margin.length; j++) {
+                assertThat(margin[j]).as("case %d: at least CROWN's", c.index()).isGreaterThanOrEqualTo(crownMargin[j] - 1e-4);
+                VnnLib.Constraint g = p.cases().get(c.index()).constraints().get(j);
+                for (double[] y : ys) assertThat(-g.value(y)).as("case %d: sound", c.index()).isGreaterThanOrEqualTo(margin[j] - 1e-4);
+            }
+        }
+    }
+
+    /** {@link #robustness(double[], double, int)} for a network of {@code classes} outputs. */
+    static String robustness(double[] x, double eps, int label, int classes) {
+        StringBuilder s = new StringBuilder();
+        for (int i = 0; i < x.length; i++) s.append("(declare-const X_").append(i).append(" Real)\n");
+        for (int j = 0; j < classes; j++) s.append("(declare-const Y_").append(j).append(" Real)\n");
+        for (int i = 0; i < x.length; i++) {
+            s.append("(assert (>= X_").append(i).append(' ').append(x[i] - eps).append("))\n");
+            s.append("(assert (<= X_").append(i).append(' ').append(x[i] + eps).append("))\n");
+        }
+        s.append("(assert (or");
+        for (int j = 0; j < classes; j++) if (j != label) s.append("\n  (and (>= Y_").append(j).append(" Y_").append(label).append("))");
+        return s.append("))\n").toString();
+    }
 }
