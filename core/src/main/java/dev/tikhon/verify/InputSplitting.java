@@ -179,10 +179,6 @@ public final class InputSplitting {
             try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {   // α-CROWN turns gradients on for its own loop
                 step = bound(net, batch, shape, dtype, lo.device(), spec, thresholds, goal, settings);
             }
-            if (step.counterexample != null) {
-                open.addAll(batch);   // the batch's boxes stay leaves with their parents' bounds
-                return outcome(leaves, open, rows, thresholds, goal, bounded, step.counterexample, false);
-            }
             for (int d = 0; d < batch.size(); d++) {
                 Box b = batch.get(d);
                 double[] r = b.rows().clone();
@@ -190,6 +186,10 @@ public final class InputSplitting {
                 Box bounded_ = new Box(b.lo(), b.hi(), r, objective(r, thresholds, goal));
                 if (proved(r, thresholds, goal)) {
                     leaves.add(bounded_);
+                    continue;
+                }
+                if (step.counterexample != null) {   // the search ends: the batch's boxes stay leaves, with their new bounds
+                    open.add(bounded_);
                     continue;
                 }
                 Box[] halves = split(bounded_, step.score[d], dtype);
@@ -201,6 +201,7 @@ public final class InputSplitting {
                     if (keepBoth) open.add(halves[1]);
                 }
             }
+            if (step.counterexample != null) return outcome(leaves, open, rows, thresholds, goal, bounded, step.counterexample, false);
         }
         return outcome(leaves, open, rows, thresholds, goal, bounded, null, !open.isEmpty());
     }
