@@ -127,7 +127,8 @@ public final class InputSplitting {
         double[] out = new double[n];
         double[] t = new double[(int) spec.size(1)];
         Arrays.fill(t, threshold);
-        Interval box = region.box();
+        // the box the sub-boxes cover: x₀ ± ε as computed, widened by its rounding where rounding is accounted (the exact ball)
+        Interval box = Rounding.on() ? Rounding.box(region) : region.box();
         for (int i = 0; i < n; i++) {
             if (expired.getAsBoolean()) {   // out of time: the root's CROWN bound, as sound as any
                 try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {

@@ -24,8 +24,9 @@ import java.util.Random;
 /**
  * Checks a {@link VnnLib.Property} on a network. A case is refuted when, for some constraint g_k = c_k·Y + d_k ≥ 0 of it, a
  * sound lower bound L_k of −c_k·Y over the case's box (IBP, CROWN or α-CROWN on the specification rows −c_k, or branch and
- * bound on the row −c_k searched until it exceeds d_k) exceeds d_k, so that g_k &lt; 0 on the whole box; an empty box is
- * refuted by itself. Every case refuted: "unsat" (the property holds, a sound certificate). Otherwise an attack looks for a
+ * bound on the row −c_k searched until it exceeds d_k) exceeds d_k, so that g_k &lt; 0 on the whole box; or, by input
+ * splitting ({@link InputSplitting}, which may also find a counterexample), when every sub-box of a cover of the box is
+ * refuted so by one of the constraints; an empty box is refuted by itself. Every case refuted: "unsat" (the property holds, a sound certificate). Otherwise an attack looks for a
  * counterexample in the cases not refuted: the box's centre and corners, then sign-gradient ascent (PGD) on
  * min_k g_k(f(x)) clamped to the box, from the centre and random starts (a random source per case, from the seed); a point
  * whose forward pass satisfies every g_k ≥ 0: "sat"; else "unknown" ("timeout" where the time limit stopped it first).
@@ -50,8 +51,8 @@ public final class VnnLibCheck {
     /**
      * How a check runs.
      *
-     * @param cascade        the methods cheapest first (ibp, crown, alpha-crown, bab), each given only the cases the
-     *                       earlier ones left, and the attack tried on what ibp and crown leave before alpha-crown and bab
+     * @param cascade        the methods cheapest first (ibp, crown, alpha-crown, bab-input, bab), each given only the cases the
+     *                       earlier ones left, and the attack tried on what ibp and crown leave before alpha-crown, bab-input and bab
      *                       (a counterexample ends the check); false: every method bounds every case, then the attack
      * @param bab            branch and bound's settings, read by {@link Verification.Method#BAB}; bab-input reads its budget
      *                       of domains (per case)
@@ -286,6 +287,11 @@ public final class VnnLibCheck {
     private double[] babInput(BoundedNetwork net, VnnLib.Case c, Map<Verification.Method, Integer> by, Map<Verification.Method, double[]> margins,
                               int domains, java.util.function.BooleanSupplier expired) {
         int size = c.constraints().size();
+        if (size == 0) {   // nothing to refute: every point of the box is a counterexample, which the attack gives
+            by.put(Verification.Method.BAB_INPUT, -1);
+            margins.put(Verification.Method.BAB_INPUT, new double[0]);
+            return null;
+        }
         double[] t = new double[size];
         for (int j = 0; j < size; j++) {
             VnnLib.Constraint g = c.constraints().get(j);

@@ -94,7 +94,7 @@ class InputSplittingTest {
     /**
      * ReLU, SiLU and tanh networks, 3 seeds each, a property true by TOL (threshold = grid minimum − TOL): the search proves
      * it within 1,024 sub-boxes (the gap to the minimum shrinks below TOL), its bound never exceeds the grid minimum and
-     * never falls below CROWN's; with a budget of one it is CROWN's (and IBP's) own.
+     * never falls below CROWN's; with a budget of one it is CROWN's (and IBP's) own, and with α-CROWN's 5 steps at least that.
      */
     @Test
     void soundNeverBelowCrownAndCompleteWithinATolerance() {
@@ -107,6 +107,9 @@ class InputSplittingTest {
                 InputSplitting.Outcome full = search(net, truth - TOL, InputSplitting.Settings.DEFAULT);
                 String what = activation + " seed " + seed;
                 assertThat(root.rows()[0]).as(what + ": one box is CROWN's").isGreaterThanOrEqualTo(crown - 1e-12);
+                InputSplitting.Outcome alpha = search(net, truth - TOL, InputSplitting.Settings.DEFAULT.withDomains(1).withAlphaSteps(5));
+                assertThat(alpha.rows()[0]).as(what + ": α-CROWN on the box, at least CROWN's, never above the minimum")
+                        .isGreaterThanOrEqualTo(root.rows()[0] - 1e-12).isLessThanOrEqualTo(truth + 1e-12);
                 assertThat(full.proved()).as(what + ": proved within " + TOL + " of the minimum " + truth + " (CROWN " + crown + ")").isTrue();
                 assertThat(full.counterexample()).isNull();
                 assertThat(full.rows()[0]).as(what + ": never above the true minimum").isLessThanOrEqualTo(truth + 1e-12)
