@@ -52,7 +52,7 @@ final class VnnlibCommand implements Callable<Integer> {
     int babDomains;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", description = "Stop after this many seconds (between steps: a box's bound, "
-            + "a case, a batch of bab's domains, a PGD step) with the result 'timeout' unless the property is already decided. Default: none.")
+            + "a case, a batch of bab's domains or bab-input's sub-boxes, a PGD step) with the result 'timeout' unless the property is already decided. Default: none.")
     Double timeout;
 
     @Option(names = "--account-rounding", description = "Bounds that hold for the network's exact function, rounding included: "

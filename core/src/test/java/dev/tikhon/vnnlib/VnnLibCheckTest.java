@@ -353,7 +353,8 @@ class VnnLibCheckTest {
         int label = argmax(outputs(new double[][]{x})[0]);
         VnnLib.Property p = VnnLib.parse(robustness(x, 0.3, label), "wide.vnnlib");
         VnnLibCheck check = new VnnLibCheck(net, new long[]{2}, false);
-        List<Verification.Method> all = List.of(Verification.Method.IBP, Verification.Method.CROWN, Verification.Method.ALPHA_CROWN, Verification.Method.BAB);
+        List<Verification.Method> all = List.of(Verification.Method.IBP, Verification.Method.CROWN, Verification.Method.ALPHA_CROWN,
+                Verification.Method.BAB_INPUT, Verification.Method.BAB);
         VnnLibCheck.Result tiny = check.run(p, all, 50, 0, VnnLibCheck.Options.DEFAULT.withTimeout(1e-9));
         assertThat(tiny.verdict()).isEqualTo(VnnLibCheck.Verdict.TIMEOUT);
         assertThat(tiny.refutedCases()).isZero();
