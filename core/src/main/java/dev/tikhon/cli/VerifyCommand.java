@@ -128,8 +128,12 @@ final class VerifyCommand implements Callable<Integer> {
         }
         // read only with --radius, and by bab: given otherwise, they were ignored without a word
         if (radius == null && OptionChecks.given(spec, "--radius-steps")) OptionChecks.noteIgnored("--radius-steps", "no --radius");
-        if (ms.contains(Verification.Method.BAB_INPUT) && norm != Norm.LINF) {
-            throw new UserError("--method bab-input splits the input box, so it verifies ℓ∞ balls only: use --norm linf, or bab or alpha-crown for " + norm);
+        if (ms.contains(Verification.Method.BAB_INPUT)) {
+            try {
+                Verification.requireBox(norm);
+            } catch (IllegalArgumentException e) {
+                throw new UserError(e.getMessage());
+            }
         }
         if (!ms.contains(Verification.Method.BAB) && !ms.contains(Verification.Method.BAB_INPUT) && OptionChecks.given(spec, "--bab-domains")) {
             OptionChecks.noteIgnored("--bab-domains", "--method " + String.join(",", methods));
