@@ -9,6 +9,7 @@
 #   bench/harness/run.sh dev.tikhon.verify.AlphaSteps RUN_DIR [images] [norm] [eps] [threads] [steps,…] [lr,…]
 #   bench/harness/run.sh dev.tikhon.verify.AlphaMemory crown|alpha-crown [images] [steps] [norm]
 #   bench/harness/run.sh dev.tikhon.verify.BabSettings RUN_DIR [images] [norm] [eps] [threads] [domains] [configs]
+#   bench/harness/run.sh dev.tikhon.verify.InputSplitDims [dims 2,4,8,16] [networks] [domains] [relu|tanh] [threads]
 #   bench/harness/run.sh dev.tikhon.verify.RoundingCost RUN_DIR [images] [eps] [threads] [rounds] [data]
 #   bench/harness/run.sh dev.tikhon.verify.ActivationMlp silu|gelu|elu|leaky-relu|hard-swish OUT.onnx [widths] [input shape] [classes] [seed]
 set -euo pipefail

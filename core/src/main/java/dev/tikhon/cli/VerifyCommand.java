@@ -38,8 +38,9 @@ final class VerifyCommand implements Callable<Integer> {
     @Mixin DataOptions data = new DataOptions();
 
     @Option(names = "--method", split = ",", defaultValue = "crown", description = "ibp, crown, alpha-crown (CROWN with its ReLU slopes optimized per margin, 20 Adam steps), bab (branch and "
-            + "bound on ReLU splits over CROWN with β-CROWN's split multipliers and optimized slopes, up to --bab-domains per image), or several "
-            + "(ibp,crown). Default: ${DEFAULT-VALUE}.")
+            + "bound on ReLU splits over CROWN with β-CROWN's split multipliers and optimized slopes, up to --bab-domains per image), "
+            + "bab-input (branch and bound on the input box over CROWN, ℓ∞ only, for inputs of few dimensions such as the 2-D toy sets), "
+            + "or several (ibp,crown). Default: ${DEFAULT-VALUE}.")
     List<String> methods;
 
     @Option(names = "--norm", paramLabel = "linf|l2", defaultValue = "linf", converter = RobustnessOptions.NormConverter.class,
@@ -81,7 +82,8 @@ final class VerifyCommand implements Callable<Integer> {
     int batchSize;
 
     @Option(names = "--bab-domains", defaultValue = "" + BranchAndBound.DEFAULT_DOMAINS, paramLabel = "N",
-            description = "bab: domains bounded per image and radius before it gives up (more: slower, verifies more). Default: ${DEFAULT-VALUE}.")
+            description = "bab, bab-input: domains (sub-boxes) bounded per image and radius before it gives up (more: slower, verifies more). "
+                    + "Default: ${DEFAULT-VALUE}.")
     int babDomains;
 
     @Option(names = "--account-rounding", description = {"Bounds that hold for the network's exact function, rounding included: the model is "
@@ -126,7 +128,14 @@ final class VerifyCommand implements Callable<Integer> {
         }
         // read only with --radius, and by bab: given otherwise, they were ignored without a word
         if (radius == null && OptionChecks.given(spec, "--radius-steps")) OptionChecks.noteIgnored("--radius-steps", "no --radius");
-        if (!ms.contains(Verification.Method.BAB) && OptionChecks.given(spec, "--bab-domains")) {
+        if (ms.contains(Verification.Method.BAB_INPUT)) {
+            try {
+                Verification.requireBox(norm);
+            } catch (IllegalArgumentException e) {
+                throw new UserError(e.getMessage());
+            }
+        }
+        if (!ms.contains(Verification.Method.BAB) && !ms.contains(Verification.Method.BAB_INPUT) && OptionChecks.given(spec, "--bab-domains")) {
             OptionChecks.noteIgnored("--bab-domains", "--method " + String.join(",", methods));
         }
         if (!attack) {   // the attack's budget, given for a run that attacks nothing
@@ -160,7 +169,7 @@ final class VerifyCommand implements Callable<Integer> {
         metrics.put("norm", norm.toString());
         metrics.put("certificate_kind", "sound");
         metrics.put("rounding", roundingNote(accountRounding, model.model().dtype()));
-        if (ms.contains(Verification.Method.BAB)) metrics.put("bab_domains", babDomains);
+        if (ms.contains(Verification.Method.BAB) || ms.contains(Verification.Method.BAB_INPUT)) metrics.put("bab_domains", babDomains);
         metrics.put("clean_accuracy", r.cleanAccuracy());
         metrics.put("wall_seconds", wall);
         metrics.put("attack_seconds", r.attackSeconds());

@@ -522,6 +522,7 @@ public final class BoundedNetwork {
             Frame frame = path.get(f);
             for (int i = frame.index() - 1; i >= 0; i--) a = Rounding.backward(frame.chain().get(i), a, trace, sum);
         }
+        if (trace.keepInputCoefficients) trace.inputCoefficients = a;   // the final walk's, for input splitting's branching
         Tensor zero = Tensor.zeros(a.dtype(), a.device(), a.size(0), a.size(1));
         Tensor lower = region.minimize(a, sum.value(zero));
         return trace.rounding ? lower.sub(Rounding.concretization(a, region, sum, lower)) : lower;
@@ -534,6 +535,20 @@ public final class BoundedNetwork {
         Trace trace = new Trace(alpha);
         forward(region, nodes.size(), crownUnits, trace);
         return finalWalk(spec, region, trace);
+    }
+
+    /**
+     * CROWN's lower bounds of C·z over the region [N, S] (the larger of them and IBP's with C folded into the last layer,
+     * over the same intermediate bounds, where that layer is linear), and the final walk's coefficients on the input
+     * [N, S, …input shape]: what each input coordinate's width costs the bound, read by {@link InputSplitting}'s branching.
+     */
+    Tensor[] crownLowerWithInputCoefficients(InputRegion region, Tensor spec, int crownUnits) {
+        Trace trace = new Trace(LowerSlope.ADAPTIVE);
+        forward(region, nodes.size(), crownUnits, trace);
+        trace.keepInputCoefficients = true;
+        Tensor lower = finalWalk(spec, region, trace);
+        Tensor ibp = foldedIbpLower(spec, trace);
+        return new Tensor[]{ibp == null ? lower : lower.maximum(ibp), trace.inputCoefficients};
     }
 
     /**

@@ -27,6 +27,9 @@ final class Trace {
     private final Map<Node, Tensor> magnitudes = new IdentityHashMap<>();
     /** Where set, each activation records the coefficients [N, S, …units] on its output that the walk under way brings it (branching reads them). */
     Map<Node, Tensor> coefficients;
+    /** Where set, the walk keeps its coefficients on the input in {@link #inputCoefficients} (the last walk's stay). */
+    boolean keepInputCoefficients;
+    Tensor inputCoefficients;
 
     Trace(LowerSlope alpha) {
         this(alpha, null);

@@ -29,7 +29,9 @@ public final class Verification {
         /** CROWN with the unstable ReLUs' lower slopes optimized per margin ({@link BoundedNetwork#alphaCrownLower}). */
         ALPHA_CROWN,
         /** Branch and bound on ReLU splits over CROWN with the splits' β multipliers ({@link BranchAndBound}). */
-        BAB;
+        BAB,
+        /** Branch and bound on the input box over CROWN, for ℓ∞ regions of few input dimensions ({@link InputSplitting}). */
+        BAB_INPUT;
 
         public static Method parse(String s) {
             switch (s.toLowerCase(Locale.ROOT)) {
@@ -37,7 +39,8 @@ public final class Verification {
                 case "crown": return CROWN;
                 case "alpha-crown": return ALPHA_CROWN;
                 case "bab": return BAB;
-                default: throw new IllegalArgumentException("unknown --method '" + s + "': use ibp, crown, alpha-crown or bab");
+                case "bab-input": return BAB_INPUT;
+                default: throw new IllegalArgumentException("unknown --method '" + s + "': use ibp, crown, alpha-crown, bab or bab-input");
             }
         }
 
@@ -62,7 +65,10 @@ public final class Verification {
         return worstMargin(model, method, x, y, eps, norm, numClasses, BranchAndBound.Settings.DEFAULT);
     }
 
-    /** The same, with branch and bound's settings ({@code bab}, read by {@link Method#BAB} only). */
+    /**
+     * The same, with branch and bound's settings ({@code bab}, read by {@link Method#BAB}; {@link Method#BAB_INPUT} reads its
+     * budget of domains).
+     */
     public static Tensor worstMargin(Module model, Method method, Tensor x, Tensor y, Tensor eps, Norm norm, int numClasses,
                                      BranchAndBound.Settings bab) {
         Tensor out = Tensor.zeros(x.dtype(), x.device(), x.size(0));   // outside the scope: it outlives the bound computation
@@ -76,18 +82,32 @@ public final class Verification {
                         BoundedNetwork.DEFAULT_CROWN_UNITS, bab));
                 return out;
             }
+            if (method == Method.BAB_INPUT) {
+                requireBox(norm);
+                out.copy_(InputSplitting.worstLower(net, region, BoundedNetwork.marginsOverOthers(y, numClasses, x),
+                        InputSplitting.Settings.DEFAULT.withDomains(bab.maxDomains()), 0, () -> false));
+                return out;
+            }
             Tensor spec = BoundedNetwork.margins(y, numClasses, x);
             Tensor lower = switch (method) {
                 case IBP -> net.ibp(region, spec).lo();
                 case CROWN -> net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE);
                 // stops a chunk's ascent once it is verified: the verdict is what this answers
                 case ALPHA_CROWN -> net.alphaCrownLowerUntilVerified(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, ALPHA_STEPS, ALPHA_LR);
-                case BAB -> throw new AssertionError();
+                case BAB, BAB_INPUT -> throw new AssertionError();
             };
             Tensor own = y.oneHot(numClasses).eq(1);
             out.copy_(lower.maskedFill(own, Double.POSITIVE_INFINITY).minWithIndex(1)[0]);
         }
         return out;
+    }
+
+    /** Input splitting halves boxes: an ℓ2 ball is not one. */
+    public static void requireBox(Norm norm) {
+        if (norm != Norm.LINF) {
+            throw new IllegalArgumentException("bab-input splits the input box, so it verifies ℓ∞ balls only, not " + norm
+                    + ": use --norm linf, or bab or alpha-crown for " + norm);
+        }
     }
 
     private static void requireRadii(Tensor eps) {
@@ -178,7 +198,7 @@ public final class Verification {
                     case ALPHA_CROWN -> bisect(method, radius(Method.CROWN), null);
                     // not from α-CROWN's: branch and bound runs α-CROWN at its root anyway, so a step below α-CROWN's radius
                     // costs one α-CROWN pass either way, and α-CROWN's own bisection would add a dozen
-                    case BAB -> bisect(method, radius(Method.CROWN), adversarialDistance());
+                    case BAB, BAB_INPUT -> bisect(method, radius(Method.CROWN), adversarialDistance());
                 };
                 found.put(method, r);
             }

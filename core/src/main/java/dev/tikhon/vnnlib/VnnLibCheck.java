@@ -8,6 +8,7 @@ import dev.tikhon.nn.Module;
 import dev.tikhon.verify.BoundedNetwork;
 import dev.tikhon.verify.BranchAndBound;
 import dev.tikhon.verify.InputRegion;
+import dev.tikhon.verify.InputSplitting;
 import dev.tikhon.verify.LowerSlope;
 import dev.tikhon.verify.Rounding;
 import dev.tikhon.verify.Verification;
@@ -23,8 +24,9 @@ import java.util.Random;
 /**
  * Checks a {@link VnnLib.Property} on a network. A case is refuted when, for some constraint g_k = c_k·Y + d_k ≥ 0 of it, a
  * sound lower bound L_k of −c_k·Y over the case's box (IBP, CROWN or α-CROWN on the specification rows −c_k, or branch and
- * bound on the row −c_k searched until it exceeds d_k) exceeds d_k, so that g_k &lt; 0 on the whole box; an empty box is
- * refuted by itself. Every case refuted: "unsat" (the property holds, a sound certificate). Otherwise an attack looks for a
+ * bound on the row −c_k searched until it exceeds d_k) exceeds d_k, so that g_k &lt; 0 on the whole box; or, by input
+ * splitting ({@link InputSplitting}, which may also find a counterexample), when every sub-box of a cover of the box is
+ * refuted so by one of the constraints; an empty box is refuted by itself. Every case refuted: "unsat" (the property holds, a sound certificate). Otherwise an attack looks for a
  * counterexample in the cases not refuted: the box's centre and corners, then sign-gradient ascent (PGD) on
  * min_k g_k(f(x)) clamped to the box, from the centre and random starts (a random source per case, from the seed); a point
  * whose forward pass satisfies every g_k ≥ 0: "sat"; else "unknown" ("timeout" where the time limit stopped it first).
@@ -49,12 +51,14 @@ public final class VnnLibCheck {
     /**
      * How a check runs.
      *
-     * @param cascade        the methods cheapest first (ibp, crown, alpha-crown, bab), each given only the cases the
-     *                       earlier ones left, and the attack tried on what ibp and crown leave before alpha-crown and bab
+     * @param cascade        the methods cheapest first (ibp, crown, alpha-crown, bab-input, bab), each given only the cases the
+     *                       earlier ones left, and the attack tried on what ibp and crown leave before alpha-crown, bab-input and bab
      *                       (a counterexample ends the check); false: every method bounds every case, then the attack
-     * @param bab            branch and bound's settings, read by {@link Verification.Method#BAB} only
+     * @param bab            branch and bound's settings, read by {@link Verification.Method#BAB}; bab-input reads its budget
+     *                       of domains (per case)
      * @param timeoutSeconds the check stops between steps (a box's bound, a step of α-CROWN's ascent, a case of bab, a batch
-     *                       of bab's domains, a case or PGD step of the attack) once this many seconds have passed, with {@link Verdict#TIMEOUT}
+     *                       of bab's domains or bab-input's sub-boxes, a case or PGD step of the attack) once this many seconds
+     *                       have passed, with {@link Verdict#TIMEOUT}
      *                       unless it has already proved or falsified the property; ≤ 0: no limit
      */
     public record Options(boolean cascade, BranchAndBound.Settings bab, double timeoutSeconds) {
@@ -69,7 +73,13 @@ public final class VnnLibCheck {
 
     /** The order of a cascade: cheapest first. */
     static final List<Verification.Method> CASCADE = List.of(Verification.Method.IBP, Verification.Method.CROWN,
-            Verification.Method.ALPHA_CROWN, Verification.Method.BAB);
+            Verification.Method.ALPHA_CROWN, Verification.Method.BAB_INPUT, Verification.Method.BAB);
+
+    /**
+     * {@link CaseResult#refutedBy}'s value where input splitting refuted the case with different constraints on different
+     * sub-boxes (no one constraint refutes the whole box).
+     */
+    public static final int BY_SEVERAL = Integer.MAX_VALUE;
 
     /**
      * Per case: whether its box is empty; per method given the case, the constraint index that refuted it (−1: none) and
@@ -136,7 +146,7 @@ public final class VnnLibCheck {
                 if (!p.cases().get(k).empty() && (!options.cascade() || !refuted(by.get(k)))) open.add(k);
             }
             if (open.isEmpty() || expired.getAsBoolean()) break;
-            if (options.cascade() && (m == Verification.Method.ALPHA_CROWN || m == Verification.Method.BAB)) {
+            if (options.cascade() && (m == Verification.Method.ALPHA_CROWN || m == Verification.Method.BAB || m == Verification.Method.BAB_INPUT)) {
                 // falsify before the expensive methods: a counterexample ends the property
                 long t0 = System.nanoTime();
                 for (int k : open) {
@@ -152,9 +162,20 @@ public final class VnnLibCheck {
                 if (expired.getAsBoolean()) break;
             }
             long t0 = System.nanoTime();
+            int found = -1;   // a case input splitting found a counterexample in
+            double[] point = null;
             if (m == Verification.Method.BAB) bab(net, p, open, by, margins, options.bab(), expired);
-            else bound(net, m, p, open, by, margins, expired);
+            else if (m == Verification.Method.BAB_INPUT) {
+                for (int k : open) {
+                    if (expired.getAsBoolean()) break;
+                    point = babInput(net, p.cases().get(k), by.get(k), margins.get(k), options.bab().maxDomains(), expired);
+                    if (point != null) { found = k; break; }
+                }
+            } else bound(net, m, p, open, by, margins, expired);
             seconds.put(m, (System.nanoTime() - t0) / 1e9);
+            if (point != null) {
+                return new Result(Verdict.SAT, results(p, by, margins), point, forward(point), found, seconds, attackSeconds);
+            }
         }
         List<CaseResult> cases = results(p, by, margins);
         if (cases.stream().allMatch(CaseResult::refuted)) return new Result(Verdict.UNSAT, cases, null, null, -1, seconds, attackSeconds);
@@ -257,6 +278,48 @@ public final class VnnLibCheck {
             by.get(k).put(Verification.Method.BAB, refutedBy);
             margins.get(k).put(Verification.Method.BAB, margin);
         }
+    }
+
+    /**
+     * Input splitting on one case: its constraints together, a sub-box refuted by any one of them (each searched until its
+     * bound exceeds d_k). Records the case's result (per constraint the minimum of the leaves' bounds, sound over the box) and
+     * returns a counterexample its points found, confirmed by a forward pass of the model (null: none).
+     */
+    private double[] babInput(BoundedNetwork net, VnnLib.Case c, Map<Verification.Method, Integer> by, Map<Verification.Method, double[]> margins,
+                              int domains, java.util.function.BooleanSupplier expired) {
+        int size = c.constraints().size();
+        if (size == 0) {   // nothing to refute: every point of the box is a counterexample, which the attack gives
+            by.put(Verification.Method.BAB_INPUT, -1);
+            margins.put(Verification.Method.BAB_INPUT, new double[0]);
+            return null;
+        }
+        double[] t = new double[size];
+        for (int j = 0; j < size; j++) {
+            VnnLib.Constraint g = c.constraints().get(j);
+            // above d (rounded up); a constraint not usable to refute never proves a sub-box
+            t[j] = rounding && !g.exactCoefficients() ? Double.POSITIVE_INFINITY : Math.nextUp(g.d().doubleValue());
+        }
+        InputSplitting.Settings settings = InputSplitting.Settings.DEFAULT.withDomains(domains);
+        java.util.function.Supplier<InputSplitting.Outcome> run = () -> {
+            try (Scope s = Scope.open()) {
+                return InputSplitting.search(net, batch(c.loOut(), 1), batch(c.hiOut(), 1), negatedRows(c.constraints()), t,
+                        InputSplitting.Goal.ANY, settings, expired);
+            }
+        };
+        InputSplitting.Outcome o = rounding ? Rounding.accounted(run) : run.get();
+        double[] margin = new double[size];
+        int refutedBy = -1;
+        for (int j = 0; j < size; j++) {
+            margin[j] = o.rows()[j] - c.constraints().get(j).d().doubleValue();
+            if (refutedBy < 0 && refutes(c.constraints().get(j), o.rows()[j])) refutedBy = j;
+        }
+        if (refutedBy < 0 && o.proved()) refutedBy = BY_SEVERAL;
+        by.put(Verification.Method.BAB_INPUT, refutedBy);
+        margins.put(Verification.Method.BAB_INPUT, margin);
+        if (o.counterexample() == null) return null;
+        double[] x = o.counterexample().clone();   // in the outward box: back into the case's own
+        for (int i = 0; i < x.length; i++) x[i] = clamp(x[i], c, i);
+        return violates(c, x) ? x : null;
     }
 
     /** A sound lower bound of −c·Y over the case's outward box by branch and bound, searching until it exceeds d. */

@@ -147,4 +147,42 @@ class CliVnnlibTest {
         assertThat(t.err().strip()).doesNotContain("\n").contains("(>= Y_0 0.5)").contains("Softmax");
         assertThat(dir.resolve("r4")).doesNotExist();
     }
+    /**
+     * A network of 2 inputs: the methods default to crown,bab-input (with a note). Y = (X_0, −X_0, 0) on [−1, 1]² makes
+     * "Y_0 − Y_1 ≤ −0.5 and Y_1 − Y_0 ≤ −0.5" impossible though neither atom is refuted on the whole box: crown leaves it,
+     * bab-input refutes each half of the box by one atom. A false property is sat, the counterexample in the box.
+     */
+    @Test
+    void inputSplittingIsTheDefaultForFewInputs(@TempDir Path dir) throws Exception {
+        dev.tikhon.nn.Linear layer = new dev.tikhon.nn.Linear(2, 3);
+        try (dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {
+            layer.weight().value().copy_(dev.tikhon.engine.Tensor.fromDoubles(new double[]{1, 0, -1, 0, 0, 0}, 3, 2));
+            layer.bias().value().copy_(dev.tikhon.engine.Tensor.zeros(3));
+        }
+        Path onnx = dir.resolve("two.onnx");
+        dev.tikhon.onnx.OnnxExport.write(new dev.tikhon.nn.Sequential(layer), List.of(2L), onnx);
+        String head = "(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)(declare-const Y_1 Real)(declare-const Y_2 Real)\n"
+                + "(assert (>= X_0 -1))(assert (<= X_0 1))(assert (>= X_1 -1))(assert (<= X_1 1))\n";
+        Path both = write(dir, "both.vnnlib", head + "(assert (<= (- Y_0 Y_1) -0.5))(assert (<= (- Y_1 Y_0) -0.5))\n");
+        Cli.Run crown = Cli.run("vnnlib", "--onnx", onnx.toString(), "--property", both.toString(), "--method", "crown", "--out", dir.resolve("c").toString());
+        assertThat(crown.exitCode()).as(crown.err()).isZero();
+        assertThat(crown.out()).contains("result: unknown").doesNotContain("bab-input");
+        Cli.Run split = Cli.run("vnnlib", "--onnx", onnx.toString(), "--property", both.toString(), "--result", dir.resolve("s.txt").toString(),
+                "--out", dir.resolve("s").toString());
+        assertThat(split.exitCode()).as(split.err()).isZero();
+        assertThat(split.out()).contains("methods default to crown,bab-input").contains("result: unsat").contains("bab-input    refuted 1/1");
+        assertThat(Files.readString(dir.resolve("s.txt"))).isEqualTo("unsat\n");
+        JsonNode m = new ObjectMapper().readTree(dir.resolve("s/metrics.json").toFile());
+        assertThat(m.get("methods").toString()).isEqualTo("[\"crown\",\"bab-input\"]");
+        assertThat(m.get("bab_domains").asInt()).isEqualTo(1024);
+        assertThat(m.at("/cases/0/by_method/bab-input/refuted_by").asText()).startsWith("several");
+        Path sat = write(dir, "sat.vnnlib", head + "(assert (<= (- Y_0 Y_1) -1.5))\n");
+        Cli.Run s = Cli.run("vnnlib", "--onnx", onnx.toString(), "--property", sat.toString(), "--method", "bab-input", "--no-cascade",
+                "--bab-domains", "64", "--out", dir.resolve("f").toString());
+        assertThat(s.exitCode()).as(s.err()).isZero();
+        assertThat(s.out()).contains("result: sat");
+        JsonNode f = new ObjectMapper().readTree(dir.resolve("f/metrics.json").toFile());
+        double x0 = f.get("counterexample_x").get(0).asDouble();
+        assertThat(x0).isBetween(-1.0, -0.75);   // Y_0 − Y_1 = 2·X_0 ≤ −1.5
+    }
 }

@@ -212,7 +212,7 @@ class AlphaCrownTest {
     void verificationUsesItByName() {
         assertThat(Verification.Method.parse("alpha-crown")).isEqualTo(Verification.Method.ALPHA_CROWN);
         assertThat(Verification.Method.ALPHA_CROWN.toString()).isEqualTo("alpha-crown");
-        assertThatThrownBy(() -> Verification.Method.parse("beta-crown")).hasMessageContaining("ibp, crown, alpha-crown or bab");
+        assertThatThrownBy(() -> Verification.Method.parse("beta-crown")).hasMessageContaining("ibp, crown, alpha-crown, bab or bab-input");
         Case c = Case.mlp(32, 7, 8, 8);
         Module f = c.f();
         Tensor x = c.x(), y = c.y();

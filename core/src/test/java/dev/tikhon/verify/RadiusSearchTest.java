@@ -39,6 +39,7 @@ class RadiusSearchTest {
             double[] exact = exactRadius(f, x, y);
             double[] attack = search.adversarialDistance();
             for (Verification.Method m : Verification.Method.values()) {
+                if (m == Verification.Method.BAB_INPUT) continue;   // ℓ∞ only (these radii are ℓ2): InputSplittingTest
                 // branch and bound's plain bisection costs most of the test: its quality is the bracket's closing, below
                 double[] r = search.radius(m), plain = m == Verification.Method.BAB ? null : plainBisection(f, m, x, y);
                 for (int i = 0; i < POINTS; i++) {
@@ -67,6 +68,36 @@ class RadiusSearchTest {
                         .isGreaterThanOrEqualTo(attack[i] - 2 * resolution);
                 assertThat(attack[i]).as("seed %d, point %d: the attack's distance is an upper end of the exact radius", seed, i)
                         .isGreaterThanOrEqualTo(exact[i] - 1.0 / (GRID - 1));
+            }
+        }
+    }
+
+    /**
+     * Input splitting's ℓ∞ radii on the same 2-D networks: each verified at its radius, at least CROWN's, never beyond the
+     * attack's distance, and (complete on two inputs) within two bisection steps of it.
+     */
+    @Test
+    void inputSplittingRadiiCloseTheBracketInLinf() {
+        Sequential f = throughTheSquare(2);
+        Rng.seed(102);
+        Tensor x = Tensor.rand(DType.FLOAT64, Device.CPU, 6, 2), y;
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            y = f.forward(x).argmax(1);
+        }
+        Verification.RadiusSearch search = new Verification.RadiusSearch(f, x, y, Norm.LINF, 2, MAX, STEPS, BranchAndBound.Settings.DEFAULT);
+        double[] split = search.radius(Verification.Method.BAB_INPUT), crown = search.radius(Verification.Method.CROWN);
+        double[] attack = search.adversarialDistance(), exact = exactRadius(f, x, y, Norm.LINF);
+        double resolution = MAX / (1 << STEPS), spacing = 1.0 / (GRID - 1);
+        for (int i = 0; i < 6; i++) {
+            String what = "point " + i;
+            assertThat(split[i]).as(what + ": at least CROWN's").isGreaterThanOrEqualTo(crown[i]);
+            assertThat(split[i]).as(what + ": never beyond the attack's distance").isLessThanOrEqualTo(attack[i]);
+            assertThat(split[i]).as(what + ": never beyond the exact radius").isLessThanOrEqualTo(exact[i] + spacing);
+            // complete on two inputs: within two bisection steps of the exact radius (a grid's, so within its spacing too)
+            assertThat(split[i]).as(what + ": close to the exact radius").isGreaterThanOrEqualTo(exact[i] - 2 * resolution - spacing);
+            if (split[i] > 0) {
+                assertThat(Verification.verified(f, Verification.Method.BAB_INPUT, x.narrow(0, i, 1), y.narrow(0, i, 1),
+                        Tensor.fromDoubles(new double[]{split[i]}, 1), Norm.LINF, 2)[0]).as(what + ": verified at its radius").isTrue();
             }
         }
     }
@@ -122,6 +153,11 @@ class RadiusSearchTest {
 
     /** Per point, the ℓ2 distance to the nearest grid point of [0, 1]² classified otherwise (MAX where there is none nearer). */
     private static double[] exactRadius(Module f, Tensor x, Tensor y) {
+        return exactRadius(f, x, y, Norm.L2);
+    }
+
+    /** The same in {@code norm} (ℓ2 or ℓ∞). */
+    private static double[] exactRadius(Module f, Tensor x, Tensor y, Norm norm) {
         double[] grid = new double[2 * GRID * GRID];
         for (int i = 0; i < GRID; i++) {
             for (int j = 0; j < GRID; j++) {
@@ -140,7 +176,8 @@ class RadiusSearchTest {
             double best = Double.POSITIVE_INFINITY;
             for (int g = 0; g < cls.length; g++) {
                 if (cls[g] == label[k]) continue;
-                best = Math.min(best, Math.hypot(grid[2 * g] - p[2 * k], grid[2 * g + 1] - p[2 * k + 1]));
+                double dx = Math.abs(grid[2 * g] - p[2 * k]), dy = Math.abs(grid[2 * g + 1] - p[2 * k + 1]);
+                best = Math.min(best, norm == Norm.L2 ? Math.hypot(dx, dy) : Math.max(dx, dy));
             }
             out[k] = best;
         }

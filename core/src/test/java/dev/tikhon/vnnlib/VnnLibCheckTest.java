@@ -162,6 +162,73 @@ class VnnLibCheckTest {
         assertThat(sat).as("some boxes falsified").isGreaterThan(0);
     }
 
+    /**
+     * Input splitting (bab-input) on random boxes, too wide for most to be decided by bounds alone: it proves some that IBP,
+     * CROWN and α-CROWN leave open, every "unsat" holds at 300 sampled points (also with rounding accounted), and where it runs
+     * before the attack (no cascade) the counterexamples it finds are its own, in the box, and confirmed by a forward pass.
+     */
+    @Test
+    void inputSplittingProvesWhatBoundsLeaveAndFindsCounterexamples() {
+        Random rng = new Random(31);
+        int provedOnlyBySplitting = 0, satBySplitting = 0;
+        Module m64 = OnnxImport.load(onnx).model().to(DType.FLOAT64);
+        m64.train(false);
+        for (int t = 0; t < 16; t++) {
+            double[] x = {rng.nextDouble() * 4 - 2, rng.nextDouble() * 4 - 2};
+            double eps = 0.2 + rng.nextDouble() * 0.5;
+            int label = argmax(outputs(new double[][]{x})[0]);
+            VnnLib.Property p = VnnLib.parse(robustness(x, eps, label), "random.vnnlib");
+            VnnLibCheck.Result bounds = new VnnLibCheck(net, new long[]{2}, false).run(p, THREE, 0, t);
+            boolean rounding = t % 4 == 0;
+            VnnLibCheck.Result split = new VnnLibCheck(rounding ? m64 : net, new long[]{2}, rounding).run(p, List.of(Verification.Method.BAB_INPUT), 0, t,
+                    VnnLibCheck.Options.DEFAULT.withCascade(false));
+            if (split.verdict() == VnnLibCheck.Verdict.UNSAT) {
+                if (bounds.verdict() != VnnLibCheck.Verdict.UNSAT) provedOnlyBySplitting++;
+                assertThat(split.refuted(Verification.Method.BAB_INPUT)).isEqualTo(split.given(Verification.Method.BAB_INPUT));
+                double[][] xs = samples(x, eps, 300, new Random(t));
+                double[][] ys = outputs(xs);
+                for (int k = 0; k < xs.length; k++) assertThat(unsafe(p, xs[k], ys[k])).as("box %d, sample %d", t, k).isFalse();
+            } else {
+                assertThat(split.verdict()).as("box %d: a complete search decides a 2-D box", t).isEqualTo(VnnLibCheck.Verdict.SAT);
+                assertThat(bounds.verdict()).isNotEqualTo(VnnLibCheck.Verdict.UNSAT);
+                if (split.attackSeconds() == 0) satBySplitting++;   // found by the search's own points, before any attack
+                VnnLib.Case c = p.cases().get(split.counterexampleCase());
+                for (int i = 0; i < 2; i++) assertThat(split.x()[i]).isBetween(c.lo()[i], c.hi()[i]);
+                assertThat(unsafe(p, split.x(), outputs(new double[][]{split.x()})[0])).isTrue();
+            }
+        }
+        assertThat(provedOnlyBySplitting).as("boxes proved by input splitting, not by ibp, crown, alpha-crown").isPositive();
+        assertThat(satBySplitting).as("counterexamples found by input splitting itself").isPositive();
+    }
+
+    /**
+     * A case refuted by two constraints together, each on part of the box (input splitting's disjunction per sub-box): with
+     * Y = (X_0, −X_0, 0) on [−1, 1]², "Y_0 − Y_1 ≤ −0.5 and Y_1 − Y_0 ≤ −0.5" is impossible, but neither atom alone is
+     * refuted on the box (Y_0 − Y_1 = 2·X_0 takes every value in [−2, 2]); each half of the split at X_0 = 0 refutes one.
+     */
+    @Test
+    void aCaseRefutedByDifferentConstraintsOnDifferentSubBoxes() {
+        Linear layer = new Linear(2, CLASSES);
+        try (dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {
+            layer.weight().value().copy_(Tensor.fromDoubles(new double[]{1, 0, -1, 0, 0, 0}, CLASSES, 2));
+            layer.bias().value().copy_(Tensor.zeros(CLASSES));
+        }
+        Module m = new Sequential(layer);
+        m.train(false);
+        String text = "(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n"
+                + "(declare-const Y_2 Real)\n(assert (>= X_0 -1))\n(assert (<= X_0 1))\n(assert (>= X_1 -1))\n(assert (<= X_1 1))\n"
+                + "(assert (<= (- Y_0 Y_1) -0.5))\n(assert (<= (- Y_1 Y_0) -0.5))\n";
+        VnnLib.Property p = VnnLib.parse(text, "both.vnnlib");
+        VnnLibCheck.Result alone = new VnnLibCheck(m, new long[]{2}, false).run(p, List.of(Verification.Method.BAB), 0, 0);
+        assertThat(alone.verdict()).as("one constraint at a time (ReLU splitting has none to split)").isEqualTo(VnnLibCheck.Verdict.UNKNOWN);
+        VnnLibCheck.Result r = new VnnLibCheck(m, new long[]{2}, false).run(p, List.of(Verification.Method.BAB_INPUT), 0, 0);
+        assertThat(r.verdict()).isEqualTo(VnnLibCheck.Verdict.UNSAT);
+        assertThat(r.cases().get(0).refutedBy().get(Verification.Method.BAB_INPUT)).isEqualTo(VnnLibCheck.BY_SEVERAL);
+        // per atom L − d with L a sound lower bound of −c·Y over the whole box: Y_0 − Y_1 ≥ −2 there (its minimum), d = −0.5
+        assertThat(r.cases().get(0).margins().get(Verification.Method.BAB_INPUT)).containsExactly(new double[]{-1.5, -1.5},
+                org.assertj.core.data.Offset.offset(1e-6));
+    }
+
     @Test
     void aBoxThatIsABallIsBoundedAsTheBall() {
         try (Scope s = Scope.open()) {
@@ -286,7 +353,8 @@ class VnnLibCheckTest {
         int label = argmax(outputs(new double[][]{x})[0]);
         VnnLib.Property p = VnnLib.parse(robustness(x, 0.3, label), "wide.vnnlib");
         VnnLibCheck check = new VnnLibCheck(net, new long[]{2}, false);
-        List<Verification.Method> all = List.of(Verification.Method.IBP, Verification.Method.CROWN, Verification.Method.ALPHA_CROWN, Verification.Method.BAB);
+        List<Verification.Method> all = List.of(Verification.Method.IBP, Verification.Method.CROWN, Verification.Method.ALPHA_CROWN,
+                Verification.Method.BAB_INPUT, Verification.Method.BAB);
         VnnLibCheck.Result tiny = check.run(p, all, 50, 0, VnnLibCheck.Options.DEFAULT.withTimeout(1e-9));
         assertThat(tiny.verdict()).isEqualTo(VnnLibCheck.Verdict.TIMEOUT);
         assertThat(tiny.refutedCases()).isZero();
