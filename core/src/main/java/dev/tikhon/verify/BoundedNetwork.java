@@ -575,18 +575,45 @@ public final class BoundedNetwork {
     static final java.util.function.BooleanSupplier NEVER = () -> false;
 
     /**
-     * When an ascent stops before its last step. {@code threshold} NaN: never for its bounds (the full ascent, which branch
-     * and bound's intermediate bounds and vnnlib's margins want); else an example is done, and leaves the batch being
+     * When an ascent stops before its last step. {@code threshold} NaN and no {@code done}: never for its bounds (the full
+     * ascent, which branch and bound's intermediate bounds want); else an example is done, and leaves the batch being
      * optimized, once every one of its bounds that counts is above {@code threshold} ({@code idle} [N, S]: the rows that do
-     * not count, null for none). {@code expired}: a time limit, asked between steps.
+     * not count, null for none), or, where {@code done} is given, once it holds of the example's S best bounds so far.
+     * {@code expired}: a time limit, asked between steps.
      */
-    record Stop(double threshold, Tensor idle, java.util.function.BooleanSupplier expired) {
+    record Stop(double threshold, Tensor idle, java.util.function.BooleanSupplier expired, java.util.function.Predicate<double[]> done) {
+        Stop(double threshold, Tensor idle, java.util.function.BooleanSupplier expired) { this(threshold, idle, expired, null); }
+
         static Stop never(java.util.function.BooleanSupplier expired) { return new Stop(Double.NaN, null, expired); }
 
-        boolean freezes() { return !Double.isNaN(threshold); }
+        boolean freezes() { return !Double.isNaN(threshold) || done != null; }
 
         /** The same for the examples [start, start + length). */
-        Stop narrow(long start, long length) { return idle == null ? this : new Stop(threshold, idle.narrow(0, start, length), expired); }
+        Stop narrow(long start, long length) { return idle == null ? this : new Stop(threshold, idle.narrow(0, start, length), expired, done); }
+
+        /** Per example of {@code bounds} [n, S] (its best bounds so far), whether it is done: the step's one host read. */
+        boolean[] doneOf(Tensor bounds, Tensor openIdle) {
+            if (done == null) {
+                Tensor counted = openIdle == null ? bounds : bounds.maskedFill(openIdle, Double.POSITIVE_INFINITY);
+                return counted.minWithIndex(1)[0].gt(threshold).toBooleanArray();
+            }
+            int n = (int) bounds.size(0), s = (int) bounds.size(1);
+            double[] all = bounds.to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
+            boolean[] out = new boolean[n];
+            for (int i = 0; i < n; i++) out[i] = done.test(java.util.Arrays.copyOfRange(all, i * s, (i + 1) * s));
+            return out;
+        }
+    }
+
+    /**
+     * α-CROWN whose ascent leaves an example once {@code done} holds of its S best bounds so far (in the specification's
+     * order; read to the host once per step), and stops between steps once {@code expired} says so: for a property decided
+     * by some of the rows (a VNN-LIB case, refuted by any one of its constraints), the ascent ends once it is decided. The
+     * bounds are sound at every step, at least CROWN's, and a done example's no tighter than needed.
+     */
+    public Tensor alphaCrownLowerUntil(InputRegion region, Tensor spec, int crownUnits, int steps, double lr,
+                                       java.util.function.Predicate<double[]> done, java.util.function.BooleanSupplier expired) {
+        return alphaCrownLower(region, spec, crownUnits, steps, lr, ALPHA_CHUNK_SLOPES, new Stop(Double.NaN, null, expired, done));
     }
 
     /**
@@ -753,9 +780,7 @@ public final class BoundedNetwork {
                 }
                 if (k == steps || stop.expired().getAsBoolean()) break;
                 if (stop.freezes()) {
-                    Tensor counted = stop.idle() == null ? mine : mine.maskedFill(open == null ? stop.idle() : stop.idle().indexSelect(0, open),
-                            Double.POSITIVE_INFINITY);
-                    boolean[] done = counted.minWithIndex(1)[0].gt(stop.threshold()).toBooleanArray();   // the step's one host read
+                    boolean[] done = stop.doneOf(mine, stop.idle() == null ? null : open == null ? stop.idle() : stop.idle().indexSelect(0, open));
                     long[] rows = openRows == null ? java.util.stream.LongStream.range(0, done.length).toArray() : openRows;
                     long[] left = java.util.stream.IntStream.range(0, done.length).filter(i -> !done[i]).mapToLong(i -> rows[i]).toArray();
                     if (left.length == 0) break;   // every example verified

@@ -228,7 +228,8 @@ public final class VnnLibCheck {
             List<VnnLib.Constraint> rows = new ArrayList<>();
             for (int k : group) rows.addAll(p.cases().get(k).constraints());
             double[] all = rows.isEmpty() ? new double[0]
-                    : rounding ? Rounding.accounted(() -> lower(net, m, first, rows, expired)) : lower(net, m, first, rows, expired);
+                    : rounding ? Rounding.accounted(() -> lower(net, m, first, rows, decided(p, group, rows), expired))
+                    : lower(net, m, first, rows, decided(p, group, rows), expired);
             int at = 0;
             for (int k : group) {
                 VnnLib.Case c = p.cases().get(k);
@@ -336,19 +337,38 @@ public final class VnnLibCheck {
     }
 
     /**
+     * Whether bounds of {@code rows} (the constraints of the cases of {@code group}, in order) refute every one of those
+     * cases: each has a constraint whose bound refutes it.
+     */
+    private java.util.function.Predicate<double[]> decided(VnnLib.Property p, List<Integer> group, List<VnnLib.Constraint> rows) {
+        return bounds -> {
+            int at = 0;
+            for (int k : group) {
+                int size = p.cases().get(k).constraints().size();
+                boolean refuted = false;
+                for (int j = 0; j < size && !refuted; j++) refuted = refutes(rows.get(at + j), bounds[at + j]);
+                if (!refuted) return false;
+                at += size;
+            }
+            return true;
+        };
+    }
+
+    /**
      * Sound lower bounds of −c_k·Y over the case's outward box, one per constraint of {@code constraints}; α-CROWN's ascent
-     * stops between steps once {@code expired} says so, with the best bounds so far (sound, at least CROWN's).
+     * ends once {@code decided} holds of its bounds (every case of the box refuted) or, between steps, once {@code expired}
+     * says so, with the best bounds so far (sound, at least CROWN's).
      */
     private double[] lower(BoundedNetwork net, Verification.Method m, VnnLib.Case c, List<VnnLib.Constraint> constraints,
-                           java.util.function.BooleanSupplier expired) {
+                           java.util.function.Predicate<double[]> decided, java.util.function.BooleanSupplier expired) {
         try (Scope s = Scope.open()) {
             InputRegion region = InputRegion.box(batch(c.loOut(), 1), batch(c.hiOut(), 1));
             Tensor spec = negatedRows(constraints);
             Tensor lo = switch (m) {
                 case IBP -> net.ibp(region, spec).lo();
                 case CROWN -> net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE);
-                case ALPHA_CROWN -> net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, Verification.ALPHA_STEPS, Verification.ALPHA_LR,
-                        expired);
+                case ALPHA_CROWN -> net.alphaCrownLowerUntil(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, Verification.ALPHA_STEPS,
+                        Verification.ALPHA_LR, decided, expired);
                 default -> throw new IllegalArgumentException("a VNN-LIB property is bounded by ibp, crown or alpha-crown here, not " + m);
             };
             return lo.to(DType.FLOAT64).toDoubleArray();

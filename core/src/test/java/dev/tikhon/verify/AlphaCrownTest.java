@@ -365,4 +365,39 @@ class AlphaCrownTest {
         Tensor untilVerified = net.alphaCrownLowerUntilVerified(c.region(), c.spec(), units, 20, 0.1, () -> true);
         assertThat(untilVerified.sub(crown).abs().max().item()).isLessThan(1e-12);
     }
+    /**
+     * An ascent that ends for an example once a predicate of its bounds holds (vnnlib: every case of a box refuted): one
+     * that holds at once gives CROWN's bounds; one that asks row 0 to pass the midpoint between CROWN's and the full
+     * ascent's bound of it stops that example early (fewer examples bounded in later steps), with row 0 past the midpoint
+     * and every bound between CROWN's and the full ascent's; one that never holds is the full ascent.
+     */
+    @Test
+    void anAscentEndsForAnExampleOnceItsBoundsDecideIt() {
+        Case c = Case.mlp(32, 9, 10, 6);
+        BoundedNetwork net = c.net();
+        int units = BoundedNetwork.DEFAULT_CROWN_UNITS;
+        Tensor crown = net.crownLower(c.region(), c.spec(), units, LowerSlope.ADAPTIVE);
+        Tensor full = net.alphaCrownLower(c.region(), c.spec(), units, 20, 0.1);
+        Tensor atOnce = net.alphaCrownLowerUntil(c.region(), c.spec(), units, 20, 0.1, b -> true, BoundedNetwork.NEVER);
+        assertThat(atOnce.sub(crown).abs().max().item()).as("decided at once: CROWN's bounds").isLessThan(1e-12);
+        Tensor never = net.alphaCrownLowerUntil(c.region(), c.spec(), units, 20, 0.1, b -> false, BoundedNetwork.NEVER);
+        assertThat(never.sub(full).abs().max().item()).as("never decided: the full ascent").isLessThan(1e-12);
+
+        // row 1 (row 0 is the true class against itself where the label is 0): the example gaining most on it
+        double[] gain = full.sub(crown).select(1, 1).toDoubleArray();
+        int best = 0;
+        for (int i = 1; i < gain.length; i++) if (gain[i] > gain[best]) best = i;
+        assertThat(gain[best]).as("the ascent gains on row 1 somewhere").isGreaterThan(1e-6);
+        double[] crownRow = crown.select(1, 1).toDoubleArray(), fullRow = full.select(1, 1).toDoubleArray();
+        double mid = (crownRow[best] + fullRow[best]) / 2;
+        AlphaSlopes slopes = new AlphaSlopes();
+        // every example is decided once its row 1 passes that value (the examples are independent: best's trajectory is the full one's)
+        Tensor early = net.alphaCrownLower(c.region(), c.spec(), units, 20, 0.1, slopes, new BoundedNetwork.Stop(Double.NaN, null,
+                BoundedNetwork.NEVER, b -> b[1] > mid));
+        assertThat(early.select(1, 1).toDoubleArray()[best]).as("row 1 passed the midpoint").isGreaterThan(mid);
+        assertThat(early.sub(crown).min().item()).as("at least CROWN").isGreaterThanOrEqualTo(-1e-12);
+        assertThat(early.sub(full).max().item()).as("at most the full ascent").isLessThanOrEqualTo(1e-12);
+        assertThat(slopes.bounded.get(slopes.bounded.size() - 1)).as("examples bounded in the last step, of %d: %s", gain.length, slopes.bounded)
+                .isLessThan((long) gain.length);
+    }
 }
