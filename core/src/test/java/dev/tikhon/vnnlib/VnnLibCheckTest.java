@@ -391,11 +391,12 @@ class VnnLibCheckTest {
         List<Verification.Method> alpha = List.of(Verification.Method.ALPHA_CROWN);
         VnnLibCheck.Options once = VnnLibCheck.Options.DEFAULT.withCascade(false);
         double full = 0;
+        VnnLibCheck.Result whole = null;
         for (int rep = 0; rep < 2; rep++) {   // the second run warm
             long t0 = System.nanoTime();
-            VnnLibCheck.Result r = check.run(p, alpha, 0, 0, once);
+            whole = check.run(p, alpha, 0, 0, once);
             full = (System.nanoTime() - t0) / 1e9;
-            assertThat(r.verdict()).as("α-CROWN leaves the property open").isIn(VnnLibCheck.Verdict.UNKNOWN, VnnLibCheck.Verdict.SAT);
+            assertThat(whole.verdict()).as("α-CROWN leaves the property open").isIn(VnnLibCheck.Verdict.UNKNOWN, VnnLibCheck.Verdict.SAT);
         }
         VnnLibCheck.Result crown = check.run(p, List.of(Verification.Method.CROWN), 0, 0, once);
         long t0 = System.nanoTime();
@@ -404,7 +405,15 @@ class VnnLibCheckTest {
         System.out.printf("α-CROWN on the wide network: %.3f s in full, stopped after %.3f s (limit %.3f s)%n", full, seconds, full / 8);
         assertThat(stopped.verdict()).isEqualTo(VnnLibCheck.Verdict.TIMEOUT);
         assertThat(stopped.given(Verification.Method.ALPHA_CROWN)).as("α-CROWN started and bounded every case").isEqualTo(p.cases().size());
-        assertThat(seconds).as("stopped inside the ascent").isLessThan(full / 2);
+        // stopped inside the ascent: some case's bound short of the full ascent's (a wall-clock bound alone would be
+        // at the mercy of a loaded machine; this one only asks that it did not run twice as long as the whole)
+        double shortfall = 0;
+        for (VnnLibCheck.CaseResult c : stopped.cases()) {
+            double[] cut = c.margins().get(Verification.Method.ALPHA_CROWN), all = whole.cases().get(c.index()).margins().get(Verification.Method.ALPHA_CROWN);
+            for (int j = 0; j < cut.length; j++) shortfall = Math.max(shortfall, all[j] - cut[j]);
+        }
+        assertThat(shortfall).as("stopped inside the ascent: a bound short of the full ascent's").isGreaterThan(1e-6);
+        assertThat(seconds).as("and within the whole run's time").isLessThan(2 * full);
         Random rng = new Random(4);
         double[][] ys = new double[200][];
         for (int s = 0; s < ys.length; s++) {
