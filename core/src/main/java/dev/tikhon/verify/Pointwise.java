@@ -40,7 +40,7 @@ import java.util.function.UnaryOperator;
  * hold on every piece. α-CROWN moves these lines ({@link #alphaLines}): where f′ is continuous (tanh, sigmoid, SiLU, GELU,
  * tanh-GELU, Elu with α = 1) to tangents at points it optimizes, for a piecewise-linear or kinked f (Clip, HardSigmoid,
  * LeakyRelu, PRelu; HardSwish, Elu with α ≠ 1) to slopes it optimizes, their intercepts by this same rule; branch and
- * bound splits only ReLUs.
+ * bound cuts their input intervals ({@link Splits}), each part relaxed again by these rules.
  */
 public final class Pointwise {
     enum Curvature { LINEAR, CONVEX, CONCAVE }
