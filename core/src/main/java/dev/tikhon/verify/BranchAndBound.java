@@ -32,7 +32,8 @@ import java.util.PriorityQueue;
  * intercept (the intercept term of Bunel et al.'s BaBSR score); where no unit costs anything, the largest h.
  *
  * <p>Other activations (tanh, sigmoid, the imported {@link Layers.Unit}s) are split as in Shi et al.'s general branch
- * and bound (GenBaB, TACAS 2025): a unit's input interval [l, u] is cut at its midpoint into [l, p] and [p, u], each
+ * and bound (GenBaB, TACAS 2025): a unit's input interval [l, u] is cut at its midpoint (or a kink inside it:
+ * {@link Pointwise#splitPoints}) into [l, p] and [p, u], each
  * child relaxed over its own part ({@link Splits}' cuts; through the intervals only, no β). Its score is |A|·g, g the
  * most its CROWN lines part over [l, u]; ReLU units and these compete on one scale in a mixed network.
  */
@@ -353,11 +354,11 @@ public final class BranchAndBound {
                 stable = l.lt(0).logicalAnd(u.gt(0)).logicalNot();
                 height = l.neg().mul(u).div(u.sub(l).maskedFill(stable, 1)).maskedFill(stable, 0);
                 points.add(l.zerosLike());
-            } else {   // cut at the midpoint; what is left open is the most the lines part over [l, u]
+            } else {   // cut at the midpoint (a kink); what is left open is the most the lines part over [l, u]
                 height = gap(node, in).flatten(1, -1);
                 stable = height.le(0).logicalOr(u.sub(l).le(MIN_CUT));
                 height = height.maskedFill(stable, 0);
-                points.add(l.add(u).mul(0.5));
+                points.add(node instanceof Layers.Unit f ? f.f().splitPoints(l, u) : l.add(u).mul(0.5));
             }
             heights.add(height);
             stables.add(stable);

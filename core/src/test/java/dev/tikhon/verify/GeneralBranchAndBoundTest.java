@@ -74,4 +74,14 @@ class GeneralBranchAndBoundTest {
         }
         assertThat(tighter).isGreaterThanOrEqualTo(provedBeyondAlpha);
     }
+
+    /** Cuts at the midpoint, or at the kink nearest it where a piecewise-linear or kinked activation has one inside. */
+    @Test
+    void cutsAtTheKinkOfKinkedActivations() {
+        Tensor l = Tensor.fromDoubles(new double[]{-1, 0.5, -1, -1}, 1, 4), u = Tensor.fromDoubles(new double[]{2, 2, 10, 3}, 1, 4);
+        Pointwise leaky = Pointwise.of(new dev.tikhon.onnx.OnnxLayers.LeakyRelu(0.1));
+        assertThat(leaky.splitPoints(l, u).toDoubleArray()).containsExactly(0, 1.25, 0, 0);
+        assertThat(Pointwise.clip(0, 6).splitPoints(l, u).toDoubleArray()).containsExactly(0, 1.25, 6, 0);
+        assertThat(Pointwise.silu().splitPoints(l, u).toDoubleArray()).containsExactly(0.5, 1.25, 4.5, 1);
+    }
 }
