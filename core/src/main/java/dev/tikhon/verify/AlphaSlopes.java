@@ -45,8 +45,8 @@ final class AlphaSlopes {
 
     /**
      * Variables for the final walk only (from the logits, {@code depth} its origin, {@code BoundedNetwork.finalOrigin}): the intermediate
-     * passes keep the adaptive rule and need no graph. Branch and bound optimizes these per domain, over intermediate
-     * bounds that stay fixed, as β-CROWN does.
+     * passes keep the adaptive rule and need no graph. Branch and bound optimizes these per domain (ReLUs' slopes, and the
+     * tangent points or slopes of the other activations), over intermediate bounds that stay fixed, as β-CROWN does.
      */
     static AlphaSlopes finalWalkOnly(int depth) {
         return new AlphaSlopes(depth);
