@@ -38,7 +38,7 @@ final class VerifyCommand implements Callable<Integer> {
     @Mixin DataOptions data = new DataOptions();
 
     @Option(names = "--method", split = ",", defaultValue = "crown", description = "ibp, crown, alpha-crown (CROWN with its ReLU slopes optimized per margin, 20 Adam steps), bab (branch and "
-            + "bound on ReLU splits over CROWN with β-CROWN's split multipliers and optimized slopes, up to --bab-domains per image), "
+            + "bound on activation splits (ReLU; tanh, SiLU, … cut at a point) over CROWN with β-CROWN's split multipliers and optimized slopes, up to --bab-domains per image), "
             + "bab-input (branch and bound on the input box over CROWN, ℓ∞ only, for inputs of few dimensions such as the 2-D toy sets), "
             + "or several (ibp,crown). Default: ${DEFAULT-VALUE}.")
     List<String> methods;

@@ -37,7 +37,7 @@ final class VnnlibCommand implements Callable<Integer> {
     Path property;
 
     @Option(names = "--method", split = ",", defaultValue = "crown",
-            description = "ibp, crown, alpha-crown, bab (branch and bound on ReLU splits) or bab-input (branch and bound on the input box, "
+            description = "ibp, crown, alpha-crown, bab (branch and bound on activation splits) or bab-input (branch and bound on the input box, "
                     + "for few inputs, any activation), or several (ibp,crown,alpha-crown): a cascade, cheapest first, each given the cases "
                     + "the earlier ones left; the attack runs before alpha-crown, bab-input and bab. Default: ${DEFAULT-VALUE}, and "
                     + "crown,bab-input for a network of at most " + VnnlibCommand.INPUT_SPLIT_DIMS + " inputs.")

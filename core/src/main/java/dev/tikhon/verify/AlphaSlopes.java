@@ -45,8 +45,8 @@ final class AlphaSlopes {
 
     /**
      * Variables for the final walk only (from the logits, {@code depth} its origin, {@code BoundedNetwork.finalOrigin}): the intermediate
-     * passes keep the adaptive rule and need no graph. Branch and bound optimizes these per domain, over intermediate
-     * bounds that stay fixed, as β-CROWN does.
+     * passes keep the adaptive rule and need no graph. Branch and bound optimizes these per domain (ReLUs' slopes, and the
+     * tangent points or slopes of the other activations), over intermediate bounds that stay fixed, as β-CROWN does.
      */
     static AlphaSlopes finalWalkOnly(int depth) {
         return new AlphaSlopes(depth);
@@ -102,11 +102,11 @@ final class AlphaSlopes {
      * ascent's projection onto [0, 1] keeps d in whatever [l, u] the step brings): {lower, upper}, each [N, rowCount, …units];
      * one variable [N, 2·rows, …] holds the lower rows, then the upper. Created on the first computation from {@code start}
      * ([N, …] each: the points that give CROWN's lines); null where the layer keeps its fixed lines (branch and bound's
-     * final-walk-only variables among them: it optimizes ReLUs only).
+     * final-walk-only variables: in every walk but the final one, whose tangent points each domain optimizes from CROWN's).
      */
     Tensor[] tangents(Node node, int origin, long rows, long rowStart, long rowCount, Tensor l,
                       java.util.function.Supplier<Tensor[]> start) {
-        if (onlyOrigin >= 0) return null;
+        if (onlyOrigin >= 0 && origin != onlyOrigin) return null;   // branch and bound: the final walk's only
         Map<Integer, Tensor> byOrigin = leaves.computeIfAbsent(node, k -> new HashMap<>());
         Tensor t = byOrigin.get(origin);
         if (t == null) {

@@ -750,7 +750,7 @@ public final class BoundedNetwork {
                 Tensor bound = finalWalk(open == null ? spec : spec.indexSelect(0, open), r, trace);
                 slopes.bounded.add(bound.size(0));
                 if (tightest != null) {   // the first step's copies live in the caller's scope; later steps tighten them in place
-                    for (int layer : reluLayers()) {
+                    for (int layer : splittableLayers()) {
                         Interval in = trace.input(nodes.get(layer));
                         Interval known = tightest.get(layer);
                         if (known == null) {
@@ -852,13 +852,27 @@ public final class BoundedNetwork {
         return out;
     }
 
-    /** Per splittable ReLU layer, the per-example shape of its input (from an interval pass on the region's first row). */
-    Map<Integer, long[]> reluInputShapes(InputRegion region) {
+    /**
+     * The indices of the activation layers branch and bound can split (those of the chain itself, not inside residual
+     * blocks): the ReLUs ({@link #reluLayers}) and the other activations with a linear relaxation (tanh, sigmoid, the
+     * imported {@link Layers.Unit}s), whose input interval a split cuts at a point.
+     */
+    List<Integer> splittableLayers() {
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            Node node = nodes.get(i);
+            if (node instanceof Layers.Act act && act.kind() != dev.tikhon.nn.Activation.Kind.IDENTITY || node instanceof Layers.Unit) out.add(i);
+        }
+        return out;
+    }
+
+    /** Per splittable layer, the per-example shape of its input (from an interval pass on the region's first row). */
+    Map<Integer, long[]> splittableInputShapes(InputRegion region) {
         Trace trace = new Trace(LowerSlope.ADAPTIVE);
         try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {
             forward(region.narrow(0, 1), nodes.size(), 0, trace);
             Map<Integer, long[]> out = new java.util.HashMap<>();
-            for (int i : reluLayers()) out.put(i, trace.input(nodes.get(i)).exampleShape());
+            for (int i : splittableLayers()) out.put(i, trace.input(nodes.get(i)).exampleShape());
             return out;
         }
     }

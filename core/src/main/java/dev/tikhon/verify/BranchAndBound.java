@@ -30,6 +30,12 @@ import java.util.PriorityQueue;
  * <p>Branching ({@link Branching}): by default the unit whose triangle relaxation costs the final bound most, |A⁻|·h
  * with A⁻ the negative part of the walk's coefficient on the unit's output and h = −l·u/(u − l) the relaxation's
  * intercept (the intercept term of Bunel et al.'s BaBSR score); where no unit costs anything, the largest h.
+ *
+ * <p>Other activations (tanh, sigmoid, the imported {@link Layers.Unit}s) are split as in Shi et al.'s general branch
+ * and bound (GenBaB, TACAS 2025): a unit's input interval [l, u] is cut at its midpoint (or a kink inside it:
+ * {@link Pointwise#splitPoints}) into [l, p] and [p, u], each
+ * child relaxed over its own part ({@link Splits}' cuts; through the intervals only, no β). Its score is |A|·g, g the
+ * most its CROWN lines part over [l, u]; ReLU units and these compete on one scale in a mixed network.
  */
 public final class BranchAndBound {
     /** Bound computations (domains) per example. */
@@ -44,6 +50,8 @@ public final class BranchAndBound {
     public static final double BETA_LR = 0.1;
     /** Domains bounded at once. */
     static final int BATCH = 64;
+    /** The narrowest input interval of a non-ReLU unit that a cut still splits (float32 midpoints need room). */
+    static final double MIN_CUT = 1e-5;
 
     private BranchAndBound() {}
 
@@ -115,25 +123,28 @@ public final class BranchAndBound {
     public record Outcome(double lower, int domains, boolean exhausted, boolean stuck) {}
 
     /**
-     * One domain: its splits (layer, flat unit, side ±1), a lower bound on it (its parent's until it is bounded), and the
-     * α and β its parent ended with ([margins, splittable units] each, NaN: no α; null: start cold), shared by both children.
+     * One domain: its splits (layer, flat unit, side ±1: the unit's input ≥ or ≤ the point, 0 for a ReLU), a lower bound
+     * on it (its parent's until it is bounded), and the α and β its parent ended with ([margins, ReLU units] each, NaN: no
+     * α; null: start cold), shared by both children.
      */
-    private record Domain(int[] layers, int[] units, byte[] sides, double bound, float[] alpha, float[] beta) {
+    private record Domain(int[] layers, int[] units, byte[] sides, double[] points, double bound, float[] alpha, float[] beta) {
         static Domain root(double bound) {
-            return new Domain(new int[0], new int[0], new byte[0], bound, null, null);
+            return new Domain(new int[0], new int[0], new byte[0], new double[0], bound, null, null);
         }
 
-        Domain split(int layer, int unit, byte side, double b, float[] alpha, float[] beta) {
+        Domain split(int layer, int unit, byte side, double point, double b, float[] alpha, float[] beta) {
             int n = layers.length;
             int[] l = java.util.Arrays.copyOf(layers, n + 1), u = java.util.Arrays.copyOf(units, n + 1);
             byte[] s = java.util.Arrays.copyOf(sides, n + 1);
+            double[] p = java.util.Arrays.copyOf(points, n + 1);
             l[n] = layer;
             u[n] = unit;
             s[n] = side;
-            return new Domain(l, u, s, b, alpha, beta);
+            p[n] = point;
+            return new Domain(l, u, s, p, b, alpha, beta);
         }
 
-        Domain withBound(double b) { return new Domain(layers, units, sides, b, alpha, beta); }
+        Domain withBound(double b) { return new Domain(layers, units, sides, points, b, alpha, beta); }
     }
 
     /**
@@ -170,8 +181,8 @@ public final class BranchAndBound {
                 for (int j = 0; j < todo.length; j++) out[todo[j]] = Math.max(out[todo[j]], alpha[j]);
             }
         }
-        Map<Integer, long[]> shapes = net.reluInputShapes(region);
-        for (int i = 0; i < n && !shapes.isEmpty(); i++) {   // no ReLU to split (other activations only): the root's bound stands
+        Map<Integer, long[]> shapes = net.splittableInputShapes(region);
+        for (int i = 0; i < n && !shapes.isEmpty(); i++) {   // no activation to split: the root's bound stands
             if (out[i] > threshold || hopeless[i] || expired.getAsBoolean()) continue;   // verified at the root, misclassified at the centre, or out of time
             out[i] = Math.max(out[i], search(net, region, spec, i, crownUnits, settings, shapes, out[i], threshold, expired).lower());
         }
@@ -185,13 +196,13 @@ public final class BranchAndBound {
 
     /** The same, from a sound bound {@code rootBound} on the whole region (every domain's bound is at least it). */
     static Outcome search(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings, double rootBound) {
-        return search(net, region, spec, i, crownUnits, settings, net.reluInputShapes(region), rootBound, 0, () -> false);
+        return search(net, region, spec, i, crownUnits, settings, net.splittableInputShapes(region), rootBound, 0, () -> false);
     }
 
     /** The unit the root domain of example {@code i} splits first: {layer, flat unit}, or {−1, −1} where none is unstable. */
     static int[] rootSplit(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings) {
         try (Scope s = Scope.open()) {
-            Step step = bound(net, region, spec, i, crownUnits, net.reluLayers(), net.reluInputShapes(region),
+            Step step = bound(net, region, spec, i, crownUnits, net.reluLayers(), net.splittableInputShapes(region),
                     List.of(Domain.root(Double.NEGATIVE_INFINITY)), settings, null);
             return step.unit[0] < 0 ? new int[]{-1, -1} : new int[]{step.layer[0], step.unit[0]};
         }
@@ -237,8 +248,8 @@ public final class BranchAndBound {
                         stuck = true;
                     } else {
                         float[] alpha = step.alpha == null ? null : step.alpha[d], beta = step.beta == null ? null : step.beta[d];
-                        open.add(dom.split(step.layer[d], step.unit[d], (byte) 1, b, alpha, beta));
-                        open.add(dom.split(step.layer[d], step.unit[d], (byte) -1, b, alpha, beta));
+                        open.add(dom.split(step.layer[d], step.unit[d], (byte) 1, step.point[d], b, alpha, beta));
+                        open.add(dom.split(step.layer[d], step.unit[d], (byte) -1, step.point[d], b, alpha, beta));
                     }
                 }
             }
@@ -251,10 +262,10 @@ public final class BranchAndBound {
     }
 
     /**
-     * Per domain of a batch: its bound, whether it is empty, the unit to split next (layer, flat unit; −1 if none), and
-     * the α and β it ended with for its children (null without a warm start).
+     * Per domain of a batch: its bound, whether it is empty, the unit to split next (layer, flat unit; −1 if none) and
+     * where (0 for a ReLU), and the α and β it ended with for its children (null without a warm start).
      */
-    private record Step(double[] bound, boolean[] infeasible, int[] layer, int[] unit, float[][] alpha, float[][] beta) {}
+    private record Step(double[] bound, boolean[] infeasible, int[] layer, int[] unit, double[] point, float[][] alpha, float[][] beta) {}
 
     private static Step bound(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, List<Integer> relus,
                               Map<Integer, long[]> shapes, List<Domain> batch, Settings settings, Map<Integer, Interval> known) {
@@ -262,20 +273,36 @@ public final class BranchAndBound {
         Tensor rows = Tensor.full(i, DType.INT64, spec.device(), d);
         InputRegion domains = region.rows(rows);
         Tensor specs = spec.indexSelect(0, rows);
-        Map<Integer, double[]> host = new HashMap<>();
+        Map<Integer, double[]> host = new HashMap<>(), cutLo = new HashMap<>(), cutHi = new HashMap<>();
         for (int k = 0; k < d; k++) {
             Domain dom = batch.get(k);
             for (int j = 0; j < dom.layers().length; j++) {
                 int layer = dom.layers()[j];
                 int units = (int) unitsOf(shapes.get(layer));
-                double[] s = host.computeIfAbsent(layer, l -> new double[d * units]);
-                s[k * units + dom.units()[j]] = dom.sides()[j];
+                int at = k * units + dom.units()[j];
+                if (relus.contains(layer)) {
+                    host.computeIfAbsent(layer, l -> new double[d * units])[at] = dom.sides()[j];
+                } else if (dom.sides()[j] > 0) {   // z ≥ p; a unit cut twice keeps the narrower of each end
+                    double[] lo = cutLo.computeIfAbsent(layer, l -> filled(d * units, Double.NEGATIVE_INFINITY));
+                    lo[at] = Math.max(lo[at], dom.points()[j]);
+                    cutHi.computeIfAbsent(layer, l -> filled(d * units, Double.POSITIVE_INFINITY));
+                } else {   // z ≤ p
+                    double[] hi = cutHi.computeIfAbsent(layer, l -> filled(d * units, Double.POSITIVE_INFINITY));
+                    hi[at] = Math.min(hi[at], dom.points()[j]);
+                    cutLo.computeIfAbsent(layer, l -> filled(d * units, Double.NEGATIVE_INFINITY));
+                }
             }
         }
         Map<Integer, Tensor> state = new HashMap<>();   // each layer's states in its own shape, [d, …units]
         host.forEach((layer, s) -> state.put(layer, Tensor.fromDoubles(s, BoundedNetwork.withHead(d, shapes.get(layer))).to(spec.dtype())
                 .to(spec.device())));
-        Splits splits = new Splits(state);
+        Map<Integer, Interval> cuts = new HashMap<>();   // the same point rounds the same way in both children: they still cover
+        cutLo.forEach((layer, lo) -> {
+            long[] shape = BoundedNetwork.withHead(d, shapes.get(layer));
+            cuts.put(layer, new Interval(Tensor.fromDoubles(lo, shape).to(spec.dtype()).to(spec.device()),
+                    Tensor.fromDoubles(cutHi.get(layer), shape).to(spec.dtype()).to(spec.device())));
+        });
+        Splits splits = new Splits(state, cuts);
         AlphaSlopes slopes = settings.domainAlpha() && settings.steps() > 0 ? AlphaSlopes.finalWalkOnly(net.finalOrigin()) : null;
         Map<Node, Tensor> coefficients = settings.branching() == Branching.INTERCEPT ? new java.util.IdentityHashMap<>() : null;
         // the warm start: each domain's α and β from its parent's last values, laid out [d, margins, splittable units]
@@ -283,7 +310,7 @@ public final class BranchAndBound {
         long[] offsets = new long[relus.size() + 1];   // layer j's units are [offsets[j], offsets[j + 1]) of the splittable ones
         for (int j = 0; j < relus.size(); j++) offsets[j + 1] = offsets[j] + unitsOf(shapes.get(relus.get(j)));
         long splittable = offsets[relus.size()];
-        boolean warm = settings.warmStart() && settings.steps() > 0 && margins * splittable <= WARM_ELEMENTS;
+        boolean warm = settings.warmStart() && settings.steps() > 0 && splittable > 0 && margins * splittable <= WARM_ELEMENTS;   // ReLUs' α and β only
         int steps = warm && batch.stream().allMatch(dom -> dom.beta() != null) ? settings.warmSteps() : settings.steps();
         Map<Integer, Tensor> betas = new HashMap<>();   // β per split layer, [d, margins, …units]: the storage its loop steps
         Tensor alphaStart = warm && slopes != null ? parents(batch, Domain::alpha, Float.NaN, margins, splittable, specs) : null;
@@ -314,20 +341,34 @@ public final class BranchAndBound {
         double[] bound = worst[0].toDoubleArray();
         boolean[] infeasible = splits.infeasible() == null ? new boolean[d] : splits.infeasible().toBooleanArray();
         // branching: per domain the unit of highest score over every splittable layer
-        List<Tensor> heights = new ArrayList<>(), costs = new ArrayList<>(), stables = new ArrayList<>();
-        for (int layer : relus) {
+        List<Integer> candidates = net.splittableLayers();
+        long[] at = new long[candidates.size() + 1];   // layer j's units are [at[j], at[j + 1]) of the scores
+        for (int j = 0; j < candidates.size(); j++) at[j + 1] = at[j] + unitsOf(shapes.get(candidates.get(j)));
+        List<Tensor> heights = new ArrayList<>(), costs = new ArrayList<>(), stables = new ArrayList<>(), points = new ArrayList<>();
+        for (int layer : candidates) {
             Node node = net.node(layer);
             Interval in = trace.input(node);
             Tensor l = in.lo().flatten(1, -1), u = in.hi().flatten(1, -1);
-            Tensor stable = l.lt(0).logicalAnd(u.gt(0)).logicalNot();
-            Tensor height = l.neg().mul(u).div(u.sub(l).maskedFill(stable, 1)).maskedFill(stable, 0);
+            Tensor stable, height;
+            if (relus.contains(layer)) {
+                stable = l.lt(0).logicalAnd(u.gt(0)).logicalNot();
+                height = l.neg().mul(u).div(u.sub(l).maskedFill(stable, 1)).maskedFill(stable, 0);
+                points.add(l.zerosLike());
+            } else {   // cut at the midpoint (a kink); what is left open is the most the lines part over [l, u]
+                height = gap(node, in).flatten(1, -1);
+                stable = height.le(0).logicalOr(u.sub(l).le(MIN_CUT));
+                height = height.maskedFill(stable, 0);
+                points.add(node instanceof Layers.Unit f ? f.f().splitPoints(l, u) : l.add(u).mul(0.5));
+            }
             heights.add(height);
             stables.add(stable);
             if (settings.branching() == Branching.INTERCEPT) {
                 // the worst margin's coefficient on the unit's output: its negative part times the intercept is what the
-                // relaxation costs the bound, and what splitting the unit gives back
+                // relaxation costs the bound, and what splitting the unit gives back (either part for other activations:
+                // the walk takes the upper line where it is negative, the lower where positive)
                 Tensor row = worst[1].reshape(d, 1, 1).expand(d, 1, l.size(1));
-                costs.add(coefficients.get(node).flatten(2, -1).gather(1, row).squeeze(1).neg().relu().mul(height));
+                Tensor a = coefficients.get(node).flatten(2, -1).gather(1, row).squeeze(1);
+                costs.add((relus.contains(layer) ? a.neg().relu() : a.abs()).mul(height));
             }
         }
         Tensor score = Tensor.cat(heights, 1);
@@ -339,16 +380,17 @@ public final class BranchAndBound {
         Tensor[] best = score.maskedFill(Tensor.cat(stables, 1), -1).neg().minWithIndex(1);
         double[] value = best[0].toDoubleArray();
         long[] index = best[1].toLongArray();
+        double[] point = Tensor.cat(points, 1).gather(1, best[1].reshape(d, 1)).squeeze(1).toDoubleArray();
         int[] layer = new int[d], unit = new int[d];
         for (int k = 0; k < d; k++) {
             if (-value[k] <= 0) {
                 unit[k] = -1;
                 continue;
             }
-            int r = relus.size() - 1;
-            while (offsets[r] > index[k]) r--;
-            layer[k] = relus.get(r);
-            unit[k] = (int) (index[k] - offsets[r]);
+            int r = candidates.size() - 1;
+            while (at[r] > index[k]) r--;
+            layer[k] = candidates.get(r);
+            unit[k] = (int) (index[k] - at[r]);
         }
         float[][] alphaEnd = null, betaEnd = null;
         if (warm) {   // what the children start from: the last α (NaN where a layer had no variables) and β
@@ -364,7 +406,24 @@ public final class BranchAndBound {
             alphaEnd = slopes == null ? null : perDomain(a.toFloatArray(), d);
             betaEnd = perDomain(b.toFloatArray(), d);
         }
-        return new Step(bound, infeasible, layer, unit, alphaEnd, betaEnd);
+        return new Step(bound, infeasible, layer, unit, point, alphaEnd, betaEnd);
+    }
+
+    /**
+     * Per unit of a non-ReLU activation layer, the most its CROWN lines part over its input interval [l, u]: the lines'
+     * difference is linear, so its maximum is at l or u. [N, …units].
+     */
+    private static Tensor gap(Node node, Interval in) {
+        Relaxation r = node instanceof Layers.Unit unit ? unit.f().relaxation(in)
+                : Relaxation.of(((Layers.Act) node).kind(), in, LowerSlope.ADAPTIVE);
+        Tensor slope = r.upperSlope().sub(r.lowerSlope()), intercept = r.upperIntercept().sub(r.lowerIntercept());
+        return slope.mul(in.lo()).add(intercept).maximum(slope.mul(in.hi()).add(intercept)).clampMin(0);
+    }
+
+    private static double[] filled(int n, double v) {
+        double[] out = new double[n];
+        java.util.Arrays.fill(out, v);
+        return out;
     }
 
     /** The batch's start values [d, margins, units] from each domain's parent ({@code fill} where it has none). */

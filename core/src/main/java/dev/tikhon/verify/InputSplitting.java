@@ -18,8 +18,8 @@ import java.util.function.BooleanSupplier;
  * as ACAS Xu). The box is split in two along one coordinate at its midpoint, each half bounded again by CROWN (its
  * relaxations tighter, since every intermediate interval narrows with the box), the lowest bound first, until every
  * sub-box is proved, a point of a sub-box is a counterexample, the budget of bound computations runs out, or a stop hook
- * says so. Many sub-boxes are bounded at once, as one batch. Unlike {@link BranchAndBound} it needs no ReLU: it refines
- * every activation's relaxation (SiLU, GELU, tanh), and it is complete in the limit for a continuous network (a box's
+ * says so. Many sub-boxes are bounded at once, as one batch. Unlike {@link BranchAndBound} it splits the input rather than
+ * activations: it refines every activation's relaxation (SiLU, GELU, tanh), and it is complete in the limit for a continuous network (a box's
  * CROWN bound tends to the network's minimum over it as the box shrinks), but its cost grows with the input dimension
  * (halving every coordinate once takes 2^D boxes): for inputs of a few dimensions.
  *

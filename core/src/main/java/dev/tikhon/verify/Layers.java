@@ -327,7 +327,8 @@ final class Layers {
     /**
      * An imported scalar activation ({@link Pointwise}: Clip, HardSigmoid, LeakyRelu, PRelu, Elu, HardSwish, SiLU, GELU,
      * tanh-GELU): intervals through its exact image, linear bounds through its CROWN relaxation, or under α-CROWN through
-     * the lines of its variables where it has some ({@link Pointwise#alpha}: tangent points, or slopes); no splits.
+     * the lines of its variables where it has some ({@link Pointwise#alpha}: tangent points, or slopes); branch and bound
+     * cuts its input interval ({@link Splits}).
      */
     record Unit(Pointwise f) implements Node {
         @Override public Interval ibp(Interval in, Trace trace) {
@@ -360,6 +361,7 @@ final class Layers {
         @Override public void prepare(Trace trace) { fixed(trace); }
 
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
+            if (trace.coefficients != null) trace.coefficients.put(this, a);   // branch and bound's branching reads them
             Relaxation r = relaxation(trace);
             sum.add(r.constants(a));
             Tensor out = r.coefficients(a);

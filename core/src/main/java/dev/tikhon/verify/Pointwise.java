@@ -40,7 +40,7 @@ import java.util.function.UnaryOperator;
  * hold on every piece. α-CROWN moves these lines ({@link #alphaLines}): where f′ is continuous (tanh, sigmoid, SiLU, GELU,
  * tanh-GELU, Elu with α = 1) to tangents at points it optimizes, for a piecewise-linear or kinked f (Clip, HardSigmoid,
  * LeakyRelu, PRelu; HardSwish, Elu with α ≠ 1) to slopes it optimizes, their intercepts by this same rule; branch and
- * bound splits only ReLUs.
+ * bound cuts their input intervals ({@link Splits}), each part relaxed again by these rules.
  */
 public final class Pointwise {
     enum Curvature { LINEAR, CONVEX, CONCAVE }
@@ -339,6 +339,24 @@ public final class Pointwise {
     }
 
     /** post·f(pre·z), pre, post &gt; 0: the pieces and the minimizer divided by pre, values times post. */
+    /**
+     * Where branch and bound cuts [l, u]: its midpoint, or for a kinked f (Clip, HardSigmoid, LeakyRelu, PRelu, HardSwish,
+     * Elu with α ≠ 1) the piece boundary inside (l, u) nearest the midpoint, so that each side of the kink gets its own lines.
+     */
+    Tensor splitPoints(Tensor l, Tensor u) {
+        Tensor mid = l.add(u).mul(0.5), point = mid, distance = null;
+        if (smooth) return mid;
+        for (Piece piece : pieces) {
+            double c = piece.to;
+            if (!Double.isFinite(c)) continue;
+            Tensor d = mid.sub(c).abs(), inside = l.lt(c).logicalAnd(u.gt(c));
+            Tensor better = distance == null ? inside : inside.logicalAnd(d.lt(distance));
+            point = Tensor.where(better, mid.zerosLike().add(c), point);
+            distance = distance == null ? Tensor.where(inside, d, d.add(Double.POSITIVE_INFINITY)) : Tensor.where(better, d, distance);
+        }
+        return point;
+    }
+
     Pointwise scaled(double pre, double post) {
         if (pre == 1 && post == 1) return this;
         List<Piece> p = pieces.stream().map(q -> new Piece(q.from / pre, q.to / pre, q.curvature)).toList();

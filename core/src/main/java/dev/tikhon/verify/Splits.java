@@ -19,6 +19,11 @@ import java.util.Map;
  * NeurIPS 2021): on the domain f ≥ f − β·s·z, so the coefficient of z at the ReLU's input becomes A − β·s and the walk
  * goes on; any β ≥ 0 gives a sound bound, and the best β recovers what the intervals lose (two units that cannot both
  * hold their sides, for instance).
+ *
+ * <p>Other activations (tanh, sigmoid, SiLU, GELU, …: Shi et al.'s general branch and bound, GenBaB, TACAS 2025) are split
+ * at a point p of their input: a domain holds cuts, per unit an interval [lo, hi] (±∞ where uncut) that its input
+ * interval is intersected with, so its relaxation is made over the narrower interval. The two children of a cut at p
+ * keep z ≤ p and z ≥ p, the same float p, so they cover the parent's interval. These act through the intervals only (no β).
  */
 final class Splits {
     /** Per split layer, [N, …units] of −1, 0, +1 in the bounds' dtype. */
@@ -27,16 +32,25 @@ final class Splits {
     private final Map<Node, Integer> layers = new IdentityHashMap<>();
     /** β per split layer, [N, S, …units] ≥ 0, or null: the final walk's multipliers. */
     Map<Integer, Tensor> betas;
+    /** Per cut layer (not a ReLU), [N, …units] bounds the input is intersected with (±∞ where uncut). */
+    private final Map<Integer, Interval> cuts;
     private Tensor infeasible;
 
     Splits(Map<Integer, Tensor> state) {
+        this(state, Map.of());
+    }
+
+    Splits(Map<Integer, Tensor> state, Map<Integer, Interval> cuts) {
         this.state = state;
+        this.cuts = cuts;
     }
 
     Map<Integer, Tensor> state() { return state; }
 
     /** The input interval of layer {@code layer} ({@code node}) clipped to the splits' sides; infeasible domains recorded. */
     Interval apply(int layer, Node node, Interval h) {
+        Interval cut = cuts.get(layer);
+        if (cut != null) return cut(cut, h);
         Tensor s = state.get(layer);
         if (s == null) return h;
         layers.put(node, layer);
@@ -47,6 +61,15 @@ final class Splits {
         Tensor empty = lo.gt(hi).logicalAnd(active.logicalOr(inactive)).flatten(1, -1).to(DType.FLOAT32).sum(1, false).gt(0);   // [N]
         infeasible = infeasible == null ? empty : infeasible.logicalOr(empty);
         return new Interval(lo, hi.maximum(lo));   // an empty domain's bounds are discarded: keep them ordered (no NaN)
+    }
+
+    /** {@code h} intersected with a layer's cuts: only ever narrower, so every bound on it stays sound. */
+    private Interval cut(Interval cut, Interval h) {
+        Tensor lo = h.lo().maximum(cut.lo()), hi = h.hi().minimum(cut.hi());
+        Tensor clipped = cut.lo().gt(h.lo()).logicalOr(cut.hi().lt(h.hi()));
+        Tensor empty = lo.gt(hi).logicalAnd(clipped).flatten(1, -1).to(DType.FLOAT32).sum(1, false).gt(0);   // [N]
+        infeasible = infeasible == null ? empty : infeasible.logicalOr(empty);
+        return new Interval(lo, hi.maximum(lo));
     }
 
     /** Per domain, whether some split is impossible on it; [N] bool, or null where no split was applied. */
