@@ -338,7 +338,6 @@ public final class Pointwise {
         return new double[]{e[0].item(), e[1].item()};
     }
 
-    /** post·f(pre·z), pre, post &gt; 0: the pieces and the minimizer divided by pre, values times post. */
     /**
      * Where branch and bound cuts [l, u]: its midpoint, or for a kinked f (Clip, HardSigmoid, LeakyRelu, PRelu, HardSwish,
      * Elu with α ≠ 1) the piece boundary inside (l, u) nearest the midpoint, so that each side of the kink gets its own lines.
@@ -357,6 +356,7 @@ public final class Pointwise {
         return point;
     }
 
+    /** post·f(pre·z), pre, post &gt; 0: the pieces and the minimizer divided by pre, values times post. */
     Pointwise scaled(double pre, double post) {
         if (pre == 1 && post == 1) return this;
         List<Piece> p = pieces.stream().map(q -> new Piece(q.from / pre, q.to / pre, q.curvature)).toList();
