@@ -125,12 +125,13 @@ class ImportedActivationBoundsTest {
     }
 
     /**
-     * Branch and bound splits only ReLUs; with other activations beside them its bound still holds at sampled points and is
-     * at least CROWN's, and with no ReLU at all it is the root's bound (nothing to split), not an error.
+     * Branch and bound splits ReLUs and cuts the other activations' inputs (at a kink for HardSwish and PRelu, at the
+     * midpoint for SiLU and tanh-GELU): with them beside ReLUs, and with no ReLU at all, its bound holds at sampled points
+     * and is at least CROWN's.
      */
     @ParameterizedTest
     @ValueSource(strings = {"hard-swish", "silu", "prelu", "tanh-gelu"})
-    void branchAndBoundSplitsTheReluOnlyAndStaysSound(String name) {
+    void branchAndBoundOnTheseActivationsStaysSound(String name) {
         Module m = network(name);
         Module noRelu = new Sequential(Pool.flatten(), new Linear(6, 12), activation(name), new Linear(12, 4));
         noRelu.train(false);
