@@ -135,7 +135,7 @@ final class VerifyCommand implements Callable<Integer> {
                 throw new UserError(e.getMessage());
             }
         }
-        if (!ms.contains(Verification.Method.BAB) && !ms.contains(Verification.Method.BAB_INPUT) && OptionChecks.given(spec, "--bab-domains")) {
+        if (ms.stream().noneMatch(Verification.Method::searches) && OptionChecks.given(spec, "--bab-domains")) {
             OptionChecks.noteIgnored("--bab-domains", "--method " + String.join(",", methods));
         }
         if (!attack) {   // the attack's budget, given for a run that attacks nothing
@@ -169,7 +169,7 @@ final class VerifyCommand implements Callable<Integer> {
         metrics.put("norm", norm.toString());
         metrics.put("certificate_kind", "sound");
         metrics.put("rounding", roundingNote(accountRounding, model.model().dtype()));
-        if (ms.contains(Verification.Method.BAB) || ms.contains(Verification.Method.BAB_INPUT)) metrics.put("bab_domains", babDomains);
+        if (ms.stream().anyMatch(Verification.Method::searches)) metrics.put("bab_domains", babDomains);
         metrics.put("clean_accuracy", r.cleanAccuracy());
         metrics.put("wall_seconds", wall);
         metrics.put("attack_seconds", r.attackSeconds());

@@ -82,7 +82,7 @@ final class VnnlibCommand implements Callable<Integer> {
     @Override public Integer call() {
         Device device = output.apply();
         List<Verification.Method> ms = VerifyCommand.parseMethods(methods);
-        if (!ms.contains(Verification.Method.BAB) && !ms.contains(Verification.Method.BAB_INPUT) && OptionChecks.given(spec, "--bab-domains")) {
+        if (ms.stream().noneMatch(Verification.Method::searches) && OptionChecks.given(spec, "--bab-domains")) {
             OptionChecks.noteIgnored("--bab-domains", "--method " + String.join(",", methods));
         }
         if (attackSteps < 0) throw new UserError("--attack-steps must be ≥ 0, got " + attackSteps);
@@ -146,7 +146,7 @@ final class VnnlibCommand implements Callable<Integer> {
         metrics.put("rounding", VerifyCommand.roundingNote(accountRounding, model.dtype()));
         metrics.put("methods", ms.stream().map(Object::toString).toList());
         metrics.put("cascade", !noCascade);
-        if (ms.contains(Verification.Method.BAB) || ms.contains(Verification.Method.BAB_INPUT)) metrics.put("bab_domains", babDomains);
+        if (ms.stream().anyMatch(Verification.Method::searches)) metrics.put("bab_domains", babDomains);
         metrics.put("timeout_seconds", timeout);
         metrics.put("cases_refuted", r.refutedCases());
         Map<String, Object> perMethod = new LinkedHashMap<>();

@@ -119,10 +119,7 @@ public final class InputSplitting {
      */
     public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, Settings settings, double threshold,
                                     BooleanSupplier expired) {
-        if (region.norm() != Norm.LINF) {
-            throw new IllegalArgumentException("input splitting splits boxes: it bounds ℓ∞ regions (and VNN-LIB boxes), not "
-                    + region.norm() + " balls; use bab or alpha-crown for " + region.norm());
-        }
+        Verification.requireBox(region.norm());
         int n = (int) spec.size(0);
         double[] out = new double[n];
         double[] t = new double[(int) spec.size(1)];

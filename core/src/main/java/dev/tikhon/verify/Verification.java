@@ -44,6 +44,9 @@ public final class Verification {
             }
         }
 
+        /** Whether it searches over domains (bab, bab-input), so that a budget of domains applies to it. */
+        public boolean searches() { return this == BAB || this == BAB_INPUT; }
+
         @Override public String toString() { return name().toLowerCase(Locale.ROOT).replace('_', '-'); }
     }
 
@@ -82,8 +85,7 @@ public final class Verification {
                         BoundedNetwork.DEFAULT_CROWN_UNITS, bab));
                 return out;
             }
-            if (method == Method.BAB_INPUT) {
-                requireBox(norm);
+            if (method == Method.BAB_INPUT) {   // ℓ∞ only: InputSplitting.worstLower refuses an ℓ2 ball (requireBox)
                 out.copy_(InputSplitting.worstLower(net, region, BoundedNetwork.marginsOverOthers(y, numClasses, x),
                         InputSplitting.Settings.DEFAULT.withDomains(bab.maxDomains()), 0, () -> false));
                 return out;

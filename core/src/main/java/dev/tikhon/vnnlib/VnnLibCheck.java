@@ -210,6 +210,12 @@ public final class VnnLibCheck {
         return (!rounding || g.exactCoefficients()) && Double.isFinite(lower) && new BigDecimal(lower).compareTo(g.d()) > 0;
     }
 
+    /** The first of a case's constraints whose bound ({@code bounds}[at + j] for constraint j) refutes it, or −1. */
+    private int refuting(List<VnnLib.Constraint> constraints, double[] bounds, int at) {
+        for (int j = 0; j < constraints.size(); j++) if (refutes(constraints.get(j), bounds[at + j])) return j;
+        return -1;
+    }
+
     /**
      * IBP, CROWN or α-CROWN on the given cases; cases with the same box (a robustness property's disjuncts) are bounded
      * together: one specification of all their rows.
@@ -227,22 +233,18 @@ public final class VnnLibCheck {
             VnnLib.Case first = p.cases().get(group.get(0));
             List<VnnLib.Constraint> rows = new ArrayList<>();
             for (int k : group) rows.addAll(p.cases().get(k).constraints());
+            java.util.function.Predicate<double[]> decided = decided(p, group);
             double[] all = rows.isEmpty() ? new double[0]
-                    : rounding ? Rounding.accounted(() -> lower(net, m, first, rows, decided(p, group, rows), expired))
-                    : lower(net, m, first, rows, decided(p, group, rows), expired);
+                    : rounding ? Rounding.accounted(() -> lower(net, m, first, rows, decided, expired))
+                    : lower(net, m, first, rows, decided, expired);
             int at = 0;
             for (int k : group) {
                 VnnLib.Case c = p.cases().get(k);
                 int size = c.constraints().size();
-                int refutedBy = -1;
                 double[] margin = new double[size];
-                for (int j = 0; j < size; j++) {
-                    VnnLib.Constraint g = c.constraints().get(j);
-                    margin[j] = all[at + j] - g.d().doubleValue();
-                    if (refutedBy < 0 && refutes(g, all[at + j])) refutedBy = j;
-                }
+                for (int j = 0; j < size; j++) margin[j] = all[at + j] - c.constraints().get(j).d().doubleValue();
+                by.get(k).put(m, refuting(c.constraints(), all, at));
                 at += size;
-                by.get(k).put(m, refutedBy);
                 margins.get(k).put(m, margin);
             }
         }
@@ -309,11 +311,8 @@ public final class VnnLibCheck {
         };
         InputSplitting.Outcome o = rounding ? Rounding.accounted(run) : run.get();
         double[] margin = new double[size];
-        int refutedBy = -1;
-        for (int j = 0; j < size; j++) {
-            margin[j] = o.rows()[j] - c.constraints().get(j).d().doubleValue();
-            if (refutedBy < 0 && refutes(c.constraints().get(j), o.rows()[j])) refutedBy = j;
-        }
+        for (int j = 0; j < size; j++) margin[j] = o.rows()[j] - c.constraints().get(j).d().doubleValue();
+        int refutedBy = refuting(c.constraints(), o.rows(), 0);
         if (refutedBy < 0 && o.proved()) refutedBy = BY_SEVERAL;
         by.put(Verification.Method.BAB_INPUT, refutedBy);
         margins.put(Verification.Method.BAB_INPUT, margin);
@@ -337,18 +336,16 @@ public final class VnnLibCheck {
     }
 
     /**
-     * Whether bounds of {@code rows} (the constraints of the cases of {@code group}, in order) refute every one of those
-     * cases: each has a constraint whose bound refutes it.
+     * Whether bounds of the constraints of the cases of {@code group} (in order, as {@link #bound} stacks them) refute every
+     * one of those cases: each has a constraint whose bound refutes it.
      */
-    private java.util.function.Predicate<double[]> decided(VnnLib.Property p, List<Integer> group, List<VnnLib.Constraint> rows) {
+    private java.util.function.Predicate<double[]> decided(VnnLib.Property p, List<Integer> group) {
         return bounds -> {
             int at = 0;
             for (int k : group) {
-                int size = p.cases().get(k).constraints().size();
-                boolean refuted = false;
-                for (int j = 0; j < size && !refuted; j++) refuted = refutes(rows.get(at + j), bounds[at + j]);
-                if (!refuted) return false;
-                at += size;
+                List<VnnLib.Constraint> constraints = p.cases().get(k).constraints();
+                if (refuting(constraints, bounds, at) < 0) return false;
+                at += constraints.size();
             }
             return true;
         };
