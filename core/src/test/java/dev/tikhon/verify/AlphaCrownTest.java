@@ -331,6 +331,15 @@ class AlphaCrownTest {
         return bounds.maskedFill(idle, Double.POSITIVE_INFINITY).minWithIndex(1)[0].gt(0).toBooleanArray();
     }
 
+    /** A case's CROWN bounds and its full 20-step α-CROWN bounds: the two ends a stopped ascent lies between. */
+    private record Ends(Case c, Tensor crown, Tensor full) {
+        static Ends of(Case c) {
+            int units = BoundedNetwork.DEFAULT_CROWN_UNITS;
+            return new Ends(c, c.net().crownLower(c.region(), c.spec(), units, LowerSlope.ADAPTIVE),
+                    c.net().alphaCrownLower(c.region(), c.spec(), units, 20, 0.1));
+        }
+    }
+
     /**
      * A stop hook asked after every computation: one that fires when asked the (k+1)-th time stops after k steps, with
      * exactly the bounds of a k-step ascent (the same trajectory, cut), at least CROWN's, at most the full ascent's and
@@ -338,11 +347,11 @@ class AlphaCrownTest {
      */
     @Test
     void aStopHookEndsTheAscentWithTheBestBoundsSoFar() {
-        Case c = Case.mlp(32, 9, 10, 6);
+        Ends e = Ends.of(Case.mlp(32, 9, 10, 6));
+        Case c = e.c();
         BoundedNetwork net = c.net();
         int units = BoundedNetwork.DEFAULT_CROWN_UNITS;
-        Tensor crown = net.crownLower(c.region(), c.spec(), units, LowerSlope.ADAPTIVE);
-        Tensor full = net.alphaCrownLower(c.region(), c.spec(), units, 20, 0.1);
+        Tensor crown = e.crown(), full = e.full();
         for (int k : new int[]{0, 3, 7}) {
             int[] asked = {0};
             AlphaSlopes slopes = new AlphaSlopes();
@@ -367,17 +376,17 @@ class AlphaCrownTest {
     }
     /**
      * An ascent that ends for an example once a predicate of its bounds holds (vnnlib: every case of a box refuted): one
-     * that holds at once gives CROWN's bounds; one that asks row 0 to pass the midpoint between CROWN's and the full
-     * ascent's bound of it stops that example early (fewer examples bounded in later steps), with row 0 past the midpoint
+     * that holds at once gives CROWN's bounds; one that asks row 1 to pass the midpoint between CROWN's and the full
+     * ascent's bound of it stops that example early (fewer examples bounded in later steps), with row 1 past the midpoint
      * and every bound between CROWN's and the full ascent's; one that never holds is the full ascent.
      */
     @Test
     void anAscentEndsForAnExampleOnceItsBoundsDecideIt() {
-        Case c = Case.mlp(32, 9, 10, 6);
+        Ends e = Ends.of(Case.mlp(32, 9, 10, 6));
+        Case c = e.c();
         BoundedNetwork net = c.net();
         int units = BoundedNetwork.DEFAULT_CROWN_UNITS;
-        Tensor crown = net.crownLower(c.region(), c.spec(), units, LowerSlope.ADAPTIVE);
-        Tensor full = net.alphaCrownLower(c.region(), c.spec(), units, 20, 0.1);
+        Tensor crown = e.crown(), full = e.full();
         Tensor atOnce = net.alphaCrownLowerUntil(c.region(), c.spec(), units, 20, 0.1, b -> true, BoundedNetwork.NEVER);
         assertThat(atOnce.sub(crown).abs().max().item()).as("decided at once: CROWN's bounds").isLessThan(1e-12);
         Tensor never = net.alphaCrownLowerUntil(c.region(), c.spec(), units, 20, 0.1, b -> false, BoundedNetwork.NEVER);
