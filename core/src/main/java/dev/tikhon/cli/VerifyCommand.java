@@ -29,7 +29,8 @@ import java.util.concurrent.Callable;
 @Command(name = "verify", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Prove robustness: an image is verified at ε when bound propagation (IBP, CROWN or α-CROWN) shows every margin "
                 + "z_y − z_j positive over the whole ℓ∞ or ℓ2 ball ∩ [0, 1] (the whole ball for the 2-D toy sets, which are not images; a sound certificate); falsified when it is misclassified "
-                + "or the attack ensemble finds a counterexample (run on what is not verified); unknown otherwise. Writes verify.csv, "
+                + "or the attack ensemble finds a counterexample (run on what is not verified, before bab and bab-input search: they skip what it breaks), "
+                + "or bab-input finds one; unknown otherwise. Writes verify.csv, "
                 + "verified_accuracy.csv/.png, metrics.json, index.html."})
 final class VerifyCommand implements Callable<Integer> {
     @ArgGroup(exclusive = false, multiplicity = "1")

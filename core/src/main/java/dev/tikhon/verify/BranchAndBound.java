@@ -165,6 +165,15 @@ public final class BranchAndBound {
      */
     public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, int crownUnits, Settings settings,
                                     double threshold, java.util.function.BooleanSupplier expired) {
+        return worstLower(net, region, spec, crownUnits, settings, threshold, expired, SearchHooks.NONE);
+    }
+
+    /**
+     * The same, asking {@code hooks} which of the examples the root leaves open are refuted already (an attack's
+     * counterexample): their search is skipped and the root's bound stands.
+     */
+    public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, int crownUnits, Settings settings,
+                                    double threshold, java.util.function.BooleanSupplier expired, SearchHooks hooks) {
         long n = spec.size(0);
         double[] out;
         boolean[] hopeless;
@@ -182,11 +191,29 @@ public final class BranchAndBound {
             }
         }
         Map<Integer, long[]> shapes = net.splittableInputShapes(region);
+        boolean[] skip = refutedAtRoot(out, hopeless, threshold, hooks);
         for (int i = 0; i < n && !shapes.isEmpty(); i++) {   // no activation to split: the root's bound stands
-            if (out[i] > threshold || hopeless[i] || expired.getAsBoolean()) continue;   // verified at the root, misclassified at the centre, or out of time
+            // verified at the root, misclassified at the centre, refuted by the caller, or out of time
+            if (out[i] > threshold || hopeless[i] || skip[i] || expired.getAsBoolean()) continue;
             out[i] = Math.max(out[i], search(net, region, spec, i, crownUnits, settings, shapes, out[i], threshold, expired).lower());
         }
         return Tensor.fromDoubles(out, n).to(spec.dtype()).to(spec.device());
+    }
+
+    /**
+     * Per example, whether {@code hooks} refutes it: asked once, for the examples whose root bound {@code root} is not above
+     * the threshold and that are not hopeless (nothing is asked when none is open).
+     */
+    static boolean[] refutedAtRoot(double[] root, boolean[] hopeless, double threshold, SearchHooks hooks) {
+        boolean[] skip = new boolean[root.length];
+        int[] open = java.util.stream.IntStream.range(0, root.length).filter(i -> !(root[i] > threshold) && !hopeless[i]).toArray();
+        if (open.length == 0) return skip;
+        boolean[] refuted = hooks.refuted(open);
+        if (refuted.length != open.length) {
+            throw new IllegalStateException("a search hook answered " + refuted.length + " flags for " + open.length + " open examples");
+        }
+        for (int j = 0; j < open.length; j++) skip[open[j]] = refuted[j];
+        return skip;
     }
 
     /** The search for example {@code i}. */

@@ -119,24 +119,36 @@ public final class InputSplitting {
      */
     public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, Settings settings, double threshold,
                                     BooleanSupplier expired) {
+        return worstLower(net, region, spec, settings, threshold, expired, SearchHooks.NONE);
+    }
+
+    /**
+     * The same, bounding every box by CROWN first and searching only the examples that leaves open and {@code hooks} does
+     * not refute (an attack's counterexample: the root's bound stands), and telling {@code hooks} each counterexample the
+     * search finds.
+     */
+    public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, Settings settings, double threshold,
+                                    BooleanSupplier expired, SearchHooks hooks) {
         Verification.requireBox(region.norm());
         int n = (int) spec.size(0);
-        double[] out = new double[n];
         double[] t = new double[(int) spec.size(1)];
         Arrays.fill(t, threshold);
         // the box the sub-boxes cover: x₀ ± ε as computed, widened by its rounding where rounding is accounted (the exact ball)
         Interval box = Rounding.on() ? Rounding.box(region) : region.box();
+        double[] out;
+        boolean[] skip;
+        try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {   // the root of every example at once
+            out = net.crownLower(InputRegion.box(box.lo(), box.hi()), spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE)
+                    .minWithIndex(1)[0].to(DType.FLOAT64).toDoubleArray();
+            skip = BranchAndBound.refutedAtRoot(out, net.hopeless(region, spec, threshold), threshold, hooks);
+        }
         for (int i = 0; i < n; i++) {
-            if (expired.getAsBoolean()) {   // out of time: the root's CROWN bound, as sound as any
-                try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
-                    InputRegion one = region.narrow(i, 1);
-                    out[i] = net.crownLower(one, spec.narrow(0, i, 1), BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE).min().item();
-                }
-                continue;
-            }
+            // proved at the root, refuted by the caller, or out of time: the root's bound, as sound as any
+            if (out[i] > threshold || skip[i] || expired.getAsBoolean()) continue;
             try (Scope s = Scope.open()) {
                 Outcome o = search(net, box.lo().narrow(0, i, 1), box.hi().narrow(0, i, 1), spec.narrow(0, i, 1), t, Goal.ALL, settings, expired);
-                out[i] = Arrays.stream(o.rows()).min().orElse(Double.POSITIVE_INFINITY);
+                out[i] = Math.max(out[i], Arrays.stream(o.rows()).min().orElse(Double.POSITIVE_INFINITY));   // both sound
+                if (o.counterexample() != null) hooks.counterexample(i, o.counterexample());
             }
         }
         return Tensor.fromDoubles(out, n).to(spec.dtype()).to(spec.device());

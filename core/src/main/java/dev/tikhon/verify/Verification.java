@@ -74,6 +74,15 @@ public final class Verification {
      */
     public static Tensor worstMargin(Module model, Method method, Tensor x, Tensor y, Tensor eps, Norm norm, int numClasses,
                                      BranchAndBound.Settings bab) {
+        return worstMargin(model, method, x, y, eps, norm, numClasses, bab, SearchHooks.NONE);
+    }
+
+    /**
+     * The same; a search ({@link Method#searches}) asks {@code hooks} which examples its root leaves open are refuted
+     * already, and tells it the counterexamples it finds (the other methods ignore it).
+     */
+    public static Tensor worstMargin(Module model, Method method, Tensor x, Tensor y, Tensor eps, Norm norm, int numClasses,
+                                     BranchAndBound.Settings bab, SearchHooks hooks) {
         Tensor out = Tensor.zeros(x.dtype(), x.device(), x.size(0));   // outside the scope: it outlives the bound computation
         try (Autograd.Guard g = Autograd.noGrad(); Scope s = Scope.open()) {
             requireRadii(eps);
@@ -82,12 +91,12 @@ public final class Verification {
             InputRegion region = InputRegion.inDomain(x, eps, norm);
             if (method == Method.BAB) {   // every row a rival class: no zero row to mask
                 out.copy_(BranchAndBound.worstLower(net, region, BoundedNetwork.marginsOverOthers(y, numClasses, x),
-                        BoundedNetwork.DEFAULT_CROWN_UNITS, bab));
+                        BoundedNetwork.DEFAULT_CROWN_UNITS, bab, 0, () -> false, hooks));
                 return out;
             }
             if (method == Method.BAB_INPUT) {   // ℓ∞ only: InputSplitting.worstLower refuses an ℓ2 ball (requireBox)
                 out.copy_(InputSplitting.worstLower(net, region, BoundedNetwork.marginsOverOthers(y, numClasses, x),
-                        InputSplitting.Settings.DEFAULT.withDomains(bab.maxDomains()), 0, () -> false));
+                        InputSplitting.Settings.DEFAULT.withDomains(bab.maxDomains()), 0, () -> false, hooks));
                 return out;
             }
             Tensor spec = BoundedNetwork.margins(y, numClasses, x);

@@ -6,6 +6,7 @@ import dev.tikhon.attack.InputDomain;
 import dev.tikhon.attack.Norm;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Scope;
@@ -105,14 +106,24 @@ public final class VerificationRun {
                 double[][][] margin = new double[b][methods][radii];
                 double[][] radius = new double[b][methods];
                 for (double[] r : radius) Arrays.fill(r, Double.NaN);
+                boolean[][] broken = new boolean[b][radii], attacked = new boolean[b][radii];
+                String[][] by = new String[b][radii];
+                for (int i = 0; i < b; i++) {
+                    if (labels[i] != pred[i]) {
+                        Arrays.fill(broken[i], true);
+                        Arrays.fill(by[i], "clean");
+                    }
+                }
+                Attacker attacker = new Attacker(model, x, y, s, k, start, broken, attacked, by);
                 // one search per batch: a costlier method's bisection starts from a cheaper one's radius (and the attack's)
                 Verification.RadiusSearch search = s.radiusSteps() > 0
                         ? new Verification.RadiusSearch(model, x, y, s.norm(), k, s.radiusMax(), s.radiusSteps(), s.bab()) : null;
                 for (int m = 0; m < methods; m++) {
                     long t0 = System.nanoTime();
+                    double asked = attacker.seconds();
                     for (int e = 0; e < radii; e++) {
                         double[] w = Verification.worstMargin(model, s.methods().get(m), x, y, Verification.full(x, s.eps()[e]), s.norm(), k,
-                                        s.bab())
+                                        s.bab(), attacker.hooks(e, s.methods().get(m)))
                                 .cpu().toDoubleArray();
                         for (int i = 0; i < b; i++) margin[i][m][e] = w[i];
                     }
@@ -120,36 +131,19 @@ public final class VerificationRun {
                         double[] r = search.radius(s.methods().get(m));
                         for (int i = 0; i < b; i++) radius[i][m] = r[i];
                     }
-                    boundSeconds[m] += (System.nanoTime() - t0) / 1e9;
+                    // an attack a search asked for counts as the attack's time, not the method's
+                    boundSeconds[m] += (System.nanoTime() - t0) / 1e9 - (attacker.seconds() - asked);
                 }
-                boolean[][] broken = new boolean[b][radii], attacked = new boolean[b][radii];
-                String[][] by = new String[b][radii];
                 for (int e = 0; e < radii; e++) {
                     List<Integer> todo = new ArrayList<>();
                     for (int i = 0; i < b; i++) {
                         boolean anyVerified = false;
                         for (int m = 0; m < methods; m++) anyVerified |= margin[i][m][e] > 0;
-                        if (labels[i] != pred[i]) {
-                            broken[i][e] = true;
-                            by[i][e] = "clean";
-                        } else if (s.attack() && (s.attackAll() || !anyVerified)) {
-                            todo.add(i);
-                        }
+                        if (!broken[i][e] && !attacked[i][e] && (s.attackAll() || !anyVerified)) todo.add(i);
                     }
-                    if (todo.isEmpty()) continue;
-                    long t0 = System.nanoTime();
-                    int[] rowsToAttack = todo.stream().mapToInt(Integer::intValue).toArray();
-                    Rng.seed(Rng.derive(s.seed(), start, e));
-                    Ensemble ensemble = Ensemble.standard(s.norm(), s.eps()[e], k, s.steps(), s.restarts(), s.targets(), s.queries());
-                    Ensemble.Outcome o = ensemble.run(model, Attacks.rows(x, rowsToAttack), Attacks.rows(y, rowsToAttack));
-                    for (int j = 0; j < rowsToAttack.length; j++) {
-                        int i = rowsToAttack[j];
-                        attacked[i][e] = true;
-                        broken[i][e] = o.result().success()[j];
-                        by[i][e] = o.foundBy()[j];
-                    }
-                    attackSeconds += (System.nanoTime() - t0) / 1e9;
+                    if (s.attack()) attacker.attack(e, todo.stream().mapToInt(Integer::intValue).toArray());
                 }
+                attackSeconds += attacker.seconds();
                 for (int i = 0; i < b; i++) {
                     rows.add(new Row(start + i, labels[i], pred[i], margin[i], broken[i], attacked[i], by[i], radius[i]));
                 }
@@ -159,5 +153,109 @@ public final class VerificationRun {
         double[] perImage = new double[methods];
         for (int m = 0; m < methods; m++) perImage[m] = boundSeconds[m] / Math.max(1, n);
         return new Result(s, rows, perImage, attackSeconds);
+    }
+
+    /**
+     * The attack ensemble on one batch, each image attacked at most once per radius: by the final sweep over what no
+     * method verified, or earlier, when a search asks which of the images its root leaves open are broken (a broken image
+     * is not searched: its whole budget saved). Also confirms a search's counterexamples. Writes into the batch's
+     * {@code broken}, {@code attacked} and {@code brokenBy}.
+     */
+    private static final class Attacker {
+        private final Module model;
+        private final Tensor x, y;
+        private final Settings s;
+        private final int classes, start;
+        private final boolean[][] broken, attacked;
+        private final String[][] by;
+        private final int[] runs;   // per radius: ensembles run so far (each run its own seed; the first one's as before searches asked)
+        private double seconds;
+
+        Attacker(Module model, Tensor x, Tensor y, Settings s, int classes, int start, boolean[][] broken, boolean[][] attacked,
+                 String[][] by) {
+            this.model = model;
+            this.x = x;
+            this.y = y;
+            this.s = s;
+            this.classes = classes;
+            this.start = start;
+            this.broken = broken;
+            this.attacked = attacked;
+            this.by = by;
+            this.runs = new int[s.eps().length];
+        }
+
+        /** Seconds spent attacking so far. */
+        double seconds() { return seconds; }
+
+        /** The ensemble at radius {@code e} on the batch's {@code rows}. */
+        void attack(int e, int[] rows) {
+            if (rows.length == 0) return;
+            long t0 = System.nanoTime();
+            Rng.seed(runs[e] == 0 ? Rng.derive(s.seed(), start, e) : Rng.derive(s.seed(), start, e, runs[e]));
+            runs[e]++;
+            Ensemble ensemble = Ensemble.standard(s.norm(), s.eps()[e], classes, s.steps(), s.restarts(), s.targets(), s.queries());
+            Ensemble.Outcome o;
+            try (Scope scope = Scope.open(); Autograd.Guard g = Autograd.enableGrad()) {   // a search asks from inside its no-grad bounds
+                o = ensemble.run(model, Attacks.rows(x, rows), Attacks.rows(y, rows));
+            }
+            for (int j = 0; j < rows.length; j++) {
+                int i = rows[j];
+                attacked[i][e] = true;
+                broken[i][e] = o.result().success()[j];
+                by[i][e] = o.foundBy()[j];
+            }
+            seconds += (System.nanoTime() - t0) / 1e9;
+        }
+
+        /**
+         * What a search at radius {@code e} asks and tells: with the attack on (and not --attack-all, whose soundness check
+         * needs every method's verdict on every image), the open images not attacked yet are attacked first, and the broken
+         * ones are not searched; a counterexample a search finds breaks its image once confirmed.
+         */
+        SearchHooks hooks(int e, Verification.Method method) {
+            return new SearchHooks() {
+                @Override public boolean[] refuted(int[] open) {
+                    boolean[] out = new boolean[open.length];
+                    if (!s.attack() || s.attackAll()) return out;
+                    attack(e, java.util.Arrays.stream(open).filter(i -> !broken[i][e] && !attacked[i][e]).toArray());
+                    for (int j = 0; j < open.length; j++) out[j] = broken[open[j]][e];
+                    return out;
+                }
+
+                @Override public void counterexample(int i, double[] point) {
+                    if (!broken[i][e] && confirmed(i, e, point)) {
+                        broken[i][e] = true;
+                        by[i][e] = method.toString();
+                    }
+                }
+            };
+        }
+
+        /**
+         * Whether {@code point} lies in image i's ball at radius e (the box as the model's type computes x ± ε, within the
+         * input domain; with rounding accounted, the exact ball, compared exactly) and some margin z_y − z_j there is ≤ 0 (the
+         * forward pass's upper end: with rounding accounted, for the exact network).
+         */
+        private boolean confirmed(int i, int e, double[] point) {
+            double eps = s.eps()[e];
+            Tensor xi = x.narrow(0, i, 1);
+            Interval box = InputRegion.inDomain(xi, Verification.full(xi, eps), s.norm()).box();
+            double[] x0 = xi.to(DType.FLOAT64).flatten(0, -1).toDoubleArray(), lo = box.lo().to(DType.FLOAT64).flatten(0, -1).toDoubleArray(),
+                    hi = box.hi().to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
+            if (point.length != x0.length) return false;
+            java.math.BigDecimal sumSq = java.math.BigDecimal.ZERO, radius = new java.math.BigDecimal(eps);
+            for (int d = 0; d < point.length; d++) {
+                if (!(point[d] >= lo[d] && point[d] <= hi[d])) return false;
+                java.math.BigDecimal diff = new java.math.BigDecimal(point[d]).subtract(new java.math.BigDecimal(x0[d])).abs();
+                if (Rounding.on() && s.norm() == Norm.LINF && diff.compareTo(radius) > 0) return false;
+                sumSq = sumSq.add(diff.multiply(diff));
+            }
+            if (s.norm() == Norm.L2 && sumSq.compareTo(radius.multiply(radius)) > 0) return false;
+            long[] shape = xi.shape();
+            Tensor p = Tensor.fromDoubles(point, shape).to(x.device(), x.dtype());
+            Tensor spec = BoundedNetwork.marginsOverOthers(y.narrow(0, i, 1), classes, p);
+            return BoundedNetwork.of(model).ibp(InputRegion.ball(p, 0, Norm.LINF), spec).hi().min().item() <= 0;
+        }
     }
 }

@@ -173,7 +173,8 @@ class CliVerifyTest {
     }
     /**
      * bab-input on a 2-D toy model: it verifies at least what CROWN does (every image CROWN verifies, bab-input's bound is at
-     * least CROWN's), nothing it verifies is broken by the attack; ℓ2 is refused in one line naming the fix, before any work.
+     * least CROWN's), nothing it verifies is broken by the attack; without the attack its own counterexamples falsify every
+     * image it does not prove (none unknown, some broken_by bab-input); ℓ2 is refused in one line naming the fix, before any work.
      */
     @Test
     void inputSplittingOnAToyModel(@TempDir Path dir) throws IOException {
@@ -194,6 +195,22 @@ class CliVerifyTest {
             assertThat(Double.parseDouble(row.get("bab-input_margin_lower@0.2")))
                     .isGreaterThanOrEqualTo(Double.parseDouble(row.get("crown_margin_lower@0.2")) - 1e-5);
         }
+        // without the attack, bab-input's own counterexamples falsify: the images it does not prove are falsified, not unknown
+        Cli.Run own = Cli.run("verify", "--checkpoint", model.toString(), "--method", "bab-input", "--eps", "0.2", "--images", "20",
+                "--no-attack", "--threads", "1", "--out", dir.resolve("own").toString());
+        assertThat(own.exitCode()).as(own.err()).isZero();
+        JsonNode om = JSON.readTree(dir.resolve("own/metrics.json").toFile());
+        assertThat(om.at("/results/0/verified").asLong()).isEqualTo(vm.at("/results/1/verified").asLong());
+        assertThat(om.at("/results/0/unknown").asLong()).isZero();
+        long byInputSplitting = 0;
+        for (var row : dev.tikhon.report.Csv.read(dir.resolve("own/verify.csv")).records()) {
+            if (row.get("broken_by@0.2").equals("bab-input")) {
+                byInputSplitting++;
+                assertThat(row.get("bab-input_verdict@0.2")).isEqualTo("falsified");
+                assertThat(Double.parseDouble(row.get("bab-input_margin_lower@0.2"))).isLessThanOrEqualTo(0);
+            }
+        }
+        assertThat(byInputSplitting).as("correctly classified images falsified by bab-input's counterexamples").isPositive();
         Cli.Run l2 = Cli.run("verify", "--checkpoint", model.toString(), "--method", "bab-input", "--norm", "l2", "--out", dir.resolve("l2").toString());
         assertThat(l2.exitCode()).isEqualTo(2);
         assertThat(l2.err().strip().lines().count()).isEqualTo(1);

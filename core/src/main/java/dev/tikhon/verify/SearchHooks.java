@@ -1,0 +1,27 @@
+package dev.tikhon.verify;
+
+/**
+ * What a branch-and-bound search ({@link BranchAndBound}, {@link InputSplitting}) asks and tells its caller, per example of
+ * a batch. A search spends its whole budget on an example it cannot prove, and a false property is one it can never
+ * prove: an attack that breaks the example first saves all of it (α,β-CROWN runs its PGD attack before branch and bound
+ * for this reason). The bounds stay sound whatever the hooks answer: a skipped search leaves the root's bound.
+ */
+public interface SearchHooks {
+    /** Asks and tells nothing: every open example is searched. */
+    SearchHooks NONE = new SearchHooks() {};
+
+    /**
+     * Of the examples (indices into the batch) that the root's bound leaves open, which are known to be false already (a
+     * counterexample found by an attack): those are not searched, and keep the root's bound.
+     *
+     * @return one flag per entry of {@code open}
+     */
+    default boolean[] refuted(int[] open) { return new boolean[open.length]; }
+
+    /**
+     * The search found a point of example {@code example}'s region (flat, the model's values, within the box it searched)
+     * at which some margin is at most the threshold. The caller confirms it before counting it: the box may be widened by
+     * its rounding ({@link Rounding#accounted}), and the point's value holds up to the forward pass's rounding.
+     */
+    default void counterexample(int example, double[] point) {}
+}
