@@ -202,12 +202,23 @@ final class VerifyCommand implements Callable<Integer> {
                 }
                 if (s.attack() && s.attackAll()) row.put("violations_verified_but_broken", r.violations(e));
                 row.put("bound_seconds_per_image", r.boundSecondsPerImage()[m]);
+                if (s.methods().get(m).searches()) row.put("search", searchSummary(r, m, e));
                 out.add(row);
             }
             if (s.radiusSteps() > 0) {   // kept where earlier versions wrote it (the method's last ε); verified_radius has it by method
                 out.get(out.size() - 1).put("median_verified_radius", medianRadius(r, m));
             }
         }
+        return out;
+    }
+
+    /** How a search method's searches at radius {@code e} ended: images per end ({@link VerificationRun.Row#searchEnd}), mean domains of those searched. */
+    static Map<String, Object> searchSummary(VerificationRun.Result r, int m, int e) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (String end : List.of("root", "attacked first", "proved", "counterexample", "budget", "stuck", "stopped")) {
+            out.put(end.replace(' ', '_'), r.rows().stream().filter(x -> end.equals(x.searchEnd(m, e))).count());
+        }
+        out.put("mean_domains_searched", r.rows().stream().filter(x -> x.domains()[m][e] > 0).mapToInt(x -> x.domains()[m][e]).average().orElse(0));
         return out;
     }
 
@@ -262,6 +273,13 @@ final class VerifyCommand implements Callable<Integer> {
         if (s.radiusSteps() > 0) for (Verification.Method m : s.methods()) header.add(m + "_radius_capped");
         boolean tightest = s.methods().size() > 1;
         if (tightest) for (double e : s.eps()) header.add("tightest_margin_lower@" + e);
+        for (double e : s.eps()) {   // appended after the rest, so the columns before keep their places
+            for (Verification.Method m : s.methods()) {
+                if (!m.searches()) continue;
+                header.add(m + "_search@" + e);
+                header.add(m + "_domains@" + e);
+            }
+        }
         List<List<Object>> rows = new ArrayList<>();
         for (VerificationRun.Row x : r.rows()) {
             List<Object> row = new ArrayList<>(List.of(x.index(), x.label(), x.prediction(), x.correct()));
@@ -279,6 +297,13 @@ final class VerifyCommand implements Callable<Integer> {
                     double best = Double.NEGATIVE_INFINITY;
                     for (int m = 0; m < s.methods().size(); m++) best = Math.max(best, x.margin()[m][e]);
                     row.add(best);
+                }
+            }
+            for (int e = 0; e < s.eps().length; e++) {
+                for (int m = 0; m < s.methods().size(); m++) {
+                    if (!s.methods().get(m).searches()) continue;
+                    row.add(x.searchEnd(m, e));
+                    row.add(x.domains()[m][e]);
                 }
             }
             rows.add(row);
@@ -327,6 +352,15 @@ final class VerifyCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "%-6s %8.4g %9d %9d %9d %8.4f %12.4g%n", row.get("method"), (double) row.get("eps"),
                     (long) row.get("verified"), (long) row.get("falsified"), (long) row.get("unknown"), (double) row.get("verified_accuracy"),
                     (double) row.get("bound_seconds_per_image"));
+        }
+        for (Map<String, Object> row : summary(r)) {   // where a search's budget went, and whether more would help
+            if (!(row.get("search") instanceof Map<?, ?> ends)) continue;
+            long searched = r.rows().size() - (long) ends.get("root") - (long) ends.get("attacked_first");
+            System.out.printf(Locale.ROOT, "%s at ε %s: %d searched (mean %.0f domains): %d proved, %d counterexample, %d ran out of "
+                            + "--bab-domains %d, %d stuck, %d stopped; %d attacked first (broken, not searched), %d decided at the root%n",
+                    row.get("method"), dev.tikhon.report.Format.number((double) row.get("eps")), searched, (double) ends.get("mean_domains_searched"), (long) ends.get("proved"),
+                    (long) ends.get("counterexample"), (long) ends.get("budget"), s.babDomains(), (long) ends.get("stuck"), (long) ends.get("stopped"),
+                    (long) ends.get("attacked_first"), (long) ends.get("root"));
         }
         if (s.radiusSteps() > 0) {
             for (int m = 0; m < s.methods().size(); m++) {

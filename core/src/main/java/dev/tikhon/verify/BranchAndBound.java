@@ -195,7 +195,10 @@ public final class BranchAndBound {
         for (int i = 0; i < n && !shapes.isEmpty(); i++) {   // no activation to split: the root's bound stands
             // verified at the root, misclassified at the centre, refuted by the caller, or out of time
             if (out[i] > threshold || hopeless[i] || skip[i] || expired.getAsBoolean()) continue;
-            out[i] = Math.max(out[i], search(net, region, spec, i, crownUnits, settings, shapes, out[i], threshold, expired).lower());
+            Outcome o = search(net, region, spec, i, crownUnits, settings, shapes, out[i], threshold, expired);
+            out[i] = Math.max(out[i], o.lower());
+            hooks.searched(i, o.domains(), out[i] > threshold ? SearchHooks.End.PROVED : o.stuck() ? SearchHooks.End.STUCK
+                    : o.domains() >= settings.maxDomains() ? SearchHooks.End.BUDGET : SearchHooks.End.STOPPED);
         }
         return Tensor.fromDoubles(out, n).to(spec.dtype()).to(spec.device());
     }

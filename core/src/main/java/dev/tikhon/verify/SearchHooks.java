@@ -24,4 +24,23 @@ public interface SearchHooks {
      * its rounding ({@link Rounding#accounted}), and the point's value holds up to the forward pass's rounding.
      */
     default void counterexample(int example, double[] point) {}
+
+    /** Example {@code example}'s search ended after {@code domains} bound computations, for the reason {@code end}. */
+    default void searched(int example, int domains, End end) {}
+
+    /** Why a search ended. */
+    enum End {
+        /** Every domain proved: the example is verified. */
+        PROVED,
+        /** A point of a domain is a counterexample ({@link InputSplitting}'s centres and corners). */
+        COUNTEREXAMPLE,
+        /** The budget of domains ran out with domains open: a larger budget may prove more. */
+        BUDGET,
+        /** An open domain has nothing left to split: a larger budget cannot help it. */
+        STUCK,
+        /** The stop hook (a time limit) ended it. */
+        STOPPED;
+
+        @Override public String toString() { return name().toLowerCase(java.util.Locale.ROOT); }
+    }
 }

@@ -43,12 +43,22 @@ public final class VerificationRun {
      * @param broken   [radius] misclassified, or an adversarial point found in the ball (false where not attacked)
      * @param attacked [radius] whether the ensemble ran on it
      * @param radius   [method] largest verified radius found by bisection (NaN without --radius)
+     * @param search   [method][radius] how a search method's search of the image ended ({@link #searchEnd}); null for the others
+     * @param domains  [method][radius] the domains that search bounded (0 where it did not search)
      */
     public record Row(int index, long label, long prediction, double[][] margin, boolean[] broken, boolean[] attacked,
-                      String[] brokenBy, double[] radius) {
+                      String[] brokenBy, double[] radius, String[][] search, int[][] domains) {
         public boolean correct() { return label == prediction; }
 
         public boolean verified(int method, int e) { return margin[method][e] > 0; }
+
+        /**
+         * How the search of method {@code m} at radius {@code e} ended: "root" (decided without a search: verified by the
+         * root's bound, or misclassified), "attacked first" (broken by the attack before it, not searched), or the end of
+         * its search ({@link SearchHooks.End}: proved, counterexample, budget, stuck, stopped); null for a method that does
+         * not search.
+         */
+        public String searchEnd(int m, int e) { return search[m] == null ? null : search[m][e]; }
 
         public String verdict(int method, int e) {
             return verified(method, e) ? "verified" : broken[e] ? "falsified" : "unknown";
@@ -114,6 +124,13 @@ public final class VerificationRun {
                         Arrays.fill(by[i], "clean");
                     }
                 }
+                String[][][] searchEnd = new String[b][methods][];
+                int[][][] domains = new int[b][methods][radii];
+                for (int i = 0; i < b; i++) {
+                    for (int m = 0; m < methods; m++) {
+                        if (s.methods().get(m).searches()) searchEnd[i][m] = filled(radii, "root");
+                    }
+                }
                 Attacker attacker = new Attacker(model, x, y, s, k, start, broken, attacked, by);
                 // one search per batch: a costlier method's bisection starts from a cheaper one's radius (and the attack's)
                 Verification.RadiusSearch search = s.radiusSteps() > 0
@@ -123,7 +140,7 @@ public final class VerificationRun {
                     double asked = attacker.seconds();
                     for (int e = 0; e < radii; e++) {
                         double[] w = Verification.worstMargin(model, s.methods().get(m), x, y, Verification.full(x, s.eps()[e]), s.norm(), k,
-                                        s.bab(), attacker.hooks(e, s.methods().get(m)))
+                                        s.bab(), attacker.hooks(e, m, searchEnd, domains))
                                 .cpu().toDoubleArray();
                         for (int i = 0; i < b; i++) margin[i][m][e] = w[i];
                     }
@@ -145,7 +162,7 @@ public final class VerificationRun {
                 }
                 attackSeconds += attacker.seconds();
                 for (int i = 0; i < b; i++) {
-                    rows.add(new Row(start + i, labels[i], pred[i], margin[i], broken[i], attacked[i], by[i], radius[i]));
+                    rows.add(new Row(start + i, labels[i], pred[i], margin[i], broken[i], attacked[i], by[i], radius[i], searchEnd[i], domains[i]));
                 }
             }
             if (progress != null) progress.accept(b);   // images done in this batch
@@ -153,6 +170,12 @@ public final class VerificationRun {
         double[] perImage = new double[methods];
         for (int m = 0; m < methods; m++) perImage[m] = boundSeconds[m] / Math.max(1, n);
         return new Result(s, rows, perImage, attackSeconds);
+    }
+
+    private static String[] filled(int n, String v) {
+        String[] out = new String[n];
+        Arrays.fill(out, v);
+        return out;
     }
 
     /**
@@ -213,14 +236,23 @@ public final class VerificationRun {
          * needs every method's verdict on every image), the open images not attacked yet are attacked first, and the broken
          * ones are not searched; a counterexample a search finds breaks its image once confirmed.
          */
-        SearchHooks hooks(int e, Verification.Method method) {
+        SearchHooks hooks(int e, int m, String[][][] searchEnd, int[][][] domains) {
+            Verification.Method method = s.methods().get(m);
             return new SearchHooks() {
                 @Override public boolean[] refuted(int[] open) {
                     boolean[] out = new boolean[open.length];
                     if (!s.attack() || s.attackAll()) return out;
                     attack(e, java.util.Arrays.stream(open).filter(i -> !broken[i][e] && !attacked[i][e]).toArray());
-                    for (int j = 0; j < open.length; j++) out[j] = broken[open[j]][e];
+                    for (int j = 0; j < open.length; j++) {
+                        out[j] = broken[open[j]][e];
+                        if (out[j]) searchEnd[open[j]][m][e] = "attacked first";
+                    }
                     return out;
+                }
+
+                @Override public void searched(int i, int spent, End end) {
+                    searchEnd[i][m][e] = end.toString();
+                    domains[i][m][e] = spent;
                 }
 
                 @Override public void counterexample(int i, double[] point) {

@@ -211,6 +211,8 @@ class CliVerifyTest {
             }
         }
         assertThat(byInputSplitting).as("correctly classified images falsified by bab-input's counterexamples").isPositive();
+        assertThat(om.at("/results/0/search/counterexample").asLong()).isEqualTo(byInputSplitting);
+        assertThat(own.out()).contains("bab-input at ε 0.2: ").contains(byInputSplitting + " counterexample");
         Cli.Run l2 = Cli.run("verify", "--checkpoint", model.toString(), "--method", "bab-input", "--norm", "l2", "--out", dir.resolve("l2").toString());
         assertThat(l2.exitCode()).isEqualTo(2);
         assertThat(l2.err().strip().lines().count()).isEqualTo(1);

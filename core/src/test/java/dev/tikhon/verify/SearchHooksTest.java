@@ -198,6 +198,26 @@ class SearchHooksTest {
             if (!a.broken()[0]) assertThat(a.margin()[1][0]).as("image %d: searched", i).isEqualTo(b.margin()[1][0]);
         }
         assertThat(skipped).as("images broken by the attack, not searched").isPositive();
+        // how each search ended: "attacked first" exactly where the attack broke an image the root left open
+        long first_ = 0;
+        for (int i = 0; i < 12; i++) {
+            VerificationRun.Row a = first.rows().get(i), b = all.rows().get(i);
+            assertThat(a.searchEnd(0, 0)).as("CROWN does not search").isNull();
+            String end = a.searchEnd(1, 0);
+            if (end.equals("attacked first")) {
+                first_++;
+                assertThat(a.broken()[0]).isTrue();
+                assertThat(a.domains()[1][0]).isZero();
+                assertThat(b.searchEnd(1, 0)).as("image %d: searched under --attack-all", i).isIn("budget", "stuck");
+            } else {
+                assertThat(end).as("image %d", i).isEqualTo(b.searchEnd(1, 0));
+            }
+            assertThat(b.searchEnd(1, 0)).isNotEqualTo("attacked first");
+            if (b.searchEnd(1, 0).equals("root")) assertThat(b.domains()[1][0]).isZero();
+            else assertThat(b.domains()[1][0]).as("image %d: domains of its search", i).isBetween(1, 16);
+            assertThat(b.searchEnd(1, 0).equals("proved")).as("image %d", i).isEqualTo(b.verified(1, 0) && b.domains()[1][0] > 0);
+        }
+        assertThat(first_).isGreaterThanOrEqualTo(skipped);
         assertThat(first.violations(0)).isZero();
         assertThat(all.violations(0)).isZero();
         assertThat(first.rows().stream().filter(r -> r.broken()[0]).count()).as("falsified").isPositive();
