@@ -356,6 +356,11 @@ final class VerifyCommand implements Callable<Integer> {
         for (Map<String, Object> row : summary(r)) {   // where a search's budget went, and whether more would help
             if (!(row.get("search") instanceof Map<?, ?> ends)) continue;
             long searched = r.rows().size() - (long) ends.get("root") - (long) ends.get("attacked_first");
+            if (searched == 0 && (long) ends.get("attacked_first") == 0) {
+                System.out.printf(Locale.ROOT, "%s at ε %s: every image decided at the root, none searched%n", row.get("method"),
+                        dev.tikhon.report.Format.number((double) row.get("eps")));
+                continue;
+            }
             System.out.printf(Locale.ROOT, "%s at ε %s: %d searched (mean %.0f domains): %d proved, %d counterexample, %d ran out of "
                             + "--bab-domains %d, %d stuck, %d stopped; %d attacked first (broken, not searched), %d decided at the root%n",
                     row.get("method"), dev.tikhon.report.Format.number((double) row.get("eps")), searched, (double) ends.get("mean_domains_searched"), (long) ends.get("proved"),
