@@ -233,6 +233,10 @@ public abstract class Composition<T> {
                 shape = joined.shape();
                 continue;
             }
+            if (p instanceof Graph.Product) {
+                throw new UserError("cannot bound the Lipschitz constant of a product of two computed values (a gate): x·y has no "
+                        + "global Lipschitz constant; bound this model by propagation instead (ibp, crown, alpha-crown)");
+            }
             Graph.Sum sum = (Graph.Sum) p;
             Step<T> left = parts(prefix + i + ".left.", sum.left(), shape), right = parts(prefix + i++ + ".right.", sum.right(), shape);
             if (!Arrays.equals(left.shape(), right.shape())) {

@@ -87,7 +87,7 @@ public final class Graph extends Module {
     }
 
     /** A step of {@link #asChain}: a layer, or the sum or concatenation of chains that all start from the value before it. */
-    public sealed interface Part permits Layer, Sum, Concat {}
+    public sealed interface Part permits Layer, Sum, Concat, Product {}
 
     /** One layer applied to the value before it. */
     public record Layer(Module module) implements Part {}
@@ -111,13 +111,24 @@ public final class Graph extends Module {
         }
     }
 
+    /**
+     * left(v) · right(v), elementwise (with broadcasting over axes of size 1), for the value v before it: two computed
+     * values multiplied, as a gated linear unit or an attention-like gate multiplies them.
+     */
+    public record Product(List<Part> left, List<Part> right) implements Part {
+        public Product {
+            left = List.copyOf(left);
+            right = List.copyOf(right);
+        }
+    }
+
     /** How many layers {@link #asChain} may write per node before it refuses a graph (paths that share many layers). */
     private static final int MAX_COPIES_PER_NODE = 16;
 
     /**
-     * The graph as a chain of layers, {@link Sum}s and {@link Concat}s, the form bound propagation and the Lipschitz
-     * composition rules read: the function the output computes, when every node it depends on applies a layer, adds two
-     * computed values or concatenates some. An add's (a concatenation's) chains start at its immediate dominator, the last
+     * The graph as a chain of layers, {@link Sum}s, {@link Product}s and {@link Concat}s, the form bound propagation and the
+     * Lipschitz composition rules read: the function the output computes, when every node it depends on applies a layer,
+     * adds or multiplies two computed values or concatenates some. An add's (a concatenation's) chains start at its immediate dominator, the last
      * value that every path from the input to it passes through; for a residual block that is the block's input. Where
      * paths cross (a value below a fork that two of its chains read) the shared layers are written into each chain: the
      * same function, computed twice.
@@ -126,7 +137,7 @@ public final class Graph extends Module {
      * is one layer, a {@link Gate}.
      *
      * @throws IllegalArgumentException naming the first node the output depends on that combines computed values other
-     *                                  than by addition, concatenation or such a gate (sub, mul, div, where)
+     *                                  than by addition, multiplication or concatenation (sub, div, where)
      */
     public List<Part> asChain() {
         int[] idom = new int[nodes.size() + 1];
@@ -174,6 +185,10 @@ public final class Graph extends Module {
                 int fork = idom[v];
                 reversed.push(new Sum(chain(fork, n.inputs[0], idom, budget), chain(fork, n.inputs[1], idom, budget)));
                 v = fork;
+            } else if (n.op == Op.MUL) {   // not a gate x·g(x): a product of two chains from their common dominator
+                int fork = idom[v];
+                reversed.push(new Product(chain(fork, n.inputs[0], idom, budget), chain(fork, n.inputs[1], idom, budget)));
+                v = fork;
             } else if (n.op == Op.CONCAT) {
                 int fork = idom[v];
                 List<List<Part>> chains = new ArrayList<>();
@@ -182,7 +197,7 @@ public final class Graph extends Module {
                 v = fork;
             } else {
                 throw new IllegalArgumentException("node " + (v - 1) + " (" + n.op.name().toLowerCase() + " of values " + Arrays.toString(n.inputs)
-                        + ") combines computed values other than by addition or concatenation");
+                        + ") combines computed values other than by addition, multiplication or concatenation");
             }
         }
         return new ArrayList<>(reversed);

@@ -184,10 +184,19 @@ public final class BoundedNetwork {
                 case GLOBAL_AVG: out.add(new Layers.AvgPool(0)); break;
                 default: throw new AssertionError(p.kind());
             }
+        } else if (m instanceof dev.tikhon.onnx.OnnxLayers.GlobalAvgKeepDims) {
+            out.add(new Layers.AvgPool(Layers.AvgPool.GLOBAL_KEEP_DIMS));
         } else if (m instanceof dev.tikhon.onnx.OnnxLayers.Transpose t) {
             out.add(new Layers.Permute(t.perm()));
         } else if (unit != null) {
             out.add(new Layers.Unit(unit));
+        } else if (m instanceof Graph.Gate gate) {   // x·g(x) with g not a known activation (a squeeze-and-excitation gate): a product
+            List<Node> g = new ArrayList<>();
+            Tensor[] h = clean == null ? null : new Tensor[]{clean[0]};
+            for (Module c : gate.gate()) add(c, g, h);
+            out.add(Layers.Fork.product(new ArrayList<>(), g));
+            if (clean != null) clean[0] = clean[0].mul(h[0]);
+            return;
         } else if (elementwise != null) {
             out.add(new Layers.Elementwise(elementwise[0], elementwise[1]));
         } else if (m instanceof Graph g) {
@@ -196,7 +205,7 @@ public final class BoundedNetwork {
                 parts = g.asChain();
             } catch (IllegalArgumentException ex) {
                 throw new UserError("the verifier cannot bound the model's graph: " + ex.getMessage()
-                        + "; it bounds chains of layers with skip connections that add and branches that concatenate");
+                        + "; it bounds chains of layers with skip connections that add, branches that concatenate and products of two computed values");
             }
             addParts(parts, out, clean);
             return;
@@ -227,7 +236,8 @@ public final class BoundedNetwork {
                 add(l.module(), out, clean);
                 continue;
             }
-            List<List<Graph.Part>> from = p instanceof Graph.Sum s ? List.of(s.left(), s.right()) : ((Graph.Concat) p).chains();
+            List<List<Graph.Part>> from = p instanceof Graph.Sum s ? List.of(s.left(), s.right())
+                    : p instanceof Graph.Product q ? List.of(q.left(), q.right()) : ((Graph.Concat) p).chains();
             List<List<Node>> chains = new ArrayList<>();
             List<Tensor> ends = new ArrayList<>();
             for (List<Graph.Part> c : from) {
@@ -241,6 +251,9 @@ public final class BoundedNetwork {
                 if (c.axis() == Layers.Fork.SUM) throw new UserError("the verifier cannot bound a concatenation along the batch axis");
                 out.add(new Layers.Fork(chains, c.axis()));
                 if (clean != null) clean[0] = Tensor.cat(ends, c.axis() < 0 ? c.axis() + ends.get(0).dim() : c.axis());
+            } else if (p instanceof Graph.Product) {
+                out.add(Layers.Fork.product(chains.get(0), chains.get(1)));
+                if (clean != null) clean[0] = ends.get(0).mul(ends.get(1));
             } else {
                 out.add(new Layers.Fork(chains, Layers.Fork.SUM));
                 if (clean != null) clean[0] = ends.get(0).add(ends.get(1));

@@ -199,15 +199,20 @@ final class Layers {
 
     /** Average pooling over k×k windows with stride k, or over the whole image (k = 0). Positive weights: monotone. */
     record AvgPool(int kernel) implements Node {
+        /** The kernel of global average pooling that keeps the pixel axes ([N, C, 1, 1], ONNX's GlobalAveragePool); 0 drops them. */
+        static final int GLOBAL_KEEP_DIMS = -1;
+
         @Override public Interval ibp(Interval in, Trace trace) {
             trace.input(this, in);
-            return in.map(t -> kernel == 0 ? Ops.globalAvgPool(t) : Ops.avgPool2d(t, kernel, kernel));
+            return in.map(t -> kernel == 0 ? Ops.globalAvgPool(t) : kernel == GLOBAL_KEEP_DIMS ? t.mean(3, true).mean(2, true)
+                    : Ops.avgPool2d(t, kernel, kernel));
         }
 
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
             long[] in = trace.input(this).exampleShape();
-            if (kernel == 0) {
-                return a.unsqueeze(3).unsqueeze(4).expand(a.size(0), a.size(1), in[0], in[1], in[2]).div((double) in[1] * in[2]);
+            if (kernel == 0 || kernel == GLOBAL_KEEP_DIMS) {
+                Tensor perChannel = kernel == 0 ? a.unsqueeze(3).unsqueeze(4) : a;   // [N, S, C, 1, 1]
+                return perChannel.expand(a.size(0), a.size(1), in[0], in[1], in[2]).div((double) in[1] * in[2]);
             }
             return spread(a.unsqueeze(5).expand(withTail(a.shape(), (long) kernel * kernel)), kernel, in).div((double) kernel * kernel);
         }
@@ -382,15 +387,26 @@ final class Layers {
     record Fork(List<List<Node>> chains, int axis) implements Node {
         /** The axis value of a sum (the batch axis, which no concatenation joins along). */
         static final int SUM = 0;
+        /** The axis value of an elementwise product (no axis at all). */
+        static final int PRODUCT = Integer.MIN_VALUE;
 
         Fork {
             chains = chains.stream().map(List::copyOf).toList();
-            if (axis == SUM && chains.size() != 2) throw new IllegalArgumentException("a sum joins two chains, got " + chains.size());
+            if ((axis == SUM || axis == PRODUCT) && chains.size() != 2) {
+                throw new IllegalArgumentException("a sum or a product joins two chains, got " + chains.size());
+            }
         }
 
         static Fork sum(List<Node> branch, List<Node> shortcut) { return new Fork(List.of(branch, shortcut), SUM); }
 
+        /** left(x) · right(x), elementwise, with broadcasting over axes of size 1 (a squeeze-and-excitation gate). */
+        static Fork product(List<Node> left, List<Node> right) { return new Fork(List.of(left, right), PRODUCT); }
+
         boolean sums() { return axis == SUM; }
+
+        boolean multiplies() { return axis == PRODUCT; }
+
+        boolean concatenates() { return axis != SUM && axis != PRODUCT; }
 
         @Override public Interval ibp(Interval in, Trace trace) {
             trace.input(this, in);
@@ -406,6 +422,14 @@ final class Layers {
         /** The join's bounds from its chains' output bounds (a concatenation records its parts' sizes for the walk back). */
         Interval join(List<Interval> outs, Trace trace) {
             if (sums()) return new Interval(outs.get(0).lo().add(outs.get(1).lo()), outs.get(0).hi().add(outs.get(1).hi()));
+            if (multiplies()) {
+                if (trace.rounding) {
+                    throw new dev.tikhon.UserError("rounding is not accounted for through a product of two computed values (a gate such as "
+                            + "squeeze-and-excitation): verify this model without --account-rounding");
+                }
+                trace.joined(this, outs);
+                return Products.interval(outs.get(0), outs.get(1));
+            }
             int at = outs.get(0).lo().dim();
             int dim = axis < 0 ? axis + at : axis;
             trace.cached(this, () -> outs.stream().mapToLong(o -> o.lo().size(dim)).toArray());
@@ -419,6 +443,18 @@ final class Layers {
         }
 
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
+            if (multiplies()) {   // the product's linear bounds, then each chain walked with its own coefficients
+                List<Interval> outs = trace.joined(this);
+                Tensor[] split = Products.backward(a, outs.get(0), outs.get(1), sum);
+                Tensor total = null;
+                for (int c = 0; c < 2; c++) {
+                    Tensor h = split[c];
+                    List<Node> chain = chains.get(c);
+                    for (int i = chain.size() - 1; i >= 0; i--) h = Rounding.backward(chain.get(i), h, trace, sum);
+                    total = total == null ? h : total.add(h);
+                }
+                return total;
+            }
             long[] sizes = null;
             if (!sums()) sizes = trace.<long[]>cached(this, () -> { throw new IllegalStateException("no sizes recorded for a concatenation"); });
             int dim = sums() ? 0 : axis < 0 ? axis + a.dim() : axis + 1;   // A is [N, S, …]: one axis more than the values

@@ -92,7 +92,7 @@ public final class Rounding {
     /** Nodes whose interval rule is exact in floating point: ReLU (max with 0), max pooling, reshapes, transposes, concatenations. */
     private static boolean exactForward(Node node) {
         return node instanceof Layers.Flatten || node instanceof Layers.Permute || node instanceof Layers.MaxPool
-                || node instanceof Layers.Fork f && !f.sums()   // a concatenation: its chains' steps are widened each
+                || node instanceof Layers.Fork f && f.concatenates()   // a concatenation: its chains' steps are widened each
                 || node instanceof Layers.Act a && (a.kind() == Activation.Kind.RELU || a.kind() == Activation.Kind.IDENTITY);
     }
 

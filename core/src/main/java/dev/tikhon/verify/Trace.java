@@ -61,6 +61,18 @@ final class Trace {
         return in;
     }
 
+    private final Map<Node, java.util.List<Interval>> joined = new IdentityHashMap<>();
+
+    /** Records the bounds of the chains a product fork joins (the latest, tightest, win). */
+    void joined(Node fork, java.util.List<Interval> chainOutputs) { joined.put(fork, chainOutputs); }
+
+    /** The bounds of the chains a product fork joined on the way forward. */
+    java.util.List<Interval> joined(Node fork) {
+        java.util.List<Interval> outs = joined.get(fork);
+        if (outs == null) throw new IllegalStateException("no chain bounds recorded for " + fork);
+        return outs;
+    }
+
     /** The input bounds recorded for {@code node}, or null where the computation did not reach it. */
     Interval recorded(Node node) { return inputs.get(node); }
 

@@ -1,0 +1,78 @@
+package dev.tikhon.verify;
+
+import dev.tikhon.engine.DType;
+import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Tensor;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The bounds of x·y over a box, against every vertex of the box: Σ A·(x∘y) − (the linear bound) is multilinear in the
+ * coordinates (each appears to the first power in each term, a broadcast y shared by several x's included), so its
+ * minimum over the box is at a vertex; the intervals hold the products at every vertex and reach them.
+ */
+class ProductsTest {
+    static final DType F64 = DType.FLOAT64;
+
+    /**
+     * x [1, 3] and y [1, 1], y broadcast over x (as a squeeze-and-excitation gate); 50 random boxes and coefficient rows of
+     * both signs: the linear bound never exceeds Σ A·(x∘y) at the 16 vertices, and for a single product with A = ±1 it is
+     * attained at two of the four corners (the averaged McCormick planes are exact there), so nothing was given away there.
+     */
+    @Test
+    void theLinearBoundsHoldAtEveryVertexAndTouchThePlanesCorners() {
+        Rng.seed(1);
+        for (int trial = 0; trial < 50; trial++) {
+            Tensor xl = Tensor.randn(F64, Device.CPU, 1, 3), yl = Tensor.randn(F64, Device.CPU, 1, 1);
+            Interval x = new Interval(xl, xl.add(Tensor.rand(F64, Device.CPU, 1, 3).mul(2)));
+            Interval y = new Interval(yl, yl.add(Tensor.rand(F64, Device.CPU, 1, 1).mul(2)));
+            Tensor a = Tensor.randn(F64, Device.CPU, 1, 2, 3);   // [N, S, …]: two rows of coefficients
+            Trace.Sum sum = new Trace.Sum();
+            Tensor[] coef = Products.backward(a, x, y, sum);
+            assertThat(coef[1].shape()).containsExactly(1, 2, 1);   // summed over the broadcast axis
+            double[] constant = sum.value(Tensor.zeros(F64, Device.CPU, 1, 2)).toDoubleArray();
+            double[] ax = coef[0].toDoubleArray(), ay = coef[1].toDoubleArray(), av = a.toDoubleArray();
+            double[] lo = concat(x.lo(), y.lo()), hi = concat(x.hi(), y.hi());
+            for (int v = 0; v < 16; v++) {
+                double[] p = new double[4];
+                for (int d = 0; d < 4; d++) p[d] = (v >> d & 1) == 0 ? lo[d] : hi[d];
+                Interval box = Products.interval(x, y);
+                for (int s = 0; s < 2; s++) {
+                    double exact = 0, linear = constant[s] + ay[s] * p[3];
+                    for (int i = 0; i < 3; i++) {
+                        exact += av[s * 3 + i] * p[i] * p[3];
+                        linear += ax[s * 3 + i] * p[i];
+                    }
+                    assertThat(exact).as("trial %d vertex %d row %d", trial, v, s).isGreaterThanOrEqualTo(linear - 1e-12);
+                }
+                for (int i = 0; i < 3; i++) {
+                    double product = p[i] * p[3];
+                    assertThat(product).isBetween(box.lo().toDoubleArray()[i] - 1e-12, box.hi().toDoubleArray()[i] + 1e-12);
+                }
+            }
+            // one product, A = +1 (the lower plane) and −1 (the upper): exact at two opposite corners each
+            for (double sign : new double[]{1, -1}) {
+                Interval x1 = new Interval(x.lo().narrow(1, 0, 1), x.hi().narrow(1, 0, 1));
+                Trace.Sum one = new Trace.Sum();
+                Tensor[] c = Products.backward(Tensor.full(sign, F64, Device.CPU, 1, 1, 1), x1, y, one);
+                double k = one.value(Tensor.zeros(F64, Device.CPU, 1, 1)).item(), cx = c[0].item(), cy = c[1].item();
+                int touching = 0;
+                for (double px : new double[]{lo[0], hi[0]}) {
+                    for (double py : new double[]{lo[3], hi[3]}) {
+                        if (Math.abs(sign * px * py - (cx * px + cy * py + k)) < 1e-12) touching++;
+                    }
+                }
+                assertThat(touching).as("trial %d, A = %s", trial, sign).isEqualTo(2);
+            }
+        }
+    }
+
+    private static double[] concat(Tensor x, Tensor y) {
+        double[] a = x.toDoubleArray(), b = y.toDoubleArray(), out = new double[a.length + b.length];
+        System.arraycopy(a, 0, out, 0, a.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
