@@ -17,7 +17,7 @@ from make_fixtures import answers
 
 class Sliced(nn.Module):
     """A ShuffleNetV2-style unit (split the channels in two with torch.chunk, convolve one half, concatenate), a
-    torch.split into uneven parts joined again in the other order, x[:, -3:, 1:5] (two axes, one from the end), and two
+    torch.split into uneven parts joined again in the other order, x[:, -3:, 1:3] (two axes, one from the end), and two
     heads sliced from one linear layer and added."""
 
     def __init__(self):
@@ -25,7 +25,7 @@ class Sliced(nn.Module):
         self.stem = nn.Conv2d(2, 4, 3, padding=1)
         self.branch = nn.Sequential(nn.Conv2d(2, 2, 1), nn.ReLU(), nn.Conv2d(2, 2, 3, padding=1, groups=2), nn.Conv2d(2, 2, 1),
                                     nn.ReLU())
-        self.fc = nn.Linear(3 * 2 * 3, 8)
+        self.fc = nn.Linear(3 * 1 * 2, 8)
 
     def forward(self, x):
         h = torch.relu(self.stem(x))
@@ -33,7 +33,7 @@ class Sliced(nn.Module):
         h = torch.cat([a, self.branch(b)], dim=1)
         p, q = torch.split(h, [1, 3], dim=1)
         h = torch.cat([q, torch.tanh(p)], dim=1)
-        h = nn.functional.max_pool2d(h[:, -3:, 1:5], 2)
+        h = nn.functional.max_pool2d(h[:, -3:, 1:3], 2)
         z = self.fc(torch.flatten(h, 1))
         return z[:, :4] + z[:, 4:]
 
@@ -41,7 +41,7 @@ class Sliced(nn.Module):
 def sliced():
     torch.manual_seed(29)
     model = Sliced().eval()
-    x = torch.rand(2, 2, 6, 6)
+    x = torch.rand(2, 2, 4, 4)
     for name, opset in (("sliced", 13), ("sliced_9", 9)):
         torch.onnx.export(model, x, name + ".onnx", opset_version=opset, input_names=["input"], output_names=["output"],
                           dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
