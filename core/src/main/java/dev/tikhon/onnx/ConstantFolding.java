@@ -14,8 +14,10 @@ import java.util.Map;
 
 /**
  * Evaluates, at import, nodes whose inputs are all constants: the shape arithmetic exporters leave in a graph
- * (PyTorch computes a ZeroPad2d's pads with ConstantOfShape, Concat, Reshape, Slice, Transpose and Cast). Values are
- * computed in float64, exact for the small integers such graphs hold.
+ * (PyTorch computes a ZeroPad2d's pads with ConstantOfShape, Concat, Reshape, Slice, Transpose and Cast; torch.chunk's
+ * slice bounds with Add, Div and Mul of int64 dimensions). Values are computed in float64, exact for the small integers
+ * such graphs hold; arithmetic of two integer tensors stays integer (Div truncates, as ONNX's integer Div), of two float
+ * tensors float32 (each operation correctly rounded to float).
  */
 final class ConstantFolding {
     private ConstantFolding() {}
@@ -47,6 +49,19 @@ final class ConstantFolding {
                 break;
             }
             case "Slice": out = slice(in); break;
+            case "Add": case "Sub": case "Mul": case "Div": {
+                Tensor a = in.get(0), b = in.get(1);
+                out = n.opType.equals("Add") ? a.add(b) : n.opType.equals("Sub") ? a.sub(b) : n.opType.equals("Mul") ? a.mul(b) : a.div(b);
+                TensorData x = constants.get(n.inputs.get(0)), y = constants.get(n.inputs.get(1));
+                if (integer(x) && integer(y)) return TensorData.ofLongs(n.outputs.get(0), out.shape(), longs(out));   // (long) truncates
+                if (x.dataType == OnnxProto.FLOAT && y.dataType == OnnxProto.FLOAT) {
+                    double[] d = out.contiguous().toDoubleArray();
+                    float[] f = new float[d.length];
+                    for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+                    return TensorData.ofFloats(n.outputs.get(0), out.shape(), f);
+                }
+                break;
+            }
             case "Cast": case "Identity": out = in.get(0); break;
             case "Unsqueeze": case "Squeeze": {
                 Tensor x = in.get(0);
@@ -95,6 +110,10 @@ final class ConstantFolding {
             x = x.indexSelect(axis, Tensor.fromLongs(idx.stream().mapToLong(Long::longValue).toArray(), idx.size()));
         }
         return x;
+    }
+
+    private static boolean integer(TensorData t) {
+        return t.dataType == OnnxProto.INT64 || t.dataType == OnnxProto.INT32 || t.dataType == OnnxProto.INT8 || t.dataType == OnnxProto.UINT8;
     }
 
     private static Tensor value(TensorData t) {

@@ -193,6 +193,9 @@ public final class OnnxExport {
         }
         if (m instanceof OnnxLayers.Reshape r) return node("Reshape", List.of(x, longs("shape", r.target)));
         if (m instanceof OnnxLayers.Transpose t) return node("Transpose", List.of(x), Attribute.ofInts("perm", t.perm));
+        if (m instanceof OnnxLayers.Slice sl) {   // operator set 13: starts, ends and axes are inputs
+            return node("Slice", List.of(x, longs("starts", new long[]{sl.start()}), longs("ends", new long[]{sl.end()}), longs("axes", new long[]{sl.axis()})));
+        }
         if (m instanceof ResidualBlock r) {
             String h = x;
             for (Module b : r.branch()) h = emit(b, h);

@@ -42,7 +42,8 @@ public final class OnnxImport {
     /** The operators imported (Dropout as the identity, Softmax only as the last node). */
     public static final List<String> OPERATORS = List.of("Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu",
             "Sigmoid", "Tanh", "Softplus", "Clip", "HardSigmoid", "HardSwish", "Elu", "PRelu", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Flatten", "Reshape",
-            "Concat", "Identity", "Dropout", "Constant", "Softmax", "LogSoftmax", "Abs", "Erf", "Gelu", "Pow", "Less", "Where", "Pad", "Shape", "Gather", "Transpose");
+            "Concat", "Identity", "Dropout", "Constant", "Softmax", "LogSoftmax", "Abs", "Erf", "Gelu", "Pow", "Less", "Where", "Pad", "Shape", "Gather", "Transpose",
+            "Slice", "Split");
 
     /**
      * An imported model.
@@ -54,8 +55,12 @@ public final class OnnxImport {
      */
     public record Result(Module model, List<Long> inputShape, long outputs, List<String> notes) {}
 
-    /** Operators computed here when all their inputs are constants (shape arithmetic, as PyTorch writes a Pad's pads). */
-    static final Set<String> FOLDED = Set.of("ConstantOfShape", "Concat", "Reshape", "Slice", "Transpose", "Cast", "Unsqueeze", "Squeeze");
+    /**
+     * Operators computed here when all their inputs are constants (shape arithmetic, as PyTorch writes a Pad's pads, and
+     * torch.chunk's slice bounds from a dimension of a computed value).
+     */
+    static final Set<String> FOLDED = Set.of("ConstantOfShape", "Concat", "Reshape", "Slice", "Transpose", "Cast", "Unsqueeze", "Squeeze",
+            "Add", "Sub", "Mul", "Div");
 
     private final String source;
     private final Map<String, TensorData> constants = new HashMap<>();
@@ -349,6 +354,11 @@ public final class OnnxImport {
                 if (intAttr(n, "axis", 0) != 0 || idx == null || idx.numel() != 1) throw unsupported(n, "Gather of a shape other than one entry");
                 long k = (long) idx.toDoubles()[0];
                 if (k < 0) throw unsupported(n, "Gather of a shape entry counted from the end");
+                long[] known = k > 0 ? exampleShape(shapeOf.get(in)) : null;
+                if (known != null && k < known.length) {   // a dimension other than the batch: fixed by the declared input shape
+                    constants.put(out, TensorData.ofLongs(out, idx.shape(), new long[]{known[(int) k]}));
+                    return true;
+                }
                 runTimeShapes.put(out, new RunTimeShape(List.of(new Dim(shapeOf.get(in), k, 0)), idx.dims.isEmpty()));
                 return true;
             }
@@ -449,6 +459,8 @@ public final class OnnxImport {
             case "Add": case "Sub": case "Mul": case "Div": arithmetic(n); return;
             case "Concat": concat(n); return;
             case "Transpose": transpose(n); return;
+            case "Slice": slice(n); return;
+            case "Split": split(n); return;
             case "Abs": apply(n, new OnnxLayers.Abs()); return;
             case "Erf": apply(n, new OnnxLayers.Erf()); return;
             case "Gelu": gelu(n); return;
@@ -943,18 +955,118 @@ public final class OnnxImport {
     }
 
     /**
-     * How many entries one example of value {@code v} has, found by running the nodes read so far (layers, sums,
-     * concatenations) on one example of the shape the file declares; −1 when that is not known (an open dimension).
+     * How many entries one example of value {@code v} has ({@link #exampleShape}); −1 when that is not known (an open
+     * dimension).
      */
     private long perExample(int v) {
-        if (declaredShape == null) return -1;
+        long[] shape = exampleShape(v);
+        if (shape == null) return -1;
+        long n = 1;
+        for (long d : shape) n *= d;
+        return n;
+    }
+
+    /**
+     * The shape of value {@code v} for a batch of one, found by running the nodes read so far (layers, sums,
+     * concatenations) on one example of the shape the file declares; null when that is not known (an open dimension, or
+     * layers that do not take the declared shape).
+     */
+    private long[] exampleShape(int v) {
+        if (declaredShape == null) return null;
         try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
             Graph upTo = new Graph(new ArrayList<>(nodes.subList(0, v)), v);
             upTo.train(false);
-            Tensor x = upTo.forward(Tensor.zeros(declaredShape));
-            return x.numel() / x.size(0);
+            return upTo.forward(Tensor.zeros(declaredShape)).shape();
         } catch (RuntimeException e) {
-            return -1;   // the layers do not take the declared shape: leave the Reshape as it is written
+            return null;
+        }
+    }
+
+    /**
+     * Slice of a computed value (x[:, a:b]; torch.chunk's parts at operator set 11 on): starts, ends, axes and steps are
+     * constant inputs from operator set 10 on, attributes before. Each sliced axis becomes an {@link OnnxLayers.Slice} of
+     * step 1; an axis taken whole (start 0, end at least 2³¹ − 1) is left as it is, the batch axis included.
+     */
+    private void slice(Node n) {
+        int v = dynamic(n, 0);
+        long[] starts, ends, axes, steps = null;
+        if (n.inputs.size() > 1) {
+            starts = constantInput(n, 1, "starts").toLongs();
+            ends = constantInput(n, 2, "ends").toLongs();
+            TensorData a = constantInput(n, 3, "axes"), st = constantInput(n, 4, "steps");
+            axes = a == null ? null : a.toLongs();
+            if (st != null) steps = st.toLongs();
+        } else {
+            starts = intsAttr(n, "starts", null);
+            ends = intsAttr(n, "ends", null);
+            axes = intsAttr(n, "axes", null);
+            if (starts == null || ends == null) throw new UserError(source + ": node '" + n.name + "' (Slice) has no starts or ends");
+        }
+        if (axes == null) axes = java.util.stream.LongStream.range(0, starts.length).toArray();
+        if (ends.length != starts.length || axes.length != starts.length || steps != null && steps.length != starts.length) {
+            throw new UserError(source + ": node '" + n.name + "' (Slice) has " + starts.length + " starts, " + ends.length + " ends, "
+                    + axes.length + " axes" + (steps == null ? "" : " and " + steps.length + " steps") + "; ONNX needs one of each per sliced axis");
+        }
+        long[] shape = null;
+        for (int k = 0; k < starts.length; k++) {
+            long step = steps == null ? 1 : steps[k];
+            if (starts[k] == 0 && ends[k] >= Integer.MAX_VALUE && step == 1) continue;   // the whole axis
+            if (shape == null && axes[k] < 0) shape = exampleShape(v);
+            long axis = axes[k] < 0 && shape != null ? axes[k] + shape.length : axes[k];
+            if (step != 1) {
+                throw new UserError(source + ": node '" + n.name + "' (Slice) has step " + step + " along axis " + axes[k]
+                        + "; Tikhon imports slices of step 1 (x[:, a:b]): write the model with a slice of step 1 (a strided selection as a strided "
+                        + "convolution or pooling)");
+            }
+            if (axis == 0) {
+                throw new UserError(source + ": node '" + n.name + "' (Slice) slices the batch axis (0) from " + starts[k] + " to " + ends[k]
+                        + "; Tikhon imports slices of the other axes (x[:, a:b]), which act on each example alone: select the examples outside the model");
+            }
+            v = push(Graph.Node.apply(new OnnxLayers.Slice((int) axis, starts[k], ends[k]), v));
+        }
+        values.put(n.outputs.get(0), v);
+    }
+
+    /**
+     * Split of a computed value (torch.split; torch.chunk at operator set 9) into consecutive parts along one axis other
+     * than the batch, one {@link OnnxLayers.Slice} per output: sizes from the constant input (operator set 13 on) or the
+     * attribute (before); without them equal parts (the last smaller where operator set 18's num_outputs does not divide
+     * the axis), which needs the axis's size from the declared input shape.
+     */
+    private void split(Node n) {
+        int v = dynamic(n, 0);
+        long axis = intAttr(n, "axis", 0);
+        TensorData given = constantInput(n, 1, "split");
+        long[] sizes = given != null ? given.toLongs() : intsAttr(n, "split", null);
+        int parts = n.outputs.size();
+        long[] shape = axis < 0 || sizes == null ? exampleShape(v) : null;
+        if (axis < 0 && shape != null) axis += shape.length;
+        if (axis == 0) {
+            throw new UserError(source + ": node '" + n.name + "' (Split) splits the batch axis (0); Tikhon imports splits of the other axes "
+                    + "(torch.split(x, sizes, dim=1)), which act on each example alone: split the examples outside the model");
+        }
+        if (sizes == null) {
+            if (shape == null || axis < 0 || axis >= shape.length) {
+                throw new UserError(source + ": node '" + n.name + "' (Split) splits axis " + axis + " into equal parts, whose size Tikhon cannot "
+                        + "find without a fixed input shape; export with the input's dimensions other than the batch fixed, or with split sizes");
+            }
+            long d = shape[(int) axis], part = (d + parts - 1) / parts;
+            if (n.attribute("num_outputs") == null && d % parts != 0) {
+                throw new UserError(source + ": node '" + n.name + "' (Split) splits axis " + axis + " of size " + d + " into " + parts
+                        + " equal parts, which ONNX does not define; export with split sizes");
+            }
+            sizes = new long[parts];
+            for (int k = 0; k < parts; k++) sizes[k] = Math.max(0, Math.min(part, d - part * k));
+        }
+        if (sizes.length != parts) {
+            throw new UserError(source + ": node '" + n.name + "' (Split) has " + sizes.length + " sizes " + Arrays.toString(sizes) + " for "
+                    + parts + " outputs; ONNX needs one size per output");
+        }
+        long offset = 0;
+        for (int k = 0; k < parts; k++) {
+            String out = n.outputs.get(k);
+            if (!out.isEmpty()) values.put(out, push(Graph.Node.apply(new OnnxLayers.Slice((int) axis, offset, offset + sizes[k]), v)));
+            offset += sizes[k];
         }
     }
 }

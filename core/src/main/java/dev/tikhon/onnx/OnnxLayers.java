@@ -14,7 +14,7 @@ import java.util.Locale;
  * tensor, reshapes, transposes and global average pooling that keeps its spatial dimensions. The importer uses Tikhon's modules
  * wherever they fit; of these layers the Lipschitz bounds and verifiers know the general convolution (any stride, padding,
  * dilation and groups), the activations ({@code dev.tikhon.verify.Pointwise}), the arithmetic with a constant, the
- * transposes and the reshapes docs/interop.md lists.
+ * transposes, the slices and the reshapes docs/interop.md lists.
  */
 public final class OnnxLayers {
     private OnnxLayers() {}
@@ -273,6 +273,55 @@ public final class OnnxLayers {
         @Override public Tensor forward(Tensor x) { return x.permute(perm); }
 
         @Override public String describe() { return "transpose" + Arrays.toString(perm); }
+    }
+
+    /**
+     * The entries {@code start} to {@code end} (exclusive, step 1) along one axis other than the batch: ONNX Slice or one
+     * part of a Split of a computed value (x[:, a:b], torch.split, torch.chunk). The bounds are ONNX's: a negative start,
+     * end or axis counts from the end, and they are clamped to the axis (an end of Long.MAX_VALUE is "to the end"). A
+     * coordinate projection: linear and exact, Lipschitz 1 in every ℓp norm; autograd passes it back by the zeros around it.
+     */
+    public static final class Slice extends Module {
+        final int axis;
+        final long start, end;
+
+        public Slice(int axis, long start, long end) {
+            if (axis == 0) throw new IllegalArgumentException("a slice along the batch axis");
+            this.axis = axis;
+            this.start = start;
+            this.end = end;
+        }
+
+        /** The axis as given: positive counts from the batch axis (0), negative from the last. */
+        public int axis() { return axis; }
+
+        public long start() { return start; }
+
+        public long end() { return end; }
+
+        /**
+         * {axis, start, length} on a tensor of {@code shape} (batch first): the axis made non-negative, the bounds clamped.
+         *
+         * @throws IllegalArgumentException where the axis does not exist or is the batch axis
+         */
+        public long[] range(long[] shape) {
+            int a = axis < 0 ? axis + shape.length : axis;
+            if (a <= 0 || a >= shape.length) {
+                throw new IllegalArgumentException("slice along axis " + axis + " of a value of shape " + Arrays.toString(shape)
+                        + (a == 0 ? ", which is the batch axis" : ", which has no such axis"));
+            }
+            long d = shape[a];
+            long s = start < 0 ? Math.max(0, start + d) : Math.min(start, d);
+            long e = end < 0 ? Math.max(0, end + d) : Math.min(end, d);
+            return new long[]{a, s, Math.max(0, e - s)};
+        }
+
+        @Override public Tensor forward(Tensor x) {
+            long[] r = range(x.shape());
+            return x.narrow((int) r[0], r[1], r[2]);
+        }
+
+        @Override public String describe() { return "slice(axis " + axis + ", " + start + ":" + (end == Long.MAX_VALUE ? "" : end) + ")"; }
     }
 
     /**

@@ -188,6 +188,8 @@ public final class BoundedNetwork {
             out.add(new Layers.AvgPool(Layers.AvgPool.GLOBAL_KEEP_DIMS));
         } else if (m instanceof dev.tikhon.onnx.OnnxLayers.Transpose t) {
             out.add(new Layers.Permute(t.perm()));
+        } else if (m instanceof dev.tikhon.onnx.OnnxLayers.Slice sl) {
+            out.add(new Layers.Slice(sl));
         } else if (unit != null) {
             out.add(new Layers.Unit(unit));
         } else if (m instanceof Graph.Gate gate) {   // x·g(x) with g not a known activation (a squeeze-and-excitation gate): a product
@@ -220,7 +222,7 @@ public final class BoundedNetwork {
             return;
         } else {
             throw new UserError("the verifier cannot bound the layer " + m.describe() + " (" + m.getClass().getSimpleName()
-                    + "): it handles input normalization, linear, conv (any stride, padding, dilation and groups), batch norm, relu/smooth-relu/softplus/tanh/sigmoid, clip, hard-sigmoid, hard-swish, leaky-relu, prelu, elu, silu, gelu (also tanh-gelu), pooling, flatten, transposes that keep the batch first, "
+                    + "): it handles input normalization, linear, conv (any stride, padding, dilation and groups), batch norm, relu/smooth-relu/softplus/tanh/sigmoid, clip, hard-sigmoid, hard-swish, leaky-relu, prelu, elu, silu, gelu (also tanh-gelu), pooling, flatten, transposes that keep the batch first, slices of one axis other than the batch, "
                     + "residual blocks, skip connections that add and arithmetic with constants; use a model built from those (--model mlp, cnn or resnet)");
         }
         if (clean != null) clean[0] = m.forward(clean[0]);   // layers whose function does not depend on the mode

@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The verifier's layers. Affine layers (linear, convolution, evaluation-mode batch norm, flatten, permutations,
+ * The verifier's layers. Affine layers (linear, convolution, evaluation-mode batch norm, flatten, permutations, slices,
  * average pooling) pass intervals in centre/radius form and linear bounds backward exactly, by their transposes.
  * Activations and max pooling pass intervals through their endpoints (they are monotone) and linear bounds
  * through a {@link Relaxation} of each unit over its recorded input bounds; the activations of imported models
@@ -194,6 +194,39 @@ final class Layers {
             back[1] = 1;
             for (int i = 1; i < perm.length; i++) back[1 + (int) perm[i]] = 1 + i;
             return a.permute(back);
+        }
+    }
+
+    /**
+     * The entries {@code start} to {@code end} of one axis other than the batch ({@link dev.tikhon.onnx.OnnxLayers.Slice},
+     * its bounds resolved against the input's shape as its forward pass resolves them): a coordinate projection. Intervals
+     * are sliced; backward, the coefficients on the slice are placed into zeros of the input's shape (the other entries do
+     * not reach the output). Exact both ways: it only moves values.
+     */
+    record Slice(dev.tikhon.onnx.OnnxLayers.Slice slice) implements Node {
+        @Override public Interval ibp(Interval in, Trace trace) {
+            trace.input(this, in);
+            long[] r = slice.range(in.lo().shape());
+            return new Interval(in.lo().narrow((int) r[0], r[1], r[2]), in.hi().narrow((int) r[0], r[1], r[2]));
+        }
+
+        @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
+            long[] in = trace.input(this).lo().shape();
+            long[] r = slice.range(in);
+            int axis = (int) r[0] + 1;   // a is [N, S, …]: one axis more than the values
+            long start = r[1], length = r[2], size = in[(int) r[0]];
+            List<Tensor> parts = new ArrayList<>();
+            if (start > 0) parts.add(zeros(a, axis, start));
+            parts.add(a);
+            if (start + length < size) parts.add(zeros(a, axis, size - start - length));
+            return parts.size() == 1 ? a : Tensor.cat(parts, axis);
+        }
+
+        /** Zeros of {@code a}'s shape, type and device with {@code n} entries along {@code axis}. */
+        private static Tensor zeros(Tensor a, int axis, long n) {
+            long[] s = a.shape();
+            s[axis] = n;
+            return Tensor.zeros(a.dtype(), a.device(), s);
         }
     }
 

@@ -55,7 +55,7 @@ class OnnxImportTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mlp", "cnn", "cnn_plain", "residual", "padded", "normalized", "viewed", "mobile", "lenet", "lenet_chain", "prelu", "silu", "tanh_gelu"})
+    @ValueSource(strings = {"mlp", "cnn", "cnn_plain", "residual", "padded", "normalized", "viewed", "mobile", "lenet", "lenet_chain", "prelu", "silu", "tanh_gelu", "sliced"})
     void logitsAndInputGradientsMatchPyTorch(String name) throws IOException {
         Fixture f = Fixture.of(name);
         OnnxImport.Result r = OnnxImport.load(DIR.resolve(name + ".onnx"));
@@ -90,11 +90,34 @@ class OnnxImportTest {
     }
 
     /**
+     * Slices and splits of computed values (make_sliced.py) in both forms: at operator set 13 (torch.chunk's bounds computed
+     * from a channel count by Shape, Gather, Add, Div, Mul; Split and Slice with constant inputs) and at operator set 9
+     * (Split and Slice with attributes), the same weights: PyTorch's logits and input gradients, and the same layers.
+     */
+    @Test
+    void slicesAndSplitsAtOperatorSets13And9() throws IOException {
+        Fixture f = Fixture.of("sliced");
+        String described = null;
+        for (String file : List.of("sliced.onnx", "sliced_9.onnx")) {
+            Module m = OnnxImport.load(DIR.resolve(file)).model();
+            Tensor x = f.input().requiresGrad(true);
+            Tensor out = m.forward(x);
+            assertClose(out.toFloatArray(), f.logits(), 1e-5);
+            assertClose(Autograd.grad(out.mul(f.v()).sum(), x, false).toFloatArray(), f.inputGrad(), 1e-4);
+            long slices = ((Graph) m).nodes().stream().filter(n -> n.module() instanceof OnnxLayers.Slice).count();
+            assertThat(slices).as(file + ": chunk 2, split 2, x[:, -3:, 1:3] 2, the heads 2").isEqualTo(8);
+            if (described == null) described = m.describe();
+            else assertThat(m.describe().replace("slice(axis 1, 2:4)", "?").replace("slice(axis 1, 2:)", "?")).as(file)
+                    .isEqualTo(described.replace("slice(axis 1, 2:4)", "?").replace("slice(axis 1, 2:)", "?"));
+        }
+    }
+
+    /**
      * Double backprop on an imported graph (skip connection, concat, constants) in float64: the parameter gradient of
      * the input-gradient penalty ‖∇ₓ Σ v·f‖², by autograd through the first backward pass, against central differences.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"residual", "cnn"})
+    @ValueSource(strings = {"residual", "cnn", "sliced"})
     void doubleBackpropMatchesFiniteDifferences(String name) throws IOException {
         Fixture f = Fixture.of(name);
         Module m = OnnxImport.load(DIR.resolve(name + ".onnx")).model();

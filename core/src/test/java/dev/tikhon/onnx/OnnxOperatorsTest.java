@@ -226,16 +226,23 @@ class OnnxOperatorsTest {
         Module m = check(g.bytes(g.op("Gemm", List.of(flat, g.init(new long[]{18, 4})))), 3, 2, 3, 3);
         assertThat(m.describe()).doesNotContain("reshape[");   // [0, -1] is a flatten
 
-        // the batch read from another value at position 0 is the batch; another value's other axes are refused
-        G o = new G(2, 3, 3);
-        String r = o.op("Relu", List.of("x"));
-        String size = o.op("Shape", List.of(r));
-        String b = o.op("Unsqueeze", List.of(o.op("Gather", List.of(size, scalarLong(o, 0))), longs(o, 0)));
-        String c = o.op("Unsqueeze", List.of(o.op("Gather", List.of(size, scalarLong(o, 1))), longs(o, 0)));
-        String bad = o.op("Reshape", List.of("x", o.op("Concat", List.of(b, c, longs(o, -1)), Attribute.ofInt("axis", 0))));
-        byte[] otherAxis = o.bytes(bad);
-        assertThatThrownBy(() -> OnnxImport.read(otherAxis, "m.onnx")).isInstanceOf(UserError.class)
-                .hasMessageContaining("Reshape to dimension 1 of another value at position 1");
+        // the batch read from another value at position 0 is the batch; another value's other axes are its fixed dimension
+        // where the file declares the input's shape (here 2), and refused where it leaves one open
+        for (long open : new long[]{3, -1}) {
+            G o = new G(2, open, 3);
+            String r = o.op("Relu", List.of("x"));
+            String size = o.op("Shape", List.of(r));
+            String b = o.op("Unsqueeze", List.of(o.op("Gather", List.of(size, scalarLong(o, 0))), longs(o, 0)));
+            String c = o.op("Unsqueeze", List.of(o.op("Gather", List.of(size, scalarLong(o, 1))), longs(o, 0)));
+            String other = o.op("Reshape", List.of("x", o.op("Concat", List.of(b, c, longs(o, -1)), Attribute.ofInt("axis", 0))));
+            byte[] otherAxis = o.bytes(o.op("Flatten", List.of(o.op("Relu", List.of(other))), Attribute.ofInt("axis", 1)));
+            if (open > 0) {
+                check(otherAxis, 3, 2, 3, 3);
+            } else {
+                assertThatThrownBy(() -> OnnxImport.read(otherAxis, "m.onnx")).isInstanceOf(UserError.class)
+                        .hasMessageContaining("Reshape to dimension 1 of another value at position 1");
+            }
+        }
 
         G a = new G(4);
         byte[] arithmetic = a.bytes(a.op("Add", List.of("x", a.op("Shape", List.of("x")))));
@@ -388,7 +395,7 @@ class OnnxOperatorsTest {
     @Test
     void theFixturesAndTheseGraphsCoverEveryListedOperator() throws Exception {
         Set<String> seen = new HashSet<>(List.of("Identity", "Dropout", "Constant", "LogSoftmax", "HardSwish", "Gelu"));   // tests above
-        for (String f : List.of("mlp", "cnn", "cnn_plain", "residual", "padded", "fmnist_cnn", "viewed", "gelu", "mobile", "elu", "lenet", "prelu", "keras_cnn")) {
+        for (String f : List.of("mlp", "cnn", "cnn_plain", "residual", "padded", "fmnist_cnn", "viewed", "gelu", "mobile", "elu", "lenet", "prelu", "keras_cnn", "sliced", "sliced_9")) {
             OnnxProto.Model m = OnnxProto.Model.parse(Files.readAllBytes(OnnxImportTest.DIR.resolve(f + ".onnx")));
             for (Node n : m.graph.nodes) seen.add(n.opType);
         }
