@@ -2,12 +2,13 @@
 """Writes the product fixtures of ImportedProductBoundsTest with PyTorch 1.13: gated.onnx, a network that multiplies two
 computed values twice: a gated linear unit over channels (conv → tanh times conv → sigmoid, both from one value) and a
 squeeze-and-excitation gate as torchvision writes it (global average pooling, 1×1 conv, ReLU, 1×1 conv, sigmoid, the
-per-channel scale times the input, broadcast over the pixels); gated.json beside it in make_fixtures.py's format
-(make_fixtures.answers writes it).
+per-channel scale times the input, broadcast over the pixels); glu.onnx, nn.GLU over the channels of a convolution
+(which PyTorch writes as Split, Sigmoid, Mul); gated.json and glu.json beside them in make_fixtures.py's format
+(make_fixtures.answers writes them).
 
-With --trained FILE it instead trains the same design on Fashion-MNIST (stem of stride 2, 8 channels, a 10-class head)
-for 2 epochs and exports it with a final Softmax (the model docs/interop.md measures `verify` on; not a fixture), with
-make_fixtures.py's training loop.
+With --trained FILE it instead trains a gated CNN on Fashion-MNIST (a stride-2 stem, nn.GLU, a squeeze-and-excitation
+gate, 2×2 average pooling, a linear head) for 2 epochs and exports it with a final Softmax (the model docs/interop.md
+measures `verify` on; not a fixture), with make_fixtures.py's training loop.
 
 Run from this directory:  /usr/bin/python3 make_products.py
 """
@@ -48,9 +49,34 @@ def fixture():
         json.dump(answers(model, x), f)
 
 
+class GatedFashion(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 16, 3, padding=1, stride=2)
+        self.glu = nn.Sequential(nn.Conv2d(16, 32, 3, padding=1), nn.GLU(dim=1))
+        self.squeeze = nn.Conv2d(16, 4, 1)
+        self.excite = nn.Conv2d(4, 16, 1)
+        self.head = nn.Linear(16 * 7 * 7, 10)
+
+    def forward(self, x):
+        h = self.glu(torch.relu(self.stem(x)))
+        h = h * torch.sigmoid(self.excite(torch.relu(self.squeeze(h.mean(dim=(2, 3), keepdim=True)))))
+        return self.head(torch.flatten(nn.functional.avg_pool2d(h, 2), 1))
+
+
+def glu():
+    torch.manual_seed(8)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.GLU(dim=1), nn.Flatten(), nn.Linear(4 * 6 * 6, 3)).eval()
+    x = torch.rand(2, 1, 6, 6)
+    torch.onnx.export(model, x, "glu.onnx", opset_version=13, input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
+    with open("glu.json", "w") as f:
+        json.dump(answers(model, x), f)
+
+
 def trained(path):
     torch.manual_seed(0)
-    train_on_fashion_mnist(Gated(channels=8, classes=10, stride=2), 3e-3, "gated CNN", path)
+    train_on_fashion_mnist(GatedFashion(), 2e-3, "gated CNN", path)
 
 
 if __name__ == "__main__":
@@ -58,3 +84,4 @@ if __name__ == "__main__":
         trained(sys.argv[2])
     else:
         fixture()
+        glu()

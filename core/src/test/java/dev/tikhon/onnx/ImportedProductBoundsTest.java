@@ -17,25 +17,30 @@ import dev.tikhon.verify.InputRegion;
 import dev.tikhon.verify.Interval;
 import dev.tikhon.verify.Rounding;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * Products of two computed values (a gated linear unit, a squeeze-and-excitation gate broadcast over the pixels), as
- * PyTorch exports them (make_products.py): the import reproduces PyTorch's logits, bound propagation contains the margins
+ * Products of two computed values (a gated linear unit written by hand and as nn.GLU, which PyTorch writes as Split, Sigmoid,
+ * Mul; a squeeze-and-excitation gate broadcast over the pixels), as PyTorch exports them (make_products.py): the import reproduces PyTorch's logits, bound propagation contains the margins
  * at sampled points of ℓ∞ and ℓ2 balls and is exact at ε = 0, and what cannot hold is refused in one line.
  */
 class ImportedProductBoundsTest {
 
-    static Module gated() throws Exception {
-        return OnnxImport.load(OnnxImportTest.DIR.resolve("gated.onnx")).model();
+    static Module load(String name) throws Exception {
+        return OnnxImport.load(OnnxImportTest.DIR.resolve(name + ".onnx")).model();
     }
 
-    @Test
-    void theImportComputesPyTorchsFunction() throws Exception {
-        OnnxImportTest.Fixture f = OnnxImportTest.Fixture.of("gated");
-        Module m = gated();
+    static Module gated() throws Exception { return load("gated"); }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gated", "glu"})
+    void theImportComputesPyTorchsFunction(String name) throws Exception {
+        OnnxImportTest.Fixture f = OnnxImportTest.Fixture.of(name);
+        Module m = load(name);
         assertThat(m).isInstanceOf(Graph.class);
         try (Autograd.Guard g = Autograd.noGrad()) {
             float[] out = m.forward(f.input()).toFloatArray();
@@ -52,9 +57,10 @@ class ImportedProductBoundsTest {
      * bound contain the margins at sampled points (corners of the box among them), α-CROWN is never below CROWN and CROWN is
      * tighter than IBP somewhere.
      */
-    @Test
-    void productsAreBoundedSoundly() throws Exception {
-        Module m = gated().to(DType.FLOAT64);
+    @ParameterizedTest
+    @ValueSource(strings = {"gated", "glu"})
+    void productsAreBoundedSoundly(String name) throws Exception {
+        Module m = load(name).to(DType.FLOAT64);
         Rng.seed(3);
         Tensor x = Tensor.rand(DType.FLOAT64, Device.CPU, 4, 1, 6, 6);
         Tensor spec = BoundOracles.spec(m, x);
