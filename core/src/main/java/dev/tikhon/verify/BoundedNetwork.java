@@ -434,7 +434,8 @@ public final class BoundedNetwork {
         List<Interval> outs = new ArrayList<>();
         for (List<Node> chain : fork.chains()) outs.add(subchain(chain, in, at, region, crownUnits, trace));
         Interval out = fork.join(outs, trace);
-        return trace.rounding && fork.sums() ? Rounding.widenSum(out) : out;
+        // a sum's addition, a product's corner products: one rounding each (a concatenation only moves values)
+        return trace.rounding && !fork.concatenates() ? Rounding.widenSum(out) : out;
     }
 
     private Interval subchain(List<Node> chain, Interval h, List<Frame> outer, InputRegion region, int crownUnits, Trace trace) {

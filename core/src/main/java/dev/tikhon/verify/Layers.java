@@ -456,10 +456,6 @@ final class Layers {
         Interval join(List<Interval> outs, Trace trace) {
             if (sums()) return new Interval(outs.get(0).lo().add(outs.get(1).lo()), outs.get(0).hi().add(outs.get(1).hi()));
             if (multiplies()) {
-                if (trace.rounding) {
-                    throw new dev.tikhon.UserError("rounding is not accounted for through a product of two computed values (a gate such as "
-                            + "squeeze-and-excitation): verify this model without --account-rounding");
-                }
                 trace.joined(this, outs);
                 return Products.interval(outs.get(0), outs.get(1));
             }
@@ -476,27 +472,17 @@ final class Layers {
         }
 
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
-            if (multiplies()) {   // the product's linear bounds, then each chain walked with its own coefficients
-                List<Interval> outs = trace.joined(this);
-                Tensor[] split = Products.backward(a, outs.get(0), outs.get(1), sum);
-                Tensor total = null;
-                for (int c = 0; c < 2; c++) {
-                    Tensor h = split[c];
-                    List<Node> chain = chains.get(c);
-                    for (int i = chain.size() - 1; i >= 0; i--) h = Rounding.backward(chain.get(i), h, trace, sum);
-                    total = total == null ? h : total.add(h);
-                }
-                return total;
-            }
+            // a product: its linear bounds give each chain its own coefficients (their rounding accounted there)
+            Tensor[] split = multiplies() ? Products.backward(a, trace.joined(this).get(0), trace.joined(this).get(1), sum, trace.rounding) : null;
             long[] sizes = null;
-            if (!sums()) sizes = trace.<long[]>cached(this, () -> { throw new IllegalStateException("no sizes recorded for a concatenation"); });
+            if (concatenates()) sizes = trace.<long[]>cached(this, () -> { throw new IllegalStateException("no sizes recorded for a concatenation"); });
             int dim = sums() ? 0 : axis < 0 ? axis + a.dim() : axis + 1;   // A is [N, S, …]: one axis more than the values
             Tensor total = null, magnitudes = null;
             long start = 0;
             for (int c = 0; c < chains.size(); c++) {
                 List<Node> chain = chains.get(c);
-                Tensor h = sums() ? a : a.narrow(dim, start, sizes[c]);
-                if (!sums()) start += sizes[c];
+                Tensor h = sums() ? a : multiplies() ? split[c] : a.narrow(dim, start, sizes[c]);
+                if (concatenates()) start += sizes[c];
                 for (int i = chain.size() - 1; i >= 0; i--) h = Rounding.backward(chain.get(i), h, trace, sum);
                 total = total == null ? h : total.add(h);
                 if (trace.rounding) magnitudes = magnitudes == null ? h.abs() : magnitudes.add(h.abs());

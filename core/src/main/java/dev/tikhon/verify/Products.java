@@ -26,15 +26,39 @@ final class Products {
      * over the axes each was broadcast along), and the planes' constants, the lower one where a coefficient is ≥ 0 and the
      * upper one where it is &lt; 0, go into {@code sum}.
      *
+     * <p>With {@code rounding} ({@link Rounding}): the planes hold for any centres c as long as r bounds |x − c_x| and
+     * |y − c_y| over the box (x·y − c_y·x − c_x·y + c_x·c_y = (x − c_x)(y − c_y)), so r is taken as the larger distance from
+     * the computed c to either end, rounded up; the rounding of the coefficients a·c (and their sums over broadcast axes),
+     * times the values' magnitudes, and of the constants' products and sum, is subtracted from the walk's constants.
+     *
      * @return {coefficients on x, coefficients on y}
      */
-    static Tensor[] backward(Tensor a, Interval x, Interval y, Trace.Sum sum) {
+    static Tensor[] backward(Tensor a, Interval x, Interval y, Trace.Sum sum, boolean rounding) {
         Tensor cx = x.lo().add(x.hi()).mul(0.5), cy = y.lo().add(y.hi()).mul(0.5);
         Tensor rx = x.hi().sub(x.lo()).mul(0.5), ry = y.hi().sub(y.lo()).mul(0.5);
+        if (rounding) {   // the distance from the computed centre to either end, rounded up
+            double up = 1 + 4 * Rounding.KAPPA * Rounding.unit(a);
+            rx = x.hi().sub(cx).maximum(cx.sub(x.lo())).mul(up).add(Rounding.TINY);
+            ry = y.hi().sub(cy).maximum(cy.sub(y.lo())).mul(up).add(Rounding.TINY);
+        }
         // a·(c_y x + c_x y − c_x c_y) − |a|·r_x r_y: the lower plane where a ≥ 0, the upper one where a < 0
-        sum.add(Trace.sumTail(a.mul(cx.mul(cy).unsqueeze(1)).add(a.abs().mul(rx.mul(ry).unsqueeze(1))).neg()));
-        return new Tensor[]{reduced(a.mul(cy.unsqueeze(1)), x.lo()), reduced(a.mul(cx.unsqueeze(1)), y.lo())};
+        Tensor abs = a.abs(), both = cx.mul(cy).abs().add(rx.mul(ry)).unsqueeze(1);
+        sum.add(Trace.sumTail(a.mul(cx.mul(cy).unsqueeze(1)).add(abs.mul(rx.mul(ry).unsqueeze(1)))).neg());
+        Tensor onX = reduced(a.mul(cy.unsqueeze(1)), x.lo()), onY = reduced(a.mul(cx.unsqueeze(1)), y.lo());
+        if (rounding) {
+            double u = Rounding.unit(a);
+            long n = Math.max(perExample(a), 1) + 3;
+            Tensor xHat = Rounding.magnitude(x).unsqueeze(1), yHat = Rounding.magnitude(y).unsqueeze(1);
+            Tensor coefficients = Trace.sumTail(reduced(abs.mul(cy.abs().unsqueeze(1)), x.lo()).mul(xHat))
+                    .add(Trace.sumTail(reduced(abs.mul(cx.abs().unsqueeze(1)), y.lo()).mul(yHat)));
+            Tensor constants = Trace.sumTail(abs.mul(both));
+            sum.add(coefficients.add(constants).mul(Rounding.gamma(n, u)).add(Rounding.TINY).neg());
+        }
+        return new Tensor[]{onX, onY};
     }
+
+    /** Values per example and row of coefficients [N, S, …]. */
+    private static long perExample(Tensor a) { return a.dim() <= 2 ? 1 : a.numel() / (a.size(0) * a.size(1)); }
 
     /** Coefficients [N, S, …] summed over the axes where {@code like} [N, …] has size 1 and they do not: onto like's shape. */
     private static Tensor reduced(Tensor coefficients, Tensor like) {

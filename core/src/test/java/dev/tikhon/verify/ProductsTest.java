@@ -30,7 +30,7 @@ class ProductsTest {
             Interval y = new Interval(yl, yl.add(Tensor.rand(F64, Device.CPU, 1, 1).mul(2)));
             Tensor a = Tensor.randn(F64, Device.CPU, 1, 2, 3);   // [N, S, …]: two rows of coefficients
             Trace.Sum sum = new Trace.Sum();
-            Tensor[] coef = Products.backward(a, x, y, sum);
+            Tensor[] coef = Products.backward(a, x, y, sum, false);
             assertThat(coef[1].shape()).containsExactly(1, 2, 1);   // summed over the broadcast axis
             double[] constant = sum.value(Tensor.zeros(F64, Device.CPU, 1, 2)).toDoubleArray();
             double[] ax = coef[0].toDoubleArray(), ay = coef[1].toDoubleArray(), av = a.toDoubleArray();
@@ -56,7 +56,7 @@ class ProductsTest {
             for (double sign : new double[]{1, -1}) {
                 Interval x1 = new Interval(x.lo().narrow(1, 0, 1), x.hi().narrow(1, 0, 1));
                 Trace.Sum one = new Trace.Sum();
-                Tensor[] c = Products.backward(Tensor.full(sign, F64, Device.CPU, 1, 1, 1), x1, y, one);
+                Tensor[] c = Products.backward(Tensor.full(sign, F64, Device.CPU, 1, 1, 1), x1, y, one, false);
                 double k = one.value(Tensor.zeros(F64, Device.CPU, 1, 1)).item(), cx = c[0].item(), cy = c[1].item();
                 int touching = 0;
                 for (double px : new double[]{lo[0], hi[0]}) {
