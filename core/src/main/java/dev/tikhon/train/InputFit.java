@@ -59,7 +59,7 @@ public final class InputFit {
         boolean wasTraining = model.isTraining();
         model.train(false);
         try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
-            Tensor x = data.batchInputs(Tensor.fromLongs(new long[]{0}, 1)).to(device);
+            Tensor x = data.batchInputs(Tensor.fromLongs(new long[]{0}, 1)).to(device).to(model.dtype());   // a model in float64 (--account-rounding) too
             Tensor out = model.forward(x);
             if (out.dim() != 2 || out.size(0) != 1) {
                 throw new UserError(modelName + " returned outputs of shape " + Arrays.toString(out.shape()) + " for one example of "

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -216,5 +217,26 @@ class AttackVerifyOptionsTest {
             assertThat(m.exitCode()).as(m.err()).isZero();
             assertThat(m.err()).as(command).doesNotContain("whole [0, 1] box");
         }
+    }
+
+    /**
+     * --account-rounding on an imported model: verify converts it to float64 before checking that it takes the data's
+     * examples, and that check fed it float32 images, so every ONNX model failed ("Input type (float) and bias type
+     * (double) should be the same"); the same images in the model's type now, and the accounted bounds are never above
+     * the plain ones.
+     */
+    @Test
+    void roundingIsAccountedOnAnImportedModel(@TempDir Path dir) throws IOException {
+        double[][] lower = new double[2][];
+        for (int k = 0; k < 2; k++) {
+            List<String> args = new java.util.ArrayList<>(List.of("verify", "--onnx", ONNX, "--data", "fashion-mnist-sample", "--images", "3",
+                    "--method", "crown", "--eps", "0.01", "--no-attack", "--threads", "1", "--out", dir.resolve("v" + k).toString()));
+            if (k == 1) args.add("--account-rounding");
+            Cli.Run v = Cli.run(args.toArray(String[]::new));
+            assertThat(v.exitCode()).as(v.err()).isZero();
+            lower[k] = dev.tikhon.report.Csv.read(dir.resolve("v" + k + "/verify.csv")).records().stream()
+                    .mapToDouble(r -> Double.parseDouble(r.get("crown_margin_lower@0.01"))).toArray();
+        }
+        for (int i = 0; i < 3; i++) assertThat(lower[1][i]).isLessThanOrEqualTo(lower[0][i] + 1e-5).isGreaterThan(lower[0][i] - 1e-3);
     }
 }
