@@ -90,7 +90,8 @@ class NestedBranchAndBoundTest {
     /**
      * One domain per side of each unstable unit of the nested ReLU: the nested input interval its relaxation sees is the
      * root's with that unit's end clipped to 0 and nothing else changed; its bound is at most the margin of every grid
-     * point whose pre-activation of that unit is on its side; both children's bounds are above the root's on some unit. A unit whose input is positive on the whole
+     * point whose pre-activation of that unit is on its side; both children's bounds are above the root's on some unit.
+     * The root α-CROWN's intervals are kept for the nested ReLU too and hold every grid point's pre-activation. A unit whose input is positive on the whole
      * region (its bias raised) makes the domain where it is inactive empty.
      */
     @Test
@@ -151,6 +152,18 @@ class NestedBranchAndBoundTest {
                 if (Math.min(bound[2 * k], bound[2 * k + 1]) > rootBound + 1e-6) raised++;
             }
             assertThat(unstable).as("unstable nested units").hasSizeGreaterThan(3);
+            // the root α-CROWN's intervals, which every domain intersects its own with, cover the nested input too, soundly
+            Map<Integer, Interval> known = new java.util.HashMap<>();
+            try (Autograd.Guard on = Autograd.enableGrad()) {
+                net.alphaCrownLower(region, InputSplittingTest.SPEC, UNITS, 5, Verification.ALPHA_LR, new AlphaSlopes(), known);
+            }
+            assertThat(known.keySet()).containsExactlyInAnyOrderElementsOf(net.splittableLayers());
+            double[] kLo = known.get(id).lo().flatten(0, -1).toDoubleArray(), kHi = known.get(id).hi().flatten(0, -1).toDoubleArray();
+            for (int p = 0; p < n * n; p++) {
+                for (int v = 0; v < 16; v++) {
+                    assertThat(z[p * 16 + v]).as("point " + p + " unit " + v).isBetween(kLo[v] - 1e-9, kHi[v] + 1e-9);
+                }
+            }
             assertThat(raised).as("units whose split raises both children above the root").isPositive();
         }
         // unit 0 of the nested ReLU always active: split inactive, the domain holds no input; active, it does
