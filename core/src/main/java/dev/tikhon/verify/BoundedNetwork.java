@@ -89,13 +89,38 @@ public final class BoundedNetwork {
     private final boolean tightenBranches;
 
     private BoundedNetwork(List<Node> nodes) {
-        this(nodes, true);
+        this(nodes, true, true);
     }
 
-    private BoundedNetwork(List<Node> nodes, boolean tightenBranches) {
+    /**
+     * Every splittable activation's id ({@link #splittableLayers}): a node of the network's own chain has its index there, a
+     * node inside a fork a number from {@code depth()} on, in the order the forward pass meets them ({@link #ordered}).
+     */
+    private final Map<Node, Integer> splitIds = new java.util.IdentityHashMap<>();
+    /** The splittable activations by id, in increasing order. */
+    private final java.util.TreeMap<Integer, Node> splitNodes = new java.util.TreeMap<>();
+
+    private BoundedNetwork(List<Node> nodes, boolean tightenBranches, boolean nestedSplits) {
         this.nodes = List.copyOf(nodes);
         this.tightenBranches = tightenBranches;
         number(this.nodes);
+        for (int i = 0; i < this.nodes.size(); i++) if (splittable(this.nodes.get(i))) splitIds.put(this.nodes.get(i), i);
+        int next = this.nodes.size();
+        if (nestedSplits) for (Node node : ordered) if (splittable(node) && !splitIds.containsKey(node)) splitIds.put(node, next++);
+        splitIds.forEach((node, id) -> splitNodes.put(id, node));
+    }
+
+    /**
+     * The same network whose branch and bound splits only the activations of its own chain, not those inside forks: the
+     * search before 2026-12-07 (tests compare).
+     */
+    BoundedNetwork topLevelSplitsOnly() {
+        return new BoundedNetwork(nodes, tightenBranches, false);
+    }
+
+    /** Whether branch and bound can split the node: an activation with a linear relaxation (not the identity). */
+    private static boolean splittable(Node node) {
+        return node instanceof Layers.Act act && act.kind() != dev.tikhon.nn.Activation.Kind.IDENTITY || node instanceof Layers.Unit;
     }
 
     private void number(List<Node> chain) {
@@ -108,7 +133,7 @@ public final class BoundedNetwork {
 
     /** The same network with IBP bounds for every node inside a residual addition: the bounds before branches were tightened (2026-12-07). */
     BoundedNetwork branchesByIbp() {
-        return new BoundedNetwork(nodes, false);
+        return new BoundedNetwork(nodes, false, true);
     }
 
     /**
@@ -399,7 +424,7 @@ public final class BoundedNetwork {
                 h = h.intersect(crownInterval(region, at, h, trace));
             }
             if (trace.known != null && trace.known.containsKey(i)) h = h.intersect(trace.known.get(i));
-            if (trace.splits != null) h = trace.splits.apply(i, node, h);
+            if (trace.splits != null) h = trace.splits.apply(i, node, h);   // a chain node's split id is its index
             Interval out = pass(node, h, at, region, crownUnits, trace);
             if (region.norm() == Norm.L2 && (node instanceof Layers.Dense || node instanceof Layers.Conv) && firstWeighted(i)) {
                 Ball ball = ballAt(region, i);
@@ -429,7 +454,10 @@ public final class BoundedNetwork {
      * by IBP.
      */
     private Interval pass(Node node, Interval in, List<Frame> at, InputRegion region, int crownUnits, Trace trace) {
-        if (!(node instanceof Layers.Fork fork) || crownUnits <= 0 || !tightenBranches) return Rounding.ibp(node, in, trace);
+        boolean tighten = crownUnits > 0 && tightenBranches;
+        // splits and known bounds of nodes inside forks act there (subchain); the fork's own rule is the same pass without them
+        boolean nested = trace.splits != null || trace.known != null;
+        if (!(node instanceof Layers.Fork fork) || !tighten && !nested) return Rounding.ibp(node, in, trace);
         trace.input(fork, in);
         List<Interval> outs = new ArrayList<>();
         for (List<Node> chain : fork.chains()) outs.add(subchain(chain, in, at, region, crownUnits, trace));
@@ -443,7 +471,10 @@ public final class BoundedNetwork {
             Node node = chain.get(j);
             List<Frame> at = new ArrayList<>(outer);
             at.add(new Frame(chain, j));
-            if (j > 0 && !node.affine() && h.width() <= crownUnits) h = h.intersect(crownInterval(region, at, h, trace));
+            if (tightenBranches && j > 0 && !node.affine() && h.width() <= crownUnits) h = h.intersect(crownInterval(region, at, h, trace));
+            Integer id = splitIds.get(node);
+            if (id != null && trace.known != null && trace.known.containsKey(id)) h = h.intersect(trace.known.get(id));
+            if (id != null && trace.splits != null) h = trace.splits.apply(id, node, h);
             h = pass(node, h, at, region, crownUnits, trace);
         }
         return h;
@@ -767,7 +798,7 @@ public final class BoundedNetwork {
                 slopes.bounded.add(bound.size(0));
                 if (tightest != null) {   // the first step's copies live in the caller's scope; later steps tighten them in place
                     for (int layer : splittableLayers()) {
-                        Interval in = trace.input(nodes.get(layer));
+                        Interval in = trace.input(node(layer));
                         Interval known = tightest.get(layer);
                         if (known == null) {
                             tightest.put(layer, new Interval(in.lo().detach().copy(), in.hi().detach().copy()));
@@ -859,36 +890,33 @@ public final class BoundedNetwork {
         return last instanceof Layers.Dense d ? folded(d, trace.input(last), spec, trace).lo() : null;
     }
 
-    /** The indices of the ReLU layers branch and bound can split (those of the chain itself, not inside residual blocks). */
+    /**
+     * The ids of the ReLUs branch and bound can split, in increasing order: those of the network's own chain (their index
+     * there) and those inside forks (residual blocks, imported skip connections and concatenations; numbered from
+     * {@link #depth} on, in the forward pass's order).
+     */
     List<Integer> reluLayers() {
         List<Integer> out = new ArrayList<>();
-        for (int i = 0; i < nodes.size(); i++) {
-            if (nodes.get(i) instanceof Layers.Act act && act.kind() == dev.tikhon.nn.Activation.Kind.RELU) out.add(i);
-        }
+        splitNodes.forEach((id, node) -> { if (node instanceof Layers.Act act && act.kind() == dev.tikhon.nn.Activation.Kind.RELU) out.add(id); });
         return out;
     }
 
     /**
-     * The indices of the activation layers branch and bound can split (those of the chain itself, not inside residual
-     * blocks): the ReLUs ({@link #reluLayers}) and the other activations with a linear relaxation (tanh, sigmoid, the
-     * imported {@link Layers.Unit}s), whose input interval a split cuts at a point.
+     * The ids of the activations branch and bound can split, in increasing order (numbered as {@link #reluLayers}, inside
+     * forks too): the ReLUs and the other activations with a linear relaxation (tanh, sigmoid, the imported
+     * {@link Layers.Unit}s), whose input interval a split cuts at a point.
      */
     List<Integer> splittableLayers() {
-        List<Integer> out = new ArrayList<>();
-        for (int i = 0; i < nodes.size(); i++) {
-            Node node = nodes.get(i);
-            if (node instanceof Layers.Act act && act.kind() != dev.tikhon.nn.Activation.Kind.IDENTITY || node instanceof Layers.Unit) out.add(i);
-        }
-        return out;
+        return new ArrayList<>(splitNodes.keySet());
     }
 
-    /** Per splittable layer, the per-example shape of its input (from an interval pass on the region's first row). */
+    /** Per splittable activation (by id), the per-example shape of its input (from an interval pass on the region's first row). */
     Map<Integer, long[]> splittableInputShapes(InputRegion region) {
         Trace trace = new Trace(LowerSlope.ADAPTIVE);
         try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {
             forward(region.narrow(0, 1), nodes.size(), 0, trace);
             Map<Integer, long[]> out = new java.util.HashMap<>();
-            for (int i : splittableLayers()) out.put(i, trace.input(nodes.get(i)).exampleShape());
+            for (int i : splittableLayers()) out.put(i, trace.input(node(i)).exampleShape());
             return out;
         }
     }
@@ -900,8 +928,16 @@ public final class BoundedNetwork {
         return trace;
     }
 
-    /** Layer {@code index} itself. */
-    Node node(int index) { return nodes.get(index); }
+    /**
+     * Layer {@code index} of the network's own chain; from {@link #depth} on, the splittable activation inside a fork of
+     * that id ({@link #splittableLayers}).
+     */
+    Node node(int index) {
+        if (index < nodes.size()) return nodes.get(index);
+        Node node = splitNodes.get(index);
+        if (node == null) throw new IndexOutOfBoundsException("no splittable node " + index);
+        return node;
+    }
 
     /** CROWN lower and upper bounds of C·z over the region, [N, S] each. */
     public Interval crown(InputRegion region, Tensor spec, int crownUnits, LowerSlope alpha) {

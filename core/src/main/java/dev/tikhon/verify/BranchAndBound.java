@@ -31,6 +31,10 @@ import java.util.PriorityQueue;
  * with A⁻ the negative part of the walk's coefficient on the unit's output and h = −l·u/(u − l) the relaxation's
  * intercept (the intercept term of Bunel et al.'s BaBSR score); where no unit costs anything, the largest h.
  *
+ * <p>Every activation can be split, those inside residual blocks and other forks too ({@link BoundedNetwork#splittableLayers}:
+ * the chain's by their index, nested ones numbered after them); a nested split clips the unit's input interval where the
+ * forward pass computes it inside the fork, and its β enters the final walk there.
+ *
  * <p>Other activations (tanh, sigmoid, the imported {@link Layers.Unit}s) are split as in Shi et al.'s general branch
  * and bound (GenBaB, TACAS 2025): a unit's input interval [l, u] is cut at its midpoint (or a kink inside it:
  * {@link Pointwise#splitPoints}) into [l, p] and [p, u], each
@@ -123,7 +127,8 @@ public final class BranchAndBound {
     public record Outcome(double lower, int domains, boolean exhausted, boolean stuck) {}
 
     /**
-     * One domain: its splits (layer, flat unit, side ±1: the unit's input ≥ or ≤ the point, 0 for a ReLU), a lower bound
+     * One domain: its splits (split id {@link BoundedNetwork#splittableLayers}, inside residual blocks too; flat unit; side
+     * ±1: the unit's input ≥ or ≤ the point, 0 for a ReLU), a lower bound
      * on it (its parent's until it is bounded), and the α and β its parent ended with ([margins, ReLU units] each, NaN: no
      * α; null: start cold), shared by both children.
      */
@@ -229,7 +234,7 @@ public final class BranchAndBound {
         return search(net, region, spec, i, crownUnits, settings, net.splittableInputShapes(region), rootBound, 0, () -> false);
     }
 
-    /** The unit the root domain of example {@code i} splits first: {layer, flat unit}, or {−1, −1} where none is unstable. */
+    /** The unit the root domain of example {@code i} splits first: {split id, flat unit}, or {−1, −1} where none is unstable. */
     static int[] rootSplit(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings) {
         try (Scope s = Scope.open()) {
             Step step = bound(net, region, spec, i, crownUnits, net.reluLayers(), net.splittableInputShapes(region),

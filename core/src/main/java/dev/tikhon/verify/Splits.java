@@ -7,8 +7,10 @@ import java.util.IdentityHashMap;
 import java.util.Map;
 
 /**
- * Branch and bound's ReLU splits for a batch of domains (one per example row): for some ReLU layers (by layer index in
- * {@link BoundedNetwork}), each unit free (0), active (+1: its input z is ≥ 0 on the domain) or inactive (−1: z ≤ 0).
+ * Branch and bound's ReLU splits for a batch of domains (one per example row): for some ReLU layers (by split id in
+ * {@link BoundedNetwork#splittableLayers}: a layer of the network's own chain by its index, one inside a residual block or
+ * another fork by a number after them), each unit free (0), active (+1: its input z is ≥ 0 on the domain) or inactive
+ * (−1: z ≤ 0). The forward pass applies them wherever it computes the layer's input bounds, inside forks too.
  *
  * <p>A bound computation with splits clips each split unit's input interval to its side before the layer's relaxation,
  * so the bounds hold on the domain (the inputs of the region where the splits hold): the relaxation of a split unit is

@@ -18,7 +18,7 @@ final class Trace {
     int origin;
     long rows, rowStart, rowCount;
     /**
-     * Sound bounds on some layers' inputs (by layer index) known before this computation, [1 or N, …], intersected with
+     * Sound bounds on some layers' inputs (by split id, {@link BoundedNetwork#splittableLayers}) known before this computation, [1 or N, …], intersected with
      * what it computes: branch and bound's root α-CROWN bounds, which hold on every domain. Null: none.
      */
     Map<Integer, Interval> known;
