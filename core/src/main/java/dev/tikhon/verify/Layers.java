@@ -473,7 +473,16 @@ final class Layers {
 
         @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
             // a product: its linear bounds give each chain its own coefficients (their rounding accounted there)
-            Tensor[] split = multiplies() ? Products.backward(a, trace.joined(this).get(0), trace.joined(this).get(1), sum, trace.rounding) : null;
+            Tensor[] split = null;
+            if (multiplies()) {
+                Interval x = trace.joined(this).get(0), y = trace.joined(this).get(1);
+                Tensor[] mix = null;   // α-CROWN: per unit and row, where each line lies between McCormick's two planes
+                if (trace.slopes != null) {
+                    Tensor half = x.lo().mul(y.lo()).zerosLike().add(0.5);   // the product's shape; ½: the averaged planes
+                    mix = trace.slopes.tangents(this, trace.origin, trace.rows, trace.rowStart, trace.rowCount, half, () -> new Tensor[]{half, half});
+                }
+                split = Products.backward(a, x, y, sum, trace.rounding, mix);
+            }
             long[] sizes = null;
             if (concatenates()) sizes = trace.<long[]>cached(this, () -> { throw new IllegalStateException("no sizes recorded for a concatenation"); });
             int dim = sums() ? 0 : axis < 0 ? axis + a.dim() : axis + 1;   // A is [N, S, …]: one axis more than the values

@@ -34,6 +34,18 @@ final class Products {
      * @return {coefficients on x, coefficients on y}
      */
     static Tensor[] backward(Tensor a, Interval x, Interval y, Trace.Sum sum, boolean rounding) {
+        return backward(a, x, y, sum, rounding, null);
+    }
+
+    /**
+     * The same, with α-CROWN's variables {@code mix} = {t, s} ([N, S, …] each, in [0, 1]; null: the averaged planes, t = s
+     * = ½): where a ≥ 0 the lower line t·(l_y x + l_x y − l_x l_y) + (1 − t)·(u_y x + u_x y − u_x u_y), where a &lt; 0 the
+     * upper line s·(u_y x + l_x y − l_x u_y) + (1 − s)·(l_y x + u_x y − u_x l_y): each a convex combination of two valid
+     * planes, so valid for any t, s in [0, 1] (the ascent keeps them there). With rounding, the rounding of the weights
+     * (t + (1 − t) may be 1 ± u: that much of |x·y| more) and of the coefficients and constants is subtracted.
+     */
+    static Tensor[] backward(Tensor a, Interval x, Interval y, Trace.Sum sum, boolean rounding, Tensor[] mix) {
+        if (mix != null) return mixed(a, x, y, sum, rounding, mix[0], mix[1]);
         Tensor cx = x.lo().add(x.hi()).mul(0.5), cy = y.lo().add(y.hi()).mul(0.5);
         Tensor rx = x.hi().sub(x.lo()).mul(0.5), ry = y.hi().sub(y.lo()).mul(0.5);
         if (rounding) {   // the distance from the computed centre to either end, rounded up
@@ -55,6 +67,25 @@ final class Products {
             sum.add(coefficients.add(constants).mul(Rounding.gamma(n, u)).add(Rounding.TINY).neg());
         }
         return new Tensor[]{onX, onY};
+    }
+
+    private static Tensor[] mixed(Tensor a, Interval x, Interval y, Trace.Sum sum, boolean rounding, Tensor t, Tensor s) {
+        Tensor lx = x.lo().unsqueeze(1), ux = x.hi().unsqueeze(1), ly = y.lo().unsqueeze(1), uy = y.hi().unsqueeze(1);
+        Tensor t1 = t.neg().add(1), s1 = s.neg().add(1);
+        Tensor pos = a.clampMin(0), neg = a.clampMax(0);
+        Tensor onX = pos.mul(t.mul(ly).add(t1.mul(uy))).add(neg.mul(s.mul(uy).add(s1.mul(ly))));
+        Tensor onY = pos.mul(t.mul(lx).add(t1.mul(ux))).add(neg.mul(s.mul(lx).add(s1.mul(ux))));
+        Tensor constants = pos.mul(t.mul(lx.mul(ly)).add(t1.mul(ux.mul(uy)))).add(neg.mul(s.mul(lx.mul(uy)).add(s1.mul(ux.mul(ly)))));
+        sum.add(Trace.sumTail(constants).neg());
+        if (rounding) {
+            double u = Rounding.unit(a);
+            long n = Math.max(perExample(a), 1) + 6;
+            Tensor xHat = Rounding.magnitude(x).unsqueeze(1), yHat = Rounding.magnitude(y).unsqueeze(1);
+            Tensor size = ly.abs().add(uy.abs()).mul(xHat).add(lx.abs().add(ux.abs()).mul(yHat))
+                    .add(lx.mul(ly).abs()).add(ux.mul(uy).abs()).add(lx.mul(uy).abs()).add(ux.mul(ly).abs()).add(xHat.mul(yHat));
+            sum.add(Trace.sumTail(a.abs().mul(size)).mul(Rounding.gamma(n, u)).add(Rounding.TINY).neg());
+        }
+        return new Tensor[]{reduced(onX, x.lo()), reduced(onY, y.lo())};
     }
 
     /** Values per example and row of coefficients [N, S, …]. */

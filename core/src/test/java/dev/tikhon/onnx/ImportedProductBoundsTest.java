@@ -89,6 +89,30 @@ class ImportedProductBoundsTest {
         }
     }
 
+    /**
+     * α-CROWN's variables for the product's lines: on (W₁x + b₁)∘(W₂x + b₂) then a linear layer (no activation, so no other
+     * variable), α-CROWN rises above CROWN (the averaged planes) and stays below sampled margins.
+     */
+    @Test
+    void alphaCrownOptimizesTheProductsLines() {
+        Rng.seed(9);
+        Graph g = (Graph) new Graph(java.util.List.of(
+                Graph.Node.apply(new dev.tikhon.nn.Linear(4, 6), 0),
+                Graph.Node.apply(new dev.tikhon.nn.Linear(4, 6), 0),
+                new Graph.Node(Graph.Op.MUL, null, new int[]{1, 2}, 0),
+                Graph.Node.apply(new dev.tikhon.nn.Linear(6, 3), 3)), 4).to(DType.FLOAT64);
+        g.train(false);
+        Tensor x = Tensor.rand(DType.FLOAT64, Device.CPU, 8, 4);
+        Tensor spec = BoundOracles.spec(g, x);
+        BoundedNetwork net = BoundedNetwork.of(g);
+        InputRegion region = InputRegion.ball(x, 0.3, Norm.LINF);
+        Interval crown = net.crown(region, spec);
+        Tensor alpha = net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, 20, 0.1);
+        assertThat(alpha.sub(crown.lo()).min().item()).as("never below CROWN").isGreaterThan(-1e-9);
+        assertThat(alpha.sub(crown.lo()).max().item()).as("above CROWN somewhere: the lines moved").isGreaterThan(1e-3);
+        BoundOracles.assertContainsSamples(g, spec, x, Norm.LINF, 0.3, 300, 1e-9, new Interval(alpha, crown.hi()));
+    }
+
     /** No global Lipschitz constant for x·y: refused in one line naming the way out. */
     @Test
     void theLipschitzBoundIsRefused() throws Exception {

@@ -69,6 +69,58 @@ class ProductsTest {
         }
     }
 
+    /**
+     * α-CROWN's lines: for random t, s in [0, 1] per unit and row, the mixed planes hold at every vertex; t = s = ½ gives
+     * the averaged planes (the same coefficients and constants to 10⁻¹²); t = s = 1 and 0 are McCormick's single planes,
+     * each exact at its corner (the lower ones at (l_x, l_y) and (u_x, u_y)).
+     */
+    @Test
+    void theMixedPlanesHoldForEveryMixAndHalfIsTheAverage() {
+        Rng.seed(2);
+        for (int trial = 0; trial < 50; trial++) {
+            Tensor xl = Tensor.randn(F64, Device.CPU, 1, 3), yl = Tensor.randn(F64, Device.CPU, 1, 1);
+            Interval x = new Interval(xl, xl.add(Tensor.rand(F64, Device.CPU, 1, 3).mul(2)));
+            Interval y = new Interval(yl, yl.add(Tensor.rand(F64, Device.CPU, 1, 1).mul(2)));
+            Tensor a = Tensor.randn(F64, Device.CPU, 1, 2, 3);
+            Tensor t = Tensor.rand(F64, Device.CPU, 1, 2, 3), s = Tensor.rand(F64, Device.CPU, 1, 2, 3);
+            Trace.Sum sum = new Trace.Sum();
+            Tensor[] coef = Products.backward(a, x, y, sum, false, new Tensor[]{t, s});
+            double[] constant = sum.value(Tensor.zeros(F64, Device.CPU, 1, 2)).toDoubleArray();
+            double[] ax = coef[0].toDoubleArray(), ay = coef[1].toDoubleArray(), av = a.toDoubleArray();
+            double[] lo = concat(x.lo(), y.lo()), hi = concat(x.hi(), y.hi());
+            for (int v = 0; v < 16; v++) {
+                double[] p = new double[4];
+                for (int d = 0; d < 4; d++) p[d] = (v >> d & 1) == 0 ? lo[d] : hi[d];
+                for (int r = 0; r < 2; r++) {
+                    double exact = 0, linear = constant[r] + ay[r] * p[3];
+                    for (int i = 0; i < 3; i++) {
+                        exact += av[r * 3 + i] * p[i] * p[3];
+                        linear += ax[r * 3 + i] * p[i];
+                    }
+                    assertThat(exact).as("trial %d vertex %d row %d", trial, v, r).isGreaterThanOrEqualTo(linear - 1e-12);
+                }
+            }
+            Tensor half = t.zerosLike().add(0.5);
+            Trace.Sum mixed = new Trace.Sum(), averaged = new Trace.Sum();
+            Tensor[] m = Products.backward(a, x, y, mixed, false, new Tensor[]{half, half});
+            Tensor[] c = Products.backward(a, x, y, averaged, false);
+            for (int k = 0; k < 2; k++) assertThat(m[k].sub(c[k]).abs().max().item()).isLessThan(1e-12);
+            assertThat(mixed.value(Tensor.zeros(F64, Device.CPU, 1, 2)).sub(averaged.value(Tensor.zeros(F64, Device.CPU, 1, 2))).abs().max().item())
+                    .isLessThan(1e-12);
+        }
+        // t = 1: the plane l_y x + l_x y − l_x l_y, exact at (l_x, l_y); t = 0: u_y x + u_x y − u_x u_y, exact at (u_x, u_y)
+        Interval x = new Interval(Tensor.full(-1, F64, Device.CPU, 1, 1), Tensor.full(2, F64, Device.CPU, 1, 1));
+        Interval y = new Interval(Tensor.full(0.5, F64, Device.CPU, 1, 1), Tensor.full(3, F64, Device.CPU, 1, 1));
+        for (double w : new double[]{1, 0}) {
+            Trace.Sum one = new Trace.Sum();
+            Tensor mix = Tensor.full(w, F64, Device.CPU, 1, 1, 1);
+            Tensor[] c = Products.backward(Tensor.full(1, F64, Device.CPU, 1, 1, 1), x, y, one, false, new Tensor[]{mix, mix});
+            double px = w == 1 ? -1 : 2, py = w == 1 ? 0.5 : 3;
+            assertThat(c[0].item() * px + c[1].item() * py + one.value(Tensor.zeros(F64, Device.CPU, 1, 1)).item()).isCloseTo(px * py,
+                    org.assertj.core.api.Assertions.within(1e-12));
+        }
+    }
+
     private static double[] concat(Tensor x, Tensor y) {
         double[] a = x.toDoubleArray(), b = y.toDoubleArray(), out = new double[a.length + b.length];
         System.arraycopy(a, 0, out, 0, a.length);
