@@ -145,6 +145,8 @@ class ImportedProductBoundsTest {
             assertThat(plain[k].lo().sub(accounted[k].lo()).max().item()).as("%s: the terms are small in float64", k).isLessThan(1e-9 * scale);
         }
         BoundOracles.assertContainsSamples(m, spec, x, Norm.LINF, 0.03, 100, 0, accounted);
+        Tensor alpha = Rounding.accounted(() -> net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, 5, 0.1));   // the mixed lines too
+        BoundOracles.assertContainsSamples(m, spec, x, Norm.LINF, 0.03, 100, 0, new Interval(alpha, crown.hi()));
         Module f32 = load(name);
         BoundedNetwork net32 = BoundedNetwork.of(f32);
         InputRegion region32 = InputRegion.images(x.to(DType.FLOAT32), 0.03, Norm.LINF);
