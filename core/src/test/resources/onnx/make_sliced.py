@@ -3,7 +3,10 @@
 sliced.onnx (operator set 13, where torch.chunk exports as Shape, Gather, Add, Div, Mul computing the bounds of two
 Slices from a channel count, torch.split as Split with its sizes an input, x[:, a:b] as Slice with constant inputs)
 and sliced_9.onnx (operator set 9, the same weights: torch.chunk and torch.split as Split with a split attribute,
-x[:, a:b] as Slice with attributes), and sliced.json beside them in make_fixtures.py's format (make_fixtures.answers).
+x[:, a:b] as Slice with attributes), and sliced.json beside them in make_fixtures.py's format (make_fixtures.answers);
+shuffle.onnx and shuffle.json: a whole ShuffleNetV2 unit, the chunk, branch and concatenation followed by the channel
+shuffle (x.view(n, groups, c // groups, h, w).transpose(1, 2).view(n, c, h, w): a Reshape to five axes, a Transpose, a
+Reshape back).
 
 Run from this directory:  /usr/bin/python3 make_sliced.py
 """
@@ -49,5 +52,36 @@ def sliced():
         json.dump(answers(model, x), f)
 
 
+def channel_shuffle(x, groups):
+    n, c, h, w = x.size()
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+
+class ShuffleUnit(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 4, 3, padding=1)
+        self.branch = nn.Sequential(nn.Conv2d(2, 2, 1), nn.ReLU(), nn.Conv2d(2, 2, 3, padding=1, groups=2), nn.Conv2d(2, 2, 1),
+                                    nn.ReLU())
+        self.head = nn.Linear(4 * 6 * 6, 3)
+
+    def forward(self, x):
+        h = torch.relu(self.stem(x))
+        a, b = h.chunk(2, dim=1)
+        h = channel_shuffle(torch.cat((a, self.branch(b)), 1), 2)
+        return self.head(torch.flatten(h, 1))
+
+
+def shuffle():
+    torch.manual_seed(11)
+    model = ShuffleUnit().eval()
+    x = torch.rand(2, 1, 6, 6)
+    torch.onnx.export(model, x, "shuffle.onnx", opset_version=13, input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
+    with open("shuffle.json", "w") as f:
+        json.dump(answers(model, x), f)
+
+
 if __name__ == "__main__":
     sliced()
+    shuffle()

@@ -46,7 +46,8 @@ import java.util.List;
  *       (1 when k = s);</li>
  *   <li>average pooling k × k, stride s: each window average has norm 1/k, a pixel lies in at most ⌈k/s⌉² windows,
  *       so the constant is ⌈k/s⌉/k (1/k when k = s); global average over H × W: 1/√(HW); flatten and an imported
- *       transpose (a permutation of the values): 1; an imported slice or split (a coordinate projection): 1;</li>
+ *       transpose (a permutation of the values) and an imported reshape that keeps the batch: 1; an imported slice or split (a
+ *       coordinate projection): 1;</li>
  *   <li>residual block relu(F(x) + S(x)): Lip(F) + Lip(S), S the identity (1) or the 1×1 projection (with its batch
  *       norm folded); an imported graph's skip connections F(x) + G(x) alike ({@link Graph#asChain}); its
  *       concatenations [F₁(x); …; F_k(x)]: √(Σ Lip(Fᵢ)²);</li>
@@ -146,6 +147,7 @@ public abstract class Composition<T> {
         if (m instanceof Pool) return pool(name, (Pool) m, shape);
         if (m instanceof OnnxLayers.Transpose t) return permute(name, t, shape);
         if (m instanceof OnnxLayers.Slice sl) return slice(name, sl, shape);
+        if (m instanceof OnnxLayers.Reshape r && r.keepsBatch()) return reshape(name, r, shape);
         if (m instanceof ResidualBlock) return residual(name, (ResidualBlock) m, shape);
         if (m instanceof Graph g) return graph(name, g, shape);
         Tensor[] affine = m instanceof ElementwiseAffine e ? e.elementwiseAffine() : null;
@@ -296,6 +298,20 @@ public abstract class Composition<T> {
         long[] out = new long[shape.length];
         for (int i = 1; i < perm.length; i++) out[i - 1] = shape[(int) perm[i] - 1];
         return new Step<>(constant(1), out);
+    }
+
+    /** A reshape that keeps the batch moves each example's values, changing none: constant 1; the shape it gives. */
+    private Step<T> reshape(String name, OnnxLayers.Reshape r, long[] shape) {
+        long[] withBatch = new long[shape.length + 1];
+        withBatch[0] = 1;
+        System.arraycopy(shape, 0, withBatch, 1, shape.length);
+        long[] out;
+        try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open()) {
+            out = r.forward(Tensor.zeros(withBatch)).shape();
+        } catch (RuntimeException e) {
+            throw new UserError("cannot bound layer " + name + " (" + r.describe() + ") on inputs of shape " + Arrays.toString(shape));
+        }
+        return new Step<>(constant(1), Arrays.copyOfRange(out, 1, out.length));
     }
 
     /**

@@ -333,6 +333,12 @@ public final class OnnxLayers {
 
         public Reshape(long[] target) { this.target = target.clone(); }
 
+        /** The target shape as the file gives it (0: that dimension of the input; −1: what is left). */
+        public long[] target() { return target.clone(); }
+
+        /** Whether it keeps the batch: the target copies the input's first dimension (0), so each example is reshaped alone. */
+        public boolean keepsBatch() { return target.length > 0 && target[0] == 0; }
+
         @Override public Tensor forward(Tensor x) {
             long[] s = target.clone();
             for (int i = 0; i < s.length; i++) if (s[i] == 0) s[i] = x.size(i);

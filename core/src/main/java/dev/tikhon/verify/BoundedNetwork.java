@@ -209,6 +209,8 @@ public final class BoundedNetwork {
                 case GLOBAL_AVG: out.add(new Layers.AvgPool(0)); break;
                 default: throw new AssertionError(p.kind());
             }
+        } else if (m instanceof dev.tikhon.onnx.OnnxLayers.Reshape r && r.keepsBatch()) {
+            out.add(new Layers.Reshape(r));
         } else if (m instanceof dev.tikhon.onnx.OnnxLayers.GlobalAvgKeepDims) {
             out.add(new Layers.AvgPool(Layers.AvgPool.GLOBAL_KEEP_DIMS));
         } else if (m instanceof dev.tikhon.onnx.OnnxLayers.Transpose t) {
@@ -247,7 +249,7 @@ public final class BoundedNetwork {
             return;
         } else {
             throw new UserError("the verifier cannot bound the layer " + m.describe() + " (" + m.getClass().getSimpleName()
-                    + "): it handles input normalization, linear, conv (any stride, padding, dilation and groups), batch norm, relu/smooth-relu/softplus/tanh/sigmoid, clip, hard-sigmoid, hard-swish, leaky-relu, prelu, elu, silu, gelu (also tanh-gelu), pooling, flatten, transposes that keep the batch first, slices of one axis other than the batch, "
+                    + "): it handles input normalization, linear, conv (any stride, padding, dilation and groups), batch norm, relu/smooth-relu/softplus/tanh/sigmoid, clip, hard-sigmoid, hard-swish, leaky-relu, prelu, elu, silu, gelu (also tanh-gelu), pooling, flatten, transposes and reshapes that keep the batch first, slices of one axis other than the batch, "
                     + "residual blocks, skip connections that add and arithmetic with constants; use a model built from those (--model mlp, cnn or resnet)");
         }
         if (clean != null) clean[0] = m.forward(clean[0]);   // layers whose function does not depend on the mode

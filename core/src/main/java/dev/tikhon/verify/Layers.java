@@ -198,6 +198,22 @@ final class Layers {
     }
 
     /**
+     * An imported reshape that keeps the batch ({@link dev.tikhon.onnx.OnnxLayers.Reshape#keepsBatch}: each example's values
+     * in the same row-major order, another shape; with a transpose, ShuffleNet's channel shuffle): intervals reshaped,
+     * coefficients reshaped back to the input's shape. Exact both ways: it only moves values.
+     */
+    record Reshape(dev.tikhon.onnx.OnnxLayers.Reshape reshape) implements Node {
+        @Override public Interval ibp(Interval in, Trace trace) {
+            trace.input(this, in);
+            return in.map(reshape::forward);
+        }
+
+        @Override public Tensor backward(Tensor a, Trace trace, Trace.Sum sum) {
+            return a.reshape(withRows(trace.input(this).lo().shape(), a.size(1)));
+        }
+    }
+
+    /**
      * The entries {@code start} to {@code end} of one axis other than the batch ({@link dev.tikhon.onnx.OnnxLayers.Slice},
      * its bounds resolved against the input's shape as its forward pass resolves them): a coordinate projection. Intervals
      * are sliced; backward, the coefficients on the slice are placed into zeros of the input's shape (the other entries do

@@ -91,14 +91,15 @@ public final class Rounding {
 
     /** Nodes whose interval rule is exact in floating point: ReLU (max with 0), max pooling, reshapes, transposes, slices, concatenations. */
     private static boolean exactForward(Node node) {
-        return node instanceof Layers.Flatten || node instanceof Layers.Permute || node instanceof Layers.Slice || node instanceof Layers.MaxPool
+        return node instanceof Layers.Flatten || node instanceof Layers.Permute || node instanceof Layers.Slice || node instanceof Layers.Reshape
+                || node instanceof Layers.MaxPool
                 || node instanceof Layers.Fork f && f.concatenates()   // a concatenation: its chains' steps are widened each
                 || node instanceof Layers.Act a && (a.kind() == Activation.Kind.RELU || a.kind() == Activation.Kind.IDENTITY);
     }
 
     /** Nodes whose backward step is exact: reshapes, transposes, slices (the coefficients placed among zeros), the identity. */
     private static boolean exactBackward(Node node) {
-        return node instanceof Layers.Flatten || node instanceof Layers.Permute || node instanceof Layers.Slice
+        return node instanceof Layers.Flatten || node instanceof Layers.Permute || node instanceof Layers.Slice || node instanceof Layers.Reshape
                 || node instanceof Layers.Act a && a.kind() == Activation.Kind.IDENTITY;
     }
 
