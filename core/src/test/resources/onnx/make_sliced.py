@@ -8,14 +8,19 @@ shuffle.onnx and shuffle.json: a whole ShuffleNetV2 unit, the chunk, branch and 
 shuffle (x.view(n, groups, c // groups, h, w).transpose(1, 2).view(n, c, h, w): a Reshape to five axes, a Transpose, a
 Reshape back).
 
+With --trained FILE it instead trains a small ShuffleNetV2-style CNN on Fashion-MNIST (a stride-2 stem, two such units,
+2×2 average pooling, a linear head) for 2 epochs and exports it with a final Softmax (the model docs/interop.md measures
+`verify` on; not a fixture), with make_fixtures.py's training loop.
+
 Run from this directory:  /usr/bin/python3 make_sliced.py
 """
 import json
+import sys
 
 import torch
 import torch.nn as nn
 
-from make_fixtures import answers
+from make_fixtures import answers, train_on_fashion_mnist
 
 
 class Sliced(nn.Module):
@@ -82,6 +87,30 @@ def shuffle():
         json.dump(answers(model, x), f)
 
 
+class ShuffleFashion(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 16, 3, padding=1, stride=2)
+        self.units = nn.ModuleList(nn.Sequential(nn.Conv2d(8, 8, 1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1, groups=8),
+                                                 nn.Conv2d(8, 8, 1), nn.ReLU()) for _ in range(2))
+        self.head = nn.Linear(16 * 7 * 7, 10)
+
+    def forward(self, x):
+        h = torch.relu(self.stem(x))
+        for branch in self.units:
+            a, b = h.chunk(2, dim=1)
+            h = channel_shuffle(torch.cat((a, branch(b)), 1), 2)
+        return self.head(torch.flatten(nn.functional.avg_pool2d(h, 2), 1))
+
+
+def trained(path):
+    torch.manual_seed(0)
+    train_on_fashion_mnist(ShuffleFashion(), 2e-3, "ShuffleNetV2-style CNN", path)
+
+
 if __name__ == "__main__":
-    sliced()
-    shuffle()
+    if len(sys.argv) == 3 and sys.argv[1] == "--trained":
+        trained(sys.argv[2])
+    else:
+        sliced()
+        shuffle()
