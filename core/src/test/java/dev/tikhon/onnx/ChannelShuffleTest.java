@@ -45,15 +45,7 @@ class ChannelShuffleTest {
         Tensor spec = BoundOracles.spec(m64, x);
         BoundedNetwork net = BoundedNetwork.of(m64);
         BoundOracles.assertExactAtZero(net, m64, spec, x, 1e-9);
-        for (Norm norm : Norm.values()) {
-            double eps = norm == Norm.LINF ? 0.03 : 0.2;
-            InputRegion region = InputRegion.images(x, eps, norm);
-            Interval ibp = net.ibp(region, spec), crown = net.crown(region, spec);
-            Tensor alpha = net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, 5, 0.1);
-            assertThat(alpha.sub(crown.lo()).min().item()).as(norm + ": α-CROWN never below CROWN").isGreaterThan(-1e-9);
-            assertThat(crown.lo().sub(ibp.lo()).max().item()).as(norm + ": CROWN tighter than IBP somewhere").isPositive();
-            BoundOracles.assertContainsSamples(m64, spec, x, norm, eps, 200, 1e-9, ibp, crown, new Interval(alpha, crown.hi()));
-        }
+        for (Norm norm : Norm.values()) BoundOracles.assertSoundAndTighterThanIbp(m64, spec, x, norm, norm == Norm.LINF ? 0.03 : 0.2, 5, 200);
         // the reshapes move values only: accounting for rounding adds nothing of their own (float64, < 10⁻⁹ of the size)
         InputRegion region = InputRegion.images(x, 0.03, Norm.LINF);
         Interval plain = net.crown(region, spec), accounted = Rounding.accounted(() -> net.crown(region, spec));

@@ -25,28 +25,17 @@ class ProductsTest {
     void theLinearBoundsHoldAtEveryVertexAndTouchThePlanesCorners() {
         Rng.seed(1);
         for (int trial = 0; trial < 50; trial++) {
-            Tensor xl = Tensor.randn(F64, Device.CPU, 1, 3), yl = Tensor.randn(F64, Device.CPU, 1, 1);
-            Interval x = new Interval(xl, xl.add(Tensor.rand(F64, Device.CPU, 1, 3).mul(2)));
-            Interval y = new Interval(yl, yl.add(Tensor.rand(F64, Device.CPU, 1, 1).mul(2)));
+            Interval x = box(3), y = box(1);
             Tensor a = Tensor.randn(F64, Device.CPU, 1, 2, 3);   // [N, S, …]: two rows of coefficients
             Trace.Sum sum = new Trace.Sum();
             Tensor[] coef = Products.backward(a, x, y, sum, false);
             assertThat(coef[1].shape()).containsExactly(1, 2, 1);   // summed over the broadcast axis
-            double[] constant = sum.value(Tensor.zeros(F64, Device.CPU, 1, 2)).toDoubleArray();
-            double[] ax = coef[0].toDoubleArray(), ay = coef[1].toDoubleArray(), av = a.toDoubleArray();
+            assertBelowAtEveryVertex(a, x, y, coef, sum, "trial " + trial);
             double[] lo = concat(x.lo(), y.lo()), hi = concat(x.hi(), y.hi());
+            Interval box = Products.interval(x, y);
             for (int v = 0; v < 16; v++) {
                 double[] p = new double[4];
                 for (int d = 0; d < 4; d++) p[d] = (v >> d & 1) == 0 ? lo[d] : hi[d];
-                Interval box = Products.interval(x, y);
-                for (int s = 0; s < 2; s++) {
-                    double exact = 0, linear = constant[s] + ay[s] * p[3];
-                    for (int i = 0; i < 3; i++) {
-                        exact += av[s * 3 + i] * p[i] * p[3];
-                        linear += ax[s * 3 + i] * p[i];
-                    }
-                    assertThat(exact).as("trial %d vertex %d row %d", trial, v, s).isGreaterThanOrEqualTo(linear - 1e-12);
-                }
                 for (int i = 0; i < 3; i++) {
                     double product = p[i] * p[3];
                     assertThat(product).isBetween(box.lo().toDoubleArray()[i] - 1e-12, box.hi().toDoubleArray()[i] + 1e-12);
@@ -78,28 +67,12 @@ class ProductsTest {
     void theMixedPlanesHoldForEveryMixAndHalfIsTheAverage() {
         Rng.seed(2);
         for (int trial = 0; trial < 50; trial++) {
-            Tensor xl = Tensor.randn(F64, Device.CPU, 1, 3), yl = Tensor.randn(F64, Device.CPU, 1, 1);
-            Interval x = new Interval(xl, xl.add(Tensor.rand(F64, Device.CPU, 1, 3).mul(2)));
-            Interval y = new Interval(yl, yl.add(Tensor.rand(F64, Device.CPU, 1, 1).mul(2)));
+            Interval x = box(3), y = box(1);
             Tensor a = Tensor.randn(F64, Device.CPU, 1, 2, 3);
             Tensor t = Tensor.rand(F64, Device.CPU, 1, 2, 3), s = Tensor.rand(F64, Device.CPU, 1, 2, 3);
             Trace.Sum sum = new Trace.Sum();
             Tensor[] coef = Products.backward(a, x, y, sum, false, new Tensor[]{t, s});
-            double[] constant = sum.value(Tensor.zeros(F64, Device.CPU, 1, 2)).toDoubleArray();
-            double[] ax = coef[0].toDoubleArray(), ay = coef[1].toDoubleArray(), av = a.toDoubleArray();
-            double[] lo = concat(x.lo(), y.lo()), hi = concat(x.hi(), y.hi());
-            for (int v = 0; v < 16; v++) {
-                double[] p = new double[4];
-                for (int d = 0; d < 4; d++) p[d] = (v >> d & 1) == 0 ? lo[d] : hi[d];
-                for (int r = 0; r < 2; r++) {
-                    double exact = 0, linear = constant[r] + ay[r] * p[3];
-                    for (int i = 0; i < 3; i++) {
-                        exact += av[r * 3 + i] * p[i] * p[3];
-                        linear += ax[r * 3 + i] * p[i];
-                    }
-                    assertThat(exact).as("trial %d vertex %d row %d", trial, v, r).isGreaterThanOrEqualTo(linear - 1e-12);
-                }
-            }
+            assertBelowAtEveryVertex(a, x, y, coef, sum, "trial " + trial);
             Tensor half = t.zerosLike().add(0.5);
             Trace.Sum mixed = new Trace.Sum(), averaged = new Trace.Sum();
             Tensor[] m = Products.backward(a, x, y, mixed, false, new Tensor[]{half, half});
@@ -118,6 +91,35 @@ class ProductsTest {
             double px = w == 1 ? -1 : 2, py = w == 1 ? 0.5 : 3;
             assertThat(c[0].item() * px + c[1].item() * py + one.value(Tensor.zeros(F64, Device.CPU, 1, 1)).item()).isCloseTo(px * py,
                     org.assertj.core.api.Assertions.within(1e-12));
+        }
+    }
+
+    /** A random interval of {@code n} values, [1, n]: lower ends standard normal, widths up to 2. */
+    private static Interval box(int n) {
+        Tensor lo = Tensor.randn(F64, Device.CPU, 1, n);
+        return new Interval(lo, lo.add(Tensor.rand(F64, Device.CPU, 1, n).mul(2)));
+    }
+
+    /**
+     * For x [1, 3] and y [1, 1] (broadcast), coefficients a [1, 2, 3] on x∘y and what {@link Products#backward} made of them
+     * ({@code coef} on x and y, constants in {@code sum}): at each of the 16 vertices of the box, each row's linear bound
+     * is at most Σ a·(x∘y).
+     */
+    private static void assertBelowAtEveryVertex(Tensor a, Interval x, Interval y, Tensor[] coef, Trace.Sum sum, String what) {
+        double[] constant = sum.value(Tensor.zeros(F64, Device.CPU, 1, 2)).toDoubleArray();
+        double[] ax = coef[0].toDoubleArray(), ay = coef[1].toDoubleArray(), av = a.toDoubleArray();
+        double[] lo = concat(x.lo(), y.lo()), hi = concat(x.hi(), y.hi());
+        for (int v = 0; v < 16; v++) {
+            double[] p = new double[4];
+            for (int d = 0; d < 4; d++) p[d] = (v >> d & 1) == 0 ? lo[d] : hi[d];
+            for (int r = 0; r < 2; r++) {
+                double exact = 0, linear = constant[r] + ay[r] * p[3];
+                for (int i = 0; i < 3; i++) {
+                    exact += av[r * 3 + i] * p[i] * p[3];
+                    linear += ax[r * 3 + i] * p[i];
+                }
+                assertThat(exact).as("%s vertex %d row %d", what, v, r).isGreaterThanOrEqualTo(linear - 1e-12);
+            }
         }
     }
 
