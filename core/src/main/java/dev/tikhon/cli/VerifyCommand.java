@@ -215,7 +215,7 @@ final class VerifyCommand implements Callable<Integer> {
     /** How a search method's searches at radius {@code e} ended: images per end ({@link VerificationRun.Row#searchEnd}), mean domains of those searched. */
     static Map<String, Object> searchSummary(VerificationRun.Result r, int m, int e) {
         Map<String, Object> out = new LinkedHashMap<>();
-        for (String end : List.of("root", "attacked first", "proved", "counterexample", "budget", "stuck", "stopped")) {
+        for (String end : VerificationRun.searchEnds()) {
             out.put(end.replace(' ', '_'), r.rows().stream().filter(x -> end.equals(x.searchEnd(m, e))).count());
         }
         out.put("mean_domains_searched", r.rows().stream().filter(x -> x.domains()[m][e] > 0).mapToInt(x -> x.domains()[m][e]).average().orElse(0));
@@ -348,12 +348,13 @@ final class VerifyCommand implements Callable<Integer> {
         VerificationRun.Settings s = r.settings();
         System.out.printf(Locale.ROOT, "clean accuracy %.4f on %d images%n", r.cleanAccuracy(), r.rows().size());
         System.out.printf("%-6s %8s %9s %9s %9s %8s %12s%n", "method", "eps", "verified", "falsified", "unknown", "ver acc", "s / image");
-        for (Map<String, Object> row : summary(r)) {
+        List<Map<String, Object>> summary = summary(r);
+        for (Map<String, Object> row : summary) {
             System.out.printf(Locale.ROOT, "%-6s %8.4g %9d %9d %9d %8.4f %12.4g%n", row.get("method"), (double) row.get("eps"),
                     (long) row.get("verified"), (long) row.get("falsified"), (long) row.get("unknown"), (double) row.get("verified_accuracy"),
                     (double) row.get("bound_seconds_per_image"));
         }
-        for (Map<String, Object> row : summary(r)) {   // where a search's budget went, and whether more would help
+        for (Map<String, Object> row : summary) {   // where a search's budget went, and whether more would help
             if (!(row.get("search") instanceof Map<?, ?> ends)) continue;
             long searched = r.rows().size() - (long) ends.get("root") - (long) ends.get("attacked_first");
             if (searched == 0 && (long) ends.get("attacked_first") == 0) {

@@ -202,8 +202,7 @@ public final class BranchAndBound {
             if (out[i] > threshold || hopeless[i] || skip[i] || expired.getAsBoolean()) continue;
             Outcome o = search(net, region, spec, i, crownUnits, settings, shapes, out[i], threshold, expired);
             out[i] = Math.max(out[i], o.lower());
-            hooks.searched(i, o.domains(), out[i] > threshold ? SearchHooks.End.PROVED : o.stuck() ? SearchHooks.End.STUCK
-                    : o.domains() >= settings.maxDomains() ? SearchHooks.End.BUDGET : SearchHooks.End.STOPPED);
+            hooks.searched(i, o.domains(), SearchHooks.End.of(out[i] > threshold, false, o.stuck(), o.domains(), settings.maxDomains()));
         }
         return Tensor.fromDoubles(out, n).to(spec.dtype()).to(spec.device());
     }

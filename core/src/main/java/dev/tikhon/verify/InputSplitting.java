@@ -149,9 +149,10 @@ public final class InputSplitting {
                 Outcome o = search(net, box.lo().narrow(0, i, 1), box.hi().narrow(0, i, 1), spec.narrow(0, i, 1), t, Goal.ALL, settings, expired);
                 out[i] = Math.max(out[i], Arrays.stream(o.rows()).min().orElse(Double.POSITIVE_INFINITY));   // both sound
                 if (o.counterexample() != null) hooks.counterexample(i, o.counterexample());
-                hooks.searched(i, o.domains(), out[i] > threshold ? SearchHooks.End.PROVED : o.counterexample() != null ? SearchHooks.End.COUNTEREXAMPLE
-                        : o.domains() >= settings.maxDomains() ? SearchHooks.End.BUDGET : expired.getAsBoolean() ? SearchHooks.End.STOPPED
-                        : SearchHooks.End.STUCK);
+                // open boxes left within the budget and the time: none could be halved (stuck)
+                boolean stuck = o.stopped() && o.domains() < settings.maxDomains() && !expired.getAsBoolean();
+                hooks.searched(i, o.domains(), SearchHooks.End.of(out[i] > threshold, o.counterexample() != null, stuck, o.domains(),
+                        settings.maxDomains()));
             }
         }
         return Tensor.fromDoubles(out, n).to(spec.dtype()).to(spec.device());

@@ -491,7 +491,8 @@ final class Layers {
             // a product: its linear bounds give each chain its own coefficients (their rounding accounted there)
             Tensor[] split = null;
             if (multiplies()) {
-                Interval x = trace.joined(this).get(0), y = trace.joined(this).get(1);
+                List<Interval> outs = trace.joined(this);
+                Interval x = outs.get(0), y = outs.get(1);
                 Tensor[] mix = null;   // α-CROWN: per unit and row, where each line lies between McCormick's two planes
                 if (trace.slopes != null) {
                     Tensor half = x.lo().mul(y.lo()).zerosLike().add(0.5);   // the product's shape; ½: the averaged planes

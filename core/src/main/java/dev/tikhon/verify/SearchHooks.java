@@ -41,6 +41,14 @@ public interface SearchHooks {
         /** The stop hook (a time limit) ended it. */
         STOPPED;
 
+        /**
+         * How a search ended that spent {@code spent} of {@code budget} domains: proved; else on a counterexample; else
+         * stuck; else out of budget; else stopped by the hook.
+         */
+        static End of(boolean proved, boolean counterexample, boolean stuck, int spent, int budget) {
+            return proved ? PROVED : counterexample ? COUNTEREXAMPLE : stuck ? STUCK : spent >= budget ? BUDGET : STOPPED;
+        }
+
         @Override public String toString() { return name().toLowerCase(java.util.Locale.ROOT); }
     }
 }

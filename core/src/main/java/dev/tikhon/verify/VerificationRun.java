@@ -88,6 +88,18 @@ public final class VerificationRun {
         }
     }
 
+    /** A search method's image decided without a search: verified by the root's bound, or misclassified. */
+    public static final String ROOT = "root";
+    /** A search method's image broken by the attack before the search, and so not searched. */
+    public static final String ATTACKED_FIRST = "attacked first";
+
+    /** Every way a search method's image can end ({@link Row#searchEnd}), in the order reports list them. */
+    public static List<String> searchEnds() {
+        List<String> out = new ArrayList<>(List.of(ROOT, ATTACKED_FIRST));
+        for (SearchHooks.End end : SearchHooks.End.values()) out.add(end.toString());
+        return out;
+    }
+
     private VerificationRun() {}
 
     /** The run, within the data's input domain ([0, 1] for images, unbounded for other data: {@link InputDomain}). */
@@ -118,17 +130,15 @@ public final class VerificationRun {
                 for (double[] r : radius) Arrays.fill(r, Double.NaN);
                 boolean[][] broken = new boolean[b][radii], attacked = new boolean[b][radii];
                 String[][] by = new String[b][radii];
+                String[][][] searchEnd = new String[b][methods][];
+                int[][][] domains = new int[b][methods][radii];
                 for (int i = 0; i < b; i++) {
                     if (labels[i] != pred[i]) {
                         Arrays.fill(broken[i], true);
                         Arrays.fill(by[i], "clean");
                     }
-                }
-                String[][][] searchEnd = new String[b][methods][];
-                int[][][] domains = new int[b][methods][radii];
-                for (int i = 0; i < b; i++) {
                     for (int m = 0; m < methods; m++) {
-                        if (s.methods().get(m).searches()) searchEnd[i][m] = filled(radii, "root");
+                        if (s.methods().get(m).searches()) searchEnd[i][m] = filled(radii, ROOT);
                     }
                 }
                 Attacker attacker = new Attacker(model, x, y, s, k, start, broken, attacked, by);
@@ -245,7 +255,7 @@ public final class VerificationRun {
                     attack(e, java.util.Arrays.stream(open).filter(i -> !broken[i][e] && !attacked[i][e]).toArray());
                     for (int j = 0; j < open.length; j++) {
                         out[j] = broken[open[j]][e];
-                        if (out[j]) searchEnd[open[j]][m][e] = "attacked first";
+                        if (out[j]) searchEnd[open[j]][m][e] = ATTACKED_FIRST;
                     }
                     return out;
                 }

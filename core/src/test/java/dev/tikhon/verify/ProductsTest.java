@@ -73,13 +73,21 @@ class ProductsTest {
             Trace.Sum sum = new Trace.Sum();
             Tensor[] coef = Products.backward(a, x, y, sum, false, new Tensor[]{t, s});
             assertBelowAtEveryVertex(a, x, y, coef, sum, "trial " + trial);
+            // t = s = ½: the averaged planes, c_y·x + c_x·y − c_x·c_y ∓ r_x·r_y (centres c, half-widths r), written out here
             Tensor half = t.zerosLike().add(0.5);
-            Trace.Sum mixed = new Trace.Sum(), averaged = new Trace.Sum();
+            Trace.Sum mixed = new Trace.Sum();
             Tensor[] m = Products.backward(a, x, y, mixed, false, new Tensor[]{half, half});
-            Tensor[] c = Products.backward(a, x, y, averaged, false);
-            for (int k = 0; k < 2; k++) assertThat(m[k].sub(c[k]).abs().max().item()).isLessThan(1e-12);
-            assertThat(mixed.value(Tensor.zeros(F64, Device.CPU, 1, 2)).sub(averaged.value(Tensor.zeros(F64, Device.CPU, 1, 2))).abs().max().item())
-                    .isLessThan(1e-12);
+            Tensor cx = x.lo().add(x.hi()).mul(0.5).unsqueeze(1), cy = y.lo().add(y.hi()).mul(0.5).unsqueeze(1);
+            Tensor rx = x.hi().sub(x.lo()).mul(0.5).unsqueeze(1), ry = y.hi().sub(y.lo()).mul(0.5).unsqueeze(1);
+            assertThat(m[0].sub(a.mul(cy)).abs().max().item()).isLessThan(1e-12);
+            assertThat(m[1].sub(a.mul(cx).sum(2, true)).abs().max().item()).isLessThan(1e-12);
+            Tensor averagedConstant = Trace.sumTail(a.mul(cx.mul(cy)).add(a.abs().mul(rx.mul(ry)))).neg();
+            assertThat(mixed.value(Tensor.zeros(F64, Device.CPU, 1, 2)).sub(averagedConstant).abs().max().item()).isLessThan(1e-12);
+            // and without variables the walk uses exactly those planes
+            Trace.Sum plain = new Trace.Sum();
+            Tensor[] c = Products.backward(a, x, y, plain, false);
+            for (int k = 0; k < 2; k++) assertThat(c[k].sub(m[k]).abs().max().item()).isLessThan(1e-12);
+            assertThat(plain.value(Tensor.zeros(F64, Device.CPU, 1, 2)).sub(averagedConstant).abs().max().item()).isLessThan(1e-12);
         }
         // t = 1: the plane l_y x + l_x y − l_x l_y, exact at (l_x, l_y); t = 0: u_y x + u_x y − u_x u_y, exact at (u_x, u_y)
         Interval x = new Interval(Tensor.full(-1, F64, Device.CPU, 1, 1), Tensor.full(2, F64, Device.CPU, 1, 1));
