@@ -100,7 +100,17 @@ public final class BoundedNetwork {
     /** The splittable activations by id, in increasing order. */
     private final java.util.TreeMap<Integer, Node> splitNodes = new java.util.TreeMap<>();
 
+    /**
+     * The factors of products that branch and bound can cut ({@link #factor}): per product fork its two ids (left, right),
+     * numbered after every activation's, in the forward pass's order.
+     */
+    private final Map<Node, int[]> factorIds = new java.util.IdentityHashMap<>();
+
     private BoundedNetwork(List<Node> nodes, boolean tightenBranches, boolean nestedSplits) {
+        this(nodes, tightenBranches, nestedSplits, nestedSplits);
+    }
+
+    private BoundedNetwork(List<Node> nodes, boolean tightenBranches, boolean nestedSplits, boolean productSplits) {
         this.nodes = List.copyOf(nodes);
         this.tightenBranches = tightenBranches;
         number(this.nodes);
@@ -108,14 +118,48 @@ public final class BoundedNetwork {
         int next = this.nodes.size();
         if (nestedSplits) for (Node node : ordered) if (splittable(node) && !splitIds.containsKey(node)) splitIds.put(node, next++);
         splitIds.forEach((node, id) -> splitNodes.put(id, node));
+        if (productSplits) {
+            for (Node node : ordered) {
+                if (node instanceof Layers.Fork fork && fork.multiplies()) {
+                    factorIds.put(fork, new int[]{next, next + 1});
+                    splitNodes.put(next++, fork);
+                    splitNodes.put(next++, fork);
+                }
+            }
+        }
     }
 
     /**
-     * The same network whose branch and bound splits only the activations of its own chain, not those inside forks: the
-     * search before 2026-12-07 (tests compare).
+     * The same network whose branch and bound splits only the activations of its own chain, not those inside forks nor
+     * products' factors: the search before 2026-12-07 (tests compare).
      */
     BoundedNetwork topLevelSplitsOnly() {
-        return new BoundedNetwork(nodes, tightenBranches, false);
+        return new BoundedNetwork(nodes, tightenBranches, false, false);
+    }
+
+    /** The same network whose branch and bound splits every activation but no product's factor (tests compare). */
+    BoundedNetwork withoutProductSplits() {
+        return new BoundedNetwork(nodes, tightenBranches, true, false);
+    }
+
+    /**
+     * Where split id {@code id} names a factor of a product (x·y, a cut of x's interval at a point narrows the product's
+     * McCormick planes, as Shi et al.'s general branch and bound splits multiplications): which one, 0 (left) or 1 (right);
+     * −1 for an activation.
+     */
+    int factor(int id) {
+        Node node = splitNodes.get(id);
+        int[] ids = node == null ? null : factorIds.get(node);
+        return ids == null ? -1 : ids[0] == id ? 0 : ids[1] == id ? 1 : -1;
+    }
+
+    /**
+     * The interval a split on {@code id} acts on, as {@code trace} recorded it: an activation's input, or a product's
+     * factor (its chain's output, where the forward pass joined it).
+     */
+    Interval splitInterval(Trace trace, int id) {
+        int side = factor(id);
+        return side < 0 ? trace.input(node(id)) : trace.joined(node(id)).get(side);
     }
 
     /** Whether branch and bound can split the node: an activation with a linear relaxation (not the identity). */
@@ -463,6 +507,13 @@ public final class BoundedNetwork {
         trace.input(fork, in);
         List<Interval> outs = new ArrayList<>();
         for (List<Node> chain : fork.chains()) outs.add(subchain(chain, in, at, region, crownUnits, trace));
+        int[] factors = factorIds.get(fork);
+        for (int c = 0; factors != null && c < 2; c++) {   // a product's factors: known bounds and cuts, as an activation's input
+            Interval h = outs.get(c);
+            if (trace.known != null && trace.known.containsKey(factors[c])) h = h.intersect(trace.known.get(factors[c]));
+            if (trace.splits != null) h = trace.splits.apply(factors[c], fork, h);
+            outs.set(c, h);
+        }
         Interval out = fork.join(outs, trace);
         // a sum's addition, a product's corner products: one rounding each (a concatenation only moves values)
         return trace.rounding && !fork.concatenates() ? Rounding.widenSum(out) : out;
@@ -800,7 +851,7 @@ public final class BoundedNetwork {
                 slopes.bounded.add(bound.size(0));
                 if (tightest != null) {   // the first step's copies live in the caller's scope; later steps tighten them in place
                     for (int layer : splittableLayers()) {
-                        Interval in = trace.input(node(layer));
+                        Interval in = splitInterval(trace, layer);
                         Interval known = tightest.get(layer);
                         if (known == null) {
                             tightest.put(layer, new Interval(in.lo().detach().copy(), in.hi().detach().copy()));
@@ -918,7 +969,7 @@ public final class BoundedNetwork {
         try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {
             forward(region.narrow(0, 1), nodes.size(), 0, trace);
             Map<Integer, long[]> out = new java.util.HashMap<>();
-            for (int i : splittableLayers()) out.put(i, trace.input(node(i)).exampleShape());
+            for (int i : splittableLayers()) out.put(i, splitInterval(trace, i).exampleShape());
             return out;
         }
     }

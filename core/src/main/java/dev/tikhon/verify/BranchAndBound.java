@@ -40,6 +40,12 @@ import java.util.PriorityQueue;
  * {@link Pointwise#splitPoints}) into [l, p] and [p, u], each
  * child relaxed over its own part ({@link Splits}' cuts; through the intervals only, no β). Its score is |A|·g, g the
  * most its CROWN lines part over [l, u]; ReLU units and these compete on one scale in a mixed network.
+ *
+ * <p>Products of two computed values x·y (gates: GLU, squeeze-and-excitation) are split the same way, on a factor:
+ * x's interval (its chain's output) is cut at its midpoint, and each child's McCormick planes are made over the
+ * narrower box ({@link BoundedNetwork#factor}; GenBaB splits multiplications too). Score: |A|·2·r_x·r_y, A the walk's
+ * coefficient on the product, 2·r_x·r_y the planes' gap, summed over the products a unit of x enters
+ * ({@link Products#splitScores}).
  */
 public final class BranchAndBound {
     /** Bound computations (domains) per example. */
@@ -381,9 +387,28 @@ public final class BranchAndBound {
         List<Tensor> heights = new ArrayList<>(), costs = new ArrayList<>(), stables = new ArrayList<>(), points = new ArrayList<>();
         for (int layer : candidates) {
             Node node = net.node(layer);
-            Interval in = trace.input(node);
+            Interval in = net.splitInterval(trace, layer);
             Tensor l = in.lo().flatten(1, -1), u = in.hi().flatten(1, -1);
             Tensor stable, height;
+            int side = net.factor(layer);
+            if (side >= 0) {   // a product's factor, cut at its midpoint: the planes' gap r_x·r_y shrinks with r_x
+                Interval other = trace.joined(node).get(1 - side);
+                Tensor aWorst = null;
+                if (settings.branching() == Branching.INTERCEPT) {
+                    Tensor a = coefficients.get(node);   // [d, S, …the product's shape]
+                    Tensor row = worst[1].reshape(d, 1, 1).expand(d, 1, a.flatten(2, -1).size(2));
+                    aWorst = a.flatten(2, -1).gather(1, row).squeeze(1).reshape(withHead(d, a, 2));
+                }
+                Tensor[] score = Products.splitScores(in, other, aWorst);
+                height = score[0].flatten(1, -1);
+                stable = height.le(0).logicalOr(u.sub(l).le(MIN_CUT));
+                height = height.maskedFill(stable, 0);
+                points.add(l.add(u).mul(0.5));
+                heights.add(height);
+                stables.add(stable);
+                if (aWorst != null) costs.add(score[1].flatten(1, -1).maskedFill(stable, 0));
+                continue;
+            }
             if (relus.contains(layer)) {
                 stable = l.lt(0).logicalAnd(u.gt(0)).logicalNot();
                 height = l.neg().mul(u).div(u.sub(l).maskedFill(stable, 1)).maskedFill(stable, 0);
@@ -404,6 +429,12 @@ public final class BranchAndBound {
                 Tensor a = coefficients.get(node).flatten(2, -1).gather(1, row).squeeze(1);
                 costs.add((relus.contains(layer) ? a.neg().relu() : a.abs()).mul(height));
             }
+        }
+        if (heights.isEmpty()) {   // nothing to split: the domains' bounds stand (worstLower does not search such a network)
+            heights.add(Tensor.zeros(lower.dtype(), lower.device(), d, 1));
+            stables.add(Tensor.ones(lower.dtype(), lower.device(), d, 1).gt(0));
+            points.add(Tensor.zeros(lower.dtype(), lower.device(), d, 1));
+            at = new long[]{0, 1};
         }
         Tensor score = Tensor.cat(heights, 1);
         if (!costs.isEmpty()) {   // where no unit costs anything, the height decides
@@ -452,6 +483,15 @@ public final class BranchAndBound {
                 : Relaxation.of(((Layers.Act) node).kind(), in, LowerSlope.ADAPTIVE);
         Tensor slope = r.upperSlope().sub(r.lowerSlope()), intercept = r.upperIntercept().sub(r.lowerIntercept());
         return slope.mul(in.lo()).add(intercept).maximum(slope.mul(in.hi()).add(intercept)).clampMin(0);
+    }
+
+    /** [d, …] with the trailing axes of {@code a} from axis {@code from} on. */
+    private static long[] withHead(int d, Tensor a, int from) {
+        long[] shape = a.shape();
+        long[] out = new long[shape.length - from + 1];
+        out[0] = d;
+        System.arraycopy(shape, from, out, 1, shape.length - from);
+        return out;
     }
 
     private static double[] filled(int n, double v) {

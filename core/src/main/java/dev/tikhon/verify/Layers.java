@@ -491,6 +491,7 @@ final class Layers {
             // a product: its linear bounds give each chain its own coefficients (their rounding accounted there)
             Tensor[] split = null;
             if (multiplies()) {
+                if (trace.coefficients != null) trace.coefficients.put(this, a);   // branch and bound's branching reads them
                 List<Interval> outs = trace.joined(this);
                 Interval x = outs.get(0), y = outs.get(1);
                 Tensor[] mix = null;   // α-CROWN: per unit and row, where each line lies between McCormick's two planes

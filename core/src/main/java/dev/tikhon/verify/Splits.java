@@ -26,6 +26,8 @@ import java.util.Map;
  * at a point p of their input: a domain holds cuts, per unit an interval [lo, hi] (±∞ where uncut) that its input
  * interval is intersected with, so its relaxation is made over the narrower interval. The two children of a cut at p
  * keep z ≤ p and z ≥ p, the same float p, so they cover the parent's interval. These act through the intervals only (no β).
+ * A product's factor is cut the same way ({@link BoundedNetwork#factor}): the interval is its chain's output, clipped where
+ * the product joins its chains.
  */
 final class Splits {
     /** Per split layer, [N, …units] of −1, 0, +1 in the bounds' dtype. */

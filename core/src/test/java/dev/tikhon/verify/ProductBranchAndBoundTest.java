@@ -1,0 +1,116 @@
+package dev.tikhon.verify;
+
+import dev.tikhon.engine.Autograd;
+import dev.tikhon.engine.Rng;
+import dev.tikhon.engine.Scope;
+import dev.tikhon.engine.Tensor;
+import dev.tikhon.nn.Activation;
+import dev.tikhon.nn.Graph;
+import dev.tikhon.nn.Linear;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Branch and bound that cuts the factors of products x·y (the McCormick planes' gap 2·r_x·r_y narrows with each cut), as
+ * Shi et al.'s general branch and bound splits multiplications. Oracles, float64, on 2-D networks shifted so that the
+ * margin's minimum over [−1, 1]² (a refined grid, {@link InputSplittingTest#gridMinimum}) is ±0.02: the search is never
+ * above that minimum, never below CROWN or α-CROWN, and proves true properties that α-CROWN and the same budget without
+ * product cuts ({@link BoundedNetwork#withoutProductSplits}) leave negative.
+ */
+class ProductBranchAndBoundTest {
+    static final int UNITS = BoundedNetwork.DEFAULT_CROWN_UNITS;
+    static final double MARGIN = 0.02;
+
+    /**
+     * "quadratic": (W₁x) ⊙ (W₂x) → W₃, 2-8-2, nothing to split but the products; "glu": h = tanh(W₁x), (W₂h) ⊙ σ(W₃h) → W₄,
+     * 2-16-8-2, products after activations that are cut too.
+     */
+    static Graph network(long seed, String kind) {
+        Rng.seed(seed);
+        List<Graph.Node> n = kind.equals("quadratic")
+                ? List.of(
+                        Graph.Node.apply(new Linear(2, 8), 0),
+                        Graph.Node.apply(new Linear(2, 8), 0),
+                        new Graph.Node(Graph.Op.MUL, null, new int[]{1, 2}, 0),
+                        Graph.Node.apply(new Linear(8, 2), 3))
+                : List.of(
+                        Graph.Node.apply(new Linear(2, 16), 0),
+                        Graph.Node.apply(Activation.parse("tanh"), 1),
+                        Graph.Node.apply(new Linear(16, 8), 2),
+                        Graph.Node.apply(new Linear(16, 8), 2),
+                        Graph.Node.apply(Activation.parse("sigmoid"), 4),
+                        new Graph.Node(Graph.Op.MUL, null, new int[]{3, 5}, 0),
+                        Graph.Node.apply(new Linear(8, 2), 6));
+        Graph g = new Graph(n, n.size());
+        g.to(InputSplittingTest.F64);
+        g.train(false);
+        return g;
+    }
+
+    /** {@code f} with its margin z₀ − z₁ shifted so that its minimum over [−1, 1]² is {@code minimum} (by the grid). */
+    static double shift(Graph f, double minimum) {
+        Linear last = (Linear) f.nodes().get(f.nodes().size() - 1).module();
+        double[] bias = last.bias().value().toDoubleArray();
+        BoundPropagationTest.set(last.bias().value(), bias[0] + minimum - InputSplittingTest.gridMinimum(f)[0], bias[1]);
+        return InputSplittingTest.gridMinimum(f)[0];
+    }
+
+    /** A product's two factors have ids after every activation's, name the fork and its side, and read its chains' bounds. */
+    @Test
+    void eachProductHasTwoFactorIdsAfterTheActivations() {
+        BoundedNetwork net = BoundedNetwork.of(network(1, "glu"));
+        List<Integer> ids = net.splittableLayers();
+        List<Integer> factors = ids.stream().filter(id -> net.factor(id) >= 0).toList();
+        assertThat(factors).hasSize(2);
+        assertThat(ids.stream().filter(id -> net.factor(id) < 0).toList()).as("tanh and the sigmoid").hasSize(2)
+                .allMatch(id -> id < factors.get(0));
+        assertThat(net.factor(factors.get(0))).isZero();
+        assertThat(net.factor(factors.get(1))).isOne();
+        assertThat(net.node(factors.get(0))).isSameAs(net.node(factors.get(1))).isInstanceOf(Layers.Fork.class);
+        assertThat(net.withoutProductSplits().splittableLayers()).hasSize(2);
+        try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
+            Trace trace = net.forwardTrace(InputRegion.box(InputSplittingTest.LO, InputSplittingTest.HI), UNITS);
+            for (int side = 0; side < 2; side++) {
+                Interval x = net.splitInterval(trace, factors.get(side));
+                assertThat(x).isSameAs(trace.joined(net.node(factors.get(side))).get(side));
+                assertThat(x.exampleShape()).containsExactly(8);
+            }
+        }
+    }
+
+    @Test
+    void productCutsAreSoundAtLeastAlphaCrownAndProveWhatItCannot() {
+        InputRegion region = InputRegion.box(InputSplittingTest.LO, InputSplittingTest.HI);
+        Tensor spec = InputSplittingTest.SPEC;
+        for (String kind : List.of("quadratic", "glu")) {
+            int provedHere = 0;
+            for (long seed = 1; seed <= 3; seed++) {
+                for (double minimum : new double[]{MARGIN, -MARGIN}) {   // a true property and a false one
+                    Graph f = network(seed, kind);
+                    double truth = shift(f, minimum);
+                    BoundedNetwork net = BoundedNetwork.of(f);
+                    try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
+                        double crown = net.crownLower(region, spec, UNITS, LowerSlope.ADAPTIVE).item();
+                        double alpha = net.alphaCrownLower(region, spec, UNITS, Verification.ALPHA_STEPS, Verification.ALPHA_LR).item();
+                        BranchAndBound.Settings settings = BranchAndBound.Settings.DEFAULT.withDomains(128);
+                        BranchAndBound.Outcome bab = BranchAndBound.search(net, region, spec, 0, UNITS, settings, crown);
+                        BranchAndBound.Outcome without = BranchAndBound.search(net.withoutProductSplits(), region, spec, 0, UNITS, settings, crown);
+                        String what = kind + " seed " + seed + " minimum " + minimum;
+                        System.out.printf(java.util.Locale.ROOT, "%s: CROWN %.5f, α-CROWN %.5f, bab %.5f after %d domains "
+                                + "(without product cuts %.5f after %d), grid minimum %.5f%n",
+                                what, crown, alpha, bab.lower(), bab.domains(), without.lower(), without.domains(), truth);
+                        assertThat(bab.lower()).as(what + ": never above the true minimum").isLessThanOrEqualTo(truth + 1e-9);
+                        assertThat(without.lower()).as(what + ": nor without product cuts").isLessThanOrEqualTo(truth + 1e-9);
+                        assertThat(bab.lower()).as(what + ": never below CROWN or α-CROWN")
+                                .isGreaterThanOrEqualTo(crown - 1e-9).isGreaterThanOrEqualTo(alpha - 1e-6);
+                        if (bab.lower() > 0 && alpha <= 0 && without.lower() <= 0) provedHere++;
+                    }
+                }
+            }
+            assertThat(provedHere).as(kind + ": true properties proved with product cuts, not by α-CROWN nor without them").isPositive();
+        }
+    }
+}
