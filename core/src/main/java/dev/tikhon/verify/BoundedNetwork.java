@@ -511,7 +511,7 @@ public final class BoundedNetwork {
         for (int c = 0; factors != null && c < 2; c++) {   // a product's factors: known bounds and cuts, as an activation's input
             Interval h = outs.get(c);
             if (trace.known != null && trace.known.containsKey(factors[c])) h = h.intersect(trace.known.get(factors[c]));
-            if (trace.splits != null) h = trace.splits.apply(factors[c], fork, h);
+            if (trace.splits != null) h = trace.splits.apply(factors[c], fork, c, h);
             outs.set(c, h);
         }
         Interval out = fork.join(outs, trace);

@@ -38,7 +38,8 @@ import java.util.PriorityQueue;
  * <p>Other activations (tanh, sigmoid, the imported {@link Layers.Unit}s) are split as in Shi et al.'s general branch
  * and bound (GenBaB, TACAS 2025): a unit's input interval [l, u] is cut at its midpoint (or a kink inside it:
  * {@link Pointwise#splitPoints}) into [l, p] and [p, u], each
- * child relaxed over its own part ({@link Splits}' cuts; through the intervals only, no β). Its score is |A|·g, g the
+ * child relaxed over its own part ({@link Splits}' cuts, whose constraints also enter the final walk with multipliers,
+ * optimized with the ReLUs' β). Its score is |A|·g, g the
  * most its CROWN lines part over [l, u]; ReLU units and these compete on one scale in a mixed network.
  *
  * <p>Products of two computed values x·y (gates: GLU, squeeze-and-excitation) are split the same way, on a factor:
@@ -89,37 +90,43 @@ public final class BranchAndBound {
      * @param branching  the split rule
      * @param warmStart  whether a domain's α and β start from its parent's last values (β-CROWN's warm start) rather than
      *                   from CROWN's slopes and β = 0; only where they are small ({@link #WARM_ELEMENTS} per domain)
+     * @param cutBeta    whether the cuts of non-ReLU activations and of products' factors enter the final walk with
+     *                   multipliers too ({@link Splits}), optimized with the ReLUs' β (from 0 in every batch)
      */
     public record Settings(int maxDomains, int rootAlphaSteps, int steps, int warmSteps, double lr, boolean domainAlpha,
-                           Branching branching, boolean warmStart) implements java.io.Serializable {   // certify's steps carry it to Spark executors
+                           Branching branching, boolean warmStart, boolean cutBeta) implements java.io.Serializable {   // certify's steps carry it to Spark executors
         public static final Settings DEFAULT = new Settings(DEFAULT_DOMAINS, Verification.ALPHA_STEPS, BETA_STEPS, WARM_STEPS, BETA_LR,
-                true, Branching.INTERCEPT, true);
+                true, Branching.INTERCEPT, true, true);
 
         public Settings {
             if (maxDomains < 1) throw new IllegalArgumentException("at least one domain per example, not " + maxDomains);
         }
 
         public Settings withDomains(int n) {
-            return new Settings(n, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, warmStart);
+            return new Settings(n, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, warmStart, cutBeta);
         }
 
         public Settings withRootAlphaSteps(int n) {
-            return new Settings(maxDomains, n, steps, warmSteps, lr, domainAlpha, branching, warmStart);
+            return new Settings(maxDomains, n, steps, warmSteps, lr, domainAlpha, branching, warmStart, cutBeta);
         }
 
         /** {@code n} steps per batch, warm or cold. */
-        public Settings withSteps(int n) { return new Settings(maxDomains, rootAlphaSteps, n, n, lr, domainAlpha, branching, warmStart); }
+        public Settings withSteps(int n) { return new Settings(maxDomains, rootAlphaSteps, n, n, lr, domainAlpha, branching, warmStart, cutBeta); }
 
         public Settings withDomainAlpha(boolean on) {
-            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, on, branching, warmStart);
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, on, branching, warmStart, cutBeta);
         }
 
         public Settings withBranching(Branching b) {
-            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, b, warmStart);
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, b, warmStart, cutBeta);
+        }
+
+        public Settings withCutBeta(boolean on) {
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, warmStart, on);
         }
 
         public Settings withWarmStart(boolean on) {
-            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, on);
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, on, cutBeta);
         }
     }
 
@@ -367,12 +374,20 @@ public final class BranchAndBound {
             }
         }
         if (slopes != null && alphaStart != null) slopes.startFrom(alphaByNode);
+        Map<Integer, Tensor[]> cutBetas = new HashMap<>();   // the cuts' multipliers, {lower end's, upper end's}: from 0
+        if (settings.cutBeta() && settings.steps() > 0) {
+            cuts.forEach((layer, cut) -> {
+                long[] shape = BoundedNetwork.withHead(d, BoundedNetwork.withHead(margins, shapes.get(layer)));
+                cutBetas.put(layer, new Tensor[]{Tensor.zeros(specs.dtype(), specs.device(), shape).requiresGrad(true),
+                        Tensor.zeros(specs.dtype(), specs.device(), shape).requiresGrad(true)});
+            });
+        }
         Trace trace;
         Tensor lower;
         try (dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {   // only α and β are differentiated, in their loop
             trace = net.forwardOnDomains(domains, crownUnits, splits, slopes, known);
             trace.coefficients = coefficients;
-            lower = optimize(net, domains, specs, trace, splits, slopes, betas, steps, settings.lr());
+            lower = optimize(net, domains, specs, trace, splits, slopes, betas, cutBetas, steps, settings.lr());
             trace.coefficients = null;
             Tensor ibp = net.foldedIbpLower(specs, trace);   // also sound on the domain; tighter on IBP-trained networks
             if (ibp != null) lower = lower.maximum(ibp);
@@ -522,17 +537,18 @@ public final class BranchAndBound {
 
     /**
      * The final walk's bounds [N, S] with the splits' β and the final walk's slopes α ({@code slopes}, or null: CROWN's
-     * adaptive slopes) optimized jointly: from {@code betas}' values (the storage stepped in place: zeros, or the parent's)
-     * and the slopes' start (CROWN's adaptive slopes, or the parent's), then {@code steps} Adam steps ({@code lr}) up the
+     * adaptive slopes) optimized jointly: from {@code betas}' values (the storage stepped in place: zeros, or the parent's),
+     * {@code cutBetas}' (the cuts' multipliers, per layer its lower and upper end's: zeros) and the slopes' start (CROWN's adaptive slopes, or the parent's), then {@code steps} Adam steps ({@code lr}) up the
      * sum of the bounds, each β projected back to ≥ 0 and each α to [0, 1]; per row the best
      * bound of the steps + 1 walks (each sound), as α-CROWN's loop keeps its best. The intermediate bounds are the forward
      * pass's, fixed. The last walk runs in the caller's scope, so what it records in the trace (the coefficients for
      * branching) outlives the loop.
      */
     static Tensor optimize(BoundedNetwork net, InputRegion domains, Tensor specs, Trace trace, Splits splits, AlphaSlopes slopes,
-                           Map<Integer, Tensor> betas, int steps, double lr) {
-        if (steps == 0 || (slopes == null && betas.isEmpty())) return net.finalWalk(specs, domains, trace);
+                           Map<Integer, Tensor> betas, Map<Integer, Tensor[]> cutBetas, int steps, double lr) {
+        if (steps == 0 || (slopes == null && betas.isEmpty() && cutBetas.isEmpty())) return net.finalWalk(specs, domains, trace);
         List<Tensor> betaVars = new ArrayList<>(betas.values()), alphas = List.of(), m = new ArrayList<>(), v = new ArrayList<>();
+        for (Tensor[] pair : cutBetas.values()) betaVars.addAll(List.of(pair));
         long rows = specs.size(1);
         for (Tensor beta : betaVars) {
             m.add(beta.detach().zerosLike());
@@ -541,6 +557,7 @@ public final class BranchAndBound {
         Map<Node, Tensor> record = trace.coefficients;
         Tensor best = Tensor.full(Double.NEGATIVE_INFINITY, specs.dtype(), specs.device(), specs.size(0), rows);   // outlives the steps' scopes
         splits.betas = betas;
+        splits.cutBetas = cutBetas;
         try {
             for (int k = 0; k <= steps; k++) {   // the walk at the start values, then one after each step
                 boolean first = k == 0, last = k == steps;   // the first makes α's variables and the last records: the caller's scope
@@ -578,6 +595,7 @@ public final class BranchAndBound {
             }
         } finally {
             splits.betas = null;
+            splits.cutBetas = null;
             trace.coefficients = record;
         }
         return best;

@@ -372,7 +372,7 @@ final class Layers {
             Relaxation r = relaxation(trace);
             sum.add(r.constants(a));
             Tensor out = r.coefficients(a);
-            if (trace.splits != null) out = trace.splits.withBeta(this, out);
+            if (trace.splits != null) out = trace.splits.withBeta(this, -1, out, trace.input(this), sum, trace.rounding);
             if (trace.rounding) sum.add(Rounding.relaxationTerm(a, out, r, trace.input(this)));
             return out;
         }
@@ -419,6 +419,7 @@ final class Layers {
             Relaxation r = relaxation(trace);
             sum.add(r.constants(a));
             Tensor out = r.coefficients(a);
+            if (trace.splits != null) out = trace.splits.withBeta(this, -1, out, trace.input(this), sum, trace.rounding);
             if (trace.rounding) sum.add(Rounding.relaxationTerm(a, out, r, trace.input(this)));
             return out;
         }
@@ -500,6 +501,7 @@ final class Layers {
                     mix = trace.slopes.tangents(this, trace.origin, trace.rows, trace.rowStart, trace.rowCount, half, () -> new Tensor[]{half, half});
                 }
                 split = Products.backward(a, x, y, sum, trace.rounding, mix);
+                for (int c = 0; c < 2 && trace.splits != null; c++) split[c] = trace.splits.withBeta(this, c, split[c], outs.get(c), sum, trace.rounding);
             }
             long[] sizes = null;
             if (concatenates()) sizes = trace.<long[]>cached(this, () -> { throw new IllegalStateException("no sizes recorded for a concatenation"); });

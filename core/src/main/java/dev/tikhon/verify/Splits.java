@@ -25,9 +25,13 @@ import java.util.Map;
  * <p>Other activations (tanh, sigmoid, SiLU, GELU, …: Shi et al.'s general branch and bound, GenBaB, TACAS 2025) are split
  * at a point p of their input: a domain holds cuts, per unit an interval [lo, hi] (±∞ where uncut) that its input
  * interval is intersected with, so its relaxation is made over the narrower interval. The two children of a cut at p
- * keep z ≤ p and z ≥ p, the same float p, so they cover the parent's interval. These act through the intervals only (no β).
- * A product's factor is cut the same way ({@link BoundedNetwork#factor}): the interval is its chain's output, clipped where
- * the product joins its chains.
+ * keep z ≤ p and z ≥ p, the same float p, so they cover the parent's interval. A product's factor is cut the same way
+ * ({@link BoundedNetwork#factor}): the interval is its chain's output, clipped where the product joins its chains.
+ *
+ * <p>A cut's constraints lo ≤ z ≤ hi enter the final walk with multipliers too, as the ReLUs' do: on the domain
+ * f ≥ f − β_lo·(z − lo) − β_hi·(hi − z) for any β_lo, β_hi ≥ 0, so the coefficient of z becomes A − β_lo + β_hi and the
+ * constants gain β_lo·lo − β_hi·hi (an end not cut, ±∞, has no multiplier). The intervals alone clip each unit on its
+ * own; the multipliers also tie units cut on the same domain together (two cuts of one input that only one point meets).
  */
 final class Splits {
     /** Per split layer, [N, …units] of −1, 0, +1 in the bounds' dtype. */
@@ -38,6 +42,10 @@ final class Splits {
     Map<Integer, Tensor> betas;
     /** Per cut layer (not a ReLU), [N, …units] bounds the input is intersected with (±∞ where uncut). */
     private final Map<Integer, Interval> cuts;
+    /** β per cut layer, {the lower end's, the upper end's}, [N, S, …units] ≥ 0 each, or null: the final walk's multipliers. */
+    Map<Integer, Tensor[]> cutBetas;
+    /** Per node the cut layers applied to it, at slot side + 1 (an activation's input: slot 0; a product's factors: 1, 2). */
+    private final Map<Node, int[]> cutAt = new IdentityHashMap<>();
     private Tensor infeasible;
 
     Splits(Map<Integer, Tensor> state) {
@@ -53,8 +61,16 @@ final class Splits {
 
     /** The input interval of layer {@code layer} ({@code node}) clipped to the splits' sides; infeasible domains recorded. */
     Interval apply(int layer, Node node, Interval h) {
+        return apply(layer, node, -1, h);
+    }
+
+    /** The same for a product's factor {@code side} (0, 1), or an activation's input (−1). */
+    Interval apply(int layer, Node node, int side, Interval h) {
         Interval cut = cuts.get(layer);
-        if (cut != null) return cut(cut, h);
+        if (cut != null) {
+            cutAt.computeIfAbsent(node, k -> new int[]{-1, -1, -1})[side + 1] = layer;
+            return cut(cut, h);
+        }
         Tensor s = state.get(layer);
         if (s == null) return h;
         layers.put(node, layer);
@@ -79,8 +95,36 @@ final class Splits {
     /** Per domain, whether some split is impossible on it; [N] bool, or null where no split was applied. */
     Tensor infeasible() { return infeasible; }
 
-    /** The coefficients A' [N, S, …units] on {@code node}'s input, with the β term −β·s of its splits where β is set. */
-    Tensor withBeta(Node node, Tensor coefficients) {
+    /**
+     * The coefficients on the value {@code z} (bounds [N, …units]) that node {@code node} relaxes (side −1: an activation's
+     * input) or multiplies (side 0, 1: a product's factor), with the β terms of its ReLU splits and of its cuts where β
+     * is set; the cuts' constants β_lo·lo − β_hi·hi go into {@code sum}, and with {@code rounding} the rounding of the
+     * coefficients' change and of those constants is subtracted.
+     */
+    Tensor withBeta(Node node, int side, Tensor coefficients, Interval z, Trace.Sum sum, boolean rounding) {
+        Tensor out = side < 0 ? withBeta(node, coefficients) : coefficients;
+        int[] at = cutBetas == null ? null : cutAt.get(node);
+        int layer = at == null ? -1 : at[side + 1];
+        if (layer < 0 || !cutBetas.containsKey(layer)) return out;
+        Interval cut = cuts.get(layer);
+        Tensor[] beta = cutBetas.get(layer);
+        Tensor lo = cut.lo().unsqueeze(1), hi = cut.hi().unsqueeze(1);
+        Tensor bLo = beta[0].mul(lo.isFinite().to(beta[0].dtype())), bHi = beta[1].mul(hi.isFinite().to(beta[1].dtype()));
+        Tensor loEnd = bLo.mul(lo.maskedFill(lo.isFinite().logicalNot(), 0)), hiEnd = bHi.mul(hi.maskedFill(hi.isFinite().logicalNot(), 0));
+        out = out.sub(bLo).add(bHi);
+        sum.add(Trace.sumTail(loEnd.sub(hiEnd)));
+        if (rounding) {   // the new coefficients against |z|, and the products and sum of the constants
+            double u = Rounding.unit(out);
+            long n = z.width() + 2;
+            Tensor zHat = Layers.rows(Rounding.magnitude(z));
+            sum.add(Trace.sumTail(out.abs().mul(zHat).mul(2.0 * Rounding.KAPPA * u).add(loEnd.abs().add(hiEnd.abs()).mul(Rounding.gamma(n, u))))
+                    .add(Rounding.TINY).neg());
+        }
+        return out;
+    }
+
+    /** The coefficients A' [N, S, …units] on {@code node}'s input, with the β term −β·s of its ReLU splits where β is set. */
+    private Tensor withBeta(Node node, Tensor coefficients) {
         Integer layer = betas == null ? null : layers.get(node);
         if (layer == null || !betas.containsKey(layer)) return coefficients;
         return coefficients.sub(betas.get(layer).mul(state.get(layer).unsqueeze(1)));

@@ -75,6 +75,38 @@ class GeneralBranchAndBoundTest {
         assertThat(tighter).isGreaterThanOrEqualTo(provedBeyondAlpha);
     }
 
+    /**
+     * f(x) = tanh(x) − tanh(x) + 0.1 on [−1, 1], as two units (the true minimum 0.1; CROWN's bound −0.47). Cut both units
+     * at 0 on the sides that meet only at x = 0 and the intervals alone leave that domain's bound negative, since each unit
+     * is clipped on its own; the cuts' multipliers tie the two units together (their coefficients on the one input can
+     * cancel). With CROWN's lines on every domain (no slopes optimized, so that only the multipliers differ), the search
+     * verifies in 7 domains with them and is still at −0.038 after 256 without.
+     */
+    @Test
+    void twoCancellingTanhUnitsNeedTheCutMultipliers() {
+        dev.tikhon.nn.Linear first = new Linear(1, 2), second = new Linear(2, 2);
+        Module f = new Sequential(first, Activation.parse("tanh"), second).to(InputSplittingTest.F64);
+        BoundPropagationTest.set(first.weight().value(), 1, 1);
+        BoundPropagationTest.set(first.bias().value(), 0, 0);
+        BoundPropagationTest.set(second.weight().value(), 1, -1, 0, 0);
+        BoundPropagationTest.set(second.bias().value(), 0.1, 0);
+        InputRegion region = InputRegion.ball(Tensor.zeros(InputSplittingTest.F64, dev.tikhon.engine.Device.CPU, 1, 1), 1,
+                dev.tikhon.attack.Norm.LINF);
+        Tensor spec = Tensor.fromDoubles(new double[]{1, -1}, 1, 1, 2);
+        BoundedNetwork net = BoundedNetwork.of(f);
+        try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
+            double crown = net.crownLower(region, spec, UNITS, LowerSlope.ADAPTIVE).item();
+            BranchAndBound.Settings settings = BranchAndBound.Settings.DEFAULT.withDomains(256).withRootAlphaSteps(0).withDomainAlpha(false);
+            BranchAndBound.Outcome with = BranchAndBound.search(net, region, spec, 0, UNITS, settings, crown);
+            BranchAndBound.Outcome without = BranchAndBound.search(net, region, spec, 0, UNITS, settings.withCutBeta(false), crown);
+            System.out.printf(java.util.Locale.ROOT, "cancelling tanh units: CROWN %.5f; with the cuts' β %.5f after %d domains, without %.5f after %d%n",
+                    crown, with.lower(), with.domains(), without.lower(), without.domains());
+            assertThat(with.lower()).as("verified, never above the true minimum").isPositive().isLessThanOrEqualTo(0.1 + 1e-9);
+            assertThat(without.lower()).isLessThanOrEqualTo(0.1 + 1e-9);
+            assertThat(with.domains()).as("the multipliers save domains").isLessThan(without.domains());
+        }
+    }
+
     /** Cuts at the midpoint, or at the kink nearest it where a piecewise-linear or kinked activation has one inside. */
     @Test
     void cutsAtTheKinkOfKinkedActivations() {
