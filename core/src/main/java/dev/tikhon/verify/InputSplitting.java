@@ -158,8 +158,12 @@ public final class InputSplitting {
     /** A sub-box taken into a batch, and the example it belongs to. */
     private record Pick(Example example, Box box) {}
 
-    /** What every sub-box shares: the input's shape ([1, …]), the model's type and device, the goal, the settings, keepBoth. */
-    private record Space(long[] shape, DType dtype, dev.tikhon.engine.Device device, Goal goal, Settings settings, boolean keepBoth) {}
+    /**
+     * What every sub-box shares: the input's shape ([1, …]), the model's type and device, the goal, the settings, keepBoth,
+     * and the open boxes' corners' cap ({@link #OPEN_VALUES}).
+     */
+    private record Space(long[] shape, DType dtype, dev.tikhon.engine.Device device, Goal goal, Settings settings, boolean keepBoth,
+                         long openValues) {}
 
     /**
      * Per example of {@code region} (ℓ∞ or a general box), a sound lower bound of min over the rows of {@code spec} of C·z
@@ -182,6 +186,12 @@ public final class InputSplitting {
      */
     public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, Settings settings, double threshold,
                                     BooleanSupplier expired, SearchHooks hooks) {
+        return worstLower(net, region, spec, settings, threshold, expired, hooks, OPEN_VALUES);
+    }
+
+    /** The same, with {@code openValues} in place of {@link #OPEN_VALUES} (1: one example at a time after the roots). */
+    static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, Settings settings, double threshold,
+                             BooleanSupplier expired, SearchHooks hooks, long openValues) {
         Verification.requireBox(region.norm());
         int n = (int) spec.size(0);
         double[] t = new double[(int) spec.size(1)];
@@ -190,7 +200,7 @@ public final class InputSplitting {
         Interval box = Rounding.on() ? Rounding.box(region) : region.box();
         long[] shape = box.lo().shape();
         shape[0] = 1;
-        Space space = new Space(shape, box.lo().dtype(), box.lo().device(), Goal.ALL, settings, true);
+        Space space = new Space(shape, box.lo().dtype(), box.lo().device(), Goal.ALL, settings, true, openValues);
         double[] lo = box.lo().to(DType.FLOAT64).flatten(0, -1).toDoubleArray(), hi = box.hi().to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
         int dims = lo.length / Math.max(1, n);
         List<Pick> roots = new ArrayList<>();
@@ -249,7 +259,7 @@ public final class InputSplitting {
         Example e = new Example(0, thresholds);
         e.open.add(root(lo.to(DType.FLOAT64).flatten(0, -1).toDoubleArray(), hi.to(DType.FLOAT64).flatten(0, -1).toDoubleArray(),
                 thresholds.length));
-        run(net, List.of(e), new Space(lo.shape(), lo.dtype(), lo.device(), goal, settings, keepBoth), spec, expired);
+        run(net, List.of(e), new Space(lo.shape(), lo.dtype(), lo.device(), goal, settings, keepBoth, OPEN_VALUES), spec, expired);
         return e.outcome();
     }
 
@@ -270,7 +280,7 @@ public final class InputSplitting {
         int max = space.settings().maxDomains();
         long perExample = 2L * max + 2;
         for (int i = 1; i < space.shape().length; i++) perExample *= space.shape()[i];
-        int window = (int) Math.max(1, Math.min(Integer.MAX_VALUE, OPEN_VALUES / perExample));
+        int window = (int) Math.max(1, Math.min(Integer.MAX_VALUE, space.openValues() / perExample));
         int next = 0;   // the example index the next batch starts its turns from
         while (true) {
             List<Example> searching = new ArrayList<>();
