@@ -36,10 +36,21 @@ import java.util.function.BooleanSupplier;
  * which that coordinate's width lowers the linear bound (the "smear" of ReluVal's smear heuristic, with CROWN's A for its
  * gradient interval). {@link Branching#WIDTH} splits the widest coordinate.
  *
+ * <p>Many examples at once ({@link #worstLower}): one batch bounds every example's box (its root: the bound, which decides
+ * the examples proved there and which ones a caller's attack refutes first, and the split scores its search starts from,
+ * so no root is bounded twice); then the examples left open are searched together. Each keeps its own open sub-boxes,
+ * rows, thresholds, budget ({@link Settings#maxDomains}, the root counted as one), counterexample, stuck flag and
+ * {@link Outcome}; a batch takes sub-boxes from the examples by turns, each example's lowest first (why: at
+ * {@code take}), and bounds them in one computation, each box with its own example's rows. An example that needs two
+ * boxes a round no longer runs a batch of two: the batch fills with the others' boxes. A counterexample, a stuck box or
+ * a spent budget ends that example's search only; the stop hook, asked before each batch, ends all. The first examples
+ * still searching take boxes ({@code OPEN_VALUES} caps how many at once by their open boxes' corners); {@link #search}
+ * is the same search for one example, its root its first batch.
+ *
  * <p>Counterexamples: after each batch, the centre of each sub-box bounded and the corner of it that minimizes the
  * deciding row's linear bound are evaluated (IBP at radius 0: the forward pass, its rounding added where
  * {@link Rounding#accounted} is on, so an upper end there is an upper end for the exact network); a point at which the
- * objective cannot exceed the thresholds (ALL: some row's value ≤ t_s; ANY: every row's) ends the search. Rounding: every
+ * objective cannot exceed the thresholds (ALL: some row's value ≤ t_s; ANY: every row's) ends its example's search. Rounding: every
  * bound is a {@link BoundedNetwork} call, so inside {@link Rounding#accounted} they hold for the exact network.
  */
 public final class InputSplitting {
