@@ -193,7 +193,8 @@ public final class InputSplitting {
      * The same, bounding every example's box first, as one batch (each search's first domain: its bound and its split
      * scores, so no root is bounded twice), then searching together the examples that leaves open and {@code hooks} does
      * not refute (an attack's counterexample: the root's bound stands), and telling {@code hooks} each counterexample the
-     * search finds and how each example's search ended.
+     * search finds and how each example's search ended. The roots are bounded whatever {@code expired} says; it is asked
+     * before each later batch (so where it is on from the start, each open example's search is its root alone).
      */
     public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, Settings settings, double threshold,
                                     BooleanSupplier expired, SearchHooks hooks) {

@@ -226,4 +226,35 @@ class InputSplittingManyTest {
         assertThat(run.lower()[1]).isPositive();
         assertThat(run.lower()[0]).isLessThanOrEqualTo(0);
     }
+
+    /**
+     * The stop hook on from the start: the roots are still bounded (one batch), and each open example's search is its root
+     * alone (1 domain; stopped, or refuted by its root's points), its bound the root's.
+     */
+    @Test
+    void aStopHookOnFromTheStartLeavesTheRoots() {
+        Module f = network(1, "relu");
+        BoundedNetwork net = BoundedNetwork.of(f);
+        Tensor[] xy = examples(f, 41);
+        Tensor spec = BoundedNetwork.marginsOverOthers(xy[1], CLASSES, xy[0]);
+        Map<Integer, SearchHooks.End> ends = new HashMap<>();
+        Map<Integer, Integer> spent = new HashMap<>();
+        double[] lower = InputDomain.within(InputDomain.UNBOUNDED, () -> {
+            InputRegion region = InputRegion.inDomain(xy[0], Verification.full(xy[0], EPS), Norm.LINF);
+            return InputSplitting.worstLower(net, region, spec, InputSplitting.Settings.DEFAULT, 0, () -> true, new SearchHooks() {
+                @Override public void searched(int i, int domains, End end) {
+                    ends.put(i, end);
+                    spent.put(i, domains);
+                }
+            }).toDoubleArray();
+        });
+        Run root = together(net, xy[0], spec, InputSplitting.Settings.DEFAULT.withDomains(1));
+        assertThat(ends).as("the open examples").isNotEmpty();
+        for (int i = 0; i < N; i++) {
+            assertThat(lower[i]).as("example %d: the root's bound", i).isEqualTo(root.lower()[i]);
+            if (!ends.containsKey(i)) continue;
+            assertThat(spent.get(i)).isEqualTo(1);
+            assertThat(ends.get(i)).isIn(SearchHooks.End.STOPPED, SearchHooks.End.COUNTEREXAMPLE);
+        }
+    }
 }
