@@ -36,10 +36,21 @@ import java.util.function.BooleanSupplier;
  * which that coordinate's width lowers the linear bound (the "smear" of ReluVal's smear heuristic, with CROWN's A for its
  * gradient interval). {@link Branching#WIDTH} splits the widest coordinate.
  *
+ * <p>Many examples at once ({@link #worstLower}): one batch bounds every example's box (its root: the bound, which decides
+ * the examples proved there and which ones a caller's attack refutes first, and the split scores its search starts from,
+ * so no root is bounded twice); then the examples left open are searched together. Each keeps its own open sub-boxes,
+ * rows, thresholds, budget ({@link Settings#maxDomains}, the root counted as one), counterexample, stuck flag and
+ * {@link Outcome}; a batch takes sub-boxes from the examples by turns, each example's lowest first (why: at
+ * {@code take}), and bounds them in one computation, each box with its own example's rows. An example that needs two
+ * boxes a round no longer runs a batch of two: the batch fills with the others' boxes. A counterexample, a stuck box or
+ * a spent budget ends that example's search only; the stop hook, asked before each batch, ends all. The first examples
+ * still searching take boxes ({@code OPEN_VALUES} caps how many at once by their open boxes' corners); {@link #search}
+ * is the same search for one example, its root its first batch.
+ *
  * <p>Counterexamples: after each batch, the centre of each sub-box bounded and the corner of it that minimizes the
  * deciding row's linear bound are evaluated (IBP at radius 0: the forward pass, its rounding added where
  * {@link Rounding#accounted} is on, so an upper end there is an upper end for the exact network); a point at which the
- * objective cannot exceed the thresholds (ALL: some row's value ≤ t_s; ANY: every row's) ends the search. Rounding: every
+ * objective cannot exceed the thresholds (ALL: some row's value ≤ t_s; ANY: every row's) ends its example's search. Rounding: every
  * bound is a {@link BoundedNetwork} call, so inside {@link Rounding#accounted} they hold for the exact network.
  */
 public final class InputSplitting {
@@ -110,6 +121,62 @@ public final class InputSplitting {
     private record Box(double[] lo, double[] hi, double[] rows, double objective) {}
 
     /**
+     * The corners of the open sub-boxes of the examples searched at once stay within about this many values (256 MB as
+     * doubles): an example holds at most its budget + 1 open boxes, so with D inputs at most OPEN_VALUES / (2·D·(budget + 1))
+     * examples take boxes at once, the first ones still searching, the next one joining as one ends (every example at once
+     * for a 2-D input and the default budget; 20 for 784 inputs).
+     */
+    static final long OPEN_VALUES = 1L << 25;
+
+    /**
+     * One example's search: its row of the specification, its thresholds, its open sub-boxes (lowest objective first), the
+     * proved ones folded into a per-row minimum and an objective minimum (the result needs nothing else of them), its
+     * bound computations, whether a box of it could not be halved, and its counterexample.
+     */
+    private static final class Example {
+        final int index;
+        final double[] thresholds;
+        final PriorityQueue<Box> open = new PriorityQueue<>((a, b) -> Double.compare(a.objective(), b.objective()));
+        final double[] provedRows;
+        double provedLower = Double.POSITIVE_INFINITY;
+        int bounded;
+        boolean stuck;
+        double[] counterexample;
+
+        Example(int index, double[] thresholds) {
+            this.index = index;
+            this.thresholds = thresholds;
+            this.provedRows = new double[thresholds.length];
+            Arrays.fill(provedRows, Double.POSITIVE_INFINITY);
+        }
+
+        /** Whether it takes more sub-boxes: open ones left, budget left, no counterexample, none stuck. */
+        boolean searching(int maxDomains) { return !open.isEmpty() && bounded < maxDomains && !stuck && counterexample == null; }
+
+        /** Per row the minimum over the leaves, proved and open: sound, since the leaves cover the box. */
+        Outcome outcome() {
+            double[] min = provedRows.clone();
+            double lower = provedLower;
+            for (Box b : open) {
+                for (int j = 0; j < min.length; j++) min[j] = Math.min(min[j], b.rows()[j]);
+                lower = Math.min(lower, b.objective());
+            }
+            return new Outcome(open.isEmpty() && counterexample == null, min, lower, bounded, counterexample,
+                    counterexample == null && !open.isEmpty());
+        }
+    }
+
+    /** A sub-box taken into a batch, and the example it belongs to. */
+    private record Pick(Example example, Box box) {}
+
+    /**
+     * What every sub-box shares: the input's shape ([1, …]), the model's type and device, the goal, the settings, keepBoth,
+     * and the open boxes' corners' cap ({@link #OPEN_VALUES}).
+     */
+    private record Space(long[] shape, DType dtype, dev.tikhon.engine.Device device, Goal goal, Settings settings, boolean keepBoth,
+                         long openValues) {}
+
+    /**
      * Per example of {@code region} (ℓ∞ or a general box), a sound lower bound of min over the rows of {@code spec} of C·z
      * over the region, searching each example until its bound exceeds {@code threshold}; verified where &gt; threshold. An
      * example with a counterexample (some margin ≤ threshold at a point of the region) keeps the bound reached then.
@@ -123,44 +190,71 @@ public final class InputSplitting {
     }
 
     /**
-     * The same, bounding every box by CROWN first and searching only the examples that leaves open and {@code hooks} does
+     * The same, bounding every example's box first, as one batch (each search's first domain: its bound and its split
+     * scores, so no root is bounded twice), then searching together the examples that leaves open and {@code hooks} does
      * not refute (an attack's counterexample: the root's bound stands), and telling {@code hooks} each counterexample the
-     * search finds.
+     * search finds and how each example's search ended. The roots are bounded whatever {@code expired} says; it is asked
+     * before each later batch (so where it is on from the start, each open example's search is its root alone).
      */
     public static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, Settings settings, double threshold,
                                     BooleanSupplier expired, SearchHooks hooks) {
+        return worstLower(net, region, spec, settings, threshold, expired, hooks, OPEN_VALUES);
+    }
+
+    /** The same, with {@code openValues} in place of {@link #OPEN_VALUES} (1: one example at a time after the roots). */
+    static Tensor worstLower(BoundedNetwork net, InputRegion region, Tensor spec, Settings settings, double threshold,
+                             BooleanSupplier expired, SearchHooks hooks, long openValues) {
         Verification.requireBox(region.norm());
         int n = (int) spec.size(0);
         double[] t = new double[(int) spec.size(1)];
         Arrays.fill(t, threshold);
         // the box the sub-boxes cover: x₀ ± ε as computed, widened by its rounding where rounding is accounted (the exact ball)
         Interval box = Rounding.on() ? Rounding.box(region) : region.box();
-        double[] out;
-        boolean[] skip;
-        try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {   // the root of every example at once
-            out = net.crownLower(InputRegion.box(box.lo(), box.hi()), spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE)
-                    .minWithIndex(1)[0].to(DType.FLOAT64).toDoubleArray();
-            skip = BranchAndBound.refutedAtRoot(out, net.hopeless(region, spec, threshold), threshold, hooks);
-        }
+        long[] shape = box.lo().shape();
+        shape[0] = 1;
+        Space space = new Space(shape, box.lo().dtype(), box.lo().device(), Goal.ALL, settings, true, openValues);
+        double[] lo = box.lo().to(DType.FLOAT64).flatten(0, -1).toDoubleArray(), hi = box.hi().to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
+        int dims = lo.length / Math.max(1, n);
+        List<Pick> roots = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            // proved at the root, refuted by the caller, or out of time: the root's bound, as sound as any
-            if (out[i] > threshold || skip[i] || expired.getAsBoolean()) continue;
-            try (Scope s = Scope.open()) {
-                Outcome o = search(net, box.lo().narrow(0, i, 1), box.hi().narrow(0, i, 1), spec.narrow(0, i, 1), t, Goal.ALL, settings, expired);
-                out[i] = Math.max(out[i], Arrays.stream(o.rows()).min().orElse(Double.POSITIVE_INFINITY));   // both sound
-                if (o.counterexample() != null) hooks.counterexample(i, o.counterexample());
-                // open boxes left within the budget and the time: none could be halved (stuck)
-                boolean stuck = o.stopped() && o.domains() < settings.maxDomains() && !expired.getAsBoolean();
-                hooks.searched(i, o.domains(), SearchHooks.End.of(out[i] > threshold, o.counterexample() != null, stuck, o.domains(),
-                        settings.maxDomains()));
-            }
+            roots.add(new Pick(new Example(i, t), root(Arrays.copyOfRange(lo, i * dims, (i + 1) * dims),
+                    Arrays.copyOfRange(hi, i * dims, (i + 1) * dims), t.length)));
+        }
+        double[] out = new double[n];
+        boolean[] hopeless;
+        Step step;
+        try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {   // the root of every example at once
+            step = bound(net, roots, space, spec);
+            hopeless = net.hopeless(region, spec, threshold);
+        }
+        for (int i = 0; i < n; i++) out[i] = Arrays.stream(step.rows[i]).min().orElse(Double.POSITIVE_INFINITY);
+        boolean[] skip = BranchAndBound.refutedAtRoot(out, hopeless, threshold, hooks);
+        // proved at the root or refuted by the caller: the root's bound, as sound as any; the others go on from their root
+        List<Example> open = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            if (out[i] > threshold || skip[i]) continue;
+            Example e = roots.get(i).example();
+            e.bounded = 1;
+            e.counterexample = step.counterexample[i];
+            settle(roots.get(i), step.rows[i], step.score[i], space);
+            open.add(e);
+        }
+        run(net, open, space, spec, expired);
+        for (Example e : open) {
+            Outcome o = e.outcome();
+            int i = e.index;
+            out[i] = Math.max(out[i], Arrays.stream(o.rows()).min().orElse(Double.POSITIVE_INFINITY));   // both sound
+            if (o.counterexample() != null) hooks.counterexample(i, o.counterexample());
+            hooks.searched(i, o.domains(), SearchHooks.End.of(out[i] > threshold, o.counterexample() != null, e.stuck, o.domains(),
+                    settings.maxDomains()));
         }
         return Tensor.fromDoubles(out, n).to(spec.dtype()).to(spec.device());
     }
 
     /**
      * The search on one box [lo, hi] ([1, …input shape] each, the model's type and device) for the rows of {@code spec}
-     * ([1, S, outputs]) against their {@code thresholds} ([S]).
+     * ([1, S, outputs]) against their {@code thresholds} ([S]): {@link #worstLower}'s search for one example, its root
+     * its first batch.
      */
     public static Outcome search(BoundedNetwork net, Tensor lo, Tensor hi, Tensor spec, double[] thresholds, Goal goal,
                                  Settings settings, BooleanSupplier expired) {
@@ -174,65 +268,113 @@ public final class InputSplitting {
         if (thresholds.length != spec.size(1)) {
             throw new IllegalArgumentException(thresholds.length + " thresholds for " + spec.size(1) + " specification rows");
         }
-        long[] shape = lo.shape();
-        DType dtype = lo.dtype();
-        int rows = thresholds.length;
-        PriorityQueue<Box> open = new PriorityQueue<>((a, b) -> Double.compare(a.objective(), b.objective()));
-        double[] none = new double[rows];
-        Arrays.fill(none, Double.NEGATIVE_INFINITY);
-        double[] lo0 = lo.to(DType.FLOAT64).flatten(0, -1).toDoubleArray(), hi0 = hi.to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
-        open.add(new Box(lo0, hi0, none, Double.NEGATIVE_INFINITY));
-        List<Box> leaves = new ArrayList<>();   // the proved ones; the open ones are leaves too
-        int bounded = 0;
-        boolean stuck = false;
-        while (!open.isEmpty() && bounded < settings.maxDomains() && !stuck && !expired.getAsBoolean()) {
-            List<Box> batch = new ArrayList<>();
-            while (!open.isEmpty() && batch.size() < Math.min(settings.batch(), settings.maxDomains() - bounded)) batch.add(open.poll());
-            bounded += batch.size();
-            Step step;
-            try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {   // α-CROWN turns gradients on for its own loop
-                step = bound(net, batch, shape, dtype, lo.device(), spec, thresholds, goal, settings);
-            }
-            for (int d = 0; d < batch.size(); d++) {
-                Box b = batch.get(d);
-                double[] r = b.rows().clone();
-                for (int j = 0; j < rows; j++) r[j] = Math.max(r[j], step.rows[d][j]);   // both sound on this box
-                Box bounded_ = new Box(b.lo(), b.hi(), r, objective(r, thresholds, goal));
-                if (proved(r, thresholds, goal)) {
-                    leaves.add(bounded_);
-                    continue;
-                }
-                if (step.counterexample != null) {   // the search ends: the batch's boxes stay leaves, with their new bounds
-                    open.add(bounded_);
-                    continue;
-                }
-                Box[] halves = split(bounded_, step.score[d], dtype);
-                if (halves == null) {   // no coordinate can be halved in the model's type: splitting cannot help
-                    open.add(bounded_);
-                    stuck = true;
-                } else {
-                    open.add(halves[0]);
-                    if (keepBoth) open.add(halves[1]);
-                }
-            }
-            if (step.counterexample != null) return outcome(leaves, open, rows, thresholds, goal, bounded, step.counterexample, false);
-        }
-        return outcome(leaves, open, rows, thresholds, goal, bounded, null, !open.isEmpty());
+        Example e = new Example(0, thresholds);
+        e.open.add(root(lo.to(DType.FLOAT64).flatten(0, -1).toDoubleArray(), hi.to(DType.FLOAT64).flatten(0, -1).toDoubleArray(),
+                thresholds.length));
+        run(net, List.of(e), new Space(lo.shape(), lo.dtype(), lo.device(), goal, settings, keepBoth, OPEN_VALUES), spec, expired);
+        return e.outcome();
     }
 
-    private static Outcome outcome(List<Box> leaves, PriorityQueue<Box> open, int rows, double[] thresholds, Goal goal, int bounded,
-                                   double[] counterexample, boolean stopped) {
-        double[] min = new double[rows];
-        Arrays.fill(min, Double.POSITIVE_INFINITY);
-        double lower = Double.POSITIVE_INFINITY;
-        List<Box> all = new ArrayList<>(leaves);
-        all.addAll(open);
-        for (Box b : all) {
-            for (int j = 0; j < rows; j++) min[j] = Math.min(min[j], b.rows()[j]);
-            lower = Math.min(lower, b.objective());
+    /** A box not bounded yet: every row's bound −∞. */
+    private static Box root(double[] lo, double[] hi, int rows) {
+        double[] none = new double[rows];
+        Arrays.fill(none, Double.NEGATIVE_INFINITY);
+        return new Box(lo, hi, none, Double.NEGATIVE_INFINITY);
+    }
+
+    /**
+     * The search of the {@code examples} (each with its open sub-boxes; {@code spec} [N, S, outputs] holds each one's rows at
+     * {@link Example#index}) together: while one is still searching and the stop hook allows it (asked before each batch),
+     * a batch of sub-boxes taken across the searching examples ({@link #take}) is bounded in one computation, each box
+     * with its own example's rows, and each bounded box is settled by its own example ({@link #settle}).
+     */
+    private static void run(BoundedNetwork net, List<Example> examples, Space space, Tensor spec, BooleanSupplier expired) {
+        int max = space.settings().maxDomains();
+        long perExample = 2L * max + 2;
+        for (int i = 1; i < space.shape().length; i++) perExample *= space.shape()[i];
+        int window = (int) Math.max(1, Math.min(Integer.MAX_VALUE, space.openValues() / perExample));
+        int next = 0;   // the example index the next batch starts its turns from
+        while (true) {
+            List<Example> searching = new ArrayList<>();
+            for (Example e : examples) {
+                if (searching.size() == window) break;
+                if (e.searching(max)) searching.add(e);
+            }
+            if (searching.isEmpty() || expired.getAsBoolean()) return;
+            List<Pick> batch = new ArrayList<>();
+            next = take(searching, next, space.settings(), batch);
+            for (Pick p : batch) p.example().bounded++;
+            Step step;
+            try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {   // α-CROWN turns gradients on for its own loop
+                step = bound(net, batch, space, spec);
+            }
+            // a counterexample ends its own example's search only: that example's boxes of this batch stay leaves
+            for (int d = 0; d < batch.size(); d++) batch.get(d).example().counterexample = step.counterexample[d];
+            for (int d = 0; d < batch.size(); d++) settle(batch.get(d), step.rows[d], step.score[d], space);
         }
-        boolean proved = open.isEmpty() && counterexample == null;
-        return new Outcome(proved, min, lower, bounded, counterexample, stopped);
+    }
+
+    /**
+     * Fills {@code batch} with sub-boxes of the {@code searching} examples (in index order) by turns: each example, from the
+     * first whose index is at least {@code next} round to the one before it, gives its lowest-objective open box, then each
+     * again, until the batch is full or none has a box or budget left; returns the index after the last example served,
+     * where the next batch starts. By turns rather than the lowest objectives over all examples: those are on no common
+     * scale (each example its own margins), and the lowest would go to the examples furthest from a proof (often false
+     * ones, found out late) while an example that a few more boxes would prove waits. By turns each example still takes its
+     * own boxes lowest first, as alone; a lone example takes exactly the batches it would alone; and where a batch is full,
+     * the next one starts with the examples this one did not reach.
+     */
+    private static int take(List<Example> searching, int next, Settings settings, List<Pick> batch) {
+        int start = 0;
+        while (start < searching.size() && searching.get(start).index < next) start++;
+        if (start == searching.size()) start = 0;
+        int[] taken = new int[searching.size()];
+        int last = searching.get(start).index;
+        boolean more = true;
+        while (more && batch.size() < settings.batch()) {
+            more = false;
+            for (int k = 0; k < searching.size() && batch.size() < settings.batch(); k++) {
+                int at = (start + k) % searching.size();
+                Example e = searching.get(at);
+                if (e.open.isEmpty() || e.bounded + taken[at] >= settings.maxDomains()) continue;
+                batch.add(new Pick(e, e.open.poll()));
+                taken[at]++;
+                last = e.index;
+                more = true;
+            }
+        }
+        return last + 1;
+    }
+
+    /**
+     * A bounded box back into its example: per row the larger of its new bound and its parent's (both sound on it). Proved,
+     * it joins the proved leaves; at a counterexample of its example it stays open with its new bounds (that example's
+     * search ends); else its halves are open, or, where no coordinate can be halved in the model's type, it stays open and
+     * its example is stuck (splitting cannot help it).
+     */
+    private static void settle(Pick p, double[] bound, double[] score, Space space) {
+        Example e = p.example();
+        Box b = p.box();
+        double[] r = b.rows().clone();
+        for (int j = 0; j < r.length; j++) r[j] = Math.max(r[j], bound[j]);
+        Box bounded = new Box(b.lo(), b.hi(), r, objective(r, e.thresholds, space.goal()));
+        if (proved(r, e.thresholds, space.goal())) {
+            for (int j = 0; j < r.length; j++) e.provedRows[j] = Math.min(e.provedRows[j], r[j]);
+            e.provedLower = Math.min(e.provedLower, bounded.objective());
+            return;
+        }
+        if (e.counterexample != null) {
+            e.open.add(bounded);
+            return;
+        }
+        Box[] halves = split(bounded, score, space.dtype());
+        if (halves == null) {
+            e.open.add(bounded);
+            e.stuck = true;
+        } else {
+            e.open.add(halves[0]);
+            if (space.keepBoth()) e.open.add(halves[1]);
+        }
     }
 
     static boolean proved(double[] r, double[] t, Goal goal) {
@@ -269,22 +411,36 @@ public final class InputSplitting {
         return null;
     }
 
-    /** Per box of a batch: its rows' bounds, each coordinate's branching score; a counterexample found at its points, or null. */
-    private record Step(double[][] rows, double[][] score, double[] counterexample) {}
+    /**
+     * Per box of a batch: its rows' bounds, each coordinate's branching score, and its example's counterexample found at
+     * the points of its boxes of this batch (the same array for each of them), or null.
+     */
+    private record Step(double[][] rows, double[][] score, double[][] counterexample) {}
 
-    private static Step bound(BoundedNetwork net, List<Box> batch, long[] shape, DType dtype, dev.tikhon.engine.Device device,
-                              Tensor spec, double[] thresholds, Goal goal, Settings settings) {
-        int n = batch.size(), dims = batch.get(0).lo().length, rows = thresholds.length;
+    /**
+     * Bounds a batch in one computation, each box with its own example's rows of {@code spec} ([N, S, outputs]), and
+     * evaluates two points of each box; per example, its first point at which the objective cannot exceed its thresholds
+     * (the centres of its boxes in batch order, then their corners) is its counterexample.
+     */
+    private static Step bound(BoundedNetwork net, List<Pick> batch, Space space, Tensor spec) {
+        Settings settings = space.settings();
+        Goal goal = space.goal();
+        DType dtype = space.dtype();
+        dev.tikhon.engine.Device device = space.device();
+        int n = batch.size(), dims = batch.get(0).box().lo().length, rows = (int) spec.size(1);
         double[] lo = new double[n * dims], hi = new double[n * dims];
+        long[] owner = new long[2 * n];   // per box, then per point: its example's row of spec
         for (int d = 0; d < n; d++) {
-            System.arraycopy(batch.get(d).lo(), 0, lo, d * dims, dims);
-            System.arraycopy(batch.get(d).hi(), 0, hi, d * dims, dims);
+            System.arraycopy(batch.get(d).box().lo(), 0, lo, d * dims, dims);
+            System.arraycopy(batch.get(d).box().hi(), 0, hi, d * dims, dims);
+            owner[d] = owner[n + d] = batch.get(d).example().index;
         }
-        long[] batchShape = shape.clone();
+        long[] batchShape = space.shape().clone();
         batchShape[0] = n;
         Tensor loT = Tensor.fromDoubles(lo, batchShape).to(device, dtype), hiT = Tensor.fromDoubles(hi, batchShape).to(device, dtype);
         InputRegion region = InputRegion.box(loT, hiT);
-        Tensor specs = spec.expand(n, spec.size(1), spec.size(2)).contiguous();
+        Tensor ownerT = Tensor.fromLongs(owner, 2L * n).to(spec.device());
+        Tensor specs = spec.indexSelect(0, ownerT.narrow(0, 0, n)).contiguous();
         Tensor[] crown = net.crownLowerWithInputCoefficients(region, specs, BoundedNetwork.DEFAULT_CROWN_UNITS);
         Tensor lower = crown[0];
         if (settings.alphaSteps() > 0) {
@@ -294,15 +450,16 @@ public final class InputSplitting {
         double[] flat = lower.to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
         double[] a = crown[1].detach().to(DType.FLOAT64).flatten(0, -1).toDoubleArray();   // [n, rows, dims]
         double[][] bounds = new double[n][rows], score = new double[n][dims];
-        double[] points = new double[2 * n * dims];   // per box its centre, then the corner that minimizes the deciding row
+        double[] points = new double[2 * n * dims];   // per box its centre, then per box the corner that minimizes the deciding row
         for (int d = 0; d < n; d++) {
             System.arraycopy(flat, d * rows, bounds[d], 0, rows);
+            double[] thresholds = batch.get(d).example().thresholds;
             int decide = 0;   // the row whose bound decides the box: the worst for ALL, the best for ANY
             for (int j = 1; j < rows; j++) {
                 double v = bounds[d][j] - thresholds[j], w = bounds[d][decide] - thresholds[decide];
                 if (goal == Goal.ALL ? v < w : v > w) decide = j;
             }
-            Box b = batch.get(d);
+            Box b = batch.get(d).box();
             for (int i = 0; i < dims; i++) {
                 double coef = a[(d * rows + decide) * dims + i], width = b.hi()[i] - b.lo()[i];
                 score[d][i] = settings.branching() == Branching.WIDTH ? width : Math.abs(coef) * width;
@@ -314,21 +471,24 @@ public final class InputSplitting {
                 for (int i = 0; i < dims; i++) score[d][i] = b.hi()[i] - b.lo()[i];   // a flat bound: the widest then
             }
         }
-        long[] pointShape = shape.clone();
+        long[] pointShape = space.shape().clone();
         pointShape[0] = 2L * n;
         Tensor x = Tensor.fromDoubles(points, pointShape).to(device, dtype);
-        Tensor specs2 = spec.expand(2L * n, spec.size(1), spec.size(2)).contiguous();
+        Tensor specs2 = spec.indexSelect(0, ownerT).contiguous();
         double[] upper;
         try (Autograd.Guard g = Autograd.noGrad()) {   // the forward pass at each point; its upper end with rounding accounted
             upper = net.ibp(InputRegion.ball(x, 0, Norm.LINF), specs2).hi().to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
         }
         double[] x64 = x.to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
+        java.util.Map<Example, double[]> found = new java.util.IdentityHashMap<>();
         for (int p = 0; p < 2 * n; p++) {
+            Example e = batch.get(p % n).example();
+            if (found.containsKey(e)) continue;   // its first point only
             double[] value = Arrays.copyOfRange(upper, p * rows, (p + 1) * rows);
-            if (!proved(value, thresholds, goal)) {   // not even the point's value exceeds the thresholds
-                return new Step(bounds, score, Arrays.copyOfRange(x64, p * dims, (p + 1) * dims));
-            }
+            if (!proved(value, e.thresholds, goal)) found.put(e, Arrays.copyOfRange(x64, p * dims, (p + 1) * dims));
         }
-        return new Step(bounds, score, null);
+        double[][] counterexample = new double[n][];
+        for (int d = 0; d < n; d++) counterexample[d] = found.get(batch.get(d).example());
+        return new Step(bounds, score, counterexample);
     }
 }
