@@ -113,6 +113,10 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
         if (smoothed > 0 && cluster.enabled()) throw new UserError("--smoothed runs on this machine only: drop --spark, or --smoothed");
         if (sigma != null && smoothed == 0) throw new UserError("--sigma is the noise of --smoothed M: add --smoothed, or drop --sigma");
         if (smoothed > 0 && cwSteps > 0) throw new UserError("--smoothed runs no minimum-distance search, which --cw-steps adds to: drop one of them");
+        if (lanczos > 0 && (smoothed > 0 || !bounds)) {   // the C-bound was silently not computed
+            throw new UserError("--lanczos adds the C-bound to the L-bounds, which " + (smoothed > 0 ? "--smoothed does not compute"
+                    : "--no-bounds turns off") + ": drop one of them");
+        }
         RobustnessEvaluation.Config config = new RobustnessEvaluation.Config(options.norm, radii, attack, options.steps, options.restarts,
                 options.targets, options.queries, options.ddnSteps, minDistance && smoothed == 0, bounds && smoothed == 0, lanczos,
                 options.batchSize, options.seed, dev.tikhon.attack.Pgd.StepSchedule.parse(schedule), contributions, timeBudget, eot, cwSteps);

@@ -15,6 +15,8 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code tikhon export}: a checkpoint as an ONNX model, for ONNX Runtime or any other runtime. */
@@ -37,6 +39,11 @@ final class ExportCommand implements Callable<Integer> {
             throw new UserError(checkpoint + " holds a TorchScript model, which Tikhon cannot see into: export it from PyTorch "
                     + "(torch.onnx.export) instead");
         }
+        Map<String, Path> reads = new LinkedHashMap<>();
+        reads.put("the checkpoint exported", Checkpoint.fileIn(checkpoint, Checkpoint.FILE_NAME));
+        Object imported = spec.options().get("file");   // a retrained ONNX import reads its layers from that file
+        if (spec.arch().equals(ModelSource.ONNX) && imported != null) reads.put("the ONNX file its model was imported from", Path.of(imported.toString()));
+        RunFolder.refuseOverwriteOfInput("--onnx", onnx, reads);
         Module m = ModelSource.builder(spec).get();
         m.loadStateDict(ck.model());
         Checkpoint.requireFinite(Checkpoint.fileIn(checkpoint, Checkpoint.FILE_NAME), m);

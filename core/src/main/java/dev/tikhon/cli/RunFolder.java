@@ -397,6 +397,37 @@ final class RunFolder {
     }
 
     /**
+     * An output file ({@code export --onnx}, {@code vnnlib --result}) is not written over a file the command reads
+     * ({@code reads}: what it is, and the file), nor over a zip archive, which a Tikhon checkpoint is and neither an ONNX
+     * model nor a result file is: {@code export --onnx run/checkpoint.tkn} replaced the trained model by its ONNX copy.
+     */
+    static void refuseOverwriteOfInput(String option, Path file, Map<String, Path> reads) {
+        if (!Files.isRegularFile(file)) return;
+        for (Map.Entry<String, Path> e : reads.entrySet()) {
+            boolean same;
+            try {
+                same = e.getValue() != null && Files.exists(e.getValue()) && Files.isSameFile(file, e.getValue());
+            } catch (IOException unreadable) {
+                same = false;
+            }
+            if (same) {
+                throw new UserError(option + " " + file + " is " + e.getKey() + ", which this command reads: writing it would destroy it; "
+                        + "name another file");
+            }
+        }
+        byte[] head = new byte[4];
+        try (var in = Files.newInputStream(file)) {
+            if (in.readNBytes(head, 0, 4) < 4) return;
+        } catch (IOException unreadable) {
+            return;   // the write itself will say why
+        }
+        if (head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) {
+            throw new UserError(option + " " + file + " holds a Tikhon checkpoint (or another zip archive): writing over it would destroy it; "
+                    + "name another file");
+        }
+    }
+
+    /**
      * For the commands whose runs keep no {@value #SETTINGS} (eval, verify, generalization, data-lipschitz, kernel, compare): a folder that
      * holds any run is not overwritten without {@code --force} (verify into a training run replaced its metrics.json).
      */

@@ -33,6 +33,7 @@ final class RuntimeOptions {
         if (threads != null) Engine.setThreads(threads);
         Device d = Device.parse(device);
         if (d.isCuda()) Engine.configureCuda(tf32);
+        else if (tf32) OptionChecks.noteIgnored("--tf32", "--device " + device + (device.strip().equalsIgnoreCase("cpu") ? "" : " (no CUDA here)"));
         return d;
     }
 }

@@ -89,6 +89,12 @@ final class VnnlibCommand implements Callable<Integer> {
         if (babDomains < 1) throw new UserError("--bab-domains must be ≥ 1, got " + babDomains);
         if (timeout != null && !(timeout > 0 && Double.isFinite(timeout))) throw new UserError("--timeout must be a positive number of seconds, got " + timeout);
         if (!Files.isRegularFile(onnx)) throw new UserError("no such ONNX file " + onnx + ": give the network with --onnx");
+        if (result != null) {
+            Map<String, Path> reads = new java.util.LinkedHashMap<>();
+            reads.put("the --onnx network", onnx);
+            reads.put("the --property file", property);
+            RunFolder.refuseOverwriteOfInput("--result", result, reads);
+        }
         VnnLib.Property prop = VnnLib.read(property);
         OnnxImport.Result imported = OnnxImport.load(onnx);
         imported.notes().forEach(n -> System.out.println("note:  " + onnx + ": " + n));

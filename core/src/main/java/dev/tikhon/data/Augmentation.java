@@ -39,6 +39,11 @@ public record Augmentation(int pad, boolean flip) {
         boolean flip = false;
         for (String part : text.split(",", -1)) {
             String p = part.strip().toLowerCase(Locale.ROOT);
+            if ((p.equals("flip") && flip) || ((p.equals("crop") || p.startsWith("crop:")) && pad > 0)) {
+                // "crop:8,crop" cropped by 4 alone: the later item replaced the earlier, silently
+                throw new UserError("--augment '" + text + "' gives " + (flip && p.equals("flip") ? "flip" : "crop") + " twice: give each "
+                        + "augmentation once");
+            }
             if (p.equals("flip")) {
                 flip = true;
             } else if (p.equals("crop")) {
@@ -72,6 +77,13 @@ public record Augmentation(int pad, boolean flip) {
         if (!isNone() && exampleShape.length != 3) {
             throw new UserError("--augment " + this + " needs image data [C, H, W], but " + dataName + " has examples of shape "
                     + java.util.Arrays.toString(exampleShape));
+        }
+        long side = isNone() ? 0 : Math.min(exampleShape[1], exampleShape[2]);
+        if (pad > 0 && pad >= side) {
+            // a crop shifted by ≥ the image's side holds none of it: training on blank images, silently
+            throw new UserError("--augment " + this + " shifts " + dataName + "'s " + exampleShape[1] + "x" + exampleShape[2] + " images by up to "
+                    + pad + " pixels, so some crops hold none of the image: give a padding below " + side + " (crop:P; crop pads "
+                    + DEFAULT_PAD + ")");
         }
     }
 

@@ -231,6 +231,17 @@ class CliAttackTest {
                 "--norm", "l2", "--cw-steps", "-1", "--out", dir.toString());
         assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);
         assertThat(r.err()).contains("--cw-steps must be ≥ 0");
+        // the C-bound of --lanczos beside bounds that are not computed: it was silently left out
+        r = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
+                "--limit", "2", "--attack", "fgsm", "--no-min-distance", "--lanczos", "5", "--no-bounds", "--threads", "1", "--out",
+                dir.resolve("c").toString());
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("--lanczos adds the C-bound to the L-bounds, which --no-bounds turns off: drop one of them");
+        r = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
+                "--limit", "2", "--attack", "fgsm", "--lanczos", "5", "--smoothed", "4", "--sigma", "0.25", "--threads", "1", "--out",
+                dir.resolve("s").toString());
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err()).contains("which --smoothed does not compute");
         r = Cli.run("attack", "--torchscript", "src/test/resources/torchscript/tiny_cnn.pt", "--data", "fashion-mnist-sample",
                 "--norm", "linf", "--attack", "cw", "--out", dir.toString());
         assertThat(r.exitCode()).isEqualTo(Main.EXIT_USER);

@@ -327,4 +327,39 @@ class CliBadInputTest {
         assertThat(a.exitCode()).as(a.err()).isZero();
         assertThat(a.err()).contains("attack: started, 4 to do").contains("attack: 4/4 (100%)").doesNotContain("\r");
     }
+
+    @Test
+    void anOutputFileIsNotWrittenOverAFileTheCommandReadsNorOverACheckpoint(@TempDir Path dir) throws IOException {
+        Path ck = moonsMlp.resolve("checkpoint.tkn");
+        byte[] model = Files.readAllBytes(ck);
+        // export --onnx onto the checkpoint it exports replaced the trained model by its ONNX copy, silently
+        oneErrorLine(Cli.run("export", "--checkpoint", moonsMlp.toString(), "--onnx", ck.toString()), "--onnx " + ck, "the checkpoint exported");
+        Path copy = dir.resolve("copy.tkn");
+        Files.copy(ck, copy);
+        oneErrorLine(Cli.run("export", "--checkpoint", moonsMlp.toString(), "--onnx", copy.toString()), "holds a Tikhon checkpoint");
+        assertThat(Files.readAllBytes(ck)).isEqualTo(model);
+        assertThat(Files.readAllBytes(copy)).isEqualTo(model);
+        // a new file is written, and an ONNX file written before is written again
+        Path onnx = dir.resolve("moons.onnx");
+        for (int i = 0; i < 2; i++) {
+            Cli.Run e = Cli.run("export", "--checkpoint", moonsMlp.toString(), "--onnx", onnx.toString());
+            assertThat(e.exitCode()).as(e.err()).isZero();
+        }
+        // vnnlib --result onto its own property, its network or a checkpoint
+        String text = "(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n"
+                + "(assert (>= X_0 0.1))\n(assert (<= X_0 0.2))\n(assert (>= X_1 0.1))\n(assert (<= X_1 0.2))\n(assert (>= Y_0 Y_1))\n";
+        Path property = dir.resolve("p.vnnlib");
+        Files.writeString(property, text);
+        byte[] network = Files.readAllBytes(onnx);
+        String[] vnnlib = {"vnnlib", "--onnx", onnx.toString(), "--property", property.toString(), "--threads", "1", "--out", dir.resolve("v").toString()};
+        oneErrorLine(Cli.run(Cli.concat(vnnlib, "--result", property.toString())), "--result " + property, "the --property file");
+        oneErrorLine(Cli.run(Cli.concat(vnnlib, "--result", onnx.toString())), "the --onnx network");
+        oneErrorLine(Cli.run(Cli.concat(vnnlib, "--result", copy.toString())), "holds a Tikhon checkpoint");
+        assertThat(Files.readString(property)).isEqualTo(text);
+        assertThat(Files.readAllBytes(onnx)).isEqualTo(network);
+        assertThat(Files.readAllBytes(copy)).isEqualTo(model);
+        Cli.Run v = Cli.run(Cli.concat(vnnlib, "--result", dir.resolve("result.txt").toString()));
+        assertThat(v.exitCode()).as(v.err()).isZero();
+        assertThat(dir.resolve("result.txt")).exists();
+    }
 }

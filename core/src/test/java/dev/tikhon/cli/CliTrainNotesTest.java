@@ -37,6 +37,7 @@ class CliTrainNotesTest {
                 .contains("note:   --gamma does nothing with --schedule cosine; it is ignored")
                 .doesNotContain("--hidden does nothing");
         assertThat(r.out()).as("notes stay off stdout").doesNotContain("note:");
+        assertThat(r.err()).doesNotContain("--tf32");
         JsonNode model = new ObjectMapper().readTree(dir.resolve("a/metrics.json").toFile()).at("/model/options");
         assertThat(model.has("depth") || model.has("width") || model.has("block") || model.has("batch_norm"))
                 .as("the checkpoint does not record what was ignored: " + model).isFalse();
@@ -114,5 +115,16 @@ class CliTrainNotesTest {
         JsonNode opt = new ObjectMapper().readTree(dir.resolve("ok/metrics.json").toFile()).at("/optimizer");
         assertThat(opt.at("/milestones").toString()).isEqualTo("[0.3]");
         assertThat(opt.at("/gamma").asDouble()).isEqualTo(0.5);
+    }
+
+    /** --tf32 sets how a GPU multiplies; on the CPU it was ignored silently. */
+    @Test
+    void tf32OnTheCpuIsNoted(@TempDir Path dir) {
+        Cli.Run r = Cli.run(args(dir.resolve("a"), "--model", "mlp", "--hidden", "8", "--tf32"));
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
+        assertThat(r.err()).contains("note:   --tf32 does nothing with --device cpu; it is ignored");
+        Cli.Run e = Cli.run("eval", "--checkpoint", dir.resolve("a").toString(), "--tf32", "--threads", "1", "--out", dir.resolve("e").toString());
+        assertThat(e.exitCode()).as(e.err()).isEqualTo(0);
+        assertThat(e.err()).contains("note:   --tf32 does nothing with --device cpu; it is ignored");
     }
 }

@@ -109,6 +109,22 @@ class AugmentationTest {
                 .hasMessageStartingWith("--augment 'crop,rotate': unknown augmentation 'rotate'");
         assertThatThrownBy(() -> Augmentation.parse("crop:x")).isInstanceOf(UserError.class).hasMessageContaining("not a whole number");
         assertThatThrownBy(() -> Augmentation.parse("crop:0")).isInstanceOf(UserError.class).hasMessageContaining("at least 1");
+        // an item given twice: the later one replaced the earlier (crop:8,crop cropped by 4)
+        assertThatThrownBy(() -> Augmentation.parse("crop:8,crop")).isInstanceOf(UserError.class)
+                .hasMessage("--augment 'crop:8,crop' gives crop twice: give each augmentation once");
+        assertThatThrownBy(() -> Augmentation.parse("flip,crop,flip")).isInstanceOf(UserError.class).hasMessageContaining("gives flip twice");
+    }
+
+    /** A crop padding of at least the image's side shifts some crops off the image: they are blank. */
+    @Test
+    void aPaddingNotBelowTheImagesSideIsRefused() {
+        Augmentation.parse("crop:27").check(new long[]{1, 28, 28}, "f");
+        Augmentation.parse("crop:3,flip").check(new long[]{3, 4, 8}, "f");
+        assertThatThrownBy(() -> Augmentation.parse("crop:28").check(new long[]{1, 28, 28}, "f")).isInstanceOf(UserError.class)
+                .hasMessage("--augment crop:28 shifts f's 28x28 images by up to 28 pixels, so some crops hold none of the image: give a "
+                        + "padding below 28 (crop:P; crop pads 4)");
+        assertThatThrownBy(() -> Augmentation.parse("crop,flip").check(new long[]{3, 4, 8}, "f")).isInstanceOf(UserError.class)
+                .hasMessageContaining("give a padding below 4");
     }
 
     /** Batch k of epoch e is augmented the same whether the epoch is read from its start or resumed at k. */
