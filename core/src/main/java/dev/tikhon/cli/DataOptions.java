@@ -10,6 +10,9 @@ import java.nio.file.Path;
 
 /** Where the data comes from. */
 final class DataOptions {
+    /** The command these options are mixed into (a benchmark's --images: whether it was given). */
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE) picocli.CommandLine.Model.CommandSpec mixee;
+
     static final String DEFAULT = "fashion-mnist";
 
     @Option(names = "--data", paramLabel = "NAME",
@@ -150,6 +153,7 @@ final class DataOptions {
     /** The first {@code images} test examples (all when fewer), as the benchmarks time them. */
     Dataset testHead(int images) {
         Dataset test = load(0).sets().test();
+        OptionChecks.noteCapped(mixee, "--images", images, "test", test.size(), test.isImages(), "timing");
         return test.head(Math.min(images, test.size()));
     }
 }

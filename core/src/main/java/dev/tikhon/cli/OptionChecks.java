@@ -116,6 +116,18 @@ final class OptionChecks {
     }
 
     /**
+     * A count option (verify/certify --images, attack/bounds --limit) given above what the split holds: the run takes all
+     * of it, which a note on stderr says (it was capped silently). {@code doing} is the verb, e.g. "verifying".
+     */
+    static void noteCapped(CommandLine.Model.CommandSpec command, String option, int asked, String split, int available,
+                           boolean images, String doing) {
+        if (asked <= available || !given(command, option)) return;
+        String what = images ? "images" : "points";
+        System.err.println("note:   " + option + " " + asked + " but the " + split + " split holds " + available + " " + what + ": "
+                + doing + " all " + available);
+    }
+
+    /**
      * The piecewise learning-rate schedule's options: with {@code schedule} piecewise (or step), {@code milestones} must be
      * increasing fractions of training in (0, 1) and {@code gamma} above 0 (0 stopped training at the first milestone,
      * silently; a recorded run resumes as it was); with another schedule, a given --milestones or --gamma gets a note.

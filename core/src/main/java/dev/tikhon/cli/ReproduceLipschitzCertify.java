@@ -80,6 +80,8 @@ final class ReproduceLipschitzCertify implements Callable<Integer> {
 
     @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
     @Override public Integer call() {
         ReproduceOptions.Reproduction r = reproduce.start("lipschitz-certify");
         if (!lipArch.equals("mlp") && !lipArch.equals("cnn")) throw new UserError("--lip-model must be mlp or cnn, got " + lipArch);
@@ -88,6 +90,7 @@ final class ReproduceLipschitzCertify implements Callable<Integer> {
         }
         if (images < 1 || mcImages < 1) throw new UserError("--images and --mc-images must be at least 1");
         DataOptions.Loaded loaded = r.data(data, seed, trainImages);
+        OptionChecks.noteCapped(spec, "--images", images, "test", loaded.sets().test().size(), loaded.sets().test().isImages(), "certifying");
         dev.tikhon.certify.HeatConfig heat = new dev.tikhon.certify.HeatConfig("revision", 0.25, 1, kappa, 0.01, 1, 1);
         dev.tikhon.experiments.LipschitzCertifyExperiment.Budget budget = new dev.tikhon.experiments.LipschitzCertifyExperiment.Budget(
                 epochs, lipArch, lipReg, lipEps, lipEpochs, lipLr, smoothSubset, heat, smoothLr, images, mcImages, n, predictImages,

@@ -70,6 +70,8 @@ final class ReproduceVerifyCommand implements Callable<Integer> {
 
     @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
     @Override public Integer call() {
         double r = ramp != null ? ramp : Math.max(0, (certifiedEpochs - warmup) / 2);
         VerifyExperiment.Config c = new VerifyExperiment.Config(eps, epochs, certifiedEpochs, warmup, r, kappaEnd, batchSize, optimizer, lr,
@@ -77,6 +79,7 @@ final class ReproduceVerifyCommand implements Callable<Integer> {
         List<VerifyExperiment.Variant> chosen = ReproduceOptions.chosen(variants, VerifyExperiment.variants(c), VerifyExperiment.Variant::name);
         ReproduceOptions.Reproduction run = reproduce.start("verify");
         DataOptions.Loaded loaded = run.data(data, seed);
+        OptionChecks.noteCapped(spec, "--images", images, "test", loaded.sets().test().size(), loaded.sets().test().isImages(), "verifying and attacking");
         VerifyExperiment e = new VerifyExperiment(loaded.sets(), loaded.info(), c, run.device(), run.dir());
         List<VerifyExperiment.Row> rows = ProgressListener.perVariant(listeners -> e.run(chosen, listeners));
         Map<String, Object> metrics = run.metrics();

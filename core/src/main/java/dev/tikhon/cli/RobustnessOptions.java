@@ -9,6 +9,9 @@ import java.util.List;
 
 /** What and how the attack and bounds commands evaluate: the images, the threat model, the attack budget. */
 final class RobustnessOptions {
+    /** The command these options are mixed into: whether --limit was given. */
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE) picocli.CommandLine.Model.CommandSpec mixee;
+
     @Option(names = "--split", defaultValue = "test", description = "test or train. Default: ${DEFAULT-VALUE}.")
     String split;
 

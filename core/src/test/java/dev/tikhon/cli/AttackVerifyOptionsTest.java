@@ -239,4 +239,33 @@ class AttackVerifyOptionsTest {
         }
         for (int i = 0; i < 3; i++) assertThat(lower[1][i]).isLessThanOrEqualTo(lower[0][i] + 1e-5).isGreaterThan(lower[0][i] - 1e-3);
     }
+
+    /**
+     * A count above what the split holds (the sample's test split: 1000 images) was capped silently: only the progress
+     * line's "1000 to do" hinted at it. Now a note on stderr, in verify, attack, bounds and certify; none for a count that fits.
+     */
+    @Test
+    void aCountAboveTheSplitIsNoted(@TempDir Path dir) {
+        String[] data = {"--data", "fashion-mnist-sample", "--threads", "1", "--out"};
+        Cli.Run v = Cli.run(Cli.concat(new String[] {"verify", "--onnx", ONNX, "--method", "ibp", "--no-attack", "--images", "5000"},
+                Cli.concat(data, dir.resolve("v").toString())));
+        assertThat(v.exitCode()).as(v.err()).isZero();
+        assertThat(v.err()).contains("note:   --images 5000 but the test split holds 1000 images: verifying all 1000");
+        Cli.Run a = Cli.run(Cli.concat(new String[] {"attack", "--torchscript", LINEAR, "--attack", "pgd", "--steps", "1", "--no-min-distance",
+                "--no-bounds", "--limit", "5000"}, Cli.concat(data, dir.resolve("a").toString())));
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        assertThat(a.err()).contains("note:   --limit 5000 but the test split holds 1000 images: attacking all 1000");
+        Cli.Run b = Cli.run(Cli.concat(new String[] {"bounds", "--torchscript", LINEAR, "--no-check", "--limit", "1001"},
+                Cli.concat(data, dir.resolve("b").toString())));
+        assertThat(b.exitCode()).as(b.err()).isZero();
+        assertThat(b.err()).contains("note:   --limit 1001 but the test split holds 1000 images: evaluating all 1000");
+        Cli.Run c = Cli.run(Cli.concat(new String[] {"certify", "--torchscript", LINEAR, "--method", "cohen", "--sigma", "0.25", "--n", "10",
+                "--images", "1001"}, Cli.concat(data, dir.resolve("c").toString())));
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        assertThat(c.err()).contains("note:   --images 1001 but the test split holds 1000 images: certifying all 1000");
+        Cli.Run fits = Cli.run(Cli.concat(new String[] {"attack", "--torchscript", LINEAR, "--attack", "pgd", "--steps", "1",
+                "--no-min-distance", "--no-bounds", "--limit", "4"}, Cli.concat(data, dir.resolve("fits").toString())));
+        assertThat(fits.exitCode()).as(fits.err()).isZero();
+        assertThat(fits.err()).doesNotContain("holds");
+    }
 }
