@@ -60,9 +60,10 @@ final class ModelSource {
 
     /**
      * The loaded model, how to build another instance of it, what is known of its training (null for a TorchScript file),
-     * a description, the loss it was trained with (cross-entropy for TorchScript models) and the file it came from.
+     * a description, the loss it was trained with (cross-entropy for TorchScript models), the file it came from and the
+     * --normalize put in front of an imported model (null: none).
      */
-    record Loaded(Module model, Supplier<Module> fresh, Checkpoint.Meta meta, String name, Loss trainedLoss, Path file) {
+    record Loaded(Module model, Supplier<Module> fresh, Checkpoint.Meta meta, String name, Loss trainedLoss, Path file, String normalize) {
         String description() { return name; }
 
         /** Whether nothing is known of the model but its file (TorchScript or ONNX): the input shape and classes are probed. */
@@ -97,6 +98,7 @@ final class ModelSource {
 
         /** The same, naming the --image-size that fits when {@code choice} (null: unknown) is a folder of other-sized images. */
         void checkFits(Dataset set, String dataName, DataOptions.Choice choice) {
+            OptionChecks.checkNormalize(normalize, set, choice != null ? choice.name() : dataName);
             ModelSpec spec = scripted() ? null : meta.model();
             InputFit.check(model, spec, set, meta == null ? name : name + " (" + file + ")", dataName, model.device(),
                     spec == null || choice == null ? null : choice.refit(spec.inputShape(), set.inputShape()));
@@ -125,7 +127,7 @@ final class ModelSource {
             m.loadStateDict(ck.model());
             Checkpoint.requireFinite(Checkpoint.fileIn(checkpoint, Checkpoint.FILE_NAME), m);
             return new Loaded(m, fresh, ck.meta(), spec.describe(), Losses.parse(ck.meta().config().objective().loss()),
-                    checkpoint);
+                    checkpoint, null);
         }
         Normalize.Stats stats = normalization();
         if (onnx != null) {
@@ -135,14 +137,14 @@ final class ModelSource {
             r.notes().forEach(n -> System.out.println("note:  " + onnx + ": " + n));
             Supplier<Module> fresh = () -> dev.tikhon.scaleout.ModelRef.behind(stats, OnnxImport.load(file).model());
             return new Loaded(dev.tikhon.scaleout.ModelRef.behind(stats, r.model()), fresh, null,
-                    "ONNX " + onnx + (stats == null ? "" : " behind Normalize(" + stats + ")"), Loss.CROSS_ENTROPY, onnx);
+                    "ONNX " + onnx + (stats == null ? "" : " behind Normalize(" + stats + ")"), Loss.CROSS_ENTROPY, onnx, normalize);
         }
         Path file = torchscript.toAbsolutePath();
         Supplier<Module> fresh = () -> stats == null ? ScriptedModel.load(file) : new Sequential(new Normalize(stats), ScriptedModel.load(file));
         Module scripted = fresh.get();
         requireFinite("TorchScript model " + torchscript, scripted);
         return new Loaded(scripted, fresh, null, "TorchScript " + torchscript + (stats == null ? "" : " behind Normalize(" + stats + ")"),
-                Loss.CROSS_ENTROPY, torchscript);
+                Loss.CROSS_ENTROPY, torchscript, normalize);
     }
 
     /** An imported model whose weights hold NaN or ±Inf: refused like such a checkpoint ({@link Checkpoint#requireFinite}). */
@@ -176,7 +178,8 @@ final class ModelSource {
             Module m = new dev.tikhon.attack.SmoothedClassifier(l.model(), s, samples);
             m.train(false);
             return new Loaded(m, () -> new dev.tikhon.attack.SmoothedClassifier(l.fresh().get(), s, samples), l.meta(),
-                    l.name() + ", smoothed (σ " + s + ", " + samples + " Monte Carlo samples per forward pass)", l.trainedLoss(), l.file());
+                    l.name() + ", smoothed (σ " + s + ", " + samples + " Monte Carlo samples per forward pass)", l.trainedLoss(), l.file(),
+                    l.normalize());
         };
         return this;
     }

@@ -128,6 +128,21 @@ final class OptionChecks {
     }
 
     /**
+     * {@code --normalize} naming a preset (cifar10, fashion-mnist, mnist: the pixel statistics of an image set) on data
+     * that are not images (the 2-D toy sets): refused, since those points are not pixels in [0, 1] and the preset's
+     * statistics have nothing to do with them (it was accepted silently). Means and standard deviations given as
+     * numbers stay allowed: on [N, D] data the layer standardizes each feature, which an imported model may expect.
+     */
+    static void checkNormalize(String normalize, dev.tikhon.data.Dataset set, String dataName) {
+        if (normalize == null || set.isImages()) return;
+        String preset = normalize.strip().toLowerCase(Locale.ROOT);
+        if (!dev.tikhon.nn.Normalize.PRESETS.containsKey(preset)) return;
+        throw new dev.tikhon.UserError("--normalize " + normalize + " is " + preset + "'s pixel mean and std, but " + dataName
+                + " holds points of shape " + java.util.Arrays.toString(set.inputShape()) + ", not images in [0, 1]: drop --normalize "
+                + "(or give the points' own MEAN/STD per feature)");
+    }
+
+    /**
      * The piecewise learning-rate schedule's options: with {@code schedule} piecewise (or step), {@code milestones} must be
      * increasing fractions of training in (0, 1) and {@code gamma} above 0 (0 stopped training at the first milestone,
      * silently; a recorded run resumes as it was); with another schedule, a given --milestones or --gamma gets a note.

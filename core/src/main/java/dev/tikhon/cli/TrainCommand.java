@@ -181,6 +181,7 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         Objective objective = Regularizers.build(config.objective());   // its settings' checks, too, before the data is read
         DataSets.Loaded loaded = choice.load(runSeed);
         Dataset train = loaded.train(), val = null;
+        if (previous == null) OptionChecks.checkNormalize(normalize, train, dataName);   // before the model is built from it
         if (config.valFraction() > 0) {
             Dataset.Split split = train.split(config.valFraction(), config.seed());
             train = split.rest();

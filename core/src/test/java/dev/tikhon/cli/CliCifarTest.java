@@ -70,8 +70,10 @@ class CliCifarTest {
         oneErrorLine(Cli.run(Cli.concat(moons, "--augment", "crop,rotate", "--out", tmp.resolve("b").toString())), "unknown augmentation 'rotate'");
         oneErrorLine(Cli.run(Cli.concat(moons, "--normalize", "0.5/-1", "--out", tmp.resolve("c").toString())), "std must be positive");
         oneErrorLine(Cli.run(Cli.concat(moons, "--normalize", "cifar10", "--out", tmp.resolve("d").toString())),
+                "--normalize cifar10 is cifar10's pixel mean and std, but moons holds points of shape [2], not images in [0, 1]");
+        oneErrorLine(Cli.run(Cli.concat(moons, "--normalize", "0.5,0.5,0.5/1,1,1", "--out", tmp.resolve("e").toString())),
                 "--normalize gives 3 channel(s) but the data has 2");
-        for (String r : new String[]{"a", "b", "c", "d"}) assertThat(tmp.resolve(r)).doesNotExist();
+        for (String r : new String[]{"a", "b", "c", "d", "e"}) assertThat(tmp.resolve(r)).doesNotExist();
     }
 
     @Test

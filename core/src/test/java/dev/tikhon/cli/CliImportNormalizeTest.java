@@ -69,4 +69,23 @@ class CliImportNormalizeTest {
         assertThat(t.exitCode()).as(t.err()).isZero();
         assertThat(JSON.readTree(dir.resolve("t/metrics.json").toFile()).at("/evaluation/accuracy").asDouble()).isEqualTo(after);
     }
+
+    /**
+     * A preset (an image set's pixel statistics) on the 2-D toy points was accepted silently, in train and in front of an
+     * imported model: refused, naming the option, the data set and the fix; numbers (a per-feature standardization) stay allowed.
+     */
+    @Test
+    void aPresetOnToyPointsIsRefused(@TempDir Path dir) {
+        String line = oneErrorLine(Cli.run("train", "--data", "moons", "--model", "mlp", "--hidden", "8", "--epochs", "1",
+                "--normalize", "fashion-mnist", "--threads", "1", "--out", dir.resolve("t").toString()),
+                "--normalize fashion-mnist", "moons", "[2]", "not images in [0, 1]", "drop --normalize");
+        assertThat(line).doesNotContain("channel");
+        assertThat(dir.resolve("t")).doesNotExist();
+        oneErrorLine(Cli.run("eval", "--torchscript", TINY_CNN, "--normalize", "mnist", "--data", "moons", "--threads", "1",
+                "--out", dir.resolve("e").toString()), "--normalize mnist", "moons", "drop --normalize");
+        assertThat(dir.resolve("e")).doesNotExist();
+        Cli.Run own = Cli.run("train", "--data", "moons", "--model", "mlp", "--hidden", "8", "--epochs", "1", "--normalize", "0.5/1.5",
+                "--threads", "1", "--out", dir.resolve("own").toString());
+        assertThat(own.exitCode()).as(own.err()).isZero();
+    }
 }
