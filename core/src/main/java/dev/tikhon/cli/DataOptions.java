@@ -17,8 +17,8 @@ final class DataOptions {
 
     @Option(names = "--data", paramLabel = "NAME",
             description = "fashion-mnist, fashion-mnist-sample (bundled 6000/1000 subset), mnist, cifar10 (binary version), a 2-D toy set (8gaussians, checkerboard, 2spirals, pinwheel, moons, "
-                    + "circles, rings, swissroll) or folder (class subfolders of PNG/JPEG under --data-dir; --image-size resizes them). Default: fashion-mnist "
-                    + "(eval: the checkpoint's data).")
+                    + "circles, rings, swissroll) or folder (class subfolders of PNG/JPEG under --data-dir; --image-size resizes them). Default: the data "
+                    + "the model was trained on (a --checkpoint's; kernel eval: its --model's), else fashion-mnist.")
     String name;
 
     @Option(names = "--data-dir", paramLabel = "DIR",

@@ -109,7 +109,7 @@ final class ModelSource {
             if (!scripted()) return e;
             String first = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
             return new UserError(name + ": forward failed on inputs of shape " + Arrays.toString(set.inputShape())
-                    + " (batched, float32 in [0,1]): " + first, e);
+                    + " (batched, " + InputFit.valuesOf(set) + "): " + first, e);
         }
     }
 

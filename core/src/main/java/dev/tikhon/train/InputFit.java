@@ -71,10 +71,15 @@ public final class InputFit {
         } catch (RuntimeException e) {
             String first = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
             throw new UserError(modelName + " cannot take the examples of " + dataName + " (shape " + Arrays.toString(data.inputShape())
-                    + ", batched, float32 in [0,1]): " + first + "; pass the data the model was made for (--data)", e);
+                    + ", batched, " + valuesOf(data) + "): " + first + "; pass the data the model was made for (--data)", e);
         } finally {
             model.train(wasTraining);
         }
+    }
+
+    /** What the examples a model is given hold: pixels in [0, 1], or a toy set's points as generated (not in [0, 1]). */
+    public static String valuesOf(Dataset data) {
+        return data.isImages() ? "float32 in [0,1]" : "float32 points, not scaled to [0,1]";
     }
 
     private static void requireClasses(long outputs, Dataset data, String modelName, String dataName) {

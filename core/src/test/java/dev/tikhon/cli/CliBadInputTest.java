@@ -80,6 +80,26 @@ class CliBadInputTest {
         assertThat(dir.resolve("out")).doesNotExist();
     }
 
+    /**
+     * --data's help said "Default: fashion-mnist (eval: the checkpoint's data)", but attack, verify and the others also
+     * default to the checkpoint's data; and a model that cannot take a toy set's points was said to get "float32 in [0,1]".
+     */
+    @Test
+    void theDataHelpNamesTheModelsDataAndToyPointsAreNotSaidToBeInTheUnitBox(@TempDir Path dir) {
+        for (String c : List.of("eval", "attack", "bounds", "verify", "certify", "smooth")) {
+            Cli.Run h = Cli.run(c, "--help");
+            assertThat(h.exitCode()).isZero();
+            assertThat(h.out().replaceAll("\\s+", " ")).as(c).contains("Default: the data the model was trained on (a --checkpoint's")
+                    .doesNotContain("eval: the checkpoint's data");
+        }
+        String onnx = oneErrorLine(Cli.run("eval", "--onnx", "src/test/resources/onnx/fmnist_cnn.onnx", "--data", "moons", "--threads", "1",
+                "--out", dir.resolve("o").toString()), "cannot take the examples", "shape [2], batched, float32 points, not scaled to [0,1]");
+        assertThat(onnx).doesNotContain("float32 in [0,1]");
+        String images = oneErrorLine(Cli.run("eval", "--checkpoint", moonsMlp.toString(), "--data", "fashion-mnist-sample", "--threads", "1",
+                "--out", dir.resolve("i").toString()), "[1, 28, 28]");
+        assertThat(images).doesNotContain("points");
+    }
+
     @Test
     void aFolderWithASingleClass(@TempDir Path dir) throws IOException {
         Path only = Files.createDirectories(dir.resolve("images/shirts"));
