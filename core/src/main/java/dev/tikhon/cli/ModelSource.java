@@ -135,6 +135,13 @@ final class ModelSource {
             OnnxImport.Result r = OnnxImport.load(onnx);
             requireFinite("ONNX model " + onnx, r.model());
             r.notes().forEach(n -> System.out.println("note:  " + onnx + ": " + n));
+            if (stats != null && r.model() instanceof dev.tikhon.nn.Sequential seq && !seq.layers().isEmpty()
+                    && seq.layers().get(0) instanceof Normalize own) {
+                // a model exported with its normalization (Tikhon's export, or PyTorch's with it in forward) normalized twice
+                System.err.println("note:   " + onnx + " normalizes its input itself (its first nodes compute (x − mean)/std, "
+                        + own.stats() + "), and --normalize " + normalize + " puts a second normalization in front of it: drop "
+                        + "--normalize unless the model was trained on inputs normalized twice");
+            }
             Supplier<Module> fresh = () -> dev.tikhon.scaleout.ModelRef.behind(stats, OnnxImport.load(file).model());
             return new Loaded(dev.tikhon.scaleout.ModelRef.behind(stats, r.model()), fresh, null,
                     "ONNX " + onnx + (stats == null ? "" : " behind Normalize(" + stats + ")"), Loss.CROSS_ENTROPY, onnx, normalize);

@@ -50,6 +50,33 @@ class CliImportNormalizeTest {
                 "--checkpoint", "--torchscript");
     }
 
+    /**
+     * An ONNX model that normalizes its input itself (exported with its normalization, as Tikhon's export writes a normalized
+     * model) given --normalize too: normalized twice, which a note on stderr says; without the option, or for a model
+     * without its own normalization, no note.
+     */
+    @Test
+    void aSecondNormalizationOfAnOnnxModelThatHasOneIsNoted(@TempDir Path dir) {
+        dev.tikhon.models.ModelSpec plain = Models.spec("mlp", java.util.List.of(1L, 28L, 28L), 10, Map.of());
+        Path normalized = dir.resolve("normalized.onnx"), bare = dir.resolve("bare.onnx");
+        dev.tikhon.onnx.OnnxExport.write(Models.build(Models.withNormalization(plain, Normalize.parse("fashion-mnist"))).train(false),
+                java.util.List.of(1L, 28L, 28L), normalized);
+        dev.tikhon.onnx.OnnxExport.write(Models.build(plain).train(false), java.util.List.of(1L, 28L, 28L), bare);
+        String note = "normalizes its input itself";
+        Cli.Run twice = Cli.run("eval", "--onnx", normalized.toString(), "--normalize", "fashion-mnist", "--data", "fashion-mnist-sample",
+                "--threads", "1", "--out", dir.resolve("a").toString());
+        assertThat(twice.exitCode()).as(twice.err()).isZero();
+        assertThat(twice.err()).contains(note).contains("--normalize fashion-mnist").contains("drop --normalize");
+        Cli.Run once = Cli.run("eval", "--onnx", normalized.toString(), "--data", "fashion-mnist-sample", "--threads", "1",
+                "--out", dir.resolve("b").toString());
+        assertThat(once.exitCode()).as(once.err()).isZero();
+        assertThat(once.err()).doesNotContain(note);
+        Cli.Run plainOnce = Cli.run("eval", "--onnx", bare.toString(), "--normalize", "fashion-mnist", "--data", "fashion-mnist-sample",
+                "--threads", "1", "--out", dir.resolve("c").toString());
+        assertThat(plainOnce.exitCode()).as(plainOnce.err()).isZero();
+        assertThat(plainOnce.err()).doesNotContain(note);
+    }
+
     /** smooth records the normalization in its checkpoint, so eval of the checkpoint rebuilds the same model. */
     @Test
     void smoothOfANormalizedScriptRecordsIt(@TempDir Path dir) throws IOException {
