@@ -106,6 +106,33 @@ class ProductBranchAndBoundTest {
         }
     }
 
+    /**
+     * The cuts' multipliers and the product splits live in each batch's scope: on the gated net, a false property (nothing
+     * verifies, every budget is spent), 640 domains end with the resident memory of 64.
+     */
+    @Test
+    void memoryDoesNotGrowWithTheDomains() {
+        Graph f = network(1, "glu");
+        shift(f, -0.5);
+        BoundedNetwork net = BoundedNetwork.of(f);
+        InputRegion region = InputRegion.box(InputSplittingTest.LO, InputSplittingTest.HI);
+        long shortKb = 0;
+        for (int rep = 0; rep < 2; rep++) shortKb = Math.max(shortKb, residentAfter(net, region, 64));   // twice: allocator warm-up
+        long longKb = residentAfter(net, region, 640);
+        System.out.printf("product and cut branch and bound: RSS after 64 domains %d KB, after 640 %d KB%n", shortKb, longKb);
+        assertThat(longKb - shortKb).as("resident-memory growth (KB)").isLessThan(60_000);
+    }
+
+    private static long residentAfter(BoundedNetwork net, InputRegion region, int domains) {
+        try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
+            BranchAndBound.Outcome o = BranchAndBound.search(net, region, InputSplittingTest.SPEC, 0, UNITS,
+                    BranchAndBound.Settings.DEFAULT.withDomains(domains).withSteps(2).withRootAlphaSteps(2), Double.NEGATIVE_INFINITY);
+            assertThat(o.exhausted()).as("the budget ran out").isTrue();
+            System.gc();
+            return dev.tikhon.train.MemoryTest.residentKb();
+        }
+    }
+
     @Test
     void productCutsAreSoundAtLeastAlphaCrownAndProveWhatItCannot() {
         InputRegion region = InputRegion.box(InputSplittingTest.LO, InputSplittingTest.HI);
