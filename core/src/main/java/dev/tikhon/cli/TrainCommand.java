@@ -184,6 +184,10 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         if (previous == null) OptionChecks.checkNormalize(normalize, train, dataName);   // before the model is built from it
         if (config.valFraction() > 0) {
             Dataset.Split split = train.split(config.valFraction(), config.seed());
+            if (previous == null && split.rest().size() < config.batchSize()) {   // trained on a handful of examples, silently
+                System.err.println("note:   --val-fraction " + config.valFraction() + " leaves " + split.rest().size() + " of " + train.size()
+                        + " examples to train on, fewer than one --batch-size " + config.batchSize() + ": hold out less");
+            }
             train = split.rest();
             val = split.heldOut();
         }

@@ -61,6 +61,19 @@ class CliTrainNotesTest {
         assertThat(shorter.err()).doesNotContain("--warmup");
     }
 
+    /** --val-fraction 0.9999 trained on a handful of examples without a word: a note says how many are left. */
+    @Test
+    void aValidationSplitThatLeavesLessThanABatchIsNoted(@TempDir Path dir) {
+        String[] train = {"train", "--data", "moons", "--epochs", "1", "--threads", "1", "--model", "mlp", "--hidden", "8", "--batch-size", "64"};
+        Cli.Run r = Cli.run(Cli.concat(train, new String[]{"--val-fraction", "0.999", "--out", dir.resolve("v").toString()}));
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.err()).containsPattern("note:   --val-fraction 0.999 leaves \\d+ of \\d+ examples to train on, fewer than one "
+                + "--batch-size 64: hold out less");
+        Cli.Run fine = Cli.run(Cli.concat(train, new String[]{"--val-fraction", "0.1", "--out", dir.resolve("f").toString()}));
+        assertThat(fine.exitCode()).as(fine.err()).isZero();
+        assertThat(fine.err()).doesNotContain("--val-fraction");
+    }
+
     /** --data-dir was ignored without a word for sets not read from a folder, even when it named no folder at all. */
     @Test
     void aDataDirForAGeneratedOrBundledSetIsNoted(@TempDir Path dir) {
