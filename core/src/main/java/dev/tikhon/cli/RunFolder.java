@@ -270,6 +270,8 @@ final class RunFolder {
             }
             // unfinished until it ends; a resumed run keeps its start and records what it now runs with (an extension)
             boolean continued = resume && recorded != null;
+            // --force starts over only where there is nothing to continue; beside a recorded run it was dropped silently
+            if (continued && force) OptionChecks.noteIgnored("--force", "--resume of the run recorded in " + dir + " (to start over, drop --resume)");
             Map<String, String> inputs = fingerprints(cl.getCommandSpec(), continued ? run : absolute);
             if (continued) requireUnchanged(recorded.inputs(), inputs, dir);
             Settings settings = new Settings(command, List.copyOf(continued ? run : absolute),

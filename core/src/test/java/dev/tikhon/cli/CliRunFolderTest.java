@@ -99,6 +99,11 @@ class CliRunFolderTest {
         assertThat(e).contains("--seed 8", "recorded --seed 7", "run.json");
         // the same value again is no conflict; --threads may change
         assertThat(Cli.run("train", "--resume", "--seed", "7", "--threads", "1", "--out", out.toString()).exitCode()).isEqualTo(0);
+        // --force beside a recorded run does nothing (it continues): said, not dropped silently
+        Cli.Run forced = Cli.run("train", "--resume", "--force", "--out", out.toString());
+        assertThat(forced.exitCode()).as(forced.err()).isEqualTo(0);
+        assertThat(forced.err()).contains("note:   --force does nothing with --resume of the run recorded in " + out);
+        assertThat(again.err()).doesNotContain("--force");
         // more epochs extend the run
         assertThat(Cli.run("train", "--resume", "--epochs", "3", "--out", out.toString()).exitCode()).isEqualTo(0);
         assertThat(JSON.readTree(out.resolve("history.json").toFile()).size()).isEqualTo(3);
