@@ -188,7 +188,7 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
         ModelSource.Loaded.Data selected = loaded.split(data, options.split, options.seed);
         Dataset set = options.limit > 0 && options.limit < selected.set().size() ? selected.set().head(options.limit) : selected.set();
         if (set.size() < selected.set().size()) System.out.println("evaluating the first " + set.size() + " images (--limit)");
-        OptionChecks.noteCapped(options.mixee, "--limit", options.limit, options.split, selected.set().size(), set.isImages(),
+        OptionChecks.noteCapped(options.mixee, "--limit", options.limit, options.split, selected.set(),
                 command.equals("attack") ? "attacking" : "evaluating");
         if (set.isImages()) RobustnessOptions.noteWholeBox(config.eps(), config.norm());   // a toy set's points are not in [0, 1]
         RobustnessEvaluation.Transfers transfers = transfer.load(device, set, selected.description());

@@ -196,7 +196,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         CertificationRun.Plan plan = method.factory().plan(model.model(), new CertificationMethods.Settings(s,
                 rs != null ? rs.config() : null, monteCarlo, predictImages, norm.toLowerCase(Locale.ROOT), batchSize, babDomains, accountRounding));
         int count = Math.min(images, set.size());
-        OptionChecks.noteCapped(spec, "--images", images, split, set.size(), set.isImages(), "certifying");
+        OptionChecks.noteCapped(spec, "--images", images, split, set, "certifying");
         System.out.println("method: " + plan.description() + " on the first " + count + " images");
         CertificationRun.Result r;
         Map<String, Object> metrics = RunReport.header("certify", device);

@@ -153,7 +153,7 @@ final class DataOptions {
     /** The first {@code images} test examples (all when fewer), as the benchmarks time them. */
     Dataset testHead(int images) {
         Dataset test = load(0).sets().test();
-        OptionChecks.noteCapped(mixee, "--images", images, "test", test.size(), test.isImages(), "timing");
+        OptionChecks.noteCapped(mixee, "--images", images, "test", test, "timing");
         return test.head(Math.min(images, test.size()));
     }
 }

@@ -117,12 +117,13 @@ final class OptionChecks {
 
     /**
      * A count option (verify/certify --images, attack/bounds --limit) given above what the split holds: the run takes all
-     * of it, which a note on stderr says (it was capped silently). {@code doing} is the verb, e.g. "verifying".
+     * of it, which a note on stderr says (it was capped silently). {@code set}: the whole split; {@code doing} is the verb, e.g. "verifying".
      */
-    static void noteCapped(CommandLine.Model.CommandSpec command, String option, int asked, String split, int available,
-                           boolean images, String doing) {
+    static void noteCapped(CommandLine.Model.CommandSpec command, String option, int asked, String split, dev.tikhon.data.Dataset set,
+                           String doing) {
+        int available = set.size();
         if (asked <= available || !given(command, option)) return;
-        String what = images ? "images" : "points";
+        String what = set.isImages() ? "images" : "points";
         System.err.println("note:   " + option + " " + asked + " but the " + split + " split holds " + available + " " + what + ": "
                 + doing + " all " + available);
     }

@@ -65,7 +65,7 @@ final class ReproduceCertify implements Callable<Integer> {
     @Override public Integer call() {
         ReproduceOptions.Reproduction r = reproduce.start("certify");
         DataOptions.Loaded loaded = r.data(data, seed, trainImages);
-        OptionChecks.noteCapped(spec, "--images", images, "test", loaded.sets().test().size(), loaded.sets().test().isImages(), "certifying");
+        OptionChecks.noteCapped(spec, "--images", images, "test", loaded.sets().test(), "certifying");
         dev.tikhon.certify.HeatConfig revision = new dev.tikhon.certify.HeatConfig("revision", 0.25, 1, kappa, 0.01, 1, 1);
         dev.tikhon.certify.HeatConfig v1 = new dev.tikhon.certify.HeatConfig("v1", 0.25, v1Lambda, kappa, 0.1, v1Steps, 1);
         dev.tikhon.experiments.CertifyExperiment.Budget budget = new dev.tikhon.experiments.CertifyExperiment.Budget(epochs,

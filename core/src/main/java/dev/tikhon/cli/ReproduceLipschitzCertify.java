@@ -90,7 +90,7 @@ final class ReproduceLipschitzCertify implements Callable<Integer> {
         }
         if (images < 1 || mcImages < 1) throw new UserError("--images and --mc-images must be at least 1");
         DataOptions.Loaded loaded = r.data(data, seed, trainImages);
-        OptionChecks.noteCapped(spec, "--images", images, "test", loaded.sets().test().size(), loaded.sets().test().isImages(), "certifying");
+        OptionChecks.noteCapped(spec, "--images", images, "test", loaded.sets().test(), "certifying");
         dev.tikhon.certify.HeatConfig heat = new dev.tikhon.certify.HeatConfig("revision", 0.25, 1, kappa, 0.01, 1, 1);
         dev.tikhon.experiments.LipschitzCertifyExperiment.Budget budget = new dev.tikhon.experiments.LipschitzCertifyExperiment.Budget(
                 epochs, lipArch, lipReg, lipEps, lipEpochs, lipLr, smoothSubset, heat, smoothLr, images, mcImages, n, predictImages,

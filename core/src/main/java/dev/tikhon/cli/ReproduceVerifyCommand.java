@@ -79,7 +79,7 @@ final class ReproduceVerifyCommand implements Callable<Integer> {
         List<VerifyExperiment.Variant> chosen = ReproduceOptions.chosen(variants, VerifyExperiment.variants(c), VerifyExperiment.Variant::name);
         ReproduceOptions.Reproduction run = reproduce.start("verify");
         DataOptions.Loaded loaded = run.data(data, seed);
-        OptionChecks.noteCapped(spec, "--images", images, "test", loaded.sets().test().size(), loaded.sets().test().isImages(), "verifying and attacking");
+        OptionChecks.noteCapped(spec, "--images", images, "test", loaded.sets().test(), "verifying and attacking");
         VerifyExperiment e = new VerifyExperiment(loaded.sets(), loaded.info(), c, run.device(), run.dir());
         List<VerifyExperiment.Row> rows = ProgressListener.perVariant(listeners -> e.run(chosen, listeners));
         Map<String, Object> metrics = run.metrics();

@@ -152,7 +152,7 @@ final class VerifyCommand implements Callable<Integer> {
         BoundedNetwork.of(model.model());   // a layer the verifier cannot bound is a usage error, before any work
         ModelSource.Loaded.Data d = model.split(data, split, seed);
         Dataset set = d.set().head(Math.min(images, d.set().size()));
-        OptionChecks.noteCapped(spec, "--images", images, split, d.set().size(), set.isImages(), "verifying");
+        OptionChecks.noteCapped(spec, "--images", images, split, d.set(), "verifying");
         if (set.isImages()) RobustnessOptions.noteWholeBox(radii, norm);   // a toy set's points are not in [0, 1]: no such box
         VerificationRun.Settings s = new VerificationRun.Settings(ms, norm, radii, batchSize, attack, attackAll, steps, 1, targets, queries,
                 seed, radius == null ? 0 : radius, radius == null ? 0 : radiusSteps, babDomains);
