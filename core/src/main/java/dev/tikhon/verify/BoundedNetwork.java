@@ -469,8 +469,7 @@ public final class BoundedNetwork {
             if (crownUnits > 0 && i > 0 && !node.affine() && h.width() <= crownUnits) {
                 h = h.intersect(crownInterval(region, at, h, trace));
             }
-            if (trace.known != null && trace.known.containsKey(i)) h = h.intersect(trace.known.get(i));
-            if (trace.splits != null) h = trace.splits.apply(i, node, h);   // a chain node's split id is its index
+            h = onDomain(i, node, -1, h, trace);   // a chain node's split id is its index
             Interval out = pass(node, h, at, region, crownUnits, trace);
             if (region.norm() == Norm.L2 && (node instanceof Layers.Dense || node instanceof Layers.Conv) && firstWeighted(i)) {
                 Ball ball = ballAt(region, i);
@@ -509,10 +508,7 @@ public final class BoundedNetwork {
         for (List<Node> chain : fork.chains()) outs.add(subchain(chain, in, at, region, crownUnits, trace));
         int[] factors = factorIds.get(fork);
         for (int c = 0; factors != null && c < 2; c++) {   // a product's factors: known bounds and cuts, as an activation's input
-            Interval h = outs.get(c);
-            if (trace.known != null && trace.known.containsKey(factors[c])) h = h.intersect(trace.known.get(factors[c]));
-            if (trace.splits != null) h = trace.splits.apply(factors[c], fork, c, h);
-            outs.set(c, h);
+            outs.set(c, onDomain(factors[c], fork, c, outs.get(c), trace));
         }
         Interval out = fork.join(outs, trace);
         // a sum's addition, a product's corner products: one rounding each (a concatenation only moves values)
@@ -526,11 +522,19 @@ public final class BoundedNetwork {
             at.add(new Frame(chain, j));
             if (tightenBranches && j > 0 && !node.affine() && h.width() <= crownUnits) h = h.intersect(crownInterval(region, at, h, trace));
             Integer id = splitIds.get(node);
-            if (id != null && trace.known != null && trace.known.containsKey(id)) h = h.intersect(trace.known.get(id));
-            if (id != null && trace.splits != null) h = trace.splits.apply(id, node, h);
+            if (id != null) h = onDomain(id, node, -1, h, trace);
             h = pass(node, h, at, region, crownUnits, trace);
         }
         return h;
+    }
+
+    /**
+     * The bounds {@code h} of what split id {@code id} acts on ({@code node}'s input, or its factor {@code side} of a product),
+     * intersected with the trace's known bounds for it and clipped to its branch and bound splits, where it has those.
+     */
+    private static Interval onDomain(int id, Node node, int side, Interval h, Trace trace) {
+        if (trace.known != null && trace.known.containsKey(id)) h = h.intersect(trace.known.get(id));
+        return trace.splits == null ? h : trace.splits.apply(id, node, side, h);
     }
 
     /** The number of nodes of the network's own chain (a residual addition counts as one). */

@@ -400,31 +400,26 @@ public final class BranchAndBound {
         long[] at = new long[candidates.size() + 1];   // layer j's units are [at[j], at[j + 1]) of the scores
         for (int j = 0; j < candidates.size(); j++) at[j + 1] = at[j] + unitsOf(shapes.get(candidates.get(j)));
         List<Tensor> heights = new ArrayList<>(), costs = new ArrayList<>(), stables = new ArrayList<>(), points = new ArrayList<>();
+        boolean intercept = settings.branching() == Branching.INTERCEPT;
         for (int layer : candidates) {
             Node node = net.node(layer);
             Interval in = net.splitInterval(trace, layer);
             Tensor l = in.lo().flatten(1, -1), u = in.hi().flatten(1, -1);
-            Tensor stable, height;
+            Tensor stable, height, cost = null;
             int side = net.factor(layer);
-            if (side >= 0) {   // a product's factor, cut at its midpoint: the planes' gap r_x·r_y shrinks with r_x
-                Interval other = trace.joined(node).get(1 - side);
-                Tensor aWorst = null;
-                if (settings.branching() == Branching.INTERCEPT) {
-                    Tensor a = coefficients.get(node);   // [d, S, …the product's shape]
-                    Tensor row = worst[1].reshape(d, 1, 1).expand(d, 1, a.flatten(2, -1).size(2));
-                    aWorst = a.flatten(2, -1).gather(1, row).squeeze(1).reshape(withHead(d, a, 2));
+            if (side >= 0) {   // a product's factor, cut at its midpoint: the planes' gap 2·r_x·r_y shrinks with r_x
+                Tensor a = null;   // the worst margin's coefficients on the product, in its shape
+                if (intercept) {
+                    Tensor all = coefficients.get(node);   // [d, S, …the product's shape]
+                    a = worstRow(all, worst[1]).reshape(BoundedNetwork.withHead(d, java.util.Arrays.copyOfRange(all.shape(), 2, all.dim())));
                 }
-                Tensor[] score = Products.splitScores(in, other, aWorst);
+                Tensor[] score = Products.splitScores(in, trace.joined(node).get(1 - side), a);
                 height = score[0].flatten(1, -1);
                 stable = height.le(0).logicalOr(u.sub(l).le(MIN_CUT));
                 height = height.maskedFill(stable, 0);
                 points.add(l.add(u).mul(0.5));
-                heights.add(height);
-                stables.add(stable);
-                if (aWorst != null) costs.add(score[1].flatten(1, -1).maskedFill(stable, 0));
-                continue;
-            }
-            if (relus.contains(layer)) {
+                if (intercept) cost = score[1].flatten(1, -1).maskedFill(stable, 0);
+            } else if (relus.contains(layer)) {
                 stable = l.lt(0).logicalAnd(u.gt(0)).logicalNot();
                 height = l.neg().mul(u).div(u.sub(l).maskedFill(stable, 1)).maskedFill(stable, 0);
                 points.add(l.zerosLike());
@@ -436,14 +431,14 @@ public final class BranchAndBound {
             }
             heights.add(height);
             stables.add(stable);
-            if (settings.branching() == Branching.INTERCEPT) {
+            if (intercept && cost == null) {
                 // the worst margin's coefficient on the unit's output: its negative part times the intercept is what the
                 // relaxation costs the bound, and what splitting the unit gives back (either part for other activations:
                 // the walk takes the upper line where it is negative, the lower where positive)
-                Tensor row = worst[1].reshape(d, 1, 1).expand(d, 1, l.size(1));
-                Tensor a = coefficients.get(node).flatten(2, -1).gather(1, row).squeeze(1);
-                costs.add((relus.contains(layer) ? a.neg().relu() : a.abs()).mul(height));
+                Tensor a = worstRow(coefficients.get(node), worst[1]);
+                cost = (relus.contains(layer) ? a.neg().relu() : a.abs()).mul(height);
             }
+            if (cost != null) costs.add(cost);
         }
         if (heights.isEmpty()) {   // nothing to split: the domains' bounds stand (worstLower does not search such a network)
             heights.add(Tensor.zeros(lower.dtype(), lower.device(), d, 1));
@@ -500,13 +495,11 @@ public final class BranchAndBound {
         return slope.mul(in.lo()).add(intercept).maximum(slope.mul(in.hi()).add(intercept)).clampMin(0);
     }
 
-    /** [d, …] with the trailing axes of {@code a} from axis {@code from} on. */
-    private static long[] withHead(int d, Tensor a, int from) {
-        long[] shape = a.shape();
-        long[] out = new long[shape.length - from + 1];
-        out[0] = d;
-        System.arraycopy(shape, from, out, 1, shape.length - from);
-        return out;
+    /** Per domain, the walk's coefficients [d, S, …] on a node's output in the row of its worst margin ({@code worst}: [d]), flat: [d, units]. */
+    private static Tensor worstRow(Tensor coefficients, Tensor worst) {
+        Tensor flat = coefficients.flatten(2, -1);
+        long d = flat.size(0);
+        return flat.gather(1, worst.reshape(d, 1, 1).expand(d, 1, flat.size(2))).squeeze(1);
     }
 
     private static double[] filled(int n, double v) {

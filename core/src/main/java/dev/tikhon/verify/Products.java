@@ -81,15 +81,8 @@ final class Products {
      */
     static Tensor[] splitScores(Interval x, Interval y, Tensor a) {
         Tensor gap = x.hi().sub(x.lo()).mul(y.hi().sub(y.lo())).mul(0.5);   // 2·r_x·r_y, broadcast to the product's shape
-        Tensor height = onto(gap, x.lo());
-        return new Tensor[]{height, a == null ? null : onto(a.abs().mul(gap), x.lo())};
-    }
-
-    /** Values [N, …] summed over the axes where {@code like} [N, …] has size 1 and they do not. */
-    private static Tensor onto(Tensor values, Tensor like) {
-        Tensor out = values;
-        for (int d = 1; d < like.dim(); d++) if (like.size(d) == 1 && out.size(d) != 1) out = out.sum(d, true);
-        return out;
+        Tensor height = reduced(gap.unsqueeze(1), x.lo()).squeeze(1);   // one row: reduced's [N, S, …] with S = 1
+        return new Tensor[]{height, a == null ? null : reduced(a.abs().mul(gap).unsqueeze(1), x.lo()).squeeze(1)};
     }
 
     /** Values per example and row of coefficients [N, S, …]. */

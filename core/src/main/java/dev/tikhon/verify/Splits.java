@@ -59,12 +59,10 @@ final class Splits {
 
     Map<Integer, Tensor> state() { return state; }
 
-    /** The input interval of layer {@code layer} ({@code node}) clipped to the splits' sides; infeasible domains recorded. */
-    Interval apply(int layer, Node node, Interval h) {
-        return apply(layer, node, -1, h);
-    }
-
-    /** The same for a product's factor {@code side} (0, 1), or an activation's input (−1). */
+    /**
+     * The interval of what layer {@code layer} splits (side −1: {@code node}'s input; 0, 1: that factor of the product
+     * {@code node}) clipped to the splits' sides; infeasible domains recorded.
+     */
     Interval apply(int layer, Node node, int side, Interval h) {
         Interval cut = cuts.get(layer);
         if (cut != null) {
@@ -108,9 +106,9 @@ final class Splits {
         if (layer < 0 || !cutBetas.containsKey(layer)) return out;
         Interval cut = cuts.get(layer);
         Tensor[] beta = cutBetas.get(layer);
-        Tensor lo = cut.lo().unsqueeze(1), hi = cut.hi().unsqueeze(1);
-        Tensor bLo = beta[0].mul(lo.isFinite().to(beta[0].dtype())), bHi = beta[1].mul(hi.isFinite().to(beta[1].dtype()));
-        Tensor loEnd = bLo.mul(lo.maskedFill(lo.isFinite().logicalNot(), 0)), hiEnd = bHi.mul(hi.maskedFill(hi.isFinite().logicalNot(), 0));
+        Tensor lo = cut.lo().unsqueeze(1), hi = cut.hi().unsqueeze(1), loCut = lo.isFinite(), hiCut = hi.isFinite();
+        Tensor bLo = beta[0].mul(loCut.to(beta[0].dtype())), bHi = beta[1].mul(hiCut.to(beta[1].dtype()));
+        Tensor loEnd = bLo.mul(lo.maskedFill(loCut.logicalNot(), 0)), hiEnd = bHi.mul(hi.maskedFill(hiCut.logicalNot(), 0));
         out = out.sub(bLo).add(bHi);
         sum.add(Trace.sumTail(loEnd.sub(hiEnd)));
         if (rounding) {   // the new coefficients against |z|, and the products and sum of the constants

@@ -35,10 +35,7 @@ class GeneralBranchAndBoundTest {
 
     /** {@code f} with its margin z₀ − z₁ shifted so that its minimum over [−1, 1]² is {@code minimum} (by the grid). */
     static double shift(Sequential f, double minimum) {
-        Linear last = (Linear) f.layers().get(4);
-        double[] bias = last.bias().value().toDoubleArray();
-        BoundPropagationTest.set(last.bias().value(), bias[0] + minimum - InputSplittingTest.gridMinimum(f)[0], bias[1]);
-        return InputSplittingTest.gridMinimum(f)[0];
+        return InputSplittingTest.shiftMinimum(f, (Linear) f.layers().get(4), minimum);
     }
 
     @Test

@@ -74,6 +74,16 @@ class InputSplittingTest {
         }
     }
 
+    /**
+     * {@code f}'s margin z₀ − z₁ shifted, through the first bias of its last layer {@code last}, so that its minimum over
+     * [−1, 1]² is {@code minimum} (by the grid); returns the grid minimum after the shift.
+     */
+    static double shiftMinimum(Module f, Linear last, double minimum) {
+        double[] bias = last.bias().value().toDoubleArray();
+        BoundPropagationTest.set(last.bias().value(), bias[0] + minimum - gridMinimum(f)[0], bias[1]);
+        return gridMinimum(f)[0];
+    }
+
     static double margin(Module f, double[] x) {
         try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
             Tensor z = f.forward(Tensor.fromDoubles(x, 1, 2));

@@ -56,10 +56,7 @@ class NestedBranchAndBoundTest {
 
     /** {@code f} with its margin z₀ − z₁ shifted so that its minimum over [−1, 1]² is {@code minimum} (by the grid). */
     static double shift(Graph f, double minimum) {
-        Linear last = (Linear) f.nodes().get(7).module();
-        double[] bias = last.bias().value().toDoubleArray();
-        BoundPropagationTest.set(last.bias().value(), bias[0] + minimum - InputSplittingTest.gridMinimum(f)[0], bias[1]);
-        return InputSplittingTest.gridMinimum(f)[0];
+        return InputSplittingTest.shiftMinimum(f, (Linear) f.nodes().get(7).module(), minimum);
     }
 
     @Test

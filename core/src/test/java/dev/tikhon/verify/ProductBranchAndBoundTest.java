@@ -53,10 +53,7 @@ class ProductBranchAndBoundTest {
 
     /** {@code f} with its margin z₀ − z₁ shifted so that its minimum over [−1, 1]² is {@code minimum} (by the grid). */
     static double shift(Graph f, double minimum) {
-        Linear last = (Linear) f.nodes().get(f.nodes().size() - 1).module();
-        double[] bias = last.bias().value().toDoubleArray();
-        BoundPropagationTest.set(last.bias().value(), bias[0] + minimum - InputSplittingTest.gridMinimum(f)[0], bias[1]);
-        return InputSplittingTest.gridMinimum(f)[0];
+        return InputSplittingTest.shiftMinimum(f, (Linear) f.nodes().get(f.nodes().size() - 1).module(), minimum);
     }
 
     /** A product's two factors have ids after every activation's, name the fork and its side, and read its chains' bounds. */
