@@ -207,6 +207,7 @@ final class AttackCommand implements Callable<Integer>, RunFolder.Owner {
         header.put("model", loaded.description());
         if (transfers.any()) header.put("transfer", transfer.describe());
         header.put("data", selected.description() + (set.size() < selected.set().size() ? ", first " + set.size() : ""));
+        header.put("data_set", selected.identity(set.size()));
         if (extra != null) extra.add(loaded, set, device, header);
         // --smoothed: the classifier attacked is a Monte Carlo one (fresh noise every forward pass), so its robust accuracy is a
         // Monte Carlo estimate of the smoothed classifier's, not a plain attack's upper bound

@@ -232,6 +232,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         metrics.put("model", model.name());
         metrics.put("data", data.description());
         metrics.put("split", split);
+        metrics.put("data_set", data.identity(count));
         if (!Double.isNaN(s)) metrics.put("sigma", s);
         if (smoothing != null) {
             metrics.put("smoothing", smoothing.config());

@@ -72,8 +72,16 @@ final class ModelSource {
         /** Whether its layers are hidden from Tikhon (TorchScript): no Lipschitz composition or verifier applies. */
         boolean opaque() { return model.modules().stream().anyMatch(m -> m instanceof ScriptedModel); }
 
-        /** A split of the data and the data's description (name, source). */
-        record Data(Dataset set, String description) {}
+        /**
+         * A split of the data and the data's description (name, source), with the data set's name, the split's name and
+         * the seed it was generated or split with, for its {@link #identity}.
+         */
+        record Data(Dataset set, String description, String name, String split, long seed) {
+            /** What a run records of the data it computed on, its first {@code used} examples (metrics.json {@code data_set}). */
+            Map<String, Object> identity(int used) {
+                return dev.tikhon.data.DataIdentity.of(name, split, set, used, seed).toMap();
+            }
+        }
 
         /** The requested split of the data given by the options, or else of the data the model was trained on; named on stdout. */
         Data split(DataOptions data, String split, long seed) {
@@ -88,7 +96,7 @@ final class ModelSource {
             checkFits(set, loaded.description(), choice);
             System.out.println("data:  " + loaded.description() + " [" + split + ", " + set.size() + " examples]");
             System.out.println("model: " + name);
-            return new Data(set, loaded.description() + " [" + split + "]");
+            return new Data(set, loaded.description() + " [" + split + "]", choice.name(), split, choice.seedFor(seed));
         }
 
         /** A one-line error before any forward pass when the model cannot take {@code set}'s examples (see {@link InputFit}). */

@@ -9,6 +9,7 @@ import dev.tikhon.flow.FlowTraining;
 import dev.tikhon.flow.Flows;
 import dev.tikhon.transport.EkFlow;
 import dev.tikhon.transport.EkTraining;
+import dev.tikhon.data.DataIdentity;
 import dev.tikhon.data.DataSets;
 import dev.tikhon.engine.Device;
 import dev.tikhon.engine.Rng;
@@ -176,7 +177,10 @@ public final class FlowRuns {
         DataSets.Loaded data = toy ? null : Flows.loadImages(config.data(), dataDir);
         Tensor test = null;
         String dataDescription = null;
+        DataIdentity identity = null;
         if (!toy) {
+            // the training curve's data: the training split (its size, its first images)
+            identity = DataIdentity.of(config.data(), "train", data.train(), data.train().size(), config.training().seed());
             noteHeldOutCap(heldOut, data.test().size());
             test = Flows.imageHeldOut(data.test(), heldOut).keep();
             dataDescription = data.description();
@@ -186,6 +190,7 @@ public final class FlowRuns {
         List<String> images;
         if (toy) {
             test = Flows.toyHeldOut(config.data(), heldOut, config.training().seed()).keep();
+            identity = DataIdentity.ofPoints(config.data(), "held-out", test, heldOut, config.training().seed());
             eval = evaluate(model, test, EVALUATION_SOLVER, evaluationBatch(config.data()));
             images = new ArrayList<>(FlowPlots.toy(run.path(), config.data() + " — " + (config.methodIsEk() ? "EK flow" : "CNF"), model, test.to(device), EVALUATION_SOLVER, grid));
         } else {
@@ -197,6 +202,7 @@ public final class FlowRuns {
                 : FlowPlots.history(run.path(), outcome.history(), model.unit().label));
         Map<String, Object> metrics = metrics(config, model, outcome, eval, device);
         if (dataDescription != null) metrics.put("data", dataDescription);
+        metrics.put("data_set", identity.toMap());
         run.writeMetrics(metrics);
         dev.tikhon.report.HtmlReport.write(run.path(), "Tikhon flow: " + config.data(), config.describe(), metrics, images);
         return new Trained(model, outcome, eval, metrics);
