@@ -70,9 +70,14 @@ public final class Comparison {
      * @param settings its settings in words (σ, N, α, the model), for the page
      * @param unit     the norm of its radii or ε (ℓ2, ℓ∞) or the NLL's unit
      */
-    record Run(Path dir, String name, Kind kind, String unit, List<Curve> curves, String settings, double heldOut, double[] named) {
+    record Run(Path dir, String name, Kind kind, String unit, List<Curve> curves, String settings, double heldOut, double[] named,
+               DataCheck.Seen data) {
         Run withCurves(List<Curve> c) {
-            return new Run(dir, name, kind, unit, c, settings, heldOut, named);
+            return new Run(dir, name, kind, unit, c, settings, heldOut, named, data);
+        }
+
+        Run withData(DataCheck.Seen d) {
+            return new Run(dir, name, kind, unit, curves, settings, heldOut, named, d);
         }
     }
 
@@ -84,10 +89,19 @@ public final class Comparison {
     /** The radii (certify) at which metrics.json and the page give each curve's value: those the runs' own tables name. */
     private final double[] named;
 
-    private Comparison(Kind kind, List<Run> runs, double[] named) {
+    /** What compare notes of the runs' data (other seeds, other numbers of examples, runs that recorded too little). */
+    private final List<String> dataNotes;
+
+    private Comparison(Kind kind, List<Run> runs, double[] named, List<String> dataNotes) {
         this.kind = kind;
         this.runs = runs;
         this.named = named;
+        this.dataNotes = dataNotes;
+    }
+
+    /** Notes on the runs' data: softer differences than a refusal (see {@link #read(List, boolean)}). */
+    public List<String> dataNotes() {
+        return dataNotes;
     }
 
     /** The radii at which certified accuracy is tabulated (certify runs; empty otherwise). */
@@ -103,8 +117,17 @@ public final class Comparison {
         return runs.stream().flatMap(r -> r.curves().stream()).toList();
     }
 
-    /** Reads the runs; a missing folder, a run of another kind or of another norm is a {@link UserError}. */
+    /** Reads the runs; a missing folder, a run of another kind, of another norm or on other data is a {@link UserError}. */
     public static Comparison read(List<Path> dirs) {
+        return read(dirs, false);
+    }
+
+    /**
+     * Reads the runs; a missing folder, a run of another kind or of another norm is a {@link UserError}, and so are runs
+     * on other data (another data set, split, or other examples of one: {@link DataCheck}) unless {@code allowDifferentData},
+     * which turns that into a note. Other samples of a generated set (another seed) and other numbers of examples are notes.
+     */
+    public static Comparison read(List<Path> dirs, boolean allowDifferentData) {
         if (dirs.size() < 2) throw new UserError("compare needs at least two run folders, got " + dirs.size() + ": list them after 'compare'");
         List<Run> runs = new ArrayList<>();
         Set<String> names = new LinkedHashSet<>();
@@ -126,6 +149,7 @@ public final class Comparison {
                         + ": compare runs of one norm");
             }
         }
+        DataCheck.Outcome data = DataCheck.check(runs.stream().map(Run::data).toList(), allowDifferentData);
         double[] named = new double[0];
         if (first.kind() == Kind.CERTIFY) {
             java.util.TreeSet<Double> radii = new java.util.TreeSet<>();
@@ -134,7 +158,7 @@ public final class Comparison {
             named = radii.stream().mapToDouble(Double::doubleValue).toArray();
             runs = onOneGrid(runs, named);
         }
-        return new Comparison(first.kind(), runs, named);
+        return new Comparison(first.kind(), runs, named, data.notes());
     }
 
     /**
@@ -194,14 +218,15 @@ public final class Comparison {
         }
         JsonNode m = Json.mapper().valueToTree(Json.read(metricsFile, Map.class));
         String command = m.path("command").asText("");
+        DataCheck.Seen data = DataCheck.read(dir, m);
         switch (command) {
             case "certify":
-                return certify(dir, name, m);
+                return certify(dir, name, m).withData(data);
             case "attack":
-                if (m.path("robust_accuracy").isObject() && m.path("robust_accuracy").size() > 0) return attack(dir, name, m);
+                if (m.path("robust_accuracy").isObject() && m.path("robust_accuracy").size() > 0) return attack(dir, name, m).withData(data);
                 throw new UserError(dir + " is an attack run without robust accuracy (no --eps): nothing to compare");
             case "flow train":
-                return flow(dir, name, m);
+                return flow(dir, name, m).withData(data);
             default:
                 throw new UserError(dir + " is a '" + (command.isEmpty() ? "unknown" : command) + "' run: compare reads certify, attack "
                         + "and flow train runs");
@@ -260,7 +285,7 @@ public final class Comparison {
         if (s.isObject()) settings.add("N " + s.path("n").asLong() + ", α " + Format.number(s.path("alpha").asDouble()));
         settings.add(result.path("images").asInt() + " images");
         return new Run(dir, name, Kind.CERTIFY, unit, curves, method + ": " + String.join(", ", settings), Double.NaN,
-                named.stream().mapToDouble(Double::doubleValue).toArray());
+                named.stream().mapToDouble(Double::doubleValue).toArray(), null);
     }
 
     /** Adds the radii a run's {@code certified_accuracy} object names ({@code "0.25": …}) to {@code into}. */
@@ -308,7 +333,7 @@ public final class Comparison {
         Curve c = new Curve(name, attack, m.path("robust_accuracy_kind").asText("empirical"), xs.stream().mapToDouble(Double::doubleValue).toArray(),
                 ys.stream().mapToDouble(Double::doubleValue).toArray());
         return new Run(dir, name, Kind.ATTACK, unit, List.of(c), attack + ": " + m.path("model").asText("") + ", " + m.path("n").asInt()
-                + " images", Double.NaN, new double[0]);
+                + " images", Double.NaN, new double[0], null);
     }
 
     // ---------------------------------------------------------------- flow
@@ -328,7 +353,7 @@ public final class Comparison {
         JsonNode c = m.path("config");
         return new Run(dir, name, Kind.FLOW, unit, List.of(new Curve(name, c.path("method").asText("cnf"), "", x, y)),
                 c.path("method").asText("cnf") + " on " + c.path("data").asText("") + (c.has("solver") ? ", solver " + c.path("solver").asText("") : "")
-                        + ", " + c.path("iterations").asInt() + " iterations", h.path("nll").asDouble(Double.NaN), new double[0]);
+                        + ", " + c.path("iterations").asInt() + " iterations", h.path("nll").asDouble(Double.NaN), new double[0], null);
     }
 
     private static double parse(String s) {
@@ -399,10 +424,12 @@ public final class Comparison {
                     row.put("held-out " + unit, r.heldOut());
                 }
                 row.put("settings", r.settings());
+                row.put("data", r.data().words());
                 summary.add(row);
             }
         }
         metrics.put("runs", summary);
+        if (!dataNotes.isEmpty()) metrics.put("data_notes", dataNotes);
         metrics.put("finished", java.time.Instant.now().toString());
         metrics.put("folders", runs.stream().map(r -> r.dir().toAbsolutePath().normalize().toString()).toList());
         out.writeMetrics(metrics);

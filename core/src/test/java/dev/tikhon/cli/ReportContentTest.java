@@ -202,8 +202,56 @@ class ReportContentTest {
         Csv.Table ft = Csv.read(flows.resolve("compare.csv"));
         assertThat(ft.header()).containsExactly("run", "method", "kind", "iteration", "value", "norm", "alpha");
         assertThat(ft.rows()).hasSize(4 + 3);
+        // seeds 0 and 1: other points of the same generated distribution, compared with a note
+        assertThat(f.err()).contains("note:", "was computed on other points of 8gaussians", "seed 1, not 0");
         checkPage(flows, "held-out");
         assertThat(Files.readString(flows.resolve("index.html"))).contains("<th>held-out NLL (nats)</th>");
+    }
+
+    /**
+     * certify records the data it certified (metrics.json data_set: name, split, examples, a hash of each of the first);
+     * compare refuses runs on other data (the training split beside the test split) in one line naming both runs and both
+     * data, unless --allow-different-data, and takes the same test images read by two paths, or the full Fashion-MNIST's
+     * beside the bundled sample's (whose first test images are the same), for the same data.
+     */
+    @Test
+    void compareRefusesRunsOnOtherDataAndKnowsTheSameData() throws IOException {
+        String model = dir.resolve("train").toString(), lipschitz = dir.resolve("lipschitz").toString();
+        JsonNode d = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("lipschitz/metrics.json").toFile()).path("data_set");
+        assertThat(d.path("name").asText()).isEqualTo("fashion-mnist-sample");
+        assertThat(d.path("split").asText()).isEqualTo("test");
+        assertThat(d.path("examples").asInt()).isEqualTo(6);
+        assertThat(d.path("split_size").asInt()).isEqualTo(1000);
+        assertThat(d.path("first")).hasSize(6);
+
+        Path onTrain = dir.resolve("lipschitz-train");
+        run("certify", "--checkpoint", model, "--method", "lipschitz", "--split", "train", "--images", "6", "--threads", "1",
+                "--out", onTrain.toString());
+        Cli.Run refused = Cli.run("compare", lipschitz, onTrain.toString(), "--out", dir.resolve("compare-splits").toString());
+        assertThat(refused.exitCode()).isEqualTo(2);
+        assertThat(refused.err().strip()).doesNotContain("\n").startsWith("tikhon: error: ")
+                .contains(lipschitz, onTrain.toString(), "fashion-mnist-sample (test split)", "fashion-mnist-sample (train split)",
+                        "--allow-different-data");
+        assertThat(dir.resolve("compare-splits")).doesNotExist();
+        Cli.Run allowed = Cli.run("compare", lipschitz, onTrain.toString(), "--allow-different-data", "--out",
+                dir.resolve("compare-splits").toString());
+        assertThat(allowed.exitCode()).as(allowed.err()).isEqualTo(0);
+        assertThat(allowed.err()).contains("note:   --allow-different-data: ");
+        checkPage(dir.resolve("compare-splits"), "Certified accuracy");
+
+        Path full = Path.of("/usr/share/datasets/fashion-mnist");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(full.resolve("t10k-images-idx3-ubyte.gz")), "no " + full);
+        Path copy = dir.resolve("fashion-copy");   // the same files by another path
+        Files.createDirectories(copy);
+        for (String f : List.of("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")) Files.createSymbolicLink(copy.resolve(f), full.resolve(f));
+        for (Path dataDir : List.of(full, copy)) {
+            run("certify", "--checkpoint", model, "--data", "fashion-mnist", "--data-dir", dataDir.toString(), "--method", "lipschitz",
+                    "--images", "6", "--threads", "1", "--out", dir.resolve("lipschitz-" + dataDir.getFileName()).toString());
+        }
+        Cli.Run same = Cli.run("compare", lipschitz, dir.resolve("lipschitz-fashion-mnist").toString(),
+                dir.resolve("lipschitz-fashion-copy").toString(), "--out", dir.resolve("compare-same").toString());
+        assertThat(same.exitCode()).as(same.err()).isEqualTo(0);
+        assertThat(same.err()).doesNotContain("note:");
     }
 
     @Test

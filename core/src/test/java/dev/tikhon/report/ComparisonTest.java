@@ -174,8 +174,127 @@ class ComparisonTest {
         return new CertificationRun.Result(name, images, List.of(name), Double.NaN, 0, Double.NaN);
     }
 
+    // ---------------------------------------------------------------- the runs' data
+
+    private static final double[] RADII = {0.3, 0.6, 0.1};
+    private static final boolean[] RIGHT = {true, true, false};
+
+    /** What certify records of its data (DataIdentity.toMap), with the description it writes beside it. */
+    private static Map<String, Object> data(String name, String split, int examples, int splitSize, Long seed, List<String> first,
+                                            String description) {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("name", name);
+        d.put("split", split);
+        d.put("examples", examples);
+        d.put("split_size", splitSize);
+        d.put("shape", name.contains("mnist") ? List.of(1, 28, 28) : List.of(2));
+        d.put("classes", name.contains("mnist") ? 10 : 2);
+        if (seed != null) d.put("seed", seed);
+        d.put("first", first);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("data", description);
+        m.put("split", split);
+        m.put("data_set", d);
+        return m;
+    }
+
+    private static final List<String> FASHION = List.of("1a2b3c4d", "5e6f7a8b", "9c0d1e2f");
+    private static final String FASHION_A = "Fashion-MNIST from /data/a (60000 train / 10000 test) [test]";
+
+    private Path on(String folder, Map<String, Object> data) throws Exception {
+        return certifyRun(folder, result("crown", RADII, RIGHT, Certificate.Kind.SOUND, 0), data);
+    }
+
+    private static String refusal(List<Path> runs) {
+        return org.assertj.core.api.Assertions.catchThrowableOfType(() -> Comparison.read(runs), dev.tikhon.UserError.class).getMessage();
+    }
+
+    /** Runs on other data sets, other splits, or other examples under one name are refused, naming both runs and both data. */
+    @Test
+    void runsOnOtherDataAreRefusedUnlessAllowed() throws Exception {
+        Path fashion = on("fashion", data("fashion-mnist", "test", 3, 10000, null, FASHION, FASHION_A));
+        Path moons = on("moons", data("moons", "test", 3, 5000, 0L, List.of("00000001", "00000002", "00000003"),
+                "toy set moons: 20000 train / 5000 test points generated from seed 0 [test]"));
+        String e = refusal(List.of(fashion, moons));
+        assertThat(e).doesNotContain("\n").contains(fashion.toString(), moons.toString(), "fashion-mnist (test split)",
+                "moons (test split, seed 0)", "--allow-different-data");
+
+        Path train = on("train", data("fashion-mnist", "train", 3, 60000, null, List.of("aaaaaaaa", "bbbbbbbb", "cccccccc"),
+                FASHION_A.replace("[test]", "[train]")));
+        assertThat(refusal(List.of(fashion, train))).contains("fashion-mnist (test split)", "fashion-mnist (train split)");
+
+        // one name, other examples: a data directory holding other files
+        Path other = on("other", data("fashion-mnist", "test", 3, 10000, null, List.of("deadbeef", "5e6f7a8b", "9c0d1e2f"),
+                "Fashion-MNIST from /data/b (60000 train / 10000 test) [test]"));
+        assertThat(refusal(List.of(fashion, other))).contains("/data/a", "/data/b", "first examples differ");
+
+        // allowed: compared, and the difference noted in metrics.json
+        Comparison c = Comparison.read(List.of(fashion, moons), true);
+        assertThat(c.dataNotes()).hasSize(1);
+        assertThat(c.dataNotes().get(0)).startsWith("--allow-different-data: ").contains("moons");
+        Path out = dir.resolve("cmp-allowed");
+        c.write(RunDirectory.create(out), new LinkedHashMap<>(Map.of("command", "compare")));
+        JsonNode m = Json.readTree(out.resolve("metrics.json"));
+        assertThat(m.path("data_notes").get(0).asText()).contains("--allow-different-data");
+        assertThat(m.path("runs").get(1).path("data").asText()).isEqualTo("moons (test split, seed 0)");
+    }
+
+    /**
+     * The same examples read from another folder (or from the bundled sample, whose first test images are the full set's)
+     * are the same data; other samples of a generated set (another seed) and other numbers of examples are notes.
+     */
+    @Test
+    void theSameExamplesFromAnotherPathAndOtherSeedsAreCompared() throws Exception {
+        Path a = on("a", data("fashion-mnist", "test", 3, 10000, null, FASHION, FASHION_A));
+        Path b = on("b", data("fashion-mnist", "test", 3, 10000, null, FASHION, FASHION_A.replace("/data/a", "/mnt/copy")));
+        assertThat(Comparison.read(List.of(a, b)).dataNotes()).isEmpty();
+
+        Path sample = on("sample", data("fashion-mnist-sample", "test", 2, 1000, null, FASHION.subList(0, 2),
+                "Fashion-MNIST SAMPLE bundled with Tikhon (6000 train / 1000 test) [test]"));
+        List<String> notes = Comparison.read(List.of(a, sample)).dataNotes();
+        assertThat(notes).singleElement().asString().contains(sample + " used 2 test examples (its test split holds 1000, a's 10000), "
+                + a + " 3", "different numbers of examples");
+
+        Path m0 = on("m0", data("moons", "test", 3, 5000, 0L, List.of("00000001", "00000002", "00000003"), "toy set moons [test]"));
+        Path m5 = on("m5", data("moons", "test", 3, 5000, 5L, List.of("10000001", "10000002", "10000003"), "toy set moons [test]"));
+        assertThat(Comparison.read(List.of(m0, m5)).dataNotes()).singleElement().asString()
+                .contains(m5 + " was computed on other points of moons", "seed 5, not 0", "same generated distribution");
+        // a folder's held-out split drawn with another seed: other images of the folder, noted
+        Path f0 = on("f0", data("folder", "test", 3, 40, 0L, List.of("01", "02", "03"), "image folder /pics: ..."));
+        Path f1 = on("f1", data("folder", "test", 3, 40, 1L, List.of("11", "12", "13"), "image folder /pics: ..."));
+        assertThat(Comparison.read(List.of(f0, f1)).dataNotes()).singleElement().asString().contains("held-out split", "seed 1");
+    }
+
+    /**
+     * Runs written before data_set: compared by the data set their description names (another is still refused), with a
+     * note that their examples could not be checked.
+     */
+    @Test
+    void runsWithoutAFingerprintFallBackToTheirDescription() throws Exception {
+        Map<String, Object> oldFashion = new LinkedHashMap<>(Map.of("data", FASHION_A, "split", "test"));
+        Path old = on("old", oldFashion);
+        Path fresh = on("fresh", data("fashion-mnist", "test", 3, 10000, null, FASHION, FASHION_A.replace("/data/a", "/elsewhere")));
+        List<String> notes = Comparison.read(List.of(fresh, old)).dataNotes();
+        assertThat(notes).singleElement().asString().contains(old + " records no fingerprint of its data", FASHION_A);
+
+        Path oldMoons = on("old-moons", new LinkedHashMap<>(Map.of("data", "toy set moons: 20000 train / 5000 test points generated "
+                + "from seed 3 [test], first 8")));
+        assertThat(refusal(List.of(fresh, oldMoons))).contains("moons (test split, seed 3)", "fashion-mnist (test split)");
+        Path oldMoons4 = on("old-moons-4", new LinkedHashMap<>(Map.of("data", "toy set moons: 20000 train / 5000 test points generated "
+                + "from seed 4 [test]")));
+        assertThat(Comparison.read(List.of(oldMoons, oldMoons4)).dataNotes()).hasSize(3).anySatisfy(n -> assertThat(n).contains("seed 4, not 3"));
+        // nothing recorded at all: compared, with a note
+        Path bare = certifyRun("bare", result("crown", RADII, RIGHT, Certificate.Kind.SOUND, 0));
+        assertThat(Comparison.read(List.of(fresh, bare)).dataNotes()).singleElement().asString().contains("could not be told apart");
+    }
+
     /** A certify run folder as certify writes it: certify.csv and metrics.json (result = the summary). */
     private Path certifyRun(String folder, CertificationRun.Result r) throws Exception {
+        return certifyRun(folder, r, Map.of());
+    }
+
+    /** The same, with {@code more} entries in metrics.json (its data). */
+    private Path certifyRun(String folder, CertificationRun.Result r, Map<String, Object> more) throws Exception {
         Path d = dir.resolve(folder);
         Files.createDirectories(d);
         r.writeCsv(d.resolve("certify.csv"));
@@ -185,6 +304,7 @@ class ComparisonTest {
         Map<String, Object> result = new LinkedHashMap<>(r.summary());
         result.put("norm", r.norm());
         m.put("result", result);
+        m.putAll(more);
         Json.write(d.resolve("metrics.json"), m);
         return d;
     }
