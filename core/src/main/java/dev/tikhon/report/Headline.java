@@ -426,6 +426,8 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
                     + "has the points.";
         });
         if (m.path("heuristic_rows").isTextual()) sentences.add(Character.toUpperCase(m.path("heuristic_rows").asText().charAt(0)) + m.path("heuristic_rows").asText().substring(1) + ".");
+        // what compare noted of the runs' data (other seeds, other numbers of examples, --allow-different-data), in the headline
+        for (JsonNode n : m.path("data_notes")) sentences.add("Note on the data: " + n.asText() + ".");
         Set<String> described = new LinkedHashSet<>();
         for (JsonNode r : runs) {
             List<String> cells = new ArrayList<>();
@@ -438,7 +440,7 @@ record Headline(List<String> sentences, List<String> header, List<List<String>> 
             if (described.add(r.path("run").asText())) sentences.add(r.path("run").asText() + " — " + r.path("settings").asText());
         }
         return new Headline(sentences, header.stream().map(h -> h.replace("r=", "r = ").replace("ε=", "ε = ")).toList(), rows,
-                List.of("compare.png"), kinds, Set.of("runs"));
+                List.of("compare.png"), kinds, Set.of("runs", "data_notes"));
     }
 
     // ---------------------------------------------------------------- experiments, anything else

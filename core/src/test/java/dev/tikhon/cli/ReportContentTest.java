@@ -223,6 +223,14 @@ class ReportContentTest {
         assertThat(d.path("examples").asInt()).isEqualTo(6);
         assertThat(d.path("split_size").asInt()).isEqualTo(1000);
         assertThat(d.path("first")).hasSize(6);
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        JsonNode attacked = json.readTree(dir.resolve("attack/metrics.json").toFile()).path("data_set");
+        assertThat(attacked.path("examples").asInt()).as("--limit 8").isEqualTo(8);
+        assertThat(attacked.path("first").get(0)).as("the same first test image").isEqualTo(d.path("first").get(0));
+        JsonNode flow = json.readTree(dir.resolve("flow/metrics.json").toFile()).path("data_set");
+        assertThat(flow.path("name").asText()).isEqualTo("8gaussians");
+        assertThat(flow.path("seed").asLong()).isEqualTo(0);
+        assertThat(flow.path("examples").asInt()).as("--held-out 100").isEqualTo(100);
 
         Path onTrain = dir.resolve("lipschitz-train");
         run("certify", "--checkpoint", model, "--method", "lipschitz", "--split", "train", "--images", "6", "--threads", "1",
@@ -238,6 +246,8 @@ class ReportContentTest {
         assertThat(allowed.exitCode()).as(allowed.err()).isEqualTo(0);
         assertThat(allowed.err()).contains("note:   --allow-different-data: ");
         checkPage(dir.resolve("compare-splits"), "Certified accuracy");
+        assertThat(Files.readString(dir.resolve("compare-splits/index.html"))).as("the note in the headline")
+                .contains("Note on the data: --allow-different-data: ");
 
         Path full = Path.of("/usr/share/datasets/fashion-mnist");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(full.resolve("t10k-images-idx3-ubyte.gz")), "no " + full);
