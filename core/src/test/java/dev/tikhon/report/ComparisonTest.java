@@ -288,6 +288,23 @@ class ComparisonTest {
         assertThat(Comparison.read(List.of(fresh, bare)).dataNotes()).singleElement().asString().contains("could not be told apart");
     }
 
+    /** Flow runs written before data_set: their data set and seed are read from their config. */
+    @Test
+    void flowRunsWithoutAFingerprintAreJudgedByTheirConfig() throws Exception {
+        Path g0 = flowRun("g0", "8gaussians", 0), g2 = flowRun("g2", "8gaussians", 2), moons = flowRun("moons", "moons", 0);
+        assertThat(refusal(List.of(g0, moons))).contains("8gaussians (seed 0)", "moons (seed 0)");
+        assertThat(Comparison.read(List.of(g0, g2)).dataNotes()).hasSize(3).anySatisfy(n -> assertThat(n).contains("seed 2, not 0"));
+    }
+
+    private Path flowRun(String folder, String data, long seed) throws Exception {
+        Path d = dir.resolve(folder);
+        Files.createDirectories(d);
+        Csv.write(d.resolve("history.csv"), List.of("iteration", "nll"), List.of(List.of(1, 3.0), List.of(2, 2.5)));
+        Json.write(d.resolve("metrics.json"), Map.of("command", "flow train", "config", Map.of("method", "cnf", "data", data,
+                "training", Map.of("seed", seed)), "held_out", Map.of("nll", 2.4, "unit", "nats")));
+        return d;
+    }
+
     /** A certify run folder as certify writes it: certify.csv and metrics.json (result = the summary). */
     private Path certifyRun(String folder, CertificationRun.Result r) throws Exception {
         return certifyRun(folder, r, Map.of());
