@@ -288,6 +288,13 @@ class ComparisonTest {
         assertThat(Comparison.read(List.of(fresh, bare)).dataNotes()).singleElement().asString().contains("could not be told apart");
     }
 
+    /** DataCheck's own list of generated sets (report does not read the data package) is the data package's. */
+    @Test
+    void everyToySetIsSeeded() {
+        for (String toy : dev.tikhon.data.ToyData.NAMES) assertThat(DataCheck.seeded(toy)).as(toy).isTrue();
+        assertThat(DataCheck.seeded("fashion-mnist")).isFalse();
+    }
+
     /** Flow runs written before data_set: their data set and seed are read from their config. */
     @Test
     void flowRunsWithoutAFingerprintAreJudgedByTheirConfig() throws Exception {
