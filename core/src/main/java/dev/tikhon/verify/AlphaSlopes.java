@@ -53,8 +53,9 @@ final class AlphaSlopes {
     }
 
     /**
-     * Start values for variables not yet made ({@code byNode}: [N, rows, …units] per ReLU layer, NaN where CROWN's adaptive
-     * slope should start): branch and bound starts a domain from its parent's slopes.
+     * Start values for variables not yet made ({@code byNode}: per node the variable's shape, [N, rows, …units] for a ReLU
+     * layer, [N, 2·rows, …units] for two lines or a product's mix; NaN where CROWN's start should be taken): branch and
+     * bound starts a domain from its parent's.
      */
     void startFrom(Map<Node, Tensor> byNode) { start = byNode; }
 
@@ -62,6 +63,16 @@ final class AlphaSlopes {
     Tensor value(Node node, int origin) {
         Map<Integer, Tensor> byOrigin = values.get(node);
         return byOrigin == null ? null : byOrigin.get(origin);
+    }
+
+    /** Every node's variable for the walk from {@code origin} (its storage), by node. */
+    Map<Node, Tensor> valuesOf(int origin) {
+        Map<Node, Tensor> out = new IdentityHashMap<>();
+        values.forEach((node, byOrigin) -> {
+            Tensor t = byOrigin.get(origin);
+            if (t != null) out.put(node, t);
+        });
+        return out;
     }
 
     /** After the first bound computation: no new variables, and each intermediate pass keeps its units. */
@@ -81,11 +92,15 @@ final class AlphaSlopes {
             if (l.lt(0).logicalAnd(u.gt(0)).sum().item() == 0) return null;   // nothing unstable: the relaxation is exact
             Tensor adaptive = Relaxation.relu(l, u, LowerSlope.ADAPTIVE).lowerSlope();
             Tensor initial = Layers.rows(adaptive).expand(Layers.withRows(l.shape(), rows));
-            Tensor given = start == null ? null : start.get(node);
-            if (given != null) initial = Tensor.where(given.isFinite(), given, initial);
-            alpha = keep(node, origin, initial);
+            alpha = keep(node, origin, started(node, initial));
         }
         return alpha.narrow(1, rowStart, rowCount);
+    }
+
+    /** {@code initial}, where {@link #startFrom} gave no finite value for {@code node}'s variable. */
+    private Tensor started(Node node, Tensor initial) {
+        Tensor given = start == null ? null : start.get(node);
+        return given == null ? initial : Tensor.where(given.isFinite(), given, initial);
     }
 
     private Tensor keep(Node node, int origin, Tensor initial) {
@@ -113,7 +128,7 @@ final class AlphaSlopes {
             if (!collecting || 2 * l.size(0) * rows * (l.numel() / l.size(0)) > MAX_ELEMENTS) return null;
             Tensor[] s = start.get();
             long[] shape = Layers.withRows(l.shape(), rows);
-            t = keep(node, origin, Tensor.cat(List.of(Layers.rows(s[0]).expand(shape), Layers.rows(s[1]).expand(shape)), 1));
+            t = keep(node, origin, started(node, Tensor.cat(List.of(Layers.rows(s[0]).expand(shape), Layers.rows(s[1]).expand(shape)), 1)));
         }
         return new Tensor[]{t.narrow(1, rowStart, rowCount), t.narrow(1, rows + rowStart, rowCount)};
     }

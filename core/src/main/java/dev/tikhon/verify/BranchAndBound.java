@@ -53,8 +53,9 @@ public final class BranchAndBound {
     public static final int DEFAULT_DOMAINS = 1024;
     /**
      * Adam steps on the split multipliers β (and the slopes α) per batch of domains that start cold (from β = 0 and CROWN's
-     * slopes), per batch that starts from the parents' values, and their step size. Warm, 5 steps verify what 20 do on
-     * the MLPs measured in docs/verification.md, in half the time.
+     * slopes), per batch that starts from the parents' values on a network with ReLUs, and their step size. Warm, 5 steps
+     * verify what 20 do on the MLPs measured in docs/verification.md, in half the time; a network without ReLUs (tanh,
+     * SiLU, products: every split a cut) keeps 20 warm, where 5 bound worse than 20 cold.
      */
     public static final int BETA_STEPS = 20;
     public static final int WARM_STEPS = 5;
@@ -84,12 +85,12 @@ public final class BranchAndBound {
      * @param rootAlphaSteps α-CROWN's steps before branching, whose intermediate bounds every domain then reuses (0: none)
      * @param steps      Adam steps on β (and α) per batch of domains that start cold; 0: the splits act through the
      *                   intervals only
-     * @param warmSteps  the same for a batch whose domains all start from their parents' α and β
+     * @param warmSteps  the same for a batch whose domains all start from their parents' values, on a network with ReLUs
      * @param lr         their step size
      * @param domainAlpha whether each domain's final walk optimizes the lower slopes α with β (α-β-CROWN), or keeps CROWN's
      * @param branching  the split rule
-     * @param warmStart  whether a domain's α and β start from its parent's last values (β-CROWN's warm start) rather than
-     *                   from CROWN's slopes and β = 0; only where they are small ({@link #WARM_ELEMENTS} per domain)
+     * @param warmStart  whether a domain's α and β (and the cuts' multipliers) start from its parent's last values (β-CROWN's
+     *                   warm start) rather than from CROWN's and 0; only where they are small ({@link #WARM_ELEMENTS} per domain)
      * @param cutBeta    whether the cuts of non-ReLU activations and of products' factors enter the final walk with
      *                   multipliers too ({@link Splits}), optimized with the ReLUs' β (from 0 in every batch)
      */
@@ -131,26 +132,26 @@ public final class BranchAndBound {
     }
 
     /**
-     * The most α (or β) values per domain that a warm start keeps on the host for each open domain: margins × splittable
-     * units (an MLP's 9 × 768 fit; the Fashion-MNIST CNN's 9 × 58,624 would take 4 MB per domain, and start cold).
+     * The most values per domain that a warm start keeps on the host for each open domain ({@link Warm}): a ReLU MLP's α and
+     * β, 2 × margins × units, fit (9 × 768: 13,824), and a tanh or SiLU MLP's two lines and two cut multipliers per unit
+     * (9 × 200 × 4); the Fashion-MNIST CNN's 2 × 9 × 58,624 would take 4 MB per domain, and starts cold.
      */
-    static final long WARM_ELEMENTS = 1L << 16;
+    static final long WARM_ELEMENTS = 1L << 17;
 
     /** What one example's search did: its final bound, the domains bounded and whether it ended with every leaf verified. */
     public record Outcome(double lower, int domains, boolean exhausted, boolean stuck) {}
 
     /**
      * One domain: its splits (split id {@link BoundedNetwork#splittableLayers}, inside residual blocks too; flat unit; side
-     * ±1: the unit's input ≥ or ≤ the point, 0 for a ReLU), a lower bound
-     * on it (its parent's until it is bounded), and the α and β its parent ended with ([margins, ReLU units] each, NaN: no
-     * α; null: start cold), shared by both children.
+     * ±1: the unit's input ≥ or ≤ the point, 0 for a ReLU), a lower bound on it (its parent's until it is bounded), and
+     * what its parent's final walk ended with ({@link Warm}; null: start cold), shared by both children.
      */
-    private record Domain(int[] layers, int[] units, byte[] sides, double[] points, double bound, float[] alpha, float[] beta) {
+    private record Domain(int[] layers, int[] units, byte[] sides, double[] points, double bound, Warm warm) {
         static Domain root(double bound) {
-            return new Domain(new int[0], new int[0], new byte[0], new double[0], bound, null, null);
+            return new Domain(new int[0], new int[0], new byte[0], new double[0], bound, null);
         }
 
-        Domain split(int layer, int unit, byte side, double point, double b, float[] alpha, float[] beta) {
+        Domain split(int layer, int unit, byte side, double point, double b, Warm warm) {
             int n = layers.length;
             int[] l = java.util.Arrays.copyOf(layers, n + 1), u = java.util.Arrays.copyOf(units, n + 1);
             byte[] s = java.util.Arrays.copyOf(sides, n + 1);
@@ -159,11 +160,24 @@ public final class BranchAndBound {
             u[n] = unit;
             s[n] = side;
             p[n] = point;
-            return new Domain(l, u, s, p, b, alpha, beta);
+            return new Domain(l, u, s, p, b, warm);
         }
 
-        Domain withBound(double b) { return new Domain(layers, units, sides, points, b, alpha, beta); }
+        Domain withBound(double b) { return new Domain(layers, units, sides, points, b, warm); }
     }
+
+    /**
+     * β-CROWN's warm start: the variables a domain's final walk ended with, from which its children start — α per node
+     * that had them (a ReLU's lower slopes, [margins, …units]; the two lines' fractions of tanh, sigmoid and imported
+     * activations, or a product's mix, [2·margins, …units]), β per ReLU split layer and each cut layer's two multipliers
+     * (its lower and upper end's, [margins, …units]); on a network with ReLUs, their α and β only. Any value in a
+     * variable's range gives a sound bound, so the parent's are only a start; where the parent kept none for a variable,
+     * the child starts it as a cold domain does.
+     */
+    private record Warm(Map<Node, Saved> alpha, Map<Integer, Saved> beta, Map<Integer, Saved> cutLo, Map<Integer, Saved> cutHi) {}
+
+    /** One domain's values of one variable, flat, and their shape without the domain axis. */
+    private record Saved(float[] values, long[] shape) {}
 
     /**
      * Per example, a sound lower bound of min over the rows of {@code spec} of C·z over the region, by branch and bound
@@ -294,9 +308,9 @@ public final class BranchAndBound {
                         open.add(dom.withBound(b));
                         stuck = true;
                     } else {
-                        float[] alpha = step.alpha == null ? null : step.alpha[d], beta = step.beta == null ? null : step.beta[d];
-                        open.add(dom.split(step.layer[d], step.unit[d], (byte) 1, step.point[d], b, alpha, beta));
-                        open.add(dom.split(step.layer[d], step.unit[d], (byte) -1, step.point[d], b, alpha, beta));
+                        Warm warm = step.warm == null ? null : step.warm[d];
+                        open.add(dom.split(step.layer[d], step.unit[d], (byte) 1, step.point[d], b, warm));
+                        open.add(dom.split(step.layer[d], step.unit[d], (byte) -1, step.point[d], b, warm));
                     }
                 }
             }
@@ -310,9 +324,9 @@ public final class BranchAndBound {
 
     /**
      * Per domain of a batch: its bound, whether it is empty, the unit to split next (layer, flat unit; −1 if none) and
-     * where (0 for a ReLU), and the α and β it ended with for its children (null without a warm start).
+     * where (0 for a ReLU), and the variables it ended with for its children (null without a warm start).
      */
-    private record Step(double[] bound, boolean[] infeasible, int[] layer, int[] unit, double[] point, float[][] alpha, float[][] beta) {}
+    private record Step(double[] bound, boolean[] infeasible, int[] layer, int[] unit, double[] point, Warm[] warm) {}
 
     private static Step bound(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, List<Integer> relus,
                               Map<Integer, long[]> shapes, List<Domain> batch, Settings settings, Map<Integer, Interval> known) {
@@ -352,34 +366,29 @@ public final class BranchAndBound {
         Splits splits = new Splits(state, cuts);
         AlphaSlopes slopes = settings.domainAlpha() && settings.steps() > 0 ? AlphaSlopes.finalWalkOnly(net.finalOrigin()) : null;
         Map<Node, Tensor> coefficients = settings.branching() == Branching.INTERCEPT ? new java.util.IdentityHashMap<>() : null;
-        // the warm start: each domain's α and β from its parent's last values, laid out [d, margins, splittable units]
+        // the warm start: each domain's variables from its parent's last values (where it has none, as a cold start)
         int margins = (int) specs.size(1);
-        long[] offsets = new long[relus.size() + 1];   // layer j's units are [offsets[j], offsets[j + 1]) of the splittable ones
-        for (int j = 0; j < relus.size(); j++) offsets[j + 1] = offsets[j] + unitsOf(shapes.get(relus.get(j)));
-        long splittable = offsets[relus.size()];
-        boolean warm = settings.warmStart() && settings.steps() > 0 && splittable > 0 && margins * splittable <= WARM_ELEMENTS;   // ReLUs' α and β only
-        int steps = warm && batch.stream().allMatch(dom -> dom.beta() != null) ? settings.warmSteps() : settings.steps();
+        // fewer steps where the network has ReLUs, as before; one without (every split a cut) keeps 20: there the parents'
+        // values stepped 5 times bound worse than 20 steps from CROWN's (docs/verification.md)
+        boolean warm = settings.warmStart() && settings.steps() > 0;
+        int steps = warm && !relus.isEmpty() && batch.stream().allMatch(dom -> dom.warm() != null) ? settings.warmSteps() : settings.steps();
+        if (slopes != null && warm) slopes.startFrom(parents(batch, Warm::alpha, Float.NaN, specs));
+        Map<Integer, Tensor> betaStart = warm ? parents(batch, Warm::beta, 0, specs) : Map.of();
         Map<Integer, Tensor> betas = new HashMap<>();   // β per split layer, [d, margins, …units]: the storage its loop steps
-        Tensor alphaStart = warm && slopes != null ? parents(batch, Domain::alpha, Float.NaN, margins, splittable, specs) : null;
-        Tensor betaStart = warm ? parents(batch, Domain::beta, 0, margins, splittable, specs) : null;
-        Map<Node, Tensor> alphaByNode = new java.util.IdentityHashMap<>();
-        for (int j = 0; j < relus.size(); j++) {
-            int layer = relus.get(j);
-            long units = offsets[j + 1] - offsets[j];
-            long[] shape = BoundedNetwork.withHead(d, BoundedNetwork.withHead(margins, shapes.get(layer)));
-            if (alphaStart != null) alphaByNode.put(net.node(layer), alphaStart.narrow(2, offsets[j], units).reshape(shape));
-            if (state.containsKey(layer)) {
-                betas.put(layer, (betaStart == null ? Tensor.zeros(specs.dtype(), specs.device(), shape)
-                        : betaStart.narrow(2, offsets[j], units).reshape(shape).copy()).requiresGrad(true));
-            }
+        for (int layer : state.keySet()) {
+            Tensor start = betaStart.get(layer);
+            betas.put(layer, (start == null ? Tensor.zeros(specs.dtype(), specs.device(), BoundedNetwork.withHead(d,
+                    BoundedNetwork.withHead(margins, shapes.get(layer)))) : start).requiresGrad(true));
         }
-        if (slopes != null && alphaStart != null) slopes.startFrom(alphaByNode);
-        Map<Integer, Tensor[]> cutBetas = new HashMap<>();   // the cuts' multipliers, {lower end's, upper end's}: from 0
+        Map<Integer, Tensor[]> cutBetas = new HashMap<>();   // the cuts' multipliers, {lower end's, upper end's}
         if (settings.cutBeta() && settings.steps() > 0) {
+            Map<Integer, Tensor> loStart = warm ? parents(batch, Warm::cutLo, 0, specs) : Map.of();
+            Map<Integer, Tensor> hiStart = warm ? parents(batch, Warm::cutHi, 0, specs) : Map.of();
             cuts.forEach((layer, cut) -> {
                 long[] shape = BoundedNetwork.withHead(d, BoundedNetwork.withHead(margins, shapes.get(layer)));
-                cutBetas.put(layer, new Tensor[]{Tensor.zeros(specs.dtype(), specs.device(), shape).requiresGrad(true),
-                        Tensor.zeros(specs.dtype(), specs.device(), shape).requiresGrad(true)});
+                Tensor lo = loStart.get(layer), hi = hiStart.get(layer);
+                cutBetas.put(layer, new Tensor[]{(lo == null ? Tensor.zeros(specs.dtype(), specs.device(), shape) : lo).requiresGrad(true),
+                        (hi == null ? Tensor.zeros(specs.dtype(), specs.device(), shape) : hi).requiresGrad(true)});
             });
         }
         Trace trace;
@@ -467,21 +476,32 @@ public final class BranchAndBound {
             layer[k] = candidates.get(r);
             unit[k] = (int) (index[k] - at[r]);
         }
-        float[][] alphaEnd = null, betaEnd = null;
-        if (warm) {   // what the children start from: the last α (NaN where a layer had no variables) and β
-            Tensor a = Tensor.full(Float.NaN, specs.dtype(), specs.device(), d, margins, splittable);
-            Tensor b = Tensor.zeros(specs.dtype(), specs.device(), d, margins, splittable);
-            for (int j = 0; j < relus.size(); j++) {
-                int l = relus.get(j);
-                long units = offsets[j + 1] - offsets[j];
-                Tensor alpha = slopes == null ? null : slopes.value(net.node(l), net.finalOrigin());
-                if (alpha != null) a.narrow(2, offsets[j], units).copy_(alpha.detach().reshape(d, margins, units));
-                if (betas.containsKey(l)) b.narrow(2, offsets[j], units).copy_(betas.get(l).detach().reshape(d, margins, units));
+        Warm[] ends = null;
+        if (warm) {   // what the children start from, where it is small enough to keep
+            // a network with ReLUs carries their α and β only (its 5 warm steps from the parents' tangent fractions and
+            // products' mix bound worse than from CROWN's: docs/verification.md); one without, everything
+            boolean everything = relus.isEmpty();
+            Map<Node, Tensor> alphas = new java.util.IdentityHashMap<>();
+            if (slopes != null) slopes.valuesOf(net.finalOrigin()).forEach((node, t) -> { if (everything || isRelu(node)) alphas.put(node, t); });
+            Map<Integer, Tensor> lo = new HashMap<>(), hi = new HashMap<>();
+            if (everything) cutBetas.forEach((l, pair) -> {
+                lo.put(l, pair[0]);
+                hi.put(l, pair[1]);
+            });
+            long per = 0;
+            for (Map<?, Tensor> m : List.of(alphas, betas, lo, hi)) for (Tensor t : m.values()) per += t.numel() / d;
+            if (per <= WARM_ELEMENTS) {
+                List<Map<Node, Saved>> a = perDomain(alphas, d);
+                List<Map<Integer, Saved>> b = perDomain(betas, d), cl = perDomain(lo, d), ch = perDomain(hi, d);
+                ends = new Warm[d];
+                for (int k = 0; k < d; k++) ends[k] = new Warm(a.get(k), b.get(k), cl.get(k), ch.get(k));
             }
-            alphaEnd = slopes == null ? null : perDomain(a.toFloatArray(), d);
-            betaEnd = perDomain(b.toFloatArray(), d);
         }
-        return new Step(bound, infeasible, layer, unit, point, alphaEnd, betaEnd);
+        return new Step(bound, infeasible, layer, unit, point, ends);
+    }
+
+    private static boolean isRelu(Node node) {
+        return node instanceof Layers.Act act && act.kind() == dev.tikhon.nn.Activation.Kind.RELU;
     }
 
     /**
@@ -508,23 +528,48 @@ public final class BranchAndBound {
         return out;
     }
 
-    /** The batch's start values [d, margins, units] from each domain's parent ({@code fill} where it has none). */
-    private static Tensor parents(List<Domain> batch, java.util.function.Function<Domain, float[]> of, float fill, int margins, long units,
-                                  Tensor like) {
-        int per = (int) (margins * units);
-        float[] all = new float[batch.size() * per];
-        for (int k = 0; k < batch.size(); k++) {
-            float[] v = of.apply(batch.get(k));
-            if (v == null) java.util.Arrays.fill(all, k * per, (k + 1) * per, fill);
-            else System.arraycopy(v, 0, all, k * per, per);
+    /**
+     * Per variable that some domain's parent kept ({@code of}), the batch's start values [d, …] ({@code fill} where a domain's
+     * parent had none: NaN, CROWN's start, for α; 0 for the multipliers), in {@code like}'s type and device.
+     */
+    private static <K> Map<K, Tensor> parents(List<Domain> batch, java.util.function.Function<Warm, Map<K, Saved>> of, float fill, Tensor like) {
+        Map<K, long[]> shapes = null;
+        for (Domain dom : batch) {
+            if (dom.warm() == null) continue;
+            Map<K, Saved> saved = of.apply(dom.warm());
+            if (shapes == null) shapes = likeKeys(saved);
+            for (Map.Entry<K, Saved> e : saved.entrySet()) shapes.putIfAbsent(e.getKey(), e.getValue().shape());
         }
-        return Tensor.fromFloats(all, batch.size(), margins, units).to(like.dtype()).to(like.device());
+        if (shapes == null) return Map.of();
+        Map<K, Tensor> out = likeKeys(shapes);
+        shapes.forEach((key, shape) -> {
+            int per = (int) unitsOf(shape), d = batch.size();
+            float[] all = new float[d * per];
+            for (int k = 0; k < d; k++) {
+                Saved v = batch.get(k).warm() == null ? null : of.apply(batch.get(k).warm()).get(key);
+                if (v == null) java.util.Arrays.fill(all, k * per, (k + 1) * per, fill);
+                else System.arraycopy(v.values(), 0, all, k * per, per);
+            }
+            out.put(key, Tensor.fromFloats(all, BoundedNetwork.withHead(d, shape)).to(like.dtype()).to(like.device()));
+        });
+        return out;
     }
 
-    private static float[][] perDomain(float[] all, int d) {
-        int per = all.length / d;
-        float[][] out = new float[d][];
-        for (int k = 0; k < d; k++) out[k] = java.util.Arrays.copyOfRange(all, k * per, (k + 1) * per);
+    /** An empty map that compares keys as {@code like} does: nodes by identity (two alike are equal records), layers by value. */
+    private static <K, V> Map<K, V> likeKeys(Map<K, ?> like) {
+        return like instanceof java.util.IdentityHashMap ? new java.util.IdentityHashMap<>() : new HashMap<>();
+    }
+
+    /** Each variable's values [d, …], split into the d domains' own. */
+    private static <K> List<Map<K, Saved>> perDomain(Map<K, Tensor> vars, int d) {
+        List<Map<K, Saved>> out = new ArrayList<>();
+        for (int k = 0; k < d; k++) out.add(likeKeys(vars));
+        vars.forEach((key, t) -> {
+            long[] shape = java.util.Arrays.copyOfRange(t.shape(), 1, t.dim());
+            float[] all = t.detach().toFloatArray();
+            int per = all.length / d;
+            for (int k = 0; k < d; k++) out.get(k).put(key, new Saved(java.util.Arrays.copyOfRange(all, k * per, (k + 1) * per), shape));
+        });
         return out;
     }
 
