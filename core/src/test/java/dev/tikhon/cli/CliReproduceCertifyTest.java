@@ -17,12 +17,12 @@ class CliReproduceCertifyTest {
 
     @Test
     void reproduceCertifyWritesTheComparison(@TempDir Path dir) throws IOException {
-        Cli.Run r = Cli.run("reproduce", "certify", "--data", "fashion-mnist-sample", "--train-images", "2000", "--epochs", "1", "--images", "3", "--n", "60",
+        Cli.Run r = Cli.run("reproduce", "certify", "--data", "fashion-mnist-sample", "--train-images", "512", "--epochs", "1", "--images", "3", "--n", "60",
                 "--predict-n", "100", "--predict-images", "1", "--smooth-subset", "256", "--v1-subset", "128", "--v1-steps", "2",
                 "--kappa", "1", "--threads", "1", "--out", dir.toString());
         assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
         assertThat(r.out()).contains("faster");
-        assertThat(r.out()).contains("training on its first 2000 images");
+        assertThat(r.out()).contains("training on its first 512 images");
         Csv.Table t = Csv.read(dir.resolve("results.csv"));
         // 3 Cohen models + 2 heat models × certificates (a), (b), (c)
         assertThat(t.rows()).hasSize(9);

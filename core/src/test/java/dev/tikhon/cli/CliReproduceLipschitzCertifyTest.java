@@ -22,7 +22,7 @@ class CliReproduceLipschitzCertifyTest {
 
     /** The experiment at a tiny budget in {@code dir}: {@code mcImages} Monte Carlo images at CERTIFY's N = {@code n}. */
     private static Cli.Run tiny(Path dir, int mcImages, int n) {
-        return Cli.run("reproduce", "lipschitz-certify", "--data", "fashion-mnist-sample", "--train-images", "2000", "--epochs", "1", "--lip-epochs", "1",
+        return Cli.run("reproduce", "lipschitz-certify", "--data", "fashion-mnist-sample", "--train-images", "512", "--epochs", "1", "--lip-epochs", "1",
                 "--images", "20", "--mc-images", String.valueOf(mcImages), "--n", String.valueOf(n), "--predict-images", "1",
                 "--smooth-subset", "128", "--kappa", "1", "--ddn-images", "5", "--ddn-steps", "5", "--ensemble-images", "2",
                 "--attack-steps", "3", "--threads", "1", "--out", dir.toString());

@@ -53,7 +53,10 @@ class KillAndResumeTest {
     }
 
     private static List<String> command(String... args) {
+        // the child only runs until it is killed or stopped: C1 alone and the serial collector start it faster and leave the
+        // other core to this JVM's reader (its numbers do not depend on the JIT: the resumed run must match in any case)
         List<String> c = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
                 "-Djava.awt.headless=true", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         c.addAll(List.of(args));
         c.addAll(List.of("--threads", "1"));
