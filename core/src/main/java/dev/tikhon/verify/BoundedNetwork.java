@@ -390,7 +390,7 @@ public final class BoundedNetwork {
         List<Interval> relus = new ArrayList<>();
         for (Node n : ordered) {
             Interval in = trace.recorded(n);
-            if (n instanceof Layers.Act a && a.kind() == Activation.Kind.RELU && in != null) relus.add(in);
+            if (Layers.isRelu(n) && in != null) relus.add(in);
         }
         return new IbpPass(ibp.lo(), crown, relus);
     }
@@ -561,7 +561,7 @@ public final class BoundedNetwork {
         // Which units to tighten: for a ReLU only those IBP leaves unstable in some example (a stable unit's relaxation is
         // exact already, and tighter bounds cannot make it unstable); for any other layer all of them.
         long[] units;
-        if (target instanceof Layers.Act act && act.kind() == dev.tikhon.nn.Activation.Kind.RELU) {
+        if (Layers.isRelu(target)) {
             Tensor unstable = ibp.lo().flatten(1, -1).lt(0).logicalAnd(ibp.hi().flatten(1, -1).gt(0)).to(x.dtype()).sum(0, false).gt(0);
             boolean[] u = unstable.toBooleanArray();
             units = java.util.stream.IntStream.range(0, u.length).filter(i -> u[i]).asLongStream().toArray();
@@ -954,7 +954,7 @@ public final class BoundedNetwork {
      */
     List<Integer> reluLayers() {
         List<Integer> out = new ArrayList<>();
-        splitNodes.forEach((id, node) -> { if (node instanceof Layers.Act act && act.kind() == dev.tikhon.nn.Activation.Kind.RELU) out.add(id); });
+        splitNodes.forEach((id, node) -> { if (Layers.isRelu(node)) out.add(id); });
         return out;
     }
 

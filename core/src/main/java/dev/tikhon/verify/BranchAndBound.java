@@ -368,17 +368,17 @@ public final class BranchAndBound {
         Map<Node, Tensor> coefficients = settings.branching() == Branching.INTERCEPT ? new java.util.IdentityHashMap<>() : null;
         // the warm start: each domain's variables from its parent's last values (where it has none, as a cold start)
         int margins = (int) specs.size(1);
-        // fewer steps where the network has ReLUs, as before; one without (every split a cut) keeps 20: there the parents'
-        // values stepped 5 times bound worse than 20 steps from CROWN's (docs/verification.md)
-        boolean warm = settings.warmStart() && settings.steps() > 0;
-        int steps = warm && !relus.isEmpty() && batch.stream().allMatch(dom -> dom.warm() != null) ? settings.warmSteps() : settings.steps();
+        // a network with ReLUs carries their α and β only and takes fewer steps warm, as before; one without (every split a
+        // cut) carries all its variables and keeps 20 steps: 5 warm steps, or the tangent fractions and products' mix
+        // carried beside ReLUs, bound worse (docs/verification.md)
+        boolean warm = settings.warmStart() && settings.steps() > 0, withRelus = !relus.isEmpty();
+        int steps = warm && withRelus && batch.stream().allMatch(dom -> dom.warm() != null) ? settings.warmSteps() : settings.steps();
         if (slopes != null && warm) slopes.startFrom(parents(batch, Warm::alpha, Float.NaN, specs));
         Map<Integer, Tensor> betaStart = warm ? parents(batch, Warm::beta, 0, specs) : Map.of();
         Map<Integer, Tensor> betas = new HashMap<>();   // β per split layer, [d, margins, …units]: the storage its loop steps
         for (int layer : state.keySet()) {
             Tensor start = betaStart.get(layer);
-            betas.put(layer, (start == null ? Tensor.zeros(specs.dtype(), specs.device(), BoundedNetwork.withHead(d,
-                    BoundedNetwork.withHead(margins, shapes.get(layer)))) : start).requiresGrad(true));
+            betas.put(layer, startOrZeros(start, BoundedNetwork.withHead(d, BoundedNetwork.withHead(margins, shapes.get(layer))), specs));
         }
         Map<Integer, Tensor[]> cutBetas = new HashMap<>();   // the cuts' multipliers, {lower end's, upper end's}
         if (settings.cutBeta() && settings.steps() > 0) {
@@ -386,9 +386,7 @@ public final class BranchAndBound {
             Map<Integer, Tensor> hiStart = warm ? parents(batch, Warm::cutHi, 0, specs) : Map.of();
             cuts.forEach((layer, cut) -> {
                 long[] shape = BoundedNetwork.withHead(d, BoundedNetwork.withHead(margins, shapes.get(layer)));
-                Tensor lo = loStart.get(layer), hi = hiStart.get(layer);
-                cutBetas.put(layer, new Tensor[]{(lo == null ? Tensor.zeros(specs.dtype(), specs.device(), shape) : lo).requiresGrad(true),
-                        (hi == null ? Tensor.zeros(specs.dtype(), specs.device(), shape) : hi).requiresGrad(true)});
+                cutBetas.put(layer, new Tensor[]{startOrZeros(loStart.get(layer), shape, specs), startOrZeros(hiStart.get(layer), shape, specs)});
             });
         }
         Trace trace;
@@ -478,13 +476,10 @@ public final class BranchAndBound {
         }
         Warm[] ends = null;
         if (warm) {   // what the children start from, where it is small enough to keep
-            // a network with ReLUs carries their α and β only (its 5 warm steps from the parents' tangent fractions and
-            // products' mix bound worse than from CROWN's: docs/verification.md); one without, everything
-            boolean everything = relus.isEmpty();
             Map<Node, Tensor> alphas = new java.util.IdentityHashMap<>();
-            if (slopes != null) slopes.valuesOf(net.finalOrigin()).forEach((node, t) -> { if (everything || isRelu(node)) alphas.put(node, t); });
+            if (slopes != null) slopes.valuesOf(net.finalOrigin()).forEach((node, t) -> { if (!withRelus || Layers.isRelu(node)) alphas.put(node, t); });
             Map<Integer, Tensor> lo = new HashMap<>(), hi = new HashMap<>();
-            if (everything) cutBetas.forEach((l, pair) -> {
+            if (!withRelus) cutBetas.forEach((l, pair) -> {
                 lo.put(l, pair[0]);
                 hi.put(l, pair[1]);
             });
@@ -500,8 +495,9 @@ public final class BranchAndBound {
         return new Step(bound, infeasible, layer, unit, point, ends);
     }
 
-    private static boolean isRelu(Node node) {
-        return node instanceof Layers.Act act && act.kind() == dev.tikhon.nn.Activation.Kind.RELU;
+    /** A multiplier's storage, the Adam loop's leaf: its parent's values, or zeros (shape {@code shape}, as {@code like}). */
+    private static Tensor startOrZeros(Tensor start, long[] shape, Tensor like) {
+        return (start == null ? Tensor.zeros(like.dtype(), like.device(), shape) : start).requiresGrad(true);
     }
 
     /**

@@ -328,6 +328,11 @@ final class Layers {
         return out;
     }
 
+    /** Whether {@code node} is a ReLU layer. */
+    static boolean isRelu(Node node) {
+        return node instanceof Act act && act.kind() == Activation.Kind.RELU;
+    }
+
     /** An elementwise non-decreasing activation. */
     record Act(Activation.Kind kind) implements Node {
         @Override public Interval ibp(Interval in, Trace trace) {
