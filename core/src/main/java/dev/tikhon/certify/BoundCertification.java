@@ -42,7 +42,9 @@ public final class BoundCertification {
      */
     public static CertificationRun.Plan plan(Verification.Method method, double maxRadius, int steps, BranchAndBound.Settings bab,
                                              boolean accountRounding) {
-        String budget = method == Verification.Method.BAB ? ", " + bab.maxDomains() + " domains per image and bound" : "";
+        String budget = method != Verification.Method.BAB ? "" : ", " + bab.maxDomains() + " domains per image and bound"
+                + (bab.steps() != BranchAndBound.BETA_STEPS ? ", " + bab.steps() + " Adam steps per batch of domains" : "")
+                + (bab.seconds() > 0 ? ", at most " + dev.tikhon.report.Format.number(bab.seconds()) + " s per search" : "");
         String bracket = switch (method) {
             case ALPHA_CROWN -> ", from CROWN's radius";
             case BAB -> ", from CROWN's radius up to the attack's distance";

@@ -25,19 +25,15 @@ public final class CertificationMethods {
      * @param predictImages cohen: time PREDICT on this many images
      * @param norm          the threat model of a one-pass radius ("l2" or "linf"; lipschitz)
      * @param batchSize     images per unit of a batched one-pass certificate (lipschitz; heat without Monte Carlo)
-     * @param babDomains    bab: branch and bound's domains per image and bound
+     * @param bab           bab: branch and bound's settings (its budgets of domains, steps and time per image and bound)
      * @param accountRounding ibp, crown, alpha-crown, bab: bounds that hold for the exact network ({@link dev.tikhon.verify.Rounding})
      */
     public record Settings(double sigma, RandomizedSmoothing.Config smoothing, boolean monteCarlo, int predictImages, String norm,
-                           int batchSize, int babDomains, boolean accountRounding) {
-        public Settings(double sigma, RandomizedSmoothing.Config smoothing, boolean monteCarlo, int predictImages, String norm,
-                        int batchSize, int babDomains) {
-            this(sigma, smoothing, monteCarlo, predictImages, norm, batchSize, babDomains, false);
-        }
+                           int batchSize, BranchAndBound.Settings bab, boolean accountRounding) {
 
         /** ℓ2, batches of 100, branch and bound's default budget. */
         public Settings(double sigma, RandomizedSmoothing.Config smoothing, boolean monteCarlo, int predictImages) {
-            this(sigma, smoothing, monteCarlo, predictImages, "l2", 100, BranchAndBound.DEFAULT_DOMAINS, false);
+            this(sigma, smoothing, monteCarlo, predictImages, "l2", 100, BranchAndBound.Settings.DEFAULT, false);
         }
     }
 
@@ -67,7 +63,7 @@ public final class CertificationMethods {
         register("alpha-crown", false, (model, s) -> BoundCertification.plan(Verification.Method.ALPHA_CROWN, 2.0, 12,
                 BranchAndBound.Settings.DEFAULT, s.accountRounding()));
         register("bab", false, (model, s) -> BoundCertification.plan(Verification.Method.BAB, 2.0, 12,
-                BranchAndBound.Settings.DEFAULT.withDomains(s.babDomains()), s.accountRounding()));
+                s.bab(), s.accountRounding()));
     }
 
     private CertificationMethods() {}

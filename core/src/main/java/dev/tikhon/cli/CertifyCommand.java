@@ -110,9 +110,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
     @Option(names = "--attack-restarts", defaultValue = "2", description = "PGD runs per radius (the first from x, then random starts). Default: ${DEFAULT-VALUE}.")
     int attackRestarts;
 
-    @Option(names = "--bab-domains", defaultValue = "" + dev.tikhon.verify.BranchAndBound.DEFAULT_DOMAINS, paramLabel = "N",
-            description = "bab: domains bounded per image and bisection step before it gives up (more: slower, larger radii). Default: ${DEFAULT-VALUE}.")
-    int babDomains;
+    @Mixin SearchOptions search = new SearchOptions();
 
     @Option(names = "--account-rounding", description = "ibp, crown, alpha-crown, bab: radii that hold for the network's exact function, "
             + "floating-point rounding included (float64, each bound computation's rounding error added; docs/verification.md).")
@@ -139,7 +137,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
             Map.entry("--images-per-batch", Set.of("cohen", "heat")), Map.entry("--predict-images", Set.of("cohen")),
             Map.entry("--monte-carlo", Set.of("heat")), Map.entry("--attack-steps", Set.of("cohen", "heat")),
             Map.entry("--attack-restarts", Set.of("cohen", "heat")), Map.entry("--batch-size", Set.of("lipschitz", "heat")),
-            Map.entry("--bab-domains", Set.of("bab")), Map.entry("--norm", Set.of("lipschitz")),
+            Map.entry("--bab-domains", Set.of("bab")), Map.entry("--bab-steps", Set.of("bab")), Map.entry("--bab-timeout", Set.of("bab")), Map.entry("--norm", Set.of("lipschitz")),
             Map.entry("--account-rounding", Set.of("ibp", "crown", "alpha-crown", "bab")));
 
     /**
@@ -194,7 +192,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         RandomizedSmoothing rs = Double.isNaN(s) ? null
                 : new RandomizedSmoothing(new RandomizedSmoothing.Config(s, n0, n, alpha, noiseBatch, seed, imagesPerBatch));
         CertificationRun.Plan plan = method.factory().plan(model.model(), new CertificationMethods.Settings(s,
-                rs != null ? rs.config() : null, monteCarlo, predictImages, norm.toLowerCase(Locale.ROOT), batchSize, babDomains, accountRounding));
+                rs != null ? rs.config() : null, monteCarlo, predictImages, norm.toLowerCase(Locale.ROOT), batchSize, search.settings(), accountRounding));
         int count = Math.min(images, set.size());
         OptionChecks.noteCapped(spec, "--images", images, split, set, "certifying");
         System.out.println("method: " + plan.description() + " on the first " + count + " images");
@@ -240,6 +238,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
         }
         if (Set.of("ibp", "crown", "alpha-crown", "bab").contains(m)) {
             metrics.put("rounding", VerifyCommand.roundingNote(accountRounding, model.model().dtype()));
+            if (m.equals("bab")) metrics.putAll(search.metrics());
         }
         metrics.put("result", r.summary());
         CertifyOutputs.write(run, r, s, smoothing);

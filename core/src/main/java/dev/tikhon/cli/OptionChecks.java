@@ -39,7 +39,7 @@ final class OptionChecks {
     private static Map<String, Range> rules() {
         Map<String, Range> r = new java.util.HashMap<>();
         for (String name : List.of("--sigma", "--lr", "--smooth-lr", "--delta", "--h", "--atol", "--rtol", "--end-time", "--step",
-                "--tolerance", "--epsilon", "--lip-weights", "--lip-eps", "--lip-lr", "--radius", "--timeout")) {
+                "--tolerance", "--epsilon", "--lip-weights", "--lip-eps", "--lip-lr", "--radius", "--timeout", "--bab-timeout")) {
             r.put(name, Range.POSITIVE);
         }
         for (String name : List.of("--lambda", "--v1-lambda", "--weight-decay", "--lip-weight", "--tv-weight", "--reg-kinetic",
@@ -47,7 +47,7 @@ final class OptionChecks {
                 "--predict-images", "--subset", "--smooth-subset", "--v1-subset", "--checkpoint-every", "--max-points", "--ddn-steps",
                 "--smoothed", "--partitions", "--features", "--step-size",
                 "--cw-steps", "--time-budget", "--robust-images", "--train-images", "--ddn-images", "--ensemble-images", "--mc-images",
-                "--eps-warmup", "--eps-ramp", "--epoch", "--padding", "--beta", "--transfer-confidence")) {
+                "--eps-warmup", "--eps-ramp", "--epoch", "--padding", "--beta", "--transfer-confidence", "--bab-steps")) {
             r.put(name, Range.NON_NEGATIVE);
         }
         for (String name : List.of("--batch-size", "--eval-batch-size", "--image-batch-size", "--batch", "--epochs", "--images",

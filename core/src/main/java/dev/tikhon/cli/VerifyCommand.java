@@ -10,7 +10,6 @@ import dev.tikhon.report.Csv;
 import dev.tikhon.report.Progress;
 import dev.tikhon.report.RunDirectory;
 import dev.tikhon.verify.BoundedNetwork;
-import dev.tikhon.verify.BranchAndBound;
 import dev.tikhon.verify.Verification;
 import dev.tikhon.verify.VerificationRun;
 import picocli.CommandLine.ArgGroup;
@@ -82,10 +81,7 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "25", description = "Images per bound computation. Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
-    @Option(names = "--bab-domains", defaultValue = "" + BranchAndBound.DEFAULT_DOMAINS, paramLabel = "N",
-            description = "bab, bab-input: domains (sub-boxes) bounded per image and radius before it gives up (more: slower, verifies more). "
-                    + "Default: ${DEFAULT-VALUE}.")
-    int babDomains;
+    @Mixin SearchOptions search = new SearchOptions();
 
     @Option(names = "--account-rounding", description = {"Bounds that hold for the network's exact function, rounding included: the model is "
             + "verified in float64 and every bound computation's rounding error (Higham's γₙ per dot product) is added to its bounds.",
@@ -136,9 +132,8 @@ final class VerifyCommand implements Callable<Integer> {
                 throw new UserError(e.getMessage());
             }
         }
-        if (ms.stream().noneMatch(Verification.Method::searches) && OptionChecks.given(spec, "--bab-domains")) {
-            OptionChecks.noteIgnored("--bab-domains", "--method " + String.join(",", methods));
-        }
+        SearchOptions.noteUnread(spec, ms.stream().anyMatch(Verification.Method::searches), ms.contains(Verification.Method.BAB),
+                "--method " + String.join(",", methods));
         if (!attack) {   // the attack's budget, given for a run that attacks nothing
             for (String o : List.of("--steps", "--targets", "--queries")) {
                 if (OptionChecks.given(spec, o)) OptionChecks.noteIgnored(o, "--no-attack");
@@ -155,7 +150,7 @@ final class VerifyCommand implements Callable<Integer> {
         OptionChecks.noteCapped(spec, "--images", images, split, d.set(), "verifying");
         if (set.isImages()) RobustnessOptions.noteWholeBox(radii, norm);   // a toy set's points are not in [0, 1]: no such box
         VerificationRun.Settings s = new VerificationRun.Settings(ms, norm, radii, batchSize, attack, attackAll, steps, 1, targets, queries,
-                seed, radius == null ? 0 : radius, radius == null ? 0 : radiusSteps, babDomains);
+                seed, radius == null ? 0 : radius, radius == null ? 0 : radiusSteps, search.settings());
         long t0 = System.nanoTime();
         VerificationRun.Result r;
         try (Progress bar = Progress.start("verify " + String.join(",", methods), set.size())) {
@@ -171,7 +166,7 @@ final class VerifyCommand implements Callable<Integer> {
         metrics.put("norm", norm.toString());
         metrics.put("certificate_kind", "sound");
         metrics.put("rounding", roundingNote(accountRounding, model.model().dtype()));
-        if (ms.stream().anyMatch(Verification.Method::searches)) metrics.put("bab_domains", babDomains);
+        if (ms.stream().anyMatch(Verification.Method::searches)) metrics.putAll(search.metrics());
         metrics.put("clean_accuracy", r.cleanAccuracy());
         metrics.put("wall_seconds", wall);
         metrics.put("attack_seconds", r.attackSeconds());
@@ -364,9 +359,9 @@ final class VerifyCommand implements Callable<Integer> {
                 continue;
             }
             System.out.printf(Locale.ROOT, "%s at ε %s: %d searched (mean %.0f domains): %d proved, %d counterexample, %d ran out of "
-                            + "--bab-domains %d, %d stuck, %d stopped; %d attacked first (broken, not searched), %d decided at the root%n",
+                            + "--bab-domains %d, %d stuck, %d stopped by --bab-timeout; %d attacked first (broken, not searched), %d decided at the root%n",
                     row.get("method"), dev.tikhon.report.Format.number((double) row.get("eps")), searched, (double) ends.get("mean_domains_searched"), (long) ends.get("proved"),
-                    (long) ends.get("counterexample"), (long) ends.get("budget"), s.babDomains(), (long) ends.get("stuck"), (long) ends.get("stopped"),
+                    (long) ends.get("counterexample"), (long) ends.get("budget"), s.bab().maxDomains(), (long) ends.get("stuck"), (long) ends.get("stopped"),
                     (long) ends.get("attacked_first"), (long) ends.get("root"));
         }
         if (s.radiusSteps() > 0) {

@@ -6,7 +6,6 @@ import dev.tikhon.engine.Device;
 import dev.tikhon.nn.Module;
 import dev.tikhon.onnx.OnnxImport;
 import dev.tikhon.report.RunDirectory;
-import dev.tikhon.verify.BranchAndBound;
 import dev.tikhon.verify.Verification;
 import dev.tikhon.vnnlib.VnnLib;
 import dev.tikhon.vnnlib.VnnLibCheck;
@@ -46,10 +45,7 @@ final class VnnlibCommand implements Callable<Integer> {
     @Option(names = "--no-cascade", description = "Every method bounds every case (to compare them), then the attack.")
     boolean noCascade;
 
-    @Option(names = "--bab-domains", defaultValue = "" + BranchAndBound.DEFAULT_DOMAINS, paramLabel = "N",
-            description = "bab: domains bounded per case and constraint before it gives up; bab-input: sub-boxes bounded per case. "
-                    + "Default: ${DEFAULT-VALUE}.")
-    int babDomains;
+    @Mixin SearchOptions search = new SearchOptions();
 
     @Option(names = "--timeout", paramLabel = "SECONDS", description = "Stop after this many seconds (between steps: a box's bound, "
             + "a step of alpha-crown's ascent, a case, a batch of bab's domains or bab-input's sub-boxes, a PGD step) with the result 'timeout' unless the property is already decided. Default: none.")
@@ -82,11 +78,9 @@ final class VnnlibCommand implements Callable<Integer> {
     @Override public Integer call() {
         Device device = output.apply();
         List<Verification.Method> ms = VerifyCommand.parseMethods(methods);
-        if (ms.stream().noneMatch(Verification.Method::searches) && OptionChecks.given(spec, "--bab-domains")) {
-            OptionChecks.noteIgnored("--bab-domains", "--method " + String.join(",", methods));
-        }
+        SearchOptions.noteUnread(spec, ms.stream().anyMatch(Verification.Method::searches), ms.contains(Verification.Method.BAB),
+                "--method " + String.join(",", methods));
         if (attackSteps < 0) throw new UserError("--attack-steps must be ≥ 0, got " + attackSteps);
-        if (babDomains < 1) throw new UserError("--bab-domains must be ≥ 1, got " + babDomains);
         if (timeout != null && !(timeout > 0 && Double.isFinite(timeout))) throw new UserError("--timeout must be a positive number of seconds, got " + timeout);
         if (!Files.isRegularFile(onnx)) throw new UserError("no such ONNX file " + onnx + ": give the network with --onnx");
         if (result != null) {
@@ -123,7 +117,7 @@ final class VnnlibCommand implements Callable<Integer> {
         RunDirectory run = output.create();
         long t0 = System.nanoTime();
         VnnLibCheck.Options options = VnnLibCheck.Options.DEFAULT.withCascade(!noCascade)
-                .withBab(BranchAndBound.Settings.DEFAULT.withDomains(babDomains)).withTimeout(timeout == null ? 0 : timeout);
+                .withBab(search.settings()).withTimeout(timeout == null ? 0 : timeout);
         VnnLibCheck.Result r = check.run(prop, ms, attackSteps, seed, options);
         if (softmax && r.y() != null) {   // Y of the counterexample as the ONNX file computes it: the Softmax of the logits
             r = new VnnLibCheck.Result(r.verdict(), r.cases(), r.x(), softmax(r.y()), r.counterexampleCase(), r.boundSeconds(), r.attackSeconds());
@@ -152,7 +146,7 @@ final class VnnlibCommand implements Callable<Integer> {
         metrics.put("rounding", VerifyCommand.roundingNote(accountRounding, model.dtype()));
         metrics.put("methods", ms.stream().map(Object::toString).toList());
         metrics.put("cascade", !noCascade);
-        if (ms.stream().anyMatch(Verification.Method::searches)) metrics.put("bab_domains", babDomains);
+        if (ms.stream().anyMatch(Verification.Method::searches)) metrics.putAll(search.metrics());
         metrics.put("timeout_seconds", timeout);
         metrics.put("cases_refuted", r.refutedCases());
         Map<String, Object> perMethod = new LinkedHashMap<>();

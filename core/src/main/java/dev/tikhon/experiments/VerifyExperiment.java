@@ -103,7 +103,7 @@ public final class VerifyExperiment {
                     listeners.apply(v.name())).onlySameSettings().run(true);
             VerificationRun.Settings s = new VerificationRun.Settings(List.of(Verification.Method.IBP, Verification.Method.CROWN),
                     Norm.LINF, new double[]{config.eps()}, config.boundBatch(), true, true, config.attackSteps(), 1, config.targets(),
-                    config.queries(), config.seed(), 0, 0, dev.tikhon.verify.BranchAndBound.DEFAULT_DOMAINS);
+                    config.queries(), config.seed(), 0, 0, dev.tikhon.verify.BranchAndBound.Settings.DEFAULT);
             VerificationRun.Result r;
             try (Progress bar = Progress.start("verify " + v.name() + " (ibp, crown, attacks)", images.size())) {
                 r = VerificationRun.run(o.model(), images, s, device, bar::step);

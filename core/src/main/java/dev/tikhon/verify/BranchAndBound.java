@@ -93,41 +93,66 @@ public final class BranchAndBound {
      *                   warm start) rather than from CROWN's and 0; only where they are small ({@link #WARM_ELEMENTS} per domain)
      * @param cutBeta    whether the cuts of non-ReLU activations and of products' factors enter the final walk with
      *                   multipliers too ({@link Splits}), optimized with the ReLUs' β (from 0 in every batch)
+     * @param seconds    each example's search (its α-CROWN and its domains, after the batch's CROWN bound) ends once this
+     *                   many seconds have passed, with the bound reached so far (as sound as any); 0: no limit. With a
+     *                   limit, what is proved depends on the machine's speed
      */
     public record Settings(int maxDomains, int rootAlphaSteps, int steps, int warmSteps, double lr, boolean domainAlpha,
-                           Branching branching, boolean warmStart, boolean cutBeta) implements java.io.Serializable {   // certify's steps carry it to Spark executors
+                           Branching branching, boolean warmStart, boolean cutBeta, double seconds) implements java.io.Serializable {   // certify's steps carry it to Spark executors
         public static final Settings DEFAULT = new Settings(DEFAULT_DOMAINS, Verification.ALPHA_STEPS, BETA_STEPS, WARM_STEPS, BETA_LR,
-                true, Branching.INTERCEPT, true, true);
+                true, Branching.INTERCEPT, true, true, 0);
 
         public Settings {
             if (maxDomains < 1) throw new IllegalArgumentException("at least one domain per example, not " + maxDomains);
+            if (steps < 0 || warmSteps < 0) throw new IllegalArgumentException("Adam steps must be ≥ 0, not " + steps + " and " + warmSteps);
+            if (!(seconds >= 0)) throw new IllegalArgumentException("a search's time limit must be ≥ 0 seconds (0: none), not " + seconds);
         }
 
         public Settings withDomains(int n) {
-            return new Settings(n, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, warmStart, cutBeta);
+            return new Settings(n, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, warmStart, cutBeta, seconds);
         }
 
         public Settings withRootAlphaSteps(int n) {
-            return new Settings(maxDomains, n, steps, warmSteps, lr, domainAlpha, branching, warmStart, cutBeta);
+            return new Settings(maxDomains, n, steps, warmSteps, lr, domainAlpha, branching, warmStart, cutBeta, seconds);
         }
 
         /** {@code n} steps per batch, warm or cold. */
-        public Settings withSteps(int n) { return new Settings(maxDomains, rootAlphaSteps, n, n, lr, domainAlpha, branching, warmStart, cutBeta); }
+        public Settings withSteps(int n) { return withSteps(n, n); }
+
+        /** {@code cold} steps per batch that starts cold, {@code warm} per batch that starts warm on a network with ReLUs. */
+        public Settings withSteps(int cold, int warm) {
+            return new Settings(maxDomains, rootAlphaSteps, cold, warm, lr, domainAlpha, branching, warmStart, cutBeta, seconds);
+        }
 
         public Settings withDomainAlpha(boolean on) {
-            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, on, branching, warmStart, cutBeta);
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, on, branching, warmStart, cutBeta, seconds);
         }
 
         public Settings withBranching(Branching b) {
-            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, b, warmStart, cutBeta);
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, b, warmStart, cutBeta, seconds);
         }
 
         public Settings withCutBeta(boolean on) {
-            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, warmStart, on);
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, warmStart, on, seconds);
         }
 
         public Settings withWarmStart(boolean on) {
-            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, on, cutBeta);
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, on, cutBeta, seconds);
+        }
+
+        /** Each example's search ends after {@code s} seconds (0: no limit), as {@link #untilDeadline} says. */
+        public Settings withSeconds(double s) {
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, warmStart, cutBeta, s);
+        }
+
+        /**
+         * The stop hook of one example's search started now: {@code expired}, or {@link #seconds} past now where there is a
+         * limit. Asked between batches of domains, so a search overruns it by at most one batch.
+         */
+        java.util.function.BooleanSupplier untilDeadline(java.util.function.BooleanSupplier expired) {
+            if (!(seconds > 0) || seconds == Double.POSITIVE_INFINITY) return expired;
+            long deadline = System.nanoTime() + (long) (seconds * 1e9);
+            return () -> expired.getAsBoolean() || System.nanoTime() - deadline >= 0;
         }
     }
 
@@ -227,7 +252,7 @@ public final class BranchAndBound {
         for (int i = 0; i < n && !shapes.isEmpty(); i++) {   // no activation to split: the root's bound stands
             // verified at the root, misclassified at the centre, refuted by the caller, or out of time
             if (out[i] > threshold || hopeless[i] || skip[i] || expired.getAsBoolean()) continue;
-            Outcome o = search(net, region, spec, i, crownUnits, settings, shapes, out[i], threshold, expired);
+            Outcome o = search(net, region, spec, i, crownUnits, settings, shapes, out[i], threshold, settings.untilDeadline(expired));
             out[i] = Math.max(out[i], o.lower());
             hooks.searched(i, o.domains(), SearchHooks.End.of(out[i] > threshold, false, o.stuck(), o.domains(), settings.maxDomains()));
         }

@@ -84,23 +84,35 @@ public final class InputSplitting {
      * @param alphaSteps where &gt; 0, each sub-box's bound is also α-CROWN's with this many steps (tighter, slower)
      * @param branching  the split rule
      * @param batch      sub-boxes bounded at once
+     * @param seconds    each example's search ends once it has spent this many seconds (each batch's time shared among its
+     *                   examples by their sub-boxes in it; the roots, bounded together first, not counted), with the bound
+     *                   reached so far; 0: no limit
      */
-    public record Settings(int maxDomains, int alphaSteps, Branching branching, int batch) implements java.io.Serializable {
-        public static final Settings DEFAULT = new Settings(DEFAULT_DOMAINS, 0, Branching.SMEAR, DEFAULT_BATCH);
+    public record Settings(int maxDomains, int alphaSteps, Branching branching, int batch, double seconds) implements java.io.Serializable {
+        public static final Settings DEFAULT = new Settings(DEFAULT_DOMAINS, 0, Branching.SMEAR, DEFAULT_BATCH, 0);
 
         public Settings {
             if (maxDomains < 1) throw new IllegalArgumentException("at least one sub-box per example, not " + maxDomains);
             if (alphaSteps < 0) throw new IllegalArgumentException("α-CROWN steps must be ≥ 0, not " + alphaSteps);
             if (batch < 1) throw new IllegalArgumentException("at least one sub-box per batch, not " + batch);
+            if (!(seconds >= 0)) throw new IllegalArgumentException("a search's time limit must be ≥ 0 seconds (0: none), not " + seconds);
         }
 
-        public Settings withDomains(int n) { return new Settings(n, alphaSteps, branching, batch); }
+        public Settings withDomains(int n) { return new Settings(n, alphaSteps, branching, batch, seconds); }
 
-        public Settings withAlphaSteps(int n) { return new Settings(maxDomains, n, branching, batch); }
+        public Settings withAlphaSteps(int n) { return new Settings(maxDomains, n, branching, batch, seconds); }
 
-        public Settings withBranching(Branching b) { return new Settings(maxDomains, alphaSteps, b, batch); }
+        public Settings withBranching(Branching b) { return new Settings(maxDomains, alphaSteps, b, batch, seconds); }
 
-        public Settings withBatch(int n) { return new Settings(maxDomains, alphaSteps, branching, n); }
+        public Settings withBatch(int n) { return new Settings(maxDomains, alphaSteps, branching, n, seconds); }
+
+        public Settings withSeconds(double s) { return new Settings(maxDomains, alphaSteps, branching, batch, s); }
+
+        /** The default search with branch and bound's budget of domains and time ({@code --bab-domains}, {@code --bab-timeout}). */
+        public static Settings like(BranchAndBound.Settings bab) { return DEFAULT.withDomains(bab.maxDomains()).withSeconds(bab.seconds()); }
+
+        /** The seconds an example may spend: {@link #seconds}, or no limit. */
+        double limit() { return seconds > 0 ? seconds : Double.POSITIVE_INFINITY; }
     }
 
     /**
@@ -140,6 +152,8 @@ public final class InputSplitting {
         final double[] provedRows;
         double provedLower = Double.POSITIVE_INFINITY;
         int bounded;
+        /** Seconds of the batches it took part in, each shared by sub-boxes. */
+        double seconds;
         boolean stuck;
         double[] counterexample;
 
@@ -150,8 +164,10 @@ public final class InputSplitting {
             Arrays.fill(provedRows, Double.POSITIVE_INFINITY);
         }
 
-        /** Whether it takes more sub-boxes: open ones left, budget left, no counterexample, none stuck. */
-        boolean searching(int maxDomains) { return !open.isEmpty() && bounded < maxDomains && !stuck && counterexample == null; }
+        /** Whether it takes more sub-boxes: open ones left, budget and time left, no counterexample, none stuck. */
+        boolean searching(Settings settings) {
+            return !open.isEmpty() && bounded < settings.maxDomains() && seconds < settings.limit() && !stuck && counterexample == null;
+        }
 
         /** Per row the minimum over the leaves, proved and open: sound, since the leaves cover the box. */
         Outcome outcome() {
@@ -298,16 +314,19 @@ public final class InputSplitting {
             List<Example> searching = new ArrayList<>();
             for (Example e : examples) {
                 if (searching.size() == window) break;
-                if (e.searching(max)) searching.add(e);
+                if (e.searching(space.settings())) searching.add(e);
             }
             if (searching.isEmpty() || expired.getAsBoolean()) return;
             List<Pick> batch = new ArrayList<>();
             next = take(searching, next, space.settings(), batch);
             for (Pick p : batch) p.example().bounded++;
             Step step;
+            long t0 = System.nanoTime();
             try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {   // α-CROWN turns gradients on for its own loop
                 step = bound(net, batch, space, spec);
             }
+            double share = (System.nanoTime() - t0) / 1e9 / batch.size();   // each box's part of the batch's time
+            for (Pick p : batch) p.example().seconds += share;
             // a counterexample ends its own example's search only: that example's boxes of this batch stay leaves
             for (int d = 0; d < batch.size(); d++) batch.get(d).example().counterexample = step.counterexample[d];
             for (int d = 0; d < batch.size(); d++) settle(batch.get(d), step.rows[d], step.score[d], space);

@@ -96,7 +96,7 @@ public final class Verification {
             }
             if (method == Method.BAB_INPUT) {   // ℓ∞ only: InputSplitting.worstLower refuses an ℓ2 ball (requireBox)
                 out.copy_(InputSplitting.worstLower(net, region, BoundedNetwork.marginsOverOthers(y, numClasses, x),
-                        InputSplitting.Settings.DEFAULT.withDomains(bab.maxDomains()), 0, () -> false, hooks));
+                        InputSplitting.Settings.like(bab), 0, () -> false, hooks));
                 return out;
             }
             Tensor spec = BoundedNetwork.margins(y, numClasses, x);

@@ -28,13 +28,12 @@ public final class VerificationRun {
 
     /**
      * @param radiusMax   with {@code radiusSteps} &gt; 0: each image's largest verified radius in [0, radiusMax] by bisection
-     * @param babDomains  branch and bound's budget of domains per image and bound ({@link BranchAndBound.Settings#maxDomains})
+     * @param bab         branch and bound's settings (its budget of domains and time per image and bound; bab-input reads
+     *                    those two, {@link InputSplitting.Settings#like})
      */
     public record Settings(List<Verification.Method> methods, Norm norm, double[] eps, int batchSize, boolean attack,
                            boolean attackAll, int steps, int restarts, int targets, int queries, long seed,
-                           double radiusMax, int radiusSteps, int babDomains) {
-        BranchAndBound.Settings bab() { return BranchAndBound.Settings.DEFAULT.withDomains(babDomains); }
-    }
+                           double radiusMax, int radiusSteps, BranchAndBound.Settings bab) {}
 
     /**
      * One image.

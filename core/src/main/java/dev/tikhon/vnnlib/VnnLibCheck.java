@@ -168,7 +168,7 @@ public final class VnnLibCheck {
             else if (m == Verification.Method.BAB_INPUT) {
                 for (int k : open) {
                     if (expired.getAsBoolean()) break;
-                    point = babInput(net, p.cases().get(k), by.get(k), margins.get(k), options.bab().maxDomains(), expired);
+                    point = babInput(net, p.cases().get(k), by.get(k), margins.get(k), options.bab(), expired);
                     if (point != null) { found = k; break; }
                 }
             } else bound(net, m, p, open, by, margins, expired);
@@ -289,7 +289,7 @@ public final class VnnLibCheck {
      * returns a counterexample its points found, confirmed by a forward pass of the model (null: none).
      */
     private double[] babInput(BoundedNetwork net, VnnLib.Case c, Map<Verification.Method, Integer> by, Map<Verification.Method, double[]> margins,
-                              int domains, java.util.function.BooleanSupplier expired) {
+                              BranchAndBound.Settings bab, java.util.function.BooleanSupplier expired) {
         int size = c.constraints().size();
         if (size == 0) {   // nothing to refute: every point of the box is a counterexample, which the attack gives
             by.put(Verification.Method.BAB_INPUT, -1);
@@ -302,7 +302,7 @@ public final class VnnLibCheck {
             // above d (rounded up); a constraint not usable to refute never proves a sub-box
             t[j] = rounding && !g.exactCoefficients() ? Double.POSITIVE_INFINITY : Math.nextUp(g.d().doubleValue());
         }
-        InputSplitting.Settings settings = InputSplitting.Settings.DEFAULT.withDomains(domains);
+        InputSplitting.Settings settings = InputSplitting.Settings.like(bab);
         java.util.function.Supplier<InputSplitting.Outcome> run = () -> {
             try (Scope s = Scope.open()) {
                 return InputSplitting.search(net, batch(c.loOut(), 1), batch(c.hiOut(), 1), negatedRows(c.constraints()), t,

@@ -20,7 +20,8 @@ class CertificationStepsSerializeTest {
     @Test
     void everyRegisteredMethodsStepsSurviveJavaSerialization() throws Exception {
         RandomizedSmoothing.Config smoothing = new RandomizedSmoothing.Config(0.25, 10, 100, 0.001, 50, 0, 1);
-        CertificationMethods.Settings s = new CertificationMethods.Settings(0.25, smoothing, true, 0, "l2", 100, 7);
+        CertificationMethods.Settings s = new CertificationMethods.Settings(0.25, smoothing, true, 0, "l2", 100,
+                dev.tikhon.verify.BranchAndBound.Settings.DEFAULT.withDomains(7), false);
         assertThat(CertificationMethods.names()).contains("ibp", "crown", "alpha-crown", "bab");
         // a model for the factories that look at it (the CLI registers lipschitz, which refuses TorchScript)
         dev.tikhon.nn.Module model = new dev.tikhon.nn.Sequential(new dev.tikhon.nn.Linear(2, 2));

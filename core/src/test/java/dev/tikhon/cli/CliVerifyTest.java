@@ -112,10 +112,11 @@ class CliVerifyTest {
         assertThat(ca.exitCode()).as(ca.err()).isEqualTo(0);
         assertThat(JSON.readTree(dir.resolve("certify-alpha/metrics.json").toFile()).at("/result/certificates/alpha-crown/kind").asText())
                 .isEqualTo("sound");
-        Cli.Run cb = Cli.run("certify", "--checkpoint", base.toString(), "--method", "bab", "--bab-domains", "2", "--images", "3",
+        Cli.Run cb = Cli.run("certify", "--checkpoint", base.toString(), "--method", "bab", "--bab-domains", "2", "--bab-steps", "4", "--images", "3",
                 "--threads", "1", "--out", dir.resolve("certify-bab").toString());
         assertThat(cb.exitCode()).as(cb.err()).isEqualTo(0);
-        assertThat(cb.out()).contains("2 domains per image and bound");
+        assertThat(cb.out()).contains("2 domains per image and bound, 4 Adam steps per batch of domains");
+        assertThat(JSON.readTree(dir.resolve("certify-bab/metrics.json").toFile()).at("/bab_steps").asInt()).isEqualTo(4);
         assertThat(JSON.readTree(dir.resolve("certify-bab/metrics.json").toFile()).at("/result/certificates/bab/kind").asText()).isEqualTo("sound");
         // beside each radius, the attack's distance: the largest certifiable radius lies between the two
         dev.tikhon.report.Csv.Table bab = dev.tikhon.report.Csv.read(dir.resolve("certify-bab/certify.csv"));
@@ -141,6 +142,23 @@ class CliVerifyTest {
         JsonNode sm = JSON.readTree(dir.resolve("bab2/metrics.json").toFile());
         assertThat(sm.at("/bab_domains").asInt()).isEqualTo(2);
         assertThat(sm.at("/results/1/verified").asLong()).isGreaterThanOrEqualTo(sm.at("/results/0/verified").asLong());
+        // a time limit and a step count of its own: recorded, in the description; a limit spent at once stops every search
+        // before its first batch of domains (told as stopped, the root's bound standing: still at least CROWN)
+        Cli.Run timed = Cli.run("verify", "--checkpoint", base.toString(), "--method", "crown,bab", "--bab-timeout", "1e-9", "--bab-steps", "3",
+                "--eps", "0.05", "--images", "6", "--no-attack", "--threads", "1", "--out", dir.resolve("bab-timed").toString());
+        assertThat(timed.exitCode()).as(timed.err()).isEqualTo(0);
+        JsonNode timedMetrics = JSON.readTree(dir.resolve("bab-timed/metrics.json").toFile());
+        assertThat(timedMetrics.at("/bab_timeout_seconds").asDouble()).isEqualTo(1e-9);
+        assertThat(timedMetrics.at("/bab_steps").asInt()).isEqualTo(3);
+        JsonNode ends = timedMetrics.at("/results/1/search");
+        assertThat(ends.at("/stopped").asLong()).as(ends.toString()).isPositive()
+                .isEqualTo(6 - ends.at("/root").asLong() - ends.at("/attacked_first").asLong());
+        assertThat(ends.at("/mean_domains_searched").asDouble()).isZero();
+        assertThat(timed.out()).contains("stopped by --bab-timeout");
+        assertThat(timedMetrics.at("/results/1/verified").asLong()).isGreaterThanOrEqualTo(timedMetrics.at("/results/0/verified").asLong());
+        Cli.Run unread = Cli.run("verify", "--checkpoint", base.toString(), "--method", "crown,bab-input", "--bab-steps", "3", "--bab-timeout", "2",
+                "--eps", "0.05", "--images", "1", "--no-attack", "--threads", "1", "--out", dir.resolve("bab-input-steps").toString());
+        assertThat(unread.err()).contains("--bab-steps").doesNotContain("--bab-timeout");   // bab-input reads the time limit, not the steps
         Cli.Run none = Cli.run("verify", "--checkpoint", base.toString(), "--method", "bab", "--bab-domains", "0", "--out", dir.resolve("z").toString());
         assertThat(none.exitCode()).isEqualTo(2);
         assertThat(none.err()).contains("--bab-domains").contains("≥ 1");

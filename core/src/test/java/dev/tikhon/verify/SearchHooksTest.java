@@ -224,6 +224,7 @@ class SearchHooksTest {
     }
 
     private static VerificationRun.Settings settings(List<Verification.Method> methods, boolean attackAll) {
-        return new VerificationRun.Settings(methods, Norm.LINF, new double[]{EPS}, 12, true, attackAll, 10, 1, 2, 50, 0, 0, 0, 16);
+        return new VerificationRun.Settings(methods, Norm.LINF, new double[]{EPS}, 12, true, attackAll, 10, 1, 2, 50, 0, 0, 0,
+                BranchAndBound.Settings.DEFAULT.withDomains(16));
     }
 }
