@@ -155,8 +155,8 @@ final class VerifyCommand implements Callable<Integer> {
         VerificationRun.Result r;
         try (Progress bar = Progress.start("verify " + String.join(",", methods), set.size())) {
             r = accountRounding
-                ? dev.tikhon.verify.Rounding.accounted(() -> VerificationRun.run(model.model(), set, s, device, bar::step))
-                : VerificationRun.run(model.model(), set, s, device, bar::step);
+                ? dev.tikhon.verify.Rounding.accounted(() -> VerificationRun.run(model.model(), set, s, device, bar::step, bar::setExtra))
+                : VerificationRun.run(model.model(), set, s, device, bar::step, bar::setExtra);
         }
         double wall = (System.nanoTime() - t0) / 1e9;
         Map<String, Object> metrics = RunReport.header("verify", device);

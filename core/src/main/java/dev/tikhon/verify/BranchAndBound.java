@@ -252,7 +252,7 @@ public final class BranchAndBound {
         for (int i = 0; i < n && !shapes.isEmpty(); i++) {   // no activation to split: the root's bound stands
             // verified at the root, misclassified at the centre, refuted by the caller, or out of time
             if (out[i] > threshold || hopeless[i] || skip[i] || expired.getAsBoolean()) continue;
-            Outcome o = search(net, region, spec, i, crownUnits, settings, shapes, out[i], threshold, settings.untilDeadline(expired));
+            Outcome o = search(net, region, spec, i, crownUnits, settings, shapes, out[i], threshold, settings.untilDeadline(expired), hooks);
             out[i] = Math.max(out[i], o.lower());
             hooks.searched(i, o.domains(), SearchHooks.End.of(out[i] > threshold, false, o.stuck(), o.domains(), settings.maxDomains()));
         }
@@ -282,7 +282,7 @@ public final class BranchAndBound {
 
     /** The same, from a sound bound {@code rootBound} on the whole region (every domain's bound is at least it). */
     static Outcome search(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings, double rootBound) {
-        return search(net, region, spec, i, crownUnits, settings, net.splittableInputShapes(region), rootBound, 0, () -> false);
+        return search(net, region, spec, i, crownUnits, settings, net.splittableInputShapes(region), rootBound, 0, () -> false, SearchHooks.NONE);
     }
 
     /** The unit the root domain of example {@code i} splits first: {split id, flat unit}, or {−1, −1} where none is unstable. */
@@ -295,7 +295,8 @@ public final class BranchAndBound {
     }
 
     private static Outcome search(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings,
-                                  Map<Integer, long[]> shapes, double rootBound, double threshold, java.util.function.BooleanSupplier expired) {
+                                  Map<Integer, long[]> shapes, double rootBound, double threshold, java.util.function.BooleanSupplier expired,
+                                  SearchHooks hooks) {
         try (Scope s = Scope.open()) {
             Map<Integer, Interval> known = null;
             if (settings.rootAlphaSteps() > 0) {   // α-CROWN on the example: its bound, and its intermediate bounds, which hold on every domain
@@ -304,13 +305,13 @@ public final class BranchAndBound {
                         Verification.ALPHA_LR, new AlphaSlopes(), known, BoundedNetwork.Stop.never(expired)).min().item();
                 rootBound = Math.max(rootBound, alpha);
             }
-            return search(net, region, spec, i, crownUnits, settings, shapes, rootBound, known, threshold, expired);
+            return search(net, region, spec, i, crownUnits, settings, shapes, rootBound, known, threshold, expired, hooks);
         }
     }
 
     private static Outcome search(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings,
                                   Map<Integer, long[]> shapes, double rootBound, Map<Integer, Interval> known, double threshold,
-                                  java.util.function.BooleanSupplier expired) {
+                                  java.util.function.BooleanSupplier expired, SearchHooks hooks) {
         List<Integer> relus = net.reluLayers();
         PriorityQueue<Domain> open = new PriorityQueue<>((a, b) -> Double.compare(a.bound(), b.bound()));
         open.add(Domain.root(rootBound));
@@ -339,6 +340,7 @@ public final class BranchAndBound {
                     }
                 }
             }
+            hooks.progress(i, bounded, min(open, verifiedMin));
         }
         return new Outcome(min(open, verifiedMin), bounded, !stuck && !open.isEmpty(), stuck);
     }

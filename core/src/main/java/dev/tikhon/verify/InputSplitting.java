@@ -255,7 +255,7 @@ public final class InputSplitting {
             settle(roots.get(i), step.rows[i], step.score[i], space);
             open.add(e);
         }
-        run(net, open, space, spec, expired);
+        run(net, open, space, spec, expired, hooks);
         for (Example e : open) {
             Outcome o = e.outcome();
             int i = e.index;
@@ -287,7 +287,8 @@ public final class InputSplitting {
         Example e = new Example(0, thresholds);
         e.open.add(root(lo.to(DType.FLOAT64).flatten(0, -1).toDoubleArray(), hi.to(DType.FLOAT64).flatten(0, -1).toDoubleArray(),
                 thresholds.length));
-        run(net, List.of(e), new Space(lo.shape(), lo.dtype(), lo.device(), goal, settings, keepBoth, OPEN_VALUES), spec, expired);
+        run(net, List.of(e), new Space(lo.shape(), lo.dtype(), lo.device(), goal, settings, keepBoth, OPEN_VALUES), spec, expired,
+                SearchHooks.NONE);
         return e.outcome();
     }
 
@@ -302,9 +303,10 @@ public final class InputSplitting {
      * The search of the {@code examples} (each with its open sub-boxes; {@code spec} [N, S, outputs] holds each one's rows at
      * {@link Example#index}) together: while one is still searching and the stop hook allows it (asked before each batch),
      * a batch of sub-boxes taken across the searching examples ({@link #take}) is bounded in one computation, each box
-     * with its own example's rows, and each bounded box is settled by its own example ({@link #settle}).
+     * with its own example's rows, and each bounded box is settled by its own example ({@link #settle}); {@code hooks} then
+     * hears each of the batch's examples' progress.
      */
-    private static void run(BoundedNetwork net, List<Example> examples, Space space, Tensor spec, BooleanSupplier expired) {
+    private static void run(BoundedNetwork net, List<Example> examples, Space space, Tensor spec, BooleanSupplier expired, SearchHooks hooks) {
         int max = space.settings().maxDomains();
         long perExample = 2L * max + 2;
         for (int i = 1; i < space.shape().length; i++) perExample *= space.shape()[i];
@@ -330,6 +332,11 @@ public final class InputSplitting {
             // a counterexample ends its own example's search only: that example's boxes of this batch stay leaves
             for (int d = 0; d < batch.size(); d++) batch.get(d).example().counterexample = step.counterexample[d];
             for (int d = 0; d < batch.size(); d++) settle(batch.get(d), step.rows[d], step.score[d], space);
+            if (hooks != SearchHooks.NONE) {
+                for (Example e : new java.util.LinkedHashSet<>(batch.stream().map(Pick::example).toList())) {
+                    hooks.progress(e.index, e.bounded, Arrays.stream(e.outcome().rows()).min().orElse(Double.POSITIVE_INFINITY));
+                }
+            }
         }
     }
 

@@ -25,6 +25,13 @@ public interface SearchHooks {
      */
     default void counterexample(int example, double[] point) {}
 
+    /**
+     * Example {@code example}'s search goes on: after each batch, {@code domains} bound computations so far and
+     * {@code lower} the lowest bound of its leaves (what the search would return now: sound). For a status line, since a
+     * search of 1,024 domains can take minutes.
+     */
+    default void progress(int example, int domains, double lower) {}
+
     /** Example {@code example}'s search ended after {@code domains} bound computations, for the reason {@code end}. */
     default void searched(int example, int domains, End end) {}
 

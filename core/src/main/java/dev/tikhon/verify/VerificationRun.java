@@ -103,10 +103,20 @@ public final class VerificationRun {
 
     /** The run, within the data's input domain ([0, 1] for images, unbounded for other data: {@link InputDomain}). */
     public static Result run(Module model, Dataset images, Settings s, Device device, java.util.function.IntConsumer progress) {
-        return InputDomain.within(InputDomain.of(images.isImages()), () -> runInDomain(model, images, s, device, progress));
+        return run(model, images, s, device, progress, status -> {});
     }
 
-    private static Result runInDomain(Module model, Dataset images, Settings s, Device device, java.util.function.IntConsumer progress) {
+    /**
+     * The same, telling {@code status} where a long search is (method, radius, image, domains so far and its bound), after
+     * each of its batches of domains, and "" once a batch of images is done: a progress bar's extra text.
+     */
+    public static Result run(Module model, Dataset images, Settings s, Device device, java.util.function.IntConsumer progress,
+                             java.util.function.Consumer<String> status) {
+        return InputDomain.within(InputDomain.of(images.isImages()), () -> runInDomain(model, images, s, device, progress, status));
+    }
+
+    private static Result runInDomain(Module model, Dataset images, Settings s, Device device, java.util.function.IntConsumer progress,
+                                      java.util.function.Consumer<String> status) {
         model.train(false);
         int n = images.size(), k = images.numClasses(), methods = s.methods().size(), radii = s.eps().length;
         List<Row> rows = new ArrayList<>();
@@ -140,7 +150,7 @@ public final class VerificationRun {
                         if (s.methods().get(m).searches()) searchEnd[i][m] = filled(radii, ROOT);
                     }
                 }
-                Attacker attacker = new Attacker(model, x, y, s, k, start, broken, attacked, by);
+                Attacker attacker = new Attacker(model, x, y, s, k, start, broken, attacked, by, status);
                 // one search per batch: a costlier method's bisection starts from a cheaper one's radius (and the attack's)
                 Verification.RadiusSearch search = s.radiusSteps() > 0
                         ? new Verification.RadiusSearch(model, x, y, s.norm(), k, s.radiusMax(), s.radiusSteps(), s.bab()) : null;
@@ -174,6 +184,7 @@ public final class VerificationRun {
                     rows.add(new Row(start + i, labels[i], pred[i], margin[i], broken[i], attacked[i], by[i], radius[i], searchEnd[i], domains[i]));
                 }
             }
+            status.accept("");
             if (progress != null) progress.accept(b);   // images done in this batch
         }
         double[] perImage = new double[methods];
@@ -201,10 +212,11 @@ public final class VerificationRun {
         private final boolean[][] broken, attacked;
         private final String[][] by;
         private final int[] runs;   // per radius: ensembles run so far (each run its own seed; the first one's as before searches asked)
+        private final java.util.function.Consumer<String> status;
         private double seconds;
 
         Attacker(Module model, Tensor x, Tensor y, Settings s, int classes, int start, boolean[][] broken, boolean[][] attacked,
-                 String[][] by) {
+                 String[][] by, java.util.function.Consumer<String> status) {
             this.model = model;
             this.x = x;
             this.y = y;
@@ -215,6 +227,7 @@ public final class VerificationRun {
             this.attacked = attacked;
             this.by = by;
             this.runs = new int[s.eps().length];
+            this.status = status;
         }
 
         /** Seconds spent attacking so far. */
@@ -257,6 +270,11 @@ public final class VerificationRun {
                         if (out[j]) searchEnd[open[j]][m][e] = ATTACKED_FIRST;
                     }
                     return out;
+                }
+
+                @Override public void progress(int i, int spent, double lower) {
+                    status.accept(String.format(java.util.Locale.ROOT, "%s ε %s: image %d, %d domains, bound %.4g", method,
+                            dev.tikhon.report.Format.number(s.eps()[e]), start + i, spent, lower));
                 }
 
                 @Override public void searched(int i, int spent, End end) {

@@ -184,7 +184,8 @@ class SearchHooksTest {
         Dataset set = new Dataset("random", "test", pixels, labels, 5, List.of("a", "b", "c", "d", "e"));
         List<Verification.Method> methods = List.of(Verification.Method.CROWN, Verification.Method.BAB);
         VerificationRun.Result first = VerificationRun.run(f, set, settings(methods, false), Device.CPU, null);
-        VerificationRun.Result all = VerificationRun.run(f, set, settings(methods, true), Device.CPU, null);
+        List<String> status = new ArrayList<>();
+        VerificationRun.Result all = VerificationRun.run(f, set, settings(methods, true), Device.CPU, null, status::add);
         int skipped = 0;
         for (int i = 0; i < 12; i++) {
             VerificationRun.Row a = first.rows().get(i), b = all.rows().get(i);
@@ -214,10 +215,17 @@ class SearchHooksTest {
             }
             assertThat(b.searchEnd(1, 0)).isNotEqualTo("attacked first");
             if (b.searchEnd(1, 0).equals("root")) assertThat(b.domains()[1][0]).isZero();
-            else assertThat(b.domains()[1][0]).as("image %d: domains of its search", i).isBetween(1, 16);
+            else {
+                assertThat(b.domains()[1][0]).as("image %d: domains of its search", i).isBetween(1, 16);
+                // the status line after its last batch: its domains, and a bound at most the one it ends with
+                String last = "bab ε 0.03: image " + i + ", " + b.domains()[1][0] + " domains, bound ";
+                assertThat(status).as("image %d", i).anyMatch(line -> line.startsWith(last)
+                        && Double.parseDouble(line.substring(last.length())) <= b.margin()[1][0] + 1e-4 * Math.abs(b.margin()[1][0]));
+            }
             assertThat(b.searchEnd(1, 0).equals("proved")).as("image %d", i).isEqualTo(b.verified(1, 0) && b.domains()[1][0] > 0);
         }
         assertThat(first_).isGreaterThanOrEqualTo(skipped);
+        assertThat(status).as("cleared after the batch").last().isEqualTo("");
         assertThat(first.violations(0)).isZero();
         assertThat(all.violations(0)).isZero();
         assertThat(first.rows().stream().filter(r -> r.broken()[0]).count()).as("falsified").isPositive();

@@ -29,9 +29,17 @@ class SearchTimeLimitTest {
     private static final class Told implements SearchHooks {
         final Map<Integer, End> end = new HashMap<>();
         final Map<Integer, Integer> domains = new HashMap<>();
+        /** Per example, the domains and bound of its last progress report. */
+        final Map<Integer, double[]> last = new HashMap<>();
         final long sleepAfterFirst;
 
         Told(long sleepAfterFirstMillis) { this.sleepAfterFirst = sleepAfterFirstMillis; }
+
+        @Override public void progress(int example, int bounded, double lower) {
+            double[] before = last.get(example);
+            assertThat(before == null || bounded > before[0]).as("example %d: domains grow from report to report", example).isTrue();
+            last.put(example, new double[]{bounded, lower});
+        }
 
         @Override public void searched(int example, int bounded, End why) {
             if (end.isEmpty() && sleepAfterFirst > 0) {
@@ -87,6 +95,10 @@ class SearchTimeLimitTest {
             assertThat(second.end.get(i)).as("image %d: its own second", i).isEqualTo(unlimited.end.get(i));
             assertThat(second.domains.get(i)).as("image %d", i).isEqualTo(unlimited.domains.get(i));
             assertThat(timed[i]).as("image %d", i).isEqualTo(full[i]);
+            // its progress after the last batch: the domains it ends with, and its bound (the root's where that is higher)
+            assertThat((int) unlimited.last.get(i)[0]).as("image %d", i).isEqualTo(unlimited.domains.get(i));
+            assertThat(Math.max(stopped[i], unlimited.last.get(i)[1])).as("image %d", i).isEqualTo(full[i]);
+            assertThat(instant.last).as("no batch, no report").doesNotContainKey(i);
         }
         assertThat(raised).as("images whose search raised the root's bound (what the limit cuts)").isPositive();
     }
@@ -123,6 +135,8 @@ class SearchTimeLimitTest {
             }
             assertThat(lower[1][i]).as("example %d", i).isLessThanOrEqualTo(lower[0][i]);
             if (unlimited.domains.get(i) > instant.domains.get(i)) further++;
+            assertThat((int) unlimited.last.get(i)[0]).as("example %d", i).isEqualTo(unlimited.domains.get(i));
+            assertThat(unlimited.last.get(i)[1]).as("example %d", i).isLessThanOrEqualTo(lower[0][i]);
         }
         assertThat(further).as("examples the unlimited search took further").isPositive();
         assertThat(unlimited.end.values()).doesNotContain(SearchHooks.End.STOPPED);
