@@ -278,6 +278,8 @@ public final class VerificationRun {
                 }
 
                 @Override public void searched(int i, int spent, End end) {
+                    status.accept(String.format(java.util.Locale.ROOT, "%s ε %s: image %d %s after %d domains", method,
+                            dev.tikhon.report.Format.number(s.eps()[e]), start + i, end, spent));
                     searchEnd[i][m][e] = end.toString();
                     domains[i][m][e] = spent;
                 }

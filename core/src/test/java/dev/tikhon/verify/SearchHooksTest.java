@@ -221,6 +221,7 @@ class SearchHooksTest {
                 String last = "bab ε 0.03: image " + i + ", " + b.domains()[1][0] + " domains, bound ";
                 assertThat(status).as("image %d", i).anyMatch(line -> line.startsWith(last)
                         && Double.parseDouble(line.substring(last.length())) <= b.margin()[1][0] + 1e-4 * Math.abs(b.margin()[1][0]));
+                assertThat(status).as("image %d", i).contains("bab ε 0.03: image " + i + " " + b.searchEnd(1, 0) + " after " + b.domains()[1][0] + " domains");
             }
             assertThat(b.searchEnd(1, 0).equals("proved")).as("image %d", i).isEqualTo(b.verified(1, 0) && b.domains()[1][0] > 0);
         }
