@@ -260,6 +260,22 @@ public final class Engine {
         return threads;
     }
 
+    /** The thread count now, or 0 while the natives are not loaded (which this does not do). For {@link #restoreThreads}. */
+    public static int threadsIfLoaded() {
+        return initialized ? threads : 0;
+    }
+
+    /**
+     * Sets the thread count back to {@code before}, a {@link #threadsIfLoaded} taken earlier (0: the default count);
+     * nothing while the natives are not loaded. Always through {@link #setThreads}, so that a libtorch count changed
+     * behind the engine's back ({@link ConvSweep}) is set back too; the self-check's verdict for a count already checked
+     * is kept, so this costs next to nothing.
+     */
+    public static void restoreThreads(int before) {
+        if (!initialized) return;
+        setThreads(before > 0 ? before : defaultThreads.count());
+    }
+
     public static boolean cudaAvailable() {
         init();
         return torch.cuda_is_available();
