@@ -22,9 +22,14 @@ class CliReproduceLipschitzCertifyTest {
 
     /** The experiment at a tiny budget in {@code dir}: {@code mcImages} Monte Carlo images at CERTIFY's N = {@code n}. */
     private static Cli.Run tiny(Path dir, int mcImages, int n) {
+        return tiny(dir, mcImages, n, 5);
+    }
+
+    /** The same with {@code ddnSteps} DDN steps in the soundness check. */
+    private static Cli.Run tiny(Path dir, int mcImages, int n, int ddnSteps) {
         return Cli.run("reproduce", "lipschitz-certify", "--data", "fashion-mnist-sample", "--train-images", "512", "--epochs", "1", "--lip-epochs", "1",
                 "--images", "20", "--mc-images", String.valueOf(mcImages), "--n", String.valueOf(n), "--predict-images", "1",
-                "--smooth-subset", "128", "--kappa", "1", "--ddn-images", "5", "--ddn-steps", "5", "--ensemble-images", "2",
+                "--smooth-subset", "128", "--kappa", "1", "--ddn-images", "5", "--ddn-steps", String.valueOf(ddnSteps), "--ensemble-images", "2",
                 "--attack-steps", "3", "--threads", "1", "--out", dir.toString());
     }
 
@@ -57,12 +62,20 @@ class CliReproduceLipschitzCertifyTest {
         ReportContentTest.checkPage(dir, "Certified accuracy");
 
         // Rerun with one more Monte Carlo image: the two certified ones are kept (same checkpoint, same plan) and equal a
-        // fresh certification's, the third is certified; with another N nothing kept is trusted.
+        // fresh certification's, the third is certified; the soundness checks (same models, certificates, attacks) are kept
+        // and reported as before. With another N nothing Monte Carlo kept is trusted; with other DDN steps no check is.
         Csv.Table cohen = Csv.read(dir.resolve("noise-0.25").resolve("certify.csv"));
         Csv.Table heat = Csv.read(dir.resolve("heat-revision").resolve("certify.csv"));
+        JsonNode checks = JSON.readTree(dir.resolve("metrics.json").toFile()).at("/variants");
         Cli.Run more = tiny(dir, 3, 100);
         assertThat(more.exitCode()).as(more.err()).isEqualTo(0);
-        assertThat(more.out()).contains("resume: 2 image(s) of noise-0.25 already certified", "resume: 2 image(s) of heat-revision already certified");
+        assertThat(more.out()).contains("resume: 2 image(s) of noise-0.25 already certified", "resume: 2 image(s) of heat-revision already certified",
+                "resume: soundness check of undefended kept", "resume: soundness check of lipschitz-margin kept");
+        JsonNode checksAgain = JSON.readTree(dir.resolve("metrics.json").toFile()).at("/variants");
+        for (String v : new String[]{"undefended CNN, sound", "gloro mlp ε 0.5, sound"}) {
+            assertThat(checks.get(v).get("soundness_check")).as(v).isNotNull().isEqualTo(checksAgain.get(v).get("soundness_check"));
+            assertThat(checks.get(v).get("soundness_check").get("tested").asInt()).as(v).isPositive();
+        }
         Csv.Table cohen3 = Csv.read(dir.resolve("noise-0.25").resolve("certify.csv"));
         Csv.Table heat3 = Csv.read(dir.resolve("heat-revision").resolve("certify.csv"));
         assertThat(cohen3.rows()).hasSize(3);
@@ -74,9 +87,10 @@ class CliReproduceLipschitzCertifyTest {
                 assertThat(heat3.records().get(i).get(c)).as(c + " of image " + i).isEqualTo(heat.records().get(i).get(c));
             }
         }
-        Cli.Run otherN = tiny(dir, 3, 120);
+        Cli.Run otherN = tiny(dir, 3, 120, 6);
         assertThat(otherN.exitCode()).as(otherN.err()).isEqualTo(0);
         assertThat(otherN.out()).doesNotContain("resume: ");
+        assertThat(Files.readString(dir.resolve("undefended").resolve("soundness.json"))).contains("× 6 steps");
         assertThat(Files.readString(dir.resolve("noise-0.25").resolve("certify.key"))).contains("n=120");
     }
 }
