@@ -254,25 +254,38 @@ public final class LipschitzCertifyExperiment {
      */
     private SoundnessCheck.Result soundness(String name, Module model, LipschitzCertification.Result certified) {
         Path file = out.resolve(name).resolve(SOUNDNESS);
-        String key = "tikhon " + dev.tikhon.Version.VERSION + "; DDN " + budget.ddnImages() + " images × " + budget.ddnSteps()
-                + " steps; ensemble " + budget.ensembleImages() + " images × " + budget.attackSteps() + " steps; batch 100; seed "
-                + budget.seed() + "; " + device + ", " + dev.tikhon.engine.Engine.threads() + " thread(s); model sha256 "
-                + modelSha256(model) + "; images sha256 " + imagesSha256(certified.images());
-        if (Files.isRegularFile(file)) {
-            try {
-                KeptCheck kept = Json.read(file, KeptCheck.class);
-                if (key.equals(kept.key()) && kept.result() != null) {
-                    System.out.println("resume: soundness check of " + name + " kept (same model, certificates and attacks)");
-                    return kept.result();
-                }
-            } catch (RuntimeException e) {
-                // unreadable: attacked again and written anew
-            }
+        String key = soundnessKey(budget, device, dev.tikhon.engine.Engine.threads(), modelSha256(model), imagesSha256(certified.images()));
+        SoundnessCheck.Result kept = kept(file, key);
+        if (kept != null) {
+            System.out.println("resume: soundness check of " + name + " kept (same model, certificates and attacks)");
+            return kept;
         }
         SoundnessCheck.Result check = SoundnessCheck.run(model, data.test(), certified.images(), budget.ddnImages(), budget.ddnSteps(),
-                budget.ensembleImages(), budget.attackSteps(), 100, budget.seed(), device);
+                budget.ensembleImages(), budget.attackSteps(), SOUNDNESS_BATCH, budget.seed(), device);
         Json.write(file, new KeptCheck(key, check));
         return check;
+    }
+
+    /** The batch of the soundness check's DDN attacks. */
+    private static final int SOUNDNESS_BATCH = 100;
+
+    /** The key a soundness check is kept under: everything its result depends on, the model and images by their hashes. */
+    static String soundnessKey(Budget budget, Device device, int threads, String modelSha256, String imagesSha256) {
+        return "tikhon " + dev.tikhon.Version.VERSION + "; DDN " + budget.ddnImages() + " images × " + budget.ddnSteps()
+                + " steps; ensemble " + budget.ensembleImages() + " images × " + budget.attackSteps() + " steps; batch " + SOUNDNESS_BATCH
+                + "; seed " + budget.seed() + "; " + device + ", " + threads + " thread(s); model sha256 " + modelSha256
+                + "; images sha256 " + imagesSha256;
+    }
+
+    /** The check kept in {@code file} under {@code key}; null when there is none, it is unreadable, or its key is another. */
+    static SoundnessCheck.Result kept(Path file, String key) {
+        if (!Files.isRegularFile(file)) return null;
+        try {
+            KeptCheck kept = Json.read(file, KeptCheck.class);
+            return key.equals(kept.key()) ? kept.result() : null;
+        } catch (RuntimeException e) {
+            return null;   // unreadable: attacked again and written anew
+        }
     }
 
     /** SHA-256 of a model's parameters and buffers: names, dtypes, shapes and values. */
