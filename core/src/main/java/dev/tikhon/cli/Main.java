@@ -2,6 +2,7 @@ package dev.tikhon.cli;
 
 import dev.tikhon.UserError;
 import dev.tikhon.Version;
+import dev.tikhon.engine.Engine;
 import dev.tikhon.engine.EngineException;
 import dev.tikhon.report.RunDirectory;
 import dev.tikhon.train.TrainingDivergedException;
@@ -29,11 +30,24 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(execute(args));
+        System.exit(run(args));   // one command per process: nothing to set back after it
     }
 
-    /** Runs a command line and returns its exit code (for tests and embedding). */
+    /**
+     * Runs a command line and returns its exit code (for tests and embedding). The JVM-wide thread count a command's
+     * {@code --threads} sets is set back when it ends, so that commands run one after another in a process (the tests
+     * run hundreds) each start at the count the process had, not at the last command's.
+     */
     public static int execute(String... args) {
+        int threads = Engine.threadsIfLoaded();
+        try {
+            return run(args);
+        } finally {
+            Engine.restoreThreads(threads);
+        }
+    }
+
+    private static int run(String... args) {
         RunReport.commandStarted(java.time.Instant.now());   // metrics.json's "started"
         try {
             return executeCommand(args);

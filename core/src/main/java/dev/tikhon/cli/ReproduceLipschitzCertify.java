@@ -16,7 +16,8 @@ import java.util.concurrent.Callable;
                 + "(iii) Cohen's CERTIFY on a noise-trained CNN (σ 0.25) and (iv) the heat-smoothed CNN with certificate (a), both "
                 + "probabilistic. Certified accuracy at r = 0, 0.25, 0.5, 0.75, 1; clean accuracy; time per image; every sound "
                 + "certificate attacked inside its radius (DDN on all, the ℓ2 ensemble on --ensemble-images), violations counted. "
-                + "Resumable: rerun to continue training."})
+                + "Resumable: rerun to continue training and Monte Carlo certification; soundness checks already done on the same models, "
+                + "certificates and attacks are kept."})
 final class ReproduceLipschitzCertify implements Callable<Integer> {
     @Mixin DataOptions data = new DataOptions();
 

@@ -124,7 +124,8 @@ public final class Engine {
 
     /**
      * Sets ATen's intra-op thread count and OpenBLAS's ({@link #blasThreads(int, String, String)}: one, unless OpenBLAS's
-     * workers spin briefly enough to share the cores with ATen's).
+     * workers spin briefly enough to share the cores with ATen's), and self-checks the kernels at that count the first
+     * time it is set in the process ({@link #checkKernels}).
      */
     public static void setThreads(int n) {
         if (n < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + n);
@@ -143,13 +144,36 @@ public final class Engine {
         checkKernels();
     }
 
+    /** What a passed self-check set: the layout, the padding and the report, as they were when it passed. */
+    private record Passed(boolean channelsLast, boolean padConvChannels, String kernels) {}
+
     /**
-     * Runs {@link KernelCheck} at the current thread count; turns oneDNN off if its float32 results are wrong, and
-     * when they were wrong at the CPU's own ISA, records it so that later processes on this host cap oneDNN at AVX.
+     * The self-checks that passed in this process, by thread count: a later {@link #setThreads} to a count already
+     * checked takes the verdict found then instead of checking again (0.1–0.4 s each time on two cores, and every
+     * in-process command and test class with its own thread count set it). Failures are not kept: a failed check turns
+     * oneDNN off for the process, and where something turns it back on ({@link ConvSweep}) the next check runs in full.
+     */
+    static final Map<Integer, Passed> PASSED = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Self-checks run in full in this process (a test's count of them). */
+    static final java.util.concurrent.atomic.AtomicInteger SELF_CHECKS = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * Runs {@link KernelCheck} at the current thread count, once per thread count in a process (the first time it is
+     * set; see {@link #PASSED}); turns oneDNN off if its float32 results are wrong, and when they were wrong at the
+     * CPU's own ISA, records it so that later processes on this host cap oneDNN at AVX.
      */
     private static void checkKernels() {
         channelsLast = false;
         if (!torch.globalContext().userEnabledMkldnn()) return;
+        Passed before = PASSED.get(threads);
+        if (before != null) {
+            channelsLast = before.channelsLast();
+            padConvChannels = before.padConvChannels();
+            kernels = before.kernels();
+            return;
+        }
+        SELF_CHECKS.incrementAndGet();
         String isa = isaCap();
         padConvChannels = false;
         String layout = "NCHW (TIKHON_CHANNELS_LAST=0)";
@@ -181,6 +205,7 @@ public final class Engine {
         }
         if (err < 1e-4) {
             kernels = "oneDNN (ISA cap " + isa + "), " + layout + ", float32 conv outputs and gradients self-checked against float64" + padded;
+            PASSED.put(threads, new Passed(channelsLast, padConvChannels, kernels));
         } else {
             channelsLast = false;
             torch.globalContext().setUserEnabledMkldnn(false);
@@ -233,6 +258,22 @@ public final class Engine {
     public static int threads() {
         init();
         return threads;
+    }
+
+    /** The thread count now, or 0 while the natives are not loaded (which this does not do). For {@link #restoreThreads}. */
+    public static int threadsIfLoaded() {
+        return initialized ? threads : 0;
+    }
+
+    /**
+     * Sets the thread count back to {@code before}, a {@link #threadsIfLoaded} taken earlier (0: the default count);
+     * nothing while the natives are not loaded. Always through {@link #setThreads}, so that a libtorch count changed
+     * behind the engine's back ({@link ConvSweep}) is set back too; the self-check's verdict for a count already checked
+     * is kept, so this costs next to nothing.
+     */
+    public static void restoreThreads(int before) {
+        if (!initialized) return;
+        setThreads(before > 0 ? before : defaultThreads.count());
     }
 
     public static boolean cudaAvailable() {

@@ -11,6 +11,8 @@ import dev.tikhon.certify.RandomizedSmoothing;
 import dev.tikhon.data.DataSets;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.engine.Device;
+import dev.tikhon.engine.Scope;
+import dev.tikhon.engine.Tensor;
 import dev.tikhon.io.AtomicFiles;
 import dev.tikhon.lipschitz.LipschitzCertification;
 import dev.tikhon.lipschitz.LipschitzCertifier;
@@ -29,9 +31,14 @@ import dev.tikhon.train.ObjectiveSpec;
 import dev.tikhon.train.TrainConfig;
 import dev.tikhon.train.Trainer;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,7 +56,8 @@ import java.util.function.Function;
  * </ol>
  * Every sound certificate is attacked inside its radius ({@link SoundnessCheck}); violations must be 0. Models are
  * resumable run directories under the output directory (rerunning continues them; a finished one is loaded), and so
- * is Monte Carlo certification, image by image ({@code <variant>/certify.jsonl}). Monte Carlo certification is the
+ * is Monte Carlo certification, image by image ({@code <variant>/certify.jsonl}); a soundness check already done on the
+ * same model, certificates and attacks is kept ({@code <variant>/soundness.json}). Monte Carlo certification is the
  * expensive part: its image count and N are budget options, reported as used.
  */
 public final class LipschitzCertifyExperiment {
@@ -135,8 +143,7 @@ public final class LipschitzCertifyExperiment {
             try (Progress p = Progress.start("certify " + v[1] + " (lipschitz)", budget.images())) {
                 r = LipschitzCertification.run(m, data.test(), budget.images(), dev.tikhon.attack.Norm.L2, 100, device, p);
             }
-            SoundnessCheck.Result check = SoundnessCheck.run(m, data.test(), r.images(), budget.ddnImages(), budget.ddnSteps(), budget.ensembleImages(),
-                    budget.attackSteps(), 100, budget.seed(), device);
+            SoundnessCheck.Result check = soundness((String) v[1], m, r);
             Map<String, Object> summary = new LinkedHashMap<>(r.summary());
             summary.put("soundness_check", check);
             variants.put(label, summary);
@@ -231,6 +238,102 @@ public final class LipschitzCertifyExperiment {
 
     /** The file beside a Monte Carlo variant's {@code certify.jsonl} that names the model and plan its images were certified with. */
     static final String KEY = "certify.key";
+
+    /** The file in a sound variant's folder that keeps its soundness check with the key of what it was computed from. */
+    static final String SOUNDNESS = "soundness.json";
+
+    /** What {@value #SOUNDNESS} holds: the check and the key of everything that determined it. */
+    record KeptCheck(String key, SoundnessCheck.Result result) {}
+
+    /**
+     * The soundness check of a sound variant's certificates: the one kept in {@code <name>/soundness.json} when it was
+     * computed from the same model (the SHA-256 of its parameters and buffers), the same certificates and test images
+     * (indices, labels, predictions, radii and input values), the same attack budget, seed, device, thread count and
+     * Tikhon version; otherwise the attacks are run and their result kept (atomically). A rerun in the same folder thus
+     * attacks nothing it attacked before, and a changed setting attacks again.
+     */
+    private SoundnessCheck.Result soundness(String name, Module model, LipschitzCertification.Result certified) {
+        Path file = out.resolve(name).resolve(SOUNDNESS);
+        String key = soundnessKey(budget, device, dev.tikhon.engine.Engine.threads(), modelSha256(model), imagesSha256(certified.images()));
+        SoundnessCheck.Result kept = kept(file, key);
+        if (kept != null) {
+            System.out.println("resume: soundness check of " + name + " kept (same model, certificates and attacks)");
+            return kept;
+        }
+        SoundnessCheck.Result check = SoundnessCheck.run(model, data.test(), certified.images(), budget.ddnImages(), budget.ddnSteps(),
+                budget.ensembleImages(), budget.attackSteps(), SOUNDNESS_BATCH, budget.seed(), device);
+        Json.write(file, new KeptCheck(key, check));
+        return check;
+    }
+
+    /** The batch of the soundness check's DDN attacks. */
+    private static final int SOUNDNESS_BATCH = 100;
+
+    /** The key a soundness check is kept under: everything its result depends on, the model and images by their hashes. */
+    static String soundnessKey(Budget budget, Device device, int threads, String modelSha256, String imagesSha256) {
+        return "tikhon " + dev.tikhon.Version.VERSION + "; DDN " + budget.ddnImages() + " images × " + budget.ddnSteps()
+                + " steps; ensemble " + budget.ensembleImages() + " images × " + budget.attackSteps() + " steps; batch " + SOUNDNESS_BATCH
+                + "; seed " + budget.seed() + "; " + device + ", " + threads + " thread(s); model sha256 " + modelSha256
+                + "; images sha256 " + imagesSha256;
+    }
+
+    /** The check kept in {@code file} under {@code key}; null when there is none, it is unreadable, or its key is another. */
+    static SoundnessCheck.Result kept(Path file, String key) {
+        if (!Files.isRegularFile(file)) return null;
+        try {
+            KeptCheck kept = Json.read(file, KeptCheck.class);
+            return key.equals(kept.key()) ? kept.result() : null;
+        } catch (RuntimeException e) {
+            return null;   // unreadable: attacked again and written anew
+        }
+    }
+
+    /** SHA-256 of a model's parameters and buffers: names, dtypes, shapes and values. */
+    static String modelSha256(Module model) {
+        MessageDigest d = sha256();
+        try (Scope s = Scope.open()) {
+            for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
+                Tensor t = e.getValue();
+                d.update((e.getKey() + " " + t.dtype() + " " + java.util.Arrays.toString(t.shape()) + "\n").getBytes(StandardCharsets.UTF_8));
+                update(d, t.toDoubleArray());
+            }
+        }
+        return HexFormat.of().formatHex(d.digest());
+    }
+
+    /** SHA-256 of the certified images as the check reads them: index, label, prediction, radius, and their test inputs. */
+    private String imagesSha256(List<LipschitzCertification.Image> images) {
+        MessageDigest d = sha256();
+        long[] ids = new long[images.size()];
+        for (int i = 0; i < ids.length; i++) {
+            LipschitzCertification.Image im = images.get(i);
+            ids[i] = im.index();
+            d.update((im.index() + " " + im.label() + " " + im.prediction() + " " + Double.toHexString(im.radius()) + "\n")
+                    .getBytes(StandardCharsets.UTF_8));
+        }
+        if (ids.length > 0) {
+            try (Scope s = Scope.open()) {
+                Tensor idx = Tensor.fromLongs(ids, ids.length);
+                update(d, data.test().batchInputs(idx).toDoubleArray());
+                for (long label : data.test().batchLabels(idx).toLongArray()) d.update(Long.toString(label).getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        return HexFormat.of().formatHex(d.digest());
+    }
+
+    private static void update(MessageDigest d, double[] values) {
+        ByteBuffer b = ByteBuffer.allocate(8 * values.length);
+        for (double x : values) b.putDouble(x);
+        d.update(b.array());
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     private Module smooth(Module undefended, Function<String, Trainer.Listener> listeners) {
         Module start = Models.build(spec("cnn"));

@@ -57,12 +57,21 @@ class CliReproduceLipschitzCertifyTest {
         ReportContentTest.checkPage(dir, "Certified accuracy");
 
         // Rerun with one more Monte Carlo image: the two certified ones are kept (same checkpoint, same plan) and equal a
-        // fresh certification's, the third is certified; with another N nothing kept is trusted.
+        // fresh certification's, the third is certified; the soundness checks (same models, certificates, attacks) are kept
+        // and reported as before. With another N nothing Monte Carlo kept is trusted, and the checks, which N does not
+        // enter, are kept again (LipschitzCertifyExperimentKeyTest: what their key holds, and that another key attacks again).
         Csv.Table cohen = Csv.read(dir.resolve("noise-0.25").resolve("certify.csv"));
         Csv.Table heat = Csv.read(dir.resolve("heat-revision").resolve("certify.csv"));
+        JsonNode checks = JSON.readTree(dir.resolve("metrics.json").toFile()).at("/variants");
         Cli.Run more = tiny(dir, 3, 100);
         assertThat(more.exitCode()).as(more.err()).isEqualTo(0);
-        assertThat(more.out()).contains("resume: 2 image(s) of noise-0.25 already certified", "resume: 2 image(s) of heat-revision already certified");
+        assertThat(more.out()).contains("resume: 2 image(s) of noise-0.25 already certified", "resume: 2 image(s) of heat-revision already certified",
+                "resume: soundness check of undefended kept", "resume: soundness check of lipschitz-margin kept");
+        JsonNode checksAgain = JSON.readTree(dir.resolve("metrics.json").toFile()).at("/variants");
+        for (String v : new String[]{"undefended CNN, sound", "gloro mlp ε 0.5, sound"}) {
+            assertThat(checks.get(v).get("soundness_check")).as(v).isNotNull().isEqualTo(checksAgain.get(v).get("soundness_check"));
+            assertThat(checks.get(v).get("soundness_check").get("tested").asInt()).as(v).isPositive();
+        }
         Csv.Table cohen3 = Csv.read(dir.resolve("noise-0.25").resolve("certify.csv"));
         Csv.Table heat3 = Csv.read(dir.resolve("heat-revision").resolve("certify.csv"));
         assertThat(cohen3.rows()).hasSize(3);
@@ -76,7 +85,8 @@ class CliReproduceLipschitzCertifyTest {
         }
         Cli.Run otherN = tiny(dir, 3, 120);
         assertThat(otherN.exitCode()).as(otherN.err()).isEqualTo(0);
-        assertThat(otherN.out()).doesNotContain("resume: ");
+        assertThat(otherN.out()).doesNotContain("already certified")
+                .contains("resume: soundness check of undefended kept", "resume: soundness check of lipschitz-margin kept");
         assertThat(Files.readString(dir.resolve("noise-0.25").resolve("certify.key"))).contains("n=120");
     }
 }

@@ -73,4 +73,22 @@ class CliRunTest {
         assertThat(i.out()).contains("fused_updates:").contains("  cpu: agree (largest relative difference sgd ");
         assertThat(dir.resolve("metrics.json")).exists();
     }
+
+    /**
+     * A command's {@code --threads} holds while it runs and is set back when it ends, failed or not: commands run in one
+     * process one after another (as the tests run them) each start at the process's count, not at the last command's.
+     */
+    @Test
+    void aCommandsThreadCountIsSetBackWhenItEnds() throws IOException {
+        int before = dev.tikhon.engine.Engine.threads();
+        String other = String.valueOf(before == 1 ? 2 : 1);
+        Cli.Run m = Cli.run("bench", "matmul", "--size", "8", "--reps", "1", "--threads", other);
+        assertThat(m.exitCode()).as(m.err()).isEqualTo(0);
+        assertThat(JSON.readTree(m.out().strip()).get("threads").asText()).isEqualTo(other);
+        assertThat(dev.tikhon.engine.Engine.threads()).as("after bench matmul --threads " + other).isEqualTo(before);
+        Cli.Run bad = Cli.run("bench", "train-step", "--model", "mlp", "--reg", "tikhonov", "--versus", "cnn", "--threads", other);
+        assertThat(bad.exitCode()).isEqualTo(Main.EXIT_USER);
+        assertThat(bad.err()).contains("use --reg or --versus, not both");
+        assertThat(dev.tikhon.engine.Engine.threads()).as("after a failed command").isEqualTo(before);
+    }
 }

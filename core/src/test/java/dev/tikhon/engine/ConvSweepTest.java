@@ -47,7 +47,7 @@ class ConvSweepTest {
             assertThat(channelsLast.get(0)).isEqualTo(both.get(1));
             assertThat(Engine.describe().get("intraop_threads")).isEqualTo(1);
         } finally {
-            Engine.setThreads(before);   // and re-runs the self-check, which turns oneDNN off again if it must
+            Engine.setThreads(before);   // the self-check's verdict at that count: oneDNN off again if it failed there
         }
     }
 

@@ -180,7 +180,7 @@ class EngineTest {
     void theReportedKernelsAreTheSelfChecksVerdictAtTheCurrentThreadCount() {
         int before = Engine.threads();
         try {
-            Engine.setThreads(before == 1 ? 2 : 1);   // runs the self-check again
+            Engine.setThreads(before == 1 ? 2 : 1);   // the self-check's verdict there (run now, or kept from the first time)
             String k = Engine.kernels();
             assertThat(Engine.describe()).containsEntry("kernels", k).containsEntry("intraop_threads", Engine.threads());
             if (k.startsWith("oneDNN")) {
@@ -196,6 +196,46 @@ class EngineTest {
                 assertThat(m.find()).as(k).isTrue();
                 assertThat(Double.parseDouble(m.group(1).replace(',', '.'))).as(k).isGreaterThanOrEqualTo(1e-4);
             }
+        } finally {
+            Engine.setThreads(before);
+        }
+    }
+
+    /**
+     * The self-check runs in full the first time a thread count is set in the process, and setting a count again takes
+     * the verdict found then (kernels reported, channels-last, channel padding) without checking again.
+     */
+    @Test
+    void theSelfCheckRunsOncePerThreadCountAndItsVerdictIsKept() {
+        int before = Engine.threads();
+        try {
+            int fresh = 3;
+            while (Engine.PASSED.containsKey(fresh)) fresh++;
+            boolean oneDnn = Engine.kernels().startsWith("oneDNN");
+            int checks = Engine.SELF_CHECKS.get();
+            Engine.setThreads(fresh);
+            if (oneDnn) {
+                assertThat(Engine.SELF_CHECKS.get()).as("a count not set before is checked").isEqualTo(checks + 1);
+                assertThat(Engine.PASSED.containsKey(fresh)).isEqualTo(Engine.kernels().startsWith("oneDNN"));
+            }
+            int[] counts = {1, 2, fresh};
+            String[] kernels = new String[3];
+            boolean[][] flags = new boolean[3][];
+            for (int i = 0; i < 3; i++) {
+                Engine.setThreads(counts[i]);
+                kernels[i] = Engine.kernels();
+                flags[i] = new boolean[]{Engine.channelsLast, Engine.padConvChannels};
+            }
+            checks = Engine.SELF_CHECKS.get();
+            for (int round = 0; round < 2; round++) {
+                for (int i = 2; i >= 0; i--) {
+                    Engine.setThreads(counts[i]);
+                    assertThat(Engine.threads()).isEqualTo(counts[i]);
+                    assertThat(Engine.kernels()).isEqualTo(kernels[i]);
+                    assertThat(new boolean[]{Engine.channelsLast, Engine.padConvChannels}).containsExactly(flags[i]);
+                }
+            }
+            assertThat(Engine.SELF_CHECKS.get()).as("counts already checked are not checked again").isEqualTo(checks);
         } finally {
             Engine.setThreads(before);
         }
