@@ -382,4 +382,15 @@ class CliBadInputTest {
         assertThat(v.exitCode()).as(v.err()).isZero();
         assertThat(dir.resolve("result.txt")).exists();
     }
+
+    /** The benches time models of Fashion-MNIST's shape: a toy set's points failed with a libtorch stack trace (certify) or a library note (attack). */
+    @ParameterizedTest(name = "bench {0} on 2-D points")
+    @CsvSource({"certify,--n 10", "attack,--steps 1"})
+    void aBenchOnDataItsModelCannotTake(String bench, String extra) {
+        List<String> a = new ArrayList<>(List.of("bench", bench, "--data", "moons", "--images", "1", "--threads", "1"));
+        a.addAll(List.of(extra.split(" ")));
+        Cli.Run r = Cli.run(a.toArray(String[]::new));
+        oneErrorLine(r, "bench " + bench + " times a model of 1x28x28 images", "moons holds points of shape [2]", "give --data fashion-mnist");
+        assertThat(r.out()).isEmpty();
+    }
 }
