@@ -393,4 +393,15 @@ class CliBadInputTest {
         oneErrorLine(r, "bench " + bench + " times a model of 1x28x28 images", "moons holds points of shape [2]", "give --data fashion-mnist");
         assertThat(r.out()).isEmpty();
     }
+
+    /** The image reproductions on a 2-D toy set failed with an internal error (an array index out of bounds, exit 1). */
+    @ParameterizedTest(name = "reproduce {0} on 2-D points")
+    @CsvSource({"tikhonov", "certify", "verify", "lipschitz-certify", "farkas"})
+    void aReproductionOfImagesOnPoints(String experiment, @TempDir Path dir) {
+        Path out = dir.resolve("r");
+        oneErrorLine(Cli.run("reproduce", experiment, "--data", "moons", "--epochs", "1", "--threads", "1", "--out", out.toString()),
+                "reproduce " + experiment + " trains its models on images [C, H, W], but --data moons holds points of shape [2]",
+                "give an image set");
+        assertThat(out).doesNotExist();
+    }
 }
