@@ -187,6 +187,19 @@ final class OptionChecks {
                 + String.format(Locale.ROOT, "%.3g", peak) + "): give a --warmup shorter than --epochs");
     }
 
+    /**
+     * CERTIFY's N (with failure probability {@code alpha}) too small to certify anything: N samples that all agree bound p_A
+     * below by α^{1/N} at most, and an image is certified only when that exceeds ½, so with N ≤ log₂(1/α) every image abstains
+     * and the run reported a certified accuracy of 0 whatever the model (it ran, with a negative radius cap).
+     */
+    static void checkMonteCarloN(int n, double alpha) {
+        if (Math.pow(alpha, 1.0 / n) > 0.5) return;
+        int least = (int) Math.floor(Math.log(1 / alpha) / Math.log(2)) + 1;
+        throw new dev.tikhon.UserError("--n " + n + " at α = " + joinPlain(List.of(alpha)) + " (--alpha) can certify no image: " + n
+                + " noise samples that all agree bound p_A below by at most α^(1/N) = " + String.format(Locale.ROOT, "%.3g", Math.pow(alpha, 1.0 / n))
+                + ", not above ½, so every image abstains; give --n " + least + " or more (Cohen et al. use 100000)");
+    }
+
     /** Numbers as typed, comma-separated: 0.5 not 0.50000, 2 not 2.0. */
     static String joinPlain(java.util.Collection<Double> values) {
         return String.join(",", values.stream().map(v -> new java.math.BigDecimal(String.valueOf(v)).stripTrailingZeros().toPlainString()).toList());

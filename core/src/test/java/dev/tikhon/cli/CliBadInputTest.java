@@ -404,4 +404,20 @@ class CliBadInputTest {
                 "give an image set");
         assertThat(out).doesNotExist();
     }
+
+    /** With N ≤ log₂(1/α) every image abstains: certify ran and reported 0 certified, whatever the model (a negative radius cap). */
+    @Test
+    void aMonteCarloNTooSmallToCertifyAnything(@TempDir Path dir) {
+        String line = oneErrorLine(Cli.run("certify", "--checkpoint", moonsMlp.toString(), "--method", "cohen", "--sigma", "0.25",
+                "--n", "9", "--n0", "1", "--images", "1", "--threads", "1", "--out", dir.resolve("c").toString()),
+                "--n 9 at α = 0.001 (--alpha) can certify no image", "give --n 10 or more");
+        assertThat(line).contains("α^(1/N) = 0.464");
+        assertThat(dir.resolve("c")).doesNotExist();
+        oneErrorLine(Cli.run("certify", "--checkpoint", moonsMlp.toString(), "--method", "cohen", "--sigma", "0.25", "--alpha", "0.1",
+                "--n", "3", "--out", dir.resolve("c").toString()), "--n 3 at α = 0.1", "give --n 4 or more");
+        oneErrorLine(Cli.run("reproduce", "certify", "--n", "5", "--out", dir.resolve("r").toString()), "--n 5 at α = 0.001");
+        Cli.Run ok = Cli.run("certify", "--checkpoint", moonsMlp.toString(), "--method", "cohen", "--sigma", "0.25", "--n", "10",
+                "--n0", "1", "--images", "1", "--threads", "1", "--out", dir.resolve("ok").toString());
+        assertThat(ok.exitCode()).as(ok.err()).isZero();
+    }
 }
