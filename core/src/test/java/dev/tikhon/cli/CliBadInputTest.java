@@ -420,4 +420,14 @@ class CliBadInputTest {
                 "--n0", "1", "--images", "1", "--threads", "1", "--out", dir.resolve("ok").toString());
         assertThat(ok.exitCode()).as(ok.err()).isZero();
     }
+
+    /** A --transfer-from source that cannot take the attacked data was told to "pass the data the model was trained on (--data)". */
+    @Test
+    void aTransferSourceOfOtherInputsNamesTheSourceAndItsFix(@TempDir Path dir) {
+        String line = oneErrorLine(Cli.run("attack", "--checkpoint", moonsMlp.toString(), "--transfer-from", TINY_CNN, "--limit", "2",
+                "--threads", "1", "--out", dir.resolve("a").toString()), "--transfer-from TorchScript " + TINY_CNN, "cannot take the examples",
+                "give --transfer-from models made for the attacked model's data");
+        assertThat(line).doesNotContain("(--data)");
+        assertThat(dir.resolve("a")).doesNotExist();
+    }
 }
