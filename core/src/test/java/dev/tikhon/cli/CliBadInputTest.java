@@ -430,4 +430,16 @@ class CliBadInputTest {
         assertThat(line).doesNotContain("(--data)");
         assertThat(dir.resolve("a")).doesNotExist();
     }
+
+    /** A complete certify.jsonl line that is no image record (edited, or another tool's) ended --resume in a NullPointerException. */
+    @Test
+    void aResumedCertificationWithAForeignRecordNamesTheLine(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("c");
+        Cli.Run c = Cli.run("certify", "--checkpoint", moonsMlp.toString(), "--method", "crown", "--images", "3", "--threads", "1",
+                "--out", out.toString());
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        Files.writeString(out.resolve("certify.jsonl"), "{\"index\":3,\"label\":1}\n", java.nio.file.StandardOpenOption.APPEND);
+        oneErrorLine(Cli.run("certify", "--resume", "--out", out.toString()), out.resolve("certify.jsonl") + " line 4 is not an image this "
+                + "run certified (no certificates)", "restore the file from a copy, or start the run over with --force");
+    }
 }
