@@ -442,4 +442,18 @@ class CliBadInputTest {
         oneErrorLine(Cli.run("certify", "--resume", "--out", out.toString()), out.resolve("certify.jsonl") + " line 4 is not an image this "
                 + "run certified (no certificates)", "restore the file from a copy, or start the run over with --force");
     }
+
+    /** A complete attack.jsonl line that is no batch record ended --resume in a NullPointerException; a real one still resumes. */
+    @Test
+    void aResumedAttackWithAForeignRecordNamesTheLine(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("a");
+        Cli.Run a = Cli.run("attack", "--checkpoint", moonsMlp.toString(), "--limit", "3", "--steps", "2", "--ddn-steps", "2",
+                "--threads", "1", "--out", out.toString());
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        Cli.Run again = Cli.run("attack", "--resume", "--out", out.toString());
+        assertThat(again.exitCode()).as("the run's own records resume: %s", again.err()).isZero();
+        Files.writeString(out.resolve("attack.jsonl"), "{}\n", java.nio.file.StandardOpenOption.APPEND);
+        oneErrorLine(Cli.run("attack", "--resume", "--out", out.toString()), out.resolve("attack.jsonl") + " line 2 is not a batch this "
+                + "run attacked (no labels)", "restore the file from a copy, or start the run over with --force");
+    }
 }
