@@ -456,4 +456,16 @@ class CliBadInputTest {
         oneErrorLine(Cli.run("attack", "--resume", "--out", out.toString()), out.resolve("attack.jsonl") + " line 2 is not a batch this "
                 + "run attacked (no labels)", "restore the file from a copy, or start the run over with --force");
     }
+
+    /** A --data-lipschitz that is not there said only "File not found: PATH", after the model and the data were read. */
+    @Test
+    void aMissingDataLipschitzRunNamesTheOptionAndTheFix(@TempDir Path dir) throws IOException {
+        Path none = dir.resolve("none"), empty = Files.createDirectories(dir.resolve("empty"));
+        oneErrorLine(Cli.run("generalization", "--checkpoint", moonsMlp.toString(), "--data-lipschitz", none.toString(), "--out",
+                dir.resolve("g").toString()), "--data-lipschitz " + none + ": no such file or folder", "give the --out folder of a "
+                + "'tikhon data-lipschitz' run");
+        oneErrorLine(Cli.run("generalization", "--checkpoint", moonsMlp.toString(), "--data-lipschitz", empty.toString(), "--out",
+                dir.resolve("g").toString()), "--data-lipschitz " + empty + ": no metrics.json in it");
+        assertThat(dir.resolve("g")).doesNotExist();
+    }
 }
