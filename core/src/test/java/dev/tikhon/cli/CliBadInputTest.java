@@ -468,4 +468,14 @@ class CliBadInputTest {
                 dir.resolve("g").toString()), "--data-lipschitz " + empty + ": no metrics.json in it");
         assertThat(dir.resolve("g")).doesNotExist();
     }
+
+    /** bench train-step timed and printed its result, then failed on an --out that is a file. */
+    @Test
+    void aBenchOutThatIsAFileFailsBeforeTheTiming(@TempDir Path dir) throws IOException {
+        Path file = Files.writeString(dir.resolve("taken"), "x");
+        Cli.Run r = Cli.run("bench", "train-step", "--model", "mlp", "--batch", "2", "--steps", "1", "--warmup", "0", "--no-ceiling",
+                "--threads", "1", "--out", file.toString());
+        oneErrorLine(r, "Output directory " + file + " exists and is a file; choose another path");
+        assertThat(r.out()).as("no timing printed").isEmpty();
+    }
 }
