@@ -478,4 +478,17 @@ class CliBadInputTest {
         oneErrorLine(r, "Output directory " + file + " exists and is a file; choose another path");
         assertThat(r.out()).as("no timing printed").isEmpty();
     }
+
+    /** Another command's run folder given as a checkpoint was asked "was training started with this --out?". */
+    @Test
+    void anotherCommandsRunFolderAsACheckpointNamesWhatItHolds(@TempDir Path dir) {
+        Path kernel = dir.resolve("kernel");
+        Cli.Run k = Cli.run("kernel", "fit", "--data", "moons", "--train-size", "20", "--threads", "1", "--out", kernel.toString());
+        assertThat(k.exitCode()).as(k.err()).isZero();
+        String line = oneErrorLine(Cli.run("eval", "--checkpoint", kernel.toString(), "--out", dir.resolve("e").toString()),
+                "no such checkpoint: " + kernel + " holds a 'tikhon kernel fit' run, which writes no checkpoint.tkn", "(train, smooth");
+        assertThat(line).doesNotContain("was training started");
+        oneErrorLine(Cli.run("flow", "eval", "--checkpoint", moonsMlp.toString(), "--out", dir.resolve("f").toString()),
+                moonsMlp + " holds a 'tikhon train' run, which writes no flow-checkpoint.tkn", "(flow train)");
+    }
 }
