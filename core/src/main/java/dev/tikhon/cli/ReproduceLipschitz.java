@@ -51,6 +51,12 @@ final class ReproduceLipschitz implements Callable<Integer> {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
     @Override public Integer call() {
+        // one point has no pair of labels for the data's Lipschitz constant: it failed after training, naming no option
+        List<Integer> tooSmall = sizes.stream().filter(n -> n < 2).distinct().toList();
+        if (!tooSmall.isEmpty()) {
+            throw new dev.tikhon.UserError("--sizes " + join(sizes) + ": a training set of " + join(tooSmall) + " point has no pair of points "
+                    + "with different labels, which the data's Lipschitz constant needs: give sizes of 2 or more (the experiment's: 100 to 10000)");
+        }
         // a map is drawn only at a size that is trained: other --plot-sizes drew nothing, silently (the outputs line named map-*.png)
         List<Integer> unused = plotSizes.stream().filter(n -> !sizes.contains(n)).distinct().toList();
         if (OptionChecks.given(spec, "--plot-sizes") && !unused.isEmpty()) {

@@ -47,6 +47,9 @@ class CliReproduceLipschitzTest {
         assertThat(r.err().strip()).isEqualTo("tikhon: error: --plot-sizes 120 is not a size that --sizes 60 trains, so no decision map "
                 + "would be drawn there: give --plot-sizes from --sizes");
         assertThat(dir.resolve("a")).doesNotExist();
+        Cli.Run one = Cli.run("reproduce", "lipschitz", "--sizes", "1,60", "--plot-sizes", "60", "--out", dir.resolve("one").toString());
+        assertThat(one.exitCode()).as(one.err()).isEqualTo(Main.EXIT_USER);
+        assertThat(one.err()).contains("--sizes 1,60: a training set of 1 point has no pair").contains("give sizes of 2 or more");
         Cli.Run n = Cli.run("reproduce", "lipschitz", "--sizes", "60", "--steps", "1", "--seeds", "1", "--test-points", "10",
                 "--lip-weights", "0.1", "--threads", "1", "--out", dir.resolve("b").toString());
         assertThat(n.exitCode()).as(n.err()).isZero();
