@@ -57,10 +57,14 @@ final class OptionChecks {
                 "--width", "--steps", "--pgd-steps", "--v1-steps", "--hidden", "--sizes", "--depths", "--plot-sizes", "--eot", "--radius-steps", "--bound-batch",
                 "--lip-epochs", "--certified-epochs", "--size", "--reps", "--ceiling-size", "--side", "--in", "--out-channels", "--kernel",
                 "--stride", "--bab-domains",
-                "--held-out", "--image-held-out",   // a flow's held-out NLL of 0 points: training ran, then evaluation failed unnamed
                 "--queries", "--targets")) {   // 0 targets swapped APGD-T for another member; 0 queries failed once the attack ran
             r.put(name, Range.AT_LEAST_ONE);
         }
+        // a flow's held-out NLL of 0 points: training ran, then evaluation failed unnamed; of 1 point: "± 0.0000", a standard
+        // error that one point cannot give
+        Range twoPoints = new Range("≥ 2 (the held-out NLL's standard error needs two points)", v -> v >= 2);
+        r.put("--held-out", twoPoints);
+        r.put("--image-held-out", twoPoints);
         r.put("--alpha", Range.PROBABILITY);
         r.put("--momentum", Range.FRACTION);
         r.put("--kappa-end", Range.UNIT);
