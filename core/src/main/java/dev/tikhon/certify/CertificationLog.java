@@ -67,6 +67,17 @@ public final class CertificationLog implements AutoCloseable {
     public static CertificationLog open(Path dir, String column, boolean resume) {
         AppendLog.Kept<CertificationRun.Image> kept = resume ? AppendLog.readRows(dir.resolve(ROWS), READER::readValue)
                 : new AppendLog.Kept<>(List.of(), List.of());
+        // a complete line that parses but is no record of this run (edited, or from another tool) failed later, unnamed (a
+        // NullPointerException on its missing certificates)
+        for (int i = 0; i < kept.rows().size(); i++) {
+            CertificationRun.Image im = kept.rows().get(i);
+            String missing = im.certificates() == null ? "no certificates" : im.index() < 0 ? "a negative index"
+                    : column != null && !(im.certificates().get(column) instanceof Certificate) ? "no '" + column + "' certificate" : null;
+            if (missing != null) {
+                throw new dev.tikhon.UserError(dir.resolve(ROWS) + " line " + (i + 1) + " is not an image this run certified (" + missing
+                        + "), so --resume cannot continue from it: restore the file from a copy, or start the run over with --force");
+            }
+        }
         AppendLog cohen = null;
         if (column != null) {
             List<String> tsv = new ArrayList<>();

@@ -97,6 +97,8 @@ final class BenchCommand implements Runnable {
                 objective.progress(epoch);
                 objective.check(Models.build(spec));   // as train does: no timing of a model the objective refuses to train
             }
+            // a --out that cannot be a folder (a file there) fails before the timing, not after it was printed
+            RunDirectory outDir = out == null ? null : RunDirectory.create(out);
             Map<String, Object> r = Workloads.trainStep(spec, model, objective, reg.reg(), versusSpec,
                     versus, batch, steps, warmup, ceiling ? ceilingSize : 0, device);
             if (objective != null) r.put("epoch", epoch);
@@ -108,7 +110,7 @@ final class BenchCommand implements Runnable {
             if (out != null) {
                 Map<String, Object> metrics = RunReport.header("bench train-step", device);
                 metrics.putAll(r);
-                RunDirectory.create(out).writeMetrics(metrics);
+                outDir.writeMetrics(metrics);
             }
             return 0;
         }

@@ -150,6 +150,7 @@ final class CertifyCommand implements Callable<Integer>, RunFolder.Owner {
                     + (Set.of("ibp", "crown", "alpha-crown", "bab").contains(m)
                     ? "or 'tikhon verify --method " + m + " --norm linf --radius MAX' for each image's largest verified ℓ∞ radius" : "or drop --norm"));
         }
+        if (m.equals("cohen") || m.equals("heat") && monteCarlo) OptionChecks.checkMonteCarloN(n, alpha);
         if (spec == null) return;
         for (var o : spec.options()) {
             String name = o.longestName();

@@ -153,6 +153,15 @@ final class DataOptions {
     /** The first {@code images} test examples (all when fewer), as the benchmarks time them. */
     Dataset testHead(int images) {
         Dataset test = load(0).sets().test();
+        // the benches' models take Fashion-MNIST's shape: other data failed inside libtorch (a stack trace, or a note
+        // about the attack's input domain that named library calls)
+        String command = mixee == null ? "bench" : mixee.qualifiedName(" ").replaceFirst("^tikhon ", "");
+        if (!java.util.Arrays.equals(test.inputShape(), new long[]{1, 28, 28}) || test.numClasses() > 10) {
+            throw new dev.tikhon.UserError(command + " times a model of 1x28x28 images and at most 10 classes, but --data "
+                    + nameOr(DEFAULT) + " holds " + (test.isImages() ? "images" : "points") + " of shape "
+                    + java.util.Arrays.toString(test.inputShape()) + " in " + test.numClasses() + " classes: give --data fashion-mnist, "
+                    + "fashion-mnist-sample or mnist");
+        }
         OptionChecks.noteCapped(mixee, "--images", images, "test", test, "timing");
         return test.head(Math.min(images, test.size()));
     }

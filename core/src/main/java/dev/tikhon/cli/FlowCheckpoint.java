@@ -63,9 +63,7 @@ final class FlowCheckpoint {
         // NaN weights made Dopri5 spend its 10000 steps at t = 0 (tens of seconds) and then blame stiff dynamics
         dev.tikhon.train.Checkpoint.requireFinite(dev.tikhon.train.Checkpoint.fileIn(checkpoint, dev.tikhon.flow.FlowTraining.CHECKPOINT),
                 r.model().module(), r.config().methodIsEk() ? "a smaller --lr or a larger --epsilon" : "a smaller --lr, or --reg-kinetic and --reg-jacobian");
-        if (dataDir != null && OptionChecks.given(spec, "--data-dir") && dev.tikhon.flow.Flows.isToy(r.config().data())) {
-            OptionChecks.noteIgnored("--data-dir", "--data " + r.config().data() + " (a generated 2-D set)");
-        }
+        if (dataDir != null && OptionChecks.given(spec, "--data-dir")) FlowTrain.noteDataDirUnread(r.config().data());
         RunDirectory run = RunDirectory.create(dir);
         return new Opened(device, r, SolverOptions.dopri5(atol, rtol), run, checkpoint);
     }

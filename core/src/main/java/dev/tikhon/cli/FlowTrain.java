@@ -154,6 +154,17 @@ final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
         return m;
     }
 
+    /**
+     * A --data-dir that nothing is read from: a toy set is generated, and the Fashion-MNIST sample is bundled (that one went
+     * unnoted, so a folder meant for the full set passed unseen, as train's does not).
+     */
+    static void noteDataDirUnread(String data) {
+        if (dev.tikhon.flow.Flows.isToy(data)) OptionChecks.noteIgnored("--data-dir", "--data " + data + " (a generated 2-D set)");
+        else if (dev.tikhon.data.DataSets.SAMPLE_NAME.equals(data)) {
+            OptionChecks.noteIgnored("--data-dir", "--data " + data + " (bundled with Tikhon; for the full set from a folder, give --data fashion-mnist)");
+        }
+    }
+
     /** Options that, given, do nothing with the chosen method and model: a note each (they stay valid, and runs with them resume). */
     private void noteInapplicable(boolean ek) {
         String image = "multiscale".equals(model) ? "--model multiscale" : "--model " + model;
@@ -210,9 +221,7 @@ final class FlowTrain implements Callable<Integer>, RunFolder.Owner {
         if (!"multiscale".equals(model)) checkActivation();
         Map<String, Double> regularizers = regularizers();
         noteInapplicable(ek);
-        if (dataDir != null && OptionChecks.given(spec, "--data-dir") && dev.tikhon.flow.Flows.isToy(data)) {
-            OptionChecks.noteIgnored("--data-dir", "--data " + data + " (a generated 2-D set)");
-        }
+        if (dataDir != null && OptionChecks.given(spec, "--data-dir")) noteDataDirUnread(data);
         if (OptionChecks.given(spec, "--grid") && !dev.tikhon.flow.Flows.isToy(data)) {
             OptionChecks.noteIgnored("--grid", "--data " + data + " (an image flow draws no density grid)");
         }

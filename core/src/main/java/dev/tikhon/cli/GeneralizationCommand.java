@@ -57,6 +57,14 @@ final class GeneralizationCommand implements Callable<Integer> {
             throw new UserError("--max-points 1: the data set's Lipschitz constant, computed on the measured training points, needs at "
                     + "least two points with different labels; give --max-points 2 or more (0: all), or --data-lipschitz DIR");
         }
+        if (dataLipschitzRun != null) {   // before the model and the data are read: it was "File not found", after them
+            Path file = Files.isDirectory(dataLipschitzRun) ? dataLipschitzRun.resolve(RunDirectory.METRICS_FILE) : dataLipschitzRun;
+            if (!Files.isRegularFile(file)) {
+                throw new UserError("--data-lipschitz " + dataLipschitzRun + ": " + (file == dataLipschitzRun ? "no such file or folder"
+                        : "no " + RunDirectory.METRICS_FILE + " in it") + "; give the --out folder of a 'tikhon data-lipschitz' run, "
+                        + "or drop --data-lipschitz to compute the constant on the measured points");
+            }
+        }
         Device device = output.apply();
         RunDirectory run = output.create();
         Checkpoint.Loaded ck = Checkpoint.load(checkpoint);

@@ -156,6 +156,7 @@ final class KernelCommand implements Runnable {
             Kernel k = Kernel.parse(kernel, s, degree, gamma > 0 ? gamma : 1.0 / inputDim, coef0);
             int n = trainSize != null ? trainSize : KernelMethods.defaultTrainSize(method);
             if (n < 0) throw new UserError("--train-size must be ≥ 0, got " + n);
+            OptionChecks.noteCapped(spec, "--train-size", n, "train", train, "fitting on");   // it was capped silently
             int d = KernelMethods.defaultFeatures(method, features);
             KernelSgd.Options sgd = new KernelSgd.Options(epochs, batchSize, lr, momentum, weightDecay, seed, Losses.parse(loss));
             KernelMethods.FitOptions o = new KernelMethods.FitOptions(method, n, d, centres, lambda, seed, sgd);

@@ -112,6 +112,16 @@ final class ModelSource {
                     spec == null || choice == null ? null : choice.refit(spec.inputShape(), set.inputShape()));
         }
 
+        /**
+         * The same for a model that only crafts attacks on data chosen for another ({@code option} names where it came
+         * from): every mismatch names that option's fix, not other --data.
+         */
+        void checkFitsAsSource(Dataset set, String dataName, String option) {
+            ModelSpec spec = scripted() ? null : meta.model();
+            InputFit.check(model, spec, set, option + " " + (meta == null ? name : name + " (" + file + ")"), dataName, model.device(), null,
+                    "give " + option + " models made for the attacked model's data");
+        }
+
         /** Turns a forward failure of a TorchScript model into an error that says which shapes it was given. */
         RuntimeException explain(RuntimeException e, Dataset set) {
             if (!scripted()) return e;

@@ -57,10 +57,14 @@ final class OptionChecks {
                 "--width", "--steps", "--pgd-steps", "--v1-steps", "--hidden", "--sizes", "--depths", "--plot-sizes", "--eot", "--radius-steps", "--bound-batch",
                 "--lip-epochs", "--certified-epochs", "--size", "--reps", "--ceiling-size", "--side", "--in", "--out-channels", "--kernel",
                 "--stride", "--bab-domains",
-                "--held-out", "--image-held-out",   // a flow's held-out NLL of 0 points: training ran, then evaluation failed unnamed
                 "--queries", "--targets")) {   // 0 targets swapped APGD-T for another member; 0 queries failed once the attack ran
             r.put(name, Range.AT_LEAST_ONE);
         }
+        // a flow's held-out NLL of 0 points: training ran, then evaluation failed unnamed; of 1 point: "± 0.0000", a standard
+        // error that one point cannot give
+        Range twoPoints = new Range("≥ 2 (the held-out NLL's standard error needs two points)", v -> v >= 2);
+        r.put("--held-out", twoPoints);
+        r.put("--image-held-out", twoPoints);
         r.put("--alpha", Range.PROBABILITY);
         r.put("--momentum", Range.FRACTION);
         r.put("--kappa-end", Range.UNIT);
@@ -185,6 +189,19 @@ final class OptionChecks {
         System.err.println("note:   --warmup " + joinPlain(List.of(warmup)) + " is not shorter than --epochs " + epochs
                 + ", so the whole run is warm-up and the learning rate never reaches --lr " + joinPlain(List.of(lr)) + " (at most "
                 + String.format(Locale.ROOT, "%.3g", peak) + "): give a --warmup shorter than --epochs");
+    }
+
+    /**
+     * CERTIFY's N (with failure probability {@code alpha}) too small to certify anything: N samples that all agree bound p_A
+     * below by α^{1/N} at most, and an image is certified only when that exceeds ½, so with N ≤ log₂(1/α) every image abstains
+     * and the run reported a certified accuracy of 0 whatever the model (it ran, with a negative radius cap).
+     */
+    static void checkMonteCarloN(int n, double alpha) {
+        if (Math.pow(alpha, 1.0 / n) > 0.5) return;
+        int least = (int) Math.floor(Math.log(1 / alpha) / Math.log(2)) + 1;
+        throw new dev.tikhon.UserError("--n " + n + " at α = " + joinPlain(List.of(alpha)) + " (--alpha) can certify no image: " + n
+                + " noise samples that all agree bound p_A below by at most α^(1/N) = " + String.format(Locale.ROOT, "%.3g", Math.pow(alpha, 1.0 / n))
+                + ", not above ½, so every image abstains; give --n " + least + " or more (Cohen et al. use 100000)");
     }
 
     /** Numbers as typed, comma-separated: 0.5 not 0.50000, 2 not 2.0. */

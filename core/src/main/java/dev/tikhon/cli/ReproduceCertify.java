@@ -63,6 +63,7 @@ final class ReproduceCertify implements Callable<Integer> {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
     @Override public Integer call() {
+        OptionChecks.checkMonteCarloN(n, dev.tikhon.certify.RandomizedSmoothing.DEFAULT_ALPHA);
         ReproduceOptions.Reproduction r = reproduce.start("certify");
         DataOptions.Loaded loaded = r.data(data, seed, trainImages);
         OptionChecks.noteCapped(spec, "--images", images, "test", loaded.sets().test(), "certifying");

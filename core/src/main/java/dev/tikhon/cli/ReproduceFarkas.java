@@ -55,6 +55,7 @@ final class ReproduceFarkas implements Callable<Integer> {
                 FarkasExperiment.Variant::name);
         ReproduceOptions.Reproduction r = reproduce.start("farkas");
         DataOptions.Loaded loaded = data.load(seed);
+        ReproduceOptions.requireImages("farkas", loaded);
         var train = loaded.sets().train().head(trainSize);
         var test = loaded.sets().test().head(testSize);
         String described = loaded.description() + "; first " + train.size() + " training and " + test.size() + " test images";

@@ -48,7 +48,25 @@ final class ReproduceLipschitz implements Callable<Integer> {
 
     @Mixin ReproduceOptions reproduce = new ReproduceOptions();
 
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
     @Override public Integer call() {
+        // one point has no pair of labels for the data's Lipschitz constant: it failed after training, naming no option
+        List<Integer> tooSmall = sizes.stream().filter(n -> n < 2).distinct().toList();
+        if (!tooSmall.isEmpty()) {
+            throw new dev.tikhon.UserError("--sizes " + join(sizes) + ": a training set of " + join(tooSmall) + " point has no pair of points "
+                    + "with different labels, which the data's Lipschitz constant needs: give sizes of 2 or more (the experiment's: 100 to 10000)");
+        }
+        // a map is drawn only at a size that is trained: other --plot-sizes drew nothing, silently (the outputs line named map-*.png)
+        List<Integer> unused = plotSizes.stream().filter(n -> !sizes.contains(n)).distinct().toList();
+        if (OptionChecks.given(spec, "--plot-sizes") && !unused.isEmpty()) {
+            throw new dev.tikhon.UserError("--plot-sizes " + join(unused) + (unused.size() == 1 ? " is not a size" : " are not sizes")
+                    + " that --sizes " + join(sizes) + " trains, so no decision map would be drawn there: give --plot-sizes from --sizes");
+        }
+        if (!OptionChecks.given(spec, "--plot-sizes") && unused.size() == plotSizes.size()) {
+            System.err.println("note:   no decision maps: the default --plot-sizes " + join(plotSizes) + " are not among --sizes "
+                    + join(sizes) + "; give --plot-sizes from --sizes to draw them");
+        }
         ReproduceOptions.Reproduction r = reproduce.start("lipschitz");
         List<LipschitzNoiseExperiment.Variant> variants = new java.util.ArrayList<>();
         variants.add(new LipschitzNoiseExperiment.Variant("unregularized", dev.tikhon.train.ObjectiveSpec.plain()));
@@ -72,7 +90,11 @@ final class ReproduceLipschitz implements Callable<Integer> {
         metrics.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
         r.run().writeMetrics(metrics);
         r.run().writeIndex("Tikhon: reproduce lipschitz (label noise)", "2-D sine boundary, " + flip + " of training labels flipped", metrics);
-        r.outputs("index.html, results.csv, summary.csv, clean_error_vs_n.png, map-*.png");
+        r.outputs("index.html, results.csv, summary.csv, clean_error_vs_n.png" + (plotSizes.stream().anyMatch(sizes::contains) ? ", map-*.png" : ""));
         return 0;
+    }
+
+    private static String join(List<Integer> values) {
+        return String.join(",", values.stream().map(String::valueOf).toList());
     }
 }

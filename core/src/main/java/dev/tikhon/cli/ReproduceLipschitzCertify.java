@@ -84,6 +84,7 @@ final class ReproduceLipschitzCertify implements Callable<Integer> {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
     @Override public Integer call() {
+        OptionChecks.checkMonteCarloN(n, dev.tikhon.certify.RandomizedSmoothing.DEFAULT_ALPHA);
         ReproduceOptions.Reproduction r = reproduce.start("lipschitz-certify");
         if (!lipArch.equals("mlp") && !lipArch.equals("cnn")) throw new UserError("--lip-model must be mlp or cnn, got " + lipArch);
         if (!lipReg.equals("gloro") && !lipReg.equals("lipschitz-margin")) {

@@ -52,6 +52,18 @@ final class ReproduceOptions {
         return all.stream().filter(v -> asked.contains(name.apply(v))).toList();
     }
 
+    /**
+     * The image experiments' data must be images [C, H, W]: a 2-D toy set failed with an internal error (an array index out
+     * of bounds) once its first model was built.
+     */
+    static void requireImages(String name, DataOptions.Loaded loaded) {
+        long[] shape = loaded.sets().train().inputShape();
+        if (shape.length == 3) return;
+        throw new dev.tikhon.UserError("reproduce " + name + " trains its models on images [C, H, W], but --data " + loaded.name()
+                + " holds points of shape " + java.util.Arrays.toString(shape) + ": give an image set (fashion-mnist, "
+                + "fashion-mnist-sample, mnist, cifar10, or folder with --data-dir)");
+    }
+
     /** A reproduce subcommand under way: the frame its console and metrics.json report share. */
     record Reproduction(String name, Device device, Path dir, RunDirectory run) {
         /** The data set of the options, named on stdout. */
@@ -62,6 +74,7 @@ final class ReproduceOptions {
         /** The same, training on the first {@code trainImages} training images (0: all). */
         DataOptions.Loaded data(DataOptions data, long seed, int trainImages) {
             DataOptions.Loaded l = data.load(seed);
+            requireImages(name, l);
             DataOptions.Loaded loaded = new DataOptions.Loaded(l.choice(), l.sets().trainHead(trainImages), l.seed());
             System.out.println("data:   " + loaded.description());
             return loaded;

@@ -73,7 +73,7 @@ final class TransferOptions {
         Set<String> names = new HashSet<>();
         for (Path p : from) {
             ModelSource.Loaded model = source(p).load(device);
-            model.checkFits(set, dataName);
+            model.checkFitsAsSource(set, dataName, "--transfer-from");   // its fix is another source, not other --data
             String name = nameOf(p);
             for (int i = 2; !names.add(name); i++) name = nameOf(p) + "-" + i;
             System.out.println("transfer source " + name + ": " + model.description());

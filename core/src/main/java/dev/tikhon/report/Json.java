@@ -89,7 +89,10 @@ public final class Json {
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? ""
                     : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
-            throw new UserError("Cannot read " + file + where + ": " + e.getOriginalMessage(), e);
+            // Jackson's message goes on about its source and start markers: keep what went wrong, and say what to do
+            String what = e.getOriginalMessage().replaceFirst("\\s*\\(?(start marker at )?\\[Source:.*$", "").strip();
+            throw new UserError(file + where + " is not valid JSON (" + what + "): the file was cut short or edited; restore it from "
+                    + "a copy, or rerun the command that wrote it", e);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read " + file + ": " + e.getMessage(), e);
         }

@@ -35,7 +35,30 @@ public final class AttackLog implements AutoCloseable {
     public static AttackLog open(Path dir, boolean resume) {
         AppendLog.Kept<RobustnessEvaluation.BatchOutcome> kept = resume ? AppendLog.readRows(dir.resolve(FILE), READER::readValue)
                 : new AppendLog.Kept<>(List.of(), List.of());
+        // a complete line that parses but is no batch this run attacked (edited, or another tool's) failed later, unnamed (a
+        // NullPointerException on its missing fields)
+        for (int i = 0; i < kept.rows().size(); i++) {
+            String problem = problem(kept.rows().get(i));
+            if (problem != null) {
+                throw new dev.tikhon.UserError(dir.resolve(FILE) + " line " + (i + 1) + " is not a batch this run attacked (" + problem
+                        + "), so --resume cannot continue from it: restore the file from a copy, or start the run over with --force");
+            }
+        }
         return new AttackLog(kept.rows(), AppendLog.start(dir.resolve(FILE), kept.lines()));
+    }
+
+    /** What makes {@code b} no batch record: a missing field, or a per-image field not as long as its labels; null when none. */
+    private static String problem(RobustnessEvaluation.BatchOutcome b) {
+        if (b.label() == null) return "no labels";
+        if (b.offset() < 0) return "a negative offset";
+        int n = b.label().length;
+        Object[] perImage = {b.prediction(), b.margin(), b.gradDual(), b.grad2(), b.curvature(), b.minDistance(), b.foundBy(), b.l2(),
+                b.cw(), b.robust(), b.timedOut()};
+        for (Object a : perImage) {
+            if (a == null || java.lang.reflect.Array.getLength(a) != n) return "a field missing or not one value per each of its " + n + " images";
+        }
+        if (b.firstBrokenBy() == null || b.brokenBy() == null || b.brokenOnlyBy() == null) return "no attack counts";
+        return null;
     }
 
     /** The batches a stopped run finished (empty for a new run). */

@@ -160,6 +160,21 @@ public final class Checkpoint {
         return Files.isDirectory(fileOrRunDir) ? fileOrRunDir.resolve(fileName) : fileOrRunDir;
     }
 
+    /** The command recorded in {@code dir}'s run.json or metrics.json ("kernel fit"), or null when neither names one. */
+    private static String recordedCommand(Path dir) {
+        for (String name : List.of("run.json", "metrics.json")) {
+            Path file = dir.resolve(name);
+            if (!Files.isRegularFile(file)) continue;
+            try {
+                String c = dev.tikhon.report.Json.readTree(file).path("command").asText("");
+                if (!c.isBlank()) return c;
+            } catch (RuntimeException unreadable) {
+                // say what the folder lacks, as before
+            }
+        }
+        return null;
+    }
+
     /** Reads an archive written by {@link #saveArchive}, checking its format name and version. */
     public static Archive loadArchive(Path fileOrRunDir, String fileName, String format, int version) {
         Path file = fileIn(fileOrRunDir, fileName);
@@ -172,6 +187,13 @@ public final class Checkpoint {
                 else if (e.getName().equals("tensors.bin")) tensors = TensorIO.read(new DataInputStream(zip), file.toString());
             }
         } catch (NoSuchFileException e) {
+            String other = Files.isDirectory(fileOrRunDir) ? recordedCommand(fileOrRunDir) : null;
+            boolean flow = "tikhon-flow-checkpoint".equals(format);
+            if (other != null && !(flow ? List.of("flow train") : List.of("train", "smooth")).contains(other)) {   // another command's run folder (kernel fit, certify, ...) was asked whether training had started
+                throw new UserError(file + ": no such checkpoint: " + fileOrRunDir + " holds a 'tikhon " + other + "' run, which writes no "
+                        + fileName + "; give the folder of a run that does (" + (flow ? "flow train"
+                        : "train, smooth, or a reproduction's model") + ")");
+            }
             throw new UserError(file + ": no such checkpoint" + (Files.isDirectory(fileOrRunDir)
                     ? " (the run directory has no " + fileName + "; was training started with this --out?)" : ""));
         } catch (ZipException | java.io.EOFException e) {

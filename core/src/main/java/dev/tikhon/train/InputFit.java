@@ -38,6 +38,16 @@ public final class InputFit {
      */
     public static void check(Module model, ModelSpec spec, Dataset data, String modelName, String dataName, Device device,
                              String remedy) {
+        check(model, spec, data, modelName, dataName, device, remedy, null);
+    }
+
+    /**
+     * The same, ending every mismatch (shape, classes, a forward pass that fails) with {@code fix} when not null: for a
+     * model that is not the one the data were chosen for (attack --transfer-from), where other --data is not the way out.
+     */
+    public static void check(Module model, ModelSpec spec, Dataset data, String modelName, String dataName, Device device,
+                             String remedy, String fix) {
+        if (fix != null) remedy = fix;
         long[] dataShape = data.inputShape();
         if (spec != null && spec.inputShape() != null && !spec.inputShape().isEmpty()) {
             long[] modelShape = spec.inputShape().stream().mapToLong(Long::longValue).toArray();
@@ -46,15 +56,19 @@ public final class InputFit {
                         + " has examples of shape " + Arrays.toString(dataShape) + "; "
                         + (remedy != null ? remedy : "pass the data the model was trained on (--data)"));
             }
-            requireClasses(spec.numClasses(), data, modelName, dataName);
+            requireClasses(spec.numClasses(), data, modelName, dataName, fix);
             return;
         }
-        long outputs = probe(model, data, modelName, dataName, device);
-        requireClasses(outputs, data, modelName, dataName);
+        long outputs = probe(model, data, modelName, dataName, device, fix);
+        requireClasses(outputs, data, modelName, dataName, fix);
     }
 
     /** The number of outputs of one forward pass on the first example of {@code data}; a {@link UserError} when it fails. */
     static long probe(Module model, Dataset data, String modelName, String dataName, Device device) {
+        return probe(model, data, modelName, dataName, device, null);
+    }
+
+    private static long probe(Module model, Dataset data, String modelName, String dataName, Device device, String fix) {
         if (data.size() == 0) throw new UserError(dataName + " has no examples");
         boolean wasTraining = model.isTraining();
         model.train(false);
@@ -71,7 +85,7 @@ public final class InputFit {
         } catch (RuntimeException e) {
             String first = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
             throw new UserError(modelName + " cannot take the examples of " + dataName + " (shape " + Arrays.toString(data.inputShape())
-                    + ", batched, " + valuesOf(data) + "): " + first + "; pass the data the model was made for (--data)", e);
+                    + ", batched, " + valuesOf(data) + "): " + first + "; " + (fix != null ? fix : "pass the data the model was made for (--data)"), e);
         } finally {
             model.train(wasTraining);
         }
@@ -82,12 +96,12 @@ public final class InputFit {
         return data.isImages() ? "float32 in [0,1]" : "float32 points, not scaled to [0,1]";
     }
 
-    private static void requireClasses(long outputs, Dataset data, String modelName, String dataName) {
+    private static void requireClasses(long outputs, Dataset data, String modelName, String dataName, String fix) {
         // fewer: labels the model cannot score; more: predictions the data has no class for (confusion matrices, margins
         // and certificates would all be sized wrong), and the data's class 0 need not be the model's
         if (outputs != data.numClasses()) {
             throw new UserError(modelName + " scores " + outputs + " classes but " + dataName + " has " + data.numClasses()
-                    + "; pass the data the model was trained on (--data), with all of its classes");
+                    + "; " + (fix != null ? fix : "pass the data the model was trained on (--data), with all of its classes"));
         }
     }
 }

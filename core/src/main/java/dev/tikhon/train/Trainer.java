@@ -358,6 +358,15 @@ public final class Trainer {
                     sums.seconds += (System.nanoTime() - t0) / 1e9;   // wall time: data, step and checkpoint
                 }
                 Map<String, Object> row = epochRow(epoch, schedule, sums, model);
+                // the epoch's last update has no next step to see its loss: a model it broke (weights or outputs no longer
+                // finite) was checkpointed and reported as trained, with a test loss of NaN
+                double after = lossAfterLastStep(model, row);
+                if (!Double.isFinite(after)) {
+                    throw new TrainingDivergedException(epoch, numBatches - 1, after, outDir, kept,
+                            "its last step left the model's " + (Double.isNaN(after) && !finiteParameters(model) ? "weights" : "outputs")
+                                    + " non-finite; " + (outDir == null ? "" : TrainingDivergedException.keptText(outDir, kept) + "; ")
+                                    + "lower --lr, add --warmup, or check the data");
+                }
                 history.add(row);
                 trainSeconds += sums.seconds;
                 saveCheckpoint(model, opt, epoch + 1, 0, Map.of(), history);
@@ -367,6 +376,22 @@ public final class Trainer {
             if (test != null && lastTest == null) lastTest = Evaluator.evaluate(model, test, config.evalBatchSize(), device);
         }
         return new Outcome(model, history, lastTest, trainSeconds, steps, restored != null);
+    }
+
+    /** The loss of the model an epoch ended with: NaN where its weights are not finite, else its validation or test loss (0 when it has neither). */
+    private static double lossAfterLastStep(Module model, Map<String, Object> row) {
+        if (!finiteParameters(model)) return Double.NaN;
+        for (String k : List.of("val_loss", "test_loss")) {
+            if (row.get(k) instanceof Number n && !Double.isFinite(n.doubleValue())) return n.doubleValue();
+        }
+        return 0;
+    }
+
+    private static boolean finiteParameters(Module model) {
+        try (Scope s = Scope.open()) {
+            for (dev.tikhon.nn.Parameter p : model.parameters()) if (!p.value().allFinite()) return false;
+        }
+        return true;
     }
 
     private void checkCompatible(Checkpoint.Meta meta) {

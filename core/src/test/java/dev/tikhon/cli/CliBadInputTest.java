@@ -382,4 +382,113 @@ class CliBadInputTest {
         assertThat(v.exitCode()).as(v.err()).isZero();
         assertThat(dir.resolve("result.txt")).exists();
     }
+
+    /** The benches time models of Fashion-MNIST's shape: a toy set's points failed with a libtorch stack trace (certify) or a library note (attack). */
+    @ParameterizedTest(name = "bench {0} on 2-D points")
+    @CsvSource({"certify,--n 10", "attack,--steps 1"})
+    void aBenchOnDataItsModelCannotTake(String bench, String extra) {
+        List<String> a = new ArrayList<>(List.of("bench", bench, "--data", "moons", "--images", "1", "--threads", "1"));
+        a.addAll(List.of(extra.split(" ")));
+        Cli.Run r = Cli.run(a.toArray(String[]::new));
+        oneErrorLine(r, "bench " + bench + " times a model of 1x28x28 images", "moons holds points of shape [2]", "give --data fashion-mnist");
+        assertThat(r.out()).isEmpty();
+    }
+
+    /** The image reproductions on a 2-D toy set failed with an internal error (an array index out of bounds, exit 1). */
+    @ParameterizedTest(name = "reproduce {0} on 2-D points")
+    @CsvSource({"tikhonov", "certify", "verify", "lipschitz-certify", "farkas"})
+    void aReproductionOfImagesOnPoints(String experiment, @TempDir Path dir) {
+        Path out = dir.resolve("r");
+        oneErrorLine(Cli.run("reproduce", experiment, "--data", "moons", "--epochs", "1", "--threads", "1", "--out", out.toString()),
+                "reproduce " + experiment + " trains its models on images [C, H, W], but --data moons holds points of shape [2]",
+                "give an image set");
+        assertThat(out).doesNotExist();
+    }
+
+    /** With N ≤ log₂(1/α) every image abstains: certify ran and reported 0 certified, whatever the model (a negative radius cap). */
+    @Test
+    void aMonteCarloNTooSmallToCertifyAnything(@TempDir Path dir) {
+        String line = oneErrorLine(Cli.run("certify", "--checkpoint", moonsMlp.toString(), "--method", "cohen", "--sigma", "0.25",
+                "--n", "9", "--n0", "1", "--images", "1", "--threads", "1", "--out", dir.resolve("c").toString()),
+                "--n 9 at α = 0.001 (--alpha) can certify no image", "give --n 10 or more");
+        assertThat(line).contains("α^(1/N) = 0.464");
+        assertThat(dir.resolve("c")).doesNotExist();
+        oneErrorLine(Cli.run("certify", "--checkpoint", moonsMlp.toString(), "--method", "cohen", "--sigma", "0.25", "--alpha", "0.1",
+                "--n", "3", "--out", dir.resolve("c").toString()), "--n 3 at α = 0.1", "give --n 4 or more");
+        oneErrorLine(Cli.run("reproduce", "certify", "--n", "5", "--out", dir.resolve("r").toString()), "--n 5 at α = 0.001");
+        Cli.Run ok = Cli.run("certify", "--checkpoint", moonsMlp.toString(), "--method", "cohen", "--sigma", "0.25", "--n", "10",
+                "--n0", "1", "--images", "1", "--threads", "1", "--out", dir.resolve("ok").toString());
+        assertThat(ok.exitCode()).as(ok.err()).isZero();
+    }
+
+    /** A --transfer-from source that cannot take the attacked data was told to "pass the data the model was trained on (--data)". */
+    @Test
+    void aTransferSourceOfOtherInputsNamesTheSourceAndItsFix(@TempDir Path dir) {
+        String line = oneErrorLine(Cli.run("attack", "--checkpoint", moonsMlp.toString(), "--transfer-from", TINY_CNN, "--limit", "2",
+                "--threads", "1", "--out", dir.resolve("a").toString()), "--transfer-from TorchScript " + TINY_CNN, "cannot take the examples",
+                "give --transfer-from models made for the attacked model's data");
+        assertThat(line).doesNotContain("(--data)");
+        assertThat(dir.resolve("a")).doesNotExist();
+    }
+
+    /** A complete certify.jsonl line that is no image record (edited, or another tool's) ended --resume in a NullPointerException. */
+    @Test
+    void aResumedCertificationWithAForeignRecordNamesTheLine(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("c");
+        Cli.Run c = Cli.run("certify", "--checkpoint", moonsMlp.toString(), "--method", "crown", "--images", "3", "--threads", "1",
+                "--out", out.toString());
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        Files.writeString(out.resolve("certify.jsonl"), "{\"index\":3,\"label\":1}\n", java.nio.file.StandardOpenOption.APPEND);
+        oneErrorLine(Cli.run("certify", "--resume", "--out", out.toString()), out.resolve("certify.jsonl") + " line 4 is not an image this "
+                + "run certified (no certificates)", "restore the file from a copy, or start the run over with --force");
+    }
+
+    /** A complete attack.jsonl line that is no batch record ended --resume in a NullPointerException; a real one still resumes. */
+    @Test
+    void aResumedAttackWithAForeignRecordNamesTheLine(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("a");
+        Cli.Run a = Cli.run("attack", "--checkpoint", moonsMlp.toString(), "--limit", "3", "--steps", "2", "--ddn-steps", "2",
+                "--threads", "1", "--out", out.toString());
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        Cli.Run again = Cli.run("attack", "--resume", "--out", out.toString());
+        assertThat(again.exitCode()).as("the run's own records resume: %s", again.err()).isZero();
+        Files.writeString(out.resolve("attack.jsonl"), "{}\n", java.nio.file.StandardOpenOption.APPEND);
+        oneErrorLine(Cli.run("attack", "--resume", "--out", out.toString()), out.resolve("attack.jsonl") + " line 2 is not a batch this "
+                + "run attacked (no labels)", "restore the file from a copy, or start the run over with --force");
+    }
+
+    /** A --data-lipschitz that is not there said only "File not found: PATH", after the model and the data were read. */
+    @Test
+    void aMissingDataLipschitzRunNamesTheOptionAndTheFix(@TempDir Path dir) throws IOException {
+        Path none = dir.resolve("none"), empty = Files.createDirectories(dir.resolve("empty"));
+        oneErrorLine(Cli.run("generalization", "--checkpoint", moonsMlp.toString(), "--data-lipschitz", none.toString(), "--out",
+                dir.resolve("g").toString()), "--data-lipschitz " + none + ": no such file or folder", "give the --out folder of a "
+                + "'tikhon data-lipschitz' run");
+        oneErrorLine(Cli.run("generalization", "--checkpoint", moonsMlp.toString(), "--data-lipschitz", empty.toString(), "--out",
+                dir.resolve("g").toString()), "--data-lipschitz " + empty + ": no metrics.json in it");
+        assertThat(dir.resolve("g")).doesNotExist();
+    }
+
+    /** bench train-step timed and printed its result, then failed on an --out that is a file. */
+    @Test
+    void aBenchOutThatIsAFileFailsBeforeTheTiming(@TempDir Path dir) throws IOException {
+        Path file = Files.writeString(dir.resolve("taken"), "x");
+        Cli.Run r = Cli.run("bench", "train-step", "--model", "mlp", "--batch", "2", "--steps", "1", "--warmup", "0", "--no-ceiling",
+                "--threads", "1", "--out", file.toString());
+        oneErrorLine(r, "Output directory " + file + " exists and is a file; choose another path");
+        assertThat(r.out()).as("no timing printed").isEmpty();
+    }
+
+    /** Another command's run folder given as a checkpoint was asked "was training started with this --out?". */
+    @Test
+    void anotherCommandsRunFolderAsACheckpointNamesWhatItHolds(@TempDir Path dir) {
+        Path kernel = dir.resolve("kernel");
+        Cli.Run k = Cli.run("kernel", "fit", "--data", "moons", "--train-size", "20", "--threads", "1", "--out", kernel.toString());
+        assertThat(k.exitCode()).as(k.err()).isZero();
+        String line = oneErrorLine(Cli.run("eval", "--checkpoint", kernel.toString(), "--out", dir.resolve("e").toString()),
+                "no such checkpoint: " + kernel + " holds a 'tikhon kernel fit' run, which writes no checkpoint.tkn", "(train, smooth");
+        assertThat(line).doesNotContain("was training started");
+        oneErrorLine(Cli.run("flow", "eval", "--checkpoint", moonsMlp.toString(), "--out", dir.resolve("f").toString()),
+                moonsMlp + " holds a 'tikhon train' run, which writes no flow-checkpoint.tkn", "(flow train)");
+    }
 }

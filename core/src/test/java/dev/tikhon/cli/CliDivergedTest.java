@@ -71,6 +71,26 @@ class CliDivergedTest {
         assertThat(s.err()).contains("rerun with a smaller --lr, or check the data").doesNotContain("--warmup");
     }
 
+    /**
+     * A divergence in an epoch's last step has no next step to see its loss: the broken model was checkpointed and the run
+     * ended with exit 0 and a test loss of NaN (train with one batch per epoch; smooth on a subset of one batch).
+     */
+    @Test
+    void aDivergenceInTheLastStepIsCaught(@TempDir Path dir) {
+        Path out = dir.resolve("run");
+        Cli.Run r = Cli.run(train(out, "--lr", "1e30", "--batch-size", "20000"));
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(Main.EXIT_DIVERGED);
+        assertThat(r.err()).contains("training diverged: the loss became NaN at epoch 1, batch 1")
+                .contains("rerun with a smaller --lr (or --warmup EPOCHS)");
+        assertThat(out).as("no broken checkpoint left").doesNotExist();
+        Path base = dir.resolve("base");
+        assertThat(Cli.run(train(base, "--batch-size", "2000")).exitCode()).isEqualTo(0);
+        Cli.Run s = Cli.run("smooth", "--checkpoint", base.toString(), "--lr", "1e30", "--subset", "8", "--threads", "1",
+                "--out", dir.resolve("s").toString());
+        assertThat(s.exitCode()).as(s.err()).isEqualTo(Main.EXIT_DIVERGED);
+        assertThat(s.err()).contains("training diverged").contains("rerun with a smaller --lr");
+    }
+
     @Test
     void aTruncatedCheckpointNamesTheFix(@TempDir Path dir) throws IOException {
         Path out = dir.resolve("run");

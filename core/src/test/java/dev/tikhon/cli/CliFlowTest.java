@@ -103,6 +103,16 @@ class CliFlowTest {
         assertThat(evalIntoSamples.err()).contains("'tikhon flow sample' run");
     }
 
+    /** The bundled sample reads no folder: a --data-dir meant for the full set passed unseen (train notes it). */
+    @Test
+    void aDataDirWithTheBundledSampleIsNoted(@TempDir Path dir) {
+        Cli.Run t = Cli.run("flow", "train", "--data", "fashion-mnist-sample", "--model", "mlp", "--data-dir", dir.toString(),
+                "--threads", "1", "--out", dir.resolve("f").toString());
+        assertThat(t.exitCode()).isEqualTo(Main.EXIT_USER);   // the mlp field takes no images: refused once the note is out
+        assertThat(t.err()).contains("note:   --data-dir does nothing with --data fashion-mnist-sample (bundled with Tikhon; for the "
+                + "full set from a folder, give --data fashion-mnist); it is ignored");
+    }
+
     @Test
     void optionsThatDoNothingAreNotedAndNotRecorded(@TempDir Path dir) throws IOException {
         Cli.Run t = Cli.run(train(dir, 1, "--epsilon", "5", "--alpha", "0.1", "--channels", "4", "--scales", "1", "--data-dir", dir.toString()));

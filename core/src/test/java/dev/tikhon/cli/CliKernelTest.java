@@ -70,6 +70,11 @@ class CliKernelTest {
         assertThat(linear.exitCode()).as(linear.err()).isZero();
         assertThat(linear.err()).contains("note:   --sigma does nothing with --method krr --kernel linear; it is ignored")
                 .contains("note:   --lr does nothing with --method krr").doesNotContain("--train-size does nothing");
+        // more training points than the split holds: all of them, said (it was capped silently)
+        Cli.Run capped = Cli.run("kernel", "fit", "--data", "moons", "--method", "rff", "--features", "8", "--train-size", "30000",
+                "--threads", "1", "--out", dir.resolve("capped").toString());
+        assertThat(capped.exitCode()).as(capped.err()).isZero();
+        assertThat(capped.err()).contains("note:   --train-size 30000 but the train split holds 20000 points: fitting on all 20000");
         Cli.Run missing = Cli.run("kernel", "eval", "--model", dir.resolve("nothing").toString());
         assertThat(missing.exitCode()).isEqualTo(2);
         assertThat(missing.err()).contains("kernel-model.json");

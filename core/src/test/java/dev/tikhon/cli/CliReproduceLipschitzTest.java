@@ -37,4 +37,23 @@ class CliReproduceLipschitzTest {
         assertThat(Csv.read(dir.resolve("summary.csv")).records().get(0)).containsEntry("clean_test_error_sd", "n/a (one seed)");
         assertThat(Csv.read(dir.resolve("results.csv")).header()).contains("model_lipschitz_grid_lower_estimate");
     }
+
+    /** A --plot-sizes that --sizes does not train drew no map, silently, while the outputs line named map-*.png. */
+    @Test
+    void plotSizesThatAreNotTrainedAreRefusedOrNoted(@TempDir Path dir) {
+        Cli.Run r = Cli.run("reproduce", "lipschitz", "--sizes", "60", "--plot-sizes", "60,120", "--threads", "1",
+                "--out", dir.resolve("a").toString());
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(Main.EXIT_USER);
+        assertThat(r.err().strip()).isEqualTo("tikhon: error: --plot-sizes 120 is not a size that --sizes 60 trains, so no decision map "
+                + "would be drawn there: give --plot-sizes from --sizes");
+        assertThat(dir.resolve("a")).doesNotExist();
+        Cli.Run one = Cli.run("reproduce", "lipschitz", "--sizes", "1,60", "--plot-sizes", "60", "--out", dir.resolve("one").toString());
+        assertThat(one.exitCode()).as(one.err()).isEqualTo(Main.EXIT_USER);
+        assertThat(one.err()).contains("--sizes 1,60: a training set of 1 point has no pair").contains("give sizes of 2 or more");
+        Cli.Run n = Cli.run("reproduce", "lipschitz", "--sizes", "60", "--steps", "1", "--seeds", "1", "--test-points", "10",
+                "--lip-weights", "0.1", "--threads", "1", "--out", dir.resolve("b").toString());
+        assertThat(n.exitCode()).as(n.err()).isZero();
+        assertThat(n.err()).contains("note:   no decision maps: the default --plot-sizes 300,10000 are not among --sizes 60");
+        assertThat(n.out()).doesNotContain("map-*.png");
+    }
 }

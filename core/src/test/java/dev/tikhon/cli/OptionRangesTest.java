@@ -47,10 +47,11 @@ class OptionRangesTest {
                 {"verify --torchscript src/test/resources/torchscript/tiny_cnn.pt --targets 0", "--targets must be ≥ 1, got 0"},
                 {"verify --torchscript src/test/resources/torchscript/tiny_cnn.pt --steps 0", "--steps must be ≥ 1, got 0"},
                 // a flow evaluated on 0 held-out points: training ran to its end, then "toy data set size must be at least 1"
-                {"flow train --data moons --held-out 0", "--held-out must be ≥ 1, got 0"},
-                {"flow eval --checkpoint nowhere --held-out 0", "--held-out must be ≥ 1, got 0"},
-                {"reproduce ek --held-out 0", "--held-out must be ≥ 1, got 0"},
-                {"reproduce rnode --image-held-out 0", "--image-held-out must be ≥ 1, got 0"},
+                // and on 1 point it reported a standard error of 0 ("± 0.0000"), which one point cannot give
+                {"flow train --data moons --held-out 0", "--held-out must be ≥ 2 (the held-out NLL's standard error needs two points), got 0"},
+                {"flow eval --checkpoint nowhere --held-out 1", "--held-out must be ≥ 2 (the held-out NLL's standard error needs two points), got 1"},
+                {"reproduce ek --held-out 1", "--held-out must be ≥ 2"},
+                {"reproduce rnode --image-held-out 0", "--image-held-out must be ≥ 2"},
                 // an EK flow's twin-penalty weight is not a probability: ≥ 0, not in (0, 1)
                 {"flow train --method ek --alpha -1", "--alpha must be ≥ 0, got -1"},
                 {"reproduce ek --alpha -0.5", "--alpha must be ≥ 0, got -0.5"},

@@ -105,4 +105,15 @@ class JsonTest {
         assertThatThrownBy(() -> Json.readMap(array)).isInstanceOf(UserError.class).hasMessageContaining("JSON object");
         assertThatThrownBy(() -> Json.read(array, Result.class)).isInstanceOf(UserError.class);
     }
+
+    /** A file cut short: the message was Jackson's, on about "[Source: REDACTED ...]" start markers, and named no fix. */
+    @Test
+    void aTruncatedFileNamesTheFaultAndTheFixWithoutJacksonsInternals() throws Exception {
+        Path cut = dir.resolve("metrics.json");
+        Files.writeString(cut, "{\n  \"command\": \"certify\",\n");
+        assertThatThrownBy(() -> Json.readMap(cut)).isInstanceOf(UserError.class)
+                .hasMessageContaining(cut + " (line 3, column 1) is not valid JSON (Unexpected end-of-input")
+                .hasMessageContaining("restore it from a copy, or rerun the command that wrote it")
+                .hasMessageNotContaining("Source").hasMessageNotContaining("marker at");
+    }
 }
