@@ -4,7 +4,6 @@ import dev.tikhon.engine.Tensor;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -65,7 +64,7 @@ public record DataIdentity(String name, String split, int examples, int splitSiz
         else values = inputs.toFloatArray();
         int per = (images ? bytes.length : values.length) / k;
         for (int i = 0; i < k; i++) {
-            MessageDigest md = sha256();
+            MessageDigest md = dev.tikhon.io.AtomicFiles.sha256();
             md.update(ByteBuffer.allocate(Long.BYTES).putLong(y == null ? -1 : y[i]).array());
             if (images) {
                 md.update(bytes, i * per, per);
@@ -77,14 +76,6 @@ public record DataIdentity(String name, String split, int examples, int splitSiz
             out.add(java.util.HexFormat.of().formatHex(md.digest(), 0, 4));
         }
         return out;
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     /** As metrics.json records it ({@code data_set}). */

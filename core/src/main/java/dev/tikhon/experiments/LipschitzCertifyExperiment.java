@@ -36,7 +36,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -290,7 +289,7 @@ public final class LipschitzCertifyExperiment {
 
     /** SHA-256 of a model's parameters and buffers: names, dtypes, shapes and values. */
     static String modelSha256(Module model) {
-        MessageDigest d = sha256();
+        MessageDigest d = AtomicFiles.sha256();
         try (Scope s = Scope.open()) {
             for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
                 Tensor t = e.getValue();
@@ -303,7 +302,7 @@ public final class LipschitzCertifyExperiment {
 
     /** SHA-256 of the certified images as the check reads them: index, label, prediction, radius, and their test inputs. */
     private String imagesSha256(List<LipschitzCertification.Image> images) {
-        MessageDigest d = sha256();
+        MessageDigest d = AtomicFiles.sha256();
         long[] ids = new long[images.size()];
         for (int i = 0; i < ids.length; i++) {
             LipschitzCertification.Image im = images.get(i);
@@ -325,14 +324,6 @@ public final class LipschitzCertifyExperiment {
         ByteBuffer b = ByteBuffer.allocate(8 * values.length);
         for (double x : values) b.putDouble(x);
         d.update(b.array());
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private Module smooth(Module undefended, Function<String, Trainer.Listener> listeners) {
