@@ -178,13 +178,13 @@ public final class Engine {
         padConvChannels = false;
         String layout = "NCHW (TIKHON_CHANNELS_LAST=0)";
         channelsLast = channelsLastWanted();
-        double err = KernelCheck.worstConvError();
+        double err = KernelCheck.worstError();
         if (channelsLast) {
             layout = "channels-last";
             if (!(err < 1e-4)) {   // the NCHW kernels are other kernels: try them before giving oneDNN up
                 layout = "NCHW (channels-last failed the self-check: " + String.format("%.1e", err) + ")";
                 channelsLast = false;
-                err = KernelCheck.worstConvError();
+                err = KernelCheck.worstError();
             }
         }
         String padded = "";

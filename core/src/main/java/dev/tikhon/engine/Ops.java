@@ -53,20 +53,20 @@ public final class Ops {
      */
     private static Tensor[] channelsLast(Tensor[] xw) {
         Tensor x = xw[0];
-        if (!Engine.channelsLast || x.dtype() != DType.FLOAT32 || x.dim() != 4 || x.device().isCuda()) return xw;
+        if (!Engine.channelsLast || x.dtype() != DType.FLOAT32 || x.dim() != 4 || x.device().isCuda()
+                || x.size(1) < CHANNELS_LAST_MIN) return xw;
         // the input decides: libtorch then lays the weights out channels-last itself (mkldnn_conv_use_channels_last)
-        return new Tensor[]{new Tensor(channelsLastStrides(x.t)), xw[1]};
+        return new Tensor[]{new Tensor(x.t.contiguous(torch.MemoryFormat.ChannelsLast)), xw[1]};
     }
 
     /**
-     * {@code t} with channels-last strides. One channel needs a view: libtorch counts a one-channel NCHW tensor as
-     * channels-last contiguous already and keeps its NCHW strides, which oneDNN then reads as NCHW.
+     * The fewest input channels convolved channels-last; fewer stay NCHW. On an AMD EPYC host (2026-12-07, AVX2) a residual
+     * block with batch norm on 2 or 4 channels had float32 gradients wrong by 50–200% channels-last, and at one thread
+     * corrupted the heap ("corrupted double-linked list"), while 8 and more channels were right at 1, 2 and 3 threads
+     * (KernelCheck's block probe); on another host one channel was wrong (docs/engine.md). Such layers are a network's
+     * first (grey or RGB images), where the layout gains little.
      */
-    private static org.bytedeco.pytorch.Tensor channelsLastStrides(org.bytedeco.pytorch.Tensor t) {
-        if (t.size(1) != 1) return t.contiguous(torch.MemoryFormat.ChannelsLast);
-        long n = t.size(0), h = t.size(2), w = t.size(3);
-        return t.contiguous().view(n, h, w, 1).permute(0, 3, 1, 2);
-    }
+    static final long CHANNELS_LAST_MIN = 8;
 
     /**
      * {@code x} flattened to {@code [N, C·H·W]} in NCHW order (a model's features before its dense layers), with a

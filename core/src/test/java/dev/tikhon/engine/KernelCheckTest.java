@@ -67,6 +67,8 @@ class KernelCheckTest {
         assertThat(conv).isGreaterThan(1e-9).isLessThan(1e-4);
         assertThat(KernelCheck.passes()).isTrue();
         assertThat(KernelCheck.worstOddChannelError()).isGreaterThan(1e-9).isLessThan(1e-4);
+        // the residual blocks with batch norm, on 2 → 4 channels (NCHW) and 8 → 16 (channels-last where it is on)
+        assertThat(KernelCheck.worstBlockError()).isGreaterThan(1e-9).isLessThan(1e-4);
     }
 
     private static double[] errors(SplittableRandom rng, int in, int out, int stride, int pad) {
