@@ -54,17 +54,28 @@ public final class Ops {
     private static Tensor[] channelsLast(Tensor[] xw) {
         Tensor x = xw[0];
         if (!Engine.channelsLast || x.dtype() != DType.FLOAT32 || x.dim() != 4 || x.device().isCuda()
-                || x.size(1) < CHANNELS_LAST_MIN) return xw;
+                || x.size(1) > 1 && x.size(1) < CHANNELS_LAST_MIN) return xw;
         // the input decides: libtorch then lays the weights out channels-last itself (mkldnn_conv_use_channels_last)
-        return new Tensor[]{new Tensor(x.t.contiguous(torch.MemoryFormat.ChannelsLast)), xw[1]};
+        return new Tensor[]{new Tensor(channelsLastStrides(x.t)), xw[1]};
     }
 
     /**
-     * The fewest input channels convolved channels-last; fewer stay NCHW. On an AMD EPYC host (2026-12-07, AVX2) a residual
-     * block with batch norm on 2 or 4 channels had float32 gradients wrong by 50–200% channels-last, and at one thread
-     * corrupted the heap ("corrupted double-linked list"), while 8 and more channels were right at 1, 2 and 3 threads
-     * (KernelCheck's block probe); on another host one channel was wrong (docs/engine.md). Such layers are a network's
-     * first (grey or RGB images), where the layout gains little.
+     * {@code t} with channels-last strides. One channel needs a view: libtorch counts a one-channel NCHW tensor as
+     * channels-last contiguous already and keeps its NCHW strides, which oneDNN then reads as NCHW.
+     */
+    private static org.bytedeco.pytorch.Tensor channelsLastStrides(org.bytedeco.pytorch.Tensor t) {
+        if (t.size(1) != 1) return t.contiguous(torch.MemoryFormat.ChannelsLast);
+        long n = t.size(0), h = t.size(2), w = t.size(3);
+        return t.contiguous().view(n, h, w, 1).permute(0, 3, 1, 2);
+    }
+
+    /**
+     * The fewest input channels convolved channels-last, but for one channel (a grey image, viewed: the small CNN's first
+     * layer, whose output then stays channels-last for the layers after it); 2 to 7 stay NCHW. On an AMD EPYC host
+     * (2026-12-07, AVX2) a residual block with batch norm on 2 or 4 channels had float32 gradients wrong by 50–200%
+     * channels-last, and at one thread corrupted the heap ("corrupted double-linked list"), while 8 and more channels were
+     * right at 1, 2 and 3 threads (KernelCheck's block probe), and one channel passes the convolution probes and the
+     * gradient checks. Such layers are a network's first (RGB images), where the layout gains little.
      */
     static final long CHANNELS_LAST_MIN = 8;
 
