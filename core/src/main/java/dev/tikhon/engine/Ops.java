@@ -53,8 +53,9 @@ public final class Ops {
      */
     private static Tensor[] channelsLast(Tensor[] xw) {
         Tensor x = xw[0];
-        if (!Engine.channelsLast || x.dtype() != DType.FLOAT32 || x.dim() != 4 || x.device().isCuda()
-                || x.size(1) > 1 && x.size(1) < CHANNELS_LAST_MIN) return xw;
+        if (!Engine.channelsLast || x.dtype() != DType.FLOAT32 || x.dim() != 4 || x.device().isCuda()) return xw;
+        // 2 to 7 channels: NCHW, even where the layer before gave channels-last strides (libtorch would follow them)
+        if (x.size(1) > 1 && x.size(1) < CHANNELS_LAST_MIN) return new Tensor[]{x.contiguous(), xw[1]};
         // the input decides: libtorch then lays the weights out channels-last itself (mkldnn_conv_use_channels_last)
         return new Tensor[]{new Tensor(channelsLastStrides(x.t)), xw[1]};
     }
