@@ -41,15 +41,25 @@ class ReferenceCarliniWagnerTest {
             ratios.append(String.format(java.util.Locale.ROOT, " %.5f", r.distance()[i] / reference));
         }
         System.out.println("Tikhon / reference Carlini–Wagner distance:" + ratios);
+        // Measured: within 0.09% on the AMD hosts of earlier sessions; on an AVX2 EPYC VM (2026-12-07) 19 of 20 within 0.12%
+        // and image 6 at +0.59% (float32 sums in another order, carried through 9,000 Adam steps and a binary search on c,
+        // can move one image by a search step). So: every image within 1%, all but two within 0.2%, the mean within 0.1%.
+        int close = 0, compared = 0;
+        double sum = 0;
         for (int i = 0; i < expected.size(); i++) {
             double reference = expected.get(Integer.toString(i)).asDouble();
             assertThat(r.success()[i]).as("image %d", i).isTrue();
             if (reference < 1e-3) {   // misclassified from the start: only the change of variables' shrink away from x
                 assertThat(r.distance()[i]).as("image %d", i).isLessThan(1e-3);
             } else {
-                assertThat(r.distance()[i] / reference).as("image %d: Tikhon %.6f, reference %.6f", i, r.distance()[i], reference)
-                        .isBetween(0.995, 1.005);   // measured: within 0.09%
+                double ratio = r.distance()[i] / reference;
+                assertThat(ratio).as("image %d: Tikhon %.6f, reference %.6f", i, r.distance()[i], reference).isBetween(0.99, 1.01);
+                if (Math.abs(ratio - 1) <= 0.002) close++;
+                sum += ratio;
+                compared++;
             }
         }
+        assertThat(close).as("images within 0.2%% of the reference:" + ratios).isGreaterThanOrEqualTo(compared - 2);
+        assertThat(sum / compared).as("mean ratio:" + ratios).isBetween(0.999, 1.001);
     }
 }
