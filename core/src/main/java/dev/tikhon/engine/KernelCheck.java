@@ -21,6 +21,8 @@ final class KernelCheck {
     private static final int[][] SHAPES = {
             // small random probes (the shapes that failed on AVX2/AVX-512 hosts: docs/engine.md)
             {1, 4, 3, 1, 0, 2, 10}, {3, 5, 3, 1, 1, 2, 10}, {16, 8, 3, 1, 1, 2, 10}, {1, 8, 3, 2, 1, 2, 10}, {8, 17, 3, 1, 0, 2, 10},
+            // one channel into a strided 1×1 kernel: its weight gradient was wrong channels-last on an AMD EPYC host (Ops#conv2d)
+            {1, 4, 1, 2, 0, 2, 8},
             // the built-in models' convolutions on 28×28 inputs, at a small batch: the small CNN's two layers and
             // ResNet-20's stem, stride-1 and stride-2 3×3 layers and 1×1 shortcuts
             {1, 32, 3, 1, 0, 4, 28}, {32, 64, 3, 1, 0, 4, 26}, {1, 16, 3, 1, 1, 4, 28}, {16, 16, 3, 1, 1, 4, 28},

@@ -27,7 +27,7 @@ public final class Ops {
      */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
         if (FlopCount.active()) FlopCount.conv2d(x, weight, stride, padding);
-        Tensor[] xw = channelsLast(padChannels(x, weight));
+        Tensor[] xw = channelsLast(padChannels(x, weight), new long[]{stride, stride});
         TensorOptional b = bias == null ? new TensorOptional() : new TensorOptional(bias.t);
         return new Tensor(torch.conv2d(xw[0].t, xw[1].t, b, new long[]{stride, stride}, new long[]{padding, padding},
                 new long[]{1, 1}, 1));
@@ -51,13 +51,29 @@ public final class Ops {
      * the activations that follow (ReLU, max pooling) stay channels-last, where libtorch's max pooling is vectorized
      * (its NCHW kernel is not: 16% of the small CNN's step). The values are the same; only the strides differ.
      */
-    private static Tensor[] channelsLast(Tensor[] xw) {
+    private static Tensor[] channelsLast(Tensor[] xw, long[] stride) {
         Tensor x = xw[0];
         if (!Engine.channelsLast || x.dtype() != DType.FLOAT32 || x.dim() != 4 || x.device().isCuda()) return xw;
-        // 2 to 7 channels: NCHW, even where the layer before gave channels-last strides (libtorch would follow them)
-        if (x.size(1) > 1 && x.size(1) < CHANNELS_LAST_MIN) return new Tensor[]{x.contiguous(), xw[1]};
+        // 2 to 7 channels, and one channel into a strided 1×1 kernel: NCHW, even where the layer before gave
+        // channels-last strides (libtorch would follow them)
+        if (x.size(1) > 1 && x.size(1) < CHANNELS_LAST_MIN || x.size(1) == 1 && stridedOneByOne(xw[1], stride)) {
+            return new Tensor[]{x.contiguous(), xw[1]};
+        }
         // the input decides: libtorch then lays the weights out channels-last itself (mkldnn_conv_use_channels_last)
         return new Tensor[]{new Tensor(channelsLastStrides(x.t)), xw[1]};
+    }
+
+    /**
+     * Whether {@code weight} is a 1×1 kernel with a stride above 1. Channels-last, one input channel into such a kernel
+     * had a float32 weight gradient wrong by 14–190% (1 → 4 channels, 8×8 inputs, stride 2, no padding; right at stride 3,
+     * with padding, and on 28×28 inputs) on an AMD EPYC host (AVX2, 2026-12-07), and right in NCHW: oneDNN handles
+     * strided 1×1 convolutions by a path of their own. Such layers are rare (a projection shortcut on a grey image), so
+     * all of them are convolved NCHW.
+     */
+    private static boolean stridedOneByOne(Tensor weight, long[] stride) {
+        if (weight.size(2) != 1 || weight.size(3) != 1) return false;
+        for (long s : stride) if (s > 1) return true;
+        return false;
     }
 
     /**
@@ -72,7 +88,8 @@ public final class Ops {
 
     /**
      * The fewest input channels convolved channels-last, but for one channel (a grey image, viewed: the small CNN's first
-     * layer, whose output then stays channels-last for the layers after it); 2 to 7 stay NCHW. On an AMD EPYC host
+     * layer, whose output then stays channels-last for the layers after it; not into a strided 1×1 kernel, see
+     * {@link #stridedOneByOne}); 2 to 7 stay NCHW. On an AMD EPYC host
      * (2026-12-07, AVX2) a residual block with batch norm on 2 or 4 channels had float32 gradients wrong by 50–200%
      * channels-last, and at one thread corrupted the heap ("corrupted double-linked list"), while 8 and more channels were
      * right at 1, 2 and 3 threads (KernelCheck's block probe), and one channel passes the convolution probes and the
@@ -100,7 +117,7 @@ public final class Ops {
      * null. Used for layers {@link #conv2d}'s square, ungrouped form does not cover.
      */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, long[] stride, long[] padding, long[] dilation, long groups) {
-        Tensor[] xw = channelsLast(groups == 1 ? padChannels(x, weight) : new Tensor[]{x, weight});   // grouped: not padded
+        Tensor[] xw = channelsLast(groups == 1 ? padChannels(x, weight) : new Tensor[]{x, weight}, stride);   // grouped: not padded
         TensorOptional b = bias == null ? new TensorOptional() : new TensorOptional(bias.t);
         return new Tensor(torch.conv2d(xw[0].t, xw[1].t, b, stride, padding, dilation, groups));
     }
