@@ -257,19 +257,22 @@ public final class Comparison {
         List<Curve> curves = new ArrayList<>();
         Path perImage = dir.resolve("certify.csv");
         if (Files.isRegularFile(perImage)) {
-            Csv.Table t = Csv.read(perImage);
+            Csv.Table t = Csv.readWhole(perImage, RECERTIFY);
             List<Map<String, String>> rows = t.records();
             for (Map.Entry<String, String> k : kinds.entrySet()) {
                 String c = k.getKey();
                 String pred = t.header().contains("prediction_" + c) ? "prediction_" + c : "prediction";
                 String rad = t.header().contains("radius_" + c) ? "radius_" + c : "radius";
                 if (!t.header().contains(rad)) continue;
+                for (String column : List.of(pred, "label")) {
+                    if (!t.header().contains(column)) throw new UserError(perImage + " has a " + rad + " column but no " + column + " column: " + RECERTIFY);
+                }
                 double[] radii = new double[rows.size()];
                 for (int i = 0; i < rows.size(); i++) {
                     Map<String, String> row = rows.get(i);
                     boolean right = row.get(pred).equals(row.get("label"))
                             && (!pred.equals("prediction") || !row.containsKey("correct") || row.get("correct").equals("1") || row.get("correct").equals("true"));
-                    radii[i] = right ? parse(row.get(rad)) : -1;
+                    radii[i] = right ? Csv.number(row.get(rad), perImage, i + 1, rad, RECERTIFY) : -1;
                 }
                 // per-image radii (x and y for now empty); read() puts every run's curves on one grid of radii
                 curves.add(new Curve(name, c.equals(method) ? method : method + " (" + c + ")", k.getValue(),
@@ -300,15 +303,17 @@ public final class Comparison {
     private static List<Curve> fromSummary(Path dir, String name, String method, Map<String, Double> alphas) {
         Path csv = dir.resolve("certified_accuracy.csv");
         if (!Files.isRegularFile(csv)) return List.of();
-        Csv.Table t = Csv.read(csv);
+        Csv.Table t = Csv.readWhole(csv, RECERTIFY);
         List<Integer> radiusColumns = new ArrayList<>();
         for (int i = 0; i < t.header().size(); i++) if (t.header().get(i).startsWith("r=")) radiusColumns.add(i);
         List<Curve> out = new ArrayList<>();
-        for (List<String> row : t.rows()) {
+        for (int r = 0; r < t.rows().size(); r++) {
+            List<String> row = t.rows().get(r);
             double[] x = new double[radiusColumns.size()], y = new double[x.length];
             for (int k = 0; k < x.length; k++) {
-                x[k] = parse(t.header().get(radiusColumns.get(k)).substring(2));
-                y[k] = parse(row.get(radiusColumns.get(k)));
+                String column = t.header().get(radiusColumns.get(k));
+                x[k] = parse(column.substring(2));
+                y[k] = Csv.number(row.get(radiusColumns.get(k)), csv, r + 1, column, RECERTIFY);
             }
             String c = row.get(0);
             out.add(new Curve(name, c.equals(method) ? method : method + " (" + c + ")", Headline.kindWord(row.get(t.header().indexOf("kind"))),
@@ -341,12 +346,15 @@ public final class Comparison {
     private static Run flow(Path dir, String name, JsonNode m) {
         Path history = dir.resolve("history.csv");
         if (!Files.isRegularFile(history)) throw new UserError(dir + " has no history.csv: rerun or resume the flow training");
-        Csv.Table t = Csv.read(history);
+        String remedy = "rerun or resume the flow training";
+        Csv.Table t = Csv.readWhole(history, remedy);
+        String value = t.header().contains("bits_per_dim") ? "bits_per_dim" : "nll";
+        if (!t.header().contains(value)) throw new UserError(history + " has neither a bits_per_dim nor an nll column: " + remedy);
         List<Map<String, String>> rows = t.records();
         double[] x = new double[rows.size()], y = new double[rows.size()];
         for (int i = 0; i < rows.size(); i++) {
-            x[i] = parse(rows.get(i).getOrDefault("iteration", String.valueOf(i + 1)));
-            y[i] = parse(rows.get(i).containsKey("bits_per_dim") ? rows.get(i).get("bits_per_dim") : rows.get(i).get("nll"));
+            x[i] = rows.get(i).containsKey("iteration") ? Csv.number(rows.get(i).get("iteration"), history, i + 1, "iteration", remedy) : i + 1;
+            y[i] = Csv.number(rows.get(i).get(value), history, i + 1, value, remedy);
         }
         JsonNode h = m.path("held_out");
         String unit = h.path("unit").asText("NLL");
@@ -355,6 +363,8 @@ public final class Comparison {
                 c.path("method").asText("cnf") + " on " + c.path("data").asText("") + (c.has("solver") ? ", solver " + c.path("solver").asText("") : "")
                         + ", " + c.path("iterations").asInt() + " iterations", h.path("nll").asDouble(Double.NaN), new double[0], null);
     }
+
+    private static final String RECERTIFY = "rerun the certification (or --resume it)";
 
     private static double parse(String s) {
         if (s == null || s.isBlank()) return Double.NaN;

@@ -93,6 +93,38 @@ public final class Csv {
         return new Table(records.get(0), records.subList(1, records.size()));
     }
 
+    /**
+     * {@link #read}, for a file Tikhon wrote whole (every record as wide as the header): a record of another width, or a
+     * file with no header, is a {@link UserError} naming the file and the record and ending in {@code remedy}, where the
+     * lenient reader would let a cut-short or hand-edited file lose values silently.
+     */
+    public static Table readWhole(Path file, String remedy) {
+        Table t = read(file);
+        if (t.header().isEmpty()) throw new UserError(file + " is empty (no header): " + remedy);
+        for (int i = 0; i < t.rows().size(); i++) {
+            int width = t.rows().get(i).size();
+            if (width != t.header().size()) {
+                throw new UserError(file + ": record " + (i + 1) + " after the header has " + width + " field" + (width == 1 ? "" : "s")
+                        + " where the header has " + t.header().size() + " (the file was cut short or edited): " + remedy);
+            }
+        }
+        return t;
+    }
+
+    /**
+     * A number of a file {@link #readWhole} read: blank is NaN (a value not measured), {@code NaN} and {@code ±Infinity}
+     * as written; any other text a {@link UserError} naming the file, record and column.
+     */
+    public static double number(String text, Path file, int record, String column, String remedy) {
+        if (text == null || text.isBlank()) return Double.NaN;
+        try {
+            return Double.parseDouble(text.strip());
+        } catch (NumberFormatException e) {
+            throw new UserError(file + ": record " + record + " after the header has '" + text + "' in column " + column
+                    + ", not a number: " + remedy);
+        }
+    }
+
     /** One record, quoted as needed, with its terminating newline. */
     static String line(List<?> values) {
         return values.stream().map(v -> quote(format(v))).collect(Collectors.joining(",", "", "\n"));

@@ -1,5 +1,7 @@
 package dev.tikhon.report;
 
+import dev.tikhon.UserError;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tikhon.certify.Certificate;
 import dev.tikhon.certify.CertificationRun;
@@ -14,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 /**
@@ -301,6 +304,40 @@ class ComparisonTest {
         Path g0 = flowRun("g0", "8gaussians", 0), g2 = flowRun("g2", "8gaussians", 2), moons = flowRun("moons", "moons", 0);
         assertThat(refusal(List.of(g0, moons))).contains("8gaussians (seed 0)", "moons (seed 0)");
         assertThat(Comparison.read(List.of(g0, g2)).dataNotes()).hasSize(3).anySatisfy(n -> assertThat(n).contains("seed 2, not 0"));
+    }
+
+    /**
+     * A cut-short or hand-edited history.csv, certify.csv or certified_accuracy.csv is refused, naming the file, the record
+     * and the fix, where the comparison used to drop the record (a curve with a point missing) or stop on a null.
+     */
+    @Test
+    void cutShortOrEditedFilesAreRefusedNotReadInPart() throws Exception {
+        Path flow = flowRun("f", "8gaussians", 0), other = flowRun("g", "8gaussians", 1);
+        Files.writeString(flow.resolve("history.csv"), "iteration,nll\n1,3.0\n2\n3,2.4\n");
+        assertThatThrownBy(() -> Comparison.read(List.of(flow, other))).isInstanceOf(UserError.class)
+                .hasMessageContaining(flow.resolve("history.csv").toString()).hasMessageContaining("record 2 after the header has 1 field")
+                .hasMessageContaining("cut short or edited").hasMessageContaining("rerun or resume the flow training");
+        Files.writeString(flow.resolve("history.csv"), "iteration,nll\n1,3.0\n2,about 2.5\n");
+        assertThatThrownBy(() -> Comparison.read(List.of(flow, other))).isInstanceOf(UserError.class)
+                .hasMessageContaining("'about 2.5' in column nll, not a number");
+        Files.writeString(flow.resolve("history.csv"), "iteration,loss\n1,3.0\n");
+        assertThatThrownBy(() -> Comparison.read(List.of(flow, other))).isInstanceOf(UserError.class)
+                .hasMessageContaining("neither a bits_per_dim nor an nll column");
+        Files.writeString(flow.resolve("history.csv"), "iteration,nll\n1,3.0\n2,\n");   // a value not measured: NaN, read
+        assertThat(Comparison.read(List.of(flow, other)).curves()).hasSize(2);
+
+        Path s = certifyRun("s", result("crown", SOUND_RADII, SOUND_RIGHT, Certificate.Kind.SOUND, 0)),
+                t = certifyRun("t", result("crown", SOUND_RADII, SOUND_RIGHT, Certificate.Kind.SOUND, 0));
+        Path csv = s.resolve("certify.csv");
+        List<String> lines = Files.readAllLines(csv);
+        String last = lines.get(lines.size() - 1);
+        lines.set(lines.size() - 1, last.substring(0, last.lastIndexOf(',')));   // the last record cut short
+        Files.write(csv, lines);
+        assertThatThrownBy(() -> Comparison.read(List.of(s, t))).isInstanceOf(UserError.class)
+                .hasMessageContaining(csv.toString()).hasMessageContaining("record " + (lines.size() - 1) + " after the header")
+                .hasMessageContaining("rerun the certification");
+        Files.writeString(csv, "");
+        assertThatThrownBy(() -> Comparison.read(List.of(s, t))).isInstanceOf(UserError.class).hasMessageContaining("is empty (no header)");
     }
 
     private Path flowRun(String folder, String data, long seed) throws Exception {
