@@ -63,7 +63,9 @@ class NormalizedBoundsTest {
                 model("cnn", Map.of(Models.NORMALIZE, stats), 2),
                 model("resnet", Map.of("depth", 8, "width", 4, Models.NORMALIZE, stats), 3))) {
             assertThat(((Sequential) f).layers().get(0)).isInstanceOf(Normalize.class);
-            BoundPropagationTest.assertSampledPointsInside(f, 3, 1000);
+            // α-CROWN: 2 steps (one set of slopes off CROWN's) where BoundPropagationTest takes 5 on the same networks without
+            // the normalization, which has no slopes of its own
+            BoundPropagationTest.assertSampledPointsInside(f, 3, 1000, 2);
         }
     }
 }
