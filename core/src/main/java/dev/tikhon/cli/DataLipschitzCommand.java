@@ -30,7 +30,7 @@ final class DataLipschitzCommand implements Callable<Integer> {
     @Option(names = "--max-points", defaultValue = "0", description = "Use a random subset of this many points (0: all). Default: ${DEFAULT-VALUE}.")
     int maxPoints;
 
-    @Option(names = "--block-size", defaultValue = "512", description = "Rows per distance block (memory ≈ 3 × block × n × 4 bytes). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--block-size", defaultValue = "512", description = "Rows per distance block (memory ≈ 3 × block × n × 4 bytes; cut, with a note, to fit a quarter of the machine's memory). Default: ${DEFAULT-VALUE}.")
     int blockSize;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed for the subset and generated data sets. Default: ${DEFAULT-VALUE}.")

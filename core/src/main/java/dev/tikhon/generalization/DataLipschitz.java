@@ -89,6 +89,23 @@ public final class DataLipschitz {
         return new Tensor[]{Tensor.cat(xs, 0).contiguous().keep(), Tensor.cat(ys, 0).keep()};
     }
 
+    /** Memory of one block of {@code rows} rows against {@code n} points: its float32 distances and two temporaries. */
+    static long blockBytes(long rows, long n) {
+        return 3L * rows * n * Float.BYTES;
+    }
+
+    /** The most rows per block whose {@link #blockBytes} fit a quarter of {@code memoryBytes} (no cap where it is 0), at least 1. */
+    static int fittingBlock(long n, long memoryBytes) {
+        if (memoryBytes <= 0 || n == 0) return Integer.MAX_VALUE;
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, memoryBytes / 4 / blockBytes(1, n)));
+    }
+
+    /** The machine's (or container's) physical memory in bytes; 0 where the JVM cannot tell. */
+    static long physicalMemory() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getTotalMemorySize() : 0;
+    }
+
     /** The constant of the sets' union (a seeded subset of {@code maxPoints} when there are more). */
     public static Result compute(List<Dataset> sets, int maxPoints, long seed, int blockSize, boolean showProgress) {
         Tensor[] p = points(sets);
@@ -115,8 +132,25 @@ public final class DataLipschitz {
 
     /** The constant of points x [n, d] (any float type) with INT64 labels y [n]; exact. */
     public static Result compute(Tensor x, Tensor y, int blockSize, boolean showProgress) {
+        return compute(x, y, blockSize, showProgress, physicalMemory());
+    }
+
+    /**
+     * The same, with blocks of at most {@code blockSize} rows that also fit a quarter of {@code memoryBytes}
+     * ({@link #blockBytes}; 0: not known, no cap). The block size is only a memory-for-speed choice, so where it is too large
+     * for the machine (60,000 rows of 70,000 points need about 50 GB) it is cut, with a note, rather than let libtorch fail
+     * to allocate or the system kill the process; the result is the same.
+     */
+    static Result compute(Tensor x, Tensor y, int blockSize, boolean showProgress, long memoryBytes) {
         long start = System.nanoTime();
         int n = (int) x.size(0);
+        int fits = fittingBlock(n, memoryBytes);
+        if (blockSize > fits && n > fits) {
+            System.err.printf(java.util.Locale.ROOT, "note:   --block-size %d cut to %d: blocks of %d rows of %d points need about %.1f GB "
+                    + "(3 × block × n × 4 bytes), more than a quarter of this machine's %.1f GB; the result is the same%n",
+                    blockSize, fits, Math.min(blockSize, n), n, blockBytes(Math.min(blockSize, n), n) / 1e9, memoryBytes / 1e9);
+            blockSize = fits;
+        }
         long[] labels = y.toLongArray();
         boolean twoLabels = false;
         for (int i = 1; i < n && !twoLabels; i++) twoLabels = labels[i] != labels[0];

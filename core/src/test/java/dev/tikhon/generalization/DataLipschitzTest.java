@@ -54,6 +54,49 @@ class DataLipschitzTest {
         }
     }
 
+    /**
+     * A block too large for the machine's memory is cut to what fits a quarter of it, with a note, and the result is the
+     * brute force's still (an oversized --block-size used to ask libtorch for all of it: 60,000 rows of 70,000 points
+     * are about 50 GB).
+     */
+    @Test
+    void aBlockTooLargeForTheMemoryIsCutAndTheResultStaysExact() {
+        SplittableRandom r = new SplittableRandom(5);
+        int n = 50, d = 6;
+        float[][] x = new float[n][d];
+        long[] y = new long[n];
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < d; k++) x[i][k] = r.nextInt(256) / 255f;
+            y[i] = r.nextInt(2);
+        }
+        long memory = 4 * DataLipschitz.blockBytes(7, n);   // a machine where 7 rows of 50 points are a quarter of the memory
+        assertThat(DataLipschitz.fittingBlock(n, memory)).isEqualTo(7);
+        assertThat(DataLipschitz.fittingBlock(70_000, 64L << 30)).isEqualTo(20_452);   // 64 GiB / 4 / (12 bytes × 70,000)
+        assertThat(DataLipschitz.fittingBlock(n, 0)).as("memory not known: no cap").isEqualTo(Integer.MAX_VALUE);
+        assertThat(DataLipschitz.fittingBlock(1L << 40, 1)).as("at least one row").isEqualTo(1);
+        assertThat(DataLipschitz.physicalMemory()).isPositive();
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        DataLipschitz.Result got;
+        System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            got = DataLipschitz.compute(flat(x), Tensor.fromLongs(y, n), 1_000_000, false, memory);
+        } finally {
+            System.setErr(err);
+        }
+        assertThat(got.lipschitz01()).isCloseTo(bruteForce(x, y), within(1e-12 * bruteForce(x, y)));
+        assertThat(captured.toString(java.nio.charset.StandardCharsets.UTF_8))
+                .contains("--block-size 1000000 cut to 7: blocks of 50 rows of 50 points").contains("the result is the same");
+        captured.reset();
+        System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            DataLipschitz.compute(flat(x), Tensor.fromLongs(y, n), 7, false, memory);
+        } finally {
+            System.setErr(err);
+        }
+        assertThat(captured.toString(java.nio.charset.StandardCharsets.UTF_8)).as("a block that fits: no note").isEmpty();
+    }
+
     @Test
     void identicalInputsWithDifferentLabelsAreCountedAndSetAside() {
         float[][] x = {{0, 0}, {0, 0}, {3, 4}, {3, 4.5f}, {10, 10}};
