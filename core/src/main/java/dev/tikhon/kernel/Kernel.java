@@ -1,5 +1,6 @@
 package dev.tikhon.kernel;
 
+import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Tensor;
 
 import java.util.LinkedHashMap;
@@ -30,6 +31,12 @@ public sealed interface Kernel {
     default boolean shiftInvariant() { return false; }
 
     String describe();
+
+    /**
+     * Refuses inputs {@code x} [n, …] on which the kernel's values overflow {@code dtype} (then every Gram matrix, fit and
+     * prediction is inf or NaN, and a fit "succeeds" at chance accuracy); a bounded kernel never does.
+     */
+    default void checkRange(Tensor x, DType dtype) {}
 
     /** The kernel as plain data (saved with a fitted model); {@link #fromMap} reads it back. */
     Map<String, Object> toMap();
@@ -82,6 +89,23 @@ public sealed interface Kernel {
 
         @Override public Tensor matrix(Tensor a, Tensor b) {
             return a.matmul(b.t()).mul(gamma).add(coef0).pow(degree);
+        }
+
+        /**
+         * |k(x, y)| ≤ (γ max‖x‖² + c)^p by Cauchy–Schwarz, reached on the diagonal at the largest ‖x‖: above the dtype's
+         * largest number, the Gram matrix holds infinities.
+         */
+        @Override public void checkRange(Tensor x, DType dtype) {
+            double maxSq = x.flatten(1, -1).to(DType.FLOAT64).square().sum(1, false).max().item();
+            double base = gamma * maxSq + coef0;
+            if (!(base > 1)) return;
+            double log10 = degree * Math.log10(base), limit = Math.log10(dtype == DType.FLOAT64 ? Double.MAX_VALUE : Float.MAX_VALUE);
+            if (log10 > limit) {
+                throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "the %s kernel overflows %s on these "
+                        + "inputs: k(x, x) = (γ‖x‖² + c)^p reaches 10^%.0f at the largest ‖x‖² (%.4g), beyond %s's largest number "
+                        + "(%.1e); use --degree %d or less, or a smaller --gamma", describe(), dtype.name().toLowerCase(java.util.Locale.ROOT),
+                        log10, maxSq, dtype.name().toLowerCase(java.util.Locale.ROOT), Math.pow(10, limit), (int) Math.floor(limit / Math.log10(base))));
+            }
         }
 
         @Override public String describe() { return "polynomial(degree " + degree + ", γ " + fmt(gamma) + ", c " + fmt(coef0) + ")"; }

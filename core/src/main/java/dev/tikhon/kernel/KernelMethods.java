@@ -102,6 +102,9 @@ public final class KernelMethods {
         details.put("data", train.name());
         KernelModel model;
         java.util.List<Map<String, Object>> history = java.util.List.of();
+        try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open()) {   // SGD's models compute in float32, the solves in float64
+            kernel.checkRange(inputs(train, idx), o.method().equals(SGD) ? dev.tikhon.engine.DType.FLOAT32 : dev.tikhon.engine.DType.FLOAT64);
+        }
         switch (o.method()) {
             case KRR:
                 model = KernelRidge.fit(kernel, inputs(train, idx), oneHotTargets(train, idx), o.lambda(), details);

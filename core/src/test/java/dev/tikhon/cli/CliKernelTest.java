@@ -60,6 +60,11 @@ class CliKernelTest {
         Cli.Run rff = Cli.run("kernel", "fit", "--data", "moons", "--method", "rff", "--kernel", "polynomial", "--out", dir.toString());
         assertThat(rff.exitCode()).isEqualTo(2);
         assertThat(rff.err()).contains("shift-invariant");
+        // a polynomial kernel whose values overflow: refused before fitting (it used to fit at chance accuracy, exit 0)
+        Cli.Run overflow = Cli.run("kernel", "fit", "--data", "fashion-mnist", "--kernel", "polynomial", "--degree", "2000", "--train-size", "100",
+                "--out", dir.resolve("overflow").toString());
+        assertThat(overflow.exitCode()).as(overflow.err()).isEqualTo(2);
+        assertThat(overflow.err()).contains("kernel overflows float64").contains("or less, or a smaller --gamma");
         // named before any data is read: a data folder that does not exist is never reached
         Cli.Run method = Cli.run("kernel", "fit", "--data", "mnist", "--data-dir", dir.resolve("absent").toString(), "--method", "nope",
                 "--out", dir.resolve("m").toString());
