@@ -162,6 +162,8 @@ final class KernelCommand implements Runnable {
             KernelMethods.FitOptions o = new KernelMethods.FitOptions(method, n, d, centres, lambda, seed, sgd);
             System.out.println("kernel: " + k.describe() + ", method " + method + (sigma > 0 || !(k instanceof Kernel.Rbf
                     || k instanceof Kernel.Laplace) ? "" : " (σ by the median heuristic)"));
+            String degenerate = KernelMethods.degeneracy(k, train, seed);
+            if (degenerate != null) System.err.println("note:   " + degenerate);
             KernelMethods.Fit fit = KernelMethods.fit(k, train, o, device, row -> System.out.printf(Locale.ROOT,
                     "epoch %s  train_loss %.4f  train_acc %.4f  (%.1f s)%n", row.get("epoch"), row.get("train_loss"),
                     row.get("train_acc"), row.get("seconds")));

@@ -77,6 +77,46 @@ public final class KernelMethods {
     }
 
     /**
+     * A note where the kernel is degenerate on the training points (up to 256 of them, sampled with {@code seed}), else null:
+     * every value between two distinct points is 0 (a bandwidth far below their distances: the model memorizes its
+     * training points and scores every other input 0), or every value is the same to nine digits (the kernel cannot tell
+     * the points apart). Either way the fit runs and means little; the note names the fix.
+     */
+    public static String degeneracy(Kernel kernel, Dataset train, long seed) {
+        int n = Math.min(256, train.size());
+        if (n < 2) return null;
+        long[] idx = sample(train.size(), n, seed);
+        double[] k;
+        try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
+            Tensor x = inputs(train, idx);
+            k = kernel.matrix(x, x).toDoubleArray();
+        }
+        double offMax = 0, min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                double v = k[i * n + j];
+                if (i != j) offMax = Math.max(offMax, Math.abs(v));
+                min = Math.min(min, v);
+                max = Math.max(max, v);
+            }
+        }
+        boolean bandwidth = kernel instanceof Kernel.Rbf || kernel instanceof Kernel.Laplace;
+        String median = bandwidth ? String.format(java.util.Locale.ROOT, " (the median distance between training points is %.4g; "
+                + "--sigma 0 takes it)", medianDistance(train, seed)) : "";
+        if (offMax == 0) {
+            return "the " + kernel.describe() + " kernel is 0 between every two of " + n + " sampled training points: the model "
+                    + "can only memorize its training points and scores every other input 0; " + (bandwidth ? "raise --sigma" + median
+                    : "use another kernel or its options");
+        }
+        if (Double.isFinite(max) && max - min <= 1e-9 * Math.max(Math.abs(max), Math.abs(min))) {
+            return "the " + kernel.describe() + " kernel takes the same value (to nine digits) on every pair of " + n + " sampled "
+                    + "training points: it cannot tell them apart; " + (bandwidth ? "lower --sigma" + median
+                    : kernel instanceof Kernel.Polynomial ? "raise --gamma" : "use another kernel");
+        }
+        return null;
+    }
+
+    /**
      * Settings of a fit.
      *
      * @param trainSize points used (krr: the n of the n × n solve; rff/sgd: 0 for all)

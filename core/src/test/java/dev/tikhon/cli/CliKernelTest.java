@@ -65,6 +65,11 @@ class CliKernelTest {
                 "--out", dir.resolve("overflow").toString());
         assertThat(overflow.exitCode()).as(overflow.err()).isEqualTo(2);
         assertThat(overflow.err()).contains("kernel overflows float64").contains("or less, or a smaller --gamma");
+        // a bandwidth far below the points' distances: fitted, with a note naming the fix
+        Cli.Run narrow = Cli.run("kernel", "fit", "--data", "moons", "--kernel", "rbf", "--sigma", "1e-5", "--train-size", "200",
+                "--out", dir.resolve("narrow").toString());
+        assertThat(narrow.exitCode()).as(narrow.err()).isZero();
+        assertThat(narrow.err()).contains("note:   the rbf(σ 1.000e-05) kernel is 0 between every two").contains("raise --sigma");
         // named before any data is read: a data folder that does not exist is never reached
         Cli.Run method = Cli.run("kernel", "fit", "--data", "mnist", "--data-dir", dir.resolve("absent").toString(), "--method", "nope",
                 "--out", dir.resolve("m").toString());
