@@ -235,6 +235,9 @@ final class TrainCommand implements Callable<Integer>, RunFolder.Owner {
         if (outcome.test() != null) {   // before the report files: a full disk still shows the result
             System.out.printf("test accuracy %.4f, test loss %.4f after %d epochs (%.1f s training, %.1f s total)%n",
                     outcome.test().accuracy(), outcome.test().loss(), trainer.config().epochs(), outcome.trainSeconds(), wall);
+            String chance = dev.tikhon.train.Chance.note(outcome.test().accuracy(), outcome.test().n(), loaded.test(),
+                    "history.csv shows its loss per epoch; try another --lr, a smaller --weight-decay, a lighter regularizer or more --epochs");
+            if (chance != null) System.err.println("note:   " + chance);
         }
         run.writeMetrics(metrics);
         run.writeIndex("Tikhon training run: " + spec.arch(), loaded.description(), metrics);

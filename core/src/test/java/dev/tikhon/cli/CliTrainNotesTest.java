@@ -49,6 +49,15 @@ class CliTrainNotesTest {
         assertThat(quiet.err()).doesNotContain("does nothing");
     }
 
+    /** A run that ends at chance without diverging (weight decay far too large: lr 0.05 × decay 10 halves every weight each step) is noted. */
+    @Test
+    void aModelThatDidNotLearnIsNoted(@TempDir Path dir) {
+        Cli.Run r = Cli.run(args(dir.resolve("d"), "--model", "mlp", "--hidden", "8", "--weight-decay", "10"));
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.err()).contains("is no better than always predicting the most frequent class (0.5000 of the test set")
+                .contains("the model did not learn").contains("a smaller --weight-decay");
+    }
+
     /** A warm-up not shorter than training never reached --lr, silently (audit 20b, F8): a note says how far it gets. */
     @Test
     void aWarmUpAsLongAsTrainingIsNoted(@TempDir Path dir) {
