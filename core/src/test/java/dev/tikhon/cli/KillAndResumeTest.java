@@ -292,7 +292,7 @@ class KillAndResumeTest {
     void flowTrainStoppedBySigtermKeepsTheIterationItReachedAndResumesToTheSameEnd(@TempDir Path dir) throws Exception {
         Path whole = dir.resolve("whole"), stopped = dir.resolve("stopped");
         String[] args = {"flow", "train", "--data", "8gaussians", "--hidden", "32,32", "--iterations", "60", "--batch-size", "256",
-                "--held-out", "200", "--seed", "6"};
+                "--held-out", "200", "--grid", "10", "--seed", "6"};   // --grid 10: density.png of 10 × 10 cells, not 100 × 100 (none is read)
         List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", stopped.toString()));
         here(w);
         String output = stopAt(k, 0.2 + 0.5 * RANDOM.nextDouble());
@@ -325,7 +325,7 @@ class KillAndResumeTest {
     void flowTrainKilledAtARandomPointThenResumedMatchesUninterrupted(@TempDir Path dir) throws Exception {
         Path whole = dir.resolve("whole"), killed = dir.resolve("killed");
         String[] args = {"flow", "train", "--data", "8gaussians", "--hidden", "16,16", "--iterations", "40", "--batch-size", "64",
-                "--held-out", "200", "--checkpoint-every", "3", "--seed", "4"};
+                "--held-out", "200", "--checkpoint-every", "3", "--grid", "10", "--seed", "4"};
         List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", killed.toString()));
         here(w);
         killAt(k, 0.15 + 0.7 * RANDOM.nextDouble(), killed);
