@@ -242,8 +242,10 @@ class KillAndResumeTest {
     @Timeout(600)
     void trainStoppedBySigtermKeepsTheStepItReachedAndResumesToTheSameEnd(@TempDir Path dir) throws Exception {
         Path whole = dir.resolve("whole"), stopped = dir.resolve("stopped");
-        String[] args = {"train", "--data", "fashion-mnist-sample", "--model", "cnn", "--epochs", "1", "--batch-size", "32",
-                "--seed", "23"};   // a few seconds an epoch: the signal lands well inside it
+        // an MLP of two 1024-wide layers: a quarter of the small CNN's time an epoch (one thread, 188 steps: 10 s against 42 s
+        // on a loaded 2-core VM), still far longer than a signal takes to land, so it lands well inside the epoch
+        String[] args = {"train", "--data", "fashion-mnist-sample", "--model", "mlp", "--hidden", "1024,1024", "--epochs", "1",
+                "--batch-size", "32", "--seed", "23"};
         List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", stopped.toString()));
         here(w);
         String output = stopAt(k, 0.1 + 0.5 * RANDOM.nextDouble());   // inside the epoch, far from its checkpoint at the end
@@ -292,7 +294,7 @@ class KillAndResumeTest {
     void flowTrainStoppedBySigtermKeepsTheIterationItReachedAndResumesToTheSameEnd(@TempDir Path dir) throws Exception {
         Path whole = dir.resolve("whole"), stopped = dir.resolve("stopped");
         String[] args = {"flow", "train", "--data", "8gaussians", "--hidden", "32,32", "--iterations", "60", "--batch-size", "256",
-                "--held-out", "200", "--seed", "6"};
+                "--held-out", "200", "--grid", "10", "--seed", "6"};   // --grid 10: density.png of 10 × 10 cells, not 100 × 100 (none is read)
         List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", stopped.toString()));
         here(w);
         String output = stopAt(k, 0.2 + 0.5 * RANDOM.nextDouble());
@@ -325,7 +327,7 @@ class KillAndResumeTest {
     void flowTrainKilledAtARandomPointThenResumedMatchesUninterrupted(@TempDir Path dir) throws Exception {
         Path whole = dir.resolve("whole"), killed = dir.resolve("killed");
         String[] args = {"flow", "train", "--data", "8gaussians", "--hidden", "16,16", "--iterations", "40", "--batch-size", "64",
-                "--held-out", "200", "--checkpoint-every", "3", "--seed", "4"};
+                "--held-out", "200", "--checkpoint-every", "3", "--grid", "10", "--seed", "4"};
         List<String> w = command(Cli.concat(args, "--out", whole.toString())), k = command(Cli.concat(args, "--out", killed.toString()));
         here(w);
         killAt(k, 0.15 + 0.7 * RANDOM.nextDouble(), killed);

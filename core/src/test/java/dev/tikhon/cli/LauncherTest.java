@@ -73,6 +73,13 @@ class LauncherTest {
         return launchIn(root, args);
     }
 
+    /** {@link #launch} on a thread of its own. */
+    private static java.util.concurrent.FutureTask<Run> launchAsync(String... args) {
+        java.util.concurrent.FutureTask<Run> t = new java.util.concurrent.FutureTask<>(() -> launch(args));
+        new Thread(t, "launch " + args[0]).start();
+        return t;
+    }
+
     /** Runs the launcher laid out in {@code root} to its end. */
     static Run launchIn(Path root, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(root.resolve("tikhon").toString()));
@@ -97,19 +104,23 @@ class LauncherTest {
     @Test
     @Timeout(300)
     void infoEvalAndABadInputThroughTheRealLauncher() throws Exception {
-        Run info = launch("info");
+        Path model = Path.of("src/test/resources/torchscript/tiny_cnn.pt").toAbsolutePath(), out = root.resolve("eval");
+        // the three runs are independent (own folders, nothing shared but the laid-out launcher): started at once, their
+        // JVMs' start-ups (mostly one core's work each) overlap
+        var infoRun = launchAsync("info");
+        var evalRun = launchAsync("eval", "--torchscript", model.toString(), "--data", "fashion-mnist-sample", "--no-grad-stats", "--threads", "1",
+                "--out", out.toString());
+        var badRun = launchAsync("certify", "--torchscript", model.toString(), "--method", "cohen", "--sigma", "Infinity", "--out",
+                root.resolve("c").toString());
+        Run info = infoRun.get(), eval = evalRun.get(), bad = badRun.get();
         assertThat(info.exit()).as(info.err()).isZero();
         assertThat(info.err()).as("nothing was built").doesNotContain("building");
         assertThat(info.out()).contains("libtorch");
 
-        Path model = Path.of("src/test/resources/torchscript/tiny_cnn.pt").toAbsolutePath(), out = root.resolve("eval");
-        Run eval = launch("eval", "--torchscript", model.toString(), "--data", "fashion-mnist-sample", "--no-grad-stats", "--threads", "1",
-                "--out", out.toString());
         assertThat(eval.exit()).as(eval.err()).isZero();
         assertThat(eval.out()).contains("test accuracy");
         assertThat(out.resolve("metrics.json")).isNotEmptyFile();
 
-        Run bad = launch("certify", "--torchscript", model.toString(), "--method", "cohen", "--sigma", "Infinity", "--out", root.resolve("c").toString());
         assertThat(bad.exit()).as("the JVM's exit status").isEqualTo(2);
         assertThat(bad.err().strip().lines()).singleElement().asString().startsWith("tikhon: error: ").contains("--sigma", "not a finite number");
         assertThat(root.resolve("c")).doesNotExist();
