@@ -269,7 +269,7 @@ class AttackVerifyOptionsTest {
                 "--no-bounds", "--limit", "5000"}, Cli.concat(data, dir.resolve("a").toString())));
         assertThat(a.exitCode()).as(a.err()).isZero();
         assertThat(a.err()).contains("note:   --limit 5000 but the test split holds 1000 images: attacking all 1000");
-        Cli.Run b = Cli.run(Cli.concat(new String[] {"bounds", "--torchscript", LINEAR, "--no-check", "--limit", "1001"},
+        Cli.Run b = Cli.run(Cli.concat(new String[] {"bounds", "--torchscript", LINEAR, "--no-check", "--lanczos", "0", "--limit", "1001"},
                 Cli.concat(data, dir.resolve("b").toString())));
         assertThat(b.exitCode()).as(b.err()).isZero();
         assertThat(b.err()).contains("note:   --limit 1001 but the test split holds 1000 images: evaluating all 1000");
