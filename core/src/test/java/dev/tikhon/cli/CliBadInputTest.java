@@ -447,7 +447,7 @@ class CliBadInputTest {
     @Test
     void aResumedAttackWithAForeignRecordNamesTheLine(@TempDir Path dir) throws IOException {
         Path out = dir.resolve("a");
-        Cli.Run a = Cli.run("attack", "--checkpoint", moonsMlp.toString(), "--limit", "3", "--steps", "2", "--ddn-steps", "2",
+        Cli.Run a = Cli.run("attack", "--checkpoint", moonsMlp.toString(), "--limit", "3", "--steps", "2", "--ddn-steps", "2", "--queries", "5",
                 "--threads", "1", "--out", out.toString());
         assertThat(a.exitCode()).as(a.err()).isZero();
         Cli.Run again = Cli.run("attack", "--resume", "--out", out.toString());

@@ -3,6 +3,7 @@ package dev.tikhon.transport;
 import dev.tikhon.engine.Autograd;
 import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Device;
+import dev.tikhon.engine.OneThread;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.ode.Dynamics;
@@ -11,6 +12,7 @@ import dev.tikhon.ode.OdeSolver;
 import dev.tikhon.ode.SolverOptions;
 import dev.tikhon.optim.Adam;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.List;
 
@@ -23,6 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * implementation: coupling ∝ exp(−‖x − y‖²/(2ε)), heat kernels H_{tε}), within Monte Carlo error, and
  * not that of s = ε/2; and the sign v = −∇(φₜ − ψₜ)/2 carries data to the Gaussian while + does not.
  */
+@ExtendWith(OneThread.class)   // small float64 ops: one thread is faster and steadier on a busy machine
 class EkGaussianTest {
     static final double[][] S0 = {{0.30, 0.10}, {0.10, 0.15}};
     static final double EPS = 1.0;
@@ -127,7 +130,8 @@ class EkGaussianTest {
         // (3) Sign: with v = +∇(φₜ − ψₜ)/2 the Gaussian is not carried to the data (covariance far from Σ₀).
         Rng.seed(10);
         double[][] right = covarianceAt(field, 0, 1000);
-        double[][] wrong = covarianceAt(field.withSign(+1), 0, 1000);
+        // 250 samples for the wrong sign: its covariance lands ~7-17 from Σ₀ (measured), far beyond the 1.0 it must exceed
+        double[][] wrong = covarianceAt(field.withSign(+1), 0, 250);
         System.out.println("t = 0: right sign " + java.util.Arrays.deepToString(right) + ", wrong sign " + java.util.Arrays.deepToString(wrong));
         assertThat(maxAbsDiff(right, S0)).isLessThan(0.06);
         assertThat(maxAbsDiff(wrong, S0)).isGreaterThan(1.0);

@@ -4,6 +4,7 @@ import dev.tikhon.attack.Norm;
 import dev.tikhon.engine.Autograd;
 import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Device;
+import dev.tikhon.engine.OneThread;
 import dev.tikhon.engine.Rng;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Activation;
@@ -11,6 +12,7 @@ import dev.tikhon.nn.Linear;
 import dev.tikhon.nn.Module;
 import dev.tikhon.nn.Sequential;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -20,6 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * grid) nor the attack's distance, and α-CROWN's no smaller than a plain bisection's. On these small networks branch and bound's
  * radius closes the bracket: it lies within two bisection steps of the attack's distance.
  */
+@ExtendWith(OneThread.class)   // tiny networks: one thread is faster and steadier on a busy machine
 class RadiusSearchTest {
     static final double MAX = 1.0;
     static final int STEPS = 8, POINTS = 10, GRID = 401;

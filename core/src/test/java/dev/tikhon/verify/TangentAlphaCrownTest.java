@@ -3,9 +3,11 @@ package dev.tikhon.verify;
 import dev.tikhon.attack.Norm;
 import dev.tikhon.data.Dataset;
 import dev.tikhon.data.ToyData;
+import dev.tikhon.engine.OneThread;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.nn.Module;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.List;
 import java.util.Random;
@@ -17,6 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * for any points, in or out of [l, u]; on a tanh/sigmoid MLP the bounds contain sampled margins, are never below CROWN's, and
  * are tighter than CROWN's on average where CROWN is loose.
  */
+@ExtendWith(OneThread.class)   // tiny networks: one thread is faster and steadier on a busy machine
 class TangentAlphaCrownTest {
     @Test
     void tangentLinesHoldOnTheWholeIntervalForAnyPoints() {
