@@ -33,10 +33,11 @@ public sealed interface Kernel {
     String describe();
 
     /**
-     * Refuses inputs {@code x} [n, …] on which the kernel's values overflow {@code dtype} (then every Gram matrix, fit and
-     * prediction is inf or NaN, and a fit "succeeds" at chance accuracy); a bounded kernel never does.
+     * Refuses inputs whose largest squared norm is {@code largestSquaredNorm} where the kernel's values overflow
+     * {@code dtype} (then every Gram matrix, fit and prediction is inf or NaN, and a fit "succeeds" at chance accuracy); a
+     * bounded kernel never does.
      */
-    default void checkRange(Tensor x, DType dtype) {}
+    default void checkRange(double largestSquaredNorm, DType dtype) {}
 
     /** The kernel as plain data (saved with a fitted model); {@link #fromMap} reads it back. */
     Map<String, Object> toMap();
@@ -95,8 +96,7 @@ public sealed interface Kernel {
          * |k(x, y)| ≤ (γ max‖x‖² + c)^p by Cauchy–Schwarz, reached on the diagonal at the largest ‖x‖: above the dtype's
          * largest number, the Gram matrix holds infinities.
          */
-        @Override public void checkRange(Tensor x, DType dtype) {
-            double maxSq = x.flatten(1, -1).to(DType.FLOAT64).square().sum(1, false).max().item();
+        @Override public void checkRange(double maxSq, DType dtype) {
             double base = gamma * maxSq + coef0;
             if (!(base > 1)) return;
             double log10 = degree * Math.log10(base), limit = Math.log10(dtype == DType.FLOAT64 ? Double.MAX_VALUE : Float.MAX_VALUE);

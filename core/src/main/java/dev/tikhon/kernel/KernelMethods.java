@@ -38,6 +38,21 @@ public final class KernelMethods {
         return d.batchInputs(Tensor.fromLongs(idx, idx.length)).flatten(1, -1).to(DType.FLOAT64);
     }
 
+    /**
+     * The largest squared norm of the examples at {@code idx} as models see them, in blocks of 4,096 (all of Fashion-MNIST's
+     * training set in float64 at once would be 376 MB, for one number).
+     */
+    static double largestSquaredNorm(Dataset d, long[] idx) {
+        double max = 0;
+        for (int start = 0; start < idx.length; start += 4096) {
+            try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open()) {
+                long[] part = Arrays.copyOfRange(idx, start, Math.min(idx.length, start + 4096));
+                max = Math.max(max, inputs(d, part).square().sum(1, false).max().item());
+            }
+        }
+        return max;
+    }
+
     /** One-hot float64 targets of the examples at {@code idx}. */
     public static Tensor oneHotTargets(Dataset d, long[] idx) {
         return d.batchLabels(Tensor.fromLongs(idx, idx.length)).oneHot(d.numClasses()).to(DType.FLOAT64);
@@ -142,9 +157,8 @@ public final class KernelMethods {
         details.put("data", train.name());
         KernelModel model;
         java.util.List<Map<String, Object>> history = java.util.List.of();
-        try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open()) {   // SGD's models compute in float32, the solves in float64
-            kernel.checkRange(inputs(train, idx), o.method().equals(SGD) ? dev.tikhon.engine.DType.FLOAT32 : dev.tikhon.engine.DType.FLOAT64);
-        }
+        // SGD's models compute in float32, the solves in float64
+        kernel.checkRange(largestSquaredNorm(train, idx), o.method().equals(SGD) ? DType.FLOAT32 : DType.FLOAT64);
         switch (o.method()) {
             case KRR:
                 model = KernelRidge.fit(kernel, inputs(train, idx), oneHotTargets(train, idx), o.lambda(), details);
