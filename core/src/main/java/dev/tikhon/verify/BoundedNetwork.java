@@ -592,13 +592,16 @@ public final class BoundedNetwork {
         List<Tensor> parts = new ArrayList<>();
         for (long start = 0; start < 2L * k; start += chunk) {
             long rows = Math.min(chunk, 2L * k - start);
-            Tensor a = signed.narrow(0, start, rows).reshape(withHead(rows, shape)).unsqueeze(0).expand(withHead(n, withHead(rows, shape)));
+            // one example's rows: the same for every example, walked once while the steps do not depend on the example
+            Tensor a = signed.narrow(0, start, rows).reshape(withHead(rows, shape)).unsqueeze(0);
+            long[] rowUnits = new long[(int) rows];
+            for (int r = 0; r < rows; r++) rowUnits[r] = units[(int) ((start + r) % k)];
             trace.walk(origin, 2L * k, start, rows);
             if (grad) {   // differentiable (training): no nested scope, the graph must live on
-                parts.add(backwardFrom(path, a, region, trace));
+                parts.add(backwardFrom(path, a, rowUnits, region, trace));
             } else {
                 try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {
-                    lower.narrow(1, start, rows).copy_(backwardFrom(path, a, region, trace));
+                    lower.narrow(1, start, rows).copy_(backwardFrom(path, a, rowUnits, region, trace));
                 }
             }
         }
@@ -608,6 +611,9 @@ public final class BoundedNetwork {
         hi = hi.indexCopy(1, pick, lower.narrow(1, k, k).neg()).reshape(withHead(n, shape));
         return new Interval(lo, hi);
     }
+
+    /** The shape after its first axis. */
+    private static long[] tail(long[] shape) { return java.util.Arrays.copyOfRange(shape, 1, shape.length); }
 
     static long[] withHead(long head, long[] shape) {
         long[] out = new long[shape.length + 1];
@@ -621,11 +627,30 @@ public final class BoundedNetwork {
      * through each frame's earlier nodes, innermost frame first.
      */
     private Tensor backwardFrom(List<Frame> path, Tensor a, InputRegion region, Trace trace) {
+        return backwardFrom(path, a, null, region, trace);
+    }
+
+    /**
+     * The same walk from coefficients {@code a} [1 or N, S, …]: with a batch of 1 (rows the same for every example, as an
+     * intermediate pass's ±eᵤ are) the steps that do not depend on the example ({@link Layers#sameForEveryExample}) are
+     * taken once, and {@code a} is spread over the N examples before the first that does. {@code units}, where not null: the
+     * one unit of the node's values each row is supported on (the ±eᵤ), kept through diagonal steps
+     * ({@link Layers#keepsUnits}), so that a convolution reached with them places its kernel rows directly.
+     */
+    private Tensor backwardFrom(List<Frame> path, Tensor a, long[] units, InputRegion region, Trace trace) {
+        long n = region.centre().size(0);
         Trace.Sum sum = new Trace.Sum(trace.rounding);
         for (int f = path.size() - 1; f >= 0; f--) {
             Frame frame = path.get(f);
-            for (int i = frame.index() - 1; i >= 0; i--) a = Rounding.backward(frame.chain().get(i), a, trace, sum);
+            for (int i = frame.index() - 1; i >= 0; i--) {
+                Node node = frame.chain().get(i);
+                if (a.size(0) != n && !Layers.sameForEveryExample(node)) a = a.expand(withHead(n, tail(a.shape())));
+                a = units != null && node instanceof Layers.Conv conv ? Rounding.backward(conv, a, units, trace, sum)
+                        : Rounding.backward(node, a, trace, sum);
+                if (!Layers.keepsUnits(node)) units = null;
+            }
         }
+        if (a.size(0) != n) a = a.expand(withHead(n, tail(a.shape())));
         if (trace.keepInputCoefficients) trace.inputCoefficients = a;   // the final walk's, for input splitting's branching
         Tensor zero = Tensor.zeros(a.dtype(), a.device(), a.size(0), a.size(1));
         Tensor lower = region.minimize(a, sum.value(zero));

@@ -32,6 +32,21 @@ final class Layers {
         return out;
     }
 
+    /**
+     * Whether the node's backward step is the same for every example and takes coefficients of any batch, 1 included: the
+     * affine layers whose maps do not depend on the example and the moves of values that read the batch from the
+     * coefficients (not a reshape, which reads it from its recorded input).
+     */
+    static boolean sameForEveryExample(Node node) {
+        return node instanceof Dense || node instanceof Conv || node instanceof ChannelAffine || node instanceof Elementwise
+                || node instanceof Flatten || node instanceof Permute || node instanceof Slice || node instanceof AvgPool;
+    }
+
+    /** Whether the node's backward step is diagonal: a row supported on one unit of its output stays on that unit of its input. */
+    static boolean keepsUnits(Node node) {
+        return node instanceof ChannelAffine || node instanceof Elementwise;
+    }
+
     /** y = x Wᵀ + b on [N, in]. */
     record Dense(Tensor weight, Tensor bias) implements Node {
         @Override public Interval ibp(Interval in, Trace trace) {
@@ -92,6 +107,50 @@ final class Layers {
             if (bias != null) sum.add(a.sum(-1, false).sum(-1, false).matmul(bias));
             Tensor back = geometry.transpose(a.reshape(n * rows, s[2], s[3], s[4]), weight, in[1], in[2]);
             return back.reshape(n, rows, in[0], in[1], in[2]);
+        }
+
+        /**
+         * {@link #backward} for coefficients [B, S, C_out, h, w] whose row r is supported on the one output unit
+         * {@code units[r]} = (c, i, j) (flattened (C_out, h, w) order), with value v there: the step back is v·W[c] placed at
+         * (i·stride, j·stride) of the padded input, dilated, cropped to the input, and v·b[c]. Written by index, where the
+         * transposed convolution spends C_out·h·w multiply-adds per row on zeros (a CROWN pass starting on this layer's
+         * values: the ±eᵤ of every unstable unit).
+         */
+        Tensor backwardUnitRows(Tensor a, long[] units, Trace trace, Trace.Sum sum) {
+            long[] in = trace.input(this).exampleShape(), s = a.shape();
+            long b = s[0], rows = s[1], cOut = s[2], w = s[4], positions = s[3] * s[4];
+            long groups = geometry.groups(), cIn = weight.size(1), kh = weight.size(2), kw = weight.size(3), k = cIn * kh * kw;
+            long[] stride = geometry.stride(), pad = geometry.padding(), dil = geometry.dilation();
+            long hp = in[1] + 2 * pad[0], wp = in[2] + 2 * pad[1], canvas = in[0] * hp * wp;
+            long[] base = new long[(int) (groups * k)];   // kernel entry (g, ci, y, x) in the padded input of a unit at (0, 0)
+            for (int g = 0, e = 0; g < groups; g++) {
+                for (long ci = 0; ci < cIn; ci++) {
+                    for (long y = 0; y < kh; y++) {
+                        for (long x = 0; x < kw; x++) base[e++] = ((g * cIn + ci) * hp + y * dil[0]) * wp + x * dil[1];
+                    }
+                }
+            }
+            long[] channel = new long[(int) rows], group = new long[(int) rows], offset = new long[(int) rows];
+            for (int r = 0; r < rows; r++) {
+                long c = units[r] / positions, p = units[r] % positions;
+                channel[r] = c;
+                group[r] = c / (cOut / groups);
+                offset[r] = r * canvas + (p / w) * stride[0] * wp + (p % w) * stride[1];
+            }
+            dev.tikhon.engine.Device device = a.device();
+            Tensor c = Tensor.fromLongs(channel, rows).to(device);
+            Tensor at = Tensor.fromLongs(base, groups, k).to(device).indexSelect(0, Tensor.fromLongs(group, rows).to(device))
+                    .add(Tensor.fromLongs(offset, rows, 1).to(device));                                          // [rows, k]
+            if (b > 1) {   // example e's rows after the e earlier examples' canvases
+                long[] shift = new long[(int) b];
+                for (int e = 0; e < b; e++) shift[e] = e * rows * canvas;
+                at = at.unsqueeze(0).add(Tensor.fromLongs(shift, b, 1, 1).to(device));
+            }
+            Tensor v = a.flatten(2, -1).gather(2, Tensor.fromLongs(units, 1, rows, 1).to(device).expand(b, rows, 1)).squeeze(2);  // [B, rows]
+            if (bias != null) sum.add(v.mul(bias.indexSelect(0, c)));
+            Tensor values = weight.reshape(cOut, k).indexSelect(0, c).unsqueeze(0).mul(v.unsqueeze(2));           // [B, rows, k]
+            return Tensor.zeros(a.dtype(), device, b * rows * canvas).indexCopy(0, at.flatten(0, -1), values.flatten(0, -1))
+                    .reshape(b, rows, in[0], hp, wp).narrow(3, pad[0], in[1]).narrow(4, pad[1], in[2]);
         }
 
         /** Exact ℓp-ball bounds of this convolution applied to the balls of centres x₀ and radii ε: centre conv(x₀), radius ε‖row‖_q. */

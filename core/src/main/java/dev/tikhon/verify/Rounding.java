@@ -142,7 +142,16 @@ public final class Rounding {
      * trace accounts for rounding. {@code a}: the coefficients [N, S, …] on the node's output.
      */
     static Tensor backward(Node node, Tensor a, Trace trace, Trace.Sum sum) {
-        Tensor out = node.backward(a, trace, sum);
+        return accounted(node, a, node.backward(a, trace, sum), trace, sum);
+    }
+
+    /** {@link Layers.Conv#backwardUnitRows}, accounted as {@link #backward} accounts the convolution's step. */
+    static Tensor backward(Layers.Conv conv, Tensor a, long[] units, Trace trace, Trace.Sum sum) {
+        return accounted(conv, a, conv.backwardUnitRows(a, units, trace, sum), trace, sum);
+    }
+
+    /** {@code out}, the node's step back from {@code a}, with its rounding subtracted from the walk's constants where accounted. */
+    private static Tensor accounted(Node node, Tensor a, Tensor out, Trace trace, Trace.Sum sum) {
         // a fork's sum of its chains, an activation's relaxation: accounted inside their own backward step, where the
         // chains' coefficients and the lines are at hand
         if (!trace.rounding || exactBackward(node) || node instanceof Layers.Fork || node instanceof Layers.Act || node instanceof Layers.Unit) {
