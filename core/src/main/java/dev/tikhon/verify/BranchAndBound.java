@@ -27,6 +27,10 @@ import java.util.PriorityQueue;
  * region (an empty domain holds no input). A domain's bound is at least its parent's and the root's (both are sound for
  * it), so the result is never below CROWN's, IBP's or α-CROWN's.
  *
+ * <p>A false property is never proved, so each batch also evaluates the network where each domain's final linear bound
+ * is lowest ({@link Settings#falsify}): a margin ≤ the threshold there ends the example's search on that counterexample,
+ * as α,β-CROWN checks its domains' minimizers.
+ *
  * <p>Branching ({@link Branching}): by default the unit whose triangle relaxation costs the final bound most, |A⁻|·h
  * with A⁻ the negative part of the walk's coefficient on the unit's output and h = −l·u/(u − l) the relaxation's
  * intercept (the intercept term of Bunel et al.'s BaBSR score); where no unit costs anything, the largest h.
@@ -96,11 +100,15 @@ public final class BranchAndBound {
      * @param seconds    each example's search (its α-CROWN and its domains, after the batch's CROWN bound) ends once this
      *                   many seconds have passed, with the bound reached so far (as sound as any); 0: no limit. With a
      *                   limit, what is proved depends on the machine's speed
+     * @param falsify    whether each batch of domains also evaluates the network where each domain's final linear bound is
+     *                   lowest ({@link InputRegion#lowestPoints}), ending the example's search at the first point whose
+     *                   margin is ≤ the threshold: a counterexample, told to the hooks (a false property is never proved,
+     *                   and would spend the whole budget)
      */
     public record Settings(int maxDomains, int rootAlphaSteps, int steps, int warmSteps, double lr, boolean domainAlpha,
-                           Branching branching, boolean warmStart, boolean cutBeta, double seconds) implements java.io.Serializable {   // certify's steps carry it to Spark executors
+                           Branching branching, boolean warmStart, boolean cutBeta, double seconds, boolean falsify) implements java.io.Serializable {   // certify's steps carry it to Spark executors
         public static final Settings DEFAULT = new Settings(DEFAULT_DOMAINS, Verification.ALPHA_STEPS, BETA_STEPS, WARM_STEPS, BETA_LR,
-                true, Branching.INTERCEPT, true, true, 0);
+                true, Branching.INTERCEPT, true, true, 0, true);
 
         public Settings {
             if (maxDomains < 1) throw new IllegalArgumentException("at least one domain per example, not " + maxDomains);
@@ -109,11 +117,11 @@ public final class BranchAndBound {
         }
 
         public Settings withDomains(int n) {
-            return new Settings(n, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, warmStart, cutBeta, seconds);
+            return new Settings(n, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, warmStart, cutBeta, seconds, falsify);
         }
 
         public Settings withRootAlphaSteps(int n) {
-            return new Settings(maxDomains, n, steps, warmSteps, lr, domainAlpha, branching, warmStart, cutBeta, seconds);
+            return new Settings(maxDomains, n, steps, warmSteps, lr, domainAlpha, branching, warmStart, cutBeta, seconds, falsify);
         }
 
         /** {@code n} steps per batch, warm or cold. */
@@ -121,28 +129,33 @@ public final class BranchAndBound {
 
         /** {@code cold} steps per batch that starts cold, {@code warm} per batch that starts warm on a network with ReLUs. */
         public Settings withSteps(int cold, int warm) {
-            return new Settings(maxDomains, rootAlphaSteps, cold, warm, lr, domainAlpha, branching, warmStart, cutBeta, seconds);
+            return new Settings(maxDomains, rootAlphaSteps, cold, warm, lr, domainAlpha, branching, warmStart, cutBeta, seconds, falsify);
         }
 
         public Settings withDomainAlpha(boolean on) {
-            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, on, branching, warmStart, cutBeta, seconds);
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, on, branching, warmStart, cutBeta, seconds, falsify);
         }
 
         public Settings withBranching(Branching b) {
-            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, b, warmStart, cutBeta, seconds);
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, b, warmStart, cutBeta, seconds, falsify);
         }
 
         public Settings withCutBeta(boolean on) {
-            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, warmStart, on, seconds);
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, warmStart, on, seconds, falsify);
         }
 
         public Settings withWarmStart(boolean on) {
-            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, on, cutBeta, seconds);
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, on, cutBeta, seconds, falsify);
+        }
+
+        /** Whether searches end at a counterexample found at their domains' lowest points. */
+        public Settings withFalsify(boolean on) {
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, warmStart, cutBeta, seconds, on);
         }
 
         /** Each example's search ends after {@code s} seconds (0: no limit), as {@link #untilDeadline} says. */
         public Settings withSeconds(double s) {
-            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, warmStart, cutBeta, s);
+            return new Settings(maxDomains, rootAlphaSteps, steps, warmSteps, lr, domainAlpha, branching, warmStart, cutBeta, s, falsify);
         }
 
         /**
@@ -163,8 +176,11 @@ public final class BranchAndBound {
      */
     static final long WARM_ELEMENTS = 1L << 17;
 
-    /** What one example's search did: its final bound, the domains bounded and whether it ended with every leaf verified. */
-    public record Outcome(double lower, int domains, boolean exhausted, boolean stuck) {}
+    /**
+     * What one example's search did: its final bound, the domains bounded, whether it ended with domains open, whether
+     * on one with nothing left to split, and whether on a counterexample ({@link Settings#falsify}).
+     */
+    public record Outcome(double lower, int domains, boolean exhausted, boolean stuck, boolean refuted) {}
 
     /**
      * One domain: its splits (split id {@link BoundedNetwork#splittableLayers}, inside residual blocks too; flat unit; side
@@ -254,7 +270,7 @@ public final class BranchAndBound {
             if (out[i] > threshold || hopeless[i] || skip[i] || expired.getAsBoolean()) continue;
             Outcome o = search(net, region, spec, i, crownUnits, settings, shapes, out[i], threshold, settings.untilDeadline(expired), hooks);
             out[i] = Math.max(out[i], o.lower());
-            hooks.searched(i, o.domains(), SearchHooks.End.of(out[i] > threshold, false, o.stuck(), o.domains(), settings.maxDomains()));
+            hooks.searched(i, o.domains(), SearchHooks.End.of(out[i] > threshold, o.refuted(), o.stuck(), o.domains(), settings.maxDomains()));
         }
         return Tensor.fromDoubles(out, n).to(spec.dtype()).to(spec.device());
     }
@@ -289,7 +305,7 @@ public final class BranchAndBound {
     static int[] rootSplit(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, Settings settings) {
         try (Scope s = Scope.open()) {
             Step step = bound(net, region, spec, i, crownUnits, net.reluLayers(), net.splittableInputShapes(region),
-                    List.of(Domain.root(Double.NEGATIVE_INFINITY)), settings, null);
+                    List.of(Domain.root(Double.NEGATIVE_INFINITY)), settings.withFalsify(false), null);
             return step.unit[0] < 0 ? new int[]{-1, -1} : new int[]{step.layer[0], step.unit[0]};
         }
     }
@@ -317,8 +333,8 @@ public final class BranchAndBound {
         open.add(Domain.root(rootBound));
         double verifiedMin = Double.POSITIVE_INFINITY;
         int bounded = 0;
-        boolean stuck = false;
-        while (!open.isEmpty() && bounded < settings.maxDomains() && !stuck && !expired.getAsBoolean()) {
+        boolean stuck = false, refuted = false;
+        while (!open.isEmpty() && bounded < settings.maxDomains() && !stuck && !refuted && !expired.getAsBoolean()) {
             List<Domain> batch = new ArrayList<>();
             while (!open.isEmpty() && batch.size() < Math.min(BATCH, settings.maxDomains() - bounded)) batch.add(open.poll());
             bounded += batch.size();
@@ -339,10 +355,15 @@ public final class BranchAndBound {
                         open.add(dom.split(step.layer[d], step.unit[d], (byte) -1, step.point[d], b, warm));
                     }
                 }
+                double[] point = step.lowest == null ? null : counterexample(net, region, spec, i, step, threshold);
+                if (point != null) {   // the batch's domains are in the queue: the bound below stays sound
+                    refuted = true;
+                    hooks.counterexample(i, point);
+                }
             }
             hooks.progress(i, bounded, min(open, verifiedMin));
         }
-        return new Outcome(min(open, verifiedMin), bounded, !stuck && !open.isEmpty(), stuck);
+        return new Outcome(min(open, verifiedMin), bounded, !stuck && !refuted && !open.isEmpty(), stuck, refuted);
     }
 
     private static double min(PriorityQueue<Domain> open, double verifiedMin) {
@@ -351,9 +372,37 @@ public final class BranchAndBound {
 
     /**
      * Per domain of a batch: its bound, whether it is empty, the unit to split next (layer, flat unit; −1 if none) and
-     * where (0 for a ReLU), and the variables it ended with for its children (null without a warm start).
+     * where (0 for a ReLU), the variables it ended with for its children (null without a warm start), and where
+     * {@link Settings#falsify}: the point of the region where its worst row's final linear bound is lowest
+     * ({@code lowest}, [d, …input], in the step's scope) and the worst margin there ({@code lowestMargin}; else both null).
      */
-    private record Step(double[] bound, boolean[] infeasible, int[] layer, int[] unit, double[] point, Warm[] warm) {}
+    private record Step(double[] bound, boolean[] infeasible, int[] layer, int[] unit, double[] point, Warm[] warm, Tensor lowest,
+                        double[] lowestMargin) {}
+
+    /**
+     * The first of a step's lowest points whose worst margin is ≤ {@code threshold}, moved inside the exact ball where the
+     * region is one ({@link InputRegion#inside}) and evaluated again if that moved it (flat, the model's values), or null.
+     */
+    private static double[] counterexample(BoundedNetwork net, InputRegion region, Tensor spec, int i, Step step, double threshold) {
+        for (int d = 0; d < step.lowestMargin.length; d++) {
+            if (!(step.lowestMargin[d] <= threshold)) continue;
+            Tensor x = step.lowest.narrow(0, d, 1);
+            double[] point = x.to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
+            double[] inside = region.narrow(i, 1).inside(point, x.dtype());
+            if (java.util.Arrays.equals(inside, point)) return point;
+            Tensor moved = Tensor.fromDoubles(inside, x.shape()).to(x.device(), x.dtype());
+            if (worstMarginAt(net, moved, spec.narrow(0, i, 1))[0] <= threshold) return inside;
+        }
+        return null;
+    }
+
+    /**
+     * Per point of {@code x} [P, …input], the worst margin of its row of {@code spec} [P, S, K] there: the forward pass's
+     * upper end (with rounding accounted where it is, an upper bound for the exact network).
+     */
+    private static double[] worstMarginAt(BoundedNetwork net, Tensor x, Tensor spec) {
+        return net.ibp(InputRegion.ball(x, 0, dev.tikhon.attack.Norm.LINF), spec).hi().minWithIndex(1)[0].to(DType.FLOAT64).toDoubleArray();
+    }
 
     private static Step bound(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, List<Integer> relus,
                               Map<Integer, long[]> shapes, List<Domain> batch, Settings settings, Map<Integer, Interval> known) {
@@ -421,12 +470,21 @@ public final class BranchAndBound {
         try (dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {   // only α and β are differentiated, in their loop
             trace = net.forwardOnDomains(domains, crownUnits, splits, slopes, known);
             trace.coefficients = coefficients;
+            trace.keepInputCoefficients = settings.falsify();   // the last walk's, in this scope (optimize)
             lower = optimize(net, domains, specs, trace, splits, slopes, betas, cutBetas, steps, settings.lr());
             trace.coefficients = null;
             Tensor ibp = net.foldedIbpLower(specs, trace);   // also sound on the domain; tighter on IBP-trained networks
             if (ibp != null) lower = lower.maximum(ibp);
         }
         Tensor[] worst = lower.minWithIndex(1);
+        Tensor lowest = null;
+        double[] lowestMargin = null;
+        if (settings.falsify() && trace.inputCoefficients != null) {
+            try (dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {
+                lowest = domains.lowestPoints(worstRow(trace.inputCoefficients.detach(), worst[1]));
+                lowestMargin = worstMarginAt(net, lowest, specs);
+            }
+        }
         double[] bound = worst[0].toDoubleArray();
         boolean[] infeasible = splits.infeasible() == null ? new boolean[d] : splits.infeasible().toBooleanArray();
         // branching: per domain the unit of highest score over every splittable layer
@@ -519,7 +577,7 @@ public final class BranchAndBound {
                 for (int k = 0; k < d; k++) ends[k] = new Warm(a.get(k), b.get(k), cl.get(k), ch.get(k));
             }
         }
-        return new Step(bound, infeasible, layer, unit, point, ends);
+        return new Step(bound, infeasible, layer, unit, point, ends, lowest, lowestMargin);
     }
 
     /** A multiplier's storage, the Adam loop's leaf: its parent's values, or zeros (shape {@code shape}, as {@code like}). */

@@ -2,6 +2,7 @@ package dev.tikhon.verify;
 
 import dev.tikhon.attack.InputDomain;
 import dev.tikhon.attack.Norm;
+import dev.tikhon.engine.DType;
 import dev.tikhon.engine.Tensor;
 
 /**
@@ -131,6 +132,58 @@ public final class InputRegion {
         java.util.Arrays.fill(shape, 1);
         shape[0] = eps.size(0);
         return eps.reshape(shape);
+    }
+
+    /**
+     * Per example, a point of the region where a·x is lowest, {@code a} [N, D] (flat coefficients, a final linear bound's
+     * on the input): over a box (ℓ∞, a VNN-LIB box) its corner by the signs of a, exactly; over an ℓ2 ball ∩ box the
+     * ball's x₀ − ε·a/‖a‖₂ moved into the box (which only brings it closer to x₀). [N, …input]. The values are the
+     * region's type's, as rounded: {@link #inside} moves one into the exact ball.
+     */
+    Tensor lowestPoints(Tensor a) {
+        Tensor lo = box.lo().flatten(1, -1), hi = box.hi().flatten(1, -1);
+        Tensor x;
+        if (norm == Norm.LINF) {
+            x = Tensor.where(a.gt(0), lo, hi);
+        } else {
+            Tensor length = a.norm(2, new long[]{1}, true).clampMin(Double.MIN_NORMAL);
+            x = x0.flatten(1, -1).sub(a.div(length).mul(eps.unsqueeze(1))).maximum(lo).minimum(hi);
+        }
+        return x.reshape(x0.shape());
+    }
+
+    /**
+     * {@code point} (flat, values of type {@code dtype}) moved toward x₀ in steps the type can represent until it lies in
+     * the ball of radius ε(1 − 2⁻²⁰) (this region being of one example): a point computed as x₀ ± ε in the type may lie
+     * outside the exact ball by a rounding, and a caller's ε in float64 may be below the type's. A box region's points are
+     * its own values: returned as they are. Each move is toward x₀, which the box holds, so the point stays in the box.
+     */
+    double[] inside(double[] point, DType dtype) {
+        if (given != null) return point;
+        double[] c = x0.to(DType.FLOAT64).flatten(0, -1).toDoubleArray(), p = point.clone();
+        double r = eps.to(DType.FLOAT64).toDoubleArray()[0] * (1 - 0x1p-20);
+        boolean single = dtype == DType.FLOAT32;
+        if (norm == Norm.LINF) {
+            for (int d = 0; d < p.length; d++) {
+                if (Math.abs(p[d] - c[d]) <= r) continue;
+                double v = c[d] + Math.copySign(r, p[d] - c[d]);
+                p[d] = single ? (float) v : v;
+                // rounded to the type, it may lie a step outside still: steps toward x₀ (two at most)
+                while (Math.abs(p[d] - c[d]) > r) p[d] = single ? Math.nextAfter((float) p[d], c[d]) : Math.nextAfter(p[d], c[d]);
+            }
+            return p;
+        }
+        for (int tries = 0; tries < 64; tries++) {
+            double sq = 0;
+            for (int d = 0; d < p.length; d++) sq += (p[d] - c[d]) * (p[d] - c[d]);
+            if (Math.sqrt(sq) <= r) return p;
+            double scale = r / Math.sqrt(sq) * (1 - 0x1p-20);
+            for (int d = 0; d < p.length; d++) {
+                double v = c[d] + (p[d] - c[d]) * scale;
+                p[d] = single ? (float) v : v;
+            }
+        }
+        return p;
     }
 
     /**

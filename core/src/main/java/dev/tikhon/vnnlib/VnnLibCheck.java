@@ -11,6 +11,7 @@ import dev.tikhon.verify.InputRegion;
 import dev.tikhon.verify.InputSplitting;
 import dev.tikhon.verify.LowerSlope;
 import dev.tikhon.verify.Rounding;
+import dev.tikhon.verify.SearchHooks;
 import dev.tikhon.verify.Verification;
 
 import java.math.BigDecimal;
@@ -164,12 +165,17 @@ public final class VnnLibCheck {
             long t0 = System.nanoTime();
             int found = -1;   // a case input splitting found a counterexample in
             double[] point = null;
-            if (m == Verification.Method.BAB) bab(net, p, open, by, margins, options.bab(), expired);
-            else if (m == Verification.Method.BAB_INPUT) {
+            if (m == Verification.Method.BAB || m == Verification.Method.BAB_INPUT) {
+                // the cascade ends at the first counterexample; without it the method still bounds every case, to compare
                 for (int k : open) {
                     if (expired.getAsBoolean()) break;
-                    point = babInput(net, p.cases().get(k), by.get(k), margins.get(k), options.bab(), expired);
-                    if (point != null) { found = k; break; }
+                    double[] x = m == Verification.Method.BAB ? bab(net, p.cases().get(k), by.get(k), margins.get(k), options.bab(), expired)
+                            : babInput(net, p.cases().get(k), by.get(k), margins.get(k), options.bab(), expired);
+                    if (x != null && point == null) {
+                        point = x;
+                        found = k;
+                    }
+                    if (point != null && options.cascade()) break;
                 }
             } else bound(net, m, p, open, by, margins, expired);
             seconds.put(m, (System.nanoTime() - t0) / 1e9);
@@ -251,36 +257,45 @@ public final class VnnLibCheck {
     }
 
     /**
-     * Branch and bound on each given case: its constraints one at a time, the one earlier methods came closest to refuting
-     * first, each searched for a lower bound of −c_k·Y over the box above d_k, until one is refuted.
+     * Branch and bound on one case: its constraints one at a time, the most promising first (the largest bound any method
+     * found), each searched for a lower bound of −c·Y over the box above d, until one refutes the case. Records the case's
+     * result and returns a counterexample a search found (a search of one constraint ends at a point where that constraint
+     * cannot refute the case, {@link BranchAndBound.Settings#falsify}; the point counts where it satisfies the case's every
+     * constraint, confirmed by a forward pass), or null.
      */
-    private void bab(BoundedNetwork net, VnnLib.Property p, List<Integer> open, List<Map<Verification.Method, Integer>> by,
-                     List<Map<Verification.Method, double[]>> margins, BranchAndBound.Settings settings,
-                     java.util.function.BooleanSupplier expired) {
-        for (int k : open) {
-            if (expired.getAsBoolean()) return;
-            VnnLib.Case c = p.cases().get(k);
-            int size = c.constraints().size();
-            double[] best = new double[size];
-            Arrays.fill(best, Double.NEGATIVE_INFINITY);
-            for (double[] v : margins.get(k).values()) for (int j = 0; j < size; j++) if (!Double.isNaN(v[j])) best[j] = Math.max(best[j], v[j]);
-            Integer[] tries = new Integer[size];
-            for (int j = 0; j < size; j++) tries[j] = j;
-            Arrays.sort(tries, (a, b) -> Double.compare(best[b], best[a]));
-            double[] margin = new double[size];
-            Arrays.fill(margin, Double.NaN);
-            int refutedBy = -1;
-            for (int j : tries) {
-                VnnLib.Constraint g = c.constraints().get(j);
-                if (rounding && !g.exactCoefficients()) continue;   // not usable to refute
-                if (expired.getAsBoolean()) break;
-                double lower = rounding ? Rounding.accounted(() -> babLower(net, c, g, settings, expired)) : babLower(net, c, g, settings, expired);
-                margin[j] = lower - g.d().doubleValue();
-                if (refutes(g, lower)) { refutedBy = j; break; }
+    private double[] bab(BoundedNetwork net, VnnLib.Case c, Map<Verification.Method, Integer> by, Map<Verification.Method, double[]> margins,
+                         BranchAndBound.Settings settings, java.util.function.BooleanSupplier expired) {
+        int size = c.constraints().size();
+        double[] best = new double[size];
+        Arrays.fill(best, Double.NEGATIVE_INFINITY);
+        for (double[] v : margins.values()) for (int j = 0; j < size; j++) if (!Double.isNaN(v[j])) best[j] = Math.max(best[j], v[j]);
+        Integer[] tries = new Integer[size];
+        for (int j = 0; j < size; j++) tries[j] = j;
+        Arrays.sort(tries, (a, b) -> Double.compare(best[b], best[a]));
+        double[] margin = new double[size];
+        Arrays.fill(margin, Double.NaN);
+        int refutedBy = -1;
+        double[] counterexample = null;
+        for (int j : tries) {
+            VnnLib.Constraint g = c.constraints().get(j);
+            if (rounding && !g.exactCoefficients()) continue;   // not usable to refute
+            if (expired.getAsBoolean()) break;
+            double[][] told = new double[1][];
+            SearchHooks hooks = new SearchHooks() {
+                @Override public void counterexample(int example, double[] point) { told[0] = point; }
+            };
+            double lower = rounding ? Rounding.accounted(() -> babLower(net, c, g, settings, expired, hooks)) : babLower(net, c, g, settings, expired, hooks);
+            margin[j] = lower - g.d().doubleValue();
+            if (refutes(g, lower)) { refutedBy = j; break; }
+            if (told[0] != null) {
+                double[] x = told[0].clone();   // in the outward box: back into the case's own
+                for (int i = 0; i < x.length; i++) x[i] = clamp(x[i], c, i);
+                if (violates(c, x)) { counterexample = x; break; }
             }
-            by.get(k).put(Verification.Method.BAB, refutedBy);
-            margins.get(k).put(Verification.Method.BAB, margin);
         }
+        by.put(Verification.Method.BAB, refutedBy);
+        margins.put(Verification.Method.BAB, margin);
+        return counterexample;
     }
 
     /**
@@ -324,13 +339,13 @@ public final class VnnLibCheck {
 
     /** A sound lower bound of −c·Y over the case's outward box by branch and bound, searching until it exceeds d. */
     private double babLower(BoundedNetwork net, VnnLib.Case c, VnnLib.Constraint g, BranchAndBound.Settings settings,
-                            java.util.function.BooleanSupplier expired) {
+                            java.util.function.BooleanSupplier expired, SearchHooks hooks) {
         try (Scope s = Scope.open()) {
             InputRegion region = InputRegion.box(batch(c.loOut(), 1), batch(c.hiOut(), 1));
             Tensor spec = negatedRows(List.of(g));
             // the search's target: above d (rounded up, so that a bound it stops at is above the exact d where it can be)
             double threshold = Math.nextUp(g.d().doubleValue());
-            return BranchAndBound.worstLower(net, region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, settings, threshold, expired)
+            return BranchAndBound.worstLower(net, region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, settings, threshold, expired, hooks)
                     .to(DType.FLOAT64).toDoubleArray()[0];
         }
     }

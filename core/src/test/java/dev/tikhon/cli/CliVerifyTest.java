@@ -192,7 +192,8 @@ class CliVerifyTest {
     /**
      * bab-input on a 2-D toy model: it verifies at least what CROWN does (every image CROWN verifies, bab-input's bound is at
      * least CROWN's), nothing it verifies is broken by the attack; without the attack its own counterexamples falsify every
-     * image it does not prove (none unknown, some broken_by bab-input); ℓ2 is refused in one line naming the fix, before any work.
+     * image it does not prove (none unknown, some broken_by bab-input), and bab's, ℓ∞ and ℓ2, with rounding accounted, every
+     * image it does not prove; ℓ2 is refused for bab-input in one line naming the fix, before any work.
      */
     @Test
     void inputSplittingOnAToyModel(@TempDir Path dir) throws IOException {
@@ -231,6 +232,25 @@ class CliVerifyTest {
         assertThat(byInputSplitting).as("correctly classified images falsified by bab-input's counterexamples").isPositive();
         assertThat(om.at("/results/0/search/counterexample").asLong()).isEqualTo(byInputSplitting);
         assertThat(own.out()).contains("bab-input at ε 0.2: ").contains(byInputSplitting + " counterexample");
+        // bab likewise, ℓ∞ and ℓ2, for the exact network: its domains' lowest points falsify every image it does not prove
+        for (String norm : List.of("linf", "l2")) {
+            Path out = dir.resolve("bab-" + norm);
+            Cli.Run bab = Cli.run("verify", "--checkpoint", model.toString(), "--method", "bab", "--eps", "0.4", "--norm", norm, "--images", "30",
+                    "--no-attack", "--account-rounding", "--threads", "1", "--out", out.toString());
+            assertThat(bab.exitCode()).as(bab.err()).isZero();
+            JsonNode bm = JSON.readTree(out.resolve("metrics.json").toFile());
+            assertThat(bm.at("/results/0/unknown").asLong()).as(norm).isZero();
+            long byBab = 0;
+            for (var row : dev.tikhon.report.Csv.read(out.resolve("verify.csv")).records()) {
+                if (row.get("broken_by@0.4").equals("bab")) {
+                    byBab++;
+                    assertThat(row.get("bab_verdict@0.4")).isEqualTo("falsified");
+                    assertThat(Double.parseDouble(row.get("bab_margin_lower@0.4"))).isLessThanOrEqualTo(0);
+                }
+            }
+            assertThat(byBab).as(norm + ": correctly classified images falsified by bab's counterexamples").isPositive();
+            assertThat(bm.at("/results/0/search/counterexample").asLong()).isEqualTo(byBab);
+        }
         Cli.Run l2 = Cli.run("verify", "--checkpoint", model.toString(), "--method", "bab-input", "--norm", "l2", "--out", dir.resolve("l2").toString());
         assertThat(l2.exitCode()).isEqualTo(2);
         assertThat(l2.err().strip().lines().count()).isEqualTo(1);

@@ -150,7 +150,8 @@ class CliVnnlibTest {
     /**
      * A network of 2 inputs: the methods default to crown,bab-input (with a note). Y = (X_0, −X_0, 0) on [−1, 1]² makes
      * "Y_0 − Y_1 ≤ −0.5 and Y_1 − Y_0 ≤ −0.5" impossible though neither atom is refuted on the whole box: crown leaves it,
-     * bab-input refutes each half of the box by one atom. A false property is sat, the counterexample in the box.
+     * bab-input refutes each half of the box by one atom. A false property is sat, the counterexample in the box, found by
+     * bab-input's points, and through ReLUs by bab's domains' lowest points.
      */
     @Test
     void inputSplittingIsTheDefaultForFewInputs(@TempDir Path dir) throws Exception {
@@ -184,5 +185,23 @@ class CliVnnlibTest {
         JsonNode f = new ObjectMapper().readTree(dir.resolve("f/metrics.json").toFile());
         double x0 = f.get("counterexample_x").get(0).asDouble();
         assertThat(x0).isBetween(-1.0, -0.75);   // Y_0 − Y_1 = 2·X_0 ≤ −1.5
+
+        // the same through ReLUs, Y_0 = relu(X_0) − relu(−X_0) = −Y_1: bab's search ends at its domains' lowest point, sat
+        dev.tikhon.nn.Linear in = new dev.tikhon.nn.Linear(2, 2), out = new dev.tikhon.nn.Linear(2, 3);
+        try (dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {
+            in.weight().value().copy_(dev.tikhon.engine.Tensor.fromDoubles(new double[]{1, 0, -1, 0}, 2, 2));
+            in.bias().value().copy_(dev.tikhon.engine.Tensor.zeros(2));
+            out.weight().value().copy_(dev.tikhon.engine.Tensor.fromDoubles(new double[]{1, -1, -1, 1, 0, 0}, 3, 2));
+            out.bias().value().copy_(dev.tikhon.engine.Tensor.zeros(3));
+        }
+        Path relu = dir.resolve("relu.onnx");
+        dev.tikhon.onnx.OnnxExport.write(new dev.tikhon.nn.Sequential(in, dev.tikhon.nn.Activation.relu(), out), List.of(2L), relu);
+        Cli.Run b = Cli.run("vnnlib", "--onnx", relu.toString(), "--property", sat.toString(), "--method", "bab", "--no-cascade",
+                "--bab-domains", "64", "--out", dir.resolve("b").toString());
+        assertThat(b.exitCode()).as(b.err()).isZero();
+        assertThat(b.out()).contains("result: sat");
+        JsonNode bm = new ObjectMapper().readTree(dir.resolve("b/metrics.json").toFile());
+        assertThat(bm.get("counterexample_x").get(0).asDouble()).isBetween(-1.0, -0.75);
+        assertThat(bm.get("attack_seconds").asDouble()).as("found by bab, before the attack that follows the methods").isZero();
     }
 }

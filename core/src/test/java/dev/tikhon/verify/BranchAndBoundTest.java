@@ -156,7 +156,7 @@ class BranchAndBoundTest {
                     try (Autograd.Guard g = Autograd.noGrad()) {
                         y = f.forward(x).argmax(1);
                     }
-                    InputRegion region = InputRegion.images(x, eps, norm);
+                    InputRegion region = InputRegion.ball(x, eps, norm);
                     BoundedNetwork net = BoundedNetwork.of(f);
                     Tensor spec = BoundedNetwork.marginsOverOthers(y, 5, x);
                     Tensor bab, crown, ibp, alpha;
@@ -209,7 +209,7 @@ class BranchAndBoundTest {
 
     private static long residentAfter(BoundedNetwork net, InputRegion region, Tensor spec, int domains) {
         try (Scope s = Scope.open(); Autograd.Guard g = Autograd.noGrad()) {
-            BranchAndBound.Outcome o = BranchAndBound.search(net, region, spec, 0, UNITS, settings(domains, 2));
+            BranchAndBound.Outcome o = BranchAndBound.search(net, region, spec, 0, UNITS, settings(domains, 2).withFalsify(false));
             assertThat(o.exhausted()).as("the budget ran out").isTrue();
             System.gc();
             return dev.tikhon.train.MemoryTest.residentKb();
@@ -378,6 +378,114 @@ class BranchAndBoundTest {
                 }
                 assertThat(m.min().item()).as("image %d", i).isGreaterThan(bound.toDoubleArray()[i] - 1e-9);
             }
+        }
+    }
+
+    /**
+     * A false property ends its search on a counterexample: on a random 2-16-16-2 ReLU network, balls wide enough that the
+     * decision boundary crosses some of them, ℓ∞ and ℓ2. Each counterexample the hooks are told lies in its ball, the network's margin there (a plain forward pass) is ≤ 0 and not below the search's bound;
+     * the search ends well inside its budget, where without falsifying it spends all of it and still proves nothing.
+     */
+    @Test
+    void aFalsePropertyEndsOnACounterexampleAtItsDomainsLowestPoints() {
+        Rng.seed(21);
+        List<Linear> layers = List.of(new Linear(2, 16), new Linear(16, 16), new Linear(16, 2));
+        Module f = new Sequential(layers.get(0), Activation.relu(), layers.get(1), Activation.relu(), layers.get(2)).to(F64);
+        f.train(false);
+        Tensor x = Tensor.rand(F64, Device.CPU, 8, 2).mul(0.6).sub(0.3), y;   // centres in [−0.3, 0.3]², where the units' hyperplanes pass
+        try (Autograd.Guard g = Autograd.noGrad()) {
+            // the logit difference's median over the centres moved to 0: the decision boundary runs among them
+            Tensor z = f.forward(x);
+            double[] d = z.narrow(1, 0, 1).sub(z.narrow(1, 1, 1)).flatten(0, -1).toDoubleArray();
+            java.util.Arrays.sort(d);
+            layers.get(2).bias().value().narrow(0, 0, 1).add_(-(d[3] + d[4]) / 2);
+            y = f.forward(x).argmax(1);
+        }
+        Tensor spec = BoundedNetwork.marginsOverOthers(y, 2, x);
+        BoundedNetwork net = BoundedNetwork.of(f);
+        double[][] centres = new double[8][];
+        for (int i = 0; i < 8; i++) centres[i] = x.narrow(0, i, 1).flatten(0, -1).toDoubleArray();
+        for (Norm norm : Norm.values()) {
+            double eps = norm == Norm.LINF ? 0.15 : 0.2;
+            InputRegion region = InputRegion.ball(x, eps, norm);
+            Map<Integer, double[]> points = new java.util.HashMap<>();
+            Map<Integer, SearchHooks.End> ends = new java.util.HashMap<>();
+            Map<Integer, Integer> spent = new java.util.HashMap<>();
+            SearchHooks hooks = new SearchHooks() {
+                @Override public void counterexample(int i, double[] point) { assertThat(points.put(i, point)).isNull(); }
+
+                @Override public void searched(int i, int domains, End end) {
+                    ends.put(i, end);
+                    spent.put(i, domains);
+                }
+            };
+            double[] lower;
+            try (Autograd.Guard g = Autograd.noGrad()) {
+                lower = BranchAndBound.worstLower(net, region, spec, UNITS, settings(128, 5), 0, () -> false, hooks).toDoubleArray();
+            }
+            int refuted = 0;
+            for (int i = 0; i < 8; i++) {
+                if (ends.get(i) != SearchHooks.End.COUNTEREXAMPLE) {
+                    assertThat(points).as(norm + " example " + i + ": no point told without ending on it").doesNotContainKey(i);
+                    continue;
+                }
+                refuted++;
+                double[] p = points.get(i);
+                double distance = norm == Norm.LINF ? Math.max(Math.abs(p[0] - centres[i][0]), Math.abs(p[1] - centres[i][1]))
+                        : Math.hypot(p[0] - centres[i][0], p[1] - centres[i][1]);
+                assertThat(distance).as(norm + " example " + i + ": in the ball").isLessThanOrEqualTo(eps);
+                double margin;
+                try (Autograd.Guard g = Autograd.noGrad()) {
+                    Tensor z = f.forward(Tensor.fromDoubles(p, 1, 2)).matmul(spec.select(0, i).t());
+                    margin = z.min().item();
+                }
+                assertThat(margin).as(norm + " example " + i + ": a counterexample").isLessThanOrEqualTo(0);
+                assertThat(lower[i]).as("the bound stays sound").isLessThanOrEqualTo(margin + 1e-9);
+                assertThat(spent.get(i)).as("ended inside its budget").isLessThan(128);
+                try (Autograd.Guard g = Autograd.noGrad()) {
+                    BranchAndBound.Outcome full = BranchAndBound.search(net, region, spec, i, UNITS, settings(128, 5).withFalsify(false));
+                    assertThat(full.lower()).as("never proved").isLessThanOrEqualTo(margin + 1e-9);
+                    assertThat(full.domains()).as("the whole budget, or stuck").isEqualTo(full.stuck() ? full.domains() : 128);
+                }
+            }
+            assertThat(refuted).as(norm + ": false properties refuted").isGreaterThanOrEqualTo(2);
+        }
+    }
+
+    /**
+     * m(x) = 1.9 − relu(x₁) − relu(x₂) on the ball of radius r around 0: CROWN's lines (x + r)/2 make its linear bound
+     * lowest towards (1, 1), the one direction where m is negative ((1, 1) itself for ℓ∞ at r = 1: m = −0.1; r/√2·(1, 1)
+     * for ℓ2 at r = 1.4: m = 1.9 − 1.4·√2 < 0); the opposite corner, and (1, −1), are far from it (1.9, 0.9). The root
+     * domain's lowest point is that counterexample.
+     */
+    @Test
+    void theCounterexampleIsWhereTheLinearBoundPoints() {
+        Linear first = new Linear(2, 2), last = new Linear(2, 1);
+        Module f = new Sequential(first, Activation.relu(), last).to(F64);
+        f.train(false);
+        BoundPropagationTest.set(first.weight().value(), 1, 0, 0, 1);
+        BoundPropagationTest.set(first.bias().value(), 0, 0);
+        BoundPropagationTest.set(last.weight().value(), -1, -1);
+        BoundPropagationTest.set(last.bias().value(), 1.9);
+        BoundedNetwork net = BoundedNetwork.of(f);
+        Tensor spec = Tensor.fromDoubles(new double[]{1}, 1, 1, 1);
+        for (Norm norm : Norm.values()) {
+            double r = norm == Norm.LINF ? 1 : 1.4;
+            InputRegion region = InputRegion.ball(Tensor.zeros(F64, Device.CPU, 1, 2), r, norm);
+            double[][] told = new double[1][];
+            SearchHooks.End[] end = new SearchHooks.End[1];
+            SearchHooks hooks = new SearchHooks() {
+                @Override public void counterexample(int i, double[] point) { told[0] = point; }
+
+                @Override public void searched(int i, int domains, End e) { end[0] = e; }
+            };
+            try (Autograd.Guard g = Autograd.noGrad()) {
+                BranchAndBound.worstLower(net, region, spec, UNITS, settings(64, 5), 0, () -> false, hooks);
+            }
+            assertThat(end[0]).as(norm.toString()).isEqualTo(SearchHooks.End.COUNTEREXAMPLE);
+            double corner = norm == Norm.LINF ? 1 : 1.4 / Math.sqrt(2);
+            assertThat(told[0][0]).as(norm.toString()).isCloseTo(corner, within(1e-5));
+            assertThat(told[0][1]).as(norm.toString()).isCloseTo(corner, within(1e-5));
         }
     }
 }
