@@ -221,14 +221,7 @@ class CliVerifyTest {
         JsonNode om = JSON.readTree(dir.resolve("own/metrics.json").toFile());
         assertThat(om.at("/results/0/verified").asLong()).isEqualTo(vm.at("/results/1/verified").asLong());
         assertThat(om.at("/results/0/unknown").asLong()).isZero();
-        long byInputSplitting = 0;
-        for (var row : dev.tikhon.report.Csv.read(dir.resolve("own/verify.csv")).records()) {
-            if (row.get("broken_by@0.2").equals("bab-input")) {
-                byInputSplitting++;
-                assertThat(row.get("bab-input_verdict@0.2")).isEqualTo("falsified");
-                assertThat(Double.parseDouble(row.get("bab-input_margin_lower@0.2"))).isLessThanOrEqualTo(0);
-            }
-        }
+        long byInputSplitting = falsifiedBy(dir.resolve("own/verify.csv"), "bab-input", "0.2");
         assertThat(byInputSplitting).as("correctly classified images falsified by bab-input's counterexamples").isPositive();
         assertThat(om.at("/results/0/search/counterexample").asLong()).isEqualTo(byInputSplitting);
         assertThat(own.out()).contains("bab-input at ε 0.2: ").contains(byInputSplitting + " counterexample");
@@ -240,14 +233,7 @@ class CliVerifyTest {
             assertThat(bab.exitCode()).as(bab.err()).isZero();
             JsonNode bm = JSON.readTree(out.resolve("metrics.json").toFile());
             assertThat(bm.at("/results/0/unknown").asLong()).as(norm).isZero();
-            long byBab = 0;
-            for (var row : dev.tikhon.report.Csv.read(out.resolve("verify.csv")).records()) {
-                if (row.get("broken_by@0.4").equals("bab")) {
-                    byBab++;
-                    assertThat(row.get("bab_verdict@0.4")).isEqualTo("falsified");
-                    assertThat(Double.parseDouble(row.get("bab_margin_lower@0.4"))).isLessThanOrEqualTo(0);
-                }
-            }
+            long byBab = falsifiedBy(out.resolve("verify.csv"), "bab", "0.4");
             assertThat(byBab).as(norm + ": correctly classified images falsified by bab's counterexamples").isPositive();
             assertThat(bm.at("/results/0/search/counterexample").asLong()).isEqualTo(byBab);
         }
@@ -256,5 +242,17 @@ class CliVerifyTest {
         assertThat(l2.err().strip().lines().count()).isEqualTo(1);
         assertThat(l2.err()).contains("ℓ∞ balls only").contains("--norm linf");
         assertThat(l2.out()).as("refused before any work").isEmpty();
+    }
+
+    /** verify.csv's rows broken by {@code method}'s own counterexamples at ε {@code eps}, each falsified with a margin bound ≤ 0. */
+    private static long falsifiedBy(Path csv, String method, String eps) throws IOException {
+        long n = 0;
+        for (var row : dev.tikhon.report.Csv.read(csv).records()) {
+            if (!row.get("broken_by@" + eps).equals(method)) continue;
+            n++;
+            assertThat(row.get(method + "_verdict@" + eps)).isEqualTo("falsified");
+            assertThat(Double.parseDouble(row.get(method + "_margin_lower@" + eps))).isLessThanOrEqualTo(0);
+        }
+        return n;
     }
 }
