@@ -756,6 +756,15 @@ public final class BoundedNetwork {
         return alphaCrownLowerUntilVerified(region, spec, crownUnits, steps, lr, NEVER);
     }
 
+    /**
+     * C·z's upper ends at the points {@code x} [N, …] themselves (IBP over regions of radius 0), [N, S]: the forward pass's
+     * values with their rounding added where it is accounted, so at least the exact network's there. What a counterexample
+     * is checked by.
+     */
+    Tensor upperAt(Tensor x, Tensor spec) {
+        return ibp(InputRegion.ball(x, 0, Norm.LINF), spec).hi();
+    }
+
     /** The same, stopping between two steps once {@code expired} says so ({@link #alphaCrownLower(InputRegion, Tensor, int, int, double, java.util.function.BooleanSupplier)}). */
     public Tensor alphaCrownLowerUntilVerified(InputRegion region, Tensor spec, int crownUnits, int steps, double lr,
                                                java.util.function.BooleanSupplier expired) {

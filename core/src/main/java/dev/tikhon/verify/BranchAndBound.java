@@ -401,7 +401,7 @@ public final class BranchAndBound {
      * upper end (with rounding accounted where it is, an upper bound for the exact network).
      */
     private static double[] worstMarginAt(BoundedNetwork net, Tensor x, Tensor spec) {
-        return net.ibp(InputRegion.ball(x, 0, dev.tikhon.attack.Norm.LINF), spec).hi().minWithIndex(1)[0].to(DType.FLOAT64).toDoubleArray();
+        return net.upperAt(x, spec).minWithIndex(1)[0].to(DType.FLOAT64).toDoubleArray();
     }
 
     private static Step bound(BoundedNetwork net, InputRegion region, Tensor spec, int i, int crownUnits, List<Integer> relus,

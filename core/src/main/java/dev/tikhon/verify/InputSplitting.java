@@ -503,7 +503,7 @@ public final class InputSplitting {
         Tensor specs2 = spec.indexSelect(0, ownerT).contiguous();
         double[] upper;
         try (Autograd.Guard g = Autograd.noGrad()) {   // the forward pass at each point; its upper end with rounding accounted
-            upper = net.ibp(InputRegion.ball(x, 0, Norm.LINF), specs2).hi().to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
+            upper = net.upperAt(x, specs2).to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
         }
         double[] x64 = x.to(DType.FLOAT64).flatten(0, -1).toDoubleArray();
         java.util.Map<Example, double[]> found = new java.util.IdentityHashMap<>();

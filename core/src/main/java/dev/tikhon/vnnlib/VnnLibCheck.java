@@ -287,11 +287,8 @@ public final class VnnLibCheck {
             double lower = rounding ? Rounding.accounted(() -> babLower(net, c, g, settings, expired, hooks)) : babLower(net, c, g, settings, expired, hooks);
             margin[j] = lower - g.d().doubleValue();
             if (refutes(g, lower)) { refutedBy = j; break; }
-            if (told[0] != null) {
-                double[] x = told[0].clone();   // in the outward box: back into the case's own
-                for (int i = 0; i < x.length; i++) x[i] = clamp(x[i], c, i);
-                if (violates(c, x)) { counterexample = x; break; }
-            }
+            counterexample = told[0] == null ? null : inCase(c, told[0]);
+            if (counterexample != null) break;
         }
         by.put(Verification.Method.BAB, refutedBy);
         margins.put(Verification.Method.BAB, margin);
@@ -331,8 +328,15 @@ public final class VnnLibCheck {
         if (refutedBy < 0 && o.proved()) refutedBy = BY_SEVERAL;
         by.put(Verification.Method.BAB_INPUT, refutedBy);
         margins.put(Verification.Method.BAB_INPUT, margin);
-        if (o.counterexample() == null) return null;
-        double[] x = o.counterexample().clone();   // in the outward box: back into the case's own
+        return o.counterexample() == null ? null : inCase(c, o.counterexample());
+    }
+
+    /**
+     * A search's point (found in the case's outward box) moved back into the case's own box, where the model's forward pass
+     * confirms it as a counterexample of the case (it satisfies every constraint), else null.
+     */
+    private double[] inCase(VnnLib.Case c, double[] point) {
+        double[] x = point.clone();
         for (int i = 0; i < x.length; i++) x[i] = clamp(x[i], c, i);
         return violates(c, x) ? x : null;
     }
