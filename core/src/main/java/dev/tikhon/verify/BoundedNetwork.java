@@ -582,26 +582,24 @@ public final class BoundedNetwork {
             }
         }
         int k = units.length;
-        long chunk = Math.max(1, Math.min(2L * k, CHUNK_ELEMENTS / Math.max(1, n * widest)));
+        // a chunk's rows start as [rows, M] (one example), then hold up to N·widest values each
+        long chunk = Math.max(1, Math.min(2L * k, CHUNK_ELEMENTS / Math.max(m, n * widest)));
         // A graph is kept only where something is differentiated: training, or α-CROWN's slopes that this pass can reach.
         boolean grad = dev.tikhon.engine.Autograd.isGradEnabled() && (trace.slopes == null || trace.slopes.reaches(origin, n * 2L * k, reluUnits));
         Tensor pick = Tensor.fromLongs(units, k).to(x.device());
-        Tensor eye = Tensor.eye(m, x.dtype(), x.device()).indexSelect(0, pick);   // [k, M]: the chosen units
-        Tensor signed = Tensor.cat(List.of(eye, eye.neg()), 0);                    // [2k, M]: lower bounds of h, of −h
         Tensor lower = Tensor.zeros(x.dtype(), x.device(), n, 2L * k);
         List<Tensor> parts = new ArrayList<>();
         for (long start = 0; start < 2L * k; start += chunk) {
             long rows = Math.min(chunk, 2L * k - start);
             // one example's rows: the same for every example, walked once while the steps do not depend on the example
-            Tensor a = signed.narrow(0, start, rows).reshape(withHead(rows, shape)).unsqueeze(0);
             long[] rowUnits = new long[(int) rows];
             for (int r = 0; r < rows; r++) rowUnits[r] = units[(int) ((start + r) % k)];
             trace.walk(origin, 2L * k, start, rows);
             if (grad) {   // differentiable (training): no nested scope, the graph must live on
-                parts.add(backwardFrom(path, a, rowUnits, region, trace));
-            } else {
+                parts.add(backwardFrom(path, unitRows(start, rowUnits, k, shape, x), rowUnits, region, trace));
+            } else {   // the chunk's rows too are made inside its scope, or each chunk's would live to the end
                 try (dev.tikhon.engine.Scope s = dev.tikhon.engine.Scope.open(); dev.tikhon.engine.Autograd.Guard g = dev.tikhon.engine.Autograd.noGrad()) {
-                    lower.narrow(1, start, rows).copy_(backwardFrom(path, a, rowUnits, region, trace));
+                    lower.narrow(1, start, rows).copy_(backwardFrom(path, unitRows(start, rowUnits, k, shape, x), rowUnits, region, trace));
                 }
             }
         }
@@ -610,6 +608,26 @@ public final class BoundedNetwork {
         lo = lo.indexCopy(1, pick, lower.narrow(1, 0, k)).reshape(withHead(n, shape));
         hi = hi.indexCopy(1, pick, lower.narrow(1, k, k).neg()).reshape(withHead(n, shape));
         return new Interval(lo, hi);
+    }
+
+    /**
+     * Rows {@code start}, … of the specification [e_{u₁}; …; e_{u_k}; −e_{u₁}; …; −e_{u_k}] over the M units of values of
+     * shape {@code shape}, as [1, rows, shape…] (one example's: the same for every example), built for this chunk alone:
+     * the whole [2k, M] would be 2M² values for a layer of M units (10 GB at 36,864), whatever the chunk size.
+     */
+    private static Tensor unitRows(long start, long[] rowUnits, int k, long[] shape, Tensor like) {
+        int rows = rowUnits.length;
+        long m = 1;
+        for (long d : shape) m *= d;
+        long[] at = new long[rows];
+        double[] sign = new double[rows];
+        for (int r = 0; r < rows; r++) {
+            at[r] = r * m + rowUnits[r];
+            sign[r] = start + r < k ? 1 : -1;
+        }
+        Tensor values = Tensor.fromDoubles(sign, rows).to(like.dtype()).to(like.device());
+        return Tensor.zeros(like.dtype(), like.device(), rows * m)
+                .indexCopy_(0, Tensor.fromLongs(at, rows).to(like.device()), values).reshape(withHead(rows, shape)).unsqueeze(0);
     }
 
     /** The shape after its first axis. */
