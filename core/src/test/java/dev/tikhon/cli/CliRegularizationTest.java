@@ -163,7 +163,7 @@ class CliRegularizationTest {
     @Test
     void reproduceTikhonovOnTheSample(@TempDir Path dir) throws IOException {
         Cli.Run r = Cli.run("reproduce", "tikhonov", "--data", "fashion-mnist-sample", "--train-images", "2000", "--epochs", "1",
-                "--variants", "undefended,tikhonov-fd-1", "--robust-images", "6", "--threads", "1", "--out", dir.toString());
+                "--variants", "undefended,tikhonov-fd-1", "--robust-images", "3", "--threads", "2", "--out", dir.toString());
         assertThat(r.exitCode()).as(r.err()).isEqualTo(0);
         JsonNode m = JSON.readTree(dir.resolve("metrics.json").toFile());
         double plain = m.at("/variants/undefended/input_gradient_norms/l2_mean").asDouble();
@@ -175,7 +175,7 @@ class CliRegularizationTest {
         assertThat(dir.resolve("undefended/checkpoint.tkn")).exists();
         // the robustness columns of the paper's tables
         JsonNode rob = m.at("/variants/undefended/robustness");
-        assertThat(rob.at("/images").asInt()).isEqualTo(6);
+        assertThat(rob.at("/images").asInt()).isEqualTo(3);
         double r2 = rob.at("/linf_robust_accuracy/2~1255").asDouble(), r8 = rob.at("/linf_robust_accuracy/8~1255").asDouble();
         assertThat(r8).isLessThanOrEqualTo(r2);
         assertThat(rob.at("/median_l2_distance").asDouble()).isGreaterThanOrEqualTo(rob.at("/median_l2_lbound_estimate").asDouble());
@@ -184,18 +184,18 @@ class CliRegularizationTest {
         assertThat(java.nio.file.Files.readString(dir.resolve("results.csv"))).contains("robust_acc_linf_8/255", "median_l2_distance");
         // robust accuracy beside clean accuracy on the same attacked images (never above it), how many said, and
         // "estimate" kept in the L-bound's name
-        assertThat(r.out()).contains("test acc: on all 1000 test images; clean, rob: on the first 6").contains("med L-bd est")
+        assertThat(r.out()).contains("test acc: on all 1000 test images; clean, rob: on the first 3").contains("med L-bd est")
                 .doesNotContainPattern("med L-bd(?! est)");
         double clean = rob.get("clean_accuracy_same_images").asDouble();
         rob.get("linf_robust_accuracy").forEach(a -> assertThat(a.asDouble()).isLessThanOrEqualTo(clean));
         java.util.Map<String, String> row = dev.tikhon.report.Csv.read(dir.resolve("results.csv")).records().get(0);
-        assertThat(row).containsEntry("variant", "undefended").containsEntry("robust_images", "6")
+        assertThat(row).containsEntry("variant", "undefended").containsEntry("robust_images", "3")
                 .containsKey("median_l2_lbound_estimate").doesNotContainKey("median_l2_lbound");
         assertThat(Double.parseDouble(row.get("clean_acc_robust_images"))).isEqualTo(clean);
         assertThat(Double.parseDouble(row.get("robust_acc_linf_8/255"))).isLessThanOrEqualTo(clean);
         // rerunning continues (nothing left to train) and reports the same numbers
         Cli.Run again = Cli.run("reproduce", "tikhonov", "--data", "fashion-mnist-sample", "--train-images", "2000", "--epochs", "1",
-                "--variants", "undefended,tikhonov-fd-1", "--robust-images", "6", "--threads", "1", "--out", dir.toString());
+                "--variants", "undefended,tikhonov-fd-1", "--robust-images", "3", "--threads", "2", "--out", dir.toString());
         assertThat(again.exitCode()).isEqualTo(0);
         assertThat(JSON.readTree(dir.resolve("metrics.json").toFile()).at("/variants/undefended/robustness/median_l2_distance").asDouble())
                 .as("read back, not re-attacked").isEqualTo(rob.at("/median_l2_distance").asDouble());

@@ -44,15 +44,15 @@ class FlowMemoryTest {
         Rng.seed(0);
         FlowConfig config = new FlowConfig("cnf", "8gaussians", FlowConfig.Field.mlp(new int[]{16, 16}, "softplus"),
                 new FlowConfig.Ode(1.0, "exact", new FlowConfig.Solver("rk4", 0.25, 1e-5, 1e-5), "backprop"), FlowConfig.rnode(0.01, 0.01),
-                new FlowConfig.Training(600, 32, 1e-3, 0, 0, 200));
+                new FlowConfig.Training(400, 32, 1e-3, 0, 0, 100));
         FlowModel model = Flows.build(config, new long[]{2});
         List<double[]> rss = new ArrayList<>();
         FlowTraining.Listener sampler = new FlowTraining.Listener() {
             @Override public void onIteration(Map<String, Object> row) {
                 int it = ((Number) row.get("iteration")).intValue();
                 // after the JIT and the malloc arenas have settled (seen: flat within 1 MB from iteration 75 on) and the
-                // first checkpoint (iteration 200) was written; the span sampled holds the second
-                if (it > 200 && it % 25 == 0) {
+                // first checkpoint (iteration 100) was written; the span sampled holds the next three
+                if (it > 100 && it % 20 == 0) {
                     System.gc();
                     rss.add(new double[]{it, MemoryTest.residentKb()});
                 }
@@ -60,7 +60,7 @@ class FlowMemoryTest {
         };
         FlowTraining.run(model, config, Flows.toyBatches("8gaussians", 32, 0), out, false, sampler);
         // An iteration allocates about a megabyte of tensors (16 evaluations with their graphs), so one
-        // left outside its scope would add hundreds of MB over the 400 iterations sampled (a leak of 100 KB an
+        // left outside its scope would add hundreds of MB over the 280 iterations sampled (a leak of 150 KB an
         // iteration reaches the bound). Malloc noise is ±20 MB and has no trend: the least-squares growth over
         // the span must stay under 40 MB.
         double mx = rss.stream().mapToDouble(r -> r[0]).average().orElseThrow();

@@ -161,7 +161,10 @@ class BoundPropagationTest {
     @Test
     void sampledPointsAndPgdWorstPointLieInsideTheBounds() {
         Rng.seed(11);
-        for (Module f : zoo()) assertSampledPointsInside(f, 4, 2000);
+        List<Module> zoo = zoo();
+        // α-CROWN: 5 Adam steps on the MLPs, 3 on the CNN and the residual network, where each step differentiates the
+        // intermediate passes through thousands of float64 transposed convolutions (2 s a step on the CNN)
+        for (int i = 0; i < zoo.size(); i++) assertSampledPointsInside(zoo.get(i), 4, 2000, i < 2 ? 5 : 3);
     }
 
     /**
@@ -189,7 +192,7 @@ class BoundPropagationTest {
                 Interval crown = net.crown(region, spec);
                 Interval crownIbp = net.crown(region, spec, 0, LowerSlope.ADAPTIVE);
                 Tensor alpha = net.alphaCrownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, alphaSteps, 0.1);
-                Tensor crownLower = net.crownLower(region, spec, BoundedNetwork.DEFAULT_CROWN_UNITS, LowerSlope.ADAPTIVE);
+                Tensor crownLower = crown.lo();   // crownLower's, with the same defaults
                 assertThat(alpha.sub(crownLower).min().item()).as(f.describe() + " " + norm + ": α-CROWN never below CROWN").isGreaterThan(-1e-12);
                 Tensor pgd = new Pgd(norm, eps, 20, 2.5 * eps / 20, true).attack(f, x, y).adversarial();
                 for (int i = 0; i < n; i++) {
