@@ -10,6 +10,7 @@ import dev.tikhon.verify.Verification;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -84,7 +85,8 @@ public final class BoundCertification {
             long[] p = pred.cpu().toLongArray();   // the classification ends here; the bisection below is the certification
             double classify = (System.nanoTime() - t0) / 1e9 / p.length;
             Verification.RadiusSearch search = new Verification.RadiusSearch(model, xs, pred, Norm.L2, (int) logits.size(1), maxRadius,
-                    steps, bab);
+                    steps, bab).onSearch((row, radius, domains, lower) -> dev.tikhon.report.Status.show(String.format(Locale.ROOT,
+                    "image %d at r %s: %d domains, bound %.3g", indices[row], dev.tikhon.report.Format.number(radius), domains, lower)));
             double[] r = accountRounding ? dev.tikhon.verify.Rounding.accounted(() -> search.radius(method)) : search.radius(method);
             double[] d = bracketed() ? search.adversarialDistance() : null;
             List<Outcome> out = new ArrayList<>();

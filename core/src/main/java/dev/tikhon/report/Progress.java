@@ -45,7 +45,8 @@ public abstract class Progress implements AutoCloseable {
         }
     }
 
-    Progress() {}
+    /** For a caller that shows progress its own way (a library user's window, a test that records it). */
+    protected Progress() {}
 
     /** Whether the progress-bar library is on the class path (an optional dependency of the library). */
     private static final boolean BARS_AVAILABLE = classPresent("me.tongfei.progressbar.ProgressBar");

@@ -51,7 +51,9 @@ public interface Runner {
                 for (Unit u : units) {
                     try (Scope s = Scope.open()) {
                         Tensor idx = u.indices();
-                        out.add(task.run(model, data.batchInputs(idx).to(device), data.batchLabels(idx).to(device), u));
+                        // a step's status (a branch-and-bound search's domains) beside the bar
+                        out.add(dev.tikhon.report.Status.shownBy(progress,
+                                () -> task.run(model, data.batchInputs(idx).to(device), data.batchLabels(idx).to(device), u)));
                     }
                     if (progress != null) progress.step(u.size());
                 }

@@ -135,7 +135,12 @@ public final class Verification {
 
     static boolean[] verified(Module model, Method method, Tensor x, Tensor y, Tensor eps, Norm norm, int numClasses,
                               BranchAndBound.Settings bab) {
-        return worstMargin(model, method, x, y, eps, norm, numClasses, bab).gt(0).toBooleanArray();
+        return verified(model, method, x, y, eps, norm, numClasses, bab, SearchHooks.NONE);
+    }
+
+    static boolean[] verified(Module model, Method method, Tensor x, Tensor y, Tensor eps, Norm norm, int numClasses,
+                              BranchAndBound.Settings bab, SearchHooks hooks) {
+        return worstMargin(model, method, x, y, eps, norm, numClasses, bab, hooks).gt(0).toBooleanArray();
     }
 
     /**
@@ -184,6 +189,12 @@ public final class Verification {
         private final BranchAndBound.Settings bab;
         private final Map<Method, double[]> found = new EnumMap<>(Method.class);
         private double[] adversarial;
+        private SearchStatus status = (row, radius, domains, lower) -> {};
+
+        /** Where a branch-and-bound search stands: example {@code row} at {@code radius}, after {@code domains}, its bound so far. */
+        public interface SearchStatus {
+            void searching(int row, double radius, int domains, double lower);
+        }
 
         public RadiusSearch(Module model, Tensor x, Tensor y, Norm norm, int numClasses, double max, int steps,
                             BranchAndBound.Settings bab) {
@@ -197,6 +208,12 @@ public final class Verification {
             this.max = max;
             this.steps = steps;
             this.bab = bab;
+        }
+
+        /** Tells {@code status} after each batch of domains of each search (bab, bab-input), for a status line. */
+        public RadiusSearch onSearch(SearchStatus status) {
+            this.status = status;
+            return this;
         }
 
         /** Each example's largest verified radius by {@code method} (computed once; the cascade's cheaper ones too). */
@@ -287,8 +304,13 @@ public final class Verification {
             double[] eps = Arrays.stream(rows).mapToDouble(radius).toArray();
             try (Scope s = Scope.open()) {
                 Tensor index = Tensor.fromLongs(Arrays.stream(rows).asLongStream().toArray(), rows.length).to(x.device());
+                SearchHooks hooks = new SearchHooks() {
+                    @Override public void progress(int j, int domains, double lower) {
+                        status.searching(rows[j], eps[j], domains, lower);
+                    }
+                };
                 boolean[] ok = verified(model, method, x.indexSelect(0, index), y.indexSelect(0, index),
-                        Tensor.fromDoubles(eps, rows.length).to(x.dtype()).to(x.device()), norm, numClasses, bab);
+                        Tensor.fromDoubles(eps, rows.length).to(x.dtype()).to(x.device()), norm, numClasses, bab, hooks);
                 for (int j = 0; j < rows.length; j++) out[rows[j]] = ok[j];
             }
             return out;
