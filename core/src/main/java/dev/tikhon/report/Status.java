@@ -13,15 +13,22 @@ public final class Status {
 
     private Status() {}
 
-    /** Runs {@code work} with its status shown as {@code progress}'s extra text (cleared after); null shows nothing. */
+    /**
+     * Runs {@code work} with its status shown as {@code progress}'s extra text, cleared after if any was shown (a bar
+     * whose work tells nothing is left as it was); null shows nothing.
+     */
     public static <T> T shownBy(Progress progress, Supplier<T> work) {
         if (progress == null) return work.get();
         Consumer<String> before = SHOWN_BY.get();
-        SHOWN_BY.set(progress::setExtra);
+        boolean[] told = {false};
+        SHOWN_BY.set(line -> {
+            told[0] = true;
+            progress.setExtra(line);
+        });
         try {
             return work.get();
         } finally {
-            progress.setExtra("");
+            if (told[0]) progress.setExtra("");
             if (before == null) SHOWN_BY.remove();
             else SHOWN_BY.set(before);
         }

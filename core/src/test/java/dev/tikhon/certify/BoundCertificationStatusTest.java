@@ -59,5 +59,11 @@ class BoundCertificationStatusTest {
         assertThat(images).as("the images searched, by their own index").hasSizeGreaterThan(1);
         assertThat(shown).as("only status lines and clearings").allMatch(s -> s.isEmpty() || line.matcher(s).matches());
         assertThat(shown.get(shown.size() - 1)).as("cleared after the step").isEmpty();
+
+        // a method without searches tells nothing, and its bar's text is left alone
+        shown.clear();
+        CertificationRun.run(model, data, 6, BoundCertification.plan(Verification.Method.CROWN, 64, 4, BranchAndBound.Settings.DEFAULT),
+                Device.CPU, bar);
+        assertThat(shown).isEmpty();
     }
 }
