@@ -68,13 +68,18 @@ public class MemoryTest {
 
     /** The process's resident set size (VmRSS), in KB. */
     public static long residentKb() {
+        return statusKb("VmRSS");
+    }
+
+    /** A field of /proc/self/status given in KB (VmRSS, VmHWM: the peak resident set), in KB. */
+    public static long statusKb(String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                if (line.startsWith(field + ":")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
             }
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        throw new IllegalStateException("no VmRSS in /proc/self/status");
+        throw new IllegalStateException("no " + field + " in /proc/self/status");
     }
 }

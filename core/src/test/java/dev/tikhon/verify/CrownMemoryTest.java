@@ -9,6 +9,7 @@ import dev.tikhon.engine.Scope;
 import dev.tikhon.engine.Tensor;
 import dev.tikhon.models.Models;
 import dev.tikhon.nn.Module;
+import dev.tikhon.train.MemoryTest;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -66,9 +67,9 @@ class CrownMemoryTest {
             ibp = net.crownLower(region, spec, 0, LowerSlope.ADAPTIVE).toDoubleArray();   // intermediate bounds by IBP
             System.gc();
             if (!resetPeak()) throw new IllegalStateException("clear_refs");
-            before = kb("VmRSS:");
+            before = MemoryTest.residentKb();
             crown = net.crownLower(region, spec, WIDE, LowerSlope.ADAPTIVE).toDoubleArray();   // the wide layer's by CROWN
-            peak = kb("VmHWM:");
+            peak = MemoryTest.statusKb("VmHWM");
         }
         double gained = 0;
         for (int i = 0; i < ibp.length; i++) {
@@ -88,16 +89,5 @@ class CrownMemoryTest {
         } catch (IOException | RuntimeException e) {
             return false;
         }
-    }
-
-    private static long kb(String field) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith(field)) return Long.parseLong(line.replaceAll("[^0-9]", ""));
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        throw new IllegalStateException("no " + field + " in /proc/self/status");
     }
 }
